@@ -1,0 +1,123 @@
+"""Test harness shared by every package: real PostgreSQL and a real Kafka-protocol broker.
+
+Order of preference (DESIGN §6): URLs from the environment, else testcontainers when a Docker
+engine answers, else the local PostgreSQL server and the embedded Tansu broker.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _docker_container(kind: str):  # type: ignore[no-untyped-def]
+    """A started testcontainers container, or None when no Docker engine answers."""
+    try:
+        from docker.errors import DockerException
+
+        if kind == "postgres":
+            from testcontainers.postgres import PostgresContainer
+
+            container = PostgresContainer("postgres:16-alpine", driver=None)
+        else:
+            from testcontainers.kafka import KafkaContainer
+
+            container = KafkaContainer()
+    except ImportError:
+        return None
+    except DockerException:
+        return None
+    try:
+        return container.start()
+    except DockerException:
+        return None
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    url = os.environ.get("PMO_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    container = None if os.environ.get("PMO_TEST_NO_DOCKER") else _docker_container("postgres")
+    if container is not None:
+        yield container.get_connection_url().replace("postgresql+psycopg2", "postgresql")
+        container.stop()
+        return
+    yield LOCAL_POSTGRES
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    url = os.environ.get("PMO_TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if url:
+        yield url
+        return
+    container = None if os.environ.get("PMO_TEST_NO_DOCKER") else _docker_container("kafka")
+    if container is not None:
+        yield container.get_bootstrap_server()
+        container.stop()
+        return
+    from pmo_devstack.broker import start_broker
+
+    broker = start_broker()
+    yield broker.bootstrap_servers
+    broker.stop()
+
+
+async def create_database(admin_url: str) -> str:
+    name = f"pmo_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = admin_url.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A brand-new PostgreSQL database for one test, dropped afterwards."""
+    url = await create_database(postgres_admin_url)
+    yield url
+    await drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every backend in turn: the same test runs against SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    admin = request.getfixturevalue("postgres_admin_url")
+    url = await create_database(admin)
+    yield url
+    await drop_database(admin, url)
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """Unique topic names per test, so tests sharing one broker never see each other's events."""
+    return f"t{uuid.uuid4().hex[:8]}"

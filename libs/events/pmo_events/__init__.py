@@ -1,0 +1,1 @@
+"""Shared event contracts and the event runtime of the PMO backend."""

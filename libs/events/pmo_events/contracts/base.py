@@ -1,0 +1,104 @@
+"""Base of every published event contract: frozen pydantic models, a type registry and upcasters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+#: Money travels as a decimal string ("120000.00"), never as a float.
+Money = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str)]
+IsoDate = date
+Instant = datetime
+
+
+class Event(BaseModel):
+    """A fact that happened; subclasses declare `service`, `event_name` and `version`."""
+
+    # Tolerant reader: a newer minor version may add optional fields an older consumer ignores.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    service: ClassVar[str]
+    event_name: ClassVar[str]
+    version: ClassVar[int] = 1
+    #: Payload fields that name other entities, so reporting can list an entity's full history.
+    related_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"pmo.{cls.service}.{cls.event_name}.v{cls.version}"
+
+    def related_ids(self) -> list[str]:
+        ids: list[str] = []
+        for field in self.related_fields:
+            value = getattr(self, field, None)
+            if isinstance(value, str) and value:
+                ids.append(value)
+            elif isinstance(value, list | tuple):
+                ids.extend(str(v) for v in value if v)
+        return ids
+
+
+class UnknownEventType(LookupError):
+    """A type name that no contract in this process knows and no upcaster maps."""
+
+
+Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+
+
+class EventRegistry:
+    """Maps `pmo.<service>.<Name>.v<N>` to its class; upcasts stored older versions on read."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Event]] = {}
+        self._upcasters: dict[str, Upcaster] = {}
+
+    def register(self, cls: type[Event]) -> type[Event]:
+        type_name = cls.type_name()
+        existing = self._classes.get(type_name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"two contracts claim {type_name}")
+        self._classes[type_name] = cls
+        return cls
+
+    def upcaster(self, old_type: str) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning `old_type` data into (newer type, newer data)."""
+
+        def decorate(fn: Upcaster) -> Upcaster:
+            self._upcasters[old_type] = fn
+            return fn
+
+        return decorate
+
+    def knows(self, type_name: str) -> bool:
+        return type_name in self._classes or type_name in self._upcasters
+
+    def classes(self) -> dict[str, type[Event]]:
+        return dict(self._classes)
+
+    def decode(self, type_name: str, data: dict[str, Any]) -> Event:
+        seen = 0
+        while type_name not in self._classes:
+            upcast = self._upcasters.get(type_name)
+            if upcast is None or seen > 16:
+                raise UnknownEventType(type_name)
+            type_name, data = upcast(data)
+            seen += 1
+        return self._classes[type_name].model_validate(data)
+
+
+registry = EventRegistry()
+
+
+def contract(cls: type[Event]) -> type[Event]:
+    """Class decorator: publish `cls` in the global registry."""
+    return registry.register(cls)
+
+
+class ContractModel(BaseModel):
+    """Value objects nested inside events: frozen, tolerant of fields added later."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")

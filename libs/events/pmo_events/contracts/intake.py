@@ -1,0 +1,84 @@
+"""Events published by the intake service on topic `pmo.intake.events`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pmo_events.contracts.base import Event, contract
+from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, RoleEstimate, Timeline
+
+SERVICE = "intake"
+TOPIC = "pmo.intake.events"
+
+RiskLevel = Literal["low", "medium", "high"]
+
+
+class _IntakeEvent(Event):
+    service = SERVICE
+    related_fields = ("portfolio_id",)
+
+    proposal_id: str
+    portfolio_id: str
+
+
+class ProposalContent(_IntakeEvent):
+    title: str
+    summary: str | None = None
+    sponsor: str | None = None
+    objective_contributions: tuple[ObjectiveContribution, ...] = ()
+    business_case: BusinessCase = BusinessCase()
+    timeline: Timeline = Timeline()
+    resource_estimate: tuple[RoleEstimate, ...] = ()
+    risk_level: RiskLevel | None = None
+    dependencies: tuple[str, ...] = ()
+
+
+@contract
+class ProposalDrafted(ProposalContent):
+    event_name = "ProposalDrafted"
+    requester: str
+
+
+@contract
+class ProposalSubmitted(ProposalContent):
+    """The complete proposal as the board will see it; `submission` counts resubmissions."""
+
+    event_name = "ProposalSubmitted"
+    requester: str
+    submission: int
+    submitted_at: datetime
+
+
+class _ProposalDecision(_IntakeEvent):
+    decided_by: str
+    decided_at: datetime
+    rationale: str
+    decision_event_id: str
+
+
+@contract
+class ProposalApproved(_ProposalDecision):
+    event_name = "ProposalApproved"
+
+
+@contract
+class ProposalRejected(_ProposalDecision):
+    event_name = "ProposalRejected"
+
+
+@contract
+class ProposalDeferred(_ProposalDecision):
+    event_name = "ProposalDeferred"
+
+
+@contract
+class ProposalChangesRequested(_ProposalDecision):
+    event_name = "ProposalChangesRequested"
+
+
+@contract
+class ProposalWithdrawn(_IntakeEvent):
+    event_name = "ProposalWithdrawn"
+    withdrawn_by: str
+    reason: str

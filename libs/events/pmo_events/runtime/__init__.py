@@ -1,0 +1,23 @@
+"""The event runtime: store, unit of work, outbox relay, subscriptions, replay, migrations."""
+
+from pmo_events.runtime.database import Database
+from pmo_events.runtime.kafka import KafkaSettings
+from pmo_events.runtime.relay import OutboxRelay
+from pmo_events.runtime.store import ConcurrencyConflict, EventStore, Metadata
+from pmo_events.runtime.subscription import Subscription
+from pmo_events.runtime.unit_of_work import AggregateType, CommandRuntime, Loaded, UnitOfWork, fold
+
+__all__ = [
+    "AggregateType",
+    "CommandRuntime",
+    "ConcurrencyConflict",
+    "Database",
+    "EventStore",
+    "KafkaSettings",
+    "Loaded",
+    "Metadata",
+    "OutboxRelay",
+    "Subscription",
+    "UnitOfWork",
+    "fold",
+]

@@ -1,0 +1,131 @@
+"""Broker settings, topic creation and the broker epoch that tells a consumer its log was reset."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+EPOCH_TOPIC = "pmo.broker.epoch"
+TOPIC_EXISTS = 36
+
+
+class KafkaSettings(BaseSettings):
+    """`PMO_KAFKA_*`: where the broker is and how this service talks to it."""
+
+    model_config = SettingsConfigDict(env_prefix="PMO_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = 3
+    replication_factor: int = 1
+    #: `assign`: one replica reads every partition, no group join (fast restarts; the embedded
+    #: default). `group`: replicas share partitions through Kafka group membership.
+    consumer_mode: Literal["assign", "group"] = "assign"
+    #: Real Kafka: turn on. Tansu (the embedded broker) has no InitProducerId, so it stays off there.
+    idempotent_producer: bool = False
+    fetch_max_wait_ms: int = 5
+    session_timeout_ms: int = 10_000
+    request_timeout_ms: int = 10_000
+    security_protocol: str = "PLAINTEXT"
+
+    def client_kwargs(self) -> dict[str, object]:
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "request_timeout_ms": self.request_timeout_ms,
+            "security_protocol": self.security_protocol,
+        }
+
+
+def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.idempotent_producer,
+        linger_ms=0,
+        **settings.client_kwargs(),  # type: ignore[arg-type]
+    )
+
+
+async def ensure_topics(
+    settings: KafkaSettings, topics: list[str], *, partitions: int | None = None
+) -> dict[str, list[int]]:
+    """Create missing topics (kept forever) and answer each topic's partitions."""
+    admin = AIOKafkaAdminClient(client_id="pmo-admin", **settings.client_kwargs())  # type: ignore[arg-type]
+    await admin.start()
+    try:
+        wanted = [
+            NewTopic(
+                name,
+                1 if name == EPOCH_TOPIC else (partitions or settings.topic_partitions),
+                settings.replication_factor,
+                topic_configs={"retention.ms": "-1"},
+            )
+            for name in topics
+        ]
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            response = await admin.create_topics(missing)
+            for name, code, message in _topic_errors(response):
+                if code not in (0, TOPIC_EXISTS):
+                    raise RuntimeError(f"cannot create topic {name}: {code} {message}")
+        described = await admin.describe_topics(topics)
+        return {
+            item["topic"]: sorted(p["partition"] for p in item["partitions"])
+            for item in described
+        }
+    finally:
+        await admin.close()
+
+
+def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
+    out = []
+    for entry in getattr(response, "topic_errors", []):
+        out.append((entry[0], entry[1], entry[2] if len(entry) > 2 else None))
+    return out
+
+
+async def broker_epoch(settings: KafkaSettings) -> str:
+    """The id written first to the epoch topic: a new id means the broker's history was lost."""
+    await ensure_topics(settings, [EPOCH_TOPIC])
+    epoch = await _read_epoch(settings)
+    if epoch is None:
+        producer = make_producer(settings, "pmo-epoch")
+        await producer.start()
+        try:
+            await producer.send_and_wait(EPOCH_TOPIC, str(uuid.uuid4()).encode(), partition=0)
+        finally:
+            await producer.stop()
+        epoch = await _read_epoch(settings)
+    if epoch is None:
+        raise RuntimeError("the broker accepted no epoch record")
+    return epoch
+
+
+async def _read_epoch(settings: KafkaSettings) -> str | None:
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False, fetch_max_wait_ms=5, **settings.client_kwargs()  # type: ignore[arg-type]
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(EPOCH_TOPIC, 0)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end == 0:
+            return None
+        await consumer.seek_to_beginning(tp)
+        for _ in range(50):
+            batch = await consumer.getmany(tp, timeout_ms=200, max_records=1)
+            for record in batch.get(tp, []):
+                return bytes(record.value or b"").decode()
+            await asyncio.sleep(0)
+        raise RuntimeError("the epoch record could not be read back")
+    finally:
+        await consumer.stop()

@@ -1,0 +1,52 @@
+"""Replay: rebuild inline views from the service's own store, or reset a subscription to offset 0."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Table, delete
+
+from pmo_events.runtime.database import Database
+from pmo_events.runtime.schema import consumed_streams, consumer_offsets
+from pmo_events.runtime.store import EventStore
+from pmo_events.runtime.unit_of_work import InlineProjector
+
+Progress = Callable[[int], None]
+
+
+async def rebuild_inline_views(
+    db: Database,
+    store: EventStore,
+    *,
+    tables: Sequence[Table],
+    projectors: Sequence[InlineProjector],
+    batch_size: int = 2000,
+    progress: Progress | None = None,
+) -> int:
+    """Empty the views and replay every stored event through their projectors, in one transaction."""
+    replayed = 0
+    async with db.transaction() as session:
+        for table in tables:
+            await session.execute(delete(table))
+        position = 0
+        while True:
+            page = await store.read_all(session, after_position=position, limit=batch_size)
+            if not page:
+                break
+            for event in page:
+                for project in projectors:
+                    await project(session, event)
+            position = page[-1].position or position
+            replayed += len(page)
+            if progress is not None:
+                progress(len(page))
+    return replayed
+
+
+async def reset_subscription(db: Database, consumer: str, *, tables: Sequence[Table] = ()) -> None:
+    """Forget a subscription's offsets and stream positions (and its read model): it re-reads from 0."""
+    async with db.transaction() as session:
+        for table in tables:
+            await session.execute(delete(table))
+        await session.execute(delete(consumer_offsets).where(consumer_offsets.c.consumer == consumer))
+        await session.execute(delete(consumed_streams).where(consumed_streams.c.consumer == consumer))

@@ -1,0 +1,231 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in order, and survives a dead broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pmo_events.envelope import loads
+from pmo_events.runtime.database import Database
+from pmo_events.runtime.kafka import KafkaSettings, broker_epoch, ensure_topics, make_producer
+from pmo_events.runtime.schema import events, outbox, runtime_state
+from pmo_events.runtime.store import enqueue, _recorded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RelayStatus:
+    active: bool = False
+    connected: bool = False
+    published: int = 0
+    republished: int = 0
+    last_error: str | None = None
+    last_published_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OutboxRelay:
+    """One per service process; on PostgreSQL only the holder of the advisory lock publishes."""
+
+    def __init__(
+        self,
+        db: Database,
+        kafka: KafkaSettings,
+        *,
+        service: str,
+        topic: str | None,
+        extra_topics: Sequence[str] = (),
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.kafka = kafka
+        self.service = service
+        self.topic = topic
+        self.topics = [t for t in [topic, *extra_topics] if t]
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.status = RelayStatus()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._lock_conn: AsyncConnection | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    def wake(self) -> None:
+        """Called after every commit so a new event leaves within milliseconds, not a poll period."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._acquire_leadership()
+                if self._stopping.is_set():
+                    break
+                await self._connect()
+                backoff = 0.2
+                await self._publish_until_stopped()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker or the database is away: keep the rows, retry
+                self.status.connected = False
+                self.status.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("relay %s: %s; retrying in %.1fs", self.service, exc, backoff)
+                await self._close_producer()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+        await self._close_producer()
+        await self._release_leadership()
+
+    async def stop(self, *, flush_timeout: float = 5.0) -> None:
+        """Publish what is pending (bounded by `flush_timeout`), then stop."""
+        if self._producer is not None and self.status.connected:
+            try:
+                await asyncio.wait_for(self._drain(), flush_timeout)
+            except Exception as exc:  # the rows stay in the outbox for the next start
+                log.warning("relay %s: flush on stop incomplete: %s", self.service, exc)
+        self._stopping.set()
+        self._wake.set()
+
+    async def pending(self) -> int:
+        async with self.db.sessions() as session:
+            query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            return int((await session.execute(query)).scalar_one())
+
+    async def _acquire_leadership(self) -> None:
+        if not self.db.is_postgres or self._lock_conn is not None:
+            self.status.active = True
+            return
+        key = zlib.crc32(f"pmo-relay:{self.service}".encode())
+        while not self._stopping.is_set():
+            conn = await self.db.engine.connect()
+            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
+            await conn.commit()
+            if got:
+                self._lock_conn = conn
+                self.status.active = True
+                return
+            await conn.close()
+            self.status.active = False
+            await self._sleep(2.0)
+
+    async def _release_leadership(self) -> None:
+        if self._lock_conn is not None:
+            try:
+                await self._lock_conn.close()
+            finally:
+                self._lock_conn = None
+                self.status.active = False
+
+    async def _connect(self) -> None:
+        if self.topics:
+            await ensure_topics(self.kafka, self.topics)
+        epoch = await broker_epoch(self.kafka)
+        await self._republish_if_broker_was_reset(epoch)
+        self._producer = make_producer(self.kafka, f"pmo-{self.service}-relay")
+        await self._producer.start()
+        self.status.connected = True
+        self.status.last_error = None
+
+    async def _republish_if_broker_was_reset(self, epoch: str) -> None:
+        """A broker that lost its log (new epoch) gets this service's whole store again, in order."""
+        name = "relay.broker_epoch"
+        async with self.db.transaction() as session:
+            row = (
+                await session.execute(select(runtime_state.c.value).where(runtime_state.c.name == name))
+            ).scalar()
+            if row == epoch:
+                return
+            if row is not None and self.topic:
+                count = await self._requeue_store(session)
+                self.status.republished += count
+                log.warning("relay %s: broker epoch changed; republishing %d events", self.service, count)
+            await session.execute(runtime_state.delete().where(runtime_state.c.name == name))
+            await session.execute(runtime_state.insert().values(name=name, value=epoch))
+
+    async def _requeue_store(self, session: Any) -> int:
+        assert self.topic is not None
+        await session.execute(outbox.delete().where(outbox.c.topic == self.topic))
+        after, total = 0, 0
+        while True:
+            rows = (
+                await session.execute(
+                    select(events).where(events.c.position > after).order_by(events.c.position).limit(5000)
+                )
+            ).mappings().all()
+            if not rows:
+                return total
+            await enqueue(session, self.topic, [_recorded(r, f"/pmo/{self.service}") for r in rows])
+            after = rows[-1]["position"]
+            total += len(rows)
+
+    async def _publish_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            published = await self._publish_batch()
+            if published == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
+
+    async def _drain(self) -> None:
+        while await self._publish_batch():
+            pass
+
+    async def _publish_batch(self) -> int:
+        producer = self._producer
+        if producer is None:
+            return 0
+        async with self.db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.value)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [(k, v.encode()) for k, v in loads(row.headers).items()]
+            key = row.key.encode() if row.key else None
+            futures.append(await producer.send(row.topic, value=row.value, key=key, headers=headers))
+        # All or nothing: a row is marked only when every earlier row of the batch is on the broker,
+        # so a retry resends in order and consumers can drop anything "from the future".
+        await asyncio.gather(*futures)
+        now = datetime.now(UTC)
+        ids = [row.id for row in rows]
+        async with self.db.transaction() as session:
+            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
+        self.status.published += len(rows)
+        self.status.last_published_at = now
+        return len(rows)
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception:  # already broken; nothing more to release
+                log.debug("producer stop failed", exc_info=True)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass

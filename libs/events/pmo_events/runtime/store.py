@@ -1,0 +1,193 @@
+"""The event store: atomic, optimistically concurrent appends; stream loads; the global log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.base import Event
+from pmo_events.envelope import RecordedEvent, dumps, loads, to_kafka
+from pmo_events.runtime.schema import events, outbox, snapshots
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream since it was loaded."""
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Who caused the events, in answer to what, and when."""
+
+    actor: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    traceparent: str | None = None
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int
+    state: dict[str, Any]
+
+
+class EventStore:
+    """Appends to and reads from one service's `pmo_events` table; fills its outbox on append."""
+
+    def __init__(self, *, source: str, topic: str | None) -> None:
+        self.source = source
+        self.topic = topic
+
+    async def append(
+        self,
+        session: AsyncSession,
+        *,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        new_events: Sequence[Event],
+        meta: Metadata,
+    ) -> list[RecordedEvent]:
+        """Append after `expected_version`; raises `ConcurrencyConflict` if someone else did first."""
+        if not new_events:
+            return []
+        recorded = [
+            RecordedEvent(
+                event_id=str(uuid.uuid4()),
+                type=event.type_name(),
+                source=self.source,
+                stream_id=stream_id,
+                stream_type=stream_type,
+                sequence=expected_version + offset,
+                time=meta.occurred_at,
+                data=event.model_dump(mode="json"),
+                actor=meta.actor,
+                correlation_id=meta.correlation_id,
+                causation_id=meta.causation_id,
+                traceparent=meta.traceparent,
+            )
+            for offset, event in enumerate(new_events, start=1)
+        ]
+        rows = [_row(r) for r in recorded]
+        try:
+            async with session.begin_nested():
+                result = await session.execute(
+                    insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
+                )
+                positions = [row.position for row in result]
+        except IntegrityError as exc:
+            raise ConcurrencyConflict(stream_id, expected_version) from exc
+        if self.topic:
+            await enqueue(session, self.topic, recorded)
+        return [_with_position(r, p) for r, p in zip(recorded, positions, strict=True)]
+
+    async def load(
+        self, session: AsyncSession, stream_id: str, *, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        query = (
+            select(events)
+            .where(events.c.stream_id == stream_id, events.c.version > after_version)
+            .order_by(events.c.version)
+        )
+        return [_recorded(row, self.source) for row in (await session.execute(query)).mappings()]
+
+    async def read_all(
+        self, session: AsyncSession, *, after_position: int = 0, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """The service's whole history in commit-position order, a page at a time."""
+        query = (
+            select(events)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return [_recorded(row, self.source) for row in (await session.execute(query)).mappings()]
+
+    async def load_snapshot(self, session: AsyncSession, stream_id: str) -> Snapshot | None:
+        row = (
+            await session.execute(select(snapshots).where(snapshots.c.stream_id == stream_id))
+        ).mappings().first()
+        return Snapshot(row["version"], loads(row["state"])) if row else None
+
+    async def save_snapshot(
+        self, session: AsyncSession, stream_id: str, version: int, state: dict[str, Any]
+    ) -> None:
+        await session.execute(snapshots.delete().where(snapshots.c.stream_id == stream_id))
+        await session.execute(
+            insert(snapshots).values(
+                stream_id=stream_id,
+                version=version,
+                state=dumps(state).decode(),
+                taken_at=datetime.now(UTC),
+            )
+        )
+
+
+async def enqueue(session: AsyncSession, topic: str, recorded: Sequence[RecordedEvent]) -> None:
+    """Write Kafka-ready records to the outbox in the caller's transaction."""
+    now = datetime.now(UTC)
+    rows = []
+    for event in recorded:
+        message = to_kafka(event)
+        rows.append(
+            {
+                "topic": topic,
+                "key": event.stream_id,
+                "headers": dumps({k: v.decode() for k, v in message.headers.items()}).decode(),
+                "value": message.value,
+                "created_at": now,
+            }
+        )
+    await session.execute(insert(outbox), rows)
+
+
+def _row(event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "stream_type": event.stream_type,
+        "version": event.sequence,
+        "type": event.type,
+        "data": dumps(event.data).decode(),
+        "actor": event.actor,
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "traceparent": event.traceparent,
+        "occurred_at": event.time,
+    }
+
+
+def _recorded(row: Any, source: str) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=row["event_id"],
+        type=row["type"],
+        source=source,
+        stream_id=row["stream_id"],
+        stream_type=row["stream_type"],
+        sequence=row["version"],
+        time=row["occurred_at"],
+        data=loads(row["data"]),
+        actor=row["actor"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        traceparent=row["traceparent"],
+        position=row["position"],
+    )
+
+
+def _with_position(event: RecordedEvent, position: int) -> RecordedEvent:
+    from dataclasses import replace
+
+    return replace(event, position=position)

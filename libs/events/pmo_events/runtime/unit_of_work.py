@@ -1,0 +1,135 @@
+"""Load → decide → append in one transaction: the write path every command handler follows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.base import Event
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime.database import Database
+from pmo_events.runtime.store import EventStore, Metadata
+
+S = TypeVar("S", bound=BaseModel)
+
+#: An inline view updated in the same transaction as the events it reflects.
+InlineProjector = Callable[[AsyncSession, RecordedEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class AggregateType(Generic[S]):
+    """How to rebuild one kind of aggregate's state from its events (a pure fold)."""
+
+    stream_type: str
+    initial: Callable[[str], S]
+    evolve: Callable[[S, Event], S]
+    state_model: type[S]
+    snapshot_every: int = 200
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    state: S
+    version: int
+
+
+class UnitOfWork:
+    """One transaction: aggregates loaded, events appended, outbox and inline views written."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        store: EventStore,
+        meta: Metadata,
+        projectors: Sequence[InlineProjector],
+    ) -> None:
+        self.session = session
+        self.store = store
+        self.meta = meta
+        self._projectors = projectors
+        self.recorded: list[RecordedEvent] = []
+
+    async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
+        state = aggregate.initial(stream_id)
+        version = 0
+        snapshot = await self.store.load_snapshot(self.session, stream_id)
+        if snapshot is not None:
+            state = aggregate.state_model.model_validate(snapshot.state)
+            version = snapshot.version
+        for recorded in await self.store.load(self.session, stream_id, after_version=version):
+            state = aggregate.evolve(state, recorded.decode())
+            version = recorded.sequence
+        return Loaded(state, version)
+
+    async def append(
+        self,
+        aggregate: AggregateType[S],
+        stream_id: str,
+        expected_version: int,
+        new_events: Sequence[Event],
+        state_after: S | None = None,
+    ) -> list[RecordedEvent]:
+        recorded = await self.store.append(
+            self.session,
+            stream_id=stream_id,
+            stream_type=aggregate.stream_type,
+            expected_version=expected_version,
+            new_events=new_events,
+            meta=self.meta,
+        )
+        for event in recorded:
+            for project in self._projectors:
+                await project(self.session, event)
+        self.recorded.extend(recorded)
+        new_version = expected_version + len(recorded)
+        if state_after is not None and _crossed(expected_version, new_version, aggregate):
+            await self.store.save_snapshot(
+                self.session, stream_id, new_version, state_after.model_dump(mode="json")
+            )
+        return recorded
+
+
+def _crossed(old: int, new: int, aggregate: AggregateType[Any]) -> bool:
+    return new // aggregate.snapshot_every > old // aggregate.snapshot_every
+
+
+def fold(aggregate: AggregateType[S], state: S, new_events: Sequence[Event]) -> S:
+    for event in new_events:
+        state = aggregate.evolve(state, event)
+    return state
+
+
+class CommandRuntime:
+    """What handlers need: a way to open a unit of work. Wakes the relay after each commit."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: EventStore,
+        *,
+        projectors: Sequence[InlineProjector] = (),
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.projectors = list(projectors)
+        self._on_commit = on_commit
+
+    @asynccontextmanager
+    async def unit_of_work(self, meta: Metadata) -> AsyncIterator[UnitOfWork]:
+        async with self.db.transaction() as session:
+            uow = UnitOfWork(session, self.store, meta, self.projectors)
+            yield uow
+        if uow.recorded and self._on_commit is not None:
+            self._on_commit()
+
+    @asynccontextmanager
+    async def in_session(self, session: AsyncSession, meta: Metadata) -> AsyncIterator[UnitOfWork]:
+        """A unit of work inside a transaction someone else owns (a subscription's batch)."""
+        uow = UnitOfWork(session, self.store, meta, self.projectors)
+        yield uow
