@@ -7,10 +7,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-
 from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata
 from pmo_events.runtime.schema import events, outbox, snapshots
+from sqlalchemy import func, select
 
 from .support import COUNTER, Incremented, migrated
 
@@ -117,5 +116,5 @@ async def test_naive_datetimes_are_refused(runtime: CommandRuntime) -> None:
 
     stream = str(uuid.uuid4())
     with pytest.raises(Exception, match="naive"):
-        async with runtime.unit_of_work(Metadata(occurred_at=datetime(2026, 1, 1))) as uow:  # noqa: DTZ001
+        async with runtime.unit_of_work(Metadata(occurred_at=datetime(2026, 1, 1))) as uow:
             await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)])

@@ -9,4 +9,4 @@ TOPICS = {
     resourcing.SERVICE: resourcing.TOPIC,
 }
 
-__all__ = ["Event", "EventRegistry", "TOPICS", "UnknownEventType", "contract", "registry"]
+__all__ = ["TOPICS", "Event", "EventRegistry", "UnknownEventType", "contract", "registry"]

@@ -92,6 +92,29 @@ def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
     return out
 
 
+class BrokerEpochChanged(Exception):
+    """The broker's log was replaced while we were connected: reconnect and start over."""
+
+
+class EpochWatch:
+    """Re-reads the broker epoch every `interval` seconds (or on demand) and raises on a change."""
+
+    def __init__(self, settings: KafkaSettings, epoch: str, interval: float = 5.0) -> None:
+        self.settings = settings
+        self.epoch = epoch
+        self.interval = interval
+        self._next = asyncio.get_running_loop().time() + interval
+
+    async def check(self, *, now: bool = False) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if not now and loop_time < self._next:
+            return
+        self._next = loop_time + self.interval
+        current = await broker_epoch(self.settings)
+        if current != self.epoch:
+            raise BrokerEpochChanged(f"broker epoch {self.epoch} became {current}")
+
+
 async def broker_epoch(settings: KafkaSettings) -> str:
     """The id written first to the epoch topic: a new id means the broker's history was lost."""
     await ensure_topics(settings, [EPOCH_TOPIC])

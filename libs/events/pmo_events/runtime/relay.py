@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Sequence
@@ -16,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pmo_events.envelope import loads
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.kafka import KafkaSettings, broker_epoch, ensure_topics, make_producer
+from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics, make_producer
 from pmo_events.runtime.schema import events, outbox, runtime_state
-from pmo_events.runtime.store import enqueue, _recorded
+from pmo_events.runtime.store import _recorded, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._lock_conn: AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._epoch_watch: EpochWatch | None = None
 
     def wake(self) -> None:
         """Called after every commit so a new event leaves within milliseconds, not a poll period."""
@@ -134,6 +136,7 @@ class OutboxRelay:
             await ensure_topics(self.kafka, self.topics)
         epoch = await broker_epoch(self.kafka)
         await self._republish_if_broker_was_reset(epoch)
+        self._epoch_watch = EpochWatch(self.kafka, epoch)
         self._producer = make_producer(self.kafka, f"pmo-{self.service}-relay")
         await self._producer.start()
         self.status.connected = True
@@ -173,13 +176,13 @@ class OutboxRelay:
 
     async def _publish_until_stopped(self) -> None:
         while not self._stopping.is_set():
+            if self._epoch_watch is not None:
+                await self._epoch_watch.check()
             published = await self._publish_batch()
             if published == 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                except TimeoutError:
-                    pass
 
     async def _drain(self) -> None:
         while await self._publish_batch():
@@ -225,7 +228,5 @@ class OutboxRelay:
                 log.debug("producer stop failed", exc_info=True)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            pass

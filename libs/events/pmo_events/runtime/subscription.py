@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import MalformedEnvelope, RecordedEvent, dumps, from_kafka
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.kafka import KafkaSettings, broker_epoch, ensure_topics
+from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
 from pmo_events.runtime.store import ConcurrencyConflict
 
@@ -85,6 +86,7 @@ class Subscription:
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._epoch = ""
+        self._epoch_watch: EpochWatch | None = None
 
     async def run(self) -> None:
         backoff = 0.2
@@ -100,10 +102,8 @@ class Subscription:
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("subscription %s: %s; retrying in %.1fs", self.name, exc, backoff)
                 await self._stop_consumer()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
-                except TimeoutError:
-                    pass
                 backoff = min(backoff * 2, 5.0)
         await self._stop_consumer()
 
@@ -113,6 +113,7 @@ class Subscription:
     async def _start_consumer(self) -> None:
         partitions = await ensure_topics(self.kafka, [*self.topics, self.dead_letter_topic])
         self._epoch = await broker_epoch(self.kafka)
+        self._epoch_watch = EpochWatch(self.kafka, self._epoch)
         group = self.kafka.consumer_mode == "group"
         consumer = AIOKafkaConsumer(
             client_id=f"{self.name}-consumer",
@@ -162,6 +163,10 @@ class Subscription:
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():
+            assert self._epoch_watch is not None
+            # A gap in a stream may mean the broker was replaced under us: look now, not later.
+            gaps_before = self.status.out_of_order
+            await self._epoch_watch.check()
             batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
             if not batch:
                 await self._refresh_lag()
@@ -178,6 +183,8 @@ class Subscription:
                 continue
             if self.on_commit is not None:
                 self.on_commit()
+            if self.status.out_of_order > gaps_before:
+                await self._epoch_watch.check(now=True)
 
     async def _refresh_lag(self) -> None:
         consumer = self._consumer

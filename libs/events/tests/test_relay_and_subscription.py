@@ -1,0 +1,206 @@
+"""Outbox relay and tracked subscriptions against a real broker and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import (
+    CommandRuntime,
+    Database,
+    EventStore,
+    KafkaSettings,
+    Metadata,
+    OutboxRelay,
+    Subscription,
+)
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
+
+from .support import COUNTER, Incremented, migrated
+
+pytestmark = pytest.mark.integration
+
+view_metadata = MetaData()
+totals = Table(
+    "test_totals",
+    view_metadata,
+    Column("counter_id", String(64), primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+)
+
+
+async def add_to_total(session, event: RecordedEvent) -> None:  # type: ignore[no-untyped-def]
+    decoded = event.decode()
+    assert isinstance(decoded, Incremented)
+    if decoded.by < 0:
+        raise ValueError("a negative increment is a poison event")
+    row = (await session.execute(select(totals).where(totals.c.counter_id == decoded.counter_id))).first()
+    if row is None:
+        await session.execute(totals.insert().values(counter_id=decoded.counter_id, total=decoded.by, applied=1))
+    else:
+        await session.execute(
+            totals.update()
+            .where(totals.c.counter_id == decoded.counter_id)
+            .values(total=row.total + decoded.by, applied=row.applied + 1)
+        )
+
+
+async def eventually(check: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+class Pipeline:
+    """A producing service (store + relay) and a consuming one (subscription + view)."""
+
+    def __init__(self, producer_db: Database, consumer_db: Database, kafka: KafkaSettings, prefix: str):
+        self.topic = f"{prefix}.events"
+        self.dlq = f"{prefix}.deadletter"
+        self.relay = OutboxRelay(producer_db, kafka, service="test", topic=self.topic, poll_interval=0.2)
+        self.runtime = CommandRuntime(
+            producer_db, EventStore(source="/pmo/test", topic=self.topic), on_commit=self.relay.wake
+        )
+        # The consuming service's own relay publishes its outbox: here, its dead letters.
+        self.consumer_relay = OutboxRelay(consumer_db, kafka, service="test-consumer", topic=None)
+        self.subscription = Subscription(
+            name=f"{prefix}-consumer", topics=[self.topic], db=consumer_db, kafka=kafka,
+            handler=add_to_total, dead_letter_topic=self.dlq, on_commit=self.consumer_relay.wake,
+        )
+        self.consumer_db = consumer_db
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.tasks = [
+            asyncio.create_task(self.relay.run()),
+            asyncio.create_task(self.subscription.run()),
+            asyncio.create_task(self.consumer_relay.run()),
+        ]
+
+    async def stop(self) -> None:
+        await self.relay.stop(flush_timeout=2)
+        await self.subscription.stop()
+        await self.consumer_relay.stop(flush_timeout=2)
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
+
+    async def increment(self, counter: str, by: int) -> None:
+        async with self.runtime.unit_of_work(Metadata(actor="tester")) as uow:
+            loaded = await uow.load(COUNTER, counter)
+            await uow.append(COUNTER, counter, loaded.version, [Incremented(counter_id=counter, by=by)])
+
+    async def totals(self) -> dict[str, tuple[int, int]]:
+        async with self.consumer_db.sessions() as session:
+            return {r.counter_id: (r.total, r.applied) for r in await session.execute(select(totals))}
+
+
+@pytest.fixture
+async def pipeline(database_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str):  # type: ignore[no-untyped-def]
+    producer_db = await migrated(database_url, tmp_path)
+    consumer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}", tmp_path)
+    async with consumer_db.engine.begin() as conn:
+        await conn.run_sync(view_metadata.create_all)
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    p = Pipeline(producer_db, consumer_db, kafka, topic_prefix)
+    await p.start()
+    yield p
+    await p.stop()
+    await producer_db.dispose()
+    await consumer_db.dispose()
+
+
+async def test_every_event_is_applied_exactly_once_in_order(pipeline: Pipeline) -> None:
+    counters = [str(uuid.uuid4()) for _ in range(5)]
+    for round_ in range(1, 5):
+        for counter in counters:
+            await pipeline.increment(counter, round_)
+    expected = {c: (10, 4) for c in counters}
+    await eventually(lambda: _equals(pipeline.totals(), expected))
+    assert await pipeline.relay.pending() == 0
+
+
+async def test_restarted_consumer_resumes_from_offsets_in_its_database(pipeline: Pipeline) -> None:
+    counter = str(uuid.uuid4())
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (1, 1)}))
+    await pipeline.subscription.stop()
+    await pipeline.tasks[1]
+    await pipeline.increment(counter, 2)
+    pipeline.subscription = Subscription(
+        name=pipeline.subscription.name, topics=[pipeline.topic], db=pipeline.consumer_db,
+        kafka=pipeline.subscription.kafka, handler=add_to_total, dead_letter_topic=pipeline.dlq,
+    )
+    pipeline.tasks[1] = asyncio.create_task(pipeline.subscription.run())
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (3, 2)}))
+
+
+async def test_duplicates_from_a_second_publish_change_nothing(pipeline: Pipeline) -> None:
+    counter = str(uuid.uuid4())
+    for by in (1, 2, 3):
+        await pipeline.increment(counter, by)
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (6, 3)}))
+    # The relay crashed after publishing but before marking: everything goes out again.
+    from pmo_events.runtime.schema import outbox
+    from sqlalchemy import update
+
+    async with pipeline.runtime.db.transaction() as session:
+        await session.execute(update(outbox).values(published_at=None))
+    pipeline.relay.wake()
+    await eventually(lambda: _pending_is_zero(pipeline))
+    await pipeline.increment(counter, 4)
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4)}))
+    assert pipeline.subscription.status.skipped_duplicates >= 3
+
+
+async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(
+    pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    await pipeline.increment(bad, -1)
+    await pipeline.increment(good, 5)
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    await raw.send_and_wait(pipeline.topic, b"not a cloud event", key=b"x")
+    await raw.stop()
+    await pipeline.increment(good, 1)
+    await eventually(lambda: _equals(pipeline.totals(), {good: (6, 2)}))
+    await eventually(lambda: pipeline.subscription.status.dead_lettered == 2)
+    dead = await _read_all(kafka_bootstrap, pipeline.dlq, expected=2)
+    errors = sorted(dict(m.headers)["pmo_dlq_error"].decode() for m in dead)
+    assert any("negative increment" in e for e in errors)
+    assert any("malformed envelope" in e for e in errors)
+
+
+async def _read_all(bootstrap: str, topic: str, expected: int):  # type: ignore[no-untyped-def]
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, fetch_max_wait_ms=5)
+    await consumer.start()
+    found = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(found) < expected and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _equals(coro, expected) -> bool:  # type: ignore[no-untyped-def]
+    return await coro == expected
+
+
+async def _pending_is_zero(pipeline: Pipeline) -> bool:
+    return await pipeline.relay.pending() == 0
