@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from pmo_events.contracts.base import Event, contract
 from pmo_events.runtime import AggregateType, Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.schema import metadata
-from pydantic import BaseModel
 
 
 @contract

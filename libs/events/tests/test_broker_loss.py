@@ -6,10 +6,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+
 from pmo_devstack.broker import start_broker
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.schema import outbox
-from sqlalchemy import func, select
 
 from .support import migrated
 from .test_relay_and_subscription import Pipeline, eventually, totals, view_metadata

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
+
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import (
     CommandRuntime,
@@ -19,7 +21,6 @@ from pmo_events.runtime import (
     OutboxRelay,
     Subscription,
 )
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from .support import COUNTER, Incremented, migrated
 
@@ -152,8 +153,9 @@ async def test_duplicates_from_a_second_publish_change_nothing(pipeline: Pipelin
         await pipeline.increment(counter, by)
     await eventually(lambda: _equals(pipeline.totals(), {counter: (6, 3)}))
     # The relay crashed after publishing but before marking: everything goes out again.
-    from pmo_events.runtime.schema import outbox
     from sqlalchemy import update
+
+    from pmo_events.runtime.schema import outbox
 
     async with pipeline.runtime.db.transaction() as session:
         await session.execute(update(outbox).values(published_at=None))

@@ -7,9 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+
 from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata
 from pmo_events.runtime.schema import events, outbox, snapshots
-from sqlalchemy import func, select
 
 from .support import COUNTER, Incremented, migrated
 

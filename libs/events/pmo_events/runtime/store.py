@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +114,9 @@ class EventStore:
             .limit(limit)
         )
         return [_recorded(row, self.source) for row in (await session.execute(query)).mappings()]
+
+    async def count(self, session: AsyncSession) -> int:
+        return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
 
     async def load_snapshot(self, session: AsyncSession, stream_id: str) -> Snapshot | None:
         row = (

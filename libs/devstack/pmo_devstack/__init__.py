@@ -1,0 +1,1 @@
+"""The embedded stack for `make run`: Tansu broker, the four services as supervised processes, dev tokens."""

@@ -1,0 +1,123 @@
+"""`python -m pmo_devstack run|token`: the embedded stack behind `make run`, dev tokens for `make token`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from pmo_devstack import keys
+from pmo_devstack.stack import Stack, StackError
+
+
+class _Shutdown(Exception):
+    """Raised by the signal handler while the stack is still starting."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.func(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pmo_devstack", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    run_cmd = commands.add_parser("run", help="start the broker and the four services; Ctrl-C stops all")
+    run_cmd.add_argument("--data-dir", type=Path, help="data folder (default: $PMO_DATA_DIR or ./var)")
+    run_cmd.set_defaults(func=_cmd_run)
+    token = commands.add_parser("token", help="print a development bearer token (and nothing else)")
+    token.add_argument("--roles", default="admin", help=f"comma-separated, of: {','.join(keys.ROLES)}")
+    token.add_argument("--sub", default="alice", help="the subject: the actor recorded on events")
+    token.add_argument("--ttl-hours", type=float, default=8.0)
+    token.add_argument("--data-dir", type=Path, help="data folder (default: $PMO_DATA_DIR or ./var)")
+    token.set_defaults(func=_cmd_token)
+    return parser
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return args.data_dir or Path(os.environ.get("PMO_DATA_DIR") or "var")
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    unknown = sorted(set(roles) - set(keys.ROLES))
+    if unknown:
+        known = ", ".join(keys.ROLES)
+        print(f"warning: unknown role(s) {', '.join(unknown)}; known: {known}", file=sys.stderr)
+    ttl = timedelta(hours=args.ttl_hours)
+    print(keys.dev_token(_data_dir(args), subject=args.sub, roles=roles, ttl=ttl))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    return run(Stack.from_env(data_dir=_data_dir(args)))
+
+
+def run(stack: Stack, poll_interval: float = 0.5) -> int:
+    """Start `stack`, print how to use it, watch it until SIGINT or SIGTERM, then stop everything."""
+    requested = threading.Event()
+    starting = True
+
+    def on_signal(signum: int, _frame: object) -> None:
+        first = not requested.is_set()
+        requested.set()
+        if starting and first:
+            raise _Shutdown(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stack.start()
+        starting = False
+        print(banner(stack), flush=True)
+        while not requested.wait(poll_interval):
+            _report_exits(stack)
+        return 0
+    except _Shutdown:
+        return 0
+    except StackError as exc:
+        print(f"\nthe embedded stack did not start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        starting = False
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _report_exits(stack: Stack) -> None:
+    for name, code in stack.exited():
+        stack.log(
+            f"{name} exited unexpectedly (code {code}); the others keep running, "
+            "nothing is restarted automatically: Ctrl-C and `make run` again"
+        )
+
+
+def banner(stack: Stack) -> str:
+    """What a newcomer needs after `make run`: where the services are and how to get a token."""
+    width = max(len(name) for name in stack.services)
+    lines = ["", "PMO embedded stack is up. Data folder: " + str(stack.data_dir), ""]
+    lines += [f"  {name.ljust(width)}  {stack.url(name)}/docs" for name in stack.services]
+    kind = "embedded Tansu, memory only" if stack.broker else "external Kafka"
+    lines.append(f"  {'broker'.ljust(width)}  {stack.bootstrap_servers} ({kind})")
+    example = "reporting" if "reporting" in stack.services else stack.services[0]
+    path = "/reports/decisions" if example == "reporting" else "/health/ready"
+    lines += [
+        "",
+        "A bearer token (roles: " + ", ".join(keys.ROLES) + "):",
+        "  make token ROLES=board_member SUB=alice",
+        "  curl -H \"Authorization: Bearer $(make -s token ROLES=board_member SUB=alice)\" \\",
+        f"       {stack.url(example)}{path}",
+        "",
+        "Ctrl-C stops every process started here.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""What every PMO service shares at its edge: settings, auth, problems, health, metrics, CLI."""

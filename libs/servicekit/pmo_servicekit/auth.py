@@ -1,0 +1,93 @@
+"""Bearer JWT authentication (PyJWT) and role checks; the token's subject is every event's actor."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from pmo_servicekit.problems import Problem
+from pmo_servicekit.settings import ServiceSettings
+
+ROLES = frozenset(
+    {"requester", "pmo_analyst", "board_member", "project_manager", "resource_manager", "viewer", "admin"}
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+class Authenticator:
+    """Verifies signature, expiry, audience and (when configured) issuer."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self._key: Any = None
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.auth_jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True)
+        elif settings.auth_public_key:
+            self._key = settings.auth_public_key
+        elif settings.auth_public_key_file:
+            self._key = settings.auth_public_key_file.read_text()
+
+    def verify(self, token: str) -> Principal:
+        key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+        if key is None:
+            raise jwt.InvalidTokenError("no verification key is configured")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(self.settings.auth_algorithms),
+            audience=self.settings.auth_audience,
+            issuer=self.settings.auth_issuer,
+            options={"require": ["exp", "sub"]},
+        )
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = roles.split()
+        return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles))
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _unauthenticated(detail: str) -> Problem:
+    return Problem(401, "unauthenticated", detail, headers={"WWW-Authenticate": 'Bearer realm="pmo"'})
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise _unauthenticated("a bearer token is required")
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        return authenticator.verify(credentials.credentials)
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise _unauthenticated(f"the bearer token is not valid: {exc}") from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that answers 403 unless the caller holds one of `roles`."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(*roles):
+            raise Problem(403, "forbidden", f"this needs one of the roles: {', '.join(sorted(roles))}")
+        return principal
+
+    return check

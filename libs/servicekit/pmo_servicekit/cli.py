@@ -1,0 +1,80 @@
+"""`python -m pmo_<service> serve | migrate | rebuild`: one CLI shape for every service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pmo_events.runtime import KafkaSettings
+from pmo_events.runtime.migrate import upgrade
+from pmo_events.runtime.projection import rebuild_inline_views, reset_subscription
+from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
+from pmo_servicekit.settings import ServiceSettings
+
+
+def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"pmo-{definition.name}", description=definition.title)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve HTTP, relay the outbox and consume subscribed topics")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    rebuild = commands.add_parser("rebuild", help="rebuild read models by replaying events")
+    rebuild.add_argument("--subscription", action="store_true",
+                         help="also re-read subscribed topics from offset 0 at the next start")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    url = settings.database_url_for(definition.name)
+    if args.command == "migrate":
+        upgrade(url, definition.migrations, definition.metadata)
+        print(f"{definition.name}: database is at the latest revision")
+        return 0
+    if args.command == "rebuild":
+        return asyncio.run(_rebuild(definition, settings, replay_subscription=args.subscription))
+    return _serve(definition, settings)
+
+
+def _serve(definition: ServiceDefinition, settings: ServiceSettings) -> int:
+    import uvicorn
+
+    from pmo_servicekit.app import create_app
+
+    if settings.migrate_on_start:
+        upgrade(settings.database_url_for(definition.name), definition.migrations, definition.metadata)
+    app = create_app(definition, settings)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port or definition.default_port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds / 2),
+        access_log=False,
+    )
+    return 0
+
+
+async def _rebuild(definition: ServiceDefinition, settings: ServiceSettings, *, replay_subscription: bool) -> int:
+    from rich.progress import Progress
+
+    runtime = ServiceRuntime(definition, settings, KafkaSettings())
+    try:
+        async with runtime.db.sessions() as session:
+            total = await runtime.store.count(session)
+        with Progress(transient=False) as progress:
+            task = progress.add_task(f"{definition.name}: replaying the event store", total=total)
+            replayed = await rebuild_inline_views(
+                runtime.db, runtime.store, tables=definition.view_tables, projectors=definition.projectors,
+                progress=lambda n: progress.advance(task, n),
+            )
+        print(f"{definition.name}: rebuilt {len(definition.view_tables)} views from {replayed} events")
+        if replay_subscription and definition.consumes:
+            await reset_subscription(runtime.db, definition.consumer_name, tables=definition.subscription_tables)
+            print(f"{definition.name}: subscription {definition.consumer_name} will re-read from offset 0")
+    finally:
+        await runtime.db.dispose()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(2)

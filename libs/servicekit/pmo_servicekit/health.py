@@ -1,0 +1,99 @@
+"""Liveness, readiness (database and broker) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from pmo_servicekit.service import ServiceRuntime
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health/live", summary="The process is up")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/health/ready", summary="The database and the broker answer", responses={503: {}})
+async def ready(request: Request) -> JSONResponse:
+    runtime: ServiceRuntime = request.app.state.runtime
+    checks = {"database": await _database(runtime), "broker": await _broker(runtime)}
+    ok = all(c == "ok" for c in checks.values())
+    body = {"status": "ready" if ok else "not ready", "checks": checks, "relay": _relay(runtime)}
+    if runtime.subscription is not None:
+        s = runtime.subscription.status
+        body["subscription"] = {"connected": s.connected, "lag": s.lag, "last_error": s.last_error}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def _database(runtime: ServiceRuntime) -> str:
+    try:
+        await asyncio.wait_for(runtime.db.ping(), 2.0)
+        return "ok"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}: {exc}"[:300]
+
+
+async def _broker(runtime: ServiceRuntime) -> str:
+    errors = []
+    for server in runtime.kafka.bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), 1.0)
+            writer.close()
+            return "ok"
+        except Exception as exc:
+            errors.append(f"{server}: {type(exc).__name__}")
+    return "unreachable: " + ", ".join(errors)
+
+
+def _relay(runtime: ServiceRuntime) -> dict[str, object]:
+    s = runtime.relay.status
+    return {"active": s.active, "connected": s.connected, "published": s.published, "last_error": s.last_error}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _RuntimeCollector(Collector):
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        relay = self.runtime.relay.status
+        yield GaugeMetricFamily("pmo_relay_published", "Events published by the relay since start", relay.published)
+        yield GaugeMetricFamily("pmo_relay_connected", "1 when the relay is connected", int(relay.connected))
+        sub = self.runtime.subscription
+        if sub is not None:
+            yield GaugeMetricFamily("pmo_subscription_applied", "Events applied since start", sub.status.applied)
+            yield GaugeMetricFamily("pmo_subscription_lag", "Records behind the log end", sub.status.lag)
+            yield GaugeMetricFamily("pmo_subscription_dead_lettered", "Events sent to the dead-letter topic",
+                                    sub.status.dead_lettered)
+
+
+def install_metrics(app: FastAPI, runtime: ServiceRuntime) -> None:
+    registry = CollectorRegistry()
+    requests = Counter("pmo_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
+    latency = Histogram("pmo_http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry)
+    registry.register(_RuntimeCollector(runtime))
+    app.state.metrics_registry = registry
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        requests.labels(request.method, route, str(response.status_code)).inc()
+        latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response

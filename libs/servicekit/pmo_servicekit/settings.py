@@ -1,0 +1,51 @@
+"""`PMO_*` settings every service reads; production refuses development secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ISSUER = "pmo-dev"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PMO_", extra="ignore")
+
+    env: Literal["development", "production"] = "production"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+    log_level: str = "info"
+    migrate_on_start: bool = False
+    shutdown_grace_seconds: float = 20.0
+
+    auth_public_key: str | None = None
+    auth_public_key_file: Path | None = None
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str = "pmo"
+    auth_algorithms: tuple[str, ...] = ("RS256", "ES256")
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> ServiceSettings:
+        if self.env != "production":
+            return self
+        problems = []
+        if not (self.auth_public_key or self.auth_public_key_file or self.auth_jwks_url):
+            problems.append("no PMO_AUTH_PUBLIC_KEY, PMO_AUTH_PUBLIC_KEY_FILE or PMO_AUTH_JWKS_URL")
+        if self.auth_issuer in (None, DEV_ISSUER):
+            problems.append("PMO_AUTH_ISSUER must name the production identity provider")
+        if self.auth_public_key_file and "dev-keys" in self.auth_public_key_file.parts:
+            problems.append("the development key pair is not for production")
+        if problems:
+            raise ValueError("refusing a production start: " + "; ".join(problems))
+        return self
+
+    def database_url_for(self, service: str) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
