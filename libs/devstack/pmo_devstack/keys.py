@@ -81,9 +81,7 @@ def mint_token(
     return jwt.encode(claims, private_key_pem, algorithm="RS256")
 
 
-def dev_token(
-    data_dir: Path, *, subject: str, roles: list[str], ttl: timedelta = timedelta(hours=8)
-) -> str:
+def dev_token(data_dir: Path, *, subject: str, roles: list[str], ttl: timedelta = timedelta(hours=8)) -> str:
     """A token the embedded stack accepts: signed with `<data_dir>/dev-keys` (created if missing)."""
     private_path, _ = ensure_dev_keys(data_dir)
     return mint_token(private_path.read_bytes(), subject=subject, roles=roles, ttl=ttl)

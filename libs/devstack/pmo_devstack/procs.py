@@ -108,9 +108,7 @@ def attach(name: str, process: subprocess.Popen[bytes], console: Console) -> Chi
     """Forward an already started process's piped output to `console`."""
     child = Child(name, process)
     if process.stdout is not None:
-        child.reader = threading.Thread(
-            target=_forward, args=(child, console), name=f"devstack-{name}", daemon=True
-        )
+        child.reader = threading.Thread(target=_forward, args=(child, console), name=f"devstack-{name}", daemon=True)
         child.reader.start()
     return child
 

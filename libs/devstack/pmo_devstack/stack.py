@@ -155,8 +155,7 @@ class Stack:
         except subprocess.TimeoutExpired:
             procs.terminate([child], timeout=5.0)
             raise StackError(
-                f"{name}: `{' '.join(argv)}` did not finish within {self.migrate_timeout:.0f}s:\n"
-                f"{child.last_lines()}"
+                f"{name}: `{' '.join(argv)}` did not finish within {self.migrate_timeout:.0f}s:\n{child.last_lines()}"
             ) from None
         except BaseException:
             procs.terminate([child], timeout=5.0)
@@ -164,9 +163,7 @@ class Stack:
         finally:
             child.close()
         if code != 0:
-            raise StackError(
-                f"{name}: `{' '.join(argv)}` failed with exit code {code}:\n{child.last_lines()}"
-            )
+            raise StackError(f"{name}: `{' '.join(argv)}` failed with exit code {code}:\n{child.last_lines()}")
 
     def start_service(self, name: str, *, wait_ready: bool = True) -> None:
         """Start one service (no migration) and, by default, wait until it answers ready."""
@@ -238,9 +235,7 @@ class Stack:
     def _check_ports_free(self, names: Sequence[str]) -> None:
         taken = [f"{name} ({self.ports[name]})" for name in names if port_is_open(HOST, self.ports[name])]
         if taken:
-            raise StackError(
-                f"port already in use for {', '.join(taken)}: is another `make run` still running?"
-            )
+            raise StackError(f"port already in use for {', '.join(taken)}: is another `make run` still running?")
 
     def _default_command(self, name: str, action: str) -> list[str]:
         return [self.python, "-m", f"pmo_{name}", action]

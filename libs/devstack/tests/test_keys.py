@@ -16,9 +16,7 @@ from pmo_devstack import keys
 
 def _decode(token: str, data_dir: Path) -> dict[str, object]:
     _, public_path = keys.dev_key_paths(data_dir)
-    return jwt.decode(
-        token, public_path.read_bytes(), algorithms=["RS256"], audience="pmo", issuer="pmo-dev"
-    )
+    return jwt.decode(token, public_path.read_bytes(), algorithms=["RS256"], audience="pmo", issuer="pmo-dev")
 
 
 def test_keys_are_created_once_and_private_key_is_private(tmp_path: Path) -> None:
@@ -54,9 +52,23 @@ def test_token_from_another_key_pair_is_rejected(tmp_path: Path) -> None:
 def test_token_command_prints_only_the_token(tmp_path: Path) -> None:
     env = {**os.environ, "PMO_DATA_DIR": str(tmp_path / "var")}
     result = subprocess.run(
-        [sys.executable, "-m", "pmo_devstack", "token", "--roles", "board_member,requester",
-         "--sub", "bob", "--ttl-hours", "1"],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "pmo_devstack",
+            "token",
+            "--roles",
+            "board_member,requester",
+            "--sub",
+            "bob",
+            "--ttl-hours",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and result.stderr == ""
@@ -68,9 +80,22 @@ def test_token_command_prints_only_the_token(tmp_path: Path) -> None:
 
 def test_token_command_warns_about_unknown_roles_on_stderr_only(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pmo_devstack", "token", "--roles", "bored_member", "--sub", "bob",
-         "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "pmo_devstack",
+            "token",
+            "--roles",
+            "bored_member",
+            "--sub",
+            "bob",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert "bored_member" in result.stderr
     assert _decode(result.stdout.strip(), tmp_path)["roles"] == ["bored_member"]

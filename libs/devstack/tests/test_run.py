@@ -76,7 +76,10 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Supervisor]]:
         env.pop("PMO_KAFKA_BOOTSTRAP_SERVERS", None)
         process = subprocess.Popen(
             [sys.executable, "-c", SUPERVISOR, json.dumps(config)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         sup = Supervisor(process, ports)
         threading.Thread(target=_read, args=(process, sup.lines), daemon=True).start()

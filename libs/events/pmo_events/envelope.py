@@ -61,6 +61,10 @@ class RecordedEvent:
     traceparent: str | None = None
     stream_type: str | None = None
     position: int | None = None
+    #: Where a consumed event was read from (set by subscriptions).
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
     raw: bytes | None = field(default=None, compare=False, repr=False)
 
     def decode(self) -> Event:

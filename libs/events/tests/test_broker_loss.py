@@ -26,8 +26,12 @@ async def test_commands_succeed_while_the_broker_is_down_and_an_empty_broker_is_
     consumer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}", tmp_path)
     async with consumer_db.engine.begin() as conn:
         await conn.run_sync(view_metadata.create_all)
-    pipeline = Pipeline(producer_db, consumer_db, KafkaSettings(bootstrap_servers=broker.bootstrap_servers,
-                                                                request_timeout_ms=2000), topic_prefix)
+    pipeline = Pipeline(
+        producer_db,
+        consumer_db,
+        KafkaSettings(bootstrap_servers=broker.bootstrap_servers, request_timeout_ms=2000),
+        topic_prefix,
+    )
     await pipeline.start()
     counter = str(uuid.uuid4())
     try:

@@ -78,8 +78,13 @@ class Pipeline:
         # The consuming service's own relay publishes its outbox: here, its dead letters.
         self.consumer_relay = OutboxRelay(consumer_db, kafka, service="test-consumer", topic=None)
         self.subscription = Subscription(
-            name=f"{prefix}-consumer", topics=[self.topic], db=consumer_db, kafka=kafka,
-            handler=add_to_total, dead_letter_topic=self.dlq, on_commit=self.consumer_relay.wake,
+            name=f"{prefix}-consumer",
+            topics=[self.topic],
+            db=consumer_db,
+            kafka=kafka,
+            handler=add_to_total,
+            dead_letter_topic=self.dlq,
+            on_commit=self.consumer_relay.wake,
         )
         self.consumer_db = consumer_db
         self.tasks: list[asyncio.Task[None]] = []
@@ -140,8 +145,12 @@ async def test_restarted_consumer_resumes_from_offsets_in_its_database(pipeline:
     await pipeline.tasks[1]
     await pipeline.increment(counter, 2)
     pipeline.subscription = Subscription(
-        name=pipeline.subscription.name, topics=[pipeline.topic], db=pipeline.consumer_db,
-        kafka=pipeline.subscription.kafka, handler=add_to_total, dead_letter_topic=pipeline.dlq,
+        name=pipeline.subscription.name,
+        topics=[pipeline.topic],
+        db=pipeline.consumer_db,
+        kafka=pipeline.subscription.kafka,
+        handler=add_to_total,
+        dead_letter_topic=pipeline.dlq,
     )
     pipeline.tasks[1] = asyncio.create_task(pipeline.subscription.run())
     await eventually(lambda: _equals(pipeline.totals(), {counter: (3, 2)}))
@@ -166,9 +175,7 @@ async def test_duplicates_from_a_second_publish_change_nothing(pipeline: Pipelin
     assert pipeline.subscription.status.skipped_duplicates >= 3
 
 
-async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(
-    pipeline: Pipeline, kafka_bootstrap: str
-) -> None:
+async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(pipeline: Pipeline, kafka_bootstrap: str) -> None:
     good, bad = str(uuid.uuid4()), str(uuid.uuid4())
     await pipeline.increment(bad, -1)
     await pipeline.increment(good, 5)
@@ -186,8 +193,9 @@ async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(
 
 
 async def _read_all(bootstrap: str, topic: str, expected: int):  # type: ignore[no-untyped-def]
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, fetch_max_wait_ms=5)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=5
+    )
     await consumer.start()
     found = []
     try:

@@ -20,8 +20,9 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="serve HTTP, relay the outbox and consume subscribed topics")
     commands.add_parser("migrate", help="apply database migrations and exit")
     rebuild = commands.add_parser("rebuild", help="rebuild read models by replaying events")
-    rebuild.add_argument("--subscription", action="store_true",
-                         help="also re-read subscribed topics from offset 0 at the next start")
+    rebuild.add_argument(
+        "--subscription", action="store_true", help="also re-read subscribed topics from offset 0 at the next start"
+    )
     args = parser.parse_args(argv)
     settings = ServiceSettings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -64,7 +65,10 @@ async def _rebuild(definition: ServiceDefinition, settings: ServiceSettings, *, 
         with Progress(transient=False) as progress:
             task = progress.add_task(f"{definition.name}: replaying the event store", total=total)
             replayed = await rebuild_inline_views(
-                runtime.db, runtime.store, tables=definition.view_tables, projectors=definition.projectors,
+                runtime.db,
+                runtime.store,
+                tables=definition.view_tables,
+                projectors=definition.projectors,
                 progress=lambda n: progress.advance(task, n),
             )
         print(f"{definition.name}: rebuilt {len(definition.view_tables)} views from {replayed} events")

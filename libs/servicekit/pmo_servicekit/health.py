@@ -78,8 +78,9 @@ class _RuntimeCollector(Collector):
         if sub is not None:
             yield GaugeMetricFamily("pmo_subscription_applied", "Events applied since start", sub.status.applied)
             yield GaugeMetricFamily("pmo_subscription_lag", "Records behind the log end", sub.status.lag)
-            yield GaugeMetricFamily("pmo_subscription_dead_lettered", "Events sent to the dead-letter topic",
-                                    sub.status.dead_lettered)
+            yield GaugeMetricFamily(
+                "pmo_subscription_dead_lettered", "Events sent to the dead-letter topic", sub.status.dead_lettered
+            )
 
 
 def install_metrics(app: FastAPI, runtime: ServiceRuntime) -> None:

@@ -60,12 +60,13 @@ class ServiceRuntime:
         self.db = Database(settings.database_url_for(definition.name))
         self.store = EventStore(source=f"/pmo/{definition.name}", topic=definition.topic)
         self.relay = OutboxRelay(
-            self.db, kafka, service=definition.name, topic=definition.topic,
+            self.db,
+            kafka,
+            service=definition.name,
+            topic=definition.topic,
             extra_topics=[definition.dead_letter_topic],
         )
-        self.commands = CommandRuntime(
-            self.db, self.store, projectors=definition.projectors, on_commit=self.relay.wake
-        )
+        self.commands = CommandRuntime(self.db, self.store, projectors=definition.projectors, on_commit=self.relay.wake)
         self.subscription: Subscription | None = None
         if definition.consumes and definition.consumer is not None:
             self.subscription = Subscription(

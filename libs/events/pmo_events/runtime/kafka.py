@@ -77,10 +77,7 @@ async def ensure_topics(
                 if code not in (0, TOPIC_EXISTS):
                     raise RuntimeError(f"cannot create topic {name}: {code} {message}")
         described = await admin.describe_topics(topics)
-        return {
-            item["topic"]: sorted(p["partition"] for p in item["partitions"])
-            for item in described
-        }
+        return {item["topic"]: sorted(p["partition"] for p in item["partitions"]) for item in described}
     finally:
         await admin.close()
 
@@ -134,7 +131,9 @@ async def broker_epoch(settings: KafkaSettings) -> str:
 
 async def _read_epoch(settings: KafkaSettings) -> str | None:
     consumer = AIOKafkaConsumer(
-        enable_auto_commit=False, fetch_max_wait_ms=5, **settings.client_kwargs()  # type: ignore[arg-type]
+        enable_auto_commit=False,
+        fetch_max_wait_ms=5,
+        **settings.client_kwargs(),  # type: ignore[arg-type]
     )
     await consumer.start()
     try:

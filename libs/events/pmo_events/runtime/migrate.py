@@ -15,9 +15,7 @@ def alembic_config(url: str, service_versions: Path, metadata: MetaData | None =
     runtime_dir = Path(runtime_migrations.__file__).parent
     config = Config()
     config.set_main_option("script_location", str(runtime_dir))
-    config.set_main_option(
-        "version_locations", f"{runtime_dir / 'versions'} {service_versions}"
-    )
+    config.set_main_option("version_locations", f"{runtime_dir / 'versions'} {service_versions}")
     config.set_main_option("path_separator", "space")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")

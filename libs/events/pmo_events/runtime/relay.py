@@ -146,9 +146,7 @@ class OutboxRelay:
         """A broker that lost its log (new epoch) gets this service's whole store again, in order."""
         name = "relay.broker_epoch"
         async with self.db.transaction() as session:
-            row = (
-                await session.execute(select(runtime_state.c.value).where(runtime_state.c.name == name))
-            ).scalar()
+            row = (await session.execute(select(runtime_state.c.value).where(runtime_state.c.name == name))).scalar()
             if row == epoch:
                 return
             if row is not None and self.topic:
@@ -164,10 +162,14 @@ class OutboxRelay:
         after, total = 0, 0
         while True:
             rows = (
-                await session.execute(
-                    select(events).where(events.c.position > after).order_by(events.c.position).limit(5000)
+                (
+                    await session.execute(
+                        select(events).where(events.c.position > after).order_by(events.c.position).limit(5000)
+                    )
                 )
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
             if not rows:
                 return total
             await enqueue(session, self.topic, [_recorded(r, f"/pmo/{self.service}") for r in rows])

@@ -93,9 +93,7 @@ class EventStore:
             await enqueue(session, self.topic, recorded)
         return [_with_position(r, p) for r, p in zip(recorded, positions, strict=True)]
 
-    async def load(
-        self, session: AsyncSession, stream_id: str, *, after_version: int = 0
-    ) -> list[RecordedEvent]:
+    async def load(self, session: AsyncSession, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         query = (
             select(events)
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
@@ -107,26 +105,17 @@ class EventStore:
         self, session: AsyncSession, *, after_position: int = 0, limit: int = 1000
     ) -> list[RecordedEvent]:
         """The service's whole history in commit-position order, a page at a time."""
-        query = (
-            select(events)
-            .where(events.c.position > after_position)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
+        query = select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
         return [_recorded(row, self.source) for row in (await session.execute(query)).mappings()]
 
     async def count(self, session: AsyncSession) -> int:
         return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
 
     async def load_snapshot(self, session: AsyncSession, stream_id: str) -> Snapshot | None:
-        row = (
-            await session.execute(select(snapshots).where(snapshots.c.stream_id == stream_id))
-        ).mappings().first()
+        row = (await session.execute(select(snapshots).where(snapshots.c.stream_id == stream_id))).mappings().first()
         return Snapshot(row["version"], loads(row["state"])) if row else None
 
-    async def save_snapshot(
-        self, session: AsyncSession, stream_id: str, version: int, state: dict[str, Any]
-    ) -> None:
+    async def save_snapshot(self, session: AsyncSession, stream_id: str, version: int, state: dict[str, Any]) -> None:
         await session.execute(snapshots.delete().where(snapshots.c.stream_id == stream_id))
         await session.execute(
             insert(snapshots).values(

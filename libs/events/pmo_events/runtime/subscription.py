@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,9 +153,7 @@ class Subscription:
     async def _stored_offsets(self, tps: Sequence[TopicPartition]) -> dict[tuple[str, int], tuple[int, str]]:
         async with self.db.sessions() as session:
             rows = (
-                await session.execute(
-                    select(consumer_offsets).where(consumer_offsets.c.consumer == self.name)
-                )
+                await session.execute(select(consumer_offsets).where(consumer_offsets.c.consumer == self.name))
             ).mappings()
             return {(r["topic"], r["partition"]): (r["next_offset"], r["broker_epoch"]) for r in rows}
 
@@ -198,9 +196,7 @@ class Subscription:
     async def _apply_batch(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
         async with self.db.transaction() as session:
             starts = await self._lock_offsets(session, list(batch))
-            records = [
-                (tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)
-            ]
+            records = [(tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)]
             outcomes = await self._apply_records(session, records)
             await self._write_offsets(session, batch, starts)
         self.status.applied += sum(1 for o in outcomes if o.event and not o.error)
@@ -214,10 +210,12 @@ class Subscription:
                 select(consumer_offsets)
                 .where(
                     consumer_offsets.c.consumer == self.name,
-                    or_(*[
-                        and_(consumer_offsets.c.topic == tp.topic, consumer_offsets.c.partition == tp.partition)
-                        for tp in tps
-                    ]),
+                    or_(
+                        *[
+                            and_(consumer_offsets.c.topic == tp.topic, consumer_offsets.c.partition == tp.partition)
+                            for tp in tps
+                        ]
+                    ),
                 )
                 .with_for_update()
             )
@@ -256,7 +254,9 @@ class Subscription:
         parsed: list[tuple[TopicPartition, ConsumerRecord[Any, Any], RecordedEvent | None, str | None]] = []
         for tp, record in records:
             try:
-                parsed.append((tp, record, from_kafka(record.key, record.value, record.headers), None))
+                event = from_kafka(record.key, record.value, record.headers)
+                event = replace(event, topic=tp.topic, partition=tp.partition, offset=record.offset)
+                parsed.append((tp, record, event, None))
             except MalformedEnvelope as exc:
                 parsed.append((tp, record, None, f"malformed envelope: {exc}"))
         last_seen = await self._last_sequences(session, [e for _, _, e, _ in parsed if e])
@@ -272,8 +272,13 @@ class Subscription:
                 if event.sequence > last + 1:
                     # An earlier event of this stream is still to come (the relay resends in order).
                     self.status.out_of_order += 1
-                    log.warning("subscription %s: %s seq %d arrived after %d; waiting for the gap",
-                                self.name, event.stream_id, event.sequence, last)
+                    log.warning(
+                        "subscription %s: %s seq %d arrived after %d; waiting for the gap",
+                        self.name,
+                        event.stream_id,
+                        event.sequence,
+                        last,
+                    )
                     continue
                 error = await self._apply_one(session, event)
                 changed[key] = event.sequence
@@ -303,9 +308,7 @@ class Subscription:
                 select(consumed_streams.c.source, consumed_streams.c.stream_id, consumed_streams.c.last_sequence)
                 .where(
                     consumed_streams.c.consumer == self.name,
-                    or_(*[
-                        and_(consumed_streams.c.source == s, consumed_streams.c.stream_id == i) for s, i in chunk
-                    ]),
+                    or_(*[and_(consumed_streams.c.source == s, consumed_streams.c.stream_id == i) for s, i in chunk]),
                 )
                 .with_for_update()
             )

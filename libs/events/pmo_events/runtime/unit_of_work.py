@@ -88,9 +88,7 @@ class UnitOfWork:
         self.recorded.extend(recorded)
         new_version = expected_version + len(recorded)
         if state_after is not None and _crossed(expected_version, new_version, aggregate):
-            await self.store.save_snapshot(
-                self.session, stream_id, new_version, state_after.model_dump(mode="json")
-            )
+            await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump(mode="json"))
         return recorded
 
 

@@ -1,0 +1,1 @@
+"""Intake service: proposals and business cases, from draft to the board's decision."""

@@ -1,0 +1,29 @@
+"""Composition root of the intake service: the one place its parts are wired together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pmo_events.contracts import intake, portfolio
+from pmo_events.runtime.schema import metadata
+from pmo_intake.adapters.db import tables
+from pmo_intake.adapters.http.routes import router
+from pmo_intake.application.consumer import make_handler
+from pmo_intake.projections.proposals import project_proposal
+from pmo_servicekit.service import ServiceDefinition
+
+INTAKE = ServiceDefinition(
+    name="intake",
+    title="Intake",
+    description="Where demand enters the PMO: proposals with business cases, from draft to decision.",
+    default_port=8001,
+    topic=intake.TOPIC,
+    consumes=(portfolio.TOPIC,),
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    routers=[router],
+    projectors=[project_proposal],
+    view_tables=[tables.proposals],
+    consumer=lambda runtime: make_handler(runtime.commands),
+    subscription_tables=[tables.known_portfolios],
+)

@@ -1,0 +1,1 @@
+"""Portfolio service: strategy, budget envelopes, board decisions and the projects they start."""

@@ -1,0 +1,8 @@
+"""`python -m pmo_portfolio serve | migrate | rebuild`."""
+
+import sys
+
+from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_servicekit.cli import main
+
+sys.exit(main(PORTFOLIO))

@@ -1,0 +1,44 @@
+"""The portfolio service's own views (plus the runtime tables in the shared metadata)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text
+
+from pmo_events.runtime.schema import UtcDateTime, metadata
+
+portfolios = Table(
+    "portfolio_portfolios",
+    metadata,
+    Column("portfolio_id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+candidates = Table(
+    "portfolio_candidates",
+    metadata,
+    Column("candidate_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("submission", Integer, nullable=False),
+    Column("registration", Text, nullable=False),
+    Column("decision", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_candidates_portfolio", candidates.c.portfolio_id, candidates.c.status)
+
+projects = Table(
+    "portfolio_projects",
+    metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)

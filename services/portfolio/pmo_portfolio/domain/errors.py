@@ -1,0 +1,33 @@
+"""Domain errors of the portfolio service, in PMO words (the HTTP edge maps them to 4xx)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+class DomainError(Exception):
+    """A rule refused the command."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class RuleViolation(DomainError):
+    """The current state forbids this (answered 409)."""
+
+
+class NotBoardMember(DomainError):
+    """Board authority: only a member of THIS portfolio's board decides (answered 403)."""
+
+
+class EnvelopeExceeded(RuleViolation):
+    """An approval would take a fiscal period's committed total above its budget envelope."""
+
+    def __init__(self, fiscal_period: str, remaining: Decimal, asked: Decimal) -> None:
+        super().__init__(
+            f"{fiscal_period}: {format(asked, 'f')} asked but only {format(remaining, 'f')} remains in the envelope"
+        )
+        self.fiscal_period = fiscal_period
+        self.remaining = remaining
+        self.asked = asked

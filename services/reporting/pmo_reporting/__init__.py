@@ -1,0 +1,1 @@
+"""Reporting service: the cross-service event log, read models, audit trail and time travel."""

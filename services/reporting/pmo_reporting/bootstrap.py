@@ -1,0 +1,26 @@
+"""Composition root of the reporting service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pmo_events.contracts import TOPICS
+from pmo_events.runtime.schema import metadata
+from pmo_reporting.adapters.db.tables import READ_MODELS
+from pmo_reporting.adapters.http.routes import router
+from pmo_reporting.application.consumer import make_handler
+from pmo_servicekit.service import ServiceDefinition
+
+REPORTING = ServiceDefinition(
+    name="reporting",
+    title="Reporting",
+    description="Every service's events in one log; read models, audit trail and time travel over them.",
+    default_port=8004,
+    topic=None,
+    consumes=tuple(TOPICS.values()),
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    routers=[router],
+    consumer=lambda _runtime: make_handler(),
+    subscription_tables=READ_MODELS,
+)

@@ -1,0 +1,1 @@
+"""Resourcing service: resources, capacity, demand from approved projects, and allocations."""

@@ -1,0 +1,28 @@
+"""Composition root of the resourcing service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pmo_events.contracts import portfolio, resourcing
+from pmo_events.runtime.schema import metadata
+from pmo_resourcing.adapters.db import tables
+from pmo_resourcing.adapters.http.routes import router
+from pmo_resourcing.application.handlers import make_handler
+from pmo_resourcing.projections.demands import project_demand
+from pmo_servicekit.service import ServiceDefinition
+
+RESOURCING = ServiceDefinition(
+    name="resourcing",
+    title="Resourcing",
+    description="People and pools, capacity, demand from approved projects, and bookings.",
+    default_port=8003,
+    topic=resourcing.TOPIC,
+    consumes=(portfolio.TOPIC,),
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    routers=[router],
+    projectors=[project_demand],
+    view_tables=[tables.demands],
+    consumer=lambda runtime: make_handler(runtime.commands),
+)
