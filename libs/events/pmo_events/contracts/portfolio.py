@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -104,3 +104,63 @@ class ProjectInitiated(_PortfolioEvent):
     resource_estimate: tuple[RoleEstimate, ...] = ()
     benefits: tuple[Benefit, ...] = ()
     initiated_by: str
+
+
+@contract
+class ObjectiveCreated(_PortfolioEvent):
+    """A strategic objective proposals can contribute to."""
+
+    event_name = "ObjectiveCreated"
+    objective_id: str
+    title: str
+    description: str | None = None
+    weight: Money
+    period_start: date
+    period_end: date
+    created_by: str
+
+
+@contract
+class ObjectiveUpdated(_PortfolioEvent):
+    event_name = "ObjectiveUpdated"
+    objective_id: str
+    title: str
+    description: str | None = None
+    weight: Money
+    period_start: date
+    period_end: date
+    updated_by: str
+
+
+@contract
+class ObjectiveRetired(_PortfolioEvent):
+    """Retired objectives stay in history; new proposals can no longer contribute to them."""
+
+    event_name = "ObjectiveRetired"
+    objective_id: str
+    retired_by: str
+    reason: str | None = None
+
+
+@contract
+class PortfolioBudgetSet(_PortfolioEvent):
+    """The budget envelope per fiscal period was replaced."""
+
+    event_name = "PortfolioBudgetSet"
+    portfolio_id: str
+    budget: tuple[PeriodAmount, ...]
+    set_by: str
+
+
+@contract
+class CandidateScored(_PortfolioEvent):
+    """An assessor scored a candidate (1 to 5 per criterion): the candidate is under review."""
+
+    event_name = "CandidateScored"
+    related_fields = ("candidate_id",)
+    portfolio_id: str
+    candidate_id: str
+    assessor: str
+    scores: dict[str, int]
+    comment: str | None = None
+    scored_at: datetime
