@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint unit integration e2e contract token migrate demo clean env
+.PHONY: run test lint unit integration e2e contracts token clean env
 
 env: $(STAMP)
 
@@ -40,6 +40,9 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
+
+contracts: $(STAMP)
+	$(BIN)/python tests/contract/snapshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

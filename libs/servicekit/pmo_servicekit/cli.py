@@ -26,6 +26,8 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = ServiceSettings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # aiokafka narrates every (re)assignment at INFO; its warnings and errors are what an operator needs.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
     url = settings.database_url_for(definition.name)
     if args.command == "migrate":
         upgrade(url, definition.migrations, definition.metadata)
