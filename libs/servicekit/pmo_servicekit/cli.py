@@ -46,15 +46,29 @@ def _serve(definition: ServiceDefinition, settings: ServiceSettings) -> int:
     if settings.migrate_on_start:
         upgrade(settings.database_url_for(definition.name), definition.migrations, definition.metadata)
     app = create_app(definition, settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port or definition.default_port,
-        log_level=settings.log_level,
+        log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds / 2),
         access_log=False,
     )
+    _graceful_server_class()(config).run()
     return 0
+
+
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """SIGTERM is a planned stop: finish in-flight requests, flush, and exit 0 (uvicorn re-raises it)."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            self._captured_signals.clear()
+
+    return GracefulServer
 
 
 async def _rebuild(definition: ServiceDefinition, settings: ServiceSettings, *, replay_subscription: bool) -> int:
