@@ -49,6 +49,7 @@ class Stack:
         command_for: CommandFor | None = None,
         ready_timeout: float = 60.0,
         migrate_timeout: float = 120.0,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.services = tuple(services)
@@ -58,6 +59,8 @@ class Stack:
             raise ValueError(f"no port for {', '.join(missing)}")
         self.python = python
         self.extra_env = dict(extra_env or {})
+        #: Per-service overrides that win over everything (e.g. one service on PostgreSQL).
+        self.service_env = {name: dict(env) for name, env in (service_env or {}).items()}
         self.ready_timeout = ready_timeout
         self.migrate_timeout = migrate_timeout
         self._external_bootstrap = bootstrap_servers
@@ -122,7 +125,7 @@ class Stack:
             "PMO_HTTP_HOST": HOST,
             "PMO_HTTP_PORT": str(self.ports[name]),
         }
-        return {**defaults, **os.environ, **per_service, **self.extra_env}
+        return {**defaults, **os.environ, **per_service, **self.extra_env, **self.service_env.get(name, {})}
 
     def log(self, text: str) -> None:
         """A line from the supervisor itself, prefixed `[devstack]`."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -37,9 +38,10 @@ class Authenticator:
         if settings.auth_jwks_url:
             self._jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True)
         elif settings.auth_public_key:
-            self._key = settings.auth_public_key
+            self._key = load_pem_public_key(settings.auth_public_key.encode())
         elif settings.auth_public_key_file:
-            self._key = settings.auth_public_key_file.read_text()
+            # Parsed once: PyJWT would otherwise parse the PEM on every request.
+            self._key = load_pem_public_key(settings.auth_public_key_file.read_bytes())
 
     def verify(self, token: str) -> Principal:
         key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key

@@ -82,11 +82,12 @@ class EventStore:
         ]
         rows = [_row(r) for r in recorded]
         try:
-            async with session.begin_nested():
-                result = await session.execute(
-                    insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
-                )
-                positions = [row.position for row in result]
+            # No savepoint: a conflict ends the caller's transaction anyway (it is retried or refused
+            # whole), and two fewer round trips per command matter at a thousand commands a second.
+            result = await session.execute(
+                insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
+            )
+            positions = [row.position for row in result]
         except IntegrityError as exc:
             raise ConcurrencyConflict(stream_id, expected_version) from exc
         if self.topic:
