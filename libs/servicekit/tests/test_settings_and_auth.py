@@ -1,0 +1,67 @@
+"""Settings refuse development secrets in production; tokens are verified for real."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from pmo_devstack.keys import ensure_dev_keys, mint_token
+from pmo_servicekit.auth import Authenticator
+from pmo_servicekit.settings import ServiceSettings
+
+
+def test_production_refuses_to_start_without_a_key_or_with_the_dev_issuer(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="refusing a production start"):
+        ServiceSettings(env="production")
+    _, public = ensure_dev_keys(tmp_path)
+    with pytest.raises(ValidationError, match="development key pair"):
+        ServiceSettings(env="production", auth_public_key_file=public, auth_issuer="https://idp.example")
+    with pytest.raises(ValidationError, match="PMO_AUTH_ISSUER"):
+        ServiceSettings(env="production", auth_public_key=public.read_text(), auth_issuer="pmo-dev")
+    ok = ServiceSettings(env="production", auth_public_key=public.read_text(), auth_issuer="https://idp.example")
+    assert ok.env == "production"
+
+
+def test_sqlite_in_the_data_dir_is_the_default_database(tmp_path: Path) -> None:
+    settings = ServiceSettings(env="development", data_dir=tmp_path)
+    assert settings.database_url_for("intake") == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'intake.db'}"
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[bytes, Authenticator]:
+    private, public = ensure_dev_keys(tmp_path)
+    settings = ServiceSettings(env="development", auth_public_key_file=public, auth_issuer="pmo-dev")
+    return private.read_bytes(), Authenticator(settings)
+
+
+def test_a_valid_token_gives_subject_and_roles(keys: tuple[bytes, Authenticator]) -> None:
+    private, auth = keys
+    principal = auth.verify(mint_token(private, subject="alice", roles=["board_member", "viewer"]))
+    assert principal.subject == "alice"
+    assert principal.roles == {"board_member", "viewer"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ttl": timedelta(seconds=-5)},
+        {"audience": "someone-else"},
+        {"issuer": "another-issuer"},
+    ],
+    ids=["expired", "wrong-audience", "wrong-issuer"],
+)
+def test_bad_tokens_are_refused(keys: tuple[bytes, Authenticator], change: dict[str, object]) -> None:
+    private, auth = keys
+    token = mint_token(private, subject="alice", roles=["admin"], **change)  # type: ignore[arg-type]
+    with pytest.raises(jwt.PyJWTError):
+        auth.verify(token)
+
+
+def test_a_token_signed_by_another_key_is_refused(keys: tuple[bytes, Authenticator], tmp_path: Path) -> None:
+    other_private, _ = ensure_dev_keys(tmp_path / "other")
+    with pytest.raises(jwt.InvalidSignatureError):
+        keys[1].verify(mint_token(other_private.read_bytes(), subject="mallory", roles=["admin"]))
