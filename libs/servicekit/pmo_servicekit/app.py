@@ -14,6 +14,7 @@ from pmo_servicekit.health import router as health_router
 from pmo_servicekit.problems import install_problem_handlers
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
+from pmo_servicekit.tracing import install_tracing
 
 
 def create_app(
@@ -41,6 +42,7 @@ def create_app(
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app)
     install_metrics(app, runtime)
+    install_tracing(app, runtime, settings)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

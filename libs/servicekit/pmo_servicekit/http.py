@@ -7,6 +7,7 @@ import uuid
 from fastapi import Request
 
 from pmo_events.runtime import Metadata
+from pmo_events.runtime.tracing import current_traceparent
 from pmo_servicekit.auth import Principal
 from pmo_servicekit.problems import Problem
 
@@ -28,8 +29,4 @@ def parse_if_match(value: str | None) -> int | None:
 def metadata_for(request: Request, principal: Principal) -> Metadata:
     """Who (the token's subject), the correlation id (from the client or new) and the trace context."""
     correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-    return Metadata(
-        actor=principal.subject,
-        correlation_id=correlation[:64],
-        traceparent=(request.headers.get("traceparent") or None),
-    )
+    return Metadata(actor=principal.subject, correlation_id=correlation[:64], traceparent=current_traceparent())

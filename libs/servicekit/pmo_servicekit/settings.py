@@ -22,6 +22,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
     migrate_on_start: bool = False
     shutdown_grace_seconds: float = 20.0
+    #: OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: spans are not exported.
+    otel_exporter_otlp_endpoint: str | None = None
 
     auth_public_key: str | None = None
     auth_public_key_file: Path | None = None

@@ -21,6 +21,7 @@ from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
 from pmo_events.runtime.store import ConcurrencyConflict
+from pmo_events.runtime.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +291,9 @@ class Subscription:
 
     async def _apply_one(self, session: AsyncSession, event: RecordedEvent) -> str | None:
         try:
-            async with session.begin_nested():
-                await self.handler(session, event)
+            with consuming(event, self.name):
+                async with session.begin_nested():
+                    await self.handler(session, event)
         except Exception as exc:
             if is_transient(exc):
                 raise
