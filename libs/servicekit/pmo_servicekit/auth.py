@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -43,6 +44,10 @@ class Authenticator:
             # Parsed once: PyJWT would otherwise parse the PEM on every request.
             self._key = load_pem_public_key(settings.auth_public_key_file.read_bytes())
 
+    @property
+    def fetches_keys(self) -> bool:
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
         if key is None:
@@ -76,6 +81,8 @@ async def authenticate(
         raise _unauthenticated("a bearer token is required")
     authenticator: Authenticator = request.app.state.authenticator
     try:
+        if authenticator.fetches_keys:  # a JWKS refresh is blocking HTTP: keep it off the event loop
+            return await asyncio.to_thread(authenticator.verify, credentials.credentials)
         return authenticator.verify(credentials.credentials)
     except (jwt.PyJWTError, ValueError) as exc:
         raise _unauthenticated(f"the bearer token is not valid: {exc}") from exc
