@@ -7,9 +7,10 @@ from pathlib import Path
 from pmo_events.contracts import portfolio, resourcing
 from pmo_events.runtime.schema import metadata
 from pmo_resourcing.adapters.db import tables
-from pmo_resourcing.adapters.http.routes import router
-from pmo_resourcing.application.handlers import make_handler
+from pmo_resourcing.adapters.http import allocations, resources, views
+from pmo_resourcing.application.consumer import make_handler
 from pmo_resourcing.projections.demands import project_demand
+from pmo_resourcing.projections.resources import project_resource
 from pmo_servicekit.service import ServiceDefinition
 
 RESOURCING = ServiceDefinition(
@@ -21,8 +22,10 @@ RESOURCING = ServiceDefinition(
     consumes=(portfolio.TOPIC,),
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
-    projectors=[project_demand],
-    view_tables=[tables.demands],
+    routers=[resources.router, allocations.router, views.router],
+    # Demand first: a booking's coverage refresh reads the demand line the same event may follow.
+    projectors=[project_demand, project_resource],
+    view_tables=[tables.demands, tables.resources, tables.resource_skills, tables.allocations],
     consumer=lambda runtime: make_handler(runtime.commands),
+    subscription_tables=[tables.project_states],
 )

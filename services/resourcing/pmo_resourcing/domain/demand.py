@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import ProjectInitiated
-from pmo_events.contracts.resourcing import DemandRaised
+from pmo_events.contracts.resourcing import DemandCancelled, DemandRaised
 
 DemandStatus = Literal["open", "partially_filled", "filled", "cancelled"]
 
@@ -20,6 +20,7 @@ class ProjectDemand(BaseModel):
     project_id: str
     raised: bool = False
     demand_ids: tuple[str, ...] = ()
+    cancelled_ids: tuple[str, ...] = ()
 
 
 def demand_id_for(project_id: str, line: int) -> str:
@@ -44,9 +45,20 @@ def raise_demand(state: ProjectDemand, initiated: ProjectInitiated) -> list[Even
     ]
 
 
+def cancel_demand(state: ProjectDemand, *, reason: str) -> list[Event]:
+    """Every open line of the project is cancelled once; lines already cancelled stay as they are."""
+    return [
+        DemandCancelled(demand_id=demand_id, project_id=state.project_id, reason=reason)
+        for demand_id in state.demand_ids
+        if demand_id not in state.cancelled_ids
+    ]
+
+
 def evolve(state: ProjectDemand, event: Event) -> ProjectDemand:
     if isinstance(event, DemandRaised):
         return state.model_copy(update={"raised": True, "demand_ids": (*state.demand_ids, event.demand_id)})
+    if isinstance(event, DemandCancelled):
+        return state.model_copy(update={"cancelled_ids": (*state.cancelled_ids, event.demand_id)})
     return state
 
 

@@ -1,0 +1,132 @@
+"""Resourcing's HTTP request bodies (snake_case JSON; FTE and money as decimal strings or numbers)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from pmo_events.contracts.resourcing import ResourceKind, Weekday
+
+Fte = Annotated[Decimal, Field(gt=0, le=10, max_digits=8, decimal_places=4)]
+Hours = Annotated[Decimal, Field(gt=0, le=168, max_digits=7, decimal_places=2)]
+Rate = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Reason = Annotated[str, Field(min_length=1, max_length=1000)]
+#: Calendar arithmetic stays within these years; a booking or time off lasts at most this many days.
+FIRST_YEAR, LAST_YEAR, LONGEST_DAYS = 1900, 2999, 5 * 366
+
+
+def check_calendar_date(day: date) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"dates must fall between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return day
+
+
+CalendarDate = Annotated[date, AfterValidator(check_calendar_date)]
+
+
+class Skill(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    level: int = Field(ge=1, le=5)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Dated(_Body):
+    @field_validator("end", check_fields=False)
+    @classmethod
+    def _end_not_before_start(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError("end is before start")
+        if end is not None and start is not None and (end - start).days > LONGEST_DAYS:
+            raise ValueError("a booking or time off may last at most five years")
+        return end
+
+
+class _MayOverallocate(_Body):
+    allow_overallocation: bool = False
+    reason: Reason | None = None
+
+
+def _skills_unique(skills: list[Skill]) -> list[Skill]:
+    if len({s.name for s in skills}) != len(skills):
+        raise ValueError("each skill may be listed once")
+    return skills
+
+
+class ResourceIn(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    kind: ResourceKind = "person"
+    role: str = Field(min_length=1, max_length=100)
+    skills: list[Skill] = Field(default_factory=list, max_length=50)
+    pool: str | None = Field(default=None, min_length=1, max_length=100)
+    fte: Fte | None = None
+    hours_per_week: Hours | None = None
+    cost_rate: Rate | None = None
+    working_days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1, max_length=7)
+
+    _unique_skills = field_validator("skills")(_skills_unique)
+
+    @field_validator("hours_per_week")
+    @classmethod
+    def _fte_or_hours(cls, hours: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if hours is not None and info.data.get("fte") is not None:
+            raise ValueError("give fte or hours_per_week, not both")
+        return hours
+
+
+class ResourcePatch(_MayOverallocate):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: str | None = Field(default=None, min_length=1, max_length=100)
+    skills: list[Skill] | None = Field(default=None, max_length=50)
+    pool: str | None = Field(default=None, min_length=1, max_length=100)
+    fte: Fte | None = None
+    hours_per_week: Hours | None = None
+    cost_rate: Rate | None = None
+    working_days: list[Weekday] | None = Field(default=None, min_length=1, max_length=7)
+
+    _unique_skills = field_validator("skills")(lambda v: _skills_unique(v) if v is not None else v)
+
+
+class TimeOffIn(_Dated):
+    start: CalendarDate
+    end: CalendarDate
+    reason: Reason
+
+
+class RetireIn(_Body):
+    retired_on: CalendarDate | None = None
+    release_bookings: bool = False
+    reason: Reason | None = None
+
+
+class AllocationIn(_Dated, _MayOverallocate):
+    resource_id: Id
+    project_id: Id
+    demand_id: Id | None = None
+    start: CalendarDate
+    end: CalendarDate
+    fte: Fte
+    status: Literal["proposed", "confirmed"] = "proposed"
+
+
+class AllocationPatch(_Dated, _MayOverallocate):
+    start: CalendarDate | None = None
+    end: CalendarDate | None = None
+    fte: Fte | None = None
+
+
+class ConfirmIn(_MayOverallocate):
+    pass
+
+
+class ReleaseIn(_Body):
+    reason: Reason | None = None

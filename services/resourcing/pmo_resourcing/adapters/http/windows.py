@@ -1,0 +1,35 @@
+"""Date windows in query strings (`from`/`to`, `free_from`/`free_to`): both given, ordered, bounded."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pmo_resourcing.adapters.http.schemas import LAST_YEAR
+from pmo_resourcing.domain.calendar import Span
+from pmo_servicekit.problems import Problem
+
+MAX_WINDOW_DAYS = 3 * 366
+
+
+def window_of(start: date | None, end: date | None, start_name: str, end_name: str, *, required: bool) -> Span | None:
+    """The window two query parameters name, or None when neither is given and none is required."""
+    if start is None and end is None and not required:
+        return None
+    problems = [
+        (name, "this query parameter is required")
+        for name, value in ((start_name, start), (end_name, end))
+        if not value
+    ]
+    problems += [
+        (n, "dates must fall before the year 3000")
+        for n, v in ((start_name, start), (end_name, end))
+        if v and v.year > LAST_YEAR
+    ]
+    if start and end and end < start:
+        problems.append((end_name, f"{end_name} is before {start_name}"))
+    elif start and end and (end - start).days > MAX_WINDOW_DAYS:
+        problems.append((end_name, "the window may be at most three years long"))
+    if problems:
+        errors = [{"field": f, "location": "query", "message": m, "code": "invalid"} for f, m in problems]
+        raise Problem(422, "validation-error", f"the request is not valid: {problems[0][0]}", errors=errors)
+    return Span(start, end)  # type: ignore[arg-type]

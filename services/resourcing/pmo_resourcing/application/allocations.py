@@ -1,0 +1,127 @@
+"""Allocation commands: each one is a command on the calendar of the resource it books."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.base import Event
+from pmo_events.runtime import UnitOfWork
+from pmo_resourcing.adapters.db.tables import allocations, demands, project_states
+from pmo_resourcing.application.resources import Outcome, StaleVersion, actor, decide_in
+from pmo_resourcing.domain import booking
+from pmo_resourcing.domain.booking import BookAllocation
+from pmo_resourcing.domain.errors import AllocationNotFound, DemandNotFound, InvalidCommand, RuleViolation
+from pmo_resourcing.domain.overallocation import Acceptance
+from pmo_resourcing.domain.resource import Booking, Resource
+
+ACTIVE_PROJECT = "active"
+
+
+async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAllocation) -> Outcome:
+    async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
+        if command.demand_id is not None:
+            await check_demand(uow.session, command.demand_id, command.project_id)
+        active = await project_is_active(uow.session, command.project_id)
+        return booking.book(state, command, by=actor(uow), project_active=active)
+
+    return await decide_in(uow, resource_id, decide)
+
+
+async def confirm_allocation(uow: UnitOfWork, allocation_id: str, *, acceptance: Acceptance) -> Outcome:
+    async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
+        active = await project_is_active(uow.session, _booking(state, allocation_id).project_id)
+        return booking.confirm(state, allocation_id, by=actor(uow), project_active=active, acceptance=acceptance)
+
+    return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
+
+
+async def change_allocation(
+    uow: UnitOfWork,
+    allocation_id: str,
+    *,
+    start: date | None,
+    end: date | None,
+    fte: Decimal | None,
+    acceptance: Acceptance,
+    expected_revision: int,
+) -> Outcome:
+    async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
+        current = _booking(state, allocation_id)
+        if current.revision != expected_revision:
+            raise StaleVersion(allocation_id)
+        active = await project_is_active(uow.session, current.project_id)
+        return booking.change(
+            state,
+            allocation_id,
+            start=start,
+            end=end,
+            fte=fte,
+            by=actor(uow),
+            project_active=active,
+            acceptance=acceptance,
+        )
+
+    return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
+
+
+async def release_allocation(uow: UnitOfWork, allocation_id: str, *, reason: str | None) -> Outcome:
+    async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
+        return booking.release(state, allocation_id, by=actor(uow), reason=reason)
+
+    return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
+
+
+async def release_project_bookings(uow: UnitOfWork, project_id: str, *, day: date, reason: str) -> int:
+    """From `day` on, free every booking of an ended project, one resource calendar after another."""
+    rows = await uow.session.execute(
+        select(allocations.c.resource_id)
+        .where(allocations.c.project_id == project_id, allocations.c.status.in_(("proposed", "confirmed")))
+        .distinct()
+    )
+
+    async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
+        return booking.release_from(
+            state, day, by=actor(uow), reason=reason, which=lambda b: b.project_id == project_id
+        )
+
+    released = 0
+    for resource_id in sorted(r.resource_id for r in rows):
+        released += len((await decide_in(uow, resource_id, decide)).new_events)
+    return released
+
+
+async def resource_of(session: AsyncSession, allocation_id: str) -> str:
+    query = select(allocations.c.resource_id).where(allocations.c.allocation_id == allocation_id)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise AllocationNotFound(allocation_id)
+    return str(row.resource_id)
+
+
+async def project_is_active(session: AsyncSession, project_id: str) -> bool:
+    query = select(project_states.c.status).where(project_states.c.project_id == project_id)
+    row = (await session.execute(query)).first()
+    return row is not None and row.status == ACTIVE_PROJECT
+
+
+async def check_demand(session: AsyncSession, demand_id: str, project_id: str) -> None:
+    row = (await session.execute(select(demands).where(demands.c.demand_id == demand_id))).mappings().first()
+    if row is None:
+        raise DemandNotFound(demand_id)
+    if row["project_id"] != project_id:
+        message = f"demand {demand_id} belongs to project {row['project_id']}, not {project_id}"
+        raise InvalidCommand("demand_id", message)
+    if row["status"] == "cancelled":
+        raise RuleViolation(f"demand {demand_id} was cancelled")
+
+
+def _booking(state: Resource, allocation_id: str) -> Booking:
+    found = state.bookings.get(allocation_id)
+    if found is None:
+        raise AllocationNotFound(allocation_id)
+    return found

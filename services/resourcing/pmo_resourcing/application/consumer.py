@@ -1,0 +1,89 @@
+"""What resourcing does with the portfolio's events: know project states, raise and cancel demand."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.portfolio import ProjectInitiated
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork
+from pmo_events.runtime.subscription import Handler
+from pmo_resourcing.adapters.db.tables import project_states
+from pmo_resourcing.application.allocations import release_project_bookings
+from pmo_resourcing.domain import demand as rules
+
+PROJECT_DEMAND = AggregateType("project_demand", rules.initial, rules.evolve, rules.ProjectDemand)
+
+#: Project endings resourcing acts on, by type name: the portfolio service is to publish them with
+#: at least `project_id` (optionally `effective_on`, an ISO date, and `reason`). No contract class is
+#: declared here so that the portfolio's own contracts stay the only ones claiming these names.
+PROJECT_ENDINGS = {
+    "pmo.portfolio.ProjectCancelled.v1": "cancelled",
+    "pmo.portfolio.ProjectClosed.v1": "closed",
+}
+
+
+def make_handler(commands: CommandRuntime) -> Handler:
+    async def handle(session: AsyncSession, event: RecordedEvent) -> None:
+        meta = Metadata(
+            actor=event.actor,
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+            traceparent=event.traceparent,
+        )
+        if event.type == ProjectInitiated.type_name():
+            initiated = event.decode()
+            assert isinstance(initiated, ProjectInitiated)
+            await _remember(session, initiated.project_id, "active", event, initiated.portfolio_id, initiated.title)
+            async with commands.in_session(session, meta) as uow:
+                await raise_project_demand(uow, initiated)
+        elif event.type in PROJECT_ENDINGS:
+            project_id = str(event.data["project_id"])
+            status = PROJECT_ENDINGS[event.type]
+            await _remember(session, project_id, status, event)
+            async with commands.in_session(session, meta) as uow:
+                await end_project(uow, project_id, status=status, day=_effective_day(event), why=event.data)
+
+    return handle
+
+
+async def raise_project_demand(uow: UnitOfWork, initiated: ProjectInitiated) -> None:
+    loaded = await uow.load(PROJECT_DEMAND, initiated.project_id)
+    await uow.append(PROJECT_DEMAND, initiated.project_id, loaded.version, rules.raise_demand(loaded.state, initiated))
+
+
+async def end_project(uow: UnitOfWork, project_id: str, *, status: str, day: date, why: dict[str, Any]) -> None:
+    """A cancelled or closed project: its open demand is cancelled, its bookings released from `day`."""
+    reason = f"project {status}" + (f": {why['reason']}" if why.get("reason") else "")
+    loaded = await uow.load(PROJECT_DEMAND, project_id)
+    await uow.append(PROJECT_DEMAND, project_id, loaded.version, rules.cancel_demand(loaded.state, reason=reason))
+    await release_project_bookings(uow, project_id, day=day, reason=reason)
+
+
+async def _remember(
+    session: AsyncSession,
+    project_id: str,
+    status: str,
+    event: RecordedEvent,
+    portfolio_id: str | None = None,
+    title: str | None = None,
+) -> None:
+    row = (await session.execute(select(project_states).where(project_states.c.project_id == project_id))).first()
+    values: dict[str, Any] = {"status": status, "changed_at": event.time}
+    if portfolio_id is not None:
+        values.update(portfolio_id=portfolio_id, title=title)
+    if row is None:
+        await session.execute(project_states.insert().values(project_id=project_id, **values))
+    else:
+        await session.execute(project_states.update().where(project_states.c.project_id == project_id).values(**values))
+
+
+def _effective_day(event: RecordedEvent) -> date:
+    try:
+        return date.fromisoformat(str(event.data["effective_on"]))
+    except (KeyError, ValueError):
+        return event.time.date()

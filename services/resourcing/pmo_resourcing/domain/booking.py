@@ -1,0 +1,179 @@
+"""Allocations as commands on the resource's calendar: book, confirm, change, release."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.resourcing import (
+    AllocationBooked,
+    AllocationChanged,
+    AllocationConfirmed,
+    AllocationReleased,
+    BookingStatus,
+)
+from pmo_resourcing.domain.calendar import Span
+from pmo_resourcing.domain.capacity import overloaded_weeks, worsened_weeks
+from pmo_resourcing.domain.errors import AllocationNotFound, InvalidCommand, RuleViolation
+from pmo_resourcing.domain.overallocation import REFUSE, Acceptance, settle
+from pmo_resourcing.domain.resource import Booking, Resource, evolve
+
+
+@dataclass(frozen=True)
+class BookAllocation:
+    allocation_id: str
+    project_id: str
+    start: date
+    end: date
+    fte: Decimal
+    status: BookingStatus = "confirmed"
+    demand_id: str | None = None
+    acceptance: Acceptance = REFUSE
+
+
+def book(resource: Resource, command: BookAllocation, *, by: str, project_active: bool) -> list[Event]:
+    """Book if every week stays within capacity, or over-allocation was accepted with a reason."""
+    check_bookable(resource, project_id=command.project_id, project_active=project_active)
+    check_span_and_fte(command.start, command.end, command.fte)
+    if command.allocation_id in resource.bookings:
+        raise RuleViolation(f"allocation {command.allocation_id} already exists")
+    booked = AllocationBooked(
+        resource_id=resource.resource_id,
+        role=resource.role,
+        booked_by=by,
+        **{k: v for k, v in command.__dict__.items() if k != "acceptance"},
+    )
+    return [booked, *_guard(resource, booked, "booking", Span(command.start, command.end), command.acceptance, by)]
+
+
+def confirm(
+    resource: Resource, allocation_id: str, *, by: str, project_active: bool, acceptance: Acceptance = REFUSE
+) -> list[Event]:
+    """Proposed → confirmed, re-checked: a week above capacity is refused unless accepted again."""
+    booking = active_booking(resource, allocation_id)
+    if booking.status == "confirmed":
+        return []
+    check_bookable(resource, project_id=booking.project_id, project_active=project_active)
+    confirmed = AllocationConfirmed(confirmed_by=by, resource_id=resource.resource_id, **_refs(booking))
+    weeks = overloaded_weeks(resource, booking.span)
+    facts = settle(
+        resource.resource_id,
+        weeks,
+        cause="confirmation",
+        acceptance=acceptance,
+        by=by,
+        allocation_id=allocation_id,
+        project_id=booking.project_id,
+    )
+    return [confirmed, *facts]
+
+
+def change(
+    resource: Resource,
+    allocation_id: str,
+    *,
+    start: date | None,
+    end: date | None,
+    fte: Decimal | None,
+    by: str,
+    project_active: bool,
+    acceptance: Acceptance = REFUSE,
+) -> list[Event]:
+    """New dates or FTE, re-checked against capacity in the weeks the booking now covers."""
+    booking = active_booking(resource, allocation_id)
+    check_bookable(resource, project_id=booking.project_id, project_active=project_active)
+    start, end, fte = start or booking.start, end or booking.end, fte if fte is not None else booking.fte
+    check_span_and_fte(start, end, fte)
+    if (start, end, fte) == (booking.start, booking.end, booking.fte):
+        return []
+    changed = AllocationChanged(
+        resource_id=resource.resource_id, start=start, end=end, fte=fte, changed_by=by, **_refs(booking)
+    )
+    return [changed, *_guard(resource, changed, "change", Span(start, end), acceptance, by)]
+
+
+def release(resource: Resource, allocation_id: str, *, by: str, reason: str | None = None) -> list[Event]:
+    """The booking gives its capacity back; releasing a released booking changes nothing."""
+    booking = resource.bookings.get(allocation_id)
+    if booking is None:
+        raise AllocationNotFound(allocation_id)
+    if not booking.active:
+        return []
+    return [AllocationReleased(resource_id=resource.resource_id, released_by=by, reason=reason, **_refs(booking))]
+
+
+def release_from(
+    resource: Resource, day: date, *, by: str, reason: str, which: Callable[[Booking], bool] = lambda _b: True
+) -> list[Event]:
+    """Free the calendar from `day` on: later bookings released, bookings running across it cut short."""
+    new_events: list[Event] = []
+    for booking in resource.active_bookings():
+        if not which(booking) or booking.end < day:
+            continue
+        if booking.start >= day:
+            new_events += release(resource, booking.allocation_id, by=by, reason=reason)
+            continue
+        new_events.append(
+            AllocationChanged(
+                resource_id=resource.resource_id,
+                start=booking.start,
+                end=day - timedelta(days=1),
+                fte=booking.fte,
+                reason=reason,
+                changed_by=by,
+                **_refs(booking),
+            )
+        )
+    return new_events
+
+
+def active_booking(resource: Resource, allocation_id: str) -> Booking:
+    booking = resource.bookings.get(allocation_id)
+    if booking is None:
+        raise AllocationNotFound(allocation_id)
+    if not booking.active:
+        raise RuleViolation(f"allocation {allocation_id} was released")
+    return booking
+
+
+def check_bookable(resource: Resource, *, project_id: str, project_active: bool) -> None:
+    if resource.status != "active":
+        raise RuleViolation(f"resource {resource.resource_id} is {resource.status} and takes no bookings")
+    if not project_active:
+        raise RuleViolation(f"project {project_id} is not active: bookings are only made on active projects")
+
+
+def check_span_and_fte(start: date, end: date, fte: Decimal) -> None:
+    if end < start:
+        raise InvalidCommand("end", "end is before start")
+    if fte <= 0:
+        raise InvalidCommand("fte", "fte must be more than 0")
+
+
+def _guard(
+    resource: Resource,
+    event: AllocationBooked | AllocationChanged,
+    cause: str,
+    span: Span,
+    acceptance: Acceptance,
+    by: str,
+) -> list[Event]:
+    weeks = worsened_weeks(resource, evolve(resource, event), span)
+    return list(
+        settle(
+            resource.resource_id,
+            weeks,
+            cause=cause,  # type: ignore[arg-type]
+            acceptance=acceptance,
+            by=by,
+            allocation_id=event.allocation_id,
+            project_id=event.project_id,
+        )
+    )
+
+
+def _refs(booking: Booking) -> dict[str, str | None]:
+    return {"allocation_id": booking.allocation_id, "project_id": booking.project_id, "demand_id": booking.demand_id}

@@ -1,0 +1,71 @@
+"""Calendar arithmetic capacity is measured in: ISO weeks, months, working days, date spans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+STANDARD_WEEK = ("mon", "tue", "wed", "thu", "fri")
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """An inclusive run of days, `start` to `end`."""
+
+    start: date
+    end: date
+
+    def overlap(self, other: Span) -> Span | None:
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Span(start, end) if start <= end else None
+
+    def days(self) -> Iterator[date]:
+        day = self.start
+        while day <= self.end:
+            yield day
+            day += ONE_DAY
+
+
+def weekday_numbers(names: Iterable[str]) -> frozenset[int]:
+    """`("mon", "fri")` → `{0, 4}` (Python's `date.weekday()` numbering)."""
+    return frozenset(WEEKDAYS.index(n) for n in names)
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_of(day: date) -> Span:
+    monday = day - timedelta(days=day.weekday())
+    return Span(monday, monday + timedelta(days=6))
+
+
+def weeks_covering(span: Span) -> list[Span]:
+    """Every ISO week (Monday to Sunday) that has at least one day of `span`."""
+    weeks, week = [], week_of(span.start)
+    while week.start <= span.end:
+        weeks.append(week)
+        week = Span(week.start + timedelta(days=7), week.end + timedelta(days=7))
+    return weeks
+
+
+def months_covering(span: Span) -> list[Span]:
+    """Every calendar month that has at least one day of `span`, whole."""
+    months, first = [], span.start.replace(day=1)
+    while first <= span.end:
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        months.append(Span(first, following - ONE_DAY))
+        first = following
+    return months
+
+
+def count_days(span: Span | None, weekdays: frozenset[int], *, excluding: Iterable[Span] = ()) -> int:
+    """Days of `span` that fall on `weekdays` and in none of the `excluding` spans."""
+    if span is None:
+        return 0
+    away = [s for s in excluding if s.overlap(span)]
+    return sum(1 for day in span.days() if day.weekday() in weekdays and not any(s.start <= day <= s.end for s in away))

@@ -1,0 +1,115 @@
+"""Capacity and load per ISO week, pro rata by working days; what is free; which weeks overflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+from pmo_events.contracts.resourcing import WeekLoad
+from pmo_resourcing.domain.calendar import Span, count_days, iso_week, weekday_numbers, weeks_covering
+from pmo_resourcing.domain.resource import Booking, Resource
+
+FTE_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Week:
+    """One ISO week of one resource, in FTE (a 1.0 FTE person free all week has capacity 1)."""
+
+    span: Span
+    capacity: Fraction
+    proposed: Fraction
+    confirmed: Fraction
+
+    @property
+    def name(self) -> str:
+        return iso_week(self.span.start)
+
+    @property
+    def load(self) -> Fraction:
+        return self.proposed + self.confirmed
+
+    @property
+    def free(self) -> Fraction:
+        return self.capacity - self.load
+
+    @property
+    def excess(self) -> Fraction:
+        return max(Fraction(0), self.load - self.capacity)
+
+    def as_week_load(self) -> WeekLoad:
+        return WeekLoad(week=self.name, capacity=fte(self.capacity), load=fte(self.load), excess=fte(self.excess))
+
+
+def fte(value: Fraction | Decimal) -> Decimal:
+    """An exact fraction as a decimal FTE to four places, without trailing zeros."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    quantised = value.quantize(FTE_PLACES, rounding=ROUND_HALF_EVEN).normalize()
+    return quantised if quantised != 0 else Decimal(0)
+
+
+def week_capacity(resource: Resource, week: Span) -> Fraction:
+    """FTE x the share of the resource's working days in `week` it is not away."""
+    working = weekday_numbers(resource.working_days)
+    if not working:
+        return Fraction(0)
+    available = count_days(week, working, excluding=resource.away())
+    return Fraction(resource.fte) * Fraction(available, len(working))
+
+
+def booking_load(resource: Resource, booking: Booking, week: Span) -> Fraction:
+    """A booking's FTE x the share of the resource's working days of `week` it covers."""
+    working = weekday_numbers(resource.working_days)
+    if not working or not booking.active:
+        return Fraction(0)
+    return Fraction(booking.fte) * Fraction(count_days(booking.span.overlap(week), working), len(working))
+
+
+def week_of_resource(resource: Resource, week: Span) -> Week:
+    proposed = confirmed = Fraction(0)
+    for booking in resource.active_bookings():
+        load = booking_load(resource, booking, week)
+        if booking.status == "confirmed":
+            confirmed += load
+        else:
+            proposed += load
+    return Week(week, week_capacity(resource, week), proposed, confirmed)
+
+
+def schedule(resource: Resource, span: Span) -> list[Week]:
+    return [week_of_resource(resource, week) for week in weeks_covering(span)]
+
+
+def overloaded_weeks(resource: Resource, span: Span) -> list[WeekLoad]:
+    """Weeks touching `span` whose load is above capacity."""
+    return [w.as_week_load() for w in schedule(resource, span) if w.excess > 0]
+
+
+def worsened_weeks(before: Resource, after: Resource, span: Span) -> list[WeekLoad]:
+    """Weeks touching `span` that `after` takes further above capacity than `before` was."""
+    return [
+        new.as_week_load()
+        for old, new in zip(schedule(before, span), schedule(after, span), strict=True)
+        if new.excess > old.excess
+    ]
+
+
+def free_fte(resource: Resource, span: Span) -> Fraction:
+    """The largest FTE one booking over `span` could take without pushing any week above capacity."""
+    working = weekday_numbers(resource.working_days)
+    limits = []
+    for week in schedule(resource, span):
+        booked_days = count_days(span.overlap(week.span), working)
+        if booked_days:
+            limits.append(week.free * len(working) / booked_days)
+    return max(Fraction(0), min(limits)) if limits else Fraction(0)
+
+
+def booked_span(resource: Resource) -> Span | None:
+    """From the first day to the last day any active booking holds."""
+    active = resource.active_bookings()
+    if not active:
+        return None
+    return Span(min(b.start for b in active), max(b.end for b in active))

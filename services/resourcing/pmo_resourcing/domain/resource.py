@@ -1,0 +1,139 @@
+"""The Resource aggregate: a person or generic role, its capacity, time off and booking calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.resourcing import (
+    AllocationBooked,
+    AllocationChanged,
+    AllocationConfirmed,
+    AllocationReleased,
+    ResourceKind,
+    ResourceOverallocated,
+    ResourceRegistered,
+    ResourceRetired,
+    ResourceUpdated,
+    Skill,
+    TimeOffRecorded,
+    Weekday,
+)
+from pmo_resourcing.domain.calendar import STANDARD_WEEK, Span
+
+#: Hours of work a full-time equivalent stands for, when capacity is given in hours per week.
+STANDARD_HOURS_PER_WEEK = Decimal(40)
+ACTIVE_BOOKING = ("proposed", "confirmed")
+PROFILE_FIELDS = ("name", "kind", "role", "skills", "pool", "fte", "hours_per_week", "cost_rate", "working_days")
+
+
+class TimeOff(BaseModel):
+    time_off_id: str
+    start: date
+    end: date
+    reason: str
+
+
+class Booking(BaseModel):
+    """One allocation on this resource's calendar; `revision` counts its own changes (its ETag)."""
+
+    allocation_id: str
+    project_id: str
+    demand_id: str | None = None
+    start: date
+    end: date
+    fte: Decimal
+    status: Literal["proposed", "confirmed", "released"]
+    revision: int = 1
+    overallocated: bool = False
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_BOOKING
+
+
+class Resource(BaseModel):
+    """Current state, folded from the resource's events; the stream id is the resource id."""
+
+    resource_id: str
+    status: Literal["new", "active", "retired"] = "new"
+    name: str = ""
+    kind: ResourceKind = "person"
+    role: str = ""
+    skills: tuple[Skill, ...] = ()
+    pool: str | None = None
+    fte: Decimal = Decimal(0)
+    hours_per_week: Decimal | None = None
+    cost_rate: Decimal | None = None
+    working_days: tuple[Weekday, ...] = STANDARD_WEEK  # type: ignore[assignment]
+    time_off: tuple[TimeOff, ...] = ()
+    retired_on: date | None = None
+    bookings: dict[str, Booking] = {}
+
+    def active_bookings(self) -> list[Booking]:
+        return [b for b in self.bookings.values() if b.active]
+
+    def away(self) -> list[Span]:
+        """Spans with no capacity: time off, and everything from the retirement date on."""
+        spans = [Span(t.start, t.end) for t in self.time_off]
+        if self.retired_on is not None:
+            spans.append(Span(self.retired_on, date.max))
+        return spans
+
+
+def capacity_fte(fte: Decimal | None, hours_per_week: Decimal | None) -> Decimal:
+    """Capacity in FTE: given directly, or hours per week over a standard 40-hour week; 1.0 by default."""
+    if hours_per_week is not None:
+        return hours_per_week / STANDARD_HOURS_PER_WEEK
+    return fte if fte is not None else Decimal(1)
+
+
+def evolve(state: Resource, event: Event) -> Resource:
+    if isinstance(event, ResourceRegistered | ResourceUpdated):
+        profile = {name: getattr(event, name) for name in PROFILE_FIELDS if name in type(event).model_fields}
+        status = "active" if state.status == "new" else state.status
+        return state.model_copy(update={**profile, "status": status})
+    if isinstance(event, TimeOffRecorded):
+        entry = TimeOff(time_off_id=event.time_off_id, start=event.start, end=event.end, reason=event.reason)
+        return state.model_copy(update={"time_off": (*state.time_off, entry)})
+    if isinstance(event, ResourceRetired):
+        return state.model_copy(update={"status": "retired", "retired_on": event.retired_on})
+    return _evolve_booking(state, event)
+
+
+def _evolve_booking(state: Resource, event: Event) -> Resource:
+    if isinstance(event, AllocationBooked):
+        booking = Booking(**event.model_dump(include=set(Booking.model_fields)))
+        return _with_booking(state, booking)
+    if isinstance(event, ResourceOverallocated) and event.allocation_id in state.bookings:
+        return _with_booking(state, state.bookings[event.allocation_id].model_copy(update={"overallocated": True}))
+    current = state.bookings.get(getattr(event, "allocation_id", "") or "")
+    if current is None:
+        return state
+    if isinstance(event, AllocationConfirmed):
+        return _with_booking(state, _revised(current, status="confirmed"))
+    if isinstance(event, AllocationChanged):
+        return _with_booking(state, _revised(current, start=event.start, end=event.end, fte=event.fte))
+    if isinstance(event, AllocationReleased):
+        return _with_booking(state, _revised(current, status="released"))
+    return state
+
+
+def _revised(booking: Booking, **changes: object) -> Booking:
+    return booking.model_copy(update={**changes, "revision": booking.revision + 1})
+
+
+def _with_booking(state: Resource, booking: Booking) -> Resource:
+    return state.model_copy(update={"bookings": {**state.bookings, booking.allocation_id: booking}})
+
+
+def initial(resource_id: str) -> Resource:
+    return Resource(resource_id=resource_id)

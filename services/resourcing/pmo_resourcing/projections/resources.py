@@ -1,0 +1,77 @@
+"""The resources, skills and allocations views, kept in step with each resource's events."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.resourcing import ResourceRegistered, ResourceUpdated
+from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_resourcing.adapters.db.tables import allocations, resource_skills, resources
+from pmo_resourcing.domain.resource import Booking, Resource, evolve, initial
+from pmo_resourcing.projections.demands import refresh_coverage
+
+STREAM_TYPE = "resource"
+
+
+async def project_resource(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != STREAM_TYPE:
+        return
+    row = (await session.execute(select(resources.c.state).where(resources.c.resource_id == event.stream_id))).first()
+    before = Resource.model_validate(loads(row.state)) if row else initial(event.stream_id)
+    decoded = event.decode()
+    state = evolve(before, decoded)
+    await _write_resource(session, state, event, exists=row is not None)
+    if isinstance(decoded, ResourceRegistered | ResourceUpdated):
+        await _write_skills(session, state)
+    allocation_id = event.data.get("allocation_id")
+    if allocation_id and allocation_id in state.bookings:
+        booking = state.bookings[allocation_id]
+        await _write_allocation(session, state, booking, event)
+        if booking.demand_id:
+            await refresh_coverage(session, booking.demand_id)
+
+
+async def _write_resource(session: AsyncSession, state: Resource, event: RecordedEvent, *, exists: bool) -> None:
+    values = {
+        "name": state.name,
+        "kind": state.kind,
+        "role": state.role,
+        "pool": state.pool,
+        "status": state.status,
+        "version": event.sequence,
+        "state": dumps(state.model_dump(mode="json")).decode(),
+        "updated_at": event.time,
+    }
+    if exists:
+        await session.execute(resources.update().where(resources.c.resource_id == state.resource_id).values(**values))
+    else:
+        await session.execute(resources.insert().values(resource_id=state.resource_id, **values))
+
+
+async def _write_skills(session: AsyncSession, state: Resource) -> None:
+    await session.execute(delete(resource_skills).where(resource_skills.c.resource_id == state.resource_id))
+    if state.skills:
+        rows = [{"resource_id": state.resource_id, "skill": s.name, "level": s.level} for s in state.skills]
+        await session.execute(resource_skills.insert(), rows)
+
+
+async def _write_allocation(session: AsyncSession, state: Resource, booking: Booking, event: RecordedEvent) -> None:
+    values = {
+        "resource_id": state.resource_id,
+        "project_id": booking.project_id,
+        "demand_id": booking.demand_id,
+        "role": state.role,
+        "start": booking.start,
+        "end": booking.end,
+        "fte": format(booking.fte, "f"),
+        "status": booking.status,
+        "revision": booking.revision,
+        "overallocated": booking.overallocated,
+        "updated_at": event.time,
+    }
+    result = await session.execute(
+        allocations.update().where(allocations.c.allocation_id == booking.allocation_id).values(**values)
+    )
+    if result.rowcount == 0:
+        await session.execute(allocations.insert().values(allocation_id=booking.allocation_id, **values))

@@ -1,0 +1,46 @@
+"""Calendar arithmetic: ISO weeks across years, whole months, working days net of time off."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pmo_resourcing.domain.calendar import (
+    STANDARD_WEEK,
+    Span,
+    count_days,
+    iso_week,
+    months_covering,
+    weekday_numbers,
+    weeks_covering,
+)
+
+WORKWEEK = weekday_numbers(STANDARD_WEEK)
+
+
+def test_iso_weeks_cross_the_year_as_iso_8601_says() -> None:
+    assert iso_week(date(2026, 12, 31)) == "2026-W53"
+    assert iso_week(date(2027, 1, 3)) == "2026-W53"
+    assert iso_week(date(2027, 1, 4)) == "2027-W01"
+    weeks = weeks_covering(Span(date(2026, 12, 30), date(2027, 1, 5)))
+    assert [(iso_week(w.start), w.start, w.end) for w in weeks] == [
+        ("2026-W53", date(2026, 12, 28), date(2027, 1, 3)),
+        ("2027-W01", date(2027, 1, 4), date(2027, 1, 10)),
+    ]
+
+
+def test_months_are_whole_and_know_leap_years() -> None:
+    months = months_covering(Span(date(2028, 1, 31), date(2028, 3, 1)))
+    assert [(m.start, m.end) for m in months] == [
+        (date(2028, 1, 1), date(2028, 1, 31)),
+        (date(2028, 2, 1), date(2028, 2, 29)),
+        (date(2028, 3, 1), date(2028, 3, 31)),
+    ]
+
+
+def test_working_days_exclude_weekends_and_time_off_counted_once() -> None:
+    january = Span(date(2027, 1, 1), date(2027, 1, 31))
+    assert count_days(january, WORKWEEK) == 21
+    leave = [Span(date(2027, 1, 4), date(2027, 1, 6)), Span(date(2027, 1, 5), date(2027, 1, 11))]
+    assert count_days(january, WORKWEEK, excluding=leave) == 21 - 6
+    assert count_days(None, WORKWEEK) == 0
+    assert count_days(january, weekday_numbers(("sat", "sun"))) == 10

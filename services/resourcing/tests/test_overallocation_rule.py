@@ -1,0 +1,175 @@
+"""The over-allocation rule, given events / when a command / then events (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.resourcing import (
+    AllocationBooked,
+    AllocationConfirmed,
+    AllocationReleased,
+    ResourceOverallocated,
+    ResourceRegistered,
+    TimeOffRecorded,
+    WeekLoad,
+)
+from pmo_resourcing.domain import booking, resource
+from pmo_resourcing.domain.booking import BookAllocation
+from pmo_resourcing.domain.errors import InvalidCommand, OverAllocated, RuleViolation
+from pmo_resourcing.domain.overallocation import Acceptance
+
+MON, WED, FRI = date(2027, 1, 4), date(2027, 1, 6), date(2027, 1, 8)  # ISO week 2027-W01
+NEXT_MON, NEXT_FRI = date(2027, 1, 11), date(2027, 1, 15)  # 2027-W02
+
+
+def registered(fte: str = "1", **extra: object) -> ResourceRegistered:
+    return ResourceRegistered(
+        resource_id="r-1", name="Ada", kind="person", role="developer", fte=Decimal(fte), registered_by="rm", **extra
+    )
+
+
+def booked(allocation_id: str, fte: str, start: date = MON, end: date = NEXT_FRI, status: str = "confirmed"):  # type: ignore[no-untyped-def]
+    return AllocationBooked(
+        allocation_id=allocation_id,
+        resource_id="r-1",
+        project_id="p-1",
+        role="developer",
+        start=start,
+        end=end,
+        fte=Decimal(fte),
+        status=status,  # type: ignore[arg-type]
+        booked_by="rm",
+    )
+
+
+def time_off(start: date, end: date) -> TimeOffRecorded:
+    return TimeOffRecorded(resource_id="r-1", time_off_id="t-1", start=start, end=end, reason="leave", recorded_by="rm")
+
+
+def given(*events: Event) -> resource.Resource:
+    state = resource.initial("r-1")
+    for event in events:
+        state = resource.evolve(state, event)
+    return state
+
+
+def book(state: resource.Resource, fte: str, start: date = MON, end: date = NEXT_FRI, **options: object) -> list[Event]:
+    command = BookAllocation(allocation_id="a-new", project_id="p-1", start=start, end=end, fte=Decimal(fte), **options)  # type: ignore[arg-type]
+    return booking.book(state, command, by="maria", project_active=True)
+
+
+def week(name: str, capacity: str, load: str, excess: str) -> WeekLoad:
+    return WeekLoad(week=name, capacity=Decimal(capacity), load=Decimal(load), excess=Decimal(excess))
+
+
+def test_a_booking_within_capacity_is_booked() -> None:
+    then = book(given(registered(), booked("a-1", "0.5")), "0.5")
+    assert [type(e) for e in then] == [AllocationBooked]
+    assert then[0].booked_by == "maria" and then[0].role == "developer"  # type: ignore[attr-defined]
+
+
+def test_a_booking_above_capacity_is_refused_naming_each_week_capacity_load_and_excess() -> None:
+    with pytest.raises(OverAllocated) as refused:
+        book(given(registered(), booked("a-1", "0.5")), "0.75")
+    assert refused.value.weeks == (week("2027-W01", "1", "1.25", "0.25"), week("2027-W02", "1", "1.25", "0.25"))
+    assert "2027-W01 (capacity 1, load 1.25, excess 0.25)" in str(refused.value)
+
+
+def test_time_off_lowers_capacity_pro_rata_by_working_days() -> None:
+    with pytest.raises(OverAllocated) as refused:
+        book(given(registered(), booked("a-1", "0.5"), time_off(MON, date(2027, 1, 5))), "0.3")
+    assert refused.value.weeks == (week("2027-W01", "0.6", "0.8", "0.2"),)
+
+
+def test_a_partial_week_loads_only_the_working_days_booked() -> None:
+    state = given(registered(), booked("a-1", "0.5"))
+    assert [type(e) for e in book(state, "0.8", start=WED, end=FRI)] == [AllocationBooked]  # 0.5 + 0.8 x 3/5
+    with pytest.raises(OverAllocated) as refused:
+        book(state, "1", start=WED, end=FRI)
+    assert refused.value.weeks == (week("2027-W01", "1", "1.1", "0.1"),)
+
+
+def test_accepted_over_allocation_is_booked_and_the_fact_recorded_with_who_and_why() -> None:
+    then = book(given(registered(), booked("a-1", "0.5")), "0.75", acceptance=Acceptance(True, "go-live crunch"))
+    assert [type(e) for e in then] == [AllocationBooked, ResourceOverallocated]
+    fact = then[1]
+    assert isinstance(fact, ResourceOverallocated)
+    assert (fact.cause, fact.reason, fact.accepted_by, fact.allocation_id) == (
+        "booking",
+        "go-live crunch",
+        "maria",
+        "a-new",
+    )
+    assert [w.week for w in fact.weeks] == ["2027-W01", "2027-W02"]
+
+
+def test_accepting_over_allocation_needs_a_reason() -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        Acceptance(True, "  ")
+    assert refused.value.field == "reason"
+
+
+def test_proposed_bookings_count_toward_load() -> None:
+    with pytest.raises(OverAllocated):
+        book(given(registered(), booked("a-1", "0.6", status="proposed")), "0.6")
+
+
+def test_a_confirmation_re_checks_capacity() -> None:
+    state = given(registered(), booked("a-1", "1", status="proposed"), time_off(MON, MON))
+    with pytest.raises(OverAllocated) as refused:
+        booking.confirm(state, "a-1", by="maria", project_active=True)
+    assert refused.value.weeks == (week("2027-W01", "0.8", "1", "0.2"),)
+    then = booking.confirm(state, "a-1", by="maria", project_active=True, acceptance=Acceptance(True, "approved OT"))
+    assert [type(e) for e in then] == [AllocationConfirmed, ResourceOverallocated]
+    assert then[1].cause == "confirmation"  # type: ignore[attr-defined]
+
+
+def test_confirming_within_capacity_is_just_confirmed() -> None:
+    then = booking.confirm(
+        given(registered(), booked("a-1", "0.5", status="proposed")), "a-1", by="m", project_active=True
+    )
+    assert [type(e) for e in then] == [AllocationConfirmed]
+
+
+def test_released_capacity_can_be_booked_again() -> None:
+    state = given(registered(), booked("a-1", "1"))
+    released = booking.release(state, "a-1", by="maria", reason="project re-planned")
+    assert [type(e) for e in released] == [AllocationReleased]
+    assert [type(e) for e in book(given(registered(), booked("a-1", "1"), *released), "1")] == [AllocationBooked]
+    assert booking.release(given(registered(), booked("a-1", "1"), *released), "a-1", by="maria") == []
+
+
+def test_a_change_of_fte_or_dates_is_re_checked() -> None:
+    state = given(registered(), booked("a-1", "0.5"), booked("a-2", "0.5"))
+    with pytest.raises(OverAllocated) as refused:
+        booking.change(state, "a-2", start=None, end=date(2027, 1, 22), fte=Decimal("0.6"), by="m", project_active=True)
+    assert [w.week for w in refused.value.weeks] == ["2027-W01", "2027-W02"]  # W03 holds only 0.6
+    shorter = booking.change(state, "a-2", start=WED, end=None, fte=None, by="m", project_active=True)
+    assert shorter[0].start == WED  # type: ignore[attr-defined]
+
+
+def test_an_already_overloaded_week_does_not_block_a_change_that_lightens_it() -> None:
+    state = given(registered(), booked("a-1", "1"), time_off(MON, FRI))
+    then = booking.change(state, "a-1", start=None, end=None, fte=Decimal("0.5"), by="m", project_active=True)
+    assert [type(e).__name__ for e in then] == ["AllocationChanged"]
+
+
+def test_bookings_only_on_active_projects_and_active_resources() -> None:
+    with pytest.raises(RuleViolation, match="project p-1 is not active"):
+        booking.book(
+            given(registered()), BookAllocation("a", "p-1", MON, FRI, Decimal(1)), by="m", project_active=False
+        )
+    with pytest.raises(RuleViolation, match="is new"):
+        booking.book(given(), BookAllocation("a", "p-1", MON, FRI, Decimal(1)), by="m", project_active=True)
+
+
+def test_bad_dates_and_fte_name_the_field() -> None:
+    with pytest.raises(InvalidCommand) as end:
+        book(given(registered()), "0.5", start=FRI, end=MON)
+    with pytest.raises(InvalidCommand) as fte:
+        book(given(registered()), "0")
+    assert (end.value.field, fte.value.field) == ("end", "fte")
