@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pmo_events.contracts.base import ContractModel, Event, Money, contract
 from pmo_events.contracts.common import (
@@ -53,6 +53,9 @@ class CandidateRegistered(_PortfolioEvent):
     objective_contributions: tuple[ObjectiveContribution, ...] = ()
     timeline: Timeline = Timeline()
     resource_estimate: tuple[RoleEstimate, ...] = ()
+    summary: str | None = None
+    risk_level: str | None = None
+    dependencies: tuple[str, ...] = ()
 
 
 class PeriodEnvelope(ContractModel):
@@ -62,12 +65,24 @@ class PeriodEnvelope(ContractModel):
     remaining: Money
 
 
+class AssessmentEvidence(ContractModel):
+    assessor: str
+    scores: dict[str, int]
+    comment: str | None = None
+
+
 class DecisionEvidence(ContractModel):
     """What was in front of the board when it decided."""
 
     remaining_envelope: tuple[PeriodEnvelope, ...] = ()
     weighted_score: Decimal | None = None
     rank: int | None = None
+    #: Mean score per criterion key over the candidate's assessors.
+    criterion_scores: dict[str, Decimal] = {}
+    #: Every assessor's latest scores, as they stood when the board decided.
+    assessments: tuple[AssessmentEvidence, ...] = ()
+    strategic_alignment: Decimal | None = None
+    ranked_candidates: int | None = None
 
 
 @contract
@@ -164,3 +179,69 @@ class CandidateScored(_PortfolioEvent):
     scores: dict[str, int]
     comment: str | None = None
     scored_at: datetime
+    #: The candidate's submission these scores assess (a resubmission starts a fresh assessment).
+    submission: int | None = None
+
+
+@contract
+class BoardMemberAdded(_PortfolioEvent):
+    """A token subject joined the portfolio's board: from now on they may score and decide."""
+
+    event_name = "BoardMemberAdded"
+    portfolio_id: str
+    subject: str
+    added_by: str
+
+
+@contract
+class BoardMemberRemoved(_PortfolioEvent):
+    event_name = "BoardMemberRemoved"
+    portfolio_id: str
+    subject: str
+    removed_by: str
+
+
+class Criterion(ContractModel):
+    key: str
+    name: str
+    #: Normalised weight: the weights of one scoring model sum to 1.
+    weight: Decimal
+
+
+@contract
+class ScoringModelSet(_PortfolioEvent):
+    """The criteria candidates are scored on, with weights given directly or from an AHP pairwise matrix."""
+
+    event_name = "ScoringModelSet"
+    portfolio_id: str
+    method: Literal["weighted", "pairwise"]
+    criteria: tuple[Criterion, ...]
+    #: Saaty 1-9 reciprocal matrix (entries such as "3" or "1/3"), rows and columns in criteria order.
+    pairwise_matrix: tuple[tuple[str, ...], ...] | None = None
+    consistency_ratio: Decimal | None = None
+    set_by: str
+
+
+class ScenarioPeriodTotal(ContractModel):
+    fiscal_period: str
+    budget: Money
+    cost: Money
+
+
+@contract
+class ScenarioSaved(_PortfolioEvent):
+    """A what-if the board chose to keep: the question asked and the optimal answer at that moment."""
+
+    event_name = "ScenarioSaved"
+    related_fields = ("portfolio_id",)
+    scenario_id: str
+    portfolio_id: str
+    name: str
+    saved_by: str
+    saved_at: datetime
+    value_measure: Literal["weighted_score", "benefits"]
+    parameters: dict[str, Any] = {}
+    selected: tuple[str, ...]
+    total_value: Decimal
+    totals: tuple[ScenarioPeriodTotal, ...] = ()
+    binding_constraints: tuple[str, ...] = ()

@@ -31,3 +31,20 @@ class EnvelopeExceeded(RuleViolation):
         self.fiscal_period = fiscal_period
         self.remaining = remaining
         self.asked = asked
+
+
+class InvalidCommand(DomainError):
+    """The command itself is not acceptable, whatever the state (answered 422 naming the field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class StaleVersion(DomainError):
+    """The client's If-Match names a version that is no longer current (answered 412)."""
+
+    def __init__(self, what: str, current: int) -> None:
+        super().__init__(f"{what} has changed: it is now at version {current}")
+        self.current = current

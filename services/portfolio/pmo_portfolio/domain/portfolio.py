@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,25 +10,39 @@ from typing import Literal
 from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.common import PeriodAmount
+from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate
 from pmo_events.contracts.intake import ProposalSubmitted
 from pmo_events.contracts.portfolio import (
+    BoardMemberAdded,
+    BoardMemberRemoved,
     CandidateRegistered,
-    DecisionEvidence,
+    CandidateScored,
+    Criterion,
     InvestmentDecided,
+    PortfolioBudgetSet,
     PortfolioCreated,
+    ScoringModelSet,
 )
-from pmo_portfolio.domain.envelope import add, check_within_envelope, remaining_envelope
-from pmo_portfolio.domain.errors import NotBoardMember, NotFound, RuleViolation
+from pmo_portfolio.domain.envelope import add
+from pmo_portfolio.domain.errors import InvalidCommand, NotFound
 
 Outcome = Literal["approve", "reject", "defer", "request_changes"]
 CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested"]
-_STATUS_AFTER: dict[str, CandidateStatus] = {
+STATUS_AFTER: dict[str, CandidateStatus] = {
     "approve": "approved",
     "reject": "rejected",
     "defer": "deferred",
     "request_changes": "changes_requested",
 }
+#: A deferred candidate comes back to the board: it awaits a decision again.
+AWAITING_DECISION: frozenset[str] = frozenset({"awaiting_decision", "deferred"})
+
+
+class Assessment(BaseModel):
+    assessor: str
+    scores: dict[str, int]
+    comment: str | None = None
+    scored_at: datetime
 
 
 class Candidate(BaseModel):
@@ -38,6 +51,19 @@ class Candidate(BaseModel):
     submission: int
     status: CandidateStatus = "awaiting_decision"
     costs: tuple[PeriodAmount, ...] = ()
+    benefits: tuple[Benefit, ...] = ()
+    objective_contributions: tuple[ObjectiveContribution, ...] = ()
+    resource_estimate: tuple[RoleEstimate, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    #: Each assessor's latest scores on the current submission.
+    assessments: dict[str, Assessment] = {}
+    approved_budget: tuple[PeriodAmount, ...] = ()
+
+
+class ScoringModel(BaseModel):
+    method: Literal["weighted", "pairwise"]
+    criteria: tuple[Criterion, ...]
+    consistency_ratio: Decimal | None = None
 
 
 class Portfolio(BaseModel):
@@ -50,6 +76,13 @@ class Portfolio(BaseModel):
     committed: dict[str, Decimal] = {}
     board_members: tuple[str, ...] = ()
     candidates: dict[str, Candidate] = {}
+    scoring_model: ScoringModel | None = None
+
+    def candidate(self, candidate_id: str) -> Candidate:
+        found = self.candidates.get(candidate_id)
+        if found is None:
+            raise NotFound(f"candidate {candidate_id} in portfolio {self.portfolio_id}")
+        return found
 
 
 @dataclass(frozen=True)
@@ -63,30 +96,31 @@ class CreatePortfolio:
     created_by: str
 
 
-@dataclass(frozen=True)
-class DecideInvestment:
-    candidate_id: str
-    outcome: Outcome
-    rationale: str
-    decided_by: str
-    decided_at: datetime
-    approved_budget: tuple[PeriodAmount, ...] = ()
-    review_on: str | None = None
+def check_budget_lines(budget: tuple[PeriodAmount, ...]) -> None:
+    periods = [b.fiscal_period for b in budget]
+    if len(periods) != len(set(periods)):
+        raise InvalidCommand("budget", "each fiscal period may appear once in the budget")
+    for index, line in enumerate(budget):
+        if line.amount < 0:
+            raise InvalidCommand(f"budget.{index}.amount", "an envelope cannot be negative")
 
 
 def create(command: CreatePortfolio) -> list[Event]:
-    periods = [b.fiscal_period for b in command.budget]
-    if len(periods) != len(set(periods)):
-        raise RuleViolation("each fiscal period may appear once in the budget")
+    check_budget_lines(command.budget)
+    if len(set(command.board_members)) != len(command.board_members):
+        raise InvalidCommand("board_members", "each board member may appear once")
     return [PortfolioCreated(**command.__dict__)]
 
 
 def register_candidate(portfolio: Portfolio, submitted: ProposalSubmitted) -> list[Event]:
-    """A submitted (or resubmitted) proposal becomes a candidate; a submission seen before is ignored."""
+    """A submitted (or resubmitted) proposal becomes a candidate; a submission seen before is ignored.
+
+    An approved candidate is a project now: a later submission of the same proposal changes nothing.
+    """
     if not portfolio.exists:
         raise NotFound(f"portfolio {portfolio.portfolio_id}")
     known = portfolio.candidates.get(submitted.proposal_id)
-    if known is not None and known.submission >= submitted.submission:
+    if known is not None and (known.submission >= submitted.submission or known.status == "approved"):
         return []
     return [
         CandidateRegistered(
@@ -102,41 +136,49 @@ def register_candidate(portfolio: Portfolio, submitted: ProposalSubmitted) -> li
             objective_contributions=submitted.objective_contributions,
             timeline=submitted.timeline,
             resource_estimate=submitted.resource_estimate,
+            summary=submitted.summary,
+            risk_level=submitted.risk_level,
+            dependencies=submitted.dependencies,
         )
     ]
 
 
-def decide(portfolio: Portfolio, command: DecideInvestment) -> list[Event]:
-    """The board decides a candidate within board authority and the budget envelope."""
-    if command.decided_by not in portfolio.board_members:
-        raise NotBoardMember(f"{command.decided_by} is not on the board of portfolio {portfolio.name}")
-    candidate = portfolio.candidates.get(command.candidate_id)
-    if candidate is None:
-        raise NotFound(f"candidate {command.candidate_id}")
-    if candidate.status != "awaiting_decision":
-        raise RuleViolation(f"candidate {command.candidate_id} is {candidate.status}, not awaiting a decision")
-    if not command.rationale.strip():
-        raise RuleViolation("a decision needs a rationale")
-    if command.outcome == "approve":
-        if not command.approved_budget:
-            raise RuleViolation("an approval needs an approved budget")
-        check_within_envelope(portfolio.budget, portfolio.committed, command.approved_budget)
-    evidence = DecisionEvidence(remaining_envelope=tuple(remaining_envelope(portfolio.budget, portfolio.committed)))
-    return [
-        InvestmentDecided(
-            decision_id=str(uuid.uuid4()),
-            portfolio_id=portfolio.portfolio_id,
-            candidate_id=candidate.candidate_id,
-            proposal_id=candidate.candidate_id,
-            outcome=command.outcome,
-            rationale=command.rationale,
-            decided_by=command.decided_by,
-            decided_at=command.decided_at,
-            approved_budget=command.approved_budget if command.outcome == "approve" else (),
-            review_on=command.review_on,
-            evidence=evidence,
-        )
-    ]
+def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
+    """A resubmission replaces the candidate's content and starts a fresh assessment."""
+    candidate = Candidate(
+        candidate_id=event.candidate_id,
+        title=event.title,
+        submission=event.submission,
+        costs=event.costs,
+        benefits=event.benefits,
+        objective_contributions=event.objective_contributions,
+        resource_estimate=event.resource_estimate,
+        dependencies=event.dependencies,
+    )
+    return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
+
+
+def _scored(state: Portfolio, event: CandidateScored) -> Portfolio:
+    candidate = state.candidates[event.candidate_id]
+    if event.submission is not None and event.submission != candidate.submission:
+        return state
+    assessment = Assessment(
+        assessor=event.assessor, scores=event.scores, comment=event.comment, scored_at=event.scored_at
+    )
+    candidate = candidate.model_copy(update={"assessments": {**candidate.assessments, event.assessor: assessment}})
+    return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
+
+
+def _decided(state: Portfolio, event: InvestmentDecided) -> Portfolio:
+    candidate = state.candidates[event.candidate_id].model_copy(
+        update={"status": STATUS_AFTER[event.outcome], "approved_budget": event.approved_budget}
+    )
+    return state.model_copy(
+        update={
+            "candidates": {**state.candidates, event.candidate_id: candidate},
+            "committed": add(state.committed, event.approved_budget),
+        }
+    )
 
 
 def evolve(state: Portfolio, event: Event) -> Portfolio:
@@ -151,19 +193,22 @@ def evolve(state: Portfolio, event: Event) -> Portfolio:
                 "board_members": event.board_members,
             }
         )
+    if isinstance(event, PortfolioBudgetSet):
+        return state.model_copy(update={"budget": {b.fiscal_period: b.amount for b in event.budget}})
+    if isinstance(event, BoardMemberAdded):
+        return state.model_copy(update={"board_members": (*state.board_members, event.subject)})
+    if isinstance(event, BoardMemberRemoved):
+        members = tuple(m for m in state.board_members if m != event.subject)
+        return state.model_copy(update={"board_members": members})
+    if isinstance(event, ScoringModelSet):
+        model = ScoringModel(method=event.method, criteria=event.criteria, consistency_ratio=event.consistency_ratio)
+        return state.model_copy(update={"scoring_model": model})
     if isinstance(event, CandidateRegistered):
-        candidate = Candidate(
-            candidate_id=event.candidate_id, title=event.title, submission=event.submission, costs=event.costs
-        )
-        return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
+        return _registered(state, event)
+    if isinstance(event, CandidateScored):
+        return _scored(state, event)
     if isinstance(event, InvestmentDecided):
-        candidate = state.candidates[event.candidate_id].model_copy(update={"status": _STATUS_AFTER[event.outcome]})
-        return state.model_copy(
-            update={
-                "candidates": {**state.candidates, event.candidate_id: candidate},
-                "committed": add(state.committed, event.approved_budget),
-            }
-        )
+        return _decided(state, event)
     return state
 
 

@@ -1,36 +1,61 @@
-"""The portfolio service's HTTP API: portfolios, candidates, board decisions, projects."""
+"""The portfolio service's HTTP API: portfolios, budget, board, scoring model, projects."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
 
-from pmo_events.runtime import ConcurrencyConflict
-from pmo_portfolio.adapters.http.schemas import DecisionRequest, PortfolioCreate
+from pmo_events.runtime import UnitOfWork
+from pmo_portfolio.adapters.http.deps import PROBLEMS, Analyst, Cursor, Limit, service
+from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, invalid, problem_for
+from pmo_portfolio.adapters.http.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate, ScoringModelReplace
 from pmo_portfolio.application import commands, queries
-from pmo_portfolio.domain.errors import EnvelopeExceeded, NotBoardMember, NotFound, RuleViolation
-from pmo_portfolio.domain.portfolio import CreatePortfolio, DecideInvestment
-from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
-from pmo_servicekit.http import etag, metadata_for
-from pmo_servicekit.problems import Problem
-from pmo_servicekit.service import ServiceRuntime
+from pmo_portfolio.application.commands import PortfolioRule
+from pmo_portfolio.domain import governance, scoring
+from pmo_portfolio.domain.portfolio import CreatePortfolio
+from pmo_portfolio.domain.scoring import CriterionInput
+from pmo_servicekit.auth import CurrentPrincipal, Principal
+from pmo_servicekit.http import etag, metadata_for, parse_if_match
+from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
 
-router = APIRouter()
-Analyst = Annotated[Principal, Depends(require_roles("pmo_analyst", "admin"))]
-PROBLEMS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
-
-
-def _runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+router = APIRouter(responses=PROBLEMS)
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
-@router.post("/portfolios", status_code=201, tags=["portfolios"], responses=PROBLEMS)
-async def create_portfolio(
-    body: PortfolioCreate, principal: Analyst, request: Request, response: Response
+async def _portfolio_answer(request: Request, response: Response, portfolio_id: str) -> dict[str, Any]:
+    view, version = await queries.get_portfolio(service(request).db, portfolio_id)
+    response.headers["ETag"] = etag(version)
+    return {**view, "version": version}
+
+
+async def _change(
+    request: Request,
+    response: Response,
+    principal: Principal,
+    portfolio_id: str,
+    rule: PortfolioRule,
+    if_match: str | None = None,
 ) -> dict[str, Any]:
+    try:
+        await commands.change_portfolio(
+            service(request).commands,
+            portfolio_id,
+            rule,
+            metadata_for(request, principal),
+            if_match=parse_if_match(if_match),
+        )
+        return await _portfolio_answer(request, response, portfolio_id)
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
+
+
+@router.post("/portfolios", status_code=201, tags=["portfolios"])
+async def create_portfolio(
+    body: PortfolioCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+) -> Response:
     portfolio_id = str(uuid.uuid4())
     command = CreatePortfolio(
         portfolio_id=portfolio_id,
@@ -41,89 +66,115 @@ async def create_portfolio(
         board_members=tuple(body.board_members),
         created_by=principal.subject,
     )
+
+    async def action(uow: UnitOfWork) -> Response:
+        state, version = await commands.create_portfolio(uow, command)
+        headers = {"Location": f"/portfolios/{portfolio_id}", "ETag": etag(version)}
+        return JSONResponse({**queries.portfolio_view(state), "version": version}, status_code=201, headers=headers)
+
     try:
-        await commands.create_portfolio(_runtime(request).commands, command, metadata_for(request, principal))
-        view, version = await queries.get_portfolio(_runtime(request).db, portfolio_id)
-    except RuleViolation as exc:
-        raise Problem(422, "validation-error", str(exc), errors=[{"field": "budget", "message": str(exc)}]) from exc
-    response.headers["Location"] = f"/portfolios/{portfolio_id}"
-    response.headers["ETag"] = etag(version)
-    return {**view, "version": version}
+        runtime = service(request).commands
+        return await run_command(runtime, metadata_for(request, principal), request, principal, action)
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
 
 
-@router.get("/portfolios/{portfolio_id}", tags=["portfolios"], responses=PROBLEMS)
+@router.get("/portfolios", tags=["portfolios"])
+async def list_portfolios(
+    _principal: CurrentPrincipal, request: Request, limit: Limit = 100, cursor: Cursor = None
+) -> dict[str, Any]:
+    items, next_cursor = await queries.list_portfolios(service(request).db, limit, cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/portfolios/{portfolio_id}", tags=["portfolios"])
 async def read_portfolio(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     """Per fiscal period: envelope, committed (approved) and remaining."""
     try:
-        view, version = await queries.get_portfolio(_runtime(request).db, portfolio_id)
-    except NotFound as exc:
-        raise _problem(exc) from exc
-    response.headers["ETag"] = etag(version)
-    return {**view, "version": version}
+        return await _portfolio_answer(request, response, portfolio_id)
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
 
 
-@router.get("/portfolios/{portfolio_id}/candidates", tags=["candidates"], responses=PROBLEMS)
-async def list_candidates(
+@router.put("/portfolios/{portfolio_id}/budget", tags=["portfolios"])
+async def replace_budget(
     portfolio_id: str,
-    _principal: CurrentPrincipal,
+    body: BudgetReplace,
+    principal: Analyst,
     request: Request,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return {"items": await queries.list_candidates(_runtime(request).db, portfolio_id, status)}
-
-
-@router.post("/portfolios/{portfolio_id}/decisions", status_code=201, tags=["decisions"], responses=PROBLEMS)
-async def decide(
-    portfolio_id: str, body: DecisionRequest, principal: CurrentPrincipal, request: Request, response: Response
-) -> dict[str, Any]:
-    """A board member of THIS portfolio decides a candidate; approvals stay within the envelope."""
-    command = DecideInvestment(
-        candidate_id=body.candidate_id,
-        outcome=body.outcome,
-        rationale=body.rationale,
-        decided_by=principal.subject,
-        decided_at=datetime.now(UTC),
-        approved_budget=tuple(body.approved_budget),
-        review_on=body.review_on.isoformat() if body.review_on else None,
+    """Replace the envelope per fiscal period; no period may drop below what is already committed."""
+    budget = tuple(body.budget)
+    return await _change(
+        request,
+        response,
+        principal,
+        portfolio_id,
+        lambda state, _w: governance.set_budget(state, budget, principal.subject),
+        if_match,
     )
-    try:
-        decision = await commands.decide_investment(
-            _runtime(request).commands, portfolio_id, command, metadata_for(request, principal)
-        )
-    except (NotFound, NotBoardMember, RuleViolation, ConcurrencyConflict) as exc:
-        raise _problem(exc) from exc
-    response.headers["Location"] = f"/portfolios/{portfolio_id}/decisions/{decision.decision_id}"
-    return {"id": decision.decision_id, **decision.model_dump(mode="json")}
 
 
-@router.get("/projects/{project_id}", tags=["projects"], responses=PROBLEMS)
+@router.post("/portfolios/{portfolio_id}/board", tags=["board"])
+async def add_board_member(
+    portfolio_id: str, body: BoardMemberAdd, principal: Analyst, request: Request, response: Response
+) -> dict[str, Any]:
+    return await _change(
+        request,
+        response,
+        principal,
+        portfolio_id,
+        lambda state, _w: governance.add_board_member(state, body.subject, principal.subject),
+    )
+
+
+@router.delete("/portfolios/{portfolio_id}/board/{subject}", tags=["board"])
+async def remove_board_member(
+    portfolio_id: str, subject: str, principal: Analyst, request: Request, response: Response
+) -> dict[str, Any]:
+    return await _change(
+        request,
+        response,
+        principal,
+        portfolio_id,
+        lambda state, _w: governance.remove_board_member(state, subject, principal.subject),
+    )
+
+
+@router.put("/portfolios/{portfolio_id}/scoring-model", tags=["scoring"])
+async def replace_scoring_model(
+    portfolio_id: str,
+    body: ScoringModelReplace,
+    principal: Analyst,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Weighted criteria, or an AHP pairwise matrix (weights = principal eigenvector; CR must be below 0.1)."""
+    criteria = tuple(CriterionInput(c.key, c.name, c.weight) for c in body.criteria)
+    matrix = body.pairwise_matrix
+    if matrix is None:
+        missing = next((i for i, c in enumerate(criteria) if c.weight is None), None)
+        if missing is not None:
+            raise invalid(f"criteria.{missing}.weight", "give every criterion a weight, or give a pairwise_matrix")
+        rule: PortfolioRule = lambda state, _w: scoring.set_weighted_model(state, criteria, principal.subject)  # noqa: E731
+    else:
+        judgements: list[list[object]] = [list(row) for row in matrix]
+        rule = lambda state, _w: scoring.set_pairwise_model(state, criteria, judgements, principal.subject)  # noqa: E731
+    return await _change(request, response, principal, portfolio_id, rule, if_match)
+
+
+@router.get("/projects/{project_id}", tags=["projects"])
 async def read_project(
     project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     try:
-        view, version = await queries.get_project(_runtime(request).db, project_id)
-    except NotFound as exc:
-        raise _problem(exc) from exc
+        view, version = await queries.get_project(service(request).db, project_id)
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
     response.headers["ETag"] = etag(version)
     return {**view, "version": version}
-
-
-def _problem(exc: Exception) -> Problem:
-    if isinstance(exc, NotFound):
-        return Problem(404, "not-found", f"no {exc}")
-    if isinstance(exc, NotBoardMember):
-        return Problem(403, "not-board-member", str(exc))
-    if isinstance(exc, EnvelopeExceeded):
-        return Problem(
-            409,
-            "envelope-exceeded",
-            str(exc),
-            fiscal_period=exc.fiscal_period,
-            remaining=format(exc.remaining, "f"),
-            asked=format(exc.asked, "f"),
-        )
-    if isinstance(exc, ConcurrencyConflict):
-        return Problem(409, "concurrent-decision", "another decision on this portfolio landed first; try again")
-    return Problem(409, "rule-violation", str(exc))

@@ -1,0 +1,57 @@
+"""HTTP API of scenario optimisation: what-ifs on the portfolio, stored only when asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from pmo_portfolio.adapters.http.deps import PROBLEMS, service
+from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, invalid, problem_for
+from pmo_portfolio.adapters.http.schemas import ScenarioRun
+from pmo_portfolio.application import queries
+from pmo_portfolio.application.scenarios import ScenarioAsk, run_scenario
+from pmo_portfolio.domain.scenario_setup import CapacityLine, ScenarioRequest
+from pmo_servicekit.auth import CurrentPrincipal, Principal
+from pmo_servicekit.http import metadata_for
+from pmo_servicekit.problems import Problem
+
+router = APIRouter(tags=["scenarios"], responses=PROBLEMS)
+
+
+def _request(body: ScenarioRun) -> ScenarioRequest:
+    return ScenarioRequest(
+        value=body.value,
+        budget={line.fiscal_period: line.amount for line in body.budget} if body.budget is not None else None,
+        capacity=tuple(CapacityLine(c.role, c.fiscal_period, c.fte) for c in body.capacity),
+        force_in=tuple(body.force_in),
+        force_out=tuple(body.force_out),
+        dependencies=tuple((d.candidate_id, d.needs) for d in body.dependencies),
+        exclusions=tuple((e.candidate_ids[0], e.candidate_ids[1]) for e in body.exclusions),
+        keep_approved=body.keep_approved,
+    )
+
+
+async def _check_may_save(request: Request, portfolio_id: str, principal: Principal) -> None:
+    state, _, _ = await queries.load_portfolio(service(request).db, portfolio_id)
+    if not principal.has_any("pmo_analyst") and principal.subject not in state.board_members:
+        raise Problem(403, "forbidden", "only a PMO analyst or a board member of this portfolio saves scenarios")
+
+
+@router.post("/portfolios/{portfolio_id}/scenarios")
+async def run(portfolio_id: str, body: ScenarioRun, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    """Choose the candidates with most value under every period's budget and, when given, role capacity."""
+    if body.save and not body.name:
+        raise invalid("name", "a saved scenario needs a name")
+    try:
+        if body.save:
+            await _check_may_save(request, portfolio_id, principal)
+        ask = ScenarioAsk(_request(body), with_frontier=body.frontier, save_as=body.name if body.save else None)
+        return await run_scenario(service(request).commands, portfolio_id, ask, metadata_for(request, principal))
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
+
+
+@router.get("/portfolios/{portfolio_id}/scenarios")
+async def saved_scenarios(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    return {"items": await queries.list_scenarios(service(request).db, portfolio_id)}

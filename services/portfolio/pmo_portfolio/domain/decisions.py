@@ -1,0 +1,97 @@
+"""Board decisions: approve, reject, defer or request changes, within board authority and the envelope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.common import PeriodAmount
+from pmo_events.contracts.portfolio import AssessmentEvidence, DecisionEvidence, InvestmentDecided
+from pmo_portfolio.domain.envelope import check_within_envelope, remaining_envelope
+from pmo_portfolio.domain.errors import InvalidCommand, NotBoardMember, NotFound, RuleViolation
+from pmo_portfolio.domain.portfolio import AWAITING_DECISION, Outcome, Portfolio
+from pmo_portfolio.domain.ranking import assess, rank
+
+
+@dataclass(frozen=True)
+class DecideInvestment:
+    candidate_id: str
+    outcome: Outcome
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+    approved_budget: tuple[PeriodAmount, ...] = ()
+    review_on: str | None = None
+
+
+def _check_command(command: DecideInvestment) -> None:
+    if not command.rationale.strip():
+        raise InvalidCommand("rationale", "every decision needs a rationale")
+    if command.outcome == "defer" and not command.review_on:
+        raise InvalidCommand("review_on", "a deferral says when the board will review the candidate again")
+    if command.outcome == "approve":
+        if not command.approved_budget:
+            raise InvalidCommand("approved_budget", "an approval needs an approved budget")
+        periods = [line.fiscal_period for line in command.approved_budget]
+        if len(periods) != len(set(periods)):
+            raise InvalidCommand("approved_budget", "each fiscal period may appear once")
+        for index, line in enumerate(command.approved_budget):
+            if line.amount <= 0:
+                raise InvalidCommand(f"approved_budget.{index}.amount", "an approved amount is greater than 0")
+    elif command.approved_budget:
+        raise InvalidCommand("approved_budget", f"only an approval carries a budget, not {command.outcome}")
+
+
+def evidence(portfolio: Portfolio, candidate_id: str, objective_weights: Mapping[str, Decimal]) -> DecisionEvidence:
+    """What was in front of the board: scores, weighted score, rank among undecided candidates, envelope."""
+    candidate = portfolio.candidate(candidate_id)
+    ranking = rank(portfolio, objective_weights)
+    placed = next((r for r in ranking if r.candidate_id == candidate_id), None)
+    assessed = placed or assess(portfolio, candidate, objective_weights)
+    return DecisionEvidence(
+        remaining_envelope=tuple(remaining_envelope(portfolio.budget, portfolio.committed)),
+        weighted_score=assessed.weighted_score,
+        rank=assessed.rank,
+        criterion_scores=assessed.criterion_scores,
+        assessments=tuple(
+            AssessmentEvidence(assessor=a.assessor, scores=a.scores, comment=a.comment)
+            for a in sorted(candidate.assessments.values(), key=lambda a: a.assessor)
+        ),
+        strategic_alignment=assessed.strategic_alignment,
+        ranked_candidates=sum(1 for r in ranking if r.rank is not None),
+    )
+
+
+def decide(
+    portfolio: Portfolio, command: DecideInvestment, objective_weights: Mapping[str, Decimal] | None = None
+) -> list[Event]:
+    """Only a board member of THIS portfolio decides; an approval never takes a period above its envelope."""
+    if not portfolio.exists:
+        raise NotFound(f"portfolio {portfolio.portfolio_id}")
+    if command.decided_by not in portfolio.board_members:
+        raise NotBoardMember(f"{command.decided_by} is not on the board of portfolio {portfolio.name}")
+    _check_command(command)
+    candidate = portfolio.candidate(command.candidate_id)
+    if candidate.status not in AWAITING_DECISION:
+        raise RuleViolation(f"candidate {command.candidate_id} is {candidate.status}, not awaiting a decision")
+    if command.outcome == "approve":
+        check_within_envelope(portfolio.budget, portfolio.committed, command.approved_budget)
+    return [
+        InvestmentDecided(
+            decision_id=str(uuid.uuid4()),
+            portfolio_id=portfolio.portfolio_id,
+            candidate_id=candidate.candidate_id,
+            proposal_id=candidate.candidate_id,
+            outcome=command.outcome,
+            rationale=command.rationale,
+            decided_by=command.decided_by,
+            decided_at=command.decided_at,
+            approved_budget=command.approved_budget,
+            review_on=command.review_on,
+            evidence=evidence(portfolio, candidate.candidate_id, objective_weights or {}),
+        )
+    ]

@@ -1,0 +1,95 @@
+"""Ranking: undecided candidates by weighted score, with strategic alignment, cost and value per cost."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+from pmo_events.contracts.common import PeriodAmount
+from pmo_portfolio.domain.portfolio import AWAITING_DECISION, Candidate, Portfolio
+from pmo_portfolio.domain.scoring import SCORE_PLACES, criterion_means, weighted_score
+
+MAX_CONTRIBUTION = 5
+RATIO = Context(prec=6)
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    candidate_id: str
+    title: str
+    status: str
+    rank: int | None
+    weighted_score: Decimal | None
+    criterion_scores: dict[str, Decimal]
+    assessors: int
+    strategic_alignment: Decimal
+    costs: tuple[PeriodAmount, ...]
+    total_cost: Decimal
+    financial_benefits: Decimal
+    value: Decimal | None
+    value_per_cost: Decimal | None
+    dependencies: tuple[str, ...] = field(default=())
+
+
+def strategic_alignment(candidate: Candidate, objective_weights: Mapping[str, Decimal]) -> Decimal:
+    """Σ objective weight * contribution (1-5), over the best possible (every active objective at 5): 0 to 1.
+
+    Contributions to retired or unknown objectives count for nothing: alignment is with today's strategy.
+    """
+    total_weight = sum(objective_weights.values(), Decimal(0))
+    if total_weight <= 0:
+        return Decimal(0)
+    achieved = sum(
+        (objective_weights.get(c.objective_id, Decimal(0)) * c.contribution for c in candidate.objective_contributions),
+        Decimal(0),
+    )
+    return (achieved / (total_weight * MAX_CONTRIBUTION)).quantize(SCORE_PLACES, ROUND_HALF_EVEN)
+
+
+def financial_benefits(candidate: Candidate) -> Decimal:
+    return sum(
+        (b.value_amount for b in candidate.benefits if b.kind == "financial" and b.value_amount is not None),
+        Decimal(0),
+    )
+
+
+def assess(portfolio: Portfolio, candidate: Candidate, objective_weights: Mapping[str, Decimal]) -> RankedCandidate:
+    criteria = portfolio.scoring_model.criteria if portfolio.scoring_model else ()
+    means = criterion_means(candidate, criteria)
+    score = weighted_score(means, criteria)
+    total_cost = sum((c.amount for c in candidate.costs), Decimal(0))
+    return RankedCandidate(
+        candidate_id=candidate.candidate_id,
+        title=candidate.title,
+        status=candidate.status,
+        rank=None,
+        weighted_score=score,
+        criterion_scores=means,
+        assessors=len(candidate.assessments),
+        strategic_alignment=strategic_alignment(candidate, objective_weights),
+        costs=candidate.costs,
+        total_cost=total_cost,
+        financial_benefits=financial_benefits(candidate),
+        value=score,
+        value_per_cost=RATIO.divide(score, total_cost) if score is not None and total_cost > 0 else None,
+        dependencies=candidate.dependencies,
+    )
+
+
+def rank(portfolio: Portfolio, objective_weights: Mapping[str, Decimal]) -> list[RankedCandidate]:
+    """Undecided candidates, best first: weighted score, then alignment, then value per cost; unscored last."""
+    assessed = [
+        assess(portfolio, c, objective_weights) for c in portfolio.candidates.values() if c.status in AWAITING_DECISION
+    ]
+    scored = sorted(
+        (a for a in assessed if a.weighted_score is not None),
+        key=lambda a: (-(a.weighted_score or 0), -a.strategic_alignment, -(a.value_per_cost or 0), a.candidate_id),
+    )
+    unscored = sorted((a for a in assessed if a.weighted_score is None), key=lambda a: a.candidate_id)
+    ranked = [_with_rank(a, position) for position, a in enumerate(scored, start=1)]
+    return ranked + unscored
+
+
+def _with_rank(assessed: RankedCandidate, position: int) -> RankedCandidate:
+    return RankedCandidate(**{**assessed.__dict__, "rank": position})

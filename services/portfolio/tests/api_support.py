@@ -1,0 +1,34 @@
+"""Helpers for the portfolio's HTTP tests: a running service, a portfolio, candidates from proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pmo_devstack.testing import RunningService
+from pmo_events.runtime import Metadata
+from pmo_portfolio.application.commands import register_candidate
+
+from .support import submitted
+
+BUDGET = [{"fiscal_period": "2027", "amount": "1000.00"}, {"fiscal_period": "2028", "amount": "500.00"}]
+
+
+async def new_portfolio(service: RunningService, board: list[str], **extra: Any) -> dict[str, Any]:
+    async with service.client("ann", "pmo_analyst") as analyst:
+        body = {"name": "Change 2027", "currency": "EUR", "owner": "olga", "budget": BUDGET, "board_members": board}
+        response = await analyst.post("/portfolios", json={**body, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def register(service: RunningService, portfolio_id: str, proposal_id: str, submission: int = 1) -> None:
+    """What the intake subscription does with a ProposalSubmitted, without the broker in between."""
+    async with service.runtime.commands.unit_of_work(Metadata(actor="rita")) as uow:
+        await register_candidate(uow, submitted(proposal_id, submission, portfolio_id=portfolio_id))
+
+
+async def weighted_model(service: RunningService, portfolio_id: str) -> None:
+    async with service.client("ann", "pmo_analyst") as analyst:
+        criteria = [{"key": "value", "name": "Value", "weight": 3}, {"key": "risk", "name": "Risk", "weight": 1}]
+        response = await analyst.put(f"/portfolios/{portfolio_id}/scoring-model", json={"criteria": criteria})
+    assert response.status_code == 200, response.text

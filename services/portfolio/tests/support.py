@@ -1,0 +1,119 @@
+"""Builders for the portfolio's tests: events as given, commands as when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.common import (
+    Benefit,
+    BusinessCase,
+    ObjectiveContribution,
+    PeriodAmount,
+    RoleEstimate,
+    Timeline,
+)
+from pmo_events.contracts.intake import ProposalSubmitted
+from pmo_events.contracts.portfolio import (
+    CandidateRegistered,
+    CandidateScored,
+    Criterion,
+    PortfolioCreated,
+    ScoringModelSet,
+)
+from pmo_portfolio.domain import portfolio as rules
+from pmo_portfolio.domain.portfolio import Portfolio
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+PORTFOLIO_ID = "pf-1"
+
+
+def money(*pairs: tuple[str, str]) -> tuple[PeriodAmount, ...]:
+    return tuple(PeriodAmount(fiscal_period=p, amount=Decimal(a)) for p, a in pairs)
+
+
+def given(*events: Event, portfolio_id: str = PORTFOLIO_ID) -> Portfolio:
+    state = rules.initial(portfolio_id)
+    for event in events:
+        state = rules.evolve(state, event)
+    return state
+
+
+def created(board: Sequence[str] = ("bea", "bob"), budget: tuple[tuple[str, str], ...] = (("2027", "1000"),)) -> Event:
+    return PortfolioCreated(
+        portfolio_id=PORTFOLIO_ID,
+        name="Change 2027",
+        currency="EUR",
+        owner="olga",
+        budget=money(*budget),
+        board_members=tuple(board),
+        created_by="ann",
+    )
+
+
+def registered(
+    candidate_id: str = "c-1",
+    costs: tuple[tuple[str, str], ...] = (("2027", "400"),),
+    submission: int = 1,
+    contributions: tuple[tuple[str, int], ...] = (),
+    benefits: tuple[str, ...] = (),
+    estimates: tuple[RoleEstimate, ...] = (),
+    dependencies: tuple[str, ...] = (),
+) -> CandidateRegistered:
+    return CandidateRegistered(
+        portfolio_id=PORTFOLIO_ID,
+        candidate_id=candidate_id,
+        proposal_id=candidate_id,
+        submission=submission,
+        title=f"Proposal {candidate_id}",
+        requester="rita",
+        costs=money(*costs),
+        objective_contributions=tuple(ObjectiveContribution(objective_id=o, contribution=c) for o, c in contributions),
+        benefits=tuple(Benefit(description="savings", kind="financial", value_amount=Decimal(v)) for v in benefits),
+        resource_estimate=estimates,
+        dependencies=dependencies,
+    )
+
+
+def model_set(*weights: tuple[str, str]) -> ScoringModelSet:
+    return ScoringModelSet(
+        portfolio_id=PORTFOLIO_ID,
+        method="weighted",
+        criteria=tuple(Criterion(key=k, name=k.title(), weight=Decimal(w)) for k, w in weights),
+        set_by="ann",
+    )
+
+
+def scored(candidate_id: str, assessor: str, submission: int = 1, **scores: int) -> CandidateScored:
+    return CandidateScored(
+        portfolio_id=PORTFOLIO_ID,
+        candidate_id=candidate_id,
+        assessor=assessor,
+        scores=scores,
+        scored_at=NOW,
+        submission=submission,
+    )
+
+
+def submitted(proposal_id: str = "c-1", submission: int = 1, portfolio_id: str = PORTFOLIO_ID) -> ProposalSubmitted:
+    return ProposalSubmitted(
+        proposal_id=proposal_id,
+        portfolio_id=portfolio_id,
+        title=f"Proposal {proposal_id}",
+        summary="A change",
+        sponsor="sam",
+        requester="rita",
+        submission=submission,
+        submitted_at=NOW,
+        objective_contributions=(ObjectiveContribution(objective_id="o-1", contribution=4),),
+        business_case=BusinessCase(
+            costs=money(("2027", "300")),
+            benefits=(Benefit(description="savings", kind="financial", value_amount=Decimal("900")),),
+        ),
+        timeline=Timeline(start=date(2027, 1, 1), end=date(2027, 12, 31)),
+        resource_estimate=(
+            RoleEstimate(role="developer", fte=Decimal("2"), start=date(2027, 1, 1), end=date(2027, 6, 30)),
+        ),
+    )

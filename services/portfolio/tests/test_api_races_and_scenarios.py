@@ -1,0 +1,161 @@
+"""Budget races on PostgreSQL with concurrent HTTP requests; scenarios over HTTP; candidates over the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from pmo_devstack.testing import eventually, running_service
+from pmo_events.envelope import RecordedEvent, to_kafka
+from pmo_portfolio.bootstrap import PORTFOLIO
+
+from .api_support import new_portfolio, register, weighted_model
+from .support import submitted
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def on_postgres(postgres_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    async with running_service(
+        PORTFOLIO, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+    ) as service:
+        yield service
+
+
+def _approval(candidate_id: str, amount: str, who: str) -> dict[str, object]:
+    return {
+        "candidate_id": candidate_id,
+        "outcome": "approve",
+        "rationale": f"{who} backs it",
+        "approved_budget": [{"fiscal_period": "2027", "amount": amount}],
+    }
+
+
+async def test_two_board_members_deciding_the_same_candidate_at_once_exactly_one_wins(on_postgres) -> None:  # type: ignore[no-untyped-def]
+    portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
+    pid = portfolio["id"]
+    for round_ in range(5):
+        await register(on_postgres, pid, f"same-{round_}")
+        async with on_postgres.client("bea", "board_member") as bea, on_postgres.client("bob", "board_member") as bob:
+            answers = await asyncio.gather(
+                bea.post(f"/portfolios/{pid}/decisions", json=_approval(f"same-{round_}", "10", "bea")),
+                bob.post(f"/portfolios/{pid}/decisions", json={**_approval(f"same-{round_}", "10", "bob"),
+                                                              "outcome": "reject", "approved_budget": []}),
+            )  # fmt: skip
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    async with on_postgres.client("bea", "board_member") as bea:
+        log = (await bea.get(f"/portfolios/{pid}/decisions")).json()["items"]
+    assert sorted(d["candidate_id"] for d in log) == [f"same-{r}" for r in range(5)]
+
+
+async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> None:  # type: ignore[no-untyped-def]
+    """Ten approvals of 150 race for an envelope of 1000: exactly six fit, whoever's request lands first."""
+    portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
+    pid = portfolio["id"]
+    for n in range(10):
+        await register(on_postgres, pid, f"race-{n}")
+    async with on_postgres.client("bea", "board_member") as bea, on_postgres.client("bob", "board_member") as bob:
+        answers = await asyncio.gather(
+            *((bea if n % 2 else bob).post(f"/portfolios/{pid}/decisions", json=_approval(f"race-{n}", "150", "x"))
+              for n in range(10))
+        )  # fmt: skip
+        codes = sorted(a.status_code for a in answers)
+        view = (await bea.get(f"/portfolios/{pid}")).json()
+    refused = [a.json() for a in answers if a.status_code == 409]
+    assert codes == [201] * 6 + [409] * 4, [a.text for a in answers]
+    assert all(r["type"].endswith("envelope-exceeded") and r["remaining"] == "100.00" for r in refused)
+    assert view["budget"][0] == {
+        "fiscal_period": "2027",
+        "envelope": "1000.00",
+        "committed": "900",
+        "remaining": "100.00",
+    }
+
+
+async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) -> None:  # type: ignore[no-untyped-def]
+    portfolio = await new_portfolio(on_postgres, ["bea"])
+    pid = portfolio["id"]
+    await weighted_model(on_postgres, pid)
+    for n, (value, risk) in enumerate([(5, 5), (4, 4), (3, 3), (2, 2)]):
+        await register(on_postgres, pid, f"s-{n}")  # each costs 300 in 2027 and asks 2 developers in H1
+        async with on_postgres.client("ann", "pmo_analyst") as analyst:
+            await analyst.post(
+                f"/portfolios/{pid}/candidates/s-{n}/scores", json={"scores": {"value": value, "risk": risk}}
+            )
+    url = f"/portfolios/{pid}/scenarios"
+    async with on_postgres.client("bea", "board_member") as bea:
+        plain = await bea.post(url, json={})
+        assert plain.status_code == 200, plain.text
+        body = plain.json()
+        assert [s["id"] for s in body["selected"]] == ["s-0", "s-1", "s-2"] and body["total_value"] == "12.0000"
+        assert body["proven_optimal"] is True
+        assert body["totals"][0] == {"fiscal_period": "2027", "budget": "1000.00", "cost": "900", "remaining": "100.00"}
+        assert [b["fiscal_period"] for b in body["binding_constraints"]] == ["2027"]
+
+        capacity = [{"role": "developer", "fiscal_period": "2027-Q1", "fte": "4"}]
+        what_if = {"capacity": capacity, "force_in": ["s-3"], "exclusions": [{"candidate_ids": ["s-0", "s-1"]}]}
+        constrained = (await bea.post(url, json=what_if)).json()
+        assert [s["id"] for s in constrained["selected"]] == ["s-0", "s-3"]
+        assert {b["kind"] for b in constrained["binding_constraints"]} == {"capacity"}
+
+        frontier = (await bea.post(url, json={"frontier": True, "value": "benefits"})).json()["frontier"]
+        assert [p["budget_level"] for p in frontier][:2] == ["0.5", "0.6"] and len(frontier) == 11
+        assert [p["total_value"] for p in frontier][::5] == ["900.0000", "2700.0000", "3600.0000"]
+
+        impossible = await bea.post(url, json={"force_in": ["s-0", "s-1", "s-2", "s-3"]})
+        assert impossible.status_code == 409
+        unknown = await bea.post(url, json={"force_out": ["nope"]})
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "force_out.0"
+        unnamed = await bea.post(url, json={"save": True})
+        assert unnamed.status_code == 422 and unnamed.json()["errors"][0]["field"] == "name"
+        assert (await bea.get(url)).json()["items"] == []
+
+        saved = (await bea.post(url, json={"save": True, "name": "Plan A"})).json()["saved"]
+        stored = (await bea.get(url)).json()["items"]
+        assert [(s["id"], s["name"], s["saved_by"], s["selected"]) for s in stored] == [
+            (saved["id"], "Plan A", "bea", ["s-0", "s-1", "s-2"])
+        ]
+    async with on_postgres.client("vic", "viewer") as viewer:
+        assert (await viewer.post(url, json={})).status_code == 200
+        assert (await viewer.post(url, json={"save": True, "name": "Mine"})).status_code == 403
+
+
+async def test_submitted_proposals_become_candidates_over_the_broker(  # type: ignore[no-untyped-def]
+    sqlite_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
+) -> None:
+    topic = f"{topic_prefix}.intake.events"
+    definition = replace(PORTFOLIO, consumes=(topic,))
+    async with running_service(
+        definition, database_url=sqlite_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+    ) as service:
+        pid = (await new_portfolio(service, ["bea"]))["id"]
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            for sequence in (1, 2):
+                event = submitted("via-kafka", submission=sequence, portfolio_id=pid)
+                recorded = RecordedEvent(
+                    event_id=str(uuid.uuid4()), type=event.type_name(), source="/pmo/intake", stream_id="via-kafka",
+                    sequence=sequence, time=datetime.now(UTC), data=event.model_dump(mode="json"), actor="rita",
+                )  # fmt: skip
+                message = to_kafka(recorded)
+                await producer.send_and_wait(
+                    topic, message.value, key=message.key, headers=list(message.headers.items())
+                )
+        finally:
+            await producer.stop()
+        async with service.client("bea", "board_member") as bea:
+
+            async def resubmitted():  # type: ignore[no-untyped-def]
+                items = (await bea.get(f"/portfolios/{pid}/candidates")).json()["items"]
+                return items if items and items[0]["submission"] == 2 else None
+
+            [candidate] = await eventually(resubmitted, timeout=30)
+            assert (candidate["id"], candidate["status"]) == ("via-kafka", "awaiting_decision")

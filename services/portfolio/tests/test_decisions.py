@@ -1,0 +1,177 @@
+"""Candidates, ranking and the board's decisions: given events, when a command, then events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided
+from pmo_portfolio.domain import portfolio as rules
+from pmo_portfolio.domain.decisions import DecideInvestment, decide
+from pmo_portfolio.domain.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
+from pmo_portfolio.domain.ranking import rank
+
+from .support import NOW, created, given, model_set, money, registered, scored, submitted
+
+WEIGHTS = {"o-1": Decimal(3), "o-2": Decimal(1)}
+
+
+def _decide(outcome: str = "approve", by: str = "bea", candidate: str = "c-1", **extra) -> DecideInvestment:  # type: ignore[no-untyped-def]
+    fields = {"approved_budget": money(("2027", "400"))} if outcome == "approve" else {}
+    fields.update(extra)
+    return DecideInvestment(candidate, outcome, "fits the strategy", by, NOW, **fields)  # type: ignore[arg-type]
+
+
+def test_a_submitted_proposal_becomes_a_candidate_and_a_resubmission_updates_it() -> None:
+    [first] = rules.register_candidate(given(created()), submitted("c-1"))
+    assert isinstance(first, CandidateRegistered)
+    assert (first.candidate_id, first.proposal_id, first.submission) == ("c-1", "c-1", 1)
+    assert rules.register_candidate(given(created(), first), submitted("c-1")) == []  # seen before
+    [second] = rules.register_candidate(given(created(), first), submitted("c-1", submission=2))
+    state = given(created(), first, second)
+    assert state.candidates["c-1"].submission == 2
+
+
+def test_a_proposal_for_an_unknown_portfolio_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        rules.register_candidate(given(), submitted("c-1"))
+
+
+def test_ranking_orders_by_weighted_score_with_alignment_cost_and_value_per_cost() -> None:
+    state = given(
+        created(),
+        model_set(("value", "0.5"), ("risk", "0.5")),
+        registered("c-1", costs=(("2027", "200"),), contributions=(("o-1", 5),)),
+        registered("c-2", costs=(("2027", "100"), ("2028", "100")), contributions=(("o-2", 5), ("o-old", 5))),
+        registered("c-3"),
+        scored("c-1", "bea", value=3, risk=3),
+        scored("c-2", "bea", value=5, risk=4),
+    )
+    ranking = rank(state, WEIGHTS)
+    assert [(r.candidate_id, r.rank) for r in ranking] == [("c-2", 1), ("c-1", 2), ("c-3", None)]
+    best, second, unscored = ranking
+    assert best.weighted_score == Decimal("4.5")
+    assert best.total_cost == Decimal("200")
+    assert best.value_per_cost == Decimal("0.0225")
+    # Σ weight * contribution / (Σ weights * 5): retired or unknown objectives count for nothing.
+    assert best.strategic_alignment == Decimal("0.25")  # 1 * 5 / (4 * 5)
+    assert second.strategic_alignment == Decimal("0.75")  # 3 * 5 / (4 * 5)
+    assert unscored.weighted_score is None and unscored.value_per_cost is None
+
+
+def test_ties_on_weighted_score_are_broken_by_strategic_alignment() -> None:
+    state = given(
+        created(),
+        model_set(("value", "1")),
+        registered("c-1", contributions=(("o-2", 5),)),
+        registered("c-2", contributions=(("o-1", 5),)),
+        scored("c-1", "bea", value=4),
+        scored("c-2", "bea", value=4),
+    )
+    assert [r.candidate_id for r in rank(state, WEIGHTS)] == ["c-2", "c-1"]
+
+
+SCORED = (
+    created(budget=(("2027", "1000"), ("2028", "500"))),
+    model_set(("value", "1")),
+    registered("c-1"),
+    registered("c-2"),
+    scored("c-1", "bea", value=4),
+    scored("c-1", "bob", value=5),
+    scored("c-2", "bea", value=5),
+)
+
+
+def test_an_approval_records_decider_rationale_and_the_evidence_in_front_of_the_board() -> None:
+    [event] = decide(given(*SCORED), _decide(), WEIGHTS)
+    assert isinstance(event, InvestmentDecided)
+    assert (event.outcome, event.decided_by, event.rationale, event.decided_at) == (
+        "approve",
+        "bea",
+        "fits the strategy",
+        NOW,
+    )
+    assert event.approved_budget == money(("2027", "400"))
+    evidence = event.evidence
+    assert (evidence.weighted_score, evidence.rank, evidence.ranked_candidates) == (Decimal("4.5"), 2, 2)
+    assert evidence.criterion_scores == {"value": Decimal("4.5")}
+    assert [(a.assessor, a.scores) for a in evidence.assessments] == [("bea", {"value": 4}), ("bob", {"value": 5})]
+    assert [(p.fiscal_period, p.remaining) for p in evidence.remaining_envelope] == [
+        ("2027", Decimal("1000")),
+        ("2028", Decimal("500")),
+    ]
+    state = given(*SCORED, event)
+    assert state.candidates["c-1"].status == "approved"
+    assert state.committed == {"2027": Decimal("400")}
+
+
+def test_only_a_board_member_of_this_portfolio_decides() -> None:
+    with pytest.raises(NotBoardMember):
+        decide(given(*SCORED), _decide(by="admin-alice"), WEIGHTS)
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        (DecideInvestment("c-1", "reject", "   ", "bea", NOW), "rationale"),
+        (DecideInvestment("c-1", "defer", "later", "bea", NOW), "review_on"),
+        (DecideInvestment("c-1", "approve", "yes", "bea", NOW), "approved_budget"),
+        (DecideInvestment("c-1", "approve", "yes", "bea", NOW, money(("2027", "0"))), "approved_budget.0.amount"),
+        (DecideInvestment("c-1", "reject", "no", "bea", NOW, money(("2027", "5"))), "approved_budget"),
+    ],
+)
+def test_a_decision_without_what_it_needs_names_the_field(command, field) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidCommand) as refused:
+        decide(given(*SCORED), command, WEIGHTS)
+    assert refused.value.field == field
+
+
+def test_an_approval_never_takes_a_period_above_its_envelope() -> None:
+    first = decide(given(*SCORED), _decide(approved_budget=money(("2027", "700"), ("2028", "100"))), WEIGHTS)
+    with pytest.raises(EnvelopeExceeded) as refused:
+        decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "301"))), WEIGHTS)
+    assert (refused.value.fiscal_period, refused.value.remaining, refused.value.asked) == (
+        "2027",
+        Decimal("300"),
+        Decimal("301"),
+    )
+    assert "2027" in str(refused.value) and "300" in str(refused.value) and "301" in str(refused.value)
+    exact = decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "300"))), WEIGHTS)
+    assert exact
+
+
+def test_a_period_without_an_envelope_has_nothing_to_give() -> None:
+    with pytest.raises(EnvelopeExceeded) as refused:
+        decide(given(*SCORED), _decide(approved_budget=money(("2030", "1"))), WEIGHTS)
+    assert (refused.value.fiscal_period, refused.value.remaining) == ("2030", Decimal("0"))
+
+
+def test_a_decided_candidate_is_not_awaiting_a_decision_but_a_deferred_one_is() -> None:
+    approved = decide(given(*SCORED), _decide(), WEIGHTS)
+    with pytest.raises(RuleViolation, match="not awaiting"):
+        decide(given(*SCORED, *approved), _decide("reject", by="bob"), WEIGHTS)
+    deferred = decide(given(*SCORED), _decide("defer", review_on="2027-03-01"), WEIGHTS)
+    assert deferred[0].review_on == "2027-03-01"  # type: ignore[attr-defined]
+    assert given(*SCORED, *deferred).candidates["c-1"].status == "deferred"
+    assert decide(given(*SCORED, *deferred), _decide("reject"), WEIGHTS)
+
+
+def test_changes_requested_waits_for_a_resubmission_which_makes_it_decidable_again() -> None:
+    returned = decide(given(*SCORED), _decide("request_changes"), WEIGHTS)
+    state = given(*SCORED, *returned)
+    assert state.candidates["c-1"].status == "changes_requested"
+    with pytest.raises(RuleViolation):
+        decide(state, _decide("reject"), WEIGHTS)
+    resubmitted = rules.register_candidate(state, submitted("c-1", submission=2))
+    assert given(*SCORED, *returned, *resubmitted).candidates["c-1"].status == "awaiting_decision"
+
+
+def test_an_approved_candidate_ignores_a_later_submission() -> None:
+    approved = decide(given(*SCORED), _decide(), WEIGHTS)
+    assert rules.register_candidate(given(*SCORED, *approved), submitted("c-1", submission=2)) == []
+
+
+def test_an_unknown_candidate_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        decide(given(*SCORED), _decide(candidate="c-9"), WEIGHTS)

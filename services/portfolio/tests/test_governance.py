@@ -1,0 +1,91 @@
+"""Portfolio governance: creation, budget envelope per period, board membership."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from pmo_events.contracts.portfolio import BoardMemberAdded, BoardMemberRemoved, InvestmentDecided, PortfolioBudgetSet
+from pmo_portfolio.domain import governance
+from pmo_portfolio.domain import portfolio as rules
+from pmo_portfolio.domain.errors import EnvelopeExceeded, InvalidCommand, NotFound, RuleViolation
+from pmo_portfolio.domain.portfolio import CreatePortfolio
+
+from .support import NOW, PORTFOLIO_ID, created, given, money, registered
+
+
+def test_create_refuses_a_period_twice() -> None:
+    command = CreatePortfolio(PORTFOLIO_ID, "P", "EUR", "olga", money(("2027", "1"), ("2027", "2")), ("bea",), "ann")
+    with pytest.raises(InvalidCommand) as refused:
+        rules.create(command)
+    assert refused.value.field == "budget"
+
+
+def test_budget_set_replaces_the_envelope_per_period() -> None:
+    state = given(created())
+    [event] = governance.set_budget(state, money(("2027", "1500"), ("2028", "700")), "ann")
+    assert event == PortfolioBudgetSet(
+        portfolio_id=PORTFOLIO_ID, budget=money(("2027", "1500"), ("2028", "700")), set_by="ann"
+    )
+    assert given(created(), event).budget == {"2027": Decimal("1500"), "2028": Decimal("700")}
+
+
+def _approved(candidate_id: str, amount: str) -> InvestmentDecided:
+    return InvestmentDecided(
+        decision_id="d",
+        portfolio_id=PORTFOLIO_ID,
+        candidate_id=candidate_id,
+        proposal_id=candidate_id,
+        outcome="approve",
+        rationale="fits",
+        decided_by="bea",
+        decided_at=NOW,
+        approved_budget=money(("2027", amount)),
+    )
+
+
+def test_budget_cannot_fall_below_what_is_committed_in_a_period() -> None:
+    state = given(created(), registered("c-1"), _approved("c-1", "600"))
+    with pytest.raises(EnvelopeExceeded) as refused:
+        governance.set_budget(state, money(("2027", "500")), "ann")
+    assert (refused.value.fiscal_period, refused.value.remaining, refused.value.asked) == (
+        "2027",
+        Decimal("500"),
+        Decimal("600"),
+    )
+    with pytest.raises(EnvelopeExceeded):
+        governance.set_budget(state, money(("2028", "5000")), "ann")
+    assert governance.set_budget(state, money(("2027", "600")), "ann")
+
+
+def test_budget_refuses_a_negative_envelope() -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        governance.set_budget(given(created()), money(("2027", "-1")), "ann")
+    assert refused.value.field == "budget.0.amount"
+
+
+def test_board_members_are_added_and_removed() -> None:
+    state = given(created(board=("bea",)))
+    [added] = governance.add_board_member(state, "carl", "ann")
+    assert added == BoardMemberAdded(portfolio_id=PORTFOLIO_ID, subject="carl", added_by="ann")
+    state = given(created(board=("bea",)), added)
+    assert state.board_members == ("bea", "carl")
+    [removed] = governance.remove_board_member(state, "bea", "ann")
+    assert removed == BoardMemberRemoved(portfolio_id=PORTFOLIO_ID, subject="bea", removed_by="ann")
+    assert given(created(board=("bea",)), added, removed).board_members == ("carl",)
+
+
+def test_board_rules_duplicate_unknown_and_last_member() -> None:
+    state = given(created(board=("bea",)))
+    with pytest.raises(RuleViolation):
+        governance.add_board_member(state, "bea", "ann")
+    with pytest.raises(NotFound):
+        governance.remove_board_member(state, "zed", "ann")
+    with pytest.raises(RuleViolation, match="last board member"):
+        governance.remove_board_member(state, "bea", "ann")
+
+
+def test_commands_on_a_portfolio_that_does_not_exist_are_not_found() -> None:
+    with pytest.raises(NotFound):
+        governance.set_budget(given(), money(("2027", "1")), "ann")
