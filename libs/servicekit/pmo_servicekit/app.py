@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from pmo_events.runtime import KafkaSettings
 from pmo_servicekit.auth import Authenticator
+from pmo_servicekit.guards import InputGuard
 from pmo_servicekit.health import install_metrics
 from pmo_servicekit.health import router as health_router
 from pmo_servicekit.problems import install_problem_handlers
@@ -41,6 +42,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app)
+    app.add_middleware(InputGuard)
     install_metrics(app, runtime)
     install_tracing(app, runtime, settings)
     app.include_router(health_router)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,31 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else kind
         return problem_response(Problem(exc.status_code, kind, detail, headers=dict(exc.headers or {})), request)
 
+    @app.exception_handler(DBAPIError)
+    async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if _sqlstate(exc).startswith("22"):
+            # A value the database cannot store is the client's input, not our fault: 422, nothing stored.
+            log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+            detail = "a value in the request cannot be stored (out of range or not representable)"
+            return problem_response(Problem(422, "unstorable-value", detail), request)
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+            problem = Problem(
+                503, "unavailable", "the database is unavailable; retry shortly", headers={"Retry-After": "2"}
+            )
+            return problem_response(problem, request)
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return problem_response(Problem(500, "internal-error", "an unexpected error occurred"), request)
+
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(Problem(500, "internal-error", "an unexpected error occurred"), request)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return ""

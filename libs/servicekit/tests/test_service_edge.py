@@ -107,3 +107,17 @@ async def test_health_and_metrics_need_no_token_everything_else_does(service) ->
     assert 'pmo_http_requests_total{method="POST",route="/pings",status="401"}' in metrics.text
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_nul_characters_and_oversized_bodies_are_refused_before_any_handler(service) -> None:  # type: ignore[no-untyped-def]
+    async with service.client("alice", "viewer") as client:
+        in_query = await client.get("/pings", params={"cursor": "a\x00b"})
+        in_body = await client.post("/pings", json={"note": "a\x00b"})
+        huge = await client.post(
+            "/pings", content=b'{"note": "' + b"x" * 2_000_000 + b'"}', headers={"content-type": "application/json"}
+        )
+        fine = await client.post("/pings", json={"note": "ok"})
+    assert in_query.status_code == 422 and in_query.json()["errors"][0]["field"] == "cursor"
+    assert in_body.status_code == 422 and in_body.json()["errors"][0]["location"] == "body"
+    assert huge.status_code == 413
+    assert fine.status_code == 201

@@ -1,0 +1,113 @@
+"""Input guards at the edge: what no service should ever pass on to its database."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 1_048_576
+
+
+class InputGuard:
+    """Refuses NUL characters (PostgreSQL cannot store them) in path, query and body, and oversized bodies.
+
+    A 422 names each offending field, so the client knows what to fix; nothing reaches a handler.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        errors = _query_errors(scope)
+        if "\x00" in scope.get("path", ""):
+            errors.append({"field": "path", "location": "path", "message": "the path contains a NUL character"})
+        if errors:
+            await _problem(send, 422, "validation-error", "the request contains NUL characters", errors)
+            return
+        body, too_large = await _read_body(receive, self.max_body_bytes)
+        if too_large:
+            detail = f"the request body is larger than {self.max_body_bytes} bytes"
+            await _problem(send, 413, "payload-too-large", detail, [])
+            return
+        if b"\\u0000" in body or b"\x00" in body:
+            errors = [
+                {
+                    "field": "body",
+                    "location": "body",
+                    "message": "the body contains a NUL character",
+                    "code": "nul_character",
+                }
+            ]
+            await _problem(send, 422, "validation-error", "the request contains NUL characters", errors)
+            return
+        await self.app(scope, _replay(body), send)
+
+
+def _query_errors(scope: Scope) -> list[dict[str, Any]]:
+    raw = scope.get("query_string", b"").decode("latin-1")
+    if "%00" not in raw and "\x00" not in raw:
+        return []
+    errors = []
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            field = name.replace("\x00", "\\0")
+            errors.append(
+                {"field": field, "location": "query", "message": "contains a NUL character", "code": "nul_character"}
+            )
+    return errors
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _problem(send: Send, status: int, kind: str, detail: str, errors: list[dict[str, Any]]) -> None:
+    body = orjson.dumps(
+        {
+            "type": f"urn:pmo:problem:{kind}",
+            "title": kind.replace("-", " ").capitalize(),
+            "status": status,
+            "detail": detail,
+            **({"errors": errors} if errors else {}),
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
