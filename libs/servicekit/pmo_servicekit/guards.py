@@ -37,15 +37,7 @@ class InputGuard:
             await _problem(send, 413, "payload-too-large", detail, [])
             return
         if b"\\u0000" in body or b"\x00" in body:
-            errors = [
-                {
-                    "field": "body",
-                    "location": "body",
-                    "message": "the body contains a NUL character",
-                    "code": "nul_character",
-                }
-            ]
-            await _problem(send, 422, "validation-error", "the request contains NUL characters", errors)
+            await _problem(send, 422, "validation-error", "the request contains NUL characters", _body_errors(body))
             return
         await self.app(scope, _replay(body), send)
 
@@ -62,6 +54,35 @@ def _query_errors(scope: Scope) -> list[dict[str, Any]]:
                 {"field": field, "location": "query", "message": "contains a NUL character", "code": "nul_character"}
             )
     return errors
+
+
+def _body_errors(body: bytes) -> list[dict[str, Any]]:
+    """Each JSON field (dotted path) whose text holds a NUL; the body as a whole when it is not JSON."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return [_nul("body")]
+    paths: list[str] = []
+    _find_nul(document, "", paths)
+    return [_nul(path or "body") for path in paths] or [_nul("body")]
+
+
+def _find_nul(value: Any, path: str, found: list[str]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                found.append(path or "body")
+            _find_nul(item, f"{path}.{key}" if path else str(key), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_nul(item, f"{path}.{index}" if path else str(index), found)
+
+
+def _nul(field: str) -> dict[str, Any]:
+    return {"field": field, "location": "body", "message": "contains a NUL character", "code": "nul_character"}
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:

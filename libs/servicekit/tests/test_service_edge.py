@@ -118,6 +118,6 @@ async def test_nul_characters_and_oversized_bodies_are_refused_before_any_handle
         )
         fine = await client.post("/pings", json={"note": "ok"})
     assert in_query.status_code == 422 and in_query.json()["errors"][0]["field"] == "cursor"
-    assert in_body.status_code == 422 and in_body.json()["errors"][0]["location"] == "body"
+    assert in_body.status_code == 422 and in_body.json()["errors"][0]["field"] == "note"
     assert huge.status_code == 413
     assert fine.status_code == 201

@@ -25,5 +25,5 @@ INTAKE = ServiceDefinition(
     projectors=[project_proposal],
     view_tables=[tables.proposals],
     consumer=lambda runtime: make_handler(runtime.commands),
-    subscription_tables=[tables.known_portfolios],
+    subscription_tables=[tables.known_portfolios, tables.known_objectives],
 )

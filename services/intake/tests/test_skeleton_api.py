@@ -39,8 +39,15 @@ async def test_submit_lists_every_missing_item_at_once(intake) -> None:  # type:
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     fields = {e["field"] for e in response.json()["errors"]}
-    assert {"summary", "sponsor", "portfolio_id", "objective_contributions", "business_case.costs",
-            "business_case.benefits", "timeline"} <= fields
+    assert {
+        "summary",
+        "sponsor",
+        "portfolio_id",
+        "objective_contributions",
+        "business_case.costs",
+        "business_case.benefits",
+        "timeline",
+    } <= fields
 
 
 async def test_tokens_and_roles_are_checked(intake) -> None:  # type: ignore[no-untyped-def]

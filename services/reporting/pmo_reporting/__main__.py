@@ -1,8 +1,11 @@
-"""`python -m pmo_reporting serve | migrate | rebuild`."""
+"""`python -m pmo_reporting serve | migrate | rebuild | projections (list | rebuild NAME)`."""
 
 import sys
 
 from pmo_reporting.bootstrap import REPORTING
+from pmo_reporting.cli import projections_main
 from pmo_servicekit.cli import main
 
+if sys.argv[1:2] == ["projections"]:
+    sys.exit(projections_main(sys.argv[2:]))
 sys.exit(main(REPORTING))

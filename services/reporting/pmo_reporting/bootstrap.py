@@ -7,8 +7,10 @@ from pathlib import Path
 from pmo_events.contracts import TOPICS
 from pmo_events.runtime.schema import metadata
 from pmo_reporting.adapters.db.tables import READ_MODELS
+from pmo_reporting.adapters.http.admin import router as admin_router
+from pmo_reporting.adapters.http.reports import router as reports_router
 from pmo_reporting.adapters.http.routes import router
-from pmo_reporting.application.consumer import make_handler
+from pmo_reporting.application.live import make_handler
 from pmo_servicekit.service import ServiceDefinition
 
 REPORTING = ServiceDefinition(
@@ -20,7 +22,7 @@ REPORTING = ServiceDefinition(
     consumes=tuple(TOPICS.values()),
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[reports_router, router, admin_router],
     consumer=lambda _runtime: make_handler(),
     subscription_tables=READ_MODELS,
 )

@@ -48,6 +48,28 @@ class ProposalSubmitted(ProposalContent):
     requester: str
     submission: int
     submitted_at: datetime
+    #: Open proposals of the same requester, portfolio and title: a warning, not a refusal.
+    possible_duplicates: tuple[str, ...] = ()
+
+
+@contract
+class ProposalEdited(ProposalContent):
+    """The requester (or a PMO analyst) changed the proposal; it carries the whole content after the edit."""
+
+    event_name = "ProposalEdited"
+    edited_by: str
+    changed_fields: tuple[str, ...]
+
+
+@contract
+class ProposalUnderReview(_IntakeEvent):
+    """The board started scoring the proposal (mirrors the portfolio's first `CandidateScored`)."""
+
+    event_name = "ProposalUnderReview"
+    submission: int
+    assessor: str
+    scored_at: datetime
+    scoring_event_id: str
 
 
 class _ProposalDecision(_IntakeEvent):
@@ -55,6 +77,8 @@ class _ProposalDecision(_IntakeEvent):
     decided_at: datetime
     rationale: str
     decision_event_id: str
+    #: When a deferred proposal should be looked at again, as the board said.
+    review_on: str | None = None
 
 
 @contract
@@ -82,3 +106,4 @@ class ProposalWithdrawn(_IntakeEvent):
     event_name = "ProposalWithdrawn"
     withdrawn_by: str
     reason: str
+    withdrawn_at: datetime | None = None

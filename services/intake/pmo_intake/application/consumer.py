@@ -1,51 +1,119 @@
-"""What intake does with the portfolio service's events: learn portfolios, mirror decisions."""
+"""What intake does with the portfolio service's events: learn portfolios and objectives, mirror the board."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioCreated
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.portfolio import (
+    CandidateScored,
+    InvestmentDecided,
+    ObjectiveCreated,
+    ObjectiveRetired,
+    ObjectiveUpdated,
+    PortfolioBudgetSet,
+    PortfolioCreated,
+)
 from pmo_events.envelope import RecordedEvent, dumps
 from pmo_events.runtime import CommandRuntime, Metadata
 from pmo_events.runtime.subscription import Handler
-from pmo_intake.adapters.db.tables import known_portfolios
-from pmo_intake.application.commands import record_portfolio_decision
+from pmo_intake.adapters.db.tables import known_objectives, known_portfolios
+from pmo_intake.application import commands
+from pmo_intake.domain.lifecycle import BoardDecision
 
 
-def make_handler(commands: CommandRuntime) -> Handler:
+def make_handler(runtime: CommandRuntime) -> Handler:
     async def handle(session: AsyncSession, event: RecordedEvent) -> None:
-        if event.type == PortfolioCreated.type_name():
-            await _learn_portfolio(session, event.decode())  # type: ignore[arg-type]
+        learn = _LEARNERS.get(event.type)
+        if learn is not None:
+            await learn(session, event.decode())
+        elif event.type == CandidateScored.type_name():
+            scored = event.decode()
+            assert isinstance(scored, CandidateScored)
+            async with runtime.in_session(session, _meta(event, scored.assessor)) as uow:
+                await commands.start_review(
+                    uow,
+                    scored.candidate_id,  # one id from intake to closure: candidate id = proposal id
+                    assessor=scored.assessor,
+                    scored_at=scored.scored_at,
+                    scoring_event_id=event.event_id,
+                    submission=scored.submission,
+                )
         elif event.type == InvestmentDecided.type_name():
             decided = event.decode()
             assert isinstance(decided, InvestmentDecided)
-            meta = Metadata(
-                actor=decided.decided_by,
-                correlation_id=event.correlation_id,
-                causation_id=event.event_id,
-                traceparent=event.traceparent,
+            decision = BoardDecision(
+                outcome=decided.outcome,
+                rationale=decided.rationale,
+                decided_by=decided.decided_by,
+                decided_at=decided.decided_at,
+                decision_event_id=event.event_id,
+                review_on=decided.review_on,
             )
-            async with commands.in_session(session, meta) as uow:
-                await record_portfolio_decision(
-                    uow,
-                    decided.proposal_id,
-                    outcome=decided.outcome,
-                    rationale=decided.rationale,
-                    decided_by=decided.decided_by,
-                    decided_at=decided.decided_at,
-                    decision_event_id=event.event_id,
-                )
+            async with runtime.in_session(session, _meta(event, decided.decided_by)) as uow:
+                await commands.record_portfolio_decision(uow, decided.proposal_id, decision)
 
     return handle
 
 
-async def _learn_portfolio(session: AsyncSession, created: PortfolioCreated) -> None:
-    await session.execute(delete(known_portfolios).where(known_portfolios.c.portfolio_id == created.portfolio_id))
-    await session.execute(
-        known_portfolios.insert().values(
-            portfolio_id=created.portfolio_id,
-            name=created.name,
-            fiscal_periods=dumps(sorted(b.fiscal_period for b in created.budget)).decode(),
-        )
+def _meta(event: RecordedEvent, actor: str) -> Metadata:
+    return Metadata(
+        actor=actor, correlation_id=event.correlation_id, causation_id=event.event_id, traceparent=event.traceparent
     )
+
+
+async def _portfolio_created(session: AsyncSession, created: Event) -> None:
+    assert isinstance(created, PortfolioCreated)
+    periods = sorted(b.fiscal_period for b in created.budget)
+    values = {"name": created.name, "fiscal_periods": dumps(periods).decode(), "currency": created.currency}
+    await _upsert(session, known_portfolios, "portfolio_id", created.portfolio_id, values)
+
+
+async def _budget_set(session: AsyncSession, budget_set: Event) -> None:
+    """The envelope was replaced: costs are accepted in exactly these fiscal periods from now on."""
+    assert isinstance(budget_set, PortfolioBudgetSet)
+    periods = sorted(b.fiscal_period for b in budget_set.budget)
+    values = {"fiscal_periods": dumps(periods).decode()}
+    await _upsert(session, known_portfolios, "portfolio_id", budget_set.portfolio_id, values)
+
+
+async def _objective_changed(session: AsyncSession, objective: Event) -> None:
+    assert isinstance(objective, ObjectiveCreated | ObjectiveUpdated)
+    values = {
+        "title": objective.title,
+        "period_start": objective.period_start,
+        "period_end": objective.period_end,
+        "updated_at": datetime.now(UTC),
+    }
+    if isinstance(objective, ObjectiveCreated):
+        values["retired"] = False
+    await _upsert(session, known_objectives, "objective_id", objective.objective_id, values)
+
+
+async def _objective_retired(session: AsyncSession, retired: Event) -> None:
+    assert isinstance(retired, ObjectiveRetired)
+    await session.execute(
+        update(known_objectives)
+        .where(known_objectives.c.objective_id == retired.objective_id)
+        .values(retired=True, updated_at=datetime.now(UTC))
+    )
+
+
+async def _upsert(session: AsyncSession, table: Table, key: str, key_value: str, values: dict[str, object]) -> None:
+    changed = await session.execute(update(table).where(table.c[key] == key_value).values(**values))
+    if changed.rowcount == 0:
+        defaults = {"retired": False, "title": ""} if table is known_objectives else {"name": ""}
+        await session.execute(table.insert().values(**{**defaults, **values, key: key_value}))
+
+
+_LEARNERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {
+    PortfolioCreated.type_name(): _portfolio_created,
+    PortfolioBudgetSet.type_name(): _budget_set,
+    ObjectiveCreated.type_name(): _objective_changed,
+    ObjectiveUpdated.type_name(): _objective_changed,
+    ObjectiveRetired.type_name(): _objective_retired,
+}

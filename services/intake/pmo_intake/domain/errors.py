@@ -33,3 +33,11 @@ class IncompleteProposal(DomainError):
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__(f"{len(findings)} problem(s) stop this proposal from being submitted")
         self.findings = findings
+
+
+class InvalidProposal(DomainError):
+    """A draft or an edit is out of bounds (answered 422 with every field named)."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(f"{len(findings)} field(s) are out of bounds")
+        self.findings = findings

@@ -1,8 +1,7 @@
-"""The Proposal aggregate: a change initiative's business case, from draft to the board's decision."""
+"""The Proposal aggregate's state: a change initiative's business case, folded from its events."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -15,27 +14,54 @@ from pmo_events.contracts.intake import (
     ProposalChangesRequested,
     ProposalDeferred,
     ProposalDrafted,
+    ProposalEdited,
     ProposalRejected,
     ProposalSubmitted,
+    ProposalUnderReview,
     ProposalWithdrawn,
     RiskLevel,
 )
-from pmo_intake.domain.completeness import PortfolioFacts, completeness_findings
-from pmo_intake.domain.errors import IncompleteProposal, RuleViolation
 
 Status = Literal[
     "new", "draft", "submitted", "under_review", "approved", "rejected", "deferred", "changes_requested", "withdrawn"
 ]
+STATUSES: tuple[Status, ...] = (
+    "draft", "submitted", "under_review", "approved", "rejected", "deferred", "changes_requested", "withdrawn"
+)  # fmt: skip
 EDITABLE = ("draft", "changes_requested", "deferred")
-DECIDED = ("approved", "rejected")
 AWAITING_DECISION = ("submitted", "under_review")
+FINAL = ("approved", "rejected", "withdrawn")
+#: Open proposals count when looking for duplicates.
+OPEN = ("draft", "submitted", "under_review", "changes_requested", "deferred")
+#: What a requester writes (and may edit); everything else is lifecycle.
+CONTENT_FIELDS = (
+    "title",
+    "summary",
+    "portfolio_id",
+    "sponsor",
+    "objective_contributions",
+    "business_case",
+    "timeline",
+    "resource_estimate",
+    "risk_level",
+    "dependencies",
+)
 
 
 class Decision(BaseModel):
+    """The board's latest decision, mirrored from the portfolio service."""
+
     outcome: str
     rationale: str
     decided_by: str
     decided_at: datetime
+    review_on: str | None = None
+
+
+class Withdrawal(BaseModel):
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime | None = None
 
 
 class Proposal(BaseModel):
@@ -56,31 +82,17 @@ class Proposal(BaseModel):
     dependencies: tuple[str, ...] = ()
     submission: int = 0
     submitted_at: datetime | None = None
+    possible_duplicates: tuple[str, ...] = ()
+    under_review_since: datetime | None = None
     decision: Decision | None = None
+    withdrawal: Withdrawal | None = None
+    #: Portfolio events already mirrored, so a subscription re-read from offset 0 changes nothing.
+    mirrored_event_ids: tuple[str, ...] = ()
+
+    def content(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in CONTENT_FIELDS}
 
 
-@dataclass(frozen=True)
-class DraftProposal:
-    proposal_id: str
-    requester: str
-    title: str
-    portfolio_id: str
-    summary: str | None = None
-    sponsor: str | None = None
-    objective_contributions: tuple[ObjectiveContribution, ...] = ()
-    business_case: BusinessCase = BusinessCase()
-    timeline: Timeline = Timeline()
-    resource_estimate: tuple[RoleEstimate, ...] = ()
-    risk_level: RiskLevel | None = None
-    dependencies: tuple[str, ...] = ()
-
-
-_DECISION_EVENTS = {
-    "approve": ProposalApproved,
-    "reject": ProposalRejected,
-    "defer": ProposalDeferred,
-    "request_changes": ProposalChangesRequested,
-}
 _DECISION_STATUS: dict[type[Event], Status] = {
     ProposalApproved: "approved",
     ProposalRejected: "rejected",
@@ -89,76 +101,44 @@ _DECISION_STATUS: dict[type[Event], Status] = {
 }
 
 
-def draft(command: DraftProposal) -> list[Event]:
-    fields = {k: v for k, v in command.__dict__.items()}
-    return [ProposalDrafted(**fields)]
-
-
-def submit(proposal: Proposal, *, portfolio: PortfolioFacts | None, now: datetime) -> list[Event]:
-    """Submit for the board; every completeness problem is reported at once."""
-    if proposal.status not in EDITABLE:
-        raise RuleViolation(f"a {proposal.status} proposal cannot be submitted")
-    findings = completeness_findings(proposal, portfolio)
-    if findings:
-        raise IncompleteProposal(findings)
-    content = proposal.model_dump(
-        include={
-            "proposal_id",
-            "portfolio_id",
-            "title",
-            "summary",
-            "sponsor",
-            "objective_contributions",
-            "business_case",
-            "timeline",
-            "resource_estimate",
-            "risk_level",
-            "dependencies",
-            "requester",
-        }
-    )
-    return [ProposalSubmitted(**content, submission=proposal.submission + 1, submitted_at=now)]
-
-
-def record_decision(
-    proposal: Proposal, *, outcome: str, rationale: str, decided_by: str, decided_at: datetime, decision_event_id: str
-) -> list[Event]:
-    """Mirror the portfolio board's decision; a decision already mirrored is not recorded twice."""
-    event_type = _DECISION_EVENTS.get(outcome)
-    if event_type is None:
-        raise RuleViolation(f"unknown decision outcome {outcome!r}")
-    if proposal.status not in AWAITING_DECISION:
-        return []
-    return [
-        event_type(
-            proposal_id=proposal.proposal_id,
-            portfolio_id=proposal.portfolio_id,
-            decided_by=decided_by,
-            decided_at=decided_at,
-            rationale=rationale,
-            decision_event_id=decision_event_id,
-        )
-    ]
-
-
 def evolve(state: Proposal, event: Event) -> Proposal:
+    """Apply one event; pure, and total over every intake event."""
     if isinstance(event, ProposalDrafted):
         return Proposal(**event.model_dump(exclude={"proposal_id"}), proposal_id=state.proposal_id, status="draft")
+    if isinstance(event, ProposalEdited):
+        return state.model_copy(update={name: getattr(event, name) for name in CONTENT_FIELDS})
     if isinstance(event, ProposalSubmitted):
-        return state.model_copy(
-            update={"status": "submitted", "submission": event.submission, "submitted_at": event.submitted_at}
+        update = {name: getattr(event, name) for name in CONTENT_FIELDS}
+        update.update(
+            status="submitted",
+            submission=event.submission,
+            submitted_at=event.submitted_at,
+            possible_duplicates=event.possible_duplicates,
+            under_review_since=None,
         )
+        return state.model_copy(update=update)
+    if isinstance(event, ProposalUnderReview):
+        return state.model_copy(
+            update={
+                "status": "under_review",
+                "under_review_since": event.scored_at,
+                "mirrored_event_ids": (*state.mirrored_event_ids, event.scoring_event_id),
+            }
+        )
+    if isinstance(event, ProposalWithdrawn):
+        withdrawal = Withdrawal(reason=event.reason, withdrawn_by=event.withdrawn_by, withdrawn_at=event.withdrawn_at)
+        return state.model_copy(update={"status": "withdrawn", "withdrawal": withdrawal})
     status = _DECISION_STATUS.get(type(event))
     if status is not None:
         decision = Decision(
             outcome=status,
-            rationale=event.rationale,
+            rationale=event.rationale,  # type: ignore[attr-defined]
             decided_by=event.decided_by,  # type: ignore[attr-defined]
             decided_at=event.decided_at,  # type: ignore[attr-defined]
+            review_on=event.review_on,  # type: ignore[attr-defined]
         )
-        return state.model_copy(update={"status": status, "decision": decision})
-    if isinstance(event, ProposalWithdrawn):
-        return state.model_copy(update={"status": "withdrawn"})
+        mirrored = (*state.mirrored_event_ids, event.decision_event_id)  # type: ignore[attr-defined]
+        return state.model_copy(update={"status": status, "decision": decision, "mirrored_event_ids": mirrored})
     return state
 
 

@@ -10,6 +10,11 @@ from pmo_intake.adapters.db.tables import proposals
 from pmo_intake.domain.proposal import Proposal, evolve, initial
 
 
+def search_text(state: Proposal) -> str:
+    """What `q` searches: title and summary, case-folded."""
+    return f"{state.title}\n{state.summary or ''}".casefold()
+
+
 async def project_proposal(session: AsyncSession, event: RecordedEvent) -> None:
     row = (await session.execute(select(proposals.c.state).where(proposals.c.proposal_id == event.stream_id))).first()
     state = Proposal.model_validate(loads(row.state)) if row else initial(event.stream_id)
@@ -22,8 +27,13 @@ async def project_proposal(session: AsyncSession, event: RecordedEvent) -> None:
         "version": event.sequence,
         "state": dumps(state.model_dump(mode="json")).decode(),
         "updated_at": event.time,
+        "search_text": search_text(state),
     }
     if row is None:
-        await session.execute(proposals.insert().values(proposal_id=event.stream_id, created_at=event.time, **values))
+        await session.execute(
+            proposals.insert().values(
+                proposal_id=event.stream_id, created_at=event.time, listed_at=event.position, **values
+            )
+        )
     else:
         await session.execute(proposals.update().where(proposals.c.proposal_id == event.stream_id).values(**values))

@@ -1,10 +1,10 @@
-"""Intake's own tables: the proposals view and what it knows of portfolios (plus the runtime tables)."""
+"""Intake's own tables: the proposals view and what it knows of portfolios and objectives."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Index, Integer, String, Table, Text
 
-from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_events.runtime.schema import Position, UtcDateTime, metadata
 
 proposals = Table(
     "intake_proposals",
@@ -18,9 +18,15 @@ proposals = Table(
     Column("state", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The store position of the draft event: a stable, unique order for cursor pagination.
+    Column("listed_at", Position),
+    # Case-folded title and summary, so `q` matches the same way on SQLite and PostgreSQL.
+    Column("search_text", Text),
 )
 Index("ix_intake_proposals_status", proposals.c.status)
 Index("ix_intake_proposals_portfolio", proposals.c.portfolio_id)
+Index("ix_intake_proposals_requester", proposals.c.requester)
+Index("ix_intake_proposals_listed_at", proposals.c.listed_at)
 
 known_portfolios = Table(
     "intake_known_portfolios",
@@ -28,4 +34,16 @@ known_portfolios = Table(
     Column("portfolio_id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("fiscal_periods", Text, nullable=False),
+    Column("currency", String(16)),
+)
+
+known_objectives = Table(
+    "intake_known_objectives",
+    metadata,
+    Column("objective_id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("retired", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -26,6 +26,7 @@ event_log = Table(
     Column("received_at", UtcDateTime, nullable=False),
 )
 Index("ix_reporting_event_log_time", event_log.c.occurred_at)
+Index("ix_reporting_event_log_partition", event_log.c.topic, event_log.c.partition, event_log.c.offset)
 
 event_entities = Table(
     "reporting_event_entities",
@@ -35,20 +36,37 @@ event_entities = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
 )
 
-decisions = Table(
-    "reporting_decisions",
+documents = Table(
+    "reporting_documents",
     metadata,
-    Column("decision_id", String(36), primary_key=True),
-    Column("kind", String(32), nullable=False),
-    Column("portfolio_id", String(36), nullable=False),
-    Column("subject_id", String(36), nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("decided_by", String(200), nullable=False),
-    Column("decided_at", UtcDateTime, nullable=False),
-    Column("rationale", Text, nullable=False),
-    Column("details", Text, nullable=False),
-    Column("event_id", String(36), nullable=False),
+    Column("projection", String(64), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("scope", String(200), nullable=False),
+    Column("body", Text, nullable=False),
 )
-Index("ix_reporting_decisions_portfolio", decisions.c.portfolio_id, decisions.c.decided_at)
+Index(
+    "ix_reporting_documents_scope",
+    documents.c.projection,
+    documents.c.generation,
+    documents.c.kind,
+    documents.c.scope,
+)
 
-READ_MODELS = [event_log, event_entities, decisions]
+#: One row per read model: the generation that answers, how far it has folded the log, and any rebuild.
+projections = Table(
+    "reporting_projections",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("position", Position, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rebuild_generation", Integer),
+    Column("rebuild_position", Position),
+    Column("rebuild_started_at", UtcDateTime),
+    Column("rebuilt_at", UtcDateTime),
+    Column("last_error", Text),
+)
+
+READ_MODELS = [event_log, event_entities, documents, projections]

@@ -1,0 +1,48 @@
+"""Bounds on what a proposal may hold: large inputs are refused with a 422, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pmo_intake.domain.errors import Finding
+
+TITLE_MAX = 200
+SUMMARY_MAX = 10_000
+TEXT_MAX = 2_000
+NAME_MAX = 200
+ID_MAX = 64
+CURRENCY_MAX = 3
+MAX_OBJECTIVES = 50
+MAX_COSTS = 40
+MAX_BENEFITS = 50
+MAX_ESTIMATES = 100
+MAX_DEPENDENCIES = 50
+#: Money: up to 13 integer digits and 2 decimals; FTE: up to 3 decimals.
+MONEY_DIGITS, MONEY_PLACES = 15, 2
+FTE_DIGITS, FTE_PLACES = 6, 3
+
+_TEXT_LIMITS = {"title": TITLE_MAX, "summary": SUMMARY_MAX, "sponsor": NAME_MAX, "portfolio_id": ID_MAX}
+_COUNT_LIMITS = {
+    "objective_contributions": MAX_OBJECTIVES,
+    "resource_estimate": MAX_ESTIMATES,
+    "dependencies": MAX_DEPENDENCIES,
+}
+
+
+def bounds_findings(content: dict[str, Any]) -> list[Finding]:
+    """Every field of `content` (a draft or an edit) that is longer or larger than allowed."""
+    findings = []
+    for name, limit in _TEXT_LIMITS.items():
+        value = content.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            findings.append(Finding(name, f"at most {limit} characters"))
+    for name, limit in _COUNT_LIMITS.items():
+        if len(content.get(name) or ()) > limit:
+            findings.append(Finding(name, f"at most {limit} items"))
+    case = content.get("business_case")
+    if case is not None:
+        if len(case.costs) > MAX_COSTS:
+            findings.append(Finding("business_case.costs", f"at most {MAX_COSTS} items"))
+        if len(case.benefits) > MAX_BENEFITS:
+            findings.append(Finding("business_case.benefits", f"at most {MAX_BENEFITS} items"))
+    return findings

@@ -1,0 +1,60 @@
+"""The event log: every event reporting consumed, kept for history and `as_of` questions."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts import UnknownEventType
+from pmo_events.envelope import RecordedEvent, dumps
+from pmo_reporting.adapters.db.tables import event_entities, event_log
+
+
+def _log_row(event: RecordedEvent, received: datetime) -> dict[str, object]:
+    return {
+        "event_id": event.event_id,
+        "source": event.source,
+        "type": event.type,
+        "subject": event.stream_id,
+        "sequence": event.sequence,
+        "occurred_at": event.time,
+        "actor": event.actor,
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "data": dumps(event.data).decode(),
+        "topic": event.topic or "",
+        "partition": event.partition if event.partition is not None else -1,
+        "offset": event.offset if event.offset is not None else -1,
+        "received_at": received,
+    }
+
+
+def _entities(event: RecordedEvent) -> list[str]:
+    entities = {event.stream_id}
+    # A newer producer's type (or payload) is kept in the log, indexed by its subject only.
+    with contextlib.suppress(UnknownEventType, ValidationError):
+        entities.update(event.decode().related_ids())
+    return sorted(entities)
+
+
+async def record(session: AsyncSession, event: RecordedEvent) -> int:
+    """Append the event to the log and index it by every entity it names; answers its log sequence."""
+    result = await session.execute(event_log.insert().values(**_log_row(event, datetime.now(UTC))))
+    await session.execute(
+        event_entities.insert(),
+        [{"entity_id": e, "event_id": event.event_id, "occurred_at": event.time} for e in _entities(event)],
+    )
+    return int(result.inserted_primary_key[0])
+
+
+async def record_many(session: AsyncSession, events: list[RecordedEvent]) -> None:
+    """Bulk append (loading a long history): the same rows `record` writes, in two statements."""
+    received = datetime.now(UTC)
+    await session.execute(event_log.insert(), [_log_row(e, received) for e in events])
+    await session.execute(
+        event_entities.insert(),
+        [{"entity_id": i, "event_id": e.event_id, "occurred_at": e.time} for e in events for i in _entities(e)],
+    )

@@ -1,0 +1,182 @@
+"""Reporting's HTTP API: every report, live or `as_of` any past instant, as JSON or CSV."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from pmo_reporting.adapters.http.rendering import REPORT_RESPONSES, AsOf, aware, invalid, respond
+from pmo_reporting.application.reports import report_state
+from pmo_reporting.application.time_travel import Checkpoints
+from pmo_reporting.projections import capacity, delivery, governance, proposals
+from pmo_reporting.projections.base import Projection
+from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
+from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.reports.benefits import benefits_register
+from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
+from pmo_reporting.reports.pipeline import pipeline_funnel
+from pmo_reporting.reports.project import project_view
+from pmo_reporting.reports.registers import decision_trail, lessons_library, objectives_register
+from pmo_reporting.reports.summary import portfolio_summary
+from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.problems import Problem
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+Id = Annotated[str, Query(max_length=64)]
+READ = REPORT_RESPONSES
+
+
+def _checkpoints(request: Request) -> Checkpoints:
+    """One set of `as_of` checkpoints per app, made on first use."""
+    state = request.app.state
+    if getattr(state, "checkpoints", None) is None:
+        state.checkpoints = Checkpoints()
+    return state.checkpoints  # type: ignore[no-any-return]
+
+
+async def _state(
+    request: Request, projection: Projection, wanted: dict[str, str | None], as_of: datetime | None
+) -> InMemoryDocuments:
+    return await report_state(request.app.state.runtime.db, projection, wanted, as_of, _checkpoints(request))
+
+
+def _stamp(as_of: datetime | None) -> dict[str, Any]:
+    return {"as_of": as_of.isoformat() if as_of else None}
+
+
+@router.get("/portfolios/{portfolio_id}/summary", responses=READ)
+async def summary(portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+    """Pipeline by state, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
+    scoped: dict[str, str | None] = {
+        governance.PORTFOLIO: portfolio_id,
+        proposals.PROPOSAL: portfolio_id,
+        delivery.PROJECT: portfolio_id,
+        governance.DECISION: portfolio_id,
+        governance.OBJECTIVE: None,
+    }
+    docs = await _state(request, PORTFOLIO, scoped, as_of)
+    if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
+        raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
+    report = portfolio_summary(docs, portfolio_id)
+    return respond(request, {**_stamp(as_of), **report}, report["budget"], f"portfolio-{portfolio_id}-summary")
+
+
+@router.get("/pipeline", responses=READ)
+async def pipeline(
+    as_of: AsOf, _principal: CurrentPrincipal, request: Request, portfolio_id: Id | None = None
+) -> Response:
+    """The funnel draft → submitted → decided by outcome, conversions and decision lead time (median, p90)."""
+    docs = await _state(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
+    report = pipeline_funnel(docs, portfolio_id=portfolio_id)
+    return respond(request, {**_stamp(as_of), **report}, report["stages"], "pipeline")
+
+
+@router.get("/decisions", responses=READ)
+async def decisions(
+    as_of: AsOf,
+    _principal: CurrentPrincipal,
+    request: Request,
+    portfolio_id: Id | None = None,
+    outcome: Literal["approve", "reject", "defer", "request_changes", "proceed", "hold", "stop"] | None = None,
+    decided_by: Annotated[str | None, Query(max_length=200)] = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+) -> Response:
+    """The audit trail: every decision with who, when, outcome, rationale and evidence."""
+    docs = await _state(request, PORTFOLIO, {governance.DECISION: portfolio_id}, as_of)
+    items = decision_trail(
+        docs,
+        portfolio_id=portfolio_id,
+        outcome=outcome,
+        decided_by=decided_by,
+        decided_from=aware("from", from_),
+        decided_to=aware("to", to),
+    )
+    return respond(request, {**_stamp(as_of), "items": items}, items, "decisions")
+
+
+@router.get("/projects/{project_id}", responses=READ)
+async def project(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+    """Stage, status history, RAG trend, EVM series, benefits planned vs realised, lessons."""
+    wanted: dict[str, str | None] = {delivery.PROJECT: None}
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    view = project_view(docs, project_id)
+    if view is None and as_of is None:
+        raise Problem(404, "not-found", f"no project {project_id} is known to reporting")
+    if view is None:
+        view = {"id": project_id, "known": False, "status_history": [], "rag_trend": [], "evm": [], "benefits": []}
+    return respond(request, {**_stamp(as_of), **view}, view["evm"], f"project-{project_id}-evm")
+
+
+@router.get("/capacity", responses=READ)
+async def capacity_report(
+    as_of: AsOf,
+    _principal: CurrentPrincipal,
+    request: Request,
+    from_: Annotated[date, Query(alias="from")],
+    to: date,
+    group_by: Literal["role"] = "role",
+) -> Response:
+    """Role by month: capacity, demand, booked, proposed, gap, utilisation and over-allocation."""
+    if to < from_:
+        raise invalid("to", "the period ends before it starts", "range")
+    if from_.year < 1900 or to.year > 2999:
+        raise invalid("from" if from_.year < 1900 else "to", "dates run from 1900 to 2999", "range")
+    if (to - from_).days > 366 * 5:
+        raise invalid("to", "a capacity report covers at most five years", "range")
+    wanted: dict[str, str | None] = dict.fromkeys(
+        (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION)
+    )
+    docs = await _state(request, CAPACITY, wanted, as_of)
+    rows = capacity_heatmap(docs, start=from_, end=to)
+    body = {
+        **_stamp(as_of),
+        "from": from_.isoformat(),
+        "to": to.isoformat(),
+        "group_by": group_by,
+        "items": rows,
+        "overallocations": overallocations(docs, start=from_, end=to),
+    }
+    return respond(request, body, rows, "capacity")
+
+
+@router.get("/benefits", responses=READ)
+async def benefits(
+    as_of: AsOf,
+    _principal: CurrentPrincipal,
+    request: Request,
+    portfolio_id: Id | None = None,
+    objective_id: Id | None = None,
+) -> Response:
+    """The benefits register: each planned benefit of a funded initiative, planned vs realised."""
+    wanted: dict[str, str | None] = {delivery.PROJECT: portfolio_id, proposals.PROPOSAL: portfolio_id}
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    items = benefits_register(docs, portfolio_id=portfolio_id, objective_id=objective_id)
+    return respond(request, {**_stamp(as_of), "items": items}, items, "benefits")
+
+
+@router.get("/objectives", responses=READ)
+async def objectives(as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+    """Each strategic objective with contributing proposals and projects, committed budget, planned benefits."""
+    wanted: dict[str, str | None] = {governance.OBJECTIVE: None, proposals.PROPOSAL: None, delivery.PROJECT: None}
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    items = objectives_register(docs)
+    return respond(request, {**_stamp(as_of), "items": items}, items, "objectives")
+
+
+@router.get("/lessons", responses=READ)
+async def lessons(
+    as_of: AsOf,
+    _principal: CurrentPrincipal,
+    request: Request,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The lessons library, searchable by text, category and tag."""
+    docs = await _state(request, PORTFOLIO, {delivery.PROJECT: None}, as_of)
+    items = lessons_library(docs, q=q, category=category, tag=tag)
+    return respond(request, {**_stamp(as_of), "items": items}, items, "lessons")

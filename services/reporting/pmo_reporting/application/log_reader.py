@@ -1,0 +1,88 @@
+"""Reading reporting's own event log back as recorded events, in arrival order, page by page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.envelope import RecordedEvent, loads
+from pmo_reporting.adapters.db.tables import event_log
+
+PAGE = 2000
+
+
+def recorded(row: RowMapping) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=row["event_id"],
+        type=row["type"],
+        source=row["source"],
+        stream_id=row["subject"],
+        sequence=row["sequence"],
+        time=row["occurred_at"],
+        data=loads(row["data"]),
+        actor=row["actor"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        topic=row["topic"],
+        partition=row["partition"],
+        offset=row["offset"],
+        position=row["seq"],
+    )
+
+
+def _filters(types: Collection[str] | None, as_of: datetime | None) -> list:  # type: ignore[type-arg]
+    filters = []
+    if types is not None:
+        filters.append(event_log.c.type.in_(sorted(types)))
+    if as_of is not None:
+        filters.append(event_log.c.occurred_at <= as_of)
+    return filters
+
+
+async def read_log(
+    session: AsyncSession,
+    *,
+    after: int = 0,
+    upto: int | None = None,
+    types: Collection[str] | None = None,
+    as_of: datetime | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+    page: int = PAGE,
+) -> AsyncIterator[list[RecordedEvent]]:
+    """Pages of events with `after < seq (<= upto)`, of the given types, that happened by `as_of`."""
+    position = after
+    while True:
+        query = select(event_log).where(event_log.c.seq > position, *_filters(types, as_of), *where)
+        if upto is not None:
+            query = query.where(event_log.c.seq <= upto)
+        rows = (await session.execute(query.order_by(event_log.c.seq).limit(page))).mappings().all()
+        if not rows:
+            return
+        position = rows[-1]["seq"]
+        yield [recorded(r) for r in rows]
+
+
+async def stream_log(
+    session: AsyncSession, *where: ColumnElement[bool], by_time: bool = False, page: int = PAGE
+) -> AsyncIterator[list[RecordedEvent]]:
+    """One streamed query (a server-side cursor), in log order or in event-time order, page by page."""
+    order = (event_log.c.occurred_at, event_log.c.seq) if by_time else (event_log.c.seq,)
+    result = await session.stream(select(event_log).where(*where).order_by(*order))
+    async for rows in result.mappings().partitions(page):
+        yield [recorded(r) for r in rows]
+        await asyncio.sleep(0)  # let the subscription and HTTP handlers run between pages
+
+
+async def count_log(session: AsyncSession, *, types: Collection[str] | None = None, after: int = 0) -> int:
+    query = select(func.count()).select_from(event_log).where(event_log.c.seq > after, *_filters(types, None))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def log_head(session: AsyncSession) -> int:
+    """The last sequence number in the log (0 when empty)."""
+    return int((await session.execute(select(func.coalesce(func.max(event_log.c.seq), 0)))).scalar_one())

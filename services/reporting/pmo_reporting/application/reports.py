@@ -1,0 +1,36 @@
+"""Report state: the live read model's documents, or the log folded up to `as_of`, for the same pure reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pmo_events.runtime import Database
+from pmo_reporting.adapters.db.documents import load_documents
+from pmo_reporting.application.live import answering_generation
+from pmo_reporting.application.time_travel import Checkpoints, fold_as_of
+from pmo_reporting.projections.base import Projection
+from pmo_reporting.projections.documents import InMemoryDocuments
+
+
+async def live_documents(db: Database, projection: Projection, wanted: dict[str, str | None]) -> InMemoryDocuments:
+    """The answering generation's documents; read again if a swap happened while reading."""
+    for _ in range(3):
+        async with db.sessions() as session:
+            generation = await answering_generation(session, projection.name)
+            docs = await load_documents(session, projection.name, generation, wanted)
+            again = await answering_generation(session, projection.name)
+        if again == generation:
+            return docs
+    return docs
+
+
+async def report_state(
+    db: Database,
+    projection: Projection,
+    wanted: dict[str, str | None],
+    as_of: datetime | None,
+    checkpoints: Checkpoints | None = None,
+) -> InMemoryDocuments:
+    if as_of is None:
+        return await live_documents(db, projection, wanted)
+    return await fold_as_of(db, projection, as_of, checkpoints)

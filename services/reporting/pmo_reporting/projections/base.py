@@ -1,0 +1,67 @@
+"""A projection: a named, pure fold of (documents, event); the same code serves live, `as_of` and rebuilds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from pmo_events.contracts import Event
+from pmo_events.envelope import RecordedEvent
+from pmo_reporting.projections.documents import Documents
+
+#: One event type's effect: reads and writes documents, does no I/O.
+Apply = Callable[[Documents, Any, RecordedEvent], None]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The event types a read model takes, each with its pure effect on the documents."""
+
+    name: str
+    description: str
+    handlers: dict[str, tuple[Apply, ...]] = field(default_factory=dict)
+
+    @property
+    def handles(self) -> frozenset[str]:
+        return frozenset(self.handlers)
+
+    def apply(self, docs: Documents, event: RecordedEvent) -> bool:
+        """Fold one event into `docs`; events of other types (also unknown ones) change nothing."""
+        effects = self.handlers.get(event.type)
+        if not effects:
+            return False
+        try:
+            decoded = event.decode()
+        except ValidationError:
+            # Kept in the log for history; the read model skips it the same way live and on rebuild.
+            return False
+        for effect in effects:
+            effect(docs, decoded, event)
+        return True
+
+
+def on(*contracts: type[Event]) -> Callable[[Apply], Apply]:
+    """Mark a function as the effect of the given contracts (collected by `handlers_of`)."""
+
+    def mark(fn: Apply) -> Apply:
+        fn.__dict__["contracts"] = contracts
+        return fn
+
+    return mark
+
+
+def handlers_of(*effects: Apply) -> dict[str, tuple[Apply, ...]]:
+    """Group effects by the type names they declared with `on`, in the order given."""
+    handlers: dict[str, tuple[Apply, ...]] = {}
+    for effect in effects:
+        for contract in effect.__dict__["contracts"]:
+            handlers[contract.type_name()] = (*handlers.get(contract.type_name(), ()), effect)
+    return handlers
+
+
+def instant(value: Any) -> str:
+    """Times are kept as RFC 3339 strings in UTC so documents stay plain JSON."""
+    return value.isoformat()

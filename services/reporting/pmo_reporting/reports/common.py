@@ -1,0 +1,49 @@
+"""Shared arithmetic of the reports: money as Decimal strings, ratios that may be undefined, percentiles."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, Protocol
+
+UNDEFINED = "undefined"
+
+Body = dict[str, Any]
+
+
+class DocumentView(Protocol):
+    """What a report reads: documents by kind (optionally one scope) and by key."""
+
+    def all(self, kind: str, *, scope: str | None = None) -> list[Body]: ...
+
+    def get(self, kind: str, key: str) -> Body | None: ...
+
+
+def money(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def total(amounts: Iterable[str | Decimal | None]) -> Decimal:
+    return sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
+
+
+def ratio(numerator: Decimal, denominator: Decimal, places: str = "0.0001") -> str:
+    """numerator / denominator, or "undefined" when the denominator is zero (never NaN, never an error)."""
+    if denominator == 0:
+        return UNDEFINED
+    return format((numerator / denominator).quantize(Decimal(places)), "f")
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least `fraction` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def add_periods(into: dict[str, Decimal], periods: dict[str, str]) -> None:
+    for period, amount in periods.items():
+        into[period] = into.get(period, Decimal(0)) + Decimal(amount)

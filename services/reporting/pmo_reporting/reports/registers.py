@@ -1,0 +1,99 @@
+"""The decision audit trail, the objectives register and the lessons library."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pmo_reporting.projections.delivery import PROJECT, current_budget
+from pmo_reporting.projections.governance import DECISION, OBJECTIVE
+from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
+from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
+
+
+def decision_trail(
+    docs: DocumentView,
+    *,
+    portfolio_id: str | None = None,
+    outcome: str | None = None,
+    decided_by: str | None = None,
+    decided_from: datetime | None = None,
+    decided_to: datetime | None = None,
+) -> list[Body]:
+    """Every decision (candidates, gates, change requests) with who, when, outcome, rationale, evidence."""
+    rows = []
+    for decision in docs.all(DECISION, scope=portfolio_id):
+        at = datetime.fromisoformat(decision["decided_at"])
+        if outcome and decision["outcome"] != outcome:
+            continue
+        if decided_by and decision["decided_by"] != decided_by:
+            continue
+        if (decided_from and at < decided_from) or (decided_to and at >= decided_to):
+            continue
+        budget = [{"fiscal_period": p, "amount": a} for p, a in sorted(decision["approved_budget"].items())]
+        rows.append({**decision, "approved_budget": budget})
+    return sorted(rows, key=lambda d: (d["decided_at"], d["id"]))
+
+
+def objectives_register(docs: DocumentView) -> list[Body]:
+    """Each objective with the proposals and projects contributing to it, their committed budget and benefits."""
+    proposals = docs.all(PROPOSAL)
+    rows = []
+    for objective in docs.all(OBJECTIVE):
+        contributing = [
+            (p, c["contribution"])
+            for p in proposals
+            for c in p.get("objective_contributions", [])
+            if c["objective_id"] == objective["id"]
+        ]
+        committed: dict[str, Decimal] = {}
+        benefits: list[Body] = []
+        projects = []
+        for proposal, _ in contributing:
+            if proposal_status(proposal) != "approved":
+                continue
+            project = docs.get(PROJECT, proposal["id"])
+            if project is not None and project.get("initiated_at"):
+                projects.append(proposal["id"])
+                add_periods(committed, current_budget(project))
+            benefits.extend(proposal.get("benefits", []))
+        rows.append(
+            {
+                "id": objective["id"],
+                "title": objective.get("title"),
+                "weight": objective.get("weight"),
+                "period_start": objective.get("period_start"),
+                "period_end": objective.get("period_end"),
+                "status": "retired" if objective.get("retired_at") else "active",
+                "proposals": [
+                    {"id": p["id"], "title": p.get("title"), "status": proposal_status(p), "contribution": c}
+                    for p, c in contributing
+                ],
+                "projects": projects,
+                "committed_budget": money(total(committed.values())),
+                "planned_benefits": {
+                    "count": len(benefits),
+                    "financial_total": money(total(b.get("value_amount") for b in benefits)),
+                },
+            }
+        )
+    return rows
+
+
+def lessons_library(
+    docs: DocumentView, *, q: str | None = None, category: str | None = None, tag: str | None = None
+) -> list[Body]:
+    """Lessons of every project; `q` searches title and description, case-insensitively."""
+    needle = q.casefold() if q else None
+    rows = []
+    for project in docs.all(PROJECT):
+        for lesson in project["lessons"]:
+            text = f"{lesson.get('title', '')} {lesson.get('description', '')}".casefold()
+            if needle and needle not in text:
+                continue
+            if category and lesson.get("category") != category:
+                continue
+            if tag and tag not in lesson.get("tags", []):
+                continue
+            rows.append({"project_id": project["id"], "portfolio_id": project["portfolio_id"], **lesson})
+    return sorted(rows, key=lambda lesson: (lesson.get("recorded_at") or "", lesson["project_id"]))

@@ -1,0 +1,93 @@
+"""The portfolio summary: pipeline by state, envelope vs committed vs actual, RAG counts, objectives, benefits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pmo_reporting.projections.delivery import ACTIVE_STATUSES, PROJECT, current_budget
+from pmo_reporting.projections.governance import DECISION, OBJECTIVE, PORTFOLIO, board_members
+from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
+from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
+
+RAG = ("green", "amber", "red")
+
+
+def committed_per_period(docs: DocumentView, portfolio_id: str) -> dict[str, Decimal]:
+    """Approved budgets; once a project exists, its current budget (changes, releases) replaces the approval's."""
+    committed: dict[str, Decimal] = {}
+    projects = {p["id"]: p for p in docs.all(PROJECT, scope=portfolio_id) if p.get("initiated_at")}
+    for project in projects.values():
+        add_periods(committed, current_budget(project))
+    for decision in docs.all(DECISION, scope=portfolio_id):
+        if decision["outcome"] == "approve" and decision["subject_id"] not in projects:
+            add_periods(committed, decision["approved_budget"])
+    return committed
+
+
+def rag_counts(projects: list[Body]) -> dict[str, int]:
+    counts = dict.fromkeys((*RAG, "unreported"), 0)
+    for project in projects:
+        if project["status"] not in ACTIVE_STATUSES:
+            continue
+        reports = sorted(project["status_reports"], key=lambda r: (r["period_end"], r["reported_at"]))
+        overall = (reports[-1].get("rag") or {}).get("overall") if reports else None
+        counts[overall if overall in RAG else "unreported"] += 1
+    return counts
+
+
+def actual_cost(projects: list[Body]) -> Decimal:
+    """Each project's latest reported cumulative actual cost (its final cost once closed)."""
+    spent = Decimal(0)
+    for project in projects:
+        reports = sorted(project["status_reports"], key=lambda r: (r["period_end"], r["reported_at"]))
+        final = project.get("final_cost")
+        spent += Decimal(final) if final is not None else Decimal(reports[-1]["actual_cost"] if reports else 0)
+    return spent
+
+
+def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
+    portfolio = docs.get(PORTFOLIO, portfolio_id) or {"id": portfolio_id, "budget": {}}
+    proposals = docs.all(PROPOSAL, scope=portfolio_id)
+    projects = [p for p in docs.all(PROJECT, scope=portfolio_id) if p.get("initiated_at")]
+    pipeline: dict[str, int] = {}
+    for proposal in proposals:
+        status = proposal_status(proposal)
+        pipeline[status] = pipeline.get(status, 0) + 1
+    envelope = {p: Decimal(a) for p, a in portfolio["budget"].items()}
+    committed = committed_per_period(docs, portfolio_id)
+    periods = sorted(set(envelope) | set(committed))
+    funded = [p for p in proposals if proposal_status(p) == "approved"]
+    invested = {c["objective_id"] for p in funded for c in p.get("objective_contributions", [])}
+    objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at")]
+    benefits = [b for p in funded for b in p.get("benefits", [])]
+    return {
+        "portfolio_id": portfolio_id,
+        "name": portfolio.get("name"),
+        "currency": portfolio.get("currency"),
+        "board_members": board_members(portfolio),
+        "pipeline": dict(sorted(pipeline.items())),
+        "budget": [
+            {
+                "fiscal_period": period,
+                "envelope": money(envelope.get(period, Decimal(0))),
+                "committed": money(committed.get(period, Decimal(0))),
+                "remaining": money(envelope.get(period, Decimal(0)) - committed.get(period, Decimal(0))),
+            }
+            for period in periods
+        ],
+        "totals": {
+            "envelope": money(total(envelope.values())),
+            "committed": money(total(committed.values())),
+            "actual": money(actual_cost(projects)),
+        },
+        "rag": rag_counts(projects),
+        "objectives": {
+            "with_investment": sorted(o["id"] for o in objectives if o["id"] in invested),
+            "without_investment": sorted(o["id"] for o in objectives if o["id"] not in invested),
+        },
+        "planned_benefits": {
+            "count": len(benefits),
+            "financial_total": money(total(b.get("value_amount") for b in benefits)),
+            "non_financial": sum(1 for b in benefits if b.get("kind") == "non_financial"),
+        },
+    }

@@ -1,0 +1,273 @@
+"""Test support: a small PMO history as recorded events, built from the published contracts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from pmo_events.contracts import Event, intake, portfolio, resourcing
+from pmo_events.contracts.common import Benefit, BusinessCase, ObjectiveContribution, PeriodAmount, Timeline
+from pmo_events.envelope import RecordedEvent
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+class History:
+    """Builds recorded events with increasing times and per-stream sequence numbers."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+        self.events: list[RecordedEvent] = []
+        self._sequences: dict[tuple[str, str], int] = {}
+
+    def at(self, days: float) -> History:
+        self.now = T0 + timedelta(days=days)
+        return self
+
+    def add(self, event: Event, stream_id: str, *, actor: str = "tester") -> RecordedEvent:
+        source = f"/pmo/{event.service}"
+        sequence = self._next((source, stream_id))
+        recorded = RecordedEvent(
+            event_id=str(uuid.uuid4()),
+            type=event.type_name(),
+            source=source,
+            stream_id=stream_id,
+            sequence=sequence,
+            time=self.now,
+            data=event.model_dump(mode="json"),
+            actor=actor,
+        )
+        self.events.append(recorded)
+        return recorded
+
+    def _next(self, stream: tuple[str, str]) -> int:
+        """Sequences count per (source, stream): the subscription dedupes and orders on exactly that."""
+        self._sequences[stream] = self._sequences.get(stream, 0) + 1
+        return self._sequences[stream]
+
+    def unknown(self, stream_id: str) -> RecordedEvent:
+        """A type from a newer producer that this build does not know."""
+        sequence = self._next(("/pmo/portfolio", stream_id))
+        recorded = RecordedEvent(
+            event_id=str(uuid.uuid4()),
+            type="pmo.portfolio.SomethingNew.v1",
+            source="/pmo/portfolio",
+            stream_id=stream_id,
+            sequence=sequence,
+            time=self.now,
+            data={"project_id": stream_id, "note": "from the future"},
+        )
+        self.events.append(recorded)
+        return recorded
+
+    # The PMO's facts, in the words of the contracts.
+
+    def portfolio(self, portfolio_id: str, budget: dict[str, str]) -> None:
+        self.add(
+            portfolio.PortfolioCreated(
+                portfolio_id=portfolio_id,
+                name=f"Portfolio {portfolio_id}",
+                currency="EUR",
+                owner="olga",
+                budget=tuple(PeriodAmount(fiscal_period=p, amount=Decimal(a)) for p, a in budget.items()),
+                board_members=("bob",),
+                created_by="olga",
+            ),
+            portfolio_id,
+        )
+
+    def objective(self, objective_id: str, title: str = "Grow") -> None:
+        self.add(
+            portfolio.ObjectiveCreated(
+                objective_id=objective_id,
+                title=title,
+                weight=Decimal("1"),
+                period_start=date(2026, 1, 1),
+                period_end=date(2027, 12, 31),
+                created_by="ana",
+            ),
+            objective_id,
+        )
+
+    def submitted(self, proposal_id: str, portfolio_id: str, *, objective: str = "o-1", cost: str = "100000") -> None:
+        content = _content(proposal_id, portfolio_id, objective, cost)
+        self.add(intake.ProposalDrafted(requester="alice", **content), proposal_id)
+        self.add(
+            intake.ProposalSubmitted(requester="alice", submission=1, submitted_at=self.now, **content), proposal_id
+        )
+
+    def registered(self, proposal_id: str, portfolio_id: str, *, objective: str = "o-1", cost: str = "100000") -> None:
+        content = _content(proposal_id, portfolio_id, objective, cost)
+        self.add(
+            portfolio.CandidateRegistered(
+                candidate_id=proposal_id,
+                proposal_id=proposal_id,
+                submission=1,
+                requester="alice",
+                title=content["title"],
+                sponsor=content["sponsor"],
+                portfolio_id=portfolio_id,
+                costs=content["business_case"].costs,
+                benefits=content["business_case"].benefits,
+                objective_contributions=content["objective_contributions"],
+                timeline=content["timeline"],
+            ),
+            portfolio_id,
+        )
+
+    def decided(self, proposal_id: str, portfolio_id: str, outcome: str, *, budget: str = "100000") -> str:
+        decision_id = str(uuid.uuid4())
+        approved = (PeriodAmount(fiscal_period="FY2026", amount=Decimal(budget)),) if outcome == "approve" else ()
+        self.add(
+            portfolio.InvestmentDecided(
+                decision_id=decision_id,
+                portfolio_id=portfolio_id,
+                candidate_id=proposal_id,
+                proposal_id=proposal_id,
+                outcome=outcome,  # type: ignore[arg-type]
+                rationale=f"board says {outcome}",
+                decided_by="bob",
+                decided_at=self.now,
+                approved_budget=approved,
+            ),
+            portfolio_id,
+            actor="bob",
+        )
+        return decision_id
+
+    def initiated(self, project_id: str, portfolio_id: str, *, budget: str = "100000") -> None:
+        self.add(
+            portfolio.ProjectInitiated(
+                project_id=project_id,
+                portfolio_id=portfolio_id,
+                proposal_id=project_id,
+                title=f"Project {project_id}",
+                baseline_budget=(PeriodAmount(fiscal_period="FY2026", amount=Decimal(budget)),),
+                timeline=Timeline(start=date(2026, 2, 1), end=date(2026, 12, 31)),
+                benefits=_content(project_id, portfolio_id, "o-1", budget)["business_case"].benefits,
+                initiated_by="bob",
+            ),
+            project_id,
+        )
+
+    def demand(self, project_id: str, role: str, fte: str, start: date, end: date) -> None:
+        self.add(
+            resourcing.DemandRaised(
+                demand_id=str(uuid.uuid4()), project_id=project_id, role=role, fte=Decimal(fte), start=start, end=end
+            ),
+            f"demand-{project_id}-{role}",
+        )
+
+
+def _content(proposal_id: str, portfolio_id: str, objective: str, cost: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "proposal_id": proposal_id,
+        "portfolio_id": portfolio_id,
+        "title": f"Initiative {proposal_id}",
+        "summary": "why",
+        "sponsor": "sam",
+        "objective_contributions": (ObjectiveContribution(objective_id=objective, contribution=3),),
+        "business_case": BusinessCase(
+            currency="EUR",
+            costs=(PeriodAmount(fiscal_period="FY2026", amount=Decimal(cost)),),
+            benefits=(
+                Benefit(benefit_id="b1", description="savings", kind="financial", value_amount=Decimal("50000")),
+                Benefit(benefit_id="b2", description="happier staff", kind="non_financial"),
+            ),
+        ),
+        "timeline": Timeline(start=date(2026, 2, 1), end=date(2026, 12, 31)),
+    }
+
+
+def standard_history() -> History:
+    """Two objectives, one portfolio, four proposals: approved (with project), rejected, deferred, pending."""
+    h = History()
+    h.portfolio("pf-1", {"FY2026": "500000", "FY2027": "300000"})
+    h.objective("o-1", "Grow revenue")
+    h.objective("o-2", "Cut cost")
+    for n, proposal in enumerate(("p-1", "p-2", "p-3", "p-4")):
+        h.at(1 + n).submitted(proposal, "pf-1")
+        h.registered(proposal, "pf-1")
+    h.at(6).decided("p-1", "pf-1", "approve", budget="120000")
+    h.initiated("p-1", "pf-1", budget="120000")
+    h.demand("p-1", "developer", "2", date(2026, 2, 1), date(2026, 3, 31))
+    h.at(12).decided("p-2", "pf-1", "reject")
+    h.at(23).decided("p-3", "pf-1", "defer")
+    return h
+
+
+class Staffing(History):
+    """Resources and bookings, in the resourcing service's words."""
+
+    def resource(self, resource_id: str, role: str, fte: str = "1") -> None:
+        self.add(
+            resourcing.ResourceRegistered(
+                resource_id=resource_id,
+                name=resource_id,
+                kind="person",
+                role=role,
+                fte=Decimal(fte),
+                registered_by="rm",
+            ),
+            resource_id,
+        )
+
+    def time_off(self, resource_id: str, start: date, end: date) -> None:
+        self.add(
+            resourcing.TimeOffRecorded(
+                resource_id=resource_id,
+                time_off_id=str(uuid.uuid4()),
+                start=start,
+                end=end,
+                reason="leave",
+                recorded_by="rm",
+            ),
+            resource_id,
+        )
+
+    def booked(self, allocation_id: str, resource_id: str, fte: str, start: date, end: date, status: str) -> None:
+        self.add(
+            resourcing.AllocationBooked(
+                allocation_id=allocation_id,
+                resource_id=resource_id,
+                project_id="p-1",
+                role="developer",
+                start=start,
+                end=end,
+                fte=Decimal(fte),
+                status=status,  # type: ignore[arg-type]
+                booked_by="rm",
+            ),
+            resource_id,
+        )
+
+    def confirmed(self, allocation_id: str, resource_id: str) -> None:
+        self.add(
+            resourcing.AllocationConfirmed(
+                allocation_id=allocation_id, resource_id=resource_id, project_id="p-1", confirmed_by="rm"
+            ),
+            resource_id,
+        )
+
+    def released(self, allocation_id: str, resource_id: str) -> None:
+        self.add(
+            resourcing.AllocationReleased(
+                allocation_id=allocation_id, resource_id=resource_id, project_id="p-1", released_by="rm"
+            ),
+            resource_id,
+        )
+
+    def overallocated(self, resource_id: str, week: str) -> None:
+        load = resourcing.WeekLoad(week=week, capacity=Decimal(1), load=Decimal("1.5"), excess=Decimal("0.5"))
+        self.add(
+            resourcing.ResourceOverallocated(
+                resource_id=resource_id,
+                cause="booking",
+                project_id="p-1",
+                weeks=(load,),
+                reason="go-live",
+                accepted_by="rm",
+            ),
+            resource_id,
+        )

@@ -1,0 +1,191 @@
+"""Reporting over real HTTP with real tokens, fed over the real broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from pmo_devstack.testing import eventually, running_service
+from pmo_events.envelope import RecordedEvent, to_kafka
+from pmo_reporting.bootstrap import REPORTING
+
+from .support import standard_history
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def reporting(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+    topics = {s: f"{topic_prefix}.{s}.events" for s in ("intake", "portfolio", "resourcing")}
+    definition = replace(REPORTING, consumes=tuple(topics.values()))
+    async with running_service(
+        definition, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+    ) as service:
+        service.topics = topics
+        service.kafka_bootstrap = kafka_bootstrap
+        yield service
+
+
+async def publish(service, events: list[RecordedEvent]) -> None:  # type: ignore[no-untyped-def]
+    producer = AIOKafkaProducer(bootstrap_servers=service.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            message = to_kafka(event)
+            topic = service.topics[event.source.rsplit("/", 1)[1]]
+            await producer.send_and_wait(topic, message.value, key=message.key, headers=list(message.headers.items()))
+    finally:
+        await producer.stop()
+
+
+async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore[no-untyped-def]
+    history = standard_history()
+    # Decisions before the proposals they decide: the portfolio's topic first, intake's last.
+    arrival = {"/pmo/portfolio": 0, "/pmo/resourcing": 1, "/pmo/intake": 2}
+    await publish(reporting, sorted(history.events, key=lambda e: arrival[e.source]))
+    await all_logged(reporting, len(history.events))
+    async with reporting.client("vera", "viewer") as client:
+        summary = (await client.get("/reports/portfolios/pf-1/summary")).json()
+        assert summary["budget"][0]["committed"] == "120000.00"
+        assert summary["pipeline"] == {"approved": 1, "deferred": 1, "rejected": 1, "submitted": 1}
+
+        week_one = (history.events[0].time + timedelta(days=7)).isoformat()
+        then = (await client.get("/reports/portfolios/pf-1/summary", params={"as_of": week_one})).json()
+        assert then["pipeline"] == {"approved": 1, "submitted": 3} and then["as_of"] == week_one
+        before = await client.get("/reports/portfolios/pf-1/summary", params={"as_of": "2001-01-01T00:00:00Z"})
+        assert before.status_code == 200 and before.json()["pipeline"] == {} and before.json()["budget"] == []
+
+        future = await client.get("/reports/pipeline", params={"as_of": "2999-01-01T00:00:00Z"})
+        assert future.status_code == 422 and [e["field"] for e in future.json()["errors"]] == ["as_of"]
+        naive = await client.get("/reports/decisions", params={"from": "2026-01-01T00:00:00"})
+        assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "from"
+        garbage = await client.get("/reports/objectives", params={"as_of": "yesterday"})
+        assert garbage.status_code == 422 and garbage.json()["errors"][0]["field"] == "as_of"
+
+        rejected = (await client.get("/reports/decisions", params={"outcome": "reject"})).json()["items"]
+        assert [(d["subject_id"], d["decided_by"]) for d in rejected] == [("p-2", "bob")]
+        as_csv = await client.get("/reports/decisions", headers={"Accept": "text/csv"})
+        assert as_csv.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+        assert [r["outcome"] for r in rows] == ["approve", "reject", "defer"]
+
+        funnel = (await client.get("/reports/pipeline", params={"portfolio_id": "pf-1"})).json()
+        assert funnel["decision_lead_time_days"]["median"] == 10.0
+        project = (await client.get("/reports/projects/p-1")).json()
+        assert project["bac"] == "120000.00"
+        assert (await client.get("/reports/projects/nope")).status_code == 404
+        unknown_then = await client.get("/reports/projects/nope", params={"as_of": week_one})
+        assert unknown_then.status_code == 200 and unknown_then.json()["known"] is False
+        capacity = (await client.get("/reports/capacity", params={"from": "2026-01-01", "to": "2026-06-30"})).json()
+        assert [(r["role"], r["month"], r["demand"]) for r in capacity["items"]] == [
+            ("developer", "2026-02", "2.00"),
+            ("developer", "2026-03", "2.00"),
+        ]
+        assert (
+            await client.get("/reports/capacity", params={"from": "2026-06-01", "to": "2026-01-01"})
+        ).status_code == 422
+        edge = await client.get("/reports/capacity", params={"from": "9999-12-01", "to": "9999-12-31"})
+        assert edge.status_code == 422 and edge.json()["errors"][0]["field"] == "to"
+        for path, column in (
+            ("/reports/portfolios/pf-1/summary", "fiscal_period"),
+            ("/reports/pipeline", "stage"),
+            ("/reports/benefits", "benefit_id"),
+            ("/reports/objectives", "committed_budget"),
+            ("/history/p-1", "type"),
+        ):
+            listed = await client.get(path, headers={"Accept": "text/csv"})
+            assert listed.status_code == 200 and listed.headers["content-type"].startswith("text/csv"), path
+            assert column in next(csv.reader(io.StringIO(listed.text))), path
+        history_of = (await client.get("/history/p-1")).json()["events"]
+        assert {e["type"].split(".")[2] for e in history_of} >= {"ProposalSubmitted", "InvestmentDecided"}
+
+    async with reporting.client() as anonymous:
+        assert (await anonymous.get("/reports/pipeline")).status_code == 401
+
+
+async def test_projections_status_and_online_rebuild(reporting) -> None:  # type: ignore[no-untyped-def]
+    history = standard_history()
+    history.unknown("p-1")
+    await publish(reporting, history.events)
+    async with reporting.client("ada", "admin") as admin, reporting.client("pat", "pmo_analyst") as analyst:
+
+        async def caught_up():  # type: ignore[no-untyped-def]
+            status = (await admin.get("/admin/projections")).json()
+            return status if status["event_log"]["log_position"] == len(history.events) else None
+
+        status = await caught_up_with(caught_up)
+        names = {p["name"]: p for p in status["projections"]}
+        assert set(names) == {"portfolio", "capacity"}
+        assert all(p["topic"].startswith("t") for p in names["portfolio"]["partitions"])
+        assert sum(p["offset"] for p in status["event_log"]["partitions"]) == len(history.events)
+        before = {path: (await admin.get(path)).json() for path in REPORT_PATHS}
+
+        assert (await analyst.post("/admin/projections/portfolio/rebuild")).status_code == 403
+        assert (await admin.post("/admin/projections/nothing/rebuild")).status_code == 404
+        started = await admin.post("/admin/projections/portfolio/rebuild")
+        assert started.status_code == 202 and started.json()["generation"] == 2
+
+        async def swapped():  # type: ignore[no-untyped-def]
+            status = (await analyst.get("/admin/projections")).json()
+            portfolio = next(p for p in status["projections"] if p["name"] == "portfolio")
+            return portfolio if portfolio["generation"] == 2 and portfolio["state"] == "live" else None
+
+        rebuilt = await eventually(swapped, timeout=30)
+        assert rebuilt["rebuilt_at"] and rebuilt["last_error"] is None
+        assert {path: (await admin.get(path)).json() for path in REPORT_PATHS} == before
+
+
+async def all_logged(service, count: int) -> None:  # type: ignore[no-untyped-def]
+    async with service.client("ada", "admin") as admin:
+
+        async def logged():  # type: ignore[no-untyped-def]
+            return (await admin.get("/admin/projections")).json()["event_log"]["log_position"] == count
+
+        await eventually(logged, timeout=30)
+
+
+async def caught_up_with(check):  # type: ignore[no-untyped-def]
+    return await eventually(check, timeout=30)
+
+
+REPORT_PATHS = (
+    "/reports/portfolios/pf-1/summary",
+    "/reports/pipeline",
+    "/reports/decisions",
+    "/reports/projects/p-1",
+    "/reports/benefits",
+    "/reports/objectives",
+    "/reports/lessons",
+)
+
+
+HOSTILE = (
+    {"as_of": "0001-01-01T00:00:00Z"},
+    {"as_of": "9999-12-31T23:59:59+14:00"},
+    {"as_of": "2026-02-30T00:00:00Z"},
+    {"as_of": "2026-01-01T00:00:00-23:59"},
+    {"as_of": "\u0000"},
+    {"portfolio_id": "ü" * 64, "objective_id": "'; drop table x; --"},
+    {"portfolio_id": "x" * 65},
+    {"from": "0001-01-01", "to": "0001-12-31"},
+    {"from": "2026-01-01T00:00:00+00:00", "to": "2026-01-01T00:00:00+00:00", "outcome": "nope"},
+    {"q": "%", "category": "_", "tag": "\\"},
+)
+
+
+async def test_no_hostile_input_gives_a_server_error(reporting) -> None:  # type: ignore[no-untyped-def]
+    await publish(reporting, standard_history().events)
+    paths = (*REPORT_PATHS, "/reports/capacity", "/history/p-1", "/reports/projects/%00", "/history/%F0%9F%92%A5")
+    async with reporting.client("vera", "viewer") as client:
+        for path in paths:
+            for params in HOSTILE:
+                response = await client.get(path, params=params)
+                assert response.status_code < 500, (path, params, response.text)
+                if response.status_code >= 400:
+                    assert response.headers["content-type"].startswith("application/problem+json")

@@ -1,0 +1,169 @@
+"""Live read models and their rebuilds on SQLite and PostgreSQL: a rebuilt model equals the live one."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import Database
+from pmo_events.runtime.migrate import upgrade
+from pmo_reporting.adapters.db.tables import documents
+from pmo_reporting.application.live import apply_event, projection_row
+from pmo_reporting.application.rebuild import _fold_into_generation, _swap, begin_rebuild, run_rebuild
+from pmo_reporting.application.reports import live_documents
+from pmo_reporting.application.time_travel import fold_as_of
+from pmo_reporting.bootstrap import REPORTING
+from pmo_reporting.projections.catalogue import PORTFOLIO, PROJECTIONS
+from pmo_reporting.reports.summary import portfolio_summary
+
+from .support import standard_history
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def db(database_url: str):  # type: ignore[no-untyped-def]
+    await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def consume(db: Database, events: list[RecordedEvent], batch: int = 7) -> None:
+    """As the subscription does: several events per transaction, each with its topic position."""
+    for start in range(0, len(events), batch):
+        async with db.transaction() as session:
+            for offset, event in enumerate(events[start : start + batch], start=start):
+                await apply_event(session, replace(event, topic="pmo.test.events", partition=0, offset=offset))
+
+
+async def snapshot(db: Database, name: str) -> list[tuple[str, str, str, str]]:
+    async with db.sessions() as session:
+        generation = (await projection_row(session, name, lock=False))["generation"]
+        rows = await session.execute(
+            select(documents.c.kind, documents.c.key, documents.c.scope, documents.c.body).where(
+                documents.c.projection == name, documents.c.generation == generation
+            )
+        )
+        return sorted(tuple(r) for r in rows)
+
+
+async def test_a_rebuilt_read_model_equals_the_live_one(db: Database) -> None:
+    history = standard_history()
+    history.unknown("p-1")
+    await consume(db, history.events)
+    for name, projection in PROJECTIONS.items():
+        live = await snapshot(db, name)
+        assert live, f"{name} has documents"
+        progress = await begin_rebuild(db, projection)
+        await run_rebuild(db, projection, progress)
+        assert progress.phase == "done", progress.error
+        async with db.sessions() as session:
+            assert (await projection_row(session, name, lock=False))["generation"] == 2
+        assert await snapshot(db, name) == live
+
+
+async def test_events_that_arrive_during_a_rebuild_are_caught_up_at_the_swap(db: Database) -> None:
+    history = standard_history()
+    await consume(db, history.events[:10])
+    progress = await begin_rebuild(db, PORTFOLIO)
+    position = await _fold_into_generation(db, PORTFOLIO, progress, None)
+    await consume(db, history.events[10:])
+    # The old generation still answers, and it is up to date.
+    answering = await live_documents(db, PORTFOLIO, {"proposal": None})
+    assert len(answering.all("proposal")) == 4
+    await _swap(db, PORTFOLIO, progress.generation, position)
+    rebuilt = await snapshot(db, "portfolio")
+    fresh = await snapshot_after_full_rebuild(db)
+    assert rebuilt == fresh
+
+
+async def snapshot_after_full_rebuild(db: Database) -> list[tuple[str, str, str, str]]:
+    progress = await begin_rebuild(db, PORTFOLIO)
+    await run_rebuild(db, PORTFOLIO, progress)
+    return await snapshot(db, "portfolio")
+
+
+async def test_as_of_now_equals_live_and_before_the_first_event_is_empty(db: Database) -> None:
+    history = standard_history()
+    await consume(db, history.events)
+    live = await live_documents(
+        db, PORTFOLIO, {k: None for k in ("portfolio", "proposal", "project", "decision", "objective")}
+    )
+    now = history.events[-1].time
+    assert portfolio_summary(await fold_as_of(db, PORTFOLIO, now), "pf-1") == portfolio_summary(live, "pf-1")
+    before = history.events[0].time.replace(year=2000)
+    assert len(await fold_as_of(db, PORTFOLIO, before)) == 0
+
+
+async def test_as_of_from_a_checkpoint_equals_a_full_fold_with_late_arrivals(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pmo_reporting.application import time_travel
+
+    monkeypatch.setattr(time_travel, "CHECKPOINT_AFTER", 1)
+    history = standard_history()
+    late = next(e for e in history.events if e.type.endswith("InvestmentDecided.v1") and "reject" in str(e.data))
+    await consume(db, [e for e in history.events if e is not late])
+    checkpoints = time_travel.Checkpoints(sweep_every=None)
+    day_15 = history.events[0].time + timedelta(days=15)
+    first = await fold_as_of(db, PORTFOLIO, day_15, checkpoints)
+    assert checkpoints.nearest("portfolio", day_15, head=10**9) is not None
+    assert portfolio_summary(first, "pf-1")["pipeline"].get("rejected") is None
+    await consume(db, [late])  # decided on day 12, logged after the checkpoint
+    for as_of in (day_15, day_15 + timedelta(days=30)):
+        from_checkpoint = await fold_as_of(db, PORTFOLIO, as_of, checkpoints)
+        assert sorted(from_checkpoint.rows()) == sorted((await fold_as_of(db, PORTFOLIO, as_of)).rows())
+        assert portfolio_summary(from_checkpoint, "pf-1")["pipeline"]["rejected"] == 1
+
+
+async def test_a_second_rebuild_is_refused_unless_forced(db: Database) -> None:
+    from pmo_reporting.application.rebuild import RebuildRefused
+
+    await consume(db, standard_history().events)
+    live = await snapshot(db, "portfolio")
+    abandoned = await begin_rebuild(db, PORTFOLIO)
+    with pytest.raises(RebuildRefused):
+        await begin_rebuild(db, PORTFOLIO)
+    taken_over = await begin_rebuild(db, PORTFOLIO, force=True)
+    assert taken_over.generation == abandoned.generation + 1
+    await run_rebuild(db, PORTFOLIO, taken_over)
+    assert await snapshot(db, "portfolio") == live
+
+
+async def test_a_sweep_leaves_checkpoints_that_answer_like_full_folds(db: Database) -> None:
+    from pmo_reporting.application import time_travel
+
+    history = standard_history()
+    late = next(e for e in history.events if e.type.endswith("InvestmentDecided.v1") and "reject" in str(e.data))
+    await consume(db, [e for e in history.events if e is not late])
+    checkpoints = time_travel.Checkpoints(sweep_every=None)
+    await time_travel.sweep(db, PORTFOLIO, checkpoints, timedelta(days=7))
+    await consume(db, [late])  # decided on day 12, before the day-14 checkpoint, logged after the sweep
+    first = history.events[0].time
+    assert checkpoints.nearest("portfolio", first + timedelta(days=30), head=10**9) is not None
+    for days in (0, 3, 8, 15, 22, 23, 40):
+        as_of = first + timedelta(days=days)
+        swept = await fold_as_of(db, PORTFOLIO, as_of, checkpoints)
+        assert sorted(swept.rows()) == sorted((await fold_as_of(db, PORTFOLIO, as_of)).rows()), days
+
+
+async def test_the_cli_rebuilds_with_a_progress_bar(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pmo_reporting.cli import projections_main
+
+    await consume(db, standard_history().events)
+    live = await snapshot(db, "portfolio")
+    monkeypatch.setenv("PMO_ENV", "development")
+    monkeypatch.setenv("PMO_DATABASE_URL", database_url)
+    assert await asyncio.to_thread(projections_main, ["rebuild", "portfolio"]) == 0
+    assert "generation 2 answers now" in capsys.readouterr().out
+    assert await snapshot(db, "portfolio") == live
+    assert await asyncio.to_thread(projections_main, ["list"]) == 0
+    assert "portfolio" in capsys.readouterr().out

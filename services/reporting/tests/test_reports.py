@@ -1,0 +1,169 @@
+"""The pure folds and reports: given events, when folded, then the report says what a PMO expects."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from pmo_events.envelope import RecordedEvent
+from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
+from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.reports.benefits import benefits_register
+from pmo_reporting.reports.capacity import capacity_heatmap, fte_in_month
+from pmo_reporting.reports.common import percentile
+from pmo_reporting.reports.pipeline import pipeline_funnel
+from pmo_reporting.reports.project import project_view
+from pmo_reporting.reports.registers import decision_trail, objectives_register
+from pmo_reporting.reports.summary import portfolio_summary
+
+from .support import History, standard_history
+
+
+def fold(events: list[RecordedEvent], projection=PORTFOLIO) -> InMemoryDocuments:  # type: ignore[no-untyped-def]
+    docs = InMemoryDocuments()
+    for event in events:
+        projection.apply(docs, event)
+    return docs
+
+
+def test_summary_counts_the_pipeline_the_budget_and_the_objectives() -> None:
+    report = portfolio_summary(fold(standard_history().events), "pf-1")
+    assert report["pipeline"] == {"approved": 1, "deferred": 1, "rejected": 1, "submitted": 1}
+    assert report["budget"] == [
+        {"fiscal_period": "FY2026", "envelope": "500000.00", "committed": "120000.00", "remaining": "380000.00"},
+        {"fiscal_period": "FY2027", "envelope": "300000.00", "committed": "0.00", "remaining": "300000.00"},
+    ]
+    assert report["rag"] == {"green": 0, "amber": 0, "red": 0, "unreported": 1}
+    assert report["objectives"] == {"with_investment": ["o-1"], "without_investment": ["o-2"]}
+    assert report["planned_benefits"] == {"count": 2, "financial_total": "50000.00", "non_financial": 1}
+
+
+def test_a_decision_before_its_proposal_gives_the_same_read_model() -> None:
+    events = standard_history().events
+    in_order = fold(events)
+    for seed in range(5):
+        shuffled = list(events)
+        random.Random(seed).shuffle(shuffled)
+        assert sorted(fold(shuffled).rows()) == sorted(in_order.rows())
+
+
+def test_unknown_event_types_change_nothing() -> None:
+    history = standard_history()
+    before = sorted(fold(history.events).rows())
+    history.unknown("p-1")
+    assert sorted(fold(history.events).rows()) == before
+
+
+def test_pipeline_funnel_has_conversions_and_lead_times() -> None:
+    report = pipeline_funnel(fold(standard_history().events), portfolio_id="pf-1")
+    counts = {s["stage"]: s["count"] for s in report["stages"]}
+    assert counts["draft"] == 4 and counts["submitted"] == 4 and counts["decided"] == 3
+    assert counts["decided:approve"] == 1 and counts["decided:reject"] == 1 and counts["decided:defer"] == 1
+    assert report["conversion"]["decided_of_submitted"] == "0.7500"
+    # p-1 submitted day 1, decided day 6 (5 days); p-2 day 2 → 12 (10); p-3 day 3 → 23 (20).
+    assert report["decision_lead_time_days"] == {"count": 3, "median": 10.0, "p90": 20.0}
+
+
+def test_empty_pipeline_has_undefined_conversions() -> None:
+    report = pipeline_funnel(InMemoryDocuments(), portfolio_id="none")
+    assert report["conversion"]["submitted_of_drafted"] == "undefined"
+    assert report["decision_lead_time_days"] == {"count": 0, "median": None, "p90": None}
+
+
+def test_nearest_rank_percentile() -> None:
+    assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
+    assert percentile([3.0], 0.9) == 3.0
+
+
+def test_decision_trail_filters_by_outcome_and_decider() -> None:
+    docs = fold(standard_history().events)
+    trail = decision_trail(docs, portfolio_id="pf-1")
+    assert [d["outcome"] for d in trail] == ["approve", "reject", "defer"]
+    assert trail[0]["decided_by"] == "bob" and trail[0]["rationale"] == "board says approve"
+    assert trail[0]["approved_budget"] == [{"fiscal_period": "FY2026", "amount": "120000"}]
+    assert [d["subject_id"] for d in decision_trail(docs, outcome="reject")] == ["p-2"]
+    assert decision_trail(docs, decided_by="nobody") == []
+
+
+def test_objectives_register_links_proposals_projects_and_money() -> None:
+    rows = {r["id"]: r for r in objectives_register(fold(standard_history().events))}
+    assert rows["o-1"]["projects"] == ["p-1"]
+    assert rows["o-1"]["committed_budget"] == "120000.00"
+    assert {p["id"] for p in rows["o-1"]["proposals"]} == {"p-1", "p-2", "p-3", "p-4"}
+    assert rows["o-2"]["proposals"] == [] and rows["o-2"]["committed_budget"] == "0.00"
+
+
+def test_benefits_register_lists_funded_benefits() -> None:
+    rows = benefits_register(fold(standard_history().events), portfolio_id="pf-1")
+    assert [(r["project_id"], r["benefit_id"], r["planned_amount"]) for r in rows] == [
+        ("p-1", "b1", "50000"),
+        ("p-1", "b2", None),
+    ]
+    assert benefits_register(fold(standard_history().events), objective_id="o-2") == []
+
+
+def test_project_view_without_status_reports() -> None:
+    view = project_view(fold(standard_history().events), "p-1")
+    assert view is not None
+    assert (view["stage"], view["status"], view["bac"]) == ("initiate", "active", "120000.00")
+    assert view["evm"] == [] and len(view["benefits"]) == 2
+
+
+def test_a_fold_up_to_an_instant_is_the_report_then() -> None:
+    history = standard_history()
+    cut = history.events[0].time + timedelta(days=7)
+    report = portfolio_summary(fold([e for e in history.events if e.time <= cut]), "pf-1")
+    assert report["pipeline"] == {"approved": 1, "submitted": 3}
+    assert portfolio_summary(fold([]), "pf-1")["pipeline"] == {}
+
+
+def test_demand_is_spread_over_months_by_calendar_days() -> None:
+    assert fte_in_month(Decimal(2), date(2026, 2, 15), date(2026, 3, 31), date(2026, 2, 1)) == Decimal(2) * 14 / 28
+    h = History()
+    h.demand("p-1", "developer", "2", date(2026, 2, 1), date(2026, 3, 31))
+    h.demand("p-2", "developer", "1", date(2026, 3, 1), date(2026, 3, 31))
+    rows = capacity_heatmap(fold(h.events, CAPACITY), start=date(2026, 1, 1), end=date(2026, 4, 30))
+    assert [(r["month"], r["demand"], r["utilisation"]) for r in rows] == [
+        ("2026-02", "2.00", "undefined"),
+        ("2026-03", "3.00", "undefined"),
+    ]
+
+
+def test_edits_review_and_board_changes_in_any_order() -> None:
+    from datetime import UTC, datetime
+
+    from pmo_events.contracts import intake, portfolio
+
+    h = History()
+    h.portfolio("pf-1", {"FY2026": "1000"})
+    h.at(1).submitted("p-9", "pf-1")
+    h.at(2).add(
+        intake.ProposalUnderReview(
+            proposal_id="p-9",
+            portfolio_id="pf-1",
+            submission=1,
+            assessor="bob",
+            scored_at=datetime(2026, 1, 7, tzinfo=UTC),
+            scoring_event_id="e-1",
+        ),
+        "p-9",
+    )
+    h.add(portfolio.BoardMemberAdded(portfolio_id="pf-1", subject="carol", added_by="olga"), "pf-1")
+    h.at(3).add(portfolio.BoardMemberRemoved(portfolio_id="pf-1", subject="bob", removed_by="olga"), "pf-1")
+    for seed in range(4):
+        events = list(h.events)
+        random.Random(seed).shuffle(events)
+        report = portfolio_summary(fold(events), "pf-1")
+        assert report["pipeline"] == {"under_review": 1}
+        assert report["board_members"] == ["carol"]
+
+
+def test_a_known_type_with_a_payload_that_does_not_validate_is_skipped() -> None:
+    from dataclasses import replace
+
+    history = standard_history()
+    before = sorted(fold(history.events).rows())
+    broken = replace(history.events[-1], event_id="broken", data={"decision_id": "x"})
+    assert not PORTFOLIO.apply(InMemoryDocuments(), broken)
+    assert sorted(fold([*history.events, broken]).rows()) == before

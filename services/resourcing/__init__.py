@@ -1,0 +1,1 @@
+"""Namespace for test discovery: gives each package's tests a unique module path."""
