@@ -24,6 +24,7 @@ from pmo_devstack.stack import SERVICES, Stack
 pytestmark = pytest.mark.e2e
 
 PROPOSALS = 12
+OBJECTIVE: dict[str, str] = {}
 
 
 class Driver:
@@ -83,7 +84,7 @@ def _body(portfolio_id: str, n: int) -> dict[str, Any]:
         "portfolio_id": portfolio_id,
         "summary": "Replace the CRM",
         "sponsor": "carol",
-        "objective_contributions": [{"objective_id": "growth", "contribution": 4}],
+        "objective_contributions": [{"objective_id": OBJECTIVE["id"], "contribution": 4}],
         "business_case": {
             "currency": "EUR",
             "costs": [{"fiscal_period": "FY2027", "amount": "10000.00"}],
@@ -111,6 +112,12 @@ def test_one_initiative_from_proposal_to_project(world: dict[str, Any], logs: co
     assert portfolio.status_code == 201, portfolio.text
     portfolio_id = portfolio.json()["id"]
     world["portfolio_id"] = portfolio_id
+    objective = analyst.post(
+        "/objectives",
+        json={"title": "Grow revenue", "weight": "3", "period": {"start": "2026-01-01", "end": "2028-12-31"}},
+    )
+    assert objective.status_code == 201, objective.text
+    world["objective_id"] = OBJECTIVE["id"] = objective.json()["id"]
 
     alice = driver.client("intake", "alice", "requester")
     proposal = alice.post("/proposals", json=_body(portfolio_id, 0))
