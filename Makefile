@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint unit integration e2e contracts token clean env
+.PHONY: run test lint unit integration e2e contracts token demo clean env
 
 env: $(STAMP)
 
@@ -21,6 +21,9 @@ $(STAMP): constraints.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pypr
 
 run: $(STAMP)
 	$(BIN)/python -m pmo_devstack run
+
+demo: $(STAMP)
+	$(BIN)/python -m pmo_devstack demo
 
 token: $(STAMP)
 	@$(BIN)/python -m pmo_devstack token --roles "$(ROLES)" --sub "$(SUB)"

@@ -1,4 +1,4 @@
-"""`python -m pmo_devstack run|token`: the embedded stack behind `make run`, dev tokens for `make token`."""
+"""`python -m pmo_devstack run|token|demo`: the embedded stack (`make run`), dev tokens, the demo data set."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl-hours", type=float, default=8.0)
     token.add_argument("--data-dir", type=Path, help="data folder (default: $PMO_DATA_DIR or ./var)")
     token.set_defaults(func=_cmd_token)
+    demo = commands.add_parser("demo", help="load a demo data set into the running stack over HTTP")
+    demo.add_argument("--data-dir", type=Path, help="data folder (default: $PMO_DATA_DIR or ./var)")
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 
@@ -51,6 +54,25 @@ def _cmd_token(args: argparse.Namespace) -> int:
         print(f"warning: unknown role(s) {', '.join(unknown)}; known: {known}", file=sys.stderr)
     ttl = timedelta(hours=args.ttl_hours)
     print(keys.dev_token(_data_dir(args), subject=args.sub, roles=roles, ttl=ttl))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import httpx
+
+    from pmo_devstack.demo import load
+    from pmo_devstack.stack import DEFAULT_PORTS
+
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    try:
+        for line in load(urls, _data_dir(args)):
+            print(f"demo: {line}")
+    except httpx.TransportError as exc:
+        print(f"demo: cannot reach the stack ({exc}); start it with `make run` first", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # a person reads this: say what failed, no traceback
+        print(f"demo: failed: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
