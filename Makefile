@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint unit integration e2e contracts token demo clean env
+.PHONY: run test lint typecheck unit integration e2e contracts token demo clean env
 
 env: $(STAMP)
 
@@ -43,6 +43,9 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 contracts: $(STAMP)
 	$(BIN)/python tests/contract/snapshots.py

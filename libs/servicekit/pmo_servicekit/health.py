@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -28,7 +29,7 @@ async def ready(request: Request) -> JSONResponse:
     runtime: ServiceRuntime = request.app.state.runtime
     checks = {"database": await _database(runtime), "broker": await _broker(runtime)}
     ok = all(c == "ok" for c in checks.values())
-    body = {"status": "ready" if ok else "not ready", "checks": checks, "relay": _relay(runtime)}
+    body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks, "relay": _relay(runtime)}
     if runtime.subscription is not None:
         s = runtime.subscription.status
         body["subscription"] = {"connected": s.connected, "lag": s.lag, "last_error": s.last_error}

@@ -242,7 +242,7 @@ class Subscription:
                 )
                 .values(**values)
             )
-            if result.rowcount == 0:
+            if getattr(result, "rowcount", 0) == 0:
                 await session.execute(
                     consumer_offsets.insert().values(
                         consumer=self.name, topic=tp.topic, partition=tp.partition, **values
@@ -263,8 +263,9 @@ class Subscription:
         last_seen = await self._last_sequences(session, [e for _, _, e, _ in parsed if e])
         changed: dict[tuple[str, str], int] = {}
         outcomes: list[_Outcome] = []
-        for tp, record, event, error in parsed:
-            if event is not None:
+        for tp, record, parsed_event, error in parsed:
+            if parsed_event is not None:
+                event = parsed_event
                 key = (event.source, event.stream_id)
                 last = changed.get(key, last_seen.get(key, 0))
                 if event.sequence <= last:
@@ -285,7 +286,7 @@ class Subscription:
                 changed[key] = event.sequence
             if error is not None:
                 await self._dead_letter(session, tp, record, error)
-            outcomes.append(_Outcome(event, error))
+            outcomes.append(_Outcome(parsed_event, error))
         await self._save_sequences(session, changed, last_seen)
         return outcomes
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -22,7 +22,7 @@ from pmo_servicekit.http import etag, parse_if_match
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["allocations"])
-Key = IdempotencyKeyHeader
+Key: TypeAlias = IdempotencyKeyHeader
 
 
 @router.post("/allocations", status_code=201, responses=PROBLEMS)
