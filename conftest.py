@@ -55,7 +55,8 @@ def postgres_admin_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
+def external_kafka() -> Iterator[str | None]:
+    """A Kafka given by the environment or started by testcontainers, shared by the whole session."""
     url = os.environ.get("PMO_TEST_KAFKA_BOOTSTRAP_SERVERS")
     if url:
         yield url
@@ -64,6 +65,17 @@ def kafka_bootstrap() -> Iterator[str]:
     if container is not None:
         yield container.get_bootstrap_server()
         container.stop()
+        return
+    yield None
+
+
+@pytest.fixture(scope="module")
+def kafka_bootstrap(external_kafka: str | None) -> Iterator[str]:
+    """The broker for one test module. The embedded Tansu starts in milliseconds, so every module gets
+    its own: services under test read their topics from offset 0, and must not see other modules'
+    events. (An external Kafka is shared; point the tests at a fresh cluster.)"""
+    if external_kafka:
+        yield external_kafka
         return
     from pmo_devstack.broker import start_broker
 
