@@ -253,3 +253,39 @@ def _types(reporting: httpx.Client, entity_id: str) -> list[str]:
 def portfolio_remaining(client: httpx.Client, portfolio_id: str) -> str:
     budget = client.get(f"/portfolios/{portfolio_id}").json()["budget"]
     return next(b["remaining"] for b in budget if b["fiscal_period"] == "FY2027")
+
+
+def test_cancelling_a_project_returns_its_budget_and_releases_its_people(world: dict[str, Any]) -> None:
+    """Portfolio cancels; resourcing (bookings, demand) and reporting learn it from the events alone."""
+    driver = Driver(world["stack"])
+    board = driver.client("portfolio", "bob", "board_member")
+    manager = driver.client("resourcing", "rita", "resource_manager")
+    reporting = driver.client("reporting", "victor", "viewer")
+    project_id = next(c for c, status in world["expected"]["candidates"] if status == "approved")
+    demand = manager.get("/demands", params={"project_id": project_id}).json()["items"][0]
+    person = manager.post("/resources", json={"name": "Ana", "kind": "person", "role": "developer", "fte": "1.0"})
+    assert person.status_code == 201, person.text
+    booking = manager.post(
+        "/allocations",
+        json={
+            "resource_id": person.json()["id"],
+            "project_id": project_id,
+            "demand_id": demand["id"],
+            "start": demand["start"],
+            "end": demand["end"],
+            "fte": demand["fte"],
+            "status": "confirmed",
+        },
+    )
+    assert booking.status_code == 201, booking.text
+    before = portfolio_remaining(board, world["portfolio_id"])
+
+    cancelled = board.post(f"/projects/{project_id}/cancel", json={"rationale": "Superseded by a vendor product"})
+    assert cancelled.status_code == 201, cancelled.text
+    assert board.get(f"/projects/{project_id}").json()["status"] == "cancelled"
+    assert portfolio_remaining(board, world["portfolio_id"]) == f"{float(before) + 10000:.2f}"
+    eventually(lambda: manager.get(f"/allocations/{booking.json()['id']}").json()["status"] == "released")
+    eventually(
+        lambda: manager.get("/demands", params={"project_id": project_id}).json()["items"][0]["status"] == "cancelled"
+    )
+    eventually(lambda: reporting.get(f"/reports/projects/{project_id}").json().get("status") == "cancelled")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pmo_devstack.testing import RunningService
 from pmo_events.runtime import Metadata
 from pmo_portfolio.application.commands import register_candidate
+from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_servicekit.service import ServiceDefinition
 
 from .support import submitted
 
 BUDGET = [{"fiscal_period": "2027", "amount": "1000.00"}, {"fiscal_period": "2028", "amount": "500.00"}]
+
+
+def isolated(prefix: str) -> ServiceDefinition:
+    """The service on topics of its own: other tests on the shared broker (resourcing's, reporting's) never
+    receive the projects these tests initiate, nor these tests their proposals."""
+    return replace(PORTFOLIO, topic=f"{prefix}.portfolio.events", consumes=(f"{prefix}.intake.events",))
 
 
 async def new_portfolio(service: RunningService, board: list[str], **extra: Any) -> dict[str, Any]:

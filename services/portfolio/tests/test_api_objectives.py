@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pmo_devstack.testing import running_service
-from pmo_portfolio.bootstrap import PORTFOLIO
+
+from .api_support import isolated
 
 pytestmark = pytest.mark.integration
 
@@ -15,9 +16,9 @@ OBJECTIVE = {"title": "Grow online sales", "weight": "3", "period": {"start": "2
 
 
 @pytest.fixture
-async def portfolio(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def portfolio(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
     async with running_service(
-        PORTFOLIO, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
         yield service
 

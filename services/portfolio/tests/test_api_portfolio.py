@@ -10,15 +10,15 @@ from pmo_devstack.testing import running_service
 from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_portfolio.bootstrap import PORTFOLIO
 
-from .api_support import new_portfolio, register, weighted_model
+from .api_support import isolated, new_portfolio, register, weighted_model
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
     async with running_service(
-        PORTFOLIO, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
         yield running
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,19 +11,19 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from pmo_devstack.testing import eventually, running_service
+from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.envelope import RecordedEvent, to_kafka
-from pmo_portfolio.bootstrap import PORTFOLIO
 
-from .api_support import new_portfolio, register, weighted_model
+from .api_support import isolated, new_portfolio, register, weighted_model
 from .support import submitted
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def on_postgres(postgres_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def on_postgres(postgres_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
     async with running_service(
-        PORTFOLIO, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+        isolated(topic_prefix), database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
         yield service
 
@@ -131,7 +130,7 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
     sqlite_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
 ) -> None:
     topic = f"{topic_prefix}.intake.events"
-    definition = replace(PORTFOLIO, consumes=(topic,))
+    definition = isolated(topic_prefix)  # consumes f"{topic_prefix}.intake.events"
     async with running_service(
         definition, database_url=sqlite_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
@@ -139,8 +138,9 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
         await producer.start()
         try:
-            for sequence in (1, 2):
-                event = submitted("via-kafka", submission=sequence, portfolio_id=pid)
+            withdrawn = ProposalWithdrawn(proposal_id="via-kafka", portfolio_id=pid, withdrawn_by="rita", reason="moot")
+            events = [submitted("via-kafka", submission=1, portfolio_id=pid), submitted("via-kafka", 2, pid), withdrawn]
+            for sequence, event in enumerate(events, start=1):
                 recorded = RecordedEvent(
                     event_id=str(uuid.uuid4()), type=event.type_name(), source="/pmo/intake", stream_id="via-kafka",
                     sequence=sequence, time=datetime.now(UTC), data=event.model_dump(mode="json"), actor="rita",
@@ -153,9 +153,45 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
             await producer.stop()
         async with service.client("bea", "board_member") as bea:
 
-            async def resubmitted():  # type: ignore[no-untyped-def]
+            async def withdrawn_after_resubmission():  # type: ignore[no-untyped-def]
                 items = (await bea.get(f"/portfolios/{pid}/candidates")).json()["items"]
-                return items if items and items[0]["submission"] == 2 else None
+                return items if items and items[0]["status"] == "withdrawn" else None
 
-            [candidate] = await eventually(resubmitted, timeout=30)
-            assert (candidate["id"], candidate["status"]) == ("via-kafka", "awaiting_decision")
+            [candidate] = await eventually(withdrawn_after_resubmission, timeout=30)
+            assert (candidate["id"], candidate["submission"]) == ("via-kafka", 2)
+            refused = await bea.post(f"/portfolios/{pid}/decisions", json=_approval("via-kafka", "10", "bea"))
+            assert refused.status_code == 409
+
+
+APPROVE_CHANGE = {"outcome": "approve", "rationale": "ok"}
+
+
+async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_postgres) -> None:  # type: ignore[no-untyped-def]
+    """Project at 400 of 1000; a +400 change and a new 400 approval each fit, both do not: exactly one wins."""
+    for round_ in range(4):
+        portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
+        pid = portfolio["id"]
+        project, newcomer = f"race-project-{round_}", f"race-new-{round_}"
+        await register(on_postgres, pid, project)
+        await register(on_postgres, pid, newcomer)
+        async with on_postgres.client("bea", "board_member") as bea, on_postgres.client("bob", "board_member") as bob:
+            assert (
+                await bea.post(f"/portfolios/{pid}/decisions", json=_approval(project, "400", "bea"))
+            ).status_code == 201
+            increase = {
+                "kind": "budget",
+                "budget_delta": [{"fiscal_period": "2027", "amount": "400"}],
+                "rationale": "+",
+            }
+            cr = (await bea.post(f"/projects/{project}/change-requests", json=increase)).json()["id"]
+            change, approval = await asyncio.gather(
+                bea.post(f"/projects/{project}/change-requests/{cr}/decision", json=APPROVE_CHANGE),
+                bob.post(f"/portfolios/{pid}/decisions", json=_approval(newcomer, "400", "bob")),
+            )  # fmt: skip
+            assert sorted([change.status_code, approval.status_code]) == [201, 409], [change.text, approval.text]
+            loser = change if change.status_code == 409 else approval
+            assert loser.json()["type"].endswith("envelope-exceeded")
+            envelope = (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]
+            assert envelope["committed"] == "800"
+            bac = (await bea.get(f"/projects/{project}")).json()["bac"]
+            assert bac == ("800" if change.status_code == 201 else "400")

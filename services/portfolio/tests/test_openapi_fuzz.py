@@ -23,7 +23,7 @@ from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_servicekit.app import create_app
 from pmo_servicekit.settings import ServiceSettings
 
-from .api_support import new_portfolio, register, weighted_model
+from .api_support import isolated, new_portfolio, register, weighted_model
 
 pytestmark = pytest.mark.integration
 
@@ -46,11 +46,15 @@ class ServedInThread:
         database_url, kafka_bootstrap, data_dir = self._args
         try:
             async with running_service(
-                PORTFOLIO, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=data_dir
+                isolated(f"fuzz{uuid.uuid4().hex[:8]}"),
+                database_url=database_url,
+                kafka_bootstrap=kafka_bootstrap,
+                data_dir=data_dir,
             ) as service:
                 self.portfolio_id = (await new_portfolio(service, ["fuzzer"]))["id"]
                 await weighted_model(service, self.portfolio_id)
                 await register(service, self.portfolio_id, "p-1")
+                await approved_project(service, self.portfolio_id, "project-1")
                 self.service = service
                 self._ready.set()
                 await self._stop.wait()
@@ -69,6 +73,15 @@ class ServedInThread:
         assert self._loop is not None and self._stop is not None
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(60)
+
+
+async def approved_project(service: RunningService, portfolio_id: str, project_id: str) -> None:
+    """A project to deliver, so the delivery endpoints reach their rules."""
+    await register(service, portfolio_id, project_id)
+    body = {"candidate_id": project_id, "outcome": "approve", "rationale": "fuzz",
+            "approved_budget": [{"fiscal_period": "2027", "amount": "100"}]}  # fmt: skip
+    async with service.client("fuzzer", "board_member") as board:
+        assert (await board.post(f"/portfolios/{portfolio_id}/decisions", json=body)).status_code == 201
 
 
 def _fresh_database(admin_url: str) -> str:
@@ -107,10 +120,12 @@ schema = schemathesis.openapi.from_dict(OPENAPI, config=FUZZ_CONFIG)
 def test_no_input_gives_a_server_error(case, served) -> None:  # type: ignore[no-untyped-def]
     """As an analyst on the board of a real portfolio, so requests reach the domain rules."""
     service: RunningService = served.service
-    headers = {"Authorization": f"Bearer {service.token('fuzzer', 'pmo_analyst', 'board_member')}"}
+    headers = {"Authorization": f"Bearer {service.token('fuzzer', 'pmo_analyst', 'board_member', 'project_manager')}"}
     if case.path_parameters and "portfolio_id" in case.path_parameters:
         case.path_parameters["portfolio_id"] = served.portfolio_id
     if case.path_parameters and "candidate_id" in case.path_parameters:
         case.path_parameters["candidate_id"] = "p-1"
+    if case.path_parameters and "project_id" in case.path_parameters:
+        case.path_parameters["project_id"] = "project-1"
     case.call_and_validate(base_url=service.base_url, headers=headers, checks=[not_a_server_error])
     assert httpx.get(f"{service.base_url}/health/live").status_code == 200

@@ -1,4 +1,5 @@
-"""What the portfolio service does with intake's events: submitted proposals become candidates."""
+"""What the portfolio service does with intake's events: submitted proposals become candidates, withdrawn
+ones stop awaiting a decision."""
 
 from __future__ import annotations
 
@@ -6,21 +7,22 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.intake import ProposalSubmitted
+from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Metadata
 from pmo_events.runtime.subscription import Handler
 from pmo_portfolio.application.commands import register_candidate
+from pmo_portfolio.application.delivery import withdraw_candidate
 
 log = logging.getLogger(__name__)
+HANDLED = frozenset({ProposalSubmitted.type_name(), ProposalWithdrawn.type_name()})
 
 
 def make_handler(commands: CommandRuntime) -> Handler:
     async def handle(session: AsyncSession, event: RecordedEvent) -> None:
-        if event.type != ProposalSubmitted.type_name():
+        if event.type not in HANDLED:
             return
-        submitted = event.decode()
-        assert isinstance(submitted, ProposalSubmitted)
+        decoded = event.decode()
         meta = Metadata(
             actor=event.actor,
             correlation_id=event.correlation_id,
@@ -28,6 +30,9 @@ def make_handler(commands: CommandRuntime) -> Handler:
             traceparent=event.traceparent,
         )
         async with commands.in_session(session, meta) as uow:
-            await register_candidate(uow, submitted)
+            if isinstance(decoded, ProposalSubmitted):
+                await register_candidate(uow, decoded)
+            elif isinstance(decoded, ProposalWithdrawn):
+                await withdraw_candidate(uow, decoded)
 
     return handle

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
-from pmo_portfolio.adapters.db.tables import candidates, decisions, objectives, portfolios, projects, scenarios
+from pmo_portfolio.adapters.db.tables import candidates, decisions, objectives, portfolios, scenarios
 from pmo_portfolio.application.commands import active_objective_weights
 from pmo_portfolio.domain.envelope import remaining_envelope
 from pmo_portfolio.domain.errors import NotFound
@@ -161,17 +161,3 @@ async def list_objectives(db: Database, status: str | None, limit: int, cursor: 
         rows = (await session.execute(query)).all()
     items = [objective_view(loads(r.state)) for r in rows[:limit]]
     return items, items[-1]["id"] if len(rows) > limit else None
-
-
-async def get_project(db: Database, project_id: str) -> tuple[dict[str, Any], int]:
-    async with db.sessions() as session:
-        row = (
-            await session.execute(
-                select(projects.c.state, projects.c.version).where(projects.c.project_id == project_id)
-            )
-        ).first()
-    if row is None:
-        raise NotFound(f"project {project_id}")
-    state = loads(row.state)
-    state["id"] = state.pop("project_id")
-    return state, row.version

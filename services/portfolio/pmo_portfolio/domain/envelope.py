@@ -40,3 +40,7 @@ def add(committed: Mapping[str, Decimal], amounts: Iterable[PeriodAmount]) -> di
     for line in amounts:
         total[line.fiscal_period] = total.get(line.fiscal_period, ZERO) + line.amount
     return total
+
+
+def negated(amounts: Iterable[PeriodAmount]) -> tuple[PeriodAmount, ...]:
+    return tuple(PeriodAmount(fiscal_period=a.fiscal_period, amount=-a.amount) for a in amounts)

@@ -1,10 +1,18 @@
-"""Portfolio governance: the budget envelope per fiscal period and the board's membership."""
+"""Portfolio governance: the budget envelope, the board, RAG tolerances and the review cadence."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.contracts.portfolio import BoardMemberAdded, BoardMemberRemoved, PortfolioBudgetSet
+from pmo_events.contracts.portfolio import (
+    BoardMemberAdded,
+    BoardMemberRemoved,
+    PortfolioBudgetSet,
+    RagTolerancesSet,
+    ReviewCadenceSet,
+)
 from pmo_portfolio.domain.envelope import ZERO
 from pmo_portfolio.domain.errors import EnvelopeExceeded, InvalidCommand, NotFound, RuleViolation
 from pmo_portfolio.domain.portfolio import Portfolio, check_budget_lines
@@ -48,3 +56,20 @@ def remove_board_member(portfolio: Portfolio, subject: str, removed_by: str) -> 
     if len(portfolio.board_members) == 1:
         raise RuleViolation(f"{subject} is the last board member; add another before removing them")
     return [BoardMemberRemoved(portfolio_id=portfolio.portfolio_id, subject=subject, removed_by=removed_by)]
+
+
+def set_rag_tolerances(portfolio: Portfolio, green_at: Decimal, amber_at: Decimal, set_by: str) -> list[Event]:
+    """SPI and CPI thresholds: 0 < amber_at <= green_at."""
+    _existing(portfolio)
+    if amber_at <= 0:
+        raise InvalidCommand("amber_at", "the amber threshold is greater than 0")
+    if green_at < amber_at:
+        raise InvalidCommand("green_at", "the green threshold is at least the amber threshold")
+    return [RagTolerancesSet(portfolio_id=portfolio.portfolio_id, green_at=green_at, amber_at=amber_at, set_by=set_by)]
+
+
+def set_review_cadence(portfolio: Portfolio, every_days: int, set_by: str) -> list[Event]:
+    _existing(portfolio)
+    if not 1 <= every_days <= 3660:
+        raise InvalidCommand("every_days", "a review cadence is between 1 and 3660 days")
+    return [ReviewCadenceSet(portfolio_id=portfolio.portfolio_id, every_days=every_days, set_by=set_by)]

@@ -11,23 +11,27 @@ from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate
-from pmo_events.contracts.intake import ProposalSubmitted
+from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.contracts.portfolio import (
     BoardMemberAdded,
     BoardMemberRemoved,
     CandidateRegistered,
     CandidateScored,
+    CandidateWithdrawn,
     Criterion,
     InvestmentDecided,
     PortfolioBudgetSet,
     PortfolioCreated,
+    ProjectBudgetChanged,
+    RagTolerancesSet,
+    ReviewCadenceSet,
     ScoringModelSet,
 )
 from pmo_portfolio.domain.envelope import add
 from pmo_portfolio.domain.errors import InvalidCommand, NotFound
 
 Outcome = Literal["approve", "reject", "defer", "request_changes"]
-CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested"]
+CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
 STATUS_AFTER: dict[str, CandidateStatus] = {
     "approve": "approved",
     "reject": "rejected",
@@ -77,6 +81,10 @@ class Portfolio(BaseModel):
     board_members: tuple[str, ...] = ()
     candidates: dict[str, Candidate] = {}
     scoring_model: ScoringModel | None = None
+    #: Derived RAG thresholds on SPI and CPI: green at or above, amber at or above, red below.
+    green_at: Decimal = Decimal("0.95")
+    amber_at: Decimal = Decimal("0.90")
+    review_every_days: int = 90
 
     def candidate(self, candidate_id: str) -> Candidate:
         found = self.candidates.get(candidate_id)
@@ -139,6 +147,23 @@ def register_candidate(portfolio: Portfolio, submitted: ProposalSubmitted) -> li
             summary=submitted.summary,
             risk_level=submitted.risk_level,
             dependencies=submitted.dependencies,
+        )
+    ]
+
+
+def withdraw_candidate(portfolio: Portfolio, withdrawn: ProposalWithdrawn) -> list[Event]:
+    """A withdrawn proposal stops awaiting a decision; a decided (or unknown) one is left as it is."""
+    known = portfolio.candidates.get(withdrawn.proposal_id)
+    if not portfolio.exists or known is None or known.status not in AWAITING_DECISION | {"changes_requested"}:
+        return []
+    return [
+        CandidateWithdrawn(
+            portfolio_id=portfolio.portfolio_id,
+            candidate_id=known.candidate_id,
+            proposal_id=withdrawn.proposal_id,
+            withdrawn_by=withdrawn.withdrawn_by,
+            reason=withdrawn.reason,
+            withdrawn_at=withdrawn.withdrawn_at,
         )
     ]
 
@@ -209,6 +234,19 @@ def evolve(state: Portfolio, event: Event) -> Portfolio:
         return _scored(state, event)
     if isinstance(event, InvestmentDecided):
         return _decided(state, event)
+    return _evolve_delivery(state, event)
+
+
+def _evolve_delivery(state: Portfolio, event: Event) -> Portfolio:
+    if isinstance(event, CandidateWithdrawn):
+        candidate = state.candidates[event.candidate_id].model_copy(update={"status": "withdrawn"})
+        return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
+    if isinstance(event, ProjectBudgetChanged):
+        return state.model_copy(update={"committed": add(state.committed, event.delta)})
+    if isinstance(event, RagTolerancesSet):
+        return state.model_copy(update={"green_at": event.green_at, "amber_at": event.amber_at})
+    if isinstance(event, ReviewCadenceSet):
+        return state.model_copy(update={"review_every_days": event.every_days})
     return state
 
 

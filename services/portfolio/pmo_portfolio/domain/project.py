@@ -1,26 +1,79 @@
-"""The Project aggregate: initiated by an approval, with the proposal's id; delivery comes later."""
+"""The Project aggregate: initiated by an approval (the proposal's id), then its whole delivery life."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Timeline
-from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided, ProjectInitiated
+from pmo_events.contracts.portfolio import (
+    AlignmentReviewed,
+    BenefitRealised,
+    CandidateRegistered,
+    ChangeRequestDecided,
+    ChangeRequested,
+    InvestmentDecided,
+    LessonRecorded,
+    ProjectCancelled,
+    ProjectClosed,
+    ProjectInitiated,
+    ProjectPaused,
+    ProjectResumed,
+    StageGateDecided,
+    StatusReported,
+)
+from pmo_portfolio.domain.envelope import add, negated
+
+Stage = Literal["none", "initiate", "plan", "execute", "close"]
+Status = Literal["none", "active", "on_hold", "paused", "cancelled", "closed"]
+STAGES: tuple[Stage, ...] = ("initiate", "plan", "execute", "close")
+#: A project in one of these can still be reported on, reviewed and changed.
+LIVE: frozenset[str] = frozenset({"active", "on_hold", "paused"})
+
+
+class ChangeRequest(BaseModel):
+    change_request_id: str
+    kind: Literal["budget", "scope", "schedule"]
+    status: Literal["pending", "approved", "rejected"] = "pending"
+    budget_delta: tuple[PeriodAmount, ...] = ()
+    new_end: date | None = None
+    rationale: str
+    requested_by: str
 
 
 class Project(BaseModel):
     project_id: str
     portfolio_id: str = ""
     title: str = ""
-    stage: Literal["none", "initiate", "plan", "execute", "close"] = "none"
-    status: Literal["none", "active", "on_hold", "paused", "cancelled", "closed"] = "none"
+    stage: Stage = "none"
+    status: Status = "none"
     baseline_budget: tuple[PeriodAmount, ...] = ()
+    #: The baseline plus every approved budget change: BAC is its total.
+    budget: dict[str, Decimal] = {}
     timeline: Timeline = Timeline()
     resource_estimate: tuple[RoleEstimate, ...] = ()
     benefits: tuple[Benefit, ...] = ()
+    initiated_on: date | None = None
+    last_reviewed_on: date | None = None
+    #: Latest status report per period end (ISO date) → its report id.
+    reports: dict[str, str] = {}
+    latest_report: StatusReported | None = None
+    change_requests: dict[str, ChangeRequest] = {}
+    final_cost: Decimal | None = None
+    lessons: int = 0
+    realisations: int = 0
+
+    def benefit_ids(self) -> list[str]:
+        """A benefit without its own id is known by its position, as reporting does: "#1", "#2"..."""
+        return [b.benefit_id or f"#{i + 1}" for i, b in enumerate(self.benefits)]
+
+    def next_stage(self) -> Stage | None:
+        position = STAGES.index(self.stage) if self.stage in STAGES else -1
+        return STAGES[position + 1] if 0 <= position < len(STAGES) - 1 else None
 
 
 def initiate(project: Project, decision: InvestmentDecided, candidate: CandidateRegistered) -> list[Event]:
@@ -38,24 +91,88 @@ def initiate(project: Project, decision: InvestmentDecided, candidate: Candidate
             resource_estimate=candidate.resource_estimate,
             benefits=candidate.benefits,
             initiated_by=decision.decided_by,
+            initiated_at=decision.decided_at,
         )
     ]
 
 
+def _initiated(state: Project, event: ProjectInitiated) -> Project:
+    return state.model_copy(
+        update={
+            "portfolio_id": event.portfolio_id,
+            "title": event.title,
+            "stage": "initiate",
+            "status": "active",
+            "baseline_budget": event.baseline_budget,
+            "budget": add({}, event.baseline_budget),
+            "timeline": event.timeline,
+            "resource_estimate": event.resource_estimate,
+            "benefits": event.benefits,
+            "initiated_on": event.initiated_at.date() if event.initiated_at else None,
+        }
+    )
+
+
+def _gate(state: Project, event: StageGateDecided) -> Project:
+    if event.decision == "proceed":
+        return state.model_copy(update={"stage": event.to_stage, "status": "active"})
+    if event.decision == "hold":
+        return state.model_copy(update={"status": "on_hold"})
+    return state  # a stop is followed by ProjectCancelled
+
+
+def _change_decided(state: Project, event: ChangeRequestDecided) -> Project:
+    request = state.change_requests[event.change_request_id]
+    requests = {
+        **state.change_requests,
+        event.change_request_id: request.model_copy(
+            update={"status": "approved" if event.outcome == "approve" else "rejected"}
+        ),
+    }
+    if event.outcome == "reject":
+        return state.model_copy(update={"change_requests": requests})
+    update: dict[str, object] = {"change_requests": requests, "budget": add(state.budget, event.budget_delta)}
+    if event.new_end is not None:
+        update["timeline"] = state.timeline.model_copy(update={"end": event.new_end})
+    return state.model_copy(update=update)
+
+
+def _reported(state: Project, event: StatusReported) -> Project:
+    latest = state.latest_report
+    if latest is None or (event.period_end, event.reported_at) >= (latest.period_end, latest.reported_at):
+        latest = event
+    reports = {**state.reports, event.period_end.isoformat(): event.report_id}
+    return state.model_copy(update={"reports": reports, "latest_report": latest})
+
+
 def evolve(state: Project, event: Event) -> Project:
     if isinstance(event, ProjectInitiated):
+        return _initiated(state, event)
+    if isinstance(event, StageGateDecided):
+        return _gate(state, event)
+    if isinstance(event, StatusReported):
+        return _reported(state, event)
+    if isinstance(event, AlignmentReviewed):
+        return state.model_copy(update={"last_reviewed_on": event.reviewed_at.date()})
+    if isinstance(event, ChangeRequested):
+        request = ChangeRequest(**event.model_dump(include=set(ChangeRequest.model_fields) - {"status"}))
         return state.model_copy(
-            update={
-                "portfolio_id": event.portfolio_id,
-                "title": event.title,
-                "stage": "initiate",
-                "status": "active",
-                "baseline_budget": event.baseline_budget,
-                "timeline": event.timeline,
-                "resource_estimate": event.resource_estimate,
-                "benefits": event.benefits,
-            }
+            update={"change_requests": {**state.change_requests, request.change_request_id: request}}
         )
+    if isinstance(event, ChangeRequestDecided):
+        return _change_decided(state, event)
+    if isinstance(event, ProjectPaused | ProjectResumed):
+        return state.model_copy(update={"status": "paused" if isinstance(event, ProjectPaused) else "active"})
+    if isinstance(event, ProjectCancelled):
+        return state.model_copy(
+            update={"status": "cancelled", "budget": add(state.budget, negated(event.released_budget))}
+        )
+    if isinstance(event, ProjectClosed):
+        update = {"status": "closed", "stage": "close", "final_cost": event.final_cost}
+        return state.model_copy(update={**update, "budget": add(state.budget, negated(event.released_budget))})
+    if isinstance(event, LessonRecorded | BenefitRealised):
+        field = "lessons" if isinstance(event, LessonRecorded) else "realisations"
+        return state.model_copy(update={field: getattr(state, field) + 1})
     return state
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided, ScenarioSaved
+from pmo_events.contracts.portfolio import CandidateRegistered, CandidateWithdrawn, InvestmentDecided, ScenarioSaved
 from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_portfolio.adapters.db.tables import candidates, decisions, objectives, portfolios, projects, scenarios
 from pmo_portfolio.domain import objective as objective_rules
@@ -56,6 +56,12 @@ async def project_candidate(session: AsyncSession, event: RecordedEvent) -> None
             candidates.update()
             .where(candidates.c.candidate_id == decoded.candidate_id)
             .values(status=status, decision=dumps(decoded.model_dump(mode="json")).decode(), updated_at=event.time)
+        )
+    elif isinstance(decoded, CandidateWithdrawn):
+        await session.execute(
+            candidates.update()
+            .where(candidates.c.candidate_id == decoded.candidate_id)
+            .values(status="withdrawn", updated_at=event.time)
         )
 
 

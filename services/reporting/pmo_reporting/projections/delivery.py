@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pmo_events.contracts.portfolio import ProjectInitiated
+from pmo_events.contracts.common import PeriodAmount
+from pmo_events.contracts.portfolio import (
+    BenefitRealised,
+    ChangeRequestDecided,
+    ChangeRequested,
+    LessonRecorded,
+    ProjectCancelled,
+    ProjectClosed,
+    ProjectInitiated,
+    ProjectPaused,
+    ProjectResumed,
+    StageGateDecided,
+    StatusReported,
+)
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.projections.base import instant, on
 from pmo_reporting.projections.documents import Body, Documents
+from pmo_reporting.projections.governance import DECISION
 
 PROJECT = "project"
 
@@ -49,7 +63,153 @@ def project_initiated(docs: Documents, event: ProjectInitiated, meta: RecordedEv
     put_project(docs, doc)
 
 
-EFFECTS = (project_initiated,)
+def _budget(lines: tuple[PeriodAmount, ...], sign: int = 1) -> dict[str, str]:
+    return {p.fiscal_period: format(sign * p.amount, "f") for p in lines}
+
+
+def _decision(docs: Documents, doc: Body, decision_id: str, body: Body, meta: RecordedEvent) -> None:
+    """Gate and change-request decisions join the portfolio's decision audit trail."""
+    docs.put(
+        DECISION,
+        decision_id,
+        {
+            "id": decision_id,
+            "portfolio_id": doc["portfolio_id"],
+            "subject_id": doc["id"],
+            "proposal_id": doc["id"],
+            "approved_budget": {},
+            "review_on": None,
+            "evidence": {},
+            "event_id": meta.event_id,
+            **body,
+        },
+        scope=doc["portfolio_id"] or "",
+    )
+
+
+@on(StageGateDecided)
+def gate_decided(docs: Documents, event: StageGateDecided, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    doc["portfolio_id"] = doc["portfolio_id"] or event.portfolio_id
+    gate = event.model_dump(mode="json", exclude={"project_id", "portfolio_id"})
+    doc["gates"].append({**gate, "decided_at": instant(event.decided_at)})
+    if event.decision == "proceed":
+        doc.update(stage=event.to_stage, status="active")
+    elif event.decision == "hold":
+        doc["status"] = "on_hold"
+    put_project(docs, doc)
+    body = {"kind": "stage_gate", "gate": event.gate, "outcome": event.decision, "rationale": event.rationale}
+    _decision(docs, doc, event.decision_id, {**body, "decided_by": event.decided_by,
+                                            "decided_at": instant(event.decided_at)}, meta)  # fmt: skip
+
+
+@on(StatusReported)
+def status_reported(docs: Documents, event: StatusReported, meta: RecordedEvent) -> None:
+    """Every report is kept; a correction (same period end) replaces its period in the series, not the history."""
+    doc = project_doc(docs, event.project_id)
+    report = event.model_dump(mode="json", exclude={"project_id", "portfolio_id"})
+    doc["status_reports"].append({**report, "reported_at": instant(event.reported_at)})
+    put_project(docs, doc)
+
+
+def _change(doc: Body, change_request_id: str) -> Body:
+    for change in doc["changes"]:
+        if change.get("change_request_id") == change_request_id:
+            return change
+    change = {"change_request_id": change_request_id}
+    doc["changes"].append(change)
+    return change
+
+
+@on(ChangeRequested)
+def change_requested(docs: Documents, event: ChangeRequested, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    change = _change(doc, event.change_request_id)
+    change.setdefault("outcome", "pending")
+    change.update(
+        kind=event.kind,
+        requested_delta=_budget(event.budget_delta),
+        requested_end=event.new_end.isoformat() if event.new_end else None,
+        rationale=event.rationale,
+        requested_by=event.requested_by,
+        requested_at=instant(event.requested_at),
+    )
+    put_project(docs, doc)
+
+
+@on(ChangeRequestDecided)
+def change_decided(docs: Documents, event: ChangeRequestDecided, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    delta = _budget(event.budget_delta)
+    _change(doc, event.change_request_id).update(
+        kind=event.kind,
+        outcome=event.outcome,
+        budget_delta=delta,
+        new_end=event.new_end.isoformat() if event.new_end else None,
+        decision_rationale=event.rationale,
+        decided_by=event.decided_by,
+        decided_at=instant(event.decided_at),
+    )
+    if event.outcome == "approve" and event.new_end and doc.get("timeline"):
+        doc["timeline"] = {**doc["timeline"], "end": event.new_end.isoformat()}
+    put_project(docs, doc)
+    body = {"kind": "change_request", "change_kind": event.kind, "outcome": event.outcome,
+            "rationale": event.rationale, "decided_by": event.decided_by, "decided_at": instant(event.decided_at),
+            "approved_budget": delta}  # fmt: skip
+    _decision(docs, doc, event.change_request_id, body, meta)
+
+
+@on(ProjectPaused, ProjectResumed)
+def paused_or_resumed(docs: Documents, event: ProjectPaused | ProjectResumed, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    doc["status"] = "paused" if isinstance(event, ProjectPaused) else "active"
+    put_project(docs, doc)
+
+
+@on(ProjectCancelled, ProjectClosed)
+def ended(docs: Documents, event: ProjectCancelled | ProjectClosed, meta: RecordedEvent) -> None:
+    """The end of delivery; the budget it released is a negative change, so the committed total drops."""
+    doc = project_doc(docs, event.project_id)
+    closed = isinstance(event, ProjectClosed)
+    ended_on = event.effective_on.isoformat() if event.effective_on else None
+    doc.update(status="closed" if closed else "cancelled", ended_on=ended_on)
+    if isinstance(event, ProjectClosed):
+        final = format(event.final_cost, "f") if event.final_cost is not None else None
+        doc.update(stage="close", final_cost=final)
+    if event.released_budget:
+        cause = "closure" if closed else "cancellation"
+        release = {"kind": "release", "cause": cause, "outcome": "approve", "decided_at": instant(meta.time)}
+        doc["changes"].append({**release, "budget_delta": _budget(event.released_budget, -1)})
+    put_project(docs, doc)
+
+
+@on(LessonRecorded)
+def lesson_recorded(docs: Documents, event: LessonRecorded, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    lesson = event.model_dump(mode="json", exclude={"project_id", "portfolio_id"})
+    doc["lessons"].append({**lesson, "recorded_at": instant(event.recorded_at)})
+    put_project(docs, doc)
+
+
+@on(BenefitRealised)
+def benefit_realised(docs: Documents, event: BenefitRealised, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    realisation = event.model_dump(mode="json", exclude={"project_id", "portfolio_id"})
+    doc["realisations"].append({**realisation, "recorded_at": instant(event.recorded_at)})
+    put_project(docs, doc)
+
+
+EFFECTS = (
+    project_initiated,
+    gate_decided,
+    status_reported,
+    change_requested,
+    change_decided,
+    paused_or_resumed,
+    ended,
+    lesson_recorded,
+    benefit_realised,
+)
 
 
 def current_budget(doc: Body) -> dict[str, str]:

@@ -25,7 +25,9 @@ from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
 from pmo_servicekit.problems import Problem
 
 router = APIRouter(responses=PROBLEMS)
-Status = Annotated[str | None, Query(pattern="^(awaiting_decision|approved|rejected|deferred|changes_requested)$")]
+Status = Annotated[
+    str | None, Query(pattern="^(awaiting_decision|approved|rejected|deferred|changes_requested|withdrawn)$")
+]
 
 
 @router.get("/portfolios/{portfolio_id}/candidates", tags=["candidates"])

@@ -1,4 +1,4 @@
-"""The portfolio service's HTTP API: portfolios, budget, board, scoring model, projects."""
+"""The portfolio service's HTTP API: portfolios, budget, board, scoring model, delivery settings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import UnitOfWork
+from pmo_portfolio.adapters.http.delivery_schemas import RagTolerancesBody, ReviewCadenceBody
 from pmo_portfolio.adapters.http.deps import PROBLEMS, Analyst, Cursor, Limit, service
 from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, invalid, problem_for
 from pmo_portfolio.adapters.http.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate, ScoringModelReplace
@@ -168,13 +169,41 @@ async def replace_scoring_model(
     return await _change(request, response, principal, portfolio_id, rule, if_match)
 
 
-@router.get("/projects/{project_id}", tags=["projects"])
-async def read_project(
-    project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+@router.put("/portfolios/{portfolio_id}/rag-tolerances", tags=["portfolios"])
+async def replace_rag_tolerances(
+    portfolio_id: str,
+    body: RagTolerancesBody,
+    principal: Analyst,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    try:
-        view, version = await queries.get_project(service(request).db, project_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
-    response.headers["ETag"] = etag(version)
-    return {**view, "version": version}
+    """Derived RAG thresholds on SPI and CPI (default green ≥ 0.95, amber ≥ 0.90, red below)."""
+    return await _change(
+        request,
+        response,
+        principal,
+        portfolio_id,
+        lambda state, _w: governance.set_rag_tolerances(state, body.green_at, body.amber_at, principal.subject),
+        if_match,
+    )
+
+
+@router.put("/portfolios/{portfolio_id}/review-cadence", tags=["portfolios"])
+async def replace_review_cadence(
+    portfolio_id: str,
+    body: ReviewCadenceBody,
+    principal: Analyst,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Every project of the portfolio is due for an alignment review this many days after the last one."""
+    return await _change(
+        request,
+        response,
+        principal,
+        portfolio_id,
+        lambda state, _w: governance.set_review_cadence(state, body.every_days, principal.subject),
+        if_match,
+    )

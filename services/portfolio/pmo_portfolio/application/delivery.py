@@ -1,0 +1,61 @@
+"""Project delivery commands: load the project and its portfolio → decide → append to both in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.intake import ProposalWithdrawn
+from pmo_events.contracts.portfolio import ProjectBudgetChanged
+from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork, fold
+from pmo_portfolio.application.commands import PORTFOLIO, PROJECT, retrying
+from pmo_portfolio.domain import portfolio as portfolio_rules
+from pmo_portfolio.domain.errors import NotFound, StaleVersion
+from pmo_portfolio.domain.portfolio import Portfolio
+from pmo_portfolio.domain.project import Project
+
+ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
+#: Events a project command decides that belong on the portfolio's stream: they move the envelope.
+FUNDING = (ProjectBudgetChanged,)
+
+
+async def apply_to_project(
+    uow: UnitOfWork, project_id: str, rule: ProjectRule, *, if_match: int | None = None
+) -> tuple[list[Event], int]:
+    """Decide on the project and its portfolio; budget changes go on the portfolio's stream, checked there."""
+    project = await uow.load(PROJECT, project_id)
+    if project.state.status == "none":
+        raise NotFound(f"project {project_id}")
+    if if_match is not None and if_match != project.version:
+        raise StaleVersion(f"project {project_id}", project.version)
+    portfolio = await uow.load(PORTFOLIO, project.state.portfolio_id)
+    new_events = list(rule(portfolio.state, project.state))
+    on_project = [e for e in new_events if not isinstance(e, FUNDING)]
+    on_portfolio = [e for e in new_events if isinstance(e, FUNDING)]
+    if on_portfolio:
+        # Appended with the portfolio's version: a concurrent approval or change makes this lose and retry.
+        after = fold(PORTFOLIO, portfolio.state, on_portfolio)
+        await uow.append(PORTFOLIO, project.state.portfolio_id, portfolio.version, on_portfolio, after)
+    await uow.append(PROJECT, project_id, project.version, on_project, fold(PROJECT, project.state, on_project))
+    return new_events, project.version + len(on_project)
+
+
+async def change_project(
+    runtime: CommandRuntime, project_id: str, rule: ProjectRule, meta: Metadata, *, if_match: int | None = None
+) -> tuple[list[Event], int]:
+    """One project command in its own transaction; a lost race is decided again (never with If-Match)."""
+
+    async def once() -> tuple[list[Event], int]:
+        async with runtime.unit_of_work(meta) as uow:
+            return await apply_to_project(uow, project_id, rule, if_match=if_match)
+
+    return await retrying(once, retry=if_match is None)
+
+
+async def withdraw_candidate(uow: UnitOfWork, withdrawn: ProposalWithdrawn) -> None:
+    """From intake's event: a withdrawn proposal stops awaiting the board's decision."""
+    loaded = await uow.load(PORTFOLIO, withdrawn.portfolio_id)
+    new_events = portfolio_rules.withdraw_candidate(loaded.state, withdrawn)
+    if new_events:
+        after = fold(PORTFOLIO, loaded.state, new_events)
+        await uow.append(PORTFOLIO, withdrawn.portfolio_id, loaded.version, new_events, after)

@@ -1,0 +1,202 @@
+"""A project's life: stage gates in order, pause and resume, cancellation and closure releasing money."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.common import PeriodAmount
+from pmo_events.contracts.portfolio import (
+    ProjectBudgetChanged,
+    ProjectCancelled,
+    ProjectClosed,
+    ProjectPaused,
+    ProjectResumed,
+    StageGateDecided,
+)
+from pmo_portfolio.domain.envelope import negated
+from pmo_portfolio.domain.errors import InvalidCommand, NotBoardMember, NotFound, RuleViolation
+from pmo_portfolio.domain.periods import period_dates
+from pmo_portfolio.domain.portfolio import Portfolio
+from pmo_portfolio.domain.project import LIVE, Project
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Act:
+    """Who does it, when and why: every delivery decision records all three."""
+
+    by: str
+    at: datetime
+    rationale: str
+
+
+def existing(project: Project) -> Project:
+    if project.status == "none":
+        raise NotFound(f"project {project.project_id}")
+    return project
+
+
+def check_board(portfolio: Portfolio, project: Project, who: str) -> None:
+    if who not in portfolio.board_members:
+        raise NotBoardMember(f"{who} is not on the board of portfolio {portfolio.name or project.portfolio_id}")
+
+
+def check_team(portfolio: Portfolio, project: Project, who: str, *, is_project_manager: bool) -> None:
+    """Project managers and the portfolio's board raise changes, record lessons and benefits."""
+    if not is_project_manager:
+        check_board(portfolio, project, who)
+
+
+def check_live(project: Project, doing: str) -> None:
+    if project.status not in LIVE:
+        raise RuleViolation(f"project {project.project_id} is {project.status}: it cannot {doing}")
+
+
+def check_rationale(act: Act, field: str = "rationale") -> None:
+    if not act.rationale.strip():
+        raise InvalidCommand(field, "every decision needs a rationale")
+
+
+def _period_order(period: str) -> tuple[int, str]:
+    span = period_dates(period)
+    return (span[0].toordinal(), period) if span else (0, period)
+
+
+def unspent(budget: dict[str, Decimal], spent: Decimal) -> tuple[PeriodAmount, ...]:
+    """What is left per period when the money spent is counted against the earliest periods first."""
+    left = max(spent, ZERO)
+    released = []
+    for period in sorted(budget, key=_period_order):
+        used = min(max(budget[period], ZERO), left)
+        left -= used
+        if budget[period] - used > 0:
+            released.append(PeriodAmount(fiscal_period=period, amount=budget[period] - used))
+    return tuple(released)
+
+
+def _released(project: Project, spent: Decimal, cause: str, act: Act) -> tuple[tuple[PeriodAmount, ...], list[Event]]:
+    released = unspent(project.budget, spent)
+    if not released:
+        return released, []
+    change = ProjectBudgetChanged(
+        portfolio_id=project.portfolio_id,
+        project_id=project.project_id,
+        delta=negated(released),
+        cause=cause,  # type: ignore[arg-type]
+        changed_by=act.by,
+    )
+    return released, [change]
+
+
+def _spent_so_far(project: Project) -> Decimal:
+    return project.latest_report.actual_cost if project.latest_report else ZERO
+
+
+def cancel(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
+    """The board cancels: the unspent budget (budget minus the latest actual cost) returns to the envelope."""
+    existing(project)
+    check_board(portfolio, project, act.by)
+    check_rationale(act)
+    check_live(project, "be cancelled")
+    released, funding = _released(project, _spent_so_far(project), "cancellation", act)
+    cancelled = ProjectCancelled(
+        project_id=project.project_id,
+        portfolio_id=project.portfolio_id,
+        effective_on=act.at.date(),
+        reason=act.rationale,
+        cancelled_by=act.by,
+        released_budget=released,
+    )
+    return [cancelled, *funding]
+
+
+def decide_gate(portfolio: Portfolio, project: Project, gate: str, decision: str, act: Act) -> list[Event]:
+    """Gates come in stage order; proceed moves on, hold puts the project on hold, stop cancels it."""
+    existing(project)
+    check_board(portfolio, project, act.by)
+    check_rationale(act)
+    if project.status not in {"active", "on_hold"}:
+        raise RuleViolation(f"project {project.project_id} is {project.status}: no gate can be decided")
+    expected = project.next_stage()
+    if gate != expected:
+        raise RuleViolation(f"the next gate of project {project.project_id} is {expected or 'none'}, not {gate}")
+    if decision == "hold" and project.status == "on_hold":
+        raise RuleViolation(f"project {project.project_id} is already on hold at the {gate} gate")
+    decided = StageGateDecided(
+        project_id=project.project_id,
+        portfolio_id=project.portfolio_id,
+        decision_id=str(uuid.uuid4()),
+        gate=gate,  # type: ignore[arg-type]
+        decision=decision,  # type: ignore[arg-type]
+        from_stage=project.stage,
+        to_stage=gate if decision == "proceed" else project.stage,
+        rationale=act.rationale,
+        decided_by=act.by,
+        decided_at=act.at,
+    )
+    if decision != "stop":
+        return [decided]
+    stopped = project.model_copy(update={"status": "active"})
+    return [decided, *cancel(portfolio, stopped, act)]
+
+
+def pause(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
+    existing(project)
+    check_board(portfolio, project, act.by)
+    check_rationale(act)
+    if project.status != "active":
+        raise RuleViolation(f"only an active project can be paused; project {project.project_id} is {project.status}")
+    return [
+        ProjectPaused(
+            project_id=project.project_id,
+            portfolio_id=project.portfolio_id,
+            rationale=act.rationale,
+            paused_by=act.by,
+            paused_at=act.at,
+        )
+    ]
+
+
+def resume(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
+    existing(project)
+    check_board(portfolio, project, act.by)
+    check_rationale(act)
+    if project.status != "paused":
+        raise RuleViolation(f"only a paused project can resume; project {project.project_id} is {project.status}")
+    return [
+        ProjectResumed(
+            project_id=project.project_id,
+            portfolio_id=project.portfolio_id,
+            rationale=act.rationale,
+            resumed_by=act.by,
+            resumed_at=act.at,
+        )
+    ]
+
+
+def close(portfolio: Portfolio, project: Project, final_cost: Decimal, act: Act) -> list[Event]:
+    """Closure from the execute or close stage; the budget the final cost did not use returns to the envelope."""
+    existing(project)
+    check_board(portfolio, project, act.by)
+    check_live(project, "be closed")
+    if project.stage not in {"execute", "close"}:
+        raise RuleViolation(f"project {project.project_id} is in {project.stage}: it closes from execute or close")
+    if final_cost < 0:
+        raise InvalidCommand("final_cost", "a final cost cannot be negative")
+    released, funding = _released(project, final_cost, "closure", act)
+    closed = ProjectClosed(
+        project_id=project.project_id,
+        portfolio_id=project.portfolio_id,
+        effective_on=act.at.date(),
+        reason=act.rationale or None,
+        final_cost=final_cost,
+        notes=act.rationale or None,
+        closed_by=act.by,
+        released_budget=released,
+    )
+    return [closed, *funding]
