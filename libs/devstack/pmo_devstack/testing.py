@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import uvicorn
 
@@ -84,3 +88,75 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.05):  # t
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+class ServedInThread:
+    """A service served in its own thread and event loop, so synchronous tests (Hypothesis,
+    Schemathesis) can call it. `prepare` runs once the service is up (e.g. to create fixtures)."""
+
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        *,
+        database_url: str,
+        kafka_bootstrap: str,
+        data_dir: Path,
+        prepare: Callable[[RunningService], Awaitable[dict[str, Any]]] | None = None,
+    ) -> None:
+        self._definition = definition
+        self._args = {"database_url": database_url, "kafka_bootstrap": kafka_bootstrap, "data_dir": data_dir}
+        self._prepare = prepare
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.service: RunningService | None = None
+        self.prepared: dict[str, Any] = {}
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            async with running_service(self._definition, **self._args) as service:  # type: ignore[arg-type]
+                if self._prepare is not None:
+                    self.prepared = await self._prepare(service)
+                self.service = service
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as exc:
+            self.error = exc
+            self._ready.set()
+
+    def __enter__(self) -> ServedInThread:
+        self._thread.start()
+        self._ready.wait(120)
+        if self.service is None:
+            raise RuntimeError(f"{self._definition.name} did not start") from self.error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)
+
+
+def fresh_postgres_database(admin_url: str) -> str:
+    """Create an empty PostgreSQL database (synchronously) and answer its asyncpg URL."""
+
+    async def create() -> str:
+        name = f"pmo_test_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return name
+
+    name = asyncio.run(create())
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def openapi_of(definition: ServiceDefinition) -> dict[str, Any]:
+    """A service's own OpenAPI document (building the app does no I/O)."""
+    settings = ServiceSettings(env="development", database_url="sqlite+aiosqlite:///:memory:")
+    return create_app(definition, settings, KafkaSettings()).openapi()

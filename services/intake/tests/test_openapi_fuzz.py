@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import schemathesis
@@ -18,13 +12,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from pmo_devstack.testing import RunningService
-from pmo_events.runtime import KafkaSettings
+from pmo_devstack.testing import RunningService, ServedInThread, fresh_postgres_database, openapi_of
 from pmo_intake.bootstrap import INTAKE
-from pmo_servicekit.app import create_app
-from pmo_servicekit.settings import ServiceSettings
-
-from .support import intake_service
 
 pytestmark = [
     pytest.mark.integration,
@@ -33,72 +22,20 @@ pytestmark = [
 ]
 
 
-class ServedInThread:
-    """The intake service in its own thread and event loop, so synchronous Hypothesis tests can call it."""
-
-    def __init__(self, database_url: str, kafka_bootstrap: str, data_dir: Path) -> None:
-        self._args = (database_url, kafka_bootstrap, data_dir)
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.service: RunningService | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        try:
-            async with intake_service(*self._args) as service:
-                self.service = service
-                self._ready.set()
-                await self._stop.wait()
-        except BaseException as exc:
-            self.error = exc
-            self._ready.set()
-
-    def __enter__(self) -> RunningService:
-        self._thread.start()
-        self._ready.wait(120)
-        if self.service is None:
-            raise RuntimeError("intake did not start") from self.error
-        return self.service
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(60)
-
-
-def _fresh_database(admin_url: str) -> str:
-    async def create() -> str:
-        name = f"pmo_test_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        return name
-
-    name = asyncio.run(create())
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
 @pytest.fixture(scope="module")
 def served_intake(
     postgres_admin_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningService]:
-    database_url = _fresh_database(postgres_admin_url)
-    with ServedInThread(database_url, kafka_bootstrap, tmp_path_factory.mktemp("fuzz")) as service:
-        yield service
+    database_url = fresh_postgres_database(postgres_admin_url)
+    data_dir = tmp_path_factory.mktemp("fuzz")
+    with ServedInThread(
+        INTAKE, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=data_dir
+    ) as served:
+        assert served.service is not None
+        yield served.service
 
 
-def _intake_openapi() -> dict[str, Any]:
-    """The intake app's own OpenAPI document (building the app does no I/O)."""
-    settings = ServiceSettings(env="development", database_url="sqlite+aiosqlite:///:memory:")
-    return create_app(INTAKE, settings, KafkaSettings()).openapi()
-
-
-OPENAPI = _intake_openapi()
+OPENAPI = openapi_of(INTAKE)
 #: Examples and fuzzing (positive and negative data); the exhaustive coverage phase would take minutes.
 FUZZ_CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
 schema = schemathesis.openapi.from_dict(OPENAPI, config=FUZZ_CONFIG)
