@@ -81,6 +81,10 @@ class _ProposalDecision(_IntakeEvent):
     review_on: str | None = None
 
 
+#: The common shape of the four decision events, for code that handles any of them.
+ProposalDecisionEvent = _ProposalDecision
+
+
 @contract
 class ProposalApproved(_ProposalDecision):
     event_name = "ProposalApproved"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import CursorResult, Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
@@ -103,8 +104,10 @@ async def _objective_retired(session: AsyncSession, retired: Event) -> None:
     )
 
 
-async def _upsert(session: AsyncSession, table: Table, key: str, key_value: str, values: dict[str, object]) -> None:
-    changed = await session.execute(update(table).where(table.c[key] == key_value).values(**values))
+async def _upsert(session: AsyncSession, table: Table, key: str, key_value: str, values: Mapping[str, object]) -> None:
+    changed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(table).where(table.c[key] == key_value).values(**values)
+    )
     if changed.rowcount == 0:
         defaults = {"retired": False, "title": ""} if table is known_objectives else {"name": ""}
         await session.execute(table.insert().values(**{**defaults, **values, key: key_value}))

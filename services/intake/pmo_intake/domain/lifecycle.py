@@ -11,6 +11,7 @@ from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, Rol
 from pmo_events.contracts.intake import (
     ProposalApproved,
     ProposalChangesRequested,
+    ProposalDecisionEvent,
     ProposalDeferred,
     ProposalDrafted,
     ProposalEdited,
@@ -147,7 +148,7 @@ def start_review(
     ]
 
 
-_DECISION_EVENTS: dict[str, type[Event]] = {
+_DECISION_EVENTS: dict[str, type[ProposalDecisionEvent]] = {
     "approve": ProposalApproved,
     "reject": ProposalRejected,
     "defer": ProposalDeferred,

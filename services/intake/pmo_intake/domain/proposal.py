@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -89,7 +89,7 @@ class Proposal(BaseModel):
     #: Portfolio events already mirrored, so a subscription re-read from offset 0 changes nothing.
     mirrored_event_ids: tuple[str, ...] = ()
 
-    def content(self) -> dict[str, object]:
+    def content(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in CONTENT_FIELDS}
 
 

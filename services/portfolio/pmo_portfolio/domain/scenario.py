@@ -67,7 +67,7 @@ class ScenarioAnswer:
 
 def _limit_rows(question: ScenarioQuestion, scale: Decimal) -> list[tuple[str, str, str | None, Decimal, list[float]]]:
     periods = sorted(set(question.budget) | {p for o in question.options for p in o.costs})
-    rows = [
+    rows: list[tuple[str, str, str | None, Decimal, list[float]]] = [
         (
             "budget",
             p,

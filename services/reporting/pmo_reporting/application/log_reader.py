@@ -36,7 +36,7 @@ def recorded(row: RowMapping) -> RecordedEvent:
 
 
 def _filters(types: Collection[str] | None, as_of: datetime | None) -> list:  # type: ignore[type-arg]
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if types is not None:
         filters.append(event_log.c.type.in_(sorted(types)))
     if as_of is not None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.resourcing import (
@@ -175,5 +176,5 @@ def _guard(
     )
 
 
-def _refs(booking: Booking) -> dict[str, str | None]:
+def _refs(booking: Booking) -> dict[str, Any]:
     return {"allocation_id": booking.allocation_id, "project_id": booking.project_id, "demand_id": booking.demand_id}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.resourcing import (
@@ -92,7 +93,7 @@ def _check_active(resource: Resource) -> None:
         raise RuleViolation(f"resource {resource.resource_id} is {resource.status}")
 
 
-def _checked(profile: ResourceProfile) -> dict[str, object]:
+def _checked(profile: ResourceProfile) -> dict[str, Any]:
     fte = capacity_fte(profile.fte, profile.hours_per_week)
     if fte <= 0:
         raise InvalidCommand("hours_per_week" if profile.hours_per_week is not None else "fte", "capacity must be > 0")

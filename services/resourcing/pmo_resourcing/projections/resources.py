@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from typing import Any
+
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import ResourceRegistered, ResourceUpdated
@@ -70,7 +72,7 @@ async def _write_allocation(session: AsyncSession, state: Resource, booking: Boo
         "overallocated": booking.overallocated,
         "updated_at": event.time,
     }
-    result = await session.execute(
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         allocations.update().where(allocations.c.allocation_id == booking.allocation_id).values(**values)
     )
     if result.rowcount == 0:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts import UnknownEventType
@@ -42,12 +44,16 @@ def _entities(event: RecordedEvent) -> list[str]:
 
 async def record(session: AsyncSession, event: RecordedEvent) -> int:
     """Append the event to the log and index it by every entity it names; answers its log sequence."""
-    result = await session.execute(event_log.insert().values(**_log_row(event, datetime.now(UTC))))
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        event_log.insert().values(**_log_row(event, datetime.now(UTC)))
+    )
     await session.execute(
         event_entities.insert(),
         [{"entity_id": e, "event_id": event.event_id, "occurred_at": event.time} for e in _entities(event)],
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT always has one
+    return int(key[0])
 
 
 async def record_many(session: AsyncSession, events: list[RecordedEvent]) -> None:
