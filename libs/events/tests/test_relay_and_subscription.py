@@ -214,3 +214,20 @@ async def _equals(coro, expected) -> bool:  # type: ignore[no-untyped-def]
 
 async def _pending_is_zero(pipeline: Pipeline) -> bool:
     return await pipeline.relay.pending() == 0
+
+
+async def test_republishing_the_whole_store_doubles_nothing(pipeline: Pipeline) -> None:
+    from pmo_events.runtime.relay import requeue_store
+
+    counter = str(uuid.uuid4())
+    for by in (1, 2, 3):
+        await pipeline.increment(counter, by)
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (6, 3)}))
+    async with pipeline.runtime.db.transaction() as session:
+        queued = await requeue_store(session, service="test", topic=pipeline.topic)
+    assert queued == 3
+    pipeline.relay.wake()
+    await eventually(lambda: _pending_is_zero(pipeline))
+    await pipeline.increment(counter, 4)
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4)}))
+    assert pipeline.subscription.status.skipped_duplicates >= 3

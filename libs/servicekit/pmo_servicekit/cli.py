@@ -23,6 +23,7 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     rebuild.add_argument(
         "--subscription", action="store_true", help="also re-read subscribed topics from offset 0 at the next start"
     )
+    commands.add_parser("republish", help="queue the whole event store for publishing again (consumers dedupe)")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -33,6 +34,8 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
         upgrade(url, definition.migrations, definition.metadata)
         print(f"{definition.name}: database is at the latest revision")
         return 0
+    if args.command == "republish":
+        return asyncio.run(_republish(definition, settings))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(definition, settings, replay_subscription=args.subscription))
     return _serve(definition, settings)
@@ -69,6 +72,23 @@ def _graceful_server_class() -> type:
             self._captured_signals.clear()
 
     return GracefulServer
+
+
+async def _republish(definition: ServiceDefinition, settings: ServiceSettings) -> int:
+    from pmo_events.runtime import Database
+    from pmo_events.runtime.relay import requeue_store
+
+    if definition.topic is None:
+        print(f"{definition.name} publishes no events; nothing to republish")
+        return 0
+    db = Database(settings.database_url_for(definition.name))
+    try:
+        async with db.transaction() as session:
+            count = await requeue_store(session, service=definition.name, topic=definition.topic)
+    finally:
+        await db.dispose()
+    print(f"{definition.name}: {count} events queued; the running relay publishes them within a second")
+    return 0
 
 
 async def _rebuild(definition: ServiceDefinition, settings: ServiceSettings, *, replay_subscription: bool) -> int:

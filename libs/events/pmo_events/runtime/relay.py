@@ -13,7 +13,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.runtime.database import Database
@@ -150,31 +150,11 @@ class OutboxRelay:
             if row == epoch:
                 return
             if row is not None and self.topic:
-                count = await self._requeue_store(session)
+                count = await requeue_store(session, service=self.service, topic=self.topic)
                 self.status.republished += count
                 log.warning("relay %s: broker epoch changed; republishing %d events", self.service, count)
             await session.execute(runtime_state.delete().where(runtime_state.c.name == name))
             await session.execute(runtime_state.insert().values(name=name, value=epoch))
-
-    async def _requeue_store(self, session: Any) -> int:
-        assert self.topic is not None
-        await session.execute(outbox.delete().where(outbox.c.topic == self.topic))
-        after, total = 0, 0
-        while True:
-            rows = (
-                (
-                    await session.execute(
-                        select(events).where(events.c.position > after).order_by(events.c.position).limit(5000)
-                    )
-                )
-                .mappings()
-                .all()
-            )
-            if not rows:
-                return total
-            await enqueue(session, self.topic, [_recorded(r, f"/pmo/{self.service}") for r in rows])
-            after = rows[-1]["position"]
-            total += len(rows)
 
     async def _publish_until_stopped(self) -> None:
         while not self._stopping.is_set():
@@ -232,3 +212,29 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+async def requeue_store(session: AsyncSession, *, service: str, topic: str) -> int:
+    """Put the service's whole event store back in the outbox, in position order, to publish it again.
+
+    Consumers skip what they already applied (per stream sequence), so this is safe at any time:
+    the relay does it by itself when the broker lost its log, and `python -m pmo_<service> republish`
+    does it on demand (e.g. after a topic was deleted by hand).
+    """
+    await session.execute(outbox.delete().where(outbox.c.topic == topic, outbox.c.published_at.is_(None)))
+    after, total = 0, 0
+    while True:
+        rows = (
+            (
+                await session.execute(
+                    select(events).where(events.c.position > after).order_by(events.c.position).limit(5000)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return total
+        await enqueue(session, topic, [_recorded(r, f"/pmo/{service}") for r in rows])
+        after = rows[-1]["position"]
+        total += len(rows)
