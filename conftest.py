@@ -11,8 +11,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
+
+from pmo_devstack.testing import create_database, drop_database
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -82,26 +83,6 @@ def kafka_bootstrap(external_kafka: str | None) -> Iterator[str]:
     broker = start_broker()
     yield broker.bootstrap_servers
     broker.stop()
-
-
-async def create_database(admin_url: str) -> str:
-    name = f"pmo_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = admin_url.rsplit("/", 1)[0]
-    return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-async def drop_database(admin_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import httpx
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
 from pmo_devstack.stack import Stack
+from pmo_devstack.testing import create_database, drop_database
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -77,7 +78,7 @@ async def propagation(stack: Stack, headers: dict[str, str], samples: int) -> li
         for _ in range(samples):
             started = time.perf_counter()
             proposal_id = (await intake.post("/proposals", json={"title": "Lag", "portfolio_id": "p"})).json()["id"]
-            while not (await reporting.get(f"/history/{proposal_id}")).json()["events"]:
+            while not (await reporting.get(f"/history/{proposal_id}")).json()["events"]:  # noqa: ASYNC110 (polling HTTP)
                 await asyncio.sleep(0.001)
             lags.append(time.perf_counter() - started)
     return lags
@@ -90,27 +91,14 @@ def report(name: str, latencies: list[float], seconds: float) -> None:
     )
 
 
-async def create_db() -> str:
-    name = f"pmo_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name
-
-
-async def drop_db(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
-    intake_db, peer_db = asyncio.run(create_db()), asyncio.run(create_db())
+    intake_url = asyncio.run(create_database(ADMIN, "pmo_bench"))
+    peer_url = asyncio.run(create_database(ADMIN, "pmo_bench"))
     data_dir = Path(tempfile.mkdtemp(prefix="pmo-bench-"))
     stack = Stack(
         data_dir,
@@ -118,7 +106,7 @@ def main() -> None:
         services=["intake", "reporting"],
         log=lambda _line: None,
         extra_env={"PMO_LOG_LEVEL": "warning"},
-        service_env={"intake": {"PMO_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{intake_db}"}},
+        service_env={"intake": {"PMO_DATABASE_URL": intake_url}},
     )
     try:
         stack.start()
@@ -126,7 +114,7 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {mint_token(key, subject='bench', roles=['requester'])}"}
         asyncio.run(drive(stack.url("intake"), headers, args.clients, 2))  # warm-up
         latencies = asyncio.run(drive(stack.url("intake"), headers, args.clients, args.seconds))
-        peer = asyncio.run(raw_postgres(f"postgresql://postgres@127.0.0.1:5432/{peer_db}", args.clients, args.seconds))
+        peer = asyncio.run(raw_postgres(peer_url.replace("+asyncpg", ""), args.clients, args.seconds))
         lags = asyncio.run(propagation(stack, headers, args.samples))
         print(f"\n{args.clients} concurrent clients, {args.seconds:.0f} s each, on this machine:")
         report("intake POST /proposals (PostgreSQL)", latencies, args.seconds)
@@ -137,8 +125,8 @@ def main() -> None:
         )
     finally:
         stack.stop()
-        asyncio.run(drop_db(intake_db))
-        asyncio.run(drop_db(peer_db))
+        asyncio.run(drop_database(ADMIN, intake_url))
+        asyncio.run(drop_database(ADMIN, peer_url))
 
 
 if __name__ == "__main__":

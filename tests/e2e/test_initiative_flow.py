@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
+from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import SERVICES, Stack
 
 pytestmark = pytest.mark.e2e
@@ -37,21 +38,6 @@ class Driver:
     def client(self, service: str, subject: str, *roles: str) -> httpx.Client:
         token = mint_token(self.private_key, subject=subject, roles=list(roles))
         return httpx.Client(base_url=self.stack.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 45.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.TransportError as exc:  # a service is restarting
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"not reached in {timeout}s; last: {last!r}")
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +110,11 @@ def test_one_initiative_from_proposal_to_project(world: dict[str, Any], logs: co
     assert proposal.status_code == 201, proposal.text
     proposal_id = proposal.json()["id"]
     # Intake learns the portfolio from the portfolio service's events, never by calling it.
-    submitted = eventually(lambda: (r := alice.post(f"/proposals/{proposal_id}/submit")).status_code == 200 and r)
+    submitted = wait_until(lambda: (r := alice.post(f"/proposals/{proposal_id}/submit")).status_code == 200 and r)
     assert submitted.json()["status"] == "submitted"
 
     board = driver.client("portfolio", "bob", "board_member")
-    eventually(lambda: _candidate_ids(board, portfolio_id) == {proposal_id})
+    wait_until(lambda: _candidate_ids(board, portfolio_id) == {proposal_id})
     stranger = driver.client("portfolio", "mallory", "board_member", "admin")
     decision = {
         "candidate_id": proposal_id,
@@ -140,14 +126,14 @@ def test_one_initiative_from_proposal_to_project(world: dict[str, Any], logs: co
     approved = board.post(f"/portfolios/{portfolio_id}/decisions", json=decision)
     assert approved.status_code == 201, approved.text
 
-    assert eventually(lambda: alice.get(f"/proposals/{proposal_id}").json()["status"] == "approved")
+    assert wait_until(lambda: alice.get(f"/proposals/{proposal_id}").json()["status"] == "approved")
     project = board.get(f"/projects/{proposal_id}")
     assert project.status_code == 200 and project.json()["status"] == "active"
     resourcing = driver.client("resourcing", "rita", "resource_manager")
-    demands = eventually(lambda: resourcing.get("/demands", params={"project_id": proposal_id}).json()["items"])
+    demands = wait_until(lambda: resourcing.get("/demands", params={"project_id": proposal_id}).json()["items"])
     assert [(d["role"], d["fte"]) for d in demands] == [("developer", "0.5")]
     reporting = driver.client("reporting", "victor", "viewer")
-    audit = eventually(lambda: reporting.get("/reports/decisions").json()["items"])
+    audit = wait_until(lambda: reporting.get("/reports/decisions").json()["items"])
     assert [(d["subject_id"], d["outcome"], d["decided_by"], d["rationale"]) for d in audit] == [
         (proposal_id, "approve", "bob", "Best value for FY2027")
     ]
@@ -168,7 +154,7 @@ def test_sigkill_of_each_service_mid_load_loses_and_duplicates_nothing(world: di
         if n == PROPOSALS // 2:
             stack.kill_service("portfolio", signal.SIGKILL)  # its consumer dies mid-stream
             stack.start_service("portfolio")
-    eventually(lambda: len(_candidate_ids(board, portfolio_id)) == PROPOSALS + 1)
+    wait_until(lambda: len(_candidate_ids(board, portfolio_id)) == PROPOSALS + 1)
 
     for n, proposal_id in enumerate(ids, start=1):
         decision = {
@@ -208,9 +194,9 @@ def test_restart_on_an_empty_broker_answers_as_before(world: dict[str, Any], log
     proposal_id = alice.post("/proposals", json=_body(world["portfolio_id"], 99)).json()["id"]
     assert alice.post(f"/proposals/{proposal_id}/submit").status_code == 200
     board = driver.client("portfolio", "bob", "board_member")
-    eventually(lambda: proposal_id in _candidate_ids(board, world["portfolio_id"]))
+    wait_until(lambda: proposal_id in _candidate_ids(board, world["portfolio_id"]))
     reporting = driver.client("reporting", "victor", "viewer")
-    history = eventually(lambda: _types(reporting, proposal_id) if len(_types(reporting, proposal_id)) >= 3 else None)
+    history = wait_until(lambda: _types(reporting, proposal_id) if len(_types(reporting, proposal_id)) >= 3 else None)
     assert history[:2] == ["pmo.intake.ProposalDrafted.v1", "pmo.intake.ProposalSubmitted.v1"]
 
 
@@ -220,10 +206,10 @@ def snapshot(driver: Driver, portfolio_id: str, *, wait_for: int) -> dict[str, A
     resourcing = driver.client("resourcing", "rita", "resource_manager")
     board = driver.client("portfolio", "bob", "board_member")
     intake = driver.client("intake", "alice", "requester")
-    eventually(lambda: len(reporting.get("/reports/decisions").json()["items"]) >= wait_for)
-    eventually(lambda: len(resourcing.get("/demands").json()["items"]) >= wait_for)
+    wait_until(lambda: len(reporting.get("/reports/decisions").json()["items"]) >= wait_for)
+    wait_until(lambda: len(resourcing.get("/demands").json()["items"]) >= wait_for)
     candidates = board.get(f"/portfolios/{portfolio_id}/candidates").json()["items"]
-    statuses = eventually(lambda: _statuses(intake, [c["id"] for c in candidates]))
+    statuses = wait_until(lambda: _statuses(intake, [c["id"] for c in candidates]))
     time.sleep(1.0)  # anything duplicated would arrive now
     return {
         "decisions": sorted(
@@ -284,8 +270,8 @@ def test_cancelling_a_project_returns_its_budget_and_releases_its_people(world: 
     assert cancelled.status_code == 201, cancelled.text
     assert board.get(f"/projects/{project_id}").json()["status"] == "cancelled"
     assert portfolio_remaining(board, world["portfolio_id"]) == f"{float(before) + 10000:.2f}"
-    eventually(lambda: manager.get(f"/allocations/{booking.json()['id']}").json()["status"] == "released")
-    eventually(
+    wait_until(lambda: manager.get(f"/allocations/{booking.json()['id']}").json()["status"] == "released")
+    wait_until(
         lambda: manager.get("/demands", params={"project_id": project_id}).json()["items"][0]["status"] == "cancelled"
     )
-    eventually(lambda: reporting.get(f"/reports/projects/{project_id}").json().get("status") == "cancelled")
+    wait_until(lambda: reporting.get(f"/reports/projects/{project_id}").json().get("status") == "cancelled")

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer
 
 from pmo_devstack.broker import free_port, start_broker
 from pmo_devstack.keys import dev_key_paths, mint_token
+from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -30,21 +31,6 @@ pytestmark = pytest.mark.e2e
 def _token(stack: Stack, subject: str = "alice", *roles: str) -> dict[str, str]:
     key = dev_key_paths(stack.data_dir)[0].read_bytes()
     return {"Authorization": f"Bearer {mint_token(key, subject=subject, roles=list(roles or ['requester']))}"}
-
-
-def _wait(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.TransportError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"not reached in {timeout}s; last: {last!r}")
 
 
 @pytest.fixture
@@ -110,7 +96,7 @@ def test_readiness_is_503_while_the_broker_is_away_and_200_when_it_returns(intak
     broker = intake_only.broker
     assert broker is not None
     broker.stop()
-    away = _wait(lambda: (r := httpx.get(f"{url}/health/ready", timeout=5)).status_code == 503 and r)
+    away = wait_until(lambda: (r := httpx.get(f"{url}/health/ready", timeout=5)).status_code == 503 and r)
     assert away.json()["checks"]["broker"].startswith("unreachable")
     assert httpx.get(f"{url}/health/live").status_code == 200
     # Commands still succeed: the outbox holds the events.
@@ -118,7 +104,7 @@ def test_readiness_is_503_while_the_broker_is_away_and_200_when_it_returns(intak
     assert r.status_code == 201
     back = start_broker(broker.port)
     try:
-        _wait(lambda: httpx.get(f"{url}/health/ready", timeout=5).status_code == 200)
+        wait_until(lambda: httpx.get(f"{url}/health/ready", timeout=5).status_code == 200)
     finally:
         back.stop()
 
@@ -188,10 +174,10 @@ def test_readiness_is_503_while_the_database_is_away(tmp_path: Path, postgres_ur
     try:
         url = stack.url("intake")
         proxy.cut()
-        away = _wait(lambda: (r := httpx.get(f"{url}/health/ready", timeout=5)).status_code == 503 and r)
+        away = wait_until(lambda: (r := httpx.get(f"{url}/health/ready", timeout=5)).status_code == 503 and r)
         assert away.json()["checks"]["database"].startswith("unreachable")
         proxy.start()
-        _wait(lambda: httpx.get(f"{url}/health/ready", timeout=5).status_code == 200)
+        wait_until(lambda: httpx.get(f"{url}/health/ready", timeout=5).status_code == 200)
         r = httpx.post(f"{url}/proposals", json={"title": "Back", "portfolio_id": "p"}, headers=_token(stack))
         assert r.status_code == 201
     finally:
@@ -213,8 +199,8 @@ def test_two_replicas_on_one_database_share_the_work_safely(tmp_path: Path, post
     urls = [stack.url("intake"), f"http://127.0.0.1:{second_port}"]
     headers = _token(stack, "alice", "requester")
     try:
-        _wait(lambda: httpx.get(f"{urls[1]}/health/ready").status_code == 200)
-        active = _wait(lambda: _active_relays(urls) if sum(_active_relays(urls)) == 1 else None)
+        wait_until(lambda: httpx.get(f"{urls[1]}/health/ready").status_code == 200)
+        active = wait_until(lambda: _active_relays(urls) if sum(_active_relays(urls)) == 1 else None)
         assert sorted(active) == [False, True]  # one relay publishes; the other stands by
 
         ids = []
@@ -226,7 +212,7 @@ def test_two_replicas_on_one_database_share_the_work_safely(tmp_path: Path, post
         _publish_portfolio_facts(stack.bootstrap_servers or "")
         complete = {**_complete_proposal(), "title": "Race"}
         warmup = httpx.post(f"{urls[0]}/proposals", json=complete, headers=headers).json()["id"]
-        _wait(lambda: httpx.post(f"{urls[0]}/proposals/{warmup}/submit", headers=headers).status_code == 200)
+        wait_until(lambda: httpx.post(f"{urls[0]}/proposals/{warmup}/submit", headers=headers).status_code == 200)
         raced = httpx.post(f"{urls[1]}/proposals", json=complete, headers=headers).json()["id"]
         with ThreadPoolExecutor(2) as pool:
             results = sorted(
@@ -249,7 +235,7 @@ def test_two_replicas_on_one_database_share_the_work_safely(tmp_path: Path, post
         r = httpx.post(f"{survivor}/proposals", json={"title": "after failover", "portfolio_id": "p"}, headers=headers)
         assert r.status_code == 201
         ids.append(r.json()["id"])
-        published = _wait(
+        published = wait_until(
             lambda: (ev := _drafted_on_topic(stack.bootstrap_servers or "")) and set(ids) <= set(ev) and ev, timeout=45
         )
         assert len(published) == len(set(published)), "an event was published twice"

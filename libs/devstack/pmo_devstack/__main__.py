@@ -70,7 +70,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except httpx.TransportError as exc:
         print(f"demo: cannot reach the stack ({exc}); start it with `make run` first", file=sys.stderr)
         return 1
-    except RuntimeError as exc:  # a person reads this: say what failed, no traceback
+    except (RuntimeError, TimeoutError) as exc:  # a person reads this: say what failed, no traceback
         print(f"demo: failed: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -7,7 +7,6 @@ requesters, board scores and decisions, and bookings for the approved projects.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 
 from pmo_devstack.keys import ensure_dev_keys, mint_token
+from pmo_devstack.polling import wait_until
 
 PROPOSALS = [
     ("Customer portal", "Self-service portal for account changes", "240000", "developer", "0.8"),
@@ -42,16 +42,6 @@ class Demo:
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else {}
-
-
-def wait_until(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def load(urls: dict[str, str], data_dir: Path) -> list[str]:
@@ -168,7 +158,8 @@ def _proposals(demo: Demo, portfolio: str, objectives: list[str]) -> list[str]:
         }
         proposal = demo.call(requester, "POST", "/proposals", json=body)["id"]
         wait_until(
-            lambda p=proposal, r=requester: r.post(f"/proposals/{p}/submit").status_code == 200,
+            # Called right here, before the loop moves on, so late binding of the names is harmless.
+            lambda: requester.post(f"/proposals/{proposal}/submit").status_code == 200,  # noqa: B023
             "intake to learn the portfolio and objectives",
         )
         ids.append(proposal)
@@ -212,7 +203,7 @@ def _book(demo: Demo, proposals: list[str]) -> None:
         if outcome != "approve":
             continue
         demands = wait_until(
-            lambda p=proposal: demo.call(manager, "GET", "/demands", params={"project_id": p})["items"],
+            lambda: demo.call(manager, "GET", "/demands", params={"project_id": proposal})["items"],  # noqa: B023
             "demand from the approved project",
         )
         for demand in demands:

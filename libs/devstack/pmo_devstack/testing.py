@@ -140,20 +140,28 @@ class ServedInThread:
         self._thread.join(60)
 
 
-def fresh_postgres_database(admin_url: str) -> str:
-    """Create an empty PostgreSQL database (synchronously) and answer its asyncpg URL."""
-
-    async def create() -> str:
-        name = f"pmo_test_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        return name
-
-    name = asyncio.run(create())
+async def create_database(admin_url: str, prefix: str = "pmo_test") -> str:
+    """Create an empty PostgreSQL database next to `admin_url`'s and answer its asyncpg URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
     return f"{admin_url.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def fresh_postgres_database(admin_url: str) -> str:
+    """`create_database` for synchronous callers (module-scoped fixtures of Hypothesis tests)."""
+    return asyncio.run(create_database(admin_url))
 
 
 def openapi_of(definition: ServiceDefinition) -> dict[str, Any]:

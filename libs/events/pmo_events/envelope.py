@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -22,8 +23,6 @@ def dumps(value: Any) -> bytes:
 
 
 def _default(value: Any) -> Any:
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return format(value, "f")
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

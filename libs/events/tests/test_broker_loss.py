@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from pmo_devstack.broker import start_broker
+from pmo_devstack.testing import eventually
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.schema import outbox
 
 from .support import migrated
-from .test_relay_and_subscription import Pipeline, eventually, totals, view_metadata
+from .test_relay_and_subscription import Pipeline, totals, view_metadata
 
 pytestmark = pytest.mark.integration
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
+from pmo_devstack.testing import eventually
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import (
     CommandRuntime,
@@ -50,19 +50,6 @@ async def add_to_total(session, event: RecordedEvent) -> None:  # type: ignore[n
             .where(totals.c.counter_id == decoded.counter_id)
             .values(total=row.total + decoded.by, applied=row.applied + 1)
         )
-
-
-async def eventually(check: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 class Pipeline:

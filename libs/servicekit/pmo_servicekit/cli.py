@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
@@ -114,7 +113,3 @@ async def _rebuild(definition: ServiceDefinition, settings: ServiceSettings, *, 
     finally:
         await runtime.db.dispose()
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(2)

@@ -107,7 +107,8 @@ class EpochWatch:
         if not now and loop_time < self._next:
             return
         self._next = loop_time + self.interval
-        current = await broker_epoch(self.settings)
+        # Only read the record (no admin round trips): a broker that lost the topic has no epoch at all.
+        current = await _read_epoch(self.settings)
         if current != self.epoch:
             raise BrokerEpochChanged(f"broker epoch {self.epoch} became {current}")
 

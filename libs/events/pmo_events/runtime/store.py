@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent, dumps, loads, to_kafka
 from pmo_events.runtime.schema import events, outbox, snapshots
+from pmo_events.runtime.tracing import current_traceparent
 
 
 class ConcurrencyConflict(Exception):
@@ -35,6 +36,17 @@ class Metadata:
     causation_id: str | None = None
     traceparent: str | None = None
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def caused_by(cls, event: RecordedEvent, *, actor: str | None = None) -> Metadata:
+        """For a command a consumed event triggers: same correlation, that event as the cause, and the
+        trace context of the consumer span the subscription opened around it."""
+        return cls(
+            actor=actor if actor is not None else event.actor,
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+            traceparent=current_traceparent() or event.traceparent,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,4 @@ def _recorded(row: Any, source: str) -> RecordedEvent:
 
 
 def _with_position(event: RecordedEvent, position: int) -> RecordedEvent:
-    from dataclasses import replace
-
     return replace(event, position=position)

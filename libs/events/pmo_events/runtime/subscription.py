@@ -88,6 +88,7 @@ class Subscription:
         self._consumer: AIOKafkaConsumer | None = None
         self._epoch = ""
         self._epoch_watch: EpochWatch | None = None
+        self._next_lag_refresh = 0.0
 
     async def run(self) -> None:
         backoff = 0.2
@@ -186,9 +187,12 @@ class Subscription:
                 await self._epoch_watch.check(now=True)
 
     async def _refresh_lag(self) -> None:
+        """Log-end offsets for the lag figure; at most once a second (each is a broker round trip)."""
         consumer = self._consumer
-        if consumer is None:
+        now = asyncio.get_running_loop().time()
+        if consumer is None or now < self._next_lag_refresh:
             return
+        self._next_lag_refresh = now + 1.0
         tps = list(consumer.assignment())
         if tps:
             ends = await consumer.end_offsets(tps)

@@ -35,7 +35,7 @@ def make_handler(runtime: CommandRuntime) -> Handler:
         elif event.type == CandidateScored.type_name():
             scored = event.decode()
             assert isinstance(scored, CandidateScored)
-            async with runtime.in_session(session, _meta(event, scored.assessor)) as uow:
+            async with runtime.in_session(session, Metadata.caused_by(event, actor=scored.assessor)) as uow:
                 await commands.start_review(
                     uow,
                     scored.candidate_id,  # one id from intake to closure: candidate id = proposal id
@@ -55,16 +55,10 @@ def make_handler(runtime: CommandRuntime) -> Handler:
                 decision_event_id=event.event_id,
                 review_on=decided.review_on,
             )
-            async with runtime.in_session(session, _meta(event, decided.decided_by)) as uow:
+            async with runtime.in_session(session, Metadata.caused_by(event, actor=decided.decided_by)) as uow:
                 await commands.record_portfolio_decision(uow, decided.proposal_id, decision)
 
     return handle
-
-
-def _meta(event: RecordedEvent, actor: str) -> Metadata:
-    return Metadata(
-        actor=actor, correlation_id=event.correlation_id, causation_id=event.event_id, traceparent=event.traceparent
-    )
 
 
 async def _portfolio_created(session: AsyncSession, created: Event) -> None:

@@ -23,12 +23,7 @@ def make_handler(commands: CommandRuntime) -> Handler:
         if event.type not in HANDLED:
             return
         decoded = event.decode()
-        meta = Metadata(
-            actor=event.actor,
-            correlation_id=event.correlation_id,
-            causation_id=event.event_id,
-            traceparent=event.traceparent,
-        )
+        meta = Metadata.caused_by(event)
         async with commands.in_session(session, meta) as uow:
             if isinstance(decoded, ProposalSubmitted):
                 await register_candidate(uow, decoded)

@@ -29,12 +29,7 @@ PROJECT_ENDINGS = {
 
 def make_handler(commands: CommandRuntime) -> Handler:
     async def handle(session: AsyncSession, event: RecordedEvent) -> None:
-        meta = Metadata(
-            actor=event.actor,
-            correlation_id=event.correlation_id,
-            causation_id=event.event_id,
-            traceparent=event.traceparent,
-        )
+        meta = Metadata.caused_by(event)
         if event.type == ProjectInitiated.type_name():
             initiated = event.decode()
             assert isinstance(initiated, ProjectInitiated)
