@@ -32,7 +32,8 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check libs services tests
+	$(BIN)/ruff check libs services tests benchmarks
+	$(BIN)/ruff format --check libs services tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
