@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint typecheck unit integration e2e contracts token demo clean env
+.PHONY: run test lint typecheck unit integration e2e contracts token demo clean env bench-env bench
 
 env: $(STAMP)
 
@@ -51,6 +51,19 @@ typecheck: $(STAMP)
 
 contracts: $(STAMP)
 	$(BIN)/python tests/contract/snapshots.py
+
+# Benchmarks (not part of `make test`): the peers and tools live in their own pinned environment.
+PEERS_VENV := benchmarks/.venv-peers
+$(PEERS_VENV)/.installed: benchmarks/peers/requirements.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r benchmarks/peers/requirements.txt
+	touch $@
+
+bench-env: $(STAMP) $(PEERS_VENV)/.installed
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+
+bench: bench-env
+	cd benchmarks && ../$(BIN)/python commands.py && ../$(BIN)/python replay.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

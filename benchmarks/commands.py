@@ -1,12 +1,15 @@
-"""Command throughput and latency of one service process on PostgreSQL, and end-to-end propagation.
+"""Command path against two peers in one run: commands/s, p50/p99, server CPU per command; propagation.
 
-Starts Tansu and ONE intake process on a fresh PostgreSQL database, drives `POST /proposals` (one
-command = one transaction: event, outbox row, inline view) from N concurrent HTTP clients, and
-prints commands/s and latency percentiles. The peer measured in the same run is raw PostgreSQL:
-the same number of concurrent clients each committing one single-row INSERT per transaction.
-Then it measures propagation: a command in intake until its event is in reporting's event log.
+Starts Tansu and ONE intake process (one uvicorn worker, or `--workers N`) on a fresh PostgreSQL
+database, and the two peers from `benchmarks/peers/` on their own fresh databases: FastAPI + one
+SQLAlchemy Core INSERT per POST, and FastAPI + pyeventsourcing 9.5.6 (one aggregate per POST).
+wrk drives `POST /proposals` on each with the same body and connection count; the server's CPU
+time (its whole process tree, from /proc) is read around each run. Intake's relay publishes every
+event during the run, and the run ends only once the outbox is empty. Then it measures
+propagation: a command in intake until its event is in reporting's event log.
 
-    .venv/bin/python benchmarks/commands.py [--seconds 10] [--clients 10]
+    make bench-env   # once: the peers' pinned environment, and `apt-get install -y wrk`
+    .venv/bin/python benchmarks/commands.py [--seconds 10] [--connections 10] [--workers 1]
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
 import httpx
+from load import Figures, RssSampler, es_env, require_tools, rss_mb, start_peer, wrk
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
@@ -33,40 +36,6 @@ ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def drive(url: str, headers: dict[str, str], clients: int, seconds: float) -> list[float]:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def client_loop() -> None:
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                r = await client.post("/proposals", json={"title": "Bench", "portfolio_id": "p"})
-                latencies.append(time.perf_counter() - started)
-                assert r.status_code == 201, r.text
-
-    await asyncio.gather(*(client_loop() for _ in range(clients)))
-    return latencies
-
-
-async def raw_postgres(dsn: str, clients: int, seconds: float) -> list[float]:
-    pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
-    await pool.execute("CREATE TABLE bench (id uuid PRIMARY KEY, body text)")
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def client_loop() -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute("INSERT INTO bench VALUES ($1, $2)", uuid.uuid4(), "x" * 200)
-            latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(client_loop() for _ in range(clients)))
-    await pool.close()
-    return latencies
 
 
 async def propagation(stack: Stack, headers: dict[str, str], samples: int) -> list[float]:
@@ -84,49 +53,107 @@ async def propagation(stack: Stack, headers: dict[str, str], samples: int) -> li
     return lags
 
 
-def report(name: str, latencies: list[float], seconds: float) -> None:
-    print(
-        f"{name:<34} {len(latencies) / seconds:8.0f}/s   p50 {percentile(latencies, 0.5) * 1000:6.1f} ms"
-        f"   p99 {percentile(latencies, 0.99) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms"
-    )
+async def outbox_drained(url: str, timeout: float = 120.0) -> tuple[int, float]:
+    """Wait until the relay has published every event; answers (events, seconds waited)."""
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout:
+            pending = await conn.fetchval("SELECT count(*) FROM pmo_outbox WHERE published_at IS NULL")
+            if pending == 0:
+                return await conn.fetchval("SELECT count(*) FROM pmo_events"), time.perf_counter() - started
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    raise RuntimeError("the relay did not publish every event in time")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=10)
-    parser.add_argument("--samples", type=int, default=200)
-    args = parser.parse_args()
-    intake_url = asyncio.run(create_database(ADMIN, "pmo_bench"))
-    peer_url = asyncio.run(create_database(ADMIN, "pmo_bench"))
-    data_dir = Path(tempfile.mkdtemp(prefix="pmo-bench-"))
+def measure_intake(args: argparse.Namespace, intake_url: str, data_dir: Path) -> tuple[Figures, Stack, str]:
     stack = Stack(
         data_dir,
         ports={"intake": free_port(), "reporting": free_port()},
         services=["intake", "reporting"],
         log=lambda _line: None,
-        extra_env={"PMO_LOG_LEVEL": "warning"},
+        extra_env={"PMO_LOG_LEVEL": "warning", "PMO_HTTP_WORKERS": str(args.workers)},
         service_env={"intake": {"PMO_DATABASE_URL": intake_url}},
     )
+    stack.start()
+    stack.stop_service("reporting")  # only intake (and its relay) on the CPUs while it is measured
+    key = dev_key_paths(data_dir)[0].read_bytes()
+    token = mint_token(key, subject="bench", roles=["requester"])
+    process = stack.process("intake")
+    assert process is not None
+    url = stack.url("intake") + "/proposals"
+    name = f"intake POST /proposals ({args.workers} worker{'s' if args.workers > 1 else ''})"
+    wrk(name, url, process.pid, seconds=2, connections=args.connections, token=token)  # warm-up
+    with RssSampler(process.pid) as rss:
+        figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections, token=token)
+    published, waited = asyncio.run(outbox_drained(intake_url))
+    print(
+        f"  intake: {published} events, every one published ({waited:.1f}s after the run); peak RSS {rss.peak:.0f} MB"
+    )
+    return figures, stack, token
+
+
+def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namespace) -> Figures:
+    port = free_port()
+    process = start_peer(app, port, env)
     try:
-        stack.start()
-        key = dev_key_paths(data_dir)[0].read_bytes()
-        headers = {"Authorization": f"Bearer {mint_token(key, subject='bench', roles=['requester'])}"}
-        asyncio.run(drive(stack.url("intake"), headers, args.clients, 2))  # warm-up
-        latencies = asyncio.run(drive(stack.url("intake"), headers, args.clients, args.seconds))
-        peer = asyncio.run(raw_postgres(peer_url.replace("+asyncpg", ""), args.clients, args.seconds))
-        lags = asyncio.run(propagation(stack, headers, args.samples))
-        print(f"\n{args.clients} concurrent clients, {args.seconds:.0f} s each, on this machine:")
-        report("intake POST /proposals (PostgreSQL)", latencies, args.seconds)
-        report("peer: raw PostgreSQL INSERT+COMMIT", peer, args.seconds)
-        print(
-            f"{'command → reporting event log':<34} {len(lags):8d} samples   p50 {percentile(lags, 0.5) * 1000:6.1f} ms"
-            f"   p99 {percentile(lags, 0.99) * 1000:6.1f} ms   mean {statistics.mean(lags) * 1000:6.1f} ms"
-        )
+        url = f"http://127.0.0.1:{port}/proposals"
+        wrk(name, url, process.pid, seconds=2, connections=args.connections)
+        figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections)
+        print(f"  {name}: RSS {rss_mb(process.pid):.0f} MB")
+        return figures
     finally:
-        stack.stop()
-        asyncio.run(drop_database(ADMIN, intake_url))
-        asyncio.run(drop_database(ADMIN, peer_url))
+        process.terminate()
+        process.wait(10)
+
+
+def print_ratios(intake: Figures, insert: Figures, es: Figures) -> None:
+    print("\nratios (issue 17 targets in brackets):")
+    print(f"  commands/s  vs INSERT peer          {intake.rate / insert.rate:5.2f}x  [≥ 0.6]")
+    print(f"  commands/s  vs pyeventsourcing peer {intake.rate / es.rate:5.2f}x  [≥ 2]")
+    print(f"  CPU/command vs INSERT peer          {intake.cpu_per_request / insert.cpu_per_request:5.2f}x  [≤ 1.7]")
+    print(f"  p99         vs INSERT peer          {intake.p99 / insert.p99:5.2f}x  [≤ 1.5]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="PMO_HTTP_WORKERS for intake")
+    parser.add_argument("--samples", type=int, default=200, help="propagation samples (0 skips)")
+    args = parser.parse_args()
+    require_tools()
+    urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(3)]
+    intake_url, insert_url, es_url = urls
+    data_dir = Path(tempfile.mkdtemp(prefix="pmo-bench-"))
+    stack: Stack | None = None
+    try:
+        intake, stack, token = measure_intake(args, intake_url, data_dir)
+        insert = measure_peer(
+            "peer: FastAPI + SQLAlchemy Core INSERT", "insert_app", {"PEER_DATABASE_URL": insert_url}, args
+        )
+        es = measure_peer("peer: FastAPI + pyeventsourcing 9.5.6", "es_app", es_env(es_url.rsplit("/", 1)[1]), args)
+        print(f"\nwrk, {args.connections} connections, {args.seconds} s each, one after another, on this machine:")
+        for figures in (intake, insert, es):
+            print(figures.line())
+        print_ratios(intake, insert, es)
+        if args.samples:
+            stack.start_service("reporting")
+            headers = {"Authorization": f"Bearer {token}"}
+            asyncio.run(propagation(stack, headers, 20))  # reporting catches up on the run's events first
+            lags = asyncio.run(propagation(stack, headers, args.samples))
+            p50, p99 = percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000
+            print(
+                f"\n{'command → reporting event log':<44} {len(lags):8d} samples   p50 {p50:6.1f} ms"
+                f"   p99 {p99:6.1f} ms   mean {statistics.mean(lags) * 1000:6.1f} ms"
+            )
+    finally:
+        if stack is not None:
+            stack.stop()
+        for url in urls:
+            asyncio.run(drop_database(ADMIN, url))
 
 
 if __name__ == "__main__":

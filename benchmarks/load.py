@@ -1,0 +1,194 @@
+"""What every benchmark shares: wrk runs and their figures, a process tree's CPU time and RSS, peers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / "peers"
+PEER_PYTHON = HERE / ".venv-peers" / "bin" / "python"
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One target under one load: throughput, latency (ms) and server CPU per request (ms)."""
+
+    name: str
+    requests: int
+    seconds: float
+    p50: float
+    p99: float
+    errors: int
+    cpu_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu_ms / max(self.requests, 1)
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<44} {self.rate:8.0f}/s   p50 {self.p50:6.1f} ms   p99 {self.p99:6.1f} ms"
+            f"   CPU {self.cpu_per_request:5.2f} ms/req   errors {self.errors}"
+        )
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("wrk",) if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"missing {', '.join(missing)}: apt-get install -y wrk")
+    if not PEER_PYTHON.exists():
+        sys.exit("the peers' environment is missing: make bench-env")
+
+
+def tree(pid: int) -> list[int]:
+    """The process and all its descendants (uvicorn workers, the broker's children...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time of the process tree, in milliseconds."""
+    total = 0
+    for member in tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total * 1000 / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the process tree, in MB."""
+    total = 0
+    for member in tree(pid):
+        try:
+            total += int(Path(f"/proc/{member}/statm").read_text().split()[1])
+        except OSError:
+            continue
+    return total * PAGE_SIZE / 1e6
+
+
+class RssSampler:
+    """Samples a process tree's RSS in a thread; `peak` and `samples` once stopped."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        self.pid, self.every = pid, every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(rss_mb(self.pid))
+            self._stop.wait(self.every)
+
+    @property
+    def peak(self) -> float:
+        return max(self.samples, default=0.0)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def wrk(name: str, url: str, pid: int, *, seconds: int, connections: int, token: str = "") -> Figures:
+    """Drive `POST url` with wrk (two threads) and read the server's CPU time around the run."""
+    before = cpu_ms(pid)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(HERE / "post.lua"), url],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENCH_TOKEN": token},
+    ).stdout
+    spent = cpu_ms(pid) - before
+    percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        print(f"  {name}: socket errors {socket_errors.group(1)}")
+    return Figures(
+        name=name,
+        requests=requests,
+        seconds=float(seconds),
+        p50=_ms(percentiles["50"]),
+        p99=_ms(percentiles["99"]),
+        errors=int(errors.group(1)) if errors else 0,
+        cpu_ms=spent,
+    )
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def start_peer(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """One peer app under uvicorn (one worker, uvloop and httptools as the services get them)."""
+    process = subprocess.Popen(
+        [str(PEER_PYTHON), "-m", "uvicorn", f"{app}:app", "--port", str(port), "--log-level", "warning"],
+        cwd=PEERS,
+        env={**os.environ, **env},
+    )
+    wait_http(f"http://127.0.0.1:{port}/docs")
+    return process
+
+
+def es_env(database: str) -> dict[str, str]:
+    """pyeventsourcing's PostgreSQL settings for a database on the local server."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": database,
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_PASSWORD": "",
+        "POSTGRES_POOL_SIZE": "10",
+        "CREATE_TABLE": "y",
+    }
