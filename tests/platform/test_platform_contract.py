@@ -15,6 +15,7 @@ GUIDE = ROOT / "docs" / "platform.md"
 CONTRACT_ENV = {
     "PMO_ENV",
     "PMO_DATABASE_URL",
+    "PMO_DATABASE_URL_FILE",
     "PMO_DATA_DIR",
     "PMO_HTTP_HOST",
     "PMO_HTTP_PORT",
@@ -29,7 +30,7 @@ CONTRACT_ENV = {
     "PMO_AUTH_ISSUER",
     "PMO_AUTH_AUDIENCE",
     "PMO_LOG_LEVEL",
-    "PMO_OTEL_EXPORTER_OTLP_ENDPOINT",
+    "PMO_LOG_FORMAT",
 }
 # Tuning knobs the services also read, documented with their defaults.
 TUNING_ENV = {
@@ -42,6 +43,8 @@ TUNING_ENV = {
     "PMO_KAFKA_FETCH_MAX_WAIT_MS",
 }
 DOCUMENTED_ENV = CONTRACT_ENV | TUNING_ENV
+# The standard OpenTelemetry variables the artifacts may set (the SDK reads them).
+OTEL_ENV = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER"}
 TOPICS = {
     "pmo.intake.events",
     "pmo.portfolio.events",
@@ -53,6 +56,7 @@ TOPICS = {
     "pmo.broker.epoch",
 }
 ENV_NAME = re.compile(r"\bPMO_[A-Z0-9_]+\b")
+OTEL_NAME = re.compile(r"\bOTEL_[A-Z0-9_]+\b")
 TOPIC_NAME = re.compile(r"\bpmo\.[a-z]+\.[a-z]+\b")
 
 
@@ -64,7 +68,8 @@ def _artifacts() -> list[Path]:
 
 @pytest.mark.parametrize("path", _artifacts(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_artifact_uses_only_documented_settings(path):
-    unknown = set(ENV_NAME.findall(path.read_text())) - DOCUMENTED_ENV
+    text = path.read_text()
+    unknown = (set(ENV_NAME.findall(text)) - DOCUMENTED_ENV) | (set(OTEL_NAME.findall(text)) - OTEL_ENV)
     assert not unknown, f"{path.relative_to(ROOT)} uses undocumented settings: {sorted(unknown)}"
 
 
@@ -78,8 +83,8 @@ def test_compose_environment_keys_are_documented():
 
 
 def test_guide_documents_every_setting_in_its_table():
-    rows = {m.group(1) for m in re.finditer(r"^\|\s*`(PMO_[A-Z0-9_]+)`", GUIDE.read_text(), re.M)}
-    assert rows == DOCUMENTED_ENV
+    rows = {m.group(1) for m in re.finditer(r"^\|\s*`((?:PMO|OTEL)_[A-Z0-9_]+)`", GUIDE.read_text(), re.M)}
+    assert rows == DOCUMENTED_ENV | OTEL_ENV
 
 
 def test_compose_topic_script_creates_every_topic():

@@ -177,6 +177,9 @@ async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(pipeline: P
     errors = sorted(dict(m.headers)["pmo_dlq_error"].decode() for m in dead)
     assert any("negative increment" in e for e in errors)
     assert any("malformed envelope" in e for e in errors)
+    reasons = sorted(dict(m.headers)["pmo_dlq_reason"].decode() for m in dead)
+    assert reasons == ["apply_failed", "malformed_envelope"]
+    assert pipeline.subscription.status.dead_letters == {"apply_failed": 1, "malformed_envelope": 1}
 
 
 async def _read_all(bootstrap: str, topic: str, expected: int):  # type: ignore[no-untyped-def]

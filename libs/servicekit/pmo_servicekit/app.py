@@ -10,12 +10,13 @@ from fastapi import FastAPI
 from pmo_events.runtime import KafkaSettings
 from pmo_servicekit.auth import Authenticator
 from pmo_servicekit.guards import InputGuard
-from pmo_servicekit.health import install_metrics
 from pmo_servicekit.health import router as health_router
+from pmo_servicekit.logs import RequestContext
+from pmo_servicekit.metrics import install_metrics
 from pmo_servicekit.problems import install_problem_handlers
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
-from pmo_servicekit.tracing import install_tracing
+from pmo_servicekit.telemetry import install_telemetry
 
 
 def create_app(
@@ -30,8 +31,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        backlog.start()
         yield
+        await backlog.stop()
         await runtime.stop(grace=settings.shutdown_grace_seconds / 2)
+        telemetry.shutdown()
 
     app = FastAPI(
         title=f"PMO {definition.title}",
@@ -43,8 +47,9 @@ def create_app(
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app)
     app.add_middleware(InputGuard)
-    install_metrics(app, runtime)
-    install_tracing(app, runtime, settings)
+    telemetry = install_telemetry(app, runtime)
+    backlog = install_metrics(app, runtime, telemetry)
+    app.add_middleware(RequestContext)  # outermost of ours: every later line knows the request id
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from pmo_servicekit.logs import bind_actor
 from pmo_servicekit.problems import Problem
 from pmo_servicekit.settings import ServiceSettings
 
@@ -82,10 +83,13 @@ async def authenticate(
     authenticator: Authenticator = request.app.state.authenticator
     try:
         if authenticator.fetches_keys:  # a JWKS refresh is blocking HTTP: keep it off the event loop
-            return await asyncio.to_thread(authenticator.verify, credentials.credentials)
-        return authenticator.verify(credentials.credentials)
+            principal = await asyncio.to_thread(authenticator.verify, credentials.credentials)
+        else:
+            principal = authenticator.verify(credentials.credentials)
     except (jwt.PyJWTError, ValueError) as exc:
         raise _unauthenticated(f"the bearer token is not valid: {exc}") from exc
+    bind_actor(principal.subject)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

@@ -9,8 +9,11 @@ import logging
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.projection import rebuild_inline_views, reset_subscription
+from pmo_servicekit.logs import configure_logging
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
@@ -25,13 +28,11 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     commands.add_parser("republish", help="queue the whole event store for publishing again (consumers dedupe)")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    # aiokafka narrates every (re)assignment at INFO; its warnings and errors are what an operator needs.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(service=definition.name, level=settings.log_level, json=settings.logs_as_json)
     url = settings.database_url_for(definition.name)
     if args.command == "migrate":
         upgrade(url, definition.migrations, definition.metadata)
-        print(f"{definition.name}: database is at the latest revision")
+        log.info("%s: database is at the latest revision", definition.name)
         return 0
     if args.command == "republish":
         return asyncio.run(_republish(definition, settings))
@@ -42,19 +43,23 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
 
 def _serve(definition: ServiceDefinition, settings: ServiceSettings) -> int:
     import uvicorn
+    from opentelemetry import trace
 
     from pmo_servicekit.app import create_app
 
     if settings.migrate_on_start:
         upgrade(settings.database_url_for(definition.name), definition.migrations, definition.metadata)
     app = create_app(definition, settings)
+    # One service per process: the event runtime's consumer spans go to this service's provider too.
+    trace.set_tracer_provider(app.state.telemetry.tracer_provider)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port or definition.default_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our formatter (pmo_servicekit.logs)
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds / 2),
-        access_log=False,
+        access_log=False,  # pmo.access writes one line per request, with request id and trace id
     )
     _graceful_server_class()(config).run()
     return 0

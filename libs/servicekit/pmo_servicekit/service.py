@@ -10,7 +10,9 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from sqlalchemy import MetaData, Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Database, EventStore, KafkaSettings, OutboxRelay, Subscription
 from pmo_events.runtime.subscription import Handler
 from pmo_events.runtime.unit_of_work import InlineProjector
@@ -74,7 +76,7 @@ class ServiceRuntime:
                 topics=definition.consumes,
                 db=self.db,
                 kafka=kafka,
-                handler=definition.consumer(self),
+                handler=_logged(definition.consumer(self), log),
                 dead_letter_topic=definition.dead_letter_topic,
                 on_commit=self.relay.wake,
             )
@@ -96,3 +98,28 @@ class ServiceRuntime:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.db.dispose()
+
+
+def _logged(handler: Handler, logger: logging.Logger) -> Handler:
+    """One debug line per applied event, inside the consumer span: its trace id is the producer's."""
+
+    async def apply(session: AsyncSession, event: RecordedEvent) -> None:
+        await handler(session, event)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "applied %s %s",
+                event.type,
+                event.event_id,
+                extra={
+                    "event_type": event.type,
+                    "event_id": event.event_id,
+                    "subject": event.stream_id,
+                    "event_actor": event.actor,
+                    "correlation_id": event.correlation_id,
+                    "topic": event.topic,
+                    "partition": event.partition,
+                    "offset": event.offset,
+                },
+            )
+
+    return apply

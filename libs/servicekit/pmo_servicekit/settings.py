@@ -17,13 +17,15 @@ class ServiceSettings(BaseSettings):
     env: Literal["development", "production"] = "production"
     data_dir: Path = Path("var")
     database_url: str | None = None
+    #: A file holding the database URL (a mounted Secret), instead of `database_url`.
+    database_url_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     log_level: str = "info"
+    #: `json` (one JSON object per line) or `console` (for people); default: console in development.
+    log_format: Literal["json", "console"] | None = None
     migrate_on_start: bool = False
     shutdown_grace_seconds: float = 20.0
-    #: OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: spans are not exported.
-    otel_exporter_otlp_endpoint: str | None = None
 
     auth_public_key: str | None = None
     auth_public_key_file: Path | None = None
@@ -31,6 +33,14 @@ class ServiceSettings(BaseSettings):
     auth_issuer: str | None = None
     auth_audience: str = "pmo"
     auth_algorithms: tuple[str, ...] = ("RS256", "ES256")
+
+    @model_validator(mode="after")
+    def _one_database_url(self) -> ServiceSettings:
+        if self.database_url and self.database_url_file:
+            raise ValueError("set PMO_DATABASE_URL or PMO_DATABASE_URL_FILE, not both")
+        if self.database_url_file and not _readable_text(self.database_url_file):
+            raise ValueError(f"PMO_DATABASE_URL_FILE {self.database_url_file} is missing, unreadable or empty")
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> ServiceSettings:
@@ -47,7 +57,21 @@ class ServiceSettings(BaseSettings):
             raise ValueError("refusing a production start: " + "; ".join(problems))
         return self
 
+    @property
+    def logs_as_json(self) -> bool:
+        return (self.log_format or ("console" if self.env == "development" else "json")) == "json"
+
     def database_url_for(self, service: str) -> str:
         if self.database_url:
             return self.database_url
+        if self.database_url_file:
+            # Read when needed, not at import: a rotated Secret is picked up at the next start.
+            return self.database_url_file.read_text().strip()
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+
+def _readable_text(path: Path) -> bool:
+    try:
+        return bool(path.read_text().strip())
+    except OSError:
+        return False

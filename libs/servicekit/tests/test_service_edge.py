@@ -104,7 +104,7 @@ async def test_health_and_metrics_need_no_token_everything_else_does(service) ->
         metrics = await anonymous.get("/metrics")
         unauthenticated = await anonymous.post("/pings", json={"note": "x"})
     assert metrics.status_code == 200
-    assert 'pmo_http_requests_total{method="POST",route="/pings",status="401"}' in metrics.text
+    assert 'pmo_http_server_request_duration_seconds_count{method="POST",route="/pings",status="401"}' in metrics.text
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
 

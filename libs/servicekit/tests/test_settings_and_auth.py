@@ -31,6 +31,24 @@ def test_sqlite_in_the_data_dir_is_the_default_database(tmp_path: Path) -> None:
     assert settings.database_url_for("intake") == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'intake.db'}"
 
 
+def test_the_database_url_can_come_from_a_mounted_secret_file(tmp_path: Path) -> None:
+    secret = tmp_path / "database-url"
+    secret.write_text("postgresql+asyncpg://intake:s3cret@db:5432/intake\n")
+    settings = ServiceSettings(env="development", database_url_file=secret)
+    assert settings.database_url_for("intake") == "postgresql+asyncpg://intake:s3cret@db:5432/intake"
+    with pytest.raises(ValidationError, match="not both"):
+        ServiceSettings(env="development", database_url_file=secret, database_url="sqlite+aiosqlite:///x.db")
+    with pytest.raises(ValidationError, match="missing, unreadable or empty"):
+        ServiceSettings(env="development", database_url_file=tmp_path / "absent")
+
+
+def test_logs_are_json_unless_in_development() -> None:
+    assert ServiceSettings(env="development").logs_as_json is False
+    assert ServiceSettings(env="development", log_format="json").logs_as_json is True
+    production = {"auth_public_key": "x", "auth_issuer": "https://idp.example"}
+    assert ServiceSettings(env="production", **production).logs_as_json is True  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[bytes, Authenticator]:
     private, public = ensure_dev_keys(tmp_path)

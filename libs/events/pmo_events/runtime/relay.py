@@ -106,6 +106,13 @@ class OutboxRelay:
             query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             return int((await session.execute(query)).scalar_one())
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """Unpublished outbox records and when the oldest was written (what a "relay stalled" alert watches)."""
+        async with self.db.sessions() as session:
+            query = select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+            count, oldest = (await session.execute(query)).one()
+        return int(count), oldest
+
     async def _acquire_leadership(self) -> None:
         if not self.db.is_postgres or self._lock_conn is not None:
             self.status.active = True

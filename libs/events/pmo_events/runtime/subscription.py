@@ -38,6 +38,12 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+#: Why a record went to the dead-letter topic (header `pmo_dlq_reason`, metric label `reason`).
+MALFORMED = "malformed_envelope"
+APPLY_FAILED = "apply_failed"
+DEAD_LETTER_REASONS = (MALFORMED, APPLY_FAILED)
+
+
 @dataclass
 class SubscriptionStatus:
     connected: bool = False
@@ -45,6 +51,8 @@ class SubscriptionStatus:
     skipped_duplicates: int = 0
     out_of_order: int = 0
     dead_lettered: int = 0
+    #: Every known reason from the start (at 0), so an alert on the counter's increase sees the first one.
+    dead_letters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DEAD_LETTER_REASONS, 0))
     last_error: str | None = None
     positions: dict[str, int] = field(default_factory=dict)
     log_end: dict[str, int] = field(default_factory=dict)
@@ -168,8 +176,8 @@ class Subscription:
             gaps_before = self.status.out_of_order
             await self._epoch_watch.check()
             batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            await self._refresh_lag()  # also under load: that is when lag grows
             if not batch:
-                await self._refresh_lag()
                 continue
             try:
                 await self._apply_batch(batch)
@@ -289,7 +297,8 @@ class Subscription:
                 error = await self._apply_one(session, event)
                 changed[key] = event.sequence
             if error is not None:
-                await self._dead_letter(session, tp, record, error)
+                reason = APPLY_FAILED if parsed_event is not None else MALFORMED
+                await self._dead_letter(session, tp, record, error, reason)
             outcomes.append(_Outcome(parsed_event, error))
         await self._save_sequences(session, changed, last_seen)
         return outcomes
@@ -345,12 +354,13 @@ class Subscription:
                 )
 
     async def _dead_letter(
-        self, session: AsyncSession, tp: TopicPartition, record: ConsumerRecord[Any, Any], error: str
+        self, session: AsyncSession, tp: TopicPartition, record: ConsumerRecord[Any, Any], error: str, reason: str
     ) -> None:
         """The poison record goes to the dead-letter topic via the outbox, in this same transaction."""
         headers = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or ()) if v is not None}
         headers.update(
             {
+                "pmo_dlq_reason": reason,
                 "pmo_dlq_error": error[:2000],
                 "pmo_dlq_consumer": self.name,
                 "pmo_dlq_topic": tp.topic,
@@ -369,6 +379,7 @@ class Subscription:
             )
         )
         self.status.dead_lettered += 1
+        self.status.dead_letters[reason] = self.status.dead_letters.get(reason, 0) + 1
 
     async def _stop_consumer(self) -> None:
         consumer, self._consumer = self._consumer, None

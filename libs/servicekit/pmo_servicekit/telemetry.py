@@ -1,0 +1,88 @@
+"""OpenTelemetry configured the way the ecosystem expects: the standard `OTEL_*` variables, traces and
+metrics exported over OTLP/HTTP (port 4318) when an endpoint is set, Prometheus `/metrics` always.
+
+Read by the SDK itself: `OTEL_SERVICE_NAME` (default `pmo-<service>`), `OTEL_RESOURCE_ATTRIBUTES`,
+`OTEL_TRACES_SAMPLER` (+ `_ARG`), `OTEL_EXPORTER_OTLP_ENDPOINT` (or the per-signal `..._TRACES_` and
+`..._METRICS_ENDPOINT`), `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_METRIC_EXPORT_INTERVAL`. Decided here:
+nothing is exported without an endpoint, and `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` set to
+`none` turn one signal's export off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import CollectorRegistry
+
+from pmo_servicekit.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+UNMEASURED_PATHS = "/health/live,/health/ready,/metrics"
+
+
+@dataclass
+class Telemetry:
+    """One service's providers: spans always exist (events carry a real `traceparent`); export is opt-in."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    #: What `/metrics` serves: this app's instruments only, even with several apps in one process.
+    registry: CollectorRegistry
+
+    def shutdown(self) -> None:
+        """Flush what is buffered to the collector (spans, the last metric interval)."""
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+def resource_for(service: str) -> Resource:
+    """`service.name` pmo-<service> and `service.namespace` pmo, unless the OTEL_* variables say otherwise."""
+    from_env = OTELResourceDetector().detect().attributes
+    return Resource.create({"service.name": f"pmo-{service}", "service.namespace": "pmo", **from_env})
+
+
+def exports(signal: str) -> bool:
+    """Whether a signal (`traces`, `metrics`) has somewhere to go."""
+    if os.environ.get(f"OTEL_{signal.upper()}_EXPORTER", "otlp").strip().lower() == "none":
+        return False
+    endpoint = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    if endpoint and os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") != "http/protobuf":
+        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL is not http/protobuf; exporting OTLP/HTTP anyway (port 4318)")
+    return bool(endpoint)
+
+
+def install_telemetry(app: FastAPI, runtime: ServiceRuntime) -> Telemetry:
+    resource = resource_for(runtime.definition.name)
+    tracer_provider = TracerProvider(resource=resource)  # the sampler comes from OTEL_TRACES_SAMPLER
+    if exports("traces"):
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        SQLAlchemyInstrumentor().instrument(engine=runtime.db.engine.sync_engine, tracer_provider=tracer_provider)
+    registry = CollectorRegistry()
+    readers: list[MetricReader] = [PrometheusMetricReader(registry=registry, scope_info_enabled=False)]
+    if exports("metrics"):
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    meter_provider = MeterProvider(metric_readers=readers, resource=resource)
+    # HTTP metrics are ours (pmo_servicekit.metrics); the instrumentor makes the server spans only.
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, meter_provider=NoOpMeterProvider(), excluded_urls=UNMEASURED_PATHS
+    )
+    telemetry = Telemetry(tracer_provider, meter_provider, registry)
+    app.state.telemetry = telemetry
+    return telemetry
