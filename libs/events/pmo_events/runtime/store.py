@@ -108,18 +108,18 @@ class EventStore:
 
     async def load(self, session: AsyncSession, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         query = (
-            select(events)
+            select(*_COLUMNS)
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
             .order_by(events.c.version)
         )
-        return [_recorded(row, self.source) for row in (await session.execute(query)).mappings()]
+        return [_recorded(row, self.source) for row in await session.execute(query)]
 
     async def read_all(
         self, session: AsyncSession, *, after_position: int = 0, limit: int = 1000
     ) -> list[RecordedEvent]:
         """The service's whole history in commit-position order, a page at a time."""
-        query = select(events).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
-        return [_recorded(row, self.source) for row in (await session.execute(query)).mappings()]
+        query = select(*_COLUMNS).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
+        return [_recorded(row, self.source) for row in await session.execute(query)]
 
     async def count(self, session: AsyncSession) -> int:
         return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
@@ -174,21 +174,39 @@ def _row(event: RecordedEvent) -> dict[str, Any]:
     }
 
 
+#: The columns an event is read back from, in `_recorded`'s order (plain tuples, no per-row mapping).
+_COLUMNS = (
+    events.c.position,
+    events.c.event_id,
+    events.c.type,
+    events.c.stream_id,
+    events.c.stream_type,
+    events.c.version,
+    events.c.occurred_at,
+    events.c.data,
+    events.c.actor,
+    events.c.correlation_id,
+    events.c.causation_id,
+    events.c.traceparent,
+)
+
+
 def _recorded(row: Any, source: str) -> RecordedEvent:
+    position, event_id, type_, stream_id, stream_type, version, occurred_at, data, actor, corr, cause, trace = row
     return RecordedEvent(
-        event_id=row["event_id"],
-        type=row["type"],
+        event_id=event_id,
+        type=type_,
         source=source,
-        stream_id=row["stream_id"],
-        stream_type=row["stream_type"],
-        sequence=row["version"],
-        time=row["occurred_at"],
-        data=loads(row["data"]),
-        actor=row["actor"],
-        correlation_id=row["correlation_id"],
-        causation_id=row["causation_id"],
-        traceparent=row["traceparent"],
-        position=row["position"],
+        stream_id=stream_id,
+        stream_type=stream_type,
+        sequence=version,
+        time=occurred_at,
+        data=loads(data),
+        actor=actor,
+        correlation_id=corr,
+        causation_id=cause,
+        traceparent=trace,
+        position=position,
     )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime.views import StreamView
 from pmo_intake.adapters.db.tables import proposals
 from pmo_intake.domain.proposal import Proposal, evolve, initial
 
@@ -15,25 +15,30 @@ def search_text(state: Proposal) -> str:
     return f"{state.title}\n{state.summary or ''}".casefold()
 
 
-async def project_proposal(session: AsyncSession, event: RecordedEvent) -> None:
-    row = (await session.execute(select(proposals.c.state).where(proposals.c.proposal_id == event.stream_id))).first()
-    state = Proposal.model_validate(loads(row.state)) if row else initial(event.stream_id)
-    state = evolve(state, event.decode())
-    values = {
+def _columns(state: Proposal, event: RecordedEvent) -> dict[str, Any]:
+    return {
         "portfolio_id": state.portfolio_id,
         "requester": state.requester,
         "status": state.status,
         "title": state.title,
         "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
         "updated_at": event.time,
         "search_text": search_text(state),
     }
-    if row is None:
-        await session.execute(
-            proposals.insert().values(
-                proposal_id=event.stream_id, created_at=event.time, listed_at=event.position, **values
-            )
-        )
-    else:
-        await session.execute(proposals.update().where(proposals.c.proposal_id == event.stream_id).values(**values))
+
+
+def _first(event: RecordedEvent) -> dict[str, Any]:
+    # The draft event's store position: a stable, unique order for cursor pagination.
+    return {"created_at": event.time, "listed_at": event.position}
+
+
+project_proposal = StreamView(
+    table=proposals,
+    key=proposals.c.proposal_id,
+    state=proposals.c.state,
+    model=Proposal,
+    initial=initial,
+    evolve=evolve,
+    columns=_columns,
+    on_insert=_first,
+)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import RecordedEvent, loads
@@ -15,23 +16,42 @@ from pmo_reporting.adapters.db.tables import event_log
 
 PAGE = 2000
 
+#: The columns a recorded event is read from, in `recorded`'s order (tuples: no per-row mapping).
+_COLUMNS = (
+    event_log.c.seq,
+    event_log.c.event_id,
+    event_log.c.type,
+    event_log.c.source,
+    event_log.c.subject,
+    event_log.c.sequence,
+    event_log.c.occurred_at,
+    event_log.c.data,
+    event_log.c.actor,
+    event_log.c.correlation_id,
+    event_log.c.causation_id,
+    event_log.c.topic,
+    event_log.c.partition,
+    event_log.c.offset,
+)
 
-def recorded(row: RowMapping) -> RecordedEvent:
+
+def recorded(row: Row[Any]) -> RecordedEvent:
+    seq, event_id, type_, source, subject, sequence, occurred_at, data, actor, corr, cause, topic, part, off = row
     return RecordedEvent(
-        event_id=row["event_id"],
-        type=row["type"],
-        source=row["source"],
-        stream_id=row["subject"],
-        sequence=row["sequence"],
-        time=row["occurred_at"],
-        data=loads(row["data"]),
-        actor=row["actor"],
-        correlation_id=row["correlation_id"],
-        causation_id=row["causation_id"],
-        topic=row["topic"],
-        partition=row["partition"],
-        offset=row["offset"],
-        position=row["seq"],
+        event_id=event_id,
+        type=type_,
+        source=source,
+        stream_id=subject,
+        sequence=sequence,
+        time=occurred_at,
+        data=loads(data),
+        actor=actor,
+        correlation_id=corr,
+        causation_id=cause,
+        topic=topic,
+        partition=part,
+        offset=off,
+        position=seq,
     )
 
 
@@ -57,13 +77,13 @@ async def read_log(
     """Pages of events with `after < seq (<= upto)`, of the given types, that happened by `as_of`."""
     position = after
     while True:
-        query = select(event_log).where(event_log.c.seq > position, *_filters(types, as_of), *where)
+        query = select(*_COLUMNS).where(event_log.c.seq > position, *_filters(types, as_of), *where)
         if upto is not None:
             query = query.where(event_log.c.seq <= upto)
-        rows = (await session.execute(query.order_by(event_log.c.seq).limit(page))).mappings().all()
+        rows = (await session.execute(query.order_by(event_log.c.seq).limit(page))).all()
         if not rows:
             return
-        position = rows[-1]["seq"]
+        position = rows[-1][0]
         yield [recorded(r) for r in rows]
 
 
@@ -72,8 +92,8 @@ async def stream_log(
 ) -> AsyncIterator[list[RecordedEvent]]:
     """One streamed query (a server-side cursor), in log order or in event-time order, page by page."""
     order = (event_log.c.occurred_at, event_log.c.seq) if by_time else (event_log.c.seq,)
-    result = await session.stream(select(event_log).where(*where).order_by(*order))
-    async for rows in result.mappings().partitions(page):
+    result = await session.stream(select(*_COLUMNS).where(*where).order_by(*order))
+    async for rows in result.partitions(page):
         yield [recorded(r) for r in rows]
         await asyncio.sleep(0)  # let the subscription and HTTP handlers run between pages
 
