@@ -5,10 +5,12 @@ BIN    := $(VENV)/bin
 PACKAGES := libs/events libs/servicekit libs/devstack \
             services/intake services/portfolio services/resourcing services/reporting
 STAMP  := $(VENV)/.installed
+# Tools the tests run that live outside .venv: the AsyncAPI reference parser (npm).
+NODE_TOOLS := tools/asyncapi/node_modules/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint typecheck unit integration e2e contracts token demo clean env bench-env bench
+.PHONY: run test lint typecheck unit integration e2e contracts token demo clean env tools bench-env bench
 
 env: $(STAMP)
 
@@ -19,6 +21,13 @@ $(STAMP): constraints.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pypr
 		$(foreach p,$(PACKAGES),-e $(p))
 	touch $(STAMP)
 
+# Exact versions from tools/asyncapi/package.json, no lock file; once per clone (or when it changes).
+$(NODE_TOOLS): tools/asyncapi/package.json
+	cd tools/asyncapi && npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+tools: $(NODE_TOOLS)
+
 run: $(STAMP)
 	$(BIN)/python -m pmo_devstack run
 
@@ -28,7 +37,7 @@ demo: $(STAMP)
 token: $(STAMP)
 	@$(BIN)/python -m pmo_devstack token --roles "$(ROLES)" --sub "$(SUB)"
 
-test: $(STAMP) lint
+test: $(STAMP) tools lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -66,4 +75,4 @@ bench: bench-env
 	cd benchmarks && ../$(BIN)/python commands.py && ../$(BIN)/python replay.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache tools/asyncapi/node_modules

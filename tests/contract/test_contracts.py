@@ -1,4 +1,4 @@
-"""Published contracts: committed snapshots, compatible evolution, decodable history, AsyncAPI."""
+"""Published contracts: committed snapshots, compatible evolution, decodable history."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic_asyncapi.v3 import AsyncAPI
 
-from pmo_events.asyncapi import build
 from pmo_events.contracts import registry
 from pmo_events.contracts.compat import breaking_changes
 
@@ -58,11 +56,3 @@ def test_upcasters_turn_old_versions_into_current_ones() -> None:
         return "pmo.demo.Renamed.v2", {"full_name": data["name"]}
 
     assert local.decode("pmo.demo.Renamed.v1", {"name": "Ada"}) == Renamed(full_name="Ada")
-
-
-def test_asyncapi_document_is_valid_and_committed_up_to_date() -> None:
-    document = build()
-    AsyncAPI.model_validate(document)
-    committed = HERE.parent.parent / "docs" / "asyncapi.json"
-    assert json.loads(committed.read_text()) == json.loads(json.dumps(document)), "run `make contracts`"
-    assert set(document["components"]["messages"]) == {t.replace(".", "_") for t in PUBLISHED}

@@ -1,0 +1,48 @@
+"""Which stream (aggregate) every published event belongs to: its `ce_streamtype`, and the payload field
+whose value is `ce_subject` and the Kafka record key. Events of one stream share a key, so they stay in
+one partition, in order. `tests/e2e` checks this table against the records a running stack publishes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pmo_events.contracts.base import Event
+
+
+@dataclass(frozen=True)
+class Stream:
+    type: str
+    #: The payload field that equals ce_subject (and the key).
+    subject_field: str
+    meaning: str
+    events: frozenset[str]
+
+
+STREAMS = (
+    Stream("proposal", "proposal_id", "the proposal (later the candidate and the project: one id)", frozenset({
+        "ProposalDrafted", "ProposalEdited", "ProposalSubmitted", "ProposalUnderReview", "ProposalApproved",
+        "ProposalRejected", "ProposalDeferred", "ProposalChangesRequested", "ProposalWithdrawn"})),
+    Stream("objective", "objective_id", "the strategic objective", frozenset({
+        "ObjectiveCreated", "ObjectiveUpdated", "ObjectiveRetired"})),
+    Stream("portfolio", "portfolio_id", "the portfolio: its envelope, board, candidates and every decision", frozenset({
+        "PortfolioCreated", "PortfolioBudgetSet", "BoardMemberAdded", "BoardMemberRemoved", "ScoringModelSet",
+        "CandidateRegistered", "CandidateScored", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
+        "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged"})),
+    Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
+        "ProjectInitiated", "StageGateDecided", "StatusReported", "AlignmentReviewed", "ChangeRequested",
+        "ChangeRequestDecided", "ProjectPaused", "ProjectResumed", "ProjectCancelled", "ProjectClosed",
+        "LessonRecorded", "BenefitRealised"})),
+    Stream("resource", "resource_id", "the person or generic role, with its booking calendar", frozenset({
+        "ResourceRegistered", "ResourceUpdated", "ResourceRetired", "TimeOffRecorded", "AllocationBooked",
+        "AllocationConfirmed", "AllocationChanged", "AllocationReleased", "ResourceOverallocated"})),
+    Stream("project_demand", "project_id", "the resource demand of one project (keyed by the project id)",
+           frozenset({"DemandRaised", "DemandCancelled"})),
+)  # fmt: skip
+
+
+def stream_of(cls: type[Event]) -> Stream:
+    """The stream of a published contract; a new contract must be added to STREAMS (LookupError otherwise)."""
+    found = [s for s in STREAMS if cls.event_name in s.events]
+    if len(found) != 1 or found[0].subject_field not in cls.model_fields:
+        raise LookupError(f"{cls.type_name()}: add it to exactly one stream in pmo_events.asyncapi.streams")
+    return found[0]
