@@ -41,8 +41,8 @@ test: $(STAMP) tools lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check libs services tests benchmarks
-	$(BIN)/ruff format --check libs services tests benchmarks
+	$(BIN)/ruff check libs services tests benchmarks examples
+	$(BIN)/ruff format --check libs services tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

@@ -110,3 +110,14 @@ def test_consumers_and_dead_letter_topics_are_the_services_own() -> None:
     readers = {s: tuple(d.name for d in services if TOPICS[s] in d.consumes) for s in TOPICS}
     assert {s: set(r) for s, r in readers.items()} == {s: set(r) for s, r in CONSUMERS.items()}
     assert {d.name for d in services if d.consumes} == set(DEAD_LETTERING)
+
+
+def test_the_subscribers_guide_lists_every_event_under_its_stream_and_key() -> None:
+    from pmo_events.asyncapi.streams import STREAMS
+
+    guide = (ROOT / "docs" / "subscribing.md").read_text()
+    for stream in STREAMS:
+        row = next(line for line in guide.splitlines() if line.startswith(f"| `{stream.type}` |"))
+        assert f"`{stream.subject_field}`" in row, stream.type
+        listed = {name.strip(" *") for name in row.split("|")[3].split(",")}
+        assert listed == set(stream.events), f"{stream.type}: {sorted(listed ^ set(stream.events))}"

@@ -1,5 +1,6 @@
 """What an operator and a subscriber see of the running stack: JSON logs that follow one trace from a
-request into the consumer that applied its event, and the metrics of every service.
+request into the consumer that applied its event, the metrics of every service, the example subscriber
+of docs/subscribing.md, and records exactly as docs/asyncapi.json describes them.
 
 The four services run as processes (the embedded stack) with JSON logs at debug level, and the demo
 data set is loaded through their public APIs.
@@ -7,20 +8,32 @@ data set is loaded through their public APIs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.demo import load
 from pmo_devstack.keys import dev_key_paths, mint_token
 from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import SERVICES, Stack
+from pmo_events.asyncapi.streams import stream_of
+from pmo_events.contracts import TOPICS, registry
 
 pytestmark = pytest.mark.e2e
 
@@ -125,3 +138,74 @@ def test_each_service_exposes_its_runtime_metrics(stack: Stack) -> None:
     assert 'pmo_subscription_dead_letters_total{reason="apply_failed"} 0.0' in reporting
     portfolio = httpx.get(stack.url("portfolio") + "/metrics", timeout=10).text
     assert re.search(r'pmo_command_duration_seconds_count\{operation="\w+",outcome="ok"\} [1-9]', portfolio)
+
+
+DECIDED = "pmo.portfolio.InvestmentDecided.v1"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "subscriber.py"
+
+
+def _subscribe(stack: Stack, group: str, state: Path) -> list[dict[str, Any]]:
+    argv = [sys.executable, str(EXAMPLE), "--bootstrap", str(stack.bootstrap_servers), "--group", group]
+    result = subprocess.run([*argv, "--state", str(state), "--idle-exit", "3"], capture_output=True, text=True,
+                            timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_the_example_subscriber_reads_every_decision_once(stack: Stack, tmp_path: Path) -> None:
+    state = tmp_path / "subscriber.db"
+    first = _subscribe(stack, f"acme.mirror-{uuid.uuid4().hex[:6]}", state)
+    decisions = [line for line in first if line["type"] == DECIDED]
+    assert len(decisions) == 6, "the demo's six board decisions"
+    assert all(line["applied"] and line["key"] == line["subject"] for line in first)
+    with sqlite3.connect(state) as db:
+        portfolios = {row[0] for row in db.execute("SELECT portfolio_id FROM decisions")}
+    assert {line["subject"] for line in decisions} == portfolios, "a decision's key is its portfolio id"
+    assert sum("summary" in line for line in decisions) == 6
+    # Another group re-reads everything from offset 0; what was applied is skipped by sequence.
+    again = _subscribe(stack, f"acme.audit-{uuid.uuid4().hex[:6]}", state)
+    assert len(again) == len(first) and not any(line["applied"] for line in again)
+
+
+def test_every_published_record_is_as_the_asyncapi_document_says(stack: Stack) -> None:
+    document = json.loads((Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json").read_text())
+    by_type = {m["name"]: key for key, m in document["components"]["messages"].items()}
+    records = asyncio.run(_read_all(str(stack.bootstrap_servers), list(TOPICS.values())))
+    assert len({r.headers["ce_type"] for r in records}) >= 15, "the demo publishes many kinds of events"
+    for record in records:
+        headers, payload = record.headers, json.loads(record.value)
+        key = by_type[headers["ce_type"]]
+        _schema(document, f"/components/messages/{key}/headers").validate(headers)
+        _schema(document, f"/components/messages/{key}/payload").validate(payload)
+        stream = stream_of(registry.classes()[headers["ce_type"]])
+        assert record.key == headers["ce_subject"] == payload[stream.subject_field], headers["ce_type"]
+        assert headers["ce_streamtype"] == stream.type, headers["ce_type"]
+
+
+@dataclass
+class _Record:
+    key: str
+    headers: dict[str, str]
+    value: bytes
+
+
+async def _read_all(bootstrap: str, topics: list[str]) -> list[_Record]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends, found = await consumer.end_offsets(partitions), []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                found += [_Record((r.key or b"").decode(), {k: bytes(v).decode() for k, v in r.headers}, r.value or b"")
+                          for r in batch]  # fmt: skip
+        return found
+    finally:
+        await consumer.stop()
+
+
+def _schema(document: dict[str, Any], pointer: str) -> Draft202012Validator:
+    registry_ = Registry().with_resource("urn:asyncapi", Resource.from_contents(document, DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:asyncapi#{pointer}"}, registry=registry_, format_checker=FormatChecker())

@@ -1,0 +1,120 @@
+"""A downstream subscriber of the PMO backend's events, written only from docs/asyncapi.json and
+docs/subscribing.md: aiokafka for Kafka, the CloudEvents SDK's Kafka binding for the envelope, sqlite3
+for what it has applied. It prints one JSON line per event it applies; investment decisions get a
+readable summary.
+
+    pip install aiokafka cloudevents
+    python examples/subscriber.py --bootstrap 127.0.0.1:9092 --group acme.portfolio-mirror
+
+What it shows:
+- its own consumer group, reading every topic from offset 0 on its first run (`earliest`);
+- the CloudEvent from the record (`from_binary`): type, subject (= the record key), sequence, actor;
+- effects exactly once: per stream it remembers the last `ce_sequence` applied, in the same SQLite
+  transaction as its own data, and skips anything at or below it (a redelivery); only then are the
+  Kafka offsets committed, so a crash in between re-reads records it then skips;
+- money stays text: amounts are decimal strings, parsed with Decimal, never float.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import sys
+from decimal import Decimal
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
+from cloudevents.core.formats.json import JSONFormat
+
+TOPICS = ("pmo.intake.events", "pmo.portfolio.events", "pmo.resourcing.events")
+DECIDED = "pmo.portfolio.InvestmentDecided.v1"
+
+
+class Mirror:
+    """The subscriber's own state: the last sequence applied per stream, and the decisions it saw."""
+
+    def __init__(self, path: str) -> None:
+        self.db = sqlite3.connect(path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS applied (source TEXT, subject TEXT, sequence INT, "
+                        "PRIMARY KEY (source, subject))")  # fmt: skip
+        self.db.execute("CREATE TABLE IF NOT EXISTS decisions (decision_id TEXT PRIMARY KEY, portfolio_id TEXT, "
+                        "proposal_id TEXT, outcome TEXT, approved TEXT, decided_by TEXT)")  # fmt: skip
+
+    def apply(self, source: str, subject: str, sequence: int, event_type: str, data: dict[str, Any]) -> bool:
+        """Apply one event once; False for a redelivery (already applied)."""
+        with self.db:  # one transaction: the effect and the sequence that records it
+            row = self.db.execute("SELECT sequence FROM applied WHERE source=? AND subject=?", (source, subject))
+            last = (row.fetchone() or (0,))[0]
+            if sequence <= last:
+                return False
+            if event_type == DECIDED:
+                approved = sum((Decimal(p["amount"]) for p in data.get("approved_budget", [])), Decimal(0))
+                self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
+                                (data["decision_id"], data["portfolio_id"], data["proposal_id"], data["outcome"],
+                                 str(approved), data["decided_by"]))  # fmt: skip
+            self.db.execute("INSERT OR REPLACE INTO applied VALUES (?, ?, ?)", (source, subject, sequence))
+        return True
+
+
+def read(record: ConsumerRecord[bytes, bytes]) -> Any:
+    """The CloudEvent in a record (binary mode: attributes in ce_* headers, the JSON payload as value)."""
+    headers = {name: bytes(value) for name, value in record.headers or () if value is not None}
+    return from_binary(KafkaMessage(headers=headers, key=record.key, value=record.value or b""), JSONFormat())
+
+
+def handle(mirror: Mirror, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
+    event = read(record)
+    subject, sequence = event.get_subject(), int(event.get_extension("sequence"))
+    applied = mirror.apply(event.get_source(), subject, sequence, event.get_type(), event.get_data())
+    line = {"type": event.get_type(), "id": event.get_id(), "subject": subject, "sequence": sequence,
+            "key": (record.key or b"").decode(), "actor": event.get_extension("actor"), "applied": applied,
+            "topic": record.topic, "partition": record.partition, "offset": record.offset}  # fmt: skip
+    if applied and event.get_type() == DECIDED:
+        data = event.get_data()
+        line["summary"] = (
+            f"{data['outcome']} proposal {data['proposal_id']} by {data['decided_by']}: {data['rationale']}"
+        )
+    return line
+
+
+async def run(args: argparse.Namespace) -> int:
+    mirror = Mirror(args.state)
+    consumer = AIOKafkaConsumer(
+        *args.topics,
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        auto_offset_reset="earliest",  # the first run reads the whole history
+        enable_auto_commit=False,  # offsets are committed after the effects, never before
+    )
+    await consumer.start()
+    idle = 0.0
+    try:
+        while args.idle_exit is None or idle < args.idle_exit:
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            records = [record for records in batch.values() for record in records]
+            idle = idle + 0.5 if not records else 0.0
+            for record in records:
+                print(json.dumps(handle(mirror, record)), flush=True)
+            if records:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
+    parser.add_argument("--group", required=True, help="your own consumer group (never a pmo-* group)")
+    parser.add_argument("--topics", nargs="+", default=list(TOPICS))
+    parser.add_argument("--state", default="subscriber.db", help="SQLite file of what was applied")
+    parser.add_argument("--idle-exit", type=float, help="stop after this many seconds without records")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
