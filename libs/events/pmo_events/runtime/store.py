@@ -75,6 +75,8 @@ class EventStore:
         """Append after `expected_version`; raises `ConcurrencyConflict` if someone else did first."""
         if not new_events:
             return []
+        if meta.occurred_at.tzinfo is None:
+            raise ValueError("naive datetime given; the store only takes timezone-aware UTC")
         recorded = [
             RecordedEvent(
                 event_id=str(uuid.uuid4()),
@@ -112,14 +114,14 @@ class EventStore:
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
             .order_by(events.c.version)
         )
-        return [_recorded(row, self.source) for row in await session.execute(query)]
+        return [_read(row, self.source) for row in await session.execute(query)]
 
     async def read_all(
         self, session: AsyncSession, *, after_position: int = 0, limit: int = 1000
     ) -> list[RecordedEvent]:
         """The service's whole history in commit-position order, a page at a time."""
         query = select(*_COLUMNS).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
-        return [_recorded(row, self.source) for row in await session.execute(query)]
+        return [_read(row, self.source) for row in await session.execute(query)]
 
     async def count(self, session: AsyncSession) -> int:
         return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
@@ -142,6 +144,10 @@ class EventStore:
 
 async def enqueue(session: AsyncSession, topic: str, recorded: Sequence[RecordedEvent]) -> None:
     """Write Kafka-ready records to the outbox in the caller's transaction."""
+    await session.execute(insert(outbox), _outbox_rows(topic, recorded))
+
+
+def _outbox_rows(topic: str, recorded: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
     rows = []
     for event in recorded:
@@ -155,7 +161,7 @@ async def enqueue(session: AsyncSession, topic: str, recorded: Sequence[Recorded
                 "created_at": now,
             }
         )
-    await session.execute(insert(outbox), rows)
+    return rows
 
 
 def _row(event: RecordedEvent) -> dict[str, Any]:
@@ -174,7 +180,7 @@ def _row(event: RecordedEvent) -> dict[str, Any]:
     }
 
 
-#: The columns an event is read back from, in `_recorded`'s order (plain tuples, no per-row mapping).
+#: The columns an event is read back from, in `_read`'s order (plain tuples, no per-row mapping).
 _COLUMNS = (
     events.c.position,
     events.c.event_id,
@@ -192,6 +198,13 @@ _COLUMNS = (
 
 
 def _recorded(row: Any, source: str) -> RecordedEvent:
+    """An event from a row (or row mapping) of `select(events)`, read by column name."""
+    mapping = getattr(row, "_mapping", row)
+    return _read(tuple(mapping[column.name] for column in _COLUMNS), source)
+
+
+def _read(row: Any, source: str) -> RecordedEvent:
+    """An event from a row of `select(*_COLUMNS)`, read by position (the fast path for whole pages)."""
     position, event_id, type_, stream_id, stream_type, version, occurred_at, data, actor, corr, cause, trace = row
     return RecordedEvent(
         event_id=event_id,

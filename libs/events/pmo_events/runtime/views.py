@@ -46,7 +46,11 @@ class StreamView(Generic[S]):
 
     async def many(self, session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
         """Fold `events` (in order) into their streams' rows."""
-        stored = await self._load(session, list(dict.fromkeys(e.stream_id for e in events)))
+        starts: dict[str, int] = {}
+        for event in events:
+            starts.setdefault(event.stream_id, event.sequence)
+        # A stream whose batch starts at its first event has no row yet: nothing to read (a create).
+        stored = await self._load(session, [i for i, first in starts.items() if first > 1])
         states: dict[str, S] = dict(stored)
         first: dict[str, RecordedEvent] = {}
         last: dict[str, RecordedEvent] = {}
