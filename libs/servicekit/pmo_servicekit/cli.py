@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
+import os
+import sys
+from typing import Any
 
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
@@ -43,26 +47,66 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
 
 def _serve(definition: ServiceDefinition, settings: ServiceSettings) -> int:
     import uvicorn
+
+    if settings.migrate_on_start:
+        upgrade(settings.database_url_for(definition.name), definition.migrations, definition.metadata)
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port or definition.default_port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # uvicorn's lines go through our formatter (pmo_servicekit.logs)
+        "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds / 2),
+        "access_log": False,  # pmo.access writes one line per request, with request id and trace id
+    }
+    workers = _workers(definition, settings)
+    if workers > 1:
+        # Each worker process builds its own app (and runtime) from the definition's import path.
+        os.environ[_DEFINITION_ENV] = _import_path(definition)
+        uvicorn.run("pmo_servicekit.cli:worker_app", factory=True, workers=workers, **options)
+        return 0
+    config = uvicorn.Config(_app(definition, settings), **options)
+    _graceful_server_class()(config).run()
+    return 0
+
+
+_DEFINITION_ENV = "PMO_SERVICE_DEFINITION"
+
+
+def _app(definition: ServiceDefinition, settings: ServiceSettings) -> Any:
     from opentelemetry import trace
 
     from pmo_servicekit.app import create_app
 
-    if settings.migrate_on_start:
-        upgrade(settings.database_url_for(definition.name), definition.migrations, definition.metadata)
     app = create_app(definition, settings)
     # One service per process: the event runtime's consumer spans go to this service's provider too.
     trace.set_tracer_provider(app.state.telemetry.tracer_provider)
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.http_port or definition.default_port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's lines go through our formatter (pmo_servicekit.logs)
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds / 2),
-        access_log=False,  # pmo.access writes one line per request, with request id and trace id
-    )
-    _graceful_server_class()(config).run()
-    return 0
+    return app
+
+
+def worker_app() -> Any:
+    """The app of one uvicorn worker process when `PMO_HTTP_WORKERS` > 1."""
+    module, _, name = os.environ[_DEFINITION_ENV].partition(":")
+    definition = getattr(importlib.import_module(module), name)
+    return _app(definition, ServiceSettings())
+
+
+def _workers(definition: ServiceDefinition, settings: ServiceSettings) -> int:
+    """SQLite has one writer per file: several processes would only queue on its lock, so one worker."""
+    url = settings.database_url_for(definition.name)
+    if settings.http_workers > 1 and url.startswith("sqlite"):
+        log.warning("PMO_HTTP_WORKERS=%d ignored on SQLite: one worker", settings.http_workers)
+        return 1
+    return settings.http_workers
+
+
+def _import_path(definition: ServiceDefinition) -> str:
+    """Where the definition lives (`pmo_<service>.bootstrap:NAME`), for worker processes to import it."""
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("pmo_") and module_name.endswith(".bootstrap"):
+            for attribute, value in vars(module).items():
+                if value is definition:
+                    return f"{module_name}:{attribute}"
+    raise LookupError(f"the {definition.name} definition is not a module-level name of a bootstrap module")
 
 
 def _graceful_server_class() -> type:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ISSUER = "pmo-dev"
@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
     database_url_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    #: uvicorn worker processes (PostgreSQL only; one on SQLite). Relay and subscriptions stay single
+    #: through the relay's advisory lock and the subscription's offset row locks.
+    http_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "info"
     #: `json` (one JSON object per line) or `console` (for people); default: console in development.
     log_format: Literal["json", "console"] | None = None
