@@ -35,6 +35,7 @@ CONTRACT_ENV = {
 # Tuning knobs the services also read, documented with their defaults.
 TUNING_ENV = {
     "PMO_MIGRATE_ON_START",
+    "PMO_HTTP_WORKERS",
     "PMO_SHUTDOWN_GRACE_SECONDS",
     "PMO_AUTH_ALGORITHMS",
     "PMO_KAFKA_SECURITY_PROTOCOL",
