@@ -41,6 +41,7 @@ RUN groupadd --system --gid 10001 pmo \
 
 COPY --from=build /opt/venv /opt/venv
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/pmo-entrypoint
+COPY --chmod=0755 deploy/docker/healthcheck.py /usr/local/bin/pmo-healthcheck.py
 
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
@@ -54,6 +55,10 @@ WORKDIR /tmp
 USER 10001:10001
 EXPOSE 8001 8002 8003 8004
 STOPSIGNAL SIGTERM
+# Liveness of the service this container runs (a one-shot command counts as healthy); compose and
+# Kubernetes probe readiness themselves.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "/usr/local/bin/pmo-healthcheck.py"]
 
 ENTRYPOINT ["pmo-entrypoint"]
 CMD ["help"]

@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 PACKAGES := libs/events libs/servicekit libs/devstack \
             services/intake services/portfolio services/resourcing services/reporting
 STAMP  := $(VENV)/.installed
-# Tools the tests run that live outside .venv: the AsyncAPI reference parser (npm).
+# Tools the tests run that live outside .venv: the AsyncAPI reference parser (npm) and checkov, whose
+# dependencies would clash with the project's pins (a virtual environment of its own).
 NODE_TOOLS := tools/asyncapi/node_modules/.installed
+CHECKOV_VENV := tools/checkov/.venv
+CHECKOV := $(CHECKOV_VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
@@ -26,7 +29,13 @@ $(NODE_TOOLS): tools/asyncapi/package.json
 	cd tools/asyncapi && npm install --no-package-lock --no-audit --no-fund --loglevel=error
 	touch $(NODE_TOOLS)
 
-tools: $(NODE_TOOLS)
+$(CHECKOV): tools/checkov/requirements.txt tools/checkov/constraints.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -c tools/checkov/constraints.txt -r tools/checkov/requirements.txt
+	touch $(CHECKOV)
+
+tools: $(NODE_TOOLS) $(CHECKOV)
 
 run: $(STAMP)
 	$(BIN)/python -m pmo_devstack run
@@ -75,4 +84,4 @@ bench: bench-env
 	cd benchmarks && ../$(BIN)/python commands.py && ../$(BIN)/python replay.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache tools/asyncapi/node_modules
+	rm -rf $(VENV) var .pytest_cache .ruff_cache tools/asyncapi/node_modules $(CHECKOV_VENV)

@@ -44,6 +44,8 @@ run_service() {
     if [ "$1" = serve ]; then
         PMO_HTTP_PORT=${PMO_HTTP_PORT:-$(default_port "$service")}
         export PMO_HTTP_PORT
+        # For the image's HEALTHCHECK (pmo-healthcheck); /tmp is the one writable place.
+        echo "$PMO_HTTP_PORT" > "${HEALTHCHECK_PORT_FILE:-/tmp/pmo-http-port}" 2>/dev/null || true
     fi
     exec python -m "pmo_$service" "$@"
 }

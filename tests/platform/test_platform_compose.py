@@ -17,6 +17,8 @@ COMPOSE = ROOT / "docker-compose.yml"
 SERVICES = {"intake": 8001, "portfolio": 8002, "resourcing": 8003, "reporting": 8004}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 DEV_KEY = "./var/dev-keys/public.pem"  # written by `make token`, never committed
+SECRETS_DIR = "./deploy/compose/secrets/"
+URL_FILE = "/run/secrets/pmo-database-url"
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,14 @@ def _host_ports(service: dict) -> list[int]:
         if published:
             ports.append(int(published))
     return ports
+
+
+def _database_url(compose: dict, service: dict) -> str:
+    """The URL in the database secret mounted at PMO_DATABASE_URL_FILE."""
+    assert service["environment"]["PMO_DATABASE_URL_FILE"] == URL_FILE
+    assert "PMO_DATABASE_URL" not in service["environment"], "the URL is a mounted secret, not a variable"
+    (source,) = [s["source"] for s in service["secrets"] if isinstance(s, dict) and s["target"] == "pmo-database-url"]
+    return (ROOT / compose["secrets"][source]["file"]).read_text().strip()
 
 
 def test_compose_file_matches_the_compose_spec():
@@ -92,8 +102,8 @@ def test_service_waits_for_its_migration_and_dependencies(compose, name, port):
     assert deps.get(f"migrate-{name}") == "service_completed_successfully"
     assert deps.get("kafka") == "service_healthy"
     assert deps.get("postgres") == "service_healthy"
-    assert f"{port}:{port}" in service["ports"]
-    assert migrate["environment"]["PMO_DATABASE_URL"] == service["environment"]["PMO_DATABASE_URL"]
+    assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert _database_url(compose, migrate) == _database_url(compose, service)
 
 
 @pytest.mark.parametrize(("name", "port"), SERVICES.items())
@@ -114,7 +124,7 @@ def test_service_settings_point_at_compose_kafka_and_its_own_database(compose, n
     assert env["PMO_ENV"] == "development"
     broker_host = env["PMO_KAFKA_BOOTSTRAP_SERVERS"].split(":")[0]
     assert broker_host in compose["services"]
-    url = urlsplit(env["PMO_DATABASE_URL"])
+    url = urlsplit(_database_url(compose, compose["services"][name]))
     assert url.scheme == "postgresql+asyncpg"
     assert url.hostname in compose["services"]
     assert url.path == f"/{name}", "each service has a database of its own"
@@ -133,9 +143,24 @@ def test_bind_mounts_secrets_and_volumes_exist(compose):
             else:
                 assert source in named, f"{name} uses undeclared volume {source}"
         for secret in service.get("secrets", []):
-            assert secret in compose["secrets"], f"{name} uses undeclared secret {secret}"
+            source = secret["source"] if isinstance(secret, dict) else secret
+            assert source in compose["secrets"], f"{name} uses undeclared secret {source}"
     files = {spec["file"] for spec in compose["secrets"].values()}
-    assert files == {DEV_KEY}, "the only secret is the development key `make token` writes"
+    assert DEV_KEY in files, "the development key `make token` writes"
+    for file in files - {DEV_KEY}:
+        assert file.startswith(SECRETS_DIR) and (ROOT / file).is_file(), (
+            f"{file}: development secrets live in {SECRETS_DIR}"
+        )
+
+
+def test_published_ports_bind_to_localhost_only_and_every_container_is_limited(compose):
+    for name, service in compose["services"].items():
+        for entry in service.get("ports", []):
+            assert str(entry).startswith("127.0.0.1:"), f"{name} publishes {entry} on every interface"
+        limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
+        assert {"cpus", "memory"} <= set(limits), f"{name} has no CPU or memory limit"
+        env = service.get("environment") or {}
+        assert "POSTGRES_PASSWORD" not in env, "the database password is a mounted secret"
 
 
 def test_kafka_is_a_single_kraft_broker_and_otel_is_optional(compose):

@@ -58,7 +58,7 @@ TOPICS = {
 }
 ENV_NAME = re.compile(r"\bPMO_[A-Z0-9_]+\b")
 OTEL_NAME = re.compile(r"\bOTEL_[A-Z0-9_]+\b")
-TOPIC_NAME = re.compile(r"\bpmo\.[a-z]+\.[a-z]+\b")
+TOPIC_NAME = re.compile(r"\bpmo\.[a-z]+\.(?:events|deadletter|epoch)\b")
 
 
 def _artifacts() -> list[Path]:

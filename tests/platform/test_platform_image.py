@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -97,6 +98,7 @@ def stub_path(tmp_path: Path) -> str:
 
 def _entrypoint(path: str, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "PMO_HTTP_PORT"}
+    environ["HEALTHCHECK_PORT_FILE"] = os.devnull  # never the host's /tmp
     environ.update(env, PATH=path)
     return subprocess.run(
         ["sh", str(ENTRYPOINT), *args],
@@ -146,3 +148,54 @@ def test_entrypoint_help_and_passthrough(stub_path):
 
 def test_entrypoint_is_executable():
     assert os.access(ENTRYPOINT, os.X_OK)
+
+
+HEALTHCHECK = ROOT / "deploy" / "docker" / "healthcheck.py"
+
+
+def test_the_image_has_a_healthcheck_that_runs_the_script():
+    final = _stages()[-1]
+    (instruction,) = [line for line in final if line.upper().startswith("HEALTHCHECK ")]
+    assert "pmo-healthcheck.py" in instruction and "--timeout=" in instruction
+    assert any("deploy/docker/healthcheck.py" in line for line in final if line.startswith("COPY"))
+
+
+def test_the_entrypoint_leaves_the_port_for_the_healthcheck(stub_path, tmp_path):
+    port_file = tmp_path / "port"
+    result = _entrypoint(stub_path, "portfolio", HEALTHCHECK_PORT_FILE=str(port_file))
+    assert result.returncode == 0 and port_file.read_text().strip() == "8002"
+    one_shot = tmp_path / "one-shot"
+    _entrypoint(stub_path, "migrate", "intake", HEALTHCHECK_PORT_FILE=str(one_shot))
+    assert not one_shot.exists(), "a one-shot command serves nothing"
+
+
+def _healthcheck(port_file: Path, **env: str) -> int:
+    environ = {k: v for k, v in os.environ.items() if k != "PMO_HTTP_PORT"}
+    environ.update(env, HEALTHCHECK_PORT_FILE=str(port_file))
+    return subprocess.run([sys.executable, str(HEALTHCHECK)], env=environ, capture_output=True, timeout=30).returncode
+
+
+def test_the_healthcheck_asks_the_service_for_liveness(tmp_path):
+    import http.server
+    import threading
+
+    class Live(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/health/live" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Live)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port_file = tmp_path / "port"
+    try:
+        port_file.write_text(f"{server.server_address[1]}\n")
+        assert _healthcheck(port_file) == 0
+        assert _healthcheck(port_file, PMO_HTTP_PORT=str(server.server_address[1])) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _healthcheck(port_file) == 1, "nothing answers any more"
+    assert _healthcheck(tmp_path / "absent") == 0, "a one-shot command counts as healthy"

@@ -1,23 +1,22 @@
 """deploy/k8s: every overlay renders with kustomize and validates strictly, and follows the rules
 the platform relies on (probes, limits, non-root, read-only root, Secrets, policies, topics)."""
 
-import shutil
 import subprocess
 import sys
 from importlib.util import find_spec
-from pathlib import Path
+from pathlib import PurePosixPath
 
 import pytest
 import yaml
 
+from .manifests import K8S, SERVICES, base_name, is_custom, kustomize, of_kind
+
 pytestmark = pytest.mark.platform
 
-K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 OVERLAYS = ["dev", "prod"]
 PMO_ENV = {"dev": "development", "prod": "production"}
 # Oldest Kubernetes minor we support and the newest that kubernetes-validate ships schemas for.
 K8S_VERSIONS = ["1.30.0", "1.37.0"]
-SERVICES = {"intake": 8001, "portfolio": 8002, "resourcing": 8003, "reporting": 8004}
 TOPICS = {
     "pmo.intake.events": 3,
     "pmo.portfolio.events": 3,
@@ -35,38 +34,13 @@ SECRETS = {f"pmo-{name}-db" for name in SERVICES} | {"pmo-auth"}
 EGRESS_PORTS = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 9092), ("TCP", 9093)}
 
 
-def _kustomize(path: Path) -> list[dict]:
-    kubectl = shutil.which("kubectl")
-    if not kubectl:
-        pytest.fail("kubectl is not installed; it renders the kustomizations")
-    result = subprocess.run(
-        [kubectl, "kustomize", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
-
 @pytest.fixture(scope="module", params=OVERLAYS)
 def overlay(request) -> tuple[str, list[dict]]:
-    return request.param, _kustomize(K8S / "overlays" / request.param)
-
-
-def _of(docs: list[dict], kind: str) -> dict[str, dict]:
-    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
-
-
-def _base_name(name: str) -> str:
-    """Generated ConfigMaps and Secrets carry a hash suffix; strip it."""
-    head, _, tail = name.rpartition("-")
-    return head if head and len(tail) == 10 and tail.isalnum() else name
+    return request.param, kustomize(K8S / "overlays" / request.param)
 
 
 def _settings(docs: list[dict], container: dict) -> dict[str, str]:
-    maps = _of(docs, "ConfigMap")
+    maps = of_kind(docs, "ConfigMap")
     settings: dict[str, str] = {}
     for source in container.get("envFrom", []):
         settings.update(maps[source["configMapRef"]["name"]]["data"])
@@ -75,15 +49,15 @@ def _settings(docs: list[dict], container: dict) -> dict[str, str]:
 
 
 def test_base_renders_without_secrets():
-    docs = _kustomize(K8S / "base")
-    assert not _of(docs, "Secret"), "the base must not carry Secrets"
+    docs = kustomize(K8S / "base")
+    assert not of_kind(docs, "Secret"), "the base must not carry Secrets"
 
 
 def test_builtin_kinds_validate_strictly(overlay, tmp_path):
     if find_spec("kubernetes_validate") is None:
         pytest.fail("kubernetes-validate is not installed: `make env` installs it")
     name, docs = overlay
-    builtin = [doc for doc in docs if doc["apiVersion"].split("/")[0] != STRIMZI_GROUP]
+    builtin = [doc for doc in docs if not is_custom(doc)]
     manifest = tmp_path / f"{name}.yaml"
     manifest.write_text(yaml.safe_dump_all(builtin))
     versions = [arg for version in K8S_VERSIONS for arg in ("-k", version)]
@@ -101,8 +75,8 @@ def test_builtin_kinds_validate_strictly(overlay, tmp_path):
 def test_strimzi_topics(overlay):
     _, docs = overlay
     topics = [doc for doc in docs if doc["kind"] == "KafkaTopic"]
-    common = _of(docs, "ConfigMap")
-    common = next(m["data"] for n, m in common.items() if _base_name(n) == "pmo-common")
+    common = of_kind(docs, "ConfigMap")
+    common = next(m["data"] for n, m in common.items() if base_name(n) == "pmo-common")
     assert {t["spec"]["topicName"] for t in topics} == set(TOPICS)
     clusters = {t["metadata"]["labels"]["strimzi.io/cluster"] for t in topics}
     assert len(clusters) == 1, "every topic belongs to the same Kafka cluster"
@@ -136,19 +110,32 @@ def _assert_hardened(pod: dict, container: dict) -> None:
         assert {"cpu", "memory"} <= set(container["resources"][kind]), f"missing {kind}"
 
 
-def _secret_refs(container: dict) -> dict[str, str]:
-    refs = {}
+def _mounted_secrets(pod: dict, container: dict) -> dict[str, str]:
+    """Secret name → where the container sees it; a Secret is never an environment variable."""
     for env in container.get("env", []):
-        ref = env.get("valueFrom", {}).get("secretKeyRef")
-        if ref:
-            refs[env["name"]] = _base_name(ref["name"])
-    return refs
+        assert "secretKeyRef" not in env.get("valueFrom", {}), f"{env['name']}: mount the Secret as a file"
+    for source in container.get("envFrom", []):
+        assert "secretRef" not in source, "mount the Secret as a file"
+    secrets = {v["name"]: base_name(v["secret"]["secretName"]) for v in pod["volumes"] if "secret" in v}
+    return {secrets[m["name"]]: m["mountPath"] for m in container["volumeMounts"] if m["name"] in secrets}
+
+
+def _file_settings(docs: list[dict], pod: dict, container: dict) -> dict[str, str]:
+    """Each *_FILE setting → the Secret whose mount holds that file."""
+    mounts = _mounted_secrets(pod, container)
+    found = {}
+    for name, value in _settings(docs, container).items():
+        if name.endswith("_FILE"):
+            owner = [s for s, path in mounts.items() if PurePosixPath(value).parent == PurePosixPath(path)]
+            assert len(owner) == 1, f"{name}={value} is not inside exactly one mounted Secret"
+            found[name] = owner[0]
+    return found
 
 
 @pytest.mark.parametrize(("name", "port"), SERVICES.items())
 def test_service_deployment(overlay, name, port):
     overlay_name, docs = overlay
-    deployment = _of(docs, "Deployment")[name]
+    deployment = of_kind(docs, "Deployment")[name]
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["args"] == [name, "serve"]
@@ -156,7 +143,8 @@ def test_service_deployment(overlay, name, port):
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
     _assert_hardened(pod, container)
-    assert _secret_refs(container)["PMO_DATABASE_URL"] == f"pmo-{name}-db"
+    files = _file_settings(docs, pod, container)
+    assert files["PMO_DATABASE_URL_FILE"] == f"pmo-{name}-db"
     settings = _settings(docs, container)
     assert settings["PMO_KAFKA_CONSUMER_MODE"] == "group"
     assert settings["PMO_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
@@ -165,28 +153,30 @@ def test_service_deployment(overlay, name, port):
     assert settings["PMO_ENV"] == PMO_ENV[overlay_name]
     if settings["PMO_ENV"] == "production":  # the services refuse to start otherwise
         assert settings.get("PMO_AUTH_ISSUER", "pmo-dev") != "pmo-dev"
-        assert "PMO_AUTH_PUBLIC_KEY" in settings or "PMO_AUTH_JWKS_URL" in settings
+        assert files.get("PMO_AUTH_PUBLIC_KEY_FILE") == "pmo-auth" or "PMO_AUTH_JWKS_URL" in settings
+        assert "@sha256:" in container["image"], "production pins the image by digest"
+        assert container["imagePullPolicy"] == "Always"
     assert "replicas" not in deployment["spec"], "the HorizontalPodAutoscaler owns replicas"
 
 
 @pytest.mark.parametrize(("name", "port"), SERVICES.items())
 def test_service_companions(overlay, name, port):
     _, docs = overlay
-    pod_labels = _of(docs, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+    pod_labels = of_kind(docs, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
 
     def selects(selector: dict) -> bool:
         return bool(selector) and selector.items() <= pod_labels.items()
 
-    service = _of(docs, "Service")[name]["spec"]
+    service = of_kind(docs, "Service")[name]["spec"]
     assert selects(service["selector"]) and service["ports"][0]["port"] == port
-    assert selects(_of(docs, "PodDisruptionBudget")[name]["spec"]["selector"]["matchLabels"])
-    hpa = _of(docs, "HorizontalPodAutoscaler")[name]
+    assert selects(of_kind(docs, "PodDisruptionBudget")[name]["spec"]["selector"]["matchLabels"])
+    hpa = of_kind(docs, "HorizontalPodAutoscaler")[name]
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
     assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
     allowed = [
         rule
-        for policy in _of(docs, "NetworkPolicy").values()
+        for policy in of_kind(docs, "NetworkPolicy").values()
         if selects(policy["spec"]["podSelector"].get("matchLabels", {}))
         for rule in policy["spec"].get("ingress", [])
     ]
@@ -196,19 +186,19 @@ def test_service_companions(overlay, name, port):
 @pytest.mark.parametrize("name", SERVICES)
 def test_migration_job(overlay, name):
     overlay_name, docs = overlay
-    job = _of(docs, "Job")[f"{name}-migrate"]
+    job = of_kind(docs, "Job")[f"{name}-migrate"]
     pod = job["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["args"] == ["migrate", name]
     assert _settings(docs, container)["PMO_ENV"] == PMO_ENV[overlay_name], "migrate reads the same settings"
     assert pod["restartPolicy"] in {"Never", "OnFailure"}
     _assert_hardened(pod, container)
-    assert _secret_refs(container)["PMO_DATABASE_URL"] == f"pmo-{name}-db"
+    assert _file_settings(docs, pod, container)["PMO_DATABASE_URL_FILE"] == f"pmo-{name}-db"
 
 
 def test_network_policies_deny_by_default_and_limit_egress(overlay):
     _, docs = overlay
-    policies = list(_of(docs, "NetworkPolicy").values())
+    policies = list(of_kind(docs, "NetworkPolicy").values())
     pmo = {"app.kubernetes.io/part-of": "pmo"}
     deny = [
         p
@@ -220,27 +210,32 @@ def test_network_policies_deny_by_default_and_limit_egress(overlay):
     ]
     assert deny, "no default-deny policy for the PMO pods"
     for kind in ("Deployment", "Job"):
-        for workload in _of(docs, kind).values():
+        for workload in of_kind(docs, kind).values():
             labels = workload["spec"]["template"]["metadata"]["labels"]
             assert pmo.items() <= labels.items(), f"{workload['metadata']['name']} escapes the policies"
     for policy in policies:
         for rule in policy["spec"].get("egress", []):
             assert rule.get("ports"), f"{policy['metadata']['name']}: egress rule open on every port"
+            peers = rule.get("to") or []
+            assert peers, f"{policy['metadata']['name']}: egress rule open to every address"
+            for peer in peers:
+                assert "podSelector" in peer or peer.get("ipBlock", {}).get("cidr", "0.0.0.0/0") != "0.0.0.0/0"
             ports = {(p.get("protocol", "TCP"), p["port"]) for p in rule["ports"]}
             assert ports <= EGRESS_PORTS, f"egress beyond DNS, PostgreSQL and Kafka: {ports}"
         for rule in policy["spec"].get("ingress", []):
             assert rule.get("ports"), f"{policy['metadata']['name']}: ingress open on every port"
 
 
-def test_secrets_are_referenced_not_committed(overlay):
+def test_secrets_are_mounted_files_and_never_committed(overlay):
     overlay_name, docs = overlay
-    refs = set()
+    mounted = set()
     for kind in ("Deployment", "Job"):
-        for workload in _of(docs, kind).values():
-            for container in workload["spec"]["template"]["spec"]["containers"]:
-                refs |= set(_secret_refs(container).values())
-    assert refs == SECRETS
-    generated = {_base_name(name) for name in _of(docs, "Secret")}
+        for workload in of_kind(docs, kind).values():
+            pod = workload["spec"]["template"]["spec"]
+            for container in pod["containers"]:
+                mounted |= set(_mounted_secrets(pod, container))
+    assert mounted == SECRETS
+    generated = {base_name(name) for name in of_kind(docs, "Secret")}
     if overlay_name == "prod":
         assert not generated, "production Secrets are created out of band, never committed"
     else:
