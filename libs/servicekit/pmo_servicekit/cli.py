@@ -87,7 +87,10 @@ def worker_app() -> Any:
     """The app of one uvicorn worker process when `PMO_HTTP_WORKERS` > 1."""
     module, _, name = os.environ[_DEFINITION_ENV].partition(":")
     definition = getattr(importlib.import_module(module), name)
-    return _app(definition, ServiceSettings())
+    settings = ServiceSettings()
+    # A worker is a fresh process (spawned): its log lines need the same formatter as the parent's.
+    configure_logging(service=definition.name, level=settings.log_level, json=settings.logs_as_json)
+    return _app(definition, settings)
 
 
 def _workers(definition: ServiceDefinition, settings: ServiceSettings) -> int:
