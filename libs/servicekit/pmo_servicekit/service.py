@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Database, EventStore, KafkaSettings, OutboxRelay, Subscription
 from pmo_events.runtime.subscription import Handler
-from pmo_events.runtime.unit_of_work import InlineProjector
+from pmo_events.runtime.unit_of_work import InlineProjector, Policy
 from pmo_servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ class ServiceDefinition:
     projectors: Sequence[InlineProjector] = ()
     #: Tables the inline projectors fill, emptied and refilled by `rebuild`.
     view_tables: Sequence[Table] = ()
+    #: Reactions in the command's own transaction ("an approval initiates the project"); never replayed.
+    policies: Sequence[Policy] = ()
     #: Builds the subscription's handler once the runtime exists (handlers may issue commands).
     consumer: Callable[[ServiceRuntime], Handler] | None = None
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.
@@ -68,7 +70,13 @@ class ServiceRuntime:
             topic=definition.topic,
             extra_topics=[definition.dead_letter_topic],
         )
-        self.commands = CommandRuntime(self.db, self.store, projectors=definition.projectors, on_commit=self.relay.wake)
+        self.commands = CommandRuntime(
+            self.db,
+            self.store,
+            projectors=definition.projectors,
+            policies=definition.policies,
+            on_commit=self.relay.wake,
+        )
         self.subscription: Subscription | None = None
         if definition.consumes and definition.consumer is not None:
             self.subscription = Subscription(

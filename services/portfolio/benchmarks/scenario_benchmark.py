@@ -12,7 +12,7 @@ import statistics
 import time
 from decimal import Decimal
 
-from pmo_portfolio.domain.scenario import ScenarioOption, ScenarioQuestion, frontier, optimise
+from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, frontier, optimise
 
 PERIODS = [f"2027-Q{q}" for q in range(1, 5)] + ["2028-Q1"]
 ROLES = [f"role-{r}" for r in range(10)]

@@ -1,4 +1,4 @@
-"""Composition root of the portfolio service."""
+"""Composition root of the portfolio service: its concepts' routes, views and policies, wired once."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ from pathlib import Path
 
 from pmo_events.contracts import intake, portfolio
 from pmo_events.runtime.schema import metadata
-from pmo_portfolio.adapters.http import candidate_routes, objective_routes, project_routes, routes, scenario_routes
-from pmo_portfolio.application.consumer import make_handler
-from pmo_portfolio.projections.views import PROJECTORS, VIEW_TABLES
+from pmo_portfolio.candidates import routes as candidate_routes
+from pmo_portfolio.candidates import views as candidate_views
+from pmo_portfolio.candidates.intake_events import make_handler
+from pmo_portfolio.delivery import routes as delivery_routes
+from pmo_portfolio.delivery import views as delivery_views
+from pmo_portfolio.delivery.commands import initiate_approved_project
+from pmo_portfolio.funding import routes as funding_routes
+from pmo_portfolio.funding import views as funding_views
+from pmo_portfolio.objectives import routes as objective_routes
+from pmo_portfolio.objectives import views as objective_views
+from pmo_portfolio.scenarios import routes as scenario_routes
+from pmo_portfolio.scenarios import views as scenario_views
 from pmo_servicekit.service import ServiceDefinition
+
+VIEWS = (funding_views, objective_views, candidate_views, scenario_views, delivery_views)
 
 PORTFOLIO = ServiceDefinition(
     name="portfolio",
@@ -21,13 +32,14 @@ PORTFOLIO = ServiceDefinition(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     routers=[
-        routes.router,
+        funding_routes.router,
         objective_routes.router,
         candidate_routes.router,
         scenario_routes.router,
-        project_routes.router,
+        delivery_routes.router,
     ],
-    projectors=PROJECTORS,
-    view_tables=VIEW_TABLES,
+    projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
+    view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
+    policies=[initiate_approved_project],
     consumer=lambda runtime: make_handler(runtime.commands),
 )

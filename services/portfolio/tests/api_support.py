@@ -7,8 +7,8 @@ from typing import Any
 
 from pmo_devstack.testing import RunningService
 from pmo_events.runtime import Metadata
-from pmo_portfolio.application.commands import register_candidate
 from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_portfolio.candidates.commands import register_candidate
 from pmo_servicekit.service import ServiceDefinition
 
 from .support import submitted

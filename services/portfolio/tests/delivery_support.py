@@ -8,11 +8,11 @@ from decimal import Decimal
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, Timeline
 from pmo_events.contracts.portfolio import InvestmentDecided, ProjectBudgetChanged, ProjectInitiated
-from pmo_portfolio.domain import portfolio as portfolio_rules
-from pmo_portfolio.domain import project as project_rules
-from pmo_portfolio.domain.lifecycle import Act
-from pmo_portfolio.domain.portfolio import Portfolio
-from pmo_portfolio.domain.project import Project
+from pmo_portfolio.delivery.domain import project as project_rules
+from pmo_portfolio.delivery.domain.lifecycle import Act
+from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.funding.domain import portfolio as portfolio_rules
+from pmo_portfolio.funding.domain.portfolio import Portfolio
 
 from .support import NOW, PORTFOLIO_ID, created, money, registered
 

@@ -23,8 +23,8 @@ from pmo_events.contracts.portfolio import (
     PortfolioCreated,
     ScoringModelSet,
 )
-from pmo_portfolio.domain import portfolio as rules
-from pmo_portfolio.domain.portfolio import Portfolio
+from pmo_portfolio.funding.domain import portfolio as rules
+from pmo_portfolio.funding.domain.portfolio import Portfolio
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PORTFOLIO_ID = "pf-1"

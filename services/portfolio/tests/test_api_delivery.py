@@ -10,7 +10,7 @@ import pytest
 from pmo_devstack.testing import RunningService, running_service
 from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.runtime import Metadata
-from pmo_portfolio.application.delivery import withdraw_candidate
+from pmo_portfolio.candidates.commands import withdraw_candidate
 
 from .api_support import isolated, new_portfolio, register
 

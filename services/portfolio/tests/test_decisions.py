@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided
-from pmo_portfolio.domain import portfolio as rules
-from pmo_portfolio.domain.decisions import DecideInvestment, decide
-from pmo_portfolio.domain.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
-from pmo_portfolio.domain.ranking import rank
+from pmo_portfolio.candidates.domain import registration
+from pmo_portfolio.candidates.domain.decisions import DecideInvestment, decide
+from pmo_portfolio.candidates.domain.ranking import rank
+from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
 
 from .support import NOW, created, given, model_set, money, registered, scored, submitted
 
@@ -24,18 +24,18 @@ def _decide(outcome: str = "approve", by: str = "bea", candidate: str = "c-1", *
 
 
 def test_a_submitted_proposal_becomes_a_candidate_and_a_resubmission_updates_it() -> None:
-    [first] = rules.register_candidate(given(created()), submitted("c-1"))
+    [first] = registration.register_candidate(given(created()), submitted("c-1"))
     assert isinstance(first, CandidateRegistered)
     assert (first.candidate_id, first.proposal_id, first.submission) == ("c-1", "c-1", 1)
-    assert rules.register_candidate(given(created(), first), submitted("c-1")) == []  # seen before
-    [second] = rules.register_candidate(given(created(), first), submitted("c-1", submission=2))
+    assert registration.register_candidate(given(created(), first), submitted("c-1")) == []  # seen before
+    [second] = registration.register_candidate(given(created(), first), submitted("c-1", submission=2))
     state = given(created(), first, second)
     assert state.candidates["c-1"].submission == 2
 
 
 def test_a_proposal_for_an_unknown_portfolio_is_not_found() -> None:
     with pytest.raises(NotFound):
-        rules.register_candidate(given(), submitted("c-1"))
+        registration.register_candidate(given(), submitted("c-1"))
 
 
 def test_ranking_orders_by_weighted_score_with_alignment_cost_and_value_per_cost() -> None:
@@ -163,13 +163,13 @@ def test_changes_requested_waits_for_a_resubmission_which_makes_it_decidable_aga
     assert state.candidates["c-1"].status == "changes_requested"
     with pytest.raises(RuleViolation):
         decide(state, _decide("reject"), WEIGHTS)
-    resubmitted = rules.register_candidate(state, submitted("c-1", submission=2))
+    resubmitted = registration.register_candidate(state, submitted("c-1", submission=2))
     assert given(*SCORED, *returned, *resubmitted).candidates["c-1"].status == "awaiting_decision"
 
 
 def test_an_approved_candidate_ignores_a_later_submission() -> None:
     approved = decide(given(*SCORED), _decide(), WEIGHTS)
-    assert rules.register_candidate(given(*SCORED, *approved), submitted("c-1", submission=2)) == []
+    assert registration.register_candidate(given(*SCORED, *approved), submitted("c-1", submission=2)) == []
 
 
 def test_an_unknown_candidate_is_not_found() -> None:

@@ -16,19 +16,29 @@ from pmo_events.contracts.portfolio import (
     StageGateDecided,
     StatusReported,
 )
-from pmo_portfolio.domain import changes, governance, lifecycle, reporting
-from pmo_portfolio.domain import portfolio as portfolio_rules
-from pmo_portfolio.domain.decisions import DecideInvestment, decide
-from pmo_portfolio.domain.envelope import remaining_envelope
-from pmo_portfolio.domain.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
-from pmo_portfolio.domain.reporting import Lesson, ReportStatus
+from pmo_portfolio.candidates.domain import registration
+from pmo_portfolio.candidates.domain.decisions import DecideInvestment, decide
+from pmo_portfolio.delivery.domain import (
+    alignment_reviews,
+    benefits,
+    change_requests,
+    controls,
+    gates,
+    lessons,
+    lifecycle,
+    status_reports,
+)
+from pmo_portfolio.delivery.domain.lessons import Lesson
+from pmo_portfolio.delivery.domain.status_reports import ReportStatus
+from pmo_portfolio.funding.domain.envelope import remaining_envelope
+from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
 
 from .delivery_support import act, at, funded, moved, project
 from .support import NOW, created, given, money, registered
 
 
 def gate(state, name: str, decision: str = "proceed", by: str = "bea"):  # type: ignore[no-untyped-def]
-    return lifecycle.decide_gate(funded(), state, name, decision, act(by))
+    return gates.decide_gate(funded(), state, name, decision, act(by))
 
 
 def in_stage(stage: str):  # type: ignore[no-untyped-def]
@@ -53,7 +63,7 @@ def test_only_the_projects_board_decides_a_gate_with_a_rationale() -> None:
     with pytest.raises(NotBoardMember):
         gate(project(), "plan", by="mallory")
     with pytest.raises(InvalidCommand) as refused:
-        lifecycle.decide_gate(funded(), project(), "plan", "proceed", act(why=" "))
+        gates.decide_gate(funded(), project(), "plan", "proceed", act(why=" "))
     assert refused.value.field == "rationale"
 
 
@@ -67,7 +77,7 @@ def test_hold_puts_the_project_on_hold_and_the_same_gate_decides_again() -> None
 
 
 def test_stop_cancels_and_releases_the_unspent_budget_to_the_envelope() -> None:
-    spent = reporting.report_status(funded(), project(), _report(actual_cost="150"))
+    spent = status_reports.report_status(funded(), project(), _report(actual_cost="150"))
     state = project(*spent)
     events = gate(state, "plan", "stop")
     decided, cancelled, released = events
@@ -125,7 +135,7 @@ def _report(period_end: date = date(2027, 6, 30), actual_cost: str = "200", **ex
 
 
 def test_a_status_report_derives_ev_and_rag_from_the_budget() -> None:
-    [report] = reporting.report_status(funded(), project(), _report(percent_complete=Decimal("40")))
+    [report] = status_reports.report_status(funded(), project(), _report(percent_complete=Decimal("40")))
     assert isinstance(report, StatusReported)
     # BAC 400 over 2027 (a dateable period): PV by 30 June = 400 * 181/365 = 198.36; EV = 160; AC = 200.
     assert (report.bac, report.planned_value, report.earned_value) == (400, Decimal("198.36"), Decimal("160.00"))
@@ -135,115 +145,121 @@ def test_a_status_report_derives_ev_and_rag_from_the_budget() -> None:
 
 
 def test_tolerances_set_on_the_portfolio_change_the_derived_rag() -> None:
-    lenient = governance.set_rag_tolerances(funded(), Decimal("0.80"), Decimal("0.70"), "ann")
-    [report] = reporting.report_status(funded(*lenient), project(), _report(percent_complete=Decimal("40")))
+    lenient = controls.set_rag_tolerances(funded(), Decimal("0.80"), Decimal("0.70"), "ann")
+    [report] = status_reports.report_status(funded(*lenient), project(), _report(percent_complete=Decimal("40")))
     assert (report.rag.schedule, report.rag.cost) == ("green", "green")  # type: ignore[attr-defined]
     with pytest.raises(InvalidCommand) as refused:
-        governance.set_rag_tolerances(funded(), Decimal("0.80"), Decimal("0.90"), "ann")
+        controls.set_rag_tolerances(funded(), Decimal("0.80"), Decimal("0.90"), "ann")
     assert refused.value.field == "green_at"
 
 
 def test_a_manual_rag_better_than_the_figures_needs_a_justification() -> None:
     rosy = _report(percent_complete=Decimal("40"), rag=("green", "green", "green"))
     with pytest.raises(InvalidCommand, match="schedule, cost") as refused:
-        reporting.report_status(funded(), project(), rosy)
+        status_reports.report_status(funded(), project(), rosy)
     assert refused.value.field == "justification"
     justified = _report(percent_complete=Decimal("40"), rag=("green", "green", "green"), justification="catch-up")
-    [report] = reporting.report_status(funded(), project(), justified)
+    [report] = status_reports.report_status(funded(), project(), justified)
     assert report.rag_source == "manual" and report.rag.overall == "green" and report.derived_rag.overall == "red"  # type: ignore[attr-defined]
     worse = _report(percent_complete=Decimal("60"), actual_cost="100", rag=("green", "green", "red"))
-    [flagged] = reporting.report_status(funded(), project(), worse)
+    [flagged] = status_reports.report_status(funded(), project(), worse)
     assert flagged.rag.overall == "red"  # type: ignore[attr-defined]
 
 
 def test_a_second_report_for_a_period_is_a_correction() -> None:
-    [first] = reporting.report_status(funded(), project(), _report())
-    [second] = reporting.report_status(funded(), project(first), _report(actual_cost="210"))
+    [first] = status_reports.report_status(funded(), project(), _report())
+    [second] = status_reports.report_status(funded(), project(first), _report(actual_cost="210"))
     assert second.correction_of == first.report_id  # type: ignore[attr-defined]
     state = project(first, second)
     assert state.latest_report == second and len(state.reports) == 1
-    [other] = reporting.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
+    [other] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
     assert other.correction_of is None  # type: ignore[attr-defined]
 
 
 def test_status_reports_refuse_bad_figures_and_finished_projects() -> None:
     with pytest.raises(InvalidCommand):
-        reporting.report_status(funded(), project(), _report(percent_complete=Decimal("101")))
+        status_reports.report_status(funded(), project(), _report(percent_complete=Decimal("101")))
     with pytest.raises(InvalidCommand):
-        reporting.report_status(funded(), project(), _report(actual_cost="-1"))
+        status_reports.report_status(funded(), project(), _report(actual_cost="-1"))
     cancelled = project(*lifecycle.cancel(funded(), project(), act()))
     with pytest.raises(RuleViolation):
-        reporting.report_status(funded(), cancelled, _report())
+        status_reports.report_status(funded(), cancelled, _report())
 
 
 def test_reviews_move_the_review_date() -> None:
-    [reviewed] = reporting.review(funded(), project(), True, "continue", act(at=at(date(2027, 3, 1))))
+    [reviewed] = alignment_reviews.review(funded(), project(), True, "continue", act(at=at(date(2027, 3, 1))))
     assert project(reviewed).last_reviewed_on == date(2027, 3, 1)
     assert project().initiated_on == NOW.date()
     with pytest.raises(NotBoardMember):
-        reporting.review(funded(), project(), True, "continue", act(by="pam"))
-    cadence = governance.set_review_cadence(funded(), 30, "ann")
+        alignment_reviews.review(funded(), project(), True, "continue", act(by="pam"))
+    cadence = controls.set_review_cadence(funded(), 30, "ann")
     assert funded(*cadence).review_every_days == 30
 
 
-def _budget_change(*delta: tuple[str, str]) -> changes.RequestChange:
-    return changes.RequestChange(kind="budget", rationale="more scope", budget_delta=money(*delta))
+def _budget_change(*delta: tuple[str, str]) -> change_requests.RequestChange:
+    return change_requests.RequestChange(kind="budget", rationale="more scope", budget_delta=money(*delta))
 
 
 def test_an_approved_budget_increase_obeys_the_envelope() -> None:
-    [asked] = changes.request_change(project(), _budget_change(("2027", "700")), act("pam"))
+    [asked] = change_requests.request_change(project(), _budget_change(("2027", "700")), act("pam"))
     state = project(asked)
     with pytest.raises(EnvelopeExceeded) as refused:
-        changes.decide_change(funded(), state, asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
+        change_requests.decide_change(funded(), state, asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
     assert (refused.value.remaining, refused.value.asked) == (Decimal("600"), Decimal("700"))
-    [small] = changes.request_change(project(), _budget_change(("2027", "600")), act("pam"))
-    decided, funding = changes.decide_change(funded(), project(small), small.change_request_id, "approve", act())  # type: ignore[attr-defined]
+    [small] = change_requests.request_change(project(), _budget_change(("2027", "600")), act("pam"))
+    decided, funding = change_requests.decide_change(
+        funded(), project(small), small.change_request_id, "approve", act()
+    )  # type: ignore[attr-defined]
     assert isinstance(decided, ChangeRequestDecided) and isinstance(funding, ProjectBudgetChanged)
     assert moved(funded(), [funding]).committed["2027"] == Decimal("1000")
     assert project(small, decided).budget == {"2027": Decimal("1000")}
     with pytest.raises(RuleViolation, match="already approved"):
-        changes.decide_change(funded(), project(small, decided), small.change_request_id, "reject", act())  # type: ignore[attr-defined]
+        change_requests.decide_change(funded(), project(small, decided), small.change_request_id, "reject", act())  # type: ignore[attr-defined]
 
 
 def test_a_budget_decrease_returns_money_and_a_rejection_changes_nothing() -> None:
-    [asked] = changes.request_change(project(), _budget_change(("2027", "-100")), act("pam"))
-    _decided, funding = changes.decide_change(funded(), project(asked), asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
+    [asked] = change_requests.request_change(project(), _budget_change(("2027", "-100")), act("pam"))
+    _decided, funding = change_requests.decide_change(
+        funded(), project(asked), asked.change_request_id, "approve", act()
+    )  # type: ignore[attr-defined]
     assert (
         remaining_envelope(moved(funded(), [funding]).budget, moved(funded(), [funding]).committed)[0].remaining == 700
     )
-    [rejected] = changes.decide_change(funded(), project(asked), asked.change_request_id, "reject", act())  # type: ignore[attr-defined]
+    [rejected] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "reject", act())  # type: ignore[attr-defined]
     assert project(asked, rejected).budget == {"2027": Decimal("400")}
     with pytest.raises(InvalidCommand) as below:
-        changes.request_change(project(), _budget_change(("2027", "-500")), act("pam"))
+        change_requests.request_change(project(), _budget_change(("2027", "-500")), act("pam"))
     assert below.value.field == "budget_delta.0.amount"
 
 
 def test_schedule_and_scope_changes() -> None:
-    schedule = changes.RequestChange(kind="schedule", rationale="late supplier", new_end=date(2028, 3, 31))
-    [asked] = changes.request_change(project(), schedule, act("pam"))
-    [decided] = changes.decide_change(funded(), project(asked), asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
+    schedule = change_requests.RequestChange(kind="schedule", rationale="late supplier", new_end=date(2028, 3, 31))
+    [asked] = change_requests.request_change(project(), schedule, act("pam"))
+    [decided] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
     assert project(asked, decided).timeline.end == date(2028, 3, 31)
     with pytest.raises(InvalidCommand) as refused:
-        changes.request_change(project(), changes.RequestChange(kind="schedule", rationale="x"), act("pam"))
+        change_requests.request_change(
+            project(), change_requests.RequestChange(kind="schedule", rationale="x"), act("pam")
+        )
     assert refused.value.field == "new_end"
     with pytest.raises(InvalidCommand):
-        changes.request_change(
-            project(), changes.RequestChange(kind="scope", rationale="x", new_end=date(2028, 1, 1)), act()
+        change_requests.request_change(
+            project(), change_requests.RequestChange(kind="scope", rationale="x", new_end=date(2028, 1, 1)), act()
         )
     with pytest.raises(NotFound):
-        changes.decide_change(funded(), project(), "nope", "approve", act())
+        change_requests.decide_change(funded(), project(), "nope", "approve", act())
 
 
 def test_lessons_any_time_and_benefits_also_after_closure() -> None:
     closed = project(*in_stage("execute"), *lifecycle.close(funded(), project(*in_stage("execute")), Decimal(1), act()))
-    [lesson] = reporting.record_lessons(
+    [lesson] = lessons.record_lessons(
         closed, (Lesson("Pilot first", "it paid", "delivery", ("pilot",), "d-1"),), "pam", NOW
     )
     assert lesson.decision_id == "d-1" and lesson.tags == ("pilot",)  # type: ignore[attr-defined]
-    [measured] = reporting.realise_benefit(closed, "b-1", "450", date(2029, 1, 31), "half-way", "pam", NOW)
+    [measured] = benefits.realise_benefit(closed, "b-1", "450", date(2029, 1, 31), "half-way", "pam", NOW)
     assert measured.measured_value == "450"  # type: ignore[attr-defined]
     with pytest.raises(NotFound):
-        reporting.realise_benefit(closed, "b-9", "1", date(2029, 1, 31), None, "pam", NOW)
+        benefits.realise_benefit(closed, "b-9", "1", date(2029, 1, 31), None, "pam", NOW)
 
 
 def test_a_withdrawn_proposal_is_no_longer_decidable() -> None:
@@ -253,23 +269,23 @@ def test_a_withdrawn_proposal_is_no_longer_decidable() -> None:
         proposal_id="c-2", portfolio_id="pf-1", withdrawn_by="rita", reason="no longer needed"
     )
     state = given(created(), registered("c-2"))
-    [event] = portfolio_rules.withdraw_candidate(state, withdrawn)
+    [event] = registration.withdraw_candidate(state, withdrawn)
     assert isinstance(event, CandidateWithdrawn) and event.reason == "no longer needed"
     after = given(created(), registered("c-2"), event)
     assert after.candidates["c-2"].status == "withdrawn"
     with pytest.raises(RuleViolation, match="withdrawn"):
         decide(after, DecideInvestment("c-2", "reject", "no", "bea", NOW))
-    assert portfolio_rules.withdraw_candidate(after, withdrawn) == []
-    assert portfolio_rules.withdraw_candidate(given(created()), withdrawn) == []
+    assert registration.withdraw_candidate(after, withdrawn) == []
+    assert registration.withdraw_candidate(given(created()), withdrawn) == []
 
 
 def test_a_project_is_overdue_for_review_once_the_cadence_has_passed() -> None:
-    from pmo_portfolio.application.project_queries import project_view
+    from pmo_portfolio.delivery.queries import project_view
 
     fresh = project()  # initiated on NOW (2026-11-25), never reviewed
     assert project_view(fresh, 30, date(2026, 12, 25))["review_overdue"] is False
     assert project_view(fresh, 30, date(2026, 12, 26))["review_overdue"] is True
-    [reviewed] = reporting.review(funded(), fresh, True, "continue", act(at=at(date(2026, 12, 20))))
+    [reviewed] = alignment_reviews.review(funded(), fresh, True, "continue", act(at=at(date(2026, 12, 20))))
     view = project_view(project(reviewed), 30, date(2026, 12, 26))
     assert (view["review_overdue"], view["next_review_due"]) == (False, "2027-01-19")
     cancelled = project(*lifecycle.cancel(funded(), fresh, act()))

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from pmo_events.contracts.common import Timeline
-from pmo_portfolio.domain.earned_value import derived_rag, earned_value, planned_value, rating
+from pmo_portfolio.delivery.domain.earned_value import derived_rag, earned_value, planned_value, rating
 
 YEAR = Timeline(start=date(2027, 1, 1), end=date(2027, 12, 31))
 G, A = Decimal("0.95"), Decimal("0.90")

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.portfolio import ObjectiveCreated, ObjectiveRetired, ObjectiveUpdated
-from pmo_portfolio.domain import objective as rules
-from pmo_portfolio.domain.errors import InvalidCommand, NotFound, RuleViolation
-from pmo_portfolio.domain.objective import ObjectiveDefinition
+from pmo_portfolio.objectives import domain as rules
+from pmo_portfolio.objectives.domain import ObjectiveDefinition
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 DEFINITION = ObjectiveDefinition(
     "Grow online sales", "Digital first", Decimal("3"), date(2027, 1, 1), date(2027, 12, 31)

@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.common import RoleEstimate
-from pmo_portfolio.domain.decisions import decide
-from pmo_portfolio.domain.errors import InvalidCommand
-from pmo_portfolio.domain.periods import period_dates
-from pmo_portfolio.domain.scenario import ScenarioOption, ScenarioQuestion, frontier, optimise
-from pmo_portfolio.domain.scenario_setup import CapacityLine, ScenarioRequest, build_question
+from pmo_portfolio.candidates.domain.decisions import decide
+from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, frontier, optimise
+from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioRequest, build_question
+from pmo_portfolio.shared.errors import InvalidCommand
+from pmo_portfolio.shared.periods import period_dates
 
 from .support import created, given, model_set, registered, scored
 from .test_decisions import SCORED, WEIGHTS, _decide

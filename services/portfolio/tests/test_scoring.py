@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.portfolio import CandidateScored, ScoringModelSet
-from pmo_portfolio.domain import scoring
-from pmo_portfolio.domain.ahp import pairwise_weights, parse_judgement
-from pmo_portfolio.domain.errors import InvalidCommand, NotBoardMember, RuleViolation
-from pmo_portfolio.domain.scoring import CriterionInput, ScoreCandidate
+from pmo_portfolio.candidates.domain import scoring
+from pmo_portfolio.candidates.domain.ahp import pairwise_weights, parse_judgement
+from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
+from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, RuleViolation
 
 from .support import NOW, created, given, model_set, registered, scored
 

@@ -5,7 +5,7 @@ from pmo_events.runtime.kafka import KafkaSettings
 from pmo_events.runtime.relay import OutboxRelay
 from pmo_events.runtime.store import ConcurrencyConflict, EventStore, Metadata
 from pmo_events.runtime.subscription import Subscription
-from pmo_events.runtime.unit_of_work import AggregateType, CommandRuntime, Loaded, UnitOfWork, fold
+from pmo_events.runtime.unit_of_work import AggregateType, CommandRuntime, Loaded, Policy, UnitOfWork, fold
 
 __all__ = [
     "AggregateType",
@@ -17,6 +17,7 @@ __all__ = [
     "Loaded",
     "Metadata",
     "OutboxRelay",
+    "Policy",
     "Subscription",
     "UnitOfWork",
     "fold",

@@ -19,6 +19,9 @@ S = TypeVar("S", bound=BaseModel)
 
 #: An inline view updated in the same transaction as the events it reflects.
 InlineProjector = Callable[[AsyncSession, RecordedEvent], Awaitable[None]]
+#: "Whenever this event is recorded, do that" in the same transaction (an approval initiates a project).
+#: It may append to other streams through the unit of work; rebuilds replay projectors, never policies.
+Policy = Callable[["UnitOfWork", RecordedEvent], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,13 @@ class UnitOfWork:
         store: EventStore,
         meta: Metadata,
         projectors: Sequence[InlineProjector],
+        policies: Sequence[Policy] = (),
     ) -> None:
         self.session = session
         self.store = store
         self.meta = meta
         self._projectors = projectors
+        self._policies = policies
         self.recorded: list[RecordedEvent] = []
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
@@ -89,6 +94,9 @@ class UnitOfWork:
         new_version = expected_version + len(recorded)
         if state_after is not None and _crossed(expected_version, new_version, aggregate):
             await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump(mode="json"))
+        for event in recorded:
+            for react in self._policies:
+                await react(self, event)
         return recorded
 
 
@@ -111,17 +119,19 @@ class CommandRuntime:
         store: EventStore,
         *,
         projectors: Sequence[InlineProjector] = (),
+        policies: Sequence[Policy] = (),
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.projectors = list(projectors)
+        self.policies = list(policies)
         self._on_commit = on_commit
 
     @asynccontextmanager
     async def unit_of_work(self, meta: Metadata) -> AsyncIterator[UnitOfWork]:
         async with self.db.transaction() as session:
-            uow = UnitOfWork(session, self.store, meta, self.projectors)
+            uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
             yield uow
         if uow.recorded and self._on_commit is not None:
             self._on_commit()
@@ -129,5 +139,5 @@ class CommandRuntime:
     @asynccontextmanager
     async def in_session(self, session: AsyncSession, meta: Metadata) -> AsyncIterator[UnitOfWork]:
         """A unit of work inside a transaction someone else owns (a subscription's batch)."""
-        uow = UnitOfWork(session, self.store, meta, self.projectors)
+        uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
         yield uow

@@ -1,9 +1,6 @@
-"""What the portfolio service does with intake's events: submitted proposals become candidates, withdrawn
-ones stop awaiting a decision."""
+"""What intake's events do here: submitted proposals become candidates, withdrawn ones stop awaiting a decision."""
 
 from __future__ import annotations
-
-import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,10 +8,8 @@ from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Metadata
 from pmo_events.runtime.subscription import Handler
-from pmo_portfolio.application.commands import register_candidate
-from pmo_portfolio.application.delivery import withdraw_candidate
+from pmo_portfolio.candidates.commands import register_candidate, withdraw_candidate
 
-log = logging.getLogger(__name__)
 HANDLED = frozenset({ProposalSubmitted.type_name(), ProposalWithdrawn.type_name()})
 
 

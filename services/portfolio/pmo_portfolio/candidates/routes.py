@@ -1,30 +1,29 @@
-"""HTTP API of candidates: listing, scoring, ranking and the board's decisions."""
+"""HTTP API of candidates: listing, the scoring model, scores, ranking and the board's decisions."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import UnitOfWork
-from pmo_portfolio.adapters.http.deps import PROBLEMS, Cursor, Limit, service
-from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, problem_for
-from pmo_portfolio.adapters.http.schemas import DecisionRequest, ScoresSubmit
-from pmo_portfolio.application import commands, queries
-from pmo_portfolio.domain import decisions, scoring
-from pmo_portfolio.domain.decisions import DecideInvestment
-from pmo_portfolio.domain.errors import NotFound
-from pmo_portfolio.domain.ranking import rank
-from pmo_portfolio.domain.scoring import ScoreCandidate
+from pmo_portfolio import funding
+from pmo_portfolio.candidates import commands, queries
+from pmo_portfolio.candidates.domain import scoring
+from pmo_portfolio.candidates.domain.decisions import DecideInvestment
+from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
+from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, ScoringModelReplace
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
+from pmo_portfolio.shared.problems import DOMAIN_ERRORS, invalid, problem_for
 from pmo_servicekit.auth import CurrentPrincipal
-from pmo_servicekit.http import metadata_for
+from pmo_servicekit.http import etag, metadata_for, parse_if_match
 from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
 from pmo_servicekit.problems import Problem
 
 router = APIRouter(responses=PROBLEMS)
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Status = Annotated[
     str | None, Query(pattern="^(awaiting_decision|approved|rejected|deferred|changes_requested|withdrawn)$")
 ]
@@ -43,6 +42,37 @@ async def list_candidates(
     return {"items": items, "next_cursor": next_cursor}
 
 
+@router.put("/portfolios/{portfolio_id}/scoring-model", tags=["scoring"])
+async def replace_scoring_model(
+    portfolio_id: str,
+    body: ScoringModelReplace,
+    principal: Analyst,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Weighted criteria, or an AHP pairwise matrix (weights = principal eigenvector; CR must be below 0.1)."""
+    criteria = tuple(CriterionInput(c.key, c.name, c.weight) for c in body.criteria)
+    matrix = body.pairwise_matrix
+    if matrix is None:
+        missing = next((i for i, c in enumerate(criteria) if c.weight is None), None)
+        if missing is not None:
+            raise invalid(f"criteria.{missing}.weight", "give every criterion a weight, or give a pairwise_matrix")
+        rule: funding.PortfolioRule = lambda state: scoring.set_weighted_model(state, criteria, principal.subject)  # noqa: E731
+    else:
+        judgements: list[list[object]] = [list(row) for row in matrix]
+        rule = lambda state: scoring.set_pairwise_model(state, criteria, judgements, principal.subject)  # noqa: E731
+    try:
+        runtime = service(request)
+        meta = metadata_for(request, principal)
+        await funding.change_portfolio(runtime.commands, portfolio_id, rule, meta, if_match=parse_if_match(if_match))
+        view, version = await funding.get_portfolio(runtime.db, portfolio_id)
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
+    response.headers["ETag"] = etag(version)
+    return {**view, "version": version}
+
+
 @router.post("/portfolios/{portfolio_id}/candidates/{candidate_id}/scores", status_code=201, tags=["scoring"])
 async def score_candidate(
     portfolio_id: str, candidate_id: str, body: ScoresSubmit, principal: CurrentPrincipal, request: Request
@@ -57,51 +87,25 @@ async def score_candidate(
         scored_at=datetime.now(UTC),
     )
     try:
-        new_events, _ = await commands.change_portfolio(
+        new_events, _ = await funding.change_portfolio(
             service(request).commands,
             portfolio_id,
-            lambda state, _w: scoring.score(state, command),
+            lambda state: scoring.score(state, command),
             metadata_for(request, principal),
         )
-        return {**new_events[0].model_dump(mode="json"), **await _ranked(request, portfolio_id, candidate_id)}
+        standing = await queries.standing(service(request).db, portfolio_id, candidate_id)
+        return {**new_events[0].model_dump(mode="json"), "standing": standing}
     except DOMAIN_ERRORS as exc:
         raise problem_for(exc) from exc
-
-
-async def _ranked(request: Request, portfolio_id: str, candidate_id: str) -> dict[str, Any]:
-    """The candidate's standing after the score: means per criterion, weighted score, rank."""
-    state, _, weights = await queries.load_portfolio(service(request).db, portfolio_id)
-    found = next((r for r in rank(state, weights) if r.candidate_id == candidate_id), None)
-    if found is None:
-        raise NotFound(f"candidate {candidate_id}")
-    return {"standing": _ranking_item(asdict(found))}
-
-
-def _ranking_item(item: dict[str, Any]) -> dict[str, Any]:
-    money = ("total_cost", "financial_benefits")
-    scores = ("weighted_score", "strategic_alignment", "value", "value_per_cost")
-    out = {k: (format(v, "f") if v is not None and k in money + scores else v) for k, v in item.items()}
-    out["id"] = out.pop("candidate_id")
-    out["criterion_scores"] = {k: format(v, "f") for k, v in item["criterion_scores"].items()}
-    out["costs"] = [c.model_dump(mode="json") for c in item["costs"]]
-    out["dependencies"] = list(item["dependencies"])
-    return out
 
 
 @router.get("/portfolios/{portfolio_id}/ranking", tags=["scoring"])
 async def ranking(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """Undecided candidates by weighted score, with strategic alignment, cost per period and value per cost."""
     try:
-        state, version, weights = await queries.load_portfolio(service(request).db, portfolio_id)
+        return await queries.ranking(service(request).db, portfolio_id)
     except DOMAIN_ERRORS as exc:
         raise problem_for(exc) from exc
-    model = state.scoring_model
-    return {
-        "portfolio_id": portfolio_id,
-        "as_of_version": version,
-        "criteria": [c.model_dump(mode="json") for c in model.criteria] if model else [],
-        "items": [_ranking_item(asdict(r)) for r in rank(state, weights)],
-    }
 
 
 @router.post("/portfolios/{portfolio_id}/decisions", status_code=201, tags=["decisions"])
@@ -124,10 +128,7 @@ async def decide(
     )
 
     async def action(uow: UnitOfWork) -> Response:
-        new_events, _ = await commands.apply_to_portfolio(
-            uow, portfolio_id, lambda state, weights: decisions.decide(state, command, weights)
-        )
-        decision = new_events[0].model_dump(mode="json")
+        decision = (await commands.decide_investment(uow, portfolio_id, command)).model_dump(mode="json")
         location = f"/portfolios/{portfolio_id}/decisions/{decision['decision_id']}"
         return JSONResponse(
             {"id": decision["decision_id"], **decision}, status_code=201, headers={"Location": location}
@@ -136,7 +137,7 @@ async def decide(
     runtime = service(request).commands
     meta = metadata_for(request, principal)
     try:
-        return await commands.retrying(lambda: run_command(runtime, meta, request, principal, action))
+        return await funding.retrying(lambda: run_command(runtime, meta, request, principal, action))
     except DOMAIN_ERRORS as exc:
         raise problem_for(exc) from exc
 

@@ -1,41 +1,46 @@
-"""Inline views of portfolios, candidates and projects, written in each command's transaction."""
+"""The candidates view and the decision log (the board's audit trail), written in each command's transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import CandidateRegistered, CandidateWithdrawn, InvestmentDecided, ScenarioSaved
-from pmo_events.envelope import RecordedEvent, dumps, loads
-from pmo_portfolio.adapters.db.tables import candidates, decisions, objectives, portfolios, projects, scenarios
-from pmo_portfolio.domain import objective as objective_rules
-from pmo_portfolio.domain import portfolio as portfolio_rules
-from pmo_portfolio.domain import project as project_rules
+from pmo_events.contracts.portfolio import CandidateRegistered, CandidateWithdrawn, InvestmentDecided
+from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.funding.domain import STATUS_AFTER
+
+candidates = Table(
+    "portfolio_candidates",
+    metadata,
+    Column("candidate_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("submission", Integer, nullable=False),
+    Column("registration", Text, nullable=False),
+    Column("decision", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_candidates_portfolio", candidates.c.portfolio_id, candidates.c.status)
+
+decisions = Table(
+    "portfolio_decisions",
+    metadata,
+    Column("decision_id", String(36), primary_key=True),
+    # The event's position in the service's store: a stable, chronological cursor.
+    Column("position", BigInteger, nullable=False),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("candidate_id", String(36), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+Index("ix_portfolio_decisions_portfolio", decisions.c.portfolio_id, decisions.c.position)
 
 
-async def project_portfolio(session: AsyncSession, event: RecordedEvent) -> None:
-    if event.stream_type != "portfolio":
-        return
-    row = (
-        await session.execute(select(portfolios.c.state).where(portfolios.c.portfolio_id == event.stream_id))
-    ).first()
-    state = (
-        portfolio_rules.Portfolio.model_validate(loads(row.state)) if row else portfolio_rules.initial(event.stream_id)
-    )
-    state = portfolio_rules.evolve(state, event.decode())
-    values = {
-        "name": state.name,
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
-    if row is None:
-        await session.execute(portfolios.insert().values(portfolio_id=event.stream_id, **values))
-    else:
-        await session.execute(portfolios.update().where(portfolios.c.portfolio_id == event.stream_id).values(**values))
-
-
-async def project_candidate(session: AsyncSession, event: RecordedEvent) -> None:
+async def update_candidates(session: AsyncSession, event: RecordedEvent) -> None:
     decoded = event.decode()
     if isinstance(decoded, CandidateRegistered):
         await session.execute(candidates.delete().where(candidates.c.candidate_id == decoded.candidate_id))
@@ -51,7 +56,7 @@ async def project_candidate(session: AsyncSession, event: RecordedEvent) -> None
             )
         )
     elif isinstance(decoded, InvestmentDecided):
-        status = portfolio_rules.STATUS_AFTER[decoded.outcome]
+        status = STATUS_AFTER[decoded.outcome]
         await session.execute(
             candidates.update()
             .where(candidates.c.candidate_id == decoded.candidate_id)
@@ -65,52 +70,8 @@ async def project_candidate(session: AsyncSession, event: RecordedEvent) -> None
         )
 
 
-async def project_project(session: AsyncSession, event: RecordedEvent) -> None:
-    if event.stream_type != "project":
-        return
-    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == event.stream_id))).first()
-    state = project_rules.Project.model_validate(loads(row.state)) if row else project_rules.initial(event.stream_id)
-    state = project_rules.evolve(state, event.decode())
-    values = {
-        "portfolio_id": state.portfolio_id,
-        "status": state.status,
-        "stage": state.stage,
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
-    if row is None:
-        await session.execute(projects.insert().values(project_id=event.stream_id, **values))
-    else:
-        await session.execute(projects.update().where(projects.c.project_id == event.stream_id).values(**values))
-
-
-async def project_objective(session: AsyncSession, event: RecordedEvent) -> None:
-    if event.stream_type != "objective":
-        return
-    row = (
-        await session.execute(select(objectives.c.state).where(objectives.c.objective_id == event.stream_id))
-    ).first()
-    state = (
-        objective_rules.Objective.model_validate(loads(row.state)) if row else objective_rules.initial(event.stream_id)
-    )
-    state = objective_rules.evolve(state, event.decode())
-    values = {
-        "title": state.title,
-        "status": state.status,
-        "weight": format(state.weight, "f"),
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
-    if row is None:
-        await session.execute(objectives.insert().values(objective_id=event.stream_id, **values))
-    else:
-        await session.execute(objectives.update().where(objectives.c.objective_id == event.stream_id).values(**values))
-
-
-async def project_decision_log(session: AsyncSession, event: RecordedEvent) -> None:
-    """The board's decisions and saved scenarios, in the order they were recorded."""
+async def record_decisions(session: AsyncSession, event: RecordedEvent) -> None:
+    """The board's decisions in the order they were recorded."""
     decoded = event.decode()
     if isinstance(decoded, InvestmentDecided):
         await session.execute(
@@ -125,19 +86,7 @@ async def project_decision_log(session: AsyncSession, event: RecordedEvent) -> N
                 payload=dumps(decoded.model_dump(mode="json")).decode(),
             )
         )
-    elif isinstance(decoded, ScenarioSaved):
-        await session.execute(
-            scenarios.insert().values(
-                scenario_id=decoded.scenario_id,
-                position=event.position or 0,
-                portfolio_id=decoded.portfolio_id,
-                name=decoded.name,
-                saved_by=decoded.saved_by,
-                saved_at=decoded.saved_at,
-                payload=dumps(decoded.model_dump(mode="json")).decode(),
-            )
-        )
 
 
-PROJECTORS = [project_portfolio, project_candidate, project_project, project_objective, project_decision_log]
-VIEW_TABLES = [portfolios, candidates, projects, objectives, decisions, scenarios]
+PROJECTORS = [update_candidates, record_decisions]
+VIEW_TABLES = [candidates, decisions]

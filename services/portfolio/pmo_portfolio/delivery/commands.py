@@ -5,18 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.intake import ProposalWithdrawn
-from pmo_events.contracts.portfolio import ProjectBudgetChanged
-from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork, fold
-from pmo_portfolio.application.commands import PORTFOLIO, PROJECT, retrying
-from pmo_portfolio.domain import portfolio as portfolio_rules
-from pmo_portfolio.domain.errors import NotFound, StaleVersion
-from pmo_portfolio.domain.portfolio import Portfolio
-from pmo_portfolio.domain.project import Project
+from pmo_events.contracts.portfolio import InvestmentDecided, ProjectBudgetChanged
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork, fold
+from pmo_portfolio import candidates, funding
+from pmo_portfolio.delivery.domain import project as project_rules
+from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.funding.domain import Portfolio
+from pmo_portfolio.shared.errors import NotFound, StaleVersion
 
+PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
 #: Events a project command decides that belong on the portfolio's stream: they move the envelope.
 FUNDING = (ProjectBudgetChanged,)
+
+
+async def initiate_approved_project(uow: UnitOfWork, recorded: RecordedEvent) -> None:
+    """Policy: an approval initiates the project (same id as the proposal) in the decision's transaction."""
+    if recorded.type != InvestmentDecided.type_name():
+        return
+    decision = recorded.decode()
+    if not isinstance(decision, InvestmentDecided) or decision.outcome != "approve":
+        return
+    registration = await candidates.registration(uow.session, decision.candidate_id)
+    loaded = await uow.load(PROJECT, decision.candidate_id)
+    await uow.append(
+        PROJECT, decision.candidate_id, loaded.version, project_rules.initiate(loaded.state, decision, registration)
+    )
 
 
 async def apply_to_project(
@@ -28,14 +43,14 @@ async def apply_to_project(
         raise NotFound(f"project {project_id}")
     if if_match is not None and if_match != project.version:
         raise StaleVersion(f"project {project_id}", project.version)
-    portfolio = await uow.load(PORTFOLIO, project.state.portfolio_id)
+    portfolio = await uow.load(funding.PORTFOLIO, project.state.portfolio_id)
     new_events = list(rule(portfolio.state, project.state))
     on_project = [e for e in new_events if not isinstance(e, FUNDING)]
     on_portfolio = [e for e in new_events if isinstance(e, FUNDING)]
     if on_portfolio:
         # Appended with the portfolio's version: a concurrent approval or change makes this lose and retry.
-        after = fold(PORTFOLIO, portfolio.state, on_portfolio)
-        await uow.append(PORTFOLIO, project.state.portfolio_id, portfolio.version, on_portfolio, after)
+        after = fold(funding.PORTFOLIO, portfolio.state, on_portfolio)
+        await uow.append(funding.PORTFOLIO, project.state.portfolio_id, portfolio.version, on_portfolio, after)
     await uow.append(PROJECT, project_id, project.version, on_project, fold(PROJECT, project.state, on_project))
     return new_events, project.version + len(on_project)
 
@@ -49,13 +64,4 @@ async def change_project(
         async with runtime.unit_of_work(meta) as uow:
             return await apply_to_project(uow, project_id, rule, if_match=if_match)
 
-    return await retrying(once, retry=if_match is None)
-
-
-async def withdraw_candidate(uow: UnitOfWork, withdrawn: ProposalWithdrawn) -> None:
-    """From intake's event: a withdrawn proposal stops awaiting the board's decision."""
-    loaded = await uow.load(PORTFOLIO, withdrawn.portfolio_id)
-    new_events = portfolio_rules.withdraw_candidate(loaded.state, withdrawn)
-    if new_events:
-        after = fold(PORTFOLIO, loaded.state, new_events)
-        await uow.append(PORTFOLIO, withdrawn.portfolio_id, loaded.version, new_events, after)
+    return await funding.retrying(once, retry=if_match is None)

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
-from pmo_portfolio.adapters.db.tables import portfolios, projects
-from pmo_portfolio.domain.errors import NotFound
-from pmo_portfolio.domain.project import LIVE, Project
+from pmo_portfolio import funding
+from pmo_portfolio.delivery.domain.project import LIVE, Project
+from pmo_portfolio.delivery.views import projects
+from pmo_portfolio.shared.errors import NotFound
 
 DEFAULT_CADENCE = 90
 
@@ -43,10 +44,8 @@ def project_view(project: Project, cadence_days: int, today: date) -> dict[str, 
 
 
 async def _cadences(session: AsyncSession, portfolio_ids: set[str]) -> dict[str, int]:
-    rows = await session.execute(
-        select(portfolios.c.portfolio_id, portfolios.c.state).where(portfolios.c.portfolio_id.in_(portfolio_ids))
-    )
-    return {r.portfolio_id: loads(r.state).get("review_every_days", DEFAULT_CADENCE) for r in rows}
+    states = await funding.portfolio_states(session, portfolio_ids)
+    return {portfolio_id: state.review_every_days for portfolio_id, state in states.items()}
 
 
 async def get_project_in(session: AsyncSession, project_id: str) -> tuple[dict[str, Any], int]:

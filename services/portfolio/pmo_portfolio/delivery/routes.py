@@ -1,4 +1,5 @@
-"""HTTP API of projects: reading them, and every delivery command (gates, reports, changes, closure...)."""
+"""HTTP API of projects: reading them, every delivery command (gates, reports, changes, closure...), and the
+portfolio's delivery controls (RAG tolerances, review cadence)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,32 @@ from fastapi.responses import JSONResponse
 
 from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
-from pmo_portfolio.adapters.http import delivery_schemas as body_of
-from pmo_portfolio.adapters.http.deps import PROBLEMS, Cursor, Limit, service
-from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, problem_for
-from pmo_portfolio.application import project_queries
-from pmo_portfolio.application.commands import retrying
-from pmo_portfolio.application.delivery import ProjectRule, apply_to_project
-from pmo_portfolio.domain import changes, lifecycle, reporting
-from pmo_portfolio.domain.lifecycle import Act
-from pmo_portfolio.domain.portfolio import Portfolio
-from pmo_portfolio.domain.project import Project
-from pmo_portfolio.domain.reporting import Lesson, ReportStatus
+from pmo_portfolio import funding
+from pmo_portfolio.delivery import queries as project_queries
+from pmo_portfolio.delivery import schemas as body_of
+from pmo_portfolio.delivery.commands import ProjectRule, apply_to_project
+from pmo_portfolio.delivery.domain import (
+    alignment_reviews,
+    benefits,
+    change_requests,
+    controls,
+    gates,
+    lessons,
+    lifecycle,
+    status_reports,
+)
+from pmo_portfolio.delivery.domain.lessons import Lesson
+from pmo_portfolio.delivery.domain.lifecycle import Act
+from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.delivery.domain.status_reports import ReportStatus
+from pmo_portfolio.funding.domain import Portfolio
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
+from pmo_portfolio.shared.problems import DOMAIN_ERRORS, problem_for
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.http import etag, metadata_for, parse_if_match
 from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
 
-router = APIRouter(responses=PROBLEMS, tags=["projects"])
+router = APIRouter(responses=PROBLEMS)
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 ProjectManager = Annotated[Principal, Depends(require_roles("project_manager"))]
 PrimaryId = Callable[[list[Event]], str | None]
@@ -70,7 +81,9 @@ async def _command(
     runtime = service(request).commands
     meta = metadata_for(request, principal)
     try:
-        return await retrying(lambda: run_command(runtime, meta, request, principal, action), retry=expected is None)
+        return await funding.retrying(
+            lambda: run_command(runtime, meta, request, principal, action), retry=expected is None
+        )
     except DOMAIN_ERRORS as exc:
         raise problem_for(exc) from exc
 
@@ -79,7 +92,7 @@ def _first(field: str) -> PrimaryId:
     return lambda events: next((getattr(e, field) for e in events if hasattr(e, field)), None)
 
 
-@router.get("/projects")
+@router.get("/projects", tags=["projects"])
 async def list_projects(
     _principal: CurrentPrincipal,
     request: Request,
@@ -102,7 +115,7 @@ async def list_projects(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", tags=["projects"])
 async def read_project(
     project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
@@ -115,7 +128,7 @@ async def read_project(
     return {**view, "version": version}
 
 
-@router.post("/projects/{project_id}/gates", status_code=201)
+@router.post("/projects/{project_id}/gates", status_code=201, tags=["projects"])
 async def decide_gate(
     project_id: str, body: body_of.GateDecision, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -124,12 +137,12 @@ async def decide_gate(
     act = _act(principal, body.rationale)
     return await _command(
         request, principal, project_id,
-        lambda pf, pr: lifecycle.decide_gate(pf, pr, body.gate, body.decision, act),
+        lambda pf, pr: gates.decide_gate(pf, pr, body.gate, body.decision, act),
         if_match, _first("decision_id"),
     )  # fmt: skip
 
 
-@router.post("/projects/{project_id}/status-reports", status_code=201)
+@router.post("/projects/{project_id}/status-reports", status_code=201, tags=["projects"])
 async def report_status(
     project_id: str, body: body_of.StatusReportBody, principal: ProjectManager, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -148,12 +161,12 @@ async def report_status(
         issues=tuple(body.issues),
     )
     return await _command(
-        request, principal, project_id, lambda pf, pr: reporting.report_status(pf, pr, command),
+        request, principal, project_id, lambda pf, pr: status_reports.report_status(pf, pr, command),
         primary=_first("report_id"),
     )  # fmt: skip
 
 
-@router.post("/projects/{project_id}/reviews", status_code=201)
+@router.post("/projects/{project_id}/reviews", status_code=201, tags=["projects"])
 async def review(
     project_id: str, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -161,29 +174,29 @@ async def review(
     act = _act(principal, body.notes)
     return await _command(
         request, principal, project_id,
-        lambda pf, pr: reporting.review(pf, pr, body.still_aligned, body.recommendation, act),
+        lambda pf, pr: alignment_reviews.review(pf, pr, body.still_aligned, body.recommendation, act),
         primary=_first("review_id"),
     )  # fmt: skip
 
 
-@router.post("/projects/{project_id}/change-requests", status_code=201)
+@router.post("/projects/{project_id}/change-requests", status_code=201, tags=["projects"])
 async def request_change(
     project_id: str, body: body_of.ChangeRequestBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Raised by the project manager or a board member; decided by the board."""
-    command = changes.RequestChange(body.kind, body.rationale, tuple(body.budget_delta), body.new_end)
+    command = change_requests.RequestChange(body.kind, body.rationale, tuple(body.budget_delta), body.new_end)
     act = _act(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
-        return changes.request_change(pr, command, act)
+        return change_requests.request_change(pr, command, act)
 
     location = f"/projects/{project_id}/change-requests/{{id}}"
     return await _command(request, principal, project_id, rule, None, _first("change_request_id"), location)
 
 
-@router.post("/projects/{project_id}/change-requests/{change_request_id}/decision", status_code=201)
+@router.post("/projects/{project_id}/change-requests/{change_request_id}/decision", status_code=201, tags=["projects"])
 async def decide_change(
     project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
     request: Request, if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -192,34 +205,46 @@ async def decide_change(
     act = _act(principal, body.rationale)
     return await _command(
         request, principal, project_id,
-        lambda pf, pr: changes.decide_change(pf, pr, change_request_id, body.outcome, act),
+        lambda pf, pr: change_requests.decide_change(pf, pr, change_request_id, body.outcome, act),
         if_match, _first("change_request_id"),
     )  # fmt: skip
 
 
-def _status_route(path: str, decide: Callable[[Portfolio, Project, Act], Sequence[Event]]) -> None:
-    async def endpoint(
-        project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
-        if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
-    ) -> Response:  # fmt: skip
-        act = _act(principal, body.rationale)
-        return await _command(request, principal, project_id, lambda pf, pr: decide(pf, pr, act), if_match)
-
-    endpoint.__name__ = f"{path}_project"
-    endpoint.__doc__ = f"A board member of the project's portfolio: {path} the project, with a rationale."
-    router.post(f"/projects/{{project_id}}/{path}", status_code=201)(endpoint)
+@router.post("/projects/{project_id}/pause", status_code=201, tags=["projects"])
+async def pause_project(
+    project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
+    if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """A board member of the project's portfolio pauses an active project, with a rationale."""
+    act = _act(principal, body.rationale)
+    return await _command(request, principal, project_id, lambda pf, pr: lifecycle.pause(pf, pr, act), if_match)
 
 
-_status_route("pause", lifecycle.pause)
-_status_route("resume", lifecycle.resume)
-_status_route("cancel", lifecycle.cancel)
+@router.post("/projects/{project_id}/resume", status_code=201, tags=["projects"])
+async def resume_project(
+    project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
+    if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """A board member of the project's portfolio resumes a paused project, with a rationale."""
+    act = _act(principal, body.rationale)
+    return await _command(request, principal, project_id, lambda pf, pr: lifecycle.resume(pf, pr, act), if_match)
+
+
+@router.post("/projects/{project_id}/cancel", status_code=201, tags=["projects"])
+async def cancel_project(
+    project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
+    if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """A board member of the project's portfolio cancels it; the unspent budget returns to the envelope."""
+    act = _act(principal, body.rationale)
+    return await _command(request, principal, project_id, lambda pf, pr: lifecycle.cancel(pf, pr, act), if_match)
 
 
 def _lessons(items: Sequence[body_of.LessonBody]) -> tuple[Lesson, ...]:
     return tuple(Lesson(i.title, i.description, i.category, tuple(i.tags), i.decision_id) for i in items)
 
 
-@router.post("/projects/{project_id}/close", status_code=201)
+@router.post("/projects/{project_id}/close", status_code=201, tags=["projects"])
 async def close(
     project_id: str, body: body_of.CloseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -229,12 +254,12 @@ async def close(
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         closed = lifecycle.close(pf, pr, body.final_cost, act)
-        return [*closed, *reporting.record_lessons(pr, _lessons(body.lessons), act.by, act.at)]
+        return [*closed, *lessons.record_lessons(pr, _lessons(body.lessons), act.by, act.at)]
 
     return await _command(request, principal, project_id, rule, if_match)
 
 
-@router.post("/projects/{project_id}/lessons", status_code=201)
+@router.post("/projects/{project_id}/lessons", status_code=201, tags=["projects"])
 async def record_lesson(
     project_id: str, body: body_of.LessonBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -243,12 +268,12 @@ async def record_lesson(
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
-        return reporting.record_lessons(pr, _lessons([body]), principal.subject, _now())
+        return lessons.record_lessons(pr, _lessons([body]), principal.subject, _now())
 
     return await _command(request, principal, project_id, rule, primary=_first("lesson_id"))
 
 
-@router.post("/projects/{project_id}/benefits/{benefit_id}/realisations", status_code=201)
+@router.post("/projects/{project_id}/benefits/{benefit_id}/realisations", status_code=201, tags=["projects"])
 async def realise_benefit(
     project_id: str, benefit_id: str, body: body_of.RealisationBody, principal: CurrentPrincipal,
     request: Request, _key: IdempotencyKeyHeader = None,
@@ -257,8 +282,47 @@ async def realise_benefit(
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
-        return reporting.realise_benefit(
+        return benefits.realise_benefit(
             pr, benefit_id, body.measured_value, body.measured_on, body.note, principal.subject, _now()
         )
 
     return await _command(request, principal, project_id, rule)
+
+
+async def _change_controls(
+    request: Request, response: Response, principal: Principal, portfolio_id: str, rule: funding.PortfolioRule,
+    if_match: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    try:
+        runtime = service(request)
+        meta = metadata_for(request, principal)
+        await funding.change_portfolio(runtime.commands, portfolio_id, rule, meta, if_match=parse_if_match(if_match))
+        view, version = await funding.get_portfolio(runtime.db, portfolio_id)
+    except DOMAIN_ERRORS as exc:
+        raise problem_for(exc) from exc
+    response.headers["ETag"] = etag(version)
+    return {**view, "version": version}
+
+
+@router.put("/portfolios/{portfolio_id}/rag-tolerances", tags=["portfolios"])
+async def replace_rag_tolerances(
+    portfolio_id: str, body: body_of.RagTolerancesBody, principal: Analyst, request: Request, response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Derived RAG thresholds on SPI and CPI (default green ≥ 0.95, amber ≥ 0.90, red below)."""
+    return await _change_controls(
+        request, response, principal, portfolio_id,
+        lambda state: controls.set_rag_tolerances(state, body.green_at, body.amber_at, principal.subject), if_match,
+    )  # fmt: skip
+
+
+@router.put("/portfolios/{portfolio_id}/review-cadence", tags=["portfolios"])
+async def replace_review_cadence(
+    portfolio_id: str, body: body_of.ReviewCadenceBody, principal: Analyst, request: Request, response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Every project of the portfolio is due for an alignment review this many days after the last one."""
+    return await _change_controls(
+        request, response, principal, portfolio_id,
+        lambda state: controls.set_review_cadence(state, body.every_days, principal.subject), if_match,
+    )  # fmt: skip

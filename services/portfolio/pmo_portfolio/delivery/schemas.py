@@ -6,31 +6,28 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from pmo_events.contracts.common import PeriodAmount
+from pmo_portfolio.shared.http import Body
 
 Rating = Literal["green", "amber", "red"]
 Text = Field(min_length=1, max_length=10_000)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GateDecision(_Body):
+class GateDecision(Body):
     gate: Literal["plan", "execute", "close"] = Field(description="the stage the gate leads into")
     decision: Literal["proceed", "hold", "stop"]
     rationale: str = Text
 
 
-class RagBody(_Body):
+class RagBody(Body):
     schedule: Rating
     cost: Rating
     scope: Rating
 
 
-class StatusReportBody(_Body):
+class StatusReportBody(Body):
     period_end: date
     percent_complete: Decimal = Field(ge=0, le=100, max_digits=7, decimal_places=4)
     actual_cost: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
@@ -41,29 +38,29 @@ class StatusReportBody(_Body):
     issues: list[str] = Field(default_factory=list, max_length=100)
 
 
-class ReviewBody(_Body):
+class ReviewBody(Body):
     still_aligned: bool
     recommendation: Literal["continue", "rescope", "stop"]
     notes: str = Text
 
 
-class ChangeRequestBody(_Body):
+class ChangeRequestBody(Body):
     kind: Literal["budget", "scope", "schedule"]
     budget_delta: list[PeriodAmount] = Field(default_factory=list, max_length=40)
     new_end: date | None = None
     rationale: str = Text
 
 
-class ChangeDecisionBody(_Body):
+class ChangeDecisionBody(Body):
     outcome: Literal["approve", "reject"]
     rationale: str = Text
 
 
-class RationaleBody(_Body):
+class RationaleBody(Body):
     rationale: str = Text
 
 
-class LessonBody(_Body):
+class LessonBody(Body):
     title: str = Field(min_length=1, max_length=200)
     description: str = Text
     category: str = Field(min_length=1, max_length=100)
@@ -71,22 +68,22 @@ class LessonBody(_Body):
     decision_id: str | None = Field(default=None, max_length=64)
 
 
-class CloseBody(_Body):
+class CloseBody(Body):
     final_cost: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
     lessons: list[LessonBody] = Field(default_factory=list, max_length=100)
     notes: str = Text
 
 
-class RealisationBody(_Body):
+class RealisationBody(Body):
     measured_value: str = Field(min_length=1, max_length=200)
     measured_on: date
     note: str | None = Field(default=None, max_length=5_000)
 
 
-class RagTolerancesBody(_Body):
+class RagTolerancesBody(Body):
     green_at: Decimal = Field(gt=0, max_digits=6, decimal_places=4)
     amber_at: Decimal = Field(gt=0, max_digits=6, decimal_places=4)
 
 
-class ReviewCadenceBody(_Body):
+class ReviewCadenceBody(Body):
     every_days: int = Field(ge=1, le=3660)

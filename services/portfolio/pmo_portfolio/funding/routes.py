@@ -1,4 +1,4 @@
-"""The portfolio service's HTTP API: portfolios, budget, board, scoring model, delivery settings."""
+"""HTTP API of portfolios: creation, the budget envelope per fiscal period, the board."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import UnitOfWork
-from pmo_portfolio.adapters.http.delivery_schemas import RagTolerancesBody, ReviewCadenceBody
-from pmo_portfolio.adapters.http.deps import PROBLEMS, Analyst, Cursor, Limit, service
-from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, invalid, problem_for
-from pmo_portfolio.adapters.http.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate, ScoringModelReplace
-from pmo_portfolio.application import commands, queries
-from pmo_portfolio.application.commands import PortfolioRule
-from pmo_portfolio.domain import governance, scoring
-from pmo_portfolio.domain.portfolio import CreatePortfolio
-from pmo_portfolio.domain.scoring import CriterionInput
+from pmo_portfolio.funding import commands, queries
+from pmo_portfolio.funding.commands import PortfolioRule
+from pmo_portfolio.funding.domain import board, envelope
+from pmo_portfolio.funding.domain.portfolio import CreatePortfolio
+from pmo_portfolio.funding.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
+from pmo_portfolio.shared.problems import DOMAIN_ERRORS, problem_for
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.http import etag, metadata_for, parse_if_match
 from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
@@ -115,7 +113,7 @@ async def replace_budget(
         response,
         principal,
         portfolio_id,
-        lambda state, _w: governance.set_budget(state, budget, principal.subject),
+        lambda state: envelope.set_budget(state, budget, principal.subject),
         if_match,
     )
 
@@ -129,7 +127,7 @@ async def add_board_member(
         response,
         principal,
         portfolio_id,
-        lambda state, _w: governance.add_board_member(state, body.subject, principal.subject),
+        lambda state: board.add_board_member(state, body.subject, principal.subject),
     )
 
 
@@ -142,68 +140,5 @@ async def remove_board_member(
         response,
         principal,
         portfolio_id,
-        lambda state, _w: governance.remove_board_member(state, subject, principal.subject),
-    )
-
-
-@router.put("/portfolios/{portfolio_id}/scoring-model", tags=["scoring"])
-async def replace_scoring_model(
-    portfolio_id: str,
-    body: ScoringModelReplace,
-    principal: Analyst,
-    request: Request,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Weighted criteria, or an AHP pairwise matrix (weights = principal eigenvector; CR must be below 0.1)."""
-    criteria = tuple(CriterionInput(c.key, c.name, c.weight) for c in body.criteria)
-    matrix = body.pairwise_matrix
-    if matrix is None:
-        missing = next((i for i, c in enumerate(criteria) if c.weight is None), None)
-        if missing is not None:
-            raise invalid(f"criteria.{missing}.weight", "give every criterion a weight, or give a pairwise_matrix")
-        rule: PortfolioRule = lambda state, _w: scoring.set_weighted_model(state, criteria, principal.subject)  # noqa: E731
-    else:
-        judgements: list[list[object]] = [list(row) for row in matrix]
-        rule = lambda state, _w: scoring.set_pairwise_model(state, criteria, judgements, principal.subject)  # noqa: E731
-    return await _change(request, response, principal, portfolio_id, rule, if_match)
-
-
-@router.put("/portfolios/{portfolio_id}/rag-tolerances", tags=["portfolios"])
-async def replace_rag_tolerances(
-    portfolio_id: str,
-    body: RagTolerancesBody,
-    principal: Analyst,
-    request: Request,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Derived RAG thresholds on SPI and CPI (default green ≥ 0.95, amber ≥ 0.90, red below)."""
-    return await _change(
-        request,
-        response,
-        principal,
-        portfolio_id,
-        lambda state, _w: governance.set_rag_tolerances(state, body.green_at, body.amber_at, principal.subject),
-        if_match,
-    )
-
-
-@router.put("/portfolios/{portfolio_id}/review-cadence", tags=["portfolios"])
-async def replace_review_cadence(
-    portfolio_id: str,
-    body: ReviewCadenceBody,
-    principal: Analyst,
-    request: Request,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Every project of the portfolio is due for an alignment review this many days after the last one."""
-    return await _change(
-        request,
-        response,
-        principal,
-        portfolio_id,
-        lambda state, _w: governance.set_review_cadence(state, body.every_days, principal.subject),
-        if_match,
+        lambda state: board.remove_board_member(state, subject, principal.subject),
     )

@@ -1,10 +1,13 @@
-"""The portfolio service's own views (plus the runtime tables in the shared metadata)."""
+"""The portfolio view: each portfolio's state as of its latest event, written in each command's transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Integer, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.funding.domain import portfolio as portfolio_rules
 
 portfolios = Table(
     "portfolio_portfolios",
@@ -16,70 +19,28 @@ portfolios = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-candidates = Table(
-    "portfolio_candidates",
-    metadata,
-    Column("candidate_id", String(36), primary_key=True),
-    Column("portfolio_id", String(36), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("title", String(200), nullable=False),
-    Column("submission", Integer, nullable=False),
-    Column("registration", Text, nullable=False),
-    Column("decision", Text),
-    Column("updated_at", UtcDateTime, nullable=False),
-)
-Index("ix_portfolio_candidates_portfolio", candidates.c.portfolio_id, candidates.c.status)
 
-projects = Table(
-    "portfolio_projects",
-    metadata,
-    Column("project_id", String(36), primary_key=True),
-    Column("portfolio_id", String(36), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("stage", String(32), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-)
-Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
+async def update_portfolios(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != "portfolio":
+        return
+    row = (
+        await session.execute(select(portfolios.c.state).where(portfolios.c.portfolio_id == event.stream_id))
+    ).first()
+    state = (
+        portfolio_rules.Portfolio.model_validate(loads(row.state)) if row else portfolio_rules.initial(event.stream_id)
+    )
+    state = portfolio_rules.evolve(state, event.decode())
+    values = {
+        "name": state.name,
+        "version": event.sequence,
+        "state": dumps(state.model_dump(mode="json")).decode(),
+        "updated_at": event.time,
+    }
+    if row is None:
+        await session.execute(portfolios.insert().values(portfolio_id=event.stream_id, **values))
+    else:
+        await session.execute(portfolios.update().where(portfolios.c.portfolio_id == event.stream_id).values(**values))
 
-objectives = Table(
-    "portfolio_objectives",
-    metadata,
-    Column("objective_id", String(36), primary_key=True),
-    Column("title", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("weight", String(40), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-)
-Index("ix_portfolio_objectives_status", objectives.c.status)
 
-decisions = Table(
-    "portfolio_decisions",
-    metadata,
-    Column("decision_id", String(36), primary_key=True),
-    # The event's position in the service's store: a stable, chronological cursor.
-    Column("position", BigInteger, nullable=False),
-    Column("portfolio_id", String(36), nullable=False),
-    Column("candidate_id", String(36), nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("decided_by", String(200), nullable=False),
-    Column("decided_at", UtcDateTime, nullable=False),
-    Column("payload", Text, nullable=False),
-)
-Index("ix_portfolio_decisions_portfolio", decisions.c.portfolio_id, decisions.c.position)
-
-scenarios = Table(
-    "portfolio_scenarios",
-    metadata,
-    Column("scenario_id", String(36), primary_key=True),
-    Column("position", BigInteger, nullable=False),
-    Column("portfolio_id", String(36), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("saved_by", String(200), nullable=False),
-    Column("saved_at", UtcDateTime, nullable=False),
-    Column("payload", Text, nullable=False),
-)
-Index("ix_portfolio_scenarios_portfolio", scenarios.c.portfolio_id, scenarios.c.position)
+PROJECTORS = [update_portfolios]
+VIEW_TABLES = [portfolios]

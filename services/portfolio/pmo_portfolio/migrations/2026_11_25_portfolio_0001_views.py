@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from alembic import op
 
-from pmo_portfolio.adapters.db import tables
+from pmo_portfolio.candidates.views import candidates
+from pmo_portfolio.delivery.views import projects
+from pmo_portfolio.funding.views import portfolios
 
 revision = "portfolio_0001"
 down_revision = None
 branch_labels = ("portfolio",)
 depends_on = "runtime_0001"
 
-TABLES = [tables.portfolios, tables.candidates, tables.projects]
+TABLES = [portfolios, candidates, projects]
 
 
 def upgrade() -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from alembic import op
 
-from pmo_portfolio.adapters.db import tables
+from pmo_portfolio.candidates.views import decisions
+from pmo_portfolio.objectives.views import objectives
+from pmo_portfolio.scenarios.views import scenarios
 
 revision = "portfolio_0002"
 down_revision = "portfolio_0001"
 branch_labels = None
 depends_on = None
 
-TABLES = [tables.objectives, tables.decisions, tables.scenarios]
+TABLES = [objectives, decisions, scenarios]
 
 
 def upgrade() -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import ObjectiveCreated, ObjectiveRetired, ObjectiveUpdated
-from pmo_portfolio.domain.errors import InvalidCommand, NotFound, RuleViolation
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 
 class Objective(BaseModel):

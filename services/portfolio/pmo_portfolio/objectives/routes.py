@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 
 from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
-from pmo_portfolio.adapters.http.deps import PROBLEMS, Analyst, Cursor, Limit, service
-from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, invalid, problem_for
-from pmo_portfolio.adapters.http.schemas import ObjectiveCreate, ObjectivePatch, ObjectiveRetire
-from pmo_portfolio.application import commands, queries
-from pmo_portfolio.domain import objective as objective_rules
-from pmo_portfolio.domain.objective import Objective, ObjectiveDefinition
+from pmo_portfolio.objectives import commands, queries
+from pmo_portfolio.objectives import domain as objective_rules
+from pmo_portfolio.objectives.domain import Objective, ObjectiveDefinition
+from pmo_portfolio.objectives.schemas import ObjectiveCreate, ObjectivePatch, ObjectiveRetire
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
+from pmo_portfolio.shared.problems import DOMAIN_ERRORS, invalid, problem_for
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.http import etag, metadata_for, parse_if_match
 from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command

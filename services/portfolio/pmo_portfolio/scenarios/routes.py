@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from pmo_portfolio.adapters.http.deps import PROBLEMS, service
-from pmo_portfolio.adapters.http.problems import DOMAIN_ERRORS, invalid, problem_for
-from pmo_portfolio.adapters.http.schemas import ScenarioRun
-from pmo_portfolio.application import queries
-from pmo_portfolio.application.scenarios import ScenarioAsk, run_scenario
-from pmo_portfolio.domain.scenario_setup import CapacityLine, ScenarioRequest
+from pmo_portfolio import funding
+from pmo_portfolio.scenarios import commands, queries
+from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioRequest
+from pmo_portfolio.scenarios.queries import ScenarioAsk
+from pmo_portfolio.scenarios.schemas import ScenarioRun
+from pmo_portfolio.shared.http import PROBLEMS, service
+from pmo_portfolio.shared.problems import DOMAIN_ERRORS, invalid, problem_for
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.http import metadata_for
 from pmo_servicekit.problems import Problem
@@ -33,7 +34,7 @@ def _request(body: ScenarioRun) -> ScenarioRequest:
 
 
 async def _check_may_save(request: Request, portfolio_id: str, principal: Principal) -> None:
-    state, _, _ = await queries.load_portfolio(service(request).db, portfolio_id)
+    state, _ = await funding.load_portfolio(service(request).db, portfolio_id)
     if not principal.has_any("pmo_analyst") and principal.subject not in state.board_members:
         raise Problem(403, "forbidden", "only a PMO analyst or a board member of this portfolio saves scenarios")
 
@@ -47,7 +48,13 @@ async def run(portfolio_id: str, body: ScenarioRun, principal: CurrentPrincipal,
         if body.save:
             await _check_may_save(request, portfolio_id, principal)
         ask = ScenarioAsk(_request(body), with_frontier=body.frontier, save_as=body.name if body.save else None)
-        return await run_scenario(service(request).commands, portfolio_id, ask, metadata_for(request, principal))
+        runtime = service(request)
+        answered, answer, version = await queries.run_scenario(runtime.db, portfolio_id, ask)
+        saved = None
+        if ask.save_as:
+            meta = metadata_for(request, principal)
+            saved = await commands.save_scenario(runtime.commands, portfolio_id, ask, answer, version, meta)
+        return {**answered, "saved": saved}
     except DOMAIN_ERRORS as exc:
         raise problem_for(exc) from exc
 

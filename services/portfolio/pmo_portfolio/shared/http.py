@@ -1,10 +1,11 @@
-"""Dependencies shared by the portfolio service's routers."""
+"""What every portfolio router shares: roles, paging, documented problem statuses, the base of request bodies."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import BaseModel, ConfigDict
 
 from pmo_servicekit.auth import Principal, require_roles
 from pmo_servicekit.service import ServiceRuntime
@@ -17,3 +18,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {},
 
 def service(request: Request) -> ServiceRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused (422 naming them), never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pmo_events.runtime import ConcurrencyConflict
-from pmo_portfolio.domain.errors import (
+from pmo_portfolio.shared.errors import (
     DomainError,
     EnvelopeExceeded,
     InvalidCommand,

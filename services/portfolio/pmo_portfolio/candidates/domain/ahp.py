@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pmo_portfolio.domain.errors import InvalidCommand
+from pmo_portfolio.shared.errors import InvalidCommand
 
 #: Saaty's random consistency index by matrix size (Saaty 1980, as tabulated in most AHP texts).
 RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}

@@ -11,16 +11,22 @@ from decimal import Decimal
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import AssessmentEvidence, DecisionEvidence, InvestmentDecided
-from pmo_portfolio.domain.envelope import check_within_envelope, remaining_envelope
-from pmo_portfolio.domain.errors import InvalidCommand, NotBoardMember, NotFound, RuleViolation
-from pmo_portfolio.domain.portfolio import AWAITING_DECISION, Outcome, Portfolio
-from pmo_portfolio.domain.ranking import assess, rank
+from pmo_portfolio.candidates.domain.ranking import assess, rank
+from pmo_portfolio.funding.domain import (
+    AWAITING_DECISION,
+    DecisionOutcome,
+    Portfolio,
+    check_board_member,
+    check_within_envelope,
+    remaining_envelope,
+)
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 
 @dataclass(frozen=True)
 class DecideInvestment:
     candidate_id: str
-    outcome: Outcome
+    outcome: DecisionOutcome
     rationale: str
     decided_by: str
     decided_at: datetime
@@ -72,8 +78,7 @@ def decide(
     """Only a board member of THIS portfolio decides; an approval never takes a period above its envelope."""
     if not portfolio.exists:
         raise NotFound(f"portfolio {portfolio.portfolio_id}")
-    if command.decided_by not in portfolio.board_members:
-        raise NotBoardMember(f"{command.decided_by} is not on the board of portfolio {portfolio.name}")
+    check_board_member(portfolio, command.decided_by)
     _check_command(command)
     candidate = portfolio.candidate(command.candidate_id)
     if candidate.status not in AWAITING_DECISION:

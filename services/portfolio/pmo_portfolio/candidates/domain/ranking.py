@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from pmo_events.contracts.common import PeriodAmount
-from pmo_portfolio.domain.portfolio import AWAITING_DECISION, Candidate, Portfolio
-from pmo_portfolio.domain.scoring import SCORE_PLACES, criterion_means, weighted_score
+from pmo_portfolio.candidates.domain.scoring import SCORE_PLACES, criterion_means, weighted_score
+from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
 
 MAX_CONTRIBUTION = 5
 RATIO = Context(prec=6)

@@ -8,9 +8,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import CandidateScored, Criterion, ScoringModelSet
-from pmo_portfolio.domain.ahp import CONSISTENCY_LIMIT, RANDOM_INDEX, pairwise_weights, parse_judgement
-from pmo_portfolio.domain.errors import InvalidCommand, NotBoardMember, RuleViolation
-from pmo_portfolio.domain.portfolio import AWAITING_DECISION, Candidate, Portfolio
+from pmo_portfolio.candidates.domain.ahp import CONSISTENCY_LIMIT, RANDOM_INDEX, pairwise_weights, parse_judgement
+from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
+from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, RuleViolation
 
 WEIGHT_PLACES = Decimal("0.000001")
 SCORE_PLACES = Decimal("0.0001")

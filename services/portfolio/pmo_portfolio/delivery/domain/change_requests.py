@@ -9,11 +9,10 @@ from datetime import date
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import ChangeRequestDecided, ChangeRequested, ProjectBudgetChanged
-from pmo_portfolio.domain.envelope import ZERO, check_within_envelope
-from pmo_portfolio.domain.errors import InvalidCommand, NotFound, RuleViolation
-from pmo_portfolio.domain.lifecycle import Act, check_board, check_live, check_rationale, existing
-from pmo_portfolio.domain.portfolio import Portfolio
-from pmo_portfolio.domain.project import Project
+from pmo_portfolio.delivery.domain.lifecycle import Act, check_board, check_live, check_rationale, existing
+from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.funding.domain import ZERO, Portfolio, check_within_envelope
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from pmo_events.contracts.common import Timeline
 from pmo_events.contracts.portfolio import RagRating
-from pmo_portfolio.domain.periods import period_dates
+from pmo_portfolio.shared.periods import period_dates
 
 ZERO = Decimal(0)
 UNDEFINED = "undefined"

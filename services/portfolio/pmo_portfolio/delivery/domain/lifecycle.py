@@ -1,8 +1,7 @@
-"""A project's life: stage gates in order, pause and resume, cancellation and closure releasing money."""
+"""A project's life: pause and resume, cancellation and closure releasing money; who may act, and when."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,13 +14,11 @@ from pmo_events.contracts.portfolio import (
     ProjectClosed,
     ProjectPaused,
     ProjectResumed,
-    StageGateDecided,
 )
-from pmo_portfolio.domain.envelope import negated
-from pmo_portfolio.domain.errors import InvalidCommand, NotBoardMember, NotFound, RuleViolation
-from pmo_portfolio.domain.periods import period_dates
-from pmo_portfolio.domain.portfolio import Portfolio
-from pmo_portfolio.domain.project import LIVE, Project
+from pmo_portfolio.delivery.domain.project import LIVE, Project
+from pmo_portfolio.funding.domain import Portfolio, check_board_member, negated
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
+from pmo_portfolio.shared.periods import period_dates
 
 ZERO = Decimal(0)
 
@@ -42,8 +39,7 @@ def existing(project: Project) -> Project:
 
 
 def check_board(portfolio: Portfolio, project: Project, who: str) -> None:
-    if who not in portfolio.board_members:
-        raise NotBoardMember(f"{who} is not on the board of portfolio {portfolio.name or project.portfolio_id}")
+    check_board_member(portfolio, who, acting_for=project.portfolio_id)
 
 
 def check_team(portfolio: Portfolio, project: Project, who: str, *, is_project_manager: bool) -> None:
@@ -113,36 +109,6 @@ def cancel(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
         released_budget=released,
     )
     return [cancelled, *funding]
-
-
-def decide_gate(portfolio: Portfolio, project: Project, gate: str, decision: str, act: Act) -> list[Event]:
-    """Gates come in stage order; proceed moves on, hold puts the project on hold, stop cancels it."""
-    existing(project)
-    check_board(portfolio, project, act.by)
-    check_rationale(act)
-    if project.status not in {"active", "on_hold"}:
-        raise RuleViolation(f"project {project.project_id} is {project.status}: no gate can be decided")
-    expected = project.next_stage()
-    if gate != expected:
-        raise RuleViolation(f"the next gate of project {project.project_id} is {expected or 'none'}, not {gate}")
-    if decision == "hold" and project.status == "on_hold":
-        raise RuleViolation(f"project {project.project_id} is already on hold at the {gate} gate")
-    decided = StageGateDecided(
-        project_id=project.project_id,
-        portfolio_id=project.portfolio_id,
-        decision_id=str(uuid.uuid4()),
-        gate=gate,  # type: ignore[arg-type]
-        decision=decision,  # type: ignore[arg-type]
-        from_stage=project.stage,
-        to_stage=gate if decision == "proceed" else project.stage,
-        rationale=act.rationale,
-        decided_by=act.by,
-        decided_at=act.at,
-    )
-    if decision != "stop":
-        return [decided]
-    stopped = project.model_copy(update={"status": "active"})
-    return [decided, *cancel(portfolio, stopped, act)]
 
 
 def pause(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:

@@ -26,7 +26,7 @@ from pmo_events.contracts.portfolio import (
     StageGateDecided,
     StatusReported,
 )
-from pmo_portfolio.domain.envelope import add, negated
+from pmo_portfolio.funding.domain import add, negated
 
 Stage = Literal["none", "initiate", "plan", "execute", "close"]
 Status = Literal["none", "active", "on_hold", "paused", "cancelled", "closed"]

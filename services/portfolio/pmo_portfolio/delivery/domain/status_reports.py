@@ -1,4 +1,4 @@
-"""What a project reports and learns: status reports with derived RAG, reviews, lessons, benefits realised."""
+"""Status reports: progress and actual cost per period, with earned value and RAG derived from the figures."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.portfolio import AlignmentReviewed, BenefitRealised, LessonRecorded, StatusReported
-from pmo_portfolio.domain.earned_value import better_dimensions, derived_rag, earned_value, rag, shown
-from pmo_portfolio.domain.errors import InvalidCommand, NotFound
-from pmo_portfolio.domain.lifecycle import Act, check_board, check_live, existing
-from pmo_portfolio.domain.portfolio import Portfolio
-from pmo_portfolio.domain.project import Project
+from pmo_events.contracts.portfolio import StatusReported
+from pmo_portfolio.delivery.domain.earned_value import better_dimensions, derived_rag, earned_value, rag, shown
+from pmo_portfolio.delivery.domain.lifecycle import check_live, existing
+from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.funding.domain import Portfolio
+from pmo_portfolio.shared.errors import InvalidCommand
 
 
 @dataclass(frozen=True)
@@ -69,70 +69,5 @@ def report_status(portfolio: Portfolio, project: Project, command: ReportStatus)
             correction_of=project.reports.get(command.period_end.isoformat()),
             reported_by=command.reported_by,
             reported_at=command.reported_at,
-        )
-    ]
-
-
-def review(portfolio: Portfolio, project: Project, still_aligned: bool, recommendation: str, act: Act) -> list[Event]:
-    """The board's periodic strategic-alignment review; `act.rationale` holds the notes."""
-    existing(project)
-    check_board(portfolio, project, act.by)
-    check_live(project, "be reviewed")
-    return [
-        AlignmentReviewed(
-            project_id=project.project_id,
-            portfolio_id=project.portfolio_id,
-            review_id=str(uuid.uuid4()),
-            still_aligned=still_aligned,
-            recommendation=recommendation,  # type: ignore[arg-type]
-            notes=act.rationale,
-            reviewed_by=act.by,
-            reviewed_at=act.at,
-        )
-    ]
-
-
-@dataclass(frozen=True)
-class Lesson:
-    title: str
-    description: str
-    category: str
-    tags: tuple[str, ...] = ()
-    decision_id: str | None = None
-
-
-def record_lessons(project: Project, lessons: tuple[Lesson, ...], by: str, at: datetime) -> list[Event]:
-    """Lessons are welcome at any time, also after closure or cancellation."""
-    existing(project)
-    return [
-        LessonRecorded(
-            project_id=project.project_id,
-            portfolio_id=project.portfolio_id,
-            lesson_id=str(uuid.uuid4()),
-            recorded_by=by,
-            recorded_at=at,
-            **lesson.__dict__,
-        )
-        for lesson in lessons
-    ]
-
-
-def realise_benefit(
-    project: Project, benefit_id: str, measured_value: str, measured_on: date, note: str | None, by: str, at: datetime
-) -> list[Event]:
-    """A measurement of one of the project's planned benefits, in any status: also long after closure."""
-    existing(project)
-    if benefit_id not in project.benefit_ids():
-        raise NotFound(f"benefit {benefit_id} of project {project.project_id}")
-    return [
-        BenefitRealised(
-            project_id=project.project_id,
-            portfolio_id=project.portfolio_id,
-            benefit_id=benefit_id,
-            measured_value=measured_value,
-            measured_on=measured_on,
-            note=note,
-            recorded_by=by,
-            recorded_at=at,
         )
     ]

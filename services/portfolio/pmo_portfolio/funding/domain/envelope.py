@@ -1,15 +1,29 @@
-"""Budget envelopes: per fiscal period, what the board may still commit."""
+"""Budget envelopes: per fiscal period, what the board may still commit, and replacing the envelope."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.contracts.portfolio import PeriodEnvelope
-from pmo_portfolio.domain.errors import EnvelopeExceeded
+from pmo_events.contracts.portfolio import PeriodEnvelope, PortfolioBudgetSet
+from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotFound
+
+if TYPE_CHECKING:
+    from pmo_portfolio.funding.domain.portfolio import Portfolio
 
 ZERO = Decimal(0)
+
+
+def check_budget_lines(budget: tuple[PeriodAmount, ...]) -> None:
+    periods = [b.fiscal_period for b in budget]
+    if len(periods) != len(set(periods)):
+        raise InvalidCommand("budget", "each fiscal period may appear once in the budget")
+    for index, line in enumerate(budget):
+        if line.amount < 0:
+            raise InvalidCommand(f"budget.{index}.amount", "an envelope cannot be negative")
 
 
 def remaining_envelope(budget: Mapping[str, Decimal], committed: Mapping[str, Decimal]) -> list[PeriodEnvelope]:
@@ -44,3 +58,19 @@ def add(committed: Mapping[str, Decimal], amounts: Iterable[PeriodAmount]) -> di
 
 def negated(amounts: Iterable[PeriodAmount]) -> tuple[PeriodAmount, ...]:
     return tuple(PeriodAmount(fiscal_period=a.fiscal_period, amount=-a.amount) for a in amounts)
+
+
+def set_budget(portfolio: Portfolio, budget: tuple[PeriodAmount, ...], set_by: str) -> list[Event]:
+    """Replace the envelope; no period may fall below what the board has already committed in it."""
+    if not portfolio.exists:
+        raise NotFound(f"portfolio {portfolio.portfolio_id}")
+    check_budget_lines(budget)
+    if not budget:
+        raise InvalidCommand("budget", "a budget needs at least one fiscal period")
+    new_budget = {line.fiscal_period: line.amount for line in budget}
+    for period, committed in sorted(portfolio.committed.items()):
+        envelope = new_budget.get(period, ZERO)
+        if committed > envelope:
+            # Reported like an approval that does not fit: the period, what the envelope leaves, what is asked.
+            raise EnvelopeExceeded(period, envelope, committed)
+    return [PortfolioBudgetSet(portfolio_id=portfolio.portfolio_id, budget=budget, set_by=set_by)]

@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate
-from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.contracts.portfolio import (
     BoardMemberAdded,
     BoardMemberRemoved,
@@ -27,10 +26,10 @@ from pmo_events.contracts.portfolio import (
     ReviewCadenceSet,
     ScoringModelSet,
 )
-from pmo_portfolio.domain.envelope import add
-from pmo_portfolio.domain.errors import InvalidCommand, NotFound
+from pmo_portfolio.funding.domain.envelope import add, check_budget_lines
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
-Outcome = Literal["approve", "reject", "defer", "request_changes"]
+DecisionOutcome = Literal["approve", "reject", "defer", "request_changes"]
 CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
 STATUS_AFTER: dict[str, CandidateStatus] = {
     "approve": "approved",
@@ -104,68 +103,11 @@ class CreatePortfolio:
     created_by: str
 
 
-def check_budget_lines(budget: tuple[PeriodAmount, ...]) -> None:
-    periods = [b.fiscal_period for b in budget]
-    if len(periods) != len(set(periods)):
-        raise InvalidCommand("budget", "each fiscal period may appear once in the budget")
-    for index, line in enumerate(budget):
-        if line.amount < 0:
-            raise InvalidCommand(f"budget.{index}.amount", "an envelope cannot be negative")
-
-
 def create(command: CreatePortfolio) -> list[Event]:
     check_budget_lines(command.budget)
     if len(set(command.board_members)) != len(command.board_members):
         raise InvalidCommand("board_members", "each board member may appear once")
     return [PortfolioCreated(**command.__dict__)]
-
-
-def register_candidate(portfolio: Portfolio, submitted: ProposalSubmitted) -> list[Event]:
-    """A submitted (or resubmitted) proposal becomes a candidate; a submission seen before is ignored.
-
-    An approved candidate is a project now: a later submission of the same proposal changes nothing.
-    """
-    if not portfolio.exists:
-        raise NotFound(f"portfolio {portfolio.portfolio_id}")
-    known = portfolio.candidates.get(submitted.proposal_id)
-    if known is not None and (known.submission >= submitted.submission or known.status == "approved"):
-        return []
-    return [
-        CandidateRegistered(
-            portfolio_id=portfolio.portfolio_id,
-            candidate_id=submitted.proposal_id,
-            proposal_id=submitted.proposal_id,
-            submission=submitted.submission,
-            title=submitted.title,
-            requester=submitted.requester,
-            sponsor=submitted.sponsor,
-            costs=submitted.business_case.costs,
-            benefits=submitted.business_case.benefits,
-            objective_contributions=submitted.objective_contributions,
-            timeline=submitted.timeline,
-            resource_estimate=submitted.resource_estimate,
-            summary=submitted.summary,
-            risk_level=submitted.risk_level,
-            dependencies=submitted.dependencies,
-        )
-    ]
-
-
-def withdraw_candidate(portfolio: Portfolio, withdrawn: ProposalWithdrawn) -> list[Event]:
-    """A withdrawn proposal stops awaiting a decision; a decided (or unknown) one is left as it is."""
-    known = portfolio.candidates.get(withdrawn.proposal_id)
-    if not portfolio.exists or known is None or known.status not in AWAITING_DECISION | {"changes_requested"}:
-        return []
-    return [
-        CandidateWithdrawn(
-            portfolio_id=portfolio.portfolio_id,
-            candidate_id=known.candidate_id,
-            proposal_id=withdrawn.proposal_id,
-            withdrawn_by=withdrawn.withdrawn_by,
-            reason=withdrawn.reason,
-            withdrawn_at=withdrawn.withdrawn_at,
-        )
-    ]
 
 
 def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
@@ -248,6 +190,12 @@ def _evolve_delivery(state: Portfolio, event: Event) -> Portfolio:
     if isinstance(event, ReviewCadenceSet):
         return state.model_copy(update={"review_every_days": event.every_days})
     return state
+
+
+def existing(portfolio: Portfolio) -> Portfolio:
+    if not portfolio.exists:
+        raise NotFound(f"portfolio {portfolio.portfolio_id}")
+    return portfolio
 
 
 def initial(portfolio_id: str) -> Portfolio:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from pmo_portfolio.domain.errors import InvalidCommand
-from pmo_portfolio.domain.periods import overlaps, period_dates
-from pmo_portfolio.domain.portfolio import AWAITING_DECISION, Candidate, Portfolio
-from pmo_portfolio.domain.ranking import assess
-from pmo_portfolio.domain.scenario import ScenarioOption, ScenarioQuestion, Slot
+from pmo_portfolio.candidates.domain import assess
+from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
+from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, Slot
+from pmo_portfolio.shared.errors import InvalidCommand
+from pmo_portfolio.shared.periods import overlaps, period_dates
 
 ValueMeasure = Literal["weighted_score", "benefits"]
 

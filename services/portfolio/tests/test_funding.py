@@ -1,4 +1,4 @@
-"""Portfolio governance: creation, budget envelope per period, board membership."""
+"""Funding: a portfolio's creation, its budget envelope per period, its board."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.portfolio import BoardMemberAdded, BoardMemberRemoved, InvestmentDecided, PortfolioBudgetSet
-from pmo_portfolio.domain import governance
-from pmo_portfolio.domain import portfolio as rules
-from pmo_portfolio.domain.errors import EnvelopeExceeded, InvalidCommand, NotFound, RuleViolation
-from pmo_portfolio.domain.portfolio import CreatePortfolio
+from pmo_portfolio.funding.domain import board, envelope
+from pmo_portfolio.funding.domain import portfolio as rules
+from pmo_portfolio.funding.domain.portfolio import CreatePortfolio
+from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotFound, RuleViolation
 
 from .support import NOW, PORTFOLIO_ID, created, given, money, registered
 
@@ -24,7 +24,7 @@ def test_create_refuses_a_period_twice() -> None:
 
 def test_budget_set_replaces_the_envelope_per_period() -> None:
     state = given(created())
-    [event] = governance.set_budget(state, money(("2027", "1500"), ("2028", "700")), "ann")
+    [event] = envelope.set_budget(state, money(("2027", "1500"), ("2028", "700")), "ann")
     assert event == PortfolioBudgetSet(
         portfolio_id=PORTFOLIO_ID, budget=money(("2027", "1500"), ("2028", "700")), set_by="ann"
     )
@@ -48,30 +48,30 @@ def _approved(candidate_id: str, amount: str) -> InvestmentDecided:
 def test_budget_cannot_fall_below_what_is_committed_in_a_period() -> None:
     state = given(created(), registered("c-1"), _approved("c-1", "600"))
     with pytest.raises(EnvelopeExceeded) as refused:
-        governance.set_budget(state, money(("2027", "500")), "ann")
+        envelope.set_budget(state, money(("2027", "500")), "ann")
     assert (refused.value.fiscal_period, refused.value.remaining, refused.value.asked) == (
         "2027",
         Decimal("500"),
         Decimal("600"),
     )
     with pytest.raises(EnvelopeExceeded):
-        governance.set_budget(state, money(("2028", "5000")), "ann")
-    assert governance.set_budget(state, money(("2027", "600")), "ann")
+        envelope.set_budget(state, money(("2028", "5000")), "ann")
+    assert envelope.set_budget(state, money(("2027", "600")), "ann")
 
 
 def test_budget_refuses_a_negative_envelope() -> None:
     with pytest.raises(InvalidCommand) as refused:
-        governance.set_budget(given(created()), money(("2027", "-1")), "ann")
+        envelope.set_budget(given(created()), money(("2027", "-1")), "ann")
     assert refused.value.field == "budget.0.amount"
 
 
 def test_board_members_are_added_and_removed() -> None:
     state = given(created(board=("bea",)))
-    [added] = governance.add_board_member(state, "carl", "ann")
+    [added] = board.add_board_member(state, "carl", "ann")
     assert added == BoardMemberAdded(portfolio_id=PORTFOLIO_ID, subject="carl", added_by="ann")
     state = given(created(board=("bea",)), added)
     assert state.board_members == ("bea", "carl")
-    [removed] = governance.remove_board_member(state, "bea", "ann")
+    [removed] = board.remove_board_member(state, "bea", "ann")
     assert removed == BoardMemberRemoved(portfolio_id=PORTFOLIO_ID, subject="bea", removed_by="ann")
     assert given(created(board=("bea",)), added, removed).board_members == ("carl",)
 
@@ -79,13 +79,13 @@ def test_board_members_are_added_and_removed() -> None:
 def test_board_rules_duplicate_unknown_and_last_member() -> None:
     state = given(created(board=("bea",)))
     with pytest.raises(RuleViolation):
-        governance.add_board_member(state, "bea", "ann")
+        board.add_board_member(state, "bea", "ann")
     with pytest.raises(NotFound):
-        governance.remove_board_member(state, "zed", "ann")
+        board.remove_board_member(state, "zed", "ann")
     with pytest.raises(RuleViolation, match="last board member"):
-        governance.remove_board_member(state, "bea", "ann")
+        board.remove_board_member(state, "bea", "ann")
 
 
 def test_commands_on_a_portfolio_that_does_not_exist_are_not_found() -> None:
     with pytest.raises(NotFound):
-        governance.set_budget(given(), money(("2027", "1")), "ann")
+        envelope.set_budget(given(), money(("2027", "1")), "ann")

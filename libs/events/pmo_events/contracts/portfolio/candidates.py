@@ -1,0 +1,125 @@
+"""Candidate events: proposals registered for the board, scoring, and the board's investment decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pmo_events.contracts.base import ContractModel, contract
+from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate, Timeline
+from pmo_events.contracts.portfolio.funding import PeriodEnvelope
+from pmo_events.contracts.portfolio.topic import PortfolioEvent
+
+
+@contract
+class CandidateRegistered(PortfolioEvent):
+    """A submitted proposal became (or, on resubmission, updated) a candidate awaiting decision."""
+
+    event_name = "CandidateRegistered"
+    related_fields = ("proposal_id",)
+    portfolio_id: str
+    candidate_id: str
+    proposal_id: str
+    submission: int
+    title: str
+    requester: str
+    sponsor: str | None = None
+    costs: tuple[PeriodAmount, ...] = ()
+    benefits: tuple[Benefit, ...] = ()
+    objective_contributions: tuple[ObjectiveContribution, ...] = ()
+    timeline: Timeline = Timeline()
+    resource_estimate: tuple[RoleEstimate, ...] = ()
+    summary: str | None = None
+    risk_level: str | None = None
+    dependencies: tuple[str, ...] = ()
+
+
+@contract
+class CandidateWithdrawn(PortfolioEvent):
+    """The proposal was withdrawn in intake: the candidate no longer awaits a decision."""
+
+    event_name = "CandidateWithdrawn"
+    related_fields = ("candidate_id", "proposal_id")
+    portfolio_id: str
+    candidate_id: str
+    proposal_id: str
+    withdrawn_by: str
+    reason: str
+    withdrawn_at: datetime | None = None
+
+
+@contract
+class CandidateScored(PortfolioEvent):
+    """An assessor scored a candidate (1 to 5 per criterion): the candidate is under review."""
+
+    event_name = "CandidateScored"
+    related_fields = ("candidate_id",)
+    portfolio_id: str
+    candidate_id: str
+    assessor: str
+    scores: dict[str, int]
+    comment: str | None = None
+    scored_at: datetime
+    #: The candidate's submission these scores assess (a resubmission starts a fresh assessment).
+    submission: int | None = None
+
+
+class Criterion(ContractModel):
+    key: str
+    name: str
+    #: Normalised weight: the weights of one scoring model sum to 1.
+    weight: Decimal
+
+
+@contract
+class ScoringModelSet(PortfolioEvent):
+    """The criteria candidates are scored on, with weights given directly or from an AHP pairwise matrix."""
+
+    event_name = "ScoringModelSet"
+    portfolio_id: str
+    method: Literal["weighted", "pairwise"]
+    criteria: tuple[Criterion, ...]
+    #: Saaty 1-9 reciprocal matrix (entries such as "3" or "1/3"), rows and columns in criteria order.
+    pairwise_matrix: tuple[tuple[str, ...], ...] | None = None
+    consistency_ratio: Decimal | None = None
+    set_by: str
+
+
+class AssessmentEvidence(ContractModel):
+    assessor: str
+    scores: dict[str, int]
+    comment: str | None = None
+
+
+class DecisionEvidence(ContractModel):
+    """What was in front of the board when it decided."""
+
+    remaining_envelope: tuple[PeriodEnvelope, ...] = ()
+    weighted_score: Decimal | None = None
+    rank: int | None = None
+    #: Mean score per criterion key over the candidate's assessors.
+    criterion_scores: dict[str, Decimal] = {}
+    #: Every assessor's latest scores, as they stood when the board decided.
+    assessments: tuple[AssessmentEvidence, ...] = ()
+    strategic_alignment: Decimal | None = None
+    ranked_candidates: int | None = None
+
+
+@contract
+class InvestmentDecided(PortfolioEvent):
+    """The board decided a candidate: approve, reject, defer or request changes."""
+
+    event_name = "InvestmentDecided"
+    related_fields = ("candidate_id", "proposal_id")
+    decision_id: str
+    portfolio_id: str
+    candidate_id: str
+    proposal_id: str
+    outcome: Literal["approve", "reject", "defer", "request_changes"]
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+    approved_budget: tuple[PeriodAmount, ...] = ()
+    review_on: str | None = None
+    evidence: DecisionEvidence = DecisionEvidence()

@@ -1,0 +1,228 @@
+"""Project delivery events: initiation, gates, status reports, reviews, change requests, closure, lessons, benefits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pmo_events.contracts.base import ContractModel, Money, contract
+from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Timeline
+from pmo_events.contracts.portfolio.topic import PortfolioEvent
+
+
+@contract
+class ProjectInitiated(PortfolioEvent):
+    """An approval started a project; its id is the proposal's id."""
+
+    event_name = "ProjectInitiated"
+    related_fields = ("portfolio_id", "proposal_id")
+    project_id: str
+    portfolio_id: str
+    proposal_id: str
+    title: str
+    baseline_budget: tuple[PeriodAmount, ...]
+    timeline: Timeline = Timeline()
+    resource_estimate: tuple[RoleEstimate, ...] = ()
+    benefits: tuple[Benefit, ...] = ()
+    initiated_by: str
+    #: When the approval was decided (the start of the project's review cadence).
+    initiated_at: datetime | None = None
+
+
+@contract
+class RagTolerancesSet(PortfolioEvent):
+    """Index thresholds for derived RAG: green at or above `green_at`, amber at or above `amber_at`, else red."""
+
+    event_name = "RagTolerancesSet"
+    portfolio_id: str
+    green_at: Decimal
+    amber_at: Decimal
+    set_by: str
+
+
+@contract
+class ReviewCadenceSet(PortfolioEvent):
+    """How often each project of the portfolio has a strategic-alignment review."""
+
+    event_name = "ReviewCadenceSet"
+    portfolio_id: str
+    every_days: int
+    set_by: str
+
+
+class ProjectEvent(PortfolioEvent):
+    """An event on a project's stream."""
+
+    related_fields = ("portfolio_id",)
+    project_id: str
+
+
+@contract
+class StageGateDecided(ProjectEvent):
+    """The board decided a stage gate: proceed to the next stage, hold, or stop."""
+
+    event_name = "StageGateDecided"
+    portfolio_id: str
+    decision_id: str
+    gate: Literal["plan", "execute", "close"]
+    decision: Literal["proceed", "hold", "stop"]
+    from_stage: str
+    to_stage: str
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+class RagRating(ContractModel):
+    schedule: Literal["green", "amber", "red"]
+    cost: Literal["green", "amber", "red"]
+    scope: Literal["green", "amber", "red"]
+    overall: Literal["green", "amber", "red"]
+
+
+@contract
+class StatusReported(ProjectEvent):
+    """A status report for a period; a second report for the same period is a correction of the first."""
+
+    event_name = "StatusReported"
+    portfolio_id: str
+    report_id: str
+    period_end: date
+    percent_complete: Decimal
+    actual_cost: Money
+    #: Earned value at the time: BAC, PV (None when undefined), EV; SPI and CPI are "undefined" on zero.
+    bac: Money
+    planned_value: Money | None = None
+    earned_value: Money
+    spi: str
+    cpi: str
+    rag: RagRating
+    derived_rag: RagRating
+    rag_source: Literal["derived", "manual"]
+    justification: str | None = None
+    summary: str
+    risks: tuple[str, ...] = ()
+    issues: tuple[str, ...] = ()
+    correction_of: str | None = None
+    reported_by: str
+    reported_at: datetime
+
+
+@contract
+class AlignmentReviewed(ProjectEvent):
+    """The periodic strategic-alignment review of a project."""
+
+    event_name = "AlignmentReviewed"
+    portfolio_id: str
+    review_id: str
+    still_aligned: bool
+    recommendation: Literal["continue", "rescope", "stop"]
+    notes: str
+    reviewed_by: str
+    reviewed_at: datetime
+
+
+@contract
+class ChangeRequested(ProjectEvent):
+    event_name = "ChangeRequested"
+    portfolio_id: str
+    change_request_id: str
+    kind: Literal["budget", "scope", "schedule"]
+    budget_delta: tuple[PeriodAmount, ...] = ()
+    new_end: date | None = None
+    rationale: str
+    requested_by: str
+    requested_at: datetime
+
+
+@contract
+class ChangeRequestDecided(ProjectEvent):
+    """The board approved or rejected a change request; an approved budget change moved the envelope."""
+
+    event_name = "ChangeRequestDecided"
+    portfolio_id: str
+    change_request_id: str
+    kind: Literal["budget", "scope", "schedule"]
+    outcome: Literal["approve", "reject"]
+    budget_delta: tuple[PeriodAmount, ...] = ()
+    new_end: date | None = None
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+@contract
+class ProjectPaused(ProjectEvent):
+    event_name = "ProjectPaused"
+    portfolio_id: str
+    rationale: str
+    paused_by: str
+    paused_at: datetime
+
+
+@contract
+class ProjectResumed(ProjectEvent):
+    event_name = "ProjectResumed"
+    portfolio_id: str
+    rationale: str
+    resumed_by: str
+    resumed_at: datetime
+
+
+@contract
+class ProjectCancelled(PortfolioEvent):
+    """The project stopped (a gate's stop, or a cancellation): its unspent budget went back to the envelope."""
+
+    event_name = "ProjectCancelled"
+    related_fields = ("portfolio_id",)
+    project_id: str
+    effective_on: date | None = None
+    reason: str | None = None
+    portfolio_id: str | None = None
+    cancelled_by: str | None = None
+    released_budget: tuple[PeriodAmount, ...] = ()
+
+
+@contract
+class ProjectClosed(PortfolioEvent):
+    """The project closed with its final cost and lessons; budget it did not spend went back."""
+
+    event_name = "ProjectClosed"
+    related_fields = ("portfolio_id",)
+    project_id: str
+    effective_on: date | None = None
+    reason: str | None = None
+    portfolio_id: str | None = None
+    final_cost: Money | None = None
+    notes: str | None = None
+    closed_by: str | None = None
+    released_budget: tuple[PeriodAmount, ...] = ()
+
+
+@contract
+class LessonRecorded(ProjectEvent):
+    event_name = "LessonRecorded"
+    portfolio_id: str
+    lesson_id: str
+    title: str
+    description: str
+    category: str
+    tags: tuple[str, ...] = ()
+    decision_id: str | None = None
+    recorded_by: str
+    recorded_at: datetime
+
+
+@contract
+class BenefitRealised(ProjectEvent):
+    """A measurement of a planned benefit; benefits are realised long after delivery."""
+
+    event_name = "BenefitRealised"
+    portfolio_id: str
+    benefit_id: str
+    measured_value: str
+    measured_on: date
+    note: str | None = None
+    recorded_by: str
+    recorded_at: datetime

@@ -1,0 +1,35 @@
+"""Candidate command handlers: registration and withdrawal from intake's events, and the board's decisions."""
+
+from __future__ import annotations
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
+from pmo_events.runtime import UnitOfWork, fold
+from pmo_portfolio.candidates.domain import decisions, registration
+from pmo_portfolio.candidates.domain.decisions import DecideInvestment
+from pmo_portfolio.funding import PORTFOLIO, apply_to_portfolio
+from pmo_portfolio.objectives import active_objective_weights
+
+
+async def register_candidate(uow: UnitOfWork, submitted: ProposalSubmitted) -> None:
+    """From intake's event: the proposal becomes (or updates) a candidate of its portfolio."""
+    loaded = await uow.load(PORTFOLIO, submitted.portfolio_id)
+    new_events = registration.register_candidate(loaded.state, submitted)
+    state_after = fold(PORTFOLIO, loaded.state, new_events)
+    await uow.append(PORTFOLIO, submitted.portfolio_id, loaded.version, new_events, state_after)
+
+
+async def withdraw_candidate(uow: UnitOfWork, withdrawn: ProposalWithdrawn) -> None:
+    """From intake's event: a withdrawn proposal stops awaiting the board's decision."""
+    loaded = await uow.load(PORTFOLIO, withdrawn.portfolio_id)
+    new_events = registration.withdraw_candidate(loaded.state, withdrawn)
+    if new_events:
+        after = fold(PORTFOLIO, loaded.state, new_events)
+        await uow.append(PORTFOLIO, withdrawn.portfolio_id, loaded.version, new_events, after)
+
+
+async def decide_investment(uow: UnitOfWork, portfolio_id: str, command: DecideInvestment) -> Event:
+    """The board's decision, with today's strategy weights in its evidence; an approval initiates the project."""
+    weights = await active_objective_weights(uow.session)
+    new_events, _ = await apply_to_portfolio(uow, portfolio_id, lambda state: decisions.decide(state, command, weights))
+    return new_events[0]

@@ -1,0 +1,1 @@
+"""Delivery: projects from approval to closure; gates, status reports, change requests, lessons, benefits."""

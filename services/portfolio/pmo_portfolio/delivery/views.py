@@ -1,0 +1,47 @@
+"""The projects view: each project as of its latest event, written in each command's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.delivery.domain import project as project_rules
+
+projects = Table(
+    "portfolio_projects",
+    metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
+
+
+async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != "project":
+        return
+    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == event.stream_id))).first()
+    state = project_rules.Project.model_validate(loads(row.state)) if row else project_rules.initial(event.stream_id)
+    state = project_rules.evolve(state, event.decode())
+    values = {
+        "portfolio_id": state.portfolio_id,
+        "status": state.status,
+        "stage": state.stage,
+        "version": event.sequence,
+        "state": dumps(state.model_dump(mode="json")).decode(),
+        "updated_at": event.time,
+    }
+    if row is None:
+        await session.execute(projects.insert().values(project_id=event.stream_id, **values))
+    else:
+        await session.execute(projects.update().where(projects.c.project_id == event.stream_id).values(**values))
+
+
+PROJECTORS = [update_projects]
+VIEW_TABLES = [projects]

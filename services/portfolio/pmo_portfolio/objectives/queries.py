@@ -1,0 +1,60 @@
+"""Strategic objective queries, and the weights of today's strategy that candidates are aligned with."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.envelope import loads
+from pmo_events.runtime import Database
+from pmo_portfolio.objectives.views import objectives
+from pmo_portfolio.shared.errors import NotFound
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+async def active_objective_weights(session: AsyncSession) -> dict[str, Decimal]:
+    """Objective id → weight, for every active objective (retired ones count for nothing)."""
+    rows = await session.execute(
+        select(objectives.c.objective_id, objectives.c.weight).where(objectives.c.status == "active")
+    )
+    return {row.objective_id: Decimal(row.weight) for row in rows}
+
+
+def objective_view(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": state["objective_id"],
+        "title": state["title"],
+        "description": state["description"],
+        "weight": state["weight"],
+        "period": {"start": state["period_start"], "end": state["period_end"]},
+        "status": state["status"],
+        "retired_reason": state.get("retired_reason"),
+    }
+
+
+async def get_objective(db: Database, objective_id: str) -> tuple[dict[str, Any], int]:
+    async with db.sessions() as session:
+        row = (
+            await session.execute(
+                select(objectives.c.state, objectives.c.version).where(objectives.c.objective_id == objective_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"objective {objective_id}")
+    return objective_view(loads(row.state)), row.version
+
+
+async def list_objectives(db: Database, status: str | None, limit: int, cursor: str | None) -> Page:
+    query = select(objectives.c.state).order_by(objectives.c.objective_id).limit(limit + 1)
+    if status:
+        query = query.where(objectives.c.status == status)
+    if cursor:
+        query = query.where(objectives.c.objective_id > cursor)
+    async with db.sessions() as session:
+        rows = (await session.execute(query)).all()
+    items = [objective_view(loads(r.state)) for r in rows[:limit]]
+    return items, items[-1]["id"] if len(rows) > limit else None

@@ -1,0 +1,43 @@
+"""The saved scenarios, in the order they were saved, written in the saving command's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.portfolio import ScenarioSaved
+from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.runtime.schema import UtcDateTime, metadata
+
+scenarios = Table(
+    "portfolio_scenarios",
+    metadata,
+    Column("scenario_id", String(36), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("saved_by", String(200), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+Index("ix_portfolio_scenarios_portfolio", scenarios.c.portfolio_id, scenarios.c.position)
+
+
+async def record_scenarios(session: AsyncSession, event: RecordedEvent) -> None:
+    decoded = event.decode()
+    if isinstance(decoded, ScenarioSaved):
+        await session.execute(
+            scenarios.insert().values(
+                scenario_id=decoded.scenario_id,
+                position=event.position or 0,
+                portfolio_id=decoded.portfolio_id,
+                name=decoded.name,
+                saved_by=decoded.saved_by,
+                saved_at=decoded.saved_at,
+                payload=dumps(decoded.model_dump(mode="json")).decode(),
+            )
+        )
+
+
+PROJECTORS = [record_scenarios]
+VIEW_TABLES = [scenarios]

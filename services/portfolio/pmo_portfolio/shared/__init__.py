@@ -1,0 +1,1 @@
+"""What every portfolio concept shares: domain errors, fiscal periods, HTTP conventions."""
