@@ -149,6 +149,9 @@ class _Proxy:
 
     def cut(self) -> None:
         if self._server is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone leaves the port listening.
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
         for s in self._sockets:
             try:
