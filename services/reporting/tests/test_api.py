@@ -83,9 +83,9 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore
         unknown_then = await client.get("/reports/projects/nope", params={"as_of": week_one})
         assert unknown_then.status_code == 200 and unknown_then.json()["known"] is False
         capacity = (await client.get("/reports/capacity", params={"from": "2026-01-01", "to": "2026-06-30"})).json()
-        assert [(r["role"], r["month"], r["demand"]) for r in capacity["items"]] == [
-            ("developer", "2026-02", "2.00"),
-            ("developer", "2026-03", "2.00"),
+        assert [(r["group"], r["period"], r["demand"]) for r in capacity["items"]] == [
+            ("developer", "FY2026-P02", "2"),
+            ("developer", "FY2026-P03", "2"),
         ]
         assert (
             await client.get("/reports/capacity", params={"from": "2026-06-01", "to": "2026-01-01"})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import date
 
+from pmo_events.figures.days import Span
+from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_reporting.projections.catalogue import CAPACITY
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
@@ -34,20 +36,26 @@ def staffing() -> Staffing:
     return s
 
 
-def test_role_by_month_capacity_demand_bookings_and_utilisation() -> None:
-    rows = capacity_heatmap(fold(staffing().events), start=date(2026, 3, 1), end=date(2026, 4, 30))
-    march, april = rows
-    assert (march["month"], march["capacity"], march["demand"], march["booked"], march["proposed"]) == (
-        "2026-03",
-        "1.50",
-        "2.00",
-        "1.00",
-        "0.50",
+def test_role_by_period_capacity_demand_bookings_and_utilisation_by_working_days() -> None:
+    rows = capacity_heatmap(
+        fold(staffing().events), CALENDAR_YEAR, Span(date(2026, 3, 1), date(2026, 4, 30)), "role", "period"
     )
-    assert (march["utilisation"], march["over_allocated"], march["gap"]) == ("1.0000", False, "-0.50")
-    # r-1 is away half of April: 15 of 30 days; a-3 was released.
-    assert (april["capacity"], april["booked"], april["proposed"]) == ("1.00", "1.00", "0.00")
-    assert april["utilisation"] == "1.0000"
+    march, april = rows
+    assert (march["period"], march["capacity"], march["demand"], march["confirmed"], march["proposed"]) == (
+        "FY2026-P03", "1.5", "2", "1", "0.5"
+    )  # fmt: skip
+    assert (march["utilisation_pct"], march["over_allocated"], march["gap"]) == ("100.0", False, "-0.5")
+    # r-1 is away 11 of April's 22 working days; a-3 was released.
+    assert (april["capacity"], april["confirmed"], april["proposed"]) == ("1", "1", "0")
+    assert (april["start"], april["end"], april["utilisation_pct"]) == ("2026-04-01", "2026-04-30", "100.0")
+
+
+def test_grouped_by_resource_each_calendar_shows() -> None:
+    window = Span(date(2026, 4, 1), date(2026, 4, 30))
+    rows = capacity_heatmap(fold(staffing().events), CALENDAR_YEAR, window, "resource", "period")
+    assert [(r["group"], r["capacity"], r["confirmed"], r["demand"]) for r in rows] == [
+        ("r-1", "0.5", "1", None), ("r-2", "0.5", "0", None)
+    ]  # fmt: skip
 
 
 def test_over_allocations_are_listed_with_who_accepted_them() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from decimal import Decimal
 
 from pmo_events.envelope import RecordedEvent
+from pmo_events.figures.days import Span
+from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.benefits import benefits_register
-from pmo_reporting.reports.capacity import capacity_heatmap, fte_in_month
+from pmo_reporting.reports.capacity import capacity_heatmap
 from pmo_reporting.reports.common import percentile
 from pmo_reporting.reports.pipeline import pipeline_funnel
 from pmo_reporting.reports.project import project_view
@@ -118,15 +119,17 @@ def test_a_fold_up_to_an_instant_is_the_report_then() -> None:
     assert portfolio_summary(fold([]), "pf-1")["pipeline"] == {}
 
 
-def test_demand_is_spread_over_months_by_calendar_days() -> None:
-    assert fte_in_month(Decimal(2), date(2026, 2, 15), date(2026, 3, 31), date(2026, 2, 1)) == Decimal(2) * 14 / 28
+def test_demand_is_spread_over_periods_by_working_days() -> None:
     h = History()
     h.demand("p-1", "developer", "2", date(2026, 2, 1), date(2026, 3, 31))
     h.demand("p-2", "developer", "1", date(2026, 3, 1), date(2026, 3, 31))
-    rows = capacity_heatmap(fold(h.events, CAPACITY), start=date(2026, 1, 1), end=date(2026, 4, 30))
-    assert [(r["month"], r["demand"], r["utilisation"]) for r in rows] == [
-        ("2026-02", "2.00", "undefined"),
-        ("2026-03", "3.00", "undefined"),
+    h.demand("p-3", "developer", "1", date(2026, 4, 1), date(2026, 4, 10))  # 8 of April's 22 weekdays
+    window = Span(date(2026, 1, 1), date(2026, 4, 30))
+    rows = capacity_heatmap(fold(h.events, CAPACITY), CALENDAR_YEAR, window, "role", "period")
+    assert [(r["period"], r["demand"], r["utilisation_pct"]) for r in rows] == [
+        ("FY2026-P02", "2", None),
+        ("FY2026-P03", "3", None),
+        ("FY2026-P04", "0.3636", None),
     ]
 
 

@@ -111,9 +111,11 @@ async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(
         report = await client.get("/capacity", params={"from": "2027-01-01", "to": "2027-01-31", "group_by": "role"})
         assert report.status_code == 200, report.text
         # January 2027 has 21 weekdays; the bookings cover 10 of them.
-        assert report.json()["rows"] == [
+        assert report.json()["items"] == [
             {
-                "month": "2027-01",
+                "period": "FY2027-P01",
+                "start": "2027-01-01",
+                "end": "2027-01-31",
                 "group": "developer",
                 "capacity": "2",
                 "demand": "0.7143",
@@ -121,14 +123,15 @@ async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(
                 "proposed": "0",
                 "gap": "1.2857",
                 "utilisation_pct": "35.7",
+                "over_allocated": False,
             }
         ]
         by_skill = (
             await client.get("/capacity", params={"from": "2027-01-01", "to": "2027-02-28", "group_by": "skill"})
         ).json()
-        assert [(r["month"], r["group"], r["demand"]) for r in by_skill["rows"]] == [
-            ("2027-01", "python", None),
-            ("2027-02", "python", None),
+        assert [(r["period"], r["group"], r["demand"]) for r in by_skill["items"]] == [
+            ("FY2027-P01", "python", None),
+            ("FY2027-P02", "python", None),
         ]
 
 

@@ -18,9 +18,9 @@ from pmo_events.contracts.resourcing import (
     ResourceUpdated,
     Skill,
 )
+from pmo_events.figures.days import Span
 from pmo_resourcing.domain import booking, capacity, demand, profile
 from pmo_resourcing.domain.booking import BookAllocation
-from pmo_resourcing.domain.calendar import Span
 from pmo_resourcing.domain.errors import InvalidCommand, OverAllocated, RuleViolation
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile

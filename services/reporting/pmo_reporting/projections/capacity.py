@@ -58,6 +58,7 @@ def resource_profiled(docs: Documents, event: Any, meta: RecordedEvent) -> None:
             pool=event.pool,
             fte=format(event.fte, "f"),
             skills=[s.model_dump(mode="json") for s in event.skills],
+            working_days=list(event.working_days),
         )
     if isinstance(event, r.ResourceRegistered):
         doc["kind"] = event.kind

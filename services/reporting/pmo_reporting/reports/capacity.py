@@ -1,101 +1,52 @@
-"""Capacity vs demand by role and month: capacity, demand, booked, proposed, gap, utilisation, over-allocation."""
+"""Capacity vs demand per fiscal period and group, by the one definition in `pmo_events.figures.capacity`."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from pmo_events.figures.capacity import BookedLoad, DemandLine, GroupBy, ResourceCalendar, capacity_rows
+from pmo_events.figures.days import STANDARD_WEEK, Span
+from pmo_events.figures.fiscal import FiscalCalendar, Level
 from pmo_reporting.projections.capacity import ALLOCATION, DEMAND, OVERALLOCATION, RESOURCE
-from pmo_reporting.reports.common import Body, DocumentView, ratio
-
-FIELDS = ("capacity", "demand", "booked", "proposed")
+from pmo_reporting.reports.common import Body, DocumentView
 
 
-def months(start: date, end: date) -> list[date]:
-    """First days of the months that the inclusive range touches."""
-    first, out = start.replace(day=1), []
-    while first <= end:
-        out.append(first)
-        first = (first + timedelta(days=32)).replace(day=1)
-    return out
+def _span(doc: Body) -> Span:
+    return Span(date.fromisoformat(doc["start"]), date.fromisoformat(doc["end"]))
 
 
-def month_end(first: date) -> date:
-    return (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
-def overlap_days(start: date, end: date, first: date, last: date) -> int:
-    return max(0, (min(end, last) - max(start, first)).days + 1)
-
-
-def fte_in_month(fte: Decimal, start: date, end: date, month: date) -> Decimal:
-    """Average FTE over the month of a line running from start to end (inclusive), by calendar days."""
-    last = month_end(month)
-    days = overlap_days(start, end, month, last)
-    return fte * Decimal(days) / Decimal((last - month).days + 1) if days else Decimal(0)
-
-
-def capacity_in_month(resource: Body, month: date) -> Decimal:
-    """The resource's FTE over the month, less its days off and the days after it retired."""
-    last = month_end(month)
-    length = (last - month).days + 1
-    away = sum(
-        overlap_days(date.fromisoformat(t["start"]), date.fromisoformat(t["end"]), month, last)
-        for t in resource["time_off"].values()
+def resource_calendar(doc: Body) -> ResourceCalendar:
+    return ResourceCalendar(
+        resource_id=doc["id"],
+        role=doc["role"],
+        fte=Decimal(doc["fte"]),
+        working_days=tuple(doc.get("working_days") or STANDARD_WEEK),
+        pool=doc.get("pool"),
+        skills=tuple(s["name"] for s in doc.get("skills", [])),
+        time_off=tuple(_span(t) for t in doc["time_off"].values()),
+        retired_on=date.fromisoformat(doc["retired_on"]) if doc["retired_on"] else None,
     )
-    if resource["retired_on"]:
-        away += overlap_days(date.fromisoformat(resource["retired_on"]), date.max, month, last)
-    return Decimal(resource["fte"]) * Decimal(max(0, length - away)) / Decimal(length)
 
 
-def _cell(grid: dict[tuple[str, date], dict[str, Decimal]], role: str, month: date) -> dict[str, Decimal]:
-    return grid.setdefault((role, month), dict.fromkeys(FIELDS, Decimal(0)))
-
-
-def _spread_lines(grid: dict, lines: list[tuple[str, Body]], field: str, window: list[date]) -> None:  # type: ignore[type-arg]
-    for role, line in lines:
-        start, end = date.fromisoformat(line["start"]), date.fromisoformat(line["end"])
-        for month in window:
-            share = fte_in_month(Decimal(line["fte"]), start, end, month)
-            if share:
-                _cell(grid, role, month)[field] += share
-
-
-def _bookings(docs: DocumentView, status: str, roles: dict[str, str]) -> list[tuple[str, Body]]:
-    found = []
-    for allocation in docs.all(ALLOCATION):
-        role = allocation.get("role") or roles.get(allocation["resource_id"])
-        if allocation["status"] == status and role and allocation.get("start"):
-            found.append((role, allocation))
-    return found
-
-
-def capacity_heatmap(docs: DocumentView, *, start: date, end: date) -> list[Body]:
-    window = months(start, end)
-    grid: dict[tuple[str, date], dict[str, Decimal]] = {}
-    resources = [r for r in docs.all(RESOURCE) if r.get("role") and r.get("fte")]
-    for resource in resources:
-        for month in window:
-            _cell(grid, resource["role"], month)["capacity"] += capacity_in_month(resource, month)
-    demand = [(d["role"], d) for d in docs.all(DEMAND) if d.get("start") and not d.get("cancelled_at")]
-    _spread_lines(grid, demand, "demand", window)
-    roles = {r["id"]: r["role"] for r in resources}
-    _spread_lines(grid, _bookings(docs, "confirmed", roles), "booked", window)
-    _spread_lines(grid, _bookings(docs, "proposed", roles), "proposed", window)
-    rows = []
-    for (role, month), cell in sorted(grid.items()):
-        load = cell["booked"] + cell["proposed"]
-        rows.append(
-            {
-                "role": role,
-                "month": month.strftime("%Y-%m"),
-                **{k: format(v.quantize(Decimal("0.01")), "f") for k, v in cell.items()},
-                "gap": format((cell["capacity"] - cell["demand"]).quantize(Decimal("0.01")), "f"),
-                "utilisation": ratio(load, cell["capacity"]),
-                "over_allocated": load > cell["capacity"],
-            }
-        )
-    return rows
+def capacity_heatmap(
+    docs: DocumentView, calendar: FiscalCalendar, window: Span, group_by: GroupBy, level: Level
+) -> list[dict[str, Any]]:
+    """Rows per whole fiscal period touching `window` and group, as resourcing's `/capacity` answers."""
+    buckets = calendar.buckets(window, level)
+    resources = [resource_calendar(r) for r in docs.all(RESOURCE) if r.get("role") and r.get("fte")]
+    loads = [
+        BookedLoad(a["resource_id"], a["status"], Decimal(a["fte"]), _span(a))
+        for a in docs.all(ALLOCATION)
+        if a["status"] in ("proposed", "confirmed") and a.get("start")
+    ]
+    demand = [
+        DemandLine(d["role"], Decimal(d["fte"]), _span(d))
+        for d in docs.all(DEMAND)
+        if d.get("start") and not d.get("cancelled_at")
+    ]
+    return capacity_rows(resources, loads, demand, buckets, group_by)
 
 
 def overallocations(docs: DocumentView, *, start: date, end: date) -> list[Body]:

@@ -7,9 +7,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from pmo_events.figures.days import Span
 from pmo_events.runtime import Database
 from pmo_resourcing.application.queries import get_resource, matching_resources
-from pmo_resourcing.domain.calendar import Span
 from pmo_resourcing.domain.capacity import free_fte, fte, schedule
 from pmo_resourcing.domain.resource import Resource
 

@@ -16,7 +16,7 @@ from pmo_events.contracts.resourcing import (
     AllocationReleased,
     BookingStatus,
 )
-from pmo_resourcing.domain.calendar import Span
+from pmo_events.figures.days import Span
 from pmo_resourcing.domain.capacity import overloaded_weeks, worsened_weeks
 from pmo_resourcing.domain.errors import AllocationNotFound, InvalidCommand, RuleViolation
 from pmo_resourcing.domain.overallocation import REFUSE, Acceptance, settle

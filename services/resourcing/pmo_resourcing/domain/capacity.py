@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 from pmo_events.contracts.resourcing import WeekLoad
-from pmo_resourcing.domain.calendar import Span, count_days, iso_week, weekday_numbers, weeks_covering
+from pmo_events.figures.capacity import fte
+from pmo_events.figures.days import Span, count_days, iso_week, weekday_numbers, weeks_covering
 from pmo_resourcing.domain.resource import Booking, Resource
-
-FTE_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,6 @@ class Week:
 
     def as_week_load(self) -> WeekLoad:
         return WeekLoad(week=self.name, capacity=fte(self.capacity), load=fte(self.load), excess=fte(self.excess))
-
-
-def fte(value: Fraction | Decimal) -> Decimal:
-    """An exact fraction as a decimal FTE to four places, without trailing zeros."""
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    quantised = value.quantize(FTE_PLACES, rounding=ROUND_HALF_EVEN).normalize()
-    return quantised if quantised != 0 else Decimal(0)
 
 
 def week_capacity(resource: Resource, week: Span) -> Fraction:

@@ -17,8 +17,8 @@ from pmo_events.contracts.resourcing import (
     TimeOffRecorded,
     Weekday,
 )
+from pmo_events.figures.days import STANDARD_WEEK, WEEKDAYS, Span
 from pmo_resourcing.domain.booking import release_from
-from pmo_resourcing.domain.calendar import STANDARD_WEEK, WEEKDAYS, Span
 from pmo_resourcing.domain.capacity import booked_span, worsened_weeks
 from pmo_resourcing.domain.errors import InvalidCommand, RuleViolation
 from pmo_resourcing.domain.overallocation import REFUSE, Acceptance, settle

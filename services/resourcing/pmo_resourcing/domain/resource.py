@@ -23,7 +23,7 @@ from pmo_events.contracts.resourcing import (
     TimeOffRecorded,
     Weekday,
 )
-from pmo_resourcing.domain.calendar import STANDARD_WEEK, Span
+from pmo_events.figures.days import STANDARD_WEEK, Span
 
 #: Hours of work a full-time equivalent stands for, when capacity is given in hours per week.
 STANDARD_HOURS_PER_WEEK = Decimal(40)

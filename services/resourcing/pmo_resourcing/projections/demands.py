@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import DemandCancelled, DemandRaised
 from pmo_events.envelope import RecordedEvent
+from pmo_events.figures.days import STANDARD_WEEK, Span, count_days, weekday_numbers
 from pmo_resourcing.adapters.db.tables import allocations, demands
-from pmo_resourcing.domain.calendar import STANDARD_WEEK, Span, count_days, weekday_numbers
 from pmo_resourcing.domain.capacity import fte
 
 #: Demand has no person behind it, so its days are the standard Monday-to-Friday week.

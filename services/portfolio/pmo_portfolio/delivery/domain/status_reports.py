@@ -9,7 +9,10 @@ from decimal import Decimal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import StatusReported
-from pmo_portfolio.delivery.domain.earned_value import better_dimensions, derived_rag, earned_value, rag, shown
+from pmo_events.figures.days import Span
+from pmo_events.figures.earned_value import earned_value, shown
+from pmo_events.figures.fiscal import CALENDAR_YEAR
+from pmo_portfolio.delivery.domain.earned_value import better_dimensions, derived_rag, rag
 from pmo_portfolio.delivery.domain.lifecycle import check_live, existing
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import Portfolio
@@ -38,8 +41,10 @@ def report_status(portfolio: Portfolio, project: Project, command: ReportStatus)
         raise InvalidCommand("percent_complete", "percent complete is between 0 and 100")
     if command.actual_cost < 0:
         raise InvalidCommand("actual_cost", "an actual cost cannot be negative")
+    timeline = project.timeline
+    span = Span(timeline.start, timeline.end) if timeline.start and timeline.end else None
     figures = earned_value(
-        project.budget, project.timeline, command.period_end, command.percent_complete, command.actual_cost
+        project.budget, CALENDAR_YEAR, span, command.period_end, command.percent_complete, command.actual_cost
     )
     derived = derived_rag(figures, portfolio.green_at, portfolio.amber_at)
     manual = rag(*command.rag) if command.rag else None

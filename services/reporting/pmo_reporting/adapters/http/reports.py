@@ -7,6 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from pmo_events.figures.capacity import GroupBy, window_problem
+from pmo_events.figures.days import Span
+from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
 from pmo_reporting.adapters.http.rendering import REPORT_RESPONSES, AsOf, aware, invalid, respond
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
@@ -118,25 +121,26 @@ async def capacity_report(
     request: Request,
     from_: Annotated[date, Query(alias="from")],
     to: date,
-    group_by: Literal["role"] = "role",
+    group_by: GroupBy = "role",
+    bucket: Level = "period",
 ) -> Response:
-    """Role by month: capacity, demand, booked, proposed, gap, utilisation and over-allocation."""
-    if to < from_:
-        raise invalid("to", "the period ends before it starts", "range")
+    """Per fiscal period (or quarter, or year) and group: capacity, demand, confirmed, proposed, gap,
+    utilisation % and over-allocation, as resourcing's `/capacity` (docs/figures.md)."""
     if from_.year < 1900 or to.year > 2999:
         raise invalid("from" if from_.year < 1900 else "to", "dates run from 1900 to 2999", "range")
-    if (to - from_).days > 366 * 5:
-        raise invalid("to", "a capacity report covers at most five years", "range")
+    if wrong := window_problem(from_, to):
+        raise invalid(wrong[0], wrong[1], "range")
     wanted: dict[str, str | None] = dict.fromkeys(
         (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION)
     )
     docs = await _state(request, CAPACITY, wanted, as_of)
-    rows = capacity_heatmap(docs, start=from_, end=to)
+    rows = capacity_heatmap(docs, CALENDAR_YEAR, Span(from_, to), group_by, bucket)
     body = {
         **_stamp(as_of),
         "from": from_.isoformat(),
         "to": to.isoformat(),
         "group_by": group_by,
+        "bucket": bucket,
         "items": rows,
         "overallocations": overallocations(docs, start=from_, end=to),
     }

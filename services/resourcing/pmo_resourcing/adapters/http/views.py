@@ -1,4 +1,4 @@
-"""HTTP: demand lines with their coverage, and capacity vs demand per month."""
+"""HTTP: demand lines with their coverage, and capacity vs demand per fiscal period."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from pmo_events.figures.capacity import GroupBy
+from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
 from pmo_resourcing.adapters.http.commanding import runtime_of
 from pmo_resourcing.adapters.http.problems import PROBLEMS
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import queries
-from pmo_resourcing.application.capacity_report import capacity_by_month
+from pmo_resourcing.application.capacity_report import capacity_by_period
 from pmo_servicekit.auth import CurrentPrincipal
 
 router = APIRouter()
@@ -40,10 +42,12 @@ async def capacity(
     request: Request,
     from_: Annotated[date, Query(alias="from")],
     to: date,
-    group_by: Literal["role", "pool", "skill"] = "role",
+    group_by: GroupBy = "role",
+    bucket: Level = "period",
 ) -> dict[str, Any]:
-    """Per month and group: capacity, demand, confirmed, proposed, gap and utilisation %, in average FTE."""
+    """Per fiscal period (or quarter, or year) and group: capacity, demand, confirmed, proposed, gap,
+    utilisation % and over-allocation, in average FTE (docs/figures.md)."""
     window = window_of(from_, to, "from", "to", required=True)
     assert window is not None
-    rows = await capacity_by_month(runtime_of(request).db, window, group_by)
-    return {"from": from_.isoformat(), "to": to.isoformat(), "group_by": group_by, "rows": rows}
+    rows = await capacity_by_period(runtime_of(request).db, CALENDAR_YEAR, window, group_by, bucket)
+    return {"from": from_.isoformat(), "to": to.isoformat(), "group_by": group_by, "bucket": bucket, "items": rows}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from pmo_events.figures.capacity import window_problem
+from pmo_events.figures.days import Span
 from pmo_resourcing.adapters.http.schemas import LAST_YEAR
-from pmo_resourcing.domain.calendar import Span
 from pmo_servicekit.problems import Problem
-
-MAX_WINDOW_DAYS = 3 * 366
 
 
 def window_of(start: date | None, end: date | None, start_name: str, end_name: str, *, required: bool) -> Span | None:
@@ -25,10 +24,8 @@ def window_of(start: date | None, end: date | None, start_name: str, end_name: s
         for n, v in ((start_name, start), (end_name, end))
         if v and v.year > LAST_YEAR
     ]
-    if start and end and end < start:
-        problems.append((end_name, f"{end_name} is before {start_name}"))
-    elif start and end and (end - start).days > MAX_WINDOW_DAYS:
-        problems.append((end_name, "the window may be at most three years long"))
+    if start and end and (wrong := window_problem(start, end)):
+        problems.append((end_name, wrong[1]))
     if problems:
         errors = [{"field": f, "location": "query", "message": m, "code": "invalid"} for f, m in problems]
         raise Problem(422, "validation-error", f"the request is not valid: {problems[0][0]}", errors=errors)

@@ -1,15 +1,14 @@
-"""Calendar arithmetic: ISO weeks across years, whole months, working days net of time off."""
+"""Day arithmetic: ISO weeks across years, working days net of time off."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from pmo_resourcing.domain.calendar import (
+from pmo_events.figures.days import (
     STANDARD_WEEK,
     Span,
     count_days,
     iso_week,
-    months_covering,
     weekday_numbers,
     weeks_covering,
 )
@@ -25,15 +24,6 @@ def test_iso_weeks_cross_the_year_as_iso_8601_says() -> None:
     assert [(iso_week(w.start), w.start, w.end) for w in weeks] == [
         ("2026-W53", date(2026, 12, 28), date(2027, 1, 3)),
         ("2027-W01", date(2027, 1, 4), date(2027, 1, 10)),
-    ]
-
-
-def test_months_are_whole_and_know_leap_years() -> None:
-    months = months_covering(Span(date(2028, 1, 31), date(2028, 3, 1)))
-    assert [(m.start, m.end) for m in months] == [
-        (date(2028, 1, 1), date(2028, 1, 31)),
-        (date(2028, 2, 1), date(2028, 2, 29)),
-        (date(2028, 3, 1), date(2028, 3, 31)),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Calendar arithmetic capacity is measured in: ISO weeks, months, working days, date spans."""
+"""Day arithmetic every figure is measured in: inclusive date spans, working days, ISO weeks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The week demand lines are measured in (they carry a role, not a person's calendar).
 STANDARD_WEEK = ("mon", "tue", "wed", "thu", "fri")
 ONE_DAY = timedelta(days=1)
 
@@ -28,10 +29,17 @@ class Span:
             yield day
             day += ONE_DAY
 
+    def length(self) -> int:
+        return (self.end - self.start).days + 1
+
 
 def weekday_numbers(names: Iterable[str]) -> frozenset[int]:
     """`("mon", "fri")` → `{0, 4}` (Python's `date.weekday()` numbering)."""
     return frozenset(WEEKDAYS.index(n) for n in names)
+
+
+def weekday_name(day: date) -> str:
+    return WEEKDAYS[day.weekday()]
 
 
 def iso_week(day: date) -> str:
@@ -51,16 +59,6 @@ def weeks_covering(span: Span) -> list[Span]:
         weeks.append(week)
         week = Span(week.start + timedelta(days=7), week.end + timedelta(days=7))
     return weeks
-
-
-def months_covering(span: Span) -> list[Span]:
-    """Every calendar month that has at least one day of `span`, whole."""
-    months, first = [], span.start.replace(day=1)
-    while first <= span.end:
-        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        months.append(Span(first, following - ONE_DAY))
-        first = following
-    return months
 
 
 def count_days(span: Span | None, weekdays: frozenset[int], *, excluding: Iterable[Span] = ()) -> int:
