@@ -5,6 +5,8 @@ readable summary.
 
     pip install aiokafka cloudevents
     python examples/subscriber.py --bootstrap 127.0.0.1:9092 --group acme.portfolio-mirror
+    # a cluster with TLS and SCRAM (Strimzi): --security-protocol SASL_SSL --ca-file ca.crt \
+    #     --sasl-username acme-mirror --sasl-password-file password
 
 What it shows:
 - its own consumer group, reading every topic from offset 0 on its first run (`earliest`);
@@ -23,9 +25,11 @@ import json
 import sqlite3
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
@@ -89,6 +93,7 @@ async def run(args: argparse.Namespace) -> int:
         group_id=args.group,
         auto_offset_reset="earliest",  # the first run reads the whole history
         enable_auto_commit=False,  # offsets are committed after the effects, never before
+        **security(args),
     )
     await consumer.start()
     idle = 0.0
@@ -106,6 +111,17 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def security(args: argparse.Namespace) -> dict[str, Any]:
+    """TLS and SASL settings for aiokafka; none for a plaintext broker (`make run`, compose)."""
+    options: dict[str, Any] = {"security_protocol": args.security_protocol}
+    if args.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=args.ca_file)
+    if args.security_protocol.startswith("SASL"):
+        options.update(sasl_mechanism=args.sasl_mechanism, sasl_plain_username=args.sasl_username,
+                       sasl_plain_password=Path(args.sasl_password_file).read_text().strip())  # fmt: skip
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
@@ -113,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topics", nargs="+", default=list(TOPICS))
     parser.add_argument("--state", default="subscriber.db", help="SQLite file of what was applied")
     parser.add_argument("--idle-exit", type=float, help="stop after this many seconds without records")
+    parser.add_argument("--security-protocol", default="PLAINTEXT",
+                        choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])  # fmt: skip
+    parser.add_argument("--ca-file", help="CA of the brokers' certificates (TLS)")
+    parser.add_argument("--sasl-mechanism", default="SCRAM-SHA-512", choices=["SCRAM-SHA-512", "PLAIN"])
+    parser.add_argument("--sasl-username")
+    parser.add_argument("--sasl-password-file", help="a file holding the SASL password")
     return asyncio.run(run(parser.parse_args(argv)))
 
 
