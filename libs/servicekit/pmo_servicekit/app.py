@@ -1,4 +1,4 @@
-"""The FastAPI app factory every service uses: auth, problems, health, metrics, lifespan."""
+"""The FastAPI app factory every service uses: auth, problems, health, metrics, the contract, docs, CORS."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from pmo_events.runtime import KafkaSettings
 from pmo_servicekit.auth import Authenticator
+from pmo_servicekit.contract.document import install_contract, operation_id
+from pmo_servicekit.docs import install_docs
 from pmo_servicekit.guards import InputGuard
 from pmo_servicekit.health import router as health_router
 from pmo_servicekit.logs import RequestContext
@@ -40,8 +43,11 @@ def create_app(
     app = FastAPI(
         title=f"PMO {definition.title}",
         description=definition.description,
-        version="0.1.0",
+        version=definition.api_version,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.authenticator = Authenticator(settings)
@@ -50,7 +56,22 @@ def create_app(
     telemetry = install_telemetry(app, runtime)
     backlog = install_metrics(app, runtime, telemetry)
     app.add_middleware(RequestContext)  # outermost of ours: every later line knows the request id
+    if settings.cors_origins:
+        # Outside the rest: a browser's preflight is answered before auth, guards and metrics.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                *("Authorization", "Content-Type", "Accept"),
+                *("If-Match", "Idempotency-Key", "X-Correlation-Id"),
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+            max_age=600,
+        )
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)
+    install_docs(app)
+    install_contract(app)
     return app

@@ -39,7 +39,7 @@ class InputGuard:
         if b"\\u0000" in body or b"\x00" in body:
             await _problem(send, 422, "validation-error", "the request contains NUL characters", _body_errors(body))
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, _replay(body, receive), send)
 
 
 def _query_errors(scope: Scope) -> list[dict[str, Any]]:
@@ -101,7 +101,9 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
             return b"".join(chunks), False
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, original: Receive) -> Receive:
+    """The body read once, then the client's own messages: a streamed answer (a file) must not see a
+    disconnect that did not happen."""
     sent = False
 
     async def receive() -> Message:
@@ -109,7 +111,7 @@ def _replay(body: bytes) -> Receive:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await original()
 
     return receive
 

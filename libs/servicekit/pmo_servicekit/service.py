@@ -43,6 +43,8 @@ class ServiceDefinition:
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.
     subscription_tables: Sequence[Table] = ()
     description: str = ""
+    #: The HTTP contract's version (`info.version`, `docs/openapi/<name>.json`): a breaking change raises the major.
+    api_version: str = "1.0.0"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] | None = None
     migrate_on_start: bool = False
     shutdown_grace_seconds: float = 20.0
+    #: Browser origins allowed to call the API (CORS), e.g. `["https://pmo.example.org"]`; none by default.
+    cors_origins: tuple[str, ...] = ()
 
     auth_public_key: str | None = None
     auth_public_key_file: Path | None = None

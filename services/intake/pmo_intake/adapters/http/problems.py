@@ -17,7 +17,7 @@ def domain_problem(exc: Exception) -> Problem:
     if isinstance(exc, NotAllowed):
         return Problem(403, "forbidden", str(exc))
     if isinstance(exc, IncompleteProposal):
-        errors = [{"field": f.field, "location": "proposal", "message": f.message, "code": "incomplete"}
+        errors = [{"field": f.field, "location": "record", "message": f.message, "code": "incomplete"}
                   for f in exc.findings]  # fmt: skip
         return Problem(422, "proposal-incomplete", str(exc), errors=errors)
     if isinstance(exc, InvalidProposal):

@@ -1,0 +1,115 @@
+"""The one pagination contract: `limit` (default 50, at most 200), an opaque `cursor`, `Page[T]` answers.
+
+A list answers `{"items": [...], "next_cursor": "..."}`; `next_cursor` is null on the last page. The
+cursor is opaque to clients (base64url of the position's sort key); one this API did not give is a 422
+naming `cursor`. Name each page model after what it lists: `class ProposalPage(Page[ProposalView])`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from pmo_servicekit.problems import Problem
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+_PREFIX = "c1."
+T = TypeVar("T")
+Row = TypeVar("Row")
+#: What a cursor remembers: the sort key of the last item on the page (strings, numbers, null).
+Key = Sequence[str | int | None]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; follow `next_cursor` for the next, null at the end."""
+
+    items: list[T]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asked for: how many items and after which position (`None`: from the start)."""
+
+    limit: int
+    cursor: str | None
+
+    def after(self, arity: int) -> tuple[str | int | None, ...] | None:
+        """The sort key the cursor points after (`arity` values), or None on the first page."""
+        return None if self.cursor is None else decode_cursor(self.cursor, arity)
+
+
+def _page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page (at most 200)")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, pattern=r"^[A-Za-z0-9._-]+$", description="`next_cursor` of the previous page"),
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit, cursor)
+
+
+#: The paging parameters of every list operation, as a FastAPI dependency.
+Paging = Annotated[PageRequest, Depends(_page_request)]
+
+
+def bad_cursor() -> Problem:
+    error = {"field": "cursor", "location": "query", "message": "not a cursor this API gave", "code": "cursor"}
+    return Problem(422, "validation-error", "the request is not valid: cursor", errors=[error])
+
+
+def encode_cursor(key: Key) -> str:
+    """The opaque cursor for a position: after the item whose sort key is `key`."""
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
+    return _PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int | None) -> tuple[str | int | None, ...]:
+    """The sort key in `cursor` (`arity` values, any number when None); a 422 naming `cursor` when it is
+    not one this API gave."""
+    if not cursor.startswith(_PREFIX):
+        raise bad_cursor()
+    body = cursor[len(_PREFIX) :]
+    try:
+        key = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad_cursor() from None
+    if not isinstance(key, list) or (arity is not None and len(key) != arity) or not all(_scalar(v) for v in key):
+        raise bad_cursor()
+    return tuple(key)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or (isinstance(value, str | int) and not isinstance(value, bool))
+
+
+def keyset_page(rows: Sequence[Row], paging: PageRequest, key: Callable[[Row], Key]) -> tuple[list[Row], str | None]:
+    """Rows a query fetched with `LIMIT limit + 1` → this page and the cursor after it (None at the end)."""
+    page = list(rows[: paging.limit])
+    more = len(rows) > paging.limit
+    return page, encode_cursor(key(page[-1])) if more and page else None
+
+
+def slice_page(items: Sequence[Row], paging: PageRequest, key: Callable[[Row], Key]) -> tuple[list[Row], str | None]:
+    """A page of a list already in memory (a report), in its own order; `key` must identify an item.
+
+    The cursor holds the position and the key of the last item given: the next page starts after that
+    item wherever it now is, or at the same position when it is gone (a live list changed meanwhile).
+    """
+    start = 0
+    if paging.cursor is not None:
+        position, *after = decode_cursor(paging.cursor, None) or (None,)
+        if not isinstance(position, int) or position < 0:
+            raise bad_cursor()
+        start = next((i + 1 for i, item in enumerate(items) if list(key(item)) == after), position)
+    page = list(items[start : start + paging.limit])
+    end = start + len(page)
+    return page, encode_cursor([end, *key(page[-1])]) if end < len(items) and page else None

@@ -1,0 +1,53 @@
+"""Shapes that several services show of one concept: one model each, so their schemas cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from pmo_servicekit.contract.wire import Fte, Instant, Ratio
+
+#: A board decision's outcome: the status it gives the candidate (the v1 events carry the verbs).
+DecisionOutcome = Literal["approved", "rejected", "deferred", "changes_requested"]
+#: The v1 event's verb for each outcome, and back.
+OUTCOME_VERBS: dict[str, str] = {
+    "approved": "approve",
+    "rejected": "reject",
+    "deferred": "defer",
+    "changes_requested": "request_changes",
+}
+OUTCOMES_OF_VERBS: dict[str, str] = {verb: outcome for outcome, verb in OUTCOME_VERBS.items()}
+
+
+class HistoryEntry(BaseModel):
+    """One event in a record's history: what happened, when, who did it, and why it happened."""
+
+    sequence: int = Field(description="the event's position in its stream, from 1")
+    type: str = Field(examples=["pmo.intake.ProposalSubmitted.v1"])
+    event: str = Field(examples=["ProposalSubmitted"])
+    service: str = Field(examples=["intake"])
+    occurred_at: Instant
+    actor: str
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, **fields: Any) -> HistoryEntry:
+        """From a recorded event's type and metadata: `event` and `service` are read off the type."""
+        _, service, event, _version = str(fields["type"]).split(".")
+        return cls(event=event, service=service, **fields)
+
+
+class CapacityRow(BaseModel):
+    """Capacity against demand for one group (a role, pool, skill or resource) in one period, in FTE."""
+
+    period: str = Field(examples=["2027-01"])
+    group: str = Field(examples=["developer"])
+    capacity: Fte
+    demand: Fte
+    confirmed: Fte
+    proposed: Fte
+    gap: Fte = Field(description="capacity minus demand; negative when demand exceeds capacity")
+    utilisation: Ratio | None = Field(description="(confirmed + proposed) / capacity; null without capacity")

@@ -1,0 +1,125 @@
+"""How numbers and instants travel over HTTP: decimal strings at a fixed scale, instants in UTC with `Z`.
+
+Money is a decimal string at its currency's scale (`"1200000.00"` in EUR, `"5000"` in JPY); FTE is a
+decimal string with three places (`"0.500"`); ratios (SPI, CPI, utilisation, alignment) are decimal
+strings with four places (`"1.0139"`); instants are RFC 3339 in UTC ending in `Z`. Inputs take
+strings only: a JSON number for money is refused (binary floats cannot hold money).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+
+#: ISO 4217 minor units where they are not 2 (the exponent of the currency's smallest unit).
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV"), 0
+    ),
+    **dict.fromkeys(("XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
+FTE_PLACES = 3
+RATIO_PLACES = 4
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def currency_places(currency: str | None) -> int:
+    """Decimal places of a currency's amounts (ISO 4217 minor units; 2 when unknown or not given)."""
+    return _MINOR_UNITS.get((currency or "").upper(), 2)
+
+
+def _fixed(value: Decimal | int | str, places: int) -> Decimal:
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def money_text(amount: Decimal | int | str, currency: str | None) -> str:
+    """`930000` in EUR → `"930000.00"`: the amount at its currency's scale."""
+    return format(_fixed(amount, currency_places(currency)), "f")
+
+
+def fte_text(value: Decimal | int | str) -> str:
+    """`0.5` → `"0.500"`."""
+    return format(_fixed(value, FTE_PLACES), "f")
+
+
+def ratio_text(value: Decimal | int | str | None) -> str | None:
+    """`1.01388…` → `"1.0139"`; an undefined ratio (zero denominator) stays `None`."""
+    return None if value is None else format(_fixed(value, RATIO_PLACES), "f")
+
+
+def instant_text(value: datetime) -> str:
+    """An aware instant as RFC 3339 in UTC: `2027-03-01T09:30:00Z`."""
+    if value.tzinfo is None:
+        raise ValueError("an instant needs a time zone")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _schema(description: str, example: str, *, pattern: str = DECIMAL_PATTERN) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "format": "decimal", "pattern": pattern, "description": description, "examples": [example]}
+    )
+
+
+def _plain_decimal_text(value: Any) -> Any:
+    """Decimal inputs travel as plain strings: a JSON number would already have been rounded by the client."""
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('send a decimal string such as "120000.00", not a number')
+    if not re.fullmatch(DECIMAL_PATTERN, value):
+        raise ValueError('a decimal string has digits and at most one point, such as "120000.00"')
+    return value
+
+
+#: Money in a response: a decimal string whose scale the view set (see `money_text`).
+Money = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: format(v, "f"), return_type=str),
+    _schema("an amount as a decimal string at its currency's scale", "120000.00"),
+]
+#: FTE in a response: three places.
+Fte = Annotated[
+    Decimal,
+    PlainSerializer(fte_text, return_type=str),
+    _schema("full-time equivalents, three decimal places", "0.500"),
+]
+#: A ratio in a response (SPI, CPI, utilisation, alignment): four places.
+Ratio = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: ratio_text(v), return_type=str),
+    _schema("a ratio, four decimal places", "1.0139"),
+]
+#: An instant in a response: UTC, `Z`.
+Instant = Annotated[
+    AwareDatetime,
+    PlainSerializer(instant_text, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2027-03-01T09:30:00Z"]}),
+]
+
+
+def decimal_input(*, digits: int, places: int, description: str, example: str) -> Any:
+    """A decimal request field: a string of at most `digits` digits, `places` of them after the point."""
+    whole = digits - places
+    pattern = rf"^-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$" if places else rf"^-?[0-9]{{1,{whole}}}$"
+    return Annotated[
+        Decimal,
+        BeforeValidator(_plain_decimal_text),
+        Field(max_digits=digits, decimal_places=places),
+        _schema(description, example, pattern=pattern),
+    ]
+
+
+#: Money in a request: up to 13 digits before the point and 4 after (its currency may allow fewer).
+MoneyInput = decimal_input(
+    digits=17, places=4, description="an amount as a decimal string (never a JSON number)", example="120000.00"
+)
+#: FTE in a request: up to 3 places.
+FteInput = decimal_input(
+    digits=6, places=FTE_PLACES, description="full-time equivalents as a decimal string", example="0.5"
+)
