@@ -78,7 +78,7 @@ def test_money_is_a_string_at_its_currency_scale() -> None:
 
 
 def test_fte_ratios_and_instants_have_one_form() -> None:
-    assert fte_text(Decimal("0.5")) == "0.500"
+    assert fte_text(Decimal("0.5")) == "0.5000"
     assert ratio_text(Decimal("1.013888")) == "1.0139"
     assert ratio_text(None) is None
     paris = timezone(timedelta(hours=1))
@@ -99,7 +99,7 @@ class _In(BaseModel):
 
 def test_response_types_serialise_as_strings() -> None:
     out = _Out(amount=Decimal("10.50"), fte=Decimal("1"), at=datetime(2027, 1, 1, tzinfo=UTC))
-    assert out.model_dump(mode="json") == {"amount": "10.50", "fte": "1.000", "at": "2027-01-01T00:00:00Z"}
+    assert out.model_dump(mode="json") == {"amount": "10.50", "fte": "1.0000", "at": "2027-01-01T00:00:00Z"}
     schema = _Out.model_json_schema(mode="serialization")["properties"]
     assert schema["amount"]["type"] == schema["fte"]["type"] == "string"
 

@@ -2,9 +2,9 @@
 
 - operationIds are the route functions' names in camelCase (`create_proposal` → `createProposal`);
 - operations without a token say so (`security: []`); the bearer scheme says `bearerFormat: JWT`;
-- each secured operation lists the roles it needs in `x-required-roles` and in its description,
-  read from the same dependency that enforces them (`required_roles` on the dependency's callable;
-  `access_description` adds a sentence, such as an ownership rule);
+- each secured operation lists the roles it needs in `x-required-roles` and in its description, from
+  the route's one access declaration (`x-required-roles` and `x-ownership` its `openapi_extra` sets),
+  else read from the dependency that enforces them (`required_roles` on the dependency's callable);
 - the statuses every operation of a kind can answer are added (401, 403, 413, 422, 503), and every
   4xx/5xx without its own model answers the one `Problem` schema as `application/problem+json`.
 """
@@ -36,11 +36,6 @@ def required_roles(route: APIRoute) -> tuple[str, ...]:
     for call in _calls(route.dependant):
         roles.update(getattr(call, "required_roles", ()))
     return tuple(sorted(roles))
-
-
-def _access_notes(route: APIRoute) -> list[str]:
-    notes = (getattr(call, "access_description", None) for call in _calls(route.dependant))
-    return [note for note in notes if note]
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -101,10 +96,10 @@ def _finish_operation(operation: dict[str, Any], route: APIRoute) -> None:
     if not secured:
         operation["security"] = []
     else:
-        roles = required_roles(route)
-        operation["x-required-roles"] = list(roles)
+        roles = operation.setdefault("x-required-roles", list(required_roles(route)))
         who = ", ".join(f"`{r}`" for r in roles) if roles else "any signed-in caller"
-        access = " ".join([f"**Roles:** {who}.", *_access_notes(route)])
+        ownership = operation.get("x-ownership", {}).get("description")
+        access = " ".join([f"**Roles:** {who}.", *([ownership] if ownership else [])])
         operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{access}".lstrip()
         responses.setdefault("401", {})
         if roles:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -41,13 +42,19 @@ class HistoryEntry(BaseModel):
 
 
 class CapacityRow(BaseModel):
-    """Capacity against demand for one group (a role, pool, skill or resource) in one period, in FTE."""
+    """Capacity against demand for one group (role, pool, skill or resource) in one fiscal period, in average FTE.
 
-    period: str = Field(examples=["2027-01"])
+    Defined once in `pmo_events.figures.capacity` (docs/figures.md); resourcing and reporting both show it.
+    """
+
+    period: str = Field(examples=["FY2027-P01"])
+    start: date
+    end: date
     group: str = Field(examples=["developer"])
     capacity: Fte
-    demand: Fte
+    demand: Fte | None = Field(description="demand is raised per role: null when grouped otherwise")
     confirmed: Fte
     proposed: Fte
-    gap: Fte = Field(description="capacity minus demand; negative when demand exceeds capacity")
+    gap: Fte | None = Field(description="capacity minus demand (negative: short); null when demand is")
     utilisation: Ratio | None = Field(description="(confirmed + proposed) / capacity; null without capacity")
+    over_allocated: bool

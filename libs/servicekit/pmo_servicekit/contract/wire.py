@@ -1,7 +1,7 @@
 """How numbers and instants travel over HTTP: decimal strings at a fixed scale, instants in UTC with `Z`.
 
 Money is a decimal string at its currency's scale (`"1200000.00"` in EUR, `"5000"` in JPY); FTE is a
-decimal string with three places (`"0.500"`); ratios (SPI, CPI, utilisation, alignment) are decimal
+decimal string with four places (`"0.5000"`, averages over a period need them); ratios (SPI, CPI, utilisation, alignment) are decimal
 strings with four places (`"1.0139"`); instants are RFC 3339 in UTC ending in `Z`. Inputs take
 strings only: a JSON number for money is refused (binary floats cannot hold money).
 """
@@ -24,7 +24,7 @@ _MINOR_UNITS = {
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
-FTE_PLACES = 3
+FTE_PLACES = 4
 RATIO_PLACES = 4
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
@@ -44,7 +44,7 @@ def money_text(amount: Decimal | int | str, currency: str | None) -> str:
 
 
 def fte_text(value: Decimal | int | str) -> str:
-    """`0.5` → `"0.500"`."""
+    """`0.5` → `"0.5000"`."""
     return format(_fixed(value, FTE_PLACES), "f")
 
 
@@ -83,11 +83,11 @@ Money = Annotated[
     PlainSerializer(lambda v: format(v, "f"), return_type=str),
     _schema("an amount as a decimal string at its currency's scale", "120000.00"),
 ]
-#: FTE in a response: three places.
+#: FTE in a response: four places.
 Fte = Annotated[
     Decimal,
     PlainSerializer(fte_text, return_type=str),
-    _schema("full-time equivalents, three decimal places", "0.500"),
+    _schema("full-time equivalents, four decimal places", "0.5000"),
 ]
 #: A ratio in a response (SPI, CPI, utilisation, alignment): four places.
 Ratio = Annotated[
@@ -119,7 +119,7 @@ def decimal_input(*, digits: int, places: int, description: str, example: str) -
 MoneyInput = decimal_input(
     digits=17, places=4, description="an amount as a decimal string (never a JSON number)", example="120000.00"
 )
-#: FTE in a request: up to 3 places.
+#: FTE in a request: up to 4 places.
 FteInput = decimal_input(
     digits=6, places=FTE_PLACES, description="full-time equivalents as a decimal string", example="0.5"
 )
