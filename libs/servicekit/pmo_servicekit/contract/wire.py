@@ -1,9 +1,9 @@
 """How numbers and instants travel over HTTP: decimal strings at a fixed scale, instants in UTC with `Z`.
 
 Money is a decimal string at its currency's scale (`"1200000.00"` in EUR, `"5000"` in JPY); FTE is a
-decimal string with four places (`"0.5000"`, averages over a period need them); ratios (SPI, CPI, utilisation, alignment) are decimal
-strings with four places (`"1.0139"`); instants are RFC 3339 in UTC ending in `Z`. Inputs take
-strings only: a JSON number for money is refused (binary floats cannot hold money).
+decimal string with four places (`"0.5000"`: averages over a period need them); ratios (SPI, CPI,
+utilisation, alignment) are decimal strings with four places (`"1.0139"`); instants are RFC 3339 in
+UTC ending in `Z`. Inputs take strings only: a JSON number for money is refused (floats cannot hold money).
 """
 
 from __future__ import annotations
