@@ -13,7 +13,7 @@ CHECKOV := $(CHECKOV_VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint typecheck unit integration e2e contracts token demo clean env tools bench-env bench
+.PHONY: run test lint typecheck unit integration e2e contracts token demo reset clean env tools bench-env bench
 
 env: $(STAMP)
 
@@ -42,6 +42,10 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m pmo_devstack demo
+
+# The stack's data (every service's database) goes; the dev keys and .venv stay. Refused while `make run` runs.
+reset: $(STAMP)
+	$(BIN)/python -m pmo_devstack reset
 
 token: $(STAMP)
 	@$(BIN)/python -m pmo_devstack token --roles "$(ROLES)" --sub "$(SUB)"

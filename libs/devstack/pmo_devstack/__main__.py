@@ -1,4 +1,4 @@
-"""`python -m pmo_devstack run|token|demo`: the embedded stack (`make run`), dev tokens, the demo data set."""
+"""`python -m pmo_devstack run|token|demo|reset`: the embedded stack (`make run`), dev tokens, the demo data set."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load a demo data set into the running stack over HTTP")
     demo.add_argument("--data-dir", type=Path, help="data folder (default: $PMO_DATA_DIR or ./var)")
     demo.set_defaults(func=_cmd_demo)
+    reset = commands.add_parser("reset", help="delete the stack's data (databases), keep the dev keys and .venv")
+    reset.add_argument("--data-dir", type=Path, help="data folder (default: $PMO_DATA_DIR or ./var)")
+    reset.set_defaults(func=_cmd_reset)
     return parser
 
 
@@ -50,8 +53,11 @@ def _cmd_token(args: argparse.Namespace) -> int:
     roles = [role.strip() for role in args.roles.split(",") if role.strip()]
     unknown = sorted(set(roles) - set(keys.ROLES))
     if unknown:
-        known = ", ".join(keys.ROLES)
-        print(f"warning: unknown role(s) {', '.join(unknown)}; known: {known}", file=sys.stderr)
+        print(f"token: unknown role(s) {', '.join(unknown)}; known: {', '.join(keys.ROLES)}", file=sys.stderr)
+        return 2
+    if not args.sub.strip():
+        print("token: the subject (SUB=...) is the actor recorded on every event; it cannot be empty", file=sys.stderr)
+        return 2
     ttl = timedelta(hours=args.ttl_hours)
     print(keys.dev_token(_data_dir(args), subject=args.sub, roles=roles, ttl=ttl))
     return 0
@@ -73,6 +79,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except (RuntimeError, TimeoutError) as exc:  # a person reads this: say what failed, no traceback
         print(f"demo: failed: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    from pmo_devstack.reset import reset_data
+
+    try:
+        removed = reset_data(_data_dir(args))
+    except StackError as exc:
+        print(f"reset: {exc}", file=sys.stderr)
+        return 1
+    print(f"reset: removed {len(removed)} file(s) from {_data_dir(args)}; dev keys and .venv kept")
     return 0
 
 

@@ -78,24 +78,29 @@ def test_token_command_prints_only_the_token(tmp_path: Path) -> None:
     assert claims["exp"] - claims["iat"] == 3600  # type: ignore[operator]
 
 
-def test_token_command_warns_about_unknown_roles_on_stderr_only(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pmo_devstack",
-            "token",
-            "--roles",
-            "bored_member",
-            "--sub",
-            "bob",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert "bored_member" in result.stderr
-    assert _decode(result.stdout.strip(), tmp_path)["roles"] == ["bored_member"]
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _make_token(tmp_path: Path, *assignments: str) -> subprocess.CompletedProcess[str]:
+    """`make -s token ...` exactly as the README has a person type it."""
+    env = {**os.environ, "PMO_DATA_DIR": str(tmp_path)}
+    command = ["make", "-s", "-C", str(REPO), "token", *assignments]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_make_token_refuses_an_unknown_role_and_prints_no_token(tmp_path: Path) -> None:
+    result = _make_token(tmp_path, "ROLES=superuser", "SUB=bob")
+    assert result.returncode != 0 and result.stdout == ""
+    assert "superuser" in result.stderr and "board_member" in result.stderr
+
+
+def test_make_token_refuses_an_empty_subject(tmp_path: Path) -> None:
+    result = _make_token(tmp_path, "ROLES=", "SUB=")
+    assert result.returncode != 0 and result.stdout == ""
+    assert "subject" in result.stderr
+
+
+def test_make_token_prints_a_token_for_known_roles(tmp_path: Path) -> None:
+    result = _make_token(tmp_path, "ROLES=board_member,viewer", "SUB=carla")
+    assert result.returncode == 0, result.stderr
+    assert _decode(result.stdout.strip(), tmp_path)["sub"] == "carla"

@@ -61,6 +61,8 @@ class Authenticator:
             issuer=self.settings.auth_issuer,
             options={"require": ["exp", "sub"]},
         )
+        if not str(claims["sub"]).strip():
+            raise jwt.InvalidTokenError("the token's subject is empty: every change records who made it")
         roles = claims.get("roles") or []
         if isinstance(roles, str):
             roles = roles.split()

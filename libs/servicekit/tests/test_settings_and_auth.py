@@ -79,6 +79,13 @@ def test_bad_tokens_are_refused(keys: tuple[bytes, Authenticator], change: dict[
         auth.verify(token)
 
 
+@pytest.mark.parametrize("subject", ["", "   "])
+def test_a_token_with_an_empty_subject_is_refused(keys: tuple[bytes, Authenticator], subject: str) -> None:
+    private, auth = keys
+    with pytest.raises(jwt.PyJWTError, match="subject"):
+        auth.verify(mint_token(private, subject=subject, roles=["admin"]))
+
+
 def test_a_token_signed_by_another_key_is_refused(keys: tuple[bytes, Authenticator], tmp_path: Path) -> None:
     other_private, _ = ensure_dev_keys(tmp_path / "other")
     with pytest.raises(jwt.InvalidSignatureError):
