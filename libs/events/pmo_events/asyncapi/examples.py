@@ -61,6 +61,14 @@ TEXT = {
     "comment": "Clear benefits, thin on migration risk",
     "note": "Measured from the web analytics dashboard",
     "notes": "Sponsor confirmed the scope",
+    "kind": "investment",
+    "outcome": "approve",
+    "voter": "bob",
+    "chair": "alice",
+    "portfolio_manager": "paula",
+    "project_manager": "pete",
+    "previous": "paul",
+    "recommendation": "rescope",
 }
 MONEY = {"amount": "120000.00", "budget": "500000.00", "envelope": "500000.00", "committed": "380000.00",
          "remaining": "120000.00", "cost": "120000.00", "bac": "120000.00", "actual_cost": "38000.00",
@@ -69,12 +77,15 @@ MONEY = {"amount": "120000.00", "budget": "500000.00", "envelope": "500000.00", 
 NUMBERS = {"fte": "0.5", "capacity": "1.0", "load": "1.2", "excess": "0.2", "hours_per_week": "37.5", "weight": "3",
            "green_at": "0.05", "amber_at": "0.15", "percent_complete": "35", "weighted_score": "4.2",
            "strategic_alignment": "0.8", "consistency_ratio": "0.04"}  # fmt: skip
-INTEGERS = {"contribution": 4, "level": 3, "every_days": 90, "submission": 1, "rank": 1, "ranked_candidates": 6}
+INTEGERS = {"contribution": 4, "level": 3, "every_days": 90, "submission": 1, "rank": 1, "ranked_candidates": 6,
+            "version": 2, "charter_version": 2, "quorum": 2, "voting_days": 14, "action_due_days": 14,
+            "votes_for": 2, "votes_against": 0, "abstentions": 0, "not_voted": 0}  # fmt: skip
 DATES = {"start": "2027-01-01", "end": "2027-12-31", "period_start": "2027-01-01", "period_end": "2027-03-31",
          "realise_by": "2028-06-30", "measured_on": "2027-09-30", "effective_on": "2027-04-01",
          "retired_on": "2029-12-31", "new_end": "2028-03-31"}  # fmt: skip
 LISTS: dict[str, list[Any]] = {
     "board_members": ["alice", "bob"],
+    "members": ["alice", "bob", "carol"],
     "working_days": ["mon", "tue", "wed", "thu", "fri"],
     "changed_fields": ["summary"],
     "selected": [INITIATIVE],
@@ -90,10 +101,34 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     "criterion_scores": {"value": "4", "cost": "3"},
     "parameters": {"value": "weighted_score", "as_of_version": 12},
 }
+_REQUESTER_CONFLICT = {"subject": "rachel", "reason": "requester", "declared": False}
 #: Where a contract's own rules need a particular combination.
 OVERRIDES: dict[str, dict[str, Any]] = {
     "pmo.portfolio.ScoringModelSet.v1": {"pairwise_matrix": None, "consistency_ratio": None},
     "pmo.portfolio.StatusReported.v1": {"correction_of": None},
+    **{
+        f"pmo.portfolio.{name}.v1": {"conflicts": [_REQUESTER_CONFLICT], "reference": None}
+        for name in ("MotionCarried", "MotionDefeated", "MotionLapsed")
+    },
+    "pmo.portfolio.MotionProposed.v1": {
+        "qualified_share": None,
+        "override_reason": None,
+        "reference": None,
+        "conflicts": [_REQUESTER_CONFLICT],
+    },
+    "pmo.portfolio.BoardCharterSet.v1": {
+        "charter": {
+            "version": 2,
+            "members": ["alice", "bob", "carol"],
+            "chair": "alice",
+            "quorum": 2,
+            "rule": "simple_majority",
+            "voting_days": 14,
+            "delegated_authority": {"portfolio_manager": "paula", "up_to": "50000.00"},
+        },
+        "reason": "Three members and a portfolio manager for small investments",
+    },
+    "pmo.portfolio.ConflictDeclared.v1": {"subject": "carol", "reason": "Her team would supply the vendor"},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pmo_events.asyncapi.streams import STREAMS
 from pmo_events.runtime.subscription import DEAD_LETTER_REASONS
 
 CE_HEADERS_SCHEMA = "CloudEventHeaders"
@@ -31,8 +32,7 @@ CE_HEADERS: dict[str, Any] = {
         "ce_sequence": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Position of the event in "
                         "its stream (1, 2, 3 ... without gaps), as text. Applied last = n: skip a record at n or "
                         "below (a duplicate), wait for n + 1."},
-        "ce_streamtype": {"type": "string", "enum": ["proposal", "objective", "portfolio", "project", "resource",
-                                                     "project_demand"],
+        "ce_streamtype": {"type": "string", "enum": [stream.type for stream in STREAMS],
                           "description": "The kind of stream `ce_subject` names."},
         "ce_actor": {"type": "string", "description": "Who caused it: the subject of the caller's token, or, for "
                      "an event another event caused, that event's actor."},

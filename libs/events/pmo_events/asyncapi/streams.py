@@ -27,11 +27,14 @@ STREAMS = (
     Stream("portfolio", "portfolio_id", "the portfolio: its envelope, board, candidates and every decision", frozenset({
         "PortfolioCreated", "PortfolioBudgetSet", "BoardMemberAdded", "BoardMemberRemoved", "ScoringModelSet",
         "CandidateRegistered", "CandidateScored", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
-        "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged"})),
+        "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
         "ProjectInitiated", "StageGateDecided", "StatusReported", "AlignmentReviewed", "ChangeRequested",
         "ChangeRequestDecided", "ProjectPaused", "ProjectResumed", "ProjectCancelled", "ProjectClosed",
-        "LessonRecorded", "BenefitRealised"})),
+        "LessonRecorded", "BenefitRealised", "ProjectManagerAssigned", "BoardActionOpened", "BoardActionResolved",
+        "BoardActionOverdue", "ReviewOverdue"})),
+    Stream("motion", "motion_id", "a decision put to the board's vote, its votes and how it ended", frozenset({
+        "MotionProposed", "ConflictDeclared", "VoteCast", "MotionCarried", "MotionDefeated", "MotionLapsed"})),
     Stream("resource", "resource_id", "the person or generic role, with its booking calendar", frozenset({
         "ResourceRegistered", "ResourceUpdated", "ResourceRetired", "TimeOffRecorded", "AllocationBooked",
         "AllocationConfirmed", "AllocationChanged", "AllocationReleased", "ResourceOverallocated"})),

@@ -17,8 +17,34 @@ class RuleViolation(DomainError):
     """The current state forbids this (answered 409)."""
 
 
-class NotBoardMember(DomainError):
+class Forbidden(DomainError):
+    """The caller holds the role but has no authority over THIS object (answered 403, with `kind` as its type)."""
+
+    kind = "forbidden"
+
+
+class NotBoardMember(Forbidden):
     """Board authority: only a member of THIS portfolio's board decides (answered 403)."""
+
+    kind = "not-board-member"
+
+
+class NotAuthorised(Forbidden):
+    """Someone other than the one the rule names asked (the portfolio owner, the assigned project manager...)."""
+
+    kind = "not-authorised"
+
+
+class SeparationOfDuties(Forbidden):
+    """Nobody decides on what they requested or sponsor, nor changes their own place on a board."""
+
+    kind = "separation-of-duties"
+
+
+class ConflictOfInterest(SeparationOfDuties):
+    """A board member with a conflict of interest (automatic or declared) may not vote on the motion."""
+
+    kind = "conflict-of-interest"
 
 
 class EnvelopeExceeded(RuleViolation):

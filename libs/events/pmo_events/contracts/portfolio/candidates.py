@@ -9,6 +9,7 @@ from typing import Literal
 from pmo_events.contracts.base import ContractModel, contract
 from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate, Timeline
 from pmo_events.contracts.portfolio.funding import PeriodEnvelope
+from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally, Vote
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
 
@@ -104,6 +105,11 @@ class DecisionEvidence(ContractModel):
     assessments: tuple[AssessmentEvidence, ...] = ()
     strategic_alignment: Decimal | None = None
     ranked_candidates: int | None = None
+    #: A board decision: every vote on the motion, the tally, who could not vote and why, the charter version.
+    votes: tuple[Vote, ...] = ()
+    tally: Tally | None = None
+    conflicts: tuple[Conflict, ...] = ()
+    charter_version: int | None = None
 
 
 @contract
@@ -123,3 +129,11 @@ class InvestmentDecided(PortfolioEvent):
     approved_budget: tuple[PeriodAmount, ...] = ()
     review_on: str | None = None
     evidence: DecisionEvidence = DecisionEvidence()
+    #: `board` (a motion carried under the charter; `motion_id` names it) or `delegated` (the portfolio
+    #: manager alone, below the charter's threshold). Absent on decisions recorded before charters existed.
+    authority: Authority | None = None
+    motion_id: str | None = None
+    #: Why an unscored candidate was approved anyway (separation of duties asks for one).
+    override_reason: str | None = None
+    #: An approval may name the project's manager: the project starts with them assigned.
+    project_manager: str | None = None

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pmo_events.contracts.base import ContractModel, Money, contract
 from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Timeline
+from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally, Vote
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
 
@@ -49,6 +50,8 @@ class ReviewCadenceSet(PortfolioEvent):
     portfolio_id: str
     every_days: int
     set_by: str
+    #: Days the board has to act on a review that found the project misaligned (absent: unchanged, 14 at first).
+    action_due_days: int | None = None
 
 
 class ProjectEvent(PortfolioEvent):
@@ -150,6 +153,12 @@ class ChangeRequestDecided(ProjectEvent):
     rationale: str
     decided_by: str
     decided_at: datetime
+    #: `board` (a motion; `motion_id`, every vote and the tally) or `delegated` (the portfolio manager alone).
+    authority: Authority | None = None
+    motion_id: str | None = None
+    votes: tuple[Vote, ...] = ()
+    tally: Tally | None = None
+    conflicts: tuple[Conflict, ...] = ()
 
 
 @contract
@@ -226,3 +235,70 @@ class BenefitRealised(ProjectEvent):
     note: str | None = None
     recorded_by: str
     recorded_at: datetime
+
+
+@contract
+class ProjectManagerAssigned(ProjectEvent):
+    """Who manages the project from now on: only they (of the project managers) report on it and raise changes."""
+
+    event_name = "ProjectManagerAssigned"
+    portfolio_id: str
+    project_manager: str
+    previous: str | None = None
+    assigned_by: str
+    assigned_at: datetime
+
+
+BoardActionChoice = Literal["continue", "rescope", "pause", "cancel"]
+
+
+@contract
+class BoardActionOpened(ProjectEvent):
+    """A review found the project no longer aligned (or recommended other than continue): the board must act."""
+
+    event_name = "BoardActionOpened"
+    portfolio_id: str
+    action_id: str
+    review_id: str
+    still_aligned: bool
+    recommendation: str
+    due_on: date
+    opened_at: datetime
+
+
+@contract
+class BoardActionResolved(ProjectEvent):
+    """The board resolved an open action by a motion: continue, re-scope, pause or cancel the project."""
+
+    event_name = "BoardActionResolved"
+    portfolio_id: str
+    action_id: str
+    resolution: BoardActionChoice
+    motion_id: str | None = None
+    rationale: str
+    resolved_by: str
+    resolved_at: datetime
+    votes: tuple[Vote, ...] = ()
+    tally: Tally | None = None
+
+
+@contract
+class BoardActionOverdue(ProjectEvent):
+    """An open board action passed its due date unresolved (published once per action, for notifications)."""
+
+    event_name = "BoardActionOverdue"
+    portfolio_id: str
+    action_id: str
+    due_on: date
+    noticed_at: datetime
+
+
+@contract
+class ReviewOverdue(ProjectEvent):
+    """A live project passed the date its strategic-alignment review was due (published once per due date)."""
+
+    event_name = "ReviewOverdue"
+    portfolio_id: str
+    due_on: date
+    last_reviewed_on: date | None = None
+    noticed_at: datetime

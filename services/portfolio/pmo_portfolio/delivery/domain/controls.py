@@ -20,8 +20,16 @@ def set_rag_tolerances(portfolio: Portfolio, green_at: Decimal, amber_at: Decima
     return [RagTolerancesSet(portfolio_id=portfolio.portfolio_id, green_at=green_at, amber_at=amber_at, set_by=set_by)]
 
 
-def set_review_cadence(portfolio: Portfolio, every_days: int, set_by: str) -> list[Event]:
+def set_review_cadence(
+    portfolio: Portfolio, every_days: int, set_by: str, action_due_days: int | None = None
+) -> list[Event]:
     existing(portfolio)
     if not 1 <= every_days <= 3660:
         raise InvalidCommand("every_days", "a review cadence is between 1 and 3660 days")
-    return [ReviewCadenceSet(portfolio_id=portfolio.portfolio_id, every_days=every_days, set_by=set_by)]
+    if action_due_days is not None and not 1 <= action_due_days <= 365:
+        raise InvalidCommand("action_due_days", "the board acts on a review within 1 to 365 days")
+    return [
+        ReviewCadenceSet(
+            portfolio_id=portfolio.portfolio_id, every_days=every_days, set_by=set_by, action_due_days=action_due_days
+        )
+    ]

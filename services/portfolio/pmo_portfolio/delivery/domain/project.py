@@ -13,6 +13,9 @@ from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Tim
 from pmo_events.contracts.portfolio import (
     AlignmentReviewed,
     BenefitRealised,
+    BoardActionOpened,
+    BoardActionOverdue,
+    BoardActionResolved,
     CandidateRegistered,
     ChangeRequestDecided,
     ChangeRequested,
@@ -21,8 +24,10 @@ from pmo_events.contracts.portfolio import (
     ProjectCancelled,
     ProjectClosed,
     ProjectInitiated,
+    ProjectManagerAssigned,
     ProjectPaused,
     ProjectResumed,
+    ReviewOverdue,
     StageGateDecided,
     StatusReported,
 )
@@ -43,6 +48,19 @@ class ChangeRequest(BaseModel):
     new_end: date | None = None
     rationale: str
     requested_by: str
+
+
+class BoardAction(BaseModel):
+    """What a review asked the board to decide: continue, re-scope, pause or cancel, by a due date."""
+
+    action_id: str
+    review_id: str
+    recommendation: str
+    still_aligned: bool
+    due_on: date
+    status: Literal["open", "resolved"] = "open"
+    resolution: str | None = None
+    overdue_noticed: bool = False
 
 
 class Project(BaseModel):
@@ -66,6 +84,14 @@ class Project(BaseModel):
     final_cost: Decimal | None = None
     lessons: int = 0
     realisations: int = 0
+    #: Of the project managers, the one who acts on this project (reports, change requests).
+    project_manager: str | None = None
+    board_actions: dict[str, BoardAction] = {}
+    #: The review due date whose passing was already published (`ReviewOverdue` goes out once per due date).
+    review_overdue_noticed: date | None = None
+
+    def open_actions(self) -> list[BoardAction]:
+        return [a for a in self.board_actions.values() if a.status == "open"]
 
     def benefit_ids(self) -> list[str]:
         """A benefit without its own id is known by its position, as reporting does: "#1", "#2"..."""
@@ -77,10 +103,11 @@ class Project(BaseModel):
 
 
 def initiate(project: Project, decision: InvestmentDecided, candidate: CandidateRegistered) -> list[Event]:
-    """An approval starts the project, baselined on the approved budget and the proposal's plan."""
+    """An approval starts the project, baselined on the approved budget and the proposal's plan; a project
+    manager named by the approval is assigned from the start."""
     if project.status != "none" or decision.outcome != "approve":
         return []
-    return [
+    started: list[Event] = [
         ProjectInitiated(
             project_id=decision.candidate_id,
             portfolio_id=decision.portfolio_id,
@@ -94,6 +121,17 @@ def initiate(project: Project, decision: InvestmentDecided, candidate: Candidate
             initiated_at=decision.decided_at,
         )
     ]
+    if decision.project_manager:
+        started.append(
+            ProjectManagerAssigned(
+                project_id=decision.candidate_id,
+                portfolio_id=decision.portfolio_id,
+                project_manager=decision.project_manager,
+                assigned_by=decision.decided_by,
+                assigned_at=decision.decided_at,
+            )
+        )
+    return started
 
 
 def _initiated(state: Project, event: ProjectInitiated) -> Project:
@@ -173,7 +211,28 @@ def evolve(state: Project, event: Event) -> Project:
     if isinstance(event, LessonRecorded | BenefitRealised):
         field = "lessons" if isinstance(event, LessonRecorded) else "realisations"
         return state.model_copy(update={field: getattr(state, field) + 1})
+    return _governed(state, event)
+
+
+def _governed(state: Project, event: Event) -> Project:
+    """What governance does to a project: its manager, the board's actions, overdue notices."""
+    if isinstance(event, ProjectManagerAssigned):
+        return state.model_copy(update={"project_manager": event.project_manager})
+    if isinstance(event, BoardActionOpened):
+        action = BoardAction(**event.model_dump(include=set(BoardAction.model_fields)))
+        return _with_action(state, action)
+    if isinstance(event, BoardActionResolved):
+        resolved = {"status": "resolved", "resolution": event.resolution}
+        return _with_action(state, state.board_actions[event.action_id].model_copy(update=resolved))
+    if isinstance(event, BoardActionOverdue):
+        return _with_action(state, state.board_actions[event.action_id].model_copy(update={"overdue_noticed": True}))
+    if isinstance(event, ReviewOverdue):
+        return state.model_copy(update={"review_overdue_noticed": event.due_on})
     return state
+
+
+def _with_action(state: Project, action: BoardAction) -> Project:
+    return state.model_copy(update={"board_actions": {**state.board_actions, action.action_id: action}})
 
 
 def initial(project_id: str) -> Project:

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate
 from pmo_events.contracts.portfolio import (
+    BoardCharter,
+    BoardCharterSet,
     BoardMemberAdded,
     BoardMemberRemoved,
     CandidateRegistered,
@@ -53,6 +55,9 @@ class Candidate(BaseModel):
     title: str
     submission: int
     status: CandidateStatus = "awaiting_decision"
+    #: Who asked for it and who sponsors it: neither may decide on it (separation of duties).
+    requester: str = ""
+    sponsor: str | None = None
     costs: tuple[PeriodAmount, ...] = ()
     benefits: tuple[Benefit, ...] = ()
     objective_contributions: tuple[ObjectiveContribution, ...] = ()
@@ -78,12 +83,16 @@ class Portfolio(BaseModel):
     budget: dict[str, Decimal] = {}
     committed: dict[str, Decimal] = {}
     board_members: tuple[str, ...] = ()
+    #: How the board decides (members, chair, quorum, rule, delegated authority); versioned.
+    charter: BoardCharter | None = None
     candidates: dict[str, Candidate] = {}
     scoring_model: ScoringModel | None = None
     #: Derived RAG thresholds on SPI and CPI: green at or above, amber at or above, red below.
     green_at: Decimal = Decimal("0.95")
     amber_at: Decimal = Decimal("0.90")
     review_every_days: int = 90
+    #: Days the board has to act when a review finds a project misaligned.
+    action_due_days: int = 14
 
     def candidate(self, candidate_id: str) -> Candidate:
         found = self.candidates.get(candidate_id)
@@ -116,6 +125,8 @@ def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
         candidate_id=event.candidate_id,
         title=event.title,
         submission=event.submission,
+        requester=event.requester,
+        sponsor=event.sponsor,
         costs=event.costs,
         benefits=event.benefits,
         objective_contributions=event.objective_contributions,
@@ -158,15 +169,14 @@ def evolve(state: Portfolio, event: Event) -> Portfolio:
                 "owner": event.owner,
                 "budget": {b.fiscal_period: b.amount for b in event.budget},
                 "board_members": event.board_members,
+                "charter": default_charter(event.board_members),
             }
         )
     if isinstance(event, PortfolioBudgetSet):
         return state.model_copy(update={"budget": {b.fiscal_period: b.amount for b in event.budget}})
-    if isinstance(event, BoardMemberAdded):
-        return state.model_copy(update={"board_members": (*state.board_members, event.subject)})
-    if isinstance(event, BoardMemberRemoved):
-        members = tuple(m for m in state.board_members if m != event.subject)
-        return state.model_copy(update={"board_members": members})
+    if isinstance(event, BoardCharterSet | BoardMemberAdded | BoardMemberRemoved):
+        charter = _amended(state.charter or default_charter(state.board_members), event)
+        return state.model_copy(update={"charter": charter, "board_members": charter.members})
     if isinstance(event, ScoringModelSet):
         model = ScoringModel(method=event.method, criteria=event.criteria, consistency_ratio=event.consistency_ratio)
         return state.model_copy(update={"scoring_model": model})
@@ -188,8 +198,36 @@ def _evolve_delivery(state: Portfolio, event: Event) -> Portfolio:
     if isinstance(event, RagTolerancesSet):
         return state.model_copy(update={"green_at": event.green_at, "amber_at": event.amber_at})
     if isinstance(event, ReviewCadenceSet):
-        return state.model_copy(update={"review_every_days": event.every_days})
+        due_days = event.action_due_days or state.action_due_days
+        return state.model_copy(update={"review_every_days": event.every_days, "action_due_days": due_days})
     return state
+
+
+def default_charter(members: tuple[str, ...]) -> BoardCharter:
+    """The charter of a portfolio created without one: the first member chairs, a majority is the quorum."""
+    return BoardCharter(
+        version=1,
+        members=members,
+        chair=members[0] if members else "",
+        quorum=len(members) // 2 + 1,
+        rule="simple_majority",
+    )
+
+
+def _amended(charter: BoardCharter, event: Event) -> BoardCharter:
+    """A new version; a single member's arrival or departure keeps the rest (quorum at most the board's size)."""
+    if isinstance(event, BoardCharterSet):
+        return event.charter
+    if isinstance(event, BoardMemberAdded):
+        members = (*charter.members, event.subject)
+    else:
+        assert isinstance(event, BoardMemberRemoved)
+        members = tuple(m for m in charter.members if m != event.subject)
+    chair = charter.chair if charter.chair in members else (members[0] if members else "")
+    quorum = max(1, min(charter.quorum, len(members)))
+    return charter.model_copy(
+        update={"version": charter.version + 1, "members": members, "chair": chair, "quorum": quorum}
+    )
 
 
 def existing(portfolio: Portfolio) -> Portfolio:

@@ -1,0 +1,69 @@
+"""Governance queries: the charter, motions with their votes, and the open motions whose deadline passed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.envelope import loads
+from pmo_events.runtime import Database
+from pmo_portfolio.governance.domain.motions import Motion
+from pmo_portfolio.governance.domain.voting import verdict
+from pmo_portfolio.governance.views import motions
+from pmo_portfolio.shared.errors import NotFound
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+def motion_view(motion: Motion, version: int) -> dict[str, Any]:
+    """The motion with its votes, conflicts and the tally as it stands (who may still vote)."""
+    _, tally = verdict(motion.ballot())
+    body = motion.model_dump(mode="json", exclude={"motion_id"})
+    return {"id": motion.motion_id, **body, "tally": tally.model_dump(mode="json"), "version": version}
+
+
+async def motion_in(session: AsyncSession, motion_id: str) -> tuple[Motion, int]:
+    query = select(motions.c.state, motions.c.version).where(motions.c.motion_id == motion_id)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound(f"motion {motion_id}")
+    return Motion.model_validate(loads(row.state)), row.version
+
+
+async def get_motion(db: Database, motion_id: str) -> dict[str, Any]:
+    async with db.sessions() as session:
+        return motion_view(*await motion_in(session, motion_id))
+
+
+async def list_motions(
+    db: Database, portfolio_id: str, *, status: str | None, subject_id: str | None, limit: int, cursor: str | None
+) -> Page:
+    """Newest first (by proposal time, then id)."""
+    query = select(motions.c.state, motions.c.version, motions.c.motion_id).where(
+        motions.c.portfolio_id == portfolio_id
+    )
+    if status:
+        query = query.where(motions.c.status == status)
+    if subject_id:
+        query = query.where(motions.c.subject_id == subject_id)
+    if cursor:
+        query = query.where(motions.c.motion_id > cursor)
+    query = query.order_by(motions.c.motion_id).limit(limit + 1)
+    async with db.sessions() as session:
+        rows = (await session.execute(query)).all()
+    items = [motion_view(Motion.model_validate(loads(r.state)), r.version) for r in rows[:limit]]
+    return items, rows[limit - 1].motion_id if len(rows) > limit else None
+
+
+async def motions_due(session: AsyncSession, now: datetime) -> list[str]:
+    """Open motions whose deadline has passed, oldest deadline first."""
+    query = (
+        select(motions.c.motion_id)
+        .where(motions.c.status == "open", motions.c.deadline < now)
+        .order_by(motions.c.deadline)
+        .limit(500)
+    )
+    return [r.motion_id for r in await session.execute(query)]
