@@ -8,12 +8,13 @@ STAMP  := $(VENV)/.installed
 # Tools the tests run that live outside .venv: the AsyncAPI reference parser (npm) and checkov, whose
 # dependencies would clash with the project's pins (a virtual environment of its own).
 NODE_TOOLS := tools/asyncapi/node_modules/.installed
+TS_TOOLS := tools/openapi-typescript/node_modules/.installed
 CHECKOV_VENV := tools/checkov/.venv
 CHECKOV := $(CHECKOV_VENV)/.installed
 ROLES  ?= admin
 SUB    ?= alice
 
-.PHONY: run test lint typecheck unit integration e2e contracts token demo reset clean env tools bench-env bench
+.PHONY: run test lint typecheck unit integration e2e contracts token demo reset clean env tools system-tools bench-env bench
 
 env: $(STAMP)
 
@@ -29,13 +30,25 @@ $(NODE_TOOLS): tools/asyncapi/package.json
 	cd tools/asyncapi && npm install --no-package-lock --no-audit --no-fund --loglevel=error
 	touch $(NODE_TOOLS)
 
+# openapi-typescript and tsc at exact versions (tools/openapi-typescript/package.json), no lock file.
+$(TS_TOOLS): tools/openapi-typescript/package.json
+	cd tools/openapi-typescript && npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $(TS_TOOLS)
+
 $(CHECKOV): tools/checkov/requirements.txt tools/checkov/constraints.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -c tools/checkov/constraints.txt -r tools/checkov/requirements.txt
 	touch $(CHECKOV)
 
-tools: $(NODE_TOOLS) $(CHECKOV)
+# The README's walkthrough (run by a test) uses curl and jq: install them where we may (CI runs as root).
+system-tools:
+	@for tool in curl jq; do command -v $$tool >/dev/null && continue; \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq $$tool >/dev/null; \
+		else echo "$$tool is missing: install it (apt-get install $$tool)"; exit 1; fi; done
+
+tools: system-tools $(NODE_TOOLS) $(TS_TOOLS) $(CHECKOV)
 
 run: $(STAMP)
 	$(BIN)/python -m pmo_devstack run
@@ -88,4 +101,4 @@ bench: bench-env
 	cd benchmarks && ../$(BIN)/python commands.py && ../$(BIN)/python replay.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache tools/asyncapi/node_modules $(CHECKOV_VENV)
+	rm -rf $(VENV) var .pytest_cache .ruff_cache tools/asyncapi/node_modules tools/openapi-typescript/node_modules $(CHECKOV_VENV)
