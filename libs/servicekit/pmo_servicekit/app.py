@@ -51,7 +51,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.authenticator = Authenticator(settings)
-    install_problem_handlers(app)
+    install_problem_handlers(app, definition.problem_table)
     app.add_middleware(InputGuard)
     telemetry = install_telemetry(app, runtime)
     backlog = install_metrics(app, runtime, telemetry)

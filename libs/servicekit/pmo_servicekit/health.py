@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from pmo_servicekit.http import service_runtime
 from pmo_servicekit.service import ServiceRuntime
 
 router = APIRouter(tags=["operations"])
@@ -20,7 +21,7 @@ async def live() -> dict[str, str]:
 
 @router.get("/health/ready", summary="The database and the broker answer", responses={503: {}})
 async def ready(request: Request) -> JSONResponse:
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime = service_runtime(request)
     checks = {"database": await _database(runtime), "broker": await _broker(runtime)}
     ok = all(c == "ok" for c in checks.values())
     body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks, "relay": _relay(runtime)}

@@ -1,15 +1,26 @@
-"""Small HTTP conventions every service follows: ETags from stream versions, request metadata."""
+"""Small HTTP conventions every service follows: the runtime, ETags and If-Match, request metadata, answers."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import Metadata
 from pmo_events.runtime.tracing import current_traceparent
 from pmo_servicekit.auth import Principal
 from pmo_servicekit.problems import Problem
+
+if TYPE_CHECKING:
+    from pmo_servicekit.service import ServiceRuntime
+
+
+def service_runtime(request: Request) -> ServiceRuntime:
+    """The service's runtime (database, store, commands, subscription), one per process."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 def etag(version: int) -> str:
@@ -26,9 +37,42 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
+def _if_match(
+    value: Annotated[
+        str | None,
+        Header(alias="If-Match", max_length=64, description='The ETag you read, e.g. "3": 412 if it changed since'),
+    ] = None,
+) -> int | None:
+    return parse_if_match(value)
+
+
+def _required_if_match(expected: Annotated[int | None, Depends(_if_match)]) -> int:
+    if expected is None:
+        raise Problem(428, "precondition-required", 'send If-Match with the ETag you read, e.g. If-Match: "3"')
+    return expected
+
+
+#: The version the client read, from `If-Match` (None when it sent none): a command on a newer one answers 412.
+IfMatch = Annotated[int | None, Depends(_if_match)]
+#: The same, for updates that must not run blind: no `If-Match` answers 428.
+RequiredIfMatch = Annotated[int, Depends(_required_if_match)]
+
+
 def metadata_for(request: Request, principal: Principal) -> Metadata:
-    """Who (the token's subject), the correlation id (the client's, else the request id) and the trace context."""
-    correlation = (
-        request.headers.get("x-correlation-id") or getattr(request.state, "request_id", None) or str(uuid.uuid4())
-    )
+    """Who (the token's subject), the correlation id (from the client or new) and the trace context."""
+    correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
     return Metadata(actor=principal.subject, correlation_id=correlation[:64], traceparent=current_traceparent())
+
+
+def answer(body: Any, version: int, *, status_code: int = 200, location: str | None = None) -> JSONResponse:
+    """A command's answer: the body, `ETag` = the version it is at, `Location` for what it created."""
+    headers = {"ETag": etag(version)} | ({"Location": location} if location else {})
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def answered(
+    outcome: Awaitable[tuple[Any, int]], *, status_code: int = 200, location: str | None = None
+) -> JSONResponse:
+    """`answer` of what a command handler gives back: (body, version)."""
+    body, version = await outcome
+    return answer(body, version, status_code=status_code, location=location)

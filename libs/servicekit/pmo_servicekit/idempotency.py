@@ -76,7 +76,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.upper().encode(), path.encode(), canonical])).hexdigest()
 
 
-async def run_command(
+async def run_idempotent(
     commands: CommandRuntime, meta: Metadata, request: Request, principal: Principal, action: CommandAction
 ) -> Response:
     """Run `action` in one unit of work, made idempotent when the request carries a key."""

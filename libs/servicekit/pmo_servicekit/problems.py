@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pmo_events.runtime import ConcurrencyConflict, StaleVersion
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,35 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+#: How one kind of error answers: its problem document (status, stable type, detail, extra members).
+ProblemFor = Callable[[Any], Problem]
+#: A service's errors and how each answers; a subclass not listed answers as its nearest listed base.
+ProblemTable = Mapping[type[Exception], ProblemFor]
+
+
+def stale_version(exc: StaleVersion) -> Problem:
+    return Problem(412, "stale-version", f"{exc}; read it again", headers={"ETag": f'"{exc.current}"'})
+
+
+def lost_race(exc: ConcurrencyConflict) -> Problem:
+    return Problem(409, "concurrent-change", "other changes to the same record kept landing first; try again")
+
+
+#: What every service answers the same way (see `pmo_servicekit.commands`).
+COMMON_PROBLEMS: ProblemTable = {StaleVersion: stale_version, ConcurrencyConflict: lost_race}
+
+
+def invalid_field(field: str, message: str, *, location: str = "body", code: str = "rule") -> Problem:
+    """A 422 naming the one field a rule refused."""
+    error = {"field": field, "location": location, "message": message, "code": code}
+    return Problem(422, "validation-error", message, errors=[error])
+
+
+def install_problem_handlers(app: FastAPI, table: ProblemTable | None = None) -> None:
+    """Errors answer as problem documents: the service's table (and the common one), validation, HTTP, database."""
+    for error, problem_for in {**COMMON_PROBLEMS, **(table or {})}.items():
+        app.add_exception_handler(error, _answer_with(problem_for))
+
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
@@ -125,6 +156,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(Problem(500, "internal-error", "an unexpected error occurred"), request)
+
+
+def _answer_with(problem_for: ProblemFor) -> Callable[[Request, Exception], Any]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(problem_for(exc), request)
+
+    return handle
 
 
 def _sqlstate(exc: DBAPIError) -> str:

@@ -16,6 +16,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Database, EventStore, KafkaSettings, OutboxRelay, Subscription
 from pmo_events.runtime.subscription import Handler
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
+from pmo_servicekit.problems import ProblemTable
 from pmo_servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class ServiceDefinition:
     view_tables: Sequence[Table] = ()
     #: Reactions in the command's own transaction ("an approval initiates the project"); never replayed.
     policies: Sequence[Policy] = ()
+    #: How the service's errors answer over HTTP (its domain errors → problem documents).
+    problem_table: ProblemTable = field(default_factory=dict)
     #: Builds the subscription's handler once the runtime exists (handlers may issue commands).
     consumer: Callable[[ServiceRuntime], Handler] | None = None
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.

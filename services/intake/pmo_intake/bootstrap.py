@@ -7,6 +7,7 @@ from pathlib import Path
 from pmo_events.contracts import intake, portfolio
 from pmo_events.runtime.schema import metadata
 from pmo_intake.adapters.db import tables
+from pmo_intake.adapters.http.problems import PROBLEM_TABLE
 from pmo_intake.adapters.http.routes import router
 from pmo_intake.application.consumer import make_handler
 from pmo_intake.projections.proposals import project_proposal
@@ -26,4 +27,5 @@ INTAKE = ServiceDefinition(
     view_tables=[tables.proposals],
     consumer=lambda runtime: make_handler(runtime.commands),
     subscription_tables=[tables.known_portfolios, tables.known_objectives],
+    problem_table=PROBLEM_TABLE,
 )

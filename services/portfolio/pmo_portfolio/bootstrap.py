@@ -18,6 +18,7 @@ from pmo_portfolio.objectives import routes as objective_routes
 from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.scenarios import routes as scenario_routes
 from pmo_portfolio.scenarios import views as scenario_views
+from pmo_portfolio.shared.problems import PROBLEM_TABLE
 from pmo_servicekit.service import ServiceDefinition
 
 VIEWS = (funding_views, objective_views, candidate_views, scenario_views, delivery_views)
@@ -41,5 +42,6 @@ PORTFOLIO = ServiceDefinition(
     projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
     policies=[initiate_approved_project],
+    problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
 )

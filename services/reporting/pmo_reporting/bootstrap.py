@@ -7,6 +7,7 @@ from pathlib import Path
 from pmo_events.contracts import TOPICS
 from pmo_events.runtime.schema import metadata
 from pmo_reporting.adapters.db.tables import READ_MODELS
+from pmo_reporting.adapters.http.admin import PROBLEM_TABLE
 from pmo_reporting.adapters.http.admin import router as admin_router
 from pmo_reporting.adapters.http.reports import router as reports_router
 from pmo_reporting.adapters.http.routes import router
@@ -25,4 +26,5 @@ REPORTING = ServiceDefinition(
     routers=[reports_router, router, admin_router],
     consumer=lambda _runtime: make_handler(),
     subscription_tables=READ_MODELS,
+    problem_table=PROBLEM_TABLE,
 )

@@ -7,7 +7,8 @@ from pathlib import Path
 from pmo_events.contracts import portfolio, resourcing
 from pmo_events.runtime.schema import metadata
 from pmo_resourcing.adapters.db import tables
-from pmo_resourcing.adapters.http import allocations, resources, views
+from pmo_resourcing.adapters.http import allocations, demand_and_capacity, resources
+from pmo_resourcing.adapters.http.problems import PROBLEM_TABLE
 from pmo_resourcing.application.consumer import make_handler
 from pmo_resourcing.projections.demands import project_demand
 from pmo_resourcing.projections.resources import project_resource
@@ -22,7 +23,8 @@ RESOURCING = ServiceDefinition(
     consumes=(portfolio.TOPIC,),
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
-    routers=[resources.router, allocations.router, views.router],
+    routers=[resources.router, allocations.router, demand_and_capacity.router],
+    problem_table=PROBLEM_TABLE,
     # Demand first: a booking's coverage refresh reads the demand line the same event may follow.
     projectors=[project_demand, project_resource],
     view_tables=[tables.demands, tables.resources, tables.resource_skills, tables.allocations],

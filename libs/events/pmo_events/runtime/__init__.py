@@ -5,10 +5,20 @@ from pmo_events.runtime.kafka import KafkaSettings
 from pmo_events.runtime.relay import OutboxRelay
 from pmo_events.runtime.store import ConcurrencyConflict, EventStore, Metadata
 from pmo_events.runtime.subscription import Subscription
-from pmo_events.runtime.unit_of_work import AggregateType, CommandRuntime, Loaded, Policy, UnitOfWork, fold
+from pmo_events.runtime.unit_of_work import (
+    AggregateType,
+    Changed,
+    CommandRuntime,
+    Loaded,
+    Policy,
+    StaleVersion,
+    UnitOfWork,
+    fold,
+)
 
 __all__ = [
     "AggregateType",
+    "Changed",
     "CommandRuntime",
     "ConcurrencyConflict",
     "Database",
@@ -18,6 +28,7 @@ __all__ = [
     "Metadata",
     "OutboxRelay",
     "Policy",
+    "StaleVersion",
     "Subscription",
     "UnitOfWork",
     "fold",

@@ -40,6 +40,29 @@ class Loaded(Generic[S]):
     state: S
     version: int
 
+    def expect(self, version: int | None, what: str) -> None:
+        """The client's If-Match: with a `version` other than this one, the command must not run."""
+        if version is not None and version != self.version:
+            raise StaleVersion(what, self.version)
+
+
+@dataclass(frozen=True)
+class Changed(Generic[S]):
+    """What a command did to one aggregate: its state after, its stream's new version, the events recorded."""
+
+    state: S
+    version: int
+    new_events: tuple[Event, ...] = ()
+
+
+class StaleVersion(Exception):
+    """The client named the version it read (If-Match) and the stream has moved on since (answered 412)."""
+
+    def __init__(self, what: str, current: int) -> None:
+        super().__init__(f"{what} has changed since you read it: it is now at version {current}")
+        self.what = what
+        self.current = current
+
 
 class UnitOfWork:
     """One transaction: aggregates loaded, events appended, outbox and inline views written."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pmo_events.runtime import AggregateType, ConcurrencyConflict, Loaded, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, Changed, Loaded, UnitOfWork, fold
 from pmo_intake.application import knowledge
 from pmo_intake.domain import lifecycle
 from pmo_intake.domain.errors import ProposalNotFound
@@ -14,26 +14,23 @@ from pmo_intake.domain.proposal import Proposal, evolve, initial
 
 PROPOSAL = AggregateType("proposal", initial, evolve, Proposal)
 
-#: The proposal after a command and its stream version (the ETag).
-Outcome = tuple[Proposal, int]
 
-
-async def draft_proposal(uow: UnitOfWork, command: DraftProposal) -> Outcome:
+async def draft_proposal(uow: UnitOfWork, command: DraftProposal) -> Changed[Proposal]:
     new_events = lifecycle.draft(command)
     await uow.append(PROPOSAL, command.proposal_id, 0, new_events)
-    return fold(PROPOSAL, initial(command.proposal_id), new_events), len(new_events)
+    return Changed(fold(PROPOSAL, initial(command.proposal_id), new_events), len(new_events), tuple(new_events))
 
 
 async def edit_proposal(
     uow: UnitOfWork, proposal_id: str, changes: dict[str, Any], *, actor: Actor, expected_version: int | None
-) -> Outcome:
+) -> Changed[Proposal]:
     loaded = await _load_existing(uow, proposal_id, expected_version)
     return await _decided(uow, loaded, lifecycle.edit(loaded.state, changes, actor=actor))
 
 
 async def submit_proposal(
     uow: UnitOfWork, proposal_id: str, *, actor: Actor, now: datetime, expected_version: int | None
-) -> Outcome:
+) -> Changed[Proposal]:
     loaded = await _load_existing(uow, proposal_id, expected_version)
     context = await knowledge.submission_context(uow.session, loaded.state)
     return await _decided(uow, loaded, lifecycle.submit(loaded.state, context, actor=actor, now=now))
@@ -41,7 +38,7 @@ async def submit_proposal(
 
 async def withdraw_proposal(
     uow: UnitOfWork, proposal_id: str, *, reason: str, actor: Actor, now: datetime, expected_version: int | None
-) -> Outcome:
+) -> Changed[Proposal]:
     loaded = await _load_existing(uow, proposal_id, expected_version)
     return await _decided(uow, loaded, lifecycle.withdraw(loaded.state, reason=reason, actor=actor, now=now))
 
@@ -73,16 +70,15 @@ async def record_portfolio_decision(uow: UnitOfWork, proposal_id: str, decision:
     await _decided(uow, loaded, lifecycle.record_decision(loaded.state, decision))
 
 
-async def _decided(uow: UnitOfWork, loaded: Loaded[Proposal], new_events: list[Any]) -> Outcome:
+async def _decided(uow: UnitOfWork, loaded: Loaded[Proposal], new_events: list[Any]) -> Changed[Proposal]:
     state = fold(PROPOSAL, loaded.state, new_events)
     await uow.append(PROPOSAL, loaded.state.proposal_id, loaded.version, new_events, state_after=state)
-    return state, loaded.version + len(new_events)
+    return Changed(state, loaded.version + len(new_events), tuple(new_events))
 
 
 async def _load_existing(uow: UnitOfWork, proposal_id: str, expected_version: int | None) -> Loaded[Proposal]:
     loaded = await uow.load(PROPOSAL, proposal_id)
     if loaded.version == 0:
         raise ProposalNotFound(proposal_id)
-    if expected_version is not None and expected_version != loaded.version:
-        raise ConcurrencyConflict(proposal_id, expected_version)
+    loaded.expect(expected_version, f"proposal {proposal_id}")
     return loaded

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pmo_events.contracts.base import Event
+from typing import Any
+
 from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.runtime import UnitOfWork, fold
-from pmo_portfolio.candidates.domain import decisions, registration
+from pmo_portfolio.candidates import queries
+from pmo_portfolio.candidates.domain import decisions, registration, scoring
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment
+from pmo_portfolio.candidates.domain.scoring import ScoreCandidate
 from pmo_portfolio.funding import PORTFOLIO, apply_to_portfolio
 from pmo_portfolio.objectives import active_objective_weights
 
@@ -28,8 +31,19 @@ async def withdraw_candidate(uow: UnitOfWork, withdrawn: ProposalWithdrawn) -> N
         await uow.append(PORTFOLIO, withdrawn.portfolio_id, loaded.version, new_events, after)
 
 
-async def decide_investment(uow: UnitOfWork, portfolio_id: str, command: DecideInvestment) -> Event:
-    """The board's decision, with today's strategy weights in its evidence; an approval initiates the project."""
+async def decide_investment(
+    uow: UnitOfWork, portfolio_id: str, command: DecideInvestment
+) -> tuple[dict[str, Any], int]:
+    """The board's decision, with today's strategy weights in its evidence; an approval initiates the project
+    (a policy of delivery's). Answers the decision and the portfolio's version after it."""
     weights = await active_objective_weights(uow.session)
-    new_events, _ = await apply_to_portfolio(uow, portfolio_id, lambda state: decisions.decide(state, command, weights))
-    return new_events[0]
+    changed = await apply_to_portfolio(uow, portfolio_id, lambda state: decisions.decide(state, command, weights))
+    decision = changed.new_events[0].model_dump(mode="json")
+    return {"id": decision["decision_id"], **decision}, changed.version
+
+
+async def score_candidate(uow: UnitOfWork, portfolio_id: str, command: ScoreCandidate) -> tuple[dict[str, Any], int]:
+    """An assessor's scores, answered with the candidate's standing after them (means, weighted score, rank)."""
+    changed = await apply_to_portfolio(uow, portfolio_id, lambda state: scoring.score(state, command))
+    standing = await queries.standing(uow.session, portfolio_id, command.candidate_id)
+    return {**changed.new_events[0].model_dump(mode="json"), "standing": standing}, changed.version

@@ -100,11 +100,10 @@ def ranking_item(ranked: RankedCandidate) -> dict[str, Any]:
     return out
 
 
-async def ranking(db: Database, portfolio_id: str) -> dict[str, Any]:
+async def ranking(session: AsyncSession, portfolio_id: str) -> dict[str, Any]:
     """Undecided candidates, best first, with the portfolio's criteria and the version ranked."""
-    async with db.sessions() as session:
-        state, version = await load_portfolio_in(session, portfolio_id)
-        weights = await active_objective_weights(session)
+    state, version = await load_portfolio_in(session, portfolio_id)
+    weights = await active_objective_weights(session)
     model = state.scoring_model
     return {
         "portfolio_id": portfolio_id,
@@ -114,9 +113,9 @@ async def ranking(db: Database, portfolio_id: str) -> dict[str, Any]:
     }
 
 
-async def standing(db: Database, portfolio_id: str, candidate_id: str) -> dict[str, Any]:
+async def standing(session: AsyncSession, portfolio_id: str, candidate_id: str) -> dict[str, Any]:
     """One candidate's place in the ranking: means per criterion, weighted score, rank."""
-    ranked = await ranking(db, portfolio_id)
+    ranked = await ranking(session, portfolio_id)
     found = next((item for item in ranked["items"] if item["id"] == candidate_id), None)
     if found is None:
         raise NotFound(f"candidate {candidate_id}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio import funding
@@ -15,15 +14,14 @@ from pmo_portfolio.candidates.domain import scoring
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment
 from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
 from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, ScoringModelReplace
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
-from pmo_portfolio.shared.problems import DOMAIN_ERRORS, invalid, problem_for
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
 from pmo_servicekit.auth import CurrentPrincipal
-from pmo_servicekit.http import etag, metadata_for, parse_if_match
-from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
-from pmo_servicekit.problems import Problem
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
+from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.problems import Problem, invalid_field
 
 router = APIRouter(responses=PROBLEMS)
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Status = Annotated[
     str | None, Query(pattern="^(awaiting_decision|approved|rejected|deferred|changes_requested|withdrawn)$")
 ]
@@ -38,7 +36,7 @@ async def list_candidates(
     limit: Limit = 500,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    items, next_cursor = await queries.list_candidates(service(request).db, portfolio_id, status, limit, cursor)
+    items, next_cursor = await queries.list_candidates(service_runtime(request).db, portfolio_id, status, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -48,35 +46,35 @@ async def replace_scoring_model(
     body: ScoringModelReplace,
     principal: Analyst,
     request: Request,
-    response: Response,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
     """Weighted criteria, or an AHP pairwise matrix (weights = principal eigenvector; CR must be below 0.1)."""
     criteria = tuple(CriterionInput(c.key, c.name, c.weight) for c in body.criteria)
     matrix = body.pairwise_matrix
     if matrix is None:
         missing = next((i for i, c in enumerate(criteria) if c.weight is None), None)
         if missing is not None:
-            raise invalid(f"criteria.{missing}.weight", "give every criterion a weight, or give a pairwise_matrix")
+            message = "give every criterion a weight, or give a pairwise_matrix"
+            raise invalid_field(f"criteria.{missing}.weight", message)
         rule: funding.PortfolioRule = lambda state: scoring.set_weighted_model(state, criteria, principal.subject)  # noqa: E731
     else:
         judgements: list[list[object]] = [list(row) for row in matrix]
         rule = lambda state: scoring.set_pairwise_model(state, criteria, judgements, principal.subject)  # noqa: E731
-    try:
-        runtime = service(request)
-        meta = metadata_for(request, principal)
-        await funding.change_portfolio(runtime.commands, portfolio_id, rule, meta, if_match=parse_if_match(if_match))
-        view, version = await funding.get_portfolio(runtime.db, portfolio_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
-    response.headers["ETag"] = etag(version)
-    return {**view, "version": version}
+    return await run_command(
+        request, principal, lambda uow: answered(funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+    )
 
 
 @router.post("/portfolios/{portfolio_id}/candidates/{candidate_id}/scores", status_code=201, tags=["scoring"])
 async def score_candidate(
-    portfolio_id: str, candidate_id: str, body: ScoresSubmit, principal: CurrentPrincipal, request: Request
-) -> dict[str, Any]:
+    portfolio_id: str,
+    candidate_id: str,
+    body: ScoresSubmit,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
     """A PMO analyst or a board member of THIS portfolio scores every criterion from 1 to 5."""
     command = ScoreCandidate(
         candidate_id=candidate_id,
@@ -86,26 +84,16 @@ async def score_candidate(
         comment=body.comment,
         scored_at=datetime.now(UTC),
     )
-    try:
-        new_events, _ = await funding.change_portfolio(
-            service(request).commands,
-            portfolio_id,
-            lambda state: scoring.score(state, command),
-            metadata_for(request, principal),
-        )
-        standing = await queries.standing(service(request).db, portfolio_id, candidate_id)
-        return {**new_events[0].model_dump(mode="json"), "standing": standing}
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    return await run_command(
+        request, principal, lambda uow: answered(commands.score_candidate(uow, portfolio_id, command), status_code=201)
+    )
 
 
 @router.get("/portfolios/{portfolio_id}/ranking", tags=["scoring"])
 async def ranking(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """Undecided candidates by weighted score, with strategic alignment, cost per period and value per cost."""
-    try:
-        return await queries.ranking(service(request).db, portfolio_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    async with service_runtime(request).db.sessions() as session:
+        return await queries.ranking(session, portfolio_id)
 
 
 @router.post("/portfolios/{portfolio_id}/decisions", status_code=201, tags=["decisions"])
@@ -128,18 +116,11 @@ async def decide(
     )
 
     async def action(uow: UnitOfWork) -> Response:
-        decision = (await commands.decide_investment(uow, portfolio_id, command)).model_dump(mode="json")
-        location = f"/portfolios/{portfolio_id}/decisions/{decision['decision_id']}"
-        return JSONResponse(
-            {"id": decision["decision_id"], **decision}, status_code=201, headers={"Location": location}
-        )
+        decision, version = await commands.decide_investment(uow, portfolio_id, command)
+        location = f"/portfolios/{portfolio_id}/decisions/{decision['id']}"
+        return answer(decision, version, status_code=201, location=location)
 
-    runtime = service(request).commands
-    meta = metadata_for(request, principal)
-    try:
-        return await funding.retrying(lambda: run_command(runtime, meta, request, principal, action))
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    return await run_command(request, principal, action)
 
 
 @router.get("/portfolios/{portfolio_id}/decisions", tags=["decisions"])
@@ -152,13 +133,15 @@ async def list_decisions(
     cursor: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
     """The decision audit trail, oldest first: who, when, why, and the evidence in front of the board."""
-    items, next_cursor = await queries.list_decisions(service(request).db, portfolio_id, candidate_id, limit, cursor)
+    items, next_cursor = await queries.list_decisions(
+        service_runtime(request).db, portfolio_id, candidate_id, limit, cursor
+    )
     return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/portfolios/{portfolio_id}/decisions/{decision_id}", tags=["decisions"])
 async def read_decision(portfolio_id: str, decision_id: str, _principal: CurrentPrincipal, request: Request) -> Any:
-    found = await queries.get_decision(service(request).db, portfolio_id, decision_id)
+    found = await queries.get_decision(service_runtime(request).db, portfolio_id, decision_id)
     if found is None:
         raise Problem(404, "not-found", f"no decision {decision_id} in portfolio {portfolio_id}")
     return found

@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import InvestmentDecided, ProjectBudgetChanged
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import candidates, funding
 from pmo_portfolio.delivery.domain import project as project_rules
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import Portfolio
-from pmo_portfolio.shared.errors import NotFound, StaleVersion
+from pmo_portfolio.shared.errors import NotFound
 
 PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
@@ -41,8 +41,7 @@ async def apply_to_project(
     project = await uow.load(PROJECT, project_id)
     if project.state.status == "none":
         raise NotFound(f"project {project_id}")
-    if if_match is not None and if_match != project.version:
-        raise StaleVersion(f"project {project_id}", project.version)
+    project.expect(if_match, f"project {project_id}")
     portfolio = await uow.load(funding.PORTFOLIO, project.state.portfolio_id)
     new_events = list(rule(portfolio.state, project.state))
     on_project = [e for e in new_events if not isinstance(e, FUNDING)]
@@ -53,15 +52,3 @@ async def apply_to_project(
         await uow.append(funding.PORTFOLIO, project.state.portfolio_id, portfolio.version, on_portfolio, after)
     await uow.append(PROJECT, project_id, project.version, on_project, fold(PROJECT, project.state, on_project))
     return new_events, project.version + len(on_project)
-
-
-async def change_project(
-    runtime: CommandRuntime, project_id: str, rule: ProjectRule, meta: Metadata, *, if_match: int | None = None
-) -> tuple[list[Event], int]:
-    """One project command in its own transaction; a lost race is decided again (never with If-Match)."""
-
-    async def once() -> tuple[list[Event], int]:
-        async with runtime.unit_of_work(meta) as uow:
-            return await apply_to_project(uow, project_id, rule, if_match=if_match)
-
-    return await funding.retrying(once, retry=if_match is None)

@@ -7,8 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
@@ -31,14 +30,13 @@ from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
 from pmo_portfolio.funding.domain import Portfolio
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
-from pmo_portfolio.shared.problems import DOMAIN_ERRORS, problem_for
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
-from pmo_servicekit.http import etag, metadata_for, parse_if_match
-from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
+from pmo_servicekit.commands import CommandAction, run_command
+from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
+from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(responses=PROBLEMS)
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 ProjectManager = Annotated[Principal, Depends(require_roles("project_manager"))]
 PrimaryId = Callable[[list[Event]], str | None]
 
@@ -55,37 +53,33 @@ def _is_pm(principal: Principal) -> bool:
     return principal.has_any("project_manager")
 
 
-async def _command(
-    request: Request,
-    principal: Principal,
+def _recorded(
     project_id: str,
     rule: ProjectRule,
-    if_match: str | None = None,
+    *,
+    if_match: int | None = None,
     primary: PrimaryId = lambda events: None,
     location: str | None = None,
-) -> Response:
-    """Run a project command (idempotent with an Idempotency-Key): 201 with what was recorded and the project."""
-    expected = parse_if_match(if_match)
+) -> CommandAction:
+    """A project command: 201 with what was recorded and the project after it (ETag: the project's version)."""
 
     async def action(uow: UnitOfWork) -> Response:
-        new_events, version = await apply_to_project(uow, project_id, rule, if_match=expected)
+        new_events, version = await apply_to_project(uow, project_id, rule, if_match=if_match)
         view, _ = await project_queries.get_project_in(uow.session, project_id)
         ident = primary(new_events)
-        headers = {"ETag": etag(version)}
-        if location and ident:
-            headers["Location"] = location.format(id=ident)
         recorded = [{"type": e.type_name(), **e.model_dump(mode="json")} for e in new_events]
         content = {"id": ident, "recorded": recorded, "project": {**view, "version": version}}
-        return JSONResponse(content, status_code=201, headers=headers)
+        where = location.format(id=ident) if location and ident else None
+        return answer(content, version, status_code=201, location=where)
 
-    runtime = service(request).commands
-    meta = metadata_for(request, principal)
-    try:
-        return await funding.retrying(
-            lambda: run_command(runtime, meta, request, principal, action), retry=expected is None
-        )
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    return action
+
+
+def _with_rationale(
+    project_id: str, decide: Callable[[Portfolio, Project, Act], Sequence[Event]], act: Act, if_match: int | None
+) -> CommandAction:
+    """Pause, resume, cancel: a board decision with nothing but a rationale."""
+    return _recorded(project_id, lambda pf, pr: decide(pf, pr, act), if_match=if_match)
 
 
 def _first(field: str) -> PrimaryId:
@@ -104,7 +98,7 @@ async def list_projects(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     items, next_cursor = await project_queries.list_projects(
-        service(request).db,
+        service_runtime(request).db,
         portfolio_id=portfolio_id,
         status=status,
         stage=stage,
@@ -120,10 +114,7 @@ async def read_project(
     project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     """Baseline, current budget, stage, status, latest status report, change requests, review due date."""
-    try:
-        view, version = await project_queries.get_project(service(request).db, project_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    view, version = await project_queries.get_project(service_runtime(request).db, project_id)
     response.headers["ETag"] = etag(version)
     return {**view, "version": version}
 
@@ -135,11 +126,12 @@ async def decide_gate(
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio: proceed to the next stage, hold, or stop (cancels)."""
     act = _act(principal, body.rationale)
-    return await _command(
-        request, principal, project_id,
-        lambda pf, pr: gates.decide_gate(pf, pr, body.gate, body.decision, act),
-        if_match, _first("decision_id"),
-    )  # fmt: skip
+
+    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        return gates.decide_gate(pf, pr, body.gate, body.decision, act)
+
+    action = _recorded(project_id, rule, if_match=if_match, primary=_first("decision_id"))
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/status-reports", status_code=201, tags=["projects"])
@@ -160,10 +152,11 @@ async def report_status(
         risks=tuple(body.risks),
         issues=tuple(body.issues),
     )
-    return await _command(
-        request, principal, project_id, lambda pf, pr: status_reports.report_status(pf, pr, command),
-        primary=_first("report_id"),
-    )  # fmt: skip
+
+    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        return status_reports.report_status(pf, pr, command)
+
+    return await run_command(request, principal, _recorded(project_id, rule, primary=_first("report_id")))
 
 
 @router.post("/projects/{project_id}/reviews", status_code=201, tags=["projects"])
@@ -171,12 +164,13 @@ async def review(
     project_id: str, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
+    """The board's strategic-alignment review of the project: still aligned, and what to do."""
     act = _act(principal, body.notes)
-    return await _command(
-        request, principal, project_id,
-        lambda pf, pr: alignment_reviews.review(pf, pr, body.still_aligned, body.recommendation, act),
-        primary=_first("review_id"),
-    )  # fmt: skip
+
+    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        return alignment_reviews.review(pf, pr, body.still_aligned, body.recommendation, act)
+
+    return await run_command(request, principal, _recorded(project_id, rule, primary=_first("review_id")))
 
 
 @router.post("/projects/{project_id}/change-requests", status_code=201, tags=["projects"])
@@ -193,7 +187,8 @@ async def request_change(
         return change_requests.request_change(pr, command, act)
 
     location = f"/projects/{project_id}/change-requests/{{id}}"
-    return await _command(request, principal, project_id, rule, None, _first("change_request_id"), location)
+    action = _recorded(project_id, rule, primary=_first("change_request_id"), location=location)
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/change-requests/{change_request_id}/decision", status_code=201, tags=["projects"])
@@ -203,11 +198,12 @@ async def decide_change(
 ) -> Response:  # fmt: skip
     """An approved budget increase must fit the envelope (409 envelope-exceeded); a decrease returns money."""
     act = _act(principal, body.rationale)
-    return await _command(
-        request, principal, project_id,
-        lambda pf, pr: change_requests.decide_change(pf, pr, change_request_id, body.outcome, act),
-        if_match, _first("change_request_id"),
-    )  # fmt: skip
+
+    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        return change_requests.decide_change(pf, pr, change_request_id, body.outcome, act)
+
+    action = _recorded(project_id, rule, if_match=if_match, primary=_first("change_request_id"))
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/pause", status_code=201, tags=["projects"])
@@ -216,8 +212,8 @@ async def pause_project(
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio pauses an active project, with a rationale."""
-    act = _act(principal, body.rationale)
-    return await _command(request, principal, project_id, lambda pf, pr: lifecycle.pause(pf, pr, act), if_match)
+    action = _with_rationale(project_id, lifecycle.pause, _act(principal, body.rationale), if_match)
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/resume", status_code=201, tags=["projects"])
@@ -226,8 +222,8 @@ async def resume_project(
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio resumes a paused project, with a rationale."""
-    act = _act(principal, body.rationale)
-    return await _command(request, principal, project_id, lambda pf, pr: lifecycle.resume(pf, pr, act), if_match)
+    action = _with_rationale(project_id, lifecycle.resume, _act(principal, body.rationale), if_match)
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/cancel", status_code=201, tags=["projects"])
@@ -236,8 +232,8 @@ async def cancel_project(
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio cancels it; the unspent budget returns to the envelope."""
-    act = _act(principal, body.rationale)
-    return await _command(request, principal, project_id, lambda pf, pr: lifecycle.cancel(pf, pr, act), if_match)
+    action = _with_rationale(project_id, lifecycle.cancel, _act(principal, body.rationale), if_match)
+    return await run_command(request, principal, action)
 
 
 def _lessons(items: Sequence[body_of.LessonBody]) -> tuple[Lesson, ...]:
@@ -256,7 +252,7 @@ async def close(
         closed = lifecycle.close(pf, pr, body.final_cost, act)
         return [*closed, *lessons.record_lessons(pr, _lessons(body.lessons), act.by, act.at)]
 
-    return await _command(request, principal, project_id, rule, if_match)
+    return await run_command(request, principal, _recorded(project_id, rule, if_match=if_match))
 
 
 @router.post("/projects/{project_id}/lessons", status_code=201, tags=["projects"])
@@ -270,7 +266,7 @@ async def record_lesson(
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
         return lessons.record_lessons(pr, _lessons([body]), principal.subject, _now())
 
-    return await _command(request, principal, project_id, rule, primary=_first("lesson_id"))
+    return await run_command(request, principal, _recorded(project_id, rule, primary=_first("lesson_id")))
 
 
 @router.post("/projects/{project_id}/benefits/{benefit_id}/realisations", status_code=201, tags=["projects"])
@@ -286,43 +282,34 @@ async def realise_benefit(
             pr, benefit_id, body.measured_value, body.measured_on, body.note, principal.subject, _now()
         )
 
-    return await _command(request, principal, project_id, rule)
-
-
-async def _change_controls(
-    request: Request, response: Response, principal: Principal, portfolio_id: str, rule: funding.PortfolioRule,
-    if_match: str | None,
-) -> dict[str, Any]:  # fmt: skip
-    try:
-        runtime = service(request)
-        meta = metadata_for(request, principal)
-        await funding.change_portfolio(runtime.commands, portfolio_id, rule, meta, if_match=parse_if_match(if_match))
-        view, version = await funding.get_portfolio(runtime.db, portfolio_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
-    response.headers["ETag"] = etag(version)
-    return {**view, "version": version}
+    return await run_command(request, principal, _recorded(project_id, rule))
 
 
 @router.put("/portfolios/{portfolio_id}/rag-tolerances", tags=["portfolios"])
 async def replace_rag_tolerances(
-    portfolio_id: str, body: body_of.RagTolerancesBody, principal: Analyst, request: Request, response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:  # fmt: skip
+    portfolio_id: str, body: body_of.RagTolerancesBody, principal: Analyst, request: Request,
+    if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
     """Derived RAG thresholds on SPI and CPI (default green ≥ 0.95, amber ≥ 0.90, red below)."""
-    return await _change_controls(
-        request, response, principal, portfolio_id,
-        lambda state: controls.set_rag_tolerances(state, body.green_at, body.amber_at, principal.subject), if_match,
-    )  # fmt: skip
+
+    def rule(state: Portfolio) -> Sequence[Event]:
+        return controls.set_rag_tolerances(state, body.green_at, body.amber_at, principal.subject)
+
+    return await run_command(
+        request, principal, lambda uow: answered(funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+    )
 
 
 @router.put("/portfolios/{portfolio_id}/review-cadence", tags=["portfolios"])
 async def replace_review_cadence(
-    portfolio_id: str, body: body_of.ReviewCadenceBody, principal: Analyst, request: Request, response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:  # fmt: skip
+    portfolio_id: str, body: body_of.ReviewCadenceBody, principal: Analyst, request: Request,
+    if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
     """Every project of the portfolio is due for an alignment review this many days after the last one."""
-    return await _change_controls(
-        request, response, principal, portfolio_id,
-        lambda state: controls.set_review_cadence(state, body.every_days, principal.subject), if_match,
-    )  # fmt: skip
+
+    def rule(state: Portfolio) -> Sequence[Event]:
+        return controls.set_review_cadence(state, body.every_days, principal.subject)
+
+    return await run_command(
+        request, principal, lambda uow: answered(funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+    )

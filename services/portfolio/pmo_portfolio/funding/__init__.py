@@ -3,7 +3,7 @@
 Other concepts use only what this module and `funding.domain` export.
 """
 
-from pmo_portfolio.funding.commands import PORTFOLIO, PortfolioRule, apply_to_portfolio, change_portfolio, retrying
+from pmo_portfolio.funding.commands import PORTFOLIO, PortfolioRule, apply_to_portfolio, change_portfolio
 from pmo_portfolio.funding.queries import get_portfolio, load_portfolio, load_portfolio_in, portfolio_states
 
 __all__ = [
@@ -15,5 +15,4 @@ __all__ = [
     "load_portfolio",
     "load_portfolio_in",
     "portfolio_states",
-    "retrying",
 ]

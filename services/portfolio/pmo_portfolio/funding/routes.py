@@ -3,52 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
+from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio.funding import commands, queries
-from pmo_portfolio.funding.commands import PortfolioRule
 from pmo_portfolio.funding.domain import board, envelope
-from pmo_portfolio.funding.domain.portfolio import CreatePortfolio
+from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
 from pmo_portfolio.funding.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, service
-from pmo_portfolio.shared.problems import DOMAIN_ERRORS, problem_for
-from pmo_servicekit.auth import CurrentPrincipal, Principal
-from pmo_servicekit.http import etag, metadata_for, parse_if_match
-from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
+from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
+from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(responses=PROBLEMS)
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-
-
-async def _portfolio_answer(request: Request, response: Response, portfolio_id: str) -> dict[str, Any]:
-    view, version = await queries.get_portfolio(service(request).db, portfolio_id)
-    response.headers["ETag"] = etag(version)
-    return {**view, "version": version}
-
-
-async def _change(
-    request: Request,
-    response: Response,
-    principal: Principal,
-    portfolio_id: str,
-    rule: PortfolioRule,
-    if_match: str | None = None,
-) -> dict[str, Any]:
-    try:
-        await commands.change_portfolio(
-            service(request).commands,
-            portfolio_id,
-            rule,
-            metadata_for(request, principal),
-            if_match=parse_if_match(if_match),
-        )
-        return await _portfolio_answer(request, response, portfolio_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
 
 
 @router.post("/portfolios", status_code=201, tags=["portfolios"])
@@ -67,22 +38,18 @@ async def create_portfolio(
     )
 
     async def action(uow: UnitOfWork) -> Response:
-        state, version = await commands.create_portfolio(uow, command)
-        headers = {"Location": f"/portfolios/{portfolio_id}", "ETag": etag(version)}
-        return JSONResponse({**queries.portfolio_view(state), "version": version}, status_code=201, headers=headers)
+        created = await commands.create_portfolio(uow, command)
+        view = {**queries.portfolio_view(created.state), "version": created.version}
+        return answer(view, created.version, status_code=201, location=f"/portfolios/{portfolio_id}")
 
-    try:
-        runtime = service(request).commands
-        return await run_command(runtime, metadata_for(request, principal), request, principal, action)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    return await run_command(request, principal, action)
 
 
 @router.get("/portfolios", tags=["portfolios"])
 async def list_portfolios(
     _principal: CurrentPrincipal, request: Request, limit: Limit = 100, cursor: Cursor = None
 ) -> dict[str, Any]:
-    items, next_cursor = await queries.list_portfolios(service(request).db, limit, cursor)
+    items, next_cursor = await queries.list_portfolios(service_runtime(request).db, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -91,10 +58,9 @@ async def read_portfolio(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     """Per fiscal period: envelope, committed (approved) and remaining."""
-    try:
-        return await _portfolio_answer(request, response, portfolio_id)
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+    view, version = await queries.get_portfolio(service_runtime(request).db, portfolio_id)
+    response.headers["ETag"] = etag(version)
+    return {**view, "version": version}
 
 
 @router.put("/portfolios/{portfolio_id}/budget", tags=["portfolios"])
@@ -103,42 +69,39 @@ async def replace_budget(
     body: BudgetReplace,
     principal: Analyst,
     request: Request,
-    response: Response,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
     """Replace the envelope per fiscal period; no period may drop below what is already committed."""
     budget = tuple(body.budget)
-    return await _change(
-        request,
-        response,
-        principal,
-        portfolio_id,
-        lambda state: envelope.set_budget(state, budget, principal.subject),
-        if_match,
+
+    def rule(state: Portfolio) -> list[Event]:
+        return envelope.set_budget(state, budget, principal.subject)
+
+    return await run_command(
+        request, principal, lambda uow: answered(commands.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
     )
 
 
 @router.post("/portfolios/{portfolio_id}/board", tags=["board"])
 async def add_board_member(
-    portfolio_id: str, body: BoardMemberAdd, principal: Analyst, request: Request, response: Response
-) -> dict[str, Any]:
-    return await _change(
-        request,
-        response,
-        principal,
-        portfolio_id,
-        lambda state: board.add_board_member(state, body.subject, principal.subject),
+    portfolio_id: str, body: BoardMemberAdd, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+) -> Response:
+    def rule(state: Portfolio) -> list[Event]:
+        return board.add_board_member(state, body.subject, principal.subject)
+
+    return await run_command(
+        request, principal, lambda uow: answered(commands.change_portfolio(uow, portfolio_id, rule))
     )
 
 
 @router.delete("/portfolios/{portfolio_id}/board/{subject}", tags=["board"])
 async def remove_board_member(
-    portfolio_id: str, subject: str, principal: Analyst, request: Request, response: Response
-) -> dict[str, Any]:
-    return await _change(
-        request,
-        response,
-        principal,
-        portfolio_id,
-        lambda state: board.remove_board_member(state, subject, principal.subject),
+    portfolio_id: str, subject: str, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+) -> Response:
+    def rule(state: Portfolio) -> list[Event]:
+        return board.remove_board_member(state, subject, principal.subject)
+
+    return await run_command(
+        request, principal, lambda uow: answered(commands.change_portfolio(uow, portfolio_id, rule))
     )

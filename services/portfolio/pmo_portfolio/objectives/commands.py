@@ -3,35 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pmo_events.contracts.base import Event
-from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio.objectives import domain as objective_rules
 from pmo_portfolio.objectives.domain import Objective
-from pmo_portfolio.shared.errors import NotFound, StaleVersion
+from pmo_portfolio.objectives.queries import objective_view
+from pmo_portfolio.shared.errors import NotFound
 
 OBJECTIVE = AggregateType("objective", objective_rules.initial, objective_rules.evolve, Objective)
+ObjectiveRule = Callable[[Objective], list[Event]]
 
 
-async def create_objective(uow: UnitOfWork, objective_id: str, new_events: list[Event]) -> tuple[Objective, int]:
+def _answer(state: Objective, version: int) -> tuple[dict[str, Any], int]:
+    return {**objective_view(state.model_dump(mode="json")), "version": version}, version
+
+
+async def create_objective(uow: UnitOfWork, objective_id: str, new_events: list[Event]) -> tuple[dict[str, Any], int]:
     await uow.append(OBJECTIVE, objective_id, 0, new_events)
-    return fold(OBJECTIVE, objective_rules.initial(objective_id), new_events), len(new_events)
+    return _answer(fold(OBJECTIVE, objective_rules.initial(objective_id), new_events), len(new_events))
 
 
 async def change_objective(
-    runtime: CommandRuntime,
-    objective_id: str,
-    rule: Callable[[Objective], list[Event]],
-    meta: Metadata,
-    *,
-    if_match: int | None = None,
-) -> int:
-    async with runtime.unit_of_work(meta) as uow:
-        loaded = await uow.load(OBJECTIVE, objective_id)
-        if not loaded.state.exists:
-            raise NotFound(f"objective {objective_id}")
-        if if_match is not None and if_match != loaded.version:
-            raise StaleVersion(f"objective {objective_id}", loaded.version)
-        new_events = rule(loaded.state)
-        await uow.append(OBJECTIVE, objective_id, loaded.version, new_events)
-    return loaded.version + len(new_events)
+    uow: UnitOfWork, objective_id: str, rule: ObjectiveRule, *, if_match: int | None = None
+) -> tuple[dict[str, Any], int]:
+    """Decide `rule` on the objective (a 412 when `if_match` is old); answer the objective after it."""
+    loaded = await uow.load(OBJECTIVE, objective_id)
+    if not loaded.state.exists:
+        raise NotFound(f"objective {objective_id}")
+    loaded.expect(if_match, f"objective {objective_id}")
+    new_events = rule(loaded.state)
+    await uow.append(OBJECTIVE, objective_id, loaded.version, new_events)
+    return _answer(fold(OBJECTIVE, loaded.state, new_events), loaded.version + len(new_events))

@@ -9,20 +9,22 @@ from decimal import Decimal
 from typing import Any
 
 from pmo_events.contracts.portfolio import ScenarioPeriodTotal, ScenarioSaved
-from pmo_events.runtime import CommandRuntime, Metadata
+from pmo_events.runtime import UnitOfWork
 from pmo_portfolio import funding
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer
 from pmo_portfolio.scenarios.queries import ScenarioAsk, money, total_value
 
 
 async def save_scenario(
-    runtime: CommandRuntime, portfolio_id: str, ask: ScenarioAsk, answer: ScenarioAnswer, version: int, meta: Metadata
-) -> dict[str, Any]:
+    uow: UnitOfWork, portfolio_id: str, ask: ScenarioAsk, answer: ScenarioAnswer, version: int
+) -> tuple[dict[str, Any], int]:
+    """Keep the scenario (asked on the portfolio at `version`) on the portfolio's stream; answer the portfolio's
+    version after it."""
     saved = ScenarioSaved(
         scenario_id=str(uuid.uuid4()),
         portfolio_id=portfolio_id,
         name=ask.save_as or "",
-        saved_by=meta.actor or "",
+        saved_by=uow.meta.actor or "",
         saved_at=datetime.now(UTC),
         value_measure=ask.request.value,
         parameters={**_parameters(ask), "as_of_version": version},
@@ -35,8 +37,8 @@ async def save_scenario(
         ),
         binding_constraints=tuple(f"{x.kind}:{x.fiscal_period}:{x.role or ''}" for x in answer.limits if x.binding),
     )
-    await funding.change_portfolio(runtime, portfolio_id, lambda _state: [saved], meta)
-    return {"id": saved.scenario_id, "name": saved.name, "saved_at": saved.saved_at.isoformat()}
+    changed = await funding.apply_to_portfolio(uow, portfolio_id, lambda _state: [saved])
+    return {"id": saved.scenario_id, "name": saved.name, "saved_at": saved.saved_at.isoformat()}, changed.version
 
 
 def _parameters(ask: ScenarioAsk) -> dict[str, Any]:

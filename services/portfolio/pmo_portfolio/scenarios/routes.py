@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
+from pmo_events.runtime import UnitOfWork
 from pmo_portfolio import funding
 from pmo_portfolio.scenarios import commands, queries
 from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioRequest
 from pmo_portfolio.scenarios.queries import ScenarioAsk
 from pmo_portfolio.scenarios.schemas import ScenarioRun
-from pmo_portfolio.shared.http import PROBLEMS, service
-from pmo_portfolio.shared.problems import DOMAIN_ERRORS, invalid, problem_for
+from pmo_portfolio.shared.http import PROBLEMS
 from pmo_servicekit.auth import CurrentPrincipal, Principal
-from pmo_servicekit.http import metadata_for
-from pmo_servicekit.problems import Problem
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import answer, service_runtime
+from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.problems import Problem, invalid_field
 
 router = APIRouter(tags=["scenarios"], responses=PROBLEMS)
 
@@ -34,31 +36,36 @@ def _request(body: ScenarioRun) -> ScenarioRequest:
 
 
 async def _check_may_save(request: Request, portfolio_id: str, principal: Principal) -> None:
-    state, _ = await funding.load_portfolio(service(request).db, portfolio_id)
+    state, _ = await funding.load_portfolio(service_runtime(request).db, portfolio_id)
     if not principal.has_any("pmo_analyst") and principal.subject not in state.board_members:
         raise Problem(403, "forbidden", "only a PMO analyst or a board member of this portfolio saves scenarios")
 
 
 @router.post("/portfolios/{portfolio_id}/scenarios")
-async def run(portfolio_id: str, body: ScenarioRun, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+async def run(
+    portfolio_id: str,
+    body: ScenarioRun,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Any:
     """Choose the candidates with most value under every period's budget and, when given, role capacity."""
     if body.save and not body.name:
-        raise invalid("name", "a saved scenario needs a name")
-    try:
-        if body.save:
-            await _check_may_save(request, portfolio_id, principal)
-        ask = ScenarioAsk(_request(body), with_frontier=body.frontier, save_as=body.name if body.save else None)
-        runtime = service(request)
-        answered, answer, version = await queries.run_scenario(runtime.db, portfolio_id, ask)
-        saved = None
-        if ask.save_as:
-            meta = metadata_for(request, principal)
-            saved = await commands.save_scenario(runtime.commands, portfolio_id, ask, answer, version, meta)
-        return {**answered, "saved": saved}
-    except DOMAIN_ERRORS as exc:
-        raise problem_for(exc) from exc
+        raise invalid_field("name", "a saved scenario needs a name")
+    if body.save:
+        await _check_may_save(request, portfolio_id, principal)
+    ask = ScenarioAsk(_request(body), with_frontier=body.frontier, save_as=body.name if body.save else None)
+    answered, answer_found, version = await queries.run_scenario(service_runtime(request).db, portfolio_id, ask)
+    if not ask.save_as:
+        return {**answered, "saved": None}
+
+    async def save(uow: UnitOfWork) -> Response:
+        saved, saved_at_version = await commands.save_scenario(uow, portfolio_id, ask, answer_found, version)
+        return answer({**answered, "saved": saved}, saved_at_version)
+
+    return await run_command(request, principal, save)
 
 
 @router.get("/portfolios/{portfolio_id}/scenarios")
 async def saved_scenarios(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    return {"items": await queries.list_scenarios(service(request).db, portfolio_id)}
+    return {"items": await queries.list_scenarios(service_runtime(request).db, portfolio_id)}

@@ -66,11 +66,3 @@ class InvalidCommand(DomainError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-class StaleVersion(DomainError):
-    """The client's If-Match names a version that is no longer current (answered 412)."""
-
-    def __init__(self, what: str, current: int) -> None:
-        super().__init__(f"{what} has changed: it is now at version {current}")
-        self.current = current

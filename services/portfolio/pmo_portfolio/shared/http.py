@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from pmo_servicekit.auth import Principal, require_roles
-from pmo_servicekit.service import ServiceRuntime
 
 Analyst = Annotated[Principal, Depends(require_roles("pmo_analyst", "admin"))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=64)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 412: {}, 422: {}}
-
-
-def service(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 class Body(BaseModel):

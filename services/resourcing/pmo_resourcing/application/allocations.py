@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.runtime import UnitOfWork
+from pmo_events.runtime import Changed, StaleVersion, UnitOfWork
 from pmo_resourcing.adapters.db.tables import allocations, demands, project_states
-from pmo_resourcing.application.resources import Outcome, StaleVersion, actor, decide_in
+from pmo_resourcing.application.resources import actor, decide_in
 from pmo_resourcing.domain import booking
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import AllocationNotFound, DemandNotFound, InvalidCommand, RuleViolation
@@ -22,7 +22,7 @@ from pmo_resourcing.domain.resource import Booking, Resource
 ACTIVE_PROJECT = "active"
 
 
-async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAllocation) -> Outcome:
+async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAllocation) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         if command.demand_id is not None:
             await check_demand(uow.session, command.demand_id, command.project_id)
@@ -32,7 +32,7 @@ async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAlloca
     return await decide_in(uow, resource_id, decide)
 
 
-async def confirm_allocation(uow: UnitOfWork, allocation_id: str, *, acceptance: Acceptance) -> Outcome:
+async def confirm_allocation(uow: UnitOfWork, allocation_id: str, *, acceptance: Acceptance) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         active = await project_is_active(uow.session, _booking(state, allocation_id).project_id)
         return booking.confirm(state, allocation_id, by=actor(uow), project_active=active, acceptance=acceptance)
@@ -49,11 +49,11 @@ async def change_allocation(
     fte: Decimal | None,
     acceptance: Acceptance,
     expected_revision: int,
-) -> Outcome:
+) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         current = _booking(state, allocation_id)
         if current.revision != expected_revision:
-            raise StaleVersion(allocation_id)
+            raise StaleVersion(f"allocation {allocation_id}", current.revision)
         active = await project_is_active(uow.session, current.project_id)
         return booking.change(
             state,
@@ -69,7 +69,7 @@ async def change_allocation(
     return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
 
 
-async def release_allocation(uow: UnitOfWork, allocation_id: str, *, reason: str | None) -> Outcome:
+async def release_allocation(uow: UnitOfWork, allocation_id: str, *, reason: str | None) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         return booking.release(state, allocation_id, by=actor(uow), reason=reason)
 

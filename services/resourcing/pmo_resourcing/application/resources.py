@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from pmo_events.contracts.base import Event
-from pmo_events.runtime import AggregateType, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, Changed, UnitOfWork, fold
 from pmo_resourcing.domain import profile
 from pmo_resourcing.domain import resource as rules
 from pmo_resourcing.domain.errors import ResourceNotFound
@@ -20,42 +19,30 @@ RESOURCE = AggregateType("resource", rules.initial, rules.evolve, Resource)
 Decide = Callable[[UnitOfWork, Resource], Awaitable[Sequence[Event]]]
 
 
-class StaleVersion(Exception):
-    """The client's If-Match names a version that is no longer current (answered 412)."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: Resource
-    version: int
-    new_events: tuple[Event, ...]
-
-
 async def decide_in(
     uow: UnitOfWork, resource_id: str, decide: Decide, *, expected_version: int | None = None
-) -> Outcome:
+) -> Changed[Resource]:
     """Load → decide → append; a concurrent append raises `ConcurrencyConflict` (the caller may retry)."""
     loaded = await uow.load(RESOURCE, resource_id)
     if loaded.version == 0:
         raise ResourceNotFound(resource_id)
-    if expected_version is not None and expected_version != loaded.version:
-        raise StaleVersion(resource_id)
+    loaded.expect(expected_version, f"resource {resource_id}")
     new_events = tuple(await decide(uow, loaded.state))
     after = fold(RESOURCE, loaded.state, new_events)
     await uow.append(RESOURCE, resource_id, loaded.version, new_events, after)
-    return Outcome(after, loaded.version + len(new_events), new_events)
+    return Changed(after, loaded.version + len(new_events), new_events)
 
 
-async def register_resource(uow: UnitOfWork, resource_id: str, described: ResourceProfile) -> Outcome:
+async def register_resource(uow: UnitOfWork, resource_id: str, described: ResourceProfile) -> Changed[Resource]:
     state = rules.initial(resource_id)
     new_events = profile.register(state, described, by=actor(uow))
     await uow.append(RESOURCE, resource_id, 0, new_events)
-    return Outcome(fold(RESOURCE, state, new_events), len(new_events), tuple(new_events))
+    return Changed(fold(RESOURCE, state, new_events), len(new_events), tuple(new_events))
 
 
 async def update_resource(
     uow: UnitOfWork, resource_id: str, described: ResourceProfile, *, acceptance: Acceptance, expected_version: int
-) -> Outcome:
+) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         return profile.update(state, described, by=actor(uow), acceptance=acceptance)
 
@@ -64,7 +51,7 @@ async def update_resource(
 
 async def record_time_off(
     uow: UnitOfWork, resource_id: str, *, time_off_id: str, start: date, end: date, reason: str
-) -> Outcome:
+) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         return profile.record_time_off(
             state, time_off_id=time_off_id, start=start, end=end, reason=reason, by=actor(uow)
@@ -75,7 +62,7 @@ async def record_time_off(
 
 async def retire_resource(
     uow: UnitOfWork, resource_id: str, *, retired_on: date, release_bookings: bool, reason: str | None
-) -> Outcome:
+) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         return profile.retire(
             state, retired_on=retired_on, release_bookings=release_bookings, reason=reason, by=actor(uow)

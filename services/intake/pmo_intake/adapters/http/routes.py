@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pmo_events.runtime import ConcurrencyConflict, UnitOfWork
-from pmo_intake.adapters.http.problems import domain_problem, proposal_not_found
+from pmo_events.runtime import Changed
+from pmo_intake.adapters.http.problems import proposal_not_found
 from pmo_intake.adapters.http.schemas import (
     PRINTABLE,
     HistoryEntry,
@@ -24,19 +24,16 @@ from pmo_intake.adapters.http.schemas import (
     Withdrawal,
 )
 from pmo_intake.application import commands, queries
-from pmo_intake.application.commands import Outcome
-from pmo_intake.domain.errors import DomainError
 from pmo_intake.domain.lifecycle import Actor, DraftProposal
-from pmo_intake.domain.proposal import CONTENT_FIELDS
+from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
-from pmo_servicekit.http import etag, metadata_for, parse_if_match
-from pmo_servicekit.idempotency import IdempotencyKeyHeader, run_command
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import IfMatch, RequiredIfMatch, answer, etag, service_runtime
+from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem
-from pmo_servicekit.service import ServiceRuntime
 
 router = APIRouter(tags=["proposals"])
 Proposer = Annotated[Principal, Depends(require_roles("requester", "pmo_analyst", "admin"))]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64, description='The ETag you read, e.g. "3"')]
 Filter = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {}}}
@@ -52,10 +49,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.subject, principal.roles)
 
@@ -68,26 +61,12 @@ def _checked_id(proposal_id: str) -> str:
         raise proposal_not_found(proposal_id) from None
 
 
-def _respond(outcome: Outcome, *, status_code: int = 200) -> JSONResponse:
-    state, version = outcome
-    view = ProposalView.of(state.model_dump(mode="json"), version)
-    headers = {"ETag": etag(version)}
-    if status_code == 201:
-        headers["Location"] = f"/proposals/{view.id}"
-    return JSONResponse(view.model_dump(mode="json"), status_code=status_code, headers=headers)
-
-
-async def _command(
-    request: Request, principal: Principal, decide: Callable[[UnitOfWork], Awaitable[Outcome]], status_code: int = 200
-) -> Response:
-    async def action(uow: UnitOfWork) -> Response:
-        return _respond(await decide(uow), status_code=status_code)
-
-    runtime = _runtime(request)
-    try:
-        return await run_command(runtime.commands, metadata_for(request, principal), request, principal, action)
-    except (DomainError, ConcurrencyConflict) as exc:
-        raise domain_problem(exc) from exc
+async def _answered(outcome: Awaitable[Changed[Proposal]], *, status_code: int = 200) -> JSONResponse:
+    """The proposal after a command, with its ETag (and `Location` when it was just drafted)."""
+    changed = await outcome
+    view = ProposalView.of(changed.state.model_dump(mode="json"), changed.version)
+    location = f"/proposals/{view.id}" if status_code == 201 else None
+    return answer(view.model_dump(mode="json"), changed.version, status_code=status_code, location=location)
 
 
 @router.post("/proposals", status_code=201, response_model=ProposalView, responses=PROBLEMS)
@@ -102,7 +81,9 @@ async def create_proposal(
         portfolio_id=body.portfolio_id,
         **body.values(set(CONTENT_FIELDS) - {"title", "portfolio_id"}),
     )
-    return await _command(request, principal, lambda uow: commands.draft_proposal(uow, command), 201)
+    return await run_command(
+        request, principal, lambda uow: _answered(commands.draft_proposal(uow, command), status_code=201)
+    )
 
 
 @router.get("/proposals", response_model=ProposalPage, responses=PROBLEMS)
@@ -119,7 +100,9 @@ async def list_proposals(
     """Proposals, newest first, filtered; follow `next_cursor` for the next page."""
     filters = queries.ProposalFilter(status=status, portfolio_id=portfolio_id, requester=requester, q=q)
     try:
-        rows, next_cursor = await queries.list_proposals(_runtime(request).db, filters, limit=limit, cursor=cursor)
+        rows, next_cursor = await queries.list_proposals(
+            service_runtime(request).db, filters, limit=limit, cursor=cursor
+        )
     except queries.BadCursor as exc:
         error = {"field": "cursor", "location": "query", "message": "not a cursor this API gave", "code": "cursor"}
         raise Problem(422, "validation-error", "the cursor is not valid", errors=[error]) from exc
@@ -128,10 +111,7 @@ async def list_proposals(
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalView, responses=PROBLEMS)
 async def read_proposal(proposal_id: str, _principal: CurrentPrincipal, request: Request, response: Response) -> Any:
-    try:
-        state, version = await queries.get_proposal(_runtime(request).db, _checked_id(proposal_id))
-    except DomainError as exc:
-        raise domain_problem(exc) from exc
+    state, version = await queries.get_proposal(service_runtime(request).db, _checked_id(proposal_id))
     response.headers["ETag"] = etag(version)
     return ProposalView.of(state, version)
 
@@ -142,19 +122,15 @@ async def edit_proposal(
     body: ProposalChanges,
     principal: CurrentPrincipal,
     request: Request,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Change a draft (or a deferred or changes-requested proposal); needs the ETag you read as `If-Match`."""
-    checked = _checked_id(proposal_id)
-    expected = parse_if_match(if_match)
-    if expected is None:
-        raise Problem(428, "precondition-required", 'send If-Match with the ETag you read, e.g. If-Match: "3"')
-    actor = _actor(principal)
-    changes = body.changes()
-    return await _command(
+    checked, actor, changes = _checked_id(proposal_id), _actor(principal), body.changes()
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.edit_proposal(uow, checked, changes, actor=actor, expected_version=expected),
+        lambda uow: _answered(commands.edit_proposal(uow, checked, changes, actor=actor, expected_version=if_match)),
     )
 
 
@@ -167,12 +143,11 @@ async def submit_proposal(
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Submit for the board: answers 422 listing every completeness problem at once."""
-    checked, expected, actor = _checked_id(proposal_id), parse_if_match(if_match), _actor(principal)
-    now = datetime.now(UTC)
-    return await _command(
+    checked, actor, now = _checked_id(proposal_id), _actor(principal), datetime.now(UTC)
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.submit_proposal(uow, checked, actor=actor, now=now, expected_version=expected),
+        lambda uow: _answered(commands.submit_proposal(uow, checked, actor=actor, now=now, expected_version=if_match)),
     )
 
 
@@ -186,13 +161,14 @@ async def withdraw_proposal(
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Withdraw with a reason; refused (409) once the board approved or rejected it."""
-    checked, expected, actor = _checked_id(proposal_id), parse_if_match(if_match), _actor(principal)
-    now = datetime.now(UTC)
-    return await _command(
+    checked, actor, now = _checked_id(proposal_id), _actor(principal), datetime.now(UTC)
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.withdraw_proposal(
-            uow, checked, reason=body.reason, actor=actor, now=now, expected_version=expected
+        lambda uow: _answered(
+            commands.withdraw_proposal(
+                uow, checked, reason=body.reason, actor=actor, now=now, expected_version=if_match
+            )
         ),
     )
 
@@ -200,11 +176,8 @@ async def withdraw_proposal(
 @router.get("/proposals/{proposal_id}/history", response_model=ProposalHistory, responses=PROBLEMS)
 async def proposal_history(proposal_id: str, _principal: CurrentPrincipal, request: Request) -> ProposalHistory:
     """Every event of the proposal in order, with who, when and what."""
-    runtime = _runtime(request)
-    try:
-        recorded = await queries.proposal_history(runtime.db, runtime.store, _checked_id(proposal_id))
-    except DomainError as exc:
-        raise domain_problem(exc) from exc
+    runtime = service_runtime(request)
+    recorded = await queries.proposal_history(runtime.db, runtime.store, _checked_id(proposal_id))
     entries = [
         HistoryEntry(
             sequence=r.sequence,

@@ -11,21 +11,31 @@ from pmo_reporting.application.rebuild import RebuildRefused, Rebuilds
 from pmo_reporting.application.status import projections_status
 from pmo_reporting.projections.catalogue import PROJECTIONS
 from pmo_servicekit.auth import Principal, require_roles
-from pmo_servicekit.problems import Problem
+from pmo_servicekit.http import service_runtime
+from pmo_servicekit.problems import Problem, ProblemTable
 
 router = APIRouter(prefix="/admin/projections", tags=["operations"])
+
+
+def rebuild_running(exc: RebuildRefused) -> Problem:
+    detail = f"a rebuild of {exc} is already running; force=true takes over one whose process died"
+    return Problem(409, "rebuild-running", detail)
+
+
+#: How reporting's errors answer over HTTP (registered on its ServiceDefinition).
+PROBLEM_TABLE: ProblemTable = {RebuildRefused: rebuild_running}
 
 
 def rebuilds_of(request: Request) -> Rebuilds:
     """One rebuild registry per app, made on first use."""
     state = request.app.state
     if getattr(state, "rebuilds", None) is None:
-        state.rebuilds = Rebuilds(state.runtime.db)
+        state.rebuilds = Rebuilds(service_runtime(request).db)
     return state.rebuilds  # type: ignore[no-any-return]
 
 
 def _log_end(request: Request) -> dict[str, int]:
-    subscription = request.app.state.runtime.subscription
+    subscription = service_runtime(request).subscription
     return dict(subscription.status.log_end) if subscription is not None else {}
 
 
@@ -34,7 +44,7 @@ async def list_projections(
     _principal: Annotated[Principal, Depends(require_roles("admin", "pmo_analyst"))], request: Request
 ) -> dict[str, Any]:
     """Each read model: position per topic partition, lag, generation and state (with rebuild progress)."""
-    return await projections_status(request.app.state.runtime.db, _log_end(request), rebuilds_of(request).progress)
+    return await projections_status(service_runtime(request).db, _log_end(request), rebuilds_of(request).progress)
 
 
 @router.post("/{name}/rebuild", status_code=202, responses={401: {}, 403: {}, 404: {}, 409: {}})
@@ -48,10 +58,6 @@ async def rebuild(
     projection = PROJECTIONS.get(name)
     if projection is None:
         raise Problem(404, "not-found", f"no read model is named {name}; known: {', '.join(sorted(PROJECTIONS))}")
-    try:
-        progress = await rebuilds_of(request).start(projection, force=force)
-    except RebuildRefused as exc:
-        detail = f"a rebuild of {name} is already running; force=true takes over one whose process died"
-        raise Problem(409, "rebuild-running", detail) from exc
+    progress = await rebuilds_of(request).start(projection, force=force)
     body = {"name": name, "requested_by": principal.subject, **progress.as_json()}
     return JSONResponse(body, status_code=202, headers={"Location": "/admin/projections"})

@@ -24,6 +24,7 @@ from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.registers import decision_trail, lessons_library, objectives_register
 from pmo_reporting.reports.summary import portfolio_summary
 from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -43,7 +44,7 @@ def _checkpoints(request: Request) -> Checkpoints:
 async def _state(
     request: Request, projection: Projection, wanted: dict[str, str | None], as_of: datetime | None
 ) -> InMemoryDocuments:
-    return await report_state(request.app.state.runtime.db, projection, wanted, as_of, _checkpoints(request))
+    return await report_state(service_runtime(request).db, projection, wanted, as_of, _checkpoints(request))
 
 
 def _stamp(as_of: datetime | None) -> dict[str, Any]:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal, TypeAlias
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.contracts.resourcing import ResourceOverallocated
-from pmo_resourcing.adapters.http.commanding import View, run, runtime_of
-from pmo_resourcing.adapters.http.problems import PROBLEMS, answered_as_problems, required_if_match
-from pmo_resourcing.adapters.http.resources import ResourceManager
+from pmo_events.runtime import Changed
+from pmo_resourcing.adapters.http.problems import PROBLEMS
+from pmo_resourcing.adapters.http.resources import ResourceManager, View, viewed
 from pmo_resourcing.adapters.http.schemas import AllocationIn, AllocationPatch, ConfirmIn, ReleaseIn
 from pmo_resourcing.application import allocations as commands
 from pmo_resourcing.application import queries
-from pmo_resourcing.application.resources import Outcome
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.overallocation import Acceptance
+from pmo_resourcing.domain.resource import Resource
 from pmo_servicekit.auth import CurrentPrincipal
-from pmo_servicekit.http import etag, parse_if_match
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["allocations"])
@@ -39,13 +40,14 @@ async def book(body: AllocationIn, principal: ResourceManager, request: Request,
         status=body.status,
         acceptance=_acceptance(body.allow_overallocation, body.reason),
     )
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.book_allocation(uow, body.resource_id, command),
-        _view_of(allocation_id),
-        status_code=201,
-        location=f"/allocations/{allocation_id}",
+        lambda uow: answered(
+            viewed(commands.book_allocation(uow, body.resource_id, command), _view_of(allocation_id)),
+            status_code=201,
+            location=f"/allocations/{allocation_id}",
+        ),
     )
 
 
@@ -53,8 +55,7 @@ async def book(body: AllocationIn, principal: ResourceManager, request: Request,
 async def read(
     allocation_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
-    with answered_as_problems():
-        view = await queries.get_allocation(runtime_of(request).db, allocation_id)
+    view = await queries.get_allocation(service_runtime(request).db, allocation_id)
     response.headers["ETag"] = etag(view["revision"])
     return view
 
@@ -70,7 +71,12 @@ async def listing(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     items = await queries.list_allocations(
-        runtime_of(request).db, resource_id=resource_id, project_id=project_id, status=status, after=after, limit=limit
+        service_runtime(request).db,
+        resource_id=resource_id,
+        project_id=project_id,
+        status=status,
+        after=after,
+        limit=limit,
     )
     return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
 
@@ -82,11 +88,12 @@ async def confirm(
     """Make a proposed booking hard, re-checking capacity in its weeks."""
     body = body or ConfirmIn()
     acceptance = _acceptance(body.allow_overallocation, body.reason)
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.confirm_allocation(uow, allocation_id, acceptance=acceptance),
-        _view_of(allocation_id),
+        lambda uow: answered(
+            viewed(commands.confirm_allocation(uow, allocation_id, acceptance=acceptance), _view_of(allocation_id))
+        ),
     )
 
 
@@ -96,11 +103,12 @@ async def release(
 ) -> Response:
     """Give the booking's capacity back (releasing twice changes nothing)."""
     reason = (body or ReleaseIn()).reason
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.release_allocation(uow, allocation_id, reason=reason),
-        _view_of(allocation_id),
+        lambda uow: answered(
+            viewed(commands.release_allocation(uow, allocation_id, reason=reason), _view_of(allocation_id))
+        ),
     )
 
 
@@ -110,35 +118,37 @@ async def change(
     body: AllocationPatch,
     principal: ResourceManager,
     request: Request,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: RequiredIfMatch,
     _key: Key = None,
 ) -> Response:
     """New dates or FTE (If-Match: the allocation's ETag), re-checked against capacity."""
-    expected = required_if_match(parse_if_match(if_match))
     acceptance = _acceptance(body.allow_overallocation, body.reason)
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.change_allocation(
-            uow,
-            allocation_id,
-            start=body.start,
-            end=body.end,
-            fte=body.fte,
-            acceptance=acceptance,
-            expected_revision=expected,
+        lambda uow: answered(
+            viewed(
+                commands.change_allocation(
+                    uow,
+                    allocation_id,
+                    start=body.start,
+                    end=body.end,
+                    fte=body.fte,
+                    acceptance=acceptance,
+                    expected_revision=if_match,
+                ),
+                _view_of(allocation_id),
+            )
         ),
-        _view_of(allocation_id),
     )
 
 
 def _acceptance(allow: bool, reason: str | None) -> Acceptance:
-    with answered_as_problems():
-        return Acceptance(allow, reason)
+    return Acceptance(allow, reason)
 
 
 def _view_of(allocation_id: str) -> View:
-    def view(outcome: Outcome) -> tuple[dict[str, Any], int]:
+    def view(outcome: Changed[Resource]) -> tuple[dict[str, Any], int]:
         booking = outcome.state.bookings[allocation_id]
         facts = [e.model_dump(mode="json") for e in outcome.new_events if isinstance(e, ResourceOverallocated)]
         body = {

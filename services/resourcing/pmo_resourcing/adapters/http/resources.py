@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pmo_events.contracts.resourcing import Skill
-from pmo_resourcing.adapters.http.commanding import run, runtime_of
-from pmo_resourcing.adapters.http.problems import PROBLEMS, answered_as_problems, required_if_match
+from pmo_events.runtime import Changed
+from pmo_resourcing.adapters.http.problems import PROBLEMS
 from pmo_resourcing.adapters.http.schemas import ResourceIn, ResourcePatch, RetireIn, TimeOffIn
 from pmo_resourcing.adapters.http.schemas import Skill as SkillIn
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import availability, queries
 from pmo_resourcing.application import resources as commands
-from pmo_resourcing.application.resources import Outcome
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
-from pmo_servicekit.http import etag, parse_if_match
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["resources"])
 ResourceManager = Annotated[Principal, Depends(require_roles("resource_manager", "admin"))]
+#: What a command's answer shows of the resource it changed, and the version that answer is at (its ETag).
+View = Callable[[Changed[Resource]], tuple[dict[str, Any], int]]
+
+
+async def viewed(outcome: Awaitable[Changed[Resource]], view: View) -> tuple[dict[str, Any], int]:
+    return view(await outcome)
 
 
 @router.post("/resources", status_code=201, responses=PROBLEMS)
@@ -36,20 +43,20 @@ async def register(
     """Register a person or a generic role with its capacity (`fte`, 1.0 by default, or `hours_per_week`)."""
     resource_id = str(uuid.uuid4())
     described = ResourceProfile(**{**body.model_dump(), "skills": _skills(body.skills)})
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.register_resource(uow, resource_id, described),
-        _view,
-        status_code=201,
-        location=f"/resources/{resource_id}",
+        lambda uow: answered(
+            viewed(commands.register_resource(uow, resource_id, described), _view),
+            status_code=201,
+            location=f"/resources/{resource_id}",
+        ),
     )
 
 
 @router.get("/resources/{resource_id}", responses=PROBLEMS)
 async def read(resource_id: str, _principal: CurrentPrincipal, request: Request, response: Response) -> dict[str, Any]:
-    with answered_as_problems():
-        state, version = await queries.get_resource(runtime_of(request).db, resource_id)
+    state, version = await queries.get_resource(service_runtime(request).db, resource_id)
     response.headers["ETag"] = etag(version)
     return availability.resource_view(state, version)
 
@@ -60,22 +67,22 @@ async def update(
     body: ResourcePatch,
     principal: ResourceManager,
     request: Request,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: RequiredIfMatch,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Change the profile; a capacity cut that overloads booked weeks is 409 unless accepted with a reason."""
-    expected = required_if_match(parse_if_match(if_match))
-    with answered_as_problems():
-        current, _version = await queries.get_resource(runtime_of(request).db, resource_id)
-        acceptance = Acceptance(body.allow_overallocation, body.reason)
+    current, _version = await queries.get_resource(service_runtime(request).db, resource_id)
+    acceptance = Acceptance(body.allow_overallocation, body.reason)
     described = _merged(current, body)
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.update_resource(
-            uow, resource_id, described, acceptance=acceptance, expected_version=expected
+        lambda uow: answered(
+            viewed(
+                commands.update_resource(uow, resource_id, described, acceptance=acceptance, expected_version=if_match),
+                _view,
+            )
         ),
-        _view,
     )
 
 
@@ -85,19 +92,24 @@ async def time_off(
 ) -> Response:
     """Record time off; weeks it takes above capacity come back in `overallocated_weeks` (and as a fact)."""
 
-    def view(outcome: Outcome) -> tuple[dict[str, Any], int]:
+    def view(outcome: Changed[Resource]) -> tuple[dict[str, Any], int]:
         body, version = _view(outcome)
         flagged = [w.model_dump(mode="json") for e in outcome.new_events for w in getattr(e, "weeks", ())]
         return {**body, "overallocated_weeks": flagged}, version
 
-    return await run(
+    time_off_id = str(uuid.uuid4())
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.record_time_off(
-            uow, resource_id, time_off_id=str(uuid.uuid4()), start=body.start, end=body.end, reason=body.reason
+        lambda uow: answered(
+            viewed(
+                commands.record_time_off(
+                    uow, resource_id, time_off_id=time_off_id, start=body.start, end=body.end, reason=body.reason
+                ),
+                view,
+            ),
+            status_code=201,
         ),
-        view,
-        status_code=201,
     )
 
 
@@ -107,13 +119,17 @@ async def retire(
 ) -> Response:
     """Retire from `retired_on` (today by default); 409 while confirmed bookings run past it, unless released."""
     retired_on = body.retired_on or datetime.now(UTC).date()
-    return await run(
+    return await run_command(
         request,
         principal,
-        lambda uow: commands.retire_resource(
-            uow, resource_id, retired_on=retired_on, release_bookings=body.release_bookings, reason=body.reason
+        lambda uow: answered(
+            viewed(
+                commands.retire_resource(
+                    uow, resource_id, retired_on=retired_on, release_bookings=body.release_bookings, reason=body.reason
+                ),
+                _view,
+            )
         ),
-        _view,
     )
 
 
@@ -132,7 +148,7 @@ async def search(
     """Who has a role, pool or skill (at `min_level`); with a window, who is free in it and how much FTE."""
     window = window_of(free_from, free_to, "free_from", "free_to", required=min_free_fte is not None)
     items = await availability.find_free(
-        runtime_of(request).db,
+        service_runtime(request).db,
         role=role,
         pool=pool,
         skill=skill,
@@ -154,8 +170,7 @@ async def schedule(
     """Per ISO week: capacity (after time off), proposed, confirmed and free FTE."""
     window = window_of(from_, to, "from", "to", required=True)
     assert window is not None
-    with answered_as_problems():
-        return await availability.resource_schedule(runtime_of(request).db, resource_id, window)
+    return await availability.resource_schedule(service_runtime(request).db, resource_id, window)
 
 
 def _merged(current: Resource, body: ResourcePatch) -> ResourceProfile:
@@ -175,5 +190,5 @@ def _skills(skills: list[SkillIn]) -> tuple[Skill, ...]:
     return tuple(Skill(name=s.name, level=s.level) for s in skills)
 
 
-def _view(outcome: Outcome) -> tuple[dict[str, Any], int]:
+def _view(outcome: Changed[Resource]) -> tuple[dict[str, Any], int]:
     return availability.resource_view(outcome.state, outcome.version), outcome.version

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request
 
 from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
-from pmo_resourcing.adapters.http.commanding import runtime_of
 from pmo_resourcing.adapters.http.problems import PROBLEMS
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import queries
 from pmo_resourcing.application.capacity_report import capacity_by_period
 from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.http import service_runtime
 
 router = APIRouter()
 
@@ -31,7 +31,7 @@ async def demands(
 ) -> dict[str, Any]:
     """Demand lines raised by initiated projects, with the FTE confirmed (and proposed) bookings cover."""
     items = await queries.list_demands(
-        runtime_of(request).db, project_id=project_id, role=role, status=status, after=after, limit=limit
+        service_runtime(request).db, project_id=project_id, role=role, status=status, after=after, limit=limit
     )
     return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
 
@@ -49,5 +49,5 @@ async def capacity(
     utilisation % and over-allocation, in average FTE (docs/figures.md)."""
     window = window_of(from_, to, "from", "to", required=True)
     assert window is not None
-    rows = await capacity_by_period(runtime_of(request).db, CALENDAR_YEAR, window, group_by, bucket)
+    rows = await capacity_by_period(service_runtime(request).db, CALENDAR_YEAR, window, group_by, bucket)
     return {"from": from_.isoformat(), "to": to.isoformat(), "group_by": group_by, "bucket": bucket, "items": rows}
