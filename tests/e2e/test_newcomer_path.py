@@ -71,4 +71,3 @@ def test_the_readme_walkthrough_runs_verbatim(stack: Stack) -> None:
     types = [line for line in lines if line.startswith("pmo.")]
     for expected in ("ProposalSubmitted", "InvestmentDecided", "ProposalApproved", "ProjectInitiated", "DemandRaised"):
         assert any(f".{expected}." in t for t in types), f"{expected} missing from the history: {types}"
-
