@@ -6,12 +6,13 @@ from dataclasses import replace
 from typing import Any
 
 from pmo_devstack.testing import RunningService
+from pmo_events.contracts.common import Timeline
 from pmo_events.runtime import Metadata
 from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_portfolio.candidates.commands import register_candidate
 from pmo_servicekit.service import ServiceDefinition
 
-from .support import submitted
+from .support import YEAR_2027, submitted
 
 BUDGET = [{"fiscal_period": "2027", "amount": "1000.00"}, {"fiscal_period": "2028", "amount": "500.00"}]
 
@@ -30,10 +31,12 @@ async def new_portfolio(service: RunningService, board: list[str], **extra: Any)
     return response.json()  # type: ignore[no-any-return]
 
 
-async def register(service: RunningService, portfolio_id: str, proposal_id: str, submission: int = 1) -> None:
+async def register(
+    service: RunningService, portfolio_id: str, proposal_id: str, submission: int = 1, timeline: Timeline = YEAR_2027
+) -> None:
     """What the intake subscription does with a ProposalSubmitted, without the broker in between."""
     async with service.runtime.commands.unit_of_work(Metadata(actor="rita")) as uow:
-        await register_candidate(uow, submitted(proposal_id, submission, portfolio_id=portfolio_id))
+        await register_candidate(uow, submitted(proposal_id, submission, portfolio_id=portfolio_id, timeline=timeline))
 
 
 async def weighted_model(service: RunningService, portfolio_id: str) -> None:

@@ -97,7 +97,12 @@ def scored(candidate_id: str, assessor: str, submission: int = 1, **scores: int)
     )
 
 
-def submitted(proposal_id: str = "c-1", submission: int = 1, portfolio_id: str = PORTFOLIO_ID) -> ProposalSubmitted:
+YEAR_2027 = Timeline(start=date(2027, 1, 1), end=date(2027, 12, 31))
+
+
+def submitted(
+    proposal_id: str = "c-1", submission: int = 1, portfolio_id: str = PORTFOLIO_ID, timeline: Timeline = YEAR_2027
+) -> ProposalSubmitted:
     return ProposalSubmitted(
         proposal_id=proposal_id,
         portfolio_id=portfolio_id,
@@ -112,7 +117,7 @@ def submitted(proposal_id: str = "c-1", submission: int = 1, portfolio_id: str =
             costs=money(("2027", "300")),
             benefits=(Benefit(description="savings", kind="financial", value_amount=Decimal("900")),),
         ),
-        timeline=Timeline(start=date(2027, 1, 1), end=date(2027, 12, 31)),
+        timeline=timeline,
         resource_estimate=(
             RoleEstimate(role="developer", fte=Decimal("2"), start=date(2027, 1, 1), end=date(2027, 6, 30)),
         ),

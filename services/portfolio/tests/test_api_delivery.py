@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pmo_devstack.testing import RunningService, running_service
+from pmo_events.contracts.common import Timeline
 from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.runtime import Metadata
 from pmo_portfolio.candidates.commands import withdraw_candidate
@@ -25,15 +27,20 @@ async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic
         yield running
 
 
+#: The projects of these tests run through 2026, so their status reports are dated in the past.
+YEAR_2026 = Timeline(start=date(2026, 1, 1), end=date(2026, 12, 31))
+BUDGET_2026 = [{"fiscal_period": "FY2026", "amount": "1000.00"}, {"fiscal_period": "FY2027", "amount": "500.00"}]
+
+
 async def approved_project(service: RunningService, project_id: str, amount: str = "400") -> str:
     """A portfolio (board: bea) with the proposal approved: the project exists, id = proposal id."""
-    portfolio = await new_portfolio(service, ["bea"])
-    await register(service, portfolio["id"], project_id)
+    portfolio = await new_portfolio(service, ["bea"], budget=BUDGET_2026)
+    await register(service, portfolio["id"], project_id, timeline=YEAR_2026)
     body = {
         "candidate_id": project_id,
         "outcome": "approve",
         "rationale": "fits",
-        "approved_budget": [{"fiscal_period": "2027", "amount": amount}],
+        "approved_budget": [{"fiscal_period": "FY2026", "amount": amount}],
     }
     async with service.client("bea", "board_member") as bea:
         answer = await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=body)
@@ -42,7 +49,7 @@ async def approved_project(service: RunningService, project_id: str, amount: str
 
 
 def report(percent: str = "40", cost: str = "200", **extra: Any) -> dict[str, Any]:
-    return {"period_end": "2027-06-30", "percent_complete": percent, "actual_cost": cost, "summary": "ok", **extra}
+    return {"period_end": "2026-06-30", "percent_complete": percent, "actual_cost": cost, "summary": "ok", **extra}
 
 
 async def test_gates_in_order_with_board_authority_and_if_match(service) -> None:  # type: ignore[no-untyped-def]
@@ -93,17 +100,44 @@ async def test_status_reports_derive_rag_and_corrections_are_recorded(service) -
         )
         assert justified.json()["recorded"][0]["correction_of"] == event["report_id"]
         assert (await pam.post(url, json=report(percent="140"))).json()["errors"][0]["field"] == "percent_complete"
-        zero = await pam.post(url, json=report(percent="0", cost="0", period_end="2026-12-31"))
-        assert (zero.json()["recorded"][0]["spi"], zero.json()["recorded"][0]["cpi"]) == ("undefined", "undefined")
+        zero = (await pam.post(url, json=report(percent="0", cost="0", period_end="2026-01-01"))).json()["recorded"][0]
+        assert (zero["planned_value"], zero["spi"], zero["cpi"], zero["eac"]) == ("1.10", "0.0000", "undefined", None)
         latest = (await bea.get("/projects/p-status")).json()["latest_status_report"]
         assert latest["report_id"] == justified.json()["id"]
+
+
+async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_erased(service) -> None:  # type: ignore[no-untyped-def]
+    await approved_project(service, "p-dates")
+    url = "/projects/p-dates"
+    async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
+        before = (await bea.get(url)).json()
+        for period_end in ("0001-01-01", "9999-12-31", "2025-12-31", "2099-01-01"):
+            refused = await pam.post(f"{url}/status-reports", json=report(period_end=period_end))
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["errors"][0]["field"] == "period_end"
+        assert (await bea.get(url)).json() == before  # nothing recorded
+        june = (await pam.post(f"{url}/status-reports", json=report())).json()["id"]
+        wrong = (await pam.post(f"{url}/status-reports", json=report(period_end="2026-10-31", cost="900"))).json()
+        assert wrong["project"]["latest_status_report"]["actual_cost"] == "900"
+        withdraw = f"{url}/status-reports/{wrong['id']}/withdraw"
+        async with service.client("vic", "viewer") as viewer:
+            assert (await viewer.post(withdraw, json={"reason": "typo"})).status_code == 403
+        assert (await pam.post(withdraw, json={"reason": ""})).json()["errors"][0]["field"] == "reason"
+        withdrawn = await pam.post(withdraw, json={"reason": "typed 900 for 190"})
+        assert withdrawn.status_code == 201, withdrawn.text
+        assert withdrawn.json()["recorded"][0]["type"] == "pmo.portfolio.StatusReportWithdrawn.v1"
+        assert withdrawn.json()["project"]["latest_status_report"]["report_id"] == june
+        assert (await pam.post(withdraw, json={"reason": "again"})).status_code == 409
+        fix = report(period_end="2026-10-31", cost="190", supersedes=june, correction_reason="new month")
+        superseded = (await pam.post(f"{url}/status-reports", json=fix)).json()["recorded"][0]
+        assert (superseded["correction_of"], superseded["correction_reason"]) == (june, "new month")
 
 
 async def test_change_requests_obey_the_envelope_and_decreases_return_money(service) -> None:  # type: ignore[no-untyped-def]
     pid = await approved_project(service, "p-change")
     url = "/projects/p-change/change-requests"
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
-        too_much = {"kind": "budget", "budget_delta": [{"fiscal_period": "2027", "amount": "700"}], "rationale": "x"}
+        too_much = {"kind": "budget", "budget_delta": [{"fiscal_period": "FY2026", "amount": "700"}], "rationale": "x"}
         raised = await pam.post(url, json=too_much)
         assert raised.status_code == 201 and raised.headers["location"] == f"{url}/{raised.json()['id']}"
         decision = {"outcome": "approve", "rationale": "needed"}
@@ -111,7 +145,7 @@ async def test_change_requests_obey_the_envelope_and_decreases_return_money(serv
         refused = await bea.post(f"{url}/{raised.json()['id']}/decision", json=decision)
         assert refused.status_code == 409 and refused.json()["type"].endswith("envelope-exceeded")
         assert refused.json()["remaining"] == "600.00"
-        less = {"kind": "budget", "budget_delta": [{"fiscal_period": "2027", "amount": "-100"}], "rationale": "y"}
+        less = {"kind": "budget", "budget_delta": [{"fiscal_period": "FY2026", "amount": "-100"}], "rationale": "y"}
         cut = (await pam.post(url, json=less)).json()["id"]
         assert (await bea.post(f"{url}/{cut}/decision", json=decision)).status_code == 201
         assert (await bea.post(f"{url}/{cut}/decision", json=decision)).status_code == 409

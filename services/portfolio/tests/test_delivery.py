@@ -128,8 +128,12 @@ def test_close_only_from_execute_or_close_with_the_final_cost() -> None:
     assert [type(e) for e in over] == [ProjectClosed]
 
 
+#: When the reports of these tests are made: after the project's year, so every 2027 date is in the past.
+LATER = at(date(2028, 1, 15))
+
+
 def _report(period_end: date = date(2027, 6, 30), actual_cost: str = "200", **extra) -> ReportStatus:  # type: ignore[no-untyped-def]
-    fields = {"percent_complete": Decimal("50"), "summary": "on track", "reported_by": "pam", "reported_at": NOW}
+    fields = {"percent_complete": Decimal("50"), "summary": "on track", "reported_by": "pam", "reported_at": LATER}
     fields.update(extra)
     return ReportStatus(period_end=period_end, actual_cost=Decimal(actual_cost), **fields)  # type: ignore[arg-type]
 
@@ -140,8 +144,34 @@ def test_a_status_report_derives_ev_and_rag_from_the_budget() -> None:
     # BAC 400 over 2027 (a dateable period): PV by 30 June = 400 * 181/365 = 198.36; EV = 160; AC = 200.
     assert (report.bac, report.planned_value, report.earned_value) == (400, Decimal("198.36"), Decimal("160.00"))
     assert (report.spi, report.cpi) == ("0.8066", "0.8000")
+    # EAC = BAC x AC / EV = 400 x 200 / 160 = 500; the tolerances used are recorded with the figures.
+    assert (report.schedule_variance, report.cost_variance) == (Decimal("-38.36"), Decimal("-40.00"))
+    assert (report.eac, report.vac, report.green_at, report.amber_at) == (500, -100, Decimal("0.95"), Decimal("0.90"))
     assert report.rag == report.derived_rag and report.rag.overall == "red" and report.rag_source == "derived"
     assert report.correction_of is None
+
+
+def test_bac_is_the_budget_in_force_at_the_period_end() -> None:
+    """A budget change counts from its effective day: a later-filed report for an earlier period keeps the old BAC."""
+    request = change_requests.request_change(project(), _budget_change(("2027", "100")), act(by="pam"))
+    state = project(*request)
+    cr_id = request[0].change_request_id  # type: ignore[attr-defined]
+    decided = change_requests.decide_change(funded(), state, cr_id, "approve", act(at=at(date(2027, 7, 1))))
+    state = project(*request, *decided)
+    assert state.budget == {"2027": Decimal("500")}
+    [june] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 6, 30)))
+    [july] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
+    assert (june.bac, july.bac) == (400, 500)  # type: ignore[attr-defined]
+
+
+def test_a_report_is_dated_within_the_projects_life_and_not_after_today() -> None:
+    for period_end in (date(2026, 12, 31), date(1, 1, 1), date(2028, 1, 16), date(9999, 12, 31)):
+        with pytest.raises(InvalidCommand) as refused:
+            status_reports.report_status(funded(), project(), _report(period_end=period_end))
+        assert refused.value.field == "period_end"
+    [first_day] = status_reports.report_status(funded(), project(), _report(period_end=date(2027, 1, 1)))
+    [today] = status_reports.report_status(funded(), project(), _report(period_end=LATER.date()))
+    assert (first_day.period_end, today.period_end) == (date(2027, 1, 1), LATER.date())  # type: ignore[attr-defined]
 
 
 def test_tolerances_set_on_the_portfolio_change_the_derived_rag() -> None:
@@ -171,9 +201,60 @@ def test_a_second_report_for_a_period_is_a_correction() -> None:
     [second] = status_reports.report_status(funded(), project(first), _report(actual_cost="210"))
     assert second.correction_of == first.report_id  # type: ignore[attr-defined]
     state = project(first, second)
-    assert state.latest_report == second and len(state.reports) == 1
+    assert state.latest_report() == second and list(state.current_reports) == [second.report_id]  # type: ignore[attr-defined]
+    assert state.retired_reports == {first.report_id: "superseded"}  # type: ignore[attr-defined]
     [other] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
     assert other.correction_of is None  # type: ignore[attr-defined]
+
+
+def test_a_report_can_be_superseded_by_a_correction_with_a_reason() -> None:
+    [wrong] = status_reports.report_status(
+        funded(), project(), _report(period_end=date(2027, 12, 31), actual_cost="900")
+    )
+    state = project(wrong)
+    fix = _report(period_end=date(2027, 6, 30), supersedes=wrong.report_id)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidCommand) as refused:
+        status_reports.report_status(funded(), state, fix)
+    assert refused.value.field == "correction_reason"
+    fix = _report(period_end=date(2027, 6, 30), supersedes=wrong.report_id, correction_reason="typed the year end")  # type: ignore[attr-defined]
+    [right] = status_reports.report_status(funded(), state, fix)
+    assert (right.correction_of, right.correction_reason) == (wrong.report_id, "typed the year end")  # type: ignore[attr-defined]
+    state = project(wrong, right)
+    assert state.latest_report() == right and state.retired_reports == {wrong.report_id: "superseded"}  # type: ignore[attr-defined]
+    with pytest.raises(RuleViolation, match="already superseded"):
+        status_reports.report_status(funded(), state, fix)
+    with pytest.raises(NotFound):
+        status_reports.report_status(funded(), state, _report(supersedes="nope", correction_reason="x"))
+
+
+def test_a_correction_may_not_leave_two_reports_for_one_period_end() -> None:
+    [june] = status_reports.report_status(funded(), project(), _report(period_end=date(2027, 6, 30)))
+    [july] = status_reports.report_status(funded(), project(june), _report(period_end=date(2027, 7, 31)))
+    clash = _report(period_end=date(2027, 6, 30), supersedes=july.report_id, correction_reason="wrong month")  # type: ignore[attr-defined]
+    with pytest.raises(RuleViolation, match=june.report_id):  # type: ignore[attr-defined]
+        status_reports.report_status(funded(), project(june, july), clash)
+
+
+def test_a_withdrawn_report_stops_counting_and_stays_in_the_history() -> None:
+    [june] = status_reports.report_status(funded(), project(), _report(period_end=date(2027, 6, 30)))
+    [typo] = status_reports.report_status(
+        funded(), project(june), _report(period_end=date(2027, 12, 31), actual_cost="5")
+    )
+    state = project(june, typo)
+    assert state.latest_report() == typo
+    with pytest.raises(InvalidCommand) as refused:
+        status_reports.withdraw_report(state, typo.report_id, act(by="pam", why=" "))  # type: ignore[attr-defined]
+    assert refused.value.field == "reason"
+    withdrawn = status_reports.withdraw_report(state, typo.report_id, act(by="pam", why="entered in error"))  # type: ignore[attr-defined]
+    state = project(june, typo, *withdrawn)
+    assert state.latest_report() == june and state.retired_reports == {typo.report_id: "withdrawn"}  # type: ignore[attr-defined]
+    with pytest.raises(RuleViolation, match="already withdrawn"):
+        status_reports.withdraw_report(state, typo.report_id, act(by="pam"))  # type: ignore[attr-defined]
+    with pytest.raises(NotFound):
+        status_reports.withdraw_report(state, "nope", act(by="pam"))
+    # The cancellation counts what the latest report that still counts says was spent.
+    [cancelled, _released] = lifecycle.cancel(funded(), state, act())
+    assert cancelled.released_budget == money(("2027", "200"))  # type: ignore[attr-defined]
 
 
 def test_status_reports_refuse_bad_figures_and_finished_projects() -> None:

@@ -89,7 +89,10 @@ def test_the_project_report_shows_gates_reports_corrections_and_changes() -> Non
     assert len(view["status_history"]) == 2 and view["status_history"][1]["correction_of"]
     assert view["rag_trend"] == [{"period_end": "2026-06-30", "schedule": "green", "cost": "green",
                                   "scope": "green", "overall": "green"}]  # fmt: skip
-    assert [(p["pv"], p["ev"], p["ac"]) for p in view["evm"]] == [("60000.00", "58500.00", "50000.00")]
+    # The figures the corrected report recorded (BAC 120,000 then), not recomputed with today's BAC of 130,000.
+    assert [(p["pv"], p["ev"], p["ac"], p["bac"]) for p in view["evm"]] == [
+        ("60000.00", "54000.00", "50000.00", "120000.00")
+    ]
     assert view["current_budget"] == {"FY2026": "130000"} and view["bac"] == "130000.00"
     assert view["changes"][0]["outcome"] == "approve" and view["changes"][0]["decided_by"] == "bob"
     assert [lesson["title"] for lesson in lessons_library(fold(delivered()), tag="pilot")] == ["Pilot first"]

@@ -29,7 +29,8 @@ STREAMS = (
         "CandidateRegistered", "CandidateScored", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
         "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
-        "ProjectInitiated", "StageGateDecided", "StatusReported", "AlignmentReviewed", "ChangeRequested",
+        "ProjectInitiated", "StageGateDecided", "StatusReported", "StatusReportWithdrawn", "AlignmentReviewed",
+        "ChangeRequested",
         "ChangeRequestDecided", "ProjectPaused", "ProjectResumed", "ProjectCancelled", "ProjectClosed",
         "LessonRecorded", "BenefitRealised", "ProjectManagerAssigned", "BoardActionOpened", "BoardActionResolved",
         "BoardActionOverdue", "ReviewOverdue"})),

@@ -26,7 +26,9 @@ def next_review_due(project: Project, cadence_days: int) -> date | None:
 
 def project_view(project: Project, cadence_days: int, today: date) -> dict[str, Any]:
     due = next_review_due(project, cadence_days)
-    state = project.model_dump(mode="json", exclude={"reports", "latest_report", "change_requests", "budget"})
+    hidden = {"current_reports", "retired_reports", "budget_steps", "change_requests", "budget"}
+    state = project.model_dump(mode="json", exclude=hidden)
+    latest = project.latest_report()
     state["id"] = state.pop("project_id")
     return {
         **state,
@@ -36,7 +38,7 @@ def project_view(project: Project, cadence_days: int, today: date) -> dict[str, 
             {**b.model_dump(mode="json"), "benefit_id": key}
             for b, key in zip(project.benefits, project.benefit_ids(), strict=True)
         ],
-        "latest_status_report": project.latest_report.model_dump(mode="json") if project.latest_report else None,
+        "latest_status_report": latest.model_dump(mode="json") if latest else None,
         "change_requests": [c.model_dump(mode="json") for c in project.change_requests.values()],
         "next_review_due": due.isoformat() if due else None,
         "review_overdue": bool(due and due < today and project.status in LIVE),

@@ -151,12 +151,29 @@ async def report_status(
         justification=body.justification,
         risks=tuple(body.risks),
         issues=tuple(body.issues),
+        supersedes=body.supersedes,
+        correction_reason=body.correction_reason,
     )
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         return status_reports.report_status(pf, pr, command)
 
     return await run_command(request, principal, _recorded(project_id, rule, primary=_first("report_id")))
+
+
+@router.post("/projects/{project_id}/status-reports/{report_id}/withdraw", status_code=201, tags=["projects"])
+async def withdraw_status_report(
+    project_id: str, report_id: str, body: body_of.WithdrawalBody, principal: CurrentPrincipal, request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """The project manager or a board member withdraws a report entered in error; it stays in the history."""
+    act = _act(principal, body.reason)
+
+    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
+        return status_reports.withdraw_report(pr, report_id, act)
+
+    return await _command(request, principal, project_id, rule)
 
 
 @router.post("/projects/{project_id}/reviews", status_code=201, tags=["projects"])
@@ -179,7 +196,9 @@ async def request_change(
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Raised by the project manager or a board member; decided by the board."""
-    command = change_requests.RequestChange(body.kind, body.rationale, tuple(body.budget_delta), body.new_end)
+    command = change_requests.RequestChange(
+        body.kind, body.rationale, tuple(body.budget_delta), body.new_end, body.effective_on
+    )
     act = _act(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:

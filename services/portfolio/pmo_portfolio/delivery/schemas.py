@@ -36,6 +36,12 @@ class StatusReportBody(Body):
     summary: str = Text
     risks: list[str] = Field(default_factory=list, max_length=100)
     issues: list[str] = Field(default_factory=list, max_length=100)
+    supersedes: str | None = Field(default=None, max_length=64, description="the report this one corrects")
+    correction_reason: str | None = Field(default=None, max_length=10_000, description="why (with supersedes)")
+
+
+class WithdrawalBody(Body):
+    reason: str = Text
 
 
 class ReviewBody(Body):
@@ -48,6 +54,7 @@ class ChangeRequestBody(Body):
     kind: Literal["budget", "scope", "schedule"]
     budget_delta: list[PeriodAmount] = Field(default_factory=list, max_length=40)
     new_end: date | None = None
+    effective_on: date | None = Field(default=None, description="from when a budget change counts in BAC")
     rationale: str = Text
 
 

@@ -17,6 +17,7 @@ from pmo_events.contracts.portfolio import (
     ProjectResumed,
     StageGateDecided,
     StatusReported,
+    StatusReportWithdrawn,
 )
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.projections.base import instant, on
@@ -105,10 +106,23 @@ def gate_decided(docs: Documents, event: StageGateDecided, meta: RecordedEvent) 
 
 @on(StatusReported)
 def status_reported(docs: Documents, event: StatusReported, meta: RecordedEvent) -> None:
-    """Every report is kept; a correction (same period end) replaces its period in the series, not the history."""
+    """Every report is kept with the figures it recorded; which ones count is decided when read
+    (`current_reports`), so the arrival order of corrections and withdrawals does not matter."""
     doc = project_doc(docs, event.project_id)
     report = event.model_dump(mode="json", exclude={"project_id", "portfolio_id"})
     doc["status_reports"].append({**report, "reported_at": instant(event.reported_at)})
+    put_project(docs, doc)
+
+
+@on(StatusReportWithdrawn)
+def status_report_withdrawn(docs: Documents, event: StatusReportWithdrawn, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    withdrawal = {
+        "reason": event.reason,
+        "withdrawn_by": event.withdrawn_by,
+        "withdrawn_at": instant(event.withdrawn_at),
+    }
+    doc.setdefault("withdrawn_reports", {})[event.report_id] = withdrawal
     put_project(docs, doc)
 
 
@@ -203,6 +217,7 @@ EFFECTS = (
     project_initiated,
     gate_decided,
     status_reported,
+    status_report_withdrawn,
     change_requested,
     change_decided,
     paused_or_resumed,
@@ -223,3 +238,24 @@ def current_budget(doc: Body) -> dict[str, str]:
 
 
 ACTIVE_STATUSES = frozenset({"active", "on_hold", "paused"})
+
+
+def report_state(doc: Body, report: Body) -> str:
+    """`withdrawn`, `superseded` (a later report names it in `correction_of`) or `current`: as the portfolio says."""
+    if report["report_id"] in doc.get("withdrawn_reports", {}):
+        return "withdrawn"
+    if any(r.get("correction_of") == report["report_id"] for r in doc["status_reports"]):
+        return "superseded"
+    return "current"
+
+
+def current_reports(doc: Body) -> list[Body]:
+    """The reports that count, by period end (the portfolio's rule: neither superseded nor withdrawn)."""
+    current = [r for r in doc["status_reports"] if report_state(doc, r) == "current"]
+    return sorted(current, key=lambda r: (r["period_end"], r["reported_at"]))
+
+
+def latest_report(doc: Body) -> Body | None:
+    """The current report with the latest period end (the latest reported on a tie)."""
+    current = current_reports(doc)
+    return current[-1] if current else None

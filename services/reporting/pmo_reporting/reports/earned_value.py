@@ -1,69 +1,47 @@
-"""Earned value per status report: PV, EV, AC, SV, CV, SPI, CPI, EAC, VAC; "undefined" on zero denominators."""
+"""Earned value per status report: the figures the portfolio recorded when the report was made, never recomputed.
+
+A report recorded before SV, CV, EAC and VAC were part of the event gets them on read, derived once from
+its own recorded BAC, PV, EV and AC (the contract's upcast, `pmo_events.figures.earned_value`).
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-from pmo_reporting.reports.common import UNDEFINED, Body, money, ratio
+from pmo_reporting.reports.common import UNDEFINED, Body, money
+
+#: Series field ← the recorded event's field.
+RECORDED = {
+    "bac": "bac",
+    "pv": "planned_value",
+    "ev": "earned_value",
+    "ac": "actual_cost",
+    "sv": "schedule_variance",
+    "cv": "cost_variance",
+    "eac": "eac",
+    "vac": "vac",
+}
 
 
-def planned_value(bac: Decimal, timeline: Body | None, period_end: date) -> Decimal | None:
-    """The baseline spread linearly over the timeline; unknown without one."""
-    if not timeline or not timeline.get("start") or not timeline.get("end"):
-        return None
-    start, end = date.fromisoformat(timeline["start"]), date.fromisoformat(timeline["end"])
-    span = (end - start).days
-    if span <= 0:
-        return bac if period_end >= end else Decimal(0)
-    elapsed = min(max((period_end - start).days, 0), span)
-    return bac * Decimal(elapsed) / Decimal(span)
+def _money(value: str | None) -> str:
+    return money(Decimal(value)) if value is not None else UNDEFINED
 
 
-def earned_value_point(*, bac: Decimal, pv: Decimal | None, percent_complete: Decimal, ac: Decimal) -> Body:
-    """One point of the series; every ratio with a zero (or unknown) denominator is "undefined"."""
-    ev = bac * percent_complete / Decimal(100)
-    spi = ratio(ev, pv) if pv is not None else UNDEFINED
-    cpi = ratio(ev, ac)
-    if cpi in (UNDEFINED, "0.0000"):
-        eac: str = UNDEFINED
-        vac: str = UNDEFINED
-    else:
-        eac_value = ac + (bac - ev) / (ev / ac)
-        eac, vac = money(eac_value), money(bac - eac_value)
+def evm_point(report: Body) -> Body:
+    """One point of the series: the report's recorded figures; a null figure is "undefined"."""
+    point = {name: _money(report.get(field)) for name, field in RECORDED.items()}
     return {
-        "bac": money(bac),
-        "pv": money(pv) if pv is not None else UNDEFINED,
-        "ev": money(ev),
-        "ac": money(ac),
-        "sv": money(ev - pv) if pv is not None else UNDEFINED,
-        "cv": money(ev - ac),
-        "spi": spi,
-        "cpi": cpi,
-        "eac": eac,
-        "vac": vac,
+        "period_end": report["period_end"],
+        "report_id": report["report_id"],
+        **point,
+        "spi": report["spi"],
+        "cpi": report["cpi"],
+        "percent_complete": format(Decimal(str(report["percent_complete"])), "f"),
+        "green_at": report.get("green_at"),
+        "amber_at": report.get("amber_at"),
     }
 
 
-def latest_per_period(reports: list[Body]) -> list[Body]:
-    """A later report for the same period end is a correction: it replaces the earlier one in series."""
-    latest: dict[str, Body] = {}
-    for report in sorted(reports, key=lambda r: (r["period_end"], r["reported_at"])):
-        latest[report["period_end"]] = report
-    return [latest[k] for k in sorted(latest)]
-
-
-def evm_series(bac: Decimal, timeline: Body | None, reports: list[Body]) -> list[Body]:
-    series = []
-    for report in latest_per_period(reports):
-        period_end = date.fromisoformat(report["period_end"])
-        given = report.get("planned_value")
-        pv = Decimal(given) if given is not None else planned_value(bac, timeline, period_end)
-        point = earned_value_point(
-            bac=bac,
-            pv=pv,
-            percent_complete=Decimal(str(report["percent_complete"])),
-            ac=Decimal(report["actual_cost"]),
-        )
-        series.append({"period_end": report["period_end"], **point})
-    return series
+def evm_series(current: list[Body]) -> list[Body]:
+    """The series over the reports that count (a correction replaces what it corrects; a withdrawal removes)."""
+    return [evm_point(report) for report in current]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pmo_reporting.projections.delivery import PROJECT, current_budget
+from pmo_reporting.projections.delivery import PROJECT, current_budget, current_reports, report_state
 from pmo_reporting.reports.benefits import benefit_rows
 from pmo_reporting.reports.common import Body, DocumentView, money, total
-from pmo_reporting.reports.earned_value import evm_series, latest_per_period
+from pmo_reporting.reports.earned_value import evm_series
 
 
 def project_view(docs: DocumentView, project_id: str) -> Body | None:
@@ -14,7 +14,11 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
         return None
     budget = current_budget(doc)
     bac = total(budget.values())
-    reports = doc["status_reports"]
+    current = current_reports(doc)
+    withdrawn = doc.get("withdrawn_reports", {})
+    history = [
+        {**r, "state": report_state(doc, r), "withdrawal": withdrawn.get(r["report_id"])} for r in doc["status_reports"]
+    ]
     return {
         "id": project_id,
         "title": doc.get("title"),
@@ -26,9 +30,9 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
         "current_budget": budget,
         "bac": money(bac),
         "timeline": doc.get("timeline"),
-        "status_history": sorted(reports, key=lambda r: r["reported_at"]),
-        "rag_trend": [{"period_end": r["period_end"], **(r.get("rag") or {})} for r in latest_per_period(reports)],
-        "evm": evm_series(bac, doc.get("timeline"), reports),
+        "status_history": sorted(history, key=lambda r: r["reported_at"]),
+        "rag_trend": [{"period_end": r["period_end"], **(r.get("rag") or {})} for r in current],
+        "evm": evm_series(current),
         "gates": doc["gates"],
         "changes": doc["changes"],
         "benefits": benefit_rows(doc),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pmo_reporting.projections.delivery import ACTIVE_STATUSES, PROJECT, current_budget
+from pmo_reporting.projections.delivery import ACTIVE_STATUSES, PROJECT, current_budget, latest_report
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE, PORTFOLIO, board_members
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
@@ -29,8 +29,8 @@ def rag_counts(projects: list[Body]) -> dict[str, int]:
     for project in projects:
         if project["status"] not in ACTIVE_STATUSES:
             continue
-        reports = sorted(project["status_reports"], key=lambda r: (r["period_end"], r["reported_at"]))
-        overall = (reports[-1].get("rag") or {}).get("overall") if reports else None
+        latest = latest_report(project)
+        overall = (latest.get("rag") or {}).get("overall") if latest else None
         counts[overall if overall in RAG else "unreported"] += 1
     return counts
 
@@ -39,9 +39,9 @@ def actual_cost(projects: list[Body]) -> Decimal:
     """Each project's latest reported cumulative actual cost (its final cost once closed)."""
     spent = Decimal(0)
     for project in projects:
-        reports = sorted(project["status_reports"], key=lambda r: (r["period_end"], r["reported_at"]))
+        latest = latest_report(project)
         final = project.get("final_cost")
-        spent += Decimal(final) if final is not None else Decimal(reports[-1]["actual_cost"] if reports else 0)
+        spent += Decimal(final) if final is not None else Decimal(latest["actual_cost"] if latest else 0)
     return spent
 
 

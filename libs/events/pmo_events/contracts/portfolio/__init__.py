@@ -36,6 +36,7 @@ from pmo_events.contracts.portfolio.delivery import (
     ReviewOverdue,
     StageGateDecided,
     StatusReported,
+    StatusReportWithdrawn,
 )
 from pmo_events.contracts.portfolio.funding import (
     BoardMemberAdded,
@@ -128,6 +129,7 @@ __all__ = [
     "ScenarioSaved",
     "ScoringModelSet",
     "StageGateDecided",
+    "StatusReportWithdrawn",
     "StatusReported",
     "Tally",
     "Vote",

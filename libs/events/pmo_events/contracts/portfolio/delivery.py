@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import model_validator
 
 from pmo_events.contracts.base import ContractModel, Money, contract
 from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Timeline
 from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally, Vote
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
+from pmo_events.figures.earned_value import from_amounts
 
 
 @contract
@@ -84,9 +87,18 @@ class RagRating(ContractModel):
     overall: Literal["green", "amber", "red"]
 
 
+#: The figures a status report derives from its four amounts (`pmo_events.figures.earned_value`).
+DERIVED_FIGURES = ("schedule_variance", "cost_variance", "eac", "vac")
+
+
 @contract
 class StatusReported(ProjectEvent):
-    """A status report for a period; a second report for the same period is a correction of the first."""
+    """A status report for a period with its earned-value figures as they were decided, never recomputed.
+
+    A report that names an earlier one in `correction_of` supersedes it (a second report for the same
+    period end does so by itself): both stay in the history. Events recorded before SV, CV, EAC and VAC
+    were part of the report get them on read, derived once from that event's own BAC, PV, EV and AC.
+    """
 
     event_name = "StatusReported"
     portfolio_id: str
@@ -94,22 +106,60 @@ class StatusReported(ProjectEvent):
     period_end: date
     percent_complete: Decimal
     actual_cost: Money
-    #: Earned value at the time: BAC, PV (None when undefined), EV; SPI and CPI are "undefined" on zero.
+    #: Earned value at the time: BAC (the budget in force at period_end), PV (None when undefined), EV;
+    #: SPI and CPI are "undefined" on a zero denominator, and so are (None) SV, EAC and VAC.
     bac: Money
     planned_value: Money | None = None
     earned_value: Money
     spi: str
     cpi: str
+    schedule_variance: Money | None = None
+    cost_variance: Money | None = None
+    eac: Money | None = None
+    vac: Money | None = None
     rag: RagRating
     derived_rag: RagRating
     rag_source: Literal["derived", "manual"]
+    #: The tolerances the derived RAG used (None on events from before they were recorded).
+    green_at: Decimal | None = None
+    amber_at: Decimal | None = None
     justification: str | None = None
     summary: str
     risks: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
     correction_of: str | None = None
+    #: Why this report supersedes `correction_of` (a same-period re-report may leave it empty).
+    correction_reason: str | None = None
     reported_by: str
     reported_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_missing_figures(cls, data: Any) -> Any:
+        """Upcast on read: an event without the derived figures gets them from its own recorded amounts."""
+        if not isinstance(data, dict) or all(name in data for name in DERIVED_FIGURES):
+            return data
+        pv = data.get("planned_value")
+        figures = from_amounts(
+            bac=Decimal(str(data["bac"])),
+            pv=Decimal(str(pv)) if pv is not None else None,
+            ev=Decimal(str(data["earned_value"])),
+            ac=Decimal(str(data["actual_cost"])),
+        )
+        derived = {"schedule_variance": figures.sv, "cost_variance": figures.cv, "eac": figures.eac, "vac": figures.vac}
+        return {**derived, **data}
+
+
+@contract
+class StatusReportWithdrawn(ProjectEvent):
+    """A status report was withdrawn (entered in error): it stays in the history but counts for nothing."""
+
+    event_name = "StatusReportWithdrawn"
+    portfolio_id: str
+    report_id: str
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
 
 
 @contract
@@ -134,6 +184,8 @@ class ChangeRequested(ProjectEvent):
     kind: Literal["budget", "scope", "schedule"]
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
+    #: From when a budget change counts in the project's BAC (None: from the day it is approved).
+    effective_on: date | None = None
     rationale: str
     requested_by: str
     requested_at: datetime
@@ -150,6 +202,9 @@ class ChangeRequestDecided(ProjectEvent):
     outcome: Literal["approve", "reject"]
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
+    #: From when an approved budget change counts in the project's BAC (None on older events: the
+    #: day of `decided_at`). The envelope is committed at the decision, whatever this date.
+    effective_on: date | None = None
     rationale: str
     decided_by: str
     decided_at: datetime

@@ -21,6 +21,18 @@ class RequestChange:
     rationale: str
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
+    #: From when a budget change counts in BAC; None: from the day it is approved.
+    effective_on: date | None = None
+
+
+def _check_effective_on(project: Project, command: RequestChange) -> None:
+    if command.effective_on is None:
+        return
+    if command.kind != "budget":
+        raise InvalidCommand("effective_on", f"only a budget change carries effective_on, not {command.kind}")
+    start = project.start()
+    if start is not None and command.effective_on < start:
+        raise InvalidCommand("effective_on", f"a budget change cannot take effect before the project's start ({start})")
 
 
 def _check_request(project: Project, command: RequestChange) -> None:
@@ -50,6 +62,7 @@ def request_change(project: Project, command: RequestChange, act: Act) -> list[E
     check_live(project, "take change requests")
     check_rationale(act)
     _check_request(project, command)
+    _check_effective_on(project, command)
     return [
         ChangeRequested(
             project_id=project.project_id,
@@ -58,6 +71,7 @@ def request_change(project: Project, command: RequestChange, act: Act) -> list[E
             kind=command.kind,  # type: ignore[arg-type]
             budget_delta=command.budget_delta,
             new_end=command.new_end,
+            effective_on=command.effective_on,
             rationale=act.rationale,
             requested_by=act.by,
             requested_at=act.at,
@@ -86,6 +100,7 @@ def decide_change(
         outcome=outcome,  # type: ignore[arg-type]
         budget_delta=request.budget_delta if outcome == "approve" else (),
         new_end=request.new_end if outcome == "approve" else None,
+        effective_on=(request.effective_on or act.at.date()) if outcome == "approve" and request.budget_delta else None,
         rationale=act.rationale,
         decided_by=act.by,
         decided_at=act.at,

@@ -90,7 +90,8 @@ def _released(project: Project, spent: Decimal, cause: str, act: Act) -> tuple[t
 
 
 def _spent_so_far(project: Project) -> Decimal:
-    return project.latest_report.actual_cost if project.latest_report else ZERO
+    latest = project.latest_report()
+    return latest.actual_cost if latest else ZERO
 
 
 def cancel(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:

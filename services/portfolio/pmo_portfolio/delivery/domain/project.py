@@ -30,6 +30,7 @@ from pmo_events.contracts.portfolio import (
     ReviewOverdue,
     StageGateDecided,
     StatusReported,
+    StatusReportWithdrawn,
 )
 from pmo_portfolio.funding.domain import add, negated
 
@@ -46,6 +47,7 @@ class ChangeRequest(BaseModel):
     status: Literal["pending", "approved", "rejected"] = "pending"
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
+    effective_on: date | None = None
     rationale: str
     requested_by: str
 
@@ -63,6 +65,13 @@ class BoardAction(BaseModel):
     overdue_noticed: bool = False
 
 
+class BudgetStep(BaseModel):
+    """An approved change of the project's budget and the day from which it counts in BAC."""
+
+    effective_on: date
+    delta: tuple[PeriodAmount, ...]
+
+
 class Project(BaseModel):
     project_id: str
     portfolio_id: str = ""
@@ -70,16 +79,19 @@ class Project(BaseModel):
     stage: Stage = "none"
     status: Status = "none"
     baseline_budget: tuple[PeriodAmount, ...] = ()
-    #: The baseline plus every approved budget change: BAC is its total.
+    #: The baseline plus every approved budget change (and release): what the envelope holds for it.
     budget: dict[str, Decimal] = {}
+    #: Those changes with the day each counts from: a status report's BAC is the budget in force then.
+    budget_steps: tuple[BudgetStep, ...] = ()
     timeline: Timeline = Timeline()
     resource_estimate: tuple[RoleEstimate, ...] = ()
     benefits: tuple[Benefit, ...] = ()
     initiated_on: date | None = None
     last_reviewed_on: date | None = None
-    #: Latest status report per period end (ISO date) → its report id.
-    reports: dict[str, str] = {}
-    latest_report: StatusReported | None = None
+    #: Status reports that count (neither superseded nor withdrawn), by report id.
+    current_reports: dict[str, StatusReported] = {}
+    #: Reports that no longer count, by report id: "superseded" or "withdrawn" (kept in the history).
+    retired_reports: dict[str, Literal["superseded", "withdrawn"]] = {}
     change_requests: dict[str, ChangeRequest] = {}
     final_cost: Decimal | None = None
     lessons: int = 0
@@ -96,6 +108,23 @@ class Project(BaseModel):
     def benefit_ids(self) -> list[str]:
         """A benefit without its own id is known by its position, as reporting does: "#1", "#2"..."""
         return [b.benefit_id or f"#{i + 1}" for i, b in enumerate(self.benefits)]
+
+    def latest_report(self) -> StatusReported | None:
+        """The current report with the latest period end (the latest reported on a tie)."""
+        reports = self.current_reports.values()
+        return max(reports, key=lambda r: (r.period_end, r.reported_at), default=None)
+
+    def report_for(self, period_end: date) -> StatusReported | None:
+        return next((r for r in self.current_reports.values() if r.period_end == period_end), None)
+
+    def budget_on(self, day: date) -> dict[str, Decimal]:
+        """The baseline plus the approved changes in force on `day` (by their effective date)."""
+        in_force = [line for step in self.budget_steps if step.effective_on <= day for line in step.delta]
+        return add(add({}, self.baseline_budget), in_force)
+
+    def start(self) -> date | None:
+        """When the project's life began: its planned start, else the day it was initiated."""
+        return self.timeline.start or self.initiated_on
 
     def next_stage(self) -> Stage | None:
         position = STAGES.index(self.stage) if self.stage in STAGES else -1
@@ -169,18 +198,38 @@ def _change_decided(state: Project, event: ChangeRequestDecided) -> Project:
     }
     if event.outcome == "reject":
         return state.model_copy(update={"change_requests": requests})
-    update: dict[str, object] = {"change_requests": requests, "budget": add(state.budget, event.budget_delta)}
+    step = BudgetStep(effective_on=event.effective_on or event.decided_at.date(), delta=event.budget_delta)
+    update: dict[str, object] = {
+        "change_requests": requests,
+        "budget": add(state.budget, event.budget_delta),
+        "budget_steps": (*state.budget_steps, step) if event.budget_delta else state.budget_steps,
+    }
     if event.new_end is not None:
         update["timeline"] = state.timeline.model_copy(update={"end": event.new_end})
     return state.model_copy(update=update)
 
 
 def _reported(state: Project, event: StatusReported) -> Project:
-    latest = state.latest_report
-    if latest is None or (event.period_end, event.reported_at) >= (latest.period_end, latest.reported_at):
-        latest = event
-    reports = {**state.reports, event.period_end.isoformat(): event.report_id}
-    return state.model_copy(update={"reports": reports, "latest_report": latest})
+    """A report counts from now on; the one it corrects (if any) is superseded, and stays in the history."""
+    current = {k: v for k, v in state.current_reports.items() if k != event.correction_of}
+    retired = dict(state.retired_reports)
+    if event.correction_of and event.correction_of not in retired:
+        retired[event.correction_of] = "superseded"
+    return state.model_copy(update={"current_reports": {**current, event.report_id: event}, "retired_reports": retired})
+
+
+def _withdrawn(state: Project, event: StatusReportWithdrawn) -> Project:
+    current = {k: v for k, v in state.current_reports.items() if k != event.report_id}
+    retired = {**state.retired_reports, event.report_id: "withdrawn"}
+    return state.model_copy(update={"current_reports": current, "retired_reports": retired})
+
+
+def _released(state: Project, event: ProjectCancelled | ProjectClosed) -> dict[str, object]:
+    released = negated(event.released_budget)
+    if not released:
+        return {}
+    step = BudgetStep(effective_on=event.effective_on or date.min, delta=released)
+    return {"budget": add(state.budget, released), "budget_steps": (*state.budget_steps, step)}
 
 
 def evolve(state: Project, event: Event) -> Project:
@@ -190,6 +239,8 @@ def evolve(state: Project, event: Event) -> Project:
         return _gate(state, event)
     if isinstance(event, StatusReported):
         return _reported(state, event)
+    if isinstance(event, StatusReportWithdrawn):
+        return _withdrawn(state, event)
     if isinstance(event, AlignmentReviewed):
         return state.model_copy(update={"last_reviewed_on": event.reviewed_at.date()})
     if isinstance(event, ChangeRequested):
@@ -202,12 +253,10 @@ def evolve(state: Project, event: Event) -> Project:
     if isinstance(event, ProjectPaused | ProjectResumed):
         return state.model_copy(update={"status": "paused" if isinstance(event, ProjectPaused) else "active"})
     if isinstance(event, ProjectCancelled):
-        return state.model_copy(
-            update={"status": "cancelled", "budget": add(state.budget, negated(event.released_budget))}
-        )
+        return state.model_copy(update={"status": "cancelled", **_released(state, event)})
     if isinstance(event, ProjectClosed):
         update = {"status": "closed", "stage": "close", "final_cost": event.final_cost}
-        return state.model_copy(update={**update, "budget": add(state.budget, negated(event.released_budget))})
+        return state.model_copy(update={**update, **_released(state, event)})
     if isinstance(event, LessonRecorded | BenefitRealised):
         field = "lessons" if isinstance(event, LessonRecorded) else "realisations"
         return state.model_copy(update={field: getattr(state, field) + 1})
