@@ -170,3 +170,43 @@ def test_a_known_type_with_a_payload_that_does_not_validate_is_skipped() -> None
     broken = replace(history.events[-1], event_id="broken", data={"decision_id": "x"})
     assert not PORTFOLIO.apply(InMemoryDocuments(), broken)
     assert sorted(fold([*history.events, broken]).rows()) == before
+
+
+def test_the_audit_trail_shows_every_motion_with_every_vote_and_the_charter_changes_the_board() -> None:
+    from datetime import UTC, datetime
+
+    from pmo_events.contracts import portfolio
+
+    h = standard_history()
+    charter = portfolio.BoardCharter(version=2, members=("carol", "dan"), chair="carol", quorum=2,
+                                     rule="unanimity")  # fmt: skip
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    h.at(40).add(portfolio.BoardCharterSet(portfolio_id="pf-1", charter=charter, set_by="olga", set_at=at), "pf-1")
+    votes = (
+        portfolio.Vote(voter="carol", vote="for", rationale="fits", cast_at=at),
+        portfolio.Vote(voter="dan", vote="against", rationale="too early", cast_at=at),
+    )
+    tally = portfolio.Tally(votes_for=1, votes_against=1)
+    h.at(41).add(
+        portfolio.MotionDefeated(
+            motion_id="m-1",
+            portfolio_id="pf-1",
+            kind="investment",
+            subject_id="p-4",
+            outcome="approve",
+            tally=tally,
+            votes=votes,
+            defeated_at=at,
+        ),
+        "m-1",
+    )
+    docs = fold(h.events)
+    [motion] = [d for d in decision_trail(docs, portfolio_id="pf-1") if d["kind"] == "motion"]
+    assert (motion["result"], motion["outcome"], motion["subject_id"]) == ("defeated", "approve", "p-4")
+    assert [(v["voter"], v["vote"], v["rationale"]) for v in motion["votes"]] == [
+        ("carol", "for", "fits"),
+        ("dan", "against", "too early"),
+    ]
+    summary = portfolio_summary(docs, "pf-1")
+    assert summary["board_members"] == ["carol", "dan"]
+    assert summary["budget"][0]["committed"] == "120000.00"  # a motion commits nothing by itself

@@ -86,3 +86,38 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
         assert (line["status"], line["cancel_reason"]) == ("cancelled", "project cancelled: strategy changed")
         again = await book(client, ada["id"], project, "0.5")
         assert again.status_code == 409 and "not active" in again.json()["detail"]
+
+
+async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    project = str(uuid.uuid4())
+    async with (
+        running_service(
+            RESOURCING, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+        ) as service,
+        service.client(*MANAGER) as client,
+    ):
+        await publish(kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))))
+
+        async def demand_line():  # type: ignore[no-untyped-def]
+            items = (await client.get("/demands", params={"project_id": project})).json()["items"]
+            return items[0] if items else None
+
+        line = await eventually(demand_line, timeout=60)
+        ada = await register(client)
+        booked = await book(client, ada["id"], project, "1", demand_id=line["id"])
+        assert booked.status_code == 201, booked.text
+        paused = {"project_id": project, "portfolio_id": "pf-1", "rationale": "board action: misaligned",
+                  "paused_by": "board", "paused_at": "2026-12-01T10:00:00+00:00"}  # fmt: skip
+        await publish(kafka, portfolio_event(project, 2, "pmo.portfolio.ProjectPaused.v1", paused))
+
+        async def released():  # type: ignore[no-untyped-def]
+            allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()
+            return allocation if allocation["status"] == "released" else None
+
+        await eventually(released, timeout=60)
+        assert (await demand_line())["status"] == "open"  # still needed once the project resumes
+        refused = await book(client, ada["id"], project, "0.5")
+        assert refused.status_code == 409

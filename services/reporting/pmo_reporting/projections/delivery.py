@@ -7,12 +7,15 @@ from decimal import Decimal
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import (
     BenefitRealised,
+    BoardActionOpened,
+    BoardActionResolved,
     ChangeRequestDecided,
     ChangeRequested,
     LessonRecorded,
     ProjectCancelled,
     ProjectClosed,
     ProjectInitiated,
+    ProjectManagerAssigned,
     ProjectPaused,
     ProjectResumed,
     StageGateDecided,
@@ -169,7 +172,8 @@ def change_decided(docs: Documents, event: ChangeRequestDecided, meta: RecordedE
     put_project(docs, doc)
     body = {"kind": "change_request", "change_kind": event.kind, "outcome": event.outcome,
             "rationale": event.rationale, "decided_by": event.decided_by, "decided_at": instant(event.decided_at),
-            "approved_budget": delta}  # fmt: skip
+            "approved_budget": delta, "authority": event.authority, "motion_id": event.motion_id,
+            "votes": [v.model_dump(mode="json") for v in event.votes]}  # fmt: skip
     _decision(docs, doc, event.change_request_id, body, meta)
 
 
@@ -213,8 +217,41 @@ def benefit_realised(docs: Documents, event: BenefitRealised, meta: RecordedEven
     put_project(docs, doc)
 
 
+@on(ProjectManagerAssigned)
+def manager_assigned(docs: Documents, event: ProjectManagerAssigned, meta: RecordedEvent) -> None:
+    doc = project_doc(docs, event.project_id)
+    doc["portfolio_id"] = doc["portfolio_id"] or event.portfolio_id
+    doc["project_manager"] = event.project_manager
+    put_project(docs, doc)
+
+
+@on(BoardActionOpened, BoardActionResolved)
+def board_action(docs: Documents, event: BoardActionOpened | BoardActionResolved, meta: RecordedEvent) -> None:
+    """What a negative review asked of the board, and how (and by which votes) the board resolved it."""
+    doc = project_doc(docs, event.project_id)
+    doc["portfolio_id"] = doc["portfolio_id"] or event.portfolio_id
+    actions = doc.setdefault("board_actions", [])
+    action = next((a for a in actions if a["action_id"] == event.action_id), None)
+    if action is None:
+        action = {"action_id": event.action_id, "status": "open"}
+        actions.append(action)
+    if isinstance(event, BoardActionOpened):
+        action.update(review_id=event.review_id, recommendation=event.recommendation, due_on=event.due_on.isoformat(),
+                      still_aligned=event.still_aligned, opened_at=instant(event.opened_at))  # fmt: skip
+    else:
+        action.update(status="resolved", resolution=event.resolution, motion_id=event.motion_id,
+                      resolved_at=instant(event.resolved_at))  # fmt: skip
+        body = {"kind": "board_action", "outcome": event.resolution, "rationale": event.rationale,
+                "decided_by": event.resolved_by, "decided_at": instant(event.resolved_at), "authority": "board",
+                "motion_id": event.motion_id, "votes": [v.model_dump(mode="json") for v in event.votes]}  # fmt: skip
+        _decision(docs, doc, event.action_id, body, meta)
+    put_project(docs, doc)
+
+
 EFFECTS = (
     project_initiated,
+    manager_assigned,
+    board_action,
     gate_decided,
     status_reported,
     status_report_withdrawn,

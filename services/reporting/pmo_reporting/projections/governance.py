@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pmo_events.contracts.portfolio import (
+    BoardCharterSet,
     BoardMemberAdded,
     BoardMemberRemoved,
     InvestmentDecided,
+    MotionCarried,
+    MotionDefeated,
+    MotionLapsed,
     ObjectiveCreated,
     ObjectiveRetired,
     ObjectiveUpdated,
@@ -56,6 +60,23 @@ def board_changed(docs: Documents, event: BoardMemberAdded | BoardMemberRemoved,
     member = doc.setdefault("board", {}).setdefault(event.subject, {"added_at": None, "removed_at": None})
     field = "added_at" if isinstance(event, BoardMemberAdded) else "removed_at"
     member[field] = max(filter(None, [member[field], instant(meta.time)]))
+    docs.put(PORTFOLIO, event.portfolio_id, doc, scope=event.portfolio_id)
+
+
+@on(BoardCharterSet)
+def charter_set(docs: Documents, event: BoardCharterSet, meta: RecordedEvent) -> None:
+    """A new charter version: who is on the board from now on, and how it decides."""
+    doc = _portfolio(docs, event.portfolio_id)
+    board = doc.setdefault("board", {})
+    now = instant(meta.time)
+    for subject in event.charter.members:
+        member = board.setdefault(subject, {"added_at": None, "removed_at": None})
+        if subject not in board_members(doc):
+            member["added_at"] = max(filter(None, [member["added_at"], now]))
+    for subject, member in board.items():
+        if subject not in event.charter.members and subject in board_members(doc):
+            member["removed_at"] = max(filter(None, [member["removed_at"], now]))
+    doc["charter"] = event.charter.model_dump(mode="json")
     docs.put(PORTFOLIO, event.portfolio_id, doc, scope=event.portfolio_id)
 
 
@@ -110,10 +131,54 @@ def investment_decided(docs: Documents, event: InvestmentDecided, meta: Recorded
             "approved_budget": _budget(event.approved_budget),
             "review_on": event.review_on,
             "evidence": event.evidence.model_dump(mode="json"),
+            "authority": event.authority,
+            "motion_id": event.motion_id,
+            "override_reason": event.override_reason,
             "event_id": meta.event_id,
         },
         scope=event.portfolio_id,
     )
 
 
-EFFECTS = (portfolio_created, budget_set, board_changed, objective_defined, objective_retired, investment_decided)
+@on(MotionCarried, MotionDefeated, MotionLapsed)
+def motion_ended(docs: Documents, event: MotionCarried | MotionDefeated | MotionLapsed, meta: RecordedEvent) -> None:
+    """Every motion the board voted on is in the audit trail with every vote, carried or not."""
+    result = {MotionCarried: "carried", MotionDefeated: "defeated", MotionLapsed: "lapsed"}[type(event)]
+    docs.put(
+        DECISION,
+        event.motion_id,
+        {
+            "id": event.motion_id,
+            "kind": "motion",
+            "motion_kind": event.kind,
+            "portfolio_id": event.portfolio_id,
+            "subject_id": event.subject_id,
+            "proposal_id": event.subject_id,
+            "reference": event.reference,
+            "outcome": event.outcome,
+            "result": result,
+            "decided_by": "board",
+            "decided_at": instant(meta.time),
+            "rationale": None,
+            "approved_budget": {},
+            "review_on": None,
+            "votes": [v.model_dump(mode="json") for v in event.votes],
+            "tally": event.tally.model_dump(mode="json"),
+            "conflicts": [c.model_dump(mode="json") for c in event.conflicts],
+            "evidence": {},
+            "event_id": meta.event_id,
+        },
+        scope=event.portfolio_id,
+    )
+
+
+EFFECTS = (
+    portfolio_created,
+    budget_set,
+    board_changed,
+    charter_set,
+    objective_defined,
+    objective_retired,
+    investment_decided,
+    motion_ended,
+)

@@ -19,7 +19,8 @@ def committed_per_period(docs: DocumentView, portfolio_id: str) -> dict[str, Dec
     for project in projects.values():
         add_periods(committed, current_budget(project))
     for decision in docs.all(DECISION, scope=portfolio_id):
-        if decision["outcome"] == "approve" and decision["subject_id"] not in projects:
+        investment = decision.get("kind", "investment") == "investment"
+        if investment and decision["outcome"] == "approve" and decision["subject_id"] not in projects:
             add_periods(committed, decision["approved_budget"])
     return committed
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import ProjectInitiated
+from pmo_events.contracts.portfolio import ProjectInitiated, ProjectManagerAssigned, ProjectPaused, ProjectResumed
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork
 from pmo_events.runtime.subscription import Handler
@@ -42,8 +42,38 @@ def make_handler(commands: CommandRuntime) -> Handler:
             await _remember(session, project_id, status, event)
             async with commands.in_session(session, meta) as uow:
                 await end_project(uow, project_id, status=status, day=_effective_day(event), why=event.data)
+        elif event.type == ProjectPaused.type_name():
+            paused = event.decode()
+            assert isinstance(paused, ProjectPaused)
+            await _remember(session, paused.project_id, "paused", event)
+            async with commands.in_session(session, meta) as uow:
+                await pause_project(uow, paused)
+        elif event.type == ProjectResumed.type_name():
+            await _remember(session, str(event.data["project_id"]), "active", event)
+        elif event.type == ProjectManagerAssigned.type_name():
+            assigned = event.decode()
+            assert isinstance(assigned, ProjectManagerAssigned)
+            await _assign(session, assigned)
 
     return handle
+
+
+async def pause_project(uow: UnitOfWork, paused: ProjectPaused) -> None:
+    """A paused project gives its people back from the pause on; its demand stays, to be booked again on resume."""
+    reason = f"project paused: {paused.rationale}"
+    await release_project_bookings(uow, paused.project_id, day=paused.paused_at.date(), reason=reason)
+
+
+async def _assign(session: AsyncSession, assigned: ProjectManagerAssigned) -> None:
+    """Who manages the project: that project manager may propose and release its bookings."""
+    query = select(project_states.c.project_id).where(project_states.c.project_id == assigned.project_id)
+    values: dict[str, Any] = {"project_manager": assigned.project_manager}
+    if (await session.execute(query)).first() is None:
+        values.update(status="active", changed_at=assigned.assigned_at, portfolio_id=assigned.portfolio_id)
+        await session.execute(project_states.insert().values(project_id=assigned.project_id, **values))
+    else:
+        where = project_states.c.project_id == assigned.project_id
+        await session.execute(project_states.update().where(where).values(**values))
 
 
 async def raise_project_demand(uow: UnitOfWork, initiated: ProjectInitiated) -> None:

@@ -80,4 +80,6 @@ project_states = Table(
     Column("title", String(200), nullable=True),
     Column("status", String(16), nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+    #: The project manager assigned by the portfolio service (`ProjectManagerAssigned`).
+    Column("project_manager", String(200), nullable=True),
 )
