@@ -173,7 +173,7 @@ async def withdraw_status_report(
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
         return status_reports.withdraw_report(pr, report_id, act)
 
-    return await _command(request, principal, project_id, rule)
+    return await run_command(request, principal, _recorded(project_id, rule))
 
 
 @router.post("/projects/{project_id}/reviews", status_code=201, tags=["projects"])
