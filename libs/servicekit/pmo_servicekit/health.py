@@ -8,19 +8,25 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from pmo_servicekit.contract.operations import Liveness, Readiness
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.service import ServiceRuntime
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health/live", summary="The process is up")
-async def live() -> dict[str, str]:
+@router.get("/health/live", summary="Check that the process is up", response_model=Liveness)
+async def check_liveness() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", summary="The database and the broker answer", responses={503: {}})
-async def ready(request: Request) -> JSONResponse:
+@router.get(
+    "/health/ready",
+    summary="Check that the database and broker answer",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "not ready: `checks` names what is not"}},
+)
+async def check_readiness(request: Request) -> JSONResponse:
     runtime = service_runtime(request)
     checks = {"database": await _database(runtime), "broker": await _broker(runtime)}
     ok = all(c == "ok" for c in checks.values())

@@ -19,6 +19,7 @@ from opentelemetry.metrics import Histogram, Meter, Observation
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pmo_servicekit.contract.operations import METRICS_RESPONSES
 from pmo_servicekit.service import ServiceRuntime
 from pmo_servicekit.telemetry import Telemetry
 
@@ -30,8 +31,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+@router.get("/metrics", summary="Read the Prometheus metrics", response_class=Response, responses=METRICS_RESPONSES)
+async def read_metrics(request: Request) -> Response:
     telemetry: Telemetry = request.app.state.telemetry
     await request.app.state.backlog_probe.refresh()  # a scrape sees the outbox as it is now
     return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)

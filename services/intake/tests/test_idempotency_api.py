@@ -51,7 +51,7 @@ async def test_a_retried_transition_is_not_applied_twice(intake) -> None:  # typ
         first = await alice.post(f"{url}/withdraw", json={"reason": "not needed"}, headers=key)
         retry = await alice.post(f"{url}/withdraw", json={"reason": "not needed"}, headers=key)
         assert (first.status_code, retry.status_code, retry.json()) == (200, 200, first.json())
-        assert len((await alice.get(f"{url}/history")).json()["events"]) == 2
+        assert len((await alice.get(f"{url}/history")).json()["items"]) == 2
         assert (await alice.post(f"{url}/withdraw", json={"reason": "not needed"})).status_code == 409
 
 

@@ -59,7 +59,7 @@ async def test_from_submission_through_review_and_decisions(
             assert approved["decision"]["rationale"] == "Best value per euro this year"
             assert (await alice.post(f"{url}/withdraw", json={"reason": "too late"})).status_code == 409
 
-            history = (await alice.get(f"{url}/history")).json()["events"]
+            history = (await alice.get(f"{url}/history")).json()["items"]
         assert [e["event"] for e in history] == [
             "ProposalDrafted", "ProposalSubmitted", "ProposalUnderReview", "ProposalChangesRequested",
             "ProposalEdited", "ProposalSubmitted", "ProposalUnderReview", "ProposalApproved",

@@ -37,7 +37,7 @@ async def test_a_full_draft_round_trips_with_money_as_decimal_strings(intake, kn
         assert created.status_code == 201, created.text
         view = created.json()
         assert view["business_case"]["costs"] == [{"fiscal_period": "FY2027", "amount": "120000.00"}]
-        assert view["resource_estimate"][0]["fte"] == "0.5"
+        assert view["resource_estimate"][0]["fte"] == "0.5000"
         assert (view["status"], view["requester"], view["submission"]) == ("draft", "alice", 0)
         assert (await alice.get(created.headers["location"])).json() == view
 
@@ -72,7 +72,7 @@ async def test_only_the_requester_an_analyst_or_an_admin_may_edit(intake, known)
         assert tidied.status_code == 200
     async with intake.client("vic", "viewer") as viewer:
         history = (await viewer.get(f"{url}/history")).json()
-    assert [e["actor"] for e in history["events"]] == ["alice", "pat"]
+    assert [e["actor"] for e in history["items"]] == ["alice", "pat"]
 
 
 async def test_submit_then_edit_is_a_409_and_withdraw_after_submit_works(intake, known) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +90,7 @@ async def test_submit_then_edit_is_a_409_and_withdraw_after_submit_works(intake,
         assert withdrawn.status_code == 200
         assert withdrawn.json()["withdrawal"]["reason"] == "The vendor went bust"
         assert (await alice.post(f"{url}/withdraw", json={"reason": "again"})).status_code == 409
-        events = [e["event"] for e in (await alice.get(f"{url}/history")).json()["events"]]
+        events = [e["event"] for e in (await alice.get(f"{url}/history")).json()["items"]]
         assert events == ["ProposalDrafted", "ProposalSubmitted", "ProposalWithdrawn"]
 
 

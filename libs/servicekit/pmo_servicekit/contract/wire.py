@@ -9,11 +9,13 @@ UTC ending in `Z`. Inputs take strings only: a JSON number for money is refused 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer, WithJsonSchema
+from pydantic_core import CoreSchema, core_schema
 
 #: ISO 4217 minor units where they are not 2 (the exponent of the currency's smallest unit).
 _MINOR_UNITS = {
@@ -103,23 +105,38 @@ Instant = Annotated[
 ]
 
 
-def decimal_input(*, digits: int, places: int, description: str, example: str) -> Any:
-    """A decimal request field: a string of at most `digits` digits, `places` of them after the point."""
-    whole = digits - places
-    pattern = rf"^-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$" if places else rf"^-?[0-9]{{1,{whole}}}$"
-    return Annotated[
-        Decimal,
-        BeforeValidator(_plain_decimal_text),
-        Field(max_digits=digits, decimal_places=places),
-        _schema(description, example, pattern=pattern),
-    ]
+@dataclass(frozen=True)
+class DecimalText:
+    """A decimal request field: a string of at most `digits` digits, `places` of them after the point.
+
+    `Annotated[Decimal, DecimalText(15, 2, "an amount", "120000.00")]`; a JSON number is refused.
+    """
+
+    digits: int
+    places: int
+    description: str
+    example: str
+
+    @property
+    def pattern(self) -> str:
+        whole = rf"^-?[0-9]{{1,{self.digits - self.places}}}"
+        return whole + (rf"(\.[0-9]{{1,{self.places}}})?$" if self.places else "$")
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        checked = core_schema.decimal_schema(max_digits=self.digits, decimal_places=self.places)
+        return core_schema.no_info_before_validator_function(_plain_decimal_text, checked)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "format": "decimal",
+            "pattern": self.pattern,
+            "description": self.description,
+            "examples": [self.example],
+        }
 
 
 #: Money in a request: up to 13 digits before the point and 4 after (its currency may allow fewer).
-MoneyInput = decimal_input(
-    digits=17, places=4, description="an amount as a decimal string (never a JSON number)", example="120000.00"
-)
+MoneyInput = Annotated[Decimal, DecimalText(17, 4, "an amount as a decimal string (never a JSON number)", "120000.00")]
 #: FTE in a request: up to 4 places.
-FteInput = decimal_input(
-    digits=6, places=FTE_PLACES, description="full-time equivalents as a decimal string", example="0.5"
-)
+FteInput = Annotated[Decimal, DecimalText(6, FTE_PLACES, "full-time equivalents as a decimal string", "0.5")]

@@ -12,41 +12,24 @@ from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import Changed
 from pmo_intake.adapters.http.problems import proposal_not_found
-from pmo_intake.adapters.http.schemas import (
-    PRINTABLE,
-    HistoryEntry,
-    ProposalChanges,
-    ProposalDraft,
-    ProposalHistory,
-    ProposalPage,
-    ProposalView,
-    StatusFilter,
-    Withdrawal,
-)
+from pmo_intake.adapters.http.schemas import PRINTABLE, ProposalChanges, ProposalDraft, Withdrawal
+from pmo_intake.adapters.http.views import ProposalHistory, ProposalPage, ProposalView, StatusFilter
 from pmo_intake.application import commands, queries
 from pmo_intake.domain.lifecycle import Actor, DraftProposal
 from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
+from pmo_servicekit.contract.responses import answers
+from pmo_servicekit.contract.shared import HistoryEntry
 from pmo_servicekit.http import IfMatch, RequiredIfMatch, answer, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
-from pmo_servicekit.problems import Problem
 
 router = APIRouter(tags=["proposals"])
 Proposer = Annotated[Principal, Depends(require_roles("requester", "pmo_analyst", "admin"))]
 Filter = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"description": text, "content": {"application/problem+json": {}}}
-    for status, text in {
-        401: "no or bad bearer token",
-        403: "the caller may not do this",
-        404: "no such proposal",
-        409: "the proposal's state forbids this",
-        412: "the proposal changed since it was read (stale If-Match)",
-        422: "invalid input or an incomplete proposal; `errors` names every field",
-        428: "If-Match is required",
-    }.items()
-}
+NOT_FOUND = {404: "no such proposal"}
+STATE = {409: "the proposal's state forbids this (`type`: `proposal-state-conflict`)"}
 
 
 def _actor(principal: Principal) -> Actor:
@@ -69,7 +52,13 @@ async def _answered(outcome: Awaitable[Changed[Proposal]], *, status_code: int =
     return answer(view.model_dump(mode="json"), changed.version, status_code=status_code, location=location)
 
 
-@router.post("/proposals", status_code=201, response_model=ProposalView, responses=PROBLEMS)
+@router.post(
+    "/proposals",
+    status_code=201,
+    summary="Draft a new proposal",
+    response_model=ProposalView,
+    responses=answers(status=201, etag=True, location=True),
+)
 async def create_proposal(
     body: ProposalDraft, principal: Proposer, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
@@ -86,38 +75,46 @@ async def create_proposal(
     )
 
 
-@router.get("/proposals", response_model=ProposalPage, responses=PROBLEMS)
+@router.get("/proposals", summary="List proposals, newest first", response_model=ProposalPage)
 async def list_proposals(
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     status: StatusFilter | None = None,
     portfolio_id: Filter = None,
     requester: Filter = None,
     q: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE, description="searches title and summary")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page")] = None,
 ) -> ProposalPage:
-    """Proposals, newest first, filtered; follow `next_cursor` for the next page."""
+    """Proposals, newest first, filtered by status, portfolio, requester and text."""
     filters = queries.ProposalFilter(status=status, portfolio_id=portfolio_id, requester=requester, q=q)
-    try:
-        rows, next_cursor = await queries.list_proposals(
-            service_runtime(request).db, filters, limit=limit, cursor=cursor
-        )
-    except queries.BadCursor as exc:
-        error = {"field": "cursor", "location": "query", "message": "not a cursor this API gave", "code": "cursor"}
-        raise Problem(422, "validation-error", "the cursor is not valid", errors=[error]) from exc
-    return ProposalPage(items=[ProposalView.of(s, v) for s, v in rows], next_cursor=next_cursor)
+    after = paging.after(1)
+    position = after[0] if after else None
+    if position is not None and not isinstance(position, int):
+        raise bad_cursor()
+    rows = await queries.list_proposals(service_runtime(request).db, filters, limit=paging.limit + 1, after=position)
+    page, next_cursor = keyset_page(rows, paging, key=lambda row: [row[2]])
+    return ProposalPage(items=[ProposalView.of(state, version) for state, version, _ in page], next_cursor=next_cursor)
 
 
-@router.get("/proposals/{proposal_id}", response_model=ProposalView, responses=PROBLEMS)
+@router.get(
+    "/proposals/{proposal_id}",
+    summary="Read one proposal",
+    response_model=ProposalView,
+    responses=answers(404, etag=True, notes=NOT_FOUND),
+)
 async def read_proposal(proposal_id: str, _principal: CurrentPrincipal, request: Request, response: Response) -> Any:
     state, version = await queries.get_proposal(service_runtime(request).db, _checked_id(proposal_id))
     response.headers["ETag"] = etag(version)
     return ProposalView.of(state, version)
 
 
-@router.patch("/proposals/{proposal_id}", response_model=ProposalView, responses=PROBLEMS)
-async def edit_proposal(
+@router.patch(
+    "/proposals/{proposal_id}",
+    summary="Change a proposal's content",
+    response_model=ProposalView,
+    responses=answers(403, 404, 409, 412, 428, etag=True, notes={**NOT_FOUND, **STATE}),
+)
+async def update_proposal(
     proposal_id: str,
     body: ProposalChanges,
     principal: CurrentPrincipal,
@@ -125,7 +122,9 @@ async def edit_proposal(
     if_match: RequiredIfMatch,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Change a draft (or a deferred or changes-requested proposal); needs the ETag you read as `If-Match`."""
+    """Change a draft (or a deferred or changes-requested proposal); needs the ETag you read as `If-Match`.
+
+    Only the proposal's requester, a `pmo_analyst` or an `admin` may change it."""
     checked, actor, changes = _checked_id(proposal_id), _actor(principal), body.changes()
     return await run_command(
         request,
@@ -134,7 +133,14 @@ async def edit_proposal(
     )
 
 
-@router.post("/proposals/{proposal_id}/submit", response_model=ProposalView, responses=PROBLEMS)
+@router.post(
+    "/proposals/{proposal_id}/submit",
+    summary="Submit a proposal to its board",
+    response_model=ProposalView,
+    responses=answers(
+        403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **STATE, 422: "invalid input, or every completeness finding"}
+    ),
+)
 async def submit_proposal(
     proposal_id: str,
     principal: CurrentPrincipal,
@@ -142,7 +148,7 @@ async def submit_proposal(
     if_match: IfMatch = None,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Submit for the board: answers 422 listing every completeness problem at once."""
+    """Submit for the board: answers 422 listing every completeness problem at once (`location: record`)."""
     checked, actor, now = _checked_id(proposal_id), _actor(principal), datetime.now(UTC)
     return await run_command(
         request,
@@ -151,7 +157,12 @@ async def submit_proposal(
     )
 
 
-@router.post("/proposals/{proposal_id}/withdraw", response_model=ProposalView, responses=PROBLEMS)
+@router.post(
+    "/proposals/{proposal_id}/withdraw",
+    summary="Withdraw a proposal with a reason",
+    response_model=ProposalView,
+    responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **STATE}),
+)
 async def withdraw_proposal(
     proposal_id: str,
     body: Withdrawal,
@@ -173,22 +184,29 @@ async def withdraw_proposal(
     )
 
 
-@router.get("/proposals/{proposal_id}/history", response_model=ProposalHistory, responses=PROBLEMS)
-async def proposal_history(proposal_id: str, _principal: CurrentPrincipal, request: Request) -> ProposalHistory:
+@router.get(
+    "/proposals/{proposal_id}/history",
+    summary="List a proposal's history of events",
+    response_model=ProposalHistory,
+    responses=answers(404, notes=NOT_FOUND),
+)
+async def list_proposal_history(
+    proposal_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+) -> ProposalHistory:
     """Every event of the proposal in order, with who, when and what."""
     runtime = service_runtime(request)
     recorded = await queries.proposal_history(runtime.db, runtime.store, _checked_id(proposal_id))
+    page, next_cursor = slice_page(recorded, paging, key=lambda r: [r.sequence])
     entries = [
-        HistoryEntry(
+        HistoryEntry.of(
             sequence=r.sequence,
             type=r.type,
-            event=r.type.split(".")[2],
             occurred_at=r.time,
             actor=r.actor,
             correlation_id=r.correlation_id,
             causation_id=r.causation_id,
             data=r.data,
         )
-        for r in recorded
+        for r in page
     ]
-    return ProposalHistory(id=recorded[0].stream_id, events=entries)
+    return ProposalHistory(id=recorded[0].stream_id, items=entries, next_cursor=next_cursor)

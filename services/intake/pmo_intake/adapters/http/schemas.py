@@ -1,8 +1,8 @@
-"""Intake's HTTP request and response bodies (snake_case JSON; money as decimal strings; bounded)."""
+"""Intake's HTTP request bodies (snake_case JSON; money and FTE as decimal strings; bounded)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, RoleEstimate, Timeline
 from pmo_events.contracts.intake import RiskLevel
 from pmo_intake.domain import limits
-from pmo_intake.domain.proposal import STATUSES
+from pmo_servicekit.contract.wire import DecimalText
 
 #: Printable text: no control characters except tab and line breaks (they break databases and forms).
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -23,10 +23,27 @@ def text(max_length: int, min_length: int = 0) -> Any:
 
 Identifier = Annotated[str, text(limits.ID_MAX, 1)]
 Amount = Annotated[
-    Decimal,
-    Field(max_digits=limits.MONEY_DIGITS, decimal_places=limits.MONEY_PLACES, examples=["120000.00"]),
+    Decimal, DecimalText(limits.MONEY_DIGITS, limits.MONEY_PLACES, "an amount as a decimal string", "120000.00")
 ]
-Fte = Annotated[Decimal, Field(max_digits=limits.FTE_DIGITS, decimal_places=limits.FTE_PLACES, examples=["0.5"])]
+FteIn = Annotated[
+    Decimal, DecimalText(limits.FTE_DIGITS, limits.FTE_PLACES, "full-time equivalents as a decimal string", "0.5")
+]
+#: A complete proposal, as a form would send it (also the example of the documents).
+EXAMPLE_DRAFT: dict[str, Any] = {
+    "title": "New CRM",
+    "portfolio_id": "3f1c2d9e-8a4b-4c1e-9f0a-2b7d6e5c4a31",
+    "summary": "Replace the CRM",
+    "sponsor": "carol",
+    "objective_contributions": [{"objective_id": "5b0f3c1a-7d2e-4f6a-8b9c-0d1e2f3a4b5c", "contribution": 4}],
+    "business_case": {
+        "currency": "EUR",
+        "costs": [{"fiscal_period": "FY2027", "amount": "120000.00"}],
+        "benefits": [{"description": "faster sales", "kind": "financial", "value_amount": "50000.00"}],
+    },
+    "timeline": {"start": "2027-01-01", "end": "2027-12-31"},
+    "resource_estimate": [{"role": "developer", "fte": "0.5", "start": "2027-01-01", "end": "2027-06-30"}],
+    "risk_level": "medium",
+}
 
 
 class _Input(BaseModel):
@@ -69,7 +86,7 @@ class TimelineIn(_Input):
 
 class RoleEstimateIn(_Input):
     role: Annotated[str, text(limits.NAME_MAX, 1)]
-    fte: Fte
+    fte: FteIn
     start: date
     end: date
 
@@ -101,12 +118,19 @@ class _Content(_Input):
 class ProposalDraft(_Content):
     """A new proposal: only `title` and `portfolio_id` are needed to draft."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_DRAFT]})
+
     title: Annotated[str, text(limits.TITLE_MAX, 1)]
     portfolio_id: Identifier
 
 
 class ProposalChanges(_Content):
     """PATCH: the fields given replace the proposal's; `null` clears an optional one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"summary": "Replace the CRM and the quote tool", "sponsor": None}]},
+    )
 
     title: Annotated[str | None, text(limits.TITLE_MAX, 1)] = None
     portfolio_id: Identifier | None = None
@@ -131,73 +155,8 @@ class ProposalChanges(_Content):
 
 
 class Withdrawal(_Input):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "merged into the CRM programme"}]}
+    )
+
     reason: Annotated[str, text(limits.TEXT_MAX, 1)]
-
-
-class ProposalWarning(BaseModel):
-    """Something a person should look at; it did not stop the command."""
-
-    code: str
-    message: str
-    proposal_ids: list[str] = []
-
-
-class ProposalView(BaseModel):
-    """A proposal as clients see it."""
-
-    id: str
-    version: int
-    status: str
-    title: str
-    summary: str | None = None
-    portfolio_id: str
-    sponsor: str | None = None
-    requester: str
-    objective_contributions: list[dict[str, Any]] = []
-    business_case: dict[str, Any] = {}
-    timeline: dict[str, Any] = {}
-    resource_estimate: list[dict[str, Any]] = []
-    risk_level: str | None = None
-    dependencies: list[str] = []
-    submission: int = 0
-    submitted_at: datetime | None = None
-    possible_duplicates: list[str] = []
-    under_review_since: datetime | None = None
-    decision: dict[str, Any] | None = None
-    withdrawal: dict[str, Any] | None = None
-    warnings: list[ProposalWarning] = []
-
-    @classmethod
-    def of(cls, state: dict[str, Any], version: int) -> ProposalView:
-        fields = {k: v for k, v in state.items() if k != "proposal_id"}
-        view = cls(id=state["proposal_id"], version=version, **fields)
-        if view.possible_duplicates and view.status not in ("withdrawn", "approved", "rejected"):
-            message = "an open proposal of yours to this portfolio has the same title; is this a duplicate?"
-            view.warnings = [
-                ProposalWarning(code="possible-duplicate", message=message, proposal_ids=view.possible_duplicates)
-            ]
-        return view
-
-
-class ProposalPage(BaseModel):
-    items: list[ProposalView]
-    next_cursor: str | None = None
-
-
-class HistoryEntry(BaseModel):
-    sequence: int
-    type: str
-    event: str
-    occurred_at: datetime
-    actor: str | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    data: dict[str, Any]
-
-
-class ProposalHistory(BaseModel):
-    id: str
-    events: list[HistoryEntry]
-
-
-StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]

@@ -1,0 +1,52 @@
+"""What the operations endpoints answer (liveness, readiness, metrics), as typed bodies for the contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Liveness(BaseModel):
+    """The process is up (and, where it has one, its task supervisor keeps turning)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+
+
+class RelayState(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    active: bool
+    connected: bool
+    published: int
+    last_error: str | None = None
+
+
+class SubscriptionState(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    connected: bool
+    lag: int | dict[str, Any] | None = None
+    last_error: str | None = None
+
+
+class Readiness(BaseModel):
+    """`ready` when every check says `ok`; otherwise 503 with the same body naming what is not."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+    checks: dict[str, str]
+    relay: RelayState
+    subscription: SubscriptionState | None = None
+
+
+#: `/metrics`: the Prometheus text exposition format.
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "every metric in the Prometheus text exposition format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
