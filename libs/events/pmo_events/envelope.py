@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -100,11 +101,18 @@ class MalformedEnvelope(ValueError):
     """A Kafka record that is not a CloudEvent this system can read."""
 
 
+def header_map(headers: Any) -> dict[str, bytes]:
+    """A record's headers (a list of pairs, as aiokafka gives them) as a mapping; the last value wins."""
+    if isinstance(headers, Mapping):
+        return {str(name): bytes(v) for name, v in headers.items() if v is not None}
+    return {name: bytes(v) for name, v in (headers or ()) if v is not None}
+
+
 def from_kafka(key: bytes | None, value: bytes | None, headers: Any) -> RecordedEvent:
     """Parse a binary-mode record; raises `MalformedEnvelope` naming what is wrong."""
-    header_map = {name: bytes(v) for name, v in (headers or ()) if v is not None}
+    headers = header_map(headers)
     try:
-        cloud_event = from_binary(KafkaMessage(header_map, key, value or b""), FORMAT)
+        cloud_event = from_binary(KafkaMessage(headers, key, value or b""), FORMAT)
         data = cloud_event.get_data()
         if not isinstance(data, dict):
             raise MalformedEnvelope("payload is not a JSON object")

@@ -32,6 +32,7 @@ async def test_commands_succeed_while_the_broker_is_down_and_an_empty_broker_is_
         consumer_db,
         KafkaSettings(bootstrap_servers=broker.bootstrap_servers, request_timeout_ms=2000),
         topic_prefix,
+        tmp_path,
     )
     await pipeline.start()
     counter = str(uuid.uuid4())

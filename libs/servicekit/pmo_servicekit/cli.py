@@ -13,7 +13,9 @@ from typing import Any
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.projection import rebuild_inline_views, reset_subscription
+from pmo_events.signing import EventSigner
 from pmo_servicekit.logs import configure_logging
+from pmo_servicekit.parked_cli import add_parked_commands, run_parked_command
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
 
@@ -30,6 +32,7 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
         "--subscription", action="store_true", help="also re-read subscribed topics from offset 0 at the next start"
     )
     commands.add_parser("republish", help="queue the whole event store for publishing again (consumers dedupe)")
+    add_parked_commands(commands)
     args = parser.parse_args(argv)
     settings = ServiceSettings()
     configure_logging(service=definition.name, level=settings.log_level, json=settings.logs_as_json)
@@ -40,6 +43,8 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
         return 0
     if args.command == "republish":
         return asyncio.run(_republish(definition, settings))
+    if args.command == "parked":
+        return asyncio.run(run_parked_command(args, settings.database_url_for(definition.name)))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(definition, settings, replay_subscription=args.subscription))
     return _serve(definition, settings)
@@ -132,10 +137,11 @@ async def _republish(definition: ServiceDefinition, settings: ServiceSettings) -
     if definition.topic is None:
         print(f"{definition.name} publishes no events; nothing to republish")
         return 0
+    signer = EventSigner.from_file(settings.event_signing_key_file) if settings.event_signing_key_file else None
     db = Database(settings.database_url_for(definition.name))
     try:
         async with db.transaction() as session:
-            count = await requeue_store(session, service=definition.name, topic=definition.topic)
+            count = await requeue_store(session, service=definition.name, topic=definition.topic, signer=signer)
     finally:
         await db.dispose()
     print(f"{definition.name}: {count} events queued; the running relay publishes them within a second")

@@ -142,6 +142,20 @@ def _observe_relay(meter: Meter, runtime: ServiceRuntime, probe: BacklogProbe) -
     )
     _gauge(
         meter,
+        "pmo.relay.parked_streams",
+        "{stream}",
+        "Streams held because the broker refused one of their records for good",
+        lambda: [Observation(relay().parked)],
+    )
+    _counter(
+        meter,
+        "pmo.task.restarts",
+        "{restart}",
+        "Relay or subscription tasks the supervisor restarted after they ended",
+        lambda: [Observation(n, {"task": task}) for task, n in sorted(runtime.supervisor.restarts().items())],
+    )
+    _gauge(
+        meter,
         "pmo.relay.oldest_unpublished_age",
         "s",
         "Age of the oldest unpublished outbox record (0: none)",

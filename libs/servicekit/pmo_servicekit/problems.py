@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pmo_events.runtime import ConcurrencyConflict, StaleVersion
+from pmo_events.runtime.store import EventTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,12 @@ def install_problem_handlers(app: FastAPI, table: ProblemTable | None = None) ->
         kind = _STATUS_TYPES.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else kind
         return problem_response(Problem(exc.status_code, kind, detail, headers=dict(exc.headers or {})), request)
+
+    @app.exception_handler(EventTooLarge)
+    async def on_event_too_large(request: Request, exc: EventTooLarge) -> JSONResponse:
+        # Raised before the transaction commits: nothing was stored, the broker would have refused it.
+        detail = f"the request would record an event of {exc.size} bytes; at most {exc.limit} are allowed"
+        return problem_response(Problem(413, "event-too-large", detail, event_type=exc.event_type), request)
 
     @app.exception_handler(DBAPIError)
     async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:

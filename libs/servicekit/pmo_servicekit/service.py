@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,9 +12,19 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import CommandRuntime, Database, EventStore, KafkaSettings, OutboxRelay, Subscription
+from pmo_events.runtime import (
+    CommandRuntime,
+    Database,
+    EventStore,
+    KafkaSettings,
+    OutboxRelay,
+    Subscription,
+    Supervisor,
+)
 from pmo_events.runtime.subscription import Handler
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
+from pmo_events.signing import EventSigner, PublicKeyDirectory
+from pmo_events.trust import EventTrust
 from pmo_servicekit.problems import ProblemTable
 from pmo_servicekit.settings import ServiceSettings
 
@@ -66,14 +75,21 @@ class ServiceRuntime:
         self.definition = definition
         self.settings = settings
         self.kafka = kafka
+        self.signer = _event_signer(definition, settings)
         self.db = Database(settings.database_url_for(definition.name))
-        self.store = EventStore(source=f"/pmo/{definition.name}", topic=definition.topic)
+        self.store = EventStore(
+            source=f"/pmo/{definition.name}",
+            topic=definition.topic,
+            signer=self.signer,
+            max_event_bytes=settings.event_max_bytes,
+        )
         self.relay = OutboxRelay(
             self.db,
             kafka,
             service=definition.name,
             topic=definition.topic,
             extra_topics=[definition.dead_letter_topic],
+            signer=self.signer,
         )
         self.commands = CommandRuntime(
             self.db,
@@ -91,25 +107,24 @@ class ServiceRuntime:
                 kafka=kafka,
                 handler=_logged(definition.consumer(self), log),
                 dead_letter_topic=definition.dead_letter_topic,
+                trust=EventTrust(PublicKeyDirectory.load(settings.event_verify_keys_dir)),
                 on_commit=self.relay.wake,
             )
-        self._tasks: list[asyncio.Task[None]] = []
+        self.supervisor = Supervisor(name=definition.name)
+        self.supervisor.add("relay", self.relay.run)
+        if self.subscription is not None:
+            self.supervisor.add("subscription", self.subscription.run)
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.definition.name}-relay"))
-        if self.subscription is not None:
-            self._tasks.append(asyncio.create_task(self.subscription.run(), name=f"{self.definition.name}-sub"))
+        await self.supervisor.start()
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """Stop consuming (offsets are already in the database), flush the outbox, close the pool."""
+        self.supervisor.stop_restarting()
         if self.subscription is not None:
             await self.subscription.stop()
         await self.relay.stop(flush_timeout=min(grace / 2, 5.0))
-        if self._tasks:
-            _done, pending = await asyncio.wait(self._tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self.supervisor.stop(grace=grace)
         await self.db.dispose()
 
 
@@ -136,3 +151,19 @@ def _logged(handler: Handler, logger: logging.Logger) -> Handler:
             )
 
     return apply
+
+
+def _event_signer(definition: ServiceDefinition, settings: ServiceSettings) -> EventSigner | None:
+    """The service's signing key; a production start without the keys it needs is refused here."""
+    if settings.env == "production":
+        problems = settings.event_key_problems(
+            publishes=definition.topic is not None, consumes=bool(definition.consumes)
+        )
+        if problems:
+            raise ValueError(f"refusing a production start of {definition.name}: " + "; ".join(problems))
+    if settings.event_signing_key_file is not None:
+        return EventSigner.from_file(settings.event_signing_key_file)
+    if definition.topic is not None:
+        log.warning("%s: no PMO_EVENT_SIGNING_KEY_FILE; its events go out unsigned and consumers refuse them",
+                    definition.name)  # fmt: skip
+    return None

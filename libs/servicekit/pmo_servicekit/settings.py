@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pmo_events.runtime.store import DEFAULT_MAX_EVENT_BYTES
+
 DEV_ISSUER = "pmo-dev"
 
 
@@ -39,6 +41,15 @@ class ServiceSettings(BaseSettings):
     auth_audience: str = "pmo"
     auth_algorithms: tuple[str, ...] = ("RS256", "ES256")
 
+    #: This service's Ed25519 private key (PEM): every event it publishes is signed with it.
+    event_signing_key_file: Path | None = None
+    #: Producers' Ed25519 public keys: `<service>.pem`, plus `<service>.<any>.pem` while a key is rotated.
+    event_verify_keys_dir: Path | None = None
+    #: An event larger than this on the broker is refused at the command (413), before anything is stored.
+    event_max_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=4096, le=1_000_000)
+    #: `/health/ready` answers 503 once the relay or a subscription has been disconnected this long.
+    readiness_grace_seconds: float = Field(default=15.0, ge=0)
+
     @model_validator(mode="after")
     def _one_database_url(self) -> ServiceSettings:
         if self.database_url and self.database_url_file:
@@ -65,6 +76,18 @@ class ServiceSettings(BaseSettings):
     @property
     def logs_as_json(self) -> bool:
         return (self.log_format or ("console" if self.env == "development" else "json")) == "json"
+
+    def event_key_problems(self, *, publishes: bool, consumes: bool) -> list[str]:
+        """What a production start of a service that publishes and/or consumes events lacks."""
+        problems = []
+        if publishes and self.event_signing_key_file is None:
+            problems.append("no PMO_EVENT_SIGNING_KEY_FILE: this service's events would be unsigned")
+        if consumes and self.event_verify_keys_dir is None:
+            problems.append("no PMO_EVENT_VERIFY_KEYS_DIR: no producer's event could be verified")
+        for path in (self.event_signing_key_file, self.event_verify_keys_dir):
+            if path is not None and "dev-keys" in path.parts:
+                problems.append(f"{path} is a development key, not for production")
+        return problems
 
     def database_url_for(self, service: str) -> str:
         if self.database_url:

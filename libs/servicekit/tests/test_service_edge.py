@@ -99,7 +99,8 @@ async def test_health_and_metrics_need_no_token_everything_else_does(service) ->
     async with service.client() as anonymous:
         assert (await anonymous.get("/health/live")).status_code == 200
         ready = await anonymous.get("/health/ready")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+        checks = {"database": "ok", "broker": "ok", "relay": "ok"}
+        assert ready.status_code == 200 and ready.json()["checks"] == checks
         await anonymous.post("/pings", json={"note": "x"})
         metrics = await anonymous.get("/metrics")
         unauthenticated = await anonymous.post("/pings", json={"note": "x"})

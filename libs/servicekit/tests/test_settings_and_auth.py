@@ -90,3 +90,34 @@ def test_a_token_signed_by_another_key_is_refused(keys: tuple[bytes, Authenticat
     other_private, _ = ensure_dev_keys(tmp_path / "other")
     with pytest.raises(jwt.InvalidSignatureError):
         keys[1].verify(mint_token(other_private.read_bytes(), subject="mallory", roles=["admin"]))
+
+
+def test_production_refuses_a_publisher_without_a_signing_key_and_a_consumer_without_verify_keys(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from pmo_devstack.keys import ensure_event_keys, event_key_paths
+    from pmo_events.runtime import KafkaSettings
+    from pmo_intake.bootstrap import INTAKE
+    from pmo_servicekit.service import ServiceRuntime
+
+    _, public = ensure_dev_keys(tmp_path)
+    prod = {"env": "production", "auth_public_key": public.read_text(), "auth_issuer": "https://idp.example"}
+    with pytest.raises(ValueError, match="PMO_EVENT_SIGNING_KEY_FILE") as refused:
+        ServiceRuntime(INTAKE, ServiceSettings(**prod), KafkaSettings())  # type: ignore[arg-type]
+    assert "PMO_EVENT_VERIFY_KEYS_DIR" in str(refused.value)
+    dev_public = ensure_event_keys(tmp_path)
+    with pytest.raises(ValueError, match="development key"):
+        settings = ServiceSettings(
+            **prod,  # type: ignore[arg-type]
+            event_signing_key_file=event_key_paths(tmp_path, "intake")[0],
+            event_verify_keys_dir=dev_public,
+        )
+        ServiceRuntime(INTAKE, settings, KafkaSettings())
+    # A service that only consumes needs no signing key; one that only publishes needs no verify keys.
+    production_keys = tmp_path / "prod"
+    production_keys.mkdir()
+    (production_keys / "intake.pem").write_bytes(event_key_paths(tmp_path, "intake")[1].read_bytes())
+    consumer_only = replace(INTAKE, topic=None)
+    ServiceRuntime(consumer_only, ServiceSettings(**prod, event_verify_keys_dir=production_keys), KafkaSettings())  # type: ignore[arg-type]

@@ -13,11 +13,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from pmo_devstack.testing import RunningService, running_service
+from pmo_devstack.testing import RunningService, as_published, running_service
 from pmo_events.contracts import portfolio
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.envelope import RecordedEvent, to_kafka
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.kafka import ensure_topics
 from pmo_intake.bootstrap import INTAKE
@@ -34,8 +34,9 @@ async def intake_service(database_url: str, kafka_bootstrap: str, data_dir: Path
 class PortfolioFeed:
     """Publishes portfolio events as the portfolio service would: CloudEvents, one stream sequence each."""
 
-    def __init__(self, kafka_bootstrap: str) -> None:
+    def __init__(self, kafka_bootstrap: str, data_dir: Path) -> None:
         self.kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+        self.data_dir = data_dir
         self._sequences: dict[str, int] = defaultdict(int)
         self._producer: AIOKafkaProducer | None = None
 
@@ -62,10 +63,9 @@ class PortfolioFeed:
             actor=actor,
             correlation_id=str(uuid.uuid4()),
         )
-        message = to_kafka(recorded)
+        key, value, headers = as_published(recorded, self.data_dir)
         assert self._producer is not None
-        headers = [(k, v) for k, v in message.headers.items()]
-        await self._producer.send_and_wait(portfolio.TOPIC, message.value, key=message.key, headers=headers)
+        await self._producer.send_and_wait(portfolio.TOPIC, value, key=key, headers=headers)
 
     async def portfolio(self, *periods: str, currency: str = "EUR") -> str:
         portfolio_id = str(uuid.uuid4())

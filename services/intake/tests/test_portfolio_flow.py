@@ -24,7 +24,7 @@ async def test_from_submission_through_review_and_decisions(
 ) -> None:
     async with (
         intake_service(database_url, kafka_bootstrap, tmp_path) as intake,
-        PortfolioFeed(kafka_bootstrap) as feed,
+        PortfolioFeed(kafka_bootstrap, tmp_path) as feed,
     ):
         portfolio_id, objective_id = await feed.portfolio("FY2027"), await feed.objective()
         await eventually(lambda: knows(intake, portfolio_id=portfolio_id, objective_ids=(objective_id,)), timeout=30)
@@ -72,7 +72,7 @@ async def test_rejected_and_deferred_outcomes_are_mirrored(
 ) -> None:
     async with (
         intake_service(database_url, kafka_bootstrap, tmp_path) as intake,
-        PortfolioFeed(kafka_bootstrap) as feed,
+        PortfolioFeed(kafka_bootstrap, tmp_path) as feed,
     ):
         portfolio_id, objective_id = await feed.portfolio("FY2027"), await feed.objective()
         await eventually(lambda: knows(intake, portfolio_id=portfolio_id, objective_ids=(objective_id,)), timeout=30)
@@ -97,7 +97,7 @@ async def test_retired_objectives_and_a_replaced_budget_change_what_submit_accep
 ) -> None:
     async with (
         intake_service(database_url, kafka_bootstrap, tmp_path) as intake,
-        PortfolioFeed(kafka_bootstrap) as feed,
+        PortfolioFeed(kafka_bootstrap, tmp_path) as feed,
     ):
         portfolio_id, objective_id = await feed.portfolio("FY2027"), await feed.objective("Old strategy")
         await eventually(lambda: knows(intake, portfolio_id=portfolio_id, objective_ids=(objective_id,)), timeout=30)

@@ -21,9 +21,9 @@ async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # ty
 
 
 @pytest.fixture
-async def known(intake, kafka_bootstrap: str):  # type: ignore[no-untyped-def]
+async def known(intake, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A portfolio budgeting FY2027 and an active objective, both learned by intake from the broker."""
-    async with PortfolioFeed(kafka_bootstrap) as feed:
+    async with PortfolioFeed(kafka_bootstrap, tmp_path) as feed:
         portfolio_id = await feed.portfolio("FY2027")
         objective_id = await feed.objective()
     await eventually(lambda: knows(intake, portfolio_id=portfolio_id, objective_ids=(objective_id,)), timeout=30)

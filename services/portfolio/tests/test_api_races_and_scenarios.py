@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pmo_devstack.testing import eventually, running_service
+from pmo_devstack.testing import as_published, eventually, running_service
 from pmo_events.contracts.intake import ProposalWithdrawn
-from pmo_events.envelope import RecordedEvent, to_kafka
+from pmo_events.envelope import RecordedEvent
 
 from .api_support import isolated, new_portfolio, register, weighted_model
 from .support import submitted
@@ -145,10 +145,8 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
                     event_id=str(uuid.uuid4()), type=event.type_name(), source="/pmo/intake", stream_id="via-kafka",
                     sequence=sequence, time=datetime.now(UTC), data=event.model_dump(mode="json"), actor="rita",
                 )  # fmt: skip
-                message = to_kafka(recorded)
-                await producer.send_and_wait(
-                    topic, message.value, key=message.key, headers=list(message.headers.items())
-                )
+                key, value, headers = as_published(recorded, tmp_path)
+                await producer.send_and_wait(topic, value, key=key, headers=headers)
         finally:
             await producer.stop()
         async with service.client("bea", "board_member") as bea:

@@ -132,9 +132,8 @@ async def end_to_end_lag(database_url: str, samples: int, data_dir: Path) -> Non
     from aiokafka import AIOKafkaProducer
 
     from pmo_devstack.broker import start_broker
-    from pmo_devstack.testing import running_service
+    from pmo_devstack.testing import as_published, running_service
     from pmo_events.contracts.portfolio import InvestmentDecided
-    from pmo_events.envelope import to_kafka
 
     broker = start_broker()
     try:
@@ -165,11 +164,9 @@ async def end_to_end_lag(database_url: str, samples: int, data_dir: Path) -> Non
                         time=datetime.now(UTC),
                         data=decision.model_dump(mode="json"),
                     )
-                    message = to_kafka(event)
+                    key, value, headers = as_published(event, data_dir)
                     started = time.perf_counter()
-                    await producer.send_and_wait(
-                        TOPICS["portfolio"], message.value, key=message.key, headers=list(message.headers.items())
-                    )
+                    await producer.send_and_wait(TOPICS["portfolio"], value, key=key, headers=headers)
                     while True:
                         items = (await client.get("/reports/decisions", params={"portfolio_id": "pf-lag"})).json()
                         if len(items["items"]) > n:

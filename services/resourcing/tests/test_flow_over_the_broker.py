@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from pmo_devstack.testing import eventually, running_service
+from pmo_devstack.testing import as_published, eventually, running_service
 from pmo_events.contracts import portfolio, resourcing
-from pmo_events.envelope import RecordedEvent, from_kafka, to_kafka
+from pmo_events.envelope import RecordedEvent, from_kafka
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.kafka import ensure_topics, make_producer
 from pmo_resourcing.bootstrap import RESOURCING
@@ -21,15 +21,14 @@ from .support import MANAGER, book, portfolio_event, project_initiated, register
 pytestmark = pytest.mark.integration
 
 
-async def publish(kafka: KafkaSettings, event: RecordedEvent) -> None:
-    """Publish as the portfolio service's relay does: CloudEvents binary mode, keyed by the stream."""
+async def publish(kafka: KafkaSettings, event: RecordedEvent, data_dir: Path) -> None:
+    """Publish as the portfolio service's relay does: CloudEvents binary mode, keyed by the stream, signed."""
     await ensure_topics(kafka, [portfolio.TOPIC])
     producer = make_producer(kafka, "test-portfolio")
     await producer.start()
     try:
-        message = to_kafka(event)
-        headers = [(k, v) for k, v in message.headers.items()]
-        await producer.send_and_wait(portfolio.TOPIC, value=message.value, key=message.key, headers=headers)
+        key, value, headers = as_published(event, data_dir)
+        await producer.send_and_wait(portfolio.TOPIC, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
 
@@ -58,7 +57,9 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
         ) as service,
         service.client(*MANAGER) as client,
     ):
-        await publish(kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))))
+        await publish(
+            kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))), tmp_path
+        )
 
         async def demand_line():  # type: ignore[no-untyped-def]
             items = (await client.get("/demands", params={"project_id": project})).json()["items"]
@@ -75,7 +76,7 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
         cancelled = portfolio_event(
             project, 2, "pmo.portfolio.ProjectCancelled.v1", {"project_id": project, "reason": "strategy changed"}
         )
-        await publish(kafka, cancelled)
+        await publish(kafka, cancelled, tmp_path)
 
         async def released():  # type: ignore[no-untyped-def]
             allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()

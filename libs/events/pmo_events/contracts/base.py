@@ -76,6 +76,13 @@ class EventRegistry:
     def knows(self, type_name: str) -> bool:
         return type_name in self._classes or type_name in self._upcasters
 
+    def belongs_to(self, type_name: str, service: str) -> bool:
+        """True when `type_name` is a registered (or upcast) event type that `service` publishes."""
+        cls = self._classes.get(type_name)
+        if cls is not None:
+            return cls.service == service
+        return type_name in self._upcasters and type_name.startswith(f"pmo.{service}.")
+
     def classes(self) -> dict[str, type[Event]]:
         return dict(self._classes)
 

@@ -3,8 +3,9 @@
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import KafkaSettings
 from pmo_events.runtime.relay import OutboxRelay
-from pmo_events.runtime.store import ConcurrencyConflict, EventStore, Metadata
+from pmo_events.runtime.store import ConcurrencyConflict, EventStore, EventTooLarge, Metadata
 from pmo_events.runtime.subscription import Subscription
+from pmo_events.runtime.supervisor import Supervisor
 from pmo_events.runtime.unit_of_work import (
     AggregateType,
     Changed,
@@ -23,6 +24,7 @@ __all__ = [
     "ConcurrencyConflict",
     "Database",
     "EventStore",
+    "EventTooLarge",
     "KafkaSettings",
     "Loaded",
     "Metadata",
@@ -30,6 +32,7 @@ __all__ = [
     "Policy",
     "StaleVersion",
     "Subscription",
+    "Supervisor",
     "UnitOfWork",
     "fold",
 ]

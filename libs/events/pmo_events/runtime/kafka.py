@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from pathlib import Path
 from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.helpers import create_ssl_context
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -33,14 +36,46 @@ class KafkaSettings(BaseSettings):
     fetch_max_wait_ms: int = 5
     session_timeout_ms: int = 10_000
     request_timeout_ms: int = 10_000
-    security_protocol: str = "PLAINTEXT"
+    #: How clients talk to the broker: TLS (`SSL`, `SASL_SSL`) and/or SASL (`SASL_PLAINTEXT`, `SASL_SSL`).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    #: TLS: the CA that signed the broker's certificate (default: the system's CAs), and for mutual TLS this
+    #: client's certificate and key (PEM files).
+    ssl_ca_file: Path | None = None
+    ssl_cert_file: Path | None = None
+    ssl_key_file: Path | None = None
+    #: SASL: mechanism, user, and the file holding the password (a mounted secret, never the value itself).
+    sasl_mechanism: Literal["SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _complete_security(self) -> KafkaSettings:
+        problems = []
+        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password_file):
+            problems.append(f"{self.security_protocol} needs PMO_KAFKA_SASL_USERNAME and PMO_KAFKA_SASL_PASSWORD_FILE")
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            problems.append("PMO_KAFKA_SSL_CERT_FILE and PMO_KAFKA_SSL_KEY_FILE go together")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def client_kwargs(self) -> dict[str, object]:
-        return {
+        """What every aiokafka client (producer, consumer, admin) of this service is built with."""
+        kwargs: dict[str, object] = {
             "bootstrap_servers": self.bootstrap_servers,
             "request_timeout_ms": self.request_timeout_ms,
             "security_protocol": self.security_protocol,
         }
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            kwargs["ssl_context"] = create_ssl_context(
+                cafile=self.ssl_ca_file, certfile=self.ssl_cert_file, keyfile=self.ssl_key_file
+            )
+        if self.security_protocol.startswith("SASL"):
+            assert self.sasl_password_file is not None  # checked above
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            kwargs["sasl_plain_password"] = self.sasl_password_file.read_text().rstrip("\r\n")
+        return kwargs
 
 
 def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:

@@ -18,19 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from pmo_events.envelope import loads
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics, make_producer
+from pmo_events.runtime.parking import REFUSED_FOR_GOOD, count_parked, not_parked, park, stream_key
 from pmo_events.runtime.schema import events, outbox, runtime_state
-from pmo_events.runtime.store import _recorded, enqueue
+from pmo_events.runtime.store import _COLUMNS, _read, enqueue
+from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
+from pmo_events.signing import EventSigner
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class RelayStatus:
+class RelayStatus(LinkStatus):
     active: bool = False
-    connected: bool = False
     published: int = 0
     republished: int = 0
-    last_error: str | None = None
+    #: Streams held because the broker refused one of their records for good (see `parking`).
+    parked: int = 0
     last_published_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -46,11 +49,13 @@ class OutboxRelay:
         service: str,
         topic: str | None,
         extra_topics: Sequence[str] = (),
+        signer: EventSigner | None = None,
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
         self.db = db
+        self.signer = signer
         self.kafka = kafka
         self.service = service
         self.topic = topic
@@ -71,25 +76,31 @@ class OutboxRelay:
 
     async def run(self) -> None:
         backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                await self._acquire_leadership()
-                if self._stopping.is_set():
-                    break
-                await self._connect()
-                backoff = 0.2
-                await self._publish_until_stopped()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the broker or the database is away: keep the rows, retry
-                self.status.connected = False
-                self.status.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("relay %s: %s; retrying in %.1fs", self.service, exc, backoff)
-                await self._close_producer()
-                await self._sleep(backoff)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._acquire_leadership()
+                    if self._stopping.is_set():
+                        break
+                    await self._connect()
+                    backoff = 0.2
+                    await self._publish_until_stopped()
+                except asyncio.CancelledError as exc:
+                    if really_cancelled():
+                        raise
+                    await self._retry_after(exc, backoff)  # aiokafka cancelled an internal future: reconnect
+                except Exception as exc:  # the broker or the database is away: keep the rows, retry
+                    await self._retry_after(exc, backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+        finally:
+            await self._close_producer()
+            await self._release_leadership()
+
+    async def _retry_after(self, exc: BaseException, backoff: float) -> None:
+        self.status.link_down(f"{type(exc).__name__}: {exc}")
+        log.warning("relay %s: %s: %s; retrying in %.1fs", self.service, type(exc).__name__, exc, backoff)
         await self._close_producer()
-        await self._release_leadership()
+        await self._sleep(backoff)
 
     async def stop(self, *, flush_timeout: float = 5.0) -> None:
         """Publish what is pending (bounded by `flush_timeout`), then stop."""
@@ -146,8 +157,8 @@ class OutboxRelay:
         self._epoch_watch = EpochWatch(self.kafka, epoch)
         self._producer = make_producer(self.kafka, f"pmo-{self.service}-relay")
         await self._producer.start()
-        self.status.connected = True
-        self.status.last_error = None
+        self.status.link_up()
+        await self._refresh_parked()
 
     async def _republish_if_broker_was_reset(self, epoch: str) -> None:
         """A broker that lost its log (new epoch) gets this service's whole store again, in order."""
@@ -157,16 +168,20 @@ class OutboxRelay:
             if row == epoch:
                 return
             if row is not None and self.topic:
-                count = await requeue_store(session, service=self.service, topic=self.topic)
+                count = await requeue_store(session, service=self.service, topic=self.topic, signer=self.signer)
                 self.status.republished += count
                 log.warning("relay %s: broker epoch changed; republishing %d events", self.service, count)
             await session.execute(runtime_state.delete().where(runtime_state.c.name == name))
             await session.execute(runtime_state.insert().values(name=name, value=epoch))
 
     async def _publish_until_stopped(self) -> None:
+        next_parked_refresh = 0.0
         while not self._stopping.is_set():
             if self._epoch_watch is not None:
                 await self._epoch_watch.check()
+            if (now := asyncio.get_running_loop().time()) >= next_parked_refresh:
+                await self._refresh_parked()  # an operator may have retried or released a stream meanwhile
+                next_parked_refresh = now + 5.0
             published = await self._publish_batch()
             if published == 0:
                 self._wake.clear()
@@ -178,6 +193,8 @@ class OutboxRelay:
             pass
 
     async def _publish_batch(self) -> int:
+        """Send the next rows in order and mark them sent, all or nothing. A record the broker refuses for good
+        parks its stream (the rest of that stream waits) while every other stream's rows are marked."""
         producer = self._producer
         if producer is None:
             return 0
@@ -185,31 +202,75 @@ class OutboxRelay:
             rows = (
                 await session.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.value)
-                    .where(outbox.c.published_at.is_(None))
+                    .where(outbox.c.published_at.is_(None), not_parked())
                     .order_by(outbox.c.id)
                     .limit(self.batch_size)
                 )
             ).all()
         if not rows:
             return 0
-        futures = []
-        for row in rows:
-            headers = [(k, v.encode()) for k, v in loads(row.headers).items()]
-            key = row.key.encode() if row.key else None
-            futures.append(await producer.send(row.topic, value=row.value, key=key, headers=headers))
-        # All or nothing: a row is marked only when every earlier row of the batch is on the broker,
-        # so a retry resends in order and consumers can drop anything "from the future".
-        await asyncio.gather(*futures)
+        sent, refused = await self._send(producer, rows)
+        held = {(row.topic, stream_key(row.key)) for row, _error in refused}
+        ids = [row.id for row in sent if (row.topic, stream_key(row.key)) not in held]
         now = datetime.now(UTC)
-        ids = [row.id for row in rows]
-        async with self.db.transaction() as session:
-            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
-        self.status.published += len(rows)
+        if refused:
+            await self._park(refused)
+        if ids:
+            async with self.db.transaction() as session:
+                await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
+        self.status.published += len(ids)
         self.status.last_published_at = now
         return len(rows)
 
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> tuple[list[Any], list[tuple[Any, str]]]:
+        """(rows the broker acknowledged, rows refused for good with why). Any other failure raises: nothing
+        is marked, so a retry resends in order and consumers can drop anything "from the future"."""
+        pending: list[tuple[Any, asyncio.Future[Any]]] = []
+        refused: list[tuple[Any, str]] = []
+        held: set[tuple[str, str]] = set()
+        for row in rows:
+            if (row.topic, stream_key(row.key)) in held:
+                continue
+            headers = [(k, v.encode()) for k, v in loads(row.headers).items()]
+            try:
+                future = await producer.send(
+                    row.topic, value=row.value, key=row.key.encode() if row.key else None, headers=headers
+                )
+            except REFUSED_FOR_GOOD as exc:
+                refused.append((row, f"{type(exc).__name__}: {exc}"))
+                held.add((row.topic, stream_key(row.key)))
+                continue
+            pending.append((row, future))
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        failure = None
+        for (row, _), result in zip(pending, results, strict=True):
+            if isinstance(result, REFUSED_FOR_GOOD):
+                refused.append((row, f"{type(result).__name__}: {result}"))
+            elif isinstance(result, BaseException):
+                failure = failure or result
+        if failure is not None:
+            if refused:
+                await self._park(refused)
+            raise failure
+        refused_rows = {id(row) for row, _ in refused}
+        return [row for row, _ in pending if id(row) not in refused_rows], refused
+
+    async def _park(self, refused: list[tuple[Any, str]]) -> None:
+        async with self.db.transaction() as session:
+            for row, error in refused:
+                await park(session, topic=row.topic, key=row.key, outbox_id=row.id, error=error)
+        for row, error in refused:
+            log.error("relay %s: the broker refused record %d of %s/%s for good (%s); stream parked",
+                      self.service, row.id, row.topic, row.key, error)  # fmt: skip
+        await self._refresh_parked()
+
+    async def _refresh_parked(self) -> None:
+        async with self.db.sessions() as session:
+            self.status.parked = await count_parked(session)
+
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
+        self.status.link_down()
         if producer is not None:
             try:
                 await producer.stop()
@@ -221,7 +282,7 @@ class OutboxRelay:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
 
-async def requeue_store(session: AsyncSession, *, service: str, topic: str) -> int:
+async def requeue_store(session: AsyncSession, *, service: str, topic: str, signer: EventSigner | None) -> int:
     """Put the service's whole event store back in the outbox, in position order, to publish it again.
 
     Consumers skip what they already applied (per stream sequence), so this is safe at any time:
@@ -231,17 +292,10 @@ async def requeue_store(session: AsyncSession, *, service: str, topic: str) -> i
     await session.execute(outbox.delete().where(outbox.c.topic == topic, outbox.c.published_at.is_(None)))
     after, total = 0, 0
     while True:
-        rows = (
-            (
-                await session.execute(
-                    select(events).where(events.c.position > after).order_by(events.c.position).limit(5000)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        query = select(*_COLUMNS).where(events.c.position > after).order_by(events.c.position).limit(5000)
+        rows = (await session.execute(query)).all()
         if not rows:
             return total
-        await enqueue(session, topic, [_recorded(r, f"/pmo/{service}") for r in rows])
-        after = rows[-1]["position"]
+        await enqueue(session, topic, [_read(r, f"/pmo/{service}") for r in rows], signer)
+        after = rows[-1].position
         total += len(rows)

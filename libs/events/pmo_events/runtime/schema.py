@@ -118,6 +118,21 @@ consumed_streams = Table(
     Column("last_sequence", Integer, nullable=False),
 )
 
+#: Streams the relay holds because the broker refused one of their records for good (too large, corrupt):
+#: the rest of that stream waits, every other stream keeps flowing, until an operator retries or releases it.
+parked_streams = Table(
+    "pmo_parked_streams",
+    metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("outbox_id", Position, primary_key=True),
+    Column("error", Text, nullable=False),
+    Column("parked_at", UtcDateTime, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("released_by", String(200)),
+    Column("release_reason", Text),
+)
+
 runtime_state = Table(
     "pmo_runtime_state",
     metadata,

@@ -16,6 +16,22 @@ from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent, dumps, loads, to_kafka
 from pmo_events.runtime.schema import events, outbox, snapshots
 from pmo_events.runtime.tracing import current_traceparent
+from pmo_events.signing import EventSigner
+
+#: The largest record an event may become on Kafka (value, key and headers): well below the producer's and the
+#: broker's default 1 MiB (`max.request.size`, `message.max.bytes`), so a dead-letter copy with its extra
+#: headers still fits.
+DEFAULT_MAX_EVENT_BYTES = 512 * 1024
+
+
+class EventTooLarge(Exception):
+    """An event that would be refused by the broker: the command is refused instead, and nothing is stored."""
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(f"a {event_type} event would be {size} bytes on the broker; the limit is {limit}")
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit
 
 
 class ConcurrencyConflict(Exception):
@@ -58,9 +74,18 @@ class Snapshot:
 class EventStore:
     """Appends to and reads from one service's `pmo_events` table; fills its outbox on append."""
 
-    def __init__(self, *, source: str, topic: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        source: str,
+        topic: str | None,
+        signer: EventSigner | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self.source = source
         self.topic = topic
+        self.signer = signer
+        self.max_event_bytes = max_event_bytes
 
     async def append(
         self,
@@ -94,6 +119,10 @@ class EventStore:
             )
             for offset, event in enumerate(new_events, start=1)
         ]
+        messages = [kafka_record(r, self.signer) for r in recorded]
+        for event, message in zip(recorded, messages, strict=True):
+            if (size := message.size) > self.max_event_bytes:
+                raise EventTooLarge(event.type, size, self.max_event_bytes)
         rows = [_row(r) for r in recorded]
         try:
             # No savepoint: a conflict ends the caller's transaction anyway (it is retried or refused
@@ -105,7 +134,7 @@ class EventStore:
         except IntegrityError as exc:
             raise ConcurrencyConflict(stream_id, expected_version) from exc
         if self.topic:
-            await enqueue(session, self.topic, recorded)
+            await _insert_outbox(session, self.topic, messages)
         return [_with_position(r, p) for r, p in zip(recorded, positions, strict=True)]
 
     async def load(self, session: AsyncSession, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
@@ -142,26 +171,48 @@ class EventStore:
         )
 
 
-async def enqueue(session: AsyncSession, topic: str, recorded: Sequence[RecordedEvent]) -> None:
-    """Write Kafka-ready records to the outbox in the caller's transaction."""
-    await session.execute(insert(outbox), _outbox_rows(topic, recorded))
+@dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    """An event as the relay will send it: key, headers (signed when the service has a key) and value."""
+
+    key: str
+    headers: dict[str, bytes]
+    value: bytes
+
+    @property
+    def size(self) -> int:
+        """Bytes on the wire, near enough to compare with the broker's limit (record overhead is tens of bytes)."""
+        return len(self.key) + len(self.value) + sum(len(k) + len(v) for k, v in self.headers.items()) + 64
 
 
-def _outbox_rows(topic: str, recorded: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
+def kafka_record(event: RecordedEvent, signer: EventSigner | None) -> KafkaRecord:
+    message = to_kafka(event)
+    headers = dict(message.headers)
+    if signer is not None:
+        headers = signer.sign(headers, message.value)
+    return KafkaRecord(event.stream_id, headers, message.value)
+
+
+async def enqueue(
+    session: AsyncSession, topic: str, recorded: Sequence[RecordedEvent], signer: EventSigner | None
+) -> None:
+    """Write Kafka-ready (signed) records to the outbox in the caller's transaction."""
+    await _insert_outbox(session, topic, [kafka_record(event, signer) for event in recorded])
+
+
+async def _insert_outbox(session: AsyncSession, topic: str, records: Sequence[KafkaRecord]) -> None:
     now = datetime.now(UTC)
-    rows = []
-    for event in recorded:
-        message = to_kafka(event)
-        rows.append(
-            {
-                "topic": topic,
-                "key": event.stream_id,
-                "headers": dumps({k: v.decode() for k, v in message.headers.items()}).decode(),
-                "value": message.value,
-                "created_at": now,
-            }
-        )
-    return rows
+    rows = [
+        {
+            "topic": topic,
+            "key": record.key,
+            "headers": dumps({k: v.decode() for k, v in record.headers.items()}).decode(),
+            "value": record.value,
+            "created_at": now,
+        }
+        for record in records
+    ]
+    await session.execute(insert(outbox), rows)
 
 
 def _row(event: RecordedEvent) -> dict[str, Any]:

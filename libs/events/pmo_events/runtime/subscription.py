@@ -7,21 +7,29 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.envelope import MalformedEnvelope, RecordedEvent, dumps, from_kafka
+from pmo_events.envelope import MalformedEnvelope, RecordedEvent, from_kafka, header_map
+from pmo_events.runtime.consumed import (
+    StreamKey,
+    dead_letter,
+    last_sequences,
+    lock_offsets,
+    save_sequences,
+    stored_offsets,
+    write_offsets,
+)
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
-from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
 from pmo_events.runtime.store import ConcurrencyConflict
+from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
 from pmo_events.runtime.tracing import consuming
+from pmo_events.trust import REJECTION_REASONS, EventTrust, owner_source
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +49,19 @@ def is_transient(exc: BaseException) -> bool:
 #: Why a record went to the dead-letter topic (header `pmo_dlq_reason`, metric label `reason`).
 MALFORMED = "malformed_envelope"
 APPLY_FAILED = "apply_failed"
-DEAD_LETTER_REASONS = (MALFORMED, APPLY_FAILED)
+DEAD_LETTER_REASONS = (MALFORMED, APPLY_FAILED, *REJECTION_REASONS)
 
 
 @dataclass
-class SubscriptionStatus:
-    connected: bool = False
+class SubscriptionStatus(LinkStatus):
     applied: int = 0
     skipped_duplicates: int = 0
     out_of_order: int = 0
     dead_lettered: int = 0
     #: Every known reason from the start (at 0), so an alert on the counter's increase sees the first one.
     dead_letters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DEAD_LETTER_REASONS, 0))
-    last_error: str | None = None
+    #: Of the dead letters: events refused as not authentic (wrong owner or type, unsigned, bad signature).
+    rejected: int = 0
     positions: dict[str, int] = field(default_factory=dict)
     log_end: dict[str, int] = field(default_factory=dict)
 
@@ -68,6 +76,17 @@ class _Outcome:
     error: str | None
 
 
+@dataclass
+class _Parsed:
+    """A record of the batch: the event when it parsed, else why not."""
+
+    tp: TopicPartition
+    record: ConsumerRecord[Any, Any]
+    event: RecordedEvent | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
 class Subscription:
     """A named consumer (its Kafka group id, and the key of its offsets in this database)."""
 
@@ -80,11 +99,15 @@ class Subscription:
         kafka: KafkaSettings,
         handler: Handler,
         dead_letter_topic: str,
+        trust: EventTrust,
         on_commit: Callable[[], None] | None = None,
         max_records: int = 500,
     ) -> None:
         self.name = name
         self.topics = list(topics)
+        #: Each topic's owner, from its name (`pmo.<service>.events`): a topic that names none is refused here.
+        self.owners = {topic: owner_source(topic) for topic in self.topics}
+        self.trust = trust
         self.db = db
         self.kafka = kafka
         self.handler = handler
@@ -100,22 +123,28 @@ class Subscription:
 
     async def run(self) -> None:
         backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                await self._start_consumer()
-                backoff = 0.2
-                await self._consume_until_stopped()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.status.connected = False
-                self.status.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("subscription %s: %s; retrying in %.1fs", self.name, exc, backoff)
-                await self._stop_consumer()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._start_consumer()
+                    backoff = 0.2
+                    await self._consume_until_stopped()
+                except asyncio.CancelledError as exc:
+                    if really_cancelled():
+                        raise
+                    await self._retry_after(exc, backoff)  # aiokafka cancelled an internal future: reconnect
+                except Exception as exc:
+                    await self._retry_after(exc, backoff)
                 backoff = min(backoff * 2, 5.0)
+        finally:
+            await self._stop_consumer()
+
+    async def _retry_after(self, exc: BaseException, backoff: float) -> None:
+        self.status.link_down(f"{type(exc).__name__}: {exc}")
+        log.warning("subscription %s: %s: %s; retrying in %.1fs", self.name, type(exc).__name__, exc, backoff)
         await self._stop_consumer()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), backoff)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -143,14 +172,14 @@ class Subscription:
             tps = [TopicPartition(t, p) for t in self.topics for p in partitions.get(t, [])]
             consumer.assign(tps)
             await self.seek_to_stored(tps)
-        self.status.connected = True
-        self.status.last_error = None
+        self.status.link_up()
 
     async def seek_to_stored(self, tps: Sequence[TopicPartition]) -> None:
         """Resume from the offsets in OUR database; a reset broker (new epoch) is read from 0."""
         consumer = self._consumer
         assert consumer is not None
-        stored = await self._stored_offsets(tps)
+        async with self.db.sessions() as session:
+            stored = await stored_offsets(session, self.name)
         for tp in tps:
             offset, epoch = stored.get((tp.topic, tp.partition), (None, None))
             if offset is None or epoch != self._epoch:
@@ -159,13 +188,6 @@ class Subscription:
             else:
                 consumer.seek(tp, offset)
                 self.status.positions[f"{tp.topic}:{tp.partition}"] = offset
-
-    async def _stored_offsets(self, tps: Sequence[TopicPartition]) -> dict[tuple[str, int], tuple[int, str]]:
-        async with self.db.sessions() as session:
-            rows = (
-                await session.execute(select(consumer_offsets).where(consumer_offsets.c.consumer == self.name))
-            ).mappings()
-            return {(r["topic"], r["partition"]): (r["next_offset"], r["broker_epoch"]) for r in rows}
 
     async def _consume_until_stopped(self) -> None:
         consumer = self._consumer
@@ -208,100 +230,86 @@ class Subscription:
 
     async def _apply_batch(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
         async with self.db.transaction() as session:
-            starts = await self._lock_offsets(session, list(batch))
+            starts = await lock_offsets(session, self.name, list(batch), self._epoch)
             records = [(tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)]
             outcomes = await self._apply_records(session, records)
-            await self._write_offsets(session, batch, starts)
+            await write_offsets(session, self.name, batch, starts, self._epoch)
         self.status.applied += sum(1 for o in outcomes if o.event and not o.error)
         for tp, records_of_tp in batch.items():
             self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
 
-    async def _lock_offsets(self, session: AsyncSession, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-        """Lock this consumer's offset rows so a second replica cannot apply the same records."""
-        rows = (
-            await session.execute(
-                select(consumer_offsets)
-                .where(
-                    consumer_offsets.c.consumer == self.name,
-                    or_(
-                        *[
-                            and_(consumer_offsets.c.topic == tp.topic, consumer_offsets.c.partition == tp.partition)
-                            for tp in tps
-                        ]
-                    ),
-                )
-                .with_for_update()
-            )
-        ).mappings()
-        starts = {}
-        for r in rows:
-            if r["broker_epoch"] == self._epoch:
-                starts[TopicPartition(r["topic"], r["partition"])] = r["next_offset"]
-        return starts
-
-    async def _write_offsets(
-        self, session: AsyncSession, batch: dict[TopicPartition, list[Any]], starts: dict[TopicPartition, int]
-    ) -> None:
-        for tp, records in batch.items():
-            next_offset = max(records[-1].offset + 1, starts.get(tp, 0))
-            values = {"next_offset": next_offset, "broker_epoch": self._epoch}
-            result = await session.execute(
-                update(consumer_offsets)
-                .where(
-                    consumer_offsets.c.consumer == self.name,
-                    consumer_offsets.c.topic == tp.topic,
-                    consumer_offsets.c.partition == tp.partition,
-                )
-                .values(**values)
-            )
-            if getattr(result, "rowcount", 0) == 0:
-                await session.execute(
-                    consumer_offsets.insert().values(
-                        consumer=self.name, topic=tp.topic, partition=tp.partition, **values
-                    )
-                )
-
     async def _apply_records(
         self, session: AsyncSession, records: list[tuple[TopicPartition, ConsumerRecord[Any, Any]]]
     ) -> list[_Outcome]:
-        parsed: list[tuple[TopicPartition, ConsumerRecord[Any, Any], RecordedEvent | None, str | None]] = []
-        for tp, record in records:
-            try:
-                event = from_kafka(record.key, record.value, record.headers)
-                event = replace(event, topic=tp.topic, partition=tp.partition, offset=record.offset)
-                parsed.append((tp, record, event, None))
-            except MalformedEnvelope as exc:
-                parsed.append((tp, record, None, f"malformed envelope: {exc}"))
-        last_seen = await self._last_sequences(session, [e for _, _, e, _ in parsed if e])
-        changed: dict[tuple[str, str], int] = {}
+        """Apply each authentic event in stream order. Rejected or failed events go to the dead-letter topic
+        and never advance their stream: the genuine event with that sequence is still applied after them."""
+        parsed = [self._parse(tp, record) for tp, record in records]
+        keys = [self._stream_key(p) for p in parsed if p.event is not None]
+        last_seen = await last_sequences(session, self.name, keys)
+        changed: dict[StreamKey, int] = {}
         outcomes: list[_Outcome] = []
-        for tp, record, parsed_event, error in parsed:
-            if parsed_event is not None:
-                event = parsed_event
-                key = (event.source, event.stream_id)
+        for item in parsed:
+            error = item.error
+            if item.event is not None:
+                key = self._stream_key(item)
                 last = changed.get(key, last_seen.get(key, 0))
-                if event.sequence <= last:
-                    self.status.skipped_duplicates += 1
+                if not self._is_next(item.event, last):
                     continue
-                if event.sequence > last + 1:
-                    # An earlier event of this stream is still to come (the relay resends in order).
-                    self.status.out_of_order += 1
-                    log.warning(
-                        "subscription %s: %s seq %d arrived after %d; waiting for the gap",
-                        self.name,
-                        event.stream_id,
-                        event.sequence,
-                        last,
-                    )
-                    continue
-                error = await self._apply_one(session, event)
-                changed[key] = event.sequence
+                error = await self._apply_one(session, item.event)
+                if error is None:
+                    changed[key] = item.event.sequence
             if error is not None:
-                reason = APPLY_FAILED if parsed_event is not None else MALFORMED
-                await self._dead_letter(session, tp, record, error, reason)
-            outcomes.append(_Outcome(parsed_event, error))
-        await self._save_sequences(session, changed, last_seen)
+                reason = item.reason or APPLY_FAILED
+                await dead_letter(session, self.name, self.dead_letter_topic, item.tp, item.record, error, reason)
+                self.status.dead_lettered += 1
+                self.status.dead_letters[reason] = self.status.dead_letters.get(reason, 0) + 1
+            outcomes.append(_Outcome(item.event, error))
+        await save_sequences(session, self.name, changed, last_seen)
         return outcomes
+
+    def _parse(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> _Parsed:
+        """Read the record and check that it is authentic; an event that is not is never applied."""
+        headers = header_map(record.headers)
+        try:
+            event = from_kafka(record.key, record.value, headers)
+        except MalformedEnvelope as exc:
+            return _Parsed(tp, record, error=f"malformed envelope: {exc}", reason=MALFORMED)
+        rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"")
+        if rejection is not None:
+            self.status.rejected += 1
+            log.warning(
+                "subscription %s: rejected %s at %s:%d@%d: %s",
+                self.name,
+                event.type,
+                tp.topic,
+                tp.partition,
+                record.offset,
+                rejection.detail,
+            )
+            return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason)
+        return _Parsed(tp, record, event=replace(event, topic=tp.topic, partition=tp.partition, offset=record.offset))
+
+    def _stream_key(self, item: _Parsed) -> StreamKey:
+        """Streams are keyed by the topic's owner, never by a header the sender chose."""
+        assert item.event is not None
+        return (self.owners[item.tp.topic], item.event.stream_id)
+
+    def _is_next(self, event: RecordedEvent, last: int) -> bool:
+        if event.sequence <= last:
+            self.status.skipped_duplicates += 1
+            return False
+        if event.sequence > last + 1:
+            # An earlier event of this stream is still to come (the relay resends in order).
+            self.status.out_of_order += 1
+            log.warning(
+                "subscription %s: %s seq %d arrived after %d; waiting for the gap",
+                self.name,
+                event.stream_id,
+                event.sequence,
+                last,
+            )
+            return False
+        return True
 
     async def _apply_one(self, session: AsyncSession, event: RecordedEvent) -> str | None:
         try:
@@ -315,75 +323,9 @@ class Subscription:
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    async def _last_sequences(self, session: AsyncSession, parsed: list[RecordedEvent]) -> dict[tuple[str, str], int]:
-        keys = sorted({(e.source, e.stream_id) for e in parsed})
-        found: dict[tuple[str, str], int] = {}
-        for chunk_start in range(0, len(keys), 200):
-            chunk = keys[chunk_start : chunk_start + 200]
-            rows = await session.execute(
-                select(consumed_streams.c.source, consumed_streams.c.stream_id, consumed_streams.c.last_sequence)
-                .where(
-                    consumed_streams.c.consumer == self.name,
-                    or_(*[and_(consumed_streams.c.source == s, consumed_streams.c.stream_id == i) for s, i in chunk]),
-                )
-                .with_for_update()
-            )
-            found.update({(r.source, r.stream_id): r.last_sequence for r in rows})
-        return found
-
-    async def _save_sequences(
-        self, session: AsyncSession, changed: dict[tuple[str, str], int], existing: dict[tuple[str, str], int]
-    ) -> None:
-        new_rows = [
-            {"consumer": self.name, "source": s, "stream_id": i, "last_sequence": seq}
-            for (s, i), seq in changed.items()
-            if (s, i) not in existing
-        ]
-        if new_rows:
-            await session.execute(consumed_streams.insert(), new_rows)
-        for (source, stream_id), seq in changed.items():
-            if (source, stream_id) in existing:
-                await session.execute(
-                    update(consumed_streams)
-                    .where(
-                        consumed_streams.c.consumer == self.name,
-                        consumed_streams.c.source == source,
-                        consumed_streams.c.stream_id == stream_id,
-                    )
-                    .values(last_sequence=seq)
-                )
-
-    async def _dead_letter(
-        self, session: AsyncSession, tp: TopicPartition, record: ConsumerRecord[Any, Any], error: str, reason: str
-    ) -> None:
-        """The poison record goes to the dead-letter topic via the outbox, in this same transaction."""
-        headers = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or ()) if v is not None}
-        headers.update(
-            {
-                "pmo_dlq_reason": reason,
-                "pmo_dlq_error": error[:2000],
-                "pmo_dlq_consumer": self.name,
-                "pmo_dlq_topic": tp.topic,
-                "pmo_dlq_partition": str(tp.partition),
-                "pmo_dlq_offset": str(record.offset),
-            }
-        )
-        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else record.key
-        await session.execute(
-            outbox.insert().values(
-                topic=self.dead_letter_topic,
-                key=key,
-                headers=dumps(headers).decode(),
-                value=record.value or b"",
-                created_at=datetime.now(UTC),
-            )
-        )
-        self.status.dead_lettered += 1
-        self.status.dead_letters[reason] = self.status.dead_letters.get(reason, 0) + 1
-
     async def _stop_consumer(self) -> None:
         consumer, self._consumer = self._consumer, None
-        self.status.connected = False
+        self.status.link_down()
         if consumer is not None:
             try:
                 await consumer.stop()

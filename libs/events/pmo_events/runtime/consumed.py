@@ -1,0 +1,147 @@
+"""What a consumer remembers in its own database: offsets per partition, the last applied sequence of each
+stream, and its dead letters (written to the outbox in the batch's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.envelope import dumps
+from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
+
+#: A stream as the consumer tracks it: (the owner's source, derived from the topic; the stream id).
+StreamKey = tuple[str, str]
+
+
+async def last_sequences(session: AsyncSession, consumer: str, keys: Iterable[StreamKey]) -> dict[StreamKey, int]:
+    """The last applied sequence of each stream, locked until the batch commits."""
+    wanted = sorted(set(keys))
+    found: dict[StreamKey, int] = {}
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start : start + 200]
+        rows = await session.execute(
+            select(consumed_streams.c.source, consumed_streams.c.stream_id, consumed_streams.c.last_sequence)
+            .where(
+                consumed_streams.c.consumer == consumer,
+                or_(*[and_(consumed_streams.c.source == s, consumed_streams.c.stream_id == i) for s, i in chunk]),
+            )
+            .with_for_update()
+        )
+        found.update({(r.source, r.stream_id): r.last_sequence for r in rows})
+    return found
+
+
+async def save_sequences(
+    session: AsyncSession, consumer: str, changed: dict[StreamKey, int], existing: dict[StreamKey, int]
+) -> None:
+    new_rows = [
+        {"consumer": consumer, "source": s, "stream_id": i, "last_sequence": seq}
+        for (s, i), seq in changed.items()
+        if (s, i) not in existing
+    ]
+    if new_rows:
+        await session.execute(consumed_streams.insert(), new_rows)
+    for (source, stream_id), seq in changed.items():
+        if (source, stream_id) in existing:
+            await session.execute(
+                update(consumed_streams)
+                .where(
+                    consumed_streams.c.consumer == consumer,
+                    consumed_streams.c.source == source,
+                    consumed_streams.c.stream_id == stream_id,
+                )
+                .values(last_sequence=seq)
+            )
+
+
+async def dead_letter(
+    session: AsyncSession,
+    consumer: str,
+    topic: str,
+    tp: TopicPartition,
+    record: ConsumerRecord[Any, Any],
+    error: str,
+    reason: str,
+) -> None:
+    """The record, untouched, goes to the dead-letter `topic` via the outbox, with why and where from."""
+    headers = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or ()) if v is not None}
+    headers.update(
+        {
+            "pmo_dlq_reason": reason,
+            "pmo_dlq_error": error[:2000],
+            "pmo_dlq_consumer": consumer,
+            "pmo_dlq_topic": tp.topic,
+            "pmo_dlq_partition": str(tp.partition),
+            "pmo_dlq_offset": str(record.offset),
+        }
+    )
+    # A hostile key must not fail the batch's transaction: no NUL (PostgreSQL text), at most the column's size.
+    key = bytes(record.key).decode(errors="replace").replace("\x00", "\\0") if record.key is not None else None
+    await session.execute(
+        outbox.insert().values(
+            topic=topic,
+            key=key[:200] if key else None,
+            headers=dumps(headers).decode(),
+            value=record.value or b"",
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+async def stored_offsets(session: AsyncSession, consumer: str) -> dict[tuple[str, int], tuple[int, str]]:
+    """(topic, partition) → (next offset, broker epoch it was read under)."""
+    rows = (await session.execute(select(consumer_offsets).where(consumer_offsets.c.consumer == consumer))).mappings()
+    return {(r["topic"], r["partition"]): (r["next_offset"], r["broker_epoch"]) for r in rows}
+
+
+async def lock_offsets(
+    session: AsyncSession, consumer: str, tps: list[TopicPartition], epoch: str
+) -> dict[TopicPartition, int]:
+    """Lock this consumer's offset rows so a second replica cannot apply the same records."""
+    rows = (
+        await session.execute(
+            select(consumer_offsets)
+            .where(
+                consumer_offsets.c.consumer == consumer,
+                or_(
+                    *[
+                        and_(consumer_offsets.c.topic == tp.topic, consumer_offsets.c.partition == tp.partition)
+                        for tp in tps
+                    ]
+                ),
+            )
+            .with_for_update()
+        )
+    ).mappings()
+    return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows if r["broker_epoch"] == epoch}
+
+
+async def write_offsets(
+    session: AsyncSession,
+    consumer: str,
+    batch: dict[TopicPartition, list[Any]],
+    starts: dict[TopicPartition, int],
+    epoch: str,
+) -> None:
+    """Each partition's next offset, in the transaction that applied its records."""
+    for tp, records in batch.items():
+        values = {"next_offset": max(records[-1].offset + 1, starts.get(tp, 0)), "broker_epoch": epoch}
+        result = await session.execute(
+            update(consumer_offsets)
+            .where(
+                consumer_offsets.c.consumer == consumer,
+                consumer_offsets.c.topic == tp.topic,
+                consumer_offsets.c.partition == tp.partition,
+            )
+            .values(**values)
+        )
+        if getattr(result, "rowcount", 0) == 0:
+            await session.execute(
+                consumer_offsets.insert().values(consumer=consumer, topic=tp.topic, partition=tp.partition, **values)
+            )

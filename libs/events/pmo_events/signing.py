@@ -1,0 +1,145 @@
+"""Ed25519 event signatures: each service signs what it publishes, consumers verify with its public key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+SIGNATURE_HEADER = "ce_signature"
+KEY_ID_HEADER = "ce_signaturekeyid"
+#: What a signature covers, in this order, then the SHA-256 digest of the record's value (the data).
+SIGNED_HEADERS = (
+    "ce_id",
+    "ce_type",
+    "ce_source",
+    "ce_subject",
+    "ce_sequence",
+    "ce_time",
+    "ce_actor",
+    "ce_correlationid",
+    "ce_causationid",
+)
+_DOMAIN = b"pmo-event-signature/v1"
+
+#: Why a record is not signed by the producer it claims (dead-letter reasons).
+UNSIGNED = "unsigned"
+UNKNOWN_KEY = "unknown_key"
+BAD_SIGNATURE = "bad_signature"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a consumed record must not be applied: a stable `reason` (metric label) and a human `detail`."""
+
+    reason: str
+    detail: str
+
+
+def signing_input(headers: Mapping[str, bytes], value: bytes) -> bytes:
+    """The exact bytes signed: each signed header (absent = empty) and the data digest, length-prefixed."""
+    parts = [_DOMAIN, *(headers.get(name, b"") for name in SIGNED_HEADERS), hashlib.sha256(value).digest()]
+    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """A short, stable name for a public key: the first 16 hex digits of the SHA-256 of its raw bytes."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class EventSigner:
+    """This service's private key; adds `ce_signature` and `ce_signaturekeyid` to a record's headers."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.key_id = key_id(private_key.public_key())
+
+    @classmethod
+    def from_file(cls, path: Path) -> EventSigner:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        return cls(key)
+
+    def sign(self, headers: Mapping[str, bytes], value: bytes) -> dict[str, bytes]:
+        """`headers` plus the signature headers."""
+        signature = self._key.sign(signing_input(headers, value))
+        return {**headers, SIGNATURE_HEADER: base64.b64encode(signature), KEY_ID_HEADER: self.key_id.encode()}
+
+
+@dataclass(frozen=True)
+class PublicKeyDirectory:
+    """Producers' public keys by service, then by key id: `<service>.pem`, and `<service>.<any>.pem` while
+    a key is being rotated (every file of a service is accepted, so old and new keys overlap)."""
+
+    keys: Mapping[str, Mapping[str, Ed25519PublicKey]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path | None) -> PublicKeyDirectory:
+        if folder is None:
+            return cls()
+        if not folder.is_dir():
+            raise ValueError(f"the event verification key directory {folder} does not exist")
+        return cls.of(_read_public_keys(sorted(folder.glob("*.pem"))))
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, Ed25519PublicKey]]) -> PublicKeyDirectory:
+        by_service: dict[str, dict[str, Ed25519PublicKey]] = {}
+        for service, public_key in pairs:
+            by_service.setdefault(service, {})[key_id(public_key)] = public_key
+        return cls(by_service)
+
+    def services(self) -> list[str]:
+        return sorted(self.keys)
+
+    def rejection(self, service: str, headers: Mapping[str, bytes], value: bytes) -> Rejection | None:
+        """Why the record is not signed by `service`, or None when it is."""
+        signature, kid = headers.get(SIGNATURE_HEADER), headers.get(KEY_ID_HEADER)
+        if not signature or not kid:
+            return Rejection(UNSIGNED, f"unsigned: no {SIGNATURE_HEADER} / {KEY_ID_HEADER} header")
+        name = kid.decode(errors="replace")
+        public_key = self.keys.get(service, {}).get(name)
+        if public_key is None:
+            return Rejection(UNKNOWN_KEY, f"signed with key {name!r}, which is not a key of {service}")
+        try:
+            public_key.verify(base64.b64decode(signature, validate=True), signing_input(headers, value))
+        except (InvalidSignature, binascii.Error, ValueError):
+            return Rejection(BAD_SIGNATURE, f"the signature does not match the event (key {name} of {service})")
+        return None
+
+
+def _read_public_keys(paths: Iterable[Path]) -> list[tuple[str, Ed25519PublicKey]]:
+    found = []
+    for path in paths:
+        key = serialization.load_pem_public_key(path.read_bytes())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path} is not an Ed25519 public key")
+        found.append((path.name.split(".", 1)[0], key))
+    return found
+
+
+def write_key_pair(private_path: Path, public_path: Path) -> None:
+    """A fresh Ed25519 pair as PEM files (the private one readable by its owner only)."""
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for path, data, mode in ((private_path, private_pem, 0o600), (public_path, public_pem, 0o644)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
