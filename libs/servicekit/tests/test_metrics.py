@@ -38,8 +38,9 @@ def _consuming_itself(tmp_path: Path) -> ServiceDefinition:
         if event.data.get("note") == "poison":
             raise ValueError("this ping cannot be applied")
 
-    topic = f"t{uuid.uuid4().hex[:8]}.events"
-    return replace(definition(tmp_path), topic=topic, consumes=(topic,), consumer=lambda _runtime: apply)
+    topic = f"t{uuid.uuid4().hex[:8]}.test.events"  # its pings are `test` events, signed by the `test` key
+    kit = definition(tmp_path)
+    return replace(kit, name="test", topic=topic, consumes=(topic,), consumer=lambda _runtime: apply)
 
 
 async def _scrape(runtime_url: str) -> str:
