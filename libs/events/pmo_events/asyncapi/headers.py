@@ -43,6 +43,13 @@ CE_HEADERS: dict[str, Any] = {
         "ce_traceparent": {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
                            "description": "W3C trace context of the span that produced the event: continue it to "
                            "join the producer's trace."},
+        "ce_signature": {"type": "string", "contentEncoding": "base64", "description": "The producer's Ed25519 "
+                         "signature (base64) over ce_id, ce_type, ce_source, ce_subject, ce_sequence, ce_time, "
+                         "ce_actor, ce_correlationid, ce_causationid and the SHA-256 of the value. The services "
+                         "refuse (dead-letter) any event without a valid one from the topic's owner."},
+        "ce_signaturekeyid": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Which of the "
+                              "producer's public keys verifies `ce_signature`: the first 16 hex digits of the "
+                              "SHA-256 of the raw Ed25519 public key (two keys are valid while one is rotated)."},
         "content-type": {"type": "string", "const": "application/json", "description": "CloudEvents "
                          "`datacontenttype`: the value is a UTF-8 JSON object."},
     },
@@ -58,7 +65,10 @@ DLQ_HEADERS: dict[str, Any] = {
     "properties": {
         "pmo_dlq_reason": {"type": "string", "enum": list(DEAD_LETTER_REASONS), "description": "Why, in one "
                            "word (the label `reason` of `pmo_subscription_dead_letters_total`): `malformed_envelope` "
-                           "is not a CloudEvent this system can read, `apply_failed` was refused by the consumer."},
+                           "is not a CloudEvent this system can read, `apply_failed` was refused by the consumer; "
+                           "not authentic: `foreign_source` (not the topic owner's ce_source), `foreign_type` (not "
+                           "a type the owner publishes), `unsigned`, `unknown_key` (not a key of the owner), "
+                           "`bad_signature`."},
         "pmo_dlq_error": {"type": "string", "maxLength": 2000, "description": "The error, for a person."},
         "pmo_dlq_consumer": {"type": "string", "description": "The group that gave up on it (`pmo-<service>`)."},
         "pmo_dlq_topic": {"type": "string", "description": "Where the record was read."},
