@@ -49,14 +49,14 @@ def test_capacity_is_working_days_of_each_calendar_minus_time_off() -> None:
         "confirmed": "0.5",
         "proposed": str(fte(load - Fraction(1, 2))),
         "gap": str(fte(capacity - 2)),
-        "utilisation_pct": str(fte(load * 100 / capacity).quantize(Decimal("0.1"))),
+        "utilisation": str(fte(load / capacity)),
         "over_allocated": False,
     }
-    assert (row["capacity"], row["proposed"], row["gap"], row["utilisation_pct"]) == (
+    assert (row["capacity"], row["proposed"], row["gap"], row["utilisation"]) == (
         "1.7091",
         "0.5294",
         "-0.2909",
-        "60.2",
+        "0.6023",
     )
 
 
@@ -73,13 +73,13 @@ def test_grouped_by_pool_skill_or_resource_there_is_no_demand() -> None:
 def test_a_retired_resource_has_no_capacity_from_its_retirement() -> None:
     leaving = ResourceCalendar("cy", "tester", Decimal("1"), retired_on=date(2027, 4, 16))
     [row] = capacity_rows([leaving], [], [], APRIL.buckets(MONTH), "role")
-    assert row["capacity"] == str(fte(Fraction(11, 22))) and row["utilisation_pct"] == "0.0"
+    assert row["capacity"] == str(fte(Fraction(11, 22))) and row["utilisation"] == "0"
 
 
 def test_an_over_booked_group_is_flagged_and_no_capacity_has_no_utilisation() -> None:
     busy = [BookedLoad("bob", "confirmed", Decimal("1"), MONTH)]
     [row] = capacity_rows([BOB], busy, [], APRIL.buckets(MONTH), "resource")
-    assert row["over_allocated"] is True and row["utilisation_pct"] == "125.0"
+    assert row["over_allocated"] is True and row["utilisation"] == "1.25"
     gone = ResourceCalendar("dee", "tester", Decimal("1"), retired_on=date(2027, 1, 1))
     [row] = capacity_rows([gone], [], [], APRIL.buckets(MONTH), "role")
-    assert row["capacity"] == "0" and row["utilisation_pct"] is None
+    assert row["capacity"] == "0" and row["utilisation"] is None

@@ -44,10 +44,10 @@ def test_role_by_period_capacity_demand_bookings_and_utilisation_by_working_days
     assert (march["period"], march["capacity"], march["demand"], march["confirmed"], march["proposed"]) == (
         "FY2026-P03", "1.5", "2", "1", "0.5"
     )  # fmt: skip
-    assert (march["utilisation_pct"], march["over_allocated"], march["gap"]) == ("100.0", False, "-0.5")
+    assert (march["utilisation"], march["over_allocated"], march["gap"]) == ("1", False, "-0.5")
     # r-1 is away 11 of April's 22 working days; a-3 was released.
     assert (april["capacity"], april["confirmed"], april["proposed"]) == ("1", "1", "0")
-    assert (april["start"], april["end"], april["utilisation_pct"]) == ("2026-04-01", "2026-04-30", "100.0")
+    assert (april["start"], april["end"], april["utilisation"]) == ("2026-04-01", "2026-04-30", "1")
 
 
 def test_grouped_by_resource_each_calendar_shows() -> None:

@@ -126,7 +126,7 @@ def test_demand_is_spread_over_periods_by_working_days() -> None:
     h.demand("p-3", "developer", "1", date(2026, 4, 1), date(2026, 4, 10))  # 8 of April's 22 weekdays
     window = Span(date(2026, 1, 1), date(2026, 4, 30))
     rows = capacity_heatmap(fold(h.events, CAPACITY), CALENDAR_YEAR, window, "role", "period")
-    assert [(r["period"], r["demand"], r["utilisation_pct"]) for r in rows] == [
+    assert [(r["period"], r["demand"], r["utilisation"]) for r in rows] == [
         ("FY2026-P02", "2", None),
         ("FY2026-P03", "3", None),
         ("FY2026-P04", "0.3636", None),

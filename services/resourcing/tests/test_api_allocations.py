@@ -34,7 +34,7 @@ async def test_over_allocation_is_409_naming_each_week_unless_accepted_with_a_re
         assert refused.status_code == 409
         problem = refused.json()
         assert problem["type"] == "urn:pmo:problem:over-allocation"
-        assert problem["weeks"] == [{"week": "2027-W02", "capacity": "1", "load": "1.2", "excess": "0.2"}]
+        assert problem["weeks"] == [{"week": "2027-W02", "capacity": "1.0000", "load": "1.2000", "excess": "0.2000"}]
         no_reason = await book(client, ada["id"], project, "0.5", allow_overallocation=True)
         assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
         accepted = await book(client, ada["id"], project, "0.5", allow_overallocation=True, reason="go-live week")
@@ -43,7 +43,7 @@ async def test_over_allocation_is_409_naming_each_week_unless_accepted_with_a_re
         assert (fact["reason"], fact["accepted_by"], [w["excess"] for w in fact["weeks"]]) == (
             "go-live week",
             "maria",
-            ["0.1", "0.1"],
+            ["0.1000", "0.1000"],
         )
         assert (await client.get(f"/allocations/{accepted.json()['id']}")).json()["overallocated"] is True
 
@@ -94,18 +94,18 @@ async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(
     project = await active_project(service, ("developer", "1.5", date(2027, 1, 4), date(2027, 1, 15)))
     async with service.client(*MANAGER) as client:
         line = (await client.get("/demands", params={"project_id": project})).json()["items"][0]
-        assert (line["fte"], line["filled_fte"], line["status"]) == ("1.5", "0", "open")
+        assert (line["fte"], line["filled_fte"], line["status"]) == ("1.5000", "0.0000", "open")
         ada, bo = await register(client, name="Ada"), await register(client, name="Bo")
         assert (await book(client, ada["id"], project, "1", demand_id=line["id"])).status_code == 201
         assert (
             await book(client, bo["id"], project, "0.5", demand_id=line["id"], status="proposed")
         ).status_code == 201
         line = (await client.get("/demands", params={"project_id": project})).json()["items"][0]
-        assert (line["filled_fte"], line["proposed_fte"], line["status"]) == ("1", "0.5", "partially_filled")
+        assert (line["filled_fte"], line["proposed_fte"], line["status"]) == ("1.0000", "0.5000", "partially_filled")
         soft = (await client.get("/allocations", params={"resource_id": bo["id"]})).json()["items"][0]
         assert (await client.post(f"/allocations/{soft['id']}/confirm")).status_code == 200
         filled = (await client.get("/demands", params={"status": "filled"})).json()["items"]
-        assert [(d["id"], d["filled_fte"]) for d in filled] == [(line["id"], "1.5")]
+        assert [(d["id"], d["filled_fte"]) for d in filled] == [(line["id"], "1.5000")]
         wrong = await book(client, ada["id"], "another-project", "0.1", demand_id=line["id"])
         assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "demand_id"
         report = await client.get("/capacity", params={"from": "2027-01-01", "to": "2027-01-31", "group_by": "role"})
@@ -117,12 +117,12 @@ async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(
                 "start": "2027-01-01",
                 "end": "2027-01-31",
                 "group": "developer",
-                "capacity": "2",
+                "capacity": "2.0000",
                 "demand": "0.7143",
                 "confirmed": "0.7143",
-                "proposed": "0",
+                "proposed": "0.0000",
                 "gap": "1.2857",
-                "utilisation_pct": "35.7",
+                "utilisation": "0.3571",
                 "over_allocated": False,
             }
         ]

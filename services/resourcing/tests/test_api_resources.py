@@ -39,8 +39,8 @@ async def test_register_answers_201_with_location_etag_and_reads_back(service) -
         assert response.headers["location"] == f"/resources/{body['id']}"
         assert response.headers["etag"] == '"1"'
         assert (body["fte"], body["hours_per_week"], body["cost_rate"], body["status"]) == (
-            "0.75",
-            "30",
+            "0.7500",
+            "30.00",
             "95.50",
             "active",
         )
@@ -86,7 +86,7 @@ async def test_patch_needs_a_current_if_match_and_re_checks_capacity(service) ->
             headers={"If-Match": '"2"'},
         )
         assert accepted.status_code == 200, accepted.text
-        assert (accepted.json()["fte"], accepted.headers["etag"]) == ("0.5", '"4"')
+        assert (accepted.json()["fte"], accepted.headers["etag"]) == ("0.5000", '"4"')
 
 
 async def test_time_off_lowers_the_weekly_schedule_and_flags_overloaded_weeks(service) -> None:  # type: ignore[no-untyped-def]
@@ -100,7 +100,7 @@ async def test_time_off_lowers_the_weekly_schedule_and_flags_overloaded_weeks(se
         )
         assert off.status_code == 201, off.text
         assert off.json()["overallocated_weeks"] == [
-            {"week": "2027-W01", "capacity": "0.6", "load": "0.8", "excess": "0.2"}
+            {"week": "2027-W01", "capacity": "0.6000", "load": "0.8000", "excess": "0.2000"}
         ]
         schedule = await client.get(
             f"/resources/{ada['id']}/schedule", params={"from": "2027-01-04", "to": "2027-01-17"}
@@ -108,10 +108,10 @@ async def test_time_off_lowers_the_weekly_schedule_and_flags_overloaded_weeks(se
     assert schedule.status_code == 200, schedule.text
     assert [
         (w["week"], w["capacity"], w["proposed"], w["confirmed"], w["free"], w["overallocated"])
-        for w in schedule.json()["weeks"]
+        for w in schedule.json()["items"]
     ] == [
-        ("2027-W01", "0.6", "0.5", "0.3", "-0.2", True),
-        ("2027-W02", "1", "0.5", "0", "0.5", False),
+        ("2027-W01", "0.6000", "0.5000", "0.3000", "-0.2000", True),
+        ("2027-W02", "1.0000", "0.5000", "0.0000", "0.5000", False),
     ]
 
 
@@ -143,9 +143,9 @@ async def test_search_finds_who_is_free_with_a_skill_at_a_level(service) -> None
         assert (await book(client, cy["id"], project, "0.7")).status_code == 201
         query = {"skill": "python", "min_level": 3, "free_from": "2027-01-04", "free_to": "2027-01-15"}
         found = (await client.get("/resources", params={**query, "min_free_fte": "0.5"})).json()["items"]
-        assert [(r["id"], r["free_fte"]) for r in found] == [(ada["id"], "1")]
+        assert [(r["id"], r["free_fte"]) for r in found] == [(ada["id"], "1.0000")]
         found = (await client.get("/resources", params={**query, "min_free_fte": "0.25"})).json()["items"]
-        assert {r["id"]: r["free_fte"] for r in found} == {ada["id"]: "1", cy["id"]: "0.3"}
+        assert {r["id"]: r["free_fte"] for r in found} == {ada["id"]: "1.0000", cy["id"]: "0.3000"}
         by_pool = (await client.get("/resources", params={"pool": "data"})).json()["items"]
         assert [r["id"] for r in by_pool] == [cy["id"]] and bo["id"] not in [r["id"] for r in found]
 

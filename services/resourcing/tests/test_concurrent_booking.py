@@ -39,7 +39,7 @@ async def test_exactly_one_of_several_concurrent_bookings_of_the_last_capacity_w
                 schedule = await clients[0].get(
                     f"/resources/{person['id']}/schedule", params={"from": "2027-01-04", "to": "2027-01-15"}
                 )
-                assert [w["free"] for w in schedule.json()["weeks"]] == ["0", "0"]
+                assert [w["free"] for w in schedule.json()["items"]] == ["0.0000", "0.0000"]
         finally:
             for client in clients:
                 await client.aclose()

@@ -66,7 +66,7 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
             return items[0] if items else None
 
         line = await eventually(demand_line, timeout=60)
-        assert (line["role"], line["fte"], line["status"]) == ("developer", "1", "open")
+        assert (line["role"], line["fte"], line["status"]) == ("developer", "1.0000", "open")
         ada = await register(client)
         booked = await book(client, ada["id"], project, "1", demand_id=line["id"])
         assert booked.status_code == 201, booked.text

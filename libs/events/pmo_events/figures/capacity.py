@@ -7,10 +7,10 @@
   resource's working days in the period (time off does not shorten a booking: it shows as excess).
 - A demand line's demand = line FTE x its Mon-Fri days in the period / the period's Mon-Fri days
   (a line names a role, not a person's calendar).
-- gap = capacity - demand; utilisation_pct = (confirmed + proposed) / capacity x 100 (None without
+- gap = capacity - demand; utilisation = (confirmed + proposed) / capacity, a ratio (None without
   capacity); over_allocated = confirmed + proposed > capacity.
 Demand carries only a role, so demand and gap are None unless grouped by role. Computed exactly with
-fractions; FTE shown to 4 places, utilisation to 1.
+fractions; FTE and utilisation shown to 4 places.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _row(bucket: Bucket, group: str, measures: dict[str, Fraction], with_demand:
         "confirmed": _shown(measures["confirmed"]),
         "proposed": _shown(measures["proposed"]),
         "gap": _shown(capacity - measures["demand"]) if with_demand else None,
-        "utilisation_pct": format(fte(load * 100 / capacity).quantize(Decimal("0.1")), "f") if capacity else None,
+        "utilisation": format(fte(load / capacity), "f") if capacity else None,
         "over_allocated": load > capacity,
     }
 

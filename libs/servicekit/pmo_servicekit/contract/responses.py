@@ -112,3 +112,8 @@ def answers(
     if headers or status in notes:
         declared[status] = {"headers": headers} | ({"description": notes[status]} if status in notes else {})
     return declared
+
+
+def example(*bodies: dict[str, Any]) -> ConfigDict:
+    """`model_config = example({...})` on a request or response model: the examples its schema shows."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})

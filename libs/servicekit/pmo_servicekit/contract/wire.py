@@ -97,6 +97,12 @@ Ratio = Annotated[
     PlainSerializer(lambda v: ratio_text(v), return_type=str),
     _schema("a ratio, four decimal places", "1.0139"),
 ]
+#: Another decimal quantity in a response (hours per week, a day rate without a currency): two places.
+Decimal2 = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: format(_fixed(v, 2), "f"), return_type=str),
+    _schema("a decimal string, two places", "37.50"),
+]
 #: An instant in a response: UTC, `Z`.
 Instant = Annotated[
     AwareDatetime,

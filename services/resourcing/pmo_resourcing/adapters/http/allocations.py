@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.contracts.resourcing import ResourceOverallocated
 from pmo_events.runtime import Changed
-from pmo_resourcing.adapters.http.problems import PROBLEMS
 from pmo_resourcing.adapters.http.resources import ResourceManager, View, viewed
 from pmo_resourcing.adapters.http.schemas import AllocationIn, AllocationPatch, ConfirmIn, ReleaseIn
+from pmo_resourcing.adapters.http.views import AllocationPage, AllocationView
 from pmo_resourcing.application import allocations as commands
 from pmo_resourcing.application import queries
 from pmo_resourcing.domain.booking import BookAllocation
@@ -19,15 +19,27 @@ from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.resource import Resource
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, keyset_page
+from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["allocations"])
 Key: TypeAlias = IdempotencyKeyHeader
+NOT_FOUND = {404: "no such allocation (or resource, or demand line)"}
+RULES = {409: "over-allocated weeks (`type`: `over-allocation`, `weeks`), or the project or booking's state"}
 
 
-@router.post("/allocations", status_code=201, responses=PROBLEMS)
-async def book(body: AllocationIn, principal: ResourceManager, request: Request, _key: Key = None) -> Response:
+@router.post(
+    "/allocations",
+    status_code=201,
+    summary="Book a resource on a project",
+    response_model=AllocationView,
+    responses=answers(404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+)
+async def book_allocation(
+    body: AllocationIn, principal: ResourceManager, request: Request, _key: Key = None
+) -> Response:
     """Book a resource on an active project; 409 naming each week it would take above capacity."""
     allocation_id = str(uuid.uuid4())
     command = BookAllocation(
@@ -51,8 +63,13 @@ async def book(body: AllocationIn, principal: ResourceManager, request: Request,
     )
 
 
-@router.get("/allocations/{allocation_id}", responses=PROBLEMS)
-async def read(
+@router.get(
+    "/allocations/{allocation_id}",
+    summary="Read one allocation",
+    response_model=AllocationView,
+    responses=answers(404, etag=True, notes=NOT_FOUND),
+)
+async def read_allocation(
     allocation_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     view = await queries.get_allocation(service_runtime(request).db, allocation_id)
@@ -60,29 +77,36 @@ async def read(
     return view
 
 
-@router.get("/allocations", responses=PROBLEMS)
-async def listing(
+@router.get("/allocations", summary="List allocations by resource or project", response_model=AllocationPage)
+async def list_allocations(
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     resource_id: Annotated[str | None, Query(max_length=64)] = None,
     project_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Literal["proposed", "confirmed", "released"] | None = None,
-    after: Annotated[str | None, Query(max_length=64, description="the last id of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> AllocationPage:
+    """Allocations in id order, filtered by resource, project and status."""
+    after = paging.after(1)
     items = await queries.list_allocations(
         service_runtime(request).db,
         resource_id=resource_id,
         project_id=project_id,
         status=status,
-        after=after,
-        limit=limit,
+        after=str(after[0]) if after else None,
+        limit=paging.limit + 1,
     )
-    return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
+    page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
+    return AllocationPage(items=[AllocationView.model_validate(i) for i in page], next_cursor=next_cursor)
 
 
-@router.post("/allocations/{allocation_id}/confirm", responses=PROBLEMS)
-async def confirm(
+@router.post(
+    "/allocations/{allocation_id}/confirm",
+    summary="Confirm a proposed booking",
+    response_model=AllocationView,
+    responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+)
+async def confirm_allocation(
     allocation_id: str, principal: ResourceManager, request: Request, body: ConfirmIn | None = None, _key: Key = None
 ) -> Response:
     """Make a proposed booking hard, re-checking capacity in its weeks."""
@@ -97,8 +121,13 @@ async def confirm(
     )
 
 
-@router.post("/allocations/{allocation_id}/release", responses=PROBLEMS)
-async def release(
+@router.post(
+    "/allocations/{allocation_id}/release",
+    summary="Release a booking's capacity",
+    response_model=AllocationView,
+    responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+)
+async def release_allocation(
     allocation_id: str, principal: ResourceManager, request: Request, body: ReleaseIn | None = None, _key: Key = None
 ) -> Response:
     """Give the booking's capacity back (releasing twice changes nothing)."""
@@ -112,8 +141,13 @@ async def release(
     )
 
 
-@router.patch("/allocations/{allocation_id}", responses=PROBLEMS)
-async def change(
+@router.patch(
+    "/allocations/{allocation_id}",
+    summary="Change a booking's dates or FTE",
+    response_model=AllocationView,
+    responses=answers(404, 409, 412, 428, etag=True, notes={**NOT_FOUND, **RULES}),
+)
+async def update_allocation(
     allocation_id: str,
     body: AllocationPatch,
     principal: ResourceManager,
@@ -158,6 +192,6 @@ def _view_of(allocation_id: str) -> View:
             **booking.model_dump(mode="json", exclude={"allocation_id"}),
             "overallocation": facts[0] if facts else None,
         }
-        return body, booking.revision
+        return AllocationView.model_validate(body).model_dump(mode="json"), booking.revision
 
     return view

@@ -3,51 +3,63 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
-from pmo_resourcing.adapters.http.problems import PROBLEMS
+from pmo_resourcing.adapters.http.views import CapacityReport, DemandPage, DemandView
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import queries
 from pmo_resourcing.application.capacity_report import capacity_by_period
 from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.http import service_runtime
 
 router = APIRouter()
 
 
-@router.get("/demands", tags=["demand"], responses=PROBLEMS)
-async def demands(
+@router.get("/demands", tags=["demand"], summary="List demand lines and their coverage", response_model=DemandPage)
+async def list_demands(
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     project_id: Annotated[str | None, Query(max_length=64)] = None,
     role: Annotated[str | None, Query(max_length=100)] = None,
     status: Literal["open", "partially_filled", "filled", "cancelled"] | None = None,
-    after: Annotated[str | None, Query(max_length=64, description="the last id of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> DemandPage:
     """Demand lines raised by initiated projects, with the FTE confirmed (and proposed) bookings cover."""
+    after = paging.after(1)
     items = await queries.list_demands(
-        service_runtime(request).db, project_id=project_id, role=role, status=status, after=after, limit=limit
+        service_runtime(request).db,
+        project_id=project_id,
+        role=role,
+        status=status,
+        after=str(after[0]) if after else None,
+        limit=paging.limit + 1,
     )
-    return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
+    page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
+    return DemandPage(items=[DemandView.model_validate(i) for i in page], next_cursor=next_cursor)
 
 
-@router.get("/capacity", tags=["capacity"], responses=PROBLEMS)
-async def capacity(
+@router.get(
+    "/capacity", tags=["capacity"], summary="Read capacity against demand by period", response_model=CapacityReport
+)
+async def read_capacity(
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     from_: Annotated[date, Query(alias="from")],
     to: date,
     group_by: GroupBy = "role",
     bucket: Level = "period",
-) -> dict[str, Any]:
+) -> CapacityReport:
     """Per fiscal period (or quarter, or year) and group: capacity, demand, confirmed, proposed, gap,
-    utilisation % and over-allocation, in average FTE (docs/figures.md)."""
+    utilisation and over-allocation, in average FTE (docs/figures.md)."""
     window = window_of(from_, to, "from", "to", required=True)
     assert window is not None
     rows = await capacity_by_period(service_runtime(request).db, CALENDAR_YEAR, window, group_by, bucket)
-    return {"from": from_.isoformat(), "to": to.isoformat(), "group_by": group_by, "bucket": bucket, "items": rows}
+    page, next_cursor = slice_page(rows, paging, key=lambda row: [row["period"], row["group"]])
+    body = {"from": from_, "to": to, "group_by": group_by, "bucket": bucket, "items": page, "next_cursor": next_cursor}
+    return CapacityReport.model_validate(body)

@@ -11,9 +11,8 @@ from pmo_resourcing.domain.errors import (
     ResourceNotFound,
     RuleViolation,
 )
+from pmo_servicekit.contract.wire import fte_text
 from pmo_servicekit.problems import Problem, ProblemTable
-
-PROBLEMS: dict[int | str, dict[str, object]] = {s: {} for s in (401, 403, 404, 409, 412, 422, 428)}
 
 
 def invalid(exc: InvalidCommand) -> Problem:
@@ -22,7 +21,10 @@ def invalid(exc: InvalidCommand) -> Problem:
 
 
 def over_allocated(exc: OverAllocated) -> Problem:
-    weeks = [w.model_dump(mode="json") for w in exc.weeks]
+    weeks = [
+        {"week": w.week, "capacity": fte_text(w.capacity), "load": fte_text(w.load), "excess": fte_text(w.excess)}
+        for w in exc.weeks
+    ]
     return Problem(409, "over-allocation", str(exc), resource_id=exc.resource_id, weeks=weeks)
 
 

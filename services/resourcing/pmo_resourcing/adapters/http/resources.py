@@ -5,16 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pmo_events.contracts.resourcing import Skill
 from pmo_events.runtime import Changed
-from pmo_resourcing.adapters.http.problems import PROBLEMS
-from pmo_resourcing.adapters.http.schemas import ResourceIn, ResourcePatch, RetireIn, TimeOffIn
+from pmo_resourcing.adapters.http.schemas import Fte, ResourceIn, ResourcePatch, RetireIn, TimeOffIn
 from pmo_resourcing.adapters.http.schemas import Skill as SkillIn
+from pmo_resourcing.adapters.http.views import (
+    ResourcePage,
+    ResourceSchedule,
+    ResourceSummary,
+    ResourceView,
+    TimeOffAnswer,
+)
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import availability, queries
 from pmo_resourcing.application import resources as commands
@@ -23,10 +28,13 @@ from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, slice_page
+from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["resources"])
+NOT_FOUND = {404: "no such resource"}
 ResourceManager = Annotated[Principal, Depends(require_roles("resource_manager", "admin"))]
 #: What a command's answer shows of the resource it changed, and the version that answer is at (its ETag).
 View = Callable[[Changed[Resource]], tuple[dict[str, Any], int]]
@@ -36,8 +44,14 @@ async def viewed(outcome: Awaitable[Changed[Resource]], view: View) -> tuple[dic
     return view(await outcome)
 
 
-@router.post("/resources", status_code=201, responses=PROBLEMS)
-async def register(
+@router.post(
+    "/resources",
+    status_code=201,
+    summary="Register a person or generic role",
+    response_model=ResourceView,
+    responses=answers(status=201, etag=True, location=True),
+)
+async def register_resource(
     body: ResourceIn, principal: ResourceManager, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Register a person or a generic role with its capacity (`fte`, 1.0 by default, or `hours_per_week`)."""
@@ -54,15 +68,27 @@ async def register(
     )
 
 
-@router.get("/resources/{resource_id}", responses=PROBLEMS)
-async def read(resource_id: str, _principal: CurrentPrincipal, request: Request, response: Response) -> dict[str, Any]:
+@router.get(
+    "/resources/{resource_id}",
+    summary="Read one resource with its bookings",
+    response_model=ResourceView,
+    responses=answers(404, etag=True, notes=NOT_FOUND),
+)
+async def read_resource(
+    resource_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+) -> dict[str, Any]:
     state, version = await queries.get_resource(service_runtime(request).db, resource_id)
     response.headers["ETag"] = etag(version)
     return availability.resource_view(state, version)
 
 
-@router.patch("/resources/{resource_id}", responses=PROBLEMS)
-async def update(
+@router.patch(
+    "/resources/{resource_id}",
+    summary="Change a resource's profile",
+    response_model=ResourceView,
+    responses=answers(404, 409, 412, 428, etag=True, notes=NOT_FOUND),
+)
+async def update_resource(
     resource_id: str,
     body: ResourcePatch,
     principal: ResourceManager,
@@ -86,8 +112,14 @@ async def update(
     )
 
 
-@router.post("/resources/{resource_id}/time-off", status_code=201, responses=PROBLEMS)
-async def time_off(
+@router.post(
+    "/resources/{resource_id}/time-off",
+    status_code=201,
+    summary="Record a resource's time off",
+    response_model=TimeOffAnswer,
+    responses=answers(404, 409, status=201, etag=True, location=True, notes=NOT_FOUND),
+)
+async def record_time_off(
     resource_id: str, body: TimeOffIn, principal: ResourceManager, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Record time off; weeks it takes above capacity come back in `overallocated_weeks` (and as a fact)."""
@@ -95,7 +127,7 @@ async def time_off(
     def view(outcome: Changed[Resource]) -> tuple[dict[str, Any], int]:
         body, version = _view(outcome)
         flagged = [w.model_dump(mode="json") for e in outcome.new_events for w in getattr(e, "weeks", ())]
-        return {**body, "overallocated_weeks": flagged}, version
+        return TimeOffAnswer.model_validate({**body, "overallocated_weeks": flagged}).model_dump(mode="json"), version
 
     time_off_id = str(uuid.uuid4())
     return await run_command(
@@ -109,12 +141,18 @@ async def time_off(
                 view,
             ),
             status_code=201,
+            location=f"/resources/{resource_id}",
         ),
     )
 
 
-@router.post("/resources/{resource_id}/retire", responses=PROBLEMS)
-async def retire(
+@router.post(
+    "/resources/{resource_id}/retire",
+    summary="Retire a resource from a date",
+    response_model=ResourceView,
+    responses=answers(404, 409, etag=True, notes=NOT_FOUND),
+)
+async def retire_resource(
     resource_id: str, body: RetireIn, principal: ResourceManager, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Retire from `retired_on` (today by default); 409 while confirmed bookings run past it, unless released."""
@@ -133,18 +171,19 @@ async def retire(
     )
 
 
-@router.get("/resources", responses=PROBLEMS)
-async def search(
+@router.get("/resources", summary="Find resources by role, skill or availability", response_model=ResourcePage)
+async def list_resources(
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     role: Annotated[str | None, Query(max_length=100)] = None,
     skill: Annotated[str | None, Query(max_length=100)] = None,
     min_level: Annotated[int | None, Query(ge=1, le=5)] = None,
     pool: Annotated[str | None, Query(max_length=100)] = None,
     free_from: date | None = None,
     free_to: date | None = None,
-    min_free_fte: Annotated[Decimal | None, Query(gt=0, le=10)] = None,
-) -> dict[str, Any]:
+    min_free_fte: Annotated[Fte | None, Query(description="with a window: at least this much FTE free")] = None,
+) -> ResourcePage:
     """Who has a role, pool or skill (at `min_level`); with a window, who is free in it and how much FTE."""
     window = window_of(free_from, free_to, "free_from", "free_to", required=min_free_fte is not None)
     items = await availability.find_free(
@@ -156,21 +195,30 @@ async def search(
         window=window,
         min_free_fte=min_free_fte,
     )
-    return {"items": items}
+    page, next_cursor = slice_page(items, paging, key=lambda item: [item["id"]])
+    return ResourcePage(items=[ResourceSummary.model_validate(i) for i in page], next_cursor=next_cursor)
 
 
-@router.get("/resources/{resource_id}/schedule", responses=PROBLEMS)
-async def schedule(
+@router.get(
+    "/resources/{resource_id}/schedule",
+    summary="Read a resource's schedule by week",
+    response_model=ResourceSchedule,
+    responses=answers(404, notes=NOT_FOUND),
+)
+async def read_resource_schedule(
     resource_id: str,
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     from_: Annotated[date, Query(alias="from")],
     to: date,
-) -> dict[str, Any]:
+) -> ResourceSchedule:
     """Per ISO week: capacity (after time off), proposed, confirmed and free FTE."""
     window = window_of(from_, to, "from", "to", required=True)
     assert window is not None
-    return await availability.resource_schedule(service_runtime(request).db, resource_id, window)
+    found = await availability.resource_schedule(service_runtime(request).db, resource_id, window)
+    weeks, next_cursor = slice_page(found["weeks"], paging, key=lambda week: [week["week"]])
+    return ResourceSchedule.model_validate({**found, "items": weeks, "next_cursor": next_cursor})
 
 
 def _merged(current: Resource, body: ResourcePatch) -> ResourceProfile:
@@ -191,4 +239,5 @@ def _skills(skills: list[SkillIn]) -> tuple[Skill, ...]:
 
 
 def _view(outcome: Changed[Resource]) -> tuple[dict[str, Any], int]:
-    return availability.resource_view(outcome.state, outcome.version), outcome.version
+    view = ResourceView.model_validate(availability.resource_view(outcome.state, outcome.version))
+    return view.model_dump(mode="json"), outcome.version

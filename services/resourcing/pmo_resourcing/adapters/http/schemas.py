@@ -9,10 +9,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pmo_events.contracts.resourcing import ResourceKind, Weekday
+from pmo_servicekit.contract.responses import example
+from pmo_servicekit.contract.wire import DecimalText
 
-Fte = Annotated[Decimal, Field(gt=0, le=10, max_digits=8, decimal_places=4)]
-Hours = Annotated[Decimal, Field(gt=0, le=168, max_digits=7, decimal_places=2)]
-Rate = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Fte = Annotated[
+    Decimal, DecimalText(8, 4, "FTE as a decimal string, above 0 and at most 10", "0.5"), Field(gt=0, le=10)
+]
+Hours = Annotated[
+    Decimal, DecimalText(7, 2, "hours per week as a decimal string, at most 168", "37.5"), Field(gt=0, le=168)
+]
+Rate = Annotated[Decimal, DecimalText(14, 2, "a cost per day as a decimal string", "650.00"), Field(ge=0)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Reason = Annotated[str, Field(min_length=1, max_length=1000)]
 #: Calendar arithmetic stays within these years; a booking or time off lasts at most this many days.
@@ -63,6 +69,11 @@ def _skills_unique(skills: list[Skill]) -> list[Skill]:
 
 
 class ResourceIn(_Body):
+    model_config = example(
+        {"name": "Ana", "kind": "person", "role": "developer", "pool": "Digital", "fte": "1.0", "cost_rate": "650.00",
+         "skills": [{"name": "python", "level": 4}], "working_days": ["mon", "tue", "wed", "thu", "fri"]}
+    )  # fmt: skip
+
     name: str = Field(min_length=1, max_length=200)
     kind: ResourceKind = "person"
     role: str = Field(min_length=1, max_length=100)
@@ -84,6 +95,8 @@ class ResourceIn(_Body):
 
 
 class ResourcePatch(_MayOverallocate):
+    model_config = example({"fte": "0.8"}, {"fte": "0.5", "allow_overallocation": True, "reason": "back in March"})
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: str | None = Field(default=None, min_length=1, max_length=100)
     skills: list[Skill] | None = Field(default=None, max_length=50)
@@ -97,18 +110,28 @@ class ResourcePatch(_MayOverallocate):
 
 
 class TimeOffIn(_Dated):
+    model_config = example({"start": "2027-08-02", "end": "2027-08-13", "reason": "annual leave"})
+
     start: CalendarDate
     end: CalendarDate
     reason: Reason
 
 
 class RetireIn(_Body):
+    model_config = example({"retired_on": "2027-12-31", "release_bookings": True, "reason": "leaves the company"})
+
     retired_on: CalendarDate | None = None
     release_bookings: bool = False
     reason: Reason | None = None
 
 
 class AllocationIn(_Dated, _MayOverallocate):
+    model_config = example(
+        {"resource_id": "16b800b3-e828-4dc5-8236-be0b51f86d69", "project_id": "ee908788-f026-4337-a1b2-c3d4e5f6a7b8",
+         "demand_id": "a709551d-9f8f-5d24-8c1d-2e3f4a5b6c7d", "start": "2027-01-04", "end": "2027-06-25",
+         "fte": "0.8", "status": "confirmed"}
+    )  # fmt: skip
+
     resource_id: Id
     project_id: Id
     demand_id: Id | None = None
@@ -119,14 +142,18 @@ class AllocationIn(_Dated, _MayOverallocate):
 
 
 class AllocationPatch(_Dated, _MayOverallocate):
+    model_config = example({"end": "2027-07-30", "fte": "0.6"})
+
     start: CalendarDate | None = None
     end: CalendarDate | None = None
     fte: Fte | None = None
 
 
 class ConfirmIn(_MayOverallocate):
-    pass
+    model_config = example({}, {"allow_overallocation": True, "reason": "needed for the go-live"})
 
 
 class ReleaseIn(_Body):
+    model_config = example({"reason": "the project no longer needs her"})
+
     reason: Reason | None = None
