@@ -59,8 +59,10 @@ RequiredIfMatch = Annotated[int, Depends(_required_if_match)]
 
 
 def metadata_for(request: Request, principal: Principal) -> Metadata:
-    """Who (the token's subject), the correlation id (from the client or new) and the trace context."""
-    correlation = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+    """Who (the token's subject), the correlation id (the client's, else the request id) and the trace context."""
+    correlation = (
+        request.headers.get("x-correlation-id") or getattr(request.state, "request_id", None) or str(uuid.uuid4())
+    )
     return Metadata(actor=principal.subject, correlation_id=correlation[:64], traceparent=current_traceparent())
 
 
