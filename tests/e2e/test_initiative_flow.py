@@ -133,7 +133,7 @@ def test_one_initiative_from_proposal_to_project(world: dict[str, Any], logs: co
     demands = wait_until(lambda: resourcing.get("/demands", params={"project_id": proposal_id}).json()["items"])
     assert [(d["role"], d["fte"]) for d in demands] == [("developer", "0.5")]
     reporting = driver.client("reporting", "victor", "viewer")
-    audit = wait_until(lambda: reporting.get("/reports/decisions").json()["items"])
+    audit = wait_until(lambda: reporting.get("/reports/decisions", params={"limit": 200}).json()["items"])
     assert [(d["subject_id"], d["outcome"], d["decided_by"], d["rationale"]) for d in audit] == [
         (proposal_id, "approve", "bob", "Best value for FY2027")
     ]
@@ -206,16 +206,19 @@ def snapshot(driver: Driver, portfolio_id: str, *, wait_for: int) -> dict[str, A
     resourcing = driver.client("resourcing", "rita", "resource_manager")
     board = driver.client("portfolio", "bob", "board_member")
     intake = driver.client("intake", "alice", "requester")
-    wait_until(lambda: len(reporting.get("/reports/decisions").json()["items"]) >= wait_for)
-    wait_until(lambda: len(resourcing.get("/demands").json()["items"]) >= wait_for)
+    wait_until(lambda: len(reporting.get("/reports/decisions", params={"limit": 200}).json()["items"]) >= wait_for)
+    wait_until(lambda: len(resourcing.get("/demands", params={"limit": 200}).json()["items"]) >= wait_for)
     candidates = board.get(f"/portfolios/{portfolio_id}/candidates").json()["items"]
     statuses = wait_until(lambda: _statuses(intake, [c["id"] for c in candidates]))
     time.sleep(1.0)  # anything duplicated would arrive now
     return {
         "decisions": sorted(
-            (d["id"], d["subject_id"], d["outcome"]) for d in reporting.get("/reports/decisions").json()["items"]
+            (d["id"], d["subject_id"], d["outcome"])
+            for d in reporting.get("/reports/decisions", params={"limit": 200}).json()["items"]
         ),
-        "demands": sorted((d["id"], d["project_id"]) for d in resourcing.get("/demands").json()["items"]),
+        "demands": sorted(
+            (d["id"], d["project_id"]) for d in resourcing.get("/demands", params={"limit": 200}).json()["items"]
+        ),
         "candidates": sorted((c["id"], c["status"]) for c in candidates),
         "statuses": statuses,
         "remaining": portfolio_remaining(board, portfolio_id),
@@ -233,7 +236,7 @@ def _candidate_ids(client: httpx.Client, portfolio_id: str) -> set[str]:
 
 
 def _types(reporting: httpx.Client, entity_id: str) -> list[str]:
-    return [e["type"] for e in reporting.get(f"/history/{entity_id}").json()["events"]]
+    return [e["type"] for e in reporting.get(f"/history/{entity_id}", params={"limit": 200}).json()["items"]]
 
 
 def portfolio_remaining(client: httpx.Client, portfolio_id: str) -> str:

@@ -58,7 +58,7 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore
 
         week_one = (history.events[0].time + timedelta(days=7)).isoformat()
         then = (await client.get("/reports/portfolios/pf-1/summary", params={"as_of": week_one})).json()
-        assert then["pipeline"] == {"approved": 1, "submitted": 3} and then["as_of"] == week_one
+        assert then["pipeline"] == {"approved": 1, "submitted": 3} and then["as_of"] == week_one.replace("+00:00", "Z")
         before = await client.get("/reports/portfolios/pf-1/summary", params={"as_of": "2001-01-01T00:00:00Z"})
         assert before.status_code == 200 and before.json()["pipeline"] == {} and before.json()["budget"] == []
 
@@ -69,15 +69,15 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore
         garbage = await client.get("/reports/objectives", params={"as_of": "yesterday"})
         assert garbage.status_code == 422 and garbage.json()["errors"][0]["field"] == "as_of"
 
-        rejected = (await client.get("/reports/decisions", params={"outcome": "reject"})).json()["items"]
+        rejected = (await client.get("/reports/decisions", params={"outcome": "rejected"})).json()["items"]
         assert [(d["subject_id"], d["decided_by"]) for d in rejected] == [("p-2", "bob")]
         as_csv = await client.get("/reports/decisions", headers={"Accept": "text/csv"})
         assert as_csv.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-        assert [r["outcome"] for r in rows] == ["approve", "reject", "defer"]
+        assert [r["outcome"] for r in rows] == ["approved", "rejected", "deferred"]
 
         funnel = (await client.get("/reports/pipeline", params={"portfolio_id": "pf-1"})).json()
-        assert funnel["decision_lead_time_days"]["median"] == 10.0
+        assert funnel["decision_lead_time_days"]["median"] == "10.00"
         project = (await client.get("/reports/projects/p-1")).json()
         assert project["bac"] == "120000.00"
         assert (await client.get("/reports/projects/nope")).status_code == 404
@@ -85,8 +85,8 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore
         assert unknown_then.status_code == 200 and unknown_then.json()["known"] is False
         capacity = (await client.get("/reports/capacity", params={"from": "2026-01-01", "to": "2026-06-30"})).json()
         assert [(r["group"], r["period"], r["demand"]) for r in capacity["items"]] == [
-            ("developer", "FY2026-P02", "2"),
-            ("developer", "FY2026-P03", "2"),
+            ("developer", "FY2026-P02", "2.0000"),
+            ("developer", "FY2026-P03", "2.0000"),
         ]
         assert (
             await client.get("/reports/capacity", params={"from": "2026-06-01", "to": "2026-01-01"})
@@ -103,7 +103,7 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore
             listed = await client.get(path, headers={"Accept": "text/csv"})
             assert listed.status_code == 200 and listed.headers["content-type"].startswith("text/csv"), path
             assert column in next(csv.reader(io.StringIO(listed.text))), path
-        history_of = (await client.get("/history/p-1")).json()["events"]
+        history_of = (await client.get("/history/p-1")).json()["items"]
         assert {e["type"].split(".")[2] for e in history_of} >= {"ProposalSubmitted", "InvestmentDecided"}
 
     async with reporting.client() as anonymous:

@@ -24,6 +24,8 @@ OUTCOMES_OF_VERBS: dict[str, str] = {verb: outcome for outcome, verb in OUTCOME_
 class HistoryEntry(BaseModel):
     """One event in a record's history: what happened, when, who did it, and why it happened."""
 
+    event_id: str
+    subject: str = Field(description="the stream (aggregate) the event belongs to")
     sequence: int = Field(description="the event's position in its stream, from 1")
     type: str = Field(examples=["pmo.intake.ProposalSubmitted.v1"])
     event: str = Field(examples=["ProposalSubmitted"])

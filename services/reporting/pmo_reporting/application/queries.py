@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,11 +26,12 @@ async def entity_history(db: Database, entity_id: str, *, as_of: datetime | None
     return [
         {
             "event_id": r["event_id"],
-            "type": r["type"],
-            "source": r["source"],
             "subject": r["subject"],
             "sequence": r["sequence"],
-            "time": r["occurred_at"].isoformat(),
+            "type": r["type"],
+            "event": r["type"].split(".")[2],
+            "service": r["source"].removeprefix("/pmo/"),
+            "occurred_at": _utc(r["occurred_at"]).isoformat(),
             "actor": r["actor"],
             "correlation_id": r["correlation_id"],
             "causation_id": r["causation_id"],
@@ -38,3 +39,8 @@ async def entity_history(db: Database, entity_id: str, *, as_of: datetime | None
         }
         for r in rows
     ]
+
+
+def _utc(instant: datetime) -> datetime:
+    """SQLite gives back naive times for what was stored in UTC."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)

@@ -199,6 +199,8 @@ async def list_proposal_history(
     page, next_cursor = slice_page(recorded, paging, key=lambda r: [r.sequence])
     entries = [
         HistoryEntry.of(
+            event_id=r.event_id,
+            subject=r.stream_id,
             sequence=r.sequence,
             type=r.type,
             occurred_at=r.time,

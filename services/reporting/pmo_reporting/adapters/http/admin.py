@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from pmo_reporting.adapters.http.views import ProjectionsStatus, RebuildStarted
 from pmo_reporting.application.rebuild import RebuildRefused, Rebuilds
 from pmo_reporting.application.status import projections_status
 from pmo_reporting.projections.catalogue import PROJECTIONS
 from pmo_servicekit.auth import Principal, require_roles
+from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem, ProblemTable
 
@@ -39,7 +41,7 @@ def _log_end(request: Request) -> dict[str, int]:
     return dict(subscription.status.log_end) if subscription is not None else {}
 
 
-@router.get("", responses={401: {}, 403: {}})
+@router.get("", summary="List the read models and their positions", response_model=ProjectionsStatus)
 async def list_projections(
     _principal: Annotated[Principal, Depends(require_roles("admin", "pmo_analyst"))], request: Request
 ) -> dict[str, Any]:
@@ -47,8 +49,16 @@ async def list_projections(
     return await projections_status(service_runtime(request).db, _log_end(request), rebuilds_of(request).progress)
 
 
-@router.post("/{name}/rebuild", status_code=202, responses={401: {}, 403: {}, 404: {}, 409: {}})
-async def rebuild(
+@router.post(
+    "/{name}/rebuild",
+    status_code=202,
+    summary="Rebuild a read model online",
+    response_model=RebuildStarted,
+    responses=answers(
+        404, 409, status=202, location=True, notes={202: "the rebuild started; `Location` is where its progress shows"}
+    ),
+)
+async def rebuild_projection(
     name: str,
     principal: Annotated[Principal, Depends(require_roles("admin"))],
     request: Request,

@@ -1,29 +1,36 @@
-"""HTTP edge helpers: `as_of` and other instants checked, and every list also as CSV on `Accept: text/csv`."""
+"""HTTP edge helpers: `as_of` and other instants checked, typed JSON answers with a page of the report's main
+list, and that whole list as CSV on `Accept: text/csv`."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from pmo_events.envelope import dumps
+from pmo_servicekit.contract.paging import Key, PageRequest, slice_page
+from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.problems import Problem
 
 CSV = "text/csv"
-#: OpenAPI: every report answers JSON, and its main list as CSV on `Accept: text/csv`.
-REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The report (JSON), or its main list as CSV when `Accept: text/csv` is sent",
-        "content": {"application/json": {"schema": {"type": "object"}}, CSV: {"schema": {"type": "string"}}},
-    },
-    401: {"description": "No valid bearer token"},
-    404: {"description": "Unknown id (live reports only; `as_of` answers an empty report)"},
-    422: {"description": "A query parameter is not valid (`errors[].field` names it)"},
-}
+
+
+def report_responses(*problem_statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A report's `responses=`: JSON (the route's model) or its whole main list as CSV, and its problems."""
+    declared = answers(*problem_statuses, notes={404: "unknown id (live reports only; `as_of` answers an empty one)"})
+    declared[200] = {
+        "description": "The report (JSON), or its main list as CSV (every row) when `Accept: text/csv` is sent",
+        "content": {CSV: {"schema": {"type": "string"}}},
+    }
+    return declared
+
+
 AS_OF_HELP = "RFC 3339 instant with an offset: answer as the report stood then (by event time)"
 
 
@@ -56,6 +63,8 @@ def wants_csv(request: Request) -> bool:
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, dict | list | tuple):
         return dumps(value).decode()
     return "" if value is None else value
@@ -74,8 +83,20 @@ def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:
     return Response(buffer.getvalue(), media_type=f"{CSV}; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
-def respond(request: Request, body: dict[str, Any], rows: list[dict[str, Any]], filename: str) -> Response:
-    """JSON by default; the report's main list as CSV when the client asks for text/csv."""
+def respond(
+    request: Request,
+    model: type[BaseModel],
+    body: dict[str, Any],
+    rows: list[dict[str, Any]],
+    filename: str,
+    *,
+    page: tuple[PageRequest, Callable[[dict[str, Any]], Key]] | None = None,
+) -> Response:
+    """JSON (`model`, with a page of `rows` as `items` when `page` is given); all of `rows` as CSV on text/csv."""
     if wants_csv(request):
         return csv_response(rows, filename)
-    return JSONResponse(body)
+    if page is not None:
+        paging, key = page
+        items, next_cursor = slice_page(rows, paging, key)
+        body = {**body, "items": items, "next_cursor": next_cursor}
+    return JSONResponse(model.model_validate(body).model_dump(mode="json", by_alias=True))

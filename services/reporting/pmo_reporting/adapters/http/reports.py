@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.figures.capacity import GroupBy, window_problem
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
-from pmo_reporting.adapters.http.rendering import REPORT_RESPONSES, AsOf, aware, invalid, respond
+from pmo_reporting.adapters.http.rendering import AsOf, aware, invalid, report_responses, respond
+from pmo_reporting.adapters.http.views import (
+    BenefitsRegister,
+    CapacityHeatmap,
+    DecisionTrail,
+    LessonsLibrary,
+    ObjectivesRegister,
+    Outcome,
+    PipelineReport,
+    PortfolioSummary,
+    ProjectReport,
+)
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
 from pmo_reporting.projections import capacity, delivery, governance, proposals
@@ -24,13 +35,16 @@ from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.registers import decision_trail, lessons_library, objectives_register
 from pmo_reporting.reports.summary import portfolio_summary
 from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.contract.paging import Paging
+from pmo_servicekit.contract.shared import OUTCOME_VERBS, OUTCOMES_OF_VERBS
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 Id = Annotated[str, Query(max_length=64)]
-READ = REPORT_RESPONSES
+READ = report_responses()
+KNOWN = report_responses(404)
 
 
 def _checkpoints(request: Request) -> Checkpoints:
@@ -48,11 +62,24 @@ async def _state(
 
 
 def _stamp(as_of: datetime | None) -> dict[str, Any]:
-    return {"as_of": as_of.isoformat() if as_of else None}
+    return {"as_of": as_of}
 
 
-@router.get("/portfolios/{portfolio_id}/summary", responses=READ)
-async def summary(portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+def _spoken(decision: dict[str, Any]) -> dict[str, Any]:
+    """A decision with its outcome in the HTTP vocabulary (the status it gives; gates keep their verdict)."""
+    outcome = decision["outcome"]
+    return {**decision, "outcome": OUTCOMES_OF_VERBS.get(outcome, outcome)}
+
+
+@router.get(
+    "/portfolios/{portfolio_id}/summary",
+    summary="Read a portfolio's summary report",
+    response_model=PortfolioSummary,
+    responses=KNOWN,
+)
+async def read_portfolio_summary(
+    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+) -> Response:
     """Pipeline by state, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
     scoped: dict[str, str | None] = {
         governance.PORTFOLIO: portfolio_id,
@@ -65,26 +92,28 @@ async def summary(portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, 
     if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
         raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
     report = portfolio_summary(docs, portfolio_id)
-    return respond(request, {**_stamp(as_of), **report}, report["budget"], f"portfolio-{portfolio_id}-summary")
+    body = {**_stamp(as_of), **report}
+    return respond(request, PortfolioSummary, body, report["budget"], f"portfolio-{portfolio_id}-summary")
 
 
-@router.get("/pipeline", responses=READ)
-async def pipeline(
+@router.get("/pipeline", summary="Read the proposal pipeline funnel", response_model=PipelineReport, responses=READ)
+async def read_pipeline(
     as_of: AsOf, _principal: CurrentPrincipal, request: Request, portfolio_id: Id | None = None
 ) -> Response:
     """The funnel draft → submitted → decided by outcome, conversions and decision lead time (median, p90)."""
     docs = await _state(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
     report = pipeline_funnel(docs, portfolio_id=portfolio_id)
-    return respond(request, {**_stamp(as_of), **report}, report["stages"], "pipeline")
+    return respond(request, PipelineReport, {**_stamp(as_of), **report}, report["stages"], "pipeline")
 
 
-@router.get("/decisions", responses=READ)
-async def decisions(
+@router.get("/decisions", summary="List the decision audit trail", response_model=DecisionTrail, responses=READ)
+async def list_decisions(
     as_of: AsOf,
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     portfolio_id: Id | None = None,
-    outcome: Literal["approve", "reject", "defer", "request_changes", "proceed", "hold", "stop"] | None = None,
+    outcome: Outcome | None = None,
     decided_by: Annotated[str | None, Query(max_length=200)] = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
@@ -94,16 +123,19 @@ async def decisions(
     items = decision_trail(
         docs,
         portfolio_id=portfolio_id,
-        outcome=outcome,
+        outcome=OUTCOME_VERBS.get(outcome, outcome) if outcome else None,
         decided_by=decided_by,
         decided_from=aware("from", from_),
         decided_to=aware("to", to),
     )
-    return respond(request, {**_stamp(as_of), "items": items}, items, "decisions")
+    rows = [_spoken(d) for d in items]
+    return respond(request, DecisionTrail, _stamp(as_of), rows, "decisions", page=(paging, lambda d: [d["id"]]))
 
 
-@router.get("/projects/{project_id}", responses=READ)
-async def project(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+@router.get(
+    "/projects/{project_id}", summary="Read a project's delivery report", response_model=ProjectReport, responses=KNOWN
+)
+async def read_project_report(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
     """Stage, status history, RAG trend, EVM series, benefits planned vs realised, lessons."""
     wanted: dict[str, str | None] = {delivery.PROJECT: None}
     docs = await _state(request, PORTFOLIO, wanted, as_of)
@@ -112,21 +144,24 @@ async def project(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, re
         raise Problem(404, "not-found", f"no project {project_id} is known to reporting")
     if view is None:
         view = {"id": project_id, "known": False, "status_history": [], "rag_trend": [], "evm": [], "benefits": []}
-    return respond(request, {**_stamp(as_of), **view}, view["evm"], f"project-{project_id}-evm")
+    return respond(request, ProjectReport, {**_stamp(as_of), **view}, view["evm"], f"project-{project_id}-evm")
 
 
-@router.get("/capacity", responses=READ)
-async def capacity_report(
+@router.get(
+    "/capacity", summary="Read capacity against demand by period", response_model=CapacityHeatmap, responses=READ
+)
+async def read_capacity_report(
     as_of: AsOf,
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     from_: Annotated[date, Query(alias="from")],
     to: date,
     group_by: GroupBy = "role",
     bucket: Level = "period",
 ) -> Response:
     """Per fiscal period (or quarter, or year) and group: capacity, demand, confirmed, proposed, gap,
-    utilisation % and over-allocation, as resourcing's `/capacity` (docs/figures.md)."""
+    utilisation and over-allocation, as resourcing's `/capacity` (docs/figures.md)."""
     if from_.year < 1900 or to.year > 2999:
         raise invalid("from" if from_.year < 1900 else "to", "dates run from 1900 to 2999", "range")
     if wrong := window_problem(from_, to):
@@ -138,21 +173,21 @@ async def capacity_report(
     rows = capacity_heatmap(docs, CALENDAR_YEAR, Span(from_, to), group_by, bucket)
     body = {
         **_stamp(as_of),
-        "from": from_.isoformat(),
-        "to": to.isoformat(),
+        "from": from_,
+        "to": to,
         "group_by": group_by,
         "bucket": bucket,
-        "items": rows,
         "overallocations": overallocations(docs, start=from_, end=to),
     }
-    return respond(request, body, rows, "capacity")
+    return respond(request, CapacityHeatmap, body, rows, "capacity", page=(paging, lambda r: [r["period"], r["group"]]))
 
 
-@router.get("/benefits", responses=READ)
-async def benefits(
+@router.get("/benefits", summary="List the benefits register", response_model=BenefitsRegister, responses=READ)
+async def list_benefits(
     as_of: AsOf,
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     portfolio_id: Id | None = None,
     objective_id: Id | None = None,
 ) -> Response:
@@ -160,23 +195,29 @@ async def benefits(
     wanted: dict[str, str | None] = {delivery.PROJECT: portfolio_id, proposals.PROPOSAL: portfolio_id}
     docs = await _state(request, PORTFOLIO, wanted, as_of)
     items = benefits_register(docs, portfolio_id=portfolio_id, objective_id=objective_id)
-    return respond(request, {**_stamp(as_of), "items": items}, items, "benefits")
+    key = (paging, lambda b: [b["project_id"], b["benefit_id"]])
+    return respond(request, BenefitsRegister, _stamp(as_of), items, "benefits", page=key)
 
 
-@router.get("/objectives", responses=READ)
-async def objectives(as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+@router.get(
+    "/objectives", summary="List objectives and their contributions", response_model=ObjectivesRegister, responses=READ
+)
+async def list_objective_contributions(
+    as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
+) -> Response:
     """Each strategic objective with contributing proposals and projects, committed budget, planned benefits."""
     wanted: dict[str, str | None] = {governance.OBJECTIVE: None, proposals.PROPOSAL: None, delivery.PROJECT: None}
     docs = await _state(request, PORTFOLIO, wanted, as_of)
     items = objectives_register(docs)
-    return respond(request, {**_stamp(as_of), "items": items}, items, "objectives")
+    return respond(request, ObjectivesRegister, _stamp(as_of), items, "objectives", page=(paging, lambda o: [o["id"]]))
 
 
-@router.get("/lessons", responses=READ)
-async def lessons(
+@router.get("/lessons", summary="Search the lessons library", response_model=LessonsLibrary, responses=READ)
+async def list_lessons(
     as_of: AsOf,
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     q: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
@@ -184,4 +225,5 @@ async def lessons(
     """The lessons library, searchable by text, category and tag."""
     docs = await _state(request, PORTFOLIO, {delivery.PROJECT: None}, as_of)
     items = lessons_library(docs, q=q, category=category, tag=tag)
-    return respond(request, {**_stamp(as_of), "items": items}, items, "lessons")
+    key = (paging, lambda lesson: [lesson["project_id"], lesson["lesson_id"]])
+    return respond(request, LessonsLibrary, _stamp(as_of), items, "lessons", page=key)

@@ -1,0 +1,295 @@
+"""Reporting's HTTP answers: each report typed, its main list a page (docs/api.md); CSV gives every row."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pmo_events.figures.capacity import GroupBy
+from pmo_events.figures.fiscal import Level
+from pmo_servicekit.contract.paging import Page
+from pmo_servicekit.contract.shared import CapacityRow, HistoryEntry
+from pmo_servicekit.contract.wire import Decimal2, Instant, Money
+
+Rag = Literal["green", "amber", "red"]
+#: Board decisions speak the status they give; stage gates their verdict.
+Outcome = Literal["approved", "rejected", "deferred", "changes_requested", "proceed", "hold", "stop"]
+
+
+class Stamped(BaseModel):
+    as_of: Instant | None = Field(description="the instant the report answers for; null: now")
+
+
+class PeriodAmountOut(BaseModel):
+    fiscal_period: str = Field(examples=["FY2027"])
+    amount: Money
+
+
+class PeriodEnvelopeOut(BaseModel):
+    fiscal_period: str = Field(examples=["FY2027"])
+    envelope: Money
+    committed: Money
+    remaining: Money
+
+
+class Totals(BaseModel):
+    envelope: Money
+    committed: Money
+    actual: Money
+
+
+class RagCounts(BaseModel):
+    green: int
+    amber: int
+    red: int
+    unreported: int
+
+
+class ObjectiveCoverage(BaseModel):
+    with_investment: list[str]
+    without_investment: list[str]
+
+
+class PlannedBenefits(BaseModel):
+    count: int
+    financial_total: Money
+    non_financial: int | None = None
+
+
+class PortfolioSummary(Stamped):
+    """Pipeline by status, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
+
+    portfolio_id: str
+    name: str | None = None
+    currency: str | None = None
+    board_members: list[str]
+    pipeline: dict[str, int] = Field(description="proposals per status")
+    budget: list[PeriodEnvelopeOut]
+    totals: Totals
+    rag: RagCounts
+    objectives: ObjectiveCoverage
+    planned_benefits: PlannedBenefits
+
+
+class StageCount(BaseModel):
+    stage: str
+    count: int
+
+
+RatioOrUndefined = Annotated[str, Field(description='a ratio with 4 places, or "undefined" (nothing to divide by)')]
+
+
+class Conversion(BaseModel):
+    submitted_of_drafted: RatioOrUndefined
+    decided_of_submitted: RatioOrUndefined
+    approved_of_decided: RatioOrUndefined
+    approved_of_submitted: RatioOrUndefined
+
+
+class LeadTime(BaseModel):
+    count: int
+    median: Decimal2 | None = Field(description="days")
+    p90: Decimal2 | None = Field(description="days")
+
+
+class PipelineReport(Stamped):
+    """The funnel draft → submitted → decided by outcome, conversions and decision lead time in days."""
+
+    portfolio_id: str | None
+    stages: list[StageCount]
+    by_status: dict[str, int]
+    conversion: Conversion
+    decision_lead_time_days: LeadTime
+
+
+class DecisionEntry(BaseModel):
+    """A decision with who, when, why and the evidence it was taken on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    kind: str = Field(examples=["investment", "stage_gate", "change_request"])
+    portfolio_id: str
+    subject_id: str | None = None
+    proposal_id: str | None = None
+    outcome: Outcome
+    decided_by: str
+    decided_at: Instant
+    rationale: str
+    approved_budget: list[PeriodAmountOut] = []
+    review_on: date | None = None
+    evidence: dict[str, Any] | None = Field(default=None, description="scores, ranking and envelope at the time")
+    event_id: str | None = None
+
+
+class DecisionTrail(Stamped, Page[DecisionEntry]):
+    """The decision audit trail, oldest first."""
+
+
+class EvmPoint(BaseModel):
+    """The figures a status report recorded (docs/figures.md); `"undefined"` where a denominator was zero."""
+
+    model_config = ConfigDict(extra="allow")
+
+    period_end: date
+    report_id: str
+    bac: str
+    pv: str
+    ev: str
+    ac: str
+    sv: str
+    cv: str
+    eac: str
+    vac: str
+    spi: str
+    cpi: str
+    percent_complete: str
+
+
+class RagPoint(BaseModel):
+    period_end: date
+    schedule: Rag | None = None
+    cost: Rag | None = None
+    scope: Rag | None = None
+    overall: Rag | None = None
+
+
+class BenefitEntry(BaseModel):
+    """A planned benefit of a funded initiative, planned against the latest realised value."""
+
+    project_id: str
+    portfolio_id: str
+    benefit_id: str | None
+    description: str
+    kind: Literal["financial", "non_financial"]
+    measure: str | None = None
+    unit: str | None = None
+    planned_value: str | None = None
+    planned_amount: Money | None = None
+    realise_by: date | None = None
+    realised_value: str | None = None
+    realised_on: date | None = None
+    realisations: int
+
+
+class LessonEntry(BaseModel):
+    """A lesson a project recorded."""
+
+    model_config = ConfigDict(extra="allow")
+
+    project_id: str
+    portfolio_id: str
+    lesson_id: str
+    title: str
+    description: str
+    category: str
+    tags: list[str] = []
+    recorded_by: str
+    recorded_at: Instant
+
+
+class ProjectEntry(BaseModel):
+    """An entry of a project's record as its event carried it (`StatusReported`, `StageGateDecided`, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ProjectReport(Stamped):
+    """A project: stage, status history, RAG trend, EVM series, gates, changes, benefits and lessons."""
+
+    id: str
+    known: bool = Field(default=True, description="false: the project did not exist at `as_of`")
+    title: str | None = None
+    portfolio_id: str | None = None
+    initiated_at: Instant | None = None
+    stage: str | None = None
+    status: str | None = None
+    baseline_budget: dict[str, Money] = {}
+    current_budget: dict[str, Money] = {}
+    bac: Money | None = None
+    timeline: dict[str, date | None] | None = None
+    status_history: list[ProjectEntry]
+    rag_trend: list[RagPoint]
+    evm: list[EvmPoint]
+    gates: list[ProjectEntry] = []
+    changes: list[ProjectEntry] = []
+    benefits: list[BenefitEntry]
+    lessons: list[ProjectEntry] = []
+
+
+class Overallocated(BaseModel):
+    """Over-allocation someone accepted, with the weeks of it inside the report's window."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CapacityHeatmap(Stamped, Page[CapacityRow]):
+    """Capacity against demand per fiscal period and group (resourcing's rows), and accepted over-allocations."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    group_by: GroupBy
+    bucket: Level
+    overallocations: list[Overallocated]
+
+
+class BenefitsRegister(Stamped, Page[BenefitEntry]):
+    """The benefits register."""
+
+
+class ProposalLink(BaseModel):
+    id: str
+    title: str | None = None
+    status: str
+    contribution: int
+
+
+class ObjectiveEntry(BaseModel):
+    """A strategic objective with the proposals and projects contributing to it."""
+
+    id: str
+    title: str | None = None
+    weight: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    status: Literal["active", "retired"]
+    proposals: list[ProposalLink]
+    projects: list[str]
+    committed_budget: Money
+    planned_benefits: PlannedBenefits
+
+
+class ObjectivesRegister(Stamped, Page[ObjectiveEntry]):
+    """Strategic objectives and what contributes to them."""
+
+
+class LessonsLibrary(Stamped, Page[LessonEntry]):
+    """The lessons library, oldest first."""
+
+
+class EntityHistory(Stamped, Page[HistoryEntry]):
+    """Every event of every service that names the entity, in the order reporting received them."""
+
+    entity_id: str
+
+
+class ProjectionsStatus(BaseModel):
+    """Each read model's position per topic partition, lag, generation and state, and the event log's."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_log: dict[str, Any]
+    projections: list[dict[str, Any]]
+
+
+class RebuildStarted(BaseModel):
+    """A rebuild started: its progress is in `GET /admin/projections`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    requested_by: str
