@@ -8,6 +8,7 @@ import pytest
 
 from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided
 from pmo_portfolio.candidates.domain import registration
+from pmo_portfolio.candidates.domain.assessments import scorecard
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment, decide
 from pmo_portfolio.candidates.domain.ranking import rank
 from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
@@ -39,7 +40,7 @@ def test_a_proposal_for_an_unknown_portfolio_is_not_found() -> None:
 
 
 def test_ranking_orders_by_weighted_score_with_alignment_cost_and_value_per_cost() -> None:
-    state = given(
+    history = (
         created(),
         model_set(("value", "0.5"), ("risk", "0.5")),
         registered("c-1", costs=(("2027", "200"),), contributions=(("o-1", 5),)),
@@ -48,7 +49,7 @@ def test_ranking_orders_by_weighted_score_with_alignment_cost_and_value_per_cost
         scored("c-1", "bea", value=3, risk=3),
         scored("c-2", "bea", value=5, risk=4),
     )
-    ranking = rank(state, WEIGHTS)
+    ranking = rank(given(*history), scorecard(history, WEIGHTS))
     assert [(r.candidate_id, r.rank) for r in ranking] == [("c-2", 1), ("c-1", 2), ("c-3", None)]
     best, second, unscored = ranking
     assert best.weighted_score == Decimal("4.5")
@@ -61,7 +62,7 @@ def test_ranking_orders_by_weighted_score_with_alignment_cost_and_value_per_cost
 
 
 def test_ties_on_weighted_score_are_broken_by_strategic_alignment() -> None:
-    state = given(
+    history = (
         created(),
         model_set(("value", "1")),
         registered("c-1", contributions=(("o-2", 5),)),
@@ -69,7 +70,7 @@ def test_ties_on_weighted_score_are_broken_by_strategic_alignment() -> None:
         scored("c-1", "bea", value=4),
         scored("c-2", "bea", value=4),
     )
-    assert [r.candidate_id for r in rank(state, WEIGHTS)] == ["c-2", "c-1"]
+    assert [r.candidate_id for r in rank(given(*history), scorecard(history, WEIGHTS))] == ["c-2", "c-1"]
 
 
 SCORED = (
@@ -81,10 +82,12 @@ SCORED = (
     scored("c-1", "bob", value=5),
     scored("c-2", "bea", value=5),
 )
+#: What the board has in front of it after SCORED: the scores and today's objective weights.
+CARD = scorecard(SCORED, WEIGHTS)
 
 
 def test_an_approval_records_decider_rationale_and_the_evidence_in_front_of_the_board() -> None:
-    [event] = decide(given(*SCORED), _decide(), WEIGHTS)
+    [event] = decide(given(*SCORED), _decide(), CARD)
     assert isinstance(event, InvestmentDecided)
     assert (event.outcome, event.decided_by, event.rationale, event.decided_at) == (
         "approve",
@@ -108,7 +111,7 @@ def test_an_approval_records_decider_rationale_and_the_evidence_in_front_of_the_
 
 def test_only_a_board_member_of_this_portfolio_decides() -> None:
     with pytest.raises(NotBoardMember):
-        decide(given(*SCORED), _decide(by="admin-alice"), WEIGHTS)
+        decide(given(*SCORED), _decide(by="admin-alice"), CARD)
 
 
 @pytest.mark.parametrize(
@@ -123,55 +126,55 @@ def test_only_a_board_member_of_this_portfolio_decides() -> None:
 )
 def test_a_decision_without_what_it_needs_names_the_field(command, field) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidCommand) as refused:
-        decide(given(*SCORED), command, WEIGHTS)
+        decide(given(*SCORED), command, CARD)
     assert refused.value.field == field
 
 
 def test_an_approval_never_takes_a_period_above_its_envelope() -> None:
-    first = decide(given(*SCORED), _decide(approved_budget=money(("2027", "700"), ("2028", "100"))), WEIGHTS)
+    first = decide(given(*SCORED), _decide(approved_budget=money(("2027", "700"), ("2028", "100"))), CARD)
     with pytest.raises(EnvelopeExceeded) as refused:
-        decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "301"))), WEIGHTS)
+        decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "301"))), CARD)
     assert (refused.value.fiscal_period, refused.value.remaining, refused.value.asked) == (
         "2027",
         Decimal("300"),
         Decimal("301"),
     )
     assert "2027" in str(refused.value) and "300" in str(refused.value) and "301" in str(refused.value)
-    exact = decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "300"))), WEIGHTS)
+    exact = decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "300"))), CARD)
     assert exact
 
 
 def test_a_period_without_an_envelope_has_nothing_to_give() -> None:
     with pytest.raises(EnvelopeExceeded) as refused:
-        decide(given(*SCORED), _decide(approved_budget=money(("2030", "1"))), WEIGHTS)
+        decide(given(*SCORED), _decide(approved_budget=money(("2030", "1"))), CARD)
     assert (refused.value.fiscal_period, refused.value.remaining) == ("2030", Decimal("0"))
 
 
 def test_a_decided_candidate_is_not_awaiting_a_decision_but_a_deferred_one_is() -> None:
-    approved = decide(given(*SCORED), _decide(), WEIGHTS)
+    approved = decide(given(*SCORED), _decide(), CARD)
     with pytest.raises(RuleViolation, match="not awaiting"):
-        decide(given(*SCORED, *approved), _decide("reject", by="bob"), WEIGHTS)
-    deferred = decide(given(*SCORED), _decide("defer", review_on="2027-03-01"), WEIGHTS)
+        decide(given(*SCORED, *approved), _decide("reject", by="bob"), CARD)
+    deferred = decide(given(*SCORED), _decide("defer", review_on="2027-03-01"), CARD)
     assert deferred[0].review_on == "2027-03-01"  # type: ignore[attr-defined]
     assert given(*SCORED, *deferred).candidates["c-1"].status == "deferred"
-    assert decide(given(*SCORED, *deferred), _decide("reject"), WEIGHTS)
+    assert decide(given(*SCORED, *deferred), _decide("reject"), CARD)
 
 
 def test_changes_requested_waits_for_a_resubmission_which_makes_it_decidable_again() -> None:
-    returned = decide(given(*SCORED), _decide("request_changes"), WEIGHTS)
+    returned = decide(given(*SCORED), _decide("request_changes"), CARD)
     state = given(*SCORED, *returned)
     assert state.candidates["c-1"].status == "changes_requested"
     with pytest.raises(RuleViolation):
-        decide(state, _decide("reject"), WEIGHTS)
+        decide(state, _decide("reject"), CARD)
     resubmitted = registration.register_candidate(state, submitted("c-1", submission=2))
     assert given(*SCORED, *returned, *resubmitted).candidates["c-1"].status == "awaiting_decision"
 
 
 def test_an_approved_candidate_ignores_a_later_submission() -> None:
-    approved = decide(given(*SCORED), _decide(), WEIGHTS)
+    approved = decide(given(*SCORED), _decide(), CARD)
     assert registration.register_candidate(given(*SCORED, *approved), submitted("c-1", submission=2)) == []
 
 
 def test_an_unknown_candidate_is_not_found() -> None:
     with pytest.raises(NotFound):
-        decide(given(*SCORED), _decide(candidate="c-9"), WEIGHTS)
+        decide(given(*SCORED), _decide(candidate="c-9"), CARD)

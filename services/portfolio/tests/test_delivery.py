@@ -16,7 +16,7 @@ from pmo_events.contracts.portfolio import (
     StageGateDecided,
     StatusReported,
 )
-from pmo_portfolio.candidates.domain import registration
+from pmo_portfolio.candidates.domain import Scorecard, registration
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment, decide
 from pmo_portfolio.delivery.domain import (
     alignment_reviews,
@@ -355,7 +355,7 @@ def test_a_withdrawn_proposal_is_no_longer_decidable() -> None:
     after = given(created(), registered("c-2"), event)
     assert after.candidates["c-2"].status == "withdrawn"
     with pytest.raises(RuleViolation, match="withdrawn"):
-        decide(after, DecideInvestment("c-2", "reject", "no", "bea", NOW))
+        decide(after, DecideInvestment("c-2", "reject", "no", "bea", NOW), Scorecard())
     assert registration.withdraw_candidate(after, withdrawn) == []
     assert registration.withdraw_candidate(given(created()), withdrawn) == []
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.common import RoleEstimate
+from pmo_portfolio.candidates.domain import Scorecard
 from pmo_portfolio.candidates.domain.decisions import decide
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, frontier, optimise
 from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioRequest, build_question
@@ -17,7 +18,7 @@ from pmo_portfolio.shared.errors import InvalidCommand
 from pmo_portfolio.shared.periods import period_dates
 
 from .support import created, given, model_set, registered, scored
-from .test_decisions import SCORED, WEIGHTS, _decide
+from .test_decisions import CARD, SCORED, _decide
 
 PERIODS = ("2027", "2028")
 SLOTS = (("dev", "2027"), ("dev", "2028"), ("analyst", "2027"))
@@ -132,12 +133,12 @@ def test_the_frontier_runs_from_half_to_one_and_a_half_envelopes_and_never_loses
 
 def test_the_question_comes_from_the_portfolio_with_approved_projects_kept_in() -> None:
 
-    approved = decide(given(*SCORED), _decide(), WEIGHTS)
+    approved = decide(given(*SCORED), _decide(), CARD)
     state = given(*SCORED, *approved)
-    question = build_question(state, ScenarioRequest(), WEIGHTS)
+    question = build_question(state, ScenarioRequest(), CARD)
     assert question.force_in == frozenset({"c-1"})
     assert {o.candidate_id: o.costs for o in question.options}["c-1"] == {"2027": Decimal(400)}
-    assert build_question(state, ScenarioRequest(keep_approved=False), WEIGHTS).force_in == frozenset()
+    assert build_question(state, ScenarioRequest(keep_approved=False), CARD).force_in == frozenset()
 
 
 def test_benefits_value_capacity_from_resource_estimates_and_registered_dependencies() -> None:
@@ -153,7 +154,7 @@ def test_benefits_value_capacity_from_resource_estimates_and_registered_dependen
         value="benefits",
         capacity=(CapacityLine("dev", "2027-Q1", Decimal(2)), CapacityLine("dev", "2027-Q3", Decimal(2))),
     )
-    question = build_question(state, request, {})
+    question = build_question(state, request, Scorecard())
     options = {o.candidate_id: o for o in question.options}
     assert options["c-1"].value == 1000.0
     assert options["c-1"].demand == {("dev", "2027-Q1"): Decimal("1.5")}
@@ -163,13 +164,13 @@ def test_benefits_value_capacity_from_resource_estimates_and_registered_dependen
 def test_bad_scenario_input_names_the_field() -> None:
     state = given(created(), registered("c-1"))
     with pytest.raises(InvalidCommand) as refused:
-        build_question(state, ScenarioRequest(force_in=("c-9",)), {})
+        build_question(state, ScenarioRequest(force_in=("c-9",)), Scorecard())
     assert refused.value.field == "force_in.0"
     with pytest.raises(InvalidCommand) as refused:
-        build_question(state, ScenarioRequest(capacity=(CapacityLine("dev", "next year", Decimal(1)),)), {})
+        build_question(state, ScenarioRequest(capacity=(CapacityLine("dev", "next year", Decimal(1)),)), Scorecard())
     assert refused.value.field == "capacity.0.fiscal_period"
     with pytest.raises(InvalidCommand):
-        build_question(state, ScenarioRequest(force_in=("c-1",), force_out=("c-1",)), {})
+        build_question(state, ScenarioRequest(force_in=("c-1",), force_out=("c-1",)), Scorecard())
 
 
 @pytest.mark.parametrize(

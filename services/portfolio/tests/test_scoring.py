@@ -9,6 +9,7 @@ import pytest
 from pmo_events.contracts.portfolio import CandidateScored, ScoringModelSet
 from pmo_portfolio.candidates.domain import scoring
 from pmo_portfolio.candidates.domain.ahp import pairwise_weights, parse_judgement
+from pmo_portfolio.candidates.domain.assessments import scorecard
 from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
 from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, RuleViolation
 
@@ -101,6 +102,7 @@ def test_a_board_member_of_this_portfolio_scores_every_criterion() -> None:
         comment="looks good",
         scored_at=NOW,
         submission=1,
+        score_id=event.score_id,
     )
 
 
@@ -127,22 +129,33 @@ def test_scoring_needs_a_model() -> None:
 
 
 def test_the_criterion_score_is_the_mean_of_the_assessors_latest_scores() -> None:
-    state = given(
+    history = (
         *HISTORY,
         scored("c-1", "bea", value=2, risk=1),
         scored("c-1", "bea", value=4, risk=2),  # bea changed her mind: only her latest counts
         scored("c-1", "bob", value=5, risk=3),
         scored("c-1", "ann", value=3, risk=3),
     )
-    candidate = state.candidates["c-1"]
+    state = given(*history)
     criteria = state.scoring_model.criteria  # type: ignore[union-attr]
-    means = scoring.criterion_means(candidate, criteria)
+    means = scoring.criterion_means(scorecard(history, {}).of(state.candidates["c-1"]), criteria)
     assert means == {"value": Decimal("4"), "risk": Decimal("2.6667")}
     assert scoring.weighted_score(means, criteria) == Decimal("3.6667")  # 0.75*4 + 0.25*2.6667
 
 
 def test_a_resubmission_starts_a_fresh_assessment() -> None:
-    state = given(*HISTORY, scored("c-1", "bea", value=4, risk=2), registered("c-1", submission=2))
-    assert state.candidates["c-1"].assessments == {}
-    stale = given(*HISTORY, registered("c-1", submission=2), scored("c-1", "bea", submission=1, value=4, risk=2))
-    assert stale.candidates["c-1"].assessments == {}
+    for history in (
+        (*HISTORY, scored("c-1", "bea", value=4, risk=2), registered("c-1", submission=2)),
+        (*HISTORY, registered("c-1", submission=2), scored("c-1", "bea", submission=1, value=4, risk=2)),
+    ):
+        assert scorecard(history, {}).of(given(*history).candidates["c-1"]) == []
+    rescored = (*HISTORY, registered("c-1", submission=2), scored("c-1", "bea", submission=2, value=4, risk=2))
+    [fresh] = scorecard(rescored, {}).of(given(*rescored).candidates["c-1"])
+    assert (fresh.assessor, fresh.submission) == ("bea", 2)
+
+
+def test_a_score_records_its_own_stream_and_the_submission_it_assesses() -> None:
+    [first] = scoring.score(given(*HISTORY), _score("bea", value=4, risk=2))
+    [second] = scoring.score(given(*HISTORY), _score("bea", value=4, risk=2))
+    assert first.submission == 1
+    assert first.score_id and second.score_id and first.score_id != second.score_id

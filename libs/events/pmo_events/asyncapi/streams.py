@@ -26,14 +26,20 @@ STREAMS = (
         "ObjectiveCreated", "ObjectiveUpdated", "ObjectiveRetired"})),
     Stream("portfolio", "portfolio_id", "the portfolio: its envelope, board, candidates and every decision", frozenset({
         "PortfolioCreated", "PortfolioBudgetSet", "BoardMemberAdded", "BoardMemberRemoved", "ScoringModelSet",
-        "CandidateRegistered", "CandidateScored", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
+        "CandidateRegistered", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
         "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
         "ProjectInitiated", "StageGateDecided", "StatusReported", "StatusReportWithdrawn", "AlignmentReviewed",
         "ChangeRequested",
         "ChangeRequestDecided", "ProjectPaused", "ProjectResumed", "ProjectCancelled", "ProjectClosed",
-        "LessonRecorded", "BenefitRealised", "ProjectManagerAssigned", "BoardActionOpened", "BoardActionResolved",
+        "ProjectManagerAssigned", "BoardActionOpened", "BoardActionResolved",
         "BoardActionOverdue", "ReviewOverdue"})),
+    # Facts that move no envelope and need no other fact to stay consistent: one stream each. Those recorded
+    # before 2026-11-29 are on their portfolio's (scores) or project's (lessons, realisations) stream instead.
+    Stream("score", "score_id", "one assessor's scores of one candidate", frozenset({"CandidateScored"})),
+    Stream("lesson", "lesson_id", "one lesson learned", frozenset({"LessonRecorded"})),
+    Stream("benefit_realisation", "realisation_id", "one measurement of a project's planned benefit",
+           frozenset({"BenefitRealised"})),
     Stream("motion", "motion_id", "a decision put to the board's vote, its votes and how it ended", frozenset({
         "MotionProposed", "ConflictDeclared", "VoteCast", "MotionCarried", "MotionDefeated", "MotionLapsed"})),
     Stream("resource", "resource_id", "the person or generic role, with its booking calendar", frozenset({

@@ -122,6 +122,18 @@ class UnitOfWork:
                 await react(self, event)
         return recorded
 
+    async def open_stream(self, stream_type: str, stream_id: str, new_events: Sequence[Event]) -> list[RecordedEvent]:
+        """A new stream of its own for facts that need no aggregate to stay consistent (a lesson, a score)."""
+        return await self.append(AggregateType(stream_type, _no_state, _no_change, BaseModel), stream_id, 0, new_events)
+
+
+def _no_state(_stream_id: str) -> BaseModel:
+    return BaseModel()
+
+
+def _no_change(state: BaseModel, _event: Event) -> BaseModel:
+    return state
+
 
 def _crossed(old: int, new: int, aggregate: AggregateType[Any]) -> bool:
     return new // aggregate.snapshot_every > old // aggregate.snapshot_every

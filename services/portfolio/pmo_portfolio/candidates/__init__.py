@@ -3,6 +3,6 @@
 Other concepts use only what this module and `candidates.domain` export.
 """
 
-from pmo_portfolio.candidates.queries import registration
+from pmo_portfolio.candidates.queries import registration, scorecard
 
-__all__ = ["registration"]
+__all__ = ["registration", "scorecard"]

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.portfolio import CandidateRegistered
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
+from pmo_portfolio.candidates.domain.assessments import Assessment, Scorecard
 from pmo_portfolio.candidates.domain.ranking import RankedCandidate, rank
-from pmo_portfolio.candidates.views import candidates, decisions
+from pmo_portfolio.candidates.views import assessments, candidates, decisions
 from pmo_portfolio.funding import load_portfolio_in
 from pmo_portfolio.objectives import active_objective_weights
 from pmo_portfolio.shared.errors import NotFound
@@ -100,16 +101,27 @@ def ranking_item(ranked: RankedCandidate) -> dict[str, Any]:
     return out
 
 
+async def scorecard(session: AsyncSession, portfolio_id: str) -> Scorecard:
+    """The portfolio's candidates' assessments (each assessor's latest) and today's objective weights."""
+    query = select(assessments.c.candidate_id, assessments.c.assessor, assessments.c.assessment).where(
+        assessments.c.portfolio_id == portfolio_id
+    )
+    found: dict[str, dict[str, Assessment]] = {}
+    for row in await session.execute(query):
+        found.setdefault(row.candidate_id, {})[row.assessor] = Assessment.model_validate(loads(row.assessment))
+    return Scorecard(found, await active_objective_weights(session))
+
+
 async def ranking(session: AsyncSession, portfolio_id: str) -> dict[str, Any]:
     """Undecided candidates, best first, with the portfolio's criteria and the version ranked."""
     state, version = await load_portfolio_in(session, portfolio_id)
-    weights = await active_objective_weights(session)
+    board_scores = await scorecard(session, portfolio_id)
     model = state.scoring_model
     return {
         "portfolio_id": portfolio_id,
         "as_of_version": version,
         "criteria": [c.model_dump(mode="json") for c in model.criteria] if model else [],
-        "items": [ranking_item(r) for r in rank(state, weights)],
+        "items": [ranking_item(r) for r in rank(state, board_scores)],
     }
 
 

@@ -1,13 +1,15 @@
-"""The candidates view and the decision log (the board's audit trail), written in each command's transaction."""
+"""The candidates view, each assessor's latest scores, and the decision log (the board's audit trail),
+written in each command's transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import CandidateRegistered, CandidateWithdrawn, InvestmentDecided
-from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.contracts.portfolio import CandidateRegistered, CandidateScored, CandidateWithdrawn, InvestmentDecided
+from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.candidates.domain.assessments import Assessment, assessment_of
 from pmo_portfolio.funding.domain import STATUS_AFTER
 
 candidates = Table(
@@ -23,6 +25,19 @@ candidates = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 Index("ix_portfolio_candidates_portfolio", candidates.c.portfolio_id, candidates.c.status)
+
+assessments = Table(
+    "portfolio_assessments",
+    metadata,
+    Column("candidate_id", String(64), nullable=False),
+    Column("assessor", String(200), nullable=False),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("submission", Integer, nullable=False),
+    Column("scored_at", UtcDateTime, nullable=False),
+    Column("assessment", Text, nullable=False),
+    PrimaryKeyConstraint("candidate_id", "assessor"),
+)
+Index("ix_portfolio_assessments_portfolio", assessments.c.portfolio_id)
 
 decisions = Table(
     "portfolio_decisions",
@@ -70,6 +85,31 @@ async def update_candidates(session: AsyncSession, event: RecordedEvent) -> None
         )
 
 
+async def update_assessments(session: AsyncSession, event: RecordedEvent) -> None:
+    """Each assessor's latest scores of each candidate, wherever the score is recorded (its own stream, or
+    the portfolio's for scores recorded before)."""
+    scored = event.decode()
+    if not isinstance(scored, CandidateScored):
+        return
+    key = (assessments.c.candidate_id == scored.candidate_id) & (assessments.c.assessor == scored.assessor)
+    current = (await session.execute(select(assessments.c.assessment).where(key))).first()
+    submission = (
+        await session.execute(select(candidates.c.submission).where(candidates.c.candidate_id == scored.candidate_id))
+    ).scalar_one_or_none()
+    assessment = assessment_of(scored, submission or 1)
+    if current is not None and not assessment.replaces(Assessment.model_validate(loads(current.assessment))):
+        return
+    written = dumps(assessment.model_dump(mode="json")).decode()
+    row = {"portfolio_id": scored.portfolio_id, "submission": assessment.submission,
+           "scored_at": assessment.scored_at, "assessment": written}  # fmt: skip
+    if current is None:
+        await session.execute(
+            assessments.insert().values(candidate_id=scored.candidate_id, assessor=scored.assessor, **row)
+        )
+    else:
+        await session.execute(assessments.update().where(key).values(**row))
+
+
 async def record_decisions(session: AsyncSession, event: RecordedEvent) -> None:
     """The board's decisions in the order they were recorded."""
     decoded = event.decode()
@@ -88,5 +128,5 @@ async def record_decisions(session: AsyncSession, event: RecordedEvent) -> None:
         )
 
 
-PROJECTORS = [update_candidates, record_decisions]
-VIEW_TABLES = [candidates, decisions]
+PROJECTORS = [update_candidates, update_assessments, record_decisions]
+VIEW_TABLES = [candidates, assessments, decisions]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.portfolio import InvestmentDecided, ProjectBudgetChanged
+from pmo_events.contracts.portfolio import BenefitRealised, InvestmentDecided, LessonRecorded, ProjectBudgetChanged
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import candidates, funding
@@ -18,6 +18,12 @@ PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, 
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
 #: Events a project command decides that belong on the portfolio's stream: they move the envelope.
 FUNDING = (ProjectBudgetChanged,)
+#: Facts about a project that change nothing it decides on: each on a stream of its own (type, id field),
+#: so recording one never contends with the project's own commands or bumps its version.
+OWN_STREAMS: dict[type[Event], tuple[str, str]] = {
+    LessonRecorded: ("lesson", "lesson_id"),
+    BenefitRealised: ("benefit_realisation", "realisation_id"),
+}
 
 
 async def initiate_approved_project(uow: UnitOfWork, recorded: RecordedEvent) -> None:
@@ -44,11 +50,17 @@ async def apply_to_project(
     project.expect(if_match, f"project {project_id}")
     portfolio = await uow.load(funding.PORTFOLIO, project.state.portfolio_id)
     new_events = list(rule(portfolio.state, project.state))
-    on_project = [e for e in new_events if not isinstance(e, FUNDING)]
     on_portfolio = [e for e in new_events if isinstance(e, FUNDING)]
+    on_their_own = [e for e in new_events if type(e) in OWN_STREAMS]
+    on_project = [e for e in new_events if not isinstance(e, FUNDING) and type(e) not in OWN_STREAMS]
     if on_portfolio:
         # Appended with the portfolio's version: a concurrent approval or change makes this lose and retry.
         after = fold(funding.PORTFOLIO, portfolio.state, on_portfolio)
         await uow.append(funding.PORTFOLIO, project.state.portfolio_id, portfolio.version, on_portfolio, after)
-    await uow.append(PROJECT, project_id, project.version, on_project, fold(PROJECT, project.state, on_project))
+    for fact in on_their_own:
+        stream_type, id_field = OWN_STREAMS[type(fact)]
+        await uow.open_stream(stream_type, getattr(fact, id_field), [fact])
+    if on_project:
+        after_project = fold(PROJECT, project.state, on_project)
+        await uow.append(PROJECT, project_id, project.version, on_project, after_project)
     return new_events, project.version + len(on_project)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.contracts.portfolio import BenefitRealised, LessonRecorded
 from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.delivery.domain import project as project_rules
@@ -24,11 +25,16 @@ Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
 
 
 async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
+    """The project as its own stream has it, with its lessons and benefit realisations counted: those are
+    on streams of their own (or, recorded before, on the project's), so they are counted by type."""
+    decoded = event.decode()
+    if isinstance(decoded, LessonRecorded | BenefitRealised):
+        await _count(session, decoded)
     if event.stream_type != "project":
         return
     row = (await session.execute(select(projects.c.state).where(projects.c.project_id == event.stream_id))).first()
     state = project_rules.Project.model_validate(loads(row.state)) if row else project_rules.initial(event.stream_id)
-    state = project_rules.evolve(state, event.decode())
+    state = project_rules.evolve(state, decoded)
     values = {
         "portfolio_id": state.portfolio_id,
         "status": state.status,
@@ -41,6 +47,17 @@ async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
         await session.execute(projects.insert().values(project_id=event.stream_id, **values))
     else:
         await session.execute(projects.update().where(projects.c.project_id == event.stream_id).values(**values))
+
+
+async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) -> None:
+    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == fact.project_id))).first()
+    if row is None:
+        return
+    state = project_rules.Project.model_validate(loads(row.state))
+    field = "lessons" if isinstance(fact, LessonRecorded) else "realisations"
+    counted = state.model_copy(update={field: getattr(state, field) + 1})
+    written = dumps(counted.model_dump(mode="json")).decode()
+    await session.execute(projects.update().where(projects.c.project_id == fact.project_id).values(state=written))
 
 
 PROJECTORS = [update_projects]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
+from pmo_portfolio.candidates import scorecard
 from pmo_portfolio.funding import load_portfolio_in
-from pmo_portfolio.objectives import active_objective_weights
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer, frontier, optimise
 from pmo_portfolio.scenarios.domain.question import ScenarioRequest, build_question
 from pmo_portfolio.scenarios.views import scenarios
@@ -69,8 +69,8 @@ async def run_scenario(db: Database, portfolio_id: str, ask: ScenarioAsk) -> tup
     """The best selection (and the frontier when asked), with the portfolio version it was computed on."""
     async with db.sessions() as session:
         state, version = await load_portfolio_in(session, portfolio_id)
-        weights = await active_objective_weights(session)
-    question = build_question(state, ask.request, weights)
+        board_scores = await scorecard(session, portfolio_id)
+    question = build_question(state, ask.request, board_scores)
     answer = await asyncio.to_thread(optimise, question)
     if not answer.feasible:
         raise RuleViolation(

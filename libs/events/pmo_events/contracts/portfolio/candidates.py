@@ -55,7 +55,7 @@ class CandidateScored(PortfolioEvent):
     """An assessor scored a candidate (1 to 5 per criterion): the candidate is under review."""
 
     event_name = "CandidateScored"
-    related_fields = ("candidate_id",)
+    related_fields = ("candidate_id", "portfolio_id")
     portfolio_id: str
     candidate_id: str
     assessor: str
@@ -64,6 +64,9 @@ class CandidateScored(PortfolioEvent):
     scored_at: datetime
     #: The candidate's submission these scores assess (a resubmission starts a fresh assessment).
     submission: int | None = None
+    #: This score's own stream (its key and `ce_subject`); absent on scores recorded before scores had
+    #: streams of their own, which are on their portfolio's stream.
+    score_id: str | None = None
 
 
 class Criterion(ContractModel):

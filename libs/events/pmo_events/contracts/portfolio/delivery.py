@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -58,9 +58,9 @@ class ReviewCadenceSet(PortfolioEvent):
 
 
 class ProjectEvent(PortfolioEvent):
-    """An event on a project's stream."""
+    """An event about one project (most on the project's stream; lessons and benefit realisations on their own)."""
 
-    related_fields = ("portfolio_id",)
+    related_fields: ClassVar[tuple[str, ...]] = ("portfolio_id",)
     project_id: str
 
 
@@ -267,6 +267,7 @@ class ProjectClosed(PortfolioEvent):
 @contract
 class LessonRecorded(ProjectEvent):
     event_name = "LessonRecorded"
+    related_fields = ("portfolio_id", "project_id")
     portfolio_id: str
     lesson_id: str
     title: str
@@ -283,6 +284,7 @@ class BenefitRealised(ProjectEvent):
     """A measurement of a planned benefit; benefits are realised long after delivery."""
 
     event_name = "BenefitRealised"
+    related_fields = ("portfolio_id", "project_id")
     portfolio_id: str
     benefit_id: str
     measured_value: str
@@ -290,6 +292,9 @@ class BenefitRealised(ProjectEvent):
     note: str | None = None
     recorded_by: str
     recorded_at: datetime
+    #: This measurement's own stream (its key and `ce_subject`); absent on measurements recorded before
+    #: they had streams of their own, which are on their project's stream.
+    realisation_id: str | None = None
 
 
 @contract

@@ -3,6 +3,7 @@
 What other concepts' rules may use of them is exported here.
 """
 
+from pmo_portfolio.candidates.domain.assessments import Scorecard
 from pmo_portfolio.candidates.domain.ranking import RankedCandidate, assess
 
-__all__ = ["RankedCandidate", "assess"]
+__all__ = ["RankedCandidate", "Scorecard", "assess"]

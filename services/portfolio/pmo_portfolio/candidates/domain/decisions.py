@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import AssessmentEvidence, DecisionEvidence, InvestmentDecided
+from pmo_portfolio.candidates.domain.assessments import Scorecard
 from pmo_portfolio.candidates.domain.ranking import assess, rank
 from pmo_portfolio.funding.domain import (
     AWAITING_DECISION,
@@ -52,30 +51,29 @@ def _check_command(command: DecideInvestment) -> None:
         raise InvalidCommand("approved_budget", f"only an approval carries a budget, not {command.outcome}")
 
 
-def evidence(portfolio: Portfolio, candidate_id: str, objective_weights: Mapping[str, Decimal]) -> DecisionEvidence:
+def evidence(portfolio: Portfolio, candidate_id: str, scorecard: Scorecard) -> DecisionEvidence:
     """What was in front of the board: scores, weighted score, rank among undecided candidates, envelope."""
     candidate = portfolio.candidate(candidate_id)
-    ranking = rank(portfolio, objective_weights)
+    ranking = rank(portfolio, scorecard)
     placed = next((r for r in ranking if r.candidate_id == candidate_id), None)
-    assessed = placed or assess(portfolio, candidate, objective_weights)
+    assessed = placed or assess(portfolio, candidate, scorecard)
     return DecisionEvidence(
         remaining_envelope=tuple(remaining_envelope(portfolio.budget, portfolio.committed)),
         weighted_score=assessed.weighted_score,
         rank=assessed.rank,
         criterion_scores=assessed.criterion_scores,
         assessments=tuple(
-            AssessmentEvidence(assessor=a.assessor, scores=a.scores, comment=a.comment)
-            for a in sorted(candidate.assessments.values(), key=lambda a: a.assessor)
+            AssessmentEvidence(assessor=a.assessor, scores=a.scores, comment=a.comment) for a in scorecard.of(candidate)
         ),
         strategic_alignment=assessed.strategic_alignment,
         ranked_candidates=sum(1 for r in ranking if r.rank is not None),
     )
 
 
-def decide(
-    portfolio: Portfolio, command: DecideInvestment, objective_weights: Mapping[str, Decimal] | None = None
-) -> list[Event]:
-    """Only a board member of THIS portfolio decides; an approval never takes a period above its envelope."""
+def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> list[Event]:
+    """Only a board member of THIS portfolio decides; an approval never takes a period above its envelope.
+
+    The decision records its evidence: the scorecard as it stood, the rank it gave, the envelope."""
     if not portfolio.exists:
         raise NotFound(f"portfolio {portfolio.portfolio_id}")
     check_board_member(portfolio, command.decided_by)
@@ -97,6 +95,6 @@ def decide(
             decided_at=command.decided_at,
             approved_budget=command.approved_budget,
             review_on=command.review_on,
-            evidence=evidence(portfolio, candidate.candidate_id, objective_weights or {}),
+            evidence=evidence(portfolio, candidate.candidate_id, scorecard),
         )
     ]

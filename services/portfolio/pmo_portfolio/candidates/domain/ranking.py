@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from pmo_events.contracts.common import PeriodAmount
+from pmo_portfolio.candidates.domain.assessments import Scorecard
 from pmo_portfolio.candidates.domain.scoring import SCORE_PLACES, criterion_means, weighted_score
 from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
 
@@ -54,9 +55,11 @@ def financial_benefits(candidate: Candidate) -> Decimal:
     )
 
 
-def assess(portfolio: Portfolio, candidate: Candidate, objective_weights: Mapping[str, Decimal]) -> RankedCandidate:
+def assess(portfolio: Portfolio, candidate: Candidate, scorecard: Scorecard) -> RankedCandidate:
+    """The candidate as the board sees it: mean scores, weighted score, alignment, cost, value per cost."""
     criteria = portfolio.scoring_model.criteria if portfolio.scoring_model else ()
-    means = criterion_means(candidate, criteria)
+    assessments = scorecard.of(candidate)
+    means = criterion_means(assessments, criteria)
     score = weighted_score(means, criteria)
     total_cost = sum((c.amount for c in candidate.costs), Decimal(0))
     return RankedCandidate(
@@ -66,8 +69,8 @@ def assess(portfolio: Portfolio, candidate: Candidate, objective_weights: Mappin
         rank=None,
         weighted_score=score,
         criterion_scores=means,
-        assessors=len(candidate.assessments),
-        strategic_alignment=strategic_alignment(candidate, objective_weights),
+        assessors=len(assessments),
+        strategic_alignment=strategic_alignment(candidate, scorecard.objective_weights),
         costs=candidate.costs,
         total_cost=total_cost,
         financial_benefits=financial_benefits(candidate),
@@ -77,11 +80,9 @@ def assess(portfolio: Portfolio, candidate: Candidate, objective_weights: Mappin
     )
 
 
-def rank(portfolio: Portfolio, objective_weights: Mapping[str, Decimal]) -> list[RankedCandidate]:
+def rank(portfolio: Portfolio, scorecard: Scorecard) -> list[RankedCandidate]:
     """Undecided candidates, best first: weighted score, then alignment, then value per cost; unscored last."""
-    assessed = [
-        assess(portfolio, c, objective_weights) for c in portfolio.candidates.values() if c.status in AWAITING_DECISION
-    ]
+    assessed = [assess(portfolio, c, scorecard) for c in portfolio.candidates.values() if c.status in AWAITING_DECISION]
     scored = sorted(
         (a for a in assessed if a.weighted_score is not None),
         key=lambda a: (-(a.weighted_score or 0), -a.strategic_alignment, -(a.value_per_cost or 0), a.candidate_id),

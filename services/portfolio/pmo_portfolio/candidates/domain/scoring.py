@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -9,7 +10,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import CandidateScored, Criterion, ScoringModelSet
 from pmo_portfolio.candidates.domain.ahp import CONSISTENCY_LIMIT, RANDOM_INDEX, pairwise_weights, parse_judgement
-from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
+from pmo_portfolio.candidates.domain.assessments import Assessment
+from pmo_portfolio.funding.domain import AWAITING_DECISION, Portfolio
 from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, RuleViolation
 
 WEIGHT_PLACES = Decimal("0.000001")
@@ -94,7 +96,7 @@ class ScoreCandidate:
     scored_at: datetime
 
 
-def score(portfolio: Portfolio, command: ScoreCandidate) -> list[Event]:
+def score(portfolio: Portfolio, command: ScoreCandidate) -> list[CandidateScored]:
     """A PMO analyst or a member of THIS portfolio's board scores every criterion from 1 to 5."""
     if not command.assessor_is_analyst and command.assessor not in portfolio.board_members:
         raise NotBoardMember(f"{command.assessor} is neither a PMO analyst nor on the board of {portfolio.name}")
@@ -123,15 +125,16 @@ def score(portfolio: Portfolio, command: ScoreCandidate) -> list[Event]:
             comment=command.comment,
             scored_at=command.scored_at,
             submission=candidate.submission,
+            score_id=str(uuid.uuid4()),
         )
     ]
 
 
-def criterion_means(candidate: Candidate, criteria: tuple[Criterion, ...]) -> dict[str, Decimal]:
+def criterion_means(assessments: list[Assessment], criteria: tuple[Criterion, ...]) -> dict[str, Decimal]:
     """Per criterion, the mean of the assessors' scores (criteria nobody scored are left out)."""
     means: dict[str, Decimal] = {}
     for criterion in criteria:
-        values = [a.scores[criterion.key] for a in candidate.assessments.values() if criterion.key in a.scores]
+        values = [a.scores[criterion.key] for a in assessments if criterion.key in a.scores]
         if values:
             means[criterion.key] = (Decimal(sum(values)) / len(values)).quantize(SCORE_PLACES, ROUND_HALF_EVEN)
     return means

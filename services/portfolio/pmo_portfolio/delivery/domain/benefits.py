@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from pmo_events.contracts.base import Event
@@ -28,5 +29,6 @@ def realise_benefit(
             note=note,
             recorded_by=by,
             recorded_at=at,
+            realisation_id=str(uuid.uuid4()),
         )
     ]

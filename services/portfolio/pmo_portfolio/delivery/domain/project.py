@@ -12,7 +12,6 @@ from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Timeline
 from pmo_events.contracts.portfolio import (
     AlignmentReviewed,
-    BenefitRealised,
     BoardActionOpened,
     BoardActionOverdue,
     BoardActionResolved,
@@ -20,7 +19,6 @@ from pmo_events.contracts.portfolio import (
     ChangeRequestDecided,
     ChangeRequested,
     InvestmentDecided,
-    LessonRecorded,
     ProjectCancelled,
     ProjectClosed,
     ProjectInitiated,
@@ -94,6 +92,8 @@ class Project(BaseModel):
     retired_reports: dict[str, Literal["superseded", "withdrawn"]] = {}
     change_requests: dict[str, ChangeRequest] = {}
     final_cost: Decimal | None = None
+    #: Counted by the projects view, not by this aggregate: lessons and benefit realisations are on
+    #: streams of their own (they change nothing a project decides on).
     lessons: int = 0
     realisations: int = 0
     #: Of the project managers, the one who acts on this project (reports, change requests).
@@ -257,9 +257,6 @@ def evolve(state: Project, event: Event) -> Project:
     if isinstance(event, ProjectClosed):
         update = {"status": "closed", "stage": "close", "final_cost": event.final_cost}
         return state.model_copy(update={**update, **_released(state, event)})
-    if isinstance(event, LessonRecorded | BenefitRealised):
-        field = "lessons" if isinstance(event, LessonRecorded) else "realisations"
-        return state.model_copy(update={field: getattr(state, field) + 1})
     return _governed(state, event)
 
 

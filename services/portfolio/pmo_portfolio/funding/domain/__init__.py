@@ -5,7 +5,6 @@ from pmo_portfolio.funding.domain.envelope import ZERO, add, check_within_envelo
 from pmo_portfolio.funding.domain.portfolio import (
     AWAITING_DECISION,
     STATUS_AFTER,
-    Assessment,
     Candidate,
     CandidateStatus,
     DecisionOutcome,
@@ -18,7 +17,6 @@ __all__ = [
     "AWAITING_DECISION",
     "STATUS_AFTER",
     "ZERO",
-    "Assessment",
     "Candidate",
     "CandidateStatus",
     "DecisionOutcome",

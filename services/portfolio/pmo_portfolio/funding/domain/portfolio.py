@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -17,7 +16,6 @@ from pmo_events.contracts.portfolio import (
     BoardMemberAdded,
     BoardMemberRemoved,
     CandidateRegistered,
-    CandidateScored,
     CandidateWithdrawn,
     Criterion,
     InvestmentDecided,
@@ -43,13 +41,6 @@ STATUS_AFTER: dict[str, CandidateStatus] = {
 AWAITING_DECISION: frozenset[str] = frozenset({"awaiting_decision", "deferred"})
 
 
-class Assessment(BaseModel):
-    assessor: str
-    scores: dict[str, int]
-    comment: str | None = None
-    scored_at: datetime
-
-
 class Candidate(BaseModel):
     candidate_id: str
     title: str
@@ -63,8 +54,6 @@ class Candidate(BaseModel):
     objective_contributions: tuple[ObjectiveContribution, ...] = ()
     resource_estimate: tuple[RoleEstimate, ...] = ()
     dependencies: tuple[str, ...] = ()
-    #: Each assessor's latest scores on the current submission.
-    assessments: dict[str, Assessment] = {}
     approved_budget: tuple[PeriodAmount, ...] = ()
 
 
@@ -136,17 +125,6 @@ def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
     return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
 
 
-def _scored(state: Portfolio, event: CandidateScored) -> Portfolio:
-    candidate = state.candidates[event.candidate_id]
-    if event.submission is not None and event.submission != candidate.submission:
-        return state
-    assessment = Assessment(
-        assessor=event.assessor, scores=event.scores, comment=event.comment, scored_at=event.scored_at
-    )
-    candidate = candidate.model_copy(update={"assessments": {**candidate.assessments, event.assessor: assessment}})
-    return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
-
-
 def _decided(state: Portfolio, event: InvestmentDecided) -> Portfolio:
     candidate = state.candidates[event.candidate_id].model_copy(
         update={"status": STATUS_AFTER[event.outcome], "approved_budget": event.approved_budget}
@@ -182,8 +160,6 @@ def evolve(state: Portfolio, event: Event) -> Portfolio:
         return state.model_copy(update={"scoring_model": model})
     if isinstance(event, CandidateRegistered):
         return _registered(state, event)
-    if isinstance(event, CandidateScored):
-        return _scored(state, event)
     if isinstance(event, InvestmentDecided):
         return _decided(state, event)
     return _evolve_delivery(state, event)

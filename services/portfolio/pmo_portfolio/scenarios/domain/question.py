@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from pmo_portfolio.candidates.domain import assess
+from pmo_portfolio.candidates.domain import Scorecard, assess
 from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, Slot
 from pmo_portfolio.shared.errors import InvalidCommand
@@ -75,10 +75,10 @@ def _option(
     portfolio: Portfolio,
     candidate: Candidate,
     request: ScenarioRequest,
-    weights: Mapping[str, Decimal],
+    scorecard: Scorecard,
     slots: list[Slot],
 ) -> ScenarioOption:
-    assessed = assess(portfolio, candidate, weights)
+    assessed = assess(portfolio, candidate, scorecard)
     value = assessed.financial_benefits if request.value == "benefits" else (assessed.weighted_score or Decimal(0))
     lines = candidate.approved_budget if candidate.status == "approved" else candidate.costs
     costs: dict[str, Decimal] = {}
@@ -87,9 +87,7 @@ def _option(
     return ScenarioOption(candidate.candidate_id, float(value), costs, _demand(candidate, slots))
 
 
-def build_question(
-    portfolio: Portfolio, request: ScenarioRequest, objective_weights: Mapping[str, Decimal]
-) -> ScenarioQuestion:
+def build_question(portfolio: Portfolio, request: ScenarioRequest, scorecard: Scorecard) -> ScenarioQuestion:
     capacity = _capacity(request.capacity)
     pool = [c for c in portfolio.candidates.values() if c.status in AWAITING_DECISION or c.status == "approved"]
     ids = {c.candidate_id for c in pool}
@@ -104,7 +102,7 @@ def build_question(
     approved = {c.candidate_id for c in pool if c.status == "approved"} if request.keep_approved else set()
     registered = tuple((c.candidate_id, d) for c in pool for d in c.dependencies if d in ids and d != c.candidate_id)
     return ScenarioQuestion(
-        options=tuple(_option(portfolio, c, request, objective_weights, list(capacity)) for c in pool),
+        options=tuple(_option(portfolio, c, request, scorecard, list(capacity)) for c in pool),
         budget=dict(request.budget) if request.budget is not None else dict(portfolio.budget),
         capacity=capacity,
         force_in=frozenset(request.force_in) | approved,
