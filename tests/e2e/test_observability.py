@@ -9,6 +9,7 @@ data set is loaded through their public APIs.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import re
 import sqlite3
@@ -145,7 +146,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "subscriber.py"
 
 
 def _subscribe(stack: Stack, group: str, state: Path) -> list[dict[str, Any]]:
+    keys = stack.data_dir / "dev-keys" / "events" / "public"
     argv = [sys.executable, str(EXAMPLE), "--bootstrap", str(stack.bootstrap_servers), "--group", group]
+    argv += ["--verify-keys", str(keys)]
     result = subprocess.run([*argv, "--state", str(state), "--idle-exit", "3"], capture_output=True, text=True,
                             timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -157,7 +160,7 @@ def test_the_example_subscriber_reads_every_decision_once(stack: Stack, tmp_path
     first = _subscribe(stack, f"acme.mirror-{uuid.uuid4().hex[:6]}", state)
     decisions = [line for line in first if line["type"] == DECIDED]
     assert len(decisions) == 6, "the demo's six board decisions"
-    assert all(line["applied"] and line["key"] == line["subject"] for line in first)
+    assert all(line["applied"] and line["verified"] and line["key"] == line["subject"] for line in first)
     with sqlite3.connect(state) as db:
         portfolios = {row[0] for row in db.execute("SELECT portfolio_id FROM decisions")}
     assert {line["subject"] for line in decisions} == portfolios, "a decision's key is its portfolio id"
@@ -165,6 +168,21 @@ def test_the_example_subscriber_reads_every_decision_once(stack: Stack, tmp_path
     # Another group re-reads everything from offset 0; what was applied is skipped by sequence.
     again = _subscribe(stack, f"acme.audit-{uuid.uuid4().hex[:6]}", state)
     assert len(again) == len(first) and not any(line["applied"] for line in again)
+
+
+def test_the_example_subscriber_refuses_a_record_whose_signature_does_not_hold(stack: Stack) -> None:
+    spec = importlib.util.spec_from_file_location("example_subscriber", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    keys = example.Keys(str(stack.data_dir / "dev-keys" / "events" / "public"))
+    (record,) = [r for r in asyncio.run(_read_all(str(stack.bootstrap_servers), ["pmo.portfolio.events"]))][:1]
+    headers = {k: v.encode() for k, v in record.headers.items()}
+    assert keys.problem("pmo.portfolio.events", headers, record.value) is None, "the genuine record verifies"
+    assert keys.problem("pmo.portfolio.events", headers, record.value + b" ") == "bad signature"
+    forged = {**headers, "ce_actor": b"mallory"}
+    assert keys.problem("pmo.portfolio.events", forged, record.value) == "bad signature"
+    assert keys.problem("pmo.intake.events", headers, record.value) == "not the topic owner's source"
 
 
 def test_every_published_record_is_as_the_asyncapi_document_says(stack: Stack) -> None:
@@ -213,8 +231,6 @@ def _schema(document: dict[str, Any], pointer: str) -> Draft202012Validator:
 
 #: Read by the alerts and the dashboard but exposed by Kubernetes itself (kube-state-metrics, scrapes).
 CLUSTER_METRICS = {"up", "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
-#: The task supervisor's metrics arrive with issue 11 (branch `trust`); remove this line when it lands.
-PENDING = {"pmo_relay_parked_streams", "pmo_task_restarts_total"}
 
 
 def test_every_metric_the_alerts_and_the_dashboard_read_is_one_the_services_expose(stack: Stack) -> None:
@@ -238,4 +254,4 @@ def test_every_metric_the_alerts_and_the_dashboard_read_is_one_the_services_expo
     for name in SERVICES:
         text = httpx.get(stack.url(name) + "/metrics", timeout=10).text
         exposed |= {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
-    assert read - CLUSTER_METRICS - PENDING <= exposed, sorted(read - CLUSTER_METRICS - PENDING - exposed)
+    assert read - CLUSTER_METRICS <= exposed, sorted(read - CLUSTER_METRICS - exposed)

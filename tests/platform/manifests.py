@@ -52,7 +52,11 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
 def base_name(name: str) -> str:
     """Generated ConfigMaps and Secrets carry a hash suffix; strip it."""
     head, _, tail = name.rpartition("-")
-    return head if head and len(tail) == 10 and tail.isalnum() else name
+    return head if head and len(tail) == 10 and set(tail) <= _HASH_ALPHABET else name
+
+
+#: The characters kustomize writes its name hashes with (hex digits mapped away from vowels and 0, 1, 3).
+_HASH_ALPHABET = set("bcdfghkmt2456789")
 
 
 def is_custom(doc: dict[str, Any]) -> bool:

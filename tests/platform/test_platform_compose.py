@@ -17,6 +17,8 @@ COMPOSE = ROOT / "docker-compose.yml"
 SERVICES = {"intake": 8001, "portfolio": 8002, "resourcing": 8003, "reporting": 8004}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 DEV_KEY = "./var/dev-keys/public.pem"  # written by `make token`, never committed
+DEV_KEYS = "./var/dev-keys/"  # `make token` writes these too: the event-signing keys of the publishers
+PUBLISHERS = ("intake", "portfolio", "resourcing")
 SECRETS_DIR = "./deploy/compose/secrets/"
 URL_FILE = "/run/secrets/pmo-database-url"
 
@@ -138,7 +140,9 @@ def test_bind_mounts_secrets_and_volumes_exist(compose):
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
-            if source.startswith("."):
+            if source.startswith(DEV_KEYS):
+                assert volume.endswith(":ro"), f"{name}: development keys are mounted read-only"
+            elif source.startswith("."):
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
             else:
                 assert source in named, f"{name} uses undeclared volume {source}"
@@ -147,10 +151,26 @@ def test_bind_mounts_secrets_and_volumes_exist(compose):
             assert source in compose["secrets"], f"{name} uses undeclared secret {source}"
     files = {spec["file"] for spec in compose["secrets"].values()}
     assert DEV_KEY in files, "the development key `make token` writes"
-    for file in files - {DEV_KEY}:
+    signing = {f"{DEV_KEYS}events/private/{service}.pem" for service in PUBLISHERS}
+    assert signing <= files, "each publisher signs with its own development key"
+    for file in files - {DEV_KEY} - signing:
         assert file.startswith(SECRETS_DIR) and (ROOT / file).is_file(), (
             f"{file}: development secrets live in {SECRETS_DIR}"
         )
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_events_are_signed_by_their_publisher_and_verified_by_everyone(compose, name):
+    service = compose["services"][name]
+    env = service["environment"]
+    assert env["PMO_EVENT_VERIFY_KEYS_DIR"] == "/run/pmo/event-keys"
+    assert f"{DEV_KEYS}events/public:/run/pmo/event-keys:ro" in service["volumes"]
+    signing = [s for s in service["secrets"] if isinstance(s, dict) and s["target"] == "pmo-signing-key"]
+    if name in PUBLISHERS:
+        assert env["PMO_EVENT_SIGNING_KEY_FILE"] == "/run/secrets/pmo-signing-key"
+        assert [s["source"] for s in signing] == [f"{name}_signing_key"]
+    else:
+        assert not signing and "PMO_EVENT_SIGNING_KEY_FILE" not in env, "reporting publishes no events"
 
 
 def test_published_ports_bind_to_localhost_only_and_every_container_is_limited(compose):

@@ -30,7 +30,13 @@ TOPICS = {
 STRIMZI_GROUP = "kafka.strimzi.io"
 TOPIC_SPEC_FIELDS = {"partitions", "replicas", "config", "topicName"}
 # Secrets the platform team creates; nothing else may be referenced, none may be committed.
-SECRETS = {f"pmo-{name}-db" for name in SERVICES} | {"pmo-auth"}
+PUBLISHERS = ("intake", "portfolio", "resourcing")
+SECRETS = (
+    {f"pmo-{name}-db" for name in SERVICES}
+    | {f"pmo-{name}" for name in SERVICES}  # the KafkaUser's password (Strimzi's User Operator writes it)
+    | {f"pmo-{name}-signing" for name in PUBLISHERS}
+    | {"pmo-auth", "pmo-kafka-cluster-ca-cert"}
+)
 EGRESS_PORTS = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 9092), ("TCP", 9093)}
 
 
@@ -120,16 +126,21 @@ def _mounted_secrets(pod: dict, container: dict) -> dict[str, str]:
     return {secrets[m["name"]]: m["mountPath"] for m in container["volumeMounts"] if m["name"] in secrets}
 
 
-def _file_settings(docs: list[dict], pod: dict, container: dict) -> dict[str, str]:
-    """Each *_FILE setting → the Secret whose mount holds that file."""
+def _file_settings(docs: list[dict], pod: dict, container: dict, names: set[str] | None = None) -> dict[str, str]:
+    """Each *_FILE setting (or those in `names`) → the Secret whose mount holds that file."""
     mounts = _mounted_secrets(pod, container)
     found = {}
     for name, value in _settings(docs, container).items():
-        if name.endswith("_FILE"):
+        if name.endswith("_FILE") and (names is None or name in names):
             owner = [s for s, path in mounts.items() if PurePosixPath(value).parent == PurePosixPath(path)]
             assert len(owner) == 1, f"{name}={value} is not inside exactly one mounted Secret"
             found[name] = owner[0]
     return found
+
+
+def _mounted_config_maps(pod: dict, container: dict) -> dict[str, str]:
+    maps = {v["name"]: v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
+    return {m["mountPath"]: maps[m["name"]] for m in container["volumeMounts"] if m["name"] in maps}
 
 
 @pytest.mark.parametrize(("name", "port"), SERVICES.items())
@@ -145,7 +156,13 @@ def test_service_deployment(overlay, name, port):
     _assert_hardened(pod, container)
     files = _file_settings(docs, pod, container)
     assert files["PMO_DATABASE_URL_FILE"] == f"pmo-{name}-db"
+    assert files["PMO_KAFKA_SASL_PASSWORD_FILE"] == f"pmo-{name}", "each service is its own KafkaUser"
+    assert files["PMO_KAFKA_SSL_CA_FILE"] == "pmo-kafka-cluster-ca-cert"
+    assert files.get("PMO_EVENT_SIGNING_KEY_FILE") == (f"pmo-{name}-signing" if name in PUBLISHERS else None)
     settings = _settings(docs, container)
+    assert _mounted_config_maps(pod, container)[settings["PMO_EVENT_VERIFY_KEYS_DIR"]] == "pmo-event-keys"
+    assert settings["PMO_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert settings["PMO_KAFKA_SASL_USERNAME"] == f"pmo-{name}"
     assert settings["PMO_KAFKA_CONSUMER_MODE"] == "group"
     assert settings["PMO_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
     assert settings["PMO_HTTP_PORT"] == str(port)
@@ -193,7 +210,9 @@ def test_migration_job(overlay, name):
     assert _settings(docs, container)["PMO_ENV"] == PMO_ENV[overlay_name], "migrate reads the same settings"
     assert pod["restartPolicy"] in {"Never", "OnFailure"}
     _assert_hardened(pod, container)
-    assert _file_settings(docs, pod, container)["PMO_DATABASE_URL_FILE"] == f"pmo-{name}-db"
+    # A migration talks to its database only: it mounts that Secret and the token key its settings check.
+    files = _file_settings(docs, pod, container, {"PMO_DATABASE_URL_FILE", "PMO_AUTH_PUBLIC_KEY_FILE"})
+    assert files == {"PMO_DATABASE_URL_FILE": f"pmo-{name}-db", "PMO_AUTH_PUBLIC_KEY_FILE": "pmo-auth"}
 
 
 def test_network_policies_deny_by_default_and_limit_egress(overlay):

@@ -59,8 +59,17 @@ def _cmd_token(args: argparse.Namespace) -> int:
         print("token: the subject (SUB=...) is the actor recorded on every event; it cannot be empty", file=sys.stderr)
         return 2
     ttl = timedelta(hours=args.ttl_hours)
+    _compose_event_keys(_data_dir(args))
     print(keys.dev_token(_data_dir(args), subject=args.sub, roles=roles, ttl=ttl))
     return 0
+
+
+def _compose_event_keys(data_dir: Path) -> None:
+    """The development event-signing keys docker compose mounts. Its containers run as uid 10001 and a
+    bind-mounted file keeps the host's owner and mode, so these development-only keys are made readable."""
+    keys.ensure_event_keys(data_dir)
+    for service in keys.PUBLISHERS:
+        keys.event_key_paths(data_dir, service)[0].chmod(0o644)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -9,6 +9,13 @@ from pmo_events.contracts import TOPICS
 from pmo_events.runtime.kafka import EPOCH_TOPIC
 
 KAFKA_BINDING = {"bindingVersion": "0.5.0"}
+SECURITY_SCHEMES = {
+    "scram": {
+        "type": "scramSha512",
+        "description": "SASL/SCRAM-SHA-512 over TLS with the credentials of your KafkaUser (Strimzi writes them "
+        "to a Secret named after the user, key `password`).",
+    }
+}
 #: The services' own consumer groups per topic (`pmo-<service>`); a test checks them against the services.
 CONSUMERS = {
     "intake": ("portfolio", "reporting"),
@@ -41,16 +48,17 @@ def servers() -> dict[str, Any]:
             "127.0.0.1:9094 (inside the compose network: `kafka:9092`). Plaintext, development only.",
         },
         "strimzi": {
-            "host": "{cluster}-kafka-bootstrap.{namespace}.svc:{port}",
-            "protocol": "kafka",
+            "host": "{cluster}-kafka-bootstrap.{namespace}.svc:9093",
+            "protocol": "kafka-secure",
             "title": "Kubernetes (Strimzi)",
-            "description": "The Strimzi cluster of `deploy/k8s` (by default `pmo-kafka` in namespace `kafka`). "
-            "Ask the platform team for a KafkaUser with read ACLs on the topics and your group.",
+            "description": "The Strimzi cluster of `deploy/k8s` (by default `pmo-kafka` in namespace `kafka`): TLS "
+            "(the cluster's CA) and SCRAM-SHA-512. Ask the platform team for a KafkaUser with read ACLs on the "
+            "topics and your own group, and for the producers' public keys (ConfigMap `pmo-event-keys`).",
             "variables": {
                 "cluster": {"default": "pmo-kafka", "description": "Name of the `Kafka` resource."},
                 "namespace": {"default": "kafka", "description": "Namespace of the Kafka cluster."},
-                "port": {"enum": ["9092", "9093"], "default": "9093", "description": "9093: TLS listener."},
             },
+            "security": [{"$ref": "#/components/securitySchemes/scram"}],
         },
     }
 

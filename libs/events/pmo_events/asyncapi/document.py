@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pmo_events.asyncapi.channels import KAFKA_BINDING, channels_and_operations, servers
+from pmo_events.asyncapi.channels import KAFKA_BINDING, SECURITY_SCHEMES, channels_and_operations, servers
 from pmo_events.asyncapi.examples import WHEN, event_id, example
 from pmo_events.asyncapi.headers import CE_HEADERS, CE_HEADERS_SCHEMA, DLQ_HEADERS, DLQ_HEADERS_SCHEMA, headers_of
 from pmo_events.asyncapi.schemas import wire_schema
@@ -42,7 +42,11 @@ def build() -> dict[str, Any]:
         "servers": servers(),
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
+        "components": {
+            "messages": messages,
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 

@@ -45,7 +45,8 @@ CE_HEADERS: dict[str, Any] = {
                            "join the producer's trace."},
         "ce_signature": {"type": "string", "contentEncoding": "base64", "description": "The producer's Ed25519 "
                          "signature (base64) over ce_id, ce_type, ce_source, ce_subject, ce_sequence, ce_time, "
-                         "ce_actor, ce_correlationid, ce_causationid and the SHA-256 of the value. The services "
+                         "ce_actor, ce_correlationid, ce_causationid and the SHA-256 of the value (the exact bytes: "
+                         "docs/subscribing.md, Authenticity). The services "
                          "refuse (dead-letter) any event without a valid one from the topic's owner."},
         "ce_signaturekeyid": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Which of the "
                               "producer's public keys verifies `ce_signature`: the first 16 hex digits of the "
