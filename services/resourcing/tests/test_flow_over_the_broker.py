@@ -100,7 +100,9 @@ async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
         ) as service,
         service.client(*MANAGER) as client,
     ):
-        await publish(kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))))
+        await publish(
+            kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))), tmp_path
+        )
 
         async def demand_line():  # type: ignore[no-untyped-def]
             items = (await client.get("/demands", params={"project_id": project})).json()["items"]
@@ -112,7 +114,7 @@ async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
         assert booked.status_code == 201, booked.text
         paused = {"project_id": project, "portfolio_id": "pf-1", "rationale": "board action: misaligned",
                   "paused_by": "board", "paused_at": "2026-12-01T10:00:00+00:00"}  # fmt: skip
-        await publish(kafka, portfolio_event(project, 2, "pmo.portfolio.ProjectPaused.v1", paused))
+        await publish(kafka, portfolio_event(project, 2, "pmo.portfolio.ProjectPaused.v1", paused), tmp_path)
 
         async def released():  # type: ignore[no-untyped-def]
             allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()

@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import ProjectInitiated, ProjectManagerAssigned, ProjectPaused, ProjectResumed
+from pmo_events.contracts.portfolio import (
+    ProjectCancelled,
+    ProjectClosed,
+    ProjectInitiated,
+    ProjectManagerAssigned,
+    ProjectPaused,
+    ProjectResumed,
+)
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork
 from pmo_events.runtime.subscription import Handler
@@ -18,13 +25,8 @@ from pmo_resourcing.domain import demand as rules
 
 PROJECT_DEMAND = AggregateType("project_demand", rules.initial, rules.evolve, rules.ProjectDemand)
 
-#: Project endings resourcing acts on, by type name: the portfolio service is to publish them with
-#: at least `project_id` (optionally `effective_on`, an ISO date, and `reason`). No contract class is
-#: declared here so that the portfolio's own contracts stay the only ones claiming these names.
-PROJECT_ENDINGS = {
-    "pmo.portfolio.ProjectCancelled.v1": "cancelled",
-    "pmo.portfolio.ProjectClosed.v1": "closed",
-}
+#: The portfolio's project endings resourcing acts on, and the project status each leaves behind.
+PROJECT_ENDINGS: dict[str, str] = {ProjectCancelled.type_name(): "cancelled", ProjectClosed.type_name(): "closed"}
 
 
 def make_handler(commands: CommandRuntime) -> Handler:
@@ -37,11 +39,12 @@ def make_handler(commands: CommandRuntime) -> Handler:
             async with commands.in_session(session, meta) as uow:
                 await raise_project_demand(uow, initiated)
         elif event.type in PROJECT_ENDINGS:
-            project_id = str(event.data["project_id"])
+            ended = event.decode()
+            assert isinstance(ended, ProjectCancelled | ProjectClosed)
             status = PROJECT_ENDINGS[event.type]
-            await _remember(session, project_id, status, event)
+            await _remember(session, ended.project_id, status, event)
             async with commands.in_session(session, meta) as uow:
-                await end_project(uow, project_id, status=status, day=_effective_day(event), why=event.data)
+                await end_project(uow, ended, status=status, day=ended.effective_on or event.time.date())
         elif event.type == ProjectPaused.type_name():
             paused = event.decode()
             assert isinstance(paused, ProjectPaused)
@@ -49,7 +52,9 @@ def make_handler(commands: CommandRuntime) -> Handler:
             async with commands.in_session(session, meta) as uow:
                 await pause_project(uow, paused)
         elif event.type == ProjectResumed.type_name():
-            await _remember(session, str(event.data["project_id"]), "active", event)
+            resumed = event.decode()
+            assert isinstance(resumed, ProjectResumed)
+            await _remember(session, resumed.project_id, "active", event)
         elif event.type == ProjectManagerAssigned.type_name():
             assigned = event.decode()
             assert isinstance(assigned, ProjectManagerAssigned)
@@ -81,12 +86,13 @@ async def raise_project_demand(uow: UnitOfWork, initiated: ProjectInitiated) -> 
     await uow.append(PROJECT_DEMAND, initiated.project_id, loaded.version, rules.raise_demand(loaded.state, initiated))
 
 
-async def end_project(uow: UnitOfWork, project_id: str, *, status: str, day: date, why: dict[str, Any]) -> None:
+async def end_project(uow: UnitOfWork, ended: ProjectCancelled | ProjectClosed, *, status: str, day: date) -> None:
     """A cancelled or closed project: its open demand is cancelled, its bookings released from `day`."""
-    reason = f"project {status}" + (f": {why['reason']}" if why.get("reason") else "")
-    loaded = await uow.load(PROJECT_DEMAND, project_id)
-    await uow.append(PROJECT_DEMAND, project_id, loaded.version, rules.cancel_demand(loaded.state, reason=reason))
-    await release_project_bookings(uow, project_id, day=day, reason=reason)
+    reason = f"project {status}" + (f": {ended.reason}" if ended.reason else "")
+    loaded = await uow.load(PROJECT_DEMAND, ended.project_id)
+    new_events = rules.cancel_demand(loaded.state, reason=reason)
+    await uow.append(PROJECT_DEMAND, ended.project_id, loaded.version, new_events)
+    await release_project_bookings(uow, ended.project_id, day=day, reason=reason)
 
 
 async def _remember(
@@ -105,10 +111,3 @@ async def _remember(
         await session.execute(project_states.insert().values(project_id=project_id, **values))
     else:
         await session.execute(project_states.update().where(project_states.c.project_id == project_id).values(**values))
-
-
-def _effective_day(event: RecordedEvent) -> date:
-    try:
-        return date.fromisoformat(str(event.data["effective_on"]))
-    except (KeyError, ValueError):
-        return event.time.date()
