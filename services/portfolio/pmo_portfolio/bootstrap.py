@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pmo_events.contracts import intake, portfolio
 from pmo_events.runtime.schema import metadata
+from pmo_portfolio.calendar import routes as calendar_routes
 from pmo_portfolio.candidates import routes as candidate_routes
 from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.intake_events import make_handler
@@ -35,6 +36,7 @@ PORTFOLIO = ServiceDefinition(
     routers=[
         funding_routes.router,
         objective_routes.router,
+        calendar_routes.router,
         candidate_routes.router,
         scenario_routes.router,
         delivery_routes.router,

@@ -14,7 +14,7 @@ from pmo_servicekit.service import ServiceDefinition
 
 from .support import YEAR_2027, submitted
 
-BUDGET = [{"fiscal_period": "2027", "amount": "1000.00"}, {"fiscal_period": "2028", "amount": "500.00"}]
+BUDGET = [{"fiscal_period": "FY2027", "amount": "1000.00"}, {"fiscal_period": "FY2028", "amount": "500.00"}]
 
 
 def isolated(prefix: str) -> ServiceDefinition:

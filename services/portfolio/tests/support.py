@@ -114,7 +114,7 @@ def submitted(
         submitted_at=NOW,
         objective_contributions=(ObjectiveContribution(objective_id="o-1", contribution=4),),
         business_case=BusinessCase(
-            costs=money(("2027", "300")),
+            costs=money(("FY2027", "300")),
             benefits=(Benefit(description="savings", kind="financial", value_amount=Decimal("900")),),
         ),
         timeline=timeline,

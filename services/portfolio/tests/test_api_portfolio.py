@@ -26,18 +26,18 @@ async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic
 async def test_portfolio_budget_and_board_are_governed(service) -> None:  # type: ignore[no-untyped-def]
     created = await new_portfolio(service, ["bea"])
     assert [(b["fiscal_period"], b["envelope"], b["committed"], b["remaining"]) for b in created["budget"]] == [
-        ("2027", "1000.00", "0", "1000.00"),
-        ("2028", "500.00", "0", "500.00"),
+        ("FY2027", "1000.00", "0", "1000.00"),
+        ("FY2028", "500.00", "0", "500.00"),
     ]
     url = f"/portfolios/{created['id']}"
     async with service.client("ann", "pmo_analyst") as analyst:
-        budget = [{"fiscal_period": "2027", "amount": "1200"}]
+        budget = [{"fiscal_period": "FY2027", "amount": "1200"}]
         replaced = await analyst.put(f"{url}/budget", json={"budget": budget}, headers={"If-Match": '"1"'})
         assert replaced.status_code == 200, replaced.text
         assert replaced.headers["etag"] == '"2"' and replaced.json()["budget"][0]["envelope"] == "1200"
         stale = await analyst.put(f"{url}/budget", json={"budget": budget}, headers={"If-Match": '"1"'})
         assert stale.status_code == 412
-        negative = await analyst.put(f"{url}/budget", json={"budget": [{"fiscal_period": "2027", "amount": "-5"}]})
+        negative = await analyst.put(f"{url}/budget", json={"budget": [{"fiscal_period": "FY2027", "amount": "-5"}]})
         assert negative.status_code == 422 and negative.json()["errors"][0]["field"] == "budget.0.amount"
 
         added = await analyst.post(f"{url}/board", json={"subject": "carl"})
@@ -116,7 +116,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         assert [(i["id"], i["rank"]) for i in items] == [("p-2", 1), ("p-1", 2), ("p-3", None)]
         assert items[1]["criterion_scores"] == {"value": "4.0000", "risk": "2.0000"}
         assert items[1]["weighted_score"] == "3.5000"  # 0.75 * 4 + 0.25 * 2
-        assert items[0]["costs"] == [{"fiscal_period": "2027", "amount": "300"}]
+        assert items[0]["costs"] == [{"fiscal_period": "FY2027", "amount": "300"}]
         assert items[0]["value_per_cost"] == "0.0166667"
 
         no_reason = await bob.post(f"/portfolios/{pid}/decisions", json={**_approve("p-1", "100"), "rationale": " "})
@@ -124,7 +124,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         too_much = await bob.post(f"/portfolios/{pid}/decisions", json=_approve("p-1", "1000.01"))
         assert too_much.status_code == 409
         assert {k: too_much.json()[k] for k in ("fiscal_period", "remaining", "asked")} == {
-            "fiscal_period": "2027",
+            "fiscal_period": "FY2027",
             "remaining": "1000.00",
             "asked": "1000.01",
         }
@@ -158,7 +158,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
 
         view = (await bob.get(f"/portfolios/{pid}")).json()
         assert view["budget"][0] == {
-            "fiscal_period": "2027",
+            "fiscal_period": "FY2027",
             "envelope": "1000.00",
             "committed": "700",
             "remaining": "300.00",
@@ -170,7 +170,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
             "active",
             pid,
         )
-        assert project.json()["baseline_budget"] == [{"fiscal_period": "2027", "amount": "700"}]
+        assert project.json()["baseline_budget"] == [{"fiscal_period": "FY2027", "amount": "700"}]
         log = (await bob.get(f"/portfolios/{pid}/decisions")).json()["items"]
         assert [(d["candidate_id"], d["outcome"]) for d in log] == [("p-1", "approve"), ("p-2", "defer")]
         one = await bob.get(f"/portfolios/{pid}/decisions/{decision['id']}")
@@ -185,7 +185,7 @@ def _approve(candidate_id: str, amount: str) -> dict[str, object]:
         "candidate_id": candidate_id,
         "outcome": "approve",
         "rationale": "best value for the envelope",
-        "approved_budget": [{"fiscal_period": "2027", "amount": amount}],
+        "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
     }
 
 

@@ -33,7 +33,7 @@ def _approval(candidate_id: str, amount: str, who: str) -> dict[str, object]:
         "candidate_id": candidate_id,
         "outcome": "approve",
         "rationale": f"{who} backs it",
-        "approved_budget": [{"fiscal_period": "2027", "amount": amount}],
+        "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
     }
 
 
@@ -71,7 +71,7 @@ async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> No
     assert codes == [201] * 6 + [409] * 4, [a.text for a in answers]
     assert all(r["type"].endswith("envelope-exceeded") and r["remaining"] == "100.00" for r in refused)
     assert view["budget"][0] == {
-        "fiscal_period": "2027",
+        "fiscal_period": "FY2027",
         "envelope": "1000.00",
         "committed": "900",
         "remaining": "100.00",
@@ -95,10 +95,15 @@ async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) 
         body = plain.json()
         assert [s["id"] for s in body["selected"]] == ["s-0", "s-1", "s-2"] and body["total_value"] == "12.0000"
         assert body["proven_optimal"] is True
-        assert body["totals"][0] == {"fiscal_period": "2027", "budget": "1000.00", "cost": "900", "remaining": "100.00"}
-        assert [b["fiscal_period"] for b in body["binding_constraints"]] == ["2027"]
+        assert body["totals"][0] == {
+            "fiscal_period": "FY2027",
+            "budget": "1000.00",
+            "cost": "900",
+            "remaining": "100.00",
+        }
+        assert [b["fiscal_period"] for b in body["binding_constraints"]] == ["FY2027"]
 
-        capacity = [{"role": "developer", "fiscal_period": "2027-Q1", "fte": "4"}]
+        capacity = [{"role": "developer", "fiscal_period": "FY2027-Q1", "fte": "4"}]
         what_if = {"capacity": capacity, "force_in": ["s-3"], "exclusions": [{"candidate_ids": ["s-0", "s-1"]}]}
         constrained = (await bea.post(url, json=what_if)).json()
         assert [s["id"] for s in constrained["selected"]] == ["s-0", "s-3"]
@@ -178,7 +183,7 @@ async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_post
             ).status_code == 201
             increase = {
                 "kind": "budget",
-                "budget_delta": [{"fiscal_period": "2027", "amount": "400"}],
+                "budget_delta": [{"fiscal_period": "FY2027", "amount": "400"}],
                 "rationale": "+",
             }
             cr = (await bea.post(f"/projects/{project}/change-requests", json=increase)).json()["id"]

@@ -25,7 +25,7 @@ async def approved_project(service: RunningService, portfolio_id: str, project_i
     """A project to deliver, so the delivery endpoints reach their rules."""
     await register(service, portfolio_id, project_id)
     body = {"candidate_id": project_id, "outcome": "approve", "rationale": "fuzz",
-            "approved_budget": [{"fiscal_period": "2027", "amount": "100"}]}  # fmt: skip
+            "approved_budget": [{"fiscal_period": "FY2027", "amount": "100"}]}  # fmt: skip
     async with service.client("fuzzer", "board_member") as board:
         assert (await board.post(f"/portfolios/{portfolio_id}/decisions", json=body)).status_code == 201
 

@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 
 from pmo_events.contracts.common import RoleEstimate
+from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar
 from pmo_portfolio.candidates.domain import Scorecard
 from pmo_portfolio.candidates.domain.decisions import decide
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, frontier, optimise
 from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioRequest, build_question
 from pmo_portfolio.shared.errors import InvalidCommand
-from pmo_portfolio.shared.periods import period_dates
 
 from .support import created, given, model_set, registered, scored
 from .test_decisions import CARD, SCORED, _decide
@@ -180,4 +180,24 @@ def test_bad_scenario_input_names_the_field() -> None:
      ("someday", None)],
 )  # fmt: skip
 def test_fiscal_periods_are_dated(period: str, span) -> None:  # type: ignore[no-untyped-def]
-    assert period_dates(period) == span
+    dates = CALENDAR_YEAR.span(period)
+    assert (dates.start, dates.end) == span if dates else span is None
+
+
+def test_capacity_periods_follow_the_organisations_fiscal_calendar() -> None:
+    """With an April year, FY2027-Q1 is April to June 2027: the estimate (Jan to Mar 2027) misses it."""
+    estimate = RoleEstimate(role="dev", fte=Decimal("1.5"), start=date(2027, 1, 1), end=date(2027, 3, 31))
+    state = given(created(), registered("c-1", estimates=(estimate,)))
+    request = ScenarioRequest(capacity=(CapacityLine("dev", "FY2027-Q1", Decimal(2)),))
+    assert build_question(state, request, Scorecard()).options[0].demand == {("dev", "FY2027-Q1"): Decimal("1.5")}
+    april = build_question(state, request, Scorecard(), FiscalCalendar(year_start_month=4))
+    assert april.options[0].demand == {}
+
+
+def test_a_candidate_cannot_depend_on_or_exclude_itself() -> None:
+    state = given(created(), registered("c-1"), registered("c-2"))
+    for field, request in (("dependencies.0", ScenarioRequest(dependencies=(("c-1", "c-1"),))),
+                           ("exclusions.0", ScenarioRequest(exclusions=(("c-2", "c-2"),)))):  # fmt: skip
+        with pytest.raises(InvalidCommand) as refused:
+            build_question(state, request, Scorecard())
+        assert refused.value.field == field

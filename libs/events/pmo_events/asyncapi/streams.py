@@ -28,6 +28,8 @@ STREAMS = (
         "PortfolioCreated", "PortfolioBudgetSet", "BoardMemberAdded", "BoardMemberRemoved", "ScoringModelSet",
         "CandidateRegistered", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
         "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet"})),
+    Stream("fiscal_calendar", "calendar_id", "the organisation's fiscal calendar (one stream, `fiscal-calendar`)",
+           frozenset({"FiscalCalendarSet"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
         "ProjectInitiated", "StageGateDecided", "StatusReported", "StatusReportWithdrawn", "AlignmentReviewed",
         "ChangeRequested",

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from pmo_events.figures.days import Span
 
@@ -23,7 +24,21 @@ LEVELS: tuple[Level, ...] = ("year", "quarter", "period")
 #: The documented period name format: every fiscal_period a client sends must match it.
 #: Fiscal years 1900 to 2199, the range of every date the product accepts.
 PERIOD_NAME = r"^FY(19|20|21)\d\d(-Q[1-4]|-P(0[1-9]|1[0-2]))?$"
-FiscalPeriodName = Annotated[str, StringConstraints(pattern=PERIOD_NAME)]
+PERIOD_NAME_RULE = "a fiscal period is named like FY2027, FY2027-Q1 or FY2027-P01 (fiscal years 1900 to 2199)"
+
+
+def _period_name(value: str) -> str:
+    if not re.fullmatch(PERIOD_NAME, value):
+        raise PydanticCustomError("fiscal_period", PERIOD_NAME_RULE)
+    return value
+
+
+#: A fiscal period name as a client sends it: the documented format, or a 422 saying what it is.
+FiscalPeriodName = Annotated[
+    str,
+    AfterValidator(_period_name),
+    WithJsonSchema({"type": "string", "pattern": PERIOD_NAME, "description": PERIOD_NAME_RULE, "examples": ["FY2027"]}),
+]
 
 _FISCAL = re.compile(r"^FY(\d{4})(?:-(Q[1-4]|P(?:0[1-9]|1[0-2])))?$")
 _LEGACY_YEAR = re.compile(r"^(?:FY)?(\d{4})$", re.IGNORECASE)

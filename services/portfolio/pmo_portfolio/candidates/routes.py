@@ -14,7 +14,7 @@ from pmo_portfolio.candidates.domain import scoring
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment
 from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
 from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, ScoringModelReplace
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, period_amounts
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
@@ -111,7 +111,7 @@ async def decide(
         rationale=body.rationale,
         decided_by=principal.subject,
         decided_at=datetime.now(UTC),
-        approved_budget=tuple(body.approved_budget),
+        approved_budget=period_amounts(body.approved_budget),
         review_on=body.review_on.isoformat() if body.review_on else None,
     )
 

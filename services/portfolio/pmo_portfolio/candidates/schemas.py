@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, StrictInt
 
-from pmo_events.contracts.common import PeriodAmount
-from pmo_portfolio.shared.http import Body
+from pmo_portfolio.shared.http import Body, PeriodAmountIn
 
 
 class CriterionBody(Body):
@@ -34,5 +33,5 @@ class DecisionRequest(Body):
     candidate_id: str = Field(min_length=1, max_length=64)
     outcome: Literal["approve", "reject", "defer", "request_changes"]
     rationale: str = Field(min_length=1, max_length=10_000)
-    approved_budget: list[PeriodAmount] = Field(default_factory=list, max_length=40)
+    approved_budget: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
     review_on: date | None = None

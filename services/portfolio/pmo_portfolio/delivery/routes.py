@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
-from pmo_portfolio import funding
+from pmo_portfolio import calendar, funding
 from pmo_portfolio.delivery import queries as project_queries
 from pmo_portfolio.delivery import schemas as body_of
 from pmo_portfolio.delivery.commands import ProjectRule, apply_to_project
@@ -30,7 +30,7 @@ from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
 from pmo_portfolio.funding.domain import Portfolio
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, period_amounts
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import CommandAction, run_command
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
@@ -155,10 +155,15 @@ async def report_status(
         correction_reason=body.correction_reason,
     )
 
-    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        return status_reports.report_status(pf, pr, command)
+    async def action(uow: UnitOfWork) -> Response:
+        fiscal = await calendar.fiscal_calendar(uow)
 
-    return await run_command(request, principal, _recorded(project_id, rule, primary=_first("report_id")))
+        def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+            return status_reports.report_status(pf, pr, command, fiscal)
+
+        return await _recorded(project_id, rule, primary=_first("report_id"))(uow)
+
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/status-reports/{report_id}/withdraw", status_code=201, tags=["projects"])
@@ -197,7 +202,7 @@ async def request_change(
 ) -> Response:  # fmt: skip
     """Raised by the project manager or a board member; decided by the board."""
     command = change_requests.RequestChange(
-        body.kind, body.rationale, tuple(body.budget_delta), body.new_end, body.effective_on
+        body.kind, body.rationale, period_amounts(body.budget_delta), body.new_end, body.effective_on
     )
     act = _act(principal, body.rationale)
 

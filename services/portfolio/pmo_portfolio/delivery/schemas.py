@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pmo_events.contracts.common import PeriodAmount
-from pmo_portfolio.shared.http import Body
+from pmo_portfolio.shared.http import Body, PeriodAmountIn
 
 Rating = Literal["green", "amber", "red"]
 Text = Field(min_length=1, max_length=10_000)
@@ -52,7 +51,7 @@ class ReviewBody(Body):
 
 class ChangeRequestBody(Body):
     kind: Literal["budget", "scope", "schedule"]
-    budget_delta: list[PeriodAmount] = Field(default_factory=list, max_length=40)
+    budget_delta: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
     new_end: date | None = None
     effective_on: date | None = Field(default=None, description="from when a budget change counts in BAC")
     rationale: str = Text

@@ -13,7 +13,7 @@ from pmo_portfolio.funding import commands, queries
 from pmo_portfolio.funding.domain import board, envelope
 from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
 from pmo_portfolio.funding.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
+from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, period_amounts
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
@@ -32,7 +32,7 @@ async def create_portfolio(
         name=body.name,
         currency=body.currency,
         owner=body.owner,
-        budget=tuple(body.budget),
+        budget=period_amounts(body.budget),
         board_members=tuple(body.board_members),
         created_by=principal.subject,
     )
@@ -73,7 +73,7 @@ async def replace_budget(
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Replace the envelope per fiscal period; no period may drop below what is already committed."""
-    budget = tuple(body.budget)
+    budget = period_amounts(body.budget)
 
     def rule(state: Portfolio) -> list[Event]:
         return envelope.set_budget(state, budget, principal.subject)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from pmo_events.contracts.common import PeriodAmount
-from pmo_portfolio.shared.http import Body
+from pmo_portfolio.shared.http import Body, PeriodAmountIn
 
 
 class PortfolioCreate(Body):
     name: str = Field(min_length=1, max_length=200)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     owner: str = Field(min_length=1, max_length=200)
-    budget: list[PeriodAmount] = Field(min_length=1, max_length=40)
+    budget: list[PeriodAmountIn] = Field(min_length=1, max_length=40)
     board_members: list[str] = Field(min_length=1, max_length=50)
 
 
 class BudgetReplace(Body):
-    budget: list[PeriodAmount] = Field(min_length=1, max_length=40)
+    budget: list[PeriodAmountIn] = Field(min_length=1, max_length=40)
 
 
 class BoardMemberAdd(Body):

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from pmo_events.envelope import loads
-from pmo_events.runtime import Database
+from pmo_events.runtime import Database, EventStore
+from pmo_portfolio.calendar import calendar_in
 from pmo_portfolio.candidates import scorecard
 from pmo_portfolio.funding import load_portfolio_in
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer, frontier, optimise
@@ -65,12 +66,15 @@ def _answer_view(answer: ScenarioAnswer, titles: dict[str, str]) -> dict[str, An
     }
 
 
-async def run_scenario(db: Database, portfolio_id: str, ask: ScenarioAsk) -> tuple[dict[str, Any], ScenarioAnswer, int]:
+async def run_scenario(
+    db: Database, store: EventStore, portfolio_id: str, ask: ScenarioAsk
+) -> tuple[dict[str, Any], ScenarioAnswer, int]:
     """The best selection (and the frontier when asked), with the portfolio version it was computed on."""
     async with db.sessions() as session:
         state, version = await load_portfolio_in(session, portfolio_id)
         board_scores = await scorecard(session, portfolio_id)
-    question = build_question(state, ask.request, board_scores)
+        calendar = await calendar_in(session, store)
+    question = build_question(state, ask.request, board_scores, calendar)
     answer = await asyncio.to_thread(optimise, question)
     if not answer.feasible:
         raise RuleViolation(

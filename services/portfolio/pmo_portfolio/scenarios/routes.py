@@ -55,7 +55,8 @@ async def run(
     if body.save:
         await _check_may_save(request, portfolio_id, principal)
     ask = ScenarioAsk(_request(body), with_frontier=body.frontier, save_as=body.name if body.save else None)
-    answered, answer_found, version = await queries.run_scenario(service_runtime(request).db, portfolio_id, ask)
+    runtime = service_runtime(request)
+    answered, answer_found, version = await queries.run_scenario(runtime.db, runtime.commands.store, portfolio_id, ask)
     if not ask.save_as:
         return {**answered, "saved": None}
 

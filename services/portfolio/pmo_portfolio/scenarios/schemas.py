@@ -7,15 +7,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from pmo_events.contracts.common import PeriodAmount
-from pmo_portfolio.shared.http import Body
+from pmo_events.figures.fiscal import FiscalPeriodName
+from pmo_portfolio.shared.http import Body, PeriodAmountIn
 
 Key = Field(min_length=1, max_length=64)
 
 
 class CapacityBody(Body):
     role: str = Field(min_length=1, max_length=100)
-    fiscal_period: str = Field(min_length=1, max_length=32)
+    fiscal_period: FiscalPeriodName
     fte: Decimal = Field(ge=0, max_digits=10, decimal_places=3)
 
 
@@ -30,7 +30,7 @@ class Exclusion(Body):
 
 class ScenarioRun(Body):
     value: Literal["weighted_score", "benefits"] = "weighted_score"
-    budget: list[PeriodAmount] | None = Field(default=None, max_length=40)
+    budget: list[PeriodAmountIn] | None = Field(default=None, max_length=40)
     capacity: list[CapacityBody] = Field(default_factory=list, max_length=2_000)
     force_in: list[str] = Field(default_factory=list, max_length=1_000)
     force_out: list[str] = Field(default_factory=list, max_length=1_000)

@@ -4,6 +4,7 @@ Every name is re-exported here, so `from pmo_events.contracts.portfolio import I
 working and no published type changes.
 """
 
+from pmo_events.contracts.portfolio.calendar import FISCAL_CALENDAR_ID, FiscalCalendarSet
 from pmo_events.contracts.portfolio.candidates import (
     AssessmentEvidence,
     CandidateRegistered,
@@ -76,6 +77,7 @@ from pmo_events.contracts.portfolio.scenarios import (
 from pmo_events.contracts.portfolio.topic import SERVICE, TOPIC, PortfolioEvent
 
 __all__ = [
+    "FISCAL_CALENDAR_ID",
     "SERVICE",
     "TOPIC",
     "AlignmentReviewed",
@@ -100,6 +102,7 @@ __all__ = [
     "Criterion",
     "DecisionEvidence",
     "DelegatedAuthority",
+    "FiscalCalendarSet",
     "InvestmentDecided",
     "LessonRecorded",
     "MotionCarried",

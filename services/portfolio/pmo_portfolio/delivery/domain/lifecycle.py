@@ -15,10 +15,10 @@ from pmo_events.contracts.portfolio import (
     ProjectPaused,
     ProjectResumed,
 )
+from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.funding.domain import Portfolio, check_board_member, negated
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
-from pmo_portfolio.shared.periods import period_dates
 
 ZERO = Decimal(0)
 
@@ -58,16 +58,12 @@ def check_rationale(act: Act, field: str = "rationale") -> None:
         raise InvalidCommand(field, "every decision needs a rationale")
 
 
-def _period_order(period: str) -> tuple[int, str]:
-    span = period_dates(period)
-    return (span[0].toordinal(), period) if span else (0, period)
-
-
 def unspent(budget: dict[str, Decimal], spent: Decimal) -> tuple[PeriodAmount, ...]:
     """What is left per period when the money spent is counted against the earliest periods first."""
     left = max(spent, ZERO)
     released = []
-    for period in sorted(budget, key=_period_order):
+    # Fiscal period names sort the same in every calendar (FY2026 before FY2027-Q1 before FY2027-Q2).
+    for period in sorted(budget, key=CALENDAR_YEAR.order):
         used = min(max(budget[period], ZERO), left)
         left -= used
         if budget[period] - used > 0:

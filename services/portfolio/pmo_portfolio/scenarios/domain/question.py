@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from pmo_events.figures.days import Span
+from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar
 from pmo_portfolio.candidates.domain import Scorecard, assess
 from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
 from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, Slot
 from pmo_portfolio.shared.errors import InvalidCommand
-from pmo_portfolio.shared.periods import overlaps, period_dates
 
 ValueMeasure = Literal["weighted_score", "benefits"]
 
@@ -37,13 +38,13 @@ class ScenarioRequest:
     keep_approved: bool = True
 
 
-def _capacity(lines: tuple[CapacityLine, ...]) -> dict[Slot, Decimal]:
+def _capacity(lines: tuple[CapacityLine, ...], calendar: FiscalCalendar) -> dict[Slot, Decimal]:
     capacity: dict[Slot, Decimal] = {}
     for index, line in enumerate(lines):
-        if period_dates(line.fiscal_period) is None:
+        if calendar.span(line.fiscal_period) is None:
             raise InvalidCommand(
                 f"capacity.{index}.fiscal_period",
-                f"{line.fiscal_period!r} cannot be dated (use 2027, 2027-Q1, 2027-H1 or 2027-03)",
+                f"{line.fiscal_period} is not a fiscal period (FY2027, FY2027-Q1 or FY2027-P01)",
             )
         if line.fte < 0:
             raise InvalidCommand(f"capacity.{index}.fte", "capacity cannot be negative")
@@ -51,13 +52,17 @@ def _capacity(lines: tuple[CapacityLine, ...]) -> dict[Slot, Decimal]:
     return capacity
 
 
-def _demand(candidate: Candidate, slots: list[Slot]) -> dict[Slot, Decimal]:
+def _demand(candidate: Candidate, slots: list[Slot], calendar: FiscalCalendar) -> dict[Slot, Decimal]:
     """FTE a candidate asks of each role in each period: every estimate overlapping the period counts."""
     demand: dict[Slot, Decimal] = {}
     for role, period in slots:
-        span = period_dates(period)
+        span = calendar.span(period)
         fte = sum(
-            (e.fte for e in candidate.resource_estimate if e.role == role and span and overlaps(span, e.start, e.end)),
+            (
+                e.fte
+                for e in candidate.resource_estimate
+                if e.role == role and span and span.overlap(Span(e.start, e.end))
+            ),
             Decimal(0),
         )
         if fte:
@@ -77,6 +82,7 @@ def _option(
     request: ScenarioRequest,
     scorecard: Scorecard,
     slots: list[Slot],
+    calendar: FiscalCalendar,
 ) -> ScenarioOption:
     assessed = assess(portfolio, candidate, scorecard)
     value = assessed.financial_benefits if request.value == "benefits" else (assessed.weighted_score or Decimal(0))
@@ -84,11 +90,26 @@ def _option(
     costs: dict[str, Decimal] = {}
     for line in lines:
         costs[line.fiscal_period] = costs.get(line.fiscal_period, Decimal(0)) + line.amount
-    return ScenarioOption(candidate.candidate_id, float(value), costs, _demand(candidate, slots))
+    return ScenarioOption(candidate.candidate_id, float(value), costs, _demand(candidate, slots, calendar))
 
 
-def build_question(portfolio: Portfolio, request: ScenarioRequest, scorecard: Scorecard) -> ScenarioQuestion:
-    capacity = _capacity(request.capacity)
+def _check_pairs(request: ScenarioRequest) -> None:
+    """A candidate cannot depend on itself, nor exclude itself."""
+    for field in ("dependencies", "exclusions"):
+        for index, pair in enumerate(getattr(request, field)):
+            if len(set(pair)) < len(pair):
+                raise InvalidCommand(f"{field}.{index}", f"{pair[0]} cannot be paired with itself")
+
+
+def build_question(
+    portfolio: Portfolio,
+    request: ScenarioRequest,
+    scorecard: Scorecard,
+    calendar: FiscalCalendar = CALENDAR_YEAR,
+) -> ScenarioQuestion:
+    """The MILP's question; capacity periods are fiscal periods of the organisation's calendar."""
+    capacity = _capacity(request.capacity, calendar)
+    _check_pairs(request)
     pool = [c for c in portfolio.candidates.values() if c.status in AWAITING_DECISION or c.status == "approved"]
     ids = {c.candidate_id for c in pool}
     for field in ("force_in", "force_out"):
@@ -102,7 +123,7 @@ def build_question(portfolio: Portfolio, request: ScenarioRequest, scorecard: Sc
     approved = {c.candidate_id for c in pool if c.status == "approved"} if request.keep_approved else set()
     registered = tuple((c.candidate_id, d) for c in pool for d in c.dependencies if d in ids and d != c.candidate_id)
     return ScenarioQuestion(
-        options=tuple(_option(portfolio, c, request, scorecard, list(capacity)) for c in pool),
+        options=tuple(_option(portfolio, c, request, scorecard, list(capacity), calendar) for c in pool),
         budget=dict(request.budget) if request.budget is not None else dict(portfolio.budget),
         capacity=capacity,
         force_in=frozenset(request.force_in) | approved,

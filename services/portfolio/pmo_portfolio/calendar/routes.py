@@ -1,0 +1,46 @@
+"""HTTP API of the fiscal calendar: read it (anyone), set it (an administrator)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from pmo_portfolio.calendar import commands, queries
+from pmo_portfolio.calendar.schemas import FiscalCalendarBody
+from pmo_portfolio.shared.http import PROBLEMS
+from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
+from pmo_servicekit.commands import run_command
+from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
+from pmo_servicekit.idempotency import IdempotencyKeyHeader
+
+router = APIRouter(tags=["fiscal calendar"], responses=PROBLEMS)
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+@router.get("/fiscal-calendar")
+async def read_fiscal_calendar(_principal: CurrentPrincipal, request: Request, response: Response) -> dict[str, Any]:
+    """When fiscal years start, how they are named, and today's fiscal year, quarter and period."""
+    runtime = service_runtime(request)
+    view, version = await queries.read_calendar(runtime.db, runtime.commands.store, datetime.now(UTC).date())
+    response.headers["ETag"] = etag(version)
+    return view
+
+
+@router.put("/fiscal-calendar")
+async def set_fiscal_calendar(
+    body: FiscalCalendarBody, principal: Admin, request: Request, if_match: IfMatch = None,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """An administrator sets the calendar from now on; reports about earlier moments keep the calendar of then."""
+    now = datetime.now(UTC)
+    return await run_command(
+        request,
+        principal,
+        lambda uow: answered(
+            commands.set_fiscal_calendar(
+                uow, body.year_start_month, body.year_named_by, principal.subject, now, if_match=if_match
+            )
+        ),
+    )

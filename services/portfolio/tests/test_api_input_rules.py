@@ -1,0 +1,64 @@
+"""Bad input is a 422 naming the field, and changes nothing: the history is the same before and after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from pmo_devstack.testing import RunningService, running_service
+from pmo_events.runtime.schema import events
+
+from .api_support import isolated, new_portfolio, register
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+    async with running_service(
+        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+    ) as running:
+        yield running
+
+
+async def history_size(service: RunningService) -> int:
+    async with service.runtime.db.sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
+
+
+async def refused(service: RunningService, client: Any, method: str, url: str, body: Any, field: str) -> None:
+    before = await history_size(service)
+    answer = await client.request(method, url, json=body)
+    assert answer.status_code == 422, (url, body, answer.text)
+    assert answer.json()["errors"][0]["field"] == field, answer.json()
+    assert await history_size(service) == before
+
+
+async def test_budget_lines_name_a_fiscal_period_and_a_bounded_amount(service) -> None:  # type: ignore[no-untyped-def]
+    portfolio = await new_portfolio(service, ["bea"])
+    url = f"/portfolios/{portfolio['id']}/budget"
+    async with service.client("ann", "pmo_analyst") as analyst:
+        for line, field in (
+            ({"fiscal_period": "FY2027", "amount": "12345678901234567890123456"}, "budget.0.amount"),
+            ({"fiscal_period": "", "amount": "100"}, "budget.0.fiscal_period"),
+            ({"fiscal_period": "2027", "amount": "100"}, "budget.0.fiscal_period"),
+            ({"fiscal_period": "FY2027-Q5", "amount": "100"}, "budget.0.fiscal_period"),
+            ({"fiscal_period": "FY2027", "amount": 100.5}, "budget.0.amount"),
+        ):
+            await refused(service, analyst, "PUT", url, {"budget": [line]}, field)
+        answer = await analyst.put(url, json={"budget": [{"fiscal_period": "", "amount": "1"}]})
+        assert "FY2027, FY2027-Q1 or FY2027-P01" in answer.json()["errors"][0]["message"]
+
+
+async def test_a_scenario_dependency_of_a_candidate_on_itself_is_refused(service) -> None:  # type: ignore[no-untyped-def]
+    portfolio = await new_portfolio(service, ["bea"])
+    await register(service, portfolio["id"], "c-1")
+    url = f"/portfolios/{portfolio['id']}/scenarios"
+    async with service.client("ann", "pmo_analyst") as analyst:
+        body = {"dependencies": [{"candidate_id": "c-1", "needs": "c-1"}], "save": True, "name": "loop"}
+        await refused(service, analyst, "POST", url, body, "dependencies.0")
+        capacity = {"capacity": [{"role": "dev", "fiscal_period": "next year", "fte": "1"}]}
+        await refused(service, analyst, "POST", url, capacity, "capacity.0.fiscal_period")
