@@ -32,9 +32,11 @@ def test_summary_counts_the_pipeline_the_budget_and_the_objectives() -> None:
     report = portfolio_summary(fold(standard_history().events), "pf-1")
     assert report["pipeline"] == {"approved": 1, "deferred": 1, "rejected": 1, "submitted": 1}
     assert report["budget"] == [
-        {"fiscal_period": "FY2026", "envelope": "500000.00", "committed": "120000.00", "remaining": "380000.00"},
-        {"fiscal_period": "FY2027", "envelope": "300000.00", "committed": "0.00", "remaining": "300000.00"},
-    ]
+        {"fiscal_period": "FY2026", "start": "2026-01-01", "end": "2026-12-31",
+         "envelope": "500000.00", "committed": "120000.00", "remaining": "380000.00"},
+        {"fiscal_period": "FY2027", "start": "2027-01-01", "end": "2027-12-31",
+         "envelope": "300000.00", "committed": "0.00", "remaining": "300000.00"},
+    ]  # fmt: skip
     assert report["rag"] == {"green": 0, "amber": 0, "red": 0, "unreported": 1}
     assert report["objectives"] == {"with_investment": ["o-1"], "without_investment": ["o-2"]}
     assert report["planned_benefits"] == {"count": 2, "financial_total": "50000.00", "non_financial": 1}

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pmo_reporting.projections import capacity, delivery, governance, proposals
+from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals
 from pmo_reporting.projections.base import Projection, handlers_of
 
 PORTFOLIO = Projection(
     name="portfolio",
     description="Portfolios, objectives, proposals and candidates, decisions, projects, benefits and lessons",
-    handlers=handlers_of(*governance.EFFECTS, *proposals.EFFECTS, *delivery.EFFECTS),
+    handlers=handlers_of(*governance.EFFECTS, *proposals.EFFECTS, *delivery.EFFECTS, *calendar.EFFECTS),
 )
 
 CAPACITY = Projection(
     name="capacity",
-    description="Demand, resources, capacity and bookings by role and month",
-    handlers=handlers_of(*capacity.EFFECTS),
+    description="Demand, resources, capacity and bookings by fiscal period",
+    handlers=handlers_of(*capacity.EFFECTS, *calendar.EFFECTS),
 )
 
 PROJECTIONS: dict[str, Projection] = {p.name: p for p in (PORTFOLIO, CAPACITY)}

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pmo_events.figures.fiscal import FiscalCalendar
+from pmo_reporting.projections.calendar import fiscal_calendar
 from pmo_reporting.projections.delivery import ACTIVE_STATUSES, PROJECT, current_budget, latest_report
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE, PORTFOLIO, board_members
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
 
 RAG = ("green", "amber", "red")
+
+
+def period_dates(fiscal: FiscalCalendar, period: str) -> dict[str, str | None]:
+    """The dates a period name stands for in the calendar in force (None for a name without dates)."""
+    span = fiscal.span(period)
+    return {"start": span.start.isoformat() if span else None, "end": span.end.isoformat() if span else None}
 
 
 def committed_per_period(docs: DocumentView, portfolio_id: str) -> dict[str, Decimal]:
@@ -56,7 +64,8 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
         pipeline[status] = pipeline.get(status, 0) + 1
     envelope = {p: Decimal(a) for p, a in portfolio["budget"].items()}
     committed = committed_per_period(docs, portfolio_id)
-    periods = sorted(set(envelope) | set(committed))
+    fiscal = fiscal_calendar(docs)
+    periods = sorted(set(envelope) | set(committed), key=fiscal.order)
     funded = [p for p in proposals if proposal_status(p) == "approved"]
     invested = {c["objective_id"] for p in funded for c in p.get("objective_contributions", [])}
     objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at")]
@@ -70,6 +79,7 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
         "budget": [
             {
                 "fiscal_period": period,
+                **period_dates(fiscal, period),
                 "envelope": money(envelope.get(period, Decimal(0))),
                 "committed": money(committed.get(period, Decimal(0))),
                 "remaining": money(envelope.get(period, Decimal(0)) - committed.get(period, Decimal(0))),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.figures.capacity import GroupBy, window_problem
 from pmo_events.figures.days import Span
-from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
+from pmo_events.figures.fiscal import Level
 from pmo_reporting.adapters.http.rendering import AsOf, aware, invalid, report_responses, respond
 from pmo_reporting.adapters.http.views import (
     BenefitsRegister,
@@ -24,7 +24,7 @@ from pmo_reporting.adapters.http.views import (
 )
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
-from pmo_reporting.projections import capacity, delivery, governance, proposals
+from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
@@ -87,6 +87,7 @@ async def read_portfolio_summary(
         delivery.PROJECT: portfolio_id,
         governance.DECISION: portfolio_id,
         governance.OBJECTIVE: None,
+        calendar.FISCAL_CALENDAR: None,
     }
     docs = await _state(request, PORTFOLIO, scoped, as_of)
     if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
@@ -167,10 +168,10 @@ async def read_capacity_report(
     if wrong := window_problem(from_, to):
         raise invalid(wrong[0], wrong[1], "range")
     wanted: dict[str, str | None] = dict.fromkeys(
-        (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION)
+        (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION, calendar.FISCAL_CALENDAR)
     )
     docs = await _state(request, CAPACITY, wanted, as_of)
-    rows = capacity_heatmap(docs, CALENDAR_YEAR, Span(from_, to), group_by, bucket)
+    rows = capacity_heatmap(docs, calendar.fiscal_calendar(docs), Span(from_, to), group_by, bucket)
     body = {
         **_stamp(as_of),
         "from": from_,

@@ -29,6 +29,8 @@ class PeriodAmountOut(BaseModel):
 
 class PeriodEnvelopeOut(BaseModel):
     fiscal_period: str = Field(examples=["FY2027"])
+    start: date | None = Field(default=None, description="the period's first day in the fiscal calendar in force")
+    end: date | None = Field(default=None, description="its last day (null for a name without dates)")
     envelope: Money
     committed: Money
     remaining: Money
