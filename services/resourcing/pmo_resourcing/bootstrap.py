@@ -29,5 +29,5 @@ RESOURCING = ServiceDefinition(
     projectors=[project_demand, project_resource],
     view_tables=[tables.demands, tables.resources, tables.resource_skills, tables.allocations],
     consumer=lambda runtime: make_handler(runtime.commands),
-    subscription_tables=[tables.project_states],
+    subscription_tables=[tables.project_states, tables.fiscal_calendar],
 )

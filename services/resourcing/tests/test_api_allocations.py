@@ -84,7 +84,7 @@ async def test_bookings_only_on_active_projects(service) -> None:  # type: ignor
     async with service.client(*MANAGER) as client:
         ada = await register(client)
         unknown = await book(client, ada["id"], "no-such-project", "0.5")
-        assert unknown.status_code == 409 and "not active" in unknown.json()["detail"]
+        assert unknown.status_code == 409 and "not known to be initiated" in unknown.json()["detail"]
         assert (await book(client, "no-such-resource", "p", "0.5")).status_code == 404
         bad = await book(client, ada["id"], "p", "0.5", end="2027-01-01")
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "end"

@@ -86,7 +86,7 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
         line = await demand_line()
         assert (line["status"], line["cancel_reason"]) == ("cancelled", "project cancelled: strategy changed")
         again = await book(client, ada["id"], project, "0.5")
-        assert again.status_code == 409 and "not active" in again.json()["detail"]
+        assert again.status_code == 409 and "is cancelled" in again.json()["detail"]
 
 
 async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
@@ -123,4 +123,4 @@ async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
         await eventually(released, timeout=60)
         assert (await demand_line())["status"] == "open"  # still needed once the project resumes
         refused = await book(client, ada["id"], project, "0.5")
-        assert refused.status_code == 409
+        assert refused.status_code == 409 and f"project {project} is paused" in refused.json()["detail"]

@@ -21,6 +21,7 @@ from pmo_resourcing.domain import booking, resource
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import InvalidCommand, OverAllocated, RuleViolation
 from pmo_resourcing.domain.overallocation import Acceptance
+from pmo_resourcing.domain.working_days import NonWorkingDays
 
 MON, WED, FRI = date(2027, 1, 4), date(2027, 1, 6), date(2027, 1, 8)  # ISO week 2027-W01
 NEXT_MON, NEXT_FRI = date(2027, 1, 11), date(2027, 1, 15)  # 2027-W02
@@ -59,7 +60,7 @@ def given(*events: Event) -> resource.Resource:
 
 def book(state: resource.Resource, fte: str, start: date = MON, end: date = NEXT_FRI, **options: object) -> list[Event]:
     command = BookAllocation(allocation_id="a-new", project_id="p-1", start=start, end=end, fte=Decimal(fte), **options)  # type: ignore[arg-type]
-    return booking.book(state, command, by="maria", project_active=True)
+    return booking.book(state, command, by="maria", project_state="active")
 
 
 def week(name: str, capacity: str, load: str, excess: str) -> WeekLoad:
@@ -121,16 +122,16 @@ def test_proposed_bookings_count_toward_load() -> None:
 def test_a_confirmation_re_checks_capacity() -> None:
     state = given(registered(), booked("a-1", "1", status="proposed"), time_off(MON, MON))
     with pytest.raises(OverAllocated) as refused:
-        booking.confirm(state, "a-1", by="maria", project_active=True)
+        booking.confirm(state, "a-1", by="maria", project_state="active")
     assert refused.value.weeks == (week("2027-W01", "0.8", "1", "0.2"),)
-    then = booking.confirm(state, "a-1", by="maria", project_active=True, acceptance=Acceptance(True, "approved OT"))
+    then = booking.confirm(state, "a-1", by="maria", project_state="active", acceptance=Acceptance(True, "approved OT"))
     assert [type(e) for e in then] == [AllocationConfirmed, ResourceOverallocated]
     assert then[1].cause == "confirmation"  # type: ignore[attr-defined]
 
 
 def test_confirming_within_capacity_is_just_confirmed() -> None:
     then = booking.confirm(
-        given(registered(), booked("a-1", "0.5", status="proposed")), "a-1", by="m", project_active=True
+        given(registered(), booked("a-1", "0.5", status="proposed")), "a-1", by="m", project_state="active"
     )
     assert [type(e) for e in then] == [AllocationConfirmed]
 
@@ -146,25 +147,29 @@ def test_released_capacity_can_be_booked_again() -> None:
 def test_a_change_of_fte_or_dates_is_re_checked() -> None:
     state = given(registered(), booked("a-1", "0.5"), booked("a-2", "0.5"))
     with pytest.raises(OverAllocated) as refused:
-        booking.change(state, "a-2", start=None, end=date(2027, 1, 22), fte=Decimal("0.6"), by="m", project_active=True)
+        booking.change(
+            state, "a-2", start=None, end=date(2027, 1, 22), fte=Decimal("0.6"), by="m", project_state="active"
+        )
     assert [w.week for w in refused.value.weeks] == ["2027-W01", "2027-W02"]  # W03 holds only 0.6
-    shorter = booking.change(state, "a-2", start=WED, end=None, fte=None, by="m", project_active=True)
+    shorter = booking.change(state, "a-2", start=WED, end=None, fte=None, by="m", project_state="active")
     assert shorter[0].start == WED  # type: ignore[attr-defined]
 
 
 def test_an_already_overloaded_week_does_not_block_a_change_that_lightens_it() -> None:
     state = given(registered(), booked("a-1", "1"), time_off(MON, FRI))
-    then = booking.change(state, "a-1", start=None, end=None, fte=Decimal("0.5"), by="m", project_active=True)
+    then = booking.change(state, "a-1", start=None, end=None, fte=Decimal("0.5"), by="m", project_state="active")
     assert [type(e).__name__ for e in then] == ["AllocationChanged"]
 
 
 def test_bookings_only_on_active_projects_and_active_resources() -> None:
-    with pytest.raises(RuleViolation, match="project p-1 is not active"):
-        booking.book(
-            given(registered()), BookAllocation("a", "p-1", MON, FRI, Decimal(1)), by="m", project_active=False
-        )
+    command = BookAllocation("a", "p-1", MON, FRI, Decimal(1))
+    with pytest.raises(RuleViolation, match="project p-1 is not known to be initiated"):
+        booking.book(given(registered()), command, by="m", project_state=None)
+    for state in ("paused", "cancelled", "closed"):
+        with pytest.raises(RuleViolation, match=f"project p-1 is {state}: bookings are only made on active projects"):
+            booking.book(given(registered()), command, by="m", project_state=state)
     with pytest.raises(RuleViolation, match="is new"):
-        booking.book(given(), BookAllocation("a", "p-1", MON, FRI, Decimal(1)), by="m", project_active=True)
+        booking.book(given(), BookAllocation("a", "p-1", MON, FRI, Decimal(1)), by="m", project_state="active")
 
 
 def test_bad_dates_and_fte_name_the_field() -> None:
@@ -173,3 +178,34 @@ def test_bad_dates_and_fte_name_the_field() -> None:
     with pytest.raises(InvalidCommand) as fte:
         book(given(registered()), "0")
     assert (end.value.field, fte.value.field) == ("end", "fte")
+
+
+def test_a_booking_starts_and_ends_on_working_days_of_the_resource() -> None:
+    saturday, sunday = date(2027, 1, 9), date(2027, 1, 10)
+    with pytest.raises(InvalidCommand, match="2027-01-09 is a Saturday, not a working day") as start:
+        book(given(registered()), "0.5", start=saturday, end=saturday)
+    with pytest.raises(InvalidCommand) as end:
+        book(given(registered()), "0.5", start=MON, end=sunday)
+    assert (start.value.field, end.value.field) == ("start", "end")
+    four_days = given(registered(working_days=("mon", "tue", "wed", "thu")))
+    with pytest.raises(InvalidCommand, match=r"\(mon, tue, wed, thu\)"):
+        book(four_days, "0.5", start=MON, end=FRI)
+    [booked] = book(four_days, "0.5", start=MON, end=date(2027, 1, 7))
+    assert booked.non_working_days_reason is None  # type: ignore[attr-defined]
+
+
+def test_a_booking_on_non_working_days_is_accepted_only_with_a_reason_and_flagged() -> None:
+    saturday = date(2027, 1, 9)
+    with pytest.raises(InvalidCommand) as no_reason:
+        NonWorkingDays(allow=True)
+    assert no_reason.value.field == "reason"
+    go_live = NonWorkingDays(allow=True, reason="weekend go-live")
+    [booked] = book(given(registered()), "1", start=saturday, end=saturday, non_working_days=go_live)
+    assert booked.non_working_days_reason == "weekend go-live"  # type: ignore[attr-defined]
+    state = given(registered(), booked)
+    assert state.bookings["a-new"].non_working_days_reason == "weekend go-live"
+    with pytest.raises(InvalidCommand) as moved:
+        booking.change(state, "a-new", start=MON, end=saturday, fte=None, by="m", project_state="active")
+    assert moved.value.field == "end"
+    [back] = booking.change(state, "a-new", start=MON, end=FRI, fte=None, by="m", project_state="active")
+    assert given(registered(), booked, back).bookings["a-new"].non_working_days_reason is None

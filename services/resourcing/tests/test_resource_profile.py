@@ -48,7 +48,7 @@ def test_capacity_follows_the_resource_working_days() -> None:
     three_days = given(registered(working_days=("mon", "wed", "fri")), time_off(MON, MON))
     assert capacity.week_capacity(three_days, Span(MON, MON.replace(day=10))) == Fraction(2, 3)
     with pytest.raises(OverAllocated) as refused:
-        booking.book(three_days, BookAllocation("a", "p-1", MON, FRI, Decimal("0.7")), by="m", project_active=True)
+        booking.book(three_days, BookAllocation("a", "p-1", MON, FRI, Decimal("0.7")), by="m", project_state="active")
     assert refused.value.weeks[0].capacity == Decimal("0.6667")
 
 
@@ -92,7 +92,7 @@ def test_retiring_with_release_cuts_running_bookings_and_releases_later_ones() -
     retired = given(registered(), booked("a-1", "0.5"), *then)
     assert capacity.week_capacity(retired, Span(NEXT_MON, NEXT_FRI)) == 0
     with pytest.raises(RuleViolation, match="retired"):
-        booking.book(retired, BookAllocation("a-3", "p-1", MON, FRI, Decimal("0.1")), by="m", project_active=True)
+        booking.book(retired, BookAllocation("a-3", "p-1", MON, FRI, Decimal("0.1")), by="m", project_state="active")
 
 
 def test_retiring_releases_soft_bookings_without_being_asked() -> None:
@@ -107,10 +107,10 @@ def test_free_fte_is_the_largest_booking_the_rule_accepts() -> None:
     free = capacity.free_fte(state, window)
     assert free == Fraction(1, 2)
     fits = BookAllocation("a-3", "p-1", MON, NEXT_FRI, capacity.fte(free))
-    assert [type(e) for e in booking.book(state, fits, by="m", project_active=True)] == [AllocationBooked]
+    assert [type(e) for e in booking.book(state, fits, by="m", project_state="active")] == [AllocationBooked]
     too_much = BookAllocation("a-3", "p-1", MON, NEXT_FRI, capacity.fte(free) + Decimal("0.01"))
     with pytest.raises(OverAllocated):
-        booking.book(state, too_much, by="m", project_active=True)
+        booking.book(state, too_much, by="m", project_state="active")
 
 
 def test_releasing_a_project_frees_only_its_bookings_from_the_day_on() -> None:

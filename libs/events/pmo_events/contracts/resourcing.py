@@ -136,6 +136,8 @@ class AllocationBooked(_ResourcingEvent):
     fte: Money
     status: BookingStatus
     booked_by: str
+    #: Why the booking starts or ends on a day the resource does not work (the manager accepted it).
+    non_working_days_reason: str | None = None
 
 
 @contract
@@ -166,6 +168,8 @@ class AllocationChanged(_ResourcingEvent):
     fte: Money
     reason: str | None = None
     changed_by: str
+    #: Why the new dates start or end on a day the resource does not work (the manager accepted it).
+    non_working_days_reason: str | None = None
 
 
 @contract

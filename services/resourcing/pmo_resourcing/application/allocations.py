@@ -18,24 +18,23 @@ from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import AllocationNotFound, DemandNotFound, InvalidCommand, RuleViolation
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.resource import Booking, Resource
-
-ACTIVE_PROJECT = "active"
+from pmo_resourcing.domain.working_days import ON_WORKING_DAYS, NonWorkingDays
 
 
 async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAllocation) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         if command.demand_id is not None:
             await check_demand(uow.session, command.demand_id, command.project_id)
-        active = await project_is_active(uow.session, command.project_id)
-        return booking.book(state, command, by=actor(uow), project_active=active)
+        project_state = await project_status(uow.session, command.project_id)
+        return booking.book(state, command, by=actor(uow), project_state=project_state)
 
     return await decide_in(uow, resource_id, decide)
 
 
 async def confirm_allocation(uow: UnitOfWork, allocation_id: str, *, acceptance: Acceptance) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
-        active = await project_is_active(uow.session, _booking(state, allocation_id).project_id)
-        return booking.confirm(state, allocation_id, by=actor(uow), project_active=active, acceptance=acceptance)
+        project_state = await project_status(uow.session, _booking(state, allocation_id).project_id)
+        return booking.confirm(state, allocation_id, by=actor(uow), project_state=project_state, acceptance=acceptance)
 
     return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
 
@@ -49,12 +48,13 @@ async def change_allocation(
     fte: Decimal | None,
     acceptance: Acceptance,
     expected_revision: int,
+    non_working_days: NonWorkingDays = ON_WORKING_DAYS,
 ) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         current = _booking(state, allocation_id)
         if current.revision != expected_revision:
             raise StaleVersion(f"allocation {allocation_id}", current.revision)
-        active = await project_is_active(uow.session, current.project_id)
+        project_state = await project_status(uow.session, current.project_id)
         return booking.change(
             state,
             allocation_id,
@@ -62,8 +62,9 @@ async def change_allocation(
             end=end,
             fte=fte,
             by=actor(uow),
-            project_active=active,
+            project_state=project_state,
             acceptance=acceptance,
+            non_working_days=non_working_days,
         )
 
     return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
@@ -103,10 +104,11 @@ async def resource_of(session: AsyncSession, allocation_id: str) -> str:
     return str(row.resource_id)
 
 
-async def project_is_active(session: AsyncSession, project_id: str) -> bool:
+async def project_status(session: AsyncSession, project_id: str) -> str | None:
+    """What resourcing knows of the project: active, paused, cancelled or closed; None when never initiated."""
     query = select(project_states.c.status).where(project_states.c.project_id == project_id)
     row = (await session.execute(query)).first()
-    return row is not None and row.status == ACTIVE_PROJECT
+    return str(row.status) if row is not None else None
 
 
 async def check_demand(session: AsyncSession, demand_id: str, project_id: str) -> None:

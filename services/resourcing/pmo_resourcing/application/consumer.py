@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import (
+    FiscalCalendarSet,
     ProjectCancelled,
     ProjectClosed,
     ProjectInitiated,
@@ -21,6 +22,7 @@ from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWo
 from pmo_events.runtime.subscription import Handler
 from pmo_resourcing.adapters.db.tables import project_states
 from pmo_resourcing.application.allocations import release_project_bookings
+from pmo_resourcing.application.fiscal_calendar import remember_calendar
 from pmo_resourcing.domain import demand as rules
 
 PROJECT_DEMAND = AggregateType("project_demand", rules.initial, rules.evolve, rules.ProjectDemand)
@@ -55,6 +57,10 @@ def make_handler(commands: CommandRuntime) -> Handler:
             resumed = event.decode()
             assert isinstance(resumed, ProjectResumed)
             await _remember(session, resumed.project_id, "active", event)
+        elif event.type == FiscalCalendarSet.type_name():
+            calendar = event.decode()
+            assert isinstance(calendar, FiscalCalendarSet)
+            await remember_calendar(session, calendar)
         elif event.type == ProjectManagerAssigned.type_name():
             assigned = event.decode()
             assert isinstance(assigned, ProjectManagerAssigned)

@@ -67,6 +67,7 @@ def allocation_view(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "revision": row["revision"],
         "overallocated": row["overallocated"],
+        "non_working_days_reason": row["non_working_days_reason"],
     }
 
 

@@ -21,6 +21,7 @@ from pmo_resourcing.domain.capacity import overloaded_weeks, worsened_weeks
 from pmo_resourcing.domain.errors import AllocationNotFound, InvalidCommand, RuleViolation
 from pmo_resourcing.domain.overallocation import REFUSE, Acceptance, settle
 from pmo_resourcing.domain.resource import Booking, Resource, evolve
+from pmo_resourcing.domain.working_days import ON_WORKING_DAYS, NonWorkingDays, check_working_days
 
 
 @dataclass(frozen=True)
@@ -33,31 +34,35 @@ class BookAllocation:
     status: BookingStatus = "confirmed"
     demand_id: str | None = None
     acceptance: Acceptance = REFUSE
+    non_working_days: NonWorkingDays = ON_WORKING_DAYS
 
 
-def book(resource: Resource, command: BookAllocation, *, by: str, project_active: bool) -> list[Event]:
-    """Book if every week stays within capacity, or over-allocation was accepted with a reason."""
-    check_bookable(resource, project_id=command.project_id, project_active=project_active)
+def book(resource: Resource, command: BookAllocation, *, by: str, project_state: str | None) -> list[Event]:
+    """Book on working days of an active project if every week stays within capacity, or over-allocation
+    (or non-working days) was accepted with a reason."""
+    check_bookable(resource, project_id=command.project_id, project_state=project_state)
     check_span_and_fte(command.start, command.end, command.fte)
+    off_calendar = check_working_days(resource, command.start, command.end, command.non_working_days)
     if command.allocation_id in resource.bookings:
         raise RuleViolation(f"allocation {command.allocation_id} already exists")
     booked = AllocationBooked(
         resource_id=resource.resource_id,
         role=resource.role,
         booked_by=by,
-        **{k: v for k, v in command.__dict__.items() if k != "acceptance"},
+        non_working_days_reason=off_calendar,
+        **{k: v for k, v in command.__dict__.items() if k not in ("acceptance", "non_working_days")},
     )
     return [booked, *_guard(resource, booked, "booking", Span(command.start, command.end), command.acceptance, by)]
 
 
 def confirm(
-    resource: Resource, allocation_id: str, *, by: str, project_active: bool, acceptance: Acceptance = REFUSE
+    resource: Resource, allocation_id: str, *, by: str, project_state: str | None, acceptance: Acceptance = REFUSE
 ) -> list[Event]:
     """Proposed → confirmed, re-checked: a week above capacity is refused unless accepted again."""
     booking = active_booking(resource, allocation_id)
     if booking.status == "confirmed":
         return []
-    check_bookable(resource, project_id=booking.project_id, project_active=project_active)
+    check_bookable(resource, project_id=booking.project_id, project_state=project_state)
     confirmed = AllocationConfirmed(confirmed_by=by, resource_id=resource.resource_id, **_refs(booking))
     weeks = overloaded_weeks(resource, booking.span)
     facts = settle(
@@ -80,18 +85,26 @@ def change(
     end: date | None,
     fte: Decimal | None,
     by: str,
-    project_active: bool,
+    project_state: str | None,
     acceptance: Acceptance = REFUSE,
+    non_working_days: NonWorkingDays = ON_WORKING_DAYS,
 ) -> list[Event]:
-    """New dates or FTE, re-checked against capacity in the weeks the booking now covers."""
+    """New dates or FTE, re-checked against capacity in the weeks the booking now covers (and on working days)."""
     booking = active_booking(resource, allocation_id)
-    check_bookable(resource, project_id=booking.project_id, project_active=project_active)
+    check_bookable(resource, project_id=booking.project_id, project_state=project_state)
     start, end, fte = start or booking.start, end or booking.end, fte if fte is not None else booking.fte
     check_span_and_fte(start, end, fte)
     if (start, end, fte) == (booking.start, booking.end, booking.fte):
         return []
+    off_calendar = check_working_days(resource, start, end, non_working_days)
     changed = AllocationChanged(
-        resource_id=resource.resource_id, start=start, end=end, fte=fte, changed_by=by, **_refs(booking)
+        resource_id=resource.resource_id,
+        start=start,
+        end=end,
+        fte=fte,
+        changed_by=by,
+        non_working_days_reason=off_calendar,
+        **_refs(booking),
     )
     return [changed, *_guard(resource, changed, "change", Span(start, end), acceptance, by)]
 
@@ -140,11 +153,16 @@ def active_booking(resource: Resource, allocation_id: str) -> Booking:
     return booking
 
 
-def check_bookable(resource: Resource, *, project_id: str, project_active: bool) -> None:
+def check_bookable(resource: Resource, *, project_id: str, project_state: str | None) -> None:
+    """Only an active resource, on a project resourcing knows to be active (not paused, cancelled or closed)."""
     if resource.status != "active":
         raise RuleViolation(f"resource {resource.resource_id} is {resource.status} and takes no bookings")
-    if not project_active:
-        raise RuleViolation(f"project {project_id} is not active: bookings are only made on active projects")
+    if project_state is None:
+        raise RuleViolation(
+            f"project {project_id} is not known to be initiated: bookings are only made on active projects"
+        )
+    if project_state != "active":
+        raise RuleViolation(f"project {project_id} is {project_state}: bookings are only made on active projects")
 
 
 def check_span_and_fte(start: date, end: date, fte: Decimal) -> None:

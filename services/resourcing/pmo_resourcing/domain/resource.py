@@ -50,6 +50,8 @@ class Booking(BaseModel):
     status: Literal["proposed", "confirmed", "released"]
     revision: int = 1
     overallocated: bool = False
+    #: Set when the booking starts or ends on a non-working day, accepted with this reason.
+    non_working_days_reason: str | None = None
 
     @property
     def span(self) -> Span:
@@ -121,7 +123,8 @@ def _evolve_booking(state: Resource, event: Event) -> Resource:
     if isinstance(event, AllocationConfirmed):
         return _with_booking(state, _revised(current, status="confirmed"))
     if isinstance(event, AllocationChanged):
-        return _with_booking(state, _revised(current, start=event.start, end=event.end, fte=event.fte))
+        dates = {"start": event.start, "end": event.end, "fte": event.fte}
+        return _with_booking(state, _revised(current, **dates, non_working_days_reason=event.non_working_days_reason))
     if isinstance(event, AllocationReleased):
         return _with_booking(state, _revised(current, status="released"))
     return state

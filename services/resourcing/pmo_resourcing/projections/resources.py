@@ -70,6 +70,7 @@ async def _write_allocation(session: AsyncSession, state: Resource, booking: Boo
         "status": booking.status,
         "revision": booking.revision,
         "overallocated": booking.overallocated,
+        "non_working_days_reason": booking.non_working_days_reason,
         "updated_at": event.time,
     }
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]

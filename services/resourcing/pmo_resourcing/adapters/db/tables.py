@@ -66,6 +66,7 @@ allocations = Table(
     Column("revision", Integer, nullable=False),
     Column("overallocated", Boolean, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("non_working_days_reason", Text, nullable=True),
 )
 Index("ix_resourcing_allocations_resource", allocations.c.resource_id)
 Index("ix_resourcing_allocations_project", allocations.c.project_id, allocations.c.status)
@@ -82,4 +83,14 @@ project_states = Table(
     Column("changed_at", UtcDateTime, nullable=False),
     #: The project manager assigned by the portfolio service (`ProjectManagerAssigned`).
     Column("project_manager", String(200), nullable=True),
+)
+
+#: The organisation's fiscal calendar, from the portfolio's `FiscalCalendarSet` (the newest one set wins).
+fiscal_calendar = Table(
+    "resourcing_fiscal_calendar",
+    metadata,
+    Column("calendar_id", String(64), primary_key=True),
+    Column("year_start_month", Integer, nullable=False),
+    Column("year_named_by", String(8), nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
 )

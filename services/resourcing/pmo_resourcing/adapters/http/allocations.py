@@ -17,6 +17,7 @@ from pmo_resourcing.application import queries
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.resource import Resource
+from pmo_resourcing.domain.working_days import NonWorkingDays
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -51,6 +52,7 @@ async def book_allocation(
         fte=body.fte,
         status=body.status,
         acceptance=_acceptance(body.allow_overallocation, body.reason),
+        non_working_days=NonWorkingDays(body.allow_non_working_days, body.reason),
     )
     return await run_command(
         request,
@@ -157,6 +159,7 @@ async def update_allocation(
 ) -> Response:
     """New dates or FTE (If-Match: the allocation's ETag), re-checked against capacity."""
     acceptance = _acceptance(body.allow_overallocation, body.reason)
+    off_calendar = NonWorkingDays(body.allow_non_working_days, body.reason)
     return await run_command(
         request,
         principal,
@@ -170,6 +173,7 @@ async def update_allocation(
                     fte=body.fte,
                     acceptance=acceptance,
                     expected_revision=if_match,
+                    non_working_days=off_calendar,
                 ),
                 _view_of(allocation_id),
             )

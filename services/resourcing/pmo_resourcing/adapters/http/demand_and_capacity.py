@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from pmo_events.figures.capacity import GroupBy
-from pmo_events.figures.fiscal import CALENDAR_YEAR, Level
+from pmo_events.figures.fiscal import Level
 from pmo_resourcing.adapters.http.views import CapacityReport, DemandPage, DemandView
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import queries
 from pmo_resourcing.application.capacity_report import capacity_by_period
+from pmo_resourcing.application.fiscal_calendar import fiscal_calendar
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.http import service_runtime
@@ -59,7 +60,8 @@ async def read_capacity(
     utilisation and over-allocation, in average FTE (docs/figures.md)."""
     window = window_of(from_, to, "from", "to", required=True)
     assert window is not None
-    rows = await capacity_by_period(service_runtime(request).db, CALENDAR_YEAR, window, group_by, bucket)
+    db = service_runtime(request).db
+    rows = await capacity_by_period(db, await fiscal_calendar(db), window, group_by, bucket)
     page, next_cursor = slice_page(rows, paging, key=lambda row: [row["period"], row["group"]])
     body = {"from": from_, "to": to, "group_by": group_by, "bucket": bucket, "items": page, "next_cursor": next_cursor}
     return CapacityReport.model_validate(body)

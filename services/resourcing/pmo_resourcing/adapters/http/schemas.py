@@ -62,6 +62,13 @@ class _MayOverallocate(_Body):
     reason: Reason | None = None
 
 
+class _MayBookNonWorkingDays(_Body):
+    allow_non_working_days: bool = Field(
+        default=False,
+        description="accept a booking that starts or ends on a day the resource does not work (needs reason)",
+    )
+
+
 def _skills_unique(skills: list[Skill]) -> list[Skill]:
     if len({s.name for s in skills}) != len(skills):
         raise ValueError("each skill may be listed once")
@@ -125,7 +132,7 @@ class RetireIn(_Body):
     reason: Reason | None = None
 
 
-class AllocationIn(_Dated, _MayOverallocate):
+class AllocationIn(_Dated, _MayOverallocate, _MayBookNonWorkingDays):
     model_config = example(
         {"resource_id": "16b800b3-e828-4dc5-8236-be0b51f86d69", "project_id": "ee908788-f026-4337-a1b2-c3d4e5f6a7b8",
          "demand_id": "a709551d-9f8f-5d24-8c1d-2e3f4a5b6c7d", "start": "2027-01-04", "end": "2027-06-25",
@@ -141,7 +148,7 @@ class AllocationIn(_Dated, _MayOverallocate):
     status: Literal["proposed", "confirmed"] = "proposed"
 
 
-class AllocationPatch(_Dated, _MayOverallocate):
+class AllocationPatch(_Dated, _MayOverallocate, _MayBookNonWorkingDays):
     model_config = example({"end": "2027-07-30", "fte": "0.6"})
 
     start: CalendarDate | None = None

@@ -134,6 +134,9 @@ class AllocationView(BaseModel):
     status: Literal["proposed", "confirmed", "released"]
     revision: int
     overallocated: bool
+    non_working_days_reason: str | None = Field(
+        default=None, description="set when the booking starts or ends on a non-working day, accepted with this reason"
+    )
     overallocation: Overallocation | None = Field(default=None, description="on a command that over-allocated")
 
 
