@@ -118,7 +118,7 @@ def test_one_initiative_from_proposal_to_project(world: dict[str, Any], logs: co
     stranger = driver.client("portfolio", "mallory", "board_member", "admin")
     decision = {
         "candidate_id": proposal_id,
-        "outcome": "approve",
+        "outcome": "approved",
         "rationale": "Best value for FY2027",
         "approved_budget": [{"fiscal_period": "FY2027", "amount": "10000.00"}],
     }
@@ -131,11 +131,11 @@ def test_one_initiative_from_proposal_to_project(world: dict[str, Any], logs: co
     assert project.status_code == 200 and project.json()["status"] == "active"
     resourcing = driver.client("resourcing", "rita", "resource_manager")
     demands = wait_until(lambda: resourcing.get("/demands", params={"project_id": proposal_id}).json()["items"])
-    assert [(d["role"], d["fte"]) for d in demands] == [("developer", "0.5")]
+    assert [(d["role"], d["fte"]) for d in demands] == [("developer", "0.5000")]
     reporting = driver.client("reporting", "victor", "viewer")
     audit = wait_until(lambda: reporting.get("/reports/decisions", params={"limit": 200}).json()["items"])
     assert [(d["subject_id"], d["outcome"], d["decided_by"], d["rationale"]) for d in audit] == [
-        (proposal_id, "approve", "bob", "Best value for FY2027")
+        (proposal_id, "approved", "bob", "Best value for FY2027")
     ]
     assert portfolio_remaining(board, portfolio_id) == "490000.00"
 
@@ -159,7 +159,7 @@ def test_sigkill_of_each_service_mid_load_loses_and_duplicates_nothing(world: di
     for n, proposal_id in enumerate(ids, start=1):
         decision = {
             "candidate_id": proposal_id,
-            "outcome": "approve",
+            "outcome": "approved",
             "rationale": f"round {n}",
             "approved_budget": [{"fiscal_period": "FY2027", "amount": "10000.00"}],
         }

@@ -1,5 +1,5 @@
 """A newcomer's path against the embedded stack as processes: the README's walkthrough run verbatim (its
-first bash block).
+first bash block), and `make demo`'s loader run twice: the second run recognises its data.
 
 A newcomer pastes that block into a terminal while `make run` runs; here the same text runs in bash
 with the stack on free ports (the block reads them from INTAKE, PORTFOLIO, ... when set) and
@@ -17,9 +17,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pmo_devstack.broker import free_port
+from pmo_devstack.demo import load
+from pmo_devstack.keys import dev_key_paths, mint_token
 from pmo_devstack.stack import SERVICES, Stack
 
 pytestmark = pytest.mark.e2e
@@ -71,3 +74,33 @@ def test_the_readme_walkthrough_runs_verbatim(stack: Stack) -> None:
     types = [line for line in lines if line.startswith("pmo.")]
     for expected in ("ProposalSubmitted", "InvestmentDecided", "ProposalApproved", "ProjectInitiated", "DemandRaised"):
         assert any(f".{expected}." in t for t in types), f"{expected} missing from the history: {types}"
+
+
+def _counts(stack: Stack) -> dict[str, int]:
+    token = mint_token(dev_key_paths(stack.data_dir)[0].read_bytes(), subject="auditor", roles=["viewer"])
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = {
+        "portfolios": ("portfolio", "/portfolios"),
+        "objectives": ("portfolio", "/objectives"),
+        "proposals": ("intake", "/proposals"),
+        "resources": ("resourcing", "/resources"),
+        "allocations": ("resourcing", "/allocations"),
+    }
+    counts = {}
+    for what, (service, path) in paths.items():
+        answer = httpx.get(stack.url(service) + path, params={"limit": 100}, headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        counts[what] = len(answer.json()["items"])
+    return counts
+
+
+def test_the_demo_loads_once_and_a_second_run_records_nothing_new(stack: Stack) -> None:
+    urls = {name: stack.url(name) for name in SERVICES}
+    first = load(urls, stack.data_dir)
+    after_first = _counts(stack)
+    second = load(urls, stack.data_dir)
+    assert _counts(stack) == after_first
+    assert not any("already loaded" in line for line in first)
+    assert any("already loaded" in line for line in second), second
+    tries = [line for line in second if line.startswith("  curl ")]
+    assert len(tries) == 3, second

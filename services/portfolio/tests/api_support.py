@@ -41,6 +41,6 @@ async def register(
 
 async def weighted_model(service: RunningService, portfolio_id: str) -> None:
     async with service.client("ann", "pmo_analyst") as analyst:
-        criteria = [{"key": "value", "name": "Value", "weight": 3}, {"key": "risk", "name": "Risk", "weight": 1}]
+        criteria = [{"key": "value", "name": "Value", "weight": "3"}, {"key": "risk", "name": "Risk", "weight": "1"}]
         response = await analyst.put(f"/portfolios/{portfolio_id}/scoring-model", json={"criteria": criteria})
     assert response.status_code == 200, response.text

@@ -38,7 +38,7 @@ async def approved_project(service: RunningService, project_id: str, amount: str
     await register(service, portfolio["id"], project_id, timeline=YEAR_2026)
     body = {
         "candidate_id": project_id,
-        "outcome": "approve",
+        "outcome": "approved",
         "rationale": "fits",
         "approved_budget": [{"fiscal_period": "FY2026", "amount": amount}],
     }
@@ -61,7 +61,7 @@ async def test_gates_in_order_with_board_authority_and_if_match(service) -> None
         assert (project.json()["stage"], project.json()["status"], project.json()["bac"]) == (
             "initiate",
             "active",
-            "400",
+            "400.00",
         )
         gate = {"gate": "plan", "decision": "proceed", "rationale": "plan is ready"}
         assert (await pam.post(f"{url}/gates", json=gate)).status_code == 403
@@ -140,7 +140,7 @@ async def test_change_requests_obey_the_envelope_and_decreases_return_money(serv
         too_much = {"kind": "budget", "budget_delta": [{"fiscal_period": "FY2026", "amount": "700"}], "rationale": "x"}
         raised = await pam.post(url, json=too_much)
         assert raised.status_code == 201 and raised.headers["location"] == f"{url}/{raised.json()['id']}"
-        decision = {"outcome": "approve", "rationale": "needed"}
+        decision = {"outcome": "approved", "rationale": "needed"}
         assert (await pam.post(f"{url}/{raised.json()['id']}/decision", json=decision)).status_code == 403
         refused = await bea.post(f"{url}/{raised.json()['id']}/decision", json=decision)
         assert refused.status_code == 409 and refused.json()["type"].endswith("envelope-exceeded")
@@ -150,8 +150,8 @@ async def test_change_requests_obey_the_envelope_and_decreases_return_money(serv
         assert (await bea.post(f"{url}/{cut}/decision", json=decision)).status_code == 201
         assert (await bea.post(f"{url}/{cut}/decision", json=decision)).status_code == 409
         envelope = (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]
-        assert (envelope["committed"], envelope["remaining"]) == ("300", "700.00")
-        assert (await bea.get("/projects/p-change")).json()["bac"] == "300"
+        assert (envelope["committed"], envelope["remaining"]) == ("300.00", "700.00")
+        assert (await bea.get("/projects/p-change")).json()["bac"] == "300.00"
         no_end = await pam.post(url, json={"kind": "schedule", "rationale": "late"})
         assert no_end.status_code == 422 and no_end.json()["errors"][0]["field"] == "new_end"
     async with service.client("mallory", "viewer") as mallory:
@@ -174,7 +174,7 @@ async def test_pause_resume_cancel_release_budget_and_people(service) -> None:  
         assert types == ["pmo.portfolio.ProjectCancelled.v1", "pmo.portfolio.ProjectBudgetChanged.v1"]
         assert cancelled.json()["recorded"][0]["reason"] == "priorities changed"
         envelope = (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]
-        assert envelope["committed"] == "150"
+        assert envelope["committed"] == "150.00"
         assert (await bea.post(f"{url}/cancel", json=why)).status_code == 409
 
 
@@ -234,7 +234,7 @@ async def test_a_withdrawn_proposal_is_refused_a_decision(service) -> None:  # t
     async with service.client("bea", "board_member") as bea:
         decided = await bea.post(
             f"/portfolios/{portfolio['id']}/decisions",
-            json={"candidate_id": "gone", "outcome": "reject", "rationale": "no"},
+            json={"candidate_id": "gone", "outcome": "rejected", "rationale": "no"},
         )
         assert decided.status_code == 409 and "withdrawn" in decided.json()["detail"]
         listed = await bea.get(f"/portfolios/{portfolio['id']}/candidates", params={"status": "withdrawn"})

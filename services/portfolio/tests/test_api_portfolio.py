@@ -26,15 +26,15 @@ async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic
 async def test_portfolio_budget_and_board_are_governed(service) -> None:  # type: ignore[no-untyped-def]
     created = await new_portfolio(service, ["bea"])
     assert [(b["fiscal_period"], b["envelope"], b["committed"], b["remaining"]) for b in created["budget"]] == [
-        ("FY2027", "1000.00", "0", "1000.00"),
-        ("FY2028", "500.00", "0", "500.00"),
+        ("FY2027", "1000.00", "0.00", "1000.00"),
+        ("FY2028", "500.00", "0.00", "500.00"),
     ]
     url = f"/portfolios/{created['id']}"
     async with service.client("ann", "pmo_analyst") as analyst:
         budget = [{"fiscal_period": "FY2027", "amount": "1200"}]
         replaced = await analyst.put(f"{url}/budget", json={"budget": budget}, headers={"If-Match": '"1"'})
         assert replaced.status_code == 200, replaced.text
-        assert replaced.headers["etag"] == '"2"' and replaced.json()["budget"][0]["envelope"] == "1200"
+        assert replaced.headers["etag"] == '"2"' and replaced.json()["budget"][0]["envelope"] == "1200.00"
         stale = await analyst.put(f"{url}/budget", json={"budget": budget}, headers={"If-Match": '"1"'})
         assert stale.status_code == 412
         negative = await analyst.put(f"{url}/budget", json={"budget": [{"fiscal_period": "FY2027", "amount": "-5"}]})
@@ -59,14 +59,14 @@ async def test_scoring_model_weighted_or_pairwise_with_the_consistency_check(ser
     url = f"/portfolios/{portfolio['id']}/scoring-model"
     criteria = [{"key": "value", "name": "Value"}, {"key": "risk", "name": "Risk"}, {"key": "fit", "name": "Fit"}]
     async with service.client("ann", "pmo_analyst") as analyst:
-        matrix = [[1, 3, 5], ["1/3", 1, 3], ["1/5", "1/3", 1]]
+        matrix = [["1", "3", "5"], ["1/3", "1", "3"], ["1/5", "1/3", "1"]]
         ahp = await analyst.put(url, json={"criteria": criteria, "pairwise_matrix": matrix})
         assert ahp.status_code == 200, ahp.text
         model = ahp.json()["scoring_model"]
         assert (model["method"], model["consistency_ratio"]) == ("pairwise", "0.0332")
         assert [c["weight"] for c in model["criteria"]] == ["0.636986", "0.258285", "0.104729"]
 
-        inconsistent = [[1, 9, "1/9"], ["1/9", 1, 9], [9, "1/9", 1]]
+        inconsistent = [["1", "9", "1/9"], ["1/9", "1", "9"], ["9", "1/9", "1"]]
         refused = await analyst.put(url, json={"criteria": criteria, "pairwise_matrix": inconsistent})
         assert refused.status_code == 422
         problem = refused.json()
@@ -75,7 +75,9 @@ async def test_scoring_model_weighted_or_pairwise_with_the_consistency_check(ser
 
         no_weight = await analyst.put(url, json={"criteria": criteria})
         assert no_weight.status_code == 422 and no_weight.json()["errors"][0]["field"] == "criteria.0.weight"
-        off_scale = await analyst.put(url, json={"criteria": criteria, "pairwise_matrix": [[1, 11, 5], [1, 1, 1]]})
+        off_scale = await analyst.put(
+            url, json={"criteria": criteria, "pairwise_matrix": [["1", "11", "5"], ["1", "1", "1"]]}
+        )
         assert off_scale.status_code == 422
 
 
@@ -116,7 +118,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         assert [(i["id"], i["rank"]) for i in items] == [("p-2", 1), ("p-1", 2), ("p-3", None)]
         assert items[1]["criterion_scores"] == {"value": "4.0000", "risk": "2.0000"}
         assert items[1]["weighted_score"] == "3.5000"  # 0.75 * 4 + 0.25 * 2
-        assert items[0]["costs"] == [{"fiscal_period": "FY2027", "amount": "300"}]
+        assert items[0]["costs"] == [{"fiscal_period": "FY2027", "amount": "300.00"}]
         assert items[0]["value_per_cost"] == "0.0166667"
 
         no_reason = await bob.post(f"/portfolios/{pid}/decisions", json={**_approve("p-1", "100"), "rationale": " "})
@@ -141,18 +143,18 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
 
         again = await bob.post(
             f"/portfolios/{pid}/decisions",
-            json={"candidate_id": "p-1", "outcome": "reject", "rationale": "changed mind"},
+            json={"candidate_id": "p-1", "outcome": "rejected", "rationale": "changed mind"},
         )
         assert again.status_code == 409
         over = await bob.post(f"/portfolios/{pid}/decisions", json=_approve("p-2", "300.01"))
         assert over.status_code == 409 and over.json()["remaining"] == "300.00"
         deferred = await bob.post(
             f"/portfolios/{pid}/decisions",
-            json={"candidate_id": "p-2", "outcome": "defer", "rationale": "next quarter", "review_on": "2027-04-01"},
+            json={"candidate_id": "p-2", "outcome": "deferred", "rationale": "next quarter", "review_on": "2027-04-01"},
         )
         assert deferred.status_code == 201 and deferred.json()["review_on"] == "2027-04-01"
         no_date = await bob.post(
-            f"/portfolios/{pid}/decisions", json={"candidate_id": "p-3", "outcome": "defer", "rationale": "later"}
+            f"/portfolios/{pid}/decisions", json={"candidate_id": "p-3", "outcome": "deferred", "rationale": "later"}
         )
         assert no_date.status_code == 422 and no_date.json()["errors"][0]["field"] == "review_on"
 
@@ -160,7 +162,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         assert view["budget"][0] == {
             "fiscal_period": "FY2027",
             "envelope": "1000.00",
-            "committed": "700",
+            "committed": "700.00",
             "remaining": "300.00",
         }
         project = await bob.get("/projects/p-1")
@@ -170,9 +172,9 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
             "active",
             pid,
         )
-        assert project.json()["baseline_budget"] == [{"fiscal_period": "FY2027", "amount": "700"}]
+        assert project.json()["baseline_budget"] == [{"fiscal_period": "FY2027", "amount": "700.00"}]
         log = (await bob.get(f"/portfolios/{pid}/decisions")).json()["items"]
-        assert [(d["candidate_id"], d["outcome"]) for d in log] == [("p-1", "approve"), ("p-2", "defer")]
+        assert [(d["candidate_id"], d["outcome"]) for d in log] == [("p-1", "approved"), ("p-2", "deferred")]
         one = await bob.get(f"/portfolios/{pid}/decisions/{decision['id']}")
         assert one.status_code == 200 and one.json()["id"] == decision["id"]
         statuses = (await bob.get(f"/portfolios/{pid}/candidates", params={"status": "approved"})).json()["items"]
@@ -183,7 +185,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
 def _approve(candidate_id: str, amount: str) -> dict[str, object]:
     return {
         "candidate_id": candidate_id,
-        "outcome": "approve",
+        "outcome": "approved",
         "rationale": "best value for the envelope",
         "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
     }
@@ -202,7 +204,7 @@ async def test_a_retried_decision_with_the_same_idempotency_key_is_recorded_once
         assert other.status_code == 422  # the key was used for a different request
         log = (await bea.get(f"/portfolios/{pid}/decisions")).json()["items"]
         assert len(log) == 1
-        assert (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]["committed"] == "100"
+        assert (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]["committed"] == "100.00"
 
 
 async def test_views_rebuilt_from_the_store_answer_as_before(service) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ async def on_postgres(postgres_url: str, kafka_bootstrap: str, tmp_path: Path, t
 def _approval(candidate_id: str, amount: str, who: str) -> dict[str, object]:
     return {
         "candidate_id": candidate_id,
-        "outcome": "approve",
+        "outcome": "approved",
         "rationale": f"{who} backs it",
         "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
     }
@@ -46,7 +46,7 @@ async def test_two_board_members_deciding_the_same_candidate_at_once_exactly_one
             answers = await asyncio.gather(
                 bea.post(f"/portfolios/{pid}/decisions", json=_approval(f"same-{round_}", "10", "bea")),
                 bob.post(f"/portfolios/{pid}/decisions", json={**_approval(f"same-{round_}", "10", "bob"),
-                                                              "outcome": "reject", "approved_budget": []}),
+                                                              "outcome": "rejected", "approved_budget": []}),
             )  # fmt: skip
         assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
     async with on_postgres.client("bea", "board_member") as bea:
@@ -73,7 +73,7 @@ async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> No
     assert view["budget"][0] == {
         "fiscal_period": "FY2027",
         "envelope": "1000.00",
-        "committed": "900",
+        "committed": "900.00",
         "remaining": "100.00",
     }
 
@@ -98,7 +98,7 @@ async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) 
         assert body["totals"][0] == {
             "fiscal_period": "FY2027",
             "budget": "1000.00",
-            "cost": "900",
+            "cost": "900.00",
             "remaining": "100.00",
         }
         assert [b["fiscal_period"] for b in body["binding_constraints"]] == ["FY2027"]
@@ -110,7 +110,7 @@ async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) 
         assert {b["kind"] for b in constrained["binding_constraints"]} == {"capacity"}
 
         frontier = (await bea.post(url, json={"frontier": True, "value": "benefits"})).json()["frontier"]
-        assert [p["budget_level"] for p in frontier][:2] == ["0.5", "0.6"] and len(frontier) == 11
+        assert [p["budget_level"] for p in frontier][:2] == ["0.50", "0.60"] and len(frontier) == 11
         assert [p["total_value"] for p in frontier][::5] == ["900.0000", "2700.0000", "3600.0000"]
 
         impossible = await bea.post(url, json={"force_in": ["s-0", "s-1", "s-2", "s-3"]})
@@ -166,7 +166,7 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
             assert refused.status_code == 409
 
 
-APPROVE_CHANGE = {"outcome": "approve", "rationale": "ok"}
+APPROVE_CHANGE = {"outcome": "approved", "rationale": "ok"}
 
 
 async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_postgres) -> None:  # type: ignore[no-untyped-def]
@@ -195,6 +195,6 @@ async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_post
             loser = change if change.status_code == 409 else approval
             assert loser.json()["type"].endswith("envelope-exceeded")
             envelope = (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]
-            assert envelope["committed"] == "800"
+            assert envelope["committed"] == "800.00"
             bac = (await bea.get(f"/projects/{project}")).json()["bac"]
-            assert bac == ("800" if change.status_code == 201 else "400")
+            assert bac == ("800.00" if change.status_code == 201 else "400.00")

@@ -46,6 +46,15 @@ class PageRequest:
         """The sort key the cursor points after (`arity` values), or None on the first page."""
         return None if self.cursor is None else decode_cursor(self.cursor, arity)
 
+    def after_id(self) -> str | None:
+        """For a list in id order: the id the cursor points after, or None on the first page."""
+        after = self.after(1)
+        if after is None:
+            return None
+        if not isinstance(after[0], str):
+            raise bad_cursor()
+        return after[0]
+
 
 def _page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page (at most 200)")] = DEFAULT_LIMIT,

@@ -9,7 +9,7 @@ document by `pmo_servicekit.contract.document`, so no router carries a blanket l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -117,3 +117,9 @@ def answers(
 def example(*bodies: dict[str, Any]) -> ConfigDict:
     """`model_config = example({...})` on a request or response model: the examples its schema shows."""
     return ConfigDict(json_schema_extra={"examples": list(bodies)})
+
+
+async def typed(model: type[BaseModel], outcome: Awaitable[tuple[Any, int]]) -> tuple[dict[str, Any], int]:
+    """A command's (body, version), its body checked against the operation's response model and dumped as sent."""
+    body, version = await outcome
+    return model.model_validate(body).model_dump(mode="json", by_alias=True), version

@@ -11,8 +11,10 @@ from pmo_servicekit.contract.wire import Fte, Instant, Ratio
 
 #: A board decision's outcome: the status it gives the candidate (the v1 events carry the verbs).
 DecisionOutcome = Literal["approved", "rejected", "deferred", "changes_requested"]
+#: The verb the v1 events carry for a decision.
+DecisionVerb = Literal["approve", "reject", "defer", "request_changes"]
 #: The v1 event's verb for each outcome, and back.
-OUTCOME_VERBS: dict[str, str] = {
+OUTCOME_VERBS: dict[str, DecisionVerb] = {
     "approved": "approve",
     "rejected": "reject",
     "deferred": "defer",

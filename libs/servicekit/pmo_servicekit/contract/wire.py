@@ -103,6 +103,12 @@ Decimal2 = Annotated[
     PlainSerializer(lambda v: format(_fixed(v, 2), "f"), return_type=str),
     _schema("a decimal string, two places", "37.50"),
 ]
+#: A decimal as it was given (weights, scores): a decimal string, its scale the input's.
+DecimalString = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: format(v, "f"), return_type=str),
+    _schema("a decimal string", "0.5"),
+]
 #: An instant in a response: UTC, `Z`.
 Instant = Annotated[
     AwareDatetime,

@@ -8,18 +8,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from pmo_portfolio.calendar import commands, queries
+from pmo_portfolio.calendar.responses import FiscalCalendarView
 from pmo_portfolio.calendar.schemas import FiscalCalendarBody
-from pmo_portfolio.shared.http import PROBLEMS
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
-router = APIRouter(tags=["fiscal calendar"], responses=PROBLEMS)
+router = APIRouter(tags=["fiscal calendar"])
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
-@router.get("/fiscal-calendar")
+@router.get(
+    "/fiscal-calendar",
+    summary="Read the organisation's fiscal calendar",
+    response_model=FiscalCalendarView,
+    responses=answers(etag=True),
+)
 async def read_fiscal_calendar(_principal: CurrentPrincipal, request: Request, response: Response) -> dict[str, Any]:
     """When fiscal years start, how they are named, and today's fiscal year, quarter and period."""
     runtime = service_runtime(request)
@@ -28,7 +34,12 @@ async def read_fiscal_calendar(_principal: CurrentPrincipal, request: Request, r
     return view
 
 
-@router.put("/fiscal-calendar")
+@router.put(
+    "/fiscal-calendar",
+    summary="Set the organisation's fiscal calendar",
+    response_model=FiscalCalendarView,
+    responses=answers(409, 412, etag=True),
+)
 async def set_fiscal_calendar(
     body: FiscalCalendarBody, principal: Admin, request: Request, if_match: IfMatch = None,
     _key: IdempotencyKeyHeader = None,
@@ -39,8 +50,11 @@ async def set_fiscal_calendar(
         request,
         principal,
         lambda uow: answered(
-            commands.set_fiscal_calendar(
-                uow, body.year_start_month, body.year_named_by, principal.subject, now, if_match=if_match
+            typed(
+                FiscalCalendarView,
+                commands.set_fiscal_calendar(
+                    uow, body.year_start_month, body.year_named_by, principal.subject, now, if_match=if_match
+                ),
             )
         ),
     )

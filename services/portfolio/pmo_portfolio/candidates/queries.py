@@ -17,23 +17,23 @@ from pmo_portfolio.candidates.views import assessments, candidates, decisions
 from pmo_portfolio.funding import load_portfolio_in
 from pmo_portfolio.objectives import active_objective_weights
 from pmo_portfolio.shared.errors import NotFound
-
-Page = tuple[list[dict[str, Any]], str | None]
+from pmo_servicekit.contract.wire import money_text
 
 
 async def list_candidates(
-    db: Database, portfolio_id: str, status: str | None, limit: int = 500, cursor: str | None = None
-) -> Page:
+    db: Database, portfolio_id: str, status: str | None, limit: int = 500, after: str | None = None
+) -> list[dict[str, Any]]:
+    """Up to `limit` candidates of the portfolio in id order, after the id `after`."""
     query = (
         select(candidates)
         .where(candidates.c.portfolio_id == portfolio_id)
         .order_by(candidates.c.candidate_id)
-        .limit(limit + 1)
+        .limit(limit)
     )
     if status:
         query = query.where(candidates.c.status == status)
-    if cursor:
-        query = query.where(candidates.c.candidate_id > cursor)
+    if after:
+        query = query.where(candidates.c.candidate_id > after)
     async with db.sessions() as session:
         rows = (await session.execute(query)).mappings().all()
     items = [
@@ -46,29 +46,29 @@ async def list_candidates(
             "objective_contributions": loads(r["registration"]).get("objective_contributions", []),
             "decision": loads(r["decision"]) if r["decision"] else None,
         }
-        for r in rows[:limit]
+        for r in rows
     ]
-    return items, items[-1]["id"] if len(rows) > limit else None
+    return items
 
 
 async def list_decisions(
-    db: Database, portfolio_id: str, candidate_id: str | None, limit: int, cursor: int | None
-) -> tuple[list[dict[str, Any]], int | None]:
-    """The board's decisions in the order they were taken (the audit trail), oldest first."""
+    db: Database, portfolio_id: str, candidate_id: str | None, limit: int, after: int | None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Up to `limit` of the board's decisions in the order they were taken (the audit trail), oldest first,
+    after the position `after`: (position, decision)."""
     query = (
         select(decisions.c.position, decisions.c.payload)
         .where(decisions.c.portfolio_id == portfolio_id)
         .order_by(decisions.c.position)
-        .limit(limit + 1)
+        .limit(limit)
     )
     if candidate_id:
         query = query.where(decisions.c.candidate_id == candidate_id)
-    if cursor is not None:
-        query = query.where(decisions.c.position > cursor)
+    if after is not None:
+        query = query.where(decisions.c.position > after)
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
-    items = [{"id": loads(r.payload)["decision_id"], **loads(r.payload)} for r in rows[:limit]]
-    return items, rows[limit - 1].position if len(rows) > limit else None
+    return [(r.position, {"id": loads(r.payload)["decision_id"], **loads(r.payload)}) for r in rows]
 
 
 async def get_decision(db: Database, portfolio_id: str, decision_id: str) -> dict[str, Any] | None:
@@ -89,14 +89,16 @@ async def registration(session: AsyncSession, candidate_id: str) -> CandidateReg
     return CandidateRegistered.model_validate(loads(row.registration))
 
 
-def ranking_item(ranked: RankedCandidate) -> dict[str, Any]:
+def ranking_item(ranked: RankedCandidate, currency: str | None = None) -> dict[str, Any]:
+    """A ranked candidate as clients see it: money at the portfolio's currency scale, scores as given."""
     item = asdict(ranked)
     money = ("total_cost", "financial_benefits")
     scores = ("weighted_score", "strategic_alignment", "value", "value_per_cost")
-    out = {k: (format(v, "f") if v is not None and k in money + scores else v) for k, v in item.items()}
+    out = {k: (format(v, "f") if v is not None and k in scores else v) for k, v in item.items()}
+    out.update({k: money_text(item[k], currency) for k in money})
     out["id"] = out.pop("candidate_id")
     out["criterion_scores"] = {k: format(v, "f") for k, v in item["criterion_scores"].items()}
-    out["costs"] = [c.model_dump(mode="json") for c in item["costs"]]
+    out["costs"] = [{"fiscal_period": c.fiscal_period, "amount": money_text(c.amount, currency)} for c in item["costs"]]
     out["dependencies"] = list(item["dependencies"])
     return out
 
@@ -121,7 +123,7 @@ async def ranking(session: AsyncSession, portfolio_id: str) -> dict[str, Any]:
         "portfolio_id": portfolio_id,
         "as_of_version": version,
         "criteria": [c.model_dump(mode="json") for c in model.criteria] if model else [],
-        "items": [ranking_item(r) for r in rank(state, board_scores)],
+        "items": [ranking_item(r, state.currency) for r in rank(state, board_scores)],
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -13,34 +13,58 @@ from pmo_portfolio.candidates import commands, queries
 from pmo_portfolio.candidates.domain import scoring
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment
 from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
+from pmo_portfolio.candidates.responses import (
+    CandidatePage,
+    DecisionPage,
+    DecisionView,
+    Ranking,
+    ScoreRecorded,
+    spoken,
+)
 from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, ScoringModelReplace
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, period_amounts
+from pmo_portfolio.funding import PortfolioView
+from pmo_portfolio.shared.http import Analyst, amounts_of
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
+from pmo_servicekit.contract.responses import answers, typed
+from pmo_servicekit.contract.shared import OUTCOME_VERBS
 from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem, invalid_field
 
-router = APIRouter(responses=PROBLEMS)
-Status = Annotated[
-    str | None, Query(pattern="^(awaiting_decision|approved|rejected|deferred|changes_requested|withdrawn)$")
-]
+router = APIRouter()
+Status = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
+NOT_FOUND = {404: "no such portfolio (or candidate)"}
+RULES = {409: "a rule forbids it now (`type` names it; `envelope-exceeded` names the period and what remains)"}
 
 
-@router.get("/portfolios/{portfolio_id}/candidates", tags=["candidates"])
+@router.get(
+    "/portfolios/{portfolio_id}/candidates",
+    tags=["candidates"],
+    summary="List the board's candidates",
+    response_model=CandidatePage,
+    responses=answers(404, notes=NOT_FOUND),
+)
 async def list_candidates(
-    portfolio_id: str,
-    _principal: CurrentPrincipal,
-    request: Request,
-    status: Status = None,
-    limit: Limit = 500,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    items, next_cursor = await queries.list_candidates(service_runtime(request).db, portfolio_id, status, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging, status: Status | None = None
+) -> CandidatePage:
+    """The portfolio's candidates (submitted proposals) in id order, with their latest decision."""
+    db = service_runtime(request).db
+    currency = (await funding.load_portfolio(db, portfolio_id))[0].currency
+    items = await queries.list_candidates(db, portfolio_id, status, paging.limit + 1, paging.after_id())
+    page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
+    shown = [_in_currency(c, currency) for c in page]
+    return CandidatePage.model_validate({"items": shown, "next_cursor": next_cursor})
 
 
-@router.put("/portfolios/{portfolio_id}/scoring-model", tags=["scoring"])
+@router.put(
+    "/portfolios/{portfolio_id}/scoring-model",
+    tags=["scoring"],
+    summary="Replace the portfolio's scoring model",
+    response_model=PortfolioView,
+    responses=answers(404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+)
 async def replace_scoring_model(
     portfolio_id: str,
     body: ScoringModelReplace,
@@ -62,11 +86,22 @@ async def replace_scoring_model(
         judgements: list[list[object]] = [list(row) for row in matrix]
         rule = lambda state: scoring.set_pairwise_model(state, criteria, judgements, principal.subject)  # noqa: E731
     return await run_command(
-        request, principal, lambda uow: answered(funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        request,
+        principal,
+        lambda uow: answered(
+            typed(PortfolioView, funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        ),
     )
 
 
-@router.post("/portfolios/{portfolio_id}/candidates/{candidate_id}/scores", status_code=201, tags=["scoring"])
+@router.post(
+    "/portfolios/{portfolio_id}/candidates/{candidate_id}/scores",
+    status_code=201,
+    tags=["scoring"],
+    summary="Score a candidate on every criterion",
+    response_model=ScoreRecorded,
+    responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+)
 async def score_candidate(
     portfolio_id: str,
     candidate_id: str,
@@ -84,20 +119,42 @@ async def score_candidate(
         comment=body.comment,
         scored_at=datetime.now(UTC),
     )
+    location = f"/portfolios/{portfolio_id}/ranking"
     return await run_command(
-        request, principal, lambda uow: answered(commands.score_candidate(uow, portfolio_id, command), status_code=201)
+        request,
+        principal,
+        lambda uow: answered(
+            typed(ScoreRecorded, commands.score_candidate(uow, portfolio_id, command)),
+            status_code=201,
+            location=location,
+        ),
     )
 
 
-@router.get("/portfolios/{portfolio_id}/ranking", tags=["scoring"])
-async def ranking(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+@router.get(
+    "/portfolios/{portfolio_id}/ranking",
+    tags=["scoring"],
+    summary="Rank the undecided candidates",
+    response_model=Ranking,
+    responses=answers(404, notes=NOT_FOUND),
+)
+async def rank_candidates(portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging) -> Ranking:
     """Undecided candidates by weighted score, with strategic alignment, cost per period and value per cost."""
     async with service_runtime(request).db.sessions() as session:
-        return await queries.ranking(session, portfolio_id)
+        ranked = await queries.ranking(session, portfolio_id)
+    items, next_cursor = slice_page(ranked["items"], paging, key=lambda item: [item["id"]])
+    return Ranking.model_validate({**ranked, "items": items, "next_cursor": next_cursor})
 
 
-@router.post("/portfolios/{portfolio_id}/decisions", status_code=201, tags=["decisions"])
-async def decide(
+@router.post(
+    "/portfolios/{portfolio_id}/decisions",
+    status_code=201,
+    tags=["decisions"],
+    summary="Decide a candidate as the board",
+    response_model=DecisionView,
+    responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+)
+async def decide_investment(
     portfolio_id: str,
     body: DecisionRequest,
     principal: CurrentPrincipal,
@@ -107,41 +164,69 @@ async def decide(
     """A board member of THIS portfolio decides a candidate; approvals stay within the envelope."""
     command = DecideInvestment(
         candidate_id=body.candidate_id,
-        outcome=body.outcome,
+        outcome=OUTCOME_VERBS[body.outcome],
         rationale=body.rationale,
         decided_by=principal.subject,
         decided_at=datetime.now(UTC),
-        approved_budget=period_amounts(body.approved_budget),
+        approved_budget=tuple(p.value() for p in body.approved_budget),
         review_on=body.review_on.isoformat() if body.review_on else None,
     )
 
     async def action(uow: UnitOfWork) -> Response:
         decision, version = await commands.decide_investment(uow, portfolio_id, command)
         location = f"/portfolios/{portfolio_id}/decisions/{decision['id']}"
-        return answer(decision, version, status_code=201, location=location)
+        view = DecisionView.model_validate(spoken(decision)).model_dump(mode="json")
+        return answer(view, version, status_code=201, location=location)
 
     return await run_command(request, principal, action)
 
 
-@router.get("/portfolios/{portfolio_id}/decisions", tags=["decisions"])
+@router.get(
+    "/portfolios/{portfolio_id}/decisions",
+    tags=["decisions"],
+    summary="List the board's decisions, oldest first",
+    response_model=DecisionPage,
+)
 async def list_decisions(
     portfolio_id: str,
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     candidate_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Limit = 100,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
+) -> DecisionPage:
     """The decision audit trail, oldest first: who, when, why, and the evidence in front of the board."""
-    items, next_cursor = await queries.list_decisions(
-        service_runtime(request).db, portfolio_id, candidate_id, limit, cursor
+    after = paging.after(1)
+    position = after[0] if after else None
+    if position is not None and not isinstance(position, int):
+        raise bad_cursor()
+    rows = await queries.list_decisions(
+        service_runtime(request).db, portfolio_id, candidate_id, paging.limit + 1, position
     )
-    return {"items": items, "next_cursor": next_cursor}
+    page, next_cursor = keyset_page(rows, paging, key=lambda row: [row[0]])
+    return DecisionPage.model_validate({"items": [spoken(d) for _, d in page], "next_cursor": next_cursor})
 
 
-@router.get("/portfolios/{portfolio_id}/decisions/{decision_id}", tags=["decisions"])
-async def read_decision(portfolio_id: str, decision_id: str, _principal: CurrentPrincipal, request: Request) -> Any:
+@router.get(
+    "/portfolios/{portfolio_id}/decisions/{decision_id}",
+    tags=["decisions"],
+    summary="Read one board decision",
+    response_model=DecisionView,
+    responses=answers(404, notes={404: "no such decision in this portfolio"}),
+)
+async def read_decision(
+    portfolio_id: str, decision_id: str, _principal: CurrentPrincipal, request: Request
+) -> DecisionView:
     found = await queries.get_decision(service_runtime(request).db, portfolio_id, decision_id)
     if found is None:
         raise Problem(404, "not-found", f"no decision {decision_id} in portfolio {portfolio_id}")
-    return found
+    return DecisionView.model_validate(spoken(found))
+
+
+def _in_currency(candidate: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A candidate's amounts at its portfolio's currency scale."""
+    shown = {**candidate, "costs": amounts_of(candidate["costs"], currency)}
+    if candidate.get("decision"):
+        decision = candidate["decision"]
+        budget = amounts_of(decision.get("approved_budget", []), currency)
+        shown["decision"] = spoken({"id": decision["decision_id"], **decision, "approved_budget": budget})
+    return shown

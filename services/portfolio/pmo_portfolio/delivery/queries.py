@@ -15,6 +15,8 @@ from pmo_portfolio import funding
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.delivery.views import projects
 from pmo_portfolio.shared.errors import NotFound
+from pmo_portfolio.shared.http import amounts_of
+from pmo_servicekit.contract.wire import money_text
 
 DEFAULT_CADENCE = 90
 
@@ -24,16 +26,20 @@ def next_review_due(project: Project, cadence_days: int) -> date | None:
     return since + timedelta(days=cadence_days) if since else None
 
 
-def project_view(project: Project, cadence_days: int, today: date) -> dict[str, Any]:
+def project_view(project: Project, cadence_days: int, today: date, currency: str | None = None) -> dict[str, Any]:
+    """The project as clients see it; money at its portfolio's currency scale."""
     due = next_review_due(project, cadence_days)
     hidden = {"current_reports", "retired_reports", "budget_steps", "change_requests", "budget"}
     state = project.model_dump(mode="json", exclude=hidden)
     latest = project.latest_report()
     state["id"] = state.pop("project_id")
+    state["baseline_budget"] = amounts_of(state.get("baseline_budget", []), currency)
+    if state.get("final_cost") is not None:
+        state["final_cost"] = money_text(state["final_cost"], currency)
     return {
         **state,
-        "budget": [{"fiscal_period": p, "amount": format(a, "f")} for p, a in sorted(project.budget.items())],
-        "bac": format(sum(project.budget.values(), Decimal(0)), "f"),
+        "budget": amounts_of(({"fiscal_period": p, "amount": a} for p, a in sorted(project.budget.items())), currency),
+        "bac": money_text(sum(project.budget.values(), Decimal(0)), currency),
         "benefits": [
             {**b.model_dump(mode="json"), "benefit_id": key}
             for b, key in zip(project.benefits, project.benefit_ids(), strict=True)
@@ -45,9 +51,10 @@ def project_view(project: Project, cadence_days: int, today: date) -> dict[str, 
     }
 
 
-async def _cadences(session: AsyncSession, portfolio_ids: set[str]) -> dict[str, int]:
+async def _controls(session: AsyncSession, portfolio_ids: set[str]) -> dict[str, tuple[int, str]]:
+    """Each portfolio's review cadence and currency."""
     states = await funding.portfolio_states(session, portfolio_ids)
-    return {portfolio_id: state.review_every_days for portfolio_id, state in states.items()}
+    return {portfolio_id: (state.review_every_days, state.currency) for portfolio_id, state in states.items()}
 
 
 async def get_project_in(session: AsyncSession, project_id: str) -> tuple[dict[str, Any], int]:
@@ -57,8 +64,10 @@ async def get_project_in(session: AsyncSession, project_id: str) -> tuple[dict[s
     if row is None:
         raise NotFound(f"project {project_id}")
     project = Project.model_validate(loads(row.state))
-    cadence = (await _cadences(session, {project.portfolio_id})).get(project.portfolio_id, DEFAULT_CADENCE)
-    return project_view(project, cadence, datetime.now(UTC).date()), row.version
+    cadence, currency = (await _controls(session, {project.portfolio_id})).get(
+        project.portfolio_id, (DEFAULT_CADENCE, "")
+    )
+    return project_view(project, cadence, datetime.now(UTC).date(), currency), row.version
 
 
 async def get_project(db: Database, project_id: str) -> tuple[dict[str, Any], int]:
@@ -74,8 +83,8 @@ async def list_projects(
     stage: str | None,
     review_overdue: bool | None,
     limit: int,
-    cursor: str | None,
-) -> tuple[list[dict[str, Any]], str | None]:
+    after: str | None,
+) -> list[dict[str, Any]]:
     """Filtered in SQL by portfolio, status and stage; review_overdue depends on each portfolio's cadence."""
     query = select(projects.c.project_id, projects.c.state).order_by(projects.c.project_id)
     for column, value in (
@@ -85,16 +94,18 @@ async def list_projects(
     ):
         if value:
             query = query.where(column == value)
-    if cursor:
-        query = query.where(projects.c.project_id > cursor)
+    if after:
+        query = query.where(projects.c.project_id > after)
     if review_overdue is None:
-        query = query.limit(limit + 1)
+        query = query.limit(limit)
     today = datetime.now(UTC).date()
     async with db.sessions() as session:
         found = [Project.model_validate(loads(r.state)) for r in (await session.execute(query)).all()]
-        cadences = await _cadences(session, {p.portfolio_id for p in found})
-    views = [project_view(p, cadences.get(p.portfolio_id, DEFAULT_CADENCE), today) for p in found]
+        controls = await _controls(session, {p.portfolio_id for p in found})
+    views = []
+    for found_project in found:
+        cadence, currency = controls.get(found_project.portfolio_id, (DEFAULT_CADENCE, ""))
+        views.append(project_view(found_project, cadence, today, currency))
     if review_overdue is not None:
         views = [v for v in views if v["review_overdue"] == review_overdue]
-    page = views[:limit]
-    return page, page[-1]["id"] if len(views) > limit else None
+    return views[:limit]

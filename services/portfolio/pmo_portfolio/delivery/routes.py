@@ -29,16 +29,35 @@ from pmo_portfolio.delivery.domain.lessons import Lesson
 from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
+from pmo_portfolio.delivery.responses import ProjectPage, ProjectView, Recorded
+from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.funding.domain import Portfolio
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, period_amounts
+from pmo_portfolio.shared.http import Analyst
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import CommandAction, run_command
+from pmo_servicekit.contract.paging import Paging, keyset_page
+from pmo_servicekit.contract.responses import answers, typed
+from pmo_servicekit.contract.shared import OUTCOME_VERBS
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
-router = APIRouter(responses=PROBLEMS)
+router = APIRouter()
+NOT_FOUND = {404: "no such project"}
+RULES = {409: "the project's state (or the envelope, `envelope-exceeded`) forbids it"}
 ProjectManager = Annotated[Principal, Depends(require_roles("project_manager"))]
 PrimaryId = Callable[[list[Event]], str | None]
+
+
+def _recording(summary: str, *problems: int) -> dict[str, Any]:
+    """A delivery command's route: 201, what it recorded and the project after it (ETag, Location)."""
+    notes = {**NOT_FOUND, **RULES}
+    return {
+        "status_code": 201,
+        "tags": ["projects"],
+        "summary": summary,
+        "response_model": Recorded,
+        "responses": answers(404, 409, *problems, status=201, etag=True, location=True, notes=notes),
+    }
 
 
 def _now() -> datetime:
@@ -69,8 +88,9 @@ def _recorded(
         ident = primary(new_events)
         recorded = [{"type": e.type_name(), **e.model_dump(mode="json")} for e in new_events]
         content = {"id": ident, "recorded": recorded, "project": {**view, "version": version}}
-        where = location.format(id=ident) if location and ident else None
-        return answer(content, version, status_code=201, location=where)
+        where = location.format(id=ident) if location and ident else f"/projects/{project_id}"
+        body = Recorded.model_validate(content).model_dump(mode="json")
+        return answer(body, version, status_code=201, location=where)
 
     return action
 
@@ -86,30 +106,37 @@ def _first(field: str) -> PrimaryId:
     return lambda events: next((getattr(e, field) for e in events if hasattr(e, field)), None)
 
 
-@router.get("/projects", tags=["projects"])
+@router.get("/projects", tags=["projects"], summary="List projects by portfolio or status", response_model=ProjectPage)
 async def list_projects(
     _principal: CurrentPrincipal,
     request: Request,
+    paging: Paging,
     portfolio_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(pattern="^(active|on_hold|paused|cancelled|closed)$")] = None,
     stage: Annotated[str | None, Query(pattern="^(initiate|plan|execute|close)$")] = None,
     review_overdue: bool | None = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    items, next_cursor = await project_queries.list_projects(
+) -> ProjectPage:
+    """Projects in id order, filtered by portfolio, status, stage and an overdue alignment review."""
+    items = await project_queries.list_projects(
         service_runtime(request).db,
         portfolio_id=portfolio_id,
         status=status,
         stage=stage,
         review_overdue=review_overdue,
-        limit=limit,
-        cursor=cursor,
+        limit=paging.limit + 1,
+        after=paging.after_id(),
     )
-    return {"items": items, "next_cursor": next_cursor}
+    page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
+    return ProjectPage.model_validate({"items": page, "next_cursor": next_cursor})
 
 
-@router.get("/projects/{project_id}", tags=["projects"])
+@router.get(
+    "/projects/{project_id}",
+    tags=["projects"],
+    summary="Read one project and its delivery",
+    response_model=ProjectView,
+    responses=answers(404, etag=True, notes=NOT_FOUND),
+)
 async def read_project(
     project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
@@ -119,7 +146,7 @@ async def read_project(
     return {**view, "version": version}
 
 
-@router.post("/projects/{project_id}/gates", status_code=201, tags=["projects"])
+@router.post("/projects/{project_id}/gates", **_recording("Decide a project's stage gate", 403, 412))
 async def decide_gate(
     project_id: str, body: body_of.GateDecision, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -134,8 +161,8 @@ async def decide_gate(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/status-reports", status_code=201, tags=["projects"])
-async def report_status(
+@router.post("/projects/{project_id}/status-reports", **_recording("Record a project status report", 403))
+async def record_status_report(
     project_id: str, body: body_of.StatusReportBody, principal: ProjectManager, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
@@ -166,7 +193,10 @@ async def report_status(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/status-reports/{report_id}/withdraw", status_code=201, tags=["projects"])
+@router.post(
+    "/projects/{project_id}/status-reports/{report_id}/withdraw",
+    **_recording("Withdraw a status report entered in error", 403),
+)
 async def withdraw_status_report(
     project_id: str, report_id: str, body: body_of.WithdrawalBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -181,8 +211,8 @@ async def withdraw_status_report(
     return await run_command(request, principal, _recorded(project_id, rule))
 
 
-@router.post("/projects/{project_id}/reviews", status_code=201, tags=["projects"])
-async def review(
+@router.post("/projects/{project_id}/reviews", **_recording("Record a strategic alignment review", 403))
+async def record_alignment_review(
     project_id: str, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
@@ -195,14 +225,14 @@ async def review(
     return await run_command(request, principal, _recorded(project_id, rule, primary=_first("review_id")))
 
 
-@router.post("/projects/{project_id}/change-requests", status_code=201, tags=["projects"])
+@router.post("/projects/{project_id}/change-requests", **_recording("Request a change to a project", 403))
 async def request_change(
     project_id: str, body: body_of.ChangeRequestBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Raised by the project manager or a board member; decided by the board."""
     command = change_requests.RequestChange(
-        body.kind, body.rationale, period_amounts(body.budget_delta), body.new_end, body.effective_on
+        body.kind, body.rationale, tuple(p.value() for p in body.budget_delta), body.new_end, body.effective_on
     )
     act = _act(principal, body.rationale)
 
@@ -215,8 +245,11 @@ async def request_change(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/change-requests/{change_request_id}/decision", status_code=201, tags=["projects"])
-async def decide_change(
+@router.post(
+    "/projects/{project_id}/change-requests/{change_request_id}/decision",
+    **_recording("Decide a project change request", 403, 412),
+)
+async def decide_change_request(
     project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
     request: Request, if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
@@ -224,13 +257,13 @@ async def decide_change(
     act = _act(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        return change_requests.decide_change(pf, pr, change_request_id, body.outcome, act)
+        return change_requests.decide_change(pf, pr, change_request_id, OUTCOME_VERBS[body.outcome], act)
 
     action = _recorded(project_id, rule, if_match=if_match, primary=_first("change_request_id"))
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/pause", status_code=201, tags=["projects"])
+@router.post("/projects/{project_id}/pause", **_recording("Pause an active project", 403, 412))
 async def pause_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -240,7 +273,7 @@ async def pause_project(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/resume", status_code=201, tags=["projects"])
+@router.post("/projects/{project_id}/resume", **_recording("Resume a paused project", 403, 412))
 async def resume_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -250,7 +283,7 @@ async def resume_project(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/cancel", status_code=201, tags=["projects"])
+@router.post("/projects/{project_id}/cancel", **_recording("Cancel a project and release budget", 403, 412))
 async def cancel_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -264,8 +297,8 @@ def _lessons(items: Sequence[body_of.LessonBody]) -> tuple[Lesson, ...]:
     return tuple(Lesson(i.title, i.description, i.category, tuple(i.tags), i.decision_id) for i in items)
 
 
-@router.post("/projects/{project_id}/close", status_code=201, tags=["projects"])
-async def close(
+@router.post("/projects/{project_id}/close", **_recording("Close a project with its lessons", 403, 412))
+async def close_project(
     project_id: str, body: body_of.CloseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
@@ -279,7 +312,7 @@ async def close(
     return await run_command(request, principal, _recorded(project_id, rule, if_match=if_match))
 
 
-@router.post("/projects/{project_id}/lessons", status_code=201, tags=["projects"])
+@router.post("/projects/{project_id}/lessons", **_recording("Record a lesson learned", 403))
 async def record_lesson(
     project_id: str, body: body_of.LessonBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -293,8 +326,11 @@ async def record_lesson(
     return await run_command(request, principal, _recorded(project_id, rule, primary=_first("lesson_id")))
 
 
-@router.post("/projects/{project_id}/benefits/{benefit_id}/realisations", status_code=201, tags=["projects"])
-async def realise_benefit(
+@router.post(
+    "/projects/{project_id}/benefits/{benefit_id}/realisations",
+    **_recording("Record a benefit realisation", 403),
+)
+async def record_benefit_realisation(
     project_id: str, benefit_id: str, body: body_of.RealisationBody, principal: CurrentPrincipal,
     request: Request, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
@@ -309,7 +345,13 @@ async def realise_benefit(
     return await run_command(request, principal, _recorded(project_id, rule))
 
 
-@router.put("/portfolios/{portfolio_id}/rag-tolerances", tags=["portfolios"])
+@router.put(
+    "/portfolios/{portfolio_id}/rag-tolerances",
+    tags=["portfolios"],
+    summary="Replace the derived RAG tolerances",
+    response_model=PortfolioView,
+    responses=answers(404, 409, 412, etag=True, notes={404: "no such portfolio"}),
+)
 async def replace_rag_tolerances(
     portfolio_id: str, body: body_of.RagTolerancesBody, principal: Analyst, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -320,11 +362,21 @@ async def replace_rag_tolerances(
         return controls.set_rag_tolerances(state, body.green_at, body.amber_at, principal.subject)
 
     return await run_command(
-        request, principal, lambda uow: answered(funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        request,
+        principal,
+        lambda uow: answered(
+            typed(PortfolioView, funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        ),
     )
 
 
-@router.put("/portfolios/{portfolio_id}/review-cadence", tags=["portfolios"])
+@router.put(
+    "/portfolios/{portfolio_id}/review-cadence",
+    tags=["portfolios"],
+    summary="Replace the alignment review cadence",
+    response_model=PortfolioView,
+    responses=answers(404, 409, 412, etag=True, notes={404: "no such portfolio"}),
+)
 async def replace_review_cadence(
     portfolio_id: str, body: body_of.ReviewCadenceBody, principal: Analyst, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -335,5 +387,9 @@ async def replace_review_cadence(
         return controls.set_review_cadence(state, body.every_days, principal.subject)
 
     return await run_command(
-        request, principal, lambda uow: answered(funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        request,
+        principal,
+        lambda uow: answered(
+            typed(PortfolioView, funding.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        ),
     )

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
+from pmo_servicekit.contract.responses import example
+from pmo_servicekit.contract.wire import DecimalText
 
 Rating = Literal["green", "amber", "red"]
 Text = Field(min_length=1, max_length=10_000)
+Cost = Annotated[Decimal, DecimalText(18, 2, "an amount as a decimal string", "95000.00"), Field(ge=0)]
+Percent = Annotated[
+    Decimal, DecimalText(7, 4, "percent complete as a decimal string, 0 to 100", "45"), Field(ge=0, le=100)
+]
+Threshold = Annotated[Decimal, DecimalText(6, 4, "an SPI/CPI threshold as a decimal string", "0.95"), Field(gt=0)]
 
 
 class GateDecision(Body):
+    model_config = example({"gate": "execute", "decision": "proceed", "rationale": "plan signed off"})
+
     gate: Literal["plan", "execute", "close"] = Field(description="the stage the gate leads into")
     decision: Literal["proceed", "hold", "stop"]
     rationale: str = Text
@@ -27,9 +36,13 @@ class RagBody(Body):
 
 
 class StatusReportBody(Body):
+    model_config = example(
+        {"period_end": "2027-03-31", "percent_complete": "25", "actual_cost": "30000.00", "summary": "design done"}
+    )
+
     period_end: date
-    percent_complete: Decimal = Field(ge=0, le=100, max_digits=7, decimal_places=4)
-    actual_cost: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    percent_complete: Percent
+    actual_cost: Cost
     rag: RagBody | None = None
     justification: str | None = Field(default=None, max_length=10_000)
     summary: str = Text
@@ -40,16 +53,28 @@ class StatusReportBody(Body):
 
 
 class WithdrawalBody(Body):
+    model_config = example({"reason": "entered for the wrong project"})
+
     reason: str = Text
 
 
 class ReviewBody(Body):
+    model_config = example({"still_aligned": True, "recommendation": "continue", "notes": "on strategy"})
+
     still_aligned: bool
     recommendation: Literal["continue", "rescope", "stop"]
     notes: str = Text
 
 
 class ChangeRequestBody(Body):
+    model_config = example(
+        {
+            "kind": "budget",
+            "budget_delta": [{"fiscal_period": "FY2027", "amount": "20000.00"}],
+            "rationale": "scope grew",
+        }
+    )
+
     kind: Literal["budget", "scope", "schedule"]
     budget_delta: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
     new_end: date | None = None
@@ -58,15 +83,28 @@ class ChangeRequestBody(Body):
 
 
 class ChangeDecisionBody(Body):
-    outcome: Literal["approve", "reject"]
+    model_config = example({"outcome": "approved", "rationale": "within the envelope"})
+
+    outcome: Literal["approved", "rejected"]
     rationale: str = Text
 
 
 class RationaleBody(Body):
+    model_config = example({"rationale": "waiting for the vendor"})
+
     rationale: str = Text
 
 
 class LessonBody(Body):
+    model_config = example(
+        {
+            "title": "Pilot early",
+            "description": "A pilot found the data issues",
+            "category": "delivery",
+            "tags": ["data"],
+        }
+    )
+
     title: str = Field(min_length=1, max_length=200)
     description: str = Text
     category: str = Field(min_length=1, max_length=100)
@@ -75,21 +113,29 @@ class LessonBody(Body):
 
 
 class CloseBody(Body):
-    final_cost: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    model_config = example({"final_cost": "118000.00", "notes": "delivered", "lessons": []})
+
+    final_cost: Cost
     lessons: list[LessonBody] = Field(default_factory=list, max_length=100)
     notes: str = Text
 
 
 class RealisationBody(Body):
+    model_config = example({"measured_value": "45000", "measured_on": "2028-03-31", "note": "first quarter"})
+
     measured_value: str = Field(min_length=1, max_length=200)
     measured_on: date
     note: str | None = Field(default=None, max_length=5_000)
 
 
 class RagTolerancesBody(Body):
-    green_at: Decimal = Field(gt=0, max_digits=6, decimal_places=4)
-    amber_at: Decimal = Field(gt=0, max_digits=6, decimal_places=4)
+    model_config = example({"green_at": "0.95", "amber_at": "0.90"})
+
+    green_at: Threshold
+    amber_at: Threshold
 
 
 class ReviewCadenceBody(Body):
+    model_config = example({"every_days": 90})
+
     every_days: int = Field(ge=1, le=3660)

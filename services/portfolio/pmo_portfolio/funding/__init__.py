@@ -5,10 +5,12 @@ Other concepts use only what this module and `funding.domain` export.
 
 from pmo_portfolio.funding.commands import PORTFOLIO, PortfolioRule, apply_to_portfolio, change_portfolio
 from pmo_portfolio.funding.queries import get_portfolio, load_portfolio, load_portfolio_in, portfolio_states
+from pmo_portfolio.funding.responses import PortfolioView
 
 __all__ = [
     "PORTFOLIO",
     "PortfolioRule",
+    "PortfolioView",
     "apply_to_portfolio",
     "change_portfolio",
     "get_portfolio",

@@ -13,8 +13,7 @@ from pmo_portfolio.funding.domain.envelope import remaining_envelope
 from pmo_portfolio.funding.domain.portfolio import Portfolio
 from pmo_portfolio.funding.views import portfolios
 from pmo_portfolio.shared.errors import NotFound
-
-Page = tuple[list[dict[str, Any]], str | None]
+from pmo_servicekit.contract.wire import money_text
 
 
 async def load_portfolio_in(session: AsyncSession, portfolio_id: str) -> tuple[Portfolio, int]:
@@ -46,7 +45,10 @@ def portfolio_view(state: Portfolio) -> dict[str, Any]:
         "currency": state.currency,
         "owner": state.owner,
         "board_members": list(state.board_members),
-        "budget": [p.model_dump(mode="json") for p in remaining_envelope(state.budget, state.committed)],
+        "budget": [
+            {name: money_text(value, state.currency) if name != "fiscal_period" else value for name, value in p}
+            for p in remaining_envelope(state.budget, state.committed)
+        ],
         "scoring_model": model.model_dump(mode="json") if model else None,
         "candidates": len(state.candidates),
     }
@@ -57,11 +59,11 @@ async def get_portfolio(db: Database, portfolio_id: str) -> tuple[dict[str, Any]
     return portfolio_view(state), version
 
 
-async def list_portfolios(db: Database, limit: int, cursor: str | None) -> Page:
-    query = select(portfolios.c.state).order_by(portfolios.c.portfolio_id).limit(limit + 1)
-    if cursor:
-        query = query.where(portfolios.c.portfolio_id > cursor)
+async def list_portfolios(db: Database, limit: int, after: str | None) -> list[dict[str, Any]]:
+    """Up to `limit` portfolios in id order, after the id `after`."""
+    query = select(portfolios.c.state).order_by(portfolios.c.portfolio_id).limit(limit)
+    if after:
+        query = query.where(portfolios.c.portfolio_id > after)
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
-    items = [portfolio_view(Portfolio.model_validate(loads(r.state))) for r in rows[:limit]]
-    return items, items[-1]["id"] if len(rows) > limit else None
+    return [portfolio_view(Portfolio.model_validate(loads(r.state))) for r in rows]

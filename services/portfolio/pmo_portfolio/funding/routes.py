@@ -10,19 +10,32 @@ from fastapi import APIRouter, Request, Response
 from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio.funding import commands, queries
+from pmo_portfolio.funding.commands import PortfolioRule
 from pmo_portfolio.funding.domain import board, envelope
 from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
+from pmo_portfolio.funding.responses import PortfolioPage, PortfolioView
 from pmo_portfolio.funding.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit, period_amounts
-from pmo_servicekit.auth import CurrentPrincipal
+from pmo_portfolio.shared.http import Analyst
+from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, keyset_page
+from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
-router = APIRouter(responses=PROBLEMS)
+router = APIRouter()
+NOT_FOUND = {404: "no such portfolio"}
+RULES = {409: "a rule forbids it (`type` names it: a period below what is committed, the last board member, ...)"}
 
 
-@router.post("/portfolios", status_code=201, tags=["portfolios"])
+@router.post(
+    "/portfolios",
+    status_code=201,
+    tags=["portfolios"],
+    summary="Create a portfolio with its envelope",
+    response_model=PortfolioView,
+    responses=answers(status=201, etag=True, location=True),
+)
 async def create_portfolio(
     body: PortfolioCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
@@ -32,28 +45,38 @@ async def create_portfolio(
         name=body.name,
         currency=body.currency,
         owner=body.owner,
-        budget=period_amounts(body.budget),
+        budget=tuple(p.value() for p in body.budget),
         board_members=tuple(body.board_members),
         created_by=principal.subject,
     )
 
     async def action(uow: UnitOfWork) -> Response:
         created = await commands.create_portfolio(uow, command)
-        view = {**queries.portfolio_view(created.state), "version": created.version}
-        return answer(view, created.version, status_code=201, location=f"/portfolios/{portfolio_id}")
+        view = PortfolioView.model_validate({**queries.portfolio_view(created.state), "version": created.version})
+        location = f"/portfolios/{portfolio_id}"
+        return answer(view.model_dump(mode="json"), created.version, status_code=201, location=location)
 
     return await run_command(request, principal, action)
 
 
-@router.get("/portfolios", tags=["portfolios"])
-async def list_portfolios(
-    _principal: CurrentPrincipal, request: Request, limit: Limit = 100, cursor: Cursor = None
-) -> dict[str, Any]:
-    items, next_cursor = await queries.list_portfolios(service_runtime(request).db, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+@router.get("/portfolios", tags=["portfolios"], summary="List the portfolios", response_model=PortfolioPage)
+async def list_portfolios(_principal: CurrentPrincipal, request: Request, paging: Paging) -> PortfolioPage:
+    """Portfolios in id order."""
+    after = paging.after(1)
+    items = await queries.list_portfolios(
+        service_runtime(request).db, paging.limit + 1, str(after[0]) if after else None
+    )
+    page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
+    return PortfolioPage.model_validate({"items": page, "next_cursor": next_cursor})
 
 
-@router.get("/portfolios/{portfolio_id}", tags=["portfolios"])
+@router.get(
+    "/portfolios/{portfolio_id}",
+    tags=["portfolios"],
+    summary="Read a portfolio and its envelope",
+    response_model=PortfolioView,
+    responses=answers(404, etag=True, notes=NOT_FOUND),
+)
 async def read_portfolio(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
@@ -63,7 +86,13 @@ async def read_portfolio(
     return {**view, "version": version}
 
 
-@router.put("/portfolios/{portfolio_id}/budget", tags=["portfolios"])
+@router.put(
+    "/portfolios/{portfolio_id}/budget",
+    tags=["portfolios"],
+    summary="Replace the budget envelope per period",
+    response_model=PortfolioView,
+    responses=answers(404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+)
 async def replace_budget(
     portfolio_id: str,
     body: BudgetReplace,
@@ -73,35 +102,54 @@ async def replace_budget(
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Replace the envelope per fiscal period; no period may drop below what is already committed."""
-    budget = period_amounts(body.budget)
+    budget = tuple(p.value() for p in body.budget)
 
     def rule(state: Portfolio) -> list[Event]:
         return envelope.set_budget(state, budget, principal.subject)
 
-    return await run_command(
-        request, principal, lambda uow: answered(commands.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
-    )
+    return await _changed(request, principal, portfolio_id, rule, if_match)
 
 
-@router.post("/portfolios/{portfolio_id}/board", tags=["board"])
+@router.post(
+    "/portfolios/{portfolio_id}/board",
+    tags=["board"],
+    summary="Add a member to the board",
+    response_model=PortfolioView,
+    responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+)
 async def add_board_member(
     portfolio_id: str, body: BoardMemberAdd, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     def rule(state: Portfolio) -> list[Event]:
         return board.add_board_member(state, body.subject, principal.subject)
 
-    return await run_command(
-        request, principal, lambda uow: answered(commands.change_portfolio(uow, portfolio_id, rule))
-    )
+    return await _changed(request, principal, portfolio_id, rule)
 
 
-@router.delete("/portfolios/{portfolio_id}/board/{subject}", tags=["board"])
+@router.delete(
+    "/portfolios/{portfolio_id}/board/{subject}",
+    tags=["board"],
+    summary="Remove a member from the board",
+    response_model=PortfolioView,
+    responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+)
 async def remove_board_member(
     portfolio_id: str, subject: str, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     def rule(state: Portfolio) -> list[Event]:
         return board.remove_board_member(state, subject, principal.subject)
 
+    return await _changed(request, principal, portfolio_id, rule)
+
+
+async def _changed(
+    request: Request, principal: Principal, portfolio_id: str, rule: PortfolioRule, if_match: int | None = None
+) -> Response:
+    """Decide `rule` on the portfolio; answer the portfolio after it, with its ETag."""
     return await run_command(
-        request, principal, lambda uow: answered(commands.change_portfolio(uow, portfolio_id, rule))
+        request,
+        principal,
+        lambda uow: answered(
+            typed(PortfolioView, commands.change_portfolio(uow, portfolio_id, rule, if_match=if_match))
+        ),
     )

@@ -5,9 +5,20 @@ from __future__ import annotations
 from pydantic import Field
 
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
+from pmo_servicekit.contract.responses import example
 
 
 class PortfolioCreate(Body):
+    model_config = example(
+        {
+            "name": "Digital Change",
+            "currency": "EUR",
+            "owner": "olga",
+            "board_members": ["bob", "carla"],
+            "budget": [{"fiscal_period": "FY2027", "amount": "1200000.00"}],
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     owner: str = Field(min_length=1, max_length=200)
@@ -16,8 +27,12 @@ class PortfolioCreate(Body):
 
 
 class BudgetReplace(Body):
+    model_config = example({"budget": [{"fiscal_period": "FY2027", "amount": "1500000.00"}]})
+
     budget: list[PeriodAmountIn] = Field(min_length=1, max_length=40)
 
 
 class BoardMemberAdd(Body):
+    model_config = example({"subject": "dora"})
+
     subject: str = Field(min_length=1, max_length=200)

@@ -13,8 +13,6 @@ from pmo_events.runtime import Database
 from pmo_portfolio.objectives.views import objectives
 from pmo_portfolio.shared.errors import NotFound
 
-Page = tuple[list[dict[str, Any]], str | None]
-
 
 async def active_objective_weights(session: AsyncSession) -> dict[str, Decimal]:
     """Objective id → weight, for every active objective (retired ones count for nothing)."""
@@ -48,13 +46,13 @@ async def get_objective(db: Database, objective_id: str) -> tuple[dict[str, Any]
     return objective_view(loads(row.state)), row.version
 
 
-async def list_objectives(db: Database, status: str | None, limit: int, cursor: str | None) -> Page:
-    query = select(objectives.c.state).order_by(objectives.c.objective_id).limit(limit + 1)
+async def list_objectives(db: Database, status: str | None, limit: int, after: str | None) -> list[dict[str, Any]]:
+    """Up to `limit` objectives in id order, after the id `after`."""
+    query = select(objectives.c.state).order_by(objectives.c.objective_id).limit(limit)
     if status:
         query = query.where(objectives.c.status == status)
-    if cursor:
-        query = query.where(objectives.c.objective_id > cursor)
+    if after:
+        query = query.where(objectives.c.objective_id > after)
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
-    items = [objective_view(loads(r.state)) for r in rows[:limit]]
-    return items, items[-1]["id"] if len(rows) > limit else None
+    return [objective_view(loads(r.state)) for r in rows]

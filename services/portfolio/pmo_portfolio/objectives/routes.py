@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from pmo_events.contracts.base import Event
 from pmo_portfolio.objectives import commands, queries
 from pmo_portfolio.objectives import domain as objective_rules
 from pmo_portfolio.objectives.domain import Objective, ObjectiveDefinition
+from pmo_portfolio.objectives.responses import ObjectivePage, ObjectiveView
 from pmo_portfolio.objectives.schemas import ObjectiveCreate, ObjectivePatch, ObjectiveRetire
-from pmo_portfolio.shared.http import PROBLEMS, Analyst, Cursor, Limit
+from pmo_portfolio.shared.http import Analyst
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, keyset_page
+from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import invalid_field
 
-router = APIRouter(tags=["objectives"], responses=PROBLEMS)
+router = APIRouter(tags=["objectives"])
+NOT_FOUND = {404: "no such objective"}
 
 
-@router.post("/objectives", status_code=201)
+@router.post(
+    "/objectives",
+    status_code=201,
+    summary="Create a strategic objective",
+    response_model=ObjectiveView,
+    responses=answers(status=201, etag=True, location=True),
+)
 async def create_objective(
     body: ObjectiveCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
@@ -33,26 +43,32 @@ async def create_objective(
         request,
         principal,
         lambda uow: answered(
-            commands.create_objective(uow, objective_id, new_events),
+            typed(ObjectiveView, commands.create_objective(uow, objective_id, new_events)),
             status_code=201,
             location=f"/objectives/{objective_id}",
         ),
     )
 
 
-@router.get("/objectives")
+@router.get("/objectives", summary="List the strategic objectives", response_model=ObjectivePage)
 async def list_objectives(
     _principal: CurrentPrincipal,
     request: Request,
-    status: Annotated[str | None, Query(pattern="^(active|retired)$")] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    items, next_cursor = await queries.list_objectives(service_runtime(request).db, status, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    paging: Paging,
+    status: Literal["active", "retired"] | None = None,
+) -> ObjectivePage:
+    """Strategic objectives in id order, active or retired."""
+    items = await queries.list_objectives(service_runtime(request).db, status, paging.limit + 1, paging.after_id())
+    page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
+    return ObjectivePage.model_validate({"items": page, "next_cursor": next_cursor})
 
 
-@router.get("/objectives/{objective_id}")
+@router.get(
+    "/objectives/{objective_id}",
+    summary="Read one strategic objective",
+    response_model=ObjectiveView,
+    responses=answers(404, etag=True, notes=NOT_FOUND),
+)
 async def read_objective(
     objective_id: str, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
@@ -61,7 +77,12 @@ async def read_objective(
     return {**view, "version": version}
 
 
-@router.patch("/objectives/{objective_id}")
+@router.patch(
+    "/objectives/{objective_id}",
+    summary="Change a strategic objective",
+    response_model=ObjectiveView,
+    responses=answers(404, 409, 412, etag=True, notes=NOT_FOUND),
+)
 async def update_objective(
     objective_id: str,
     body: ObjectivePatch,
@@ -86,11 +107,20 @@ async def update_objective(
         return objective_rules.update(objective, definition, principal.subject)
 
     return await run_command(
-        request, principal, lambda uow: answered(commands.change_objective(uow, objective_id, rule, if_match=if_match))
+        request,
+        principal,
+        lambda uow: answered(
+            typed(ObjectiveView, commands.change_objective(uow, objective_id, rule, if_match=if_match))
+        ),
     )
 
 
-@router.post("/objectives/{objective_id}/retire")
+@router.post(
+    "/objectives/{objective_id}/retire",
+    summary="Retire a strategic objective",
+    response_model=ObjectiveView,
+    responses=answers(404, 409, 412, etag=True, notes=NOT_FOUND),
+)
 async def retire_objective(
     objective_id: str,
     principal: Analyst,
@@ -106,5 +136,9 @@ async def retire_objective(
         return objective_rules.retire(objective, principal.subject, reason)
 
     return await run_command(
-        request, principal, lambda uow: answered(commands.change_objective(uow, objective_id, rule, if_match=if_match))
+        request,
+        principal,
+        lambda uow: answered(
+            typed(ObjectiveView, commands.change_objective(uow, objective_id, rule, if_match=if_match))
+        ),
     )

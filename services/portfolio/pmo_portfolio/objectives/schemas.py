@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
 from pmo_portfolio.shared.http import Body
+from pmo_servicekit.contract.responses import example
+from pmo_servicekit.contract.wire import DecimalText
+
+Weight = Annotated[Decimal, DecimalText(12, 6, "a relative weight as a decimal string, above 0", "3"), Field(gt=0)]
 
 
 class ObjectivePeriod(Body):
@@ -16,18 +21,31 @@ class ObjectivePeriod(Body):
 
 
 class ObjectiveCreate(Body):
+    model_config = example(
+        {
+            "title": "Grow digital revenue",
+            "description": "Online share of revenue above 40%",
+            "weight": "3",
+            "period": {"start": "2027-01-01", "end": "2029-12-31"},
+        }
+    )
+
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5_000)
-    weight: Decimal = Field(gt=0, max_digits=12, decimal_places=6)
+    weight: Weight
     period: ObjectivePeriod
 
 
 class ObjectivePatch(Body):
+    model_config = example({"weight": "2"}, {"period": {"start": "2027-01-01", "end": "2030-12-31"}})
+
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5_000)
-    weight: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=6)
+    weight: Weight | None = None
     period: ObjectivePeriod | None = None
 
 
 class ObjectiveRetire(Body):
+    model_config = example({"reason": "replaced by the 2028 strategy"})
+
     reason: str | None = Field(default=None, max_length=5_000)

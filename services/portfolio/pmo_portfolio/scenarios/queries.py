@@ -18,6 +18,7 @@ from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer, frontier, o
 from pmo_portfolio.scenarios.domain.question import ScenarioRequest, build_question
 from pmo_portfolio.scenarios.views import scenarios
 from pmo_portfolio.shared.errors import RuleViolation
+from pmo_servicekit.contract.wire import fte_text, money_text
 
 VALUE_PLACES = Decimal("0.0001")
 
@@ -33,19 +34,23 @@ def money(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _limits_view(answer: ScenarioAnswer) -> dict[str, list[dict[str, Any]]]:
+def _limits_view(answer: ScenarioAnswer, currency: str) -> dict[str, list[dict[str, Any]]]:
+    def cash(value: Decimal) -> str:
+        return money_text(value, currency)
+
     totals = [
-        {"fiscal_period": x.fiscal_period, "budget": money(x.limit), "cost": money(x.used),
-         "remaining": money(x.limit - x.used)}
+        {"fiscal_period": x.fiscal_period, "budget": cash(x.limit), "cost": cash(x.used),
+         "remaining": cash(x.limit - x.used)}
         for x in answer.limits if x.kind == "budget"
     ]  # fmt: skip
     capacity = [
-        {"role": x.role, "fiscal_period": x.fiscal_period, "capacity": money(x.limit), "demand": money(x.used)}
+        {"role": x.role, "fiscal_period": x.fiscal_period, "capacity": fte_text(x.limit), "demand": fte_text(x.used)}
         for x in answer.limits if x.kind == "capacity"
     ]  # fmt: skip
     binding = [
-        {"kind": x.kind, "fiscal_period": x.fiscal_period, "role": x.role, "limit": money(x.limit),
-         "used": money(x.used)}
+        {"kind": x.kind, "fiscal_period": x.fiscal_period, "role": x.role,
+         "limit": cash(x.limit) if x.kind == "budget" else fte_text(x.limit),
+         "used": cash(x.used) if x.kind == "budget" else fte_text(x.used)}
         for x in answer.limits if x.binding
     ]  # fmt: skip
     return {"totals": totals, "capacity": capacity, "binding_constraints": binding}
@@ -55,14 +60,14 @@ def total_value(answer: ScenarioAnswer) -> str:
     return money(Decimal(str(answer.total_value)).quantize(VALUE_PLACES))
 
 
-def _answer_view(answer: ScenarioAnswer, titles: dict[str, str]) -> dict[str, Any]:
+def _answer_view(answer: ScenarioAnswer, titles: dict[str, str], currency: str) -> dict[str, Any]:
     return {
         "feasible": answer.feasible,
         "selected": [{"id": c, "title": titles.get(c, "")} for c in answer.selected],
         "total_value": total_value(answer),
         "proven_optimal": answer.proven_optimal,
         "optimality_gap": f"{answer.gap:.6f}",
-        **_limits_view(answer),
+        **_limits_view(answer, currency),
     }
 
 
@@ -83,12 +88,13 @@ async def run_scenario(
         )
     titles = {c.candidate_id: c.title for c in state.candidates.values()}
     body: dict[str, Any] = {"portfolio_id": portfolio_id, "as_of_version": version, "value": ask.request.value}
-    body.update(_answer_view(answer, titles))
+    body.update(_answer_view(answer, titles, state.currency))
     if ask.with_frontier:
         points = await asyncio.to_thread(frontier, question)
         body["frontier"] = [
-            {"budget_level": money(level), "feasible": point.feasible, "total_value": total_value(point),
-             "selected": list(point.selected), "budget": _limits_view(point)["totals"]}
+            {"budget_level": money_text(level, state.currency), "feasible": point.feasible,
+             "total_value": total_value(point), "selected": list(point.selected),
+             "budget": _limits_view(point, state.currency)["totals"]}
             for level, point in points
         ]  # fmt: skip
     return body, answer, version

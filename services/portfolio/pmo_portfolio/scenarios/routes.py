@@ -11,15 +11,17 @@ from pmo_portfolio import funding
 from pmo_portfolio.scenarios import commands, queries
 from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioRequest
 from pmo_portfolio.scenarios.queries import ScenarioAsk
+from pmo_portfolio.scenarios.responses import SavedScenarioPage, ScenarioResult
 from pmo_portfolio.scenarios.schemas import ScenarioRun
-from pmo_portfolio.shared.http import PROBLEMS
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.paging import Paging, slice_page
+from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import answer, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem, invalid_field
 
-router = APIRouter(tags=["scenarios"], responses=PROBLEMS)
+router = APIRouter(tags=["scenarios"])
 
 
 def _request(body: ScenarioRun) -> ScenarioRequest:
@@ -41,8 +43,15 @@ async def _check_may_save(request: Request, portfolio_id: str, principal: Princi
         raise Problem(403, "forbidden", "only a PMO analyst or a board member of this portfolio saves scenarios")
 
 
-@router.post("/portfolios/{portfolio_id}/scenarios")
-async def run(
+@router.post(
+    "/portfolios/{portfolio_id}/scenarios",
+    summary="Optimise a scenario under the envelope",
+    response_model=ScenarioResult,
+    responses=answers(
+        403, 404, 409, notes={409: "no selection satisfies the scenario", 403: "only a PMO analyst or board saves"}
+    ),
+)
+async def run_scenario(
     portfolio_id: str,
     body: ScenarioRun,
     principal: CurrentPrincipal,
@@ -58,15 +67,25 @@ async def run(
     runtime = service_runtime(request)
     answered, answer_found, version = await queries.run_scenario(runtime.db, runtime.commands.store, portfolio_id, ask)
     if not ask.save_as:
-        return {**answered, "saved": None}
+        return ScenarioResult.model_validate({**answered, "saved": None})
 
     async def save(uow: UnitOfWork) -> Response:
         saved, saved_at_version = await commands.save_scenario(uow, portfolio_id, ask, answer_found, version)
-        return answer({**answered, "saved": saved}, saved_at_version)
+        result = ScenarioResult.model_validate({**answered, "saved": saved})
+        return answer(result.model_dump(mode="json"), saved_at_version)
 
     return await run_command(request, principal, save)
 
 
-@router.get("/portfolios/{portfolio_id}/scenarios")
-async def saved_scenarios(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    return {"items": await queries.list_scenarios(service_runtime(request).db, portfolio_id)}
+@router.get(
+    "/portfolios/{portfolio_id}/scenarios",
+    summary="List the portfolio's saved scenarios",
+    response_model=SavedScenarioPage,
+)
+async def list_saved_scenarios(
+    portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+) -> SavedScenarioPage:
+    """Scenarios someone saved, oldest first."""
+    saved = await queries.list_scenarios(service_runtime(request).db, portfolio_id)
+    items, next_cursor = slice_page(saved, paging, key=lambda item: [item["id"]])
+    return SavedScenarioPage.model_validate({"items": items, "next_cursor": next_cursor})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from pmo_events.figures.fiscal import FiscalPeriodName
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
+from pmo_servicekit.contract.responses import example
+from pmo_servicekit.contract.wire import DecimalText
 
 Key = Field(min_length=1, max_length=64)
 
@@ -16,7 +18,7 @@ Key = Field(min_length=1, max_length=64)
 class CapacityBody(Body):
     role: str = Field(min_length=1, max_length=100)
     fiscal_period: FiscalPeriodName
-    fte: Decimal = Field(ge=0, max_digits=10, decimal_places=3)
+    fte: Annotated[Decimal, DecimalText(10, 3, "FTE available as a decimal string", "2.5"), Field(ge=0)]
 
 
 class Dependency(Body):
@@ -29,6 +31,18 @@ class Exclusion(Body):
 
 
 class ScenarioRun(Body):
+    model_config = example(
+        {
+            "value": "weighted_score",
+            "budget": [{"fiscal_period": "FY2027", "amount": "900000.00"}],
+            "capacity": [{"role": "developer", "fiscal_period": "FY2027", "fte": "2.5"}],
+            "force_in": [],
+            "frontier": True,
+            "save": True,
+            "name": "FY2027 at 900k",
+        }
+    )
+
     value: Literal["weighted_score", "benefits"] = "weighted_score"
     budget: list[PeriodAmountIn] | None = Field(default=None, max_length=40)
     capacity: list[CapacityBody] = Field(default_factory=list, max_length=2_000)

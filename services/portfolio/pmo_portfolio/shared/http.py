@@ -1,22 +1,19 @@
-"""What every portfolio router shares: roles, paging, documented problem statuses, the base of request bodies."""
+"""What every portfolio router shares: roles, the base of request bodies, money per period in and out."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict
+from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.figures.fiscal import FiscalPeriodName
 from pmo_servicekit.auth import Principal, require_roles
-from pmo_servicekit.contract.wire import MoneyInput
+from pmo_servicekit.contract.wire import DecimalString, Money, MoneyInput, money_text
 
 Analyst = Annotated[Principal, Depends(require_roles("pmo_analyst", "admin"))]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[str | None, Query(max_length=64)]
-PROBLEMS: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 409: {}, 412: {}, 422: {}}
 
 
 class Body(BaseModel):
@@ -31,6 +28,31 @@ class PeriodAmountIn(Body):
     fiscal_period: FiscalPeriodName
     amount: MoneyInput
 
+    def value(self) -> PeriodAmount:
+        return PeriodAmount(fiscal_period=self.fiscal_period, amount=self.amount)
 
-def period_amounts(lines: Iterable[PeriodAmountIn]) -> tuple[PeriodAmount, ...]:
-    return tuple(PeriodAmount(fiscal_period=line.fiscal_period, amount=line.amount) for line in lines)
+
+class PeriodEnvelope(BaseModel):
+    """One fiscal period of the envelope: what the board may commit, what it has, what remains."""
+
+    fiscal_period: str = Field(examples=["FY2027"])
+    envelope: Money
+    committed: Money
+    remaining: Money
+
+
+class CriterionOut(BaseModel):
+    key: str
+    name: str
+    weight: DecimalString
+
+
+class PeriodAmountOut(BaseModel):
+    fiscal_period: str = Field(examples=["FY2027"])
+    amount: Money
+
+
+def amounts_of(amounts: Iterable[PeriodAmount | dict[str, Any]], currency: str | None) -> list[dict[str, str]]:
+    """Amounts per period at the currency's scale."""
+    rows = [a if isinstance(a, dict) else a.model_dump() for a in amounts]
+    return [{"fiscal_period": r["fiscal_period"], "amount": money_text(r["amount"], currency)} for r in rows]
