@@ -131,7 +131,7 @@ async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(up
         measured = await pm.post(f"/projects/{active}/benefits/{benefit}/realisations",
                                  json={"measured_value": "3%", "measured_on": "2027-09-30"})  # fmt: skip
         decided = await board.post(f"/portfolios/{portfolio_id}/decisions", json={
-            "candidate_id": deferred, "outcome": "reject", "rationale": "seen enough"})  # fmt: skip
+            "candidate_id": deferred, "outcome": "rejected", "rationale": "seen enough"})  # fmt: skip
         project = (await pm.get(f"/projects/{active}")).json()
     assert scored.status_code == learned.status_code == measured.status_code == decided.status_code == 201
     streams = await _streams(service)

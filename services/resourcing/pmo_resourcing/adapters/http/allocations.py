@@ -89,13 +89,12 @@ async def list_allocations(
     status: Literal["proposed", "confirmed", "released"] | None = None,
 ) -> AllocationPage:
     """Allocations in id order, filtered by resource, project and status."""
-    after = paging.after(1)
     items = await queries.list_allocations(
         service_runtime(request).db,
         resource_id=resource_id,
         project_id=project_id,
         status=status,
-        after=str(after[0]) if after else None,
+        after=paging.after_id(),
         limit=paging.limit + 1,
     )
     page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])

@@ -31,13 +31,12 @@ async def list_demands(
     status: Literal["open", "partially_filled", "filled", "cancelled"] | None = None,
 ) -> DemandPage:
     """Demand lines raised by initiated projects, with the FTE confirmed (and proposed) bookings cover."""
-    after = paging.after(1)
     items = await queries.list_demands(
         service_runtime(request).db,
         project_id=project_id,
         role=role,
         status=status,
-        after=str(after[0]) if after else None,
+        after=paging.after_id(),
         limit=paging.limit + 1,
     )
     page, next_cursor = keyset_page(items, paging, key=lambda item: [item["id"]])
