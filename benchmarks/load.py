@@ -87,6 +87,53 @@ def cpu_ms(pid: int) -> float:
     return total * 1000 / TICKS
 
 
+def process_cpu_ms(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system) of each given process, in milliseconds (gone ones are left out)."""
+    spent = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        spent[pid] = (int(fields[11]) + int(fields[12])) * 1000 / TICKS
+    return spent
+
+
+def backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving one database (the local server, read with psql)."""
+    out = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-At",
+            "-c",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [int(line) for line in out.split()]
+
+
+class ServerCpu:
+    """CPU the database server spent for one database between `start()` and `stop()` (its backends')."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._before: dict[int, float] = {}
+
+    def start(self) -> None:
+        self._before = process_cpu_ms(backends(self.database))
+
+    def stop(self) -> float:
+        after = process_cpu_ms(backends(self.database))
+        return sum(spent - self._before.get(pid, 0.0) for pid, spent in after.items())
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of the process tree, in MB."""
     total = 0

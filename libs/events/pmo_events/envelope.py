@@ -66,10 +66,14 @@ class RecordedEvent:
     partition: int | None = None
     offset: int | None = None
     raw: bytes | None = field(default=None, compare=False, repr=False)
+    #: The decoded contract, kept after the first `decode()` (contracts are frozen, so it is shared).
+    _decoded: Event | None = field(default=None, init=False, compare=False, repr=False)
 
     def decode(self) -> Event:
-        """The typed contract, upcast from older versions when needed."""
-        return registry.decode(self.type, self.data)
+        """The typed contract, upcast from older versions when needed; validated once per event."""
+        if self._decoded is None:
+            object.__setattr__(self, "_decoded", registry.decode(self.type, self.data))
+        return self._decoded  # type: ignore[return-value]
 
     def payload_bytes(self) -> bytes:
         return self.raw if self.raw is not None else dumps(self.data)

@@ -64,6 +64,14 @@ class Database:
         await self.engine.dispose()
 
 
+async def asyncpg_connection(session: AsyncSession) -> Any | None:
+    """The session's asyncpg connection, inside its transaction (for COPY and cursors); None elsewhere."""
+    if session.bind.dialect.driver != "asyncpg":
+        return None
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL for concurrent readers; explicit BEGIN so SAVEPOINTs work with the sqlite3 driver."""
 

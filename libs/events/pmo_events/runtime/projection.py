@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Table, delete
 
 from pmo_events.runtime.database import Database
+from pmo_events.runtime.heap import growing_heap
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets
 from pmo_events.runtime.store import EventStore
 from pmo_events.runtime.unit_of_work import InlineProjector
+from pmo_events.runtime.views import StreamView
 
 Progress = Callable[[int], None]
 
@@ -25,30 +27,30 @@ async def rebuild_inline_views(
 ) -> int:
     """Empty the views and replay every stored event through their projectors, in one transaction.
 
-    A projector with a `many` method (a `StreamView`) takes each page at once: one read and one
-    write per page instead of per event (before the others, which see each event in turn; no view
-    reads another's table).
+    A `StreamView` folds the whole store in memory and writes each of its rows once at the end; the
+    other projectors see each event in turn (no view reads another's table).
     """
-    batched = [p for p in projectors if hasattr(p, "many")]
-    one_by_one = [p for p in projectors if not hasattr(p, "many")]
+    in_memory = [p.replay() for p in projectors if isinstance(p, StreamView)]
+    one_by_one = [p for p in projectors if not isinstance(p, StreamView)]
     replayed = 0
     async with db.transaction() as session:
         for table in tables:
             await session.execute(delete(table))
         position = 0
-        while True:
-            page = await store.read_all(session, after_position=position, limit=batch_size)
-            if not page:
-                break
-            for view in batched:
-                await view.many(session, page)
-            for event in page:
-                for project in one_by_one:
-                    await project(session, event)
-            position = page[-1].position or position
-            replayed += len(page)
-            if progress is not None:
-                progress(len(page))
+        with growing_heap() as settle:
+            while page := await store.read_all(session, after_position=position, limit=batch_size):
+                for folding in in_memory:
+                    folding.fold(page)
+                for event in page:
+                    for project in one_by_one:
+                        await project(session, event)
+                position = page[-1].position or position
+                replayed += len(page)
+                settle()
+                if progress is not None:
+                    progress(len(page))
+            for folding in in_memory:
+                await folding.write(session)
     return replayed
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -26,8 +27,8 @@ class StreamView(Generic[S]):
     """A view with one row per stream: the state column holds the fold, `columns` the queryable fields.
 
     Called with one event it is an inline projector (one read, one write in the command's
-    transaction); `many` folds a whole batch in memory with one read and one write per chunk of
-    streams, which is what a rebuild replays through.
+    transaction); `many` folds a batch in memory with one read and one write per chunk of streams;
+    a rebuild folds the whole store with `replay()` and writes each row once at the end.
     """
 
     table: Table
@@ -50,30 +51,13 @@ class StreamView(Generic[S]):
         for event in events:
             starts.setdefault(event.stream_id, event.sequence)
         # A stream whose batch starts at its first event has no row yet: nothing to read (a create).
-        stored = await self._load(session, [i for i, first in starts.items() if first > 1])
-        states: dict[str, S] = dict(stored)
-        first: dict[str, RecordedEvent] = {}
-        last: dict[str, RecordedEvent] = {}
-        for event in events:
-            state = states.get(event.stream_id) or self.initial(event.stream_id)
-            states[event.stream_id] = self.evolve(state, event.decode())
-            last[event.stream_id] = event
-            if event.stream_id not in stored:
-                first.setdefault(event.stream_id, event)
-        inserts = [self._row(i, states[i], last[i]) | self.on_insert(first[i]) for i in first]
-        updates = [self._row(i, states[i], last[i]) for i in last if i in stored]
-        if inserts:
-            await session.execute(self.table.insert(), inserts)
-        if updates:
-            # Bound names must differ from column names in an UPDATE's SET clause.
-            names = [name for name in updates[0] if name != self.key.name]
-            statement = (
-                self.table.update()
-                .where(self.key == bindparam("b_key"))
-                .values({name: bindparam(f"b_{name}") for name in names})
-            )
-            rows = [{"b_key": row[self.key.name], **{f"b_{n}": row[n] for n in names}} for row in updates]
-            await session.execute(statement, rows)
+        folding = self.replay(await self._load(session, [i for i, first in starts.items() if first > 1]))
+        folding.fold(events)
+        await folding.write(session)
+
+    def replay(self, stored: dict[str, S] | None = None) -> Folding[S]:
+        """An in-memory fold over these rows (`stored`: the states already in the table)."""
+        return Folding(self, dict(stored or {}))
 
     async def _load(self, session: AsyncSession, ids: list[str]) -> dict[str, S]:
         found: dict[str, S] = {}
@@ -89,3 +73,43 @@ class StreamView(Generic[S]):
             **self.columns(state, event),
             self.state.name: dumps(state.model_dump(mode="json")).decode(),
         }
+
+
+@dataclass
+class Folding(Generic[S]):
+    """A stream view's rows being folded in memory: a page of a command, or a whole replay."""
+
+    view: StreamView[S]
+    stored: dict[str, S]
+    states: dict[str, S] = field(default_factory=dict)
+    first: dict[str, RecordedEvent] = field(default_factory=dict)
+    last: dict[str, RecordedEvent] = field(default_factory=dict)
+
+    def fold(self, events: Iterable[RecordedEvent]) -> None:
+        view, states = self.view, self.states
+        for event in events:
+            stream = event.stream_id
+            state = states.get(stream) or self.stored.get(stream) or view.initial(stream)
+            states[stream] = view.evolve(state, event.decode())
+            self.last[stream] = event
+            if stream not in self.stored:
+                self.first.setdefault(stream, event)
+
+    async def write(self, session: AsyncSession) -> None:
+        """One insert for new streams and one update for the others, each a batch."""
+        view, states, last = self.view, self.states, self.last
+        new = iter(self.first.items())
+        while chunk := list(itertools.islice(new, _CHUNK)):
+            rows = [view._row(i, states[i], last[i]) | view.on_insert(first) for i, first in chunk]
+            await session.execute(view.table.insert(), rows)
+        updates = [view._row(i, states[i], last[i]) for i in last if i in self.stored]
+        if updates:
+            # Bound names must differ from column names in an UPDATE's SET clause.
+            names = [name for name in updates[0] if name != view.key.name]
+            statement = (
+                view.table.update()
+                .where(view.key == bindparam("b_key"))
+                .values({name: bindparam(f"b_{name}") for name in names})
+            )
+            rows = [{"b_key": row[view.key.name], **{f"b_{n}": row[n] for n in names}} for row in updates]
+            await session.execute(statement, rows)

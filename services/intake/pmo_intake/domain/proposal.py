@@ -104,7 +104,10 @@ _DECISION_STATUS: dict[type[Event], Status] = {
 def evolve(state: Proposal, event: Event) -> Proposal:
     """Apply one event; pure, and total over every intake event."""
     if isinstance(event, ProposalDrafted):
-        return Proposal(**event.model_dump(exclude={"proposal_id"}), proposal_id=state.proposal_id, status="draft")
+        # The event's values are already validated contract objects: copied, not dumped and parsed again.
+        content = {name: getattr(event, name) for name in CONTENT_FIELDS}
+        content.update(requester=event.requester, status="draft")
+        return initial(state.proposal_id).model_copy(update=content)
     if isinstance(event, ProposalEdited):
         return state.model_copy(update={name: getattr(event, name) for name in CONTENT_FIELDS})
     if isinstance(event, ProposalSubmitted):

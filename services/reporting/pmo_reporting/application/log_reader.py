@@ -98,9 +98,10 @@ async def stream_log(
         await asyncio.sleep(0)  # let the subscription and HTTP handlers run between pages
 
 
-async def count_log(session: AsyncSession, *, types: Collection[str] | None = None, after: int = 0) -> int:
-    query = select(func.count()).select_from(event_log).where(event_log.c.seq > after, *_filters(types, None))
-    return int((await session.execute(query)).scalar_one())
+async def count_by_type(session: AsyncSession, *, upto: int) -> dict[str, int]:
+    """How many events of each type the log holds up to `upto`."""
+    query = select(event_log.c.type, func.count()).where(event_log.c.seq <= upto).group_by(event_log.c.type)
+    return {type_: int(count) for type_, count in await session.execute(query)}
 
 
 async def log_head(session: AsyncSession) -> int:

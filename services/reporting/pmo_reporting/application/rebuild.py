@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,10 +12,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.runtime import Database
+from pmo_events.runtime.heap import growing_heap
 from pmo_reporting.adapters.db.documents import drop_generation, drop_other_generations, write_documents
-from pmo_reporting.adapters.db.tables import projections
+from pmo_reporting.adapters.db.tables import event_log, projections
 from pmo_reporting.application.live import fold_live, projection_row
-from pmo_reporting.application.log_reader import count_log, read_log
+from pmo_reporting.application.log_reader import count_by_type, log_head, read_log, stream_log
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.documents import InMemoryDocuments
 
@@ -50,6 +51,8 @@ class RebuildProgress:
 
 
 Advance = Callable[[RebuildProgress], None]
+#: One read model to rebuild and its progress (several are rebuilt from one read of the log).
+Job = tuple[Projection, RebuildProgress]
 
 
 async def begin_rebuild(db: Database, projection: Projection, *, force: bool = False) -> RebuildProgress:
@@ -79,44 +82,81 @@ async def run_rebuild(
     db: Database, projection: Projection, progress: RebuildProgress, advance: Advance | None = None
 ) -> None:
     """Fold, write, catch up and swap; on failure the answering generation stays and the error is kept."""
+    await run_rebuilds(db, [(projection, progress)], advance)
+
+
+async def run_rebuilds(db: Database, jobs: Sequence[Job], advance: Advance | None = None) -> None:
+    """Several read models from ONE read of the log: fold each, then write, catch up and swap each."""
     try:
-        position = await _fold_into_generation(db, projection, progress, advance)
-        progress.phase = "swapping"
-        await _swap(db, projection, progress.generation, position)
-        async with db.transaction() as session:
-            await drop_other_generations(session, projection.name, keep=progress.generation)
-        progress.phase = "done"
+        folded, position = await _fold_into_generations(db, jobs, advance)
     except Exception as exc:
-        log.exception("rebuild of %s failed", projection.name)
-        progress.phase, progress.error = "failed", f"{type(exc).__name__}: {exc}"
-        async with db.transaction() as session:
-            await drop_generation(session, projection.name, progress.generation)
-            await _set(session, projection.name, state="live", rebuild_generation=None, last_error=progress.error)
-    finally:
-        progress.finished_at = datetime.now(UTC)
-        if advance is not None:
-            advance(progress)
+        for projection, progress in jobs:
+            await _failed(db, projection, progress, exc, advance)
+        return
+    for projection, progress in jobs:
+        try:
+            progress.phase = "writing"
+            async with db.transaction() as session:
+                await write_documents(session, projection.name, progress.generation, folded.pop(projection.name).rows())
+                await _set(session, projection.name, rebuild_position=position)
+            progress.phase = "swapping"
+            await _swap(db, projection, progress.generation, position)
+            async with db.transaction() as session:
+                await drop_other_generations(session, projection.name, keep=progress.generation)
+            progress.phase = "done"
+        except Exception as exc:
+            await _failed(db, projection, progress, exc, advance)
+        else:
+            _finish(progress, advance)
 
 
-async def _fold_into_generation(
-    db: Database, projection: Projection, progress: RebuildProgress, advance: Advance | None
-) -> int:
-    docs, position = InMemoryDocuments(), 0
-    async with db.sessions() as session:
-        progress.total = await count_log(session, types=projection.handles)
-        async for page in read_log(session, types=projection.handles):
-            for event in page:
-                projection.apply(docs, event)
-            position = page[-1].position or position
-            progress.folded += len(page)
-            if advance is not None:
-                advance(progress)
-            await asyncio.sleep(0)  # let the live subscription and HTTP handlers run between pages
-    progress.phase = "writing"
+def _finish(progress: RebuildProgress, advance: Advance | None) -> None:
+    progress.finished_at = datetime.now(UTC)
+    if advance is not None:
+        advance(progress)
+
+
+async def _failed(
+    db: Database, projection: Projection, progress: RebuildProgress, exc: Exception, advance: Advance | None
+) -> None:
+    log.error("rebuild of %s failed", projection.name, exc_info=exc)
+    progress.phase, progress.error = "failed", f"{type(exc).__name__}: {exc}"
+    await _release(db, projection, progress, error=progress.error)
+    _finish(progress, advance)
+
+
+async def _release(db: Database, projection: Projection, progress: RebuildProgress, *, error: str | None) -> None:
+    """The new generation goes; the answering one stays."""
     async with db.transaction() as session:
-        await write_documents(session, projection.name, progress.generation, docs.rows())
-        await _set(session, projection.name, rebuild_position=position)
-    return position
+        await drop_generation(session, projection.name, progress.generation)
+        await _set(session, projection.name, state="live", rebuild_generation=None, last_error=error)
+
+
+async def _fold_into_generations(
+    db: Database, jobs: Sequence[Job], advance: Advance | None
+) -> tuple[dict[str, InMemoryDocuments], int]:
+    """One streamed read of the log up to its head, each event folded into the read models taking it."""
+    docs = {projection.name: InMemoryDocuments() for projection, _ in jobs}
+    takers: dict[str, list[Job]] = {}
+    for job in jobs:
+        for type_name in job[0].handles:
+            takers.setdefault(type_name, []).append(job)
+    async with db.sessions() as session:
+        head = await log_head(session)
+        counts = await count_by_type(session, upto=head)
+        for projection, progress in jobs:
+            progress.total = sum(counts.get(t, 0) for t in projection.handles)
+        with growing_heap() as settle:
+            async for page in stream_log(session, event_log.c.type.in_(sorted(takers)), event_log.c.seq <= head):
+                for event in page:
+                    for projection, progress in takers[event.type]:
+                        projection.apply(docs[projection.name], event)
+                        progress.folded += 1
+                settle()
+                if advance is not None:
+                    for _, progress in jobs:
+                        advance(progress)
+    return docs, head
 
 
 async def _swap(db: Database, projection: Projection, generation: int, position: int) -> None:
@@ -153,15 +193,23 @@ class Rebuilds:
         task = self._tasks.get(name)
         return task is not None and not task.done()
 
-    async def start(self, projection: Projection, *, force: bool = False) -> RebuildProgress:
-        if self.running(projection.name):
-            raise RebuildRefused(projection.name)
-        progress = await begin_rebuild(self.db, projection, force=force)
-        self.progress[projection.name] = progress
-        self._tasks[projection.name] = asyncio.create_task(
-            run_rebuild(self.db, projection, progress), name=f"rebuild-{projection.name}"
-        )
-        return progress
+    async def start(self, *chosen: Projection, force: bool = False) -> list[RebuildProgress]:
+        """Rebuild the chosen read models in the background, from one read of the log."""
+        if busy := [p.name for p in chosen if self.running(p.name)]:
+            raise RebuildRefused(", ".join(busy))
+        jobs: list[Job] = []
+        try:
+            for projection in chosen:
+                jobs.append((projection, await begin_rebuild(self.db, projection, force=force)))
+        except RebuildRefused:
+            for projection, progress in jobs:  # release the ones already claimed
+                await _release(self.db, projection, progress, error=None)
+            raise
+        task = asyncio.create_task(run_rebuilds(self.db, jobs), name=f"rebuild-{'+'.join(p.name for p in chosen)}")
+        for projection, progress in jobs:
+            self.progress[projection.name] = progress
+            self._tasks[projection.name] = task
+        return [progress for _, progress in jobs]
 
     async def wait(self, name: str) -> None:
         task = self._tasks.get(name)

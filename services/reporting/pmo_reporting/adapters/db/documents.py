@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps, loads
+from pmo_events.runtime.database import asyncpg_connection
 from pmo_reporting.adapters.db.tables import documents
 from pmo_reporting.projections.documents import Body, InMemoryDocuments, NotLoaded
 
 _CHUNK = 1000
+_COLUMNS = ("projection", "generation", "kind", "key", "scope", "body")
 
 
 class SessionDocuments:
@@ -96,22 +99,14 @@ async def load_documents(
 async def write_documents(
     session: AsyncSession, projection: str, generation: int, rows: Iterable[tuple[str, str, str, Body]]
 ) -> int:
-    batch, written = [], 0
-    for kind, key, scope, body in rows:
-        batch.append(
-            {
-                "projection": projection,
-                "generation": generation,
-                "kind": kind,
-                "key": key,
-                "scope": scope,
-                "body": dumps(body).decode(),
-            }
-        )
-        if len(batch) >= _CHUNK:
-            await session.execute(documents.insert(), batch)
-            written, batch = written + len(batch), []
-    if batch:
+    """A whole generation at once: COPY on PostgreSQL, batched inserts elsewhere."""
+    records = ((projection, generation, kind, key, scope, dumps(body).decode()) for kind, key, scope, body in rows)
+    connection = await asyncpg_connection(session)
+    if connection is not None:
+        status = await connection.copy_records_to_table(documents.name, records=records, columns=_COLUMNS)
+        return int(status.rsplit(" ", 1)[-1])
+    written = 0
+    while batch := [dict(zip(_COLUMNS, record, strict=True)) for record in itertools.islice(records, _CHUNK)]:
         await session.execute(documents.insert(), batch)
         written += len(batch)
     return written

@@ -68,6 +68,6 @@ async def rebuild_projection(
     projection = PROJECTIONS.get(name)
     if projection is None:
         raise Problem(404, "not-found", f"no read model is named {name}; known: {', '.join(sorted(PROJECTIONS))}")
-    progress = await rebuilds_of(request).start(projection, force=force)
+    (progress,) = await rebuilds_of(request).start(projection, force=force)
     body = {"name": name, "requested_by": principal.subject, **progress.as_json()}
     return JSONResponse(body, status_code=202, headers={"Location": "/admin/projections"})
