@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 import uvicorn
+from pydantic import BaseModel
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import (
@@ -26,13 +27,21 @@ from pmo_devstack.keys import (
     event_signer,
     mint_token,
 )
+from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import KafkaSettings
+from pmo_events.runtime import AggregateType, KafkaSettings, fold
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.store import kafka_record
 from pmo_servicekit.app import create_app
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def given(aggregate: AggregateType[S], *events: Event, stream_id: str = "s-1") -> S:
+    """The aggregate after `events`, folded as the unit of work folds it: the "given" of given/when/then."""
+    return fold(aggregate, aggregate.initial(stream_id), events)
 
 
 @dataclass
@@ -95,21 +104,6 @@ def as_published(event: RecordedEvent, data_dir: Path) -> tuple[bytes, bytes, li
     stack whose keys live in `data_dir`: for tests that publish on a service's behalf with a plain producer."""
     record = kafka_record(event, event_signer(data_dir, event.source.rsplit("/", 1)[-1]))
     return record.key.encode(), record.value, list(record.headers.items())
-
-
-async def eventually(check, timeout: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
-    """Poll `check` (sync or async) until it returns something truthy; return that value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last = None
-    while loop.time() < deadline:
-        last = check()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 class ServedInThread:

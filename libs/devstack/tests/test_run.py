@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pmo_devstack.broker import HOST, free_port, port_is_open
+from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import SERVICES
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
@@ -113,15 +114,6 @@ def _gone(pid: int) -> bool:
     return state == "Z"
 
 
-def _eventually_gone(pids: list[int], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not all(_gone(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_every_child_and_exits_zero(supervisor: Supervisor, sig: signal.Signals) -> None:
@@ -133,7 +125,7 @@ def test_a_signal_stops_every_child_and_exits_zero(supervisor: Supervisor, sig: 
     pids = supervisor.service_pids()
     supervisor.process.send_signal(sig)
     assert supervisor.process.wait(20) == 0
-    assert _eventually_gone(pids, timeout=2)
+    wait_until(lambda: all(_gone(pid) for pid in pids), "every child gone", timeout=2)
     for port in [*supervisor.ports.values(), broker_port]:
         assert not port_is_open(HOST, port)
     supervisor.wait_for(r"^\[devstack\]\s+stopped$", timeout=5)
@@ -149,7 +141,7 @@ def test_a_dead_service_is_reported_and_the_others_keep_running(supervisor: Supe
     assert all(not _gone(pid) for pid in pids[:1] + pids[2:])
     supervisor.process.terminate()
     assert supervisor.process.wait(20) == 0
-    assert _eventually_gone(pids)
+    wait_until(lambda: all(_gone(pid) for pid in pids), "every child gone", timeout=10)
 
 
 @pytest.mark.integration
@@ -159,11 +151,8 @@ def test_a_killed_supervisor_leaves_no_orphans(supervisor: Supervisor) -> None:
     pids = supervisor.service_pids()
     supervisor.process.kill()
     supervisor.process.wait()
-    assert _eventually_gone(pids)
-    deadline = time.monotonic() + 10
-    while port_is_open(HOST, broker_port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not port_is_open(HOST, broker_port)
+    wait_until(lambda: all(_gone(pid) for pid in pids), "every child gone", timeout=10)
+    wait_until(lambda: not port_is_open(HOST, broker_port), "the broker's port to close", timeout=10)
 
 
 @pytest.mark.integration
@@ -172,7 +161,7 @@ def test_a_signal_during_start_up_stops_what_was_started(launch: Callable[..., S
     pids = supervisor.service_pids()
     supervisor.process.terminate()
     assert supervisor.process.wait(20) == 0
-    assert _eventually_gone(pids, timeout=2)
+    wait_until(lambda: all(_gone(pid) for pid in pids), "every child gone", timeout=2)
     assert not any(port_is_open(HOST, port) for port in supervisor.ports.values())
     supervisor.wait_for(r"^\[devstack\]\s+stopped$", timeout=5)
     assert not any("PMO embedded stack is up" in line for line in supervisor.seen)

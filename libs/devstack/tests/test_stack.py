@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from pmo_devstack.broker import HOST, free_port, port_is_open
+from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import SERVICES, Stack, StackError
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
@@ -46,15 +47,6 @@ def bindable(port: int) -> bool:
             sock.bind((HOST, port))
         except OSError:
             return False
-    return True
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
     return True
 
 
@@ -165,7 +157,7 @@ def test_kill_then_start_service(make_stack: Callable[..., Stack]) -> None:
 def test_an_unexpected_death_is_reported_once(make_stack: Callable[..., Stack]) -> None:
     with make_stack() as stack:
         os.kill(stack.process("reporting").pid, signal.SIGKILL)  # type: ignore[union-attr]
-        assert eventually(lambda: not stack.running("reporting"))
+        wait_until(lambda: not stack.running("reporting"), "reporting to stop", timeout=10)
         assert stack.exited() == [("reporting", -9)]
         assert stack.exited() == []
         assert all(ready(stack, name) for name in SERVICES[:3])

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pmo_devstack.broker import start_broker
-from pmo_devstack.testing import eventually
+from pmo_devstack.polling import eventually
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.schema import outbox
 

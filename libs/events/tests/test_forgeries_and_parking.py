@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
 from pmo_devstack.keys import event_signer
-from pmo_devstack.testing import eventually
+from pmo_devstack.polling import eventually
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, EventStore, Metadata, parking
 from pmo_events.runtime.schema import consumed_streams

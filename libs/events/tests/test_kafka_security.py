@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from pmo_devstack.broker import HOST, free_port, start_broker
-from pmo_devstack.testing import eventually
+from pmo_devstack.polling import eventually
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.kafka import ensure_topics, make_producer
 

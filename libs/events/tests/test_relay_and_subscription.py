@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from pmo_devstack.keys import event_keys_dir, event_signer
-from pmo_devstack.testing import eventually
+from pmo_devstack.polling import eventually
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import (
     CommandRuntime,

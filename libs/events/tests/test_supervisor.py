@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pmo_devstack.testing import eventually
+from pmo_devstack.polling import eventually
 from pmo_events.runtime.supervisor import LinkStatus, Supervisor, really_cancelled
 
 

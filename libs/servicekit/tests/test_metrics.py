@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pmo_devstack.broker import free_port
-from pmo_devstack.testing import eventually, running_service
+from pmo_devstack.polling import eventually
+from pmo_devstack.testing import running_service
 from pmo_events.envelope import RecordedEvent
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 

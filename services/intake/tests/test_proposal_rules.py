@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import (
     Benefit,
@@ -27,11 +28,12 @@ from pmo_events.contracts.intake import (
     ProposalUnderReview,
     ProposalWithdrawn,
 )
+from pmo_intake.application.commands import PROPOSAL
 from pmo_intake.domain import lifecycle
 from pmo_intake.domain.completeness import ObjectiveFacts, PortfolioFacts, SubmissionContext
 from pmo_intake.domain.errors import IncompleteProposal, InvalidProposal, NotAllowed, RuleViolation
 from pmo_intake.domain.lifecycle import Actor, BoardDecision, DraftProposal
-from pmo_intake.domain.proposal import Proposal, evolve, initial
+from pmo_intake.domain.proposal import Proposal
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PID = "11111111-1111-4111-8111-111111111111"
@@ -90,10 +92,8 @@ def decided(kind: type[Event]) -> Event:
 
 
 def given(*events: Event) -> Proposal:
-    state = initial(PID)
-    for event in events:
-        state = evolve(state, event)
-    return state
+    """The proposal after `events`."""
+    return testing.given(PROPOSAL, *events, stream_id=PID)
 
 
 def decision(outcome: str) -> BoardDecision:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pmo_devstack.testing import eventually
+from pmo_devstack.polling import eventually
 
 from .support import PortfolioFeed, complete_proposal, intake_service, knows
 

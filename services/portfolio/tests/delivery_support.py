@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, Timeline
 from pmo_events.contracts.portfolio import InvestmentDecided, ProjectBudgetChanged, ProjectInitiated
-from pmo_portfolio.delivery.domain import project as project_rules
+from pmo_events.runtime import fold
+from pmo_portfolio.delivery.commands import PROJECT
 from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
-from pmo_portfolio.funding.domain import portfolio as portfolio_rules
+from pmo_portfolio.funding.commands import PORTFOLIO
 from pmo_portfolio.funding.domain.portfolio import Portfolio
 
-from .support import NOW, PORTFOLIO_ID, created, money, registered
+from .support import NOW, PORTFOLIO_ID, created, given, money, registered
 
 PROJECT_ID = "c-1"
 
@@ -56,25 +58,17 @@ def initiated(
 
 def funded(*more: Event, budget: tuple[tuple[str, str], ...] = (("2027", "1000"),)) -> Portfolio:
     """A portfolio whose envelope already carries the approved project (400 in 2027)."""
-    state = portfolio_rules.initial(PORTFOLIO_ID)
-    for event in (created(budget=budget), registered(PROJECT_ID), approved(), *more):
-        state = portfolio_rules.evolve(state, event)
-    return state
+    return given(created(budget=budget), registered(PROJECT_ID), approved(), *more)
 
 
 def project(*events: Event, start: ProjectInitiated | None = None) -> Project:
-    state = project_rules.initial(PROJECT_ID)
-    for event in (start or initiated(), *events):
-        state = project_rules.evolve(state, event)
-    return state
+    """The project after its initiation (`start`, or the usual one) and `events`."""
+    return testing.given(PROJECT, start or initiated(), *events, stream_id=PROJECT_ID)
 
 
 def moved(portfolio: Portfolio, events: list[Event]) -> Portfolio:
     """The portfolio after the budget changes a project command decided."""
-    for event in events:
-        if isinstance(event, ProjectBudgetChanged):
-            portfolio = portfolio_rules.evolve(portfolio, event)
-    return portfolio
+    return fold(PORTFOLIO, portfolio, [e for e in events if isinstance(e, ProjectBudgetChanged)])
 
 
 def at(day: date) -> datetime:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import (
     Benefit,
@@ -23,7 +24,7 @@ from pmo_events.contracts.portfolio import (
     PortfolioCreated,
     ScoringModelSet,
 )
-from pmo_portfolio.funding.domain import portfolio as rules
+from pmo_portfolio.funding.commands import PORTFOLIO
 from pmo_portfolio.funding.domain.portfolio import Portfolio
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -34,11 +35,9 @@ def money(*pairs: tuple[str, str]) -> tuple[PeriodAmount, ...]:
     return tuple(PeriodAmount(fiscal_period=p, amount=Decimal(a)) for p, a in pairs)
 
 
-def given(*events: Event, portfolio_id: str = PORTFOLIO_ID) -> Portfolio:
-    state = rules.initial(portfolio_id)
-    for event in events:
-        state = rules.evolve(state, event)
-    return state
+def given(*events: Event) -> Portfolio:
+    """The portfolio after `events`."""
+    return testing.given(PORTFOLIO, *events, stream_id=PORTFOLIO_ID)
 
 
 def created(board: Sequence[str] = ("bea", "bob"), budget: tuple[tuple[str, str], ...] = (("2027", "1000"),)) -> Event:

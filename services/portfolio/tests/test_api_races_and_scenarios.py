@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pmo_devstack.testing import as_published, eventually, running_service
+from pmo_devstack.polling import eventually
+from pmo_devstack.testing import as_published, running_service
 from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.envelope import RecordedEvent
 

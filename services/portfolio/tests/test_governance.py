@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import (
     BoardCharter,
@@ -22,6 +23,8 @@ from pmo_events.contracts.portfolio import (
     Tally,
     VoteCast,
 )
+from pmo_events.runtime import fold
+from pmo_portfolio.governance.commands import MOTION
 from pmo_portfolio.governance.domain import charter as charters
 from pmo_portfolio.governance.domain import motions
 from pmo_portfolio.governance.domain.charter import CharterTerms, Governor
@@ -55,10 +58,8 @@ def _terms(**changes: object) -> CharterTerms:
 
 def _motion(charter: BoardCharter, *events: Event, conflicts: tuple[Conflict, ...] = ()) -> Motion:
     terms = MotionTerms("investment", "c-1", "approve", "fits the strategy", conflicts=conflicts)
-    state = motions.initial("m-1")
-    for event in [*motions.propose(charter, PORTFOLIO_ID, "m-1", terms, charter.chair, NOW), *events]:
-        state = motions.evolve(state, event)
-    return state
+    proposed = motions.propose(charter, PORTFOLIO_ID, "m-1", terms, charter.chair, NOW)
+    return testing.given(MOTION, *proposed, *events, stream_id="m-1")
 
 
 def _votes(motion: Motion, *ballots: tuple[str, str]) -> tuple[Motion, list[Event]]:
@@ -66,8 +67,7 @@ def _votes(motion: Motion, *ballots: tuple[str, str]) -> tuple[Motion, list[Even
     last: list[Event] = []
     for voter, vote in ballots:
         last = motions.cast_vote(motion, voter, vote, f"{voter} says {vote}", NOW)  # type: ignore[arg-type]
-        for event in last:
-            motion = motions.evolve(motion, event)
+        motion = fold(MOTION, motion, last)
     return motion, last
 
 

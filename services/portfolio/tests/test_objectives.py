@@ -7,9 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_devstack import testing
+from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import ObjectiveCreated, ObjectiveRetired, ObjectiveUpdated
 from pmo_portfolio.objectives import domain as rules
-from pmo_portfolio.objectives.domain import ObjectiveDefinition
+from pmo_portfolio.objectives.commands import OBJECTIVE
+from pmo_portfolio.objectives.domain import Objective, ObjectiveDefinition
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 DEFINITION = ObjectiveDefinition(
@@ -17,11 +20,9 @@ DEFINITION = ObjectiveDefinition(
 )
 
 
-def given(*events):  # type: ignore[no-untyped-def]
-    state = rules.initial("o-1")
-    for event in events:
-        state = rules.evolve(state, event)
-    return state
+def given(*events: Event) -> Objective:
+    """The objective after `events`."""
+    return testing.given(OBJECTIVE, *events, stream_id="o-1")
 
 
 def test_create_records_the_objective_with_its_weight_and_period() -> None:

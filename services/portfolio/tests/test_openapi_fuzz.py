@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from pmo_devstack.testing import RunningService, ServedInThread, fresh_postgres_database, openapi_of
 from pmo_portfolio.bootstrap import PORTFOLIO
@@ -57,7 +58,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI, config=FUZZ_CONFIG)
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_gives_a_server_error(case, served) -> None:  # type: ignore[no-untyped-def]
     """As an analyst on the board of a real portfolio, so requests reach the domain rules."""
     service: RunningService = served.service
@@ -68,5 +69,7 @@ def test_no_input_gives_a_server_error(case, served) -> None:  # type: ignore[no
         case.path_parameters["candidate_id"] = "p-1"
     if case.path_parameters and "project_id" in case.path_parameters:
         case.path_parameters["project_id"] = "project-1"
-    case.call_and_validate(base_url=service.base_url, headers=headers, checks=[not_a_server_error])
+    case.call_and_validate(
+        base_url=service.base_url, headers=headers, checks=[not_a_server_error, response_schema_conformance]
+    )
     assert httpx.get(f"{service.base_url}/health/live").status_code == 200

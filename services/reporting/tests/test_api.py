@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pmo_devstack.testing import as_published, eventually, running_service
+from pmo_devstack.polling import eventually
+from pmo_devstack.testing import as_published, running_service
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.bootstrap import REPORTING
 

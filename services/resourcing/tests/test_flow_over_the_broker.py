@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from pmo_devstack.testing import as_published, eventually, running_service
+from pmo_devstack.polling import eventually
+from pmo_devstack.testing import as_published, running_service
 from pmo_events.contracts import portfolio, resourcing
 from pmo_events.envelope import RecordedEvent, from_kafka
 from pmo_events.runtime import KafkaSettings

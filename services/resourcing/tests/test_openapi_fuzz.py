@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from pmo_devstack.testing import RunningService, ServedInThread, fresh_postgres_database, openapi_of
 from pmo_resourcing.bootstrap import RESOURCING
@@ -54,5 +55,7 @@ def test_no_input_gives_a_server_error(case, served) -> None:  # type: ignore[no
     headers = {"Authorization": f"Bearer {service.token('rita', 'resource_manager', 'admin')}"}
     if case.path_parameters and "resource_id" in case.path_parameters:
         case.path_parameters["resource_id"] = served.prepared["resource_id"]
-    case.call_and_validate(base_url=service.base_url, headers=headers, checks=[not_a_server_error])
+    case.call_and_validate(
+        base_url=service.base_url, headers=headers, checks=[not_a_server_error, response_schema_conformance]
+    )
     assert httpx.get(f"{service.base_url}/health/live").status_code == 200

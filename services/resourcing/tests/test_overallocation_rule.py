@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.resourcing import (
     AllocationBooked,
@@ -17,6 +18,7 @@ from pmo_events.contracts.resourcing import (
     TimeOffRecorded,
     WeekLoad,
 )
+from pmo_resourcing.application.resources import RESOURCE
 from pmo_resourcing.domain import booking, resource
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import InvalidCommand, OverAllocated, RuleViolation
@@ -52,10 +54,8 @@ def time_off(start: date, end: date) -> TimeOffRecorded:
 
 
 def given(*events: Event) -> resource.Resource:
-    state = resource.initial("r-1")
-    for event in events:
-        state = resource.evolve(state, event)
-    return state
+    """The resource (its calendar) after `events`."""
+    return testing.given(RESOURCE, *events, stream_id="r-1")
 
 
 def book(state: resource.Resource, fte: str, start: date = MON, end: date = NEXT_FRI, **options: object) -> list[Event]:

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 
+from pmo_devstack import testing
 from pmo_events.contracts.resourcing import (
     AllocationBooked,
     AllocationChanged,
@@ -19,6 +20,8 @@ from pmo_events.contracts.resourcing import (
     Skill,
 )
 from pmo_events.figures.days import Span
+from pmo_events.runtime import fold
+from pmo_resourcing.application.consumer import PROJECT_DEMAND
 from pmo_resourcing.domain import booking, capacity, demand, profile
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import InvalidCommand, OverAllocated, RuleViolation
@@ -135,13 +138,10 @@ def test_project_demand_is_raised_once_and_cancelled_once() -> None:
         resource_estimate=(RoleEstimate(role="developer", fte=Decimal(2), start=MON, end=NEXT_FRI),),
         initiated_by="board",
     )
-    state = demand.initial("p-1")
-    raised = demand.raise_demand(state, initiated)
-    for event in raised:
-        state = demand.evolve(state, event)
+    raised = demand.raise_demand(demand.initial("p-1"), initiated)
+    state = testing.given(PROJECT_DEMAND, *raised, stream_id="p-1")
     assert demand.raise_demand(state, initiated) == []
     cancelled = demand.cancel_demand(state, reason="project cancelled")
     assert [e.demand_id for e in cancelled] == [raised[0].demand_id]  # type: ignore[attr-defined]
-    for event in cancelled:
-        state = demand.evolve(state, event)
+    state = fold(PROJECT_DEMAND, state, cancelled)
     assert demand.cancel_demand(state, reason="again") == []
