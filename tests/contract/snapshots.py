@@ -1,4 +1,8 @@
-"""Write the contract snapshots and the AsyncAPI document (`make contracts`); never rewrites a breaking change."""
+"""`make contracts`: write the event snapshots, the AsyncAPI document and the four OpenAPI documents.
+
+Never rewrites a breaking change: an event type needs a new major version (`v<N+1>`), an HTTP
+contract a higher major `api_version` in the service's definition (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ import json
 import sys
 from pathlib import Path
 
+from openapi_documents import OPENAPI_DIR, committed, generated, path_of
+from openapi_documents import render as render_openapi
+
 from pmo_events.asyncapi import build
 from pmo_events.contracts import registry
 from pmo_events.contracts.compat import breaking_changes
+from pmo_servicekit.contract import compat as http_compat
 
 HERE = Path(__file__).parent
 SNAPSHOTS = HERE / "snapshots"
@@ -19,7 +27,7 @@ def render(value: object) -> str:
     return json.dumps(value, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> int:
+def write_event_snapshots() -> list[str]:
     refused = []
     for type_name, cls in sorted(registry.classes().items()):
         if type_name.startswith("pmo.test."):
@@ -34,6 +42,26 @@ def main() -> int:
         path.write_text(render(schema))
     ASYNCAPI.parent.mkdir(exist_ok=True)
     ASYNCAPI.write_text(render(build()))
+    return refused
+
+
+def write_openapi_documents() -> list[str]:
+    refused = []
+    OPENAPI_DIR.mkdir(parents=True, exist_ok=True)
+    for service, document in generated().items():
+        before = committed(service)
+        if before is not None and http_compat.major(document) <= http_compat.major(before):
+            problems = http_compat.breaking_changes(before, document)
+            if problems:
+                lines = "\n  ".join(problems)
+                refused.append(f"{service} API: breaking changes (raise api_version's major to publish):\n  {lines}")
+                continue
+        path_of(service).write_text(render_openapi(document))
+    return refused
+
+
+def main() -> int:
+    refused = write_event_snapshots() + write_openapi_documents()
     for line in refused:
         print(line, file=sys.stderr)
     return 1 if refused else 0
