@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 PACKAGES := libs/events libs/servicekit libs/devstack \
             services/intake services/portfolio services/resourcing services/reporting
 STAMP  := $(VENV)/.installed
+#: Test code mypy checks too (a second run: mypy takes packages or files, not both).
+TYPED_TESTS := conftest.py tests $(foreach p,$(PACKAGES),$(p)/tests)
 # Tools the tests run that live outside .venv: the AsyncAPI reference parser (npm) and checkov, whose
 # dependencies would clash with the project's pins (a virtual environment of its own).
 NODE_TOOLS := tools/asyncapi/node_modules/.installed
@@ -71,6 +73,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check libs services tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/mypy $(TYPED_TESTS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not e2e"
@@ -83,6 +86,7 @@ e2e: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy $(TYPED_TESTS)
 
 contracts: $(STAMP)
 	$(BIN)/python tests/contract/snapshots.py

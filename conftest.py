@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,11 +19,12 @@ from pmo_devstack.testing import create_database, drop_database
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def _docker_container(kind: str):  # type: ignore[no-untyped-def]
+def _docker_container(kind: str):
     """A started testcontainers container, or None when no Docker engine answers."""
     try:
         from docker.errors import DockerException
 
+        container: Any
         if kind == "postgres":
             from testcontainers.postgres import PostgresContainer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ def test_snapshot_types_stay_readable_and_compatible(snapshot: Path) -> None:
 
 
 def test_the_compatibility_check_catches_breaking_changes() -> None:
-    old = {"properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["a"]}
+    old: dict[str, Any] = {"properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["a"]}
     assert breaking_changes(old, {**old, "properties": {**old["properties"], "c": {"type": "string"}}}) == []
     assert breaking_changes(old, {"properties": {"a": {"type": "string"}}, "required": ["a"]}) == ["b: removed"]
     assert breaking_changes(old, {**old, "required": ["a", "b"]}) == ["b: became required"]

@@ -18,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ def test_a_requests_trace_id_is_on_the_consumers_line_for_the_event_it_caused(st
         )
 
     for consumer in ("intake", "reporting"):
-        applied = wait_until(lambda c=consumer: applied_in(c), f"{consumer} applying the event", timeout=20)
+        applied = wait_until(partial(applied_in, consumer), f"{consumer} applying the event", timeout=20)
         assert applied["event_actor"] == "paula", "the consumer's line names who caused the event"
         assert applied["correlation_id"] == request_id, "the request id travels as the events' correlation id"
         assert applied["span_id"] != access["span_id"], "the consumer's own span, in the caller's trace"
@@ -246,7 +247,7 @@ def test_every_metric_the_alerts_and_the_dashboard_read_is_one_the_services_expo
 
     def visit(node: Any) -> None:
         if isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector):
-            read.add(node.name if isinstance(node, promql_parser.VectorSelector) else node.vector_selector.name)
+            read.add(str(node.name if isinstance(node, promql_parser.VectorSelector) else node.vector_selector.name))
 
     for query in queries:
         promql_parser.walk(promql_parser.parse(query), visit)

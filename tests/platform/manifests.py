@@ -118,9 +118,9 @@ def metrics_in(expr: str) -> set[str]:
 
     def visit(node: Any) -> None:
         if isinstance(node, promql_parser.VectorSelector):
-            found.add(node.name)
+            found.add(str(node.name))
         elif isinstance(node, promql_parser.MatrixSelector):
-            found.add(node.vector_selector.name)
+            found.add(str(node.vector_selector.name))
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return found

@@ -88,7 +88,7 @@ def _assert_one_origin(docs: list[dict[str, Any]]) -> None:
         assert not prefix.startswith(INTERNAL), f"{prefix}: health and metrics stay inside the cluster"
 
 
-def test_the_gateway_routes_every_api_path_to_its_service_under_one_host(rendered) -> None:  # type: ignore[no-untyped-def]
+def test_the_gateway_routes_every_api_path_to_its_service_under_one_host(rendered) -> None:
     _, docs = rendered
     _assert_one_origin(docs)
     (gateway,) = of_kind(docs, "Gateway").values()

@@ -31,7 +31,7 @@ DEMAND = [
 ]
 
 
-def _rows(group_by: str) -> list[dict]:  # type: ignore[type-arg]
+def _rows(group_by: str) -> list[dict]:
     return capacity_rows([ANN, BOB], BOOKINGS, DEMAND, APRIL.buckets(MONTH), group_by)  # type: ignore[arg-type]
 
 

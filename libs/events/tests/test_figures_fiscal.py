@@ -44,7 +44,7 @@ def test_a_year_can_be_named_by_the_calendar_year_it_ends_in() -> None:
 def test_every_day_lies_in_the_period_named_after_it(calendar: FiscalCalendar) -> None:
     for day in Span(date(2026, 1, 1), date(2029, 1, 10)).days():
         for level in ("year", "quarter", "period"):
-            span = calendar.span(calendar.name_of(day, level))  # type: ignore[arg-type]
+            span = calendar.span(calendar.name_of(day, level))
             assert span is not None and span.start <= day <= span.end
 
 

@@ -83,7 +83,7 @@ async def test_a_stray_cancelled_error_reconnects_instead_of_ending_the_subscrip
     """aiokafka cancels internal futures when the broker goes away; that must not end the task for good."""
     tripped: list[str] = []
 
-    async def cancelled_once(session, event):  # type: ignore[no-untyped-def]
+    async def cancelled_once(session, event):
         if not tripped:
             tripped.append(event.event_id)
             raise asyncio.CancelledError("internal future cancelled")

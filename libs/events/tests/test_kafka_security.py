@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from cryptography import x509
@@ -153,7 +154,11 @@ async def test_a_client_without_its_certificate_is_refused(tls_broker: tuple[Pat
 async def test_sasl_credentials_come_from_their_file_and_reach_the_client(tmp_path: Path) -> None:
     password = tmp_path / "password"
     password.write_text("s3cret-from-a-secret\n")
-    for protocol, mechanism in (("SASL_SSL", "SCRAM-SHA-512"), ("SASL_PLAINTEXT", "PLAIN")):
+    cases: tuple[tuple[Literal["SASL_SSL", "SASL_PLAINTEXT"], Literal["SCRAM-SHA-512", "PLAIN"]], ...] = (
+        ("SASL_SSL", "SCRAM-SHA-512"),
+        ("SASL_PLAINTEXT", "PLAIN"),
+    )
+    for protocol, mechanism in cases:
         kafka = KafkaSettings(
             security_protocol=protocol,
             sasl_mechanism=mechanism,

@@ -32,7 +32,7 @@ async def test_rebuilt_view_equals_the_live_one(database_url: str, tmp_path: Pat
 
     async def view() -> list[tuple[str, int, int]]:
         async with db.sessions() as session:
-            return sorted(tuple(r) for r in await session.execute(select(totals)))  # type: ignore[misc]
+            return sorted(tuple(r) for r in await session.execute(select(totals)))
 
     live = await view()
     assert [row[1:] for row in live] == [(15, 5)] * 4

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from pmo_devstack.keys import event_keys_dir, event_signer
@@ -39,7 +39,7 @@ totals = Table(
 )
 
 
-async def add_to_total(session, event: RecordedEvent) -> None:  # type: ignore[no-untyped-def]
+async def add_to_total(session, event: RecordedEvent) -> None:
     decoded = event.decode()
     assert isinstance(decoded, Incremented)
     if decoded.by < 0:
@@ -108,7 +108,7 @@ class Pipeline:
 
 
 @pytest.fixture
-async def pipeline(database_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def pipeline(database_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str):
     producer_db = await migrated(database_url, tmp_path)
     consumer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}", tmp_path)
     async with consumer_db.engine.begin() as conn:
@@ -192,12 +192,12 @@ async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(pipeline: P
     assert dead_letters == {"apply_failed": 1, "malformed_envelope": 1}
 
 
-async def _read_all(bootstrap: str, topic: str, expected: int):  # type: ignore[no-untyped-def]
+async def _read_all(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord[bytes, bytes]]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=5
     )
     await consumer.start()
-    found = []
+    found: list[ConsumerRecord[bytes, bytes]] = []
     try:
         deadline = asyncio.get_running_loop().time() + 20
         while len(found) < expected and asyncio.get_running_loop().time() < deadline:
@@ -208,7 +208,7 @@ async def _read_all(bootstrap: str, topic: str, expected: int):  # type: ignore[
     return found
 
 
-async def _equals(coro, expected) -> bool:  # type: ignore[no-untyped-def]
+async def _equals(coro, expected) -> bool:
     return await coro == expected
 
 

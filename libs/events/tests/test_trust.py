@@ -50,7 +50,8 @@ def event(**changes: object) -> RecordedEvent:
 
 def verdict(trust: EventTrust, recorded: RecordedEvent, signer: EventSigner | None, topic: str = TOPIC) -> str | None:
     record = kafka_record(recorded, signer)
-    return trust.rejection(topic, recorded, record.headers, record.value)
+    rejection = trust.rejection(topic, recorded, record.headers, record.value)
+    return None if rejection is None else str(rejection)
 
 
 @pytest.fixture

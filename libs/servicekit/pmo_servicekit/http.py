@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def service_runtime(request: Request) -> ServiceRuntime:
     """The service's runtime (database, store, commands, subscription), one per process."""
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 def etag(version: int) -> str:

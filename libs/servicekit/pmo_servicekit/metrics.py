@@ -106,7 +106,7 @@ def _counter(meter: Meter, name: str, unit: str, description: str, read: Callabl
 
 
 def _observe_relay(meter: Meter, runtime: ServiceRuntime, probe: BacklogProbe) -> None:
-    def relay():  # type: ignore[no-untyped-def]
+    def relay():
         return runtime.relay.status
 
     _counter(
@@ -164,7 +164,7 @@ def _observe_relay(meter: Meter, runtime: ServiceRuntime, probe: BacklogProbe) -
 
 
 def _observe_subscription(meter: Meter, runtime: ServiceRuntime) -> None:
-    def status():  # type: ignore[no-untyped-def]
+    def status():
         assert runtime.subscription is not None
         return runtime.subscription.status
 

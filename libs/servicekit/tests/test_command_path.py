@@ -98,7 +98,7 @@ def definition(tmp_path: Path) -> ServiceDefinition:
 
 
 @pytest.fixture
-async def service(postgres_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def service(postgres_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with running_service(
         definition(tmp_path), database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:

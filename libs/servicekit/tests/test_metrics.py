@@ -35,7 +35,7 @@ def _value(text: str, name: str, **labels: str) -> float | None:
 def _consuming_itself(tmp_path: Path) -> ServiceDefinition:
     """The kit's ping service, also subscribed to its own topic; a ping noted "poison" cannot be applied."""
 
-    async def apply(_session, event: RecordedEvent) -> None:  # type: ignore[no-untyped-def]
+    async def apply(_session, event: RecordedEvent) -> None:
         if event.data.get("note") == "poison":
             raise ValueError("this ping cannot be applied")
 
@@ -69,7 +69,9 @@ async def test_lag_per_partition_dead_letters_by_reason_and_command_latency(
     assert _value(text, "pmo_subscription_dead_letters_total", reason="malformed_envelope") == 0.0
     assert _value(text, "pmo_subscription_applied_total") == 2.0
     assert _value(text, "pmo_relay_published_total") == 4.0, "three pings and one dead letter"
-    partitions = {p for p in range(3) if _value(text, "pmo_subscription_lag", topic=kit.topic, partition=str(p)) == 0}
+    partitions = {
+        p for p in range(3) if _value(text, "pmo_subscription_lag", topic=str(kit.topic), partition=str(p)) == 0
+    }
     assert partitions == {0, 1, 2}, "a lag figure for every partition, 0 once caught up"
     assert _value(text, "pmo_command_duration_seconds_count", operation="ping", outcome="ok") == 3.0
     assert _value(text, "pmo_relay_oldest_unpublished_age_seconds") == 0.0

@@ -67,14 +67,14 @@ def definition(tmp_path: Path) -> ServiceDefinition:
 
 
 @pytest.fixture
-async def service(sqlite_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def service(sqlite_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with running_service(
         definition(tmp_path), database_url=sqlite_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
         yield running
 
 
-async def test_events_record_the_actor_and_continue_the_callers_trace(service) -> None:  # type: ignore[no-untyped-def]
+async def test_events_record_the_actor_and_continue_the_callers_trace(service) -> None:
     trace_id = uuid.uuid4().hex
     async with service.client("alice", "viewer") as client:
         r = await client.post("/pings", json={"note": "hi"}, headers={"traceparent": f"00-{trace_id}-{'1' * 16}-01"})
@@ -83,7 +83,7 @@ async def test_events_record_the_actor_and_continue_the_callers_trace(service) -
     assert r.json()["traceparent"].split("-")[1] == trace_id
 
 
-async def test_errors_are_problem_documents_naming_the_field(service) -> None:  # type: ignore[no-untyped-def]
+async def test_errors_are_problem_documents_naming_the_field(service) -> None:
     async with service.client("alice", "viewer") as client:
         bad = await client.post("/pings", json={"note": ""})
         malformed = await client.post("/pings", content=b"{not json", headers={"content-type": "application/json"})
@@ -95,7 +95,7 @@ async def test_errors_are_problem_documents_naming_the_field(service) -> None:  
     assert missing.status_code == 404 and missing.json()["type"] == "urn:pmo:problem:not-found"
 
 
-async def test_health_and_metrics_need_no_token_everything_else_does(service) -> None:  # type: ignore[no-untyped-def]
+async def test_health_and_metrics_need_no_token_everything_else_does(service) -> None:
     async with service.client() as anonymous:
         assert (await anonymous.get("/health/live")).status_code == 200
         ready = await anonymous.get("/health/ready")
@@ -110,7 +110,7 @@ async def test_health_and_metrics_need_no_token_everything_else_does(service) ->
     assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_nul_characters_and_oversized_bodies_are_refused_before_any_handler(service) -> None:  # type: ignore[no-untyped-def]
+async def test_nul_characters_and_oversized_bodies_are_refused_before_any_handler(service) -> None:
     async with service.client("alice", "viewer") as client:
         in_query = await client.get("/pings", params={"cursor": "a\x00b"})
         in_body = await client.post("/pings", json={"note": "a\x00b"})

@@ -17,7 +17,7 @@ from pmo_servicekit.telemetry import exports, resource_for
 from .test_service_edge import definition
 
 
-def test_resource_defaults_to_the_service_and_yields_to_the_standard_variables(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_resource_defaults_to_the_service_and_yields_to_the_standard_variables(monkeypatch) -> None:
     monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
     monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
     assert resource_for("intake").attributes["service.name"] == "pmo-intake"
@@ -29,7 +29,7 @@ def test_resource_defaults_to_the_service_and_yields_to_the_standard_variables(m
     assert attributes["service.namespace"] == "acme"
 
 
-def test_export_needs_an_endpoint_and_can_be_switched_off_per_signal(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_export_needs_an_endpoint_and_can_be_switched_off_per_signal(monkeypatch) -> None:
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"):
         monkeypatch.delenv(name, raising=False)
     assert not exports("traces")
@@ -69,7 +69,7 @@ def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
 @pytest.mark.integration
 async def test_spans_and_metrics_reach_the_collector_with_the_configured_identity(
     collector, sqlite_url: str, kafka_bootstrap: str, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     endpoint, received = collector
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "kit-under-test")

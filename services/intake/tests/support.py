@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 
@@ -21,6 +21,9 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.kafka import ensure_topics
 from pmo_intake.bootstrap import INTAKE
+
+#: The board's outcome as the portfolio's v1 event spells it.
+Outcome = Literal["approve", "reject", "defer", "request_changes"]
 
 
 @asynccontextmanager
@@ -42,7 +45,7 @@ class PortfolioFeed:
 
     async def __aenter__(self) -> PortfolioFeed:
         await ensure_topics(self.kafka, [portfolio.TOPIC])
-        self._producer = AIOKafkaProducer(**self.kafka.client_kwargs())  # type: ignore[arg-type]
+        self._producer = AIOKafkaProducer(**self.kafka.client_kwargs())
         await self._producer.start()
         return self
 
@@ -109,7 +112,7 @@ class PortfolioFeed:
             actor="bob",
         )  # fmt: skip
 
-    async def decided(self, portfolio_id: str, proposal_id: str, outcome: str, rationale: str) -> None:
+    async def decided(self, portfolio_id: str, proposal_id: str, outcome: Outcome, rationale: str) -> None:
         await self.publish(
             proposal_id,
             portfolio.InvestmentDecided(

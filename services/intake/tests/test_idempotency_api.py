@@ -14,16 +14,16 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with intake_service(database_url, kafka_bootstrap, tmp_path) as service:
         yield service
 
 
-async def proposals_in(client, portfolio_id: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
-    return (await client.get("/proposals", params={"portfolio_id": portfolio_id})).json()["items"]  # type: ignore[no-any-return]
+async def proposals_in(client, portfolio_id: str) -> list[dict]:
+    return (await client.get("/proposals", params={"portfolio_id": portfolio_id})).json()["items"]
 
 
-async def test_a_retried_create_answers_the_first_response_and_records_nothing(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retried_create_answers_the_first_response_and_records_nothing(intake) -> None:
     portfolio_id, key = str(uuid.uuid4()), {"Idempotency-Key": str(uuid.uuid4())}
     async with intake.client("alice", "requester") as alice:
         first = await alice.post("/proposals", json={"title": "CRM", "portfolio_id": portfolio_id}, headers=key)
@@ -44,7 +44,7 @@ async def test_a_retried_create_answers_the_first_response_and_records_nothing(i
         assert mine.status_code == 201 and mine.json()["id"] != first.json()["id"]
 
 
-async def test_a_retried_transition_is_not_applied_twice(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retried_transition_is_not_applied_twice(intake) -> None:
     async with intake.client("alice", "requester") as alice:
         url = (await alice.post("/proposals", json={"title": "CRM", "portfolio_id": "p"})).headers["location"]
         key = {"Idempotency-Key": "withdraw-once"}
@@ -55,7 +55,7 @@ async def test_a_retried_transition_is_not_applied_twice(intake) -> None:  # typ
         assert (await alice.post(f"{url}/withdraw", json={"reason": "not needed"})).status_code == 409
 
 
-async def test_a_failed_command_leaves_the_key_free(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_command_leaves_the_key_free(intake) -> None:
     key = {"Idempotency-Key": "k-1"}
     async with intake.client("alice", "requester") as alice:
         url = (await alice.post("/proposals", json={"title": "Thin", "portfolio_id": "p"})).headers["location"]
@@ -65,7 +65,7 @@ async def test_a_failed_command_leaves_the_key_free(intake) -> None:  # type: ig
         assert created.status_code == 201
 
 
-async def test_concurrent_twins_create_one_proposal(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_twins_create_one_proposal(intake) -> None:
     portfolio_id, key = str(uuid.uuid4()), {"Idempotency-Key": str(uuid.uuid4())}
     body = {"title": "Twin", "portfolio_id": portfolio_id}
     async with intake.client("alice", "requester") as alice:
@@ -75,7 +75,7 @@ async def test_concurrent_twins_create_one_proposal(intake) -> None:  # type: ig
         assert len(await proposals_in(alice, portfolio_id)) == 1
 
 
-async def test_an_oversized_key_is_a_422_naming_the_header(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_an_oversized_key_is_a_422_naming_the_header(intake) -> None:
     async with intake.client("alice", "requester") as alice:
         response = await alice.post(
             "/proposals", json={"title": "t", "portfolio_id": "p"}, headers={"Idempotency-Key": "k" * 201}

@@ -47,7 +47,7 @@ def test_the_fuzzed_document_is_the_one_the_service_serves(served_intake: Runnin
 
 @schema.parametrize()
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_gives_a_server_error(case, served_intake: RunningService) -> None:  # type: ignore[no-untyped-def]
+def test_no_input_gives_a_server_error(case, served_intake: RunningService) -> None:
     token = served_intake.token("fuzzer", "requester")
     headers = {"Authorization": f"Bearer {token}"}
     if case.path_parameters and "proposal_id" in case.path_parameters:

@@ -14,7 +14,7 @@ from .support import PortfolioFeed, complete_proposal, intake_service, knows
 pytestmark = pytest.mark.integration
 
 
-async def status_of(client, url: str, wanted: str) -> dict | None:  # type: ignore[no-untyped-def,type-arg]
+async def status_of(client, url: str, wanted: str) -> dict | None:
     body = (await client.get(url)).json()
     return body if body["status"] == wanted else None
 
@@ -116,7 +116,7 @@ async def test_retired_objectives_and_a_replaced_budget_change_what_submit_accep
         }  # fmt: skip
 
 
-async def learned_retirement_and_budget(intake, portfolio_id: str, objective_id: str) -> bool:  # type: ignore[no-untyped-def]
+async def learned_retirement_and_budget(intake, portfolio_id: str, objective_id: str) -> bool:
     async with intake.runtime.db.sessions() as session:
         portfolio = await knowledge.portfolio_facts(session, portfolio_id)
         objectives = await knowledge.objective_facts(session, [objective_id])

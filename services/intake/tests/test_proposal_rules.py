@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from pmo_events.contracts.common import (
 from pmo_events.contracts.intake import (
     ProposalApproved,
     ProposalChangesRequested,
+    ProposalDecisionEvent,
     ProposalDeferred,
     ProposalDrafted,
     ProposalEdited,
@@ -44,7 +46,7 @@ CONTEXT = SubmissionContext(
 )
 
 
-def complete_content(**overrides: object) -> dict[str, object]:
+def complete_content(**overrides: object) -> dict[str, Any]:
     content: dict[str, object] = {
         "title": "New CRM",
         "portfolio_id": "p-1",
@@ -76,16 +78,16 @@ def complete_content(**overrides: object) -> dict[str, object]:
 
 
 def drafted(**overrides: object) -> ProposalDrafted:
-    return ProposalDrafted(proposal_id=PID, requester="alice", **complete_content(**overrides))  # type: ignore[arg-type]
+    return ProposalDrafted(proposal_id=PID, requester="alice", **complete_content(**overrides))
 
 
 def submitted(submission: int = 1) -> ProposalSubmitted:
     return ProposalSubmitted(
         proposal_id=PID, requester="alice", submission=submission, submitted_at=NOW, **complete_content()
-    )  # type: ignore[arg-type]
+    )
 
 
-def decided(kind: type[Event]) -> Event:
+def decided(kind: type[ProposalDecisionEvent]) -> Event:
     return kind(
         proposal_id=PID, portfolio_id="p-1", decided_by="bob", decided_at=NOW, rationale="why", decision_event_id="d"
     )
@@ -149,7 +151,7 @@ def test_submitted_reviewed_or_decided_proposals_cannot_be_edited(history: tuple
 
 
 @pytest.mark.parametrize("outcome", [ProposalChangesRequested, ProposalDeferred])
-def test_changes_requested_and_deferred_proposals_are_editable_again(outcome: type[Event]) -> None:
+def test_changes_requested_and_deferred_proposals_are_editable_again(outcome: type[ProposalDecisionEvent]) -> None:
     events = lifecycle.edit(given(drafted(), submitted(), decided(outcome)), {"summary": "Better"}, actor=ALICE)
     assert given(drafted(), submitted(), decided(outcome), *events).summary == "Better"
 
@@ -217,7 +219,7 @@ def test_submit_checks_amounts_dates_fte_objectives_and_periods() -> None:
         ),
         dependencies=("not-a-proposal", PID),
     )
-    state = given(ProposalDrafted(proposal_id=PID, requester="alice", **content))  # type: ignore[arg-type]
+    state = given(ProposalDrafted(proposal_id=PID, requester="alice", **content))
     with pytest.raises(IncompleteProposal) as refused:
         lifecycle.submit(state, CONTEXT, actor=ALICE, now=NOW)
     assert {f.field for f in refused.value.findings} == {
@@ -248,7 +250,7 @@ def test_a_same_titled_open_proposal_is_a_warning_not_a_refusal() -> None:
 
 
 @pytest.mark.parametrize("outcome", [ProposalChangesRequested, ProposalDeferred])
-def test_resubmission_increments_the_submission_counter(outcome: type[Event]) -> None:
+def test_resubmission_increments_the_submission_counter(outcome: type[ProposalDecisionEvent]) -> None:
     events = lifecycle.submit(given(drafted(), submitted(1), decided(outcome)), CONTEXT, actor=ALICE, now=NOW)
     assert events[0].submission == 2  # type: ignore[attr-defined]
     assert given(drafted(), submitted(1), decided(outcome), *events).status == "submitted"
@@ -281,7 +283,7 @@ def test_an_undecided_proposal_can_be_withdrawn_with_a_reason(history: tuple[Eve
 
 
 @pytest.mark.parametrize("final", [ProposalApproved, ProposalRejected])
-def test_a_decided_proposal_cannot_be_withdrawn(final: type[Event]) -> None:
+def test_a_decided_proposal_cannot_be_withdrawn(final: type[ProposalDecisionEvent]) -> None:
     with pytest.raises(RuleViolation):
         lifecycle.withdraw(given(drafted(), submitted(), decided(final)), reason="r", actor=ALICE, now=NOW)
 

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with intake_service(database_url, kafka_bootstrap, tmp_path) as service:
         yield service
 
 
 @pytest.fixture
-async def known(intake, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def known(intake, kafka_bootstrap: str, tmp_path: Path):
     """A portfolio budgeting FY2027 and an active objective, both learned by intake from the broker."""
     async with PortfolioFeed(kafka_bootstrap, tmp_path) as feed:
         portfolio_id = await feed.portfolio("FY2027")
@@ -30,7 +30,7 @@ async def known(intake, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[n
     return portfolio_id, objective_id
 
 
-async def test_a_full_draft_round_trips_with_money_as_decimal_strings(intake, known) -> None:  # type: ignore[no-untyped-def]
+async def test_a_full_draft_round_trips_with_money_as_decimal_strings(intake, known) -> None:
     body = complete_proposal(*known)
     async with intake.client("alice", "requester") as alice:
         created = await alice.post("/proposals", json=body)
@@ -42,7 +42,7 @@ async def test_a_full_draft_round_trips_with_money_as_decimal_strings(intake, kn
         assert (await alice.get(created.headers["location"])).json() == view
 
 
-async def test_edit_needs_the_current_etag(intake, known) -> None:  # type: ignore[no-untyped-def]
+async def test_edit_needs_the_current_etag(intake, known) -> None:
     async with intake.client("alice", "requester") as alice:
         created = await alice.post("/proposals", json={"title": "CRM", "portfolio_id": known[0]})
         url = created.headers["location"]
@@ -61,7 +61,7 @@ async def test_edit_needs_the_current_etag(intake, known) -> None:  # type: igno
         assert (await alice.get(url)).json()["summary"] == "Better CRM"
 
 
-async def test_only_the_requester_an_analyst_or_an_admin_may_edit(intake, known) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_requester_an_analyst_or_an_admin_may_edit(intake, known) -> None:
     async with intake.client("alice", "requester") as alice:
         url = (await alice.post("/proposals", json={"title": "CRM", "portfolio_id": known[0]})).headers["location"]
     async with intake.client("mallory", "requester") as mallory:
@@ -75,7 +75,7 @@ async def test_only_the_requester_an_analyst_or_an_admin_may_edit(intake, known)
     assert [e["actor"] for e in history["items"]] == ["alice", "pat"]
 
 
-async def test_submit_then_edit_is_a_409_and_withdraw_after_submit_works(intake, known) -> None:  # type: ignore[no-untyped-def]
+async def test_submit_then_edit_is_a_409_and_withdraw_after_submit_works(intake, known) -> None:
     async with intake.client("alice", "requester") as alice:
         url = (await alice.post("/proposals", json=complete_proposal(*known))).headers["location"]
         submitted = await alice.post(f"{url}/submit", headers={"If-Match": '"1"'})
@@ -94,7 +94,7 @@ async def test_submit_then_edit_is_a_409_and_withdraw_after_submit_works(intake,
         assert events == ["ProposalDrafted", "ProposalSubmitted", "ProposalWithdrawn"]
 
 
-async def test_submit_names_unknown_objectives_and_unbudgeted_periods(intake, known) -> None:  # type: ignore[no-untyped-def]
+async def test_submit_names_unknown_objectives_and_unbudgeted_periods(intake, known) -> None:
     portfolio_id, _ = known
     body = complete_proposal(
         portfolio_id,
@@ -115,7 +115,7 @@ async def test_submit_names_unknown_objectives_and_unbudgeted_periods(intake, kn
     }
 
 
-async def test_a_same_titled_open_proposal_is_flagged_on_submit(intake, known) -> None:  # type: ignore[no-untyped-def]
+async def test_a_same_titled_open_proposal_is_flagged_on_submit(intake, known) -> None:
     async with intake.client("alice", "requester") as alice:
         first = (await alice.post("/proposals", json=complete_proposal(*known, title="Data platform"))).json()
         url = (await alice.post("/proposals", json=complete_proposal(*known, title="data  PLATFORM"))).headers[
@@ -130,7 +130,7 @@ async def test_a_same_titled_open_proposal_is_flagged_on_submit(intake, known) -
         assert (await bob.post(f"{url}/submit")).json()["warnings"] == []
 
 
-async def test_list_filters_searches_and_pages_with_a_stable_cursor(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_list_filters_searches_and_pages_with_a_stable_cursor(intake) -> None:
     portfolio_id = str(uuid.uuid4())
     async with intake.client("alice", "requester") as alice:
         ids = []
@@ -164,7 +164,7 @@ async def test_list_filters_searches_and_pages_with_a_stable_cursor(intake) -> N
         assert (await alice.get("/proposals", params={"status": "dreaming"})).status_code == 422
 
 
-async def test_unknown_proposals_are_404_and_readers_need_a_token(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_proposals_are_404_and_readers_need_a_token(intake) -> None:
     async with intake.client("vic", "viewer") as viewer:
         for path in (f"/proposals/{uuid.uuid4()}", "/proposals/not-an-id", f"/proposals/{uuid.uuid4()}/history"):
             assert (await viewer.get(path)).status_code == 404
@@ -174,7 +174,7 @@ async def test_unknown_proposals_are_404_and_readers_need_a_token(intake) -> Non
         assert (await anonymous.get("/proposals")).status_code == 401
 
 
-async def test_large_inputs_are_422_naming_the_field(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_large_inputs_are_422_naming_the_field(intake) -> None:
     benefit = {"description": "b", "kind": "non_financial"}
     body = {"title": "t", "portfolio_id": "p", "summary": "s" * 10_001, "business_case": {"benefits": [benefit] * 51}}
     async with intake.client("alice", "requester") as alice:
@@ -191,7 +191,7 @@ async def test_large_inputs_are_422_naming_the_field(intake) -> None:  # type: i
         }  # fmt: skip
 
 
-async def test_control_characters_are_refused_before_they_reach_the_database(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_control_characters_are_refused_before_they_reach_the_database(intake) -> None:
     async with intake.client("alice", "requester") as alice:
         response = await alice.post("/proposals", json={"title": "CRM\x07", "portfolio_id": "p\x07"})
         assert response.status_code == 422

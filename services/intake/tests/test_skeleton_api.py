@@ -13,14 +13,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with running_service(
         INTAKE, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
         yield service
 
 
-async def test_draft_answers_201_with_location_etag_and_the_requester(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_draft_answers_201_with_location_etag_and_the_requester(intake) -> None:
     async with intake.client("alice", "requester") as client:
         response = await client.post("/proposals", json={"title": "New CRM", "portfolio_id": "p-1"})
         assert response.status_code == 201, response.text
@@ -32,7 +32,7 @@ async def test_draft_answers_201_with_location_etag_and_the_requester(intake) ->
         assert again.json() == body
 
 
-async def test_submit_lists_every_missing_item_at_once(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_submit_lists_every_missing_item_at_once(intake) -> None:
     async with intake.client("alice", "requester") as client:
         created = (await client.post("/proposals", json={"title": "Thin", "portfolio_id": "unknown"})).json()
         response = await client.post(f"/proposals/{created['id']}/submit")
@@ -50,7 +50,7 @@ async def test_submit_lists_every_missing_item_at_once(intake) -> None:  # type:
     } <= fields
 
 
-async def test_tokens_and_roles_are_checked(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_tokens_and_roles_are_checked(intake) -> None:
     async with intake.client() as anonymous:
         assert (await anonymous.post("/proposals", json={"title": "x", "portfolio_id": "p"})).status_code == 401
         bad = await anonymous.get("/proposals/x", headers={"Authorization": "Bearer not-a-jwt"})
@@ -59,7 +59,7 @@ async def test_tokens_and_roles_are_checked(intake) -> None:  # type: ignore[no-
         assert (await viewer.post("/proposals", json={"title": "x", "portfolio_id": "p"})).status_code == 403
 
 
-async def test_bad_input_is_a_422_naming_the_field(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_is_a_422_naming_the_field(intake) -> None:
     async with intake.client("alice", "requester") as client:
         response = await client.post("/proposals", json={"title": "x" * 201, "portfolio_id": "p"})
     assert response.status_code == 422

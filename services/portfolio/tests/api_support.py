@@ -28,7 +28,7 @@ async def new_portfolio(service: RunningService, board: list[str], **extra: Any)
         body = {"name": "Change 2027", "currency": "EUR", "owner": "olga", "budget": BUDGET, "board_members": board}
         response = await analyst.post("/portfolios", json={**body, **extra})
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 async def register(

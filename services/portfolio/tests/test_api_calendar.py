@@ -17,14 +17,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
     async with running_service(
         isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
         yield running
 
 
-async def test_an_administrator_sets_an_april_year_and_everyone_reads_it(service) -> None:  # type: ignore[no-untyped-def]
+async def test_an_administrator_sets_an_april_year_and_everyone_reads_it(service) -> None:
     today = datetime.now(UTC).date()
     async with service.client("ada", "admin") as admin, service.client("ann", "pmo_analyst") as analyst:
         default = await analyst.get("/fiscal-calendar")
@@ -48,7 +48,7 @@ async def test_an_administrator_sets_an_april_year_and_everyone_reads_it(service
         assert again.headers["etag"] == '"1"'  # the calendar in force: nothing new recorded
 
 
-async def test_planned_value_follows_the_calendar_in_force_when_the_report_is_made(service) -> None:  # type: ignore[no-untyped-def]
+async def test_planned_value_follows_the_calendar_in_force_when_the_report_is_made(service) -> None:
     """FY2026 of an April year runs April 2026 to March 2027: by 30 June 2026, 91 of its 365 days are planned."""
     async with service.client("ada", "admin") as admin:
         assert (await admin.put("/fiscal-calendar", json={"year_start_month": 4})).status_code == 200

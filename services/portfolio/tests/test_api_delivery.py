@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
     async with running_service(
         isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
@@ -45,14 +45,14 @@ async def approved_project(service: RunningService, project_id: str, amount: str
     async with service.client("bea", "board_member") as bea:
         answer = await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=body)
     assert answer.status_code == 201, answer.text
-    return portfolio["id"]  # type: ignore[no-any-return]
+    return portfolio["id"]
 
 
 def report(percent: str = "40", cost: str = "200", **extra: Any) -> dict[str, Any]:
     return {"period_end": "2026-06-30", "percent_complete": percent, "actual_cost": cost, "summary": "ok", **extra}
 
 
-async def test_gates_in_order_with_board_authority_and_if_match(service) -> None:  # type: ignore[no-untyped-def]
+async def test_gates_in_order_with_board_authority_and_if_match(service) -> None:
     await approved_project(service, "p-gates")
     url = "/projects/p-gates"
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
@@ -81,7 +81,7 @@ async def test_gates_in_order_with_board_authority_and_if_match(service) -> None
         assert [p["id"] for p in listed] == ["p-gates"]
 
 
-async def test_status_reports_derive_rag_and_corrections_are_recorded(service) -> None:  # type: ignore[no-untyped-def]
+async def test_status_reports_derive_rag_and_corrections_are_recorded(service) -> None:
     await approved_project(service, "p-status")
     url = "/projects/p-status/status-reports"
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
@@ -106,7 +106,7 @@ async def test_status_reports_derive_rag_and_corrections_are_recorded(service) -
         assert latest["report_id"] == justified.json()["id"]
 
 
-async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_erased(service) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_erased(service) -> None:
     await approved_project(service, "p-dates")
     url = "/projects/p-dates"
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
@@ -133,7 +133,7 @@ async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_
         assert (superseded["correction_of"], superseded["correction_reason"]) == (june, "new month")
 
 
-async def test_change_requests_obey_the_envelope_and_decreases_return_money(service) -> None:  # type: ignore[no-untyped-def]
+async def test_change_requests_obey_the_envelope_and_decreases_return_money(service) -> None:
     pid = await approved_project(service, "p-change")
     url = "/projects/p-change/change-requests"
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
@@ -158,7 +158,7 @@ async def test_change_requests_obey_the_envelope_and_decreases_return_money(serv
         assert (await mallory.post(url, json=less)).status_code == 403
 
 
-async def test_pause_resume_cancel_release_budget_and_people(service) -> None:  # type: ignore[no-untyped-def]
+async def test_pause_resume_cancel_release_budget_and_people(service) -> None:
     pid = await approved_project(service, "p-cancel")
     url = "/projects/p-cancel"
     why = {"rationale": "priorities changed"}
@@ -178,7 +178,7 @@ async def test_pause_resume_cancel_release_budget_and_people(service) -> None:  
         assert (await bea.post(f"{url}/cancel", json=why)).status_code == 409
 
 
-async def test_close_with_lessons_then_benefits_and_lessons_after_closure(service) -> None:  # type: ignore[no-untyped-def]
+async def test_close_with_lessons_then_benefits_and_lessons_after_closure(service) -> None:
     await approved_project(service, "p-close")
     url = "/projects/p-close"
     closing = {"final_cost": "380", "lessons": [{"title": "Pilot", "description": "d", "category": "delivery"}],
@@ -203,7 +203,7 @@ async def test_close_with_lessons_then_benefits_and_lessons_after_closure(servic
         assert (await bea.post(f"{url}/reviews", json=review)).status_code == 409  # closed: nothing to review
 
 
-async def test_reviews_cadence_and_tolerances(service) -> None:  # type: ignore[no-untyped-def]
+async def test_reviews_cadence_and_tolerances(service) -> None:
     pid = await approved_project(service, "p-review")
     async with service.client("ann", "pmo_analyst") as ann:
         assert (await ann.put(f"/portfolios/{pid}/review-cadence", json={"every_days": 30})).status_code == 200
@@ -225,7 +225,7 @@ async def test_reviews_cadence_and_tolerances(service) -> None:  # type: ignore[
         assert overdue["items"] == []
 
 
-async def test_a_withdrawn_proposal_is_refused_a_decision(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_withdrawn_proposal_is_refused_a_decision(service) -> None:
     portfolio = await new_portfolio(service, ["bea"])
     await register(service, portfolio["id"], "gone")
     withdrawn = ProposalWithdrawn(proposal_id="gone", portfolio_id=portfolio["id"], withdrawn_by="rita", reason="moot")

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
     async with running_service(
         isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
@@ -37,7 +37,7 @@ async def refused(service: RunningService, client: Any, method: str, url: str, b
     assert await history_size(service) == before
 
 
-async def test_budget_lines_name_a_fiscal_period_and_a_bounded_amount(service) -> None:  # type: ignore[no-untyped-def]
+async def test_budget_lines_name_a_fiscal_period_and_a_bounded_amount(service) -> None:
     portfolio = await new_portfolio(service, ["bea"])
     url = f"/portfolios/{portfolio['id']}/budget"
     async with service.client("ann", "pmo_analyst") as analyst:
@@ -53,7 +53,7 @@ async def test_budget_lines_name_a_fiscal_period_and_a_bounded_amount(service) -
         assert "FY2027, FY2027-Q1 or FY2027-P01" in answer.json()["errors"][0]["message"]
 
 
-async def test_a_scenario_dependency_of_a_candidate_on_itself_is_refused(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_scenario_dependency_of_a_candidate_on_itself_is_refused(service) -> None:
     portfolio = await new_portfolio(service, ["bea"])
     await register(service, portfolio["id"], "c-1")
     url = f"/portfolios/{portfolio['id']}/scenarios"

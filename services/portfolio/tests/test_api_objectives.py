@@ -16,14 +16,14 @@ OBJECTIVE = {"title": "Grow online sales", "weight": "3", "period": {"start": "2
 
 
 @pytest.fixture
-async def portfolio(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def portfolio(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
     async with running_service(
         isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
         yield service
 
 
-async def test_objectives_are_created_updated_with_if_match_and_retired(portfolio) -> None:  # type: ignore[no-untyped-def]
+async def test_objectives_are_created_updated_with_if_match_and_retired(portfolio) -> None:
     async with portfolio.client("ann", "pmo_analyst") as analyst:
         created = await analyst.post("/objectives", json=OBJECTIVE)
         assert created.status_code == 201, created.text
@@ -54,7 +54,7 @@ async def test_objectives_are_created_updated_with_if_match_and_retired(portfoli
         assert (await analyst.get("/objectives/nope")).status_code == 404
 
 
-async def test_objectives_need_an_analyst_and_valid_input(portfolio) -> None:  # type: ignore[no-untyped-def]
+async def test_objectives_need_an_analyst_and_valid_input(portfolio) -> None:
     async with portfolio.client("rita", "requester") as requester:
         assert (await requester.post("/objectives", json=OBJECTIVE)).status_code == 403
         assert (await requester.get("/objectives")).status_code == 200

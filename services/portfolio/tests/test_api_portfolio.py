@@ -16,14 +16,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
     async with running_service(
         isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
         yield running
 
 
-async def test_portfolio_budget_and_board_are_governed(service) -> None:  # type: ignore[no-untyped-def]
+async def test_portfolio_budget_and_board_are_governed(service) -> None:
     created = await new_portfolio(service, ["bea"])
     assert [(b["fiscal_period"], b["envelope"], b["committed"], b["remaining"]) for b in created["budget"]] == [
         ("FY2027", "1000.00", "0.00", "1000.00"),
@@ -54,7 +54,7 @@ async def test_portfolio_budget_and_board_are_governed(service) -> None:  # type
         assert (await member.get("/portfolios/unknown")).status_code == 404
 
 
-async def test_scoring_model_weighted_or_pairwise_with_the_consistency_check(service) -> None:  # type: ignore[no-untyped-def]
+async def test_scoring_model_weighted_or_pairwise_with_the_consistency_check(service) -> None:
     portfolio = await new_portfolio(service, ["bea"])
     url = f"/portfolios/{portfolio['id']}/scoring-model"
     criteria = [{"key": "value", "name": "Value"}, {"key": "risk", "name": "Risk"}, {"key": "fit", "name": "Fit"}]
@@ -81,7 +81,7 @@ async def test_scoring_model_weighted_or_pairwise_with_the_consistency_check(ser
         assert off_scale.status_code == 422
 
 
-async def test_scores_ranking_and_decisions_with_board_authority(service) -> None:  # type: ignore[no-untyped-def]
+async def test_scores_ranking_and_decisions_with_board_authority(service) -> None:
     portfolio = await new_portfolio(service, ["bea", "bob"])
     other = await new_portfolio(service, ["olaf"])
     pid = portfolio["id"]
@@ -191,7 +191,7 @@ def _approve(candidate_id: str, amount: str) -> dict[str, object]:
     }
 
 
-async def test_a_retried_decision_with_the_same_idempotency_key_is_recorded_once(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retried_decision_with_the_same_idempotency_key_is_recorded_once(service) -> None:
     pid = (await new_portfolio(service, ["bea"]))["id"]
     await register(service, pid, "p-1")
     headers = {"Idempotency-Key": "approve-p-1"}
@@ -207,7 +207,7 @@ async def test_a_retried_decision_with_the_same_idempotency_key_is_recorded_once
         assert (await bea.get(f"/portfolios/{pid}")).json()["budget"][0]["committed"] == "100.00"
 
 
-async def test_views_rebuilt_from_the_store_answer_as_before(service) -> None:  # type: ignore[no-untyped-def]
+async def test_views_rebuilt_from_the_store_answer_as_before(service) -> None:
     pid = (await new_portfolio(service, ["bea"]))["id"]
     await weighted_model(service, pid)
     await register(service, pid, "p-1")

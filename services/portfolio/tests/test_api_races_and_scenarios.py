@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def on_postgres(postgres_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def on_postgres(postgres_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
     async with running_service(
         isolated(topic_prefix), database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
@@ -38,7 +38,7 @@ def _approval(candidate_id: str, amount: str, who: str) -> dict[str, object]:
     }
 
 
-async def test_two_board_members_deciding_the_same_candidate_at_once_exactly_one_wins(on_postgres) -> None:  # type: ignore[no-untyped-def]
+async def test_two_board_members_deciding_the_same_candidate_at_once_exactly_one_wins(on_postgres) -> None:
     portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
     pid = portfolio["id"]
     for round_ in range(5):
@@ -55,7 +55,7 @@ async def test_two_board_members_deciding_the_same_candidate_at_once_exactly_one
     assert sorted(d["candidate_id"] for d in log) == [f"same-{r}" for r in range(5)]
 
 
-async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> None:
     """Ten approvals of 150 race for an envelope of 1000: exactly six fit, whoever's request lands first."""
     portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
     pid = portfolio["id"]
@@ -79,7 +79,7 @@ async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> No
     }
 
 
-async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) -> None:  # type: ignore[no-untyped-def]
+async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) -> None:
     portfolio = await new_portfolio(on_postgres, ["bea"])
     pid = portfolio["id"]
     await weighted_model(on_postgres, pid)
@@ -132,7 +132,7 @@ async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) 
         assert (await viewer.post(url, json={"save": True, "name": "Mine"})).status_code == 403
 
 
-async def test_submitted_proposals_become_candidates_over_the_broker(  # type: ignore[no-untyped-def]
+async def test_submitted_proposals_become_candidates_over_the_broker(
     sqlite_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
 ) -> None:
     topic = f"{topic_prefix}.intake.events"
@@ -157,7 +157,7 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
             await producer.stop()
         async with service.client("bea", "board_member") as bea:
 
-            async def withdrawn_after_resubmission():  # type: ignore[no-untyped-def]
+            async def withdrawn_after_resubmission():
                 items = (await bea.get(f"/portfolios/{pid}/candidates")).json()["items"]
                 return items if items and items[0]["status"] == "withdrawn" else None
 
@@ -170,7 +170,7 @@ async def test_submitted_proposals_become_candidates_over_the_broker(  # type: i
 APPROVE_CHANGE = {"outcome": "approved", "rationale": "ok"}
 
 
-async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_postgres) -> None:  # type: ignore[no-untyped-def]
+async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_postgres) -> None:
     """Project at 400 of 1000; a +400 change and a new 400 approval each fit, both do not: exactly one wins."""
     for round_ in range(4):
         portfolio = await new_portfolio(on_postgres, ["bea", "bob"])

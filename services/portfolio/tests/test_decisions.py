@@ -18,7 +18,7 @@ from .support import NOW, created, given, model_set, money, registered, scored, 
 WEIGHTS = {"o-1": Decimal(3), "o-2": Decimal(1)}
 
 
-def _decide(outcome: str = "approve", by: str = "bea", candidate: str = "c-1", **extra) -> DecideInvestment:  # type: ignore[no-untyped-def]
+def _decide(outcome: str = "approve", by: str = "bea", candidate: str = "c-1", **extra) -> DecideInvestment:
     fields = {"approved_budget": money(("2027", "400"))} if outcome == "approve" else {}
     fields.update(extra)
     return DecideInvestment(candidate, outcome, "fits the strategy", by, NOW, **fields)  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ def test_only_a_board_member_of_this_portfolio_decides() -> None:
         (DecideInvestment("c-1", "reject", "no", "bea", NOW, money(("2027", "5"))), "approved_budget"),
     ],
 )
-def test_a_decision_without_what_it_needs_names_the_field(command, field) -> None:  # type: ignore[no-untyped-def]
+def test_a_decision_without_what_it_needs_names_the_field(command, field) -> None:
     with pytest.raises(InvalidCommand) as refused:
         decide(given(*SCORED), command, CARD)
     assert refused.value.field == field

@@ -37,12 +37,12 @@ from .delivery_support import act, at, funded, moved, project
 from .support import NOW, created, given, money, registered
 
 
-def gate(state, name: str, decision: str = "proceed", by: str = "bea"):  # type: ignore[no-untyped-def]
+def gate(state, name: str, decision: str = "proceed", by: str = "bea"):
     return gates.decide_gate(funded(), state, name, decision, act(by))
 
 
-def in_stage(stage: str):  # type: ignore[no-untyped-def]
-    events: list = []  # type: ignore[type-arg]
+def in_stage(stage: str):
+    events: list = []
     for name in ("plan", "execute", "close")[: ("initiate", "plan", "execute", "close").index(stage)]:
         events += gate(project(*events), name)
     return events
@@ -132,7 +132,7 @@ def test_close_only_from_execute_or_close_with_the_final_cost() -> None:
 LATER = at(date(2028, 1, 15))
 
 
-def _report(period_end: date = date(2027, 6, 30), actual_cost: str = "200", **extra) -> ReportStatus:  # type: ignore[no-untyped-def]
+def _report(period_end: date = date(2027, 6, 30), actual_cost: str = "200", **extra) -> ReportStatus:
     fields = {"percent_complete": Decimal("50"), "summary": "on track", "reported_by": "pam", "reported_at": LATER}
     fields.update(extra)
     return ReportStatus(period_end=period_end, actual_cost=Decimal(actual_cost), **fields)  # type: ignore[arg-type]
@@ -155,7 +155,7 @@ def test_bac_is_the_budget_in_force_at_the_period_end() -> None:
     """A budget change counts from its effective day: a later-filed report for an earlier period keeps the old BAC."""
     request = change_requests.request_change(project(), _budget_change(("2027", "100")), act(by="pam"))
     state = project(*request)
-    cr_id = request[0].change_request_id  # type: ignore[attr-defined]
+    cr_id = request[0].change_request_id
     decided = change_requests.decide_change(funded(), state, cr_id, "approve", act(at=at(date(2027, 7, 1))))
     state = project(*request, *decided)
     assert state.budget == {"2027": Decimal("500")}
@@ -201,7 +201,7 @@ def test_a_second_report_for_a_period_is_a_correction() -> None:
     [second] = status_reports.report_status(funded(), project(first), _report(actual_cost="210"))
     assert second.correction_of == first.report_id  # type: ignore[attr-defined]
     state = project(first, second)
-    assert state.latest_report() == second and list(state.current_reports) == [second.report_id]  # type: ignore[attr-defined]
+    assert state.latest_report() == second and list(state.current_reports) == [second.report_id]
     assert state.retired_reports == {first.report_id: "superseded"}  # type: ignore[attr-defined]
     [other] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
     assert other.correction_of is None  # type: ignore[attr-defined]
@@ -243,13 +243,13 @@ def test_a_withdrawn_report_stops_counting_and_stays_in_the_history() -> None:
     state = project(june, typo)
     assert state.latest_report() == typo
     with pytest.raises(InvalidCommand) as refused:
-        status_reports.withdraw_report(state, typo.report_id, act(by="pam", why=" "))  # type: ignore[attr-defined]
+        status_reports.withdraw_report(state, typo.report_id, act(by="pam", why=" "))
     assert refused.value.field == "reason"
-    withdrawn = status_reports.withdraw_report(state, typo.report_id, act(by="pam", why="entered in error"))  # type: ignore[attr-defined]
+    withdrawn = status_reports.withdraw_report(state, typo.report_id, act(by="pam", why="entered in error"))
     state = project(june, typo, *withdrawn)
-    assert state.latest_report() == june and state.retired_reports == {typo.report_id: "withdrawn"}  # type: ignore[attr-defined]
+    assert state.latest_report() == june and state.retired_reports == {typo.report_id: "withdrawn"}
     with pytest.raises(RuleViolation, match="already withdrawn"):
-        status_reports.withdraw_report(state, typo.report_id, act(by="pam"))  # type: ignore[attr-defined]
+        status_reports.withdraw_report(state, typo.report_id, act(by="pam"))
     with pytest.raises(NotFound):
         status_reports.withdraw_report(state, "nope", act(by="pam"))
     # The cancellation counts what the latest report that still counts says was spent.
@@ -285,28 +285,28 @@ def test_an_approved_budget_increase_obeys_the_envelope() -> None:
     [asked] = change_requests.request_change(project(), _budget_change(("2027", "700")), act("pam"))
     state = project(asked)
     with pytest.raises(EnvelopeExceeded) as refused:
-        change_requests.decide_change(funded(), state, asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
+        change_requests.decide_change(funded(), state, asked.change_request_id, "approve", act())
     assert (refused.value.remaining, refused.value.asked) == (Decimal("600"), Decimal("700"))
     [small] = change_requests.request_change(project(), _budget_change(("2027", "600")), act("pam"))
     decided, funding = change_requests.decide_change(
         funded(), project(small), small.change_request_id, "approve", act()
-    )  # type: ignore[attr-defined]
+    )
     assert isinstance(decided, ChangeRequestDecided) and isinstance(funding, ProjectBudgetChanged)
     assert moved(funded(), [funding]).committed["2027"] == Decimal("1000")
     assert project(small, decided).budget == {"2027": Decimal("1000")}
     with pytest.raises(RuleViolation, match="already approved"):
-        change_requests.decide_change(funded(), project(small, decided), small.change_request_id, "reject", act())  # type: ignore[attr-defined]
+        change_requests.decide_change(funded(), project(small, decided), small.change_request_id, "reject", act())
 
 
 def test_a_budget_decrease_returns_money_and_a_rejection_changes_nothing() -> None:
     [asked] = change_requests.request_change(project(), _budget_change(("2027", "-100")), act("pam"))
     _decided, funding = change_requests.decide_change(
         funded(), project(asked), asked.change_request_id, "approve", act()
-    )  # type: ignore[attr-defined]
+    )
     assert (
         remaining_envelope(moved(funded(), [funding]).budget, moved(funded(), [funding]).committed)[0].remaining == 700
     )
-    [rejected] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "reject", act())  # type: ignore[attr-defined]
+    [rejected] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "reject", act())
     assert project(asked, rejected).budget == {"2027": Decimal("400")}
     with pytest.raises(InvalidCommand) as below:
         change_requests.request_change(project(), _budget_change(("2027", "-500")), act("pam"))
@@ -316,7 +316,7 @@ def test_a_budget_decrease_returns_money_and_a_rejection_changes_nothing() -> No
 def test_schedule_and_scope_changes() -> None:
     schedule = change_requests.RequestChange(kind="schedule", rationale="late supplier", new_end=date(2028, 3, 31))
     [asked] = change_requests.request_change(project(), schedule, act("pam"))
-    [decided] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "approve", act())  # type: ignore[attr-defined]
+    [decided] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "approve", act())
     assert project(asked, decided).timeline.end == date(2028, 3, 31)
     with pytest.raises(InvalidCommand) as refused:
         change_requests.request_change(

@@ -129,7 +129,7 @@ def test_creating_a_portfolio_never_puts_its_creator_on_the_board() -> None:
         ({"delegated_authority": DelegatedAuthority(portfolio_manager="pm", up_to=Decimal(0))}, "delegated_authority"),
     ],
 )
-def test_a_charter_the_board_cannot_work_under_is_refused_naming_the_field(changes: dict, field: str) -> None:  # type: ignore[type-arg]
+def test_a_charter_the_board_cannot_work_under_is_refused_naming_the_field(changes: dict, field: str) -> None:
     with pytest.raises(InvalidCommand) as refused:
         charters.set_charter(given(created()), _terms(**changes), OWNER, NOW, None)
     assert refused.value.field == field

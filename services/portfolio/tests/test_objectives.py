@@ -48,7 +48,7 @@ def test_create_records_the_objective_with_its_weight_and_period() -> None:
         ({"period_end": date(2026, 12, 31)}, "period.end"),
     ],
 )
-def test_create_refuses_a_bad_definition_naming_the_field(change, field) -> None:  # type: ignore[no-untyped-def]
+def test_create_refuses_a_bad_definition_naming_the_field(change, field) -> None:
     with pytest.raises(InvalidCommand) as refused:
         rules.create("o-1", ObjectiveDefinition(**{**DEFINITION.__dict__, **change}), "ann")
     assert refused.value.field == field

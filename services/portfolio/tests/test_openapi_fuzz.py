@@ -59,7 +59,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI, config=FUZZ_CONFIG)
 
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_gives_a_server_error(case, served) -> None:  # type: ignore[no-untyped-def]
+def test_no_input_gives_a_server_error(case, served) -> None:
     """As an analyst on the board of a real portfolio, so requests reach the domain rules."""
     service: RunningService = served.service
     headers = {"Authorization": f"Bearer {service.token('fuzzer', 'pmo_analyst', 'board_member', 'project_manager')}"}

@@ -179,7 +179,7 @@ def test_bad_scenario_input_names_the_field() -> None:
      ("2028-H1", (date(2028, 1, 1), date(2028, 6, 30))), ("2028-02", (date(2028, 2, 1), date(2028, 2, 29))),
      ("someday", None)],
 )  # fmt: skip
-def test_fiscal_periods_are_dated(period: str, span) -> None:  # type: ignore[no-untyped-def]
+def test_fiscal_periods_are_dated(period: str, span) -> None:
     dates = CALENDAR_YEAR.span(period)
     assert (dates.start, dates.end) == span if dates else span is None
 

@@ -38,7 +38,7 @@ def test_ahp_reproduces_the_published_three_criteria_example() -> None:
 
     [[1, 3, 5], [1/3, 1, 3], [1/5, 1/3, 1]] → weights 0.637, 0.258, 0.105; λmax 3.039; CI 0.019; CR 0.033.
     """
-    matrix = [[1, 3, 5], ["1/3", 1, 3], ["1/5", "1/3", 1]]
+    matrix: list[list[object]] = [[1, 3, 5], ["1/3", 1, 3], ["1/5", "1/3", 1]]
     judgements = [[parse_judgement(v, i, j) for j, v in enumerate(row)] for i, row in enumerate(matrix)]
     result = pairwise_weights(judgements)
     assert [round(w, 3) for w in result.weights] == [0.637, 0.258, 0.105]
@@ -54,7 +54,7 @@ def test_ahp_reproduces_the_published_three_criteria_example() -> None:
 
 
 def test_a_perfectly_consistent_matrix_has_ratio_zero() -> None:
-    matrix = [[1, 2, 4], ["1/2", 1, 2], ["1/4", "1/2", 1]]
+    matrix: list[list[object]] = [[1, 2, 4], ["1/2", 1, 2], ["1/4", "1/2", 1]]
     [event] = scoring.set_pairwise_model(given(created()), THREE, matrix, "ann")
     assert event.consistency_ratio == Decimal("0")
     assert [c.weight for c in event.criteria] == [Decimal("0.571429"), Decimal("0.285714"), Decimal("0.142857")]
@@ -79,7 +79,7 @@ def test_an_inconsistent_matrix_is_refused_explaining_the_ratio() -> None:
         ([[1, 3], ["1/3", 1]], "pairwise_matrix"),
     ],
 )
-def test_a_matrix_off_scale_or_not_reciprocal_names_the_entry(matrix, field) -> None:  # type: ignore[no-untyped-def]
+def test_a_matrix_off_scale_or_not_reciprocal_names_the_entry(matrix, field) -> None:
     with pytest.raises(InvalidCommand) as refused:
         scoring.set_pairwise_model(given(created()), THREE, matrix, "ann")
     assert refused.value.field == field
@@ -117,7 +117,7 @@ def test_an_analyst_scores_but_an_outsider_does_not() -> None:
     [({"value": 4}, "scores.risk"), ({"value": 4, "risk": 6}, "scores.risk"), ({"value": 0, "risk": 1}, "scores.value"),
      ({"value": 4, "risk": 2, "cost": 3}, "scores.cost")],
 )  # fmt: skip
-def test_scores_are_1_to_5_on_exactly_the_models_criteria(scores, field) -> None:  # type: ignore[no-untyped-def]
+def test_scores_are_1_to_5_on_exactly_the_models_criteria(scores, field) -> None:
     with pytest.raises(InvalidCommand) as refused:
         scoring.score(given(*HISTORY), _score("bea", **scores))
     assert refused.value.field == field

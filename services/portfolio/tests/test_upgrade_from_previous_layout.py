@@ -93,7 +93,7 @@ def _check(answers: dict[str, Any], before: dict[str, Any]) -> None:
     assert sum(p["lessons"] for p in before["projects"].values()) == 3, "the fixture carries lessons to keep"
 
 
-async def test_the_previous_layout_answers_as_it_did_and_rebuilds_to_the_same_views(upgraded) -> None:  # type: ignore[no-untyped-def]
+async def test_the_previous_layout_answers_as_it_did_and_rebuilds_to_the_same_views(upgraded) -> None:
     service, before = upgraded
     migrated = await _answers(service, before)
     _check(migrated, before)
@@ -117,7 +117,7 @@ async def _streams(service: RunningService) -> dict[str, tuple[str, int]]:
     return found
 
 
-async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(upgraded) -> None:  # type: ignore[no-untyped-def]
+async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(upgraded) -> None:
     service, before = upgraded
     portfolio_id = before["portfolio_id"]
     deferred = next(c for c, s in before["candidates"].items() if s["status"] == "deferred")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Self
 
 from pmo_events.contracts import Event, intake, portfolio, resourcing
 from pmo_events.contracts.common import Benefit, BusinessCase, ObjectiveContribution, PeriodAmount, Timeline
@@ -21,7 +22,7 @@ class History:
         self.events: list[RecordedEvent] = []
         self._sequences: dict[tuple[str, str], int] = {}
 
-    def at(self, days: float) -> History:
+    def at(self, days: float) -> Self:
         self.now = T0 + timedelta(days=days)
         return self
 
@@ -160,7 +161,7 @@ class History:
         )
 
 
-def _content(proposal_id: str, portfolio_id: str, objective: str, cost: str) -> dict:  # type: ignore[type-arg]
+def _content(proposal_id: str, portfolio_id: str, objective: str, cost: str) -> dict:
     return {
         "proposal_id": proposal_id,
         "portfolio_id": portfolio_id,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from pmo_devstack.polling import eventually
-from pmo_devstack.testing import as_published, running_service
+from pmo_devstack.testing import RunningService, as_published, running_service
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.bootstrap import REPORTING
 
@@ -21,20 +22,28 @@ from .support import standard_history
 pytestmark = pytest.mark.integration
 
 
+@dataclass
+class Reporting(RunningService):
+    """The service, and where the events it reads come from: its topics on this broker, signed with these keys."""
+
+    topics: dict[str, str] = field(default_factory=dict)
+    kafka_bootstrap: str = ""
+    data_dir: Path = Path()
+
+
 @pytest.fixture
-async def reporting(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):  # type: ignore[no-untyped-def]
+async def reporting(
+    database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
+) -> AsyncIterator[Reporting]:
     topics = {s: f"{topic_prefix}.{s}.events" for s in ("intake", "portfolio", "resourcing")}
     definition = replace(REPORTING, consumes=tuple(topics.values()))
     async with running_service(
         definition, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as service:
-        service.topics = topics
-        service.kafka_bootstrap = kafka_bootstrap
-        service.data_dir = tmp_path
-        yield service
+        yield Reporting(**vars(service), topics=topics, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path)
 
 
-async def publish(service, events: list[RecordedEvent]) -> None:  # type: ignore[no-untyped-def]
+async def publish(service: Reporting, events: list[RecordedEvent]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=service.kafka_bootstrap, acks="all")
     await producer.start()
     try:
@@ -46,7 +55,7 @@ async def publish(service, events: list[RecordedEvent]) -> None:  # type: ignore
         await producer.stop()
 
 
-async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore[no-untyped-def]
+async def test_reports_live_as_of_and_as_csv(reporting) -> None:
     history = standard_history()
     # Decisions before the proposals they decide: the portfolio's topic first, intake's last.
     arrival = {"/pmo/portfolio": 0, "/pmo/resourcing": 1, "/pmo/intake": 2}
@@ -111,14 +120,14 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:  # type: ignore
         assert (await anonymous.get("/reports/pipeline")).status_code == 401
 
 
-async def test_projections_status_and_online_rebuild(reporting) -> None:  # type: ignore[no-untyped-def]
+async def test_projections_status_and_online_rebuild(reporting) -> None:
     history = standard_history()
     history.unknown("p-1")  # signed by the portfolio, but not a type this build registers: refused
     await publish(reporting, history.events)
     logged = len(history.events) - 1
     async with reporting.client("ada", "admin") as admin, reporting.client("pat", "pmo_analyst") as analyst:
 
-        async def caught_up():  # type: ignore[no-untyped-def]
+        async def caught_up():
             status = (await admin.get("/admin/projections")).json()
             return status if status["event_log"]["log_position"] == logged else None
 
@@ -135,7 +144,7 @@ async def test_projections_status_and_online_rebuild(reporting) -> None:  # type
         started = await admin.post("/admin/projections/portfolio/rebuild")
         assert started.status_code == 202 and started.json()["generation"] == 2
 
-        async def swapped():  # type: ignore[no-untyped-def]
+        async def swapped():
             status = (await analyst.get("/admin/projections")).json()
             portfolio = next(p for p in status["projections"] if p["name"] == "portfolio")
             return portfolio if portfolio["generation"] == 2 and portfolio["state"] == "live" else None
@@ -145,16 +154,16 @@ async def test_projections_status_and_online_rebuild(reporting) -> None:  # type
         assert {path: (await admin.get(path)).json() for path in REPORT_PATHS} == before
 
 
-async def all_logged(service, count: int) -> None:  # type: ignore[no-untyped-def]
+async def all_logged(service, count: int) -> None:
     async with service.client("ada", "admin") as admin:
 
-        async def logged():  # type: ignore[no-untyped-def]
+        async def logged():
             return (await admin.get("/admin/projections")).json()["event_log"]["log_position"] == count
 
         await eventually(logged, timeout=30)
 
 
-async def caught_up_with(check):  # type: ignore[no-untyped-def]
+async def caught_up_with(check):
     return await eventually(check, timeout=30)
 
 
@@ -183,7 +192,7 @@ HOSTILE = (
 )
 
 
-async def test_no_hostile_input_gives_a_server_error(reporting) -> None:  # type: ignore[no-untyped-def]
+async def test_no_hostile_input_gives_a_server_error(reporting) -> None:
     await publish(reporting, standard_history().events)
     paths = (*REPORT_PATHS, "/reports/capacity", "/history/p-1", "/reports/projects/%00", "/history/%F0%9F%92%A5")
     async with reporting.client("vera", "viewer") as client:

@@ -14,7 +14,7 @@ from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
 from .support import Staffing
 
 
-def fold(events) -> InMemoryDocuments:  # type: ignore[no-untyped-def]
+def fold(events) -> InMemoryDocuments:
     docs = InMemoryDocuments()
     for event in events:
         CAPACITY.apply(docs, event)

@@ -29,7 +29,7 @@ def _rag(overall: str) -> RagRating:
     return RagRating(schedule=overall, cost="green", scope="green", overall=overall)  # type: ignore[arg-type]
 
 
-def _report(h: History, period_end: date, percent: str, cost: str, overall: str, correction_of: str | None = None):  # type: ignore[no-untyped-def]
+def _report(h: History, period_end: date, percent: str, cost: str, overall: str, correction_of: str | None = None):
     report_id = f"r-{period_end}-{percent}"
     h.add(
         portfolio.StatusReported(

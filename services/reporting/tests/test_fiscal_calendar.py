@@ -15,7 +15,7 @@ from pmo_reporting.reports.summary import portfolio_summary
 from .support import History, Staffing, standard_history
 
 
-def fold(events, projection=PORTFOLIO) -> InMemoryDocuments:  # type: ignore[no-untyped-def]
+def fold(events, projection=PORTFOLIO) -> InMemoryDocuments:
     docs = InMemoryDocuments()
     for event in events:
         projection.apply(docs, event)

@@ -41,7 +41,7 @@ schema = schemathesis.openapi.from_dict(
 
 @schema.parametrize()
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_gives_a_server_error(case, served) -> None:  # type: ignore[no-untyped-def]
+def test_no_input_gives_a_server_error(case, served) -> None:
     service: RunningService = served.service
     headers = {"Authorization": f"Bearer {service.token('auditor', 'admin')}"}
     case.call_and_validate(

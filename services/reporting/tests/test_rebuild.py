@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def db(database_url: str):  # type: ignore[no-untyped-def]
+async def db(database_url: str):
     await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
     database = Database(database_url)
     yield database

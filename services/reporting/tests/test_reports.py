@@ -21,7 +21,7 @@ from pmo_reporting.reports.summary import portfolio_summary
 from .support import History, standard_history
 
 
-def fold(events: list[RecordedEvent], projection=PORTFOLIO) -> InMemoryDocuments:  # type: ignore[no-untyped-def]
+def fold(events: list[RecordedEvent], projection=PORTFOLIO) -> InMemoryDocuments:
     docs = InMemoryDocuments()
     for event in events:
         projection.apply(docs, event)

@@ -61,7 +61,7 @@ async def register(client: Any, **overrides: Any) -> dict[str, Any]:
     body = {"name": "Ada", "role": "developer", "skills": [{"name": "python", "level": 4}], "pool": "platform"}
     response = await client.post("/resources", json={**body, **overrides})
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 async def book(

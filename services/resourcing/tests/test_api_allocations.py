@@ -16,14 +16,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with running_service(
         RESOURCING, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
         yield running
 
 
-async def test_over_allocation_is_409_naming_each_week_unless_accepted_with_a_reason(service) -> None:  # type: ignore[no-untyped-def]
+async def test_over_allocation_is_409_naming_each_week_unless_accepted_with_a_reason(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)
@@ -48,7 +48,7 @@ async def test_over_allocation_is_409_naming_each_week_unless_accepted_with_a_re
         assert (await client.get(f"/allocations/{accepted.json()['id']}")).json()["overallocated"] is True
 
 
-async def test_proposed_confirm_change_and_release(service) -> None:  # type: ignore[no-untyped-def]
+async def test_proposed_confirm_change_and_release(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)
@@ -80,7 +80,7 @@ async def test_proposed_confirm_change_and_release(service) -> None:  # type: ig
         assert (await pm.get(path)).status_code == 200
 
 
-async def test_bookings_only_on_active_projects(service) -> None:  # type: ignore[no-untyped-def]
+async def test_bookings_only_on_active_projects(service) -> None:
     async with service.client(*MANAGER) as client:
         ada = await register(client)
         unknown = await book(client, ada["id"], "no-such-project", "0.5")
@@ -90,7 +90,7 @@ async def test_bookings_only_on_active_projects(service) -> None:  # type: ignor
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "end"
 
 
-async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(service) -> None:  # type: ignore[no-untyped-def]
+async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(service) -> None:
     project = await active_project(service, ("developer", "1.5", date(2027, 1, 4), date(2027, 1, 15)))
     async with service.client(*MANAGER) as client:
         line = (await client.get("/demands", params={"project_id": project})).json()["items"][0]
@@ -135,7 +135,7 @@ async def test_confirmed_bookings_fill_demand_and_capacity_compares_it_by_month(
         ]
 
 
-async def test_views_rebuilt_from_the_event_store_answer_the_same(service) -> None:  # type: ignore[no-untyped-def]
+async def test_views_rebuilt_from_the_event_store_answer_the_same(service) -> None:
     from pmo_events.runtime.projection import rebuild_inline_views
 
     project = await active_project(service, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15)))
@@ -158,7 +158,7 @@ async def test_views_rebuilt_from_the_event_store_answer_the_same(service) -> No
         assert [(await client.get(path)).json() for path in reads] == before
 
 
-async def test_a_closed_project_frees_its_bookings_from_the_closing_day_and_cancels_its_demand(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_closed_project_frees_its_bookings_from_the_closing_day_and_cancels_its_demand(service) -> None:
     from .support import deliver, portfolio_event
 
     closing = await active_project(service, ("developer", "1", date(2027, 1, 4), date(2027, 1, 29)))
@@ -181,7 +181,7 @@ async def test_a_closed_project_frees_its_bookings_from_the_closing_day_and_canc
         assert (await book(client, ada["id"], closing, "0.1")).status_code == 409
 
 
-async def test_a_retried_booking_with_the_same_idempotency_key_books_once(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retried_booking_with_the_same_idempotency_key_books_once(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)

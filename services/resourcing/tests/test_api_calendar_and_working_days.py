@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with running_service(
         RESOURCING, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
@@ -40,7 +40,7 @@ async def refused(service: RunningService, client: Any, field: str, *args: Any, 
     assert await history_size(service) == before
 
 
-async def test_a_saturday_booking_for_a_monday_to_friday_resource_is_refused_unless_accepted(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_saturday_booking_for_a_monday_to_friday_resource_is_refused_unless_accepted(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)
@@ -60,7 +60,7 @@ async def test_a_saturday_booking_for_a_monday_to_friday_resource_is_refused_unl
         assert moved.status_code == 200 and moved.json()["non_working_days_reason"] is None
 
 
-async def test_a_paused_project_refuses_new_bookings_naming_its_state(service) -> None:  # type: ignore[no-untyped-def]
+async def test_a_paused_project_refuses_new_bookings_naming_its_state(service) -> None:
     project = await active_project(service)
     paused = ProjectPaused(
         project_id=project, portfolio_id="pf-1", rationale="re-plan", paused_by="board", paused_at=datetime.now(UTC)
@@ -75,7 +75,7 @@ async def test_a_paused_project_refuses_new_bookings_naming_its_state(service) -
         assert await history_size(service) == before
 
 
-async def test_capacity_is_bucketed_by_the_organisations_april_year(service) -> None:  # type: ignore[no-untyped-def]
+async def test_capacity_is_bucketed_by_the_organisations_april_year(service) -> None:
     april = FiscalCalendarSet(year_start_month=4, set_by="ada", set_at=datetime.now(UTC))
     await deliver(service, portfolio_event("fiscal-calendar", 1, april.type_name(), april.model_dump(mode="json")))
     async with service.client(*MANAGER) as client:

@@ -15,14 +15,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):
     async with running_service(
         RESOURCING, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
     ) as running:
         yield running
 
 
-async def test_register_answers_201_with_location_etag_and_reads_back(service) -> None:  # type: ignore[no-untyped-def]
+async def test_register_answers_201_with_location_etag_and_reads_back(service) -> None:
     async with service.client(*MANAGER) as client:
         response = await client.post(
             "/resources",
@@ -53,7 +53,7 @@ async def test_register_answers_201_with_location_etag_and_reads_back(service) -
         assert (await anonymous.get("/resources")).status_code == 401
 
 
-async def test_bad_input_is_a_422_naming_the_field(service) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_is_a_422_naming_the_field(service) -> None:
     async with service.client(*MANAGER) as client:
         cases = {
             "fte": {"name": "x", "role": "y", "fte": "-1"},
@@ -69,7 +69,7 @@ async def test_bad_input_is_a_422_naming_the_field(service) -> None:  # type: ig
         assert bad_window.status_code == 422 and bad_window.json()["errors"][0]["field"] == "free_to"
 
 
-async def test_patch_needs_a_current_if_match_and_re_checks_capacity(service) -> None:  # type: ignore[no-untyped-def]
+async def test_patch_needs_a_current_if_match_and_re_checks_capacity(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)
@@ -89,7 +89,7 @@ async def test_patch_needs_a_current_if_match_and_re_checks_capacity(service) ->
         assert (accepted.json()["fte"], accepted.headers["etag"]) == ("0.5000", '"4"')
 
 
-async def test_time_off_lowers_the_weekly_schedule_and_flags_overloaded_weeks(service) -> None:  # type: ignore[no-untyped-def]
+async def test_time_off_lowers_the_weekly_schedule_and_flags_overloaded_weeks(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)
@@ -115,7 +115,7 @@ async def test_time_off_lowers_the_weekly_schedule_and_flags_overloaded_weeks(se
     ]
 
 
-async def test_retire_refuses_confirmed_future_bookings_unless_released(service) -> None:  # type: ignore[no-untyped-def]
+async def test_retire_refuses_confirmed_future_bookings_unless_released(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)
@@ -134,7 +134,7 @@ async def test_retire_refuses_confirmed_future_bookings_unless_released(service)
         assert again.status_code == 409 and "retired" in again.json()["detail"]
 
 
-async def test_search_finds_who_is_free_with_a_skill_at_a_level(service) -> None:  # type: ignore[no-untyped-def]
+async def test_search_finds_who_is_free_with_a_skill_at_a_level(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client, name="Ada")
@@ -150,7 +150,7 @@ async def test_search_finds_who_is_free_with_a_skill_at_a_level(service) -> None
         assert [r["id"] for r in by_pool] == [cy["id"]] and bo["id"] not in [r["id"] for r in found]
 
 
-async def test_no_odd_input_gets_a_5xx(service) -> None:  # type: ignore[no-untyped-def]
+async def test_no_odd_input_gets_a_5xx(service) -> None:
     project = await active_project(service)
     async with service.client(*MANAGER) as client:
         ada = await register(client)

@@ -62,7 +62,7 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
             kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))), tmp_path
         )
 
-        async def demand_line():  # type: ignore[no-untyped-def]
+        async def demand_line():
             items = (await client.get("/demands", params={"project_id": project})).json()["items"]
             return items[0] if items else None
 
@@ -79,7 +79,7 @@ async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_
         )
         await publish(kafka, cancelled, tmp_path)
 
-        async def released():  # type: ignore[no-untyped-def]
+        async def released():
             allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()
             return allocation["status"] == "released"
 
@@ -105,7 +105,7 @@ async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
             kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))), tmp_path
         )
 
-        async def demand_line():  # type: ignore[no-untyped-def]
+        async def demand_line():
             items = (await client.get("/demands", params={"project_id": project})).json()["items"]
             return items[0] if items else None
 
@@ -117,7 +117,7 @@ async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
                   "paused_by": "board", "paused_at": "2026-12-01T10:00:00+00:00"}  # fmt: skip
         await publish(kafka, portfolio_event(project, 2, "pmo.portfolio.ProjectPaused.v1", paused), tmp_path)
 
-        async def released():  # type: ignore[no-untyped-def]
+        async def released():
             allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()
             return allocation if allocation["status"] == "released" else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -29,13 +30,13 @@ MON, WED, FRI = date(2027, 1, 4), date(2027, 1, 6), date(2027, 1, 8)  # ISO week
 NEXT_MON, NEXT_FRI = date(2027, 1, 11), date(2027, 1, 15)  # 2027-W02
 
 
-def registered(fte: str = "1", **extra: object) -> ResourceRegistered:
+def registered(fte: str = "1", **extra: Any) -> ResourceRegistered:
     return ResourceRegistered(
         resource_id="r-1", name="Ada", kind="person", role="developer", fte=Decimal(fte), registered_by="rm", **extra
     )
 
 
-def booked(allocation_id: str, fte: str, start: date = MON, end: date = NEXT_FRI, status: str = "confirmed"):  # type: ignore[no-untyped-def]
+def booked(allocation_id: str, fte: str, start: date = MON, end: date = NEXT_FRI, status: str = "confirmed"):
     return AllocationBooked(
         allocation_id=allocation_id,
         resource_id="r-1",

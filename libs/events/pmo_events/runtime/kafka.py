@@ -84,7 +84,7 @@ def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.idempotent_producer,
         linger_ms=0,
-        **settings.client_kwargs(),  # type: ignore[arg-type]
+        **settings.client_kwargs(),
     )
 
 
@@ -92,7 +92,7 @@ async def ensure_topics(
     settings: KafkaSettings, topics: list[str], *, partitions: int | None = None
 ) -> dict[str, list[int]]:
     """Create missing topics (kept forever) and answer each topic's partitions."""
-    admin = AIOKafkaAdminClient(client_id="pmo-admin", **settings.client_kwargs())  # type: ignore[arg-type]
+    admin = AIOKafkaAdminClient(client_id="pmo-admin", **settings.client_kwargs())
     await admin.start()
     try:
         wanted = [
@@ -169,7 +169,7 @@ async def _read_epoch(settings: KafkaSettings) -> str | None:
     consumer = AIOKafkaConsumer(
         enable_auto_commit=False,
         fetch_max_wait_ms=5,
-        **settings.client_kwargs(),  # type: ignore[arg-type]
+        **settings.client_kwargs(),
     )
     await consumer.start()
     try:

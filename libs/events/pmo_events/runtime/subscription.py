@@ -162,7 +162,7 @@ class Subscription:
             fetch_max_wait_ms=self.kafka.fetch_max_wait_ms,
             session_timeout_ms=self.kafka.session_timeout_ms,
             max_poll_records=self.max_records,
-            **self.kafka.client_kwargs(),  # type: ignore[arg-type]
+            **self.kafka.client_kwargs(),
         )
         await consumer.start()
         self._consumer = consumer
@@ -333,7 +333,7 @@ class Subscription:
                 log.debug("consumer stop failed", exc_info=True)
 
 
-class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+class _SeekToStored(ConsumerRebalanceListener):
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
 

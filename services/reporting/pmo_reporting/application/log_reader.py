@@ -55,7 +55,7 @@ def recorded(row: Row[Any]) -> RecordedEvent:
     )
 
 
-def _filters(types: Collection[str] | None, as_of: datetime | None) -> list:  # type: ignore[type-arg]
+def _filters(types: Collection[str] | None, as_of: datetime | None) -> list:
     filters: list[ColumnElement[bool]] = []
     if types is not None:
         filters.append(event_log.c.type.in_(sorted(types)))

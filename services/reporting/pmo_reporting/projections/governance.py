@@ -25,7 +25,7 @@ OBJECTIVE = "objective"
 DECISION = "decision"
 
 
-def _budget(periods: tuple) -> dict[str, str]:  # type: ignore[type-arg]
+def _budget(periods: tuple) -> dict[str, str]:
     return {p.fiscal_period: format(p.amount, "f") for p in periods}
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import CandidateScored, Criterion, ScoringModelSet
 from pmo_portfolio.candidates.domain.ahp import CONSISTENCY_LIMIT, RANDOM_INDEX, pairwise_weights, parse_judgement
 from pmo_portfolio.candidates.domain.assessments import Assessment
@@ -36,7 +35,9 @@ def _check_keys(criteria: tuple[CriterionInput, ...]) -> None:
         raise InvalidCommand("criteria", "each criterion key may appear once")
 
 
-def set_weighted_model(portfolio: Portfolio, criteria: tuple[CriterionInput, ...], set_by: str) -> list[Event]:
+def set_weighted_model(
+    portfolio: Portfolio, criteria: tuple[CriterionInput, ...], set_by: str
+) -> list[ScoringModelSet]:
     """Weights given directly (any positive numbers); they are normalised to sum 1."""
     _check_keys(criteria)
     for index, criterion in enumerate(criteria):
@@ -53,7 +54,7 @@ def set_weighted_model(portfolio: Portfolio, criteria: tuple[CriterionInput, ...
 
 def set_pairwise_model(
     portfolio: Portfolio, criteria: tuple[CriterionInput, ...], matrix: list[list[object]], set_by: str
-) -> list[Event]:
+) -> list[ScoringModelSet]:
     """Weights from the AHP principal eigenvector; refused when the consistency ratio is 0.1 or more."""
     _check_keys(criteria)
     if len(criteria) > max(RANDOM_INDEX):

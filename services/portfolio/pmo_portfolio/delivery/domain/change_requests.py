@@ -57,7 +57,7 @@ def _check_request(project: Project, command: RequestChange) -> None:
         raise InvalidCommand("new_end", f"only a schedule change carries new_end, not {command.kind}")
 
 
-def request_change(project: Project, command: RequestChange, act: Act) -> list[Event]:
+def request_change(project: Project, command: RequestChange, act: Act) -> list[ChangeRequested]:
     existing(project)
     check_live(project, "take change requests")
     check_rationale(act)

@@ -75,7 +75,7 @@ class SessionDocuments:
             self._stored[(kind, key)] = text.encode()
         self._pending.clear()
 
-    def _this(self) -> tuple:  # type: ignore[type-arg]
+    def _this(self) -> tuple:
         return (documents.c.projection == self.projection, documents.c.generation == self.generation)
 
 

@@ -33,7 +33,7 @@ def rebuilds_of(request: Request) -> Rebuilds:
     state = request.app.state
     if getattr(state, "rebuilds", None) is None:
         state.rebuilds = Rebuilds(service_runtime(request).db)
-    return state.rebuilds  # type: ignore[no-any-return]
+    return state.rebuilds
 
 
 def _log_end(request: Request) -> dict[str, int]:

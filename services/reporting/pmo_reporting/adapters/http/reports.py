@@ -52,7 +52,7 @@ def _checkpoints(request: Request) -> Checkpoints:
     state = request.app.state
     if getattr(state, "checkpoints", None) is None:
         state.checkpoints = Checkpoints()
-    return state.checkpoints  # type: ignore[no-any-return]
+    return state.checkpoints
 
 
 async def _state(
