@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import Changed
 from pmo_intake.adapters.http.problems import proposal_not_found
+from pmo_intake.adapters.http.responses import ProposalHistory, ProposalPage, ProposalView, StatusFilter
 from pmo_intake.adapters.http.schemas import PRINTABLE, ProposalChanges, ProposalDraft, Withdrawal
-from pmo_intake.adapters.http.views import ProposalHistory, ProposalPage, ProposalView, StatusFilter
 from pmo_intake.application import commands, queries
 from pmo_intake.domain.lifecycle import Actor, DraftProposal
 from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal

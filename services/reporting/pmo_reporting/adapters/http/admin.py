@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from pmo_reporting.adapters.http.views import ProjectionsStatus, RebuildStarted
+from pmo_reporting.adapters.http.responses import ProjectionsStatus, RebuildStarted
 from pmo_reporting.application.rebuild import RebuildRefused, Rebuilds
 from pmo_reporting.application.status import projections_status
 from pmo_reporting.projections.catalogue import PROJECTIONS

@@ -11,7 +11,7 @@ from pmo_events.figures.capacity import GroupBy, window_problem
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import Level
 from pmo_reporting.adapters.http.rendering import AsOf, aware, invalid, report_responses, respond
-from pmo_reporting.adapters.http.views import (
+from pmo_reporting.adapters.http.responses import (
     BenefitsRegister,
     CapacityHeatmap,
     DecisionTrail,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from pmo_reporting.adapters.http.rendering import AsOf, report_responses, respond
-from pmo_reporting.adapters.http.views import EntityHistory
+from pmo_reporting.adapters.http.responses import EntityHistory
 from pmo_reporting.application.queries import entity_history
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging

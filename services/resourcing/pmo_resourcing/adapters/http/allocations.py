@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pmo_events.contracts.resourcing import ResourceOverallocated
 from pmo_events.runtime import Changed
 from pmo_resourcing.adapters.http.resources import ResourceManager, View, viewed
+from pmo_resourcing.adapters.http.responses import AllocationPage, AllocationView
 from pmo_resourcing.adapters.http.schemas import AllocationIn, AllocationPatch, ConfirmIn, ReleaseIn
-from pmo_resourcing.adapters.http.views import AllocationPage, AllocationView
 from pmo_resourcing.application import allocations as commands
 from pmo_resourcing.application import queries
 from pmo_resourcing.domain.booking import BookAllocation

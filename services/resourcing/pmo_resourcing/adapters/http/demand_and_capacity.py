@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import Level
-from pmo_resourcing.adapters.http.views import CapacityReport, DemandPage, DemandView
+from pmo_resourcing.adapters.http.responses import CapacityReport, DemandPage, DemandView
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import queries
 from pmo_resourcing.application.capacity_report import capacity_by_period

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pmo_events.contracts.resourcing import Skill
 from pmo_events.runtime import Changed
-from pmo_resourcing.adapters.http.schemas import Fte, ResourceIn, ResourcePatch, RetireIn, TimeOffIn
-from pmo_resourcing.adapters.http.schemas import Skill as SkillIn
-from pmo_resourcing.adapters.http.views import (
+from pmo_resourcing.adapters.http.responses import (
     ResourcePage,
     ResourceSchedule,
     ResourceSummary,
     ResourceView,
     TimeOffAnswer,
 )
+from pmo_resourcing.adapters.http.schemas import Fte, ResourceIn, ResourcePatch, RetireIn, TimeOffIn
+from pmo_resourcing.adapters.http.schemas import Skill as SkillIn
 from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import availability, queries
 from pmo_resourcing.application import resources as commands
