@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -21,9 +21,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.kafka import ensure_topics
 from pmo_intake.bootstrap import INTAKE
-
-#: The board's outcome as the portfolio's v1 event spells it.
-Outcome = Literal["approve", "reject", "defer", "request_changes"]
+from pmo_servicekit.contract.shared import DecisionVerb
 
 
 @asynccontextmanager
@@ -112,7 +110,7 @@ class PortfolioFeed:
             actor="bob",
         )  # fmt: skip
 
-    async def decided(self, portfolio_id: str, proposal_id: str, outcome: Outcome, rationale: str) -> None:
+    async def decided(self, portfolio_id: str, proposal_id: str, outcome: DecisionVerb, rationale: str) -> None:
         await self.publish(
             proposal_id,
             portfolio.InvestmentDecided(

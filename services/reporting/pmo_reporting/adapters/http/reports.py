@@ -17,10 +17,10 @@ from pmo_reporting.adapters.http.responses import (
     DecisionTrail,
     LessonsLibrary,
     ObjectivesRegister,
-    Outcome,
     PipelineReport,
     PortfolioSummary,
     ProjectReport,
+    TrailOutcome,
 )
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
@@ -114,7 +114,7 @@ async def list_decisions(
     request: Request,
     paging: Paging,
     portfolio_id: Id | None = None,
-    outcome: Outcome | None = None,
+    outcome: TrailOutcome | None = None,
     decided_by: Annotated[str | None, Query(max_length=200)] = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,

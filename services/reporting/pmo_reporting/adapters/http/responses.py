@@ -14,8 +14,8 @@ from pmo_servicekit.contract.shared import CapacityRow, HistoryEntry
 from pmo_servicekit.contract.wire import Decimal2, Instant, Money
 
 Rag = Literal["green", "amber", "red"]
-#: Board decisions speak the status they give; stage gates their verdict.
-Outcome = Literal["approved", "rejected", "deferred", "changes_requested", "proceed", "hold", "stop"]
+#: A decision-trail entry's outcome: a board decision speaks the status it gives, a stage gate its verdict.
+TrailOutcome = Literal["approved", "rejected", "deferred", "changes_requested", "proceed", "hold", "stop"]
 
 
 class Stamped(BaseModel):
@@ -116,7 +116,7 @@ class DecisionEntry(BaseModel):
     portfolio_id: str
     subject_id: str | None = None
     proposal_id: str | None = None
-    outcome: Outcome
+    outcome: TrailOutcome
     decided_by: str
     decided_at: Instant
     rationale: str
