@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pmo_servicekit.logs import bind_actor
 from pmo_servicekit.problems import Problem
 from pmo_servicekit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 ROLES = frozenset(
     {"requester", "pmo_analyst", "board_member", "project_manager", "resource_manager", "viewer", "admin"}
@@ -56,17 +60,46 @@ class Authenticator:
         claims = jwt.decode(
             token,
             key,
-            algorithms=list(self.settings.auth_algorithms),
+            algorithms=algorithms_for(key, self.settings.auth_algorithms),
             audience=self.settings.auth_audience,
             issuer=self.settings.auth_issuer,
             options={"require": ["exp", "sub"]},
         )
-        if not str(claims["sub"]).strip():
-            raise jwt.InvalidTokenError("the token's subject is empty: every change records who made it")
-        roles = claims.get("roles") or []
-        if isinstance(roles, str):
-            roles = roles.split()
-        return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles))
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject.strip():
+            raise jwt.InvalidTokenError(
+                "the token's subject must be a non-empty string: every change records who made it"
+            )
+        return Principal(subject=subject, roles=_roles(claims.get("roles")))
+
+
+def _roles(claim: object) -> frozenset[str]:
+    """The `roles` claim: a list of strings (or one space-separated string); anything else is not a token we issue."""
+    if claim is None:
+        return frozenset()
+    if isinstance(claim, str):
+        return frozenset(claim.split())
+    if isinstance(claim, list) and all(isinstance(role, str) for role in claim):
+        return frozenset(claim)
+    raise jwt.InvalidTokenError("the token's roles must be a list of strings")
+
+
+#: Which algorithms each kind of public key verifies: a token whose header names another is refused (401)
+#: before any key is used with the wrong algorithm.
+_FAMILIES: tuple[tuple[type, str], ...] = (
+    (rsa.RSAPublicKey, "RS PS"),
+    (ec.EllipticCurvePublicKey, "ES"),
+    (ed25519.Ed25519PublicKey, "EdDSA"),
+    (ed448.Ed448PublicKey, "EdDSA"),
+)
+
+
+def algorithms_for(key: object, configured: Sequence[str]) -> list[str]:
+    """The configured algorithms that `key`'s type can verify (RS256 for an RSA key, never ES256)."""
+    for key_type, prefixes in _FAMILIES:
+        if isinstance(key, key_type):
+            return [alg for alg in configured if alg.startswith(tuple(prefixes.split()))]
+    return list(configured)
 
 
 _bearer = HTTPBearer(
@@ -92,6 +125,11 @@ async def authenticate(
             principal = authenticator.verify(credentials.credentials)
     except (jwt.PyJWTError, ValueError) as exc:
         raise _unauthenticated(f"the bearer token is not valid: {exc}") from exc
+    except Exception as exc:
+        # A token no key can verify (a key of another type than its header names, a mangled segment the
+        # crypto library chokes on) is still the caller's token: 401, never a 500 with a traceback.
+        log.warning("a bearer token failed verification with %s", type(exc).__name__)
+        raise _unauthenticated("the bearer token is not valid: it cannot be verified") from exc
     bind_actor(principal.subject)
     return principal
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -9,10 +12,14 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1_048_576
+#: A JSON escape of a UTF-16 surrogate (`\ud800`): harmless in a pair, undecodable alone.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class InputGuard:
-    """Refuses NUL characters (PostgreSQL cannot store them) in path, query and body, and oversized bodies.
+    """Refuses NUL characters (PostgreSQL cannot store them) in path, query and body, oversized bodies, and
+    JSON bodies holding text that is not Unicode (bytes that are not UTF-8, a lone surrogate `"\\ud800"`:
+    no database, encoder or broker can carry them).
 
     A 422 names each offending field, so the client knows what to fix; nothing reaches a handler.
     """
@@ -39,7 +46,47 @@ class InputGuard:
         if b"\\u0000" in body or b"\x00" in body:
             await _problem(send, 422, "validation-error", "the request contains NUL characters", _body_errors(body))
             return
+        if _is_json(scope) and (undecodable := _undecodable(body)):
+            await _problem(send, 422, "validation-error", "the request contains text that is not Unicode", undecodable)
+            return
         await self.app(scope, _replay(body, receive), send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+def _undecodable(body: bytes) -> list[dict[str, Any]]:
+    """Each JSON field whose text cannot be UTF-8 (a lone surrogate); the body when its bytes are not UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return [_not_unicode("body", "the body is not UTF-8")]
+    if not _SURROGATE_ESCAPE.search(body):
+        return []
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return []  # not JSON: the handler's own parser answers
+    paths: list[str] = []
+    _find(document, "", paths, _is_not_unicode)
+    return [_not_unicode(path or "body", "contains a lone UTF-16 surrogate, which is not text") for path in paths]
+
+
+def _is_not_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _not_unicode(field: str, message: str) -> dict[str, Any]:
+    return {"field": field, "location": "body", "message": message, "code": "invalid_unicode"}
 
 
 def _query_errors(scope: Scope) -> list[dict[str, Any]]:
@@ -63,22 +110,28 @@ def _body_errors(body: bytes) -> list[dict[str, Any]]:
     except orjson.JSONDecodeError:
         return [_nul("body")]
     paths: list[str] = []
-    _find_nul(document, "", paths)
+    _find(document, "", paths, lambda text: "\x00" in text)
     return [_nul(path or "body") for path in paths] or [_nul("body")]
 
 
-def _find_nul(value: Any, path: str, found: list[str]) -> None:
+def _find(value: Any, path: str, found: list[str], bad: Callable[[str], bool]) -> None:
+    """The dotted path of each string in `value` that is `bad` (a bad key names the object holding it)."""
     if isinstance(value, str):
-        if "\x00" in value:
+        if bad(value):
             found.append(path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in str(key):
+            if bad(str(key)):
                 found.append(path or "body")
-            _find_nul(item, f"{path}.{key}" if path else str(key), found)
+            _find(item, f"{path}.{_printable(key)}" if path else _printable(key), found, bad)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _find_nul(item, f"{path}.{index}" if path else str(index), found)
+            _find(item, f"{path}.{index}" if path else str(index), found, bad)
+
+
+def _printable(key: Any) -> str:
+    """A key as a field name that can itself be sent back (a lone surrogate escaped)."""
+    return str(key).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _nul(field: str) -> dict[str, Any]:

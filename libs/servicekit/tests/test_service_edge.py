@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from pmo_devstack.testing import running_service
+from pmo_devstack.keys import AUDIENCE, ISSUER
+from pmo_devstack.testing import RunningService, running_service
 from pmo_events.contracts.base import Event, contract
 from pmo_events.runtime import AggregateType
 from pmo_events.runtime.schema import metadata
@@ -122,3 +130,82 @@ async def test_nul_characters_and_oversized_bodies_are_refused_before_any_handle
     assert in_body.status_code == 422 and in_body.json()["errors"][0]["field"] == "note"
     assert huge.status_code == 413
     assert fine.status_code == 201
+
+
+def _segment(data: dict[str, Any] | bytes) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _claims(**change: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    claims = {"sub": "mallory", "roles": ["admin"], "iss": ISSUER, "aud": AUDIENCE, "exp": now + timedelta(hours=1)}
+    return {**claims, **change}
+
+
+#: Every way a bearer token can fail verification; each must be a 401, never a 500.
+UNVERIFIABLE: dict[str, Any] = {
+    "ES256 header, RSA key configured": lambda _k: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+    "ES256, signed by an EC key": lambda _k: jwt.encode(_claims(), ec.generate_private_key(ec.SECP256R1()), "ES256"),
+    "EdDSA, signed by an Ed25519 key": lambda _k: jwt.encode(_claims(), ed25519.Ed25519PrivateKey.generate(), "EdDSA"),
+    "HS256 keyed with the public key": lambda _k: ".".join(
+        [_segment({"alg": "HS256", "typ": "JWT"}), _segment(_claims(exp=4102444800)), "c2ln"]
+    ),
+    "alg none": lambda _k: f"{_segment({'alg': 'none'})}.{_segment(_claims(exp=4102444800))}.",
+    "two segments": lambda _k: "eyJhbGciOiJSUzI1NiJ9.e30",
+    "not base64": lambda _k: "%%%.&&&.***",
+    "header not JSON": lambda _k: f"{_segment(b'not json')}.e30.AAAA",
+    "header a list": lambda _k: f"{_segment(b'[1]')}.e30.AAAA",
+    "payload not JSON": lambda k: _resigned(k, b"\xff\xfe"),
+    "payload a list": lambda k: _resigned(k, b"[1, 2]"),
+    "roles an integer": lambda k: jwt.encode(_claims(roles=5), k, "RS256"),
+    "roles a list of integers": lambda k: jwt.encode(_claims(roles=[1, 2]), k, "RS256"),
+    "roles an object": lambda k: jwt.encode(_claims(roles={"admin": True}), k, "RS256"),
+    "subject an integer": lambda k: jwt.encode(_claims(sub=5), k, "RS256"),
+    "subject missing": lambda k: jwt.encode({x: v for x, v in _claims().items() if x != "sub"}, k, "RS256"),
+    "expiry a word": lambda k: jwt.encode(_claims(exp="tomorrow"), k, "RS256"),
+    "audience an object": lambda k: jwt.encode(_claims(aud={"x": 1}), k, "RS256"),
+    "unknown critical header": lambda k: jwt.encode(_claims(), k, "RS256", headers={"crit": ["exp"]}),
+    "signature cut short": lambda k: jwt.encode(_claims(), k, "RS256")[:-20],
+}
+
+
+def _resigned(private_key: bytes, payload: bytes) -> str:
+    """A token whose payload bytes are `payload`, signed for real (so only the payload is wrong)."""
+    signing_input = f"{_segment({'alg': 'RS256', 'typ': 'JWT'})}.{_segment(payload)}".encode()
+    key = load_pem_private_key(private_key, None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input.decode()}.{_segment(signature)}"
+
+
+async def test_every_token_that_cannot_be_verified_is_a_401(service: RunningService) -> None:
+    async with service.client() as anonymous:
+        for case, make in UNVERIFIABLE.items():
+            token = make(service.private_key)
+            answer = await anonymous.post("/pings", json={"note": "x"}, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 401, (case, answer.text)
+            assert answer.json()["type"] == "urn:pmo:problem:unauthenticated", case
+            assert answer.headers["www-authenticate"].startswith("Bearer"), case
+        genuine = await anonymous.post(
+            "/pings", json={"note": "x"}, headers={"Authorization": f"Bearer {service.token('alice', 'viewer')}"}
+        )
+    assert genuine.status_code == 201, genuine.text
+
+
+async def test_text_that_is_not_unicode_is_a_422_naming_the_field(service: RunningService) -> None:
+    json_body = {"content-type": "application/json"}
+    async with service.client("alice", "viewer") as client:
+        lone = await client.post("/pings", content=b'{"note": "a\\ud800b"}', headers=json_body)
+        in_key = await client.post("/pings", content=b'{"n\\udfffote": "x"}', headers=json_body)
+        not_utf8 = await client.post("/pings", content=b'{"note": "\xff\xfe"}', headers=json_body)
+        paired = await client.post("/pings", content=b'{"note": "\\ud83d\\ude00"}', headers=json_body)
+    assert lone.status_code == 422 and lone.json()["errors"][0] == {
+        "field": "note",
+        "location": "body",
+        "message": "contains a lone UTF-16 surrogate, which is not text",
+        "code": "invalid_unicode",
+    }
+    assert in_key.status_code == 422 and in_key.json()["errors"][0]["field"] == "body"
+    assert not_utf8.status_code == 422 and not_utf8.json()["errors"][0]["field"] == "body"
+    assert paired.status_code == 201, paired.text  # a surrogate pair is an emoji, not an error
