@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
-from pmo_devstack.testing import running_service
 from pmo_events.contracts.common import Timeline
 from pmo_events.figures.fiscal import FiscalCalendar
 
-from .api_support import isolated, new_portfolio, register
+from .api_support import new_portfolio, register
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
-    async with running_service(
-        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 async def test_an_administrator_sets_an_april_year_and_everyone_reads_it(service) -> None:

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pmo_devstack.testing import RunningService, running_service
+from pmo_devstack.testing import RunningService
 from pmo_events.contracts.common import Timeline
 from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.runtime import Metadata
 from pmo_portfolio.candidates.commands import withdraw_candidate
 
-from .api_support import isolated, new_portfolio, register
+from .api_support import new_portfolio, register
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
-    async with running_service(
-        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 #: The projects of these tests run through 2026, so their status reports are dated in the past.

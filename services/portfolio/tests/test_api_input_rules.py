@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from pmo_devstack.testing import RunningService, running_service
+from pmo_devstack.testing import RunningService
 from pmo_events.runtime.schema import events
 
-from .api_support import isolated, new_portfolio, register
+from .api_support import new_portfolio, register
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
-    async with running_service(
-        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 async def history_size(service: RunningService) -> int:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from pmo_devstack.testing import running_service
 from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_portfolio.bootstrap import PORTFOLIO
 
-from .api_support import isolated, new_portfolio, register, weighted_model
+from .api_support import new_portfolio, register, weighted_model
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
-    async with running_service(
-        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 async def test_portfolio_budget_and_board_are_governed(service) -> None:

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from pmo_devstack.testing import running_service
 from pmo_resourcing.bootstrap import RESOURCING
 
 from .support import MANAGER, active_project, book, register
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):
-    async with running_service(
-        RESOURCING, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 async def test_over_allocation_is_409_naming_each_week_unless_accepted_with_a_reason(service) -> None:

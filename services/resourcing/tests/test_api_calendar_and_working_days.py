@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from pmo_devstack.testing import RunningService, running_service
+from pmo_devstack.testing import RunningService
 from pmo_events.contracts.portfolio import FiscalCalendarSet, ProjectPaused
 from pmo_events.runtime.schema import events
-from pmo_resourcing.bootstrap import RESOURCING
 
 from .support import MANAGER, active_project, book, deliver, portfolio_event, register
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):
-    async with running_service(
-        RESOURCING, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 async def history_size(service: RunningService) -> int:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from pmo_devstack.testing import running_service
-from pmo_resourcing.bootstrap import RESOURCING
 
 from .support import MANAGER, active_project, book, register
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path):
-    async with running_service(
-        RESOURCING, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 async def test_register_answers_201_with_location_etag_and_reads_back(service) -> None:
