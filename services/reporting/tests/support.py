@@ -64,12 +64,12 @@ class History:
 
     # The PMO's facts, in the words of the contracts.
 
-    def portfolio(self, portfolio_id: str, budget: dict[str, str]) -> None:
+    def portfolio(self, portfolio_id: str, budget: dict[str, str], *, currency: str = "EUR") -> None:
         self.add(
             portfolio.PortfolioCreated(
                 portfolio_id=portfolio_id,
                 name=f"Portfolio {portfolio_id}",
-                currency="EUR",
+                currency=currency,
                 owner="olga",
                 budget=tuple(PeriodAmount(fiscal_period=p, amount=Decimal(a)) for p, a in budget.items()),
                 board_members=("bob",),

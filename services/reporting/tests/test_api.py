@@ -18,6 +18,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_reporting.bootstrap import REPORTING
 
 from .support import standard_history
+from .test_delivery_projection import delivered
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +119,21 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:
 
     async with reporting.client() as anonymous:
         assert (await anonymous.get("/reports/pipeline")).status_code == 401
+
+
+async def test_a_project_report_speaks_the_contracts_vocabulary(reporting) -> None:
+    """A change request's outcome is the status it gives, as in the decision trail; amounts at the currency's scale."""
+    history = delivered()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    async with reporting.client("vera", "viewer") as client:
+        project = (await client.get("/reports/projects/p-1")).json()
+        (change,) = project["changes"]
+        assert (change["outcome"], change["budget_delta"]) == ("approved", {"FY2026": "10000.00"})
+        assert project["current_budget"] == {"FY2026": "130000.00"}
+        trail = (await client.get("/reports/decisions", params={"portfolio_id": "pf-1"})).json()["items"]
+        decided = next(d for d in trail if d["kind"] == "change_request")
+        assert decided["outcome"] == change["outcome"]
 
 
 async def test_projections_status_and_online_rebuild(reporting) -> None:

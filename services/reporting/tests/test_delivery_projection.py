@@ -93,8 +93,15 @@ def test_the_project_report_shows_gates_reports_corrections_and_changes() -> Non
     assert [(p["pv"], p["ev"], p["ac"], p["bac"]) for p in view["evm"]] == [
         ("60000.00", "54000.00", "50000.00", "120000.00")
     ]
-    assert view["current_budget"] == {"FY2026": "130000"} and view["bac"] == "130000.00"
+    # Every amount at the portfolio currency's scale (EUR: cents), the recorded ones too.
+    assert view["current_budget"] == {"FY2026": "130000.00"} and view["bac"] == "130000.00"
+    assert view["baseline_budget"] == {"FY2026": "120000.00"}
+    assert [(r["bac"], r["planned_value"], r["actual_cost"]) for r in view["status_history"]] == [
+        ("120000.00", "60000.00", "50000.00"),
+        ("120000.00", "60000.00", "50000.00"),
+    ]
     assert view["changes"][0]["outcome"] == "approve" and view["changes"][0]["decided_by"] == "bob"
+    assert view["changes"][0]["budget_delta"] == view["changes"][0]["requested_delta"] == {"FY2026": "10000.00"}
     assert [lesson["title"] for lesson in lessons_library(fold(delivered()), tag="pilot")] == ["Pilot first"]
 
 
@@ -103,7 +110,7 @@ def test_gate_and_change_decisions_join_the_audit_trail() -> None:
     kinds = [(d["kind"], d["outcome"]) for d in trail if d["kind"] != "investment"]
     assert kinds == [("stage_gate", "proceed"), ("change_request", "approve")]
     change = next(d for d in trail if d["kind"] == "change_request")
-    assert change["approved_budget"] == [{"fiscal_period": "FY2026", "amount": "10000"}]
+    assert change["approved_budget"] == [{"fiscal_period": "FY2026", "amount": "10000.00"}]
 
 
 def test_cancellation_releases_budget_and_benefits_are_realised_after_it() -> None:
@@ -125,7 +132,7 @@ def test_cancellation_releases_budget_and_benefits_are_realised_after_it() -> No
     docs = fold(h)
     view = project_view(docs, "p-1")
     assert view is not None and view["status"] == "cancelled"
-    assert view["current_budget"] == {"FY2026": "50000"}
+    assert view["current_budget"] == {"FY2026": "50000.00"}
     committed = {b["fiscal_period"]: b for b in portfolio_summary(docs, "pf-1")["budget"]}
     assert committed["FY2026"]["committed"] == "50000.00"
     [b1] = [row for row in benefits_register(docs) if row["benefit_id"] == "b1"]

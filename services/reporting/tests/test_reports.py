@@ -84,7 +84,7 @@ def test_decision_trail_filters_by_outcome_and_decider() -> None:
     trail = decision_trail(docs, portfolio_id="pf-1")
     assert [d["outcome"] for d in trail] == ["approve", "reject", "defer"]
     assert trail[0]["decided_by"] == "bob" and trail[0]["rationale"] == "board says approve"
-    assert trail[0]["approved_budget"] == [{"fiscal_period": "FY2026", "amount": "120000"}]
+    assert trail[0]["approved_budget"] == [{"fiscal_period": "FY2026", "amount": "120000.00"}]
     assert [d["subject_id"] for d in decision_trail(docs, outcome="reject")] == ["p-2"]
     assert decision_trail(docs, decided_by="nobody") == []
 
@@ -100,10 +100,40 @@ def test_objectives_register_links_proposals_projects_and_money() -> None:
 def test_benefits_register_lists_funded_benefits() -> None:
     rows = benefits_register(fold(standard_history().events), portfolio_id="pf-1")
     assert [(r["project_id"], r["benefit_id"], r["planned_amount"]) for r in rows] == [
-        ("p-1", "b1", "50000"),
+        ("p-1", "b1", "50000.00"),
         ("p-1", "b2", None),
     ]
     assert benefits_register(fold(standard_history().events), objective_id="o-2") == []
+
+
+def test_amounts_are_at_the_portfolio_currencys_scale() -> None:
+    """Yen have no minor unit, dinars three: every report gives each amount at its currency's scale."""
+    for currency, envelope, committed, planned in (
+        ("JPY", "500000", "120000", "50000"),
+        ("BHD", "500000.000", "120000.000", "50000.000"),
+    ):
+        h = History()
+        h.portfolio("pf-1", {"FY2026": "500000"}, currency=currency)
+        h.objective("o-1")
+        h.at(1).submitted("p-1", "pf-1")
+        h.registered("p-1", "pf-1")
+        h.at(6).decided("p-1", "pf-1", "approve", budget="120000")
+        h.initiated("p-1", "pf-1", budget="120000")
+        docs = fold(h.events)
+        summary = portfolio_summary(docs, "pf-1")
+        assert (summary["budget"][0]["envelope"], summary["totals"]["committed"]) == (envelope, committed), currency
+        assert summary["planned_benefits"]["financial_total"] == planned
+        assert decision_trail(docs)[0]["approved_budget"] == [{"fiscal_period": "FY2026", "amount": committed}]
+        view = project_view(docs, "p-1")
+        assert view is not None
+        assert (view["bac"], view["baseline_budget"], view["benefits"][0]["planned_amount"]) == (
+            committed,
+            {"FY2026": committed},
+            planned,
+        )
+        assert benefits_register(docs)[0]["planned_amount"] == planned
+        (objective,) = objectives_register(docs)
+        assert (objective["currency"], objective["committed_budget"]) == (currency, committed)
 
 
 def test_project_view_without_status_reports() -> None:

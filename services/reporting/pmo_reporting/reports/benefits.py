@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pmo_reporting.projections.delivery import PROJECT
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
-from pmo_reporting.reports.common import Body, DocumentView
+from pmo_reporting.reports.common import Body, DocumentView, currency_of, money
 
 
 def _key(benefit: Body, index: int) -> str:
     return benefit.get("benefit_id") or f"#{index + 1}"
 
 
-def benefit_rows(project: Body) -> list[Body]:
-    """Planned benefits of one project, each with its latest realisation."""
+def benefit_rows(project: Body, currency: str | None) -> list[Body]:
+    """Planned benefits of one project, each with its latest realisation (amounts at the currency's scale)."""
     rows = []
     for index, benefit in enumerate(project.get("benefits", [])):
         key = _key(benefit, index)
@@ -20,6 +20,7 @@ def benefit_rows(project: Body) -> list[Body]:
             (r for r in project["realisations"] if r.get("benefit_id") == key), key=lambda r: r["measured_on"]
         )
         last = measured[-1] if measured else None
+        planned_amount = benefit.get("value_amount")
         rows.append(
             {
                 "project_id": project["id"],
@@ -30,7 +31,7 @@ def benefit_rows(project: Body) -> list[Body]:
                 "measure": benefit.get("measure"),
                 "unit": benefit.get("unit"),
                 "planned_value": benefit.get("target_value"),
-                "planned_amount": benefit.get("value_amount"),
+                "planned_amount": None if planned_amount is None else money(planned_amount, currency),
                 "realise_by": benefit.get("realise_by"),
                 "realised_value": last["measured_value"] if last else None,
                 "realised_on": last["measured_on"] if last else None,
@@ -63,5 +64,6 @@ def benefits_register(
     for project_id in sorted(projects):
         if objective_id and not contributes_to(docs, project_id, objective_id):
             continue
-        rows.extend(benefit_rows(projects[project_id]))
+        project = projects[project_id]
+        rows.extend(benefit_rows(project, currency_of(docs, project.get("portfolio_id"))))
     return rows

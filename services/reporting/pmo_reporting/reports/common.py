@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pmo_reporting.projections.governance import PORTFOLIO
+from pmo_servicekit.contract.wire import money_text
+
 UNDEFINED = "undefined"
 
 Body = dict[str, Any]
@@ -20,8 +23,20 @@ class DocumentView(Protocol):
     def get(self, kind: str, key: str) -> Body | None: ...
 
 
-def money(value: Decimal) -> str:
-    return format(value.quantize(Decimal("0.01")), "f")
+def money(value: Decimal | str, currency: str | None) -> str:
+    """An amount at its currency's scale (ISO 4217 minor units: EUR "930000.00", JPY "5000"; 2 when unknown)."""
+    return money_text(value, currency)
+
+
+def amounts(periods: dict[str, str], currency: str | None) -> dict[str, str]:
+    """`{fiscal_period: amount}` as recorded, each amount at the currency's scale."""
+    return {period: money(amount, currency) for period, amount in periods.items()}
+
+
+def currency_of(docs: DocumentView, portfolio_id: str | None) -> str | None:
+    """The currency of a portfolio's amounts (None when the portfolio is not known yet)."""
+    portfolio = docs.get(PORTFOLIO, portfolio_id) if portfolio_id else None
+    return (portfolio or {}).get("currency")
 
 
 def total(amounts: Iterable[str | Decimal | None]) -> Decimal:

@@ -23,13 +23,13 @@ RECORDED = {
 }
 
 
-def _money(value: str | None) -> str:
-    return money(Decimal(value)) if value is not None else UNDEFINED
+def _money(value: str | None, currency: str | None) -> str:
+    return money(Decimal(value), currency) if value is not None else UNDEFINED
 
 
-def evm_point(report: Body) -> Body:
-    """One point of the series: the report's recorded figures; a null figure is "undefined"."""
-    point = {name: _money(report.get(field)) for name, field in RECORDED.items()}
+def evm_point(report: Body, currency: str | None) -> Body:
+    """One point of the series: the report's recorded figures (money at the currency's scale); a null is "undefined"."""
+    point = {name: _money(report.get(field), currency) for name, field in RECORDED.items()}
     return {
         "period_end": report["period_end"],
         "report_id": report["report_id"],
@@ -42,6 +42,6 @@ def evm_point(report: Body) -> Body:
     }
 
 
-def evm_series(current: list[Body]) -> list[Body]:
+def evm_series(current: list[Body], currency: str | None) -> list[Body]:
     """The series over the reports that count (a correction replaces what it corrects; a withdrawal removes)."""
-    return [evm_point(report) for report in current]
+    return [evm_point(report, currency) for report in current]

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from pmo_reporting.projections.delivery import PROJECT, current_budget, current_reports, report_state
 from pmo_reporting.reports.benefits import benefit_rows
-from pmo_reporting.reports.common import Body, DocumentView, money, total
-from pmo_reporting.reports.earned_value import evm_series
+from pmo_reporting.reports.common import Body, DocumentView, amounts, currency_of, money, total
+from pmo_reporting.reports.earned_value import RECORDED, evm_series
+
+#: The fields of a change that are `{fiscal_period: amount}`.
+BUDGET_FIELDS = ("requested_delta", "budget_delta")
+
+
+def _report_at_scale(report: Body, currency: str | None) -> Body:
+    """A status report as recorded, its money at the currency's scale (a figure it could not know stays null)."""
+    figures = {f: money(report[f], currency) for f in RECORDED.values() if report.get(f) is not None}
+    return {**report, **figures}
+
+
+def _change_at_scale(change: Body, currency: str | None) -> Body:
+    return {**change, **{f: amounts(change[f], currency) for f in BUDGET_FIELDS if change.get(f) is not None}}
 
 
 def project_view(docs: DocumentView, project_id: str) -> Body | None:
@@ -13,11 +26,13 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
     if doc is None:
         return None
     budget = current_budget(doc)
+    currency = currency_of(docs, doc["portfolio_id"])
     bac = total(budget.values())
     current = current_reports(doc)
     withdrawn = doc.get("withdrawn_reports", {})
     history = [
-        {**r, "state": report_state(doc, r), "withdrawal": withdrawn.get(r["report_id"])} for r in doc["status_reports"]
+        {**_report_at_scale(r, currency), "state": report_state(doc, r), "withdrawal": withdrawn.get(r["report_id"])}
+        for r in doc["status_reports"]
     ]
     return {
         "id": project_id,
@@ -26,15 +41,15 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
         "initiated_at": doc["initiated_at"],
         "stage": doc["stage"],
         "status": doc["status"],
-        "baseline_budget": doc.get("baseline_budget", {}),
-        "current_budget": budget,
-        "bac": money(bac),
+        "baseline_budget": amounts(doc.get("baseline_budget", {}), currency),
+        "current_budget": amounts(budget, currency),
+        "bac": money(bac, currency),
         "timeline": doc.get("timeline"),
         "status_history": sorted(history, key=lambda r: r["reported_at"]),
         "rag_trend": [{"period_end": r["period_end"], **(r.get("rag") or {})} for r in current],
-        "evm": evm_series(current),
+        "evm": evm_series(current, currency),
         "gates": doc["gates"],
-        "changes": doc["changes"],
-        "benefits": benefit_rows(doc),
+        "changes": [_change_at_scale(c, currency) for c in doc["changes"]],
+        "benefits": benefit_rows(doc, currency),
         "lessons": doc["lessons"],
     }

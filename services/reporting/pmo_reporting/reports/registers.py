@@ -8,7 +8,7 @@ from decimal import Decimal
 from pmo_reporting.projections.delivery import PROJECT, current_budget
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
-from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
+from pmo_reporting.reports.common import Body, DocumentView, add_periods, currency_of, money, total
 
 
 def decision_trail(
@@ -30,7 +30,10 @@ def decision_trail(
             continue
         if (decided_from and at < decided_from) or (decided_to and at >= decided_to):
             continue
-        budget = [{"fiscal_period": p, "amount": a} for p, a in sorted(decision["approved_budget"].items())]
+        currency = currency_of(docs, decision.get("portfolio_id"))
+        budget = [
+            {"fiscal_period": p, "amount": money(a, currency)} for p, a in sorted(decision["approved_budget"].items())
+        ]
         rows.append({**decision, "approved_budget": budget})
     return sorted(rows, key=lambda d: (d["decided_at"], d["id"]))
 
@@ -49,14 +52,18 @@ def objectives_register(docs: DocumentView) -> list[Body]:
         committed: dict[str, Decimal] = {}
         benefits: list[Body] = []
         projects = []
+        currencies = set()
         for proposal, _ in contributing:
             if proposal_status(proposal) != "approved":
                 continue
+            currencies.add(currency_of(docs, proposal.get("portfolio_id")))
             project = docs.get(PROJECT, proposal["id"])
             if project is not None and project.get("initiated_at"):
                 projects.append(proposal["id"])
                 add_periods(committed, current_budget(project))
             benefits.extend(proposal.get("benefits", []))
+        # The amounts are in the funding portfolios' currency (one currency per organisation in practice).
+        currency = next(iter(currencies)) if len(currencies) == 1 else None
         rows.append(
             {
                 "id": objective["id"],
@@ -70,10 +77,11 @@ def objectives_register(docs: DocumentView) -> list[Body]:
                     for p, c in contributing
                 ],
                 "projects": projects,
-                "committed_budget": money(total(committed.values())),
+                "currency": currency,
+                "committed_budget": money(total(committed.values()), currency),
                 "planned_benefits": {
                     "count": len(benefits),
-                    "financial_total": money(total(b.get("value_amount") for b in benefits)),
+                    "financial_total": money(total(b.get("value_amount") for b in benefits), currency),
                 },
             }
         )

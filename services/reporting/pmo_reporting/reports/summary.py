@@ -70,26 +70,27 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
     invested = {c["objective_id"] for p in funded for c in p.get("objective_contributions", [])}
     objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at")]
     benefits = [b for p in funded for b in p.get("benefits", [])]
+    currency = portfolio.get("currency")
     return {
         "portfolio_id": portfolio_id,
         "name": portfolio.get("name"),
-        "currency": portfolio.get("currency"),
+        "currency": currency,
         "board_members": board_members(portfolio),
         "pipeline": dict(sorted(pipeline.items())),
         "budget": [
             {
                 "fiscal_period": period,
                 **period_dates(fiscal, period),
-                "envelope": money(envelope.get(period, Decimal(0))),
-                "committed": money(committed.get(period, Decimal(0))),
-                "remaining": money(envelope.get(period, Decimal(0)) - committed.get(period, Decimal(0))),
+                "envelope": money(envelope.get(period, Decimal(0)), currency),
+                "committed": money(committed.get(period, Decimal(0)), currency),
+                "remaining": money(envelope.get(period, Decimal(0)) - committed.get(period, Decimal(0)), currency),
             }
             for period in periods
         ],
         "totals": {
-            "envelope": money(total(envelope.values())),
-            "committed": money(total(committed.values())),
-            "actual": money(actual_cost(projects)),
+            "envelope": money(total(envelope.values()), currency),
+            "committed": money(total(committed.values()), currency),
+            "actual": money(actual_cost(projects), currency),
         },
         "rag": rag_counts(projects),
         "objectives": {
@@ -98,7 +99,7 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
         },
         "planned_benefits": {
             "count": len(benefits),
-            "financial_total": money(total(b.get("value_amount") for b in benefits)),
+            "financial_total": money(total(b.get("value_amount") for b in benefits), currency),
             "non_financial": sum(1 for b in benefits if b.get("kind") == "non_financial"),
         },
     }

@@ -145,6 +145,8 @@ async def read_project_report(project_id: str, as_of: AsOf, _principal: CurrentP
         raise Problem(404, "not-found", f"no project {project_id} is known to reporting")
     if view is None:
         view = {"id": project_id, "known": False, "status_history": [], "rag_trend": [], "evm": [], "benefits": []}
+    else:  # a change request's outcome in the HTTP vocabulary, as in the decision trail
+        view["changes"] = [_spoken(c) if "outcome" in c else c for c in view["changes"]]
     return respond(request, ProjectReport, {**_stamp(as_of), **view}, view["evm"], f"project-{project_id}-evm")
 
 

@@ -261,6 +261,9 @@ class ObjectiveEntry(BaseModel):
     status: Literal["active", "retired"]
     proposals: list[ProposalLink]
     projects: list[str]
+    currency: str | None = Field(
+        default=None, examples=["EUR"], description="of the amounts; null until funded or when funders differ"
+    )
     committed_budget: Money
     planned_benefits: PlannedBenefits
 
