@@ -49,7 +49,8 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     PMO_ENV=production \
     PMO_HTTP_HOST=0.0.0.0 \
-    PMO_DATA_DIR=/tmp/pmo
+    PMO_DATA_DIR=/tmp/pmo \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /tmp
 USER 10001:10001

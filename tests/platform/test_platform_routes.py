@@ -51,6 +51,10 @@ def _openapi_paths() -> dict[str, set[str]]:
     for definition in (INTAKE, PORTFOLIO, RESOURCING, REPORTING):
         paths = openapi_of(definition)["paths"]
         found[definition.name] = {p for p in paths if not p.startswith(INTERNAL)}
+    # The console's HTML pages are outside the OpenAPI document, and behind the same gateway.
+    from pmo_reporting.adapters.http.console import router as console
+
+    found[REPORTING.name] |= {route.path for route in console.routes if hasattr(route, "path")}
     return found
 
 

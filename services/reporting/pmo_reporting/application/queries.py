@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
@@ -23,22 +23,45 @@ async def entity_history(db: Database, entity_id: str, *, as_of: datetime | None
         query = query.where(event_log.c.occurred_at <= as_of)
     async with db.sessions() as session:
         rows = (await session.execute(query)).mappings().all()
-    return [
-        {
-            "event_id": r["event_id"],
-            "subject": r["subject"],
-            "sequence": r["sequence"],
-            "type": r["type"],
-            "event": r["type"].split(".")[2],
-            "service": r["source"].removeprefix("/pmo/"),
-            "occurred_at": _utc(r["occurred_at"]).isoformat(),
-            "actor": r["actor"],
-            "correlation_id": r["correlation_id"],
-            "causation_id": r["causation_id"],
-            "data": loads(r["data"]),
-        }
-        for r in rows
-    ]
+    return [_entry(r) for r in rows]
+
+
+async def events_between(db: Database, start: datetime, end: datetime, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Events of every service that happened in [start, end), oldest first, at most `limit`."""
+    query = (
+        select(event_log)
+        .where(event_log.c.occurred_at >= start, event_log.c.occurred_at < end)
+        .order_by(event_log.c.occurred_at, event_log.c.seq)
+        .limit(limit)
+    )
+    async with db.sessions() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [_entry(r) for r in rows]
+
+
+async def log_span(db: Database) -> tuple[datetime, datetime] | None:
+    """The event times of the log's first and last events (None for an empty log)."""
+    occurred = event_log.c.occurred_at
+    query = select(func.min(occurred, type_=occurred.type), func.max(occurred, type_=occurred.type))
+    async with db.sessions() as session:
+        first, last = (await session.execute(query)).one()
+    return (_utc(first), _utc(last)) if first is not None and last is not None else None
+
+
+def _entry(r: Any) -> dict[str, Any]:
+    return {
+        "event_id": r["event_id"],
+        "subject": r["subject"],
+        "sequence": r["sequence"],
+        "type": r["type"],
+        "event": r["type"].split(".")[2],
+        "service": r["source"].removeprefix("/pmo/"),
+        "occurred_at": _utc(r["occurred_at"]).isoformat(),
+        "actor": r["actor"],
+        "correlation_id": r["correlation_id"],
+        "causation_id": r["causation_id"],
+        "data": loads(r["data"]),
+    }
 
 
 def _utc(instant: datetime) -> datetime:

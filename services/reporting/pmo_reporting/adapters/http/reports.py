@@ -29,6 +29,7 @@ from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.benefits import benefits_register
+from pmo_reporting.reports.candidates import candidate_positions
 from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
 from pmo_reporting.reports.pipeline import pipeline_funnel
 from pmo_reporting.reports.project import project_view
@@ -71,16 +72,8 @@ def _spoken(decision: dict[str, Any]) -> dict[str, Any]:
     return {**decision, "outcome": OUTCOMES_OF_VERBS.get(outcome, outcome)}
 
 
-@router.get(
-    "/portfolios/{portfolio_id}/summary",
-    summary="Read a portfolio's summary report",
-    response_model=PortfolioSummary,
-    responses=KNOWN,
-)
-async def read_portfolio_summary(
-    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
-) -> Response:
-    """Pipeline by state, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
+async def summary_body(request: Request, portfolio_id: str, as_of: datetime | None) -> dict[str, Any]:
+    """The portfolio summary's body (404 for a portfolio unknown now), as the JSON report and the console show it."""
     scoped: dict[str, str | None] = {
         governance.PORTFOLIO: portfolio_id,
         proposals.PROPOSAL: portfolio_id,
@@ -92,9 +85,87 @@ async def read_portfolio_summary(
     docs = await _state(request, PORTFOLIO, scoped, as_of)
     if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
         raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
-    report = portfolio_summary(docs, portfolio_id)
-    body = {**_stamp(as_of), **report}
-    return respond(request, PortfolioSummary, body, report["budget"], f"portfolio-{portfolio_id}-summary")
+    return {**_stamp(as_of), **portfolio_summary(docs, portfolio_id)}
+
+
+async def candidates_body(request: Request, portfolio_id: str, as_of: datetime | None) -> list[dict[str, Any]]:
+    """The portfolio's candidates with cost and the score, rank and risk their decision recorded."""
+    wanted: dict[str, str | None] = {
+        governance.PORTFOLIO: portfolio_id,
+        proposals.PROPOSAL: portfolio_id,
+        governance.DECISION: portfolio_id,
+    }
+    return candidate_positions(await _state(request, PORTFOLIO, wanted, as_of), portfolio_id)
+
+
+async def portfolio_names(request: Request, as_of: datetime | None) -> list[dict[str, Any]]:
+    """Every portfolio known at `as_of` (id, name, currency), by name."""
+    docs = await _state(request, PORTFOLIO, {governance.PORTFOLIO: None}, as_of)
+    found = [
+        {"id": p["id"], "name": p.get("name"), "currency": p.get("currency")} for p in docs.all(governance.PORTFOLIO)
+    ]
+    return sorted(found, key=lambda p: (p["name"] or "", p["id"]))
+
+
+async def pipeline_body(request: Request, portfolio_id: str | None, as_of: datetime | None) -> dict[str, Any]:
+    docs = await _state(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
+    return {**_stamp(as_of), **pipeline_funnel(docs, portfolio_id=portfolio_id)}
+
+
+async def decision_rows(
+    request: Request, portfolio_id: str | None, as_of: datetime | None, **filters: Any
+) -> list[dict[str, Any]]:
+    """The audit trail's decisions in the HTTP vocabulary, oldest first."""
+    docs = await _state(request, PORTFOLIO, {governance.DECISION: portfolio_id}, as_of)
+    return [_spoken(d) for d in decision_trail(docs, portfolio_id=portfolio_id, **filters)]
+
+
+async def project_body(request: Request, project_id: str, as_of: datetime | None) -> dict[str, Any]:
+    """A project's report (404 for a project unknown now; `known: false` before it existed)."""
+    wanted: dict[str, str | None] = {delivery.PROJECT: None}
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    view = project_view(docs, project_id)
+    if view is None and as_of is None:
+        raise Problem(404, "not-found", f"no project {project_id} is known to reporting")
+    if view is None:
+        view = {"id": project_id, "known": False, "status_history": [], "rag_trend": [], "evm": [], "benefits": []}
+    else:  # a change request's outcome in the HTTP vocabulary, as in the decision trail
+        view["changes"] = [_spoken(c) if "outcome" in c else c for c in view["changes"]]
+    return {**_stamp(as_of), **view}
+
+
+async def capacity_body(
+    request: Request, as_of: datetime | None, window: Span, group_by: GroupBy, bucket: Level
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The capacity report's header and all of its rows."""
+    wanted: dict[str, str | None] = dict.fromkeys(
+        (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION, calendar.FISCAL_CALENDAR)
+    )
+    docs = await _state(request, CAPACITY, wanted, as_of)
+    rows = capacity_heatmap(docs, calendar.fiscal_calendar(docs), window, group_by, bucket)
+    body = {
+        **_stamp(as_of),
+        "from": window.start,
+        "to": window.end,
+        "group_by": group_by,
+        "bucket": bucket,
+        "overallocations": overallocations(docs, start=window.start, end=window.end),
+    }
+    return body, rows
+
+
+@router.get(
+    "/portfolios/{portfolio_id}/summary",
+    summary="Read a portfolio's summary report",
+    response_model=PortfolioSummary,
+    responses=KNOWN,
+)
+async def read_portfolio_summary(
+    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+) -> Response:
+    """Pipeline by state, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
+    body = await summary_body(request, portfolio_id, as_of)
+    return respond(request, PortfolioSummary, body, body["budget"], f"portfolio-{portfolio_id}-summary")
 
 
 @router.get("/pipeline", summary="Read the proposal pipeline funnel", response_model=PipelineReport, responses=READ)
@@ -102,9 +173,8 @@ async def read_pipeline(
     as_of: AsOf, _principal: CurrentPrincipal, request: Request, portfolio_id: Id | None = None
 ) -> Response:
     """The funnel draft → submitted → decided by outcome, conversions and decision lead time (median, p90)."""
-    docs = await _state(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
-    report = pipeline_funnel(docs, portfolio_id=portfolio_id)
-    return respond(request, PipelineReport, {**_stamp(as_of), **report}, report["stages"], "pipeline")
+    report = await pipeline_body(request, portfolio_id, as_of)
+    return respond(request, PipelineReport, report, report["stages"], "pipeline")
 
 
 @router.get("/decisions", summary="List the decision audit trail", response_model=DecisionTrail, responses=READ)
@@ -120,16 +190,15 @@ async def list_decisions(
     to: datetime | None = None,
 ) -> Response:
     """The audit trail: every decision with who, when, outcome, rationale and evidence."""
-    docs = await _state(request, PORTFOLIO, {governance.DECISION: portfolio_id}, as_of)
-    items = decision_trail(
-        docs,
-        portfolio_id=portfolio_id,
+    rows = await decision_rows(
+        request,
+        portfolio_id,
+        as_of,
         outcome=OUTCOME_VERBS.get(outcome, outcome) if outcome else None,
         decided_by=decided_by,
         decided_from=aware("from", from_),
         decided_to=aware("to", to),
     )
-    rows = [_spoken(d) for d in items]
     return respond(request, DecisionTrail, _stamp(as_of), rows, "decisions", page=(paging, lambda d: [d["id"]]))
 
 
@@ -138,16 +207,8 @@ async def list_decisions(
 )
 async def read_project_report(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
     """Stage, status history, RAG trend, EVM series, benefits planned vs realised, lessons."""
-    wanted: dict[str, str | None] = {delivery.PROJECT: None}
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
-    view = project_view(docs, project_id)
-    if view is None and as_of is None:
-        raise Problem(404, "not-found", f"no project {project_id} is known to reporting")
-    if view is None:
-        view = {"id": project_id, "known": False, "status_history": [], "rag_trend": [], "evm": [], "benefits": []}
-    else:  # a change request's outcome in the HTTP vocabulary, as in the decision trail
-        view["changes"] = [_spoken(c) if "outcome" in c else c for c in view["changes"]]
-    return respond(request, ProjectReport, {**_stamp(as_of), **view}, view["evm"], f"project-{project_id}-evm")
+    view = await project_body(request, project_id, as_of)
+    return respond(request, ProjectReport, view, view["evm"], f"project-{project_id}-evm")
 
 
 @router.get(
@@ -169,19 +230,7 @@ async def read_capacity_report(
         raise invalid("from" if from_.year < 1900 else "to", "dates run from 1900 to 2999", "range")
     if wrong := window_problem(from_, to):
         raise invalid(wrong[0], wrong[1], "range")
-    wanted: dict[str, str | None] = dict.fromkeys(
-        (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION, calendar.FISCAL_CALENDAR)
-    )
-    docs = await _state(request, CAPACITY, wanted, as_of)
-    rows = capacity_heatmap(docs, calendar.fiscal_calendar(docs), Span(from_, to), group_by, bucket)
-    body = {
-        **_stamp(as_of),
-        "from": from_,
-        "to": to,
-        "group_by": group_by,
-        "bucket": bucket,
-        "overallocations": overallocations(docs, start=from_, end=to),
-    }
+    body, rows = await capacity_body(request, as_of, Span(from_, to), group_by, bucket)
     return respond(request, CapacityHeatmap, body, rows, "capacity", page=(paging, lambda r: [r["period"], r["group"]]))
 
 

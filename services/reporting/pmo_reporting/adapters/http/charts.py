@@ -1,0 +1,241 @@
+"""Charts as vectors, drawn by one library (matplotlib, object API, no pyplot state): inline SVG for the
+console and the HTML board pack, the same figures as PDF pages for the board pack.
+
+Every chart here is drawn from a report's JSON figures; the page shows the same figures as a table beside it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import matplotlib
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+#: Text stays text in the SVG (searchable, scalable, no font paths), ids are stable between renders.
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "pmo-console",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+#: RAG colours with enough contrast on white (and every RAG chart also labels its bars).
+RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", "unreported": "#6b6b6b"}
+SERIES = ("#2166ac", "#b35806", "#1b7837", "#762a83")
+UTILISATION = LinearSegmentedColormap.from_list("utilisation", ["#f7fbff", "#6baed6", "#fdae61", "#b2182b"])
+
+
+def _styled() -> AbstractContextManager[None]:
+    """The console's chart style, for drawing and saving (matplotlib types rc keys as literals)."""
+    return matplotlib.rc_context(STYLE)  # type: ignore[arg-type]
+
+
+_XML_PROLOGUE = re.compile(r"<\?xml[^>]*>\s*|<!DOCTYPE[^>]*>\s*|<metadata>.*?</metadata>\s*", re.S)
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+
+
+def number(text: str | None) -> float:
+    """A report figure (a Decimal string, or "undefined") as a plotting coordinate (undefined: 0)."""
+    try:
+        return float(Decimal(text)) if text is not None else 0.0
+    except InvalidOperation:
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A drawn figure: its title (the SVG's accessible name) and the matplotlib figure."""
+
+    title: str
+    figure: Figure
+
+    def svg(self, chart_id: str) -> str:
+        """Inline SVG: no XML prologue, DOCTYPE or metadata, an accessible name, the figure's own size."""
+        buffer = io.StringIO()
+        with _styled():
+            self.figure.savefig(buffer, format="svg", metadata={"Date": None})
+        text = _XML_PROLOGUE.sub("", buffer.getvalue())
+        opening = _SVG_OPEN.search(text)
+        assert opening is not None
+        tag = opening.group(0)
+        width = re.search(r'width="([^"]+)"', tag)
+        height = re.search(r'height="([^"]+)"', tag)
+        view_box = re.search(r'viewBox="([^"]+)"', tag)
+        title = _escape(self.title)
+        new_tag = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-title" '
+            f'id="{chart_id}" class="chart" width="{width.group(1) if width else "100%"}" '
+            f'height="{height.group(1) if height else "auto"}" viewBox="{view_box.group(1) if view_box else ""}">'
+            f'<title id="{chart_id}-title">{title}</title>'
+        )
+        return _scoped_ids(text.replace(tag, new_tag, 1), chart_id)
+
+    def pdf_page(self, into: object) -> None:
+        """Draw the figure on a page of a `PdfPages`."""
+        with _styled():
+            into.savefig(self.figure)  # type: ignore[attr-defined]
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _scoped_ids(svg: str, prefix: str) -> str:
+    """Prefix the figure's element ids (axes_1, clip paths, ...) so that several charts share a page."""
+    ids = {i for i in _ID.findall(svg) if not i.startswith(prefix)}
+    if not ids:
+        return svg
+    names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    svg = re.sub(rf'\bid="({names})"', rf'id="{prefix}-\1"', svg)
+    return re.sub(rf'(["(])#({names})([")])', rf"\1#{prefix}-\2\3", svg)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _figure(width: float = 6.4, height: float = 3.2) -> Figure:
+    with _styled():
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def budget_chart(budget: Sequence[dict[str, str]], currency: str | None) -> Chart:
+    """Envelope vs committed per fiscal period, grouped bars."""
+    with _styled():
+        figure = _figure()
+        axes = figure.add_subplot()
+        periods = [row["fiscal_period"] for row in budget]
+        positions = range(len(periods))
+        width = 0.38
+        axes.bar([p - width / 2 for p in positions], [number(r["envelope"]) for r in budget], width,
+                 label="envelope", color=SERIES[0])  # fmt: skip
+        axes.bar([p + width / 2 for p in positions], [number(r["committed"]) for r in budget], width,
+                 label="committed", color=SERIES[1])  # fmt: skip
+        axes.set_xticks(list(positions), periods)
+        axes.set_ylabel(f"amount ({currency or 'currency'})")
+        axes.legend(frameon=False)
+        axes.ticklabel_format(axis="y", style="plain")
+    return Chart("Envelope against committed, per fiscal period", figure)
+
+
+def totals_chart(totals: dict[str, str], currency: str | None) -> Chart:
+    """Envelope, committed and actual over all periods."""
+    with _styled():
+        figure = _figure(height=2.4)
+        axes = figure.add_subplot()
+        names = ["envelope", "committed", "actual"]
+        bars = axes.barh(names, [number(totals[n]) for n in names], color=SERIES[:3])
+        axes.bar_label(bars, labels=[totals[n] for n in names], padding=3)
+        axes.invert_yaxis()
+        axes.set_xlabel(f"amount ({currency or 'currency'})")
+        axes.ticklabel_format(axis="x", style="plain")
+    return Chart("Envelope, committed and actual cost, all periods", figure)
+
+
+def rag_chart(rag: dict[str, int]) -> Chart:
+    with _styled():
+        figure = _figure(height=2.4)
+        axes = figure.add_subplot()
+        names = ["green", "amber", "red", "unreported"]
+        bars = axes.bar(names, [rag[n] for n in names], color=[RAG_COLOURS[n] for n in names])
+        axes.bar_label(bars, padding=2)
+        axes.set_ylabel("active projects")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return Chart("Active projects by overall RAG status", figure)
+
+
+def bubble_chart(candidates: Sequence[dict[str, object]]) -> Chart:
+    """Value score (x axis) by cost (y axis) by risk criterion score (bubble size) of the scored candidates."""
+    with _styled():
+        figure = _figure(height=3.6)
+        axes = figure.add_subplot()
+        scored = [c for c in candidates if c.get("weighted_score") is not None]
+        for index, candidate in enumerate(scored):
+            risk = number(str(candidate["risk"])) if candidate.get("risk") is not None else 1.0
+            axes.scatter(
+                number(str(candidate["weighted_score"])),
+                number(str(candidate["cost"])),
+                s=120 * max(risk, 0.5),
+                alpha=0.6,
+                color=SERIES[index % len(SERIES)],
+                edgecolors="black",
+                linewidths=0.5,
+            )
+            axes.annotate(str(candidate.get("title") or candidate["id"]),
+                          (number(str(candidate["weighted_score"])), number(str(candidate["cost"]))),
+                          textcoords="offset points", xytext=(6, 4), fontsize=8)  # fmt: skip
+        axes.set_xlabel("weighted score at decision")
+        axes.set_ylabel("cost")
+        axes.ticklabel_format(axis="y", style="plain")
+        if not scored:
+            axes.text(0.5, 0.5, "no scored candidate yet", ha="center", va="center", transform=axes.transAxes)
+    return Chart("Candidates: value score against cost, bubble size the risk criterion score", figure)
+
+
+def funnel_chart(stages: Sequence[dict[str, object]]) -> Chart:
+    with _styled():
+        figure = _figure(height=3.0)
+        axes = figure.add_subplot()
+        names = [str(s["stage"]) for s in stages]
+        counts = [int(str(s["count"])) for s in stages]
+        bars = axes.barh(names, counts, color=SERIES[0])
+        axes.bar_label(bars, padding=2)
+        axes.invert_yaxis()
+        axes.set_xlabel("proposals")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return Chart("Pipeline funnel: proposals per stage", figure)
+
+
+def s_curve(evm: Sequence[dict[str, str]]) -> Chart:
+    """Planned value, earned value and actual cost over the status reports' period ends."""
+    with _styled():
+        figure = _figure()
+        axes = figure.add_subplot()
+        ends = [str(p["period_end"]) for p in evm]
+        for key, label, colour in (("pv", "PV", SERIES[0]), ("ev", "EV", SERIES[2]), ("ac", "AC", SERIES[1])):
+            axes.plot(ends, [number(p[key]) for p in evm], marker="o", label=label, color=colour)
+        if evm:
+            axes.axhline(number(evm[-1]["bac"]), linestyle="--", color="#444444", label="BAC")
+        else:
+            axes.text(0.5, 0.5, "no status report yet", ha="center", va="center", transform=axes.transAxes)
+        axes.set_ylabel("cumulative amount")
+        axes.legend(frameon=False)
+        axes.ticklabel_format(axis="y", style="plain")
+    return Chart("Earned value S-curve: PV, EV and AC per period end", figure)
+
+
+def heatmap(rows: Sequence[dict[str, object]]) -> Chart:
+    """Utilisation per group (rows) and period (columns); a cell is labelled with its utilisation."""
+    groups = sorted({str(r["group"]) for r in rows})
+    periods = sorted({str(r["period"]) for r in rows})
+    values = {(str(r["group"]), str(r["period"])): number(_text(r.get("utilisation"))) for r in rows}
+    with _styled():
+        figure = _figure(width=max(4.0, 0.9 * len(periods) + 2), height=max(1.8, 0.45 * len(groups) + 1.2))
+        axes = figure.add_subplot()
+        grid = [[values.get((g, p), 0.0) for p in periods] for g in groups]
+        if groups and periods:
+            image = axes.imshow(grid, cmap=UTILISATION, vmin=0, vmax=1.5, aspect="auto")
+            for y, group in enumerate(groups):
+                for x, period in enumerate(periods):
+                    value = values.get((group, period))
+                    label = "-" if value is None else f"{value:.0%}"
+                    colour = "white" if (value or 0) > 1.0 else "black"
+                    axes.text(x, y, label, ha="center", va="center", fontsize=8, color=colour)
+            figure.colorbar(image, ax=axes, label="utilisation")
+        else:
+            axes.text(0.5, 0.5, "no capacity in the window", ha="center", va="center", transform=axes.transAxes)
+        axes.set_xticks(range(len(periods)), periods, rotation=45, ha="right")
+        axes.set_yticks(range(len(groups)), groups)
+        axes.spines[["left", "bottom"]].set_visible(False)
+    return Chart("Capacity heatmap: utilisation per group and period", figure)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,318 @@
+"""The read-only PMO console: server-rendered HTML (Jinja2) over the same reports as the JSON API, with the
+same JWT (a bearer header, or in development a pasted token kept in a cookie), charts as inline SVG
+(`charts`), a table behind every chart, and an `as_of` time control with that day's events on every page.
+
+No page loads anything from elsewhere: the stylesheet is shipped in this package, there is no script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+import jwt
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel
+
+from pmo_events.figures.capacity import window_problem
+from pmo_events.figures.days import Span
+from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http.rendering import as_of_instant, invalid
+from pmo_reporting.adapters.http.reports import (
+    candidates_body,
+    capacity_body,
+    decision_rows,
+    pipeline_body,
+    portfolio_names,
+    project_body,
+    summary_body,
+)
+from pmo_reporting.adapters.http.responses import (
+    CapacityHeatmap,
+    DecisionEntry,
+    PipelineReport,
+    PortfolioSummary,
+    ProjectReport,
+)
+from pmo_reporting.application.queries import events_between, log_span
+from pmo_servicekit.auth import Authenticator, Principal
+from pmo_servicekit.http import service_runtime
+from pmo_servicekit.problems import Problem
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+#: The development login keeps the pasted token in this cookie (HttpOnly, SameSite=Strict).
+COOKIE = "pmo_console_token"
+STATIC = {"console.css": "text/css; charset=utf-8"}
+#: Content-Security-Policy: nothing but this origin's stylesheet and inline SVG; no script at all.
+POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
+
+templates = Environment(
+    loader=PackageLoader("pmo_reporting.adapters.http", "console_templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _json(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """A report body exactly as the JSON API answers it (strings for money, RFC 3339 instants)."""
+    return model.model_validate(body).model_dump(mode="json", by_alias=True)
+
+
+async def _verify(request: Request, token: str) -> tuple[Principal | None, str]:
+    """The token's principal as the API's bearer check finds it, or None and why not (any failure)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        if authenticator.fetches_keys:  # a JWKS refresh is blocking HTTP: keep it off the event loop
+            return await asyncio.to_thread(authenticator.verify, token), ""
+        return authenticator.verify(token), ""
+    except (jwt.PyJWTError, ValueError) as exc:
+        return None, str(exc)
+    except Exception:
+        return None, "it cannot be verified"
+
+
+async def _principal(request: Request) -> Principal | None:
+    """The caller from `Authorization: Bearer` (an OIDC proxy in production) or the development cookie."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
+    return (await _verify(request, token))[0] if token else None
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/console/login?{urlencode({'next': target})}", status_code=303)
+
+
+def _instant(as_of: str | None, t: int | None) -> datetime | None:
+    """`as_of` (RFC 3339, as the reports take it) or `t` (the slider: seconds since the epoch, UTC)."""
+    if as_of:
+        try:
+            parsed = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise invalid("as_of", "not an RFC 3339 instant", "datetime_parsing") from exc
+        return as_of_instant(parsed)
+    if t is not None:
+        if not 0 <= t <= 32503680000:
+            raise invalid("t", "seconds since 1970 up to the year 3000", "range")
+        return as_of_instant(datetime.fromtimestamp(t, UTC))
+    return None
+
+
+AsOfText = Annotated[str | None, Query(max_length=40, description="RFC 3339 instant")]
+Slider = Annotated[int | None, Query(description="the time slider: seconds since the epoch")]
+
+
+async def _page(request: Request, template: str, as_of: datetime | None, **context: Any) -> HTMLResponse:
+    """Render a page with its time control: the slider over the log's span and the events of `as_of`'s day."""
+    db = service_runtime(request).db
+    now = datetime.now(UTC)
+    span = await log_span(db)
+    day_start = datetime.combine((as_of or now).date(), datetime.min.time(), UTC)
+    events = await events_between(db, day_start, min(day_start + timedelta(days=1), (as_of or now) + timedelta(0, 1)))
+    first = span[0] if span else now
+    html = templates.get_template(template).render(
+        request_path=request.url.path,
+        as_of=as_of,
+        as_of_text=as_of.isoformat().replace("+00:00", "Z") if as_of else None,
+        day=day_start.date(),
+        events=events,
+        slider={
+            "min": int(first.timestamp()),
+            "max": int(now.timestamp()),
+            "value": int((as_of or now).timestamp()),
+        },
+        event_link=lambda e: _with_as_of(request, e["occurred_at"]),
+        at=lambda text: _with_as_of(request, text),
+        with_as_of=lambda path: _with_as_of(request, as_of, path),
+        **context,
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": POLICY, "Cache-Control": "no-store"})
+
+
+def _with_as_of(request: Request, as_of: datetime | str | None, path: str | None = None) -> str:
+    """A console link (this page by default) at `as_of`, other query parameters of this page kept."""
+    params = {} if path else {k: v for k, v in request.query_params.items() if k not in ("as_of", "t")}
+    target = path or request.url.path
+    if "?" in target:
+        target, query = target.split("?", 1)
+        params.update({k: v[0] for k, v in parse_qs(query).items()})
+    if as_of is not None:
+        params["as_of"] = as_of if isinstance(as_of, str) else as_of.isoformat().replace("+00:00", "Z")
+    return target + (f"?{urlencode(params)}" if params else "")
+
+
+async def _svg(chart: Any, chart_id: str) -> str:
+    """Draw off the event loop: matplotlib is CPU work."""
+    return await asyncio.to_thread(lambda: chart().svg(chart_id))
+
+
+@router.get("/static/{name}")
+async def static_file(name: str) -> Response:
+    if name not in STATIC:
+        raise Problem(404, "not-found", f"no console asset {name}")
+    body = resources.files("pmo_reporting.adapters.http").joinpath("console_static", name).read_bytes()
+    return Response(body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/login")
+async def login_page(request: Request, next: Annotated[str, Query(max_length=500)] = "/console") -> HTMLResponse:
+    html = templates.get_template("login.html").render(next=_local(next), error=None)
+    return HTMLResponse(html, headers={"Content-Security-Policy": POLICY})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Development sign-in: the pasted token is verified like any bearer token, then kept in a cookie."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    target = _local((form.get("next") or ["/console"])[0])
+    principal, why = await _verify(request, token)
+    if principal is None:
+        html = templates.get_template("login.html").render(next=target, error=f"the token is not valid: {why}")
+        return HTMLResponse(html, status_code=401, headers={"Content-Security-Policy": POLICY})
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/console"
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+def _local(target: str) -> str:
+    """Only a console path is a place to go back to after signing in."""
+    return target if target.startswith("/console") and "//" not in target else "/console"
+
+
+@router.get("")
+async def home(request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    portfolios = await portfolio_names(request, instant)
+    return await _page(request, "home.html", instant, principal=principal, portfolios=portfolios, title="Portfolios")
+
+
+@router.get("/portfolios/{portfolio_id}")
+async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    summary = _json(PortfolioSummary, await summary_body(request, portfolio_id, instant))
+    candidates = await candidates_body(request, portfolio_id, instant)
+    svg = {
+        "budget": await _svg(lambda: charts.budget_chart(summary["budget"], summary["currency"]), "chart-budget"),
+        "totals": await _svg(lambda: charts.totals_chart(summary["totals"], summary["currency"]), "chart-totals"),
+        "rag": await _svg(lambda: charts.rag_chart(summary["rag"]), "chart-rag"),
+        "bubbles": await _svg(lambda: charts.bubble_chart(candidates), "chart-bubbles"),
+    }
+    return await _page(
+        request,
+        "overview.html",
+        instant,
+        principal=principal,
+        title=f"Portfolio {summary['name'] or portfolio_id}",
+        portfolio_id=portfolio_id,
+        summary=summary,
+        candidates=candidates,
+        svg=svg,
+    )
+
+
+@router.get("/portfolios/{portfolio_id}/pipeline")
+async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    report = _json(PipelineReport, await pipeline_body(request, portfolio_id, instant))
+    svg = {"funnel": await _svg(lambda: charts.funnel_chart(report["stages"]), "chart-funnel")}
+    return await _page(
+        request,
+        "pipeline.html",
+        instant,
+        principal=principal,
+        title="Pipeline funnel",
+        portfolio_id=portfolio_id,
+        report=report,
+        svg=svg,
+    )
+
+
+@router.get("/portfolios/{portfolio_id}/decisions")
+async def decisions(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    rows = [_json(DecisionEntry, d) for d in await decision_rows(request, portfolio_id, instant)]
+    return await _page(
+        request,
+        "decisions.html",
+        instant,
+        principal=principal,
+        title="Decision audit trail",
+        portfolio_id=portfolio_id,
+        decisions=list(reversed(rows)),
+    )
+
+
+@router.get("/projects/{project_id}")
+async def project(project_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    report = _json(ProjectReport, await project_body(request, project_id, instant))
+    svg = {"evm": await _svg(lambda: charts.s_curve(report["evm"]), "chart-evm")}
+    return await _page(
+        request,
+        "project.html",
+        instant,
+        principal=principal,
+        title=f"Project {report.get('title') or project_id}",
+        portfolio_id=report.get("portfolio_id"),
+        report=report,
+        svg=svg,
+    )
+
+
+@router.get("/capacity")
+async def capacity(
+    request: Request,
+    as_of: AsOfText = None,
+    t: Slider = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    today = (instant or datetime.now(UTC)).date()
+    start = from_ or today.replace(day=1)
+    end = to or date(start.year + 1, start.month, 1) - timedelta(days=1)
+    if wrong := window_problem(start, end):
+        raise invalid(wrong[0], wrong[1], "range")
+    header, rows = await capacity_body(request, instant, Span(start, end), "role", "period")
+    report = _json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
+    svg = {"heatmap": await _svg(lambda: charts.heatmap(report["items"]), "chart-heatmap")}
+    return await _page(
+        request,
+        "capacity.html",
+        instant,
+        principal=principal,
+        title="Capacity against demand",
+        portfolio_id=None,
+        report=report,
+        window={"from": start.isoformat(), "to": end.isoformat()},
+        svg=svg,
+    )

@@ -1,0 +1,126 @@
+"""The console over the real service (real broker, real tokens, SQLite and PostgreSQL): every page answers,
+shows the JSON report's figures live and at a past `as_of`, has a table behind every chart, loads nothing
+from elsewhere, and passes the offline accessibility checks (`tests/console_checks`)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from .console_checks import accessibility_problems, external_references, parse, tables_behind_charts
+from .support import standard_history
+from .test_api import all_logged, publish
+from .test_api import reporting as reporting  # the fixture
+from .test_earned_value import recorded
+
+pytestmark = pytest.mark.integration
+
+
+def _history():
+    history = standard_history()
+    recorded(history.at(30), date(2026, 2, 28), planned_value="20000", earned_value="18000", actual_cost="21000")
+    recorded(history.at(58), date(2026, 3, 31), planned_value="40000", earned_value="41000", actual_cost="39000")
+    return history
+
+
+async def test_every_page_answers_with_the_reports_figures_now_and_then(reporting) -> None:
+    history = _history()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    week_one = (history.events[0].time + timedelta(days=7)).isoformat().replace("+00:00", "Z")
+    pages = [
+        "/console",
+        "/console/portfolios/pf-1",
+        "/console/portfolios/pf-1/pipeline",
+        "/console/portfolios/pf-1/decisions",
+        "/console/projects/p-1",
+        "/console/capacity?from=2026-01-01&to=2026-06-30",
+    ]
+    async with reporting.client("vera", "viewer") as client:
+        for path in pages:
+            for as_of in (None, week_one):
+                params = {"as_of": as_of} if as_of else {}
+                answer = await client.get(path, params=params)
+                assert answer.status_code == 200, (path, answer.text[:500])
+                assert answer.headers["content-type"].startswith("text/html")
+                page = parse(answer.text)
+                assert external_references(answer.text) == [], path
+                assert accessibility_problems(page) == [], path
+                assert tables_behind_charts(page), path
+
+        # Overview: the summary's figures, live and as of week one (one approval, nothing else decided).
+        for as_of in (None, week_one):
+            params = {"as_of": as_of} if as_of else {}
+            summary = (await client.get("/reports/portfolios/pf-1/summary", params=params)).json()
+            page = parse((await client.get("/console/portfolios/pf-1", params=params)).text)
+            rows = page.table_rows("budget")
+            assert [r[:6] for r in rows] == [
+                [b["fiscal_period"], b["start"], b["end"], b["envelope"], b["committed"], b["remaining"]]
+                for b in summary["budget"]
+            ]
+            assert page.table_rows("totals") == [[summary["totals"][k] for k in ("envelope", "committed", "actual")]]
+            assert page.table_rows("pipeline-status") == [[s, str(n)] for s, n in summary["pipeline"].items()]
+        assert summary["pipeline"] == {"approved": 1, "submitted": 3}
+
+        # Pipeline: the funnel's stages then.
+        funnel = (await client.get("/reports/pipeline", params={"portfolio_id": "pf-1", "as_of": week_one})).json()
+        page = parse((await client.get("/console/portfolios/pf-1/pipeline", params={"as_of": week_one})).text)
+        assert page.table_rows("stages") == [[s["stage"], str(s["count"])] for s in funnel["stages"]]
+
+        # Project: the EVM series as recorded; as of week one there was no status report yet.
+        evm = (await client.get("/reports/projects/p-1")).json()["evm"]
+        page = parse((await client.get("/console/projects/p-1")).text)
+        assert [r[:5] for r in page.table_rows("evm")] == [
+            [p["period_end"], p["bac"], p["pv"], p["ev"], p["ac"]] for p in evm
+        ]
+        assert len(evm) == 2
+        page = parse((await client.get("/console/projects/p-1", params={"as_of": week_one})).text)
+        assert page.table_rows("evm") == [["No status report then."]]
+
+        # Decisions: three now, one then.
+        now = parse((await client.get("/console/portfolios/pf-1/decisions")).text)
+        then = parse((await client.get("/console/portfolios/pf-1/decisions", params={"as_of": week_one})).text)
+        assert len(now.find_all("article")) == 3 and len(then.find_all("article")) == 1
+
+        # The day's events beside the figures: week one's day had none; the first day has the portfolio's.
+        first_day = history.events[0].time.isoformat().replace("+00:00", "Z")
+        page = parse((await client.get("/console", params={"as_of": first_day})).text)
+        assert "PortfolioCreated" in page.text_of("time-heading", parent=True)
+
+        # The slider's value is an instant too.
+        slider = int(history.events[0].time.timestamp()) + 7 * 86400
+        by_slider = await client.get("/console/portfolios/pf-1", params={"t": slider})
+        assert parse(by_slider.text).table_rows("pipeline-status") == [["approved", "1"], ["submitted", "3"]]
+
+        bad = await client.get("/console/portfolios/pf-1", params={"as_of": "yesterday"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "as_of"
+
+
+async def test_the_console_asks_for_a_token_and_keeps_a_valid_one(reporting) -> None:
+    async with reporting.client() as anonymous:
+        answer = await anonymous.get("/console/portfolios/pf-1", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login?next=")
+        login = await anonymous.get(answer.headers["location"])
+        assert login.status_code == 200 and 'name="token"' in login.text
+        assert external_references(login.text) == [] and accessibility_problems(parse(login.text)) == []
+
+        refused = await anonymous.post("/console/login", data={"token": "not-a-jwt", "next": "/console"})
+        assert refused.status_code == 401 and "not valid" in refused.text
+
+        token = reporting.token("vera", "viewer")
+        signed_in = await anonymous.post(
+            "/console/login", data={"token": token, "next": "https://elsewhere.example/"}, follow_redirects=False
+        )
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console"
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("samesite", "SameSite")
+        home = await anonymous.get("/console")
+        assert home.status_code == 200 and "vera" in home.text
+
+        css = await anonymous.get("/console/static/console.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert (await anonymous.get("/console/static/nothing.js")).status_code == 404
+
+        await anonymous.post("/console/logout")
+        assert (await anonymous.get("/console", follow_redirects=False)).status_code == 303
