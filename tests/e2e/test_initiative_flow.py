@@ -9,8 +9,10 @@ lost and nothing is duplicated. The stack is shared by the module; every test bu
 from __future__ import annotations
 
 import collections
+import functools
 import signal
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +226,95 @@ def test_restart_on_an_empty_broker_answers_as_before(world: World) -> None:
     reporting = world.client("reporting", "victor", "viewer")
     history = wait_until(lambda: _types(reporting, proposal_id) if len(_types(reporting, proposal_id)) >= 3 else None)
     assert history[:2] == ["pmo.intake.ProposalDrafted.v1", "pmo.intake.ProposalSubmitted.v1"]
+
+
+def test_broker_kill_9_under_write_load_every_subscription_reconnects_and_nothing_is_lost_or_duplicated(
+    world: World,
+) -> None:
+    """kill -9 the broker while intake and portfolio take commands, and start it again on the same port: the
+    embedded broker is memory only, so it comes back empty (a new epoch; every relay republishes its store,
+    every subscription re-reads from offset 0). Meanwhile readiness is 503 naming the broker; after, every
+    relay and subscription reconnects within 15 s, and every acknowledged write is in every read model once."""
+    stack = world.running.stack
+    board = world.client("portfolio", "bob", "board_member")
+    alice = world.client("intake", "alice", "requester")
+    waiting = [submitted(world, n) for n in range(1, 5)]  # candidates the board approves during the load
+    wait_until(lambda: set(waiting) <= _candidate_ids(board, world.portfolio_id), "the candidates to be registered")
+    acknowledged: dict[str, list[str]] = {"submitted": list(waiting), "approved": []}
+    refused: list[str] = []
+    rounds = threading.Semaphore(0)
+    outage_over = threading.Event()
+
+    def write_load() -> None:
+        """Each round: a proposal drafted and submitted in intake, and one board approval in portfolio."""
+        for n in range(10, 22):
+            try:
+                draft = alice.post("/proposals", json=_body(world, n))
+                submit = alice.post(f"/proposals/{draft.json()['id']}/submit") if draft.status_code == 201 else draft
+                if submit.status_code == 200:
+                    acknowledged["submitted"].append(draft.json()["id"])
+                else:
+                    refused.append(f"submit {n}: {submit.status_code} {submit.text[:200]}")
+                if waiting:
+                    candidate = waiting.pop(0)
+                    decided = approve(world, candidate, f"under load {n}")
+                    if decided.status_code == 201:
+                        acknowledged["approved"].append(candidate)
+                    else:
+                        refused.append(f"approve {candidate}: {decided.status_code} {decided.text[:200]}")
+            except httpx.HTTPError as exc:
+                refused.append(f"round {n}: {exc!r}")
+            rounds.release()
+            if n == 16:
+                outage_over.wait(120)  # the rest of the load runs after the broker is back
+
+    load = threading.Thread(target=write_load, daemon=True)
+    load.start()
+    for _ in range(2):
+        assert rounds.acquire(timeout=120)
+    stack.kill_broker(signal.SIGKILL)
+    for service in SERVICES:  # not ready, and the body names the broker
+        away = wait_until(functools.partial(_readiness, world.running, service, 503), f"{service} to be unready")
+        assert away["checks"]["broker"].startswith("unreachable"), away
+    for _ in range(4):  # commands go on while the broker is away: the outbox holds their events
+        assert rounds.acquire(timeout=120)
+    stack.restart_broker()
+    outage_over.set()
+    # Every relay and subscription reconnects to the new broker within 15 s (the readiness grace).
+    wait_until(lambda: all(_connected(world.running, s) for s in SERVICES), "every link to reconnect", timeout=15)
+    for service in SERVICES:
+        wait_until(functools.partial(_readiness, world.running, service, 200), f"{service} to be ready again")
+    load.join(300)
+    assert not load.is_alive() and not refused, refused
+
+    submitted_ids, approved_ids = acknowledged["submitted"], acknowledged["approved"]
+    assert len(approved_ids) == 4 and len(submitted_ids) == 16
+    wait_until(lambda: _candidate_ids(board, world.portfolio_id) == set(submitted_ids), "every candidate registered")
+    for n, candidate in enumerate(sorted(set(submitted_ids) - set(approved_ids))):  # on the new broker
+        assert approve(world, candidate, f"after the restart {n}").status_code == 201
+        approved_ids.append(candidate)
+    after = snapshot(world, wait_for=len(submitted_ids))  # waits for every event published and applied
+    assert len(after["candidates"]) == len(submitted_ids)  # each once
+    assert sorted(subject for _, subject, _ in after["decisions"]) == sorted(approved_ids) == sorted(submitted_ids)
+    assert sorted(project for _, project in after["demands"]) == sorted(approved_ids)
+    assert set(after["statuses"]) == set(submitted_ids) and set(after["statuses"].values()) == {"approved"}
+    assert after["remaining"] == f"{500000 - 10000 * len(approved_ids)}.00"
+    reporting = world.client("reporting", "victor", "viewer")
+    for proposal_id in submitted_ids:  # reporting's history: every event once
+        items = reporting.get(f"/history/{proposal_id}", params={"limit": 200}).json()["items"]
+        assert len({e["event_id"] for e in items}) == len(items)
+        assert [e["type"] for e in items].count("pmo.intake.ProposalSubmitted.v1") == 1
+
+
+def _readiness(running: Running, service: str, status: int) -> dict[str, Any] | None:
+    response = httpx.get(f"{running.stack.url(service)}/health/ready", timeout=5)
+    body: dict[str, Any] = response.json()
+    return body if response.status_code == status else None
+
+
+def _connected(running: Running, service: str) -> bool:
+    body = httpx.get(f"{running.stack.url(service)}/health/ready", timeout=5).json()
+    return bool(body["relay"]["connected"] and body.get("subscription", {}).get("connected", True))
 
 
 def test_cancelling_a_project_returns_its_budget_and_releases_its_people(world: World) -> None:

@@ -267,6 +267,28 @@ class Stack:
             child.process.wait(10.0)
             child.close()
 
+    def kill_broker(self, sig: int = signal.SIGKILL) -> int:
+        """Send `sig` to the embedded broker (a crash on purpose), wait until it has exited; answers its port."""
+        broker, child = self._broker, self._broker_child
+        if broker is None or child is None:
+            raise StackError("no embedded broker is running")
+        child.expected_exit = True
+        broker.process.send_signal(sig)
+        broker.process.wait(10.0)
+        child.close()
+        return broker.port
+
+    def restart_broker(self) -> None:
+        """A fresh embedded broker on the same port as the last one (memory only: it starts empty)."""
+        broker = self._broker
+        if broker is None:
+            raise StackError("no embedded broker was started")
+        if broker.process.poll() is None:
+            raise StackError(f"the broker still runs (pid {broker.process.pid}); kill_broker() first")
+        self._broker = start_broker(broker.port, stdout=subprocess.PIPE)
+        self._broker_child = procs.attach("broker", self._broker.process, self._console)
+        self.log(f"embedded broker restarted on {self._broker.bootstrap_servers} (empty)")
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop every child: services first (SIGTERM, then SIGKILL after `timeout`), the broker last."""
         alive = [child for child in self._children.values() if child.running()]

@@ -154,6 +154,23 @@ def test_kill_then_start_service(make_stack: Callable[..., Stack]) -> None:
 
 
 @pytest.mark.integration
+def test_kill_broker_then_restart_it_on_the_same_port_empty(make_stack: Callable[..., Stack]) -> None:
+    with make_stack(bootstrap_servers=None) as stack:
+        broker = stack.broker
+        assert broker is not None
+        port = stack.kill_broker()
+        assert port == broker.port and broker.process.returncode == -signal.SIGKILL
+        assert not port_is_open(HOST, port)
+        stack.restart_broker()
+        assert stack.broker is not None and stack.broker.port == port and stack.broker is not broker
+        assert port_is_open(HOST, port) and stack.bootstrap_servers == f"{HOST}:{port}"
+        assert stack.exited() == []  # deliberate, so not reported
+        with pytest.raises(StackError, match="kill_broker"):
+            stack.restart_broker()  # it runs
+    assert stack.broker is None and not port_is_open(HOST, port)
+
+
+@pytest.mark.integration
 def test_an_unexpected_death_is_reported_once(make_stack: Callable[..., Stack]) -> None:
     with make_stack() as stack:
         os.kill(stack.process("reporting").pid, signal.SIGKILL)  # type: ignore[union-attr]
