@@ -16,6 +16,7 @@ from pmo_events.contracts.portfolio import (
     StageGateDecided,
     StatusReported,
 )
+from pmo_events.contracts.portfolio.delivery import Gate, GateVerdict
 from pmo_portfolio.candidates.domain import Scorecard, registration
 from pmo_portfolio.candidates.domain.decisions import DecideInvestment, decide
 from pmo_portfolio.delivery.domain import (
@@ -36,14 +37,16 @@ from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoa
 from .delivery_support import act, at, funded, moved, project
 from .support import NOW, created, given, money, registered
 
+GATES: tuple[Gate, ...] = ("plan", "execute", "close")
 
-def gate(state, name: str, decision: str = "proceed", by: str = "bea"):
+
+def gate(state, name: Gate, decision: GateVerdict = "proceed", by: str = "bea"):
     return gates.decide_gate(funded(), state, name, decision, act(by))
 
 
 def in_stage(stage: str):
     events: list = []
-    for name in ("plan", "execute", "close")[: ("initiate", "plan", "execute", "close").index(stage)]:
+    for name in GATES[: ("initiate", *GATES).index(stage)]:
         events += gate(project(*events), name)
     return events
 

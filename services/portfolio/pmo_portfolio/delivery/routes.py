@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pmo_events.contracts.base import Event
+from pmo_events.contracts.portfolio.delivery import ChangeOutcome
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio import calendar, funding
 from pmo_portfolio.delivery import queries as project_queries
@@ -37,7 +38,6 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import CommandAction, run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.contract.shared import OUTCOME_VERBS
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
@@ -257,7 +257,8 @@ async def decide_change_request(
     act = _act(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        return change_requests.decide_change(pf, pr, change_request_id, OUTCOME_VERBS[body.outcome], act)
+        verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
+        return change_requests.decide_change(pf, pr, change_request_id, verb, act)
 
     action = _recorded(project_id, rule, if_match=if_match, primary=_first("change_request_id"))
     return await run_command(request, principal, action)

@@ -14,6 +14,17 @@ from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 from pmo_events.figures.earned_value import from_amounts
 
+#: A stage gate is named by the stage it opens; the board's verdict at it.
+Gate = Literal["plan", "execute", "close"]
+GateVerdict = Literal["proceed", "hold", "stop"]
+#: A red-amber-green rating.
+Rag = Literal["green", "amber", "red"]
+#: What a strategic-alignment review recommends.
+ReviewRecommendation = Literal["continue", "rescope", "stop"]
+#: What a change request changes, and how the board decides it.
+ChangeKind = Literal["budget", "scope", "schedule"]
+ChangeOutcome = Literal["approve", "reject"]
+
 
 @contract
 class ProjectInitiated(PortfolioEvent):
@@ -71,8 +82,8 @@ class StageGateDecided(ProjectEvent):
     event_name = "StageGateDecided"
     portfolio_id: str
     decision_id: str
-    gate: Literal["plan", "execute", "close"]
-    decision: Literal["proceed", "hold", "stop"]
+    gate: Gate
+    decision: GateVerdict
     from_stage: str
     to_stage: str
     rationale: str
@@ -81,10 +92,10 @@ class StageGateDecided(ProjectEvent):
 
 
 class RagRating(ContractModel):
-    schedule: Literal["green", "amber", "red"]
-    cost: Literal["green", "amber", "red"]
-    scope: Literal["green", "amber", "red"]
-    overall: Literal["green", "amber", "red"]
+    schedule: Rag
+    cost: Rag
+    scope: Rag
+    overall: Rag
 
 
 #: The figures a status report derives from its four amounts (`pmo_events.figures.earned_value`).
@@ -170,7 +181,7 @@ class AlignmentReviewed(ProjectEvent):
     portfolio_id: str
     review_id: str
     still_aligned: bool
-    recommendation: Literal["continue", "rescope", "stop"]
+    recommendation: ReviewRecommendation
     notes: str
     reviewed_by: str
     reviewed_at: datetime
@@ -181,7 +192,7 @@ class ChangeRequested(ProjectEvent):
     event_name = "ChangeRequested"
     portfolio_id: str
     change_request_id: str
-    kind: Literal["budget", "scope", "schedule"]
+    kind: ChangeKind
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
     #: From when a budget change counts in the project's BAC (None: from the day it is approved).
@@ -198,8 +209,8 @@ class ChangeRequestDecided(ProjectEvent):
     event_name = "ChangeRequestDecided"
     portfolio_id: str
     change_request_id: str
-    kind: Literal["budget", "scope", "schedule"]
-    outcome: Literal["approve", "reject"]
+    kind: ChangeKind
+    outcome: ChangeOutcome
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
     #: From when an approved budget change counts in the project's BAC (None on older events: the

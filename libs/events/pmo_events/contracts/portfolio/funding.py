@@ -56,6 +56,10 @@ class PeriodEnvelope(ContractModel):
     remaining: Money
 
 
+#: Why a project's committed budget changed in the envelope.
+BudgetChangeCause = Literal["change_request", "cancellation", "closure"]
+
+
 @contract
 class ProjectBudgetChanged(PortfolioEvent):
     """A project's committed budget changed in the envelope (a change request, or money released)."""
@@ -66,6 +70,6 @@ class ProjectBudgetChanged(PortfolioEvent):
     project_id: str
     #: Signed amounts per fiscal period: negative amounts return money to the envelope.
     delta: tuple[PeriodAmount, ...]
-    cause: Literal["change_request", "cancellation", "closure"]
+    cause: BudgetChangeCause
     reference: str | None = None
     changed_by: str

@@ -6,12 +6,15 @@ import uuid
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import AlignmentReviewed
+from pmo_events.contracts.portfolio.delivery import ReviewRecommendation
 from pmo_portfolio.delivery.domain.lifecycle import Act, check_board, check_live, existing
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import Portfolio
 
 
-def review(portfolio: Portfolio, project: Project, still_aligned: bool, recommendation: str, act: Act) -> list[Event]:
+def review(
+    portfolio: Portfolio, project: Project, still_aligned: bool, recommendation: ReviewRecommendation, act: Act
+) -> list[Event]:
     """The board's periodic strategic-alignment review; `act.rationale` holds the notes."""
     existing(project)
     check_board(portfolio, project, act.by)
@@ -22,7 +25,7 @@ def review(portfolio: Portfolio, project: Project, still_aligned: bool, recommen
             portfolio_id=project.portfolio_id,
             review_id=str(uuid.uuid4()),
             still_aligned=still_aligned,
-            recommendation=recommendation,  # type: ignore[arg-type]
+            recommendation=recommendation,
             notes=act.rationale,
             reviewed_by=act.by,
             reviewed_at=act.at,

@@ -9,6 +9,7 @@ from datetime import date
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import ChangeRequestDecided, ChangeRequested, ProjectBudgetChanged
+from pmo_events.contracts.portfolio.delivery import ChangeKind, ChangeOutcome
 from pmo_portfolio.delivery.domain.lifecycle import Act, check_board, check_live, check_rationale, existing
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import ZERO, Portfolio, check_within_envelope
@@ -17,7 +18,7 @@ from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 @dataclass(frozen=True)
 class RequestChange:
-    kind: str
+    kind: ChangeKind
     rationale: str
     budget_delta: tuple[PeriodAmount, ...] = ()
     new_end: date | None = None
@@ -68,7 +69,7 @@ def request_change(project: Project, command: RequestChange, act: Act) -> list[C
             project_id=project.project_id,
             portfolio_id=project.portfolio_id,
             change_request_id=str(uuid.uuid4()),
-            kind=command.kind,  # type: ignore[arg-type]
+            kind=command.kind,
             budget_delta=command.budget_delta,
             new_end=command.new_end,
             effective_on=command.effective_on,
@@ -80,7 +81,7 @@ def request_change(project: Project, command: RequestChange, act: Act) -> list[C
 
 
 def decide_change(
-    portfolio: Portfolio, project: Project, change_request_id: str, outcome: str, act: Act
+    portfolio: Portfolio, project: Project, change_request_id: str, outcome: ChangeOutcome, act: Act
 ) -> list[Event]:
     """An approved increase must fit the envelope (as an approval does); a decrease returns money to it."""
     existing(project)
@@ -97,7 +98,7 @@ def decide_change(
         portfolio_id=project.portfolio_id,
         change_request_id=change_request_id,
         kind=request.kind,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         budget_delta=request.budget_delta if outcome == "approve" else (),
         new_end=request.new_end if outcome == "approve" else None,
         effective_on=(request.effective_on or act.at.date()) if outcome == "approve" and request.budget_delta else None,

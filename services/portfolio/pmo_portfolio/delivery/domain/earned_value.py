@@ -8,24 +8,25 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pmo_events.contracts.portfolio import RagRating
+from pmo_events.contracts.portfolio.delivery import Rag
 from pmo_events.figures.earned_value import EarnedValue
 
 RANK = {"green": 0, "amber": 1, "red": 2}
 
 
-def rating(value: Decimal | None, green_at: Decimal, amber_at: Decimal) -> str:
+def rating(value: Decimal | None, green_at: Decimal, amber_at: Decimal) -> Rag:
     """An undefined index means nothing was planned (or spent) yet: no shortfall to flag, so green."""
     if value is None or value >= green_at:
         return "green"
     return "amber" if value >= amber_at else "red"
 
 
-def worst(*ratings: str) -> str:
+def worst(*ratings: Rag) -> Rag:
     return max(ratings, key=RANK.__getitem__)
 
 
-def rag(schedule: str, cost: str, scope: str) -> RagRating:
-    return RagRating(schedule=schedule, cost=cost, scope=scope, overall=worst(schedule, cost, scope))  # type: ignore[arg-type]
+def rag(schedule: Rag, cost: Rag, scope: Rag) -> RagRating:
+    return RagRating(schedule=schedule, cost=cost, scope=scope, overall=worst(schedule, cost, scope))
 
 
 def derived_rag(value: EarnedValue, green_at: Decimal, amber_at: Decimal) -> RagRating:

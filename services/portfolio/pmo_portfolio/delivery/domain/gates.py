@@ -6,13 +6,14 @@ import uuid
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import StageGateDecided
+from pmo_events.contracts.portfolio.delivery import Gate, GateVerdict
 from pmo_portfolio.delivery.domain.lifecycle import Act, cancel, check_board, check_rationale, existing
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.shared.errors import RuleViolation
 
 
-def decide_gate(portfolio: Portfolio, project: Project, gate: str, decision: str, act: Act) -> list[Event]:
+def decide_gate(portfolio: Portfolio, project: Project, gate: Gate, decision: GateVerdict, act: Act) -> list[Event]:
     """Gates come in stage order; proceed moves on, hold puts the project on hold, stop cancels it."""
     existing(project)
     check_board(portfolio, project, act.by)
@@ -28,8 +29,8 @@ def decide_gate(portfolio: Portfolio, project: Project, gate: str, decision: str
         project_id=project.project_id,
         portfolio_id=project.portfolio_id,
         decision_id=str(uuid.uuid4()),
-        gate=gate,  # type: ignore[arg-type]
-        decision=decision,  # type: ignore[arg-type]
+        gate=gate,
+        decision=decision,
         from_stage=project.stage,
         to_stage=gate if decision == "proceed" else project.stage,
         rationale=act.rationale,

@@ -15,6 +15,7 @@ from pmo_events.contracts.portfolio import (
     ProjectPaused,
     ProjectResumed,
 )
+from pmo_events.contracts.portfolio.funding import BudgetChangeCause
 from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.funding.domain import Portfolio, check_board_member, negated
@@ -71,7 +72,9 @@ def unspent(budget: dict[str, Decimal], spent: Decimal) -> tuple[PeriodAmount, .
     return tuple(released)
 
 
-def _released(project: Project, spent: Decimal, cause: str, act: Act) -> tuple[tuple[PeriodAmount, ...], list[Event]]:
+def _released(
+    project: Project, spent: Decimal, cause: BudgetChangeCause, act: Act
+) -> tuple[tuple[PeriodAmount, ...], list[Event]]:
     released = unspent(project.budget, spent)
     if not released:
         return released, []
@@ -79,7 +82,7 @@ def _released(project: Project, spent: Decimal, cause: str, act: Act) -> tuple[t
         portfolio_id=project.portfolio_id,
         project_id=project.project_id,
         delta=negated(released),
-        cause=cause,  # type: ignore[arg-type]
+        cause=cause,
         changed_by=act.by,
     )
     return released, [change]

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import StatusReported, StatusReportWithdrawn
+from pmo_events.contracts.portfolio.delivery import Rag
 from pmo_events.figures.days import Span
 from pmo_events.figures.earned_value import EarnedValue, earned_value, shown
 from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar
@@ -31,7 +32,7 @@ class ReportStatus:
     summary: str
     reported_by: str
     reported_at: datetime
-    rag: tuple[str, str, str] | None = None  # schedule, cost, scope
+    rag: tuple[Rag, Rag, Rag] | None = None  # schedule, cost, scope
     justification: str | None = None
     risks: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
