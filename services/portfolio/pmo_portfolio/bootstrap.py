@@ -17,12 +17,15 @@ from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
 from pmo_portfolio.objectives import routes as objective_routes
 from pmo_portfolio.objectives import views as objective_views
+from pmo_portfolio.programmes import routes as programme_routes
+from pmo_portfolio.programmes import views as programme_views
+from pmo_portfolio.programmes.commands import join_at_approval
 from pmo_portfolio.scenarios import routes as scenario_routes
 from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
 from pmo_servicekit.service import ServiceDefinition
 
-VIEWS = (funding_views, objective_views, candidate_views, scenario_views, delivery_views)
+VIEWS = (funding_views, objective_views, candidate_views, scenario_views, delivery_views, programme_views)
 
 PORTFOLIO = ServiceDefinition(
     name="portfolio",
@@ -40,10 +43,11 @@ PORTFOLIO = ServiceDefinition(
         candidate_routes.router,
         scenario_routes.router,
         delivery_routes.router,
+        programme_routes.router,
     ],
     projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
-    policies=[initiate_approved_project],
+    policies=[initiate_approved_project, join_at_approval],
     problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
 )

@@ -30,6 +30,9 @@ STREAMS = (
         "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet"})),
     Stream("fiscal_calendar", "calendar_id", "the organisation's fiscal calendar (one stream, `fiscal-calendar`)",
            frozenset({"FiscalCalendarSet"})),
+    Stream("programme", "programme_id", "the programme: its ring-fence, tranches and their reviews, its projects",
+           frozenset({"ProgrammeCreated", "TranchePlanned", "TrancheReviewed", "ProjectJoinedProgramme",
+                      "ProgrammeStatusReported"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
         "ProjectInitiated", "StageGateDecided", "StatusReported", "StatusReportWithdrawn", "AlignmentReviewed",
         "ChangeRequested",

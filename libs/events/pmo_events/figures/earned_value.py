@@ -8,7 +8,7 @@ unknown denominator gives None, shown as "undefined": never NaN, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -98,6 +98,21 @@ def from_amounts(*, bac: Decimal, pv: Decimal | None, ev: Decimal, ac: Decimal) 
         cpi=cpi,
         eac=eac,
         vac=bac - eac if eac is not None else None,
+    )
+
+
+def rolled_up(figures: Sequence[EarnedValue]) -> EarnedValue | None:
+    """A programme's (or any group's) earned value: BAC, PV, EV and AC summed over its projects' latest
+    reports, and every other figure from those sums (never an average of indices). PV is undefined when
+    any project's is; None without a single report."""
+    if not figures:
+        return None
+    pvs = [f.pv for f in figures]
+    return from_amounts(
+        bac=sum((f.bac for f in figures), ZERO),
+        pv=None if any(pv is None for pv in pvs) else sum((pv for pv in pvs if pv is not None), ZERO),
+        ev=sum((f.ev for f in figures), ZERO),
+        ac=sum((f.ac for f in figures), ZERO),
     )
 
 

@@ -57,6 +57,7 @@ class DecisionView(BaseModel):
     approved_budget: list[PeriodAmountOut] = []
     review_on: date | None = None
     evidence: Evidence | None = None
+    programme_id: str | None = None
 
 
 class CandidateSummary(BaseModel):

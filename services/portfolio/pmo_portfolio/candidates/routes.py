@@ -170,6 +170,7 @@ async def decide_investment(
         decided_at=datetime.now(UTC),
         approved_budget=tuple(p.value() for p in body.approved_budget),
         review_on=body.review_on.isoformat() if body.review_on else None,
+        programme_id=body.programme_id,
     )
 
     async def action(uow: UnitOfWork) -> Response:

@@ -65,3 +65,6 @@ class DecisionRequest(Body):
     rationale: str = Field(min_length=1, max_length=10_000)
     approved_budget: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
     review_on: date | None = None
+    programme_id: str | None = Field(
+        default=None, max_length=36, description="an approval may name the programme the project joins"
+    )

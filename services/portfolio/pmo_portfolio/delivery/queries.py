@@ -109,3 +109,11 @@ async def list_projects(
     if review_overdue is not None:
         views = [v for v in views if v["review_overdue"] == review_overdue]
     return views[:limit]
+
+
+async def project_states(session: AsyncSession, project_ids: set[str]) -> dict[str, Project]:
+    """The projects with these ids as the projects view has them (unknown ids are left out)."""
+    if not project_ids:
+        return {}
+    query = select(projects.c.project_id, projects.c.state).where(projects.c.project_id.in_(sorted(project_ids)))
+    return {row.project_id: Project.model_validate(loads(row.state)) for row in await session.execute(query)}

@@ -59,6 +59,14 @@ class EnvelopeExceeded(RuleViolation):
         self.asked = asked
 
 
+class RingFenceExceeded(EnvelopeExceeded):
+    """A project's budget would take a fiscal period above what its programme's ring-fence leaves."""
+
+    def __str__(self) -> str:
+        asked, remaining = format(self.asked, "f"), format(self.remaining, "f")
+        return f"{self.fiscal_period}: {asked} asked but only {remaining} remains in the programme's ring-fence"
+
+
 class InvalidCommand(DomainError):
     """The command itself is not acceptable, whatever the state (answered 422 naming the field)."""
 

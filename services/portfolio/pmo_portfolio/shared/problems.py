@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from pmo_portfolio.shared.errors import DomainError, EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound
+from pmo_portfolio.shared.errors import (
+    DomainError,
+    EnvelopeExceeded,
+    Forbidden,
+    InvalidCommand,
+    NotBoardMember,
+    NotFound,
+    RingFenceExceeded,
+)
 from pmo_servicekit.problems import Problem, ProblemTable, invalid_field
 
 
 def envelope_exceeded(exc: EnvelopeExceeded) -> Problem:
     remaining, asked = format(exc.remaining, "f"), format(exc.asked, "f")
-    return Problem(
-        409, "envelope-exceeded", str(exc), fiscal_period=exc.fiscal_period, remaining=remaining, asked=asked
-    )
+    kind = "ring-fence-exceeded" if isinstance(exc, RingFenceExceeded) else "envelope-exceeded"
+    return Problem(409, kind, str(exc), fiscal_period=exc.fiscal_period, remaining=remaining, asked=asked)
 
 
 PROBLEM_TABLE: ProblemTable = {
@@ -18,5 +25,6 @@ PROBLEM_TABLE: ProblemTable = {
     NotBoardMember: lambda exc: Problem(403, "not-board-member", str(exc)),
     InvalidCommand: lambda exc: invalid_field(exc.field, exc.message),
     EnvelopeExceeded: envelope_exceeded,
+    Forbidden: lambda exc: Problem(403, exc.kind, str(exc)),
     DomainError: lambda exc: Problem(409, "rule-violation", str(exc)),
 }

@@ -140,3 +140,5 @@ class InvestmentDecided(PortfolioEvent):
     override_reason: str | None = None
     #: An approval may name the project's manager: the project starts with them assigned.
     project_manager: str | None = None
+    #: An approval may name the programme the project joins (its budget draws on the programme's ring-fence).
+    programme_id: str | None = None

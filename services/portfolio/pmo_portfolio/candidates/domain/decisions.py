@@ -31,6 +31,8 @@ class DecideInvestment:
     decided_at: datetime
     approved_budget: tuple[PeriodAmount, ...] = ()
     review_on: str | None = None
+    #: An approval may name the programme the project joins (the programme's rules decide in the same transaction).
+    programme_id: str | None = None
 
 
 def _check_command(command: DecideInvestment) -> None:
@@ -49,6 +51,10 @@ def _check_command(command: DecideInvestment) -> None:
                 raise InvalidCommand(f"approved_budget.{index}.amount", "an approved amount is greater than 0")
     elif command.approved_budget:
         raise InvalidCommand("approved_budget", f"only an approval carries a budget, not {command.outcome}")
+    elif command.programme_id:
+        raise InvalidCommand(
+            "programme_id", f"only an approval brings a project into a programme, not {command.outcome}"
+        )
 
 
 def evidence(portfolio: Portfolio, candidate_id: str, scorecard: Scorecard) -> DecisionEvidence:
@@ -95,6 +101,7 @@ def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard
             decided_at=command.decided_at,
             approved_budget=command.approved_budget,
             review_on=command.review_on,
+            programme_id=command.programme_id,
             evidence=evidence(portfolio, candidate.candidate_id, scorecard),
         )
     ]

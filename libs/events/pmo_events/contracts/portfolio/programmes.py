@@ -1,0 +1,103 @@
+"""Programme events: projects of one portfolio grouped toward shared outcomes, with a ring-fenced envelope."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pmo_events.contracts.base import ContractModel, contract
+from pmo_events.contracts.common import PeriodAmount
+from pmo_events.contracts.portfolio.topic import PortfolioEvent
+
+TrancheDecision = Literal["continue", "re_plan", "close_programme"]
+
+
+@contract
+class ProgrammeCreated(PortfolioEvent):
+    """A programme in a portfolio: who owns it, the objectives it serves, and the share of the portfolio's
+    envelope ring-fenced for it per fiscal period (its projects' budgets draw on that share)."""
+
+    event_name = "ProgrammeCreated"
+    programme_id: str
+    portfolio_id: str
+    name: str
+    vision: str
+    senior_responsible_owner: str
+    programme_manager: str
+    objective_ids: tuple[str, ...] = ()
+    ring_fence: tuple[PeriodAmount, ...] = ()
+    created_by: str
+    created_at: datetime
+
+
+@contract
+class TranchePlanned(PortfolioEvent):
+    """An ordered, dated group of the programme's projects, closed by an end-of-tranche review. Planning a
+    tranche again with the same `tranche_id` (after a re-plan) replaces its dates and projects."""
+
+    event_name = "TranchePlanned"
+    programme_id: str
+    portfolio_id: str
+    tranche_id: str
+    name: str
+    sequence: int
+    start: date
+    end: date
+    project_ids: tuple[str, ...] = ()
+    planned_by: str
+    planned_at: datetime
+
+
+@contract
+class TrancheReviewed(PortfolioEvent):
+    """The end-of-tranche review: the programme board's decision to continue (the tranche closes), re-plan
+    (it stays open, to be planned again) or close the programme."""
+
+    event_name = "TrancheReviewed"
+    programme_id: str
+    portfolio_id: str
+    tranche_id: str
+    decision: TrancheDecision
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+@contract
+class ProjectJoinedProgramme(PortfolioEvent):
+    """A project joined the programme: at its approval (the decision named the programme, `decision_id`)
+    or later by the programme's decision with a rationale. `budget` is what it draws on the ring-fence."""
+
+    event_name = "ProjectJoinedProgramme"
+    related_fields = ("project_id",)
+    programme_id: str
+    portfolio_id: str
+    project_id: str
+    budget: tuple[PeriodAmount, ...] = ()
+    via: Literal["approval", "decision"]
+    decision_id: str | None = None
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+class ProgrammeRag(ContractModel):
+    overall: Literal["green", "amber", "red"]
+    schedule: Literal["green", "amber", "red"] | None = None
+    cost: Literal["green", "amber", "red"] | None = None
+    benefits: Literal["green", "amber", "red"] | None = None
+
+
+@contract
+class ProgrammeStatusReported(PortfolioEvent):
+    """The programme manager's own status report, next to the status rolled up from the projects."""
+
+    event_name = "ProgrammeStatusReported"
+    programme_id: str
+    portfolio_id: str
+    report_id: str
+    period_end: date
+    rag: ProgrammeRag
+    summary: str
+    reported_by: str
+    reported_at: datetime

@@ -1,0 +1,135 @@
+"""The Programme aggregate: a portfolio's projects grouped toward shared outcomes, owned by an SRO."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+from pmo_events.contracts.base import Event
+from pmo_events.contracts.common import PeriodAmount
+from pmo_events.contracts.portfolio import (
+    ProgrammeCreated,
+    ProgrammeStatusReported,
+    ProjectJoinedProgramme,
+    TrancheDecision,
+    TranchePlanned,
+    TrancheReviewed,
+)
+from pmo_portfolio.funding.domain import ZERO, add
+
+
+class Tranche(BaseModel):
+    tranche_id: str
+    name: str
+    sequence: int
+    start: date
+    end: date
+    project_ids: tuple[str, ...] = ()
+    #: open until its end-of-tranche review: `closed` after "continue" or "close_programme", `re_plan` after
+    #: "re_plan" (open again once it is planned anew).
+    status: Literal["open", "re_plan", "closed"] = "open"
+    decision: TrancheDecision | None = None
+    rationale: str | None = None
+    decided_by: str | None = None
+
+
+class Programme(BaseModel):
+    programme_id: str
+    exists: bool = False
+    portfolio_id: str = ""
+    name: str = ""
+    vision: str = ""
+    senior_responsible_owner: str = ""
+    programme_manager: str = ""
+    objective_ids: tuple[str, ...] = ()
+    status: Literal["active", "closed"] = "active"
+    #: Per fiscal period: the share of the portfolio's envelope held for this programme, and what its
+    #: projects' budgets have drawn on it.
+    ring_fence: dict[str, Decimal] = {}
+    drawn: dict[str, Decimal] = {}
+    #: Member projects and what each draws, in the order they joined.
+    projects: dict[str, tuple[PeriodAmount, ...]] = {}
+    tranches: dict[str, Tranche] = {}
+    latest_report: ProgrammeStatusReported | None = None
+
+    def remaining_ring_fence(self) -> dict[str, Decimal]:
+        return {
+            p: self.ring_fence.get(p, ZERO) - self.drawn.get(p, ZERO)
+            for p in sorted(set(self.ring_fence) | set(self.drawn))
+        }
+
+    def ordered_tranches(self) -> list[Tranche]:
+        return sorted(self.tranches.values(), key=lambda t: t.sequence)
+
+
+def _created(state: Programme, event: ProgrammeCreated) -> Programme:
+    return state.model_copy(
+        update={
+            "exists": True,
+            "portfolio_id": event.portfolio_id,
+            "name": event.name,
+            "vision": event.vision,
+            "senior_responsible_owner": event.senior_responsible_owner,
+            "programme_manager": event.programme_manager,
+            "objective_ids": event.objective_ids,
+            "ring_fence": add({}, event.ring_fence),
+        }
+    )
+
+
+def _planned(state: Programme, event: TranchePlanned) -> Programme:
+    tranche = Tranche(**event.model_dump(include=set(Tranche.model_fields)))
+    return state.model_copy(update={"tranches": {**state.tranches, tranche.tranche_id: tranche}})
+
+
+def _reviewed(state: Programme, event: TrancheReviewed) -> Programme:
+    status = "re_plan" if event.decision == "re_plan" else "closed"
+    reviewed = state.tranches[event.tranche_id].model_copy(
+        update={
+            "status": status,
+            "decision": event.decision,
+            "rationale": event.rationale,
+            "decided_by": event.decided_by,
+        }
+    )
+    update: dict[str, object] = {"tranches": {**state.tranches, event.tranche_id: reviewed}}
+    if event.decision == "close_programme":
+        update["status"] = "closed"
+    return state.model_copy(update=update)
+
+
+def _joined(state: Programme, event: ProjectJoinedProgramme) -> Programme:
+    return state.model_copy(
+        update={"projects": {**state.projects, event.project_id: event.budget}, "drawn": add(state.drawn, event.budget)}
+    )
+
+
+def evolve(state: Programme, event: Event) -> Programme:
+    if isinstance(event, ProgrammeCreated):
+        return _created(state, event)
+    if isinstance(event, TranchePlanned):
+        return _planned(state, event)
+    if isinstance(event, TrancheReviewed):
+        return _reviewed(state, event)
+    if isinstance(event, ProjectJoinedProgramme):
+        return _joined(state, event)
+    if isinstance(event, ProgrammeStatusReported):
+        return state.model_copy(update={"latest_report": event})
+    return state
+
+
+def initial(programme_id: str) -> Programme:
+    return Programme(programme_id=programme_id)
+
+
+def ring_fenced(programmes: Mapping[str, Mapping[str, Decimal]]) -> dict[str, Decimal]:
+    """Per fiscal period, what the given programmes (id → ring-fence) hold together."""
+    total: dict[str, Decimal] = {}
+    for fence in programmes.values():
+        for period, amount in fence.items():
+            total[period] = total.get(period, ZERO) + amount
+    return total

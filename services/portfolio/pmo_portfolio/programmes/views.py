@@ -1,0 +1,65 @@
+"""The programmes view: each programme as of its latest event, and which programme each project is in."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.portfolio import ProjectJoinedProgramme
+from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.programmes import domain as programme_rules
+
+programmes = Table(
+    "portfolio_programmes",
+    metadata,
+    Column("programme_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_programmes_portfolio", programmes.c.portfolio_id)
+
+programme_projects = Table(
+    "portfolio_programme_projects",
+    metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("programme_id", String(36), nullable=False),
+)
+Index("ix_portfolio_programme_projects_programme", programme_projects.c.programme_id)
+
+
+async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != "programme":
+        return
+    decoded = event.decode()
+    row = (
+        await session.execute(select(programmes.c.state).where(programmes.c.programme_id == event.stream_id))
+    ).first()
+    state = (
+        programme_rules.Programme.model_validate(loads(row.state)) if row else programme_rules.initial(event.stream_id)
+    )
+    state = programme_rules.evolve(state, decoded)
+    values = {
+        "portfolio_id": state.portfolio_id,
+        "name": state.name,
+        "status": state.status,
+        "version": event.sequence,
+        "state": dumps(state.model_dump(mode="json")).decode(),
+        "updated_at": event.time,
+    }
+    if row is None:
+        await session.execute(programmes.insert().values(programme_id=event.stream_id, **values))
+    else:
+        await session.execute(programmes.update().where(programmes.c.programme_id == event.stream_id).values(**values))
+    if isinstance(decoded, ProjectJoinedProgramme):
+        await session.execute(
+            programme_projects.insert().values(project_id=decoded.project_id, programme_id=decoded.programme_id)
+        )
+
+
+PROJECTORS = [update_programmes]
+VIEW_TABLES = [programmes, programme_projects]
