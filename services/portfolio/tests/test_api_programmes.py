@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from pmo_devstack.testing import RunningService, running_service
+from pmo_devstack.testing import RunningService
 from pmo_events.contracts.common import Timeline
 
-from .api_support import isolated, new_portfolio, register
+from .api_support import new_portfolio, register
 
 pytestmark = pytest.mark.integration
 
 YEAR_2026 = Timeline(start=date(2026, 1, 1), end=date(2026, 12, 31))
 BUDGET = [{"fiscal_period": "FY2026", "amount": "1000.00"}]
-
-
-@pytest.fixture
-async def service(database_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str):
-    async with running_service(
-        isolated(topic_prefix), database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as running:
-        yield running
 
 
 def programme(portfolio_id: str, ring_fence: str = "600") -> dict[str, Any]:
