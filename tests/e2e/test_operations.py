@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -23,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from pmo_devstack.broker import free_port, start_broker
 from pmo_devstack.keys import dev_key_paths, mint_token
 from pmo_devstack.polling import wait_until
+from pmo_devstack.proxy import TcpProxy
 from pmo_devstack.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -109,61 +108,8 @@ def test_readiness_is_503_while_the_broker_is_away_and_200_when_it_returns(intak
         back.stop()
 
 
-class _Proxy:
-    """A TCP proxy to PostgreSQL that the test can cut and restore, to make the database 'go away'."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._sockets: list[socket.socket] = []
-        self._server: socket.socket | None = None
-
-    def start(self) -> None:
-        server = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        if self._server is not None:
-            # shutdown() wakes the thread blocked in accept(); close() alone leaves the port listening.
-            with contextlib.suppress(OSError):
-                self._server.shutdown(socket.SHUT_RDWR)
-            self._server.close()
-        for s in self._sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-        self._sockets.clear()
-
-
 def test_readiness_is_503_while_the_database_is_away(tmp_path: Path, postgres_url: str) -> None:
-    proxy = _Proxy(("127.0.0.1", 5432))
+    proxy = TcpProxy(("127.0.0.1", 5432))
     proxy.start()
     via_proxy = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     stack = Stack(
