@@ -54,6 +54,9 @@ async def test_gates_in_order_with_board_authority_and_if_match(service) -> None
             "active",
             "400.00",
         )
+        # The estimate and the benefits as registered ("2", "900"), at the contract's scales.
+        assert [e["fte"] for e in project.json()["resource_estimate"]] == ["2.0000"]
+        assert [b["value_amount"] for b in project.json()["benefits"]] == ["900.00"]
         gate = {"gate": "plan", "decision": "proceed", "rationale": "plan is ready"}
         assert (await pam.post(f"{url}/gates", json=gate)).status_code == 403
         out_of_order = await bea.post(f"{url}/gates", json={**gate, "gate": "execute"})
@@ -109,7 +112,7 @@ async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_
         assert (await bea.get(url)).json() == before  # nothing recorded
         june = (await pam.post(f"{url}/status-reports", json=report())).json()["id"]
         wrong = (await pam.post(f"{url}/status-reports", json=report(period_end="2026-10-31", cost="900"))).json()
-        assert wrong["project"]["latest_status_report"]["actual_cost"] == "900"
+        assert wrong["project"]["latest_status_report"]["actual_cost"] == "900.00"
         withdraw = f"{url}/status-reports/{wrong['id']}/withdraw"
         async with service.client("vic", "viewer") as viewer:
             assert (await viewer.post(withdraw, json={"reason": "typo"})).status_code == 403

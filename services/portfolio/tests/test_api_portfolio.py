@@ -129,6 +129,14 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         assert (evidence["rank"], evidence["weighted_score"]) == (2, "3.5000")
         assert [a["assessor"] for a in evidence["assessments"]] == ["ann", "bea"]
         assert evidence["remaining_envelope"][0]["remaining"] == "1000.00"
+        # Asked as "700": every answer about the decision gives its amounts at the currency's scale.
+        assert decision["approved_budget"] == [{"fiscal_period": "FY2027", "amount": "700.00"}]
+        assert evidence["remaining_envelope"][0]["committed"] == "0.00"
+        listed = (await bob.get(f"/portfolios/{pid}/decisions")).json()["items"]
+        read = (await bob.get(f"/portfolios/{pid}/decisions/{decision['id']}")).json()
+        assert listed[0]["approved_budget"] == read["approved_budget"] == decision["approved_budget"]
+        assert listed[0]["evidence"]["remaining_envelope"] == read["evidence"]["remaining_envelope"]
+        assert read["evidence"]["remaining_envelope"] == evidence["remaining_envelope"]
 
         again = await bob.post(
             f"/portfolios/{pid}/decisions",

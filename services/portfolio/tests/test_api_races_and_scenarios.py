@@ -111,7 +111,7 @@ async def test_scenarios_answer_what_ifs_and_store_only_when_saved(on_postgres) 
         assert {b["kind"] for b in constrained["binding_constraints"]} == {"capacity"}
 
         frontier = (await bea.post(url, json={"frontier": True, "value": "benefits"})).json()["frontier"]
-        assert [p["budget_level"] for p in frontier][:2] == ["0.50", "0.60"] and len(frontier) == 11
+        assert [p["budget_level"] for p in frontier][:2] == ["0.5000", "0.6000"] and len(frontier) == 11
         assert [p["total_value"] for p in frontier][::5] == ["900.0000", "2700.0000", "3600.0000"]
 
         impossible = await bea.post(url, json={"force_in": ["s-0", "s-1", "s-2", "s-3"]})

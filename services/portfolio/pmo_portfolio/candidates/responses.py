@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut, PeriodEnvelope
+from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut, PeriodEnvelope, amounts_of
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS, DecisionOutcome
-from pmo_servicekit.contract.wire import DecimalString, Instant, Money
+from pmo_servicekit.contract.wire import DecimalString, Instant, Money, money_text
 
 CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
 
@@ -121,7 +121,20 @@ class ScoreRecorded(BaseModel):
     standing: RankedCandidate
 
 
-def spoken(decision: dict[str, Any]) -> dict[str, Any]:
-    """A decision record with its outcome in the HTTP vocabulary (the status it gives)."""
+def spoken(decision: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """A decision record as clients see it: its outcome in the HTTP vocabulary (the status it gives), the
+    approved budget and the envelope in the evidence at the portfolio currency's scale."""
     outcome = decision["outcome"]
-    return {**decision, "outcome": OUTCOMES_OF_VERBS.get(outcome, outcome)}
+    shown = {
+        **decision,
+        "outcome": OUTCOMES_OF_VERBS.get(outcome, outcome),
+        "approved_budget": amounts_of(decision.get("approved_budget", []), currency),
+    }
+    evidence = decision.get("evidence")
+    if evidence and evidence.get("remaining_envelope"):
+        envelope = [
+            {**period, **{k: money_text(period[k], currency) for k in ("envelope", "committed", "remaining")}}
+            for period in evidence["remaining_envelope"]
+        ]
+        shown["evidence"] = {**evidence, "remaining_envelope": envelope}
+    return shown

@@ -23,6 +23,7 @@ from pmo_portfolio.candidates.responses import (
 )
 from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, ScoringModelReplace
 from pmo_portfolio.funding import PortfolioView
+from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import Analyst, amounts_of
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
@@ -172,11 +173,12 @@ async def decide_investment(
         review_on=body.review_on.isoformat() if body.review_on else None,
         programme_id=body.programme_id,
     )
+    currency = await _currency_of(request, portfolio_id)
 
     async def action(uow: UnitOfWork) -> Response:
         decision, version = await commands.decide_investment(uow, portfolio_id, command)
         location = f"/portfolios/{portfolio_id}/decisions/{decision['id']}"
-        view = DecisionView.model_validate(spoken(decision)).model_dump(mode="json")
+        view = DecisionView.model_validate(spoken(decision, currency)).model_dump(mode="json")
         return answer(view, version, status_code=201, location=location)
 
     return await run_command(request, principal, action)
@@ -204,7 +206,9 @@ async def list_decisions(
         service_runtime(request).db, portfolio_id, candidate_id, paging.limit + 1, position
     )
     page, next_cursor = keyset_page(rows, paging, key=lambda row: [row[0]])
-    return DecisionPage.model_validate({"items": [spoken(d) for _, d in page], "next_cursor": next_cursor})
+    currency = await _currency_of(request, portfolio_id)
+    items = [spoken(d, currency) for _, d in page]
+    return DecisionPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
 @router.get(
@@ -220,7 +224,7 @@ async def read_decision(
     found = await queries.get_decision(service_runtime(request).db, portfolio_id, decision_id)
     if found is None:
         raise Problem(404, "not-found", f"no decision {decision_id} in portfolio {portfolio_id}")
-    return DecisionView.model_validate(spoken(found))
+    return DecisionView.model_validate(spoken(found, await _currency_of(request, portfolio_id)))
 
 
 def _in_currency(candidate: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -228,6 +232,13 @@ def _in_currency(candidate: dict[str, Any], currency: str) -> dict[str, Any]:
     shown = {**candidate, "costs": amounts_of(candidate["costs"], currency)}
     if candidate.get("decision"):
         decision = candidate["decision"]
-        budget = amounts_of(decision.get("approved_budget", []), currency)
-        shown["decision"] = spoken({"id": decision["decision_id"], **decision, "approved_budget": budget})
+        shown["decision"] = spoken({"id": decision["decision_id"], **decision}, currency)
     return shown
+
+
+async def _currency_of(request: Request, portfolio_id: str) -> str | None:
+    """The portfolio's currency (it never changes); None for a portfolio not known here (its lists are empty)."""
+    try:
+        return (await funding.load_portfolio(service_runtime(request).db, portfolio_id))[0].currency
+    except NotFound:
+        return None

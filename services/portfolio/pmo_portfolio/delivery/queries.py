@@ -16,9 +16,13 @@ from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.delivery.views import projects
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
-from pmo_servicekit.contract.wire import money_text
+from pmo_servicekit.contract.wire import fte_text, money_text
 
 DEFAULT_CADENCE = 90
+#: The amounts a status report records (the rest are ratios, RAG and text).
+REPORT_MONEY = (
+    "actual_cost", "bac", "planned_value", "earned_value", "schedule_variance", "cost_variance", "eac", "vac"
+)  # fmt: skip
 
 
 def next_review_due(project: Project, cadence_days: int) -> date | None:
@@ -40,15 +44,28 @@ def project_view(project: Project, cadence_days: int, today: date, currency: str
         **state,
         "budget": amounts_of(({"fiscal_period": p, "amount": a} for p, a in sorted(project.budget.items())), currency),
         "bac": money_text(sum(project.budget.values(), Decimal(0)), currency),
+        "resource_estimate": [{**e.model_dump(mode="json"), "fte": fte_text(e.fte)} for e in project.resource_estimate],
         "benefits": [
-            {**b.model_dump(mode="json"), "benefit_id": key}
+            {**b.model_dump(mode="json"), "benefit_id": key, "value_amount": _money_or_none(b.value_amount, currency)}
             for b, key in zip(project.benefits, project.benefit_ids(), strict=True)
         ],
-        "latest_status_report": latest.model_dump(mode="json") if latest else None,
-        "change_requests": [c.model_dump(mode="json") for c in project.change_requests.values()],
+        "latest_status_report": _report_shown(latest.model_dump(mode="json"), currency) if latest else None,
+        "change_requests": [
+            {**c.model_dump(mode="json"), "budget_delta": amounts_of(c.budget_delta, currency)}
+            for c in project.change_requests.values()
+        ],
         "next_review_due": due.isoformat() if due else None,
         "review_overdue": bool(due and due < today and project.status in LIVE),
     }
+
+
+def _money_or_none(amount: Decimal | str | None, currency: str | None) -> str | None:
+    return None if amount is None else money_text(amount, currency)
+
+
+def _report_shown(report: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """A status report as recorded, its amounts at the currency's scale (an undefined figure stays null)."""
+    return {**report, **{f: _money_or_none(report.get(f), currency) for f in REPORT_MONEY}}
 
 
 async def _controls(session: AsyncSession, portfolio_ids: set[str]) -> dict[str, tuple[int, str]]:

@@ -18,7 +18,7 @@ from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer, frontier, o
 from pmo_portfolio.scenarios.domain.question import ScenarioRequest, build_question
 from pmo_portfolio.scenarios.views import scenarios
 from pmo_portfolio.shared.errors import RuleViolation
-from pmo_servicekit.contract.wire import fte_text, money_text
+from pmo_servicekit.contract.wire import fte_text, money_text, ratio_text
 
 VALUE_PLACES = Decimal("0.0001")
 
@@ -92,7 +92,7 @@ async def run_scenario(
     if ask.with_frontier:
         points = await asyncio.to_thread(frontier, question)
         body["frontier"] = [
-            {"budget_level": money_text(level, state.currency), "feasible": point.feasible,
+            {"budget_level": ratio_text(level), "feasible": point.feasible,
              "total_value": total_value(point), "selected": list(point.selected),
              "budget": _limits_view(point, state.currency)["totals"]}
             for level, point in points

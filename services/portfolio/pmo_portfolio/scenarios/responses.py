@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString, Fte, Instant, Money
+from pmo_servicekit.contract.wire import DecimalString, Fte, Instant, Money, Ratio
 
 
 class Selected(BaseModel):
@@ -40,7 +40,11 @@ class Binding(BaseModel):
 
 
 class FrontierPoint(BaseModel):
-    budget_level: Money
+    """The best selection when every period's budget is `budget_level` times the asked one."""
+
+    budget_level: Ratio = Field(
+        description="the fraction of every period's budget (0.5000 = half, 1.2000 = 20% more)", examples=["0.8000"]
+    )
     feasible: bool
     total_value: DecimalString
     selected: list[str]
