@@ -120,7 +120,7 @@ class ServedInThread:
         prepare: Callable[[RunningService], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self._definition = definition
-        self._args = {"database_url": database_url, "kafka_bootstrap": kafka_bootstrap, "data_dir": data_dir}
+        self._database_url, self._kafka_bootstrap, self._data_dir = database_url, kafka_bootstrap, data_dir
         self._prepare = prepare
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -133,7 +133,12 @@ class ServedInThread:
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         try:
-            async with running_service(self._definition, **self._args) as service:  # type: ignore[arg-type]
+            async with running_service(
+                self._definition,
+                database_url=self._database_url,
+                kafka_bootstrap=self._kafka_bootstrap,
+                data_dir=self._data_dir,
+            ) as service:
                 if self._prepare is not None:
                     self.prepared = await self._prepare(service)
                 self.service = service
