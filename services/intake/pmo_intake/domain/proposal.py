@@ -131,16 +131,16 @@ def evolve(state: Proposal, event: Event) -> Proposal:
     if isinstance(event, ProposalWithdrawn):
         withdrawal = Withdrawal(reason=event.reason, withdrawn_by=event.withdrawn_by, withdrawn_at=event.withdrawn_at)
         return state.model_copy(update={"status": "withdrawn", "withdrawal": withdrawal})
-    status = _DECISION_STATUS.get(type(event))
-    if status is not None:
+    if isinstance(event, ProposalApproved | ProposalRejected | ProposalDeferred | ProposalChangesRequested):
+        status = _DECISION_STATUS[type(event)]
         decision = Decision(
             outcome=status,
-            rationale=event.rationale,  # type: ignore[attr-defined]
-            decided_by=event.decided_by,  # type: ignore[attr-defined]
-            decided_at=event.decided_at,  # type: ignore[attr-defined]
-            review_on=event.review_on,  # type: ignore[attr-defined]
+            rationale=event.rationale,
+            decided_by=event.decided_by,
+            decided_at=event.decided_at,
+            review_on=event.review_on,
         )
-        mirrored = (*state.mirrored_event_ids, event.decision_event_id)  # type: ignore[attr-defined]
+        mirrored = (*state.mirrored_event_ids, event.decision_event_id)
         return state.model_copy(update={"status": status, "decision": decision, "mirrored_event_ids": mirrored})
     return state
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pmo_events.contracts.portfolio import FISCAL_CALENDAR_ID
-from pmo_events.figures.fiscal import FiscalCalendar
+from pmo_events.figures.fiscal import FiscalCalendar, YearNamedBy
 from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio.calendar import domain as calendar_rules
 from pmo_portfolio.calendar.domain import CalendarState
@@ -21,7 +21,7 @@ async def fiscal_calendar(uow: UnitOfWork) -> FiscalCalendar:
 
 
 async def set_fiscal_calendar(
-    uow: UnitOfWork, year_start_month: int, year_named_by: str, by: str, at: datetime, *, if_match: int | None
+    uow: UnitOfWork, year_start_month: int, year_named_by: YearNamedBy, by: str, at: datetime, *, if_match: int | None
 ) -> tuple[dict[str, Any], int]:
     loaded = await uow.load(FISCAL_CALENDAR, FISCAL_CALENDAR_ID)
     loaded.expect(if_match, "the fiscal calendar")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import FISCAL_CALENDAR_ID, FiscalCalendarSet
-from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar
+from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar, YearNamedBy
 from pmo_portfolio.shared.errors import InvalidCommand
 
 
@@ -17,7 +16,7 @@ class CalendarState(BaseModel):
     """The calendar in force; until one is set, fiscal years are calendar years."""
 
     year_start_month: int = CALENDAR_YEAR.year_start_month
-    year_named_by: Literal["start", "end"] = CALENDAR_YEAR.year_named_by
+    year_named_by: YearNamedBy = CALENDAR_YEAR.year_named_by
     set_by: str | None = None
     set_at: datetime | None = None
 
@@ -26,7 +25,9 @@ class CalendarState(BaseModel):
         return FiscalCalendar(self.year_start_month, self.year_named_by)
 
 
-def set_calendar(state: CalendarState, year_start_month: int, year_named_by: str, by: str, at: datetime) -> list[Event]:
+def set_calendar(
+    state: CalendarState, year_start_month: int, year_named_by: YearNamedBy, by: str, at: datetime
+) -> list[Event]:
     """A new calendar from now on; setting the one in force records nothing."""
     if not 1 <= year_start_month <= 12:
         raise InvalidCommand("year_start_month", "a fiscal year starts in a month from 1 (January) to 12")
@@ -36,7 +37,7 @@ def set_calendar(state: CalendarState, year_start_month: int, year_named_by: str
         FiscalCalendarSet(
             calendar_id=FISCAL_CALENDAR_ID,
             year_start_month=year_start_month,
-            year_named_by=year_named_by,  # type: ignore[arg-type]
+            year_named_by=year_named_by,
             set_by=by,
             set_at=at,
         )

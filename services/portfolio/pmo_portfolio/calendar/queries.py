@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import FISCAL_CALENDAR_ID
-from pmo_events.figures.fiscal import FiscalCalendar
+from pmo_events.figures.fiscal import LEVELS, FiscalCalendar, Level
 from pmo_events.runtime import Database, EventStore
 from pmo_portfolio.calendar import domain as calendar_rules
 from pmo_portfolio.calendar.domain import CalendarState
@@ -17,15 +17,15 @@ from pmo_portfolio.calendar.domain import CalendarState
 def calendar_view(state: CalendarState, today: date, version: int) -> dict[str, Any]:
     calendar = state.calendar
 
-    def current(level: str) -> dict[str, str]:
-        name = calendar.name_of(today, level)  # type: ignore[arg-type]
+    def current(level: Level) -> dict[str, str]:
+        name = calendar.name_of(today, level)
         span = calendar.span(name)
         assert span is not None
         return {"name": name, "start": span.start.isoformat(), "end": span.end.isoformat()}
 
     return {
         **state.model_dump(mode="json"),
-        "current": {level: current(level) for level in ("year", "quarter", "period")},
+        "current": {level: current(level) for level in LEVELS},
         "version": version,
     }
 

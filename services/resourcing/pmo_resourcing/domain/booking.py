@@ -15,6 +15,7 @@ from pmo_events.contracts.resourcing import (
     AllocationConfirmed,
     AllocationReleased,
     BookingStatus,
+    OverallocationCause,
 )
 from pmo_events.figures.days import Span
 from pmo_resourcing.domain.capacity import overloaded_weeks, worsened_weeks
@@ -175,7 +176,7 @@ def check_span_and_fte(start: date, end: date, fte: Decimal) -> None:
 def _guard(
     resource: Resource,
     event: AllocationBooked | AllocationChanged,
-    cause: str,
+    cause: OverallocationCause,
     span: Span,
     acceptance: Acceptance,
     by: str,
@@ -185,7 +186,7 @@ def _guard(
         settle(
             resource.resource_id,
             weeks,
-            cause=cause,  # type: ignore[arg-type]
+            cause=cause,
             acceptance=acceptance,
             by=by,
             allocation_id=event.allocation_id,
