@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +37,20 @@ from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
 
 S = TypeVar("S", bound=BaseModel)
+E = TypeVar("E", bound=Event)
 
 
 def given(aggregate: AggregateType[S], *events: Event, stream_id: str = "s-1") -> S:
     """The aggregate after `events`, folded as the unit of work folds it: the "given" of given/when/then."""
     return fold(aggregate, aggregate.initial(stream_id), events)
+
+
+def only(kind: type[E], events: Sequence[Event]) -> E:
+    """The one event a decision made, checked to be a `kind`: the "then" of given/when/then, typed."""
+    assert len(events) == 1, f"expected one {kind.__name__}, got {[type(event).__name__ for event in events]}"
+    [event] = events
+    assert isinstance(event, kind), f"expected a {kind.__name__}, got a {type(event).__name__}"
+    return event
 
 
 @dataclass

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from pmo_devstack.testing import only
 from pmo_events.contracts.portfolio import (
+    BenefitRealised,
     CandidateWithdrawn,
     ChangeRequestDecided,
+    LessonRecorded,
     ProjectBudgetChanged,
     ProjectCancelled,
     ProjectClosed,
@@ -30,7 +34,9 @@ from pmo_portfolio.delivery.domain import (
     status_reports,
 )
 from pmo_portfolio.delivery.domain.lessons import Lesson
+from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
+from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.funding.domain.envelope import remaining_envelope
 from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
 
@@ -124,7 +130,8 @@ def test_close_only_from_execute_or_close_with_the_final_cost() -> None:
     events = lifecycle.close(funded(), project(*in_stage("execute")), Decimal("380"), act())
     closed, released = events
     assert isinstance(closed, ProjectClosed) and closed.final_cost == Decimal("380")
-    assert closed.released_budget == money(("2027", "20")) and released.delta == money(("2027", "-20"))  # type: ignore[attr-defined]
+    assert isinstance(released, ProjectBudgetChanged)
+    assert closed.released_budget == money(("2027", "20")) and released.delta == money(("2027", "-20"))
     state = project(*in_stage("execute"), *events)
     assert (state.status, state.stage) == ("closed", "close")
     over = lifecycle.close(funded(), project(*in_stage("close")), Decimal("450"), act())
@@ -135,14 +142,30 @@ def test_close_only_from_execute_or_close_with_the_final_cost() -> None:
 LATER = at(date(2028, 1, 15))
 
 
-def _report(period_end: date = date(2027, 6, 30), actual_cost: str = "200", **extra) -> ReportStatus:
-    fields = {"percent_complete": Decimal("50"), "summary": "on track", "reported_by": "pam", "reported_at": LATER}
-    fields.update(extra)
-    return ReportStatus(period_end=period_end, actual_cost=Decimal(actual_cost), **fields)  # type: ignore[arg-type]
+def _report(
+    period_end: date = date(2027, 6, 30),
+    actual_cost: str = "200",
+    percent_complete: Decimal = Decimal("50"),
+    **extra: Any,
+) -> ReportStatus:
+    return ReportStatus(
+        period_end=period_end,
+        actual_cost=Decimal(actual_cost),
+        percent_complete=percent_complete,
+        summary="on track",
+        reported_by="pam",
+        reported_at=LATER,
+        **extra,
+    )
+
+
+def reported(portfolio: Portfolio, state: Project, command: ReportStatus) -> StatusReported:
+    """The status report the rules record for `command`."""
+    return only(StatusReported, status_reports.report_status(portfolio, state, command))
 
 
 def test_a_status_report_derives_ev_and_rag_from_the_budget() -> None:
-    [report] = status_reports.report_status(funded(), project(), _report(percent_complete=Decimal("40")))
+    report = reported(funded(), project(), _report(percent_complete=Decimal("40")))
     assert isinstance(report, StatusReported)
     # BAC 400 over 2027 (a dateable period): PV by 30 June = 400 * 181/365 = 198.36; EV = 160; AC = 200.
     assert (report.bac, report.planned_value, report.earned_value) == (400, Decimal("198.36"), Decimal("160.00"))
@@ -162,9 +185,9 @@ def test_bac_is_the_budget_in_force_at_the_period_end() -> None:
     decided = change_requests.decide_change(funded(), state, cr_id, "approve", act(at=at(date(2027, 7, 1))))
     state = project(*request, *decided)
     assert state.budget == {"2027": Decimal("500")}
-    [june] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 6, 30)))
-    [july] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
-    assert (june.bac, july.bac) == (400, 500)  # type: ignore[attr-defined]
+    june = reported(funded(), state, _report(period_end=date(2027, 6, 30)))
+    july = reported(funded(), state, _report(period_end=date(2027, 7, 31)))
+    assert (june.bac, july.bac) == (400, 500)
 
 
 def test_a_report_is_dated_within_the_projects_life_and_not_after_today() -> None:
@@ -172,15 +195,15 @@ def test_a_report_is_dated_within_the_projects_life_and_not_after_today() -> Non
         with pytest.raises(InvalidCommand) as refused:
             status_reports.report_status(funded(), project(), _report(period_end=period_end))
         assert refused.value.field == "period_end"
-    [first_day] = status_reports.report_status(funded(), project(), _report(period_end=date(2027, 1, 1)))
-    [today] = status_reports.report_status(funded(), project(), _report(period_end=LATER.date()))
-    assert (first_day.period_end, today.period_end) == (date(2027, 1, 1), LATER.date())  # type: ignore[attr-defined]
+    first_day = reported(funded(), project(), _report(period_end=date(2027, 1, 1)))
+    today = reported(funded(), project(), _report(period_end=LATER.date()))
+    assert (first_day.period_end, today.period_end) == (date(2027, 1, 1), LATER.date())
 
 
 def test_tolerances_set_on_the_portfolio_change_the_derived_rag() -> None:
     lenient = controls.set_rag_tolerances(funded(), Decimal("0.80"), Decimal("0.70"), "ann")
-    [report] = status_reports.report_status(funded(*lenient), project(), _report(percent_complete=Decimal("40")))
-    assert (report.rag.schedule, report.rag.cost) == ("green", "green")  # type: ignore[attr-defined]
+    report = reported(funded(*lenient), project(), _report(percent_complete=Decimal("40")))
+    assert (report.rag.schedule, report.rag.cost) == ("green", "green")
     with pytest.raises(InvalidCommand) as refused:
         controls.set_rag_tolerances(funded(), Decimal("0.80"), Decimal("0.90"), "ann")
     assert refused.value.field == "green_at"
@@ -192,38 +215,36 @@ def test_a_manual_rag_better_than_the_figures_needs_a_justification() -> None:
         status_reports.report_status(funded(), project(), rosy)
     assert refused.value.field == "justification"
     justified = _report(percent_complete=Decimal("40"), rag=("green", "green", "green"), justification="catch-up")
-    [report] = status_reports.report_status(funded(), project(), justified)
-    assert report.rag_source == "manual" and report.rag.overall == "green" and report.derived_rag.overall == "red"  # type: ignore[attr-defined]
+    report = reported(funded(), project(), justified)
+    assert report.rag_source == "manual" and report.rag.overall == "green" and report.derived_rag.overall == "red"
     worse = _report(percent_complete=Decimal("60"), actual_cost="100", rag=("green", "green", "red"))
-    [flagged] = status_reports.report_status(funded(), project(), worse)
-    assert flagged.rag.overall == "red"  # type: ignore[attr-defined]
+    flagged = reported(funded(), project(), worse)
+    assert flagged.rag.overall == "red"
 
 
 def test_a_second_report_for_a_period_is_a_correction() -> None:
-    [first] = status_reports.report_status(funded(), project(), _report())
-    [second] = status_reports.report_status(funded(), project(first), _report(actual_cost="210"))
-    assert second.correction_of == first.report_id  # type: ignore[attr-defined]
+    first = reported(funded(), project(), _report())
+    second = reported(funded(), project(first), _report(actual_cost="210"))
+    assert second.correction_of == first.report_id
     state = project(first, second)
     assert state.latest_report() == second and list(state.current_reports) == [second.report_id]
-    assert state.retired_reports == {first.report_id: "superseded"}  # type: ignore[attr-defined]
-    [other] = status_reports.report_status(funded(), state, _report(period_end=date(2027, 7, 31)))
-    assert other.correction_of is None  # type: ignore[attr-defined]
+    assert state.retired_reports == {first.report_id: "superseded"}
+    other = reported(funded(), state, _report(period_end=date(2027, 7, 31)))
+    assert other.correction_of is None
 
 
 def test_a_report_can_be_superseded_by_a_correction_with_a_reason() -> None:
-    [wrong] = status_reports.report_status(
-        funded(), project(), _report(period_end=date(2027, 12, 31), actual_cost="900")
-    )
+    wrong = reported(funded(), project(), _report(period_end=date(2027, 12, 31), actual_cost="900"))
     state = project(wrong)
-    fix = _report(period_end=date(2027, 6, 30), supersedes=wrong.report_id)  # type: ignore[attr-defined]
+    fix = _report(period_end=date(2027, 6, 30), supersedes=wrong.report_id)
     with pytest.raises(InvalidCommand) as refused:
         status_reports.report_status(funded(), state, fix)
     assert refused.value.field == "correction_reason"
-    fix = _report(period_end=date(2027, 6, 30), supersedes=wrong.report_id, correction_reason="typed the year end")  # type: ignore[attr-defined]
-    [right] = status_reports.report_status(funded(), state, fix)
-    assert (right.correction_of, right.correction_reason) == (wrong.report_id, "typed the year end")  # type: ignore[attr-defined]
+    fix = _report(period_end=date(2027, 6, 30), supersedes=wrong.report_id, correction_reason="typed the year end")
+    right = reported(funded(), state, fix)
+    assert (right.correction_of, right.correction_reason) == (wrong.report_id, "typed the year end")
     state = project(wrong, right)
-    assert state.latest_report() == right and state.retired_reports == {wrong.report_id: "superseded"}  # type: ignore[attr-defined]
+    assert state.latest_report() == right and state.retired_reports == {wrong.report_id: "superseded"}
     with pytest.raises(RuleViolation, match="already superseded"):
         status_reports.report_status(funded(), state, fix)
     with pytest.raises(NotFound):
@@ -231,18 +252,16 @@ def test_a_report_can_be_superseded_by_a_correction_with_a_reason() -> None:
 
 
 def test_a_correction_may_not_leave_two_reports_for_one_period_end() -> None:
-    [june] = status_reports.report_status(funded(), project(), _report(period_end=date(2027, 6, 30)))
-    [july] = status_reports.report_status(funded(), project(june), _report(period_end=date(2027, 7, 31)))
-    clash = _report(period_end=date(2027, 6, 30), supersedes=july.report_id, correction_reason="wrong month")  # type: ignore[attr-defined]
-    with pytest.raises(RuleViolation, match=june.report_id):  # type: ignore[attr-defined]
+    june = reported(funded(), project(), _report(period_end=date(2027, 6, 30)))
+    july = reported(funded(), project(june), _report(period_end=date(2027, 7, 31)))
+    clash = _report(period_end=date(2027, 6, 30), supersedes=july.report_id, correction_reason="wrong month")
+    with pytest.raises(RuleViolation, match=june.report_id):
         status_reports.report_status(funded(), project(june, july), clash)
 
 
 def test_a_withdrawn_report_stops_counting_and_stays_in_the_history() -> None:
-    [june] = status_reports.report_status(funded(), project(), _report(period_end=date(2027, 6, 30)))
-    [typo] = status_reports.report_status(
-        funded(), project(june), _report(period_end=date(2027, 12, 31), actual_cost="5")
-    )
+    june = reported(funded(), project(), _report(period_end=date(2027, 6, 30)))
+    typo = reported(funded(), project(june), _report(period_end=date(2027, 12, 31), actual_cost="5"))
     state = project(june, typo)
     assert state.latest_report() == typo
     with pytest.raises(InvalidCommand) as refused:
@@ -257,7 +276,7 @@ def test_a_withdrawn_report_stops_counting_and_stays_in_the_history() -> None:
         status_reports.withdraw_report(state, "nope", act(by="pam"))
     # The cancellation counts what the latest report that still counts says was spent.
     [cancelled, _released] = lifecycle.cancel(funded(), state, act())
-    assert cancelled.released_budget == money(("2027", "200"))  # type: ignore[attr-defined]
+    assert isinstance(cancelled, ProjectCancelled) and cancelled.released_budget == money(("2027", "200"))
 
 
 def test_status_reports_refuse_bad_figures_and_finished_projects() -> None:
@@ -336,12 +355,15 @@ def test_schedule_and_scope_changes() -> None:
 
 def test_lessons_any_time_and_benefits_also_after_closure() -> None:
     closed = project(*in_stage("execute"), *lifecycle.close(funded(), project(*in_stage("execute")), Decimal(1), act()))
-    [lesson] = lessons.record_lessons(
-        closed, (Lesson("Pilot first", "it paid", "delivery", ("pilot",), "d-1"),), "pam", NOW
+    lesson = only(
+        LessonRecorded,
+        lessons.record_lessons(closed, (Lesson("Pilot first", "it paid", "delivery", ("pilot",), "d-1"),), "pam", NOW),
     )
-    assert lesson.decision_id == "d-1" and lesson.tags == ("pilot",)  # type: ignore[attr-defined]
-    [measured] = benefits.realise_benefit(closed, "b-1", "450", date(2029, 1, 31), "half-way", "pam", NOW)
-    assert measured.measured_value == "450"  # type: ignore[attr-defined]
+    assert lesson.decision_id == "d-1" and lesson.tags == ("pilot",)
+    measured = only(
+        BenefitRealised, benefits.realise_benefit(closed, "b-1", "450", date(2029, 1, 31), "half-way", "pam", NOW)
+    )
+    assert measured.measured_value == "450"
     with pytest.raises(NotFound):
         benefits.realise_benefit(closed, "b-9", "1", date(2029, 1, 31), None, "pam", NOW)
 
