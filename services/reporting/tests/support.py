@@ -9,6 +9,8 @@ from typing import Self
 
 from pmo_events.contracts import Event, intake, portfolio, resourcing
 from pmo_events.contracts.common import Benefit, BusinessCase, ObjectiveContribution, PeriodAmount, Timeline
+from pmo_events.contracts.portfolio.candidates import DecisionEvidence
+from pmo_events.contracts.portfolio.funding import PeriodEnvelope
 from pmo_events.envelope import RecordedEvent
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -131,6 +133,16 @@ class History:
                 decided_by="bob",
                 decided_at=self.now,
                 approved_budget=approved,
+                evidence=DecisionEvidence(
+                    remaining_envelope=(
+                        PeriodEnvelope(
+                            fiscal_period="FY2026",
+                            envelope=Decimal(500000),
+                            committed=Decimal(0),
+                            remaining=Decimal(500000),
+                        ),
+                    )
+                ),
             ),
             portfolio_id,
             actor="bob",
@@ -181,10 +193,10 @@ def _content(proposal_id: str, portfolio_id: str, objective: str, cost: str) -> 
     }
 
 
-def standard_history() -> History:
+def standard_history(currency: str = "EUR") -> History:
     """Two objectives, one portfolio, four proposals: approved (with project), rejected, deferred, pending."""
     h = History()
-    h.portfolio("pf-1", {"FY2026": "500000", "FY2027": "300000"})
+    h.portfolio("pf-1", {"FY2026": "500000", "FY2027": "300000"}, currency=currency)
     h.objective("o-1", "Grow revenue")
     h.objective("o-2", "Cut cost")
     for n, proposal in enumerate(("p-1", "p-2", "p-3", "p-4")):

@@ -89,6 +89,8 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:
 
         funnel = (await client.get("/reports/pipeline", params={"portfolio_id": "pf-1"})).json()
         assert funnel["decision_lead_time_days"]["median"] == "10.00"
+        stages = {s["stage"]: s["count"] for s in funnel["stages"]}
+        assert stages["decided:approved"] == stages["decided:rejected"] == stages["decided:deferred"] == 1
         project = (await client.get("/reports/projects/p-1")).json()
         assert project["bac"] == "120000.00"
         assert (await client.get("/reports/projects/nope")).status_code == 404
@@ -122,18 +124,29 @@ async def test_reports_live_as_of_and_as_csv(reporting) -> None:
 
 
 async def test_a_project_report_speaks_the_contracts_vocabulary(reporting) -> None:
-    """A change request's outcome is the status it gives, as in the decision trail; amounts at the currency's scale."""
-    history = delivered()
+    """A change request's outcome is the status it gives, as in the decision trail; amounts at the currency's
+    scale (yen: none) in every report."""
+    history = delivered(currency="JPY")
     await publish(reporting, history.events)
     await all_logged(reporting, len(history.events))
     async with reporting.client("vera", "viewer") as client:
         project = (await client.get("/reports/projects/p-1")).json()
         (change,) = project["changes"]
-        assert (change["outcome"], change["budget_delta"]) == ("approved", {"FY2026": "10000.00"})
-        assert project["current_budget"] == {"FY2026": "130000.00"}
+        assert (change["outcome"], change["budget_delta"]) == ("approved", {"FY2026": "10000"})
+        assert (project["current_budget"], project["bac"]) == ({"FY2026": "130000"}, "130000")
+        assert [b["planned_amount"] for b in project["benefits"]] == ["50000", None]
         trail = (await client.get("/reports/decisions", params={"portfolio_id": "pf-1"})).json()["items"]
         decided = next(d for d in trail if d["kind"] == "change_request")
-        assert decided["outcome"] == change["outcome"]
+        assert (decided["outcome"], decided["approved_budget"]) == (
+            change["outcome"],
+            [{"fiscal_period": "FY2026", "amount": "10000"}],
+        )
+        investment = next(d for d in trail if d["kind"] == "investment")
+        assert investment["evidence"]["remaining_envelope"][0]["committed"] == "0"
+        benefits = (await client.get("/reports/benefits")).json()["items"]
+        assert benefits[0]["planned_amount"] == "50000"
+        objective = (await client.get("/reports/objectives")).json()["items"][0]
+        assert (objective["currency"], objective["committed_budget"]) == ("JPY", "130000")
 
 
 async def test_projections_status_and_online_rebuild(reporting) -> None:

@@ -44,8 +44,8 @@ def _report(h: History, period_end: date, percent: str, cost: str, overall: str,
     return report_id
 
 
-def delivered() -> History:
-    h = standard_history()
+def delivered(currency: str = "EUR") -> History:
+    h = standard_history(currency)
     h.at(30).add(
         portfolio.StageGateDecided(
             project_id="p-1", portfolio_id="pf-1", decision_id="g-1", gate="plan", decision="proceed",

@@ -123,7 +123,9 @@ def test_amounts_are_at_the_portfolio_currencys_scale() -> None:
         summary = portfolio_summary(docs, "pf-1")
         assert (summary["budget"][0]["envelope"], summary["totals"]["committed"]) == (envelope, committed), currency
         assert summary["planned_benefits"]["financial_total"] == planned
-        assert decision_trail(docs)[0]["approved_budget"] == [{"fiscal_period": "FY2026", "amount": committed}]
+        (decision,) = decision_trail(docs)
+        assert decision["approved_budget"] == [{"fiscal_period": "FY2026", "amount": committed}]
+        assert decision["evidence"]["remaining_envelope"][0]["envelope"] == envelope
         view = project_view(docs, "p-1")
         assert view is not None
         assert (view["bac"], view["baseline_budget"], view["benefits"][0]["planned_amount"]) == (

@@ -34,8 +34,20 @@ def decision_trail(
         budget = [
             {"fiscal_period": p, "amount": money(a, currency)} for p, a in sorted(decision["approved_budget"].items())
         ]
-        rows.append({**decision, "approved_budget": budget})
+        rows.append({**decision, "approved_budget": budget, **_evidence_at_scale(decision, currency)})
     return sorted(rows, key=lambda d: (d["decided_at"], d["id"]))
+
+
+def _evidence_at_scale(decision: Body, currency: str | None) -> Body:
+    """The envelope the board saw, at the currency's scale (the event recorded the amounts as computed)."""
+    evidence = decision.get("evidence")
+    if not evidence or not evidence.get("remaining_envelope"):
+        return {}
+    envelope = [
+        {**period, **{k: money(period[k], currency) for k in ("envelope", "committed", "remaining") if k in period}}
+        for period in evidence["remaining_envelope"]
+    ]
+    return {"evidence": {**evidence, "remaining_envelope": envelope}}
 
 
 def objectives_register(docs: DocumentView) -> list[Body]:

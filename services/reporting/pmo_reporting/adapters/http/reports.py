@@ -109,20 +109,30 @@ async def portfolio_names(request: Request, as_of: datetime | None) -> list[dict
 
 async def pipeline_body(request: Request, portfolio_id: str | None, as_of: datetime | None) -> dict[str, Any]:
     docs = await _state(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
-    return {**_stamp(as_of), **pipeline_funnel(docs, portfolio_id=portfolio_id)}
+    funnel = pipeline_funnel(docs, portfolio_id=portfolio_id)
+    # `decided:<outcome>` in the HTTP vocabulary (decided:approved), as the decision trail and its filter say it.
+    stages = [{**s, "stage": _decided_stage(s["stage"])} for s in funnel["stages"]]
+    return {**_stamp(as_of), **funnel, "stages": stages}
+
+
+def _decided_stage(stage: str) -> str:
+    kind, _, verb = stage.partition(":")
+    return f"{kind}:{OUTCOMES_OF_VERBS.get(verb, verb)}" if verb else stage
 
 
 async def decision_rows(
     request: Request, portfolio_id: str | None, as_of: datetime | None, **filters: Any
 ) -> list[dict[str, Any]]:
     """The audit trail's decisions in the HTTP vocabulary, oldest first."""
-    docs = await _state(request, PORTFOLIO, {governance.DECISION: portfolio_id}, as_of)
+    # The portfolios too: their currency sets the scale of every amount.
+    wanted: dict[str, str | None] = {governance.DECISION: portfolio_id, governance.PORTFOLIO: portfolio_id}
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
     return [_spoken(d) for d in decision_trail(docs, portfolio_id=portfolio_id, **filters)]
 
 
 async def project_body(request: Request, project_id: str, as_of: datetime | None) -> dict[str, Any]:
     """A project's report (404 for a project unknown now; `known: false` before it existed)."""
-    wanted: dict[str, str | None] = {delivery.PROJECT: None}
+    wanted: dict[str, str | None] = {delivery.PROJECT: None, governance.PORTFOLIO: None}
     docs = await _state(request, PORTFOLIO, wanted, as_of)
     view = project_view(docs, project_id)
     if view is None and as_of is None:
@@ -244,7 +254,11 @@ async def list_benefits(
     objective_id: Id | None = None,
 ) -> Response:
     """The benefits register: each planned benefit of a funded initiative, planned vs realised."""
-    wanted: dict[str, str | None] = {delivery.PROJECT: portfolio_id, proposals.PROPOSAL: portfolio_id}
+    wanted: dict[str, str | None] = {
+        delivery.PROJECT: portfolio_id,
+        proposals.PROPOSAL: portfolio_id,
+        governance.PORTFOLIO: portfolio_id,
+    }
     docs = await _state(request, PORTFOLIO, wanted, as_of)
     items = benefits_register(docs, portfolio_id=portfolio_id, objective_id=objective_id)
     key = (paging, lambda b: [b["project_id"], b["benefit_id"]])
@@ -258,7 +272,9 @@ async def list_objective_contributions(
     as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> Response:
     """Each strategic objective with contributing proposals and projects, committed budget, planned benefits."""
-    wanted: dict[str, str | None] = {governance.OBJECTIVE: None, proposals.PROPOSAL: None, delivery.PROJECT: None}
+    wanted: dict[str, str | None] = dict.fromkeys(
+        (governance.OBJECTIVE, proposals.PROPOSAL, delivery.PROJECT, governance.PORTFOLIO)
+    )
     docs = await _state(request, PORTFOLIO, wanted, as_of)
     items = objectives_register(docs)
     return respond(request, ObjectivesRegister, _stamp(as_of), items, "objectives", page=(paging, lambda o: [o["id"]]))
