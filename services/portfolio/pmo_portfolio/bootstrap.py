@@ -13,6 +13,9 @@ from pmo_portfolio.candidates.intake_events import make_handler
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
 from pmo_portfolio.delivery.commands import initiate_approved_project
+from pmo_portfolio.dependencies import routes as dependency_routes
+from pmo_portfolio.dependencies import views as dependency_views
+from pmo_portfolio.dependencies.commands import reassess_dependencies
 from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
 from pmo_portfolio.objectives import routes as objective_routes
@@ -25,7 +28,15 @@ from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
 from pmo_servicekit.service import ServiceDefinition
 
-VIEWS = (funding_views, objective_views, candidate_views, scenario_views, delivery_views, programme_views)
+VIEWS = (
+    funding_views,
+    objective_views,
+    candidate_views,
+    scenario_views,
+    delivery_views,
+    programme_views,
+    dependency_views,
+)
 
 PORTFOLIO = ServiceDefinition(
     name="portfolio",
@@ -44,10 +55,11 @@ PORTFOLIO = ServiceDefinition(
         scenario_routes.router,
         delivery_routes.router,
         programme_routes.router,
+        dependency_routes.router,
     ],
     projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
-    policies=[initiate_approved_project, join_at_approval],
+    policies=[initiate_approved_project, join_at_approval, reassess_dependencies],
     problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
 )

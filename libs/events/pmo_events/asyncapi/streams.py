@@ -33,6 +33,8 @@ STREAMS = (
     Stream("programme", "programme_id", "the programme: its ring-fence, tranches and their reviews, its projects",
            frozenset({"ProgrammeCreated", "TranchePlanned", "TrancheReviewed", "ProjectJoinedProgramme",
                       "ProgrammeStatusReported"})),
+    Stream("dependency_graph", "graph_id", "a portfolio's dependency graph (`dependencies-<portfolio_id>`)",
+           frozenset({"DependencyRegistered", "DependencyAtRisk", "DependencyRiskCleared"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
         "ProjectInitiated", "StageGateDecided", "StatusReported", "StatusReportWithdrawn", "AlignmentReviewed",
         "ChangeRequested",

@@ -54,6 +54,7 @@ def project_view(project: Project, cadence_days: int, today: date, currency: str
             {**c.model_dump(mode="json"), "budget_delta": amounts_of(c.budget_delta, currency)}
             for c in project.change_requests.values()
         ],
+        "forecast_end": forecast.isoformat() if (forecast := project.forecast()) else None,
         "next_review_due": due.isoformat() if due else None,
         "review_overdue": bool(due and due < today and project.status in LIVE),
     }

@@ -26,6 +26,9 @@ class ProjectSummary(BaseModel):
     budget: list[PeriodAmountOut] = Field(description="the current budget: baseline plus approved changes")
     bac: Money
     timeline: dict[str, date | None] | None = None
+    forecast_end: date | None = Field(
+        default=None, description="the end forecast now: the plan's, a schedule change's or a status report's"
+    )
     initiated_on: date | None = None
     last_reviewed_on: date | None = None
     final_cost: Money | None = None

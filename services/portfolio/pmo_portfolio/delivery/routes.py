@@ -178,6 +178,7 @@ async def record_status_report(
         justification=body.justification,
         risks=tuple(body.risks),
         issues=tuple(body.issues),
+        forecast_end=body.forecast_end,
         supersedes=body.supersedes,
         correction_reason=body.correction_reason,
     )

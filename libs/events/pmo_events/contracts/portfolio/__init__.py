@@ -39,6 +39,13 @@ from pmo_events.contracts.portfolio.delivery import (
     StatusReported,
     StatusReportWithdrawn,
 )
+from pmo_events.contracts.portfolio.dependencies import (
+    AtRiskCause,
+    DependencyAtRisk,
+    DependencyRegistered,
+    DependencyRiskCleared,
+    graph_id_of,
+)
 from pmo_events.contracts.portfolio.funding import (
     BoardMemberAdded,
     BoardMemberRemoved,
@@ -91,6 +98,7 @@ __all__ = [
     "TOPIC",
     "AlignmentReviewed",
     "AssessmentEvidence",
+    "AtRiskCause",
     "Authority",
     "BenefitRealised",
     "BoardActionChoice",
@@ -111,6 +119,9 @@ __all__ = [
     "Criterion",
     "DecisionEvidence",
     "DelegatedAuthority",
+    "DependencyAtRisk",
+    "DependencyRegistered",
+    "DependencyRiskCleared",
     "FiscalCalendarSet",
     "InvestmentDecided",
     "LessonRecorded",
@@ -155,4 +166,5 @@ __all__ = [
     "VoteCast",
     "VoteChoice",
     "VotingRule",
+    "graph_id_of",
 ]

@@ -138,6 +138,8 @@ class StatusReported(ProjectEvent):
     summary: str
     risks: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
+    #: The end date the project manager now forecasts (None: the plan's end still holds).
+    forecast_end: date | None = None
     correction_of: str | None = None
     #: Why this report supersedes `correction_of` (a same-period re-report may leave it empty).
     correction_reason: str | None = None

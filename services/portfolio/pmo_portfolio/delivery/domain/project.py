@@ -99,6 +99,9 @@ class Project(BaseModel):
     #: Of the project managers, the one who acts on this project (reports, change requests).
     project_manager: str | None = None
     board_actions: dict[str, BoardAction] = {}
+    #: The end the project forecasts now: the plan's end, moved by an approved schedule change or by a status
+    #: report's `forecast_end` (the latest of those decides). None on state written before it was kept.
+    forecast_end: date | None = None
     #: The review due date whose passing was already published (`ReviewOverdue` goes out once per due date).
     review_overdue_noticed: date | None = None
 
@@ -125,6 +128,10 @@ class Project(BaseModel):
     def start(self) -> date | None:
         """When the project's life began: its planned start, else the day it was initiated."""
         return self.timeline.start or self.initiated_on
+
+    def forecast(self) -> date | None:
+        """The end the project forecasts now (the plan's end on state kept before forecasts were)."""
+        return self.forecast_end or self.timeline.end
 
     def next_stage(self) -> Stage | None:
         position = STAGES.index(self.stage) if self.stage in STAGES else -1
@@ -176,6 +183,7 @@ def _initiated(state: Project, event: ProjectInitiated) -> Project:
             "resource_estimate": event.resource_estimate,
             "benefits": event.benefits,
             "initiated_on": event.initiated_at.date() if event.initiated_at else None,
+            "forecast_end": event.timeline.end,
         }
     )
 
@@ -206,6 +214,7 @@ def _change_decided(state: Project, event: ChangeRequestDecided) -> Project:
     }
     if event.new_end is not None:
         update["timeline"] = state.timeline.model_copy(update={"end": event.new_end})
+        update["forecast_end"] = event.new_end
     return state.model_copy(update=update)
 
 
@@ -215,7 +224,10 @@ def _reported(state: Project, event: StatusReported) -> Project:
     retired = dict(state.retired_reports)
     if event.correction_of and event.correction_of not in retired:
         retired[event.correction_of] = "superseded"
-    return state.model_copy(update={"current_reports": {**current, event.report_id: event}, "retired_reports": retired})
+    update: dict[str, object] = {"current_reports": {**current, event.report_id: event}, "retired_reports": retired}
+    if event.forecast_end is not None:
+        update["forecast_end"] = event.forecast_end
+    return state.model_copy(update=update)
 
 
 def _withdrawn(state: Project, event: StatusReportWithdrawn) -> Project:

@@ -36,6 +36,7 @@ class ReportStatus:
     justification: str | None = None
     risks: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
+    forecast_end: date | None = None
     #: The report this one corrects (any period end), with why.
     supersedes: str | None = None
     correction_reason: str | None = None
@@ -129,6 +130,7 @@ def report_status(
             summary=command.summary,
             risks=command.risks,
             issues=command.issues,
+            forecast_end=command.forecast_end,
             correction_of=correction_of,
             correction_reason=(command.correction_reason or "").strip() or None,
             reported_by=command.reported_by,

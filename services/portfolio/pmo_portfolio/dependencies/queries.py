@@ -1,0 +1,76 @@
+"""Dependency queries: a portfolio's dependencies (filtered by project and at-risk flag) and its graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from pmo_events.envelope import loads
+from pmo_events.runtime import Database
+from pmo_portfolio import delivery
+from pmo_portfolio.dependencies.domain import Dependency
+from pmo_portfolio.dependencies.views import dependencies
+
+
+def dependency_view(portfolio_id: str, d: Dependency) -> dict[str, Any]:
+    return {"id": d.dependency_id, "portfolio_id": portfolio_id, **d.model_dump(mode="json", exclude={"dependency_id"})}
+
+
+async def list_dependencies(
+    db: Database,
+    portfolio_id: str,
+    *,
+    project_id: str | None,
+    at_risk: bool | None,
+    limit: int,
+    after: str | None,
+) -> list[dict[str, Any]]:
+    """Up to `limit` dependencies in id order after `after`; `project_id` matches either end."""
+    query = select(dependencies.c.state).where(dependencies.c.portfolio_id == portfolio_id)
+    if project_id:
+        query = query.where(
+            or_(dependencies.c.dependent_project_id == project_id, dependencies.c.provider_project_id == project_id)
+        )
+    if at_risk is not None:
+        query = query.where(dependencies.c.at_risk == at_risk)
+    if after:
+        query = query.where(dependencies.c.dependency_id > after)
+    query = query.order_by(dependencies.c.dependency_id).limit(limit)
+    async with db.sessions() as session:
+        rows = (await session.execute(query)).all()
+    return [dependency_view(portfolio_id, Dependency.model_validate(loads(r.state))) for r in rows]
+
+
+async def dependency_graph(db: Database, portfolio_id: str) -> dict[str, Any]:
+    """Nodes (the projects at either end, with their status and forecast end) and edges (dependent → provider,
+    with the need date and the at-risk flag), for a front end to draw."""
+    async with db.sessions() as session:
+        rows = (
+            await session.execute(select(dependencies.c.state).where(dependencies.c.portfolio_id == portfolio_id))
+        ).all()
+        edges = sorted(
+            (Dependency.model_validate(loads(r.state)) for r in rows), key=lambda d: (d.need_date, d.dependency_id)
+        )
+        ids = {d.dependent_project_id for d in edges} | {d.provider_project_id for d in edges}
+        projects = await delivery.project_states(session, ids)
+    at_risk = {d.dependent_project_id for d in edges if d.at_risk}
+    nodes = [
+        {
+            "project_id": project_id,
+            "title": projects[project_id].title if project_id in projects else None,
+            "status": projects[project_id].status if project_id in projects else None,
+            "forecast_end": _iso(projects[project_id].forecast()) if project_id in projects else None,
+            "at_risk": project_id in at_risk,
+        }
+        for project_id in sorted(ids)
+    ]
+    return {
+        "portfolio_id": portfolio_id,
+        "nodes": nodes,
+        "edges": [dependency_view(portfolio_id, d) for d in edges],
+    }
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day is not None else None

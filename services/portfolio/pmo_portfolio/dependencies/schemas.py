@@ -1,0 +1,28 @@
+"""HTTP bodies of dependencies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from pmo_portfolio.shared.http import Body
+from pmo_servicekit.contract.responses import example
+
+
+class DependencyCreate(Body):
+    model_config = example(
+        {
+            "dependent_project_id": "p-web",
+            "provider_project_id": "p-api",
+            "needed": "the customer API in production",
+            "need_date": "2027-06-30",
+            "provider_contact": "pam",
+        }
+    )
+
+    dependent_project_id: str = Field(min_length=1, max_length=64, description="the project that needs it")
+    provider_project_id: str = Field(min_length=1, max_length=64, description="the project that delivers it")
+    needed: str = Field(min_length=1, max_length=2_000, description="what is needed")
+    need_date: date = Field(description="by when the dependent needs it")
+    provider_contact: str | None = Field(default=None, max_length=200, description="who answers for it")

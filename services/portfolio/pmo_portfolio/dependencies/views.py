@@ -1,0 +1,66 @@
+"""The dependencies view: each dependency of each portfolio with its at-risk flag, written in the command's
+transaction (and in the transaction of the provider's news that flags or clears it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Index, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.portfolio import DependencyAtRisk, DependencyRegistered, DependencyRiskCleared
+from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.dependencies import domain as dependency_rules
+
+dependencies = Table(
+    "portfolio_dependencies",
+    metadata,
+    Column("dependency_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("dependent_project_id", String(64), nullable=False),
+    Column("provider_project_id", String(64), nullable=False),
+    Column("at_risk", Boolean, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_dependencies_portfolio", dependencies.c.portfolio_id)
+
+
+async def update_dependencies(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != "dependency_graph":
+        return
+    decoded = event.decode()
+    if isinstance(decoded, DependencyRegistered):
+        state = dependency_rules.Dependency(**decoded.model_dump(include=set(dependency_rules.Dependency.model_fields)))
+        await session.execute(
+            dependencies.insert().values(
+                dependency_id=decoded.dependency_id,
+                portfolio_id=decoded.portfolio_id,
+                dependent_project_id=decoded.dependent_project_id,
+                provider_project_id=decoded.provider_project_id,
+                at_risk=False,
+                state=dumps(state.model_dump(mode="json")).decode(),
+                updated_at=event.time,
+            )
+        )
+        return
+    if not isinstance(decoded, DependencyAtRisk | DependencyRiskCleared):
+        return
+    row = (
+        await session.execute(select(dependencies.c.state).where(dependencies.c.dependency_id == decoded.dependency_id))
+    ).first()
+    if row is None:
+        return
+    graph = dependency_rules.DependencyGraph(
+        graph_id=event.stream_id,
+        dependencies={decoded.dependency_id: dependency_rules.Dependency.model_validate(loads(row.state))},
+    )
+    changed = dependency_rules.evolve(graph, decoded).dependencies[decoded.dependency_id]
+    await session.execute(
+        dependencies.update()
+        .where(dependencies.c.dependency_id == decoded.dependency_id)
+        .values(at_risk=changed.at_risk, state=dumps(changed.model_dump(mode="json")).decode(), updated_at=event.time)
+    )
+
+
+PROJECTORS = [update_dependencies]
+VIEW_TABLES = [dependencies]
