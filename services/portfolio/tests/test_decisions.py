@@ -155,7 +155,7 @@ def test_a_decided_candidate_is_not_awaiting_a_decision_but_a_deferred_one_is() 
     with pytest.raises(RuleViolation, match="not awaiting"):
         decide(given(*SCORED, *approved), _decide("reject", by="bob"), CARD)
     deferred = decide(given(*SCORED), _decide("defer", review_on="2027-03-01"), CARD)
-    assert deferred[0].review_on == "2027-03-01"  # type: ignore[attr-defined]
+    assert isinstance(deferred[0], InvestmentDecided) and deferred[0].review_on == "2027-03-01"
     assert given(*SCORED, *deferred).candidates["c-1"].status == "deferred"
     assert decide(given(*SCORED, *deferred), _decide("reject"), CARD)
 

@@ -12,8 +12,10 @@ from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.resourcing import (
     AllocationBooked,
+    AllocationChanged,
     AllocationConfirmed,
     AllocationReleased,
+    BookingStatus,
     ResourceOverallocated,
     ResourceRegistered,
     TimeOffRecorded,
@@ -36,7 +38,7 @@ def registered(fte: str = "1", **extra: Any) -> ResourceRegistered:
     )
 
 
-def booked(allocation_id: str, fte: str, start: date = MON, end: date = NEXT_FRI, status: str = "confirmed"):
+def booked(allocation_id: str, fte: str, start: date = MON, end: date = NEXT_FRI, status: BookingStatus = "confirmed"):
     return AllocationBooked(
         allocation_id=allocation_id,
         resource_id="r-1",
@@ -45,7 +47,7 @@ def booked(allocation_id: str, fte: str, start: date = MON, end: date = NEXT_FRI
         start=start,
         end=end,
         fte=Decimal(fte),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         booked_by="rm",
     )
 
@@ -59,8 +61,8 @@ def given(*events: Event) -> resource.Resource:
     return testing.given(RESOURCE, *events, stream_id="r-1")
 
 
-def book(state: resource.Resource, fte: str, start: date = MON, end: date = NEXT_FRI, **options: object) -> list[Event]:
-    command = BookAllocation(allocation_id="a-new", project_id="p-1", start=start, end=end, fte=Decimal(fte), **options)  # type: ignore[arg-type]
+def book(state: resource.Resource, fte: str, start: date = MON, end: date = NEXT_FRI, **options: Any) -> list[Event]:
+    command = BookAllocation(allocation_id="a-new", project_id="p-1", start=start, end=end, fte=Decimal(fte), **options)
     return booking.book(state, command, by="maria", project_state="active")
 
 
@@ -70,8 +72,8 @@ def week(name: str, capacity: str, load: str, excess: str) -> WeekLoad:
 
 def test_a_booking_within_capacity_is_booked() -> None:
     then = book(given(registered(), booked("a-1", "0.5")), "0.5")
-    assert [type(e) for e in then] == [AllocationBooked]
-    assert then[0].booked_by == "maria" and then[0].role == "developer"  # type: ignore[attr-defined]
+    booked_now = testing.only(AllocationBooked, then)
+    assert booked_now.booked_by == "maria" and booked_now.role == "developer"
 
 
 def test_a_booking_above_capacity_is_refused_naming_each_week_capacity_load_and_excess() -> None:
@@ -126,8 +128,9 @@ def test_a_confirmation_re_checks_capacity() -> None:
         booking.confirm(state, "a-1", by="maria", project_state="active")
     assert refused.value.weeks == (week("2027-W01", "0.8", "1", "0.2"),)
     then = booking.confirm(state, "a-1", by="maria", project_state="active", acceptance=Acceptance(True, "approved OT"))
-    assert [type(e) for e in then] == [AllocationConfirmed, ResourceOverallocated]
-    assert then[1].cause == "confirmation"  # type: ignore[attr-defined]
+    confirmed, overallocated = then
+    assert isinstance(confirmed, AllocationConfirmed) and isinstance(overallocated, ResourceOverallocated)
+    assert overallocated.cause == "confirmation"
 
 
 def test_confirming_within_capacity_is_just_confirmed() -> None:
@@ -153,7 +156,7 @@ def test_a_change_of_fte_or_dates_is_re_checked() -> None:
         )
     assert [w.week for w in refused.value.weeks] == ["2027-W01", "2027-W02"]  # W03 holds only 0.6
     shorter = booking.change(state, "a-2", start=WED, end=None, fte=None, by="m", project_state="active")
-    assert shorter[0].start == WED  # type: ignore[attr-defined]
+    assert testing.only(AllocationChanged, shorter).start == WED
 
 
 def test_an_already_overloaded_week_does_not_block_a_change_that_lightens_it() -> None:
@@ -191,8 +194,8 @@ def test_a_booking_starts_and_ends_on_working_days_of_the_resource() -> None:
     four_days = given(registered(working_days=("mon", "tue", "wed", "thu")))
     with pytest.raises(InvalidCommand, match=r"\(mon, tue, wed, thu\)"):
         book(four_days, "0.5", start=MON, end=FRI)
-    [booked] = book(four_days, "0.5", start=MON, end=date(2027, 1, 7))
-    assert booked.non_working_days_reason is None  # type: ignore[attr-defined]
+    booked_four = testing.only(AllocationBooked, book(four_days, "0.5", start=MON, end=date(2027, 1, 7)))
+    assert booked_four.non_working_days_reason is None
 
 
 def test_a_booking_on_non_working_days_is_accepted_only_with_a_reason_and_flagged() -> None:
@@ -201,8 +204,10 @@ def test_a_booking_on_non_working_days_is_accepted_only_with_a_reason_and_flagge
         NonWorkingDays(allow=True)
     assert no_reason.value.field == "reason"
     go_live = NonWorkingDays(allow=True, reason="weekend go-live")
-    [booked] = book(given(registered()), "1", start=saturday, end=saturday, non_working_days=go_live)
-    assert booked.non_working_days_reason == "weekend go-live"  # type: ignore[attr-defined]
+    booked = testing.only(
+        AllocationBooked, book(given(registered()), "1", start=saturday, end=saturday, non_working_days=go_live)
+    )
+    assert booked.non_working_days_reason == "weekend go-live"
     state = given(registered(), booked)
     assert state.bookings["a-new"].non_working_days_reason == "weekend go-live"
     with pytest.raises(InvalidCommand) as moved:

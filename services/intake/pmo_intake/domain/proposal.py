@@ -12,6 +12,7 @@ from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, Rol
 from pmo_events.contracts.intake import (
     ProposalApproved,
     ProposalChangesRequested,
+    ProposalDecisionEvent,
     ProposalDeferred,
     ProposalDrafted,
     ProposalEdited,
@@ -131,7 +132,7 @@ def evolve(state: Proposal, event: Event) -> Proposal:
     if isinstance(event, ProposalWithdrawn):
         withdrawal = Withdrawal(reason=event.reason, withdrawn_by=event.withdrawn_by, withdrawn_at=event.withdrawn_at)
         return state.model_copy(update={"status": "withdrawn", "withdrawal": withdrawal})
-    if isinstance(event, ProposalApproved | ProposalRejected | ProposalDeferred | ProposalChangesRequested):
+    if isinstance(event, ProposalDecisionEvent):
         status = _DECISION_STATUS[type(event)]
         decision = Decision(
             outcome=status,
