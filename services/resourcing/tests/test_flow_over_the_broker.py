@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -47,81 +52,81 @@ async def published_by_resourcing(kafka: KafkaSettings, stream_id: str) -> list[
         await consumer.stop()
 
 
-async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_the_bookings(
-    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
-) -> None:
+@dataclass
+class BookedProject:
+    """A project the portfolio initiated over the broker, its demand line as it opened, and Ada booked on it."""
+
+    kafka: KafkaSettings
+    data_dir: Path
+    client: httpx.AsyncClient
+    project: str
+    opened: dict[str, Any]
+    ada: dict[str, Any]
+    booking: httpx.Response
+
+    async def demand_line(self) -> dict[str, Any] | None:
+        return await demand_line_of(self.client, self.project)
+
+    async def publish(self, type_name: str, data: dict[str, Any]) -> None:
+        """The project's next event from the portfolio (its initiation was sequence 1)."""
+        await publish(self.kafka, portfolio_event(self.project, 2, type_name, data), self.data_dir)
+
+    async def released(self) -> bool:
+        allocation = (await self.client.get(f"/allocations/{self.booking.json()['id']}")).json()
+        return allocation["status"] == "released"
+
+
+async def demand_line_of(client: httpx.AsyncClient, project: str) -> dict[str, Any] | None:
+    items = (await client.get("/demands", params={"project_id": project})).json()["items"]
+    return items[0] if items else None
+
+
+@asynccontextmanager
+async def booked_project(postgres_url: str, kafka_bootstrap: str, data_dir: Path) -> AsyncIterator[BookedProject]:
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
     project = str(uuid.uuid4())
     async with (
         running_service(
-            RESOURCING, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
+            RESOURCING, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=data_dir
         ) as service,
         service.client(*MANAGER) as client,
     ):
-        await publish(
-            kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))), tmp_path
-        )
-
-        async def demand_line():
-            items = (await client.get("/demands", params={"project_id": project})).json()["items"]
-            return items[0] if items else None
-
-        line = await eventually(demand_line, timeout=60)
-        assert (line["role"], line["fte"], line["status"]) == ("developer", "1.0000", "open")
+        initiated = project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15)))
+        await publish(kafka, initiated, data_dir)
+        opened = await eventually(lambda: demand_line_of(client, project), timeout=60)
         ada = await register(client)
-        booked = await book(client, ada["id"], project, "1", demand_id=line["id"])
-        assert booked.status_code == 201, booked.text
-        assert (await demand_line())["status"] == "filled"
-        assert "AllocationBooked" in await eventually(lambda: published_by_resourcing(kafka, ada["id"]), timeout=60)
+        booking = await book(client, ada["id"], project, "1", demand_id=opened["id"])
+        assert booking.status_code == 201, booking.text
+        yield BookedProject(kafka, data_dir, client, project, opened, ada, booking)
 
-        cancelled = portfolio_event(
-            project, 2, "pmo.portfolio.ProjectCancelled.v1", {"project_id": project, "reason": "strategy changed"}
-        )
-        await publish(kafka, cancelled, tmp_path)
 
-        async def released():
-            allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()
-            return allocation["status"] == "released"
+async def test_initiated_project_demand_is_filled_and_its_cancellation_releases_the_bookings(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    async with booked_project(postgres_url, kafka_bootstrap, tmp_path) as it:
+        assert (it.opened["role"], it.opened["fte"], it.opened["status"]) == ("developer", "1.0000", "open")
+        assert (await it.demand_line() or {})["status"] == "filled"
+        published = await eventually(lambda: published_by_resourcing(it.kafka, it.ada["id"]), timeout=60)
+        assert "AllocationBooked" in published
 
-        await eventually(released, timeout=60)
-        line = await demand_line()
+        await it.publish("pmo.portfolio.ProjectCancelled.v1", {"project_id": it.project, "reason": "strategy changed"})
+
+        await eventually(it.released, timeout=60)
+        line = await it.demand_line() or {}
         assert (line["status"], line["cancel_reason"]) == ("cancelled", "project cancelled: strategy changed")
-        again = await book(client, ada["id"], project, "0.5")
+        again = await book(it.client, it.ada["id"], it.project, "0.5")
         assert again.status_code == 409 and "is cancelled" in again.json()["detail"]
 
 
 async def test_a_paused_project_gives_its_people_back_and_keeps_its_demand(
     postgres_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
-    project = str(uuid.uuid4())
-    async with (
-        running_service(
-            RESOURCING, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-        ) as service,
-        service.client(*MANAGER) as client,
-    ):
-        await publish(
-            kafka, project_initiated(project, ("developer", "1", date(2027, 1, 4), date(2027, 1, 15))), tmp_path
-        )
-
-        async def demand_line():
-            items = (await client.get("/demands", params={"project_id": project})).json()["items"]
-            return items[0] if items else None
-
-        line = await eventually(demand_line, timeout=60)
-        ada = await register(client)
-        booked = await book(client, ada["id"], project, "1", demand_id=line["id"])
-        assert booked.status_code == 201, booked.text
-        paused = {"project_id": project, "portfolio_id": "pf-1", "rationale": "board action: misaligned",
+    async with booked_project(postgres_url, kafka_bootstrap, tmp_path) as it:
+        paused = {"project_id": it.project, "portfolio_id": "pf-1", "rationale": "board action: misaligned",
                   "paused_by": "board", "paused_at": "2026-12-01T10:00:00+00:00"}  # fmt: skip
-        await publish(kafka, portfolio_event(project, 2, "pmo.portfolio.ProjectPaused.v1", paused), tmp_path)
+        await it.publish("pmo.portfolio.ProjectPaused.v1", paused)
 
-        async def released():
-            allocation = (await client.get(f"/allocations/{booked.json()['id']}")).json()
-            return allocation if allocation["status"] == "released" else None
-
-        await eventually(released, timeout=60)
-        assert (await demand_line())["status"] == "open"  # still needed once the project resumes
-        refused = await book(client, ada["id"], project, "0.5")
-        assert refused.status_code == 409 and f"project {project} is paused" in refused.json()["detail"]
+        await eventually(it.released, timeout=60)
+        assert (await it.demand_line() or {})["status"] == "open"  # still needed once the project resumes
+        refused = await book(it.client, it.ada["id"], it.project, "0.5")
+        assert refused.status_code == 409 and f"project {it.project} is paused" in refused.json()["detail"]
