@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from pmo_servicekit.settings import ServiceSettings
 
 S = TypeVar("S", bound=BaseModel)
 E = TypeVar("E", bound=Event)
+T = TypeVar("T")
 
 
 def given(aggregate: AggregateType[S], *events: Event, stream_id: str = "s-1") -> S:
@@ -163,6 +164,11 @@ class ServedInThread:
         if self.service is None:
             raise RuntimeError(f"{self._definition.name} did not start") from self.error
         return self
+
+    def call(self, make: Callable[[RunningService], Coroutine[Any, Any, T]], timeout: float = 120) -> T:
+        """`make(service)` run on the service's own event loop (its database pool), its answer awaited here."""
+        assert self._loop is not None and self.service is not None
+        return asyncio.run_coroutine_threadsafe(make(self.service), self._loop).result(timeout)
 
     def __exit__(self, *exc: object) -> None:
         assert self._loop is not None and self._stop is not None

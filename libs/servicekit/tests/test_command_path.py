@@ -66,6 +66,10 @@ async def _count(uow: UnitOfWork, request: Request, counter_id: str, expected: i
     new_events = [Counted(counter_id=counter_id)]
     await uow.append(COUNTER, counter_id, loaded.version, new_events)
     after = fold(COUNTER, loaded.state, new_events)
+    if counter_id.startswith("broken"):
+        # Building the answer fails after the append (as a view over an absurd figure once did): the
+        # command must answer without having committed, never a 5xx over stored events.
+        raise ArithmeticError("the answer cannot be built")
     return answer({"count": after.count}, loaded.version + 1)
 
 
@@ -149,3 +153,31 @@ async def test_the_service_problem_table_answers_subclasses_as_their_nearest_bas
     assert [a.status_code for a in answers] == [200] * 5 + [409]
     assert answers[5].json()["type"] == "urn:pmo:problem:too-many"
     assert answers[5].json()["detail"] == "counter small is full"
+
+
+async def _stored(service: RunningService, counter_id: str) -> int:
+    async with service.runtime.db.sessions() as session:
+        return len(await service.runtime.store.load(session, counter_id))
+
+
+async def test_a_command_that_fails_before_answering_stores_nothing(service: RunningService) -> None:
+    async with service.client("alice", "viewer") as client:
+        plain = await client.post("/counters/broken-1")
+        keyed = await client.post("/counters/broken-2", headers={"Idempotency-Key": "k-1"})
+    assert plain.status_code == keyed.status_code == 500
+    assert await _stored(service, "broken-1") == await _stored(service, "broken-2") == 0
+
+
+async def test_nothing_after_the_commit_turns_the_answer_into_a_5xx(service: RunningService) -> None:
+    def failing_hook() -> None:
+        raise RuntimeError("the relay could not be nudged")
+
+    commands_runtime = service.runtime.commands
+    hook, commands_runtime._on_commit = commands_runtime._on_commit, failing_hook
+    try:
+        async with service.client("alice", "viewer") as client:
+            answered = await client.post("/counters/after-commit", headers={"Idempotency-Key": "k-2"})
+    finally:
+        commands_runtime._on_commit = hook
+    assert answered.status_code == 200, answered.text
+    assert await _stored(service, "after-commit") == 1

@@ -16,6 +16,8 @@ from pmo_servicekit.service import ServiceDefinition
 INTAKE = ServiceDefinition(
     name="intake",
     title="Intake",
+    # 2: every fiscal_period is FY2027, FY2027-Q1 or FY2027-P01 (was free text); amounts bounded (issue 11).
+    api_version="2.0.0",
     description="Where demand enters the PMO: proposals with business cases, from draft to decision.",
     default_port=8001,
     topic=intake.TOPIC,

@@ -189,6 +189,16 @@ async def test_large_inputs_are_422_naming_the_field(intake) -> None:
         assert {e["field"] for e in money.json()["errors"]} == {
             "business_case.costs.0.amount", "business_case.costs.1.amount",
         }  # fmt: skip
+        yen = {"currency": "JPY", "costs": [{"fiscal_period": "FY2027", "amount": "100.50"}],
+               "benefits": [{"description": "b", "kind": "financial", "value_amount": "7.5"}]}  # fmt: skip
+        scale = await alice.post("/proposals", json={"title": "t", "portfolio_id": "p", "business_case": yen})
+        assert scale.status_code == 422, scale.text
+        assert {e["field"] for e in scale.json()["errors"]} == {
+            "business_case.costs.0.amount", "business_case.benefits.0.value_amount",
+        }  # fmt: skip
+        period = {"costs": [{"fiscal_period": "9999-Q4", "amount": "1"}]}
+        named = await alice.post("/proposals", json={"title": "t", "portfolio_id": "p", "business_case": period})
+        assert named.status_code == 422 and named.json()["errors"][0]["field"] == "business_case.costs.0.fiscal_period"
 
 
 async def test_control_characters_are_refused_before_they_reach_the_database(intake) -> None:

@@ -53,3 +53,35 @@ async def test_a_scenario_dependency_of_a_candidate_on_itself_is_refused(service
         await refused(service, analyst, "POST", url, body, "dependencies.0")
         capacity = {"capacity": [{"role": "dev", "fiscal_period": "next year", "fte": "1"}]}
         await refused(service, analyst, "POST", url, capacity, "capacity.0.fiscal_period")
+
+
+async def test_amounts_are_bounded_and_at_the_portfolio_currencys_scale(service) -> None:
+    portfolio = await new_portfolio(service, ["bea"])
+    url = f"/portfolios/{portfolio['id']}/budget"
+    async with service.client("ann", "pmo_analyst") as analyst:
+        for amount, code in (
+            ("1e530000", "amount_bounds"),
+            ("1e9999999", "amount_bounds"),
+            ("1234567890123456", "amount_bounds"),
+            ("100.005", "rule"),  # EUR has two places
+        ):
+            await refused(service, analyst, "PUT", url, {"budget": [{"fiscal_period": "FY2027", "amount": amount}]},
+                          "budget.0.amount")  # fmt: skip
+            answer = await analyst.put(url, json={"budget": [{"fiscal_period": "FY2027", "amount": amount}]})
+            assert answer.json()["errors"][0]["code"] == code, answer.text
+        largest = await analyst.put(url, json={"budget": [{"fiscal_period": "FY2027", "amount": "999999999999999.99"}]})
+        assert largest.status_code == 200, largest.text
+        assert largest.json()["budget"][0]["envelope"] == "999999999999999.99"
+        yen = {"name": "Tokyo", "currency": "JPY", "owner": "olga", "board_members": ["bea"]}
+        await refused(service, analyst, "POST", "/portfolios", {**yen, "budget": [{"fiscal_period": "FY2027",
+                      "amount": "100.50"}]}, "budget.0.amount")  # fmt: skip
+
+
+async def test_dates_run_from_1900_to_2199(service) -> None:
+    portfolio = await new_portfolio(service, ["bea"])
+    await register(service, portfolio["id"], "c-1")
+    decision = {"candidate_id": "c-1", "outcome": "deferred", "rationale": "later", "review_on": "9999-12-31"}
+    async with service.client("bea", "board_member") as board:
+        await refused(service, board, "POST", f"/portfolios/{portfolio['id']}/decisions", decision, "review_on")
+        answer = await board.post(f"/portfolios/{portfolio['id']}/decisions", json=decision)
+        assert answer.json()["errors"][0]["code"] == "date_out_of_range"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.store import EventStore, Metadata
+
+log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -169,7 +172,12 @@ class CommandRuntime:
             uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
             yield uow
         if uow.recorded and self._on_commit is not None:
-            self._on_commit()
+            # Committed: nothing after this line may turn the command's answer into a 5xx (the relay's
+            # poll finds the events anyway when the nudge fails).
+            try:
+                self._on_commit()
+            except Exception:
+                log.exception("the after-commit hook failed; the events are stored and will be published")
 
     @asynccontextmanager
     async def in_session(self, session: AsyncSession, meta: Metadata) -> AsyncIterator[UnitOfWork]:

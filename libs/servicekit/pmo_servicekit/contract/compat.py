@@ -4,12 +4,14 @@ Breaking for a client that was generated from the old document:
 - an operation removed, or its operationId changed (generated clients call it by that name);
 - a response field removed, no longer always present, or given a type it did not have (a new `null` too);
 - an input narrowed: a new required parameter or body field, a type or enum value taken away, a bound
-  tightened (`maxLength`, `maximum`, ... ), a field removed from a body that refuses unknown fields.
+  tightened (`maxLength`, `maximum`, ... ), a pattern changed (except a bounded decimal's that allows
+  more digits before or after the point), a field removed from a body that refuses unknown fields.
 Allowed unless the document's major version rises: nothing else is checked (adding is always fine).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Schema = dict[str, Any]
@@ -17,6 +19,21 @@ _METHODS = ("get", "put", "post", "patch", "delete")
 #: Bounds that, raised (`min*`) or lowered (`max*`), refuse input that was valid before.
 _LOWER_BOUNDS = ("minLength", "minimum", "exclusiveMinimum", "minItems")
 _UPPER_BOUNDS = ("maxLength", "maximum", "exclusiveMaximum", "maxItems")
+
+
+#: The pattern of a bounded decimal string (`DecimalText`, `Amount`): digits before and after the point.
+_DECIMAL_PATTERN = re.compile(r"\^-\?\[0-9\]\{1,(\d+)\}(?:\(\\\.\[0-9\]\{1,(\d+)\}\)\?)?\$")
+
+
+def _decimal_bounds(pattern: object) -> tuple[int, int] | None:
+    match = _DECIMAL_PATTERN.fullmatch(pattern) if isinstance(pattern, str) else None
+    return (int(match[1]), int(match[2] or 0)) if match else None
+
+
+def _widened(old: Schema, new: Schema) -> bool:
+    """True when both patterns are bounded decimals and the new one allows at least as many digits on each side."""
+    before, after = _decimal_bounds(old.get("pattern")), _decimal_bounds(new.get("pattern"))
+    return before is not None and after is not None and after[0] >= before[0] and after[1] >= before[1]
 
 
 def major(document: dict[str, Any]) -> int:
@@ -105,7 +122,7 @@ class _Check:
         for bound in _UPPER_BOUNDS:
             if bound in new and new[bound] < old.get(bound, float("inf")):
                 self.say(at, f"{bound} lowered to {new[bound]}")
-        if new.get("pattern") and new.get("pattern") != old.get("pattern"):
+        if new.get("pattern") and new.get("pattern") != old.get("pattern") and not _widened(old, new):
             self.say(at, "pattern changed")
         old_props, new_props = _properties(old), _properties(new)
         for name in sorted(set(new.get("required", [])) - set(old.get("required", []))):

@@ -1,5 +1,6 @@
 """How numbers and instants travel over HTTP: decimal strings at a fixed scale, instants in UTC with `Z`.
 
+Request bounds (amounts, dates, instants, fiscal periods) are defined once in `pmo_events.contracts.bounds`.
 Money is a decimal string at its currency's scale (`"1200000.00"` in EUR, `"5000"` in JPY); FTE is a
 decimal string with four places (`"0.5000"`: averages over a period need them); ratios (SPI, CPI,
 utilisation, alignment) are decimal strings with four places (`"1.0139"`); instants are RFC 3339 in
@@ -17,23 +18,11 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer, WithJsonSchema
 from pydantic_core import CoreSchema, core_schema
 
-#: ISO 4217 minor units where they are not 2 (the exponent of the currency's smallest unit).
-_MINOR_UNITS = {
-    **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV"), 0
-    ),
-    **dict.fromkeys(("XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    **dict.fromkeys(("CLF", "UYW"), 4),
-}
+from pmo_events.contracts.bounds import Amount, currency_places
+
 FTE_PLACES = 4
 RATIO_PLACES = 4
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
-
-
-def currency_places(currency: str | None) -> int:
-    """Decimal places of a currency's amounts (ISO 4217 minor units; 2 when unknown or not given)."""
-    return _MINOR_UNITS.get((currency or "").upper(), 2)
 
 
 def _fixed(value: Decimal | int | str, places: int) -> Decimal:
@@ -148,7 +137,8 @@ class DecimalText:
         }
 
 
-#: Money in a request: up to 13 digits before the point and 4 after (its currency may allow fewer).
-MoneyInput = Annotated[Decimal, DecimalText(17, 4, "an amount as a decimal string (never a JSON number)", "120000.00")]
+#: Money in a request: `pmo_events.contracts.bounds.Amount` (15 digits before the point, 4 after; its
+#: currency may allow fewer places, see `scale_problem`).
+MoneyInput = Amount
 #: FTE in a request: up to 4 places.
 FteInput = Annotated[Decimal, DecimalText(6, FTE_PLACES, "full-time equivalents as a decimal string", "0.5")]

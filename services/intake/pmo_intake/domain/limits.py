@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pmo_events.contracts.bounds import scale_problem
 from pmo_intake.domain.errors import Finding
 
 TITLE_MAX = 200
@@ -17,8 +18,7 @@ MAX_COSTS = 40
 MAX_BENEFITS = 50
 MAX_ESTIMATES = 100
 MAX_DEPENDENCIES = 50
-#: Money: up to 13 integer digits and 2 decimals; FTE: up to 3 decimals.
-MONEY_DIGITS, MONEY_PLACES = 15, 2
+#: FTE: up to 3 decimals (money is bounded by `pmo_events.contracts.bounds.Amount`).
 FTE_DIGITS, FTE_PLACES = 6, 3
 
 _TEXT_LIMITS = {"title": TITLE_MAX, "summary": SUMMARY_MAX, "sponsor": NAME_MAX, "portfolio_id": ID_MAX}
@@ -45,4 +45,16 @@ def bounds_findings(content: dict[str, Any]) -> list[Finding]:
             findings.append(Finding("business_case.costs", f"at most {MAX_COSTS} items"))
         if len(case.benefits) > MAX_BENEFITS:
             findings.append(Finding("business_case.benefits", f"at most {MAX_BENEFITS} items"))
+        findings += _scale_findings(case)
+    return findings
+
+
+def _scale_findings(case: Any) -> list[Finding]:
+    """Every amount of the business case at its currency's scale (2 places in EUR, none in JPY)."""
+    findings = []
+    amounts = [(f"costs.{i}.amount", cost.amount) for i, cost in enumerate(case.costs)]
+    amounts += [(f"benefits.{i}.value_amount", b.value_amount) for i, b in enumerate(case.benefits)]
+    for name, amount in amounts:
+        if amount is not None and (problem := scale_problem(amount, case.currency)):
+            findings.append(Finding(f"business_case.{name}", problem))
     return findings

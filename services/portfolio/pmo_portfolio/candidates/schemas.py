@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, StrictInt
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.shared import DecisionOutcome
@@ -64,7 +64,7 @@ class DecisionRequest(Body):
     outcome: DecisionOutcome = Field(description="the status the decision gives the candidate")
     rationale: str = Field(min_length=1, max_length=10_000)
     approved_budget: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
-    review_on: date | None = None
+    review_on: BoundedDate | None = None
     programme_id: str | None = Field(
         default=None, max_length=36, description="an approval may name the programme the project joins"
     )

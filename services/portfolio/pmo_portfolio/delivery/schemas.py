@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
 
+from pmo_events.contracts.bounds import Amount, BoundedDate
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import DecimalText
 
 Rating = Literal["green", "amber", "red"]
 Text = Field(min_length=1, max_length=10_000)
-Cost = Annotated[Decimal, DecimalText(18, 2, "an amount as a decimal string", "95000.00"), Field(ge=0)]
+Cost = Annotated[Amount, Field(ge=0)]
 Percent = Annotated[
     Decimal, DecimalText(7, 4, "percent complete as a decimal string, 0 to 100", "45"), Field(ge=0, le=100)
 ]
@@ -40,7 +40,7 @@ class StatusReportBody(Body):
         {"period_end": "2027-03-31", "percent_complete": "25", "actual_cost": "30000.00", "summary": "design done"}
     )
 
-    period_end: date
+    period_end: BoundedDate
     percent_complete: Percent
     actual_cost: Cost
     rag: RagBody | None = None
@@ -78,8 +78,8 @@ class ChangeRequestBody(Body):
 
     kind: Literal["budget", "scope", "schedule"]
     budget_delta: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
-    new_end: date | None = None
-    effective_on: date | None = Field(default=None, description="from when a budget change counts in BAC")
+    new_end: BoundedDate | None = None
+    effective_on: BoundedDate | None = Field(default=None, description="from when a budget change counts in BAC")
     rationale: str = Text
 
 
@@ -125,7 +125,7 @@ class RealisationBody(Body):
     model_config = example({"measured_value": "45000", "measured_on": "2028-03-31", "note": "first quarter"})
 
     measured_value: str = Field(min_length=1, max_length=200)
-    measured_on: date
+    measured_on: BoundedDate
     note: str | None = Field(default=None, max_length=5_000)
 
 

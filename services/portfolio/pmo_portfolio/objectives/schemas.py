@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_portfolio.shared.http import Body
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import DecimalText
@@ -16,8 +16,8 @@ Weight = Annotated[Decimal, DecimalText(12, 6, "a relative weight as a decimal s
 
 
 class ObjectivePeriod(Body):
-    start: date
-    end: date
+    start: BoundedDate
+    end: BoundedDate
 
 
 class ObjectiveCreate(Body):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
 from pmo_servicekit.contract.responses import example
 
@@ -41,8 +41,8 @@ class TranchePlanBody(Body):
     )
 
     name: str = Field(min_length=1, max_length=200)
-    start: date
-    end: date
+    start: BoundedDate
+    end: BoundedDate
     project_ids: list[str] = Field(default_factory=list, max_length=200)
 
 
@@ -72,6 +72,6 @@ class ProgrammeStatusBody(Body):
         {"period_end": "2027-03-31", "rag": {"overall": "amber", "schedule": "amber"}, "summary": "Tranche 1 slipping"}
     )
 
-    period_end: date
+    period_end: BoundedDate
     rag: ProgrammeRagIn
     summary: str = Field(min_length=1, max_length=5_000)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from pmo_events.figures.fiscal import FiscalPeriodName
+from pmo_events.contracts.bounds import FiscalPeriod
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import DecimalText
@@ -17,7 +17,7 @@ Key = Field(min_length=1, max_length=64)
 
 class CapacityBody(Body):
     role: str = Field(min_length=1, max_length=100)
-    fiscal_period: FiscalPeriodName
+    fiscal_period: FiscalPeriod
     fte: Annotated[Decimal, DecimalText(10, 3, "FTE available as a decimal string", "2.5"), Field(ge=0)]
 
 

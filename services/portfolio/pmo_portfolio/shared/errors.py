@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+
+from pmo_events.contracts.bounds import scale_problem
+from pmo_events.contracts.common import PeriodAmount
 
 
 class DomainError(Exception):
@@ -74,3 +78,10 @@ class InvalidCommand(DomainError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def check_scale(lines: Sequence[PeriodAmount], currency: str | None, field: str) -> None:
+    """Every amount at the portfolio currency's scale (2 places in EUR, none in JPY), else a 422 naming it."""
+    for index, line in enumerate(lines):
+        if problem := scale_problem(line.amount, currency):
+            raise InvalidCommand(f"{field}.{index}.amount", problem)

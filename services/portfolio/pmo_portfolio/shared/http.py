@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from pmo_events.contracts.bounds import Amount, FiscalPeriod
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.figures.fiscal import FiscalPeriodName
 from pmo_servicekit.auth import Principal, require_roles
-from pmo_servicekit.contract.wire import DecimalString, Money, MoneyInput, money_text
+from pmo_servicekit.contract.wire import DecimalString, Money, money_text
 
 Analyst = Annotated[Principal, Depends(require_roles("pmo_analyst", "admin"))]
 
@@ -25,8 +25,8 @@ class Body(BaseModel):
 class PeriodAmountIn(Body):
     """An amount in one fiscal period, as a client sends it: a documented period name, a bounded amount."""
 
-    fiscal_period: FiscalPeriodName
-    amount: MoneyInput
+    fiscal_period: FiscalPeriod
+    amount: Amount
 
     def value(self) -> PeriodAmount:
         return PeriodAmount(fiscal_period=self.fiscal_period, amount=self.amount)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pmo_events.contracts.bounds import Amount, BoundedDate, FiscalPeriod
 from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, RoleEstimate, Timeline
 from pmo_events.contracts.intake import RiskLevel
 from pmo_intake.domain import limits
@@ -22,9 +22,6 @@ def text(max_length: int, min_length: int = 0) -> Any:
 
 
 Identifier = Annotated[str, text(limits.ID_MAX, 1)]
-Amount = Annotated[
-    Decimal, DecimalText(limits.MONEY_DIGITS, limits.MONEY_PLACES, "an amount as a decimal string", "120000.00")
-]
 FteIn = Annotated[
     Decimal, DecimalText(limits.FTE_DIGITS, limits.FTE_PLACES, "full-time equivalents as a decimal string", "0.5")
 ]
@@ -56,7 +53,7 @@ class ObjectiveContributionIn(_Input):
 
 
 class CostIn(_Input):
-    fiscal_period: Annotated[str, text(16, 1)] = Field(examples=["FY2027"])
+    fiscal_period: FiscalPeriod
     amount: Amount
 
 
@@ -66,7 +63,7 @@ class BenefitIn(_Input):
     measure: Annotated[str | None, text(limits.NAME_MAX)] = None
     target_value: Annotated[str | None, text(limits.NAME_MAX)] = None
     unit: Annotated[str | None, text(50)] = None
-    realise_by: date | None = None
+    realise_by: BoundedDate | None = None
     value_amount: Amount | None = None
 
 
@@ -80,15 +77,15 @@ class BusinessCaseIn(_Input):
 
 
 class TimelineIn(_Input):
-    start: date | None = None
-    end: date | None = None
+    start: BoundedDate | None = None
+    end: BoundedDate | None = None
 
 
 class RoleEstimateIn(_Input):
     role: Annotated[str, text(limits.NAME_MAX, 1)]
     fte: FteIn
-    start: date
-    end: date
+    start: BoundedDate
+    end: BoundedDate
 
 
 class _Content(_Input):

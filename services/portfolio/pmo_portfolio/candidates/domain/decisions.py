@@ -19,7 +19,7 @@ from pmo_portfolio.funding.domain import (
     check_within_envelope,
     remaining_envelope,
 )
-from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation, check_scale
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard
         raise NotFound(f"portfolio {portfolio.portfolio_id}")
     check_board_member(portfolio, command.decided_by)
     _check_command(command)
+    check_scale(command.approved_budget, portfolio.currency, "approved_budget")
     candidate = portfolio.candidate(command.candidate_id)
     if candidate.status not in AWAITING_DECISION:
         raise RuleViolation(f"candidate {command.candidate_id} is {candidate.status}, not awaiting a decision")

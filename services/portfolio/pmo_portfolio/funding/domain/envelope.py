@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import PeriodEnvelope, PortfolioBudgetSet
-from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotFound
+from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotFound, check_scale
 
 if TYPE_CHECKING:
     from pmo_portfolio.funding.domain.portfolio import Portfolio
@@ -17,13 +17,14 @@ if TYPE_CHECKING:
 ZERO = Decimal(0)
 
 
-def check_budget_lines(budget: tuple[PeriodAmount, ...]) -> None:
+def check_budget_lines(budget: tuple[PeriodAmount, ...], currency: str) -> None:
     periods = [b.fiscal_period for b in budget]
     if len(periods) != len(set(periods)):
         raise InvalidCommand("budget", "each fiscal period may appear once in the budget")
     for index, line in enumerate(budget):
         if line.amount < 0:
             raise InvalidCommand(f"budget.{index}.amount", "an envelope cannot be negative")
+    check_scale(budget, currency, "budget")
 
 
 def remaining_envelope(budget: Mapping[str, Decimal], committed: Mapping[str, Decimal]) -> list[PeriodEnvelope]:
@@ -64,7 +65,7 @@ def set_budget(portfolio: Portfolio, budget: tuple[PeriodAmount, ...], set_by: s
     """Replace the envelope; no period may fall below what the board has already committed in it."""
     if not portfolio.exists:
         raise NotFound(f"portfolio {portfolio.portfolio_id}")
-    check_budget_lines(budget)
+    check_budget_lines(budget, portfolio.currency)
     if not budget:
         raise InvalidCommand("budget", "a budget needs at least one fiscal period")
     new_budget = {line.fiscal_period: line.amount for line in budget}

@@ -102,7 +102,7 @@ class CreatePortfolio:
 
 
 def create(command: CreatePortfolio) -> list[Event]:
-    check_budget_lines(command.budget)
+    check_budget_lines(command.budget, command.currency)
     if len(set(command.board_members)) != len(command.board_members):
         raise InvalidCommand("board_members", "each board member may appear once")
     return [PortfolioCreated(**command.__dict__)]

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
-from pmo_reporting.adapters.http.rendering import as_of_instant, invalid
+from pmo_reporting.adapters.http.rendering import as_of_instant, bounded_instant, invalid
 from pmo_reporting.adapters.http.reports import (
     candidates_body,
     capacity_body,
@@ -93,11 +93,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
 def _instant(as_of: str | None, t: int | None) -> datetime | None:
     """`as_of` (RFC 3339, as the reports take it) or `t` (the slider: seconds since the epoch, UTC)."""
     if as_of:
-        try:
-            parsed = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise invalid("as_of", "not an RFC 3339 instant", "datetime_parsing") from exc
-        return as_of_instant(parsed)
+        return as_of_instant(bounded_instant("as_of", as_of))
     if t is not None:
         if not 0 <= t <= 32503680000:
             raise invalid("t", "seconds since 1970 up to the year 3000", "range")

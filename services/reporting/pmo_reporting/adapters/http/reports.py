@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from pmo_events.contracts.bounds import BoundedDate, BoundedInstant
 from pmo_events.figures.capacity import GroupBy, window_problem
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import Level
@@ -196,8 +197,8 @@ async def list_decisions(
     portfolio_id: Id | None = None,
     outcome: TrailOutcome | None = None,
     decided_by: Annotated[str | None, Query(max_length=200)] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[BoundedInstant | None, Query(alias="from")] = None,
+    to: BoundedInstant | None = None,
 ) -> Response:
     """The audit trail: every decision with who, when, outcome, rationale and evidence."""
     rows = await decision_rows(
@@ -229,15 +230,13 @@ async def read_capacity_report(
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[BoundedDate, Query(alias="from")],
+    to: BoundedDate,
     group_by: GroupBy = "role",
     bucket: Level = "period",
 ) -> Response:
     """Per fiscal period (or quarter, or year) and group: capacity, demand, confirmed, proposed, gap,
     utilisation and over-allocation, as resourcing's `/capacity` (docs/figures.md)."""
-    if from_.year < 1900 or to.year > 2999:
-        raise invalid("from" if from_.year < 1900 else "to", "dates run from 1900 to 2999", "range")
     if wrong := window_problem(from_, to):
         raise invalid(wrong[0], wrong[1], "range")
     body, rows = await capacity_body(request, as_of, Span(from_, to), group_by, bucket)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import Level
 from pmo_resourcing.adapters.http.responses import CapacityReport, DemandPage, DemandView
@@ -50,8 +50,8 @@ async def read_capacity(
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[BoundedDate, Query(alias="from")],
+    to: BoundedDate,
     group_by: GroupBy = "role",
     bucket: Level = "period",
 ) -> CapacityReport:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.contracts.resourcing import Skill
 from pmo_events.runtime import Changed
 from pmo_resourcing.adapters.http.responses import (
@@ -180,8 +181,8 @@ async def list_resources(
     skill: Annotated[str | None, Query(max_length=100)] = None,
     min_level: Annotated[int | None, Query(ge=1, le=5)] = None,
     pool: Annotated[str | None, Query(max_length=100)] = None,
-    free_from: date | None = None,
-    free_to: date | None = None,
+    free_from: BoundedDate | None = None,
+    free_to: BoundedDate | None = None,
     min_free_fte: Annotated[Fte | None, Query(description="with a window: at least this much FTE free")] = None,
 ) -> ResourcePage:
     """Who has a role, pool or skill (at `min_level`); with a window, who is free in it and how much FTE."""
@@ -210,8 +211,8 @@ async def read_resource_schedule(
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[BoundedDate, Query(alias="from")],
+    to: BoundedDate,
 ) -> ResourceSchedule:
     """Per ISO week: capacity (after time off), proposed, confirmed and free FTE."""
     window = window_of(from_, to, "from", "to", required=True)

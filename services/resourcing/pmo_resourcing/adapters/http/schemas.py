@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from pmo_events.contracts.bounds import Amount, BoundedDate
 from pmo_events.contracts.resourcing import ResourceKind, Weekday
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import DecimalText
@@ -18,20 +19,11 @@ Fte = Annotated[
 Hours = Annotated[
     Decimal, DecimalText(7, 2, "hours per week as a decimal string, at most 168", "37.5"), Field(gt=0, le=168)
 ]
-Rate = Annotated[Decimal, DecimalText(14, 2, "a cost per day as a decimal string", "650.00"), Field(ge=0)]
+Rate = Annotated[Amount, Field(ge=0)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Reason = Annotated[str, Field(min_length=1, max_length=1000)]
-#: Calendar arithmetic stays within these years; a booking or time off lasts at most this many days.
-FIRST_YEAR, LAST_YEAR, LONGEST_DAYS = 1900, 2999, 5 * 366
-
-
-def check_calendar_date(day: date) -> date:
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValueError(f"dates must fall between the years {FIRST_YEAR} and {LAST_YEAR}")
-    return day
-
-
-CalendarDate = Annotated[date, AfterValidator(check_calendar_date)]
+#: A booking or time off lasts at most this many days (dates themselves: `BoundedDate`, 1900 to 2199).
+LONGEST_DAYS = 5 * 366
 
 
 class Skill(BaseModel):
@@ -119,15 +111,15 @@ class ResourcePatch(_MayOverallocate):
 class TimeOffIn(_Dated):
     model_config = example({"start": "2027-08-02", "end": "2027-08-13", "reason": "annual leave"})
 
-    start: CalendarDate
-    end: CalendarDate
+    start: BoundedDate
+    end: BoundedDate
     reason: Reason
 
 
 class RetireIn(_Body):
     model_config = example({"retired_on": "2027-12-31", "release_bookings": True, "reason": "leaves the company"})
 
-    retired_on: CalendarDate | None = None
+    retired_on: BoundedDate | None = None
     release_bookings: bool = False
     reason: Reason | None = None
 
@@ -142,8 +134,8 @@ class AllocationIn(_Dated, _MayOverallocate, _MayBookNonWorkingDays):
     resource_id: Id
     project_id: Id
     demand_id: Id | None = None
-    start: CalendarDate
-    end: CalendarDate
+    start: BoundedDate
+    end: BoundedDate
     fte: Fte
     status: Literal["proposed", "confirmed"] = "proposed"
 
@@ -151,8 +143,8 @@ class AllocationIn(_Dated, _MayOverallocate, _MayBookNonWorkingDays):
 class AllocationPatch(_Dated, _MayOverallocate, _MayBookNonWorkingDays):
     model_config = example({"end": "2027-07-30", "fte": "0.6"})
 
-    start: CalendarDate | None = None
-    end: CalendarDate | None = None
+    start: BoundedDate | None = None
+    end: BoundedDate | None = None
     fte: Fte | None = None
 
 

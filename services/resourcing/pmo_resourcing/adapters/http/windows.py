@@ -1,4 +1,5 @@
-"""Date windows in query strings (`from`/`to`, `free_from`/`free_to`): both given, ordered, bounded."""
+"""Date windows in query strings (`from`/`to`, `free_from`/`free_to`): both given, ordered (each date is a
+`BoundedDate`, 1900 to 2199)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import date
 
 from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
-from pmo_resourcing.adapters.http.schemas import LAST_YEAR
 from pmo_servicekit.problems import Problem
 
 
@@ -18,11 +18,6 @@ def window_of(start: date | None, end: date | None, start_name: str, end_name: s
         (name, "this query parameter is required")
         for name, value in ((start_name, start), (end_name, end))
         if not value
-    ]
-    problems += [
-        (n, "dates must fall before the year 3000")
-        for n, v in ((start_name, start), (end_name, end))
-        if v and v.year > LAST_YEAR
     ]
     if start and end and (wrong := window_problem(start, end)):
         problems.append((end_name, wrong[1]))
