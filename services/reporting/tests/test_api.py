@@ -236,6 +236,7 @@ async def test_no_hostile_input_gives_a_server_error(reporting) -> None:
                 assert response.status_code < 500, (path, params, response.text)
                 if response.status_code >= 400:
                     assert response.headers["content-type"].startswith("application/problem+json")
-        for params in HOSTILE:  # the console reads as_of by hand: the same bounds
-            response = await client.get("/console/portfolios/pf-1/pipeline", params=params)
-            assert response.status_code < 500, (params, response.text)
+        for params in (*HOSTILE, {"from": "9999-12-31"}):  # the console reads as_of by hand: the same bounds
+            for page in ("/console/portfolios/pf-1/pipeline", "/console/capacity"):
+                response = await client.get(page, params=params)
+                assert response.status_code < 500, (page, params, response.text)

@@ -48,7 +48,7 @@ class StatusReportBody(Body):
     summary: str = Text
     risks: list[str] = Field(default_factory=list, max_length=100)
     issues: list[str] = Field(default_factory=list, max_length=100)
-    forecast_end: date | None = Field(default=None, description="the end date the project now forecasts")
+    forecast_end: BoundedDate | None = Field(default=None, description="the end date the project now forecasts")
     supersedes: str | None = Field(default=None, max_length=64, description="the report this one corrects")
     correction_reason: str | None = Field(default=None, max_length=10_000, description="why (with supersedes)")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_portfolio.shared.http import Body
 from pmo_servicekit.contract.responses import example
 
@@ -24,5 +23,5 @@ class DependencyCreate(Body):
     dependent_project_id: str = Field(min_length=1, max_length=64, description="the project that needs it")
     provider_project_id: str = Field(min_length=1, max_length=64, description="the project that delivers it")
     needed: str = Field(min_length=1, max_length=2_000, description="what is needed")
-    need_date: date = Field(description="by when the dependent needs it")
+    need_date: BoundedDate = Field(description="by when the dependent needs it")
     provider_contact: str | None = Field(default=None, max_length=200, description="who answers for it")

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
@@ -287,8 +288,8 @@ async def capacity(
     request: Request,
     as_of: AsOfText = None,
     t: Slider = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[BoundedDate | None, Query(alias="from")] = None,
+    to: BoundedDate | None = None,
 ) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
