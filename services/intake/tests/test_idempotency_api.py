@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
 import pytest
 
-from .support import intake_service
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):
-    async with intake_service(database_url, kafka_bootstrap, tmp_path) as service:
-        yield service
 
 
 async def proposals_in(client, portfolio_id: str) -> list[dict]:

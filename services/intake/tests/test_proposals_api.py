@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
-from pmo_devstack.polling import eventually
-
-from .support import PortfolioFeed, complete_proposal, intake_service, knows
+from .support import complete_proposal
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):
-    async with intake_service(database_url, kafka_bootstrap, tmp_path) as service:
-        yield service
-
-
-@pytest.fixture
-async def known(intake, kafka_bootstrap: str, tmp_path: Path):
-    """A portfolio budgeting FY2027 and an active objective, both learned by intake from the broker."""
-    async with PortfolioFeed(kafka_bootstrap, tmp_path) as feed:
-        portfolio_id = await feed.portfolio("FY2027")
-        objective_id = await feed.objective()
-    await eventually(lambda: knows(intake, portfolio_id=portfolio_id, objective_ids=(objective_id,)), timeout=30)
-    return portfolio_id, objective_id
 
 
 async def test_a_full_draft_round_trips_with_money_as_decimal_strings(intake, known) -> None:

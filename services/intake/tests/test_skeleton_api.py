@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from pmo_devstack.testing import running_service
-from pmo_intake.bootstrap import INTAKE
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def intake(database_url: str, kafka_bootstrap: str, tmp_path: Path):
-    async with running_service(
-        INTAKE, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path
-    ) as service:
-        yield service
 
 
 async def test_draft_answers_201_with_location_etag_and_the_requester(intake) -> None:
