@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,17 +59,30 @@ def ready(stack: Stack, name: str) -> bool:
         return False
 
 
+class LoggedStack(Stack):
+    """A stack whose log lines the test reads back."""
+
+    lines: list[str]
+
+
+def process_of(stack: Stack, name: str) -> subprocess.Popen[bytes]:
+    """The service's process, which the test has started."""
+    process = stack.process(name)
+    assert process is not None, f"{name} was never started"
+    return process
+
+
 @pytest.fixture
-def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+def make_stack(tmp_path: Path) -> Iterator[Callable[..., LoggedStack]]:
     made: list[Stack] = []
 
-    def make(**kwargs: object) -> Stack:
+    def make(**kwargs: Any) -> LoggedStack:
         lines: list[str] = []
         kwargs.setdefault("ports", free_ports())
         kwargs.setdefault("bootstrap_servers", "127.0.0.1:1")
         kwargs.setdefault("log", lines.append)
-        stack = Stack(tmp_path / "var", command_for=fake_command, **kwargs)  # type: ignore[arg-type]
-        stack.lines = lines  # type: ignore[attr-defined]
+        stack = LoggedStack(tmp_path / "var", command_for=fake_command, **kwargs)
+        stack.lines = lines
         made.append(stack)
         return stack
 
@@ -112,20 +127,20 @@ def test_defaults_and_from_env(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_start_serves_every_service_and_stop_leaves_nothing(make_stack: Callable[..., Stack]) -> None:
+def test_start_serves_every_service_and_stop_leaves_nothing(make_stack: Callable[..., LoggedStack]) -> None:
     stack = make_stack(bootstrap_servers=None)  # the embedded broker too
     stack.start()
     broker = stack.broker
     assert broker is not None and port_is_open(HOST, broker.port)
-    pids = {name: stack.process(name).pid for name in SERVICES}  # type: ignore[union-attr]
+    pids = {name: process_of(stack, name).pid for name in SERVICES}
     for name in SERVICES:
         assert ready(stack, name)
         env = httpx.get(stack.url(name) + "/env").json()
         assert env["PMO_KAFKA_BOOTSTRAP_SERVERS"] == broker.bootstrap_servers
         assert env["PMO_HTTP_PORT"] == str(stack.ports[name])
     assert (stack.data_dir / "dev-keys" / "public.pem").exists()
-    assert "[intake]     migrating intake" in stack.lines  # type: ignore[attr-defined]
-    assert any(line.startswith("[resourcing] serving") for line in stack.lines)  # type: ignore[attr-defined]
+    assert "[intake]     migrating intake" in stack.lines
+    assert any(line.startswith("[resourcing] serving") for line in stack.lines)
 
     stack.stop()
     assert all(gone(pid) for pid in pids.values())
@@ -136,16 +151,16 @@ def test_start_serves_every_service_and_stop_leaves_nothing(make_stack: Callable
 
 
 @pytest.mark.integration
-def test_kill_then_start_service(make_stack: Callable[..., Stack]) -> None:
+def test_kill_then_start_service(make_stack: Callable[..., LoggedStack]) -> None:
     stack = make_stack()
     with stack:
-        old = stack.process("intake").pid  # type: ignore[union-attr]
+        old = process_of(stack, "intake").pid
         stack.kill_service("intake")
         assert gone(old) and not stack.running("intake")
         assert not port_is_open(HOST, stack.ports["intake"])
         assert all(ready(stack, name) for name in SERVICES[1:])
         stack.start_service("intake")
-        assert ready(stack, "intake") and stack.process("intake").pid != old  # type: ignore[union-attr]
+        assert ready(stack, "intake") and process_of(stack, "intake").pid != old
         assert stack.exited() == []  # deliberate, so not reported
         stack.stop_service("portfolio")
         assert not stack.running("portfolio") and not port_is_open(HOST, stack.ports["portfolio"])
@@ -154,7 +169,7 @@ def test_kill_then_start_service(make_stack: Callable[..., Stack]) -> None:
 
 
 @pytest.mark.integration
-def test_kill_broker_then_restart_it_on_the_same_port_empty(make_stack: Callable[..., Stack]) -> None:
+def test_kill_broker_then_restart_it_on_the_same_port_empty(make_stack: Callable[..., LoggedStack]) -> None:
     with make_stack(bootstrap_servers=None) as stack:
         broker = stack.broker
         assert broker is not None
@@ -171,9 +186,9 @@ def test_kill_broker_then_restart_it_on_the_same_port_empty(make_stack: Callable
 
 
 @pytest.mark.integration
-def test_an_unexpected_death_is_reported_once(make_stack: Callable[..., Stack]) -> None:
+def test_an_unexpected_death_is_reported_once(make_stack: Callable[..., LoggedStack]) -> None:
     with make_stack() as stack:
-        os.kill(stack.process("reporting").pid, signal.SIGKILL)  # type: ignore[union-attr]
+        os.kill(process_of(stack, "reporting").pid, signal.SIGKILL)
         wait_until(lambda: not stack.running("reporting"), "reporting to stop", timeout=10)
         assert stack.exited() == [("reporting", -9)]
         assert stack.exited() == []
@@ -181,18 +196,18 @@ def test_an_unexpected_death_is_reported_once(make_stack: Callable[..., Stack]) 
 
 
 @pytest.mark.integration
-def test_stop_kills_a_service_that_ignores_sigterm(make_stack: Callable[..., Stack]) -> None:
+def test_stop_kills_a_service_that_ignores_sigterm(make_stack: Callable[..., LoggedStack]) -> None:
     stack = make_stack(extra_env={"FAKE_MODE_PORTFOLIO": "stubborn"})
     stack.start()
-    pid = stack.process("portfolio").pid  # type: ignore[union-attr]
+    pid = process_of(stack, "portfolio").pid
     started = time.monotonic()
     stack.stop(timeout=1.0)
     assert time.monotonic() - started < 5
-    assert gone(pid) and stack.process("portfolio").returncode == -9  # type: ignore[union-attr]
+    assert gone(pid) and process_of(stack, "portfolio").returncode == -9
 
 
 @pytest.mark.integration
-def test_failed_migration_stops_loudly(make_stack: Callable[..., Stack]) -> None:
+def test_failed_migration_stops_loudly(make_stack: Callable[..., LoggedStack]) -> None:
     stack = make_stack(bootstrap_servers=None, extra_env={"FAKE_MIGRATE_FAIL": "resourcing"})
     with pytest.raises(StackError, match="exit code 2") as failure:
         stack.start()
@@ -202,7 +217,7 @@ def test_failed_migration_stops_loudly(make_stack: Callable[..., Stack]) -> None
 
 
 @pytest.mark.integration
-def test_a_service_that_dies_at_start_fails_with_its_output(make_stack: Callable[..., Stack]) -> None:
+def test_a_service_that_dies_at_start_fails_with_its_output(make_stack: Callable[..., LoggedStack]) -> None:
     stack = make_stack(extra_env={"FAKE_MODE_PORTFOLIO": "crash"})
     with pytest.raises(StackError, match="portfolio exited with code 3") as failure:
         stack.start()
@@ -212,7 +227,7 @@ def test_a_service_that_dies_at_start_fails_with_its_output(make_stack: Callable
 
 
 @pytest.mark.integration
-def test_a_service_never_ready_times_out_with_the_reason(make_stack: Callable[..., Stack]) -> None:
+def test_a_service_never_ready_times_out_with_the_reason(make_stack: Callable[..., LoggedStack]) -> None:
     stack = make_stack(extra_env={"FAKE_MODE_INTAKE": "unready"}, ready_timeout=1.0)
     with pytest.raises(StackError, match="intake was not ready") as failure:
         stack.start()
@@ -222,7 +237,7 @@ def test_a_service_never_ready_times_out_with_the_reason(make_stack: Callable[..
 
 
 @pytest.mark.integration
-def test_a_taken_port_fails_before_anything_starts(make_stack: Callable[..., Stack]) -> None:
+def test_a_taken_port_fails_before_anything_starts(make_stack: Callable[..., LoggedStack]) -> None:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         sock.listen()
