@@ -51,6 +51,15 @@ def create(objective_id: str, definition: ObjectiveDefinition, created_by: str) 
     return [ObjectiveCreated(objective_id=objective_id, created_by=created_by, **definition.__dict__)]
 
 
+def definition_of(objective: Objective) -> ObjectiveDefinition:
+    """What an existing objective states now: what an update starts from."""
+    if not objective.exists or objective.period_start is None or objective.period_end is None:
+        raise NotFound(f"objective {objective.objective_id}")
+    return ObjectiveDefinition(
+        objective.title, objective.description, objective.weight, objective.period_start, objective.period_end
+    )
+
+
 def update(objective: Objective, definition: ObjectiveDefinition, updated_by: str) -> list[Event]:
     """A retired objective is history: it is no longer edited."""
     if not objective.exists:

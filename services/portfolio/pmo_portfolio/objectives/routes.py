@@ -96,13 +96,13 @@ async def update_objective(
         raise invalid_field("", "name at least one of title, description, weight, period")
 
     def rule(objective: Objective) -> list[Event]:
-        period = body.period
+        current, period = objective_rules.definition_of(objective), body.period
         definition = ObjectiveDefinition(
-            title=body.title if body.title is not None else objective.title,
-            description=body.description if "description" in body.model_fields_set else objective.description,
-            weight=body.weight if body.weight is not None else objective.weight,
-            period_start=period.start if period else objective.period_start,  # type: ignore[arg-type]
-            period_end=period.end if period else objective.period_end,  # type: ignore[arg-type]
+            title=body.title if body.title is not None else current.title,
+            description=body.description if "description" in body.model_fields_set else current.description,
+            weight=body.weight if body.weight is not None else current.weight,
+            period_start=period.start if period else current.period_start,
+            period_end=period.end if period else current.period_end,
         )
         return objective_rules.update(objective, definition, principal.subject)
 
