@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from pmo_devstack.testing import RunningService
@@ -14,6 +15,8 @@ from pmo_servicekit.service import ServiceDefinition
 
 from .support import YEAR_2027, submitted
 
+#: What `support.submitted` asks for in all: approving more needs an `exceeds_request_reason`.
+REQUESTED = Decimal("300")
 BUDGET = [{"fiscal_period": "FY2027", "amount": "1000.00"}, {"fiscal_period": "FY2028", "amount": "500.00"}]
 
 
@@ -37,6 +40,11 @@ async def register(
     """What the intake subscription does with a ProposalSubmitted, without the broker in between."""
     async with service.runtime.commands.unit_of_work(Metadata(actor="rita")) as uow:
         await register_candidate(uow, submitted(proposal_id, submission, portfolio_id=portfolio_id, timeline=timeline))
+
+
+def above_request(amount: str) -> dict[str, str]:
+    """The reason an approval of `amount` needs when it is more than the request asked for (else nothing)."""
+    return {"exceeds_request_reason": "contingency on top of the request"} if Decimal(amount) > REQUESTED else {}
 
 
 async def weighted_model(service: RunningService, portfolio_id: str) -> None:

@@ -13,7 +13,7 @@ from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.runtime import Metadata
 from pmo_portfolio.candidates.commands import withdraw_candidate
 
-from .api_support import new_portfolio, register
+from .api_support import above_request, new_portfolio, register
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +32,7 @@ async def approved_project(service: RunningService, project_id: str, amount: str
         "outcome": "approved",
         "rationale": "fits",
         "approved_budget": [{"fiscal_period": "FY2026", "amount": amount}],
+        **above_request(amount),
     }
     async with service.client("bea", "board_member") as bea:
         answer = await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=body)
@@ -189,7 +190,7 @@ async def test_close_with_lessons_then_benefits_and_lessons_after_closure(servic
         assert closed.json()["project"]["status"] == "closed"
         lesson = {"title": "Later", "description": "d", "category": "benefits", "tags": ["x"]}
         assert (await pam.post(f"{url}/lessons", json=lesson)).status_code == 201
-        measured = {"measured_value": "450", "measured_on": "2028-06-30", "note": "half"}
+        measured = {"measured_value": "450", "measured_on": "2026-10-31", "note": "half"}
         realised = await pam.post(f"{url}/benefits/%231/realisations", json=measured)
         assert realised.status_code == 201, realised.text
         assert (await pam.post(f"{url}/benefits/b-9/realisations", json=measured)).status_code == 404

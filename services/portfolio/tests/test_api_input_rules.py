@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -85,3 +86,48 @@ async def test_dates_run_from_1900_to_2199(service) -> None:
         await refused(service, board, "POST", f"/portfolios/{portfolio['id']}/decisions", decision, "review_on")
         answer = await board.post(f"/portfolios/{portfolio['id']}/decisions", json=decision)
         assert answer.json()["errors"][0]["code"] == "date_out_of_range"
+
+
+async def test_a_deferral_reviews_after_today_and_more_than_asked_needs_a_reason(service) -> None:
+    portfolio = await new_portfolio(service, ["bea"])
+    await register(service, portfolio["id"], "c-1")  # asks for EUR 300.00
+    url = f"/portfolios/{portfolio['id']}/decisions"
+    today = datetime.now(UTC).date().isoformat()
+    deferral = {"candidate_id": "c-1", "outcome": "deferred", "rationale": "later", "review_on": today}
+    approval = {"candidate_id": "c-1", "outcome": "approved", "rationale": "yes",
+                "approved_budget": [{"fiscal_period": "FY2027", "amount": "300.01"}]}  # fmt: skip
+    async with service.client("bea", "board_member") as bea:
+        await refused(service, bea, "POST", url, deferral, "review_on")
+        await refused(service, bea, "POST", url, approval, "exceeds_request_reason")
+        answer = await bea.post(url, json=approval)
+        assert answer.json()["errors"][0]["message"] == (
+            "EUR 300.01 approved is more than the EUR 300.00 requested: say why in exceeds_request_reason"
+        )
+        reason = "the supplier's quote came in higher"
+        approved = await bea.post(url, json={**approval, "exceeds_request_reason": reason})
+        assert approved.status_code == 201, approved.text
+        decision = (await bea.get(approved.headers["location"])).json()
+        assert decision["exceeds_request_reason"] == reason
+
+
+async def test_a_benefit_of_money_is_measured_as_money_by_today(service) -> None:
+    portfolio = await new_portfolio(service, ["bea"])
+    await register(service, portfolio["id"], "p-1")  # a financial benefit, unnamed: "#1"
+    approval = {"candidate_id": "p-1", "outcome": "approved", "rationale": "yes",
+                "approved_budget": [{"fiscal_period": "FY2027", "amount": "300"}]}  # fmt: skip
+    async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
+        assert (await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=approval)).status_code == 201
+        url = "/projects/p-1/benefits/%231/realisations"
+        yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+        tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+        for body, field in (
+            ({"measured_value": "abc", "measured_on": yesterday}, "measured_value"),
+            ({"measured_value": "1e999999", "measured_on": yesterday}, "measured_value"),
+            ({"measured_value": "45000", "unit": "USD", "measured_on": yesterday}, "unit"),
+            ({"measured_value": "45000", "measured_on": tomorrow}, "measured_on"),
+        ):
+            await refused(service, pam, "POST", url, body, field)
+        measured = await pam.post(url, json={"measured_value": "45000.50", "unit": "EUR", "measured_on": yesterday})
+        assert measured.status_code == 201, measured.text
+        [event] = measured.json()["recorded"]
+        assert (event["measured_value"], event["unit"]) == ("45000.50", "EUR")

@@ -7,7 +7,7 @@ import pytest
 from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_portfolio.bootstrap import PORTFOLIO
 
-from .api_support import new_portfolio, register, weighted_model
+from .api_support import above_request, new_portfolio, register, weighted_model
 
 pytestmark = pytest.mark.integration
 
@@ -185,6 +185,7 @@ def _approve(candidate_id: str, amount: str) -> dict[str, object]:
         "outcome": "approved",
         "rationale": "best value for the envelope",
         "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
+        **above_request(amount),
     }
 
 

@@ -11,7 +11,7 @@ import pytest
 from pmo_devstack.testing import RunningService
 from pmo_events.contracts.common import Timeline
 
-from .api_support import new_portfolio, register
+from .api_support import above_request, new_portfolio, register
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ async def test_a_programme_holds_a_ring_fence_its_projects_draw_on(service) -> N
         assert second.status_code == 409 and second.json()["remaining"] == "400.00"
 
         # joining at approval: the decision names the programme
-        approved = await decide(bea, portfolio, "p-one", "400", programme_id=programme_id)
+        approved = await decide(bea, portfolio, "p-one", "400", programme_id=programme_id, **above_request("400"))
         assert approved.status_code == 201, approved.text
         assert approved.json()["programme_id"] == programme_id
         # the ring-fence refuses an approval it cannot hold, and nothing is recorded

@@ -15,7 +15,7 @@ from pmo_devstack.testing import as_published, running_service
 from pmo_events.contracts.intake import ProposalWithdrawn
 from pmo_events.envelope import RecordedEvent
 
-from .api_support import isolated, new_portfolio, register, weighted_model
+from .api_support import above_request, isolated, new_portfolio, register, weighted_model
 from .support import submitted
 
 pytestmark = pytest.mark.integration
@@ -35,6 +35,7 @@ def _approval(candidate_id: str, amount: str, who: str) -> dict[str, object]:
         "outcome": "approved",
         "rationale": f"{who} backs it",
         "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
+        **above_request(amount),
     }
 
 

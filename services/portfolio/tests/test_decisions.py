@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_devstack.testing import only
 from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided
 from pmo_portfolio.candidates.domain import registration
 from pmo_portfolio.candidates.domain.assessments import scorecard
@@ -119,6 +120,8 @@ def test_only_a_board_member_of_this_portfolio_decides() -> None:
     [
         (DecideInvestment("c-1", "reject", "   ", "bea", NOW), "rationale"),
         (DecideInvestment("c-1", "defer", "later", "bea", NOW), "review_on"),
+        (DecideInvestment("c-1", "defer", "later", "bea", NOW, review_on=NOW.date().isoformat()), "review_on"),
+        (DecideInvestment("c-1", "defer", "later", "bea", NOW, review_on="2026-01-31"), "review_on"),
         (DecideInvestment("c-1", "approve", "yes", "bea", NOW), "approved_budget"),
         (DecideInvestment("c-1", "approve", "yes", "bea", NOW, money(("2027", "0"))), "approved_budget.0.amount"),
         (DecideInvestment("c-1", "reject", "no", "bea", NOW, money(("2027", "5"))), "approved_budget"),
@@ -131,7 +134,8 @@ def test_a_decision_without_what_it_needs_names_the_field(command, field) -> Non
 
 
 def test_an_approval_never_takes_a_period_above_its_envelope() -> None:
-    first = decide(given(*SCORED), _decide(approved_budget=money(("2027", "700"), ("2028", "100"))), CARD)
+    more = _decide(approved_budget=money(("2027", "700"), ("2028", "100")), exceeds_request_reason="scope grew")
+    first = decide(given(*SCORED), more, CARD)
     with pytest.raises(EnvelopeExceeded) as refused:
         decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "301"))), CARD)
     assert (refused.value.fiscal_period, refused.value.remaining, refused.value.asked) == (
@@ -139,7 +143,7 @@ def test_an_approval_never_takes_a_period_above_its_envelope() -> None:
         Decimal("300"),
         Decimal("301"),
     )
-    assert "2027" in str(refused.value) and "300" in str(refused.value) and "301" in str(refused.value)
+    assert str(refused.value) == "2027: EUR 301.00 asked but only EUR 300.00 remains in the envelope"
     exact = decide(given(*SCORED, *first), _decide(candidate="c-2", approved_budget=money(("2027", "300"))), CARD)
     assert exact
 
@@ -178,3 +182,24 @@ def test_an_approved_candidate_ignores_a_later_submission() -> None:
 def test_an_unknown_candidate_is_not_found() -> None:
     with pytest.raises(NotFound):
         decide(given(*SCORED), _decide(candidate="c-9"), CARD)
+
+
+def test_approving_more_than_was_asked_needs_a_stated_reason_recorded_in_the_decision() -> None:
+    above = money(("2027", "300"), ("2028", "101"))  # 401 in all against the 400 requested
+    with pytest.raises(InvalidCommand) as refused:
+        decide(given(*SCORED), _decide(approved_budget=above), CARD)
+    assert refused.value.field == "exceeds_request_reason"
+    assert refused.value.message.startswith("EUR 401.00 approved is more than the EUR 400.00 requested")
+    with pytest.raises(InvalidCommand):
+        decide(given(*SCORED), _decide(approved_budget=above, exceeds_request_reason="  "), CARD)
+    reasoned = _decide(approved_budget=above, exceeds_request_reason="contingency")
+    assert only(InvestmentDecided, decide(given(*SCORED), reasoned, CARD)).exceeds_request_reason == "contingency"
+    rephased = _decide(approved_budget=money(("2028", "400")))  # moved to another period, not more
+    assert only(InvestmentDecided, decide(given(*SCORED), rephased, CARD)).exceeds_request_reason is None
+
+
+def test_a_reason_to_exceed_the_request_is_refused_where_nothing_exceeds_it() -> None:
+    for command in (_decide(exceeds_request_reason="why not"), _decide("reject", exceeds_request_reason="why not")):
+        with pytest.raises(InvalidCommand) as refused:
+            decide(given(*SCORED), command, CARD)
+        assert refused.value.field == "exceeds_request_reason"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from pmo_devstack.testing import only
+from pmo_events.contracts.common import Benefit
 from pmo_events.contracts.portfolio import (
     BenefitRealised,
     CandidateWithdrawn,
@@ -33,6 +34,7 @@ from pmo_portfolio.delivery.domain import (
     lifecycle,
     status_reports,
 )
+from pmo_portfolio.delivery.domain.benefits import Measurement
 from pmo_portfolio.delivery.domain.lessons import Lesson
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
@@ -360,12 +362,56 @@ def test_lessons_any_time_and_benefits_also_after_closure() -> None:
         lessons.record_lessons(closed, (Lesson("Pilot first", "it paid", "delivery", ("pilot",), "d-1"),), "pam", NOW),
     )
     assert lesson.decision_id == "d-1" and lesson.tags == ("pilot",)
+    later = datetime(2029, 2, 1, tzinfo=UTC)
     measured = only(
-        BenefitRealised, benefits.realise_benefit(closed, "b-1", "450", date(2029, 1, 31), "half-way", "pam", NOW)
+        BenefitRealised,
+        benefits.realise_benefit(closed, "b-1", Measurement("450", date(2029, 1, 31)), "EUR", "pam", later),
     )
     assert measured.measured_value == "450"
+    assert measured.unit == "EUR"  # a financial benefit's unit is the currency
     with pytest.raises(NotFound):
-        benefits.realise_benefit(closed, "b-9", "1", date(2029, 1, 31), None, "pam", NOW)
+        benefits.realise_benefit(closed, "b-9", Measurement("1", date(2029, 1, 31)), "EUR", "pam", later)
+
+
+def _benefit_project(*planned: Benefit):
+    return project(*in_stage("execute")).model_copy(update={"benefits": planned})
+
+
+@pytest.mark.parametrize("value", ["abc", "", "12 k", "NaN", "Infinity", "1e400", "1234567890123456"])
+def test_a_financial_benefit_is_measured_as_a_number(value: str) -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        benefits.realise_benefit(
+            project(*in_stage("execute")), "b-1", Measurement(value, NOW.date()), "EUR", "pam", NOW
+        )
+    assert refused.value.field == "measured_value"
+    assert "a number in EUR" in refused.value.message
+
+
+def test_a_quantitative_benefit_is_a_number_in_its_unit_and_a_qualitative_one_is_text() -> None:
+    minutes = Benefit(benefit_id="q", description="faster", kind="non_financial", target_value="30", unit="minutes")
+    morale = Benefit(benefit_id="m", description="morale", kind="non_financial", target_value="happier staff")
+    counted = Benefit(benefit_id="c", description="fewer errors", kind="non_financial", target_value="12")
+    state = _benefit_project(minutes, morale, counted)
+    measure = Measurement(" 28.5 ", NOW.date(), "minutes")
+    ok = only(BenefitRealised, benefits.realise_benefit(state, "q", measure, "EUR", "pam", NOW))
+    assert (ok.measured_value, ok.unit) == ("28.5", "minutes")
+    for benefit_id, value in (("q", "about half an hour"), ("c", "fewer")):
+        with pytest.raises(InvalidCommand) as refused:
+            benefits.realise_benefit(state, benefit_id, Measurement(value, NOW.date()), "EUR", "pam", NOW)
+        assert refused.value.field == "measured_value"
+    with pytest.raises(InvalidCommand) as wrong_unit:
+        benefits.realise_benefit(state, "q", Measurement("28", NOW.date(), "hours"), "EUR", "pam", NOW)
+    assert wrong_unit.value.field == "unit" and "in minutes, not in hours" in wrong_unit.value.message
+    survey = Measurement("staff survey up", NOW.date())
+    text = only(BenefitRealised, benefits.realise_benefit(state, "m", survey, "EUR", "pam", NOW))
+    assert (text.measured_value, text.unit) == ("staff survey up", None)
+
+
+def test_a_benefit_is_not_measured_after_today() -> None:
+    tomorrow = NOW.date() + timedelta(days=1)
+    with pytest.raises(InvalidCommand) as refused:
+        benefits.realise_benefit(project(*in_stage("execute")), "b-1", Measurement("1", tomorrow), "EUR", "pam", NOW)
+    assert refused.value.field == "measured_on"
 
 
 def test_a_withdrawn_proposal_is_no_longer_decidable() -> None:

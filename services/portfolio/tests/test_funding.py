@@ -54,6 +54,7 @@ def test_budget_cannot_fall_below_what_is_committed_in_a_period() -> None:
         Decimal("500"),
         Decimal("600"),
     )
+    assert str(refused.value) == "2027: EUR 600.00 is already committed, more than the new envelope of EUR 500.00"
     with pytest.raises(EnvelopeExceeded):
         envelope.set_budget(state, money(("2028", "5000")), "ann")
     assert envelope.set_budget(state, money(("2027", "600")), "ann")

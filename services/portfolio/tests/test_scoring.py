@@ -159,3 +159,10 @@ def test_a_score_records_its_own_stream_and_the_submission_it_assesses() -> None
     [second] = scoring.score(given(*HISTORY), _score("bea", value=4, risk=2))
     assert first.submission == 1
     assert first.score_id and second.score_id and first.score_id != second.score_id
+
+
+@pytest.mark.parametrize(("judgement", "written"), [(Decimal("12"), "12"), ("12", "12"), ("0", "0"), (10, "10")])
+def test_a_judgement_off_the_scale_reads_as_it_was_written(judgement: object, written: str) -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        parse_judgement(judgement, 0, 1)
+    assert refused.value.message == f"{written} is not on Saaty's scale (1 to 9, or 1/2 to 1/9)"

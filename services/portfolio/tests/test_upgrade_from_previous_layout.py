@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from pmo_events.runtime.schema import events
 from pmo_portfolio.bootstrap import PORTFOLIO
 
 from .api_support import isolated
+
+#: A measurement is taken by today.
+YESTERDAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +133,7 @@ async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(up
         learned = await pm.post(f"/projects/{active}/lessons", json=lesson)
         benefit = quote((await pm.get(f"/projects/{active}")).json()["benefits"][0]["benefit_id"], safe="")
         measured = await pm.post(f"/projects/{active}/benefits/{benefit}/realisations",
-                                 json={"measured_value": "3%", "measured_on": "2027-09-30"})  # fmt: skip
+                                 json={"measured_value": "30000", "measured_on": YESTERDAY})  # fmt: skip
         decided = await board.post(f"/portfolios/{portfolio_id}/decisions", json={
             "candidate_id": deferred, "outcome": "rejected", "rationale": "seen enough"})  # fmt: skip
         project = (await pm.get(f"/projects/{active}")).json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from pmo_events.contracts import portfolio
 from pmo_events.envelope import RecordedEvent
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import CALENDAR_YEAR
@@ -244,3 +245,44 @@ def test_the_audit_trail_shows_every_motion_with_every_vote_and_the_charter_chan
     summary = portfolio_summary(docs, "pf-1")
     assert summary["board_members"] == ["carol", "dan"]
     assert summary["budget"][0]["committed"] == "120000.00"  # a motion commits nothing by itself
+
+
+def _cancelled_second_project(*, measured: bool) -> History:
+    """The standard history plus p-5, approved and initiated, then cancelled (b1 measured before, or not)."""
+    h = standard_history()
+    h.at(30).submitted("p-5", "pf-1", objective="o-1")
+    h.registered("p-5", "pf-1", objective="o-1")
+    h.decided("p-5", "pf-1", "approve", budget="80000")
+    h.initiated("p-5", "pf-1", budget="80000")
+    if measured:
+        h.at(60).add(
+            portfolio.BenefitRealised(
+                project_id="p-5", portfolio_id="pf-1", benefit_id="b1", measured_value="1000", unit="EUR",
+                measured_on=date(2026, 3, 1), recorded_by="pam", recorded_at=h.now, realisation_id="r-1",
+            ),
+            "r-1",
+        )  # fmt: skip
+    h.at(61).add(portfolio.ProjectCancelled(project_id="p-5", portfolio_id="pf-1", reason="no longer needed"), "p-5")
+    return h
+
+
+def test_a_cancelled_projects_unmeasured_benefits_leave_the_plan_and_are_forgone() -> None:
+    docs = fold(_cancelled_second_project(measured=False).events)
+    report = portfolio_summary(docs, "pf-1")
+    assert report["planned_benefits"] == {"count": 2, "financial_total": "50000.00", "non_financial": 1}
+    assert report["forgone_benefits"] == {"count": 2, "financial_total": "50000.00", "non_financial": 1}
+    objective = {r["id"]: r for r in objectives_register(docs)}["o-1"]
+    assert objective["planned_benefits"]["count"] == 2 and objective["forgone_benefits"]["count"] == 2
+    register = {(r["project_id"], r["benefit_id"]): r["forgone"] for r in benefits_register(docs, portfolio_id="pf-1")}
+    assert register == {("p-1", "b1"): False, ("p-1", "b2"): False, ("p-5", "b1"): True, ("p-5", "b2"): True}
+
+
+def test_a_benefit_measured_before_the_cancellation_stays_planned() -> None:
+    report = portfolio_summary(fold(_cancelled_second_project(measured=True).events), "pf-1")
+    assert report["planned_benefits"] == {"count": 3, "financial_total": "100000.00", "non_financial": 1}
+    assert report["forgone_benefits"] == {"count": 1, "financial_total": "0.00", "non_financial": 1}
+
+
+def test_a_running_project_forgoes_nothing() -> None:
+    report = portfolio_summary(fold(standard_history().events), "pf-1")
+    assert report["forgone_benefits"] == {"count": 0, "financial_total": "0.00", "non_financial": 0}

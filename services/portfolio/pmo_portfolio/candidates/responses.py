@@ -56,6 +56,7 @@ class DecisionView(BaseModel):
     decided_at: Instant
     approved_budget: list[PeriodAmountOut] = []
     review_on: date | None = None
+    exceeds_request_reason: str | None = None
     evidence: Evidence | None = None
     programme_id: str | None = None
 

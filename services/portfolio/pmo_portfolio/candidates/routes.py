@@ -172,6 +172,7 @@ async def decide_investment(
         approved_budget=tuple(p.value() for p in body.approved_budget),
         review_on=body.review_on.isoformat() if body.review_on else None,
         programme_id=body.programme_id,
+        exceeds_request_reason=body.exceeds_request_reason,
     )
     currency = await _currency_of(request, portfolio_id)
 

@@ -64,7 +64,12 @@ class DecisionRequest(Body):
     outcome: DecisionOutcome = Field(description="the status the decision gives the candidate")
     rationale: str = Field(min_length=1, max_length=10_000)
     approved_budget: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
-    review_on: BoundedDate | None = None
+    review_on: BoundedDate | None = Field(default=None, description="a deferral's review date, after today")
+    exceeds_request_reason: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="why an approval gives more than the request's total cost (required then, refused otherwise)",
+    )
     programme_id: str | None = Field(
         default=None, max_length=36, description="an approval may name the programme the project joins"
     )

@@ -340,9 +340,8 @@ async def record_benefit_realisation(
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
-        return benefits.realise_benefit(
-            pr, benefit_id, body.measured_value, body.measured_on, body.note, principal.subject, _now()
-        )
+        measured = benefits.Measurement(body.measured_value, body.measured_on, body.unit, body.note)
+        return benefits.realise_benefit(pr, benefit_id, measured, pf.currency, principal.subject, _now())
 
     return await run_command(request, principal, _recorded(project_id, rule))
 

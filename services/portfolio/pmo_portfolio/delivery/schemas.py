@@ -122,10 +122,19 @@ class CloseBody(Body):
 
 
 class RealisationBody(Body):
-    model_config = example({"measured_value": "45000", "measured_on": "2028-03-31", "note": "first quarter"})
+    model_config = example(
+        {"measured_value": "45000", "unit": "EUR", "measured_on": "2028-03-31", "note": "first quarter"}
+    )
 
-    measured_value: str = Field(min_length=1, max_length=200)
-    measured_on: BoundedDate
+    measured_value: str = Field(
+        min_length=1,
+        max_length=200,
+        description="a decimal number for a financial or quantitative benefit (in its unit); text otherwise",
+    )
+    unit: str | None = Field(
+        default=None, min_length=1, max_length=40, description="if given, the benefit's unit (checked)"
+    )
+    measured_on: BoundedDate = Field(description="the day of the measurement, not after today")
     note: str | None = Field(default=None, max_length=5_000)
 
 

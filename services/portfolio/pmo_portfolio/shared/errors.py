@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pmo_events.contracts.bounds import scale_problem
 from pmo_events.contracts.common import PeriodAmount
+from pmo_events.figures.money import readable_money
 
 
 class DomainError(Exception):
@@ -52,22 +53,42 @@ class ConflictOfInterest(SeparationOfDuties):
 
 
 class EnvelopeExceeded(RuleViolation):
-    """An approval would take a fiscal period's committed total above its budget envelope."""
+    """A fiscal period's committed total would stand above its budget envelope.
 
-    def __init__(self, fiscal_period: str, remaining: Decimal, asked: Decimal) -> None:
-        super().__init__(
-            f"{fiscal_period}: {format(asked, 'f')} asked but only {format(remaining, 'f')} remains in the envelope"
-        )
+    Either an approval (or a budget increase) asks for more than remains, or a new envelope is lower than
+    what the board has already committed (`lowering`). Amounts read as money, the period by its name."""
+
+    def __init__(
+        self,
+        fiscal_period: str,
+        remaining: Decimal,
+        asked: Decimal,
+        currency: str | None = None,
+        *,
+        lowering: bool = False,
+    ) -> None:
+        if lowering:
+            message = (
+                f"{fiscal_period}: {readable_money(asked, currency)} is already committed, more than the new "
+                f"envelope of {readable_money(remaining, currency)}"
+            )
+        else:
+            message = (
+                f"{fiscal_period}: {readable_money(asked, currency)} asked but only "
+                f"{readable_money(remaining, currency)} remains in the envelope"
+            )
+        super().__init__(message)
         self.fiscal_period = fiscal_period
         self.remaining = remaining
         self.asked = asked
+        self.currency = currency
 
 
 class RingFenceExceeded(EnvelopeExceeded):
     """A project's budget would take a fiscal period above what its programme's ring-fence leaves."""
 
     def __str__(self) -> str:
-        asked, remaining = format(self.asked, "f"), format(self.remaining, "f")
+        asked, remaining = readable_money(self.asked, self.currency), readable_money(self.remaining, self.currency)
         return f"{self.fiscal_period}: {asked} asked but only {remaining} remains in the programme's ring-fence"
 
 

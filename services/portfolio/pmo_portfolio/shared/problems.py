@@ -17,7 +17,9 @@ from pmo_servicekit.problems import Problem, ProblemTable, invalid_field
 def envelope_exceeded(exc: EnvelopeExceeded) -> Problem:
     remaining, asked = format(exc.remaining, "f"), format(exc.asked, "f")
     kind = "ring-fence-exceeded" if isinstance(exc, RingFenceExceeded) else "envelope-exceeded"
-    return Problem(409, kind, str(exc), fiscal_period=exc.fiscal_period, remaining=remaining, asked=asked)
+    return Problem(
+        409, kind, str(exc), fiscal_period=exc.fiscal_period, remaining=remaining, asked=asked, currency=exc.currency
+    )
 
 
 PROBLEM_TABLE: ProblemTable = {

@@ -4,16 +4,48 @@ from __future__ import annotations
 
 from pmo_reporting.projections.delivery import PROJECT
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
-from pmo_reporting.reports.common import Body, DocumentView, currency_of, money
+from pmo_reporting.reports.common import Body, DocumentView, currency_of, money, total
+
+#: A project that ended this way delivers no more: its benefits not yet measured are forgone.
+ENDED = frozenset({"cancelled", "closed"})
 
 
 def _key(benefit: Body, index: int) -> str:
     return benefit.get("benefit_id") or f"#{index + 1}"
 
 
+def forgone_keys(project: Body | None) -> set[str]:
+    """The benefits of a cancelled or closed project with no realisation recorded (none while it runs)."""
+    if project is None or project.get("status") not in ENDED:
+        return set()
+    measured = {r.get("benefit_id") for r in project.get("realisations", [])}
+    return {key for i, b in enumerate(project.get("benefits", [])) if (key := _key(b, i)) not in measured}
+
+
+def planned_and_forgone(docs: DocumentView, proposals: list[Body]) -> tuple[list[Body], list[Body]]:
+    """The benefits of approved proposals: those still planned, and those their ended project forwent."""
+    planned: list[Body] = []
+    forgone: list[Body] = []
+    for proposal in proposals:
+        gone = forgone_keys(docs.get(PROJECT, proposal["id"]))
+        for index, benefit in enumerate(proposal.get("benefits", [])):
+            (forgone if _key(benefit, index) in gone else planned).append(benefit)
+    return planned, forgone
+
+
+def tally(benefits: list[Body], currency: str | None) -> Body:
+    """How many, their financial total (`value_amount`), and how many are non-financial."""
+    return {
+        "count": len(benefits),
+        "financial_total": money(total(b.get("value_amount") for b in benefits), currency),
+        "non_financial": sum(1 for b in benefits if b.get("kind") == "non_financial"),
+    }
+
+
 def benefit_rows(project: Body, currency: str | None) -> list[Body]:
     """Planned benefits of one project, each with its latest realisation (amounts at the currency's scale)."""
     rows = []
+    gone = forgone_keys(project)
     for index, benefit in enumerate(project.get("benefits", [])):
         key = _key(benefit, index)
         measured = sorted(
@@ -36,6 +68,7 @@ def benefit_rows(project: Body, currency: str | None) -> list[Body]:
                 "realised_value": last["measured_value"] if last else None,
                 "realised_on": last["measured_on"] if last else None,
                 "realisations": len(measured),
+                "forgone": key in gone,
             }
         )
     return rows

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pmo_reporting.projections.delivery import PROJECT, current_budget
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
+from pmo_reporting.reports.benefits import planned_and_forgone, tally
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, currency_of, money, total
 
 
@@ -62,7 +63,7 @@ def objectives_register(docs: DocumentView) -> list[Body]:
             if c["objective_id"] == objective["id"]
         ]
         committed: dict[str, Decimal] = {}
-        benefits: list[Body] = []
+        funded: list[Body] = []
         projects = []
         currencies = set()
         for proposal, _ in contributing:
@@ -73,9 +74,10 @@ def objectives_register(docs: DocumentView) -> list[Body]:
             if project is not None and project.get("initiated_at"):
                 projects.append(proposal["id"])
                 add_periods(committed, current_budget(project))
-            benefits.extend(proposal.get("benefits", []))
+            funded.append(proposal)
         # The amounts are in the funding portfolios' currency (one currency per organisation in practice).
         currency = next(iter(currencies)) if len(currencies) == 1 else None
+        planned, forgone = planned_and_forgone(docs, funded)
         rows.append(
             {
                 "id": objective["id"],
@@ -91,10 +93,8 @@ def objectives_register(docs: DocumentView) -> list[Body]:
                 "projects": projects,
                 "currency": currency,
                 "committed_budget": money(total(committed.values()), currency),
-                "planned_benefits": {
-                    "count": len(benefits),
-                    "financial_total": money(total(b.get("value_amount") for b in benefits), currency),
-                },
+                "planned_benefits": tally(planned, currency),
+                "forgone_benefits": tally(forgone, currency),
             }
         )
     return rows

@@ -9,6 +9,7 @@ from pmo_reporting.projections.calendar import fiscal_calendar
 from pmo_reporting.projections.delivery import ACTIVE_STATUSES, PROJECT, current_budget, latest_report
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE, PORTFOLIO, board_members
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
+from pmo_reporting.reports.benefits import planned_and_forgone, tally
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
 
 RAG = ("green", "amber", "red")
@@ -69,7 +70,7 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
     funded = [p for p in proposals if proposal_status(p) == "approved"]
     invested = {c["objective_id"] for p in funded for c in p.get("objective_contributions", [])}
     objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at")]
-    benefits = [b for p in funded for b in p.get("benefits", [])]
+    planned, forgone = planned_and_forgone(docs, funded)
     currency = portfolio.get("currency")
     return {
         "portfolio_id": portfolio_id,
@@ -97,9 +98,6 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
             "with_investment": sorted(o["id"] for o in objectives if o["id"] in invested),
             "without_investment": sorted(o["id"] for o in objectives if o["id"] not in invested),
         },
-        "planned_benefits": {
-            "count": len(benefits),
-            "financial_total": money(total(b.get("value_amount") for b in benefits), currency),
-            "non_financial": sum(1 for b in benefits if b.get("kind") == "non_financial"),
-        },
+        "planned_benefits": tally(planned, currency),
+        "forgone_benefits": tally(forgone, currency),
     }

@@ -142,3 +142,5 @@ class InvestmentDecided(PortfolioEvent):
     project_manager: str | None = None
     #: An approval may name the programme the project joins (its budget draws on the programme's ring-fence).
     programme_id: str | None = None
+    #: Why the board approved more than the request's total cost (required then; absent otherwise).
+    exceeds_request_reason: str | None = None

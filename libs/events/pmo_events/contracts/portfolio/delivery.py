@@ -300,7 +300,11 @@ class BenefitRealised(ProjectEvent):
     related_fields = ("portfolio_id", "project_id")
     portfolio_id: str
     benefit_id: str
+    #: A number (decimal string) for financial and quantitative benefits; free text for qualitative ones.
     measured_value: str
+    #: The unit the value is in (the benefit's unit; a financial benefit's defaults to the currency);
+    #: absent for qualitative benefits and on measurements recorded before units were recorded.
+    unit: str | None = None
     measured_on: date
     note: str | None = None
     recorded_by: str

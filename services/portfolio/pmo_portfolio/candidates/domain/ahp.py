@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
 
+from pmo_events.figures.money import readable_number
 from pmo_portfolio.shared.errors import InvalidCommand
 
 #: Saaty's random consistency index by matrix size (Saaty 1980, as tabulated in most AHP texts).
@@ -23,6 +25,11 @@ class PairwiseResult:
     consistency_ratio: float
 
 
+def _as_written(value: object) -> str:
+    """A judgement as the user wrote it: `12`, `1/12`, never `Decimal('12')` or `'12'`."""
+    return readable_number(value) if isinstance(value, Decimal) else str(value)
+
+
 def parse_judgement(value: object, row: int, column: int) -> Fraction:
     """A judgement such as 3, "3", "1/3" or 0.333…, which must sit on the Saaty 1-9 scale."""
     field = f"pairwise_matrix.{row}.{column}"
@@ -31,7 +38,7 @@ def parse_judgement(value: object, row: int, column: int) -> Fraction:
     except (ValueError, ZeroDivisionError):
         judgement = None
     if judgement is None or judgement not in SAATY_SCALE:
-        raise InvalidCommand(field, f"{value!r} is not on Saaty's scale (1 to 9 or 1/2 to 1/9)")
+        raise InvalidCommand(field, f"{_as_written(value)} is not on Saaty's scale (1 to 9, or 1/2 to 1/9)")
     return judgement
 
 

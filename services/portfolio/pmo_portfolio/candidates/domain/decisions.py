@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import AssessmentEvidence, DecisionEvidence, InvestmentDecided
+from pmo_events.figures.money import readable_money
 from pmo_portfolio.candidates.domain.assessments import Scorecard
 from pmo_portfolio.candidates.domain.ranking import assess, rank
 from pmo_portfolio.funding.domain import (
     AWAITING_DECISION,
+    Candidate,
     DecisionOutcome,
     Portfolio,
     check_board_member,
@@ -33,6 +36,8 @@ class DecideInvestment:
     review_on: str | None = None
     #: An approval may name the programme the project joins (the programme's rules decide in the same transaction).
     programme_id: str | None = None
+    #: Why the board approves more than the request asked for (required then, recorded in the decision).
+    exceeds_request_reason: str | None = None
 
 
 def _check_command(command: DecideInvestment) -> None:
@@ -40,6 +45,8 @@ def _check_command(command: DecideInvestment) -> None:
         raise InvalidCommand("rationale", "every decision needs a rationale")
     if command.outcome == "defer" and not command.review_on:
         raise InvalidCommand("review_on", "a deferral says when the board will review the candidate again")
+    if command.review_on and date.fromisoformat(command.review_on) <= command.decided_at.date():
+        raise InvalidCommand("review_on", f"the review date {command.review_on} must be after today")
     if command.outcome == "approve":
         if not command.approved_budget:
             raise InvalidCommand("approved_budget", "an approval needs an approved budget")
@@ -55,6 +62,24 @@ def _check_command(command: DecideInvestment) -> None:
         raise InvalidCommand(
             "programme_id", f"only an approval brings a project into a programme, not {command.outcome}"
         )
+
+
+def _check_request_exceeded(portfolio: Portfolio, candidate: Candidate, command: DecideInvestment) -> str | None:
+    """Approving more than the request's total cost needs a stated reason; the reason is kept only then."""
+    reason = (command.exceeds_request_reason or "").strip() or None
+    approved = sum((line.amount for line in command.approved_budget), Decimal(0))
+    requested = sum((line.amount for line in candidate.costs), Decimal(0))
+    if command.outcome != "approve" or approved <= requested:
+        if reason:
+            raise InvalidCommand("exceeds_request_reason", "only an approval above the requested amount gives one")
+        return None
+    if not reason:
+        asked, given = readable_money(requested, portfolio.currency), readable_money(approved, portfolio.currency)
+        raise InvalidCommand(
+            "exceeds_request_reason",
+            f"{given} approved is more than the {asked} requested: say why in exceeds_request_reason",
+        )
+    return reason
 
 
 def evidence(portfolio: Portfolio, candidate_id: str, scorecard: Scorecard) -> DecisionEvidence:
@@ -89,7 +114,8 @@ def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard
     if candidate.status not in AWAITING_DECISION:
         raise RuleViolation(f"candidate {command.candidate_id} is {candidate.status}, not awaiting a decision")
     if command.outcome == "approve":
-        check_within_envelope(portfolio.budget, portfolio.committed, command.approved_budget)
+        check_within_envelope(portfolio.budget, portfolio.committed, command.approved_budget, portfolio.currency)
+    exceeds_request_reason = _check_request_exceeded(portfolio, candidate, command)
     return [
         InvestmentDecided(
             decision_id=str(uuid.uuid4()),
@@ -103,6 +129,7 @@ def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard
             approved_budget=command.approved_budget,
             review_on=command.review_on,
             programme_id=command.programme_id,
+            exceeds_request_reason=exceeds_request_reason,
             evidence=evidence(portfolio, candidate.candidate_id, scorecard),
         )
     ]

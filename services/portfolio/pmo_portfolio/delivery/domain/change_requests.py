@@ -109,7 +109,7 @@ def decide_change(
     if outcome != "approve" or not request.budget_delta:
         return [decided]
     increases = [line for line in request.budget_delta if line.amount > 0]
-    check_within_envelope(portfolio.budget, portfolio.committed, increases)
+    check_within_envelope(portfolio.budget, portfolio.committed, increases, portfolio.currency)
     funding = ProjectBudgetChanged(
         portfolio_id=project.portfolio_id,
         project_id=project.project_id,

@@ -41,13 +41,16 @@ def remaining_envelope(budget: Mapping[str, Decimal], committed: Mapping[str, De
 
 
 def check_within_envelope(
-    budget: Mapping[str, Decimal], committed: Mapping[str, Decimal], asked: Iterable[PeriodAmount]
+    budget: Mapping[str, Decimal],
+    committed: Mapping[str, Decimal],
+    asked: Iterable[PeriodAmount],
+    currency: str | None = None,
 ) -> None:
     """Refuse any period whose committed total would exceed its envelope (a period not budgeted has none)."""
     for line in asked:
         remaining = budget.get(line.fiscal_period, ZERO) - committed.get(line.fiscal_period, ZERO)
         if line.amount > remaining:
-            raise EnvelopeExceeded(line.fiscal_period, remaining, line.amount)
+            raise EnvelopeExceeded(line.fiscal_period, remaining, line.amount, currency)
 
 
 def add(committed: Mapping[str, Decimal], amounts: Iterable[PeriodAmount]) -> dict[str, Decimal]:
@@ -72,6 +75,5 @@ def set_budget(portfolio: Portfolio, budget: tuple[PeriodAmount, ...], set_by: s
     for period, committed in sorted(portfolio.committed.items()):
         envelope = new_budget.get(period, ZERO)
         if committed > envelope:
-            # Reported like an approval that does not fit: the period, what the envelope leaves, what is asked.
-            raise EnvelopeExceeded(period, envelope, committed)
+            raise EnvelopeExceeded(period, envelope, committed, portfolio.currency, lowering=True)
     return [PortfolioBudgetSet(portfolio_id=portfolio.portfolio_id, budget=budget, set_by=set_by)]

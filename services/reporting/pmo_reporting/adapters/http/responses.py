@@ -55,6 +55,8 @@ class ObjectiveCoverage(BaseModel):
 
 
 class PlannedBenefits(BaseModel):
+    """Benefits counted together: how many, the financial total, how many are non-financial."""
+
     count: int
     financial_total: Money
     non_financial: int | None = None
@@ -73,6 +75,8 @@ class PortfolioSummary(Stamped):
     rag: RagCounts
     objectives: ObjectiveCoverage
     planned_benefits: PlannedBenefits
+    #: Benefits of cancelled or closed projects with no realisation: out of the planned totals.
+    forgone_benefits: PlannedBenefits
 
 
 class StageCount(BaseModel):
@@ -174,6 +178,8 @@ class BenefitEntry(BaseModel):
     realised_value: str | None = None
     realised_on: date | None = None
     realisations: int
+    #: The project was cancelled or closed and this benefit was never measured: it is no longer planned.
+    forgone: bool = False
 
 
 class LessonEntry(BaseModel):
@@ -266,6 +272,8 @@ class ObjectiveEntry(BaseModel):
     )
     committed_budget: Money
     planned_benefits: PlannedBenefits
+    #: Benefits of cancelled or closed projects with no realisation: out of the planned totals.
+    forgone_benefits: PlannedBenefits
 
 
 class ObjectivesRegister(Stamped, Page[ObjectiveEntry]):
