@@ -17,7 +17,7 @@ from pmo_devstack.testing import RunningService, as_published, running_service
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.bootstrap import REPORTING
 
-from .support import standard_history
+from .support import History, standard_history
 from .test_delivery_projection import delivered
 
 pytestmark = pytest.mark.integration
@@ -224,6 +224,19 @@ HOSTILE = (
     {"from": "2026-01-01T00:00:00+00:00", "to": "2026-01-01T00:00:00+00:00", "outcome": "nope"},
     {"q": "%", "category": "_", "tag": "\\"},
 )
+
+
+async def test_an_envelope_recorded_before_amounts_were_bounded_still_reports(reporting) -> None:
+    """A PortfolioCreated of before the bounds (an envelope of 1e530000, as a 190-byte request once stored)."""
+    history = History()
+    history.portfolio("pf-huge", {"FY2027": "1e530000", "FY2028": "1000"})
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    async with reporting.client("vera", "viewer") as client:
+        summary = await client.get("/reports/portfolios/pf-huge/summary")
+    assert summary.status_code == 200, summary.text[:300]
+    budget = {line["fiscal_period"]: line["envelope"] for line in summary.json()["budget"]}
+    assert budget["FY2028"] == "1000.00" and budget["FY2027"] == "1" + "0" * 530000
 
 
 async def test_no_hostile_input_gives_a_server_error(reporting) -> None:

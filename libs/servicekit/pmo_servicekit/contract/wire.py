@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer, WithJsonSchema
@@ -26,7 +26,12 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def _fixed(value: Decimal | int | str, places: int) -> Decimal:
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    """`value` at `places`; a figure recorded before inputs were bounded, too large to quantize, as it is
+    (an event that exceeds today's bounds still loads and is still shown, never a 500)."""
+    try:
+        return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        return Decimal(value)
 
 
 def money_text(amount: Decimal | int | str, currency: str | None) -> str:
