@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, event_signer, mint_token
@@ -282,6 +283,9 @@ def test_forged_events_are_dead_lettered_everywhere_change_nothing_and_the_genui
         # 1. A decision from a forged source (signed with the producer's real key, even so).
         Forgery("forged source", PORTFOLIO_TOPIC, approval(nxt, "/pmo/portfolio-forged"), "foreign_source",
                 portfolio_key),
+        # ... and an intake event type on portfolio's topic, from portfolio, signed with portfolio's real key.
+        Forgery("foreign type", PORTFOLIO_TOPIC, event("/pmo/portfolio", r_id, 2, submitted_type(bootstrap, p_id),
+                submitted), "foreign_type", portfolio_key),
         # 2. A project nobody initiated, signed by a stranger's key.
         Forgery("ProjectInitiated", PORTFOLIO_TOPIC, event("/pmo/portfolio", x_id, 1, initiated.type_name(),
                 initiated.model_dump(mode="json")), "unknown_key", intruder),
@@ -310,6 +314,11 @@ def test_forged_events_are_dead_lettered_everywhere_change_nothing_and_the_genui
 
     found = wait_until(dead_lettered, "every reader to dead-letter every forgery")
     assert {key: found[key] for key in expected} == expected
+    # Operators see them too: each reader's /metrics counts its dead letters by reason.
+    for reader in ("intake", "portfolio", "resourcing", "reporting"):
+        counted = collections.Counter(why for (r, _), why in expected.items() if r == reader)
+        metrics = httpx.get(f"{running.stack.url(reader)}/metrics").text
+        assert {why: dead_letter_count(metrics, why) for why in counted} == counted, reader
     # Nothing changed in any service.
     assert observed(running, portfolio_id, ids) == before
 
@@ -317,8 +326,7 @@ def test_forged_events_are_dead_lettered_everywhere_change_nothing_and_the_genui
     assert alice.post(f"/proposals/{r_id}/submit").status_code == 200  # R's genuine sequence 2
     decision = {"candidate_id": p_id, "outcome": "approved", "rationale": "Best value for FY2027",
                 "approved_budget": [{"fiscal_period": "FY2027", "amount": COST}]}  # fmt: skip
-    assert board.post(f"/portfolios/{portfolio_id}/decisions", json=decision).status_code == 201  # sequence nxt
-    assert last_sequence(bootstrap, PORTFOLIO_TOPIC, portfolio_id) == nxt  # (forgeries included, on the topic)
+    assert board.post(f"/portfolios/{portfolio_id}/decisions", json=decision).status_code == 201
 
     wait_until(lambda: alice.get(f"/proposals/{p_id}").json()["status"] == "approved", "intake to learn the decision")
     trail = wait_until(lambda: _decisions(reporting, portfolio_id), "reporting's decision trail")
@@ -330,6 +338,16 @@ def test_forged_events_are_dead_lettered_everywhere_change_nothing_and_the_genui
     assert [(d["role"], d["fte"]) for d in demands] == [("developer", "0.5000")]
     candidate = wait_until(lambda: _candidates(board, portfolio_id).get(r_id), "R registered as a candidate")
     assert [(c["fiscal_period"], c["amount"]) for c in candidate["costs"]] == [("FY2027", COST)]  # not -500
+    forged_ids = {f.event.event_id.encode() for f in forgeries}
+
+    def genuine_at_the_forged_sequence() -> bool:
+        """A genuine event (the decision, or R registered: they race for it) took the sequence forged above."""
+        return any(
+            key == portfolio_id.encode() and h["ce_id"] not in forged_ids and int(h["ce_sequence"]) == nxt
+            for h, key, _ in read_topic(bootstrap, PORTFOLIO_TOPIC)
+        )
+
+    wait_until(genuine_at_the_forged_sequence, "the genuine event at the forged sequence to be published")
     after = observed(running, portfolio_id, ids)
     assert after["portfolio"]["projects"] == {p_id: 200, r_id: 404, x_id: 404}
     assert after["resourcing"][x_id] == before["resourcing"][x_id]
@@ -348,6 +366,14 @@ def settled(running: Running, portfolio_id: str, ids: list[str]) -> dict[str, An
 
     answers: dict[str, Any] = wait_until(same_twice, "the services to settle", interval=1.0)
     return answers
+
+
+def dead_letter_count(metrics: str, reason: str) -> int:
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "pmo_subscription_dead_letters_total" and sample.labels.get("reason") == reason:
+                return int(sample.value)
+    return 0
 
 
 def submitted_type(bootstrap: str, proposal_id: str) -> str:
