@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -45,8 +46,8 @@ def test_the_database_url_can_come_from_a_mounted_secret_file(tmp_path: Path) ->
 def test_logs_are_json_unless_in_development() -> None:
     assert ServiceSettings(env="development").logs_as_json is False
     assert ServiceSettings(env="development", log_format="json").logs_as_json is True
-    production = {"auth_public_key": "x", "auth_issuer": "https://idp.example"}
-    assert ServiceSettings(env="production", **production).logs_as_json is True  # type: ignore[arg-type]
+    production: dict[str, Any] = {"auth_public_key": "x", "auth_issuer": "https://idp.example"}
+    assert ServiceSettings(env="production", **production).logs_as_json is True
 
 
 @pytest.fixture
@@ -72,9 +73,9 @@ def test_a_valid_token_gives_subject_and_roles(keys: tuple[bytes, Authenticator]
     ],
     ids=["expired", "wrong-audience", "wrong-issuer"],
 )
-def test_bad_tokens_are_refused(keys: tuple[bytes, Authenticator], change: dict[str, object]) -> None:
+def test_bad_tokens_are_refused(keys: tuple[bytes, Authenticator], change: dict[str, Any]) -> None:
     private, auth = keys
-    token = mint_token(private, subject="alice", roles=["admin"], **change)  # type: ignore[arg-type]
+    token = mint_token(private, subject="alice", roles=["admin"], **change)
     with pytest.raises(jwt.PyJWTError):
         auth.verify(token)
 
@@ -103,14 +104,18 @@ def test_production_refuses_a_publisher_without_a_signing_key_and_a_consumer_wit
     from pmo_servicekit.service import ServiceRuntime
 
     _, public = ensure_dev_keys(tmp_path)
-    prod = {"env": "production", "auth_public_key": public.read_text(), "auth_issuer": "https://idp.example"}
+    prod: dict[str, Any] = {
+        "env": "production",
+        "auth_public_key": public.read_text(),
+        "auth_issuer": "https://idp.example",
+    }
     with pytest.raises(ValueError, match="PMO_EVENT_SIGNING_KEY_FILE") as refused:
-        ServiceRuntime(INTAKE, ServiceSettings(**prod), KafkaSettings())  # type: ignore[arg-type]
+        ServiceRuntime(INTAKE, ServiceSettings(**prod), KafkaSettings())
     assert "PMO_EVENT_VERIFY_KEYS_DIR" in str(refused.value)
     dev_public = ensure_event_keys(tmp_path)
     with pytest.raises(ValueError, match="development key"):
         settings = ServiceSettings(
-            **prod,  # type: ignore[arg-type]
+            **prod,
             event_signing_key_file=event_key_paths(tmp_path, "intake")[0],
             event_verify_keys_dir=dev_public,
         )
@@ -120,4 +125,4 @@ def test_production_refuses_a_publisher_without_a_signing_key_and_a_consumer_wit
     production_keys.mkdir()
     (production_keys / "intake.pem").write_bytes(event_key_paths(tmp_path, "intake")[1].read_bytes())
     consumer_only = replace(INTAKE, topic=None)
-    ServiceRuntime(consumer_only, ServiceSettings(**prod, event_verify_keys_dir=production_keys), KafkaSettings())  # type: ignore[arg-type]
+    ServiceRuntime(consumer_only, ServiceSettings(**prod, event_verify_keys_dir=production_keys), KafkaSettings())
