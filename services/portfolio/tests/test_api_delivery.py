@@ -110,6 +110,15 @@ async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_
             refused = await pam.post(f"{url}/status-reports", json=report(period_end=period_end))
             assert refused.status_code == 422, refused.text
             assert refused.json()["errors"][0]["field"] == "period_end"
+        cents = await pam.post(f"{url}/status-reports", json=report(cost="200.005"))  # EUR has two places
+        assert cents.status_code == 422 and cents.json()["errors"][0]["field"] == "actual_cost", cents.text
+        fraction = {
+            "kind": "budget",
+            "budget_delta": [{"fiscal_period": "FY2026", "amount": "1.001"}],
+            "rationale": "x",
+        }
+        split = await pam.post(f"{url}/change-requests", json=fraction)
+        assert split.status_code == 422 and split.json()["errors"][0]["field"] == "budget_delta.0.amount", split.text
         assert (await bea.get(url)).json() == before  # nothing recorded
         june = (await pam.post(f"{url}/status-reports", json=report())).json()["id"]
         wrong = (await pam.post(f"{url}/status-reports", json=report(period_end="2026-10-31", cost="900"))).json()

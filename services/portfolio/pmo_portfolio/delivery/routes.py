@@ -33,6 +33,7 @@ from pmo_portfolio.delivery.domain.status_reports import ReportStatus
 from pmo_portfolio.delivery.responses import ProjectPage, ProjectView, Recorded
 from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.funding.domain import Portfolio
+from pmo_portfolio.shared.errors import check_amount_scale, check_scale
 from pmo_portfolio.shared.http import Analyst
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import CommandAction, run_command
@@ -187,6 +188,7 @@ async def record_status_report(
         fiscal = await calendar.fiscal_calendar(uow)
 
         def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+            check_amount_scale(command.actual_cost, pf.currency, "actual_cost")
             return status_reports.report_status(pf, pr, command, fiscal)
 
         return await _recorded(project_id, rule, primary=_first("report_id"))(uow)
@@ -239,6 +241,7 @@ async def request_change(
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
+        check_scale([p.value() for p in body.budget_delta], pf.currency, "budget_delta")
         return change_requests.request_change(pr, command, act)
 
     location = f"/projects/{project_id}/change-requests/{{id}}"
@@ -308,6 +311,7 @@ async def close_project(
     act = _act(principal, body.notes)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        check_amount_scale(body.final_cost, pf.currency, "final_cost")
         closed = lifecycle.close(pf, pr, body.final_cost, act)
         return [*closed, *lessons.record_lessons(pr, _lessons(body.lessons), act.by, act.at)]
 

@@ -104,5 +104,10 @@ class InvalidCommand(DomainError):
 def check_scale(lines: Sequence[PeriodAmount], currency: str | None, field: str) -> None:
     """Every amount at the portfolio currency's scale (2 places in EUR, none in JPY), else a 422 naming it."""
     for index, line in enumerate(lines):
-        if problem := scale_problem(line.amount, currency):
-            raise InvalidCommand(f"{field}.{index}.amount", problem)
+        check_amount_scale(line.amount, currency, f"{field}.{index}.amount")
+
+
+def check_amount_scale(amount: Decimal, currency: str | None, field: str) -> None:
+    """One amount at the portfolio currency's scale, else a 422 naming `field`."""
+    if problem := scale_problem(amount, currency):
+        raise InvalidCommand(field, problem)
