@@ -8,12 +8,12 @@ from typing import Literal
 from pydantic import Field
 
 from pmo_events.contracts.base import ContractModel, Event, Money, contract
+from pmo_events.figures.days import Weekday
 
 SERVICE = "resourcing"
 TOPIC = "pmo.resourcing.events"
 
 ResourceKind = Literal["person", "generic"]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 BookingStatus = Literal["proposed", "confirmed"]
 OverallocationCause = Literal["booking", "confirmation", "change", "time_off", "capacity_change"]
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: A day of the week as every contract and figure names it.
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: The week demand lines are measured in (they carry a role, not a person's calendar).
-STANDARD_WEEK = ("mon", "tue", "wed", "thu", "fri")
+STANDARD_WEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 ONE_DAY = timedelta(days=1)
 
 

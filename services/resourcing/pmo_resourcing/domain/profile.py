@@ -37,7 +37,7 @@ class ResourceProfile:
     fte: Decimal | None = None
     hours_per_week: Decimal | None = None
     cost_rate: Decimal | None = None
-    working_days: tuple[Weekday, ...] = STANDARD_WEEK  # type: ignore[assignment]
+    working_days: tuple[Weekday, ...] = STANDARD_WEEK
 
 
 def register(resource: Resource, profile: ResourceProfile, *, by: str) -> list[Event]:

@@ -75,7 +75,7 @@ class Resource(BaseModel):
     fte: Decimal = Decimal(0)
     hours_per_week: Decimal | None = None
     cost_rate: Decimal | None = None
-    working_days: tuple[Weekday, ...] = STANDARD_WEEK  # type: ignore[assignment]
+    working_days: tuple[Weekday, ...] = STANDARD_WEEK
     time_off: tuple[TimeOff, ...] = ()
     retired_on: date | None = None
     bookings: dict[str, Booking] = {}
