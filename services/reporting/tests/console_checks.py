@@ -9,7 +9,10 @@ from __future__ import annotations
 import itertools
 import re
 
+import httpx
 from bs4 import BeautifulSoup, Tag
+
+from pmo_devstack.testing import RunningService
 
 #: Attributes and CSS that make a browser fetch something.
 _FETCHING = re.compile(
@@ -83,3 +86,9 @@ def accessibility_problems(page: BeautifulSoup) -> list[str]:
 def tables_behind_charts(page: BeautifulSoup) -> bool:
     """Every chart is followed by a table with its figures."""
     return all(svg.find_next("table") is not None for svg in page.find_all("svg"))
+
+
+def patient(service: RunningService, subject: str | None = None, *roles: str) -> httpx.AsyncClient:
+    """A client of the service that waits long for an answer: pages draw charts, and CI machines are busy."""
+    headers = {"Authorization": f"Bearer {service.token(subject, *roles)}"} if subject else {}
+    return httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=180)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from .console_checks import accessibility_problems, external_references, parse, tables_behind_charts
+from .console_checks import accessibility_problems, external_references, parse, patient, tables_behind_charts
 from .support import standard_history
 from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
@@ -17,7 +17,7 @@ from .test_earned_value import recorded
 pytestmark = pytest.mark.integration
 
 
-def _history():
+def history_with_status_reports():
     history = standard_history()
     recorded(history.at(30), date(2026, 2, 28), planned_value="20000", earned_value="18000", actual_cost="21000")
     recorded(history.at(58), date(2026, 3, 31), planned_value="40000", earned_value="41000", actual_cost="39000")
@@ -25,7 +25,7 @@ def _history():
 
 
 async def test_every_page_answers_with_the_reports_figures_now_and_then(reporting) -> None:
-    history = _history()
+    history = history_with_status_reports()
     await publish(reporting, history.events)
     await all_logged(reporting, len(history.events))
     week_one = (history.events[0].time + timedelta(days=7)).isoformat().replace("+00:00", "Z")
@@ -37,7 +37,7 @@ async def test_every_page_answers_with_the_reports_figures_now_and_then(reportin
         "/console/projects/p-1",
         "/console/capacity?from=2026-01-01&to=2026-06-30",
     ]
-    async with reporting.client("vera", "viewer") as client:
+    async with patient(reporting, "vera", "viewer") as client:
         for path in pages:
             for as_of in (None, week_one):
                 params = {"as_of": as_of} if as_of else {}
@@ -98,7 +98,7 @@ async def test_every_page_answers_with_the_reports_figures_now_and_then(reportin
 
 
 async def test_the_console_asks_for_a_token_and_keeps_a_valid_one(reporting) -> None:
-    async with reporting.client() as anonymous:
+    async with patient(reporting) as anonymous:
         answer = await anonymous.get("/console/portfolios/pf-1", follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login?next=")
         login = await anonymous.get(answer.headers["location"])
@@ -117,6 +117,13 @@ async def test_the_console_asks_for_a_token_and_keeps_a_valid_one(reporting) -> 
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("samesite", "SameSite")
         home = await anonymous.get("/console")
         assert home.status_code == 200 and "vera" in home.text
+
+        # The board pack for a console user: the cookie is enough (before anything happened, an empty pack).
+        pack = await anonymous.get("/console/portfolios/pf-1/board-pack.pdf", params={"as_of": "2020-01-01T00:00:00Z"})
+        assert pack.status_code == 200 and pack.content.startswith(b"%PDF")
+        html = await anonymous.get("/console/portfolios/pf-1/board-pack.html", params={"as_of": "2020-01-01T00:00:00Z"})
+        assert html.status_code == 200 and "As it stood at 2020-01-01T00:00:00Z" in html.text
+        assert (await anonymous.get("/console/portfolios/pf-1/board-pack.doc")).status_code == 404
 
         css = await anonymous.get("/console/static/console.css")
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")

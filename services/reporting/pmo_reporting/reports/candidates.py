@@ -36,4 +36,6 @@ def candidate_positions(docs: DocumentView, portfolio_id: str) -> list[Body]:
                 "decided_at": decision["decided_at"] if decision else None,
             }
         )
-    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["decided_at"] or "", r["id"]))
+    return sorted(
+        rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["decided_at"] is None, r["decided_at"] or "", r["id"])
+    )

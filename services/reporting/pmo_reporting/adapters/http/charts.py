@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 import matplotlib
 from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 
 #: Text stays text in the SVG (searchable, scalable, no font paths), ids are stable between renders.
@@ -50,18 +50,23 @@ def number(text: str | None) -> float:
         return 0.0
 
 
+#: Where a chart is drawn: a figure of its own (SVG) or a part of a board-pack page (PDF).
+Canvas = Figure | SubFigure
+
+
 @dataclass(frozen=True)
 class Chart:
     """A drawn figure: its title (the SVG's accessible name) and the matplotlib figure."""
 
     title: str
-    figure: Figure
+    figure: Canvas
 
     def svg(self, chart_id: str) -> str:
         """Inline SVG: no XML prologue, DOCTYPE or metadata, an accessible name, the figure's own size."""
         buffer = io.StringIO()
+        root = self.figure if isinstance(self.figure, Figure) else self.figure.figure
         with _styled():
-            self.figure.savefig(buffer, format="svg", metadata={"Date": None})
+            root.savefig(buffer, format="svg", metadata={"Date": None})
         text = _XML_PROLOGUE.sub("", buffer.getvalue())
         opening = _SVG_OPEN.search(text)
         assert opening is not None
@@ -77,11 +82,6 @@ class Chart:
             f'<title id="{chart_id}-title">{title}</title>'
         )
         return _scoped_ids(text.replace(tag, new_tag, 1), chart_id)
-
-    def pdf_page(self, into: object) -> None:
-        """Draw the figure on a page of a `PdfPages`."""
-        with _styled():
-            into.savefig(self.figure)  # type: ignore[attr-defined]
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -106,10 +106,10 @@ def _figure(width: float = 6.4, height: float = 3.2) -> Figure:
         return Figure(figsize=(width, height), layout="constrained")
 
 
-def budget_chart(budget: Sequence[dict[str, str]], currency: str | None) -> Chart:
+def budget_chart(budget: Sequence[dict[str, str]], currency: str | None, into: Canvas | None = None) -> Chart:
     """Envelope vs committed per fiscal period, grouped bars."""
     with _styled():
-        figure = _figure()
+        figure = into or _figure()
         axes = figure.add_subplot()
         periods = [row["fiscal_period"] for row in budget]
         positions = range(len(periods))
@@ -125,10 +125,10 @@ def budget_chart(budget: Sequence[dict[str, str]], currency: str | None) -> Char
     return Chart("Envelope against committed, per fiscal period", figure)
 
 
-def totals_chart(totals: dict[str, str], currency: str | None) -> Chart:
+def totals_chart(totals: dict[str, str], currency: str | None, into: Canvas | None = None) -> Chart:
     """Envelope, committed and actual over all periods."""
     with _styled():
-        figure = _figure(height=2.4)
+        figure = into or _figure(height=2.4)
         axes = figure.add_subplot()
         names = ["envelope", "committed", "actual"]
         bars = axes.barh(names, [number(totals[n]) for n in names], color=SERIES[:3])
@@ -139,9 +139,9 @@ def totals_chart(totals: dict[str, str], currency: str | None) -> Chart:
     return Chart("Envelope, committed and actual cost, all periods", figure)
 
 
-def rag_chart(rag: dict[str, int]) -> Chart:
+def rag_chart(rag: dict[str, int], into: Canvas | None = None) -> Chart:
     with _styled():
-        figure = _figure(height=2.4)
+        figure = into or _figure(height=2.4)
         axes = figure.add_subplot()
         names = ["green", "amber", "red", "unreported"]
         bars = axes.bar(names, [rag[n] for n in names], color=[RAG_COLOURS[n] for n in names])
@@ -151,10 +151,10 @@ def rag_chart(rag: dict[str, int]) -> Chart:
     return Chart("Active projects by overall RAG status", figure)
 
 
-def bubble_chart(candidates: Sequence[dict[str, object]]) -> Chart:
+def bubble_chart(candidates: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
     """Value score (x axis) by cost (y axis) by risk criterion score (bubble size) of the scored candidates."""
     with _styled():
-        figure = _figure(height=3.6)
+        figure = into or _figure(height=3.6)
         axes = figure.add_subplot()
         scored = [c for c in candidates if c.get("weighted_score") is not None]
         for index, candidate in enumerate(scored):
@@ -179,9 +179,9 @@ def bubble_chart(candidates: Sequence[dict[str, object]]) -> Chart:
     return Chart("Candidates: value score against cost, bubble size the risk criterion score", figure)
 
 
-def funnel_chart(stages: Sequence[dict[str, object]]) -> Chart:
+def funnel_chart(stages: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
     with _styled():
-        figure = _figure(height=3.0)
+        figure = into or _figure(height=3.0)
         axes = figure.add_subplot()
         names = [str(s["stage"]) for s in stages]
         counts = [int(str(s["count"])) for s in stages]
@@ -193,10 +193,10 @@ def funnel_chart(stages: Sequence[dict[str, object]]) -> Chart:
     return Chart("Pipeline funnel: proposals per stage", figure)
 
 
-def s_curve(evm: Sequence[dict[str, str]]) -> Chart:
+def s_curve(evm: Sequence[dict[str, str]], into: Canvas | None = None) -> Chart:
     """Planned value, earned value and actual cost over the status reports' period ends."""
     with _styled():
-        figure = _figure()
+        figure = into or _figure()
         axes = figure.add_subplot()
         ends = [str(p["period_end"]) for p in evm]
         for key, label, colour in (("pv", "PV", SERIES[0]), ("ev", "EV", SERIES[2]), ("ac", "AC", SERIES[1])):
@@ -211,13 +211,13 @@ def s_curve(evm: Sequence[dict[str, str]]) -> Chart:
     return Chart("Earned value S-curve: PV, EV and AC per period end", figure)
 
 
-def heatmap(rows: Sequence[dict[str, object]]) -> Chart:
+def heatmap(rows: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
     """Utilisation per group (rows) and period (columns); a cell is labelled with its utilisation."""
     groups = sorted({str(r["group"]) for r in rows})
     periods = sorted({str(r["period"]) for r in rows})
     values = {(str(r["group"]), str(r["period"])): number(_text(r.get("utilisation"))) for r in rows}
     with _styled():
-        figure = _figure(width=max(4.0, 0.9 * len(periods) + 2), height=max(1.8, 0.45 * len(groups) + 1.2))
+        figure = into or _figure(width=max(4.0, 0.9 * len(periods) + 2), height=max(1.8, 0.45 * len(groups) + 1.2))
         axes = figure.add_subplot()
         grid = [[values.get((g, p), 0.0) for p in periods] for g in groups]
         if groups and periods:

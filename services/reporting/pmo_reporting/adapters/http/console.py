@@ -16,13 +16,13 @@ from urllib.parse import parse_qs, urlencode
 import jwt
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel
 
 from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http.board_pack import HTML_POLICY, PDF, build_pack, render_html, render_pdf
+from pmo_reporting.adapters.http.html import as_json, templates
 from pmo_reporting.adapters.http.rendering import as_of_instant, bounded_instant, invalid
 from pmo_reporting.adapters.http.reports import (
     candidates_body,
@@ -52,18 +52,6 @@ COOKIE = "pmo_console_token"
 STATIC = {"console.css": "text/css; charset=utf-8"}
 #: Content-Security-Policy: nothing but this origin's stylesheet and inline SVG; no script at all.
 POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
-
-templates = Environment(
-    loader=PackageLoader("pmo_reporting.adapters.http", "console_templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def _json(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
-    """A report body exactly as the JSON API answers it (strings for money, RFC 3339 instants)."""
-    return model.model_validate(body).model_dump(mode="json", by_alias=True)
 
 
 async def _verify(request: Request, token: str) -> tuple[Principal | None, str]:
@@ -207,7 +195,7 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
-    summary = _json(PortfolioSummary, await summary_body(request, portfolio_id, instant))
+    summary = as_json(PortfolioSummary, await summary_body(request, portfolio_id, instant))
     candidates = await candidates_body(request, portfolio_id, instant)
     svg = {
         "budget": await _svg(lambda: charts.budget_chart(summary["budget"], summary["currency"]), "chart-budget"),
@@ -220,7 +208,7 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
         "overview.html",
         instant,
         principal=principal,
-        title=f"Portfolio {summary['name'] or portfolio_id}",
+        title=summary["name"] or f"Portfolio {portfolio_id}",
         portfolio_id=portfolio_id,
         summary=summary,
         candidates=candidates,
@@ -228,12 +216,29 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
     )
 
 
+@router.get("/portfolios/{portfolio_id}/board-pack.{kind}")
+async def board_pack(
+    portfolio_id: str, kind: str, request: Request, as_of: AsOfText = None, t: Slider = None
+) -> Response:
+    """The board pack (`board_pack`) for a signed-in console user: the API's `.pdf` and `.html` with the cookie."""
+    if (await _principal(request)) is None:
+        return _login_redirect(request)
+    if kind not in ("pdf", "html"):
+        raise Problem(404, "not-found", "a board pack is .pdf or .html")
+    instant = _instant(as_of, t)
+    pack = await build_pack(request, portfolio_id, instant)
+    if kind == "pdf":
+        return Response(await asyncio.to_thread(render_pdf, pack), media_type=PDF)
+    html = await asyncio.to_thread(render_html, pack)
+    return HTMLResponse(html, headers={"Content-Security-Policy": HTML_POLICY})
+
+
 @router.get("/portfolios/{portfolio_id}/pipeline")
 async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
-    report = _json(PipelineReport, await pipeline_body(request, portfolio_id, instant))
+    report = as_json(PipelineReport, await pipeline_body(request, portfolio_id, instant))
     svg = {"funnel": await _svg(lambda: charts.funnel_chart(report["stages"]), "chart-funnel")}
     return await _page(
         request,
@@ -252,7 +257,7 @@ async def decisions(portfolio_id: str, request: Request, as_of: AsOfText = None,
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
-    rows = [_json(DecisionEntry, d) for d in await decision_rows(request, portfolio_id, instant)]
+    rows = [as_json(DecisionEntry, d) for d in await decision_rows(request, portfolio_id, instant)]
     return await _page(
         request,
         "decisions.html",
@@ -269,7 +274,7 @@ async def project(project_id: str, request: Request, as_of: AsOfText = None, t: 
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
-    report = _json(ProjectReport, await project_body(request, project_id, instant))
+    report = as_json(ProjectReport, await project_body(request, project_id, instant))
     svg = {"evm": await _svg(lambda: charts.s_curve(report["evm"]), "chart-evm")}
     return await _page(
         request,
@@ -300,7 +305,7 @@ async def capacity(
     if wrong := window_problem(start, end):
         raise invalid(wrong[0], wrong[1], "range")
     header, rows = await capacity_body(request, instant, Span(start, end), "role", "period")
-    report = _json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
+    report = as_json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
     svg = {"heatmap": await _svg(lambda: charts.heatmap(report["items"]), "chart-heatmap")}
     return await _page(
         request,

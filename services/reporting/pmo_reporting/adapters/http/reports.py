@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -96,7 +96,13 @@ async def candidates_body(request: Request, portfolio_id: str, as_of: datetime |
         proposals.PROPOSAL: portfolio_id,
         governance.DECISION: portfolio_id,
     }
-    return candidate_positions(await _state(request, PORTFOLIO, wanted, as_of), portfolio_id)
+    rows = candidate_positions(await _state(request, PORTFOLIO, wanted, as_of), portfolio_id)
+    for row in rows:  # instants as every answer writes them (RFC 3339, Z)
+        if row["decided_at"]:
+            row["decided_at"] = (
+                datetime.fromisoformat(row["decided_at"]).astimezone(UTC).isoformat().replace("+00:00", "Z")
+            )
+    return rows
 
 
 async def portfolio_names(request: Request, as_of: datetime | None) -> list[dict[str, Any]]:

@@ -1,0 +1,410 @@
+"""The board pack: the portfolio as it stood at `as_of` (or now), one section a page, as a dated PDF
+(`/reports/portfolios/{id}/board-pack.pdf`) or the same content as HTML (`.html`).
+
+Both are drawn from the same sections, built from the same report bodies as the JSON API; charts are
+vectors from the console's chart library (matplotlib: SVG in the HTML, the same figures on PDF pages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+import matplotlib
+from fastapi import APIRouter, Request, Response
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure, SubFigure
+
+from pmo_events.figures.days import Span
+from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http.html import as_json, instant_text, templates
+from pmo_reporting.adapters.http.rendering import AsOf
+from pmo_reporting.adapters.http.reports import (
+    candidates_body,
+    capacity_body,
+    decision_rows,
+    pipeline_body,
+    summary_body,
+)
+from pmo_reporting.adapters.http.responses import CapacityHeatmap, DecisionEntry, PipelineReport, PortfolioSummary
+from pmo_servicekit.auth import CurrentPrincipal
+from pmo_servicekit.contract.responses import answers
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+PDF = "application/pdf"
+HTML = "text/html"
+#: The decision section lists the latest decisions, so that it stays one page.
+DECISIONS_SHOWN = 15
+#: Long text (rationales) is wrapped at this many characters in the PDF's tables.
+WRAP = 60
+#: The HTML pack is self-contained (inline style, inline SVG), and loads nothing.
+HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+#: The years the capacity report answers for (as `/reports/capacity` checks `from` and `to`).
+CALENDAR_YEARS = (1900, 2999)
+#: A4 landscape, in inches.
+PAGE = (11.69, 8.27)
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+    #: Column indexes that hold figures (right-aligned).
+    numeric: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    title: str
+    tables: list[Table]
+    chart: Callable[[charts.Canvas | None], charts.Chart] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pack:
+    portfolio_id: str
+    name: str
+    stamp: str
+    generated_at: str
+    sections: list[Section]
+
+
+def _pack(
+    summary: dict[str, Any],
+    pipeline: dict[str, Any],
+    candidates: list[dict[str, Any]],
+    decisions: list[dict[str, Any]],
+    capacity: dict[str, Any],
+    as_of: datetime | None,
+    now: datetime,
+) -> Pack:
+    """The sections of the pack, each a page: figures exactly as the JSON reports give them."""
+    currency = summary["currency"] or ""
+    name = summary["name"] or summary["portfolio_id"]
+    stamp = f"As it stood at {instant_text(as_of)}" if as_of else f"As it stands at {instant_text(now)}"
+    totals = summary["totals"]
+    rag = summary["rag"]
+    latest = list(reversed(decisions))[:DECISIONS_SHOWN]
+    sections = [
+        Section(
+            "cover",
+            "Contents",
+            [
+                Table(
+                    "Portfolio",
+                    ["Name", "Id", "Currency", "Board"],
+                    [[name, summary["portfolio_id"], currency, ", ".join(summary["board_members"]) or "-"]],
+                ),
+                Table("Sections", ["Page", "Section"], []),  # filled below, once every section is known
+            ],
+            notes=[stamp, f"Generated at {instant_text(now)}"],
+        ),
+        Section(
+            "budget",
+            "Envelope, committed and actual",
+            [
+                Table(
+                    f"Per fiscal period ({currency})",
+                    ["Period", "From", "To", "Envelope", "Committed", "Remaining"],
+                    [
+                        [
+                            b["fiscal_period"],
+                            b["start"] or "",
+                            b["end"] or "",
+                            b["envelope"],
+                            b["committed"],
+                            b["remaining"],
+                        ]
+                        for b in summary["budget"]
+                    ],
+                    frozenset({3, 4, 5}),
+                ),
+                Table(
+                    f"All periods ({currency}); actual: each project's latest reported cumulative cost",
+                    ["Envelope", "Committed", "Actual"],
+                    [[totals["envelope"], totals["committed"], totals["actual"]]],
+                    frozenset({0, 1, 2}),
+                ),
+            ],
+            chart=lambda into: charts.budget_chart(summary["budget"], summary["currency"], into),
+        ),
+        Section(
+            "health",
+            "Delivery health and pipeline",
+            [
+                Table(
+                    "Active projects by their latest overall RAG",
+                    ["Green", "Amber", "Red", "Unreported"],
+                    [[str(rag[k]) for k in ("green", "amber", "red", "unreported")]],
+                    frozenset({0, 1, 2, 3}),
+                ),
+                Table(
+                    "Proposals per status",
+                    ["Status", "Proposals"],
+                    [[s, str(n)] for s, n in summary["pipeline"].items()],
+                    frozenset({1}),
+                ),
+                Table(
+                    "Objectives and planned benefits",
+                    ["With investment", "Without", "Planned benefits", f"Financial ({currency})"],
+                    [
+                        [
+                            ", ".join(summary["objectives"]["with_investment"]) or "-",
+                            ", ".join(summary["objectives"]["without_investment"]) or "-",
+                            str(summary["planned_benefits"]["count"]),
+                            summary["planned_benefits"]["financial_total"],
+                        ]
+                    ],
+                    frozenset({2, 3}),
+                ),
+            ],
+            chart=lambda into: charts.rag_chart(rag, into),
+        ),
+        Section(
+            "pipeline",
+            "Pipeline funnel",
+            [
+                Table(
+                    "Proposals per stage",
+                    ["Stage", "Proposals"],
+                    [[s["stage"], str(s["count"])] for s in pipeline["stages"]],
+                    frozenset({1}),
+                ),
+                Table(
+                    "Conversion and decision lead time (days)",
+                    ["Measure", "Value"],
+                    [[k.replace("_", " "), v] for k, v in pipeline["conversion"].items()]
+                    + [
+                        ["decisions timed", str(pipeline["decision_lead_time_days"]["count"])],
+                        ["median lead time", _or_dash(pipeline["decision_lead_time_days"]["median"])],
+                        ["90th percentile lead time", _or_dash(pipeline["decision_lead_time_days"]["p90"])],
+                    ],
+                    frozenset({1}),
+                ),
+            ],
+            chart=lambda into: charts.funnel_chart(pipeline["stages"], into),
+        ),
+        Section(
+            "candidates",
+            "Candidates and ranking",
+            [
+                Table(
+                    f"Rank, weighted score and mean risk score recorded as each decision's evidence ({currency} cost)",
+                    ["Rank then", "Candidate", "Status", "Cost", "Weighted score", "Risk score"],
+                    [
+                        [
+                            f"{c['rank']} of {c['ranked_candidates']}" if c["rank"] else "-",
+                            c["title"] or c["id"],
+                            c["status"],
+                            c["cost"],
+                            _or_dash(c["weighted_score"]),
+                            _or_dash(c["risk"]),
+                        ]
+                        for c in candidates
+                    ],
+                    frozenset({3, 4, 5}),
+                )
+            ],
+            chart=lambda into: charts.bubble_chart(candidates, into),
+        ),
+        Section(
+            "decisions",
+            "Decisions",
+            [
+                Table(
+                    f"The {len(latest)} latest of {len(decisions)} decisions, newest first",
+                    ["Decided at", "Kind", "Subject", "Outcome", "By", "Votes", "Rationale"],
+                    [
+                        [
+                            d["decided_at"],
+                            d["kind"].replace("_", " "),
+                            d.get("subject_id") or d.get("proposal_id") or "",
+                            d["outcome"],
+                            d["decided_by"],
+                            _votes(d),
+                            d.get("rationale") or "",
+                        ]
+                        for d in latest
+                    ],
+                )
+            ],
+            notes=["The whole trail, with evidence, is in the console's decisions page and /reports/decisions."],
+        ),
+        Section(
+            "capacity",
+            "Capacity against demand",
+            [
+                Table(
+                    f"Per role and fiscal period, {capacity['from']} to {capacity['to']} (average FTE)",
+                    ["Period", "Role", "Capacity", "Demand", "Confirmed", "Proposed", "Gap", "Utilisation"],
+                    [
+                        [
+                            r["period"],
+                            r["group"],
+                            r["capacity"],
+                            _or_dash(r["demand"]),
+                            r["confirmed"],
+                            r["proposed"],
+                            _or_dash(r["gap"]),
+                            _or_dash(r["utilisation"]),
+                        ]
+                        for r in capacity["items"]
+                    ],
+                    frozenset({2, 3, 4, 5, 6, 7}),
+                )
+            ],
+            chart=lambda into: charts.heatmap(capacity["items"], into),
+            notes=[f"{len(capacity['overallocations'])} accepted over-allocations in the window."],
+        ),
+    ]
+    contents = [[str(number), s.title] for number, s in enumerate(sections[1:], start=2)]
+    sections[0].tables[1].rows.extend(contents)
+    return Pack(summary["portfolio_id"], name, stamp, instant_text(now), sections)
+
+
+def _or_dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _votes(decision: dict[str, Any]) -> str:
+    votes = decision.get("votes") or (decision.get("evidence") or {}).get("votes") or []
+    return ", ".join(f"{v['voter']}: {v['vote']}" for v in votes) or "-"
+
+
+async def build_pack(request: Request, portfolio_id: str, as_of: datetime | None) -> Pack:
+    """Every report the pack shows, at the same `as_of` (404 for a portfolio unknown now)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    summary = as_json(PortfolioSummary, await summary_body(request, portfolio_id, as_of))
+    pipeline = as_json(PipelineReport, await pipeline_body(request, portfolio_id, as_of))
+    candidates = await candidates_body(request, portfolio_id, as_of)
+    decisions = [as_json(DecisionEntry, d) for d in await decision_rows(request, portfolio_id, as_of)]
+    today = (as_of or now).date()
+    window = Span(today.replace(day=1), date(today.year + 1, today.month, 1) - timedelta(days=1))
+    if CALENDAR_YEARS[0] <= window.start.year and window.end.year <= CALENDAR_YEARS[1]:
+        header, rows = await capacity_body(request, as_of, window, "role", "period")
+    else:  # before the fiscal calendar's first year: there was no capacity to show
+        header = {"as_of": as_of, "from": window.start, "to": window.end, "group_by": "role", "bucket": "period"}
+        header, rows = {**header, "overallocations": []}, []
+    capacity = as_json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
+    return _pack(summary, pipeline, candidates, decisions, capacity, as_of, now)
+
+
+def render_html(pack: Pack) -> str:
+    svgs = {s.anchor: s.chart(None).svg(f"chart-{s.anchor}") for s in pack.sections if s.chart}
+    return templates.get_template("board_pack.html").render(pack=pack, svgs=svgs)
+
+
+def render_pdf(pack: Pack) -> bytes:
+    """One A4 landscape page per section: a header with the portfolio and the date, the chart, the tables."""
+    buffer = io.BytesIO()
+    metadata = {"Title": f"Board pack: {pack.name}", "Subject": pack.stamp, "Creator": "PMO reporting"}
+    #: Text as TrueType (Type 42) with its Unicode map, so that the figures can be found and copied.
+    style: dict[str, Any] = {
+        **charts.STYLE,
+        "pdf.use14corefonts": True,
+        "font.family": "sans-serif",
+        "font.sans-serif": ["Helvetica"],
+    }
+    with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:  # type: ignore[arg-type]
+        for number, section in enumerate(pack.sections, start=1):
+            page = Figure(figsize=PAGE)
+            header, body = _split(page, 2, 1, height_ratios=[0.09, 0.91])
+            header.text(0.03, 0.62, f"{pack.name}: {section.title}", fontsize=15, weight="bold")
+            header.text(0.03, 0.2, f"Board pack · {pack.stamp}", fontsize=9)
+            header.text(0.97, 0.2, f"page {number} of {len(pack.sections)}", fontsize=9, ha="right")
+            if section.chart is not None:
+                drawing, tables = _split(body, 1, 2, width_ratios=[0.5, 0.5])
+                section.chart(drawing)
+            else:
+                tables = body
+            _tables(tables, section)
+            pdf.savefig(page)
+    return buffer.getvalue()
+
+
+def _split(
+    canvas: charts.Canvas,
+    rows: int,
+    columns: int,
+    height_ratios: list[float] | None = None,
+    width_ratios: list[float] | None = None,
+) -> list[SubFigure]:
+    """A page (or part of one) cut into a grid of parts, row by row."""
+    parts = canvas.subfigures(rows, columns, squeeze=False, height_ratios=height_ratios, width_ratios=width_ratios)
+    return list(cast(Any, parts).flat)
+
+
+def _tables(into: charts.Canvas, section: Section) -> None:
+    """The section's tables, stacked, each with its caption; long text wrapped."""
+    count = len(section.tables) + (1 if section.notes else 0)
+    axes_list = into.subplots(count, 1, squeeze=False)[:, 0]
+    for axes, table in zip(axes_list, section.tables, strict=False):
+        axes.axis("off")
+        axes.set_title(table.caption, loc="left", fontsize=9, weight="bold")
+        if not table.rows:
+            axes.text(0, 0.9, "None.", fontsize=8, va="top")
+            continue
+        cells = [[textwrap.fill(cell, WRAP) for cell in row] for row in table.rows]
+        drawn = axes.table(cellText=cells, colLabels=table.columns, loc="upper left", cellLoc="left")
+        drawn.auto_set_font_size(False)
+        drawn.set_fontsize(7.5)
+        drawn.auto_set_column_width(list(range(len(table.columns))))
+        for (row, column), cell in drawn.get_celld().items():
+            lines = cells[row - 1][column].count("\n") + 1 if row > 0 else 1
+            cell.set_height(cell.get_height() * lines)
+            if column in table.numeric and row > 0:
+                cell.get_text().set_horizontalalignment("right")
+    if section.notes:
+        notes = axes_list[-1]
+        notes.axis("off")
+        notes.text(0, 0.9, "\n".join(section.notes), fontsize=9, va="top")
+
+
+PACK_RESPONSES = answers(404, notes={404: "unknown portfolio (live packs only; `as_of` answers an empty one)"})
+
+
+def _pack_responses(media: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {**PACK_RESPONSES, 200: {"description": description, "content": {media: {"schema": {"type": "string"}}}}}
+
+
+@router.get(
+    "/portfolios/{portfolio_id}/board-pack.pdf",
+    summary="Render a portfolio's board pack as PDF",
+    response_class=Response,
+    responses=_pack_responses(PDF, "The board pack: a dated, paginated PDF, one page per section, vector charts"),
+)
+async def read_board_pack_pdf(
+    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+) -> Response:
+    """The portfolio as it stood at `as_of` (now without it): contents, budget, delivery health, pipeline,
+    candidates, decisions and capacity, each a page with its chart and the figures of the JSON reports."""
+    pack = await build_pack(request, portfolio_id, as_of)
+    body = await asyncio.to_thread(render_pdf, pack)
+    day = pack.generated_at[:10] if as_of is None else instant_text(as_of)[:10]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"board-pack-{portfolio_id}-{day}.pdf")  # a header is Latin-1
+    return Response(body, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get(
+    "/portfolios/{portfolio_id}/board-pack.html",
+    summary="Render a portfolio's board pack as HTML",
+    response_class=Response,
+    responses=_pack_responses(HTML, "The board pack as one self-contained HTML page, a section per printed page"),
+)
+async def read_board_pack_html(
+    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+) -> Response:
+    """The same content as the PDF, as one HTML page with inline SVG charts (prints one section a page)."""
+    pack = await build_pack(request, portfolio_id, as_of)
+    html = await asyncio.to_thread(render_html, pack)
+    return Response(html, media_type=f"{HTML}; charset=utf-8", headers={"Content-Security-Policy": HTML_POLICY})
