@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from pmo_servicekit.auth import ROLES
 from pmo_servicekit.contract.responses import PROBLEM_JSON
@@ -134,6 +135,31 @@ def test_request_bodies_have_examples(service: str, method: str, path: str, oper
         return
     media = body["content"]["application/json"]
     assert media.get("example") or media.get("examples") or _resolve(service, media["schema"]).get("examples")
+
+
+def _example(service: str, media: dict[str, Any]) -> Any:
+    if "example" in media:
+        return media["example"]
+    if media.get("examples"):
+        return next(iter(media["examples"].values()))["value"]
+    examples = _resolve(service, media.get("schema", {})).get("examples")
+    return examples[0] if examples else None
+
+
+@pytest.mark.parametrize(("service", "method", "path", "operation"), OPERATIONS, ids=IDS)
+def test_every_success_has_an_example_that_fits_its_schema(
+    service: str, method: str, path: str, operation: Any
+) -> None:
+    """A front end (or a mock server) sees what an answer looks like, and the example is a valid answer."""
+    _, response = _success(operation)
+    media = response.get("content", {}).get("application/json")
+    if media is None:
+        return
+    example = _example(service, media)
+    assert example is not None, "the JSON answer has no example"
+    schema = {**media["schema"], "components": DOCUMENTS[service]["components"]}
+    errors = sorted(Draft202012Validator(schema).iter_errors(example), key=lambda e: list(e.absolute_path))
+    assert not errors, [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]]
 
 
 @pytest.mark.parametrize("service", DOCUMENTS)

@@ -11,13 +11,21 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import MetaData
 
 from pmo_events.runtime import KafkaSettings
 from pmo_servicekit.app import create_app
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
-from pmo_servicekit.contract.paging import Page, PageRequest, Paging, decode_cursor, encode_cursor, slice_page
+from pmo_servicekit.contract.paging import (
+    EXAMPLE_CURSOR,
+    Page,
+    PageRequest,
+    Paging,
+    decode_cursor,
+    encode_cursor,
+    slice_page,
+)
 from pmo_servicekit.contract.responses import PROBLEM_JSON, answers
 from pmo_servicekit.contract.wire import Fte, Instant, Money, MoneyInput, fte_text, instant_text, money_text, ratio_text
 from pmo_servicekit.problems import Problem
@@ -223,3 +231,27 @@ async def test_cors_is_off_by_default_and_exposes_etag_and_location_when_on() ->
         answer = await client.get("/openapi.json", headers={"Origin": "https://pmo.example.org"})
         exposed = {h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")}
         assert {"etag", "location"} <= exposed
+
+
+class _Thing(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "a thing"}]})
+
+    name: str
+
+
+class _ThingPage(Page[_Thing]):
+    """Things."""
+
+
+class _ThingReport(Page[_Thing]):
+    """Things, with a field of its own."""
+
+    title: str
+
+
+def test_a_page_shows_its_items_example_unless_it_has_fields_of_its_own() -> None:
+    assert _ThingPage.model_json_schema()["examples"] == [
+        {"items": [{"name": "a thing"}], "next_cursor": EXAMPLE_CURSOR}
+    ]
+    assert "examples" not in _ThingReport.model_json_schema()
+    assert decode_cursor(EXAMPLE_CURSOR, None) == ("2027-01-01", "abc")

@@ -6,11 +6,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+#: A ready service with an outbox relay and a subscription (what `/health/ready` answers).
+READY: dict[str, Any] = {
+    "status": "ready",
+    "checks": {"database": "ok", "broker": "ok", "relay": "ok", "subscription": "ok"},
+    "relay": {"active": True, "connected": True, "published": 12, "parked": 0, "last_error": None},
+    "subscription": {"connected": True, "lag": 0, "dead_lettered": 0, "rejected": 0, "last_error": None},
+}
+
 
 class Liveness(BaseModel):
     """The process is up (and, where it has one, its task supervisor keeps turning)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"status": "ok"}]})
 
     status: str
 
@@ -35,7 +43,7 @@ class SubscriptionState(BaseModel):
 class Readiness(BaseModel):
     """`ready` when every check says `ok`; otherwise 503 with the same body naming what is not."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [READY]})
 
     status: str
     checks: dict[str, str]

@@ -12,10 +12,12 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from pmo_servicekit.problems import Problem
 
@@ -28,11 +30,39 @@ Row = TypeVar("Row")
 Key = Sequence[str | int | None]
 
 
+#: What an example page shows as its `next_cursor` (a real one: `encode_cursor(["2027-01-01", "abc"])`).
+EXAMPLE_CURSOR = "c1.WyIyMDI3LTAxLTAxIiwiYWJjIl0"
+
+
 class Page(BaseModel, Generic[T]):
-    """One page of a list; follow `next_cursor` for the next, null at the end."""
+    """One page of a list; follow `next_cursor` for the next, null at the end.
+
+    A page model whose only fields are `items` and `next_cursor` documents an example made of its item's
+    example (`model_config` `json_schema_extra={"examples": [...]}` on the item model); a page with more
+    fields (a report) gives its own.
+    """
 
     items: list[T]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        target = handler.resolve_ref_schema(schema)
+        item = _item_example(cls)
+        if "examples" not in target and item is not None and set(cls.model_fields) == {"items", "next_cursor"}:
+            target["examples"] = [{"items": [item], "next_cursor": EXAMPLE_CURSOR}]
+        return schema
+
+
+def _item_example(page: type[BaseModel]) -> Any:
+    """The first example of the model a page lists, if it has one."""
+    (item_type,) = get_args(page.model_fields["items"].annotation) or (None,)
+    if not (isinstance(item_type, type) and issubclass(item_type, BaseModel)):
+        return None
+    extra = item_type.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples[0] if isinstance(examples, list) and examples else None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_servicekit.contract.wire import Fte, Instant, Ratio
 
@@ -23,8 +23,40 @@ OUTCOME_VERBS: dict[str, DecisionVerb] = {
 OUTCOMES_OF_VERBS: dict[str, str] = {verb: outcome for outcome, verb in OUTCOME_VERBS.items()}
 
 
+#: A history entry as intake and reporting answer it.
+HISTORY_ENTRY_EXAMPLE: dict[str, Any] = {
+    "event_id": "a831fb88-a38a-4ef4-82ea-7e401c6f8690",
+    "subject": "cbe2eb93-539b-46b3-98e1-9cbba120275c",
+    "sequence": 2,
+    "type": "pmo.intake.ProposalSubmitted.v1",
+    "event": "ProposalSubmitted",
+    "service": "intake",
+    "occurred_at": "2027-03-01T09:30:00Z",
+    "actor": "alice",
+    "correlation_id": "4210bb01b2a04c6a9b84767f1a6d49de",
+    "causation_id": None,
+    "data": {"proposal_id": "cbe2eb93-539b-46b3-98e1-9cbba120275c", "submission": 1, "requester": "alice"},
+}
+#: A capacity row as resourcing and reporting answer it.
+CAPACITY_ROW_EXAMPLE: dict[str, Any] = {
+    "period": "FY2027-P01",
+    "start": "2027-01-01",
+    "end": "2027-01-31",
+    "group": "developer",
+    "capacity": "3.0000",
+    "demand": "2.5714",
+    "confirmed": "1.8000",
+    "proposed": "0.5000",
+    "gap": "0.4286",
+    "utilisation": "0.7667",
+    "over_allocated": False,
+}
+
+
 class HistoryEntry(BaseModel):
     """One event in a record's history: what happened, when, who did it, and why it happened."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [HISTORY_ENTRY_EXAMPLE]})
 
     event_id: str
     subject: str = Field(description="the stream (aggregate) the event belongs to")
@@ -50,6 +82,8 @@ class CapacityRow(BaseModel):
 
     Defined once in `pmo_events.figures.capacity` (docs/figures.md); resourcing and reporting both show it.
     """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CAPACITY_ROW_EXAMPLE]})
 
     period: str = Field(examples=["FY2027-P01"])
     start: date

@@ -8,9 +8,58 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut, PeriodEnvelope, amounts_of
-from pmo_servicekit.contract.paging import Page
+from pmo_servicekit.contract.paging import EXAMPLE_CURSOR, Page
 from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS, DecisionOutcome
 from pmo_servicekit.contract.wire import DecimalString, Instant, Money, money_text
+
+DECISION_EXAMPLE: dict[str, Any] = {
+    "id": "b4191039-9c4f-4d65-ac05-d423a30d2887",
+    "decision_id": "b4191039-9c4f-4d65-ac05-d423a30d2887",
+    "portfolio_id": "fc465260-42a7-40c8-a03e-821a69edefb2",
+    "candidate_id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
+    "proposal_id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
+    "outcome": "approved",
+    "rationale": "best value per euro within the FY2027 envelope",
+    "decided_by": "bob",
+    "decided_at": "2027-03-01T09:30:00Z",
+    "approved_budget": [{"fiscal_period": "FY2027", "amount": "380000.00"}],
+    "review_on": None,
+    "evidence": {
+        "remaining_envelope": [
+            {"fiscal_period": "FY2027", "envelope": "1200000.00", "committed": "240000.00", "remaining": "960000.00"}
+        ],
+        "weighted_score": "3.3500",
+        "rank": 5,
+        "criterion_scores": {"value": "3.5000", "fit": "3.0000", "risk": "3.5000"},
+        "assessments": [
+            {"assessor": "bob", "scores": {"value": 4, "fit": 3, "risk": 3}, "comment": "solid case"},
+            {"assessor": "carla", "scores": {"value": 3, "fit": 3, "risk": 4}, "comment": None},
+        ],
+        "strategic_alignment": "0.2667",
+        "ranked_candidates": 5,
+    },
+}
+RANKED_EXAMPLE: dict[str, Any] = {
+    "id": "927b9767-6e49-46b7-935e-005512cfb984",
+    "title": "Field app",
+    "status": "awaiting_decision",
+    "rank": 1,
+    "weighted_score": "3.8500",
+    "criterion_scores": {"value": "4.5000", "fit": "3.0000", "risk": "3.5000"},
+    "assessors": 2,
+    "strategic_alignment": "0.5000",
+    "costs": [{"fiscal_period": "FY2027", "amount": "150000.00"}],
+    "total_cost": "150000.00",
+    "financial_benefits": "300000.00",
+    "value": "3.8500",
+    "value_per_cost": "0.0000256667",
+    "dependencies": [],
+}
+CRITERIA_EXAMPLE: list[Any] = [
+    {"key": "value", "name": "Business value", "weight": "0.500000"},
+    {"key": "fit", "name": "Strategic fit", "weight": "0.300000"},
+    {"key": "risk", "name": "Delivery confidence", "weight": "0.200000"},
+]
 
 CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
 
@@ -43,7 +92,7 @@ class Evidence(BaseModel):
 class DecisionView(BaseModel):
     """A board decision: who, when, why, what it approved and the evidence it was taken on."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [DECISION_EXAMPLE]})
 
     id: str
     decision_id: str
@@ -63,6 +112,24 @@ class DecisionView(BaseModel):
 
 class CandidateSummary(BaseModel):
     """A candidate for the board: a submitted proposal, its costs and contributions, its latest decision."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": DECISION_EXAMPLE["candidate_id"],
+                    "status": "approved",
+                    "title": "Billing migration",
+                    "submission": 1,
+                    "costs": [{"fiscal_period": "FY2027", "amount": "380000.00"}],
+                    "objective_contributions": [
+                        {"objective_id": "f2388156-44de-4bc9-a589-6521618a0f7b", "contribution": 4}
+                    ],
+                    "decision": DECISION_EXAMPLE,
+                }
+            ]
+        }
+    )
 
     id: str
     status: CandidateStatus
@@ -84,6 +151,8 @@ class DecisionPage(Page[DecisionView]):
 class RankedCandidate(BaseModel):
     """A candidate's standing: means per criterion, weighted score, alignment, cost and value per cost."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [RANKED_EXAMPLE]})
+
     id: str
     title: str
     status: str
@@ -103,6 +172,20 @@ class RankedCandidate(BaseModel):
 class Ranking(Page[RankedCandidate]):
     """Undecided candidates, best first, with the scoring model's criteria and the portfolio version ranked."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [RANKED_EXAMPLE],
+                    "next_cursor": EXAMPLE_CURSOR,
+                    "portfolio_id": DECISION_EXAMPLE["portfolio_id"],
+                    "as_of_version": 14,
+                    "criteria": CRITERIA_EXAMPLE,
+                }
+            ]
+        }
+    )
+
     portfolio_id: str
     as_of_version: int
     criteria: list[CriterionOut]
@@ -111,7 +194,22 @@ class Ranking(Page[RankedCandidate]):
 class ScoreRecorded(BaseModel):
     """An assessor's scores as recorded, and the candidate's standing after them."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "portfolio_id": DECISION_EXAMPLE["portfolio_id"],
+                    "candidate_id": RANKED_EXAMPLE["id"],
+                    "assessor": "bob",
+                    "scores": {"value": 5, "fit": 3, "risk": 4},
+                    "comment": "strong field demand",
+                    "scored_at": "2027-03-01T09:30:00Z",
+                    "standing": RANKED_EXAMPLE,
+                }
+            ]
+        },
+    )
 
     portfolio_id: str
     candidate_id: str

@@ -11,11 +11,44 @@ from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.wire import Money
 
+PROJECT_EXAMPLE: dict[str, Any] = {
+    "id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
+    "portfolio_id": "fc465260-42a7-40c8-a03e-821a69edefb2",
+    "title": "Billing migration",
+    "stage": "execute",
+    "status": "active",
+    "baseline_budget": [{"fiscal_period": "FY2027", "amount": "380000.00"}],
+    "budget": [{"fiscal_period": "FY2027", "amount": "400000.00"}],
+    "bac": "400000.00",
+    "timeline": {"start": "2027-01-04", "end": "2027-12-17"},
+    "initiated_on": "2026-11-29",
+    "last_reviewed_on": "2027-02-26",
+    "final_cost": None,
+    "project_manager": "pam",
+    "latest_status_report": None,
+    "change_requests": [],
+    "next_review_due": "2027-05-27",
+    "review_overdue": False,
+    "resource_estimate": [{"role": "developer", "fte": "1.0000", "start": "2027-01-04", "end": "2027-06-25"}],
+    "benefits": [
+        {
+            "benefit_id": "#1",
+            "description": "Billing migration pays back",
+            "kind": "financial",
+            "measure": None,
+            "target_value": None,
+            "unit": None,
+            "realise_by": "2028-06-30",
+            "value_amount": "760000.00",
+        }
+    ],
+}
+
 
 class ProjectSummary(BaseModel):
     """A project an approval initiated: stage, status, budget (baseline and current), BAC, reviews."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [PROJECT_EXAMPLE]})
 
     id: str
     portfolio_id: str
@@ -42,6 +75,8 @@ class ProjectSummary(BaseModel):
 class ProjectView(ProjectSummary):
     """One project; `version` is its ETag."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{**PROJECT_EXAMPLE, "version": 5}]})
+
     version: int
 
 
@@ -59,6 +94,32 @@ class RecordedEvent(BaseModel):
 
 class Recorded(BaseModel):
     """What a delivery command recorded, and the project after it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "da6b0d8f-6844-4ad8-ba3a-eea88a1f7d46",
+                    "recorded": [
+                        {
+                            "type": "pmo.portfolio.LessonRecorded.v1",
+                            "project_id": PROJECT_EXAMPLE["id"],
+                            "portfolio_id": PROJECT_EXAMPLE["portfolio_id"],
+                            "lesson_id": "da6b0d8f-6844-4ad8-ba3a-eea88a1f7d46",
+                            "title": "Pilot early",
+                            "description": "A pilot found the data issues",
+                            "category": "delivery",
+                            "tags": ["data"],
+                            "decision_id": None,
+                            "recorded_by": "pam",
+                            "recorded_at": "2027-03-01T09:30:00Z",
+                        }
+                    ],
+                    "project": {**PROJECT_EXAMPLE, "version": 5},
+                }
+            ]
+        }
+    )
 
     id: str | None = Field(description="the id of what was recorded (a report, a decision, a change request)")
     recorded: list[RecordedEvent]

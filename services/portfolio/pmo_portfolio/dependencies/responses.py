@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from pmo_servicekit.contract.paging import Page
 
 Cause = Literal["forecast_after_need_date", "provider_paused", "provider_cancelled"]
 
+_BILLING, _PORTAL = "83d2f542-8551-4f63-b8cd-46c6e6a28f7b", "cc51783f-4230-4106-8a34-784b5745827d"
+DEPENDENCY_EXAMPLE: dict[str, Any] = {
+    "id": "3f1e2d4c-5b6a-4789-9abc-def012345678",
+    "portfolio_id": "fc465260-42a7-40c8-a03e-821a69edefb2",
+    "dependent_project_id": _PORTAL,
+    "provider_project_id": _BILLING,
+    "needed": "the new invoice API",
+    "need_date": "2027-06-30",
+    "provider_contact": "pam",
+    "registered_by": "olga",
+    "at_risk": True,
+    "cause": "forecast_after_need_date",
+    "provider_forecast_end": "2027-09-30",
+}
+
 
 class DependencyView(BaseModel):
     """What the dependent project needs from the provider by when; `at_risk` with its `cause`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DEPENDENCY_EXAMPLE]})
 
     id: str
     portfolio_id: str
@@ -43,6 +60,33 @@ class GraphNode(BaseModel):
 
 class DependencyGraphView(BaseModel):
     """A portfolio's dependency graph: the projects and the dependencies between them (dependent → provider)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "portfolio_id": DEPENDENCY_EXAMPLE["portfolio_id"],
+                    "nodes": [
+                        {
+                            "project_id": _PORTAL,
+                            "title": "Customer portal",
+                            "status": "active",
+                            "forecast_end": "2027-06-25",
+                            "at_risk": True,
+                        },
+                        {
+                            "project_id": _BILLING,
+                            "title": "Billing migration",
+                            "status": "active",
+                            "forecast_end": "2027-09-30",
+                            "at_risk": False,
+                        },
+                    ],
+                    "edges": [DEPENDENCY_EXAMPLE],
+                }
+            ]
+        }
+    )
 
     portfolio_id: str
     nodes: list[GraphNode]

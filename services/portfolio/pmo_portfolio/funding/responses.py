@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import CriterionOut, PeriodEnvelope
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.wire import DecimalString
+
+#: A portfolio as the demo loads it (`make demo`).
+PORTFOLIO_EXAMPLE: dict[str, Any] = {
+    "id": "fc465260-42a7-40c8-a03e-821a69edefb2",
+    "name": "Digital Change",
+    "currency": "EUR",
+    "owner": "olga",
+    "board_members": ["bob", "carla"],
+    "budget": [
+        {"fiscal_period": "FY2027", "envelope": "1200000.00", "committed": "930000.00", "remaining": "270000.00"},
+        {"fiscal_period": "FY2028", "envelope": "600000.00", "committed": "0.00", "remaining": "600000.00"},
+    ],
+    "scoring_model": {
+        "method": "weighted",
+        "criteria": [
+            {"key": "value", "name": "Business value", "weight": "0.500000"},
+            {"key": "fit", "name": "Strategic fit", "weight": "0.300000"},
+            {"key": "risk", "name": "Delivery confidence", "weight": "0.200000"},
+        ],
+        "consistency_ratio": None,
+    },
+    "candidates": 6,
+}
 
 
 class ScoringModelOut(BaseModel):
@@ -19,6 +42,8 @@ class ScoringModelOut(BaseModel):
 
 class PortfolioSummary(BaseModel):
     """A portfolio: currency, owner, board, the envelope per fiscal period, the scoring model."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PORTFOLIO_EXAMPLE]})
 
     id: str
     name: str
@@ -32,6 +57,8 @@ class PortfolioSummary(BaseModel):
 
 class PortfolioView(PortfolioSummary):
     """One portfolio; `version` is its ETag."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**PORTFOLIO_EXAMPLE, "version": 14}]})
 
     version: int
 

@@ -9,6 +9,47 @@ from pydantic import BaseModel, ConfigDict, Field
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.wire import DecimalString, Fte, Instant, Money, Ratio
 
+_PORTFOLIO = "fc465260-42a7-40c8-a03e-821a69edefb2"
+_PORTAL, _BILLING, _DATA = (
+    "cc51783f-4230-4106-8a34-784b5745827d",
+    "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
+    "fcf7815c-b6fb-4994-9283-3913527d50f6",
+)
+SCENARIO_EXAMPLE: dict[str, Any] = {
+    "portfolio_id": _PORTFOLIO,
+    "as_of_version": 14,
+    "value": "weighted_score",
+    "feasible": True,
+    "selected": [
+        {"id": _PORTAL, "title": "Customer portal"},
+        {"id": _BILLING, "title": "Billing migration"},
+        {"id": _DATA, "title": "Data platform"},
+    ],
+    "total_value": "11.4000",
+    "proven_optimal": True,
+    "optimality_gap": "0.000000",
+    "totals": [{"fiscal_period": "FY2027", "budget": "1050000.00", "cost": "930000.00", "remaining": "120000.00"}],
+    "capacity": [{"role": "developer", "fiscal_period": "FY2027", "capacity": "2.5000", "demand": "2.1000"}],
+    "binding_constraints": [],
+    "frontier": [
+        {"budget_level": "0.5000", "feasible": False, "total_value": "0.0000", "selected": [], "budget": []},
+        {
+            "budget_level": "0.7000",
+            "feasible": True,
+            "total_value": "11.4000",
+            "selected": [_PORTAL, _BILLING, _DATA],
+            "budget": [
+                {"fiscal_period": "FY2027", "budget": "1050000.00", "cost": "930000.00", "remaining": "120000.00"}
+            ],
+        },
+    ],
+    "saved": {
+        "id": "85492a2e-75a4-490e-971e-9c99f206e244",
+        "name": "FY2027 at 1.05m",
+        "saved_at": "2027-03-01T09:30:00Z",
+    },
+}
+
 
 class Selected(BaseModel):
     id: str
@@ -60,6 +101,8 @@ class SavedAs(BaseModel):
 class ScenarioResult(BaseModel):
     """The candidates with most value under every period's budget (and capacity), computed on `as_of_version`."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [SCENARIO_EXAMPLE]})
+
     portfolio_id: str
     as_of_version: int
     value: Literal["weighted_score", "benefits"]
@@ -78,7 +121,24 @@ class ScenarioResult(BaseModel):
 class SavedScenario(BaseModel):
     """A scenario someone saved, with what it chose and the parameters it was asked with."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "85492a2e-75a4-490e-971e-9c99f206e244",
+                    "name": "FY2027 at 1.05m",
+                    "saved_by": "olga",
+                    "saved_at": "2027-03-01T09:30:00Z",
+                    "value_measure": "weighted_score",
+                    "parameters": {"budget": [{"fiscal_period": "FY2027", "amount": "1050000.00"}]},
+                    "selected": [_PORTAL, _BILLING, _DATA],
+                    "total_value": "11.4000",
+                    "binding_constraints": ["budget FY2027"],
+                }
+            ]
+        },
+    )
 
     id: str
     name: str

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pmo_events.contracts.intake import RiskLevel
 from pmo_intake.adapters.http.schemas import EXAMPLE_DRAFT
 from pmo_intake.domain.proposal import STATUSES
-from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS, DecisionOutcome, HistoryEntry
+from pmo_servicekit.contract.paging import EXAMPLE_CURSOR, Page
+from pmo_servicekit.contract.shared import HISTORY_ENTRY_EXAMPLE, OUTCOMES_OF_VERBS, DecisionOutcome, HistoryEntry
 from pmo_servicekit.contract.wire import Fte, Instant, Money, money_text
 
 EXAMPLE_PROPOSAL: dict[str, Any] = {
@@ -154,6 +154,18 @@ class ProposalPage(Page[ProposalView]):
 
 class ProposalHistory(Page[HistoryEntry]):
     """The proposal's events in order, with who, when and what; `id` is the proposal's."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [HISTORY_ENTRY_EXAMPLE],
+                    "next_cursor": EXAMPLE_CURSOR,
+                    "id": HISTORY_ENTRY_EXAMPLE["subject"],
+                }
+            ]
+        }
+    )
 
     id: str
 

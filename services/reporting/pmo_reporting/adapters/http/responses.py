@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import Level
+from pmo_reporting.adapters.http import examples as ex
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.shared import CapacityRow, HistoryEntry
 from pmo_servicekit.contract.wire import Decimal2, Instant, Money
@@ -65,6 +66,8 @@ class PlannedBenefits(BaseModel):
 class PortfolioSummary(Stamped):
     """Pipeline by status, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.SUMMARY]})
+
     portfolio_id: str
     name: str | None = None
     currency: str | None = None
@@ -103,6 +106,8 @@ class LeadTime(BaseModel):
 class PipelineReport(Stamped):
     """The funnel draft → submitted → decided by outcome, conversions and decision lead time in days."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.PIPELINE]})
+
     portfolio_id: str | None
     stages: list[StageCount]
     by_status: dict[str, int]
@@ -132,6 +137,8 @@ class DecisionEntry(BaseModel):
 
 class DecisionTrail(Stamped, Page[DecisionEntry]):
     """The decision audit trail, oldest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.page(ex.DECISION)]})
 
 
 class EvmPoint(BaseModel):
@@ -207,6 +214,8 @@ class ProjectEntry(BaseModel):
 class ProjectReport(Stamped):
     """A project: stage, status history, RAG trend, EVM series, gates, changes, benefits and lessons."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.PROJECT]})
+
     id: str
     known: bool = Field(default=True, description="false: the project did not exist at `as_of`")
     title: str | None = None
@@ -236,7 +245,7 @@ class Overallocated(BaseModel):
 class CapacityHeatmap(Stamped, Page[CapacityRow]):
     """Capacity against demand per fiscal period and group (resourcing's rows), and accepted over-allocations."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [ex.HEATMAP]})
 
     from_: date = Field(alias="from")
     to: date
@@ -247,6 +256,8 @@ class CapacityHeatmap(Stamped, Page[CapacityRow]):
 
 class BenefitsRegister(Stamped, Page[BenefitEntry]):
     """The benefits register."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.page(ex.BENEFIT)]})
 
 
 class ProposalLink(BaseModel):
@@ -279,13 +290,19 @@ class ObjectiveEntry(BaseModel):
 class ObjectivesRegister(Stamped, Page[ObjectiveEntry]):
     """Strategic objectives and what contributes to them."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.page(ex.OBJECTIVE_ENTRY)]})
+
 
 class LessonsLibrary(Stamped, Page[LessonEntry]):
     """The lessons library, oldest first."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.page(ex.LESSON)]})
+
 
 class EntityHistory(Stamped, Page[HistoryEntry]):
     """Every event of every service that names the entity, in the order reporting received them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.HISTORY]})
 
     entity_id: str
 
@@ -293,7 +310,7 @@ class EntityHistory(Stamped, Page[HistoryEntry]):
 class ProjectionsStatus(BaseModel):
     """Each read model's position per topic partition, lag, generation and state, and the event log's."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [ex.PROJECTIONS]})
 
     event_log: dict[str, Any]
     projections: list[dict[str, Any]]
@@ -302,7 +319,7 @@ class ProjectionsStatus(BaseModel):
 class RebuildStarted(BaseModel):
     """A rebuild started: its progress is in `GET /admin/projections`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [ex.REBUILD]})
 
     name: str
     requested_by: str
