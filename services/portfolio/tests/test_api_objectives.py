@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from pmo_devstack.testing import running_service
+from pmo_events.contracts.common import ObjectiveContribution
+from pmo_events.runtime import Metadata
+from pmo_portfolio.candidates.commands import register_candidate
 
-from .api_support import isolated
+from .api_support import isolated, new_portfolio, weighted_model
+from .support import submitted
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +77,28 @@ async def test_objectives_need_an_analyst_and_valid_input(portfolio) -> None:
         assert empty.status_code == 422
         bad_etag = await analyst.patch(f"/objectives/{created['id']}", json={"weight": 2}, headers={"If-Match": "x"})
         assert bad_etag.status_code == 400
+
+
+async def test_alignment_is_with_the_portfolios_own_objectives_and_unknown_portfolios_are_refused(portfolio) -> None:
+    """5/5 against the only objective of ITS portfolio is 1, whatever other portfolios' objectives weigh."""
+    mine, theirs = await new_portfolio(portfolio, ["bea"]), await new_portfolio(portfolio, ["bea"])
+    async with portfolio.client("ann", "pmo_analyst") as analyst:
+        own = await analyst.post("/objectives", json={**OBJECTIVE, "portfolio_ids": [mine["id"]]})
+        assert own.status_code == 201, own.text
+        assert own.json()["portfolio_ids"] == [mine["id"]]
+        other = await analyst.post("/objectives", json={**OBJECTIVE, "weight": "10", "portfolio_ids": [theirs["id"]]})
+        assert other.status_code == 201, other.text
+        unknown = await analyst.post("/objectives", json={**OBJECTIVE, "portfolio_ids": [mine["id"], "nope"]})
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "portfolio_ids.1"
+        twice = await analyst.post("/objectives", json={**OBJECTIVE, "portfolio_ids": [mine["id"], mine["id"]]})
+        assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "portfolio_ids"
+        moved = await analyst.patch(own.headers["location"], json={"portfolio_ids": ["nope"]})
+        assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "portfolio_ids.0"
+    contribution = (ObjectiveContribution(objective_id=own.json()["id"], contribution=5),)
+    proposal = submitted("c-1", portfolio_id=mine["id"]).model_copy(update={"objective_contributions": contribution})
+    async with portfolio.runtime.commands.unit_of_work(Metadata(actor="rita")) as uow:
+        await register_candidate(uow, proposal)
+    await weighted_model(portfolio, mine["id"])
+    async with portfolio.client("bea", "board_member") as bea:
+        ranking = (await bea.get(f"/portfolios/{mine['id']}/ranking")).json()["items"]
+    assert [(c["id"], Decimal(c["strategic_alignment"])) for c in ranking] == [("c-1", Decimal(1))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -77,3 +78,19 @@ def test_retire_keeps_the_objective_in_history_and_it_can_no_longer_change() -> 
 def test_an_unknown_objective_is_not_found() -> None:
     with pytest.raises(NotFound):
         rules.retire(given(), "ann", None)
+
+
+def test_an_objective_belongs_to_the_portfolios_it_names_or_to_every_portfolio() -> None:
+    named = ObjectiveDefinition("Grow", None, Decimal(3), date(2027, 1, 1), date(2027, 12, 31), ("pf-1", "pf-2"))
+    [created] = rules.create("o-9", named, "ann")
+    state = rules.evolve(rules.initial("o-9"), created)
+    assert state.portfolio_ids == ("pf-1", "pf-2") and state.applies_to("pf-2") and not state.applies_to("pf-3")
+    everyone = rules.evolve(
+        rules.initial("o-8"),
+        rules.create("o-8", replace(named, portfolio_ids=()), "ann")[0],
+    )
+    assert everyone.applies_to("pf-3")
+    assert rules.definition_of(state).portfolio_ids == ("pf-1", "pf-2")
+    with pytest.raises(InvalidCommand) as refused:
+        rules.create("o-7", replace(named, portfolio_ids=("pf-1", "pf-1")), "ann")
+    assert refused.value.field == "portfolio_ids"

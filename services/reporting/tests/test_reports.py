@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 
 from pmo_events.contracts import portfolio
 from pmo_events.envelope import RecordedEvent
@@ -286,3 +287,19 @@ def test_a_benefit_measured_before_the_cancellation_stays_planned() -> None:
 def test_a_running_project_forgoes_nothing() -> None:
     report = portfolio_summary(fold(standard_history().events), "pf-1")
     assert report["forgone_benefits"] == {"count": 0, "financial_total": "0.00", "non_financial": 0}
+
+
+def test_a_portfolios_summary_lists_only_the_objectives_of_its_strategy() -> None:
+    h = standard_history()
+    h.portfolio("pf-2", {"FY2026": "1000"})
+    h.add(
+        portfolio.ObjectiveCreated(
+            objective_id="o-pf2", title="Theirs", weight=Decimal("10"), period_start=date(2026, 1, 1),
+            period_end=date(2027, 12, 31), portfolio_ids=("pf-2",), created_by="ana",
+        ),
+        "o-pf2",
+    )  # fmt: skip
+    docs = fold(h.events)
+    assert portfolio_summary(docs, "pf-1")["objectives"] == {"with_investment": ["o-1"], "without_investment": ["o-2"]}
+    assert portfolio_summary(docs, "pf-2")["objectives"]["without_investment"] == ["o-1", "o-2", "o-pf2"]
+    assert {r["id"]: r["portfolio_ids"] for r in objectives_register(docs)}["o-pf2"] == ["pf-2"]

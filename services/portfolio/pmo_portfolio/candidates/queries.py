@@ -111,7 +111,7 @@ async def scorecard(session: AsyncSession, portfolio_id: str) -> Scorecard:
     found: dict[str, dict[str, Assessment]] = {}
     for row in await session.execute(query):
         found.setdefault(row.candidate_id, {})[row.assessor] = Assessment.model_validate(loads(row.assessment))
-    return Scorecard(found, await active_objective_weights(session))
+    return Scorecard(found, await active_objective_weights(session, portfolio_id))
 
 
 async def ranking(session: AsyncSession, portfolio_id: str) -> dict[str, Any]:

@@ -24,6 +24,11 @@ class Objective(BaseModel):
     period_end: date | None = None
     status: Literal["active", "retired"] = "active"
     retired_reason: str | None = None
+    #: The portfolios it belongs to; empty: organisation-wide (every portfolio's strategy).
+    portfolio_ids: tuple[str, ...] = ()
+
+    def applies_to(self, portfolio_id: str) -> bool:
+        return not self.portfolio_ids or portfolio_id in self.portfolio_ids
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class ObjectiveDefinition:
     weight: Decimal
     period_start: date
     period_end: date
+    portfolio_ids: tuple[str, ...] = ()
 
 
 def _check(definition: ObjectiveDefinition) -> None:
@@ -44,6 +50,8 @@ def _check(definition: ObjectiveDefinition) -> None:
         raise InvalidCommand("weight", "the weight of an objective must be greater than 0")
     if definition.period_end < definition.period_start:
         raise InvalidCommand("period.end", "the period must not end before it starts")
+    if len(set(definition.portfolio_ids)) != len(definition.portfolio_ids):
+        raise InvalidCommand("portfolio_ids", "each portfolio may be named once")
 
 
 def create(objective_id: str, definition: ObjectiveDefinition, created_by: str) -> list[Event]:
@@ -56,7 +64,12 @@ def definition_of(objective: Objective) -> ObjectiveDefinition:
     if not objective.exists or objective.period_start is None or objective.period_end is None:
         raise NotFound(f"objective {objective.objective_id}")
     return ObjectiveDefinition(
-        objective.title, objective.description, objective.weight, objective.period_start, objective.period_end
+        objective.title,
+        objective.description,
+        objective.weight,
+        objective.period_start,
+        objective.period_end,
+        objective.portfolio_ids,
     )
 
 
@@ -88,6 +101,7 @@ def evolve(state: Objective, event: Event) -> Objective:
                 "weight": event.weight,
                 "period_start": event.period_start,
                 "period_end": event.period_end,
+                "portfolio_ids": event.portfolio_ids,
             }
         )
     if isinstance(event, ObjectiveRetired):

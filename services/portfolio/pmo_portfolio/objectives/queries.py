@@ -10,16 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
+from pmo_portfolio.objectives import domain as objective_rules
 from pmo_portfolio.objectives.views import objectives
 from pmo_portfolio.shared.errors import NotFound
 
 
-async def active_objective_weights(session: AsyncSession) -> dict[str, Decimal]:
-    """Objective id → weight, for every active objective (retired ones count for nothing)."""
-    rows = await session.execute(
-        select(objectives.c.objective_id, objectives.c.weight).where(objectives.c.status == "active")
-    )
-    return {row.objective_id: Decimal(row.weight) for row in rows}
+async def active_objective_weights(session: AsyncSession, portfolio_id: str) -> dict[str, Decimal]:
+    """Objective id → weight, for every active objective of the portfolio's strategy: its own and the
+    organisation-wide ones (retired ones, and other portfolios' own, count for nothing)."""
+    rows = await session.execute(select(objectives.c.state).where(objectives.c.status == "active"))
+    active = (objective_rules.Objective.model_validate(loads(row.state)) for row in rows)
+    return {o.objective_id: o.weight for o in active if o.applies_to(portfolio_id)}
 
 
 def objective_view(state: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +32,7 @@ def objective_view(state: dict[str, Any]) -> dict[str, Any]:
         "period": {"start": state["period_start"], "end": state["period_end"]},
         "status": state["status"],
         "retired_reason": state.get("retired_reason"),
+        "portfolio_ids": state.get("portfolio_ids", []),
     }
 
 

@@ -38,6 +38,8 @@ class ObjectiveView(BaseModel):
     period: Period
     status: Literal["active", "retired"]
     retired_reason: str | None = None
+    #: The portfolios whose strategy it is; empty: every portfolio.
+    portfolio_ids: list[str] = []
     version: int
 
 
@@ -53,6 +55,8 @@ class ObjectiveSummary(BaseModel):
     period: Period
     status: Literal["active", "retired"]
     retired_reason: str | None = None
+    #: The portfolios whose strategy it is; empty: every portfolio.
+    portfolio_ids: list[str] = []
 
 
 class ObjectivePage(Page[ObjectiveSummary]):

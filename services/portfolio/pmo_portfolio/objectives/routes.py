@@ -37,7 +37,9 @@ async def create_objective(
     body: ObjectiveCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     objective_id = str(uuid.uuid4())
-    definition = ObjectiveDefinition(body.title, body.description, body.weight, body.period.start, body.period.end)
+    definition = ObjectiveDefinition(
+        body.title, body.description, body.weight, body.period.start, body.period.end, tuple(body.portfolio_ids)
+    )
     new_events = objective_rules.create(objective_id, definition, principal.subject)
     return await run_command(
         request,
@@ -93,7 +95,7 @@ async def update_objective(
 ) -> Response:
     """Change title, description, weight or period; `If-Match` guards against overwriting a newer version."""
     if not body.model_fields_set:
-        raise invalid_field("", "name at least one of title, description, weight, period")
+        raise invalid_field("", "name at least one of title, description, weight, period, portfolio_ids")
 
     def rule(objective: Objective) -> list[Event]:
         current, period = objective_rules.definition_of(objective), body.period
@@ -103,6 +105,7 @@ async def update_objective(
             weight=body.weight if body.weight is not None else current.weight,
             period_start=period.start if period else current.period_start,
             period_end=period.end if period else current.period_end,
+            portfolio_ids=tuple(body.portfolio_ids) if body.portfolio_ids is not None else current.portfolio_ids,
         )
         return objective_rules.update(objective, definition, principal.subject)
 

@@ -15,6 +15,9 @@ from pmo_servicekit.contract.wire import DecimalText
 Weight = Annotated[Decimal, DecimalText(12, 6, "a relative weight as a decimal string, above 0", "3"), Field(gt=0)]
 
 
+PortfolioRef = Annotated[str, Field(min_length=1, max_length=36)]
+
+
 class ObjectivePeriod(Body):
     start: BoundedDate
     end: BoundedDate
@@ -27,6 +30,7 @@ class ObjectiveCreate(Body):
             "description": "Online share of revenue above 40%",
             "weight": "3",
             "period": {"start": "2027-01-01", "end": "2029-12-31"},
+            "portfolio_ids": ["3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b"],
         }
     )
 
@@ -34,6 +38,11 @@ class ObjectiveCreate(Body):
     description: str | None = Field(default=None, max_length=5_000)
     weight: Weight
     period: ObjectivePeriod
+    portfolio_ids: list[PortfolioRef] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the portfolios whose strategy it is (each must exist); empty: every portfolio",
+    )
 
 
 class ObjectivePatch(Body):
@@ -43,6 +52,7 @@ class ObjectivePatch(Body):
     description: str | None = Field(default=None, max_length=5_000)
     weight: Weight | None = None
     period: ObjectivePeriod | None = None
+    portfolio_ids: list[PortfolioRef] | None = Field(default=None, max_length=50)
 
 
 class ObjectiveRetire(Body):

@@ -31,7 +31,7 @@ async def create_programme(
         portfolio.state,
         definition,
         held_by_others=await held_by_programmes(uow.session, portfolio_id),
-        active_objectives=set(await objectives.active_objective_weights(uow.session)),
+        active_objectives=set(await objectives.active_objective_weights(uow.session, portfolio_id)),
         created_by=by,
         created_at=at,
     )

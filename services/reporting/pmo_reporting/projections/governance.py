@@ -101,6 +101,7 @@ def objective_defined(docs: Documents, event: ObjectiveCreated | ObjectiveUpdate
             weight=format(event.weight, "f"),
             period_start=event.period_start.isoformat(),
             period_end=event.period_end.isoformat(),
+            portfolio_ids=list(event.portfolio_ids),
             defined_at=instant(meta.time),
         )
     docs.put(OBJECTIVE, event.objective_id, doc)

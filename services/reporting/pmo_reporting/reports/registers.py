@@ -86,6 +86,7 @@ def objectives_register(docs: DocumentView) -> list[Body]:
                 "period_start": objective.get("period_start"),
                 "period_end": objective.get("period_end"),
                 "status": "retired" if objective.get("retired_at") else "active",
+                "portfolio_ids": objective.get("portfolio_ids", []),
                 "proposals": [
                     {"id": p["id"], "title": p.get("title"), "status": proposal_status(p), "contribution": c}
                     for p, c in contributing

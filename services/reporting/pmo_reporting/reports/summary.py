@@ -34,6 +34,12 @@ def committed_per_period(docs: DocumentView, portfolio_id: str) -> dict[str, Dec
     return committed
 
 
+def applies_to(objective: Body, portfolio_id: str) -> bool:
+    """An objective is in a portfolio's strategy when it names the portfolio or names none (organisation-wide)."""
+    owners = objective.get("portfolio_ids") or []
+    return not owners or portfolio_id in owners
+
+
 def rag_counts(projects: list[Body]) -> dict[str, int]:
     counts = dict.fromkeys((*RAG, "unreported"), 0)
     for project in projects:
@@ -69,7 +75,7 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
     periods = sorted(set(envelope) | set(committed), key=fiscal.order)
     funded = [p for p in proposals if proposal_status(p) == "approved"]
     invested = {c["objective_id"] for p in funded for c in p.get("objective_contributions", [])}
-    objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at")]
+    objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at") and applies_to(o, portfolio_id)]
     planned, forgone = planned_and_forgone(docs, funded)
     currency = portfolio.get("currency")
     return {

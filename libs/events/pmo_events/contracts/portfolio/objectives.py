@@ -19,6 +19,9 @@ class ObjectiveCreated(PortfolioEvent):
     weight: Money
     period_start: date
     period_end: date
+    #: The portfolios whose strategy this is (issue 12); empty: every portfolio (organisation-wide), as
+    #: every objective recorded before objectives belonged to portfolios.
+    portfolio_ids: tuple[str, ...] = ()
     created_by: str
 
 
@@ -31,6 +34,9 @@ class ObjectiveUpdated(PortfolioEvent):
     weight: Money
     period_start: date
     period_end: date
+    #: The portfolios whose strategy this is (issue 12); empty: every portfolio (organisation-wide), as
+    #: every objective recorded before objectives belonged to portfolios.
+    portfolio_ids: tuple[str, ...] = ()
     updated_by: str
 
 

@@ -276,6 +276,8 @@ class ObjectiveEntry(BaseModel):
     period_start: date | None = None
     period_end: date | None = None
     status: Literal["active", "retired"]
+    #: The portfolios whose strategy it is; empty: every portfolio (organisation-wide).
+    portfolio_ids: list[str] = []
     proposals: list[ProposalLink]
     projects: list[str]
     currency: str | None = Field(
