@@ -22,7 +22,7 @@ from pmo_portfolio.objectives import routes as objective_routes
 from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.programmes import routes as programme_routes
 from pmo_portfolio.programmes import views as programme_views
-from pmo_portfolio.programmes.commands import join_at_approval
+from pmo_portfolio.programmes.commands import join_at_approval, keep_ring_fences_within_envelope
 from pmo_portfolio.scenarios import routes as scenario_routes
 from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
@@ -61,7 +61,7 @@ PORTFOLIO = ServiceDefinition(
     ],
     projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
-    policies=[initiate_approved_project, join_at_approval, reassess_dependencies],
+    policies=[initiate_approved_project, join_at_approval, keep_ring_fences_within_envelope, reassess_dependencies],
     problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
 )

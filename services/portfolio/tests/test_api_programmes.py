@@ -130,3 +130,29 @@ async def test_a_programme_holds_a_ring_fence_its_projects_draw_on(service) -> N
             review.replace(first["tranche_id"], "nope"), json={"decision": "continue", "rationale": "x"}
         )
         assert closing.status_code == 404
+
+
+async def test_the_envelope_is_not_lowered_below_what_programmes_ring_fence(service) -> None:
+    """Programme creation keeps ring-fences within the envelope; lowering the envelope must too, or a
+    programme holds a share of money the portfolio no longer has (found by the attacker's pass)."""
+    portfolio = (await new_portfolio(service, ["bea"], budget=BUDGET))["id"]
+    async with service.client("ann", "pmo_analyst") as ann:
+        assert (await ann.post("/programmes", json=programme(portfolio, "600"))).status_code == 201
+        before = (await ann.get(f"/portfolios/{portfolio}")).json()
+        lowered = await ann.put(
+            f"/portfolios/{portfolio}/budget", json={"budget": [{"fiscal_period": "FY2026", "amount": "599.99"}]}
+        )
+        assert lowered.status_code == 409, lowered.text
+        problem = lowered.json()
+        assert problem["type"] == "urn:pmo:problem:envelope-exceeded" and problem["fiscal_period"] == "FY2026"
+        assert "ring-fenced" in problem["detail"] and "EUR 600.00" in problem["detail"]
+        # a period dropped from the envelope altogether is lowered to nothing
+        dropped = await ann.put(
+            f"/portfolios/{portfolio}/budget", json={"budget": [{"fiscal_period": "FY2027", "amount": "5000.00"}]}
+        )
+        assert dropped.status_code == 409 and dropped.json()["fiscal_period"] == "FY2026"
+        assert (await ann.get(f"/portfolios/{portfolio}")).json() == before  # nothing changed
+        kept = await ann.put(
+            f"/portfolios/{portfolio}/budget", json={"budget": [{"fiscal_period": "FY2026", "amount": "600.00"}]}
+        )
+        assert kept.status_code == 200, kept.text

@@ -146,6 +146,22 @@ def test_ring_fences_of_all_programmes_stay_within_the_envelope() -> None:
     assert create(held={"2027": Decimal("400")})  # exactly the envelope
 
 
+def test_a_new_envelope_holds_what_the_programmes_ring_fence() -> None:
+    held = {"2027": Decimal("600"), "2028": Decimal("100")}
+    with pytest.raises(EnvelopeExceeded) as lowered:
+        rules.check_envelope_holds_ring_fences(money(("2027", "599.99"), ("2028", "100")), held, "EUR")
+    assert (lowered.value.fiscal_period, lowered.value.remaining, lowered.value.asked) == (
+        "2027",
+        Decimal("599.99"),
+        Decimal("600"),
+    )
+    assert "ring-fenced" in str(lowered.value) and "EUR 600.00" in str(lowered.value)
+    with pytest.raises(EnvelopeExceeded) as dropped:  # a period left out of the envelope has none
+        rules.check_envelope_holds_ring_fences(money(("2027", "600")), held, "EUR")
+    assert dropped.value.fiscal_period == "2028" and dropped.value.remaining == 0
+    rules.check_envelope_holds_ring_fences(money(("2027", "600"), ("2028", "100")), held, "EUR")  # exactly
+
+
 def test_a_ring_fence_in_a_period_the_portfolio_has_no_envelope_for_is_refused() -> None:
     with pytest.raises(EnvelopeExceeded):
         create(definition=ProgrammeDefinition(**{**DEFINITION.__dict__, "ring_fence": money(("2029", "1"))}))

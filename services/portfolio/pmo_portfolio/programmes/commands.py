@@ -8,7 +8,7 @@ from typing import Any
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.contracts.portfolio import InvestmentDecided
+from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioBudgetSet
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import delivery, funding, objectives
@@ -109,3 +109,18 @@ async def join_at_approval(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     )
     after = fold(PROGRAMME, loaded.state, new_events)
     await uow.append(PROGRAMME, decision.programme_id, loaded.version, new_events, after)
+
+
+async def keep_ring_fences_within_envelope(uow: UnitOfWork, recorded: RecordedEvent) -> None:
+    """Policy: a new envelope is refused whole (in its own transaction) when it is below what the
+    portfolio's open programmes ring-fence in a period, as creating such a programme is."""
+    if recorded.type != PortfolioBudgetSet.type_name():
+        return
+    budget_set = recorded.decode()
+    if not isinstance(budget_set, PortfolioBudgetSet):
+        return
+    held = await held_by_programmes(uow.session, budget_set.portfolio_id)
+    if not held:
+        return
+    currency = (await uow.load(funding.PORTFOLIO, budget_set.portfolio_id)).state.currency
+    programme_rules.check_envelope_holds_ring_fences(budget_set.budget, held, currency)

@@ -56,7 +56,8 @@ class EnvelopeExceeded(RuleViolation):
     """A fiscal period's committed total would stand above its budget envelope.
 
     Either an approval (or a budget increase) asks for more than remains, or a new envelope is lower than
-    what the board has already committed (`lowering`). Amounts read as money, the period by its name."""
+    what the board has already committed or the portfolio's programmes ring-fence (`lowering`, `held`).
+    Amounts read as money, the period by its name."""
 
     def __init__(
         self,
@@ -66,10 +67,11 @@ class EnvelopeExceeded(RuleViolation):
         currency: str | None = None,
         *,
         lowering: bool = False,
+        held: str = "committed",
     ) -> None:
         if lowering:
             message = (
-                f"{fiscal_period}: {readable_money(asked, currency)} is already committed, more than the new "
+                f"{fiscal_period}: {readable_money(asked, currency)} is already {held}, more than the new "
                 f"envelope of {readable_money(remaining, currency)}"
             )
         else:

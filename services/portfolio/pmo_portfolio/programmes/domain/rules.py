@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,6 +83,24 @@ def create(
             **definition.__dict__,
         )
     ]
+
+
+def check_envelope_holds_ring_fences(
+    budget: Iterable[PeriodAmount], held: Mapping[str, Decimal], currency: str | None = None
+) -> None:
+    """A new envelope holds what the portfolio's open programmes ring-fence (`held`, per period): lowering
+    a period below it (or dropping the period) would leave a programme holding money the portfolio has not."""
+    envelope = {line.fiscal_period: line.amount for line in budget}
+    for period, fenced in sorted(held.items()):
+        if fenced > envelope.get(period, ZERO):
+            raise EnvelopeExceeded(
+                period,
+                envelope.get(period, ZERO),
+                fenced,
+                currency,
+                lowering=True,
+                held="ring-fenced by the portfolio's programmes",
+            )
 
 
 def _existing_active(programme: Programme) -> None:
