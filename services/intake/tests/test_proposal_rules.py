@@ -233,6 +233,21 @@ def test_submit_checks_amounts_dates_fte_objectives_and_periods() -> None:
     assert "retired" in retired.message
 
 
+def test_a_contribution_to_another_portfolios_objective_is_refused_and_a_shared_one_is_fine() -> None:
+    objectives = {
+        "o-theirs": ObjectiveFacts("o-theirs", "Their growth", portfolio_ids=("p-2",)),
+        "o-shared": ObjectiveFacts("o-shared", "Shared", portfolio_ids=("p-2", "p-1")),
+    }
+    context = SubmissionContext(portfolio=CONTEXT.portfolio, objectives=objectives)
+    theirs = (ObjectiveContribution(objective_id="o-theirs", contribution=5),)
+    with pytest.raises(IncompleteProposal) as refused:
+        lifecycle.submit(given(drafted(objective_contributions=theirs)), context, actor=ALICE, now=NOW)
+    [finding] = refused.value.findings
+    assert finding.field == "objective_contributions.0.objective_id" and "another portfolio" in finding.message
+    shared = (ObjectiveContribution(objective_id="o-shared", contribution=5),)
+    assert lifecycle.submit(given(drafted(objective_contributions=shared)), context, actor=ALICE, now=NOW)
+
+
 def test_dependencies_on_known_proposals_are_fine() -> None:
     state = given(drafted(dependencies=("22222222-2222-4222-8222-222222222222",)))
     context = SubmissionContext(

@@ -82,6 +82,7 @@ async def _objective_changed(session: AsyncSession, objective: Event) -> None:
         "title": objective.title,
         "period_start": objective.period_start,
         "period_end": objective.period_end,
+        "portfolio_ids": dumps(list(objective.portfolio_ids)).decode(),
         "updated_at": datetime.now(UTC),
     }
     if isinstance(objective, ObjectiveCreated):

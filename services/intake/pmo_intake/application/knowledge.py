@@ -34,7 +34,12 @@ async def objective_facts(session: AsyncSession, objective_ids: list[str]) -> di
         return {}
     query = select(known_objectives).where(known_objectives.c.objective_id.in_(objective_ids))
     rows = (await session.execute(query)).all()
-    return {r.objective_id: ObjectiveFacts(r.objective_id, r.title, r.retired) for r in rows}
+    return {
+        r.objective_id: ObjectiveFacts(
+            r.objective_id, r.title, r.retired, tuple(loads(r.portfolio_ids)) if r.portfolio_ids else ()
+        )
+        for r in rows
+    }
 
 
 async def _known_proposals(session: AsyncSession, ids: list[str]) -> frozenset[str]:

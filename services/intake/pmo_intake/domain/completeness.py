@@ -28,6 +28,8 @@ class ObjectiveFacts:
     objective_id: str
     title: str
     retired: bool = False
+    #: The portfolios whose strategy it is; empty: every portfolio's (organisation-wide).
+    portfolio_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def _objective_findings(proposal: Proposal, context: SubmissionContext) -> list[
             findings.append(Finding(path, f"strategic objective {contribution.objective_id} does not exist"))
         elif objective.retired:
             findings.append(Finding(path, f"strategic objective {objective.title!r} is retired"))
+        elif objective.portfolio_ids and proposal.portfolio_id not in objective.portfolio_ids:
+            findings.append(Finding(path, f"strategic objective {objective.title!r} is another portfolio's"))
         if contribution.objective_id in seen:
             findings.append(Finding(path, "each objective is listed once"))
         seen.add(contribution.objective_id)

@@ -46,4 +46,6 @@ known_objectives = Table(
     Column("period_end", Date),
     Column("retired", Boolean, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    #: JSON list of the portfolios whose strategy it is; null or empty: organisation-wide.
+    Column("portfolio_ids", Text),
 )
