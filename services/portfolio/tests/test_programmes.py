@@ -143,6 +143,7 @@ def test_ring_fences_of_all_programmes_stay_within_the_envelope() -> None:
         Decimal("500"),
         Decimal("600"),
     )
+    assert refused.value.currency == "EUR" and "EUR 600.00" in str(refused.value)
     assert create(held={"2027": Decimal("400")})  # exactly the envelope
 
 
@@ -175,6 +176,7 @@ def test_a_ring_fence_in_a_period_the_portfolio_has_no_envelope_for_is_refused()
         ({"objective_ids": ("o-1", "o-9")}, "objective_ids.1"),
         ({"ring_fence": money(("2027", "-1"))}, "ring_fence.0.amount"),
         ({"ring_fence": money(("2027", "1"), ("2027", "2"))}, "ring_fence"),
+        ({"ring_fence": money(("2027", "0.001"))}, "ring_fence.0.amount"),  # EUR has 2 places
     ],
 )
 def test_a_programme_definition_is_checked_field_by_field(change: dict[str, object], field: str) -> None:

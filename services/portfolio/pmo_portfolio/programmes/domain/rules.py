@@ -27,6 +27,7 @@ from pmo_portfolio.shared.errors import (
     NotFound,
     RingFenceExceeded,
     RuleViolation,
+    check_scale,
 )
 
 
@@ -40,7 +41,9 @@ class ProgrammeDefinition:
     ring_fence: tuple[PeriodAmount, ...]
 
 
-def _check_definition(definition: ProgrammeDefinition, active_objectives: Collection[str]) -> None:
+def _check_definition(
+    definition: ProgrammeDefinition, active_objectives: Collection[str], currency: str | None
+) -> None:
     for field in ("name", "vision", "senior_responsible_owner", "programme_manager"):
         if not getattr(definition, field).strip():
             raise InvalidCommand(field, f"a programme needs a {field.replace('_', ' ')}")
@@ -53,6 +56,7 @@ def _check_definition(definition: ProgrammeDefinition, active_objectives: Collec
     for index, line in enumerate(definition.ring_fence):
         if line.amount < 0:
             raise InvalidCommand(f"ring_fence.{index}.amount", "a ring-fence cannot be negative")
+    check_scale(definition.ring_fence, currency, "ring_fence")
 
 
 def create(
@@ -69,11 +73,11 @@ def create(
     programmes hold (`held_by_others`), no period may exceed the envelope."""
     if not portfolio.exists:
         raise NotFound(f"portfolio {portfolio.portfolio_id}")
-    _check_definition(definition, active_objectives)
+    _check_definition(definition, active_objectives, portfolio.currency)
     for line in definition.ring_fence:
         left = portfolio.budget.get(line.fiscal_period, ZERO) - held_by_others.get(line.fiscal_period, ZERO)
         if line.amount > left:
-            raise EnvelopeExceeded(line.fiscal_period, left, line.amount)
+            raise EnvelopeExceeded(line.fiscal_period, left, line.amount, portfolio.currency)
     return [
         ProgrammeCreated(
             programme_id=programme_id,
