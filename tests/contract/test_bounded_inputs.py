@@ -231,6 +231,8 @@ async def _prepare(service: RunningService) -> dict[str, Any]:
             body = _example(document, schema) or {}
             if key == "portfolio_id":
                 body["board_members"] = ["prop"]  # so the board's decisions reach their rules
+            if key == "objective_id" and "portfolio_ids" in body:
+                body["portfolio_ids"] = [ids["portfolio_id"]]  # the example's portfolio does not exist here
             answer = await client.post(path, json=body)
             assert answer.status_code == 201, (path, answer.text)
             ids[key] = answer.json()["id"]
