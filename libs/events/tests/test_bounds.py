@@ -66,6 +66,18 @@ def test_a_date_out_of_range_is_a_named_refusal(day: str) -> None:
 def test_dates_from_1900_to_2199_are_accepted() -> None:
     assert Command.model_validate({"day": "1900-01-01"}).day == date(1900, 1, 1)
     assert Command.model_validate({"day": "2199-12-31"}).day == date(2199, 12, 31)
+    assert Command(day=date(2027, 3, 1)).day == date(2027, 3, 1)  # from Python, a date as such
+
+
+@pytest.mark.parametrize("day", ["-0", "0", 0, 1700000000, "1700000000", 1.5, "20270301", "2027-3-1", True])
+def test_a_date_is_written_out_never_a_number_of_seconds(day: object) -> None:
+    """The documents say `"type": "string", "format": "date"`; pydantic alone reads "-0" as 1970-01-01."""
+    assert refusal(day=day) == ("day", "date_format")
+
+
+@pytest.mark.parametrize("instant", ["-0", "0", 0, 1700000000, "1700000000", 1.5, "2027-03-01", True])
+def test_an_instant_is_written_out_never_a_number_of_seconds(instant: object) -> None:
+    assert refusal(at=instant) == ("at", "instant_format")
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,10 @@ nothing downstream (arithmetic, the database, the event's encoded size, the brok
 - **Amount**: a decimal string (never a JSON number), finite, at most `MAX_INTEGER_DIGITS` (15) digits
   before the point and at most `MAX_PLACES` (4, the largest ISO 4217 minor unit) after it; where the
   currency is known its own scale applies (`check_scale`: 2 places in EUR, none in JPY). Code `amount_bounds`.
-- **BoundedDate**: a calendar date from `EARLIEST` (1900-01-01) to `LATEST` (2199-12-31). Code `date_out_of_range`.
-- **BoundedInstant**: an instant with a time zone in the same range. Code `instant_out_of_range`
-  (`timezone_aware` without a zone).
+- **BoundedDate**: a calendar date written YYYY-MM-DD (never a number of seconds: code `date_format`) from
+  `EARLIEST` (1900-01-01) to `LATEST` (2199-12-31). Code `date_out_of_range`.
+- **BoundedInstant**: an instant written in ISO 8601 (code `instant_format`) with a time zone in the same
+  range. Code `instant_out_of_range` (`timezone_aware` without a zone).
 - **FiscalPeriod**: `FY2027`, `FY2027-Q1` or `FY2027-P01`, fiscal years 1900 to 2199. Code `fiscal_period`.
 
 Recorded events are not re-validated against these bounds when read (an event stored before a bound
@@ -23,7 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, WithJsonSchema
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from pmo_events.figures.fiscal import PERIOD_NAME, PERIOD_NAME_RULE, FiscalPeriodName
@@ -120,6 +121,26 @@ def scale_problem(amount: Decimal, currency: str | None) -> str | None:
     return f"{currency or 'amounts without a currency'}: at most {places} places after the point"
 
 
+#: As the documents say (`"format": "date"`, `"format": "date-time"`): pydantic alone would also read a
+#: number, or a string of digits, as seconds since 1970 (`"-0"` was 1970-01-01).
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INSTANT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}.*", re.DOTALL)
+DATE_FORMAT_RULE = "a date is written YYYY-MM-DD, such as 2027-03-01"
+INSTANT_FORMAT_RULE = "an instant is written in ISO 8601 with a time zone, such as 2027-03-01T09:30:00Z"
+
+
+def _date_written_out(value: object) -> object:
+    if isinstance(value, date) or (isinstance(value, str) and _DATE_TEXT.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_format", DATE_FORMAT_RULE)
+
+
+def _instant_written_out(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _INSTANT_TEXT.fullmatch(value)):
+        return value
+    raise PydanticCustomError("instant_format", INSTANT_FORMAT_RULE)
+
+
 def _in_date_range(value: date) -> date:
     if not EARLIEST <= value <= LATEST:
         raise PydanticCustomError("date_out_of_range", DATE_RULE)
@@ -141,9 +162,11 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-#: A date in a request: 1900-01-01 to 2199-12-31, else a 422 `date_out_of_range`.
+#: A date in a request: written YYYY-MM-DD (else `date_format`), 1900-01-01 to 2199-12-31, else a 422
+#: `date_out_of_range`.
 BoundedDate = Annotated[
     date,
+    BeforeValidator(_date_written_out),
     AfterValidator(_in_date_range),
     WithJsonSchema(
         {
@@ -155,9 +178,11 @@ BoundedDate = Annotated[
         }
     ),
 ]
-#: An instant in a request or a query: with a time zone, 1900 to 2199, else a 422 `instant_out_of_range`.
+#: An instant in a request or a query: written in ISO 8601 (else `instant_format`), with a time zone, 1900 to
+#: 2199, else a 422 `instant_out_of_range`.
 BoundedInstant = Annotated[
     datetime,
+    BeforeValidator(_instant_written_out),
     AfterValidator(_aware),
     AfterValidator(_in_instant_range),
     WithJsonSchema(
