@@ -23,6 +23,9 @@ from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.programmes import routes as programme_routes
 from pmo_portfolio.programmes import views as programme_views
 from pmo_portfolio.programmes.commands import join_at_approval, keep_ring_fences_within_envelope
+from pmo_portfolio.raid import routes as raid_routes
+from pmo_portfolio.raid import views as raid_views
+from pmo_portfolio.raid.commands import check_reported_raid_items
 from pmo_portfolio.scenarios import routes as scenario_routes
 from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
@@ -36,6 +39,7 @@ VIEWS = (
     delivery_views,
     programme_views,
     dependency_views,
+    raid_views,
 )
 
 PORTFOLIO = ServiceDefinition(
@@ -58,10 +62,17 @@ PORTFOLIO = ServiceDefinition(
         delivery_routes.router,
         programme_routes.router,
         dependency_routes.router,
+        raid_routes.router,
     ],
     projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
-    policies=[initiate_approved_project, join_at_approval, keep_ring_fences_within_envelope, reassess_dependencies],
+    policies=[
+        initiate_approved_project,
+        join_at_approval,
+        keep_ring_fences_within_envelope,
+        reassess_dependencies,
+        check_reported_raid_items,
+    ],
     problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
 )

@@ -35,6 +35,11 @@ STREAMS = (
                       "ProgrammeStatusReported"})),
     Stream("dependency_graph", "graph_id", "a portfolio's dependency graph (`dependencies-<portfolio_id>`)",
            frozenset({"DependencyRegistered", "DependencyAtRisk", "DependencyRiskCleared"})),
+    Stream("raid_item", "raid_item_id", "one risk, assumption or issue of the RAID log, its scores and escalations",
+           frozenset({"RaidItemRaised", "RiskAssessed", "RiskResponsePlanned", "RaidActionCompleted",
+                      "RaidItemEscalated", "RaidItemDelegated", "AssumptionValidated", "RaidItemClosed"})),
+    Stream("raid_tolerances", "tolerances_id", "a portfolio's RAID tolerances (`raid-tolerances-<portfolio_id>`)",
+           frozenset({"RaidTolerancesSet"})),
     Stream("project", "project_id", "the project (the id of the proposal it came from)", frozenset({
         "ProjectInitiated", "StageGateDecided", "StatusReported", "StatusReportWithdrawn", "AlignmentReviewed",
         "ChangeRequested",

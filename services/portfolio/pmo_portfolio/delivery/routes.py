@@ -180,6 +180,7 @@ async def record_status_report(
         risks=tuple(body.risks),
         issues=tuple(body.issues),
         forecast_end=body.forecast_end,
+        raid_item_ids=tuple(body.raid_item_ids),
         supersedes=body.supersedes,
         correction_reason=body.correction_reason,
     )

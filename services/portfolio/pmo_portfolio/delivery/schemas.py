@@ -48,6 +48,9 @@ class StatusReportBody(Body):
     summary: str = Text
     risks: list[str] = Field(default_factory=list, max_length=100)
     issues: list[str] = Field(default_factory=list, max_length=100)
+    raid_item_ids: list[str] = Field(
+        default_factory=list, max_length=100, description="the RAID log's items this report refers to"
+    )
     forecast_end: BoundedDate | None = Field(default=None, description="the end date the project now forecasts")
     supersedes: str | None = Field(default=None, max_length=64, description="the report this one corrects")
     correction_reason: str | None = Field(default=None, max_length=10_000, description="why (with supersedes)")

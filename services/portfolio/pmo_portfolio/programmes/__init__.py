@@ -3,6 +3,6 @@
 Other concepts (the RAID log) use only what this module exports.
 """
 
-from pmo_portfolio.programmes.queries import programme_of
+from pmo_portfolio.programmes.queries import programme_of, programme_portfolio
 
-__all__ = ["programme_of"]
+__all__ = ["programme_of", "programme_portfolio"]

@@ -40,6 +40,14 @@ async def programme_of(session: AsyncSession, project_id: str) -> str | None:
     return row.programme_id if row else None
 
 
+async def programme_portfolio(session: AsyncSession, programme_id: str) -> str | None:
+    """The portfolio the programme belongs to (None: no such programme)."""
+    row = (
+        await session.execute(select(programmes.c.portfolio_id).where(programmes.c.programme_id == programme_id))
+    ).first()
+    return row.portfolio_id if row else None
+
+
 def _figures(project: delivery.Project) -> EarnedValue | None:
     report = project.latest_report()
     if report is None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals
+from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals, raid
 from pmo_reporting.projections.base import Projection, handlers_of
 
 PORTFOLIO = Projection(
     name="portfolio",
-    description="Portfolios, objectives, proposals and candidates, decisions, projects, benefits and lessons",
-    handlers=handlers_of(*governance.EFFECTS, *proposals.EFFECTS, *delivery.EFFECTS, *calendar.EFFECTS),
+    description="Portfolios, objectives, proposals and candidates, decisions, projects, benefits, lessons, "
+    "the RAID log and the dependency graph",
+    handlers=handlers_of(*governance.EFFECTS, *proposals.EFFECTS, *delivery.EFFECTS, *calendar.EFFECTS, *raid.EFFECTS),
 )
 
 CAPACITY = Projection(

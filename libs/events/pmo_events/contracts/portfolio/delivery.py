@@ -138,6 +138,9 @@ class StatusReported(ProjectEvent):
     summary: str
     risks: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
+    #: RAID items (risks, issues, assumptions of the RAID log) the report refers to; `risks` and `issues`
+    #: stay as free text for reports written before the log existed.
+    raid_item_ids: tuple[str, ...] = ()
     #: The end date the project manager now forecasts (None: the plan's end still holds).
     forecast_end: date | None = None
     correction_of: str | None = None

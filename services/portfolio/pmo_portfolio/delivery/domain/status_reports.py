@@ -37,6 +37,7 @@ class ReportStatus:
     risks: tuple[str, ...] = ()
     issues: tuple[str, ...] = ()
     forecast_end: date | None = None
+    raid_item_ids: tuple[str, ...] = ()
     #: The report this one corrects (any period end), with why.
     supersedes: str | None = None
     correction_reason: str | None = None
@@ -131,6 +132,7 @@ def report_status(
             risks=command.risks,
             issues=command.issues,
             forecast_end=command.forecast_end,
+            raid_item_ids=command.raid_item_ids,
             correction_of=correction_of,
             correction_reason=(command.correction_reason or "").strip() or None,
             reported_by=command.reported_by,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -16,16 +16,18 @@ from pmo_reporting.adapters.http.responses import (
     BenefitsRegister,
     CapacityHeatmap,
     DecisionTrail,
+    DependencyMap,
     LessonsLibrary,
     ObjectivesRegister,
     PipelineReport,
     PortfolioSummary,
     ProjectReport,
+    RiskReport,
     TrailOutcome,
 )
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
-from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals
+from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals, raid
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
@@ -34,6 +36,7 @@ from pmo_reporting.reports.candidates import candidate_positions
 from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
 from pmo_reporting.reports.pipeline import pipeline_funnel
 from pmo_reporting.reports.project import project_view
+from pmo_reporting.reports.raid import dependency_map, risk_view
 from pmo_reporting.reports.registers import decision_trail, lessons_library, objectives_register
 from pmo_reporting.reports.summary import portfolio_summary
 from pmo_servicekit.auth import CurrentPrincipal
@@ -300,3 +303,34 @@ async def list_lessons(
     items = lessons_library(docs, q=q, category=category, tag=tag)
     key = (paging, lambda lesson: [lesson["project_id"], lesson["lesson_id"]])
     return respond(request, LessonsLibrary, _stamp(as_of), items, "lessons", page=key)
+
+
+@router.get("/risks", summary="Read a portfolio's risk view", response_model=RiskReport, responses=READ)
+async def read_risk_report(
+    as_of: AsOf,
+    _principal: CurrentPrincipal,
+    request: Request,
+    paging: Paging,
+    portfolio_id: Id,
+    level: Literal["project", "programme", "portfolio"] | None = None,
+    level_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """Open risks where they sit (all levels, or one `level`, or one project or programme by `level_id`): the
+    5x5 heatmap (counts and items per cell), escalations and delegations, overdue actions; `items` are the
+    risks by score, highest first (the CSV too). `as_of` answers as the log stood then."""
+    docs = await _state(request, PORTFOLIO, {raid.RAID_ITEM: portfolio_id}, as_of)
+    today = (as_of or datetime.now(UTC)).date()
+    body, ranked = risk_view(docs, portfolio_id, level, level_id, today)
+    return respond(request, RiskReport, {**_stamp(as_of), **body}, ranked, "risks", page=(paging, lambda r: [r["id"]]))
+
+
+@router.get("/dependencies", summary="Read a portfolio's dependency map", response_model=DependencyMap, responses=READ)
+async def read_dependency_map(
+    as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging, portfolio_id: Id
+) -> Response:
+    """The projects (`nodes`, with `at_risk` when they depend on something at risk) and the dependencies
+    (`items`: dependent → provider, need date, at-risk flag and cause), as they stood `as_of`."""
+    docs = await _state(request, PORTFOLIO, {raid.DEPENDENCY: portfolio_id, delivery.PROJECT: portfolio_id}, as_of)
+    body, edges = dependency_map(docs, portfolio_id)
+    page = (paging, lambda e: [e["need_date"], e["id"]])
+    return respond(request, DependencyMap, {**_stamp(as_of), **body}, edges, "dependencies", page=page)

@@ -325,3 +325,93 @@ class RebuildStarted(BaseModel):
 
     name: str
     requested_by: str
+
+
+RaidLevel = Literal["project", "programme", "portfolio"]
+
+
+class RiskCell(BaseModel):
+    """One cell of the 5x5 grid: probability (rows 5..1) by impact (columns 1..5)."""
+
+    probability: int
+    impact: int
+    count: int
+    raid_item_ids: list[str]
+
+
+class RaidMove(BaseModel):
+    """An escalation (up, with the reason) or a delegation (back down, with the rationale)."""
+
+    raid_item_id: str
+    title: str
+    kind: Literal["risk", "assumption", "issue"]
+    escalated: bool
+    from_level: RaidLevel
+    from_level_id: str
+    to_level: RaidLevel
+    to_level_id: str
+    reason: str
+    at: Instant
+
+
+class OverdueAction(BaseModel):
+    raid_item_id: str
+    title: str
+    action_id: str
+    description: str
+    owner: str
+    due_on: date
+    done: bool
+
+
+class RankedRisk(BaseModel):
+    id: str
+    title: str
+    owner: str
+    score: int | None = None
+    probability: int | None = None
+    impact: int | None = None
+    level: RaidLevel
+    level_id: str
+    escalated: bool
+
+
+class RiskReport(Stamped, Page[RankedRisk]):
+    """Open risks of a portfolio (or of one level) on the 5x5 grid, its escalations and overdue actions;
+    `items` are the risks by score, highest first."""
+
+    portfolio_id: str
+    level: RaidLevel | None = None
+    level_id: str | None = None
+    cells: list[RiskCell]
+    escalations: list[RaidMove]
+    overdue_actions: list[OverdueAction]
+
+
+class DependencyNode(BaseModel):
+    project_id: str
+    title: str | None = None
+    status: str | None = None
+    #: The project depends on something at risk.
+    at_risk: bool
+
+
+class DependencyEdge(BaseModel):
+    """The dependent project needs `needed` from the provider by `need_date`."""
+
+    id: str
+    portfolio_id: str
+    dependent_project_id: str
+    provider_project_id: str
+    needed: str
+    need_date: date
+    at_risk: bool
+    cause: Literal["forecast_after_need_date", "provider_paused", "provider_cancelled"] | None = None
+    provider_forecast_end: date | None = None
+
+
+class DependencyMap(Stamped, Page[DependencyEdge]):
+    """A portfolio's dependency graph for a front end to draw: `nodes`, and the edges in `items`."""
+
+    portfolio_id: str
+    nodes: list[DependencyNode]

@@ -1,0 +1,57 @@
+"""The RAID log view: each risk, assumption and issue as of its latest event, where it sits now."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.raid import domain as raid_rules
+
+raid_items = Table(
+    "portfolio_raid_items",
+    metadata,
+    Column("raid_item_id", String(36), primary_key=True),
+    Column("portfolio_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("level_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("score", Integer, nullable=True),
+    Column("escalated", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_raid_items_portfolio", raid_items.c.portfolio_id)
+
+
+async def update_raid_items(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != "raid_item":
+        return
+    row = (
+        await session.execute(select(raid_items.c.state).where(raid_items.c.raid_item_id == event.stream_id))
+    ).first()
+    state = raid_rules.RaidItem.model_validate(loads(row.state)) if row else raid_rules.initial(event.stream_id)
+    state = raid_rules.evolve(state, event.decode())
+    values = {
+        "portfolio_id": state.portfolio_id,
+        "kind": state.kind,
+        "level": state.level,
+        "level_id": state.level_id,
+        "status": state.status,
+        "score": state.score,
+        "escalated": state.escalated,
+        "version": event.sequence,
+        "state": dumps(state.model_dump(mode="json")).decode(),
+        "updated_at": event.time,
+    }
+    if row is None:
+        await session.execute(raid_items.insert().values(raid_item_id=event.stream_id, **values))
+    else:
+        await session.execute(raid_items.update().where(raid_items.c.raid_item_id == event.stream_id).values(**values))
+
+
+PROJECTORS = [update_raid_items]
+VIEW_TABLES = [raid_items]

@@ -1,0 +1,105 @@
+"""The risk view and the dependency map from the portfolio's RAID and dependency events, now and as of before."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from pmo_events.contracts import portfolio
+from pmo_events.contracts.portfolio import RaidAction
+from pmo_reporting.projections.catalogue import PORTFOLIO
+from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.reports.raid import dependency_map, risk_view
+
+from .support import T0, History, standard_history
+
+GRAPH = "dependencies-pf-1"
+
+
+def fold(history: History, until: datetime | None = None) -> InMemoryDocuments:
+    docs = InMemoryDocuments()
+    for event in history.events:
+        if until is None or event.time <= until:
+            PORTFOLIO.apply(docs, event)
+    return docs
+
+
+def logged() -> History:
+    h = standard_history()
+    h.initiated("p-2", "pf-1")
+    h.at(20).add(
+        portfolio.RaidItemRaised(
+            raid_item_id="r-1", portfolio_id="pf-1", kind="risk", level="project", level_id="p-1", title="Vendor late",
+            owner="pam", probability=3, impact=3, score=9, raised_by="pam", raised_at=h.now,
+        ),
+        "r-1",
+    )  # fmt: skip
+    action = RaidAction(action_id="a-1", description="second vendor", owner="pam", due_on=date(2026, 2, 1))
+    h.at(21)
+    planned = portfolio.RiskResponsePlanned(
+        raid_item_id="r-1",
+        portfolio_id="pf-1",
+        response="reduce",
+        actions=(action,),
+        planned_by="pam",
+        planned_at=h.now,
+    )
+    h.add(planned, "r-1")
+    h.at(22).add(
+        portfolio.DependencyRegistered(
+            graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-1", dependent_project_id="p-2",
+            provider_project_id="p-1", needed="the API", need_date=date(2026, 6, 30), registered_by="ann",
+            registered_at=h.now,
+        ),
+        GRAPH,
+    )  # fmt: skip
+    # the slip: the risk is scored 4 x 4 and escalates to the portfolio; the dependency is at risk
+    h.at(40).add(portfolio.RiskAssessed(raid_item_id="r-1", portfolio_id="pf-1", probability=4, impact=4, score=16,
+                                        rationale="slipped", assessed_by="pam", assessed_at=h.now), "r-1")  # fmt: skip
+    h.add(
+        portfolio.RaidItemEscalated(
+            raid_item_id="r-1", portfolio_id="pf-1", from_level="project", from_level_id="p-1", to_level="portfolio",
+            to_level_id="pf-1", reason="score 16 above the project's tolerance of 12", score=16, escalated_at=h.now,
+        ),
+        "r-1",
+    )  # fmt: skip
+    h.add(
+        portfolio.DependencyAtRisk(
+            graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-1", dependent_project_id="p-2",
+            provider_project_id="p-1", need_date=date(2026, 6, 30), cause="forecast_after_need_date",
+            provider_forecast_end=date(2026, 9, 30), flagged_at=h.now,
+        ),
+        GRAPH,
+    )  # fmt: skip
+    return h
+
+
+def test_the_risk_view_shows_the_heatmap_escalations_and_overdue_actions() -> None:
+    h = logged()
+    body, ranked = risk_view(fold(h), "pf-1", None, None, date(2026, 3, 1))
+    [cell] = [c for c in body["cells"] if c["count"]]
+    assert (cell["probability"], cell["impact"], cell["raid_item_ids"]) == (4, 4, ["r-1"])
+    assert [(r["id"], r["score"], r["level"], r["escalated"]) for r in ranked] == [("r-1", 16, "portfolio", True)]
+    [move] = body["escalations"]
+    assert (move["from_level"], move["to_level"], move["escalated"]) == ("project", "portfolio", True)
+    assert [a["action_id"] for a in body["overdue_actions"]] == ["a-1"]
+    at_project, _ = risk_view(fold(h), "pf-1", "project", "p-1", date(2026, 3, 1))
+    assert all(c["count"] == 0 for c in at_project["cells"])  # it sits at the portfolio now
+
+
+def test_as_of_before_the_slip_the_risk_sits_at_its_project_and_nothing_is_at_risk() -> None:
+    h = logged()
+    before = fold(h, until=T0 + timedelta(days=30))
+    body, ranked = risk_view(before, "pf-1", None, None, date(2026, 1, 26))
+    assert [(r["score"], r["level"], r["escalated"]) for r in ranked] == [(9, "project", False)]
+    assert body["escalations"] == [] and body["overdue_actions"] == []
+    graph, edges = dependency_map(before, "pf-1")
+    assert [e["at_risk"] for e in edges] == [False] and not any(n["at_risk"] for n in graph["nodes"])
+
+
+def test_the_dependency_map_has_nodes_and_edges_with_at_risk_flags() -> None:
+    graph, [edge] = dependency_map(fold(logged()), "pf-1")
+    assert (edge["dependent_project_id"], edge["provider_project_id"], edge["at_risk"], edge["cause"]) == (
+        "p-2", "p-1", True, "forecast_after_need_date",
+    )  # fmt: skip
+    assert edge["provider_forecast_end"] == "2026-09-30"
+    assert {n["project_id"]: n["at_risk"] for n in graph["nodes"]} == {"p-1": False, "p-2": True}
