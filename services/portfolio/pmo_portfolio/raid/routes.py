@@ -35,7 +35,6 @@ from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["raid"])
-BASE = "/portfolios/{portfolio_id}/raid-items"
 NOT_FOUND = {404: "no such RAID item in this portfolio"}
 RULES = {403: "only the item's owner or an analyst", 409: "the item is closed, or not of that kind"}
 CHANGE: dict[str, Any] = {
@@ -75,7 +74,7 @@ async def _change(
 
 
 @router.post(
-    BASE,
+    "/portfolios/{portfolio_id}/raid-items",
     status_code=201,
     summary="Raise a risk, assumption or issue",
     response_model=RaidItemView,
@@ -101,7 +100,7 @@ async def create_raid_item(
     )
 
 
-@router.get(BASE, summary="List the RAID log", response_model=RaidItemPage)
+@router.get("/portfolios/{portfolio_id}/raid-items", summary="List the RAID log", response_model=RaidItemPage)
 async def list_raid_items(
     portfolio_id: str,
     _principal: CurrentPrincipal,
@@ -124,7 +123,7 @@ async def list_raid_items(
 
 
 @router.get(
-    BASE + "/{raid_item_id}",
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}",
     summary="Read a RAID item with its score history",
     response_model=RaidItemView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
@@ -137,7 +136,7 @@ async def read_raid_item(
     return view
 
 
-@router.post(BASE + "/{raid_item_id}/assessments", summary="Score a risk again", **CHANGE)
+@router.post("/portfolios/{portfolio_id}/raid-items/{raid_item_id}/assessments", summary="Score a risk again", **CHANGE)
 async def assess_risk(
     portfolio_id: str, raid_item_id: str, body: RiskAssessment, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -151,7 +150,11 @@ async def assess_risk(
     return await _change(request, principal, portfolio_id, raid_item_id, decide, if_match)
 
 
-@router.post(BASE + "/{raid_item_id}/response", summary="Plan a risk's response and actions", **CHANGE)
+@router.post(
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/response",
+    summary="Plan a risk's response and actions",
+    **CHANGE,
+)
 async def plan_risk_response(
     portfolio_id: str, raid_item_id: str, body: RiskResponseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -168,7 +171,11 @@ async def plan_risk_response(
     return await _change(request, principal, portfolio_id, raid_item_id, decide, if_match)
 
 
-@router.post(BASE + "/{raid_item_id}/actions/{action_id}/complete", summary="Complete a risk action", **CHANGE)
+@router.post(
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/actions/{action_id}/complete",
+    summary="Complete a risk action",
+    **CHANGE,
+)
 async def complete_raid_action(
     portfolio_id: str, raid_item_id: str, action_id: str, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -179,7 +186,11 @@ async def complete_raid_action(
     return await _change(request, principal, portfolio_id, raid_item_id, decide, if_match)
 
 
-@router.post(BASE + "/{raid_item_id}/delegate", summary="Delegate an escalated item back down", **CHANGE)
+@router.post(
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/delegate",
+    summary="Delegate an escalated item back down",
+    **CHANGE,
+)
 async def delegate_raid_item(
     portfolio_id: str, raid_item_id: str, body: Rationale, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -192,7 +203,11 @@ async def delegate_raid_item(
     return await _change(request, principal, portfolio_id, raid_item_id, decide, if_match)
 
 
-@router.post(BASE + "/{raid_item_id}/validation", summary="Record an assumption's validation", **CHANGE)
+@router.post(
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/validation",
+    summary="Record an assumption's validation",
+    **CHANGE,
+)
 async def validate_assumption(
     portfolio_id: str, raid_item_id: str, body: AssumptionCheck, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -203,7 +218,11 @@ async def validate_assumption(
     return await _change(request, principal, portfolio_id, raid_item_id, decide, if_match)
 
 
-@router.post(BASE + "/{raid_item_id}/close", summary="Close a RAID item with its resolution", **CHANGE)
+@router.post(
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/close",
+    summary="Close a RAID item with its resolution",
+    **CHANGE,
+)
 async def close_raid_item(
     portfolio_id: str, raid_item_id: str, body: Closing, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,

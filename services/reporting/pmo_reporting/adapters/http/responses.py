@@ -376,9 +376,42 @@ class RankedRisk(BaseModel):
     escalated: bool
 
 
+_RISK = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+_PF = "4b3c0f6e-0b39-4d8e-9d59-2f0a7d1f4c11"
+_PROGRAMME = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+_BILLING = "ee908788-f026-4337-a1b2-c3d4e5f6a7b8"
+_PORTAL = "c56a4180-65aa-42ec-a945-5fd21dec0538"
+
+
 class RiskReport(Stamped, Page[RankedRisk]):
     """Open risks of a portfolio (or of one level) on the 5x5 grid, its escalations and overdue actions;
     `items` are the risks by score, highest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "as_of": "2027-03-01T00:00:00Z",
+        "portfolio_id": _PF,
+        "cells": [
+            {"probability": p, "impact": i, "count": int((p, i) == (4, 4)),
+             "raid_item_ids": [_RISK] if (p, i) == (4, 4) else []}
+            for p in range(5, 0, -1)
+            for i in range(1, 6)
+        ],
+        "escalations": [
+            {"raid_item_id": _RISK, "title": "Billing vendor misses the June release", "kind": "risk",
+             "escalated": True, "from_level": "project", "from_level_id": _BILLING, "to_level": "programme",
+             "to_level_id": _PROGRAMME, "reason": "score 16 above the project's tolerance of 12",
+             "at": "2027-02-14T09:00:00Z"}
+        ],
+        "overdue_actions": [
+            {"raid_item_id": _RISK, "title": "Billing vendor misses the June release", "action_id": "a1",
+             "description": "Qualify a second vendor", "owner": "pam", "due_on": "2027-02-28", "done": False}
+        ],
+        "items": [
+            {"id": _RISK, "title": "Billing vendor misses the June release", "owner": "pam", "score": 16,
+             "probability": 4, "impact": 4, "level": "programme", "level_id": _PROGRAMME, "escalated": True}
+        ],
+        "next_cursor": "c1.WyIwZjFlMmQzYyJd",
+    }]})  # fmt: skip
 
     portfolio_id: str
     level: RaidLevel | None = None
@@ -412,6 +445,21 @@ class DependencyEdge(BaseModel):
 
 class DependencyMap(Stamped, Page[DependencyEdge]):
     """A portfolio's dependency graph for a front end to draw: `nodes`, and the edges in `items`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "as_of": "2027-03-01T00:00:00Z",
+        "portfolio_id": _PF,
+        "nodes": [
+            {"project_id": _BILLING, "title": "Billing migration", "status": "active", "at_risk": False},
+            {"project_id": _PORTAL, "title": "Customer portal", "status": "active", "at_risk": True},
+        ],
+        "items": [
+            {"id": "d2a4c6e8-1b3d-4f5a-8c7e-9a0b1c2d3e4f", "portfolio_id": _PF, "dependent_project_id": _PORTAL,
+             "provider_project_id": _BILLING, "needed": "the billing API in production", "need_date": "2027-06-30",
+             "at_risk": True, "cause": "forecast_after_need_date", "provider_forecast_end": "2027-09-30"}
+        ],
+        "next_cursor": "c1.WyIwZjFlMmQzYyJd",
+    }]})  # fmt: skip
 
     portfolio_id: str
     nodes: list[DependencyNode]
