@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
-from .console_checks import accessibility_problems, external_references, parse, patient
+from pmo_devstack.html_checks import accessibility_problems, external_references, parse, patient
+
 from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
 from .test_console import history_with_status_reports

@@ -1,6 +1,6 @@
 """The console over the real service (real broker, real tokens, SQLite and PostgreSQL): every page answers,
 shows the JSON report's figures live and at a past `as_of`, has a table behind every chart, loads nothing
-from elsewhere, and passes the offline accessibility checks (`tests/console_checks`)."""
+from elsewhere, and passes the offline accessibility checks (`pmo_devstack.html_checks`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from .console_checks import accessibility_problems, external_references, parse, patient, tables_behind_charts
+from pmo_devstack.html_checks import accessibility_problems, external_references, parse, patient, tables_behind_charts
+
 from .support import standard_history
 from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture

@@ -1,8 +1,9 @@
-"""Offline checks of the console's HTML (BeautifulSoup): no reference to anything outside the service, and
-the accessibility rules a page can be checked for without a browser (WCAG 2.2 A/AA, the structural part):
-language, title, one h1 and no skipped heading level, a name for every chart (SVG role=img with a title),
-a label for every form control, unique ids, a header cell or caption on every table, text on every link and
-button, no positive tabindex, and a table after every chart."""
+"""Test support: offline checks of the console's and the board pack's HTML (BeautifulSoup): nothing
+loaded from outside the service, and the accessibility rules a page can be checked for without a
+browser (WCAG 2.2 A/AA, the structural part): language, title, one h1 and no skipped heading level, a
+name for every chart (SVG role=img with a title), a label for every form control, unique ids, a header
+cell or caption on every table, text on every link and button, no positive tabindex, and a table
+after every chart."""
 
 from __future__ import annotations
 
