@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
+from pmo_events.contracts.bounds import BoundedDate
 from pmo_portfolio.shared.http import Body
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import MoneyInput
@@ -46,10 +46,10 @@ class RaidItemCreate(Body):
     effect: str | None = Field(default=None, max_length=2_000)
     probability: int | None = Field(default=None, ge=1, le=5, description="a risk's, 1..5")
     impact: int | None = Field(default=None, ge=1, le=5, description="a risk's, 1..5")
-    proximity: date | None = None
+    proximity: BoundedDate | None = None
     cost_impact: MoneyInput | None = None
     priority: Literal["low", "medium", "high", "critical"] | None = None
-    due_on: date | None = None
+    due_on: BoundedDate | None = None
 
 
 class RiskAssessment(Body):
@@ -58,14 +58,14 @@ class RiskAssessment(Body):
     probability: int = Scale
     impact: int = Scale
     rationale: str = Field(min_length=1, max_length=5_000)
-    proximity: date | None = None
+    proximity: BoundedDate | None = None
     cost_impact: MoneyInput | None = None
 
 
 class ActionIn(Body):
     description: str = Field(min_length=1, max_length=2_000)
     owner: str = Field(min_length=1, max_length=200)
-    due_on: date
+    due_on: BoundedDate
 
 
 class RiskResponseBody(Body):
