@@ -231,9 +231,12 @@ async def _prepare(service: RunningService) -> dict[str, Any]:
             body = _example(document, schema) or {}
             if key == "portfolio_id":
                 body["board_members"] = ["prop"]  # so the board's decisions reach their rules
-            if key == "objective_id" and "portfolio_ids" in body:
-                body["portfolio_ids"] = [ids["portfolio_id"]]  # the example's portfolio does not exist here
-            answer = await client.post(path, json=body)
+                async with service.client("founder", *ROLES) as founder:  # nobody sits on a board they create
+                    answer = await founder.post(path, json=body)
+            else:
+                if key == "objective_id" and "portfolio_ids" in body:
+                    body["portfolio_ids"] = [ids["portfolio_id"]]  # the example's portfolio does not exist here
+                answer = await client.post(path, json=body)
             assert answer.status_code == 201, (path, answer.text)
             ids[key] = answer.json()["id"]
     if name == "portfolio":
@@ -256,7 +259,7 @@ async def _project(service: RunningService, ids: dict[str, Any]) -> None:
     )
     async with service.runtime.commands.unit_of_work(Metadata(actor="rita")) as uow:
         await register_candidate(uow, submitted)
-    decision = {"candidate_id": "cand-1", "outcome": "approved", "rationale": "property",
+    decision = {"candidate_id": "cand-1", "outcome": "approved", "rationale": "property", "override_reason": "unscored",
                 "approved_budget": [{"fiscal_period": "FY2027", "amount": "100"}]}  # fmt: skip
     async with service.client("prop", *ROLES) as board:
         answer = await board.post(f"/portfolios/{ids['portfolio_id']}/decisions", json=decision)

@@ -325,13 +325,16 @@ def test_forged_events_are_dead_lettered_everywhere_change_nothing_and_the_genui
     # The genuine events that follow carry the sequences the forgeries took: each is applied everywhere.
     assert alice.post(f"/proposals/{r_id}/submit").status_code == 200  # R's genuine sequence 2
     decision = {"candidate_id": p_id, "outcome": "approved", "rationale": "Best value for FY2027",
+                "override_reason": "fast-tracked: no scoring round",
                 "approved_budget": [{"fiscal_period": "FY2027", "amount": COST}]}  # fmt: skip
     assert board.post(f"/portfolios/{portfolio_id}/decisions", json=decision).status_code == 201
 
     wait_until(lambda: alice.get(f"/proposals/{p_id}").json()["status"] == "approved", "intake to learn the decision")
-    trail = wait_until(lambda: _decisions(reporting, portfolio_id), "reporting's decision trail")
-    assert [(d["subject_id"], d["outcome"], d["decided_by"], d["rationale"]) for d in trail] == [
-        (p_id, "approved", "bob", "Best value for FY2027")
+    # bob is the whole board: the trail keeps his carried motion and the decision it took.
+    trail = wait_until(lambda: _decisions(reporting, portfolio_id)[1:] and _decisions(reporting, portfolio_id))
+    assert sorted((d["kind"], d["subject_id"], d["outcome"], d["decided_by"]) for d in trail) == [
+        ("investment", p_id, "approved", "bob"),
+        ("motion", p_id, "approved", "board"),
     ]
     manager = running.client("resourcing", "rita", "resource_manager")
     demands = wait_until(lambda: manager.get("/demands", params={"project_id": p_id}).json()["items"], "demand")

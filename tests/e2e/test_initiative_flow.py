@@ -151,6 +151,7 @@ def submitted(world: World, n: int) -> str:
 
 def approve(world: World, proposal_id: str, rationale: str) -> httpx.Response:
     decision = {"candidate_id": proposal_id, "outcome": "approved", "rationale": rationale,
+                "override_reason": "fast-tracked: no scoring round",
                 "approved_budget": [{"fiscal_period": "FY2027", "amount": COST}]}  # fmt: skip
     board = world.client("portfolio", "bob", "board_member")
     return board.post(f"/portfolios/{world.portfolio_id}/decisions", json=decision)
@@ -184,11 +185,53 @@ def test_one_initiative_from_proposal_to_project(world: World) -> None:
     demands = wait_until(lambda: resourcing.get("/demands", params={"project_id": proposal_id}).json()["items"])
     assert [(d["role"], d["fte"]) for d in demands] == [("developer", "0.5000")]
     reporting = world.client("reporting", "victor", "viewer")
-    audit = wait_until(lambda: _decisions(reporting, world.portfolio_id))
-    assert [(d["subject_id"], d["outcome"], d["decided_by"], d["rationale"]) for d in audit] == [
-        (proposal_id, "approved", "bob", "Best value for FY2027")
+    # bob is the whole board: his motion carried with his vote, and the audit keeps both the motion and the decision.
+    wait_until(lambda: len(_decisions(reporting, world.portfolio_id)) == 2, "the motion and the decision")
+    audit = sorted(_decisions(reporting, world.portfolio_id), key=lambda d: str(d["kind"]))
+    assert [(d["kind"], d["subject_id"], d["outcome"], d["decided_by"]) for d in audit] == [
+        ("investment", proposal_id, "approved", "bob"),
+        ("motion", proposal_id, "approved", "board"),
     ]
+    assert (audit[0]["rationale"], audit[0]["authority"]) == ("Best value for FY2027", "board")
     assert portfolio_remaining(board, world.portfolio_id) == "490000.00"
+
+
+def test_a_board_decides_by_vote_and_every_service_follows(world: World) -> None:
+    """Two members, quorum 2: bob's motion waits for carla's vote; the vote that carries it approves the
+    candidate, and intake, resourcing and reporting (the audit with every vote) follow from the events."""
+    owner = world.client("portfolio", "olga", "viewer")
+    charter = {"members": ["bob", "carla"], "chair": "bob", "quorum": 2, "rule": "simple_majority"}
+    assert owner.put(f"/portfolios/{world.portfolio_id}/charter", json=charter).status_code == 200
+    proposal_id = submitted(world, 0)
+    bob = world.client("portfolio", "bob", "board_member")
+    wait_until(lambda: proposal_id in _candidate_ids(bob, world.portfolio_id), "the candidate to be registered")
+    decision = {"candidate_id": proposal_id, "outcome": "approved", "rationale": "Best value for FY2027",
+                "override_reason": "fast-tracked: no scoring round",
+                "approved_budget": [{"fiscal_period": "FY2027", "amount": COST}]}  # fmt: skip
+    alone = bob.post(f"/portfolios/{world.portfolio_id}/decisions", json=decision)
+    assert alone.status_code == 409 and alone.json()["type"].endswith("board-vote-needed")
+    moved = bob.post(f"/portfolios/{world.portfolio_id}/motions", json=decision)
+    assert moved.status_code == 201 and moved.json()["status"] == "open", moved.text
+    alice = world.client("intake", "alice", "requester")
+    assert alice.get(f"/proposals/{proposal_id}").json()["status"] == "submitted"  # nothing decided yet
+
+    carla = world.client("portfolio", "carla", "board_member")
+    vote = {"vote": "for", "rationale": "Agreed: fits the objective"}
+    carried = carla.post(f"/portfolios/{world.portfolio_id}/motions/{moved.json()['id']}/votes", json=vote)
+    assert carried.status_code == 200 and carried.json()["status"] == "carried", carried.text
+
+    wait_until(lambda: alice.get(f"/proposals/{proposal_id}").json()["status"] == "approved", "intake approved")
+    resourcing = world.client("resourcing", "rita", "resource_manager")
+    wait_until(lambda: resourcing.get("/demands", params={"project_id": proposal_id}).json()["items"], "demand")
+    reporting = world.client("reporting", "victor", "viewer")
+    wait_until(lambda: len(_decisions(reporting, world.portfolio_id)) == 2, "the motion and the decision")
+    by_kind = {d["kind"]: d for d in _decisions(reporting, world.portfolio_id)}
+    votes = [("bob", "for", "Best value for FY2027"), ("carla", "for", "Agreed: fits the objective")]
+    assert [(v["voter"], v["vote"], v["rationale"]) for v in by_kind["motion"]["votes"]] == votes
+    assert by_kind["motion"]["result"] == "carried" and by_kind["motion"]["tally"]["votes_for"] == 2
+    investment = by_kind["investment"]
+    assert (investment["authority"], investment["motion_id"]) == ("board", moved.json()["id"])
+    assert [(v["voter"], v["vote"]) for v in investment["evidence"]["votes"]] == [("bob", "for"), ("carla", "for")]
 
 
 def test_sigkill_of_each_service_mid_load_loses_and_duplicates_nothing(world: World) -> None:

@@ -70,7 +70,7 @@ def test_the_readme_walkthrough_runs_verbatim(stack: Stack) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     lines = result.stdout.splitlines()
-    assert '"decided_by":"alice"' in output and '"rationale":"strong case"' in output, output
+    assert '"decided_by":"bob"' in output and '"rationale":"strong case"' in output, output
     types = [line for line in lines if line.startswith("pmo.")]
     for expected in ("ProposalSubmitted", "InvestmentDecided", "ProposalApproved", "ProjectInitiated", "DemandRaised"):
         assert any(f".{expected}." in t for t in types), f"{expected} missing from the history: {types}"

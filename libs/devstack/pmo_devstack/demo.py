@@ -234,8 +234,12 @@ def _decide(demo: Demo, portfolio: str, proposals: list[str]) -> None:
             decision["approved_budget"] = [{"fiscal_period": "FY2027", "amount": cost}]
         if outcome == "deferred":
             decision["review_on"] = "2027-03-31"
-        demo.call(board["bob"], "POST", f"/portfolios/{portfolio}/decisions", json=decision)
-    demo.log.append("board decisions: 3 approved, 1 deferred, 1 returned for changes, 1 rejected")
+        # bob moves each decision and votes for it; carla's vote meets the charter (2 of 2) and carries it.
+        motion = demo.call(board["bob"], "POST", f"/portfolios/{portfolio}/motions", json=decision)
+        if motion["status"] == "open":
+            vote = {"vote": "for", "rationale": f"agreed: {title}"}
+            demo.call(board["carla"], "POST", f"/portfolios/{portfolio}/motions/{motion['id']}/votes", json=vote)
+    demo.log.append("board decisions by vote: 3 approved, 1 deferred, 1 returned for changes, 1 rejected")
 
 
 def _book(demo: Demo, proposals: list[str]) -> None:

@@ -9,6 +9,7 @@ from pmo_events.runtime.schema import metadata
 from pmo_portfolio.calendar import routes as calendar_routes
 from pmo_portfolio.candidates import routes as candidate_routes
 from pmo_portfolio.candidates import views as candidate_views
+from pmo_portfolio.candidates.commands import decide_carried_motion
 from pmo_portfolio.candidates.intake_events import make_handler
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
@@ -18,6 +19,8 @@ from pmo_portfolio.dependencies import views as dependency_views
 from pmo_portfolio.dependencies.commands import reassess_dependencies
 from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
+from pmo_portfolio.governance import routes as governance_routes
+from pmo_portfolio.governance import views as governance_views
 from pmo_portfolio.objectives import routes as objective_routes
 from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.programmes import routes as programme_routes
@@ -40,6 +43,7 @@ VIEWS = (
     programme_views,
     dependency_views,
     raid_views,
+    governance_views,
 )
 
 PORTFOLIO = ServiceDefinition(
@@ -55,6 +59,7 @@ PORTFOLIO = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[
         funding_routes.router,
+        governance_routes.router,
         objective_routes.router,
         calendar_routes.router,
         candidate_routes.router,
@@ -67,6 +72,7 @@ PORTFOLIO = ServiceDefinition(
     projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
     policies=[
+        decide_carried_motion,
         initiate_approved_project,
         join_at_approval,
         keep_ring_fences_within_envelope,

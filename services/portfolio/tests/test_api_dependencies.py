@@ -28,6 +28,7 @@ async def approved(service: RunningService, bea: httpx.AsyncClient, portfolio_id
             "outcome": "approved",
             "rationale": "fits",
             "approved_budget": [{"fiscal_period": "FY2026", "amount": "100"}],
+            "override_reason": "scoring waived for the test",
         }
         answer = await bea.post(f"/portfolios/{portfolio_id}/decisions", json=body)
         assert answer.status_code == 201, answer.text

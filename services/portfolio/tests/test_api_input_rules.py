@@ -94,7 +94,7 @@ async def test_a_deferral_reviews_after_today_and_more_than_asked_needs_a_reason
     url = f"/portfolios/{portfolio['id']}/decisions"
     today = datetime.now(UTC).date().isoformat()
     deferral = {"candidate_id": "c-1", "outcome": "deferred", "rationale": "later", "review_on": today}
-    approval = {"candidate_id": "c-1", "outcome": "approved", "rationale": "yes",
+    approval = {"candidate_id": "c-1", "outcome": "approved", "rationale": "yes", "override_reason": "unscored",
                 "approved_budget": [{"fiscal_period": "FY2027", "amount": "300.01"}]}  # fmt: skip
     async with service.client("bea", "board_member") as bea:
         await refused(service, bea, "POST", url, deferral, "review_on")
@@ -113,7 +113,7 @@ async def test_a_deferral_reviews_after_today_and_more_than_asked_needs_a_reason
 async def test_a_benefit_of_money_is_measured_as_money_by_today(service) -> None:
     portfolio = await new_portfolio(service, ["bea"])
     await register(service, portfolio["id"], "p-1")  # a financial benefit, unnamed: "#1"
-    approval = {"candidate_id": "p-1", "outcome": "approved", "rationale": "yes",
+    approval = {"candidate_id": "p-1", "outcome": "approved", "rationale": "yes", "override_reason": "unscored",
                 "approved_budget": [{"fiscal_period": "FY2027", "amount": "300"}]}  # fmt: skip
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
         assert (await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=approval)).status_code == 201

@@ -29,13 +29,26 @@ async def test_portfolio_budget_and_board_are_governed(service) -> None:
         negative = await analyst.put(f"{url}/budget", json={"budget": [{"fiscal_period": "FY2027", "amount": "-5"}]})
         assert negative.status_code == 422 and negative.json()["errors"][0]["field"] == "budget.0.amount"
 
-        added = await analyst.post(f"{url}/board", json={"subject": "carl"})
+        # An analyst is neither the owner nor an admin: they change no board, least of all to join it.
+        assert (await analyst.post(f"{url}/board", json={"subject": "ann"})).json()["type"].endswith("not-authorised")
+    async with service.client("olga", "viewer") as owner:
+        added = await owner.post(f"{url}/board", json={"subject": "carl"})
         assert added.status_code == 200 and added.json()["board_members"] == ["bea", "carl"]
-        assert (await analyst.post(f"{url}/board", json={"subject": "carl"})).status_code == 409
-        removed = await analyst.delete(f"{url}/board/bea")
+        assert added.json()["charter"]["version"] == 2
+        assert (await owner.post(f"{url}/board", json={"subject": "carl"})).status_code == 409
+        themself = await owner.post(f"{url}/board", json={"subject": "olga"})
+        assert themself.status_code == 403 and themself.json()["type"].endswith("separation-of-duties")
+        assert (await owner.delete(f"{url}/board/bea")).status_code == 409  # the chair stays until replaced
+        charter = {"members": ["bea", "carl"], "chair": "carl", "quorum": 1, "rule": "simple_majority"}
+        assert (await owner.put(f"{url}/charter", json=charter)).json()["charter"]["chair"] == "carl"
+        removed = await owner.delete(f"{url}/board/bea")
         assert removed.status_code == 200 and removed.json()["board_members"] == ["carl"]
-        assert (await analyst.delete(f"{url}/board/carl")).status_code == 409  # the last member stays
-        assert (await analyst.delete(f"{url}/board/nobody")).status_code == 404
+        assert (await owner.delete(f"{url}/board/carl")).status_code == 409  # the last member stays
+        assert (await owner.delete(f"{url}/board/nobody")).status_code == 404
+    async with service.client("root", "admin") as admin:
+        assert (await admin.post(f"{url}/board", json={"subject": "dora"})).json()["board_members"] == ["carl", "dora"]
+        assert (await admin.post(f"{url}/board", json={"subject": "root"})).status_code == 403
+    async with service.client("ann", "pmo_analyst") as analyst:
         listed = (await analyst.get("/portfolios")).json()["items"]
         assert [p["id"] for p in listed] == [created["id"]]
     async with service.client("bea", "board_member") as member:
@@ -120,12 +133,34 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
             "asked": "1000.01",
         }
 
-        approved = await bob.post(f"/portfolios/{pid}/decisions", json=_approve("p-1", "700"))
-        assert approved.status_code == 201, approved.text
-        decision = approved.json()
-        assert approved.headers["location"] == f"/portfolios/{pid}/decisions/{decision['id']}"
+        # Two members: bob's motion with his vote is not yet the board's decision; bea's vote carries it.
+        alone = await bob.post(f"/portfolios/{pid}/decisions", json=_approve("p-1", "700"))
+        assert alone.status_code == 409 and alone.json()["type"].endswith("board-vote-needed"), alone.text
+        moved = await bob.post(f"/portfolios/{pid}/motions", json=_approve("p-1", "700"))
+        assert moved.status_code == 201, moved.text
+        motion = moved.json()
+        assert moved.headers["location"] == f"/portfolios/{pid}/motions/{motion['id']}"
+        assert (motion["status"], motion["kind"], motion["outcome"], motion["quorum"]) == (
+            "open", "investment", "approved", 2
+        )  # fmt: skip
+        assert [(v["voter"], v["vote"]) for v in motion["votes"]] == [("bob", "for")]
+        assert [(c["subject"], c["reason"]) for c in motion["conflicts"]] == [("rita", "requester"), ("sam", "sponsor")]
+    async with service.client("bea", "board_member") as bea:
+        voted = await bea.post(
+            f"/portfolios/{pid}/motions/{motion['id']}/votes", json={"vote": "for", "rationale": "agreed"}
+        )
+        assert voted.status_code == 200, voted.text
+        assert voted.json()["status"] == "carried" and voted.json()["tally"]["votes_for"] == 2
+        twice = await bea.post(
+            f"/portfolios/{pid}/motions/{motion['id']}/votes", json={"vote": "for", "rationale": "x"}
+        )
+        assert twice.status_code == 409
+    async with service.client("bob", "board_member") as bob:
+        [decision] = (await bob.get(f"/portfolios/{pid}/decisions", params={"candidate_id": "p-1"})).json()["items"]
         assert (decision["decided_by"], decision["rationale"]) == ("bob", "best value for the envelope")
+        assert (decision["authority"], decision["motion_id"]) == ("board", motion["id"])
         evidence = decision["evidence"]
+        assert [(v["voter"], v["vote"]) for v in evidence["votes"]] == [("bob", "for"), ("bea", "for")]
         assert (evidence["rank"], evidence["weighted_score"]) == (2, "3.5000")
         assert [a["assessor"] for a in evidence["assessments"]] == ["ann", "bea"]
         assert evidence["remaining_envelope"][0]["remaining"] == "1000.00"
@@ -146,7 +181,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         over = await bob.post(f"/portfolios/{pid}/decisions", json=_approve("p-2", "300.01"))
         assert over.status_code == 409 and over.json()["remaining"] == "300.00"
         deferred = await bob.post(
-            f"/portfolios/{pid}/decisions",
+            f"/portfolios/{pid}/motions",
             json={"candidate_id": "p-2", "outcome": "deferred", "rationale": "next quarter", "review_on": "2027-04-01"},
         )
         assert deferred.status_code == 201 and deferred.json()["review_on"] == "2027-04-01"
@@ -171,7 +206,9 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         )
         assert project.json()["baseline_budget"] == [{"fiscal_period": "FY2027", "amount": "700.00"}]
         log = (await bob.get(f"/portfolios/{pid}/decisions")).json()["items"]
-        assert [(d["candidate_id"], d["outcome"]) for d in log] == [("p-1", "approved"), ("p-2", "deferred")]
+        assert [(d["candidate_id"], d["outcome"]) for d in log] == [("p-1", "approved")]  # p-2's motion is open
+        open_motions = (await bob.get(f"/portfolios/{pid}/motions", params={"status": "open"})).json()["items"]
+        assert [(m["subject_id"], m["outcome"]) for m in open_motions] == [("p-2", "deferred")]
         one = await bob.get(f"/portfolios/{pid}/decisions/{decision['id']}")
         assert one.status_code == 200 and one.json()["id"] == decision["id"]
         statuses = (await bob.get(f"/portfolios/{pid}/candidates", params={"status": "approved"})).json()["items"]
@@ -193,12 +230,13 @@ async def test_a_retried_decision_with_the_same_idempotency_key_is_recorded_once
     pid = (await new_portfolio(service, ["bea"]))["id"]
     await register(service, pid, "p-1")
     headers = {"Idempotency-Key": "approve-p-1"}
+    body = {**_approve("p-1", "100"), "override_reason": "nobody scores a one-line fix"}
     async with service.client("bea", "board_member") as bea:
-        first = await bea.post(f"/portfolios/{pid}/decisions", json=_approve("p-1", "100"), headers=headers)
-        again = await bea.post(f"/portfolios/{pid}/decisions", json=_approve("p-1", "100"), headers=headers)
+        first = await bea.post(f"/portfolios/{pid}/decisions", json=body, headers=headers)
+        again = await bea.post(f"/portfolios/{pid}/decisions", json=body, headers=headers)
         assert (first.status_code, again.status_code) == (201, 201)
         assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
-        other = await bea.post(f"/portfolios/{pid}/decisions", json=_approve("p-1", "200"), headers=headers)
+        other = await bea.post(f"/portfolios/{pid}/decisions", json={**body, "rationale": "other"}, headers=headers)
         assert other.status_code == 422  # the key was used for a different request
         log = (await bea.get(f"/portfolios/{pid}/decisions")).json()["items"]
         assert len(log) == 1

@@ -38,6 +38,7 @@ async def decide(
         "outcome": "approved",
         "rationale": "fits the strategy",
         "approved_budget": [{"fiscal_period": "FY2026", "amount": amount}],
+        "override_reason": "scoring waived for the test",
         **extra,
     }
     return await bea.post(f"/portfolios/{portfolio_id}/decisions", json=body)

@@ -36,29 +36,43 @@ def _approval(candidate_id: str, amount: str, who: str) -> dict[str, object]:
         "rationale": f"{who} backs it",
         "approved_budget": [{"fiscal_period": "FY2027", "amount": amount}],
         **above_request(amount),
+        "override_reason": "scoring waived for the race",
     }
 
 
-async def test_two_board_members_deciding_the_same_candidate_at_once_exactly_one_wins(on_postgres) -> None:
-    portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
+async def test_two_votes_that_would_each_carry_a_motion_at_once_decide_it_exactly_once(on_postgres) -> None:
+    """cy moves each approval (quorum 2 of 3); bea's and bob's votes land at once: exactly one carries it."""
+    portfolio = await new_portfolio(on_postgres, ["cy", "bea", "bob"])
     pid = portfolio["id"]
     for round_ in range(5):
         await register(on_postgres, pid, f"same-{round_}")
+        async with on_postgres.client("cy", "board_member") as cy:
+            moved = await cy.post(f"/portfolios/{pid}/motions", json=_approval(f"same-{round_}", "10", "cy"))
+        assert moved.status_code == 201, moved.text
+        votes = f"/portfolios/{pid}/motions/{moved.json()['id']}/votes"
         async with on_postgres.client("bea", "board_member") as bea, on_postgres.client("bob", "board_member") as bob:
             answers = await asyncio.gather(
-                bea.post(f"/portfolios/{pid}/decisions", json=_approval(f"same-{round_}", "10", "bea")),
-                bob.post(f"/portfolios/{pid}/decisions", json={**_approval(f"same-{round_}", "10", "bob"),
-                                                              "outcome": "rejected", "approved_budget": []}),
-            )  # fmt: skip
-        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+                bea.post(votes, json={"vote": "for", "rationale": "bea agrees"}),
+                bob.post(votes, json={"vote": "for", "rationale": "bob agrees"}),
+            )
+        assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        assert next(a for a in answers if a.status_code == 200).json()["status"] == "carried"
     async with on_postgres.client("bea", "board_member") as bea:
         log = (await bea.get(f"/portfolios/{pid}/decisions")).json()["items"]
     assert sorted(d["candidate_id"] for d in log) == [f"same-{r}" for r in range(5)]
+    assert {len(d["evidence"]["votes"]) for d in log} == {2}
 
 
 async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> None:
-    """Ten approvals of 150 race for an envelope of 1000: exactly six fit, whoever's request lands first."""
-    portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
+    """Ten approvals of 150 race for an envelope of 1000: exactly six fit, whoever's request lands first.
+
+    The board is bea alone (quorum 1: her motion carries with her vote) and bob is its portfolio manager below
+    200 (delegated): each approval is decided at once, on the portfolio's stream, by one path or the other."""
+    portfolio = await new_portfolio(on_postgres, ["bea"])
+    charter = {"members": ["bea"], "chair": "bea", "quorum": 1, "rule": "simple_majority",
+               "delegated_authority": {"portfolio_manager": "bob", "up_to": "200"}}  # fmt: skip
+    async with on_postgres.client("olga", "viewer") as owner:
+        assert (await owner.put(f"/portfolios/{portfolio['id']}/charter", json=charter)).status_code == 200
     pid = portfolio["id"]
     for n in range(10):
         await register(on_postgres, pid, f"race-{n}")
@@ -174,8 +188,12 @@ APPROVE_CHANGE = {"outcome": "approved", "rationale": "ok"}
 async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_postgres) -> None:
     """Project at 400 of 1000; a +400 change and a new 400 approval each fit, both do not: exactly one wins."""
     for round_ in range(4):
-        portfolio = await new_portfolio(on_postgres, ["bea", "bob"])
+        portfolio = await new_portfolio(on_postgres, ["bea"])
         pid = portfolio["id"]
+        charter = {"members": ["bea"], "chair": "bea", "quorum": 1, "rule": "simple_majority",
+                   "delegated_authority": {"portfolio_manager": "bob", "up_to": "1000"}}  # fmt: skip
+        async with on_postgres.client("olga", "viewer") as owner:
+            assert (await owner.put(f"/portfolios/{pid}/charter", json=charter)).status_code == 200
         project, newcomer = f"race-project-{round_}", f"race-new-{round_}"
         await register(on_postgres, pid, project)
         await register(on_postgres, pid, newcomer)

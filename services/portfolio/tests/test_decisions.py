@@ -6,15 +6,33 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_devstack import testing
 from pmo_devstack.testing import only
-from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided
+from pmo_events.contracts.portfolio import (
+    BoardCharter,
+    BoardCharterSet,
+    CandidateRegistered,
+    DelegatedAuthority,
+    InvestmentDecided,
+    MotionCarried,
+)
+from pmo_events.runtime import fold
 from pmo_portfolio.candidates.domain import registration
 from pmo_portfolio.candidates.domain.assessments import scorecard
-from pmo_portfolio.candidates.domain.decisions import DecideInvestment, decide
+from pmo_portfolio.candidates.domain.decisions import DecideInvestment, carried, decide, motion_terms
 from pmo_portfolio.candidates.domain.ranking import rank
-from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
+from pmo_portfolio.governance import MOTION
+from pmo_portfolio.governance.domain import motions
+from pmo_portfolio.shared.errors import (
+    ConflictOfInterest,
+    EnvelopeExceeded,
+    InvalidCommand,
+    NotBoardMember,
+    NotFound,
+    RuleViolation,
+)
 
-from .support import NOW, created, given, model_set, money, registered, scored, submitted
+from .support import NOW, PORTFOLIO_ID, created, given, model_set, money, registered, scored, submitted
 
 WEIGHTS = {"o-1": Decimal(3), "o-2": Decimal(1)}
 
@@ -74,8 +92,23 @@ def test_ties_on_weighted_score_are_broken_by_strategic_alignment() -> None:
     assert [r.candidate_id for r in rank(given(*history), scorecard(history, WEIGHTS))] == ["c-2", "c-1"]
 
 
+#: The board's portfolio manager (bea, who is also on the board) decides alone below 100000.
+DELEGATED = BoardCharterSet(
+    portfolio_id=PORTFOLIO_ID,
+    charter=BoardCharter(
+        version=2,
+        members=("bea", "bob"),
+        chair="bea",
+        quorum=2,
+        rule="simple_majority",
+        delegated_authority=DelegatedAuthority(portfolio_manager="bea", up_to=Decimal(100000)),
+    ),
+    set_by="olga",
+    set_at=NOW,
+)
 SCORED = (
     created(budget=(("2027", "1000"), ("2028", "500"))),
+    DELEGATED,
     model_set(("value", "1")),
     registered("c-1"),
     registered("c-2"),
@@ -203,3 +236,75 @@ def test_a_reason_to_exceed_the_request_is_refused_where_nothing_exceeds_it() ->
         with pytest.raises(InvalidCommand) as refused:
             decide(given(*SCORED), command, CARD)
         assert refused.value.field == "exceeds_request_reason"
+
+
+# --- the ladder and separation of duties --------------------------------------------------------------------
+
+
+def _charter(up_to: str, manager: str = "bea") -> BoardCharterSet:
+    delegation = DelegatedAuthority(portfolio_manager=manager, up_to=Decimal(up_to))
+    return DELEGATED.model_copy(
+        update={"charter": DELEGATED.charter.model_copy(update={"delegated_authority": delegation})}
+    )
+
+
+def test_below_the_threshold_the_portfolio_manager_decides_alone_recorded_as_delegated() -> None:
+    [event] = decide(given(*SCORED, _charter("401")), _decide(), CARD)
+    assert isinstance(event, InvestmentDecided)
+    assert (event.authority, event.motion_id, event.evidence.charter_version) == ("delegated", None, 2)
+
+
+def test_at_or_above_the_threshold_the_board_decides_by_a_motion() -> None:
+    state = given(*SCORED, _charter("400"))
+    with pytest.raises(RuleViolation, match="the board decides it by a motion"):
+        decide(state, _decide(), CARD)  # 400 is not below 400
+    terms = motion_terms(state, _decide(), CARD)
+    assert (terms.kind, terms.subject_id, terms.outcome, terms.amount) == ("investment", "c-1", "approve", Decimal(400))
+    # The requester and the sponsor are conflicted on the motion from the start.
+    assert {(c.subject, c.reason) for c in terms.conflicts} == {("rita", "requester")}
+    # Another board member without delegation, and a non-member, are sent to the board too, or refused.
+    with pytest.raises(RuleViolation, match="by a motion"):
+        decide(state, _decide(by="bob"), CARD)
+    with pytest.raises(NotBoardMember):
+        motion_terms(state, _decide(by="zed"), CARD)
+
+
+def test_nobody_decides_on_what_they_requested_or_sponsor() -> None:
+    sponsored = registered("c-1").model_copy(update={"requester": "bob", "sponsor": "bea"})
+    state = given(*SCORED, sponsored)
+    with pytest.raises(ConflictOfInterest, match=r"conflict of interest \(sponsor\)"):
+        decide(state, _decide(), CARD)  # bea is the delegate, but she sponsors it
+    with pytest.raises(ConflictOfInterest, match=r"\(requester\)"):
+        motion_terms(state, _decide(by="bob"), CARD)
+
+
+def test_approving_an_unscored_candidate_needs_an_override_reason() -> None:
+    state = given(*SCORED, registered("c-3"))
+    with pytest.raises(InvalidCommand) as refused:
+        decide(state, _decide(candidate="c-3"), CARD)
+    assert refused.value.field == "override_reason"
+    assert decide(state, _decide("reject", candidate="c-3"), CARD)  # only an approval needs the reason
+    [event] = decide(state, _decide(candidate="c-3", override_reason="statutory: no scoring applies"), CARD)
+    assert isinstance(event, InvestmentDecided)
+    assert event.evidence.weighted_score is None and event.override_reason == "statutory: no scoring applies"
+
+
+def test_a_carried_motion_records_the_decision_with_every_vote() -> None:
+    state = given(*SCORED, _charter("1"))
+    terms = motion_terms(state, _decide(), CARD)
+    assert state.charter is not None
+    motion = testing.given(
+        MOTION, *motions.propose(state.charter, PORTFOLIO_ID, "m-1", terms, "bea", NOW), stream_id="m-1"
+    )
+    events = motions.cast_vote(motion, "bea", "for", "strong case", NOW)
+    motion = fold(MOTION, motion, events)
+    [cast, carried_event] = motions.cast_vote(motion, "bob", "for", "agreed", NOW)
+    assert isinstance(carried_event, MotionCarried)
+    [decision] = carried(state, fold(MOTION, motion, [cast, carried_event]), carried_event, CARD)
+    assert isinstance(decision, InvestmentDecided)
+    assert (decision.authority, decision.motion_id, decision.decided_by) == ("board", "m-1", "bea")
+    assert [(v.voter, v.vote) for v in decision.evidence.votes] == [("bea", "for"), ("bob", "for")]
+    assert decision.evidence.tally is not None and decision.evidence.tally.votes_for == 2
+    # The decision is checked again as things stand when the motion carries.
+    with pytest.raises(RuleViolation, match="not awaiting"):
+        carried(given(*SCORED, _charter("1"), decision), motion, carried_event, CARD)

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from pmo_events.contracts.portfolio import BoardMemberAdded, BoardMemberRemoved, InvestmentDecided, PortfolioBudgetSet
-from pmo_portfolio.funding.domain import board, envelope
+from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioBudgetSet
+from pmo_portfolio.funding.domain import envelope
 from pmo_portfolio.funding.domain import portfolio as rules
 from pmo_portfolio.funding.domain.portfolio import CreatePortfolio
-from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotFound, RuleViolation
+from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotFound
 
 from .support import NOW, PORTFOLIO_ID, created, given, money, registered
 
@@ -64,27 +64,6 @@ def test_budget_refuses_a_negative_envelope() -> None:
     with pytest.raises(InvalidCommand) as refused:
         envelope.set_budget(given(created()), money(("2027", "-1")), "ann")
     assert refused.value.field == "budget.0.amount"
-
-
-def test_board_members_are_added_and_removed() -> None:
-    state = given(created(board=("bea",)))
-    [added] = board.add_board_member(state, "carl", "ann")
-    assert added == BoardMemberAdded(portfolio_id=PORTFOLIO_ID, subject="carl", added_by="ann")
-    state = given(created(board=("bea",)), added)
-    assert state.board_members == ("bea", "carl")
-    [removed] = board.remove_board_member(state, "bea", "ann")
-    assert removed == BoardMemberRemoved(portfolio_id=PORTFOLIO_ID, subject="bea", removed_by="ann")
-    assert given(created(board=("bea",)), added, removed).board_members == ("carl",)
-
-
-def test_board_rules_duplicate_unknown_and_last_member() -> None:
-    state = given(created(board=("bea",)))
-    with pytest.raises(RuleViolation):
-        board.add_board_member(state, "bea", "ann")
-    with pytest.raises(NotFound):
-        board.remove_board_member(state, "zed", "ann")
-    with pytest.raises(RuleViolation, match="last board member"):
-        board.remove_board_member(state, "bea", "ann")
 
 
 def test_commands_on_a_portfolio_that_does_not_exist_are_not_found() -> None:

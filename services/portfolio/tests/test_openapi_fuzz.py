@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 async def approved_project(service: RunningService, portfolio_id: str, project_id: str) -> None:
     """A project to deliver, so the delivery endpoints reach their rules."""
     await register(service, portfolio_id, project_id)
-    body = {"candidate_id": project_id, "outcome": "approved", "rationale": "fuzz",
+    body = {"candidate_id": project_id, "outcome": "approved", "rationale": "fuzz", "override_reason": "unscored",
             "approved_budget": [{"fiscal_period": "FY2027", "amount": "100"}]}  # fmt: skip
     async with service.client("fuzzer", "board_member") as board:
         assert (await board.post(f"/portfolios/{portfolio_id}/decisions", json=body)).status_code == 201

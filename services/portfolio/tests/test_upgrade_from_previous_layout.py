@@ -134,10 +134,15 @@ async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(up
         benefit = quote((await pm.get(f"/projects/{active}")).json()["benefits"][0]["benefit_id"], safe="")
         measured = await pm.post(f"/projects/{active}/benefits/{benefit}/realisations",
                                  json={"measured_value": "30000", "measured_on": YESTERDAY})  # fmt: skip
-        decided = await board.post(f"/portfolios/{portfolio_id}/decisions", json={
+        moved = await board.post(f"/portfolios/{portfolio_id}/motions", json={
             "candidate_id": deferred, "outcome": "rejected", "rationale": "seen enough"})  # fmt: skip
         project = (await pm.get(f"/projects/{active}")).json()
-    assert scored.status_code == learned.status_code == measured.status_code == decided.status_code == 201
+    async with service.client("bob", "board_member") as bob:
+        vote = {"vote": "for", "rationale": "agreed"}
+        carried = await bob.post(f"/portfolios/{portfolio_id}/motions/{moved.json()['id']}/votes", json=vote)
+        decided = (await bob.get(f"/portfolios/{portfolio_id}/decisions", params={"candidate_id": deferred})).json()
+    assert scored.status_code == learned.status_code == measured.status_code == moved.status_code == 201
+    assert carried.json()["status"] == "carried"
     streams = await _streams(service)
     assert streams[scored.json()["score_id"]] == ("score", 1)
     assert streams[learned.json()["id"]] == ("lesson", 1)
@@ -148,6 +153,6 @@ async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(up
     old = before["projects"][active]
     assert (project["lessons"], project["realisations"]) == (old["lessons"] + 1, old["realisations"] + 1)
     # The decision's evidence holds the old scores and the new one together.
-    evidence = decided.json()["evidence"]
+    evidence = decided["items"][-1]["evidence"]
     assessors = {a["assessor"] for a in evidence["assessments"]}
     assert assessors == set(before["candidates"][deferred]["assessments"]) | {"carla"}

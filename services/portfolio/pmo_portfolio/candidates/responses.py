@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pmo_portfolio.governance.responses import ConflictOut, TallyOut, VoteOut
 from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut, PeriodEnvelope, amounts_of
 from pmo_servicekit.contract.paging import EXAMPLE_CURSOR, Page
 from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS, DecisionOutcome
@@ -87,6 +88,10 @@ class Evidence(BaseModel):
     assessments: list[Assessment] = []
     strategic_alignment: DecimalString | None = None
     ranked_candidates: int | None = None
+    votes: list[VoteOut] = Field(default=[], description="a board decision: every vote on its motion")
+    tally: TallyOut | None = None
+    conflicts: list[ConflictOut] = Field(default=[], description="who could not vote, and why")
+    charter_version: int | None = None
 
 
 class DecisionView(BaseModel):
@@ -108,6 +113,14 @@ class DecisionView(BaseModel):
     exceeds_request_reason: str | None = None
     evidence: Evidence | None = None
     programme_id: str | None = None
+    authority: Literal["board", "delegated"] | None = Field(
+        default=None,
+        description="`board`: a motion carried under the charter (`motion_id`); `delegated`: the portfolio manager "
+        "alone, below the charter's threshold; absent on decisions recorded before charters",
+    )
+    motion_id: str | None = None
+    override_reason: str | None = None
+    project_manager: str | None = None
 
 
 class CandidateSummary(BaseModel):

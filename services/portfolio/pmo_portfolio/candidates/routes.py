@@ -23,8 +23,10 @@ from pmo_portfolio.candidates.responses import (
 )
 from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, ScoringModelReplace
 from pmo_portfolio.funding import PortfolioView
+from pmo_portfolio.governance.responses import MotionView
 from pmo_portfolio.shared.errors import NotFound
-from pmo_portfolio.shared.http import Analyst, amounts_of
+from pmo_portfolio.shared.http import BOARD_OR_DELEGATE, PORTFOLIO_BOARD, Analyst, amounts_of
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
@@ -37,7 +39,14 @@ from pmo_servicekit.problems import Problem, invalid_field
 router = APIRouter()
 Status = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
 NOT_FOUND = {404: "no such portfolio (or candidate)"}
-RULES = {409: "a rule forbids it now (`type` names it; `envelope-exceeded` names the period and what remains)"}
+RULES = {
+    409: "a rule forbids it now (`type` names it; `envelope-exceeded` names the period and what remains; "
+    "`board-vote-needed`: the board decides it by a motion)"
+}
+FORBIDDEN = {
+    403: "not yours to decide: `not-board-member` (not on THIS board, nor its portfolio manager), "
+    "`conflict-of-interest` (you requested or sponsor the candidate)"
+}
 
 
 @router.get(
@@ -151,9 +160,10 @@ async def rank_candidates(portfolio_id: str, _principal: CurrentPrincipal, reque
     "/portfolios/{portfolio_id}/decisions",
     status_code=201,
     tags=["decisions"],
-    summary="Decide a candidate as the board",
+    summary="Decide a candidate now (delegated, or a board of one)",
     response_model=DecisionView,
-    responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+    responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES, **FORBIDDEN}),
+    **allow("board_member", "pmo_analyst", owner=BOARD_OR_DELEGATE),
 )
 async def decide_investment(
     portfolio_id: str,
@@ -162,18 +172,12 @@ async def decide_investment(
     request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """A board member of THIS portfolio decides a candidate; approvals stay within the envelope."""
-    command = DecideInvestment(
-        candidate_id=body.candidate_id,
-        outcome=OUTCOME_VERBS[body.outcome],
-        rationale=body.rationale,
-        decided_by=principal.subject,
-        decided_at=datetime.now(UTC),
-        approved_budget=tuple(p.value() for p in body.approved_budget),
-        review_on=body.review_on.isoformat() if body.review_on else None,
-        programme_id=body.programme_id,
-        exceeds_request_reason=body.exceeds_request_reason,
-    )
+    """The ladder: the charter's portfolio manager decides alone below the delegated threshold (`authority:
+    delegated`); a board member of THIS portfolio decides when their own vote meets the charter's rule (a board
+    of one: `authority: board`, with the motion and its vote). Otherwise 409 `board-vote-needed` and nothing is
+    recorded: put it to the board with `POST /portfolios/{id}/motions`. Nobody decides on what they requested or
+    sponsor; approving an unscored candidate needs an `override_reason`; approvals stay within the envelope."""
+    command = _decision(body, principal.subject)
     currency = await _currency_of(request, portfolio_id)
 
     async def action(uow: UnitOfWork) -> Response:
@@ -183,6 +187,52 @@ async def decide_investment(
         return answer(view, version, status_code=201, location=location)
 
     return await run_command(request, principal, action)
+
+
+@router.post(
+    "/portfolios/{portfolio_id}/motions",
+    status_code=201,
+    tags=["board"],
+    summary="Put a candidate's decision to the board's vote",
+    response_model=MotionView,
+    responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES, **FORBIDDEN}),
+    **allow("board_member", owner=PORTFOLIO_BOARD),
+)
+async def move_investment(
+    portfolio_id: str,
+    body: DecisionRequest,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """A board member of THIS portfolio moves the decision as a motion and votes for it; the others vote
+    (`POST .../motions/{id}/votes`) until the charter's rule is met, the motion is defeated, or it lapses at its
+    deadline. The requester and sponsor are recorded as conflicted: their votes are refused."""
+    command = _decision(body, principal.subject)
+
+    async def action(uow: UnitOfWork) -> Response:
+        motion, version = await commands.move_investment(uow, portfolio_id, command)
+        location = f"/portfolios/{portfolio_id}/motions/{motion['id']}"
+        view = MotionView.model_validate(motion).model_dump(mode="json")
+        return answer(view, version, status_code=201, location=location)
+
+    return await run_command(request, principal, action)
+
+
+def _decision(body: DecisionRequest, who: str) -> DecideInvestment:
+    return DecideInvestment(
+        candidate_id=body.candidate_id,
+        outcome=OUTCOME_VERBS[body.outcome],
+        rationale=body.rationale,
+        decided_by=who,
+        decided_at=datetime.now(UTC),
+        approved_budget=tuple(p.value() for p in body.approved_budget),
+        review_on=body.review_on.isoformat() if body.review_on else None,
+        override_reason=body.override_reason,
+        project_manager=body.project_manager,
+        programme_id=body.programme_id,
+        exceeds_request_reason=body.exceeds_request_reason,
+    )
 
 
 @router.get(

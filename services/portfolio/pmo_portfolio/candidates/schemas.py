@@ -73,3 +73,9 @@ class DecisionRequest(Body):
     programme_id: str | None = Field(
         default=None, max_length=36, description="an approval may name the programme the project joins"
     )
+    override_reason: str | None = Field(
+        default=None, max_length=2000, description="why an approval goes ahead although nobody scored the candidate"
+    )
+    project_manager: str | None = Field(
+        default=None, min_length=1, max_length=200, description="an approval may name the project's manager"
+    )

@@ -45,6 +45,7 @@ def portfolio_view(state: Portfolio) -> dict[str, Any]:
         "currency": state.currency,
         "owner": state.owner,
         "board_members": list(state.board_members),
+        "charter": state.charter.model_dump(mode="json") if state.charter else None,
         "budget": [
             {name: money_text(value, state.currency) if name != "fiscal_period" else value for name, value in p}
             for p in remaining_envelope(state.budget, state.committed)

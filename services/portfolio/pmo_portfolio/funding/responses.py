@@ -40,6 +40,24 @@ class ScoringModelOut(BaseModel):
     consistency_ratio: DecimalString | None = None
 
 
+class DelegationOut(BaseModel):
+    portfolio_manager: str
+    up_to: DecimalString = Field(description="below this total the portfolio manager decides alone")
+
+
+class CharterOut(BaseModel):
+    """How the board decides: members and chair, quorum, the voting rule, delegated authority (versioned)."""
+
+    version: int
+    members: list[str]
+    chair: str
+    quorum: int
+    rule: Literal["simple_majority", "qualified_majority", "unanimity"]
+    qualified_share: DecimalString | None = None
+    voting_days: int
+    delegated_authority: DelegationOut | None = None
+
+
 class PortfolioSummary(BaseModel):
     """A portfolio: currency, owner, board, the envelope per fiscal period, the scoring model."""
 
@@ -50,6 +68,7 @@ class PortfolioSummary(BaseModel):
     currency: str = Field(examples=["EUR"])
     owner: str
     board_members: list[str]
+    charter: CharterOut | None = None
     budget: list[PeriodEnvelope]
     scoring_model: ScoringModelOut | None = None
     candidates: int = Field(description="how many candidates the board has")

@@ -1,4 +1,4 @@
-"""HTTP API of portfolios: creation, the budget envelope per fiscal period, the board."""
+"""HTTP API of portfolios: creation and the budget envelope per fiscal period (the board: `governance.routes`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pmo_events.contracts.base import Event
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio.funding import commands, queries
 from pmo_portfolio.funding.commands import PortfolioRule
-from pmo_portfolio.funding.domain import board, envelope
+from pmo_portfolio.funding.domain import envelope
 from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
 from pmo_portfolio.funding.responses import PortfolioPage, PortfolioView
-from pmo_portfolio.funding.schemas import BoardMemberAdd, BudgetReplace, PortfolioCreate
+from pmo_portfolio.funding.schemas import BudgetReplace, PortfolioCreate
 from pmo_portfolio.shared.http import Analyst
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
@@ -108,38 +108,6 @@ async def replace_budget(
         return envelope.set_budget(state, budget, principal.subject)
 
     return await _changed(request, principal, portfolio_id, rule, if_match)
-
-
-@router.post(
-    "/portfolios/{portfolio_id}/board",
-    tags=["board"],
-    summary="Add a member to the board",
-    response_model=PortfolioView,
-    responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
-)
-async def add_board_member(
-    portfolio_id: str, body: BoardMemberAdd, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
-) -> Response:
-    def rule(state: Portfolio) -> list[Event]:
-        return board.add_board_member(state, body.subject, principal.subject)
-
-    return await _changed(request, principal, portfolio_id, rule)
-
-
-@router.delete(
-    "/portfolios/{portfolio_id}/board/{subject}",
-    tags=["board"],
-    summary="Remove a member from the board",
-    response_model=PortfolioView,
-    responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
-)
-async def remove_board_member(
-    portfolio_id: str, subject: str, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
-) -> Response:
-    def rule(state: Portfolio) -> list[Event]:
-        return board.remove_board_member(state, subject, principal.subject)
-
-    return await _changed(request, principal, portfolio_id, rule)
 
 
 async def _changed(

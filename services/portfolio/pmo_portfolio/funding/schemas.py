@@ -30,9 +30,3 @@ class BudgetReplace(Body):
     model_config = example({"budget": [{"fiscal_period": "FY2027", "amount": "1500000.00"}]})
 
     budget: list[PeriodAmountIn] = Field(min_length=1, max_length=40)
-
-
-class BoardMemberAdd(Body):
-    model_config = example({"subject": "dora"})
-
-    subject: str = Field(min_length=1, max_length=200)

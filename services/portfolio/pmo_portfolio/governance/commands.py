@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pmo_events.contracts.base import Event
+from pmo_events.contracts.portfolio import VoteChoice
 from pmo_events.runtime import AggregateType, CommandRuntime, ConcurrencyConflict, Metadata, UnitOfWork, fold
 from pmo_portfolio import funding
 from pmo_portfolio.governance import queries
@@ -39,6 +40,16 @@ async def propose_motion(
     charter = charter_of(portfolio.state)
     new_events = motions.propose(charter, portfolio_id, motion_id, terms, proposer, now, deadline, secretary=secretary)
     return await _append(uow, motion_id, motions.initial(motion_id), 0, new_events)
+
+
+async def vote(
+    uow: UnitOfWork, motion_id: str, voter: str, choice: VoteChoice, rationale: str, now: datetime
+) -> tuple[Motion, int]:
+    """`voter`'s vote; the vote that meets the charter's rule carries the motion (its policies run here)."""
+    _, after, version = await apply_to_motion(
+        uow, motion_id, lambda motion: motions.cast_vote(motion, voter, choice, rationale, now)
+    )
+    return after, version
 
 
 async def apply_to_motion(uow: UnitOfWork, motion_id: str, rule: MotionRule) -> tuple[list[Event], Motion, int]:

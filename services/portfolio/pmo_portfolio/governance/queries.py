@@ -14,6 +14,7 @@ from pmo_portfolio.governance.domain.motions import Motion
 from pmo_portfolio.governance.domain.voting import verdict
 from pmo_portfolio.governance.views import motions
 from pmo_portfolio.shared.errors import NotFound
+from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS
 
 Page = tuple[list[dict[str, Any]], str | None]
 
@@ -22,7 +23,9 @@ def motion_view(motion: Motion, version: int) -> dict[str, Any]:
     """The motion with its votes, conflicts and the tally as it stands (who may still vote)."""
     _, tally = verdict(motion.ballot())
     body = motion.model_dump(mode="json", exclude={"motion_id"})
-    return {"id": motion.motion_id, **body, "tally": tally.model_dump(mode="json"), "version": version}
+    outcome = OUTCOMES_OF_VERBS.get(motion.outcome, motion.outcome)
+    tallied = tally.model_dump(mode="json")
+    return {"id": motion.motion_id, **body, "outcome": outcome, "tally": tallied, "version": version}
 
 
 async def motion_in(session: AsyncSession, motion_id: str) -> tuple[Motion, int]:

@@ -52,6 +52,10 @@ class ConflictOfInterest(SeparationOfDuties):
     kind = "conflict-of-interest"
 
 
+class BoardVoteNeeded(RuleViolation):
+    """The caller's say alone does not decide it: the board votes on a motion (answered 409, nothing recorded)."""
+
+
 class EnvelopeExceeded(RuleViolation):
     """A fiscal period's committed total would stand above its budget envelope.
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_events.contracts.bounds import Amount, FiscalPeriod
 from pmo_events.contracts.common import PeriodAmount
+from pmo_servicekit.access import Ownership
 from pmo_servicekit.auth import Principal, require_roles
 from pmo_servicekit.contract.wire import DecimalString, Money, money_text
 
@@ -56,3 +57,19 @@ def amounts_of(amounts: Iterable[PeriodAmount | dict[str, Any]], currency: str |
     """Amounts per period at the currency's scale."""
     rows = [a if isinstance(a, dict) else a.model_dump() for a in amounts]
     return [{"fiscal_period": r["fiscal_period"], "amount": money_text(r["amount"], currency)} for r in rows]
+
+
+#: Object-level rules the portfolio's routes declare (`pmo_servicekit.access.allow`); the domain checks them.
+PORTFOLIO_BOARD = Ownership(
+    "portfolio-board",
+    "a member of THIS portfolio's board (its current charter), never on what they requested or sponsor",
+)
+BOARD_OR_DELEGATE = Ownership(
+    "board-or-delegate",
+    "a member of THIS portfolio's board (who puts the decision to the board's vote), or the charter's "
+    "portfolio manager deciding alone below the delegated threshold; never on what they requested or sponsor",
+)
+PORTFOLIO_OWNER = Ownership(
+    "portfolio-owner",
+    "the portfolio's owner (admins too), and never about their own place on the board",
+)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pmo_portfolio.shared.errors import (
+    BoardVoteNeeded,
     DomainError,
     EnvelopeExceeded,
     Forbidden,
     InvalidCommand,
-    NotBoardMember,
     NotFound,
     RingFenceExceeded,
 )
@@ -24,9 +24,9 @@ def envelope_exceeded(exc: EnvelopeExceeded) -> Problem:
 
 PROBLEM_TABLE: ProblemTable = {
     NotFound: lambda exc: Problem(404, "not-found", f"no {exc}"),
-    NotBoardMember: lambda exc: Problem(403, "not-board-member", str(exc)),
+    Forbidden: lambda exc: Problem(403, exc.kind, str(exc)),
     InvalidCommand: lambda exc: invalid_field(exc.field, exc.message),
     EnvelopeExceeded: envelope_exceeded,
-    Forbidden: lambda exc: Problem(403, exc.kind, str(exc)),
+    BoardVoteNeeded: lambda exc: Problem(409, "board-vote-needed", str(exc)),
     DomainError: lambda exc: Problem(409, "rule-violation", str(exc)),
 }

@@ -160,7 +160,9 @@ def motion_ended(docs: Documents, event: MotionCarried | MotionDefeated | Motion
             "result": result,
             "decided_by": "board",
             "decided_at": instant(meta.time),
-            "rationale": None,
+            # A motion's own reasons are its votes' rationales; the line says how the board voted.
+            "rationale": f"motion {result}: {event.tally.votes_for} for, {event.tally.votes_against} against, "
+            f"{event.tally.abstentions} abstaining",
             "approved_budget": {},
             "review_on": None,
             "votes": [v.model_dump(mode="json") for v in event.votes],

@@ -110,6 +110,10 @@ class MotionProposed(MotionEvent):
     override_reason: str | None = None
     #: An approval may name the project's manager.
     project_manager: str | None = None
+    #: An approval may name the programme the project joins.
+    programme_id: str | None = None
+    #: Why an approval gives more than the request asked for.
+    exceeds_request_reason: str | None = None
     proposed_by: str
     proposed_at: datetime
     deadline: datetime

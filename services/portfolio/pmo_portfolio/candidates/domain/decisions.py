@@ -1,4 +1,10 @@
-"""Board decisions: approve, reject, defer or request changes, within board authority and the envelope."""
+"""Board decisions: approve, reject, defer or request changes, within board authority and the envelope.
+
+Who decides (the governance ladder): the charter's portfolio manager alone when the approval is below the
+delegated threshold (`authority: delegated`); otherwise the board, by a motion carried under its charter
+(`authority: board`, every vote in the event). Nobody decides on what they requested or sponsor, and an
+approval of a candidate nobody scored needs an override reason.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,13 @@ from decimal import Decimal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.contracts.portfolio import AssessmentEvidence, DecisionEvidence, InvestmentDecided
+from pmo_events.contracts.portfolio import (
+    AssessmentEvidence,
+    Conflict,
+    DecisionEvidence,
+    InvestmentDecided,
+    MotionCarried,
+)
 from pmo_events.figures.money import readable_money
 from pmo_portfolio.candidates.domain.assessments import Scorecard
 from pmo_portfolio.candidates.domain.ranking import assess, rank
@@ -18,11 +30,22 @@ from pmo_portfolio.funding.domain import (
     Candidate,
     DecisionOutcome,
     Portfolio,
-    check_board_member,
     check_within_envelope,
+    existing,
     remaining_envelope,
 )
-from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation, check_scale
+from pmo_portfolio.governance.domain import (
+    Motion,
+    MotionTerms,
+    approval_amount,
+    automatic_conflicts,
+    charter_of,
+    check_board_member,
+    check_not_conflicted,
+    check_override,
+    within_delegation,
+)
+from pmo_portfolio.shared.errors import InvalidCommand, RuleViolation, check_scale
 
 
 @dataclass(frozen=True)
@@ -38,6 +61,14 @@ class DecideInvestment:
     programme_id: str | None = None
     #: Why the board approves more than the request asked for (required then, recorded in the decision).
     exceeds_request_reason: str | None = None
+    #: Why an approval goes ahead although nobody scored the candidate.
+    override_reason: str | None = None
+    #: An approval may name the project's manager (assigned when the project starts).
+    project_manager: str | None = None
+
+
+#: The motion kind of an investment decision (`MotionProposed.kind`).
+INVESTMENT = "investment"
 
 
 def _check_command(command: DecideInvestment) -> None:
@@ -62,6 +93,8 @@ def _check_command(command: DecideInvestment) -> None:
         raise InvalidCommand(
             "programme_id", f"only an approval brings a project into a programme, not {command.outcome}"
         )
+    if command.outcome != "approve" and command.project_manager:
+        raise InvalidCommand("project_manager", f"only an approval names a project manager, not {command.outcome}")
 
 
 def _check_request_exceeded(portfolio: Portfolio, candidate: Candidate, command: DecideInvestment) -> str | None:
@@ -101,35 +134,120 @@ def evidence(portfolio: Portfolio, candidate_id: str, scorecard: Scorecard) -> D
     )
 
 
-def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> list[Event]:
-    """Only a board member of THIS portfolio decides; an approval never takes a period above its envelope.
+def conflicts_on(portfolio: Portfolio, candidate_id: str) -> tuple[Conflict, ...]:
+    """Who may not decide on the candidate: its requester and its sponsor (separation of duties)."""
+    candidate = portfolio.candidate(candidate_id)
+    return automatic_conflicts(requester=candidate.requester, sponsor=candidate.sponsor)
 
-    The decision records its evidence: the scorecard as it stood, the rank it gave, the envelope."""
-    if not portfolio.exists:
-        raise NotFound(f"portfolio {portfolio.portfolio_id}")
-    check_board_member(portfolio, command.decided_by)
+
+def _checked(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> DecisionEvidence:
+    """Every rule a decision meets whoever takes it; answers the evidence in front of the decider."""
+    existing(portfolio)
     _check_command(command)
     check_scale(command.approved_budget, portfolio.currency, "approved_budget")
     candidate = portfolio.candidate(command.candidate_id)
     if candidate.status not in AWAITING_DECISION:
         raise RuleViolation(f"candidate {command.candidate_id} is {candidate.status}, not awaiting a decision")
+    check_not_conflicted(
+        conflicts_on(portfolio, candidate.candidate_id), command.decided_by, f"candidate {candidate.title}"
+    )
+    found = evidence(portfolio, candidate.candidate_id, scorecard)
+    check_override(found.weighted_score is None, command.outcome == "approve", command.override_reason)
     if command.outcome == "approve":
         check_within_envelope(portfolio.budget, portfolio.committed, command.approved_budget, portfolio.currency)
-    exceeds_request_reason = _check_request_exceeded(portfolio, candidate, command)
+    _check_request_exceeded(portfolio, candidate, command)
+    return found
+
+
+def is_delegated(portfolio: Portfolio, command: DecideInvestment) -> bool:
+    """The charter's portfolio manager, below the threshold: they decide alone (any outcome below it)."""
+    return within_delegation(portfolio.charter, command.decided_by, approval_amount(command.approved_budget))
+
+
+def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> list[Event]:
+    """Under delegated authority only: the portfolio manager decides alone below the charter's threshold.
+
+    Anyone else (a board member) puts the decision to the board as a motion (`motion_terms`)."""
+    found = _checked(portfolio, command, scorecard)
+    if not is_delegated(portfolio, command):
+        check_board_member(portfolio, command.decided_by)
+        raise RuleViolation(
+            f"{command.decided_by} has no delegated authority for this decision; the board decides it by a motion"
+        )
+    charter = charter_of(portfolio)
     return [
-        InvestmentDecided(
-            decision_id=str(uuid.uuid4()),
-            portfolio_id=portfolio.portfolio_id,
-            candidate_id=candidate.candidate_id,
-            proposal_id=candidate.candidate_id,
-            outcome=command.outcome,
-            rationale=command.rationale,
-            decided_by=command.decided_by,
-            decided_at=command.decided_at,
-            approved_budget=command.approved_budget,
-            review_on=command.review_on,
-            programme_id=command.programme_id,
-            exceeds_request_reason=exceeds_request_reason,
-            evidence=evidence(portfolio, candidate.candidate_id, scorecard),
+        _decided(
+            portfolio, command, found.model_copy(update={"charter_version": charter.version}), authority="delegated"
         )
     ]
+
+
+def motion_terms(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> MotionTerms:
+    """A board member's decision, checked as the board would take it now, as a motion for the board's vote."""
+    check_board_member(portfolio, command.decided_by)
+    _checked(portfolio, command, scorecard)
+    return MotionTerms(
+        kind=INVESTMENT,
+        subject_id=command.candidate_id,
+        outcome=command.outcome,
+        rationale=command.rationale,
+        approved_budget=command.approved_budget,
+        review_on=command.review_on,
+        amount=approval_amount(command.approved_budget),
+        override_reason=command.override_reason,
+        project_manager=command.project_manager,
+        programme_id=command.programme_id,
+        exceeds_request_reason=command.exceeds_request_reason,
+        conflicts=conflicts_on(portfolio, command.candidate_id),
+    )
+
+
+def carried(portfolio: Portfolio, motion: Motion, event: MotionCarried, scorecard: Scorecard) -> list[Event]:
+    """The board carried an investment motion: the decision, with every vote, checked again as it stands now."""
+    command = DecideInvestment(
+        candidate_id=motion.subject_id,
+        outcome=motion.outcome,  # type: ignore[arg-type]
+        rationale=motion.rationale,
+        decided_by=motion.proposed_by,
+        decided_at=event.carried_at,
+        approved_budget=motion.approved_budget,
+        review_on=motion.review_on,
+        override_reason=motion.override_reason,
+        project_manager=motion.project_manager,
+        programme_id=motion.programme_id,
+        exceeds_request_reason=motion.exceeds_request_reason,
+    )
+    charter_of(portfolio)
+    found = _checked(portfolio, command, scorecard)
+    votes = {
+        "votes": event.votes,
+        "tally": event.tally,
+        "conflicts": event.conflicts,
+        "charter_version": motion.charter_version,
+    }
+    decision = _decided(portfolio, command, found.model_copy(update=votes), authority="board")
+    return [decision.model_copy(update={"motion_id": motion.motion_id})]
+
+
+def _decided(
+    portfolio: Portfolio, command: DecideInvestment, found: DecisionEvidence, *, authority: str
+) -> InvestmentDecided:
+    candidate = portfolio.candidate(command.candidate_id)
+    return InvestmentDecided(
+        decision_id=str(uuid.uuid4()),
+        portfolio_id=portfolio.portfolio_id,
+        candidate_id=candidate.candidate_id,
+        proposal_id=candidate.candidate_id,
+        outcome=command.outcome,
+        rationale=command.rationale,
+        decided_by=command.decided_by,
+        decided_at=command.decided_at,
+        approved_budget=command.approved_budget,
+        review_on=command.review_on,
+        programme_id=command.programme_id,
+        exceeds_request_reason=_check_request_exceeded(portfolio, candidate, command),
+        evidence=found,
+        authority=authority,  # type: ignore[arg-type]
+        override_reason=command.override_reason,
+        project_manager=command.project_manager,
+    )

@@ -27,7 +27,7 @@ from pmo_events.contracts.portfolio import (
     ScoringModelSet,
 )
 from pmo_portfolio.funding.domain.envelope import add, check_budget_lines
-from pmo_portfolio.shared.errors import InvalidCommand, NotFound
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, SeparationOfDuties
 
 DecisionOutcome = Literal["approve", "reject", "defer", "request_changes"]
 CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
@@ -105,6 +105,8 @@ def create(command: CreatePortfolio) -> list[Event]:
     check_budget_lines(command.budget, command.currency)
     if len(set(command.board_members)) != len(command.board_members):
         raise InvalidCommand("board_members", "each board member may appear once")
+    if command.created_by in command.board_members:
+        raise SeparationOfDuties(f"{command.created_by} may not put themself on the board of a portfolio they create")
     return [PortfolioCreated(**command.__dict__)]
 
 

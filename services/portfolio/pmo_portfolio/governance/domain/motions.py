@@ -52,6 +52,9 @@ class Motion(BaseModel):
     review_on: str | None = None
     amount: Decimal | None = None
     override_reason: str | None = None
+    project_manager: str | None = None
+    programme_id: str | None = None
+    exceeds_request_reason: str | None = None
     proposed_by: str = ""
     proposed_at: datetime | None = None
     deadline: datetime | None = None
@@ -89,6 +92,9 @@ class MotionTerms:
     review_on: str | None = None
     amount: Decimal | None = None
     override_reason: str | None = None
+    project_manager: str | None = None
+    programme_id: str | None = None
+    exceeds_request_reason: str | None = None
     conflicts: tuple[Conflict, ...] = field(default=())
 
 
@@ -131,6 +137,9 @@ def propose(
             review_on=terms.review_on,
             amount=terms.amount,
             override_reason=terms.override_reason,
+            project_manager=terms.project_manager,
+            programme_id=terms.programme_id,
+            exceeds_request_reason=terms.exceeds_request_reason,
             proposed_by=proposer,
             proposed_at=now,
             deadline=deadline,
