@@ -137,7 +137,8 @@ async def test_a_project_report_speaks_the_contracts_vocabulary(reporting) -> No
         project = (await client.get("/reports/projects/p-1")).json()
         (change,) = project["changes"]
         assert (change["outcome"], change["budget_delta"]) == ("approved", {"FY2026": "10000"})
-        assert (project["current_budget"], project["bac"]) == ({"FY2026": "130000"}, "130000")
+        budget = [{"fiscal_period": "FY2026", "amount": "130000"}]
+        assert (project["current_budget"], project["bac"]) == (budget, "130000")
         assert [b["planned_amount"] for b in project["benefits"]] == ["50000", None]
         trail = (await client.get("/reports/decisions", params={"portfolio_id": "pf-1"})).json()["items"]
         decided = next(d for d in trail if d["kind"] == "change_request")

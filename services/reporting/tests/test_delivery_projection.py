@@ -94,8 +94,9 @@ def test_the_project_report_shows_gates_reports_corrections_and_changes() -> Non
         ("60000.00", "54000.00", "50000.00", "120000.00")
     ]
     # Every amount at the portfolio currency's scale (EUR: cents), the recorded ones too.
-    assert view["current_budget"] == {"FY2026": "130000.00"} and view["bac"] == "130000.00"
-    assert view["baseline_budget"] == {"FY2026": "120000.00"}
+    assert view["current_budget"] == [{"fiscal_period": "FY2026", "amount": "130000.00"}]
+    assert view["bac"] == "130000.00"
+    assert view["baseline_budget"] == [{"fiscal_period": "FY2026", "amount": "120000.00"}]
     assert [(r["bac"], r["planned_value"], r["actual_cost"]) for r in view["status_history"]] == [
         ("120000.00", "60000.00", "50000.00"),
         ("120000.00", "60000.00", "50000.00"),
@@ -132,7 +133,7 @@ def test_cancellation_releases_budget_and_benefits_are_realised_after_it() -> No
     docs = fold(h)
     view = project_view(docs, "p-1")
     assert view is not None and view["status"] == "cancelled"
-    assert view["current_budget"] == {"FY2026": "50000.00"}
+    assert view["current_budget"] == [{"fiscal_period": "FY2026", "amount": "50000.00"}]
     committed = {b["fiscal_period"]: b for b in portfolio_summary(docs, "pf-1")["budget"]}
     assert committed["FY2026"]["committed"] == "50000.00"
     [b1] = [row for row in benefits_register(docs) if row["benefit_id"] == "b1"]

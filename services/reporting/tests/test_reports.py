@@ -14,7 +14,7 @@ from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.benefits import benefits_register
 from pmo_reporting.reports.capacity import capacity_heatmap
-from pmo_reporting.reports.common import percentile
+from pmo_reporting.reports.common import percentile, period_amounts
 from pmo_reporting.reports.pipeline import pipeline_funnel
 from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.registers import decision_trail, objectives_register
@@ -70,9 +70,9 @@ def test_pipeline_funnel_has_conversions_and_lead_times() -> None:
     assert report["decision_lead_time_days"] == {"count": 3, "median": 10.0, "p90": 20.0}
 
 
-def test_empty_pipeline_has_undefined_conversions() -> None:
+def test_empty_pipeline_has_null_conversions() -> None:
     report = pipeline_funnel(InMemoryDocuments(), portfolio_id="none")
-    assert report["conversion"]["submitted_of_drafted"] == "undefined"
+    assert report["conversion"]["submitted_of_drafted"] is None
     assert report["decision_lead_time_days"] == {"count": 0, "median": None, "p90": None}
 
 
@@ -132,7 +132,7 @@ def test_amounts_are_at_the_portfolio_currencys_scale() -> None:
         assert view is not None
         assert (view["bac"], view["baseline_budget"], view["benefits"][0]["planned_amount"]) == (
             committed,
-            {"FY2026": committed},
+            [{"fiscal_period": "FY2026", "amount": committed}],
             planned,
         )
         assert benefits_register(docs)[0]["planned_amount"] == planned
@@ -303,3 +303,11 @@ def test_a_portfolios_summary_lists_only_the_objectives_of_its_strategy() -> Non
     assert portfolio_summary(docs, "pf-1")["objectives"] == {"with_investment": ["o-1"], "without_investment": ["o-2"]}
     assert portfolio_summary(docs, "pf-2")["objectives"]["without_investment"] == ["o-1", "o-2", "o-pf2"]
     assert {r["id"]: r["portfolio_ids"] for r in objectives_register(docs)}["o-pf2"] == ["pf-2"]
+
+
+def test_money_per_period_is_a_list_in_the_fiscal_calendars_order() -> None:
+    budget = {"FY2027": "5", "FY2026": "10.5"}
+    assert period_amounts(budget, "EUR", CALENDAR_YEAR) == [
+        {"fiscal_period": "FY2026", "amount": "10.50"},
+        {"fiscal_period": "FY2027", "amount": "5.00"},
+    ]

@@ -43,9 +43,11 @@ export const utilisation = (p: Ok<Resourcing["readCapacity"]>): (string | null)[
 
 // reporting: every report
 export const committed = (r: Ok<Reporting["readPortfolioSummary"]>): string => r.totals.committed;
-export const conversion = (r: Ok<Reporting["readPipeline"]>): string => r.conversion.approved_of_decided;
+export const conversion = (r: Ok<Reporting["readPipeline"]>): string | null => r.conversion.approved_of_decided;
 export const trail = (r: Ok<Reporting["listDecisions"]>): string[] => r.items.map((d) => d.rationale);
-export const evm = (r: Ok<Reporting["readProjectReport"]>): string[] => r.evm.map((p) => p.spi);
+export const evm = (r: Ok<Reporting["readProjectReport"]>): (string | null)[] => r.evm.map((p) => p.spi);
+export const budget = (r: Ok<Reporting["readProjectReport"]>): string[] =>
+  (r.current_budget ?? []).map((b) => `${b.fiscal_period} ${b.amount}`);
 export const heatmap = (r: Ok<Reporting["readCapacityReport"]>): string[] => r.items.map((c) => c.capacity);
 export const benefits = (r: Ok<Reporting["listBenefits"]>): (string | null)[] =>
   r.items.map((b) => b.realised_value ?? null);

@@ -1,4 +1,4 @@
-"""Shared arithmetic of the reports: money as Decimal strings, ratios that may be undefined, percentiles."""
+"""Shared arithmetic of the reports: money as Decimal strings, ratios that may be undefined (null), percentiles."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pmo_events.figures.fiscal import FiscalCalendar
 from pmo_reporting.projections.governance import PORTFOLIO
 from pmo_servicekit.contract.wire import money_text
-
-UNDEFINED = "undefined"
 
 Body = dict[str, Any]
 
@@ -33,6 +32,14 @@ def amounts(periods: dict[str, str], currency: str | None) -> dict[str, str]:
     return {period: money(amount, currency) for period, amount in periods.items()}
 
 
+def period_amounts(periods: dict[str, str], currency: str | None, fiscal: FiscalCalendar) -> list[Body]:
+    """`{fiscal_period: amount}` as the API gives money per period: `[{fiscal_period, amount}]` in period order."""
+    return [
+        {"fiscal_period": period, "amount": money(periods[period], currency)}
+        for period in sorted(periods, key=fiscal.order)
+    ]
+
+
 def currency_of(docs: DocumentView, portfolio_id: str | None) -> str | None:
     """The currency of a portfolio's amounts (None when the portfolio is not known yet)."""
     portfolio = docs.get(PORTFOLIO, portfolio_id) if portfolio_id else None
@@ -43,10 +50,10 @@ def total(amounts: Iterable[str | Decimal | None]) -> Decimal:
     return sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
 
 
-def ratio(numerator: Decimal, denominator: Decimal, places: str = "0.0001") -> str:
-    """numerator / denominator, or "undefined" when the denominator is zero (never NaN, never an error)."""
+def ratio(numerator: Decimal, denominator: Decimal, places: str = "0.0001") -> str | None:
+    """numerator / denominator, or None (null) when the denominator is zero (never NaN, never an error)."""
     if denominator == 0:
-        return UNDEFINED
+        return None
     return format((numerator / denominator).quantize(Decimal(places)), "f")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pmo_reporting.reports.common import UNDEFINED, Body, money
+from pmo_events.figures.earned_value import UNDEFINED
+from pmo_reporting.reports.common import Body, money
 
 #: Series field ← the recorded event's field.
 RECORDED = {
@@ -23,19 +24,24 @@ RECORDED = {
 }
 
 
-def _money(value: str | None, currency: str | None) -> str:
-    return money(Decimal(value), currency) if value is not None else UNDEFINED
+def _money(value: str | None, currency: str | None) -> str | None:
+    return money(Decimal(value), currency) if value is not None else None
+
+
+def _index(value: str | None) -> str | None:
+    """SPI or CPI as recorded; the event's "undefined" (nothing to divide by) is null on the API."""
+    return None if value in (None, UNDEFINED) else value
 
 
 def evm_point(report: Body, currency: str | None) -> Body:
-    """One point of the series: the report's recorded figures (money at the currency's scale); a null is "undefined"."""
+    """One point of the series: the report's recorded figures (money at the currency's scale), null if undefined."""
     point = {name: _money(report.get(field), currency) for name, field in RECORDED.items()}
     return {
         "period_end": report["period_end"],
         "report_id": report["report_id"],
         **point,
-        "spi": report["spi"],
-        "cpi": report["cpi"],
+        "spi": _index(report["spi"]),
+        "cpi": _index(report["cpi"]),
         "percent_complete": format(Decimal(str(report["percent_complete"])), "f"),
         "green_at": report.get("green_at"),
         "amber_at": report.get("amber_at"),

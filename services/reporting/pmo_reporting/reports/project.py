@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pmo_reporting.projections.calendar import fiscal_calendar
 from pmo_reporting.projections.delivery import PROJECT, current_budget, current_reports, report_state
 from pmo_reporting.reports.benefits import benefit_rows
-from pmo_reporting.reports.common import Body, DocumentView, amounts, currency_of, money, total
+from pmo_reporting.reports.common import Body, DocumentView, amounts, currency_of, money, period_amounts, total
 from pmo_reporting.reports.earned_value import RECORDED, evm_series
 
 #: The fields of a change that are `{fiscal_period: amount}`.
@@ -27,6 +28,7 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
         return None
     budget = current_budget(doc)
     currency = currency_of(docs, doc["portfolio_id"])
+    fiscal = fiscal_calendar(docs)
     bac = total(budget.values())
     current = current_reports(doc)
     withdrawn = doc.get("withdrawn_reports", {})
@@ -41,8 +43,8 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
         "initiated_at": doc["initiated_at"],
         "stage": doc["stage"],
         "status": doc["status"],
-        "baseline_budget": amounts(doc.get("baseline_budget", {}), currency),
-        "current_budget": amounts(budget, currency),
+        "baseline_budget": period_amounts(doc.get("baseline_budget", {}), currency, fiscal),
+        "current_budget": period_amounts(budget, currency, fiscal),
         "bac": money(bac, currency),
         "timeline": doc.get("timeline"),
         "status_history": sorted(history, key=lambda r: r["reported_at"]),

@@ -183,7 +183,7 @@ def _pack(
                 Table(
                     "Conversion and decision lead time (days)",
                     ["Measure", "Value"],
-                    [[k.replace("_", " "), v] for k, v in pipeline["conversion"].items()]
+                    [[k.replace("_", " "), _or_dash(v)] for k, v in pipeline["conversion"].items()]
                     + [
                         ["decisions timed", str(pipeline["decision_lead_time_days"]["count"])],
                         ["median lead time", _or_dash(pipeline["decision_lead_time_days"]["median"])],

@@ -43,7 +43,7 @@ _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
 
 
 def number(text: str | None) -> float:
-    """A report figure (a Decimal string, or "undefined") as a plotting coordinate (undefined: 0)."""
+    """A report figure (a Decimal string, or null when undefined) as a plotting coordinate (null: 0)."""
     try:
         return float(Decimal(text)) if text is not None else 0.0
     except InvalidOperation:

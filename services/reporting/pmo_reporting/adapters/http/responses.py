@@ -87,14 +87,14 @@ class StageCount(BaseModel):
     count: int
 
 
-RatioOrUndefined = Annotated[str, Field(description='a ratio with 4 places, or "undefined" (nothing to divide by)')]
+RatioOrNull = Annotated[str | None, Field(description="a ratio with 4 places, or null (nothing to divide by)")]
 
 
 class Conversion(BaseModel):
-    submitted_of_drafted: RatioOrUndefined
-    decided_of_submitted: RatioOrUndefined
-    approved_of_decided: RatioOrUndefined
-    approved_of_submitted: RatioOrUndefined
+    submitted_of_drafted: RatioOrNull
+    decided_of_submitted: RatioOrNull
+    approved_of_decided: RatioOrNull
+    approved_of_submitted: RatioOrNull
 
 
 class LeadTime(BaseModel):
@@ -142,22 +142,22 @@ class DecisionTrail(Stamped, Page[DecisionEntry]):
 
 
 class EvmPoint(BaseModel):
-    """The figures a status report recorded (docs/figures.md); `"undefined"` where a denominator was zero."""
+    """The figures a status report recorded (docs/figures.md); null where a denominator was zero or unknown."""
 
     model_config = ConfigDict(extra="allow")
 
     period_end: date
     report_id: str
     bac: str
-    pv: str
+    pv: str | None
     ev: str
     ac: str
-    sv: str
-    cv: str
-    eac: str
-    vac: str
-    spi: str
-    cpi: str
+    sv: str | None
+    cv: str | None
+    eac: str | None
+    vac: str | None
+    spi: str | None
+    cpi: str | None
     percent_complete: str
 
 
@@ -223,8 +223,8 @@ class ProjectReport(Stamped):
     initiated_at: Instant | None = None
     stage: str | None = None
     status: str | None = None
-    baseline_budget: dict[str, Money] = {}
-    current_budget: dict[str, Money] = {}
+    baseline_budget: list[PeriodAmountOut] = Field(default=[], description="in period order")
+    current_budget: list[PeriodAmountOut] = Field(default=[], description="in period order")
     bac: Money | None = None
     timeline: dict[str, date | None] | None = None
     status_history: list[ProjectEntry]
