@@ -431,7 +431,7 @@ def snapshot(world: World, *, wait_for: int) -> dict[str, Any]:
     resourcing = world.client("resourcing", "rita", "resource_manager")
     board = world.client("portfolio", "bob", "board_member")
     intake = world.client("intake", "alice", "requester")
-    wait_until(lambda: len(_decisions(reporting, world.portfolio_id)) >= wait_for, "reporting's decision trail")
+    wait_until(lambda: len(_board_decisions(reporting, world.portfolio_id)) >= wait_for, "reporting's decision trail")
     candidates = board.get(f"/portfolios/{world.portfolio_id}/candidates").json()["items"]
     ids = [c["id"] for c in candidates]
     wait_until(lambda: len(_demands(resourcing, ids)) >= wait_for, "resourcing's demand")
@@ -439,7 +439,7 @@ def snapshot(world: World, *, wait_for: int) -> dict[str, Any]:
     wait_until(lambda: settled(world.running), "every event published and consumed")
     return {
         "decisions": sorted(
-            (d["id"], d["subject_id"], d["outcome"]) for d in _decisions(reporting, world.portfolio_id)
+            (d["id"], d["subject_id"], d["outcome"]) for d in _board_decisions(reporting, world.portfolio_id)
         ),
         "demands": sorted((d["id"], d["project_id"]) for d in _demands(resourcing, ids)),
         "candidates": sorted((c["id"], c["status"]) for c in candidates),
@@ -477,6 +477,11 @@ def _decisions(reporting: httpx.Client, portfolio_id: str) -> list[dict[str, Any
         "/reports/decisions", params={"portfolio_id": portfolio_id, "limit": 200}
     ).json()["items"]
     return items
+
+
+def _board_decisions(reporting: httpx.Client, portfolio_id: str) -> list[dict[str, Any]]:
+    """The trail's decisions without the motion line each board vote adds beside its decision."""
+    return [d for d in _decisions(reporting, portfolio_id) if d["kind"] != "motion"]
 
 
 def _demands(resourcing: httpx.Client, project_ids: list[str]) -> list[dict[str, Any]]:
