@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pmo_devstack.testing import running_service
+from pmo_events.runtime import Metadata
+from pmo_portfolio import governance
+from pmo_portfolio.governance.domain.motions import MotionTerms
 
 from .api_support import isolated, new_portfolio, register, weighted_model
 
@@ -122,3 +127,27 @@ async def test_the_ladder_delegated_below_the_threshold_the_board_above(service)
         assert (await analyst.post("/motions/lapse-due")).json() == {"lapsed": 0}  # nothing is past its deadline
     async with service.client("bea", "board_member") as bea:
         assert (await bea.post("/motions/lapse-due")).status_code == 403
+
+
+async def test_a_vote_after_the_deadline_answers_409_naming_it_and_the_sweep_lapses_the_motion(service) -> None:
+    pid = (await new_portfolio(service, ["bea", "bob"]))["id"]
+    await register(service, pid, "p-1")
+    now = datetime.now(UTC)
+    terms = MotionTerms(kind="investment", subject_id="p-1", outcome="reject", rationale="not now")
+    async with service.runtime.commands.unit_of_work(Metadata(actor="bea")) as uow:
+        motion, _ = await governance.propose_motion(
+            uow, pid, "m-late", terms, "bea", now, deadline=now + timedelta(seconds=1)
+        )
+    assert motion.deadline is not None
+    await asyncio.sleep(max(0.0, (motion.deadline - datetime.now(UTC)).total_seconds()) + 0.2)
+    async with service.client("bob", "board_member") as bob:
+        late = await bob.post(f"/portfolios/{pid}/motions/m-late/votes", json={"vote": "for", "rationale": "late"})
+        assert late.status_code == 409, late.text
+        problem = late.json()
+        assert problem["type"].endswith("voting-closed") and problem["deadline"] in problem["detail"]
+        assert datetime.fromisoformat(problem["deadline"]) == motion.deadline
+        assert (await bob.get(f"/portfolios/{pid}/motions/m-late")).json()["votes"] == []  # nothing was taken
+    async with service.client("ann", "pmo_analyst") as analyst:
+        assert (await analyst.post("/motions/lapse-due")).json() == {"lapsed": 1}
+    async with service.client("bob", "board_member") as bob:
+        assert (await bob.get(f"/portfolios/{pid}/motions/m-late")).json()["status"] == "lapsed"

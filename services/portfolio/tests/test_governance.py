@@ -36,6 +36,7 @@ from pmo_portfolio.shared.errors import (
     NotBoardMember,
     RuleViolation,
     SeparationOfDuties,
+    VotingClosed,
 )
 
 from .support import NOW, PORTFOLIO_ID, created, given
@@ -280,7 +281,9 @@ def test_a_motion_lapses_at_its_deadline_and_a_late_vote_is_not_taken() -> None:
     late = motion.deadline + timedelta(seconds=1)
     [lapsed] = motions.lapse(motion, late)
     assert isinstance(lapsed, MotionLapsed) and lapsed.tally.votes_for == 1
-    assert motions.cast_vote(motion, "bob", "for", "sorry, late", late) == [lapsed]
+    with pytest.raises(VotingClosed) as closed_at:
+        motions.cast_vote(motion, "bob", "for", "sorry, late", late)
+    assert closed_at.value.deadline == motion.deadline and motion.deadline.isoformat() in str(closed_at.value)
     closed = motions.evolve(motion, lapsed)
     assert closed.status == "lapsed" and motions.lapse(closed, late) == []
     with pytest.raises(RuleViolation):

@@ -36,7 +36,10 @@ from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter()
 NOT_FOUND = {404: "no such portfolio (or motion)"}
-RULES = {409: "a rule forbids it now (`type` names it: the motion is no longer open, a vote already cast, ...)"}
+RULES = {
+    409: "a rule forbids it now (`type` names it: the motion is no longer open, a vote already cast, "
+    "`voting-closed` after the deadline, with `deadline`, ...)"
+}
 FORBIDDEN = {
     403: "not your decision: `not-authorised` (only the owner or an admin changes the board), `separation-of-duties` "
     "(your own place on the board), `not-board-member`, `conflict-of-interest` (you requested, sponsor or declared)"
@@ -192,7 +195,8 @@ async def cast_vote(
 ) -> Response:
     """A member of the board the motion was put to votes once, with a rationale; the vote that meets the
     charter's rule carries the motion and the decision is taken in the same transaction (or the motion is
-    defeated). A vote after the deadline is not counted: the motion lapses, and the answer says `lapsed`."""
+    defeated). A vote after the deadline is not taken: 409 `voting-closed`, its `deadline` named (the lapse
+    sweep, `POST /motions/lapse-due`, ends the motion)."""
     now = datetime.now(UTC)
     return await _on_motion(
         request,

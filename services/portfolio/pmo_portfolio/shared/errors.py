@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from pmo_events.contracts.bounds import scale_problem
@@ -50,6 +51,17 @@ class ConflictOfInterest(SeparationOfDuties):
     """A board member with a conflict of interest (automatic or declared) may not vote on the motion."""
 
     kind = "conflict-of-interest"
+
+
+class VotingClosed(RuleViolation):
+    """A vote (or a declared conflict) after the motion's deadline: not taken (answered 409 naming the deadline)."""
+
+    def __init__(self, motion_id: str, deadline: datetime) -> None:
+        super().__init__(
+            f"motion {motion_id} closed for votes at its deadline, {deadline.isoformat()}: the vote is not taken "
+            "(the motion lapses unless it was decided)"
+        )
+        self.deadline = deadline
 
 
 class BoardVoteNeeded(RuleViolation):

@@ -10,6 +10,7 @@ from pmo_portfolio.shared.errors import (
     InvalidCommand,
     NotFound,
     RingFenceExceeded,
+    VotingClosed,
 )
 from pmo_servicekit.problems import Problem, ProblemTable, invalid_field
 
@@ -27,6 +28,7 @@ PROBLEM_TABLE: ProblemTable = {
     Forbidden: lambda exc: Problem(403, exc.kind, str(exc)),
     InvalidCommand: lambda exc: invalid_field(exc.field, exc.message),
     EnvelopeExceeded: envelope_exceeded,
+    VotingClosed: lambda exc: Problem(409, "voting-closed", str(exc), deadline=exc.deadline.isoformat()),
     BoardVoteNeeded: lambda exc: Problem(409, "board-vote-needed", str(exc)),
     DomainError: lambda exc: Problem(409, "rule-violation", str(exc)),
 }

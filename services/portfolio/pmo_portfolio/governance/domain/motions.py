@@ -31,7 +31,7 @@ from pmo_events.contracts.portfolio import (
 )
 from pmo_portfolio.governance.domain.duties import check_not_conflicted, conflicted
 from pmo_portfolio.governance.domain.voting import Ballot, verdict
-from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, NotFound, RuleViolation
+from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, NotFound, RuleViolation, VotingClosed
 
 MotionStatus = Literal["none", "open", "carried", "defeated", "lapsed"]
 ENDED: dict[type[Event], MotionStatus] = {MotionCarried: "carried", MotionDefeated: "defeated", MotionLapsed: "lapsed"}
@@ -154,13 +154,14 @@ def propose(
     ]
 
 
-def _open(motion: Motion, now: datetime) -> list[Event]:
-    """Nothing when the motion is open for votes; its lapse when the deadline has passed; refused otherwise."""
+def _check_open(motion: Motion, now: datetime) -> None:
+    """Open for votes: proposed, not yet decided, and its deadline not passed (the lapse sweep ends it then)."""
     if motion.status == "none":
         raise NotFound(f"motion {motion.motion_id}")
     if motion.status != "open":
         raise RuleViolation(f"motion {motion.motion_id} is {motion.status}, no longer open for votes")
-    return lapse(motion, now)
+    if motion.deadline is not None and now > motion.deadline:
+        raise VotingClosed(motion.motion_id, motion.deadline)
 
 
 def _check_member(motion: Motion, who: str) -> None:
@@ -171,11 +172,9 @@ def _check_member(motion: Motion, who: str) -> None:
 def cast_vote(motion: Motion, voter: str, vote: VoteChoice, rationale: str, now: datetime) -> list[Event]:
     """One vote per member who may vote; the vote that meets (or defeats) the rule decides the motion.
 
-    After the deadline, the vote is not taken: the motion lapses instead (the caller answers 409).
+    After the deadline the vote is not taken (`VotingClosed`, naming the deadline); the motion lapses.
     """
-    lapsed = _open(motion, now)
-    if lapsed:
-        return lapsed
+    _check_open(motion, now)
     _check_member(motion, voter)
     check_not_conflicted(motion.conflicts, voter, f"motion {motion.motion_id}")
     if any(v.voter == voter for v in motion.votes):
@@ -195,9 +194,7 @@ def cast_vote(motion: Motion, voter: str, vote: VoteChoice, rationale: str, now:
 
 def declare_conflict(motion: Motion, subject: str, reason: str, now: datetime) -> list[Event]:
     """A member declares a conflict before voting; with one voter fewer, the motion may now be decided."""
-    lapsed = _open(motion, now)
-    if lapsed:
-        return lapsed
+    _check_open(motion, now)
     _check_member(motion, subject)
     if not reason.strip():
         raise InvalidCommand("reason", "a declared conflict of interest says what it is")
