@@ -11,6 +11,7 @@ from pmo_reporting.adapters.http.admin import PROBLEM_TABLE
 from pmo_reporting.adapters.http.admin import router as admin_router
 from pmo_reporting.adapters.http.board_pack import router as board_pack_router
 from pmo_reporting.adapters.http.console import router as console_router
+from pmo_reporting.adapters.http.programme_reports import router as programme_router
 from pmo_reporting.adapters.http.reports import router as reports_router
 from pmo_reporting.adapters.http.routes import router
 from pmo_reporting.application.live import make_handler
@@ -27,7 +28,7 @@ REPORTING = ServiceDefinition(
     consumes=tuple(TOPICS.values()),
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
-    routers=[reports_router, board_pack_router, router, admin_router, console_router],
+    routers=[reports_router, programme_router, board_pack_router, router, admin_router, console_router],
     consumer=lambda _runtime: make_handler(),
     subscription_tables=READ_MODELS,
     problem_table=PROBLEM_TABLE,

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals, raid
+from pmo_reporting.projections import calendar, capacity, delivery, governance, programmes, proposals, raid
 from pmo_reporting.projections.base import Projection, handlers_of
 
 PORTFOLIO = Projection(
     name="portfolio",
     description="Portfolios, objectives, proposals and candidates, decisions, projects, benefits, lessons, "
-    "the RAID log and the dependency graph",
-    handlers=handlers_of(*governance.EFFECTS, *proposals.EFFECTS, *delivery.EFFECTS, *calendar.EFFECTS, *raid.EFFECTS),
+    "programmes, the RAID log and the dependency graph",
+    handlers=handlers_of(
+        *governance.EFFECTS,
+        *proposals.EFFECTS,
+        *delivery.EFFECTS,
+        *calendar.EFFECTS,
+        *programmes.EFFECTS,
+        *raid.EFFECTS,
+    ),
 )
 
 CAPACITY = Projection(
