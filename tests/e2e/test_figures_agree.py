@@ -219,6 +219,9 @@ def test_every_figure_two_services_show_is_the_same_live_and_as_of_every_step(or
     org.call(bob, "POST", f"{url}/close", json={"final_cost": "300000", "notes": "done early", "lessons": []})
     wait_until(lambda: figures.demand_cancelled(first) or None, "the closure in resourcing", timeout=PATIENCE)
     figures.record("close")
+    # Nothing spent and nothing earned on the second project: CPI divides by nothing (null, not "undefined").
+    idle = {"period_end": "2026-04-01", "percent_complete": "0", "actual_cost": "0", "summary": "not started"}
+    idle_event = org.call(pam, "POST", f"/projects/{second}/status-reports", json=idle)["recorded"][0]
     org.call(bob, "POST", f"/projects/{second}/cancel", json={"rationale": "priorities changed"})
     wait_until(lambda: figures.demand_cancelled(second) or None, "the cancellation in resourcing", timeout=PATIENCE)
     figures.record("second project cancelled")
@@ -260,6 +263,16 @@ def test_every_figure_two_services_show_is_the_same_live_and_as_of_every_step(or
         assert (point["spi"], point["cpi"]) == tuple(None if i == "undefined" else i for i in indices)
     latest = org.call(bob, "GET", url)["latest_status_report"]
     assert {shown: latest[field] for shown, field in EVM_FIELDS.items()} == {k: series[-1][k] for k in EVM_FIELDS}
+
+    # The same project's indices with nothing to divide by read identically from both services: null.
+    idle_latest = org.call(bob, "GET", f"/projects/{second}")["latest_status_report"]
+    idle_series = org.call(figures.reporting, "GET", f"/reports/projects/{second}")["evm"]
+    assert [point["report_id"] for point in idle_series] == [idle_event["report_id"]]
+    undivided = ("spi", "cpi", "eac", "vac")
+    assert {k: idle_latest[k] for k in undivided} == {k: idle_series[0][k] for k in undivided}
+    assert (idle_latest["spi"], idle_latest["cpi"], idle_latest["eac"]) == ("0.0000", None, None) == (
+        idle_event["spi"], idle_event["cpi"], idle_event["eac"])  # fmt: skip
+    assert {k: latest[k] for k in ("spi", "cpi")} == {k: series[-1][k] for k in ("spi", "cpi")}
 
     # The April year lines up in every service: FY2026 is April 2026 - March 2027.
     summary = org.call(figures.reporting, "GET", f"/reports/portfolios/{portfolio_id}/summary")

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from pmo_events.figures.days import Span
-from pmo_events.figures.earned_value import earned_value, from_amounts, planned_value
+from pmo_events.figures.earned_value import earned_value, from_amounts, planned_value, recorded_index, shown
 from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar
 
 YEAR = Span(date(2027, 1, 1), date(2027, 12, 31))
@@ -57,3 +57,13 @@ def test_zero_and_unknown_denominators_are_undefined_never_nan() -> None:
     assert wasted.cpi == Decimal("0.0000") and wasted.eac is None
     unplanned = from_amounts(bac=Decimal(1000), pv=None, ev=Decimal(10), ac=Decimal(5))
     assert unplanned.spi is None and unplanned.sv is None and unplanned.eac == Decimal("500.00")
+
+
+def test_a_recorded_index_reads_back_as_a_figure_or_none() -> None:
+    # Given the indices as StatusReported events write them (shown), and strings a producer should not write
+    written = [shown(Decimal("0.8066")), shown(None)]
+    # When they are read back
+    read = [recorded_index(value) for value in (*written, None, "x", "NaN", "Infinity", "1e999999999")]
+    # Then a decimal is itself and everything else is undefined (None), never an error
+    assert written == ["0.8066", "undefined"]
+    assert read == [Decimal("0.8066"), None, None, None, None, None, None]

@@ -50,7 +50,7 @@ PORTFOLIO = ServiceDefinition(
     name="portfolio",
     title="Portfolio",
     # 2: every amount at most 15 digits before the point (costs took 16); dates 1900 to 2199 (issue 11).
-    api_version="2.0.0",
+    api_version="3.0.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

@@ -97,9 +97,12 @@ async def test_status_reports_derive_rag_and_corrections_are_recorded(service) -
         assert justified.json()["recorded"][0]["correction_of"] == event["report_id"]
         assert (await pam.post(url, json=report(percent="140"))).json()["errors"][0]["field"] == "percent_complete"
         zero = (await pam.post(url, json=report(percent="0", cost="0", period_end="2026-01-01"))).json()["recorded"][0]
-        assert (zero["planned_value"], zero["spi"], zero["cpi"], zero["eac"]) == ("1.10", "0.0000", "undefined", None)
+        # Nothing spent: CPI divides by nothing, so CPI, EAC and VAC are null (the event keeps "undefined").
+        assert (zero["planned_value"], zero["spi"], zero["cpi"], zero["eac"]) == ("1.10", "0.0000", None, None)
         latest = (await bea.get("/projects/p-status")).json()["latest_status_report"]
         assert latest["report_id"] == justified.json()["id"]
+        indices = (latest["spi"], latest["cpi"], latest["green_at"], latest["amber_at"])
+        assert indices == ("0.8066", "0.8000", "0.9500", "0.9000")
 
 
 async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_erased(service) -> None:

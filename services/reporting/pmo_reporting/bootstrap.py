@@ -23,7 +23,7 @@ REPORTING = ServiceDefinition(
     description="Every service's events in one log; read models, audit trail and time travel over them.",
     default_port=8004,
     #: 2.0: project budgets are `[{fiscal_period, amount}]` lists; an undefined figure is null (docs/api.md).
-    api_version="2.0.0",
+    api_version="3.0.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

@@ -136,7 +136,10 @@ async def test_a_project_report_speaks_the_contracts_vocabulary(reporting) -> No
     async with reporting.client("vera", "viewer") as client:
         project = (await client.get("/reports/projects/p-1")).json()
         (change,) = project["changes"]
-        assert (change["outcome"], change["budget_delta"]) == ("approved", {"FY2026": "10000"})
+        assert (change["outcome"], change["budget_delta"]) == (
+            "approved",
+            [{"fiscal_period": "FY2026", "amount": "10000"}],
+        )
         budget = [{"fiscal_period": "FY2026", "amount": "130000"}]
         assert (project["current_budget"], project["bac"]) == (budget, "130000")
         assert [b["planned_amount"] for b in project["benefits"]] == ["50000", None]

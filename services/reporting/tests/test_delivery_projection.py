@@ -8,10 +8,11 @@ from decimal import Decimal
 from pmo_events.contracts import portfolio
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import RagRating
+from pmo_events.figures.fiscal import FiscalCalendar
 from pmo_reporting.projections.catalogue import PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.benefits import benefits_register
-from pmo_reporting.reports.project import project_view
+from pmo_reporting.reports.project import change_at_scale, project_view
 from pmo_reporting.reports.registers import decision_trail, lessons_library
 from pmo_reporting.reports.summary import portfolio_summary
 
@@ -102,7 +103,8 @@ def test_the_project_report_shows_gates_reports_corrections_and_changes() -> Non
         ("120000.00", "60000.00", "50000.00"),
     ]
     assert view["changes"][0]["outcome"] == "approve" and view["changes"][0]["decided_by"] == "bob"
-    assert view["changes"][0]["budget_delta"] == view["changes"][0]["requested_delta"] == {"FY2026": "10000.00"}
+    change = view["changes"][0]
+    assert change["budget_delta"] == change["requested_delta"] == [{"fiscal_period": "FY2026", "amount": "10000.00"}]
     assert [lesson["title"] for lesson in lessons_library(fold(delivered()), tag="pilot")] == ["Pilot first"]
 
 
@@ -149,3 +151,21 @@ def test_closure_records_the_final_cost() -> None:
     view = project_view(fold(h), "p-1")
     assert view is not None and (view["status"], view["stage"]) == ("closed", "close")
     assert fold(h).get("project", "p-1")["final_cost"] == "125000"  # type: ignore[index]
+
+
+def test_a_change_gives_its_amounts_per_period_as_a_list_in_period_order() -> None:
+    # Given a change recorded as {period: amount} in no particular order, in a JPY portfolio
+    recorded = {
+        "kind": "budget",
+        "outcome": "pending",
+        "requested_delta": {"FY2027": "5", "FY2026-Q2": "1.4", "FY2026": "2"},
+    }
+    # When the project report shows it
+    shown = change_at_scale(recorded, "JPY", FiscalCalendar())
+    # Then it is [{fiscal_period, amount}] in the fiscal calendar's order, at the currency's scale
+    assert shown["requested_delta"] == [
+        {"fiscal_period": "FY2026", "amount": "2"},
+        {"fiscal_period": "FY2026-Q2", "amount": "1"},
+        {"fiscal_period": "FY2027", "amount": "5"},
+    ]
+    assert "budget_delta" not in shown  # not decided yet

@@ -35,6 +35,20 @@ def shown(value: Decimal | None) -> str:
     return UNDEFINED if value is None else format(value, "f")
 
 
+def recorded_index(value: str | None) -> Decimal | None:
+    """SPI or CPI as a `StatusReported` event holds it (its decimal string, or "undefined" when nothing
+    divides) back as a figure: None when undefined. Every API answers that None as `null`. The event types
+    the field as any string, so anything that is not a finite decimal under 10^15 reads as undefined, never
+    an error (nor a billion-digit answer)."""
+    if value is None or value == UNDEFINED:
+        return None
+    try:
+        figure = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return figure if figure.is_finite() and figure.adjusted() < 15 else None
+
+
 def _elapsed_share(span: Span, period_end: date) -> Decimal:
     """The share of `span` (whole days, both ends included) that has passed by the end of `period_end`."""
     passed = min(max((period_end - span.start).days + 1, 0), span.length())

@@ -9,20 +9,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.contracts.portfolio import StatusReported
 from pmo_events.envelope import loads
+from pmo_events.figures.earned_value import recorded_index
 from pmo_events.runtime import Database
 from pmo_portfolio import funding
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.delivery.views import projects
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
-from pmo_servicekit.contract.wire import fte_text, money_text
+from pmo_servicekit.contract.wire import fte_text, money_text, ratio_text
 
 DEFAULT_CADENCE = 90
 #: The amounts a status report records (the rest are ratios, RAG and text).
 REPORT_MONEY = (
     "actual_cost", "bac", "planned_value", "earned_value", "schedule_variance", "cost_variance", "eac", "vac"
 )  # fmt: skip
+#: The indices a status report records ("undefined" in the event when nothing divides; null on the wire).
+REPORT_INDICES = ("spi", "cpi")
 
 
 def next_review_due(project: Project, cadence_days: int) -> date | None:
@@ -65,8 +69,20 @@ def _money_or_none(amount: Decimal | str | None, currency: str | None) -> str | 
 
 
 def _report_shown(report: dict[str, Any], currency: str | None) -> dict[str, Any]:
-    """A status report as recorded, its amounts at the currency's scale (an undefined figure stays null)."""
-    return {**report, **{f: _money_or_none(report.get(f), currency) for f in REPORT_MONEY}}
+    """A status report as recorded, its amounts at the currency's scale and its indices at 4 places; a figure
+    with nothing to divide by is null (the event's "undefined" for SPI and CPI), as in every answer."""
+    return {
+        **report,
+        **{f: _money_or_none(report.get(f), currency) for f in REPORT_MONEY},
+        **{f: ratio_text(recorded_index(report.get(f))) for f in REPORT_INDICES},
+    }
+
+
+def shown_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as a command's answer echoes it: a status report's undefined SPI or CPI is null there too."""
+    if event.get("type") != StatusReported.type_name():
+        return event
+    return {**event, **{f: ratio_text(recorded_index(event.get(f))) for f in REPORT_INDICES}}
 
 
 async def _controls(session: AsyncSession, portfolio_ids: set[str]) -> dict[str, tuple[int, str]]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import Money
+from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
 
 PROJECT_EXAMPLE: dict[str, Any] = {
     "id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
@@ -45,6 +45,85 @@ PROJECT_EXAMPLE: dict[str, Any] = {
 }
 
 
+STATUS_REPORT_EXAMPLE: dict[str, Any] = {
+    "project_id": PROJECT_EXAMPLE["id"],
+    "portfolio_id": PROJECT_EXAMPLE["portfolio_id"],
+    "report_id": "5b0c8f55-0a4e-4a4f-9a51-2f1de0c3c1a4",
+    "period_end": "2026-06-30",
+    "percent_complete": "20",
+    "actual_cost": "80000.00",
+    "bac": "400000.00",
+    "planned_value": "99726.03",
+    "earned_value": "80000.00",
+    "spi": "0.8022",
+    "cpi": "1.0000",
+    "schedule_variance": "-19726.03",
+    "cost_variance": "0.00",
+    "eac": "400000.00",
+    "vac": "0.00",
+    "rag": {"schedule": "red", "cost": "green", "scope": "green", "overall": "red"},
+    "derived_rag": {"schedule": "red", "cost": "green", "scope": "green", "overall": "red"},
+    "rag_source": "derived",
+    "green_at": "0.9500",
+    "amber_at": "0.9000",
+    "justification": None,
+    "summary": "Data migration slipped two weeks",
+    "risks": [],
+    "issues": [],
+    "raid_item_ids": [],
+    "forecast_end": None,
+    "correction_of": None,
+    "correction_reason": None,
+    "reported_by": "pam",
+    "reported_at": "2026-07-03T09:30:00Z",
+}
+
+
+class RagView(BaseModel):
+    schedule: str = Field(examples=["green", "amber", "red"])
+    cost: str = Field(examples=["green", "amber", "red"])
+    scope: str = Field(examples=["green", "amber", "red"])
+    overall: str = Field(examples=["green", "amber", "red"])
+
+
+class StatusReportView(BaseModel):
+    """A status report as recorded, with its earned value (docs/figures.md); an index or amount with nothing
+    to divide by (SPI or CPI without PV or AC, SV without PV, EAC and VAC while CPI is undefined) is null."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [STATUS_REPORT_EXAMPLE]})
+
+    project_id: str
+    portfolio_id: str
+    report_id: str
+    period_end: date
+    percent_complete: DecimalString = Field(description="percent complete as reported, 0 to 100")
+    actual_cost: Money
+    bac: Money
+    planned_value: Money | None
+    earned_value: Money
+    spi: Ratio | None
+    cpi: Ratio | None
+    schedule_variance: Money | None
+    cost_variance: Money | None
+    eac: Money | None
+    vac: Money | None
+    rag: RagView
+    derived_rag: RagView
+    rag_source: str = Field(examples=["derived", "manual"])
+    green_at: Ratio | None = Field(description="the tolerance the derived RAG used (null before it was recorded)")
+    amber_at: Ratio | None = Field(description="the tolerance the derived RAG used (null before it was recorded)")
+    justification: str | None
+    summary: str
+    risks: list[str]
+    issues: list[str]
+    raid_item_ids: list[str]
+    forecast_end: date | None
+    correction_of: str | None
+    correction_reason: str | None
+    reported_by: str
+    reported_at: Instant
+
+
 class ProjectSummary(BaseModel):
     """A project an approval initiated: stage, status, budget (baseline and current), BAC, reviews."""
 
@@ -66,7 +145,7 @@ class ProjectSummary(BaseModel):
     last_reviewed_on: date | None = None
     final_cost: Money | None = None
     project_manager: str | None = None
-    latest_status_report: dict[str, Any] | None = None
+    latest_status_report: StatusReportView | None = None
     change_requests: list[dict[str, Any]] = []
     next_review_due: date | None = None
     review_overdue: bool

@@ -30,6 +30,7 @@ from pmo_portfolio.delivery.domain.lessons import Lesson
 from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
+from pmo_portfolio.delivery.queries import shown_event
 from pmo_portfolio.delivery.responses import ProjectPage, ProjectView, Recorded
 from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.funding.domain import Portfolio
@@ -87,7 +88,7 @@ def _recorded(
         new_events, version = await apply_to_project(uow, project_id, rule, if_match=if_match)
         view, _ = await project_queries.get_project_in(uow.session, project_id)
         ident = primary(new_events)
-        recorded = [{"type": e.type_name(), **e.model_dump(mode="json")} for e in new_events]
+        recorded = [shown_event({"type": e.type_name(), **e.model_dump(mode="json")}) for e in new_events]
         content = {"id": ident, "recorded": recorded, "project": {**view, "version": version}}
         where = location.format(id=ident) if location and ident else f"/projects/{project_id}"
         body = Recorded.model_validate(content).model_dump(mode="json")

@@ -27,11 +27,6 @@ def money(value: Decimal | str, currency: str | None) -> str:
     return money_text(value, currency)
 
 
-def amounts(periods: dict[str, str], currency: str | None) -> dict[str, str]:
-    """`{fiscal_period: amount}` as recorded, each amount at the currency's scale."""
-    return {period: money(amount, currency) for period, amount in periods.items()}
-
-
 def period_amounts(periods: dict[str, str], currency: str | None, fiscal: FiscalCalendar) -> list[Body]:
     """`{fiscal_period: amount}` as the API gives money per period: `[{fiscal_period, amount}]` in period order."""
     return [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pmo_events.figures.earned_value import UNDEFINED
+from pmo_events.figures.earned_value import recorded_index
 from pmo_reporting.reports.common import Body, money
 
 #: Series field ← the recorded event's field.
@@ -30,7 +30,8 @@ def _money(value: str | None, currency: str | None) -> str | None:
 
 def _index(value: str | None) -> str | None:
     """SPI or CPI as recorded; the event's "undefined" (nothing to divide by) is null on the API."""
-    return None if value in (None, UNDEFINED) else value
+    figure = recorded_index(value)
+    return None if figure is None else format(figure, "f")
 
 
 def evm_point(report: Body, currency: str | None) -> Body:

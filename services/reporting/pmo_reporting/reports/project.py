@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pmo_events.figures.fiscal import FiscalCalendar
 from pmo_reporting.projections.calendar import fiscal_calendar
 from pmo_reporting.projections.delivery import PROJECT, current_budget, current_reports, report_state
 from pmo_reporting.reports.benefits import benefit_rows
-from pmo_reporting.reports.common import Body, DocumentView, amounts, currency_of, money, period_amounts, total
+from pmo_reporting.reports.common import Body, DocumentView, currency_of, money, period_amounts, total
 from pmo_reporting.reports.earned_value import RECORDED, evm_series
 
-#: The fields of a change that are `{fiscal_period: amount}`.
+#: The fields of a change recorded as `{fiscal_period: amount}`, answered as `[{fiscal_period, amount}]`.
 BUDGET_FIELDS = ("requested_delta", "budget_delta")
 
 
@@ -18,8 +19,10 @@ def _report_at_scale(report: Body, currency: str | None) -> Body:
     return {**report, **figures}
 
 
-def _change_at_scale(change: Body, currency: str | None) -> Body:
-    return {**change, **{f: amounts(change[f], currency) for f in BUDGET_FIELDS if change.get(f) is not None}}
+def change_at_scale(change: Body, currency: str | None, fiscal: FiscalCalendar) -> Body:
+    """A change with its amounts per period as every answer gives them: a list in period order, at scale."""
+    lines = {f: period_amounts(change[f], currency, fiscal) for f in BUDGET_FIELDS if change.get(f) is not None}
+    return {**change, **lines}
 
 
 def project_view(docs: DocumentView, project_id: str) -> Body | None:
@@ -51,7 +54,7 @@ def project_view(docs: DocumentView, project_id: str) -> Body | None:
         "rag_trend": [{"period_end": r["period_end"], **(r.get("rag") or {})} for r in current],
         "evm": evm_series(current, currency),
         "gates": doc["gates"],
-        "changes": [_change_at_scale(c, currency) for c in doc["changes"]],
+        "changes": [change_at_scale(c, currency, fiscal) for c in doc["changes"]],
         "benefits": benefit_rows(doc, currency),
         "lessons": doc["lessons"],
     }

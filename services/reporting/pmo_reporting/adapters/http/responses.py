@@ -211,6 +211,19 @@ class ProjectEntry(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class ChangeEntry(BaseModel):
+    """A change to a project's plan: a change request (`pending`, then `approved` or `rejected`), or the budget
+    a closure or cancellation released (`kind` `release`, shown `approved`); amounts per period in period order."""
+
+    model_config = ConfigDict(extra="allow")
+
+    change_request_id: str | None = None
+    kind: str = Field(examples=["budget", "scope", "schedule", "release"])
+    outcome: str = Field(examples=["pending", "approved", "rejected"])
+    requested_delta: list[PeriodAmountOut] = Field(default=[], description="what was asked, in period order")
+    budget_delta: list[PeriodAmountOut] = Field(default=[], description="what was decided, in period order")
+
+
 class ProjectReport(Stamped):
     """A project: stage, status history, RAG trend, EVM series, gates, changes, benefits and lessons."""
 
@@ -231,7 +244,7 @@ class ProjectReport(Stamped):
     rag_trend: list[RagPoint]
     evm: list[EvmPoint]
     gates: list[ProjectEntry] = []
-    changes: list[ProjectEntry] = []
+    changes: list[ChangeEntry] = []
     benefits: list[BenefitEntry]
     lessons: list[ProjectEntry] = []
 
