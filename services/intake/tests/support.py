@@ -121,6 +121,22 @@ class PortfolioFeed:
             actor="bob",
         )  # fmt: skip
 
+    async def lesson(
+        self, portfolio_id: str, title: str, description: str, category: str, *tags: str, project_id: str = "done"
+    ) -> str:
+        """A lesson a project team recorded (on its own stream, as the portfolio service records it)."""
+        lesson_id = str(uuid.uuid4())
+        await self.publish(
+            lesson_id,
+            portfolio.LessonRecorded(
+                project_id=project_id, portfolio_id=portfolio_id, lesson_id=lesson_id, title=title,
+                description=description, category=category, tags=tags, recorded_by="pat",
+                recorded_at=datetime.now(UTC),
+            ),
+            actor="pat",
+        )  # fmt: skip
+        return lesson_id
+
 
 def complete_proposal(portfolio_id: str, objective_id: str, **overrides: Any) -> dict[str, Any]:
     """A proposal body that passes every submission check against `PortfolioFeed.portfolio("FY2027")`."""

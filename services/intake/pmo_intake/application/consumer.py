@@ -1,4 +1,4 @@
-"""What intake does with the portfolio service's events: learn portfolios and objectives, mirror the board."""
+"""What intake does with the portfolio service's events: learn portfolios, objectives and lessons, mirror the board."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import (
     CandidateScored,
     InvestmentDecided,
+    LessonRecorded,
     ObjectiveCreated,
     ObjectiveRetired,
     ObjectiveUpdated,
@@ -22,7 +23,7 @@ from pmo_events.contracts.portfolio import (
 from pmo_events.envelope import RecordedEvent, dumps
 from pmo_events.runtime import CommandRuntime, Metadata
 from pmo_events.runtime.subscription import Handler
-from pmo_intake.adapters.db.tables import known_objectives, known_portfolios
+from pmo_intake.adapters.db.tables import known_objectives, known_portfolios, lessons
 from pmo_intake.application import commands
 from pmo_intake.domain.lifecycle import BoardDecision
 
@@ -99,6 +100,12 @@ async def _objective_retired(session: AsyncSession, retired: Event) -> None:
     )
 
 
+async def _lesson_recorded(session: AsyncSession, recorded: Event) -> None:
+    """Another team learned something: keep it, and its words, to offer to proposals that need it."""
+    assert isinstance(recorded, LessonRecorded)
+    await lessons.learn(session, recorded)
+
+
 async def _upsert(session: AsyncSession, table: Table, key: str, key_value: str, values: Mapping[str, object]) -> None:
     changed: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(table).where(table.c[key] == key_value).values(**values)
@@ -114,4 +121,5 @@ _LEARNERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {
     ObjectiveCreated.type_name(): _objective_changed,
     ObjectiveUpdated.type_name(): _objective_changed,
     ObjectiveRetired.type_name(): _objective_retired,
+    LessonRecorded.type_name(): _lesson_recorded,
 }

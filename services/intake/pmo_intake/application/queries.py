@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from pmo_events.envelope import RecordedEvent, loads
+from pmo_events.figures.relevance import RelatedLesson
 from pmo_events.runtime import Database, EventStore
-from pmo_intake.adapters.db.tables import proposals
+from pmo_intake.adapters.db.tables import lessons, proposals
 from pmo_intake.domain.errors import ProposalNotFound
+from pmo_intake.domain.lessons import lesson_subject
+from pmo_intake.domain.proposal import Proposal
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,10 @@ async def proposal_history(db: Database, store: EventStore, proposal_id: str) ->
     if not recorded:
         raise ProposalNotFound(proposal_id)
     return recorded
+
+
+async def related_lessons(db: Database, proposal_id: str) -> list[RelatedLesson]:
+    """The recorded lessons most relevant to the proposal as it now reads, most relevant first."""
+    state, _version = await get_proposal(db, proposal_id)
+    async with db.sessions() as session:
+        return await lessons.related(session, lesson_subject(Proposal.model_validate(state)))

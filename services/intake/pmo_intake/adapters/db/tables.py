@@ -1,9 +1,11 @@
-"""Intake's own tables: the proposals view and what it knows of portfolios and objectives."""
+"""Intake's own tables: the proposals view and what it knows of portfolios, objectives and lessons."""
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, String, Table, Text
 
+from pmo_events.runtime.fulltext import TextIndex
+from pmo_events.runtime.lessons import LessonLibrary, lesson_table
 from pmo_events.runtime.schema import Position, UtcDateTime, metadata
 
 proposals = Table(
@@ -49,3 +51,7 @@ known_objectives = Table(
     #: JSON list of the portfolios whose strategy it is; null or empty: organisation-wide.
     Column("portfolio_ids", Text),
 )
+
+#: Lessons other teams recorded (portfolio's `LessonRecorded`), offered to proposals that need them, with
+#: their words (title, description, category, tags) in a full-text index.
+lessons = LessonLibrary(lesson_table("intake_known_lessons", metadata), TextIndex("intake_lesson_text"))

@@ -1,4 +1,4 @@
-"""Intake's HTTP API: draft, edit, submit, withdraw, list and read proposals and their history."""
+"""Intake's HTTP API: draft, edit, submit, withdraw, list and read proposals, their history and related lessons."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pmo_intake.domain.lifecycle import Actor, DraftProposal
 from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import run_command
+from pmo_servicekit.contract.lessons import RelatedLessonPage, RelatedLessonView
 from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.contract.shared import HistoryEntry
@@ -212,3 +213,18 @@ async def list_proposal_history(
         for r in page
     ]
     return ProposalHistory(id=recorded[0].stream_id, items=entries, next_cursor=next_cursor)
+
+
+@router.get(
+    "/proposals/{proposal_id}/related-lessons",
+    summary="List the lessons most relevant to a proposal",
+    response_model=RelatedLessonPage,
+    responses=answers(404, notes=NOT_FOUND),
+)
+async def list_related_lessons(
+    proposal_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+) -> RelatedLessonPage:
+    """Lessons other teams recorded that share the proposal's category words, tags or wording, best first."""
+    related = await queries.related_lessons(service_runtime(request).db, _checked_id(proposal_id))
+    page, next_cursor = slice_page(related, paging, key=lambda r: [r.lesson.lesson_id])
+    return RelatedLessonPage(items=[RelatedLessonView.of(r) for r in page], next_cursor=next_cursor)

@@ -1,0 +1,84 @@
+"""Full-text search over short documents, one adapter for both engines.
+
+PostgreSQL: a `tsvector` column (English configuration) under a GIN index, ranked by `ts_rank`.
+SQLite: an FTS5 table with the Porter stemmer, ranked by `bm25` (negated, so higher is closer on both).
+A search is any of the given words (OR); the two engines stem alike enough that the same words find the
+same documents, while their ranks are on different scales (callers compare ranks within one search).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import Column, MetaData, String, Table, Text, delete, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_TERM = re.compile(r"[a-z0-9]+")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class TextIndex:
+    """One named index of documents keyed by id; `table` lets a subscription reset empty it."""
+
+    def __init__(self, name: str) -> None:
+        if not _NAME.match(name):
+            raise ValueError(f"not a table name: {name!r}")
+        self.name = name
+        # Not in the service's metadata: the DDL differs per engine (`create_statements`, run by a migration).
+        self.table = Table(name, MetaData(), Column("doc_id", String(64), primary_key=True), Column("document", Text))
+
+    def create_statements(self, dialect: str) -> list[str]:
+        """The DDL a migration runs for this index on `dialect` (`postgresql` or `sqlite`)."""
+        if dialect == "postgresql":
+            return [
+                f"CREATE TABLE {self.name} (doc_id VARCHAR(64) PRIMARY KEY, document tsvector NOT NULL)",
+                f"CREATE INDEX ix_{self.name}_document ON {self.name} USING GIN (document)",
+            ]
+        return [f"CREATE VIRTUAL TABLE {self.name} USING fts5(doc_id UNINDEXED, document, tokenize='porter unicode61')"]
+
+    def drop_statements(self, dialect: str) -> list[str]:
+        return [f"DROP TABLE {self.name}"]
+
+    async def put(self, session: AsyncSession, doc_id: str, document: str) -> None:
+        """Index `document` under `doc_id`, replacing what was indexed there."""
+        if _dialect(session) == "postgresql":
+            await session.execute(
+                text(
+                    f"INSERT INTO {self.name} (doc_id, document) VALUES (:id, to_tsvector('english', :doc)) "
+                    "ON CONFLICT (doc_id) DO UPDATE SET document = EXCLUDED.document"
+                ),
+                {"id": doc_id, "doc": document},
+            )
+            return
+        await self.remove(session, doc_id)
+        await session.execute(
+            text(f"INSERT INTO {self.name} (doc_id, document) VALUES (:id, :doc)"), {"id": doc_id, "doc": document}
+        )
+
+    async def remove(self, session: AsyncSession, doc_id: str) -> None:
+        await session.execute(delete(self.table).where(self.table.c.doc_id == doc_id))
+
+    async def search(self, session: AsyncSession, words: Sequence[str], *, limit: int = 200) -> dict[str, float]:
+        """The ids of documents holding any of `words`, with their rank (higher: closer), the best `limit`."""
+        terms = list(dict.fromkeys(t for w in words for t in _TERM.findall(w.lower())))
+        if not terms:
+            return {}
+        if _dialect(session) == "postgresql":
+            query = text(
+                f"SELECT doc_id, ts_rank(document, q) AS rank FROM {self.name}, to_tsquery('english', :q) AS q "
+                "WHERE document @@ q ORDER BY rank DESC, doc_id LIMIT :limit"
+            )
+            params: dict[str, object] = {"q": " | ".join(terms), "limit": limit}
+        else:
+            query = text(
+                f"SELECT doc_id, -bm25({self.name}) AS rank FROM {self.name} WHERE {self.name} MATCH :q "
+                "ORDER BY rank DESC, doc_id LIMIT :limit"
+            )
+            params = {"q": " OR ".join(f'"{t}"' for t in terms), "limit": limit}
+        rows = await session.execute(query, params)
+        return {row.doc_id: float(row.rank) for row in rows}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

@@ -1,0 +1,97 @@
+"""A service's own library of recorded lessons: learned from `LessonRecorded`, searched for the next team.
+
+Intake (for proposals) and portfolio (for projects) each keep one in their own database; the words are
+found by the database's full-text search (`fulltext`) and ranked by `pmo_events.figures.relevance`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, MetaData, String, Table, Text, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_events.contracts.portfolio import LessonRecorded
+from pmo_events.envelope import dumps, loads
+from pmo_events.figures.relevance import LessonCandidate, RelatedLesson, Subject, rank_lessons
+from pmo_events.runtime.fulltext import TextIndex
+from pmo_events.runtime.schema import UtcDateTime
+
+#: At most this many lessons are offered at once.
+MAX_OFFERED = 20
+#: The full-text search's best hits the relevance rule looks at.
+SEARCHED = 200
+
+
+def lesson_table(name: str, metadata: MetaData) -> Table:
+    """The lessons a service knows (a migration creates it with the same columns)."""
+    return Table(
+        name,
+        metadata,
+        Column("lesson_id", String(64), primary_key=True),
+        Column("project_id", String(64), nullable=False),
+        Column("portfolio_id", String(64), nullable=False),
+        Column("title", Text, nullable=False),
+        Column("description", Text, nullable=False),
+        Column("category", Text, nullable=False),
+        #: JSON list of tags.
+        Column("tags", Text, nullable=False),
+        Column("recorded_at", UtcDateTime, nullable=False),
+    )
+
+
+class LessonLibrary:
+    """The lessons table and its text index, written together in the caller's transaction."""
+
+    def __init__(self, table: Table, text: TextIndex) -> None:
+        self.table = table
+        self.text = text
+
+    @property
+    def tables(self) -> tuple[Table, Table]:
+        """Both tables, for a subscription reset or a rebuild to empty."""
+        return self.table, self.text.table
+
+    async def learn(self, session: AsyncSession, lesson: LessonRecorded) -> None:
+        """Keep the lesson (again: the same lesson delivered twice is kept once)."""
+        await session.execute(delete(self.table).where(self.table.c.lesson_id == lesson.lesson_id))
+        await session.execute(
+            self.table.insert().values(
+                lesson_id=lesson.lesson_id,
+                project_id=lesson.project_id,
+                portfolio_id=lesson.portfolio_id,
+                title=lesson.title,
+                description=lesson.description,
+                category=lesson.category,
+                tags=dumps(list(lesson.tags)).decode(),
+                recorded_at=lesson.recorded_at,
+            )
+        )
+        words = " ".join([lesson.title, lesson.description, lesson.category, *lesson.tags])
+        await self.text.put(session, lesson.lesson_id, words)
+
+    async def knows(self, session: AsyncSession, lesson_id: str) -> bool:
+        query = select(self.table.c.lesson_id).where(self.table.c.lesson_id == lesson_id)
+        return (await session.execute(query)).first() is not None
+
+    async def related(
+        self, session: AsyncSession, subject: Subject, *, limit: int = MAX_OFFERED
+    ) -> list[RelatedLesson]:
+        """The lessons most relevant to `subject`, most relevant first."""
+        ranks = await self.text.search(session, subject.terms, limit=SEARCHED)
+        if not ranks:
+            return []
+        rows = await session.execute(select(self.table).where(self.table.c.lesson_id.in_(list(ranks))))
+        candidates = [
+            LessonCandidate(
+                lesson_id=r.lesson_id,
+                project_id=r.project_id,
+                portfolio_id=r.portfolio_id,
+                title=r.title,
+                description=r.description,
+                category=r.category,
+                tags=tuple(loads(r.tags)),
+                recorded_at=r.recorded_at,
+                text_rank=ranks[r.lesson_id],
+            )
+            for r in rows
+        ]
+        return rank_lessons(subject, candidates, limit=limit)
