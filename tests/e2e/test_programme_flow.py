@@ -1,0 +1,226 @@
+"""A programme across the services (issue 16): the embedded stack as real processes, driven over HTTP.
+
+A programme of three projects approved into it, in two tranches; the second project needs something from
+the first. The first slips by a schedule change request: the dependent is flagged at risk in the portfolio
+and in reporting, a risk on the first project is scored beyond every tolerance and escalates to the
+portfolio, a benefit is realised and the programme's benefits roll up. The programme's figures are the
+same strings in the portfolio (`GET /programmes/{id}`) and in reporting's dashboard, live and `as_of`
+the instant before the slip, when reporting shows the whole picture as it was then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from pmo_devstack.polling import wait_until
+
+from .test_initiative_flow import Running, logs
+
+pytestmark = pytest.mark.e2e
+__all__ = ["logs"]
+
+PATIENCE = 90.0
+COST = "100000.00"
+#: The figures both services show for a programme (the portfolio's `status_rollup`, reporting's too).
+ROLLUP = ("worst_rag", "projects_reporting", "projects_by_status", "evm")
+FENCE = ("fiscal_period", "ring_fence", "drawn", "remaining")
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory, logs: Any) -> Iterator[Running]:
+    stack = Running(tmp_path_factory.mktemp("programme"), logs)
+    stack.start()
+    yield stack
+    stack.stack.stop()
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code < 300, (response.request.method, response.request.url, response.text)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+class Office:
+    """One PMO on the stack: a portfolio with bob as its board, an objective, and a client per person."""
+
+    def __init__(self, running: Running) -> None:
+        self.running = running
+        self.analyst = running.client("portfolio", "paula", "pmo_analyst")
+        self.bob = running.client("portfolio", "bob", "board_member")
+        self.pam = running.client("portfolio", "pam", "project_manager")
+        self.sara = running.client("portfolio", "sara", "viewer")
+        self.paul = running.client("portfolio", "paul", "project_manager")
+        self.viewer = running.client("portfolio", "vera", "viewer")
+        self.reporting = running.client("reporting", "vera", "viewer")
+        envelope = [{"fiscal_period": "FY2026", "amount": "1000000.00"}]
+        body = {"name": "Change", "currency": "EUR", "owner": "olga", "budget": envelope, "board_members": ["bob"]}
+        self.portfolio_id: str = ok(self.analyst.post("/portfolios", json=body))["id"]
+        objective = {"title": "Grow", "weight": "3", "period": {"start": "2026-01-01", "end": "2028-12-31"}}
+        self.objective_id: str = ok(self.analyst.post("/objectives", json=objective))["id"]
+
+    def proposal(self, title: str) -> str:
+        alice = self.running.client("intake", "alice", "requester")
+        body = {
+            "title": title, "portfolio_id": self.portfolio_id, "summary": "part of Customer 360", "sponsor": "carol",
+            "objective_contributions": [{"objective_id": self.objective_id, "contribution": 4}],
+            "business_case": {"currency": "EUR", "costs": [{"fiscal_period": "FY2026", "amount": COST}],
+                              "benefits": [{"description": f"{title} pays back", "kind": "financial",
+                                            "value_amount": "150000"}]},
+            "timeline": {"start": "2026-01-01", "end": "2026-12-31"},
+            "resource_estimate": [{"role": "developer", "fte": "0.5", "start": "2026-01-01", "end": "2026-06-30"}],
+            "risk_level": "medium",
+        }  # fmt: skip
+        proposal_id: str = ok(alice.post("/proposals", json=body))["id"]
+        submitted = lambda: alice.post(f"/proposals/{proposal_id}/submit").status_code == 200  # noqa: E731
+        wait_until(submitted, "intake to know the portfolio", timeout=PATIENCE)
+        return proposal_id
+
+    def approve_into(self, programme_id: str, proposal_id: str) -> None:
+        candidates = f"/portfolios/{self.portfolio_id}/candidates"
+        known = lambda: proposal_id in {c["id"] for c in self.bob.get(candidates).json()["items"]}  # noqa: E731
+        wait_until(known, "the candidate", timeout=PATIENCE)
+        decision = {"candidate_id": proposal_id, "outcome": "approved", "rationale": "part of the programme",
+                    "override_reason": "fast-tracked: no scoring round", "programme_id": programme_id,
+                    "approved_budget": [{"fiscal_period": "FY2026", "amount": COST}]}  # fmt: skip
+        ok(self.bob.post(f"/portfolios/{self.portfolio_id}/decisions", json=decision))
+
+    def report(self, project_id: str, period_end: str, percent: str, cost: str) -> None:
+        body = {"period_end": period_end, "percent_complete": percent, "actual_cost": cost, "summary": "as planned"}
+        ok(self.pam.post(f"/projects/{project_id}/status-reports", json=body))
+
+    def owner_figures(self, programme_id: str) -> dict[str, Any]:
+        """What the portfolio shows of the programme: its rolled-up status and its ring-fence lines."""
+        programme = ok(self.viewer.get(f"/programmes/{programme_id}"))
+        return {
+            "status_rollup": {k: programme["status_rollup"][k] for k in ROLLUP},
+            "ring_fence": [{k: line[k] for k in FENCE} for line in programme["ring_fence"]],
+        }
+
+    def dashboard(self, programme_id: str, **as_of: str) -> dict[str, Any]:
+        return ok(self.reporting.get(f"/reports/programmes/{programme_id}", params=as_of))
+
+    def reported_figures(self, programme_id: str, **as_of: str) -> dict[str, Any]:
+        """The same figures as reporting's dashboard gives them."""
+        dashboard = self.dashboard(programme_id, **as_of)
+        return {
+            "status_rollup": {k: dashboard["status_rollup"][k] for k in ROLLUP},
+            "ring_fence": [{k: line[k] for k in FENCE} for line in dashboard["ring_fence"]],
+        }
+
+
+def test_a_programme_slips_escalates_and_rolls_up_the_same_in_every_service(running: Running) -> None:
+    office = Office(running)
+    created = {"portfolio_id": office.portfolio_id, "name": "Customer 360", "vision": "One view of every customer",
+               "senior_responsible_owner": "sara", "programme_manager": "paul",
+               "ring_fence": [{"fiscal_period": "FY2026", "amount": "400000.00"}]}  # fmt: skip
+    programme_id: str = ok(office.analyst.post("/programmes", json=created))["id"]
+    api, app, web = (office.proposal(title) for title in ("Customer API", "Mobile app", "Web shop"))
+    for project_id in (api, app, web):
+        office.approve_into(programme_id, project_id)
+    for name, start, end, members in (("Foundations", "2026-01-01", "2026-06-30", [api, app]),
+                                      ("Channels", "2026-07-01", "2026-12-31", [web])):  # fmt: skip
+        tranche = {"name": name, "start": start, "end": end, "project_ids": members}
+        ok(office.paul.post(f"/programmes/{programme_id}/tranches", json=tranche))
+    dependency = {"dependent_project_id": app, "provider_project_id": api, "needed": "the customer API live",
+                  "need_date": "2027-01-31", "provider_contact": "pam"}  # fmt: skip
+    edge = ok(office.analyst.post(f"/portfolios/{office.portfolio_id}/dependencies", json=dependency))
+    assert edge["at_risk"] is False
+    risk = {"kind": "risk", "level": "project", "level_id": api, "title": "API vendor late", "owner": "pam",
+            "probability": 3, "impact": 3}  # fmt: skip
+    risk_id: str = ok(office.pam.post(f"/portfolios/{office.portfolio_id}/raid-items", json=risk))["id"]
+    office.report(api, "2026-03-31", "30", "28000")
+    office.report(app, "2026-03-31", "20", "30000")
+    office.report(web, "2026-03-31", "0", "0")
+
+    # Before the slip: both services agree, and reporting has caught up with every fact so far.
+    before_slip = office.owner_figures(programme_id)
+    assert before_slip["status_rollup"]["projects_reporting"] == 3
+    assert before_slip["ring_fence"] == [
+        {"fiscal_period": "FY2026", "ring_fence": "400000.00", "drawn": "300000.00", "remaining": "100000.00"}
+    ]
+    caught_up = lambda: office.reported_figures(programme_id) == before_slip or None  # noqa: E731
+    wait_until(caught_up, "reporting's programme figures", timeout=PATIENCE)
+    time.sleep(0.05)
+    before = datetime.now(UTC).isoformat()
+    time.sleep(0.05)
+
+    # The slip: the API moves its end past the app's need date by a schedule change request.
+    change = {"kind": "schedule", "new_end": "2027-03-31", "rationale": "vendor slipped"}
+    change_id = ok(office.pam.post(f"/projects/{api}/change-requests", json=change))["id"]
+    decided = {"outcome": "approved", "rationale": "accept the slip"}
+    ok(office.bob.post(f"/projects/{api}/change-requests/{change_id}/decision", json=decided))
+    at_risk = ok(office.viewer.get(f"/portfolios/{office.portfolio_id}/dependencies", params={"at_risk": "true"}))
+    assert [(d["dependent_project_id"], d["cause"]) for d in at_risk["items"]] == [(app, "forecast_after_need_date")]
+    rescored = {"probability": 5, "impact": 5, "rationale": "the vendor confirmed the slip"}
+    ok(office.pam.post(f"/portfolios/{office.portfolio_id}/raid-items/{risk_id}/assessments", json=rescored))
+    item = ok(office.viewer.get(f"/portfolios/{office.portfolio_id}/raid-items/{risk_id}"))
+    assert (item["level"], item["level_id"], item["escalated"]) == ("portfolio", office.portfolio_id, True)
+    office.report(api, "2026-06-30", "45", "60000")
+    benefit_id = quote(ok(office.viewer.get(f"/projects/{api}"))["benefits"][0]["benefit_id"] or "#1", safe="")
+    realised = {"measured_value": "20000", "measured_on": "2026-09-30", "note": "first customers self-serve"}
+    ok(office.pam.post(f"/projects/{api}/benefits/{benefit_id}/realisations", json=realised))
+    ok(office.sara.post(f"/programmes/{programme_id}/tranches/{_tranche(office, programme_id, 1)}/review",
+                        json={"decision": "continue", "rationale": "foundations in place"}))  # fmt: skip
+    manager = {"period_end": "2026-06-30", "rag": {"overall": "amber"}, "summary": "API slipping"}
+    ok(office.paul.post(f"/programmes/{programme_id}/status-reports", json=manager))
+    after_slip = office.owner_figures(programme_id)
+
+    # Now: reporting shows the slip, the escalation and the roll-up, with the portfolio's own figures.
+    def slipped() -> dict[str, Any] | None:
+        dashboard = office.dashboard(programme_id)
+        done = dashboard["status_rollup"]["manager_report"] and dashboard["benefit_totals"]["realised_count"]
+        return dashboard if done and office.reported_figures(programme_id) == after_slip else None
+
+    now = wait_until(slipped, "reporting to show the slip", timeout=PATIENCE)
+    rows = {row["project_id"]: row for row in now["items"]}
+    assert (rows[app]["at_risk"], rows[api]["at_risk"], rows[web]["at_risk"]) == (True, False, False)
+    assert rows[api]["end"] == "2027-03-31" and rows[api]["tranche_id"] == _tranche(office, programme_id, 1)
+    assert [(d["dependent_project_id"], d["at_risk"], d["cause"]) for d in now["dependencies"]] == [
+        (app, True, "forecast_after_need_date")
+    ]
+    [escalated] = now["escalated_raid"]
+    assert (escalated["id"], escalated["level"], escalated["raised_level_id"], escalated["score"]) == (
+        risk_id, "portfolio", api, 25,
+    )  # fmt: skip
+    assert [t["status"] for t in now["tranches"]] == ["closed", "open"] and now["tranches"][0]["decided_by"] == "sara"
+    assert now["benefit_totals"] == {"planned": "450000.00", "realised": "20000.00", "count": 3, "realised_count": 1}
+    assert now["status_rollup"]["manager_report"]["rag"]["overall"] == "amber"
+    graph = ok(office.reporting.get("/reports/dependencies", params={"portfolio_id": office.portfolio_id}))
+    assert {n["project_id"]: n["at_risk"] for n in graph["nodes"]} == {api: False, app: True}
+    risks = ok(office.reporting.get("/reports/risks", params={"portfolio_id": office.portfolio_id,
+                                                               "level": "portfolio"}))  # fmt: skip
+    assert [(r["id"], r["score"]) for r in risks["items"]] == [(risk_id, 25)]
+    assert [c["raid_item_ids"] for c in risks["cells"] if c["count"]] == [[risk_id]]
+    assert [(m["from_level"], m["to_level"]) for m in risks["escalations"]] == [("project", "programme"),
+                                                                               ("programme", "portfolio")]  # fmt: skip
+    listed = ok(office.reporting.get("/reports/programmes", params={"portfolio_id": office.portfolio_id}))
+    assert [(p["id"], p["projects"], p["projects_at_risk"]) for p in listed["items"]] == [(programme_id, 3, 1)]
+
+    # As of the instant before the slip: the portfolio's figures of then, nothing at risk, the risk at its project.
+    assert office.reported_figures(programme_id, as_of=before) == before_slip
+    then = office.dashboard(programme_id, as_of=before)
+    assert not any(row["at_risk"] for row in then["items"])
+    assert {row["project_id"]: row["end"] for row in then["items"]}[api] == "2026-12-31"
+    assert then["escalated_raid"] == [] and then["status_rollup"]["manager_report"] is None
+    assert [t["status"] for t in then["tranches"]] == ["open", "open"]
+    assert then["benefit_totals"]["realised"] == "0.00"
+    graph_then = ok(office.reporting.get("/reports/dependencies", params={"portfolio_id": office.portfolio_id,
+                                                                          "as_of": before}))  # fmt: skip
+    assert [e["at_risk"] for e in graph_then["items"]] == [False]
+    risks_then = ok(office.reporting.get("/reports/risks", params={"portfolio_id": office.portfolio_id,
+                                                                    "as_of": before}))  # fmt: skip
+    assert [(r["level"], r["score"], r["escalated"]) for r in risks_then["items"]] == [("project", 9, False)]
+    assert risks_then["escalations"] == []
+
+
+def _tranche(office: Office, programme_id: str, sequence: int) -> str:
+    tranches = ok(office.viewer.get(f"/programmes/{programme_id}"))["tranches"]
+    found: str = next(t["tranche_id"] for t in tranches if t["sequence"] == sequence)
+    return found
