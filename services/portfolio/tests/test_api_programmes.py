@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -157,3 +157,80 @@ async def test_the_envelope_is_not_lowered_below_what_programmes_ring_fence(serv
             f"/portfolios/{portfolio}/budget", json={"budget": [{"fiscal_period": "FY2026", "amount": "600.00"}]}
         )
         assert kept.status_code == 200, kept.text
+
+
+async def test_the_benefits_map_rolls_up_its_projects_realisations(service) -> None:
+    """Two projects' benefit "#1" (in EUR, as their proposals planned it) feed a programme benefit at 60% and
+    40%; their measurements roll up against the profile planned to date."""
+    portfolio = (await new_portfolio(service, ["bea"], budget=BUDGET))["id"]
+    await candidates(service, portfolio, "p-one", "p-two", "p-out")
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    async with (
+        service.client("ann", "pmo_analyst") as ann,
+        service.client("bea", "board_member") as bea,
+        service.client("paul", "viewer") as paul,
+        service.client("pam", "project_manager") as pam,
+    ):
+        url = (await ann.post("/programmes", json=programme(portfolio))).headers["location"]
+        for project_id in ("p-one", "p-two", "p-out"):
+            assert (await decide(bea, portfolio, project_id, "100")).status_code == 201
+        for project_id in ("p-one", "p-two"):
+            join = {"project_id": project_id, "rationale": "same customers"}
+            assert (await paul.post(f"{url}/projects", json=join)).status_code == 200
+        benefit = {
+            "description": "Cost to serve down",
+            "owner": "olga",
+            "unit": "EUR",
+            "profile": [{"on": "2020-01-01", "planned_value": "100"}, {"on": "2199-12-31", "planned_value": "900"}],
+        }
+        falling = {**benefit, "profile": [benefit["profile"][1], benefit["profile"][0]]}
+        refused = await paul.post(f"{url}/benefits", json=falling)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "profile.1.on"
+        assert (await pam.post(f"{url}/benefits", json=benefit)).status_code == 403
+        defined = await paul.post(f"{url}/benefits", json=benefit)
+        assert defined.status_code == 200, defined.text
+        [mapped] = defined.json()["benefits_map"]
+        assert (mapped["owner"], mapped["planned_to_date"], mapped["realised_to_date"]) == ("olga", "100.00", "0.00")
+        feeds = f"{url}/benefits/{mapped['benefit_id']}/contributions"
+
+        first = await paul.post(feeds, json={"project_id": "p-one", "project_benefit_id": "#1", "share": "0.6"})
+        assert first.status_code == 200, first.text
+        assert (
+            await paul.post(feeds, json={"project_id": "p-two", "project_benefit_id": "#1", "share": "0.4"})
+        ).is_success
+        for wrong, field in (
+            ({"project_id": "p-out", "project_benefit_id": "#1", "share": "0.5"}, "project_id"),
+            ({"project_id": "p-one", "project_benefit_id": "#7", "share": "0.5"}, "project_benefit_id"),
+            ({"project_id": "p-one", "project_benefit_id": "#1", "share": "1.5"}, "share"),
+            ({"project_id": "p-one", "project_benefit_id": "#1", "share": 0.5}, "share"),
+        ):
+            answer = await paul.post(feeds, json=wrong)
+            assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field, answer.text
+        # a second programme benefit may take only what is left of p-one's "#1"
+        other = (await paul.post(f"{url}/benefits", json={**benefit, "description": "Fewer complaints"})).json()
+        second_id = other["benefits_map"][1]["benefit_id"]
+        too_much = await paul.post(
+            f"{url}/benefits/{second_id}/contributions",
+            json={"project_id": "p-one", "project_benefit_id": "#1", "share": "0.41"},
+        )
+        assert too_much.status_code == 422 and too_much.json()["errors"][0]["field"] == "share"
+        missing = await paul.post(f"{url}/benefits/nope/contributions", json={**benefit, "share": "0.1"})
+        assert missing.status_code == 422  # the body is checked first
+        assert (await paul.put(f"{url}/benefits/nope", json=benefit)).status_code == 404
+
+        for project_id, value in (("p-one", "150"), ("p-two", "50")):
+            measured = {"measured_value": value, "measured_on": yesterday}
+            recorded = await pam.post(f"/projects/{project_id}/benefits/%231/realisations", json=measured)
+            assert recorded.status_code == 201, recorded.text
+        read = (await paul.get(url)).json()
+        [rolled, _other] = read["benefits_map"]
+        assert rolled["realised_to_date"] == "110.00" and rolled["planned_to_date"] == "100.00"  # .6x150 + .4x50
+        assert [
+            (c["project_id"], c["share"], c["measured_value"], c["contributed"]) for c in rolled["contributions"]
+        ] == [
+            ("p-one", "0.6", "150", "90.00"),
+            ("p-two", "0.4", "50", "20.00"),
+        ]
+        restated = await paul.put(f"{url}/benefits/{mapped['benefit_id']}", json={**benefit, "owner": "omar"})
+        assert restated.json()["benefits_map"][0]["owner"] == "omar"
+        assert len(restated.json()["benefits_map"][0]["contributions"]) == 2

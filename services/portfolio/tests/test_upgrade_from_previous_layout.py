@@ -24,6 +24,7 @@ from pmo_devstack.testing import RunningService, running_service
 from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_events.runtime.schema import events
 from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_portfolio.programmes.views import benefit_measurements
 
 from .api_support import isolated
 
@@ -73,7 +74,11 @@ async def _answers(service: RunningService, before: dict[str, Any]) -> dict[str,
         ranking = (await board.get(f"/portfolios/{portfolio_id}/ranking")).json()["items"]
         decisions = (await board.get(f"/portfolios/{portfolio_id}/decisions")).json()["items"]
         projects = {p: (await board.get(f"/projects/{p}")).json() for p in before["projects"]}
+    async with service.runtime.db.sessions() as session:
+        measured = (await session.execute(select(benefit_measurements))).all()
     return {
+        # what programme benefits roll up: filled by portfolio_0008 from the measurements already recorded
+        "measurements": sorted((m.project_id, m.benefit_id, m.measured_on, m.measured_value) for m in measured),
         "ranking": [(r["id"], r["rank"], r["assessors"], r["criterion_scores"], r["weighted_score"]) for r in ranking],
         "decisions": [(d["id"], d["outcome"], d["evidence"]["weighted_score"]) for d in decisions],
         "projects": {
@@ -95,6 +100,8 @@ def _check(answers: dict[str, Any], before: dict[str, Any]) -> None:
     for project_id, old in before["projects"].items():
         assert answers["projects"][project_id][:4] == (old["status"], old["stage"], old["lessons"], old["realisations"])
     assert sum(p["lessons"] for p in before["projects"].values()) == 3, "the fixture carries lessons to keep"
+    realisations = sum(p["realisations"] for p in before["projects"].values())
+    assert len(answers["measurements"]) == realisations > 0
 
 
 async def test_the_previous_layout_answers_as_it_did_and_rebuilds_to_the_same_views(upgraded) -> None:

@@ -32,7 +32,7 @@ STREAMS = (
            frozenset({"FiscalCalendarSet"})),
     Stream("programme", "programme_id", "the programme: its ring-fence, tranches and their reviews, its projects",
            frozenset({"ProgrammeCreated", "TranchePlanned", "TrancheReviewed", "ProjectJoinedProgramme",
-                      "ProgrammeStatusReported"})),
+                      "ProgrammeStatusReported", "ProgrammeBenefitDefined", "ProgrammeBenefitContributionSet"})),
     Stream("dependency_graph", "graph_id", "a portfolio's dependency graph (`dependencies-<portfolio_id>`)",
            frozenset({"DependencyRegistered", "DependencyAtRisk", "DependencyRiskCleared"})),
     Stream("raid_item", "raid_item_id", "one risk, assumption or issue of the RAID log, its scores and escalations",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pmo_events.contracts.base import Event
@@ -14,7 +15,13 @@ from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import delivery, funding, objectives
 from pmo_portfolio.programmes import domain as programme_rules
 from pmo_portfolio.programmes.domain import Joining, Programme, ProgrammeDefinition
-from pmo_portfolio.programmes.queries import answer_in, held_by_programmes, programme_of
+from pmo_portfolio.programmes.queries import (
+    answer_in,
+    contributing,
+    held_by_programmes,
+    programme_of,
+    programme_portfolio,
+)
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
 PROGRAMME = AggregateType("programme", programme_rules.initial, programme_rules.evolve, Programme)
@@ -78,6 +85,32 @@ async def join_programme(
         uow,
         programme_id,
         lambda programme: programme_rules.join(programme, project, rationale=rationale, decided_by=by, decided_at=at),
+    )
+
+
+async def set_benefit_contribution(
+    uow: UnitOfWork,
+    programme_id: str,
+    benefit_id: str,
+    project_id: str,
+    project_benefit_id: str,
+    share: Decimal,
+    *,
+    by: str,
+    at: datetime,
+) -> tuple[dict[str, Any], int]:
+    """A project benefit feeds a programme benefit: the rule reads the project's planned benefits and units."""
+    portfolio_id = await programme_portfolio(uow.session, programme_id)
+    if portfolio_id is None:
+        raise NotFound(f"programme {programme_id}")
+    currency = (await uow.load(funding.PORTFOLIO, portfolio_id)).state.currency
+    project = contributing((await uow.load(delivery.PROJECT, project_id)).state, currency)
+    return await change_programme(
+        uow,
+        programme_id,
+        lambda programme: programme_rules.set_contribution(
+            programme, benefit_id, project, project_benefit_id, share, set_by=by, set_at=at
+        ),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +14,15 @@ from pmo_events.envelope import loads
 from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up
 from pmo_events.runtime import Database
 from pmo_portfolio import delivery, funding
-from pmo_portfolio.programmes.domain import Programme, ring_fenced
-from pmo_portfolio.programmes.views import programme_projects, programmes
+from pmo_portfolio.programmes.domain import (
+    ContributingProject,
+    Measured,
+    Programme,
+    ProgrammeBenefit,
+    benefit_to_date,
+    ring_fenced,
+)
+from pmo_portfolio.programmes.views import benefit_measurements, programme_projects, programmes
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
 from pmo_servicekit.contract.wire import money_text, ratio_text
@@ -140,7 +149,76 @@ async def read_programme_in(session: AsyncSession, programme_id: str) -> tuple[d
 async def answer_in(session: AsyncSession, programme: Programme) -> dict[str, Any]:
     currency = await _currency(session, programme.portfolio_id)
     members = await delivery.project_states(session, set(programme.projects))
-    return {**programme_view(programme, currency), "status_rollup": rolled_up_status(programme, members, currency)}
+    measured = await measurements_of(session, set(programme.projects))
+    today = datetime.now(UTC).date()
+    return {
+        **programme_view(programme, currency),
+        "status_rollup": rolled_up_status(programme, members, currency),
+        "benefits_map": [benefit_view(b, measured, today, currency) for b in programme.benefits.values()],
+    }
+
+
+def contributing(project: delivery.Project, currency: str | None) -> ContributingProject:
+    """A project's planned benefits with the unit each is measured in ("" a bare number, None words)."""
+    units = {
+        benefit_id: (delivery.unit_of(benefit, currency) or "") if delivery.is_quantitative(benefit) else None
+        for benefit_id, benefit in zip(project.benefit_ids(), project.benefits, strict=True)
+    }
+    return ContributingProject(project.project_id, units)
+
+
+async def measurements_of(session: AsyncSession, project_ids: Collection[str]) -> dict[tuple[str, str], list[Measured]]:
+    """The numeric measurements of the projects' benefits, by (project, benefit), in the order recorded."""
+    if not project_ids:
+        return {}
+    rows = await session.execute(
+        select(benefit_measurements)
+        .where(benefit_measurements.c.project_id.in_(sorted(project_ids)))
+        .order_by(benefit_measurements.c.recorded_at, benefit_measurements.c.event_id)
+    )
+    measured: dict[tuple[str, str], list[Measured]] = {}
+    for row in rows:
+        value = delivery.number(row.measured_value)
+        if value is not None:
+            measured.setdefault((row.project_id, row.benefit_id), []).append(Measured(row.measured_on, value))
+    return measured
+
+
+def _value_text(value: Decimal, unit: str, currency: str) -> str:
+    """In the currency's places when the benefit is money, else to two places."""
+    return money_text(value, currency) if unit == currency else format(value.quantize(Decimal("0.01")), "f")
+
+
+def benefit_view(
+    benefit: ProgrammeBenefit, measured: dict[tuple[str, str], list[Measured]], day: date, currency: str
+) -> dict[str, Any]:
+    """A benefit of the map: its profile, what is planned and realised by `day`, each contribution's part."""
+    to_date = benefit_to_date(benefit, measured, day)
+
+    def text(value: Decimal) -> str:
+        return _value_text(value, benefit.unit, currency)
+
+    return {
+        "benefit_id": benefit.benefit_id,
+        "description": benefit.description,
+        "owner": benefit.owner,
+        "unit": benefit.unit,
+        "profile": [{"on": p.on.isoformat(), "planned_value": text(p.planned_value)} for p in benefit.profile],
+        "as_of": day.isoformat(),
+        "planned_to_date": text(to_date.planned),
+        "realised_to_date": text(to_date.realised),
+        "contributions": [
+            {
+                "project_id": c.project_id,
+                "project_benefit_id": c.project_benefit_id,
+                "share": format(c.share, "f"),
+                "measured_value": format(c.latest.value, "f") if c.latest else None,
+                "measured_on": c.latest.measured_on.isoformat() if c.latest else None,
+                "contributed": text(c.contributed),
+            }
+            for c in to_date.contributions
+        ],
+    }
 
 
 async def read_programme(db: Database, programme_id: str) -> tuple[dict[str, Any], int]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import Money, Ratio
+from pmo_servicekit.contract.wire import DecimalString, Money, Ratio
 
 Rag = Literal["green", "amber", "red"]
 
@@ -141,6 +141,60 @@ class StatusRollup(BaseModel):
     manager_report: ManagerReport | None = None
 
 
+class ProfilePoint(BaseModel):
+    """The value planned to be realised, in total, by a date."""
+
+    on: date
+    planned_value: DecimalString
+
+
+class ContributionView(BaseModel):
+    """A project benefit feeding the programme benefit: its share, its latest measurement, what that gives."""
+
+    project_id: str
+    project_benefit_id: str
+    share: DecimalString
+    measured_value: DecimalString | None = None
+    measured_on: date | None = None
+    contributed: DecimalString
+
+
+class ProgrammeBenefitView(BaseModel):
+    """A benefit of the programme's map, planned against realised as of today (`as_of`)."""
+
+    benefit_id: str
+    description: str
+    owner: str
+    unit: str
+    profile: list[ProfilePoint]
+    as_of: date
+    planned_to_date: DecimalString
+    realised_to_date: DecimalString
+    contributions: list[ContributionView]
+
+
+BENEFIT_EXAMPLE: dict[str, Any] = {
+    "benefit_id": "0b5f8f5e-3b7a-4f7e-9d8c-1d2e3f4a5b6c",
+    "description": "Cost to serve a customer down",
+    "owner": "olga",
+    "unit": "EUR",
+    "profile": [{"on": "2027-06-30", "planned_value": "100000.00"}, {"on": "2027-12-31", "planned_value": "350000.00"}],
+    "as_of": "2027-09-30",
+    "planned_to_date": "100000.00",
+    "realised_to_date": "72000.00",
+    "contributions": [
+        {
+            "project_id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
+            "project_benefit_id": "#1",
+            "share": "0.6",
+            "measured_value": "120000",
+            "measured_on": "2027-09-15",
+            "contributed": "72000.00",
+        }
+    ],
+}
+
+
 class ProgrammeView(ProgrammeSummary):
     """A programme with its status rolled up; `version` is its ETag."""
 
@@ -167,6 +221,7 @@ class ProgrammeView(ProgrammeSummary):
                         },
                         "manager_report": None,
                     },
+                    "benefits_map": [BENEFIT_EXAMPLE],
                     "version": 3,
                 }
             ]
@@ -174,6 +229,8 @@ class ProgrammeView(ProgrammeSummary):
     )
 
     status_rollup: StatusRollup
+    #: The programme's benefits, each fed by its projects' benefits, realised against planned to date.
+    benefits_map: list[ProgrammeBenefitView]
     version: int
 
 

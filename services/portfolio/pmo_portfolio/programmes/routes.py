@@ -1,5 +1,5 @@
 """HTTP API of programmes: create, read (with its status rolled up), list, tranches and their reviews,
-projects joining by decision, the programme manager's status report."""
+projects joining by decision, the programme manager's status report, the benefits map."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.portfolio import ProgrammeRag
+from pmo_events.contracts.portfolio import BenefitProfilePoint, ProgrammeRag
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio.programmes import commands, queries
 from pmo_portfolio.programmes import domain as programme_rules
-from pmo_portfolio.programmes.domain import Programme, ProgrammeDefinition, TranchePlan
+from pmo_portfolio.programmes.domain import BenefitPlan, Programme, ProgrammeDefinition, TranchePlan
 from pmo_portfolio.programmes.responses import ProgrammePage, ProgrammeView
 from pmo_portfolio.programmes.schemas import (
+    ContributionBody,
+    ProgrammeBenefitBody,
     ProgrammeCreate,
     ProgrammeJoin,
     ProgrammeStatusBody,
@@ -34,7 +36,7 @@ from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["programmes"])
-NOT_FOUND = {404: "no such programme (or tranche)"}
+NOT_FOUND = {404: "no such programme (or tranche, or programme benefit)"}
 RULES = {
     403: "only the SRO (reviews), the programme manager (status) or either (tranches, projects) may",
     409: "the programme is closed, or a rule forbids it (`ring-fence-exceeded`, `envelope-exceeded`)",
@@ -249,3 +251,92 @@ async def record_programme_status(
         )
 
     return await _changed(request, principal, _rule(programme_id, rule, None))
+
+
+def _benefit_plan(benefit_id: str, body: ProgrammeBenefitBody) -> BenefitPlan:
+    profile = tuple(BenefitProfilePoint(on=p.on, planned_value=p.planned_value) for p in body.profile)
+    return BenefitPlan(benefit_id, body.description, body.owner, body.unit, profile)
+
+
+@router.post(
+    "/programmes/{programme_id}/benefits",
+    summary="Put a benefit on the programme's benefits map",
+    response_model=ProgrammeView,
+    responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+)
+async def define_programme_benefit(
+    programme_id: str,
+    body: ProgrammeBenefitBody,
+    principal: CurrentPrincipal,
+    request: Request,
+    if_match: IfMatch = None,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The SRO or programme manager names the benefit, the person who owns its realisation, its unit and its
+    realisation profile: the value planned to be realised in total by each date (dates forward, values never
+    down). The answer's `benefits_map` gives the new benefit's `benefit_id`."""
+    plan = _benefit_plan(str(uuid.uuid4()), body)
+
+    def rule(programme: Programme) -> list[Event]:
+        return programme_rules.define_benefit(programme, plan, principal.subject, _now())
+
+    return await _changed(request, principal, _rule(programme_id, rule, if_match))
+
+
+@router.put(
+    "/programmes/{programme_id}/benefits/{benefit_id}",
+    summary="Restate a benefit of the programme's benefits map",
+    response_model=ProgrammeView,
+    responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+)
+async def restate_programme_benefit(
+    programme_id: str,
+    benefit_id: str,
+    body: ProgrammeBenefitBody,
+    principal: CurrentPrincipal,
+    request: Request,
+    if_match: IfMatch = None,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """A new description, owner or profile (its contributions stay; the unit changes only while none feeds it)."""
+    plan = _benefit_plan(benefit_id, body)
+
+    def rule(programme: Programme) -> list[Event]:
+        if benefit_id not in programme.benefits:
+            raise NotFound(f"benefit {benefit_id} of programme {programme_id}")
+        return programme_rules.define_benefit(programme, plan, principal.subject, _now())
+
+    return await _changed(request, principal, _rule(programme_id, rule, if_match))
+
+
+@router.post(
+    "/programmes/{programme_id}/benefits/{benefit_id}/contributions",
+    summary="Feed a programme benefit with a share of a project benefit",
+    response_model=ProgrammeView,
+    responses=answers(403, 404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+)
+async def set_benefit_contribution(
+    programme_id: str,
+    benefit_id: str,
+    body: ContributionBody,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """A planned benefit of one of the programme's projects, measured in the programme benefit's unit, gives
+    it `share` (more than 0, at most 1) of what it realises; set again, the share is replaced. Across the
+    programme's benefits a project benefit gives at most 1 (422 naming `share`)."""
+    return await _changed(
+        request,
+        principal,
+        lambda uow: commands.set_benefit_contribution(
+            uow,
+            programme_id,
+            benefit_id,
+            body.project_id,
+            body.project_benefit_id,
+            body.share,
+            by=principal.subject,
+            at=_now(),
+        ),
+    )

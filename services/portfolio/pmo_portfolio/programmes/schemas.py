@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from pmo_events.contracts.bounds import BoundedDate
+from pmo_events.contracts.bounds import Amount, BoundedDate
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
 from pmo_servicekit.contract.responses import example
+from pmo_servicekit.contract.wire import DecimalText
 
 Rag = Literal["green", "amber", "red"]
 
@@ -75,3 +77,37 @@ class ProgrammeStatusBody(Body):
     period_end: BoundedDate
     rag: ProgrammeRagIn
     summary: str = Field(min_length=1, max_length=5_000)
+
+
+class ProfilePointIn(Body):
+    on: BoundedDate
+    planned_value: Amount
+
+
+class ProgrammeBenefitBody(Body):
+    model_config = example(
+        {
+            "description": "Cost to serve a customer down",
+            "owner": "olga",
+            "unit": "EUR",
+            "profile": [
+                {"on": "2027-12-31", "planned_value": "100000.00"},
+                {"on": "2028-12-31", "planned_value": "350000.00"},
+            ],
+        }
+    )
+
+    description: str = Field(min_length=1, max_length=2_000)
+    owner: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=50)
+    profile: list[ProfilePointIn] = Field(min_length=1, max_length=120)
+
+
+class ContributionBody(Body):
+    model_config = example(
+        {"project_id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b", "project_benefit_id": "#1", "share": "0.6"}
+    )
+
+    project_id: str = Field(min_length=1, max_length=36)
+    project_benefit_id: str = Field(min_length=1, max_length=200)
+    share: Annotated[Decimal, DecimalText(5, 4, "the share of the project benefit, more than 0 and at most 1", "0.6")]

@@ -1,11 +1,12 @@
-"""The programmes view: each programme as of its latest event, and which programme each project is in."""
+"""The programmes view: each programme as of its latest event, which programme each project is in, and the
+measurements of project benefits that the programmes' benefits roll up."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, select
+from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import ProjectJoinedProgramme
+from pmo_events.contracts.portfolio import BenefitRealised, ProjectJoinedProgramme
 from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.programmes import domain as programme_rules
@@ -30,6 +31,35 @@ programme_projects = Table(
     Column("programme_id", String(36), nullable=False),
 )
 Index("ix_portfolio_programme_projects_programme", programme_projects.c.programme_id)
+
+#: Every realisation of a project benefit, wherever recorded (its own stream, or the project's before).
+benefit_measurements = Table(
+    "portfolio_benefit_measurements",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("benefit_id", String(200), nullable=False),
+    Column("measured_on", Date, nullable=False),
+    Column("measured_value", Text, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+Index("ix_portfolio_benefit_measurements_project", benefit_measurements.c.project_id)
+
+
+async def record_measurements(session: AsyncSession, event: RecordedEvent) -> None:
+    decoded = event.decode()
+    if not isinstance(decoded, BenefitRealised):
+        return
+    await session.execute(
+        benefit_measurements.insert().values(
+            event_id=event.event_id,
+            project_id=decoded.project_id,
+            benefit_id=decoded.benefit_id,
+            measured_on=decoded.measured_on,
+            measured_value=decoded.measured_value,
+            recorded_at=event.time,
+        )
+    )
 
 
 async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None:
@@ -61,5 +91,5 @@ async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None
         )
 
 
-PROJECTORS = [update_programmes]
-VIEW_TABLES = [programmes, programme_projects]
+PROJECTORS = [update_programmes, record_measurements]
+VIEW_TABLES = [programmes, programme_projects, benefit_measurements]

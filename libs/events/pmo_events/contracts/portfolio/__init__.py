@@ -78,6 +78,9 @@ from pmo_events.contracts.portfolio.objectives import (
     ObjectiveUpdated,
 )
 from pmo_events.contracts.portfolio.programmes import (
+    BenefitProfilePoint,
+    ProgrammeBenefitContributionSet,
+    ProgrammeBenefitDefined,
     ProgrammeCreated,
     ProgrammeRag,
     ProgrammeStatusReported,
@@ -119,6 +122,7 @@ __all__ = [
     "AssumptionValidated",
     "AtRiskCause",
     "Authority",
+    "BenefitProfilePoint",
     "BenefitRealised",
     "BoardActionChoice",
     "BoardActionOpened",
@@ -158,6 +162,8 @@ __all__ = [
     "PortfolioBudgetSet",
     "PortfolioCreated",
     "PortfolioEvent",
+    "ProgrammeBenefitContributionSet",
+    "ProgrammeBenefitDefined",
     "ProgrammeCreated",
     "ProgrammeRag",
     "ProgrammeStatusReported",

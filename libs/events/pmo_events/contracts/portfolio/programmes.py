@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pmo_events.contracts.base import ContractModel, contract
+from pmo_events.contracts.base import ContractModel, Money, contract
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
@@ -101,3 +101,48 @@ class ProgrammeStatusReported(PortfolioEvent):
     summary: str
     reported_by: str
     reported_at: datetime
+
+
+class BenefitProfilePoint(ContractModel):
+    """The value planned to be realised, in total, by a date (a realisation profile never goes down)."""
+
+    on: date
+    planned_value: Money
+
+
+@contract
+class ProgrammeBenefitDefined(PortfolioEvent):
+    """A benefit the programme answers for (its benefits map), with the person who owns its realisation, the
+    unit it is measured in and its realisation profile: the cumulative value planned by each date. Defined
+    again with the same `benefit_id`, it replaces the description, owner, unit and profile (its
+    contributions stay)."""
+
+    event_name = "ProgrammeBenefitDefined"
+    programme_id: str
+    portfolio_id: str
+    benefit_id: str
+    description: str
+    owner: str
+    unit: str
+    profile: tuple[BenefitProfilePoint, ...] = ()
+    defined_by: str
+    defined_at: datetime
+
+
+@contract
+class ProgrammeBenefitContributionSet(PortfolioEvent):
+    """A benefit of one of the programme's projects feeds the programme benefit with `share` (0 < share ≤ 1)
+    of what is realised: realisations of the project benefit roll up into it. Set again for the same
+    project benefit, it replaces the share. A project benefit gives at most 1 (100%) across the
+    programme's benefits."""
+
+    event_name = "ProgrammeBenefitContributionSet"
+    related_fields = ("project_id",)
+    programme_id: str
+    portfolio_id: str
+    benefit_id: str
+    project_id: str
+    project_benefit_id: str
+    share: Money
+    set_by: str
+    set_at: datetime

@@ -1,6 +1,22 @@
 """Programme rules, pure: the Programme aggregate and what may be decided on it."""
 
-from pmo_portfolio.programmes.domain.programme import Programme, Tranche, evolve, initial, ring_fenced
+from pmo_portfolio.programmes.domain.benefits import (
+    BenefitPlan,
+    BenefitToDate,
+    ContributingProject,
+    Measured,
+    benefit_to_date,
+    define_benefit,
+    set_contribution,
+)
+from pmo_portfolio.programmes.domain.programme import (
+    Programme,
+    ProgrammeBenefit,
+    Tranche,
+    evolve,
+    initial,
+    ring_fenced,
+)
 from pmo_portfolio.programmes.domain.rules import (
     Joining,
     ProgrammeDefinition,
@@ -15,14 +31,21 @@ from pmo_portfolio.programmes.domain.rules import (
 )
 
 __all__ = [
+    "BenefitPlan",
+    "BenefitToDate",
+    "ContributingProject",
     "Joining",
+    "Measured",
     "Programme",
+    "ProgrammeBenefit",
     "ProgrammeDefinition",
     "Tranche",
     "TranchePlan",
+    "benefit_to_date",
     "check_envelope_holds_ring_fences",
     "check_ring_fence",
     "create",
+    "define_benefit",
     "evolve",
     "initial",
     "join",
@@ -30,4 +53,5 @@ __all__ = [
     "report_status",
     "review_tranche",
     "ring_fenced",
+    "set_contribution",
 ]

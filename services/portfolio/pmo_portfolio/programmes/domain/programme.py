@@ -12,6 +12,9 @@ from pydantic import BaseModel
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import (
+    BenefitProfilePoint,
+    ProgrammeBenefitContributionSet,
+    ProgrammeBenefitDefined,
     ProgrammeCreated,
     ProgrammeStatusReported,
     ProjectJoinedProgramme,
@@ -37,6 +40,30 @@ class Tranche(BaseModel):
     decided_by: str | None = None
 
 
+class Contribution(BaseModel):
+    """A project benefit feeding a programme benefit with a share of what it realises."""
+
+    project_id: str
+    project_benefit_id: str
+    share: Decimal
+
+
+class ProgrammeBenefit(BaseModel):
+    """A benefit of the programme's benefits map: its owner, unit, realisation profile and contributions."""
+
+    benefit_id: str
+    description: str
+    owner: str
+    unit: str
+    profile: tuple[BenefitProfilePoint, ...] = ()
+    #: By "<project_id> <project_benefit_id>", in the order they were first set.
+    contributions: dict[str, Contribution] = {}
+
+
+def contribution_key(project_id: str, project_benefit_id: str) -> str:
+    return f"{project_id} {project_benefit_id}"
+
+
 class Programme(BaseModel):
     programme_id: str
     exists: bool = False
@@ -55,12 +82,24 @@ class Programme(BaseModel):
     projects: dict[str, tuple[PeriodAmount, ...]] = {}
     tranches: dict[str, Tranche] = {}
     latest_report: ProgrammeStatusReported | None = None
+    #: The benefits map, in the order the benefits were defined.
+    benefits: dict[str, ProgrammeBenefit] = {}
 
     def remaining_ring_fence(self) -> dict[str, Decimal]:
         return {
             p: self.ring_fence.get(p, ZERO) - self.drawn.get(p, ZERO)
             for p in sorted(set(self.ring_fence) | set(self.drawn))
         }
+
+    def share_given(self, project_id: str, project_benefit_id: str, *, besides: str | None = None) -> Decimal:
+        """What a project benefit already gives to the programme's benefits (less to `besides`)."""
+        key = contribution_key(project_id, project_benefit_id)
+        given = [
+            b.contributions[key].share
+            for b in self.benefits.values()
+            if key in b.contributions and b.benefit_id != besides
+        ]
+        return sum(given, ZERO)
 
     def ordered_tranches(self) -> list[Tranche]:
         return sorted(self.tranches.values(), key=lambda t: t.sequence)
@@ -108,6 +147,29 @@ def _joined(state: Programme, event: ProjectJoinedProgramme) -> Programme:
     )
 
 
+def _benefit_defined(state: Programme, event: ProgrammeBenefitDefined) -> Programme:
+    earlier = state.benefits.get(event.benefit_id)
+    benefit = ProgrammeBenefit(
+        benefit_id=event.benefit_id,
+        description=event.description,
+        owner=event.owner,
+        unit=event.unit,
+        profile=event.profile,
+        contributions=earlier.contributions if earlier else {},
+    )
+    return state.model_copy(update={"benefits": {**state.benefits, event.benefit_id: benefit}})
+
+
+def _contribution_set(state: Programme, event: ProgrammeBenefitContributionSet) -> Programme:
+    benefit = state.benefits[event.benefit_id]
+    key = contribution_key(event.project_id, event.project_benefit_id)
+    contribution = Contribution(
+        project_id=event.project_id, project_benefit_id=event.project_benefit_id, share=event.share
+    )
+    changed = benefit.model_copy(update={"contributions": {**benefit.contributions, key: contribution}})
+    return state.model_copy(update={"benefits": {**state.benefits, event.benefit_id: changed}})
+
+
 def evolve(state: Programme, event: Event) -> Programme:
     if isinstance(event, ProgrammeCreated):
         return _created(state, event)
@@ -119,6 +181,10 @@ def evolve(state: Programme, event: Event) -> Programme:
         return _joined(state, event)
     if isinstance(event, ProgrammeStatusReported):
         return state.model_copy(update={"latest_report": event})
+    if isinstance(event, ProgrammeBenefitDefined):
+        return _benefit_defined(state, event)
+    if isinstance(event, ProgrammeBenefitContributionSet):
+        return _contribution_set(state, event)
     return state
 
 

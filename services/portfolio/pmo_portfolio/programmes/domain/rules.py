@@ -107,14 +107,14 @@ def check_envelope_holds_ring_fences(
             )
 
 
-def _existing_active(programme: Programme) -> None:
+def check_active(programme: Programme) -> None:
     if not programme.exists:
         raise NotFound(f"programme {programme.programme_id}")
     if programme.status == "closed":
         raise RuleViolation(f"programme {programme.programme_id} is closed")
 
 
-def _check_leader(programme: Programme, actor: str) -> None:
+def check_leader(programme: Programme, actor: str) -> None:
     if actor not in (programme.senior_responsible_owner, programme.programme_manager):
         raise NotAuthorised(f"only the programme's SRO or programme manager may do this, not {actor}")
 
@@ -131,8 +131,8 @@ class TranchePlan:
 def plan_tranche(programme: Programme, plan: TranchePlan, planned_by: str, planned_at: datetime) -> list[Event]:
     """Tranches follow one another: a new one starts after the last one ends; a tranche is planned again
     only while it is not closed; every project in it is one of the programme's."""
-    _existing_active(programme)
-    _check_leader(programme, planned_by)
+    check_active(programme)
+    check_leader(programme, planned_by)
     if not plan.name.strip():
         raise InvalidCommand("name", "a tranche needs a name")
     if plan.end < plan.start:
@@ -168,7 +168,7 @@ def review_tranche(
     decided_at: datetime,
 ) -> list[Event]:
     """The end-of-tranche review is the programme board's, chaired by the SRO; tranches are reviewed in order."""
-    _existing_active(programme)
+    check_active(programme)
     if decided_by != programme.senior_responsible_owner:
         raise NotAuthorised(f"the end-of-tranche review is decided by the SRO, not {decided_by}")
     if not rationale.strip():
@@ -226,9 +226,9 @@ def join(
 ) -> list[Event]:
     """A project of the same portfolio joins one programme at most; its budget draws on the ring-fence. At
     approval (`decision_id` names the decision) or later by the SRO's or programme manager's decision."""
-    _existing_active(programme)
+    check_active(programme)
     if decision_id is None:
-        _check_leader(programme, decided_by)
+        check_leader(programme, decided_by)
     if not rationale.strip():
         raise InvalidCommand("rationale", "a project joins a programme with a rationale")
     if project.portfolio_id != programme.portfolio_id:
@@ -263,7 +263,7 @@ def report_status(
     at: datetime,
 ) -> list[Event]:
     """The programme manager's own word on the programme, next to what its projects roll up to."""
-    _existing_active(programme)
+    check_active(programme)
     if reported_by != programme.programme_manager:
         raise NotAuthorised(f"the programme's status is reported by its programme manager, not {reported_by}")
     if not summary.strip():
