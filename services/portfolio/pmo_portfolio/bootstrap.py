@@ -50,7 +50,8 @@ PORTFOLIO = ServiceDefinition(
     name="portfolio",
     title="Portfolio",
     # 2: every amount at most 15 digits before the point (costs took 16); dates 1900 to 2199 (issue 11).
-    api_version="3.0.0",
+    # 3.1: the programme benefits map (issue 16).
+    api_version="3.1.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,
