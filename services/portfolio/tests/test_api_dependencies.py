@@ -62,6 +62,15 @@ async def test_a_slipping_provider_flags_its_dependent_at_risk_until_it_recovers
         assert created.status_code == 201, created.text
         assert (created.json()["at_risk"], created.json()["need_date"]) == (False, "2026-07-31")
         assert (await ann.post(url, json=dependency("p-app", "p-web"))).status_code == 201
+        # the same need registered again (attack pass: it was recorded twice) is refused, nothing recorded
+        twice = await ann.post(url, json={**dependency("p-web", "p-api"), "needed": " The customer  API "})
+        assert twice.status_code == 409 and created.json()["id"] in twice.json()["detail"]
+        other_need = await ann.post(url, json={**dependency("p-app", "p-web"), "needed": "test data"})
+        assert other_need.status_code == 201
+        # a portfolio that does not exist has no graph (attack pass: it answered 200 with an empty one)
+        for missing in ("/portfolios/nope/dependency-graph", "/portfolios/nope/dependencies"):
+            answer = await ann.get(missing)
+            assert answer.status_code == 404 and answer.json()["type"] == "urn:pmo:problem:not-found", answer.text
         cycle = await ann.post(url, json=dependency("p-api", "p-app"))
         assert cycle.status_code == 409 and "p-api → p-app → p-web → p-api" in cycle.json()["detail"]
         unknown = await ann.post(url, json=dependency("p-web", "p-nope"))
@@ -99,4 +108,4 @@ async def test_a_slipping_provider_flags_its_dependent_at_risk_until_it_recovers
         assert (await bea.post("/projects/p-api/cancel", json={"rationale": "stopped"})).status_code == 201
         assert await flagged(ann, portfolio) == [("p-web", "provider_cancelled")]
         listed = (await ann.get(url, params={"project_id": "p-web"})).json()["items"]
-        assert len(listed) == 2
+        assert len(listed) == 3

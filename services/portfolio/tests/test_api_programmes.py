@@ -61,6 +61,10 @@ async def test_a_programme_holds_a_ring_fence_its_projects_draw_on(service) -> N
         too_big = await ann.post("/programmes", json=programme(portfolio, "1000.01"))
         assert too_big.status_code == 409 and too_big.json()["type"] == "urn:pmo:problem:envelope-exceeded"
         assert too_big.json()["fiscal_period"] == "FY2026"
+        signed_nothing = await ann.post("/programmes", json=programme(portfolio, "-0"))
+        assert (
+            signed_nothing.status_code == 422 and signed_nothing.json()["errors"][0]["field"] == "ring_fence.0.amount"
+        )
         created = await ann.post("/programmes", json=programme(portfolio))
         assert created.status_code == 201, created.text
         url = created.headers["location"]

@@ -64,6 +64,16 @@ def test_cycles_are_refused_however_long() -> None:
     assert rules.register(graph, PORTFOLIO_ID, command("a", "c", "d-3"), ON_TIME)  # a diamond is no cycle
 
 
+def test_the_same_need_from_the_same_provider_is_registered_once() -> None:
+    graph = given(registered())
+    with pytest.raises(RuleViolation) as refused:
+        rules.register(graph, PORTFOLIO_ID, command(dependency_id="d-2"), ON_TIME)
+    assert "d-1" in str(refused.value)
+    other = RegisterDependency("d-2", "p-web", "p-api", "test data", NEED, None, "ann", NOW)
+    assert rules.register(graph, PORTFOLIO_ID, other, ON_TIME)  # another need from the same provider
+    assert rules.register(graph, PORTFOLIO_ID, command("p-app", "p-api", "d-2"), ON_TIME)  # another dependent
+
+
 def test_a_dependency_already_late_is_at_risk_from_the_start() -> None:
     late = Outlook(status="active", forecast_end=date(2027, 7, 1))
     _, flagged = rules.register(given(), PORTFOLIO_ID, command(), late)

@@ -77,6 +77,7 @@ def test_the_sro_or_programme_manager_puts_a_benefit_with_an_owner_and_a_profile
     [
         ((), "profile"),
         ((BenefitProfilePoint(on=date(2027, 1, 1), planned_value=Decimal("-1")),), "profile.0.planned_value"),
+        ((BenefitProfilePoint(on=date(2027, 1, 1), planned_value=Decimal("-0")),), "profile.0.planned_value"),
         ((PROFILE[1], PROFILE[0]), "profile.1.on"),
         (
             (PROFILE[0], BenefitProfilePoint(on=date(2028, 1, 1), planned_value=Decimal("99"))),

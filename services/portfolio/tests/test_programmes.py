@@ -175,6 +175,7 @@ def test_a_ring_fence_in_a_period_the_portfolio_has_no_envelope_for_is_refused()
         ({"senior_responsible_owner": ""}, "senior_responsible_owner"),
         ({"objective_ids": ("o-1", "o-9")}, "objective_ids.1"),
         ({"ring_fence": money(("2027", "-1"))}, "ring_fence.0.amount"),
+        ({"ring_fence": money(("2027", "-0"))}, "ring_fence.0.amount"),  # refused, not read as 0 (attack pass)
         ({"ring_fence": money(("2027", "1"), ("2027", "2"))}, "ring_fence"),
         ({"ring_fence": money(("2027", "0.001"))}, "ring_fence.0.amount"),  # EUR has 2 places
     ],

@@ -37,6 +37,20 @@ class DependencyGraph(BaseModel):
     portfolio_id: str = ""
     dependencies: dict[str, Dependency] = {}
 
+    def same_as(self, dependent: str, provider: str, needed: str) -> Dependency | None:
+        """The dependency that already records what `dependent` needs from `provider` (the need's words
+        compared without case and surrounding spaces)."""
+        words = " ".join(needed.split()).casefold()
+        return next(
+            (
+                d
+                for d in self.dependencies.values()
+                if (d.dependent_project_id, d.provider_project_id) == (dependent, provider)
+                and " ".join(d.needed.split()).casefold() == words
+            ),
+            None,
+        )
+
     def on_provider(self, project_id: str) -> list[Dependency]:
         return [d for d in self.dependencies.values() if d.provider_project_id == project_id]
 
@@ -97,6 +111,9 @@ def register(graph: DependencyGraph, portfolio_id: str, command: RegisterDepende
         raise InvalidCommand("provider_project_id", "a project cannot depend on itself")
     if not command.needed.strip():
         raise InvalidCommand("needed", "say what is needed")
+    twin = graph.same_as(command.dependent_project_id, command.provider_project_id, command.needed)
+    if twin is not None:
+        raise RuleViolation(f"dependency {twin.dependency_id} already records that need")
     cycle = path(graph, command.provider_project_id, command.dependent_project_id)
     if cycle is not None:
         chain = " → ".join([command.dependent_project_id, *cycle])

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
-from pmo_portfolio import delivery
+from pmo_portfolio import delivery, funding
 from pmo_portfolio.dependencies.domain import Dependency
 from pmo_portfolio.dependencies.views import dependencies
+from pmo_portfolio.shared.errors import NotFound
+
+
+async def _existing(session: AsyncSession, portfolio_id: str) -> None:
+    """A portfolio that does not exist has no graph to show: 404, as registering on it is."""
+    if portfolio_id not in await funding.portfolio_states(session, {portfolio_id}):
+        raise NotFound(f"portfolio {portfolio_id}")
 
 
 def dependency_view(portfolio_id: str, d: Dependency) -> dict[str, Any]:
@@ -38,6 +46,7 @@ async def list_dependencies(
         query = query.where(dependencies.c.dependency_id > after)
     query = query.order_by(dependencies.c.dependency_id).limit(limit)
     async with db.sessions() as session:
+        await _existing(session, portfolio_id)
         rows = (await session.execute(query)).all()
     return [dependency_view(portfolio_id, Dependency.model_validate(loads(r.state))) for r in rows]
 
@@ -46,6 +55,7 @@ async def dependency_graph(db: Database, portfolio_id: str) -> dict[str, Any]:
     """Nodes (the projects at either end, with their status and forecast end) and edges (dependent → provider,
     with the need date and the at-risk flag), for a front end to draw."""
     async with db.sessions() as session:
+        await _existing(session, portfolio_id)
         rows = (
             await session.execute(select(dependencies.c.state).where(dependencies.c.portfolio_id == portfolio_id))
         ).all()

@@ -36,13 +36,14 @@ router = APIRouter(tags=["dependencies"])
         status=201,
         etag=True,
         location=True,
-        notes={404: "no such portfolio", 409: "the dependency would close a cycle"},
+        notes={404: "no such portfolio", 409: "the dependency would close a cycle, or it is registered already"},
     ),
 )
 async def create_dependency(
     portfolio_id: str, body: DependencyCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
-    """Both projects are of this portfolio (422 naming the field otherwise); a cycle is refused (409). When the
+    """Both projects are of this portfolio (422 naming the field otherwise); a cycle is refused (409), and so is
+    a second registration of what the dependent already needs from the same provider (409). When the
     provider's forecast end is already after the need date (or it is paused or cancelled), the dependency is
     at risk from the start; from then on every forecast move of the provider flags or clears it."""
     dependency_id = str(uuid.uuid4())
@@ -73,6 +74,7 @@ async def create_dependency(
     "/portfolios/{portfolio_id}/dependencies",
     summary="List a portfolio's dependencies",
     response_model=DependencyPage,
+    responses=answers(404, notes={404: "no such portfolio"}),
 )
 async def list_dependencies(
     portfolio_id: str,
@@ -99,6 +101,7 @@ async def list_dependencies(
     "/portfolios/{portfolio_id}/dependency-graph",
     summary="Read a portfolio's dependency graph",
     response_model=DependencyGraphView,
+    responses=answers(404, notes={404: "no such portfolio"}),
 )
 async def read_dependency_graph(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request

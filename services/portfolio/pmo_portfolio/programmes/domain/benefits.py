@@ -37,8 +37,8 @@ def _check_profile(profile: Sequence[BenefitProfilePoint]) -> None:
     if not profile:
         raise InvalidCommand("profile", "a programme benefit needs a realisation profile: a value by a date")
     for index, point in enumerate(profile):
-        if point.planned_value < 0:
-            raise InvalidCommand(f"profile.{index}.planned_value", "a planned value cannot be negative")
+        if point.planned_value.is_signed():
+            raise InvalidCommand(f"profile.{index}.planned_value", "a planned value cannot be negative (nor -0)")
         if index == 0:
             continue
         before = profile[index - 1]

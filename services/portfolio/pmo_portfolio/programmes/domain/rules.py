@@ -54,8 +54,9 @@ def _check_definition(
     if len(periods) != len(set(periods)):
         raise InvalidCommand("ring_fence", "each fiscal period may appear once in the ring-fence")
     for index, line in enumerate(definition.ring_fence):
-        if line.amount < 0:
-            raise InvalidCommand(f"ring_fence.{index}.amount", "a ring-fence cannot be negative")
+        # "-0" is refused with the negatives rather than read as 0: a sign on nothing is a client's mistake
+        if line.amount.is_signed():
+            raise InvalidCommand(f"ring_fence.{index}.amount", "a ring-fence cannot be negative (nor -0)")
     check_scale(definition.ring_fence, currency, "ring_fence")
 
 
