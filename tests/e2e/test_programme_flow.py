@@ -10,6 +10,7 @@ the instant before the slip, when reporting shows the whole picture as it was th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from pmo_devstack.demo import load
 from pmo_devstack.polling import wait_until
+from pmo_devstack.stack import SERVICES
 
 from .test_initiative_flow import Running, logs
 
@@ -224,3 +227,32 @@ def _tranche(office: Office, programme_id: str, sequence: int) -> str:
     tranches = ok(office.viewer.get(f"/programmes/{programme_id}"))["tranches"]
     found: str = next(t["tranche_id"] for t in tranches if t["sequence"] == sequence)
     return found
+
+
+def test_the_demo_programme_shows_its_tranches_dependencies_and_raid_log(running: Running) -> None:
+    """`make demo`'s programme as the README says to look at it: reporting's dashboard, risk view and map."""
+    lines = load({name: running.stack.url(name) for name in SERVICES}, running.data_dir)
+    programme_id = next(m.group(1) for line in lines if (m := re.match(r"programme (\S+) \(Customer 360\)", line)))
+    reporting = running.client("reporting", "vera", "viewer")
+
+    def shown() -> dict[str, Any] | None:
+        answer = reporting.get(f"/reports/programmes/{programme_id}")
+        body: dict[str, Any] = answer.json()
+        complete = answer.status_code == 200 and body["escalated_raid"] and len(body["dependencies"]) == 2
+        return body if complete and body["status_rollup"]["manager_report"] else None
+
+    dashboard = wait_until(shown, "reporting to show the demo programme", timeout=PATIENCE)
+    assert [t["name"] for t in dashboard["tranches"]] == ["Tranche 1: billing foundations",
+                                                          "Tranche 2: customer channels"]  # fmt: skip
+    assert dashboard["ring_fence"][0]["ring_fence"] == "700000.00" and len(dashboard["items"]) == 2
+    assert sorted((d["needed"], d["at_risk"]) for d in dashboard["dependencies"]) == [
+        ("billing history exported to the warehouse", False), ("the new billing API in production", True),
+    ]  # fmt: skip
+    [risk] = dashboard["escalated_raid"]
+    assert (risk["title"], risk["level"], risk["score"]) == ("Mainframe support ends early", "programme", 16)
+    assert dashboard["open_raid"] == {"risk": 2, "issue": 1, "assumption": 0}
+    portfolio_id = dashboard["portfolio_id"]
+    risks = ok(reporting.get("/reports/risks", params={"portfolio_id": portfolio_id}))
+    assert [r["score"] for r in risks["items"]] == [16, 6]
+    graph = ok(reporting.get("/reports/dependencies", params={"portfolio_id": portfolio_id}))
+    assert len(graph["nodes"]) == 3 and sum(n["at_risk"] for n in graph["nodes"]) == 1

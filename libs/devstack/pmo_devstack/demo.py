@@ -2,7 +2,8 @@
 
 Everything goes through the public APIs with tokens for different people, exactly as a front end
 would: objectives, a portfolio with its board and scoring model, resources, proposals from two
-requesters, board scores and decisions, and bookings for the approved projects.
+requesters, board scores and decisions, bookings for the approved projects, and a programme of two of
+them with tranches, dependencies and a RAID log (`demo_programme`).
 
 Loading twice changes nothing: every command carries an `Idempotency-Key` made of what it asks, so
 the services answer a second run with the first run's responses (ids included) and record nothing
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from pmo_devstack.demo_programme import load_programme
 from pmo_devstack.keys import ensure_dev_keys, mint_token
 from pmo_devstack.polling import wait_until
 
@@ -119,6 +121,7 @@ def load(urls: dict[str, str], data_dir: Path) -> list[str]:
     proposals = _proposals(demo, portfolio, objectives)
     _decide(demo, portfolio, proposals)
     _book(demo, proposals)
+    load_programme(demo, portfolio, objectives, proposals)
     if demo.replayed == demo.commands:
         demo.log.append("(the demo data set was already loaded: nothing new was recorded)")
     return demo.log + try_next(urls, portfolio)
