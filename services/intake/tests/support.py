@@ -97,6 +97,28 @@ class PortfolioFeed:
         )  # fmt: skip
         return objective_id
 
+    async def programme(self, portfolio_id: str, name: str = "Digital journey") -> str:
+        """A programme of the portfolio, as the portfolio service creates it."""
+        programme_id = str(uuid.uuid4())
+        await self.publish(
+            programme_id,
+            portfolio.ProgrammeCreated(
+                programme_id=programme_id, portfolio_id=portfolio_id, name=name, vision="online",
+                senior_responsible_owner="sara", programme_manager="paul", created_by="olivia",
+                created_at=datetime.now(UTC),
+            ),
+        )  # fmt: skip
+        return programme_id
+
+    async def close_programme(self, programme_id: str, portfolio_id: str) -> None:
+        await self.publish(
+            programme_id,
+            portfolio.TrancheReviewed(
+                programme_id=programme_id, portfolio_id=portfolio_id, tranche_id="t-1", decision="close_programme",
+                rationale="done", decided_by="sara", decided_at=datetime.now(UTC),
+            ),
+        )  # fmt: skip
+
     async def retire(self, objective_id: str) -> None:
         await self.publish(objective_id, portfolio.ObjectiveRetired(objective_id=objective_id, retired_by="olivia"))
 
@@ -168,6 +190,15 @@ def complete_proposal(portfolio_id: str, objective_id: str, **overrides: Any) ->
     }
     body.update(overrides)
     return body
+
+
+async def knows_programme(service: RunningService, programme_id: str, *, closed: bool = False) -> bool:
+    """Has the service's subscription learned this programme (closed, when asked) yet?"""
+    from pmo_intake.application import knowledge
+
+    async with service.runtime.db.sessions() as session:
+        facts = await knowledge.programme_facts(session, programme_id)
+    return facts is not None and facts.closed == closed
 
 
 async def knows(service: RunningService, *, portfolio_id: str, objective_ids: tuple[str, ...] = ()) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ from pmo_events.contracts.intake import (
 )
 from pmo_intake.application.commands import PROPOSAL
 from pmo_intake.domain import lifecycle
-from pmo_intake.domain.completeness import ObjectiveFacts, PortfolioFacts, SubmissionContext
+from pmo_intake.domain.completeness import ObjectiveFacts, PortfolioFacts, ProgrammeFacts, SubmissionContext
 from pmo_intake.domain.errors import IncompleteProposal, InvalidProposal, NotAllowed, RuleViolation
 from pmo_intake.domain.lifecycle import Actor, BoardDecision, DraftProposal
 from pmo_intake.domain.proposal import Proposal
@@ -246,6 +247,21 @@ def test_a_contribution_to_another_portfolios_objective_is_refused_and_a_shared_
     assert finding.field == "objective_contributions.0.objective_id" and "another portfolio" in finding.message
     shared = (ObjectiveContribution(objective_id="o-shared", contribution=5),)
     assert lifecycle.submit(given(drafted(objective_contributions=shared)), context, actor=ALICE, now=NOW)
+
+
+def test_a_proposal_asks_to_join_a_live_programme_of_its_own_portfolio() -> None:
+    ours = ProgrammeFacts("pg-1", "p-1", "Digital journey")
+    assert lifecycle.submit(given(drafted(programme_id="pg-1")), replace(CONTEXT, programme=ours), actor=ALICE, now=NOW)
+    for programme, says in (
+        (None, "does not exist"),
+        (ProgrammeFacts("pg-1", "p-2", "Theirs"), "another portfolio's"),
+        (replace(ours, closed=True), "closed"),
+    ):
+        with pytest.raises(IncompleteProposal) as refused:
+            context = replace(CONTEXT, programme=programme)
+            lifecycle.submit(given(drafted(programme_id="pg-1")), context, actor=ALICE, now=NOW)
+        [finding] = refused.value.findings
+        assert finding.field == "programme_id" and says in finding.message
 
 
 def test_dependencies_on_known_proposals_are_fine() -> None:

@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
-from .support import complete_proposal
+from pmo_devstack.polling import eventually
+
+from .support import complete_proposal, knows_programme
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +197,29 @@ async def test_control_characters_are_refused_before_they_reach_the_database(int
             "/proposals", json={"title": "CRM", "portfolio_id": "p", "summary": "line one\n\tline two"}
         )
         assert ok.status_code == 201
+
+
+async def test_a_proposal_names_the_programme_it_asks_to_join(intake, known, feed) -> None:
+    """Intake learns programmes from the portfolio's events: a proposal asks to join one of its portfolio's
+    (carried in ProposalSubmitted), an unknown or closed one is named at submission."""
+    portfolio_id, _ = known
+    programme_id = await feed.programme(portfolio_id)
+    await eventually(lambda: knows_programme(intake, programme_id), timeout=30)
+    async with intake.client("alice", "requester") as alice:
+        unknown = await alice.post("/proposals", json=complete_proposal(*known, programme_id="nope"))
+        assert unknown.json()["programme_id"] == "nope"  # a draft may hold anything; submission checks it
+        refused = await alice.post(f"{unknown.headers['location']}/submit")
+        assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == ["programme_id"]
+        url = (await alice.post("/proposals", json=complete_proposal(*known, programme_id=programme_id))).headers[
+            "location"
+        ]
+        submitted = await alice.post(f"{url}/submit")
+        assert submitted.status_code == 200 and submitted.json()["programme_id"] == programme_id
+        history = (await alice.get(f"{url}/history")).json()["items"]
+        [event] = [e for e in history if e["event"] == "ProposalSubmitted"]
+        assert event["data"]["programme_id"] == programme_id
+        await feed.close_programme(programme_id, portfolio_id)
+        await eventually(lambda: knows_programme(intake, programme_id, closed=True), timeout=30)
+        late = await alice.post("/proposals", json=complete_proposal(*known, programme_id=programme_id))
+        closed = await alice.post(f"{late.headers['location']}/submit")
+        assert closed.status_code == 422 and "closed" in closed.json()["errors"][0]["message"]

@@ -35,11 +35,19 @@ async def new_portfolio(service: RunningService, board: list[str], **extra: Any)
 
 
 async def register(
-    service: RunningService, portfolio_id: str, proposal_id: str, submission: int = 1, timeline: Timeline = YEAR_2027
+    service: RunningService,
+    portfolio_id: str,
+    proposal_id: str,
+    submission: int = 1,
+    timeline: Timeline = YEAR_2027,
+    programme_id: str | None = None,
 ) -> None:
     """What the intake subscription does with a ProposalSubmitted, without the broker in between."""
+    proposal = submitted(
+        proposal_id, submission, portfolio_id=portfolio_id, timeline=timeline, programme_id=programme_id
+    )
     async with service.runtime.commands.unit_of_work(Metadata(actor="rita")) as uow:
-        await register_candidate(uow, submitted(proposal_id, submission, portfolio_id=portfolio_id, timeline=timeline))
+        await register_candidate(uow, proposal)
 
 
 def above_request(amount: str) -> dict[str, str]:

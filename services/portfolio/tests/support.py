@@ -100,7 +100,11 @@ YEAR_2027 = Timeline(start=date(2027, 1, 1), end=date(2027, 12, 31))
 
 
 def submitted(
-    proposal_id: str = "c-1", submission: int = 1, portfolio_id: str = PORTFOLIO_ID, timeline: Timeline = YEAR_2027
+    proposal_id: str = "c-1",
+    submission: int = 1,
+    portfolio_id: str = PORTFOLIO_ID,
+    timeline: Timeline = YEAR_2027,
+    programme_id: str | None = None,
 ) -> ProposalSubmitted:
     return ProposalSubmitted(
         proposal_id=proposal_id,
@@ -117,6 +121,7 @@ def submitted(
             benefits=(Benefit(description="savings", kind="financial", value_amount=Decimal("900")),),
         ),
         timeline=timeline,
+        programme_id=programme_id,
         resource_estimate=(
             RoleEstimate(role="developer", fte=Decimal("2"), start=date(2027, 1, 1), end=date(2027, 6, 30)),
         ),

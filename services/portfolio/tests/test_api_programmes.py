@@ -238,3 +238,25 @@ async def test_the_benefits_map_rolls_up_its_projects_realisations(service) -> N
         restated = await paul.put(f"{url}/benefits/{mapped['benefit_id']}", json={**benefit, "owner": "omar"})
         assert restated.json()["benefits_map"][0]["owner"] == "omar"
         assert len(restated.json()["benefits_map"][0]["contributions"]) == 2
+
+
+async def test_an_approval_brings_the_project_into_the_programme_its_proposal_asked_to_join(service) -> None:
+    """A proposal names a programme (intake checked it): the approval joins it unless the decision says
+    otherwise; a decision naming another programme wins."""
+    portfolio = (await new_portfolio(service, ["bea"], budget=BUDGET))["id"]
+    async with service.client("ann", "pmo_analyst") as ann, service.client("bea", "board_member") as bea:
+        asked = (await ann.post("/programmes", json=programme(portfolio, "300"))).json()["id"]
+        other = (await ann.post("/programmes", json=programme(portfolio, "300"))).json()["id"]
+        for project_id in ("p-asks", "p-declined", "p-elsewhere"):
+            await register(service, portfolio, project_id, timeline=YEAR_2026, programme_id=asked)
+        joined = await decide(bea, portfolio, "p-asks", "100")
+        assert joined.status_code == 201 and joined.json()["programme_id"] == asked, joined.text
+        declined = await decide(bea, portfolio, "p-declined", "100", join_requested_programme=False)
+        assert declined.status_code == 201 and declined.json()["programme_id"] is None, declined.text
+        elsewhere = await decide(bea, portfolio, "p-elsewhere", "100", programme_id=other)
+        assert elsewhere.status_code == 201 and elsewhere.json()["programme_id"] == other
+        members = {
+            programme_id: [p["project_id"] for p in (await bea.get(f"/programmes/{programme_id}")).json()["projects"]]
+            for programme_id in (asked, other)
+        }
+        assert members == {asked: ["p-asks"], other: ["p-elsewhere"]}

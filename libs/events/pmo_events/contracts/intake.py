@@ -32,6 +32,9 @@ class ProposalContent(_IntakeEvent):
     resource_estimate: tuple[RoleEstimate, ...] = ()
     risk_level: RiskLevel | None = None
     dependencies: tuple[str, ...] = ()
+    #: The programme (of the same portfolio) the proposal asks to join; an approval brings it in unless
+    #: the board decides otherwise.
+    programme_id: str | None = None
 
 
 @contract

@@ -19,11 +19,13 @@ from pmo_events.contracts.portfolio import (
     ObjectiveUpdated,
     PortfolioBudgetSet,
     PortfolioCreated,
+    ProgrammeCreated,
+    TrancheReviewed,
 )
 from pmo_events.envelope import RecordedEvent, dumps
 from pmo_events.runtime import CommandRuntime, Metadata
 from pmo_events.runtime.subscription import Handler
-from pmo_intake.adapters.db.tables import known_objectives, known_portfolios, lessons
+from pmo_intake.adapters.db.tables import known_objectives, known_portfolios, known_programmes, lessons
 from pmo_intake.application import commands
 from pmo_intake.domain.lifecycle import BoardDecision
 
@@ -100,6 +102,22 @@ async def _objective_retired(session: AsyncSession, retired: Event) -> None:
     )
 
 
+async def _programme_created(session: AsyncSession, created: Event) -> None:
+    """A programme a proposal of its portfolio may ask to join."""
+    assert isinstance(created, ProgrammeCreated)
+    values = {"portfolio_id": created.portfolio_id, "name": created.name, "closed": False}
+    await _upsert(session, known_programmes, "programme_id", created.programme_id, values)
+
+
+async def _tranche_reviewed(session: AsyncSession, reviewed: Event) -> None:
+    """A `close_programme` review closes the programme: no proposal asks to join it any more."""
+    assert isinstance(reviewed, TrancheReviewed)
+    if reviewed.decision == "close_programme":
+        await session.execute(
+            update(known_programmes).where(known_programmes.c.programme_id == reviewed.programme_id).values(closed=True)
+        )
+
+
 async def _lesson_recorded(session: AsyncSession, recorded: Event) -> None:
     """Another team learned something: keep it, and its words, to offer to proposals that need it."""
     assert isinstance(recorded, LessonRecorded)
@@ -122,4 +140,6 @@ _LEARNERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {
     ObjectiveUpdated.type_name(): _objective_changed,
     ObjectiveRetired.type_name(): _objective_retired,
     LessonRecorded.type_name(): _lesson_recorded,
+    ProgrammeCreated.type_name(): _programme_created,
+    TrancheReviewed.type_name(): _tranche_reviewed,
 }

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
-from pmo_intake.adapters.db.tables import known_objectives, known_portfolios, proposals
-from pmo_intake.domain.completeness import ObjectiveFacts, PortfolioFacts, SubmissionContext
+from pmo_intake.adapters.db.tables import known_objectives, known_portfolios, known_programmes, proposals
+from pmo_intake.domain.completeness import ObjectiveFacts, PortfolioFacts, ProgrammeFacts, SubmissionContext
 from pmo_intake.domain.proposal import OPEN, Proposal
 
 
@@ -18,7 +18,16 @@ async def submission_context(session: AsyncSession, proposal: Proposal) -> Submi
         objectives=await objective_facts(session, objective_ids),
         known_proposals=await _known_proposals(session, list(proposal.dependencies)),
         open_siblings=await _open_siblings(session, proposal),
+        programme=await programme_facts(session, proposal.programme_id) if proposal.programme_id else None,
     )
+
+
+async def programme_facts(session: AsyncSession, programme_id: str) -> ProgrammeFacts | None:
+    query = select(known_programmes).where(known_programmes.c.programme_id == programme_id)
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    return ProgrammeFacts(row.programme_id, row.portfolio_id, row.name, row.closed)
 
 
 async def portfolio_facts(session: AsyncSession, portfolio_id: str) -> PortfolioFacts | None:

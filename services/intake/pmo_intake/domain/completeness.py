@@ -33,6 +33,16 @@ class ObjectiveFacts:
 
 
 @dataclass(frozen=True)
+class ProgrammeFacts:
+    """What intake knows of a programme from the portfolio service's events."""
+
+    programme_id: str
+    portfolio_id: str
+    name: str
+    closed: bool = False
+
+
+@dataclass(frozen=True)
 class SubmissionContext:
     """Everything outside the proposal that submission checks against (intake's own views)."""
 
@@ -41,6 +51,8 @@ class SubmissionContext:
     known_proposals: frozenset[str] = frozenset()
     #: (id, title) of this requester's other open proposals to the same portfolio.
     open_siblings: tuple[tuple[str, str], ...] = ()
+    #: The programme the proposal asks to join, when intake knows it.
+    programme: ProgrammeFacts | None = None
 
 
 def completeness_findings(proposal: Proposal, context: SubmissionContext) -> list[Finding]:
@@ -58,7 +70,21 @@ def completeness_findings(proposal: Proposal, context: SubmissionContext) -> lis
     findings.extend(_timeline_findings(proposal))
     findings.extend(_estimate_findings(proposal))
     findings.extend(_dependency_findings(proposal, context.known_proposals))
+    findings.extend(_programme_findings(proposal, context.programme))
     return findings
+
+
+def _programme_findings(proposal: Proposal, programme: ProgrammeFacts | None) -> list[Finding]:
+    """A programme asked for exists, is the proposal's portfolio's and is not closed."""
+    if proposal.programme_id is None:
+        return []
+    if programme is None:
+        return [Finding("programme_id", f"programme {proposal.programme_id} does not exist")]
+    if programme.portfolio_id != proposal.portfolio_id:
+        return [Finding("programme_id", f"programme {programme.name!r} is another portfolio's")]
+    if programme.closed:
+        return [Finding("programme_id", f"programme {programme.name!r} is closed")]
+    return []
 
 
 def _objective_findings(proposal: Proposal, context: SubmissionContext) -> list[Finding]:

@@ -44,6 +44,7 @@ class DraftProposal:
     resource_estimate: tuple[RoleEstimate, ...] = ()
     risk_level: RiskLevel | None = None
     dependencies: tuple[str, ...] = ()
+    programme_id: str | None = None
 
 
 @dataclass(frozen=True)

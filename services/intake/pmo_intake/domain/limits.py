@@ -21,7 +21,13 @@ MAX_DEPENDENCIES = 50
 #: FTE: up to 3 decimals (money is bounded by `pmo_events.contracts.bounds.Amount`).
 FTE_DIGITS, FTE_PLACES = 6, 3
 
-_TEXT_LIMITS = {"title": TITLE_MAX, "summary": SUMMARY_MAX, "sponsor": NAME_MAX, "portfolio_id": ID_MAX}
+_TEXT_LIMITS = {
+    "title": TITLE_MAX,
+    "summary": SUMMARY_MAX,
+    "sponsor": NAME_MAX,
+    "portfolio_id": ID_MAX,
+    "programme_id": ID_MAX,
+}
 _COUNT_LIMITS = {
     "objective_contributions": MAX_OBJECTIVES,
     "resource_estimate": MAX_ESTIMATES,

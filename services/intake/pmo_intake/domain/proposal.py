@@ -46,6 +46,7 @@ CONTENT_FIELDS = (
     "resource_estimate",
     "risk_level",
     "dependencies",
+    "programme_id",
 )
 
 
@@ -81,6 +82,7 @@ class Proposal(BaseModel):
     resource_estimate: tuple[RoleEstimate, ...] = ()
     risk_level: RiskLevel | None = None
     dependencies: tuple[str, ...] = ()
+    programme_id: str | None = None
     submission: int = 0
     submitted_at: datetime | None = None
     possible_duplicates: tuple[str, ...] = ()

@@ -231,6 +231,7 @@ def _decision(body: DecisionRequest, who: str) -> DecideInvestment:
         override_reason=body.override_reason,
         project_manager=body.project_manager,
         programme_id=body.programme_id,
+        join_requested_programme=body.join_requested_programme,
         exceeds_request_reason=body.exceeds_request_reason,
     )
 

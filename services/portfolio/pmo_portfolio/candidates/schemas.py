@@ -71,7 +71,13 @@ class DecisionRequest(Body):
         description="why an approval gives more than the request's total cost (required then, refused otherwise)",
     )
     programme_id: str | None = Field(
-        default=None, max_length=36, description="an approval may name the programme the project joins"
+        default=None,
+        max_length=36,
+        description="an approval may name the programme the project joins (else: the one its proposal asked for)",
+    )
+    join_requested_programme: bool = Field(
+        default=True,
+        description="false: an approval naming no programme leaves out the one the proposal asked to join",
     )
     override_reason: str | None = Field(
         default=None, max_length=2000, description="why an approval goes ahead although nobody scored the candidate"

@@ -34,6 +34,8 @@ class CandidateRegistered(PortfolioEvent):
     summary: str | None = None
     risk_level: str | None = None
     dependencies: tuple[str, ...] = ()
+    #: The programme the proposal asks to join: an approval brings the project in unless it says otherwise.
+    programme_id: str | None = None
 
 
 @contract

@@ -52,6 +52,17 @@ known_objectives = Table(
     Column("portfolio_ids", Text),
 )
 
+#: Programmes of the portfolios (portfolio's `ProgrammeCreated`, closed by a `close_programme` review): a
+#: proposal may ask to join one.
+known_programmes = Table(
+    "intake_known_programmes",
+    metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("portfolio_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("closed", Boolean, nullable=False),
+)
+
 #: Lessons other teams recorded (portfolio's `LessonRecorded`), offered to proposals that need them, with
 #: their words (title, description, category, tags) in a full-text index.
 lessons = LessonLibrary(lesson_table("intake_known_lessons", metadata), TextIndex("intake_lesson_text"))

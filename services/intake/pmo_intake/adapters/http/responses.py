@@ -113,6 +113,8 @@ class ProposalView(BaseModel):
     resource_estimate: list[RoleEstimateOut] = []
     risk_level: RiskLevel | None = None
     dependencies: list[str] = []
+    #: The programme the proposal asks to join (checked at submission).
+    programme_id: str | None = None
     submission: int = 0
     submitted_at: Instant | None = None
     possible_duplicates: list[str] = []

@@ -99,6 +99,8 @@ class _Content(_Input):
     resource_estimate: list[RoleEstimateIn] = Field(default_factory=list, max_length=limits.MAX_ESTIMATES)
     risk_level: RiskLevel | None = None
     dependencies: list[Identifier] = Field(default_factory=list, max_length=limits.MAX_DEPENDENCIES)
+    #: The programme of the same portfolio the proposal asks to join (checked at submission).
+    programme_id: Identifier | None = None
 
     def values(self, fields: set[str]) -> dict[str, Any]:
         """The given fields as the domain's value objects."""

@@ -9,7 +9,7 @@ approval of a candidate nobody scored needs an override reason.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -65,6 +65,8 @@ class DecideInvestment:
     override_reason: str | None = None
     #: An approval may name the project's manager (assigned when the project starts).
     project_manager: str | None = None
+    #: False: an approval that names no programme leaves out the programme the proposal asked to join.
+    join_requested_programme: bool = True
 
 
 #: The motion kind of an investment decision (`MotionProposed.kind`).
@@ -164,10 +166,21 @@ def is_delegated(portfolio: Portfolio, command: DecideInvestment) -> bool:
     return within_delegation(portfolio.charter, command.decided_by, approval_amount(command.approved_budget))
 
 
+def with_requested_programme(portfolio: Portfolio, command: DecideInvestment) -> DecideInvestment:
+    """An approval that names no programme brings the project into the one its proposal asked to join, unless
+    the decision says otherwise (`join_requested_programme`)."""
+    candidate = portfolio.candidates.get(command.candidate_id)
+    asked = candidate.programme_id if candidate is not None else None
+    if command.outcome != "approve" or command.programme_id or not command.join_requested_programme or not asked:
+        return command
+    return replace(command, programme_id=asked)
+
+
 def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> list[Event]:
     """Under delegated authority only: the portfolio manager decides alone below the charter's threshold.
 
     Anyone else (a board member) puts the decision to the board as a motion (`motion_terms`)."""
+    command = with_requested_programme(portfolio, command)
     found = _checked(portfolio, command, scorecard)
     if not is_delegated(portfolio, command):
         check_board_member(portfolio, command.decided_by)
@@ -185,6 +198,7 @@ def decide(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard
 def motion_terms(portfolio: Portfolio, command: DecideInvestment, scorecard: Scorecard) -> MotionTerms:
     """A board member's decision, checked as the board would take it now, as a motion for the board's vote."""
     check_board_member(portfolio, command.decided_by)
+    command = with_requested_programme(portfolio, command)
     _checked(portfolio, command, scorecard)
     return MotionTerms(
         kind=INVESTMENT,

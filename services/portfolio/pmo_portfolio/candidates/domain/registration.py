@@ -36,6 +36,7 @@ def register_candidate(portfolio: Portfolio, submitted: ProposalSubmitted) -> li
             summary=submitted.summary,
             risk_level=submitted.risk_level,
             dependencies=submitted.dependencies,
+            programme_id=submitted.programme_id,
         )
     ]
 

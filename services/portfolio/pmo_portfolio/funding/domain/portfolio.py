@@ -54,6 +54,8 @@ class Candidate(BaseModel):
     objective_contributions: tuple[ObjectiveContribution, ...] = ()
     resource_estimate: tuple[RoleEstimate, ...] = ()
     dependencies: tuple[str, ...] = ()
+    #: The programme its proposal asks to join.
+    programme_id: str | None = None
     approved_budget: tuple[PeriodAmount, ...] = ()
 
 
@@ -123,6 +125,7 @@ def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
         objective_contributions=event.objective_contributions,
         resource_estimate=event.resource_estimate,
         dependencies=event.dependencies,
+        programme_id=event.programme_id,
     )
     return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
 
