@@ -11,9 +11,10 @@ from pmo_portfolio.candidates import routes as candidate_routes
 from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.commands import decide_carried_motion
 from pmo_portfolio.candidates.intake_events import make_handler
+from pmo_portfolio.delivery import board_action_routes
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
-from pmo_portfolio.delivery.commands import initiate_approved_project
+from pmo_portfolio.delivery.commands import initiate_approved_project, resolve_carried_action
 from pmo_portfolio.dependencies import routes as dependency_routes
 from pmo_portfolio.dependencies import views as dependency_views
 from pmo_portfolio.dependencies.commands import reassess_dependencies
@@ -66,6 +67,7 @@ PORTFOLIO = ServiceDefinition(
         candidate_routes.router,
         scenario_routes.router,
         delivery_routes.router,
+        board_action_routes.router,
         programme_routes.router,
         dependency_routes.router,
         raid_routes.router,
@@ -75,6 +77,7 @@ PORTFOLIO = ServiceDefinition(
     policies=[
         decide_carried_motion,
         initiate_approved_project,
+        resolve_carried_action,
         join_at_approval,
         keep_ring_fences_within_envelope,
         reassess_dependencies,

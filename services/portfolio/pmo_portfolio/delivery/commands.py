@@ -1,20 +1,39 @@
-"""Project delivery commands: load the project and its portfolio → decide → append to both in one transaction."""
+"""Project delivery commands: load the project and its portfolio → decide → append to both in one transaction.
+
+The board's actions on a project are resolved here too: a motion the board carries applies its resolution to
+the project (a policy, in the carrying vote's transaction)."""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.portfolio import BenefitRealised, InvestmentDecided, LessonRecorded, ProjectBudgetChanged
+from pmo_events.contracts.portfolio import (
+    BenefitRealised,
+    BoardActionOverdue,
+    InvestmentDecided,
+    LessonRecorded,
+    MotionCarried,
+    ProjectBudgetChanged,
+    ReviewOverdue,
+)
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, UnitOfWork, fold
-from pmo_portfolio import candidates, funding
+from pmo_events.runtime import AggregateType, CommandRuntime, ConcurrencyConflict, Metadata, UnitOfWork, fold
+from pmo_portfolio import candidates, funding, governance
+from pmo_portfolio.delivery import queries
+from pmo_portfolio.delivery.domain import board_actions
 from pmo_portfolio.delivery.domain import project as project_rules
+from pmo_portfolio.delivery.domain.board_actions import ResolveAction
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.shared.errors import NotFound
 
 PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project)
+log = logging.getLogger(__name__)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
 #: Events a project command decides that belong on the portfolio's stream: they move the envelope.
 FUNDING = (ProjectBudgetChanged,)
@@ -64,3 +83,55 @@ async def apply_to_project(
         after_project = fold(PROJECT, project.state, on_project)
         await uow.append(PROJECT, project_id, project.version, on_project, after_project)
     return new_events, project.version + len(on_project)
+
+
+async def resolve_carried_action(uow: UnitOfWork, recorded: RecordedEvent) -> None:
+    """Policy: the vote that carries a board-action motion resolves the action (pausing or cancelling with it)."""
+    if recorded.type != MotionCarried.type_name():
+        return
+    carried = recorded.decode()
+    if not isinstance(carried, MotionCarried) or carried.kind != board_actions.BOARD_ACTION:
+        return
+    motion = await uow.load(governance.MOTION, carried.motion_id)
+    await apply_to_project(
+        uow,
+        carried.subject_id,
+        lambda portfolio, project: board_actions.carried(portfolio, project, motion.state, carried),
+    )
+
+
+async def move_resolution(uow: UnitOfWork, project_id: str, command: ResolveAction) -> tuple[dict[str, Any], int]:
+    """A board member moves the action's resolution and votes for it; the vote that meets the charter's rule
+    (at once on a board of one) resolves it in this transaction. Answers the motion."""
+    project = await uow.load(PROJECT, project_id)
+    if project.state.status == "none":
+        raise NotFound(f"project {project_id}")
+    portfolio_id = project.state.portfolio_id
+    portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
+    terms = board_actions.motion_terms(portfolio.state, project.state, command)
+    motion_id, act = str(uuid.uuid4()), command.act
+    await governance.propose_motion(uow, portfolio_id, motion_id, terms, act.by, act.at)
+    motion, version = await governance.vote(uow, motion_id, act.by, "for", act.rationale, act.at)
+    return governance.motion_view(motion, version), version
+
+
+async def notice_overdue(runtime: CommandRuntime, now: datetime) -> dict[str, int]:
+    """The review calendar's trigger: each live project's overdue review and overdue actions, published once.
+
+    Each project in its own transaction, appended on its version: replicas running it at once notice each
+    overdue date once (the loser of a race finds it noticed, or the next sweep looks again)."""
+    async with runtime.db.sessions() as session:
+        live = await queries.live_project_ids(session)
+    counted = {"reviews_overdue": 0, "actions_overdue": 0}
+    for project_id in live:
+        try:
+            async with runtime.unit_of_work(Metadata(actor="pmo-portfolio")) as uow:
+                notices, _ = await apply_to_project(
+                    uow, project_id, lambda portfolio, project: board_actions.overdue_notices(portfolio, project, now)
+                )
+        except ConcurrencyConflict:
+            log.info("project %s changed while noticing what is overdue; the next sweep looks again", project_id)
+            continue
+        counted["reviews_overdue"] += sum(isinstance(n, ReviewOverdue) for n in notices)
+        counted["actions_overdue"] += sum(isinstance(n, BoardActionOverdue) for n in notices)
+    return counted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from pmo_events.envelope import loads
 from pmo_events.figures.earned_value import recorded_index
 from pmo_events.runtime import Database
 from pmo_portfolio import funding
+from pmo_portfolio.delivery.domain.board_actions import is_overdue
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.delivery.views import projects
 from pmo_portfolio.shared.errors import NotFound
@@ -30,8 +31,7 @@ REPORT_INDICES = ("spi", "cpi")
 
 
 def next_review_due(project: Project, cadence_days: int) -> date | None:
-    since = project.last_reviewed_on or project.initiated_on
-    return since + timedelta(days=cadence_days) if since else None
+    return project.review_due(cadence_days)
 
 
 def project_view(project: Project, cadence_days: int, today: date, currency: str | None = None) -> dict[str, Any]:
@@ -151,3 +151,35 @@ async def project_states(session: AsyncSession, project_ids: set[str]) -> dict[s
         return {}
     query = select(projects.c.project_id, projects.c.state).where(projects.c.project_id.in_(sorted(project_ids)))
     return {row.project_id: Project.model_validate(loads(row.state)) for row in await session.execute(query)}
+
+
+async def live_project_ids(session: AsyncSession) -> list[str]:
+    """Projects still delivering (active, on hold or paused), by id: those a review or an action can be due on."""
+    query = select(projects.c.project_id).where(projects.c.status.in_(sorted(LIVE))).order_by(projects.c.project_id)
+    return [row.project_id for row in await session.execute(query)]
+
+
+async def board_actions_of(
+    db: Database, portfolio_id: str, *, status: str | None, overdue: bool | None
+) -> list[dict[str, Any]]:
+    """The actions reviews opened on the portfolio's projects, soonest due first; `overdue`: open past its date."""
+    today = datetime.now(UTC).date()
+    query = select(projects.c.state).where(projects.c.portfolio_id == portfolio_id).order_by(projects.c.project_id)
+    async with db.sessions() as session:
+        found = [Project.model_validate(loads(r.state)) for r in (await session.execute(query)).all()]
+    actions = [
+        {
+            **action.model_dump(mode="json", exclude={"action_id", "overdue_noticed"}),
+            "id": action.action_id,
+            "project_id": project.project_id,
+            "project_title": project.title,
+            "project_status": project.status,
+            "overdue": is_overdue(action, today),
+        }
+        for project in found
+        for action in project.board_actions.values()
+    ]
+    chosen = [
+        a for a in actions if (status is None or a["status"] == status) and (overdue is None or a["overdue"] == overdue)
+    ]
+    return sorted(chosen, key=lambda a: (a["due_on"], a["id"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -203,3 +203,50 @@ class Recorded(BaseModel):
     id: str | None = Field(description="the id of what was recorded (a report, a decision, a change request)")
     recorded: list[RecordedEvent]
     project: ProjectView
+
+
+BOARD_ACTION_EXAMPLE: dict[str, Any] = {
+    "id": "7f0c2b1e-3d4a-4b5c-9e8f-0a1b2c3d4e5f",
+    "project_id": PROJECT_EXAMPLE["id"],
+    "project_title": PROJECT_EXAMPLE["title"],
+    "project_status": "active",
+    "review_id": "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8",
+    "still_aligned": False,
+    "recommendation": "stop",
+    "due_on": "2027-03-15",
+    "status": "open",
+    "resolution": None,
+    "overdue": False,
+}
+
+
+class BoardActionView(BaseModel):
+    """What a negative review asked the board to decide about a project, by when, and how it was resolved."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [BOARD_ACTION_EXAMPLE]})
+
+    id: str
+    project_id: str
+    project_title: str
+    project_status: str
+    review_id: str
+    still_aligned: bool
+    recommendation: Literal["continue", "rescope", "stop"]
+    due_on: date
+    status: Literal["open", "resolved"]
+    resolution: Literal["continue", "rescope", "pause", "cancel"] | None = None
+    #: Open and past its due date.
+    overdue: bool
+
+
+class BoardActionPage(Page[BoardActionView]):
+    """Board actions, soonest due first."""
+
+
+class OverdueSweep(BaseModel):
+    """What one run of the review calendar published: `ReviewOverdue` and `BoardActionOverdue` events."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reviews_overdue": 2, "actions_overdue": 1}]})
+
+    reviews_overdue: int
+    actions_overdue: int

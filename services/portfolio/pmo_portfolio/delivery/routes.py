@@ -50,7 +50,7 @@ ProjectManager = Annotated[Principal, Depends(require_roles("project_manager"))]
 PrimaryId = Callable[[list[Event]], str | None]
 
 
-def _recording(summary: str, *problems: int) -> dict[str, Any]:
+def recording_route(summary: str, *problems: int) -> dict[str, Any]:
     """A delivery command's route: 201, what it recorded and the project after it (ETag, Location)."""
     notes = {**NOT_FOUND, **RULES}
     return {
@@ -66,7 +66,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _act(principal: Principal, rationale: str) -> Act:
+def act_now(principal: Principal, rationale: str) -> Act:
     return Act(by=principal.subject, at=_now(), rationale=rationale)
 
 
@@ -74,7 +74,7 @@ def _is_pm(principal: Principal) -> bool:
     return principal.has_any("project_manager")
 
 
-def _recorded(
+def recorded_command(
     project_id: str,
     rule: ProjectRule,
     *,
@@ -101,10 +101,10 @@ def _with_rationale(
     project_id: str, decide: Callable[[Portfolio, Project, Act], Sequence[Event]], act: Act, if_match: int | None
 ) -> CommandAction:
     """Pause, resume, cancel: a board decision with nothing but a rationale."""
-    return _recorded(project_id, lambda pf, pr: decide(pf, pr, act), if_match=if_match)
+    return recorded_command(project_id, lambda pf, pr: decide(pf, pr, act), if_match=if_match)
 
 
-def _first(field: str) -> PrimaryId:
+def first_of(field: str) -> PrimaryId:
     return lambda events: next((getattr(e, field) for e in events if hasattr(e, field)), None)
 
 
@@ -148,22 +148,22 @@ async def read_project(
     return {**view, "version": version}
 
 
-@router.post("/projects/{project_id}/gates", **_recording("Decide a project's stage gate", 403, 412))
+@router.post("/projects/{project_id}/gates", **recording_route("Decide a project's stage gate", 403, 412))
 async def decide_gate(
     project_id: str, body: body_of.GateDecision, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio: proceed to the next stage, hold, or stop (cancels)."""
-    act = _act(principal, body.rationale)
+    act = act_now(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         return gates.decide_gate(pf, pr, body.gate, body.decision, act)
 
-    action = _recorded(project_id, rule, if_match=if_match, primary=_first("decision_id"))
+    action = recorded_command(project_id, rule, if_match=if_match, primary=first_of("decision_id"))
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/status-reports", **_recording("Record a project status report", 403))
+@router.post("/projects/{project_id}/status-reports", **recording_route("Record a project status report", 403))
 async def record_status_report(
     project_id: str, body: body_of.StatusReportBody, principal: ProjectManager, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -193,44 +193,44 @@ async def record_status_report(
             check_amount_scale(command.actual_cost, pf.currency, "actual_cost")
             return status_reports.report_status(pf, pr, command, fiscal)
 
-        return await _recorded(project_id, rule, primary=_first("report_id"))(uow)
+        return await recorded_command(project_id, rule, primary=first_of("report_id"))(uow)
 
     return await run_command(request, principal, action)
 
 
 @router.post(
     "/projects/{project_id}/status-reports/{report_id}/withdraw",
-    **_recording("Withdraw a status report entered in error", 403),
+    **recording_route("Withdraw a status report entered in error", 403),
 )
 async def withdraw_status_report(
     project_id: str, report_id: str, body: body_of.WithdrawalBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The project manager or a board member withdraws a report entered in error; it stays in the history."""
-    act = _act(principal, body.reason)
+    act = act_now(principal, body.reason)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
         return status_reports.withdraw_report(pr, report_id, act)
 
-    return await run_command(request, principal, _recorded(project_id, rule))
+    return await run_command(request, principal, recorded_command(project_id, rule))
 
 
-@router.post("/projects/{project_id}/reviews", **_recording("Record a strategic alignment review", 403))
+@router.post("/projects/{project_id}/reviews", **recording_route("Record a strategic alignment review", 403))
 async def record_alignment_review(
     project_id: str, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The board's strategic-alignment review of the project: still aligned, and what to do."""
-    act = _act(principal, body.notes)
+    act = act_now(principal, body.notes)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         return alignment_reviews.review(pf, pr, body.still_aligned, body.recommendation, act)
 
-    return await run_command(request, principal, _recorded(project_id, rule, primary=_first("review_id")))
+    return await run_command(request, principal, recorded_command(project_id, rule, primary=first_of("review_id")))
 
 
-@router.post("/projects/{project_id}/change-requests", **_recording("Request a change to a project", 403))
+@router.post("/projects/{project_id}/change-requests", **recording_route("Request a change to a project", 403))
 async def request_change(
     project_id: str, body: body_of.ChangeRequestBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -239,7 +239,7 @@ async def request_change(
     command = change_requests.RequestChange(
         body.kind, body.rationale, tuple(p.value() for p in body.budget_delta), body.new_end, body.effective_on
     )
-    act = _act(principal, body.rationale)
+    act = act_now(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
@@ -247,56 +247,56 @@ async def request_change(
         return change_requests.request_change(pr, command, act)
 
     location = f"/projects/{project_id}/change-requests/{{id}}"
-    action = _recorded(project_id, rule, primary=_first("change_request_id"), location=location)
+    action = recorded_command(project_id, rule, primary=first_of("change_request_id"), location=location)
     return await run_command(request, principal, action)
 
 
 @router.post(
     "/projects/{project_id}/change-requests/{change_request_id}/decision",
-    **_recording("Decide a project change request", 403, 412),
+    **recording_route("Decide a project change request", 403, 412),
 )
 async def decide_change_request(
     project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
     request: Request, if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """An approved budget increase must fit the envelope (409 envelope-exceeded); a decrease returns money."""
-    act = _act(principal, body.rationale)
+    act = act_now(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
         return change_requests.decide_change(pf, pr, change_request_id, verb, act)
 
-    action = _recorded(project_id, rule, if_match=if_match, primary=_first("change_request_id"))
+    action = recorded_command(project_id, rule, if_match=if_match, primary=first_of("change_request_id"))
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/pause", **_recording("Pause an active project", 403, 412))
+@router.post("/projects/{project_id}/pause", **recording_route("Pause an active project", 403, 412))
 async def pause_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio pauses an active project, with a rationale."""
-    action = _with_rationale(project_id, lifecycle.pause, _act(principal, body.rationale), if_match)
+    action = _with_rationale(project_id, lifecycle.pause, act_now(principal, body.rationale), if_match)
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/resume", **_recording("Resume a paused project", 403, 412))
+@router.post("/projects/{project_id}/resume", **recording_route("Resume a paused project", 403, 412))
 async def resume_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio resumes a paused project, with a rationale."""
-    action = _with_rationale(project_id, lifecycle.resume, _act(principal, body.rationale), if_match)
+    action = _with_rationale(project_id, lifecycle.resume, act_now(principal, body.rationale), if_match)
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/cancel", **_recording("Cancel a project and release budget", 403, 412))
+@router.post("/projects/{project_id}/cancel", **recording_route("Cancel a project and release budget", 403, 412))
 async def cancel_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio cancels it; the unspent budget returns to the envelope."""
-    action = _with_rationale(project_id, lifecycle.cancel, _act(principal, body.rationale), if_match)
+    action = _with_rationale(project_id, lifecycle.cancel, act_now(principal, body.rationale), if_match)
     return await run_command(request, principal, action)
 
 
@@ -304,23 +304,23 @@ def _lessons(items: Sequence[body_of.LessonBody]) -> tuple[Lesson, ...]:
     return tuple(Lesson(i.title, i.description, i.category, tuple(i.tags), i.decision_id) for i in items)
 
 
-@router.post("/projects/{project_id}/close", **_recording("Close a project with its lessons", 403, 412))
+@router.post("/projects/{project_id}/close", **recording_route("Close a project with its lessons", 403, 412))
 async def close_project(
     project_id: str, body: body_of.CloseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """From the execute or close stage: the final cost, the lessons learned; unspent budget returns."""
-    act = _act(principal, body.notes)
+    act = act_now(principal, body.notes)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
         check_amount_scale(body.final_cost, pf.currency, "final_cost")
         closed = lifecycle.close(pf, pr, body.final_cost, act)
         return [*closed, *lessons.record_lessons(pr, _lessons(body.lessons), act.by, act.at)]
 
-    return await run_command(request, principal, _recorded(project_id, rule, if_match=if_match))
+    return await run_command(request, principal, recorded_command(project_id, rule, if_match=if_match))
 
 
-@router.post("/projects/{project_id}/lessons", **_recording("Record a lesson learned", 403))
+@router.post("/projects/{project_id}/lessons", **recording_route("Record a lesson learned", 403))
 async def record_lesson(
     project_id: str, body: body_of.LessonBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -331,12 +331,12 @@ async def record_lesson(
         lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
         return lessons.record_lessons(pr, _lessons([body]), principal.subject, _now())
 
-    return await run_command(request, principal, _recorded(project_id, rule, primary=_first("lesson_id")))
+    return await run_command(request, principal, recorded_command(project_id, rule, primary=first_of("lesson_id")))
 
 
 @router.post(
     "/projects/{project_id}/benefits/{benefit_id}/realisations",
-    **_recording("Record a benefit realisation", 403),
+    **recording_route("Record a benefit realisation", 403),
 )
 async def record_benefit_realisation(
     project_id: str, benefit_id: str, body: body_of.RealisationBody, principal: CurrentPrincipal,
@@ -349,7 +349,7 @@ async def record_benefit_realisation(
         measured = benefits.Measurement(body.measured_value, body.measured_on, body.unit, body.note)
         return benefits.realise_benefit(pr, benefit_id, measured, pf.currency, principal.subject, _now())
 
-    return await run_command(request, principal, _recorded(project_id, rule))
+    return await run_command(request, principal, recorded_command(project_id, rule))
 
 
 @router.put(
@@ -391,7 +391,7 @@ async def replace_review_cadence(
     """Every project of the portfolio is due for an alignment review this many days after the last one."""
 
     def rule(state: Portfolio) -> Sequence[Event]:
-        return controls.set_review_cadence(state, body.every_days, principal.subject)
+        return controls.set_review_cadence(state, body.every_days, principal.subject, body.action_due_days)
 
     return await run_command(
         request,

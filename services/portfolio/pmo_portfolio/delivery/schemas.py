@@ -149,6 +149,17 @@ class RagTolerancesBody(Body):
 
 
 class ReviewCadenceBody(Body):
-    model_config = example({"every_days": 90})
+    model_config = example({"every_days": 90, "action_due_days": 14})
 
     every_days: int = Field(ge=1, le=3660)
+    #: Days the board has to act on a negative review (absent: unchanged; 14 at first).
+    action_due_days: int | None = Field(default=None, ge=1, le=365)
+
+
+class ResolutionBody(Body):
+    """How the board (or its portfolio manager, under delegated authority) resolves an open action."""
+
+    model_config = example({"resolution": "pause", "rationale": "no longer aligned with the 2027 strategy"})
+
+    resolution: Literal["continue", "rescope", "pause", "cancel"]
+    rationale: str = Text

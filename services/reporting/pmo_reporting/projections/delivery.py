@@ -242,7 +242,8 @@ def board_action(docs: Documents, event: BoardActionOpened | BoardActionResolved
         action.update(status="resolved", resolution=event.resolution, motion_id=event.motion_id,
                       resolved_at=instant(event.resolved_at))  # fmt: skip
         body = {"kind": "board_action", "outcome": event.resolution, "rationale": event.rationale,
-                "decided_by": event.resolved_by, "decided_at": instant(event.resolved_at), "authority": "board",
+                "decided_by": event.resolved_by, "decided_at": instant(event.resolved_at),
+                "authority": event.authority or "board",
                 "motion_id": event.motion_id, "votes": [v.model_dump(mode="json") for v in event.votes]}  # fmt: skip
         _decision(docs, doc, event.action_id, body, meta)
     put_project(docs, doc)

@@ -348,7 +348,8 @@ class BoardActionOpened(ProjectEvent):
 
 @contract
 class BoardActionResolved(ProjectEvent):
-    """The board resolved an open action by a motion: continue, re-scope, pause or cancel the project."""
+    """The board resolved an open action (by a motion, or its portfolio manager under delegated authority): continue,
+    re-scope, pause or cancel the project (a pause or cancellation follows in the same transaction)."""
 
     event_name = "BoardActionResolved"
     portfolio_id: str
@@ -360,6 +361,10 @@ class BoardActionResolved(ProjectEvent):
     resolved_at: datetime
     votes: tuple[Vote, ...] = ()
     tally: Tally | None = None
+    #: `board` (the motion `motion_id` carried; every vote and the tally) or `delegated` (the charter's
+    #: portfolio manager alone, below the threshold); absent means `board`.
+    authority: Authority | None = None
+    conflicts: tuple[Conflict, ...] = ()
 
 
 @contract

@@ -97,6 +97,11 @@ def cancel(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
     """The board cancels: the unspent budget (budget minus the latest actual cost) returns to the envelope."""
     existing(project)
     check_board(portfolio, project, act.by)
+    return cancellation(project, act)
+
+
+def cancellation(project: Project, act: Act) -> list[Event]:
+    """The cancellation itself, whoever decided it (a board member, or a motion the board carried)."""
     check_rationale(act)
     check_live(project, "be cancelled")
     released, funding = _released(project, _spent_so_far(project), "cancellation", act)
@@ -114,6 +119,11 @@ def cancel(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
 def pause(portfolio: Portfolio, project: Project, act: Act) -> list[Event]:
     existing(project)
     check_board(portfolio, project, act.by)
+    return pausing(project, act)
+
+
+def pausing(project: Project, act: Act) -> list[Event]:
+    """The pause itself, whoever decided it (a board member, or a motion the board carried)."""
     check_rationale(act)
     if project.status != "active":
         raise RuleViolation(f"only an active project can be paused; project {project.project_id} is {project.status}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -124,6 +124,11 @@ class Project(BaseModel):
         """The baseline plus the approved changes in force on `day` (by their effective date)."""
         in_force = [line for step in self.budget_steps if step.effective_on <= day for line in step.delta]
         return add(add({}, self.baseline_budget), in_force)
+
+    def review_due(self, cadence_days: int) -> date | None:
+        """When the next strategic-alignment review is due: `cadence_days` after the last one (or the initiation)."""
+        since = self.last_reviewed_on or self.initiated_on
+        return since + timedelta(days=cadence_days) if since else None
 
     def start(self) -> date | None:
         """When the project's life began: its planned start, else the day it was initiated."""
