@@ -52,7 +52,8 @@ PORTFOLIO = ServiceDefinition(
     title="Portfolio",
     # 2: every amount at most 15 digits before the point (costs took 16); dates 1900 to 2199 (issue 11).
     # 3.1: the programme benefits map (issue 16).
-    api_version="3.1.0",
+    # 3.2: reviews that act: board actions, their motions and delegated resolution, the overdue sweep (issue 15).
+    api_version="3.2.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,
