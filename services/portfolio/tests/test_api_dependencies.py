@@ -109,3 +109,23 @@ async def test_a_slipping_provider_flags_its_dependent_at_risk_until_it_recovers
         assert await flagged(ann, portfolio) == [("p-web", "provider_cancelled")]
         listed = (await ann.get(url, params={"project_id": "p-web"})).json()["items"]
         assert len(listed) == 3
+
+        # withdrawn with a reason: its flag cleared, it leaves the lists and the graph
+        at_risk_id = next(d["id"] for d in listed if d["at_risk"])
+        withdraw = f"{url}/{at_risk_id}/withdraw"
+        assert (await ann.post(withdraw, json={"reason": ""})).status_code == 422
+        assert (await pam.post(withdraw, json={"reason": "not needed"})).status_code == 403
+        withdrawn = await ann.post(withdraw, json={"reason": "the portal keeps the old API"})
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert (withdrawn.json()["withdrawn_reason"], withdrawn.json()["at_risk"]) == (
+            "the portal keeps the old API",
+            False,
+        )
+        assert await flagged(ann, portfolio) == []
+        assert at_risk_id not in [d["id"] for d in (await ann.get(url)).json()["items"]]
+        graph = (await ann.get(f"/portfolios/{portfolio}/dependency-graph")).json()
+        assert at_risk_id not in [e["id"] for e in graph["edges"]]
+        assert (await ann.post(withdraw, json={"reason": "again"})).status_code == 404
+        assert (
+            await ann.post(f"/portfolios/nope/dependencies/{at_risk_id}/withdraw", json={"reason": "x"})
+        ).status_code == 404

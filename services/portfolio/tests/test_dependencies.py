@@ -15,6 +15,7 @@ from pmo_events.contracts.portfolio import (
     DependencyAtRisk,
     DependencyRegistered,
     DependencyRiskCleared,
+    DependencyWithdrawn,
     ProjectCancelled,
     ProjectPaused,
     ProjectResumed,
@@ -22,7 +23,7 @@ from pmo_events.contracts.portfolio import (
 from pmo_portfolio.dependencies import domain as rules
 from pmo_portfolio.dependencies.commands import GRAPH, outlook
 from pmo_portfolio.dependencies.domain import DependencyGraph, Outlook, RegisterDependency
-from pmo_portfolio.shared.errors import InvalidCommand, RuleViolation
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 from .delivery_support import initiated, project
 from .support import NOW, PORTFOLIO_ID
@@ -72,6 +73,27 @@ def test_the_same_need_from_the_same_provider_is_registered_once() -> None:
     other = RegisterDependency("d-2", "p-web", "p-api", "test data", NEED, None, "ann", NOW)
     assert rules.register(graph, PORTFOLIO_ID, other, ON_TIME)  # another need from the same provider
     assert rules.register(graph, PORTFOLIO_ID, command("p-app", "p-api", "d-2"), ON_TIME)  # another dependent
+
+
+def test_a_withdrawn_dependency_leaves_the_graph_with_its_flag_cleared() -> None:
+    late = Outlook(status="active", forecast_end=date(2027, 9, 30))
+    flagged = rules.register(given(), PORTFOLIO_ID, command(), late)
+    graph = given(*flagged)
+    with pytest.raises(InvalidCommand) as blank:
+        rules.withdraw(graph, "d-1", " ", "ann", NOW)
+    assert blank.value.field == "reason"
+    cleared, withdrawn = rules.withdraw(graph, "d-1", "not needed", "ann", NOW)
+    assert isinstance(cleared, DependencyRiskCleared) and isinstance(withdrawn, DependencyWithdrawn)
+    after = given(*flagged, cleared, withdrawn)
+    assert after.holding() == [] and not after.dependencies["d-1"].at_risk
+    assert rules.reassess(after, "p-api", late, None, NOW) == []  # the provider's news flags nothing any more
+    assert rules.register(after, PORTFOLIO_ID, command(dependency_id="d-2"), ON_TIME)  # the need again: fine
+    assert rules.register(after, PORTFOLIO_ID, command("p-api", "p-web", "d-2"), ON_TIME)  # no cycle through it
+    with pytest.raises(NotFound):
+        rules.withdraw(after, "d-1", "again", "ann", NOW)
+    on_time = given(registered())
+    [only] = rules.withdraw(on_time, "d-1", "not needed", "ann", NOW)
+    assert isinstance(only, DependencyWithdrawn)
 
 
 def test_a_dependency_already_late_is_at_risk_from_the_start() -> None:

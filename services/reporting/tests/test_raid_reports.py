@@ -103,3 +103,25 @@ def test_the_dependency_map_has_nodes_and_edges_with_at_risk_flags() -> None:
     )  # fmt: skip
     assert edge["provider_forecast_end"] == "2026-09-30"
     assert {n["project_id"]: n["at_risk"] for n in graph["nodes"]} == {"p-1": False, "p-2": True}
+
+
+def test_a_withdrawn_dependency_leaves_the_map_and_as_of_before_it_is_still_there() -> None:
+    h = logged()
+    h.at(50).add(
+        portfolio.DependencyRiskCleared(
+            graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-1", dependent_project_id="p-2",
+            provider_project_id="p-1", provider_forecast_end=date(2026, 9, 30), cleared_at=h.now,
+        ),
+        GRAPH,
+    )  # fmt: skip
+    h.add(
+        portfolio.DependencyWithdrawn(
+            graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-1", dependent_project_id="p-2",
+            provider_project_id="p-1", reason="not needed any more", withdrawn_by="ann", withdrawn_at=h.now,
+        ),
+        GRAPH,
+    )  # fmt: skip
+    graph, edges = dependency_map(fold(h), "pf-1")
+    assert edges == [] and graph["nodes"] == []
+    _, [edge] = dependency_map(fold(h, until=T0 + timedelta(days=45)), "pf-1")
+    assert edge["at_risk"]

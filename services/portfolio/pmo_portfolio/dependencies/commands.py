@@ -3,6 +3,8 @@ whenever the provider's forecast moves, in the transaction of the provider's own
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import (
     ChangeRequestDecided,
@@ -19,7 +21,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import delivery, funding
 from pmo_portfolio.dependencies import domain as dependency_rules
-from pmo_portfolio.dependencies.domain import DependencyGraph, Outlook, RegisterDependency
+from pmo_portfolio.dependencies.domain import Dependency, DependencyGraph, Outlook, RegisterDependency
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
 GRAPH = AggregateType("dependency_graph", dependency_rules.initial, dependency_rules.evolve, DependencyGraph)
@@ -63,6 +65,18 @@ async def register_dependency(uow: UnitOfWork, portfolio_id: str, command: Regis
     after = fold(GRAPH, loaded.state, new_events)
     await uow.append(GRAPH, graph_id, loaded.version, new_events, after)
     return new_events
+
+
+async def withdraw_dependency(
+    uow: UnitOfWork, portfolio_id: str, dependency_id: str, reason: str, by: str, at: datetime
+) -> tuple[Dependency, int]:
+    """The dependency as withdrawn, and the graph's version after it."""
+    graph_id = graph_id_of(portfolio_id)
+    loaded = await uow.load(GRAPH, graph_id)
+    new_events = dependency_rules.withdraw(loaded.state, dependency_id, reason, by, at)
+    after = fold(GRAPH, loaded.state, new_events)
+    await uow.append(GRAPH, graph_id, loaded.version, new_events, after)
+    return after.dependencies[dependency_id], loaded.version + len(new_events)
 
 
 async def reassess_dependencies(uow: UnitOfWork, recorded: RecordedEvent) -> None:

@@ -14,9 +14,10 @@ from pmo_events.contracts.portfolio import (
     DependencyAtRisk,
     DependencyRegistered,
     DependencyRiskCleared,
+    DependencyWithdrawn,
     graph_id_of,
 )
-from pmo_portfolio.shared.errors import InvalidCommand, RuleViolation
+from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 
 class Dependency(BaseModel):
@@ -30,12 +31,18 @@ class Dependency(BaseModel):
     at_risk: bool = False
     cause: AtRiskCause | None = None
     provider_forecast_end: date | None = None
+    #: Why it was withdrawn (None: it holds); a withdrawn dependency is no longer part of the graph.
+    withdrawn_reason: str | None = None
 
 
 class DependencyGraph(BaseModel):
     graph_id: str
     portfolio_id: str = ""
     dependencies: dict[str, Dependency] = {}
+
+    def holding(self) -> list[Dependency]:
+        """The dependencies not withdrawn: the graph proper."""
+        return [d for d in self.dependencies.values() if d.withdrawn_reason is None]
 
     def same_as(self, dependent: str, provider: str, needed: str) -> Dependency | None:
         """The dependency that already records what `dependent` needs from `provider` (the need's words
@@ -44,7 +51,7 @@ class DependencyGraph(BaseModel):
         return next(
             (
                 d
-                for d in self.dependencies.values()
+                for d in self.holding()
                 if (d.dependent_project_id, d.provider_project_id) == (dependent, provider)
                 and " ".join(d.needed.split()).casefold() == words
             ),
@@ -52,7 +59,7 @@ class DependencyGraph(BaseModel):
         )
 
     def on_provider(self, project_id: str) -> list[Dependency]:
-        return [d for d in self.dependencies.values() if d.provider_project_id == project_id]
+        return [d for d in self.holding() if d.provider_project_id == project_id]
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def risk(outlook: Outlook, need_date: date) -> AtRiskCause | None:
 def path(graph: DependencyGraph, start: str, goal: str) -> list[str] | None:
     """A chain of "depends on" from `start` to `goal`, if there is one (depth first)."""
     needs: dict[str, set[str]] = {}
-    for d in graph.dependencies.values():
+    for d in graph.holding():
         needs.setdefault(d.dependent_project_id, set()).add(d.provider_project_id)
     seen: set[str] = set()
     stack: list[list[str]] = [[start]]
@@ -160,18 +167,47 @@ def reassess(
         if cause is not None and (not d.at_risk or cause != d.cause):
             events.append(_flagged(graph.graph_id, graph.portfolio_id, d, cause, outlook, event_id, at))
         elif cause is None and d.at_risk:
-            events.append(
-                DependencyRiskCleared(
-                    graph_id=graph.graph_id,
-                    portfolio_id=graph.portfolio_id,
-                    dependency_id=d.dependency_id,
-                    dependent_project_id=d.dependent_project_id,
-                    provider_project_id=d.provider_project_id,
-                    provider_forecast_end=outlook.forecast_end,
-                    caused_by_event_id=event_id,
-                    cleared_at=at,
-                )
-            )
+            events.append(_cleared(graph, d, outlook.forecast_end, event_id, at))
+    return events
+
+
+def _cleared(
+    graph: DependencyGraph, d: Dependency, outlook_end: date | None, event_id: str | None, at: datetime
+) -> Event:
+    return DependencyRiskCleared(
+        graph_id=graph.graph_id,
+        portfolio_id=graph.portfolio_id,
+        dependency_id=d.dependency_id,
+        dependent_project_id=d.dependent_project_id,
+        provider_project_id=d.provider_project_id,
+        provider_forecast_end=outlook_end,
+        caused_by_event_id=event_id,
+        cleared_at=at,
+    )
+
+
+def withdraw(graph: DependencyGraph, dependency_id: str, reason: str, by: str, at: datetime) -> list[Event]:
+    """A dependency that no longer holds leaves the graph with a reason; its at-risk flag is cleared first."""
+    dependency = graph.dependencies.get(dependency_id)
+    if dependency is None or dependency.withdrawn_reason is not None:
+        raise NotFound(f"dependency {dependency_id}")
+    if not reason.strip():
+        raise InvalidCommand("reason", "say why the dependency is withdrawn")
+    events: list[Event] = []
+    if dependency.at_risk:
+        events.append(_cleared(graph, dependency, dependency.provider_forecast_end, None, at))
+    events.append(
+        DependencyWithdrawn(
+            graph_id=graph.graph_id,
+            portfolio_id=graph.portfolio_id,
+            dependency_id=dependency_id,
+            dependent_project_id=dependency.dependent_project_id,
+            provider_project_id=dependency.provider_project_id,
+            reason=reason,
+            withdrawn_by=by,
+            withdrawn_at=at,
+        )
+    )
     return events
 
 
@@ -194,6 +230,9 @@ def evolve(state: DependencyGraph, event: Event) -> DependencyGraph:
             }
         )
         return state.model_copy(update={"dependencies": {**state.dependencies, event.dependency_id: changed}})
+    if isinstance(event, DependencyWithdrawn):
+        withdrawn = state.dependencies[event.dependency_id].model_copy(update={"withdrawn_reason": event.reason})
+        return state.model_copy(update={"dependencies": {**state.dependencies, event.dependency_id: withdrawn}})
     return state
 
 

@@ -43,6 +43,8 @@ class DependencyView(BaseModel):
     at_risk: bool
     cause: Cause | None = None
     provider_forecast_end: date | None = None
+    #: Why it was withdrawn: a withdrawn dependency is no longer in the lists and the graph.
+    withdrawn_reason: str | None = None
 
 
 class DependencyPage(Page[DependencyView]):

@@ -13,7 +13,7 @@ from pmo_events.runtime import UnitOfWork
 from pmo_portfolio.dependencies import commands, queries
 from pmo_portfolio.dependencies.domain import RegisterDependency
 from pmo_portfolio.dependencies.responses import DependencyGraphView, DependencyPage, DependencyView
-from pmo_portfolio.dependencies.schemas import DependencyCreate
+from pmo_portfolio.dependencies.schemas import DependencyCreate, DependencyWithdrawal
 from pmo_portfolio.shared.http import Analyst
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
@@ -66,6 +66,33 @@ async def create_dependency(
         )
         location = f"/portfolios/{portfolio_id}/dependencies?project_id={body.dependent_project_id}"
         return answer(view.model_dump(mode="json"), graph.version, status_code=201, location=location)
+
+    return await run_command(request, principal, action)
+
+
+@router.post(
+    "/portfolios/{portfolio_id}/dependencies/{dependency_id}/withdraw",
+    summary="Withdraw a dependency that no longer holds",
+    response_model=DependencyView,
+    responses=answers(404, etag=True, notes={404: "no such dependency in this portfolio (or withdrawn already)"}),
+)
+async def withdraw_dependency(
+    portfolio_id: str,
+    dependency_id: str,
+    body: DependencyWithdrawal,
+    principal: Analyst,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """With a reason: it leaves the lists and the graph (its at-risk flag, if any, cleared first), so the
+    dependent is no longer flagged by it and the same need may be registered again."""
+
+    async def action(uow: UnitOfWork) -> Response:
+        withdrawn, version = await commands.withdraw_dependency(
+            uow, portfolio_id, dependency_id, body.reason, principal.subject, datetime.now(UTC)
+        )
+        view = DependencyView.model_validate(queries.dependency_view(portfolio_id, withdrawn))
+        return answer(view.model_dump(mode="json"), version)
 
     return await run_command(request, principal, action)
 

@@ -9,6 +9,12 @@ from pmo_portfolio.shared.http import Body
 from pmo_servicekit.contract.responses import example
 
 
+class DependencyWithdrawal(Body):
+    model_config = example({"reason": "The portal no longer needs the invoice API: it uses the old one"})
+
+    reason: str = Field(min_length=1, max_length=5_000)
+
+
 class DependencyCreate(Body):
     model_config = example(
         {

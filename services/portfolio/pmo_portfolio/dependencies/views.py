@@ -6,7 +6,12 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, Index, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import DependencyAtRisk, DependencyRegistered, DependencyRiskCleared
+from pmo_events.contracts.portfolio import (
+    DependencyAtRisk,
+    DependencyRegistered,
+    DependencyRiskCleared,
+    DependencyWithdrawn,
+)
 from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.dependencies import domain as dependency_rules
@@ -42,6 +47,10 @@ async def update_dependencies(session: AsyncSession, event: RecordedEvent) -> No
                 updated_at=event.time,
             )
         )
+        return
+    if isinstance(decoded, DependencyWithdrawn):
+        # the view holds the graph as it stands: a withdrawn dependency leaves it (its stream keeps it)
+        await session.execute(dependencies.delete().where(dependencies.c.dependency_id == decoded.dependency_id))
         return
     if not isinstance(decoded, DependencyAtRisk | DependencyRiskCleared):
         return

@@ -8,6 +8,7 @@ from pmo_events.contracts.portfolio import (
     DependencyAtRisk,
     DependencyRegistered,
     DependencyRiskCleared,
+    DependencyWithdrawn,
     RaidActionCompleted,
     RaidItemClosed,
     RaidItemDelegated,
@@ -130,6 +131,21 @@ def dependency_flagged(docs: Documents, event: DependencyAtRisk | DependencyRisk
     _put(docs, DEPENDENCY, doc)
 
 
+@on(DependencyWithdrawn)
+def dependency_withdrawn(docs: Documents, event: DependencyWithdrawn, meta: RecordedEvent) -> None:
+    """Kept (as of an earlier instant it still held) but marked: the reports leave it out from then on."""
+    doc = docs.get(DEPENDENCY, event.dependency_id)
+    if doc is None:
+        return
+    doc.update(withdrawn=True, at_risk=False, cause=None)
+    _put(docs, DEPENDENCY, doc)
+
+
+def holding(edges: list[Body]) -> list[Body]:
+    """The dependencies not withdrawn."""
+    return [d for d in edges if not d.get("withdrawn")]
+
+
 EFFECTS = (
     raid_item_raised,
     risk_assessed,
@@ -139,4 +155,5 @@ EFFECTS = (
     raid_item_settled,
     dependency_registered,
     dependency_flagged,
+    dependency_withdrawn,
 )

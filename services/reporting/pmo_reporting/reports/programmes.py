@@ -14,7 +14,7 @@ from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up
 from pmo_reporting.projections.calendar import fiscal_calendar
 from pmo_reporting.projections.delivery import PROJECT, current_budget, latest_report
 from pmo_reporting.projections.programmes import PROGRAMME, manager_report
-from pmo_reporting.projections.raid import DEPENDENCY, RAID_ITEM
+from pmo_reporting.projections.raid import DEPENDENCY, RAID_ITEM, holding
 from pmo_reporting.reports.benefits import benefit_rows
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, currency_of, money, total
 from pmo_reporting.reports.summary import period_dates
@@ -139,7 +139,7 @@ def raid_lines(docs: DocumentView, programme: Body, members: dict[str, Body]) ->
 
 def dependency_lines(docs: DocumentView, programme: Body, members: dict[str, Body]) -> list[Body]:
     """The dependencies with a member project at either end, by need date."""
-    edges = docs.all(DEPENDENCY, scope=programme["portfolio_id"])
+    edges = holding(docs.all(DEPENDENCY, scope=programme["portfolio_id"]))
     mine = [d for d in edges if d["dependent_project_id"] in members or d["provider_project_id"] in members]
     return sorted(mine, key=lambda d: (d["need_date"], d["id"]))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from pmo_reporting.projections.delivery import PROJECT
-from pmo_reporting.projections.raid import DEPENDENCY, RAID_ITEM
+from pmo_reporting.projections.raid import DEPENDENCY, RAID_ITEM, holding
 from pmo_reporting.reports.common import Body, DocumentView
 
 
@@ -52,7 +52,7 @@ def risk_view(
 
 def dependency_map(docs: DocumentView, portfolio_id: str) -> tuple[Body, list[Body]]:
     """Nodes (the projects at either end) and edges (dependent → provider) with their at-risk flags."""
-    edges = sorted(docs.all(DEPENDENCY, scope=portfolio_id), key=lambda d: (d["need_date"], d["id"]))
+    edges = sorted(holding(docs.all(DEPENDENCY, scope=portfolio_id)), key=lambda d: (d["need_date"], d["id"]))
     ids = sorted({d["dependent_project_id"] for d in edges} | {d["provider_project_id"] for d in edges})
     at_risk = {d["dependent_project_id"] for d in edges if d["at_risk"]}
     nodes = []

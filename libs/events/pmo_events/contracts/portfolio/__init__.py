@@ -44,6 +44,7 @@ from pmo_events.contracts.portfolio.dependencies import (
     DependencyAtRisk,
     DependencyRegistered,
     DependencyRiskCleared,
+    DependencyWithdrawn,
     graph_id_of,
 )
 from pmo_events.contracts.portfolio.funding import (
@@ -145,6 +146,7 @@ __all__ = [
     "DependencyAtRisk",
     "DependencyRegistered",
     "DependencyRiskCleared",
+    "DependencyWithdrawn",
     "FiscalCalendarSet",
     "InvestmentDecided",
     "IssuePriority",

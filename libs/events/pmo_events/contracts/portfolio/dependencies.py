@@ -62,6 +62,23 @@ class DependencyAtRisk(PortfolioEvent):
 
 
 @contract
+class DependencyWithdrawn(PortfolioEvent):
+    """The dependency no longer holds (the need went away, or it was recorded by mistake): it leaves the graph,
+    with a reason. A dependency at risk is cleared first (`DependencyRiskCleared` just before)."""
+
+    event_name = "DependencyWithdrawn"
+    related_fields = ("dependent_project_id", "provider_project_id")
+    graph_id: str
+    portfolio_id: str
+    dependency_id: str
+    dependent_project_id: str
+    provider_project_id: str
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
+
+
+@contract
 class DependencyRiskCleared(PortfolioEvent):
     """The provider's forecast recovered (its end is on or before the need date again, it resumed or closed)."""
 
