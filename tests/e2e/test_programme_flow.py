@@ -3,9 +3,10 @@
 A programme of three projects approved into it, in two tranches; the second project needs something from
 the first. The first slips by a schedule change request: the dependent is flagged at risk in the portfolio
 and in reporting, a risk on the first project is scored beyond every tolerance and escalates to the
-portfolio, a benefit is realised and the programme's benefits roll up. The programme's figures are the
-same strings in the portfolio (`GET /programmes/{id}`) and in reporting's dashboard, live and `as_of`
-the instant before the slip, when reporting shows the whole picture as it was then.
+portfolio, a benefit is realised and rolls up, by its share, into the programme's benefits map. The
+programme's figures (rolled-up status, ring-fence, benefits map) are the same strings in the portfolio
+(`GET /programmes/{id}`) and in reporting's dashboard, live and `as_of` the instant before the slip, when
+reporting shows the whole picture as it was then.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class Office:
         return {
             "status_rollup": {k: programme["status_rollup"][k] for k in ROLLUP},
             "ring_fence": [{k: line[k] for k in FENCE} for line in programme["ring_fence"]],
+            "benefits_map": programme["benefits_map"],
         }
 
     def dashboard(self, programme_id: str, **as_of: str) -> dict[str, Any]:
@@ -115,6 +117,7 @@ class Office:
         return {
             "status_rollup": {k: dashboard["status_rollup"][k] for k in ROLLUP},
             "ring_fence": [{k: line[k] for k in FENCE} for line in dashboard["ring_fence"]],
+            "benefits_map": dashboard["benefits_map"],
         }
 
 
@@ -138,6 +141,14 @@ def test_a_programme_slips_escalates_and_rolls_up_the_same_in_every_service(runn
     risk = {"kind": "risk", "level": "project", "level_id": api, "title": "API vendor late", "owner": "pam",
             "probability": 3, "impact": 3}  # fmt: skip
     risk_id: str = ok(office.pam.post(f"/portfolios/{office.portfolio_id}/raid-items", json=risk))["id"]
+    benefit = {"description": "Cost to serve down", "owner": "olga", "unit": "EUR",
+               "profile": [{"on": "2026-06-30", "planned_value": "50000.00"},
+                           {"on": "2027-06-30", "planned_value": "200000.00"}]}  # fmt: skip
+    mapped = ok(office.paul.post(f"/programmes/{programme_id}/benefits", json=benefit))["benefits_map"]
+    benefit_path = f"/programmes/{programme_id}/benefits/{mapped[0]['benefit_id']}/contributions"
+    for project_id, share in ((api, "0.5"), (app, "0.25")):
+        fed = {"project_id": project_id, "project_benefit_id": "#1", "share": share}
+        ok(office.paul.post(benefit_path, json=fed))
     office.report(api, "2026-03-31", "30", "28000")
     office.report(app, "2026-03-31", "20", "30000")
     office.report(web, "2026-03-31", "0", "0")
@@ -194,6 +205,8 @@ def test_a_programme_slips_escalates_and_rolls_up_the_same_in_every_service(runn
     )  # fmt: skip
     assert [t["status"] for t in now["tranches"]] == ["closed", "open"] and now["tranches"][0]["decided_by"] == "sara"
     assert now["benefit_totals"] == {"planned": "450000.00", "realised": "20000.00", "count": 3, "realised_count": 1}
+    [programme_benefit] = now["benefits_map"]  # 20,000 realised by the API, half of it feeds the programme
+    assert (programme_benefit["planned_to_date"], programme_benefit["realised_to_date"]) == ("50000.00", "10000.00")
     assert now["status_rollup"]["manager_report"]["rag"]["overall"] == "amber"
     graph = ok(office.reporting.get("/reports/dependencies", params={"portfolio_id": office.portfolio_id}))
     assert {n["project_id"]: n["at_risk"] for n in graph["nodes"]} == {api: False, app: True}
@@ -214,6 +227,7 @@ def test_a_programme_slips_escalates_and_rolls_up_the_same_in_every_service(runn
     assert then["escalated_raid"] == [] and then["status_rollup"]["manager_report"] is None
     assert [t["status"] for t in then["tranches"]] == ["open", "open"]
     assert then["benefit_totals"]["realised"] == "0.00"
+    assert then["benefits_map"][0]["realised_to_date"] == "0.00"
     graph_then = ok(office.reporting.get("/reports/dependencies", params={"portfolio_id": office.portfolio_id,
                                                                           "as_of": before}))  # fmt: skip
     assert [e["at_risk"] for e in graph_then["items"]] == [False]
@@ -251,6 +265,8 @@ def test_the_demo_programme_shows_its_tranches_dependencies_and_raid_log(running
     [risk] = dashboard["escalated_raid"]
     assert (risk["title"], risk["level"], risk["score"]) == ("Mainframe support ends early", "programme", 16)
     assert dashboard["open_raid"] == {"risk": 2, "issue": 1, "assumption": 0}
+    [benefit] = dashboard["benefits_map"]
+    assert [(c["share"], c["contributed"]) for c in benefit["contributions"]] == [("0.5", "0.00"), ("0.5", "0.00")]
     portfolio_id = dashboard["portfolio_id"]
     risks = ok(reporting.get("/reports/risks", params={"portfolio_id": portfolio_id}))
     assert [r["score"] for r in risks["items"]] == [16, 6]

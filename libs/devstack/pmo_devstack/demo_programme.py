@@ -1,5 +1,5 @@
-"""The demo's programme: two approved projects grouped as "Customer 360" with a ring-fence, two tranches,
-dependencies between the projects (one at risk from the start) and a RAID log at every level.
+"""The demo's programme: two approved projects grouped as "Customer 360" with a ring-fence, two tranches, a
+benefits map, dependencies between the projects (one at risk from the start) and a RAID log at every level.
 
 Every command goes through `Demo.call`, so a second load replays them (same ids) and records nothing new.
 """
@@ -39,6 +39,7 @@ def load_programme(demo: Demo, portfolio: str, objectives: list[str], projects: 
     for name, start, end, members in tranches:
         plan = {"name": name, "start": start, "end": end, "project_ids": members}
         demo.call(paul, "POST", f"/programmes/{programme}/tranches", json=plan)
+    _benefits_map(demo, programme, projects)
     manager = {
         "period_end": "2027-01-29",
         "rag": {"overall": "amber", "schedule": "amber", "cost": "green"},
@@ -49,9 +50,29 @@ def load_programme(demo: Demo, portfolio: str, objectives: list[str], projects: 
     _raid(demo, portfolio, programme, projects)
     demo.log.append(
         f"programme {programme} (Customer 360): 2 projects, 2 tranches, a ring-fence of 700,000.00 in FY2027, "
+        "a benefit fed by both projects, "
         "2 dependencies (1 at risk), a RAID log of 4 items (a risk escalated to the programme)"
     )
     return programme
+
+
+def _benefits_map(demo: Demo, programme: str, projects: list[str]) -> None:
+    """One programme benefit, fed by half of each member project's own financial benefit."""
+    paul = demo.as_("portfolio", "paul", "project_manager")
+    benefit = {
+        "description": "Cost to serve a customer down",
+        "owner": "olga",
+        "unit": "EUR",
+        "profile": [
+            {"on": "2027-12-31", "planned_value": "150000.00"},
+            {"on": "2028-06-30", "planned_value": "450000.00"},
+        ],
+    }
+    mapped = demo.call(paul, "POST", f"/programmes/{programme}/benefits", json=benefit)["benefits_map"]
+    contributions = f"/programmes/{programme}/benefits/{mapped[0]['benefit_id']}/contributions"
+    for index in (BILLING, PORTAL):
+        fed = {"project_id": projects[index], "project_benefit_id": "#1", "share": "0.5"}
+        demo.call(paul, "POST", contributions, json=fed)
 
 
 def _dependencies(demo: Demo, portfolio: str, projects: list[str]) -> None:

@@ -23,7 +23,8 @@ REPORTING = ServiceDefinition(
     description="Every service's events in one log; read models, audit trail and time travel over them.",
     default_port=8004,
     #: 2.0: project budgets are `[{fiscal_period, amount}]` lists; an undefined figure is null (docs/api.md).
-    api_version="3.0.0",
+    #: 3.1: the programme dashboard and list (/reports/programmes), with the programme's benefits map; additive.
+    api_version="3.1.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

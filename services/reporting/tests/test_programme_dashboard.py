@@ -17,6 +17,7 @@ from .support import T0, History, standard_history
 
 PROGRAMME = "prog-1"
 GRAPH = "dependencies-pf-1"
+DAY = date(2026, 3, 1)
 
 
 def fold(history: History, until: datetime | None = None) -> InMemoryDocuments:
@@ -139,7 +140,7 @@ def programme_history() -> History:
 
 
 def test_the_dashboard_rolls_the_projects_up_as_the_portfolio_does() -> None:
-    body, projects = programme_dashboard(fold(programme_history()), PROGRAMME) or ({}, [])
+    body, projects = programme_dashboard(fold(programme_history()), PROGRAMME, DAY) or ({}, [])
     rollup = body["status_rollup"]
     assert (rollup["worst_rag"], rollup["projects_reporting"]) == ("red", 2)
     assert rollup["projects_by_status"] == [{"status": "active", "count": 3}]
@@ -173,25 +174,25 @@ def test_the_dashboard_rolls_the_projects_up_as_the_portfolio_does() -> None:
 
 def test_as_of_before_the_slip_the_dashboard_shows_the_programme_as_it_was() -> None:
     before = fold(programme_history(), until=T0 + timedelta(days=30))
-    body, projects = programme_dashboard(before, PROGRAMME) or ({}, [])
+    body, projects = programme_dashboard(before, PROGRAMME, date(2026, 2, 4)) or ({}, [])
     assert body["status_rollup"]["worst_rag"] == "amber"
     assert body["status_rollup"]["evm"]["ev"] == "44000.00"
     assert not any(p["at_risk"] for p in projects)
     assert body["escalated_raid"] == [] and body["status_rollup"]["manager_report"] is None
     assert [t["status"] for t in body["tranches"]] == ["open", "open"]
     assert body["benefit_totals"]["realised"] == "0.00"
-    assert programme_dashboard(fold(programme_history(), until=T0 + timedelta(days=5)), PROGRAMME) is None
+    assert programme_dashboard(fold(programme_history(), until=T0 + timedelta(days=5)), PROGRAMME, DAY) is None
 
 
 def test_the_portfolio_lists_its_programmes_in_one_line_each() -> None:
-    [line] = programme_list(fold(programme_history()), "pf-1")
+    [line] = programme_list(fold(programme_history()), "pf-1", DAY)
     assert (line["id"], line["projects"], line["projects_at_risk"], line["worst_rag"], line["manager_rag"]) == (
         PROGRAMME, 3, 1, "red", "amber",
     )  # fmt: skip
     assert (line["ring_fence"], line["drawn"], line["escalated_raid"], line["cpi"]) == (
         "300000.00", "250000.00", 1, "0.8485",
     )  # fmt: skip
-    assert programme_list(fold(programme_history()), "pf-other") == []
+    assert programme_list(fold(programme_history()), "pf-other", DAY) == []
 
 
 def test_a_tranche_planned_again_after_a_re_plan_is_open_with_its_new_dates() -> None:
@@ -203,7 +204,7 @@ def test_a_tranche_planned_again_after_a_re_plan_is_open_with_its_new_dates() ->
         ),
         PROGRAMME,
     )  # fmt: skip
-    assert programme_dashboard(fold(h), PROGRAMME)[0]["tranches"][1]["status"] == "re_plan"  # type: ignore[index]
+    assert programme_dashboard(fold(h), PROGRAMME, DAY)[0]["tranches"][1]["status"] == "re_plan"  # type: ignore[index]
     h.at(51).add(
         portfolio.TranchePlanned(
             programme_id=PROGRAMME, portfolio_id="pf-1", tranche_id="t-2", name="Rollout", sequence=2,
@@ -212,5 +213,81 @@ def test_a_tranche_planned_again_after_a_re_plan_is_open_with_its_new_dates() ->
         ),
         PROGRAMME,
     )  # fmt: skip
-    tranche = programme_dashboard(fold(h), PROGRAMME)[0]["tranches"][1]  # type: ignore[index]
+    tranche = programme_dashboard(fold(h), PROGRAMME, DAY)[0]["tranches"][1]  # type: ignore[index]
     assert (tranche["status"], tranche["end"], tranche["decision"]) == ("open", "2026-12-31", None)
+
+
+def mapped(h: History) -> History:
+    """A programme benefit fed by 60% of p-1's and all of p-2's "b1", planned 10,000 by March, 40,000 by June."""
+    profile = (portfolio.BenefitProfilePoint(on=date(2026, 3, 1), planned_value=Decimal(10000)),
+               portfolio.BenefitProfilePoint(on=date(2026, 6, 30), planned_value=Decimal(40000)))  # fmt: skip
+    h.at(46).add(
+        portfolio.ProgrammeBenefitDefined(
+            programme_id=PROGRAMME, portfolio_id="pf-1", benefit_id="pb-1", description="Cost to serve down",
+            owner="olga", unit="EUR", profile=profile, defined_by="sara", defined_at=h.now,
+        ),
+        PROGRAMME,
+    )  # fmt: skip
+    for project_id, share in (("p-1", "0.6"), ("p-2", "1")):
+        h.add(
+            portfolio.ProgrammeBenefitContributionSet(
+                programme_id=PROGRAMME, portfolio_id="pf-1", benefit_id="pb-1", project_id=project_id,
+                project_benefit_id="b1", share=Decimal(share), set_by="sara", set_at=h.now,
+            ),
+            PROGRAMME,
+        )  # fmt: skip
+    h.at(47).add(
+        portfolio.BenefitRealised(
+            project_id="p-1", portfolio_id="pf-1", benefit_id="b1", measured_value="15000",
+            measured_on=date(2026, 4, 30), recorded_by="pam", recorded_at=h.now,
+        ),
+        "p-1",
+    )  # fmt: skip
+    h.add(
+        portfolio.BenefitRealised(
+            project_id="p-2", portfolio_id="pf-1", benefit_id="b1", measured_value="a lot",
+            measured_on=date(2026, 4, 30), recorded_by="pam", recorded_at=h.now,
+        ),
+        "p-2",
+    )  # fmt: skip
+    return h
+
+
+def test_the_benefits_map_rolls_realisations_up_by_share_against_the_profile() -> None:
+    h = mapped(programme_history())
+    [benefit] = programme_dashboard(fold(h), PROGRAMME, date(2026, 5, 1))[0]["benefits_map"]  # type: ignore[index]
+    # p-1's latest measurement by then is 15,000 (of 30 April; 12,000 of 20 February before it); p-2's is text
+    assert (benefit["planned_to_date"], benefit["realised_to_date"], benefit["as_of"]) == (
+        "10000.00", "9000.00", "2026-05-01",
+    )  # fmt: skip
+    assert [(c["project_id"], c["share"], c["measured_value"], c["contributed"]) for c in benefit["contributions"]] == [
+        ("p-1", "0.6", "15000", "9000.00"), ("p-2", "1", None, "0.00"),
+    ]  # fmt: skip
+    [earlier] = programme_dashboard(fold(h), PROGRAMME, date(2026, 2, 28))[0]["benefits_map"]  # type: ignore[index]
+    assert (earlier["planned_to_date"], earlier["realised_to_date"]) == ("0.00", "7200.00")  # 12,000 x 0.6
+    [later] = programme_dashboard(fold(h), PROGRAMME, date(2026, 7, 1))[0]["benefits_map"]  # type: ignore[index]
+    assert later["planned_to_date"] == "40000.00"
+
+
+def test_a_share_set_again_replaces_the_earlier_one_and_a_restated_benefit_keeps_its_contributions() -> None:
+    h = mapped(programme_history())
+    h.at(48).add(
+        portfolio.ProgrammeBenefitContributionSet(
+            programme_id=PROGRAMME, portfolio_id="pf-1", benefit_id="pb-1", project_id="p-1",
+            project_benefit_id="b1", share=Decimal("0.5"), set_by="sara", set_at=h.now,
+        ),
+        PROGRAMME,
+    )  # fmt: skip
+    h.add(
+        portfolio.ProgrammeBenefitDefined(
+            programme_id=PROGRAMME, portfolio_id="pf-1", benefit_id="pb-1", description="Cost to serve down more",
+            owner="olga", unit="EUR", defined_by="sara", defined_at=h.now,
+            profile=(portfolio.BenefitProfilePoint(on=date(2026, 1, 1), planned_value=Decimal(5000)),),
+        ),
+        PROGRAMME,
+    )  # fmt: skip
+    [benefit] = programme_dashboard(fold(h), PROGRAMME, date(2026, 5, 1))[0]["benefits_map"]  # type: ignore[index]
+    assert (benefit["description"], benefit["planned_to_date"], benefit["realised_to_date"]) == (
+        "Cost to serve down more", "5000.00", "7500.00",
+    )  # fmt: skip
+    assert [(c["project_id"], c["share"]) for c in benefit["contributions"]] == [("p-1", "0.5"), ("p-2", "1")]

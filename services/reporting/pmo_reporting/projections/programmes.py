@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pmo_events.contracts.portfolio import (
+    ProgrammeBenefitContributionSet,
+    ProgrammeBenefitDefined,
     ProgrammeCreated,
     ProgrammeStatusReported,
     ProjectJoinedProgramme,
@@ -31,6 +33,7 @@ def programme_doc(docs: Documents, programme_id: str, portfolio_id: str) -> Body
         "projects": [],
         "tranches": {},
         "status_reports": [],
+        "benefits": [],
     }
 
 
@@ -118,7 +121,56 @@ def programme_status_reported(docs: Documents, event: ProgrammeStatusReported, m
     _put(docs, doc)
 
 
-EFFECTS = (programme_created, tranche_planned, tranche_reviewed, project_joined, programme_status_reported)
+def _benefit(doc: Body, benefit_id: str) -> Body:
+    """A benefit of the map (lists keep the order they were first defined in, as the portfolio does)."""
+    benefits = doc.setdefault("benefits", [])
+    found = next((b for b in benefits if b["benefit_id"] == benefit_id), None)
+    if found is None:
+        found = {"benefit_id": benefit_id, "description": None, "owner": None, "unit": None, "profile": [],
+                 "contributions": []}  # fmt: skip
+        benefits.append(found)
+    return found
+
+
+@on(ProgrammeBenefitDefined)
+def programme_benefit_defined(docs: Documents, event: ProgrammeBenefitDefined, meta: RecordedEvent) -> None:
+    """A benefit put on the map, or restated: its description, owner, unit and profile (contributions stay)."""
+    doc = programme_doc(docs, event.programme_id, event.portfolio_id)
+    profile = [{"on": p.on.isoformat(), "planned_value": format(p.planned_value, "f")} for p in event.profile]
+    _benefit(doc, event.benefit_id).update(
+        description=event.description, owner=event.owner, unit=event.unit, profile=profile
+    )
+    _put(docs, doc)
+
+
+@on(ProgrammeBenefitContributionSet)
+def programme_benefit_fed(docs: Documents, event: ProgrammeBenefitContributionSet, meta: RecordedEvent) -> None:
+    """A project benefit feeds the programme benefit with a share; set again, the share is replaced."""
+    doc = programme_doc(docs, event.programme_id, event.portfolio_id)
+    contributions = _benefit(doc, event.benefit_id)["contributions"]
+    share = format(event.share, "f")
+    for contribution in contributions:
+        if (contribution["project_id"], contribution["project_benefit_id"]) == (
+            event.project_id, event.project_benefit_id,
+        ):  # fmt: skip
+            contribution["share"] = share
+            break
+    else:
+        contributions.append(
+            {"project_id": event.project_id, "project_benefit_id": event.project_benefit_id, "share": share}
+        )
+    _put(docs, doc)
+
+
+EFFECTS = (
+    programme_created,
+    tranche_planned,
+    tranche_reviewed,
+    project_joined,
+    programme_status_reported,
+    programme_benefit_defined,
+    programme_benefit_fed,
+)
 
 
 def manager_report(doc: Body) -> Body | None:

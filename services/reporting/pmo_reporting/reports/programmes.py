@@ -8,6 +8,7 @@ the projects' latest reports, their BAC, PV, EV and AC summed and every other fi
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up
@@ -16,6 +17,7 @@ from pmo_reporting.projections.delivery import PROJECT, current_budget, latest_r
 from pmo_reporting.projections.programmes import PROGRAMME, manager_report
 from pmo_reporting.projections.raid import DEPENDENCY, RAID_ITEM, holding
 from pmo_reporting.reports.benefits import benefit_rows
+from pmo_reporting.reports.benefits_map import benefits_map
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, currency_of, money, total
 from pmo_reporting.reports.summary import period_dates
 from pmo_servicekit.contract.wire import ratio_text
@@ -167,8 +169,9 @@ def benefit_lines(members: dict[str, Body], currency: str | None) -> tuple[list[
     return rows, totals
 
 
-def programme_dashboard(docs: DocumentView, programme_id: str) -> tuple[Body, list[Body]] | None:
-    """The dashboard's body and its main list (the projects), or None for a programme not known."""
+def programme_dashboard(docs: DocumentView, programme_id: str, day: date) -> tuple[Body, list[Body]] | None:
+    """The dashboard's body and its main list (the projects), or None for a programme not known; the
+    benefits map is reckoned by `day` (the day asked about)."""
     programme = docs.get(PROGRAMME, programme_id)
     if programme is None or programme.get("created_at") is None:
         return None
@@ -183,6 +186,7 @@ def programme_dashboard(docs: DocumentView, programme_id: str) -> tuple[Body, li
         "ring_fence": ring_fence_lines(docs, programme, members, currency),
         "tranches": sorted(programme["tranches"].values(), key=lambda t: t["sequence"]),
         "status_rollup": status_rollup(programme, members, currency),
+        "benefits_map": benefits_map(docs, programme, day, currency),
         "benefits": benefits,
         "benefit_totals": benefit_totals,
         "open_raid": open_counts,
@@ -192,11 +196,11 @@ def programme_dashboard(docs: DocumentView, programme_id: str) -> tuple[Body, li
     return body, project_rows(docs, programme, members, currency)
 
 
-def programme_list(docs: DocumentView, portfolio_id: str) -> list[Body]:
+def programme_list(docs: DocumentView, portfolio_id: str, day: date) -> list[Body]:
     """The portfolio's programmes by name, each with its rolled-up status and ring-fence totals."""
     rows = []
     for programme in docs.all(PROGRAMME, scope=portfolio_id):
-        found = programme_dashboard(docs, programme["id"])
+        found = programme_dashboard(docs, programme["id"], day)
         if found is None:
             continue
         body, projects = found

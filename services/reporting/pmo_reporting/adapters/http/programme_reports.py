@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -37,7 +37,7 @@ async def programme_body(
     if portfolio_id is None and as_of is None:
         raise Problem(404, "not-found", f"no programme {programme_id} is known to reporting")
     docs = await _state(request, PORTFOLIO, _wanted(portfolio_id), as_of)
-    dashboard = programme_dashboard(docs, programme_id)
+    dashboard = programme_dashboard(docs, programme_id, (as_of or datetime.now(UTC)).date())
     if dashboard is None:
         return {"as_of": as_of, "id": programme_id, "known": False}, []
     body, projects = dashboard
@@ -47,7 +47,7 @@ async def programme_body(
 async def programmes_body(request: Request, portfolio_id: str, as_of: datetime | None) -> list[dict[str, Any]]:
     """A portfolio's programmes, one line each, by name."""
     docs = await _state(request, PORTFOLIO, _wanted(portfolio_id), as_of)
-    return programme_list(docs, portfolio_id)
+    return programme_list(docs, portfolio_id, (as_of or datetime.now(UTC)).date())
 
 
 @router.get(

@@ -110,6 +110,40 @@ class BenefitTotals(BaseModel):
     realised_count: int
 
 
+class ProfilePoint(BaseModel):
+    """The value planned to be realised, in total, by a date."""
+
+    on: date
+    planned_value: str
+
+
+class MapContribution(BaseModel):
+    """A project benefit feeding the programme benefit: its share, its latest measurement by the day, and
+    what that contributes (measurement x share)."""
+
+    project_id: str
+    project_benefit_id: str
+    share: str = Field(examples=["0.6"])
+    measured_value: str | None = None
+    measured_on: date | None = None
+    contributed: str
+
+
+class MapBenefit(BaseModel):
+    """A benefit of the programme's benefits map, as `GET /programmes/{id}` gives it, reckoned by `as_of`
+    (the day asked about): planned to date from its profile against realised to date from its projects."""
+
+    benefit_id: str
+    description: str
+    owner: str
+    unit: str
+    profile: list[ProfilePoint]
+    as_of: date
+    planned_to_date: str
+    realised_to_date: str
+    contributions: list[MapContribution]
+
+
 class OpenRaid(BaseModel):
     risk: int
     issue: int
@@ -181,6 +215,12 @@ class ProgrammeDashboard(Stamped, Page[ProgrammeProjectRow]):
                           "manager_report": {"report_id": "r-1", "period_end": "2027-03-31",
                                              "rag": {"overall": "amber"}, "summary": "Billing slipping",
                                              "reported_by": "pam", "reported_at": "2027-04-02T09:00:00Z"}},
+        "benefits_map": [{"benefit_id": "pb-1", "description": "Cost to serve a customer down", "owner": "olga",
+                          "unit": "EUR", "profile": [{"on": "2027-12-31", "planned_value": "100000.00"}],
+                          "as_of": "2027-12-31", "planned_to_date": "100000.00", "realised_to_date": "24000.00",
+                          "contributions": [{"project_id": _BILLING, "project_benefit_id": "b1", "share": "0.6",
+                                             "measured_value": "40000", "measured_on": "2027-03-31",
+                                             "contributed": "24000.00"}]}],
         "benefits": [{"project_id": _BILLING, "portfolio_id": _PF, "benefit_id": "b1",
                       "description": "Lower billing cost", "kind": "financial", "planned_amount": "250000.00",
                       "realised_value": "40000", "realised_on": "2027-03-31", "realisations": 1,
@@ -212,7 +252,8 @@ class ProgrammeDashboard(Stamped, Page[ProgrammeProjectRow]):
     ring_fence: list[RingFencePeriod] = Field(default=[], description="in period order")
     tranches: list[TrancheReview] = Field(default=[], description="in sequence")
     status_rollup: ProgrammeRollup | None = None
-    benefits: list[BenefitEntry] = []
+    benefits_map: list[MapBenefit] = Field(default=[], description="the programme's own benefits, fed by its projects'")
+    benefits: list[BenefitEntry] = Field(default=[], description="the member projects' planned benefits")
     benefit_totals: BenefitTotals | None = None
     open_raid: OpenRaid | None = None
     escalated_raid: list[EscalatedItem] = Field(default=[], description="highest score first")
