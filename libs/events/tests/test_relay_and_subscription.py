@@ -231,3 +231,64 @@ async def test_republishing_the_whole_store_doubles_nothing(pipeline: Pipeline) 
     await pipeline.increment(counter, 4)
     await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4)}))
     assert pipeline.subscription.status.skipped_duplicates >= 3
+
+
+@pytest.fixture
+async def stopped_pipeline(database_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str):
+    """The consumer on every backend (the batch's savepoint is the consumer's), its subscription not started."""
+    producer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", tmp_path)
+    consumer_db = await migrated(database_url, tmp_path)
+    async with consumer_db.engine.begin() as conn:
+        await conn.run_sync(view_metadata.create_all)
+    p = Pipeline(producer_db, consumer_db, KafkaSettings(bootstrap_servers=kafka_bootstrap), topic_prefix, tmp_path)
+    p.tasks = [asyncio.create_task(p.relay.run()), asyncio.create_task(p.consumer_relay.run())]
+    yield p
+    await p.relay.stop(flush_timeout=2)
+    await p.subscription.stop()
+    await p.consumer_relay.stop(flush_timeout=2)
+    await asyncio.wait_for(asyncio.gather(*p.tasks, return_exceptions=True), 15)
+    await producer_db.dispose()
+    await consumer_db.dispose()
+
+
+async def test_a_poison_event_inside_a_batch_goes_to_dead_letter_alone_and_the_batch_applies(
+    stopped_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    pipeline = stopped_pipeline
+    counters = [str(uuid.uuid4()) for _ in range(5)]
+    bad = str(uuid.uuid4())
+    for round_ in (1, 2, 3):
+        for counter in counters:
+            await pipeline.increment(counter, round_)
+    await pipeline.increment(bad, 2)
+    await pipeline.increment(bad, -1)  # poison: the handler refuses it
+    await pipeline.increment(bad, 3)  # its stream's next event waits for the genuine sequence 2
+    for counter in counters:
+        await pipeline.increment(counter, 4)
+    await eventually(lambda: _pending_is_zero(pipeline))
+    # Everything is on the broker before the subscription starts: its first poll holds the poison mid-batch.
+    pipeline.tasks.append(asyncio.create_task(pipeline.subscription.run()))
+    expected = {counter: (10, 4) for counter in counters} | {bad: (2, 1)}
+    await eventually(lambda: _equals(pipeline.totals(), expected))
+    status = pipeline.subscription.status
+    await eventually(lambda: status.dead_lettered == 1)
+    assert status.batches_split >= 1
+    assert status.applied == 21
+    assert {reason: n for reason, n in status.dead_letters.items() if n} == {"apply_failed": 1}
+    assert status.out_of_order >= 1
+    dead = await _read_all(kafka_bootstrap, pipeline.dlq, expected=1)
+    assert len(dead) == 1
+    assert "negative increment" in dict(dead[0].headers)["pmo_dlq_error"].decode()
+
+
+async def test_a_batch_without_poison_is_applied_in_one_piece(stopped_pipeline: Pipeline) -> None:
+    pipeline = stopped_pipeline
+    counters = [str(uuid.uuid4()) for _ in range(10)]
+    for round_ in (1, 2, 3, 4):
+        for counter in counters:
+            await pipeline.increment(counter, round_)
+    await eventually(lambda: _pending_is_zero(pipeline))
+    pipeline.tasks.append(asyncio.create_task(pipeline.subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
+    assert pipeline.subscription.status.batches_split == 0
+    assert pipeline.subscription.status.dead_lettered == 0

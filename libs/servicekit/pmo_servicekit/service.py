@@ -21,7 +21,7 @@ from pmo_events.runtime import (
     Subscription,
     Supervisor,
 )
-from pmo_events.runtime.subscription import Handler
+from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
 from pmo_events.signing import EventSigner, PublicKeyDirectory
 from pmo_events.trust import EventTrust
@@ -52,6 +52,9 @@ class ServiceDefinition:
     problem_table: ProblemTable = field(default_factory=dict)
     #: Builds the subscription's handler once the runtime exists (handlers may issue commands).
     consumer: Callable[[ServiceRuntime], Handler] | None = None
+    #: Optionally, the same effect for a poll's whole batch at once (one load and one write per row it
+    #: touches); the subscription falls back to `consumer`'s effect one event at a time when a batch fails.
+    batch_consumer: Callable[[ServiceRuntime], BatchHandler] | None = None
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.
     subscription_tables: Sequence[Table] = ()
     description: str = ""
@@ -109,6 +112,11 @@ class ServiceRuntime:
                 dead_letter_topic=definition.dead_letter_topic,
                 trust=EventTrust(PublicKeyDirectory.load(settings.event_verify_keys_dir)),
                 on_commit=self.relay.wake,
+                batch_handler=(
+                    _logged_batch(definition.batch_consumer(self), log)
+                    if definition.batch_consumer is not None
+                    else None
+                ),
             )
         self.supervisor = Supervisor(name=definition.name)
         self.supervisor.add("relay", self.relay.run)
@@ -134,23 +142,39 @@ def _logged(handler: Handler, logger: logging.Logger) -> Handler:
     async def apply(session: AsyncSession, event: RecordedEvent) -> None:
         await handler(session, event)
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "applied %s %s",
-                event.type,
-                event.event_id,
-                extra={
-                    "event_type": event.type,
-                    "event_id": event.event_id,
-                    "subject": event.stream_id,
-                    "event_actor": event.actor,
-                    "correlation_id": event.correlation_id,
-                    "topic": event.topic,
-                    "partition": event.partition,
-                    "offset": event.offset,
-                },
-            )
+            _log_applied(logger, event)
 
     return apply
+
+
+def _logged_batch(handler: BatchHandler, logger: logging.Logger) -> BatchHandler:
+    """One debug line per applied event of a batch (after the batch; the handler opens each event's span)."""
+
+    async def apply(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
+        await handler(session, events)
+        if logger.isEnabledFor(logging.DEBUG):
+            for event in events:
+                _log_applied(logger, event)
+
+    return apply
+
+
+def _log_applied(logger: logging.Logger, event: RecordedEvent) -> None:
+    logger.debug(
+        "applied %s %s",
+        event.type,
+        event.event_id,
+        extra={
+            "event_type": event.type,
+            "event_id": event.event_id,
+            "subject": event.stream_id,
+            "event_actor": event.actor,
+            "correlation_id": event.correlation_id,
+            "topic": event.topic,
+            "partition": event.partition,
+            "offset": event.offset,
+        },
+    )
 
 
 def _event_signer(definition: ServiceDefinition, settings: ServiceSettings) -> EventSigner | None:

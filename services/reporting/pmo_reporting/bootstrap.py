@@ -14,7 +14,7 @@ from pmo_reporting.adapters.http.console import router as console_router
 from pmo_reporting.adapters.http.programme_reports import router as programme_router
 from pmo_reporting.adapters.http.reports import router as reports_router
 from pmo_reporting.adapters.http.routes import router
-from pmo_reporting.application.live import make_handler
+from pmo_reporting.application.live import make_batch_handler, make_handler
 from pmo_servicekit.service import ServiceDefinition
 
 REPORTING = ServiceDefinition(
@@ -31,6 +31,7 @@ REPORTING = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[reports_router, programme_router, board_pack_router, router, admin_router, console_router],
     consumer=lambda _runtime: make_handler(),
+    batch_consumer=lambda runtime: make_batch_handler(runtime.definition.consumer_name),
     subscription_tables=READ_MODELS,
     problem_table=PROBLEM_TABLE,
 )

@@ -13,8 +13,8 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_reporting.adapters.db.documents import write_documents
-from pmo_reporting.adapters.db.tables import documents
-from pmo_reporting.application.live import apply_event, projection_row
+from pmo_reporting.adapters.db.tables import documents, event_log
+from pmo_reporting.application.live import apply_event, apply_events, projection_row
 from pmo_reporting.application.rebuild import _fold_into_generations, _swap, begin_rebuild, run_rebuild
 from pmo_reporting.application.reports import live_documents
 from pmo_reporting.application.time_travel import fold_as_of
@@ -43,6 +43,23 @@ async def consume(db: Database, events: list[RecordedEvent], batch: int = 7) -> 
                 await apply_event(session, replace(event, topic="pmo.test.events", partition=0, offset=offset))
 
 
+async def consume_in_batches(db: Database, events: list[RecordedEvent], batch: int) -> None:
+    """As the subscription's batch path does: each poll's events folded together, written once."""
+    for start in range(0, len(events), batch):
+        placed = [
+            replace(event, topic="pmo.test.events", partition=0, offset=offset)
+            for offset, event in enumerate(events[start : start + batch], start=start)
+        ]
+        async with db.transaction() as session:
+            await apply_events(session, placed)
+
+
+async def log_rows(db: Database) -> list[tuple[object, ...]]:
+    async with db.sessions() as session:
+        rows = await session.execute(select(event_log.c.seq, event_log.c.event_id, event_log.c.offset))
+        return sorted(tuple(r) for r in rows)
+
+
 async def snapshot(db: Database, name: str) -> list[tuple[str, str, str, str]]:
     async with db.sessions() as session:
         generation = (await projection_row(session, name, lock=False))["generation"]
@@ -52,6 +69,30 @@ async def snapshot(db: Database, name: str) -> list[tuple[str, str, str, str]]:
             )
         )
         return sorted(tuple(r) for r in rows)
+
+
+@pytest.mark.parametrize("batch", [1, 5, 500])
+async def test_a_batch_folded_at_once_equals_the_events_applied_one_by_one(
+    database_url: str, tmp_path, batch: int
+) -> None:
+    history = standard_history()
+    history.unknown("p-1")
+    other_url = f"sqlite+aiosqlite:///{tmp_path / 'one-by-one.db'}"
+    await asyncio.to_thread(upgrade, other_url, REPORTING.migrations, REPORTING.metadata)
+    one_by_one = Database(other_url)
+    await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
+    batched = Database(database_url)
+    try:
+        await consume(one_by_one, history.events, batch=1)
+        await consume_in_batches(batched, history.events, batch)
+        for name in PROJECTIONS:
+            expected = await snapshot(one_by_one, name)
+            assert expected, f"{name} has documents"
+            assert await snapshot(batched, name) == expected, name
+        assert [r[1:] for r in await log_rows(batched)] == [r[1:] for r in await log_rows(one_by_one)]
+    finally:
+        await one_by_one.dispose()
+        await batched.dispose()
 
 
 async def test_a_rebuilt_read_model_equals_the_live_one(db: Database) -> None:

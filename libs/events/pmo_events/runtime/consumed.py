@@ -9,7 +9,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps
@@ -47,17 +47,22 @@ async def save_sequences(
     ]
     if new_rows:
         await session.execute(consumed_streams.insert(), new_rows)
-    for (source, stream_id), seq in changed.items():
-        if (source, stream_id) in existing:
-            await session.execute(
-                update(consumed_streams)
-                .where(
-                    consumed_streams.c.consumer == consumer,
-                    consumed_streams.c.source == source,
-                    consumed_streams.c.stream_id == stream_id,
-                )
-                .values(last_sequence=seq)
+    moved = [
+        {"b_source": s, "b_stream_id": i, "b_last_sequence": seq}
+        for (s, i), seq in changed.items()
+        if (s, i) in existing
+    ]
+    if moved:  # one batched statement for the whole poll
+        await session.execute(
+            update(consumed_streams)
+            .where(
+                consumed_streams.c.consumer == consumer,
+                consumed_streams.c.source == bindparam("b_source"),
+                consumed_streams.c.stream_id == bindparam("b_stream_id"),
             )
+            .values(last_sequence=bindparam("b_last_sequence")),
+            moved,
+        )
 
 
 async def dead_letter(

@@ -34,6 +34,8 @@ from pmo_events.trust import REJECTION_REASONS, EventTrust, owner_source
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, RecordedEvent], Awaitable[None]]
+#: Applies a poll's events, in order, in the caller's transaction (a read model can then load and write once).
+BatchHandler = Callable[[AsyncSession, Sequence[RecordedEvent]], Awaitable[None]]
 
 
 class TransientFailure(Exception):
@@ -62,6 +64,8 @@ class SubscriptionStatus(LinkStatus):
     dead_letters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DEAD_LETTER_REASONS, 0))
     #: Of the dead letters: events refused as not authentic (wrong owner or type, unsigned, bad signature).
     rejected: int = 0
+    #: Batches that failed as a whole and were applied again event by event (to find the failing ones).
+    batches_split: int = 0
     positions: dict[str, int] = field(default_factory=dict)
     log_end: dict[str, int] = field(default_factory=dict)
 
@@ -102,6 +106,7 @@ class Subscription:
         trust: EventTrust,
         on_commit: Callable[[], None] | None = None,
         max_records: int = 500,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.name = name
         self.topics = list(topics)
@@ -111,6 +116,8 @@ class Subscription:
         self.db = db
         self.kafka = kafka
         self.handler = handler
+        #: When None, a batch is `handler` on each event in turn, each in its consumer span.
+        self.batch_handler = batch_handler
         self.dead_letter_topic = dead_letter_topic
         self.on_commit = on_commit
         self.max_records = max_records
@@ -241,11 +248,66 @@ class Subscription:
     async def _apply_records(
         self, session: AsyncSession, records: list[tuple[TopicPartition, ConsumerRecord[Any, Any]]]
     ) -> list[_Outcome]:
-        """Apply each authentic event in stream order. Rejected or failed events go to the dead-letter topic
-        and never advance their stream: the genuine event with that sequence is still applied after them."""
+        """Apply the batch's authentic events in stream order, all at once; when that fails, again one by one."""
         parsed = [self._parse(tp, record) for tp, record in records]
         keys = [self._stream_key(p) for p in parsed if p.event is not None]
         last_seen = await last_sequences(session, self.name, keys)
+        outcomes = await self._apply_together(session, parsed, last_seen)
+        if outcomes is None:
+            self.status.batches_split += 1
+            outcomes = await self._apply_one_by_one(session, parsed, last_seen)
+        return outcomes
+
+    async def _apply_together(
+        self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
+    ) -> list[_Outcome] | None:
+        """The whole batch in one savepoint with one handler call; None (nothing kept) when an event fails."""
+        changed: dict[StreamKey, int] = {}
+        plan: list[_Parsed] = []
+        duplicates = early = 0
+        for item in parsed:
+            if item.event is None:
+                plan.append(item)
+                continue
+            key = self._stream_key(item)
+            last = changed.get(key, last_seen.get(key, 0))
+            if item.event.sequence <= last:
+                duplicates += 1
+            elif item.event.sequence > last + 1:
+                early += 1
+            else:
+                changed[key] = item.event.sequence
+                plan.append(item)
+        events = [item.event for item in plan if item.event is not None]
+        if events:
+            try:
+                async with session.begin_nested():
+                    await self._handle(session, events)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.warning("subscription %s: a batch of %d failed (%s); applying it event by event",
+                            self.name, len(events), exc)  # fmt: skip
+                return None
+        # Counted only now: a batch applied again one by one counts its events there.
+        self.status.skipped_duplicates += duplicates
+        if early:
+            self.status.out_of_order += early
+            log.warning("subscription %s: %d events arrived before an earlier one of their stream; waiting",
+                        self.name, early)  # fmt: skip
+        outcomes: list[_Outcome] = []
+        for item in plan:
+            if item.event is None:
+                await self._dead_letter(session, item, item.error or "")
+            outcomes.append(_Outcome(item.event, item.error))
+        await save_sequences(session, self.name, changed, last_seen)
+        return outcomes
+
+    async def _apply_one_by_one(
+        self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
+    ) -> list[_Outcome]:
+        """Each event in its own savepoint. Rejected or failed events go to the dead-letter topic and never
+        advance their stream: the genuine event with that sequence is still applied after them."""
         changed: dict[StreamKey, int] = {}
         outcomes: list[_Outcome] = []
         for item in parsed:
@@ -259,13 +321,24 @@ class Subscription:
                 if error is None:
                     changed[key] = item.event.sequence
             if error is not None:
-                reason = item.reason or APPLY_FAILED
-                await dead_letter(session, self.name, self.dead_letter_topic, item.tp, item.record, error, reason)
-                self.status.dead_lettered += 1
-                self.status.dead_letters[reason] = self.status.dead_letters.get(reason, 0) + 1
+                await self._dead_letter(session, item, error)
             outcomes.append(_Outcome(item.event, error))
         await save_sequences(session, self.name, changed, last_seen)
         return outcomes
+
+    async def _dead_letter(self, session: AsyncSession, item: _Parsed, error: str) -> None:
+        reason = item.reason or APPLY_FAILED
+        await dead_letter(session, self.name, self.dead_letter_topic, item.tp, item.record, error, reason)
+        self.status.dead_lettered += 1
+        self.status.dead_letters[reason] = self.status.dead_letters.get(reason, 0) + 1
+
+    async def _handle(self, session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
+        if self.batch_handler is not None:
+            await self.batch_handler(session, events)
+            return
+        for event in events:
+            with consuming(event, self.name):
+                await self.handler(session, event)
 
     def _parse(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> _Parsed:
         """Read the record and check that it is authentic; an event that is not is never applied."""
@@ -313,9 +386,8 @@ class Subscription:
 
     async def _apply_one(self, session: AsyncSession, event: RecordedEvent) -> str | None:
         try:
-            with consuming(event, self.name):
-                async with session.begin_nested():
-                    await self.handler(session, event)
+            async with session.begin_nested():
+                await self._handle(session, [event])
         except Exception as exc:
             if is_transient(exc):
                 raise

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
+
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime.subscription import Handler
+from pmo_events.runtime.subscription import BatchHandler, Handler
+from pmo_events.runtime.tracing import consuming
 from pmo_reporting.adapters.db.documents import SessionDocuments
-from pmo_reporting.adapters.db.event_log import record
+from pmo_reporting.adapters.db.event_log import record, record_many
 from pmo_reporting.adapters.db.tables import projections
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import PROJECTIONS
@@ -37,12 +43,17 @@ async def answering_generation(session: AsyncSession, name: str) -> int:
     return found.scalar_one_or_none() or 1
 
 
-async def fold_live(session: AsyncSession, projection: Projection, generation: int, event: RecordedEvent) -> bool:
-    """Run the pure fold, loading each document it asks for, then write what it changed."""
+def session_documents(session: AsyncSession, projection: Projection, generation: int) -> SessionDocuments:
+    known = session.info.setdefault(_DOCS, {}).setdefault((projection.name, generation), {})
+    return SessionDocuments(projection.name, generation, known)
+
+
+async def fold_into(
+    session: AsyncSession, projection: Projection, docs: SessionDocuments, event: RecordedEvent
+) -> bool:
+    """Run the pure fold, loading each document it asks for; its writes wait for `docs.flush`."""
     if event.type not in projection.handles:
         return False
-    known = session.info.setdefault(_DOCS, {}).setdefault((projection.name, generation), {})
-    docs = SessionDocuments(projection.name, generation, known)
     while True:
         try:
             projection.apply(docs, event)
@@ -50,8 +61,16 @@ async def fold_live(session: AsyncSession, projection: Projection, generation: i
         except NotLoaded as missing:
             docs.discard_pending()
             await docs.load(session, missing.kind, missing.key)
-    await docs.flush(session)
+    docs.accept()
     return True
+
+
+async def fold_live(session: AsyncSession, projection: Projection, generation: int, event: RecordedEvent) -> bool:
+    """Run the pure fold, loading each document it asks for, then write what it changed."""
+    docs = session_documents(session, projection, generation)
+    folded = await fold_into(session, projection, docs, event)
+    await docs.flush(session)
+    return folded
 
 
 async def _answering_generations(session: AsyncSession) -> dict[str, int]:
@@ -83,6 +102,46 @@ async def apply_event(session: AsyncSession, event: RecordedEvent) -> int:
         forget_cached_generations(session)
         raise
     return seq
+
+
+async def apply_events(session: AsyncSession, events: Sequence[RecordedEvent], consumer: str = "reporting") -> None:
+    """A subscription batch: fold every event in memory (loading each document once), then write the log
+    rows and each changed document with one batched statement each."""
+    generations = await _answering_generations(session)  # the row locks first, as in `apply_event`
+    try:
+        docs = {name: session_documents(session, p, generations[name]) for name, p in PROJECTIONS.items()}
+        named = batch_ids(events)
+        for of_projection in docs.values():
+            of_projection.candidates = named
+        for event in events:
+            with consuming(event, consumer):
+                for name, projection in PROJECTIONS.items():
+                    await fold_into(session, projection, docs[name], event)
+        await record_many(session, list(events))
+        for of_projection in docs.values():
+            await of_projection.flush(session)
+    except Exception:
+        forget_cached_generations(session)
+        raise
+
+
+def batch_ids(events: Sequence[RecordedEvent]) -> set[str]:
+    """Every id the events name (their streams and what they refer to): the documents a fold is likely to ask for."""
+    ids: set[str] = set()
+    for event in events:
+        ids.add(event.stream_id)
+        with contextlib.suppress(UnknownEventType, ValidationError):
+            decoded = event.decode()
+            ids.update(decoded.related_ids())
+            ids.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
+    return ids
+
+
+def make_batch_handler(consumer: str) -> BatchHandler:
+    async def handle(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
+        await apply_events(session, events, consumer)
+
+    return handle
 
 
 def make_handler() -> Handler:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps, loads
@@ -15,27 +16,42 @@ from pmo_reporting.projections.documents import Body, InMemoryDocuments, NotLoad
 
 _CHUNK = 1000
 _COLUMNS = ("projection", "generation", "kind", "key", "scope", "body")
+_UPDATE_FROM_ARRAYS = f"""
+UPDATE {documents.name} AS d SET scope = u.scope, body = u.body
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS u(kind, key, scope, body)
+WHERE d.projection = $1 AND d.generation = $2 AND d.kind = u.kind AND d.key = u.key
+"""
 
 
 class SessionDocuments:
-    """The live fold's documents: only what was loaded is visible; a miss raises `NotLoaded`."""
+    """The live fold's documents: only what was loaded is visible; a miss raises `NotLoaded`.
+
+    One fold attempt's writes are pending until `accept` (a miss discards them and the event is folded
+    again once the document is loaded); accepted writes of a whole batch go out together in `flush`."""
 
     def __init__(
         self, projection: str, generation: int, stored: dict[tuple[str, str], bytes | None] | None = None
     ) -> None:
         self.projection = projection
         self.generation = generation
-        #: What this transaction knows of the table (shared by the events of one subscription batch).
+        #: What the table holds, as far as this transaction knows (shared by the events of one batch).
         self._stored: dict[tuple[str, str], bytes | None] = {} if stored is None else stored
         self._pending: dict[tuple[str, str], tuple[str, Body]] = {}
+        #: Accepted and not yet written: (scope, encoded body).
+        self._accepted: dict[tuple[str, str], tuple[str, bytes]] = {}
+        #: Keys the batch's events name: a miss loads every one of them of its kind at once.
+        self.candidates: set[str] = set()
+        self._prefetched: set[str] = set()
 
     def get(self, kind: str, key: str) -> Body | None:
         if (kind, key) in self._pending:
             return self._pending[(kind, key)][1]
+        # A fresh copy each time: a fold attempt that stops on a miss must leave nothing behind.
+        if (kind, key) in self._accepted:
+            return loads(self._accepted[(kind, key)][1])
         if (kind, key) not in self._stored:
             raise NotLoaded(kind, key)
         stored = self._stored[(kind, key)]
-        # A fresh copy each time: a fold attempt that stops on a miss must leave nothing behind.
         return loads(stored) if stored is not None else None
 
     def put(self, kind: str, key: str, body: Body, *, scope: str = "") -> None:
@@ -44,36 +60,76 @@ class SessionDocuments:
     def discard_pending(self) -> None:
         self._pending.clear()
 
+    def accept(self) -> None:
+        """The fold attempt succeeded: its writes join the batch's."""
+        for doc, (scope, body) in self._pending.items():
+            self._accepted[doc] = (scope, dumps(body))
+        self._pending.clear()
+
     async def load(self, session: AsyncSession, kind: str, key: str) -> None:
-        row = (
-            await session.execute(
-                select(documents.c.body).where(*self._this(), documents.c.kind == kind, documents.c.key == key)
+        """The missing document; on a kind's first miss, with it every candidate key of that kind (one query)."""
+        wanted = [key]
+        if kind not in self._prefetched:
+            self._prefetched.add(kind)
+            wanted += [k for k in self.candidates if k != key and (kind, k) not in self._stored]
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = await session.execute(
+                select(documents.c.key, documents.c.body).where(
+                    *self._this(), documents.c.kind == kind, documents.c.key.in_(chunk)
+                )
             )
-        ).first()
-        self._stored[(kind, key)] = row.body.encode() if row else None
+            found = {row.key: row.body.encode() for row in rows}
+            for k in chunk:
+                if (kind, k) not in self._accepted:
+                    self._stored[(kind, k)] = found.get(k)
 
     async def flush(self, session: AsyncSession) -> None:
-        for (kind, key), (scope, body) in self._pending.items():
-            text = dumps(body).decode()
+        """Write every accepted document: one batched INSERT for new ones, one batched UPDATE for the rest."""
+        self.accept()
+        inserts: list[dict[str, object]] = []
+        updates: list[dict[str, object]] = []
+        for (kind, key), (scope, body) in self._accepted.items():
+            text = body.decode()
             if self._stored.get((kind, key)) is None:
-                await session.execute(
-                    documents.insert().values(
-                        projection=self.projection,
-                        generation=self.generation,
-                        kind=kind,
-                        key=key,
-                        scope=scope,
-                        body=text,
-                    )
-                )
+                inserts.append({"projection": self.projection, "generation": self.generation, "kind": kind,
+                                "key": key, "scope": scope, "body": text})  # fmt: skip
             else:
-                await session.execute(
-                    update(documents)
-                    .where(*self._this(), documents.c.kind == kind, documents.c.key == key)
-                    .values(scope=scope, body=text)
-                )
-            self._stored[(kind, key)] = text.encode()
-        self._pending.clear()
+                updates.append({"b_kind": kind, "b_key": key, "b_scope": scope, "b_body": text})
+            self._stored[(kind, key)] = body
+        self._accepted.clear()
+        connection = await asyncpg_connection(session)
+        if connection is not None:
+            await self._write_postgres(connection, inserts, updates)
+            return
+        if inserts:
+            await session.execute(documents.insert(), inserts)
+        if updates:
+            await session.execute(
+                update(documents)
+                .where(*self._this(), documents.c.kind == bindparam("b_kind"), documents.c.key == bindparam("b_key"))
+                .values(scope=bindparam("b_scope"), body=bindparam("b_body")),
+                updates,
+            )
+
+    async def _write_postgres(
+        self, connection: Any, inserts: list[dict[str, object]], updates: list[dict[str, object]]
+    ) -> None:
+        """COPY for the new documents, one UPDATE from arrays for the changed ones."""
+        if inserts:
+            await connection.copy_records_to_table(
+                documents.name, records=[tuple(row[c] for c in _COLUMNS) for row in inserts], columns=_COLUMNS
+            )
+        if updates:
+            await connection.execute(
+                _UPDATE_FROM_ARRAYS,
+                self.projection,
+                self.generation,
+                [u["b_kind"] for u in updates],
+                [u["b_key"] for u in updates],
+                [u["b_scope"] for u in updates],
+                [u["b_body"] for u in updates],
+            )
 
     def _this(self) -> tuple:
         return (documents.c.projection == self.projection, documents.c.generation == self.generation)

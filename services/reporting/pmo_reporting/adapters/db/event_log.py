@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.runtime.database import asyncpg_connection
 from pmo_reporting.adapters.db.tables import event_entities, event_log
 
 
@@ -57,10 +58,24 @@ async def record(session: AsyncSession, event: RecordedEvent) -> int:
 
 
 async def record_many(session: AsyncSession, events: list[RecordedEvent]) -> None:
-    """Bulk append (loading a long history): the same rows `record` writes, in two statements."""
+    """Bulk append (a subscription batch, or loading a long history): the same rows `record` writes, in log
+    order; with COPY on PostgreSQL, two batched statements elsewhere."""
+    if not events:
+        return
     received = datetime.now(UTC)
-    await session.execute(event_log.insert(), [_log_row(e, received) for e in events])
+    rows = [_log_row(e, received) for e in events]
+    entities = [(i, e.event_id, e.time) for e in events for i in _entities(e)]
+    connection = await asyncpg_connection(session)
+    if connection is not None:
+        columns = list(rows[0])
+        await connection.copy_records_to_table(
+            event_log.name, records=[tuple(row.values()) for row in rows], columns=columns
+        )
+        await connection.copy_records_to_table(
+            event_entities.name, records=entities, columns=["entity_id", "event_id", "occurred_at"]
+        )
+        return
+    await session.execute(event_log.insert(), rows)
     await session.execute(
-        event_entities.insert(),
-        [{"entity_id": i, "event_id": e.event_id, "occurred_at": e.time} for e in events for i in _entities(e)],
+        event_entities.insert(), [{"entity_id": i, "event_id": e, "occurred_at": t} for i, e, t in entities]
     )
