@@ -30,7 +30,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_reporting.adapters.db.event_log import record_many
-from pmo_reporting.application.live import apply_event
+from pmo_reporting.application.live import apply_events
 from pmo_reporting.application.rebuild import begin_rebuild, run_rebuild
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints, sweep
@@ -73,12 +73,11 @@ async def load_log(db: Database, events: list[RecordedEvent], offsets: dict[tupl
 async def ingest(
     db: Database, events: list[RecordedEvent], offsets: dict[tuple[str, int], int], batch: int = 100
 ) -> float:
-    """The live path, as the subscription drives it: batches of events, one transaction each."""
+    """The live path, as the subscription drives it: each batch folded at once, in one transaction."""
     started = time.perf_counter()
     for start in range(0, len(events), batch):
         async with db.transaction() as session:
-            for event in events[start : start + batch]:
-                await apply_event(session, placed(event, offsets))
+            await apply_events(session, [placed(event, offsets) for event in events[start : start + batch]])
     return time.perf_counter() - started
 
 
