@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -34,11 +36,22 @@ class Principal:
         return bool(self.roles & set(roles))
 
 
+#: Verified tokens remembered (by the token's text) until their `exp`; past this many, the oldest go first.
+VERIFIED_CACHE_SIZE = 4096
+
+
 class Authenticator:
-    """Verifies signature, expiry, audience and (when configured) issuer."""
+    """Verifies signature, expiry, audience and (when configured) issuer.
+
+    A client sends the same token with every request until it expires: the verified principal is kept
+    until the token's `exp`, so the signature is checked once per token, not once per request (the cache
+    is keyed by the whole token, so a changed byte is a new token and is verified)."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
+        #: token → (principal, exp as a POSIX timestamp); insertion order is age.
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._evicting = threading.Lock()
         self._key: Any = None
         self._jwks: jwt.PyJWKClient | None = None
         if settings.auth_jwks_url:
@@ -54,6 +67,22 @@ class Authenticator:
         return self._jwks is not None
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached[1]:
+                return cached[0]
+            self._verified.pop(token, None)
+        principal, expires = self._verify(token)
+        with self._evicting:  # JWKS verification runs in worker threads
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                now = time.time()
+                self._verified = {t: entry for t, entry in self._verified.items() if entry[1] > now}
+                while len(self._verified) >= VERIFIED_CACHE_SIZE:
+                    del self._verified[next(iter(self._verified))]
+            self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
         if key is None:
             raise jwt.InvalidTokenError("no verification key is configured")
@@ -70,7 +99,7 @@ class Authenticator:
             raise jwt.InvalidTokenError(
                 "the token's subject must be a non-empty string: every change records who made it"
             )
-        return Principal(subject=subject, roles=_roles(claims.get("roles")))
+        return Principal(subject=subject, roles=_roles(claims.get("roles"))), float(claims["exp"])
 
 
 def _roles(claim: object) -> frozenset[str]:

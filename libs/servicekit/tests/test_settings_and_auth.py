@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,40 @@ def test_production_refuses_a_publisher_without_a_signing_key_and_a_consumer_wit
     (production_keys / "intake.pem").write_bytes(event_key_paths(tmp_path, "intake")[1].read_bytes())
     consumer_only = replace(INTAKE, topic=None)
     ServiceRuntime(consumer_only, ServiceSettings(**prod, event_verify_keys_dir=production_keys), KafkaSettings())
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_not_after(
+    keys: tuple[bytes, Authenticator],
+) -> None:
+    private, auth = keys
+    token = mint_token(private, subject="alice", roles=["viewer"], ttl=timedelta(seconds=2))
+    first = auth.verify(token)
+    assert auth.verify(token) is first  # the same principal object: the cache answered, not a second decode
+    time.sleep(2.2)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        auth.verify(token)
+
+
+def test_a_changed_token_is_verified_afresh_even_when_its_original_is_remembered(
+    keys: tuple[bytes, Authenticator],
+) -> None:
+    private, auth = keys
+    token = mint_token(private, subject="alice", roles=["viewer"])
+    auth.verify(token)
+    header, payload, signature = token.split(".")
+    tampered = ".".join([header, payload, ("A" if signature[0] != "A" else "B") + signature[1:]])
+    with pytest.raises(jwt.PyJWTError):
+        auth.verify(tampered)
+
+
+def test_the_remembered_tokens_are_bounded(keys: tuple[bytes, Authenticator], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pmo_servicekit import auth as auth_module
+
+    monkeypatch.setattr(auth_module, "VERIFIED_CACHE_SIZE", 3)
+    private, auth = keys
+    tokens = [mint_token(private, subject=f"user-{n}", roles=["viewer"]) for n in range(5)]
+    principals = [auth.verify(token) for token in tokens]
+    assert len(auth._verified) == 3
+    assert auth.verify(tokens[-1]) is principals[-1]
+    assert auth.verify(tokens[0]) is not principals[0]  # evicted: verified again
+    assert auth.verify(tokens[0]).subject == "user-0"
