@@ -21,19 +21,23 @@ StreamKey = tuple[str, str]
 
 async def last_sequences(session: AsyncSession, consumer: str, keys: Iterable[StreamKey]) -> dict[StreamKey, int]:
     """The last applied sequence of each stream, locked until the batch commits."""
-    wanted = sorted(set(keys))
+    by_source: dict[str, list[str]] = {}
+    for source, stream_id in sorted(set(keys)):
+        by_source.setdefault(source, []).append(stream_id)
     found: dict[StreamKey, int] = {}
-    for start in range(0, len(wanted), 200):
-        chunk = wanted[start : start + 200]
-        rows = await session.execute(
-            select(consumed_streams.c.source, consumed_streams.c.stream_id, consumed_streams.c.last_sequence)
-            .where(
-                consumed_streams.c.consumer == consumer,
-                or_(*[and_(consumed_streams.c.source == s, consumed_streams.c.stream_id == i) for s, i in chunk]),
+    for source, stream_ids in by_source.items():
+        # One source per query, the streams as an IN list: the primary key's index answers it.
+        for start in range(0, len(stream_ids), 1000):
+            rows = await session.execute(
+                select(consumed_streams.c.stream_id, consumed_streams.c.last_sequence)
+                .where(
+                    consumed_streams.c.consumer == consumer,
+                    consumed_streams.c.source == source,
+                    consumed_streams.c.stream_id.in_(stream_ids[start : start + 1000]),
+                )
+                .with_for_update()
             )
-            .with_for_update()
-        )
-        found.update({(r.source, r.stream_id): r.last_sequence for r in rows})
+            found.update({(source, r.stream_id): r.last_sequence for r in rows})
     return found
 
 
