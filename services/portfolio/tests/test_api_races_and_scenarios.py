@@ -218,3 +218,50 @@ async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_post
             assert envelope["committed"] == "800.00"
             bac = (await bea.get(f"/projects/{project}")).json()["bac"]
             assert bac == ("800.00" if change.status_code == 201 else "400.00")
+
+
+def _programme(portfolio_id: str, amount: str) -> dict[str, object]:
+    return {
+        "portfolio_id": portfolio_id, "name": "Race", "vision": "v", "senior_responsible_owner": "sara",
+        "programme_manager": "paul", "ring_fence": [{"fiscal_period": "FY2027", "amount": amount}],
+    }  # fmt: skip
+
+
+async def test_programmes_created_at_once_never_ring_fence_more_than_the_envelope(on_postgres) -> None:
+    """Two programmes of 600 race for an envelope of 1000 (each reads what the others hold): one is refused."""
+    for _round in range(5):
+        pid = (await new_portfolio(on_postgres, ["bea"]))["id"]
+        async with on_postgres.client("ann", "pmo_analyst") as ann, on_postgres.client("amy", "pmo_analyst") as amy:
+            answers = await asyncio.gather(
+                ann.post("/programmes", json=_programme(pid, "600")),
+                amy.post("/programmes", json=_programme(pid, "600")),
+            )
+            assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+            refused = next(a for a in answers if a.status_code == 409).json()
+            assert (refused["type"], refused["remaining"]) == ("urn:pmo:problem:envelope-exceeded", "400.00")
+            listed = (await ann.get("/programmes", params={"portfolio_id": pid})).json()["items"]
+            assert len(listed) == 1
+
+
+async def test_one_project_joining_two_programmes_at_once_joins_one_and_the_other_answers_409(on_postgres) -> None:
+    """Each join reads which programme the project is in, then appends to its own programme's stream."""
+    pid = (await new_portfolio(on_postgres, ["bea"]))["id"]
+    async with on_postgres.client("ann", "pmo_analyst") as ann:
+        first = (await ann.post("/programmes", json=_programme(pid, "400"))).json()["id"]
+        second = (await ann.post("/programmes", json=_programme(pid, "400"))).json()["id"]
+    async with on_postgres.client("bea", "board_member") as bea, on_postgres.client("paul", "viewer") as paul:
+        for round_ in range(5):
+            project_id = f"join-{round_}"
+            await register(on_postgres, pid, project_id)
+            approved = await bea.post(f"/portfolios/{pid}/decisions", json=_approval(project_id, "10", "bea"))
+            assert approved.status_code == 201, approved.text
+            join = {"project_id": project_id, "rationale": "same customers"}
+            targets = (first, second) if round_ % 2 else (first, first)
+            answers = await asyncio.gather(*(paul.post(f"/programmes/{p}/projects", json=join) for p in targets))
+            assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        members = [
+            p["project_id"]
+            for programme_id in (first, second)
+            for p in (await paul.get(f"/programmes/{programme_id}")).json()["projects"]
+        ]
+        assert sorted(members) == [f"join-{n}" for n in range(5)]

@@ -4,7 +4,13 @@ Other concepts use only what this module and `funding.domain` export.
 """
 
 from pmo_portfolio.funding.commands import PORTFOLIO, PortfolioRule, apply_to_portfolio, change_portfolio
-from pmo_portfolio.funding.queries import get_portfolio, load_portfolio, load_portfolio_in, portfolio_states
+from pmo_portfolio.funding.queries import (
+    get_portfolio,
+    load_portfolio,
+    load_portfolio_in,
+    lock_portfolio,
+    portfolio_states,
+)
 from pmo_portfolio.funding.responses import PortfolioView
 
 __all__ = [
@@ -16,5 +22,6 @@ __all__ = [
     "get_portfolio",
     "load_portfolio",
     "load_portfolio_in",
+    "lock_portfolio",
     "portfolio_states",
 ]

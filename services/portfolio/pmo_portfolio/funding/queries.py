@@ -25,6 +25,15 @@ async def load_portfolio_in(session: AsyncSession, portfolio_id: str) -> tuple[P
     return Portfolio.model_validate(loads(row.state)), row.version
 
 
+async def lock_portfolio(session: AsyncSession, portfolio_id: str) -> None:
+    """Hold the portfolio's row in the view until the transaction ends (`SELECT ... FOR UPDATE`): a command
+    whose rule reads what several streams of the portfolio hold (the programmes' ring-fences) then runs one
+    at a time per portfolio, and reads what the one before it committed. SQLite writes one at a time anyway."""
+    await session.execute(
+        select(portfolios.c.portfolio_id).where(portfolios.c.portfolio_id == portfolio_id).with_for_update()
+    )
+
+
 async def load_portfolio(db: Database, portfolio_id: str) -> tuple[Portfolio, int]:
     async with db.sessions() as session:
         return await load_portfolio_in(session, portfolio_id)

@@ -31,7 +31,9 @@ ProgrammeRule = Callable[[Programme], Sequence[Event]]
 async def create_programme(
     uow: UnitOfWork, programme_id: str, portfolio_id: str, definition: ProgrammeDefinition, by: str, at: datetime
 ) -> tuple[dict[str, Any], int]:
-    """The ring-fence is checked against the portfolio's envelope less what its other programmes hold."""
+    """The ring-fence is checked against the portfolio's envelope less what its other programmes hold, read
+    under the portfolio's lock: two programmes created at once are checked one after the other."""
+    await funding.lock_portfolio(uow.session, portfolio_id)
     portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
     new_events = programme_rules.create(
         programme_id,
@@ -152,6 +154,7 @@ async def keep_ring_fences_within_envelope(uow: UnitOfWork, recorded: RecordedEv
     budget_set = recorded.decode()
     if not isinstance(budget_set, PortfolioBudgetSet):
         return
+    await funding.lock_portfolio(uow.session, budget_set.portfolio_id)
     held = await held_by_programmes(uow.session, budget_set.portfolio_id)
     if not held:
         return

@@ -4,10 +4,12 @@ measurements of project benefits that the programmes' benefits roll up."""
 from __future__ import annotations
 
 from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import BenefitRealised, ProjectJoinedProgramme
 from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime import ConcurrencyConflict
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.programmes import domain as programme_rules
 
@@ -86,9 +88,14 @@ async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None
     else:
         await session.execute(programmes.update().where(programmes.c.programme_id == event.stream_id).values(**values))
     if isinstance(decoded, ProjectJoinedProgramme):
-        await session.execute(
-            programme_projects.insert().values(project_id=decoded.project_id, programme_id=decoded.programme_id)
-        )
+        try:
+            await session.execute(
+                programme_projects.insert().values(project_id=decoded.project_id, programme_id=decoded.programme_id)
+            )
+        except IntegrityError as joined_elsewhere:
+            # Another programme took the project in since this command read that it was in none: the race
+            # is lost, and the command decided again sees where the project is (and answers 409).
+            raise ConcurrencyConflict(event.stream_id, event.sequence - 1) from joined_elsewhere
 
 
 PROJECTORS = [update_programmes, record_measurements]
