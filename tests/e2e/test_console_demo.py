@@ -64,6 +64,7 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
             "overview": f"/console/portfolios/{portfolio}",
             "pipeline": f"/console/portfolios/{portfolio}/pipeline",
             "decisions": f"/console/portfolios/{portfolio}/decisions",
+            "risks": f"/console/portfolios/{portfolio}/risks",
             "project": f"/console/projects/{projects[0]}",
             "capacity": "/console/capacity",
             "board-pack": f"/reports/portfolios/{portfolio}/board-pack.html",
@@ -101,7 +102,7 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
 
             pdf = client.get(f"/reports/portfolios/{portfolio}/board-pack.pdf", params=params)
             texts = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.content)).pages]
-            assert len(texts) == 7
+            assert len(texts) == 8
             for period in summary["budget"]:
                 assert period["envelope"] in texts[1] and period["committed"] in texts[1]
             for status, count in summary["pipeline"].items():

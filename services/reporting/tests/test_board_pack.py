@@ -15,6 +15,7 @@ from pmo_devstack.html_checks import accessibility_problems, external_references
 from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
 from .test_console import history_with_status_reports
+from .test_raid_reports import logged
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +23,7 @@ SECTIONS = [
     "Contents",
     "Envelope, committed and actual",
     "Delivery health and pipeline",
+    "Risks",
     "Pipeline funnel",
     "Candidates and ranking",
     "Decisions",
@@ -52,7 +54,7 @@ async def test_the_pdf_and_html_hold_the_reports_figures_now_and_then(reporting)
             for number, (text, title) in enumerate(zip(pages, SECTIONS, strict=True), start=1):
                 assert f"Portfolio pf-1: {title}" in text and f"page {number} of {len(SECTIONS)}" in text
                 assert (f"As it stood at {as_of}" if as_of else "As it stands at") in text
-            budget_page, health_page, funnel_page, decisions_page = pages[1], pages[2], pages[3], pages[5]
+            budget_page, health_page, funnel_page, decisions_page = pages[1], pages[2], pages[4], pages[6]
             for period in summary["budget"]:
                 for figure in (period["fiscal_period"], period["envelope"], period["committed"], period["remaining"]):
                     assert figure in budget_page
@@ -90,3 +92,21 @@ async def test_the_pdf_and_html_hold_the_reports_figures_now_and_then(reporting)
 
     async with patient(reporting) as anonymous:
         assert (await anonymous.get("/reports/portfolios/pf-1/board-pack.pdf")).status_code == 401
+
+
+async def test_the_risk_page_holds_the_risk_reports_grid_and_top_risks(reporting) -> None:
+    history = logged()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    async with patient(reporting, "vera", "viewer") as client:
+        risks = (await client.get("/reports/risks", params={"portfolio_id": "pf-1"})).json()
+        risk_page = _pages((await client.get("/reports/portfolios/pf-1/board-pack.pdf")).content)[3]
+        assert "Portfolio pf-1: Risks" in risk_page
+        assert "Vendor late 16" in risk_page and "pam portfolio pf-1 yes" in risk_page
+        assert "1 escalations and delegations, 1 overdue actions" in risk_page
+        html = parse((await client.get("/reports/portfolios/pf-1/board-pack.html")).text)
+        cells = risks["cells"]
+        assert html.table_rows("risks-1") == [
+            [str(cells[i]["probability"]), *(str(c["count"]) for c in cells[i : i + 5])] for i in range(0, 25, 5)
+        ]
+        assert html.table_rows("risks-2") == [["Vendor late", "16", "4", "4", "pam", "portfolio pf-1", "yes"]]

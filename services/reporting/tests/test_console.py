@@ -10,10 +10,11 @@ import pytest
 
 from pmo_devstack.html_checks import accessibility_problems, external_references, parse, patient, tables_behind_charts
 
-from .support import standard_history
+from .support import T0, standard_history
 from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
 from .test_earned_value import recorded
+from .test_raid_reports import logged
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +133,50 @@ async def test_the_console_asks_for_a_token_and_keeps_a_valid_one(reporting) -> 
 
         await anonymous.post("/console/logout")
         assert (await anonymous.get("/console", follow_redirects=False)).status_code == 303
+
+
+def _grid(risks: dict) -> list[list[str]]:
+    """The risk report's 5x5 cells as the console's grid table shows them: a row per probability, 5 first."""
+    cells = risks["cells"]
+    return [[str(cells[i]["probability"]), *(str(c["count"]) for c in cells[i : i + 5])] for i in range(0, 25, 5)]
+
+
+def _risk_rows(items: list[dict]) -> list[list[str]]:
+    return [
+        [str(r["score"]), r["title"], r["owner"], str(r["probability"]), str(r["impact"]),
+         f"{r['level']} {r['level_id']}", "yes" if r["escalated"] else "no"]
+        for r in items
+    ]  # fmt: skip
+
+
+async def test_the_risk_page_and_the_overview_show_the_risk_reports_grid_and_ranking_now_and_then(reporting) -> None:
+    history = logged()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    before_the_slip = (T0 + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    async with patient(reporting, "vera", "viewer") as client:
+        seen = set()
+        for as_of in (None, before_the_slip):
+            params = {"as_of": as_of} if as_of else {}
+            risks = (await client.get("/reports/risks", params={"portfolio_id": "pf-1", **params})).json()
+            answer = await client.get("/console/portfolios/pf-1/risks", params=params)
+            assert answer.status_code == 200 and answer.headers["content-security-policy"].startswith("default-src")
+            page = parse(answer.text)
+            assert external_references(answer.text) == [] and accessibility_problems(page) == []
+            assert tables_behind_charts(page) and page.find(id="chart-heatmap") is not None
+            assert page.table_rows("risk-grid") == _grid(risks)
+            assert page.table_rows("risks") == _risk_rows(risks["items"])
+            assert len(page.table_rows("escalations")) == max(1, len(risks["escalations"]))
+            overview = parse((await client.get("/console/portfolios/pf-1", params=params)).text)
+            assert overview.table_rows("risk-grid") == _grid(risks)
+            assert overview.table_rows("top-risks") == _risk_rows(risks["items"][:5])
+            seen.add(tuple(map(tuple, page.table_rows("risks"))))
+        # Now the risk is scored 16 and sits at the portfolio; before the slip it was 9 at its project.
+        assert seen == {
+            (("16", "Vendor late", "pam", "4", "4", "portfolio pf-1", "yes"),),
+            (("9", "Vendor late", "pam", "3", "3", "project p-1", "no"),),
+        }
+        overdue = parse((await client.get("/console/portfolios/pf-1/risks")).text).table_rows("overdue-actions")
+        assert overdue == [["2026-02-01", "second vendor", "pam", "Vendor late"]]
+        bad = await client.get("/console/portfolios/pf-1/risks", params={"t": "-5"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "t"

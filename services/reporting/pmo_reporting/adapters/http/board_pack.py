@@ -30,9 +30,16 @@ from pmo_reporting.adapters.http.reports import (
     capacity_body,
     decision_rows,
     pipeline_body,
+    risks_body,
     summary_body,
 )
-from pmo_reporting.adapters.http.responses import CapacityHeatmap, DecisionEntry, PipelineReport, PortfolioSummary
+from pmo_reporting.adapters.http.responses import (
+    CapacityHeatmap,
+    DecisionEntry,
+    PipelineReport,
+    PortfolioSummary,
+    RiskReport,
+)
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
 
@@ -42,6 +49,8 @@ PDF = "application/pdf"
 HTML = "text/html"
 #: The decision section lists the latest decisions, so that it stays one page.
 DECISIONS_SHOWN = 15
+#: The risk section lists the highest-scored open risks, so that it stays one page.
+RISKS_SHOWN = 10
 #: Long text (rationales) is wrapped at this many characters in the PDF's tables.
 WRAP = 60
 #: The HTML pack is self-contained (inline style, inline SVG), and loads nothing.
@@ -85,6 +94,7 @@ def _pack(
     candidates: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
     capacity: dict[str, Any],
+    risks: dict[str, Any],
     as_of: datetime | None,
     now: datetime,
 ) -> Pack:
@@ -170,6 +180,7 @@ def _pack(
             ],
             chart=lambda into: charts.rag_chart(rag, into),
         ),
+        _risk_section(risks),
         Section(
             "pipeline",
             "Pipeline funnel",
@@ -272,6 +283,49 @@ def _pack(
     return Pack(summary["portfolio_id"], name, stamp, instant_text(now), sections)
 
 
+def _risk_section(risks: dict[str, Any]) -> Section:
+    """The 5x5 grid as a table beside its heatmap, the highest-scored open risks, escalations and overdue actions."""
+    shown = risks["items"][:RISKS_SHOWN]
+    grid = [
+        [str(row[0]["probability"]), *(str(c["count"]) for c in row)]
+        for row in (risks["cells"][start : start + 5] for start in range(0, len(risks["cells"]), 5))
+    ]
+    return Section(
+        "risks",
+        "Risks",
+        [
+            Table(
+                "Open risks per probability (rows) and impact (columns)",
+                ["Probability", "1", "2", "3", "4", "5"],
+                grid,
+                frozenset({1, 2, 3, 4, 5}),
+            ),
+            Table(
+                f"The {len(shown)} highest-scored of {len(risks['items'])} open risks",
+                ["Risk", "Score", "P", "I", "Owner", "Where", "Escalated"],
+                [
+                    [
+                        r["title"],
+                        _or_dash(r["score"]),
+                        _or_dash(r["probability"]),
+                        _or_dash(r["impact"]),
+                        r["owner"],
+                        f"{r['level']} {r['level_id']}",
+                        "yes" if r["escalated"] else "no",
+                    ]
+                    for r in shown
+                ],
+                frozenset({1, 2, 3}),
+            ),
+        ],
+        chart=lambda into: charts.risk_heatmap(risks["cells"], into),
+        notes=[
+            f"{len(risks['escalations'])} escalations and delegations, "
+            f"{len(risks['overdue_actions'])} overdue actions: the console's risk page lists them."
+        ],
+    )
+
+
 def _or_dash(value: Any) -> str:
     return "-" if value is None else str(value)
 
@@ -296,7 +350,9 @@ async def build_pack(request: Request, portfolio_id: str, as_of: datetime | None
         header = {"as_of": as_of, "from": window.start, "to": window.end, "group_by": "role", "bucket": "period"}
         header, rows = {**header, "overallocations": []}, []
     capacity = as_json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
-    return _pack(summary, pipeline, candidates, decisions, capacity, as_of, now)
+    risk_header, ranked = await risks_body(request, portfolio_id, as_of)
+    risks = as_json(RiskReport, {**risk_header, "items": ranked, "next_cursor": None})
+    return _pack(summary, pipeline, candidates, decisions, capacity, risks, as_of, now)
 
 
 def render_html(pack: Pack) -> str:
@@ -386,8 +442,8 @@ def _pack_responses(media: str, description: str) -> dict[int | str, dict[str, A
 async def read_board_pack_pdf(
     portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
 ) -> Response:
-    """The portfolio as it stood at `as_of` (now without it): contents, budget, delivery health, pipeline,
-    candidates, decisions and capacity, each a page with its chart and the figures of the JSON reports."""
+    """The portfolio as it stood at `as_of` (now without it): contents, budget, delivery health, risks,
+    pipeline, candidates, decisions and capacity, each a page with its chart and the figures of the JSON reports."""
     pack = await build_pack(request, portfolio_id, as_of)
     body = await asyncio.to_thread(render_pdf, pack)
     day = pack.generated_at[:10] if as_of is None else instant_text(as_of)[:10]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import matplotlib
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 
@@ -30,6 +30,9 @@ STYLE = {
 #: RAG colours with enough contrast on white (and every RAG chart also labels its bars).
 RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", "unreported": "#6b6b6b"}
 SERIES = ("#2166ac", "#b35806", "#1b7837", "#762a83")
+#: Risk score bands (probability x impact): low up to 4, medium up to 9, high up to 14, severe above.
+RISK_BANDS = ListedColormap(["#d9f0d3", "#fee090", "#fdae61", "#d73027"])
+RISK_NORM = BoundaryNorm([0.5, 4.5, 9.5, 14.5, 25.5], RISK_BANDS.N)
 UTILISATION = LinearSegmentedColormap.from_list("utilisation", ["#f7fbff", "#6baed6", "#fdae61", "#b2182b"])
 
 
@@ -235,6 +238,27 @@ def heatmap(rows: Sequence[dict[str, object]], into: Canvas | None = None) -> Ch
         axes.set_yticks(range(len(groups)), groups)
         axes.spines[["left", "bottom"]].set_visible(False)
     return Chart("Capacity heatmap: utilisation per group and period", figure)
+
+
+def risk_heatmap(cells: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
+    """The 5x5 grid: probability (rows, 5 on top) by impact (columns), coloured by score band, with counts."""
+    counts = {(int(str(c["probability"])), int(str(c["impact"]))): int(str(c["count"])) for c in cells}
+    with _styled():
+        figure = into or _figure(width=4.4, height=3.6)
+        axes = figure.add_subplot()
+        scores = [[p * i for i in range(1, 6)] for p in range(5, 0, -1)]
+        axes.imshow(scores, cmap=RISK_BANDS, norm=RISK_NORM, aspect="equal")
+        for row, p in enumerate(range(5, 0, -1)):
+            for column, i in enumerate(range(1, 6)):
+                count = counts.get((p, i), 0)
+                axes.text(column, row, str(count) if count else "", ha="center", va="center", fontsize=11,
+                          weight="bold", color="white" if p * i > 14 else "black")  # fmt: skip
+        axes.set_xticks(range(5), [str(i) for i in range(1, 6)])
+        axes.set_yticks(range(5), [str(p) for p in range(5, 0, -1)])
+        axes.set_xlabel("impact")
+        axes.set_ylabel("probability")
+        axes.spines[["left", "bottom"]].set_visible(False)
+    return Chart("Risk heatmap: open risks per probability and impact", figure)
 
 
 def _text(value: object) -> str | None:

@@ -31,6 +31,7 @@ from pmo_reporting.adapters.http.reports import (
     pipeline_body,
     portfolio_names,
     project_body,
+    risks_body,
     summary_body,
 )
 from pmo_reporting.adapters.http.responses import (
@@ -39,6 +40,7 @@ from pmo_reporting.adapters.http.responses import (
     PipelineReport,
     PortfolioSummary,
     ProjectReport,
+    RiskReport,
 )
 from pmo_reporting.application.queries import events_between, log_span
 from pmo_servicekit.auth import Authenticator, Principal
@@ -51,6 +53,8 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "pmo_console_token"
 STATIC = {"console.css": "text/css; charset=utf-8"}
 #: Content-Security-Policy: nothing but this origin's stylesheet and inline SVG; no script at all.
+#: How many of the highest-scored open risks the overview lists (the risk page lists them all).
+TOP_RISKS = 5
 POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
 
 
@@ -197,7 +201,9 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
     instant = _instant(as_of, t)
     summary = as_json(PortfolioSummary, await summary_body(request, portfolio_id, instant))
     candidates = await candidates_body(request, portfolio_id, instant)
+    risk_report = await _risk_report(request, portfolio_id, instant)
     svg = {
+        "risks": await _svg(lambda: charts.risk_heatmap(risk_report["cells"]), "chart-risks"),
         "budget": await _svg(lambda: charts.budget_chart(summary["budget"], summary["currency"]), "chart-budget"),
         "totals": await _svg(lambda: charts.totals_chart(summary["totals"], summary["currency"]), "chart-totals"),
         "rag": await _svg(lambda: charts.rag_chart(summary["rag"]), "chart-rag"),
@@ -212,6 +218,8 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
         portfolio_id=portfolio_id,
         summary=summary,
         candidates=candidates,
+        risks=risk_report,
+        top_risks=TOP_RISKS,
         svg=svg,
     )
 
@@ -246,6 +254,30 @@ async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, 
         instant,
         principal=principal,
         title="Pipeline funnel",
+        portfolio_id=portfolio_id,
+        report=report,
+        svg=svg,
+    )
+
+
+async def _risk_report(request: Request, portfolio_id: str, as_of: datetime | None) -> dict[str, Any]:
+    body, ranked = await risks_body(request, portfolio_id, as_of)
+    return as_json(RiskReport, {**body, "items": ranked, "next_cursor": None})
+
+
+@router.get("/portfolios/{portfolio_id}/risks")
+async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    report = await _risk_report(request, portfolio_id, instant)
+    svg = {"heatmap": await _svg(lambda: charts.risk_heatmap(report["cells"]), "chart-heatmap")}
+    return await _page(
+        request,
+        "risks.html",
+        instant,
+        principal=principal,
+        title="Risks",
         portfolio_id=portfolio_id,
         report=report,
         svg=svg,

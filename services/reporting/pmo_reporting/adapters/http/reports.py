@@ -174,6 +174,29 @@ async def capacity_body(
     return body, rows
 
 
+async def risks_body(
+    request: Request,
+    portfolio_id: str,
+    as_of: datetime | None,
+    level: str | None = None,
+    level_id: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The risk view's header (5x5 cells, escalations, overdue actions) and its risks by score, highest first."""
+    docs = await _state(request, PORTFOLIO, {raid.RAID_ITEM: portfolio_id}, as_of)
+    today = (as_of or datetime.now(UTC)).date()
+    body, ranked = risk_view(docs, portfolio_id, level, level_id, today)
+    return {**_stamp(as_of), **body}, ranked
+
+
+async def dependencies_body(
+    request: Request, portfolio_id: str, as_of: datetime | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The dependency map's header (its nodes) and its edges by need date."""
+    docs = await _state(request, PORTFOLIO, {raid.DEPENDENCY: portfolio_id, delivery.PROJECT: portfolio_id}, as_of)
+    body, edges = dependency_map(docs, portfolio_id)
+    return {**_stamp(as_of), **body}, edges
+
+
 @router.get(
     "/portfolios/{portfolio_id}/summary",
     summary="Read a portfolio's summary report",
@@ -318,10 +341,8 @@ async def read_risk_report(
     """Open risks where they sit (all levels, or one `level`, or one project or programme by `level_id`): the
     5x5 heatmap (counts and items per cell), escalations and delegations, overdue actions; `items` are the
     risks by score, highest first (the CSV too). `as_of` answers as the log stood then."""
-    docs = await _state(request, PORTFOLIO, {raid.RAID_ITEM: portfolio_id}, as_of)
-    today = (as_of or datetime.now(UTC)).date()
-    body, ranked = risk_view(docs, portfolio_id, level, level_id, today)
-    return respond(request, RiskReport, {**_stamp(as_of), **body}, ranked, "risks", page=(paging, lambda r: [r["id"]]))
+    body, ranked = await risks_body(request, portfolio_id, as_of, level, level_id)
+    return respond(request, RiskReport, body, ranked, "risks", page=(paging, lambda r: [r["id"]]))
 
 
 @router.get("/dependencies", summary="Read a portfolio's dependency map", response_model=DependencyMap, responses=READ)
@@ -330,7 +351,6 @@ async def read_dependency_map(
 ) -> Response:
     """The projects (`nodes`, with `at_risk` when they depend on something at risk) and the dependencies
     (`items`: dependent → provider, need date, at-risk flag and cause), as they stood `as_of`."""
-    docs = await _state(request, PORTFOLIO, {raid.DEPENDENCY: portfolio_id, delivery.PROJECT: portfolio_id}, as_of)
-    body, edges = dependency_map(docs, portfolio_id)
+    body, edges = await dependencies_body(request, portfolio_id, as_of)
     page = (paging, lambda e: [e["need_date"], e["id"]])
-    return respond(request, DependencyMap, {**_stamp(as_of), **body}, edges, "dependencies", page=page)
+    return respond(request, DependencyMap, body, edges, "dependencies", page=page)
