@@ -75,7 +75,7 @@ async def test_the_pdf_and_html_hold_the_reports_figures_now_and_then(reporting)
             assert accessibility_problems(page) == []
             assert [h.get_text(strip=True) for h in page.find_all("h2")] == SECTIONS
             assert page.table_rows("budget-1") == [
-                [b["fiscal_period"], b["start"], b["end"], b["envelope"], b["committed"], b["remaining"]]
+                [b["fiscal_period"], b["start"], b["end"], b["envelope"], b["committed"], b["remaining"], b["actual"]]
                 for b in summary["budget"]
             ]
             assert page.table_rows("health-2") == [[s, str(n)] for s, n in summary["pipeline"].items()]

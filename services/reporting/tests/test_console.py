@@ -13,6 +13,7 @@ from pmo_devstack.html_checks import accessibility_problems, external_references
 from .support import T0, standard_history
 from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
+from .test_delivery_projection import delivered
 from .test_earned_value import recorded
 from .test_raid_reports import logged
 
@@ -57,8 +58,8 @@ async def test_every_page_answers_with_the_reports_figures_now_and_then(reportin
             summary = (await client.get("/reports/portfolios/pf-1/summary", params=params)).json()
             page = parse((await client.get("/console/portfolios/pf-1", params=params)).text)
             rows = page.table_rows("budget")
-            assert [r[:6] for r in rows] == [
-                [b["fiscal_period"], b["start"], b["end"], b["envelope"], b["committed"], b["remaining"]]
+            assert [r[:7] for r in rows] == [
+                [b["fiscal_period"], b["start"], b["end"], b["envelope"], b["committed"], b["remaining"], b["actual"]]
                 for b in summary["budget"]
             ]
             assert page.table_rows("totals") == [[summary["totals"][k] for k in ("envelope", "committed", "actual")]]
@@ -69,6 +70,16 @@ async def test_every_page_answers_with_the_reports_figures_now_and_then(reportin
         funnel = (await client.get("/reports/pipeline", params={"portfolio_id": "pf-1", "as_of": week_one})).json()
         page = parse((await client.get("/console/portfolios/pf-1/pipeline", params={"as_of": week_one})).text)
         assert page.table_rows("stages") == [[s["stage"], str(s["count"])] for s in funnel["stages"]]
+        for as_of in (week_one, None):
+            params = {"as_of": as_of} if as_of else {}
+            funnel = (await client.get("/reports/pipeline", params={"portfolio_id": "pf-1", **params})).json()
+            page = parse((await client.get("/console/portfolios/pf-1/pipeline", params=params)).text)
+            assert page.table_rows("stage-lead-times") == [
+                [s["stage"], s["from_stage"], str(s["count"]), s["median"] or "-", s["p90"] or "-"]
+                for s in funnel["stage_lead_time_days"]
+            ]
+        assert funnel["stage_lead_time_days"][3]["stage"] == "decided:rejected"
+        assert funnel["stage_lead_time_days"][3]["median"] == "10.00"
 
         # Project: the EVM series as recorded; as of week one there was no status report yet.
         evm = (await client.get("/reports/projects/p-1")).json()["evm"]
@@ -180,3 +191,29 @@ async def test_the_risk_page_and_the_overview_show_the_risk_reports_grid_and_ran
         assert overdue == [["2026-02-01", "second vendor", "pam", "Vendor late"]]
         bad = await client.get("/console/portfolios/pf-1/risks", params={"t": "-5"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "t"
+
+
+async def test_the_project_page_lists_gates_and_change_requests_with_who_when_why_and_outcome(reporting) -> None:
+    history = delivered()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    requested = (T0 + timedelta(days=50, hours=1)).isoformat().replace("+00:00", "Z")
+    async with patient(reporting, "vera", "viewer") as client:
+        report = (await client.get("/reports/projects/p-1")).json()
+        page = parse((await client.get("/console/projects/p-1")).text)
+        [gate] = report["gates"]
+        assert page.table_rows("gates") == [
+            ["plan", "initiate → plan", "proceed", "bob", gate["decided_at"], "ready"]
+        ]  # fmt: skip
+        [change] = report["changes"]
+        assert change["outcome"] == "approved"
+        assert page.table_rows("changes") == [
+            ["cr-1", "budget", "FY2026: 10000.00", "pam", change["requested_at"], "more", "approved", "bob",
+             change["decided_at"], "ok", "FY2026: 10000.00"]
+        ]  # fmt: skip
+        then = parse((await client.get("/console/projects/p-1", params={"as_of": requested})).text)
+        assert then.table_rows("changes") == [
+            ["cr-1", "budget", "FY2026: 10000.00", "pam", change["requested_at"], "more", "pending", "", "", "", ""]
+        ]  # fmt: skip
+        before = await client.get("/console/projects/p-1", params={"as_of": "2026-01-05T09:00:00Z"})
+        assert before.status_code == 200 and "The project did not exist then." in before.text

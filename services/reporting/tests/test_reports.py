@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pmo_events.contracts import portfolio
+from pmo_events.contracts import intake, portfolio
 from pmo_events.envelope import RecordedEvent
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import CALENDAR_YEAR
@@ -15,12 +15,13 @@ from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.benefits import benefits_register
 from pmo_reporting.reports.capacity import capacity_heatmap
 from pmo_reporting.reports.common import percentile, period_amounts
-from pmo_reporting.reports.pipeline import pipeline_funnel
+from pmo_reporting.reports.pipeline import OUTCOMES, pipeline_funnel
 from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.registers import decision_trail, objectives_register
 from pmo_reporting.reports.summary import portfolio_summary
 
-from .support import History, standard_history
+from .support import History, _content, standard_history
+from .test_earned_value import recorded
 
 
 def fold(events: list[RecordedEvent], projection=PORTFOLIO) -> InMemoryDocuments:
@@ -35,13 +36,34 @@ def test_summary_counts_the_pipeline_the_budget_and_the_objectives() -> None:
     assert report["pipeline"] == {"approved": 1, "deferred": 1, "rejected": 1, "submitted": 1}
     assert report["budget"] == [
         {"fiscal_period": "FY2026", "start": "2026-01-01", "end": "2026-12-31",
-         "envelope": "500000.00", "committed": "120000.00", "remaining": "380000.00"},
+         "envelope": "500000.00", "committed": "120000.00", "remaining": "380000.00", "actual": "0.00"},
         {"fiscal_period": "FY2027", "start": "2027-01-01", "end": "2027-12-31",
-         "envelope": "300000.00", "committed": "0.00", "remaining": "300000.00"},
+         "envelope": "300000.00", "committed": "0.00", "remaining": "300000.00", "actual": "0.00"},
     ]  # fmt: skip
     assert report["rag"] == {"green": 0, "amber": 0, "red": 0, "unreported": 1}
     assert report["objectives"] == {"with_investment": ["o-1"], "without_investment": ["o-2"]}
     assert report["planned_benefits"] == {"count": 2, "financial_total": "50000.00", "non_financial": 1}
+
+
+def test_actual_cost_falls_in_the_period_of_each_reports_period_end_and_adds_up_to_the_total() -> None:
+    h = standard_history()
+    recorded(h.at(30), date(2026, 11, 30), actual_cost="30000")
+    recorded(h.at(60), date(2027, 1, 31), actual_cost="45000")
+    report_id = recorded(h.at(61), date(2027, 2, 28), actual_cost="52000")
+    recorded(h.at(62), date(2027, 2, 28), actual_cost="50000", correction_of=report_id)  # corrects the last one
+    recorded(h.at(70), date(2028, 3, 31), actual_cost="51000")  # no budget period holds 2028: its fiscal year
+    summary = portfolio_summary(fold(h.events), "pf-1")
+    assert [(b["fiscal_period"], b["actual"]) for b in summary["budget"]] == [
+        ("FY2026", "30000.00"), ("FY2027", "20000.00"), ("FY2028", "1000.00")
+    ]  # fmt: skip
+    assert summary["budget"][2]["envelope"] == "0.00" and summary["totals"]["actual"] == "51000.00"
+    h.at(80).add(
+        portfolio.ProjectClosed(project_id="p-1", portfolio_id="pf-1", final_cost=Decimal(58000),
+                                effective_on=date(2028, 6, 30)), "p-1"
+    )  # fmt: skip
+    closed = portfolio_summary(fold(h.events), "pf-1")
+    assert [b["actual"] for b in closed["budget"]] == ["30000.00", "20000.00", "8000.00"]
+    assert closed["totals"]["actual"] == "58000.00"
 
 
 def test_a_decision_before_its_proposal_gives_the_same_read_model() -> None:
@@ -70,10 +92,35 @@ def test_pipeline_funnel_has_conversions_and_lead_times() -> None:
     assert report["decision_lead_time_days"] == {"count": 3, "median": 10.0, "p90": 20.0}
 
 
+def test_pipeline_lead_times_per_stage_time_each_step_from_the_one_before() -> None:
+    history = standard_history()
+    # p-5 drafted on day 30, submitted on day 34, changes requested on day 40, resubmitted day 41, approved day 43.
+    content = _content("p-5", "pf-1", "o-1", "1000")
+    history.at(30).add(intake.ProposalDrafted(requester="alice", **content), "p-5")
+    history.at(34).add(intake.ProposalSubmitted(requester="alice", submission=1, submitted_at=history.now, **content),
+                       "p-5")  # fmt: skip
+    history.at(40).decided("p-5", "pf-1", "request_changes")
+    history.at(41).add(intake.ProposalSubmitted(requester="alice", submission=2, submitted_at=history.now, **content),
+                       "p-5")  # fmt: skip
+    history.at(43).decided("p-5", "pf-1", "approve")
+    stages = {s["stage"]: s for s in pipeline_funnel(fold(history.events), portfolio_id="pf-1")["stage_lead_time_days"]}
+    assert list(stages) == ["submitted", "decided", *(f"decided:{o}" for o in OUTCOMES)]
+    # four proposals drafted and submitted at once, p-5 after 4 days: the median is 0, the p90 4.
+    assert stages["submitted"] == {"stage": "submitted", "from_stage": "draft", "count": 5, "median": 0.0, "p90": 4.0}
+    # decisions: 5, 10, 20 days (standard history), 6 (changes requested), 2 (approval of the resubmission).
+    assert (stages["decided"]["count"], stages["decided"]["median"]) == (5, 6.0)
+    assert (stages["decided:approve"]["count"], stages["decided:approve"]["median"]) == (2, 3.5)
+    assert stages["decided:request_changes"] == {
+        "stage": "decided:request_changes", "from_stage": "submitted", "count": 1, "median": 6.0, "p90": 6.0
+    }  # fmt: skip
+    assert stages["decided:reject"]["median"] == 10.0 and stages["decided:defer"]["median"] == 20.0
+
+
 def test_empty_pipeline_has_null_conversions() -> None:
     report = pipeline_funnel(InMemoryDocuments(), portfolio_id="none")
     assert report["conversion"]["submitted_of_drafted"] is None
     assert report["decision_lead_time_days"] == {"count": 0, "median": None, "p90": None}
+    assert all(s["count"] == 0 and s["median"] is None for s in report["stage_lead_time_days"])
 
 
 def test_nearest_rank_percentile() -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from pmo_events.figures.fiscal import FiscalCalendar
 from pmo_reporting.projections.calendar import fiscal_calendar
-from pmo_reporting.projections.delivery import ACTIVE_STATUSES, PROJECT, current_budget, latest_report
+from pmo_reporting.projections.delivery import (
+    ACTIVE_STATUSES,
+    PROJECT,
+    current_budget,
+    current_reports,
+    latest_report,
+)
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE, PORTFOLIO, board_members
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
 from pmo_reporting.reports.benefits import planned_and_forgone, tally
@@ -61,6 +68,33 @@ def actual_cost(projects: list[Body]) -> Decimal:
     return spent
 
 
+def actual_per_period(projects: list[Body], fiscal: FiscalCalendar, periods: list[str]) -> dict[str, Decimal]:
+    """Actual cost spent in each fiscal period: each status report's rise in cumulative actual cost falls in
+    the budget period holding its period end (or that day's fiscal year when no budget period holds it), a
+    closure's final cost above the last report in the period it ended in. The periods add up to the total."""
+    spans = [(name, span) for name in periods if (span := fiscal.span(name)) is not None]
+
+    spent: dict[str, Decimal] = {}
+
+    def spend(day: date, amount: Decimal) -> None:
+        name = next((name for name, span in spans if span.start <= day <= span.end), fiscal.name_of(day, "year"))
+        spent[name] = spent.get(name, Decimal(0)) + amount
+
+    for project in projects:
+        reported, last_day = Decimal(0), None
+        for report in current_reports(project):
+            last_day = date.fromisoformat(report["period_end"])
+            spend(last_day, Decimal(report["actual_cost"]) - reported)
+            reported = Decimal(report["actual_cost"])
+        if (final := project.get("final_cost")) is not None:
+            ended = project.get("ended_on")
+            spend(
+                date.fromisoformat(ended) if ended else last_day or date.fromisoformat(project["initiated_at"][:10]),
+                Decimal(final) - reported,
+            )
+    return spent
+
+
 def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
     portfolio = docs.get(PORTFOLIO, portfolio_id) or {"id": portfolio_id, "budget": {}}
     proposals = docs.all(PROPOSAL, scope=portfolio_id)
@@ -72,7 +106,8 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
     envelope = {p: Decimal(a) for p, a in portfolio["budget"].items()}
     committed = committed_per_period(docs, portfolio_id)
     fiscal = fiscal_calendar(docs)
-    periods = sorted(set(envelope) | set(committed), key=fiscal.order)
+    actual = actual_per_period(projects, fiscal, sorted(set(envelope) | set(committed), key=fiscal.order))
+    periods = sorted(set(envelope) | set(committed) | set(actual), key=fiscal.order)
     funded = [p for p in proposals if proposal_status(p) == "approved"]
     invested = {c["objective_id"] for p in funded for c in p.get("objective_contributions", [])}
     objectives = [o for o in docs.all(OBJECTIVE) if not o.get("retired_at") and applies_to(o, portfolio_id)]
@@ -91,6 +126,7 @@ def portfolio_summary(docs: DocumentView, portfolio_id: str) -> Body:
                 "envelope": money(envelope.get(period, Decimal(0)), currency),
                 "committed": money(committed.get(period, Decimal(0)), currency),
                 "remaining": money(envelope.get(period, Decimal(0)) - committed.get(period, Decimal(0)), currency),
+                "actual": money(actual.get(period, Decimal(0)), currency),
             }
             for period in periods
         ],

@@ -124,8 +124,8 @@ def _pack(
             "Envelope, committed and actual",
             [
                 Table(
-                    f"Per fiscal period ({currency})",
-                    ["Period", "From", "To", "Envelope", "Committed", "Remaining"],
+                    f"Per fiscal period ({currency}); actual: the cost reported as spent in the period",
+                    ["Period", "From", "To", "Envelope", "Committed", "Remaining", "Actual"],
                     [
                         [
                             b["fiscal_period"],
@@ -134,10 +134,11 @@ def _pack(
                             b["envelope"],
                             b["committed"],
                             b["remaining"],
+                            b["actual"],
                         ]
                         for b in summary["budget"]
                     ],
-                    frozenset({3, 4, 5}),
+                    frozenset({3, 4, 5, 6}),
                 ),
                 Table(
                     f"All periods ({currency}); actual: each project's latest reported cumulative cost",
@@ -201,6 +202,15 @@ def _pack(
                         ["90th percentile lead time", _or_dash(pipeline["decision_lead_time_days"]["p90"])],
                     ],
                     frozenset({1}),
+                ),
+                Table(
+                    "Lead time per stage (days from the stage before)",
+                    ["Stage", "From", "Timed", "Median", "90th percentile"],
+                    [
+                        [s["stage"], s["from_stage"], str(s["count"]), _or_dash(s["median"]), _or_dash(s["p90"])]
+                        for s in pipeline["stage_lead_time_days"]
+                    ],
+                    frozenset({2, 3, 4}),
                 ),
             ],
             chart=lambda into: charts.funnel_chart(pipeline["stages"], into),

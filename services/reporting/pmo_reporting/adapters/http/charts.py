@@ -110,22 +110,22 @@ def _figure(width: float = 6.4, height: float = 3.2) -> Figure:
 
 
 def budget_chart(budget: Sequence[dict[str, str]], currency: str | None, into: Canvas | None = None) -> Chart:
-    """Envelope vs committed per fiscal period, grouped bars."""
+    """Envelope, committed and actual per fiscal period, grouped bars."""
     with _styled():
         figure = into or _figure()
         axes = figure.add_subplot()
         periods = [row["fiscal_period"] for row in budget]
         positions = range(len(periods))
-        width = 0.38
-        axes.bar([p - width / 2 for p in positions], [number(r["envelope"]) for r in budget], width,
-                 label="envelope", color=SERIES[0])  # fmt: skip
-        axes.bar([p + width / 2 for p in positions], [number(r["committed"]) for r in budget], width,
-                 label="committed", color=SERIES[1])  # fmt: skip
+        width = 0.27
+        for offset, key, colour in ((-width, "envelope", SERIES[0]), (0.0, "committed", SERIES[1]),
+                                    (width, "actual", SERIES[2])):  # fmt: skip
+            axes.bar([p + offset for p in positions], [number(r.get(key)) for r in budget], width,
+                     label=key, color=colour)  # fmt: skip
         axes.set_xticks(list(positions), periods)
         axes.set_ylabel(f"amount ({currency or 'currency'})")
         axes.legend(frameon=False)
         axes.ticklabel_format(axis="y", style="plain")
-    return Chart("Envelope against committed, per fiscal period", figure)
+    return Chart("Envelope, committed and actual cost, per fiscal period", figure)
 
 
 def totals_chart(totals: dict[str, str], currency: str | None, into: Canvas | None = None) -> Chart:

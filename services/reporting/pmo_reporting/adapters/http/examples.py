@@ -37,6 +37,7 @@ SUMMARY: dict[str, Any] = {
             "envelope": "1200000.00",
             "committed": "930000.00",
             "remaining": "270000.00",
+            "actual": "90000.00",
         },
         {
             "fiscal_period": "FY2028",
@@ -45,6 +46,7 @@ SUMMARY: dict[str, Any] = {
             "envelope": "600000.00",
             "committed": "0.00",
             "remaining": "600000.00",
+            "actual": "0.00",
         },
     ],
     "totals": {"envelope": "1800000.00", "committed": "930000.00", "actual": "90000.00"},
@@ -73,6 +75,14 @@ PIPELINE: dict[str, Any] = {
         "approved_of_submitted": "0.5000",
     },
     "decision_lead_time_days": {"count": 6, "median": "9.50", "p90": "21.00"},
+    "stage_lead_time_days": [
+        {"stage": "submitted", "from_stage": "draft", "count": 6, "median": "2.00", "p90": "6.00"},
+        {"stage": "decided", "from_stage": "submitted", "count": 6, "median": "9.50", "p90": "21.00"},
+        {"stage": "decided:approved", "from_stage": "submitted", "count": 3, "median": "8.00", "p90": "12.00"},
+        {"stage": "decided:rejected", "from_stage": "submitted", "count": 1, "median": "21.00", "p90": "21.00"},
+        {"stage": "decided:deferred", "from_stage": "submitted", "count": 1, "median": "11.00", "p90": "11.00"},
+        {"stage": "decided:changes_requested", "from_stage": "submitted", "count": 1, "median": "5.00", "p90": "5.00"},
+    ],
 }
 DECISION: dict[str, Any] = {
     "id": "b4191039-9c4f-4d65-ac05-d423a30d2887",

@@ -122,7 +122,8 @@ async def pipeline_body(request: Request, portfolio_id: str | None, as_of: datet
     funnel = pipeline_funnel(docs, portfolio_id=portfolio_id)
     # `decided:<outcome>` in the HTTP vocabulary (decided:approved), as the decision trail and its filter say it.
     stages = [{**s, "stage": _decided_stage(s["stage"])} for s in funnel["stages"]]
-    return {**_stamp(as_of), **funnel, "stages": stages}
+    lead_times = [{**s, "stage": _decided_stage(s["stage"])} for s in funnel["stage_lead_time_days"]]
+    return {**_stamp(as_of), **funnel, "stages": stages, "stage_lead_time_days": lead_times}
 
 
 def _decided_stage(stage: str) -> str:

@@ -35,6 +35,11 @@ class PeriodEnvelopeOut(BaseModel):
     envelope: Money
     committed: Money
     remaining: Money
+    actual: Money = Field(
+        description="actual cost spent in the period: the rise in each project's reported cumulative actual cost "
+        "whose period end falls in it (a closure's final cost in the period it ended); the periods add up to "
+        "totals.actual"
+    )
 
 
 class Totals(BaseModel):
@@ -103,8 +108,19 @@ class LeadTime(BaseModel):
     p90: Decimal2 | None = Field(description="days")
 
 
+class StageLeadTime(BaseModel):
+    """Days a proposal took to reach `stage` from `from_stage` (decisions: since the submission they answered)."""
+
+    stage: str = Field(examples=["decided:approved"])
+    from_stage: str = Field(examples=["submitted"])
+    count: int
+    median: Decimal2 | None = Field(description="days")
+    p90: Decimal2 | None = Field(description="days")
+
+
 class PipelineReport(Stamped):
-    """The funnel draft → submitted → decided by outcome, conversions and decision lead time in days."""
+    """The funnel draft → submitted → decided by outcome, conversions, decision lead time and lead time per
+    stage in days."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ex.PIPELINE]})
 
@@ -113,6 +129,9 @@ class PipelineReport(Stamped):
     by_status: dict[str, int]
     conversion: Conversion
     decision_lead_time_days: LeadTime
+    stage_lead_time_days: list[StageLeadTime] = Field(
+        default=[], description="per funnel stage, the lead time from the stage before it (days)"
+    )
 
 
 class DecisionEntry(BaseModel):
