@@ -15,6 +15,7 @@ from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
 from .test_delivery_projection import delivered
 from .test_earned_value import recorded
+from .test_programme_dashboard import PROGRAMME, programme_history
 from .test_raid_reports import logged
 
 pytestmark = pytest.mark.integration
@@ -217,3 +218,74 @@ async def test_the_project_page_lists_gates_and_change_requests_with_who_when_wh
         ]  # fmt: skip
         before = await client.get("/console/projects/p-1", params={"as_of": "2026-01-05T09:00:00Z"})
         assert before.status_code == 200 and "The project did not exist then." in before.text
+
+
+async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now_and_before_the_slip(reporting) -> None:
+    history = programme_history()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    before_the_slip = (T0 + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    pages = [
+        "/console/portfolios/pf-1/dependencies",
+        "/console/portfolios/pf-1/programmes",
+        f"/console/programmes/{PROGRAMME}",
+    ]
+    async with patient(reporting, "vera", "viewer") as client:
+        flags = []
+        for as_of in (None, before_the_slip):
+            params = {"as_of": as_of} if as_of else {}
+            for path in pages:
+                answer = await client.get(path, params=params)
+                assert answer.status_code == 200, (path, answer.text[:300])
+                page = parse(answer.text)
+                assert external_references(answer.text) == [] and accessibility_problems(page) == [], path
+                assert tables_behind_charts(page), path
+
+            graph = (await client.get("/reports/dependencies", params={"portfolio_id": "pf-1", **params})).json()
+            page = parse((await client.get(pages[0], params=params)).text)
+            titles = {n["project_id"]: n["title"] or n["project_id"] for n in graph["nodes"]}
+            assert page.table_rows("dependencies") == [
+                [titles[e["dependent_project_id"]], e["needed"], titles[e["provider_project_id"]], e["need_date"],
+                 "yes" if e["at_risk"] else "no", (e["cause"] or "").replace("_", " "),
+                 e["provider_forecast_end"] or ""]
+                for e in graph["items"]
+            ]  # fmt: skip
+            assert page.table_rows("dependency-projects") == [
+                [n["title"] or n["project_id"], n["status"] or "", "yes" if n["at_risk"] else "no"]
+                for n in graph["nodes"]
+            ]
+            assert page.find(id="chart-map") is not None
+            flags.append([row[4] for row in page.table_rows("dependencies")])
+
+            listed = (await client.get("/reports/programmes", params={"portfolio_id": "pf-1", **params})).json()
+            page = parse((await client.get(pages[1], params=params)).text)
+            assert [(r[0], r[4], r[5], r[6]) for r in page.table_rows("programmes")] == [
+                (p["name"], str(p["projects"]), str(p["projects_at_risk"]), p["worst_rag"] or "-")
+                for p in listed["items"]
+            ]
+
+            dashboard = (await client.get(f"/reports/programmes/{PROGRAMME}", params=params)).json()
+            page = parse((await client.get(pages[2], params=params)).text)
+            assert page.table_rows("ring-fence") == [
+                [r["fiscal_period"], r["start"] or "", r["end"] or "", r["ring_fence"], r["drawn"], r["remaining"],
+                 r["current_budget"]] for r in dashboard["ring_fence"]
+            ]  # fmt: skip
+            assert [(r[2], r[3], r[4], r[8]) for r in page.table_rows("programme-projects")] == [
+                (p["stage"], p["status"], p["rag"] or "-", p["ev"] or "-") for p in dashboard["items"]
+            ]
+            assert page.table_rows("rollup-evm") == [
+                [
+                    dashboard["status_rollup"]["evm"][k] or "-"
+                    for k in ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "vac", "spi", "cpi")
+                ]
+            ]
+            assert len(page.table_rows("escalated-raid")) == max(1, len(dashboard["escalated_raid"]))
+        # The provider slipped on day 40: its dependency is at risk now, not before.
+        assert flags == [["yes"], ["no"]]
+
+        unknown = await client.get("/console/programmes/nope")
+        assert unknown.status_code == 404
+        assert (
+            "did not exist then"
+            in (await client.get("/console/programmes/nope", params={"as_of": before_the_slip})).text
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -126,6 +127,27 @@ def budget_chart(budget: Sequence[dict[str, str]], currency: str | None, into: C
         axes.legend(frameon=False)
         axes.ticklabel_format(axis="y", style="plain")
     return Chart("Envelope, committed and actual cost, per fiscal period", figure)
+
+
+def ring_fence_chart(rows: Sequence[dict[str, str]], currency: str | None, into: Canvas | None = None) -> Chart:
+    """A programme's ring-fence, what is drawn on it and its projects' current budget, per fiscal period."""
+    with _styled():
+        figure = into or _figure()
+        axes = figure.add_subplot()
+        periods = [row["fiscal_period"] for row in rows]
+        positions = range(len(periods))
+        width = 0.27
+        for offset, key, colour in ((-width, "ring_fence", SERIES[0]), (0.0, "drawn", SERIES[1]),
+                                    (width, "current_budget", SERIES[2])):  # fmt: skip
+            axes.bar([p + offset for p in positions], [number(r.get(key)) for r in rows], width,
+                     label=key.replace("_", " "), color=colour)  # fmt: skip
+        axes.set_xticks(list(positions), periods)
+        axes.set_ylabel(f"amount ({currency or 'currency'})")
+        axes.legend(frameon=False)
+        axes.ticklabel_format(axis="y", style="plain")
+        if not rows:
+            axes.text(0.5, 0.5, "no ring-fence", ha="center", va="center", transform=axes.transAxes)
+    return Chart("Ring-fence, drawn and current budget, per fiscal period", figure)
 
 
 def totals_chart(totals: dict[str, str], currency: str | None, into: Canvas | None = None) -> Chart:
@@ -259,6 +281,62 @@ def risk_heatmap(cells: Sequence[dict[str, object]], into: Canvas | None = None)
         axes.set_ylabel("probability")
         axes.spines[["left", "bottom"]].set_visible(False)
     return Chart("Risk heatmap: open risks per probability and impact", figure)
+
+
+def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Each project's column: providers left of the projects depending on them (longest path; a cycle stops)."""
+    layer = dict.fromkeys(nodes, 0)
+    for _ in range(len(nodes)):
+        moved = False
+        for dependent, provider in edges:
+            if layer[dependent] < layer[provider] + 1 <= len(nodes):
+                layer[dependent] = layer[provider] + 1
+                moved = True
+        if not moved:
+            break
+    return layer
+
+
+def dependency_graph(
+    nodes: Sequence[dict[str, object]], edges: Sequence[dict[str, object]], into: Canvas | None = None
+) -> Chart:
+    """Projects as boxes in columns (providers left), an arrow from each provider to the project that needs it;
+    at-risk dependencies and the projects depending on them in red, dashed."""
+    ids = [str(n["project_id"]) for n in nodes]
+    pairs = [(str(e["dependent_project_id"]), str(e["provider_project_id"])) for e in edges]
+    layer = _layers(ids, [(d, p) for d, p in pairs if d in ids and p in ids])
+    columns: dict[int, list[str]] = {}
+    for project_id in ids:
+        columns.setdefault(layer[project_id], []).append(project_id)
+    place = {pid: (column, -row) for column, members in columns.items() for row, pid in enumerate(members)}
+    tallest = max((len(m) for m in columns.values()), default=1)
+    with _styled():
+        figure = into or _figure(width=max(4.0, 2.6 * len(columns) + 1), height=max(1.8, 0.9 * tallest + 0.8))
+        axes = figure.add_subplot()
+        axes.axis("off")
+        boxes = {}
+        for node in nodes:
+            project_id = str(node["project_id"])
+            at_risk = bool(node.get("at_risk"))
+            label = textwrap.shorten(str(node.get("title") or project_id), 28, placeholder="…")
+            boxes[project_id] = axes.text(
+                *place[project_id], label + ("\n(at risk)" if at_risk else ""), ha="center", va="center", fontsize=8,
+                bbox={"boxstyle": "round,pad=0.4", "facecolor": "#fde0dd" if at_risk else "#eef3f8",
+                      "edgecolor": RAG_COLOURS["red"] if at_risk else "#2166ac", "linestyle": "--" if at_risk else "-"},
+            )  # fmt: skip
+        for edge, (dependent, provider) in zip(edges, pairs, strict=True):
+            if dependent in boxes and provider in boxes:
+                colour, style = (RAG_COLOURS["red"], "--") if edge.get("at_risk") else ("#444444", "-")
+                arrow = {"arrowstyle": "-|>", "color": colour, "linestyle": style, "shrinkA": 4, "shrinkB": 4}
+                # from the provider's right edge to the dependent's left edge
+                axes.annotate("", xy=(0, 0.5), xycoords=boxes[dependent], xytext=(1, 0.5),
+                              textcoords=boxes[provider], arrowprops=arrow)  # fmt: skip
+        if not nodes:
+            axes.text(0.5, 0.5, "no dependency registered", ha="center", va="center", transform=axes.transAxes)
+        else:
+            axes.set_xlim(-0.7, max(columns) + 0.7)
+            axes.set_ylim(-tallest + 0.4, 0.6)
+    return Chart("Dependency map: an arrow from each provider to the project that needs it; at risk in red", figure)
 
 
 def _text(value: object) -> str | None:

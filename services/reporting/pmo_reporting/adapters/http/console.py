@@ -23,11 +23,14 @@ from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
 from pmo_reporting.adapters.http.board_pack import HTML_POLICY, PDF, build_pack, render_html, render_pdf
 from pmo_reporting.adapters.http.html import as_json, templates
+from pmo_reporting.adapters.http.programme_reports import programme_body, programmes_body
+from pmo_reporting.adapters.http.programme_responses import ProgrammeDashboard, ProgrammeLine
 from pmo_reporting.adapters.http.rendering import as_of_instant, bounded_instant, invalid
 from pmo_reporting.adapters.http.reports import (
     candidates_body,
     capacity_body,
     decision_rows,
+    dependencies_body,
     pipeline_body,
     portfolio_names,
     project_body,
@@ -37,6 +40,7 @@ from pmo_reporting.adapters.http.reports import (
 from pmo_reporting.adapters.http.responses import (
     CapacityHeatmap,
     DecisionEntry,
+    DependencyMap,
     PipelineReport,
     PortfolioSummary,
     ProjectReport,
@@ -281,6 +285,67 @@ async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: 
         portfolio_id=portfolio_id,
         report=report,
         svg=svg,
+    )
+
+
+@router.get("/portfolios/{portfolio_id}/dependencies")
+async def dependencies(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    body, edges = await dependencies_body(request, portfolio_id, instant)
+    report = as_json(DependencyMap, {**body, "items": edges, "next_cursor": None})
+    svg = {"map": await _svg(lambda: charts.dependency_graph(report["nodes"], report["items"]), "chart-map")}
+    return await _page(
+        request,
+        "dependencies.html",
+        instant,
+        principal=principal,
+        title="Dependencies",
+        portfolio_id=portfolio_id,
+        report=report,
+        svg=svg,
+    )
+
+
+@router.get("/portfolios/{portfolio_id}/programmes")
+async def programmes(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    rows = [as_json(ProgrammeLine, row) for row in await programmes_body(request, portfolio_id, instant)]
+    return await _page(
+        request,
+        "programmes.html",
+        instant,
+        principal=principal,
+        title="Programmes",
+        portfolio_id=portfolio_id,
+        programmes=rows,
+    )
+
+
+@router.get("/programmes/{programme_id}")
+async def programme(programme_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+    if (principal := await _principal(request)) is None:
+        return _login_redirect(request)
+    instant = _instant(as_of, t)
+    body, projects = await programme_body(request, programme_id, instant)
+    report = as_json(ProgrammeDashboard, {**body, "items": projects, "next_cursor": None})
+    return await _page(
+        request,
+        "programme.html",
+        instant,
+        principal=principal,
+        title=f"Programme {report.get('name') or programme_id}",
+        portfolio_id=report.get("portfolio_id"),
+        report=report,
+        tranche_names={t["tranche_id"]: t["name"] for t in report["tranches"]},
+        svg={
+            "ring_fence": await _svg(
+                lambda: charts.ring_fence_chart(report["ring_fence"], report.get("currency")), "chart-ring-fence"
+            )
+        },
     )
 
 
