@@ -14,10 +14,12 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 import matplotlib
 from fastapi import APIRouter, Request, Response
+from matplotlib import font_manager
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure, SubFigure
 
@@ -57,6 +59,8 @@ WRAP = 60
 HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 #: The years the capacity report answers for (as `/reports/capacity` checks `from` and `to`).
 CALENDAR_YEARS = (1900, 2999)
+#: Fonts with CJK glyphs the PDF falls back to, when installed (DejaVu Sans has none).
+CJK_FONTS = ("Noto Sans CJK JP", "Droid Sans Fallback")
 #: A4 landscape, in inches.
 PAGE = (11.69, 8.27)
 
@@ -370,17 +374,20 @@ def render_html(pack: Pack) -> str:
     return templates.get_template("board_pack.html").render(pack=pack, svgs=svgs)
 
 
+@cache
+def pdf_fonts() -> list[str]:
+    """The PDF's fonts, embedded as TrueType (Type 42) subsets with their Unicode maps, so that every name
+    renders and can be found and copied: DejaVu Sans, which matplotlib ships (Latin, Greek, Cyrillic, ...),
+    then a CJK font for the glyphs it lacks when the system has one (fonts-noto-cjk, fonts-droid-fallback)."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
+
+
 def render_pdf(pack: Pack) -> bytes:
     """One A4 landscape page per section: a header with the portfolio and the date, the chart, the tables."""
     buffer = io.BytesIO()
     metadata = {"Title": f"Board pack: {pack.name}", "Subject": pack.stamp, "Creator": "PMO reporting"}
-    #: Text as TrueType (Type 42) with its Unicode map, so that the figures can be found and copied.
-    style: dict[str, Any] = {
-        **charts.STYLE,
-        "pdf.use14corefonts": True,
-        "font.family": "sans-serif",
-        "font.sans-serif": ["Helvetica"],
-    }
+    style: dict[str, Any] = {**charts.STYLE, "pdf.fonttype": 42, "font.family": pdf_fonts()}
     with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:  # type: ignore[arg-type]
         for number, section in enumerate(pack.sections, start=1):
             page = Figure(figsize=PAGE)
