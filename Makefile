@@ -44,10 +44,11 @@ $(CHECKOV): tools/checkov/requirements.txt tools/checkov/constraints.txt
 	touch $(CHECKOV)
 
 # The README's walkthrough (run by a test) uses curl and jq: install them where we may (CI runs as root).
+# chromium (the Debian package) takes the console's screenshots in tests/e2e/test_console_demo.py.
 system-tools:
-	@for tool in curl jq; do command -v $$tool >/dev/null && continue; \
+	@for tool in curl jq chromium; do command -v $$tool >/dev/null && continue; \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && apt-get install -y -qq $$tool >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends $$tool >/dev/null; \
 		else echo "$$tool is missing: install it (apt-get install $$tool)"; exit 1; fi; done
 
 tools: system-tools $(NODE_TOOLS) $(TS_TOOLS) $(CHECKOV)
