@@ -65,6 +65,8 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
             "pipeline": f"/console/portfolios/{portfolio}/pipeline",
             "decisions": f"/console/portfolios/{portfolio}/decisions",
             "risks": f"/console/portfolios/{portfolio}/risks",
+            "dependencies": f"/console/portfolios/{portfolio}/dependencies",
+            "programmes": f"/console/portfolios/{portfolio}/programmes",
             "project": f"/console/projects/{projects[0]}",
             "capacity": "/console/capacity",
             "board-pack": f"/reports/portfolios/{portfolio}/board-pack.html",
