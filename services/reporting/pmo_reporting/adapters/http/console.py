@@ -8,7 +8,10 @@ No page loads anything from elsewhere: the stylesheet is shipped in this package
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -57,6 +60,9 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "pmo_console_token"
 STATIC = {"console.css": "text/css; charset=utf-8"}
 #: Content-Security-Policy: nothing but this origin's stylesheet and inline SVG; no script at all.
+#: Charts drawn are kept (by their figures) for the next page that shows the same: most pages show the same
+#: figures again until an event changes them, and drawing is most of a page's time.
+CHARTS_KEPT = 256
 #: How many of the highest-scored open risks the overview lists (the risk page lists them all).
 TOP_RISKS = 5
 POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
@@ -141,9 +147,16 @@ def _with_as_of(request: Request, as_of: datetime | str | None, path: str | None
     return target + (f"?{urlencode(params)}" if params else "")
 
 
-async def _svg(chart: Any, chart_id: str) -> str:
-    """Draw off the event loop: matplotlib is CPU work."""
-    return await asyncio.to_thread(lambda: chart().svg(chart_id))
+async def _svg(draw: Callable[..., charts.Chart], chart_id: str, *figures: Any) -> str:
+    """A chart as inline SVG, drawn off the event loop (matplotlib is CPU work), or as drawn before: a chart is
+    a function of its figures, so the same figures (the JSON text the report gives) give the same SVG."""
+    key = json.dumps(figures, sort_keys=True, default=str)
+    return await asyncio.to_thread(_drawn, draw, chart_id, key)
+
+
+@lru_cache(maxsize=CHARTS_KEPT)
+def _drawn(draw: Callable[..., charts.Chart], chart_id: str, figures: str) -> str:
+    return draw(*json.loads(figures)).svg(chart_id)
 
 
 @router.get("/static/{name}")
@@ -207,11 +220,11 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
     candidates = await candidates_body(request, portfolio_id, instant)
     risk_report = await _risk_report(request, portfolio_id, instant)
     svg = {
-        "risks": await _svg(lambda: charts.risk_heatmap(risk_report["cells"]), "chart-risks"),
-        "budget": await _svg(lambda: charts.budget_chart(summary["budget"], summary["currency"]), "chart-budget"),
-        "totals": await _svg(lambda: charts.totals_chart(summary["totals"], summary["currency"]), "chart-totals"),
-        "rag": await _svg(lambda: charts.rag_chart(summary["rag"]), "chart-rag"),
-        "bubbles": await _svg(lambda: charts.bubble_chart(candidates), "chart-bubbles"),
+        "risks": await _svg(charts.risk_heatmap, "chart-risks", risk_report["cells"]),
+        "budget": await _svg(charts.budget_chart, "chart-budget", summary["budget"], summary["currency"]),
+        "totals": await _svg(charts.totals_chart, "chart-totals", summary["totals"], summary["currency"]),
+        "rag": await _svg(charts.rag_chart, "chart-rag", summary["rag"]),
+        "bubbles": await _svg(charts.bubble_chart, "chart-bubbles", candidates),
     }
     return await _page(
         request,
@@ -251,7 +264,7 @@ async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = as_json(PipelineReport, await pipeline_body(request, portfolio_id, instant))
-    svg = {"funnel": await _svg(lambda: charts.funnel_chart(report["stages"]), "chart-funnel")}
+    svg = {"funnel": await _svg(charts.funnel_chart, "chart-funnel", report["stages"])}
     return await _page(
         request,
         "pipeline.html",
@@ -275,7 +288,7 @@ async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = await _risk_report(request, portfolio_id, instant)
-    svg = {"heatmap": await _svg(lambda: charts.risk_heatmap(report["cells"]), "chart-heatmap")}
+    svg = {"heatmap": await _svg(charts.risk_heatmap, "chart-heatmap", report["cells"])}
     return await _page(
         request,
         "risks.html",
@@ -295,7 +308,7 @@ async def dependencies(portfolio_id: str, request: Request, as_of: AsOfText = No
     instant = _instant(as_of, t)
     body, edges = await dependencies_body(request, portfolio_id, instant)
     report = as_json(DependencyMap, {**body, "items": edges, "next_cursor": None})
-    svg = {"map": await _svg(lambda: charts.dependency_graph(report["nodes"], report["items"]), "chart-map")}
+    svg = {"map": await _svg(charts.dependency_graph, "chart-map", report["nodes"], report["items"])}
     return await _page(
         request,
         "dependencies.html",
@@ -343,7 +356,7 @@ async def programme(programme_id: str, request: Request, as_of: AsOfText = None,
         tranche_names={t["tranche_id"]: t["name"] for t in report["tranches"]},
         svg={
             "ring_fence": await _svg(
-                lambda: charts.ring_fence_chart(report["ring_fence"], report.get("currency")), "chart-ring-fence"
+                charts.ring_fence_chart, "chart-ring-fence", report["ring_fence"], report.get("currency")
             )
         },
     )
@@ -372,7 +385,7 @@ async def project(project_id: str, request: Request, as_of: AsOfText = None, t: 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = as_json(ProjectReport, await project_body(request, project_id, instant))
-    svg = {"evm": await _svg(lambda: charts.s_curve(report["evm"]), "chart-evm")}
+    svg = {"evm": await _svg(charts.s_curve, "chart-evm", report["evm"])}
     return await _page(
         request,
         "project.html",
@@ -403,7 +416,7 @@ async def capacity(
         raise invalid(wrong[0], wrong[1], "range")
     header, rows = await capacity_body(request, instant, Span(start, end), "role", "period")
     report = as_json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
-    svg = {"heatmap": await _svg(lambda: charts.heatmap(report["items"]), "chart-heatmap")}
+    svg = {"heatmap": await _svg(charts.heatmap, "chart-heatmap", report["items"])}
     return await _page(
         request,
         "capacity.html",
