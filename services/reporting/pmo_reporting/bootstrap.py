@@ -24,7 +24,7 @@ REPORTING = ServiceDefinition(
     default_port=8004,
     #: 2.0: project budgets are `[{fiscal_period, amount}]` lists; an undefined figure is null (docs/api.md).
     #: 3.1: the programme dashboard and list (/reports/programmes), with the programme's benefits map; additive.
-    #: 3.2: the pipeline\'s stage_lead_time_days and the summary budget rows\' actual cost per period; additive.
+    #: 3.2: the pipeline's stage_lead_time_days and the summary budget rows' actual cost per period; additive.
     api_version="3.2.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
