@@ -53,7 +53,8 @@ PORTFOLIO = ServiceDefinition(
     # 2: every amount at most 15 digits before the point (costs took 16); dates 1900 to 2199 (issue 11).
     # 3.1: the programme benefits map (issue 16).
     # 3.2: reviews that act: board actions, their motions and delegated resolution, the overdue sweep (issue 15).
-    api_version="3.2.0",
+    # 3.3: change requests on the ladder: POST /projects/{id}/change-requests/{cr_id}/motions (issue 15).
+    api_version="3.3.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

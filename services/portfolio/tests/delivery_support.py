@@ -8,13 +8,16 @@ from decimal import Decimal
 from pmo_devstack import testing
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit, Timeline
-from pmo_events.contracts.portfolio import InvestmentDecided, ProjectBudgetChanged, ProjectInitiated
+from pmo_events.contracts.portfolio import InvestmentDecided, MotionCarried, ProjectBudgetChanged, ProjectInitiated
 from pmo_events.runtime import fold
 from pmo_portfolio.delivery.commands import PROJECT
+from pmo_portfolio.delivery.domain import change_requests
 from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.commands import PORTFOLIO
 from pmo_portfolio.funding.domain.portfolio import Portfolio
+from pmo_portfolio.governance.commands import MOTION
+from pmo_portfolio.governance.domain import motions
 
 from .support import NOW, PORTFOLIO_ID, created, given, money, registered
 
@@ -73,3 +76,21 @@ def moved(portfolio: Portfolio, events: list[Event]) -> Portfolio:
 
 def at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def board_decides(portfolio: Portfolio, state: Project, change_request_id: str, outcome: str, how: Act) -> list[Event]:
+    """A change request put to the board's vote (moved by `how.by`) and carried by the members' votes in turn:
+    what the carrying vote decides."""
+    terms = change_requests.motion_terms(portfolio, state, change_request_id, outcome, how)  # type: ignore[arg-type]
+    charter = portfolio.charter
+    assert charter is not None
+    motion = testing.given(
+        MOTION, *motions.propose(charter, PORTFOLIO_ID, "m-1", terms, how.by, how.at), stream_id="m-1"
+    )
+    voters = [how.by, *(m for m in charter.members if m != how.by)]
+    for voter in voters:
+        voted = motions.cast_vote(motion, voter, "for", "agreed", how.at)
+        motion = fold(MOTION, motion, voted)
+        if isinstance(voted[-1], MotionCarried):
+            return change_requests.carried(portfolio, state, motion, voted[-1])
+    raise AssertionError(f"the board did not carry the motion: {motion.status}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,27 @@ async def test_the_review_calendar_publishes_each_overdue_review_and_action_once
         query = select(events.c.type).where(events.c.stream_id == "p-1").order_by(events.c.version)
         types = [row.type.split(".")[2] for row in await session.execute(query)]
     assert types.count("ReviewOverdue") == 1 and types.count("BoardActionOverdue") == 1
+
+
+async def test_a_change_request_above_the_delegated_threshold_is_decided_by_the_boards_motion(service) -> None:
+    await _running_project(service)
+    increase = {"kind": "budget", "budget_delta": [{"fiscal_period": "FY2027", "amount": "50"}], "rationale": "+"}
+    async with service.client("pam", "project_manager") as pam:
+        raised = await pam.post("/projects/p-1/change-requests", json=increase)
+        assert raised.status_code == 201, raised.text
+    url = f"/projects/p-1/change-requests/{raised.json()['id']}"
+    approve = {"outcome": "approved", "rationale": "worth it"}
+    async with service.client("bea", "board_member") as bea:
+        alone = await bea.post(f"{url}/decision", json=approve)
+        assert alone.status_code == 409 and alone.json()["type"].endswith("board-vote-needed"), alone.text
+        assert (await bea.get("/projects/p-1")).json()["change_requests"][0]["status"] == "pending"
+        moved = await bea.post(f"{url}/motions", json=approve)
+        assert moved.status_code == 201, moved.text
+        motion = moved.json()
+        assert (motion["kind"], Decimal(motion["amount"]), motion["status"]) == ("change_request", 50, "open")
+        assert [(c["subject"], c["reason"]) for c in motion["conflicts"]] == [("pam", "requester")]
+    async with service.client("bob", "board_member") as bob:
+        votes = f"/portfolios/{motion['portfolio_id']}/motions/{motion['id']}/votes"
+        assert (await bob.post(votes, json={"vote": "for", "rationale": "agreed"})).json()["status"] == "carried"
+        after = (await bob.get("/projects/p-1")).json()
+        assert after["change_requests"][0]["status"] == "approved" and after["bac"] == "350.00"

@@ -206,7 +206,9 @@ async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_post
                 "budget_delta": [{"fiscal_period": "FY2027", "amount": "400"}],
                 "rationale": "+",
             }
-            cr = (await bea.post(f"/projects/{project}/change-requests", json=increase)).json()["id"]
+            # The project manager raises it: nobody decides a change they requested.
+            async with on_postgres.client("pam", "project_manager") as pam:
+                cr = (await pam.post(f"/projects/{project}/change-requests", json=increase)).json()["id"]
             change, approval = await asyncio.gather(
                 bea.post(f"/projects/{project}/change-requests/{cr}/decision", json=APPROVE_CHANGE),
                 bob.post(f"/portfolios/{pid}/decisions", json=_approval(newcomer, "400", "bob")),

@@ -42,7 +42,7 @@ from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.funding.domain.envelope import remaining_envelope
 from pmo_portfolio.shared.errors import EnvelopeExceeded, InvalidCommand, NotBoardMember, NotFound, RuleViolation
 
-from .delivery_support import act, at, funded, moved, project
+from .delivery_support import act, at, board_decides, funded, moved, project
 from .support import NOW, created, given, money, registered
 
 GATES: tuple[Gate, ...] = ("plan", "execute", "close")
@@ -184,7 +184,7 @@ def test_bac_is_the_budget_in_force_at_the_period_end() -> None:
     request = change_requests.request_change(project(), _budget_change(("2027", "100")), act(by="pam"))
     state = project(*request)
     cr_id = request[0].change_request_id
-    decided = change_requests.decide_change(funded(), state, cr_id, "approve", act(at=at(date(2027, 7, 1))))
+    decided = board_decides(funded(), state, cr_id, "approve", act(at=at(date(2027, 7, 1))))
     state = project(*request, *decided)
     assert state.budget == {"2027": Decimal("500")}
     june = reported(funded(), state, _report(period_end=date(2027, 6, 30)))
@@ -309,28 +309,24 @@ def test_an_approved_budget_increase_obeys_the_envelope() -> None:
     [asked] = change_requests.request_change(project(), _budget_change(("2027", "700")), act("pam"))
     state = project(asked)
     with pytest.raises(EnvelopeExceeded) as refused:
-        change_requests.decide_change(funded(), state, asked.change_request_id, "approve", act())
+        board_decides(funded(), state, asked.change_request_id, "approve", act())
     assert (refused.value.remaining, refused.value.asked) == (Decimal("600"), Decimal("700"))
     [small] = change_requests.request_change(project(), _budget_change(("2027", "600")), act("pam"))
-    decided, funding = change_requests.decide_change(
-        funded(), project(small), small.change_request_id, "approve", act()
-    )
+    decided, funding = board_decides(funded(), project(small), small.change_request_id, "approve", act())
     assert isinstance(decided, ChangeRequestDecided) and isinstance(funding, ProjectBudgetChanged)
     assert moved(funded(), [funding]).committed["2027"] == Decimal("1000")
     assert project(small, decided).budget == {"2027": Decimal("1000")}
     with pytest.raises(RuleViolation, match="already approved"):
-        change_requests.decide_change(funded(), project(small, decided), small.change_request_id, "reject", act())
+        board_decides(funded(), project(small, decided), small.change_request_id, "reject", act())
 
 
 def test_a_budget_decrease_returns_money_and_a_rejection_changes_nothing() -> None:
     [asked] = change_requests.request_change(project(), _budget_change(("2027", "-100")), act("pam"))
-    _decided, funding = change_requests.decide_change(
-        funded(), project(asked), asked.change_request_id, "approve", act()
-    )
+    _decided, funding = board_decides(funded(), project(asked), asked.change_request_id, "approve", act())
     assert (
         remaining_envelope(moved(funded(), [funding]).budget, moved(funded(), [funding]).committed)[0].remaining == 700
     )
-    [rejected] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "reject", act())
+    [rejected] = board_decides(funded(), project(asked), asked.change_request_id, "reject", act())
     assert project(asked, rejected).budget == {"2027": Decimal("400")}
     with pytest.raises(InvalidCommand) as below:
         change_requests.request_change(project(), _budget_change(("2027", "-500")), act("pam"))
@@ -340,7 +336,7 @@ def test_a_budget_decrease_returns_money_and_a_rejection_changes_nothing() -> No
 def test_schedule_and_scope_changes() -> None:
     schedule = change_requests.RequestChange(kind="schedule", rationale="late supplier", new_end=date(2028, 3, 31))
     [asked] = change_requests.request_change(project(), schedule, act("pam"))
-    [decided] = change_requests.decide_change(funded(), project(asked), asked.change_request_id, "approve", act())
+    [decided] = board_decides(funded(), project(asked), asked.change_request_id, "approve", act())
     assert project(asked, decided).timeline.end == date(2028, 3, 31)
     with pytest.raises(InvalidCommand) as refused:
         change_requests.request_change(
@@ -352,7 +348,7 @@ def test_schedule_and_scope_changes() -> None:
             project(), change_requests.RequestChange(kind="scope", rationale="x", new_end=date(2028, 1, 1)), act()
         )
     with pytest.raises(NotFound):
-        change_requests.decide_change(funded(), project(), "nope", "approve", act())
+        board_decides(funded(), project(), "nope", "approve", act())
 
 
 def test_lessons_any_time_and_benefits_also_after_closure() -> None:

@@ -15,22 +15,26 @@ from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import (
     BenefitRealised,
     BoardActionOverdue,
+    ChangeRequestDecided,
     InvestmentDecided,
     LessonRecorded,
     MotionCarried,
     ProjectBudgetChanged,
     ReviewOverdue,
 )
+from pmo_events.contracts.portfolio.delivery import ChangeOutcome
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, CommandRuntime, ConcurrencyConflict, Metadata, UnitOfWork, fold
 from pmo_portfolio import candidates, funding, governance
 from pmo_portfolio.delivery import queries
-from pmo_portfolio.delivery.domain import board_actions
+from pmo_portfolio.delivery.domain import board_actions, change_requests
 from pmo_portfolio.delivery.domain import project as project_rules
 from pmo_portfolio.delivery.domain.board_actions import ResolveAction
+from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.funding.domain import Portfolio
-from pmo_portfolio.shared.errors import NotFound
+from pmo_portfolio.governance.domain import MotionTerms
+from pmo_portfolio.shared.errors import BoardVoteNeeded, NotFound
 
 PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project)
 log = logging.getLogger(__name__)
@@ -85,19 +89,73 @@ async def apply_to_project(
     return new_events, project.version + len(on_project)
 
 
+#: What the board's carried motion applies to a project, by the motion's kind.
+CARRIED_ON_PROJECTS = {
+    board_actions.BOARD_ACTION: board_actions.carried,
+    change_requests.CHANGE_REQUEST: change_requests.carried,
+}
+
+
 async def resolve_carried_action(uow: UnitOfWork, recorded: RecordedEvent) -> None:
-    """Policy: the vote that carries a board-action motion resolves the action (pausing or cancelling with it)."""
+    """Policy: the vote that carries a motion about a project applies it in the vote's transaction: a board action
+    resolved (pausing or cancelling with it), a change request decided (moving the envelope with it)."""
     if recorded.type != MotionCarried.type_name():
         return
     carried = recorded.decode()
-    if not isinstance(carried, MotionCarried) or carried.kind != board_actions.BOARD_ACTION:
+    if not isinstance(carried, MotionCarried) or carried.kind not in CARRIED_ON_PROJECTS:
         return
+    apply = CARRIED_ON_PROJECTS[carried.kind]
     motion = await uow.load(governance.MOTION, carried.motion_id)
     await apply_to_project(
-        uow,
-        carried.subject_id,
-        lambda portfolio, project: board_actions.carried(portfolio, project, motion.state, carried),
+        uow, carried.subject_id, lambda portfolio, project: apply(portfolio, project, motion.state, carried)
     )
+
+
+async def decide_change_request(
+    uow: UnitOfWork,
+    project_id: str,
+    change_request_id: str,
+    outcome: ChangeOutcome,
+    act: Act,
+    *,
+    if_match: int | None = None,
+) -> tuple[list[Event], int]:
+    """A change decided now: by the portfolio manager alone below the delegated threshold, or by a board member
+    whose own vote on the motion meets the charter's rule (a board of one). Otherwise nothing is recorded and the
+    answer says the board votes (`move_change`). Answers what was decided and the project's version."""
+    project = await uow.load(PROJECT, project_id)
+    if project.state.status == "none":
+        raise NotFound(f"project {project_id}")
+    project.expect(if_match, f"project {project_id}")
+    portfolio = await uow.load(funding.PORTFOLIO, project.state.portfolio_id)
+    if change_requests.is_delegated(portfolio.state, project.state, change_request_id, act.by):
+        return await apply_to_project(
+            uow, project_id, lambda pf, pr: change_requests.decide_change(pf, pr, change_request_id, outcome, act)
+        )
+    motion, _ = await move_change(uow, project_id, change_request_id, outcome, act)
+    decided = [e for e in uow.recorded if e.type == ChangeRequestDecided.type_name()]
+    if not decided:
+        # Rolled back with the transaction: the motion was never proposed.
+        raise BoardVoteNeeded(
+            f"the board decides this change by a vote ({motion['quorum']} needed): put it to the board with "
+            f"POST /projects/{project_id}/change-requests/{change_request_id}/motions"
+        )
+    moved_money = [e for e in uow.recorded if e.type == ProjectBudgetChanged.type_name()]
+    return [e.decode() for e in (*decided, *moved_money)], decided[-1].sequence
+
+
+async def move_change(
+    uow: UnitOfWork, project_id: str, change_request_id: str, outcome: ChangeOutcome, act: Act
+) -> tuple[dict[str, Any], int]:
+    """A board member puts the change to the board's vote and votes for it; the vote that meets the charter's rule
+    (at once on a board of one) decides it in this transaction. Answers the motion."""
+    project = await uow.load(PROJECT, project_id)
+    if project.state.status == "none":
+        raise NotFound(f"project {project_id}")
+    portfolio_id = project.state.portfolio_id
+    portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
+    terms = change_requests.motion_terms(portfolio.state, project.state, change_request_id, outcome, act)
+    return await _moved(uow, portfolio_id, terms, act)
 
 
 async def move_resolution(uow: UnitOfWork, project_id: str, command: ResolveAction) -> tuple[dict[str, Any], int]:
@@ -109,7 +167,12 @@ async def move_resolution(uow: UnitOfWork, project_id: str, command: ResolveActi
     portfolio_id = project.state.portfolio_id
     portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
     terms = board_actions.motion_terms(portfolio.state, project.state, command)
-    motion_id, act = str(uuid.uuid4()), command.act
+    return await _moved(uow, portfolio_id, terms, command.act)
+
+
+async def _moved(uow: UnitOfWork, portfolio_id: str, terms: MotionTerms, act: Act) -> tuple[dict[str, Any], int]:
+    """`terms` put to the portfolio's board, the mover's vote for them cast; answers the motion."""
+    motion_id = str(uuid.uuid4())
     await governance.propose_motion(uow, portfolio_id, motion_id, terms, act.by, act.at)
     motion, version = await governance.vote(uow, motion_id, act.by, "for", act.rationale, act.at)
     return governance.motion_view(motion, version), version

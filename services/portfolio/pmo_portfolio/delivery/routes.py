@@ -3,7 +3,7 @@ portfolio's delivery controls (RAG tolerances, review cadence)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio.delivery import ChangeOutcome
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio import calendar, funding
+from pmo_portfolio.delivery import commands
 from pmo_portfolio.delivery import queries as project_queries
 from pmo_portfolio.delivery import schemas as body_of
 from pmo_portfolio.delivery.commands import ProjectRule, apply_to_project
@@ -34,8 +35,10 @@ from pmo_portfolio.delivery.queries import shown_event
 from pmo_portfolio.delivery.responses import ProjectPage, ProjectView, Recorded
 from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.funding.domain import Portfolio
+from pmo_portfolio.governance.responses import MotionView
 from pmo_portfolio.shared.errors import check_amount_scale, check_scale
-from pmo_portfolio.shared.http import Analyst
+from pmo_portfolio.shared.http import PORTFOLIO_BOARD, Analyst
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import CommandAction, run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -83,9 +86,21 @@ def recorded_command(
     location: str | None = None,
 ) -> CommandAction:
     """A project command: 201 with what was recorded and the project after it (ETag: the project's version)."""
+    return recorded_by(
+        project_id, lambda uow: apply_to_project(uow, project_id, rule, if_match=if_match), primary, location
+    )
+
+
+def recorded_by(
+    project_id: str,
+    decide: Callable[[UnitOfWork], Awaitable[tuple[list[Event], int]]],
+    primary: PrimaryId = lambda events: None,
+    location: str | None = None,
+) -> CommandAction:
+    """`decide` in the command's transaction, answered as every project command is (`recorded_command`)."""
 
     async def action(uow: UnitOfWork) -> Response:
-        new_events, version = await apply_to_project(uow, project_id, rule, if_match=if_match)
+        new_events, version = await decide(uow)
         view, _ = await project_queries.get_project_in(uow.session, project_id)
         ident = primary(new_events)
         recorded = [shown_event({"type": e.type_name(), **e.model_dump(mode="json")}) for e in new_events]
@@ -253,20 +268,52 @@ async def request_change(
 
 @router.post(
     "/projects/{project_id}/change-requests/{change_request_id}/decision",
-    **recording_route("Decide a project change request", 403, 412),
+    **recording_route("Decide a project change request now (delegated, or a board of one)", 403, 412),
 )
 async def decide_change_request(
     project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
     request: Request, if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
-    """An approved budget increase must fit the envelope (409 envelope-exceeded); a decrease returns money."""
+    """The ladder on the change's delta (its increases): the charter's portfolio manager decides alone below the
+    delegated threshold (`authority: delegated`); a board member of the project's portfolio decides when their own
+    vote on the motion meets the charter's rule (a board of one: `authority: board`). Otherwise 409
+    `board-vote-needed` and nothing is recorded: put it to the board with `POST .../motions`. Nobody decides on a
+    change they requested. An approved budget increase must fit the envelope (409 envelope-exceeded); a decrease
+    returns money."""
     act = act_now(principal, body.rationale)
+    verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
 
-    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
-        return change_requests.decide_change(pf, pr, change_request_id, verb, act)
+    def decide(uow: UnitOfWork) -> Awaitable[tuple[list[Event], int]]:
+        return commands.decide_change_request(uow, project_id, change_request_id, verb, act, if_match=if_match)
 
-    action = recorded_command(project_id, rule, if_match=if_match, primary=first_of("change_request_id"))
+    return await run_command(request, principal, recorded_by(project_id, decide, first_of("change_request_id")))
+
+
+@router.post(
+    "/projects/{project_id}/change-requests/{change_request_id}/motions",
+    status_code=201,
+    tags=["projects"],
+    summary="Put a project change request to the board's vote",
+    response_model=MotionView,
+    responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+    **allow("board_member", owner=PORTFOLIO_BOARD),
+)
+async def move_change_request(
+    project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
+    request: Request, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """A member of the project's board moves approving or rejecting the change and votes for it; the others vote
+    (`POST /portfolios/{id}/motions/{mid}/votes`); the vote that carries it decides the change (and moves the
+    envelope) in the same transaction, with every vote. Whoever requested the change may not vote on it."""
+    act = act_now(principal, body.rationale)
+    verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
+
+    async def action(uow: UnitOfWork) -> Response:
+        motion, version = await commands.move_change(uow, project_id, change_request_id, verb, act)
+        location = f"/portfolios/{motion['portfolio_id']}/motions/{motion['id']}"
+        view = MotionView.model_validate(motion).model_dump(mode="json")
+        return answer(view, version, status_code=201, location=location)
+
     return await run_command(request, principal, action)
 
 

@@ -1,18 +1,38 @@
-"""Change requests: budget, scope or schedule, decided by the board; budget increases obey the envelope."""
+"""Change requests: budget, scope or schedule; budget increases obey the envelope.
+
+Decided up the ladder on the change's delta (its increases): the charter's portfolio manager alone below the
+delegated threshold (`authority: delegated`), else the board by a motion (`authority: board`, every vote).
+Nobody decides on a change they requested."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.contracts.portfolio import ChangeRequestDecided, ChangeRequested, ProjectBudgetChanged
+from pmo_events.contracts.portfolio import (
+    ChangeRequestDecided,
+    ChangeRequested,
+    Conflict,
+    MotionCarried,
+    ProjectBudgetChanged,
+)
 from pmo_events.contracts.portfolio.delivery import ChangeKind, ChangeOutcome
 from pmo_portfolio.delivery.domain.lifecycle import Act, check_board, check_live, check_rationale, existing
-from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.delivery.domain.project import ChangeRequest, Project
 from pmo_portfolio.funding.domain import ZERO, Portfolio, check_within_envelope
+from pmo_portfolio.governance.domain import (
+    Motion,
+    MotionTerms,
+    automatic_conflicts,
+    check_not_conflicted,
+    increase_amount,
+    within_delegation,
+)
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
 
 
@@ -80,19 +100,99 @@ def request_change(project: Project, command: RequestChange, act: Act) -> list[C
     ]
 
 
-def decide_change(
-    portfolio: Portfolio, project: Project, change_request_id: str, outcome: ChangeOutcome, act: Act
-) -> list[Event]:
-    """An approved increase must fit the envelope (as an approval does); a decrease returns money to it."""
-    existing(project)
-    check_board(portfolio, project, act.by)
-    check_rationale(act)
+#: The motion kind of a change request's decision (`MotionProposed.kind`; `reference` is the request's id).
+CHANGE_REQUEST = "change_request"
+
+
+def change_amount(request: ChangeRequest) -> Decimal:
+    """What the ladder measures for a change: the increases it asks of the envelope (scope and schedule: 0)."""
+    return increase_amount(request.budget_delta)
+
+
+def _pending(project: Project, change_request_id: str) -> ChangeRequest:
     request = project.change_requests.get(change_request_id)
     if request is None:
         raise NotFound(f"change request {change_request_id} of project {project.project_id}")
     if request.status != "pending":
         raise RuleViolation(f"change request {change_request_id} is already {request.status}")
+    return request
+
+
+def _conflicts(request: ChangeRequest) -> tuple[Conflict, ...]:
+    """Nobody decides on a change they requested (separation of duties)."""
+    return automatic_conflicts(requester=request.requested_by)
+
+
+def _checked(
+    portfolio: Portfolio, project: Project, change_request_id: str, outcome: ChangeOutcome, act: Act
+) -> ChangeRequest:
+    """Every rule a decision meets, whoever takes it (again when the board's motion carries)."""
+    existing(project)
+    check_rationale(act)
+    request = _pending(project, change_request_id)
     check_live(project, "change")
+    check_not_conflicted(_conflicts(request), act.by, f"change request {change_request_id}")
+    if outcome == "approve":
+        increases = [line for line in request.budget_delta if line.amount > 0]
+        check_within_envelope(portfolio.budget, portfolio.committed, increases, portfolio.currency)
+    return request
+
+
+def is_delegated(portfolio: Portfolio, project: Project, change_request_id: str, who: str) -> bool:
+    """The charter's portfolio manager, when the change's increase is below the delegated threshold."""
+    request = project.change_requests.get(change_request_id)
+    return request is not None and within_delegation(portfolio.charter, who, change_amount(request))
+
+
+def decide_change(
+    portfolio: Portfolio, project: Project, change_request_id: str, outcome: ChangeOutcome, act: Act
+) -> list[Event]:
+    """Under delegated authority only: the portfolio manager decides alone below the charter's threshold (on the
+    change's increase). A board member puts it to the board instead (`motion_terms`); an approved increase must
+    fit the envelope (as an approval does), a decrease returns money to it."""
+    _checked(portfolio, project, change_request_id, outcome, act)
+    if not is_delegated(portfolio, project, change_request_id, act.by):
+        check_board(portfolio, project, act.by)
+        raise RuleViolation(f"{act.by} has no delegated authority for this change; the board decides it by a motion")
+    return _decided(portfolio, project, change_request_id, outcome, act, authority="delegated")
+
+
+def motion_terms(
+    portfolio: Portfolio, project: Project, change_request_id: str, outcome: ChangeOutcome, act: Act
+) -> MotionTerms:
+    """A board member's decision on the change, checked as it stands now, put to the board's vote."""
+    check_board(portfolio, project, act.by)
+    request = _checked(portfolio, project, change_request_id, outcome, act)
+    return MotionTerms(
+        kind=CHANGE_REQUEST,
+        subject_id=project.project_id,
+        reference=change_request_id,
+        outcome=outcome,
+        rationale=act.rationale,
+        amount=change_amount(request),
+        conflicts=_conflicts(request),
+    )
+
+
+def carried(portfolio: Portfolio, project: Project, motion: Motion, event: MotionCarried) -> list[Event]:
+    """The board carried the motion: the change is decided as moved, checked again as it stands now."""
+    outcome: ChangeOutcome = "approve" if motion.outcome == "approve" else "reject"
+    act = Act(by=motion.proposed_by, at=event.carried_at, rationale=motion.rationale)
+    cr_id = motion.reference or ""
+    _checked(portfolio, project, cr_id, outcome, act)
+    evidence = {"motion_id": motion.motion_id, "votes": event.votes, "tally": event.tally, "conflicts": event.conflicts}
+    return _decided(portfolio, project, cr_id, outcome, act, authority="board", **evidence)
+
+
+def _decided(
+    portfolio: Portfolio,
+    project: Project,
+    change_request_id: str,
+    outcome: ChangeOutcome,
+    act: Act,
+    **evidence: Any,
+) -> list[Event]:
+    request = project.change_requests[change_request_id]
     decided = ChangeRequestDecided(
         project_id=project.project_id,
         portfolio_id=project.portfolio_id,
@@ -105,11 +205,10 @@ def decide_change(
         rationale=act.rationale,
         decided_by=act.by,
         decided_at=act.at,
+        **evidence,
     )
     if outcome != "approve" or not request.budget_delta:
         return [decided]
-    increases = [line for line in request.budget_delta if line.amount > 0]
-    check_within_envelope(portfolio.budget, portfolio.committed, increases, portfolio.currency)
     funding = ProjectBudgetChanged(
         portfolio_id=project.portfolio_id,
         project_id=project.project_id,
