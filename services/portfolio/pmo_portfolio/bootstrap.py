@@ -14,7 +14,7 @@ from pmo_portfolio.candidates.intake_events import make_handler
 from pmo_portfolio.delivery import board_action_routes
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
-from pmo_portfolio.delivery.commands import initiate_approved_project, resolve_carried_action
+from pmo_portfolio.delivery.commands import initiate_approved_project, offer_lessons_at_gate, resolve_carried_action
 from pmo_portfolio.dependencies import routes as dependency_routes
 from pmo_portfolio.dependencies import views as dependency_views
 from pmo_portfolio.dependencies.commands import reassess_dependencies
@@ -54,7 +54,8 @@ PORTFOLIO = ServiceDefinition(
     # 3.1: the programme benefits map (issue 16).
     # 3.2: reviews that act: board actions, their motions and delegated resolution, the overdue sweep (issue 15).
     # 3.3: change requests on the ladder: POST /projects/{id}/change-requests/{cr_id}/motions (issue 15).
-    api_version="3.3.0",
+    # 3.4: related lessons of a project, acknowledged by its team (issue 15).
+    api_version="3.4.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,
@@ -80,6 +81,7 @@ PORTFOLIO = ServiceDefinition(
         decide_carried_motion,
         initiate_approved_project,
         resolve_carried_action,
+        offer_lessons_at_gate,
         join_at_approval,
         keep_ring_fences_within_envelope,
         reassess_dependencies,

@@ -51,6 +51,10 @@ STREAMS = (
     # before 2026-11-29 are on their portfolio's (scores) or project's (lessons, realisations) stream instead.
     Stream("score", "score_id", "one assessor's scores of one candidate", frozenset({"CandidateScored"})),
     Stream("lesson", "lesson_id", "one lesson learned", frozenset({"LessonRecorded"})),
+    Stream("lesson_feedback", "feedback_id",
+           "the lessons offered to one proposal (intake) or project (portfolio) and its team's acknowledgements "
+           "(`lessons-<proposal_id>`, `lessons-<project_id>`)",
+           frozenset({"LessonsOffered", "LessonAcknowledged", "ProjectLessonsOffered", "ProjectLessonAcknowledged"})),
     Stream("benefit_realisation", "realisation_id", "one measurement of a project's planned benefit",
            frozenset({"BenefitRealised"})),
     Stream("motion", "motion_id", "a decision put to the board's vote, its votes and how it ended", frozenset({

@@ -47,3 +47,12 @@ class RoleEstimate(ContractModel):
     fte: Money
     start: date
     end: date
+
+
+class OfferedLesson(ContractModel):
+    """A recorded lesson offered to a proposal's or project's team: how relevant, and why in words."""
+
+    lesson_id: str
+    #: `pmo_events.figures.relevance` (docs/figures.md), two places.
+    relevance: Money
+    reason: str

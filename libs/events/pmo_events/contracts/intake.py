@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pmo_events.contracts.base import Event, contract
-from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, RoleEstimate, Timeline
+from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, OfferedLesson, RoleEstimate, Timeline
 
 SERVICE = "intake"
 TOPIC = "pmo.intake.events"
@@ -16,7 +16,7 @@ RiskLevel = Literal["low", "medium", "high"]
 
 class _IntakeEvent(Event):
     service = SERVICE
-    related_fields = ("portfolio_id",)
+    related_fields: ClassVar[tuple[str, ...]] = ("portfolio_id",)
 
     proposal_id: str
     portfolio_id: str
@@ -114,3 +114,34 @@ class ProposalWithdrawn(_IntakeEvent):
     withdrawn_by: str
     reason: str
     withdrawn_at: datetime | None = None
+
+
+class _LessonFeedback(_IntakeEvent):
+    """Offers and acknowledgements of lessons for one proposal, on its own stream `lessons-<proposal_id>`
+    (`feedback_id`), so the proposal's own version (its ETag) does not move."""
+
+    related_fields: ClassVar[tuple[str, ...]] = ("portfolio_id", "proposal_id")
+    feedback_id: str
+
+
+@contract
+class LessonsOffered(_LessonFeedback):
+    """The lessons most relevant to the proposal when it was drafted or submitted, offered to its team."""
+
+    event_name = "LessonsOffered"
+    occasion: Literal["drafted", "submitted"]
+    lessons: tuple[OfferedLesson, ...]
+    offered_at: datetime
+
+
+@contract
+class LessonAcknowledged(_LessonFeedback):
+    """The proposal's team read a lesson and said whether it applies to them, and why."""
+
+    event_name = "LessonAcknowledged"
+    related_fields = ("portfolio_id", "proposal_id", "lesson_id")
+    lesson_id: str
+    applies: bool
+    note: str
+    acknowledged_by: str
+    acknowledged_at: datetime

@@ -40,21 +40,21 @@ class TextIndex:
     def drop_statements(self, dialect: str) -> list[str]:
         return [f"DROP TABLE {self.name}"]
 
+    def insert_statement(self, dialect: str) -> str:
+        """The statement that indexes `:doc` under `:id` (on SQLite, after removing what `:id` held)."""
+        if dialect == "postgresql":
+            return (
+                f"INSERT INTO {self.name} (doc_id, document) VALUES (:id, to_tsvector('english', :doc)) "
+                "ON CONFLICT (doc_id) DO UPDATE SET document = EXCLUDED.document"
+            )
+        return f"INSERT INTO {self.name} (doc_id, document) VALUES (:id, :doc)"
+
     async def put(self, session: AsyncSession, doc_id: str, document: str) -> None:
         """Index `document` under `doc_id`, replacing what was indexed there."""
-        if _dialect(session) == "postgresql":
-            await session.execute(
-                text(
-                    f"INSERT INTO {self.name} (doc_id, document) VALUES (:id, to_tsvector('english', :doc)) "
-                    "ON CONFLICT (doc_id) DO UPDATE SET document = EXCLUDED.document"
-                ),
-                {"id": doc_id, "doc": document},
-            )
-            return
-        await self.remove(session, doc_id)
-        await session.execute(
-            text(f"INSERT INTO {self.name} (doc_id, document) VALUES (:id, :doc)"), {"id": doc_id, "doc": document}
-        )
+        dialect = _dialect(session)
+        if dialect != "postgresql":
+            await self.remove(session, doc_id)
+        await session.execute(text(self.insert_statement(dialect)), {"id": doc_id, "doc": document})
 
     async def remove(self, session: AsyncSession, doc_id: str) -> None:
         await session.execute(delete(self.table).where(self.table.c.doc_id == doc_id))

@@ -41,12 +41,20 @@ class StreamView(Generic[S]):
     columns: Callable[[S, RecordedEvent], dict[str, Any]]
     #: Columns written only with the stream's first row (creation time, listing order).
     on_insert: Callable[[RecordedEvent], dict[str, Any]] = field(default=_nothing)
+    #: Only streams of this type have rows (None: every stream the service records).
+    stream_type: str | None = None
+
+    def accepts(self, event: RecordedEvent) -> bool:
+        return self.stream_type is None or event.stream_type == self.stream_type
 
     async def __call__(self, session: AsyncSession, event: RecordedEvent) -> None:
         await self.many(session, [event])
 
     async def many(self, session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
         """Fold `events` (in order) into their streams' rows."""
+        events = [e for e in events if self.accepts(e)]
+        if not events:
+            return
         starts: dict[str, int] = {}
         for event in events:
             starts.setdefault(event.stream_id, event.sequence)
@@ -88,6 +96,8 @@ class Folding(Generic[S]):
     def fold(self, events: Iterable[RecordedEvent]) -> None:
         view, states = self.view, self.states
         for event in events:
+            if not view.accepts(event):
+                continue
             stream = event.stream_id
             state = states.get(stream) or self.stored.get(stream) or view.initial(stream)
             states[stream] = view.evolve(state, event.decode())

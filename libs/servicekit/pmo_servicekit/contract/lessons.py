@@ -25,7 +25,38 @@ RELATED_LESSON_EXAMPLE: dict[str, Any] = {
     "matched_tags": ["vendor"],
     "matched_words": ["vendor", "contract"],
     "same_portfolio": False,
+    "acknowledgement": None,
 }
+ACKNOWLEDGEMENT_EXAMPLE: dict[str, Any] = {
+    "lesson_id": "da6b0d8f-6844-4ad8-ba3a-eea88a1f7d46",
+    "applies": True,
+    "note": "We start the vendor selection before the plan gate.",
+    "acknowledged_by": "alice",
+    "acknowledged_at": "2026-11-02T09:30:00Z",
+}
+
+
+class LessonAcknowledgementBody(BaseModel):
+    """Whether the lesson applies to this proposal or project, and why (what the team will do about it)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"applies": True, "note": ACKNOWLEDGEMENT_EXAMPLE["note"]}]}
+    )
+
+    applies: bool
+    note: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+
+
+class LessonAcknowledgementView(BaseModel):
+    """A team's word on an offered lesson: whether it applies, why, who and when (the latest word counts)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ACKNOWLEDGEMENT_EXAMPLE]})
+
+    lesson_id: str
+    applies: bool
+    note: str
+    acknowledged_by: str
+    acknowledged_at: Instant
 
 
 class RelatedLessonView(BaseModel):
@@ -50,9 +81,12 @@ class RelatedLessonView(BaseModel):
     matched_tags: list[str]
     matched_words: list[str]
     same_portfolio: bool
+    acknowledgement: LessonAcknowledgementView | None = Field(
+        default=None, description="the team's latest word on this lesson; null until it acknowledged it"
+    )
 
     @classmethod
-    def of(cls, related: RelatedLesson) -> RelatedLessonView:
+    def of(cls, related: RelatedLesson, acknowledgement: dict[str, Any] | None = None) -> RelatedLessonView:
         lesson = related.lesson
         return cls(
             lesson_id=lesson.lesson_id,
@@ -69,6 +103,7 @@ class RelatedLessonView(BaseModel):
             matched_tags=list(related.tags),
             matched_words=list(related.words),
             same_portfolio=related.same_portfolio,
+            acknowledgement=None if acknowledgement is None else LessonAcknowledgementView(**acknowledgement),
         )
 
 

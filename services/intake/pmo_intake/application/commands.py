@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pmo_events.runtime import AggregateType, Changed, Loaded, UnitOfWork, fold
+from pmo_intake.adapters.db.tables import lessons
 from pmo_intake.application import knowledge
+from pmo_intake.domain import lessons as lesson_rules
 from pmo_intake.domain import lifecycle
-from pmo_intake.domain.errors import ProposalNotFound
+from pmo_intake.domain.errors import LessonNotFound, ProposalNotFound
+from pmo_intake.domain.lessons import LessonFeedback, Occasion, feedback_stream, lesson_subject
 from pmo_intake.domain.lifecycle import Actor, BoardDecision, DraftProposal
 from pmo_intake.domain.proposal import Proposal, evolve, initial
 
 PROPOSAL = AggregateType("proposal", initial, evolve, Proposal)
+FEEDBACK = AggregateType("lesson_feedback", lesson_rules.initial, lesson_rules.evolve, LessonFeedback)
 
 
 async def draft_proposal(uow: UnitOfWork, command: DraftProposal) -> Changed[Proposal]:
     new_events = lifecycle.draft(command)
     await uow.append(PROPOSAL, command.proposal_id, 0, new_events)
-    return Changed(fold(PROPOSAL, initial(command.proposal_id), new_events), len(new_events), tuple(new_events))
+    state = fold(PROPOSAL, initial(command.proposal_id), new_events)
+    await _offer_lessons(uow, state, "drafted")
+    return Changed(state, len(new_events), tuple(new_events))
 
 
 async def edit_proposal(
@@ -33,7 +39,32 @@ async def submit_proposal(
 ) -> Changed[Proposal]:
     loaded = await _load_existing(uow, proposal_id, expected_version)
     context = await knowledge.submission_context(uow.session, loaded.state)
-    return await _decided(uow, loaded, lifecycle.submit(loaded.state, context, actor=actor, now=now))
+    submitted = await _decided(uow, loaded, lifecycle.submit(loaded.state, context, actor=actor, now=now))
+    await _offer_lessons(uow, submitted.state, "submitted", at=now)
+    return submitted
+
+
+async def acknowledge_lesson(
+    uow: UnitOfWork, proposal_id: str, lesson_id: str, *, applies: bool, note: str, actor: Actor, now: datetime
+) -> Changed[LessonFeedback]:
+    """The proposal's team says whether a lesson intake knows applies to it (an offered one or not)."""
+    proposal = (await _load_existing(uow, proposal_id, None)).state
+    if not await lessons.knows(uow.session, lesson_id):
+        raise LessonNotFound(lesson_id)
+    new_events = lesson_rules.acknowledge(proposal, lesson_id, applies=applies, note=note, actor=actor, at=now)
+    loaded = await uow.load(FEEDBACK, feedback_stream(proposal_id))
+    state = fold(FEEDBACK, loaded.state, new_events)
+    await uow.append(FEEDBACK, feedback_stream(proposal_id), loaded.version, new_events, state_after=state)
+    return Changed(state, loaded.version + len(new_events), tuple(new_events))
+
+
+async def _offer_lessons(uow: UnitOfWork, proposal: Proposal, occasion: Occasion, at: datetime | None = None) -> None:
+    """In the command's transaction: offer the lessons most relevant to the proposal as it now reads."""
+    related = await lessons.related(uow.session, lesson_subject(proposal))
+    new_events = lesson_rules.offer(proposal, related, occasion=occasion, at=at or datetime.now(UTC))
+    if new_events:
+        loaded = await uow.load(FEEDBACK, feedback_stream(proposal.proposal_id))
+        await uow.append(FEEDBACK, feedback_stream(proposal.proposal_id), loaded.version, new_events)
 
 
 async def withdraw_proposal(

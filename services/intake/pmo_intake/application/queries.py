@@ -12,7 +12,9 @@ from pmo_events.figures.relevance import RelatedLesson
 from pmo_events.runtime import Database, EventStore
 from pmo_intake.adapters.db.tables import lessons, proposals
 from pmo_intake.domain.errors import ProposalNotFound
-from pmo_intake.domain.lessons import lesson_subject
+from pmo_intake.domain.lessons import evolve as evolve_feedback
+from pmo_intake.domain.lessons import feedback_stream, lesson_subject
+from pmo_intake.domain.lessons import initial as initial_feedback
 from pmo_intake.domain.proposal import Proposal
 
 
@@ -64,8 +66,17 @@ async def proposal_history(db: Database, store: EventStore, proposal_id: str) ->
     return recorded
 
 
-async def related_lessons(db: Database, proposal_id: str) -> list[RelatedLesson]:
-    """The recorded lessons most relevant to the proposal as it now reads, most relevant first."""
+async def related_lessons(
+    db: Database, store: EventStore, proposal_id: str
+) -> list[tuple[RelatedLesson, dict[str, Any] | None]]:
+    """The recorded lessons most relevant to the proposal as it now reads, most relevant first, each with
+    the team's latest acknowledgement of it (None: not acknowledged)."""
     state, _version = await get_proposal(db, proposal_id)
     async with db.sessions() as session:
-        return await lessons.related(session, lesson_subject(Proposal.model_validate(state)))
+        related = await lessons.related(session, lesson_subject(Proposal.model_validate(state)))
+        recorded = await store.load(session, feedback_stream(proposal_id))
+    feedback = initial_feedback(feedback_stream(proposal_id))
+    for event in recorded:
+        feedback = evolve_feedback(feedback, event.decode())
+    said = {i: a.model_dump(mode="json") for i, a in feedback.acknowledged.items()}
+    return [(r, said.get(r.lesson.lesson_id)) for r in related]

@@ -13,6 +13,10 @@ class ProposalNotFound(DomainError):
     pass
 
 
+class LessonNotFound(DomainError):
+    """No lesson intake knows of has this id (answered 404)."""
+
+
 class RuleViolation(DomainError):
     """The proposal's state forbids this (answered 409)."""
 

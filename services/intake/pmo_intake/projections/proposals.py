@@ -41,4 +41,6 @@ project_proposal = StreamView(
     evolve=evolve,
     columns=_columns,
     on_insert=_first,
+    # The proposal's lesson offers and acknowledgements are on streams of their own.
+    stream_type="proposal",
 )

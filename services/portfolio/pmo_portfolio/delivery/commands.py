@@ -21,6 +21,7 @@ from pmo_events.contracts.portfolio import (
     MotionCarried,
     ProjectBudgetChanged,
     ReviewOverdue,
+    StageGateDecided,
 )
 from pmo_events.contracts.portfolio.delivery import ChangeOutcome
 from pmo_events.envelope import RecordedEvent
@@ -28,16 +29,20 @@ from pmo_events.runtime import AggregateType, CommandRuntime, ConcurrencyConflic
 from pmo_portfolio import candidates, funding, governance
 from pmo_portfolio.delivery import queries
 from pmo_portfolio.delivery.domain import board_actions, change_requests
+from pmo_portfolio.delivery.domain import lessons as lesson_rules
 from pmo_portfolio.delivery.domain import project as project_rules
 from pmo_portfolio.delivery.domain.board_actions import ResolveAction
+from pmo_portfolio.delivery.domain.lessons import LessonFeedback, feedback_stream, lesson_subject
 from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.project import Project
+from pmo_portfolio.delivery.views import lessons
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.governance.domain import MotionTerms
 from pmo_portfolio.shared.errors import BoardVoteNeeded, NotFound
 
 PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project)
 log = logging.getLogger(__name__)
+FEEDBACK = AggregateType("lesson_feedback", lesson_rules.initial_feedback, lesson_rules.evolve_feedback, LessonFeedback)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
 #: Events a project command decides that belong on the portfolio's stream: they move the envelope.
 FUNDING = (ProjectBudgetChanged,)
@@ -198,3 +203,28 @@ async def notice_overdue(runtime: CommandRuntime, now: datetime) -> dict[str, in
         counted["reviews_overdue"] += sum(isinstance(n, ReviewOverdue) for n in notices)
         counted["actions_overdue"] += sum(isinstance(n, BoardActionOverdue) for n in notices)
     return counted
+
+
+async def offer_lessons_at_gate(uow: UnitOfWork, recorded: RecordedEvent) -> None:
+    """Policy: a project that proceeds through a gate is offered the lessons most relevant to it, in the gate's
+    transaction (on the stream `lessons-<project_id>`, so the project's version does not move)."""
+    if recorded.type != StageGateDecided.type_name():
+        return
+    gate = recorded.decode()
+    if not isinstance(gate, StageGateDecided) or gate.decision != "proceed":
+        return
+    project = await uow.load(PROJECT, gate.project_id)
+    related = await lessons.related(uow.session, lesson_subject(project.state))
+    await append_feedback(
+        uow, gate.project_id, lesson_rules.offer_at_gate(project.state, related, gate.gate, gate.decided_at)
+    )
+
+
+async def append_feedback(uow: UnitOfWork, project_id: str, new_events: Sequence[Event]) -> tuple[LessonFeedback, int]:
+    """Append offers or acknowledgements to the project's lesson stream; its state and version after."""
+    loaded = await uow.load(FEEDBACK, feedback_stream(project_id))
+    if not new_events:
+        return loaded.state, loaded.version
+    state = fold(FEEDBACK, loaded.state, new_events)
+    await uow.append(FEEDBACK, feedback_stream(project_id), loaded.version, new_events, state)
+    return state, loaded.version + len(new_events)

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.portfolio import StatusReported
 from pmo_events.envelope import loads
 from pmo_events.figures.earned_value import recorded_index
-from pmo_events.runtime import Database
+from pmo_events.figures.relevance import RelatedLesson
+from pmo_events.runtime import Database, EventStore
 from pmo_portfolio import funding
 from pmo_portfolio.delivery.domain.board_actions import is_overdue
+from pmo_portfolio.delivery.domain.lessons import evolve_feedback, feedback_stream, initial_feedback, lesson_subject
 from pmo_portfolio.delivery.domain.project import LIVE, Project
-from pmo_portfolio.delivery.views import projects
+from pmo_portfolio.delivery.views import lessons, projects
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
 from pmo_servicekit.contract.wire import fte_text, money_text, ratio_text
@@ -183,3 +185,21 @@ async def board_actions_of(
         a for a in actions if (status is None or a["status"] == status) and (overdue is None or a["overdue"] == overdue)
     ]
     return sorted(chosen, key=lambda a: (a["due_on"], a["id"]))
+
+
+async def related_lessons(
+    db: Database, store: EventStore, project_id: str
+) -> list[tuple[RelatedLesson, dict[str, Any] | None]]:
+    """The lessons other projects recorded that are most relevant to this one, most relevant first, each with
+    the team's latest acknowledgement of it (None: not acknowledged)."""
+    async with db.sessions() as session:
+        row = (await session.execute(select(projects.c.state).where(projects.c.project_id == project_id))).first()
+        if row is None:
+            raise NotFound(f"project {project_id}")
+        related = await lessons.related(session, lesson_subject(Project.model_validate(loads(row.state))))
+        recorded = await store.load(session, feedback_stream(project_id))
+    feedback = initial_feedback(feedback_stream(project_id))
+    for event in recorded:
+        feedback = evolve_feedback(feedback, event.decode())
+    said = {i: a.model_dump(mode="json") for i, a in feedback.acknowledged.items()}
+    return [(r, said.get(r.lesson.lesson_id)) for r in related]

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio.delivery import ChangeOutcome
@@ -16,7 +16,7 @@ from pmo_portfolio import calendar, funding
 from pmo_portfolio.delivery import commands
 from pmo_portfolio.delivery import queries as project_queries
 from pmo_portfolio.delivery import schemas as body_of
-from pmo_portfolio.delivery.commands import ProjectRule, apply_to_project
+from pmo_portfolio.delivery.commands import PROJECT, ProjectRule, append_feedback, apply_to_project
 from pmo_portfolio.delivery.domain import (
     alignment_reviews,
     benefits,
@@ -33,15 +33,22 @@ from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
 from pmo_portfolio.delivery.queries import shown_event
 from pmo_portfolio.delivery.responses import ProjectPage, ProjectView, Recorded
+from pmo_portfolio.delivery.views import lessons as lesson_library
 from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.governance.responses import MotionView
-from pmo_portfolio.shared.errors import check_amount_scale, check_scale
+from pmo_portfolio.shared.errors import NotFound, check_amount_scale, check_scale
 from pmo_portfolio.shared.http import PORTFOLIO_BOARD, Analyst
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import CommandAction, run_command
-from pmo_servicekit.contract.paging import Paging, keyset_page
+from pmo_servicekit.contract.lessons import (
+    LessonAcknowledgementBody,
+    LessonAcknowledgementView,
+    RelatedLessonPage,
+    RelatedLessonView,
+)
+from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
@@ -161,6 +168,62 @@ async def read_project(
     view, version = await project_queries.get_project(service_runtime(request).db, project_id)
     response.headers["ETag"] = etag(version)
     return {**view, "version": version}
+
+
+@router.get(
+    "/projects/{project_id}/related-lessons",
+    tags=["projects"],
+    summary="List the lessons most relevant to a project",
+    response_model=RelatedLessonPage,
+    responses=answers(404, notes=NOT_FOUND),
+)
+async def list_related_lessons(
+    project_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+) -> RelatedLessonPage:
+    """Lessons other projects recorded that share this project's category words, tags or wording, best first."""
+    runtime = service_runtime(request)
+    related = await project_queries.related_lessons(runtime.db, runtime.store, project_id)
+    page, next_cursor = slice_page(related, paging, key=lambda r: [r[0].lesson.lesson_id])
+    return RelatedLessonPage(items=[RelatedLessonView.of(r, said) for r, said in page], next_cursor=next_cursor)
+
+
+@router.post(
+    "/projects/{project_id}/related-lessons/{lesson_id}/acknowledge",
+    tags=["projects"],
+    summary="Acknowledge a lesson: whether it applies to the project, and why",
+    response_model=LessonAcknowledgementView,
+    responses=answers(403, 404, etag=True, notes={404: "no such project, or no such lesson"}),
+)
+async def acknowledge_lesson(
+    project_id: str,
+    lesson_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
+    body: LessonAcknowledgementBody,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The project's team (its project managers, the portfolio's board) says whether the lesson applies.
+
+    Recorded as `ProjectLessonAcknowledged` with who, when, why and whether it applies; the latest word counts;
+    the ETag is the version of the project's lesson stream."""
+    now = _now()
+
+    async def action(uow: UnitOfWork) -> Response:
+        project = await uow.load(PROJECT, project_id)
+        if project.state.status == "none":
+            raise NotFound(f"project {project_id}")
+        portfolio = await uow.load(funding.PORTFOLIO, project.state.portfolio_id)
+        lifecycle.check_team(portfolio.state, project.state, principal.subject, is_project_manager=_is_pm(principal))
+        if not await lesson_library.knows(uow.session, lesson_id):
+            raise NotFound(f"lesson {lesson_id}")
+        said = lessons.acknowledge(
+            project.state, lesson_id, applies=body.applies, note=body.note, by=principal.subject, at=now
+        )
+        state, version = await append_feedback(uow, project_id, said)
+        view = LessonAcknowledgementView.model_validate(state.acknowledged[lesson_id].model_dump(mode="json"))
+        return answer(view.model_dump(mode="json"), version)
+
+    return await run_command(request, principal, action)
 
 
 @router.post("/projects/{project_id}/gates", **recording_route("Decide a project's stage gate", 403, 412))

@@ -1,4 +1,4 @@
-"""The projects view: each project as of its latest event, written in each command's transaction."""
+"""The projects view and the lesson library: written in each command's transaction."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import BenefitRealised, LessonRecorded
 from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime.fulltext import TextIndex
+from pmo_events.runtime.lessons import LessonLibrary, lesson_table
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.delivery.domain import project as project_rules
 
@@ -22,6 +24,9 @@ projects = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
+
+#: Every lesson recorded, with its words in a full-text index, to offer to the projects it is relevant to.
+lessons = LessonLibrary(lesson_table("portfolio_lessons", metadata), TextIndex("portfolio_lesson_text"))
 
 
 async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
@@ -60,5 +65,13 @@ async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) 
     await session.execute(projects.update().where(projects.c.project_id == fact.project_id).values(state=written))
 
 
-PROJECTORS = [update_projects]
-VIEW_TABLES = [projects]
+async def learn_lessons(session: AsyncSession, event: RecordedEvent) -> None:
+    """Each recorded lesson joins the library."""
+    if event.type == LessonRecorded.type_name():
+        recorded = event.decode()
+        assert isinstance(recorded, LessonRecorded)
+        await lessons.learn(session, recorded)
+
+
+PROJECTORS = [update_projects, learn_lessons]
+VIEW_TABLES = [projects, *lessons.tables]

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import model_validator
 
 from pmo_events.contracts.base import ContractModel, Money, contract
-from pmo_events.contracts.common import Benefit, PeriodAmount, RoleEstimate, Timeline
+from pmo_events.contracts.common import Benefit, OfferedLesson, PeriodAmount, RoleEstimate, Timeline
 from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally, Vote
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 from pmo_events.figures.earned_value import from_amounts
@@ -387,3 +387,36 @@ class ReviewOverdue(ProjectEvent):
     due_on: date
     last_reviewed_on: date | None = None
     noticed_at: datetime
+
+
+class _ProjectLessonFeedback(ProjectEvent):
+    """Offers and acknowledgements of lessons for one project, on its own stream `lessons-<project_id>`
+    (`feedback_id`), so the project's version (its ETag) does not move."""
+
+    related_fields: ClassVar[tuple[str, ...]] = ("portfolio_id", "project_id")
+    portfolio_id: str
+    feedback_id: str
+
+
+@contract
+class ProjectLessonsOffered(_ProjectLessonFeedback):
+    """The lessons of other projects most relevant to this one when it passed a gate, offered to its team."""
+
+    event_name = "ProjectLessonsOffered"
+    #: The gate the project passed (`plan`, `execute`, `close`).
+    occasion: Gate
+    lessons: tuple[OfferedLesson, ...]
+    offered_at: datetime
+
+
+@contract
+class ProjectLessonAcknowledged(_ProjectLessonFeedback):
+    """The project's team read a lesson and said whether it applies to them, and why."""
+
+    event_name = "ProjectLessonAcknowledged"
+    related_fields = ("portfolio_id", "project_id", "lesson_id")
+    lesson_id: str
+    applies: bool
+    note: str
+    acknowledged_by: str
+    acknowledged_at: datetime

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pmo_intake.domain.errors import DomainError, IncompleteProposal, InvalidProposal, NotAllowed, ProposalNotFound
+from pmo_intake.domain.errors import (
+    DomainError,
+    IncompleteProposal,
+    InvalidProposal,
+    LessonNotFound,
+    NotAllowed,
+    ProposalNotFound,
+)
 from pmo_servicekit.problems import Problem, ProblemTable
 
 
@@ -24,6 +31,7 @@ def out_of_bounds(exc: InvalidProposal) -> Problem:
 
 PROBLEM_TABLE: ProblemTable = {
     ProposalNotFound: proposal_not_found,
+    LessonNotFound: lambda exc: Problem(404, "lesson-not-found", f"no lesson {exc}"),
     NotAllowed: lambda exc: Problem(403, "forbidden", str(exc)),
     IncompleteProposal: incomplete,
     InvalidProposal: out_of_bounds,

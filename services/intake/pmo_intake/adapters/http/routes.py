@@ -7,10 +7,10 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pmo_events.runtime import Changed
+from pmo_events.runtime import Changed, UnitOfWork
 from pmo_intake.adapters.http.problems import proposal_not_found
 from pmo_intake.adapters.http.responses import ProposalHistory, ProposalPage, ProposalView, StatusFilter
 from pmo_intake.adapters.http.schemas import PRINTABLE, ProposalChanges, ProposalDraft, Withdrawal
@@ -19,7 +19,12 @@ from pmo_intake.domain.lifecycle import Actor, DraftProposal
 from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal
 from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
 from pmo_servicekit.commands import run_command
-from pmo_servicekit.contract.lessons import RelatedLessonPage, RelatedLessonView
+from pmo_servicekit.contract.lessons import (
+    LessonAcknowledgementBody,
+    LessonAcknowledgementView,
+    RelatedLessonPage,
+    RelatedLessonView,
+)
 from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.contract.shared import HistoryEntry
@@ -225,6 +230,37 @@ async def list_related_lessons(
     proposal_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> RelatedLessonPage:
     """Lessons other teams recorded that share the proposal's category words, tags or wording, best first."""
-    related = await queries.related_lessons(service_runtime(request).db, _checked_id(proposal_id))
-    page, next_cursor = slice_page(related, paging, key=lambda r: [r.lesson.lesson_id])
-    return RelatedLessonPage(items=[RelatedLessonView.of(r) for r in page], next_cursor=next_cursor)
+    runtime = service_runtime(request)
+    related = await queries.related_lessons(runtime.db, runtime.store, _checked_id(proposal_id))
+    page, next_cursor = slice_page(related, paging, key=lambda r: [r[0].lesson.lesson_id])
+    return RelatedLessonPage(items=[RelatedLessonView.of(r, said) for r, said in page], next_cursor=next_cursor)
+
+
+@router.post(
+    "/proposals/{proposal_id}/related-lessons/{lesson_id}/acknowledge",
+    summary="Acknowledge a lesson: whether it applies to the proposal, and why",
+    response_model=LessonAcknowledgementView,
+    responses=answers(403, 404, etag=True, notes={404: "no such proposal, or no such lesson"}),
+)
+async def acknowledge_lesson(
+    proposal_id: str,
+    lesson_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
+    body: LessonAcknowledgementBody,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The proposal's requester (or a pmo_analyst, an admin) says whether the lesson applies; the latest word counts.
+
+    Recorded as `LessonAcknowledged` with who, when, why and whether it applies; the ETag is the version of
+    the proposal's lesson stream."""
+    checked, actor, now = _checked_id(proposal_id), _actor(principal), datetime.now(UTC)
+
+    async def action(uow: UnitOfWork) -> Response:
+        changed = await commands.acknowledge_lesson(
+            uow, checked, lesson_id, applies=body.applies, note=body.note, actor=actor, now=now
+        )
+        said = changed.state.acknowledged[lesson_id].model_dump(mode="json")
+        return answer(LessonAcknowledgementView.model_validate(said).model_dump(mode="json"), changed.version)
+
+    return await run_command(request, principal, action)

@@ -1,13 +1,20 @@
-"""Lessons learned: recorded by the project's team at any time, also after closure or cancellation."""
+"""Lessons learned: recorded by the project's team at any time, also after closure or cancellation, and
+offered to other projects they are relevant to."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.portfolio import LessonRecorded
+from pmo_events.contracts.common import OfferedLesson
+from pmo_events.contracts.portfolio import LessonRecorded, ProjectLessonAcknowledged, ProjectLessonsOffered
+from pmo_events.contracts.portfolio.delivery import Gate
+from pmo_events.figures.relevance import RelatedLesson, Subject, search_terms
 from pmo_portfolio.delivery.domain.lifecycle import existing
 from pmo_portfolio.delivery.domain.project import Project
 
@@ -34,4 +41,86 @@ def record_lessons(project: Project, lessons: tuple[Lesson, ...], by: str, at: d
             **lesson.__dict__,
         )
         for lesson in lessons
+    ]
+
+
+def lesson_subject(project: Project) -> Subject:
+    """What the project is about, as the relevance rule reads it (its own lessons are never offered back)."""
+    benefits = [b.description for b in project.benefits]
+    roles = [r.role for r in project.resource_estimate]
+    return Subject(
+        portfolio_id=project.portfolio_id,
+        terms=search_terms(project.title, *benefits, *roles),
+        project_id=project.project_id,
+    )
+
+
+def feedback_stream(project_id: str) -> str:
+    """The stream of the lessons offered to a project and its team's acknowledgements."""
+    return f"lessons-{project_id}"
+
+
+class Acknowledgement(BaseModel):
+    lesson_id: str
+    applies: bool
+    note: str
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+class LessonFeedback(BaseModel):
+    """What the project's team was offered and what it said of each lesson (the latest word counts)."""
+
+    feedback_id: str
+    offered: tuple[str, ...] = ()
+    acknowledged: dict[str, Acknowledgement] = {}
+
+
+def initial_feedback(feedback_id: str) -> LessonFeedback:
+    return LessonFeedback(feedback_id=feedback_id)
+
+
+def evolve_feedback(state: LessonFeedback, event: Event) -> LessonFeedback:
+    if isinstance(event, ProjectLessonsOffered):
+        offered = tuple(dict.fromkeys([*state.offered, *(lesson.lesson_id for lesson in event.lessons)]))
+        return state.model_copy(update={"offered": offered})
+    if isinstance(event, ProjectLessonAcknowledged):
+        said = Acknowledgement.model_validate(event.model_dump(include=set(Acknowledgement.model_fields)))
+        return state.model_copy(update={"acknowledged": {**state.acknowledged, event.lesson_id: said}})
+    return state
+
+
+def offer_at_gate(project: Project, related: Sequence[RelatedLesson], gate: Gate, at: datetime) -> list[Event]:
+    """A project that passed a gate is offered the lessons most relevant to it (none: nothing is recorded)."""
+    if not related:
+        return []
+    offered = tuple(
+        OfferedLesson(lesson_id=r.lesson.lesson_id, relevance=r.relevance, reason=r.reason) for r in related
+    )
+    return [
+        ProjectLessonsOffered(
+            project_id=project.project_id,
+            portfolio_id=project.portfolio_id,
+            feedback_id=feedback_stream(project.project_id),
+            occasion=gate,
+            lessons=offered,
+            offered_at=at,
+        )
+    ]
+
+
+def acknowledge(project: Project, lesson_id: str, *, applies: bool, note: str, by: str, at: datetime) -> list[Event]:
+    """The project's team says whether a lesson applies to it, and why (the caller checked it is the team)."""
+    existing(project)
+    return [
+        ProjectLessonAcknowledged(
+            project_id=project.project_id,
+            portfolio_id=project.portfolio_id,
+            feedback_id=feedback_stream(project.project_id),
+            lesson_id=lesson_id,
+            applies=applies,
+            note=note,
+            acknowledged_by=by,
+            acknowledged_at=at,
+        )
     ]
