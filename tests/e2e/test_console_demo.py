@@ -59,6 +59,11 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
         trail = _decisions(client, portfolio)
         first = trail[0]["decided_at"]
         projects = [d["subject_id"] for d in trail if d["outcome"] == "approved"]
+        # make demo's programme (pmo_devstack.demo_programme) comes after the decisions.
+        wait_until(
+            lambda: client.get("/reports/programmes", params={"portfolio_id": portfolio}).json()["items"], timeout=180
+        )
+        [programme] = client.get("/reports/programmes", params={"portfolio_id": portfolio}).json()["items"]
         pages = {
             "portfolios": "/console",
             "overview": f"/console/portfolios/{portfolio}",
@@ -67,6 +72,7 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
             "risks": f"/console/portfolios/{portfolio}/risks",
             "dependencies": f"/console/portfolios/{portfolio}/dependencies",
             "programmes": f"/console/portfolios/{portfolio}/programmes",
+            "programme": f"/console/programmes/{programme['id']}",
             "project": f"/console/projects/{projects[0]}",
             "capacity": "/console/capacity",
             "board-pack": f"/reports/portfolios/{portfolio}/board-pack.html",
@@ -98,6 +104,19 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
             decided = client.get("/reports/decisions", params={"portfolio_id": portfolio, **params}).json()["items"]
             trail_page = parse(client.get(pages["decisions"], params=params).text)
             assert len(trail_page.find_all("article")) == len(decided)
+            risks = client.get("/reports/risks", params={"portfolio_id": portfolio, **params}).json()
+            risk_page = parse(client.get(pages["risks"], params=params).text)
+            cells = risks["cells"]
+            assert risk_page.table_rows("risk-grid") == [
+                [str(cells[i]["probability"]), *(str(c["count"]) for c in cells[i : i + 5])] for i in range(0, 25, 5)
+            ]
+            assert len(risk_page.table_rows("risks")) == max(1, len(risks["items"]))
+            graph = client.get("/reports/dependencies", params={"portfolio_id": portfolio, **params}).json()
+            graph_page = parse(client.get(pages["dependencies"], params=params).text)
+            if graph["items"]:
+                assert [r[4] for r in graph_page.table_rows("dependencies")] == [
+                    "yes" if e["at_risk"] else "no" for e in graph["items"]
+                ]
             funnel = client.get("/reports/pipeline", params={"portfolio_id": portfolio, **params}).json()
             funnel_page = parse(client.get(pages["pipeline"], params=params).text)
             assert funnel_page.table_rows("stages") == [[s["stage"], str(s["count"])] for s in funnel["stages"]]

@@ -11,7 +11,6 @@ import asyncio
 import io
 import re
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -79,7 +78,7 @@ class Section:
     anchor: str
     title: str
     tables: list[Table]
-    chart: Callable[[charts.Canvas | None], charts.Chart] | None = None
+    chart: charts.Drawing | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -151,7 +150,7 @@ def _pack(
                     frozenset({0, 1, 2}),
                 ),
             ],
-            chart=lambda into: charts.budget_chart(summary["budget"], summary["currency"], into),
+            chart=charts.Drawing(charts.budget_chart, (summary["budget"], summary["currency"])),
         ),
         Section(
             "health",
@@ -183,7 +182,7 @@ def _pack(
                     frozenset({2, 3}),
                 ),
             ],
-            chart=lambda into: charts.rag_chart(rag, into),
+            chart=charts.Drawing(charts.rag_chart, (rag,)),
         ),
         _risk_section(risks),
         Section(
@@ -217,7 +216,7 @@ def _pack(
                     frozenset({2, 3, 4}),
                 ),
             ],
-            chart=lambda into: charts.funnel_chart(pipeline["stages"], into),
+            chart=charts.Drawing(charts.funnel_chart, (pipeline["stages"],)),
         ),
         Section(
             "candidates",
@@ -240,7 +239,7 @@ def _pack(
                     frozenset({3, 4, 5}),
                 )
             ],
-            chart=lambda into: charts.bubble_chart(candidates, into),
+            chart=charts.Drawing(charts.bubble_chart, (candidates,)),
         ),
         Section(
             "decisions",
@@ -288,7 +287,7 @@ def _pack(
                     frozenset({2, 3, 4, 5, 6, 7}),
                 )
             ],
-            chart=lambda into: charts.heatmap(capacity["items"], into),
+            chart=charts.Drawing(charts.heatmap, (capacity["items"],)),
             notes=[f"{len(capacity['overallocations'])} accepted over-allocations in the window."],
         ),
     ]
@@ -332,7 +331,7 @@ def _risk_section(risks: dict[str, Any]) -> Section:
                 frozenset({1, 2, 3}),
             ),
         ],
-        chart=lambda into: charts.risk_heatmap(risks["cells"], into),
+        chart=charts.Drawing(charts.risk_heatmap, (risks["cells"],)),
         notes=[
             f"{len(risks['escalations'])} escalations and delegations, "
             f"{len(risks['overdue_actions'])} overdue actions: the console's risk page lists them."
@@ -370,7 +369,7 @@ async def build_pack(request: Request, portfolio_id: str, as_of: datetime | None
 
 
 def render_html(pack: Pack) -> str:
-    svgs = {s.anchor: s.chart(None).svg(f"chart-{s.anchor}") for s in pack.sections if s.chart}
+    svgs = {s.anchor: s.chart.svg(f"chart-{s.anchor}") for s in pack.sections if s.chart}
     return templates.get_template("board_pack.html").render(pack=pack, svgs=svgs)
 
 
@@ -397,7 +396,7 @@ def render_pdf(pack: Pack) -> bytes:
             header.text(0.97, 0.2, f"page {number} of {len(pack.sections)}", fontsize=9, ha="right")
             if section.chart is not None:
                 drawing, tables = _split(body, 1, 2, width_ratios=[0.5, 0.5])
-                section.chart(drawing)
+                section.chart.on(drawing)
             else:
                 tables = body
             _tables(tables, section)

@@ -7,12 +7,15 @@ Every chart here is drawn from a report's JSON figures; the page shows the same 
 from __future__ import annotations
 
 import io
+import json
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
 
 import matplotlib
 from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap
@@ -86,6 +89,32 @@ class Chart:
             f'<title id="{chart_id}-title">{title}</title>'
         )
         return _scoped_ids(text.replace(tag, new_tag, 1), chart_id)
+
+
+#: Charts drawn as SVG are kept by their figures: pages show the same figures again until an event changes
+#: them, and drawing is most of a page's time.
+SVG_KEPT = 256
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A chart function and the figures it draws (JSON values, as the reports give them)."""
+
+    draw: Callable[..., Chart]
+    figures: tuple[Any, ...]
+
+    def on(self, into: Canvas | None = None) -> Chart:
+        """Drawn on a canvas (a board-pack page), or on a figure of its own."""
+        return self.draw(*self.figures, into=into)
+
+    def svg(self, chart_id: str) -> str:
+        """Inline SVG, as drawn before for the same figures and id (the same figures give the same SVG)."""
+        return _svg_kept(self.draw, chart_id, json.dumps(self.figures, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=SVG_KEPT)
+def _svg_kept(draw: Callable[..., Chart], chart_id: str, figures: str) -> str:
+    return draw(*json.loads(figures)).svg(chart_id)
 
 
 _ID = re.compile(r'\bid="([^"]+)"')

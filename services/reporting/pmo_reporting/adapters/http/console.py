@@ -8,10 +8,8 @@ No page loads anything from elsewhere: the stylesheet is shipped in this package
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -60,9 +58,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "pmo_console_token"
 STATIC = {"console.css": "text/css; charset=utf-8"}
 #: Content-Security-Policy: nothing but this origin's stylesheet and inline SVG; no script at all.
-#: Charts drawn are kept (by their figures) for the next page that shows the same: most pages show the same
-#: figures again until an event changes them, and drawing is most of a page's time.
-CHARTS_KEPT = 256
 #: How many of the highest-scored open risks the overview lists (the risk page lists them all).
 TOP_RISKS = 5
 POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
@@ -148,15 +143,8 @@ def _with_as_of(request: Request, as_of: datetime | str | None, path: str | None
 
 
 async def _svg(draw: Callable[..., charts.Chart], chart_id: str, *figures: Any) -> str:
-    """A chart as inline SVG, drawn off the event loop (matplotlib is CPU work), or as drawn before: a chart is
-    a function of its figures, so the same figures (the JSON text the report gives) give the same SVG."""
-    key = json.dumps(figures, sort_keys=True, default=str)
-    return await asyncio.to_thread(_drawn, draw, chart_id, key)
-
-
-@lru_cache(maxsize=CHARTS_KEPT)
-def _drawn(draw: Callable[..., charts.Chart], chart_id: str, figures: str) -> str:
-    return draw(*json.loads(figures)).svg(chart_id)
+    """A chart as inline SVG, drawn off the event loop (matplotlib is CPU work) or kept from before."""
+    return await asyncio.to_thread(charts.Drawing(draw, figures).svg, chart_id)
 
 
 @router.get("/static/{name}")
