@@ -55,6 +55,12 @@ async def test_the_programme_dashboard_live_as_of_and_as_csv(reporting) -> None:
                                       headers={"Accept": "text/csv"})  # fmt: skip
         assert "ring_fence" in next(csv.reader(io.StringIO(listed_csv.text)))
 
+        risks = {"portfolio_id": "pf-1", "programme_id": PROGRAMME}
+        assert (await client.get("/reports/risks", params=risks)).json()["items"] == []  # it went to the portfolio
+        risks_then = (await client.get("/reports/risks", params={**risks, "as_of": before})).json()
+        assert [(r["id"], r["level_id"]) for r in risks_then["items"]] == [("r-1", "p-1")]
+        assert risks_then["programme_id"] == PROGRAMME
+
         unknown = await client.get("/reports/programmes/nope")
         assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")
         missing = await client.get("/reports/programmes")

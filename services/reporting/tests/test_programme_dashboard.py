@@ -12,6 +12,7 @@ from pmo_events.contracts.portfolio import ProgrammeRag, RagRating
 from pmo_reporting.projections.catalogue import PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.programmes import programme_dashboard, programme_list
+from pmo_reporting.reports.raid import risk_view
 
 from .support import T0, History, standard_history
 
@@ -291,3 +292,14 @@ def test_a_share_set_again_replaces_the_earlier_one_and_a_restated_benefit_keeps
         "Cost to serve down more", "5000.00", "7500.00",
     )  # fmt: skip
     assert [(c["project_id"], c["share"]) for c in benefit["contributions"]] == [("p-1", "0.5"), ("p-2", "1")]
+
+
+def test_the_risk_view_of_a_programme_counts_its_own_and_its_projects_risks_where_they_sit() -> None:
+    h = programme_history()
+    members = {PROGRAMME, "p-1", "p-2", "p-4"}
+    before, _ = risk_view(fold(h, until=T0 + timedelta(days=30)), "pf-1", None, None, DAY, within=members)
+    assert [c["raid_item_ids"] for c in before["cells"] if c["count"]] == [["r-1"]]  # 3 x 3 at p-1
+    now, ranked = risk_view(fold(h), "pf-1", None, None, DAY, within=members)
+    assert ranked == [] and all(c["count"] == 0 for c in now["cells"])  # escalated out to the portfolio
+    elsewhere, _ = risk_view(fold(h, until=T0 + timedelta(days=30)), "pf-1", None, None, DAY, within={"p-9"})
+    assert all(c["count"] == 0 for c in elsewhere["cells"])

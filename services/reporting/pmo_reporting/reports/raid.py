@@ -10,13 +10,20 @@ from pmo_reporting.reports.common import Body, DocumentView
 
 
 def risk_view(
-    docs: DocumentView, portfolio_id: str, level: str | None, level_id: str | None, today: date
+    docs: DocumentView,
+    portfolio_id: str,
+    level: str | None,
+    level_id: str | None,
+    today: date,
+    within: set[str] | None = None,
 ) -> tuple[Body, list[Body]]:
-    """Open risks where they sit at the moment asked (optionally one level or one project/programme): the
-    5x5 grid, the escalations and the overdue actions; and the risks by score, highest first."""
+    """Open risks where they sit at the moment asked (optionally one level, one project/programme, or the
+    levels `within`: a programme and its projects): the 5x5 grid, the escalations and the overdue actions;
+    and the risks by score, highest first."""
     items = [
         i for i in docs.all(RAID_ITEM, scope=portfolio_id)
         if (level is None or i["level"] == level) and (level_id is None or i["level_id"] == level_id)
+        and (within is None or i["level_id"] in within)
     ]  # fmt: skip
     risks = [i for i in items if i["kind"] == "risk" and i["status"] == "open"]
     cells: list[Body] = []

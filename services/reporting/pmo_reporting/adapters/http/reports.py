@@ -27,7 +27,7 @@ from pmo_reporting.adapters.http.responses import (
 )
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
-from pmo_reporting.projections import calendar, capacity, delivery, governance, proposals, raid
+from pmo_reporting.projections import calendar, capacity, delivery, governance, programmes, proposals, raid
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
@@ -181,12 +181,19 @@ async def risks_body(
     as_of: datetime | None,
     level: str | None = None,
     level_id: str | None = None,
+    programme_id: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The risk view's header (5x5 cells, escalations, overdue actions) and its risks by score, highest first."""
-    docs = await _state(request, PORTFOLIO, {raid.RAID_ITEM: portfolio_id}, as_of)
+    """The risk view's header (5x5 cells, escalations, overdue actions) and its risks by score, highest first;
+    with `programme_id`, of the programme and its projects."""
+    wanted: dict[str, str | None] = {raid.RAID_ITEM: portfolio_id, programmes.PROGRAMME: portfolio_id}
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
     today = (as_of or datetime.now(UTC)).date()
-    body, ranked = risk_view(docs, portfolio_id, level, level_id, today)
-    return {**_stamp(as_of), **body}, ranked
+    within = None
+    if programme_id is not None:
+        programme = docs.get(programmes.PROGRAMME, programme_id) or {"projects": []}
+        within = {programme_id, *(p["project_id"] for p in programme["projects"])}
+    body, ranked = risk_view(docs, portfolio_id, level, level_id, today, within)
+    return {**_stamp(as_of), **body, "programme_id": programme_id}, ranked
 
 
 async def dependencies_body(
@@ -338,11 +345,13 @@ async def read_risk_report(
     portfolio_id: Id,
     level: Literal["project", "programme", "portfolio"] | None = None,
     level_id: Annotated[str | None, Query(max_length=64)] = None,
+    programme_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """Open risks where they sit (all levels, or one `level`, or one project or programme by `level_id`): the
-    5x5 heatmap (counts and items per cell), escalations and delegations, overdue actions; `items` are the
-    risks by score, highest first (the CSV too). `as_of` answers as the log stood then."""
-    body, ranked = await risks_body(request, portfolio_id, as_of, level, level_id)
+    """Open risks where they sit (all levels, or one `level`, or one project or programme by `level_id`, or a
+    programme with its projects by `programme_id`): the 5x5 heatmap (counts and items per cell), escalations
+    and delegations, overdue actions; `items` are the risks by score, highest first (the CSV too). `as_of`
+    answers as the log stood then."""
+    body, ranked = await risks_body(request, portfolio_id, as_of, level, level_id, programme_id)
     return respond(request, RiskReport, body, ranked, "risks", page=(paging, lambda r: [r["id"]]))
 
 

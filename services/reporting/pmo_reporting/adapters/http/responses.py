@@ -448,6 +448,9 @@ class RiskReport(Stamped, Page[RankedRisk]):
     portfolio_id: str
     level: RaidLevel | None = None
     level_id: str | None = None
+    programme_id: str | None = Field(
+        default=None, description="the programme whose risks (its own and its projects') are shown"
+    )
     cells: list[RiskCell]
     escalations: list[RaidMove]
     overdue_actions: list[OverdueAction]
