@@ -266,7 +266,8 @@ def test_the_demo_programme_shows_its_tranches_dependencies_and_raid_log(running
     assert (risk["title"], risk["level"], risk["score"]) == ("Mainframe support ends early", "programme", 16)
     assert dashboard["open_raid"] == {"risk": 2, "issue": 1, "assumption": 0}
     [benefit] = dashboard["benefits_map"]
-    assert [(c["share"], c["contributed"]) for c in benefit["contributions"]] == [("0.5", "0.00"), ("0.5", "0.00")]
+    contributions = [(c["share"], c["contributed"]) for c in benefit["contributions"]]
+    assert contributions == [("0.5000", "0.00"), ("0.5000", "0.00")]
     portfolio_id = dashboard["portfolio_id"]
     risks = ok(reporting.get("/reports/risks", params={"portfolio_id": portfolio_id}))
     assert [r["score"] for r in risks["items"]] == [16, 6]

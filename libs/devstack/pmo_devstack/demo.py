@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +237,7 @@ def _decide(demo: Demo, portfolio: str, proposals: list[str]) -> None:
         if outcome == "approved":
             decision["approved_budget"] = [{"fiscal_period": "FY2027", "amount": cost}]
         if outcome == "deferred":
-            decision["review_on"] = "2027-03-31"
+            decision["review_on"] = (datetime.now(UTC).date() + timedelta(days=90)).isoformat()  # after today, always
         # bob moves each decision and votes for it; carla's vote meets the charter (2 of 2) and carries it.
         motion = demo.call(board["bob"], "POST", f"/portfolios/{portfolio}/motions", json=decision)
         if motion["status"] == "open":

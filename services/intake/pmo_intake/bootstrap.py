@@ -19,7 +19,8 @@ INTAKE = ServiceDefinition(
     # 2: every fiscal_period is FY2027, FY2027-Q1 or FY2027-P01 (was free text); amounts bounded (issue 11).
     # 2.1: related lessons (issue 15); 2.2: a proposal may name the programme it asks to join (issue 16);
     # 2.3: lessons acknowledged by the proposal's team (issue 15).
-    api_version="2.3.0",
+    # 2.4: FTE typed at exactly four places (issue 14).
+    api_version="2.4.0",
     description="Where demand enters the PMO: proposals with business cases, from draft to decision.",
     default_port=8001,
     topic=intake.TOPIC,

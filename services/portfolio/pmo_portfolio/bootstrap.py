@@ -55,7 +55,8 @@ PORTFOLIO = ServiceDefinition(
     # 3.2: reviews that act: board actions, their motions and delegated resolution, the overdue sweep (issue 15).
     # 3.3: change requests on the ladder: POST /projects/{id}/change-requests/{cr_id}/motions (issue 15).
     # 3.4: related lessons of a project, acknowledged by its team (issue 15).
-    api_version="3.4.0",
+    # 3.5: ratios and scores at exactly four places, value_per_cost at ten (issue 14).
+    api_version="3.5.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from pmo_events.runtime.projection import rebuild_inline_views
@@ -66,7 +68,7 @@ async def test_scoring_model_weighted_or_pairwise_with_the_consistency_check(ser
         assert ahp.status_code == 200, ahp.text
         model = ahp.json()["scoring_model"]
         assert (model["method"], model["consistency_ratio"]) == ("pairwise", "0.0332")
-        assert [c["weight"] for c in model["criteria"]] == ["0.636986", "0.258285", "0.104729"]
+        assert [c["weight"] for c in model["criteria"]] == ["0.6370", "0.2583", "0.1047"]
 
         inconsistent = [["1", "9", "1/9"], ["1/9", "1", "9"], ["9", "1/9", "1"]]
         refused = await analyst.put(url, json={"criteria": criteria, "pairwise_matrix": inconsistent})
@@ -121,7 +123,7 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         assert items[1]["criterion_scores"] == {"value": "4.0000", "risk": "2.0000"}
         assert items[1]["weighted_score"] == "3.5000"  # 0.75 * 4 + 0.25 * 2
         assert items[0]["costs"] == [{"fiscal_period": "FY2027", "amount": "300.00"}]
-        assert items[0]["value_per_cost"] == "0.0166667"
+        assert items[0]["value_per_cost"] == "0.0166666667"
 
         no_reason = await bob.post(f"/portfolios/{pid}/decisions", json={**_approve("p-1", "100"), "rationale": " "})
         assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "rationale"
@@ -180,11 +182,14 @@ async def test_scores_ranking_and_decisions_with_board_authority(service) -> Non
         assert again.status_code == 409
         over = await bob.post(f"/portfolios/{pid}/decisions", json=_approve("p-2", "300.01"))
         assert over.status_code == 409 and over.json()["remaining"] == "300.00"
+        next_quarter = (
+            datetime.now(UTC).date() + timedelta(days=91)
+        ).isoformat()  # a review date is after today, always
         deferred = await bob.post(
             f"/portfolios/{pid}/motions",
-            json={"candidate_id": "p-2", "outcome": "deferred", "rationale": "next quarter", "review_on": "2027-04-01"},
+            json={"candidate_id": "p-2", "outcome": "deferred", "rationale": "next quarter", "review_on": next_quarter},
         )
-        assert deferred.status_code == 201 and deferred.json()["review_on"] == "2027-04-01"
+        assert deferred.status_code == 201 and deferred.json()["review_on"] == next_quarter
         no_date = await bob.post(
             f"/portfolios/{pid}/decisions", json={"candidate_id": "p-3", "outcome": "deferred", "rationale": "later"}
         )

@@ -19,6 +19,7 @@ RESOURCING = ServiceDefinition(
     title="Resourcing",
     description="People and pools, capacity, demand from approved projects, and bookings.",
     default_port=8003,
+    api_version="1.1.0",
     topic=resourcing.TOPIC,
     consumes=(portfolio.TOPIC,),
     metadata=metadata,

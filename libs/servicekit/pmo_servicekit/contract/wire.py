@@ -25,6 +25,16 @@ RATIO_PLACES = 4
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
+def fixed_pattern(places: int) -> str:
+    """The pattern of a decimal string written at exactly `places` places: `^-?[0-9]+\\.[0-9]{4}$`."""
+    return rf"^-?[0-9]+\.[0-9]{{{places}}}$" if places else r"^-?[0-9]+$"
+
+
+def fixed_text(value: Decimal | int | str, places: int) -> str:
+    """`value` written at exactly `places` places (half to even)."""
+    return format(_fixed(value, places), "f")
+
+
 def _fixed(value: Decimal | int | str, places: int) -> Decimal:
     """`value` at `places`; a figure recorded before inputs were bounded, too large to quantize, as it is
     (an event that exceeds today's bounds still loads and is still shown, never a 500)."""
@@ -83,13 +93,14 @@ Money = Annotated[
 Fte = Annotated[
     Decimal,
     PlainSerializer(fte_text, return_type=str),
-    _schema("full-time equivalents, four decimal places", "0.5000"),
+    _schema("full-time equivalents, four decimal places", "0.5000", pattern=fixed_pattern(FTE_PLACES)),
 ]
-#: A ratio in a response (SPI, CPI, utilisation, alignment): four places.
+#: A ratio or score in a response (SPI, CPI, utilisation, alignment, a weight, a mean score): four places,
+#: always written out (`"1.0000"`), so the schema's pattern says so (docs/api.md, the uniform-fields test).
 Ratio = Annotated[
     Decimal,
     PlainSerializer(lambda v: ratio_text(v), return_type=str),
-    _schema("a ratio, four decimal places", "1.0139"),
+    _schema("a ratio, four decimal places", "1.0139", pattern=fixed_pattern(RATIO_PLACES)),
 ]
 #: Another decimal quantity in a response (hours per week, a day rate without a currency): two places.
 Decimal2 = Annotated[

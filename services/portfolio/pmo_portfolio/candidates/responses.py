@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from pmo_portfolio.governance.responses import ConflictOut, TallyOut, VoteOut
 from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut, PeriodEnvelope, amounts_of
 from pmo_servicekit.contract.paging import EXAMPLE_CURSOR, Page
 from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS, DecisionOutcome
-from pmo_servicekit.contract.wire import DecimalString, Instant, Money, money_text
+from pmo_servicekit.contract.wire import Instant, Money, Ratio, fixed_pattern, fixed_text, money_text
 
 DECISION_EXAMPLE: dict[str, Any] = {
     "id": "b4191039-9c4f-4d65-ac05-d423a30d2887",
@@ -56,10 +57,22 @@ RANKED_EXAMPLE: dict[str, Any] = {
     "value_per_cost": "0.0000256667",
     "dependencies": [],
 }
+#: Places of `value_per_cost`: a score per unit of currency (3.85 for 150,000.00 is 0.0000256667), so
+#: four places would write 0.0000 for every candidate; a fixed scale all the same (docs/api.md).
+VALUE_PER_COST_PLACES = 10
+ValuePerCost = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: fixed_text(v, VALUE_PER_COST_PLACES), return_type=str),
+    WithJsonSchema({
+        "type": "string", "format": "decimal", "pattern": fixed_pattern(VALUE_PER_COST_PLACES),
+        "description": "the weighted score per unit of the portfolio's currency, ten decimal places",
+        "examples": ["0.0000256667"],
+    }),
+]  # fmt: skip
 CRITERIA_EXAMPLE: list[Any] = [
-    {"key": "value", "name": "Business value", "weight": "0.500000"},
-    {"key": "fit", "name": "Strategic fit", "weight": "0.300000"},
-    {"key": "risk", "name": "Delivery confidence", "weight": "0.200000"},
+    {"key": "value", "name": "Business value", "weight": "0.5000"},
+    {"key": "fit", "name": "Strategic fit", "weight": "0.3000"},
+    {"key": "risk", "name": "Delivery confidence", "weight": "0.2000"},
 ]
 
 CandidateStatus = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
@@ -82,11 +95,11 @@ class Evidence(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     remaining_envelope: list[PeriodEnvelope] = []
-    weighted_score: DecimalString | None = None
+    weighted_score: Ratio | None = None
     rank: int | None = None
-    criterion_scores: dict[str, DecimalString] = {}
+    criterion_scores: dict[str, Ratio] = {}
     assessments: list[Assessment] = []
-    strategic_alignment: DecimalString | None = None
+    strategic_alignment: Ratio | None = None
     ranked_candidates: int | None = None
     votes: list[VoteOut] = Field(default=[], description="a board decision: every vote on its motion")
     tally: TallyOut | None = None
@@ -170,15 +183,15 @@ class RankedCandidate(BaseModel):
     title: str
     status: str
     rank: int | None
-    weighted_score: DecimalString | None
-    criterion_scores: dict[str, DecimalString]
+    weighted_score: Ratio | None
+    criterion_scores: dict[str, Ratio]
     assessors: int
-    strategic_alignment: DecimalString
+    strategic_alignment: Ratio
     costs: list[PeriodAmountOut]
     total_cost: Money
     financial_benefits: Money
-    value: DecimalString | None
-    value_per_cost: DecimalString | None
+    value: Ratio | None
+    value_per_cost: ValuePerCost | None
     dependencies: list[str]
 
 

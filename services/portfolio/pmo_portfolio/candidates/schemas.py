@@ -57,7 +57,7 @@ class DecisionRequest(Body):
             "approved_budget": [{"fiscal_period": "FY2027", "amount": "120000.00"}],
         },
         {"candidate_id": "ee908788-f026-4337-a1b2-c3d4e5f6a7b8", "outcome": "deferred", "rationale": "after Q1",
-         "review_on": "2027-03-31"},
+         "review_on": "2099-03-31"},
     )  # fmt: skip
 
     candidate_id: str = Field(min_length=1, max_length=64)

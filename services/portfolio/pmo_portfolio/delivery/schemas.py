@@ -37,7 +37,7 @@ class RagBody(Body):
 
 class StatusReportBody(Body):
     model_config = example(
-        {"period_end": "2027-03-31", "percent_complete": "25", "actual_cost": "30000.00", "summary": "design done"}
+        {"period_end": "2026-03-31", "percent_complete": "25", "actual_cost": "30000.00", "summary": "design done"}
     )
 
     period_end: BoundedDate
@@ -126,7 +126,7 @@ class CloseBody(Body):
 
 class RealisationBody(Body):
     model_config = example(
-        {"measured_value": "45000", "unit": "EUR", "measured_on": "2028-03-31", "note": "first quarter"}
+        {"measured_value": "45000", "unit": "EUR", "measured_on": "2026-03-31", "note": "first quarter"}
     )
 
     measured_value: str = Field(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import CriterionOut, PeriodEnvelope
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString
+from pmo_servicekit.contract.wire import DecimalString, Ratio
 
 #: A portfolio as the demo loads it (`make demo`).
 PORTFOLIO_EXAMPLE: dict[str, Any] = {
@@ -24,9 +24,9 @@ PORTFOLIO_EXAMPLE: dict[str, Any] = {
     "scoring_model": {
         "method": "weighted",
         "criteria": [
-            {"key": "value", "name": "Business value", "weight": "0.500000"},
-            {"key": "fit", "name": "Strategic fit", "weight": "0.300000"},
-            {"key": "risk", "name": "Delivery confidence", "weight": "0.200000"},
+            {"key": "value", "name": "Business value", "weight": "0.5000"},
+            {"key": "fit", "name": "Strategic fit", "weight": "0.3000"},
+            {"key": "risk", "name": "Delivery confidence", "weight": "0.2000"},
         ],
         "consistency_ratio": None,
     },
@@ -37,7 +37,7 @@ PORTFOLIO_EXAMPLE: dict[str, Any] = {
 class ScoringModelOut(BaseModel):
     method: Literal["weighted", "pairwise"]
     criteria: list[CriterionOut]
-    consistency_ratio: DecimalString | None = None
+    consistency_ratio: Ratio | None = None
 
 
 class DelegationOut(BaseModel):
@@ -53,7 +53,7 @@ class CharterOut(BaseModel):
     chair: str
     quorum: int
     rule: Literal["simple_majority", "qualified_majority", "unanimity"]
-    qualified_share: DecimalString | None = None
+    qualified_share: Ratio | None = None
     voting_days: int
     delegated_authority: DelegationOut | None = None
 

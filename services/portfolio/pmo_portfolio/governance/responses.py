@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString, Instant
+from pmo_servicekit.contract.wire import DecimalString, Instant, Ratio
 
 
 class VoteOut(BaseModel):
@@ -89,7 +89,7 @@ class MotionView(BaseModel):
     chair: str
     quorum: int
     rule: Literal["simple_majority", "qualified_majority", "unanimity"]
-    qualified_share: DecimalString | None = None
+    qualified_share: Ratio | None = None
     conflicts: list[ConflictOut] = []
     votes: list[VoteOut] = []
     tally: TallyOut

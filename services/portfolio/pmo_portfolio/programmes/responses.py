@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString, Money, Ratio
+from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
 
 Rag = Literal["green", "amber", "red"]
 
@@ -128,7 +128,7 @@ class ManagerReport(BaseModel):
     rag: ManagerRag
     summary: str
     reported_by: str
-    reported_at: datetime
+    reported_at: Instant
 
 
 class StatusRollup(BaseModel):
@@ -153,7 +153,7 @@ class ContributionView(BaseModel):
 
     project_id: str
     project_benefit_id: str
-    share: DecimalString
+    share: Ratio = Field(description="the share of the project benefit, more than 0 and at most 1")
     measured_value: DecimalString | None = None
     measured_on: date | None = None
     contributed: DecimalString
@@ -186,7 +186,7 @@ BENEFIT_EXAMPLE: dict[str, Any] = {
         {
             "project_id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
             "project_benefit_id": "#1",
-            "share": "0.6",
+            "share": "0.6000",
             "measured_value": "120000",
             "measured_on": "2027-09-15",
             "contributed": "72000.00",

@@ -71,7 +71,7 @@ class ProgrammeRagIn(Body):
 
 class ProgrammeStatusBody(Body):
     model_config = example(
-        {"period_end": "2027-03-31", "rag": {"overall": "amber", "schedule": "amber"}, "summary": "Tranche 1 slipping"}
+        {"period_end": "2026-03-31", "rag": {"overall": "amber", "schedule": "amber"}, "summary": "Tranche 1 slipping"}
     )
 
     period_end: BoundedDate

@@ -66,7 +66,7 @@ def _answer_view(answer: ScenarioAnswer, titles: dict[str, str], currency: str) 
         "selected": [{"id": c, "title": titles.get(c, "")} for c in answer.selected],
         "total_value": total_value(answer),
         "proven_optimal": answer.proven_optimal,
-        "optimality_gap": f"{answer.gap:.6f}",
+        "optimality_gap": ratio_text(Decimal(str(answer.gap))),
         **_limits_view(answer, currency),
     }
 

@@ -27,7 +27,7 @@ SCENARIO_EXAMPLE: dict[str, Any] = {
     ],
     "total_value": "11.4000",
     "proven_optimal": True,
-    "optimality_gap": "0.000000",
+    "optimality_gap": "0.0000",
     "totals": [{"fiscal_period": "FY2027", "budget": "1050000.00", "cost": "930000.00", "remaining": "120000.00"}],
     "capacity": [{"role": "developer", "fiscal_period": "FY2027", "capacity": "2.5000", "demand": "2.1000"}],
     "binding_constraints": [],
@@ -110,7 +110,7 @@ class ScenarioResult(BaseModel):
     selected: list[Selected]
     total_value: DecimalString
     proven_optimal: bool
-    optimality_gap: DecimalString
+    optimality_gap: Ratio = Field(description="how far the answer may be from the best, as a share of it (0: proven)")
     totals: list[BudgetUse]
     capacity: list[CapacityUse]
     binding_constraints: list[Binding]

@@ -12,7 +12,7 @@ from pmo_events.contracts.bounds import Amount, FiscalPeriod
 from pmo_events.contracts.common import PeriodAmount
 from pmo_servicekit.access import Ownership
 from pmo_servicekit.auth import Principal, require_roles
-from pmo_servicekit.contract.wire import DecimalString, Money, money_text
+from pmo_servicekit.contract.wire import Money, Ratio, money_text
 
 Analyst = Annotated[Principal, Depends(require_roles("pmo_analyst", "admin"))]
 
@@ -45,7 +45,7 @@ class PeriodEnvelope(BaseModel):
 class CriterionOut(BaseModel):
     key: str
     name: str
-    weight: DecimalString
+    weight: Ratio = Field(description="the criterion's share of the weighted score: the weights add up to 1")
 
 
 class PeriodAmountOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from pmo_events.contracts.common import PeriodAmount
 from pmo_portfolio.candidates.domain.assessments import Scorecard
@@ -12,7 +12,8 @@ from pmo_portfolio.candidates.domain.scoring import SCORE_PLACES, criterion_mean
 from pmo_portfolio.funding.domain import AWAITING_DECISION, Candidate, Portfolio
 
 MAX_CONTRIBUTION = 5
-RATIO = Context(prec=6)
+#: Value per cost is a score per unit of currency (3.85 for 150,000.00 is 0.0000256667): ten places, fixed.
+VALUE_PER_COST_PLACES = Decimal("1e-10")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ def financial_benefits(candidate: Candidate) -> Decimal:
     )
 
 
+def _per_cost(score: Decimal | None, total_cost: Decimal) -> Decimal | None:
+    if score is None or total_cost <= 0:
+        return None
+    return (score / total_cost).quantize(VALUE_PER_COST_PLACES, ROUND_HALF_EVEN)
+
+
 def assess(portfolio: Portfolio, candidate: Candidate, scorecard: Scorecard) -> RankedCandidate:
     """The candidate as the board sees it: mean scores, weighted score, alignment, cost, value per cost."""
     criteria = portfolio.scoring_model.criteria if portfolio.scoring_model else ()
@@ -75,7 +82,7 @@ def assess(portfolio: Portfolio, candidate: Candidate, scorecard: Scorecard) -> 
         total_cost=total_cost,
         financial_benefits=financial_benefits(candidate),
         value=score,
-        value_per_cost=RATIO.divide(score, total_cost) if score is not None and total_cost > 0 else None,
+        value_per_cost=_per_cost(score, total_cost),
         dependencies=candidate.dependencies,
     )
 

@@ -13,7 +13,7 @@ from pmo_portfolio.candidates.domain.assessments import Assessment
 from pmo_portfolio.funding.domain import AWAITING_DECISION, Portfolio
 from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, RuleViolation
 
-WEIGHT_PLACES = Decimal("0.000001")
+WEIGHT_PLACES = Decimal("0.0001")
 SCORE_PLACES = Decimal("0.0001")
 MAX_CRITERIA = 20
 

@@ -135,7 +135,7 @@ LESSON: dict[str, Any] = {
 EVM_POINT: dict[str, Any] = {
     "period_end": "2027-03-31", "report_id": "r-2027-03", "bac": "380000.00", "pv": "93698.63",
     "ev": "95000.00", "ac": "90000.00", "sv": "1301.37", "cv": "5000.00", "eac": "360000.00", "vac": "20000.00",
-    "spi": "1.0139", "cpi": "1.0556", "percent_complete": "25", "green_at": "0.95", "amber_at": "0.90",
+    "spi": "1.0139", "cpi": "1.0556", "percent_complete": "25", "green_at": "0.9500", "amber_at": "0.9000",
 }  # fmt: skip
 PROJECT: dict[str, Any] = {
     "as_of": AS_OF,

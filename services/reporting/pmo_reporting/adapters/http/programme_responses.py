@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_reporting.adapters.http.responses import BenefitEntry, DependencyEdge, Rag, RaidLevel, Stamped
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import Instant, Money, Ratio
+from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
 
 _PF = "fc465260-42a7-40c8-a03e-821a69edefb2"
 _PROGRAMME = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -123,10 +123,10 @@ class MapContribution(BaseModel):
 
     project_id: str
     project_benefit_id: str
-    share: str = Field(examples=["0.6"])
-    measured_value: str | None = None
+    share: Ratio = Field(description="the share of the project benefit, more than 0 and at most 1")
+    measured_value: DecimalString | None = None
     measured_on: date | None = None
-    contributed: str
+    contributed: DecimalString
 
 
 class MapBenefit(BaseModel):
@@ -139,8 +139,8 @@ class MapBenefit(BaseModel):
     unit: str
     profile: list[ProfilePoint]
     as_of: date
-    planned_to_date: str
-    realised_to_date: str
+    planned_to_date: DecimalString
+    realised_to_date: DecimalString
     contributions: list[MapContribution]
 
 
@@ -182,7 +182,7 @@ class ProgrammeProjectRow(BaseModel):
     rag: Rag | None = None
     rag_schedule: Rag | None = None
     rag_cost: Rag | None = None
-    percent_complete: str | None = None
+    percent_complete: DecimalString | None = Field(default=None, description="percent complete as reported, 0 to 100")
     bac: Money | None = None
     pv: Money | None = None
     ev: Money | None = None
@@ -218,7 +218,7 @@ class ProgrammeDashboard(Stamped, Page[ProgrammeProjectRow]):
         "benefits_map": [{"benefit_id": "pb-1", "description": "Cost to serve a customer down", "owner": "olga",
                           "unit": "EUR", "profile": [{"on": "2027-12-31", "planned_value": "100000.00"}],
                           "as_of": "2027-12-31", "planned_to_date": "100000.00", "realised_to_date": "24000.00",
-                          "contributions": [{"project_id": _BILLING, "project_benefit_id": "b1", "share": "0.6",
+                          "contributions": [{"project_id": _BILLING, "project_benefit_id": "b1", "share": "0.6000",
                                              "measured_value": "40000", "measured_on": "2027-03-31",
                                              "contributed": "24000.00"}]}],
         "benefits": [{"project_id": _BILLING, "portfolio_id": _PF, "benefit_id": "b1",

@@ -12,7 +12,7 @@ from pmo_events.figures.fiscal import Level
 from pmo_reporting.adapters.http import examples as ex
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.shared import CapacityRow, HistoryEntry
-from pmo_servicekit.contract.wire import Decimal2, Instant, Money
+from pmo_servicekit.contract.wire import Decimal2, DecimalString, Instant, Money, Ratio
 
 Rag = Literal["green", "amber", "red"]
 #: A decision-trail entry's outcome: a board decision speaks the status it gives, a stage gate its verdict.
@@ -92,7 +92,7 @@ class StageCount(BaseModel):
     count: int
 
 
-RatioOrNull = Annotated[str | None, Field(description="a ratio with 4 places, or null (nothing to divide by)")]
+RatioOrNull = Annotated[Ratio | None, Field(description="a ratio with 4 places, or null (nothing to divide by)")]
 
 
 class Conversion(BaseModel):
@@ -167,17 +167,23 @@ class EvmPoint(BaseModel):
 
     period_end: date
     report_id: str
-    bac: str
-    pv: str | None
-    ev: str
-    ac: str
-    sv: str | None
-    cv: str | None
-    eac: str | None
-    vac: str | None
-    spi: str | None
-    cpi: str | None
-    percent_complete: str
+    bac: Money
+    pv: Money | None
+    ev: Money
+    ac: Money
+    sv: Money | None
+    cv: Money | None
+    eac: Money | None
+    vac: Money | None
+    spi: Ratio | None
+    cpi: Ratio | None
+    percent_complete: DecimalString = Field(description="percent complete as reported, 0 to 100")
+    green_at: Ratio | None = Field(
+        default=None, description="the tolerance the derived RAG used (null before it was recorded)"
+    )
+    amber_at: Ratio | None = Field(
+        default=None, description="the tolerance the derived RAG used (null before it was recorded)"
+    )
 
 
 class RagPoint(BaseModel):
@@ -304,7 +310,7 @@ class ObjectiveEntry(BaseModel):
 
     id: str
     title: str | None = None
-    weight: str | None = None
+    weight: DecimalString | None = Field(default=None, description="the objective's relative weight, as set")
     period_start: date | None = None
     period_end: date | None = None
     status: Literal["active", "retired"]
