@@ -26,7 +26,11 @@ from pmo_portfolio.objectives import routes as objective_routes
 from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.programmes import routes as programme_routes
 from pmo_portfolio.programmes import views as programme_views
-from pmo_portfolio.programmes.commands import join_at_approval, keep_ring_fences_within_envelope
+from pmo_portfolio.programmes.commands import (
+    join_at_approval,
+    keep_ring_fences_within_envelope,
+    move_ring_fence_draw,
+)
 from pmo_portfolio.raid import routes as raid_routes
 from pmo_portfolio.raid import views as raid_views
 from pmo_portfolio.raid.commands import check_reported_raid_items
@@ -85,6 +89,7 @@ PORTFOLIO = ServiceDefinition(
         offer_lessons_at_gate,
         join_at_approval,
         keep_ring_fences_within_envelope,
+        move_ring_fence_draw,
         reassess_dependencies,
         check_reported_raid_items,
     ],

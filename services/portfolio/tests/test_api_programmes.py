@@ -260,3 +260,30 @@ async def test_an_approval_brings_the_project_into_the_programme_its_proposal_as
             for programme_id in (asked, other)
         }
         assert members == {asked: ["p-asks"], other: ["p-elsewhere"]}
+
+
+async def test_a_members_approved_budget_change_moves_its_draw_on_the_ring_fence(service) -> None:
+    portfolio = (await new_portfolio(service, ["bea"], budget=BUDGET))["id"]
+    await candidates(service, portfolio, "p-grows")
+    async with (
+        service.client("ann", "pmo_analyst") as ann,
+        service.client("bea", "board_member") as bea,
+        service.client("pam", "project_manager") as pam,
+    ):
+        url = (await ann.post("/programmes", json=programme(portfolio, "600"))).headers["location"]
+        programme_id = url.rsplit("/", 1)[1]
+        approved = await decide(bea, portfolio, "p-grows", "400", programme_id=programme_id, **above_request("400"))
+        assert approved.status_code == 201, approved.text
+
+        async def change(amount: str) -> httpx.Response:
+            body = {"kind": "budget", "budget_delta": [{"fiscal_period": "FY2026", "amount": amount}], "rationale": "x"}
+            asked = await pam.post("/projects/p-grows/change-requests", json=body)
+            assert asked.status_code == 201, asked.text
+            decision = {"outcome": "approved", "rationale": "ok"}
+            return await bea.post(f"/projects/p-grows/change-requests/{asked.json()['id']}/decision", json=decision)
+
+        refused = await change("200.01")  # 200 left of the ring-fence
+        assert refused.status_code == 409 and refused.json()["type"] == "urn:pmo:problem:ring-fence-exceeded"
+        assert (await change("150")).status_code == 201
+        fence = (await bea.get(url)).json()["ring_fence"]
+        assert fence == [{"fiscal_period": "FY2026", "ring_fence": "600.00", "drawn": "550.00", "remaining": "50.00"}]

@@ -335,3 +335,27 @@ def test_earned_value_rolls_up_from_summed_amounts_never_averaged_indices() -> N
     unknown_pv = from_amounts(bac=Decimal("10"), pv=None, ev=Decimal("1"), ac=Decimal("1"))
     assert rolled_up([a, unknown_pv]).pv is None  # type: ignore[union-attr]
     assert rolled_up([]) is None
+
+
+# --- a member's budget changes move its draw --------------------------------------------------------------
+
+
+def test_a_members_budget_change_moves_its_draw_and_an_increase_beyond_the_ring_fence_is_refused() -> None:
+    state = given(programme_created(), joined("p-1", "200"), joined("p-2", "300"))  # 100 left in 2027
+    with pytest.raises(RingFenceExceeded):
+        rules.change_draw(state, "p-1", money(("2027", "101")), cause="change_request", caused_by_event_id=None, at=NOW)
+    [more] = rules.change_draw(
+        state, "p-1", money(("2027", "100")), cause="change_request", caused_by_event_id="e", at=NOW
+    )
+    after = given(programme_created(), joined("p-1", "200"), joined("p-2", "300"), more)
+    assert after.remaining_ring_fence() == {"2027": Decimal(0)}
+    assert after.projects["p-1"] == money(("2027", "300"))
+    # money given back (a closure's release) is always taken, even with nothing left
+    [back] = rules.change_draw(after, "p-2", money(("2027", "-300")), cause="closure", caused_by_event_id=None, at=NOW)
+    assert given(
+        programme_created(), joined("p-1", "200"), joined("p-2", "300"), more, back
+    ).remaining_ring_fence() == {"2027": Decimal("300")}
+    assert (
+        rules.change_draw(after, "p-9", money(("2027", "1")), cause="change_request", caused_by_event_id=None, at=NOW)
+        == []
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
-from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioBudgetSet
+from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioBudgetSet, ProjectBudgetChanged
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import delivery, funding, objectives
@@ -144,6 +144,31 @@ async def join_at_approval(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     )
     after = fold(PROGRAMME, loaded.state, new_events)
     await uow.append(PROGRAMME, decision.programme_id, loaded.version, new_events, after)
+
+
+async def move_ring_fence_draw(uow: UnitOfWork, recorded: RecordedEvent) -> None:
+    """Policy: a member project's budget change (in the change's transaction) moves its draw on the
+    programme's ring-fence; an increase the ring-fence cannot hold refuses the change whole (409)."""
+    if recorded.type != ProjectBudgetChanged.type_name():
+        return
+    changed = recorded.decode()
+    if not isinstance(changed, ProjectBudgetChanged):
+        return
+    programme_id = await programme_of(uow.session, changed.project_id)
+    if programme_id is None:
+        return
+    loaded = await uow.load(PROGRAMME, programme_id)
+    new_events = programme_rules.change_draw(
+        loaded.state,
+        changed.project_id,
+        changed.delta,
+        cause=changed.cause,
+        caused_by_event_id=recorded.event_id,
+        at=recorded.time,
+    )
+    if new_events:
+        after = fold(PROGRAMME, loaded.state, new_events)
+        await uow.append(PROGRAMME, programme_id, loaded.version, new_events, after)
 
 
 async def keep_ring_fences_within_envelope(uow: UnitOfWork, recorded: RecordedEvent) -> None:

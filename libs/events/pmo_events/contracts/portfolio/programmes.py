@@ -81,6 +81,22 @@ class ProjectJoinedProgramme(PortfolioEvent):
     decided_at: datetime
 
 
+@contract
+class ProgrammeDrawChanged(PortfolioEvent):
+    """A member project's approved budget changed (`ProjectBudgetChanged`: a change request, or money released
+    at closure or cancellation): what it draws on the ring-fence moves by `delta` (signed, per period)."""
+
+    event_name = "ProgrammeDrawChanged"
+    related_fields = ("project_id",)
+    programme_id: str
+    portfolio_id: str
+    project_id: str
+    delta: tuple[PeriodAmount, ...]
+    cause: str
+    caused_by_event_id: str | None = None
+    changed_at: datetime
+
+
 class ProgrammeRag(ContractModel):
     overall: Literal["green", "amber", "red"]
     schedule: Literal["green", "amber", "red"] | None = None

@@ -16,6 +16,7 @@ from pmo_events.contracts.portfolio import (
     ProgrammeBenefitContributionSet,
     ProgrammeBenefitDefined,
     ProgrammeCreated,
+    ProgrammeDrawChanged,
     ProgrammeStatusReported,
     ProjectJoinedProgramme,
     TrancheDecision,
@@ -147,6 +148,14 @@ def _joined(state: Programme, event: ProjectJoinedProgramme) -> Programme:
     )
 
 
+def _draw_changed(state: Programme, event: ProgrammeDrawChanged) -> Programme:
+    budget = add(add({}, state.projects[event.project_id]), event.delta)
+    lines = tuple(PeriodAmount(fiscal_period=p, amount=a) for p, a in sorted(budget.items()) if a)
+    return state.model_copy(
+        update={"projects": {**state.projects, event.project_id: lines}, "drawn": add(state.drawn, event.delta)}
+    )
+
+
 def _benefit_defined(state: Programme, event: ProgrammeBenefitDefined) -> Programme:
     earlier = state.benefits.get(event.benefit_id)
     benefit = ProgrammeBenefit(
@@ -183,6 +192,8 @@ def evolve(state: Programme, event: Event) -> Programme:
         return state.model_copy(update={"latest_report": event})
     if isinstance(event, ProgrammeBenefitDefined):
         return _benefit_defined(state, event)
+    if isinstance(event, ProgrammeDrawChanged):
+        return _draw_changed(state, event)
     if isinstance(event, ProgrammeBenefitContributionSet):
         return _contribution_set(state, event)
     return state

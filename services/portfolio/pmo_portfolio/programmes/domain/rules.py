@@ -11,6 +11,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import (
     ProgrammeCreated,
+    ProgrammeDrawChanged,
     ProgrammeRag,
     ProgrammeStatusReported,
     ProjectJoinedProgramme,
@@ -250,6 +251,33 @@ def join(
             rationale=rationale,
             decided_by=decided_by,
             decided_at=decided_at,
+        )
+    ]
+
+
+def change_draw(
+    programme: Programme,
+    project_id: str,
+    delta: tuple[PeriodAmount, ...],
+    *,
+    cause: str,
+    caused_by_event_id: str | None,
+    at: datetime,
+) -> list[Event]:
+    """A member project's approved budget change moves what it draws on the ring-fence: an increase the
+    ring-fence cannot hold is refused (and with it the change), money given back is always taken."""
+    if project_id not in programme.projects or not delta:
+        return []
+    check_ring_fence(programme, tuple(line for line in delta if line.amount > 0))
+    return [
+        ProgrammeDrawChanged(
+            programme_id=programme.programme_id,
+            portfolio_id=programme.portfolio_id,
+            project_id=project_id,
+            delta=delta,
+            cause=cause,
+            caused_by_event_id=caused_by_event_id,
+            changed_at=at,
         )
     ]
 
