@@ -47,7 +47,8 @@ async def propagation(stack: Stack, headers: dict[str, str], samples: int) -> li
         for _ in range(samples):
             started = time.perf_counter()
             proposal_id = (await intake.post("/proposals", json={"title": "Lag", "portfolio_id": "p"})).json()["id"]
-            while not (await reporting.get(f"/history/{proposal_id}")).json()["events"]:  # noqa: ASYNC110 (polling HTTP)
+            # The history is a page (`items`) since reporting API 2.0.
+            while not (await reporting.get(f"/history/{proposal_id}")).json()["items"]:  # noqa: ASYNC110 (polling HTTP)
                 await asyncio.sleep(0.001)
             lags.append(time.perf_counter() - started)
     return lags

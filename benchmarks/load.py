@@ -173,6 +173,8 @@ class RssSampler:
 
 
 def _ms(text: str) -> float:
+    if text == "nan":
+        return float("nan")
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(value) * _UNITS[unit]
 
@@ -189,6 +191,8 @@ def wrk(name: str, url: str, pid: int, *, seconds: int, connections: int, token:
     ).stdout
     spent = cpu_ms(pid) - before
     percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    if "99" not in percentiles:
+        print(f"  {name}: wrk printed no latency percentiles:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
@@ -198,8 +202,8 @@ def wrk(name: str, url: str, pid: int, *, seconds: int, connections: int, token:
         name=name,
         requests=requests,
         seconds=float(seconds),
-        p50=_ms(percentiles["50"]),
-        p99=_ms(percentiles["99"]),
+        p50=_ms(percentiles.get("50", "nan")),
+        p99=_ms(percentiles.get("99", "nan")),
         errors=int(errors.group(1)) if errors else 0,
         cpu_ms=spent,
     )
