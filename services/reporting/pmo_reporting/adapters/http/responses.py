@@ -16,7 +16,20 @@ from pmo_servicekit.contract.wire import Decimal2, DecimalString, Instant, Money
 
 Rag = Literal["green", "amber", "red"]
 #: A decision-trail entry's outcome: a board decision speaks the status it gives, a stage gate its verdict.
-TrailOutcome = Literal["approved", "rejected", "deferred", "changes_requested", "proceed", "hold", "stop"]
+#: A board action's resolution speaks its choice (continue, rescope, pause, cancel; issue 15).
+TrailOutcome = Literal[
+    "approved",
+    "rejected",
+    "deferred",
+    "changes_requested",
+    "proceed",
+    "hold",
+    "stop",
+    "continue",
+    "rescope",
+    "pause",
+    "cancel",
+]
 
 
 class Stamped(BaseModel):
