@@ -1,4 +1,5 @@
-"""`make contracts`: write the event snapshots, the AsyncAPI document and the four OpenAPI documents.
+"""`make contracts`: write the event snapshots, the AsyncAPI document, the four OpenAPI documents and the
+access matrix (docs/access.md) read from them.
 
 Never rewrites a breaking change: an event type needs a new major version (`v<N+1>`), an HTTP
 contract a higher major `api_version` in the service's definition (docs/api.md).
@@ -16,11 +17,13 @@ from openapi_documents import render as render_openapi
 from pmo_events.asyncapi import build
 from pmo_events.contracts import registry
 from pmo_events.contracts.compat import breaking_changes
+from pmo_servicekit.access import render_matrix
 from pmo_servicekit.contract import compat as http_compat
 
 HERE = Path(__file__).parent
 SNAPSHOTS = HERE / "snapshots"
 ASYNCAPI = HERE.parent.parent / "docs" / "asyncapi.json"
+ACCESS = HERE.parent.parent / "docs" / "access.md"
 
 
 def render(value: object) -> str:
@@ -60,8 +63,14 @@ def write_openapi_documents() -> list[str]:
     return refused
 
 
+def write_access_matrix() -> None:
+    """docs/access.md from the documents the code builds (who may call each operation, and on what)."""
+    ACCESS.write_text(render_matrix(generated()))
+
+
 def main() -> int:
     refused = write_event_snapshots() + write_openapi_documents()
+    write_access_matrix()
     for line in refused:
         print(line, file=sys.stderr)
     return 1 if refused else 0

@@ -33,6 +33,7 @@ BASE: dict[str, Any] = {
         "/things": {
             "post": {
                 "operationId": "createThing",
+                "x-required-roles": ["admin"],
                 "parameters": [{"in": "query", "name": "dry_run", "required": False, "schema": {"type": "boolean"}}],
                 "requestBody": {
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ThingIn"}}},
@@ -95,12 +96,18 @@ BREAKING = {
     "new required parameter": lambda d: _post(d)["parameters"].append(
         {"in": "header", "name": "X-Tenant", "required": True, "schema": {"type": "string"}}
     ),
+    "a role taken away": lambda d: _post(d).update({"x-required-roles": ["pmo_analyst"]}),
+    "an ownership rule where there was none": lambda d: _post(d).update(
+        {"x-required-roles": ["viewer"], "x-ownership": {"rule": "own-things", "description": "", "exempt": []}}
+    ),
 }
 COMPATIBLE = {
     "new optional body field": lambda d: _schemas(d)["ThingIn"]["properties"].update(note={"type": "string"}),
     "new response field": lambda d: _schemas(d)["Thing"]["properties"].update(note={"type": "string"}),
     "input widened": lambda d: _schemas(d)["ThingIn"]["properties"]["kind"].update(enum=["a", "b", "c"]),
     "bound relaxed": lambda d: _schemas(d)["ThingIn"]["properties"]["name"].update(maxLength=400),
+    "a role more": lambda d: _post(d).update({"x-required-roles": ["pmo_analyst", "admin"]}),
+    "every role (the viewer floor)": lambda d: _post(d).update({"x-required-roles": ["viewer"]}),
     "new operation": lambda d: d["paths"].update({"/other": {"get": {"operationId": "readOther", "responses": {}}}}),
 }
 

@@ -184,7 +184,7 @@ def test_every_figure_two_services_show_is_the_same_live_and_as_of_every_step(or
     wait_until(lambda: len(bob.get(candidates).json()["items"]) == 2 or None, "both candidates", timeout=PATIENCE)
     for project_id in (first, second):
         decision = {"candidate_id": project_id, "outcome": "approved", "rationale": "fits",
-                    "override_reason": "the figures under test do not depend on scoring",
+                    "override_reason": "the figures under test do not depend on scoring", "project_manager": "pam",
                     "approved_budget": [{"fiscal_period": "FY2026", "amount": "365000.00"}]}  # fmt: skip
         org.call(bob, "POST", f"/portfolios/{portfolio_id}/decisions", json=decision)
     wait_until(lambda: len(figures.demand()) == 2 or None, "both projects' demand", timeout=PATIENCE)

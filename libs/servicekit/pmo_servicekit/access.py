@@ -48,14 +48,14 @@ def permits(principal: Principal, required: Iterable[str]) -> bool:
 def allow(*roles: str, owner: Ownership | None = None, exempt: Iterable[str] = ()) -> dict[str, Any]:
     """Route keyword arguments: the role check as a dependency, and the declaration in the OpenAPI document.
 
-    `exempt` names roles among `roles` that the ownership rule does not bind (an analyst scores any candidate;
-    a board member only in their own portfolio).
+    `exempt` names roles among `roles` (any role when `roles` has the `viewer` floor) that the ownership rule
+    does not bind (an analyst scores any candidate; a board member only in their own portfolio).
     """
     unknown = set(roles) - ROLES
     if not roles or unknown:
         raise ValueError(f"allow() needs known roles, got {sorted(roles)}")
     required, free = frozenset(roles), frozenset(exempt)
-    if not free <= required or (free and owner is None):
+    if not (free <= required or FLOOR in required) or (free and owner is None):
         raise ValueError("exempt roles are some of the allowed roles of an operation with an ownership rule")
 
     async def check_roles(principal: CurrentPrincipal) -> None:
@@ -82,10 +82,10 @@ class Operation:
 
     def mark(self, role: str) -> str:
         """`yes`, `owner` (only past the ownership rule) or `` (403) for a token holding just `role`."""
-        held = effective_roles({role}) & set(self.roles)
-        if not held:
+        holds = effective_roles({role})
+        if not holds & set(self.roles):
             return ""
-        if self.ownership is None or held & set(self.ownership.get("exempt", ())):
+        if self.ownership is None or holds & set(self.ownership.get("exempt", ())):
             return "yes"
         return "owner"
 
@@ -132,7 +132,15 @@ def render_matrix(documents: Mapping[str, Mapping[str, Any]]) -> str:
         "",
         "`yes`: any holder of the role may call it. `owner`: only a holder who also passes the operation's",
         "ownership rule (listed under each service); others get 403. `viewer` is the floor: every role includes",
-        "it, and a token with no role at all gets 403 on every operation, reads included.",
+        "it, and a token with no role at all gets 403 on every operation, reads included. Empty: 403.",
+        "",
+        "Refusals: 401 without a valid token; 403 `forbidden` for a role the operation does not list (before the",
+        "request's body is read); 403 with the rule's own `type` (`not-board-member`, `not-authorised`, ...) when",
+        "the caller holds the role but fails the ownership rule; and 404, not 403, where the rule hides the object",
+        "itself (someone else's draft proposal): lists leave such objects out and a direct read answers",
+        "`not-found`, so nobody learns that it exists. A refusal changes nothing. Health, metrics and the API",
+        "documents need no token. `tests/contract/test_access_matrix.py` calls every operation below with every",
+        "role over HTTP and checks the answer against this table.",
     ]
     for service, openapi in documents.items():
         ops = operations(openapi)

@@ -83,6 +83,9 @@ def test_a_declaration_must_name_known_roles_and_exempt_only_what_it_allows() ->
     with pytest.raises(ValueError):
         allow("boss")
     with pytest.raises(ValueError):
-        allow("viewer", owner=BOARD, exempt=["admin"])
+        allow("requester", owner=BOARD, exempt=["admin"])
+    # the floor includes every role: a read every role may call can exempt the PMO from its rule
+    exempt = allow("viewer", owner=BOARD, exempt=["admin"])["openapi_extra"]["x-ownership"]["exempt"]
+    assert exempt == ["admin"]
     with pytest.raises(ValueError):
         allow("viewer", exempt=["viewer"])

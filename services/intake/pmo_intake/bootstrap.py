@@ -20,7 +20,8 @@ INTAKE = ServiceDefinition(
     # 2.1: related lessons (issue 15); 2.2: a proposal may name the programme it asks to join (issue 16);
     # 2.3: lessons acknowledged by the proposal's team (issue 15).
     # 2.4: FTE typed at exactly four places (issue 14).
-    api_version="2.4.0",
+    # 3.0: reads need a role, drafts are their requester's own (issue 15, object-level access).
+    api_version="3.0.0",
     description="Where demand enters the PMO: proposals with business cases, from draft to decision.",
     default_port=8001,
     topic=intake.TOPIC,

@@ -34,7 +34,7 @@ from pmo_events.contracts.intake import (
 from pmo_intake.application.commands import PROPOSAL
 from pmo_intake.domain import lifecycle
 from pmo_intake.domain.completeness import ObjectiveFacts, PortfolioFacts, ProgrammeFacts, SubmissionContext
-from pmo_intake.domain.errors import IncompleteProposal, InvalidProposal, NotAllowed, RuleViolation
+from pmo_intake.domain.errors import IncompleteProposal, InvalidProposal, NotAllowed, ProposalNotFound, RuleViolation
 from pmo_intake.domain.lifecycle import Actor, BoardDecision, DraftProposal
 from pmo_intake.domain.proposal import Proposal
 
@@ -165,10 +165,23 @@ def test_the_portfolio_changes_only_while_a_draft() -> None:
 
 def test_only_the_requester_an_analyst_or_an_admin_may_edit() -> None:
     state = given(drafted())
-    with pytest.raises(NotAllowed):
+    with pytest.raises(ProposalNotFound):  # someone else's draft: not even its existence shows
         lifecycle.edit(state, {"title": "Mine now"}, actor=Actor("mallory", frozenset({"requester"})))
+    submitted = given(drafted(), *lifecycle.submit(state, CONTEXT, actor=ALICE, now=NOW))
+    with pytest.raises(NotAllowed):  # submitted: everyone may see it, still only its requester withdraws it
+        lifecycle.withdraw(submitted, reason="not mine", actor=Actor("mallory", frozenset({"requester"})), now=NOW)
     for role in ("pmo_analyst", "admin"):
         assert lifecycle.edit(state, {"title": "Tidied"}, actor=Actor("pat", frozenset({role})))
+
+
+def test_a_draft_is_seen_by_its_requester_and_the_pmo_a_submitted_proposal_by_every_reader() -> None:
+    draft = given(drafted())
+    readers = [Actor("mallory", frozenset({role})) for role in ("viewer", "requester", "board_member")]
+    assert lifecycle.may_see(draft, ALICE)
+    assert not any(lifecycle.may_see(draft, reader) for reader in readers)
+    assert all(lifecycle.may_see(draft, Actor("pat", frozenset({role}))) for role in ("pmo_analyst", "admin"))
+    submitted = given(drafted(), *lifecycle.submit(draft, CONTEXT, actor=ALICE, now=NOW))
+    assert all(lifecycle.may_see(submitted, reader) for reader in readers)
 
 
 def test_an_edit_out_of_bounds_is_refused() -> None:
@@ -294,7 +307,7 @@ def test_a_submitted_or_decided_proposal_cannot_be_submitted_again(history: tupl
 
 
 def test_only_the_requester_an_analyst_or_an_admin_may_submit() -> None:
-    with pytest.raises(NotAllowed):
+    with pytest.raises(ProposalNotFound):  # someone else's draft
         lifecycle.submit(given(drafted()), CONTEXT, actor=Actor("bob", frozenset({"board_member"})), now=NOW)
 
 

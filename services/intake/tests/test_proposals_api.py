@@ -47,15 +47,43 @@ async def test_edit_needs_the_current_etag(intake, known) -> None:
 async def test_only_the_requester_an_analyst_or_an_admin_may_edit(intake, known) -> None:
     async with intake.client("alice", "requester") as alice:
         url = (await alice.post("/proposals", json={"title": "CRM", "portfolio_id": known[0]})).headers["location"]
-    async with intake.client("mallory", "requester") as mallory:
-        assert (await mallory.patch(url, json={"title": "Mine"}, headers={"If-Match": '"1"'})).status_code == 403
-        assert (await mallory.post(f"{url}/withdraw", json={"reason": "spite"})).status_code == 403
+    async with intake.client("mallory", "requester") as mallory:  # someone else's draft is not even found
+        assert (await mallory.patch(url, json={"title": "Mine"}, headers={"If-Match": '"1"'})).status_code == 404
+        assert (await mallory.post(f"{url}/withdraw", json={"reason": "spite"})).status_code == 404
     async with intake.client("pat", "pmo_analyst") as analyst:
         tidied = await analyst.patch(url, json={"title": "CRM replacement"}, headers={"If-Match": '"1"'})
         assert tidied.status_code == 200
-    async with intake.client("vic", "viewer") as viewer:
-        history = (await viewer.get(f"{url}/history")).json()
+        history = (await analyst.get(f"{url}/history")).json()
     assert [e["actor"] for e in history["items"]] == ["alice", "pat"]
+
+
+async def test_drafts_are_their_requesters_own_until_submitted(intake, known) -> None:
+    """Object-level access (issue 15): lists leave others' drafts out, direct reads answer 404 (no leak)."""
+    async with intake.client("alice", "requester") as alice:
+        url = (await alice.post("/proposals", json=complete_proposal(*known))).headers["location"]
+        own = [p["id"] for p in (await alice.get("/proposals")).json()["items"]]
+        assert own == [url.rsplit("/", 1)[1]] and (await alice.get(url)).status_code == 200
+    async with (
+        intake.client("bob", "requester", "board_member") as bob,
+        intake.client("vic", "viewer") as viewer,
+        intake.client("nobody") as no_roles,
+    ):
+        for reader in (bob, viewer):
+            assert (await reader.get("/proposals")).json()["items"] == []
+            assert (await reader.get("/proposals", params={"requester": "alice"})).json()["items"] == []
+            for path in (url, f"{url}/history"):
+                hidden = await reader.get(path)
+                assert hidden.status_code == 404 and hidden.json()["type"].endswith("proposal-not-found")
+        assert (await bob.post(f"{url}/submit")).status_code == 404
+        for path in ("/proposals", url, f"{url}/history"):  # a token without a role reads nothing
+            assert (await no_roles.get(path)).status_code == 403
+    async with intake.client("pat", "pmo_analyst") as analyst:
+        assert [p["id"] for p in (await analyst.get("/proposals")).json()["items"]] == own
+    async with intake.client("alice", "requester") as alice:
+        assert (await alice.post(f"{url}/submit", headers={"If-Match": '"1"'})).status_code == 200
+    async with intake.client("vic", "viewer") as viewer:  # submitted: every reader sees it
+        assert [p["id"] for p in (await viewer.get("/proposals")).json()["items"]] == own
+        assert (await viewer.get(url)).status_code == 200 and (await viewer.get(f"{url}/history")).status_code == 200
 
 
 async def test_submit_then_edit_is_a_409_and_withdraw_after_submit_works(intake, known) -> None:
@@ -151,8 +179,10 @@ async def test_unknown_proposals_are_404_and_readers_need_a_token(intake) -> Non
     async with intake.client("vic", "viewer") as viewer:
         for path in (f"/proposals/{uuid.uuid4()}", "/proposals/not-an-id", f"/proposals/{uuid.uuid4()}/history"):
             assert (await viewer.get(path)).status_code == 404
-        assert (await viewer.post(f"/proposals/{uuid.uuid4()}/submit")).status_code == 404
+        assert (await viewer.post(f"/proposals/{uuid.uuid4()}/submit")).status_code == 403  # not a requester
         assert (await viewer.get("/proposals")).status_code == 200
+    async with intake.client("rita", "requester") as requester:
+        assert (await requester.post(f"/proposals/{uuid.uuid4()}/submit")).status_code == 404
     async with intake.client() as anonymous:
         assert (await anonymous.get("/proposals")).status_code == 401
 

@@ -60,7 +60,9 @@ PORTFOLIO = ServiceDefinition(
     # 3.3: change requests on the ladder: POST /projects/{id}/change-requests/{cr_id}/motions (issue 15).
     # 3.4: related lessons of a project, acknowledged by its team (issue 15).
     # 3.5: ratios and scores at exactly four places, value_per_cost at ten (issue 14).
-    api_version="3.5.0",
+    # 4.0: every operation needs a role, project managers act on their own projects, board operations need
+    # board_member (issue 15, object-level access).
+    api_version="4.0.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

@@ -36,6 +36,7 @@ APPROVAL = {
     "rationale": "fits the strategy",
     "approved_budget": [{"fiscal_period": "FY2027", "amount": "300.00"}],
     "override_reason": "urgent regulatory work",
+    "project_manager": "pam",  # files the project's status reports and change requests (object-level access)
 }
 
 

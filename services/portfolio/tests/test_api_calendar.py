@@ -48,7 +48,8 @@ async def test_planned_value_follows_the_calendar_in_force_when_the_report_is_ma
         service, portfolio["id"], "p-april", timeline=Timeline(start=date(2026, 4, 1), end=date(2027, 3, 31))
     )
     decision = {"candidate_id": "p-april", "outcome": "approved", "rationale": "fits", "approved_budget": budget,
-                **above_request("365000"), "override_reason": "scoring waived for the test"}  # fmt: skip
+                **above_request("365000"), "override_reason": "scoring waived for the test",
+                "project_manager": "pam"}  # fmt: skip
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
         assert (await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=decision)).status_code == 201
         body = {"period_end": "2026-06-30", "percent_complete": "25", "actual_cost": "90000", "summary": "ok"}

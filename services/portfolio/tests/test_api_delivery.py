@@ -23,8 +23,11 @@ YEAR_2026 = Timeline(start=date(2026, 1, 1), end=date(2026, 12, 31))
 BUDGET_2026 = [{"fiscal_period": "FY2026", "amount": "1000.00"}, {"fiscal_period": "FY2027", "amount": "500.00"}]
 
 
-async def approved_project(service: RunningService, project_id: str, amount: str = "400") -> str:
-    """A portfolio (board: bea) with the proposal approved: the project exists, id = proposal id."""
+async def approved_project(
+    service: RunningService, project_id: str, amount: str = "400", manager: str | None = "pam"
+) -> str:
+    """A portfolio (board: bea) with the proposal approved: the project exists, id = proposal id, managed by
+    `manager` (none: the project starts without one)."""
     portfolio = await new_portfolio(service, ["bea"], budget=BUDGET_2026)
     await register(service, portfolio["id"], project_id, timeline=YEAR_2026)
     body = {
@@ -34,6 +37,7 @@ async def approved_project(service: RunningService, project_id: str, amount: str
         "approved_budget": [{"fiscal_period": "FY2026", "amount": amount}],
         **above_request(amount),
         "override_reason": "scoring waived for the test",
+        **({"project_manager": manager} if manager else {}),
     }
     async with service.client("bea", "board_member") as bea:
         answer = await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=body)
@@ -46,7 +50,7 @@ def report(percent: str = "40", cost: str = "200", **extra: Any) -> dict[str, An
 
 
 async def test_gates_in_order_with_board_authority_and_if_match(service) -> None:
-    await approved_project(service, "p-gates")
+    await approved_project(service, "p-gates", manager=None)
     url = "/projects/p-gates"
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
         project = await bea.get(url)

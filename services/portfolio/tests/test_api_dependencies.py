@@ -29,6 +29,7 @@ async def approved(service: RunningService, bea: httpx.AsyncClient, portfolio_id
             "rationale": "fits",
             "approved_budget": [{"fiscal_period": "FY2026", "amount": "100"}],
             "override_reason": "scoring waived for the test",
+            "project_manager": "pam",
         }
         answer = await bea.post(f"/portfolios/{portfolio_id}/decisions", json=body)
         assert answer.status_code == 201, answer.text

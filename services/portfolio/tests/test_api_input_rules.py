@@ -114,7 +114,8 @@ async def test_a_benefit_of_money_is_measured_as_money_by_today(service) -> None
     portfolio = await new_portfolio(service, ["bea"])
     await register(service, portfolio["id"], "p-1")  # a financial benefit, unnamed: "#1"
     approval = {"candidate_id": "p-1", "outcome": "approved", "rationale": "yes", "override_reason": "unscored",
-                "approved_budget": [{"fiscal_period": "FY2027", "amount": "300"}]}  # fmt: skip
+                "approved_budget": [{"fiscal_period": "FY2027", "amount": "300"}],
+                "project_manager": "pam"}  # fmt: skip
     async with service.client("bea", "board_member") as bea, service.client("pam", "project_manager") as pam:
         assert (await bea.post(f"/portfolios/{portfolio['id']}/decisions", json=approval)).status_code == 201
         url = "/projects/p-1/benefits/%231/realisations"

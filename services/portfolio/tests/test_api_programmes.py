@@ -39,6 +39,7 @@ async def decide(
         "rationale": "fits the strategy",
         "approved_budget": [{"fiscal_period": "FY2026", "amount": amount}],
         "override_reason": "scoring waived for the test",
+        "project_manager": "pam",
         **extra,
     }
     return await bea.post(f"/portfolios/{portfolio_id}/decisions", json=body)

@@ -50,7 +50,7 @@ async def test_a_risk_escalates_by_tolerance_and_is_delegated_back(service) -> N
         budget = [{"fiscal_period": "FY2026", "amount": "100"}]
         decision = {"candidate_id": "p-raid", "outcome": "approved", "rationale": "fits",
                     "programme_id": programme_id, "approved_budget": budget,
-                    "override_reason": "scoring waived for the test"}  # fmt: skip
+                    "override_reason": "scoring waived for the test", "project_manager": "pam"}  # fmt: skip
         assert (await bea.post(f"/portfolios/{portfolio}/decisions", json=decision)).status_code == 201
         url = f"/portfolios/{portfolio}/raid-items"
 

@@ -27,7 +27,8 @@ REPORTING = ServiceDefinition(
     #: 3.2: the pipeline's stage_lead_time_days and the summary budget rows' actual cost per period; additive.
     #: 3.3: ratios and scores at exactly four places, EVM points and the benefits map typed (issue 14).
     #: 3.4: the decision trail names a board action's resolution (continue, rescope, pause, cancel; issue 15).
-    api_version="3.4.0",
+    #: 4.0: every report, the history and the board pack need a role (issue 15, object-level access).
+    api_version="4.0.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

@@ -5,7 +5,9 @@ Breaking for a client that was generated from the old document:
 - a response field removed, no longer always present, or given a type it did not have (a new `null` too);
 - an input narrowed: a new required parameter or body field, a type or enum value taken away, a bound
   tightened (`maxLength`, `maximum`, ... ), a pattern changed (except a bounded decimal's that allows
-  more digits before or after the point), a field removed from a body that refuses unknown fields.
+  more digits before or after the point), a field removed from a body that refuses unknown fields;
+- a caller refused who was let in: `x-required-roles` without a role it had (or roles where there were
+  none: any signed-in caller), or an ownership rule (`x-ownership`) where there was none or another one.
 Allowed unless the document's major version rises: nothing else is checked (adding is always fine).
 """
 
@@ -54,11 +56,23 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                 continue
             if item[method].get("operationId") != after.get("operationId"):
                 problems.append(f"{where}: operationId {item[method].get('operationId')} renamed")
+            _access(item[method], after, where, problems)
             check = _Check(old, new, where, problems)
             check.parameters(item[method].get("parameters", []), after.get("parameters", []))
             check.request_body(item[method].get("requestBody"), after.get("requestBody"))
             check.responses(item[method].get("responses", {}), after.get("responses", {}))
     return problems
+
+
+def _access(old: Schema, new: Schema, where: str, problems: list[str]) -> None:
+    """Who may call it: fewer roles, or a new ownership rule, refuses callers the old document let in."""
+    before, after = old.get("x-required-roles"), new.get("x-required-roles")
+    lost = set(before or ()) - set(after or ()) if "viewer" not in (after or ()) else set()
+    if after and (not before or lost):
+        problems.append(f"{where}: roles narrowed from {before or 'any signed-in caller'} to {after}")
+    rule_before, rule_after = (old.get("x-ownership") or {}).get("rule"), (new.get("x-ownership") or {}).get("rule")
+    if rule_after and rule_after != rule_before:
+        problems.append(f"{where}: ownership rule {rule_after} where there was {rule_before or 'none'}")
 
 
 class _Check:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.figures.relevance import RelatedLesson
@@ -24,6 +24,8 @@ class ProposalFilter:
     portfolio_id: str | None = None
     requester: str | None = None
     q: str | None = None
+    #: Drafts only of this requester (everyone else's drafts are left out); None: every proposal (the PMO).
+    drafts_of: str | None = None
 
 
 async def get_proposal(db: Database, proposal_id: str) -> tuple[dict[str, Any], int]:
@@ -48,6 +50,8 @@ async def list_proposals(
     ):
         if value is not None:
             query = query.where(column == value)
+    if filters.drafts_of is not None:
+        query = query.where(or_(proposals.c.status != "draft", proposals.c.requester == filters.drafts_of))
     if filters.q:
         query = query.where(proposals.c.search_text.contains(filters.q.casefold(), autoescape=True))
     if after is not None:

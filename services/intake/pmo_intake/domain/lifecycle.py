@@ -22,7 +22,14 @@ from pmo_events.contracts.intake import (
     RiskLevel,
 )
 from pmo_intake.domain.completeness import SubmissionContext, completeness_findings, possible_duplicates
-from pmo_intake.domain.errors import Finding, IncompleteProposal, InvalidProposal, NotAllowed, RuleViolation
+from pmo_intake.domain.errors import (
+    Finding,
+    IncompleteProposal,
+    InvalidProposal,
+    NotAllowed,
+    ProposalNotFound,
+    RuleViolation,
+)
 from pmo_intake.domain.limits import bounds_findings
 from pmo_intake.domain.proposal import AWAITING_DECISION, CONTENT_FIELDS, EDITABLE, FINAL, Proposal
 
@@ -55,8 +62,20 @@ class Actor:
     roles: frozenset[str] = frozenset()
 
 
+def may_see(proposal: Proposal, actor: Actor) -> bool:
+    """A draft is its requester's own (and the PMO's: analysts, admins); once submitted, anyone who may read sees it."""
+    return proposal.status != "draft" or proposal.requester == actor.subject or bool(actor.roles & STEWARD_ROLES)
+
+
+def check_may_see(proposal: Proposal, actor: Actor) -> None:
+    """Someone else's draft is not found (404), so its existence does not leak."""
+    if not may_see(proposal, actor):
+        raise ProposalNotFound(proposal.proposal_id)
+
+
 def check_may_change(proposal: Proposal, actor: Actor) -> None:
     """Only the requester, a PMO analyst or an admin may edit, submit or withdraw a proposal."""
+    check_may_see(proposal, actor)
     if proposal.requester != actor.subject and not actor.roles & STEWARD_ROLES:
         raise NotAllowed("only the requester, a pmo_analyst or an admin may change this proposal")
 

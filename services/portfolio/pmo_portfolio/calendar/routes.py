@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from pmo_portfolio.calendar import commands, queries
 from pmo_portfolio.calendar.responses import FiscalCalendarView
 from pmo_portfolio.calendar.schemas import FiscalCalendarBody
-from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
+from pmo_servicekit.access import allow
+from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["fiscal calendar"])
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
 @router.get(
@@ -25,6 +25,7 @@ Admin = Annotated[Principal, Depends(require_roles("admin"))]
     summary="Read the organisation's fiscal calendar",
     response_model=FiscalCalendarView,
     responses=answers(etag=True),
+    **allow("viewer"),
 )
 async def read_fiscal_calendar(_principal: CurrentPrincipal, request: Request, response: Response) -> dict[str, Any]:
     """When fiscal years start, how they are named, and today's fiscal year, quarter and period."""
@@ -39,9 +40,10 @@ async def read_fiscal_calendar(_principal: CurrentPrincipal, request: Request, r
     summary="Set the organisation's fiscal calendar",
     response_model=FiscalCalendarView,
     responses=answers(409, 412, etag=True),
+    **allow("admin"),
 )
 async def set_fiscal_calendar(
-    body: FiscalCalendarBody, principal: Admin, request: Request, if_match: IfMatch = None,
+    body: FiscalCalendarBody, principal: CurrentPrincipal, request: Request, if_match: IfMatch = None,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """An administrator sets the calendar from now on; reports about earlier moments keep the calendar of then."""

@@ -25,7 +25,7 @@ from pmo_portfolio.candidates.schemas import DecisionRequest, ScoresSubmit, Scor
 from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.governance.responses import MotionView
 from pmo_portfolio.shared.errors import NotFound
-from pmo_portfolio.shared.http import BOARD_OR_DELEGATE, PORTFOLIO_BOARD, Analyst, amounts_of
+from pmo_portfolio.shared.http import ANALYST, BOARD_OR_DELEGATE, PORTFOLIO_BOARD, amounts_of
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
@@ -55,6 +55,7 @@ FORBIDDEN = {
     summary="List the board's candidates",
     response_model=CandidatePage,
     responses=answers(404, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def list_candidates(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging, status: Status | None = None
@@ -74,11 +75,12 @@ async def list_candidates(
     summary="Replace the portfolio's scoring model",
     response_model=PortfolioView,
     responses=answers(404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **ANALYST,
 )
 async def replace_scoring_model(
     portfolio_id: str,
     body: ScoringModelReplace,
-    principal: Analyst,
+    principal: CurrentPrincipal,
     request: Request,
     if_match: IfMatch = None,
     _key: IdempotencyKeyHeader = None,
@@ -111,6 +113,7 @@ async def replace_scoring_model(
     summary="Score a candidate on every criterion",
     response_model=ScoreRecorded,
     responses=answers(403, 404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+    **allow("pmo_analyst", "board_member", owner=PORTFOLIO_BOARD, exempt=["pmo_analyst"]),
 )
 async def score_candidate(
     portfolio_id: str,
@@ -147,6 +150,7 @@ async def score_candidate(
     summary="Rank the undecided candidates",
     response_model=Ranking,
     responses=answers(404, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def rank_candidates(portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging) -> Ranking:
     """Undecided candidates by weighted score, with strategic alignment, cost per period and value per cost."""
@@ -241,6 +245,7 @@ def _decision(body: DecisionRequest, who: str) -> DecideInvestment:
     tags=["decisions"],
     summary="List the board's decisions, oldest first",
     response_model=DecisionPage,
+    **allow("viewer"),
 )
 async def list_decisions(
     portfolio_id: str,
@@ -269,6 +274,7 @@ async def list_decisions(
     summary="Read one board decision",
     response_model=DecisionView,
     responses=answers(404, notes={404: "no such decision in this portfolio"}),
+    **allow("viewer"),
 )
 async def read_decision(
     portfolio_id: str, decision_id: str, _principal: CurrentPrincipal, request: Request

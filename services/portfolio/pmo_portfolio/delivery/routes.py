@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio.delivery import ChangeOutcome
@@ -38,9 +38,16 @@ from pmo_portfolio.funding import PortfolioView
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.governance.responses import MotionView
 from pmo_portfolio.shared.errors import NotFound, check_amount_scale, check_scale
-from pmo_portfolio.shared.http import PORTFOLIO_BOARD, Analyst
+from pmo_portfolio.shared.http import (
+    ANALYST,
+    PORTFOLIO_BOARD,
+    PORTFOLIO_OWNER,
+    PROJECT_BOARD,
+    PROJECT_MANAGER,
+    PROJECT_TEAM,
+)
 from pmo_servicekit.access import allow
-from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
+from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import CommandAction, run_command
 from pmo_servicekit.contract.lessons import (
     LessonAcknowledgementBody,
@@ -56,7 +63,12 @@ from pmo_servicekit.idempotency import IdempotencyKeyHeader
 router = APIRouter()
 NOT_FOUND = {404: "no such project"}
 RULES = {409: "the project's state (or the envelope, `envelope-exceeded`) forbids it"}
-ProjectManager = Annotated[Principal, Depends(require_roles("project_manager"))]
+#: Who acts on a project: its portfolio's board decides; its assigned project manager reports and raises changes.
+ON_THE_BOARD = allow("board_member", owner=PROJECT_BOARD)
+MANAGER = allow("project_manager", "pmo_analyst", "admin", owner=PROJECT_MANAGER, exempt=["pmo_analyst", "admin"])
+TEAM = allow(
+    "project_manager", "board_member", "pmo_analyst", "admin", owner=PROJECT_TEAM, exempt=["pmo_analyst", "admin"]
+)
 PrimaryId = Callable[[list[Event]], str | None]
 
 
@@ -82,6 +94,16 @@ def act_now(principal: Principal, rationale: str) -> Act:
 
 def _is_pm(principal: Principal) -> bool:
     return principal.has_any("project_manager")
+
+
+def _is_steward(principal: Principal) -> bool:
+    """pmo_analysts and admins act on any project (the ownership rules' exempt roles)."""
+    return principal.has_any("pmo_analyst", "admin")
+
+
+def _check_team(portfolio: Portfolio, project: Project, principal: Principal) -> None:
+    is_pm, is_steward = _is_pm(principal), _is_steward(principal)
+    lifecycle.check_team(portfolio, project, principal.subject, is_project_manager=is_pm, is_steward=is_steward)
 
 
 def recorded_command(
@@ -130,7 +152,13 @@ def first_of(field: str) -> PrimaryId:
     return lambda events: next((getattr(e, field) for e in events if hasattr(e, field)), None)
 
 
-@router.get("/projects", tags=["projects"], summary="List projects by portfolio or status", response_model=ProjectPage)
+@router.get(
+    "/projects",
+    tags=["projects"],
+    summary="List projects by portfolio or status",
+    response_model=ProjectPage,
+    **allow("viewer"),
+)
 async def list_projects(
     _principal: CurrentPrincipal,
     request: Request,
@@ -160,6 +188,7 @@ async def list_projects(
     summary="Read one project and its delivery",
     response_model=ProjectView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_project(
     project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -176,6 +205,7 @@ async def read_project(
     summary="List the lessons most relevant to a project",
     response_model=RelatedLessonPage,
     responses=answers(404, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def list_related_lessons(
     project_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
@@ -193,6 +223,7 @@ async def list_related_lessons(
     summary="Acknowledge a lesson: whether it applies to the project, and why",
     response_model=LessonAcknowledgementView,
     responses=answers(403, 404, etag=True, notes={404: "no such project, or no such lesson"}),
+    **TEAM,
 )
 async def acknowledge_lesson(
     project_id: str,
@@ -213,7 +244,7 @@ async def acknowledge_lesson(
         if project.state.status == "none":
             raise NotFound(f"project {project_id}")
         portfolio = await uow.load(funding.PORTFOLIO, project.state.portfolio_id)
-        lifecycle.check_team(portfolio.state, project.state, principal.subject, is_project_manager=_is_pm(principal))
+        _check_team(portfolio.state, project.state, principal)
         if not await lesson_library.knows(uow.session, lesson_id):
             raise NotFound(f"lesson {lesson_id}")
         said = lessons.acknowledge(
@@ -226,7 +257,9 @@ async def acknowledge_lesson(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/gates", **recording_route("Decide a project's stage gate", 403, 412))
+@router.post(
+    "/projects/{project_id}/gates", **recording_route("Decide a project's stage gate", 403, 412), **ON_THE_BOARD
+)
 async def decide_gate(
     project_id: str, body: body_of.GateDecision, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -241,9 +274,11 @@ async def decide_gate(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/status-reports", **recording_route("Record a project status report", 403))
+@router.post(
+    "/projects/{project_id}/status-reports", **recording_route("Record a project status report", 403), **MANAGER
+)
 async def record_status_report(
-    project_id: str, body: body_of.StatusReportBody, principal: ProjectManager, request: Request,
+    project_id: str, body: body_of.StatusReportBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A project manager reports; RAG is derived from earned value unless given (better needs a justification)."""
@@ -268,6 +303,7 @@ async def record_status_report(
         fiscal = await calendar.fiscal_calendar(uow)
 
         def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+            lifecycle.check_manager(pr, principal.subject, is_steward=_is_steward(principal))
             check_amount_scale(command.actual_cost, pf.currency, "actual_cost")
             return status_reports.report_status(pf, pr, command, fiscal)
 
@@ -276,9 +312,29 @@ async def record_status_report(
     return await run_command(request, principal, action)
 
 
+@router.put(
+    "/projects/{project_id}/manager",
+    **recording_route("Change a project's manager", 403, 412),
+    **allow("viewer", "pmo_analyst", "admin", owner=PORTFOLIO_OWNER, exempt=["pmo_analyst", "admin"]),
+)
+async def change_project_manager(
+    project_id: str, body: body_of.ManagerChange, principal: CurrentPrincipal, request: Request,
+    if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
+) -> Response:  # fmt: skip
+    """The project changes hands (`ProjectManagerAssigned`, with the reason): from now on only the new project
+    manager reports on it and raises its changes, and resourcing and reporting follow the event."""
+    act = act_now(principal, body.reason)
+
+    def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
+        return lifecycle.assign_manager(pf, pr, body.project_manager, act, is_steward=_is_steward(principal))
+
+    return await run_command(request, principal, recorded_command(project_id, rule, if_match=if_match))
+
+
 @router.post(
     "/projects/{project_id}/status-reports/{report_id}/withdraw",
     **recording_route("Withdraw a status report entered in error", 403),
+    **TEAM,
 )
 async def withdraw_status_report(
     project_id: str, report_id: str, body: body_of.WithdrawalBody, principal: CurrentPrincipal, request: Request,
@@ -288,13 +344,15 @@ async def withdraw_status_report(
     act = act_now(principal, body.reason)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
+        _check_team(pf, pr, principal)
         return status_reports.withdraw_report(pr, report_id, act)
 
     return await run_command(request, principal, recorded_command(project_id, rule))
 
 
-@router.post("/projects/{project_id}/reviews", **recording_route("Record a strategic alignment review", 403))
+@router.post(
+    "/projects/{project_id}/reviews", **recording_route("Record a strategic alignment review", 403), **ON_THE_BOARD
+)
 async def record_alignment_review(
     project_id: str, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -308,7 +366,7 @@ async def record_alignment_review(
     return await run_command(request, principal, recorded_command(project_id, rule, primary=first_of("review_id")))
 
 
-@router.post("/projects/{project_id}/change-requests", **recording_route("Request a change to a project", 403))
+@router.post("/projects/{project_id}/change-requests", **recording_route("Request a change to a project", 403), **TEAM)
 async def request_change(
     project_id: str, body: body_of.ChangeRequestBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -320,7 +378,7 @@ async def request_change(
     act = act_now(principal, body.rationale)
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
+        _check_team(pf, pr, principal)
         check_scale([p.value() for p in body.budget_delta], pf.currency, "budget_delta")
         return change_requests.request_change(pr, command, act)
 
@@ -332,6 +390,7 @@ async def request_change(
 @router.post(
     "/projects/{project_id}/change-requests/{change_request_id}/decision",
     **recording_route("Decide a project change request now (delegated, or a board of one)", 403, 412),
+    **ON_THE_BOARD,
 )
 async def decide_change_request(
     project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
@@ -380,7 +439,7 @@ async def move_change_request(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/pause", **recording_route("Pause an active project", 403, 412))
+@router.post("/projects/{project_id}/pause", **recording_route("Pause an active project", 403, 412), **ON_THE_BOARD)
 async def pause_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -390,7 +449,7 @@ async def pause_project(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/resume", **recording_route("Resume a paused project", 403, 412))
+@router.post("/projects/{project_id}/resume", **recording_route("Resume a paused project", 403, 412), **ON_THE_BOARD)
 async def resume_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -400,7 +459,9 @@ async def resume_project(
     return await run_command(request, principal, action)
 
 
-@router.post("/projects/{project_id}/cancel", **recording_route("Cancel a project and release budget", 403, 412))
+@router.post(
+    "/projects/{project_id}/cancel", **recording_route("Cancel a project and release budget", 403, 412), **ON_THE_BOARD
+)
 async def cancel_project(
     project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -414,7 +475,9 @@ def _lessons(items: Sequence[body_of.LessonBody]) -> tuple[Lesson, ...]:
     return tuple(Lesson(i.title, i.description, i.category, tuple(i.tags), i.decision_id) for i in items)
 
 
-@router.post("/projects/{project_id}/close", **recording_route("Close a project with its lessons", 403, 412))
+@router.post(
+    "/projects/{project_id}/close", **recording_route("Close a project with its lessons", 403, 412), **ON_THE_BOARD
+)
 async def close_project(
     project_id: str, body: body_of.CloseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -430,7 +493,7 @@ async def close_project(
     return await run_command(request, principal, recorded_command(project_id, rule, if_match=if_match))
 
 
-@router.post("/projects/{project_id}/lessons", **recording_route("Record a lesson learned", 403))
+@router.post("/projects/{project_id}/lessons", **recording_route("Record a lesson learned", 403), **TEAM)
 async def record_lesson(
     project_id: str, body: body_of.LessonBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
@@ -438,7 +501,7 @@ async def record_lesson(
     """At any time, also after closure; `decision_id` links it to the decision it concerns."""
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
+        _check_team(pf, pr, principal)
         return lessons.record_lessons(pr, _lessons([body]), principal.subject, _now())
 
     return await run_command(request, principal, recorded_command(project_id, rule, primary=first_of("lesson_id")))
@@ -447,6 +510,7 @@ async def record_lesson(
 @router.post(
     "/projects/{project_id}/benefits/{benefit_id}/realisations",
     **recording_route("Record a benefit realisation", 403),
+    **TEAM,
 )
 async def record_benefit_realisation(
     project_id: str, benefit_id: str, body: body_of.RealisationBody, principal: CurrentPrincipal,
@@ -455,7 +519,7 @@ async def record_benefit_realisation(
     """A measurement of a planned benefit, whatever the project's status (benefits come after delivery)."""
 
     def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
-        lifecycle.check_team(pf, pr, principal.subject, is_project_manager=_is_pm(principal))
+        _check_team(pf, pr, principal)
         measured = benefits.Measurement(body.measured_value, body.measured_on, body.unit, body.note)
         return benefits.realise_benefit(pr, benefit_id, measured, pf.currency, principal.subject, _now())
 
@@ -468,9 +532,10 @@ async def record_benefit_realisation(
     summary="Replace the derived RAG tolerances",
     response_model=PortfolioView,
     responses=answers(404, 409, 412, etag=True, notes={404: "no such portfolio"}),
+    **ANALYST,
 )
 async def replace_rag_tolerances(
-    portfolio_id: str, body: body_of.RagTolerancesBody, principal: Analyst, request: Request,
+    portfolio_id: str, body: body_of.RagTolerancesBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Derived RAG thresholds on SPI and CPI (default green ≥ 0.95, amber ≥ 0.90, red below)."""
@@ -493,9 +558,10 @@ async def replace_rag_tolerances(
     summary="Replace the alignment review cadence",
     response_model=PortfolioView,
     responses=answers(404, 409, 412, etag=True, notes={404: "no such portfolio"}),
+    **ANALYST,
 )
 async def replace_review_cadence(
-    portfolio_id: str, body: body_of.ReviewCadenceBody, principal: Analyst, request: Request,
+    portfolio_id: str, body: body_of.ReviewCadenceBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Every project of the portfolio is due for an alignment review this many days after the last one."""

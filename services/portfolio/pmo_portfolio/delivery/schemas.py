@@ -93,6 +93,15 @@ class ChangeDecisionBody(Body):
     rationale: str = Text
 
 
+class ManagerChange(Body):
+    """A project changes hands: the new project manager (a token subject) and why."""
+
+    model_config = example({"project_manager": "piet", "reason": "pam moves to the data platform programme"})
+
+    project_manager: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    reason: str = Text
+
+
 class RationaleBody(Body):
     model_config = example({"rationale": "waiting for the vendor"})
 

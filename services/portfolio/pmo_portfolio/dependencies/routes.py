@@ -14,7 +14,8 @@ from pmo_portfolio.dependencies import commands, queries
 from pmo_portfolio.dependencies.domain import RegisterDependency
 from pmo_portfolio.dependencies.responses import DependencyGraphView, DependencyPage, DependencyView
 from pmo_portfolio.dependencies.schemas import DependencyCreate, DependencyWithdrawal
-from pmo_portfolio.shared.http import Analyst
+from pmo_portfolio.shared.http import ANALYST
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -38,9 +39,14 @@ router = APIRouter(tags=["dependencies"])
         location=True,
         notes={404: "no such portfolio", 409: "the dependency would close a cycle, or it is registered already"},
     ),
+    **ANALYST,
 )
 async def create_dependency(
-    portfolio_id: str, body: DependencyCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+    portfolio_id: str,
+    body: DependencyCreate,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Both projects are of this portfolio (422 naming the field otherwise); a cycle is refused (409), and so is
     a second registration of what the dependent already needs from the same provider (409). When the
@@ -75,12 +81,13 @@ async def create_dependency(
     summary="Withdraw a dependency that no longer holds",
     response_model=DependencyView,
     responses=answers(404, etag=True, notes={404: "no such dependency in this portfolio (or withdrawn already)"}),
+    **ANALYST,
 )
 async def withdraw_dependency(
     portfolio_id: str,
     dependency_id: str,
     body: DependencyWithdrawal,
-    principal: Analyst,
+    principal: CurrentPrincipal,
     request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -102,6 +109,7 @@ async def withdraw_dependency(
     summary="List a portfolio's dependencies",
     response_model=DependencyPage,
     responses=answers(404, notes={404: "no such portfolio"}),
+    **allow("viewer"),
 )
 async def list_dependencies(
     portfolio_id: str,
@@ -129,6 +137,7 @@ async def list_dependencies(
     summary="Read a portfolio's dependency graph",
     response_model=DependencyGraphView,
     responses=answers(404, notes={404: "no such portfolio"}),
+    **allow("viewer"),
 )
 async def read_dependency_graph(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request

@@ -15,7 +15,8 @@ from pmo_portfolio.funding.domain import envelope
 from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
 from pmo_portfolio.funding.responses import PortfolioPage, PortfolioView
 from pmo_portfolio.funding.schemas import BudgetReplace, PortfolioCreate
-from pmo_portfolio.shared.http import Analyst
+from pmo_portfolio.shared.http import ANALYST
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -35,9 +36,10 @@ RULES = {409: "a rule forbids it (`type` names it: a period below what is commit
     summary="Create a portfolio with its envelope",
     response_model=PortfolioView,
     responses=answers(status=201, etag=True, location=True),
+    **ANALYST,
 )
 async def create_portfolio(
-    body: PortfolioCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+    body: PortfolioCreate, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     portfolio_id = str(uuid.uuid4())
     command = CreatePortfolio(
@@ -59,7 +61,9 @@ async def create_portfolio(
     return await run_command(request, principal, action)
 
 
-@router.get("/portfolios", tags=["portfolios"], summary="List the portfolios", response_model=PortfolioPage)
+@router.get(
+    "/portfolios", tags=["portfolios"], summary="List the portfolios", response_model=PortfolioPage, **allow("viewer")
+)
 async def list_portfolios(_principal: CurrentPrincipal, request: Request, paging: Paging) -> PortfolioPage:
     """Portfolios in id order."""
     after = paging.after(1)
@@ -76,6 +80,7 @@ async def list_portfolios(_principal: CurrentPrincipal, request: Request, paging
     summary="Read a portfolio and its envelope",
     response_model=PortfolioView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_portfolio(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -92,11 +97,12 @@ async def read_portfolio(
     summary="Replace the budget envelope per period",
     response_model=PortfolioView,
     responses=answers(404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **ANALYST,
 )
 async def replace_budget(
     portfolio_id: str,
     body: BudgetReplace,
-    principal: Analyst,
+    principal: CurrentPrincipal,
     request: Request,
     if_match: IfMatch = None,
     _key: IdempotencyKeyHeader = None,

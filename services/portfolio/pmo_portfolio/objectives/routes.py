@@ -13,7 +13,8 @@ from pmo_portfolio.objectives import domain as objective_rules
 from pmo_portfolio.objectives.domain import Objective, ObjectiveDefinition
 from pmo_portfolio.objectives.responses import ObjectivePage, ObjectiveView
 from pmo_portfolio.objectives.schemas import ObjectiveCreate, ObjectivePatch, ObjectiveRetire
-from pmo_portfolio.shared.http import Analyst
+from pmo_portfolio.shared.http import ANALYST
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -32,9 +33,10 @@ NOT_FOUND = {404: "no such objective"}
     summary="Create a strategic objective",
     response_model=ObjectiveView,
     responses=answers(status=201, etag=True, location=True),
+    **ANALYST,
 )
 async def create_objective(
-    body: ObjectiveCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+    body: ObjectiveCreate, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     objective_id = str(uuid.uuid4())
     definition = ObjectiveDefinition(
@@ -52,7 +54,7 @@ async def create_objective(
     )
 
 
-@router.get("/objectives", summary="List the strategic objectives", response_model=ObjectivePage)
+@router.get("/objectives", summary="List the strategic objectives", response_model=ObjectivePage, **allow("viewer"))
 async def list_objectives(
     _principal: CurrentPrincipal,
     request: Request,
@@ -70,6 +72,7 @@ async def list_objectives(
     summary="Read one strategic objective",
     response_model=ObjectiveView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_objective(
     objective_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -84,11 +87,12 @@ async def read_objective(
     summary="Change a strategic objective",
     response_model=ObjectiveView,
     responses=answers(404, 409, 412, etag=True, notes=NOT_FOUND),
+    **ANALYST,
 )
 async def update_objective(
     objective_id: str,
     body: ObjectivePatch,
-    principal: Analyst,
+    principal: CurrentPrincipal,
     request: Request,
     if_match: IfMatch = None,
     _key: IdempotencyKeyHeader = None,
@@ -123,10 +127,11 @@ async def update_objective(
     summary="Retire a strategic objective",
     response_model=ObjectiveView,
     responses=answers(404, 409, 412, etag=True, notes=NOT_FOUND),
+    **ANALYST,
 )
 async def retire_objective(
     objective_id: str,
-    principal: Analyst,
+    principal: CurrentPrincipal,
     request: Request,
     body: ObjectiveRetire | None = None,
     if_match: IfMatch = None,

@@ -27,7 +27,8 @@ from pmo_portfolio.programmes.schemas import (
     TrancheReviewBody,
 )
 from pmo_portfolio.shared.errors import NotFound
-from pmo_portfolio.shared.http import Analyst
+from pmo_portfolio.shared.http import ANALYST, PROGRAMME_LEADER
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -35,6 +36,8 @@ from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
+#: Tranches, the tranche review, the programme's projects and status: its leaders (the domain says which).
+LEADER = allow("viewer", owner=PROGRAMME_LEADER)
 router = APIRouter(tags=["programmes"])
 NOT_FOUND = {404: "no such programme (or tranche, or programme benefit)"}
 RULES = {
@@ -62,9 +65,10 @@ def _rule(programme_id: str, rule: Callable[[Programme], list[Event]], if_match:
     summary="Create a programme in a portfolio",
     response_model=ProgrammeView,
     responses=answers(404, 409, status=201, etag=True, location=True, notes={404: "no such portfolio", **RULES}),
+    **ANALYST,
 )
 async def create_programme(
-    body: ProgrammeCreate, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+    body: ProgrammeCreate, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """The ring-fence per fiscal period is a share of the portfolio's envelope: with the portfolio's other
     open programmes' ring-fences it may not exceed the envelope (409 `envelope-exceeded` naming the period).
@@ -92,7 +96,7 @@ async def create_programme(
     )
 
 
-@router.get("/programmes", summary="List the programmes", response_model=ProgrammePage)
+@router.get("/programmes", summary="List the programmes", response_model=ProgrammePage, **allow("viewer"))
 async def list_programmes(
     _principal: CurrentPrincipal,
     request: Request,
@@ -117,6 +121,7 @@ async def list_programmes(
     summary="Read a programme with its rolled-up status",
     response_model=ProgrammeView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_programme(
     programme_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -133,6 +138,7 @@ async def read_programme(
     summary="Plan the programme's next tranche",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def plan_tranche(
     programme_id: str,
@@ -156,6 +162,7 @@ async def plan_tranche(
     summary="Plan a tranche again after a re-plan",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def replace_tranche(
     programme_id: str,
@@ -182,6 +189,7 @@ async def replace_tranche(
     summary="Decide the end-of-tranche review",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def review_tranche(
     programme_id: str,
@@ -208,6 +216,7 @@ async def review_tranche(
     summary="Bring a project into the programme",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def join_programme(
     programme_id: str,
@@ -233,6 +242,7 @@ async def join_programme(
     summary="Record the programme manager's status report",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def record_programme_status(
     programme_id: str,
@@ -263,6 +273,7 @@ def _benefit_plan(benefit_id: str, body: ProgrammeBenefitBody) -> BenefitPlan:
     summary="Put a benefit on the programme's benefits map",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def define_programme_benefit(
     programme_id: str,
@@ -288,6 +299,7 @@ async def define_programme_benefit(
     summary="Restate a benefit of the programme's benefits map",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def restate_programme_benefit(
     programme_id: str,
@@ -314,6 +326,7 @@ async def restate_programme_benefit(
     summary="Feed a programme benefit with a share of a project benefit",
     response_model=ProgrammeView,
     responses=answers(403, 404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+    **LEADER,
 )
 async def set_benefit_contribution(
     programme_id: str,

@@ -26,7 +26,8 @@ from pmo_portfolio.raid.schemas import (
     TolerancesBody,
 )
 from pmo_portfolio.shared.errors import NotAuthorised
-from pmo_portfolio.shared.http import Analyst
+from pmo_portfolio.shared.http import ANALYST, RAID_OWNER
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -34,6 +35,8 @@ from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
+#: Changing an item: its owner, or a pmo_analyst or admin.
+ITEM_OWNER = allow("viewer", owner=RAID_OWNER, exempt=["pmo_analyst", "admin"])
 router = APIRouter(tags=["raid"])
 NOT_FOUND = {404: "no such RAID item in this portfolio"}
 RULES = {403: "only the item's owner or an analyst", 409: "the item is closed, or not of that kind"}
@@ -79,6 +82,7 @@ async def _change(
     summary="Raise a risk, assumption or issue",
     response_model=RaidItemView,
     responses=answers(404, status=201, etag=True, location=True, notes={404: "no such portfolio"}),
+    **allow("viewer"),
 )
 async def create_raid_item(
     portfolio_id: str, body: RaidItemCreate, principal: CurrentPrincipal, request: Request,
@@ -100,7 +104,9 @@ async def create_raid_item(
     )
 
 
-@router.get("/portfolios/{portfolio_id}/raid-items", summary="List the RAID log", response_model=RaidItemPage)
+@router.get(
+    "/portfolios/{portfolio_id}/raid-items", summary="List the RAID log", response_model=RaidItemPage, **allow("viewer")
+)
 async def list_raid_items(
     portfolio_id: str,
     _principal: CurrentPrincipal,
@@ -127,6 +133,7 @@ async def list_raid_items(
     summary="Read a RAID item with its score history",
     response_model=RaidItemView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_raid_item(
     portfolio_id: str, raid_item_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -136,7 +143,12 @@ async def read_raid_item(
     return view
 
 
-@router.post("/portfolios/{portfolio_id}/raid-items/{raid_item_id}/assessments", summary="Score a risk again", **CHANGE)
+@router.post(
+    "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/assessments",
+    summary="Score a risk again",
+    **CHANGE,
+    **ITEM_OWNER,
+)
 async def assess_risk(
     portfolio_id: str, raid_item_id: str, body: RiskAssessment, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
@@ -154,6 +166,7 @@ async def assess_risk(
     "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/response",
     summary="Plan a risk's response and actions",
     **CHANGE,
+    **ITEM_OWNER,
 )
 async def plan_risk_response(
     portfolio_id: str, raid_item_id: str, body: RiskResponseBody, principal: CurrentPrincipal, request: Request,
@@ -175,6 +188,7 @@ async def plan_risk_response(
     "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/actions/{action_id}/complete",
     summary="Complete a risk action",
     **CHANGE,
+    **ITEM_OWNER,
 )
 async def complete_raid_action(
     portfolio_id: str, raid_item_id: str, action_id: str, principal: CurrentPrincipal, request: Request,
@@ -190,6 +204,7 @@ async def complete_raid_action(
     "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/delegate",
     summary="Delegate an escalated item back down",
     **CHANGE,
+    **ITEM_OWNER,
 )
 async def delegate_raid_item(
     portfolio_id: str, raid_item_id: str, body: Rationale, principal: CurrentPrincipal, request: Request,
@@ -207,6 +222,7 @@ async def delegate_raid_item(
     "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/validation",
     summary="Record an assumption's validation",
     **CHANGE,
+    **ITEM_OWNER,
 )
 async def validate_assumption(
     portfolio_id: str, raid_item_id: str, body: AssumptionCheck, principal: CurrentPrincipal, request: Request,
@@ -222,6 +238,7 @@ async def validate_assumption(
     "/portfolios/{portfolio_id}/raid-items/{raid_item_id}/close",
     summary="Close a RAID item with its resolution",
     **CHANGE,
+    **ITEM_OWNER,
 )
 async def close_raid_item(
     portfolio_id: str, raid_item_id: str, body: Closing, principal: CurrentPrincipal, request: Request,
@@ -233,7 +250,12 @@ async def close_raid_item(
     return await _change(request, principal, portfolio_id, raid_item_id, decide, if_match)
 
 
-@router.get("/portfolios/{portfolio_id}/risk-heatmap", summary="Read the risk heatmap", response_model=RiskHeatmap)
+@router.get(
+    "/portfolios/{portfolio_id}/risk-heatmap",
+    summary="Read the risk heatmap",
+    response_model=RiskHeatmap,
+    **allow("viewer"),
+)
 async def read_risk_heatmap(
     portfolio_id: str,
     _principal: CurrentPrincipal,
@@ -253,9 +275,14 @@ async def read_risk_heatmap(
     summary="Set the RAID escalation tolerances",
     response_model=TolerancesView,
     responses=answers(404, notes={404: "no such portfolio"}),
+    **ANALYST,
 )
 async def replace_raid_tolerances(
-    portfolio_id: str, body: TolerancesBody, principal: Analyst, request: Request, _key: IdempotencyKeyHeader = None
+    portfolio_id: str,
+    body: TolerancesBody,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Above the project's score (1..25) or cost an item escalates from a project; above the programme's, from a
     programme to the portfolio. Until set: 12 and 16, no cost limit. Applies to the next score or change."""

@@ -13,6 +13,8 @@ from pmo_portfolio.scenarios.domain.question import CapacityLine, ScenarioReques
 from pmo_portfolio.scenarios.queries import ScenarioAsk
 from pmo_portfolio.scenarios.responses import SavedScenarioPage, ScenarioResult
 from pmo_portfolio.scenarios.schemas import ScenarioRun
+from pmo_portfolio.shared.http import SAVING_SCENARIOS
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
@@ -50,6 +52,7 @@ async def _check_may_save(request: Request, portfolio_id: str, principal: Princi
     responses=answers(
         403, 404, 409, notes={409: "no selection satisfies the scenario", 403: "only a PMO analyst or board saves"}
     ),
+    **allow("viewer", owner=SAVING_SCENARIOS, exempt=["pmo_analyst"]),
 )
 async def run_scenario(
     portfolio_id: str,
@@ -81,6 +84,7 @@ async def run_scenario(
     "/portfolios/{portfolio_id}/scenarios",
     summary="List the portfolio's saved scenarios",
     response_model=SavedScenarioPage,
+    **allow("viewer"),
 )
 async def list_saved_scenarios(
     portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_events.contracts.bounds import Amount, FiscalPeriod
 from pmo_events.contracts.common import PeriodAmount
-from pmo_servicekit.access import Ownership
-from pmo_servicekit.auth import Principal, require_roles
+from pmo_servicekit.access import Ownership, allow
 from pmo_servicekit.contract.wire import Money, Ratio, money_text
 
-Analyst = Annotated[Principal, Depends(require_roles("pmo_analyst", "admin"))]
+#: The PMO's own operations (portfolios, envelopes, objectives, scoring models, tolerances).
+ANALYST = allow("pmo_analyst", "admin")
 
 
 class Body(BaseModel):
@@ -68,6 +67,33 @@ BOARD_OR_DELEGATE = Ownership(
     "board-or-delegate",
     "a member of THIS portfolio's board (who puts the decision to the board's vote), or the charter's "
     "portfolio manager deciding alone below the delegated threshold; never on what they requested or sponsor",
+)
+PROJECT_BOARD = Ownership(
+    "project-board",
+    "a member of the board of the project's portfolio (its current charter)",
+)
+PROJECT_MANAGER = Ownership(
+    "assigned-project-manager",
+    "the project's assigned project manager (set at initiation, changed by the portfolio's owner, a pmo_analyst "
+    "or an admin); pmo_analysts and admins act on any project",
+)
+PROJECT_TEAM = Ownership(
+    "project-team",
+    "the project's assigned project manager, or a member of the board of the project's portfolio; pmo_analysts "
+    "and admins act on any project",
+)
+SAVING_SCENARIOS = Ownership(
+    "saving-scenarios",
+    "anyone who may read runs a what-if; saving it needs a pmo_analyst or a member of THIS portfolio's board",
+)
+PROGRAMME_LEADER = Ownership(
+    "programme-leader",
+    "the programme's senior responsible owner or programme manager (the end-of-tranche review: the SRO; the "
+    "programme's status report: its programme manager)",
+)
+RAID_OWNER = Ownership(
+    "raid-item-owner",
+    "the RAID item's owner; pmo_analysts and admins change any item",
 )
 PORTFOLIO_OWNER = Ownership(
     "portfolio-owner",

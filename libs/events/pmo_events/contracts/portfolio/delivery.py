@@ -327,6 +327,8 @@ class ProjectManagerAssigned(ProjectEvent):
     previous: str | None = None
     assigned_by: str
     assigned_at: datetime
+    #: Why the project changed hands (absent on the assignment at initiation).
+    reason: str | None = None
 
 
 BoardActionChoice = Literal["continue", "rescope", "pause", "cancel"]

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import Changed, UnitOfWork
@@ -15,9 +15,10 @@ from pmo_intake.adapters.http.problems import proposal_not_found
 from pmo_intake.adapters.http.responses import ProposalHistory, ProposalPage, ProposalView, StatusFilter
 from pmo_intake.adapters.http.schemas import PRINTABLE, ProposalChanges, ProposalDraft, Withdrawal
 from pmo_intake.application import commands, queries
-from pmo_intake.domain.lifecycle import Actor, DraftProposal
+from pmo_intake.domain.lifecycle import STEWARD_ROLES, Actor, DraftProposal, check_may_see
 from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal
-from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
+from pmo_servicekit.access import Ownership, allow
+from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.lessons import (
     LessonAcknowledgementBody,
@@ -32,7 +33,18 @@ from pmo_servicekit.http import IfMatch, RequiredIfMatch, answer, etag, service_
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["proposals"])
-Proposer = Annotated[Principal, Depends(require_roles("requester", "pmo_analyst", "admin"))]
+#: Object-level rules of intake's routes (`pmo_servicekit.access.allow`), checked in the domain (`lifecycle`).
+OWN_DRAFTS = Ownership(
+    "own-drafts",
+    "a draft is seen only by its requester (and pmo_analysts, admins): lists leave others' drafts out, a direct "
+    "read answers 404; once submitted, a proposal is seen by anyone who may read",
+)
+REQUESTER = Ownership(
+    "proposal-requester",
+    "the proposal's own requester (pmo_analysts and admins too); someone else's draft answers 404",
+)
+READ = allow("viewer", owner=OWN_DRAFTS, exempt=["pmo_analyst", "admin"])
+CHANGE = allow("requester", "pmo_analyst", "admin", owner=REQUESTER, exempt=["pmo_analyst", "admin"])
 Filter = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 NOT_FOUND = {404: "no such proposal"}
 STATE = {409: "the proposal's state forbids this (`type`: `proposal-state-conflict`)"}
@@ -64,9 +76,10 @@ async def _answered(outcome: Awaitable[Changed[Proposal]], *, status_code: int =
     summary="Draft a new proposal",
     response_model=ProposalView,
     responses=answers(status=201, etag=True, location=True),
+    **allow("requester", "pmo_analyst", "admin"),
 )
 async def create_proposal(
-    body: ProposalDraft, principal: Proposer, request: Request, _key: IdempotencyKeyHeader = None
+    body: ProposalDraft, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Draft a proposal; only `title` and `portfolio_id` are needed to start."""
     command = DraftProposal(
@@ -81,9 +94,9 @@ async def create_proposal(
     )
 
 
-@router.get("/proposals", summary="List proposals, newest first", response_model=ProposalPage)
+@router.get("/proposals", summary="List proposals, newest first", response_model=ProposalPage, **READ)
 async def list_proposals(
-    _principal: CurrentPrincipal,
+    principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
     status: StatusFilter | None = None,
@@ -91,8 +104,11 @@ async def list_proposals(
     requester: Filter = None,
     q: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE, description="searches title and summary")] = None,
 ) -> ProposalPage:
-    """Proposals, newest first, filtered by status, portfolio, requester and text."""
-    filters = queries.ProposalFilter(status=status, portfolio_id=portfolio_id, requester=requester, q=q)
+    """Proposals, newest first, filtered by status, portfolio, requester and text; others' drafts are left out."""
+    drafts_of = None if principal.has_any(*STEWARD_ROLES) else principal.subject
+    filters = queries.ProposalFilter(
+        status=status, portfolio_id=portfolio_id, requester=requester, q=q, drafts_of=drafts_of
+    )
     after = paging.after(1)
     position = after[0] if after else None
     if position is not None and not isinstance(position, int):
@@ -107,9 +123,11 @@ async def list_proposals(
     summary="Read one proposal",
     response_model=ProposalView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **READ,
 )
-async def read_proposal(proposal_id: str, _principal: CurrentPrincipal, request: Request, response: Response) -> Any:
+async def read_proposal(proposal_id: str, principal: CurrentPrincipal, request: Request, response: Response) -> Any:
     state, version = await queries.get_proposal(service_runtime(request).db, _checked_id(proposal_id))
+    check_may_see(Proposal.model_validate(state), _actor(principal))
     response.headers["ETag"] = etag(version)
     return ProposalView.of(state, version)
 
@@ -119,6 +137,7 @@ async def read_proposal(proposal_id: str, _principal: CurrentPrincipal, request:
     summary="Change a proposal's content",
     response_model=ProposalView,
     responses=answers(403, 404, 409, 412, 428, etag=True, notes={**NOT_FOUND, **STATE}),
+    **CHANGE,
 )
 async def update_proposal(
     proposal_id: str,
@@ -146,6 +165,7 @@ async def update_proposal(
     responses=answers(
         403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **STATE, 422: "invalid input, or every completeness finding"}
     ),
+    **CHANGE,
 )
 async def submit_proposal(
     proposal_id: str,
@@ -168,6 +188,7 @@ async def submit_proposal(
     summary="Withdraw a proposal with a reason",
     response_model=ProposalView,
     responses=answers(403, 404, 409, 412, etag=True, notes={**NOT_FOUND, **STATE}),
+    **CHANGE,
 )
 async def withdraw_proposal(
     proposal_id: str,
@@ -195,12 +216,15 @@ async def withdraw_proposal(
     summary="List a proposal's history of events",
     response_model=ProposalHistory,
     responses=answers(404, notes=NOT_FOUND),
+    **READ,
 )
 async def list_proposal_history(
-    proposal_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+    proposal_id: str, principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> ProposalHistory:
     """Every event of the proposal in order, with who, when and what."""
     runtime = service_runtime(request)
+    state, _ = await queries.get_proposal(runtime.db, _checked_id(proposal_id))
+    check_may_see(Proposal.model_validate(state), _actor(principal))
     recorded = await queries.proposal_history(runtime.db, runtime.store, _checked_id(proposal_id))
     page, next_cursor = slice_page(recorded, paging, key=lambda r: [r.sequence])
     entries = [
@@ -225,13 +249,16 @@ async def list_proposal_history(
     summary="List the lessons most relevant to a proposal",
     response_model=RelatedLessonPage,
     responses=answers(404, notes=NOT_FOUND),
+    **READ,
 )
 async def list_related_lessons(
-    proposal_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+    proposal_id: str, principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> RelatedLessonPage:
     """Lessons other teams recorded that share the proposal's category words, tags or wording, best first."""
-    runtime = service_runtime(request)
-    related = await queries.related_lessons(runtime.db, runtime.store, _checked_id(proposal_id))
+    runtime, checked = service_runtime(request), _checked_id(proposal_id)
+    state, _ = await queries.get_proposal(runtime.db, checked)
+    check_may_see(Proposal.model_validate(state), _actor(principal))
+    related = await queries.related_lessons(runtime.db, runtime.store, checked)
     page, next_cursor = slice_page(related, paging, key=lambda r: [r[0].lesson.lesson_id])
     return RelatedLessonPage(items=[RelatedLessonView.of(r, said) for r, said in page], next_cursor=next_cursor)
 
@@ -241,6 +268,7 @@ async def list_related_lessons(
     summary="Acknowledge a lesson: whether it applies to the proposal, and why",
     response_model=LessonAcknowledgementView,
     responses=answers(403, 404, etag=True, notes={404: "no such proposal, or no such lesson"}),
+    **CHANGE,
 )
 async def acknowledge_lesson(
     proposal_id: str,

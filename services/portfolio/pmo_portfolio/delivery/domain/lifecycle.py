@@ -12,6 +12,7 @@ from pmo_events.contracts.portfolio import (
     ProjectBudgetChanged,
     ProjectCancelled,
     ProjectClosed,
+    ProjectManagerAssigned,
     ProjectPaused,
     ProjectResumed,
 )
@@ -19,7 +20,7 @@ from pmo_events.contracts.portfolio.funding import BudgetChangeCause
 from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.funding.domain import Portfolio, check_board_member, negated
-from pmo_portfolio.shared.errors import InvalidCommand, NotFound, RuleViolation
+from pmo_portfolio.shared.errors import InvalidCommand, NotAuthorised, NotFound, RuleViolation
 
 ZERO = Decimal(0)
 
@@ -43,10 +44,49 @@ def check_board(portfolio: Portfolio, project: Project, who: str) -> None:
     check_board_member(portfolio, who, acting_for=project.portfolio_id)
 
 
-def check_team(portfolio: Portfolio, project: Project, who: str, *, is_project_manager: bool) -> None:
-    """Project managers and the portfolio's board raise changes, record lessons and benefits."""
-    if not is_project_manager:
-        check_board(portfolio, project, who)
+def check_manager(project: Project, who: str, *, is_steward: bool = False) -> None:
+    """Of the project managers, only the project's assigned one acts on it; pmo_analysts and admins on any."""
+    if not is_steward and project.project_manager != who:
+        manager = project.project_manager or "not assigned yet"
+        raise NotAuthorised(f"{who} does not manage project {project.project_id} (its project manager: {manager})")
+
+
+def check_team(
+    portfolio: Portfolio, project: Project, who: str, *, is_project_manager: bool, is_steward: bool = False
+) -> None:
+    """The project's assigned manager and its portfolio's board raise changes, record lessons and benefits;
+    pmo_analysts and admins act on any project."""
+    if is_steward or (is_project_manager and project.project_manager == who):
+        return
+    if is_project_manager and who not in portfolio.board_members:
+        check_manager(project, who)
+    check_board(portfolio, project, who)
+
+
+def assign_manager(portfolio: Portfolio, project: Project, manager: str, act: Act, *, is_steward: bool) -> list[Event]:
+    """A new project manager, with a reason: by the portfolio's owner, a pmo_analyst or an admin."""
+    existing(project)
+    if not is_steward and act.by != portfolio.owner:
+        raise NotAuthorised(
+            f"only the owner of portfolio {portfolio.name or project.portfolio_id}, a pmo_analyst or an admin "
+            "changes a project's manager"
+        )
+    check_rationale(act, "reason")
+    if not manager.strip():
+        raise InvalidCommand("project_manager", "name the new project manager")
+    if manager == project.project_manager:
+        raise RuleViolation(f"{manager} already manages project {project.project_id}")
+    return [
+        ProjectManagerAssigned(
+            project_id=project.project_id,
+            portfolio_id=project.portfolio_id,
+            project_manager=manager,
+            previous=project.project_manager,
+            assigned_by=act.by,
+            assigned_at=act.at,
+            reason=act.rationale,
+        )
+    ]
 
 
 def check_live(project: Project, doing: str) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from pmo_reporting.adapters.http.responses import ProjectionsStatus, RebuildStarted
 from pmo_reporting.application.rebuild import RebuildRefused, Rebuilds
 from pmo_reporting.application.status import projections_status
 from pmo_reporting.projections.catalogue import PROJECTIONS
-from pmo_servicekit.auth import Principal, require_roles
+from pmo_servicekit.access import allow
+from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem, ProblemTable
@@ -41,10 +42,13 @@ def _log_end(request: Request) -> dict[str, int]:
     return dict(subscription.status.log_end) if subscription is not None else {}
 
 
-@router.get("", summary="List the read models and their positions", response_model=ProjectionsStatus)
-async def list_projections(
-    _principal: Annotated[Principal, Depends(require_roles("admin", "pmo_analyst"))], request: Request
-) -> dict[str, Any]:
+@router.get(
+    "",
+    summary="List the read models and their positions",
+    response_model=ProjectionsStatus,
+    **allow("pmo_analyst", "admin"),
+)
+async def list_projections(_principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """Each read model: position per topic partition, lag, generation and state (with rebuild progress)."""
     return await projections_status(service_runtime(request).db, _log_end(request), rebuilds_of(request).progress)
 
@@ -57,10 +61,11 @@ async def list_projections(
     responses=answers(
         404, 409, status=202, location=True, notes={202: "the rebuild started; `Location` is where its progress shows"}
     ),
+    **allow("admin"),
 )
 async def rebuild_projection(
     name: str,
-    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    principal: CurrentPrincipal,
     request: Request,
     force: Annotated[bool, Query(description="take over a rebuild whose process died")] = False,
 ) -> JSONResponse:

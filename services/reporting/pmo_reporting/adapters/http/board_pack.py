@@ -41,6 +41,7 @@ from pmo_reporting.adapters.http.responses import (
     PortfolioSummary,
     RiskReport,
 )
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
 
@@ -454,6 +455,7 @@ def _pack_responses(media: str, description: str) -> dict[int | str, dict[str, A
     summary="Render a portfolio's board pack as PDF",
     response_class=Response,
     responses=_pack_responses(PDF, "The board pack: a dated, paginated PDF, one page per section, vector charts"),
+    **allow("viewer"),
 )
 async def read_board_pack_pdf(
     portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
@@ -472,6 +474,7 @@ async def read_board_pack_pdf(
     summary="Render a portfolio's board pack as HTML",
     response_class=Response,
     responses=_pack_responses(HTML, "The board pack as one self-contained HTML page, a section per printed page"),
+    **allow("viewer"),
 )
 async def read_board_pack_html(
     portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request

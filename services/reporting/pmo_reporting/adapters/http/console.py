@@ -48,6 +48,7 @@ from pmo_reporting.adapters.http.responses import (
     RiskReport,
 )
 from pmo_reporting.application.queries import events_between, log_span
+from pmo_servicekit.access import FLOOR, ROLE_ORDER, permits
 from pmo_servicekit.auth import Authenticator, Principal
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem
@@ -77,10 +78,14 @@ async def _verify(request: Request, token: str) -> tuple[Principal | None, str]:
 
 
 async def _principal(request: Request) -> Principal | None:
-    """The caller from `Authorization: Bearer` (an OIDC proxy in production) or the development cookie."""
+    """The caller from `Authorization: Bearer` (an OIDC proxy in production) or the development cookie; a valid
+    token without any role reads nothing (403), like the JSON API (`pmo_servicekit.access`)."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-    return (await _verify(request, token))[0] if token else None
+    principal = (await _verify(request, token))[0] if token else None
+    if principal is not None and not permits(principal, [FLOOR]):
+        raise Problem(403, "forbidden", f"the console needs one of the roles: {', '.join(ROLE_ORDER)}")
+    return principal
 
 
 def _login_redirect(request: Request) -> RedirectResponse:

@@ -14,6 +14,7 @@ from pmo_reporting.adapters.http.reports import _state
 from pmo_reporting.projections import calendar, delivery, governance, programmes, raid
 from pmo_reporting.projections.catalogue import PORTFOLIO
 from pmo_reporting.reports.programmes import programme_dashboard, programme_list
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.problems import Problem
@@ -55,6 +56,7 @@ async def programmes_body(request: Request, portfolio_id: str, as_of: datetime |
     summary="Read a programme's dashboard",
     response_model=ProgrammeDashboard,
     responses=report_responses(404),
+    **allow("viewer"),
 )
 async def read_programme_dashboard(
     programme_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
@@ -69,7 +71,11 @@ async def read_programme_dashboard(
 
 
 @router.get(
-    "/programmes", summary="List a portfolio's programmes", response_model=ProgrammeList, responses=report_responses()
+    "/programmes",
+    summary="List a portfolio's programmes",
+    response_model=ProgrammeList,
+    responses=report_responses(),
+    **allow("viewer"),
 )
 async def list_programme_reports(
     as_of: AsOf,

@@ -39,6 +39,7 @@ from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.raid import dependency_map, risk_view
 from pmo_reporting.reports.registers import decision_trail, lessons_library, objectives_register
 from pmo_reporting.reports.summary import portfolio_summary
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.contract.shared import OUTCOME_VERBS, OUTCOMES_OF_VERBS
@@ -210,6 +211,7 @@ async def dependencies_body(
     summary="Read a portfolio's summary report",
     response_model=PortfolioSummary,
     responses=KNOWN,
+    **allow("viewer"),
 )
 async def read_portfolio_summary(
     portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
@@ -219,7 +221,13 @@ async def read_portfolio_summary(
     return respond(request, PortfolioSummary, body, body["budget"], f"portfolio-{portfolio_id}-summary")
 
 
-@router.get("/pipeline", summary="Read the proposal pipeline funnel", response_model=PipelineReport, responses=READ)
+@router.get(
+    "/pipeline",
+    summary="Read the proposal pipeline funnel",
+    response_model=PipelineReport,
+    responses=READ,
+    **allow("viewer"),
+)
 async def read_pipeline(
     as_of: AsOf, _principal: CurrentPrincipal, request: Request, portfolio_id: Id | None = None
 ) -> Response:
@@ -228,7 +236,13 @@ async def read_pipeline(
     return respond(request, PipelineReport, report, report["stages"], "pipeline")
 
 
-@router.get("/decisions", summary="List the decision audit trail", response_model=DecisionTrail, responses=READ)
+@router.get(
+    "/decisions",
+    summary="List the decision audit trail",
+    response_model=DecisionTrail,
+    responses=READ,
+    **allow("viewer"),
+)
 async def list_decisions(
     as_of: AsOf,
     _principal: CurrentPrincipal,
@@ -254,7 +268,11 @@ async def list_decisions(
 
 
 @router.get(
-    "/projects/{project_id}", summary="Read a project's delivery report", response_model=ProjectReport, responses=KNOWN
+    "/projects/{project_id}",
+    summary="Read a project's delivery report",
+    response_model=ProjectReport,
+    responses=KNOWN,
+    **allow("viewer"),
 )
 async def read_project_report(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
     """Stage, status history, RAG trend, EVM series, benefits planned vs realised, lessons."""
@@ -263,7 +281,11 @@ async def read_project_report(project_id: str, as_of: AsOf, _principal: CurrentP
 
 
 @router.get(
-    "/capacity", summary="Read capacity against demand by period", response_model=CapacityHeatmap, responses=READ
+    "/capacity",
+    summary="Read capacity against demand by period",
+    response_model=CapacityHeatmap,
+    responses=READ,
+    **allow("viewer"),
 )
 async def read_capacity_report(
     as_of: AsOf,
@@ -283,7 +305,13 @@ async def read_capacity_report(
     return respond(request, CapacityHeatmap, body, rows, "capacity", page=(paging, lambda r: [r["period"], r["group"]]))
 
 
-@router.get("/benefits", summary="List the benefits register", response_model=BenefitsRegister, responses=READ)
+@router.get(
+    "/benefits",
+    summary="List the benefits register",
+    response_model=BenefitsRegister,
+    responses=READ,
+    **allow("viewer"),
+)
 async def list_benefits(
     as_of: AsOf,
     _principal: CurrentPrincipal,
@@ -305,7 +333,11 @@ async def list_benefits(
 
 
 @router.get(
-    "/objectives", summary="List objectives and their contributions", response_model=ObjectivesRegister, responses=READ
+    "/objectives",
+    summary="List objectives and their contributions",
+    response_model=ObjectivesRegister,
+    responses=READ,
+    **allow("viewer"),
 )
 async def list_objective_contributions(
     as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
@@ -319,7 +351,9 @@ async def list_objective_contributions(
     return respond(request, ObjectivesRegister, _stamp(as_of), items, "objectives", page=(paging, lambda o: [o["id"]]))
 
 
-@router.get("/lessons", summary="Search the lessons library", response_model=LessonsLibrary, responses=READ)
+@router.get(
+    "/lessons", summary="Search the lessons library", response_model=LessonsLibrary, responses=READ, **allow("viewer")
+)
 async def list_lessons(
     as_of: AsOf,
     _principal: CurrentPrincipal,
@@ -336,7 +370,9 @@ async def list_lessons(
     return respond(request, LessonsLibrary, _stamp(as_of), items, "lessons", page=key)
 
 
-@router.get("/risks", summary="Read a portfolio's risk view", response_model=RiskReport, responses=READ)
+@router.get(
+    "/risks", summary="Read a portfolio's risk view", response_model=RiskReport, responses=READ, **allow("viewer")
+)
 async def read_risk_report(
     as_of: AsOf,
     _principal: CurrentPrincipal,
@@ -355,7 +391,13 @@ async def read_risk_report(
     return respond(request, RiskReport, body, ranked, "risks", page=(paging, lambda r: [r["id"]]))
 
 
-@router.get("/dependencies", summary="Read a portfolio's dependency map", response_model=DependencyMap, responses=READ)
+@router.get(
+    "/dependencies",
+    summary="Read a portfolio's dependency map",
+    response_model=DependencyMap,
+    responses=READ,
+    **allow("viewer"),
+)
 async def read_dependency_map(
     as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging, portfolio_id: Id
 ) -> Response:

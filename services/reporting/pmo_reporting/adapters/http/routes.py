@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from pmo_reporting.adapters.http.rendering import AsOf, report_responses, respond
 from pmo_reporting.adapters.http.responses import EntityHistory
 from pmo_reporting.application.queries import entity_history
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.http import service_runtime
@@ -20,6 +21,7 @@ router = APIRouter()
     summary="List an entity's history across services",
     response_model=EntityHistory,
     responses=report_responses(),
+    **allow("viewer"),
 )
 async def list_entity_history(
     entity_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.contracts.resourcing import ResourceOverallocated
 from pmo_events.runtime import Changed
-from pmo_resourcing.adapters.http.resources import ResourceManager, View, viewed
+from pmo_resourcing.adapters.http.resources import MANAGES_RESOURCES, View, viewed
 from pmo_resourcing.adapters.http.responses import AllocationPage, AllocationView
 from pmo_resourcing.adapters.http.schemas import AllocationIn, AllocationPatch, ConfirmIn, ReleaseIn
 from pmo_resourcing.application import allocations as commands
@@ -18,6 +18,7 @@ from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.resource import Resource
 from pmo_resourcing.domain.working_days import NonWorkingDays
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
@@ -37,9 +38,10 @@ RULES = {409: "over-allocated weeks (`type`: `over-allocation`, `weeks`), or the
     summary="Book a resource on a project",
     response_model=AllocationView,
     responses=answers(404, 409, status=201, etag=True, location=True, notes={**NOT_FOUND, **RULES}),
+    **MANAGES_RESOURCES,
 )
 async def book_allocation(
-    body: AllocationIn, principal: ResourceManager, request: Request, _key: Key = None
+    body: AllocationIn, principal: CurrentPrincipal, request: Request, _key: Key = None
 ) -> Response:
     """Book a resource on an active project; 409 naming each week it would take above capacity."""
     allocation_id = str(uuid.uuid4())
@@ -70,6 +72,7 @@ async def book_allocation(
     summary="Read one allocation",
     response_model=AllocationView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_allocation(
     allocation_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -79,7 +82,9 @@ async def read_allocation(
     return view
 
 
-@router.get("/allocations", summary="List allocations by resource or project", response_model=AllocationPage)
+@router.get(
+    "/allocations", summary="List allocations by resource or project", response_model=AllocationPage, **allow("viewer")
+)
 async def list_allocations(
     _principal: CurrentPrincipal,
     request: Request,
@@ -106,9 +111,10 @@ async def list_allocations(
     summary="Confirm a proposed booking",
     response_model=AllocationView,
     responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+    **MANAGES_RESOURCES,
 )
 async def confirm_allocation(
-    allocation_id: str, principal: ResourceManager, request: Request, body: ConfirmIn | None = None, _key: Key = None
+    allocation_id: str, principal: CurrentPrincipal, request: Request, body: ConfirmIn | None = None, _key: Key = None
 ) -> Response:
     """Make a proposed booking hard, re-checking capacity in its weeks."""
     body = body or ConfirmIn()
@@ -127,9 +133,10 @@ async def confirm_allocation(
     summary="Release a booking's capacity",
     response_model=AllocationView,
     responses=answers(404, 409, etag=True, notes={**NOT_FOUND, **RULES}),
+    **MANAGES_RESOURCES,
 )
 async def release_allocation(
-    allocation_id: str, principal: ResourceManager, request: Request, body: ReleaseIn | None = None, _key: Key = None
+    allocation_id: str, principal: CurrentPrincipal, request: Request, body: ReleaseIn | None = None, _key: Key = None
 ) -> Response:
     """Give the booking's capacity back (releasing twice changes nothing)."""
     reason = (body or ReleaseIn()).reason
@@ -147,11 +154,12 @@ async def release_allocation(
     summary="Change a booking's dates or FTE",
     response_model=AllocationView,
     responses=answers(404, 409, 412, 428, etag=True, notes={**NOT_FOUND, **RULES}),
+    **MANAGES_RESOURCES,
 )
 async def update_allocation(
     allocation_id: str,
     body: AllocationPatch,
-    principal: ResourceManager,
+    principal: CurrentPrincipal,
     request: Request,
     if_match: RequiredIfMatch,
     _key: Key = None,

@@ -14,6 +14,7 @@ from pmo_resourcing.adapters.http.windows import window_of
 from pmo_resourcing.application import queries
 from pmo_resourcing.application.capacity_report import capacity_by_period
 from pmo_resourcing.application.fiscal_calendar import fiscal_calendar
+from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.http import service_runtime
@@ -21,7 +22,13 @@ from pmo_servicekit.http import service_runtime
 router = APIRouter()
 
 
-@router.get("/demands", tags=["demand"], summary="List demand lines and their coverage", response_model=DemandPage)
+@router.get(
+    "/demands",
+    tags=["demand"],
+    summary="List demand lines and their coverage",
+    response_model=DemandPage,
+    **allow("viewer"),
+)
 async def list_demands(
     _principal: CurrentPrincipal,
     request: Request,
@@ -44,7 +51,11 @@ async def list_demands(
 
 
 @router.get(
-    "/capacity", tags=["capacity"], summary="Read capacity against demand by period", response_model=CapacityReport
+    "/capacity",
+    tags=["capacity"],
+    summary="Read capacity against demand by period",
+    response_model=CapacityReport,
+    **allow("viewer"),
 )
 async def read_capacity(
     _principal: CurrentPrincipal,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.contracts.resourcing import Skill
@@ -27,7 +27,8 @@ from pmo_resourcing.application import resources as commands
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource
-from pmo_servicekit.auth import CurrentPrincipal, Principal, require_roles
+from pmo_servicekit.access import allow
+from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
@@ -36,7 +37,8 @@ from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(tags=["resources"])
 NOT_FOUND = {404: "no such resource"}
-ResourceManager = Annotated[Principal, Depends(require_roles("resource_manager", "admin"))]
+#: Resources and bookings are kept by resource managers (and admins).
+MANAGES_RESOURCES = allow("resource_manager", "admin")
 #: What a command's answer shows of the resource it changed, and the version that answer is at (its ETag).
 View = Callable[[Changed[Resource]], tuple[dict[str, Any], int]]
 
@@ -51,9 +53,10 @@ async def viewed(outcome: Awaitable[Changed[Resource]], view: View) -> tuple[dic
     summary="Register a person or generic role",
     response_model=ResourceView,
     responses=answers(status=201, etag=True, location=True),
+    **MANAGES_RESOURCES,
 )
 async def register_resource(
-    body: ResourceIn, principal: ResourceManager, request: Request, _key: IdempotencyKeyHeader = None
+    body: ResourceIn, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Register a person or a generic role with its capacity (`fte`, 1.0 by default, or `hours_per_week`)."""
     resource_id = str(uuid.uuid4())
@@ -74,6 +77,7 @@ async def register_resource(
     summary="Read one resource with its bookings",
     response_model=ResourceView,
     responses=answers(404, etag=True, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_resource(
     resource_id: str, _principal: CurrentPrincipal, request: Request, response: Response
@@ -88,11 +92,12 @@ async def read_resource(
     summary="Change a resource's profile",
     response_model=ResourceView,
     responses=answers(404, 409, 412, 428, etag=True, notes=NOT_FOUND),
+    **MANAGES_RESOURCES,
 )
 async def update_resource(
     resource_id: str,
     body: ResourcePatch,
-    principal: ResourceManager,
+    principal: CurrentPrincipal,
     request: Request,
     if_match: RequiredIfMatch,
     _key: IdempotencyKeyHeader = None,
@@ -119,9 +124,10 @@ async def update_resource(
     summary="Record a resource's time off",
     response_model=TimeOffAnswer,
     responses=answers(404, 409, status=201, etag=True, location=True, notes=NOT_FOUND),
+    **MANAGES_RESOURCES,
 )
 async def record_time_off(
-    resource_id: str, body: TimeOffIn, principal: ResourceManager, request: Request, _key: IdempotencyKeyHeader = None
+    resource_id: str, body: TimeOffIn, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Record time off; weeks it takes above capacity come back in `overallocated_weeks` (and as a fact)."""
 
@@ -152,9 +158,10 @@ async def record_time_off(
     summary="Retire a resource from a date",
     response_model=ResourceView,
     responses=answers(404, 409, etag=True, notes=NOT_FOUND),
+    **MANAGES_RESOURCES,
 )
 async def retire_resource(
-    resource_id: str, body: RetireIn, principal: ResourceManager, request: Request, _key: IdempotencyKeyHeader = None
+    resource_id: str, body: RetireIn, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Retire from `retired_on` (today by default); 409 while confirmed bookings run past it, unless released."""
     retired_on = body.retired_on or datetime.now(UTC).date()
@@ -172,7 +179,12 @@ async def retire_resource(
     )
 
 
-@router.get("/resources", summary="Find resources by role, skill or availability", response_model=ResourcePage)
+@router.get(
+    "/resources",
+    summary="Find resources by role, skill or availability",
+    response_model=ResourcePage,
+    **allow("viewer"),
+)
 async def list_resources(
     _principal: CurrentPrincipal,
     request: Request,
@@ -205,6 +217,7 @@ async def list_resources(
     summary="Read a resource's schedule by week",
     response_model=ResourceSchedule,
     responses=answers(404, notes=NOT_FOUND),
+    **allow("viewer"),
 )
 async def read_resource_schedule(
     resource_id: str,
