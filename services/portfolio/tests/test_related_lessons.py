@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 async def test_a_project_is_offered_other_projects_lessons_with_reasons_never_its_own(service: RunningService) -> None:
     await approved_project(service, "p-done")
-    await approved_project(service, "p-next")
+    await approved_project(service, "p-next", manager=None)
     onboarding = {"title": "Developer onboarding took weeks", "description": "Prepare laptops and access first",
                   "category": "staffing", "tags": ["savings", "laptops"]}  # fmt: skip
     office = {"title": "Office move", "description": "Book the rooms early", "category": "facilities"}
