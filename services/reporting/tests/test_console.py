@@ -289,3 +289,28 @@ async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now
             "did not exist then"
             in (await client.get("/console/programmes/nope", params={"as_of": before_the_slip})).text
         )
+
+
+async def test_a_token_without_a_role_reads_no_console_page_as_no_report(reporting) -> None:
+    """The JSON API's floor (`pmo_servicekit.access`: reads need at least viewer) holds on every console page."""
+    history = programme_history()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    pages = [
+        "/console",
+        "/console/portfolios/pf-1",
+        "/console/portfolios/pf-1/pipeline",
+        "/console/portfolios/pf-1/decisions",
+        "/console/portfolios/pf-1/risks",
+        "/console/portfolios/pf-1/dependencies",
+        "/console/portfolios/pf-1/programmes",
+        f"/console/programmes/{PROGRAMME}",
+        "/console/projects/p-1",
+        "/console/capacity",
+        "/console/portfolios/pf-1/board-pack.html",
+    ]
+    async with patient(reporting, "nora") as roleless, patient(reporting, "vera", "viewer") as viewer:
+        for path in pages:
+            refused = await roleless.get(path, follow_redirects=False)
+            assert refused.status_code == 403 and refused.json()["type"].endswith("forbidden"), path
+            assert (await viewer.get(path, follow_redirects=False)).status_code == 200, path
