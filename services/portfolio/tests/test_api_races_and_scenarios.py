@@ -198,9 +198,8 @@ async def test_a_change_request_and_a_new_approval_race_for_the_envelope(on_post
         await register(on_postgres, pid, project)
         await register(on_postgres, pid, newcomer)
         async with on_postgres.client("bea", "board_member") as bea, on_postgres.client("bob", "board_member") as bob:
-            assert (
-                await bea.post(f"/portfolios/{pid}/decisions", json=_approval(project, "400", "bea"))
-            ).status_code == 201
+            managed = {**_approval(project, "400", "bea"), "project_manager": "pam"}  # pam raises its change
+            assert (await bea.post(f"/portfolios/{pid}/decisions", json=managed)).status_code == 201
             increase = {
                 "kind": "budget",
                 "budget_delta": [{"fiscal_period": "FY2027", "amount": "400"}],
