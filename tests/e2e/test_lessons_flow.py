@@ -70,3 +70,35 @@ def test_a_lesson_recorded_in_portfolio_is_offered_to_a_new_proposal_in_intake(r
     ok(office.bob.post(f"/projects/{following}/gates", json={"gate": "plan", "decision": "proceed", "rationale": "ok"}))
     (for_project,) = ok(office.bob.get(f"/projects/{following}/related-lessons"))["items"]
     assert (for_project["lesson_id"], for_project["matched_tags"]) == (lesson_id, ["vendor"])
+
+    # Reporting shows the offers and the acknowledgement: the proposal's team said the lesson applies; the
+    # project's team has not answered yet, so the lesson is open for it; the library counts both offers.
+    reporting = office.reporting
+    feedback = f"/reports/lessons/feedback?portfolio_id={office.portfolio_id}"
+
+    def reported() -> dict[tuple[str, str], Any] | None:
+        rows = {(r["subject"], r["subject_id"]): r for r in ok(reporting.get(feedback))["items"]
+                if r["lesson_id"] == lesson_id}  # fmt: skip
+        done_yet = ("project", following) in rows and rows.get(("proposal", proposal_id), {}).get("acknowledged")
+        return rows if done_yet else None
+
+    rows = wait_until(reported, "reporting to show the offers and the acknowledgement", timeout=PATIENCE)
+    by_proposal = rows[("proposal", proposal_id)]
+    assert (by_proposal["applies"], by_proposal["acknowledged_by"], by_proposal["occasion"]) == (
+        True,
+        "alice",
+        "drafted",
+    )
+    assert by_proposal["reason"] == item["reason"] and by_proposal["title"] == "Vendor contract signed late"
+    by_project = rows[("project", following)]
+    assert (by_project["occasion"], by_project["acknowledged"]) == ("plan", False)
+    open_ones = ok(reporting.get(f"{feedback}&acknowledged=false"))["items"]
+    assert ("project", following, lesson_id) in {(r["subject"], r["subject_id"], r["lesson_id"]) for r in open_ones}
+    assert ("proposal", proposal_id, lesson_id) not in {
+        (r["subject"], r["subject_id"], r["lesson_id"]) for r in open_ones
+    }
+    (in_library,) = [
+        entry for entry in ok(reporting.get("/reports/lessons"))["items"] if entry["lesson_id"] == lesson_id
+    ]
+    assert in_library["times_offered"] >= 2 and in_library["acknowledged_applies"] == 1
+    assert in_library["last_offered_at"] == max(r["last_offered_at"] for r in rows.values())

@@ -28,7 +28,8 @@ REPORTING = ServiceDefinition(
     #: 3.3: ratios and scores at exactly four places, EVM points and the benefits map typed (issue 14).
     #: 3.4: the decision trail names a board action's resolution (continue, rescope, pause, cancel; issue 15).
     #: 4.0: every report, the history and the board pack need a role (issue 15, object-level access).
-    api_version="4.0.0",
+    #: 4.1: the lessons library's offers and acknowledgements per lesson, /reports/lessons/feedback; additive.
+    api_version="4.1.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

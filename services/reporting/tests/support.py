@@ -5,10 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from pmo_events.contracts import Event, intake, portfolio, resourcing
-from pmo_events.contracts.common import Benefit, BusinessCase, ObjectiveContribution, PeriodAmount, Timeline
+from pmo_events.contracts.common import (
+    Benefit,
+    BusinessCase,
+    ObjectiveContribution,
+    OfferedLesson,
+    PeriodAmount,
+    Timeline,
+)
 from pmo_events.contracts.portfolio.candidates import DecisionEvidence
 from pmo_events.contracts.portfolio.funding import PeriodEnvelope
 from pmo_events.envelope import RecordedEvent
@@ -171,6 +178,54 @@ class History:
             ),
             f"demand-{project_id}-{role}",
         )
+
+    def lesson(self, project_id: str, portfolio_id: str, lesson_id: str, title: str) -> None:
+        self.add(
+            portfolio.LessonRecorded(
+                project_id=project_id, portfolio_id=portfolio_id, lesson_id=lesson_id, title=title,
+                description="what we learnt", category="delivery", tags=("pilot",), recorded_by="pam",
+                recorded_at=self.now,
+            ),
+            project_id,
+        )  # fmt: skip
+
+    def offered(
+        self, subject_id: str, portfolio_id: str, occasion: str, *lesson_ids: str, project: bool = False
+    ) -> None:
+        """Lessons offered to a proposal's team (intake) or, with `project`, to a project's team at a gate."""
+        lessons = tuple(OfferedLesson(lesson_id=i, relevance=Decimal("0.50"), reason=f"like {i}") for i in lesson_ids)
+        feedback: dict[str, Any] = {"portfolio_id": portfolio_id, "feedback_id": str(uuid.uuid4()),
+                                    "lessons": lessons, "occasion": occasion, "offered_at": self.now}  # fmt: skip
+        if project:
+            self.add(portfolio.ProjectLessonsOffered(project_id=subject_id, **feedback),
+                     f"lessons-{subject_id}")  # fmt: skip
+        else:
+            self.add(intake.LessonsOffered(proposal_id=subject_id, **feedback),
+                     f"lessons-{subject_id}")  # fmt: skip
+
+    def acknowledged(
+        self, subject_id: str, portfolio_id: str, lesson_id: str, applies: bool, *, project: bool = False
+    ) -> None:
+        feedback: dict[str, Any] = {"portfolio_id": portfolio_id, "feedback_id": str(uuid.uuid4()),
+                                    "lesson_id": lesson_id, "applies": applies, "note": "read it",
+                                    "acknowledged_by": "rita", "acknowledged_at": self.now}  # fmt: skip
+        if project:
+            self.add(portfolio.ProjectLessonAcknowledged(project_id=subject_id, **feedback), f"lessons-{subject_id}")
+        else:
+            self.add(intake.LessonAcknowledged(proposal_id=subject_id, **feedback), f"lessons-{subject_id}")
+
+
+def with_lessons(h: History) -> History:
+    """Project p-1 records two lessons; proposal p-4 is offered both when drafted and l-1 again when submitted,
+    and says l-1 applies; project p-9 is offered l-2 at its plan gate and says it does not apply."""
+    h.at(60).lesson("p-1", "pf-1", "l-1", "Pilot first")
+    h.lesson("p-1", "pf-1", "l-2", "Freeze scope")
+    h.at(61).offered("p-4", "pf-1", "drafted", "l-1", "l-2")
+    h.at(62).offered("p-4", "pf-1", "submitted", "l-1")
+    h.at(63).acknowledged("p-4", "pf-1", "l-1", True)
+    h.at(64).offered("p-9", "pf-1", "plan", "l-2", project=True)
+    h.at(65).acknowledged("p-9", "pf-1", "l-2", False, project=True)
+    return h
 
 
 def _content(proposal_id: str, portfolio_id: str, objective: str, cost: str) -> dict:

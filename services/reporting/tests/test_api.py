@@ -17,7 +17,7 @@ from pmo_devstack.testing import RunningService, as_published, running_service
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.bootstrap import REPORTING
 
-from .support import History, standard_history
+from .support import History, standard_history, with_lessons
 from .test_delivery_projection import delivered
 
 pytestmark = pytest.mark.integration
@@ -212,6 +212,7 @@ REPORT_PATHS = (
     "/reports/benefits",
     "/reports/objectives",
     "/reports/lessons",
+    "/reports/lessons/feedback",
 )
 
 
@@ -227,7 +228,61 @@ HOSTILE = (
     {"from": "0001-01-01", "to": "0001-12-31"},
     {"from": "2026-01-01T00:00:00+00:00", "to": "2026-01-01T00:00:00+00:00", "outcome": "nope"},
     {"q": "%", "category": "_", "tag": "\\"},
+    {"acknowledged": "maybe", "subject_id": "x" * 65},
 )
+
+
+async def test_lessons_offered_and_acknowledged_are_reported(reporting) -> None:
+    history = with_lessons(standard_history())
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    async with reporting.client("vera", "viewer") as client:
+        library = {lesson["lesson_id"]: lesson for lesson in (await client.get("/reports/lessons")).json()["items"]}
+        assert {i: (lesson["times_offered"], lesson["acknowledged_applies"], lesson["acknowledged_does_not_apply"],
+                    lesson["unacknowledged"])
+                for i, lesson in library.items()} == {"l-1": (2, 1, 0, 0), "l-2": (2, 0, 1, 1)}  # fmt: skip
+        assert library["l-2"]["last_offered_at"] == "2026-03-10T09:00:00Z"
+
+        open_ones = await client.get(
+            "/reports/lessons/feedback", params={"portfolio_id": "pf-1", "acknowledged": "false"}
+        )
+        assert open_ones.status_code == 200, open_ones.text
+        assert [(r["subject"], r["subject_id"], r["lesson_id"], r["title"]) for r in open_ones.json()["items"]] == [
+            ("proposal", "p-4", "l-2", "Freeze scope")
+        ]
+        feedback = await client.get("/reports/lessons/feedback", params={"portfolio_id": "pf-1", "limit": 2})
+        first = feedback.json()
+        assert [(r["subject_id"], r["lesson_id"], r["applies"]) for r in first["items"]] == [
+            ("p-4", "l-1", True),
+            ("p-4", "l-2", None),
+        ]
+        assert first["items"][0]["relevance"] == "0.50" and first["items"][0]["acknowledged_at"].endswith("Z")
+        rest = await client.get(
+            "/reports/lessons/feedback", params={"portfolio_id": "pf-1", "cursor": first["next_cursor"]}
+        )
+        assert [(r["subject"], r["subject_id"], r["applies"]) for r in rest.json()["items"]] == [
+            ("project", "p-9", False)
+        ]
+
+        # Before the teams answered, every offer was still open.
+        then = {"portfolio_id": "pf-1", "as_of": "2026-03-07T12:00:00Z"}
+        before = (await client.get("/reports/lessons/feedback", params=then)).json()
+        assert before["as_of"] == "2026-03-07T12:00:00Z"
+        assert [(r["lesson_id"], r["times_offered"], r["acknowledged"]) for r in before["items"]] == [
+            ("l-1", 1, False),
+            ("l-2", 1, False),
+        ]
+        as_csv = await client.get("/reports/lessons/feedback", headers={"Accept": "text/csv"})
+        rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+        assert [(r["subject_id"], r["lesson_id"], r["acknowledged"]) for r in rows] == [
+            ("p-4", "l-1", "true"),
+            ("p-4", "l-2", "false"),
+            ("p-9", "l-2", "true"),
+        ]
+        library_csv = await client.get("/reports/lessons", headers={"Accept": "text/csv"})
+        assert "times_offered" in next(csv.reader(io.StringIO(library_csv.text)))
+        bad = await client.get("/reports/lessons/feedback", params={"acknowledged": "maybe"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "acknowledged"
 
 
 async def test_an_envelope_recorded_before_amounts_were_bounded_still_reports(reporting) -> None:

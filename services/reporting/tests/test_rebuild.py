@@ -22,7 +22,7 @@ from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO, PROJECTIONS
 from pmo_reporting.reports.summary import portfolio_summary
 
-from .support import standard_history
+from .support import standard_history, with_lessons
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ async def snapshot(db: Database, name: str) -> list[tuple[str, str, str, str]]:
 async def test_a_batch_folded_at_once_equals_the_events_applied_one_by_one(
     database_url: str, tmp_path, batch: int
 ) -> None:
-    history = standard_history()
+    history = with_lessons(standard_history())
     history.unknown("p-1")
     other_url = f"sqlite+aiosqlite:///{tmp_path / 'one-by-one.db'}"
     await asyncio.to_thread(upgrade, other_url, REPORTING.migrations, REPORTING.metadata)
@@ -96,7 +96,7 @@ async def test_a_batch_folded_at_once_equals_the_events_applied_one_by_one(
 
 
 async def test_a_rebuilt_read_model_equals_the_live_one(db: Database) -> None:
-    history = standard_history()
+    history = with_lessons(standard_history())
     history.unknown("p-1")
     await consume(db, history.events)
     for name, projection in PROJECTIONS.items():

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from pmo_reporting.projections import calendar, capacity, delivery, governance, programmes, proposals, raid
+from pmo_reporting.projections import (
+    calendar,
+    capacity,
+    delivery,
+    governance,
+    lessons,
+    programmes,
+    proposals,
+    raid,
+)
 from pmo_reporting.projections.base import Projection, handlers_of
 
 PORTFOLIO = Projection(
     name="portfolio",
-    description="Portfolios, objectives, proposals and candidates, decisions, projects, benefits, lessons, "
+    description="Portfolios, objectives, proposals and candidates, decisions, projects, benefits, lessons "
+    "(and the lessons offered to each proposal and project, with their teams' acknowledgements), "
     "programmes, the RAID log and the dependency graph",
     handlers=handlers_of(
         *governance.EFFECTS,
@@ -16,6 +26,7 @@ PORTFOLIO = Projection(
         *calendar.EFFECTS,
         *programmes.EFFECTS,
         *raid.EFFECTS,
+        *lessons.EFFECTS,
     ),
 )
 

@@ -1,4 +1,4 @@
-"""The decision audit trail, the objectives register and the lessons library."""
+"""The decision audit trail, the objectives register, the lessons library and the lessons offered to teams."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pmo_reporting.projections.delivery import PROJECT, current_budget
 from pmo_reporting.projections.governance import DECISION, OBJECTIVE
+from pmo_reporting.projections.lessons import PROJECT_LESSONS, PROPOSAL_LESSONS
 from pmo_reporting.projections.proposals import PROPOSAL, proposal_status
 from pmo_reporting.reports.benefits import planned_and_forgone, tally
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, currency_of, money, total
@@ -104,8 +105,10 @@ def objectives_register(docs: DocumentView) -> list[Body]:
 def lessons_library(
     docs: DocumentView, *, q: str | None = None, category: str | None = None, tag: str | None = None
 ) -> list[Body]:
-    """Lessons of every project; `q` searches title and description, case-insensitively."""
+    """Lessons of every project; `q` searches title and description, case-insensitively. Each says how often it
+    was offered to a proposal's or project's team, when last, and how the teams acknowledged it."""
     needle = q.casefold() if q else None
+    uptakes = lesson_uptake(docs)
     rows = []
     for project in docs.all(PROJECT):
         for lesson in project["lessons"]:
@@ -116,5 +119,79 @@ def lessons_library(
                 continue
             if tag and tag not in lesson.get("tags", []):
                 continue
-            rows.append({"project_id": project["id"], "portfolio_id": project["portfolio_id"], **lesson})
+            uptake = uptakes.get(lesson["lesson_id"]) or _uptake()
+            rows.append({"project_id": project["id"], "portfolio_id": project["portfolio_id"], **lesson, **uptake})
     return sorted(rows, key=lambda lesson: (lesson.get("recorded_at") or "", lesson["project_id"]))
+
+
+def _uptake() -> Body:
+    return {"times_offered": 0, "offered_to": 0, "acknowledged_applies": 0,
+            "acknowledged_does_not_apply": 0, "unacknowledged": 0,
+            "last_offered_at": None}  # fmt: skip
+
+
+def lesson_uptake(docs: DocumentView) -> dict[str, Body]:
+    """Per lesson: offers (one per lesson per offer event), teams offered it, their latest acknowledgement
+    (applies, does not apply, none yet) and the last offer's instant."""
+    uptakes: dict[str, Body] = {}
+    for _, subject in _feedback_subjects(docs, None):
+        for lesson_id, offer in subject["offers"].items():
+            uptake = uptakes.setdefault(lesson_id, _uptake())
+            uptake["times_offered"] += offer["times_offered"]
+            uptake["offered_to"] += 1 if offer["times_offered"] else 0
+            acknowledgement = offer["acknowledgement"]
+            if acknowledgement is None:
+                uptake["unacknowledged"] += 1
+            else:
+                uptake["acknowledged_applies" if acknowledgement["applies"] else "acknowledged_does_not_apply"] += 1
+            last = offer.get("last_offered_at")
+            if last and (uptake["last_offered_at"] is None or last > uptake["last_offered_at"]):
+                uptake["last_offered_at"] = last
+    return uptakes
+
+
+def _feedback_subjects(docs: DocumentView, portfolio_id: str | None) -> list[tuple[str, Body]]:
+    return [
+        *(("proposal", doc) for doc in docs.all(PROPOSAL_LESSONS, scope=portfolio_id)),
+        *(("project", doc) for doc in docs.all(PROJECT_LESSONS, scope=portfolio_id)),
+    ]
+
+
+def lesson_feedback(
+    docs: DocumentView,
+    *,
+    portfolio_id: str | None = None,
+    subject_id: str | None = None,
+    acknowledged: bool | None = None,
+) -> list[Body]:
+    """Every lesson offered to a proposal's or project's team, with the team's acknowledgement (or none yet),
+    by proposal or project, then lesson; `acknowledged=False` lists what teams still have to read."""
+    titles = {lesson["lesson_id"]: lesson.get("title") for p in docs.all(PROJECT) for lesson in p["lessons"]}
+    rows = []
+    for subject, doc in _feedback_subjects(docs, portfolio_id):
+        if subject_id and doc["id"] != subject_id:
+            continue
+        for lesson_id, offer in sorted(doc["offers"].items()):
+            acknowledgement = offer["acknowledgement"] or {}
+            if acknowledged is not None and acknowledged != bool(acknowledgement):
+                continue
+            rows.append(
+                {
+                    "subject": subject,
+                    "subject_id": doc["id"],
+                    "portfolio_id": doc["portfolio_id"],
+                    "lesson_id": lesson_id,
+                    "title": titles.get(lesson_id),
+                    "times_offered": offer["times_offered"],
+                    "last_offered_at": offer.get("last_offered_at"),
+                    "occasion": offer.get("occasion"),
+                    "relevance": offer.get("relevance"),
+                    "reason": offer.get("reason"),
+                    "acknowledged": bool(acknowledgement),
+                    "applies": acknowledgement.get("applies"),
+                    "note": acknowledgement.get("note"),
+                    "acknowledged_by": acknowledgement.get("acknowledged_by"),
+                    "acknowledged_at": acknowledgement.get("acknowledged_at"),
+                }
+            )
+    return sorted(rows, key=lambda r: (r["subject"] != "proposal", r["subject_id"], r["lesson_id"]))

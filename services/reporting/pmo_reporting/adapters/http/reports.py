@@ -17,6 +17,7 @@ from pmo_reporting.adapters.http.responses import (
     CapacityHeatmap,
     DecisionTrail,
     DependencyMap,
+    LessonFeedback,
     LessonsLibrary,
     ObjectivesRegister,
     PipelineReport,
@@ -27,7 +28,16 @@ from pmo_reporting.adapters.http.responses import (
 )
 from pmo_reporting.application.reports import report_state
 from pmo_reporting.application.time_travel import Checkpoints
-from pmo_reporting.projections import calendar, capacity, delivery, governance, programmes, proposals, raid
+from pmo_reporting.projections import (
+    calendar,
+    capacity,
+    delivery,
+    governance,
+    lessons,
+    programmes,
+    proposals,
+    raid,
+)
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
@@ -37,7 +47,7 @@ from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
 from pmo_reporting.reports.pipeline import pipeline_funnel
 from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.raid import dependency_map, risk_view
-from pmo_reporting.reports.registers import decision_trail, lessons_library, objectives_register
+from pmo_reporting.reports.registers import decision_trail, lesson_feedback, lessons_library, objectives_register
 from pmo_reporting.reports.summary import portfolio_summary
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
@@ -363,11 +373,43 @@ async def list_lessons(
     category: Annotated[str | None, Query(max_length=100)] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    """The lessons library, searchable by text, category and tag."""
-    docs = await _state(request, PORTFOLIO, {delivery.PROJECT: None}, as_of)
+    """The lessons library, searchable by text, category and tag; each lesson says how often it was offered to
+    proposals' and projects' teams, when last, and how many teams said it applies, does not, or have not said."""
+    wanted: dict[str, str | None] = dict.fromkeys((delivery.PROJECT, lessons.PROPOSAL_LESSONS, lessons.PROJECT_LESSONS))
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
     items = lessons_library(docs, q=q, category=category, tag=tag)
     key = (paging, lambda lesson: [lesson["project_id"], lesson["lesson_id"]])
     return respond(request, LessonsLibrary, _stamp(as_of), items, "lessons", page=key)
+
+
+@router.get(
+    "/lessons/feedback",
+    summary="List the lessons offered to teams and their acknowledgements",
+    response_model=LessonFeedback,
+    responses=READ,
+    **allow("viewer"),
+)
+async def list_lesson_feedback(
+    as_of: AsOf,
+    _principal: CurrentPrincipal,
+    request: Request,
+    paging: Paging,
+    portfolio_id: Annotated[str | None, Query(max_length=64)] = None,
+    subject_id: Annotated[str | None, Query(max_length=64, description="one proposal or project")] = None,
+    acknowledged: Annotated[bool | None, Query(description="false: only what teams have not acknowledged")] = None,
+) -> Response:
+    """Every lesson offered to a proposal's or project's team (how often, when last, why), with whether the team
+    acknowledged it and said it applies; `acknowledged=false` lists, per proposal and project, the lessons still
+    unacknowledged. `as_of` answers as the log stood then."""
+    wanted: dict[str, str | None] = {
+        delivery.PROJECT: None,
+        lessons.PROPOSAL_LESSONS: portfolio_id,
+        lessons.PROJECT_LESSONS: portfolio_id,
+    }
+    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    items = lesson_feedback(docs, portfolio_id=portfolio_id, subject_id=subject_id, acknowledged=acknowledged)
+    key = (paging, lambda row: [row["subject"], row["subject_id"], row["lesson_id"]])
+    return respond(request, LessonFeedback, _stamp(as_of), items, "lesson-feedback", page=key)
 
 
 @router.get(

@@ -241,6 +241,34 @@ class LessonEntry(BaseModel):
     tags: list[str] = []
     recorded_by: str
     recorded_at: Instant
+    times_offered: int = Field(0, description="how many times the lesson was offered to a proposal's or project's team")
+    offered_to: int = Field(0, description="how many proposals and projects it was offered to")
+    acknowledged_applies: int = Field(
+        0, description="teams whose latest acknowledgement says the lesson applies to them"
+    )
+    acknowledged_does_not_apply: int = Field(0, description="teams whose latest acknowledgement says it does not apply")
+    unacknowledged: int = Field(0, description="teams offered the lesson that have not acknowledged it yet")
+    last_offered_at: Instant | None = Field(None, description="when it was last offered; null: never")
+
+
+class LessonFeedbackEntry(BaseModel):
+    """A lesson offered to a proposal's or project's team, and the team's acknowledgement (null fields: none yet)."""
+
+    subject: Literal["proposal", "project"] = Field(description="whose team was offered the lesson")
+    subject_id: str = Field(description="the proposal's or project's id")
+    portfolio_id: str
+    lesson_id: str
+    title: str | None = Field(description="the lesson's title in the library (null: a lesson reporting has not seen)")
+    times_offered: int
+    last_offered_at: Instant | None
+    occasion: str | None = Field(description="what the last offer came with: drafted, submitted, or the gate passed")
+    relevance: Decimal2 | None = Field(description="the last offer's relevance (docs/figures.md)")
+    reason: str | None = Field(description="why the lesson was offered, in words")
+    acknowledged: bool
+    applies: bool | None = Field(description="the team's latest word: the lesson applies to them or not")
+    note: str | None
+    acknowledged_by: str | None
+    acknowledged_at: Instant | None
 
 
 class ProjectEntry(BaseModel):
@@ -350,6 +378,12 @@ class LessonsLibrary(Stamped, Page[LessonEntry]):
     """The lessons library, oldest first."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ex.page(ex.LESSON)]})
+
+
+class LessonFeedback(Stamped, Page[LessonFeedbackEntry]):
+    """Lessons offered to proposals' and projects' teams: proposals first, then projects, each by lesson."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.page(ex.LESSON_FEEDBACK)]})
 
 
 class EntityHistory(Stamped, Page[HistoryEntry]):
