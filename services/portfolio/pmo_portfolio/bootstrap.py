@@ -11,7 +11,7 @@ from pmo_portfolio.candidates import routes as candidate_routes
 from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.commands import decide_carried_motion
 from pmo_portfolio.candidates.intake_events import make_handler
-from pmo_portfolio.delivery import board_action_routes
+from pmo_portfolio.delivery import board_action_routes, review_cycle_routes
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
 from pmo_portfolio.delivery.commands import initiate_approved_project, offer_lessons_at_gate, resolve_carried_action
@@ -62,7 +62,8 @@ PORTFOLIO = ServiceDefinition(
     # 3.5: ratios and scores at exactly four places, value_per_cost at ten (issue 14).
     # 4.0: every operation needs a role, project managers act on their own projects, board operations need
     # board_member (issue 15, object-level access).
-    api_version="4.0.0",
+    # 4.1: the portfolio review cycle: running projects re-ranked with the pipeline (issue 15).
+    api_version="4.1.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,
@@ -78,6 +79,7 @@ PORTFOLIO = ServiceDefinition(
         scenario_routes.router,
         delivery_routes.router,
         board_action_routes.router,
+        review_cycle_routes.router,
         programme_routes.router,
         dependency_routes.router,
         raid_routes.router,

@@ -27,7 +27,9 @@ STREAMS = (
     Stream("portfolio", "portfolio_id", "the portfolio: its envelope, board, candidates and every decision", frozenset({
         "PortfolioCreated", "PortfolioBudgetSet", "BoardMemberAdded", "BoardMemberRemoved", "ScoringModelSet",
         "CandidateRegistered", "CandidateWithdrawn", "InvestmentDecided", "RagTolerancesSet",
-        "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet"})),
+        "ReviewCadenceSet", "ScenarioSaved", "ProjectBudgetChanged", "BoardCharterSet", "ReviewCycleIntervalSet"})),
+    Stream("review_cycle", "cycles_id", "a portfolio's review cycles, each a re-prioritisation of its running "
+           "projects with the pipeline (`review-cycles-<portfolio_id>`)", frozenset({"PortfolioReprioritised"})),
     Stream("fiscal_calendar", "calendar_id", "the organisation's fiscal calendar (one stream, `fiscal-calendar`)",
            frozenset({"FiscalCalendarSet"})),
     Stream("programme", "programme_id", "the programme: its ring-fence, tranches and their reviews, its projects",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pmo_portfolio.shared.http import PeriodAmountOut
+from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
 
@@ -250,3 +250,90 @@ class OverdueSweep(BaseModel):
 
     reviews_overdue: int
     actions_overdue: int
+
+
+REVIEW_CYCLE_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "cycle": 3,
+    "cycles_id": "review-cycles-fc465260-42a7-40c8-a03e-821a69edefb2",
+    "portfolio_id": "fc465260-42a7-40c8-a03e-821a69edefb2",
+    "run_by": "ann",
+    "run_at": "2027-04-01T06:00:00Z",
+    "model_version": 42,
+    "criteria": [
+        {"key": "value", "name": "Business value", "weight": "0.2500"},
+        {"key": "risk", "name": "Delivery risk", "weight": "0.7500"},
+    ],
+    "items": [
+        {"id": "c1d2e3f4-0000-4000-8000-000000000002", "kind": "candidate", "title": "Self-service portal",
+         "rank": 1, "weighted_score": "4.2500", "outranked_by": []},
+        {"id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b", "kind": "running", "title": "CRM replacement",
+         "rank": 2, "weighted_score": "3.5000", "outranked_by": ["c1d2e3f4-0000-4000-8000-000000000002"]},
+        {"id": "c1d2e3f4-0000-4000-8000-000000000003", "kind": "candidate", "title": "Data lake",
+         "rank": None, "weighted_score": None, "outranked_by": []},
+    ],
+    "below_pipeline": ["83d2f542-8551-4f63-b8cd-46c6e6a28f7b"],
+}  # fmt: skip
+
+
+class ReprioritisedLine(BaseModel):
+    id: str = Field(description="the project's (or candidate's) id: a project's id is its proposal's")
+    kind: Literal["running", "candidate"] = Field(
+        description="`running`: approved, neither closed nor cancelled; `candidate`: submitted, not decided (unfunded)"
+    )
+    title: str
+    rank: int | None = Field(description="place among the scored, 1 best; null: unscored under the current model")
+    weighted_score: Ratio | None = Field(description="re-scored with the portfolio's current criteria")
+    outranked_by: list[str] = Field(description="a running project: the unfunded candidates that now rank above it")
+
+
+class ReviewCycleView(BaseModel):
+    """One portfolio review cycle: running projects re-scored with the current model, ranked with the pipeline."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [REVIEW_CYCLE_EXAMPLE]})
+
+    id: int = Field(description="the cycle's number in the portfolio, 1 first")
+    cycle: int
+    cycles_id: str = Field(description="the portfolio's stream of cycles (`review-cycles-<portfolio_id>`)")
+    portfolio_id: str
+    run_by: str = Field(description="who ran it (`pmo-portfolio`: the scheduler's run of the due cycles)")
+    run_at: Instant
+    model_version: int = Field(description="the portfolio's version whose scoring model ranked it")
+    criteria: list[CriterionOut]
+    items: list[ReprioritisedLine]
+    below_pipeline: list[str] = Field(description="running projects that now rank below an unfunded candidate")
+
+
+class ReviewCyclePage(Page[ReviewCycleView]):
+    """The portfolio's review cycles, newest first, with its interval and when the next one is due."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [REVIEW_CYCLE_EXAMPLE], "next_cursor": None,
+                 "portfolio_id": REVIEW_CYCLE_EXAMPLE["portfolio_id"], "every_days": 91,
+                 "due_at": "2027-07-01T06:00:00Z"}
+            ]
+        }
+    )  # fmt: skip
+
+    portfolio_id: str
+    every_days: int = Field(description="days between two cycles (91, quarterly, unless set)")
+    due_at: Instant | None = Field(description="when the next cycle is due; null: none ran yet, due now")
+
+
+class ReviewCycleInterval(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"portfolio_id": REVIEW_CYCLE_EXAMPLE["portfolio_id"], "every_days": 91}]}
+    )
+
+    portfolio_id: str
+    every_days: int
+
+
+class DueCyclesRun(BaseModel):
+    """What one run of the due review cycles did: `PortfolioReprioritised` events recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cycles_run": 2}]})
+
+    cycles_run: int

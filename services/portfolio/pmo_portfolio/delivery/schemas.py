@@ -172,3 +172,10 @@ class ResolutionBody(Body):
 
     resolution: Literal["continue", "rescope", "pause", "cancel"]
     rationale: str = Text
+
+
+class ReviewCycleIntervalBody(Body):
+    model_config = example({"every_days": 91})
+
+    #: Days between two review cycles of the portfolio (91, quarterly, at first).
+    every_days: int = Field(ge=1, le=3660)

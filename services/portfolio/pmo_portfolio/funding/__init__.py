@@ -9,6 +9,7 @@ from pmo_portfolio.funding.queries import (
     load_portfolio,
     load_portfolio_in,
     lock_portfolio,
+    portfolio_ids,
     portfolio_states,
 )
 from pmo_portfolio.funding.responses import PortfolioView
@@ -23,5 +24,6 @@ __all__ = [
     "load_portfolio",
     "load_portfolio_in",
     "lock_portfolio",
+    "portfolio_ids",
     "portfolio_states",
 ]

@@ -39,6 +39,12 @@ async def load_portfolio(db: Database, portfolio_id: str) -> tuple[Portfolio, in
         return await load_portfolio_in(session, portfolio_id)
 
 
+async def portfolio_ids(session: AsyncSession) -> list[str]:
+    """Every portfolio's id, in id order (a sweep over the portfolios, such as the due review cycles)."""
+    query = select(portfolios.c.portfolio_id).order_by(portfolios.c.portfolio_id)
+    return [row.portfolio_id for row in await session.execute(query)]
+
+
 async def portfolio_states(session: AsyncSession, portfolio_ids: set[str]) -> dict[str, Portfolio]:
     """Several portfolios at once (a list of projects needs each one's review cadence)."""
     query = select(portfolios.c.state).where(portfolios.c.portfolio_id.in_(portfolio_ids))

@@ -13,6 +13,9 @@ from pmo_events.contracts.portfolio.candidates import (
     Criterion,
     DecisionEvidence,
     InvestmentDecided,
+    PortfolioReprioritised,
+    ReprioritisedItem,
+    ReviewCycleIntervalSet,
     ScoringModelSet,
 )
 from pmo_events.contracts.portfolio.delivery import (
@@ -167,6 +170,7 @@ __all__ = [
     "PortfolioBudgetSet",
     "PortfolioCreated",
     "PortfolioEvent",
+    "PortfolioReprioritised",
     "ProgrammeBenefitContributionSet",
     "ProgrammeBenefitDefined",
     "ProgrammeCreated",
@@ -194,7 +198,9 @@ __all__ = [
     "RaidKind",
     "RaidLevel",
     "RaidTolerancesSet",
+    "ReprioritisedItem",
     "ReviewCadenceSet",
+    "ReviewCycleIntervalSet",
     "ReviewOverdue",
     "RiskAssessed",
     "RiskResponse",

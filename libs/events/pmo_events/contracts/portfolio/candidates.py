@@ -146,3 +146,47 @@ class InvestmentDecided(PortfolioEvent):
     programme_id: str | None = None
     #: Why the board approved more than the request's total cost (required then; absent otherwise).
     exceeds_request_reason: str | None = None
+
+
+class ReprioritisedItem(ContractModel):
+    """One line of a review cycle's ranking: a running project or an undecided candidate."""
+
+    id: str
+    kind: Literal["running", "candidate"]
+    title: str
+    #: Its place among the scored (1 is best); None: unscored under the current model, listed, not ranked.
+    rank: int | None = None
+    weighted_score: Decimal | None = None
+    #: A running project only: the undecided (unfunded) candidates that now rank above it.
+    outranked_by: tuple[str, ...] = ()
+
+
+@contract
+class ReviewCycleIntervalSet(PortfolioEvent):
+    """How often the portfolio's review cycle re-prioritises running projects against the pipeline."""
+
+    event_name = "ReviewCycleIntervalSet"
+    portfolio_id: str
+    every_days: int
+    set_by: str
+
+
+@contract
+class PortfolioReprioritised(PortfolioEvent):
+    """A review cycle ran: running projects re-scored with the current scoring model, ranked with the pipeline."""
+
+    event_name = "PortfolioReprioritised"
+    related_fields = ("portfolio_id",)
+    #: The portfolio's stream of cycles: `review-cycles-<portfolio_id>`.
+    cycles_id: str
+    portfolio_id: str
+    #: The cycle's number in the portfolio (1, 2, ...): also its id.
+    cycle: int
+    run_by: str
+    run_at: datetime
+    #: The portfolio's version whose scoring model ranked it (the model in force at `run_at`).
+    model_version: int
+    criteria: tuple[Criterion, ...] = ()
+    items: tuple[ReprioritisedItem, ...] = ()
+    #: Running projects that now rank below at least one unfunded candidate.
+    below_pipeline: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from pmo_events.contracts.portfolio import (
     ProjectBudgetChanged,
     RagTolerancesSet,
     ReviewCadenceSet,
+    ReviewCycleIntervalSet,
     ScoringModelSet,
 )
 from pmo_portfolio.funding.domain.envelope import add, check_budget_lines
@@ -84,6 +85,8 @@ class Portfolio(BaseModel):
     review_every_days: int = 90
     #: Days the board has to act when a review finds a project misaligned.
     action_due_days: int = 14
+    #: Days between two review cycles (re-prioritisation of running projects with the pipeline): quarterly.
+    cycle_every_days: int = 91
 
     def candidate(self, candidate_id: str) -> Candidate:
         found = self.candidates.get(candidate_id)
@@ -178,6 +181,8 @@ def _evolve_delivery(state: Portfolio, event: Event) -> Portfolio:
         return state.model_copy(update={"committed": add(state.committed, event.delta)})
     if isinstance(event, RagTolerancesSet):
         return state.model_copy(update={"green_at": event.green_at, "amber_at": event.amber_at})
+    if isinstance(event, ReviewCycleIntervalSet):
+        return state.model_copy(update={"cycle_every_days": event.every_days})
     if isinstance(event, ReviewCadenceSet):
         due_days = event.action_due_days or state.action_due_days
         return state.model_copy(update={"review_every_days": event.every_days, "action_due_days": due_days})
