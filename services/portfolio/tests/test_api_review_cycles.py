@@ -44,7 +44,7 @@ async def _portfolio_with_a_running_project(service: RunningService) -> str:
 
 
 def _lines(cycle: dict[str, Any]) -> list[tuple[str, str, int | None, str | None, list[str]]]:
-    return [(i["id"], i["kind"], i["rank"], i["weighted_score"], i["outranked_by"]) for i in cycle["items"]]
+    return [(i["id"], i["kind"], i["rank"], i["weighted_score"], i["outranked_by"]) for i in cycle["ranking"]]
 
 
 async def test_a_changed_scoring_model_moves_a_running_project_below_an_unfunded_candidate(service) -> None:
@@ -77,12 +77,12 @@ async def test_a_changed_scoring_model_moves_a_running_project_below_an_unfunded
 
     async with service.client("vic", "viewer") as vic:
         listed = (await vic.get(f"/portfolios/{pid}/review-cycles")).json()
-        assert [c["id"] for c in listed["items"]] == [2, 1]
+        assert [c["id"] for c in listed["items"]] == ["2", "1"]
         assert listed["every_days"] == 91
         run_at = datetime.fromisoformat(second.json()["run_at"].replace("Z", "+00:00"))
         assert datetime.fromisoformat(listed["due_at"].replace("Z", "+00:00")) == run_at + timedelta(days=91)
         paged = (await vic.get(f"/portfolios/{pid}/review-cycles", params={"limit": 1})).json()
-        assert [c["id"] for c in paged["items"]] == [2] and paged["next_cursor"]
+        assert [c["id"] for c in paged["items"]] == ["2"] and paged["next_cursor"]
         assert (await vic.get(f"/portfolios/{pid}/review-cycles/latest")).json() == second.json()
         assert (await vic.get(f"/portfolios/{pid}/review-cycles/1")).json() == first.json()
         assert (await vic.get(f"/portfolios/{pid}/review-cycles/9")).status_code == 404
@@ -101,7 +101,7 @@ async def test_run_due_runs_each_due_cycle_once_and_the_interval_is_the_owners(s
         assert ran.status_code == 200 and ran.json() == {"cycles_run": 1}, ran.text  # the bare one has no model
         assert (await ann.post("/portfolios/review-cycles/run-due")).json() == {"cycles_run": 0}
         latest = (await ann.get(f"/portfolios/{pid}/review-cycles/latest")).json()
-        assert latest["run_by"] == "pmo-portfolio" and latest["id"] == 1
+        assert latest["run_by"] == "pmo-portfolio" and latest["id"] == "1"
     async with service.client("bea", "board_member") as bea:
         assert (await bea.post("/portfolios/review-cycles/run-due")).status_code == 403
     interval = f"/portfolios/{pid}/review-cycle-interval"

@@ -47,7 +47,7 @@ HISTORY: tuple[Event, ...] = (
 
 def test_a_running_project_that_outranks_every_candidate_is_not_below_the_pipeline() -> None:
     ranked = cycle(*HISTORY)
-    assert [(i.id, i.kind, i.rank, i.outranked_by) for i in ranked.items] == [
+    assert [(i.id, i.kind, i.rank, i.outranked_by) for i in ranked.ranking] == [
         ("p-1", "running", 1, ()),
         ("c-2", "candidate", 2, ()),
     ]
@@ -57,23 +57,23 @@ def test_a_running_project_that_outranks_every_candidate_is_not_below_the_pipeli
 
 def test_after_the_scoring_model_changed_a_running_project_ranks_below_an_unfunded_candidate() -> None:
     ranked = cycle(*HISTORY, model_set(("value", "1"), ("risk", "3")))
-    assert [(i.id, i.kind, i.rank) for i in ranked.items] == [("c-2", "candidate", 1), ("p-1", "running", 2)]
-    assert ranked.items[1].outranked_by == ("c-2",)
-    assert ranked.items[1].weighted_score == Decimal("2.0000")
+    assert [(i.id, i.kind, i.rank) for i in ranked.ranking] == [("c-2", "candidate", 1), ("p-1", "running", 2)]
+    assert ranked.ranking[1].outranked_by == ("c-2",)
+    assert ranked.ranking[1].weighted_score == Decimal("2.0000")
     assert ranked.below_pipeline == ("p-1",)
     assert [c.key for c in ranked.criteria] == ["value", "risk"]
 
 
 def test_on_a_tie_the_running_project_keeps_its_place_and_is_not_below_the_pipeline() -> None:
     ranked = cycle(*HISTORY, scored("c-2", "bea", value=5, risk=1))
-    assert [(i.id, i.rank) for i in ranked.items] == [("p-1", 1), ("c-2", 2)]
-    assert ranked.items[0].weighted_score == ranked.items[1].weighted_score
+    assert [(i.id, i.rank) for i in ranked.ranking] == [("p-1", 1), ("c-2", 2)]
+    assert ranked.ranking[0].weighted_score == ranked.ranking[1].weighted_score
     assert ranked.below_pipeline == ()
 
 
 def test_unscored_lines_are_listed_not_ranked() -> None:
     ranked = cycle(*HISTORY, registered("c-3"), model_set(("value", "1"), ("reach", "1")))
-    unscored = [(i.id, i.kind, i.rank, i.weighted_score) for i in ranked.items if i.rank is None]
+    unscored = [(i.id, i.kind, i.rank, i.weighted_score) for i in ranked.ranking if i.rank is None]
     # Under a model with a criterion nobody scored, nothing has a weighted score: all listed, none ranked.
     assert unscored == [
         ("c-2", "candidate", None, None),
@@ -86,7 +86,7 @@ def test_unscored_lines_are_listed_not_ranked() -> None:
 def test_closed_or_cancelled_projects_and_decided_candidates_leave_the_ranking() -> None:
     rejected = approve("c-2").model_copy(update={"outcome": "reject", "approved_budget": ()})
     ranked = cycle(*HISTORY, rejected, statuses={"p-1": "closed"})
-    assert ranked.items == ()
+    assert ranked.ranking == ()
     assert reprioritisation.running(given(*HISTORY), {"p-1": "paused"}) == ["p-1"]
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import CriterionOut, PeriodAmountOut
-from pmo_servicekit.contract.paging import Page
+from pmo_servicekit.contract.paging import EXAMPLE_CURSOR, Page
 from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
 
 PROJECT_EXAMPLE: dict[str, Any] = {
@@ -253,7 +253,7 @@ class OverdueSweep(BaseModel):
 
 
 REVIEW_CYCLE_EXAMPLE: dict[str, Any] = {
-    "id": 3,
+    "id": "3",
     "cycle": 3,
     "cycles_id": "review-cycles-fc465260-42a7-40c8-a03e-821a69edefb2",
     "portfolio_id": "fc465260-42a7-40c8-a03e-821a69edefb2",
@@ -264,13 +264,11 @@ REVIEW_CYCLE_EXAMPLE: dict[str, Any] = {
         {"key": "value", "name": "Business value", "weight": "0.2500"},
         {"key": "risk", "name": "Delivery risk", "weight": "0.7500"},
     ],
-    "items": [
+    "ranking": [
         {"id": "c1d2e3f4-0000-4000-8000-000000000002", "kind": "candidate", "title": "Self-service portal",
          "rank": 1, "weighted_score": "4.2500", "outranked_by": []},
         {"id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b", "kind": "running", "title": "CRM replacement",
          "rank": 2, "weighted_score": "3.5000", "outranked_by": ["c1d2e3f4-0000-4000-8000-000000000002"]},
-        {"id": "c1d2e3f4-0000-4000-8000-000000000003", "kind": "candidate", "title": "Data lake",
-         "rank": None, "weighted_score": None, "outranked_by": []},
     ],
     "below_pipeline": ["83d2f542-8551-4f63-b8cd-46c6e6a28f7b"],
 }  # fmt: skip
@@ -292,7 +290,7 @@ class ReviewCycleView(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [REVIEW_CYCLE_EXAMPLE]})
 
-    id: int = Field(description="the cycle's number in the portfolio, 1 first")
+    id: str = Field(description="the cycle's number in the portfolio (`cycle`), as text: `1` first")
     cycle: int
     cycles_id: str = Field(description="the portfolio's stream of cycles (`review-cycles-<portfolio_id>`)")
     portfolio_id: str
@@ -300,7 +298,7 @@ class ReviewCycleView(BaseModel):
     run_at: Instant
     model_version: int = Field(description="the portfolio's version whose scoring model ranked it")
     criteria: list[CriterionOut]
-    items: list[ReprioritisedLine]
+    ranking: list[ReprioritisedLine]
     below_pipeline: list[str] = Field(description="running projects that now rank below an unfunded candidate")
 
 
@@ -310,7 +308,8 @@ class ReviewCyclePage(Page[ReviewCycleView]):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"items": [REVIEW_CYCLE_EXAMPLE], "next_cursor": None,
+                {"items": [REVIEW_CYCLE_EXAMPLE],
+                 "next_cursor": EXAMPLE_CURSOR,
                  "portfolio_id": REVIEW_CYCLE_EXAMPLE["portfolio_id"], "every_days": 91,
                  "due_at": "2027-07-01T06:00:00Z"}
             ]

@@ -128,7 +128,7 @@ async def read_review_cycle(
     portfolio_id: str, cycle: int, _principal: CurrentPrincipal, request: Request
 ) -> ReviewCycleView:
     _, cycles = await _cycles(request, portfolio_id)
-    found = next((c for c in cycles if c["id"] == cycle), None)
+    found = next((c for c in cycles if c["cycle"] == cycle), None)
     if found is None:
         raise NotFound(f"review cycle {cycle} of portfolio {portfolio_id}")
     return ReviewCycleView.model_validate(found)

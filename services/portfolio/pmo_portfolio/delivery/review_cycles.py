@@ -116,4 +116,4 @@ async def cycles_of(db: Database, store: EventStore, portfolio_id: str) -> list[
 
 def cycle_view(event: PortfolioReprioritised) -> dict[str, Any]:
     """A cycle as clients see it: its number is its id; scores and weights as recorded (fixed places)."""
-    return {"id": event.cycle, **event.model_dump(mode="json")}
+    return {"id": str(event.cycle), **event.model_dump(mode="json")}

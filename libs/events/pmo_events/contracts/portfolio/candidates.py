@@ -187,6 +187,6 @@ class PortfolioReprioritised(PortfolioEvent):
     #: The portfolio's version whose scoring model ranked it (the model in force at `run_at`).
     model_version: int
     criteria: tuple[Criterion, ...] = ()
-    items: tuple[ReprioritisedItem, ...] = ()
+    ranking: tuple[ReprioritisedItem, ...] = ()
     #: Running projects that now rank below at least one unfunded candidate.
     below_pipeline: tuple[str, ...] = ()

@@ -84,7 +84,7 @@ def reprioritise(
             run_at=run_at,
             model_version=model_version,
             criteria=portfolio.scoring_model.criteria,
-            items=tuple(items),
+            ranking=tuple(items),
             below_pipeline=tuple(i.id for i in items if i.outranked_by),
         )
     ]
