@@ -92,6 +92,7 @@ class Office:
         wait_until(known, "the candidate", timeout=PATIENCE)
         decision = {"candidate_id": proposal_id, "outcome": "approved", "rationale": "part of the programme",
                     "override_reason": "fast-tracked: no scoring round", "programme_id": programme_id,
+                    "project_manager": "pam",
                     "approved_budget": [{"fiscal_period": "FY2026", "amount": COST}]}  # fmt: skip
         ok(self.bob.post(f"/portfolios/{self.portfolio_id}/decisions", json=decision))
 

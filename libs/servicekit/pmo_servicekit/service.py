@@ -22,6 +22,7 @@ from pmo_events.runtime import (
     Supervisor,
 )
 from pmo_events.runtime.subscription import BatchHandler, Handler
+from pmo_events.runtime.tracing import spans_of_applied, within
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
 from pmo_events.signing import EventSigner, PublicKeyDirectory
 from pmo_events.trust import EventTrust
@@ -148,12 +149,23 @@ def _logged(handler: Handler, logger: logging.Logger) -> Handler:
 
 
 def _logged_batch(handler: BatchHandler, logger: logging.Logger) -> BatchHandler:
-    """One debug line per applied event of a batch (after the batch; the handler opens each event's span)."""
+    """One debug line per applied event of a batch, written once the whole batch is applied but in the
+    event's own consumer span (the one the handler opened for it), so the line carries the trace of the
+    request that caused the event."""
 
     async def apply(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
-        await handler(session, events)
-        if logger.isEnabledFor(logging.DEBUG):
-            for event in events:
+        if not logger.isEnabledFor(logging.DEBUG):
+            await handler(session, events)
+            return
+        with spans_of_applied() as applied:
+            await handler(session, events)
+        spans = {event.event_id: span for event, span in applied}
+        for event in events:
+            span = spans.get(event.event_id)
+            if span is None:  # a handler that opened no span for it
+                _log_applied(logger, event)
+                continue
+            with within(span):
                 _log_applied(logger, event)
 
     return apply

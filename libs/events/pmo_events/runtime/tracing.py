@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
 from pmo_events.envelope import RecordedEvent
 
 tracer = trace.get_tracer("pmo_events")
+
+#: Called with each event a `consuming` block applied, inside that event's span (see `spans_of_applied`).
+_on_applied: ContextVar[Callable[[RecordedEvent], None] | None] = ContextVar("pmo_on_applied", default=None)
 
 
 def current_traceparent() -> str | None:
@@ -33,3 +38,28 @@ def consuming(event: RecordedEvent, consumer: str) -> Iterator[None]:
         },
     ):
         yield
+        on_applied = _on_applied.get()
+        if on_applied is not None:
+            on_applied(event)
+
+
+@contextmanager
+def spans_of_applied() -> Iterator[list[tuple[RecordedEvent, otel_context.Context]]]:
+    """Collects, for each event a `consuming` block inside applied, the context of its span, so a line
+    written once the whole batch is kept can still be written in that event's span (its trace id)."""
+    applied: list[tuple[RecordedEvent, otel_context.Context]] = []
+    token = _on_applied.set(lambda event: applied.append((event, otel_context.get_current())))
+    try:
+        yield applied
+    finally:
+        _on_applied.reset(token)
+
+
+@contextmanager
+def within(span_context: otel_context.Context) -> Iterator[None]:
+    """Makes a span collected by `spans_of_applied` current again (for logging; the span has ended)."""
+    token = otel_context.attach(span_context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
