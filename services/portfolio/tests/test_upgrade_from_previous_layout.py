@@ -133,7 +133,8 @@ async def test_new_scores_lessons_and_measurements_go_to_streams_of_their_own(up
     portfolio_id = before["portfolio_id"]
     deferred = next(c for c, s in before["candidates"].items() if s["status"] == "deferred")
     active = next(p for p, s in before["projects"].items() if s["status"] == "active")
-    async with service.client("carla", "board_member") as board, service.client("pat", "project_manager") as pm:
+    # The layout before names no project manager, so a PMO analyst (who may act on any project) records them.
+    async with service.client("carla", "board_member") as board, service.client("paula", "pmo_analyst") as pm:
         scored = await board.post(f"/portfolios/{portfolio_id}/candidates/{deferred}/scores",
                                   json={"scores": {"value": 5, "fit": 5, "risk": 5}})  # fmt: skip
         lesson = {"title": "Upgrade", "description": "Streams of their own", "category": "delivery"}
