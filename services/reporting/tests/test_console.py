@@ -314,3 +314,23 @@ async def test_a_token_without_a_role_reads_no_console_page_as_no_report(reporti
             refused = await roleless.get(path, follow_redirects=False)
             assert refused.status_code == 403 and refused.json()["type"].endswith("forbidden"), path
             assert (await viewer.get(path, follow_redirects=False)).status_code == 200, path
+
+
+async def test_the_console_refuses_at_sign_in_a_token_without_a_role(reporting) -> None:
+    """The sign-in applies the pages' floor: a role-less token gets no cookie and says why; a viewer's does."""
+    async with patient(reporting) as anonymous:
+        roleless = reporting.token("nora")
+        refused = await anonymous.post(
+            "/console/login", data={"token": roleless, "next": "/console"}, follow_redirects=False
+        )
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+        assert "has no role" in refused.text and "viewer" in refused.text and 'name="token"' in refused.text
+        assert accessibility_problems(parse(refused.text)) == []
+        assert (await anonymous.get("/console", follow_redirects=False)).status_code == 303  # still signed out
+
+        signed_in = await anonymous.post(
+            "/console/login",
+            data={"token": reporting.token("vera", "viewer"), "next": "/console"},
+            follow_redirects=True,
+        )
+        assert signed_in.status_code == 200 and "vera" in signed_in.text

@@ -168,7 +168,8 @@ async def login_page(request: Request, next: Annotated[str, Query(max_length=500
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Development sign-in: the pasted token is verified like any bearer token, then kept in a cookie."""
+    """Development sign-in: the pasted token is verified like any bearer token and must carry a role the pages
+    accept (`pmo_servicekit.access` floor), then kept in a cookie."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     target = _local((form.get("next") or ["/console"])[0])
@@ -176,6 +177,10 @@ async def login(request: Request) -> Response:
     if principal is None:
         html = templates.get_template("login.html").render(next=target, error=f"the token is not valid: {why}")
         return HTMLResponse(html, status_code=401, headers={"Content-Security-Policy": POLICY})
+    if not permits(principal, [FLOOR]):  # the pages' own floor (`_principal`): no cookie every page would refuse
+        error = f"the token for {principal.subject} has no role; the console needs one of: {', '.join(ROLE_ORDER)}"
+        html = templates.get_template("login.html").render(next=target, error=error)
+        return HTMLResponse(html, status_code=403, headers={"Content-Security-Policy": POLICY})
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/console"
