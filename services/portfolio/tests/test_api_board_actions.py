@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +157,14 @@ async def test_a_change_request_above_the_delegated_threshold_is_decided_by_the_
         moved = await bea.post(f"{url}/motions", json=approve)
         assert moved.status_code == 201, moved.text
         motion = moved.json()
-        assert (motion["kind"], Decimal(motion["amount"]), motion["status"]) == ("change_request", 50, "open")
+        # money at the portfolio's scale (EUR: two places), as the change request was asked "50"
+        assert (motion["kind"], motion["amount"], motion["status"]) == ("change_request", "50.00", "open")
         assert [(c["subject"], c["reason"]) for c in motion["conflicts"]] == [("pam", "requester")]
     async with service.client("bob", "board_member") as bob:
         votes = f"/portfolios/{motion['portfolio_id']}/motions/{motion['id']}/votes"
-        assert (await bob.post(votes, json={"vote": "for", "rationale": "agreed"})).json()["status"] == "carried"
+        carried = (await bob.post(votes, json={"vote": "for", "rationale": "agreed"})).json()
+        assert (carried["status"], carried["amount"]) == ("carried", "50.00")
+        listed = (await bob.get(f"/portfolios/{motion['portfolio_id']}/motions")).json()["items"]
+        assert [m["amount"] for m in listed if m["id"] == motion["id"]] == ["50.00"]
         after = (await bob.get("/projects/p-1")).json()
         assert after["change_requests"][0]["status"] == "approved" and after["bac"] == "350.00"

@@ -233,8 +233,8 @@ async def test_the_benefits_map_rolls_up_its_projects_realisations(service) -> N
         assert [
             (c["project_id"], c["share"], c["measured_value"], c["contributed"]) for c in rolled["contributions"]
         ] == [
-            ("p-one", "0.6000", "150", "90.00"),
-            ("p-two", "0.4000", "50", "20.00"),
+            ("p-one", "0.6000", "150.00", "90.00"),
+            ("p-two", "0.4000", "50.00", "20.00"),
         ]
         restated = await paul.put(f"{url}/benefits/{mapped['benefit_id']}", json={**benefit, "owner": "omar"})
         assert restated.json()["benefits_map"][0]["owner"] == "omar"

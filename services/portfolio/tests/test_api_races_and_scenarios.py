@@ -85,6 +85,7 @@ async def test_concurrent_approvals_never_exceed_the_envelope(on_postgres) -> No
         view = (await bea.get(f"/portfolios/{pid}")).json()
     refused = [a.json() for a in answers if a.status_code == 409]
     assert codes == [201] * 6 + [409] * 4, [a.text for a in answers]
+    assert view["charter"]["delegated_authority"]["up_to"] == "200.00"  # at the currency's scale, as asked "200"
     assert all(r["type"].endswith("envelope-exceeded") and r["remaining"] == "100.00" for r in refused)
     assert view["budget"][0] == {
         "fiscal_period": "FY2027",

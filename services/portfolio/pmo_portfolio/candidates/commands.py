@@ -80,7 +80,7 @@ async def move_investment(uow: UnitOfWork, portfolio_id: str, command: DecideInv
     motion, version = await governance.vote(
         uow, motion_id, command.decided_by, "for", command.rationale, command.decided_at
     )
-    return governance.motion_view(motion, version), version
+    return governance.motion_view(motion, version, portfolio.state.currency), version
 
 
 async def decide_carried_motion(uow: UnitOfWork, recorded: RecordedEvent) -> None:

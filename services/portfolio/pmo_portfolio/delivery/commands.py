@@ -160,7 +160,7 @@ async def move_change(
     portfolio_id = project.state.portfolio_id
     portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
     terms = change_requests.motion_terms(portfolio.state, project.state, change_request_id, outcome, act)
-    return await _moved(uow, portfolio_id, terms, act)
+    return await _moved(uow, portfolio_id, terms, act, portfolio.state.currency)
 
 
 async def move_resolution(uow: UnitOfWork, project_id: str, command: ResolveAction) -> tuple[dict[str, Any], int]:
@@ -172,15 +172,17 @@ async def move_resolution(uow: UnitOfWork, project_id: str, command: ResolveActi
     portfolio_id = project.state.portfolio_id
     portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
     terms = board_actions.motion_terms(portfolio.state, project.state, command)
-    return await _moved(uow, portfolio_id, terms, command.act)
+    return await _moved(uow, portfolio_id, terms, command.act, portfolio.state.currency)
 
 
-async def _moved(uow: UnitOfWork, portfolio_id: str, terms: MotionTerms, act: Act) -> tuple[dict[str, Any], int]:
+async def _moved(
+    uow: UnitOfWork, portfolio_id: str, terms: MotionTerms, act: Act, currency: str
+) -> tuple[dict[str, Any], int]:
     """`terms` put to the portfolio's board, the mover's vote for them cast; answers the motion."""
     motion_id = str(uuid.uuid4())
     await governance.propose_motion(uow, portfolio_id, motion_id, terms, act.by, act.at)
     motion, version = await governance.vote(uow, motion_id, act.by, "for", act.rationale, act.at)
-    return governance.motion_view(motion, version), version
+    return governance.motion_view(motion, version, currency), version
 
 
 async def notice_overdue(runtime: CommandRuntime, now: datetime) -> dict[str, int]:

@@ -60,7 +60,7 @@ def portfolio_view(state: Portfolio) -> dict[str, Any]:
         "currency": state.currency,
         "owner": state.owner,
         "board_members": list(state.board_members),
-        "charter": state.charter.model_dump(mode="json") if state.charter else None,
+        "charter": _charter_view(state),
         "budget": [
             {name: money_text(value, state.currency) if name != "fiscal_period" else value for name, value in p}
             for p in remaining_envelope(state.budget, state.committed)
@@ -68,6 +68,17 @@ def portfolio_view(state: Portfolio) -> dict[str, Any]:
         "scoring_model": model.model_dump(mode="json") if model else None,
         "candidates": len(state.candidates),
     }
+
+
+def _charter_view(state: Portfolio) -> dict[str, Any] | None:
+    """The board's charter; the delegated threshold at the currency's scale."""
+    if state.charter is None:
+        return None
+    body = state.charter.model_dump(mode="json")
+    delegation = state.charter.delegated_authority
+    if delegation is not None:
+        body["delegated_authority"]["up_to"] = money_text(delegation.up_to, state.currency)
+    return body
 
 
 async def get_portfolio(db: Database, portfolio_id: str) -> tuple[dict[str, Any], int]:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import CriterionOut, PeriodEnvelope
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString, Ratio
+from pmo_servicekit.contract.wire import Money, Ratio
 
 #: A portfolio as the demo loads it (`make demo`).
 PORTFOLIO_EXAMPLE: dict[str, Any] = {
@@ -42,7 +42,7 @@ class ScoringModelOut(BaseModel):
 
 class DelegationOut(BaseModel):
     portfolio_manager: str
-    up_to: DecimalString = Field(description="below this total the portfolio manager decides alone")
+    up_to: Money = Field(description="below this total the portfolio manager decides alone")
 
 
 class CharterOut(BaseModel):

@@ -10,22 +10,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
+from pmo_portfolio import funding
 from pmo_portfolio.governance.domain.motions import Motion
 from pmo_portfolio.governance.domain.voting import verdict
 from pmo_portfolio.governance.views import motions
 from pmo_portfolio.shared.errors import NotFound
+from pmo_portfolio.shared.http import amounts_of
 from pmo_servicekit.contract.shared import OUTCOMES_OF_VERBS
+from pmo_servicekit.contract.wire import money_text
 
 Page = tuple[list[dict[str, Any]], str | None]
 
 
-def motion_view(motion: Motion, version: int) -> dict[str, Any]:
-    """The motion with its votes, conflicts and the tally as it stands (who may still vote)."""
+def motion_view(motion: Motion, version: int, currency: str | None) -> dict[str, Any]:
+    """The motion with its votes, conflicts and the tally as it stands (who may still vote); its money at the
+    portfolio's currency scale."""
     _, tally = verdict(motion.ballot())
     body = motion.model_dump(mode="json", exclude={"motion_id"})
     outcome = OUTCOMES_OF_VERBS.get(motion.outcome, motion.outcome)
     tallied = tally.model_dump(mode="json")
-    return {"id": motion.motion_id, **body, "outcome": outcome, "tally": tallied, "version": version}
+    money = {
+        "approved_budget": amounts_of(motion.approved_budget, currency),
+        "amount": None if motion.amount is None else money_text(motion.amount, currency),
+    }
+    return {"id": motion.motion_id, **body, **money, "outcome": outcome, "tally": tallied, "version": version}
+
+
+async def currency_in(session: AsyncSession, portfolio_id: str) -> str | None:
+    """The portfolio's currency (None when the portfolio is unknown: amounts then keep two places)."""
+    found = (await funding.portfolio_states(session, {portfolio_id})).get(portfolio_id)
+    return found.currency if found else None
 
 
 async def motion_in(session: AsyncSession, motion_id: str) -> tuple[Motion, int]:
@@ -38,7 +52,8 @@ async def motion_in(session: AsyncSession, motion_id: str) -> tuple[Motion, int]
 
 async def get_motion(db: Database, motion_id: str) -> dict[str, Any]:
     async with db.sessions() as session:
-        return motion_view(*await motion_in(session, motion_id))
+        motion, version = await motion_in(session, motion_id)
+        return motion_view(motion, version, await currency_in(session, motion.portfolio_id))
 
 
 async def list_motions(
@@ -57,7 +72,8 @@ async def list_motions(
     query = query.order_by(motions.c.motion_id).limit(limit + 1)
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
-    items = [motion_view(Motion.model_validate(loads(r.state)), r.version) for r in rows[:limit]]
+        currency = await currency_in(session, portfolio_id)
+    items = [motion_view(Motion.model_validate(loads(r.state)), r.version, currency) for r in rows[:limit]]
     return items, rows[limit - 1].motion_id if len(rows) > limit else None
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString, Instant, Ratio
+from pmo_servicekit.contract.wire import Instant, Money, Ratio
 
 
 class VoteOut(BaseModel):
@@ -78,7 +78,7 @@ class MotionView(BaseModel):
     rationale: str
     approved_budget: list[PeriodAmountOut] = []
     review_on: date | None = None
-    amount: DecimalString | None = None
+    amount: Money | None = None
     override_reason: str | None = None
     project_manager: str | None = None
     proposed_by: str

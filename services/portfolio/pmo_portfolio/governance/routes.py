@@ -258,7 +258,8 @@ async def _on_motion(
 
     async def action(uow: UnitOfWork) -> Response:
         _, after, version = await commands.apply_to_motion(uow, motion_id, in_portfolio)
-        return answer(MotionView.model_validate(queries.motion_view(after, version)).model_dump(mode="json"), version)
+        view = queries.motion_view(after, version, await queries.currency_in(uow.session, after.portfolio_id))
+        return answer(MotionView.model_validate(view).model_dump(mode="json"), version)
 
     return await run_command(request, principal, action)
 

@@ -198,6 +198,10 @@ def benefit_view(
     def text(value: Decimal) -> str:
         return _value_text(value, benefit.unit, currency)
 
+    def measured_text(value: Decimal) -> str:
+        """A measurement as recorded; money at the currency's scale."""
+        return money_text(value, currency) if benefit.unit == currency else format(value, "f")
+
     return {
         "benefit_id": benefit.benefit_id,
         "description": benefit.description,
@@ -212,7 +216,7 @@ def benefit_view(
                 "project_id": c.project_id,
                 "project_benefit_id": c.project_benefit_id,
                 "share": format(c.share, "f"),
-                "measured_value": format(c.latest.value, "f") if c.latest else None,
+                "measured_value": measured_text(c.latest.value) if c.latest else None,
                 "measured_on": c.latest.measured_on.isoformat() if c.latest else None,
                 "contributed": text(c.contributed),
             }

@@ -187,7 +187,7 @@ BENEFIT_EXAMPLE: dict[str, Any] = {
             "project_id": "83d2f542-8551-4f63-b8cd-46c6e6a28f7b",
             "project_benefit_id": "#1",
             "share": "0.6000",
-            "measured_value": "120000",
+            "measured_value": "120000.00",
             "measured_on": "2027-09-15",
             "contributed": "72000.00",
         }
