@@ -7,6 +7,8 @@ equal to the code's), over every schema an operation answers (requests have thei
 - the same property name has the same type, format and pattern in every service that answers it (a
   nullable field counts as its non-null form), unless `DIFFERENT_MEANINGS` says why the name means two
   things;
+- money (`MONEY_FIELDS`) is a decimal string at the currency's scale: typed `Money`, its examples (in EUR) at
+  two places, never the untyped `DecimalString` (which once let `"50"` through where `"50.00"` was meant);
 - a ratio, score or share (`RATIO_FIELDS`, the list in docs/api.md "Values on the wire") is a decimal
   string at a fixed scale of four places; `OTHER_SCALES` lists the one that is not, with the reason.
 """
@@ -63,6 +65,23 @@ NOT_RATIOS = {
     "percent_complete": "the percent complete the project manager reports (0 to 100), shown as given",
     "weight": "see DIFFERENT_MEANINGS: an objective's weight is not a ratio",
 }
+
+#: Money in answers, by property name: each is a decimal string at its currency's scale.
+MONEY_FIELDS = (
+    "ac", "actual", "actual_cost", "amount", "bac", "budget", "committed", "committed_budget", "cost", "cost_impact",
+    "cost_variance", "current_budget", "cv", "drawn", "eac", "earned_value", "envelope", "ev", "final_cost",
+    "financial_benefits", "financial_total", "planned", "planned_amount", "planned_value", "pv", "realised",
+    "remaining", "ring_fence", "schedule_variance", "sv", "total_cost", "up_to", "vac", "value_amount",
+)  # fmt: skip
+#: Decimal fields named like money that are not money, and why.
+NOT_MONEY = {
+    "ProfilePoint.planned_value": "a programme benefit's planned value in the benefit's own unit (money only for a "
+    "benefit counted in the portfolio's currency, where the view writes it at the currency's scale)",
+}
+#: What `DecimalString` (a decimal as given, any scale) says of itself.
+PLAIN_DECIMAL = "a decimal string"
+#: Money examples are in EUR.
+TWO_PLACES = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
 
 Shape = tuple[Any, ...]
 
@@ -173,6 +192,23 @@ def test_every_ratio_is_a_decimal_string_at_a_fixed_scale() -> None:
             wrong.append(f"{service}:{schema_name}.{prop} is {value_shape(prop_schema)}")
     assert not wrong, f"ratios that are not fixed-scale decimal strings: {wrong}"
     assert found == set(RATIO_FIELDS) | set(OTHER_SCALES), "a listed ratio no service answers: drop it from the list"
+
+
+def test_money_is_typed_as_money_with_examples_at_the_currency_scale() -> None:
+    found: set[str] = set()
+    wrong = []
+    for service, schema_name, prop, prop_schema in PROPERTIES:
+        plain = _non_null(prop_schema)
+        if prop not in MONEY_FIELDS or f"{schema_name}.{prop}" in NOT_MONEY or plain is None:
+            continue
+        if plain.get("format") != "decimal":
+            continue  # a RAG dimension named cost, a list of amounts per period: their items are checked by name
+        found.add(prop)
+        examples = [*plain.get("examples", []), *prop_schema.get("examples", [])]
+        if plain.get("description") == PLAIN_DECIMAL or not all(TWO_PLACES.match(str(e)) for e in examples):
+            wrong.append(f"{service}:{schema_name}.{prop} ({plain.get('description')!r}, examples {examples})")
+    assert not wrong, f"money not typed as Money (pmo_servicekit.contract.wire.Money, money_text): {wrong}"
+    assert found == set(MONEY_FIELDS), f"listed as money but answered by no service: {set(MONEY_FIELDS) - found}"
 
 
 def test_every_ratio_looking_field_is_classified() -> None:

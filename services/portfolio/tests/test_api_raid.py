@@ -79,8 +79,14 @@ async def test_a_risk_escalates_by_tolerance_and_is_delegated_back(service) -> N
         # the portfolio tightens its tolerances; the next score takes the risk to the portfolio
         tolerances = {"project": {"score": 8}, "programme": {"score": 12, "cost": "1000"}}
         assert (await pam.put(f"/portfolios/{portfolio}/raid-tolerances", json=tolerances)).status_code == 403
-        assert (await ann.put(f"/portfolios/{portfolio}/raid-tolerances", json=tolerances)).status_code == 200
-        again = await pam.post(f"{item}/assessments", json={"probability": 4, "impact": 4, "rationale": "still late"})
+        tightened = await ann.put(f"/portfolios/{portfolio}/raid-tolerances", json=tolerances)
+        assert tightened.status_code == 200 and tightened.json()["programme"]["cost"] == "1000.00"  # EUR's scale
+        again = await pam.post(
+            f"{item}/assessments",
+            json={"probability": 4, "impact": 4, "rationale": "still late", "cost_impact": "250"},
+        )
+        assert again.json()["cost_impact"] == "250.00"
+        assert (await vic.get(item)).json()["cost_impact"] == "250.00"
         assert (again.json()["level"], again.json()["level_id"]) == ("portfolio", portfolio)
         escalated = (await vic.get(url, params={"escalated": "true", "level": "portfolio"})).json()["items"]
         assert [i["id"] for i in escalated] == [body["id"]]

@@ -16,7 +16,7 @@ from pmo_events.runtime import AggregateType, UnitOfWork, fold
 from pmo_portfolio import delivery, funding, programmes
 from pmo_portfolio.raid import domain as raid_rules
 from pmo_portfolio.raid.domain import DEFAULT_TOLERANCES, Ladder, RaidItem, RaiseItem
-from pmo_portfolio.raid.queries import item_view
+from pmo_portfolio.raid.queries import item_view, tolerance_view
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
 
@@ -72,7 +72,8 @@ async def raise_item(uow: UnitOfWork, portfolio_id: str, command: RaiseItem) -> 
     new_events = raid_rules.raise_item(portfolio_id, command, steps)
     await uow.append(RAID_ITEM, command.raid_item_id, 0, new_events)
     state = fold(RAID_ITEM, raid_rules.initial(command.raid_item_id), new_events)
-    return {**item_view(state, _today()), "version": len(new_events)}, len(new_events)
+    view = item_view(state, _today(), portfolio.state.currency)
+    return {**view, "version": len(new_events)}, len(new_events)
 
 
 async def change_item(
@@ -87,7 +88,8 @@ async def change_item(
     after = fold(RAID_ITEM, loaded.state, new_events)
     await uow.append(RAID_ITEM, raid_item_id, loaded.version, new_events, after)
     version = loaded.version + len(new_events)
-    return {**item_view(after, _today()), "version": version}, version
+    currency = (await uow.load(funding.PORTFOLIO, portfolio_id)).state.currency
+    return {**item_view(after, _today(), currency), "version": version}, version
 
 
 async def set_tolerances(
@@ -104,8 +106,9 @@ async def set_tolerances(
         tolerances_id=stream, portfolio_id=portfolio_id, project=project, programme=programme, set_by=by, set_at=at
     )
     await uow.append(TOLERANCES, stream, loaded.version, [event])
-    view = {"portfolio_id": portfolio_id, "project": project.model_dump(mode="json"),
-            "programme": programme.model_dump(mode="json")}  # fmt: skip
+    currency = portfolio.state.currency
+    view = {"portfolio_id": portfolio_id, "project": tolerance_view(project, currency),
+            "programme": tolerance_view(programme, currency)}  # fmt: skip
     return view, loaded.version + 1
 
 

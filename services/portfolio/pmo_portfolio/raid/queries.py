@@ -6,18 +6,35 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.contracts.portfolio import LevelTolerance
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
+from pmo_portfolio import funding
 from pmo_portfolio.raid.domain import RaidItem
 from pmo_portfolio.raid.views import raid_items
 from pmo_portfolio.shared.errors import NotFound
+from pmo_servicekit.contract.wire import money_text
 
 
-def item_view(item: RaidItem, today: date) -> dict[str, Any]:
+def item_view(item: RaidItem, today: date, currency: str | None) -> dict[str, Any]:
+    """The item as clients see it; its cost impact at the portfolio's currency scale."""
     state = item.model_dump(mode="json", exclude={"raid_item_id", "exists"})
+    state["cost_impact"] = None if item.cost_impact is None else money_text(item.cost_impact, currency)
     overdue = [a.action_id for a in item.actions if not a.done and a.due_on < today]
     return {"id": item.raid_item_id, **state, "overdue_actions": overdue}
+
+
+def tolerance_view(tolerance: LevelTolerance, currency: str | None) -> dict[str, Any]:
+    """A level's tolerance; its cost at the portfolio's currency scale."""
+    cost = None if tolerance.cost is None else money_text(tolerance.cost, currency)
+    return {**tolerance.model_dump(mode="json"), "cost": cost}
+
+
+async def currency_in(session: AsyncSession, portfolio_id: str) -> str | None:
+    found = (await funding.portfolio_states(session, {portfolio_id})).get(portfolio_id)
+    return found.currency if found else None
 
 
 async def get_item(db: Database, portfolio_id: str, raid_item_id: str, today: date) -> tuple[dict[str, Any], int]:
@@ -29,9 +46,11 @@ async def get_item(db: Database, portfolio_id: str, raid_item_id: str, today: da
                 )
             )
         ).first()
+        currency = await currency_in(session, portfolio_id)
     if row is None:
         raise NotFound(f"RAID item {raid_item_id}")
-    return {**item_view(RaidItem.model_validate(loads(row.state)), today), "version": row.version}, row.version
+    found = item_view(RaidItem.model_validate(loads(row.state)), today, currency)
+    return {**found, "version": row.version}, row.version
 
 
 async def list_items(
@@ -47,7 +66,8 @@ async def list_items(
     query = query.order_by(raid_items.c.raid_item_id).limit(limit)
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
-    return [item_view(RaidItem.model_validate(loads(r.state)), today) for r in rows]
+        currency = await currency_in(session, portfolio_id)
+    return [item_view(RaidItem.model_validate(loads(r.state)), today, currency) for r in rows]
 
 
 async def heatmap(db: Database, portfolio_id: str, level: str | None, level_id: str | None, top: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from pmo_servicekit.contract.paging import Page
 from pmo_servicekit.contract.responses import example
-from pmo_servicekit.contract.wire import DecimalString, Instant
+from pmo_servicekit.contract.wire import Instant, Money
 
 Level = Literal["project", "programme", "portfolio"]
 
@@ -79,7 +79,7 @@ class RaidItemSummary(BaseModel):
     impact: int | None = None
     score: int | None = None
     proximity: date | None = None
-    cost_impact: DecimalString | None = None
+    cost_impact: Money | None = None
     priority: Literal["low", "medium", "high", "critical"] | None = None
     due_on: date | None = None
     response: Literal["avoid", "reduce", "transfer", "accept", "exploit"] | None = None
@@ -148,14 +148,14 @@ class RiskHeatmap(BaseModel):
 
 class ToleranceView(BaseModel):
     score: int
-    cost: DecimalString | None = None
+    cost: Money | None = None
 
 
 class TolerancesView(BaseModel):
     """Above these (score 1..25, cost impact) an item escalates from a project, then from a programme."""
 
     model_config = example(
-        {"portfolio_id": _PORTFOLIO, "project": {"score": 12, "cost": "50000"}, "programme": {"score": 16}}
+        {"portfolio_id": _PORTFOLIO, "project": {"score": 12, "cost": "50000.00"}, "programme": {"score": 16}}
     )
 
     portfolio_id: str
