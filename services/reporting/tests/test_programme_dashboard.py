@@ -262,7 +262,7 @@ def test_the_benefits_map_rolls_realisations_up_by_share_against_the_profile() -
         "10000.00", "9000.00", "2026-05-01",
     )  # fmt: skip
     assert [(c["project_id"], c["share"], c["measured_value"], c["contributed"]) for c in benefit["contributions"]] == [
-        ("p-1", "0.6", "15000", "9000.00"), ("p-2", "1", None, "0.00"),
+        ("p-1", "0.6", "15000.00", "9000.00"), ("p-2", "1", None, "0.00"),
     ]  # fmt: skip
     [earlier] = programme_dashboard(fold(h), PROGRAMME, date(2026, 2, 28))[0]["benefits_map"]  # type: ignore[index]
     assert (earlier["planned_to_date"], earlier["realised_to_date"]) == ("0.00", "7200.00")  # 12,000 x 0.6

@@ -58,13 +58,17 @@ def benefit_line(docs: DocumentView, benefit: Body, day: date, currency: str | N
         """In the currency's places when the benefit is money, else to two places."""
         return money(value, currency) if benefit["unit"] == currency else format(value.quantize(Decimal("0.01")), "f")
 
+    def measured(value: Decimal) -> str:
+        """A measurement as recorded; money at the currency's scale."""
+        return money(value, currency) if benefit["unit"] == currency else format(value, "f")
+
     contributions = []
     for c in benefit["contributions"]:
         latest = latest_measurement(docs.get(PROJECT, c["project_id"]), c["project_benefit_id"], day)
         contributed = latest[0] * Decimal(c["share"]) if latest else ZERO
         contributions.append({
             **c,
-            "measured_value": format(latest[0], "f") if latest else None,
+            "measured_value": measured(latest[0]) if latest else None,
             "measured_on": latest[1] if latest else None,
             "contributed": contributed,
         })  # fmt: skip

@@ -219,7 +219,7 @@ class ProgrammeDashboard(Stamped, Page[ProgrammeProjectRow]):
                           "unit": "EUR", "profile": [{"on": "2027-12-31", "planned_value": "100000.00"}],
                           "as_of": "2027-12-31", "planned_to_date": "100000.00", "realised_to_date": "24000.00",
                           "contributions": [{"project_id": _BILLING, "project_benefit_id": "b1", "share": "0.6000",
-                                             "measured_value": "40000", "measured_on": "2027-03-31",
+                                             "measured_value": "40000.00", "measured_on": "2027-03-31",
                                              "contributed": "24000.00"}]}],
         "benefits": [{"project_id": _BILLING, "portfolio_id": _PF, "benefit_id": "b1",
                       "description": "Lower billing cost", "kind": "financial", "planned_amount": "250000.00",
