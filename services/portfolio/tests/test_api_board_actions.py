@@ -159,12 +159,65 @@ async def test_a_change_request_above_the_delegated_threshold_is_decided_by_the_
         motion = moved.json()
         # money at the portfolio's scale (EUR: two places), as the change request was asked "50"
         assert (motion["kind"], motion["amount"], motion["status"]) == ("change_request", "50.00", "open")
-        assert [(c["subject"], c["reason"]) for c in motion["conflicts"]] == [("pam", "requester")]
+        conflicts = [(c["subject"], c["reason"]) for c in motion["conflicts"]]
+        assert conflicts == [("pam", "requester"), ("rita", "requester"), ("sam", "sponsor")]
     async with service.client("bob", "board_member") as bob:
         votes = f"/portfolios/{motion['portfolio_id']}/motions/{motion['id']}/votes"
         carried = (await bob.post(votes, json={"vote": "for", "rationale": "agreed"})).json()
         assert (carried["status"], carried["amount"]) == ("carried", "50.00")
         listed = (await bob.get(f"/portfolios/{motion['portfolio_id']}/motions")).json()["items"]
         assert [m["amount"] for m in listed if m["id"] == motion["id"]] == ["50.00"]
+        after = (await bob.get("/projects/p-1")).json()
+        assert after["change_requests"][0]["status"] == "approved" and after["bac"] == "350.00"
+
+
+async def test_the_projects_requester_and_sponsor_may_not_decide_move_or_vote_on_its_change_request(service) -> None:
+    """Separation of duties on change requests: rita requested p-1 and sam sponsors it; on the board (sam also
+    its delegated portfolio manager) neither decides, moves nor votes on pam's change (403, nothing recorded)."""
+    pid = await _running_project(service)
+    charter = {"members": ["bea", "bob", "rita", "sam"], "chair": "bea", "quorum": 2, "rule": "simple_majority",
+               "delegated_authority": {"portfolio_manager": "sam", "up_to": "100.00"}}  # fmt: skip
+    async with service.client("olga", "viewer") as owner:
+        assert (await owner.put(f"/portfolios/{pid}/charter", json=charter)).status_code == 200
+    increase = {"kind": "budget", "budget_delta": [{"fiscal_period": "FY2027", "amount": "50"}], "rationale": "+"}
+    async with service.client("pam", "project_manager") as pam:
+        raised = await pam.post("/projects/p-1/change-requests", json=increase)
+        assert raised.status_code == 201, raised.text
+    url = f"/projects/p-1/change-requests/{raised.json()['id']}"
+    approve = {"outcome": "approved", "rationale": "worth it"}
+
+    async def recorded() -> int:
+        async with service.runtime.db.sessions() as session:
+            return len((await session.execute(select(events.c.type))).all())
+
+    before = await recorded()
+    async with service.client("sam", "board_member") as sam:
+        alone = await sam.post(f"{url}/decision", json=approve)  # delegated, below the threshold, but the sponsor
+        assert alone.status_code == 403 and alone.json()["type"].endswith("conflict-of-interest"), alone.text
+        assert "sponsor" in alone.json()["detail"]
+        refused = await sam.post(f"{url}/motions", json=approve)
+        assert refused.status_code == 403 and refused.json()["type"].endswith("conflict-of-interest"), refused.text
+    async with service.client("rita", "board_member") as rita:
+        refused = await rita.post(f"{url}/motions", json={"outcome": "rejected", "rationale": "no"})
+        assert refused.status_code == 403 and refused.json()["type"].endswith("conflict-of-interest"), refused.text
+        assert "requester" in refused.json()["detail"]
+        assert (await rita.get("/projects/p-1")).json()["change_requests"][0]["status"] == "pending"
+    assert await recorded() == before
+
+    async with service.client("bea", "board_member") as bea:
+        moved = await bea.post(f"{url}/motions", json=approve)
+        assert moved.status_code == 201, moved.text
+        motion = moved.json()
+        conflicts = [(c["subject"], c["reason"]) for c in motion["conflicts"]]
+        assert conflicts == [("pam", "requester"), ("rita", "requester"), ("sam", "sponsor")]
+    votes = f"/portfolios/{pid}/motions/{motion['id']}/votes"
+    before = await recorded()
+    for conflicted in ("rita", "sam"):
+        async with service.client(conflicted, "board_member") as member:
+            vote = await member.post(votes, json={"vote": "for", "rationale": "mine"})
+            assert vote.status_code == 403 and vote.json()["type"].endswith("conflict-of-interest"), vote.text
+    assert await recorded() == before
+    async with service.client("bob", "board_member") as bob:
+        assert (await bob.post(votes, json={"vote": "for", "rationale": "agreed"})).json()["status"] == "carried"
         after = (await bob.get("/projects/p-1")).json()
         assert after["change_requests"][0]["status"] == "approved" and after["bac"] == "350.00"

@@ -399,9 +399,9 @@ async def decide_change_request(
     """The ladder on the change's delta (its increases): the charter's portfolio manager decides alone below the
     delegated threshold (`authority: delegated`); a board member of the project's portfolio decides when their own
     vote on the motion meets the charter's rule (a board of one: `authority: board`). Otherwise 409
-    `board-vote-needed` and nothing is recorded: put it to the board with `POST .../motions`. Nobody decides on a
-    change they requested. An approved budget increase must fit the envelope (409 envelope-exceeded); a decrease
-    returns money."""
+    `board-vote-needed` and nothing is recorded: put it to the board with `POST .../motions`. Neither the change's
+    requester nor the project's requester or sponsor decides it (403 conflict-of-interest). An approved budget
+    increase must fit the envelope (409 envelope-exceeded); a decrease returns money."""
     act = act_now(principal, body.rationale)
     verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
 
@@ -426,7 +426,8 @@ async def move_change_request(
 ) -> Response:  # fmt: skip
     """A member of the project's board moves approving or rejecting the change and votes for it; the others vote
     (`POST /portfolios/{id}/motions/{mid}/votes`); the vote that carries it decides the change (and moves the
-    envelope) in the same transaction, with every vote. Whoever requested the change may not vote on it."""
+    envelope) in the same transaction, with every vote. The change's requester and the project's requester and
+    sponsor may not move it or vote on it (403 conflict-of-interest)."""
     act = act_now(principal, body.rationale)
     verb: ChangeOutcome = "approve" if body.outcome == "approved" else "reject"
 

@@ -22,17 +22,23 @@ from pmo_events.contracts.portfolio import (
     BoardActionOpened,
     BoardActionOverdue,
     BoardActionResolved,
-    Conflict,
     MotionCarried,
     ReviewOverdue,
 )
-from pmo_portfolio.delivery.domain.lifecycle import Act, cancellation, check_live, check_rationale, existing, pausing
+from pmo_portfolio.delivery.domain.lifecycle import (
+    Act,
+    cancellation,
+    check_live,
+    check_rationale,
+    conflicts_on,
+    existing,
+    pausing,
+)
 from pmo_portfolio.delivery.domain.project import LIVE, BoardAction, Project
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.governance.domain import (
     Motion,
     MotionTerms,
-    automatic_conflicts,
     check_board_member,
     check_not_conflicted,
     within_delegation,
@@ -74,14 +80,6 @@ def opened_by(portfolio: Portfolio, project: Project, reviewed: AlignmentReviewe
 def at_stake(project: Project) -> Decimal:
     """What the ladder measures for an action on the project: its whole current budget."""
     return sum(project.budget.values(), Decimal(0))
-
-
-def conflicts_on(portfolio: Portfolio, project: Project) -> tuple[Conflict, ...]:
-    """Nobody decides on a project they requested or sponsor (separation of duties)."""
-    candidate = portfolio.candidates.get(project.project_id)
-    if candidate is None:
-        return ()
-    return automatic_conflicts(requester=candidate.requester, sponsor=candidate.sponsor)
 
 
 def _open_action(project: Project, action_id: str) -> BoardAction:

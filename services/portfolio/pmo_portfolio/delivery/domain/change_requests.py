@@ -2,7 +2,8 @@
 
 Decided up the ladder on the change's delta (its increases): the charter's portfolio manager alone below the
 delegated threshold (`authority: delegated`), else the board by a motion (`authority: board`, every vote).
-Nobody decides on a change they requested."""
+Nobody decides, moves or votes on a change they requested, nor on a change to a project they requested or
+sponsor (as for its board actions and its investment decision)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ from pmo_events.contracts.portfolio import (
     ProjectBudgetChanged,
 )
 from pmo_events.contracts.portfolio.delivery import ChangeKind, ChangeOutcome
-from pmo_portfolio.delivery.domain.lifecycle import Act, check_board, check_live, check_rationale, existing
+from pmo_portfolio.delivery.domain.lifecycle import (
+    Act,
+    check_board,
+    check_live,
+    check_rationale,
+    conflicts_on,
+    existing,
+)
 from pmo_portfolio.delivery.domain.project import ChangeRequest, Project
 from pmo_portfolio.funding.domain import ZERO, Portfolio, check_within_envelope
 from pmo_portfolio.governance.domain import (
@@ -118,9 +126,11 @@ def _pending(project: Project, change_request_id: str) -> ChangeRequest:
     return request
 
 
-def _conflicts(request: ChangeRequest) -> tuple[Conflict, ...]:
-    """Nobody decides on a change they requested (separation of duties)."""
-    return automatic_conflicts(requester=request.requested_by)
+def _conflicts(portfolio: Portfolio, project: Project, request: ChangeRequest) -> tuple[Conflict, ...]:
+    """Separation of duties: the change's own requester, then the project's requester and sponsor (once each)."""
+    own = automatic_conflicts(requester=request.requested_by)
+    seen = {conflict.subject for conflict in own}
+    return own + tuple(conflict for conflict in conflicts_on(portfolio, project) if conflict.subject not in seen)
 
 
 def _checked(
@@ -131,7 +141,7 @@ def _checked(
     check_rationale(act)
     request = _pending(project, change_request_id)
     check_live(project, "change")
-    check_not_conflicted(_conflicts(request), act.by, f"change request {change_request_id}")
+    check_not_conflicted(_conflicts(portfolio, project, request), act.by, f"change request {change_request_id}")
     if outcome == "approve":
         increases = [line for line in request.budget_delta if line.amount > 0]
         check_within_envelope(portfolio.budget, portfolio.committed, increases, portfolio.currency)
@@ -170,7 +180,7 @@ def motion_terms(
         outcome=outcome,
         rationale=act.rationale,
         amount=change_amount(request),
-        conflicts=_conflicts(request),
+        conflicts=_conflicts(portfolio, project, request),
     )
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import (
+    Conflict,
     ProjectBudgetChanged,
     ProjectCancelled,
     ProjectClosed,
@@ -20,6 +21,7 @@ from pmo_events.contracts.portfolio.funding import BudgetChangeCause
 from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.funding.domain import Portfolio, check_board_member, negated
+from pmo_portfolio.governance.domain import automatic_conflicts
 from pmo_portfolio.shared.errors import InvalidCommand, NotAuthorised, NotFound, RuleViolation
 
 ZERO = Decimal(0)
@@ -42,6 +44,15 @@ def existing(project: Project) -> Project:
 
 def check_board(portfolio: Portfolio, project: Project, who: str) -> None:
     check_board_member(portfolio, who, acting_for=project.portfolio_id)
+
+
+def conflicts_on(portfolio: Portfolio, project: Project) -> tuple[Conflict, ...]:
+    """Nobody decides on a project they requested or sponsor (separation of duties): its board actions and its
+    change requests alike."""
+    candidate = portfolio.candidates.get(project.project_id)
+    if candidate is None:
+        return ()
+    return automatic_conflicts(requester=candidate.requester, sponsor=candidate.sponsor)
 
 
 def check_manager(project: Project, who: str, *, is_steward: bool = False) -> None:
