@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -12,6 +13,17 @@ SERVICE = "intake"
 TOPIC = "pmo.intake.events"
 
 RiskLevel = Literal["low", "medium", "high"]
+
+#: Who sees every draft proposal, not only their own: the PMO (intake's reads and reporting's alike).
+DRAFT_READERS = frozenset({"pmo_analyst", "admin"})
+#: The events that take a proposal out of draft (its review and decisions need a submission first).
+OUT_OF_DRAFT = frozenset({"ProposalSubmitted", "ProposalWithdrawn"})
+
+
+def sees_proposal(*, draft: bool, requester: str | None, subject: str, roles: Iterable[str]) -> bool:
+    """Object-level access to a proposal, one rule for every service: a draft is its requester's own (and the
+    PMO's: pmo_analysts, admins); once out of draft, anyone who may read sees it."""
+    return not draft or requester == subject or bool(DRAFT_READERS & frozenset(roles))
 
 
 class _IntakeEvent(Event):

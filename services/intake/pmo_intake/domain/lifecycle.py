@@ -9,6 +9,7 @@ from typing import Any
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, RoleEstimate, Timeline
 from pmo_events.contracts.intake import (
+    DRAFT_READERS,
     ProposalApproved,
     ProposalChangesRequested,
     ProposalDecisionEvent,
@@ -20,6 +21,7 @@ from pmo_events.contracts.intake import (
     ProposalUnderReview,
     ProposalWithdrawn,
     RiskLevel,
+    sees_proposal,
 )
 from pmo_intake.domain.completeness import SubmissionContext, completeness_findings, possible_duplicates
 from pmo_intake.domain.errors import (
@@ -33,8 +35,8 @@ from pmo_intake.domain.errors import (
 from pmo_intake.domain.limits import bounds_findings
 from pmo_intake.domain.proposal import AWAITING_DECISION, CONTENT_FIELDS, EDITABLE, FINAL, Proposal
 
-#: Besides the proposal's own requester, these roles may edit, submit and withdraw it.
-STEWARD_ROLES = frozenset({"pmo_analyst", "admin"})
+#: Besides the proposal's own requester, these roles may edit, submit and withdraw it (and see it as a draft).
+STEWARD_ROLES = DRAFT_READERS
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Actor:
 
 def may_see(proposal: Proposal, actor: Actor) -> bool:
     """A draft is its requester's own (and the PMO's: analysts, admins); once submitted, anyone who may read sees it."""
-    return proposal.status != "draft" or proposal.requester == actor.subject or bool(actor.roles & STEWARD_ROLES)
+    return sees_proposal(
+        draft=proposal.status == "draft", requester=proposal.requester, subject=actor.subject, roles=actor.roles
+    )
 
 
 def check_may_see(proposal: Proposal, actor: Actor) -> None:

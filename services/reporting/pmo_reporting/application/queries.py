@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from pmo_events.contracts.intake import OUT_OF_DRAFT
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
 from pmo_reporting.adapters.db.tables import event_entities, event_log
@@ -24,6 +26,33 @@ async def entity_history(db: Database, entity_id: str, *, as_of: datetime | None
     async with db.sessions() as session:
         rows = (await session.execute(query)).mappings().all()
     return [_entry(r) for r in rows]
+
+
+async def drafts(db: Database, proposal_ids: Iterable[str], *, as_of: datetime | None = None) -> dict[str, str]:
+    """Of these proposals, those that were still drafts at `as_of` (now: None), each with its requester: drafted
+    and neither submitted nor withdrawn by then (intake's status, from the events reporting logged)."""
+    ids = set(proposal_ids)
+    if not ids:
+        return {}
+    query = (
+        select(event_entities.c.entity_id, event_log.c.type, event_log.c.data)
+        .join(event_entities, event_entities.c.event_id == event_log.c.event_id)
+        .where(event_entities.c.entity_id.in_(ids))
+    )
+    if as_of is not None:
+        query = query.where(event_log.c.occurred_at <= as_of)
+    drafted: dict[str, str] = {}
+    out: set[str] = set()
+    async with db.sessions() as session:
+        for row in await session.execute(query):
+            name, data = row.type.split(".")[2], loads(row.data)
+            if data.get("proposal_id") != row.entity_id:
+                continue
+            if name == "ProposalDrafted":
+                drafted[row.entity_id] = str(data.get("requester") or "")
+            elif name in OUT_OF_DRAFT:
+                out.add(row.entity_id)
+    return {proposal_id: requester for proposal_id, requester in drafted.items() if proposal_id not in out}
 
 
 async def events_between(db: Database, start: datetime, end: datetime, *, limit: int = 200) -> list[dict[str, Any]]:

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from pmo_events.contracts.intake import DRAFT_READERS, sees_proposal
 from pmo_reporting.adapters.http.rendering import AsOf, report_responses, respond
 from pmo_reporting.adapters.http.responses import EntityHistory
-from pmo_reporting.application.queries import entity_history
-from pmo_servicekit.access import allow
+from pmo_reporting.application.queries import drafts, entity_history
+from pmo_servicekit.access import Ownership, allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.http import service_runtime
+from pmo_servicekit.problems import Problem
 
 router = APIRouter()
+#: Intake's rule (`pmo_events.contracts.intake.sees_proposal`), applied to what reporting logged.
+OWN_DRAFTS = Ownership(
+    "own-drafts",
+    "a proposal that was still a draft at `as_of` is seen only by its requester (and pmo_analysts, admins): its "
+    "history answers 404 and other histories leave its events out; once submitted, anyone who may read sees it",
+)
 
 
 @router.get(
@@ -20,15 +28,27 @@ router = APIRouter()
     tags=["history"],
     summary="List an entity's history across services",
     response_model=EntityHistory,
-    responses=report_responses(),
-    **allow("viewer"),
+    responses=report_responses(404),
+    **allow("viewer", owner=OWN_DRAFTS, exempt=sorted(DRAFT_READERS)),
 )
 async def list_entity_history(
-    entity_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
+    entity_id: str, as_of: AsOf, principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> Response:
     """Every event about one proposal, candidate, project, resource or objective, across services, in the
-    order they happened (an unknown id has an empty history)."""
-    events = await entity_history(service_runtime(request).db, entity_id, as_of=as_of)
+    order they happened (an unknown id has an empty history). Someone else's draft proposal (a draft at
+    `as_of`) is 404 unless the caller is a pmo_analyst or admin, as in intake; its events are left out of any
+    other history (its portfolio's)."""
+    db = service_runtime(request).db
+    events = await entity_history(db, entity_id, as_of=as_of)
+    mentioned = {e["data"]["proposal_id"] for e in events if isinstance(e["data"].get("proposal_id"), str)}
+    hidden = {
+        proposal_id
+        for proposal_id, requester in (await drafts(db, mentioned, as_of=as_of)).items()
+        if not sees_proposal(draft=True, requester=requester, subject=principal.subject, roles=principal.roles)
+    }
+    if entity_id in hidden:
+        raise Problem(404, "not-found", f"no proposal {entity_id} is known to reporting")
+    events = [e for e in events if e["data"].get("proposal_id") not in hidden]
     body = {"entity_id": entity_id, "as_of": as_of}
     page = (paging, lambda e: [e["event_id"]])
     return respond(request, EntityHistory, body, events, f"history-{entity_id}", page=page)
