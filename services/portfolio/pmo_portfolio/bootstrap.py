@@ -63,7 +63,8 @@ PORTFOLIO = ServiceDefinition(
     # 4.0: every operation needs a role, project managers act on their own projects, board operations need
     # board_member (issue 15, object-level access).
     # 4.1: the portfolio review cycle: running projects re-ranked with the pipeline (issue 15).
-    api_version="4.1.0",
+    # 4.2: money at the currency scale (motions, charter, RAID); change requests and timeline typed (issue 14).
+    api_version="4.2.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

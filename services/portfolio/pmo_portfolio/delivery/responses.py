@@ -124,6 +124,26 @@ class StatusReportView(BaseModel):
     reported_at: Instant
 
 
+class TimelineOut(BaseModel):
+    """The project's planned start and end."""
+
+    start: date | None = None
+    end: date | None = None
+
+
+class ChangeRequestOut(BaseModel):
+    """A change to the project's budget, scope or schedule, and where its decision stands."""
+
+    change_request_id: str
+    kind: Literal["budget", "scope", "schedule"]
+    status: Literal["pending", "approved", "rejected"]
+    budget_delta: list[PeriodAmountOut] = Field(default=[], description="the change per fiscal period (budget)")
+    new_end: date | None = Field(default=None, description="the new planned end (schedule)")
+    effective_on: date | None = None
+    rationale: str
+    requested_by: str
+
+
 class ProjectSummary(BaseModel):
     """A project an approval initiated: stage, status, budget (baseline and current), BAC, reviews."""
 
@@ -137,7 +157,7 @@ class ProjectSummary(BaseModel):
     baseline_budget: list[PeriodAmountOut]
     budget: list[PeriodAmountOut] = Field(description="the current budget: baseline plus approved changes")
     bac: Money
-    timeline: dict[str, date | None] | None = None
+    timeline: TimelineOut | None = None
     forecast_end: date | None = Field(
         default=None, description="the end forecast now: the plan's, a schedule change's or a status report's"
     )
@@ -146,7 +166,7 @@ class ProjectSummary(BaseModel):
     final_cost: Money | None = None
     project_manager: str | None = None
     latest_status_report: StatusReportView | None = None
-    change_requests: list[dict[str, Any]] = []
+    change_requests: list[ChangeRequestOut] = []
     next_review_due: date | None = None
     review_overdue: bool
 
