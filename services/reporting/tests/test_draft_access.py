@@ -59,3 +59,13 @@ async def test_someone_elses_draft_has_no_history_in_reporting_until_it_is_submi
     async with reporting.client("vera", "viewer") as viewer:
         assert (await viewer.get("/history/p-2", params={"as_of": "2020-01-01T00:00:00Z"})).status_code == 200
         assert (await viewer.get("/history/p-2")).status_code == 404
+
+
+async def test_the_consoles_events_of_the_day_leave_out_someone_elses_draft(reporting) -> None:
+    history = drafts_and_a_submission()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    p2_drafted = {"as_of": history.events[2].time.isoformat()}  # the only event of that day: p-2 drafted
+    async with reporting.client("bob", "viewer") as bob, reporting.client("alice", "requester") as alice:
+        assert "ProposalDrafted" not in (await bob.get("/console", params=p2_drafted)).text
+        assert "ProposalDrafted" in (await alice.get("/console", params=p2_drafted)).text

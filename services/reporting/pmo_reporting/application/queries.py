@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pmo_events.contracts.intake import OUT_OF_DRAFT
+from pmo_events.contracts.intake import OUT_OF_DRAFT, sees_proposal
 from pmo_events.envelope import loads
 from pmo_events.runtime import Database
 from pmo_reporting.adapters.db.tables import event_entities, event_log
@@ -53,6 +53,18 @@ async def drafts(db: Database, proposal_ids: Iterable[str], *, as_of: datetime |
             elif name in OUT_OF_DRAFT:
                 out.add(row.entity_id)
     return {proposal_id: requester for proposal_id, requester in drafted.items() if proposal_id not in out}
+
+
+async def hidden_drafts(
+    db: Database, events: list[dict[str, Any]], subject: str, roles: Iterable[str], *, as_of: datetime | None = None
+) -> set[str]:
+    """The proposals these events name that were drafts at `as_of` which the caller may not see (intake's rule)."""
+    mentioned = {e["data"]["proposal_id"] for e in events if isinstance(e["data"].get("proposal_id"), str)}
+    return {
+        proposal_id
+        for proposal_id, requester in (await drafts(db, mentioned, as_of=as_of)).items()
+        if not sees_proposal(draft=True, requester=requester, subject=subject, roles=roles)
+    }
 
 
 async def events_between(db: Database, start: datetime, end: datetime, *, limit: int = 200) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ from pmo_reporting.adapters.http.responses import (
     ProjectReport,
     RiskReport,
 )
-from pmo_reporting.application.queries import events_between, log_span
+from pmo_reporting.application.queries import events_between, hidden_drafts, log_span
 from pmo_servicekit.access import FLOOR, ROLE_ORDER, permits
 from pmo_servicekit.auth import Authenticator, Principal
 from pmo_servicekit.http import service_runtime
@@ -115,6 +115,9 @@ async def _page(request: Request, template: str, as_of: datetime | None, **conte
     span = await log_span(db)
     day_start = datetime.combine((as_of or now).date(), datetime.min.time(), UTC)
     events = await events_between(db, day_start, min(day_start + timedelta(days=1), (as_of or now) + timedelta(0, 1)))
+    principal: Principal = context["principal"]  # someone else's drafts stay out of the day's events, as in /history
+    hidden = await hidden_drafts(db, events, principal.subject, principal.roles, as_of=as_of)
+    events = [e for e in events if e["data"].get("proposal_id") not in hidden]
     first = span[0] if span else now
     html = templates.get_template(template).render(
         request_path=request.url.path,

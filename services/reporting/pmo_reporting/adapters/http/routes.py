@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from pmo_events.contracts.intake import DRAFT_READERS, sees_proposal
+from pmo_events.contracts.intake import DRAFT_READERS
 from pmo_reporting.adapters.http.rendering import AsOf, report_responses, respond
 from pmo_reporting.adapters.http.responses import EntityHistory
-from pmo_reporting.application.queries import drafts, entity_history
+from pmo_reporting.application.queries import entity_history, hidden_drafts
 from pmo_servicekit.access import Ownership, allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
@@ -40,12 +40,7 @@ async def list_entity_history(
     other history (its portfolio's)."""
     db = service_runtime(request).db
     events = await entity_history(db, entity_id, as_of=as_of)
-    mentioned = {e["data"]["proposal_id"] for e in events if isinstance(e["data"].get("proposal_id"), str)}
-    hidden = {
-        proposal_id
-        for proposal_id, requester in (await drafts(db, mentioned, as_of=as_of)).items()
-        if not sees_proposal(draft=True, requester=requester, subject=principal.subject, roles=principal.roles)
-    }
+    hidden = await hidden_drafts(db, events, principal.subject, principal.roles, as_of=as_of)
     if entity_id in hidden:
         raise Problem(404, "not-found", f"no proposal {entity_id} is known to reporting")
     events = [e for e in events if e["data"].get("proposal_id") not in hidden]
