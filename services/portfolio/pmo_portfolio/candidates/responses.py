@@ -92,8 +92,6 @@ class Assessment(BaseModel):
 class Evidence(BaseModel):
     """What was in front of the board when it decided: envelope, scores, rank, alignment (and votes)."""
 
-    model_config = ConfigDict(extra="allow")
-
     remaining_envelope: list[PeriodEnvelope] = []
     weighted_score: Ratio | None = None
     rank: int | None = None
