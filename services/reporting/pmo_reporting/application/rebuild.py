@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.runtime import Database
 from pmo_events.runtime.heap import growing_heap
+from pmo_reporting.adapters.db.checkpoints import drop_checkpoints
 from pmo_reporting.adapters.db.documents import drop_generation, drop_other_generations, write_documents
 from pmo_reporting.adapters.db.tables import event_log, projections
 from pmo_reporting.application.live import fold_live, projection_row
@@ -103,6 +104,7 @@ async def run_rebuilds(db: Database, jobs: Sequence[Job], advance: Advance | Non
             await _swap(db, projection, progress.generation, position)
             async with db.transaction() as session:
                 await drop_other_generations(session, projection.name, keep=progress.generation)
+                await drop_checkpoints(session, projection.name, keep_generation=progress.generation)
             progress.phase = "done"
         except Exception as exc:
             await _failed(db, projection, progress, exc, advance)

@@ -1,4 +1,16 @@
-"""`as_of` folds of the event log, sped up by checkpoints: folds kept in memory at past instants."""
+"""`as_of` folds of the event log, sped up by checkpoints: folds at past instants, in memory and in the database.
+
+A checkpoint is the fold of every event with `seq <= upto` that happened by `at`. An `as_of` question
+starts from the latest one at or before its instant (this process's, else the database's) and folds the
+rest: events after the instant with `seq <= upto`, and events logged after `upto` whatever their time
+(late arrivals). Checkpoints hold only events whose log position is at most `upto`, and the live path
+commits log positions in order (it takes the read models' row locks before it writes), so no event at
+or below `upto` can appear after a checkpoint was read: a checkpoint taken while a batch is being
+written simply does not cover that batch, and the batch is folded as part of the tail.
+
+A checkpoint belongs to the read model's answering generation: a rebuild (after a change to a fold)
+makes the older ones stale, and they are ignored, then dropped at its swap.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +23,25 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement
 
 from pmo_events.runtime import Database
+from pmo_reporting.adapters.db.checkpoints import (
+    checkpoint_documents,
+    checkpoint_marks,
+    nearest_checkpoint,
+    save_checkpoint,
+)
 from pmo_reporting.adapters.db.tables import event_log
+from pmo_reporting.application.live import answering_generation
 from pmo_reporting.application.log_reader import log_head, stream_log
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.documents import InMemoryDocuments, LayeredDocuments
 
 log = logging.getLogger(__name__)
 
-#: A fold that had to read at least this many events leaves a checkpoint behind.
+#: A fold that had to read at least this many events leaves a checkpoint behind (in this process).
 CHECKPOINT_AFTER = 2000
+#: The background sweep leaves a checkpoint after at most this many of a read model's events (and at
+#: each month start), so an `as_of` answer folds at most this many events on top of its checkpoint.
+EVENTS_PER_CHECKPOINT = 5000
 
 
 @dataclass(frozen=True)
@@ -29,31 +51,43 @@ class Checkpoint:
     at: datetime
     upto: int
     docs: InMemoryDocuments = field(repr=False)
+    generation: int = 1
 
 
 class Checkpoints:
-    """Checkpoints per read model, in this process; the log only grows, so they stay true.
+    """Checkpoints per read model, in this process, backed by the ones kept in the database.
 
-    With `sweep_every`, the first `as_of` question about a read model also starts a background
-    sweep of the log in event-time order that leaves a checkpoint at each interval.
+    With `sweep_every`, an `as_of` question about a read model whose newest kept checkpoint is more than
+    `per` events behind the log starts a background sweep of the log in event-time order that leaves a
+    checkpoint at each interval and after every `per` events, in memory and (with `persist`) in the database.
     """
 
-    def __init__(self, keep: int = 36, sweep_every: timedelta | None = timedelta(days=30)) -> None:
+    def __init__(
+        self,
+        keep: int = 36,
+        sweep_every: timedelta | None = timedelta(days=30),
+        *,
+        per: int | None = None,
+        persist: bool = True,
+    ) -> None:
         self.keep = keep
         self.sweep_every = sweep_every
+        self.per = per
+        self.persist = persist
         self._points: dict[str, list[Checkpoint]] = {}
         self._sweeps: dict[str, asyncio.Task[None]] = {}
 
-    def nearest(self, name: str, as_of: datetime, head: int) -> Checkpoint | None:
+    def nearest(self, name: str, as_of: datetime, head: int, generation: int = 1) -> Checkpoint | None:
         points = self._points.get(name, [])
-        if points and max(p.upto for p in points) > head:
-            # The log is shorter than a checkpoint remembers: it was emptied and is being re-read.
+        if points and (max(p.upto for p in points) > head or points[0].generation != generation):
+            # The log is shorter than a checkpoint remembers (it was emptied and is being re-read), or a
+            # rebuild made another generation answer: these folds answer nothing any more.
             self._points[name] = points = []
         index = bisect.bisect_right([p.at for p in points], as_of)
         return points[index - 1] if index else None
 
     def remember(self, name: str, point: Checkpoint) -> None:
-        points = [p for p in self._points.get(name, []) if p.at != point.at]
+        points = [p for p in self._points.get(name, []) if p.at != point.at and p.generation == point.generation]
         points.append(point)
         points.sort(key=lambda p: p.at)
         while len(points) > self.keep:
@@ -62,10 +96,17 @@ class Checkpoints:
             points.pop(min(gaps)[1])
         self._points[name] = points
 
+    def sweeping(self, name: str) -> bool:
+        task = self._sweeps.get(name)
+        return task is not None and not task.done()
+
     def start_sweep(self, db: Database, projection: Projection) -> None:
-        if self.sweep_every is None or projection.name in self._sweeps:
+        if self.sweep_every is None or self.sweeping(projection.name):
             return
-        self._sweeps[projection.name] = asyncio.create_task(sweep(db, projection, self, self.sweep_every))
+        every = self.sweep_every
+        self._sweeps[projection.name] = asyncio.create_task(
+            sweep(db, projection, self, every, per=self.per or EVENTS_PER_CHECKPOINT, persist=self.persist, lazy=True)
+        )
 
     async def wait_for_sweeps(self) -> None:
         await asyncio.gather(*self._sweeps.values())
@@ -90,7 +131,16 @@ async def fold_as_of(
     types = event_log.c.type.in_(sorted(projection.handles))
     async with db.sessions() as session:
         head = await log_head(session)
-        start = checkpoints.nearest(projection.name, as_of, head) if checkpoints else None
+        start = None
+        if checkpoints is not None:
+            generation = await answering_generation(session, projection.name)
+            start = checkpoints.nearest(projection.name, as_of, head, generation)
+            kept = await nearest_checkpoint(session, projection.name, generation, as_of, head)
+            if kept is not None and (start is None or kept[0] > start.at):
+                at, upto = kept
+                stored = await checkpoint_documents(session, projection.name, generation, at)
+                start = Checkpoint(at, upto, stored, generation)
+                checkpoints.remember(projection.name, start)
         docs = LayeredDocuments(start.docs) if start else InMemoryDocuments()
         folded = 0
         for where, by_time in _passes(start, as_of, head):
@@ -101,7 +151,7 @@ async def fold_as_of(
     result = docs.flatten() if isinstance(docs, LayeredDocuments) else docs
     if checkpoints is not None:
         if folded >= CHECKPOINT_AFTER:
-            checkpoints.remember(projection.name, Checkpoint(as_of, head, result))
+            checkpoints.remember(projection.name, Checkpoint(as_of, head, result, generation))
         checkpoints.start_sweep(db, projection)
     return result
 
@@ -114,22 +164,70 @@ def next_boundary(instant: datetime, every: timedelta) -> datetime:
     return datetime(instant.year, instant.month, instant.day, tzinfo=UTC) + every
 
 
-async def sweep(db: Database, projection: Projection, checkpoints: Checkpoints, every: timedelta) -> None:
-    """One pass over the log in event-time order, leaving a checkpoint at each month start (or `every`)."""
+async def sweep(
+    db: Database,
+    projection: Projection,
+    checkpoints: Checkpoints,
+    every: timedelta,
+    *,
+    per: int | None = None,
+    persist: bool = False,
+    lazy: bool = False,
+) -> None:
+    """One pass over the log in event-time order, leaving a checkpoint at each month start (or `every`)
+    and, with `per`, after every `per` events of the read model.
+
+    With `persist`, the checkpoints are also kept in the database and the pass starts from the newest
+    one kept there (only the log past it is read); with `lazy`, it does nothing unless the log has grown
+    by at least `per` events since that checkpoint."""
     types = event_log.c.type.in_(sorted(projection.handles))
+    name = projection.name
     try:
         async with db.sessions() as session:
             head = await log_head(session)
-            docs: InMemoryDocuments = InMemoryDocuments()
-            boundary: datetime | None = None
-            async for page in stream_log(session, types, event_log.c.seq <= head, by_time=True):
+            generation = await answering_generation(session, name)
+            newest = None
+            if persist:
+                marks = await checkpoint_marks(session, name, generation)
+                if marks and lazy and head - max(upto for _, upto in marks) < (per or 1):
+                    return
+                if marks and marks[-1][1] <= head:
+                    at, upto = marks[-1]
+                    newest = Checkpoint(at, upto, await checkpoint_documents(session, name, generation, at), generation)
+            docs: InMemoryDocuments = LayeredDocuments(newest.docs) if newest else InMemoryDocuments()
+            if newest is not None:
+                # Late arrivals before the newest checkpoint's instant, then the log after it in time order.
+                late = [event_log.c.seq > newest.upto, event_log.c.seq <= head, event_log.c.occurred_at <= newest.at]
+                async for page in stream_log(session, types, *late):
+                    for event in page:
+                        projection.apply(docs, event)
+            after = [event_log.c.seq <= head] + ([event_log.c.occurred_at > newest.at] if newest else [])
+            boundary: datetime | None = next_boundary(newest.at, every) if newest else None
+            since = 0
+            last: datetime | None = None
+
+            async def take(at: datetime) -> None:
+                nonlocal docs, since
+                flat = docs.flatten() if isinstance(docs, LayeredDocuments) else docs
+                point = Checkpoint(at, head, flat, generation)
+                checkpoints.remember(name, point)
+                if persist:
+                    async with db.transaction() as writing:
+                        await save_checkpoint(writing, name, generation, at, head, flat)
+                docs, since = LayeredDocuments(flat), 0
+
+            async for page in stream_log(session, types, *after, by_time=True):
                 for event in page:
                     boundary = boundary or next_boundary(event.time, every)
+                    if last is not None and event.time > last and per is not None and since >= per:
+                        await take(last)  # every event up to `last` is folded (the pass is in time order)
                     while event.time > boundary:
-                        flat = docs.flatten() if isinstance(docs, LayeredDocuments) else docs
-                        checkpoints.remember(projection.name, Checkpoint(boundary, head, flat))
-                        docs = LayeredDocuments(flat)
+                        await take(boundary)
                         boundary = next_boundary(boundary, every)
                     projection.apply(docs, event)
+                    since += 1
+                    last = event.time
+            if persist and last is not None and since > 0:
+                await take(last)  # the newest instant of the log, so the next sweep starts from here
     except Exception:
-        log.exception("checkpoint sweep of %s failed; as_of questions fold from the start", projection.name)
+        log.exception("checkpoint sweep of %s failed; as_of questions fold from the nearest checkpoint", name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Table, Text
 
 from pmo_events.runtime.schema import Position, UtcDateTime, metadata
 
@@ -69,4 +69,18 @@ projections = Table(
     Column("last_error", Text),
 )
 
-READ_MODELS = [event_log, event_entities, documents, projections]
+#: `as_of` checkpoints: a read model folded from every event with `seq <= upto` that happened by `at`, taken
+#: with the fold code of `generation` (a rebuild, after a change to a fold, makes the older ones stale).
+checkpoints = Table(
+    "reporting_checkpoints",
+    metadata,
+    Column("projection", String(64), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("at", UtcDateTime, primary_key=True),
+    Column("upto", Position, nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("taken_at", UtcDateTime, nullable=False),
+)
+
+READ_MODELS = [event_log, event_entities, documents, projections, checkpoints]

@@ -1,0 +1,110 @@
+"""`as_of` checkpoints in the database: a read model's in-memory documents at an instant, compressed JSON."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmo_reporting.adapters.db.tables import checkpoints
+from pmo_reporting.projections.documents import InMemoryDocuments
+
+#: A fast level: a checkpoint is written once in the background and read by every cold process.
+_LEVEL = 1
+
+
+def encode(docs: InMemoryDocuments) -> bytes:
+    """Every document as `{kind: {key: [scope, body]}}`, compressed."""
+    kinds: dict[str, dict[str, tuple[str, object]]] = {}
+    for kind, key, scope, body in docs.rows():
+        kinds.setdefault(kind, {})[key] = (scope, body)
+    return zlib.compress(orjson.dumps(kinds), _LEVEL)
+
+
+def decode(body: bytes) -> InMemoryDocuments:
+    docs = InMemoryDocuments()
+    for kind, of_kind in orjson.loads(zlib.decompress(body)).items():
+        for key, (scope, document) in of_kind.items():
+            docs.put(kind, key, document, scope=scope)
+    return docs
+
+
+async def save_checkpoint(
+    session: AsyncSession, projection: str, generation: int, at: datetime, upto: int, docs: InMemoryDocuments
+) -> None:
+    """Keep the checkpoint (replacing one of the same read model, generation and instant)."""
+    await session.execute(
+        delete(checkpoints).where(
+            checkpoints.c.projection == projection, checkpoints.c.generation == generation, checkpoints.c.at == at
+        )
+    )
+    await session.execute(
+        checkpoints.insert().values(
+            projection=projection,
+            generation=generation,
+            at=at,
+            upto=upto,
+            documents=len(docs),
+            body=encode(docs),
+            taken_at=datetime.now(UTC),
+        )
+    )
+
+
+async def nearest_checkpoint(
+    session: AsyncSession, projection: str, generation: int, as_of: datetime, head: int
+) -> tuple[datetime, int] | None:
+    """The latest checkpoint at or before `as_of` of this generation that covers no event past `head`:
+    (its instant, the log position it covers); its documents are read by `checkpoint_documents`."""
+    found = (
+        await session.execute(
+            select(checkpoints.c.at, checkpoints.c.upto)
+            .where(
+                checkpoints.c.projection == projection,
+                checkpoints.c.generation == generation,
+                checkpoints.c.at <= as_of,
+                checkpoints.c.upto <= head,
+            )
+            .order_by(checkpoints.c.at.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if found is None else (found[0], int(found[1]))
+
+
+async def checkpoint_documents(
+    session: AsyncSession, projection: str, generation: int, at: datetime
+) -> InMemoryDocuments:
+    body = (
+        await session.execute(
+            select(checkpoints.c.body).where(
+                checkpoints.c.projection == projection, checkpoints.c.generation == generation, checkpoints.c.at == at
+            )
+        )
+    ).scalar_one()
+    return decode(body)
+
+
+async def checkpoint_marks(session: AsyncSession, projection: str, generation: int) -> list[tuple[datetime, int]]:
+    """(instant, position covered) of each checkpoint kept for this generation, by instant."""
+    rows = await session.execute(
+        select(checkpoints.c.at, checkpoints.c.upto)
+        .where(checkpoints.c.projection == projection, checkpoints.c.generation == generation)
+        .order_by(checkpoints.c.at)
+    )
+    return [(at, int(upto)) for at, upto in rows]
+
+
+async def checkpoint_count(session: AsyncSession, projection: str) -> int:
+    query = select(func.count()).select_from(checkpoints).where(checkpoints.c.projection == projection)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def drop_checkpoints(session: AsyncSession, projection: str, *, keep_generation: int) -> None:
+    """Checkpoints folded by another generation's code answer nothing any more."""
+    await session.execute(
+        delete(checkpoints).where(checkpoints.c.projection == projection, checkpoints.c.generation != keep_generation)
+    )

@@ -1,0 +1,184 @@
+"""`as_of` checkpoints kept in the database, on SQLite and PostgreSQL: a cold process starts from the nearest
+one and folds the tail, and the answer is the full fold's, at every instant."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import Database
+from pmo_events.runtime.migrate import upgrade
+from pmo_reporting.adapters.db.checkpoints import checkpoint_count, checkpoint_marks, save_checkpoint
+from pmo_reporting.application.live import apply_events
+from pmo_reporting.application.log_reader import log_head
+from pmo_reporting.application.rebuild import begin_rebuild, run_rebuild
+from pmo_reporting.application.time_travel import Checkpoints, fold_as_of, sweep
+from pmo_reporting.bootstrap import REPORTING
+from pmo_reporting.projections.catalogue import PORTFOLIO
+from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.reports.summary import portfolio_summary
+
+from .support import T0, History
+
+pytestmark = pytest.mark.integration
+
+WEEKLY = timedelta(days=7)
+
+
+@pytest.fixture
+async def db(database_url: str):
+    await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+def busy_history() -> tuple[History, list[RecordedEvent]]:
+    """Two portfolios over ten weeks, proposals decided days after submission (several events share an
+    instant); the second list holds decisions logged late, after everything else."""
+    h = History()
+    h.portfolio("pf-1", {"FY2026": "900000"})
+    h.portfolio("pf-2", {"FY2026": "400000"})
+    h.objective("o-1")
+    late: list[RecordedEvent] = []
+    outcomes = ("approve", "reject", "defer")
+    for n in range(30):
+        portfolio = f"pf-{1 + n % 2}"
+        proposal = f"p-{n}"
+        h.at(n * 2.3).submitted(proposal, portfolio)
+        h.registered(proposal, portfolio)  # the same instant as its submission
+        h.at(n * 2.3 + 4)
+        before = len(h.events)
+        h.decided(proposal, portfolio, outcomes[n % 3])
+        if n % 7 == 3:
+            late += h.events[before:]
+            del h.events[before:]
+        elif outcomes[n % 3] == "approve":
+            h.initiated(proposal, portfolio)
+    return h, late
+
+
+async def consume(db: Database, events: list[RecordedEvent], batch: int = 9, first_offset: int = 0) -> None:
+    for start in range(0, len(events), batch):
+        placed = [
+            replace(event, topic="pmo.test.events", partition=0, offset=offset)
+            for offset, event in enumerate(events[start : start + batch], start=first_offset + start)
+        ]
+        async with db.transaction() as session:
+            await apply_events(session, placed)
+
+
+def instants() -> list[datetime]:
+    """Every 11 hours from before the first event to after the last (on, between and off checkpoints)."""
+    return [T0 - timedelta(days=1) + timedelta(hours=11 * n) for n in range(160)]
+
+
+async def assert_like_full_folds(db: Database, checkpoints: Checkpoints) -> None:
+    for as_of in instants():
+        from_checkpoint = await fold_as_of(db, PORTFOLIO, as_of, checkpoints)
+        full = await fold_as_of(db, PORTFOLIO, as_of)
+        assert sorted(from_checkpoint.rows()) == sorted(full.rows()), as_of
+
+
+def cold() -> Checkpoints:
+    """A process that just started: nothing in memory, and no sweep of its own."""
+    return Checkpoints(sweep_every=None)
+
+
+async def test_a_cold_process_answers_from_kept_checkpoints_like_the_full_fold(db: Database) -> None:
+    history, late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    async with db.sessions() as session:
+        marks = await checkpoint_marks(session, "portfolio", 1)
+    assert len(marks) > 10
+    fresh = cold()
+    await assert_like_full_folds(db, fresh)
+    middle = T0 + timedelta(days=30)
+    used = fresh.nearest("portfolio", middle, head=10**9)
+    assert used is not None and used.at in {at for at, _ in marks}  # read from the database
+    # Decisions logged after the checkpoints, about instants they cover, are folded from the tail.
+    await consume(db, late, first_offset=len(history.events))
+    assert portfolio_summary(await fold_as_of(db, PORTFOLIO, middle, cold()), "pf-1") == portfolio_summary(
+        await fold_as_of(db, PORTFOLIO, middle), "pf-1"
+    )
+    await assert_like_full_folds(db, cold())
+
+
+async def test_a_second_sweep_reads_only_the_log_past_the_newest_checkpoint(db: Database) -> None:
+    history, late = busy_history()
+    half = len(history.events) // 2
+    await consume(db, history.events[:half])
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    async with db.sessions() as session:
+        first = await checkpoint_marks(session, "portfolio", 1)
+    await consume(db, history.events[half:] + late, first_offset=half)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, lazy=True)
+    async with db.sessions() as session:
+        second = await checkpoint_marks(session, "portfolio", 1)
+        head = await log_head(session)
+    assert set(first) < set(second)  # the first sweep's checkpoints are kept, new ones added after them
+    assert max(upto for _, upto in second) == head
+    await assert_like_full_folds(db, cold())
+    # Lazy, with fewer than `per` new events: nothing to do.
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, lazy=True)
+    async with db.sessions() as session:
+        assert await checkpoint_marks(session, "portfolio", 1) == second
+
+
+async def test_a_checkpoint_of_an_older_generation_is_ignored_and_dropped_by_the_rebuild(db: Database) -> None:
+    history, _ = busy_history()
+    await consume(db, history.events)
+    async with db.sessions() as session:
+        head = await log_head(session)
+    at = T0 + timedelta(days=30)
+    wrong = InMemoryDocuments()  # what an older fold might have made of the same events: nothing
+    async with db.transaction() as session:
+        await save_checkpoint(session, "portfolio", 1, at, head, wrong)
+    # Generation 1 answers: the checkpoint is taken at its word (so this test can tell it is ignored).
+    assert len(await fold_as_of(db, PORTFOLIO, at, cold())) == 0
+    progress = await begin_rebuild(db, PORTFOLIO)
+    await run_rebuild(db, PORTFOLIO, progress)
+    assert progress.generation == 2
+    async with db.transaction() as session:
+        assert await checkpoint_count(session, "portfolio") == 0  # the swap dropped generation 1's
+        await save_checkpoint(session, "portfolio", 1, at, head, wrong)  # one written late by an old process
+    assert sorted((await fold_as_of(db, PORTFOLIO, at, cold())).rows()) == sorted(
+        (await fold_as_of(db, PORTFOLIO, at)).rows()
+    )
+    # In memory too: a process that remembered generation 1's folds forgets them once generation 2 answers.
+    remembered = cold()
+    async with db.transaction() as session:
+        await save_checkpoint(session, "portfolio", 2, at, head, wrong)
+    assert len(await fold_as_of(db, PORTFOLIO, at, remembered)) == 0
+    await run_rebuild(db, PORTFOLIO, await begin_rebuild(db, PORTFOLIO))
+    assert len(await fold_as_of(db, PORTFOLIO, at, remembered)) > 0
+
+
+async def test_a_checkpoint_taken_while_a_batch_is_written_does_not_cover_the_batch(db: Database) -> None:
+    history, late = busy_history()
+    await consume(db, history.events)
+    async with db.sessions() as session:
+        before = await log_head(session)
+    placed = [
+        replace(event, topic="pmo.test.events", partition=0, offset=len(history.events) + n)
+        for n, event in enumerate(late)
+    ]
+    async with db.transaction() as session:
+        await apply_events(session, placed)  # logged, folded into the live models, not yet committed
+        # The sweep reads the log meanwhile; on SQLite it waits for the batch's commit to write its checkpoints.
+        sweeping = asyncio.create_task(sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True))
+        await asyncio.sleep(0.5)
+    await sweeping
+    async with db.sessions() as session:
+        marks = await checkpoint_marks(session, "portfolio", 1)
+        assert await log_head(session) > before
+    assert marks and {upto for _, upto in marks} == {before}
+    # The late decisions (before most checkpoints' instants) come from the tail, so every answer is whole.
+    await assert_like_full_folds(db, cold())
+    summary = portfolio_summary(await fold_as_of(db, PORTFOLIO, T0 + timedelta(days=80), cold()), "pf-1")
+    assert summary == portfolio_summary(await fold_as_of(db, PORTFOLIO, T0 + timedelta(days=80)), "pf-1")
