@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from pmo_reporting.adapters.http.programme_responses import ProgrammeDashboard, ProgrammeList
-from pmo_reporting.adapters.http.rendering import AsOf, report_responses, respond
-from pmo_reporting.adapters.http.reports import _state
+from pmo_reporting.adapters.http.rendering import AsOf, report_documents, report_responses, respond
 from pmo_reporting.projections import calendar, delivery, governance, programmes, raid
 from pmo_reporting.projections.catalogue import PORTFOLIO
 from pmo_reporting.reports.programmes import programme_dashboard, programme_list
@@ -33,11 +32,11 @@ async def programme_body(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A programme's dashboard and its projects (404 for a programme unknown now; `known: false` before it
     existed), as the JSON report, its CSV and the console show it."""
-    found = await _state(request, PORTFOLIO, {programmes.PROGRAMME: None}, None)
+    found = await report_documents(request, PORTFOLIO, {programmes.PROGRAMME: None}, None)
     portfolio_id = (found.get(programmes.PROGRAMME, programme_id) or {}).get("portfolio_id")
     if portfolio_id is None and as_of is None:
         raise Problem(404, "not-found", f"no programme {programme_id} is known to reporting")
-    docs = await _state(request, PORTFOLIO, _wanted(portfolio_id), as_of)
+    docs = await report_documents(request, PORTFOLIO, _wanted(portfolio_id), as_of)
     dashboard = programme_dashboard(docs, programme_id, (as_of or datetime.now(UTC)).date())
     if dashboard is None:
         return {"as_of": as_of, "id": programme_id, "known": False}, []
@@ -47,7 +46,7 @@ async def programme_body(
 
 async def programmes_body(request: Request, portfolio_id: str, as_of: datetime | None) -> list[dict[str, Any]]:
     """A portfolio's programmes, one line each, by name."""
-    docs = await _state(request, PORTFOLIO, _wanted(portfolio_id), as_of)
+    docs = await report_documents(request, PORTFOLIO, _wanted(portfolio_id), as_of)
     return programme_list(docs, portfolio_id, (as_of or datetime.now(UTC)).date())
 
 

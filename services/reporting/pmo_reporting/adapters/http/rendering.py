@@ -1,5 +1,5 @@
-"""HTTP edge helpers: `as_of` and other instants checked, typed JSON answers with a page of the report's main
-list, and that whole list as CSV on `Accept: text/csv`."""
+"""HTTP edge helpers: `as_of` and other instants checked, the documents a report reads (live or `as_of`), typed
+JSON answers with a page of the report's main list, and that whole list as CSV on `Accept: text/csv`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pmo_events.contracts.bounds import BoundedInstant
 from pmo_events.envelope import dumps
+from pmo_reporting.application.reports import report_state
+from pmo_reporting.application.time_travel import Checkpoints
+from pmo_reporting.projections.base import Projection
+from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_servicekit.contract.paging import Key, PageRequest, slice_page
 from pmo_servicekit.contract.responses import answers
+from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem
 
 CSV = "text/csv"
@@ -69,6 +74,22 @@ def as_of_instant(as_of: Annotated[BoundedInstant | None, Query(description=AS_O
 
 
 AsOf = Annotated[datetime | None, Depends(as_of_instant)]
+
+
+def _checkpoints(request: Request) -> Checkpoints:
+    """One set of `as_of` checkpoints per app, made on first use."""
+    state = request.app.state
+    if getattr(state, "checkpoints", None) is None:
+        state.checkpoints = Checkpoints()
+    return state.checkpoints
+
+
+async def report_documents(
+    request: Request, projection: Projection, wanted: dict[str, str | None], as_of: datetime | None
+) -> InMemoryDocuments:
+    """The documents of `wanted` kinds (by kind: one portfolio's, or None for all) that a report reads: the live
+    read model's, or the log folded up to `as_of` (from the app's checkpoints)."""
+    return await report_state(service_runtime(request).db, projection, wanted, as_of, _checkpoints(request))
 
 
 def wants_csv(request: Request) -> bool:

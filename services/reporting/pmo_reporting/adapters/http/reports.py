@@ -11,7 +11,7 @@ from pmo_events.contracts.bounds import BoundedDate, BoundedInstant
 from pmo_events.figures.capacity import GroupBy, window_problem
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import Level
-from pmo_reporting.adapters.http.rendering import AsOf, aware, invalid, report_responses, respond
+from pmo_reporting.adapters.http.rendering import AsOf, aware, invalid, report_documents, report_responses, respond
 from pmo_reporting.adapters.http.responses import (
     BenefitsRegister,
     CapacityHeatmap,
@@ -26,8 +26,6 @@ from pmo_reporting.adapters.http.responses import (
     RiskReport,
     TrailOutcome,
 )
-from pmo_reporting.application.reports import report_state
-from pmo_reporting.application.time_travel import Checkpoints
 from pmo_reporting.projections import (
     calendar,
     capacity,
@@ -38,9 +36,7 @@ from pmo_reporting.projections import (
     proposals,
     raid,
 )
-from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
-from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.benefits import benefits_register
 from pmo_reporting.reports.candidates import candidate_positions
 from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
@@ -53,7 +49,6 @@ from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.contract.shared import OUTCOME_VERBS, OUTCOMES_OF_VERBS
-from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -61,20 +56,6 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 Id = Annotated[str, Query(max_length=64)]
 READ = report_responses()
 KNOWN = report_responses(404)
-
-
-def _checkpoints(request: Request) -> Checkpoints:
-    """One set of `as_of` checkpoints per app, made on first use."""
-    state = request.app.state
-    if getattr(state, "checkpoints", None) is None:
-        state.checkpoints = Checkpoints()
-    return state.checkpoints
-
-
-async def _state(
-    request: Request, projection: Projection, wanted: dict[str, str | None], as_of: datetime | None
-) -> InMemoryDocuments:
-    return await report_state(service_runtime(request).db, projection, wanted, as_of, _checkpoints(request))
 
 
 def _stamp(as_of: datetime | None) -> dict[str, Any]:
@@ -97,7 +78,7 @@ async def summary_body(request: Request, portfolio_id: str, as_of: datetime | No
         governance.OBJECTIVE: None,
         calendar.FISCAL_CALENDAR: None,
     }
-    docs = await _state(request, PORTFOLIO, scoped, as_of)
+    docs = await report_documents(request, PORTFOLIO, scoped, as_of)
     if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
         raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
     return {**_stamp(as_of), **portfolio_summary(docs, portfolio_id)}
@@ -110,7 +91,7 @@ async def candidates_body(request: Request, portfolio_id: str, as_of: datetime |
         proposals.PROPOSAL: portfolio_id,
         governance.DECISION: portfolio_id,
     }
-    rows = candidate_positions(await _state(request, PORTFOLIO, wanted, as_of), portfolio_id)
+    rows = candidate_positions(await report_documents(request, PORTFOLIO, wanted, as_of), portfolio_id)
     for row in rows:  # instants as every answer writes them (RFC 3339, Z)
         if row["decided_at"]:
             row["decided_at"] = (
@@ -121,7 +102,7 @@ async def candidates_body(request: Request, portfolio_id: str, as_of: datetime |
 
 async def portfolio_names(request: Request, as_of: datetime | None) -> list[dict[str, Any]]:
     """Every portfolio known at `as_of` (id, name, currency), by name."""
-    docs = await _state(request, PORTFOLIO, {governance.PORTFOLIO: None}, as_of)
+    docs = await report_documents(request, PORTFOLIO, {governance.PORTFOLIO: None}, as_of)
     found = [
         {"id": p["id"], "name": p.get("name"), "currency": p.get("currency")} for p in docs.all(governance.PORTFOLIO)
     ]
@@ -129,7 +110,7 @@ async def portfolio_names(request: Request, as_of: datetime | None) -> list[dict
 
 
 async def pipeline_body(request: Request, portfolio_id: str | None, as_of: datetime | None) -> dict[str, Any]:
-    docs = await _state(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
+    docs = await report_documents(request, PORTFOLIO, {proposals.PROPOSAL: portfolio_id}, as_of)
     funnel = pipeline_funnel(docs, portfolio_id=portfolio_id)
     # `decided:<outcome>` in the HTTP vocabulary (decided:approved), as the decision trail and its filter say it.
     stages = [{**s, "stage": _decided_stage(s["stage"])} for s in funnel["stages"]]
@@ -148,14 +129,14 @@ async def decision_rows(
     """The audit trail's decisions in the HTTP vocabulary, oldest first."""
     # The portfolios too: their currency sets the scale of every amount.
     wanted: dict[str, str | None] = {governance.DECISION: portfolio_id, governance.PORTFOLIO: portfolio_id}
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     return [_spoken(d) for d in decision_trail(docs, portfolio_id=portfolio_id, **filters)]
 
 
 async def project_body(request: Request, project_id: str, as_of: datetime | None) -> dict[str, Any]:
     """A project's report (404 for a project unknown now; `known: false` before it existed)."""
     wanted: dict[str, str | None] = {delivery.PROJECT: None, governance.PORTFOLIO: None}
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     view = project_view(docs, project_id)
     if view is None and as_of is None:
         raise Problem(404, "not-found", f"no project {project_id} is known to reporting")
@@ -173,7 +154,7 @@ async def capacity_body(
     wanted: dict[str, str | None] = dict.fromkeys(
         (capacity.DEMAND, capacity.RESOURCE, capacity.ALLOCATION, capacity.OVERALLOCATION, calendar.FISCAL_CALENDAR)
     )
-    docs = await _state(request, CAPACITY, wanted, as_of)
+    docs = await report_documents(request, CAPACITY, wanted, as_of)
     rows = capacity_heatmap(docs, calendar.fiscal_calendar(docs), window, group_by, bucket)
     body = {
         **_stamp(as_of),
@@ -197,7 +178,7 @@ async def risks_body(
     """The risk view's header (5x5 cells, escalations, overdue actions) and its risks by score, highest first;
     with `programme_id`, of the programme and its projects."""
     wanted: dict[str, str | None] = {raid.RAID_ITEM: portfolio_id, programmes.PROGRAMME: portfolio_id}
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     today = (as_of or datetime.now(UTC)).date()
     within = None
     if programme_id is not None:
@@ -211,7 +192,9 @@ async def dependencies_body(
     request: Request, portfolio_id: str, as_of: datetime | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The dependency map's header (its nodes) and its edges by need date."""
-    docs = await _state(request, PORTFOLIO, {raid.DEPENDENCY: portfolio_id, delivery.PROJECT: portfolio_id}, as_of)
+    docs = await report_documents(
+        request, PORTFOLIO, {raid.DEPENDENCY: portfolio_id, delivery.PROJECT: portfolio_id}, as_of
+    )
     body, edges = dependency_map(docs, portfolio_id)
     return {**_stamp(as_of), **body}, edges
 
@@ -336,7 +319,7 @@ async def list_benefits(
         proposals.PROPOSAL: portfolio_id,
         governance.PORTFOLIO: portfolio_id,
     }
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     items = benefits_register(docs, portfolio_id=portfolio_id, objective_id=objective_id)
     key = (paging, lambda b: [b["project_id"], b["benefit_id"]])
     return respond(request, BenefitsRegister, _stamp(as_of), items, "benefits", page=key)
@@ -356,7 +339,7 @@ async def list_objective_contributions(
     wanted: dict[str, str | None] = dict.fromkeys(
         (governance.OBJECTIVE, proposals.PROPOSAL, delivery.PROJECT, governance.PORTFOLIO)
     )
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     items = objectives_register(docs)
     return respond(request, ObjectivesRegister, _stamp(as_of), items, "objectives", page=(paging, lambda o: [o["id"]]))
 
@@ -376,7 +359,7 @@ async def list_lessons(
     """The lessons library, searchable by text, category and tag; each lesson says how often it was offered to
     proposals' and projects' teams, when last, and how many teams said it applies, does not, or have not said."""
     wanted: dict[str, str | None] = dict.fromkeys((delivery.PROJECT, lessons.PROPOSAL_LESSONS, lessons.PROJECT_LESSONS))
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     items = lessons_library(docs, q=q, category=category, tag=tag)
     key = (paging, lambda lesson: [lesson["project_id"], lesson["lesson_id"]])
     return respond(request, LessonsLibrary, _stamp(as_of), items, "lessons", page=key)
@@ -406,7 +389,7 @@ async def list_lesson_feedback(
         lessons.PROPOSAL_LESSONS: portfolio_id,
         lessons.PROJECT_LESSONS: portfolio_id,
     }
-    docs = await _state(request, PORTFOLIO, wanted, as_of)
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     items = lesson_feedback(docs, portfolio_id=portfolio_id, subject_id=subject_id, acknowledged=acknowledged)
     key = (paging, lambda row: [row["subject"], row["subject_id"], row["lesson_id"]])
     return respond(request, LessonFeedback, _stamp(as_of), items, "lesson-feedback", page=key)
