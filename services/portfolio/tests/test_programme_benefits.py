@@ -13,8 +13,9 @@ from pmo_events.contracts.portfolio import (
     ProgrammeBenefitDefined,
     TrancheReviewed,
 )
+from pmo_events.figures.benefits import Measured, benefit_to_date
 from pmo_portfolio.programmes import domain as rules
-from pmo_portfolio.programmes.domain import BenefitPlan, ContributingProject, Measured
+from pmo_portfolio.programmes.domain import BenefitPlan, ContributingProject
 from pmo_portfolio.shared.errors import InvalidCommand, NotAuthorised, NotFound, RuleViolation
 
 from .support import NOW, PORTFOLIO_ID
@@ -159,26 +160,20 @@ def test_nothing_is_mapped_on_a_closed_programme() -> None:
 
 
 def test_realisations_roll_up_by_share_against_the_profile_planned_to_date() -> None:
-    """Given p-1 gives 60% and p-2 40% of their benefit "#1"; p-1 measured 100 then 150, p-2 measured 50."""
+    """Given p-1 gives 60% and p-2 40% of their benefit "#1"; p-1 measured 100 then 150, p-2 measured 50: the
+    folded map read by the shared rule (libs/events/tests/test_figures_benefits.py holds the rule itself)."""
     benefit = given(*MAPPED, contribution("p-1", "0.6"), contribution("p-2", "0.4")).benefits["b-1"]
     measured = {
         ("p-1", "#1"): [Measured(date(2027, 5, 1), Decimal("100")), Measured(date(2027, 8, 1), Decimal("150"))],
         ("p-2", "#1"): [Measured(date(2027, 7, 1), Decimal("50"))],
     }
-    before = rules.benefit_to_date(benefit, measured, date(2027, 4, 30))
+    before = benefit_to_date(benefit.profile, benefit.contributions.values(), measured, date(2027, 4, 30))
     assert (before.planned, before.realised) == (Decimal(0), Decimal(0))
     assert [c.latest for c in before.contributions] == [None, None]
-    june = rules.benefit_to_date(benefit, measured, date(2027, 6, 30))
+    june = benefit_to_date(benefit.profile, benefit.contributions.values(), measured, date(2027, 6, 30))
     assert (june.planned, june.realised) == (Decimal("100"), Decimal("60"))  # 0.6 x 100
-    later = rules.benefit_to_date(benefit, measured, date(2027, 9, 1))
+    later = benefit_to_date(benefit.profile, benefit.contributions.values(), measured, date(2027, 9, 1))
     assert (later.planned, later.realised) == (Decimal("100"), Decimal("110"))  # 0.6 x 150 + 0.4 x 50
     assert [c.contributed for c in later.contributions] == [Decimal("90.0"), Decimal("20.0")]
-    year_end = rules.benefit_to_date(benefit, measured, date(2028, 1, 1))
+    year_end = benefit_to_date(benefit.profile, benefit.contributions.values(), measured, date(2028, 1, 1))
     assert year_end.planned == Decimal("300")
-
-
-def test_of_one_days_measurements_the_last_recorded_counts() -> None:
-    benefit = given(*MAPPED, contribution("p-1", "0.5")).benefits["b-1"]
-    day = date(2027, 5, 1)
-    measured = {("p-1", "#1"): [Measured(day, Decimal("100")), Measured(day, Decimal("80"))]}
-    assert rules.benefit_to_date(benefit, measured, day).realised == Decimal("40")

@@ -4,8 +4,8 @@ Programmes, dependencies and the RAID log read projects through what this module
 """
 
 from pmo_portfolio.delivery.commands import PROJECT
-from pmo_portfolio.delivery.domain.benefits import is_quantitative, number, unit_of
+from pmo_portfolio.delivery.domain.benefits import is_quantitative, unit_of
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.delivery.queries import project_states
 
-__all__ = ["LIVE", "PROJECT", "Project", "is_quantitative", "number", "project_states", "unit_of"]
+__all__ = ["LIVE", "PROJECT", "Project", "is_quantitative", "project_states", "unit_of"]

@@ -11,15 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
+from pmo_events.figures.benefits import Measured, benefit_to_date, measured_number
 from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up
 from pmo_events.runtime import Database
 from pmo_portfolio import delivery, funding
 from pmo_portfolio.programmes.domain import (
     ContributingProject,
-    Measured,
     Programme,
     ProgrammeBenefit,
-    benefit_to_date,
     ring_fenced,
 )
 from pmo_portfolio.programmes.views import benefit_measurements, programme_projects, programmes
@@ -178,7 +177,7 @@ async def measurements_of(session: AsyncSession, project_ids: Collection[str]) -
     )
     measured: dict[tuple[str, str], list[Measured]] = {}
     for row in rows:
-        value = delivery.number(row.measured_value)
+        value = measured_number(row.measured_value)
         if value is not None:
             measured.setdefault((row.project_id, row.benefit_id), []).append(Measured(row.measured_on, value))
     return measured
@@ -193,7 +192,7 @@ def benefit_view(
     benefit: ProgrammeBenefit, measured: dict[tuple[str, str], list[Measured]], day: date, currency: str
 ) -> dict[str, Any]:
     """A benefit of the map: its profile, what is planned and realised by `day`, each contribution's part."""
-    to_date = benefit_to_date(benefit, measured, day)
+    to_date = benefit_to_date(benefit.profile, benefit.contributions.values(), measured, day)
 
     def text(value: Decimal) -> str:
         return _value_text(value, benefit.unit, currency)

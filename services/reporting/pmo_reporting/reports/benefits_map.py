@@ -1,54 +1,29 @@
 """A programme's benefits map by a day: each programme benefit's profile planned to date against what the
 project benefits feeding it realised, by share.
 
-The portfolio's definition (`pmo_portfolio.programmes.domain.benefits.benefit_to_date`), read from the same
-facts: a project benefit's latest numeric measurement on or before the day (of one day's, the last
-recorded) times its share, summed; planned is the profile's value at its last date on or before the day.
+The rule is the portfolio's own, `pmo_events.figures.benefits.benefit_to_date`, read here from the same facts
+(the programme's and its projects' documents).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from pmo_events.contracts.portfolio import BenefitProfilePoint
+from pmo_events.figures.benefits import Contribution, Measured, benefit_to_date, measured_number
 from pmo_reporting.projections.delivery import PROJECT
 from pmo_reporting.reports.common import Body, DocumentView, money
 
-#: A measured value is a number when it is a finite decimal of at most this many integer digits.
-MAX_INTEGER_DIGITS = 15
-ZERO = Decimal(0)
 
-
-def number(text: str) -> Decimal | None:
-    """`45000`, `-3.5`: a finite decimal of at most 15 integer digits; anything else is not a number."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value.adjusted() >= MAX_INTEGER_DIGITS:
-        return None
-    return value
-
-
-def planned_by(profile: list[Body], day: date) -> Decimal:
-    """The profile's value at its last date on or before `day` (nothing is planned before its first date)."""
-    reached = [Decimal(p["planned_value"]) for p in profile if date.fromisoformat(p["on"]) <= day]
-    return reached[-1] if reached else ZERO
-
-
-def latest_measurement(project: Body | None, benefit_id: str, day: date) -> tuple[Decimal, str] | None:
-    """The project benefit's latest numeric measurement by `day` (of one day's, the last recorded)."""
-    found = [
-        (value, r["measured_on"], r["recorded_at"])
-        for r in (project or {}).get("realisations", [])
-        if r.get("benefit_id") == benefit_id
-        and date.fromisoformat(r["measured_on"]) <= day
-        and (value := number(r["measured_value"])) is not None
+def measurements(project: Body | None, benefit_id: str) -> list[Measured]:
+    """The project benefit's numeric measurements, in the order they were recorded."""
+    realisations = sorted((project or {}).get("realisations", []), key=lambda r: r["recorded_at"])
+    return [
+        Measured(date.fromisoformat(r["measured_on"]), value)
+        for r in realisations
+        if r.get("benefit_id") == benefit_id and (value := measured_number(r["measured_value"])) is not None
     ]
-    if not found:
-        return None
-    value, measured_on, _ = max(found, key=lambda m: (m[1], m[2]))
-    return value, measured_on
 
 
 def benefit_line(docs: DocumentView, benefit: Body, day: date, currency: str | None) -> Body:
@@ -58,28 +33,34 @@ def benefit_line(docs: DocumentView, benefit: Body, day: date, currency: str | N
         """In the currency's places when the benefit is money, else to two places."""
         return money(value, currency) if benefit["unit"] == currency else format(value.quantize(Decimal("0.01")), "f")
 
-    def measured(value: Decimal) -> str:
+    def measured_text(value: Decimal) -> str:
         """A measurement as recorded; money at the currency's scale."""
         return money(value, currency) if benefit["unit"] == currency else format(value, "f")
 
-    contributions = []
-    for c in benefit["contributions"]:
-        latest = latest_measurement(docs.get(PROJECT, c["project_id"]), c["project_benefit_id"], day)
-        contributed = latest[0] * Decimal(c["share"]) if latest else ZERO
-        contributions.append({
-            **c,
-            "measured_value": measured(latest[0]) if latest else None,
-            "measured_on": latest[1] if latest else None,
-            "contributed": contributed,
-        })  # fmt: skip
-    realised = sum((c["contributed"] for c in contributions), ZERO)
+    feeds = [
+        Contribution(c["project_id"], c["project_benefit_id"], Decimal(c["share"])) for c in benefit["contributions"]
+    ]
+    measured = {
+        (f.project_id, f.project_benefit_id): measurements(docs.get(PROJECT, f.project_id), f.project_benefit_id)
+        for f in feeds
+    }
+    profile = [BenefitProfilePoint.model_validate(p) for p in benefit["profile"]]
+    to_date = benefit_to_date(profile, feeds, measured, day)
     return {
         **{k: benefit[k] for k in ("benefit_id", "description", "owner", "unit")},
         "profile": [{"on": p["on"], "planned_value": text(Decimal(p["planned_value"]))} for p in benefit["profile"]],
         "as_of": day.isoformat(),
-        "planned_to_date": text(planned_by(benefit["profile"], day)),
-        "realised_to_date": text(realised),
-        "contributions": [{**c, "contributed": text(c["contributed"])} for c in contributions],
+        "planned_to_date": text(to_date.planned),
+        "realised_to_date": text(to_date.realised),
+        "contributions": [
+            {
+                **recorded,
+                "measured_value": measured_text(c.latest.value) if c.latest else None,
+                "measured_on": c.latest.measured_on.isoformat() if c.latest else None,
+                "contributed": text(c.contributed),
+            }
+            for recorded, c in zip(benefit["contributions"], to_date.contributions, strict=True)
+        ],
     }
 
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import Benefit
 from pmo_events.contracts.portfolio import BenefitRealised
+from pmo_events.figures.benefits import measured_number
 from pmo_portfolio.delivery.domain.lifecycle import existing
 from pmo_portfolio.delivery.domain.project import Project
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
-
-#: A measured number has at most this many digits before the point (as an amount of money does).
-MAX_INTEGER_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -28,17 +25,6 @@ class Measurement:
     note: str | None = None
 
 
-def number(text: str) -> Decimal | None:
-    """`45000`, `-3.5`: a finite decimal of at most 15 integer digits; anything else is not a number."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value.adjusted() >= MAX_INTEGER_DIGITS:
-        return None
-    return value
-
-
 def unit_of(benefit: Benefit, currency: str | None) -> str | None:
     """A financial benefit is measured in its unit, else the portfolio's currency; others in their unit."""
     return benefit.unit or (currency if benefit.kind == "financial" else None)
@@ -47,12 +33,16 @@ def unit_of(benefit: Benefit, currency: str | None) -> str | None:
 def is_quantitative(benefit: Benefit) -> bool:
     """Financial benefits, and those with a unit or a numeric target, are measured as numbers."""
     target = benefit.target_value
-    return benefit.kind == "financial" or bool(benefit.unit) or (target is not None and number(target) is not None)
+    return (
+        benefit.kind == "financial"
+        or bool(benefit.unit)
+        or (target is not None and measured_number(target) is not None)
+    )
 
 
 def _check(benefit: Benefit, measurement: Measurement, currency: str | None, today: date) -> str | None:
     unit = unit_of(benefit, currency)
-    if is_quantitative(benefit) and number(measurement.value) is None:
+    if is_quantitative(benefit) and measured_number(measurement.value) is None:
         in_unit = f" in {unit}" if unit else ""
         raise InvalidCommand(
             "measured_value", f"this benefit is measured as a number{in_unit}, not {measurement.value!r}"
@@ -77,7 +67,7 @@ def realise_benefit(
     if benefit_id not in ids:
         raise NotFound(f"benefit {benefit_id} of project {project.project_id}")
     unit = _check(project.benefits[ids.index(benefit_id)], measurement, currency, at.date())
-    value = number(measurement.value)
+    value = measured_number(measurement.value)
     return [
         BenefitRealised(
             project_id=project.project_id,

@@ -2,10 +2,7 @@
 
 from pmo_portfolio.programmes.domain.benefits import (
     BenefitPlan,
-    BenefitToDate,
     ContributingProject,
-    Measured,
-    benefit_to_date,
     define_benefit,
     set_contribution,
 )
@@ -33,16 +30,13 @@ from pmo_portfolio.programmes.domain.rules import (
 
 __all__ = [
     "BenefitPlan",
-    "BenefitToDate",
     "ContributingProject",
     "Joining",
-    "Measured",
     "Programme",
     "ProgrammeBenefit",
     "ProgrammeDefinition",
     "Tranche",
     "TranchePlan",
-    "benefit_to_date",
     "change_draw",
     "check_envelope_holds_ring_fences",
     "check_ring_fence",

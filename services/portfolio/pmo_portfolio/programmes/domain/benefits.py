@@ -1,11 +1,12 @@
 """The programme's benefits map, pure: benefits with an owner and a realisation profile, fed by the
-benefits of its projects (a share of each), and what their realisations roll up to by a date."""
+benefits of its projects (a share of each). What their realisations roll up to by a date is the shared
+rule `pmo_events.figures.benefits.benefit_to_date` (reporting's programme dashboard uses it too)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from pmo_events.contracts.base import Event
@@ -14,8 +15,7 @@ from pmo_events.contracts.portfolio import (
     ProgrammeBenefitContributionSet,
     ProgrammeBenefitDefined,
 )
-from pmo_portfolio.funding.domain import ZERO
-from pmo_portfolio.programmes.domain.programme import Programme, ProgrammeBenefit
+from pmo_portfolio.programmes.domain.programme import Programme
 from pmo_portfolio.programmes.domain.rules import check_active, check_leader
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
@@ -138,57 +138,3 @@ def set_contribution(
             set_at=set_at,
         )
     ]
-
-
-@dataclass(frozen=True)
-class Measured:
-    """A realisation of a project benefit: the value measured (a number) on a day."""
-
-    measured_on: date
-    value: Decimal
-
-
-@dataclass(frozen=True)
-class ContributionToDate:
-    project_id: str
-    project_benefit_id: str
-    share: Decimal
-    #: The project benefit's latest measurement on or before the date (None: not measured yet).
-    latest: Measured | None
-    contributed: Decimal
-
-
-@dataclass(frozen=True)
-class BenefitToDate:
-    """A programme benefit by a date: planned (its profile's value then) against realised (rolled up)."""
-
-    planned: Decimal
-    realised: Decimal
-    contributions: tuple[ContributionToDate, ...]
-
-
-def planned_by(profile: Sequence[BenefitProfilePoint], day: date) -> Decimal:
-    """The profile's value at its last date on or before `day` (nothing is planned before its first date)."""
-    reached = [point.planned_value for point in profile if point.on <= day]
-    return reached[-1] if reached else ZERO
-
-
-def benefit_to_date(
-    benefit: ProgrammeBenefit, measurements: Mapping[tuple[str, str], Sequence[Measured]], day: date
-) -> BenefitToDate:
-    """Each contributing project benefit's latest measurement by `day` (a measurement states what is realised
-    so far, as the benefits register reads it) times its share, summed; against the profile's plan then."""
-    contributions = []
-    for contribution in benefit.contributions.values():
-        measured = measurements.get((contribution.project_id, contribution.project_benefit_id), ())
-        by_then = [m for m in measured if m.measured_on <= day]
-        # the last measured, and of one day's measurements the last recorded (`measured` is in recorded order)
-        latest = sorted(by_then, key=lambda m: m.measured_on)[-1] if by_then else None
-        contributed = latest.value * contribution.share if latest else ZERO
-        contributions.append(
-            ContributionToDate(
-                contribution.project_id, contribution.project_benefit_id, contribution.share, latest, contributed
-            )
-        )
-    realised = sum((c.contributed for c in contributions), ZERO)
-    return BenefitToDate(planned_by(benefit.profile, day), realised, tuple(contributions))
