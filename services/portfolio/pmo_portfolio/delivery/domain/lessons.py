@@ -1,5 +1,6 @@
 """Lessons learned: recorded by the project's team at any time, also after closure or cancellation, and
-offered to other projects they are relevant to."""
+offered to other projects they are relevant to; what a project's team was offered and said is folded by the
+shared `pmo_events.figures.lesson_feedback` (intake's proposals use it too)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.common import OfferedLesson
 from pmo_events.contracts.portfolio import LessonRecorded, ProjectLessonAcknowledged, ProjectLessonsOffered
 from pmo_events.contracts.portfolio.delivery import Gate
+from pmo_events.figures.lesson_feedback import (
+    Acknowledgement,
+    LessonFeedback,
+    feedback_stream,
+    offered_lessons,
+)
+from pmo_events.figures.lesson_feedback import evolve as evolve_feedback
+from pmo_events.figures.lesson_feedback import initial as initial_feedback
 from pmo_events.figures.relevance import RelatedLesson, Subject, search_terms
 from pmo_portfolio.delivery.domain.lifecycle import existing
 from pmo_portfolio.delivery.domain.project import Project
@@ -55,55 +61,17 @@ def lesson_subject(project: Project) -> Subject:
     )
 
 
-def feedback_stream(project_id: str) -> str:
-    """The stream of the lessons offered to a project and its team's acknowledgements."""
-    return f"lessons-{project_id}"
-
-
-class Acknowledgement(BaseModel):
-    lesson_id: str
-    applies: bool
-    note: str
-    acknowledged_by: str
-    acknowledged_at: datetime
-
-
-class LessonFeedback(BaseModel):
-    """What the project's team was offered and what it said of each lesson (the latest word counts)."""
-
-    feedback_id: str
-    offered: tuple[str, ...] = ()
-    acknowledged: dict[str, Acknowledgement] = {}
-
-
-def initial_feedback(feedback_id: str) -> LessonFeedback:
-    return LessonFeedback(feedback_id=feedback_id)
-
-
-def evolve_feedback(state: LessonFeedback, event: Event) -> LessonFeedback:
-    if isinstance(event, ProjectLessonsOffered):
-        offered = tuple(dict.fromkeys([*state.offered, *(lesson.lesson_id for lesson in event.lessons)]))
-        return state.model_copy(update={"offered": offered})
-    if isinstance(event, ProjectLessonAcknowledged):
-        said = Acknowledgement.model_validate(event.model_dump(include=set(Acknowledgement.model_fields)))
-        return state.model_copy(update={"acknowledged": {**state.acknowledged, event.lesson_id: said}})
-    return state
-
-
 def offer_at_gate(project: Project, related: Sequence[RelatedLesson], gate: Gate, at: datetime) -> list[Event]:
     """A project that passed a gate is offered the lessons most relevant to it (none: nothing is recorded)."""
     if not related:
         return []
-    offered = tuple(
-        OfferedLesson(lesson_id=r.lesson.lesson_id, relevance=r.relevance, reason=r.reason) for r in related
-    )
     return [
         ProjectLessonsOffered(
             project_id=project.project_id,
             portfolio_id=project.portfolio_id,
             feedback_id=feedback_stream(project.project_id),
             occasion=gate,
-            lessons=offered,
+            lessons=offered_lessons(related),
             offered_at=at,
         )
     ]
@@ -124,3 +92,17 @@ def acknowledge(project: Project, lesson_id: str, *, applies: bool, note: str, b
             acknowledged_at=at,
         )
     ]
+
+
+__all__ = [
+    "Acknowledgement",
+    "Lesson",
+    "LessonFeedback",
+    "acknowledge",
+    "evolve_feedback",
+    "feedback_stream",
+    "initial_feedback",
+    "lesson_subject",
+    "offer_at_gate",
+    "record_lessons",
+]
