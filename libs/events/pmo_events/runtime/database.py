@@ -56,6 +56,17 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
 
+    async def analyze(self) -> None:
+        """Refresh the planner's statistics of every table (PostgreSQL; nothing elsewhere).
+
+        A consumer catching up grows its tables far faster than autovacuum's schedule refreshes their
+        statistics (and a server may run without autovacuum): planned from stale ones, a batch's lookup of
+        a few hundred keys hashes every row of its table, and its cost grows with the history."""
+        if not self.is_postgres:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

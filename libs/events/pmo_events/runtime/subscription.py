@@ -48,6 +48,9 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+#: Events applied before a subscription first refreshes the database's statistics (then at each doubling).
+ANALYZE_FIRST_AT = 1000
+
 #: Why a record went to the dead-letter topic (header `pmo_dlq_reason`, metric label `reason`).
 MALFORMED = "malformed_envelope"
 APPLY_FAILED = "apply_failed"
@@ -127,6 +130,8 @@ class Subscription:
         self._epoch = ""
         self._epoch_watch: EpochWatch | None = None
         self._next_lag_refresh = 0.0
+        #: Statistics are refreshed each time the events applied by this process double from here.
+        self._analyze_at = ANALYZE_FIRST_AT
 
     async def run(self) -> None:
         backoff = 0.2
@@ -220,8 +225,20 @@ class Subscription:
                 continue
             if self.on_commit is not None:
                 self.on_commit()
+            await self._analyze_when_grown()
             if self.status.out_of_order > gaps_before:
                 await self._epoch_watch.check(now=True)
+
+    async def _analyze_when_grown(self) -> None:
+        """ANALYZE (outside the batch's transaction) at 1,000 applied events, then each time they double:
+        a catch-up's lookups stay index lookups however fast the tables grow (see `Database.analyze`)."""
+        if self.status.applied < self._analyze_at:
+            return
+        self._analyze_at = 2 * self.status.applied
+        started = asyncio.get_running_loop().time()
+        await self.db.analyze()
+        log.info("subscription %s: statistics refreshed after %d events in %.0f ms", self.name,
+                 self.status.applied, 1000 * (asyncio.get_running_loop().time() - started))  # fmt: skip
 
     async def _refresh_lag(self) -> None:
         """Log-end offsets for the lag figure; at most once a second (each is a broker round trip)."""
