@@ -101,6 +101,9 @@ async def test_a_cold_process_answers_from_kept_checkpoints_like_the_full_fold(d
     middle = T0 + timedelta(days=30)
     used = fresh.nearest("portfolio", middle, head=10**9)
     assert used is not None and used.at in {at for at, _ in marks}  # read from the database
+    # The same question again is answered by the first answer, folding nothing.
+    first = await fold_as_of(db, PORTFOLIO, middle, fresh)
+    assert await fold_as_of(db, PORTFOLIO, middle, fresh) is first
     # Decisions logged after the checkpoints, about instants they cover, are folded from the tail.
     await consume(db, late, first_offset=len(history.events))
     assert portfolio_summary(await fold_as_of(db, PORTFOLIO, middle, cold()), "pf-1") == portfolio_summary(

@@ -37,7 +37,8 @@ from pmo_reporting.projections.documents import InMemoryDocuments, LayeredDocume
 
 log = logging.getLogger(__name__)
 
-#: A fold that had to read at least this many events leaves a checkpoint behind (in this process).
+#: A fold that had to read at least this many events leaves a checkpoint behind (in this process); the
+#: others are remembered among the `recent` answers, so asking the same instant again folds nothing.
 CHECKPOINT_AFTER = 2000
 #: The background sweep leaves a checkpoint after at most this many of a read model's events (and at
 #: each month start), so an `as_of` answer folds at most this many events on top of its checkpoint.
@@ -65,26 +66,40 @@ class Checkpoints:
     def __init__(
         self,
         keep: int = 36,
+        recent: int = 8,
         sweep_every: timedelta | None = timedelta(days=30),
         *,
         per: int | None = None,
         persist: bool = True,
     ) -> None:
         self.keep = keep
+        self.recent = recent
         self.sweep_every = sweep_every
         self.per = per
         self.persist = persist
         self._points: dict[str, list[Checkpoint]] = {}
+        self._recent: dict[str, list[Checkpoint]] = {}
         self._sweeps: dict[str, asyncio.Task[None]] = {}
 
     def nearest(self, name: str, as_of: datetime, head: int, generation: int = 1) -> Checkpoint | None:
+        for kept in (self._points, self._recent):
+            points = kept.get(name, [])
+            if points and (max(p.upto for p in points) > head or points[0].generation != generation):
+                # The log is shorter than a checkpoint remembers (it was emptied and is being re-read), or a
+                # rebuild made another generation answer: these folds answer nothing any more.
+                kept[name] = []
         points = self._points.get(name, [])
-        if points and (max(p.upto for p in points) > head or points[0].generation != generation):
-            # The log is shorter than a checkpoint remembers (it was emptied and is being re-read), or a
-            # rebuild made another generation answer: these folds answer nothing any more.
-            self._points[name] = points = []
         index = bisect.bisect_right([p.at for p in points], as_of)
-        return points[index - 1] if index else None
+        found = points[index - 1] if index else None
+        for answer in self._recent.get(name, []):
+            if answer.at <= as_of and (found is None or (answer.at, answer.upto) > (found.at, found.upto)):
+                found = answer
+        return found
+
+    def remember_answer(self, name: str, point: Checkpoint) -> None:
+        """One of the last few answers (the oldest one goes)."""
+        answers = [p for p in self._recent.get(name, []) if p.at != point.at and p.generation == point.generation]
+        self._recent[name] = [*answers, point][-self.recent :]
 
     def remember(self, name: str, point: Checkpoint) -> None:
         points = [p for p in self._points.get(name, []) if p.at != point.at and p.generation == point.generation]
@@ -114,14 +129,17 @@ class Checkpoints:
 
 def _passes(start: Checkpoint | None, as_of: datetime, head: int) -> list[tuple[list[ColumnElement[bool]], bool]]:
     """What to fold on top of a checkpoint: events after its instant (by the time index) and those
-    logged after it whatever their time (late arrivals). Folds do not depend on order, so the result
-    is the full fold's."""
+    logged after it whatever their time (late arrivals); a pass that cannot find anything is left out.
+    Folds do not depend on order, so the result is the full fold's."""
     by_time = event_log.c.occurred_at <= as_of
     if start is None:
         return [([by_time, event_log.c.seq <= head], False)]
-    after_instant = [event_log.c.occurred_at > start.at, by_time, event_log.c.seq <= start.upto]
-    logged_later = [event_log.c.seq > start.upto, event_log.c.seq <= head, by_time]
-    return [(after_instant, True), (logged_later, False)]
+    passes: list[tuple[list[ColumnElement[bool]], bool]] = []
+    if start.at < as_of:
+        passes.append(([event_log.c.occurred_at > start.at, by_time, event_log.c.seq <= start.upto], True))
+    if start.upto < head:
+        passes.append(([event_log.c.seq > start.upto, event_log.c.seq <= head, by_time], False))
+    return passes
 
 
 async def fold_as_of(
@@ -148,10 +166,16 @@ async def fold_as_of(
                 for event in page:
                     projection.apply(docs, event)
                 folded += len(page)
-    result = docs.flatten() if isinstance(docs, LayeredDocuments) else docs
+    if start is not None and folded == 0:
+        result = start.docs  # nothing happened between the checkpoint and the answer: it is the answer
+    else:
+        result = docs.flatten() if isinstance(docs, LayeredDocuments) else docs
     if checkpoints is not None:
+        answer = Checkpoint(as_of, head, result, generation)
         if folded >= CHECKPOINT_AFTER:
-            checkpoints.remember(projection.name, Checkpoint(as_of, head, result, generation))
+            checkpoints.remember(projection.name, answer)
+        else:
+            checkpoints.remember_answer(projection.name, answer)
         checkpoints.start_sweep(db, projection)
     return result
 
