@@ -27,7 +27,7 @@ async def test_analyze_gives_postgresql_statistics_for_the_rows_just_written(pos
         async with db.sessions() as session:
             assert (await session.execute(stats)).scalar_one() == 0
 
-        await db.analyze()
+        await db.analyze(consumed_streams)
 
         async with db.sessions() as session:
             assert (await session.execute(stats)).scalar_one() > 0

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -56,8 +56,8 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
 
-    async def analyze(self) -> None:
-        """Refresh the planner's statistics of every table (PostgreSQL; nothing elsewhere).
+    async def analyze(self, *tables: Table) -> None:
+        """Refresh the planner's statistics of the given tables, or of every one (PostgreSQL; nothing elsewhere).
 
         A consumer catching up grows its tables far faster than autovacuum's schedule refreshes their
         statistics (and a server may run without autovacuum): planned from stale ones, a batch's lookup of
@@ -65,7 +65,7 @@ class Database:
         if not self.is_postgres:
             return
         async with self.engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
+            await conn.execute(text(" ".join(["ANALYZE", ", ".join(f'"{table.name}"' for table in tables)])))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

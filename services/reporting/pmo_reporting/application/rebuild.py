@@ -15,7 +15,7 @@ from pmo_events.runtime import Database
 from pmo_events.runtime.heap import growing_heap
 from pmo_reporting.adapters.db.checkpoints import drop_checkpoints
 from pmo_reporting.adapters.db.documents import drop_generation, drop_other_generations, write_documents
-from pmo_reporting.adapters.db.tables import event_log, projections
+from pmo_reporting.adapters.db.tables import documents, event_log, projections
 from pmo_reporting.application.live import fold_live, projection_row
 from pmo_reporting.application.log_reader import count_by_type, log_head, read_log, stream_log
 from pmo_reporting.projections.base import Projection
@@ -100,6 +100,9 @@ async def run_rebuilds(db: Database, jobs: Sequence[Job], advance: Advance | Non
             async with db.transaction() as session:
                 await write_documents(session, projection.name, progress.generation, folded.pop(projection.name).rows())
                 await _set(session, projection.name, rebuild_position=position)
+            # Statistics that know the new generation: planned without them, the live path's batched
+            # lookups and updates of it would hash the whole generation (see `Database.analyze`).
+            await db.analyze(documents)
             progress.phase = "swapping"
             await _swap(db, projection, progress.generation, position)
             async with db.transaction() as session:
