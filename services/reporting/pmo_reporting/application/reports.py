@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Hashable
 from datetime import datetime
+from typing import TypeVar
+from weakref import WeakKeyDictionary
 
 from pmo_events.runtime import Database
 from pmo_reporting.adapters.db.documents import load_documents
@@ -10,6 +14,20 @@ from pmo_reporting.application.live import answering_generation
 from pmo_reporting.application.time_travel import Checkpoints, fold_as_of
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.documents import InMemoryDocuments
+
+T = TypeVar("T")
+
+#: Reports already computed from a set of documents, while that set lives (an `as_of` answer's documents
+#: never change, and the same instant asked again comes back as the same set: see `fold_as_of`).
+_COMPUTED: WeakKeyDictionary[InMemoryDocuments, dict[Hashable, object]] = WeakKeyDictionary()
+
+
+def computed(docs: InMemoryDocuments, key: Hashable, report: Callable[[], T]) -> T:
+    """`report()` over `docs`, computed once per set of documents; each caller gets its own copy."""
+    of_docs = _COMPUTED.setdefault(docs, {})
+    if key not in of_docs:
+        of_docs[key] = report()
+    return copy.deepcopy(of_docs[key])  # type: ignore[return-value]
 
 
 async def live_documents(db: Database, projection: Projection, wanted: dict[str, str | None]) -> InMemoryDocuments:

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_AFTER = 2000
 #: The background sweep leaves a checkpoint after at most this many of a read model's events (and at
 #: each month start), so an `as_of` answer folds at most this many events on top of its checkpoint.
-EVENTS_PER_CHECKPOINT = 5000
+EVENTS_PER_CHECKPOINT = 1000
 
 
 @dataclass(frozen=True)

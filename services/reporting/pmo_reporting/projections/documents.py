@@ -27,28 +27,58 @@ class Documents(Protocol):
     def put(self, kind: str, key: str, body: Body, *, scope: str = "") -> None: ...
 
 
+#: A document as held in memory: its body, or its JSON text not decoded yet (from a kept checkpoint).
+Held = tuple[str, Body | str]
+
+
+def _decoded(of_kind: dict[str, Held], key: str) -> tuple[str, Body] | None:
+    """The entry with its body decoded (once: the decoded body replaces the text)."""
+    found = of_kind.get(key)
+    if found is None:
+        return None
+    scope, body = found
+    if isinstance(body, str):
+        body = orjson.loads(body)
+        of_kind[key] = (scope, body)
+    return scope, body
+
+
 class InMemoryDocuments:
-    """Every document held in dicts by kind: the fold target of `as_of` questions and of rebuilds."""
+    """Every document held in dicts by kind: the fold target of `as_of` questions and of rebuilds.
+
+    A body may be held as JSON text until it is first read (`put_encoded`): a checkpoint read from the
+    database decodes only the documents a fold or a report touches."""
 
     def __init__(self) -> None:
-        self._kinds: dict[str, dict[str, tuple[str, Body]]] = {}
+        self._kinds: dict[str, dict[str, Held]] = {}
 
     def get(self, kind: str, key: str) -> Body | None:
-        found = self._kinds.get(kind, {}).get(key)
+        found = _decoded(self._kinds.get(kind, {}), key)
         return found[1] if found else None
 
     def put(self, kind: str, key: str, body: Body, *, scope: str = "") -> None:
         self._kinds.setdefault(kind, {})[key] = (scope, body)
 
+    def put_encoded(self, kind: str, key: str, text: str, *, scope: str = "") -> None:
+        self._kinds.setdefault(kind, {})[key] = (scope, text)
+
     def all(self, kind: str, *, scope: str | None = None) -> list[Body]:
         """The documents of one kind (optionally one scope), in key order for stable reports."""
         of_kind = self._kinds.get(kind, {})
-        return [of_kind[key][1] for key in sorted(of_kind) if scope is None or of_kind[key][0] == scope]
+        keys = [key for key in sorted(of_kind) if scope is None or of_kind[key][0] == scope]
+        return [_decoded(of_kind, key)[1] for key in keys]  # type: ignore[index]
 
     def rows(self) -> Iterator[tuple[str, str, str, Body]]:
         for kind, of_kind in self._kinds.items():
-            for key, (scope, body) in of_kind.items():
+            for key in list(of_kind):
+                scope, body = _decoded(of_kind, key)  # type: ignore[misc]
                 yield kind, key, scope, body
+
+    def encoded_rows(self) -> Iterator[tuple[str, str, str, str]]:
+        """Every document with its body as JSON text (not decoding what was never decoded)."""
+        for kind, of_kind in self._kinds.items():
+            for key, (scope, body) in of_kind.items():
+                yield kind, key, scope, body if isinstance(body, str) else orjson.dumps(body).decode()
 
     def __len__(self) -> int:
         return sum(len(of_kind) for of_kind in self._kinds.values())
@@ -72,7 +102,8 @@ class LayeredDocuments(InMemoryDocuments):
         found = self._base._kinds.get(kind, {}).get(key)
         if found is None:
             return None
-        copy: Body = orjson.loads(orjson.dumps(found[1]))
+        held = found[1]
+        copy: Body = orjson.loads(held if isinstance(held, str) else orjson.dumps(held))
         self.put(kind, key, copy, scope=found[0])
         return copy
 

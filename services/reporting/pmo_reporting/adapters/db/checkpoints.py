@@ -17,18 +17,19 @@ _LEVEL = 1
 
 
 def encode(docs: InMemoryDocuments) -> bytes:
-    """Every document as `{kind: {key: [scope, body]}}`, compressed."""
-    kinds: dict[str, dict[str, tuple[str, object]]] = {}
-    for kind, key, scope, body in docs.rows():
-        kinds.setdefault(kind, {})[key] = (scope, body)
+    """Every document as `{kind: {key: [scope, body as JSON text]}}`, compressed: reading it back makes
+    one string per document, and a document is decoded only when a fold or a report reads it."""
+    kinds: dict[str, dict[str, tuple[str, str]]] = {}
+    for kind, key, scope, text in docs.encoded_rows():
+        kinds.setdefault(kind, {})[key] = (scope, text)
     return zlib.compress(orjson.dumps(kinds), _LEVEL)
 
 
 def decode(body: bytes) -> InMemoryDocuments:
     docs = InMemoryDocuments()
     for kind, of_kind in orjson.loads(zlib.decompress(body)).items():
-        for key, (scope, document) in of_kind.items():
-            docs.put(kind, key, document, scope=scope)
+        for key, (scope, text) in of_kind.items():
+            docs.put_encoded(kind, key, text, scope=scope)
     return docs
 
 

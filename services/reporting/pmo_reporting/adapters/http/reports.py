@@ -26,6 +26,7 @@ from pmo_reporting.adapters.http.responses import (
     RiskReport,
     TrailOutcome,
 )
+from pmo_reporting.application.reports import computed
 from pmo_reporting.projections import (
     calendar,
     capacity,
@@ -81,7 +82,12 @@ async def summary_body(request: Request, portfolio_id: str, as_of: datetime | No
     docs = await report_documents(request, PORTFOLIO, scoped, as_of)
     if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
         raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
-    return {**_stamp(as_of), **portfolio_summary(docs, portfolio_id)}
+    summary = (
+        portfolio_summary(docs, portfolio_id)
+        if as_of is None
+        else computed(docs, ("summary", portfolio_id), lambda: portfolio_summary(docs, portfolio_id))
+    )
+    return {**_stamp(as_of), **summary}
 
 
 async def candidates_body(request: Request, portfolio_id: str, as_of: datetime | None) -> list[dict[str, Any]]:
