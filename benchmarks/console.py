@@ -1,7 +1,8 @@
 """First paint of the PMO console and the board pack on `make demo`'s data: time to first byte and to the
 full body of every console page, the board pack's HTML and its PDF, live and `as_of` the first decision,
 cold (the first request for that page and instant since the stack started) and warm (median of the next
-`--repeat` requests).
+`--repeat` requests). A console page's charts are images of their own (`chart_store`): "+charts" is the time
+from the page's request to its last chart image, fetched one after another.
 
     .venv/bin/python benchmarks/console.py [--repeat 5] [--screenshot docs/console-overview.png]
 
@@ -31,6 +32,7 @@ import httpx
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.demo import load
+from pmo_devstack.html_checks import chart_sources, offline_copy, parse
 from pmo_devstack.keys import dev_key_paths, mint_token
 from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import SERVICES, Stack
@@ -41,20 +43,28 @@ class Timing:
     first_byte_ms: float
     full_ms: float
     size: int
+    #: Milliseconds from the page's request to the last byte of its last chart image (0: no chart image).
+    charts_ms: float = 0.0
 
 
 def timed(client: httpx.Client, path: str, params: dict[str, str]) -> Timing:
-    """One request: milliseconds to the first byte of the body and to its last, and its size."""
+    """One request: milliseconds to the first byte of the body and to its last, and its size; then the page's
+    chart images, one after another (a browser asks for them side by side: an upper bound)."""
     start = time.perf_counter()
     with client.stream("GET", path, params=params) as answer:
         chunks = answer.iter_bytes()
         first = next(chunks, b"")
         first_byte = time.perf_counter()
-        size = len(first) + sum(len(chunk) for chunk in chunks)
+        body = first + b"".join(chunks)
         done = time.perf_counter()
         if answer.status_code != 200:
             raise SystemExit(f"{path} {params}: {answer.status_code}")
-    return Timing((first_byte - start) * 1000, (done - start) * 1000, size)
+    sources = chart_sources(parse(body.decode())) if answer.headers["content-type"].startswith("text/html") else []
+    for source in sources:
+        if (chart := client.get(source)).status_code != 200:
+            raise SystemExit(f"{source}: {chart.status_code}")
+    charts_ms = (time.perf_counter() - start) * 1000 if sources else 0.0
+    return Timing((first_byte - start) * 1000, (done - start) * 1000, len(body), charts_ms)
 
 
 def pages(client: httpx.Client, portfolio: str) -> dict[str, str]:
@@ -87,21 +97,19 @@ def measure(client: httpx.Client, portfolio: str, repeat: int) -> list[tuple[str
                 statistics.median(r.first_byte_ms for r in runs),
                 statistics.median(r.full_ms for r in runs),
                 runs[-1].size,
+                statistics.median(r.charts_ms for r in runs),
             )
             rows.append((name, when, cold, warm))
     return rows
 
 
 def screenshot(client: httpx.Client, portfolio: str, target: Path) -> None:
-    """The overview as Chromium draws it, from the page and its stylesheet saved side by side (nothing else)."""
+    """The overview as Chromium draws it, from the page, its stylesheet and its charts saved side by side."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("no chromium (Debian: apt-get install chromium, or make tools as root)")
     with tempfile.TemporaryDirectory(prefix="console-shot-") as folder:
-        page = Path(folder) / "overview.html"
-        (Path(folder) / "console.css").write_bytes(client.get("/console/static/console.css").content)
-        html = client.get(f"/console/portfolios/{portfolio}").text
-        page.write_text(html.replace("/console/static/console.css", "console.css"))
+        page = offline_copy(client, client.get(f"/console/portfolios/{portfolio}").text, Path(folder), "overview.html")
         subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,2200",
              f"--screenshot={target.resolve()}", page.as_uri()],
@@ -139,11 +147,12 @@ def main() -> None:
         finally:
             stack.stop()
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
-    columns = ("cold TTFB", "cold full", "warm TTFB", "warm full")
+    columns = ("cold TTFB", "cold full", "+charts", "warm TTFB", "warm full", "+charts")
     print(f"{'page':<20} {'instant':<22} " + " ".join(f"{c:>10}" for c in columns) + f" {'KiB':>6}")
     for name, when, cold, warm in rows:
-        print(f"{name:<20} {when:<22} {cold.first_byte_ms:>8.0f}ms {cold.full_ms:>8.0f}ms "
-              f"{warm.first_byte_ms:>8.0f}ms {warm.full_ms:>8.0f}ms {warm.size / 1024:>6.0f}")  # fmt: skip
+        print(f"{name:<20} {when:<22} {cold.first_byte_ms:>8.0f}ms {cold.full_ms:>8.0f}ms {cold.charts_ms:>8.0f}ms "
+              f"{warm.first_byte_ms:>8.0f}ms {warm.full_ms:>8.0f}ms {warm.charts_ms:>8.0f}ms "
+              f"{warm.size / 1024:>6.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":

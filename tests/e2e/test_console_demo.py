@@ -21,7 +21,13 @@ from pypdf import PdfReader
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.demo import load
-from pmo_devstack.html_checks import accessibility_problems, external_references, parse, tables_behind_charts
+from pmo_devstack.html_checks import (
+    accessibility_problems,
+    external_references,
+    offline_copy,
+    parse,
+    tables_behind_charts,
+)
 from pmo_devstack.keys import dev_key_paths, mint_token
 from pmo_devstack.polling import wait_until
 from pmo_devstack.stack import SERVICES, Stack
@@ -79,7 +85,6 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
         }
         shots = tmp_path / "pages"
         shots.mkdir()
-        (shots / "console.css").write_bytes(client.get("/console/static/console.css").content)
         for name, path in pages.items():
             for when, as_of in (("now", None), ("then", first)):
                 answer = client.get(path, params={"as_of": as_of} if as_of else {})
@@ -88,8 +93,7 @@ def test_every_page_shows_the_demo_figures_now_and_at_the_first_decision(demo, t
                 page = parse(answer.text)
                 assert accessibility_problems(page) == [], path
                 assert tables_behind_charts(page), path
-                local = answer.text.replace("/console/static/console.css", "console.css")
-                (shots / f"{name}-{when}.html").write_text(local)
+                offline_copy(client, answer.text, shots, f"{name}-{when}.html")  # its chart images answer
 
         for as_of in (None, first):
             params = {"as_of": as_of} if as_of else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import httpx
 from bs4 import BeautifulSoup, Tag
@@ -66,6 +67,9 @@ def accessibility_problems(page: BeautifulSoup) -> list[str]:
         labelled = page.find(id=str(svg.get("aria-labelledby", "")))
         if svg.get("role") != "img" or not isinstance(labelled, Tag) or not labelled.get_text(strip=True):
             problems.append(f"chart {svg.get('id')} has no accessible name")
+    for image in page.find_all("img"):
+        if not str(image.get("alt", "")).strip():
+            problems.append(f"image {image.get('id') or image.get('src')} has no alternative text")
     for control in page.find_all(["input", "select", "textarea"]):
         if control.get("type") in ("hidden", "submit", "button"):
             continue
@@ -85,8 +89,28 @@ def accessibility_problems(page: BeautifulSoup) -> list[str]:
 
 
 def tables_behind_charts(page: BeautifulSoup) -> bool:
-    """Every chart is followed by a table with its figures."""
-    return all(svg.find_next("table") is not None for svg in page.find_all("svg"))
+    """Every chart (inline SVG, or an image of the console's charts) is followed by a table with its figures."""
+    return all(chart.find_next("table") is not None for chart in page.find_all(["svg", "img"]))
+
+
+def chart_sources(page: BeautifulSoup) -> list[str]:
+    """The addresses of the page's chart images (`<img class="chart">`), in page order."""
+    return [str(image["src"]) for image in page.find_all("img", class_="chart")]
+
+
+def offline_copy(client: httpx.Client, html: str, folder: Path, name: str) -> Path:
+    """The page saved as `folder/name` with its stylesheet and chart images beside it (links made relative), so
+    that a browser shows it from disk as it would from the service; the chart images must answer."""
+    (folder / "console.css").write_bytes(client.get("/console/static/console.css").content)
+    for source in chart_sources(parse(html)):
+        answer = client.get(source)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg+xml"), source
+        local = source.rsplit("/", 1)[-1]
+        (folder / local).write_bytes(answer.content)
+        html = html.replace(f'src="{source}"', f'src="{local}"')
+    target = folder / name
+    target.write_text(html.replace("/console/static/console.css", "console.css"))
+    return target
 
 
 def patient(service: RunningService, subject: str | None = None, *roles: str) -> httpx.AsyncClient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +34,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if definition.warm_up is not None:  # before the first request: uvicorn serves once startup is done
+            await asyncio.to_thread(definition.warm_up)
         await runtime.start()
         backlog.start()
         yield

@@ -59,6 +59,9 @@ class ServiceDefinition:
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.
     subscription_tables: Sequence[Table] = ()
     description: str = ""
+    #: CPU work done once in a thread before the service answers its first request (loading what the first
+    #: request would otherwise wait for: reporting loads matplotlib's fonts for the console's charts).
+    warm_up: Callable[[], None] | None = None
     #: The HTTP contract's version (`info.version`, `docs/openapi/<name>.json`): a breaking change raises the major.
     api_version: str = "1.0.0"
     extra: dict[str, object] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""The board pack's PDF embeds its font (DejaVu Sans, TrueType) with a Unicode map: names in any script the
+"""The board pack's PDF embeds its font (DejaVu Sans, as a Type 3 subset with glyph names): names in any script the
 font covers render and come back out by text extraction, and the glyphs are there (not boxes)."""
 
 from __future__ import annotations

@@ -8,7 +8,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from pmo_devstack.html_checks import accessibility_problems, external_references, parse, patient, tables_behind_charts
+from pmo_devstack.html_checks import (
+    accessibility_problems,
+    chart_sources,
+    external_references,
+    parse,
+    patient,
+    tables_behind_charts,
+)
 
 from .support import T0, standard_history
 from .test_api import all_logged, publish
@@ -145,6 +152,37 @@ async def test_the_console_asks_for_a_token_and_keeps_a_valid_one(reporting) -> 
 
         await anonymous.post("/console/logout")
         assert (await anonymous.get("/console", follow_redirects=False)).status_code == 303
+
+
+async def test_a_pages_charts_are_images_of_their_own_sent_after_the_page_and_kept(reporting) -> None:
+    """First paint does not wait for charts: the overview names each chart by its figures; the chart answers
+    as SVG with an accessible name, never changes for its address (ETag, immutable), and only for a reader."""
+    history = history_with_status_reports()
+    await publish(reporting, history.events)
+    await all_logged(reporting, len(history.events))
+    week_one = (history.events[0].time + timedelta(days=7)).isoformat().replace("+00:00", "Z")
+    async with patient(reporting, "vera", "viewer") as client:
+        now = parse((await client.get("/console/portfolios/pf-1")).text)
+        then = parse((await client.get("/console/portfolios/pf-1", params={"as_of": week_one})).text)
+        charts_now, charts_then = chart_sources(now), chart_sources(then)
+        assert [i["id"] for i in now.find_all("img", class_="chart")] == [
+            "chart-budget", "chart-totals", "chart-rag", "chart-risks", "chart-bubbles"
+        ]  # fmt: skip
+        assert charts_now[0] != charts_then[0]  # other figures, another chart
+        assert charts_now == chart_sources(parse((await client.get("/console/portfolios/pf-1")).text))
+        for source, image in zip(charts_now, now.find_all("img", class_="chart"), strict=True):
+            answer = await client.get(source)
+            assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+            assert "immutable" in answer.headers["cache-control"] and answer.headers["etag"]
+            svg = parse(answer.text).find("svg")
+            assert svg is not None and svg["role"] == "img"
+            assert parse(answer.text).text_of(f"{image['id']}-title") == image["alt"]
+            again = await client.get(source, headers={"If-None-Match": answer.headers["etag"]})
+            assert again.status_code == 304
+        unknown = await client.get("/console/charts/" + "0" * 40 + ".svg")
+        assert unknown.status_code == 404
+    async with patient(reporting) as anonymous:
+        assert (await anonymous.get(charts_now[0])).status_code == 401
 
 
 def _grid(risks: dict) -> list[list[str]]:

@@ -13,17 +13,16 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any, cast
 
 import matplotlib
 from fastapi import APIRouter, Request, Response
-from matplotlib import font_manager
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure, SubFigure
 
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http.chart_store import store_for
 from pmo_reporting.adapters.http.html import as_json, instant_text, templates
 from pmo_reporting.adapters.http.rendering import AsOf
 from pmo_reporting.adapters.http.reports import (
@@ -44,6 +43,7 @@ from pmo_reporting.adapters.http.responses import (
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
+from pmo_servicekit.http import service_runtime
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -59,8 +59,6 @@ WRAP = 60
 HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 #: The years the capacity report answers for (as `/reports/capacity` checks `from` and `to`).
 CALENDAR_YEARS = (1900, 2999)
-#: Fonts with CJK glyphs the PDF falls back to, when installed (DejaVu Sans has none).
-CJK_FONTS = ("Noto Sans CJK JP", "Droid Sans Fallback")
 #: A4 landscape, in inches.
 PAGE = (11.69, 8.27)
 
@@ -369,26 +367,29 @@ async def build_pack(request: Request, portfolio_id: str, as_of: datetime | None
     return _pack(summary, pipeline, candidates, decisions, capacity, risks, as_of, now)
 
 
-def render_html(pack: Pack) -> str:
-    svgs = {s.anchor: s.chart.svg(f"chart-{s.anchor}") for s in pack.sections if s.chart}
+async def pack_charts(request: Request, pack: Pack) -> dict[str, str]:
+    """The pack's charts as inline SVG, from the console's chart store (drawn once per figures, kept on disk)."""
+    store = store_for(service_runtime(request).settings.data_dir)
+    ordered = {s.anchor: store.order(s.chart, f"chart-{s.anchor}") for s in pack.sections if s.chart}
+    drawn = {anchor: await store.svg(key) for anchor, key in ordered.items()}
+    return {anchor: svg for anchor, svg in drawn.items() if svg is not None}
+
+
+def render_html(pack: Pack, svgs: dict[str, str]) -> str:
     return templates.get_template("board_pack.html").render(pack=pack, svgs=svgs)
 
 
-@cache
 def pdf_fonts() -> list[str]:
-    """The PDF's fonts, embedded as TrueType (Type 42) subsets with their Unicode maps, so that every name
-    renders and can be found and copied: DejaVu Sans, which matplotlib ships (Latin, Greek, Cyrillic, ...),
-    then a CJK font for the glyphs it lacks when the system has one (fonts-noto-cjk, fonts-droid-fallback)."""
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
+    """The PDF's fonts (`charts.STYLE`), embedded as subsets, so that every name renders and can be found and
+    copied: DejaVu Sans, then a CJK font when the system has one (fonts-noto-cjk)."""
+    return list(charts.FONTS)
 
 
 def render_pdf(pack: Pack) -> bytes:
     """One A4 landscape page per section: a header with the portfolio and the date, the chart, the tables."""
     buffer = io.BytesIO()
     metadata = {"Title": f"Board pack: {pack.name}", "Subject": pack.stamp, "Creator": "PMO reporting"}
-    style: dict[str, Any] = {**charts.STYLE, "pdf.fonttype": 42, "font.family": pdf_fonts()}
-    with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:  # type: ignore[arg-type]
+    with matplotlib.rc_context(charts.STYLE), PdfPages(buffer, metadata=metadata) as pdf:  # type: ignore[arg-type]
         for number, section in enumerate(pack.sections, start=1):
             page = Figure(figsize=PAGE)
             header, body = _split(page, 2, 1, height_ratios=[0.09, 0.91])
@@ -481,5 +482,5 @@ async def read_board_pack_html(
 ) -> Response:
     """The same content as the PDF, as one HTML page with inline SVG charts (prints one section a page)."""
     pack = await build_pack(request, portfolio_id, as_of)
-    html = await asyncio.to_thread(render_html, pack)
+    html = render_html(pack, await pack_charts(request, pack))
     return Response(html, media_type=f"{HTML}; charset=utf-8", headers={"Content-Security-Policy": HTML_POLICY})

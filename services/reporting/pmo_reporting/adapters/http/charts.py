@@ -7,30 +7,47 @@ Every chart here is drawn from a report's JSON figures; the page shows the same 
 from __future__ import annotations
 
 import io
-import json
 import re
 import textwrap
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 import matplotlib
+from matplotlib import font_manager
 from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 
-#: Text stays text in the SVG (searchable, scalable, no font paths), ids are stable between renders.
-STYLE = {
+#: Fonts with CJK glyphs the PDF falls back to, when installed (DejaVu Sans, which matplotlib ships, has none).
+CJK_FONTS = ("Noto Sans CJK JP", "Droid Sans Fallback")
+
+
+def chart_fonts() -> list[str]:
+    """DejaVu Sans (Latin, Greek, Cyrillic, ...), then a CJK font for the glyphs it lacks when the system has one
+    (fonts-noto-cjk, fonts-droid-fallback): every name renders."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
+
+
+#: The one style of every chart and board-pack page, set for the whole process when this module is imported
+#: (so that drawings in several threads never see another's `rc_context` come and go). Text stays text in the
+#: SVG (searchable, scalable, no font paths), ids are stable between renders; the PDF embeds its fonts as
+#: Type 3 subsets (glyph outlines with their names: extracted and copied as text), which is much faster to
+#: write than Type 42 (fontTools subsetting the TrueType font on every pack).
+FONTS = chart_fonts()
+STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "pmo-console",
-    "font.family": "DejaVu Sans",
+    "pdf.fonttype": 3,
+    "font.family": FONTS,
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+matplotlib.rcParams.update(STYLE)  # type: ignore[arg-type]
 #: RAG colours with enough contrast on white (and every RAG chart also labels its bars).
 RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", "unreported": "#6b6b6b"}
 SERIES = ("#2166ac", "#b35806", "#1b7837", "#762a83")
@@ -39,9 +56,23 @@ RISK_BANDS = ListedColormap(["#d9f0d3", "#fee090", "#fdae61", "#d73027"])
 RISK_NORM = BoundaryNorm([0.5, 4.5, 9.5, 14.5, 25.5], RISK_BANDS.N)
 UTILISATION = LinearSegmentedColormap.from_list("utilisation", ["#f7fbff", "#6baed6", "#fdae61", "#b2182b"])
 
+#: Each chart's title: its SVG's accessible name, and the page's <img> alternative text.
+TITLES = {
+    "budget_chart": "Envelope, committed and actual cost, per fiscal period",
+    "ring_fence_chart": "Ring-fence, drawn and current budget, per fiscal period",
+    "totals_chart": "Envelope, committed and actual cost, all periods",
+    "rag_chart": "Active projects by overall RAG status",
+    "bubble_chart": "Candidates: value score against cost, bubble size the risk criterion score",
+    "funnel_chart": "Pipeline funnel: proposals per stage",
+    "s_curve": "Earned value S-curve: PV, EV and AC per period end",
+    "heatmap": "Capacity heatmap: utilisation per group and period",
+    "risk_heatmap": "Risk heatmap: open risks per probability and impact",
+    "dependency_graph": "Dependency map: an arrow from each provider to the project that needs it; at risk in red",
+}
+
 
 def _styled() -> AbstractContextManager[None]:
-    """The console's chart style, for drawing and saving (matplotlib types rc keys as literals)."""
+    """The console's chart style, for drawing and saving: the process's own (`STYLE`), whoever changed it."""
     return matplotlib.rc_context(STYLE)  # type: ignore[arg-type]
 
 
@@ -91,11 +122,6 @@ class Chart:
         return _scoped_ids(text.replace(tag, new_tag, 1), chart_id)
 
 
-#: Charts drawn as SVG are kept by their figures: pages show the same figures again until an event changes
-#: them, and drawing is most of a page's time.
-SVG_KEPT = 256
-
-
 @dataclass(frozen=True)
 class Drawing:
     """A chart function and the figures it draws (JSON values, as the reports give them)."""
@@ -103,18 +129,25 @@ class Drawing:
     draw: Callable[..., Chart]
     figures: tuple[Any, ...]
 
+    @property
+    def title(self) -> str:
+        return TITLES[self.draw.__name__]
+
     def on(self, into: Canvas | None = None) -> Chart:
         """Drawn on a canvas (a board-pack page), or on a figure of its own."""
         return self.draw(*self.figures, into=into)
 
-    def svg(self, chart_id: str) -> str:
-        """Inline SVG, as drawn before for the same figures and id (the same figures give the same SVG)."""
-        return _svg_kept(self.draw, chart_id, json.dumps(self.figures, sort_keys=True, default=str))
 
-
-@lru_cache(maxsize=SVG_KEPT)
-def _svg_kept(draw: Callable[..., Chart], chart_id: str, figures: str) -> str:
-    return draw(*json.loads(figures)).svg(chart_id)
+def warm_up() -> None:
+    """Load what the first drawing would otherwise wait for (matplotlib's modules, the fonts, their glyphs,
+    the SVG and PDF writers): done once before the service says it is ready."""
+    figure = _figure(2, 1)
+    axes = figure.add_subplot()
+    axes.bar(["a"], [1])
+    axes.set_title("Šť Дм 0123456789", weight="bold")
+    figure.text(0.1, 0.1, "warm")
+    figure.savefig(io.StringIO(), format="svg")
+    figure.savefig(io.BytesIO(), format="pdf")
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -155,7 +188,7 @@ def budget_chart(budget: Sequence[dict[str, str]], currency: str | None, into: C
         axes.set_ylabel(f"amount ({currency or 'currency'})")
         axes.legend(frameon=False)
         axes.ticklabel_format(axis="y", style="plain")
-    return Chart("Envelope, committed and actual cost, per fiscal period", figure)
+    return Chart(TITLES[budget_chart.__name__], figure)
 
 
 def ring_fence_chart(rows: Sequence[dict[str, str]], currency: str | None, into: Canvas | None = None) -> Chart:
@@ -176,7 +209,7 @@ def ring_fence_chart(rows: Sequence[dict[str, str]], currency: str | None, into:
         axes.ticklabel_format(axis="y", style="plain")
         if not rows:
             axes.text(0.5, 0.5, "no ring-fence", ha="center", va="center", transform=axes.transAxes)
-    return Chart("Ring-fence, drawn and current budget, per fiscal period", figure)
+    return Chart(TITLES[ring_fence_chart.__name__], figure)
 
 
 def totals_chart(totals: dict[str, str], currency: str | None, into: Canvas | None = None) -> Chart:
@@ -190,7 +223,7 @@ def totals_chart(totals: dict[str, str], currency: str | None, into: Canvas | No
         axes.invert_yaxis()
         axes.set_xlabel(f"amount ({currency or 'currency'})")
         axes.ticklabel_format(axis="x", style="plain")
-    return Chart("Envelope, committed and actual cost, all periods", figure)
+    return Chart(TITLES[totals_chart.__name__], figure)
 
 
 def rag_chart(rag: dict[str, int], into: Canvas | None = None) -> Chart:
@@ -202,7 +235,7 @@ def rag_chart(rag: dict[str, int], into: Canvas | None = None) -> Chart:
         axes.bar_label(bars, padding=2)
         axes.set_ylabel("active projects")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return Chart("Active projects by overall RAG status", figure)
+    return Chart(TITLES[rag_chart.__name__], figure)
 
 
 def bubble_chart(candidates: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
@@ -230,7 +263,7 @@ def bubble_chart(candidates: Sequence[dict[str, object]], into: Canvas | None = 
         axes.ticklabel_format(axis="y", style="plain")
         if not scored:
             axes.text(0.5, 0.5, "no scored candidate yet", ha="center", va="center", transform=axes.transAxes)
-    return Chart("Candidates: value score against cost, bubble size the risk criterion score", figure)
+    return Chart(TITLES[bubble_chart.__name__], figure)
 
 
 def funnel_chart(stages: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
@@ -244,7 +277,7 @@ def funnel_chart(stages: Sequence[dict[str, object]], into: Canvas | None = None
         axes.invert_yaxis()
         axes.set_xlabel("proposals")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return Chart("Pipeline funnel: proposals per stage", figure)
+    return Chart(TITLES[funnel_chart.__name__], figure)
 
 
 def s_curve(evm: Sequence[dict[str, str]], into: Canvas | None = None) -> Chart:
@@ -262,7 +295,7 @@ def s_curve(evm: Sequence[dict[str, str]], into: Canvas | None = None) -> Chart:
         axes.set_ylabel("cumulative amount")
         axes.legend(frameon=False)
         axes.ticklabel_format(axis="y", style="plain")
-    return Chart("Earned value S-curve: PV, EV and AC per period end", figure)
+    return Chart(TITLES[s_curve.__name__], figure)
 
 
 def heatmap(rows: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
@@ -288,7 +321,7 @@ def heatmap(rows: Sequence[dict[str, object]], into: Canvas | None = None) -> Ch
         axes.set_xticks(range(len(periods)), periods, rotation=45, ha="right")
         axes.set_yticks(range(len(groups)), groups)
         axes.spines[["left", "bottom"]].set_visible(False)
-    return Chart("Capacity heatmap: utilisation per group and period", figure)
+    return Chart(TITLES[heatmap.__name__], figure)
 
 
 def risk_heatmap(cells: Sequence[dict[str, object]], into: Canvas | None = None) -> Chart:
@@ -309,7 +342,7 @@ def risk_heatmap(cells: Sequence[dict[str, object]], into: Canvas | None = None)
         axes.set_xlabel("impact")
         axes.set_ylabel("probability")
         axes.spines[["left", "bottom"]].set_visible(False)
-    return Chart("Risk heatmap: open risks per probability and impact", figure)
+    return Chart(TITLES[risk_heatmap.__name__], figure)
 
 
 def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, int]:
@@ -365,7 +398,7 @@ def dependency_graph(
         else:
             axes.set_xlim(-0.7, max(columns) + 0.7)
             axes.set_ylim(-tallest + 0.4, 0.6)
-    return Chart("Dependency map: an arrow from each provider to the project that needs it; at risk in red", figure)
+    return Chart(TITLES[dependency_graph.__name__], figure)
 
 
 def _text(value: object) -> str | None:

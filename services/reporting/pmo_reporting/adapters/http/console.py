@@ -1,8 +1,9 @@
 """The read-only PMO console: server-rendered HTML (Jinja2) over the same reports as the JSON API, with the
-same JWT (a bearer header, or in development a pasted token kept in a cookie), charts as inline SVG
-(`charts`), a table behind every chart, and an `as_of` time control with that day's events on every page.
+same JWT (a bearer header, or in development a pasted token kept in a cookie), charts as SVG images of their
+own (`charts`, `chart_store`: the page is sent before its charts are drawn), a table behind every chart, and
+an `as_of` time control with that day's events on every page.
 
-No page loads anything from elsewhere: the stylesheet is shipped in this package, there is no script.
+No page loads anything from elsewhere: the stylesheet and the charts come from this service, there is no script.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from urllib.parse import parse_qs, urlencode
 import jwt
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 
 from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
-from pmo_reporting.adapters.http.board_pack import HTML_POLICY, PDF, build_pack, render_html, render_pdf
+from pmo_reporting.adapters.http.board_pack import HTML_POLICY, PDF, build_pack, pack_charts, render_html, render_pdf
+from pmo_reporting.adapters.http.chart_store import ChartStore, store_for
 from pmo_reporting.adapters.http.html import as_json, templates
 from pmo_reporting.adapters.http.programme_reports import programme_body, programmes_body
 from pmo_reporting.adapters.http.programme_responses import ProgrammeDashboard, ProgrammeLine
@@ -150,9 +153,42 @@ def _with_as_of(request: Request, as_of: datetime | str | None, path: str | None
     return target + (f"?{urlencode(params)}" if params else "")
 
 
-async def _svg(draw: Callable[..., charts.Chart], chart_id: str, *figures: Any) -> str:
-    """A chart as inline SVG, drawn off the event loop (matplotlib is CPU work) or kept from before."""
-    return await asyncio.to_thread(charts.Drawing(draw, figures).svg, chart_id)
+def _chart(request: Request, draw: Callable[..., charts.Chart], chart_id: str, *figures: Any) -> Markup:
+    """The chart's place in the page: an image of its own, ordered now (drawn off the event loop, or kept from
+    before for the same figures) and fetched by the browser while it shows the page and the table beside it."""
+    drawing = charts.Drawing(draw, figures)
+    key = _store(request).order(drawing, chart_id)
+    return Markup('<img class="chart" id="{}" src="/console/charts/{}.svg" alt="{}">').format(
+        chart_id, key, drawing.title
+    )
+
+
+def _store(request: Request) -> ChartStore:
+    return store_for(service_runtime(request).settings.data_dir)
+
+
+#: A chart's SVG never changes for its key (the key is a hash of its figures): the browser keeps it.
+CHART_CACHE = "private, max-age=31536000, immutable"
+#: An SVG opened on its own runs nothing and loads nothing.
+CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@router.get("/charts/{name}")
+async def chart(name: str, request: Request) -> Response:
+    """A chart a page ordered, as SVG: waits for its drawing, if under way; 404 for a key never ordered."""
+    if (await _principal(request)) is None:
+        raise Problem(401, "unauthorized", "sign in to the console (or send a bearer token) to see its charts")
+    key = name.removesuffix(".svg")
+    if not name.endswith(".svg") or not key.isalnum() or len(key) > 64:
+        raise Problem(404, "not-found", f"no chart {name}")
+    tag = f'"{key}"'
+    headers = {"ETag": tag, "Cache-Control": CHART_CACHE, "Content-Security-Policy": CHART_POLICY}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    svg = await _store(request).svg(key)
+    if svg is None:
+        raise Problem(404, "not-found", f"no chart {name}: open the page that shows it again")
+    return Response(svg, media_type="image/svg+xml", headers=headers)
 
 
 @router.get("/static/{name}")
@@ -220,12 +256,12 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
     summary = as_json(PortfolioSummary, await summary_body(request, portfolio_id, instant))
     candidates = await candidates_body(request, portfolio_id, instant)
     risk_report = await _risk_report(request, portfolio_id, instant)
-    svg = {
-        "risks": await _svg(charts.risk_heatmap, "chart-risks", risk_report["cells"]),
-        "budget": await _svg(charts.budget_chart, "chart-budget", summary["budget"], summary["currency"]),
-        "totals": await _svg(charts.totals_chart, "chart-totals", summary["totals"], summary["currency"]),
-        "rag": await _svg(charts.rag_chart, "chart-rag", summary["rag"]),
-        "bubbles": await _svg(charts.bubble_chart, "chart-bubbles", candidates),
+    svg = {  # in the page's order: the first is drawn first
+        "budget": _chart(request, charts.budget_chart, "chart-budget", summary["budget"], summary["currency"]),
+        "totals": _chart(request, charts.totals_chart, "chart-totals", summary["totals"], summary["currency"]),
+        "rag": _chart(request, charts.rag_chart, "chart-rag", summary["rag"]),
+        "risks": _chart(request, charts.risk_heatmap, "chart-risks", risk_report["cells"]),
+        "bubbles": _chart(request, charts.bubble_chart, "chart-bubbles", candidates),
     }
     return await _page(
         request,
@@ -255,7 +291,7 @@ async def board_pack(
     pack = await build_pack(request, portfolio_id, instant)
     if kind == "pdf":
         return Response(await asyncio.to_thread(render_pdf, pack), media_type=PDF)
-    html = await asyncio.to_thread(render_html, pack)
+    html = render_html(pack, await pack_charts(request, pack))
     return HTMLResponse(html, headers={"Content-Security-Policy": HTML_POLICY})
 
 
@@ -265,7 +301,7 @@ async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = as_json(PipelineReport, await pipeline_body(request, portfolio_id, instant))
-    svg = {"funnel": await _svg(charts.funnel_chart, "chart-funnel", report["stages"])}
+    svg = {"funnel": _chart(request, charts.funnel_chart, "chart-funnel", report["stages"])}
     return await _page(
         request,
         "pipeline.html",
@@ -289,7 +325,7 @@ async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = await _risk_report(request, portfolio_id, instant)
-    svg = {"heatmap": await _svg(charts.risk_heatmap, "chart-heatmap", report["cells"])}
+    svg = {"heatmap": _chart(request, charts.risk_heatmap, "chart-heatmap", report["cells"])}
     return await _page(
         request,
         "risks.html",
@@ -309,7 +345,7 @@ async def dependencies(portfolio_id: str, request: Request, as_of: AsOfText = No
     instant = _instant(as_of, t)
     body, edges = await dependencies_body(request, portfolio_id, instant)
     report = as_json(DependencyMap, {**body, "items": edges, "next_cursor": None})
-    svg = {"map": await _svg(charts.dependency_graph, "chart-map", report["nodes"], report["items"])}
+    svg = {"map": _chart(request, charts.dependency_graph, "chart-map", report["nodes"], report["items"])}
     return await _page(
         request,
         "dependencies.html",
@@ -356,8 +392,8 @@ async def programme(programme_id: str, request: Request, as_of: AsOfText = None,
         report=report,
         tranche_names={t["tranche_id"]: t["name"] for t in report["tranches"]},
         svg={
-            "ring_fence": await _svg(
-                charts.ring_fence_chart, "chart-ring-fence", report["ring_fence"], report.get("currency")
+            "ring_fence": _chart(
+                request, charts.ring_fence_chart, "chart-ring-fence", report["ring_fence"], report.get("currency")
             )
         },
     )
@@ -386,7 +422,7 @@ async def project(project_id: str, request: Request, as_of: AsOfText = None, t: 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = as_json(ProjectReport, await project_body(request, project_id, instant))
-    svg = {"evm": await _svg(charts.s_curve, "chart-evm", report["evm"])}
+    svg = {"evm": _chart(request, charts.s_curve, "chart-evm", report["evm"])}
     return await _page(
         request,
         "project.html",
@@ -417,7 +453,7 @@ async def capacity(
         raise invalid(wrong[0], wrong[1], "range")
     header, rows = await capacity_body(request, instant, Span(start, end), "role", "period")
     report = as_json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
-    svg = {"heatmap": await _svg(charts.heatmap, "chart-heatmap", report["items"])}
+    svg = {"heatmap": _chart(request, charts.heatmap, "chart-heatmap", report["items"])}
     return await _page(
         request,
         "capacity.html",

@@ -1,0 +1,44 @@
+"""The console's chart store: a chart is named by its figures, drawn once when first asked for, and kept on
+disk so that a restarted service (a new store over the same folder) answers it without drawing again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http.chart_store import ChartStore, chart_key
+
+RAG = {"green": 2, "amber": 1, "red": 0, "unreported": 1}
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {path.name: path.read_text() for path in folder.iterdir()}
+
+
+async def test_a_chart_is_drawn_when_asked_for_and_kept_across_a_restart(tmp_path: Path) -> None:
+    # Given a page that ordered a chart
+    store = ChartStore(tmp_path)
+    drawing = charts.Drawing(charts.rag_chart, (RAG,))
+    key = store.order(drawing, "chart-rag")
+    # then nothing is drawn until the chart is asked for
+    assert _files(tmp_path) == {}
+    # when it is asked for
+    svg = await store.svg(key)
+    # then it is the chart of those figures, with its accessible name, written to disk
+    assert svg is not None and svg.startswith("<svg") and 'id="chart-rag"' in svg
+    assert f'<title id="chart-rag-title">{charts.TITLES["rag_chart"]}</title>' in svg
+    assert _files(tmp_path) == {f"{key}.svg": svg}
+    # and a new store over the same folder (a restart) answers it without an order
+    assert await ChartStore(tmp_path).svg(key) == svg
+    store.close()
+
+
+async def test_other_figures_or_another_place_make_another_chart(tmp_path: Path) -> None:
+    store = ChartStore(tmp_path)
+    same = chart_key(charts.Drawing(charts.rag_chart, (RAG,)), "chart-rag")
+    assert chart_key(charts.Drawing(charts.rag_chart, (dict(RAG),)), "chart-rag") == same
+    assert chart_key(charts.Drawing(charts.rag_chart, ({**RAG, "red": 1},)), "chart-rag") != same
+    assert chart_key(charts.Drawing(charts.rag_chart, (RAG,)), "chart-health") != same
+    # a key nobody ordered is no chart
+    assert await store.svg("0" * 40) is None
+    store.close()
