@@ -112,8 +112,17 @@ def header_map(headers: Any) -> dict[str, bytes]:
     return {name: bytes(v) for name, v in (headers or ()) if v is not None}
 
 
-def from_kafka(key: bytes | None, value: bytes | None, headers: Any) -> RecordedEvent:
-    """Parse a binary-mode record; raises `MalformedEnvelope` naming what is wrong."""
+def from_kafka(
+    key: bytes | None,
+    value: bytes | None,
+    headers: Any,
+    *,
+    topic: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> RecordedEvent:
+    """Parse a binary-mode record (read at `topic`, `partition`, `offset` when given); raises
+    `MalformedEnvelope` naming what is wrong."""
     headers = header_map(headers)
     try:
         cloud_event = from_binary(KafkaMessage(headers, key, value or b""), FORMAT)
@@ -138,6 +147,9 @@ def from_kafka(key: bytes | None, value: bytes | None, headers: Any) -> Recorded
             causation_id=cloud_event.get_extension("causationid"),
             traceparent=cloud_event.get_extension("traceparent"),
             stream_type=cloud_event.get_extension("streamtype"),
+            topic=topic,
+            partition=partition,
+            offset=offset,
             raw=value,
         )
     except MalformedEnvelope:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -361,7 +361,9 @@ class Subscription:
         """Read the record and check that it is authentic; an event that is not is never applied."""
         headers = header_map(record.headers)
         try:
-            event = from_kafka(record.key, record.value, headers)
+            event = from_kafka(
+                record.key, record.value, headers, topic=tp.topic, partition=tp.partition, offset=record.offset
+            )
         except MalformedEnvelope as exc:
             return _Parsed(tp, record, error=f"malformed envelope: {exc}", reason=MALFORMED)
         rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"")
@@ -377,7 +379,7 @@ class Subscription:
                 rejection.detail,
             )
             return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason)
-        return _Parsed(tp, record, event=replace(event, topic=tp.topic, partition=tp.partition, offset=record.offset))
+        return _Parsed(tp, record, event=event)
 
     def _stream_key(self, item: _Parsed) -> StreamKey:
         """Streams are keyed by the topic's owner, never by a header the sender chose."""
