@@ -1,17 +1,16 @@
-"""HTTP answers of programmes (docs/api.md)."""
+"""HTTP answers of programmes (docs/api.md); the shapes reporting's programme dashboard answers too are in
+`pmo_servicekit.contract.programmes`."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_portfolio.shared.http import PeriodAmountOut
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
-
-Rag = Literal["green", "amber", "red"]
+from pmo_servicekit.contract.programmes import ProgrammeBenefitView, StatusRollup, TrancheView
+from pmo_servicekit.contract.wire import Money
 
 PROGRAMME_EXAMPLE: dict[str, Any] = {
     "id": "5d0c3a8e-1f7b-4c1e-9a51-0f7d2e9b6c11",
@@ -63,19 +62,6 @@ class ProgrammeProject(BaseModel):
     budget: list[PeriodAmountOut]
 
 
-class TrancheView(BaseModel):
-    tranche_id: str
-    name: str
-    sequence: int
-    start: date
-    end: date
-    project_ids: list[str]
-    status: Literal["open", "re_plan", "closed"]
-    decision: Literal["continue", "re_plan", "close_programme"] | None = None
-    rationale: str | None = None
-    decided_by: str | None = None
-
-
 class ProgrammeSummary(BaseModel):
     """A programme in a list."""
 
@@ -93,84 +79,6 @@ class ProgrammeSummary(BaseModel):
     ring_fence: list[RingFenceLine]
     projects: list[ProgrammeProject]
     tranches: list[TrancheView]
-
-
-class RolledUpEvm(BaseModel):
-    """The projects' latest reports summed (BAC, PV, EV, AC) and every other figure from the sums."""
-
-    bac: Money
-    pv: Money | None = None
-    ev: Money
-    ac: Money
-    sv: Money | None = None
-    cv: Money
-    spi: Ratio | None = None
-    cpi: Ratio | None = None
-    eac: Money | None = None
-    vac: Money | None = None
-
-
-class StatusCount(BaseModel):
-    status: str
-    count: int
-
-
-class ManagerRag(BaseModel):
-    overall: Rag
-    schedule: Rag | None = None
-    cost: Rag | None = None
-    benefits: Rag | None = None
-
-
-class ManagerReport(BaseModel):
-    report_id: str
-    period_end: date
-    rag: ManagerRag
-    summary: str
-    reported_by: str
-    reported_at: Instant
-
-
-class StatusRollup(BaseModel):
-    """The programme's status: rolled up from its projects, and the programme manager's own report."""
-
-    worst_rag: Rag | None = None
-    projects_reporting: int
-    projects_by_status: list[StatusCount]
-    evm: RolledUpEvm | None = None
-    manager_report: ManagerReport | None = None
-
-
-class ProfilePoint(BaseModel):
-    """The value planned to be realised, in total, by a date."""
-
-    on: date
-    planned_value: DecimalString
-
-
-class ContributionView(BaseModel):
-    """A project benefit feeding the programme benefit: its share, its latest measurement, what that gives."""
-
-    project_id: str
-    project_benefit_id: str
-    share: Ratio = Field(description="the share of the project benefit, more than 0 and at most 1")
-    measured_value: DecimalString | None = None
-    measured_on: date | None = None
-    contributed: DecimalString
-
-
-class ProgrammeBenefitView(BaseModel):
-    """A benefit of the programme's map, planned against realised as of today (`as_of`)."""
-
-    benefit_id: str
-    description: str
-    owner: str
-    unit: str
-    profile: list[ProfilePoint]
-    as_of: date
-    planned_to_date: DecimalString
-    realised_to_date: DecimalString
-    contributions: list[ContributionView]
 
 
 BENEFIT_EXAMPLE: dict[str, Any] = {

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pmo_reporting.adapters.http.responses import BenefitEntry, DependencyEdge, Rag, RaidLevel, Stamped
 from pmo_servicekit.contract.paging import Page
+from pmo_servicekit.contract.programmes import ProgrammeBenefitView, StatusRollup, TrancheView
 from pmo_servicekit.contract.wire import DecimalString, Instant, Money, Ratio
 
 _PF = "fc465260-42a7-40c8-a03e-821a69edefb2"
@@ -26,21 +27,6 @@ _PROJECT_ROW: dict[str, Any] = {
 }  # fmt: skip
 
 
-class EvmFigures(BaseModel):
-    """Earned value (docs/figures.md): money at the currency's scale, null where a denominator is zero."""
-
-    bac: Money
-    pv: Money | None = None
-    ev: Money
-    ac: Money
-    sv: Money | None = None
-    cv: Money
-    eac: Money | None = None
-    vac: Money | None = None
-    spi: Ratio | None = None
-    cpi: Ratio | None = None
-
-
 class RingFencePeriod(BaseModel):
     """One fiscal period: held for the programme, drawn by its projects when they joined, left, and the
     projects' current budgets (after approved changes and releases)."""
@@ -54,51 +40,10 @@ class RingFencePeriod(BaseModel):
     current_budget: Money
 
 
-class TrancheReview(BaseModel):
-    """A tranche and its end-of-tranche review (decision null while it is open)."""
+class TrancheReview(TrancheView):
+    """A tranche and its end-of-tranche review, with when it was decided (null while it is open)."""
 
-    tranche_id: str
-    name: str
-    sequence: int
-    start: date
-    end: date
-    project_ids: list[str]
-    status: Literal["open", "re_plan", "closed"]
-    decision: Literal["continue", "re_plan", "close_programme"] | None = None
-    rationale: str | None = None
-    decided_by: str | None = None
     decided_at: Instant | None = None
-
-
-class StatusCount(BaseModel):
-    status: str
-    count: int
-
-
-class ManagerRag(BaseModel):
-    overall: Rag
-    schedule: Rag | None = None
-    cost: Rag | None = None
-    benefits: Rag | None = None
-
-
-class ManagerReport(BaseModel):
-    report_id: str
-    period_end: date
-    rag: ManagerRag
-    summary: str
-    reported_by: str
-    reported_at: Instant
-
-
-class ProgrammeRollup(BaseModel):
-    """Rolled up from the projects' latest reports as the portfolio rolls it up, and the manager's report."""
-
-    worst_rag: Rag | None = None
-    projects_reporting: int
-    projects_by_status: list[StatusCount]
-    evm: EvmFigures | None = None
-    manager_report: ManagerReport | None = None
 
 
 class BenefitTotals(BaseModel):
@@ -108,40 +53,6 @@ class BenefitTotals(BaseModel):
     realised: Money
     count: int
     realised_count: int
-
-
-class ProfilePoint(BaseModel):
-    """The value planned to be realised, in total, by a date."""
-
-    on: date
-    planned_value: str
-
-
-class MapContribution(BaseModel):
-    """A project benefit feeding the programme benefit: its share, its latest measurement by the day, and
-    what that contributes (measurement x share)."""
-
-    project_id: str
-    project_benefit_id: str
-    share: Ratio = Field(description="the share of the project benefit, more than 0 and at most 1")
-    measured_value: DecimalString | None = None
-    measured_on: date | None = None
-    contributed: DecimalString
-
-
-class MapBenefit(BaseModel):
-    """A benefit of the programme's benefits map, as `GET /programmes/{id}` gives it, reckoned by `as_of`
-    (the day asked about): planned to date from its profile against realised to date from its projects."""
-
-    benefit_id: str
-    description: str
-    owner: str
-    unit: str
-    profile: list[ProfilePoint]
-    as_of: date
-    planned_to_date: DecimalString
-    realised_to_date: DecimalString
-    contributions: list[MapContribution]
 
 
 class OpenRaid(BaseModel):
@@ -251,8 +162,10 @@ class ProgrammeDashboard(Stamped, Page[ProgrammeProjectRow]):
     currency: str | None = None
     ring_fence: list[RingFencePeriod] = Field(default=[], description="in period order")
     tranches: list[TrancheReview] = Field(default=[], description="in sequence")
-    status_rollup: ProgrammeRollup | None = None
-    benefits_map: list[MapBenefit] = Field(default=[], description="the programme's own benefits, fed by its projects'")
+    status_rollup: StatusRollup | None = None
+    benefits_map: list[ProgrammeBenefitView] = Field(
+        default=[], description="the programme's own benefits, fed by its projects'"
+    )
     benefits: list[BenefitEntry] = Field(default=[], description="the member projects' planned benefits")
     benefit_totals: BenefitTotals | None = None
     open_raid: OpenRaid | None = None
