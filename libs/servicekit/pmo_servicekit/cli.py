@@ -1,10 +1,11 @@
-"""`python -m pmo_<service> serve | migrate | rebuild`: one CLI shape for every service."""
+"""`python -m pmo_<service> serve | migrate | rebuild | republish | parked | sweep`: one CLI shape for every service."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import importlib
+import json
 import logging
 import os
 import sys
@@ -16,8 +17,9 @@ from pmo_events.runtime.projection import rebuild_inline_views, reset_subscripti
 from pmo_events.signing import EventSigner
 from pmo_servicekit.logs import configure_logging
 from pmo_servicekit.parked_cli import add_parked_commands, run_parked_command
-from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
+from pmo_servicekit.service import ServiceDefinition, ServiceRuntime, event_signer, event_store
 from pmo_servicekit.settings import ServiceSettings
+from pmo_servicekit.sweeps import chosen, run_sweeps
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,16 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     )
     commands.add_parser("republish", help="queue the whole event store for publishing again (consumers dedupe)")
     add_parked_commands(commands)
+    names = [sweep.name for sweep in definition.sweeps]
+    sweep = commands.add_parser(
+        "sweep",
+        help="run the periodic triggers once, as the scheduler, and print their counts as JSON",
+        description="; ".join(f"{s.name}: {s.help}" for s in definition.sweeps) or "this service has no sweeps",
+    )
+    sweep.add_argument("names", nargs="*", metavar="|".join([*names, "all"]), help="which (default: all)")
     args = parser.parse_args(argv)
+    if args.command == "sweep" and (unknown := set(args.names) - {*names, "all"}):
+        parser.error(f"no sweep {', '.join(sorted(unknown))}; {definition.name} has: {', '.join([*names, 'all'])}")
     settings = ServiceSettings()
     configure_logging(service=definition.name, level=settings.log_level, json=settings.logs_as_json)
     url = settings.database_url_for(definition.name)
@@ -45,6 +56,8 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
         return asyncio.run(_republish(definition, settings))
     if args.command == "parked":
         return asyncio.run(run_parked_command(args, settings.database_url_for(definition.name)))
+    if args.command == "sweep":
+        return asyncio.run(_sweep(definition, settings, args.names))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(definition, settings, replay_subscription=args.subscription))
     return _serve(definition, settings)
@@ -145,6 +158,26 @@ async def _republish(definition: ServiceDefinition, settings: ServiceSettings) -
     finally:
         await db.dispose()
     print(f"{definition.name}: {count} events queued; the running relay publishes them within a second")
+    return 0
+
+
+async def _sweep(definition: ServiceDefinition, settings: ServiceSettings, names: list[str]) -> int:
+    """Each chosen sweep once against the service's database; the running service's relay publishes what it
+    recorded (the outbox rows are written in each sweep's transactions, like any command's)."""
+    from pmo_events.runtime import CommandRuntime, Database
+
+    sweeps = chosen(definition.sweeps, names)
+    if not sweeps:
+        print("{}")
+        return 0
+    store = event_store(definition, settings, event_signer(definition, settings, consuming=False))
+    db = Database(settings.database_url_for(definition.name))
+    commands = CommandRuntime(db, store, projectors=definition.projectors, policies=definition.policies)
+    try:
+        counts = await run_sweeps(commands, sweeps)
+    finally:
+        await db.dispose()
+    print(json.dumps(counts, sort_keys=True))
     return 0
 
 

@@ -28,6 +28,7 @@ from pmo_events.signing import EventSigner, PublicKeyDirectory
 from pmo_events.trust import EventTrust
 from pmo_servicekit.problems import ProblemTable
 from pmo_servicekit.settings import ServiceSettings
+from pmo_servicekit.sweeps import Sweep
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class ServiceDefinition:
     batch_consumer: Callable[[ServiceRuntime], BatchHandler] | None = None
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.
     subscription_tables: Sequence[Table] = ()
+    #: Periodic triggers a scheduler runs (`python -m pmo_<service> sweep`): pmo_servicekit.sweeps.
+    sweeps: Sequence[Sweep] = ()
     description: str = ""
     #: CPU work done once in a thread before the service answers its first request (loading what the first
     #: request would otherwise wait for: reporting loads matplotlib's fonts for the console's charts).
@@ -82,14 +85,9 @@ class ServiceRuntime:
         self.definition = definition
         self.settings = settings
         self.kafka = kafka
-        self.signer = _event_signer(definition, settings)
+        self.signer = event_signer(definition, settings)
         self.db = Database(settings.database_url_for(definition.name))
-        self.store = EventStore(
-            source=f"/pmo/{definition.name}",
-            topic=definition.topic,
-            signer=self.signer,
-            max_event_bytes=settings.event_max_bytes,
-        )
+        self.store = event_store(definition, settings, self.signer)
         self.relay = OutboxRelay(
             self.db,
             kafka,
@@ -138,6 +136,16 @@ class ServiceRuntime:
         await self.relay.stop(flush_timeout=min(grace / 2, 5.0))
         await self.supervisor.stop(grace=grace)
         await self.db.dispose()
+
+
+def event_store(definition: ServiceDefinition, settings: ServiceSettings, signer: EventSigner | None) -> EventStore:
+    """The service's event store: its source, its topic, its signer and the size it refuses above."""
+    return EventStore(
+        source=f"/pmo/{definition.name}",
+        topic=definition.topic,
+        signer=signer,
+        max_event_bytes=settings.event_max_bytes,
+    )
 
 
 def _logged(handler: Handler, logger: logging.Logger) -> Handler:
@@ -192,11 +200,14 @@ def _log_applied(logger: logging.Logger, event: RecordedEvent) -> None:
     )
 
 
-def _event_signer(definition: ServiceDefinition, settings: ServiceSettings) -> EventSigner | None:
-    """The service's signing key; a production start without the keys it needs is refused here."""
+def event_signer(
+    definition: ServiceDefinition, settings: ServiceSettings, *, consuming: bool = True
+) -> EventSigner | None:
+    """The service's signing key; a production start without the keys it needs is refused here (a process
+    that only writes, `consuming=False` like a sweep, needs no producer's public keys)."""
     if settings.env == "production":
         problems = settings.event_key_problems(
-            publishes=definition.topic is not None, consumes=bool(definition.consumes)
+            publishes=definition.topic is not None, consumes=consuming and bool(definition.consumes)
         )
         if problems:
             raise ValueError(f"refusing a production start of {definition.name}: " + "; ".join(problems))

@@ -1,4 +1,4 @@
-"""`python -m pmo_portfolio serve | migrate | rebuild`."""
+"""`python -m pmo_portfolio serve | migrate | rebuild | republish | parked | sweep`."""
 
 import sys
 

@@ -11,10 +11,15 @@ from pmo_portfolio.candidates import routes as candidate_routes
 from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.commands import decide_carried_motion
 from pmo_portfolio.candidates.intake_events import make_handler
-from pmo_portfolio.delivery import board_action_routes, review_cycle_routes
+from pmo_portfolio.delivery import board_action_routes, review_cycle_routes, review_cycles
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
-from pmo_portfolio.delivery.commands import initiate_approved_project, offer_lessons_at_gate, resolve_carried_action
+from pmo_portfolio.delivery.commands import (
+    initiate_approved_project,
+    notice_overdue,
+    offer_lessons_at_gate,
+    resolve_carried_action,
+)
 from pmo_portfolio.dependencies import routes as dependency_routes
 from pmo_portfolio.dependencies import views as dependency_views
 from pmo_portfolio.dependencies.commands import reassess_dependencies
@@ -22,6 +27,7 @@ from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
 from pmo_portfolio.governance import routes as governance_routes
 from pmo_portfolio.governance import views as governance_views
+from pmo_portfolio.governance.commands import lapse_due_motions
 from pmo_portfolio.objectives import routes as objective_routes
 from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.programmes import routes as programme_routes
@@ -38,6 +44,7 @@ from pmo_portfolio.scenarios import routes as scenario_routes
 from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
 from pmo_servicekit.service import ServiceDefinition
+from pmo_servicekit.sweeps import Sweep
 
 VIEWS = (
     funding_views,
@@ -49,6 +56,22 @@ VIEWS = (
     dependency_views,
     raid_views,
     governance_views,
+)
+
+#: What the scheduler runs (`python -m pmo_portfolio sweep`), the same functions as the HTTP triggers; how often
+#: each runs where: deploy/k8s/README.md (Scheduled sweeps).
+SWEEPS = (
+    Sweep("lapse-due", "every open motion past its deadline lapses (POST /motions/lapse-due)", lapse_due_motions),
+    Sweep(
+        "notify-overdue",
+        "overdue reviews and board actions are published once each (POST /projects/notify-overdue)",
+        notice_overdue,
+    ),
+    Sweep(
+        "review-cycles",
+        "each portfolio whose review cycle is due runs it (POST /portfolios/review-cycles/run-due)",
+        review_cycles.run_due,
+    ),
 )
 
 PORTFOLIO = ServiceDefinition(
@@ -100,4 +123,5 @@ PORTFOLIO = ServiceDefinition(
     ],
     problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
+    sweeps=SWEEPS,
 )

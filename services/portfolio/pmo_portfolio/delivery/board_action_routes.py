@@ -24,7 +24,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import answer, service_runtime
+from pmo_servicekit.http import answer, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter()
@@ -127,9 +127,11 @@ async def resolve_delegated(
     response_model=OverdueSweep,
     **allow("pmo_analyst", "admin"),
 )
-async def notify_overdue(_principal: CurrentPrincipal, request: Request) -> OverdueSweep:
-    """The review calendar's trigger, for a scheduler (a CronJob): each live project past its review date, and each
-    open action past its due date, is published once (`ReviewOverdue`, `BoardActionOverdue`) for whoever notifies
-    people; safe to run anywhere at once."""
-    counted = await commands.notice_overdue(service_runtime(request).commands, datetime.now(UTC))
+async def notify_overdue(principal: CurrentPrincipal, request: Request) -> OverdueSweep:
+    """The review calendar's trigger, by hand (the scheduler runs the same sweep daily: `python -m pmo_portfolio
+    sweep notify-overdue`): each live project past its review date, and each open action past its due date, is
+    published once (`ReviewOverdue`, `BoardActionOverdue`) for whoever notifies people; safe to run anywhere at
+    once; recorded as by the caller."""
+    meta = metadata_for(request, principal)
+    counted = await commands.notice_overdue(service_runtime(request).commands, datetime.now(UTC), meta)
     return OverdueSweep(**counted)

@@ -185,8 +185,9 @@ async def _moved(
     return governance.motion_view(motion, version, currency), version
 
 
-async def notice_overdue(runtime: CommandRuntime, now: datetime) -> dict[str, int]:
-    """The review calendar's trigger: each live project's overdue review and overdue actions, published once.
+async def notice_overdue(runtime: CommandRuntime, now: datetime, meta: Metadata) -> dict[str, int]:
+    """The review calendar's trigger: each live project's overdue review and overdue actions, published once, as
+    by `meta`'s actor (the analyst who called the endpoint, or the scheduler).
 
     Each project in its own transaction, appended on its version: replicas running it at once notice each
     overdue date once (the loser of a race finds it noticed, or the next sweep looks again)."""
@@ -195,7 +196,7 @@ async def notice_overdue(runtime: CommandRuntime, now: datetime) -> dict[str, in
     counted = {"reviews_overdue": 0, "actions_overdue": 0}
     for project_id in live:
         try:
-            async with runtime.unit_of_work(Metadata(actor="pmo-portfolio")) as uow:
+            async with runtime.unit_of_work(meta) as uow:
                 notices, _ = await apply_to_project(
                     uow, project_id, lambda portfolio, project: board_actions.overdue_notices(portfolio, project, now)
                 )

@@ -24,7 +24,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
+from pmo_servicekit.http import IfMatch, answer, answered, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter()
@@ -39,11 +39,13 @@ NO_MODEL = {422: "`scoring_model`: the portfolio has no scoring model to re-scor
     response_model=DueCyclesRun,
     **allow("pmo_analyst", "admin"),
 )
-async def run_due_cycles(_principal: CurrentPrincipal, request: Request) -> DueCyclesRun:
-    """The review cycle's trigger, for a scheduler (a CronJob): each portfolio with a scoring model whose last cycle
-    is `every_days` old (or that never had one) runs one now, recorded as by `pmo-portfolio`; safe to run anywhere
-    at once (each cycle is recorded once)."""
-    counted = await review_cycles.run_due(service_runtime(request).commands, datetime.now(UTC))
+async def run_due_cycles(principal: CurrentPrincipal, request: Request) -> DueCyclesRun:
+    """The review cycle's trigger, by hand (the scheduler runs the same sweep hourly: `python -m pmo_portfolio sweep
+    review-cycles`): each portfolio with a scoring model whose last cycle is `every_days` old (or that never had
+    one) runs one now, run by the caller (`run_by`; `scheduler` when scheduled); safe to run anywhere at once (each
+    cycle is recorded once)."""
+    meta = metadata_for(request, principal)
+    counted = await review_cycles.run_due(service_runtime(request).commands, datetime.now(UTC), meta)
     return DueCyclesRun(**counted)
 
 

@@ -82,22 +82,23 @@ async def run_cycle(uow: UnitOfWork, portfolio_id: str, run_by: str, now: dateti
     return cycle_view(event), event.cycle
 
 
-async def run_due(runtime: CommandRuntime, now: datetime) -> dict[str, int]:
+async def run_due(runtime: CommandRuntime, now: datetime, meta: Metadata) -> dict[str, int]:
     """The scheduler's trigger: each portfolio with a scoring model whose cycle is due runs one, each in its own
-    transaction, appended on its cycle stream's version: replicas running it at once run each cycle once."""
+    transaction, appended on its cycle stream's version: replicas running it at once run each cycle once. Run by
+    `meta`'s actor (the analyst who called the endpoint, or the scheduler)."""
     async with runtime.db.sessions() as session:
         ids = await portfolio_ids(session)
     counted = {"cycles_run": 0}
     for portfolio_id in ids:
         try:
-            async with runtime.unit_of_work(Metadata(actor="pmo-portfolio")) as uow:
+            async with runtime.unit_of_work(meta) as uow:
                 portfolio, _ = await load_portfolio_in(uow.session, portfolio_id)
                 last = (await uow.load(CYCLES, cycle_stream(portfolio_id))).state.last_run_at
                 if portfolio.scoring_model is None or not reprioritisation.is_due(
                     portfolio.cycle_every_days, last, now
                 ):
                     continue
-                await run_cycle(uow, portfolio_id, "pmo-portfolio", now)
+                await run_cycle(uow, portfolio_id, meta.actor or "pmo-portfolio", now)
         except ConcurrencyConflict:
             log.info("portfolio %s ran its review cycle elsewhere meanwhile", portfolio_id)
             continue

@@ -70,8 +70,9 @@ async def _append(
     return after, version + len(new_events)
 
 
-async def lapse_due_motions(runtime: CommandRuntime, now: datetime) -> int:
-    """The deadline's trigger: every open motion past its deadline lapses, each in its own transaction.
+async def lapse_due_motions(runtime: CommandRuntime, now: datetime, meta: Metadata) -> dict[str, int]:
+    """The deadline's trigger: every open motion past its deadline lapses, each in its own transaction, recorded
+    as by `meta`'s actor (the analyst who called the endpoint, or the scheduler).
 
     Safe to run anywhere at once (several replicas, a vote arriving at the same moment): the lapse is
     appended on the motion's version, so exactly one writer ends the motion and the others find it ended.
@@ -81,9 +82,9 @@ async def lapse_due_motions(runtime: CommandRuntime, now: datetime) -> int:
     lapsed = 0
     for motion_id in due:
         try:
-            async with runtime.unit_of_work(Metadata(actor="pmo-portfolio")) as uow:
+            async with runtime.unit_of_work(meta) as uow:
                 events, _, _ = await apply_to_motion(uow, motion_id, lambda motion: motions.lapse(motion, now))
             lapsed += len(events)
         except ConcurrencyConflict:
             log.info("motion %s changed while lapsing it; the next sweep looks again", motion_id)
-    return lapsed
+    return {"lapsed": lapsed}

@@ -31,7 +31,7 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
+from pmo_servicekit.http import IfMatch, answer, answered, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 
 router = APIRouter()
@@ -242,10 +242,11 @@ async def declare_conflict(
     response_model=LapseSweep,
     **allow("pmo_analyst", "admin"),
 )
-async def lapse_due(_principal: CurrentPrincipal, request: Request) -> LapseSweep:
-    """The deadline's trigger, for a scheduler (a CronJob): each due motion lapses once, whoever else runs it."""
-    lapsed = await commands.lapse_due_motions(service_runtime(request).commands, datetime.now(UTC))
-    return LapseSweep(lapsed=lapsed)
+async def lapse_due(principal: CurrentPrincipal, request: Request) -> LapseSweep:
+    """The deadline's trigger, by hand (the scheduler runs the same sweep: `python -m pmo_portfolio sweep lapse-due`):
+    each due motion lapses once, whoever else runs it, recorded as by the caller."""
+    meta = metadata_for(request, principal)
+    return LapseSweep(**await commands.lapse_due_motions(service_runtime(request).commands, datetime.now(UTC), meta))
 
 
 async def _on_motion(
