@@ -215,6 +215,76 @@ def test_migration_job(overlay, name):
     assert files == {"PMO_DATABASE_URL_FILE": f"pmo-{name}-db", "PMO_AUTH_PUBLIC_KEY_FILE": "pmo-auth"}
 
 
+def _pod_templates(docs: list[dict]) -> list[tuple[str, dict]]:
+    """(workload name, pod template) of every Deployment, Job and CronJob."""
+    templates = [(n, w["spec"]["template"]) for kind in ("Deployment", "Job") for n, w in of_kind(docs, kind).items()]
+    return templates + [(n, c["spec"]["jobTemplate"]["spec"]["template"]) for n, c in of_kind(docs, "CronJob").items()]
+
+
+def _egress_of(docs: list[dict], labels: dict[str, str]) -> set[tuple[str, int]]:
+    """Every (protocol, port) the NetworkPolicies let a pod with `labels` reach."""
+
+    def selects(selector: dict) -> bool:
+        if not selector.get("matchLabels", {}).items() <= labels.items():
+            return False
+        for term in selector.get("matchExpressions", []):
+            value = labels.get(term["key"])
+            if term["operator"] == "NotIn" and value in term["values"]:
+                return False
+            if term["operator"] == "In" and value not in term["values"]:
+                return False
+        return True
+
+    return {
+        (port.get("protocol", "TCP"), port["port"])
+        for policy in of_kind(docs, "NetworkPolicy").values()
+        if "Egress" in policy["spec"]["policyTypes"] and selects(policy["spec"]["podSelector"])
+        for rule in policy["spec"].get("egress", [])
+        for port in rule["ports"]
+    }
+
+
+#: The scheduled sweeps (python -m pmo_portfolio sweep NAME) and when they run (deploy/k8s/README.md).
+SWEEPS = {"lapse-due": "*/5 * * * *", "notify-overdue": "0 6 * * *", "review-cycles": "17 * * * *"}
+
+
+@pytest.mark.parametrize(("sweep", "schedule"), SWEEPS.items())
+def test_sweep_cronjob(overlay, sweep, schedule):
+    overlay_name, docs = overlay
+    cron = of_kind(docs, "CronJob")[f"portfolio-sweep-{sweep}"]
+    spec = cron["spec"]
+    assert (spec["schedule"], spec["timeZone"]) == (schedule, "Etc/UTC")
+    assert spec["concurrencyPolicy"] == "Forbid", "a slow run is never doubled"
+    assert 0 < spec["startingDeadlineSeconds"] <= 3600
+    assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
+    job = spec["jobTemplate"]["spec"]
+    assert job["activeDeadlineSeconds"] > 0 and job["backoffLimit"] <= 3
+    template = job["template"]
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["portfolio", "sweep", sweep]
+    assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
+    _assert_hardened(pod, container)
+    settings = _settings(docs, container)
+    assert settings["PMO_ENV"] == PMO_ENV[overlay_name], "a sweep reads the service's own settings"
+    # Its database, the token key its settings check and the key that signs what it records; no Kafka secret.
+    files = _file_settings(docs, pod, container, {"PMO_DATABASE_URL_FILE", "PMO_AUTH_PUBLIC_KEY_FILE",
+                                                  "PMO_EVENT_SIGNING_KEY_FILE"})  # fmt: skip
+    assert files == {
+        "PMO_DATABASE_URL_FILE": "pmo-portfolio-db",
+        "PMO_AUTH_PUBLIC_KEY_FILE": "pmo-auth",
+        "PMO_EVENT_SIGNING_KEY_FILE": "pmo-portfolio-signing",
+    }
+    assert set(_mounted_secrets(pod, container)) == set(files.values())
+    if overlay_name == "prod":
+        assert "@sha256:" in container["image"], "the service's image, pinned by digest"
+    assert _egress_of(docs, template["metadata"]["labels"]) == {("UDP", 53), ("TCP", 53), ("TCP", 5432)}, (
+        "a sweep reaches DNS and PostgreSQL only"
+    )
+    service_labels = of_kind(docs, "Deployment")["portfolio"]["spec"]["template"]["metadata"]["labels"]
+    assert ("TCP", 9093) in _egress_of(docs, service_labels), "the service itself still reaches Kafka"
+
+
 def test_network_policies_deny_by_default_and_limit_egress(overlay):
     _, docs = overlay
     policies = list(of_kind(docs, "NetworkPolicy").values())
@@ -228,10 +298,8 @@ def test_network_policies_deny_by_default_and_limit_egress(overlay):
         and not p["spec"].get("egress")
     ]
     assert deny, "no default-deny policy for the PMO pods"
-    for kind in ("Deployment", "Job"):
-        for workload in of_kind(docs, kind).values():
-            labels = workload["spec"]["template"]["metadata"]["labels"]
-            assert pmo.items() <= labels.items(), f"{workload['metadata']['name']} escapes the policies"
+    for name, template in _pod_templates(docs):
+        assert pmo.items() <= template["metadata"]["labels"].items(), f"{name} escapes the policies"
     for policy in policies:
         for rule in policy["spec"].get("egress", []):
             assert rule.get("ports"), f"{policy['metadata']['name']}: egress rule open on every port"
@@ -248,11 +316,10 @@ def test_network_policies_deny_by_default_and_limit_egress(overlay):
 def test_secrets_are_mounted_files_and_never_committed(overlay):
     overlay_name, docs = overlay
     mounted = set()
-    for kind in ("Deployment", "Job"):
-        for workload in of_kind(docs, kind).values():
-            pod = workload["spec"]["template"]["spec"]
-            for container in pod["containers"]:
-                mounted |= set(_mounted_secrets(pod, container))
+    for _, template in _pod_templates(docs):
+        pod = template["spec"]
+        for container in pod["containers"]:
+            mounted |= set(_mounted_secrets(pod, container))
     assert mounted == SECRETS
     generated = {base_name(name) for name in of_kind(docs, "Secret")}
     if overlay_name == "prod":
