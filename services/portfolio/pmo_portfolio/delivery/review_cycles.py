@@ -22,6 +22,7 @@ from pmo_events.runtime import (
     ConcurrencyConflict,
     Database,
     EventStore,
+    Loaded,
     Metadata,
     UnitOfWork,
     fold,
@@ -62,15 +63,18 @@ async def project_statuses(session: AsyncSession, portfolio_id: str) -> dict[str
     return {row.project_id: row.status for row in await session.execute(query)}
 
 
-async def run_cycle(uow: UnitOfWork, portfolio_id: str, run_by: str, now: datetime) -> tuple[dict[str, Any], int]:
+async def run_cycle(
+    uow: UnitOfWork, portfolio_id: str, run_by: str, now: datetime, *, cycles: Loaded[CycleLog] | None = None
+) -> tuple[dict[str, Any], int]:
     """Re-score the running projects with the portfolio's current model and rank them with the pipeline; the cycle
-    as recorded and its number."""
+    as recorded and its number. Given `cycles` (the stream as a due check read it), the cycle is appended on that
+    version, so a cycle another run recorded since answers ConcurrencyConflict rather than running twice."""
     portfolio = await uow.load(PORTFOLIO, portfolio_id)
     if not portfolio.state.exists:
         raise NotFound(f"portfolio {portfolio_id}")
     board_scores = await scorecard(uow.session, portfolio_id)
     statuses = await project_statuses(uow.session, portfolio_id)
-    cycles = await uow.load(CYCLES, cycle_stream(portfolio_id))
+    cycles = cycles or await uow.load(CYCLES, cycle_stream(portfolio_id))
     new_events = reprioritisation.reprioritise(
         portfolio.state, board_scores, statuses, cycle=cycles.state.cycles + 1, model_version=portfolio.version,
         run_by=run_by, run_at=now,
@@ -93,12 +97,13 @@ async def run_due(runtime: CommandRuntime, now: datetime, meta: Metadata) -> dic
         try:
             async with runtime.unit_of_work(meta) as uow:
                 portfolio, _ = await load_portfolio_in(uow.session, portfolio_id)
-                last = (await uow.load(CYCLES, cycle_stream(portfolio_id))).state.last_run_at
+                cycles = await uow.load(CYCLES, cycle_stream(portfolio_id))
                 if portfolio.scoring_model is None or not reprioritisation.is_due(
-                    portfolio.cycle_every_days, last, now
+                    portfolio.cycle_every_days, cycles.state.last_run_at, now
                 ):
                     continue
-                await run_cycle(uow, portfolio_id, meta.actor or "pmo-portfolio", now)
+                # Appended on the version the due check read: a run that recorded the cycle meanwhile wins.
+                await run_cycle(uow, portfolio_id, meta.actor or "pmo-portfolio", now, cycles=cycles)
         except ConcurrencyConflict:
             log.info("portfolio %s ran its review cycle elsewhere meanwhile", portfolio_id)
             continue
