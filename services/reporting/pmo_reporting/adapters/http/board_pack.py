@@ -17,8 +17,11 @@ from typing import Any, cast
 
 import matplotlib
 from fastapi import APIRouter, Request, Response
+from matplotlib import font_manager
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.lines import Line2D
+from matplotlib.textpath import text_to_path
 
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
@@ -418,30 +421,89 @@ def _split(
     return list(cast(Any, parts).flat)
 
 
+#: The PDF tables' type sizes (points): captions, cells, notes; the smallest a wide table shrinks to.
+CAPTION_SIZE, CELL_SIZE, NOTE_SIZE, SMALLEST = 9.0, 7.5, 9.0, 5.0
+#: A cell's padding and a line's height, in points and in multiples of the type size.
+PAD, LEADING = 3.0, 1.25
+RULE = "#c8c8c8"
+
+
+def _width(text: str, size: float, bold: bool = False) -> float:
+    """The width of a line of text, in points, as the PDF sets it (the fonts' advances, no drawing)."""
+    weight = "bold" if bold else "normal"
+    prop = font_manager.FontProperties(family=charts.FONTS, size=size, weight=weight)
+    return float(text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0])
+
+
+def _row_height(row: list[str], size: float) -> float:
+    return size * LEADING * max(cell.count("\n") + 1 for cell in row) + 3
+
+
+def _tables_height(tables: list[list[list[str]]], size: float) -> float:
+    """The height, in points, the tables take when their cells are set at `size`."""
+    heights = [
+        CAPTION_SIZE * 1.6 + (size * LEADING + 2 + sum(_row_height(row, size) for row in rows) if rows else size * 2.5)
+        for rows in tables
+    ]
+    return sum(heights) + CAPTION_SIZE * 1.8 * len(tables)
+
+
 def _tables(into: charts.Canvas, section: Section) -> None:
-    """The section's tables, stacked, each with its caption; long text wrapped."""
-    count = len(section.tables) + (1 if section.notes else 0)
-    axes_list = into.subplots(count, 1, squeeze=False)[:, 0]
-    for axes, table in zip(axes_list, section.tables, strict=False):
-        axes.axis("off")
-        axes.set_title(table.caption, loc="left", fontsize=9, weight="bold")
-        if not table.rows:
-            axes.text(0, 0.9, "None.", fontsize=8, va="top")
+    """The section's tables, stacked from the top, each with its caption, header row and a rule under each
+    row; long text wrapped, figures right-aligned, a table too wide for the space set in smaller type.
+
+    Every cell is placed as text on the page (no axes, no matplotlib Table: its cells' patches, automatic
+    column widths and repeated layout were most of the PDF's time)."""
+    to_points = 72 / into.figure.dpi
+    width, height = into.bbox.width * to_points, into.bbox.height * to_points
+    left, y = 0.03 * width, height - 12.0
+
+    def put(x: float, top: float, text: str, size: float, **style: Any) -> None:
+        into.text(x / width, top / height, text, fontsize=size, va="top", transform=into.transSubfigure, **style)
+
+    def rule(x0: float, x1: float, at: float) -> None:
+        into.add_artist(Line2D([x0 / width, x1 / width], [at / height] * 2, transform=into.transSubfigure,
+                               color=RULE, linewidth=0.5))  # fmt: skip
+
+    wrapped = [[[textwrap.fill(cell, WRAP) for cell in row] for row in table.rows] for table in section.tables]
+    notes = (NOTE_SIZE * LEADING * len(section.notes)) if section.notes else 0.0
+    size = CELL_SIZE  # a long section (a year of capacity) is set smaller, so that it stays on its page
+    while size > SMALLEST and _tables_height(wrapped, size) + notes > y:
+        size -= 0.25
+    for table, cells in zip(section.tables, wrapped, strict=True):
+        put(left, y, table.caption, CAPTION_SIZE, weight="bold")
+        y -= CAPTION_SIZE * 1.6
+        if not cells:
+            put(left, y, "None.", size)
+            y -= size * 2.5
             continue
-        cells = [[textwrap.fill(cell, WRAP) for cell in row] for row in table.rows]
-        drawn = axes.table(cellText=cells, colLabels=table.columns, loc="upper left", cellLoc="left")
-        drawn.auto_set_font_size(False)
-        drawn.set_fontsize(7.5)
-        drawn.auto_set_column_width(list(range(len(table.columns))))
-        for (row, column), cell in drawn.get_celld().items():
-            lines = cells[row - 1][column].count("\n") + 1 if row > 0 else 1
-            cell.set_height(cell.get_height() * lines)
-            if column in table.numeric and row > 0:
-                cell.get_text().set_horizontalalignment("right")
+        columns = [
+            max(_width(name, size, bold=True), *(_width(line, size) for row in cells for line in row[i].split("\n")))
+            + 2 * PAD
+            for i, name in enumerate(table.columns)
+        ]
+        cell_size = size
+        if sum(columns) > width - 2 * left:  # set smaller, so that the table fits across
+            scale = max(SMALLEST / size, (width - 2 * left) / sum(columns))
+            cell_size, columns = size * scale, [c * scale for c in columns]
+        starts = [left + sum(columns[:i]) for i in range(len(columns))]
+        right, line = left + sum(columns), size * LEADING
+        for i, name in enumerate(table.columns):
+            numeric = i in table.numeric
+            put(starts[i] + (columns[i] - PAD if numeric else PAD), y - 1, name, cell_size, weight="bold",
+                ha="right" if numeric else "left")  # fmt: skip
+        y -= line + 2
+        rule(left, right, y)
+        for row in cells:
+            for i, cell in enumerate(row):
+                numeric = i in table.numeric
+                put(starts[i] + (columns[i] - PAD if numeric else PAD), y - 2, cell, cell_size,
+                    ha="right" if numeric else "left", linespacing=LEADING)  # fmt: skip
+            y -= _row_height(row, size)
+            rule(left, right, y)
+        y -= CAPTION_SIZE * 1.8
     if section.notes:
-        notes = axes_list[-1]
-        notes.axis("off")
-        notes.text(0, 0.9, "\n".join(section.notes), fontsize=9, va="top")
+        put(left, y, "\n".join(section.notes), NOTE_SIZE)
 
 
 PACK_RESPONSES = answers(404, notes={404: "unknown portfolio (live packs only; `as_of` answers an empty one)"})
