@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from pmo_events.figures.days import Span
-from pmo_events.figures.earned_value import earned_value, from_amounts, planned_value, recorded_index, shown
+from pmo_events.figures.earned_value import earned_value, from_amounts, planned_value, recorded_index, shown, worst_rag
 from pmo_events.figures.fiscal import CALENDAR_YEAR, FiscalCalendar
 
 YEAR = Span(date(2027, 1, 1), date(2027, 12, 31))
@@ -67,3 +67,10 @@ def test_a_recorded_index_reads_back_as_a_figure_or_none() -> None:
     # Then a decimal is itself and everything else is undefined (None), never an error
     assert written == ["0.8066", "undefined"]
     assert read == [Decimal("0.8066"), None, None, None, None, None, None]
+
+
+def test_the_worst_rag_is_red_then_amber_then_green_and_none_without_a_rating() -> None:
+    assert worst_rag(["green", "red", "amber"]) == "red"
+    assert worst_rag(["green", "amber", "green"]) == "amber"
+    assert worst_rag(["green"]) == "green"
+    assert worst_rag([]) is None

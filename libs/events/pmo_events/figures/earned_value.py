@@ -8,10 +8,11 @@ unknown denominator gives None, shown as "undefined": never NaN, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import FiscalCalendar
@@ -20,6 +21,9 @@ ZERO = Decimal(0)
 UNDEFINED = "undefined"
 CENTS = Decimal("0.01")
 RATIO = Decimal("0.0001")
+#: RAG ratings, best first.
+RAG_ORDER = ("green", "amber", "red")
+R = TypeVar("R", bound=str)
 
 
 def rounded(value: Decimal, places: Decimal) -> Decimal:
@@ -113,6 +117,12 @@ def from_amounts(*, bac: Decimal, pv: Decimal | None, ev: Decimal, ac: Decimal) 
         eac=eac,
         vac=bac - eac if eac is not None else None,
     )
+
+
+def worst_rag(ratings: Iterable[R]) -> R | None:
+    """The worst of the ratings (red, then amber, then green): a project's overall RAG of its dimensions, a
+    programme's of its projects' latest reports; None without a rating."""
+    return max(ratings, key=RAG_ORDER.index, default=None)
 
 
 def rolled_up(figures: Sequence[EarnedValue]) -> EarnedValue | None:

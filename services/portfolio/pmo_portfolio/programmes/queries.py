@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.figures.benefits import Measured, benefit_to_date, measured_number
-from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up
+from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up, worst_rag
 from pmo_events.runtime import Database
 from pmo_portfolio import delivery, funding
 from pmo_portfolio.programmes.domain import (
@@ -25,8 +25,6 @@ from pmo_portfolio.programmes.views import benefit_measurements, programme_proje
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
 from pmo_servicekit.contract.wire import money_text, ratio_text
-
-RAG_ORDER = ("green", "amber", "red")
 
 
 async def held_by_programmes(session: AsyncSession, portfolio_id: str) -> dict[str, Decimal]:
@@ -91,7 +89,7 @@ def rolled_up_status(programme: Programme, members: dict[str, delivery.Project],
             "vac": money(total.vac),
         }
     return {
-        "worst_rag": max(rags, key=RAG_ORDER.index) if rags else None,
+        "worst_rag": worst_rag(rags),
         "projects_reporting": len(rags),
         "projects_by_status": [{"status": s, "count": n} for s, n in sorted(by_status.items())],
         "evm": evm,

@@ -2,16 +2,18 @@
 vs realised, budget vs ring-fence per fiscal period, the RAID items escalated, the dependencies at risk.
 
 The rolled-up status is the portfolio's own definition (`pmo_portfolio.programmes.queries`): the worst RAG of
-the projects' latest reports, their BAC, PV, EV and AC summed and every other figure from the sums
-(`pmo_events.figures.earned_value.rolled_up`), so both services show the same strings.
+the projects' latest reports (`pmo_events.figures.earned_value.worst_rag`), their BAC, PV, EV and AC summed
+and every other figure from the sums (`pmo_events.figures.earned_value.rolled_up`), so both services show the
+same strings.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up
+from pmo_events.figures.benefits import measured_number
+from pmo_events.figures.earned_value import EarnedValue, from_amounts, rolled_up, worst_rag
 from pmo_reporting.projections.calendar import fiscal_calendar
 from pmo_reporting.projections.delivery import PROJECT, current_budget, latest_report
 from pmo_reporting.projections.programmes import PROGRAMME, manager_report
@@ -22,7 +24,6 @@ from pmo_reporting.reports.common import Body, DocumentView, add_periods, curren
 from pmo_reporting.reports.summary import period_dates
 from pmo_servicekit.contract.wire import ratio_text
 
-RAG_ORDER = ("green", "amber", "red")
 EVM = ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "vac")
 
 
@@ -58,7 +59,7 @@ def status_rollup(programme: Body, members: dict[str, Body], currency: str | Non
     for project in members.values():
         by_status[project["status"]] = by_status.get(project["status"], 0) + 1
     return {
-        "worst_rag": max(rags, key=RAG_ORDER.index) if rags else None,
+        "worst_rag": worst_rag(rags),
         "projects_reporting": len(reports),
         "projects_by_status": [{"status": s, "count": n} for s, n in sorted(by_status.items())],
         "evm": evm_text(rolled_up([_figures(r) for r in reports]), currency),
@@ -146,20 +147,11 @@ def dependency_lines(docs: DocumentView, programme: Body, members: dict[str, Bod
     return sorted(mine, key=lambda d: (d["need_date"], d["id"]))
 
 
-def _number(text: str | None) -> Decimal | None:
-    """A measured value as a number (a financial benefit's is a decimal string); None when it is not one."""
-    try:
-        value = Decimal(text) if text is not None else None
-    except InvalidOperation:
-        return None
-    return value if value is not None and value.is_finite() else None
-
-
 def benefit_lines(members: dict[str, Body], currency: str | None) -> tuple[list[Body], Body]:
     """The member projects' benefits, planned vs latest realised, and the financial totals of both."""
     rows = [row for project in members.values() for row in benefit_rows(project, currency)]
     financial = [r for r in rows if r["kind"] == "financial" and not r["forgone"]]
-    realised = [n for r in financial if (n := _number(r["realised_value"])) is not None]
+    realised = [n for r in financial if (n := measured_number(r["realised_value"] or "")) is not None]
     totals = {
         "planned": money(total(r["planned_amount"] for r in financial), currency),
         "realised": money(total(realised), currency),

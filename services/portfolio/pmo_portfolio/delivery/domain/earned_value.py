@@ -9,9 +9,7 @@ from decimal import Decimal
 
 from pmo_events.contracts.portfolio import RagRating
 from pmo_events.contracts.portfolio.delivery import Rag
-from pmo_events.figures.earned_value import EarnedValue
-
-RANK = {"green": 0, "amber": 1, "red": 2}
+from pmo_events.figures.earned_value import RAG_ORDER, EarnedValue, worst_rag
 
 
 def rating(value: Decimal | None, green_at: Decimal, amber_at: Decimal) -> Rag:
@@ -21,8 +19,8 @@ def rating(value: Decimal | None, green_at: Decimal, amber_at: Decimal) -> Rag:
     return "amber" if value >= amber_at else "red"
 
 
-def worst(*ratings: Rag) -> Rag:
-    return max(ratings, key=RANK.__getitem__)
+def worst(first: Rag, *others: Rag) -> Rag:
+    return worst_rag((first, *others)) or first
 
 
 def rag(schedule: Rag, cost: Rag, scope: Rag) -> RagRating:
@@ -36,4 +34,8 @@ def derived_rag(value: EarnedValue, green_at: Decimal, amber_at: Decimal) -> Rag
 
 def better_dimensions(manual: RagRating, derived: RagRating) -> list[str]:
     """The dimensions a manual RAG rates better than the figures do."""
-    return [d for d in ("schedule", "cost", "scope") if RANK[getattr(manual, d)] < RANK[getattr(derived, d)]]
+    return [
+        d
+        for d in ("schedule", "cost", "scope")
+        if RAG_ORDER.index(getattr(manual, d)) < RAG_ORDER.index(getattr(derived, d))
+    ]
