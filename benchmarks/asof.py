@@ -1,0 +1,185 @@
+"""`as_of` at 200,000 events: the portfolio summary over HTTP from a reporting process, cold and warm; its RSS.
+
+Loads a generated PMO history (`services/reporting/benchmarks/history.py`, about 200,000 events at the
+default `--scale 1.53`) into a fresh PostgreSQL database's event log, rebuilds every read model, and runs
+the checkpoint sweep a reporting process would run in the background (checkpoints kept in the database).
+Then it starts ONE reporting process on that database and asks for the summary `as_of` instants across the
+history over HTTP:
+
+- first question of a fresh process: the process is restarted before each of `--restarts` questions;
+- cold instant: an instant this process was never asked about (its checkpoint is read from the database);
+- warm: the same instant asked again (median of `--repeat`).
+
+and prints the process's RSS after all that (and its peak while answering).
+
+    .venv/bin/python benchmarks/asof.py [--scale 1.53] [--instants 12] [--repeat 5] [--restarts 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from load import RssSampler, rss_mb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
+
+from history import SPAN_DAYS, START, Scale, generate
+from run import load_log, rebuild_all
+from sqlalchemy import text
+
+from pmo_devstack.broker import free_port
+from pmo_devstack.keys import dev_key_paths, mint_token
+from pmo_devstack.stack import Stack
+from pmo_devstack.testing import create_database, drop_database
+from pmo_events.runtime import Database
+from pmo_events.runtime.migrate import upgrade
+from pmo_reporting.application.time_travel import EVENTS_PER_CHECKPOINT, Checkpoints, sweep
+from pmo_reporting.bootstrap import REPORTING
+from pmo_reporting.projections.catalogue import PORTFOLIO
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SUMMARY = "/reports/portfolios/pf-0/summary"
+
+
+async def prepare(url: str, scale: float) -> int:
+    base = Scale()
+    sized = replace(
+        base,
+        proposals=int(base.proposals * scale),
+        projects=int(base.projects * scale),
+        resources=int(base.resources * scale),
+    )
+    print(f"generating a history at scale {scale} ...", flush=True)
+    events = generate(sized)
+    print(f"  {len(events):,} events")
+    await asyncio.to_thread(upgrade, url, REPORTING.migrations, REPORTING.metadata)
+    db = Database(url)
+    try:
+        elapsed = await load_log(db, events, {})
+        print(f"  bulk log load: {elapsed:.1f}s")
+        print("rebuild (online, from the event log) ...", flush=True)
+        await rebuild_all(db)
+    finally:
+        await db.dispose()
+    return len(events)
+
+
+async def checkpoint_sweep(url: str) -> int:
+    """What a reporting process does in the background after its first `as_of` question (from scratch)."""
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            await session.execute(text("DELETE FROM reporting_checkpoints"))
+            events = (await session.execute(text("SELECT count(*) FROM reporting_event_log"))).scalar_one()
+        started = time.perf_counter()
+        await sweep(
+            db, PORTFOLIO, Checkpoints(), timedelta(days=30), per=EVENTS_PER_CHECKPOINT, persist=True, lazy=True
+        )
+        async with db.sessions() as session:
+            count, size = (
+                await session.execute(
+                    text("SELECT count(*), coalesce(sum(length(body)), 0) FROM reporting_checkpoints")
+                )
+            ).one()
+        print(
+            f"  checkpoint sweep of portfolio (kept in the database): {time.perf_counter() - started:.1f}s,"
+            f" {count} checkpoints, {size / 1e6:.1f} MB compressed"
+        )
+    finally:
+        await db.dispose()
+    return int(events)
+
+
+def ask(client: httpx.Client, as_of: datetime | None) -> float:
+    params = {"as_of": as_of.isoformat()} if as_of else {}
+    started = time.perf_counter()
+    answer = client.get(SUMMARY, params=params)
+    elapsed = (time.perf_counter() - started) * 1000
+    answer.raise_for_status()
+    return elapsed
+
+
+def line(label: str, samples: list[float]) -> str:
+    ordered = sorted(samples)
+    return (
+        f"  {label:<44} n={len(samples):<3} median {statistics.median(samples):7.1f} ms"
+        f"   min {ordered[0]:7.1f} ms   max {ordered[-1]:7.1f} ms"
+    )
+
+
+def measure(url: str, args: argparse.Namespace, events: int) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="pmo-asof-"))
+    stack = Stack(
+        data_dir,
+        ports={"reporting": free_port()},
+        services=["reporting"],
+        log=lambda _line: None,
+        extra_env={"PMO_LOG_LEVEL": "warning"},
+        service_env={"reporting": {"PMO_DATABASE_URL": url}},
+    )
+    stack.start()
+    try:
+        token = mint_token(dev_key_paths(data_dir)[0].read_bytes(), subject="bench", roles=["viewer"])
+        headers = {"Authorization": f"Bearer {token}"}
+        span = timedelta(days=SPAN_DAYS)
+        instants = [START + span * (n + 0.37) / args.instants for n in range(args.instants)]
+        firsts = []
+        for n in range(args.restarts):
+            stack.stop_service("reporting")
+            stack.start_service("reporting")
+            with httpx.Client(base_url=stack.url("reporting"), headers=headers, timeout=60) as client:
+                firsts.append(ask(client, instants[n % len(instants)] + timedelta(hours=5)))
+        process = stack.process("reporting")
+        assert process is not None
+        with (
+            RssSampler(process.pid) as rss,
+            httpx.Client(base_url=stack.url("reporting"), headers=headers, timeout=60) as client,
+        ):
+            live = [ask(client, None) for _ in range(args.repeat)]
+            cold = [ask(client, as_of) for as_of in instants]
+            warm = [statistics.median(ask(client, as_of) for _ in range(args.repeat)) for as_of in instants]
+        after = rss_mb(process.pid)
+        print(f"\nportfolio summary over HTTP, one reporting process on PostgreSQL, {events:,} events in the log:")
+        print(line("live", live))
+        print(line("as_of, first question of a fresh process", firsts))
+        print(line("as_of, cold instant (checkpoint from the db)", cold))
+        print(line(f"as_of, warm (median of {args.repeat} per instant)", warm))
+        print(f"  reporting RSS after these questions: {after:.0f} MB (peak while answering {rss.peak:.0f} MB)")
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.53, help="1.53 = about 200,000 events")
+    parser.add_argument("--instants", type=int, default=12, help="as_of instants across the history")
+    parser.add_argument("--repeat", type=int, default=5, help="repetitions of each warm question")
+    parser.add_argument("--restarts", type=int, default=3, help="fresh processes, one first question each")
+    parser.add_argument(
+        "--database-url", help="a database a `--keep` run prepared (skips generating, loading and rebuilding)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the prepared database (its URL is printed)")
+    args = parser.parse_args()
+    url = args.database_url or asyncio.run(create_database(ADMIN, "pmo_bench"))
+    try:
+        if not args.database_url:
+            asyncio.run(prepare(url, args.scale))
+        measure(url, args, asyncio.run(checkpoint_sweep(url)))
+    finally:
+        if args.keep:
+            print(f"kept: --database-url {url}")
+        elif not args.database_url:
+            asyncio.run(drop_database(ADMIN, url))
+
+
+if __name__ == "__main__":
+    main()
