@@ -4,6 +4,7 @@ disk so that a restarted service (a new store over the same folder) answers it w
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 from pmo_reporting.adapters.http import charts
 from pmo_reporting.adapters.http.chart_store import ChartStore, chart_key
@@ -26,6 +27,7 @@ async def test_a_chart_is_drawn_when_asked_for_and_kept_across_a_restart(tmp_pat
     svg = await store.svg(key)
     # then it is the chart of those figures, with its accessible name, written to disk
     assert svg is not None and svg.startswith("<svg") and 'id="chart-rag"' in svg
+    assert ElementTree.fromstring(svg).get("id") == "chart-rag"  # a well-formed image of its own (namespaces)
     assert f'<title id="chart-rag-title">{charts.TITLES["rag_chart"]}</title>' in svg
     assert _files(tmp_path) == {f"{key}.svg": svg}
     # and a new store over the same folder (a restart) answers it without an order

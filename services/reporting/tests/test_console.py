@@ -5,6 +5,7 @@ from elsewhere, and passes the offline accessibility checks (`pmo_devstack.html_
 from __future__ import annotations
 
 from datetime import date, timedelta
+from xml.etree import ElementTree
 
 import pytest
 
@@ -22,7 +23,7 @@ from .test_api import all_logged, publish
 from .test_api import reporting as reporting  # the fixture
 from .test_delivery_projection import delivered
 from .test_earned_value import recorded
-from .test_programme_dashboard import PROGRAMME, programme_history
+from .test_programme_dashboard import PROGRAMME, mapped, programme_history
 from .test_raid_reports import logged
 
 pytestmark = pytest.mark.integration
@@ -176,6 +177,7 @@ async def test_a_pages_charts_are_images_of_their_own_sent_after_the_page_and_ke
             assert "immutable" in answer.headers["cache-control"] and answer.headers["etag"]
             svg = parse(answer.text).find("svg")
             assert svg is not None and svg["role"] == "img"
+            assert ElementTree.fromstring(answer.text).tag == "{http://www.w3.org/2000/svg}svg"  # well-formed XML
             assert parse(answer.text).text_of(f"{image['id']}-title") == image["alt"]
             again = await client.get(source, headers={"If-None-Match": answer.headers["etag"]})
             assert again.status_code == 304
@@ -259,7 +261,7 @@ async def test_the_project_page_lists_gates_and_change_requests_with_who_when_wh
 
 
 async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now_and_before_the_slip(reporting) -> None:
-    history = programme_history()
+    history = mapped(programme_history())
     await publish(reporting, history.events)
     await all_logged(reporting, len(history.events))
     before_the_slip = (T0 + timedelta(days=30)).isoformat().replace("+00:00", "Z")
@@ -269,7 +271,7 @@ async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now
         f"/console/programmes/{PROGRAMME}",
     ]
     async with patient(reporting, "vera", "viewer") as client:
-        flags = []
+        flags, maps = [], []
         for as_of in (None, before_the_slip):
             params = {"as_of": as_of} if as_of else {}
             for path in pages:
@@ -318,8 +320,21 @@ async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now
                 ]
             ]
             assert len(page.table_rows("escalated-raid")) == max(1, len(dashboard["escalated_raid"]))
+            # The benefits map, planned against realised per programme benefit, as the dashboard gives it.
+            assert page.table_rows("benefits-map") == [
+                [m["description"], m["owner"], m["unit"] or "", m["as_of"], m["planned_to_date"] or "-",
+                 m["realised_to_date"] or "-",
+                 "; ".join(f"{c['project_id']}: {c['share']}, {c['contributed'] or '-'}" for c in m["contributions"])]
+                for m in dashboard["benefits_map"]
+            ] or [["No programme benefit then."]]  # fmt: skip
+            maps.append(dashboard["benefits_map"])
+            assert page.find(id="chart-benefits") is not None
+            for source in chart_sources(page):  # drawn (the map's chart with and without a benefit)
+                assert (await client.get(source)).headers["content-type"].startswith("image/svg+xml")
         # The provider slipped on day 40: its dependency is at risk now, not before.
         assert flags == [["yes"], ["no"]]
+        # The benefits map was set on day 46: one benefit, realised in part now; none before the slip.
+        assert [len(m) for m in maps] == [1, 0] and maps[0][0]["realised_to_date"] not in (None, "0.00")
 
         unknown = await client.get("/console/programmes/nope")
         assert unknown.status_code == 404

@@ -27,7 +27,7 @@ from pmo_reporting.adapters.http import charts
 #: Charts kept in memory (their SVG text, tens of KiB each); older ones are read back from disk.
 KEPT = 512
 #: Part of every key: a change in how charts are drawn must not serve an old drawing (bump it then).
-DRAWING_VERSION = "2"
+DRAWING_VERSION = "3"
 #: Drawing threads. matplotlib holds the GIL for most of a drawing, so more threads would barely help on one
 #: core; one keeps matplotlib's global state (rcParams, font cache) free of races with the page's own work.
 WORKERS = 1

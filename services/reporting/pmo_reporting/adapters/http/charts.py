@@ -67,6 +67,7 @@ TITLES = {
     "s_curve": "Earned value S-curve: PV, EV and AC per period end",
     "heatmap": "Capacity heatmap: utilisation per group and period",
     "risk_heatmap": "Risk heatmap: open risks per probability and impact",
+    "benefits_map_chart": "Programme benefits: planned and realised to date, per benefit",
     "dependency_graph": "Dependency map: an arrow from each provider to the project that needs it; at risk in red",
 }
 
@@ -114,7 +115,8 @@ class Chart:
         view_box = re.search(r'viewBox="([^"]+)"', tag)
         title = _escape(self.title)
         new_tag = (
-            f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-title" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" role="img" '
+            f'aria-labelledby="{chart_id}-title" '
             f'id="{chart_id}" class="chart" width="{width.group(1) if width else "100%"}" '
             f'height="{height.group(1) if height else "auto"}" viewBox="{view_box.group(1) if view_box else ""}">'
             f'<title id="{chart_id}-title">{title}</title>'
@@ -210,6 +212,29 @@ def ring_fence_chart(rows: Sequence[dict[str, str]], currency: str | None, into:
         if not rows:
             axes.text(0.5, 0.5, "no ring-fence", ha="center", va="center", transform=axes.transAxes)
     return Chart(TITLES[ring_fence_chart.__name__], figure)
+
+
+def benefits_map_chart(benefits: Sequence[dict[str, Any]], into: Canvas | None = None) -> Chart:
+    """A programme's benefits map: planned and realised to date per programme benefit, paired bars."""
+    with _styled():
+        figure = into or _figure(height=max(1.8, 0.6 * len(benefits) + 1.2))
+        axes = figure.add_subplot()
+        names = [textwrap.shorten(str(b["description"]), 36, placeholder="…") for b in benefits]
+        positions = range(len(names))
+        for offset, key, colour in ((-0.2, "planned_to_date", SERIES[0]), (0.2, "realised_to_date", SERIES[2])):
+            bars = axes.barh([p + offset for p in positions], [number(b.get(key)) for b in benefits], 0.4,
+                             label=key.replace("_", " "), color=colour)  # fmt: skip
+            axes.bar_label(bars, labels=[str(b.get(key) or "-") for b in benefits], padding=3, fontsize=8)
+        axes.set_yticks(list(positions), names)
+        axes.invert_yaxis()
+        axes.set_xlabel("amount (each benefit's unit)")
+        axes.xaxis.set_major_locator(MaxNLocator(4))
+        axes.ticklabel_format(axis="x", style="plain")
+        if benefits:
+            axes.legend(frameon=False)
+        else:
+            axes.text(0.5, 0.5, "no programme benefit", ha="center", va="center", transform=axes.transAxes)
+    return Chart(TITLES[benefits_map_chart.__name__], figure)
 
 
 def totals_chart(totals: dict[str, str], currency: str | None, into: Canvas | None = None) -> Chart:

@@ -392,9 +392,10 @@ async def programme(programme_id: str, request: Request, as_of: AsOfText = None,
         report=report,
         tranche_names={t["tranche_id"]: t["name"] for t in report["tranches"]},
         svg={
+            "benefits": _chart(request, charts.benefits_map_chart, "chart-benefits", report["benefits_map"]),
             "ring_fence": _chart(
                 request, charts.ring_fence_chart, "chart-ring-fence", report["ring_fence"], report.get("currency")
-            )
+            ),
         },
     )
 
