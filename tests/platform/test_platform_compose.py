@@ -194,3 +194,18 @@ def test_kafka_is_a_single_kraft_broker_and_otel_is_optional(compose):
     for name, service in services.items():
         image = service["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image tag"
+
+
+def test_a_loop_runs_portfolios_sweeps_against_its_database_only(compose):
+    """Compose has no cron: `portfolio-sweeps` runs `python -m pmo_portfolio sweep all` every minute, after the
+    migration, with portfolio's database URL and signing key and no Kafka of its own (the service's relay publishes)."""
+    services = compose["services"]
+    sweeps = services["portfolio-sweeps"]
+    assert sweeps["command"][:2] == ["sh", "-c"] and "python -m pmo_portfolio sweep all" in sweeps["command"][2]
+    assert re.search(r"\bsleep 60\b", sweeps["command"][2]), "once a minute"
+    assert _depends_on(sweeps) == {"postgres": "service_healthy", "migrate-portfolio": "service_completed_successfully"}
+    assert _database_url(compose, sweeps) == _database_url(compose, services["portfolio"])
+    signing = [s["source"] for s in sweeps["secrets"] if isinstance(s, dict) and s["target"] == "pmo-signing-key"]
+    assert signing == ["portfolio_signing_key"]
+    assert sweeps["environment"]["PMO_EVENT_SIGNING_KEY_FILE"] == "/run/secrets/pmo-signing-key"
+    assert not sweeps.get("ports") and not sweeps.get("profiles"), "it serves nothing and always runs"

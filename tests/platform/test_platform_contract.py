@@ -53,6 +53,7 @@ TUNING_ENV = {
     "PMO_EVENT_VERIFY_KEYS_DIR",
     "PMO_EVENT_MAX_BYTES",
     "PMO_READINESS_GRACE_SECONDS",
+    "PMO_SWEEP_EVERY_SECONDS",
 }
 DOCUMENTED_ENV = CONTRACT_ENV | TUNING_ENV
 # The standard OpenTelemetry variables the artifacts may set (the SDK reads them).

@@ -104,7 +104,10 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    return run(Stack.from_env(data_dir=_data_dir(args)))
+    # The services run their sweeps (motions lapse, overdue reviews are published, due review cycles run) every
+    # minute, as CronJobs do in a cluster; PMO_SWEEP_EVERY_SECONDS=0 turns that off.
+    every = os.environ.get("PMO_SWEEP_EVERY_SECONDS") or "60"
+    return run(Stack.from_env(data_dir=_data_dir(args), extra_env={"PMO_SWEEP_EVERY_SECONDS": every}))
 
 
 def run(stack: Stack, poll_interval: float = 0.5) -> int:

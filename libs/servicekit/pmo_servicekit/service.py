@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from pmo_events.signing import EventSigner, PublicKeyDirectory
 from pmo_events.trust import EventTrust
 from pmo_servicekit.problems import ProblemTable
 from pmo_servicekit.settings import ServiceSettings
-from pmo_servicekit.sweeps import Sweep
+from pmo_servicekit.sweeps import Sweep, run_sweeps
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,21 @@ class ServiceRuntime:
         self.supervisor.add("relay", self.relay.run)
         if self.subscription is not None:
             self.supervisor.add("subscription", self.subscription.run)
+        if definition.sweeps and settings.sweep_every_seconds > 0:
+            self.supervisor.add("sweeps", self._sweep_periodically)
 
     async def start(self) -> None:
         await self.supervisor.start()
+
+    async def _sweep_periodically(self) -> None:
+        """`PMO_SWEEP_EVERY_SECONDS`: the definition's sweeps, as the scheduler, until the service stops."""
+        while True:
+            await asyncio.sleep(self.settings.sweep_every_seconds)
+            try:
+                await run_sweeps(self.commands, self.definition.sweeps)
+            except Exception:  # a database hiccup: the next round looks again, the service keeps serving
+                log.exception("%s: a sweep failed; the next one runs in %ss", self.definition.name,
+                              self.settings.sweep_every_seconds)  # fmt: skip
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """Stop consuming (offsets are already in the database), flush the outbox, close the pool."""

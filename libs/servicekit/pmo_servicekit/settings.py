@@ -47,6 +47,9 @@ class ServiceSettings(BaseSettings):
     event_verify_keys_dir: Path | None = None
     #: An event larger than this on the broker is refused at the command (413), before anything is stored.
     event_max_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=4096, le=1_000_000)
+    #: When above 0, `serve` runs the service's sweeps itself every this many seconds (the embedded stack sets
+    #: 60); 0, the default, leaves them to a scheduler (`python -m pmo_<service> sweep`: CronJobs, compose).
+    sweep_every_seconds: float = Field(default=0.0, ge=0)
     #: `/health/ready` answers 503 once the relay or a subscription has been disconnected this long.
     readiness_grace_seconds: float = Field(default=15.0, ge=0)
 

@@ -141,3 +141,27 @@ async def test_two_sweeps_at_once_record_each_lapse_and_each_due_cycle_once(serv
         latest = (await vic.get(f"/portfolios/{pid}/review-cycles/latest")).json()
         statuses = {(await vic.get(f"/portfolios/{pid}/motions/{m}")).json()["status"] for m in motion_ids}
     assert latest["run_by"] == SCHEDULER and statuses == {"lapsed"}
+
+
+async def test_a_service_given_an_interval_runs_its_own_sweeps(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
+) -> None:
+    """PMO_SWEEP_EVERY_SECONDS, as `make run` sets it: no scheduler, and the motion lapses anyway."""
+    async with running_service(
+        isolated(topic_prefix),
+        database_url=postgres_url,
+        kafka_bootstrap=kafka_bootstrap,
+        data_dir=tmp_path,
+        sweep_every_seconds=0.2,
+    ) as service:
+        pid = (await new_portfolio(service, ["bea", "bob"]))["id"]
+        [motion_id] = await _motions_past_their_deadline(service, pid, 1)
+        async with service.client("vic", "viewer") as vic:
+            for _ in range(100):
+                motion = (await vic.get(f"/portfolios/{pid}/motions/{motion_id}")).json()
+                if motion["status"] == "lapsed":
+                    break
+                await asyncio.sleep(0.1)
+        assert motion["status"] == "lapsed"
+        [(_, actor, _)] = await _lapses(service.runtime.db)
+        assert actor == SCHEDULER
