@@ -81,6 +81,9 @@ class Section:
     title: str
     tables: list[Table]
     chart: charts.Drawing | None = None
+    #: The chart's element id: the console page's id for the same chart, so that the pack's HTML reuses the
+    #: console's drawing of the same figures (`chart_store`), and the console reuses the pack's.
+    chart_id: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -153,6 +156,7 @@ def _pack(
                 ),
             ],
             chart=charts.Drawing(charts.budget_chart, (summary["budget"], summary["currency"])),
+            chart_id="chart-budget",
         ),
         Section(
             "health",
@@ -185,6 +189,7 @@ def _pack(
                 ),
             ],
             chart=charts.Drawing(charts.rag_chart, (rag,)),
+            chart_id="chart-rag",
         ),
         _risk_section(risks),
         Section(
@@ -219,6 +224,7 @@ def _pack(
                 ),
             ],
             chart=charts.Drawing(charts.funnel_chart, (pipeline["stages"],)),
+            chart_id="chart-funnel",
         ),
         Section(
             "candidates",
@@ -242,6 +248,7 @@ def _pack(
                 )
             ],
             chart=charts.Drawing(charts.bubble_chart, (candidates,)),
+            chart_id="chart-bubbles",
         ),
         Section(
             "decisions",
@@ -290,6 +297,7 @@ def _pack(
                 )
             ],
             chart=charts.Drawing(charts.heatmap, (capacity["items"],)),
+            chart_id="chart-heatmap",
             notes=[f"{len(capacity['overallocations'])} accepted over-allocations in the window."],
         ),
     ]
@@ -334,6 +342,7 @@ def _risk_section(risks: dict[str, Any]) -> Section:
             ),
         ],
         chart=charts.Drawing(charts.risk_heatmap, (risks["cells"],)),
+        chart_id="chart-risks",
         notes=[
             f"{len(risks['escalations'])} escalations and delegations, "
             f"{len(risks['overdue_actions'])} overdue actions: the console's risk page lists them."
@@ -373,7 +382,7 @@ async def build_pack(request: Request, portfolio_id: str, as_of: datetime | None
 async def pack_charts(request: Request, pack: Pack) -> dict[str, str]:
     """The pack's charts as inline SVG, from the console's chart store (drawn once per figures, kept on disk)."""
     store = store_for(service_runtime(request).settings.data_dir)
-    ordered = {s.anchor: store.order(s.chart, f"chart-{s.anchor}") for s in pack.sections if s.chart}
+    ordered = {s.anchor: store.order(s.chart, s.chart_id or f"chart-{s.anchor}") for s in pack.sections if s.chart}
     drawn = {anchor: await store.svg(key) for anchor, key in ordered.items()}
     return {anchor: svg for anchor, svg in drawn.items() if svg is not None}
 
