@@ -16,13 +16,17 @@ from referencing.jsonschema import DRAFT202012
 
 from pmo_events.asyncapi import build
 from pmo_events.asyncapi.channels import CONSUMERS, DEAD_LETTERING
+from pmo_events.asyncapi.examples import example
 from pmo_events.asyncapi.streams import stream_of
 from pmo_events.contracts import TOPICS, registry
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "asyncapi.json"
 VALIDATOR = ROOT / "tools" / "asyncapi" / "validate.mjs"
-PUBLISHED = {t: c for t, c in sorted(registry.classes().items()) if not t.startswith("pmo.test.")}
+#: What a subscriber can meet on the topics: the current contracts and the superseded major versions.
+PUBLISHED = {
+    t: c for t, c in sorted({**registry.classes(), **registry.superseded()}.items()) if not t.startswith("pmo.test.")
+}
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +98,12 @@ def test_money_and_every_decimal_is_text_never_a_json_number(document: dict[str,
 
 
 def test_every_event_belongs_to_one_stream_and_names_are_unique() -> None:
-    names = [cls.event_name for cls in PUBLISHED.values()]
-    assert len(names) == len(set(names))
+    current = [cls.event_name for t, cls in PUBLISHED.items() if t in registry.classes()]
+    assert len(current) == len(set(current))
+    # a superseded major version shares its name with the version that replaced it, and nothing else does
+    for type_name, cls in registry.superseded().items():
+        assert registry.decode(type_name, example(cls)).event_name == cls.event_name
+        assert cls.version < next(c.version for c in registry.classes().values() if c.event_name == cls.event_name)
     for cls in PUBLISHED.values():
         stream_of(cls)
 

@@ -14,6 +14,7 @@ from pmo_events.contracts.compat import breaking_changes
 HERE = Path(__file__).parent
 SNAPSHOTS = sorted((HERE / "snapshots").glob("*.json"))
 PUBLISHED = {t: c for t, c in registry.classes().items() if not t.startswith("pmo.test.")}
+SUPERSEDED = registry.superseded()
 
 
 def test_every_published_type_has_a_committed_snapshot() -> None:
@@ -25,8 +26,9 @@ def test_every_published_type_has_a_committed_snapshot() -> None:
 def test_snapshot_types_stay_readable_and_compatible(snapshot: Path) -> None:
     type_name = snapshot.stem
     assert registry.knows(type_name), f"{type_name} was removed: keep it or register an upcaster"
-    if type_name in PUBLISHED:
-        problems = breaking_changes(json.loads(snapshot.read_text()), PUBLISHED[type_name].model_json_schema())
+    current = PUBLISHED.get(type_name) or SUPERSEDED.get(type_name)
+    if current is not None:
+        problems = breaking_changes(json.loads(snapshot.read_text()), current.model_json_schema())
         assert not problems, f"{type_name} changed incompatibly: {problems}; publish a new major version"
 
 
@@ -57,3 +59,27 @@ def test_upcasters_turn_old_versions_into_current_ones() -> None:
         return "pmo.demo.Renamed.v2", {"full_name": data["name"]}
 
     assert local.decode("pmo.demo.Renamed.v1", {"name": "Ada"}) == Renamed(full_name="Ada")
+
+
+def test_a_superseded_version_is_read_as_its_successor_and_still_belongs_to_its_topic() -> None:
+    from pmo_events.contracts.portfolio import DependencyAtRisk
+
+    assert registry.older_types(DependencyAtRisk.type_name()) == ("pmo.portfolio.DependencyAtRisk.v1",)
+    v1 = {
+        "graph_id": "dependencies-pf",
+        "portfolio_id": "pf",
+        "dependency_id": "d1",
+        "dependent_project_id": "p-web",
+        "provider_project_id": "p-api",
+        "need_date": "2027-06-30",
+        "cause": "provider_paused",
+        "flagged_at": "2027-01-01T00:00:00Z",
+    }
+    decoded = registry.decode("pmo.portfolio.DependencyAtRisk.v1", v1)
+    assert isinstance(decoded, DependencyAtRisk)
+    assert (decoded.provider_project_id, decoded.provider_milestone) == ("p-api", None)
+    assert decoded.related_ids() == ["p-web", "p-api"]
+    assert registry.belongs_to("pmo.portfolio.DependencyAtRisk.v1", "portfolio")
+    assert not registry.belongs_to("pmo.portfolio.DependencyAtRisk.v1", "intake")
+    with pytest.raises(ValueError, match="exactly one"):
+        registry.decode("pmo.portfolio.DependencyAtRisk.v1", {**v1, "provider_project_id": None})

@@ -253,7 +253,7 @@ def test_the_demo_programme_shows_its_tranches_dependencies_and_raid_log(running
     def shown() -> dict[str, Any] | None:
         answer = reporting.get(f"/reports/programmes/{programme_id}")
         body: dict[str, Any] = answer.json()
-        complete = answer.status_code == 200 and body["escalated_raid"] and len(body["dependencies"]) == 2
+        complete = answer.status_code == 200 and body["escalated_raid"] and len(body["dependencies"]) == 3
         return body if complete and body["status_rollup"]["manager_report"] else None
 
     dashboard = wait_until(shown, "reporting to show the demo programme", timeout=PATIENCE)
@@ -261,6 +261,7 @@ def test_the_demo_programme_shows_its_tranches_dependencies_and_raid_log(running
                                                           "Tranche 2: customer channels"]  # fmt: skip
     assert dashboard["ring_fence"][0]["ring_fence"] == "700000.00" and len(dashboard["items"]) == 2
     assert sorted((d["needed"], d["at_risk"]) for d in dashboard["dependencies"]) == [
+        ("billing foundations delivered (one customer ledger to load)", False),
         ("billing history exported to the warehouse", False), ("the new billing API in production", True),
     ]  # fmt: skip
     [risk] = dashboard["escalated_raid"]
@@ -273,4 +274,65 @@ def test_the_demo_programme_shows_its_tranches_dependencies_and_raid_log(running
     risks = ok(reporting.get("/reports/risks", params={"portfolio_id": portfolio_id}))
     assert [r["score"] for r in risks["items"]] == [16, 6]
     graph = ok(reporting.get("/reports/dependencies", params={"portfolio_id": portfolio_id}))
-    assert len(graph["nodes"]) == 3 and sum(n["at_risk"] for n in graph["nodes"]) == 1
+    assert len(graph["nodes"]) == 4 and sum(n["at_risk"] for n in graph["nodes"]) == 1
+    [milestone] = [n for n in graph["nodes"] if n["kind"] == "milestone"]
+    assert (milestone["title"], milestone["status"], milestone["forecast_end"]) == (
+        "Customer 360: end of Tranche 1: billing foundations", "open", "2027-06-30",
+    )  # fmt: skip
+
+
+def test_a_dependency_on_a_programme_milestone_is_flagged_when_its_tranche_slips_and_met_by_its_review(
+    running: Running,
+) -> None:
+    """A project outside the tranche needs the tranche's end: the tranche planned past the need date flags it at
+    risk in the portfolio and in reporting (map and dashboard); the SRO's `continue` review meets it."""
+    office = Office(running)
+    created = {"portfolio_id": office.portfolio_id, "name": "Data first", "vision": "One customer ledger",
+               "senior_responsible_owner": "sara", "programme_manager": "paul",
+               "ring_fence": [{"fiscal_period": "FY2026", "amount": "300000.00"}]}  # fmt: skip
+    programme_id: str = ok(office.analyst.post("/programmes", json=created))["id"]
+    ledger, portal = (office.proposal(title) for title in ("Customer ledger", "Self-service portal"))
+    for project_id in (ledger, portal):
+        office.approve_into(programme_id, project_id)
+    tranche = {"name": "Ledger", "start": "2026-01-01", "end": "2026-06-30", "project_ids": [ledger]}
+    tranche_id = ok(office.paul.post(f"/programmes/{programme_id}/tranches", json=tranche))["tranches"][0]["tranche_id"]
+    milestone = {"programme_id": programme_id, "tranche_id": tranche_id}
+    need = {"dependent_project_id": portal, "provider_milestone": milestone, "needed": "the ledger live",
+            "need_date": "2026-07-31", "provider_contact": "paul"}  # fmt: skip
+    url = f"/portfolios/{office.portfolio_id}/dependencies"
+    edge = ok(office.analyst.post(url, json=need))
+    assert (edge["provider_project_id"], edge["provider_milestone"], edge["at_risk"]) == (None, milestone, False)
+
+    # The tranche is planned again to end after the portal's need date: at risk, in the portfolio at once.
+    slipped = ok(
+        office.paul.put(f"/programmes/{programme_id}/tranches/{tranche_id}", json={**tranche, "end": "2026-10-31"})
+    )
+    assert slipped["tranches"][0]["end"] == "2026-10-31"
+    [flagged] = ok(office.viewer.get(url, params={"at_risk": "true"}))["items"]
+    assert (flagged["id"], flagged["cause"], flagged["provider_forecast_end"]) == (
+        edge["id"], "forecast_after_need_date", "2026-10-31",
+    )  # fmt: skip
+
+    # ... and in reporting: the map's edge and milestone node, the programme dashboard's dependencies.
+    def mapped(at_risk: bool, status: str) -> dict[str, Any] | None:
+        graph = ok(office.reporting.get("/reports/dependencies", params={"portfolio_id": office.portfolio_id}))
+        nodes = [n for n in graph["nodes"] if n["kind"] == "milestone"]
+        shown = [e["at_risk"] for e in graph["items"]] == [at_risk] and [n["status"] for n in nodes] == [status]
+        return graph if shown else None
+
+    graph = wait_until(lambda: mapped(True, "open"), "reporting to flag the milestone dependency", timeout=PATIENCE)
+    [node] = [n for n in graph["nodes"] if n["kind"] == "milestone"]
+    assert (node["milestone"], node["title"], node["forecast_end"]) == (milestone, "Data first: end of Ledger",
+                                                                        "2026-10-31")  # fmt: skip
+    assert {n["project_id"]: n["at_risk"] for n in graph["nodes"] if n["kind"] == "project"} == {portal: True}
+    [edge_shown] = graph["items"]
+    assert (edge_shown["provider_milestone"], edge_shown["cause"]) == (milestone, "forecast_after_need_date")
+    dashboard = office.dashboard(programme_id)
+    assert [(d["id"], d["at_risk"]) for d in dashboard["dependencies"]] == [(edge["id"], True)]
+    assert {row["project_id"]: row["at_risk"] for row in dashboard["items"]} == {ledger: False, portal: True}
+
+    # The SRO's continue review meets the milestone: cleared in the portfolio, then in reporting.
+    review = {"decision": "continue", "rationale": "the ledger is live"}
+    ok(office.sara.post(f"/programmes/{programme_id}/tranches/{tranche_id}/review", json=review))
+    assert ok(office.viewer.get(url, params={"at_risk": "true"}))["items"] == []
+    wait_until(lambda: mapped(False, "met"), "reporting to show the milestone met", timeout=PATIENCE)

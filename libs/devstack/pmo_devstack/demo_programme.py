@@ -1,5 +1,6 @@
 """The demo's programme: two approved projects grouped as "Customer 360" with a ring-fence, two tranches, a
-benefits map, dependencies between the projects (one at risk from the start) and a RAID log at every level.
+benefits map, dependencies between the projects (one at risk from the start) and on the first tranche's end (a
+programme milestone), and a RAID log at every level.
 
 Every command goes through `Demo.call`, so a second load replays them (same ids) and records nothing new.
 """
@@ -36,9 +37,10 @@ def load_programme(demo: Demo, portfolio: str, objectives: list[str], projects: 
         ("Tranche 1: billing foundations", "2027-01-04", "2027-06-30", [projects[BILLING]]),
         ("Tranche 2: customer channels", "2027-07-01", "2027-12-17", [projects[PORTAL]]),
     ]
+    planned: list[dict[str, Any]] = []
     for name, start, end, members in tranches:
         plan = {"name": name, "start": start, "end": end, "project_ids": members}
-        demo.call(paul, "POST", f"/programmes/{programme}/tranches", json=plan)
+        planned = demo.call(paul, "POST", f"/programmes/{programme}/tranches", json=plan)["tranches"]
     _benefits_map(demo, programme, projects)
     manager = {
         "period_end": "2027-01-29",
@@ -47,11 +49,13 @@ def load_programme(demo: Demo, portfolio: str, objectives: list[str], projects: 
     }
     demo.call(paul, "POST", f"/programmes/{programme}/status-reports", json=manager)
     _dependencies(demo, portfolio, projects)
+    _on_milestone(demo, portfolio, projects, programme, planned[0]["tranche_id"])
     _raid(demo, portfolio, programme, projects)
     demo.log.append(
         f"programme {programme} (Customer 360): 2 projects, 2 tranches, a ring-fence of 700,000.00 in FY2027, "
         "a benefit fed by both projects, "
-        "2 dependencies (1 at risk), a RAID log of 4 items (a risk escalated to the programme)"
+        "3 dependencies (1 at risk, 1 on the end of tranche 1), "
+        "a RAID log of 4 items (a risk escalated to the programme)"
     )
     return programme
 
@@ -91,6 +95,20 @@ def _dependencies(demo: Demo, portfolio: str, projects: list[str]) -> None:
             "provider_contact": "pam",
         }
         demo.call(analyst, "POST", f"/portfolios/{portfolio}/dependencies", json=body)
+
+
+def _on_milestone(demo: Demo, portfolio: str, projects: list[str], programme: str, tranche_id: str) -> None:
+    """Data platform (outside the programme) waits for the end of tranche 1 (2027-06-30): a programme milestone,
+    in time unless the tranche is planned past 2027-09-30."""
+    analyst = demo.as_("portfolio", "paula", "pmo_analyst")
+    body = {
+        "dependent_project_id": projects[DATA],
+        "provider_milestone": {"programme_id": programme, "tranche_id": tranche_id},
+        "needed": "billing foundations delivered (one customer ledger to load)",
+        "need_date": "2027-09-30",
+        "provider_contact": "paul",
+    }
+    demo.call(analyst, "POST", f"/portfolios/{portfolio}/dependencies", json=body)
 
 
 def _raid(demo: Demo, portfolio: str, programme: str, projects: list[str]) -> None:

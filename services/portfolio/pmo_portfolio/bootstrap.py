@@ -22,7 +22,7 @@ from pmo_portfolio.delivery.commands import (
 )
 from pmo_portfolio.dependencies import routes as dependency_routes
 from pmo_portfolio.dependencies import views as dependency_views
-from pmo_portfolio.dependencies.commands import reassess_dependencies
+from pmo_portfolio.dependencies.commands import reassess_dependencies, reassess_milestone_dependencies
 from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
 from pmo_portfolio.governance import routes as governance_routes
@@ -87,7 +87,9 @@ PORTFOLIO = ServiceDefinition(
     # board_member (issue 15, object-level access).
     # 4.1: the portfolio review cycle: running projects re-ranked with the pipeline (issue 15).
     # 4.2: money at the currency scale (motions, charter, RAID); change requests and timeline typed (issue 14).
-    api_version="4.2.0",
+    # 5.0: a dependency may wait for a programme milestone: its provider_project_id may be null, graph nodes
+    # have a kind (issue 16).
+    api_version="5.0.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,
@@ -119,6 +121,7 @@ PORTFOLIO = ServiceDefinition(
         keep_ring_fences_within_envelope,
         move_ring_fence_draw,
         reassess_dependencies,
+        reassess_milestone_dependencies,
         check_reported_raid_items,
     ],
     problem_table=PROBLEM_TABLE,

@@ -31,6 +31,7 @@ from .support import NOW, PORTFOLIO_ID
 GRAPH_ID = f"dependencies-{PORTFOLIO_ID}"
 NEED = date(2027, 6, 30)
 ON_TIME = Outlook(status="active", forecast_end=date(2027, 6, 1))
+API = rules.project_node("p-api")
 
 
 def given(*events: Event) -> DependencyGraph:
@@ -38,7 +39,7 @@ def given(*events: Event) -> DependencyGraph:
 
 
 def command(dependent: str = "p-web", provider: str = "p-api", dependency_id: str = "d-1") -> RegisterDependency:
-    return RegisterDependency(dependency_id, dependent, provider, "the customer API", NEED, "pam", "ann", NOW)
+    return RegisterDependency(dependency_id, dependent, provider, None, "the customer API", NEED, "pam", "ann", NOW)
 
 
 def registered(dependent: str = "p-web", provider: str = "p-api", dependency_id: str = "d-1") -> DependencyRegistered:
@@ -70,7 +71,7 @@ def test_the_same_need_from_the_same_provider_is_registered_once() -> None:
     with pytest.raises(RuleViolation) as refused:
         rules.register(graph, PORTFOLIO_ID, command(dependency_id="d-2"), ON_TIME)
     assert "d-1" in str(refused.value)
-    other = RegisterDependency("d-2", "p-web", "p-api", "test data", NEED, None, "ann", NOW)
+    other = RegisterDependency("d-2", "p-web", "p-api", None, "test data", NEED, None, "ann", NOW)
     assert rules.register(graph, PORTFOLIO_ID, other, ON_TIME)  # another need from the same provider
     assert rules.register(graph, PORTFOLIO_ID, command("p-app", "p-api", "d-2"), ON_TIME)  # another dependent
 
@@ -86,7 +87,7 @@ def test_a_withdrawn_dependency_leaves_the_graph_with_its_flag_cleared() -> None
     assert isinstance(cleared, DependencyRiskCleared) and isinstance(withdrawn, DependencyWithdrawn)
     after = given(*flagged, cleared, withdrawn)
     assert after.holding() == [] and not after.dependencies["d-1"].at_risk
-    assert rules.reassess(after, "p-api", late, None, NOW) == []  # the provider's news flags nothing any more
+    assert rules.reassess(after, API, late, None, NOW) == []  # the provider's news flags nothing any more
     assert rules.register(after, PORTFOLIO_ID, command(dependency_id="d-2"), ON_TIME)  # the need again: fine
     assert rules.register(after, PORTFOLIO_ID, command("p-api", "p-web", "d-2"), ON_TIME)  # no cycle through it
     with pytest.raises(NotFound):
@@ -117,24 +118,24 @@ def test_a_dependency_already_late_is_at_risk_from_the_start() -> None:
 )
 def test_each_cause_flags_the_dependent_at_risk_and_recovery_clears_it(news: Outlook, cause: str) -> None:
     graph = given(registered())
-    [flagged] = rules.reassess(graph, "p-api", news, "e-1", NOW)
+    [flagged] = rules.reassess(graph, API, news, "e-1", NOW)
     assert isinstance(flagged, DependencyAtRisk)
     assert (flagged.cause, flagged.dependent_project_id, flagged.caused_by_event_id) == (cause, "p-web", "e-1")
     at_risk = given(registered(), flagged)
     assert at_risk.dependencies["d-1"].at_risk and at_risk.dependencies["d-1"].cause == cause
-    assert rules.reassess(at_risk, "p-api", news, "e-2", NOW) == []  # the same news flags once
-    [cleared] = rules.reassess(at_risk, "p-api", ON_TIME, "e-3", NOW)
+    assert rules.reassess(at_risk, API, news, "e-2", NOW) == []  # the same news flags once
+    [cleared] = rules.reassess(at_risk, API, ON_TIME, "e-3", NOW)
     assert isinstance(cleared, DependencyRiskCleared) and cleared.provider_forecast_end == date(2027, 6, 1)
     assert not given(registered(), flagged, cleared).dependencies["d-1"].at_risk
 
 
 def test_a_new_cause_is_published_and_other_providers_news_changes_nothing() -> None:
     late = Outlook(status="active", forecast_end=date(2027, 7, 1))
-    [flagged] = rules.reassess(given(registered()), "p-api", late, "e-1", NOW)
+    [flagged] = rules.reassess(given(registered()), API, late, "e-1", NOW)
     at_risk = given(registered(), flagged)
-    [paused] = rules.reassess(at_risk, "p-api", Outlook(status="paused", forecast_end=date(2027, 7, 1)), "e-2", NOW)
+    [paused] = rules.reassess(at_risk, API, Outlook(status="paused", forecast_end=date(2027, 7, 1)), "e-2", NOW)
     assert isinstance(paused, DependencyAtRisk) and paused.cause == "provider_paused"
-    assert rules.reassess(at_risk, "p-web", late, "e-3", NOW) == []
+    assert rules.reassess(at_risk, rules.project_node("p-web"), late, "e-3", NOW) == []
 
 
 def test_the_forecast_follows_the_providers_schedule_change_report_pause_and_resumption() -> None:

@@ -31,7 +31,10 @@ REPORTING = ServiceDefinition(
     #: 4.0: every report, the history and the board pack need a role (issue 15, object-level access).
     #: 4.1: the lessons library's offers and acknowledgements per lesson, /reports/lessons/feedback; additive.
     #: 5.0: an entity's history hides someone else's draft proposal (404; left out of other histories; issue 15).
-    api_version="5.1.0",
+    #: 5.1: the programme dashboard answers portfolio's own models for a programme's shapes; additive.
+    #: 6.0: a dependency may wait for a programme milestone: an edge's provider_project_id may be null, the
+    #: dependency map's nodes have a kind (project or milestone; issue 16).
+    api_version="6.0.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

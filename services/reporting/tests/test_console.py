@@ -283,7 +283,10 @@ async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now
 
             graph = (await client.get("/reports/dependencies", params={"portfolio_id": "pf-1", **params})).json()
             page = parse((await client.get(pages[0], params=params)).text)
-            titles = {n["project_id"]: n["title"] or n["project_id"] for n in graph["nodes"]}
+            titles = {n["project_id"]: n["title"] or n["project_id"] for n in graph["nodes"] if n["project_id"]}
+            [milestone] = [n for n in graph["nodes"] if n["kind"] == "milestone"]
+            assert milestone["title"] == "Customer 360: end of Foundations"
+            titles[None] = milestone["title"]  # the one edge on a milestone waits for this one
             assert page.table_rows("dependencies") == [
                 [titles[e["dependent_project_id"]], e["needed"], titles[e["provider_project_id"]], e["need_date"],
                  "yes" if e["at_risk"] else "no", (e["cause"] or "").replace("_", " "),
@@ -293,7 +296,8 @@ async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now
             assert page.table_rows("dependency-projects") == [
                 [n["title"] or n["project_id"], n["status"] or "", "yes" if n["at_risk"] else "no"]
                 for n in graph["nodes"]
-            ]
+                if n["kind"] == "project"
+            ] + [[f"{milestone['title']} (milestone, {milestone['forecast_end']})", milestone["status"], "no"]]
             assert page.find(id="chart-map") is not None
             flags.append([row[4] for row in page.table_rows("dependencies")])
 
@@ -331,8 +335,8 @@ async def test_the_dependency_map_and_the_programme_pages_show_their_reports_now
             assert page.find(id="chart-benefits") is not None
             for source in chart_sources(page):  # drawn (the map's chart with and without a benefit)
                 assert (await client.get(source)).headers["content-type"].startswith("image/svg+xml")
-        # The provider slipped on day 40: its dependency is at risk now, not before.
-        assert flags == [["yes"], ["no"]]
+        # The provider slipped on day 40: its dependency is at risk now, not before; the milestone's never was.
+        assert flags == [["yes", "no"], ["no", "no"]]
         # The benefits map was set on day 46: one benefit, realised in part now; none before the slip.
         assert [len(m) for m in maps] == [1, 0] and maps[0][0]["realised_to_date"] not in (None, "0.00")
 

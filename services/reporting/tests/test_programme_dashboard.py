@@ -12,7 +12,7 @@ from pmo_events.contracts.portfolio import ProgrammeRag, RagRating
 from pmo_reporting.projections.catalogue import PORTFOLIO
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.programmes import programme_dashboard, programme_list
-from pmo_reporting.reports.raid import risk_view
+from pmo_reporting.reports.raid import dependency_map, risk_view
 
 from .support import T0, History, standard_history
 
@@ -84,6 +84,16 @@ def programme_history() -> History:
         portfolio.DependencyRegistered(
             graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-1", dependent_project_id="p-2",
             provider_project_id="p-1", needed="the API", need_date=date(2026, 6, 30), registered_by="pam",
+            registered_at=h.now,
+        ),
+        GRAPH,
+    )  # fmt: skip
+    # p-4 (in the second tranche) needs the first tranche's end: a programme milestone, met at day 45
+    h.add(
+        portfolio.DependencyRegistered(
+            graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-2", dependent_project_id="p-4",
+            provider_milestone=portfolio.ProgrammeMilestone(programme_id=PROGRAMME, tranche_id="t-1"),
+            needed="the customer data platform", need_date=date(2026, 7, 31), registered_by="pam",
             registered_at=h.now,
         ),
         GRAPH,
@@ -168,7 +178,8 @@ def test_the_dashboard_rolls_the_projects_up_as_the_portfolio_does() -> None:
         "r-1", "portfolio", "p-1", 20,
     )  # fmt: skip
     assert body["open_raid"] == {"risk": 1, "issue": 0, "assumption": 0}
-    assert [(d["id"], d["at_risk"]) for d in body["dependencies"]] == [("d-1", True)]
+    assert [(d["id"], d["at_risk"]) for d in body["dependencies"]] == [("d-1", True), ("d-2", False)]
+    assert body["dependencies"][1]["provider_milestone"] == {"programme_id": PROGRAMME, "tranche_id": "t-1"}
     # each project plans a 50,000.00 financial benefit; 12,000 of p-1's is realised
     assert body["benefit_totals"] == {"planned": "150000.00", "realised": "12000.00", "count": 6, "realised_count": 1}
 
@@ -303,3 +314,36 @@ def test_the_risk_view_of_a_programme_counts_its_own_and_its_projects_risks_wher
     assert ranked == [] and all(c["count"] == 0 for c in now["cells"])  # escalated out to the portfolio
     elsewhere, _ = risk_view(fold(h, until=T0 + timedelta(days=30)), "pf-1", None, None, DAY, within={"p-9"})
     assert all(c["count"] == 0 for c in elsewhere["cells"])
+
+
+def test_the_dependency_map_draws_a_programme_milestone_open_then_met_and_closed_cancels_the_next() -> None:
+    h = programme_history()
+    node = {"kind": "milestone", "project_id": None, "milestone": {"programme_id": PROGRAMME, "tranche_id": "t-1"},
+            "title": "Customer 360: end of Foundations", "forecast_end": "2026-06-28", "at_risk": False}  # fmt: skip
+    before, edges = dependency_map(fold(h, until=T0 + timedelta(days=30)), "pf-1")
+    assert [n for n in before["nodes"] if n["kind"] == "milestone"] == [{**node, "status": "open"}]
+    assert [(e["id"], e["provider_project_id"], e["provider_milestone"]) for e in edges] == [
+        ("d-1", "p-1", None),
+        ("d-2", None, {"programme_id": PROGRAMME, "tranche_id": "t-1"}),
+    ]
+    now, _ = dependency_map(fold(h), "pf-1")
+    assert [n for n in now["nodes"] if n["kind"] == "milestone"] == [{**node, "status": "met"}]
+    assert [n["project_id"] for n in now["nodes"] if n["kind"] == "project"] == ["p-1", "p-2", "p-4"]
+    h.at(60).add(
+        portfolio.DependencyRegistered(
+            graph_id=GRAPH, portfolio_id="pf-1", dependency_id="d-3", dependent_project_id="p-1",
+            provider_milestone=portfolio.ProgrammeMilestone(programme_id=PROGRAMME, tranche_id="t-2"),
+            needed="rollout done", need_date=date(2026, 12, 31), registered_by="pam", registered_at=h.now,
+        ),
+        GRAPH,
+    )  # fmt: skip
+    h.add(
+        portfolio.TrancheReviewed(
+            programme_id=PROGRAMME, portfolio_id="pf-1", tranche_id="t-2", decision="close_programme",
+            rationale="stop", decided_by="sara", decided_at=h.now,
+        ),
+        PROGRAMME,
+    )  # fmt: skip
+    closed, _ = dependency_map(fold(h), "pf-1")
+    statuses = {n["milestone"]["tranche_id"]: n["status"] for n in closed["nodes"] if n["kind"] == "milestone"}
+    assert statuses == {"t-1": "met", "t-2": "cancelled"}

@@ -125,3 +125,25 @@ def test_a_withdrawn_dependency_leaves_the_map_and_as_of_before_it_is_still_ther
     assert edges == [] and graph["nodes"] == []
     _, [edge] = dependency_map(fold(h, until=T0 + timedelta(days=45)), "pf-1")
     assert edge["at_risk"]
+
+
+def test_dependencies_recorded_as_v1_events_fold_as_their_v2_successors() -> None:
+    """Reporting's log keeps the v1 events recorded before milestones: they still feed the map."""
+    from pmo_events.contracts.portfolio.dependencies import DependencyAtRiskV1, DependencyRegisteredV1
+
+    h = standard_history()
+    h.initiated("p-2", "pf-1")
+    pair = {"graph_id": GRAPH, "portfolio_id": "pf-1", "dependency_id": "d-1", "dependent_project_id": "p-2",
+            "provider_project_id": "p-1", "need_date": date(2026, 6, 30)}  # fmt: skip
+    h.at(22).add(DependencyRegisteredV1.model_validate({**pair, "needed": "the API", "registered_by": "ann",
+                                                        "registered_at": h.now}), GRAPH)  # fmt: skip
+    h.at(40).add(DependencyAtRiskV1.model_validate({**pair, "cause": "provider_paused", "flagged_at": h.now}), GRAPH)
+    assert [e.type for e in h.events[-2:]] == [
+        "pmo.portfolio.DependencyRegistered.v1",
+        "pmo.portfolio.DependencyAtRisk.v1",
+    ]
+    graph, [edge] = dependency_map(fold(h), "pf-1")
+    assert (edge["provider_project_id"], edge["provider_milestone"], edge["at_risk"], edge["cause"]) == (
+        "p-1", None, True, "provider_paused",
+    )  # fmt: skip
+    assert {n["project_id"]: n["at_risk"] for n in graph["nodes"]} == {"p-1": False, "p-2": True}

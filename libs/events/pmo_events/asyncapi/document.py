@@ -28,9 +28,12 @@ offset 0 at any time. Start with `docs/subscribing.md`.
 
 
 def build() -> dict[str, Any]:
-    published = {t: c for t, c in sorted(registry.classes().items()) if not t.startswith("pmo.test.")}
+    current = {t: c for t, c in registry.classes().items() if not t.startswith("pmo.test.")}
+    # Superseded major versions are still on the topics (kept forever): a subscriber reading from offset 0
+    # meets them, so they are described too.
+    published = dict(sorted({**current, **registry.superseded()}.items()))
     schemas: dict[str, Any] = {CE_HEADERS_SCHEMA: CE_HEADERS, DLQ_HEADERS_SCHEMA: DLQ_HEADERS}
-    messages = {_key(t): _message(cls, schemas) for t, cls in published.items()}
+    messages = {_key(t): _message(cls, schemas, superseded=t not in current) for t, cls in published.items()}
     channels, operations, extra_messages = channels_and_operations(
         {t: (c.service, _key(t)) for t, c in published.items()}
     )
@@ -54,7 +57,7 @@ def _key(type_name: str) -> str:
     return type_name.replace(".", "_")
 
 
-def _message(cls: type[Event], schemas: dict[str, Any]) -> dict[str, Any]:
+def _message(cls: type[Event], schemas: dict[str, Any], *, superseded: bool = False) -> dict[str, Any]:
     type_name = cls.type_name()
     stream = stream_of(cls)
     schema = wire_schema(cls)
@@ -64,6 +67,11 @@ def _message(cls: type[Event], schemas: dict[str, Any]) -> dict[str, Any]:
     schemas[_key(type_name)] = schema
     payload = example(cls)
     doc = (cls.__doc__ or "").strip()
+    if superseded:
+        doc += (
+            "\n\nNo longer published: recorded before its next major version and still on the topic. Read it as "
+            "the next version would carry it (the services do)."
+        )
     return {
         "name": type_name,
         "title": cls.event_name,

@@ -106,6 +106,15 @@ _REQUESTER_CONFLICT = {"subject": "rachel", "reason": "requester", "declared": F
 OVERRIDES: dict[str, dict[str, Any]] = {
     "pmo.portfolio.ScoringModelSet.v1": {"pairwise_matrix": None, "consistency_ratio": None},
     "pmo.portfolio.StatusReported.v1": {"correction_of": None},
+    # A dependency's provider is a project or a programme milestone: the examples show both.
+    **{
+        f"pmo.portfolio.{name}.v2": {"provider_project_id": None}
+        for name in ("DependencyRegistered", "DependencyAtRisk")
+    },
+    **{
+        f"pmo.portfolio.{name}.v2": {"provider_milestone": None}
+        for name in ("DependencyRiskCleared", "DependencyWithdrawn")
+    },
     **{
         f"pmo.portfolio.{name}.v1": {"conflicts": [_REQUESTER_CONFLICT], "reference": None}
         for name in ("MotionCarried", "MotionDefeated", "MotionLapsed")

@@ -55,6 +55,9 @@ class EventRegistry:
     def __init__(self) -> None:
         self._classes: dict[str, type[Event]] = {}
         self._upcasters: dict[str, Upcaster] = {}
+        #: Older major versions still on the topics (kept forever): documented, decoded as their successor.
+        self._superseded: dict[str, type[Event]] = {}
+        self._successors: dict[str, str] = {}
 
     def register(self, cls: type[Event]) -> type[Event]:
         type_name = cls.type_name()
@@ -73,12 +76,31 @@ class EventRegistry:
 
         return decorate
 
+    def supersede(self, old: type[Event], by: type[Event], upcast: Upcaster | None = None) -> None:
+        """`old` is the previous major version of `by`: its recorded events are read as `by` (through `upcast`,
+        by default the same data, for a successor that only relaxed or added fields)."""
+        old_type, new_type = old.type_name(), by.type_name()
+        if old_type in self._classes:
+            raise ValueError(f"{old_type} is published: it cannot be superseded too")
+        self._superseded[old_type] = old
+        self._successors[old_type] = new_type
+        self._upcasters[old_type] = upcast or (lambda data: (new_type, data))
+
+    def superseded(self) -> dict[str, type[Event]]:
+        """The previous major versions: no longer produced, still recorded and still on the topics."""
+        return dict(self._superseded)
+
+    def older_types(self, type_name: str) -> tuple[str, ...]:
+        """The superseded types that are read as `type_name` (directly or through a chain of successors)."""
+        older = [old for old, new in self._successors.items() if new == type_name]
+        return tuple(t for old in older for t in (old, *self.older_types(old)))
+
     def knows(self, type_name: str) -> bool:
         return type_name in self._classes or type_name in self._upcasters
 
     def belongs_to(self, type_name: str, service: str) -> bool:
         """True when `type_name` is a registered (or upcast) event type that `service` publishes."""
-        cls = self._classes.get(type_name)
+        cls = self._classes.get(type_name) or self._superseded.get(type_name)
         if cls is not None:
             return cls.service == service
         return type_name in self._upcasters and type_name.startswith(f"pmo.{service}.")

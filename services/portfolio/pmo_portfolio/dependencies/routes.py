@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from pmo_events.contracts.portfolio import graph_id_of
+from pmo_events.contracts.portfolio import ProgrammeMilestone, graph_id_of
 from pmo_events.runtime import UnitOfWork
 from pmo_portfolio.dependencies import commands, queries
 from pmo_portfolio.dependencies.domain import RegisterDependency
@@ -29,7 +29,7 @@ router = APIRouter(tags=["dependencies"])
 @router.post(
     "/portfolios/{portfolio_id}/dependencies",
     status_code=201,
-    summary="Register a dependency between two projects",
+    summary="Register a dependency on a project or a programme milestone",
     response_model=DependencyView,
     responses=answers(
         404,
@@ -48,15 +48,22 @@ async def create_dependency(
     request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Both projects are of this portfolio (422 naming the field otherwise); a cycle is refused (409), and so is
-    a second registration of what the dependent already needs from the same provider (409). When the
-    provider's forecast end is already after the need date (or it is paused or cancelled), the dependency is
-    at risk from the start; from then on every forecast move of the provider flags or clears it."""
+    """The provider is a project (`provider_project_id`) or a programme milestone, the end of one of a
+    programme's tranches (`provider_milestone`): exactly one of the two (422 naming the field otherwise). The
+    projects and the programme are of this portfolio and the tranche is the programme's (422 naming the field
+    otherwise); a cycle is refused (409; a milestone depends on every project of its tranche), and so is a
+    second registration of what the dependent already needs from the same provider (409). When the provider's
+    forecast end is already after the need date (or it is paused or cancelled, or the milestone's programme
+    closed), the dependency is at risk from the start; from then on every forecast move of the provider flags
+    or clears it (a milestone: its tranche planned again, met by a `continue` review)."""
     dependency_id = str(uuid.uuid4())
     command = RegisterDependency(
         dependency_id=dependency_id,
         dependent_project_id=body.dependent_project_id,
         provider_project_id=body.provider_project_id,
+        provider_milestone=ProgrammeMilestone(**body.provider_milestone.model_dump())
+        if body.provider_milestone
+        else None,
         needed=body.needed,
         need_date=body.need_date,
         provider_contact=body.provider_contact,

@@ -15,6 +15,13 @@ class DependencyWithdrawal(Body):
     reason: str = Field(min_length=1, max_length=5_000)
 
 
+class MilestoneRef(Body):
+    """A programme milestone: the end of one of the programme's tranches."""
+
+    programme_id: str = Field(min_length=1, max_length=64)
+    tranche_id: str = Field(min_length=1, max_length=64)
+
+
 class DependencyCreate(Body):
     model_config = example(
         {
@@ -27,7 +34,16 @@ class DependencyCreate(Body):
     )
 
     dependent_project_id: str = Field(min_length=1, max_length=64, description="the project that needs it")
-    provider_project_id: str = Field(min_length=1, max_length=64, description="the project that delivers it")
+    provider_project_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the project that delivers it (or `provider_milestone`: exactly one of the two)",
+    )
+    provider_milestone: MilestoneRef | None = Field(
+        default=None,
+        description="the programme milestone (a tranche's end) it waits for, instead of a provider project",
+    )
     needed: str = Field(min_length=1, max_length=2_000, description="what is needed")
     need_date: BoundedDate = Field(description="by when the dependent needs it")
     provider_contact: str | None = Field(default=None, max_length=200, description="who answers for it")

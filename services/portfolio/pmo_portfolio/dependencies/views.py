@@ -22,7 +22,8 @@ dependencies = Table(
     Column("dependency_id", String(36), primary_key=True),
     Column("portfolio_id", String(36), nullable=False),
     Column("dependent_project_id", String(64), nullable=False),
-    Column("provider_project_id", String(64), nullable=False),
+    #: None when the provider is a programme milestone (in `state`).
+    Column("provider_project_id", String(64), nullable=True),
     Column("at_risk", Boolean, nullable=False),
     Column("state", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

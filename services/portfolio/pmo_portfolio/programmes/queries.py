@@ -54,6 +54,16 @@ async def programme_portfolio(session: AsyncSession, programme_id: str) -> str |
     return row.portfolio_id if row else None
 
 
+async def programme_states(session: AsyncSession, programme_ids: Collection[str]) -> dict[str, Programme]:
+    """The programmes with these ids as the programmes view has them (unknown ids are left out)."""
+    if not programme_ids:
+        return {}
+    query = select(programmes.c.programme_id, programmes.c.state).where(
+        programmes.c.programme_id.in_(sorted(programme_ids))
+    )
+    return {row.programme_id: Programme.model_validate(loads(row.state)) for row in await session.execute(query)}
+
+
 def _figures(project: delivery.Project) -> EarnedValue | None:
     report = project.latest_report()
     if report is None:

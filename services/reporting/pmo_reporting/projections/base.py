@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pmo_events.contracts import Event
+from pmo_events.contracts import Event, registry
 from pmo_events.envelope import RecordedEvent
 from pmo_reporting.projections.documents import Documents
 
@@ -54,11 +54,13 @@ def on(*contracts: type[Event]) -> Callable[[Apply], Apply]:
 
 
 def handlers_of(*effects: Apply) -> dict[str, tuple[Apply, ...]]:
-    """Group effects by the type names they declared with `on`, in the order given."""
+    """Group effects by the type names they declared with `on`, in the order given; a contract's superseded
+    major versions (recorded before, read as it) take the same effects."""
     handlers: dict[str, tuple[Apply, ...]] = {}
     for effect in effects:
         for contract in effect.__dict__["contracts"]:
-            handlers[contract.type_name()] = (*handlers.get(contract.type_name(), ()), effect)
+            for type_name in (contract.type_name(), *registry.older_types(contract.type_name())):
+                handlers[type_name] = (*handlers.get(type_name, ()), effect)
     return handlers
 
 

@@ -110,6 +110,7 @@ def dependency_registered(docs: Documents, event: DependencyRegistered, meta: Re
         "portfolio_id": event.portfolio_id,
         "dependent_project_id": event.dependent_project_id,
         "provider_project_id": event.provider_project_id,
+        "provider_milestone": event.provider_milestone.model_dump() if event.provider_milestone else None,
         "needed": event.needed,
         "need_date": event.need_date.isoformat(),
         "at_risk": False,

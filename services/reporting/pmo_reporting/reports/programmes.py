@@ -141,9 +141,16 @@ def raid_lines(docs: DocumentView, programme: Body, members: dict[str, Body]) ->
 
 
 def dependency_lines(docs: DocumentView, programme: Body, members: dict[str, Body]) -> list[Body]:
-    """The dependencies with a member project at either end, by need date."""
+    """The dependencies with a member project at either end, or on one of the programme's milestones, by need
+    date."""
     edges = holding(docs.all(DEPENDENCY, scope=programme["portfolio_id"]))
-    mine = [d for d in edges if d["dependent_project_id"] in members or d["provider_project_id"] in members]
+    mine = [
+        d
+        for d in edges
+        if d["dependent_project_id"] in members
+        or d["provider_project_id"] in members
+        or (d.get("provider_milestone") or {}).get("programme_id") == programme["id"]
+    ]
     return sorted(mine, key=lambda d: (d["need_date"], d["id"]))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from pmo_reporting.projections.delivery import PROJECT
+from pmo_reporting.projections.programmes import PROGRAMME
 from pmo_reporting.projections.raid import DEPENDENCY, RAID_ITEM, holding
 from pmo_reporting.reports.common import Body, DocumentView
 
@@ -58,13 +59,36 @@ def risk_view(
 
 
 def dependency_map(docs: DocumentView, portfolio_id: str) -> tuple[Body, list[Body]]:
-    """Nodes (the projects at either end) and edges (dependent → provider) with their at-risk flags."""
+    """Nodes (the projects at either end, then the programme milestones depended on) and edges (dependent →
+    provider) with their at-risk flags."""
     edges = sorted(holding(docs.all(DEPENDENCY, scope=portfolio_id)), key=lambda d: (d["need_date"], d["id"]))
-    ids = sorted({d["dependent_project_id"] for d in edges} | {d["provider_project_id"] for d in edges})
+    ids = sorted({d["dependent_project_id"] for d in edges} | {d["provider_project_id"] for d in edges} - {None})
     at_risk = {d["dependent_project_id"] for d in edges if d["at_risk"]}
     nodes = []
     for project_id in ids:
         project = docs.get(PROJECT, project_id) or {}
-        nodes.append({"project_id": project_id, "title": project.get("title"), "status": project.get("status"),
-                      "at_risk": project_id in at_risk})  # fmt: skip
+        nodes.append({"kind": "project", "project_id": project_id, "milestone": None, "title": project.get("title"),
+                      "status": project.get("status"), "at_risk": project_id in at_risk})  # fmt: skip
+    milestones = {(m["programme_id"], m["tranche_id"]) for d in edges if (m := d.get("provider_milestone"))}
+    nodes.extend(milestone_node(docs, programme_id, tranche_id) for programme_id, tranche_id in sorted(milestones))
     return {"portfolio_id": portfolio_id, "nodes": nodes}, edges
+
+
+def milestone_node(docs: DocumentView, programme_id: str, tranche_id: str) -> Body:
+    """A programme milestone: its tranche's end, `met` by a `continue` review, `cancelled` when the programme
+    closed before (else the tranche's status, `open` or `re_plan`)."""
+    programme = docs.get(PROGRAMME, programme_id) or {}
+    tranche = programme.get("tranches", {}).get(tranche_id)
+    status = None
+    if tranche is not None:
+        met, closed = tranche["decision"] == "continue", programme.get("status") == "closed"
+        status = "met" if met else "cancelled" if closed else tranche["status"]
+    return {
+        "kind": "milestone",
+        "project_id": None,
+        "milestone": {"programme_id": programme_id, "tranche_id": tranche_id},
+        "title": f"{programme.get('name')}: end of {tranche['name']}" if tranche else None,
+        "status": status,
+        "forecast_end": tranche["end"] if tranche else None,
+        "at_risk": False,
+    }

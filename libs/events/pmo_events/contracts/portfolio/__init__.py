@@ -50,6 +50,7 @@ from pmo_events.contracts.portfolio.dependencies import (
     DependencyRegistered,
     DependencyRiskCleared,
     DependencyWithdrawn,
+    ProgrammeMilestone,
     graph_id_of,
 )
 from pmo_events.contracts.portfolio.funding import (
@@ -175,6 +176,7 @@ __all__ = [
     "ProgrammeBenefitDefined",
     "ProgrammeCreated",
     "ProgrammeDrawChanged",
+    "ProgrammeMilestone",
     "ProgrammeRag",
     "ProgrammeStatusReported",
     "ProjectBudgetChanged",

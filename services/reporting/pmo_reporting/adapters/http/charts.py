@@ -68,7 +68,8 @@ TITLES = {
     "heatmap": "Capacity heatmap: utilisation per group and period",
     "risk_heatmap": "Risk heatmap: open risks per probability and impact",
     "benefits_map_chart": "Programme benefits: planned and realised to date, per benefit",
-    "dependency_graph": "Dependency map: an arrow from each provider to the project that needs it; at risk in red",
+    "dependency_graph": "Dependency map: an arrow from each provider (a project, or a programme milestone in italics) "
+    "to the project that needs it; at risk in red",
 }
 
 
@@ -384,13 +385,22 @@ def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str,
     return layer
 
 
+def _node_key(project_id: object, milestone: object) -> str:
+    """A node's key: the project's id, or the milestone's programme and tranche."""
+    if isinstance(milestone, dict):
+        return f"milestone {milestone.get('programme_id')} {milestone.get('tranche_id')}"
+    return str(project_id)
+
+
 def dependency_graph(
     nodes: Sequence[dict[str, object]], edges: Sequence[dict[str, object]], into: Canvas | None = None
 ) -> Chart:
-    """Projects as boxes in columns (providers left), an arrow from each provider to the project that needs it;
-    at-risk dependencies and the projects depending on them in red, dashed."""
-    ids = [str(n["project_id"]) for n in nodes]
-    pairs = [(str(e["dependent_project_id"]), str(e["provider_project_id"])) for e in edges]
+    """Projects (and programme milestones, in italics) as boxes in columns (providers left), an arrow from each
+    provider to the project that needs it; at-risk dependencies and the projects depending on them in red,
+    dashed."""
+    ids = [_node_key(n.get("project_id"), n.get("milestone")) for n in nodes]
+    pairs = [(str(e["dependent_project_id"]), _node_key(e.get("provider_project_id"), e.get("provider_milestone")))
+             for e in edges]  # fmt: skip
     layer = _layers(ids, [(d, p) for d, p in pairs if d in ids and p in ids])
     columns: dict[int, list[str]] = {}
     for project_id in ids:
@@ -402,12 +412,12 @@ def dependency_graph(
         axes = figure.add_subplot()
         axes.axis("off")
         boxes = {}
-        for node in nodes:
-            project_id = str(node["project_id"])
+        for node, key in zip(nodes, ids, strict=True):
             at_risk = bool(node.get("at_risk"))
-            label = textwrap.shorten(str(node.get("title") or project_id), 28, placeholder="…")
-            boxes[project_id] = axes.text(
-                *place[project_id], label + ("\n(at risk)" if at_risk else ""), ha="center", va="center", fontsize=8,
+            label = textwrap.shorten(str(node.get("title") or key), 28, placeholder="…")
+            boxes[key] = axes.text(
+                *place[key], label + ("\n(at risk)" if at_risk else ""), ha="center", va="center", fontsize=8,
+                style="italic" if node.get("milestone") else "normal",
                 bbox={"boxstyle": "round,pad=0.4", "facecolor": "#fde0dd" if at_risk else "#eef3f8",
                       "edgecolor": RAG_COLOURS["red"] if at_risk else "#2166ac", "linestyle": "--" if at_risk else "-"},
             )  # fmt: skip

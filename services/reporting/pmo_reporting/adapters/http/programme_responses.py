@@ -170,7 +170,9 @@ class ProgrammeDashboard(Stamped, Page[ProgrammeProjectRow]):
     benefit_totals: BenefitTotals | None = None
     open_raid: OpenRaid | None = None
     escalated_raid: list[EscalatedItem] = Field(default=[], description="highest score first")
-    dependencies: list[DependencyEdge] = Field(default=[], description="with a member project at either end")
+    dependencies: list[DependencyEdge] = Field(
+        default=[], description="with a member project at either end, or on one of the programme's milestones"
+    )
 
 
 class ProgrammeLine(BaseModel):

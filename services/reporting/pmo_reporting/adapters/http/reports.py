@@ -198,9 +198,12 @@ async def dependencies_body(
     request: Request, portfolio_id: str, as_of: datetime | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The dependency map's header (its nodes) and its edges by need date."""
-    docs = await report_documents(
-        request, PORTFOLIO, {raid.DEPENDENCY: portfolio_id, delivery.PROJECT: portfolio_id}, as_of
-    )
+    wanted: dict[str, str | None] = {
+        raid.DEPENDENCY: portfolio_id,
+        delivery.PROJECT: portfolio_id,
+        programmes.PROGRAMME: portfolio_id,
+    }
+    docs = await report_documents(request, PORTFOLIO, wanted, as_of)
     body, edges = dependency_map(docs, portfolio_id)
     return {**_stamp(as_of), **body}, edges
 

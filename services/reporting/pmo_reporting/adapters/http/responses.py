@@ -466,6 +466,7 @@ _PF = "4b3c0f6e-0b39-4d8e-9d59-2f0a7d1f4c11"
 _PROGRAMME = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 _BILLING = "ee908788-f026-4337-a1b2-c3d4e5f6a7b8"
 _PORTAL = "c56a4180-65aa-42ec-a945-5fd21dec0538"
+_T1 = "a1f0c2d4-3b5e-4c6d-8e7f-9a0b1c2d3e4f"
 
 
 class RiskReport(Stamped, Page[RankedRisk]):
@@ -509,21 +510,41 @@ class RiskReport(Stamped, Page[RankedRisk]):
     overdue_actions: list[OverdueAction]
 
 
+class Milestone(BaseModel):
+    """A programme milestone: the end of one of the programme's tranches."""
+
+    programme_id: str
+    tranche_id: str
+
+
 class DependencyNode(BaseModel):
-    project_id: str
+    """A project, or a programme milestone (a tranche's end; its status `open`, `re_plan`, `met` or
+    `cancelled`)."""
+
+    kind: Literal["project", "milestone"]
+    #: The project (null for a milestone).
+    project_id: str | None = None
+    #: The milestone (null for a project).
+    milestone: Milestone | None = None
     title: str | None = None
     status: str | None = None
-    #: The project depends on something at risk.
+    #: A milestone's forecast: its tranche's end (null for a project: its forecast is on the edges it provides).
+    forecast_end: date | None = None
+    #: The project depends on something at risk (a milestone: never).
     at_risk: bool
 
 
 class DependencyEdge(BaseModel):
-    """The dependent project needs `needed` from the provider by `need_date`."""
+    """The dependent project needs `needed` from the provider (a project, or a programme milestone) by
+    `need_date`."""
 
     id: str
     portfolio_id: str
     dependent_project_id: str
-    provider_project_id: str
+    #: The provider project (null when the provider is a programme milestone).
+    provider_project_id: str | None = None
+    #: The programme milestone it waits for (null when the provider is a project).
+    provider_milestone: Milestone | None = None
     needed: str
     need_date: date
     at_risk: bool
@@ -538,13 +559,23 @@ class DependencyMap(Stamped, Page[DependencyEdge]):
         "as_of": "2027-03-01T00:00:00Z",
         "portfolio_id": _PF,
         "nodes": [
-            {"project_id": _BILLING, "title": "Billing migration", "status": "active", "at_risk": False},
-            {"project_id": _PORTAL, "title": "Customer portal", "status": "active", "at_risk": True},
+            {"kind": "project", "project_id": _BILLING, "milestone": None, "title": "Billing migration",
+             "status": "active", "forecast_end": None, "at_risk": False},
+            {"kind": "project", "project_id": _PORTAL, "milestone": None, "title": "Customer portal",
+             "status": "active", "forecast_end": None, "at_risk": True},
+            {"kind": "milestone", "project_id": None, "milestone": {"programme_id": _PROGRAMME, "tranche_id": _T1},
+             "title": "Digital journey: end of Foundations", "status": "open", "forecast_end": "2027-05-31",
+             "at_risk": False},
         ],
         "items": [
             {"id": "d2a4c6e8-1b3d-4f5a-8c7e-9a0b1c2d3e4f", "portfolio_id": _PF, "dependent_project_id": _PORTAL,
-             "provider_project_id": _BILLING, "needed": "the billing API in production", "need_date": "2027-06-30",
-             "at_risk": True, "cause": "forecast_after_need_date", "provider_forecast_end": "2027-09-30"}
+             "provider_project_id": _BILLING, "provider_milestone": None, "needed": "the billing API in production",
+             "need_date": "2027-06-30", "at_risk": True, "cause": "forecast_after_need_date",
+             "provider_forecast_end": "2027-09-30"},
+            {"id": "0b9d3f5e-7a1c-4e2b-9d8f-6c5a4b3e2d1f", "portfolio_id": _PF, "dependent_project_id": _PORTAL,
+             "provider_project_id": None, "provider_milestone": {"programme_id": _PROGRAMME, "tranche_id": _T1},
+             "needed": "the single sign-on platform", "need_date": "2027-07-31", "at_risk": False, "cause": None,
+             "provider_forecast_end": None},
         ],
         "next_cursor": "c1.WyIwZjFlMmQzYyJd",
     }]})  # fmt: skip
