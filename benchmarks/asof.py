@@ -99,6 +99,15 @@ async def checkpoint_sweep(url: str) -> int:
     return int(events)
 
 
+async def count_events(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            return int((await session.execute(text("SELECT count(*) FROM reporting_event_log"))).scalar_one())
+    finally:
+        await db.dispose()
+
+
 def ask(client: httpx.Client, as_of: datetime | None) -> float:
     params = {"as_of": as_of.isoformat()} if as_of else {}
     started = time.perf_counter()
@@ -167,13 +176,16 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="a database a `--keep` run prepared (skips generating, loading and rebuilding)"
     )
+    parser.add_argument(
+        "--reuse-checkpoints", action="store_true", help="with --database-url: keep its checkpoints (no sweep)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the prepared database (its URL is printed)")
     args = parser.parse_args()
     url = args.database_url or asyncio.run(create_database(ADMIN, "pmo_bench"))
     try:
         if not args.database_url:
             asyncio.run(prepare(url, args.scale))
-        measure(url, args, asyncio.run(checkpoint_sweep(url)))
+        measure(url, args, asyncio.run(count_events(url) if args.reuse_checkpoints else checkpoint_sweep(url)))
     finally:
         if args.keep:
             print(f"kept: --database-url {url}")

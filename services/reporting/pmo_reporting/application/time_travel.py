@@ -65,7 +65,7 @@ class Checkpoints:
 
     def __init__(
         self,
-        keep: int = 36,
+        keep: int = 12,
         recent: int = 8,
         sweep_every: timedelta | None = timedelta(days=30),
         *,

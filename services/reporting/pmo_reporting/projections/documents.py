@@ -62,6 +62,14 @@ class InMemoryDocuments:
     def put_encoded(self, kind: str, key: str, text: str, *, scope: str = "") -> None:
         self._kinds.setdefault(kind, {})[key] = (scope, text)
 
+    @classmethod
+    def encoded(cls, kinds: dict[str, dict[str, Held]]) -> InMemoryDocuments:
+        """Documents held as given, `{kind: {key: (scope, JSON text)}}` (a kept checkpoint as read back),
+        without a step per document."""
+        docs = cls()
+        docs._kinds = kinds
+        return docs
+
     def all(self, kind: str, *, scope: str | None = None) -> list[Body]:
         """The documents of one kind (optionally one scope), in key order for stable reports."""
         of_kind = self._kinds.get(kind, {})
