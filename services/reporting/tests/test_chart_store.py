@@ -44,3 +44,15 @@ async def test_other_figures_or_another_place_make_another_chart(tmp_path: Path)
     # a key nobody ordered is no chart
     assert await store.svg("0" * 40) is None
     store.close()
+
+
+async def test_the_oldest_charts_on_disk_go_past_the_limit(tmp_path: Path) -> None:
+    # Given a store that keeps two charts on disk
+    store = ChartStore(tmp_path, on_disk=2)
+    keys = [store.order(charts.Drawing(charts.rag_chart, ({**RAG, "red": red},)), "chart-rag") for red in range(3)]
+    # when three are drawn, one after another
+    for key in keys:
+        assert await store.svg(key) is not None
+    # then the two latest are on disk, the first is not
+    assert set(_files(tmp_path)) == {f"{key}.svg" for key in keys[1:]}
+    store.close()

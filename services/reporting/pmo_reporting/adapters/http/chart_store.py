@@ -26,6 +26,9 @@ from pmo_reporting.adapters.http import charts
 
 #: Charts kept in memory (their SVG text, tens of KiB each); older ones are read back from disk.
 KEPT = 512
+#: Charts kept on disk: the oldest are removed past this many (about 20 KiB each: some 40 MiB; the
+#: Kubernetes pod's /tmp, where $PMO_DATA_DIR is, holds 256 MiB).
+ON_DISK = 2000
 #: Part of every key: a change in how charts are drawn must not serve an old drawing (bump it then).
 DRAWING_VERSION = "3"
 #: Drawing threads. matplotlib holds the GIL for most of a drawing, so more threads would barely help on one
@@ -43,9 +46,11 @@ def chart_key(drawing: charts.Drawing, chart_id: str) -> str:
 class ChartStore:
     """Drawings ordered by pages and the SVG they gave: in memory, on disk (`folder`, when given)."""
 
-    def __init__(self, folder: Path | None, kept: int = KEPT) -> None:
+    def __init__(self, folder: Path | None, kept: int = KEPT, on_disk: int = ON_DISK) -> None:
         self._folder = folder
         self._kept = kept
+        self._on_disk = on_disk
+        self._written = 0
         self._ordered: OrderedDict[str, tuple[charts.Drawing, str]] = OrderedDict()
         self._drawings: OrderedDict[str, Future[str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -112,7 +117,16 @@ class ChartStore:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(svg)
             os.replace(temporary, path)
+            self._written += 1
+            if self._written % max(1, self._on_disk // 10) == 0:
+                self._prune(path.parent)
         return svg
+
+    def _prune(self, folder: Path) -> None:
+        """Remove the oldest charts past `on_disk` (a page ordering one again draws it again)."""
+        charts_on_disk = sorted(folder.glob("*.svg"), key=lambda p: p.stat().st_mtime)
+        for old in charts_on_disk[: max(0, len(charts_on_disk) - self._on_disk)]:
+            old.unlink(missing_ok=True)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
