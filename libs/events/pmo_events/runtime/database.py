@@ -67,6 +67,19 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.execute(text(" ".join(["ANALYZE", ", ".join(f'"{table.name}"' for table in tables)])))
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled asyncpg connection outside any transaction (each statement commits alone), for a
+        statement that needs neither the session nor a BEGIN/COMMIT round trip around it. PostgreSQL only.
+        A failure invalidates the connection, so a lost one is not handed out again."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                yield raw.driver_connection
+            except Exception:
+                await connection.invalidate()
+                raise
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -9,10 +9,11 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from pmo_events.envelope import loads
@@ -182,9 +183,11 @@ class OutboxRelay:
             if (now := asyncio.get_running_loop().time()) >= next_parked_refresh:
                 await self._refresh_parked()  # an operator may have retried or released a stream meanwhile
                 next_parked_refresh = now + 5.0
+            # Cleared before the read: a commit after it wakes the next round; one before it is in the batch.
+            self._wake.clear()
             published = await self._publish_batch()
-            if published == 0:
-                self._wake.clear()
+            if published < self.batch_size:
+                # The outbox held no more than this (reading it again would find only what woke us since).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
@@ -198,15 +201,7 @@ class OutboxRelay:
         producer = self._producer
         if producer is None:
             return 0
-        async with self.db.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.value)
-                    .where(outbox.c.published_at.is_(None), not_parked())
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+        rows = await self._pending_rows()
         if not rows:
             return 0
         sent, refused = await self._send(producer, rows)
@@ -216,11 +211,28 @@ class OutboxRelay:
         if refused:
             await self._park(refused)
         if ids:
-            async with self.db.transaction() as session:
-                await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
+            await self._mark_published(ids, now)
         self.status.published += len(ids)
         self.status.last_published_at = now
         return len(rows)
+
+    async def _pending_rows(self) -> Sequence[Any]:
+        """The next unpublished rows of streams that are not parked, in outbox order."""
+        if self.db.is_postgres:
+            # One statement on an autocommit connection: no BEGIN/ROLLBACK around it, no compile.
+            async with self.db.driver_connection() as connection:
+                found = await connection.fetch(_PENDING_SQL, "", self.batch_size)
+            return [_OutboxRow(*record) for record in found]
+        async with self.db.sessions() as session:
+            return (await session.execute(_PENDING.limit(self.batch_size))).all()
+
+    async def _mark_published(self, ids: list[int], now: datetime) -> None:
+        if self.db.is_postgres:
+            async with self.db.driver_connection() as connection:
+                await connection.execute(_MARK_SQL, now, ids)
+            return
+        async with self.db.transaction() as session:
+            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
 
     async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> tuple[list[Any], list[tuple[Any, str]]]:
         """(rows the broker acknowledged, rows refused for good with why). Any other failure raises: nothing
@@ -280,6 +292,24 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+class _OutboxRow(NamedTuple):
+    id: int
+    topic: str
+    key: str | None
+    headers: str
+    value: bytes
+
+
+_PENDING = (
+    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.value)
+    .where(outbox.c.published_at.is_(None), not_parked())
+    .order_by(outbox.c.id)
+)
+#: The same query as PostgreSQL text ($1: the empty key a keyless record is parked under, $2: the limit).
+_PENDING_SQL = str(_PENDING.limit(1).compile(dialect=asyncpg_dialect()))
+_MARK_SQL = f"UPDATE {outbox.name} SET published_at = $1 WHERE id = ANY($2::BIGINT[])"
 
 
 async def requeue_store(session: AsyncSession, *, service: str, topic: str, signer: EventSigner | None) -> int:

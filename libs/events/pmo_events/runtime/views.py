@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime import pgdirect
 
 S = TypeVar("S", bound=BaseModel)
 _CHUNK = 1000
@@ -108,12 +109,19 @@ class Folding(Generic[S]):
     async def write(self, session: AsyncSession) -> None:
         """One insert for new streams and one update for the others, each a batch."""
         view, states, last = self.view, self.states, self.last
+        fast = pgdirect.on_asyncpg(session)
         new = iter(self.first.items())
         while chunk := list(itertools.islice(new, _CHUNK)):
             rows = [view._row(i, states[i], last[i]) | view.on_insert(first) for i, first in chunk]
-            await session.execute(view.table.insert(), rows)
+            if fast:
+                await _insert_on_asyncpg(session, view.table, rows)
+            else:
+                await session.execute(view.table.insert(), rows)
         updates = [view._row(i, states[i], last[i]) for i in last if i in self.stored]
-        if updates:
+        if updates and fast:
+            for start in range(0, len(updates), _CHUNK):
+                await _update_on_asyncpg(session, view.table, view.key.name, updates[start : start + _CHUNK])
+        elif updates:
             # Bound names must differ from column names in an UPDATE's SET clause.
             names = [name for name in updates[0] if name != view.key.name]
             statement = (
@@ -123,3 +131,31 @@ class Folding(Generic[S]):
             )
             rows = [{"b_key": row[view.key.name], **{f"b_{n}": row[n] for n in names}} for row in updates]
             await session.execute(statement, rows)
+
+
+#: Statement texts by table and columns: fixed, so asyncpg prepares each once per connection.
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, pgdirect.ArrayColumns]] = {}
+
+
+async def _insert_on_asyncpg(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    names = tuple(rows[0])
+    found = _STATEMENTS.get(("insert", table.name, names))
+    if found is None:
+        found = _STATEMENTS[("insert", table.name, names)] = (
+            pgdirect.unnest_insert(table, names),
+            pgdirect.ArrayColumns(table, names),
+        )
+    statement, feed = found
+    await pgdirect.fetch(session, statement, *feed.arrays(rows))
+
+
+async def _update_on_asyncpg(session: AsyncSession, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+    names = tuple(name for name in rows[0] if name != key)
+    found = _STATEMENTS.get(("update", table.name, names))
+    if found is None:
+        found = _STATEMENTS[("update", table.name, names)] = (
+            pgdirect.unnest_update(table, key, names),
+            pgdirect.ArrayColumns(table, (key, *names)),
+        )
+    statement, feed = found
+    await pgdirect.fetch(session, statement, *feed.arrays(rows))

@@ -1,0 +1,125 @@
+"""Statements on the command path straight through asyncpg (PostgreSQL): fixed text, so each is
+prepared once per connection and then costs one round trip and no SQLAlchemy compile or result work.
+
+A batch of rows goes as one array per column and comes back out of `unnest(...)`, so the text does not
+change with the number of rows. The statement runs on the session's own connection, inside its
+transaction (begun here when nothing else has begun it yet); an asyncpg error is raised as the same
+SQLAlchemy `DBAPIError` a session statement would raise (a unique violation is an `IntegrityError`,
+a lost connection invalidates it), so callers and the HTTP problem handlers see no difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+#: For type names and value conversions only (the statements run on the session's own dialect).
+_DIALECT = asyncpg_dialect()
+
+
+def on_asyncpg(session: AsyncSession) -> bool:
+    """Whether this session's statements go to PostgreSQL through asyncpg (else: the SQLAlchemy path)."""
+    bind = session.bind
+    return bind is not None and bind.dialect.driver == "asyncpg"
+
+
+async def fetch(session: AsyncSession, statement: str, *args: Any) -> list[Any]:
+    """`statement` with positional `args` ($1, $2…) on the session's connection, in its transaction."""
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    adapter: Any = fairy.dbapi_connection
+    async with adapter._execute_mutex:  # one statement at a time on a connection, as the session keeps it
+        try:
+            if not adapter._started:
+                await adapter._start_transaction()
+            return list(await adapter._connection.fetch(statement, *args))
+        except Exception as error:
+            raise _translated(error, connection, fairy, statement, args) from error
+
+
+def _translated(error: Exception, connection: Any, fairy: Any, statement: str, args: Sequence[Any]) -> BaseException:
+    """The DBAPIError SQLAlchemy raises for `error`; a lost connection invalidates the pool, as there."""
+    adapter = fairy.dbapi_connection
+    try:
+        adapter._handle_exception(error)  # raises asyncpg's error as the DBAPI's class, sqlstate kept
+    except Exception as dbapi_error:
+        dialect = connection.dialect
+        disconnected = bool(dialect.is_disconnect(dbapi_error, adapter, None))
+        if disconnected:
+            connection.sync_engine.pool._invalidate(fairy, dbapi_error)
+            connection.sync_connection.invalidate(dbapi_error)
+        return DBAPIError.instance(
+            statement,
+            list(args),
+            dbapi_error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=disconnected,
+            dialect=dialect,
+        )
+    return error  # pragma: no cover (_handle_exception always raises)
+
+
+@dataclass(frozen=True)
+class ArrayColumns:
+    """Columns of `table` fed as one array each: `$n::type[]` casts and the value conversions the
+    column types do on the SQLAlchemy path (a timezone-aware UTC datetime, for instance)."""
+
+    table: Table
+    names: tuple[str, ...]
+
+    @property
+    def columns(self) -> list[Column[Any]]:
+        return [self.table.c[name] for name in self.names]
+
+    def casts(self, first: int) -> str:
+        """`$first::t1[], $first+1::t2[], …`, one per column."""
+        types = [column.type.compile(dialect=_DIALECT) for column in self.columns]
+        return ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(types))
+
+    def arrays(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        """One list per column (in `names` order) of the rows' values, converted for the driver."""
+        converters = _converters(self)
+        return [
+            [value if convert is None else convert(value) for value in (row[name] for row in rows)]
+            for name, convert in zip(self.names, converters, strict=True)
+        ]
+
+
+_CONVERTERS: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
+
+
+def _converters(columns: ArrayColumns) -> list[Callable[[Any], Any] | None]:
+    key = (columns.table.name, columns.names)
+    found = _CONVERTERS.get(key)
+    if found is None:
+        found = _CONVERTERS[key] = [c.type._cached_bind_processor(_DIALECT) for c in columns.columns]
+    return found
+
+
+def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
+    """`INSERT INTO table (names) SELECT … FROM unnest($first…) WITH ORDINALITY … ORDER BY ordinality`:
+    rows go in in the order given (identity values follow it)."""
+    feed = ArrayColumns(table, tuple(names))
+    aliases = [f"c{i}" for i in range(len(names))]
+    return (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(aliases)} FROM unnest({feed.casts(first)}) WITH ORDINALITY "
+        f"AS u({', '.join(aliases)}, n) ORDER BY n" + (f" RETURNING {returning}" if returning else "")
+    )
+
+
+def unnest_update(table: Table, key: str, names: Sequence[str]) -> str:
+    """`UPDATE table SET names FROM unnest($1…) WHERE key matches`: $1 holds the keys, then one array per name."""
+    feed = ArrayColumns(table, (key, *names))
+    aliases = ["k", *(f"c{i}" for i in range(len(names)))]
+    sets = ", ".join(f"{name} = u.{alias}" for name, alias in zip(names, aliases[1:], strict=True))
+    return (
+        f"UPDATE {table.name} SET {sets} FROM unnest({feed.casts(1)}) AS u({', '.join(aliases)}) "
+        f"WHERE {table.name}.{key} = u.k"
+    )
