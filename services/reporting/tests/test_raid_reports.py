@@ -147,3 +147,23 @@ def test_dependencies_recorded_as_v1_events_fold_as_their_v2_successors() -> Non
         "p-1", None, True, "provider_paused",
     )  # fmt: skip
     assert {n["project_id"]: n["at_risk"] for n in graph["nodes"]} == {"p-1": False, "p-2": True}
+
+
+def test_a_dependency_event_naming_both_providers_or_neither_changes_no_report() -> None:
+    """Attack pass: a v2 dependency event whose provider is a project AND a milestone (or nothing) is refused by
+    its contract, so the map skips it, live and as of any instant, and the other dependencies stand."""
+    import uuid
+
+    from pmo_events.envelope import RecordedEvent
+
+    h = logged()
+    good = next(e for e in h.events if e.type == "pmo.portfolio.DependencyRegistered.v2")
+    milestone = {"programme_id": "pg-1", "tranche_id": "t-1"}
+    for odd in ({**good.data, "dependency_id": "d-both", "provider_milestone": milestone},
+                {**good.data, "dependency_id": "d-none", "provider_project_id": None}):  # fmt: skip
+        forged = RecordedEvent(event_id=str(uuid.uuid4()), type=good.type, source=good.source, stream_id=GRAPH,
+                               sequence=len(h.events) + 100, time=h.now, data=odd)  # fmt: skip
+        docs = fold(h)
+        assert PORTFOLIO.apply(docs, forged) is False
+        _, edges = dependency_map(docs, "pf-1")
+        assert [e["id"] for e in edges] == ["d-1"]
