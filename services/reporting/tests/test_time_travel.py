@@ -185,3 +185,26 @@ async def test_a_checkpoint_taken_while_a_batch_is_written_does_not_cover_the_ba
     await assert_like_full_folds(db, cold())
     summary = portfolio_summary(await fold_as_of(db, PORTFOLIO, T0 + timedelta(days=80), cold()), "pf-1")
     assert summary == portfolio_summary(await fold_as_of(db, PORTFOLIO, T0 + timedelta(days=80)), "pf-1")
+
+
+async def test_as_of_questions_start_the_sweep_again_only_once_the_log_has_grown(db: Database) -> None:
+    history, late = busy_history()
+    await consume(db, history.events)
+    process = Checkpoints(sweep_every=WEEKLY, per=3)  # as the service's: sweeps in the background, kept
+    middle = T0 + timedelta(days=30)
+    await fold_as_of(db, PORTFOLIO, middle, process)
+    assert process.sweeping("portfolio")
+    await process.wait_for_sweeps()
+    async with db.sessions() as session:
+        swept = await checkpoint_marks(session, "portfolio", 1)
+    assert swept
+    await fold_as_of(db, PORTFOLIO, middle + timedelta(days=3), process)
+    assert not process.sweeping("portfolio")  # nothing new in the log: no sweep
+    await consume(db, late, first_offset=len(history.events))  # `per` or more new log positions
+    await fold_as_of(db, PORTFOLIO, middle + timedelta(days=5), process)
+    assert process.sweeping("portfolio")
+    await process.wait_for_sweeps()
+    async with db.sessions() as session:
+        # Only late arrivals came: the newest checkpoint is taken again, now covering them.
+        assert max(upto for _, upto in await checkpoint_marks(session, "portfolio", 1)) == await log_head(session)
+    await assert_like_full_folds(db, cold())

@@ -80,6 +80,8 @@ class Checkpoints:
         self._points: dict[str, list[Checkpoint]] = {}
         self._recent: dict[str, list[Checkpoint]] = {}
         self._sweeps: dict[str, asyncio.Task[None]] = {}
+        #: The log's head when each read model's last sweep began.
+        self._swept_at: dict[str, int] = {}
 
     def nearest(self, name: str, as_of: datetime, head: int, generation: int = 1) -> Checkpoint | None:
         for kept in (self._points, self._recent):
@@ -115,9 +117,14 @@ class Checkpoints:
         task = self._sweeps.get(name)
         return task is not None and not task.done()
 
-    def start_sweep(self, db: Database, projection: Projection) -> None:
+    def start_sweep(self, db: Database, projection: Projection, head: int | None = None) -> None:
+        """Start a (lazy) sweep, unless one runs or the log grew by fewer than `per` since the last one began."""
         if self.sweep_every is None or self.sweeping(projection.name):
             return
+        last = self._swept_at.get(projection.name)
+        if head is not None and last is not None and 0 <= head - last < (self.per or EVENTS_PER_CHECKPOINT):
+            return
+        self._swept_at[projection.name] = head or 0
         every = self.sweep_every
         self._sweeps[projection.name] = asyncio.create_task(
             sweep(db, projection, self, every, per=self.per or EVENTS_PER_CHECKPOINT, persist=self.persist, lazy=True)
@@ -176,7 +183,7 @@ async def fold_as_of(
             checkpoints.remember(projection.name, answer)
         else:
             checkpoints.remember_answer(projection.name, answer)
-        checkpoints.start_sweep(db, projection)
+        checkpoints.start_sweep(db, projection, head)
     return result
 
 
@@ -219,16 +226,17 @@ async def sweep(
                     at, upto = marks[-1]
                     newest = Checkpoint(at, upto, await checkpoint_documents(session, name, generation, at), generation)
             docs: InMemoryDocuments = LayeredDocuments(newest.docs) if newest else InMemoryDocuments()
+            since = 0
+            last: datetime | None = newest.at if newest else None
             if newest is not None:
                 # Late arrivals before the newest checkpoint's instant, then the log after it in time order.
                 late = [event_log.c.seq > newest.upto, event_log.c.seq <= head, event_log.c.occurred_at <= newest.at]
                 async for page in stream_log(session, types, *late):
                     for event in page:
                         projection.apply(docs, event)
+                    since += len(page)  # with no newer event, the newest checkpoint is taken again, covering them
             after = [event_log.c.seq <= head] + ([event_log.c.occurred_at > newest.at] if newest else [])
             boundary: datetime | None = next_boundary(newest.at, every) if newest else None
-            since = 0
-            last: datetime | None = None
 
             async def take(at: datetime) -> None:
                 nonlocal docs, since
