@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 from collections import OrderedDict
@@ -34,13 +35,23 @@ DRAWING_VERSION = "3"
 #: Drawing threads. matplotlib holds the GIL for most of a drawing, so more threads would barely help on one
 #: core; one keeps matplotlib's global state (rcParams, font cache) free of races with the page's own work.
 WORKERS = 1
+#: Length of a key (hex digits of a SHA-256).
+KEY_LENGTH = 40
+_KEY = re.compile(f"[0-9a-f]{{{KEY_LENGTH}}}")
+
+
+def is_key(text: str) -> bool:
+    """Whether `text` can be a chart's key: lowercase hex of `KEY_LENGTH` digits. Only such a name reaches the
+    disk (not merely `str.isalnum`, which takes any script's letters and digits: 64 of them can be a file
+    name too long for the file system)."""
+    return _KEY.fullmatch(text) is not None
 
 
 def chart_key(drawing: charts.Drawing, chart_id: str) -> str:
     """The chart's name: the same function, id and figures give the same key (and the same SVG)."""
     figures = json.dumps(drawing.figures, sort_keys=True, default=str, separators=(",", ":"))
     text = "\0".join((DRAWING_VERSION, drawing.draw.__module__, drawing.draw.__qualname__, chart_id, figures))
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
 
 
 class ChartStore:
@@ -106,7 +117,7 @@ class ChartStore:
         return svg
 
     def _path(self, key: str) -> Path | None:
-        return None if self._folder is None else self._folder / f"{key}.svg"
+        return None if self._folder is None or not is_key(key) else self._folder / f"{key}.svg"
 
     def _draw(self, key: str, drawing: charts.Drawing, chart_id: str) -> str:
         figures = json.loads(json.dumps(drawing.figures, default=str))  # as a key sees them: JSON values

@@ -25,7 +25,7 @@ from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
 from pmo_reporting.adapters.http import charts
 from pmo_reporting.adapters.http.board_pack import HTML_POLICY, PDF, build_pack, pack_charts, render_html, render_pdf
-from pmo_reporting.adapters.http.chart_store import ChartStore, store_for
+from pmo_reporting.adapters.http.chart_store import ChartStore, is_key, store_for
 from pmo_reporting.adapters.http.html import as_json, templates
 from pmo_reporting.adapters.http.programme_reports import programme_body, programmes_body
 from pmo_reporting.adapters.http.programme_responses import ProgrammeDashboard, ProgrammeLine
@@ -179,7 +179,7 @@ async def chart(name: str, request: Request) -> Response:
     if (await _principal(request)) is None:
         raise Problem(401, "unauthorized", "sign in to the console (or send a bearer token) to see its charts")
     key = name.removesuffix(".svg")
-    if not name.endswith(".svg") or not key.isalnum() or len(key) > 64:
+    if not name.endswith(".svg") or not is_key(key):
         raise Problem(404, "not-found", f"no chart {name}")
     tag = f'"{key}"'
     headers = {"ETag": tag, "Cache-Control": CHART_CACHE, "Content-Security-Policy": CHART_POLICY}
