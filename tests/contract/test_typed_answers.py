@@ -30,9 +30,6 @@ NOT_YET_TYPED = {
     "reporting:SubscriptionState.lag.anyOf[1]",
     "portfolio:SavedScenario.parameters",
     "reporting:DecisionEntry.evidence.anyOf[0]",
-    "reporting:Overallocated",
-    "reporting:ProjectionsStatus.event_log",
-    "reporting:ProjectionsStatus.projections.items",
 }
 
 

@@ -34,7 +34,8 @@ REPORTING = ServiceDefinition(
     #: 5.1: the programme dashboard answers portfolio's own models for a programme's shapes; additive.
     #: 6.0: a dependency may wait for a programme milestone: an edge's provider_project_id may be null, the
     #: dependency map's nodes have a kind (project or milestone; issue 16).
-    api_version="6.0.0",
+    #: 6.1: the capacity report's over-allocations and /admin/projections are typed answers; additive.
+    api_version="6.1.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

@@ -7,9 +7,12 @@ from datetime import date
 
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import CALENDAR_YEAR
+from pmo_reporting.adapters.http.responses import Overallocated
 from pmo_reporting.projections.catalogue import CAPACITY
 from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_reporting.reports.capacity import capacity_heatmap, overallocations
+from pmo_servicekit.contract.shared import Overallocation
+from pmo_servicekit.contract.wire import FTE_PLACES
 
 from .support import Staffing
 
@@ -62,6 +65,15 @@ def test_over_allocations_are_listed_with_who_accepted_them() -> None:
     facts = overallocations(fold(staffing().events), start=date(2026, 3, 1), end=date(2026, 4, 30))
     assert [(f["resource_id"], f["accepted_by"], f["reason"]) for f in facts] == [("r-1", "rm", "go-live")]
     assert overallocations(fold(staffing().events), start=date(2026, 6, 1), end=date(2026, 6, 30)) == []
+
+
+def test_an_over_allocation_answers_resourcings_shape_with_its_weeks_in_fte() -> None:
+    [fact] = overallocations(fold(staffing().events), start=date(2026, 3, 1), end=date(2026, 4, 30))
+    answered = Overallocated.model_validate(fact).model_dump(mode="json")
+    assert set(answered) == {*Overallocation.model_fields, "at"}
+    assert answered["weeks"] and all(
+        len(w[key].split(".")[1]) == FTE_PLACES for w in answered["weeks"] for key in ("capacity", "load", "excess")
+    )
 
 
 def test_bookings_in_any_arrival_order_give_the_same_heatmap() -> None:

@@ -96,3 +96,24 @@ class CapacityRow(BaseModel):
     gap: Fte | None = Field(description="capacity minus demand (negative: short); null when demand is")
     utilisation: Ratio | None = Field(description="(confirmed + proposed) / capacity; null without capacity")
     over_allocated: bool
+
+
+class OverallocatedWeek(BaseModel):
+    """An ISO week booked above capacity: capacity (after time off), booked load and the excess, in FTE."""
+
+    week: str = Field(examples=["2027-W05"])
+    capacity: Fte
+    load: Fte
+    excess: Fte
+
+
+class Overallocation(BaseModel):
+    """The fact a booking over capacity (accepted with a reason) recorded: which weeks, by how much, who and why."""
+
+    resource_id: str
+    cause: str
+    allocation_id: str | None = None
+    project_id: str | None = None
+    weeks: list[OverallocatedWeek]
+    reason: str
+    accepted_by: str

@@ -206,7 +206,18 @@ _PARTITION = {"topic": "pmo.portfolio.events", "partition": 0, "offset": 20, "lo
 PROJECTIONS: dict[str, Any] = {
     "event_log": {"log_position": 68, "partitions": [_PARTITION], "lag": 0},
     "projections": [
-        {"name": "portfolio", "state": "live", "generation": 1, "log_position": 68, "partitions": [_PARTITION]}
+        {
+            "name": "portfolio",
+            "description": "Proposals, candidates, decisions, projects, programmes and the RAID log",
+            "state": "live",
+            "generation": 1,
+            "log_position": 68,
+            "partitions": [_PARTITION],
+            "lag": 0,
+            "rebuilt_at": None,
+            "last_error": None,
+            "rebuild": None,
+        }
     ],
 }
 REBUILD: dict[str, Any] = {"name": "portfolio", "requested_by": "ada", "generation": 2}

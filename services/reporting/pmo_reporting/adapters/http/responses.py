@@ -11,7 +11,7 @@ from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import Level
 from pmo_reporting.adapters.http import examples as ex
 from pmo_servicekit.contract.paging import Page
-from pmo_servicekit.contract.shared import CapacityRow, HistoryEntry
+from pmo_servicekit.contract.shared import CapacityRow, HistoryEntry, Overallocation
 from pmo_servicekit.contract.wire import Decimal2, DecimalString, Instant, Money, Ratio
 
 Rag = Literal["green", "amber", "red"]
@@ -315,10 +315,11 @@ class ProjectReport(Stamped):
     lessons: list[ProjectEntry] = []
 
 
-class Overallocated(BaseModel):
-    """Over-allocation someone accepted, with the weeks of it inside the report's window."""
+class Overallocated(Overallocation):
+    """Over-allocation someone accepted (as resourcing recorded it), with the weeks of it inside the report's
+    window, and when it was recorded."""
 
-    model_config = ConfigDict(extra="allow")
+    at: Instant
 
 
 class CapacityHeatmap(Stamped, Page[CapacityRow]):
@@ -394,13 +395,56 @@ class EntityHistory(Stamped, Page[HistoryEntry]):
     entity_id: str
 
 
+class PartitionPosition(BaseModel):
+    """How far a read model (or the event log) has read one topic partition, and how far behind it is."""
+
+    topic: str
+    partition: int
+    offset: int = Field(description="the next offset to read")
+    log_end: int
+    lag: int
+
+
+class LogPosition(BaseModel):
+    """A position in reporting's event log, per topic partition, and the lag summed over them."""
+
+    log_position: int
+    partitions: list[PartitionPosition]
+    lag: int
+
+
+class RebuildState(LogPosition):
+    """A rebuild under way: its new generation, phase and progress, and how far it has folded the log."""
+
+    generation: int
+    phase: str | None = Field(default=None, examples=["folding"])
+    folded: int | None = None
+    total: int | None = None
+    started_at: Instant | None = None
+    finished_at: Instant | None = None
+    error: str | None = None
+
+
+class ProjectionState(LogPosition):
+    """A read model: its state (`live`, or `rebuilding` while a new generation folds the log), the generation
+    that answers, and its position (a live read model stands at the log's head)."""
+
+    name: str
+    description: str
+    state: Literal["live", "rebuilding"]
+    generation: int
+    rebuilt_at: Instant | None = None
+    last_error: str | None = None
+    rebuild: RebuildState | None = None
+
+
 class ProjectionsStatus(BaseModel):
     """Each read model's position per topic partition, lag, generation and state, and the event log's."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [ex.PROJECTIONS]})
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.PROJECTIONS]})
 
-    event_log: dict[str, Any]
-    projections: list[dict[str, Any]]
+    event_log: LogPosition
+    projections: list[ProjectionState]
 
 
 class RebuildStarted(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pmo_events.figures.capacity import GroupBy
 from pmo_events.figures.fiscal import Level
 from pmo_servicekit.contract.paging import EXAMPLE_CURSOR, Page
-from pmo_servicekit.contract.shared import CAPACITY_ROW_EXAMPLE, CapacityRow
+from pmo_servicekit.contract.shared import CAPACITY_ROW_EXAMPLE, CapacityRow, OverallocatedWeek, Overallocation
 from pmo_servicekit.contract.wire import Decimal2, Fte
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -160,15 +160,6 @@ class WeekOut(BaseModel):
     overallocated: bool
 
 
-class OverallocatedWeek(BaseModel):
-    """An ISO week booked above capacity: capacity (after time off), booked load and the excess, in FTE."""
-
-    week: str = Field(examples=["2027-W05"])
-    capacity: Fte
-    load: Fte
-    excess: Fte
-
-
 class TimeOffAnswer(ResourceView):
     """The resource after recording time off, with the weeks that time off takes above capacity."""
 
@@ -213,18 +204,6 @@ class ResourceSchedule(Page[WeekOut]):
     resource_id: str
     from_: date = Field(alias="from")
     to: date
-
-
-class Overallocation(BaseModel):
-    """The fact a booking over capacity (accepted with a reason) recorded: which weeks, by how much, who and why."""
-
-    resource_id: str
-    cause: str
-    allocation_id: str | None = None
-    project_id: str | None = None
-    weeks: list[OverallocatedWeek]
-    reason: str
-    accepted_by: str
 
 
 class AllocationView(BaseModel):
