@@ -49,7 +49,8 @@ class ServiceSettings(BaseSettings):
     event_max_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=4096, le=1_000_000)
     #: When above 0, `serve` runs the service's sweeps itself every this many seconds (the embedded stack sets
     #: 60); 0, the default, leaves them to a scheduler (`python -m pmo_<service> sweep`: CronJobs, compose).
-    sweep_every_seconds: float = Field(default=0.0, ge=0)
+    #: At most a week, and finite: an infinite interval would start a sweep task that never sweeps.
+    sweep_every_seconds: float = Field(default=0.0, ge=0, le=604_800, allow_inf_nan=False)
     #: `/health/ready` answers 503 once the relay or a subscription has been disconnected this long.
     readiness_grace_seconds: float = Field(default=15.0, ge=0)
 

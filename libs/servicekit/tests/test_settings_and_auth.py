@@ -164,3 +164,16 @@ def test_the_remembered_tokens_are_bounded(keys: tuple[bytes, Authenticator], mo
     assert auth.verify(tokens[-1]) is principals[-1]
     assert auth.verify(tokens[0]) is not principals[0]  # evicted: verified again
     assert auth.verify(tokens[0]).subject == "user-0"
+
+
+@pytest.mark.parametrize("every", ["nan", "inf", "1e999", "-1", "604801"])
+def test_a_sweep_interval_that_would_never_or_wrongly_sweep_refuses_the_start(
+    every: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PMO_SWEEP_EVERY_SECONDS=inf (or 1e999) would start a sweep task that sleeps forever: the service would
+    look as if it swept and never would. Infinite, negative and over-a-week intervals refuse the start."""
+    monkeypatch.setenv("PMO_SWEEP_EVERY_SECONDS", every)
+    with pytest.raises(ValidationError, match="sweep_every_seconds"):
+        ServiceSettings(env="development", data_dir=tmp_path)
+    monkeypatch.setenv("PMO_SWEEP_EVERY_SECONDS", "60")
+    assert ServiceSettings(env="development", data_dir=tmp_path).sweep_every_seconds == 60
