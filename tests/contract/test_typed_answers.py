@@ -24,10 +24,6 @@ FREE_FORM = {
 }
 #: Still open; to be typed (issue 14 follow-up). Remove an entry when its schema is typed.
 NOT_YET_TYPED = {
-    "intake:SubscriptionState.lag.anyOf[1]",
-    "portfolio:SubscriptionState.lag.anyOf[1]",
-    "resourcing:SubscriptionState.lag.anyOf[1]",
-    "reporting:SubscriptionState.lag.anyOf[1]",
     "portfolio:SavedScenario.parameters",
     "reporting:DecisionEntry.evidence.anyOf[0]",
 }

@@ -89,7 +89,8 @@ PORTFOLIO = ServiceDefinition(
     # 4.2: money at the currency scale (motions, charter, RAID); change requests and timeline typed (issue 14).
     # 5.0: a dependency may wait for a programme milestone: its provider_project_id may be null, graph nodes
     # have a kind (issue 16).
-    api_version="5.0.0",
+    # 5.1: /health/ready's subscription lag is typed as a number (issue 14).
+    api_version="5.1.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

@@ -35,7 +35,8 @@ REPORTING = ServiceDefinition(
     #: 6.0: a dependency may wait for a programme milestone: an edge's provider_project_id may be null, the
     #: dependency map's nodes have a kind (project or milestone; issue 16).
     #: 6.1: the capacity report's over-allocations and /admin/projections are typed answers; additive.
-    api_version="6.1.0",
+    #: 6.2: /health/ready's subscription lag is typed as a number (issue 14).
+    api_version="6.2.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

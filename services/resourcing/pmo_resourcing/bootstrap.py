@@ -19,7 +19,8 @@ RESOURCING = ServiceDefinition(
     title="Resourcing",
     description="People and pools, capacity, demand from approved projects, and bookings.",
     default_port=8003,
-    api_version="2.0.0",
+    # 2.1: /health/ready's subscription lag is typed as a number (issue 14).
+    api_version="2.1.0",
     topic=resourcing.TOPIC,
     consumes=(portfolio.TOPIC,),
     metadata=metadata,

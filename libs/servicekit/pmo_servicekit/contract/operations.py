@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 #: A ready service with an outbox relay and a subscription (what `/health/ready` answers).
 READY: dict[str, Any] = {
@@ -36,7 +36,7 @@ class SubscriptionState(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     connected: bool
-    lag: int | dict[str, Any] | None = None
+    lag: int | None = Field(default=None, description="events not yet consumed, summed over its partitions")
     last_error: str | None = None
 
 
