@@ -93,7 +93,13 @@ async def asyncpg_connection(session: AsyncSession) -> Any | None:
     if session.bind.dialect.driver != "asyncpg":
         return None
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    adapter: Any = (await connection.get_raw_connection()).dbapi_connection
+    # SQLAlchemy's asyncpg adapter opens the transaction at its first statement: a COPY sent straight to the
+    # driver before any statement would otherwise run outside it (autocommitted, kept on a rollback).
+    async with adapter._execute_mutex:
+        if not adapter._started:
+            await adapter._start_transaction()
+    return adapter.driver_connection
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
