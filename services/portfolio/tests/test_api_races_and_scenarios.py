@@ -17,6 +17,7 @@ from pmo_events.envelope import RecordedEvent
 
 from .api_support import above_request, isolated, new_portfolio, register, weighted_model
 from .support import submitted
+from .test_api_milestone_dependencies import FOUNDATIONS, a_programme, on_milestone
 
 pytestmark = pytest.mark.integration
 
@@ -267,3 +268,40 @@ async def test_one_project_joining_two_programmes_at_once_joins_one_and_the_othe
             for p in (await paul.get(f"/programmes/{programme_id}")).json()["projects"]
         ]
         assert sorted(members) == [f"join-{n}" for n in range(5)]
+
+
+async def test_a_milestone_dependency_and_a_tranche_plan_racing_to_close_a_cycle_never_both_land(on_postgres) -> None:
+    """p-web asks for the end of tranche t1 while paul puts p-web into t1: each alone is fine, together they
+    are a cycle. The two write different streams (the graph, the programme); the portfolio's lock orders them,
+    so exactly one lands and the other answers 409 naming the cycle. 6 rounds, the requests sent both ways."""
+    async with (
+        on_postgres.client("ann", "pmo_analyst") as ann,
+        on_postgres.client("bea", "board_member") as bea,
+        on_postgres.client("paul", "viewer") as paul,
+    ):
+        portfolio, programme_id = await a_programme(on_postgres, ann, bea)
+        url, tranches = f"/portfolios/{portfolio}/dependencies", f"/programmes/{programme_id}/tranches"
+        planned = await paul.post(tranches, json=FOUNDATIONS)
+        assert planned.status_code == 200, planned.text
+        t1 = planned.json()["tranches"][0]["tranche_id"]
+        looped = {**FOUNDATIONS, "project_ids": ["p-core", "p-web"]}
+        for round_ in range(6):
+            register_it = ann.post(url, json=on_milestone("p-web", programme_id, t1))
+            plan_it = paul.put(f"{tranches}/{t1}", json=looped)
+            pair = (register_it, plan_it) if round_ % 2 == 0 else (plan_it, register_it)
+            answers = await asyncio.gather(*pair)
+            registered, replanned = answers if round_ % 2 == 0 else answers[::-1]
+            outcome = (registered.status_code, replanned.status_code)
+            assert outcome in ((201, 409), (409, 200)), [a.text for a in answers]
+            refused = next(a for a in answers if a.status_code == 409).json()
+            assert f"p-web → milestone {t1} of programme" in refused["detail"], refused
+            # back to the start: the dependency withdrawn, t1 planned with p-core alone
+            if registered.status_code == 201:
+                withdrawn = await ann.post(f"{url}/{registered.json()['id']}/withdraw", json={"reason": "round over"})
+                assert withdrawn.status_code == 200, withdrawn.text
+            else:
+                tranche = (await paul.get(f"/programmes/{programme_id}")).json()["tranches"][0]
+                assert tranche["project_ids"] == ["p-core", "p-web"], tranche
+                back = await paul.put(f"{tranches}/{t1}", json=FOUNDATIONS)
+                assert back.status_code == 200, back.text
+        assert (await ann.get(url)).json()["items"] == []

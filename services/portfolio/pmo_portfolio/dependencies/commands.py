@@ -110,6 +110,9 @@ async def _project_in(uow: UnitOfWork, portfolio_id: str, project_id: str, field
 async def register_dependency(uow: UnitOfWork, portfolio_id: str, command: RegisterDependency) -> list[Event]:
     if command.provider_project_id is not None and command.provider_milestone is not None:
         raise InvalidCommand("provider_milestone", "name a provider project or a programme milestone, not both")
+    # Under the portfolio's lock, as a tranche plan's cycle check is: the two write different streams (the
+    # graph, the programme), so without it each could check the other as it stood and close a cycle together.
+    await funding.lock_portfolio(uow.session, portfolio_id)
     portfolio = await uow.load(funding.PORTFOLIO, portfolio_id)
     if not portfolio.state.exists:
         raise NotFound(f"portfolio {portfolio_id}")
@@ -167,12 +170,16 @@ async def reassess_milestone_dependencies(uow: UnitOfWork, recorded: RecordedEve
     if recorded.stream_type != "programme" or recorded.type not in MILESTONE_NEWS:
         return
     programme = (await uow.load(programmes.PROGRAMME, recorded.stream_id)).state
+    planned = recorded.decode()
+    if isinstance(planned, TranchePlanned):
+        # The cycle check reads the graph under the portfolio's lock, as registering a dependency does: one
+        # waits for the other to commit and then sees what it recorded (PostgreSQL; SQLite writes one at a time).
+        await funding.lock_portfolio(uow.session, programme.portfolio_id)
     graph_id = graph_id_of(programme.portfolio_id)
     loaded = await uow.load(GRAPH, graph_id)
     milestones = loaded.state.milestones(programme.programme_id)
     if not milestones:
         return
-    planned = recorded.decode()
     if isinstance(planned, TranchePlanned):
         milestone = ProgrammeMilestone(programme_id=programme.programme_id, tranche_id=planned.tranche_id)
         tranches: Tranches = await _tranches(uow, loaded.state.milestones())
