@@ -1,28 +1,43 @@
-"""Command → visible in reporting at a steady rate: p50/p99 of the lag, and the services' RSS after the run.
+"""Command → visible in reporting at a steady rate: p50/p99 of the lag, where the CPU went, and the services' RSS.
 
 Starts Tansu, ONE intake and ONE reporting process, each on a fresh PostgreSQL database. A paced client
-sends `POST /proposals` at `--rate` commands per second over at most `--connections` connections (open
-loop: a command is due on schedule whether or not the earlier ones were answered, and its lag counts from
-that moment, so waiting for a free connection counts too; wrk's `-R` is not in Debian's wrk), and a watcher polls
-reporting's database every millisecond for new rows of its event log: a command's lag is from the moment
-it was sent to the moment its event was committed in reporting (the log row and the read models are
-written in one transaction, so that is when reports show it).
+sends `POST /proposals` at `--rate` commands per second over at most `--connections` keep-alive connections
+(open loop: a command is due on schedule whether or not the earlier ones were answered, and its lag counts
+from that moment, so waiting for a free connection counts too; wrk's `-R` is not in Debian's wrk). The client
+is a few lines of asyncio on raw sockets with one pre-built request (no HTTP library: httpx cost the old
+client about 0.4 ms of CPU per request, a third of a core at 100/s, on the same two cores as the product).
+
+The watcher costs nothing while the commands run: the benchmark adds a statement trigger to reporting's
+event log (in the benchmark's database only) that NOTIFYs the highest `seq` each transaction wrote; the
+notification is delivered when that transaction commits, which is when reports show the event (the log row
+and the read models are written in one transaction). The client stamps each notification as it arrives and,
+after the run, maps every log row to the first notification that covers its `seq`. (The old watcher polled
+the log every millisecond: a thousand queries a second.)
+
+Printed besides the lag: the CPU time (user + system) and the run-queue wait (`/proc/<pid>/task/*/schedstat`:
+time a thread was ready but had no core) of intake, reporting, the broker, both databases' server processes
+and this client, per command. Run-queue wait is the share of the lag that is CPU queueing on a shared machine.
 
     .venv/bin/python benchmarks/propagation.py [--rate 100] [--seconds 20] [--warmup 5] [--connections 20]
+        [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import collections
+import os
+import re
+import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import asyncpg
-import httpx
-from load import rss_mb
+from load import backends, rss_mb, tree
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
@@ -30,6 +45,19 @@ from pmo_devstack.stack import Stack
 from pmo_devstack.testing import create_database, drop_database
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+CHANNEL = "bench_reporting_seen"
+TRIGGER = f"""
+CREATE OR REPLACE FUNCTION bench_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('{CHANNEL}', (SELECT max(seq)::text FROM bench_new_rows));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER bench_seen AFTER INSERT ON reporting_event_log
+  REFERENCING NEW TABLE AS bench_new_rows FOR EACH STATEMENT EXECUTE FUNCTION bench_seen();
+"""
+_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+_CLOSE = re.compile(rb"(?i)\r\nconnection:\s*close")
+_ID = re.compile(rb'"id"\s*:\s*"([^"]+)"')
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -37,43 +65,99 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def watch(url: str, seen: dict[str, float], stop: asyncio.Event) -> None:
-    """When each subject first appears in reporting's committed event log."""
-    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-    position = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM reporting_event_log")
-    try:
-        while not stop.is_set():
-            rows = await conn.fetch(
-                "SELECT seq, subject FROM reporting_event_log WHERE seq > $1 ORDER BY seq", position
-            )
-            now = time.perf_counter()
-            for seq, subject in rows:
-                seen.setdefault(subject, now)
-                position = seq
-            await asyncio.sleep(0.001)
-    finally:
-        await conn.close()
+def schedstat(pids: list[int]) -> tuple[float, float]:
+    """(on-CPU ms, run-queue wait ms) summed over every thread of the given processes."""
+    on_cpu = waiting = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                fields = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()
+            except OSError:
+                continue
+            on_cpu += int(fields[0])
+            waiting += int(fields[1])
+    return on_cpu / 1e6, waiting / 1e6
+
+
+class Client:
+    """Keep-alive HTTP/1.1 connections sending one pre-built request; answers (status, proposal id)."""
+
+    def __init__(self, host: str, port: int, token: str, connections: int) -> None:
+        body = b'{"title":"Lag","portfolio_id":"p"}'
+        self.request = (
+            f"POST /proposals HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        self.host, self.port, self.limit = host, port, connections
+        #: Used oldest first, so none stays idle long enough for the server to close it.
+        self.idle: collections.deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = collections.deque()
+        self.opened = 0
+        self.freed = asyncio.Condition()
+
+    async def post(self) -> tuple[int, str | None]:
+        try:
+            return await self._post()
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial:
+                raise
+            return await self._post()  # a kept-alive connection the server had closed: once more, on a new one
+
+    async def _post(self) -> tuple[int, str | None]:
+        async with self.freed:
+            while not self.idle and self.opened >= self.limit:
+                await self.freed.wait()
+            if self.idle:
+                reader, writer = self.idle.popleft()
+            else:
+                self.opened += 1
+                try:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                except OSError:
+                    self.opened -= 1
+                    raise
+        keep = False
+        try:
+            writer.write(self.request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = _LENGTH.search(head)
+            body = await reader.readexactly(int(length[1])) if length else b""
+            keep = length is not None and not _CLOSE.search(head)
+            found = _ID.search(body)
+            return int(head[9:12]), found[1].decode() if found else None
+        finally:
+            async with self.freed:
+                if keep:
+                    self.idle.append((reader, writer))
+                else:
+                    self.opened -= 1
+                    writer.close()
+                self.freed.notify()
+
+    def close(self) -> None:
+        for _reader, writer in self.idle:
+            writer.close()
 
 
 async def paced(
-    intake: httpx.AsyncClient,
-    rate: float,
-    seconds: float,
-    connections: int,
-    sent: dict[str, float],
-    failures: list[str],
+    client: Client, rate: float, seconds: float, sent: dict[str, tuple[float, float]], failures: list[str]
 ) -> float:
-    """`rate` commands per second for `seconds`, each due on schedule; answers the rate they were answered at."""
-    gate = asyncio.Semaphore(connections)
+    """`rate` commands per second for `seconds`, each due on schedule; answers the rate they were answered at.
+    `sent`: proposal id → (when it was due, when it was answered)."""
 
     async def one(due: float) -> None:
-        async with gate:
-            try:
-                answer = await intake.post("/proposals", json={"title": "Lag", "portfolio_id": "p"})
-                answer.raise_for_status()
-                sent[answer.json()["id"]] = due
-            except httpx.HTTPError as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
+        try:
+            status, proposal = await client.post()
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+            return
+        if status != 201 or proposal is None:
+            failures.append(f"HTTP {status}")
+            return
+        sent[proposal] = (due, time.perf_counter())
 
     tasks = []
     begin = time.perf_counter()
@@ -86,36 +170,148 @@ async def paced(
     return len(tasks) / (time.perf_counter() - begin)
 
 
-async def run(stack: Stack, reporting_url: str, token: str, args: argparse.Namespace) -> None:
-    seen: dict[str, float] = {}
-    stop = asyncio.Event()
-    watcher = asyncio.create_task(watch(reporting_url, seen, stop))
-    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
-    async with httpx.AsyncClient(
-        base_url=stack.url("intake"), headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
-    ) as intake:
+class Watcher:
+    """When each transaction of reporting's event log committed (its highest seq, stamped on arrival)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("+asyncpg", "")
+        self.stamps: list[tuple[int, float]] = []
+
+    async def __aenter__(self) -> Watcher:
+        self.conn = await asyncpg.connect(self.url)
+        await self.conn.execute(TRIGGER)
+        self.start = await self.conn.fetchval("SELECT coalesce(max(seq), 0) FROM reporting_event_log")
+        await self.conn.add_listener(CHANNEL, self._notified)
+        return self
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self.stamps.append((int(payload), time.perf_counter()))
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.conn.close()
+
+    async def stages(self, intake_url: str) -> dict[str, tuple[float, float]]:
+        """Each subject's (published: intake's relay marked it acked, received: reporting's handler stamped it)
+        on this clock (both are wall-clock stamps of the same machine)."""
+        offset = time.time() - time.perf_counter()
+        intake = await asyncpg.connect(intake_url.replace("+asyncpg", ""))
+        try:
+            published = dict(await intake.fetch("SELECT key, min(published_at) FROM pmo_outbox GROUP BY key"))
+        finally:
+            await intake.close()
+        rows = await self.conn.fetch(
+            "SELECT subject, min(received_at) FROM reporting_event_log WHERE seq > $1 GROUP BY subject", self.start
+        )
+        return {
+            subject: (published[subject].timestamp() - offset, at.timestamp() - offset)
+            for subject, at in rows
+            if published.get(subject) is not None
+        }
+
+    async def seen(self) -> dict[str, float]:
+        """Each subject's first commit in reporting's log since the watch began."""
+        rows = await self.conn.fetch(
+            "SELECT seq, subject FROM reporting_event_log WHERE seq > $1 ORDER BY seq", self.start
+        )
+        highest, covered, stamps = 0, [], []
+        for seq, stamp in self.stamps:
+            highest = max(highest, seq)
+            covered.append(highest)
+            stamps.append(stamp)
+        seen: dict[str, float] = {}
+        for seq, subject in rows:
+            at = bisect.bisect_left(covered, seq)
+            if at < len(stamps):
+                seen.setdefault(subject, stamps[at])
+        return seen
+
+
+def product_pids(stack: Stack, databases: list[str]) -> dict[str, list[int]]:
+    pids: dict[str, list[int]] = {}
+    for name in ("intake", "reporting"):
+        process = stack.process(name)
+        assert process is not None
+        pids[name] = tree(process.pid)
+    broker = stack.broker
+    pids["broker"] = tree(broker.process.pid) if broker is not None else []
+    pids["postgres"] = [pid for database in databases for pid in backends(database)]
+    return pids
+
+
+async def run(
+    stack: Stack, intake_url: str, reporting_url: str, token: str, databases: list[str], args: argparse.Namespace
+) -> None:
+    host, port = stack.url("intake").removeprefix("http://").rsplit(":", 1)
+    client = Client(host, int(port.rstrip("/")), token, args.connections)
+    async with Watcher(reporting_url) as watcher:
         if args.warmup:
-            await paced(intake, args.rate, args.warmup, args.connections, {}, [])
-        sent: dict[str, float] = {}
+            await paced(client, args.rate, args.warmup, {}, [])
+            await asyncio.sleep(1.0)
+        pids = product_pids(stack, databases)  # after the warm-up: every pool connection is open
+        print("  processes: " + ", ".join(f"{name} {found}" for name, found in pids.items()), flush=True)
+        load_before = os.getloadavg()
+        before = {name: schedstat(found) for name, found in pids.items()}
+        client_before = schedstat([os.getpid()])
+        usage_before = resource.getrusage(resource.RUSAGE_SELF)
+        sent: dict[str, tuple[float, float]] = {}
         failures: list[str] = []
-        achieved = await paced(intake, args.rate, args.seconds, args.connections, sent, failures)
+        achieved = await paced(client, args.rate, args.seconds, sent, failures)
         deadline = time.perf_counter() + 60
-        while time.perf_counter() < deadline and not all(i in seen for i in sent):  # noqa: ASYNC110 (polling)
-            await asyncio.sleep(0.05)
-    stop.set()
-    await watcher
-    lags = [(seen[i] - t) * 1000 for i, t in sent.items() if i in seen]
+        seen: dict[str, float] = {}
+        while time.perf_counter() < deadline:
+            seen = await watcher.seen()
+            if all(i in seen for i in sent):
+                break
+            await asyncio.sleep(0.2)
+        stages = await watcher.stages(intake_url)
+        after = {name: schedstat(found) for name, found in pids.items()}
+        client_after = schedstat([os.getpid()])
+        usage_after = resource.getrusage(resource.RUSAGE_SELF)
+        load_after = os.getloadavg()
+    client.close()
+    lags = [(seen[i] - due) * 1000 for i, (due, _answered) in sent.items() if i in seen]
+    answers = [(answered - due) * 1000 for due, answered in sent.values()]
+    onward = [(seen[i] - answered) * 1000 for i, (_due, answered) in sent.items() if i in seen]
+    published = [(stages[i][0] - answered) * 1000 for i, (_due, answered) in sent.items() if i in stages]
+    received = [(stages[i][1] - stages[i][0]) * 1000 for i in sent if i in stages]
+    committed = [(seen[i] - stages[i][1]) * 1000 for i in sent if i in stages and i in seen]
     missing = len(sent) - len(lags)
+    count = max(len(sent), 1)
     print(
         f"\n{args.rate:g} commands/s due for {args.seconds:g} s ({achieved:.1f}/s answered),"
         f" {len(sent)} answered, {len(failures)} failed, {missing} not seen in reporting within 60 s"
+        f"   load average {load_before[0]:.2f} → {load_after[0]:.2f}"
     )
     if lags:
-        p50, p99 = percentile(lags, 0.5), percentile(lags, 0.99)
-        print(
-            f"  command → visible in reporting: p50 {p50:7.1f} ms   p99 {p99:7.1f} ms"
-            f"   mean {statistics.mean(lags):7.1f} ms   max {max(lags):7.1f} ms"
-        )
+        for name, values in (
+            ("command → visible in reporting", lags),
+            ("  of which: due → answered by intake", answers),
+            ("  answered → visible in reporting", onward),
+            ("    answered → published (relay, acked)", published),
+            ("    published → reporting's handler", received),
+            ("    reporting's handler → committed", committed),
+        ):
+            if not values:
+                continue
+            print(
+                f"  {name:<38} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms"
+                f"   mean {statistics.mean(values):7.1f} ms   max {max(values):7.1f} ms"
+            )
+    print("  per command, from the run's first command until the last one was seen: CPU ms, run-queue wait ms")
+    totals = [0.0, 0.0]
+    for name in pids:
+        cpu = (after[name][0] - before[name][0]) / count
+        wait = (after[name][1] - before[name][1]) / count
+        totals[0] += cpu
+        totals[1] += wait
+        print(f"    {name:<10} CPU {cpu:6.2f}   waiting for a core {wait:6.2f}")
+    print(f"    {'product':<10} CPU {totals[0]:6.2f}   waiting for a core {totals[1]:6.2f}")
+    cpu = (client_after[0] - client_before[0]) / count
+    wait = (client_after[1] - client_before[1]) / count
+    rusage = (
+        (usage_after.ru_utime + usage_after.ru_stime - usage_before.ru_utime - usage_before.ru_stime) * 1000 / count
+    )
+    print(f"    {'client':<10} CPU {cpu:6.2f} (getrusage {rusage:.2f})   waiting for a core {wait:6.2f}")
     for failure in failures[:3]:
         print(f"  failure: {failure}")
 
@@ -126,8 +322,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--connections", type=int, default=20, help="most commands in flight at once")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds at the same rate before measuring")
+    parser.add_argument("--workers", type=int, default=1, help="intake's PMO_HTTP_WORKERS")
     args = parser.parse_args()
     intake_url, reporting_url = (asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(2))
+    databases = [url.rsplit("/", 1)[1] for url in (intake_url, reporting_url)]
     data_dir = Path(tempfile.mkdtemp(prefix="pmo-propagation-"))
     stack = Stack(
         data_dir,
@@ -135,12 +333,15 @@ def main() -> None:
         services=["intake", "reporting"],
         log=lambda _line: None,
         extra_env={"PMO_LOG_LEVEL": "warning"},
-        service_env={"intake": {"PMO_DATABASE_URL": intake_url}, "reporting": {"PMO_DATABASE_URL": reporting_url}},
+        service_env={
+            "intake": {"PMO_DATABASE_URL": intake_url, "PMO_HTTP_WORKERS": str(args.workers)},
+            "reporting": {"PMO_DATABASE_URL": reporting_url},
+        },
     )
     try:
         stack.start()
         token = mint_token(dev_key_paths(data_dir)[0].read_bytes(), subject="bench", roles=["requester"])
-        asyncio.run(run(stack, reporting_url, token, args))
+        asyncio.run(run(stack, intake_url, reporting_url, token, databases, args))
         for name in ("intake", "reporting"):
             process = stack.process(name)
             assert process is not None

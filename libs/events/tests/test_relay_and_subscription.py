@@ -292,3 +292,36 @@ async def test_a_batch_without_poison_is_applied_in_one_piece(stopped_pipeline: 
     await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
     assert pipeline.subscription.status.batches_split == 0
     assert pipeline.subscription.status.dead_lettered == 0
+
+
+async def test_a_commit_on_another_connection_wakes_the_relay_holding_the_lock(
+    postgres_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """Two processes of one service (two HTTP workers) share its database: only one relay holds the lock.
+    A command committed by the other one is announced with a NOTIFY and published at once, not at the
+    lock holder's next poll (30 s here, so without the wake-up this test times out)."""
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"{topic_prefix}.test.events"
+    holder_db = await migrated(postgres_url, tmp_path)
+    other_db = Database(postgres_url)  # its own engine: its own connections, as another process would have
+    holder = OutboxRelay(holder_db, kafka, service="test", topic=topic, poll_interval=30.0)
+    other = OutboxRelay(other_db, kafka, service="test", topic=topic, poll_interval=30.0)
+    store = EventStore(source="/pmo/test", topic=topic)
+    runtime = CommandRuntime(other_db, store, on_commit=other.wake)
+    task = asyncio.create_task(holder.run())
+    try:
+        await eventually(lambda: holder.status.active and holder.status.connected)
+        await asyncio.sleep(0.3)  # its first read found nothing: it now waits for a wake-up or its poll
+        assert not other.status.active  # never started: the lock is the holder's
+        counter = str(uuid.uuid4())
+        started = asyncio.get_running_loop().time()
+        async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+            await uow.append(COUNTER, counter, 0, [Incremented(counter_id=counter, by=1)])
+        await eventually(lambda: holder.status.published == 1, timeout=5.0)
+        assert asyncio.get_running_loop().time() - started < 5.0
+        assert await holder.pending() == 0
+    finally:
+        await holder.stop(flush_timeout=2)
+        await asyncio.wait_for(task, 15)
+        await holder_db.dispose()
+        await other_db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,9 +71,34 @@ class OutboxRelay:
         self._lock_conn: AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
         self._epoch_watch: EpochWatch | None = None
+        #: PostgreSQL: the channel a commit in another process (another HTTP worker, a sweep) announces itself
+        #: on, and the relay holding the lock LISTENs to (on its lock connection).
+        self.channel = "pmo_outbox_" + re.sub(r"[^a-z0-9_]", "_", service.lower())
+        self._announcing = False
+        self._announcer: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """Called after every commit so a new event leaves within milliseconds, not a poll period."""
+        """Called after every commit so a new event leaves within milliseconds, not a poll period.
+
+        In a process whose relay does not hold the lock (PostgreSQL, several HTTP workers), the commit is
+        announced with a NOTIFY instead, which wakes the relay that does, in whichever process it runs. One
+        NOTIFY is in flight at a time: the commits made meanwhile are covered by the next one, which is sent
+        after them (the flag is lowered before the NOTIFY goes out)."""
+        self._wake.set()
+        if self.status.active or not self.db.is_postgres or self._announcing:
+            return
+        self._announcing = True
+        self._announcer = asyncio.get_running_loop().create_task(self._announce())
+
+    async def _announce(self) -> None:
+        self._announcing = False
+        try:
+            async with self.db.driver_connection() as connection:
+                await connection.execute(f'NOTIFY "{self.channel}"')
+        except Exception as exc:  # the lock holder's poll finds the rows anyway, within `poll_interval`
+            log.debug("relay %s: NOTIFY failed: %s", self.service, exc)
+
+    def _notified(self, *_args: object) -> None:
         self._wake.set()
 
     async def run(self) -> None:
@@ -136,6 +162,9 @@ class OutboxRelay:
             await conn.commit()
             if got:
                 self._lock_conn = conn
+                # Commits in other processes announce themselves here (delivered when they commit).
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                await driver.add_listener(self.channel, self._notified)
                 self.status.active = True
                 return
             await conn.close()
