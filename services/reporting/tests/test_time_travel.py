@@ -4,15 +4,18 @@ one and folds the tail, and the answer is the full fold's, at every instant."""
 from __future__ import annotations
 
 import asyncio
+import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select, text, update
 
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
-from pmo_reporting.adapters.db.checkpoints import checkpoint_count, checkpoint_marks, save_checkpoint
+from pmo_reporting.adapters.db.checkpoints import checkpoint_count, checkpoint_marks, decode, encode, save_checkpoint
+from pmo_reporting.adapters.db.tables import checkpoints
 from pmo_reporting.application.live import apply_events
 from pmo_reporting.application.log_reader import log_head
 from pmo_reporting.application.rebuild import begin_rebuild, run_rebuild
@@ -207,4 +210,29 @@ async def test_as_of_questions_start_the_sweep_again_only_once_the_log_has_grown
     async with db.sessions() as session:
         # Only late arrivals came: the newest checkpoint is taken again, now covering them.
         assert max(upto for _, upto in await checkpoint_marks(session, "portfolio", 1)) == await log_head(session)
+    await assert_like_full_folds(db, cold())
+
+
+async def test_checkpoints_kept_zlib_compressed_before_reporting_0004_are_still_read(db: Database) -> None:
+    """Bodies are plain JSON now (lz4-compressed by PostgreSQL); the zlib-compressed ones kept before are
+    read as they were, and a cold process answers from them like the full fold."""
+    history, _late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    async with db.transaction() as session:
+        bodies = (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all()
+        assert bodies and all(body[:1] == b"{" for _, body in bodies)
+        for at, body in bodies:  # as a sweep before reporting_0004 wrote them
+            await session.execute(update(checkpoints).where(checkpoints.c.at == at).values(body=zlib.compress(body, 1)))
+        if session.bind.dialect.name == "postgresql":
+            method = (
+                await session.execute(
+                    text(
+                        "SELECT attcompression::text FROM pg_attribute"
+                        " WHERE attrelid = 'reporting_checkpoints'::regclass AND attname = 'body'"
+                    )
+                )
+            ).scalar_one()
+            assert method == "l"  # lz4 (reporting_0004)
+    assert decode(zlib.compress(encode(InMemoryDocuments()))).rows() is not None
     await assert_like_full_folds(db, cold())
