@@ -7,7 +7,6 @@ from pathlib import Path
 from pmo_events.contracts import TOPICS
 from pmo_events.runtime.schema import metadata
 from pmo_reporting.adapters.db.tables import READ_MODELS
-from pmo_reporting.adapters.http import charts
 from pmo_reporting.adapters.http.admin import PROBLEM_TABLE
 from pmo_reporting.adapters.http.admin import router as admin_router
 from pmo_reporting.adapters.http.board_pack import router as board_pack_router
@@ -46,5 +45,4 @@ REPORTING = ServiceDefinition(
     batch_consumer=lambda runtime: make_batch_handler(runtime.definition.consumer_name),
     subscription_tables=READ_MODELS,
     problem_table=PROBLEM_TABLE,
-    warm_up=charts.warm_up,
 )

@@ -9,7 +9,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from pmo_reporting.adapters.http.board_pack import Pack, Section, Table, pdf_fonts, render_pdf
+from pmo_reporting.adapters.http.board_pack_pdf import pdf_fonts, render_pdf
+from pmo_reporting.adapters.http.drawings import Pack, Section, Table
 
 NAMES = ["Zoë Šťastná", "Łódź Ørsted Þór", "Дмитрий Шостакович", "Αθηνά Παπαδοπούλου"]
 CJK = "東京"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
-from pmo_reporting.adapters.http import charts
 from pmo_reporting.adapters.http.chart_store import ChartStore, chart_key
+from pmo_reporting.adapters.http.drawings import TITLES, Drawing
 
 RAG = {"green": 2, "amber": 1, "red": 0, "unreported": 1}
 
@@ -19,7 +19,7 @@ def _files(folder: Path) -> dict[str, str]:
 async def test_a_chart_is_drawn_when_asked_for_and_kept_across_a_restart(tmp_path: Path) -> None:
     # Given a page that ordered a chart
     store = ChartStore(tmp_path)
-    drawing = charts.Drawing(charts.rag_chart, (RAG,))
+    drawing = Drawing("rag_chart", (RAG,))
     key = store.order(drawing, "chart-rag")
     # then nothing is drawn until the chart is asked for
     assert _files(tmp_path) == {}
@@ -28,7 +28,7 @@ async def test_a_chart_is_drawn_when_asked_for_and_kept_across_a_restart(tmp_pat
     # then it is the chart of those figures, with its accessible name, written to disk
     assert svg is not None and svg.startswith("<svg") and 'id="chart-rag"' in svg
     assert ElementTree.fromstring(svg).get("id") == "chart-rag"  # a well-formed image of its own (namespaces)
-    assert f'<title id="chart-rag-title">{charts.TITLES["rag_chart"]}</title>' in svg
+    assert f'<title id="chart-rag-title">{TITLES["rag_chart"]}</title>' in svg
     assert _files(tmp_path) == {f"{key}.svg": svg}
     # and a new store over the same folder (a restart) answers it without an order
     assert await ChartStore(tmp_path).svg(key) == svg
@@ -37,10 +37,10 @@ async def test_a_chart_is_drawn_when_asked_for_and_kept_across_a_restart(tmp_pat
 
 async def test_other_figures_or_another_place_make_another_chart(tmp_path: Path) -> None:
     store = ChartStore(tmp_path)
-    same = chart_key(charts.Drawing(charts.rag_chart, (RAG,)), "chart-rag")
-    assert chart_key(charts.Drawing(charts.rag_chart, (dict(RAG),)), "chart-rag") == same
-    assert chart_key(charts.Drawing(charts.rag_chart, ({**RAG, "red": 1},)), "chart-rag") != same
-    assert chart_key(charts.Drawing(charts.rag_chart, (RAG,)), "chart-health") != same
+    same = chart_key(Drawing("rag_chart", (RAG,)), "chart-rag")
+    assert chart_key(Drawing("rag_chart", (dict(RAG),)), "chart-rag") == same
+    assert chart_key(Drawing("rag_chart", ({**RAG, "red": 1},)), "chart-rag") != same
+    assert chart_key(Drawing("rag_chart", (RAG,)), "chart-health") != same
     # a key nobody ordered is no chart
     assert await store.svg("0" * 40) is None
     store.close()
@@ -49,7 +49,7 @@ async def test_other_figures_or_another_place_make_another_chart(tmp_path: Path)
 async def test_the_oldest_charts_on_disk_go_past_the_limit(tmp_path: Path) -> None:
     # Given a store that keeps two charts on disk
     store = ChartStore(tmp_path, on_disk=2)
-    keys = [store.order(charts.Drawing(charts.rag_chart, ({**RAG, "red": red},)), "chart-rag") for red in range(3)]
+    keys = [store.order(Drawing("rag_chart", ({**RAG, "red": red},)), "chart-rag") for red in range(3)]
     # when three are drawn, one after another
     for key in keys:
         assert await store.svg(key) is not None

@@ -2,30 +2,22 @@
 (`/reports/portfolios/{id}/board-pack.pdf`) or the same content as HTML (`.html`).
 
 Both are drawn from the same sections, built from the same report bodies as the JSON API; charts are
-vectors from the console's chart library (matplotlib: SVG in the HTML, the same figures on PDF pages).
+vectors from the console's chart library (matplotlib: SVG in the HTML, the same figures on PDF pages), drawn
+and set by the drawing process (`drawings`, `board_pack_pdf`): this module only gathers the content.
 """
 
 from __future__ import annotations
 
-import asyncio
-import io
 import re
-import textwrap
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-import matplotlib
 from fastapi import APIRouter, Request, Response
-from matplotlib import font_manager
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure, SubFigure
-from matplotlib.lines import Line2D
-from matplotlib.textpath import text_to_path
 
 from pmo_events.figures.days import Span
-from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http import drawings
 from pmo_reporting.adapters.http.chart_store import store_for
+from pmo_reporting.adapters.http.drawings import Drawing, Pack, Section, Table
 from pmo_reporting.adapters.http.html import as_json, instant_text, templates
 from pmo_reporting.adapters.http.rendering import AsOf
 from pmo_reporting.adapters.http.reports import (
@@ -56,44 +48,10 @@ HTML = "text/html"
 DECISIONS_SHOWN = 15
 #: The risk section lists the highest-scored open risks, so that it stays one page.
 RISKS_SHOWN = 10
-#: Long text (rationales) is wrapped at this many characters in the PDF's tables.
-WRAP = 60
 #: The HTML pack is self-contained (inline style, inline SVG), and loads nothing.
 HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 #: The years the capacity report answers for (as `/reports/capacity` checks `from` and `to`).
 CALENDAR_YEARS = (1900, 2999)
-#: A4 landscape, in inches.
-PAGE = (11.69, 8.27)
-
-
-@dataclass(frozen=True)
-class Table:
-    caption: str
-    columns: list[str]
-    rows: list[list[str]]
-    #: Column indexes that hold figures (right-aligned).
-    numeric: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class Section:
-    anchor: str
-    title: str
-    tables: list[Table]
-    chart: charts.Drawing | None = None
-    #: The chart's element id: the console page's id for the same chart, so that the pack's HTML reuses the
-    #: console's drawing of the same figures (`chart_store`), and the console reuses the pack's.
-    chart_id: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Pack:
-    portfolio_id: str
-    name: str
-    stamp: str
-    generated_at: str
-    sections: list[Section]
 
 
 def _pack(
@@ -155,7 +113,7 @@ def _pack(
                     frozenset({0, 1, 2}),
                 ),
             ],
-            chart=charts.Drawing(charts.budget_chart, (summary["budget"], summary["currency"])),
+            chart=Drawing("budget_chart", (summary["budget"], summary["currency"])),
             chart_id="chart-budget",
         ),
         Section(
@@ -188,7 +146,7 @@ def _pack(
                     frozenset({2, 3}),
                 ),
             ],
-            chart=charts.Drawing(charts.rag_chart, (rag,)),
+            chart=Drawing("rag_chart", (rag,)),
             chart_id="chart-rag",
         ),
         _risk_section(risks),
@@ -223,7 +181,7 @@ def _pack(
                     frozenset({2, 3, 4}),
                 ),
             ],
-            chart=charts.Drawing(charts.funnel_chart, (pipeline["stages"],)),
+            chart=Drawing("funnel_chart", (pipeline["stages"],)),
             chart_id="chart-funnel",
         ),
         Section(
@@ -247,7 +205,7 @@ def _pack(
                     frozenset({3, 4, 5}),
                 )
             ],
-            chart=charts.Drawing(charts.bubble_chart, (candidates,)),
+            chart=Drawing("bubble_chart", (candidates,)),
             chart_id="chart-bubbles",
         ),
         Section(
@@ -296,7 +254,7 @@ def _pack(
                     frozenset({2, 3, 4, 5, 6, 7}),
                 )
             ],
-            chart=charts.Drawing(charts.heatmap, (capacity["items"],)),
+            chart=Drawing("heatmap", (capacity["items"],)),
             chart_id="chart-heatmap",
             notes=[f"{len(capacity['overallocations'])} accepted over-allocations in the window."],
         ),
@@ -341,7 +299,7 @@ def _risk_section(risks: dict[str, Any]) -> Section:
                 frozenset({1, 2, 3}),
             ),
         ],
-        chart=charts.Drawing(charts.risk_heatmap, (risks["cells"],)),
+        chart=Drawing("risk_heatmap", (risks["cells"],)),
         chart_id="chart-risks",
         notes=[
             f"{len(risks['escalations'])} escalations and delegations, "
@@ -391,128 +349,9 @@ def render_html(pack: Pack, svgs: dict[str, str]) -> str:
     return templates.get_template("board_pack.html").render(pack=pack, svgs=svgs)
 
 
-def pdf_fonts() -> list[str]:
-    """The PDF's fonts (`charts.STYLE`), embedded as subsets, so that every name renders and can be found and
-    copied: DejaVu Sans, then a CJK font when the system has one (fonts-noto-cjk)."""
-    return list(charts.FONTS)
-
-
-def render_pdf(pack: Pack) -> bytes:
-    """One A4 landscape page per section: a header with the portfolio and the date, the chart, the tables."""
-    buffer = io.BytesIO()
-    metadata = {"Title": f"Board pack: {pack.name}", "Subject": pack.stamp, "Creator": "PMO reporting"}
-    with matplotlib.rc_context(charts.STYLE), PdfPages(buffer, metadata=metadata) as pdf:  # type: ignore[arg-type]
-        for number, section in enumerate(pack.sections, start=1):
-            page = Figure(figsize=PAGE)
-            header, body = _split(page, 2, 1, height_ratios=[0.09, 0.91])
-            header.text(0.03, 0.62, f"{pack.name}: {section.title}", fontsize=15, weight="bold")
-            header.text(0.03, 0.2, f"Board pack · {pack.stamp}", fontsize=9)
-            header.text(0.97, 0.2, f"page {number} of {len(pack.sections)}", fontsize=9, ha="right")
-            if section.chart is not None:
-                drawing, tables = _split(body, 1, 2, width_ratios=[0.5, 0.5])
-                section.chart.on(drawing)
-            else:
-                tables = body
-            _tables(tables, section)
-            pdf.savefig(page)
-    return buffer.getvalue()
-
-
-def _split(
-    canvas: charts.Canvas,
-    rows: int,
-    columns: int,
-    height_ratios: list[float] | None = None,
-    width_ratios: list[float] | None = None,
-) -> list[SubFigure]:
-    """A page (or part of one) cut into a grid of parts, row by row."""
-    parts = canvas.subfigures(rows, columns, squeeze=False, height_ratios=height_ratios, width_ratios=width_ratios)
-    return list(cast(Any, parts).flat)
-
-
-#: The PDF tables' type sizes (points): captions, cells, notes; the smallest a wide table shrinks to.
-CAPTION_SIZE, CELL_SIZE, NOTE_SIZE, SMALLEST = 9.0, 7.5, 9.0, 5.0
-#: A cell's padding and a line's height, in points and in multiples of the type size.
-PAD, LEADING = 3.0, 1.25
-RULE = "#c8c8c8"
-
-
-def _width(text: str, size: float, bold: bool = False) -> float:
-    """The width of a line of text, in points, as the PDF sets it (the fonts' advances, no drawing)."""
-    weight = "bold" if bold else "normal"
-    prop = font_manager.FontProperties(family=charts.FONTS, size=size, weight=weight)
-    return float(text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0])
-
-
-def _row_height(row: list[str], size: float) -> float:
-    return size * LEADING * max(cell.count("\n") + 1 for cell in row) + 3
-
-
-def _tables_height(tables: list[list[list[str]]], size: float) -> float:
-    """The height, in points, the tables take when their cells are set at `size`."""
-    heights = [
-        CAPTION_SIZE * 1.6 + (size * LEADING + 2 + sum(_row_height(row, size) for row in rows) if rows else size * 2.5)
-        for rows in tables
-    ]
-    return sum(heights) + CAPTION_SIZE * 1.8 * len(tables)
-
-
-def _tables(into: charts.Canvas, section: Section) -> None:
-    """The section's tables, stacked from the top, each with its caption, header row and a rule under each
-    row; long text wrapped, figures right-aligned, a table too wide for the space set in smaller type.
-
-    Every cell is placed as text on the page (no axes, no matplotlib Table: its cells' patches, automatic
-    column widths and repeated layout were most of the PDF's time)."""
-    to_points = 72 / into.figure.dpi
-    width, height = into.bbox.width * to_points, into.bbox.height * to_points
-    left, y = 0.03 * width, height - 12.0
-
-    def put(x: float, top: float, text: str, size: float, **style: Any) -> None:
-        into.text(x / width, top / height, text, fontsize=size, va="top", transform=into.transSubfigure, **style)
-
-    def rule(x0: float, x1: float, at: float) -> None:
-        into.add_artist(Line2D([x0 / width, x1 / width], [at / height] * 2, transform=into.transSubfigure,
-                               color=RULE, linewidth=0.5))  # fmt: skip
-
-    wrapped = [[[textwrap.fill(cell, WRAP) for cell in row] for row in table.rows] for table in section.tables]
-    notes = (NOTE_SIZE * LEADING * len(section.notes)) if section.notes else 0.0
-    size = CELL_SIZE  # a long section (a year of capacity) is set smaller, so that it stays on its page
-    while size > SMALLEST and _tables_height(wrapped, size) + notes > y:
-        size -= 0.25
-    for table, cells in zip(section.tables, wrapped, strict=True):
-        put(left, y, table.caption, CAPTION_SIZE, weight="bold")
-        y -= CAPTION_SIZE * 1.6
-        if not cells:
-            put(left, y, "None.", size)
-            y -= size * 2.5
-            continue
-        columns = [
-            max(_width(name, size, bold=True), *(_width(line, size) for row in cells for line in row[i].split("\n")))
-            + 2 * PAD
-            for i, name in enumerate(table.columns)
-        ]
-        cell_size = size
-        if sum(columns) > width - 2 * left:  # set smaller, so that the table fits across
-            scale = max(SMALLEST / size, (width - 2 * left) / sum(columns))
-            cell_size, columns = size * scale, [c * scale for c in columns]
-        starts = [left + sum(columns[:i]) for i in range(len(columns))]
-        right, line = left + sum(columns), size * LEADING
-        for i, name in enumerate(table.columns):
-            numeric = i in table.numeric
-            put(starts[i] + (columns[i] - PAD if numeric else PAD), y - 1, name, cell_size, weight="bold",
-                ha="right" if numeric else "left")  # fmt: skip
-        y -= line + 2
-        rule(left, right, y)
-        for row in cells:
-            for i, cell in enumerate(row):
-                numeric = i in table.numeric
-                put(starts[i] + (columns[i] - PAD if numeric else PAD), y - 2, cell, cell_size,
-                    ha="right" if numeric else "left", linespacing=LEADING)  # fmt: skip
-            y -= _row_height(row, size)
-            rule(left, right, y)
-        y -= CAPTION_SIZE * 1.8
-    if section.notes:
-        put(left, y, "\n".join(section.notes), NOTE_SIZE)
+async def render_pdf(pack: Pack) -> bytes:
+    """One A4 landscape page per section (`board_pack_pdf.render_pdf`), set by the drawing process."""
+    return await drawings.pdf(pack)
 
 
 PACK_RESPONSES = answers(404, notes={404: "unknown portfolio (live packs only; `as_of` answers an empty one)"})
@@ -535,7 +374,7 @@ async def read_board_pack_pdf(
     """The portfolio as it stood at `as_of` (now without it): contents, budget, delivery health, risks,
     pipeline, candidates, decisions and capacity, each a page with its chart and the figures of the JSON reports."""
     pack = await build_pack(request, portfolio_id, as_of)
-    body = await asyncio.to_thread(render_pdf, pack)
+    body = await render_pdf(pack)
     day = pack.generated_at[:10] if as_of is None else instant_text(as_of)[:10]
     name = re.sub(r"[^A-Za-z0-9._-]", "_", f"board-pack-{portfolio_id}-{day}.pdf")  # a header is Latin-1
     return Response(body, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -23,7 +23,8 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from pmo_reporting.adapters.http import charts
+from pmo_reporting.adapters.http import drawings
+from pmo_reporting.adapters.http.drawings import Drawing
 
 #: Charts kept in memory (their SVG text, tens of KiB each); older ones are read back from disk.
 KEPT = 512
@@ -32,8 +33,8 @@ KEPT = 512
 ON_DISK = 2000
 #: Part of every key: a change in how charts are drawn must not serve an old drawing (bump it then).
 DRAWING_VERSION = "3"
-#: Drawing threads. matplotlib holds the GIL for most of a drawing, so more threads would barely help on one
-#: core; one keeps matplotlib's global state (rcParams, font cache) free of races with the page's own work.
+#: Threads waiting for drawings: the drawing itself is done by the one drawing process (`drawings`), so the
+#: service process never loads matplotlib and a drawing does not share its interpreter with a page.
 WORKERS = 1
 #: Length of a key (hex digits of a SHA-256).
 KEY_LENGTH = 40
@@ -47,10 +48,10 @@ def is_key(text: str) -> bool:
     return _KEY.fullmatch(text) is not None
 
 
-def chart_key(drawing: charts.Drawing, chart_id: str) -> str:
+def chart_key(drawing: Drawing, chart_id: str) -> str:
     """The chart's name: the same function, id and figures give the same key (and the same SVG)."""
     figures = json.dumps(drawing.figures, sort_keys=True, default=str, separators=(",", ":"))
-    text = "\0".join((DRAWING_VERSION, drawing.draw.__module__, drawing.draw.__qualname__, chart_id, figures))
+    text = "\0".join((DRAWING_VERSION, drawings.CHARTS, drawing.draw, chart_id, figures))
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
 
 
@@ -62,16 +63,17 @@ class ChartStore:
         self._kept = kept
         self._on_disk = on_disk
         self._written = 0
-        self._ordered: OrderedDict[str, tuple[charts.Drawing, str]] = OrderedDict()
+        self._ordered: OrderedDict[str, tuple[Drawing, str]] = OrderedDict()
         self._drawings: OrderedDict[str, Future[str]] = OrderedDict()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="chart")
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
-    def order(self, drawing: charts.Drawing, chart_id: str) -> str:
+    def order(self, drawing: Drawing, chart_id: str) -> str:
         """The chart's key, remembered with its drawing (unless its SVG is on disk already)."""
         key = chart_key(drawing, chart_id)
+        drawings.drawing_process()  # started (and warmed up) while the page is sent, if it was not
         with self._lock:
             if key in self._drawings:
                 self._drawings.move_to_end(key)
@@ -110,7 +112,7 @@ class ChartStore:
         while len(self._drawings) > self._kept:
             self._drawings.popitem(last=False)
 
-    async def inline(self, drawing: charts.Drawing, chart_id: str) -> str:
+    async def inline(self, drawing: Drawing, chart_id: str) -> str:
         """The chart's SVG for a self-contained page (the board pack's HTML)."""
         svg = await self.svg(self.order(drawing, chart_id))
         assert svg is not None
@@ -119,9 +121,9 @@ class ChartStore:
     def _path(self, key: str) -> Path | None:
         return None if self._folder is None or not is_key(key) else self._folder / f"{key}.svg"
 
-    def _draw(self, key: str, drawing: charts.Drawing, chart_id: str) -> str:
+    def _draw(self, key: str, drawing: Drawing, chart_id: str) -> str:
         figures = json.loads(json.dumps(drawing.figures, default=str))  # as a key sees them: JSON values
-        svg = drawing.draw(*figures).svg(chart_id)
+        svg = drawings.chart_svg(drawing, tuple(figures), chart_id)
         path = self._path(key)
         if path is not None:  # written whole, then renamed: a reader never sees half a chart
             handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")

@@ -1,5 +1,6 @@
 """Charts as vectors, drawn by one library (matplotlib, object API, no pyplot state): inline SVG for the
-console and the HTML board pack, the same figures as PDF pages for the board pack.
+console and the HTML board pack, the same figures as PDF pages for the board pack. Imported only by the
+drawing process (`drawings`): the service process names a chart by its function here and never loads matplotlib.
 
 Every chart here is drawn from a report's JSON figures; the page shows the same figures as a table beside it.
 """
@@ -20,6 +21,8 @@ from matplotlib import font_manager
 from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
+
+from pmo_reporting.adapters.http.drawings import TITLES, Drawing
 
 #: Fonts with CJK glyphs the PDF falls back to, when installed (DejaVu Sans, which matplotlib ships, has none).
 CJK_FONTS = ("Noto Sans CJK JP", "Droid Sans Fallback")
@@ -55,22 +58,6 @@ SERIES = ("#2166ac", "#b35806", "#1b7837", "#762a83")
 RISK_BANDS = ListedColormap(["#d9f0d3", "#fee090", "#fdae61", "#d73027"])
 RISK_NORM = BoundaryNorm([0.5, 4.5, 9.5, 14.5, 25.5], RISK_BANDS.N)
 UTILISATION = LinearSegmentedColormap.from_list("utilisation", ["#f7fbff", "#6baed6", "#fdae61", "#b2182b"])
-
-#: Each chart's title: its SVG's accessible name, and the page's <img> alternative text.
-TITLES = {
-    "budget_chart": "Envelope, committed and actual cost, per fiscal period",
-    "ring_fence_chart": "Ring-fence, drawn and current budget, per fiscal period",
-    "totals_chart": "Envelope, committed and actual cost, all periods",
-    "rag_chart": "Active projects by overall RAG status",
-    "bubble_chart": "Candidates: value score against cost, bubble size the risk criterion score",
-    "funnel_chart": "Pipeline funnel: proposals per stage",
-    "s_curve": "Earned value S-curve: PV, EV and AC per period end",
-    "heatmap": "Capacity heatmap: utilisation per group and period",
-    "risk_heatmap": "Risk heatmap: open risks per probability and impact",
-    "benefits_map_chart": "Programme benefits: planned and realised to date, per benefit",
-    "dependency_graph": "Dependency map: an arrow from each provider (a project, or a programme milestone in italics) "
-    "to the project that needs it; at risk in red",
-}
 
 
 def _styled() -> AbstractContextManager[None]:
@@ -125,20 +112,20 @@ class Chart:
         return _scoped_ids(text.replace(tag, new_tag, 1), chart_id)
 
 
-@dataclass(frozen=True)
-class Drawing:
-    """A chart function and the figures it draws (JSON values, as the reports give them)."""
+def draw_svg(name: str, figures: tuple[Any, ...], chart_id: str) -> str:
+    """The chart function `name` (a key of `TITLES`) drawn with `figures`, as inline SVG (in the drawing process)."""
+    if name not in TITLES:
+        raise ValueError(f"no chart function {name!r}")
+    draw: Callable[..., Chart] = globals()[name]
+    return draw(*figures).svg(chart_id)
 
-    draw: Callable[..., Chart]
-    figures: tuple[Any, ...]
 
-    @property
-    def title(self) -> str:
-        return TITLES[self.draw.__name__]
-
-    def on(self, into: Canvas | None = None) -> Chart:
-        """Drawn on a canvas (a board-pack page), or on a figure of its own."""
-        return self.draw(*self.figures, into=into)
+def draw_on(drawing: Drawing, into: Canvas | None = None) -> Chart:
+    """A drawing on a canvas (a board-pack page), or on a figure of its own."""
+    if drawing.draw not in TITLES:
+        raise ValueError(f"no chart function {drawing.draw!r}")
+    draw: Callable[..., Chart] = globals()[drawing.draw]
+    return draw(*drawing.figures, into=into)
 
 
 def warm_up() -> None:

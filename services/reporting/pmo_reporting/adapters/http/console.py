@@ -9,7 +9,6 @@ No page loads anything from elsewhere: the stylesheet and the charts come from t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
@@ -23,9 +22,9 @@ from markupsafe import Markup
 from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.figures.capacity import window_problem
 from pmo_events.figures.days import Span
-from pmo_reporting.adapters.http import charts
 from pmo_reporting.adapters.http.board_pack import HTML_POLICY, PDF, build_pack, pack_charts, render_html, render_pdf
 from pmo_reporting.adapters.http.chart_store import ChartStore, is_key, store_for
+from pmo_reporting.adapters.http.drawings import Drawing
 from pmo_reporting.adapters.http.html import as_json, templates
 from pmo_reporting.adapters.http.programme_reports import programme_body, programmes_body
 from pmo_reporting.adapters.http.programme_responses import ProgrammeDashboard, ProgrammeLine
@@ -153,10 +152,10 @@ def _with_as_of(request: Request, as_of: datetime | str | None, path: str | None
     return target + (f"?{urlencode(params)}" if params else "")
 
 
-def _chart(request: Request, draw: Callable[..., charts.Chart], chart_id: str, *figures: Any) -> Markup:
+def _chart(request: Request, draw: str, chart_id: str, *figures: Any) -> Markup:
     """The chart's place in the page: an image of its own, ordered now (drawn off the event loop, or kept from
     before for the same figures) and fetched by the browser while it shows the page and the table beside it."""
-    drawing = charts.Drawing(draw, figures)
+    drawing = Drawing(draw, figures)
     key = _store(request).order(drawing, chart_id)
     return Markup('<img class="chart" id="{}" src="/console/charts/{}.svg" alt="{}">').format(
         chart_id, key, drawing.title
@@ -257,11 +256,11 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
     candidates = await candidates_body(request, portfolio_id, instant)
     risk_report = await _risk_report(request, portfolio_id, instant)
     svg = {  # in the page's order: the first is drawn first
-        "budget": _chart(request, charts.budget_chart, "chart-budget", summary["budget"], summary["currency"]),
-        "totals": _chart(request, charts.totals_chart, "chart-totals", summary["totals"], summary["currency"]),
-        "rag": _chart(request, charts.rag_chart, "chart-rag", summary["rag"]),
-        "risks": _chart(request, charts.risk_heatmap, "chart-risks", risk_report["cells"]),
-        "bubbles": _chart(request, charts.bubble_chart, "chart-bubbles", candidates),
+        "budget": _chart(request, "budget_chart", "chart-budget", summary["budget"], summary["currency"]),
+        "totals": _chart(request, "totals_chart", "chart-totals", summary["totals"], summary["currency"]),
+        "rag": _chart(request, "rag_chart", "chart-rag", summary["rag"]),
+        "risks": _chart(request, "risk_heatmap", "chart-risks", risk_report["cells"]),
+        "bubbles": _chart(request, "bubble_chart", "chart-bubbles", candidates),
     }
     return await _page(
         request,
@@ -290,7 +289,7 @@ async def board_pack(
     instant = _instant(as_of, t)
     pack = await build_pack(request, portfolio_id, instant)
     if kind == "pdf":
-        return Response(await asyncio.to_thread(render_pdf, pack), media_type=PDF)
+        return Response(await render_pdf(pack), media_type=PDF)
     html = render_html(pack, await pack_charts(request, pack))
     return HTMLResponse(html, headers={"Content-Security-Policy": HTML_POLICY})
 
@@ -301,7 +300,7 @@ async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = as_json(PipelineReport, await pipeline_body(request, portfolio_id, instant))
-    svg = {"funnel": _chart(request, charts.funnel_chart, "chart-funnel", report["stages"])}
+    svg = {"funnel": _chart(request, "funnel_chart", "chart-funnel", report["stages"])}
     return await _page(
         request,
         "pipeline.html",
@@ -325,7 +324,7 @@ async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = await _risk_report(request, portfolio_id, instant)
-    svg = {"heatmap": _chart(request, charts.risk_heatmap, "chart-heatmap", report["cells"])}
+    svg = {"heatmap": _chart(request, "risk_heatmap", "chart-heatmap", report["cells"])}
     return await _page(
         request,
         "risks.html",
@@ -345,7 +344,7 @@ async def dependencies(portfolio_id: str, request: Request, as_of: AsOfText = No
     instant = _instant(as_of, t)
     body, edges = await dependencies_body(request, portfolio_id, instant)
     report = as_json(DependencyMap, {**body, "items": edges, "next_cursor": None})
-    svg = {"map": _chart(request, charts.dependency_graph, "chart-map", report["nodes"], report["items"])}
+    svg = {"map": _chart(request, "dependency_graph", "chart-map", report["nodes"], report["items"])}
     return await _page(
         request,
         "dependencies.html",
@@ -392,9 +391,9 @@ async def programme(programme_id: str, request: Request, as_of: AsOfText = None,
         report=report,
         tranche_names={t["tranche_id"]: t["name"] for t in report["tranches"]},
         svg={
-            "benefits": _chart(request, charts.benefits_map_chart, "chart-benefits", report["benefits_map"]),
+            "benefits": _chart(request, "benefits_map_chart", "chart-benefits", report["benefits_map"]),
             "ring_fence": _chart(
-                request, charts.ring_fence_chart, "chart-ring-fence", report["ring_fence"], report.get("currency")
+                request, "ring_fence_chart", "chart-ring-fence", report["ring_fence"], report.get("currency")
             ),
         },
     )
@@ -423,7 +422,7 @@ async def project(project_id: str, request: Request, as_of: AsOfText = None, t: 
         return _login_redirect(request)
     instant = _instant(as_of, t)
     report = as_json(ProjectReport, await project_body(request, project_id, instant))
-    svg = {"evm": _chart(request, charts.s_curve, "chart-evm", report["evm"])}
+    svg = {"evm": _chart(request, "s_curve", "chart-evm", report["evm"])}
     return await _page(
         request,
         "project.html",
@@ -454,7 +453,7 @@ async def capacity(
         raise invalid(wrong[0], wrong[1], "range")
     header, rows = await capacity_body(request, instant, Span(start, end), "role", "period")
     report = as_json(CapacityHeatmap, {**header, "items": rows, "next_cursor": None})
-    svg = {"heatmap": _chart(request, charts.heatmap, "chart-heatmap", report["items"])}
+    svg = {"heatmap": _chart(request, "heatmap", "chart-heatmap", report["items"])}
     return await _page(
         request,
         "capacity.html",
