@@ -15,7 +15,13 @@ from pmo_events.runtime.migrate import upgrade
 from pmo_reporting.adapters.db.documents import write_documents
 from pmo_reporting.adapters.db.tables import documents, event_log
 from pmo_reporting.application.live import apply_event, apply_events, projection_row
-from pmo_reporting.application.rebuild import _fold_into_generations, _swap, begin_rebuild, run_rebuild
+from pmo_reporting.application.rebuild import (
+    _fold_into_generations,
+    _swap,
+    begin_rebuild,
+    run_rebuild,
+    run_rebuilds,
+)
 from pmo_reporting.application.reports import live_documents
 from pmo_reporting.application.time_travel import fold_as_of
 from pmo_reporting.bootstrap import REPORTING
@@ -124,6 +130,41 @@ async def test_every_read_model_rebuilt_from_one_read_of_the_log_equals_the_live
     assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
 
 
+async def test_a_rebuild_folds_superseded_versions_and_skips_invalid_events_as_live_does(db: Database) -> None:
+    """Replay reads the stored JSON of every version: v1 dependency events fold as their v2 successors, an
+    event its contract refuses is skipped, an unknown type changes nothing; the rebuilt documents equal the
+    live ones, byte for byte."""
+    import uuid
+    from datetime import date
+
+    from pmo_events.contracts.portfolio.dependencies import DependencyAtRiskV1, DependencyRegisteredV1
+
+    graph = "dependencies-pf-1"
+    history = with_lessons(standard_history())
+    history.initiated("p-2", "pf-1")
+    pair = {"graph_id": graph, "portfolio_id": "pf-1", "dependency_id": "d-1", "dependent_project_id": "p-2",
+            "provider_project_id": "p-1", "need_date": date(2026, 6, 30)}  # fmt: skip
+    history.at(22).add(DependencyRegisteredV1.model_validate({**pair, "needed": "the API", "registered_by": "ann",
+                                                              "registered_at": history.now}), graph)  # fmt: skip
+    at_risk = history.at(40).add(
+        DependencyAtRiskV1.model_validate({**pair, "cause": "provider_paused", "flagged_at": history.now}), graph
+    )
+    refused = {**at_risk.data, "cause": "not a cause this contract knows"}
+    history.events.append(replace(at_risk, event_id=str(uuid.uuid4()), sequence=at_risk.sequence + 1, data=refused))
+    history.unknown("p-1")
+    assert {"pmo.portfolio.DependencyRegistered.v1", "pmo.portfolio.DependencyAtRisk.v1"} <= {
+        e.type for e in history.events
+    }
+    await consume(db, history.events)
+    live = {name: await snapshot(db, name) for name in PROJECTIONS}
+    [body] = [b for kind, key, _, b in live["portfolio"] if (kind, key) == ("dependency", "d-1")]
+    assert '"cause":"provider_paused"' in body, body  # the v1 events folded; the invalid one did not
+    jobs = [(projection, await begin_rebuild(db, projection)) for projection in PROJECTIONS.values()]
+    await run_rebuilds(db, jobs)
+    assert [p.phase for _, p in jobs] == ["done"] * len(jobs), [p.error for _, p in jobs]
+    assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
+
+
 async def test_events_that_arrive_during_a_rebuild_are_caught_up_at_the_swap(db: Database) -> None:
     history = standard_history()
     await consume(db, history.events[:10])
@@ -225,3 +266,38 @@ async def test_the_cli_rebuilds_with_a_progress_bar(
     assert await snapshot(db, "portfolio") == live
     assert await asyncio.to_thread(projections_main, ["list"]) == 0
     assert "portfolio" in capsys.readouterr().out
+
+
+async def test_a_fold_that_fails_mid_read_keeps_the_live_generation_and_the_next_rebuild_works(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rebuild's read asks for the next page before folding this one: a fold that fails on the first page
+    with the next one in flight fails the rebuild alone; the answering generation stays and the next rebuild
+    (on a connection from the same pool) works."""
+    from pmo_reporting.application import log_reader
+
+    monkeypatch.setattr(log_reader, "REBUILD_PAGE", 3)
+    history = standard_history()
+    await consume(db, history.events)
+    live = await snapshot(db, "portfolio")
+    calls = 0
+    real_apply = PORTFOLIO.apply
+
+    def failing(docs, event):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("fold failed")
+        return real_apply(docs, event)
+
+    monkeypatch.setattr(type(PORTFOLIO), "apply", lambda self, docs, event: failing(docs, event))
+    progress = await begin_rebuild(db, PORTFOLIO)
+    await run_rebuild(db, PORTFOLIO, progress)
+    assert progress.phase == "failed" and "fold failed" in (progress.error or "")
+    assert await snapshot(db, "portfolio") == live
+    monkeypatch.undo()
+    monkeypatch.setattr(log_reader, "REBUILD_PAGE", 3)
+    progress = await begin_rebuild(db, PORTFOLIO)
+    await run_rebuild(db, PORTFOLIO, progress)
+    assert progress.phase == "done", progress.error
+    assert await snapshot(db, "portfolio") == live

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,12 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import RecordedEvent, loads
+from pmo_events.runtime.database import asyncpg_connection
 from pmo_reporting.adapters.db.tables import event_log
 
 PAGE = 2000
+#: Rows per round trip of a rebuild's cursor on PostgreSQL.
+REBUILD_PAGE = 5000
 
 #: The columns a recorded event is read from, in `recorded`'s order (tuples: no per-row mapping).
 _COLUMNS = (
@@ -96,6 +100,40 @@ async def stream_log(
     async for rows in result.partitions(page):
         yield [recorded(r) for r in rows]
         await asyncio.sleep(0)  # let the subscription and HTTP handlers run between pages
+
+
+_QUOTED = ", ".join(f'"{column.name}"' for column in _COLUMNS)
+_REBUILD_READ = f"SELECT {_QUOTED} FROM {event_log.name} WHERE type = ANY($1::text[]) AND seq <= $2 ORDER BY seq"
+
+
+async def stream_types(
+    session: AsyncSession, types: Collection[str], *, upto: int, page: int | None = None
+) -> AsyncGenerator[list[RecordedEvent], None]:
+    """Pages of every event of `types` with `seq <= upto`, in log order: a rebuild's one read of the log.
+
+    On PostgreSQL a server-side cursor on the session's asyncpg connection, without SQLAlchemy's result
+    processing, and the next page is asked for before the current one is handed out, so the database
+    reads it while the caller folds this one (timestamps come back timezone-aware UTC, as `UtcDateTime`
+    gives them). Elsewhere `stream_log`.
+    """
+    page = page or REBUILD_PAGE
+    connection = await asyncpg_connection(session)
+    if connection is None:
+        async for rows in stream_log(session, event_log.c.type.in_(sorted(types)), event_log.c.seq <= upto, page=page):
+            yield rows
+        return
+    cursor = await connection.cursor(_REBUILD_READ, sorted(types), upto)
+    ahead = asyncio.ensure_future(cursor.fetch(page))
+    try:
+        while rows := await ahead:
+            ahead = asyncio.ensure_future(cursor.fetch(page))
+            await asyncio.sleep(0)  # sends the next FETCH; the server works on it during the fold
+            yield [recorded(r) for r in rows]
+    finally:
+        # Closed early (the fold failed): the page asked for is read to its end, so the connection goes
+        # back to the pool with no statement in flight.
+        with contextlib.suppress(Exception):
+            await ahead
 
 
 async def count_by_type(session: AsyncSession, *, upto: int) -> dict[str, int]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,9 +17,9 @@ from pmo_events.runtime import Database
 from pmo_events.runtime.heap import growing_heap
 from pmo_reporting.adapters.db.checkpoints import drop_checkpoints
 from pmo_reporting.adapters.db.documents import drop_generation, drop_other_generations, write_documents
-from pmo_reporting.adapters.db.tables import documents, event_log, projections
+from pmo_reporting.adapters.db.tables import documents, projections
 from pmo_reporting.application.live import fold_live, projection_row
-from pmo_reporting.application.log_reader import count_by_type, log_head, read_log, stream_log
+from pmo_reporting.application.log_reader import count_by_type, log_head, read_log, stream_types
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.documents import InMemoryDocuments
 
@@ -94,15 +96,28 @@ async def run_rebuilds(db: Database, jobs: Sequence[Job], advance: Advance | Non
         for projection, progress in jobs:
             await _failed(db, projection, progress, exc, advance)
         return
+    written: list[Job] = []
     for projection, progress in jobs:
         try:
             progress.phase = "writing"
             async with db.transaction() as session:
                 await write_documents(session, projection.name, progress.generation, folded.pop(projection.name).rows())
                 await _set(session, projection.name, rebuild_position=position)
-            # Statistics that know the new generation: planned without them, the live path's batched
-            # lookups and updates of it would hash the whole generation (see `Database.analyze`).
+        except Exception as exc:
+            await _failed(db, projection, progress, exc, advance)
+        else:
+            written.append((projection, progress))
+    if written:
+        # Statistics that know the new generations (one ANALYZE for all of them): planned without them, the
+        # live path's batched lookups and updates of a generation would hash all of it (see `Database.analyze`).
+        try:
             await db.analyze(documents)
+        except Exception as exc:
+            for projection, progress in written:
+                await _failed(db, projection, progress, exc, advance)
+            return
+    for projection, progress in written:
+        try:
             progress.phase = "swapping"
             await _swap(db, projection, progress.generation, position)
             async with db.transaction() as session:
@@ -151,16 +166,20 @@ async def _fold_into_generations(
         counts = await count_by_type(session, upto=head)
         for projection, progress in jobs:
             progress.total = sum(counts.get(t, 0) for t in projection.handles)
+        folding = {type_name: [(p.apply, docs[p.name]) for p, _ in taking] for type_name, taking in takers.items()}
         with growing_heap() as settle:
-            async for page in stream_log(session, event_log.c.type.in_(sorted(takers)), event_log.c.seq <= head):
-                for event in page:
-                    for projection, progress in takers[event.type]:
-                        projection.apply(docs[projection.name], event)
-                        progress.folded += 1
-                settle()
-                if advance is not None:
-                    for _, progress in jobs:
-                        advance(progress)
+            async with contextlib.aclosing(stream_types(session, takers, upto=head)) as pages:
+                async for page in pages:
+                    for event in page:
+                        for apply, into in folding[event.type]:
+                            apply(into, event)
+                    taken = Counter(event.type for event in page)
+                    for projection, progress in jobs:
+                        progress.folded += sum(taken[t] for t in projection.handles if t in taken)
+                    settle()
+                    if advance is not None:
+                        for _, progress in jobs:
+                            advance(progress)
     return docs, head
 
 
