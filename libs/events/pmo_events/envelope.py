@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -122,31 +123,40 @@ def from_kafka(
     offset: int | None = None,
 ) -> RecordedEvent:
     """Parse a binary-mode record (read at `topic`, `partition`, `offset` when given); raises
-    `MalformedEnvelope` naming what is wrong."""
+    `MalformedEnvelope` naming what is wrong.
+
+    A record in the shape every producer here writes is read directly from its headers (`_attributes`,
+    checking what the SDK's `from_binary` and `CloudEvent` check); anything else goes through the SDK, so a
+    malformed record is refused as before, with the SDK's message."""
     headers = header_map(headers)
     try:
-        cloud_event = from_binary(KafkaMessage(headers, key, value or b""), FORMAT)
-        data = cloud_event.get_data()
+        attributes = _attributes(headers, key)
+        if attributes is None:
+            cloud_event = from_binary(KafkaMessage(headers, key, value or b""), FORMAT)
+            attributes, data = cloud_event.get_attributes(), cloud_event.get_data()
+        else:
+            data = orjson.loads(value) if value else None  # what `OrjsonFormat.read_data` does
         if not isinstance(data, dict):
             raise MalformedEnvelope("payload is not a JSON object")
-        subject = cloud_event.get_subject()
-        sequence = cloud_event.get_extension("sequence")
+        subject = attributes.get("subject")
+        sequence = attributes.get("sequence")
         if not subject or sequence is None:
             raise MalformedEnvelope("missing ce_subject or ce_sequence")
-        time = cloud_event.get_time() or datetime.now(UTC)
+        time = attributes.get("time") or datetime.now(UTC)
+        get = attributes.get
         return RecordedEvent(
-            event_id=cloud_event.get_id(),
-            type=cloud_event.get_type(),
-            source=cloud_event.get_source(),
+            event_id=attributes["id"],
+            type=attributes["type"],
+            source=attributes["source"],
             stream_id=subject,
             sequence=int(sequence),
             time=time if time.tzinfo else time.replace(tzinfo=UTC),
             data=data,
-            actor=cloud_event.get_extension("actor"),
-            correlation_id=cloud_event.get_extension("correlationid"),
-            causation_id=cloud_event.get_extension("causationid"),
-            traceparent=cloud_event.get_extension("traceparent"),
-            stream_type=cloud_event.get_extension("streamtype"),
+            actor=get("actor"),
+            correlation_id=get("correlationid"),
+            causation_id=get("causationid"),
+            traceparent=get("traceparent"),
+            stream_type=get("streamtype"),
             topic=topic,
             partition=partition,
             offset=offset,
@@ -156,3 +166,52 @@ def from_kafka(
         raise
     except Exception as exc:  # the SDK raises several types; all mean "not readable"
         raise MalformedEnvelope(f"{type(exc).__name__}: {exc}") from exc
+
+
+#: `ce_time` as producers write it (`to_binary`: ISO 8601, `Z` for UTC), which `fromisoformat` reads exactly.
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z", re.ASCII)
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+\Z", re.ASCII)
+_REQUIRED = ("id", "source", "type")
+_NOT_EMPTY_IF_PRESENT = ("subject", "datacontenttype", "dataschema")
+_CORE = frozenset(("id", "source", "type", "specversion", "datacontenttype", "dataschema", "subject", "time"))
+#: Core attributes and the extensions producers here write: valid names, no need to match them each time.
+_KNOWN = _CORE | {
+    "sequence", "actor", "correlationid", "causationid", "traceparent", "streamtype", "signature",
+    "signaturekeyid", "partitionkey",
+}  # fmt: skip
+
+
+def _attributes(headers: Mapping[str, bytes], key: bytes | None) -> dict[str, Any] | None:
+    """A CloudEvents 1.0 record's attributes read from its headers, as `from_binary` reads them; None when
+    the record is anything but plainly valid (the caller then asks the SDK, which refuses it or reads it)."""
+    attributes: dict[str, Any] = {}
+    try:
+        for name, raw in headers.items():
+            text = raw.decode()  # the SDK decodes every header, and refuses the record when one is not UTF-8
+            name = name.lower()
+            if name.startswith("ce_"):
+                attributes[name[3:]] = text
+            elif name == "content-type":
+                attributes["datacontenttype"] = text
+        if key is not None:
+            attributes["partitionkey"] = key.decode()
+    except UnicodeDecodeError:
+        return None
+    if attributes.setdefault("specversion", "1.0") != "1.0":
+        return None
+    if not all(attributes.get(name) for name in _REQUIRED):
+        return None
+    if any(name in attributes and not attributes[name] for name in _NOT_EMPTY_IF_PRESENT):
+        return None
+    for name in attributes:
+        if name not in _KNOWN and (name == "data" or not _EXTENSION_NAME.match(name)):
+            return None
+    if "time" in attributes:
+        text = attributes["time"]
+        if not _TIME.match(text):
+            return None
+        try:
+            attributes["time"] = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return attributes

@@ -1,0 +1,173 @@
+"""`from_kafka` reads a binary-mode record's headers directly: it must read and refuse exactly what the
+CloudEvents SDK reads and refuses (the reference below is the SDK-only parse it replaced)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
+
+from pmo_events.envelope import FORMAT, MalformedEnvelope, RecordedEvent, _attributes, from_kafka, header_map, to_kafka
+
+
+def sdk_from_kafka(key: bytes | None, value: bytes | None, headers: Any) -> RecordedEvent:
+    """The SDK-only parse (`from_kafka` before it read headers itself), kept as the reference."""
+    headers = header_map(headers)
+    try:
+        cloud_event = from_binary(KafkaMessage(headers, key, value or b""), FORMAT)
+        data = cloud_event.get_data()
+        if not isinstance(data, dict):
+            raise MalformedEnvelope("payload is not a JSON object")
+        subject = cloud_event.get_subject()
+        sequence = cloud_event.get_extension("sequence")
+        if not subject or sequence is None:
+            raise MalformedEnvelope("missing ce_subject or ce_sequence")
+        time = cloud_event.get_time() or datetime.now(UTC)
+        return RecordedEvent(
+            event_id=cloud_event.get_id(),
+            type=cloud_event.get_type(),
+            source=cloud_event.get_source(),
+            stream_id=subject,
+            sequence=int(sequence),
+            time=time if time.tzinfo else time.replace(tzinfo=UTC),
+            data=data,
+            actor=cloud_event.get_extension("actor"),
+            correlation_id=cloud_event.get_extension("correlationid"),
+            causation_id=cloud_event.get_extension("causationid"),
+            traceparent=cloud_event.get_extension("traceparent"),
+            stream_type=cloud_event.get_extension("streamtype"),
+            raw=value,
+        )
+    except MalformedEnvelope:
+        raise
+    except Exception as exc:
+        raise MalformedEnvelope(f"{type(exc).__name__}: {exc}") from exc
+
+
+def outcome(parse: Any, key: bytes | None, value: bytes | None, headers: dict[str, Any]) -> Any:
+    try:
+        event = parse(key, value, headers)
+    except MalformedEnvelope as exc:
+        return ("malformed", str(exc))
+    # A record without `ce_time` gets the time it was read, one without `ce_id` a random id: compare the rest.
+    made_up = {name for name, header in (("time", "ce_time"), ("event_id", "ce_id")) if header not in headers}
+    return ("event", {k: v for k, v in _fields(event).items() if k not in made_up})
+
+
+def _fields(event: RecordedEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in RecordedEvent.__dataclass_fields__ if name != "_decoded"}
+
+
+def published(**overrides: Any) -> tuple[bytes, bytes, dict[str, Any]]:
+    event = RecordedEvent(
+        event_id="e-1",
+        type="ProposalSubmitted",
+        source="/pmo/intake",
+        stream_id="proposal-1",
+        sequence=3,
+        time=datetime(2026, 11, 29, 21, 0, 0, 123456, tzinfo=UTC),
+        data={"proposal_id": "proposal-1", "title": "Ünïcode"},
+        actor="user-1",
+        correlation_id="c-1",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        stream_type="proposal",
+    )
+    message = to_kafka(event)
+    headers: dict[str, Any] = {**message.headers, "ce_signature": b"c2ln", "ce_signaturekeyid": b"0123456789abcdef"}
+    headers.update(overrides)
+    key = message.key if isinstance(message.key, bytes) or message.key is None else message.key.encode()
+    return key, message.value, {k: v for k, v in headers.items() if v is not None}
+
+
+VALUE_CASES: dict[str, bytes | None] = {
+    "not json": b"{nope",
+    "a list": b"[1, 2]",
+    "empty": b"",
+    "none": None,
+    "a string": b'"text"',
+}
+
+HEADER_CASES: dict[str, dict[str, Any]] = {
+    "as published": {},
+    "no ce_id (the SDK makes one up)": {"ce_id": None},
+    "empty ce_id": {"ce_id": b""},
+    "no ce_source": {"ce_source": None},
+    "empty ce_type": {"ce_type": b""},
+    "no ce_subject": {"ce_subject": None},
+    "empty ce_subject": {"ce_subject": b""},
+    "no ce_sequence": {"ce_sequence": None},
+    "ce_sequence not a number": {"ce_sequence": b"three"},
+    "specversion 0.3": {"ce_specversion": b"0.3"},
+    "specversion 2.0": {"ce_specversion": b"2.0"},
+    "no specversion": {"ce_specversion": None},
+    "time without a zone": {"ce_time": b"2026-11-29T21:00:00"},
+    "time with an offset": {"ce_time": b"2026-11-29T22:00:00.5+01:00"},
+    "time with +00:00": {"ce_time": b"2026-11-29T21:00:00+00:00"},
+    "time with a space": {"ce_time": b"2026-11-29 21:00:00Z"},
+    "time, a date only": {"ce_time": b"2026-11-29"},
+    "time at 24:00": {"ce_time": b"2026-11-29T24:00:00Z"},
+    "time, month 13": {"ce_time": b"2026-13-29T21:00:00Z"},
+    "time, nanoseconds": {"ce_time": b"2026-11-29T21:00:00.123456789Z"},
+    "time, not a time": {"ce_time": b"yesterday"},
+    "time, non-ASCII digits": {"ce_time": "٢٠٢٦-11-29T21:00:00Z".encode()},
+    "no time": {"ce_time": None},
+    "header not UTF-8": {"x-other": b"\xff\xfe"},
+    "ce_ header not UTF-8": {"ce_actor": b"\xff"},
+    "extension with a dash": {"ce_bad-name": b"x"},
+    "extension named data": {"ce_data": b"x"},
+    "extension, trailing newline": {"ce_abc\n": b"x"},
+    "empty extension name": {"ce_": b"x"},
+    "upper-case header name": {"CE_ACTOR": b"someone-else"},
+    "empty content-type": {"content-type": b""},
+    "empty dataschema": {"ce_dataschema": b""},
+    "a dataschema": {"ce_dataschema": b"https://example.org/schema"},
+    "unknown extension": {"ce_tenant": b"t-1"},
+}
+
+
+@pytest.mark.parametrize("case", list(HEADER_CASES))
+def test_headers_read_as_the_sdk_reads_them(case: str) -> None:
+    key, value, headers = published(**HEADER_CASES[case])
+    assert outcome(from_kafka, key, value, headers) == outcome(sdk_from_kafka, key, value, headers)
+
+
+@pytest.mark.parametrize("case", list(VALUE_CASES))
+def test_payloads_read_as_the_sdk_reads_them(case: str) -> None:
+    key, _, headers = published()
+    value = VALUE_CASES[case]
+    fast = outcome(from_kafka, key, value, headers)
+    assert fast == outcome(sdk_from_kafka, key, value, headers)
+    assert fast[0] == "malformed"
+
+
+def test_keys_read_as_the_sdk_reads_them() -> None:
+    _, value, headers = published()
+    for key in (None, b"proposal-1", b"\xff"):
+        assert outcome(from_kafka, key, value, headers) == outcome(sdk_from_kafka, key, value, headers)
+    assert outcome(from_kafka, b"\xff", value, headers)[0] == "malformed"
+
+
+def test_the_time_is_the_same_instant_and_zone() -> None:
+    key, value, headers = published(ce_time=b"2026-11-29T22:00:00.5+01:00")
+    time = from_kafka(key, value, headers).time
+    assert time == datetime(2026, 11, 29, 21, 0, 0, 500000, tzinfo=UTC)
+    assert time.utcoffset() == timedelta(hours=1)
+    assert from_kafka(*published()).time.tzinfo == UTC
+
+
+def test_read_as_published() -> None:
+    key, value, headers = published()
+    event = from_kafka(key, value, headers, topic="pmo.intake.events", partition=2, offset=7)
+    assert (event.event_id, event.type, event.source, event.stream_id, event.sequence) == (
+        "e-1", "ProposalSubmitted", "/pmo/intake", "proposal-1", 3,
+    )  # fmt: skip
+    assert (event.topic, event.partition, event.offset, event.raw) == ("pmo.intake.events", 2, 7, value)
+    assert event.data == {"proposal_id": "proposal-1", "title": "Ünïcode"}
+
+
+@pytest.mark.parametrize("case", ["as published", "time with an offset", "a dataschema", "unknown extension"])
+def test_a_plainly_valid_record_is_read_without_the_sdk(case: str) -> None:
+    key, _, headers = published(**HEADER_CASES[case])
+    assert _attributes(header_map(headers), key) is not None
