@@ -60,7 +60,7 @@ def _fields(event: RecordedEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in RecordedEvent.__dataclass_fields__ if name != "_decoded"}
 
 
-def published(**overrides: Any) -> tuple[bytes, bytes, dict[str, Any]]:
+def published(**overrides: Any) -> tuple[bytes | None, bytes, dict[str, Any]]:
     event = RecordedEvent(
         event_id="e-1",
         type="ProposalSubmitted",

@@ -325,3 +325,69 @@ async def test_a_commit_on_another_connection_wakes_the_relay_holding_the_lock(
         await asyncio.wait_for(task, 15)
         await holder_db.dispose()
         await other_db.dispose()
+
+
+async def test_the_next_poll_is_checked_in_the_checker_thread_while_one_applies(
+    stopped_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """A catch-up in polls of 4: the polls the consumer already holds are read and their signatures checked
+    in the checker thread; a tampered record among them still goes to the dead-letter topic alone (counted
+    once), and every genuine event applies once, in order."""
+    import threading
+    from datetime import UTC, datetime
+
+    from pmo_events.runtime.store import kafka_record
+
+    pipeline = stopped_pipeline
+    subscription = pipeline.subscription
+    subscription.max_records = 4
+    counters = [str(uuid.uuid4()) for _ in range(5)]
+    for round_ in (1, 2):
+        for counter in counters:
+            await pipeline.increment(counter, round_)
+    await eventually(lambda: _pending_is_zero(pipeline))
+    forged_id = str(uuid.uuid4())
+    genuine = kafka_record(
+        RecordedEvent(
+            event_id=str(uuid.uuid4()),
+            type=Incremented.type_name(),
+            source="/pmo/test",
+            stream_id=forged_id,
+            sequence=1,
+            time=datetime.now(UTC),
+            data={"counter_id": forged_id, "by": 1},
+        ),
+        pipeline.signer,
+    )
+    tampered = genuine.value.replace(b'"by":1', b'"by":100')
+    assert tampered != genuine.value
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        headers = [(name, value) for name, value in genuine.headers.items()]
+        await producer.send_and_wait(pipeline.topic, tampered, key=genuine.key.encode(), headers=headers)
+    finally:
+        await producer.stop()
+    for round_ in (3, 4):
+        for counter in counters:
+            await pipeline.increment(counter, round_)
+    await eventually(lambda: _pending_is_zero(pipeline))
+
+    threads: list[str] = []
+    check = subscription._check
+
+    def spied(batch):
+        threads.append(threading.current_thread().name)
+        return check(batch)
+
+    subscription._check = spied  # type: ignore[method-assign]
+    pipeline.tasks.append(asyncio.create_task(subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
+    status = subscription.status
+    await eventually(lambda: status.dead_lettered == 1)
+    assert status.applied == 20
+    assert status.rejected == 1
+    assert {reason: n for reason, n in status.dead_letters.items() if n} == {"bad_signature": 1}
+    assert any(name.endswith("-check_0") for name in threads), threads
+    dead = await _read_all(kafka_bootstrap, pipeline.dlq, expected=1)
+    assert [record.value for record in dead] == [tampered]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,13 @@ class _Parsed:
     event: RecordedEvent | None = None
     error: str | None = None
     reason: str | None = None
+    #: The event read from the record but refused as not authentic (counted and logged when its batch applies).
+    refused: RecordedEvent | None = None
+
+
+Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+#: Each record of a poll read and checked (`Subscription._read`), by partition and offset.
+Checked = dict[tuple[TopicPartition, int], _Parsed]
 
 
 class Subscription:
@@ -132,9 +140,14 @@ class Subscription:
         self._next_lag_refresh = 0.0
         #: Statistics are refreshed each time the events applied by this process double from here.
         self._analyze_at = ANALYZE_FIRST_AT
+        #: Reads and checks the signatures of the next poll while this one applies (libsodium releases the GIL).
+        self._checker: ThreadPoolExecutor | None = None
+        #: Seeks so far: a poll fetched before a seek (a rebalance) is never applied.
+        self._seeks = 0
 
     async def run(self) -> None:
         backoff = 0.2
+        self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-check")
         try:
             while not self._stopping.is_set():
                 try:
@@ -150,6 +163,8 @@ class Subscription:
                 backoff = min(backoff * 2, 5.0)
         finally:
             await self._stop_consumer()
+            self._checker.shutdown(wait=False, cancel_futures=True)
+            self._checker = None
 
     async def _retry_after(self, exc: BaseException, backoff: float) -> None:
         self.status.link_down(f"{type(exc).__name__}: {exc}")
@@ -190,6 +205,7 @@ class Subscription:
         """Resume from the offsets in OUR database; a reset broker (new epoch) is read from 0."""
         consumer = self._consumer
         assert consumer is not None
+        self._seeks += 1
         async with self.db.sessions() as session:
             stored = await stored_offsets(session, self.name)
         for tp in tps:
@@ -202,26 +218,43 @@ class Subscription:
                 self.status.positions[f"{tp.topic}:{tp.partition}"] = offset
 
     async def _consume_until_stopped(self) -> None:
+        """Poll, apply, repeat. When the consumer already holds the next poll's records (a catch-up), they
+        are read and their signatures checked in the checker thread while this poll applies."""
         consumer = self._consumer
         assert consumer is not None
+        ahead: tuple[Batch, asyncio.Future[Checked], int] | None = None
         while not self._stopping.is_set():
             assert self._epoch_watch is not None
             # A gap in a stream may mean the broker was replaced under us: look now, not later.
             gaps_before = self.status.out_of_order
             await self._epoch_watch.check()
-            batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
-            await self._refresh_lag()  # also under load: that is when lag grows
-            if not batch:
+            if ahead is None:
+                batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                await self._refresh_lag()  # also under load: that is when lag grows
+                if not batch:
+                    continue
+                checked = self._check(batch)
+                seeks = self._seeks
+            else:
+                (batch, checking, seeks), ahead = ahead, None
+                checked = await checking
+            following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
+            if self._seeks != seeks:
+                # Rebalanced since this poll was fetched: start again from the offsets in the database.
+                await self.seek_to_stored(list(consumer.assignment()))
                 continue
+            if following:
+                ahead = (following, self._check_in_thread(following), self._seeks)
             try:
-                await self._apply_batch(batch)
+                await self._apply_batch(batch, checked)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
                 # Nothing was committed: go back to what the database says and try again.
                 log.info("subscription %s: transient failure, retrying batch: %s", self.name, exc)
                 await asyncio.sleep(0.05)
-                await self.seek_to_stored(list(batch))
+                ahead = None
+                await self.seek_to_stored(list({*batch, *following}))
                 continue
             if self.on_commit is not None:
                 self.on_commit()
@@ -252,21 +285,32 @@ class Subscription:
             ends = await consumer.end_offsets(tps)
             self.status.log_end = {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()}
 
-    async def _apply_batch(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
+    def _check(self, batch: Batch) -> Checked:
+        """Every record of a poll read and checked (pure: safe in the checker thread)."""
+        return {(tp, r.offset): self._read(tp, r) for tp, records in batch.items() for r in records}
+
+    def _check_in_thread(self, batch: Batch) -> asyncio.Future[Checked]:
+        assert self._checker is not None
+        return asyncio.get_running_loop().run_in_executor(self._checker, self._check, batch)
+
+    async def _apply_batch(self, batch: Batch, checked: Checked | None = None) -> None:
         async with self.db.transaction() as session:
             starts = await lock_offsets(session, self.name, list(batch), self._epoch)
             records = [(tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)]
-            outcomes = await self._apply_records(session, records)
+            outcomes = await self._apply_records(session, records, checked or {})
             await write_offsets(session, self.name, batch, starts, self._epoch)
         self.status.applied += sum(1 for o in outcomes if o.event and not o.error)
         for tp, records_of_tp in batch.items():
             self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
 
     async def _apply_records(
-        self, session: AsyncSession, records: list[tuple[TopicPartition, ConsumerRecord[Any, Any]]]
+        self,
+        session: AsyncSession,
+        records: list[tuple[TopicPartition, ConsumerRecord[Any, Any]]],
+        checked: Checked,
     ) -> list[_Outcome]:
         """Apply the batch's authentic events in stream order, all at once; when that fails, again one by one."""
-        parsed = [self._parse(tp, record) for tp, record in records]
+        parsed = [self._admit(checked.get((tp, record.offset)) or self._read(tp, record)) for tp, record in records]
         keys = [self._stream_key(p) for p in parsed if p.event is not None]
         last_seen = await last_sequences(session, self.name, keys)
         outcomes = await self._apply_together(session, parsed, last_seen)
@@ -357,8 +401,9 @@ class Subscription:
             with consuming(event, self.name):
                 await self.handler(session, event)
 
-    def _parse(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> _Parsed:
-        """Read the record and check that it is authentic; an event that is not is never applied."""
+    def _read(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> _Parsed:
+        """Read the record and check that it is authentic (its signature in full); an event that is not is
+        never applied. Touches nothing but the record: it may run in the checker thread."""
         headers = header_map(record.headers)
         try:
             event = from_kafka(
@@ -368,18 +413,24 @@ class Subscription:
             return _Parsed(tp, record, error=f"malformed envelope: {exc}", reason=MALFORMED)
         rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"")
         if rejection is not None:
+            return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason, refused=event)
+        return _Parsed(tp, record, event=event)
+
+    def _admit(self, item: _Parsed) -> _Parsed:
+        """A record of the batch being applied: a refused event is counted and logged here, once it is sure
+        to be this batch's (not a record before the stored offset)."""
+        if item.refused is not None:
             self.status.rejected += 1
             log.warning(
                 "subscription %s: rejected %s at %s:%d@%d: %s",
                 self.name,
-                event.type,
-                tp.topic,
-                tp.partition,
-                record.offset,
-                rejection.detail,
+                item.refused.type,
+                item.tp.topic,
+                item.tp.partition,
+                item.record.offset,
+                item.error,
             )
-            return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason)
-        return _Parsed(tp, record, event=event)
+        return item
 
     def _stream_key(self, item: _Parsed) -> StreamKey:
         """Streams are keyed by the topic's owner, never by a header the sender chose."""
