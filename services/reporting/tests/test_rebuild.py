@@ -283,7 +283,7 @@ async def test_a_fold_that_fails_mid_read_keeps_the_live_generation_and_the_next
     calls = 0
     real_apply = PORTFOLIO.apply
 
-    def failing(docs, event):  # type: ignore[no-untyped-def]
+    def failing(docs, event):
         nonlocal calls
         calls += 1
         if calls == 2:
