@@ -191,8 +191,9 @@ class Watcher:
         await self.conn.close()
 
     async def stages(self, intake_url: str) -> dict[str, tuple[float, float]]:
-        """Each subject's (published: intake's relay marked it acked, received: reporting's handler stamped it)
-        on this clock (both are wall-clock stamps of the same machine)."""
+        """Each subject's (published: when intake's relay had the broker's acknowledgement, received: when
+        reporting's batch handler, its fold done, wrote the log rows) on this clock (both wall-clock stamps of
+        the same machine)."""
         offset = time.time() - time.perf_counter()
         intake = await asyncpg.connect(intake_url.replace("+asyncpg", ""))
         try:
@@ -288,13 +289,13 @@ async def run(
             ("  of which: due → answered by intake", answers),
             ("  answered → visible in reporting", onward),
             ("    answered → published (relay, acked)", published),
-            ("    published → reporting's handler", received),
-            ("    reporting's handler → committed", committed),
+            ("    published → reporting's log rows", received),
+            ("    log rows → committed", committed),
         ):
             if not values:
                 continue
             print(
-                f"  {name:<38} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms"
+                f"  {name:<40} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms"
                 f"   mean {statistics.mean(values):7.1f} ms   max {max(values):7.1f} ms"
             )
     print("  per command, from the run's first command until the last one was seen: CPU ms, run-queue wait ms")

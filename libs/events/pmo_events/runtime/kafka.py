@@ -129,23 +129,48 @@ class BrokerEpochChanged(Exception):
 
 
 class EpochWatch:
-    """Re-reads the broker epoch every `interval` seconds (or on demand) and raises on a change."""
+    """Re-reads the broker epoch every `interval` seconds (or on demand) and raises on a change.
+
+    The periodic read runs beside its caller (a fresh consumer each time: about 10 ms, more on a busy
+    machine), so a relay's or a subscription's loop does not stall on it every `interval`: `check()` starts
+    the read when one is due and raises (or passes on the read's failure) at the first call after it ended.
+    `check(now=True)` reads and compares before it returns."""
 
     def __init__(self, settings: KafkaSettings, epoch: str, interval: float = 5.0) -> None:
         self.settings = settings
         self.epoch = epoch
         self.interval = interval
         self._next = asyncio.get_running_loop().time() + interval
+        self._reading: asyncio.Task[str | None] | None = None
 
     async def check(self, *, now: bool = False) -> None:
+        reading = self._reading
+        if reading is not None and reading.done():
+            self._reading = None
+            self._compare(reading.result())
         loop_time = asyncio.get_running_loop().time()
-        if not now and loop_time < self._next:
-            return
-        self._next = loop_time + self.interval
-        # Only read the record (no admin round trips): a broker that lost the topic has no epoch at all.
-        current = await _read_epoch(self.settings)
+        if now:
+            self.close()
+            self._next = loop_time + self.interval
+            self._compare(await _read_epoch(self.settings))
+        elif loop_time >= self._next and self._reading is None:
+            self._next = loop_time + self.interval
+            # Only read the record (no admin round trips): a broker that lost the topic has no epoch at all.
+            self._reading = asyncio.get_running_loop().create_task(_read_epoch(self.settings))
+
+    def _compare(self, current: str | None) -> None:
         if current != self.epoch:
             raise BrokerEpochChanged(f"broker epoch {self.epoch} became {current}")
+
+    def close(self) -> None:
+        """Abandon a read in progress (its owner reconnects or stops)."""
+        reading, self._reading = self._reading, None
+        if reading is None:
+            return
+        if not reading.done():
+            reading.cancel()
+        elif not reading.cancelled():
+            reading.exception()  # retrieved: a failed read of an abandoned watch is not worth a warning
 
 
 async def broker_epoch(settings: KafkaSettings) -> str:
@@ -171,8 +196,8 @@ async def _read_epoch(settings: KafkaSettings) -> str | None:
         fetch_max_wait_ms=5,
         **settings.client_kwargs(),
     )
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a read cancelled while it connects still closes its consumer
         tp = TopicPartition(EPOCH_TOPIC, 0)
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]

@@ -310,6 +310,8 @@ class OutboxRelay:
             self.status.parked = await count_parked(session)
 
     async def _close_producer(self) -> None:
+        if self._epoch_watch is not None:
+            self._epoch_watch.close()
         producer, self._producer = self._producer, None
         self.status.link_down()
         if producer is not None:

@@ -144,6 +144,7 @@ class Subscription:
         self._checker: ThreadPoolExecutor | None = None
         #: Seeks so far: a poll fetched before a seek (a rebalance) is never applied.
         self._seeks = 0
+        self._analyzing: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         backoff = 0.2
@@ -165,6 +166,8 @@ class Subscription:
             await self._stop_consumer()
             self._checker.shutdown(wait=False, cancel_futures=True)
             self._checker = None
+            if self._analyzing is not None and not self._analyzing.done():
+                self._analyzing.cancel()
 
     async def _retry_after(self, exc: BaseException, backoff: float) -> None:
         self.status.link_down(f"{type(exc).__name__}: {exc}")
@@ -258,20 +261,30 @@ class Subscription:
                 continue
             if self.on_commit is not None:
                 self.on_commit()
-            await self._analyze_when_grown()
+            self._analyze_when_grown()
             if self.status.out_of_order > gaps_before:
                 await self._epoch_watch.check(now=True)
 
-    async def _analyze_when_grown(self) -> None:
+    def _analyze_when_grown(self) -> None:
         """ANALYZE (outside the batch's transaction) at 1,000 applied events, then each time they double:
-        a catch-up's lookups stay index lookups however fast the tables grow (see `Database.analyze`)."""
-        if self.status.applied < self._analyze_at:
+        a catch-up's lookups stay index lookups however fast the tables grow (see `Database.analyze`).
+
+        It runs beside the loop, on a connection of its own (ANALYZE blocks no reads or writes): the batches
+        that arrive meanwhile are applied without waiting for it (it took 100 ms and more on a busy machine)."""
+        if self.status.applied < self._analyze_at or (self._analyzing is not None and not self._analyzing.done()):
             return
         self._analyze_at = 2 * self.status.applied
+        self._analyzing = asyncio.get_running_loop().create_task(self._analyze(self.status.applied))
+
+    async def _analyze(self, applied: int) -> None:
         started = asyncio.get_running_loop().time()
-        await self.db.analyze()
+        try:
+            await self.db.analyze()
+        except Exception as exc:  # the planner keeps its older statistics until the next doubling
+            log.warning("subscription %s: ANALYZE failed: %s", self.name, exc)
+            return
         log.info("subscription %s: statistics refreshed after %d events in %.0f ms", self.name,
-                 self.status.applied, 1000 * (asyncio.get_running_loop().time() - started))  # fmt: skip
+                 applied, 1000 * (asyncio.get_running_loop().time() - started))  # fmt: skip
 
     async def _refresh_lag(self) -> None:
         """Log-end offsets for the lag figure; at most once a second (each is a broker round trip)."""
@@ -466,6 +479,8 @@ class Subscription:
         return None
 
     async def _stop_consumer(self) -> None:
+        if self._epoch_watch is not None:
+            self._epoch_watch.close()
         consumer, self._consumer = self._consumer, None
         self.status.link_down()
         if consumer is not None:
