@@ -65,14 +65,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def schedstat(pids: list[int]) -> tuple[float, float]:
-    """(on-CPU ms, run-queue wait ms) summed over every thread of the given processes."""
-    on_cpu = waiting = 0
+def schedstat(pids: list[int]) -> dict[int, tuple[float, float]]:
+    """Each live process's (on-CPU ms, run-queue wait ms), summed over its threads."""
+    found = {}
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
         except OSError:
             continue
+        on_cpu = waiting = 0
         for task in tasks:
             try:
                 fields = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()
@@ -80,7 +81,18 @@ def schedstat(pids: list[int]) -> tuple[float, float]:
                 continue
             on_cpu += int(fields[0])
             waiting += int(fields[1])
-    return on_cpu / 1e6, waiting / 1e6
+        found[pid] = (on_cpu / 1e6, waiting / 1e6)
+    return found
+
+
+def spent(before: dict[int, tuple[float, float]], after: dict[int, tuple[float, float]]) -> tuple[float, float]:
+    """(CPU ms, wait ms) between two readings, over the processes alive at both (a database connection
+    closed meanwhile is left out: its time is lost, not subtracted)."""
+    common = before.keys() & after.keys()
+    return (
+        sum(after[p][0] - before[p][0] for p in common),
+        sum(after[p][1] - before[p][1] for p in common),
+    )
 
 
 class Client:
@@ -288,7 +300,7 @@ async def run(
             ("command → visible in reporting", lags),
             ("  of which: due → answered by intake", answers),
             ("  answered → visible in reporting", onward),
-            ("    answered → published (relay, acked)", published),
+            ("    answered → published (batch acked)", published),
             ("    published → reporting's log rows", received),
             ("    log rows → committed", committed),
         ):
@@ -301,14 +313,12 @@ async def run(
     print("  per command, from the run's first command until the last one was seen: CPU ms, run-queue wait ms")
     totals = [0.0, 0.0]
     for name in pids:
-        cpu = (after[name][0] - before[name][0]) / count
-        wait = (after[name][1] - before[name][1]) / count
+        cpu, wait = (value / count for value in spent(before[name], after[name]))
         totals[0] += cpu
         totals[1] += wait
         print(f"    {name:<10} CPU {cpu:6.2f}   waiting for a core {wait:6.2f}")
     print(f"    {'product':<10} CPU {totals[0]:6.2f}   waiting for a core {totals[1]:6.2f}")
-    cpu = (client_after[0] - client_before[0]) / count
-    wait = (client_after[1] - client_before[1]) / count
+    cpu, wait = (value / count for value in spent(client_before, client_after))
     rusage = (
         (usage_after.ru_utime + usage_after.ru_stime - usage_before.ru_utime - usage_before.ru_stime) * 1000 / count
     )
