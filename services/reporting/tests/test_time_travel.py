@@ -236,3 +236,28 @@ async def test_checkpoints_kept_zlib_compressed_before_reporting_0004_are_still_
             assert method == "l"  # lz4 (reporting_0004)
     assert decode(zlib.compress(encode(InMemoryDocuments()))).rows() is not None
     await assert_like_full_folds(db, cold())
+
+
+async def test_checkpoints_and_answers_in_memory_stay_within_their_budget(db: Database) -> None:
+    history, _late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    asked = instants()[::8]
+    unbounded = Checkpoints(sweep_every=None, budget=10**12)
+    for as_of in asked:
+        await fold_as_of(db, PORTFOLIO, as_of, unbounded)
+    one = (await fold_as_of(db, PORTFOLIO, asked[-1])).approx_bytes()
+    budget = one * 2
+    assert unbounded.held_bytes("portfolio") > budget  # so that the budget below is what bounds
+    bounded = Checkpoints(sweep_every=None, budget=budget)
+    for as_of in asked:
+        answer = await fold_as_of(db, PORTFOLIO, as_of, bounded)
+        assert bounded.held_bytes("portfolio") <= budget
+        assert await fold_as_of(db, PORTFOLIO, as_of, bounded) is answer  # the newest answer is kept
+    # Within a budget of less than one answer, the newest answer is still kept, and nothing else.
+    tiny = Checkpoints(sweep_every=None, budget=1)
+    for as_of in asked[-3:]:
+        answer = await fold_as_of(db, PORTFOLIO, as_of, tiny)
+        assert await fold_as_of(db, PORTFOLIO, as_of, tiny) is answer
+        assert tiny.held_bytes("portfolio") == answer.approx_bytes()
+    await assert_like_full_folds(db, Checkpoints(sweep_every=None, budget=budget))

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import ctypes
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +46,12 @@ CHECKPOINT_AFTER = 2000
 #: The background sweep leaves a checkpoint after at most this many of a read model's events (and at
 #: each month start), so an `as_of` answer folds at most this many events on top of its checkpoint.
 EVENTS_PER_CHECKPOINT = 1000
+#: The checkpoints and recent answers a process keeps in memory for one read model take at most about this
+#: much (their documents' JSON; an answer counts as its whole set, though it shares most documents with the
+#: checkpoint it started from). The newest answer is always kept (the same instant asked again folds nothing);
+#: checkpoints go first: the sweep's are all in the database, so one dropped here costs a read of tens of ms.
+#: At 200,000 events a portfolio checkpoint is some 15 MB of JSON: one answer is kept, and little else.
+MEMORY_BUDGET = 24_000_000
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,13 @@ class Checkpoints:
         *,
         per: int | None = None,
         persist: bool = True,
+        budget: int = MEMORY_BUDGET,
     ) -> None:
         self.keep = keep
         self.recent = recent
+        self.budget = budget
+        #: Set when a checkpoint or an answer was let go: the memory it held is given back to the system.
+        self.dropped = False
         self.sweep_every = sweep_every
         self.per = per
         self.persist = persist
@@ -102,6 +115,7 @@ class Checkpoints:
         """One of the last few answers (the oldest one goes)."""
         answers = [p for p in self._recent.get(name, []) if p.at != point.at and p.generation == point.generation]
         self._recent[name] = [*answers, point][-self.recent :]
+        self._within_budget(name)
 
     def remember(self, name: str, point: Checkpoint) -> None:
         points = [p for p in self._points.get(name, []) if p.at != point.at and p.generation == point.generation]
@@ -112,6 +126,22 @@ class Checkpoints:
             gaps = [(points[i].at - points[i - 1].at, i) for i in range(1, len(points))]
             points.pop(min(gaps)[1])
         self._points[name] = points
+        self._within_budget(name)
+
+    def held_bytes(self, name: str) -> int:
+        """About how much the read model's checkpoints and answers in memory take (`MEMORY_BUDGET`)."""
+        held = {id(p.docs): p.docs for p in (*self._points.get(name, []), *self._recent.get(name, []))}
+        return sum(docs.approx_bytes() for docs in held.values())
+
+    def _within_budget(self, name: str) -> None:
+        """Checkpoints go first (the newest last), then the oldest answers; the newest answer stays."""
+        points, answers = self._points.get(name, []), self._recent.get(name, [])
+        while self.held_bytes(name) > self.budget and (points or len(answers) > 1):
+            if points:
+                points.pop(0)  # by instant: the newest goes last
+            else:
+                answers.pop(0)
+            self.dropped = True
 
     def sweeping(self, name: str) -> bool:
         task = self._sweeps.get(name)
@@ -184,7 +214,28 @@ async def fold_as_of(
         else:
             checkpoints.remember_answer(projection.name, answer)
         checkpoints.start_sweep(db, projection, head)
+        if checkpoints.dropped:
+            checkpoints.dropped = False
+            # Once this answer is sent and what was let go is freed: C's allocator keeps freed memory for
+            # the process unless asked to give it back.
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.run_in_executor, None, give_back_memory)
     return result
+
+
+def give_back_memory() -> None:
+    """Return the allocator's free memory to the system (glibc's `malloc_trim`; elsewhere nothing)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return None
 
 
 def next_boundary(instant: datetime, every: timedelta) -> datetime:

@@ -36,7 +36,7 @@ def decode(body: bytes) -> InMemoryDocuments:
     `[scope, text]` pair is held as read (no step per document)."""
     if body[:1] == bytes([_ZLIB]):
         body = zlib.decompress(body)
-    return InMemoryDocuments.encoded(orjson.loads(body))
+    return InMemoryDocuments.encoded(orjson.loads(body), len(body))
 
 
 async def save_checkpoint(
