@@ -13,6 +13,11 @@ history over HTTP:
 and prints the process's RSS after all that (and its peak while answering).
 
     .venv/bin/python benchmarks/asof.py [--scale 1.53] [--instants 12] [--repeat 5] [--restarts 3]
+    .venv/bin/python benchmarks/asof.py --keep                            # prints the database's URL
+    .venv/bin/python benchmarks/asof.py --database-url URL [--reuse-checkpoints] [--pieces]
+
+`--pieces` times a cold answer's pieces in this process instead (find, read, decompress, parse, read the
+log's tail, fold, flatten, summary) at instants never asked.
 """
 
 from __future__ import annotations
@@ -23,18 +28,20 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 from load import RssSampler, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
 from history import SPAN_DAYS, START, Scale, generate
 from run import load_log, rebuild_all
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
@@ -42,9 +49,15 @@ from pmo_devstack.stack import Stack
 from pmo_devstack.testing import create_database, drop_database
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
-from pmo_reporting.application.time_travel import EVENTS_PER_CHECKPOINT, Checkpoints, sweep
+from pmo_reporting.adapters.db.checkpoints import nearest_checkpoint
+from pmo_reporting.adapters.db.tables import checkpoints, event_log
+from pmo_reporting.application.live import answering_generation
+from pmo_reporting.application.log_reader import log_head, stream_log
+from pmo_reporting.application.time_travel import EVENTS_PER_CHECKPOINT, Checkpoint, Checkpoints, _passes, sweep
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO
+from pmo_reporting.projections.documents import InMemoryDocuments, LayeredDocuments
+from pmo_reporting.reports.summary import portfolio_summary
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SUMMARY = "/reports/portfolios/pf-0/summary"
@@ -85,14 +98,17 @@ async def checkpoint_sweep(url: str) -> int:
             db, PORTFOLIO, Checkpoints(), timedelta(days=30), per=EVENTS_PER_CHECKPOINT, persist=True, lazy=True
         )
         async with db.sessions() as session:
-            count, size = (
+            count, size, stored = (
                 await session.execute(
-                    text("SELECT count(*), coalesce(sum(length(body)), 0) FROM reporting_checkpoints")
+                    text(
+                        "SELECT count(*), coalesce(sum(length(body)), 0), coalesce(sum(pg_column_size(body)), 0)"
+                        " FROM reporting_checkpoints"
+                    )
                 )
             ).one()
         print(
             f"  checkpoint sweep of portfolio (kept in the database): {time.perf_counter() - started:.1f}s,"
-            f" {count} checkpoints, {size / 1e6:.1f} MB compressed"
+            f" {count} checkpoints, {size / 1e6:.1f} MB of bodies, {stored / 1e6:.1f} MB stored (compressed)"
         )
     finally:
         await db.dispose()
@@ -108,6 +124,76 @@ async def count_events(url: str) -> int:
         await db.dispose()
 
 
+async def pieces(url: str, instants: list[datetime]) -> None:
+    """A cold answer's pieces, timed in this process at each instant (no HTTP, no memory of earlier answers):
+    find the nearest kept checkpoint, read its body, decompress (zlib bodies kept before reporting_0004),
+    parse, read the tail of the log, fold it, flatten, compute the summary."""
+    db = Database(url)
+    types = event_log.c.type.in_(sorted(PORTFOLIO.handles))
+    timings: dict[str, list[float]] = {}
+    try:
+        for as_of in instants:
+            took: dict[str, float] = {}
+            cpu = time.process_time()
+            async with db.sessions() as session:
+                started = time.perf_counter()
+                head = await log_head(session)
+                generation = await answering_generation(session, PORTFOLIO.name)
+                kept = await nearest_checkpoint(session, PORTFOLIO.name, generation, as_of, head)
+                took["find"] = time.perf_counter() - started
+                if kept is None:
+                    continue
+                started = time.perf_counter()
+                query = select(checkpoints.c.body).where(
+                    checkpoints.c.projection == PORTFOLIO.name,
+                    checkpoints.c.generation == generation,
+                    checkpoints.c.at == kept[0],
+                )
+                body = (await session.execute(query)).scalar_one()
+                took["read"] = time.perf_counter() - started
+                started = time.perf_counter()
+                raw = zlib.decompress(body) if body[:1] == b"\x78" else body
+                took["decompress"] = time.perf_counter() - started
+                started = time.perf_counter()
+                base = InMemoryDocuments.encoded(orjson.loads(raw), len(raw))
+                took["parse"] = time.perf_counter() - started
+                start = Checkpoint(kept[0], kept[1], base, generation)
+                docs = LayeredDocuments(base)
+                folding, folded, started = 0.0, 0, time.perf_counter()
+                for where, by_time in _passes(start, as_of, head):
+                    async for page in stream_log(session, types, *where, by_time=by_time):
+                        began = time.perf_counter()
+                        for event in page:
+                            PORTFOLIO.apply(docs, event)
+                        folding += time.perf_counter() - began
+                        folded += len(page)
+                took["read tail"] = time.perf_counter() - started - folding
+                took["fold"] = folding
+            started = time.perf_counter()
+            flat = docs.flatten()
+            took["flatten"] = time.perf_counter() - started
+            started = time.perf_counter()
+            portfolio_summary(flat, "pf-0")
+            took["summary"] = time.perf_counter() - started
+            took["total"] = sum(took.values())
+            took["process CPU"] = time.process_time() - cpu
+            for piece, seconds in took.items():
+                timings.setdefault(piece, []).append(seconds * 1000)
+            print(
+                f"  {as_of:%Y-%m-%d %H:%M} {len(body) / 1e6:5.1f} MB read, {len(raw) / 1e6:5.1f} MB JSON,"
+                f" {folded:4} events folded: " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in took.items())
+            )
+    finally:
+        await db.dispose()
+    print(
+        "  medians (ms; min-max): "
+        + "; ".join(
+            f"{piece} {statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+            for piece, values in timings.items()
+        )
+    )
+
+
 def ask(client: httpx.Client, as_of: datetime | None) -> float:
     params = {"as_of": as_of.isoformat()} if as_of else {}
     started = time.perf_counter()
@@ -115,6 +201,11 @@ def ask(client: httpx.Client, as_of: datetime | None) -> float:
     elapsed = (time.perf_counter() - started) * 1000
     answer.raise_for_status()
     return elapsed
+
+
+def spread(count: int, shift: timedelta = timedelta(0)) -> list[datetime]:
+    span = timedelta(days=SPAN_DAYS)
+    return [START + span * (n + 0.37) / count + shift for n in range(count)]
 
 
 def line(label: str, samples: list[float]) -> str:
@@ -139,12 +230,14 @@ def measure(url: str, args: argparse.Namespace, events: int) -> None:
     try:
         token = mint_token(dev_key_paths(data_dir)[0].read_bytes(), subject="bench", roles=["viewer"])
         headers = {"Authorization": f"Bearer {token}"}
-        span = timedelta(days=SPAN_DAYS)
-        instants = [START + span * (n + 0.37) / args.instants for n in range(args.instants)]
-        firsts = []
+        instants = spread(args.instants)
+        firsts, started_rss = [], []
         for n in range(args.restarts):
             stack.stop_service("reporting")
             stack.start_service("reporting")
+            started = stack.process("reporting")
+            assert started is not None
+            started_rss.append(rss_mb(started.pid))
             with httpx.Client(base_url=stack.url("reporting"), headers=headers, timeout=60) as client:
                 firsts.append(ask(client, instants[n % len(instants)] + timedelta(hours=5)))
         process = stack.process("reporting")
@@ -162,6 +255,7 @@ def measure(url: str, args: argparse.Namespace, events: int) -> None:
         print(line("as_of, first question of a fresh process", firsts))
         print(line("as_of, cold instant (checkpoint from the db)", cold))
         print(line(f"as_of, warm (median of {args.repeat} per instant)", warm))
+        print(f"  reporting RSS ready, before any question: {statistics.median(started_rss):.0f} MB (median)")
         print(f"  reporting RSS after these questions: {after:.0f} MB (peak while answering {rss.peak:.0f} MB)")
     finally:
         stack.stop()
@@ -179,12 +273,21 @@ def main() -> None:
     parser.add_argument(
         "--reuse-checkpoints", action="store_true", help="with --database-url: keep its checkpoints (no sweep)"
     )
+    parser.add_argument(
+        "--pieces", action="store_true", help="with --database-url: time a cold answer's pieces in process, and stop"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the prepared database (its URL is printed)")
     args = parser.parse_args()
     url = args.database_url or asyncio.run(create_database(ADMIN, "pmo_bench"))
     try:
         if not args.database_url:
             asyncio.run(prepare(url, args.scale))
+        else:  # a database kept by an earlier run: its schema brought up to date (as a service start would)
+            upgrade(url, REPORTING.migrations, REPORTING.metadata)
+        if args.pieces:
+            print(f"\npieces of a cold answer, in process, {args.instants} instants never asked:", flush=True)
+            asyncio.run(pieces(url, spread(args.instants, timedelta(hours=7))))
+            return
         measure(url, args, asyncio.run(count_events(url) if args.reuse_checkpoints else checkpoint_sweep(url)))
     finally:
         if args.keep:
