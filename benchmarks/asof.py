@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import tempfile
@@ -128,6 +129,8 @@ async def pieces(url: str, instants: list[datetime]) -> None:
     """A cold answer's pieces, timed in this process at each instant (no HTTP, no memory of earlier answers):
     find the nearest kept checkpoint, read its body, decompress (zlib bodies kept before reporting_0004),
     parse, read the tail of the log, fold it, flatten, compute the summary."""
+    gc.collect()
+    gc.freeze()  # as a started service does (pmo_servicekit.app)
     db = Database(url)
     types = event_log.c.type.in_(sorted(PORTFOLIO.handles))
     timings: dict[str, list[float]] = {}
