@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -206,6 +207,12 @@ def ask(client: httpx.Client, as_of: datetime | None) -> float:
     return elapsed
 
 
+def cpu_ms(pid: int) -> float:
+    """User + system CPU the process has used so far, in ms (repeatable under load, unlike wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def spread(count: int, shift: timedelta = timedelta(0)) -> list[datetime]:
     span = timedelta(days=SPAN_DAYS)
     return [START + span * (n + 0.37) / count + shift for n in range(count)]
@@ -250,14 +257,22 @@ def measure(url: str, args: argparse.Namespace, events: int) -> None:
             httpx.Client(base_url=stack.url("reporting"), headers=headers, timeout=60) as client,
         ):
             live = [ask(client, None) for _ in range(args.repeat)]
+            before = cpu_ms(process.pid)
             cold = [ask(client, as_of) for as_of in instants]
+            cold_cpu = (cpu_ms(process.pid) - before) / len(instants)
+            before = cpu_ms(process.pid)
             warm = [statistics.median(ask(client, as_of) for _ in range(args.repeat)) for as_of in instants]
+            warm_cpu = (cpu_ms(process.pid) - before) / (len(instants) * args.repeat)
         after = rss_mb(process.pid)
         print(f"\nportfolio summary over HTTP, one reporting process on PostgreSQL, {events:,} events in the log:")
         print(line("live", live))
         print(line("as_of, first question of a fresh process", firsts))
         print(line("as_of, cold instant (checkpoint from the db)", cold))
         print(line(f"as_of, warm (median of {args.repeat} per instant)", warm))
+        print(
+            f"  reporting process CPU per answer (user + system, background sweep included): cold {cold_cpu:.1f} ms,"
+            f" warm {warm_cpu:.1f} ms"
+        )
         print(f"  reporting RSS ready, before any question: {statistics.median(started_rss):.0f} MB (median)")
         print(f"  reporting RSS after these questions: {after:.0f} MB (peak while answering {rss.peak:.0f} MB)")
     finally:
