@@ -30,3 +30,13 @@ def test_the_settings_are_restored_when_the_fold_fails() -> None:
         raise RuntimeError("the fold failed")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_what_a_started_service_froze_stays_frozen_after_a_fold() -> None:
+    gc.freeze()  # as pmo_servicekit.app does once a service has started
+    try:
+        with growing_heap():
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

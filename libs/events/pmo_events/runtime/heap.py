@@ -20,9 +20,11 @@ def growing_heap() -> Iterator[Callable[[], None]]:
     generation is collected every `FOLD_GC_THRESHOLD` allocations instead of every 700 (a page of
     events makes hundreds of thousands of objects, nearly all of them kept or freed by reference
     counting): the collector still runs, less often. Thresholds and the frozen set are restored on the
-    way out.
+    way out: nothing frozen, or (in a started service, which freezes what it made: `pmo_servicekit.app`)
+    what is alive then, after one full collection.
     """
     threshold = gc.get_threshold()
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(max(threshold[0], FOLD_GC_THRESHOLD), *threshold[1:])
     try:
@@ -30,3 +32,6 @@ def growing_heap() -> Iterator[Callable[[], None]]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
+        if frozen_before:
+            gc.collect()
+            gc.freeze()
