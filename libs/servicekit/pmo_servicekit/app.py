@@ -14,14 +14,13 @@ from pmo_events.runtime import KafkaSettings
 from pmo_servicekit.auth import Authenticator
 from pmo_servicekit.contract.document import install_contract, operation_id
 from pmo_servicekit.docs import install_docs
-from pmo_servicekit.guards import InputGuard
+from pmo_servicekit.edge import Edge
 from pmo_servicekit.health import router as health_router
-from pmo_servicekit.logs import RequestContext
 from pmo_servicekit.metrics import install_metrics
 from pmo_servicekit.problems import install_problem_handlers
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
-from pmo_servicekit.telemetry import install_telemetry
+from pmo_servicekit.telemetry import UNTRACED_PATHS, install_telemetry
 
 
 def create_app(
@@ -63,10 +62,12 @@ def create_app(
     app.state.runtime = runtime
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app, definition.problem_table)
-    app.add_middleware(InputGuard)
     telemetry = install_telemetry(app, runtime)
     backlog = install_metrics(app, runtime, telemetry)
-    app.add_middleware(RequestContext)  # outermost of ours: every later line knows the request id
+    # Server span (unless the instrumentor makes it), request id and access line, metrics, input guard: one layer.
+    app.add_middleware(
+        Edge, metrics=app.state.request_metrics, tracer=telemetry.server_tracer, untraced_paths=UNTRACED_PATHS
+    )
     if settings.cors_origins:
         # Outside the rest: a browser's preflight is answered before auth, guards and metrics.
         app.add_middleware(

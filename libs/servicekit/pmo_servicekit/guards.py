@@ -9,47 +9,40 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1_048_576
 #: A JSON escape of a UTF-16 surrogate (`\ud800`): harmless in a pair, undecodable alone.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-class InputGuard:
-    """Refuses NUL characters (PostgreSQL cannot store them) in path, query and body, oversized bodies, and
-    JSON bodies holding text that is not Unicode (bytes that are not UTF-8, a lone surrogate `"\\ud800"`:
-    no database, encoder or broker can carry them).
+async def screen(scope: Scope, receive: Receive, send: Send, max_body_bytes: int = MAX_BODY_BYTES) -> Receive | None:
+    """The input guard of one HTTP request (`pmo_servicekit.edge.Edge` runs it for every request).
 
-    A 422 names each offending field, so the client knows what to fix; nothing reaches a handler.
+    Refuses NUL characters (PostgreSQL cannot store them) in path, query and body, oversized bodies, and JSON
+    bodies holding text that is not Unicode (bytes that are not UTF-8, a lone surrogate `"\\ud800"`: no
+    database, encoder or broker can carry them). A 422 names each offending field, so the client knows what to
+    fix; nothing reaches a handler. Answers the `receive` the app reads the (already read) body from, or None
+    once it has sent the refusal.
     """
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        errors = _query_errors(scope)
-        if "\x00" in scope.get("path", ""):
-            errors.append({"field": "path", "location": "path", "message": "the path contains a NUL character"})
-        if errors:
-            await _problem(send, 422, "validation-error", "the request contains NUL characters", errors)
-            return
-        body, too_large = await _read_body(receive, self.max_body_bytes)
-        if too_large:
-            detail = f"the request body is larger than {self.max_body_bytes} bytes"
-            await _problem(send, 413, "payload-too-large", detail, [])
-            return
-        if b"\\u0000" in body or b"\x00" in body:
-            await _problem(send, 422, "validation-error", "the request contains NUL characters", _body_errors(body))
-            return
-        if _is_json(scope) and (undecodable := _undecodable(body)):
-            await _problem(send, 422, "validation-error", "the request contains text that is not Unicode", undecodable)
-            return
-        await self.app(scope, _replay(body, receive), send)
+    errors = _query_errors(scope)
+    if "\x00" in scope.get("path", ""):
+        errors.append({"field": "path", "location": "path", "message": "the path contains a NUL character"})
+    if errors:
+        await _problem(send, 422, "validation-error", "the request contains NUL characters", errors)
+        return None
+    body, too_large = await _read_body(receive, max_body_bytes)
+    if too_large:
+        detail = f"the request body is larger than {max_body_bytes} bytes"
+        await _problem(send, 413, "payload-too-large", detail, [])
+        return None
+    if b"\\u0000" in body or b"\x00" in body:
+        await _problem(send, 422, "validation-error", "the request contains NUL characters", _body_errors(body))
+        return None
+    if _is_json(scope) and (undecodable := _undecodable(body)):
+        await _problem(send, 422, "validation-error", "the request contains text that is not Unicode", undecodable)
+        return None
+    return _replay(body, receive)
 
 
 def _is_json(scope: Scope) -> bool:

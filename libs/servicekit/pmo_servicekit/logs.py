@@ -9,17 +9,17 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 import uuid
 from typing import Any
 
 import orjson
 import structlog
 from opentelemetry import trace
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: Libraries that narrate routine work below WARNING (aiokafka: every reassignment; aiosqlite: every query).
 _CHATTY = ("aiokafka", "aiosqlite", "asyncio", "httpcore", "httpx")
@@ -88,46 +88,19 @@ def bind_actor(actor: str) -> None:
     structlog.contextvars.bind_contextvars(actor=actor)
 
 
-class RequestContext:
-    """Pure ASGI middleware: a request id (the client's `X-Request-ID` or a new one) on every log line
-    and on the response, and one access line per request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def with_request_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", []).append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-            await send(message)
-
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, with_request_id)
-            finally:
-                _log_access(scope, status["code"], time.perf_counter() - started)
-                structlog.contextvars.unbind_contextvars("actor")
-
-
-def _request_id(scope: Scope) -> str:
+def request_id_of(scope: Scope) -> str:
+    """The client's `X-Request-ID` when it is a sane one, else a new one (`pmo_servicekit.edge.Edge` puts it
+    on every log line of the request and on the response)."""
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_BYTES:
             text = value.decode("latin-1")
             if _VALID_REQUEST_ID.fullmatch(text):
                 return text
     return uuid.uuid4().hex
 
 
-def _log_access(scope: Scope, status: int, seconds: float) -> None:
+def log_access(scope: Scope, status: int, seconds: float) -> None:
+    """One access line per request (not for probes and scrapes)."""
     path = scope.get("path", "")
     if path.startswith(("/health/", "/metrics")):
         return  # probes and scrapes every few seconds would drown the lines that matter

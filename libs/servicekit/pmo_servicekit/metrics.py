@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.metrics import Histogram, Meter, Observation
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from pmo_servicekit.contract.operations import METRICS_RESPONSES
 from pmo_servicekit.service import ServiceRuntime
@@ -91,9 +90,9 @@ def install_metrics(app: FastAPI, runtime: ServiceRuntime, telemetry: Telemetry)
     _observe_relay(meter, runtime, probe)
     if runtime.subscription is not None:
         _observe_subscription(meter, runtime)
-    app.add_middleware(_MeasureRequests, requests=requests, commands=commands)
     app.include_router(router)
     app.state.backlog_probe = probe
+    app.state.request_metrics = RequestMetrics(requests, commands)
     return probe
 
 
@@ -209,32 +208,15 @@ def _observe_subscription(meter: Meter, runtime: ServiceRuntime) -> None:
     )
 
 
-class _MeasureRequests:
-    """Pure ASGI middleware (Starlette's BaseHTTPMiddleware costs a task group per request)."""
+class RequestMetrics:
+    """HTTP latency by route and status, and command latency by operation and outcome, recorded once per
+    request by `pmo_servicekit.edge.Edge`."""
 
-    def __init__(self, app: ASGIApp, *, requests: Histogram, commands: Histogram) -> None:
-        self.app = app
+    def __init__(self, requests: Histogram, commands: Histogram) -> None:
         self.requests = requests
         self.commands = commands
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def remember_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, remember_status)
-        finally:
-            self._record(scope, status["code"], time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def record(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
         method = scope["method"]
         self.requests.record(

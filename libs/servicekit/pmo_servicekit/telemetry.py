@@ -26,6 +26,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
 from pmo_servicekit.service import ServiceRuntime
@@ -33,6 +34,8 @@ from pmo_servicekit.service import ServiceRuntime
 log = logging.getLogger(__name__)
 
 UNMEASURED_PATHS = "/health/live,/health/ready,/metrics"
+#: The same, as the paths `pmo_servicekit.edge.Edge` starts no span for.
+UNTRACED_PATHS = frozenset(UNMEASURED_PATHS.split(","))
 
 
 @dataclass
@@ -43,6 +46,9 @@ class Telemetry:
     meter_provider: MeterProvider
     #: What `/metrics` serves: this app's instruments only, even with several apps in one process.
     registry: CollectorRegistry
+    #: The tracer `pmo_servicekit.edge.Edge` starts each request's server span with; None when
+    #: OpenTelemetry's FastAPI instrumentation does it (traces are exported: it adds every HTTP attribute).
+    server_tracer: Tracer | None = None
 
     def shutdown(self) -> None:
         """Flush what is buffered to the collector (spans, the last metric interval)."""
@@ -79,15 +85,20 @@ def install_telemetry(app: FastAPI, runtime: ServiceRuntime) -> Telemetry:
     if exports("metrics"):
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     meter_provider = MeterProvider(metric_readers=readers, resource=resource)
-    # HTTP metrics are ours (pmo_servicekit.metrics); the instrumentor makes the server spans only, without
-    # a child span per ASGI message (`http send`/`http receive`: three more spans per request, no information).
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=tracer_provider,
-        meter_provider=NoOpMeterProvider(),
-        excluded_urls=UNMEASURED_PATHS,
-        exclude_spans=["receive", "send"],
-    )
     telemetry = Telemetry(tracer_provider, meter_provider, registry)
+    if exports("traces"):
+        # HTTP metrics are ours (pmo_servicekit.metrics); the instrumentor makes the server spans only, without
+        # a child span per ASGI message (`http send`/`http receive`: three more spans per request, no information).
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=tracer_provider,
+            meter_provider=NoOpMeterProvider(),
+            excluded_urls=UNMEASURED_PATHS,
+            exclude_spans=["receive", "send"],
+        )
+    else:
+        # Nothing would read the instrumentor's attributes (a third of the edge's CPU per request, issue 17):
+        # the edge starts a bare server span, which is all events' `traceparent` and log lines need.
+        telemetry.server_tracer = tracer_provider.get_tracer("pmo_servicekit.edge")
     app.state.telemetry = telemetry
     return telemetry

@@ -1,0 +1,116 @@
+"""The edge middleware on its own: the server span it starts when nothing exports traces, the request id, the
+metrics it records and the guard's refusals, all in one layer (pmo_servicekit.edge)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from pmo_servicekit.edge import Edge
+from pmo_servicekit.metrics import RequestMetrics
+from pmo_servicekit.telemetry import UNTRACED_PATHS
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+
+
+class _Recorded:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int]] = []
+
+    def record(self, scope, status: int, seconds: float) -> None:
+        self.calls.append((scope["method"], getattr(scope.get("route"), "path", "unmatched"), status))
+
+
+def _app(spans: InMemorySpanExporter, metrics: _Recorded) -> FastAPI:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    app = FastAPI()
+    seen: dict[str, object] = {}
+
+    @app.post("/things/{thing}")
+    async def make(thing: str) -> dict[str, str]:
+        context = trace.get_current_span().get_span_context()
+        seen["trace_id"] = format(context.trace_id, "032x")
+        return {"thing": thing}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("no")
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.state.seen = seen
+    app.add_middleware(
+        Edge,
+        metrics=metrics,  # type: ignore[arg-type]
+        tracer=provider.get_tracer("test"),
+        untraced_paths=UNTRACED_PATHS,
+    )
+    return app
+
+
+async def test_one_server_span_per_request_continuing_the_callers_trace() -> None:
+    spans, metrics = InMemorySpanExporter(), _Recorded()
+    app = _app(spans, metrics)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        made = await client.post(
+            "/things/a", json={}, headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01", "X-Request-ID": "r-1"}
+        )
+        fresh = await client.post("/things/b", json={})
+        failed = await client.get("/boom")
+        probe = await client.get("/health/live")
+        refused = await client.post(
+            "/things/c", content=b'{"x": "\\u0000"}', headers={"content-type": "application/json"}
+        )
+
+    assert made.status_code == 200 and fresh.status_code == 200
+    assert made.headers["x-request-id"] == "r-1" and len(fresh.headers["x-request-id"]) == 32
+    assert app.state.seen["trace_id"] != TRACE_ID  # the last request (/things/b) started a trace of its own
+    finished = spans.get_finished_spans()
+    by_name = {}
+    for span in finished:
+        by_name.setdefault(span.name, []).append(span)
+    things = by_name["POST /things/{thing}"]
+    assert len(things) == 2 and len(by_name["POST"]) == 1  # the refused c never reached the router
+    assert all(span.kind == SpanKind.SERVER for span in finished)
+    continued = [s for s in things if s.parent is not None]
+    assert len(continued) == 1
+    assert format(continued[0].context.trace_id, "032x") == TRACE_ID
+    assert format(continued[0].parent.span_id, "016x") == CALLER_SPAN
+    assert failed.status_code == 500 and by_name["GET /boom"][0].status.status_code == StatusCode.ERROR
+    assert not any(name.endswith("/health/live") for name in by_name) and probe.status_code == 200
+    assert refused.status_code == 422 and "x-request-id" in refused.headers
+    assert metrics.calls == [
+        ("POST", "/things/{thing}", made.status_code),
+        ("POST", "/things/{thing}", fresh.status_code),
+        ("GET", "/boom", 500),
+        ("GET", "/health/live", 200),
+        ("POST", "unmatched", 422),  # refused before routing
+    ]
+
+
+def test_request_metrics_record_commands_by_operation_and_outcome() -> None:
+    recorded: list[tuple[float, dict[str, str]]] = []
+
+    class Histogram:
+        def record(self, seconds: float, attributes: dict[str, str]) -> None:
+            recorded.append((seconds, attributes))
+
+    route = type("Route", (), {"path": "/things", "name": "make_thing"})()
+    metrics = RequestMetrics(Histogram(), Histogram())  # type: ignore[arg-type]
+    metrics.record({"method": "POST", "route": route}, 409, 0.5)
+    metrics.record({"method": "GET", "route": route}, 200, 0.1)
+    assert recorded == [
+        (0.5, {"method": "POST", "route": "/things", "status": "409"}),
+        (0.5, {"operation": "make_thing", "outcome": "refused"}),
+        (0.1, {"method": "GET", "route": "/things", "status": "200"}),
+    ]
