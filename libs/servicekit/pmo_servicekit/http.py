@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from pmo_events.runtime import Metadata
 from pmo_events.runtime.tracing import current_traceparent
@@ -66,15 +67,23 @@ def metadata_for(request: Request, principal: Principal) -> Metadata:
     return Metadata(actor=principal.subject, correlation_id=correlation[:64], traceparent=current_traceparent())
 
 
-def answer(body: Any, version: int, *, status_code: int = 200, location: str | None = None) -> JSONResponse:
-    """A command's answer: the body, `ETag` = the version it is at, `Location` for what it created."""
+def answer(body: Any, version: int, *, status_code: int = 200, location: str | None = None) -> Response:
+    """A command's answer: the body, `ETag` = the version it is at, `Location` for what it created.
+
+    A pydantic model as `body` is written by pydantic straight to JSON bytes: the same bytes as
+    `JSONResponse(body.model_dump(mode="json"))` for models without floats (no `model_dump` dict, no `json.dumps`
+    pass over it), so pass the model rather than its dump where no field is a float."""
     headers = {"ETag": etag(version)} | ({"Location": location} if location else {})
+    if isinstance(body, BaseModel):
+        return Response(
+            body.model_dump_json().encode(), status_code=status_code, headers=headers, media_type="application/json"
+        )
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def answered(
     outcome: Awaitable[tuple[Any, int]], *, status_code: int = 200, location: str | None = None
-) -> JSONResponse:
+) -> Response:
     """`answer` of what a command handler gives back: (body, version)."""
     body, version = await outcome
     return answer(body, version, status_code=status_code, location=location)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import Changed, UnitOfWork
 from pmo_intake.adapters.http.problems import proposal_not_found
@@ -62,12 +61,12 @@ def _checked_id(proposal_id: str) -> str:
         raise proposal_not_found(proposal_id) from None
 
 
-async def _answered(outcome: Awaitable[Changed[Proposal]], *, status_code: int = 200) -> JSONResponse:
+async def _answered(outcome: Awaitable[Changed[Proposal]], *, status_code: int = 200) -> Response:
     """The proposal after a command, with its ETag (and `Location` when it was just drafted)."""
     changed = await outcome
     view = ProposalView.of(changed.state.model_dump(mode="json"), changed.version)
     location = f"/proposals/{view.id}" if status_code == 201 else None
-    return answer(view.model_dump(mode="json"), changed.version, status_code=status_code, location=location)
+    return answer(view, changed.version, status_code=status_code, location=location)  # pydantic writes the JSON
 
 
 @router.post(
