@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
 
 from pmo_devstack.testing import running_service
-from pmo_servicekit.telemetry import exports, resource_for
+from pmo_servicekit.telemetry import exemplar_filter, exports, resource_for
 
 from .test_service_edge import definition
 
@@ -37,6 +38,18 @@ def test_export_needs_an_endpoint_and_can_be_switched_off_per_signal(monkeypatch
     assert exports("traces") and exports("metrics")
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
     assert not exports("traces") and exports("metrics")
+
+
+def test_exemplars_only_where_they_can_go(monkeypatch) -> None:
+    """Prometheus' text format carries no exemplars: without OTLP export nothing collects them, unless asked."""
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_METRICS_EXEMPLAR_FILTER"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(exemplar_filter(), AlwaysOffExemplarFilter)
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "always_on")
+    assert exemplar_filter() is None  # the SDK reads the variable itself
+    monkeypatch.delenv("OTEL_METRICS_EXEMPLAR_FILTER")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert exemplar_filter() is None
 
 
 class _Collector(BaseHTTPRequestHandler):
