@@ -104,6 +104,8 @@ def log_access(scope: Scope, status: int, seconds: float) -> None:
     path = scope.get("path", "")
     if path.startswith(("/health/", "/metrics")):
         return  # probes and scrapes every few seconds would drown the lines that matter
+    if not access_log.isEnabledFor(logging.INFO):
+        return  # `PMO_LOG_LEVEL=warning`: not even the line's fields are worth building
     route = getattr(scope.get("route"), "path", None)
     access_log.info(
         "%s %s %d",
