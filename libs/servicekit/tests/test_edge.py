@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -76,16 +76,16 @@ async def test_one_server_span_per_request_continuing_the_callers_trace() -> Non
     assert made.headers["x-request-id"] == "r-1" and len(fresh.headers["x-request-id"]) == 32
     assert app.state.seen["trace_id"] != TRACE_ID  # the last request (/things/b) started a trace of its own
     finished = spans.get_finished_spans()
-    by_name = {}
+    by_name: dict[str, list[ReadableSpan]] = {}
     for span in finished:
         by_name.setdefault(span.name, []).append(span)
     things = by_name["POST /things/{thing}"]
     assert len(things) == 2 and len(by_name["POST"]) == 1  # the refused c never reached the router
     assert all(span.kind == SpanKind.SERVER for span in finished)
-    continued = [s for s in things if s.parent is not None]
-    assert len(continued) == 1
-    assert format(continued[0].context.trace_id, "032x") == TRACE_ID
-    assert format(continued[0].parent.span_id, "016x") == CALLER_SPAN
+    parents = [(s.context, s.parent) for s in things if s.parent is not None and s.context is not None]
+    assert len(parents) == 1
+    context, parent = parents[0]
+    assert format(context.trace_id, "032x") == TRACE_ID and format(parent.span_id, "016x") == CALLER_SPAN
     assert failed.status_code == 500 and by_name["GET /boom"][0].status.status_code == StatusCode.ERROR
     assert not any(name.endswith("/health/live") for name in by_name) and probe.status_code == 200
     assert refused.status_code == 422 and "x-request-id" in refused.headers
