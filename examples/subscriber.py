@@ -62,6 +62,9 @@ class Keys:
     def problem(self, topic: str, headers: dict[str, bytes], value: bytes) -> str | None:
         """Why the record is not authentic, or None: signed by the service that owns its topic."""
         owner = topic.split(".")[1]  # pmo.<service>.events
+        if any(name != name.lower() and name.lower().startswith("ce_") for name in headers):
+            # The SDK reads `CE_SEQUENCE` as `sequence`, but the signature covers the lower-case headers only.
+            return "a ce_ header not in lower case"
         if headers.get("ce_source") != f"/pmo/{owner}".encode():
             return "not the topic owner's source"
         service, key = self.by_id.get(headers.get("ce_signaturekeyid", b"").decode(), ("", None))

@@ -127,7 +127,8 @@ def from_kafka(
 
     A record in the shape every producer here writes is read directly from its headers (`_attributes`,
     checking what the SDK's `from_binary` and `CloudEvent` check); anything else goes through the SDK, so a
-    malformed record is refused as before, with the SDK's message."""
+    malformed record is refused as before, with the SDK's message. A `ce_` header whose name is not in lower
+    case is refused (the SDK would read it): a signature covers the lower-case headers only."""
     headers = header_map(headers)
     try:
         attributes = _attributes(headers, key)
@@ -188,10 +189,12 @@ def _attributes(headers: Mapping[str, bytes], key: bytes | None) -> dict[str, An
     try:
         for name, raw in headers.items():
             text = raw.decode()  # the SDK decodes every header, and refuses the record when one is not UTF-8
-            name = name.lower()
-            if name.startswith("ce_"):
+            lower = name.lower()
+            if lower.startswith("ce_"):
+                if lower != name:
+                    raise MalformedEnvelope(f"header {name!r}: CloudEvent attribute headers are lower case")
                 attributes[name[3:]] = text
-            elif name == "content-type":
+            elif lower == "content-type":
                 attributes["datacontenttype"] = text
         if key is not None:
             attributes["partitionkey"] = key.decode()

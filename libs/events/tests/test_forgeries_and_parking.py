@@ -27,13 +27,20 @@ pytestmark = pytest.mark.integration
 __all__ = ["pipeline"]
 
 
-async def send_raw(bootstrap: str, topic: str, recorded: RecordedEvent, signer: EventSigner | None) -> None:
+async def send_raw(
+    bootstrap: str,
+    topic: str,
+    recorded: RecordedEvent,
+    signer: EventSigner | None,
+    extra_headers: tuple[tuple[str, bytes], ...] = (),
+) -> None:
     """What anyone who can reach the broker can do: a plain producer, any headers."""
     record = kafka_record(recorded, signer)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, record.value, key=record.key.encode(), headers=list(record.headers.items()))
+        headers = [*record.headers.items(), *extra_headers]
+        await producer.send_and_wait(topic, record.value, key=record.key.encode(), headers=headers)
     finally:
         await producer.stop()
 
@@ -75,6 +82,25 @@ async def test_forged_records_are_dead_lettered_and_the_genuine_next_event_is_ap
         rows = (await session.execute(select(consumed_streams))).all()
     # Bookkeeping is keyed by the topic's owner: the forged source left no trace.
     assert {(r.source, r.stream_id, r.last_sequence) for r in rows} == {("/pmo/test", counter, 2)}
+
+
+async def test_a_signed_record_replayed_under_upper_case_headers_is_dead_lettered_and_applies_nothing(
+    pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """The producer's own signed record of sequence 1, sent again by a plain producer with `CE_SEQUENCE: 2`
+    and `CE_ID` added: its signature covers the lower-case headers only, so read as the SDK reads it (names
+    lower-cased, the last one wins) it would apply a second time as sequence 2 with a valid signature."""
+    counter = str(uuid.uuid4())
+    genuine = forged(counter, 1, 1)
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _is(pipeline, {counter: (1, 1)}))
+    replay = (("CE_SEQUENCE", b"2"), ("CE_ID", str(uuid.uuid4()).encode()))
+    await send_raw(kafka_bootstrap, pipeline.topic, genuine, pipeline.signer, replay)
+    await eventually(lambda: pipeline.subscription.status.dead_lettered == 1)
+    assert pipeline.subscription.status.dead_letters["malformed_envelope"] == 1
+    await pipeline.increment(counter, 2)  # the genuine sequence 2 still applies, once
+    await eventually(lambda: _is(pipeline, {counter: (3, 2)}))
+    assert pipeline.subscription.status.dead_lettered == 1
 
 
 async def test_a_stray_cancelled_error_reconnects_instead_of_ending_the_subscription(
