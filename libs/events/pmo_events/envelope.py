@@ -45,6 +45,10 @@ class OrjsonFormat(JSONFormat):
 FORMAT = OrjsonFormat()
 
 
+#: `data` of an event read back from a table and not decoded yet (never handed out: see `_stored_data`).
+_UNREAD: dict[str, Any] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     """An event as stored and as published: payload plus who/when/why metadata."""
@@ -67,17 +71,49 @@ class RecordedEvent:
     partition: int | None = None
     offset: int | None = None
     raw: bytes | None = field(default=None, compare=False, repr=False)
+    #: The payload as JSON text, when the event was read back from a table (`stored`).
+    text: str | None = field(default=None, compare=False, repr=False)
     #: The decoded contract, kept after the first `decode()` (contracts are frozen, so it is shared).
     _decoded: Event | None = field(default=None, init=False, compare=False, repr=False)
+
+    @classmethod
+    def stored(cls, text: str, **attributes: Any) -> RecordedEvent:
+        """An event read back from a table with its payload as the JSON text stored: `data` is decoded from
+        it when first asked for, and `decode()` validates the contract straight from the text (a replay of
+        many events makes no dict of a payload it only decodes)."""
+        return cls(data=_UNREAD, text=text, **attributes)
 
     def decode(self) -> Event:
         """The typed contract, upcast from older versions when needed; validated once per event."""
         if self._decoded is None:
-            object.__setattr__(self, "_decoded", registry.decode(self.type, self.data))
+            if self.text is not None and _DATA_SLOT.__get__(self, RecordedEvent) is _UNREAD:
+                decoded = registry.decode_json(self.type, self.text)
+            else:
+                decoded = registry.decode(self.type, self.data)
+            object.__setattr__(self, "_decoded", decoded)
         return self._decoded  # type: ignore[return-value]
 
     def payload_bytes(self) -> bytes:
-        return self.raw if self.raw is not None else dumps(self.data)
+        if self.raw is not None:
+            return self.raw
+        if self.text is not None and _DATA_SLOT.__get__(self, RecordedEvent) is _UNREAD:
+            return self.text.encode()
+        return dumps(self.data)
+
+
+#: The slot holding `data`; the `data` attribute itself decodes a stored event's text on first read.
+_DATA_SLOT: Any = RecordedEvent.__dict__["data"]
+
+
+def _stored_data(event: RecordedEvent) -> dict[str, Any]:
+    data = _DATA_SLOT.__get__(event, RecordedEvent)
+    if data is _UNREAD:
+        data = loads(event.text)  # type: ignore[arg-type]
+        _DATA_SLOT.__set__(event, data)
+    return data
+
+
+setattr(RecordedEvent, "data", property(_stored_data, _DATA_SLOT.__set__, doc="The payload as JSON values."))  # noqa: B010
 
 
 def to_kafka(event: RecordedEvent) -> KafkaMessage:

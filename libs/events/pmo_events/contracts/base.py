@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 #: Money travels as a decimal string ("120000.00"), never as a float.
@@ -107,6 +108,15 @@ class EventRegistry:
 
     def classes(self) -> dict[str, type[Event]]:
         return dict(self._classes)
+
+    def decode_json(self, type_name: str, text: str | bytes) -> Event:
+        """`decode` of a payload given as JSON text: a current contract validates straight from the text
+        (pydantic's JSON mode, as a producer's JSON was validated when written); an older type is parsed
+        and upcast as `decode` does."""
+        cls = self._classes.get(type_name)
+        if cls is not None:
+            return cls.model_validate_json(text)
+        return self.decode(type_name, orjson.loads(text))
 
     def decode(self, type_name: str, data: dict[str, Any]) -> Event:
         seen = 0

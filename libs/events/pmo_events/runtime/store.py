@@ -305,7 +305,8 @@ def _recorded(row: Any, source: str) -> RecordedEvent:
 def _read(row: Any, source: str) -> RecordedEvent:
     """An event from a row of `select(*_COLUMNS)`, read by position (the fast path for whole pages)."""
     position, event_id, type_, stream_id, stream_type, version, occurred_at, data, actor, corr, cause, trace = row
-    return RecordedEvent(
+    return RecordedEvent.stored(
+        data,
         event_id=event_id,
         type=type_,
         source=source,
@@ -313,7 +314,6 @@ def _read(row: Any, source: str) -> RecordedEvent:
         stream_type=stream_type,
         sequence=version,
         time=occurred_at,
-        data=loads(data),
         actor=actor,
         correlation_id=corr,
         causation_id=cause,

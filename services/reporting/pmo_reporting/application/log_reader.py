@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.envelope import RecordedEvent, loads
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.database import asyncpg_connection
 from pmo_reporting.adapters.db.tables import event_log
 
@@ -41,14 +41,14 @@ _COLUMNS = (
 
 def recorded(row: Row[Any]) -> RecordedEvent:
     seq, event_id, type_, source, subject, sequence, occurred_at, data, actor, corr, cause, topic, part, off = row
-    return RecordedEvent(
+    return RecordedEvent.stored(
+        data,
         event_id=event_id,
         type=type_,
         source=source,
         stream_id=subject,
         sequence=sequence,
         time=occurred_at,
-        data=loads(data),
         actor=actor,
         correlation_id=corr,
         causation_id=cause,

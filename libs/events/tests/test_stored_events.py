@@ -1,0 +1,71 @@
+"""Events read back from a table keep their payload as JSON text: decoded lazily, validated straight from the text."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from pmo_events.asyncapi.examples import example
+from pmo_events.contracts.base import registry
+from pmo_events.envelope import RecordedEvent, dumps
+
+WHEN = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+
+
+def stored(type_name: str, data: dict[str, Any]) -> RecordedEvent:
+    return RecordedEvent.stored(
+        dumps(data).decode(), event_id="e-1", type=type_name, source="/pmo/x", stream_id="s-1", sequence=1, time=WHEN
+    )
+
+
+def recorded(type_name: str, data: dict[str, Any]) -> RecordedEvent:
+    return RecordedEvent(
+        event_id="e-1", type=type_name, source="/pmo/x", stream_id="s-1", sequence=1, time=WHEN, data=data
+    )
+
+
+@pytest.mark.parametrize("type_name", sorted(registry.classes()))
+def test_every_contract_decodes_from_its_stored_text_as_from_its_data(type_name: str) -> None:
+    data = example(registry.classes()[type_name])
+    assert stored(type_name, data).decode() == recorded(type_name, data).decode()
+
+
+@pytest.mark.parametrize("type_name", sorted(registry.superseded()))
+def test_a_superseded_version_read_from_its_text_is_upcast_to_its_successor(type_name: str) -> None:
+    data = example(registry.superseded()[type_name])
+    decoded = stored(type_name, data).decode()
+    assert decoded == recorded(type_name, data).decode()
+    assert decoded.type_name() != type_name
+
+
+def test_the_data_is_decoded_once_when_asked_for_and_the_event_equals_one_built_from_it() -> None:
+    type_name = "pmo.intake.ProposalWithdrawn.v1"
+    data = example(registry.classes()[type_name])
+    lazy, eager = stored(type_name, data), recorded(type_name, data)
+    assert lazy == eager and lazy.data == data and lazy.data is lazy.data
+    assert lazy.payload_bytes() == eager.payload_bytes() == dumps(data)
+    assert pickle.loads(pickle.dumps(lazy)) == eager
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lazy.data = {}  # type: ignore[misc]
+
+
+def test_a_copy_with_other_data_does_not_keep_the_old_text() -> None:
+    type_name = "pmo.intake.ProposalWithdrawn.v1"
+    data = example(registry.classes()[type_name])
+    changed = dataclasses.replace(stored(type_name, data), data={**data, "reason": "another reason"})
+    assert changed.decode().reason == "another reason"  # type: ignore[attr-defined]
+    assert changed.payload_bytes() == dumps({**data, "reason": "another reason"})
+
+
+def test_a_payload_its_contract_refuses_is_refused_from_the_text_too() -> None:
+    type_name = "pmo.intake.ProposalWithdrawn.v1"
+    data = {**example(registry.classes()[type_name]), "withdrawn_at": "not a time"}
+    with pytest.raises(ValidationError):
+        recorded(type_name, data).decode()
+    with pytest.raises(ValidationError):
+        stored(type_name, data).decode()
