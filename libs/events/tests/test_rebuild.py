@@ -93,3 +93,30 @@ async def test_a_stream_view_rebuilt_page_by_page_equals_the_one_written_event_b
     assert replayed == 14
     assert await view() == live
     await db.dispose()
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+async def test_the_store_streams_its_whole_history_in_pages_and_can_stop_early(
+    database_url: str, tmp_path: Path, read_ahead: bool
+) -> None:
+    """`stream_all` (one cursor on PostgreSQL, `read_all` pages elsewhere) gives what `read_all` gives, in order;
+    stopped after one page (the next one in flight when reading ahead) the session still answers."""
+    db = await migrated(database_url, tmp_path)
+    runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=None))
+    for by in range(1, 12):
+        async with runtime.unit_of_work(Metadata()) as uow:
+            counter = str(uuid.uuid4())
+            await uow.append(COUNTER, counter, 0, [Incremented(counter_id=counter, by=by)])
+    store = runtime.store
+    async with db.sessions() as session:
+        expected = await store.read_all(session, limit=100)
+        pages = [page async for page in store.stream_all(session, page=3, read_ahead=read_ahead)]
+        assert [len(page) for page in pages] == [3, 3, 3, 2]
+        assert [e for page in pages for e in page] == expected
+        assert [e.decode() for page in pages for e in page] == [e.decode() for e in expected]
+        stream = store.stream_all(session, page=3, read_ahead=read_ahead)
+        first = await anext(stream)
+        await stream.aclose()
+        assert first == expected[:3]
+        assert await store.count(session) == 11
+    await db.dispose()

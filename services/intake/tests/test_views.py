@@ -61,3 +61,30 @@ async def test_a_database_from_intake_0001_upgrades_with_its_proposals(database_
         await asyncio.to_thread(command.downgrade, config, "intake_0001")
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        ("pmo.intake.ProposalDrafted.v1",),
+        ("pmo.intake.ProposalDrafted.v1", "pmo.intake.ProposalSubmitted.v1", "pmo.intake.ProposalApproved.v1"),
+        ("pmo.intake.ProposalDrafted.v1", "pmo.intake.ProposalWithdrawn.v1"),
+    ],
+)
+def test_the_state_column_is_the_same_json_text_as_the_dumped_state_and_reads_back_equal(
+    types: tuple[str, ...],
+) -> None:
+    """The view writes pydantic's JSON of the state (no dict in between) and reads it back in JSON mode: the same
+    text as `dumps(model_dump(mode="json"))`, so rows written before and after read the same."""
+    from pmo_events.asyncapi.examples import INITIATIVE, example
+    from pmo_events.contracts.base import registry
+    from pmo_events.envelope import dumps, loads
+    from pmo_intake.domain.proposal import Proposal, evolve, initial
+
+    state = initial(INITIATIVE)
+    for type_name in types:
+        state = evolve(state, registry.decode(type_name, example(registry.classes()[type_name])))
+    assert state.status != "draft" or len(types) == 1
+    text = state.model_dump_json()
+    assert text == dumps(state.model_dump(mode="json")).decode()
+    assert Proposal.model_validate_json(text) == Proposal.model_validate(loads(text)) == state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Table, delete
@@ -22,7 +23,7 @@ async def rebuild_inline_views(
     *,
     tables: Sequence[Table],
     projectors: Sequence[InlineProjector],
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     progress: Progress | None = None,
 ) -> int:
     """Empty the views and replay every stored event through their projectors, in one transaction.
@@ -36,19 +37,20 @@ async def rebuild_inline_views(
     async with db.transaction() as session:
         for table in tables:
             await session.execute(delete(table))
-        position = 0
+        # Reading ahead only when nothing else uses the session's connection between pages.
+        pages = store.stream_all(session, page=batch_size, read_ahead=not one_by_one)
         with growing_heap() as settle:
-            while page := await store.read_all(session, after_position=position, limit=batch_size):
-                for folding in in_memory:
-                    folding.fold(page)
-                for event in page:
-                    for project in one_by_one:
-                        await project(session, event)
-                position = page[-1].position or position
-                replayed += len(page)
-                settle()
-                if progress is not None:
-                    progress(len(page))
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    for folding in in_memory:
+                        folding.fold(page)
+                    for event in page:
+                        for project in one_by_one:
+                            await project(session, event)
+                    replayed += len(page)
+                    settle()
+                    if progress is not None:
+                        progress(len(page))
             for folding in in_memory:
                 await folding.write(session)
     return replayed

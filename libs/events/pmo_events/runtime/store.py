@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent, dumps, loads, to_kafka
 from pmo_events.runtime import pgdirect
+from pmo_events.runtime.database import asyncpg_connection
 from pmo_events.runtime.schema import events, outbox, snapshots
 from pmo_events.runtime.tracing import current_traceparent
 from pmo_events.signing import EventSigner
@@ -156,6 +159,38 @@ class EventStore:
         query = select(*_COLUMNS).where(events.c.position > after_position).order_by(events.c.position).limit(limit)
         return [_read(row, self.source) for row in await session.execute(query)]
 
+    async def stream_all(
+        self, session: AsyncSession, *, page: int = 5000, read_ahead: bool = False
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
+        """The whole history in commit-position order, a page at a time, from one read (a replay).
+
+        On PostgreSQL a server-side cursor on the session's asyncpg connection, without SQLAlchemy's result
+        processing; with `read_ahead` the next page is asked for before this one is handed out, so the
+        database reads it while the caller folds (only for a caller that sends no statement of its own on
+        the session meanwhile). Elsewhere `read_all`, page by page.
+        """
+        connection = await asyncpg_connection(session)
+        if connection is None:
+            position = 0
+            while rows := await self.read_all(session, after_position=position, limit=page):
+                position = rows[-1].position or position
+                yield rows
+            return
+        cursor = await connection.cursor(_READ_ALL)
+        if not read_ahead:
+            while rows := await cursor.fetch(page):
+                yield [_read(row, self.source) for row in rows]
+            return
+        ahead = asyncio.ensure_future(cursor.fetch(page))
+        try:
+            while rows := await ahead:
+                ahead = asyncio.ensure_future(cursor.fetch(page))
+                await asyncio.sleep(0)  # sends the next FETCH; the database reads it during the fold
+                yield [_read(row, self.source) for row in rows]
+        finally:
+            with contextlib.suppress(Exception):
+                await ahead  # closed early: the connection goes back with no statement in flight
+
     async def count(self, session: AsyncSession) -> int:
         return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
 
@@ -294,6 +329,9 @@ _COLUMNS = (
     events.c.causation_id,
     events.c.traceparent,
 )
+
+
+_READ_ALL = f"SELECT {', '.join(column.name for column in _COLUMNS)} FROM {events.name} ORDER BY position"
 
 
 def _recorded(row: Any, source: str) -> RecordedEvent:

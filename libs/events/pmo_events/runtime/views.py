@@ -12,7 +12,7 @@ from sqlalchemy import Column, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 
 S = TypeVar("S", bound=BaseModel)
@@ -73,14 +73,15 @@ class StreamView(Generic[S]):
         for start in range(0, len(ids), _CHUNK):
             query = select(self.key, self.state).where(self.key.in_(ids[start : start + _CHUNK]))
             for key, state in await session.execute(query):
-                found[key] = self.model.model_validate(loads(state))
+                found[key] = self.model.model_validate_json(state)
         return found
 
     def _row(self, stream_id: str, state: S, event: RecordedEvent) -> dict[str, Any]:
         return {
             self.key.name: stream_id,
             **self.columns(state, event),
-            self.state.name: dumps(state.model_dump(mode="json")).decode(),
+            # pydantic's own JSON: the same text as `dumps(state.model_dump(mode="json"))`, without the dict.
+            self.state.name: state.model_dump_json(),
         }
 
 
