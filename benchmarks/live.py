@@ -11,7 +11,16 @@ topics from offset 0.
 with a failing event takes, and the only path before the batch path): the "before" in the same run,
 on the first `--one-by-one-events` events only (it is about 15 times slower).
 
+`--mode before-after` runs the batch path twice, alternated: as it is, and as it was before 2026-11-29 22:00
+UTC ("batch-before": every CloudEvent read by the SDK, every signature checked on the event loop's thread,
+none in the checker thread while a poll applies, polls of 500 records), so the ratio comes from the same minutes.
+
+`--service intake|portfolio|resourcing` drives that service's subscription instead (the same history; it
+reads only the topics it consumes, and its handlers issue its commands as they do live: their events go to
+its outbox, signed; a handler that refuses an event of this generated history dead-letters it, counted).
+
     .venv/bin/python benchmarks/live.py [--scale 0.5] [--repeat 3] [--mode both|batch|one-by-one]
+        [--service reporting|intake|portfolio|resourcing|all] [--mode before-after]
 """
 
 from __future__ import annotations
@@ -37,19 +46,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "repor
 from history import STATUS_REPORTED, Scale, generate
 
 from pmo_devstack.broker import start_broker
-from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
+from pmo_devstack.keys import PUBLISHERS, ensure_event_keys, event_key_paths
 from pmo_devstack.testing import as_published, create_database, drop_database
+from pmo_events import envelope
 from pmo_events.contracts import TOPICS
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.kafka import ensure_topics
 from pmo_events.runtime.migrate import upgrade
+from pmo_intake.bootstrap import INTAKE
+from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_reporting.adapters.db.tables import event_log
 from pmo_reporting.bootstrap import REPORTING
-from pmo_servicekit.service import ServiceRuntime
+from pmo_resourcing.bootstrap import RESOURCING
+from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SERVICES: dict[str, ServiceDefinition] = {
+    "reporting": REPORTING,
+    "intake": INTAKE,
+    "portfolio": PORTFOLIO,
+    "resourcing": RESOURCING,
+}
+
+
+def consumed(definition: ServiceDefinition, history: list[RecordedEvent]) -> int:
+    """How many events of the history are on the topics the service reads."""
+    return sum(1 for event in history if TOPICS[event.source.rsplit("/", 1)[1]] in definition.consumes)
 
 
 async def publish(bootstrap: str, history: list[RecordedEvent], data_dir: Path) -> float:
@@ -76,22 +100,35 @@ def _chunks(items: list[RecordedEvent], size: int) -> Iterator[list[RecordedEven
         yield items[start : start + size]
 
 
-async def catch_up(bootstrap: str, data_dir: Path, expected: int, mode: str) -> dict[str, Any]:
-    """A fresh reporting database and subscription reading everything from offset 0, timed to the last event."""
+async def catch_up(
+    bootstrap: str,
+    data_dir: Path,
+    expected: int,
+    mode: str,
+    definition: ServiceDefinition = REPORTING,
+    max_records: int | None = None,
+) -> dict[str, Any]:
+    """A fresh database and subscription of the service reading everything from offset 0, timed to the last event."""
     url = await create_database(ADMIN, "pmo_bench")
     try:
-        await asyncio.to_thread(upgrade, url, REPORTING.migrations, REPORTING.metadata)
+        await asyncio.to_thread(upgrade, url, definition.migrations, definition.metadata)
         settings = ServiceSettings(
             env="development",
             data_dir=data_dir,
             database_url=url,
             event_verify_keys_dir=ensure_event_keys(data_dir, PUBLISHERS),
+            event_signing_key_file=event_key_paths(data_dir, definition.name)[0] if definition.topic else None,
         )
-        runtime = ServiceRuntime(REPORTING, settings, KafkaSettings(bootstrap_servers=bootstrap))
+        runtime = ServiceRuntime(definition, settings, KafkaSettings(bootstrap_servers=bootstrap))
         subscription = runtime.subscription
         assert subscription is not None
+        if max_records is not None:
+            subscription.max_records = max_records
         if mode == "one-by-one":
             subscription._apply_together = _never  # type: ignore[method-assign]
+        if mode == "batch-before":
+            before = _as_before(subscription)
+            next(before)
         server = ServerCpu(url.rsplit("/", 1)[1])
         server.start()
         cpu_before, loop_before, started = time.process_time(), time.thread_time(), time.perf_counter()
@@ -102,14 +139,19 @@ async def catch_up(bootstrap: str, data_dir: Path, expected: int, mode: str) -> 
                 task.result()
             await asyncio.sleep(0.05)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+        if mode == "batch-before":
+            next(before, None)
         loop_cpu = time.thread_time() - loop_before  # the event loop's thread: the rest is the checker thread
         server_ms = server.stop()
         await subscription.stop()
         await asyncio.wait_for(task, 60)
-        async with runtime.db.sessions() as session:
-            logged = (await session.execute(select(func.count()).select_from(event_log))).scalar_one()
+        logged = None
+        if definition is REPORTING:
+            async with runtime.db.sessions() as session:
+                logged = (await session.execute(select(func.count()).select_from(event_log))).scalar_one()
         await runtime.db.dispose()
         return {
+            "service": definition.name,
             "mode": mode,
             "events": expected,
             "seconds": seconds,
@@ -125,6 +167,36 @@ async def catch_up(bootstrap: str, data_dir: Path, expected: int, mode: str) -> 
         await drop_database(ADMIN, url)
 
 
+def describe(run: dict[str, Any]) -> str:
+    logged = "" if run["logged"] is None else f"{run['logged']} logged, "
+    return (
+        f"  {run['service']:<10} {run['mode']:<10} {run['events']} events in {run['seconds']:.1f}s → "
+        f"{run['rate']:,.0f} events/s; CPU {run['cpu_ms_per_1000']:.0f} ms (process; "
+        f"{run['loop_cpu_ms_per_1000']:.0f} in the event loop's thread) + {run['db_cpu_ms_per_1000']:.0f} ms "
+        f"(database) per 1,000 events; {logged}{run['dead_lettered']} dead letters; "
+        f"RSS {run['rss_mb']:.0f} MB; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def _as_before(subscription: Any) -> Iterator[None]:
+    """The batch path as before 2026-11-29 22:00 UTC, until resumed: CloudEvents read by the SDK only, each
+    poll checked on the event loop's thread (a resolved future in place of the checker thread's), polls of 500."""
+    attributes = envelope._attributes
+
+    def on_the_loop(batch: Any) -> asyncio.Future[Any]:
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(subscription._check(batch))
+        return future
+
+    envelope._attributes = lambda *_: None  # type: ignore[assignment]
+    subscription._check_in_thread = on_the_loop
+    subscription.max_records = 500
+    try:
+        yield
+    finally:
+        envelope._attributes = attributes
+
+
 async def _never(*_args: object) -> None:
     """In place of the batch path: every poll goes event by event, each in its savepoint."""
     return None
@@ -134,7 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=0.5, help="0.5 ≈ 65,000 events; 1.5 ≈ 196,000")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each mode (median and spread printed)")
-    parser.add_argument("--mode", choices=["both", "batch", "one-by-one"], default="both")
+    parser.add_argument("--mode", choices=["both", "batch", "one-by-one", "before-after"], default="both")
+    parser.add_argument("--max-records", type=int, help="records per poll (default: the subscription's own)")
+    parser.add_argument("--service", choices=[*SERVICES, "all"], default="reporting", help="whose subscription")
     parser.add_argument(
         "--one-by-one-events", type=int, default=10_000, help="one-by-one runs stop after this many (it is slow)"
     )
@@ -148,7 +222,8 @@ def main() -> None:
     )
     # The generator's status reports have a type no build registers: the subscription would refuse them all.
     history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
-    modes = ["batch", "one-by-one"] if args.mode == "both" else [args.mode]
+    modes = {"both": ["batch", "one-by-one"], "before-after": ["batch-before", "batch"]}.get(args.mode, [args.mode])
+    services = list(SERVICES) if args.service == "all" else [args.service]
     print(f"history: {len(history)} events; load average {os.getloadavg()[0]:.1f}")
     broker = start_broker()
     try:
@@ -157,30 +232,34 @@ def main() -> None:
             ensure_event_keys(data_dir, PUBLISHERS)
             published = asyncio.run(publish(broker.bootstrap_servers, history, data_dir))
             print(f"published in {published:.1f}s")
-            runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+            runs: dict[str, list[dict[str, Any]]] = {f"{s} {m}": [] for s in services for m in modes}
             for _ in range(args.repeat):
-                for mode in modes:  # interleaved, so a busy minute hurts both modes alike
-                    count = len(history) if mode == "batch" else min(len(history), args.one_by_one_events)
-                    run = asyncio.run(catch_up(broker.bootstrap_servers, data_dir, count, mode))
-                    runs[mode].append(run)
-                    print(
-                        f"  {mode:<10} {run['events']} events in {run['seconds']:.1f}s → {run['rate']:,.0f} events/s; "
-                        f"CPU {run['cpu_ms_per_1000']:.0f} ms (process; {run['loop_cpu_ms_per_1000']:.0f} in the event "
-                        f"loop's thread) + {run['db_cpu_ms_per_1000']:.0f} ms (database) per 1,000 events; "
-                        f"{run['logged']} logged, {run['dead_lettered']} dead letters; "
-                        f"RSS {run['rss_mb']:.0f} MB; load average {os.getloadavg()[0]:.1f}"
-                    )
+                for service in services:
+                    definition = SERVICES[service]
+                    total = consumed(definition, history)
+                    for mode in modes:  # interleaved, so a busy minute hurts both modes alike
+                        count = min(total, args.one_by_one_events) if mode == "one-by-one" else total
+                        run = asyncio.run(
+                            catch_up(broker.bootstrap_servers, data_dir, count, mode, definition, args.max_records)
+                        )
+                        runs[f"{service} {mode}"].append(run)
+                        print(describe(run))
     finally:
         broker.stop()
     print("\nmedian (min to max) events/s (issue 17 target: ≥ 10,000 on PostgreSQL):")
-    for mode, of_mode in runs.items():
+    for name, of_mode in runs.items():
         rates = [r["rate"] for r in of_mode]
-        print(f"  {mode:<10} {statistics.median(rates):,.0f} ({min(rates):,.0f} to {max(rates):,.0f})")
-    if len(modes) == 2:
-        ratio = statistics.median(r["rate"] for r in runs["batch"]) / statistics.median(
-            r["rate"] for r in runs["one-by-one"]
-        )
-        print(f"  batch ÷ one-by-one: {ratio:.1f}x")
+        print(f"  {name:<21} {statistics.median(rates):,.0f} ({min(rates):,.0f} to {max(rates):,.0f})")
+    for service in services:
+        for other in ("one-by-one", "batch-before"):
+            if f"{service} {other}" in runs:
+                of_batch, of_other = runs[f"{service} batch"], runs[f"{service} {other}"]
+                ratio = statistics.median(r["rate"] for r in of_batch) / statistics.median(r["rate"] for r in of_other)
+                cpu = [statistics.median(r[k] for r in of_run) for of_run in (of_other, of_batch)
+                       for k in ("cpu_ms_per_1000", "loop_cpu_ms_per_1000")]  # fmt: skip
+                print(f"  {service} batch ÷ {other}: {ratio:.2f}x events/s; process CPU per 1,000 events "
+                      f"{cpu[0]:.0f} → {cpu[2]:.0f} ms, of it the event loop's thread "
+                      f"{cpu[1]:.0f} → {cpu[3]:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
