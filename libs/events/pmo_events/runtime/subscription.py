@@ -116,7 +116,7 @@ class Subscription:
         dead_letter_topic: str,
         trust: EventTrust,
         on_commit: Callable[[], None] | None = None,
-        max_records: int = 500,
+        max_records: int = 2000,
         batch_handler: BatchHandler | None = None,
     ) -> None:
         self.name = name
