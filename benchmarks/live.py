@@ -18,6 +18,8 @@ none in the checker thread while a poll applies, polls of 500 records), so the r
 `--service intake|portfolio|resourcing` drives that service's subscription instead (the same history; it
 reads only the topics it consumes, and its handlers issue its commands as they do live: their events go to
 its outbox, signed; a handler that refuses an event of this generated history dead-letters it, counted).
+Portfolio refuses every ProposalSubmitted of the generated history (its portfolios were never created in
+portfolio's own database), so each of its polls is applied again event by event: its figure is that path's.
 
     .venv/bin/python benchmarks/live.py [--scale 0.5] [--repeat 3] [--mode both|batch|one-by-one]
         [--service reporting|intake|portfolio|resourcing|all] [--mode before-after]
