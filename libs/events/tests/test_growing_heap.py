@@ -40,3 +40,20 @@ def test_what_a_started_service_froze_stays_frozen_after_a_fold() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_two_folds_that_overlap_restore_the_settings_of_before_both() -> None:
+    """Two rebuilds of a service (`POST .../rebuild` of two read models) run as tasks of one event loop: the
+    first ends while the second folds. The young-collection threshold must come back to what it was before
+    both (not stay at FOLD_GC_THRESHOLD for the life of the process), and the second fold's heap must not be
+    thawed and walked by a full collection while it still grows."""
+    before = gc.get_threshold()
+    first, second = growing_heap(), growing_heap()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == max(before[0], FOLD_GC_THRESHOLD), "the second fold still runs"
+    assert gc.get_freeze_count() > 0, "the second fold's heap stays frozen"
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

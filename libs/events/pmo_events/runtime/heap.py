@@ -22,16 +22,30 @@ def growing_heap() -> Iterator[Callable[[], None]]:
     counting): the collector still runs, less often. Thresholds and the frozen set are restored on the
     way out: nothing frozen, or (in a started service, which freezes what it made: `pmo_servicekit.app`)
     what is alive then, after one full collection.
+
+    Folds may overlap (two rebuilds are two tasks of one event loop, and end in any order): the settings
+    are the process's, so the first fold to start saves them and the last one to end restores them.
     """
-    threshold = gc.get_threshold()
-    frozen_before = gc.get_freeze_count() > 0
+    global _folds, _saved
+    if _folds == 0:
+        _saved = (gc.get_threshold(), gc.get_freeze_count() > 0)
+        threshold = _saved[0]
+        gc.set_threshold(max(threshold[0], FOLD_GC_THRESHOLD), *threshold[1:])
+    _folds += 1
     gc.freeze()
-    gc.set_threshold(max(threshold[0], FOLD_GC_THRESHOLD), *threshold[1:])
     try:
         yield gc.freeze
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-        if frozen_before:
-            gc.collect()
-            gc.freeze()
+        _folds -= 1
+        if _folds == 0:
+            threshold, frozen_before = _saved
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
+            if frozen_before:
+                gc.collect()
+                gc.freeze()
+
+
+#: Folds under way in this process, and the collector's settings from before the first of them.
+_folds = 0
+_saved: tuple[tuple[int, int, int], bool] = ((700, 10, 10), False)
