@@ -75,7 +75,8 @@ class TextIndex:
             return {}
         if pgdirect.on_asyncpg(session):
             # Straight through asyncpg (prepared once per connection): every draft and submission asks.
-            found = await pgdirect.fetch(session, self._ranked, " | ".join(terms), limit)
+            # A read: before the transaction's first write it needs no BEGIN of its own.
+            found = await pgdirect.fetch(session, self._ranked, " | ".join(terms), limit, begin=False)
             return {doc_id: float(rank) for doc_id, rank in found}
         if _dialect(session) == "postgresql":
             query = text(

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 #: For type names and value conversions only (the statements run on the session's own dialect).
-_DIALECT = asyncpg_dialect()
+DIALECT = _DIALECT = asyncpg_dialect()
 
 
 def on_asyncpg(session: AsyncSession) -> bool:
@@ -29,14 +29,19 @@ def on_asyncpg(session: AsyncSession) -> bool:
     return bind is not None and bind.dialect.driver == "asyncpg"
 
 
-async def fetch(session: AsyncSession, statement: str, *args: Any) -> list[Any]:
-    """`statement` with positional `args` ($1, $2…) on the session's connection, in its transaction."""
+async def fetch(session: AsyncSession, statement: str, *args: Any, begin: bool = True) -> list[Any]:
+    """`statement` with positional `args` ($1, $2…) on the session's connection, in its transaction.
+
+    `begin=False`: when the session has not begun its transaction yet, the statement runs on its own
+    (autocommit, no `BEGIN` round trip). Right for a read (READ COMMITTED takes a new snapshot per
+    statement anyway, and every write sent before it would have begun the transaction) and for a
+    unit of work's last and only write (one statement is atomic by itself)."""
     connection = await session.connection()
     fairy = await connection.get_raw_connection()
     adapter: Any = fairy.dbapi_connection
     async with adapter._execute_mutex:  # one statement at a time on a connection, as the session keeps it
         try:
-            if not adapter._started:
+            if begin and not adapter._started:
                 await adapter._start_transaction()
             return list(await adapter._connection.fetch(statement, *args))
         except Exception as error:

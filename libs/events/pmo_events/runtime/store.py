@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,6 +75,33 @@ class Snapshot:
     state: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """An append computed and signed but not sent: the events (no positions yet), their rows, their records."""
+
+    stream_id: str
+    expected_version: int
+    recorded: list[RecordedEvent]
+    rows: list[dict[str, Any]]
+    messages: list[KafkaRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class NewViewRows:
+    """New rows of an inline view written in the same statement as the events they fold (a stream's first
+    events): `names` are given as values; each of `positions` takes the store position of the event named
+    by the row's `first_event` (known only once the events are inserted)."""
+
+    table: Table
+    names: tuple[str, ...]
+    positions: tuple[str, ...]
+    rows: list[dict[str, Any]]
+    first_events: list[str]
+
+    def arrays(self) -> list[list[Any]]:
+        return [*pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows), self.first_events]
+
+
 class EventStore:
     """Appends to and reads from one service's `pmo_events` table; fills its outbox on append."""
 
@@ -104,6 +131,25 @@ class EventStore:
         """Append after `expected_version`; raises `ConcurrencyConflict` if someone else did first."""
         if not new_events:
             return []
+        prepared = self.prepare(
+            stream_id=stream_id,
+            stream_type=stream_type,
+            expected_version=expected_version,
+            new_events=new_events,
+            meta=meta,
+        )
+        return await self.write(session, prepared)
+
+    def prepare(
+        self,
+        *,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        new_events: Sequence[Event],
+        meta: Metadata,
+    ) -> PreparedAppend:
+        """The rows and signed outbox records of an append, nothing sent yet (`EventTooLarge` refuses it here)."""
         if meta.occurred_at.tzinfo is None:
             raise ValueError("naive datetime given; the store only takes timezone-aware UTC")
         recorded = [
@@ -127,7 +173,13 @@ class EventStore:
         for event, message in zip(recorded, messages, strict=True):
             if (size := message.size) > self.max_event_bytes:
                 raise EventTooLarge(event.type, size, self.max_event_bytes)
-        rows = [_row(r) for r in recorded]
+        return PreparedAppend(stream_id, expected_version, recorded, [_row(r) for r in recorded], messages)
+
+    async def write(self, session: AsyncSession, prepared: PreparedAppend) -> list[RecordedEvent]:
+        """Send a prepared append in the session's transaction: its events with their store positions."""
+        rows, messages = prepared.rows, prepared.messages
+        if not rows:
+            return []
         try:
             # No savepoint: a conflict ends the caller's transaction anyway (it is retried or refused
             # whole), and two fewer round trips per command matter at a thousand commands a second.
@@ -141,8 +193,35 @@ class EventStore:
                 if self.topic:
                     await _insert_outbox(session, self.topic, messages)
         except IntegrityError as exc:
-            raise ConcurrencyConflict(stream_id, expected_version) from exc
-        return [_with_position(r, p) for r, p in zip(recorded, positions, strict=True)]
+            raise ConcurrencyConflict(prepared.stream_id, prepared.expected_version) from exc
+        return [_with_position(r, p) for r, p in zip(prepared.recorded, positions, strict=True)]
+
+    async def write_together(
+        self,
+        session: AsyncSession,
+        appends: Sequence[PreparedAppend],
+        view: NewViewRows | None = None,
+        *,
+        begin: bool = True,
+    ) -> list[RecordedEvent]:
+        """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
+        only): the events with their positions, in the order given. `begin=False`: when the session has not
+        begun a transaction, the statement runs alone (one statement is atomic), with no `BEGIN`/`COMMIT`."""
+        rows = [row for prepared in appends for row in prepared.rows]
+        messages = [message for prepared in appends for message in prepared.messages]
+        arrays = _EVENTS_IN.arrays(rows)
+        if self.topic:
+            arrays += _OUTBOX_IN.arrays(_outbox_rows(self.topic, messages))
+        statement = _append_statement(bool(self.topic), view)
+        if view is not None:
+            arrays += view.arrays()
+        try:
+            written = await pgdirect.fetch(session, statement, *arrays, begin=begin)
+        except IntegrityError as exc:
+            first = appends[0]
+            raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
+        positions = {event_id: position for event_id, position in written}
+        return [_with_position(r, positions[r.event_id]) for prepared in appends for r in prepared.recorded]
 
     async def load(self, session: AsyncSession, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         query = (
@@ -282,6 +361,34 @@ _APPEND_WITH_OUTBOX = (
     "SELECT event_id, position FROM appended"
 )
 _APPEND = pgdirect.unnest_insert(events, _EVENT_COLUMNS, returning="event_id, position")
+_STATEMENTS: dict[tuple[bool, str, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _append_statement(outbox_too: bool, view: NewViewRows | None) -> str:
+    """Events (and outbox records, and a view's new rows) in one statement; its text is fixed per view
+    and columns, so asyncpg prepares it once per connection."""
+    if view is None:
+        return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
+    key = (outbox_too, view.table.name, view.names, view.positions)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        parts = [f"appended AS ({_APPEND})"]
+        first = len(_EVENT_COLUMNS) + 1
+        if outbox_too:
+            parts.append(f"queued AS ({pgdirect.unnest_insert(outbox, _OUTBOX_COLUMNS, first=first)})")
+            first += len(_OUTBOX_COLUMNS)
+        feed = pgdirect.ArrayColumns(view.table, view.names)
+        aliases = [f"c{i}" for i in range(len(view.names))]
+        event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
+        position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
+        parts.append(
+            f"viewed AS (INSERT INTO {view.table.name} ({', '.join((*view.names, *view.positions))}) "
+            f"SELECT {', '.join([*(f'u.{a}' for a in aliases), *(position_of for _ in view.positions)])} "
+            f"FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
+            f"AS u({', '.join(aliases)}, e))"
+        )
+        found = _STATEMENTS[key] = f"WITH {', '.join(parts)} SELECT event_id, position FROM appended"
+    return found
 
 
 async def _append_on_asyncpg(

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.store import EventStore, Metadata
+from pmo_events.runtime.store import EventStore, Metadata, NewViewRows, PreparedAppend
+from pmo_events.runtime.views import StreamView
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,11 @@ class UnitOfWork:
         self._projectors = projectors
         self._policies = policies
         self.recorded: list[RecordedEvent] = []
+        #: Appends made with `write_at_end`, not sent yet.
+        self._pending: list[PreparedAppend] = []
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
+        await self.flush()
         state = aggregate.initial(stream_id)
         version = 0
         snapshot = await self.store.load_snapshot(self.session, stream_id)
@@ -104,7 +109,35 @@ class UnitOfWork:
         expected_version: int,
         new_events: Sequence[Event],
         state_after: S | None = None,
+        *,
+        write_at_end: bool = False,
     ) -> list[RecordedEvent]:
+        """Record `new_events` after `expected_version`, update the inline views, run the policies.
+
+        `write_at_end=True` is the caller's word that nothing in this unit of work reads these streams or
+        their views any more: on PostgreSQL the events are then signed now but sent when the unit of work
+        ends (or before its next `load` or immediate `append`), all such appends with their outbox records
+        and their views' new rows in ONE statement; when that statement is all the unit of work writes and
+        nothing began a transaction, it goes alone, with no `BEGIN`/`COMMIT` (one statement is atomic).
+        The events returned have no store position yet (`recorded` gets them after the write). A
+        conflict raises `ConcurrencyConflict` when the unit of work ends. Elsewhere (SQLite, a service
+        with policies, a snapshot due) it is an ordinary append."""
+        if not new_events:
+            return []
+        new_version = expected_version + len(new_events)
+        snapshot_due = state_after is not None and _crossed(expected_version, new_version, aggregate)
+        if write_at_end and not snapshot_due and not self._policies and pgdirect.on_asyncpg(self.session):
+            prepared = self.store.prepare(
+                stream_id=stream_id,
+                stream_type=aggregate.stream_type,
+                expected_version=expected_version,
+                new_events=new_events,
+                meta=self.meta,
+            )
+            self._pending.append(prepared)
+            self.recorded.extend(prepared.recorded)
+            return list(prepared.recorded)
+        await self.flush()
         recorded = await self.store.append(
             self.session,
             stream_id=stream_id,
@@ -117,17 +150,54 @@ class UnitOfWork:
             for project in self._projectors:
                 await project(self.session, event)
         self.recorded.extend(recorded)
-        new_version = expected_version + len(recorded)
-        if state_after is not None and _crossed(expected_version, new_version, aggregate):
+        if snapshot_due and state_after is not None:
             await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump(mode="json"))
         for event in recorded:
             for react in self._policies:
                 await react(self, event)
         return recorded
 
+    async def flush(self, *, last: bool = False) -> None:
+        """Send the appends made with `write_at_end`. `last`: nothing else is written after this in the
+        unit of work, so when no transaction has begun and one statement carries everything, it runs alone."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        events = [event for prepared in pending for event in prepared.recorded]
+        together, view = _new_view_rows(self._projectors, events)
+        if together:
+            written = await self.store.write_together(
+                self.session, pending, view if view is not None and view.rows else None, begin=not last
+            )
+        else:
+            written = [event for prepared in pending for event in await self.store.write(self.session, prepared)]
+            for event in written:
+                for project in self._projectors:
+                    await project(self.session, event)
+        positioned = {event.event_id: event for event in written}
+        self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+
     async def open_stream(self, stream_type: str, stream_id: str, new_events: Sequence[Event]) -> list[RecordedEvent]:
         """A new stream of its own for facts that need no aggregate to stay consistent (a lesson, a score)."""
         return await self.append(AggregateType(stream_type, _no_state, _no_change, BaseModel), stream_id, 0, new_events)
+
+
+def _new_view_rows(
+    projectors: Sequence[InlineProjector], events: list[RecordedEvent]
+) -> tuple[bool, NewViewRows | None]:
+    """Whether the views can be written with `events` in one statement and, if so, the one view's new rows
+    (None: no view wants these events). No when a projector cannot say its rows in advance (not a
+    `StreamView`, or a stream continued) or two views have rows."""
+    found: NewViewRows | None = None
+    for project in projectors:
+        rows = project.new_rows(events) if isinstance(project, StreamView) else None
+        if rows is None:
+            return False, None
+        if rows.rows:
+            if found is not None:
+                return False, None
+            found = rows
+    return True, found
 
 
 def _no_state(_stream_id: str) -> BaseModel:
@@ -171,6 +241,7 @@ class CommandRuntime:
         async with self.db.transaction() as session:
             uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
             yield uow
+            await uow.flush(last=True)
         if uow.recorded and self._on_commit is not None:
             # Committed: nothing after this line may turn the command's answer into a 5xx (the relay's
             # poll finds the events anyway when the nudge fails).
@@ -184,3 +255,4 @@ class CommandRuntime:
         """A unit of work inside a transaction someone else owns (a subscription's batch)."""
         uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
         yield uow
+        await uow.flush()

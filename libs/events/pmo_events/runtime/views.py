@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -14,9 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
+from pmo_events.runtime.store import NewViewRows
 
 S = TypeVar("S", bound=BaseModel)
 _CHUNK = 1000
+
+
+class _Position:
+    """Stands for an event's store position before it has one (`StreamView.new_rows`)."""
+
+
+_AT_POSITION = _Position()
 
 
 def _nothing(_event: RecordedEvent) -> dict[str, Any]:
@@ -63,6 +71,39 @@ class StreamView(Generic[S]):
         folding = self.replay(await self._load(session, [i for i, first in starts.items() if first > 1]))
         folding.fold(events)
         await folding.write(session)
+
+    def new_rows(self, events: Sequence[RecordedEvent]) -> NewViewRows | None:
+        """The rows these events give when each stream they touch starts with them (a create), for the
+        statement that inserts the events (`EventStore.write_together`); None when one continues a stream
+        (its row must be read first) or `on_insert` does more with the event's position than copy it."""
+        events = [e for e in events if self.accepts(e)]
+        folding = self.replay()
+        first: dict[str, RecordedEvent] = {}
+        for event in events:
+            if first.setdefault(event.stream_id, event).sequence != 1:
+                return None
+        folding.fold(events)
+        rows: list[dict[str, Any]] = []
+        positions: tuple[str, ...] = ()
+        for stream, event in first.items():
+            try:
+                inserted = self.on_insert(replace(event, position=_AT_POSITION))  # type: ignore[arg-type]
+            except TypeError:
+                return None
+            at = tuple(name for name, value in inserted.items() if value is _AT_POSITION)
+            if rows and at != positions:
+                return None
+            positions = at
+            rows.append(
+                self._row(stream, folding.states[stream], folding.last[stream])
+                | {name: value for name, value in inserted.items() if name not in at}
+            )
+        if not rows:
+            return NewViewRows(self.table, (), (), [], [])
+        names = tuple(rows[0])
+        if any(tuple(row) != names for row in rows):
+            return None
+        return NewViewRows(self.table, names, positions, rows, [e.event_id for e in first.values()])
 
     def replay(self, stored: dict[str, S] | None = None) -> Folding[S]:
         """An in-memory fold over these rows (`stored`: the states already in the table)."""

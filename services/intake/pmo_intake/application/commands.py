@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pmo_events.contracts.base import Event
 from pmo_events.runtime import AggregateType, Changed, Loaded, UnitOfWork, fold
 from pmo_intake.adapters.db.tables import lessons
 from pmo_intake.application import knowledge
@@ -20,10 +21,15 @@ FEEDBACK = AggregateType("lesson_feedback", lesson_rules.initial, lesson_rules.e
 
 
 async def draft_proposal(uow: UnitOfWork, command: DraftProposal) -> Changed[Proposal]:
+    """Reads first (the lesson search, the offers' stream), then the writes, sent together at the end: on
+    PostgreSQL a draft that offers no lesson is one search and one statement, with no BEGIN or COMMIT."""
     new_events = lifecycle.draft(command)
-    await uow.append(PROPOSAL, command.proposal_id, 0, new_events)
     state = fold(PROPOSAL, initial(command.proposal_id), new_events)
-    await _offer_lessons(uow, state, "drafted")
+    offers = await _lesson_offers(uow, state, "drafted")
+    offered_after = (await uow.load(FEEDBACK, feedback_stream(command.proposal_id))).version if offers else 0
+    await uow.append(PROPOSAL, command.proposal_id, 0, new_events, write_at_end=True)
+    if offers:
+        await uow.append(FEEDBACK, feedback_stream(command.proposal_id), offered_after, offers, write_at_end=True)
     return Changed(state, len(new_events), tuple(new_events))
 
 
@@ -58,10 +64,17 @@ async def acknowledge_lesson(
     return Changed(state, loaded.version + len(new_events), tuple(new_events))
 
 
+async def _lesson_offers(
+    uow: UnitOfWork, proposal: Proposal, occasion: Occasion, at: datetime | None = None
+) -> list[Event]:
+    """The offers of the lessons most relevant to the proposal as it now reads (nothing recorded yet)."""
+    related = await lessons.related(uow.session, lesson_subject(proposal))
+    return lesson_rules.offer(proposal, related, occasion=occasion, at=at or datetime.now(UTC))
+
+
 async def _offer_lessons(uow: UnitOfWork, proposal: Proposal, occasion: Occasion, at: datetime | None = None) -> None:
     """In the command's transaction: offer the lessons most relevant to the proposal as it now reads."""
-    related = await lessons.related(uow.session, lesson_subject(proposal))
-    new_events = lesson_rules.offer(proposal, related, occasion=occasion, at=at or datetime.now(UTC))
+    new_events = await _lesson_offers(uow, proposal, occasion, at)
     if new_events:
         loaded = await uow.load(FEEDBACK, feedback_stream(proposal.proposal_id))
         await uow.append(FEEDBACK, feedback_stream(proposal.proposal_id), loaded.version, new_events)

@@ -1,0 +1,155 @@
+"""`UnitOfWork.append(..., write_at_end=True)`: the appends of a unit of work sent together when it ends.
+
+On PostgreSQL a unit of work whose only write is such an append (events, outbox records and a stream
+view's new rows) sends ONE statement and no BEGIN/COMMIT; everything a command guarantees still holds:
+all or nothing, the optimistic-concurrency conflict, the view row at its draft's position. On SQLite
+the same calls are ordinary appends (the same assertions on what is stored)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata
+from pmo_events.runtime.schema import events, outbox
+
+from .support import COUNTER, Incremented, migrated
+from .test_rebuild import counter_rows, counter_view, stream_metadata
+
+pytestmark = pytest.mark.integration
+
+
+class Statements:
+    """The statements PostgreSQL receives (asyncpg's query logger on every pooled connection)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, record: Any) -> None:
+        self.seen.append(record.query.split(None, 1)[0].upper().rstrip(";"))
+
+
+@pytest.fixture
+async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[CommandRuntime, Statements]]:
+    db = await migrated(database_url, tmp_path)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(stream_metadata.create_all)
+    statements = Statements()
+    if db.is_postgres:
+
+        @event.listens_for(db.engine.sync_engine, "connect")
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.driver_connection.add_query_logger(statements)
+
+        await db.dispose()  # connections made from now on log their statements
+    yield (
+        CommandRuntime(db, EventStore(source="/pmo/test", topic="pmo.test.events"), projectors=[counter_view]),
+        statements,
+    )
+    await db.dispose()
+
+
+async def _count(runtime: CommandRuntime, table: Any) -> int:
+    async with runtime.db.sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_a_create_is_one_statement_with_its_outbox_and_view_row(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, statements = runtime
+    warm_up = str(uuid.uuid4())  # asyncpg looks the array types up the first time it prepares the statement
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, warm_up, 0, [Incremented(counter_id=warm_up, by=1)], write_at_end=True)
+    statements.seen.clear()
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata(actor="a")) as uow:
+        returned = await uow.append(
+            COUNTER, stream, 0, [Incremented(counter_id=stream, by=2), Incremented(counter_id=stream, by=3)],
+            write_at_end=True,
+        )  # fmt: skip
+    if commands.db.is_postgres:
+        assert statements.seen == ["WITH"], statements.seen  # no BEGIN, no COMMIT, one round trip
+        assert returned[0].position is None  # sent at the end; `recorded` has the positions
+    assert [e.sequence for e in uow.recorded] == [1, 2] and all(e.position for e in uow.recorded)
+    async with commands.db.sessions() as session:
+        row = (await session.execute(select(counter_rows).where(counter_rows.c.counter_id == stream))).one()
+        stored = await commands.store.load(session, stream)
+    assert (row.total, row.version) == (5, 2)
+    assert row.first_position == stored[0].position == uow.recorded[0].position
+    assert await _count(commands, outbox) == 3
+
+
+async def test_a_conflict_at_the_end_is_a_concurrency_conflict_and_stores_nothing(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, _ = runtime
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+    other = str(uuid.uuid4())
+    with pytest.raises(ConcurrencyConflict):
+        async with commands.unit_of_work(Metadata()) as uow:
+            # Two streams in one statement: the new one must not land when the other conflicts.
+            await uow.append(COUNTER, other, 0, [Incremented(counter_id=other, by=7)], write_at_end=True)
+            await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=9)], write_at_end=True)
+    assert await _count(commands, events) == 1
+    assert await _count(commands, outbox) == 1
+    async with commands.db.sessions() as session:
+        assert [tuple(r) for r in await session.execute(select(counter_rows.c.counter_id, counter_rows.c.total))] == [
+            (stream, 1)
+        ]
+
+
+async def test_a_failure_after_the_writes_rolls_them_back(runtime: tuple[CommandRuntime, Statements]) -> None:
+    commands, _ = runtime
+    stream = str(uuid.uuid4())
+    with pytest.raises(RuntimeError):
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+            raise RuntimeError("the command failed after deciding")
+    assert await _count(commands, events) == 0
+    assert await _count(commands, outbox) == 0
+    assert await _count(commands, counter_rows) == 0
+
+
+async def test_a_load_after_a_deferred_append_sees_it_and_a_continued_stream_is_written_in_the_transaction(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, statements = runtime
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+        loaded = await uow.load(COUNTER, stream)  # sends the pending append first: reads its own writes
+        assert (loaded.state.total, loaded.version) == (1, 1)
+        statements.seen.clear()
+        # A stream that goes on: its view row must be read, so it is written as an ordinary append.
+        await uow.append(COUNTER, stream, 1, [Incremented(counter_id=stream, by=4)], write_at_end=True)
+    if commands.db.is_postgres:
+        assert statements.seen[-1] == "COMMIT" and "WITH" in statements.seen, statements.seen
+    async with commands.db.sessions() as session:
+        row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()
+    assert tuple(row) == (5, 2)
+    assert await _count(commands, outbox) == 2
+
+
+async def test_with_a_transaction_begun_the_statement_runs_inside_it(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, statements = runtime
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    with pytest.raises(ConcurrencyConflict):
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(COUNTER, first, 0, [Incremented(counter_id=first, by=1)])  # begins the transaction
+            await uow.append(COUNTER, second, 0, [Incremented(counter_id=second, by=1)], write_at_end=True)
+            await uow.append(COUNTER, second, 0, [Incremented(counter_id=second, by=2)], write_at_end=True)
+    # The conflict came from the last statement: the first, immediate append is rolled back with it.
+    assert await _count(commands, events) == 0
+    assert await _count(commands, counter_rows) == 0
+    if commands.db.is_postgres:
+        assert statements.seen[-1] == "ROLLBACK", statements.seen
