@@ -5,6 +5,7 @@ the session's transaction, never in autocommit."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -48,5 +49,39 @@ async def test_there_is_no_driver_connection_on_sqlite(sqlite_url: str, tmp_path
     try:
         async with db.transaction() as session:
             assert await asyncpg_connection(session) is None
+    finally:
+        await db.dispose()
+
+
+async def test_pgdirect_asks_for_the_connection_once_per_transaction_and_again_after_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """pgdirect keeps the session's connection for the rest of its transaction (one trip through SQLAlchemy's
+    greenlet bridge, not one per statement); a session's next transaction, or one after its connection was
+    lost, asks again, so a statement never goes to a connection the session has given back."""
+    from pmo_events.runtime import pgdirect
+
+    db = await migrated(postgres_url, tmp_path)
+    try:
+        async with db.sessions() as session:
+            asked = 0
+            real = session.connection
+
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                nonlocal asked
+                asked += 1
+                return await real(*args, **kwargs)
+
+            session.connection = counted  # type: ignore[method-assign]
+            pids = [(await pgdirect.fetch(session, "SELECT pg_backend_pid()"))[0][0] for _ in range(3)]
+            assert asked == 1 and len(set(pids)) == 1
+            await session.rollback()
+            await pgdirect.fetch(session, "SELECT 1")
+            assert asked == 2  # a new transaction: asked again
+            connection = await real()
+            await connection.invalidate()
+            await session.rollback()
+            assert (await pgdirect.fetch(session, "SELECT 1"))[0][0] == 1
+            assert asked == 3
     finally:
         await db.dispose()

@@ -36,8 +36,7 @@ async def fetch(session: AsyncSession, statement: str, *args: Any, begin: bool =
     (autocommit, no `BEGIN` round trip). Right for a read (READ COMMITTED takes a new snapshot per
     statement anyway, and every write sent before it would have begun the transaction) and for a
     unit of work's last and only write (one statement is atomic by itself)."""
-    connection = await session.connection()
-    fairy = await connection.get_raw_connection()
+    connection, fairy = await _connection_of(session)
     adapter: Any = fairy.dbapi_connection
     async with adapter._execute_mutex:  # one statement at a time on a connection, as the session keeps it
         try:
@@ -46,6 +45,22 @@ async def fetch(session: AsyncSession, statement: str, *args: Any, begin: bool =
             return list(await adapter._connection.fetch(statement, *args))
         except Exception as error:
             raise _translated(error, connection, fairy, statement, args) from error
+
+
+_CONNECTION = "pmo_pgdirect_connection"
+
+
+async def _connection_of(session: AsyncSession) -> tuple[Any, Any]:
+    """The session's connection and pooled driver connection in its current transaction, asked of
+    SQLAlchemy once per transaction (each ask is a trip through its greenlet bridge)."""
+    transaction = session.sync_session.get_transaction()
+    found = session.info.get(_CONNECTION)
+    if transaction is not None and found is not None and found[0] is transaction and not found[1].invalidated:
+        return found[1], found[2]
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection, fairy)
+    return connection, fairy
 
 
 def _translated(error: Exception, connection: Any, fairy: Any, statement: str, args: Sequence[Any]) -> BaseException:
