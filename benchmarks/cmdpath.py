@@ -2,8 +2,10 @@
 
 For each draft: the process's CPU time and the statements sent to PostgreSQL (round trips, counted with
 asyncpg's query logger on every pooled connection). No HTTP, no relay, no broker: what the store, the
-unit of work, the inline view, signing and the driver cost per command. `--profile` prints a cProfile of
-the loop (cumulative, top 40).
+unit of work, the inline view, signing and the driver cost per command. `--relay` also runs the outbox
+relay in the process (woken after each commit, as in the service) against an embedded Tansu, and waits
+until it has published every event: its CPU is then in the figure. `--profile` prints a cProfile of
+the loop (top 40 by `--sort`).
 
     .venv/bin/python -P benchmarks/cmdpath.py --commands 2000 [--concurrency 10] [--profile]
 """
@@ -56,8 +58,20 @@ async def run(args: argparse.Namespace) -> None:
         def on_connect(dbapi_connection: object, _record: object) -> None:
             dbapi_connection.driver_connection.add_query_logger(count)  # type: ignore[attr-defined]
 
-        store = EventStore(source="/pmo/intake", topic="pmo.intake", signer=EventSigner(Ed25519PrivateKey.generate()))
-        runtime = CommandRuntime(db, store, projectors=INTAKE.projectors, policies=INTAKE.policies)
+        signer = EventSigner(Ed25519PrivateKey.generate())
+        store = EventStore(source="/pmo/intake", topic=INTAKE.topic, signer=signer)
+        relay, broker, relaying = None, None, None
+        if args.relay:
+            from pmo_devstack.broker import start_broker
+            from pmo_events.runtime import KafkaSettings, OutboxRelay
+
+            broker = start_broker()
+            kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
+            relay = OutboxRelay(db, kafka, service="intake", topic=INTAKE.topic, signer=signer)
+            relaying = asyncio.create_task(relay.run())
+        runtime = CommandRuntime(
+            db, store, projectors=INTAKE.projectors, policies=INTAKE.policies, on_commit=relay.wake if relay else None
+        )
 
         async def one() -> None:
             command = DraftProposal(proposal_id=str(uuid.uuid4()), requester="bench", title="Bench", portfolio_id="p")
@@ -73,13 +87,24 @@ async def run(args: argparse.Namespace) -> None:
 
             await asyncio.gather(*(worker() for _ in range(args.concurrency)))
 
+        async def published() -> None:
+            if relay is None:
+                return
+            for _ in range(60_000):  # a minute at most
+                if not await relay.pending():
+                    return
+                await asyncio.sleep(0.001)
+            raise RuntimeError("the relay did not publish every event")
+
         await loop(200)  # warm-up: connections, prepared statements
+        await published()
         statements.clear()
         profile = cProfile.Profile() if args.profile else None
         started, cpu0 = time.perf_counter(), cpu()
         if profile:
             profile.enable()
         await loop(args.commands)
+        await published()
         if profile:
             profile.disable()
         wall, used = time.perf_counter() - started, cpu() - cpu0
@@ -103,7 +128,13 @@ async def run(args: argparse.Namespace) -> None:
             ).one()
         print(f"stored: {checked[0]} events, {checked[1]} outbox records, {checked[2]} view rows listed at their draft")
         if profile:
+            if args.dump:
+                profile.dump_stats(args.dump)
             pstats.Stats(profile).sort_stats(args.sort).print_stats(40)
+        if relay is not None and relaying is not None and broker is not None:
+            await relay.stop()
+            relaying.cancel()
+            broker.stop()
         await db.dispose()
     finally:
         await drop_database(ADMIN, url)
@@ -113,7 +144,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--relay", action="store_true", help="publish every event through the outbox relay too")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--dump", help="with --profile: also write the raw profile to this file")
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime or cumulative")
     asyncio.run(run(parser.parse_args()))
 
