@@ -391,3 +391,54 @@ async def test_the_next_poll_is_checked_in_the_checker_thread_while_one_applies(
     assert any(name.endswith("-check_0") for name in threads), threads
     dead = await _read_all(kafka_bootstrap, pipeline.dlq, expected=1)
     assert [record.value for record in dead] == [tampered]
+
+
+async def test_the_relay_reads_and_marks_a_batch_on_one_pooled_connection(
+    postgres_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """On PostgreSQL a batch is read, sent and marked holding ONE pooled connection (a checkout and a
+    check-in per batch, not two), each statement on its own (autocommit): every event is still marked."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from typing import Any
+
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"{topic_prefix}.test.events"
+    db = await migrated(postgres_url, tmp_path)
+    relay = OutboxRelay(db, kafka, service="test", topic=topic, poll_interval=30.0)
+    statements_per_checkout: list[list[str]] = []
+    lend = db.driver_connection
+
+    class Counted:
+        def __init__(self, connection: object, seen: list[str]) -> None:
+            self.connection, self.seen = connection, seen
+
+        def __getattr__(self, name: str) -> object:
+            self.seen.append(name)
+            return getattr(self.connection, name)
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[Any]:
+        seen: list[str] = []
+        statements_per_checkout.append(seen)
+        async with lend() as connection:
+            yield Counted(connection, seen)
+
+    db.driver_connection = counted  # type: ignore[method-assign]
+    runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=relay.wake)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: relay.status.active and relay.status.connected)
+        counter = str(uuid.uuid4())
+        async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+            await uow.append(COUNTER, counter, 0, [Incremented(counter_id=counter, by=b) for b in (1, 2, 3)])
+        await eventually(lambda: relay.status.published == 3, timeout=10.0)
+        assert await relay.pending() == 0
+        assert ["fetch", "execute"] in statements_per_checkout  # read and mark on one checkout
+        assert all(seen in (["fetch"], ["fetch", "execute"]) for seen in statements_per_checkout), (
+            statements_per_checkout
+        )
+    finally:
+        await relay.stop(flush_timeout=2)
+        await asyncio.wait_for(task, 15)
+        await db.dispose()

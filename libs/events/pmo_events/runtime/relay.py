@@ -230,7 +230,14 @@ class OutboxRelay:
         producer = self._producer
         if producer is None:
             return 0
-        rows = await self._pending_rows()
+        if self.db.is_postgres:
+            # One pooled connection for the read and the mark (autocommit: each statement alone, no BEGIN).
+            async with self.db.driver_connection() as connection:
+                return await self._publish_rows(producer, connection)
+        return await self._publish_rows(producer, None)
+
+    async def _publish_rows(self, producer: AIOKafkaProducer, connection: Any | None) -> int:
+        rows = await self._pending_rows(connection)
         if not rows:
             return 0
         sent, refused = await self._send(producer, rows)
@@ -240,25 +247,24 @@ class OutboxRelay:
         if refused:
             await self._park(refused)
         if ids:
-            await self._mark_published(ids, now)
+            await self._mark_published(ids, now, connection)
         self.status.published += len(ids)
         self.status.last_published_at = now
         return len(rows)
 
-    async def _pending_rows(self) -> Sequence[Any]:
-        """The next unpublished rows of streams that are not parked, in outbox order."""
-        if self.db.is_postgres:
+    async def _pending_rows(self, connection: Any | None) -> Sequence[Any]:
+        """The next unpublished rows of streams that are not parked, in outbox order (`connection`: an
+        asyncpg connection outside any transaction, PostgreSQL; None: through a session)."""
+        if connection is not None:
             # One statement on an autocommit connection: no BEGIN/ROLLBACK around it, no compile.
-            async with self.db.driver_connection() as connection:
-                found = await connection.fetch(_PENDING_SQL, "", self.batch_size)
+            found = await connection.fetch(_PENDING_SQL, "", self.batch_size)
             return [_OutboxRow(*record) for record in found]
         async with self.db.sessions() as session:
             return (await session.execute(_PENDING.limit(self.batch_size))).all()
 
-    async def _mark_published(self, ids: list[int], now: datetime) -> None:
-        if self.db.is_postgres:
-            async with self.db.driver_connection() as connection:
-                await connection.execute(_MARK_SQL, now, ids)
+    async def _mark_published(self, ids: list[int], now: datetime, connection: Any | None) -> None:
+        if connection is not None:
+            await connection.execute(_MARK_SQL, now, ids)
             return
         async with self.db.transaction() as session:
             await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
