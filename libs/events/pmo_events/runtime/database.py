@@ -53,8 +53,12 @@ class Database:
             async with self._sqlite_writer, self.sessions() as session, session.begin():
                 yield session
         else:
-            async with self.sessions() as session, session.begin():
+            # Committed explicitly rather than by `session.begin()`'s context: the same transaction (begun by
+            # the first statement, rolled back by the close on any error) without a trip through
+            # SQLAlchemy's greenlet bridge to begin it, some 60 µs of CPU per command on this machine.
+            async with self.sessions() as session:
                 yield session
+                await session.commit()
 
     async def analyze(self, *tables: Table) -> None:
         """Refresh the planner's statistics of the given tables, or of every one (PostgreSQL; nothing elsewhere).
