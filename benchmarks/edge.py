@@ -1,0 +1,149 @@
+"""CPU per `POST /proposals` of intake's ASGI app driven in-process (no HTTP server, no client): the command
+path on a fresh PostgreSQL database, or with `--edge-only` just the HTTP layer (middleware, routing,
+dependencies, body validation, answer) in front of a command that does nothing.
+
+    .venv/bin/python benchmarks/edge.py [--requests 1500] [--concurrency 10] [--edge-only]
+
+Prints the process CPU (`time.process_time`) per request and the load average. In-process, so neither
+uvicorn's HTTP parsing nor wrk's share of the cores is in the figure; alternate the code before and after
+on a loaded machine and compare the minimum of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pmo_devstack.keys import (
+    AUDIENCE,
+    ISSUER,
+    PUBLISHERS,
+    ensure_dev_keys,
+    ensure_event_keys,
+    event_key_paths,
+    mint_token,
+)
+from pmo_devstack.testing import create_database, drop_database
+from pmo_events.runtime import KafkaSettings
+from pmo_events.runtime.migrate import upgrade
+from pmo_intake.bootstrap import INTAKE
+from pmo_servicekit.app import create_app
+from pmo_servicekit.settings import ServiceSettings
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BODY = b'{"title":"Bench","portfolio_id":"p"}'  # benchmarks/post.lua's
+
+
+def _edge_only() -> None:
+    """The route runs, `run_command` answers a fixed proposal without a unit of work."""
+    import pmo_intake.adapters.http.routes as routes
+    from pmo_servicekit.http import answer
+
+    view = {"id": "x", "title": "Bench", "portfolio_id": "p", "version": 1, "status": "draft"}
+
+    async def no_command(_request: Any, _principal: Any, _action: Any) -> Any:
+        return answer(view, 1, status_code=201, location="/proposals/x")
+
+    routes.run_command = no_command  # type: ignore[assignment]
+
+
+async def run(args: argparse.Namespace) -> None:
+    data = Path(tempfile.mkdtemp(prefix="pmo-edge-"))
+    private, public = ensure_dev_keys(data)
+    verify = ensure_event_keys(data, tuple(dict.fromkeys((*PUBLISHERS, "intake"))))
+    url = await create_database(ADMIN, "pmo_edge")
+    try:
+        await asyncio.to_thread(upgrade, url, INTAKE.migrations, INTAKE.metadata)
+        settings = ServiceSettings(
+            env="development",
+            data_dir=data,
+            database_url=url,
+            auth_public_key_file=public,
+            auth_issuer=ISSUER,
+            auth_audience=AUDIENCE,
+            event_verify_keys_dir=verify,
+            event_signing_key_file=event_key_paths(data, "intake")[0],
+        )
+        logging.getLogger().setLevel(logging.WARNING)  # as `PMO_LOG_LEVEL=warning` in benchmarks/commands.py
+        if args.edge_only:
+            _edge_only()
+        # The relay is not started (no lifespan): only the request's own work is measured.
+        app = create_app(INTAKE, settings, KafkaSettings(bootstrap_servers="127.0.0.1:1"))
+        token = mint_token(private.read_bytes(), subject="bench", roles=["requester"])
+        headers = [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-length", str(len(BODY)).encode()),
+        ]
+        statuses: dict[int, int] = {}
+
+        async def one() -> None:
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0", "spec_version": "2.3"},
+                "http_version": "1.1",
+                "server": ("127.0.0.1", 8000),
+                "client": ("127.0.0.1", 5555),
+                "scheme": "http",
+                "method": "POST",
+                "root_path": "",
+                "path": "/proposals",
+                "raw_path": b"/proposals",
+                "query_string": b"",
+                "headers": list(headers),
+                "state": {},
+            }
+            sent = False
+
+            async def receive() -> dict[str, Any]:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": BODY, "more_body": False}
+                await asyncio.sleep(3600)  # the client never disconnects
+                raise AssertionError("unreachable")
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    statuses[message["status"]] = statuses.get(message["status"], 0) + 1
+
+            await app(scope, receive, send)
+
+        async def client(requests: int) -> None:
+            for _ in range(requests):
+                await one()
+
+        await asyncio.gather(*(client(20) for _ in range(args.concurrency)))  # warm-up
+        statuses.clear()
+        per_client = args.requests // args.concurrency
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        done = per_client * args.concurrency
+        print(
+            f"{'edge only' if args.edge_only else 'command path'}: {done} requests {statuses}; "
+            f"CPU {cpu / done * 1000:.3f} ms/request, wall {wall / done * 1000:.3f} ms/request; "
+            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        )
+        await app.state.runtime.db.dispose()
+    finally:
+        await drop_database(ADMIN, url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--edge-only", action="store_true", help="a command that does nothing: the HTTP layer alone")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
