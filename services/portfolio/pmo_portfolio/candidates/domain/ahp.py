@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-import numpy as np
-
 from pmo_events.figures.money import readable_number
 from pmo_portfolio.shared.errors import InvalidCommand
 
@@ -62,6 +60,8 @@ def check_matrix(matrix: list[list[Fraction]]) -> None:
 def pairwise_weights(matrix: list[list[Fraction]]) -> PairwiseResult:
     """Weights = the principal right eigenvector normalised to sum 1; CR = CI / RI, CI = (λmax - n) / (n - 1)."""
     check_matrix(matrix)
+    import numpy as np  # imported when first needed: memory at start (issue 17)
+
     size = len(matrix)
     values = np.array([[float(x) for x in row] for row in matrix])
     eigenvalues, eigenvectors = np.linalg.eig(values)

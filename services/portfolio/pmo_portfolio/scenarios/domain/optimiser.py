@@ -1,13 +1,14 @@
-"""Scenario optimisation: the set of candidates with the most value under budget and capacity (MILP, HiGHS)."""
+"""Scenario optimisation: the set of candidates with the most value under budget and capacity (MILP, HiGHS).
+
+numpy and scipy (some 54 MB of a process's memory) are imported by `optimise`, when a scenario is first
+optimised, not when the service starts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 Slot = tuple[str, str]  # (role, fiscal period)
 FRONTIER_LEVELS = tuple(Decimal(n) / 100 for n in range(50, 151, 10))
@@ -89,6 +90,9 @@ def optimise(question: ScenarioQuestion, scale: Decimal = Decimal(1), time_limit
     options = question.options
     if not options:
         return ScenarioAnswer(feasible=True, limits=_limits(question, scale, ()))
+    import numpy as np  # imported when first needed: memory at start (issue 17)
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     index = {o.candidate_id: i for i, o in enumerate(options)}
     rows = _limit_rows(question, scale)
     matrix = [coefficients for *_, coefficients in rows]
