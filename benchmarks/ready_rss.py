@@ -21,8 +21,8 @@ from pathlib import Path
 
 from load import rss_mb
 
-from pmo_devstack.stack import Stack
 from pmo_devstack.broker import free_port
+from pmo_devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +113,9 @@ def main() -> None:
     for side, rounds in results.items():
         for key in rounds[0]:
             values = [r[key] for r in rounds]
-            print(f"{side:5} {key:24} median {statistics.median(values):6.1f} MB  ({', '.join(f'{v:.1f}' for v in values)})")
+            print(
+                f"{side:5} {key:24} median {statistics.median(values):6.1f} MB  ({', '.join(f'{v:.1f}' for v in values)})"
+            )
     print(f"load average: {os.getloadavg()}")
 
 
