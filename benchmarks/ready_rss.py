@@ -113,9 +113,8 @@ def main() -> None:
     for side, rounds in results.items():
         for key in rounds[0]:
             values = [r[key] for r in rounds]
-            print(
-                f"{side:5} {key:24} median {statistics.median(values):6.1f} MB  ({', '.join(f'{v:.1f}' for v in values)})"
-            )
+            each = ", ".join(f"{v:.1f}" for v in values)
+            print(f"{side:5} {key:24} median {statistics.median(values):6.1f} MB  ({each})")
     print(f"load average: {os.getloadavg()}")
 
 
