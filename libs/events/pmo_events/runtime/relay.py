@@ -40,6 +40,10 @@ class RelayStatus(LinkStatus):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class LeadershipLost(RuntimeError):
+    """The relay's advisory lock was lost with its connection."""
+
+
 class OutboxRelay:
     """One per service process; on PostgreSQL only the holder of the advisory lock publishes."""
 
@@ -69,6 +73,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lock_conn: AsyncConnection | None = None
+        #: The lock connection's asyncpg connection: closed when the server ended the session (lock released).
+        self._lock_driver: Any = None
         self._producer: AIOKafkaProducer | None = None
         self._epoch_watch: EpochWatch | None = None
         #: PostgreSQL: the channel a commit in another process (another HTTP worker, a sweep) announces itself
@@ -164,7 +170,9 @@ class OutboxRelay:
                 self._lock_conn = conn
                 # Commits in other processes announce themselves here (delivered when they commit).
                 driver: Any = (await conn.get_raw_connection()).driver_connection
+                self._lock_driver = driver
                 await driver.add_listener(self.channel, self._notified)
+                driver.add_termination_listener(self._notified)  # look at once: the lock went with it
                 self.status.active = True
                 return
             await conn.close()
@@ -176,8 +184,20 @@ class OutboxRelay:
             try:
                 await self._lock_conn.close()
             finally:
-                self._lock_conn = None
+                self._lock_conn = self._lock_driver = None
                 self.status.active = False
+
+    async def _check_leadership(self) -> None:
+        """Raise when the lock's connection has closed (the server ended it, a restart, a network cut): the
+        lock went with it and another process's relay may hold it now, so this one stops publishing and
+        queues for the lock again (no second publisher, and that relay LISTENs now)."""
+        if self._lock_driver is None or not self._lock_driver.is_closed():
+            return
+        with contextlib.suppress(Exception):  # closing what is already closed
+            await self._release_leadership()
+        self._lock_conn = self._lock_driver = None
+        self.status.active = False
+        raise LeadershipLost(f"relay {self.service}: the advisory lock's connection closed")
 
     async def _connect(self) -> None:
         if self.topics:
@@ -207,6 +227,7 @@ class OutboxRelay:
     async def _publish_until_stopped(self) -> None:
         next_parked_refresh = 0.0
         while not self._stopping.is_set():
+            await self._check_leadership()
             if self._epoch_watch is not None:
                 await self._epoch_watch.check()
             if (now := asyncio.get_running_loop().time()) >= next_parked_refresh:

@@ -1,0 +1,87 @@
+"""PostgreSQL: the relay that holds the advisory lock (and LISTENs on its connection) notices when that
+connection dies and queues for the lock again, so two relays never publish side by side, and every event
+still goes out once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from pmo_devstack.polling import eventually
+from pmo_events.runtime import CommandRuntime, Database, EventStore, Metadata
+from pmo_events.runtime.kafka import KafkaSettings
+from pmo_events.runtime.relay import OutboxRelay
+
+from .support import COUNTER, Incremented, migrated
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_relay_whose_lock_connection_dies_queues_for_the_lock_again(
+    postgres_url: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    db = await migrated(postgres_url, tmp_path)
+    other_db = Database(postgres_url)  # another process's relay, queued for the lock
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"{topic_prefix}.test.events"
+    first = OutboxRelay(db, kafka, service="test", topic=topic, poll_interval=0.2)
+    second = OutboxRelay(other_db, kafka, service="test", topic=topic, poll_interval=0.2)
+    tasks = [asyncio.create_task(first.run())]
+    try:
+        await eventually(lambda: _is(first.status.connected and first.status.active))
+        tasks.append(asyncio.create_task(second.run()))
+        await asyncio.sleep(0.5)
+        assert not second.status.active
+        admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:  # the server ends the lock holder's session (a restart, an idle timeout, an operator)
+            ended = await admin.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        finally:
+            await admin.close()
+        assert len(ended) == 1
+        await asyncio.sleep(3)  # the queued relay tries the lock every 2 s
+        # One holds the lock (either may have it now); before, the first never noticed and both published.
+        assert first.status.active != second.status.active
+        runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=first.wake)
+        for _ in range(50):
+            async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+                loaded = await uow.load(COUNTER, "c")
+                await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
+        await eventually(lambda: _pending_is(first, 0))
+        assert first.status.active != second.status.active
+        assert await _records(kafka_bootstrap, topic) == 50  # each event once: one publisher
+    finally:
+        await first.stop(flush_timeout=1)
+        await second.stop(flush_timeout=1)
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        await db.dispose()
+        await other_db.dispose()
+
+
+async def _is(value: bool) -> bool:
+    return value
+
+
+async def _pending_is(relay: OutboxRelay, expected: int) -> bool:
+    return await relay.pending() == expected
+
+
+async def _records(bootstrap: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        count = 0
+        while got := await consumer.getmany(timeout_ms=1500):
+            count += sum(len(records) for records in got.values())
+        return count
+    finally:
+        await consumer.stop()
