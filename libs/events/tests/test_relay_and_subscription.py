@@ -442,3 +442,43 @@ async def test_the_relay_reads_and_marks_a_batch_on_one_pooled_connection(
         await relay.stop(flush_timeout=2)
         await asyncio.wait_for(task, 15)
         await db.dispose()
+
+
+async def test_a_mark_deferred_to_the_next_read_is_made_by_it_or_at_the_stop(
+    postgres_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """When commits arrived while a batch was being sent (the relay was woken again), its mark rides on the
+    next read, one statement instead of two; that read leaves the just-sent rows out. A relay that stops
+    before reading again marks them on its way out."""
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"{topic_prefix}.test.events"
+    db = await migrated(postgres_url, tmp_path)
+    relay = OutboxRelay(db, kafka, service="test", topic=topic)
+    runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic))
+
+    async def commit(n: int) -> None:
+        counter = str(uuid.uuid4())
+        async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+            await uow.append(COUNTER, counter, 0, [Incremented(counter_id=counter, by=b) for b in range(1, n + 1)])
+
+    try:
+        await relay._connect()
+        await commit(2)
+        relay.wake()  # another commit's wake-up arrived during the send
+        assert await relay._publish_batch() == 2
+        assert relay._unmarked is not None and await relay.pending() == 2  # sent, mark deferred
+        await commit(1)
+        relay._wake.clear()  # as the loop does before each round
+        assert await relay._publish_batch() == 1  # read the new one (not the two sent), marked those
+        assert relay._unmarked is None and await relay.pending() == 0
+        await commit(3)
+        relay.wake()
+        assert await relay._publish_batch() == 3 and await relay.pending() == 3
+        await relay._mark_unmarked()  # what the relay does when it stops
+        assert await relay.pending() == 0
+        assert relay.status.published == 6
+        records = await _read_all(kafka_bootstrap, topic, 6)
+        assert len(records) == 6 and len({dict(r.headers)["ce_id"] for r in records}) == 6  # each event sent once
+    finally:
+        await relay._close_producer()
+        await db.dispose()

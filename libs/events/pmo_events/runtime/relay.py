@@ -77,6 +77,8 @@ class OutboxRelay:
         self._lock_driver: Any = None
         self._producer: AIOKafkaProducer | None = None
         self._epoch_watch: EpochWatch | None = None
+        #: Rows the broker acknowledged whose mark rides on the next read (PostgreSQL, more already waiting).
+        self._unmarked: tuple[list[int], datetime] | None = None
         #: PostgreSQL: the channel a commit in another process (another HTTP worker, a sweep) announces itself
         #: on, and the relay holding the lock LISTENs to (on its lock connection).
         self.channel = "pmo_outbox_" + re.sub(r"[^a-z0-9_]", "_", service.lower())
@@ -126,6 +128,7 @@ class OutboxRelay:
                     await self._retry_after(exc, backoff)
                 backoff = min(backoff * 2, self.max_backoff)
         finally:
+            await self._mark_unmarked()
             await self._close_producer()
             await self._release_leadership()
 
@@ -267,7 +270,11 @@ class OutboxRelay:
         now = datetime.now(UTC)
         if refused:
             await self._park(refused)
-        if ids:
+        if ids and connection is not None and not refused and (self._wake.is_set() or len(rows) == self.batch_size):
+            # More is waiting and the next round starts at once: its read marks these in the same statement
+            # (one round trip instead of two). Should it never come (a crash), they are sent again: at least once.
+            self._unmarked = (ids, now)
+        elif ids:
             await self._mark_published(ids, now, connection)
         self.status.published += len(ids)
         self.status.last_published_at = now
@@ -275,13 +282,34 @@ class OutboxRelay:
 
     async def _pending_rows(self, connection: Any | None) -> Sequence[Any]:
         """The next unpublished rows of streams that are not parked, in outbox order (`connection`: an
-        asyncpg connection outside any transaction, PostgreSQL; None: through a session)."""
+        asyncpg connection outside any transaction, PostgreSQL; None: through a session). On PostgreSQL
+        the previous round's deferred mark goes in the same statement."""
         if connection is not None:
             # One statement on an autocommit connection: no BEGIN/ROLLBACK around it, no compile.
-            found = await connection.fetch(_PENDING_SQL, "", self.batch_size)
+            unmarked, self._unmarked = self._unmarked, None
+            try:
+                if unmarked is None:
+                    found = await connection.fetch(_PENDING_SQL, "", self.batch_size)
+                else:
+                    ids, at = unmarked
+                    found = await connection.fetch(_MARK_THEN_PENDING_SQL, "", self.batch_size, at, ids)
+            except BaseException:
+                self._unmarked = self._unmarked or unmarked  # not marked: the next read (or the stop) tries again
+                raise
             return [_OutboxRow(*record) for record in found]
         async with self.db.sessions() as session:
             return (await session.execute(_PENDING.limit(self.batch_size))).all()
+
+    async def _mark_unmarked(self) -> None:
+        """The deferred mark, when the relay stops or loses its connection before its next read."""
+        unmarked, self._unmarked = self._unmarked, None
+        if unmarked is None:
+            return
+        try:
+            async with self.db.driver_connection() as connection:
+                await self._mark_published(*unmarked, connection)
+        except Exception:  # the rows are sent again by the next relay: at least once
+            log.warning("relay %s: %d sent records stay unmarked", self.service, len(unmarked[0]), exc_info=True)
 
     async def _mark_published(self, ids: list[int], now: datetime, connection: Any | None) -> None:
         if connection is not None:
@@ -368,6 +396,14 @@ _PENDING = (
 #: The same query as PostgreSQL text ($1: the empty key a keyless record is parked under, $2: the limit).
 _PENDING_SQL = str(_PENDING.limit(1).compile(dialect=asyncpg_dialect()))
 _MARK_SQL = f"UPDATE {outbox.name} SET published_at = $1 WHERE id = ANY($2::BIGINT[])"
+#: The previous round's mark ($3: when, $4: the ids) and the next read in one statement. The read sees the
+#: outbox as it was before the update, so it leaves those ids out itself.
+_UNPUBLISHED = f"WHERE {outbox.name}.published_at IS NULL AND "
+_MARK_THEN_PENDING_SQL = (
+    f"WITH marked AS (UPDATE {outbox.name} SET published_at = $3 WHERE id = ANY($4::BIGINT[])) "
+    + _PENDING_SQL.replace(_UNPUBLISHED, f"{_UNPUBLISHED}{outbox.name}.id <> ALL($4::BIGINT[]) AND ", 1)
+)
+assert _MARK_THEN_PENDING_SQL.count("<> ALL") == 1
 
 
 async def requeue_store(session: AsyncSession, *, service: str, topic: str, signer: EventSigner | None) -> int:
