@@ -1,6 +1,6 @@
 """Profile one loaded intake process with py-spy and print the top frames by share of samples.
 
-    .venv/bin/python benchmarks/profile.py [--seconds 15] [--top 25]
+    .venv/bin/python benchmarks/pyspy_profile.py [--seconds 15] [--top 25]
 
 Starts Tansu and intake on a fresh PostgreSQL database, drives `POST /proposals` with wrk while
 py-spy (from the peers' environment) samples the process, and prints the frames that hold the most
