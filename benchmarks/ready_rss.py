@@ -5,7 +5,8 @@ Each round starts every service with `python -m pmo_<service> serve` (one Stack,
 of its process tree once it is ready. With `--base`, rounds alternate between this checkout and the services'
 packages of the other checkout (put first on PYTHONPATH: a before/after on the same interpreter and libraries).
 `--scenario` also measures, in a process that started the portfolio app (lifespan, SQLite), its RSS when started
-and after one scenario and one efficient frontier on 200 candidates (services/portfolio/benchmarks).
+and after one scenario and one efficient frontier on 200 candidates (services/portfolio/benchmarks), and the
+RSS of the solver process that optimised them (0 when the checkout optimises in the service process).
 """
 
 from __future__ import annotations
@@ -46,9 +47,19 @@ SCENARIO = textwrap.dedent(
         async with app.router.lifespan_context(app):
             ready = rss()
             question = realistic_question(random.Random(7))
-            optimise(question)
-            frontier(question)
-            print(f"{ready:.1f} {rss():.1f} {'scipy' in sys.modules}")
+            try:  # the solver process (this checkout), else in this process (before it)
+                from pmo_portfolio.scenarios.queries import OPTIMISER, SOLVER
+            except ImportError:
+                optimise(question)
+                frontier(question)
+                solver = 0.0
+            else:
+                await SOLVER.run(OPTIMISER, "optimise", question)
+                await SOLVER.run(OPTIMISER, "frontier", question)
+                (pid,) = [p.pid for p in SOLVER.pool()._processes.values()]
+                pages = int(open(f"/proc/{pid}/statm").read().split()[1])
+                solver = pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+            print(f"{ready:.1f} {rss():.1f} {solver:.1f} {'scipy' in sys.modules}")
 
     asyncio.run(main())
     """
@@ -76,7 +87,7 @@ def ready(services: list[str], env: dict[str, str]) -> dict[str, float]:
         stack.stop()
 
 
-def scenario(env: dict[str, str]) -> tuple[float, float, str]:
+def scenario(env: dict[str, str]) -> tuple[float, float, float, str]:
     done = subprocess.run(
         [sys.executable, "-c", SCENARIO],
         capture_output=True,
@@ -84,8 +95,8 @@ def scenario(env: dict[str, str]) -> tuple[float, float, str]:
         check=True,
         env={**os.environ, "PMO_ROOT": str(ROOT), **env},
     )
-    started, after, scipy = done.stdout.strip().splitlines()[-1].split()
-    return float(started), float(after), scipy
+    started, after, solver, scipy = done.stdout.strip().splitlines()[-1].split()
+    return float(started), float(after), float(solver), scipy
 
 
 def main() -> None:
@@ -105,9 +116,9 @@ def main() -> None:
         for side, env in sides.items() if round_ % 2 == 0 else reversed(list(sides.items())):
             figures = ready(services, env)
             if args.scenario:
-                started, after, scipy = scenario(env)
-                figures |= {"app started": started, "after scenario+frontier": after}
-                print(f"round {round_} {side}: scipy imported after the scenario: {scipy}")
+                started, after, solver, scipy = scenario(env)
+                figures |= {"app started": started, "after scenario+frontier": after, "solver process": solver}
+                print(f"round {round_} {side}: scipy imported by the service process: {scipy}")
             results[side].append(figures)
             print(f"round {round_} {side}: " + ", ".join(f"{k} {v:.1f} MB" for k, v in figures.items()), flush=True)
     for side, rounds in results.items():

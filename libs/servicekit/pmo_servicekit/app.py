@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from pmo_events.runtime import KafkaSettings
+from pmo_servicekit import worker_process
 from pmo_servicekit.auth import Authenticator
 from pmo_servicekit.contract.document import install_contract, operation_id
 from pmo_servicekit.docs import install_docs
@@ -31,6 +32,7 @@ def create_app(
     settings = settings or ServiceSettings()
     kafka = kafka or KafkaSettings()
     runtime = ServiceRuntime(definition, settings, kafka)
+    worker_process.IDLE_SECONDS = settings.worker_idle_seconds
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

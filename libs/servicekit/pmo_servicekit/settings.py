@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     #: uvicorn worker processes (PostgreSQL only; one on SQLite). Relay and subscriptions stay single
     #: through the relay's advisory lock and the subscription's offset row locks.
     http_workers: int = Field(default=1, ge=1, le=64)
+    #: Seconds a worker process (portfolio's scenario solver, reporting's drawings) waits for work before it
+    #: exits, giving its memory back; the next call starts a new one. 0: it stays (`pmo_servicekit.worker_process`).
+    worker_idle_seconds: float = Field(default=600.0, ge=0)
     log_level: str = "info"
     #: `json` (one JSON object per line) or `console` (for people); default: console in development.
     log_format: Literal["json", "console"] | None = None

@@ -1,5 +1,6 @@
-"""A started portfolio service has not imported numpy or scipy (some 54 MB of its memory, issue 17): the scenario
-optimiser and the AHP weights import them when a scenario is first optimised or a pairwise matrix first weighed."""
+"""The portfolio service's process never imports scipy (some 54 MB, and HiGHS's working memory, issue 17): its
+scenarios are optimised by a solver process (`scenarios.queries.SOLVER`); numpy only when a pairwise matrix is
+first weighed."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import textwrap
 from pathlib import Path
 
 
-def test_a_started_portfolio_service_imports_numpy_and_scipy_only_when_it_first_optimises(tmp_path: Path) -> None:
+def test_the_portfolio_service_process_optimises_scenarios_without_importing_scipy(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, sys
         from decimal import Decimal
         from pmo_events.runtime import KafkaSettings
         from pmo_portfolio.bootstrap import PORTFOLIO
-        from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion, optimise
+        from pmo_portfolio.scenarios.domain.optimiser import ScenarioOption, ScenarioQuestion
+        from pmo_portfolio.scenarios.queries import OPTIMISER, SOLVER
         from pmo_servicekit.app import create_app
         from pmo_servicekit.settings import ServiceSettings
 
@@ -29,8 +31,12 @@ def test_a_started_portfolio_service_imports_numpy_and_scipy_only_when_it_first_
             async with app.router.lifespan_context(app):
                 print(loaded())
             option = ScenarioOption("c-1", 3.0, {{"FY27": Decimal(5)}})
-            answer = optimise(ScenarioQuestion((option,), {{"FY27": Decimal(10)}}))
+            question = ScenarioQuestion((option,), {{"FY27": Decimal(10)}})
+            answer = await SOLVER.run(OPTIMISER, "optimise", question)
             assert answer.selected == ("c-1",), answer
+            points = await SOLVER.run(OPTIMISER, "frontier", question)
+            assert [answer.selected for _, answer in points][0] == ("c-1",), points
+            SOLVER.close()
             print(loaded())
 
         asyncio.run(main())
@@ -38,4 +44,4 @@ def test_a_started_portfolio_service_imports_numpy_and_scipy_only_when_it_first_
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["[]", "['numpy', 'scipy']"], done.stdout
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"], done.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,11 +13,17 @@ from pmo_events.runtime import Database, EventStore
 from pmo_portfolio.calendar import calendar_in
 from pmo_portfolio.candidates import scorecard
 from pmo_portfolio.funding import load_portfolio_in
-from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer, frontier, optimise
+from pmo_portfolio.scenarios.domain.optimiser import ScenarioAnswer
 from pmo_portfolio.scenarios.domain.question import ScenarioRequest, build_question
 from pmo_portfolio.scenarios.views import scenarios
 from pmo_portfolio.shared.errors import RuleViolation
 from pmo_servicekit.contract.wire import fte_text, money_text, ratio_text
+from pmo_servicekit.worker_process import WorkerProcess
+
+#: The module whose `optimise` and `frontier` the solver process runs (numpy, scipy and HiGHS live there only).
+OPTIMISER = "pmo_portfolio.scenarios.domain.optimiser"
+#: The scenario solver's process: started by the first scenario, gone after PMO_WORKER_IDLE_SECONDS idle.
+SOLVER = WorkerProcess("scenario-solver", warm_up=(OPTIMISER, "warm_up"))
 
 VALUE_PLACES = Decimal("0.0001")
 
@@ -80,7 +85,7 @@ async def run_scenario(
         board_scores = await scorecard(session, portfolio_id)
         calendar = await calendar_in(session, store)
     question = build_question(state, ask.request, board_scores, calendar)
-    answer = await asyncio.to_thread(optimise, question)
+    answer = await SOLVER.run(OPTIMISER, "optimise", question)
     if not answer.feasible:
         raise RuleViolation(
             "no selection satisfies the scenario: the forced-in candidates (and approved projects kept in) "
@@ -90,7 +95,7 @@ async def run_scenario(
     body: dict[str, Any] = {"portfolio_id": portfolio_id, "as_of_version": version, "value": ask.request.value}
     body.update(_answer_view(answer, titles, state.currency))
     if ask.with_frontier:
-        points = await asyncio.to_thread(frontier, question)
+        points = await SOLVER.run(OPTIMISER, "frontier", question)
         body["frontier"] = [
             {"budget_level": ratio_text(level), "feasible": point.feasible,
              "total_value": total_value(point), "selected": list(point.selected),

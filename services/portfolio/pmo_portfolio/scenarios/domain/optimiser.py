@@ -1,7 +1,8 @@
 """Scenario optimisation: the set of candidates with the most value under budget and capacity (MILP, HiGHS).
 
-numpy and scipy (some 54 MB of a process's memory) are imported by `optimise`, when a scenario is first
-optimised, not when the service starts.
+numpy and scipy (some 54 MB of a process's memory, and HiGHS's working memory) are imported by `optimise`,
+not when the module is: the service runs `optimise` and `frontier` in a worker process of their own
+(`scenarios.queries.SOLVER`), so its own process never imports them.
 """
 
 from __future__ import annotations
@@ -126,6 +127,12 @@ def optimise(question: ScenarioQuestion, scale: Decimal = Decimal(1), time_limit
         proven_optimal=result.status == 0,
         gap=float(getattr(result, "mip_gap", 0.0) or 0.0),
     )
+
+
+def warm_up() -> None:
+    """What the first scenario would import (a new solver process runs this while the first call waits)."""
+    import numpy  # noqa: F401
+    import scipy.optimize  # noqa: F401
 
 
 def _pair(size: int, first: int, first_coefficient: float, second: int, second_coefficient: float) -> list[float]:

@@ -3,22 +3,19 @@
 matplotlib and its fonts take some 50 MB of a process's memory (and most of its import time). The service
 process never imports them: a chart is named here by its function in `charts` and the figures it draws
 (`Drawing`), a board pack is plain data (`Pack`), and both are drawn by a process pool of one worker
-(`drawing_process`), started when the first chart is ordered or the first PDF asked for, and started again
-if it dies. Only that worker imports `charts` and `board_pack_pdf`.
+(`drawing_process`, a `pmo_servicekit.worker_process.WorkerProcess`), started when the first chart is ordered
+or the first PDF asked for, started again if it dies, and gone after PMO_WORKER_IDLE_SECONDS (default 10
+minutes) without a drawing. Only that worker imports `charts` and `board_pack_pdf`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import multiprocessing
-import os
-import threading
-import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from pmo_servicekit.worker_process import WorkerProcess
 
 #: The module whose functions draw the charts (imported by the drawing process only).
 CHARTS = "pmo_reporting.adapters.http.charts"
@@ -88,68 +85,20 @@ class Pack:
     sections: list[Section]
 
 
-_POOL: ProcessPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
+#: The drawing process: started when the first chart is ordered or the first PDF asked for, warmed up with
+#: matplotlib, fonts and writers while the page is sent; gone after PMO_WORKER_IDLE_SECONDS without a drawing.
+DRAWER = WorkerProcess("drawing", warm_up=(CHARTS, "warm_up"))
 
 
 def drawing_process() -> ProcessPoolExecutor:
     """The pool of one drawing process, started (spawned: nothing of this process is inherited) on first use."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_outlive_no_parent,
-                initargs=(os.getpid(),),
-            )
-            _POOL.submit(_call, CHARTS, "warm_up")  # matplotlib, its fonts and writers, while the page is sent
-        return _POOL
-
-
-def _outlive_no_parent(parent: int) -> None:
-    """In the drawing process: exit when the service process is gone (even killed, with no goodbye)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _forget(pool: ProcessPoolExecutor) -> None:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is pool:
-            _POOL = None
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _call(module: str, function: str, *args: Any) -> Any:
-    """In the drawing process: `module.function(*args)`."""
-    return getattr(importlib.import_module(module), function)(*args)
-
-
-def _submit(module: str, function: str, *args: Any) -> tuple[ProcessPoolExecutor, Future[Any]]:
-    pool = drawing_process()
-    try:
-        return pool, pool.submit(_call, module, function, *args)
-    except (BrokenProcessPool, RuntimeError):  # the process died (or the pool was shut down): a new one
-        _forget(pool)
-        pool = drawing_process()
-        return pool, pool.submit(_call, module, function, *args)
+    return DRAWER.pool()
 
 
 def in_drawing_process(module: str, function: str, *args: Any) -> Any:
     """`module.function(*args)` run by the drawing process (blocks the calling thread until it is done); a
-    drawing process that died is replaced, and the call made once more."""
-    pool, future = _submit(module, function, *args)
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        _forget(pool)
-        return _submit(module, function, *args)[1].result()
+    drawing process that died (or left, idle) is replaced, and the call made once more."""
+    return DRAWER.call(module, function, *args)
 
 
 def chart_svg(drawing: Drawing, figures: tuple[Any, ...], chart_id: str) -> str:
@@ -164,7 +113,4 @@ async def pdf(pack: Pack) -> bytes:
 
 def close() -> None:
     """Stop the drawing process (it is started again on next use)."""
-    with _POOL_LOCK:
-        pool = _POOL
-    if pool is not None:
-        _forget(pool)
+    DRAWER.close()

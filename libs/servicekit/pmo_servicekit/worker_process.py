@@ -1,0 +1,117 @@
+"""A process of one worker for work whose libraries would otherwise stay in the service's memory for good.
+
+A library imported once stays imported: scipy's MILP solver (portfolio's scenarios) or matplotlib (reporting's
+charts) would keep some 50-80 MB in the service process after their first use. A `WorkerProcess` runs such
+calls in a process of its own: spawned (nothing of the service is inherited) on first use, started again if it
+died, and gone when the service process is gone (even killed) or after `idle_seconds` without a call
+(`PMO_WORKER_IDLE_SECONDS`, set by `create_app`; 0 = never), so its memory is given back while unused. A
+call that meets a process that just died or left is made once more, in a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+#: Seconds a worker process waits for a call before it exits (0: it stays); `create_app` sets it from settings.
+IDLE_SECONDS = 600.0
+
+# In the worker process: when the last call ended (monotonic), and whether one is running.
+_last_call = time.monotonic()
+_busy = False
+
+
+class WorkerProcess:
+    """`module.function(*args)` run in a process of one worker, spawned on first use."""
+
+    def __init__(self, name: str, warm_up: tuple[str, str] | None = None, idle_seconds: float | None = None) -> None:
+        self.name = name
+        #: (module, function) the new process runs first (imports), while the first call waits behind it.
+        self.warm_up = warm_up
+        self._idle_seconds = idle_seconds
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def idle_seconds(self) -> float:
+        return IDLE_SECONDS if self._idle_seconds is None else self._idle_seconds
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The pool of one process, started if there is none."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_watch,
+                    initargs=(os.getpid(), self.idle_seconds),
+                )
+                if self.warm_up is not None:
+                    self._pool.submit(_call, *self.warm_up)
+            return self._pool
+
+    def call(self, module: str, function: str, *args: Any) -> Any:
+        """`module.function(*args)` in the worker process (blocks the calling thread until it is done)."""
+        pool, future = self._submit(module, function, *args)
+        try:
+            return future.result()
+        except BrokenProcessPool:  # it died (or left, idle) with the call: once more, in a new process
+            self._forget(pool)
+            return self._submit(module, function, *args)[1].result()
+
+    async def run(self, module: str, function: str, *args: Any) -> Any:
+        """`call`, the event loop waiting in a thread."""
+        return await asyncio.to_thread(self.call, module, function, *args)
+
+    def close(self) -> None:
+        """Stop the worker process (a new one is started on next use)."""
+        with self._lock:
+            pool = self._pool
+        if pool is not None:
+            self._forget(pool)
+
+    def _submit(self, module: str, function: str, *args: Any) -> tuple[ProcessPoolExecutor, Future[Any]]:
+        pool = self.pool()
+        try:
+            return pool, pool.submit(_call, module, function, *args)
+        except (BrokenProcessPool, RuntimeError):  # the process died (or the pool was shut down): a new one
+            self._forget(pool)
+            pool = self.pool()
+            return pool, pool.submit(_call, module, function, *args)
+
+    def _forget(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _watch(parent: int, idle_seconds: float) -> None:
+    """In the worker process: exit when the service process is gone, or after `idle_seconds` without a call."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(min(1.0, idle_seconds) if idle_seconds > 0 else 1.0)
+            if idle_seconds > 0 and not _busy and time.monotonic() - _last_call > idle_seconds:
+                break
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _call(module: str, function: str, *args: Any) -> Any:
+    """In the worker process: `module.function(*args)`."""
+    global _busy, _last_call
+    _busy = True
+    try:
+        return getattr(importlib.import_module(module), function)(*args)
+    finally:
+        _busy = False
+        _last_call = time.monotonic()

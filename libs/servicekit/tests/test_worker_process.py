@@ -1,0 +1,61 @@
+"""A worker process runs calls away from the service process, is replaced when it died, and leaves when idle."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from pmo_servicekit.worker_process import WorkerProcess
+
+
+def _pid(worker: WorkerProcess) -> int:
+    (pid,) = [process.pid for process in worker.pool()._processes.values()]  # the pool's one process
+    assert pid is not None
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a child that exited but was not yet reaped is a zombie
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_call_runs_in_another_process_and_a_killed_one_is_replaced() -> None:
+    worker = WorkerProcess("test", warm_up=("os", "getpid"), idle_seconds=0)
+    try:
+        first = worker.call("os", "getpid")
+        assert first != os.getpid() and first == _pid(worker)
+        os.kill(first, signal.SIGKILL)
+        again = worker.call("os", "getpid")
+        assert again not in (first, os.getpid())
+    finally:
+        worker.close()
+
+
+def test_an_idle_worker_process_exits_and_the_next_call_starts_another() -> None:
+    worker = WorkerProcess("test", idle_seconds=1.0)
+    try:
+        first = worker.call("os", "getpid")
+        deadline = time.monotonic() + 30
+        while _alive(first) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(first)
+        again = worker.call("os", "getpid")
+        assert again != first and _alive(again)
+    finally:
+        worker.close()
+
+
+async def test_run_waits_in_a_thread_for_the_call() -> None:
+    worker = WorkerProcess("test", idle_seconds=0)
+    try:
+        assert await worker.run("math", "factorial", 5) == 120
+    finally:
+        worker.close()
