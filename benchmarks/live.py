@@ -18,8 +18,10 @@ none in the checker thread while a poll applies, polls of 500 records), so the r
 `--service intake|portfolio|resourcing` drives that service's subscription instead (the same history; it
 reads only the topics it consumes, and its handlers issue its commands as they do live: their events go to
 its outbox, signed; a handler that refuses an event of this generated history dead-letters it, counted).
-Portfolio refuses every ProposalSubmitted of the generated history (its portfolios were never created in
-portfolio's own database), so each of its polls is applied again event by event: its figure is that path's.
+Portfolio's own database is first given the history's portfolios, each created by portfolio's command (event,
+outbox, views; untimed), as the product has them before proposals arrive: every ProposalSubmitted registers a
+candidate (before 2026-11-29 23:00 UTC none did: each was dead-lettered and each poll split event by event).
+`LIVE_SCANS=1` prints each run's table scans (pg_stat_user_tables: sequential scans and rows they read).
 
     .venv/bin/python benchmarks/live.py [--scale 0.5] [--repeat 3] [--mode both|batch|one-by-one]
         [--service reporting|intake|portfolio|resourcing|all] [--mode before-after]
@@ -35,13 +37,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from load import ServerCpu, rss_mb
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
@@ -52,12 +54,15 @@ from pmo_devstack.keys import PUBLISHERS, ensure_event_keys, event_key_paths
 from pmo_devstack.testing import as_published, create_database, drop_database
 from pmo_events import envelope
 from pmo_events.contracts import TOPICS
+from pmo_events.contracts.portfolio import PortfolioCreated
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import KafkaSettings
+from pmo_events.runtime import KafkaSettings, Metadata
 from pmo_events.runtime.kafka import ensure_topics
 from pmo_events.runtime.migrate import upgrade
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_portfolio.funding.commands import create_portfolio
+from pmo_portfolio.funding.domain.portfolio import CreatePortfolio
 from pmo_reporting.adapters.db.tables import event_log
 from pmo_reporting.bootstrap import REPORTING
 from pmo_resourcing.bootstrap import RESOURCING
@@ -71,6 +76,12 @@ SERVICES: dict[str, ServiceDefinition] = {
     "portfolio": PORTFOLIO,
     "resourcing": RESOURCING,
 }
+
+
+SCANS = (
+    "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_live_tup FROM pg_stat_user_tables"
+    " ORDER BY seq_tup_read DESC LIMIT 8"
+)
 
 
 def consumed(definition: ServiceDefinition, history: list[RecordedEvent]) -> int:
@@ -109,6 +120,7 @@ async def catch_up(
     mode: str,
     definition: ServiceDefinition = REPORTING,
     max_records: int | None = None,
+    history: list[RecordedEvent] | None = None,
 ) -> dict[str, Any]:
     """A fresh database and subscription of the service reading everything from offset 0, timed to the last event."""
     url = await create_database(ADMIN, "pmo_bench")
@@ -126,6 +138,8 @@ async def catch_up(
         assert subscription is not None
         if max_records is not None:
             subscription.max_records = max_records
+        if definition is PORTFOLIO and history:
+            await seed_portfolios(runtime, history)
         if mode == "one-by-one":
             subscription._apply_together = _never  # type: ignore[method-assign]
         if mode == "batch-before":
@@ -145,6 +159,10 @@ async def catch_up(
             next(before, None)
         loop_cpu = time.thread_time() - loop_before  # the event loop's thread: the rest is the checker thread
         server_ms = server.stop()
+        if os.environ.get("LIVE_SCANS"):  # which tables the run scanned: a lookup that grows with the history
+            async with runtime.db.sessions() as session:
+                for row in await session.execute(text(SCANS)):
+                    print("    table", *row, flush=True)
         await subscription.stop()
         await asyncio.wait_for(task, 60)
         logged = None
@@ -167,6 +185,18 @@ async def catch_up(
         }
     finally:
         await drop_database(ADMIN, url)
+
+
+async def seed_portfolios(runtime: ServiceRuntime, history: list[RecordedEvent]) -> int:
+    """Portfolio's own past, as the product has it before intake's proposals arrive: each portfolio of the
+    history created by portfolio's command (its event, outbox record and inline views), untimed."""
+    created = [e.decode() for e in history if e.type == PortfolioCreated.type_name()]
+    for event in created:
+        assert isinstance(event, PortfolioCreated)
+        command = CreatePortfolio(**{f.name: getattr(event, f.name) for f in fields(CreatePortfolio)})
+        async with runtime.commands.unit_of_work(Metadata(actor=event.created_by)) as uow:
+            await create_portfolio(uow, command)
+    return len(created)
 
 
 def describe(run: dict[str, Any]) -> str:
@@ -241,8 +271,9 @@ def main() -> None:
                     total = consumed(definition, history)
                     for mode in modes:  # interleaved, so a busy minute hurts both modes alike
                         count = min(total, args.one_by_one_events) if mode == "one-by-one" else total
+                        bootstrap = broker.bootstrap_servers
                         run = asyncio.run(
-                            catch_up(broker.bootstrap_servers, data_dir, count, mode, definition, args.max_records)
+                            catch_up(bootstrap, data_dir, count, mode, definition, args.max_records, history)
                         )
                         runs[f"{service} {mode}"].append(run)
                         print(describe(run))
