@@ -5,6 +5,8 @@ still goes out once."""
 from __future__ import annotations
 
 import asyncio
+import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -85,3 +87,44 @@ async def _records(bootstrap: str, topic: str) -> int:
         return count
     finally:
         await consumer.stop()
+
+
+async def test_a_relay_stepping_down_marks_what_it_sent_before_it_queues_for_the_lock(
+    postgres_url: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A batch the broker acknowledged whose mark waits for the next read (`_unmarked`) is marked when the
+    relay loses its lock; else the next holder sends it again."""
+    db = await migrated(postgres_url, tmp_path)
+    topic = f"{topic_prefix}.test.events"
+    relay = OutboxRelay(db, KafkaSettings(bootstrap_servers=kafka_bootstrap), service="test", topic=topic,
+                        poll_interval=30)  # fmt: skip
+    task = asyncio.create_task(relay.run())
+    admin_url = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
+    waiter, killer = await asyncpg.connect(admin_url), await asyncpg.connect(admin_url)
+    try:
+        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=relay.wake)
+        for _ in range(5):
+            async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+                loaded = await uow.load(COUNTER, "c")
+                await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
+        await eventually(lambda: _pending_is(relay, 0))
+        # As after a round that deferred its mark: sent, acknowledged, not marked yet.
+        ids = [r["id"] for r in await killer.fetch("UPDATE pmo_outbox SET published_at = NULL RETURNING id")]
+        relay._unmarked = (ids, datetime.now(UTC))
+        key = zlib.crc32(b"pmo-relay:test")
+        queued = asyncio.create_task(waiter.execute("SELECT pg_advisory_lock($1)", key))  # the next holder
+        await asyncio.sleep(0.3)
+        await killer.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        await asyncio.wait_for(queued, 10)
+        await eventually(lambda: _is(not relay.status.active))
+        assert await relay.pending() == 0  # fails before: the 5 stayed unmarked for the next holder to resend
+    finally:
+        await relay.stop(flush_timeout=1)
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 15)
+        await waiter.close()
+        await killer.close()
+        await db.dispose()

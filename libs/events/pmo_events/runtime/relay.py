@@ -200,6 +200,7 @@ class OutboxRelay:
             await self._release_leadership()
         self._lock_conn = self._lock_driver = None
         self.status.active = False
+        await self._mark_unmarked()  # acknowledged by the broker: the next holder must not send them again
         raise LeadershipLost(f"relay {self.service}: the advisory lock's connection closed")
 
     async def _connect(self) -> None:
