@@ -14,7 +14,14 @@ from sqlalchemy import select, text, update
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
-from pmo_reporting.adapters.db.checkpoints import checkpoint_count, checkpoint_marks, decode, encode, save_checkpoint
+from pmo_reporting.adapters.db.checkpoints import (
+    checkpoint_count,
+    checkpoint_marks,
+    decode,
+    encode,
+    is_month_start,
+    save_checkpoint,
+)
 from pmo_reporting.adapters.db.tables import checkpoints
 from pmo_reporting.application.live import apply_events
 from pmo_reporting.application.log_reader import log_head
@@ -95,7 +102,7 @@ def cold() -> Checkpoints:
 async def test_a_cold_process_answers_from_kept_checkpoints_like_the_full_fold(db: Database) -> None:
     history, late = busy_history()
     await consume(db, history.events)
-    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, keep_newest=None)
     async with db.sessions() as session:
         marks = await checkpoint_marks(session, "portfolio", 1)
     assert len(marks) > 10
@@ -119,11 +126,11 @@ async def test_a_second_sweep_reads_only_the_log_past_the_newest_checkpoint(db: 
     history, late = busy_history()
     half = len(history.events) // 2
     await consume(db, history.events[:half])
-    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, keep_newest=None)
     async with db.sessions() as session:
         first = await checkpoint_marks(session, "portfolio", 1)
     await consume(db, history.events[half:] + late, first_offset=half)
-    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, lazy=True)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, lazy=True, keep_newest=None)
     async with db.sessions() as session:
         second = await checkpoint_marks(session, "portfolio", 1)
         head = await log_head(session)
@@ -131,7 +138,7 @@ async def test_a_second_sweep_reads_only_the_log_past_the_newest_checkpoint(db: 
     assert max(upto for _, upto in second) == head
     await assert_like_full_folds(db, cold())
     # Lazy, with fewer than `per` new events: nothing to do.
-    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, lazy=True)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, lazy=True, keep_newest=None)
     async with db.sessions() as session:
         assert await checkpoint_marks(session, "portfolio", 1) == second
 
@@ -177,7 +184,7 @@ async def test_a_checkpoint_taken_while_a_batch_is_written_does_not_cover_the_ba
     async with db.transaction() as session:
         await apply_events(session, placed)  # logged, folded into the live models, not yet committed
         # The sweep reads the log meanwhile; on SQLite it waits for the batch's commit to write its checkpoints.
-        sweeping = asyncio.create_task(sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True))
+        sweeping = asyncio.create_task(sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, keep_newest=None))
         await asyncio.sleep(0.5)
     await sweeping
     async with db.sessions() as session:
@@ -218,7 +225,7 @@ async def test_checkpoints_kept_zlib_compressed_before_reporting_0004_are_still_
     read as they were, and a cold process answers from them like the full fold."""
     history, _late = busy_history()
     await consume(db, history.events)
-    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, keep_newest=None)
     async with db.transaction() as session:
         bodies = (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all()
         assert bodies and all(body[:1] == b"{" for _, body in bodies)
@@ -241,7 +248,7 @@ async def test_checkpoints_kept_zlib_compressed_before_reporting_0004_are_still_
 async def test_checkpoints_and_answers_in_memory_stay_within_their_budget(db: Database) -> None:
     history, _late = busy_history()
     await consume(db, history.events)
-    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, keep_newest=None)
     asked = instants()[::8]
     unbounded = Checkpoints(sweep_every=None, budget=10**12)
     for as_of in asked:
@@ -261,3 +268,31 @@ async def test_checkpoints_and_answers_in_memory_stay_within_their_budget(db: Da
         assert await fold_as_of(db, PORTFOLIO, as_of, tiny) is answer
         assert tiny.held_bytes("portfolio") == answer.approx_bytes()
     await assert_like_full_folds(db, Checkpoints(sweep_every=None, budget=budget))
+
+
+async def test_a_sweep_keeps_month_start_checkpoints_and_the_newest_and_answers_stay_the_full_folds(
+    db: Database,
+) -> None:
+    history, late = busy_history()
+    half = len(history.events) // 2
+    await consume(db, history.events[:half])
+    await sweep(db, PORTFOLIO, cold(), timedelta(days=30), per=5, persist=True, keep_newest=None)
+    async with db.sessions() as session:
+        unpruned = await checkpoint_marks(session, "portfolio", 1)
+    assert len(unpruned) > 6  # what a pass leaves: one per 5 events, each month start, the newest instant
+    await sweep(db, PORTFOLIO, cold(), timedelta(days=30), per=5, persist=True, keep_newest=3)
+    async with db.sessions() as session:
+        kept = [at for at, _ in await checkpoint_marks(session, "portfolio", 1)]
+    month_starts = [at for at, _ in unpruned if is_month_start(at)]
+    assert month_starts and kept == sorted({*month_starts, *[at for at, _ in unpruned][-3:]})
+    await assert_like_full_folds(db, cold())
+    # A later pass adds its checkpoints and drops those that are no longer among the newest.
+    await consume(db, history.events[half:] + late, first_offset=half)
+    await sweep(db, PORTFOLIO, cold(), timedelta(days=30), per=5, persist=True, lazy=True, keep_newest=3)
+    async with db.sessions() as session:
+        marks = await checkpoint_marks(session, "portfolio", 1)
+        head = await log_head(session)
+    assert max(upto for _, upto in marks) == head  # the newest, where the next sweep starts, is kept
+    others = [at for at, _ in marks if not is_month_start(at)]
+    assert len(others) <= 3 and set(month_starts) <= {at for at, _ in marks}
+    await assert_like_full_folds(db, cold())

@@ -105,6 +105,28 @@ async def checkpoint_marks(session: AsyncSession, projection: str, generation: i
     return [(at, int(upto)) for at, upto in rows]
 
 
+def is_month_start(at: datetime) -> bool:
+    return at.day == 1 and at.hour == at.minute == at.second == at.microsecond == 0
+
+
+async def prune_checkpoints(session: AsyncSession, projection: str, generation: int, keep_newest: int) -> int:
+    """Keep every month-start checkpoint and the `keep_newest` newest of this generation; drop the others
+    (how many). Each sweep adds one at the log's newest instant and one per `EVENTS_PER_CHECKPOINT` events:
+    without this they would grow without bound (some 15 MB of JSON each at 200,000 events)."""
+    marks = [at for at, _ in await checkpoint_marks(session, projection, generation)]
+    newest = set(marks[-keep_newest:]) if keep_newest > 0 else set()
+    drop = [at for at in marks if at not in newest and not is_month_start(at)]
+    for start in range(0, len(drop), 500):
+        await session.execute(
+            delete(checkpoints).where(
+                checkpoints.c.projection == projection,
+                checkpoints.c.generation == generation,
+                checkpoints.c.at.in_(drop[start : start + 500]),
+            )
+        )
+    return len(drop)
+
+
 async def checkpoint_count(session: AsyncSession, projection: str) -> int:
     query = select(func.count()).select_from(checkpoints).where(checkpoints.c.projection == projection)
     return int((await session.execute(query)).scalar_one())
