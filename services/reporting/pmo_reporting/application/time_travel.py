@@ -50,14 +50,10 @@ EVENTS_PER_CHECKPOINT = 1000
 #: The checkpoints and recent answers a process keeps in memory for one read model take at most about this
 #: much (their documents' JSON; an answer counts as its whole set, though it shares most documents with the
 #: checkpoint it started from). The newest answer is always kept (the same instant asked again folds nothing);
-#: checkpoints go first: the sweep's are in the database (as KEEP_NEWEST retains them), so one dropped here
+#: checkpoints go first: the sweep's are in the database (`prune_checkpoints` keeps the fold bound), so one dropped here
 #: costs a read of tens of ms.
 #: At 200,000 events a portfolio checkpoint is some 15 MB of JSON: one answer is kept, and little else.
 MEMORY_BUDGET = 24_000_000
-#: Checkpoints kept in the database per read model, besides every month start's: the newest this many (so
-#: an `as_of` in the recent past folds at most EVENTS_PER_CHECKPOINT events on its checkpoint, and an older
-#: one at most its month's events). The sweep drops the others after each pass (`prune_checkpoints`).
-KEEP_NEWEST = 12
 
 
 @dataclass(frozen=True)
@@ -261,15 +257,15 @@ async def sweep(
     per: int | None = None,
     persist: bool = False,
     lazy: bool = False,
-    keep_newest: int | None = KEEP_NEWEST,
+    thin: bool = True,
 ) -> None:
     """One pass over the log in event-time order, leaving a checkpoint at each month start (or `every`)
     and, with `per`, after every `per` events of the read model.
 
     With `persist`, the checkpoints are also kept in the database and the pass starts from the newest
     one kept there (only the log past it is read); with `lazy`, it does nothing unless the log has grown
-    by at least `per` events since that checkpoint. After a pass that kept checkpoints, only the month-start
-    ones and the `keep_newest` newest stay in the database (None: all stay)."""
+    by at least `per` events since that checkpoint. After a pass that kept checkpoints, those it no longer
+    needs are dropped (`prune_checkpoints`: an answer still folds at most `per` events; with `thin` off all stay)."""
     types = event_log.c.type.in_(sorted(projection.handles))
     name = projection.name
     try:
@@ -320,8 +316,8 @@ async def sweep(
                     last = event.time
             if persist and last is not None and since > 0:
                 await take(last)  # the newest instant of the log, so the next sweep starts from here
-            if persist and keep_newest is not None:
+            if persist and thin and per is not None:
                 async with db.transaction() as writing:
-                    await prune_checkpoints(writing, name, generation, keep_newest)
+                    await prune_checkpoints(writing, name, generation, types, per, newest.at if newest else None)
     except Exception:
         log.exception("checkpoint sweep of %s failed; as_of questions fold from the nearest checkpoint", name)

@@ -7,14 +7,16 @@ zlib-compressed before that are still read."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import zlib
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_reporting.adapters.db.tables import checkpoints
+from pmo_reporting.adapters.db.tables import checkpoints, event_log
 from pmo_reporting.projections.documents import InMemoryDocuments
 
 #: The first byte of a zlib stream as `zlib.compress` writes it (a body kept before `reporting_0004`); a
@@ -109,22 +111,54 @@ def is_month_start(at: datetime) -> bool:
     return at.day == 1 and at.hour == at.minute == at.second == at.microsecond == 0
 
 
-async def prune_checkpoints(session: AsyncSession, projection: str, generation: int, keep_newest: int) -> int:
-    """Keep every month-start checkpoint and the `keep_newest` newest of this generation; drop the others
-    (how many). Each sweep adds one at the log's newest instant and one per `EVENTS_PER_CHECKPOINT` events:
-    without this they would grow without bound (some 15 MB of JSON each at 200,000 events)."""
+async def prune_checkpoints(
+    session: AsyncSession,
+    projection: str,
+    generation: int,
+    types: ColumnElement[bool],
+    per: int,
+    since: datetime | None,
+) -> int:
+    """Thin this generation's checkpoints from `since` on (the one a sweep started from; None: all), keeping
+    the fold bound: a checkpoint goes only when the read model's events (`types`) between the kept one before
+    it and the one after it are at most `per`, so an `as_of` answer between two kept checkpoints still folds at
+    most `per` events (plus late arrivals). Month starts and the newest always stay. Returns how many went.
+
+    Each lazy sweep (after the log grew by `per` events of every kind) leaves one at the log's newest instant,
+    usually after far fewer than `per` of this read model's events: without thinning the table would grow by a
+    full checkpoint (some 15 MB of JSON at 200,000 events) per sweep instead of per `per` of its events."""
     marks = [at for at, _ in await checkpoint_marks(session, projection, generation)]
-    newest = set(marks[-keep_newest:]) if keep_newest > 0 else set()
-    drop = [at for at in marks if at not in newest and not is_month_start(at)]
-    for start in range(0, len(drop), 500):
+    start = 0 if since is None else max(0, bisect.bisect_left(marks, since) - 1)
+    window = marks[start:]
+    if len(window) < 3:
+        return 0
+    between = [await _events_between(session, types, a, b) for a, b in itertools.pairwise(window)]
+    drop: list[datetime] = []
+    folded = 0  # the read model's events since the last kept checkpoint, up to window[i]
+    for i in range(1, len(window) - 1):
+        folded += between[i - 1]
+        if not is_month_start(window[i]) and folded + between[i] <= per:
+            drop.append(window[i])
+        else:
+            folded = 0
+    for first in range(0, len(drop), 500):
         await session.execute(
             delete(checkpoints).where(
                 checkpoints.c.projection == projection,
                 checkpoints.c.generation == generation,
-                checkpoints.c.at.in_(drop[start : start + 500]),
+                checkpoints.c.at.in_(drop[first : first + 500]),
             )
         )
     return len(drop)
+
+
+async def _events_between(session: AsyncSession, types: ColumnElement[bool], after: datetime, upto: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(event_log)
+        .where(types, event_log.c.occurred_at > after, event_log.c.occurred_at <= upto)
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def checkpoint_count(session: AsyncSession, projection: str) -> int:
