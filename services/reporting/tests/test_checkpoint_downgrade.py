@@ -1,17 +1,21 @@
 """reporting_0004 (checkpoint bodies as plain JSON, lz4 on PostgreSQL) can be undone: code at
-reporting_0003 reads every checkpoint the downgrade leaves (zlib-compressed JSON), and upgrading again works."""
+reporting_0003 reads every checkpoint the downgrade leaves (zlib-compressed JSON), and upgrading again works;
+and a checkpoint that disappears between its mark and its body (pruned, dropped) does not fail an answer."""
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from datetime import datetime, timedelta
 
+import pytest
 from alembic import command
 from sqlalchemy import select
 
 from pmo_events.runtime import Database
-from pmo_events.runtime.migrate import alembic_config
+from pmo_events.runtime.migrate import alembic_config, upgrade
 from pmo_reporting.adapters.db.tables import checkpoints
+from pmo_reporting.application import time_travel
 from pmo_reporting.application.time_travel import sweep
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO
@@ -44,5 +48,27 @@ async def test_a_downgrade_leaves_only_checkpoints_reporting_0003_can_read(datab
         assert all(zlib.decompress(body) for _, body in left)
         await db.dispose()
         await asyncio.to_thread(command.upgrade, config, "heads")
+    finally:
+        await db.dispose()
+
+
+async def test_a_checkpoint_pruned_between_its_mark_and_its_body_still_answers(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fold_as_of` reads the nearest checkpoint's mark, then its body: a sweep's pruning (or a rebuild's
+    drop) committed in between must not fail the answer (NoResultFound before)."""
+    await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
+    db = Database(database_url)
+    try:
+        history, _late = busy_history()
+        await consume(db, history.events)
+        as_of = history.events[len(history.events) // 2].time
+
+        async def pruned_mark(*_args: object) -> tuple[datetime, int]:
+            return as_of - timedelta(days=1), 1  # read just before the sweep dropped it
+
+        monkeypatch.setattr(time_travel, "nearest_checkpoint", pruned_mark)
+        answer = await time_travel.fold_as_of(db, PORTFOLIO, as_of, cold())
+        assert sorted(answer.rows()) == sorted((await time_travel.fold_as_of(db, PORTFOLIO, as_of)).rows())
     finally:
         await db.dispose()

@@ -196,8 +196,9 @@ async def fold_as_of(
             if kept is not None and (start is None or kept[0] > start.at):
                 at, upto = kept
                 stored = await checkpoint_documents(session, projection.name, generation, at)
-                start = Checkpoint(at, upto, stored, generation)
-                checkpoints.remember(projection.name, start)
+                if stored is not None:  # else pruned meanwhile: fold from the start found before
+                    start = Checkpoint(at, upto, stored, generation)
+                    checkpoints.remember(projection.name, start)
         docs = LayeredDocuments(start.docs) if start else InMemoryDocuments()
         folded = 0
         for where, by_time in _passes(start, as_of, head):
@@ -279,7 +280,8 @@ async def sweep(
                     return
                 if marks and marks[-1][1] <= head:
                     at, upto = marks[-1]
-                    newest = Checkpoint(at, upto, await checkpoint_documents(session, name, generation, at), generation)
+                    stored = await checkpoint_documents(session, name, generation, at)
+                    newest = None if stored is None else Checkpoint(at, upto, stored, generation)
             docs: InMemoryDocuments = LayeredDocuments(newest.docs) if newest else InMemoryDocuments()
             since = 0
             last: datetime | None = newest.at if newest else None

@@ -86,15 +86,17 @@ async def nearest_checkpoint(
 
 async def checkpoint_documents(
     session: AsyncSession, projection: str, generation: int, at: datetime
-) -> InMemoryDocuments:
+) -> InMemoryDocuments | None:
+    """The checkpoint's documents; None when it is gone since its mark was read (a sweep pruned it, a
+    rebuild dropped its generation: each statement sees what is committed when it runs)."""
     body = (
         await session.execute(
             select(checkpoints.c.body).where(
                 checkpoints.c.projection == projection, checkpoints.c.generation == generation, checkpoints.c.at == at
             )
         )
-    ).scalar_one()
-    return decode(body)
+    ).scalar_one_or_none()
+    return None if body is None else decode(body)
 
 
 async def checkpoint_marks(session: AsyncSession, projection: str, generation: int) -> list[tuple[datetime, int]]:
