@@ -55,6 +55,7 @@ TUNING_ENV = {
     "PMO_READINESS_GRACE_SECONDS",
     "PMO_SWEEP_EVERY_SECONDS",
     "PMO_WORKER_IDLE_SECONDS",
+    "PMO_WORKER_TIMEOUT_SECONDS",
 }
 DOCUMENTED_ENV = CONTRACT_ENV | TUNING_ENV
 # The standard OpenTelemetry variables the artifacts may set (the SDK reads them).

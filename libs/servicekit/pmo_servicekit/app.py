@@ -33,6 +33,7 @@ def create_app(
     kafka = kafka or KafkaSettings()
     runtime = ServiceRuntime(definition, settings, kafka)
     worker_process.IDLE_SECONDS = settings.worker_idle_seconds
+    worker_process.TIMEOUT_SECONDS = settings.worker_timeout_seconds
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

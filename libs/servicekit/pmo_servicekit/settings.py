@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     #: Seconds a worker process (portfolio's scenario solver, reporting's drawings) waits for work before it
     #: exits, giving its memory back; the next call starts a new one. 0: it stays (`pmo_servicekit.worker_process`).
     worker_idle_seconds: float = Field(default=600.0, ge=0)
+    #: Seconds one call to a worker process may take; past it the process is ended and the request answers 503
+    #: (a hung drawing or solve would otherwise block every later one). 0: no limit.
+    worker_timeout_seconds: float = Field(default=120.0, ge=0, le=3600, allow_inf_nan=False)
     log_level: str = "info"
     #: `json` (one JSON object per line) or `console` (for people); default: console in development.
     log_format: Literal["json", "console"] | None = None

@@ -5,7 +5,9 @@ charts) would keep some 50-80 MB in the service process after their first use. A
 calls in a process of its own: spawned (nothing of the service is inherited) on first use, started again if it
 died, and gone when the service process is gone (even killed) or after `idle_seconds` without a call
 (`PMO_WORKER_IDLE_SECONDS`, set by `create_app`; 0 = never), so its memory is given back while unused. A
-call that meets a process that just died or left is made once more, in a new one.
+call that meets a process that just died or left is made once more, in a new one. A call that takes longer
+than `timeout_seconds` (`PMO_WORKER_TIMEOUT_SECONDS`, default 120) ends the process (the next call starts a
+new one) and raises `WorkerTimeout`, a 503 problem: a hung drawing or solve no longer blocks every call after it.
 """
 
 from __future__ import annotations
@@ -20,19 +22,42 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from pmo_servicekit.problems import Problem
+
 #: Seconds a worker process waits for a call before it exits (0: it stays); `create_app` sets it from settings.
 IDLE_SECONDS = 600.0
+#: Seconds a call may take before its worker process is ended (`create_app` sets it from settings).
+TIMEOUT_SECONDS = 120.0
 
 # In the worker process: when the last call ended (monotonic), and whether one is running.
 _last_call = time.monotonic()
 _busy = False
 
 
+class WorkerTimeout(Problem):
+    """A call took longer than its worker process's time limit; that process was ended."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        super().__init__(
+            503,
+            "unavailable",
+            f"the {name} process took longer than {seconds:g} s and was stopped; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+
 class WorkerProcess:
     """`module.function(*args)` run in a process of one worker, spawned on first use."""
 
-    def __init__(self, name: str, warm_up: tuple[str, str] | None = None, idle_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        warm_up: tuple[str, str] | None = None,
+        idle_seconds: float | None = None,
+        timeout_seconds: float | None = None,
+    ) -> None:
         self.name = name
+        self._timeout_seconds = timeout_seconds
         #: (module, function) the new process runs first (imports), while the first call waits behind it.
         self.warm_up = warm_up
         self._idle_seconds = idle_seconds
@@ -42,6 +67,10 @@ class WorkerProcess:
     @property
     def idle_seconds(self) -> float:
         return IDLE_SECONDS if self._idle_seconds is None else self._idle_seconds
+
+    @property
+    def timeout_seconds(self) -> float:
+        return TIMEOUT_SECONDS if self._timeout_seconds is None else self._timeout_seconds
 
     def pool(self) -> ProcessPoolExecutor:
         """The pool of one process, started if there is none."""
@@ -61,10 +90,19 @@ class WorkerProcess:
         """`module.function(*args)` in the worker process (blocks the calling thread until it is done)."""
         pool, future = self._submit(module, function, *args)
         try:
-            return future.result()
+            return self._result(pool, future)
         except BrokenProcessPool:  # it died (or left, idle) with the call: once more, in a new process
             self._forget(pool)
-            return self._submit(module, function, *args)[1].result()
+            return self._result(*self._submit(module, function, *args))
+
+    def _result(self, pool: ProcessPoolExecutor, future: Future[Any]) -> Any:
+        try:
+            return future.result(timeout=self.timeout_seconds or None)
+        except TimeoutError:  # hung (or far too slow): end the process, the next call starts a new one
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            self._forget(pool)
+            raise WorkerTimeout(self.name, self.timeout_seconds) from None
 
     async def run(self, module: str, function: str, *args: Any) -> Any:
         """`call`, the event loop waiting in a thread."""

@@ -6,7 +6,9 @@ import os
 import signal
 import time
 
-from pmo_servicekit.worker_process import WorkerProcess
+import pytest
+
+from pmo_servicekit.worker_process import WorkerProcess, WorkerTimeout
 
 
 def _pid(worker: WorkerProcess) -> int:
@@ -57,5 +59,24 @@ async def test_run_waits_in_a_thread_for_the_call() -> None:
     worker = WorkerProcess("test", idle_seconds=0)
     try:
         assert await worker.run("math", "factorial", 5) == 120
+    finally:
+        worker.close()
+
+
+def test_a_hung_call_ends_its_process_answers_503_and_the_next_call_runs_in_a_new_one() -> None:
+    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=1.0)
+    try:
+        hung = worker.call("os", "getpid")
+        started = time.monotonic()
+        with pytest.raises(WorkerTimeout) as raised:
+            worker.call("time", "sleep", 60)  # stands for a drawing or a solve that never ends
+        assert time.monotonic() - started < 20
+        assert raised.value.status == 503 and raised.value.headers["Retry-After"]
+        deadline = time.monotonic() + 10
+        while _alive(hung) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(hung)  # ended, not left running beside the next one
+        again = worker.call("os", "getpid")
+        assert again not in (hung, os.getpid()) and _alive(again)
     finally:
         worker.close()

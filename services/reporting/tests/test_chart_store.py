@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
+
+from pmo_reporting.adapters.http import drawings
 from pmo_reporting.adapters.http.chart_store import ChartStore, chart_key
 from pmo_reporting.adapters.http.drawings import TITLES, Drawing
+from pmo_servicekit.worker_process import WorkerTimeout
 
 RAG = {"green": 2, "amber": 1, "red": 0, "unreported": 1}
 
@@ -56,3 +60,23 @@ async def test_the_oldest_charts_on_disk_go_past_the_limit(tmp_path: Path) -> No
     # then the two latest are on disk, the first is not
     assert set(_files(tmp_path)) == {f"{key}.svg" for key in keys[1:]}
     store.close()
+
+
+async def test_a_drawing_that_timed_out_answers_503_and_is_drawn_when_asked_again(tmp_path: Path) -> None:
+    # Given a drawing process that cannot finish in time (a time limit shorter than its start)
+    drawings.DRAWER.close()
+    drawings.DRAWER._timeout_seconds = 0.001
+    store = ChartStore(tmp_path)
+    try:
+        key = store.order(Drawing("rag_chart", (RAG,)), "chart-rag")
+        # when the chart is asked for, the request fails as unavailable (503), and nothing is written
+        with pytest.raises(WorkerTimeout) as raised:
+            await store.svg(key)
+        assert raised.value.status == 503 and _files(tmp_path) == {}
+        # then, the process healthy again, the same chart is drawn when asked again (the failure is not kept)
+        drawings.DRAWER._timeout_seconds = None
+        svg = await store.svg(key)
+        assert svg is not None and 'id="chart-rag"' in svg and _files(tmp_path) == {f"{key}.svg": svg}
+    finally:
+        drawings.DRAWER._timeout_seconds = None
+        store.close()

@@ -13,6 +13,7 @@ it survives a restart. The board pack's HTML takes its inline SVG from the same 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -90,12 +91,16 @@ class ChartStore:
         """The chart's SVG, drawn now if it was only ordered (or waited for, if under way), or None for a key
         never ordered. Drawing starts when the chart is asked for, not when its page is rendered: the page's
         own work does not share the interpreter with a drawing."""
+        drawn_now: tuple[Drawing, str] | None = None
         with self._lock:
             drawing = self._drawings.get(key)
             if drawing is None and key in self._ordered:
-                drawing = self._executor.submit(self._draw, key, *self._ordered.pop(key))
+                drawn_now = self._ordered.pop(key)
+                drawing = self._executor.submit(self._draw, key, *drawn_now)
                 self._keep(key, drawing)
         if drawing is not None:
+            if drawn_now is not None:  # outside the lock: a future already done runs its callback here
+                drawing.add_done_callback(functools.partial(self._forget_failed, key, drawn_now))
             return await asyncio.wrap_future(drawing)
         path = self._path(key)
         if path is None or not path.exists():
@@ -106,6 +111,15 @@ class ChartStore:
         with self._lock:
             self._keep(key, done)
         return text
+
+    def _forget_failed(self, key: str, order: tuple[Drawing, str], drawing: Future[str]) -> None:
+        """A drawing that failed (its process timed out or died) is not kept: asked again, it is drawn again."""
+        if drawing.cancelled() or drawing.exception() is None:
+            return
+        with self._lock:
+            if self._drawings.get(key) is drawing:
+                del self._drawings[key]
+                self._ordered[key] = order
 
     def _keep(self, key: str, drawing: Future[str]) -> None:
         self._drawings[key] = drawing
