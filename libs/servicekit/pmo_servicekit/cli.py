@@ -11,6 +11,8 @@ import os
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.projection import rebuild_inline_views, reset_subscription
@@ -45,7 +47,11 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sweep" and (unknown := set(args.names) - {*names, "all"}):
         parser.error(f"no sweep {', '.join(sorted(unknown))}; {definition.name} has: {', '.join([*names, 'all'])}")
-    settings = ServiceSettings()
+    try:
+        settings = ServiceSettings()
+    except ValidationError as error:  # a setting that is missing or wrong: say which, not a traceback
+        print(f"pmo-{definition.name}: cannot start: {settings_problems(error)}", file=sys.stderr)
+        return 2
     configure_logging(service=definition.name, level=settings.log_level, json=settings.logs_as_json)
     url = settings.database_url_for(definition.name)
     if args.command == "migrate":
@@ -61,6 +67,16 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     if args.command == "rebuild":
         return asyncio.run(_rebuild(definition, settings, replay_subscription=args.subscription))
     return _serve(definition, settings)
+
+
+def settings_problems(error: ValidationError) -> str:
+    """Each wrong setting by its environment variable (`PMO_...`), with pydantic's reason."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        reason = str(problem["msg"]).removeprefix("Value error, ")
+        where = "_".join(str(part) for part in problem["loc"]).upper()
+        problems.append(f"PMO_{where}: {reason}" if where else reason)
+    return "; ".join(problems)
 
 
 def _serve(definition: ServiceDefinition, settings: ServiceSettings) -> int:
