@@ -231,7 +231,13 @@ def _schema(document: dict[str, Any], pointer: str) -> Draft202012Validator:
 
 
 #: Read by the alerts and the dashboard but exposed by Kubernetes itself (kube-state-metrics, scrapes).
-CLUSTER_METRICS = {"up", "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
+CLUSTER_METRICS = {
+    "up",
+    "kube_deployment_status_replicas_available",
+    "kube_deployment_spec_replicas",
+    "kube_job_status_failed",
+    "kube_cronjob_status_last_successful_time",
+}
 
 
 def test_every_metric_the_alerts_and_the_dashboard_read_is_one_the_services_expose(stack: Stack) -> None:
