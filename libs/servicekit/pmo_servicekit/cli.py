@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pmo_events.runtime import KafkaSettings
-from pmo_events.runtime.migrate import upgrade
+from pmo_events.runtime.migrate import missing_revisions, upgrade
 from pmo_events.runtime.projection import rebuild_inline_views, reset_subscription
 from pmo_events.signing import EventSigner
 from pmo_servicekit.logs import configure_logging
@@ -58,6 +58,13 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
         upgrade(url, definition.migrations, definition.metadata)
         log.info("%s: database is at the latest revision", definition.name)
         return 0
+    if args.command != "serve" and (missing := asyncio.run(missing_revisions(url, definition.migrations))):
+        print(
+            f"pmo-{definition.name}: the database is not migrated to this release ({', '.join(sorted(missing))} "
+            f"missing): run `python -m pmo_{definition.name} migrate` first",
+            file=sys.stderr,
+        )
+        return 2
     if args.command == "republish":
         return asyncio.run(_republish(definition, settings))
     if args.command == "parked":

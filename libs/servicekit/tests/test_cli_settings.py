@@ -1,10 +1,14 @@
-"""A service's command line with a missing or wrong setting says which, by its variable, and exits 2 (no traceback)."""
+"""A service's command line with a missing or wrong setting, or an unmigrated database, says what to do and exits 2
+(no traceback)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from pmo_intake.bootstrap import INTAKE
+from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_servicekit.cli import main
 
 
@@ -27,3 +31,16 @@ def test_a_wrong_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, capsy
     assert main(INTAKE, ["sweep"]) == 2
     err = capsys.readouterr().err
     assert "PMO_HTTP_WORKERS: " in err and "PMO_SWEEP_EVERY_SECONDS: " in err
+
+
+def test_a_sweep_on_a_database_never_migrated_says_to_migrate_then_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PMO_ENV", "development")
+    monkeypatch.setenv("PMO_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'portfolio.db'}")
+    assert main(PORTFOLIO, ["sweep"]) == 2
+    err = capsys.readouterr().err
+    assert "the database is not migrated" in err and "python -m pmo_portfolio migrate" in err
+    assert "Traceback" not in err
+    assert main(PORTFOLIO, ["migrate"]) == 0
+    assert main(PORTFOLIO, ["sweep", "lapse-due"]) == 0
