@@ -63,6 +63,9 @@ class WorkerProcess:
         self._idle_seconds = idle_seconds
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        #: One call at a time, so that a call's time limit counts its own run, not the calls queued before it,
+        #: and a process ended for one hung call takes no other caller's call with it.
+        self._calls = threading.Lock()
 
     @property
     def idle_seconds(self) -> float:
@@ -87,13 +90,15 @@ class WorkerProcess:
             return self._pool
 
     def call(self, module: str, function: str, *args: Any) -> Any:
-        """`module.function(*args)` in the worker process (blocks the calling thread until it is done)."""
-        pool, future = self._submit(module, function, *args)
-        try:
-            return self._result(pool, future)
-        except BrokenProcessPool:  # it died (or left, idle) with the call: once more, in a new process
-            self._forget(pool)
-            return self._result(*self._submit(module, function, *args))
+        """`module.function(*args)` in the worker process (blocks the calling thread until it is done; calls
+        run one after another)."""
+        with self._calls:
+            pool, future = self._submit(module, function, *args)
+            try:
+                return self._result(pool, future)
+            except BrokenProcessPool:  # it died (or left, idle) with the call: once more, in a new process
+                self._forget(pool)
+                return self._result(*self._submit(module, function, *args))
 
     def _result(self, pool: ProcessPoolExecutor, future: Future[Any]) -> Any:
         try:

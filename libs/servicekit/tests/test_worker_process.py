@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -78,5 +79,32 @@ def test_a_hung_call_ends_its_process_answers_503_and_the_next_call_runs_in_a_ne
         assert not _alive(hung)  # ended, not left running beside the next one
         again = worker.call("os", "getpid")
         assert again not in (hung, os.getpid()) and _alive(again)
+    finally:
+        worker.close()
+
+
+def test_the_time_limit_counts_a_call_s_own_run_not_the_calls_queued_before_it() -> None:
+    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=3.0)
+    try:
+        worker.call("os", "getpid")  # started and warm
+        with ThreadPoolExecutor(max_workers=3) as callers:
+            # three calls of 1.2 s each at once: the last waits about 2.4 s, then runs its own 1.2 s
+            outcomes = list(callers.map(lambda _: worker.call("time", "sleep", 1.2), range(3)))
+        assert outcomes == [None, None, None]
+    finally:
+        worker.close()
+
+
+def test_a_call_queued_behind_a_hung_one_runs_in_the_next_process() -> None:
+    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=1.0)
+    try:
+        worker.call("os", "getpid")
+        with ThreadPoolExecutor(max_workers=2) as callers:
+            hung = callers.submit(worker.call, "time", "sleep", 60)
+            time.sleep(0.3)
+            queued = callers.submit(worker.call, "os", "getpid")
+            with pytest.raises(WorkerTimeout):
+                hung.result(timeout=30)
+            assert queued.result(timeout=30) != os.getpid()  # not cancelled with the hung call's process
     finally:
         worker.close()
