@@ -231,9 +231,10 @@ class Subscription:
             # A gap in a stream may mean the broker was replaced under us: look now, not later.
             gaps_before = self.status.out_of_order
             await self._epoch_watch.check()
+            await self._refresh_lag()  # every round (at most once a second), read ahead or not: a catch-up is
+            # when lag matters, and a read-ahead poll would otherwise leave the log end stale and lag at 0
             if ahead is None:
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
-                await self._refresh_lag()  # also under load: that is when lag grows
                 if not batch:
                     continue
                 checked = self._check(batch)
