@@ -112,7 +112,8 @@ async def test_a_failure_after_the_writes_rolls_them_back(runtime: tuple[Command
     with pytest.raises(RuntimeError):
         async with commands.unit_of_work(Metadata()) as uow:
             await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
-            raise RuntimeError("the command failed after deciding")
+            await uow.load(COUNTER, stream)  # sends the deferred append inside the transaction
+            raise RuntimeError("the command failed after its writes were sent")
     assert await _count(commands, events) == 0
     assert await _count(commands, outbox) == 0
     assert await _count(commands, counter_rows) == 0
