@@ -327,6 +327,34 @@ async def test_a_commit_on_another_connection_wakes_the_relay_holding_the_lock(
         await other_db.dispose()
 
 
+async def test_a_burst_of_commits_in_a_process_without_the_lock_sends_few_notifies(
+    postgres_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """One NOTIFY at a time per process: the commits made while one is on its way are covered by one more,
+    not by one each (each would take a pooled connection from the commands)."""
+    import asyncpg
+
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    db = await migrated(postgres_url, tmp_path)
+    relay = OutboxRelay(db, kafka, service="test", topic=f"{topic_prefix}.test.events", poll_interval=30.0)
+    heard: list[str] = []
+    listener = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await listener.add_listener(relay.channel, lambda *args: heard.append(args[2]))
+        for _ in range(50):  # 50 commits in a burst, as the commands of a busy worker would call it, the
+            relay.wake()  # loop running other tasks between them (an announcement already on its way)
+            await asyncio.sleep(0)
+        await eventually(lambda: bool(heard))
+        await asyncio.sleep(0.5)
+        assert 1 <= len(heard) <= 2, len(heard)
+        relay.wake()  # a later commit is announced again
+        await eventually(lambda: len(heard) >= 2)
+    finally:
+        await relay.stop(flush_timeout=1)
+        await listener.close()
+        await db.dispose()
+
+
 async def test_the_next_poll_is_checked_in_the_checker_thread_while_one_applies(
     stopped_pipeline: Pipeline, kafka_bootstrap: str
 ) -> None:

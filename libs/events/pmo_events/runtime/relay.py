@@ -82,7 +82,7 @@ class OutboxRelay:
         #: PostgreSQL: the channel a commit in another process (another HTTP worker, a sweep) announces itself
         #: on, and the relay holding the lock LISTENs to (on its lock connection).
         self.channel = "pmo_outbox_" + re.sub(r"[^a-z0-9_]", "_", service.lower())
-        self._announcing = False
+        self._announce_again = False
         self._announcer: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -90,21 +90,23 @@ class OutboxRelay:
 
         In a process whose relay does not hold the lock (PostgreSQL, several HTTP workers), the commit is
         announced with a NOTIFY instead, which wakes the relay that does, in whichever process it runs. One
-        NOTIFY is in flight at a time: the commits made meanwhile are covered by the next one, which is sent
-        after them (the flag is lowered before the NOTIFY goes out)."""
+        task sends them, one at a time: the commits made while a NOTIFY is on its way are covered by one more,
+        sent after them (the flag is lowered before each NOTIFY goes out)."""
         self._wake.set()
-        if self.status.active or not self.db.is_postgres or self._announcing:
+        if self.status.active or not self.db.is_postgres:
             return
-        self._announcing = True
-        self._announcer = asyncio.get_running_loop().create_task(self._announce())
+        self._announce_again = True
+        if self._announcer is None or self._announcer.done():
+            self._announcer = asyncio.get_running_loop().create_task(self._announce())
 
     async def _announce(self) -> None:
-        self._announcing = False
-        try:
-            async with self.db.driver_connection() as connection:
-                await connection.execute(f'NOTIFY "{self.channel}"')
-        except Exception as exc:  # the lock holder's poll finds the rows anyway, within `poll_interval`
-            log.debug("relay %s: NOTIFY failed: %s", self.service, exc)
+        while self._announce_again:
+            self._announce_again = False
+            try:
+                async with self.db.driver_connection() as connection:
+                    await connection.execute(f'NOTIFY "{self.channel}"')
+            except Exception as exc:  # the lock holder's poll finds the rows anyway, within `poll_interval`
+                log.debug("relay %s: NOTIFY failed: %s", self.service, exc)
 
     def _notified(self, *_args: object) -> None:
         self._wake.set()
@@ -147,6 +149,9 @@ class OutboxRelay:
                 log.warning("relay %s: flush on stop incomplete: %s", self.service, exc)
         self._stopping.set()
         self._wake.set()
+        if self._announcer is not None and not self._announcer.done():  # the last commits' NOTIFY, briefly
+            await asyncio.wait({self._announcer}, timeout=1.0)
+            self._announcer.cancel()
 
     async def pending(self) -> int:
         async with self.db.sessions() as session:
