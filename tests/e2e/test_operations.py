@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
 import signal
 import sqlite3
 import subprocess
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -194,6 +197,96 @@ def test_two_replicas_on_one_database_share_the_work_safely(tmp_path: Path, post
         stack.stop()
 
 
+def test_two_workers_consume_in_one_and_the_other_takes_over_when_it_is_killed(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """`PMO_HTTP_WORKERS=2`, `assign` mode: only the worker holding the subscription's advisory lock fetches
+    and applies the subscribed topics (the other waits for the lock on the server); SIGKILL that worker and
+    the other consumes the next events, while the relay still publishes every command's event."""
+    env = {"PMO_DATABASE_URL": postgres_url, "PMO_HTTP_WORKERS": "2", "PMO_LOG_LEVEL": "warning"}
+    stack = Stack(tmp_path, ports={"intake": free_port()}, services=["intake"], log=lambda _line: None, extra_env=env)
+    stack.start()
+    admin = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
+    lock = zlib.crc32(b"pmo-subscription:pmo-intake")
+    headers = _token(stack, "alice", "requester")
+    try:
+        url = stack.url("intake")
+        wait_until(lambda: _advisory(admin, lock) if _advisory(admin, lock)[1] == [False, True] else None)
+        holder = _advisory(admin, lock)[0]
+        _publish_portfolio_facts(stack.bootstrap_servers or "", stack.data_dir)
+        wait_until(lambda: _consumed_streams(admin) == 2)
+
+        parent = stack.process("intake")
+        assert parent is not None
+        worker = _process_with_connection(parent.pid, _client_port(admin, holder))
+        assert worker != parent.pid
+        os.kill(worker, signal.SIGKILL)
+        # The queued worker's wait on the server ends with the killed one's session: it consumes now.
+        wait_until(lambda: (held := _advisory(admin, lock)) and held[1][-1:] == [True] and held[0] != holder)
+        _publish_portfolio_facts(stack.bootstrap_servers or "", stack.data_dir, suffix="-2")
+        wait_until(lambda: _consumed_streams(admin) == 4)
+        r = httpx.post(f"{url}/proposals", json={"title": "after the kill", "portfolio_id": "p"}, headers=headers)
+        assert r.status_code == 201
+        drafted = r.json()["id"]
+        wait_until(lambda: drafted in _drafted_on_topic(stack.bootstrap_servers or ""), timeout=30)
+    finally:
+        stack.stop()
+
+
+def _advisory(admin_url: str, key: int) -> tuple[int | None, list[bool]]:
+    """(the backend holding advisory lock `key` in the test's database, whether each session is granted)."""
+    rows = _query(
+        admin_url,
+        "SELECT pid, granted FROM pg_locks WHERE locktype = 'advisory' AND objid = $1"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY granted",
+        key,
+    )
+    return next((r["pid"] for r in rows if r["granted"]), None), [r["granted"] for r in rows]
+
+
+def _client_port(admin_url: str, backend: int | None) -> int:
+    return _query(admin_url, "SELECT client_port FROM pg_stat_activity WHERE pid = $1", backend)[0]["client_port"]
+
+
+def _consumed_streams(admin_url: str) -> int:
+    return _query(admin_url, "SELECT count(*) AS n FROM pmo_consumed_streams")[0]["n"]
+
+
+def _query(admin_url: str, sql: str, *args: object) -> list[Any]:
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> list[Any]:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _process_with_connection(parent: int, local_port: int) -> int:
+    """Which process of `parent`'s tree has the TCP socket bound to `local_port` (a database client's end)."""
+    inodes = {
+        fields[9]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if int((fields := line.split())[1].rsplit(":", 1)[1], 16) == local_port
+    }
+    children = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                children.append(int(entry.name))
+    for pid in [parent, *children]:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd).removeprefix("socket:[").removesuffix("]") in inodes:
+                    return pid
+    raise LookupError(f"no process of {parent}'s holds a connection from port {local_port}")
+
+
 def _complete_proposal() -> dict[str, Any]:
     return {
         "title": "Complete",
@@ -210,8 +303,9 @@ def _complete_proposal() -> dict[str, Any]:
     }
 
 
-def _publish_portfolio_facts(bootstrap: str, data_dir: Path) -> None:
-    """What the portfolio service would publish: a portfolio and an objective intake can validate against."""
+def _publish_portfolio_facts(bootstrap: str, data_dir: Path, suffix: str = "") -> None:
+    """What the portfolio service would publish: a portfolio and an objective intake can validate against
+    (`ops-portfolio` and `ops-objective`, each name followed by `suffix`)."""
     import asyncio
     from datetime import UTC, date, datetime
     from decimal import Decimal
@@ -225,7 +319,7 @@ def _publish_portfolio_facts(bootstrap: str, data_dir: Path) -> None:
 
     facts = [
         PortfolioCreated(
-            portfolio_id="ops-portfolio",
+            portfolio_id=f"ops-portfolio{suffix}",
             name="Ops",
             currency="EUR",
             owner="olga",
@@ -234,7 +328,7 @@ def _publish_portfolio_facts(bootstrap: str, data_dir: Path) -> None:
             created_by="paula",
         ),
         ObjectiveCreated(
-            objective_id="ops-objective",
+            objective_id=f"ops-objective{suffix}",
             title="Run better",
             weight=Decimal(1),
             period_start=date(2026, 1, 1),

@@ -45,7 +45,9 @@ async def check_readiness(request: Request) -> JSONResponse:
     # A standby replica (another one holds the relay's lock) is not disconnected, just waiting its turn.
     checks["relay"] = _link(relay, grace) if relay.active else "ok"
     if runtime.subscription is not None:
-        checks["subscription"] = _link(runtime.subscription.status, grace)
+        subscription = runtime.subscription.status
+        # Likewise a standby subscription (another worker process or replica holds its lock and consumes).
+        checks["subscription"] = _link(subscription, grace) if subscription.active else "ok"
     ok = all(c == "ok" for c in checks.values())
     body: dict[str, Any] = {
         "status": "ready" if ok else "not ready",
@@ -57,6 +59,7 @@ async def check_readiness(request: Request) -> JSONResponse:
     if runtime.subscription is not None:
         s = runtime.subscription.status
         body["subscription"] = {
+            "active": s.active,
             "connected": s.connected,
             "lag": s.lag,
             "dead_lettered": s.dead_lettered,

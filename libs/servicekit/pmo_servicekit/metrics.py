@@ -183,6 +183,13 @@ def _observe_subscription(meter: Meter, runtime: ServiceRuntime) -> None:
         lambda: [Observation(int(status().connected))],
     )
     _gauge(
+        meter,
+        "pmo.subscription.active",
+        "1",
+        "1 while this process consumes (holds the subscription's lock in assign mode; one process per service)",
+        lambda: [Observation(int(status().active))],
+    )
+    _gauge(
         meter, "pmo.subscription.lag", "{record}", "Records between the subscription's position and the log end", lag
     )
     _counter(

@@ -6,20 +6,20 @@ import asyncio
 import contextlib
 import logging
 import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import loads
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics, make_producer
+from pmo_events.runtime.leadership import AdvisoryLock
 from pmo_events.runtime.parking import REFUSED_FOR_GOOD, count_parked, not_parked, park, stream_key
 from pmo_events.runtime.schema import events, outbox, runtime_state
 from pmo_events.runtime.store import _COLUMNS, _read, enqueue
@@ -72,9 +72,8 @@ class OutboxRelay:
         self.status = RelayStatus()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._lock_conn: AsyncConnection | None = None
-        #: The lock connection's asyncpg connection: closed when the server ended the session (lock released).
-        self._lock_driver: Any = None
+        #: PostgreSQL: only its holder publishes; the others wait for it on the server and take over at once.
+        self._lock = AdvisoryLock(db, f"pmo-relay:{service}") if db.is_postgres else None
         self._producer: AIOKafkaProducer | None = None
         self._epoch_watch: EpochWatch | None = None
         #: Rows the broker acknowledged whose mark rides on the next read (PostgreSQL, more already waiting).
@@ -166,46 +165,31 @@ class OutboxRelay:
         return int(count), oldest
 
     async def _acquire_leadership(self) -> None:
-        if not self.db.is_postgres or self._lock_conn is not None:
+        if self._lock is None or self._lock.held:
             self.status.active = True
             return
-        key = zlib.crc32(f"pmo-relay:{self.service}".encode())
-        while not self._stopping.is_set():
-            conn = await self.db.engine.connect()
-            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
-            await conn.commit()
-            if got:
-                self._lock_conn = conn
-                # Commits in other processes announce themselves here (delivered when they commit).
-                driver: Any = (await conn.get_raw_connection()).driver_connection
-                self._lock_driver = driver
-                await driver.add_listener(self.channel, self._notified)
-                driver.add_termination_listener(self._notified)  # look at once: the lock went with it
-                self.status.active = True
-                return
-            await conn.close()
-            self.status.active = False
-            await self._sleep(2.0)
+        self.status.active = False
+        if not await self._lock.acquire(self._stopping):
+            return  # stopping
+        # Commits in other processes announce themselves here (delivered when they commit).
+        driver = self._lock.driver
+        await driver.add_listener(self.channel, self._notified)
+        driver.add_termination_listener(self._notified)  # look at once: the lock went with it
+        self.status.active = True
 
     async def _release_leadership(self) -> None:
-        if self._lock_conn is not None:
-            try:
-                await self._lock_conn.close()
-            finally:
-                self._lock_conn = self._lock_driver = None
-                self.status.active = False
+        if self._lock is not None:
+            await self._lock.release()
+            self.status.active = False
 
     async def _check_leadership(self) -> None:
         """Raise when the lock's connection has closed (the server ended it, a restart, a network cut): the
         lock went with it and another process's relay may hold it now, so this one stops publishing and
         queues for the lock again (no second publisher, and that relay LISTENs now)."""
-        if self._lock_driver is None or not self._lock_driver.is_closed():
+        if self._lock is None or self._lock.driver is None or not self._lock.driver.is_closed():
             return
-        with contextlib.suppress(Exception):  # closing what is already closed
-            await self._release_leadership()
-        self._lock_conn = self._lock_driver = None
-        self.status.active = False
         await self._mark_unmarked()  # acknowledged by the broker: the next holder must not send them again
+        await self._release_leadership()
         raise LeadershipLost(f"relay {self.service}: the advisory lock's connection closed")
 
     async def _connect(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pmo_events.runtime.consumed import (
 )
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
+from pmo_events.runtime.leadership import AdvisoryLock
 from pmo_events.runtime.store import ConcurrencyConflict
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
 from pmo_events.runtime.tracing import consuming
@@ -58,8 +60,15 @@ APPLY_FAILED = "apply_failed"
 DEAD_LETTER_REASONS = (MALFORMED, APPLY_FAILED, *REJECTION_REASONS)
 
 
+class LeadershipLost(RuntimeError):
+    """The subscription's advisory lock went with its connection: another process may consume now."""
+
+
 @dataclass
 class SubscriptionStatus(LinkStatus):
+    #: This process consumes: it holds the subscription's lock (`assign` mode on PostgreSQL), or needs none.
+    #: A standby (another worker process or replica holds it) is not disconnected, just waiting its turn.
+    active: bool = False
     applied: int = 0
     skipped_duplicates: int = 0
     out_of_order: int = 0
@@ -145,6 +154,12 @@ class Subscription:
         #: Seeks so far: a poll fetched before a seek (a rebalance) is never applied.
         self._seeks = 0
         self._analyzing: asyncio.Task[None] | None = None
+        #: `assign` mode reads every partition: on PostgreSQL (several worker processes or replicas on one
+        #: database) only the holder of this lock consumes, the others wait for it. `group` mode shares the
+        #: partitions among the group's members instead.
+        self._lock = (
+            AdvisoryLock(db, f"pmo-subscription:{name}") if db.is_postgres and kafka.consumer_mode == "assign" else None
+        )
 
     async def run(self) -> None:
         backoff = 0.2
@@ -152,6 +167,8 @@ class Subscription:
         try:
             while not self._stopping.is_set():
                 try:
+                    if not await self._take_turn():
+                        break
                     await self._start_consumer()
                     backoff = 0.2
                     await self._consume_until_stopped()
@@ -164,15 +181,42 @@ class Subscription:
                 backoff = min(backoff * 2, 5.0)
         finally:
             await self._stop_consumer()
+            await self._step_down()
             self._checker.shutdown(wait=False, cancel_futures=True)
             self._checker = None
             if self._analyzing is not None and not self._analyzing.done():
                 self._analyzing.cancel()
 
+    async def _take_turn(self) -> bool:
+        """Wait until this process may consume (it holds the lock, or needs none); False when stopping first."""
+        if self._lock is None or self._lock.held:
+            self.status.active = True
+            return True
+        if not await self._lock.acquire(self._stopping):
+            return False
+        log.info("subscription %s: this process consumes now (it holds the subscription's lock)", self.name)
+        self.status.active = True
+        self.status.changed_at = time.monotonic()  # disconnected from now, not since it started waiting
+        return True
+
+    def _check_turn(self) -> None:
+        """Raise when the lock's connection closed (the server ended it, a restart, a network cut): the lock
+        went with it and another process may consume now, so this one stops and queues again."""
+        if self._lock is not None and not self._lock.held:
+            raise LeadershipLost(f"subscription {self.name}: the advisory lock's connection closed")
+
+    async def _step_down(self) -> None:
+        if self._lock is not None:
+            await self._lock.release()
+            self.status.active = False
+            self.status.log_end = {}  # a standby reports no lag: the holder does
+
     async def _retry_after(self, exc: BaseException, backoff: float) -> None:
         self.status.link_down(f"{type(exc).__name__}: {exc}")
         log.warning("subscription %s: %s: %s; retrying in %.1fs", self.name, type(exc).__name__, exc, backoff)
         await self._stop_consumer()
+        if isinstance(exc, LeadershipLost):
+            await self._step_down()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), backoff)
 
@@ -228,6 +272,7 @@ class Subscription:
         ahead: tuple[Batch, asyncio.Future[Checked], int] | None = None
         while not self._stopping.is_set():
             assert self._epoch_watch is not None
+            self._check_turn()
             # A gap in a stream may mean the broker was replaced under us: look now, not later.
             gaps_before = self.status.out_of_order
             await self._epoch_watch.check()
