@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import replace
@@ -96,3 +97,45 @@ async def test_a_stalled_relay_shows_its_backlog_and_how_old_it_is(sqlite_url: s
     assert age is not None and age > 0
     assert _value(text, "pmo_relay_connected") == 0.0
     assert _value(text, "pmo_relay_published_total") == 0.0
+
+
+async def test_lag_is_refreshed_during_a_catch_up_not_only_when_the_consumer_idles(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A catch-up reads the next poll ahead while applying this one, so the loop never waits on an empty poll:
+    the log end must still be read (at most once a second), or lag shows 0 exactly while it is largest (430f858;
+    this test fails without it: lag 0 with 55 events still to apply)."""
+
+    async def slow_apply(_session, _event: RecordedEvent) -> None:
+        await asyncio.sleep(0.1)  # 10 events/s, slower than the pings go in: the subscription falls behind
+
+    topic = f"t{uuid.uuid4().hex[:8]}.test.events"
+    kit = replace(definition(tmp_path), name="test", topic=topic, consumes=(topic,), consumer=lambda _r: slow_apply)
+    total = 200  # on PostgreSQL: on SQLite the pings would wait for the applying transaction's write lock
+    running = running_service(kit, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path)
+    async with running as svc:
+        runtime: ServiceRuntime = svc.runtime
+        assert runtime.subscription is not None
+        runtime.subscription.max_records = 5  # many small polls, each next one already fetched: read ahead
+        status = runtime.subscription.status
+        async with svc.client("alice", "viewer") as client:
+            for first in range(0, total, 10):
+                notes = [f"n{i}" for i in range(first, first + 10)]
+                posted = await asyncio.gather(*(client.post("/pings", json={"note": note}) for note in notes))
+                assert {r.status_code for r in posted} == {201}
+        await asyncio.sleep(1.2)  # past the refresh interval: a log end read before the last pings is stale now
+        seen: list[tuple[int, int]] = []
+        while status.applied < total - 50:
+            seen.append((status.applied, status.lag))
+            await asyncio.sleep(0.1)
+        behind = [(applied, lag) for applied, lag in seen if lag >= (total - applied) // 2]
+        assert behind, f"lag never showed the backlog during the catch-up: {seen[-5:]}"
+        await eventually(lambda: status.applied == total, timeout=30)
+        text = await eventually(lambda: _scrape_until_lag_zero(svc.base_url, topic))
+    assert text is not None
+
+
+async def _scrape_until_lag_zero(url: str, topic: str) -> str | None:
+    text = await _scrape(url)
+    lags = [_value(text, "pmo_subscription_lag", topic=topic, partition=str(p)) for p in range(3)]
+    return text if lags == [0.0, 0.0, 0.0] else None
