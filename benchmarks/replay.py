@@ -1,16 +1,18 @@
-"""Replay against pyeventsourcing in one run: reporting's rebuild and intake's `rebuild`, events/s.
+"""Replay against pyeventsourcing in one run: reporting's rebuild and each service's `rebuild`, events/s.
 
 Generates the reporting benchmark's PMO history (about 196,000 events at the default `--scale 1.5`), loads it
-into a fresh reporting database's event log and the intake events of it into a fresh intake event
-store (both on PostgreSQL), then times:
+into a fresh reporting database's event log and each service's events of it into a fresh event store of
+that service (all on PostgreSQL; each event in the stream its service's commands append it to: a
+portfolio's candidates in the portfolio's stream, a project's demand in `project_demand`), then times:
 - reporting: the online rebuild of every read model from one read of the log (decode, fold, write the new
   generation, swap), per read model and for all of them;
-- intake: `python -m pmo_intake rebuild`'s work (empty the views, replay the store through the
-  inline projectors, commit);
+- resourcing, portfolio and intake (`--services` chooses): `python -m pmo_<service> rebuild`'s
+  work (empty the views, replay the store through the inline projectors, commit), events/s of that
+  service's own events;
 - the peer, pyeventsourcing 9.5.6 on PostgreSQL (`peers/es_replay.py`), replaying as many events
   from its notification log (read, decode, fold into aggregates in memory; it writes nothing back).
 
-    .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3]
+    .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services resourcing,portfolio,intake]
 
 Each replay runs `--repeat` times and the best run of each counts (the machine is shared).
 """
@@ -35,6 +37,7 @@ from history import Scale, generate
 from run import load_log
 
 from pmo_devstack.testing import create_database, drop_database
+from pmo_events.contracts import registry
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database, EventStore
 from pmo_events.runtime.migrate import upgrade
@@ -42,9 +45,12 @@ from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_events.runtime.schema import events as events_table
 from pmo_events.runtime.store import _row
 from pmo_intake.bootstrap import INTAKE
+from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_reporting.application.rebuild import begin_rebuild, run_rebuilds
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PROJECTIONS
+from pmo_resourcing.bootstrap import RESOURCING
+from pmo_servicekit.service import ServiceDefinition
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -109,9 +115,47 @@ async def reporting_rebuild(url: str, history: list[RecordedEvent], repeat: int)
         await db.dispose()
 
 
-async def intake_rebuild(url: str, history: list[RecordedEvent], repeat: int) -> list[Replayed]:
-    await asyncio.to_thread(upgrade, url, INTAKE.migrations, INTAKE.metadata)
-    mine = [replace(e, stream_type="proposal") for e in history if e.source == "/pmo/intake"]
+#: Where each service records the history's events: (stream type, stream id) from the event's data, as the
+#: services' commands append them (a portfolio's candidates live in the portfolio's own stream; a project's
+#: demand in `project_demand`); types not listed keep the generated stream under `default`.
+STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "intake": ("proposal", {}),
+    "portfolio": (
+        "project",
+        {
+            "pmo.portfolio.PortfolioCreated.v1": ("portfolio", "portfolio_id"),
+            "pmo.portfolio.CandidateRegistered.v1": ("portfolio", "portfolio_id"),
+            "pmo.portfolio.CandidateScored.v1": ("portfolio", "portfolio_id"),
+            "pmo.portfolio.InvestmentDecided.v1": ("portfolio", "portfolio_id"),
+            "pmo.portfolio.ObjectiveDefined.v1": ("objective", "objective_id"),
+        },
+    ),
+    "resourcing": ("resource", {"pmo.resourcing.DemandRaised.v1": ("project_demand", "project_id")}),
+}
+
+
+def service_events(history: list[RecordedEvent], service: str) -> list[RecordedEvent]:
+    """The history's events of one service as its store holds them: its stream types, renumbered per stream."""
+    default, by_type = STREAMS[service]
+    numbered: dict[tuple[str, str], int] = {}
+    mine = []
+    for event in history:
+        if event.source != f"/pmo/{service}" or not registry.knows(event.type):
+            continue  # the history's made-up status reports are reporting's alone
+        stream_type, field = by_type.get(event.type, (default, None))
+        stream_id = str(event.data[field]) if field else event.stream_id
+        sequence = numbered[stream_type, stream_id] = numbered.get((stream_type, stream_id), 0) + 1
+        mine.append(replace(event, stream_type=stream_type, stream_id=stream_id, sequence=sequence))
+    return mine
+
+
+async def service_rebuild(
+    url: str, history: list[RecordedEvent], repeat: int, service: ServiceDefinition
+) -> list[Replayed]:
+    """`python -m pmo_<service> rebuild`'s work: empty the views, replay the store through them, commit."""
+    name = service.name
+    await asyncio.to_thread(upgrade, url, service.migrations, service.metadata)
+    mine = service_events(history, name)
     db = Database(url)
     try:
         for start in range(0, len(mine), 5000):
@@ -122,11 +166,11 @@ async def intake_rebuild(url: str, history: list[RecordedEvent], repeat: int) ->
             with Timed(url.rsplit("/", 1)[1]) as timed:
                 replayed = await rebuild_inline_views(
                     db,
-                    EventStore(source="/pmo/intake", topic=None),
-                    tables=INTAKE.view_tables,
-                    projectors=INTAKE.projectors,
+                    EventStore(source=f"/pmo/{name}", topic=None),
+                    tables=service.view_tables,
+                    projectors=service.projectors,
                 )
-            runs.append(Replayed("intake rebuild", replayed, timed.seconds, timed.cpu_ms))
+            runs.append(Replayed(f"{name} rebuild", replayed, timed.seconds, timed.cpu_ms))
         return runs
     finally:
         await db.dispose()
@@ -158,6 +202,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.5, help="1.5 ≈ 196,000 events")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each replay; the best counts")
+    parser.add_argument(
+        "--services",
+        default="resourcing,portfolio,intake",
+        help="whose `rebuild` to time besides reporting's, comma-separated (default: resourcing,portfolio,intake)",
+    )
     args = parser.parse_args()
     require_tools()
     base = Scale()
@@ -169,13 +218,14 @@ def main() -> None:
     )
     history = generate(scale)
     print(f"history: {len(history)} events")
-    urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(3)]
+    known = {service.name: service for service in (RESOURCING, PORTFOLIO, INTAKE)}
+    services = [known[name] for name in args.services.split(",") if name]
+    urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(2 + len(services))]
     try:
-        peer = best(peer_replay(urls[2].rsplit("/", 1)[1], len(history), args.repeat))
-        ours = [
-            best(asyncio.run(reporting_rebuild(urls[0], history, args.repeat))),
-            best(asyncio.run(intake_rebuild(urls[1], history, args.repeat))),
-        ]
+        peer = best(peer_replay(urls[0].rsplit("/", 1)[1], len(history), args.repeat))
+        ours = [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat)))]
+        for url, service in zip(urls[2:], services, strict=True):
+            ours.append(best(asyncio.run(service_rebuild(url, history, args.repeat, service))))
         print("\nratios of the best runs to the peer's best (issue 17 target: ≥ 1.5), by wall time and by CPU:")
         for replayed in ours:
             print(

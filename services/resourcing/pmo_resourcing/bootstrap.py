@@ -10,8 +10,7 @@ from pmo_resourcing.adapters.db import tables
 from pmo_resourcing.adapters.http import allocations, demand_and_capacity, resources
 from pmo_resourcing.adapters.http.problems import PROBLEM_TABLE
 from pmo_resourcing.application.consumer import make_handler
-from pmo_resourcing.projections.demands import project_demand
-from pmo_resourcing.projections.resources import project_resource
+from pmo_resourcing.projections.replay import RESOURCING_VIEWS
 from pmo_servicekit.service import ServiceDefinition
 
 RESOURCING = ServiceDefinition(
@@ -28,7 +27,7 @@ RESOURCING = ServiceDefinition(
     routers=[resources.router, allocations.router, demand_and_capacity.router],
     problem_table=PROBLEM_TABLE,
     # Demand first: a booking's coverage refresh reads the demand line the same event may follow.
-    projectors=[project_demand, project_resource],
+    projectors=[RESOURCING_VIEWS],
     view_tables=[tables.demands, tables.resources, tables.resource_skills, tables.allocations],
     consumer=lambda runtime: make_handler(runtime.commands),
     subscription_tables=[tables.project_states, tables.fiscal_calendar],

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Table, delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.heap import growing_heap
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets
@@ -15,6 +19,31 @@ from pmo_events.runtime.unit_of_work import InlineProjector
 from pmo_events.runtime.views import StreamView
 
 Progress = Callable[[int], None]
+
+
+class Replay(Protocol):
+    """Views folded in memory over a whole store (`rebuild_inline_views`): pages in, each row written once."""
+
+    def fold(self, events: Iterable[RecordedEvent]) -> None: ...
+
+    async def write(self, session: AsyncSession) -> None: ...
+
+
+@dataclass(frozen=True)
+class InlineViews:
+    """Inline projectors that a rebuild folds in memory instead of running them event by event.
+
+    Called with one event (a command's or a consumer's transaction) it runs each projector in turn, exactly as
+    if they were listed one by one; `replay()` gives a fold over the whole store that must leave the views
+    as those projectors would (each service's rebuild test compares the two), writing each row once.
+    """
+
+    projectors: tuple[InlineProjector, ...]
+    replay: Callable[[], Replay]
+
+    async def __call__(self, session: AsyncSession, event: RecordedEvent) -> None:
+        for project in self.projectors:
+            await project(session, event)
 
 
 async def rebuild_inline_views(
@@ -28,11 +57,11 @@ async def rebuild_inline_views(
 ) -> int:
     """Empty the views and replay every stored event through their projectors, in one transaction.
 
-    A `StreamView` folds the whole store in memory and writes each of its rows once at the end; the
-    other projectors see each event in turn (no view reads another's table).
+    A `StreamView` or `InlineViews` folds the whole store in memory and writes each of its rows once at the
+    end; the other projectors see each event in turn (no view reads another's table).
     """
-    in_memory = [p.replay() for p in projectors if isinstance(p, StreamView)]
-    one_by_one = [p for p in projectors if not isinstance(p, StreamView)]
+    in_memory: list[Replay] = [p.replay() for p in projectors if isinstance(p, StreamView | InlineViews)]
+    one_by_one = [p for p in projectors if not isinstance(p, StreamView | InlineViews)]
     replayed = 0
     async with db.transaction() as session:
         for table in tables:
