@@ -7,6 +7,7 @@ the same calls are ordinary appends (the same assertions on what is stored)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +33,15 @@ class Statements:
 
     def __call__(self, record: Any) -> None:
         self.seen.append(record.query.split(None, 1)[0].upper().rstrip(";"))
+
+    async def clear(self) -> None:
+        await self.settled()
+        self.seen.clear()
+
+    async def settled(self) -> list[str]:
+        """What was sent so far: asyncpg hands its query loggers each statement through `call_soon`."""
+        await asyncio.sleep(0)
+        return self.seen
 
 
 @pytest.fixture
@@ -66,7 +76,7 @@ async def test_a_create_is_one_statement_with_its_outbox_and_view_row(
     warm_up = str(uuid.uuid4())  # asyncpg looks the array types up the first time it prepares the statement
     async with commands.unit_of_work(Metadata()) as uow:
         await uow.append(COUNTER, warm_up, 0, [Incremented(counter_id=warm_up, by=1)], write_at_end=True)
-    statements.seen.clear()
+    await statements.clear()
     stream = str(uuid.uuid4())
     async with commands.unit_of_work(Metadata(actor="a")) as uow:
         returned = await uow.append(
@@ -74,7 +84,7 @@ async def test_a_create_is_one_statement_with_its_outbox_and_view_row(
             write_at_end=True,
         )  # fmt: skip
     if commands.db.is_postgres:
-        assert statements.seen == ["WITH"], statements.seen  # no BEGIN, no COMMIT, one round trip
+        assert await statements.settled() == ["WITH"], statements.seen  # no BEGIN, no COMMIT, one round trip
         assert returned[0].position is None  # sent at the end; `recorded` has the positions
     assert [e.sequence for e in uow.recorded] == [1, 2] and all(e.position for e in uow.recorded)
     async with commands.db.sessions() as session:
@@ -128,11 +138,11 @@ async def test_a_load_after_a_deferred_append_sees_it_and_a_continued_stream_is_
         await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
         loaded = await uow.load(COUNTER, stream)  # sends the pending append first: reads its own writes
         assert (loaded.state.total, loaded.version) == (1, 1)
-        statements.seen.clear()
+        await statements.clear()
         # A stream that goes on: its view row must be read, so it is written as an ordinary append.
         await uow.append(COUNTER, stream, 1, [Incremented(counter_id=stream, by=4)], write_at_end=True)
     if commands.db.is_postgres:
-        assert statements.seen[-1] == "COMMIT" and "WITH" in statements.seen, statements.seen
+        assert (await statements.settled())[-1] == "COMMIT" and "WITH" in statements.seen, statements.seen
     async with commands.db.sessions() as session:
         row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()
     assert tuple(row) == (5, 2)
@@ -153,4 +163,147 @@ async def test_with_a_transaction_begun_the_statement_runs_inside_it(
     assert await _count(commands, events) == 0
     assert await _count(commands, counter_rows) == 0
     if commands.db.is_postgres:
-        assert statements.seen[-1] == "ROLLBACK", statements.seen
+        assert (await statements.settled())[-1] == "ROLLBACK", statements.seen
+
+
+# A unit of work on PostgreSQL opens its session only when asked: until then its reads (`uow.reads`) and its
+# last write go to a pooled connection it borrowed without one, given back when it ends.
+
+
+async def _backend(uow: Any) -> int:
+    from pmo_events.runtime import pgdirect
+
+    return int((await pgdirect.fetch(uow.reads, "SELECT pg_backend_pid()", begin=False))[0][0])
+
+
+async def test_a_read_and_a_last_write_need_no_session_and_the_connection_is_lent_again(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, statements = runtime
+    if not commands.db.is_postgres:
+        async with commands.unit_of_work(Metadata()) as uow:
+            assert uow.reads is uow.session  # SQLite: the session, in the transaction it began
+        return
+    pids = []
+    for _ in range(3):
+        stream = str(uuid.uuid4())
+        async with commands.unit_of_work(Metadata()) as uow:
+            pids.append(await _backend(uow))
+            await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+            assert uow._session is None
+        assert uow.recorded[0].position is not None
+    assert len(set(pids)) == 1  # given back idle and lent to the next unit of work
+    await statements.clear()
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await _backend(uow)
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=2)], write_at_end=True)
+    assert await statements.settled() == ["SELECT", "WITH"]  # no BEGIN, no COMMIT, no reset on give-back
+    assert await _count(commands, events) == 4 and await _count(commands, outbox) == 4
+    assert await _count(commands, counter_rows) == 4
+
+
+async def test_a_conflict_on_the_lent_connection_stores_nothing_and_the_connection_serves_again(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, _ = runtime
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+    for _ in range(2):
+        with pytest.raises(ConcurrencyConflict):
+            async with commands.unit_of_work(Metadata()) as uow:
+                await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=5)], write_at_end=True)
+    async with commands.unit_of_work(Metadata()) as uow:
+        loaded = await uow.load(COUNTER, stream)
+        await uow.append(COUNTER, stream, loaded.version, [Incremented(counter_id=stream, by=2)], write_at_end=True)
+    assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2
+    async with commands.db.sessions() as session:
+        assert tuple((await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()) == (3, 2)
+
+
+async def test_a_session_asked_for_after_a_lent_read_writes_in_its_transaction_and_rolls_back_whole(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, _ = runtime
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    with pytest.raises(RuntimeError):
+        async with commands.unit_of_work(Metadata()) as uow:
+            if commands.db.is_postgres:
+                await _backend(uow)
+            await uow.append(COUNTER, first, 0, [Incremented(counter_id=first, by=1)])  # opens the session
+            await uow.append(COUNTER, second, 0, [Incremented(counter_id=second, by=1)], write_at_end=True)
+            await uow.load(COUNTER, second)  # sends it, in the session's transaction
+            raise RuntimeError("the command failed after its writes")
+    assert await _count(commands, events) == 0 and await _count(commands, counter_rows) == 0
+    async with commands.unit_of_work(Metadata()) as uow:
+        if commands.db.is_postgres:
+            await _backend(uow)
+        await uow.append(COUNTER, first, 0, [Incremented(counter_id=first, by=1)])
+        await uow.append(COUNTER, second, 0, [Incremented(counter_id=second, by=1)], write_at_end=True)
+    assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2
+    assert await _count(commands, counter_rows) == 2
+
+
+async def test_a_statement_cancelled_on_the_lent_connection_is_not_lent_again(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, _ = runtime
+    if not commands.db.is_postgres:
+        pytest.skip("a connection is lent on PostgreSQL only")
+    async with commands.unit_of_work(Metadata()) as uow:
+        kept = await _backend(uow)
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        from pmo_events.runtime import pgdirect
+
+        async with commands.unit_of_work(Metadata()) as uow:
+            reads = uow.reads
+            waiting = asyncio.ensure_future(pgdirect.fetch(reads, "SELECT pg_sleep(2)", begin=False))
+            await asyncio.sleep(0.2)
+            started.set()
+            await waiting
+
+    task = asyncio.create_task(slow())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with commands.unit_of_work(Metadata()) as uow:
+        assert await _backend(uow) != kept  # the cancelled one was closed, not kept
+        stream = str(uuid.uuid4())
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+    assert await _count(commands, events) == 1
+    from sqlalchemy import text
+
+    for _ in range(100):  # closed by the client: its backend ends once its sleep is over and it finds no client
+        async with commands.db.sessions() as session:
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            if (await session.execute(query, {"pid": kept})).scalar_one() == 0:
+                break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the cancelled statement's connection is still open")
+
+
+async def test_a_lost_lent_connection_invalidates_the_pool_and_the_next_unit_of_work_reconnects(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, _ = runtime
+    if not commands.db.is_postgres:
+        pytest.skip("a connection is lent on PostgreSQL only")
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    async with commands.unit_of_work(Metadata()) as uow:
+        lost = await _backend(uow)
+    async with commands.db.engine.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lost})
+        await conn.commit()
+    with pytest.raises(DBAPIError) as raised:
+        async with commands.unit_of_work(Metadata()) as uow:
+            await _backend(uow)
+    assert raised.value.connection_invalidated
+    async with commands.unit_of_work(Metadata()) as uow:
+        assert await _backend(uow) != lost

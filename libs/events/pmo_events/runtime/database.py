@@ -12,6 +12,8 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from pmo_events.runtime import pgdirect
+
 
 class Database:
     """Engine and session factory; `transaction()` is the unit of atomicity for every command."""
@@ -34,6 +36,13 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: Pooled asyncpg connections lent to units of work that need no session (PostgreSQL); it keeps at
+        #: most half the pool's connections idle between commands, so sessions always have the other half.
+        self.lender: pgdirect.Lender | None = (
+            pgdirect.Lender(self.engine, keep=max(1, pool_size // 2))
+            if self.engine.dialect.driver == "asyncpg"
+            else None
+        )
         # SQLite has one writer at a time: queue this process's writers here instead of in
         # SQLite's busy handler (threads spinning on the file lock can starve each other).
         self._sqlite_writer = asyncio.Lock()
@@ -89,6 +98,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self.lender is not None:
+            await self.lender.close()
         await self.engine.dispose()
 
 

@@ -68,8 +68,11 @@ class TextIndex:
             "WHERE document @@ q ORDER BY rank DESC, doc_id LIMIT $2"
         )
 
-    async def search(self, session: AsyncSession, words: Sequence[str], *, limit: int = 200) -> dict[str, float]:
-        """The ids of documents holding any of `words`, with their rank (higher: closer), the best `limit`."""
+    async def search(
+        self, session: AsyncSession | pgdirect.Direct, words: Sequence[str], *, limit: int = 200
+    ) -> dict[str, float]:
+        """The ids of documents holding any of `words`, with their rank (higher: closer), the best `limit`
+        (on a unit of work's `reads`: a session, or a connection borrowed without one on PostgreSQL)."""
         terms = list(dict.fromkeys(t for w in words for t in _TERM.findall(w.lower())))
         if not terms:
             return {}
@@ -78,6 +81,7 @@ class TextIndex:
             # A read: before the transaction's first write it needs no BEGIN of its own.
             found = await pgdirect.fetch(session, self._ranked, " | ".join(terms), limit, begin=False)
             return {doc_id: float(rank) for doc_id, rank in found}
+        assert isinstance(session, AsyncSession)
         if _dialect(session) == "postgresql":
             query = text(
                 f"SELECT doc_id, ts_rank(document, q) AS rank FROM {self.name}, to_tsquery('english', :q) AS q "

@@ -6,12 +6,16 @@ found by the database's full-text search (`fulltext`) and ranked by `pmo_events.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import Column, MetaData, String, Table, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import LessonRecorded
 from pmo_events.envelope import dumps, loads
 from pmo_events.figures.relevance import LessonCandidate, RelatedLesson, Subject, rank_lessons
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.fulltext import TextIndex
 from pmo_events.runtime.schema import UtcDateTime
 
@@ -73,13 +77,18 @@ class LessonLibrary:
         return (await session.execute(query)).first() is not None
 
     async def related(
-        self, session: AsyncSession, subject: Subject, *, limit: int = MAX_OFFERED
+        self, session: AsyncSession | pgdirect.Direct, subject: Subject, *, limit: int = MAX_OFFERED
     ) -> list[RelatedLesson]:
-        """The lessons most relevant to `subject`, most relevant first."""
+        """The lessons most relevant to `subject`, most relevant first (`session`: a unit of work's `reads`
+        will do, it reads and writes nothing else)."""
         ranks = await self.text.search(session, subject.terms, limit=SEARCHED)
         if not ranks:
             return []
-        rows = await session.execute(select(self.table).where(self.table.c.lesson_id.in_(list(ranks))))
+        rows: Any
+        if isinstance(session, pgdirect.Direct):
+            rows = [_LessonRow(*row) for row in await pgdirect.fetch(session, self._by_ids, list(ranks), begin=False)]
+        else:
+            rows = await session.execute(select(self.table).where(self.table.c.lesson_id.in_(list(ranks))))
         candidates = [
             LessonCandidate(
                 lesson_id=r.lesson_id,
@@ -95,3 +104,23 @@ class LessonLibrary:
             for r in rows
         ]
         return rank_lessons(subject, candidates, limit=limit)
+
+    @property
+    def _by_ids(self) -> str:
+        """The lessons whose ids are in $1, every column in `lesson_table`'s order (asyncpg)."""
+        names = ", ".join(_LessonRow.FIELDS)
+        return f"SELECT {names} FROM {self.table.name} WHERE lesson_id = ANY($1::varchar[])"
+
+
+class _LessonRow:
+    """A row of `lesson_table` read straight through asyncpg, converted as the table's column types do."""
+
+    FIELDS = ("lesson_id", "project_id", "portfolio_id", "title", "description", "category", "tags", "recorded_at")
+    __slots__ = FIELDS
+
+    recorded_at: datetime
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.FIELDS, values, strict=True):
+            setattr(self, name, value)
+        self.recorded_at = self.recorded_at.astimezone(UTC)

@@ -1,6 +1,10 @@
 """Statements on the command path straight through asyncpg (PostgreSQL): fixed text, so each is
 prepared once per connection and then costs one round trip and no SQLAlchemy compile or result work.
 
+A unit of work that needs no transaction (a read, then one last write) runs its statements on a
+`Direct`: a pooled connection borrowed from a `Lender` without an `AsyncSession` (whose begin, commit
+and close are some hundreds of µs of CPU per command through SQLAlchemy's greenlet bridge).
+
 A batch of rows goes as one array per column and comes back out of `unnest(...)`, so the text does not
 change with the number of rows. The statement runs on the session's own connection, inside its
 transaction (begun here when nothing else has begun it yet); an asyncpg error is raised as the same
@@ -17,25 +21,136 @@ from typing import Any
 from sqlalchemy import Column, Table
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 #: For type names and value conversions only (the statements run on the session's own dialect).
 DIALECT = _DIALECT = asyncpg_dialect()
 
 
-def on_asyncpg(session: AsyncSession) -> bool:
+class Lender:
+    """Lends the engine's pooled asyncpg connections without a session or an `AsyncConnection`.
+
+    A connection given back idle (no transaction, no statement in flight) is kept for the next
+    borrower, at most `keep` of them: they stay checked out of the engine's pool, so they count in its
+    size (`Database` keeps half of it here at most). A connection from before the pool was invalidated
+    (a lost server) is closed instead of lent."""
+
+    def __init__(self, engine: AsyncEngine, *, keep: int) -> None:
+        self.engine = engine
+        self.keep = keep
+        self._free: list[Any] = []
+        self._surplus: list[Any] = []
+
+    async def borrow(self) -> Any:
+        """A pooled connection (SQLAlchemy's `PoolProxiedConnection`) outside any transaction."""
+        pool: Any = self.engine.sync_engine.pool
+        while self._free:
+            fairy = self._free.pop()
+            record = fairy._connection_record
+            if fairy.is_valid and record is not None and record.starttime > pool._invalidate_time:
+                return fairy
+            await greenlet_spawn(fairy.close)
+        return await greenlet_spawn(pool.connect)
+
+    def give_back(self, fairy: Any, *, clean: bool) -> None:
+        """`clean`: its last statement ended (no statement in flight) and it began no transaction. Anything
+        else is closed for good (`invalidate`: a cancelled statement may still be running on it)."""
+        if not fairy.is_valid:
+            return
+        if not clean or fairy.dbapi_connection._started or fairy.driver_connection.is_in_transaction():
+            fairy.invalidate()
+            return
+        self._free.append(fairy)
+        if len(self._free) > self.keep:
+            self._surplus.append(self._free.pop(0))
+
+    async def trim(self) -> None:
+        """Give the connections beyond `keep` back to the engine's pool."""
+        while self._surplus:
+            await greenlet_spawn(self._surplus.pop().close)
+
+    async def close(self) -> None:
+        """Give every kept connection back to the engine's pool (before the engine is disposed)."""
+        self._surplus.extend(self._free)
+        self._free.clear()
+        await self.trim()
+
+
+class Direct:
+    """Statements without a transaction on a connection borrowed when the first one is sent (each
+    commits alone): a unit of work's reads before it writes, and its last and only write."""
+
+    __slots__ = ("_clean", "fairy", "lender")
+
+    def __init__(self, lender: Lender) -> None:
+        self.lender = lender
+        self.fairy: Any = None
+        self._clean = True
+
+    async def fetch(self, statement: str, *args: Any) -> list[Any]:
+        if self.fairy is None:
+            self.fairy = await self.lender.borrow()
+        fairy = self.fairy
+        self._clean = False
+        try:
+            rows = list(await fairy.driver_connection.fetch(statement, *args))
+        except Exception as error:
+            raise await self._translated(error, fairy, statement, args) from error
+        self._clean = True
+        return rows
+
+    def give_back(self) -> None:
+        """Back to the lender (kept for the next borrower when its last statement ended)."""
+        fairy, self.fairy = self.fairy, None
+        if fairy is not None:
+            self.lender.give_back(fairy, clean=self._clean)
+        self._clean = True
+
+    async def _translated(self, error: Exception, fairy: Any, statement: str, args: Sequence[Any]) -> BaseException:
+        """As `_translated`; a lost connection invalidates the pool (and this one is not given back)."""
+        engine = self.lender.engine.sync_engine
+        dialect: Any = engine.dialect
+        try:
+            fairy.dbapi_connection._handle_exception(error)  # raises asyncpg's error as the DBAPI's class
+        except Exception as dbapi_error:
+            disconnected = bool(dialect.is_disconnect(dbapi_error, fairy.dbapi_connection, None))
+            if disconnected:
+                self.fairy = None
+                await greenlet_spawn(engine.pool._invalidate, fairy, dbapi_error)
+            else:
+                self._clean = not fairy.driver_connection.is_in_transaction()
+            return DBAPIError.instance(
+                statement,
+                list(args),
+                dbapi_error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=disconnected,
+                dialect=dialect,
+            )
+        return error  # pragma: no cover (_handle_exception always raises)
+
+
+def on_asyncpg(session: AsyncSession | Direct) -> bool:
     """Whether this session's statements go to PostgreSQL through asyncpg (else: the SQLAlchemy path)."""
+    if isinstance(session, Direct):
+        return True
     bind = session.bind
     return bind is not None and bind.dialect.driver == "asyncpg"
 
 
-async def fetch(session: AsyncSession, statement: str, *args: Any, begin: bool = True) -> list[Any]:
+async def fetch(session: AsyncSession | Direct, statement: str, *args: Any, begin: bool = True) -> list[Any]:
     """`statement` with positional `args` ($1, $2…) on the session's connection, in its transaction.
 
     `begin=False`: when the session has not begun its transaction yet, the statement runs on its own
     (autocommit, no `BEGIN` round trip). Right for a read (READ COMMITTED takes a new snapshot per
     statement anyway, and every write sent before it would have begun the transaction) and for a
-    unit of work's last and only write (one statement is atomic by itself)."""
+    unit of work's last and only write (one statement is atomic by itself). A `Direct` has no
+    transaction: only `begin=False` statements go to it."""
+    if isinstance(session, Direct):
+        if begin:
+            raise ValueError("a Direct connection runs each statement alone: begin=False only")
+        return await session.fetch(statement, *args)
     connection, fairy = await _connection_of(session)
     adapter: Any = fairy.dbapi_connection
     async with adapter._execute_mutex:  # one statement at a time on a connection, as the session keeps it

@@ -198,7 +198,7 @@ class EventStore:
 
     async def write_together(
         self,
-        session: AsyncSession,
+        session: AsyncSession | pgdirect.Direct,
         appends: Sequence[PreparedAppend],
         view: NewViewRows | None = None,
         *,
@@ -206,7 +206,8 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
         only): the events with their positions, in the order given. `begin=False`: when the session has not
-        begun a transaction, the statement runs alone (one statement is atomic), with no `BEGIN`/`COMMIT`."""
+        begun a transaction (or on a `pgdirect.Direct`), the statement runs alone (one statement is atomic),
+        with no `BEGIN`/`COMMIT`."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
         arrays = _EVENTS_IN.arrays(rows)

@@ -74,13 +74,22 @@ class UnitOfWork:
 
     def __init__(
         self,
-        session: AsyncSession,
+        session: AsyncSession | None,
         store: EventStore,
         meta: Metadata,
         projectors: Sequence[InlineProjector],
         policies: Sequence[Policy] = (),
+        *,
+        db: Database | None = None,
     ) -> None:
-        self.session = session
+        """`session` None: the unit of work opens one from `db` (PostgreSQL through asyncpg) only when
+        something asks for it; until then its reads and its last write go to a `pgdirect.Direct`."""
+        if session is None and (db is None or db.lender is None):
+            raise ValueError("a unit of work without a session needs a PostgreSQL (asyncpg) database")
+        self._session = session
+        self._db = db
+        self._direct: pgdirect.Direct | None = None
+        self._fast = session is None or pgdirect.on_asyncpg(session)
         self.store = store
         self.meta = meta
         self._projectors = projectors
@@ -88,6 +97,29 @@ class UnitOfWork:
         self.recorded: list[RecordedEvent] = []
         #: Appends made with `write_at_end`, not sent yet.
         self._pending: list[PreparedAppend] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work's session, in its transaction (opened at the first ask: its first statement
+        begins the transaction, which commits when the unit of work ends)."""
+        if self._session is None:
+            assert self._db is not None
+            self._session = self._db.sessions()
+            if self._direct is not None:
+                self._direct.give_back()  # every statement it ran has committed; from now on, the session
+                self._direct = None
+        return self._session
+
+    @property
+    def reads(self) -> AsyncSession | pgdirect.Direct:
+        """Where a read that needs no transaction goes (`pgdirect.fetch(..., begin=False)`, a search): the
+        session once there is one, else a pooled connection borrowed without one (PostgreSQL)."""
+        if self._session is not None:
+            return self._session
+        if self._direct is None:
+            assert self._db is not None and self._db.lender is not None
+            self._direct = pgdirect.Direct(self._db.lender)
+        return self._direct
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         await self.flush()
@@ -126,7 +158,7 @@ class UnitOfWork:
             return []
         new_version = expected_version + len(new_events)
         snapshot_due = state_after is not None and _crossed(expected_version, new_version, aggregate)
-        if write_at_end and not snapshot_due and not self._policies and pgdirect.on_asyncpg(self.session):
+        if write_at_end and not snapshot_due and not self._policies and self._fast:
             prepared = self.store.prepare(
                 stream_id=stream_id,
                 stream_type=aggregate.stream_type,
@@ -166,8 +198,10 @@ class UnitOfWork:
         events = [event for prepared in pending for event in prepared.recorded]
         together, view = _new_view_rows(self._projectors, events)
         if together:
+            # Last, and nothing opened a session: on the borrowed connection, alone (it is one statement).
+            target = self.reads if last else self.session
             written = await self.store.write_together(
-                self.session, pending, view if view is not None and view.rows else None, begin=not last
+                target, pending, view if view is not None and view.rows else None, begin=not last
             )
         else:
             written = [event for prepared in pending for event in await self.store.write(self.session, prepared)]
@@ -176,6 +210,18 @@ class UnitOfWork:
                     await project(self.session, event)
         positioned = {event.event_id: event for event in written}
         self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+
+    async def _end(self) -> None:
+        """Close the session (a rollback when it did not commit) and give the borrowed connection back."""
+        try:
+            if self._session is not None:
+                await self._session.close()
+        finally:
+            if self._direct is not None:
+                self._direct.give_back()
+                self._direct = None
+            if self._db is not None and self._db.lender is not None:
+                await self._db.lender.trim()
 
     async def open_stream(self, stream_type: str, stream_id: str, new_events: Sequence[Event]) -> list[RecordedEvent]:
         """A new stream of its own for facts that need no aggregate to stay consistent (a lesson, a score)."""
@@ -238,10 +284,22 @@ class CommandRuntime:
 
     @asynccontextmanager
     async def unit_of_work(self, meta: Metadata) -> AsyncIterator[UnitOfWork]:
-        async with self.db.transaction() as session:
-            uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
-            yield uow
-            await uow.flush(last=True)
+        if self.db.lender is None:
+            async with self.db.transaction() as session:
+                uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
+                yield uow
+                await uow.flush(last=True)
+        else:
+            # PostgreSQL: the session only when the command asks for it (as `Database.transaction` would
+            # run it: committed on success, rolled back by its close on any error). A draft asks for none.
+            uow = UnitOfWork(None, self.store, meta, self.projectors, self.policies, db=self.db)
+            try:
+                yield uow
+                await uow.flush(last=True)
+                if uow._session is not None:
+                    await uow._session.commit()
+            finally:
+                await uow._end()
         if uow.recorded and self._on_commit is not None:
             # Committed: nothing after this line may turn the command's answer into a 5xx (the relay's
             # poll finds the events anyway when the nudge fails).

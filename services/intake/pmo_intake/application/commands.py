@@ -68,7 +68,7 @@ async def _lesson_offers(
     uow: UnitOfWork, proposal: Proposal, occasion: Occasion, at: datetime | None = None
 ) -> list[Event]:
     """The offers of the lessons most relevant to the proposal as it now reads (nothing recorded yet)."""
-    related = await lessons.related(uow.session, lesson_subject(proposal))
+    related = await lessons.related(uow.reads, lesson_subject(proposal))
     return lesson_rules.offer(proposal, related, occasion=occasion, at=at or datetime.now(UTC))
 
 
