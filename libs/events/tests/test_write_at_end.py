@@ -307,3 +307,75 @@ async def test_a_lost_lent_connection_invalidates_the_pool_and_the_next_unit_of_
     assert raised.value.connection_invalidated
     async with commands.unit_of_work(Metadata()) as uow:
         assert await _backend(uow) != lost
+
+
+# `insert_at_end`: another table's row (an idempotency key and its answer) goes with the last write.
+
+
+def _key_row(key: str) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    return {
+        "principal": "someone",
+        "key": key,
+        "request_hash": "h" * 64,
+        "status_code": 201,
+        "headers": "{}",
+        "body": b'{"ok": true}',
+        "created_at": datetime.now(UTC),
+    }
+
+
+async def test_a_row_inserted_at_end_goes_in_the_appends_statement_and_fails_it_whole(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    from pmo_events.runtime.schema import idempotency_keys
+
+    commands, statements = runtime
+    warm_up = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, warm_up, 0, [Incremented(counter_id=warm_up, by=1)], write_at_end=True)
+        uow.insert_at_end(idempotency_keys, _key_row("warm-up"))
+    await statements.clear()
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+        uow.insert_at_end(idempotency_keys, _key_row("k1"))
+    if commands.db.is_postgres:
+        assert await statements.settled() == ["WITH"], statements.seen  # one statement, no BEGIN/COMMIT
+    async with commands.db.sessions() as session:
+        stored = (await session.execute(select(idempotency_keys).where(idempotency_keys.c.key == "k1"))).one()
+    assert (stored.status_code, bytes(stored.body)) == (201, b'{"ok": true}')
+    assert stored.created_at.tzinfo is not None
+    # The same key again: the row's primary key refuses it, and the events of its statement go with it.
+    from sqlalchemy.exc import IntegrityError
+
+    other = str(uuid.uuid4())
+    with pytest.raises(ConcurrencyConflict if commands.db.is_postgres else IntegrityError):
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(COUNTER, other, 0, [Incremented(counter_id=other, by=1)], write_at_end=True)
+            uow.insert_at_end(idempotency_keys, _key_row("k1"))
+    assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2
+    assert await _count(commands, counter_rows) == 2 and await _count(commands, idempotency_keys) == 2
+
+
+async def test_a_row_inserted_at_end_goes_alone_or_in_the_sessions_transaction(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from pmo_events.runtime.schema import idempotency_keys
+
+    commands, _ = runtime
+    async with commands.unit_of_work(Metadata()) as uow:
+        uow.insert_at_end(idempotency_keys, _key_row("alone"))  # no appends: the row alone
+    stream = str(uuid.uuid4())
+    with pytest.raises(IntegrityError):
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)])  # in the session
+            uow.insert_at_end(idempotency_keys, _key_row("alone"))
+    assert await _count(commands, events) == 0 and await _count(commands, counter_rows) == 0
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)])
+        uow.insert_at_end(idempotency_keys, _key_row("with-session"))
+    assert await _count(commands, events) == 1 and await _count(commands, idempotency_keys) == 2

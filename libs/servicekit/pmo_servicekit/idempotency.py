@@ -1,10 +1,11 @@
 """`Idempotency-Key` on commands: a retry answers the first response and records nothing new.
 
-The key is claimed in the command's own transaction, before the command runs, and the response is
-written there too; so the key, the events and the outbox rows commit or roll back together. A twin
-request racing on the same key blocks on the key's primary key (PostgreSQL) or on the single writer
-(SQLite) and, once the first commits, answers its stored response. A command that fails leaves no
-trace, so the key stays free for a corrected retry.
+The key is looked up before the command runs; the key and its response are written with the command's
+last write (`UnitOfWork.insert_at_end`: on PostgreSQL in the same statement as a draft's events, outbox
+records and view row), so the key, the events and the outbox rows commit or roll back together. A twin
+request racing on the same key fails on the key's primary key (PostgreSQL: it waits for the first to
+commit) or waits for the single writer (SQLite) and answers the first's stored response. A command that
+fails leaves no trace, so the key stays free for a corrected retry.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Request, Response
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps, loads
-from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork
+from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork, pgdirect
 from pmo_events.runtime.schema import idempotency_keys
 from pmo_servicekit.auth import Principal
 from pmo_servicekit.problems import Problem
@@ -86,11 +87,11 @@ async def run_idempotent(
             return await action(uow)
     try:
         async with commands.unit_of_work(meta) as uow:
-            first = await _claim(uow.session, claim)
+            first = await _stored(uow.reads, claim)
             if first is not None:
                 return first
             response = await action(uow)
-            await _remember(uow.session, claim, response)
+            uow.insert_at_end(idempotency_keys, _remembered(claim, response))
             return response
     except Exception:
         # A twin with the same key may have committed while this one ran: answer as it did.
@@ -101,47 +102,48 @@ async def run_idempotent(
         return first
 
 
-async def _claim(session: AsyncSession, claim: IdempotentRequest) -> Response | None:
-    """The first response for this key, or None after claiming the key in this transaction."""
-    first = await _stored(session, claim)
-    if first is not None:
-        return first
-    await session.execute(
-        idempotency_keys.insert().values(
-            principal=claim.principal,
-            key=claim.key,
-            request_hash=claim.request_hash,
-            status_code=0,  # filled in before commit; nobody outside this transaction sees it
-            headers="{}",
-            body=b"",
-            created_at=datetime.now(UTC),
-        )
-    )
-    return None
+_STORED = (
+    f"SELECT request_hash, status_code, headers, body FROM {idempotency_keys.name} WHERE principal = $1 AND key = $2"
+)
 
 
-async def _stored(session: AsyncSession, claim: IdempotentRequest) -> Response | None:
-    query = select(idempotency_keys).where(
-        idempotency_keys.c.principal == claim.principal, idempotency_keys.c.key == claim.key
-    )
-    row = (await session.execute(query)).first()
+async def _stored(session: AsyncSession | pgdirect.Direct, claim: IdempotentRequest) -> Response | None:
+    """The first response for this key (a read: on PostgreSQL it needs no session), or None."""
+    if pgdirect.on_asyncpg(session):
+        found = await pgdirect.fetch(session, _STORED, claim.principal, claim.key, begin=False)
+        row: Any = found[0] if found else None
+    else:
+        assert isinstance(session, AsyncSession)
+        query = select(
+            idempotency_keys.c.request_hash,
+            idempotency_keys.c.status_code,
+            idempotency_keys.c.headers,
+            idempotency_keys.c.body,
+        ).where(idempotency_keys.c.principal == claim.principal, idempotency_keys.c.key == claim.key)
+        row = (await session.execute(query)).first()
     if row is None:
         return None
-    if row.request_hash != claim.request_hash:
+    request_hash, status_code, stored_headers, body = row
+    if request_hash != claim.request_hash:
         raise _header_problem(
             f"this {HEADER} was already used for a different request; use a new key", "idempotency_key_reused"
         )
-    headers = {**loads(row.headers), REPLAYED_HEADER: "true"}
-    return Response(content=row.body, status_code=row.status_code, headers=headers)
+    headers = {**loads(stored_headers), REPLAYED_HEADER: "true"}
+    return Response(content=bytes(body), status_code=status_code, headers=headers)
 
 
-async def _remember(session: AsyncSession, claim: IdempotentRequest, response: Response) -> None:
+def _remembered(claim: IdempotentRequest, response: Response) -> dict[str, Any]:
+    """The key's row: the request's fingerprint and the response a retry answers."""
     headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
-    await session.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.principal == claim.principal, idempotency_keys.c.key == claim.key)
-        .values(status_code=response.status_code, headers=dumps(headers).decode(), body=bytes(response.body))
-    )
+    return {
+        "principal": claim.principal,
+        "key": claim.key,
+        "request_hash": claim.request_hash,
+        "status_code": response.status_code,
+        "headers": dumps(headers).decode(),
+        "body": bytes(response.body),
+        "created_at": datetime.now(UTC),
+    }
 
 
 def _header_problem(message: str, code: str) -> Problem:

@@ -102,6 +102,25 @@ class NewViewRows:
         return [*pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows), self.first_events]
 
 
+@dataclass(frozen=True, slots=True)
+class ExtraRows:
+    """Rows of another table written in the same statement as the events (an idempotency key and its answer)."""
+
+    table: Table
+    rows: list[dict[str, Any]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.rows[0])
+
+    def arrays(self) -> list[list[Any]]:
+        return pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows)
+
+    def statement(self) -> str:
+        """The rows alone, in one statement (asyncpg)."""
+        return pgdirect.unnest_insert(self.table, self.names)
+
+
 class EventStore:
     """Appends to and reads from one service's `pmo_events` table; fills its outbox on append."""
 
@@ -203,19 +222,23 @@ class EventStore:
         view: NewViewRows | None = None,
         *,
         begin: bool = True,
+        extra: ExtraRows | None = None,
     ) -> list[RecordedEvent]:
         """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
         only): the events with their positions, in the order given. `begin=False`: when the session has not
         begun a transaction (or on a `pgdirect.Direct`), the statement runs alone (one statement is atomic),
-        with no `BEGIN`/`COMMIT`."""
+        with no `BEGIN`/`COMMIT`. `extra`: another table's rows, in the same statement (a unique violation
+        there is a `ConcurrencyConflict` too: a twin request committed first)."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
         arrays = _EVENTS_IN.arrays(rows)
         if self.topic:
             arrays += _OUTBOX_IN.arrays(_outbox_rows(self.topic, messages))
-        statement = _append_statement(bool(self.topic), view)
+        statement = _append_statement(bool(self.topic), view, extra)
         if view is not None:
             arrays += view.arrays()
+        if extra is not None:
+            arrays += extra.arrays()
         try:
             written = await pgdirect.fetch(session, statement, *arrays, begin=begin)
         except IntegrityError as exc:
@@ -362,15 +385,19 @@ _APPEND_WITH_OUTBOX = (
     "SELECT event_id, position FROM appended"
 )
 _APPEND = pgdirect.unnest_insert(events, _EVENT_COLUMNS, returning="event_id, position")
-_STATEMENTS: dict[tuple[bool, str, tuple[str, ...], tuple[str, ...]], str] = {}
+_STATEMENTS: dict[tuple[Any, ...], str] = {}
 
 
-def _append_statement(outbox_too: bool, view: NewViewRows | None) -> str:
-    """Events (and outbox records, and a view's new rows) in one statement; its text is fixed per view
-    and columns, so asyncpg prepares it once per connection."""
-    if view is None:
+def _append_statement(outbox_too: bool, view: NewViewRows | None, extra: ExtraRows | None = None) -> str:
+    """Events (and outbox records, a view's new rows, another table's rows) in one statement; its text is
+    fixed per view, table and columns, so asyncpg prepares it once per connection."""
+    if view is None and extra is None:
         return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
-    key = (outbox_too, view.table.name, view.names, view.positions)
+    key = (
+        outbox_too,
+        *((view.table.name, view.names, view.positions) if view is not None else ((), (), ())),
+        *((extra.table.name, extra.names) if extra is not None else ((), ())),
+    )
     found = _STATEMENTS.get(key)
     if found is None:
         parts = [f"appended AS ({_APPEND})"]
@@ -378,16 +405,20 @@ def _append_statement(outbox_too: bool, view: NewViewRows | None) -> str:
         if outbox_too:
             parts.append(f"queued AS ({pgdirect.unnest_insert(outbox, _OUTBOX_COLUMNS, first=first)})")
             first += len(_OUTBOX_COLUMNS)
-        feed = pgdirect.ArrayColumns(view.table, view.names)
-        aliases = [f"c{i}" for i in range(len(view.names))]
-        event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
-        position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
-        parts.append(
-            f"viewed AS (INSERT INTO {view.table.name} ({', '.join((*view.names, *view.positions))}) "
-            f"SELECT {', '.join([*(f'u.{a}' for a in aliases), *(position_of for _ in view.positions)])} "
-            f"FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
-            f"AS u({', '.join(aliases)}, e))"
-        )
+        if view is not None:
+            feed = pgdirect.ArrayColumns(view.table, view.names)
+            aliases = [f"c{i}" for i in range(len(view.names))]
+            event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
+            position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
+            parts.append(
+                f"viewed AS (INSERT INTO {view.table.name} ({', '.join((*view.names, *view.positions))}) "
+                f"SELECT {', '.join([*(f'u.{a}' for a in aliases), *(position_of for _ in view.positions)])} "
+                f"FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
+                f"AS u({', '.join(aliases)}, e))"
+            )
+            first += len(view.names) + 1
+        if extra is not None:
+            parts.append(f"kept AS ({pgdirect.unnest_insert(extra.table, extra.names, first=first)})")
         found = _STATEMENTS[key] = f"WITH {', '.join(parts)} SELECT event_id, position FROM appended"
     return found
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.store import EventStore, Metadata, NewViewRows, PreparedAppend
+from pmo_events.runtime.store import EventStore, ExtraRows, Metadata, NewViewRows, PreparedAppend
 from pmo_events.runtime.views import StreamView
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,21 @@ class UnitOfWork:
         self.recorded: list[RecordedEvent] = []
         #: Appends made with `write_at_end`, not sent yet.
         self._pending: list[PreparedAppend] = []
+        #: Rows to insert with the last write (`insert_at_end`).
+        self._at_end: ExtraRows | None = None
+
+    def insert_at_end(self, table: Table, row: dict[str, Any]) -> None:
+        """Insert `row` into `table` with the unit of work's last write: on PostgreSQL in the one statement
+        that sends the `write_at_end` appends (alone when there are none, or in the session's transaction
+        when it has one), elsewhere in the transaction. All or nothing with the rest: a unique violation
+        fails the unit of work (`ConcurrencyConflict` when it came in the appends' statement, else the
+        `IntegrityError`). One table per unit of work."""
+        if self._at_end is None:
+            self._at_end = ExtraRows(table, [row])
+        elif self._at_end.table is not table or tuple(row) != self._at_end.names:
+            raise ValueError("insert_at_end takes rows of one table, with the same columns")
+        else:
+            self._at_end.rows.append(row)
 
     @property
     def session(self) -> AsyncSession:
@@ -191,8 +207,12 @@ class UnitOfWork:
 
     async def flush(self, *, last: bool = False) -> None:
         """Send the appends made with `write_at_end`. `last`: nothing else is written after this in the
-        unit of work, so when no transaction has begun and one statement carries everything, it runs alone."""
+        unit of work, so when no transaction has begun and one statement carries everything (with the
+        rows of `insert_at_end`), it runs alone."""
+        extra, self._at_end = (self._at_end, None) if last else (None, self._at_end)
         if not self._pending:
+            if extra is not None:
+                await self._insert(extra)
             return
         pending, self._pending = self._pending, []
         events = [event for prepared in pending for event in prepared.recorded]
@@ -201,15 +221,24 @@ class UnitOfWork:
             # Last, and nothing opened a session: on the borrowed connection, alone (it is one statement).
             target = self.reads if last else self.session
             written = await self.store.write_together(
-                target, pending, view if view is not None and view.rows else None, begin=not last
+                target, pending, view if view is not None and view.rows else None, begin=not last, extra=extra
             )
         else:
             written = [event for prepared in pending for event in await self.store.write(self.session, prepared)]
             for event in written:
                 for project in self._projectors:
                     await project(self.session, event)
+            if extra is not None:
+                await self._insert(extra)
         positioned = {event.event_id: event for event in written}
         self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+
+    async def _insert(self, extra: ExtraRows) -> None:
+        """`insert_at_end`'s rows without appends: in the session's transaction, or alone on PostgreSQL."""
+        if self._fast:
+            await pgdirect.fetch(self.reads, extra.statement(), *extra.arrays(), begin=False)
+        else:
+            await self.session.execute(insert(extra.table), extra.rows)
 
     async def _end(self) -> None:
         """Close the session (a rollback when it did not commit) and give the borrowed connection back."""
