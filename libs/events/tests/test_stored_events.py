@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from pmo_events.asyncapi.examples import example
 from pmo_events.contracts.base import registry
-from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.envelope import RecordedEvent, dumps, stored_reader
 
 WHEN = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 
@@ -69,3 +69,26 @@ def test_a_payload_its_contract_refuses_is_refused_from_the_text_too() -> None:
         recorded(type_name, data).decode()
     with pytest.raises(ValidationError):
         stored(type_name, data).decode()
+
+
+def test_a_row_read_by_stored_reader_is_the_event_stored_gives() -> None:
+    type_name = "pmo.intake.ProposalWithdrawn.v1"
+    data = example(registry.classes()[type_name])
+    read = stored_reader(("position", "event_id", "type", "text", "source", "stream_id", "sequence", "time", "topic"))
+    fast = read((7, "e-1", type_name, dumps(data).decode(), "/pmo/x", "s-1", 1, WHEN, "pmo.intake.events"))
+    slow = dataclasses.replace(stored(type_name, data), position=7, topic="pmo.intake.events")
+    every = [field.name for field in dataclasses.fields(RecordedEvent)]
+    assert [getattr(fast, name) for name in every] == [getattr(slow, name) for name in every]
+    assert fast == slow and fast.decode() == slow.decode() and fast.payload_bytes() == dumps(data)
+    assert pickle.loads(pickle.dumps(fast)) == slow
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.type = "other"  # type: ignore[misc]
+
+
+def test_stored_reader_refuses_columns_that_are_not_a_stored_event() -> None:
+    with pytest.raises(ValueError, match="payload as text"):
+        stored_reader(("event_id", "type", "source", "stream_id", "sequence", "time", "data"))
+    with pytest.raises(ValueError, match="payload as text"):
+        stored_reader(("event_id", "type", "source", "stream_id", "sequence", "time", "text", "colour"))
+    with pytest.raises(ValueError, match="needs its sequence"):
+        stored_reader(("event_id", "type", "source", "stream_id", "time", "text"))

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.envelope import RecordedEvent
+from pmo_events.envelope import RecordedEvent, stored_reader
 from pmo_events.runtime.database import asyncpg_connection
 from pmo_reporting.adapters.db.tables import event_log
 
@@ -39,24 +39,18 @@ _COLUMNS = (
 )
 
 
-def recorded(row: Row[Any]) -> RecordedEvent:
-    seq, event_id, type_, source, subject, sequence, occurred_at, data, actor, corr, cause, topic, part, off = row
-    return RecordedEvent.stored(
-        data,
-        event_id=event_id,
-        type=type_,
-        source=source,
-        stream_id=subject,
-        sequence=sequence,
-        time=occurred_at,
-        actor=actor,
-        correlation_id=corr,
-        causation_id=cause,
-        topic=topic,
-        partition=part,
-        offset=off,
-        position=seq,
+#: A log row as a recorded event, its payload kept as the stored JSON text (`RecordedEvent.stored`).
+_READ = stored_reader(
+    (
+        *("position", "event_id", "type", "source", "stream_id", "sequence", "time", "text"),
+        *("actor", "correlation_id", "causation_id", "topic", "partition", "offset"),
     )
+)
+
+
+def recorded(row: Row[Any] | Sequence[Any]) -> RecordedEvent:
+    """One row of `_COLUMNS` (in that order) as the event it records."""
+    return _READ(row)
 
 
 def _filters(types: Collection[str] | None, as_of: datetime | None) -> list:
@@ -88,7 +82,7 @@ async def read_log(
         if not rows:
             return
         position = rows[-1][0]
-        yield [recorded(r) for r in rows]
+        yield list(map(_READ, rows))
 
 
 async def stream_log(
@@ -98,7 +92,7 @@ async def stream_log(
     order = (event_log.c.occurred_at, event_log.c.seq) if by_time else (event_log.c.seq,)
     result = await session.stream(select(*_COLUMNS).where(*where).order_by(*order))
     async for rows in result.partitions(page):
-        yield [recorded(r) for r in rows]
+        yield list(map(_READ, rows))
         await asyncio.sleep(0)  # let the subscription and HTTP handlers run between pages
 
 
@@ -128,7 +122,7 @@ async def stream_types(
         while rows := await ahead:
             ahead = asyncio.ensure_future(cursor.fetch(page))
             await asyncio.sleep(0)  # sends the next FETCH; the server works on it during the fold
-            yield [recorded(r) for r in rows]
+            yield list(map(_READ, rows))
     finally:
         # Closed early (the fold failed): the page asked for is read to its end, so the connection goes
         # back to the pool with no statement in flight.
