@@ -10,7 +10,7 @@ from pmo_portfolio.calendar import routes as calendar_routes
 from pmo_portfolio.candidates import routes as candidate_routes
 from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.commands import decide_carried_motion
-from pmo_portfolio.candidates.intake_events import make_handler
+from pmo_portfolio.candidates.intake_events import make_batch_handler, make_handler
 from pmo_portfolio.delivery import board_action_routes, review_cycle_routes, review_cycles
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery import views as delivery_views
@@ -127,5 +127,6 @@ PORTFOLIO = ServiceDefinition(
     ],
     problem_table=PROBLEM_TABLE,
     consumer=lambda runtime: make_handler(runtime.commands),
+    batch_consumer=lambda runtime: make_batch_handler(runtime.commands, runtime.definition.consumer_name),
     sweeps=SWEEPS,
 )

@@ -16,7 +16,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.store import EventStore, ExtraRows, Metadata, NewViewRows, PreparedAppend
+from pmo_events.runtime.store import ConcurrencyConflict, EventStore, ExtraRows, Metadata, NewViewRows, PreparedAppend
 from pmo_events.runtime.views import StreamView
 
 log = logging.getLogger(__name__)
@@ -293,6 +293,110 @@ def fold(aggregate: AggregateType[S], state: S, new_events: Sequence[Event]) -> 
     return state
 
 
+class PollUnitOfWork(UnitOfWork):
+    """A subscription's poll as ONE unit of work: the commands its events cause run one after another on it,
+    each with its cause's `meta`; nothing is written until `end`.
+
+    `load` answers each aggregate from the poll's own state once it has been loaded (after the poll's
+    earlier appends); `append` only prepares (signs) the events. `end` writes every append with its outbox
+    records (one statement on PostgreSQL), runs each inline projector once over all of them (`many` when the
+    projector has it, else event by event), saves the snapshots the poll made due, then runs the policies on
+    each recorded event with a unit of work of its cause's `meta`. So a command run on it must read nothing
+    but aggregates (no view) while the poll runs, and the policies see the views as of the poll's end."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        store: EventStore,
+        meta: Metadata,
+        projectors: Sequence[InlineProjector],
+        policies: Sequence[Policy] = (),
+    ) -> None:
+        super().__init__(session, store, meta, projectors, policies)
+        self._states: dict[str, tuple[AggregateType[Any], Loaded[Any]]] = {}
+        #: Each appended stream's version when the poll first appended to it (for the snapshot rule).
+        self._versions_before: dict[str, int] = {}
+        self._appends: list[tuple[PreparedAppend, Metadata]] = []
+
+    async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
+        found = self._states.get(stream_id)
+        if found is not None:
+            return found[1]
+        loaded = await super().load(aggregate, stream_id)
+        self._states[stream_id] = (aggregate, loaded)
+        return loaded
+
+    async def append(
+        self,
+        aggregate: AggregateType[S],
+        stream_id: str,
+        expected_version: int,
+        new_events: Sequence[Event],
+        state_after: S | None = None,
+        *,
+        write_at_end: bool = False,
+    ) -> list[RecordedEvent]:
+        if not new_events:
+            return []
+        found = self._states.get(stream_id)
+        if found is not None and found[1].version != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version)
+        if state_after is None:
+            if found is not None:
+                before = found[1].state
+            elif expected_version == 0:
+                before = aggregate.initial(stream_id)
+            else:
+                before = (await self.load(aggregate, stream_id)).state
+            state_after = fold(aggregate, before, new_events)
+        prepared = self.store.prepare(
+            stream_id=stream_id,
+            stream_type=aggregate.stream_type,
+            expected_version=expected_version,
+            new_events=new_events,
+            meta=self.meta,
+        )
+        self._appends.append((prepared, self.meta))
+        self._versions_before.setdefault(stream_id, expected_version)
+        self._states[stream_id] = (aggregate, Loaded(state_after, expected_version + len(new_events)))
+        self.recorded.extend(prepared.recorded)
+        return list(prepared.recorded)
+
+    async def end(self) -> list[RecordedEvent]:
+        """Write what the poll recorded (see the class); answers the events with their store positions."""
+        appends, self._appends = self._appends, []
+        if not appends:
+            return []
+        prepared = [append for append, _meta in appends]
+        if pgdirect.on_asyncpg(self.session):
+            written = await self.store.write_together(self.session, prepared)
+        else:
+            written = [event for append in prepared for event in await self.store.write(self.session, append)]
+        positioned = {event.event_id: event for event in written}
+        self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+        for project in self._projectors:
+            many = getattr(project, "many", None)
+            if many is not None:
+                await many(self.session, written)
+                continue
+            for event in written:
+                await project(self.session, event)
+        versions_before, self._versions_before = self._versions_before, {}
+        for stream_id, before in versions_before.items():
+            aggregate, loaded = self._states[stream_id]
+            if _crossed(before, loaded.version, aggregate):
+                state = loaded.state.model_dump(mode="json")
+                await self.store.save_snapshot(self.session, stream_id, loaded.version, state)
+        if self._policies:
+            for append, meta in appends:
+                caused = UnitOfWork(self.session, self.store, meta, self._projectors, self._policies)
+                for recorded in append.recorded:
+                    for react in self._policies:
+                        await react(caused, positioned[recorded.event_id])
+                await caused.flush()
+        return written
+
+
 class CommandRuntime:
     """What handlers need: a way to open a unit of work. Wakes the relay after each commit."""
 
@@ -336,6 +440,10 @@ class CommandRuntime:
                 self._on_commit()
             except Exception:
                 log.exception("the after-commit hook failed; the events are stored and will be published")
+
+    def for_poll(self, session: AsyncSession) -> PollUnitOfWork:
+        """A subscription's poll as one unit of work in its transaction (`PollUnitOfWork`; call its `end`)."""
+        return PollUnitOfWork(session, self.store, Metadata(), self.projectors, self.policies)
 
     @asynccontextmanager
     async def in_session(self, session: AsyncSession, meta: Metadata) -> AsyncIterator[UnitOfWork]:

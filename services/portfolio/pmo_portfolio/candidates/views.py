@@ -3,7 +3,21 @@ written in each command's transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text, select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import CandidateRegistered, CandidateScored, CandidateWithdrawn, InvestmentDecided
@@ -55,34 +69,62 @@ decisions = Table(
 Index("ix_portfolio_decisions_portfolio", decisions.c.portfolio_id, decisions.c.position)
 
 
-async def update_candidates(session: AsyncSession, event: RecordedEvent) -> None:
-    decoded = event.decode()
-    if isinstance(decoded, CandidateRegistered):
-        await session.execute(candidates.delete().where(candidates.c.candidate_id == decoded.candidate_id))
-        await session.execute(
-            candidates.insert().values(
-                candidate_id=decoded.candidate_id,
-                portfolio_id=decoded.portfolio_id,
-                status="awaiting_decision",
-                title=decoded.title,
-                submission=decoded.submission,
-                registration=dumps(decoded.model_dump(mode="json")).decode(),
-                updated_at=event.time,
+class _CandidateRows:
+    """The candidates view's projector: one event (a command's) or a poll's events at once (`many`)."""
+
+    async def __call__(self, session: AsyncSession, event: RecordedEvent) -> None:
+        await self.many(session, [event])
+
+    async def many(self, session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
+        """Fold `events` in order into what each candidate's row becomes, then one delete and one insert for
+        the registered ones and one update per kind of change for the others: the same rows as event by
+        event (a registration replaces its row; a decision or a withdrawal updates the row there is)."""
+        replaced: dict[str, dict[str, Any]] = {}
+        changed: dict[str, dict[str, Any]] = {}
+        for event in events:
+            decoded = event.decode()
+            if isinstance(decoded, CandidateRegistered):
+                changed.pop(decoded.candidate_id, None)
+                replaced[decoded.candidate_id] = {
+                    "candidate_id": decoded.candidate_id,
+                    "portfolio_id": decoded.portfolio_id,
+                    "status": "awaiting_decision",
+                    "title": decoded.title,
+                    "submission": decoded.submission,
+                    "registration": dumps(decoded.model_dump(mode="json")).decode(),
+                    "decision": None,
+                    "updated_at": event.time,
+                }
+                continue
+            if isinstance(decoded, InvestmentDecided):
+                values = {"status": STATUS_AFTER[decoded.outcome], "updated_at": event.time,
+                          "decision": dumps(decoded.model_dump(mode="json")).decode()}  # fmt: skip
+            elif isinstance(decoded, CandidateWithdrawn):
+                values = {"status": "withdrawn", "updated_at": event.time}
+            else:
+                continue
+            row = replaced.get(decoded.candidate_id)
+            if row is not None:
+                row.update(values)
+            else:
+                changed[decoded.candidate_id] = {**changed.get(decoded.candidate_id, {}), **values}
+        if replaced:
+            ids = list(replaced)
+            await session.execute(candidates.delete().where(candidates.c.candidate_id.in_(ids)))
+            await session.execute(candidates.insert(), list(replaced.values()))
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for candidate_id, values in changed.items():
+            by_columns.setdefault(tuple(sorted(values)), []).append({"b_id": candidate_id, **values})
+        for names, rows in by_columns.items():
+            statement = (
+                candidates.update()
+                .where(candidates.c.candidate_id == bindparam("b_id"))
+                .values({name: bindparam(f"b_{name}") for name in names})
             )
-        )
-    elif isinstance(decoded, InvestmentDecided):
-        status = STATUS_AFTER[decoded.outcome]
-        await session.execute(
-            candidates.update()
-            .where(candidates.c.candidate_id == decoded.candidate_id)
-            .values(status=status, decision=dumps(decoded.model_dump(mode="json")).decode(), updated_at=event.time)
-        )
-    elif isinstance(decoded, CandidateWithdrawn):
-        await session.execute(
-            candidates.update()
-            .where(candidates.c.candidate_id == decoded.candidate_id)
-            .values(status="withdrawn", updated_at=event.time)
-        )
+            await session.execute(statement, [{"b_id": r["b_id"], **{f"b_{n}": r[n] for n in names}} for r in rows])
+
+
+update_candidates = _CandidateRows()
 
 
 async def update_assessments(session: AsyncSession, event: RecordedEvent) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Table, Text, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from sqlalchemy import Column, Integer, String, Table, Text
+
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_events.runtime.views import StreamView
 from pmo_portfolio.funding.domain import portfolio as portfolio_rules
 
 portfolios = Table(
@@ -20,27 +22,23 @@ portfolios = Table(
 )
 
 
-async def update_portfolios(session: AsyncSession, event: RecordedEvent) -> None:
-    if event.stream_type != "portfolio":
-        return
-    row = (
-        await session.execute(select(portfolios.c.state).where(portfolios.c.portfolio_id == event.stream_id))
-    ).first()
-    state = (
-        portfolio_rules.Portfolio.model_validate(loads(row.state)) if row else portfolio_rules.initial(event.stream_id)
-    )
-    state = portfolio_rules.evolve(state, event.decode())
-    values = {
-        "name": state.name,
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
-    if row is None:
-        await session.execute(portfolios.insert().values(portfolio_id=event.stream_id, **values))
-    else:
-        await session.execute(portfolios.update().where(portfolios.c.portfolio_id == event.stream_id).values(**values))
+def _columns(state: portfolio_rules.Portfolio, event: RecordedEvent) -> dict[str, Any]:
+    return {"name": state.name, "version": event.sequence, "updated_at": event.time}
 
+
+#: One row per portfolio stream. A command's events are folded into it with one read and one write; a poll of
+#: the intake subscription folds all its registrations of a portfolio with one read and one write (`many`),
+#: so a registration no longer reads, validates and rewrites the whole portfolio (every candidate) per event.
+update_portfolios = StreamView(
+    table=portfolios,
+    key=portfolios.c.portfolio_id,
+    state=portfolios.c.state,
+    model=portfolio_rules.Portfolio,
+    initial=portfolio_rules.initial,
+    evolve=portfolio_rules.evolve,
+    columns=_columns,
+    stream_type="portfolio",
+)
 
 PROJECTORS = [update_portfolios]
 VIEW_TABLES = [portfolios]
