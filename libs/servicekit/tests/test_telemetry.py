@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,3 +105,23 @@ async def test_spans_and_metrics_reach_the_collector_with_the_configured_identit
     metrics = [ExportMetricsServiceRequest.FromString(body) for path, _, body in received if path == "/v1/metrics"]
     exported = {m.name for r in metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert {"pmo.http.server.request.duration", "pmo.command.duration", "pmo.relay.backlog"} <= exported
+
+
+NOT_EXPORTING = """
+import os, sys
+for name in [n for n in os.environ if n.startswith("OTEL_")]:
+    del os.environ[name]
+from pmo_events.runtime import KafkaSettings
+from pmo_intake.bootstrap import INTAKE
+from pmo_servicekit.app import create_app
+from pmo_servicekit.settings import ServiceSettings
+create_app(INTAKE, ServiceSettings(env="development", database_url="sqlite+aiosqlite://"), KafkaSettings())
+LAZY = ("opentelemetry.exporter.otlp", "opentelemetry.instrumentation")
+print(sorted({m for m in sys.modules if m.startswith(LAZY)}))
+"""
+
+
+def test_a_service_that_exports_nothing_never_imports_the_exporters_or_instrumentors() -> None:
+    """The OTLP exporters and the instrumentors (146 modules, ~4.6 MB of RSS) load only with an endpoint (issue 17)."""
+    done = subprocess.run([sys.executable, "-c", NOT_EXPORTING], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
