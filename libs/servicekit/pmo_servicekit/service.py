@@ -27,6 +27,7 @@ from pmo_events.runtime.tracing import spans_of_applied, within
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
 from pmo_events.signing import EventSigner, PublicKeyDirectory
 from pmo_events.trust import EventTrust
+from pmo_servicekit.memory import give_back_after_bursts
 from pmo_servicekit.problems import ProblemTable
 from pmo_servicekit.settings import ServiceSettings
 from pmo_servicekit.sweeps import Sweep, run_sweeps
@@ -127,6 +128,12 @@ class ServiceRuntime:
             self.supervisor.add("subscription", self.subscription.run)
         if definition.sweeps and settings.sweep_every_seconds > 0:
             self.supervisor.add("sweeps", self._sweep_periodically)
+        self.supervisor.add("memory", lambda: give_back_after_bursts(self.events_moved))
+
+    def events_moved(self) -> int:
+        """Events this process has applied from the broker and published to it (`pmo_servicekit.memory`)."""
+        applied = self.subscription.status.applied if self.subscription is not None else 0
+        return applied + self.relay.status.published
 
     async def start(self) -> None:
         await self.supervisor.start()
