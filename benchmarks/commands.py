@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from load import Figures, RssSampler, es_env, require_tools, rss_mb, start_peer, wrk
+from load import Figures, RssSampler, es_env, process_cpu_ms, require_tools, rss_mb, start_peer, tree, wrk
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
@@ -87,8 +87,16 @@ def measure_intake(args: argparse.Namespace, intake_url: str, data_dir: Path) ->
     url = stack.url("intake") + "/proposals"
     name = f"intake POST /proposals ({args.workers} worker{'s' if args.workers > 1 else ''})"
     wrk(name, url, process.pid, seconds=2, connections=args.connections, token=token)  # warm-up
+    processes = tree(process.pid)
+    before = process_cpu_ms(processes)
     with RssSampler(process.pid) as rss:
         figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections, token=token)
+    after = process_cpu_ms(processes)
+    if args.workers > 1:  # the main process (uvicorn's supervisor) and each worker: which one does what
+        print(
+            "  intake CPU per command by process: "
+            + ", ".join(f"{pid} {(after[pid] - before[pid]) / max(figures.requests, 1):.2f} ms" for pid in after)
+        )
     published, waited = asyncio.run(outbox_drained(intake_url))
     print(
         f"  intake: {published} events, every one published ({waited:.1f}s after the run); peak RSS {rss.peak:.0f} MB"

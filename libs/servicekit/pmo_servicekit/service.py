@@ -59,6 +59,10 @@ class ServiceDefinition:
     #: Optionally, the same effect for a poll's whole batch at once (one load and one write per row it
     #: touches); the subscription falls back to `consumer`'s effect one event at a time when a batch fails.
     batch_consumer: Callable[[ServiceRuntime], BatchHandler] | None = None
+    #: False: the subscription's batches commit without waiting for PostgreSQL's WAL flush (a read model that
+    #: publishes nothing: a server crash loses its last applied batches with their offsets, applied again from
+    #: the broker). Never for a service whose consumer records events of its own (they would be published).
+    consumer_commits_durable: bool = True
     #: Tables a subscription fills, emptied when that subscription is replayed from offset 0.
     subscription_tables: Sequence[Table] = ()
     #: Periodic triggers a scheduler runs (`python -m pmo_<service> sweep`): pmo_servicekit.sweeps.
@@ -116,6 +120,7 @@ class ServiceRuntime:
                 dead_letter_topic=definition.dead_letter_topic,
                 trust=EventTrust(PublicKeyDirectory.load(settings.event_verify_keys_dir)),
                 on_commit=self.relay.wake,
+                durable_commits=definition.consumer_commits_durable,
                 batch_handler=(
                     _logged_batch(definition.batch_consumer(self), log)
                     if definition.batch_consumer is not None

@@ -44,5 +44,9 @@ REPORTING = ServiceDefinition(
     consumer=lambda _runtime: make_handler(),
     batch_consumer=lambda runtime: make_batch_handler(runtime.definition.consumer_name),
     subscription_tables=READ_MODELS,
+    #: Reporting's batches write its log and read models and their offsets, and publish nothing of their own:
+    #: a batch is visible at once, without waiting for its WAL flush (a server crash loses the last ones
+    #: with their offsets; they are applied again from the broker). Issue 17: propagation.
+    consumer_commits_durable=False,
     problem_table=PROBLEM_TABLE,
 )

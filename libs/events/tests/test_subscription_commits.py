@@ -1,0 +1,65 @@
+"""A subscription built with `durable_commits=False` (reporting's) commits its batches on PostgreSQL without
+waiting for the WAL flush, in its own transactions only; every other one, and every command, waits for it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from pmo_devstack.polling import eventually
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import KafkaSettings, Subscription
+
+from .support import migrated
+from .test_relay_and_subscription import Pipeline, add_to_total, view_metadata
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("durable", [True, False])
+async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
+    durable: bool, postgres_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    producer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", tmp_path)
+    consumer_db = await migrated(postgres_url, tmp_path)
+    async with consumer_db.engine.begin() as conn:
+        await conn.run_sync(view_metadata.create_all)
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    pipeline = Pipeline(producer_db, consumer_db, kafka, topic_prefix, tmp_path)
+    seen: list[str] = []
+
+    async def handle(session, event: RecordedEvent) -> None:
+        seen.append((await session.execute(text("SHOW synchronous_commit"))).scalar_one())
+        await add_to_total(session, event)
+
+    first = pipeline.subscription
+    pipeline.subscription = Subscription(
+        name=first.name,
+        topics=first.topics,
+        db=consumer_db,
+        kafka=first.kafka,
+        handler=handle,
+        dead_letter_topic=first.dead_letter_topic,
+        trust=first.trust,
+        durable_commits=durable,
+    )
+    await pipeline.start()
+    try:
+        counter = str(uuid.uuid4())
+        for _ in range(3):
+            await pipeline.increment(counter, 1)
+        await eventually(lambda: _totals_are(pipeline, {counter: (3, 3)}))
+        assert set(seen) == {"on" if durable else "off"}
+        async with consumer_db.sessions() as session:  # the pool's connections are left as they were
+            assert (await session.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
+    finally:
+        await pipeline.stop()
+        await producer_db.dispose()
+        await consumer_db.dispose()
+
+
+async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
+    return await pipeline.totals() == expected
