@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.envelope import RecordedEvent, dumps, loads, to_kafka
+from pmo_events.envelope import RecordedEvent, dumps, loads, stored_reader, to_kafka
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.database import asyncpg_connection
 from pmo_events.runtime.schema import events, outbox, snapshots
@@ -481,22 +481,16 @@ def _recorded(row: Any, source: str) -> RecordedEvent:
 
 def _read(row: Any, source: str) -> RecordedEvent:
     """An event from a row of `select(*_COLUMNS)`, read by position (the fast path for whole pages)."""
-    position, event_id, type_, stream_id, stream_type, version, occurred_at, data, actor, corr, cause, trace = row
-    return RecordedEvent.stored(
-        data,
-        event_id=event_id,
-        type=type_,
-        source=source,
-        stream_id=stream_id,
-        stream_type=stream_type,
-        sequence=version,
-        time=occurred_at,
-        actor=actor,
-        correlation_id=corr,
-        causation_id=cause,
-        traceparent=trace,
-        position=position,
+    return _STORED((*row, source))
+
+
+#: `RecordedEvent.stored` of a `_COLUMNS` row followed by the store's source (`envelope.stored_reader`).
+_STORED = stored_reader(
+    (
+        *("position", "event_id", "type", "stream_id", "stream_type", "sequence", "time", "text"),
+        *("actor", "correlation_id", "causation_id", "traceparent", "source"),
     )
+)
 
 
 def _with_position(event: RecordedEvent, position: int) -> RecordedEvent:
