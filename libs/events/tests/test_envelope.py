@@ -3,13 +3,22 @@ CloudEvents SDK reads and refuses (the reference below is the SDK-only parse it 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 
-from pmo_events.envelope import FORMAT, MalformedEnvelope, RecordedEvent, _attributes, from_kafka, header_map, to_kafka
+from pmo_events.envelope import (
+    FORMAT,
+    MalformedEnvelope,
+    RecordedEvent,
+    _attributes,
+    _to_kafka_by_sdk,
+    from_kafka,
+    header_map,
+    to_kafka,
+)
 
 
 def sdk_from_kafka(key: bytes | None, value: bytes | None, headers: Any) -> RecordedEvent:
@@ -189,3 +198,63 @@ def test_an_upper_case_attribute_header_is_refused(extra: dict[str, bytes]) -> N
     assert outcome(sdk_from_kafka, key, value, headers)[0] == "event"  # what the SDK alone would read
     with pytest.raises(MalformedEnvelope, match="lower case"):
         from_kafka(key, value, headers)
+
+
+def sdk_to_kafka(event: RecordedEvent) -> KafkaMessage:
+    """The SDK-only write (`to_kafka` before it built the headers itself), kept as the reference."""
+    return _to_kafka_by_sdk(event)
+
+
+_WRITTEN: dict[str, dict[str, Any]] = {
+    "every attribute": {},
+    "no optional attribute": {
+        "actor": None,
+        "correlation_id": None,
+        "causation_id": None,
+        "traceparent": None,
+        "stream_type": None,
+    },
+    "empty optional attributes": {"actor": "", "correlation_id": "", "traceparent": ""},
+    "another zone, no microseconds": {"time": datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=-5)))},
+    "microseconds": {"time": datetime(2026, 3, 1, 12, 0, 0, 7, tzinfo=UTC)},
+    "non-ASCII": {"actor": "zoë", "stream_id": "straße", "data": {"title": "Ünïcode ✓"}},
+    "stored text payload": {"text": '{"a": 1}', "data": {"a": 1}},
+    "raw payload": {"raw": b'{"b":2}'},
+    "large sequence": {"sequence": 2**40},
+}
+
+
+@pytest.mark.parametrize("case", list(_WRITTEN))
+def test_a_record_is_written_as_the_sdk_writes_it(case: str) -> None:
+    attributes: dict[str, Any] = {
+        "event_id": "e-1", "type": "pmo.test.Incremented.v1", "source": "/pmo/test", "stream_id": "s-1",
+        "sequence": 7, "time": datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC), "data": {"by": 1},
+        "actor": "ann", "correlation_id": "corr", "causation_id": "cause", "traceparent": "00-ab-cd-01",
+        "stream_type": "counter",
+    } | _WRITTEN[case]  # fmt: skip
+    event = RecordedEvent(**attributes)
+    ours, sdk = to_kafka(event), sdk_to_kafka(event)
+    assert (ours.key, list(ours.headers.items()), ours.value) == (sdk.key, list(sdk.headers.items()), sdk.value)
+
+
+@pytest.mark.parametrize(
+    "wrong", [{"event_id": ""}, {"source": ""}, {"type": ""}, {"stream_id": ""}, {"time": datetime(2026, 1, 1)}]
+)
+def test_what_the_sdk_refuses_to_write_is_still_refused(wrong: dict[str, Any]) -> None:
+    attributes: dict[str, Any] = {
+        "event_id": "e-1", "type": "t", "source": "/pmo/test", "stream_id": "s-1", "sequence": 1,
+        "time": datetime(2026, 1, 1, tzinfo=UTC), "data": {},
+    } | wrong  # fmt: skip
+    event = RecordedEvent(**attributes)
+    try:
+        expected: Any = sdk_to_kafka(event)
+    except Exception as exc:
+        expected = type(exc)
+    try:
+        got: Any = to_kafka(event)
+    except Exception as exc:
+        got = type(exc)
+    if isinstance(expected, type):
+        assert got is expected
+    else:
+        assert (got.key, got.headers, got.value) == (expected.key, expected.headers, expected.value)

@@ -35,6 +35,18 @@ def test_every_contract_decodes_from_its_stored_text_as_from_its_data(type_name:
     assert stored(type_name, data).decode() == recorded(type_name, data).decode()
 
 
+@pytest.mark.parametrize("type_name", sorted(registry.classes()))
+def test_a_producers_own_event_decodes_to_itself_and_equals_its_json_decoded(type_name: str) -> None:
+    """`RecordedEvent.of` (what the store records) keeps the contract it was given, through its position;
+    decoding its JSON again gives an equal contract, so nothing reading it sees a difference."""
+    made = registry.classes()[type_name].model_validate(example(registry.classes()[type_name]))
+    recorded_of = RecordedEvent.of(made, event_id="e-1", source="/pmo/x", stream_id="s-1", sequence=1, time=WHEN)
+    assert recorded_of.decode() is made and recorded_of.at_position(7).decode() is made
+    assert recorded_of.at_position(7).position == 7
+    assert recorded(type_name, recorded_of.data).decode() == made
+    assert recorded_of == recorded(type_name, made.model_dump(mode="json"))
+
+
 @pytest.mark.parametrize("type_name", sorted(registry.superseded()))
 def test_a_superseded_version_read_from_its_text_is_upcast_to_its_successor(type_name: str) -> None:
     data = example(registry.superseded()[type_name])

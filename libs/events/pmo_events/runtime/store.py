@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,15 +172,14 @@ class EventStore:
         if meta.occurred_at.tzinfo is None:
             raise ValueError("naive datetime given; the store only takes timezone-aware UTC")
         recorded = [
-            RecordedEvent(
+            RecordedEvent.of(
+                event,
                 event_id=str(uuid.uuid4()),
-                type=event.type_name(),
                 source=self.source,
                 stream_id=stream_id,
                 stream_type=stream_type,
                 sequence=expected_version + offset,
                 time=meta.occurred_at,
-                data=event.model_dump(mode="json"),
                 actor=meta.actor,
                 correlation_id=meta.correlation_id,
                 causation_id=meta.causation_id,
@@ -494,4 +493,4 @@ _STORED = stored_reader(
 
 
 def _with_position(event: RecordedEvent, position: int) -> RecordedEvent:
-    return replace(event, position=position)
+    return event.at_position(position)
