@@ -11,7 +11,7 @@ READY: dict[str, Any] = {
     "status": "ready",
     "checks": {"database": "ok", "broker": "ok", "relay": "ok", "subscription": "ok"},
     "relay": {"active": True, "connected": True, "published": 12, "parked": 0, "last_error": None},
-    "subscription": {"connected": True, "lag": 0, "dead_lettered": 0, "rejected": 0, "last_error": None},
+    "subscription": {"active": True, "connected": True, "lag": 0, "dead_lettered": 0, "rejected": 0, "last_error": None},
 }
 
 
@@ -35,6 +35,10 @@ class RelayState(BaseModel):
 class SubscriptionState(BaseModel):
     model_config = ConfigDict(extra="allow")
 
+    active: bool = Field(
+        description="this process consumes; false while another worker process or replica holds the "
+        "subscription's lock and this one waits to take over (in `assign` mode on PostgreSQL)"
+    )
     connected: bool
     lag: int | None = Field(default=None, description="events not yet consumed, summed over its partitions")
     last_error: str | None = None
