@@ -11,7 +11,14 @@ READY: dict[str, Any] = {
     "status": "ready",
     "checks": {"database": "ok", "broker": "ok", "relay": "ok", "subscription": "ok"},
     "relay": {"active": True, "connected": True, "published": 12, "parked": 0, "last_error": None},
-    "subscription": {"active": True, "connected": True, "lag": 0, "dead_lettered": 0, "rejected": 0, "last_error": None},
+    "subscription": {
+        "active": True,
+        "connected": True,
+        "lag": 0,
+        "dead_lettered": 0,
+        "rejected": 0,
+        "last_error": None,
+    },
 }
 
 
