@@ -21,6 +21,9 @@ its outbox, signed; a handler that refuses an event of this generated history de
 Portfolio's own database is first given the history's portfolios, each created by portfolio's command (event,
 outbox, views; untimed), as the product has them before proposals arrive: every ProposalSubmitted registers a
 candidate (before 2026-11-29 23:00 UTC none did: each was dead-lettered and each poll split event by event).
+Intake's store is likewise first given the history's proposals (drafted and submitted; untimed), so the
+board's scores and decisions are mirrored by intake's commands (before 2026-11-30 none was: no proposal
+was found). Each run prints how many events the service's commands recorded.
 `LIVE_SCANS=1` prints each run's table scans (pg_stat_user_tables: sequential scans and rows they read).
 
     .venv/bin/python benchmarks/live.py [--scale 0.5] [--repeat 3] [--mode both|batch|one-by-one]
@@ -59,6 +62,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings, Metadata
 from pmo_events.runtime.kafka import ensure_topics
 from pmo_events.runtime.migrate import upgrade
+from pmo_intake.application.commands import PROPOSAL
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_portfolio.funding.commands import create_portfolio
@@ -140,6 +144,9 @@ async def catch_up(
             subscription.max_records = max_records
         if definition is PORTFOLIO and history:
             await seed_portfolios(runtime, history)
+        if definition is INTAKE and history:
+            await seed_proposals(runtime, history)
+        recorded_before = await _recorded(runtime)
         if mode == "one-by-one":
             subscription._apply_together = _never  # type: ignore[method-assign]
         if mode == "batch-before":
@@ -165,6 +172,7 @@ async def catch_up(
                     print("    table", *row, flush=True)
         await subscription.stop()
         await asyncio.wait_for(task, 60)
+        recorded = await _recorded(runtime) - recorded_before
         logged = None
         if definition is REPORTING:
             async with runtime.db.sessions() as session:
@@ -181,6 +189,7 @@ async def catch_up(
             "db_cpu_ms_per_1000": server_ms * 1000 / expected,
             "logged": logged,
             "dead_lettered": status.dead_lettered,
+            "recorded": recorded,
             "rss_mb": rss_mb(os.getpid()),
         }
     finally:
@@ -199,13 +208,33 @@ async def seed_portfolios(runtime: ServiceRuntime, history: list[RecordedEvent])
     return len(created)
 
 
+async def seed_proposals(runtime: ServiceRuntime, history: list[RecordedEvent]) -> int:
+    """Intake's own past: the history's proposals (drafted and submitted) in intake's store with their outbox
+    records and inline view, untimed, so the board's scores and decisions it reads find them (before 2026-11-30
+    none did, and intake's handlers returned at once)."""
+    streams: dict[str, list[RecordedEvent]] = {}
+    for event in history:
+        if event.source == "/pmo/intake" and event.type.startswith("pmo.intake.Proposal"):
+            streams.setdefault(event.stream_id, []).append(event)
+    for stream_id, of_stream in streams.items():
+        async with runtime.commands.unit_of_work(Metadata(actor=of_stream[0].actor)) as uow:
+            await uow.append(PROPOSAL, stream_id, 0, [event.decode() for event in of_stream])
+    return len(streams)
+
+
+async def _recorded(runtime: ServiceRuntime) -> int:
+    """Events in the service's own store (what its handlers' commands recorded)."""
+    async with runtime.db.sessions() as session:
+        return await runtime.store.count(session)
+
+
 def describe(run: dict[str, Any]) -> str:
     logged = "" if run["logged"] is None else f"{run['logged']} logged, "
     return (
         f"  {run['service']:<10} {run['mode']:<10} {run['events']} events in {run['seconds']:.1f}s → "
         f"{run['rate']:,.0f} events/s; CPU {run['cpu_ms_per_1000']:.0f} ms (process; "
         f"{run['loop_cpu_ms_per_1000']:.0f} in the event loop's thread) + {run['db_cpu_ms_per_1000']:.0f} ms "
-        f"(database) per 1,000 events; {logged}{run['dead_lettered']} dead letters; "
+        f"(database) per 1,000 events; {logged}{run['recorded']} recorded, {run['dead_lettered']} dead letters; "
         f"RSS {run['rss_mb']:.0f} MB; load average {os.getloadavg()[0]:.1f}"
     )
 

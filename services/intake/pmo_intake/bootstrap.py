@@ -9,7 +9,7 @@ from pmo_events.runtime.schema import metadata
 from pmo_intake.adapters.db import tables
 from pmo_intake.adapters.http.problems import PROBLEM_TABLE
 from pmo_intake.adapters.http.routes import router
-from pmo_intake.application.consumer import make_handler
+from pmo_intake.application.consumer import make_batch_handler, make_handler
 from pmo_intake.projections.proposals import project_proposal
 from pmo_servicekit.service import ServiceDefinition
 
@@ -33,6 +33,7 @@ INTAKE = ServiceDefinition(
     projectors=[project_proposal],
     view_tables=[tables.proposals],
     consumer=lambda runtime: make_handler(runtime.commands),
+    batch_consumer=lambda runtime: make_batch_handler(runtime.commands, runtime.definition.consumer_name),
     subscription_tables=[
         tables.known_portfolios,
         tables.known_objectives,

@@ -9,7 +9,7 @@ from pmo_events.runtime.schema import metadata
 from pmo_resourcing.adapters.db import tables
 from pmo_resourcing.adapters.http import allocations, demand_and_capacity, resources
 from pmo_resourcing.adapters.http.problems import PROBLEM_TABLE
-from pmo_resourcing.application.consumer import make_handler
+from pmo_resourcing.application.consumer import make_batch_handler, make_handler
 from pmo_resourcing.projections.replay import RESOURCING_VIEWS
 from pmo_servicekit.service import ServiceDefinition
 
@@ -30,5 +30,6 @@ RESOURCING = ServiceDefinition(
     projectors=[RESOURCING_VIEWS],
     view_tables=[tables.demands, tables.resources, tables.resource_skills, tables.allocations],
     consumer=lambda runtime: make_handler(runtime.commands),
+    batch_consumer=lambda runtime: make_batch_handler(runtime.commands, runtime.definition.consumer_name),
     subscription_tables=[tables.project_states, tables.fiscal_calendar],
 )

@@ -32,7 +32,7 @@ from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, en
 from pmo_events.runtime.leadership import AdvisoryLock
 from pmo_events.runtime.store import ConcurrencyConflict
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
-from pmo_events.runtime.tracing import consuming
+from pmo_events.runtime.tracing import consuming, polling
 from pmo_events.trust import REJECTION_REASONS, EventTrust, owner_source
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,8 @@ class Subscription:
 
     async def _handle(self, session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
         if self.batch_handler is not None:
-            await self.batch_handler(session, events)
+            with polling(self.name, len(events)):  # the handler opens a span per event where one is wanted
+                await self.batch_handler(session, events)
             return
         for event in events:
             with consuming(event, self.name):

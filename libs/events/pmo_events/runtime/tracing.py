@@ -44,6 +44,29 @@ def consuming(event: RecordedEvent, consumer: str) -> Iterator[None]:
 
 
 @contextmanager
+def applying(event: RecordedEvent, consumer: str) -> Iterator[None]:
+    """An event of a poll that records nothing: its own consumer span only when someone collects them (a
+    debug line per applied event, `spans_of_applied`), else none (it is counted in the poll's span). An
+    event that issues a command opens `consuming` instead: what it records carries that span's context."""
+    if _on_applied.get() is None:
+        yield
+        return
+    with consuming(event, consumer):
+        yield
+
+
+@contextmanager
+def polling(consumer: str, events: int) -> Iterator[None]:
+    """One consumer span for a poll applied together, with its event count."""
+    with tracer.start_as_current_span(
+        f"{consumer} apply batch",
+        kind=trace.SpanKind.CONSUMER,
+        attributes={"messaging.system": "kafka", "messaging.batch.message_count": events},
+    ):
+        yield
+
+
+@contextmanager
 def spans_of_applied() -> Iterator[list[tuple[RecordedEvent, otel_context.Context]]]:
     """Collects, for each event a `consuming` block inside applied, the context of its span, so a line
     written once the whole batch is kept can still be written in that event's span (its trace id)."""

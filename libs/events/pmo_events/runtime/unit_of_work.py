@@ -318,6 +318,23 @@ class PollUnitOfWork(UnitOfWork):
         self._versions_before: dict[str, int] = {}
         self._appends: list[tuple[PreparedAppend, Metadata]] = []
 
+    async def prefetch(self, aggregate: AggregateType[Any], stream_ids: Sequence[str]) -> None:
+        """Load every one of these streams the poll does not hold yet, in two statements per thousand
+        (`EventStore.load_many`), as `load` would one by one."""
+        missing = [i for i in dict.fromkeys(stream_ids) if i not in self._states]
+        if not missing:
+            return
+        for stream_id, (snapshot, recorded) in (await self.store.load_many(self.session, missing)).items():
+            state = aggregate.initial(stream_id)
+            version = 0
+            if snapshot is not None:
+                state = aggregate.state_model.model_validate(snapshot.state)
+                version = snapshot.version
+            for event in recorded:
+                state = aggregate.evolve(state, event.decode())
+                version = event.sequence
+            self._states[stream_id] = (aggregate, Loaded(state, version))
+
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         found = self._states.get(stream_id)
         if found is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,45 +23,88 @@ from pmo_events.contracts.portfolio import (
     TrancheReviewed,
 )
 from pmo_events.envelope import RecordedEvent, dumps
-from pmo_events.runtime import CommandRuntime, Metadata
-from pmo_events.runtime.subscription import Handler
+from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork
+from pmo_events.runtime.subscription import BatchHandler, Handler
+from pmo_events.runtime.tracing import applying, consuming
 from pmo_intake.adapters.db.tables import known_objectives, known_portfolios, known_programmes, lessons
 from pmo_intake.application import commands
 from pmo_intake.domain.lifecycle import BoardDecision
 
 
 def make_handler(runtime: CommandRuntime) -> Handler:
+    """One event at a time (a poll that failed as a whole is applied again this way, to set the failing event
+    aside); the subscription opened the event's consumer span around it."""
+
     async def handle(session: AsyncSession, event: RecordedEvent) -> None:
         learn = _LEARNERS.get(event.type)
         if learn is not None:
             await learn(session, event.decode())
-        elif event.type == CandidateScored.type_name():
-            scored = event.decode()
-            assert isinstance(scored, CandidateScored)
-            async with runtime.in_session(session, Metadata.caused_by(event, actor=scored.assessor)) as uow:
-                await commands.start_review(
-                    uow,
-                    scored.candidate_id,  # one id from intake to closure: candidate id = proposal id
-                    assessor=scored.assessor,
-                    scored_at=scored.scored_at,
-                    scoring_event_id=event.event_id,
-                    submission=scored.submission,
-                )
-        elif event.type == InvestmentDecided.type_name():
-            decided = event.decode()
-            assert isinstance(decided, InvestmentDecided)
-            decision = BoardDecision(
-                outcome=decided.outcome,
-                rationale=decided.rationale,
-                decided_by=decided.decided_by,
-                decided_at=decided.decided_at,
-                decision_event_id=event.event_id,
-                review_on=decided.review_on,
-            )
-            async with runtime.in_session(session, Metadata.caused_by(event, actor=decided.decided_by)) as uow:
-                await commands.record_portfolio_decision(uow, decided.proposal_id, decision)
+        elif event.type in _MIRRORED:
+            async with runtime.in_session(session, Metadata()) as uow:
+                await _mirror(uow, event)
 
     return handle
+
+
+def make_batch_handler(runtime: CommandRuntime, consumer: str) -> BatchHandler:
+    """A poll's events in order, in one unit of work: every proposal they name loaded once (two statements),
+    each command run on what the poll's earlier events left, and all the events they record written with
+    their outbox records in one statement, the proposals view in one read and one write. Each event that
+    issues a command does so in its own consumer span (the recorded events carry its trace context, as
+    one at a time); the portfolio and objective facts intake learns are written as they come."""
+
+    async def handle(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
+        uow = runtime.for_poll(session)
+        await uow.prefetch(commands.PROPOSAL, [_proposal_of(e) for e in events if e.type in _MIRRORED])
+        for event in events:
+            # A proposal intake does not know: the command would do nothing.
+            if event.type in _MIRRORED and (await uow.load(commands.PROPOSAL, _proposal_of(event))).version:
+                with consuming(event, consumer):
+                    await _mirror(uow, event)
+                continue
+            with applying(event, consumer):
+                learn = _LEARNERS.get(event.type)
+                if learn is not None:
+                    await learn(session, event.decode())
+        await uow.end()
+
+    return handle
+
+
+async def _mirror(uow: UnitOfWork, event: RecordedEvent) -> None:
+    """The board's score or decision on the proposal, as the command that follows it (caused by `event`)."""
+    decoded = event.decode()
+    if isinstance(decoded, CandidateScored):
+        uow.meta = Metadata.caused_by(event, actor=decoded.assessor)
+        await commands.start_review(
+            uow,
+            decoded.candidate_id,  # one id from intake to closure: candidate id = proposal id
+            assessor=decoded.assessor,
+            scored_at=decoded.scored_at,
+            scoring_event_id=event.event_id,
+            submission=decoded.submission,
+        )
+    elif isinstance(decoded, InvestmentDecided):
+        decision = BoardDecision(
+            outcome=decoded.outcome,
+            rationale=decoded.rationale,
+            decided_by=decoded.decided_by,
+            decided_at=decoded.decided_at,
+            decision_event_id=event.event_id,
+            review_on=decoded.review_on,
+        )
+        uow.meta = Metadata.caused_by(event, actor=decoded.decided_by)
+        await commands.record_portfolio_decision(uow, decoded.proposal_id, decision)
+
+
+def _proposal_of(event: RecordedEvent) -> str:
+    decoded = event.decode()
+    assert isinstance(decoded, CandidateScored | InvestmentDecided)
+    return decoded.candidate_id if isinstance(decoded, CandidateScored) else decoded.proposal_id
+
+
+#: The portfolio's events intake mirrors on the proposal with a command of its own.
+_MIRRORED = frozenset({CandidateScored.type_name(), InvestmentDecided.type_name()})
 
 
 async def _portfolio_created(session: AsyncSession, created: Event) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import (
@@ -19,7 +20,8 @@ from pmo_events.contracts.portfolio import (
 )
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import AggregateType, CommandRuntime, Metadata, UnitOfWork
-from pmo_events.runtime.subscription import Handler
+from pmo_events.runtime.subscription import BatchHandler, Handler
+from pmo_events.runtime.tracing import applying, consuming
 from pmo_resourcing.adapters.db.tables import project_states
 from pmo_resourcing.application.allocations import release_project_bookings
 from pmo_resourcing.application.fiscal_calendar import remember_calendar
@@ -67,6 +69,102 @@ def make_handler(commands: CommandRuntime) -> Handler:
             await _assign(session, assigned)
 
     return handle
+
+
+def make_batch_handler(commands: CommandRuntime, consumer: str) -> BatchHandler:
+    """A poll's events in order, in one unit of work. The common ones (a project initiated or resumed) are
+    applied in memory: every project's demand they name loaded once, the project states they change written
+    at the end (one read, one insert, one update), and the demand they raise written with its outbox
+    records in one statement. Any other event the handler acts on (a project ended or paused, a calendar,
+    a manager) first sends all that, then is applied as one at a time, in its consumer span."""
+    handle_one = make_handler(commands)
+
+    async def handle(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
+        uow = commands.for_poll(session)
+        states = _ProjectStates()
+        initiated = [event.decode() for event in events if event.type == ProjectInitiated.type_name()]
+        await uow.prefetch(PROJECT_DEMAND, [e.project_id for e in initiated if isinstance(e, ProjectInitiated)])
+        for event in events:
+            if event.type == ProjectInitiated.type_name():
+                started = event.decode()
+                assert isinstance(started, ProjectInitiated)
+                with consuming(event, consumer):
+                    states.remember(started.project_id, "active", event, started.portfolio_id, started.title)
+                    uow.meta = Metadata.caused_by(event)
+                    await raise_project_demand(uow, started)
+            elif event.type == ProjectResumed.type_name():
+                resumed = event.decode()
+                assert isinstance(resumed, ProjectResumed)
+                with applying(event, consumer):
+                    states.remember(resumed.project_id, "active", event)
+            elif event.type in _ONE_AT_A_TIME:
+                await states.write(session)
+                await uow.end()
+                # A fresh unit of work after it: the event's own may append to the demand this one holds.
+                uow = commands.for_poll(session)
+                with consuming(event, consumer):
+                    await handle_one(session, event)
+            else:
+                with applying(event, consumer):
+                    pass  # not one resourcing acts on
+        await states.write(session)
+        await uow.end()
+
+    return handle
+
+
+#: The events a poll applies one at a time, after sending what the poll decided before them: they read views.
+_ONE_AT_A_TIME = frozenset(
+    {
+        *PROJECT_ENDINGS,
+        ProjectPaused.type_name(),
+        FiscalCalendarSet.type_name(),
+        ProjectManagerAssigned.type_name(),
+    }
+)
+
+
+class _ProjectStates:
+    """`_remember` for a run of a poll's events: each project's changes merged in order, written at once."""
+
+    def __init__(self) -> None:
+        self.changes: dict[str, dict[str, Any]] = {}
+
+    def remember(
+        self,
+        project_id: str,
+        status: str,
+        event: RecordedEvent,
+        portfolio_id: str | None = None,
+        title: str | None = None,
+    ) -> None:
+        values = self.changes.setdefault(project_id, {})
+        values.update(status=status, changed_at=event.time)
+        if portfolio_id is not None:
+            values.update(portfolio_id=portfolio_id, title=title)
+
+    async def write(self, session: AsyncSession) -> None:
+        if not self.changes:
+            return
+        changes, self.changes = self.changes, {}
+        query = select(project_states.c.project_id).where(project_states.c.project_id.in_(list(changes)))
+        existing = {row.project_id for row in await session.execute(query)}
+        # Rows of one statement need the same keys: group by which columns each change sets.
+        groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+        for project_id, values in changes.items():
+            groups.setdefault((project_id in existing, tuple(sorted(values))), []).append(
+                {"project_id": project_id, **values}
+            )
+        for (exists, names), rows in groups.items():
+            if not exists:
+                await session.execute(project_states.insert(), rows)
+                continue
+            statement = (
+                project_states.update()
+                .where(project_states.c.project_id == bindparam("b_project_id"))
+                .values({name: bindparam(f"b_{name}") for name in names})
+            )
+            await session.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
 
 async def pause_project(uow: UnitOfWork, paused: ProjectPaused) -> None:
