@@ -139,7 +139,7 @@ async def test_a_load_after_a_deferred_append_sees_it_and_a_continued_stream_is_
         loaded = await uow.load(COUNTER, stream)  # sends the pending append first: reads its own writes
         assert (loaded.state.total, loaded.version) == (1, 1)
         await statements.clear()
-        # A stream that goes on: its view row must be read, so it is written as an ordinary append.
+        # A stream that goes on, in a transaction begun: its view row is read, then rewritten in the statement.
         await uow.append(COUNTER, stream, 1, [Incremented(counter_id=stream, by=4)], write_at_end=True)
     if commands.db.is_postgres:
         assert (await statements.settled())[-1] == "COMMIT" and "WITH" in statements.seen, statements.seen
@@ -379,3 +379,91 @@ async def test_a_row_inserted_at_end_goes_alone_or_in_the_sessions_transaction(
         await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)])
         uow.insert_at_end(idempotency_keys, _key_row("with-session"))
     assert await _count(commands, events) == 1 and await _count(commands, idempotency_keys) == 2
+
+
+# A stream that goes on (an edit): loaded, then its events, outbox records and rewritten view row in one statement.
+
+
+async def test_a_continued_stream_is_loaded_and_written_without_a_session(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, statements = runtime
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+    for by in (2, 3):  # the second time, every statement is prepared already
+        await statements.clear()
+        async with commands.unit_of_work(Metadata()) as uow:
+            loaded = await uow.load(COUNTER, stream)
+            await uow.append(
+                COUNTER, stream, loaded.version, [Incremented(counter_id=stream, by=by)], write_at_end=True
+            )
+            assert uow._session is None or not commands.db.is_postgres
+    if commands.db.is_postgres:
+        # snapshot, events, the view row with its stream's version; then one statement: no BEGIN, no COMMIT
+        assert await statements.settled() == ["SELECT", "SELECT", "SELECT", "WITH"], statements.seen
+    async with commands.db.sessions() as session:
+        row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()
+    assert tuple(row) == (6, 3)
+    assert await _count(commands, outbox) == 3 and await _count(commands, events) == 3
+    assert [e.sequence for e in uow.recorded] == [3] and uow.recorded[0].position is not None
+
+
+async def test_a_continued_stream_that_moved_on_since_its_load_is_a_conflict_and_stores_nothing(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    commands, _ = runtime
+    if not commands.db.is_postgres:
+        pytest.skip("SQLite has one writer: a unit of work holds it from its start, so no rival commits meanwhile")
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+    with pytest.raises(ConcurrencyConflict):
+        async with commands.unit_of_work(Metadata()) as uow:
+            loaded = await uow.load(COUNTER, stream)
+            async with commands.unit_of_work(Metadata()) as rival:  # commits between the load and the write
+                await rival.append(COUNTER, stream, 1, [Incremented(counter_id=stream, by=10)], write_at_end=True)
+            await uow.append(
+                COUNTER, stream, loaded.version, [Incremented(counter_id=stream, by=100)], write_at_end=True
+            )
+    async with commands.db.sessions() as session:
+        row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()
+    assert tuple(row) == (11, 2)
+    assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2
+
+
+async def test_a_stream_moving_on_between_the_view_read_and_the_write_fails_the_statement_whole(
+    runtime: tuple[CommandRuntime, Statements], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view row is read before the statement; the events' unique version refuses the statement whole
+    (view row, outbox records) when a rival's append commits in between."""
+    commands, _ = runtime
+    if not commands.db.is_postgres:
+        pytest.skip("the one-statement path is PostgreSQL's")
+    stream = str(uuid.uuid4())
+    async with commands.unit_of_work(Metadata()) as uow:
+        await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+    read = type(counter_view).stored_at
+
+    rivals: list[int] = []
+
+    async def then_a_rival(view: Any, session: Any, ids: list[str]) -> Any:
+        found = await read(view, session, ids)
+        if not rivals:  # once (the rival's own write reads the row too)
+            rivals.append(1)
+            async with commands.unit_of_work(Metadata()) as rival:
+                await rival.append(COUNTER, stream, 1, [Incremented(counter_id=stream, by=10)], write_at_end=True)
+        return found
+
+    monkeypatch.setattr(type(counter_view), "stored_at", then_a_rival)
+    with pytest.raises(ConcurrencyConflict):
+        async with commands.unit_of_work(Metadata()) as uow:
+            loaded = await uow.load(COUNTER, stream)
+            await uow.append(
+                COUNTER, stream, loaded.version, [Incremented(counter_id=stream, by=100)], write_at_end=True
+            )
+    monkeypatch.undo()
+    async with commands.db.sessions() as session:
+        row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()
+    assert tuple(row) == (11, 2)  # the rival's, not 101
+    assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2

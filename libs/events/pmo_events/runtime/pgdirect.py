@@ -249,12 +249,13 @@ def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returni
     )
 
 
-def unnest_update(table: Table, key: str, names: Sequence[str]) -> str:
-    """`UPDATE table SET names FROM unnest($1…) WHERE key matches`: $1 holds the keys, then one array per name."""
+def unnest_update(table: Table, key: str, names: Sequence[str], *, first: int = 1) -> str:
+    """`UPDATE table SET names FROM unnest($first…) WHERE key matches`: $first holds the keys, then one
+    array per name."""
     feed = ArrayColumns(table, (key, *names))
     aliases = ["k", *(f"c{i}" for i in range(len(names)))]
     sets = ", ".join(f"{name} = u.{alias}" for name, alias in zip(names, aliases[1:], strict=True))
     return (
-        f"UPDATE {table.name} SET {sets} FROM unnest({feed.casts(1)}) AS u({', '.join(aliases)}) "
+        f"UPDATE {table.name} SET {sets} FROM unnest({feed.casts(first)}) AS u({', '.join(aliases)}) "
         f"WHERE {table.name}.{key} = u.k"
     )

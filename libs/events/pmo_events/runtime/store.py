@@ -104,6 +104,20 @@ class NewViewRows:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangedViewRows:
+    """Rows of an inline view rewritten in the same statement as the events they fold (streams that go
+    on): each row's `key` column names it, the other columns are set."""
+
+    table: Table
+    key: str
+    names: tuple[str, ...]
+    rows: list[dict[str, Any]]
+
+    def arrays(self) -> list[list[Any]]:
+        return pgdirect.ArrayColumns(self.table, (self.key, *self.names)).arrays(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
 class ExtraRows:
     """Rows of another table written in the same statement as the events (an idempotency key and its answer)."""
 
@@ -223,20 +237,25 @@ class EventStore:
         *,
         begin: bool = True,
         extra: ExtraRows | None = None,
+        changed: ChangedViewRows | None = None,
     ) -> list[RecordedEvent]:
         """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
         only): the events with their positions, in the order given. `begin=False`: when the session has not
         begun a transaction (or on a `pgdirect.Direct`), the statement runs alone (one statement is atomic),
         with no `BEGIN`/`COMMIT`. `extra`: another table's rows, in the same statement (a unique violation
-        there is a `ConcurrencyConflict` too: a twin request committed first)."""
+        there is a `ConcurrencyConflict` too: a twin request committed first). `changed`: a view's rows
+        rewritten (streams that go on; the caller read them after loading the streams, so the events'
+        unique version refuses the statement whole if a stream moved on since)."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
         arrays = _EVENTS_IN.arrays(rows)
         if self.topic:
             arrays += _OUTBOX_IN.arrays(_outbox_rows(self.topic, messages))
-        statement = _append_statement(bool(self.topic), view, extra)
+        statement = _append_statement(bool(self.topic), view, extra, changed)
         if view is not None:
             arrays += view.arrays()
+        if changed is not None:
+            arrays += changed.arrays()
         if extra is not None:
             arrays += extra.arrays()
         try:
@@ -247,7 +266,15 @@ class EventStore:
         positions = {event_id: position for event_id, position in written}
         return [_with_position(r, positions[r.event_id]) for prepared in appends for r in prepared.recorded]
 
-    async def load(self, session: AsyncSession, stream_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+    async def load(
+        self, session: AsyncSession | pgdirect.Direct, stream_id: str, *, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        """A stream's events after `after_version` (on asyncpg straight through the driver: a read, it needs
+        no transaction of its own)."""
+        if pgdirect.on_asyncpg(session):
+            rows = await pgdirect.fetch(session, _LOAD, stream_id, after_version, begin=False)
+            return [_read(row, self.source) for row in rows]
+        assert isinstance(session, AsyncSession)
         query = (
             select(*_COLUMNS)
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
@@ -327,7 +354,11 @@ class EventStore:
     async def count(self, session: AsyncSession) -> int:
         return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
 
-    async def load_snapshot(self, session: AsyncSession, stream_id: str) -> Snapshot | None:
+    async def load_snapshot(self, session: AsyncSession | pgdirect.Direct, stream_id: str) -> Snapshot | None:
+        if pgdirect.on_asyncpg(session):
+            found = await pgdirect.fetch(session, _SNAPSHOT, stream_id, begin=False)
+            return Snapshot(found[0][0], loads(found[0][1])) if found else None
+        assert isinstance(session, AsyncSession)
         row = (await session.execute(select(snapshots).where(snapshots.c.stream_id == stream_id))).mappings().first()
         return Snapshot(row["version"], loads(row["state"])) if row else None
 
@@ -418,14 +449,20 @@ _APPEND = pgdirect.unnest_insert(events, _EVENT_COLUMNS, returning="event_id, po
 _STATEMENTS: dict[tuple[Any, ...], str] = {}
 
 
-def _append_statement(outbox_too: bool, view: NewViewRows | None, extra: ExtraRows | None = None) -> str:
-    """Events (and outbox records, a view's new rows, another table's rows) in one statement; its text is
-    fixed per view, table and columns, so asyncpg prepares it once per connection."""
-    if view is None and extra is None:
+def _append_statement(
+    outbox_too: bool,
+    view: NewViewRows | None,
+    extra: ExtraRows | None = None,
+    changed: ChangedViewRows | None = None,
+) -> str:
+    """Events (and outbox records, a view's new or changed rows, another table's rows) in one statement;
+    its text is fixed per view, table and columns, so asyncpg prepares it once per connection."""
+    if view is None and extra is None and changed is None:
         return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
     key = (
         outbox_too,
         *((view.table.name, view.names, view.positions) if view is not None else ((), (), ())),
+        *((changed.table.name, changed.key, changed.names) if changed is not None else ((), (), ())),
         *((extra.table.name, extra.names) if extra is not None else ((), ())),
     )
     found = _STATEMENTS.get(key)
@@ -447,6 +484,10 @@ def _append_statement(outbox_too: bool, view: NewViewRows | None, extra: ExtraRo
                 f"AS u({', '.join(aliases)}, e))"
             )
             first += len(view.names) + 1
+        if changed is not None:
+            update = pgdirect.unnest_update(changed.table, changed.key, changed.names, first=first)
+            parts.append(f"rewritten AS ({update})")
+            first += len(changed.names) + 1
         if extra is not None:
             parts.append(f"kept AS ({pgdirect.unnest_insert(extra.table, extra.names, first=first)})")
         found = _STATEMENTS[key] = f"WITH {', '.join(parts)} SELECT event_id, position FROM appended"
@@ -500,6 +541,11 @@ _COLUMNS = (
 )
 
 
+_LOAD = (
+    f"SELECT {', '.join(column.name for column in _COLUMNS)} FROM {events.name} "
+    "WHERE stream_id = $1 AND version > $2 ORDER BY version"
+)
+_SNAPSHOT = f"SELECT version, state FROM {snapshots.name} WHERE stream_id = $1"
 _READ_ALL = f"SELECT {', '.join(column.name for column in _COLUMNS)} FROM {events.name} ORDER BY position"
 
 

@@ -16,7 +16,15 @@ from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.store import ConcurrencyConflict, EventStore, ExtraRows, Metadata, NewViewRows, PreparedAppend
+from pmo_events.runtime.store import (
+    ChangedViewRows,
+    ConcurrencyConflict,
+    EventStore,
+    ExtraRows,
+    Metadata,
+    NewViewRows,
+    PreparedAppend,
+)
 from pmo_events.runtime.views import StreamView
 
 log = logging.getLogger(__name__)
@@ -139,13 +147,14 @@ class UnitOfWork:
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         await self.flush()
+        reads = self.reads  # on PostgreSQL, no session needed: a read sees every write sent before it
         state = aggregate.initial(stream_id)
         version = 0
-        snapshot = await self.store.load_snapshot(self.session, stream_id)
+        snapshot = await self.store.load_snapshot(reads, stream_id)
         if snapshot is not None:
             state = aggregate.state_model.model_validate(snapshot.state)
             version = snapshot.version
-        for recorded in await self.store.load(self.session, stream_id, after_version=version):
+        for recorded in await self.store.load(reads, stream_id, after_version=version):
             state = aggregate.evolve(state, recorded.decode())
             version = recorded.sequence
         return Loaded(state, version)
@@ -217,11 +226,20 @@ class UnitOfWork:
         pending, self._pending = self._pending, []
         events = [event for prepared in pending for event in prepared.recorded]
         together, view = _new_view_rows(self._projectors, events)
+        changed = None
+        if not together and self._fast:
+            changed = await self._changed_view_rows(events)
+            together = changed is not None
         if together:
             # Last, and nothing opened a session: on the borrowed connection, alone (it is one statement).
             target = self.reads if last else self.session
             written = await self.store.write_together(
-                target, pending, view if view is not None and view.rows else None, begin=not last, extra=extra
+                target,
+                pending,
+                view if view is not None and view.rows else None,
+                begin=not last,
+                extra=extra,
+                changed=changed if changed is not None and changed.rows else None,
             )
         else:
             written = [event for prepared in pending for event in await self.store.write(self.session, prepared)]
@@ -232,6 +250,33 @@ class UnitOfWork:
                 await self._insert(extra)
         positioned = {event.event_id: event for event in written}
         self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+
+    async def _changed_view_rows(self, events: list[RecordedEvent]) -> ChangedViewRows | None:
+        """When every stream of `events` goes on and one stream view holds their rows: those rows after the
+        events, read and folded now, for the events' statement. None (the ordinary path) when a projector
+        cannot say its rows, a stream starts here, two views have rows, a row is missing, or a stream is no
+        longer at the version the events follow (then the ordinary path reports the conflict)."""
+        found: tuple[StreamView[Any], list[str]] | None = None
+        for project in self._projectors:
+            if not isinstance(project, StreamView):
+                return None
+            ids = project.continued_ids(events)
+            if ids is None:
+                return None
+            if ids:
+                if found is not None:
+                    return None
+                found = (project, ids)
+        if found is None:
+            return None
+        view, ids = found
+        follows: dict[str, int] = {}
+        for event in events:
+            follows.setdefault(event.stream_id, event.sequence - 1)
+        stored = await view.stored_at(self.reads, ids)
+        if set(stored) != set(ids) or any(version != follows[i] for i, (_, version) in stored.items()):
+            return None
+        return view.changed_rows(events, {i: state for i, (state, _) in stored.items()})
 
     async def _insert(self, extra: ExtraRows) -> None:
         """`insert_at_end`'s rows without appends: in the session's transaction, or alone on PostgreSQL."""

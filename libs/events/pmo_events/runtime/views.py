@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
-from pmo_events.runtime.store import NewViewRows
+from pmo_events.runtime.schema import events
+from pmo_events.runtime.store import ChangedViewRows, NewViewRows
 
 S = TypeVar("S", bound=BaseModel)
 _CHUNK = 1000
@@ -104,6 +105,37 @@ class StreamView(Generic[S]):
         if any(tuple(row) != names for row in rows):
             return None
         return NewViewRows(self.table, names, positions, rows, [e.event_id for e in first.values()])
+
+    def continued_ids(self, events: Sequence[RecordedEvent]) -> list[str] | None:
+        """The streams these events continue (each must have its row), or None when one starts with them."""
+        starts: dict[str, int] = {}
+        for event in events:
+            if self.accepts(event):
+                starts.setdefault(event.stream_id, event.sequence)
+        if any(first == 1 for first in starts.values()):
+            return None
+        return list(starts)
+
+    async def stored_at(self, session: AsyncSession | pgdirect.Direct, ids: list[str]) -> dict[str, tuple[S, int]]:
+        """The rows' folded states with their streams' versions, read in one snapshot (asyncpg only; a read,
+        it needs no transaction): rows are written with their events, so each state is its stream's at that
+        version."""
+        key_type = self.key.type.compile(dialect=pgdirect.DIALECT)
+        statement = (
+            f"SELECT v.{self.key.name}, v.{self.state.name}, "
+            f"(SELECT max(e.version) FROM {events.name} AS e WHERE e.stream_id = v.{self.key.name}) "
+            f"FROM {self.table.name} AS v WHERE v.{self.key.name} = ANY($1::{key_type}[])"
+        )
+        rows = await pgdirect.fetch(session, statement, ids, begin=False)
+        return {key: (self.model.model_validate_json(state), version) for key, state, version in rows}
+
+    def changed_rows(self, events: Sequence[RecordedEvent], stored: dict[str, S]) -> ChangedViewRows:
+        """The rows of streams that go on (`stored`: each one's state before `events`), rewritten after them."""
+        folding = self.replay(stored)
+        folding.fold(events)
+        rows = [self._row(i, folding.states[i], folding.last[i]) for i in folding.last]
+        names = tuple(name for name in rows[0] if name != self.key.name) if rows else ()
+        return ChangedViewRows(self.table, self.key.name, names, rows)
 
     def replay(self, stored: dict[str, S] | None = None) -> Folding[S]:
         """An in-memory fold over these rows (`stored`: the states already in the table)."""

@@ -37,7 +37,7 @@ async def edit_proposal(
     uow: UnitOfWork, proposal_id: str, changes: dict[str, Any], *, actor: Actor, expected_version: int | None
 ) -> Changed[Proposal]:
     loaded = await _load_existing(uow, proposal_id, expected_version)
-    return await _decided(uow, loaded, lifecycle.edit(loaded.state, changes, actor=actor))
+    return await _decided(uow, loaded, lifecycle.edit(loaded.state, changes, actor=actor), write_at_end=True)
 
 
 async def submit_proposal(
@@ -84,7 +84,8 @@ async def withdraw_proposal(
     uow: UnitOfWork, proposal_id: str, *, reason: str, actor: Actor, now: datetime, expected_version: int | None
 ) -> Changed[Proposal]:
     loaded = await _load_existing(uow, proposal_id, expected_version)
-    return await _decided(uow, loaded, lifecycle.withdraw(loaded.state, reason=reason, actor=actor, now=now))
+    withdrawn = lifecycle.withdraw(loaded.state, reason=reason, actor=actor, now=now)
+    return await _decided(uow, loaded, withdrawn, write_at_end=True)
 
 
 async def start_review(
@@ -114,9 +115,15 @@ async def record_portfolio_decision(uow: UnitOfWork, proposal_id: str, decision:
     await _decided(uow, loaded, lifecycle.record_decision(loaded.state, decision))
 
 
-async def _decided(uow: UnitOfWork, loaded: Loaded[Proposal], new_events: list[Any]) -> Changed[Proposal]:
+async def _decided(
+    uow: UnitOfWork, loaded: Loaded[Proposal], new_events: list[Any], *, write_at_end: bool = False
+) -> Changed[Proposal]:
+    """`write_at_end`: nothing in the command reads the proposal after this (an edit, a withdrawal): on
+    PostgreSQL its events, outbox records and view row go in the command's one last statement."""
     state = fold(PROPOSAL, loaded.state, new_events)
-    await uow.append(PROPOSAL, loaded.state.proposal_id, loaded.version, new_events, state_after=state)
+    await uow.append(
+        PROPOSAL, loaded.state.proposal_id, loaded.version, new_events, state_after=state, write_at_end=write_at_end
+    )
     return Changed(state, loaded.version + len(new_events), tuple(new_events))
 
 
