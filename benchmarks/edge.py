@@ -2,7 +2,7 @@
 path on a fresh PostgreSQL database, or with `--edge-only` just the HTTP layer (middleware, routing,
 dependencies, body validation, answer) in front of a command that does nothing.
 
-    .venv/bin/python benchmarks/edge.py [--requests 1500] [--concurrency 10] [--edge-only]
+    .venv/bin/python benchmarks/edge.py [--requests 1500] [--concurrency 10] [--edge-only] [--profile]
 
 Prints the process CPU (`time.process_time`) per request and the load average. In-process, so neither
 uvicorn's HTTP parsing nor wrk's share of the cores is in the figure; alternate the code before and after
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import os
+import pstats
 import tempfile
 import time
 from pathlib import Path
@@ -123,8 +125,13 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*(client(20) for _ in range(args.concurrency)))  # warm-up
         statuses.clear()
         per_client = args.requests // args.concurrency
+        profiler = cProfile.Profile() if args.profile else None
         cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
+        if profiler:
+            profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         done = per_client * args.concurrency
         print(
@@ -132,6 +139,10 @@ async def run(args: argparse.Namespace) -> None:
             f"CPU {cpu / done * 1000:.3f} ms/request, wall {wall / done * 1000:.3f} ms/request; "
             f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
         )
+        if profiler:
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+            if args.dump:
+                profiler.dump_stats(args.dump)
         await app.state.runtime.db.dispose()
     finally:
         await drop_database(ADMIN, url)
@@ -142,6 +153,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--edge-only", action="store_true", help="a command that does nothing: the HTTP layer alone")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured requests")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
+    parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -38,7 +38,9 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
-def _if_match(
+# The dependencies below do no I/O: as coroutines FastAPI calls them on the event loop instead of handing each
+# request to its thread pool (a thread hop per command that sends If-Match).
+async def _if_match(
     value: Annotated[
         str | None,
         Header(alias="If-Match", max_length=64, description='The ETag you read, e.g. "3": 412 if it changed since'),
@@ -47,7 +49,7 @@ def _if_match(
     return parse_if_match(value)
 
 
-def _required_if_match(expected: Annotated[int | None, Depends(_if_match)]) -> int:
+async def _required_if_match(expected: Annotated[int | None, Depends(_if_match)]) -> int:
     if expected is None:
         raise Problem(428, "precondition-required", 'send If-Match with the ETag you read, e.g. If-Match: "3"')
     return expected

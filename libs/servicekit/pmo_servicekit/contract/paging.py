@@ -86,7 +86,7 @@ class PageRequest:
         return after[0]
 
 
-def _page_request(
+async def _page_request(  # no I/O: on the event loop, not FastAPI's thread pool
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page (at most 200)")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,

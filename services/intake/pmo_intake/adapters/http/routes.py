@@ -30,8 +30,10 @@ from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.contract.shared import HistoryEntry
 from pmo_servicekit.http import IfMatch, RequiredIfMatch, answer, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["proposals"])
+#: Dependencies solved from a plan made once per route (`pmo_servicekit.routing.FlatRoute`, issue 17).
+router = APIRouter(tags=["proposals"], route_class=FlatRoute)
 #: Object-level rules of intake's routes (`pmo_servicekit.access.allow`), checked in the domain (`lifecycle`).
 OWN_DRAFTS = Ownership(
     "own-drafts",
