@@ -81,3 +81,17 @@ def test_a_link_counts_how_long_it_has_been_down() -> None:
     assert link.down_for() >= 20 and link.last_error == "broker gone"
     link.link_up()
     assert (link.down_for(), link.last_error) == (0, None)
+
+
+async def test_a_part_without_a_stop_of_its_own_is_cancelled_at_once_not_after_the_grace() -> None:
+    async def forever() -> None:
+        await asyncio.sleep(3600)
+
+    supervisor = Supervisor(name="test", tick=0.05)
+    supervisor.add("loop", forever, cancel_at_stop=True)
+    await supervisor.start()
+    await asyncio.sleep(0.05)
+    started = asyncio.get_running_loop().time()
+    await supervisor.stop(grace=10)
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert supervisor.restarts() == {"loop": 0}

@@ -56,6 +56,9 @@ class _Part:
     failures_in_a_row: int = 0
     restart_at: float | None = None
     last_exit: str | None = None
+    #: The part has no stop of its own (a loop that sleeps between rounds): `stop()` cancels it at once
+    #: instead of waiting the grace for an end that never comes.
+    cancel_at_stop: bool = False
 
 
 class Supervisor:
@@ -72,8 +75,9 @@ class Supervisor:
         self._stopping = False
         self._wake = asyncio.Event()
 
-    def add(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._parts[name] = _Part(name, factory)
+    def add(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]], *, cancel_at_stop: bool = False) -> None:
+        """`cancel_at_stop`: the part is not told to stop by anyone, so `stop()` cancels it without waiting."""
+        self._parts[name] = _Part(name, factory, cancel_at_stop=cancel_at_stop)
 
     def restarts(self) -> dict[str, int]:
         return {name: part.restarts for name, part in self._parts.items()}
@@ -106,6 +110,9 @@ class Supervisor:
         tasks = [p.task for p in self._parts.values() if p.task is not None]
         if not tasks:
             return
+        for part in self._parts.values():
+            if part.cancel_at_stop and part.task is not None:
+                part.task.cancel()
         _done, pending = await asyncio.wait(tasks, timeout=grace)
         for task in pending:
             task.cancel()
