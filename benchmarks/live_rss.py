@@ -233,7 +233,8 @@ def main() -> None:
                 end = time.perf_counter() - sampler.began
                 print(
                     f"\nload: {args.load_minutes:g} min, POST /proposals {achieved:.1f}/s answered ({failed} failed),"
-                    f" a reporting summary each second ({refused} not 200); load average {os.getloadavg()}"
+                    + (f" a reporting summary each second ({refused} not 200);" if "reporting" in names else "")
+                    + f" load average {os.getloadavg()}"
                 )
                 for name in names:
                     points = sampler.between(name, start, end)
