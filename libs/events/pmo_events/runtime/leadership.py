@@ -5,6 +5,13 @@ that must run once per service (a subscription in `assign` mode, which reads eve
 the process that holds the lock. The others wait for it on the server (`pg_advisory_lock`), so when the
 holder's session ends (its process stopped, was killed, or lost its connection) the next one in line holds
 the lock at once, without polling.
+
+The wait is made in slices of `WAIT_SLICE_SECONDS` (the session's `lock_timeout`; its `statement_timeout` is
+lifted): a database or role with its own `lock_timeout` or `statement_timeout` would otherwise end every
+wait with an error, and the waiter would log, back off and miss the takeover. A slice that the server does
+not answer within `WAIT_SLICE_SECONDS + ANSWER_GRACE_SECONDS` means the connection is gone without a word
+(a NAT dropped it): the wait fails and the caller's retry loop connects again, instead of waiting forever
+for a grant that can never arrive.
 """
 
 from __future__ import annotations
@@ -20,6 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pmo_events.runtime.database import Database
 
 log = logging.getLogger(__name__)
+
+#: One wait for the lock, at most (the session's `lock_timeout`); the next slice starts at once.
+WAIT_SLICE_SECONDS = 30.0
+#: How long past a slice the server may take to answer before the connection is taken for dead.
+ANSWER_GRACE_SECONDS = 10.0
+#: SQLSTATE of a wait ended by `lock_timeout` (lock_not_available).
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class AdvisoryLock:
@@ -46,18 +60,43 @@ class AdvisoryLock:
         await self.release()
         conn = await self.db.engine.connect()
         driver: Any = (await conn.get_raw_connection()).driver_connection
-        # The wait is the server's: it answers once the holder's session has ended.
-        locking = asyncio.ensure_future(driver.execute(f"SELECT pg_advisory_lock({self.key})"))
-        locking.add_done_callback(_retrieved)  # a wait ended by closing its session fails: nothing to log
         stop = asyncio.ensure_future(stopping.wait())
+        locking: asyncio.Future[Any] | None = None
         error: BaseException | None = None
         try:
-            await asyncio.wait({locking, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if locking.done():
+            # This session's own limits, whatever the database's or role's defaults: a held lock's session
+            # idles for as long as it is held, and a wait is bounded by its slice only.
+            await driver.execute(
+                f"SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0;"
+                f" SET lock_timeout = {int(WAIT_SLICE_SECONDS * 1000)}"
+            )
+            with contextlib.suppress(Exception):  # PostgreSQL 14 and newer
+                await driver.execute("SET idle_session_timeout = 0")
+            while True:
+                # The wait is the server's: it answers once the holder's session has ended (or at the slice).
+                locking = asyncio.ensure_future(driver.execute(f"SELECT pg_advisory_lock({self.key})"))
+                locking.add_done_callback(_retrieved)  # a wait ended by closing its session fails: no log
+                await asyncio.wait(
+                    {locking, stop},
+                    timeout=WAIT_SLICE_SECONDS + ANSWER_GRACE_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if stop.done():
+                    break
+                if not locking.done():
+                    error = ConnectionError(
+                        f"no answer to a lock wait in {WAIT_SLICE_SECONDS + ANSWER_GRACE_SECONDS:g} s"
+                    )
+                    break
                 error = locking.exception()
                 if error is None:
                     self._conn, self.driver = conn, driver
                     return True
+                if getattr(error, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                    break
+                error = None  # the slice ended with the lock still held by another: wait again
+        except Exception as exc:  # setting the session's limits failed (the connection went)
+            error = exc
         finally:
             stop.cancel()
             if self._conn is not conn:
@@ -65,7 +104,8 @@ class AdvisoryLock:
                 # The connection is closed, never handed back to the pool (where a lock granted meanwhile
                 # would stay held by an idle connection).
                 driver.terminate()
-                locking.cancel()
+                if locking is not None:
+                    locking.cancel()
                 with contextlib.suppress(Exception):
                     await conn.invalidate()
         if error is not None and not stopping.is_set():
