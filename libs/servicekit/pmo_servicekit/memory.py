@@ -4,9 +4,9 @@ A catch-up (a republish, a burst, a service started behind) decodes polls of tho
 they are applied, C's allocator (glibc) keeps the freed memory for the process, so the RSS stays at the
 burst's peak: 206 MB for reporting after 145,000 events, 163 MB once `malloc_trim` was called (intake 158
 → 144 MB, resourcing 147 → 140 MB). `give_back_after_bursts` looks every `CHECK_SECONDS` and, when at
-least `AFTER_EVENTS` events were applied or published since it last gave memory back and the burst is over,
-asks the allocator to return its free pages (in a thread: the call releases the GIL). Elsewhere than glibc
-it does nothing.
+least `AFTER_EVENTS` events were applied or published since it last gave memory back and the burst is over
+(or, under a load that never pauses, `STEADY_CHECKS` checks have passed), asks the allocator to return its
+free pages (in a thread: the call releases the GIL). Elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ CHECK_SECONDS = 30.0
 #: Events applied or published since memory was last given back that make it worth a `malloc_trim` (a few
 #: ms for a 100 MB heap): a burst's worth, not a quiet minute's.
 AFTER_EVENTS = 2000
+#: Checks after which a load that never pauses is given back all the same (10 x 30 s: every 5 minutes).
+STEADY_CHECKS = 10
 
 
 def give_back_memory() -> bool:
@@ -45,17 +47,22 @@ async def give_back_after_bursts(
     *,
     every: float = CHECK_SECONDS,
     after: int = AFTER_EVENTS,
+    steady_checks: int = STEADY_CHECKS,
     give_back: Callable[[], object] = give_back_memory,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> None:
     """Until cancelled: every `every` seconds, give memory back once `moved()` (events applied + published so
     far) grew by at least `after` since the last time and the burst is over (fewer than `after` in the last
-    `every` seconds): a catch-up is trimmed once, at its end, and a steady load every `after` events."""
+    `every` seconds), or `steady_checks` checks have passed since the last time: a catch-up is trimmed once,
+    at its end (a long one also every `steady_checks` checks), a slow trickle every `after` events, and a load
+    that never pauses (at least `after` events every `every` seconds) every `steady_checks` checks."""
     given = seen = moved()
+    checks = 0
     while True:
         await sleep(every)
         now = moved()
-        if now - given >= after and now - seen < after:
-            given = now
+        checks += 1
+        if now - given >= after and (now - seen < after or checks >= steady_checks):
+            given, checks = now, 0
             await asyncio.to_thread(give_back)
         seen = now

@@ -42,6 +42,11 @@ async def test_a_steady_trickle_is_given_back_every_so_many_events_and_a_quiet_p
     assert await _run([0, 0, 0, 0, 10, 10]) == []
 
 
+async def test_a_load_that_never_pauses_is_given_back_every_ten_checks() -> None:
+    # 150 events per check, never fewer than `after` (100), so never "over": trimmed every 10 checks all the same.
+    assert await _run([150 * i for i in range(25)]) == [1500, 3000]
+
+
 def test_give_back_memory_calls_the_allocator_where_it_has_one() -> None:
     try:
         ctypes.CDLL(None).malloc_trim  # noqa: B018 (glibc's; absent elsewhere)
