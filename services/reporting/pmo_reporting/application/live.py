@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.subscription import BatchHandler, Handler
-from pmo_events.runtime.tracing import consuming
+from pmo_events.runtime.tracing import applying
 from pmo_reporting.adapters.db.documents import SessionDocuments
 from pmo_reporting.adapters.db.event_log import record, record_many
 from pmo_reporting.adapters.db.tables import projections
@@ -114,8 +114,9 @@ async def apply_events(session: AsyncSession, events: Sequence[RecordedEvent], c
         for of_projection in docs.values():
             of_projection.candidates = named
         for event in events:
-            with consuming(event, consumer):
-                for name, projection in PROJECTIONS.items():
+            # The poll has one span (the subscription's); an event gets its own only for its debug line.
+            with applying(event, consumer):
+                for name, projection in _folding(event.type):
                     await fold_into(session, projection, docs[name], event)
         await record_many(session, list(events))
         for of_projection in docs.values():
@@ -123,6 +124,17 @@ async def apply_events(session: AsyncSession, events: Sequence[RecordedEvent], c
     except Exception:
         forget_cached_generations(session)
         raise
+
+
+#: The read models each event type is folded into (most types concern one; some none).
+_FOLDING: dict[str, list[tuple[str, Projection]]] = {}
+
+
+def _folding(event_type: str) -> list[tuple[str, Projection]]:
+    found = _FOLDING.get(event_type)
+    if found is None:
+        found = _FOLDING[event_type] = [(n, p) for n, p in PROJECTIONS.items() if event_type in p.handles]
+    return found
 
 
 def batch_ids(events: Sequence[RecordedEvent]) -> set[str]:
@@ -133,8 +145,27 @@ def batch_ids(events: Sequence[RecordedEvent]) -> set[str]:
         with contextlib.suppress(UnknownEventType, ValidationError):
             decoded = event.decode()
             ids.update(decoded.related_ids())
-            ids.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
+            names = _id_fields(type(decoded))
+            if names is None:  # a contract keeping extra keys: any of them may be an id
+                ids.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
+                continue
+            for name in names:
+                value = getattr(decoded, name)
+                if isinstance(value, str):
+                    ids.add(value)
     return ids
+
+
+#: Each contract's fields named `*_id` (looked up once per type, not by iterating every field of every event).
+_ID_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _id_fields(contract: type[BaseModel]) -> tuple[str, ...] | None:
+    """None for a contract that keeps extra keys (contracts ignore them; then these are all its fields)."""
+    if contract not in _ID_FIELDS:
+        names = tuple(name for name in contract.model_fields if name.endswith("_id"))
+        _ID_FIELDS[contract] = None if contract.model_config.get("extra") == "allow" else names
+    return _ID_FIELDS[contract]
 
 
 def make_batch_handler(consumer: str) -> BatchHandler:
