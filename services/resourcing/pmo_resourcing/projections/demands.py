@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,24 +20,28 @@ from pmo_resourcing.domain.capacity import fte
 DEMAND_DAYS = weekday_numbers(STANDARD_WEEK)
 
 
+def raised_row(raised: DemandRaised, event: RecordedEvent) -> dict[str, Any]:
+    """The demands view's row of a demand just raised (open, nothing covering it yet)."""
+    return {
+        "demand_id": raised.demand_id,
+        "project_id": raised.project_id,
+        "role": raised.role,
+        "fte": format(raised.fte, "f"),
+        "filled_fte": "0",
+        "proposed_fte": "0",
+        "start": raised.start,
+        "end": raised.end,
+        "status": "open",
+        "raised_at": event.time,
+        "cancel_reason": None,
+    }
+
+
 async def project_demand(session: AsyncSession, event: RecordedEvent) -> None:
     if event.type == DemandRaised.type_name():
         raised = event.decode()
         assert isinstance(raised, DemandRaised)
-        await session.execute(
-            demands.insert().values(
-                demand_id=raised.demand_id,
-                project_id=raised.project_id,
-                role=raised.role,
-                fte=format(raised.fte, "f"),
-                filled_fte="0",
-                proposed_fte="0",
-                start=raised.start,
-                end=raised.end,
-                status="open",
-                raised_at=event.time,
-            )
-        )
+        await session.execute(demands.insert().values(**raised_row(raised, event)))
     elif event.type == DemandCancelled.type_name():
         cancelled = event.decode()
         assert isinstance(cancelled, DemandCancelled)

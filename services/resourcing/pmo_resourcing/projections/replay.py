@@ -24,8 +24,14 @@ from pmo_events.runtime.projection import InlineViews
 from pmo_resourcing.adapters.db.tables import allocations, demands, resource_skills, resources
 from pmo_resourcing.domain.capacity import fte
 from pmo_resourcing.domain.resource import Resource, evolve, initial
-from pmo_resourcing.projections.demands import coverage, project_demand, status_of
-from pmo_resourcing.projections.resources import STREAM_TYPE, project_resource
+from pmo_resourcing.projections.demands import coverage, project_demand, raised_row, status_of
+from pmo_resourcing.projections.resources import (
+    STREAM_TYPE,
+    allocation_row,
+    project_resource,
+    resource_row,
+    skill_rows,
+)
 
 #: Rows per INSERT statement when the folded views are written.
 _CHUNK = 1000
@@ -62,56 +68,19 @@ class ResourcingReplay:
         assert isinstance(raised, DemandRaised)
         if raised.demand_id in self.demands:  # as the view's primary key would refuse it
             raise ValueError(f"demand {raised.demand_id} raised twice")
-        self.demands[raised.demand_id] = {
-            "demand_id": raised.demand_id,
-            "project_id": raised.project_id,
-            "role": raised.role,
-            "fte": format(raised.fte, "f"),
-            "filled_fte": "0",
-            "proposed_fte": "0",
-            "start": raised.start,
-            "end": raised.end,
-            "status": "open",
-            "raised_at": event.time,
-            "cancel_reason": None,
-        }
+        self.demands[raised.demand_id] = raised_row(raised, event)
 
     def _resource(self, event: RecordedEvent) -> None:
         rid = event.stream_id
         decoded = event.decode()
         state = self.states[rid] = evolve(self.states.get(rid) or initial(rid), decoded)
-        self.resources[rid] = {
-            "resource_id": state.resource_id,
-            "name": state.name,
-            "kind": state.kind,
-            "role": state.role,
-            "pool": state.pool,
-            "status": state.status,
-            "version": event.sequence,
-            "updated_at": event.time,
-        }
+        self.resources[rid] = resource_row(state, event)
         if isinstance(decoded, ResourceRegistered | ResourceUpdated):
-            self.skills[state.resource_id] = [
-                {"resource_id": state.resource_id, "skill": s.name, "level": s.level} for s in state.skills
-            ]
+            self.skills[state.resource_id] = skill_rows(state)
         allocation_id = event.data.get("allocation_id")
         if allocation_id and allocation_id in state.bookings:
             booking = state.bookings[allocation_id]
-            self.allocations[booking.allocation_id] = {
-                "allocation_id": booking.allocation_id,
-                "resource_id": state.resource_id,
-                "project_id": booking.project_id,
-                "demand_id": booking.demand_id,
-                "role": state.role,
-                "start": booking.start,
-                "end": booking.end,
-                "fte": format(booking.fte, "f"),
-                "status": booking.status,
-                "revision": booking.revision,
-                "overallocated": booking.overallocated,
-                "non_working_days_reason": booking.non_working_days_reason,
-                "updated_at": event.time,
-            }
+            self.allocations[booking.allocation_id] = allocation_row(state, booking, event)
             if booking.demand_id:
                 self.by_demand.setdefault(booking.demand_id, set()).add(booking.allocation_id)
                 self._refresh(booking.demand_id)

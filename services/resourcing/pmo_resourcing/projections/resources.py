@@ -34,32 +34,30 @@ async def project_resource(session: AsyncSession, event: RecordedEvent) -> None:
             await refresh_coverage(session, booking.demand_id)
 
 
-async def _write_resource(session: AsyncSession, state: Resource, event: RecordedEvent, *, exists: bool) -> None:
-    values = {
+def resource_row(state: Resource, event: RecordedEvent) -> dict[str, Any]:
+    """The resources view's row for `state` as of `event`, but its `state` document (the rebuild's fold
+    writes that once, at the end)."""
+    return {
+        "resource_id": state.resource_id,
         "name": state.name,
         "kind": state.kind,
         "role": state.role,
         "pool": state.pool,
         "status": state.status,
         "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
         "updated_at": event.time,
     }
-    if exists:
-        await session.execute(resources.update().where(resources.c.resource_id == state.resource_id).values(**values))
-    else:
-        await session.execute(resources.insert().values(resource_id=state.resource_id, **values))
 
 
-async def _write_skills(session: AsyncSession, state: Resource) -> None:
-    await session.execute(delete(resource_skills).where(resource_skills.c.resource_id == state.resource_id))
-    if state.skills:
-        rows = [{"resource_id": state.resource_id, "skill": s.name, "level": s.level} for s in state.skills]
-        await session.execute(resource_skills.insert(), rows)
+def skill_rows(state: Resource) -> list[dict[str, Any]]:
+    """The resource_skills view's rows of a resource."""
+    return [{"resource_id": state.resource_id, "skill": s.name, "level": s.level} for s in state.skills]
 
 
-async def _write_allocation(session: AsyncSession, state: Resource, booking: Booking, event: RecordedEvent) -> None:
-    values = {
+def allocation_row(state: Resource, booking: Booking, event: RecordedEvent) -> dict[str, Any]:
+    """The allocations view's row of a booking as of `event`."""
+    return {
+        "allocation_id": booking.allocation_id,
         "resource_id": state.resource_id,
         "project_id": booking.project_id,
         "demand_id": booking.demand_id,
@@ -73,6 +71,27 @@ async def _write_allocation(session: AsyncSession, state: Resource, booking: Boo
         "non_working_days_reason": booking.non_working_days_reason,
         "updated_at": event.time,
     }
+
+
+async def _write_resource(session: AsyncSession, state: Resource, event: RecordedEvent, *, exists: bool) -> None:
+    values = resource_row(state, event)
+    del values["resource_id"]
+    values["state"] = dumps(state.model_dump(mode="json")).decode()
+    if exists:
+        await session.execute(resources.update().where(resources.c.resource_id == state.resource_id).values(**values))
+    else:
+        await session.execute(resources.insert().values(resource_id=state.resource_id, **values))
+
+
+async def _write_skills(session: AsyncSession, state: Resource) -> None:
+    await session.execute(delete(resource_skills).where(resource_skills.c.resource_id == state.resource_id))
+    if state.skills:
+        await session.execute(resource_skills.insert(), skill_rows(state))
+
+
+async def _write_allocation(session: AsyncSession, state: Resource, booking: Booking, event: RecordedEvent) -> None:
+    values = allocation_row(state, booking, event)
+    del values["allocation_id"]
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         allocations.update().where(allocations.c.allocation_id == booking.allocation_id).values(**values)
     )
