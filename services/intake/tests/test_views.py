@@ -41,6 +41,41 @@ async def test_a_rebuilt_view_answers_exactly_as_before(
         assert (await alice.get("/proposals", params={"q": "drone"})).json()["items"][0]["status"] == "withdrawn"
 
 
+async def test_an_edit_made_while_the_views_are_rebuilt_is_in_the_rebuilt_view(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """`rebuild` while the service serves: an edit that arrives after the rebuild emptied the view waits for
+    the rebuilt rows and changes them (without the rebuild's table lock its UPDATE met the deleted row, changed
+    nothing, and the view stayed at version 1 while the stream was at 2: GET answered the old title and ETag)."""
+    entered, released = asyncio.Event(), asyncio.Event()
+
+    async def held_open(_session, _event) -> None:  # the rebuild pauses mid-way, its transaction open
+        entered.set()
+        await released.wait()
+
+    async with (
+        intake_service(postgres_url, kafka_bootstrap, tmp_path) as intake,
+        intake.client("alice", "requester") as alice,
+    ):
+        url = (await alice.post("/proposals", json={"title": "New CRM", "portfolio_id": "p"})).headers["location"]
+        runtime = intake.runtime
+        rebuilding = asyncio.create_task(
+            rebuild_inline_views(
+                runtime.db, runtime.store, tables=INTAKE.view_tables, projectors=[*INTAKE.projectors, held_open]
+            )
+        )
+        await asyncio.wait_for(entered.wait(), 10)
+        editing = asyncio.create_task(alice.patch(url, json={"title": "EDITED"}, headers={"If-Match": '"1"'}))
+        await asyncio.sleep(1.0)
+        assert not editing.done(), "the edit waits for the rebuild"
+        released.set()
+        assert await rebuilding == 1
+        edited = await editing
+        assert edited.status_code == 200, edited.text
+        after = await alice.get(url)
+        assert (after.headers["etag"], after.json()["title"]) == ('"2"', "EDITED")
+
+
 async def test_a_database_from_intake_0001_upgrades_with_its_proposals(database_url: str) -> None:
     config = alembic_config(database_url, INTAKE.migrations, INTAKE.metadata)
     await asyncio.to_thread(command.upgrade, config, "intake_0001")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import RecordedEvent
@@ -64,6 +64,14 @@ async def rebuild_inline_views(
     one_by_one = [p for p in projectors if not isinstance(p, StreamView | InlineViews)]
     replayed = 0
     async with db.transaction() as session:
+        if tables and session.bind.dialect.name == "postgresql":
+            # Commands keep serving during a rebuild: one that writes a view waits here until the rebuilt rows
+            # are committed, then changes them (a fresh statement snapshot). Taken before the events are read,
+            # so an event committed before the lock is folded, and one committed after it finds its row.
+            # Without it a command's UPDATE could meet a row the rebuild had deleted, change nothing, and
+            # leave the view one version behind its stream (reads go on: EXCLUSIVE blocks only writes).
+            names = ", ".join(session.bind.dialect.identifier_preparer.format_table(t) for t in tables)
+            await session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
         for table in tables:
             await session.execute(delete(table))
         # Reading ahead only when nothing else uses the session's connection between pages.
