@@ -188,10 +188,12 @@ class FlatRoute(APIRoute):
         # FastAPI builds a route's handler once per inclusion, with what the including router adds (its
         # dependencies, prefix, the app as the provider of dependency overrides) in this context variable,
         # as its own `APIRoute.get_route_handler` reads it.
-        route: Any = self
+        # No such context (the router's own copy of the route, or a FastAPI that passes it another way): FastAPI's
+        # own handler, never a plan that could miss an including router's dependencies (its role checks).
         effective = _effective_route_context_var.get()
-        if effective is not None and effective.original_route is self:
-            route = effective
+        if effective is None or effective.original_route is not self:
+            return fastapi_handler
+        route: Any = effective
         plan = _plan(route.dependant)
         if (
             plan is None

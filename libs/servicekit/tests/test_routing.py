@@ -167,3 +167,45 @@ def test_the_content_type_test_is_emails(value: str) -> None:
     subtype = message.get_content_subtype()
     by_email = message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
     assert is_json_content_type(value) == by_email
+
+
+def test_an_including_routers_dependencies_apply_one_level_and_nested() -> None:
+    """Role checks may be added where a router is included: the flat plan must carry them (review of f349546)."""
+    from fastapi import Depends, HTTPException
+
+    def deny() -> None:
+        raise HTTPException(403, "denied where included")
+
+    inner = APIRouter(route_class=FlatRoute)
+
+    @inner.get("/open")
+    async def open_() -> dict[str, bool]:
+        return {"ok": True}
+
+    outer = APIRouter()
+    outer.include_router(inner, prefix="/nested", dependencies=[Depends(deny)])
+    app = FastAPI()
+    app.include_router(inner, prefix="/one", dependencies=[Depends(deny)])
+    app.include_router(outer)
+    app.include_router(inner, prefix="/free")
+    client = TestClient(app)
+    assert client.get("/one/open").status_code == 403
+    assert client.get("/nested/open").status_code == 403
+    assert client.get("/free/open").json() == {"ok": True}
+
+
+def test_without_fastapis_inclusion_context_the_route_is_fastapis_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If a FastAPI release stops passing the including router's context the way FlatRoute reads it, the route
+    falls back to FastAPI's handler (slower, never missing a dependency) instead of planning without it."""
+    planned: list[object] = []
+    import pmo_servicekit.routing as routing
+
+    real_plan = routing._plan
+
+    def counted(dependant: Any) -> Any:
+        planned.append(dependant)
+        return real_plan(dependant)
+
+    monkeypatch.setattr(routing, "_plan", counted)
+    FlatRoute("/x", lambda: None)  # its handler is made as it is built, outside any inclusion: no context
+    assert planned == []
