@@ -88,8 +88,10 @@ class RecordedEvent:
         """A producer's own event as it records it: `data` is the contract's JSON and `decode()` answers the
         contract itself (validated when it was made; decoding its JSON again gives an equal one), so the
         inline views and policies of the command that made it do not validate it again."""
-        recorded = cls(type=event.type_name(), data=event.model_dump(mode="json"), **attributes)
-        object.__setattr__(recorded, "_decoded", event)
+        type_name = event.type_name()
+        recorded = cls(type=type_name, data=event.model_dump(mode="json"), **attributes)
+        if registry.is_current(type_name, type(event)):  # an older version is upcast on decode, as when read
+            object.__setattr__(recorded, "_decoded", event)
         return recorded
 
     def at_position(self, position: int) -> RecordedEvent:

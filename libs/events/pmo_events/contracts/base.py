@@ -109,6 +109,11 @@ class EventRegistry:
     def classes(self) -> dict[str, type[Event]]:
         return dict(self._classes)
 
+    def is_current(self, type_name: str, cls: type[Event]) -> bool:
+        """True when `cls` is the published contract of `type_name`: decoding its events gives `cls` itself,
+        not a successor it is upcast to."""
+        return self._classes.get(type_name) is cls
+
     def decode_json(self, type_name: str, text: str | bytes) -> Event:
         """`decode` of a payload given as JSON text: a current contract validates straight from the text
         (pydantic's JSON mode, as a producer's JSON was validated when written); an older type is parsed
