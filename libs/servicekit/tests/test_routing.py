@@ -10,6 +10,7 @@ import fastapi.routing
 import pytest
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.telemetry._asgi import NativeTelemetry
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
@@ -64,6 +65,13 @@ def _app(route_class: type[APIRoute], settings: ServiceSettings) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(router)
     return app
+
+
+@pytest.fixture(autouse=True)
+def _without_fastapis_own_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI's own telemetry turns itself on once any test has set a global tracer provider, and FlatRoute
+    then defers to FastAPI's handler: these tests are about the flat path, so it is off (whatever ran first)."""
+    monkeypatch.setattr(NativeTelemetry, "enabled", lambda _self: False)
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ async def test_run_waits_in_a_thread_for_the_call() -> None:
 
 
 def test_a_hung_call_ends_its_process_answers_503_and_the_next_call_runs_in_a_new_one() -> None:
-    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=1.0)
+    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=5.0)
     try:
         hung = worker.call("os", "getpid")
         started = time.monotonic()
@@ -96,7 +96,7 @@ def test_the_time_limit_counts_a_call_s_own_run_not_the_calls_queued_before_it()
 
 
 def test_a_call_queued_behind_a_hung_one_runs_in_the_next_process() -> None:
-    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=1.0)
+    worker = WorkerProcess("test", idle_seconds=0, timeout_seconds=5.0)
     try:
         worker.call("os", "getpid")
         with ThreadPoolExecutor(max_workers=2) as callers:
