@@ -25,6 +25,7 @@ from pmo_reporting.adapters.db.checkpoints import (
     save_checkpoint,
 )
 from pmo_reporting.adapters.db.tables import checkpoints, event_log
+from pmo_reporting.application import time_travel
 from pmo_reporting.application.live import apply_events
 from pmo_reporting.application.log_reader import log_head
 from pmo_reporting.application.rebuild import begin_rebuild, run_rebuild
@@ -270,6 +271,32 @@ async def test_checkpoints_and_answers_in_memory_stay_within_their_budget(db: Da
         assert await fold_as_of(db, PORTFOLIO, as_of, tiny) is answer
         assert tiny.held_bytes("portfolio") == answer.approx_bytes()
     await assert_like_full_folds(db, Checkpoints(sweep_every=None, budget=budget))
+
+
+async def test_memory_is_given_back_once_answers_held_in_memory_were_let_go(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The allocator is asked to give memory back (servicekit's `give_back_memory`) after an answer that made
+    the process let go of a checkpoint or an answer, and not after one that let nothing go."""
+    history, _late = busy_history()
+    await consume(db, history.events)
+    given: list[str] = []
+    monkeypatch.setattr(time_travel, "give_back_memory", lambda: given.append("trim"))
+    asked = instants()[::8]
+    unbounded = Checkpoints(sweep_every=None, budget=10**12)
+    for as_of in asked:
+        await fold_as_of(db, PORTFOLIO, as_of, unbounded)
+    await asyncio.sleep(0.05)
+    assert given == []
+    tiny = Checkpoints(sweep_every=None, budget=1)
+    for as_of in asked[:3]:
+        await fold_as_of(db, PORTFOLIO, as_of, tiny)
+    for _ in range(500):  # it runs in the loop's executor once the answer is on its way
+        if len(given) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert len(given) == 2  # the second and third answers each let the one before go
 
 
 async def test_a_sweep_thins_its_checkpoints_keeping_the_fold_bound_and_answers_stay_the_full_folds(

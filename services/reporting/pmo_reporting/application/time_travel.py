@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import ctypes
-import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -38,6 +35,7 @@ from pmo_reporting.application.live import answering_generation
 from pmo_reporting.application.log_reader import log_head, stream_log
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.documents import InMemoryDocuments, LayeredDocuments
+from pmo_servicekit.memory import give_back_memory
 
 log = logging.getLogger(__name__)
 
@@ -224,21 +222,6 @@ async def fold_as_of(
             loop = asyncio.get_running_loop()
             loop.call_soon(loop.run_in_executor, None, give_back_memory)
     return result
-
-
-def give_back_memory() -> None:
-    """Return the allocator's free memory to the system (glibc's `malloc_trim`; elsewhere nothing)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
-        return None
 
 
 def next_boundary(instant: datetime, every: timedelta) -> datetime:
