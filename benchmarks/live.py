@@ -52,8 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "repor
 
 from history import STATUS_REPORTED, Scale, generate
 
+from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import start_broker
-from pmo_devstack.keys import PUBLISHERS, ensure_event_keys, event_key_paths
+from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
 from pmo_devstack.testing import as_published, create_database, drop_database
 from pmo_events import envelope
 from pmo_events.contracts import TOPICS
@@ -61,7 +62,6 @@ from pmo_events.contracts.portfolio import PortfolioCreated
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings, Metadata
 from pmo_events.runtime.kafka import ensure_topics
-from pmo_events.runtime.migrate import upgrade
 from pmo_intake.application.commands import PROPOSAL
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
@@ -71,7 +71,6 @@ from pmo_reporting.adapters.db.tables import event_log
 from pmo_reporting.bootstrap import REPORTING
 from pmo_resourcing.bootstrap import RESOURCING
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
-from pmo_servicekit.settings import ServiceSettings
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SERVICES: dict[str, ServiceDefinition] = {
@@ -129,69 +128,60 @@ async def catch_up(
     """A fresh database and subscription of the service reading everything from offset 0, timed to the last event."""
     url = await create_database(ADMIN, "pmo_bench")
     try:
-        await asyncio.to_thread(upgrade, url, definition.migrations, definition.metadata)
-        settings = ServiceSettings(
-            env="development",
-            data_dir=data_dir,
-            database_url=url,
-            event_verify_keys_dir=ensure_event_keys(data_dir, PUBLISHERS),
-            event_signing_key_file=event_key_paths(data_dir, definition.name)[0] if definition.topic else None,
-        )
-        runtime = ServiceRuntime(definition, settings, KafkaSettings(bootstrap_servers=bootstrap))
-        subscription = runtime.subscription
-        assert subscription is not None
-        if max_records is not None:
-            subscription.max_records = max_records
-        if definition is PORTFOLIO and history:
-            await seed_portfolios(runtime, history)
-        if definition is INTAKE and history:
-            await seed_proposals(runtime, history)
-        recorded_before = await _recorded(runtime)
-        if mode == "one-by-one":
-            subscription._apply_together = _never  # type: ignore[method-assign]
-        if mode == "batch-before":
-            before = _as_before(subscription)
-            next(before)
-        server = ServerCpu(url.rsplit("/", 1)[1])
-        server.start()
-        cpu_before, loop_before, started = time.process_time(), time.thread_time(), time.perf_counter()
-        task = asyncio.create_task(subscription.run())
-        status = subscription.status
-        while status.applied + status.dead_lettered + status.skipped_duplicates < expected:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_before
-        if mode == "batch-before":
-            next(before, None)
-        loop_cpu = time.thread_time() - loop_before  # the event loop's thread: the rest is the checker thread
-        server_ms = server.stop()
-        if os.environ.get("LIVE_SCANS"):  # which tables the run scanned: a lookup that grows with the history
-            async with runtime.db.sessions() as session:
-                for row in await session.execute(text(SCANS)):
-                    print("    table", *row, flush=True)
-        await subscription.stop()
-        await asyncio.wait_for(task, 60)
-        recorded = await _recorded(runtime) - recorded_before
-        logged = None
-        if definition is REPORTING:
-            async with runtime.db.sessions() as session:
-                logged = (await session.execute(select(func.count()).select_from(event_log))).scalar_one()
-        await runtime.db.dispose()
-        return {
-            "service": definition.name,
-            "mode": mode,
-            "events": expected,
-            "seconds": seconds,
-            "rate": expected / seconds,
-            "cpu_ms_per_1000": cpu * 1e6 / expected,
-            "loop_cpu_ms_per_1000": loop_cpu * 1e6 / expected,
-            "db_cpu_ms_per_1000": server_ms * 1000 / expected,
-            "logged": logged,
-            "dead_lettered": status.dead_lettered,
-            "recorded": recorded,
-            "rss_mb": rss_mb(os.getpid()),
-        }
+        async with service_runtime(definition, url, bootstrap, data_dir) as runtime:
+            subscription = runtime.subscription
+            assert subscription is not None
+            if max_records is not None:
+                subscription.max_records = max_records
+            if definition is PORTFOLIO and history:
+                await seed_portfolios(runtime, history)
+            if definition is INTAKE and history:
+                await seed_proposals(runtime, history)
+            recorded_before = await _recorded(runtime)
+            if mode == "one-by-one":
+                subscription._apply_together = _never  # type: ignore[method-assign]
+            if mode == "batch-before":
+                before = _as_before(subscription)
+                next(before)
+            server = ServerCpu(url.rsplit("/", 1)[1])
+            server.start()
+            cpu_before, loop_before, started = time.process_time(), time.thread_time(), time.perf_counter()
+            task = asyncio.create_task(subscription.run())
+            status = subscription.status
+            while status.applied + status.dead_lettered + status.skipped_duplicates < expected:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+            if mode == "batch-before":
+                next(before, None)
+            loop_cpu = time.thread_time() - loop_before  # the event loop's thread: the rest is the checker thread
+            server_ms = server.stop()
+            if os.environ.get("LIVE_SCANS"):  # which tables the run scanned: a lookup that grows with the history
+                async with runtime.db.sessions() as session:
+                    for row in await session.execute(text(SCANS)):
+                        print("    table", *row, flush=True)
+            await subscription.stop()
+            await asyncio.wait_for(task, 60)
+            recorded = await _recorded(runtime) - recorded_before
+            logged = None
+            if definition is REPORTING:
+                async with runtime.db.sessions() as session:
+                    logged = (await session.execute(select(func.count()).select_from(event_log))).scalar_one()
+            return {
+                "service": definition.name,
+                "mode": mode,
+                "events": expected,
+                "seconds": seconds,
+                "rate": expected / seconds,
+                "cpu_ms_per_1000": cpu * 1e6 / expected,
+                "loop_cpu_ms_per_1000": loop_cpu * 1e6 / expected,
+                "db_cpu_ms_per_1000": server_ms * 1000 / expected,
+                "logged": logged,
+                "dead_lettered": status.dead_lettered,
+                "recorded": recorded,
+                "rss_mb": rss_mb(os.getpid()),
+            }
     finally:
         await drop_database(ADMIN, url)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,40 @@ async def run_until_killed(subscription: Subscription, timeout: float = 60) -> N
     finally:
         subscription.batch_handler = handler
     raise AssertionError("the subscription was never killed")
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """What `killed_then_restarted` saw: the read models and bookkeeping before the killed poll (which it
+    checked the kill left as they were), and after the restart ran to the end."""
+
+    before: Any
+    kept_before: dict[str, Any]
+    after: Any
+    kept: dict[str, Any]
+
+
+async def killed_then_restarted(
+    runtime: ServiceRuntime,
+    topic: str,
+    published: int,
+    read_models: Callable[[ServiceRuntime], Awaitable[Any]],
+) -> Restarted:
+    """The service's subscription killed after its first poll's handler ran, before the poll's commit: its read
+    models (`read_models`) and bookkeeping (offsets, stream sequences, outbox) must be as they were. Then a new
+    subscription runs until the `published` records on `topic` are applied: each exactly once (every partition
+    read to its end, all applied, none dead-lettered)."""
+    before, kept_before = await read_models(runtime), await bookkeeping_of(runtime)
+    await run_until_killed(subscription_of(runtime, topic))
+    assert await read_models(runtime) == before
+    assert await bookkeeping_of(runtime) == kept_before
+
+    restarted = subscription_of(runtime, topic)
+    await run_until_applied(restarted, published)
+    after, kept = await read_models(runtime), await bookkeeping_of(runtime)
+    assert sum(next_offset for _, next_offset in kept["offsets"]) == published  # every partition to its end
+    assert restarted.status.applied == published and restarted.status.dead_lettered == 0
+    return Restarted(before, kept_before, after, kept)
 
 
 async def rows_of(runtime: ServiceRuntime, table: Table, *, leave_out: Sequence[str] = ()) -> list[dict[str, Any]]:

@@ -15,10 +15,10 @@ from pmo_devstack.batches import (
     Feed,
     another_database,
     bookkeeping_of,
+    killed_then_restarted,
     recorded_of,
     rows_of,
     run_until_applied,
-    run_until_killed,
     service_runtime,
     subscription_of,
 )
@@ -115,18 +115,9 @@ async def test_a_poll_killed_before_its_commit_leaves_nothing_and_the_restart_ap
     await feed.send()
     async with service_runtime(INTAKE, database_url, kafka_bootstrap, tmp_path) as runtime:
         await seed(runtime)
-        before, kept_before = await read_models(runtime), await bookkeeping_of(runtime)
-
-        await run_until_killed(subscription_of(runtime, topic))
-        assert await read_models(runtime) == before
-        assert await bookkeeping_of(runtime) == kept_before == {"offsets": [], "streams": [], "outbox": 12}
-
-        restarted = subscription_of(runtime, topic)
-        await run_until_applied(restarted, len(board))
-        after = await read_models(runtime)
-        kept = await bookkeeping_of(runtime)
-    assert sum(next_offset for _, next_offset in kept["offsets"]) == len(board)  # every partition read to its end
-    assert restarted.status.applied == len(board) and restarted.status.dead_lettered == 0
+        seen = await killed_then_restarted(runtime, topic, len(board), read_models)
+    assert seen.kept_before == {"offsets": [], "streams": [], "outbox": 12}
+    after, kept = seen.after, seen.kept
     statuses = {row["proposal_id"]: row["status"] for row in after["proposals"]}
     assert statuses == {
         "prop-0": "approved", "prop-1": "rejected", "prop-2": "deferred", "prop-3": "changes_requested",

@@ -16,10 +16,10 @@ from pmo_devstack.batches import (
     Feed,
     another_database,
     bookkeeping_of,
+    killed_then_restarted,
     recorded_of,
     rows_of,
     run_until_applied,
-    run_until_killed,
     service_runtime,
     subscription_of,
 )
@@ -90,16 +90,10 @@ async def test_a_poll_killed_before_its_commit_leaves_nothing_and_the_restart_ap
     published = the_portfolio(feed)
     await feed.send()
     async with service_runtime(RESOURCING, database_url, kafka_bootstrap, tmp_path) as runtime:
-        await run_until_killed(subscription_of(runtime, topic))
-        assert await read_models(runtime) == {"projects": [], "demands": [], "recorded": []}
-        assert await bookkeeping_of(runtime) == {"offsets": [], "streams": [], "outbox": 0}
-
-        restarted = subscription_of(runtime, topic)
-        await run_until_applied(restarted, len(published))
-        after = await read_models(runtime)
-        kept = await bookkeeping_of(runtime)
-    assert sum(next_offset for _, next_offset in kept["offsets"]) == len(published)
-    assert restarted.status.applied == len(published) and restarted.status.dead_lettered == 0
+        seen = await killed_then_restarted(runtime, topic, len(published), read_models)
+    assert seen.before == {"projects": [], "demands": [], "recorded": []}
+    assert seen.kept_before == {"offsets": [], "streams": [], "outbox": 0}
+    after, kept = seen.after, seen.kept
     assert {row["project_id"]: (row["status"], row["project_manager"]) for row in after["projects"]} == {
         "proj-0": ("active", "pia"), "proj-1": ("active", None), "proj-2": ("cancelled", None),
         "proj-3": ("closed", None), "proj-4": ("active", None), "proj-9": ("active", None),
