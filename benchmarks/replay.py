@@ -127,7 +127,7 @@ STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "pmo.portfolio.CandidateRegistered.v1": ("portfolio", "portfolio_id"),
             "pmo.portfolio.CandidateScored.v1": ("portfolio", "portfolio_id"),
             "pmo.portfolio.InvestmentDecided.v1": ("portfolio", "portfolio_id"),
-            "pmo.portfolio.ObjectiveDefined.v1": ("objective", "objective_id"),
+            "pmo.portfolio.ObjectiveCreated.v1": ("objective", "objective_id"),
         },
     ),
     "resourcing": ("resource", {"pmo.resourcing.DemandRaised.v1": ("project_demand", "project_id")}),

@@ -40,6 +40,7 @@ from pmo_portfolio.programmes.commands import (
 from pmo_portfolio.raid import routes as raid_routes
 from pmo_portfolio.raid import views as raid_views
 from pmo_portfolio.raid.commands import check_reported_raid_items
+from pmo_portfolio.replay import PORTFOLIO_VIEWS
 from pmo_portfolio.scenarios import routes as scenario_routes
 from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
@@ -111,7 +112,8 @@ PORTFOLIO = ServiceDefinition(
         dependency_routes.router,
         raid_routes.router,
     ],
-    projectors=[projector for views in VIEWS for projector in views.PROJECTORS],
+    # The portfolios' StreamView, then the other views: one by one for a command, folded in memory by a rebuild.
+    projectors=[*funding_views.PROJECTORS, PORTFOLIO_VIEWS],
     view_tables=[table for views in VIEWS for table in views.VIEW_TABLES],
     policies=[
         decide_carried_motion,

@@ -3,7 +3,7 @@ written in each command's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -81,33 +81,7 @@ class _CandidateRows:
         event (a registration replaces its row; a decision or a withdrawal updates the row there is)."""
         replaced: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
-        for event in events:
-            decoded = event.decode()
-            if isinstance(decoded, CandidateRegistered):
-                changed.pop(decoded.candidate_id, None)
-                replaced[decoded.candidate_id] = {
-                    "candidate_id": decoded.candidate_id,
-                    "portfolio_id": decoded.portfolio_id,
-                    "status": "awaiting_decision",
-                    "title": decoded.title,
-                    "submission": decoded.submission,
-                    "registration": dumps(decoded.model_dump(mode="json")).decode(),
-                    "decision": None,
-                    "updated_at": event.time,
-                }
-                continue
-            if isinstance(decoded, InvestmentDecided):
-                values = {"status": STATUS_AFTER[decoded.outcome], "updated_at": event.time,
-                          "decision": dumps(decoded.model_dump(mode="json")).decode()}  # fmt: skip
-            elif isinstance(decoded, CandidateWithdrawn):
-                values = {"status": "withdrawn", "updated_at": event.time}
-            else:
-                continue
-            row = replaced.get(decoded.candidate_id)
-            if row is not None:
-                row.update(values)
-            else:
-                changed[decoded.candidate_id] = {**changed.get(decoded.candidate_id, {}), **values}
+        fold_candidates(events, replaced, changed)
         if replaced:
             ids = list(replaced)
             await session.execute(candidates.delete().where(candidates.c.candidate_id.in_(ids)))
@@ -124,6 +98,40 @@ class _CandidateRows:
             await session.execute(statement, [{"b_id": r["b_id"], **{f"b_{n}": r[n] for n in names}} for r in rows])
 
 
+def fold_candidates(
+    events: Iterable[RecordedEvent], replaced: dict[str, dict[str, Any]], changed: dict[str, dict[str, Any]]
+) -> None:
+    """Fold `events` into `replaced` (the rows registrations write whole) and `changed` (the values changed
+    in rows written before `events`); a rebuild folds the whole store into `replaced` alone."""
+    for event in events:
+        decoded = event.decode()
+        if isinstance(decoded, CandidateRegistered):
+            changed.pop(decoded.candidate_id, None)
+            replaced[decoded.candidate_id] = {
+                "candidate_id": decoded.candidate_id,
+                "portfolio_id": decoded.portfolio_id,
+                "status": "awaiting_decision",
+                "title": decoded.title,
+                "submission": decoded.submission,
+                "registration": dumps(decoded.model_dump(mode="json")).decode(),
+                "decision": None,
+                "updated_at": event.time,
+            }
+            continue
+        if isinstance(decoded, InvestmentDecided):
+            values = {"status": STATUS_AFTER[decoded.outcome], "updated_at": event.time,
+                      "decision": dumps(decoded.model_dump(mode="json")).decode()}  # fmt: skip
+        elif isinstance(decoded, CandidateWithdrawn):
+            values = {"status": "withdrawn", "updated_at": event.time}
+        else:
+            continue
+        row = replaced.get(decoded.candidate_id)
+        if row is not None:
+            row.update(values)
+        else:
+            changed[decoded.candidate_id] = {**changed.get(decoded.candidate_id, {}), **values}
+
+
 update_candidates = _CandidateRows()
 
 
@@ -138,12 +146,10 @@ async def update_assessments(session: AsyncSession, event: RecordedEvent) -> Non
     submission = (
         await session.execute(select(candidates.c.submission).where(candidates.c.candidate_id == scored.candidate_id))
     ).scalar_one_or_none()
-    assessment = assessment_of(scored, submission or 1)
-    if current is not None and not assessment.replaces(Assessment.model_validate(loads(current.assessment))):
+    assessment = assessed(scored, submission, Assessment.model_validate(loads(current.assessment)) if current else None)
+    if assessment is None:
         return
-    written = dumps(assessment.model_dump(mode="json")).decode()
-    row = {"portfolio_id": scored.portfolio_id, "submission": assessment.submission,
-           "scored_at": assessment.scored_at, "assessment": written}  # fmt: skip
+    row = assessment_columns(scored, assessment)
     if current is None:
         await session.execute(
             assessments.insert().values(candidate_id=scored.candidate_id, assessor=scored.assessor, **row)
@@ -152,22 +158,40 @@ async def update_assessments(session: AsyncSession, event: RecordedEvent) -> Non
         await session.execute(assessments.update().where(key).values(**row))
 
 
+def assessed(scored: CandidateScored, submission: int | None, current: Assessment | None) -> Assessment | None:
+    """The assessor's assessment after `scored` (on the candidate's `submission`, if it has a row), or None
+    when `current` stays their latest word."""
+    assessment = assessment_of(scored, submission or 1)
+    if current is not None and not assessment.replaces(current):
+        return None
+    return assessment
+
+
+def assessment_columns(scored: CandidateScored, assessment: Assessment) -> dict[str, Any]:
+    """The assessment row's columns besides its key (the rebuild's fold writes the same)."""
+    written = dumps(assessment.model_dump(mode="json")).decode()
+    return {"portfolio_id": scored.portfolio_id, "submission": assessment.submission,
+            "scored_at": assessment.scored_at, "assessment": written}  # fmt: skip
+
+
+def decision_row(decided: InvestmentDecided, event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "decision_id": decided.decision_id,
+        "position": event.position or 0,
+        "portfolio_id": decided.portfolio_id,
+        "candidate_id": decided.candidate_id,
+        "outcome": decided.outcome,
+        "decided_by": decided.decided_by,
+        "decided_at": decided.decided_at,
+        "payload": dumps(decided.model_dump(mode="json")).decode(),
+    }
+
+
 async def record_decisions(session: AsyncSession, event: RecordedEvent) -> None:
     """The board's decisions in the order they were recorded."""
     decoded = event.decode()
     if isinstance(decoded, InvestmentDecided):
-        await session.execute(
-            decisions.insert().values(
-                decision_id=decoded.decision_id,
-                position=event.position or 0,
-                portfolio_id=decoded.portfolio_id,
-                candidate_id=decoded.candidate_id,
-                outcome=decoded.outcome,
-                decided_by=decoded.decided_by,
-                decided_at=decoded.decided_at,
-                payload=dumps(decoded.model_dump(mode="json")).decode(),
-            )
-        )
+        await session.execute(decisions.insert().values(**decision_row(decoded, event)))
 
 
 PROJECTORS = [update_candidates, update_assessments, record_decisions]

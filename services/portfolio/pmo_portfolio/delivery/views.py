@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,14 +42,7 @@ async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
     row = (await session.execute(select(projects.c.state).where(projects.c.project_id == event.stream_id))).first()
     state = project_rules.Project.model_validate(loads(row.state)) if row else project_rules.initial(event.stream_id)
     state = project_rules.evolve(state, decoded)
-    values = {
-        "portfolio_id": state.portfolio_id,
-        "status": state.status,
-        "stage": state.stage,
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
+    values = {**project_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
     if row is None:
         await session.execute(projects.insert().values(project_id=event.stream_id, **values))
     else:
@@ -58,11 +53,26 @@ async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) 
     row = (await session.execute(select(projects.c.state).where(projects.c.project_id == fact.project_id))).first()
     if row is None:
         return
-    state = project_rules.Project.model_validate(loads(row.state))
-    field = "lessons" if isinstance(fact, LessonRecorded) else "realisations"
-    counted = state.model_copy(update={field: getattr(state, field) + 1})
+    counted = counted_in(project_rules.Project.model_validate(loads(row.state)), fact)
     written = dumps(counted.model_dump(mode="json")).decode()
     await session.execute(projects.update().where(projects.c.project_id == fact.project_id).values(state=written))
+
+
+def counted_in(state: project_rules.Project, fact: LessonRecorded | BenefitRealised) -> project_rules.Project:
+    """The project with one more lesson or realisation counted."""
+    field = "lessons" if isinstance(fact, LessonRecorded) else "realisations"
+    return state.model_copy(update={field: getattr(state, field) + 1})
+
+
+def project_columns(state: project_rules.Project, event: RecordedEvent) -> dict[str, Any]:
+    """The row's columns besides its key and state after `event` (the rebuild's fold writes the same)."""
+    return {
+        "portfolio_id": state.portfolio_id,
+        "status": state.status,
+        "stage": state.stage,
+        "version": event.sequence,
+        "updated_at": event.time,
+    }
 
 
 async def learn_lessons(session: AsyncSession, event: RecordedEvent) -> None:

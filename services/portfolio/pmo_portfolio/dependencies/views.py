@@ -3,6 +3,8 @@ transaction (and in the transaction of the provider's news that flags or clears 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Boolean, Column, Index, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,18 +38,7 @@ async def update_dependencies(session: AsyncSession, event: RecordedEvent) -> No
         return
     decoded = event.decode()
     if isinstance(decoded, DependencyRegistered):
-        state = dependency_rules.Dependency(**decoded.model_dump(include=set(dependency_rules.Dependency.model_fields)))
-        await session.execute(
-            dependencies.insert().values(
-                dependency_id=decoded.dependency_id,
-                portfolio_id=decoded.portfolio_id,
-                dependent_project_id=decoded.dependent_project_id,
-                provider_project_id=decoded.provider_project_id,
-                at_risk=False,
-                state=dumps(state.model_dump(mode="json")).decode(),
-                updated_at=event.time,
-            )
-        )
+        await session.execute(dependencies.insert().values(**registered_row(decoded, event)))
         return
     if isinstance(decoded, DependencyWithdrawn):
         # the view holds the graph as it stands: a withdrawn dependency leaves it (its stream keeps it)
@@ -60,16 +51,34 @@ async def update_dependencies(session: AsyncSession, event: RecordedEvent) -> No
     ).first()
     if row is None:
         return
-    graph = dependency_rules.DependencyGraph(
-        graph_id=event.stream_id,
-        dependencies={decoded.dependency_id: dependency_rules.Dependency.model_validate(loads(row.state))},
-    )
-    changed = dependency_rules.evolve(graph, decoded).dependencies[decoded.dependency_id]
+    changed = risk_changed(dependency_rules.Dependency.model_validate(loads(row.state)), decoded, event)
     await session.execute(
         dependencies.update()
         .where(dependencies.c.dependency_id == decoded.dependency_id)
         .values(at_risk=changed.at_risk, state=dumps(changed.model_dump(mode="json")).decode(), updated_at=event.time)
     )
+
+
+def registered_row(registered: DependencyRegistered, event: RecordedEvent) -> dict[str, Any]:
+    """The row a registration inserts (the rebuild's fold writes the same)."""
+    state = dependency_rules.Dependency(**registered.model_dump(include=set(dependency_rules.Dependency.model_fields)))
+    return {
+        "dependency_id": registered.dependency_id,
+        "portfolio_id": registered.portfolio_id,
+        "dependent_project_id": registered.dependent_project_id,
+        "provider_project_id": registered.provider_project_id,
+        "at_risk": False,
+        "state": dumps(state.model_dump(mode="json")).decode(),
+        "updated_at": event.time,
+    }
+
+
+def risk_changed(
+    dependency: dependency_rules.Dependency, news: DependencyAtRisk | DependencyRiskCleared, event: RecordedEvent
+) -> dependency_rules.Dependency:
+    """The dependency flagged or cleared by `news`, as its graph's fold has it."""
+    graph = dependency_rules.DependencyGraph(graph_id=event.stream_id, dependencies={news.dependency_id: dependency})
+    return dependency_rules.evolve(graph, news).dependencies[news.dependency_id]
 
 
 PROJECTORS = [update_dependencies]

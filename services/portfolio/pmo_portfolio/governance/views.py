@@ -43,7 +43,7 @@ def _columns(state: Motion, event: RecordedEvent) -> dict[str, Any]:
     }
 
 
-_motion_rows = StreamView(
+motion_rows = StreamView(
     table=motions,
     key=motions.c.motion_id,
     state=motions.c.state,
@@ -56,7 +56,7 @@ _motion_rows = StreamView(
 
 async def update_motions(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type == "motion":
-        await _motion_rows(session, event)
+        await motion_rows(session, event)
 
 
 PROJECTORS = [update_motions]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,17 @@ objectives = Table(
 Index("ix_portfolio_objectives_status", objectives.c.status)
 
 
+def objective_columns(state: objective_rules.Objective, event: RecordedEvent) -> dict[str, Any]:
+    """The row's columns besides its key and state after `event` (the rebuild's fold writes the same)."""
+    return {
+        "title": state.title,
+        "status": state.status,
+        "weight": format(state.weight, "f"),
+        "version": event.sequence,
+        "updated_at": event.time,
+    }
+
+
 async def update_objectives(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type != "objective":
         return
@@ -33,14 +46,7 @@ async def update_objectives(session: AsyncSession, event: RecordedEvent) -> None
         objective_rules.Objective.model_validate(loads(row.state)) if row else objective_rules.initial(event.stream_id)
     )
     state = objective_rules.evolve(state, event.decode())
-    values = {
-        "title": state.title,
-        "status": state.status,
-        "weight": format(state.weight, "f"),
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
+    values = {**objective_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
     if row is None:
         await session.execute(objectives.insert().values(objective_id=event.stream_id, **values))
     else:

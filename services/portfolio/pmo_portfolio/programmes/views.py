@@ -3,6 +3,8 @@ measurements of project benefits that the programmes' benefits roll up."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Date, Index, Integer, String, Table, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,16 +54,29 @@ async def record_measurements(session: AsyncSession, event: RecordedEvent) -> No
     decoded = event.decode()
     if not isinstance(decoded, BenefitRealised):
         return
-    await session.execute(
-        benefit_measurements.insert().values(
-            event_id=event.event_id,
-            project_id=decoded.project_id,
-            benefit_id=decoded.benefit_id,
-            measured_on=decoded.measured_on,
-            measured_value=decoded.measured_value,
-            recorded_at=event.time,
-        )
-    )
+    await session.execute(benefit_measurements.insert().values(**measurement_row(decoded, event)))
+
+
+def measurement_row(realised: BenefitRealised, event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "project_id": realised.project_id,
+        "benefit_id": realised.benefit_id,
+        "measured_on": realised.measured_on,
+        "measured_value": realised.measured_value,
+        "recorded_at": event.time,
+    }
+
+
+def programme_columns(state: programme_rules.Programme, event: RecordedEvent) -> dict[str, Any]:
+    """The row's columns besides its key and state after `event` (the rebuild's fold writes the same)."""
+    return {
+        "portfolio_id": state.portfolio_id,
+        "name": state.name,
+        "status": state.status,
+        "version": event.sequence,
+        "updated_at": event.time,
+    }
 
 
 async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None:
@@ -75,14 +90,7 @@ async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None
         programme_rules.Programme.model_validate(loads(row.state)) if row else programme_rules.initial(event.stream_id)
     )
     state = programme_rules.evolve(state, decoded)
-    values = {
-        "portfolio_id": state.portfolio_id,
-        "name": state.name,
-        "status": state.status,
-        "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
-        "updated_at": event.time,
-    }
+    values = {**programme_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
     if row is None:
         await session.execute(programmes.insert().values(programme_id=event.stream_id, **values))
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,15 +29,9 @@ raid_items = Table(
 Index("ix_portfolio_raid_items_portfolio", raid_items.c.portfolio_id)
 
 
-async def update_raid_items(session: AsyncSession, event: RecordedEvent) -> None:
-    if event.stream_type != "raid_item":
-        return
-    row = (
-        await session.execute(select(raid_items.c.state).where(raid_items.c.raid_item_id == event.stream_id))
-    ).first()
-    state = raid_rules.RaidItem.model_validate(loads(row.state)) if row else raid_rules.initial(event.stream_id)
-    state = raid_rules.evolve(state, event.decode())
-    values = {
+def raid_columns(state: raid_rules.RaidItem, event: RecordedEvent) -> dict[str, Any]:
+    """The row's columns besides its key and state after `event` (the rebuild's fold writes the same)."""
+    return {
         "portfolio_id": state.portfolio_id,
         "kind": state.kind,
         "level": state.level,
@@ -44,9 +40,19 @@ async def update_raid_items(session: AsyncSession, event: RecordedEvent) -> None
         "score": state.score,
         "escalated": state.escalated,
         "version": event.sequence,
-        "state": dumps(state.model_dump(mode="json")).decode(),
         "updated_at": event.time,
     }
+
+
+async def update_raid_items(session: AsyncSession, event: RecordedEvent) -> None:
+    if event.stream_type != "raid_item":
+        return
+    row = (
+        await session.execute(select(raid_items.c.state).where(raid_items.c.raid_item_id == event.stream_id))
+    ).first()
+    state = raid_rules.RaidItem.model_validate(loads(row.state)) if row else raid_rules.initial(event.stream_id)
+    state = raid_rules.evolve(state, event.decode())
+    values = {**raid_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
     if row is None:
         await session.execute(raid_items.insert().values(raid_item_id=event.stream_id, **values))
     else:

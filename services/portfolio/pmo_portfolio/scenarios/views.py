@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,17 +28,19 @@ Index("ix_portfolio_scenarios_portfolio", scenarios.c.portfolio_id, scenarios.c.
 async def record_scenarios(session: AsyncSession, event: RecordedEvent) -> None:
     decoded = event.decode()
     if isinstance(decoded, ScenarioSaved):
-        await session.execute(
-            scenarios.insert().values(
-                scenario_id=decoded.scenario_id,
-                position=event.position or 0,
-                portfolio_id=decoded.portfolio_id,
-                name=decoded.name,
-                saved_by=decoded.saved_by,
-                saved_at=decoded.saved_at,
-                payload=dumps(decoded.model_dump(mode="json")).decode(),
-            )
-        )
+        await session.execute(scenarios.insert().values(**scenario_row(decoded, event)))
+
+
+def scenario_row(saved: ScenarioSaved, event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "scenario_id": saved.scenario_id,
+        "position": event.position or 0,
+        "portfolio_id": saved.portfolio_id,
+        "name": saved.name,
+        "saved_by": saved.saved_by,
+        "saved_at": saved.saved_at,
+        "payload": dumps(saved.model_dump(mode="json")).decode(),
+    }
 
 
 PROJECTORS = [record_scenarios]
