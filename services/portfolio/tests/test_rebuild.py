@@ -10,17 +10,20 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from pmo_devstack.testing import RunningService
+from pmo_devstack.testing import RunningService, running_service
 from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_portfolio.bootstrap import PORTFOLIO
 
 from . import (
+    api_support,
     test_api_board_actions,
     test_api_delivery,
     test_api_dependencies,
@@ -79,3 +82,45 @@ async def test_a_rebuild_writes_every_row_the_commands_wrote(service: RunningSer
         assert rebuilt[name] == rows, name
     await rebuild(service)
     assert await every_row(service) == live
+
+
+async def test_an_edit_made_while_the_views_are_rebuilt_is_in_the_rebuilt_views(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
+) -> None:
+    """`rebuild` while the service serves, folding in memory: an objective's edit that arrives while the
+    rebuild's transaction is open waits for the rebuilt rows (the view tables are locked against writes
+    before the events are read) and then changes them; the view ends at the stream's version."""
+    entered, released = asyncio.Event(), asyncio.Event()
+
+    async def held_open(_session: Any, _event: Any) -> None:  # the rebuild pauses mid-way, its transaction open
+        entered.set()
+        await released.wait()
+
+    async with running_service(
+        api_support.isolated(topic_prefix), database_url=postgres_url, kafka_bootstrap=kafka_bootstrap,
+        data_dir=tmp_path,
+    ) as service, service.client("ann", "pmo_analyst") as analyst:  # fmt: skip
+        objective = {"title": "Grow", "weight": "3", "period": {"start": "2027-01-01", "end": "2027-12-31"}}
+        url = (await analyst.post("/objectives", json=objective)).headers["location"]
+        runtime = service.runtime
+        rebuilding = asyncio.create_task(
+            rebuild_inline_views(
+                runtime.db,
+                runtime.store,
+                tables=PORTFOLIO.view_tables,
+                projectors=[*PORTFOLIO.projectors, held_open],
+            )
+        )
+        await asyncio.wait_for(entered.wait(), 10)
+        editing = asyncio.create_task(analyst.patch(url, json={"weight": "5"}, headers={"If-Match": '"1"'}))
+        await asyncio.sleep(1.0)
+        assert not editing.done(), "the edit waits for the rebuild"
+        released.set()
+        assert await rebuilding == 1
+        edited = await editing
+        assert edited.status_code == 200, edited.text
+        after = await analyst.get(url)
+        assert (after.headers["etag"], after.json()["weight"]) == ('"2"', "5")
+        live = await every_row(service)
+        await rebuild(service)
+        assert await every_row(service) == live
