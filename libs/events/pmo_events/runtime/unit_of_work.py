@@ -25,7 +25,7 @@ from pmo_events.runtime.store import (
     NewViewRows,
     PreparedAppend,
 )
-from pmo_events.runtime.views import StreamView
+from pmo_events.runtime.views import Folding, StreamView
 
 log = logging.getLogger(__name__)
 
@@ -437,6 +437,10 @@ class PollUnitOfWork(UnitOfWork):
         positioned = {event.event_id: event for event in written}
         self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
         for project in self._projectors:
+            held = self._held_rows(project, written) if isinstance(project, StreamView) else None
+            if held is not None:
+                await held.write(self.session)
+                continue
             many = getattr(project, "many", None)
             if many is not None:
                 await many(self.session, written)
@@ -457,6 +461,36 @@ class PollUnitOfWork(UnitOfWork):
                         await react(caused, positioned[recorded.event_id])
                 await caused.flush()
         return written
+
+    def _held_rows(self, view: StreamView[Any], written: list[RecordedEvent]) -> Folding[Any] | None:
+        """The view's rows after `written`, from the states the poll holds, when the view's state IS the
+        aggregate's (the same model, `initial` and `evolve`, as portfolio's portfolios view and intake's
+        proposals view): its row after the poll is the aggregate's state after it, so nothing is read, validated
+        or folded again (a portfolio's row holds every candidate). A stream starting in the poll gets its row
+        inserted, the others updated, as `many` would. None (`many` then) for any other view."""
+        states: dict[str, Any] = {}
+        first: dict[str, RecordedEvent] = {}
+        last: dict[str, RecordedEvent] = {}
+        for event in written:
+            if not view.accepts(event):
+                continue
+            stream = event.stream_id
+            if stream not in states:
+                aggregate, loaded = self._states[stream]
+                same_fold = (aggregate.state_model, aggregate.initial, aggregate.evolve) == (
+                    view.model, view.initial, view.evolve
+                )  # fmt: skip
+                if not same_fold:
+                    return None
+                states[stream] = loaded.state
+                if event.sequence == 1:
+                    first[stream] = event
+            last[stream] = event
+        if not states:
+            return None
+        # `stored` names the streams whose rows exist (updated); the values are unused by `write`.
+        stored = {stream: state for stream, state in states.items() if stream not in first}
+        return Folding(view, stored, states, first, last)
 
 
 class CommandRuntime:
