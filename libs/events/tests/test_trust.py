@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pmo_events.envelope import RecordedEvent, header_map
 from pmo_events.runtime.store import kafka_record
@@ -15,6 +17,7 @@ from pmo_events.signing import (
     SIGNATURE_HEADER,
     EventSigner,
     PublicKeyDirectory,
+    signing_input,
     write_key_pair,
 )
 from pmo_events.trust import EventTrust, topic_owner
@@ -147,3 +150,14 @@ def test_a_key_directory_refuses_what_is_not_an_ed25519_public_key(tmp_path: Pat
         PublicKeyDirectory.load(tmp_path / "public")
     with pytest.raises(ValueError, match="does not exist"):
         PublicKeyDirectory.load(tmp_path / "missing")
+
+
+def test_a_signature_is_the_one_openssl_makes_for_the_signed_bytes() -> None:
+    """The signer signs with libsodium; Ed25519 is deterministic, so its signature is OpenSSL's (`cryptography`)
+    for the same key and bytes, and OpenSSL verifies it."""
+    private_key = Ed25519PrivateKey.generate()
+    message = kafka_record(event(), None)
+    signed = EventSigner(private_key).sign(message.headers, message.value)
+    signature = base64.b64decode(signed[SIGNATURE_HEADER])
+    assert signature == private_key.sign(signing_input(message.headers, message.value))
+    private_key.public_key().verify(signature, signing_input(message.headers, message.value))
