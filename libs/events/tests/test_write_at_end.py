@@ -30,13 +30,16 @@ class Statements:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.texts: list[str] = []
 
     def __call__(self, record: Any) -> None:
         self.seen.append(record.query.split(None, 1)[0].upper().rstrip(";"))
+        self.texts.append(record.query)
 
     async def clear(self) -> None:
         await self.settled()
         self.seen.clear()
+        self.texts.clear()
 
     async def settled(self) -> list[str]:
         """What was sent so far: asyncpg hands its query loggers each statement through `call_soon`."""
@@ -75,7 +78,8 @@ async def test_a_create_is_one_statement_with_its_outbox_and_view_row(
     commands, statements = runtime
     warm_up = str(uuid.uuid4())  # asyncpg looks the array types up the first time it prepares the statement
     async with commands.unit_of_work(Metadata()) as uow:
-        await uow.append(COUNTER, warm_up, 0, [Incremented(counter_id=warm_up, by=1)], write_at_end=True)
+        increments = [Incremented(counter_id=warm_up, by=1), Incremented(counter_id=warm_up, by=1)]
+        await uow.append(COUNTER, warm_up, 0, increments, write_at_end=True)  # two events: arrays
     await statements.clear()
     stream = str(uuid.uuid4())
     async with commands.unit_of_work(Metadata(actor="a")) as uow:
@@ -92,7 +96,7 @@ async def test_a_create_is_one_statement_with_its_outbox_and_view_row(
         stored = await commands.store.load(session, stream)
     assert (row.total, row.version) == (5, 2)
     assert row.first_position == stored[0].position == uow.recorded[0].position
-    assert await _count(commands, outbox) == 3
+    assert await _count(commands, outbox) == 4
 
 
 async def test_a_conflict_at_the_end_is_a_concurrency_conflict_and_stores_nothing(
@@ -407,6 +411,44 @@ async def test_a_continued_stream_is_loaded_and_written_without_a_session(
     assert tuple(row) == (6, 3)
     assert await _count(commands, outbox) == 3 and await _count(commands, events) == 3
     assert [e.sequence for e in uow.recorded] == [3] and uow.recorded[0].position is not None
+
+
+async def test_one_event_goes_as_scalars_and_several_as_arrays_alike(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    """One event with one view row and one row at end is sent as scalar parameters, several as arrays of
+    each column: the same rows either way, created or continued, and the key's row with them."""
+    from pmo_events.runtime.schema import idempotency_keys
+
+    commands, statements = runtime
+    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    for stream, count, key in ((one, 1, "k-one"), (two, 2, "k-two")):
+        await statements.clear()
+        async with commands.unit_of_work(Metadata(actor="a")) as uow:
+            created = [Incremented(counter_id=stream, by=2) for _ in range(count)]
+            await uow.append(COUNTER, stream, 0, created, write_at_end=True)
+            uow.insert_at_end(idempotency_keys, _key_row(key))
+        async with commands.unit_of_work(Metadata(actor="a")) as uow:
+            loaded = await uow.load(COUNTER, stream)
+            continued = [Incremented(counter_id=stream, by=3) for _ in range(count)]
+            await uow.append(COUNTER, stream, loaded.version, continued, write_at_end=True)
+            uow.insert_at_end(idempotency_keys, _key_row(f"{key}-again"))
+        if commands.db.is_postgres:
+            await statements.settled()
+            written = [text for text in statements.texts if text.startswith("WITH appended")]
+            assert len(written) == 2 and all(("unnest(" in text) == (count > 1) for text in written), written
+    async with commands.db.sessions() as session:
+        rows = {
+            row.counter_id: (row.total, row.version, row.first_position)
+            for row in await session.execute(select(counter_rows))
+        }
+        firsts = {i: (await commands.store.load(session, i))[0] for i in (one, two)}
+        keys = set((await session.execute(select(idempotency_keys.c.key))).scalars())
+        queued = (await session.execute(select(outbox.c.key).order_by(outbox.c.id))).scalars().all()
+    assert rows == {one: (5, 2, firsts[one].position), two: (10, 4, firsts[two].position)}
+    assert firsts[one].actor == firsts[two].actor == "a" and firsts[one].time.tzinfo is not None
+    assert keys == {"k-one", "k-one-again", "k-two", "k-two-again"}
+    assert queued == [one, one, two, two, two, two]
 
 
 async def test_a_continued_stream_that_moved_on_since_its_load_is_a_conflict_and_stores_nothing(

@@ -225,6 +225,19 @@ class ArrayColumns:
             for name, convert in zip(self.names, converters, strict=True)
         ]
 
+    def scalars(self, first: int) -> list[str]:
+        """`[$first::t1, $first+1::t2, …]`: one row's columns as scalar parameters."""
+        types = [column.type.compile(dialect=_DIALECT) for column in self.columns]
+        return [f"${first + i}::{t}" for i, t in enumerate(types)]
+
+    def row(self, row: dict[str, Any]) -> list[Any]:
+        """One row's values (in `names` order), converted for the driver: the parameters of `scalars`. Cheaper
+        to send than `arrays` of one row each (asyncpg checks every array and its elements in Python)."""
+        return [
+            value if convert is None else convert(value)
+            for value, convert in zip((row[name] for name in self.names), _converters(self), strict=True)
+        ]
+
 
 _CONVERTERS: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}
 
@@ -247,6 +260,23 @@ def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returni
         f"SELECT {', '.join(aliases)} FROM unnest({feed.casts(first)}) WITH ORDINALITY "
         f"AS u({', '.join(aliases)}, n) ORDER BY n" + (f" RETURNING {returning}" if returning else "")
     )
+
+
+def values_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
+    """`INSERT INTO table (names) VALUES ($first…)`: one row as scalar parameters (`ArrayColumns.row`)."""
+    feed = ArrayColumns(table, tuple(names))
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(feed.scalars(first))})" + (
+        f" RETURNING {returning}" if returning else ""
+    )
+
+
+def values_update(table: Table, key: str, names: Sequence[str], *, first: int = 1) -> str:
+    """`UPDATE table SET names WHERE key matches` for one row as scalar parameters: $first holds the key,
+    then one parameter per name (`ArrayColumns(table, (key, *names)).row`)."""
+    feed = ArrayColumns(table, (key, *names))
+    casts = feed.scalars(first)
+    sets = ", ".join(f"{name} = {cast}" for name, cast in zip(names, casts[1:], strict=True))
+    return f"UPDATE {table.name} SET {sets} WHERE {table.name}.{key} = {casts[0]}"
 
 
 def unnest_update(table: Table, key: str, names: Sequence[str], *, first: int = 1) -> str:

@@ -102,6 +102,10 @@ class NewViewRows:
     def arrays(self) -> list[list[Any]]:
         return [*pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows), self.first_events]
 
+    def scalars(self) -> list[Any]:
+        """The one row's parameters (`_append_statement(..., single=True)`)."""
+        return [*pgdirect.ArrayColumns(self.table, self.names).row(self.rows[0]), self.first_events[0]]
+
 
 @dataclass(frozen=True, slots=True)
 class ChangedViewRows:
@@ -115,6 +119,10 @@ class ChangedViewRows:
 
     def arrays(self) -> list[list[Any]]:
         return pgdirect.ArrayColumns(self.table, (self.key, *self.names)).arrays(self.rows)
+
+    def scalars(self) -> list[Any]:
+        """The one row's parameters (`_append_statement(..., single=True)`)."""
+        return pgdirect.ArrayColumns(self.table, (self.key, *self.names)).row(self.rows[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +138,10 @@ class ExtraRows:
 
     def arrays(self) -> list[list[Any]]:
         return pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows)
+
+    def scalars(self) -> list[Any]:
+        """The one row's parameters (`_append_statement(..., single=True)`)."""
+        return pgdirect.ArrayColumns(self.table, self.names).row(self.rows[0])
 
     def statement(self) -> str:
         """The rows alone, in one statement (asyncpg)."""
@@ -248,18 +260,25 @@ class EventStore:
         unique version refuses the statement whole if a stream moved on since)."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
-        arrays = _EVENTS_IN.arrays(rows)
-        if self.topic:
-            arrays += _OUTBOX_IN.arrays(_outbox_rows(self.topic, messages))
-        statement = _append_statement(bool(self.topic), view, extra, changed)
-        if view is not None:
-            arrays += view.arrays()
-        if changed is not None:
-            arrays += changed.arrays()
-        if extra is not None:
-            arrays += extra.arrays()
+        single = len(rows) == 1 and all(part is None or len(part.rows) == 1 for part in (view, changed, extra))
+        statement = _append_statement(bool(self.topic), view, extra, changed, single=single)
+        if single:
+            # One event (a draft, an edit): scalar parameters, not arrays of one (cheaper to encode).
+            params: list[Any] = _EVENTS_IN.row(rows[0])
+            if self.topic:
+                params += _OUTBOX_IN.row(_outbox_rows(self.topic, messages)[0])
+            for part in (view, changed, extra):
+                if part is not None:
+                    params += part.scalars()
+        else:
+            params = _EVENTS_IN.arrays(rows)
+            if self.topic:
+                params += _OUTBOX_IN.arrays(_outbox_rows(self.topic, messages))
+            for part in (view, changed, extra):
+                if part is not None:
+                    params += part.arrays()
         try:
-            written = await pgdirect.fetch(session, statement, *arrays, begin=begin)
+            written = await pgdirect.fetch(session, statement, *params, begin=begin)
         except IntegrityError as exc:
             first = appends[0]
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
@@ -454,42 +473,57 @@ def _append_statement(
     view: NewViewRows | None,
     extra: ExtraRows | None = None,
     changed: ChangedViewRows | None = None,
+    *,
+    single: bool = False,
 ) -> str:
     """Events (and outbox records, a view's new or changed rows, another table's rows) in one statement;
-    its text is fixed per view, table and columns, so asyncpg prepares it once per connection."""
-    if view is None and extra is None and changed is None:
+    its text is fixed per view, table and columns, so asyncpg prepares it once per connection. `single`:
+    one row of each, as scalar parameters (`…scalars()`); else one array per column (`…arrays()`)."""
+    if view is None and extra is None and changed is None and not single:
         return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
     key = (
         outbox_too,
+        single,
         *((view.table.name, view.names, view.positions) if view is not None else ((), (), ())),
         *((changed.table.name, changed.key, changed.names) if changed is not None else ((), (), ())),
         *((extra.table.name, extra.names) if extra is not None else ((), ())),
     )
     found = _STATEMENTS.get(key)
     if found is None:
-        parts = [f"appended AS ({_APPEND})"]
+        inserting = pgdirect.values_insert if single else pgdirect.unnest_insert
+        appended = inserting(events, _EVENT_COLUMNS, returning="event_id, position")
+        parts = [f"appended AS ({appended})"]
         first = len(_EVENT_COLUMNS) + 1
         if outbox_too:
-            parts.append(f"queued AS ({pgdirect.unnest_insert(outbox, _OUTBOX_COLUMNS, first=first)})")
+            parts.append(f"queued AS ({inserting(outbox, _OUTBOX_COLUMNS, first=first)})")
             first += len(_OUTBOX_COLUMNS)
         if view is not None:
             feed = pgdirect.ArrayColumns(view.table, view.names)
-            aliases = [f"c{i}" for i in range(len(view.names))]
             event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
-            position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
+            if single:
+                event = f"${first + len(view.names)}::{event_id_type}"
+                position_of = f"(SELECT a.position FROM appended AS a WHERE a.event_id = {event})"
+                values = [*feed.scalars(first), *(position_of for _ in view.positions)]
+                source = ""
+            else:
+                aliases = [f"c{i}" for i in range(len(view.names))]
+                position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
+                values = [*(f"u.{a}" for a in aliases), *(position_of for _ in view.positions)]
+                source = (
+                    f" FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
+                    f"AS u({', '.join(aliases)}, e)"
+                )
             parts.append(
                 f"viewed AS (INSERT INTO {view.table.name} ({', '.join((*view.names, *view.positions))}) "
-                f"SELECT {', '.join([*(f'u.{a}' for a in aliases), *(position_of for _ in view.positions)])} "
-                f"FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
-                f"AS u({', '.join(aliases)}, e))"
+                f"SELECT {', '.join(values)}{source})"
             )
             first += len(view.names) + 1
         if changed is not None:
-            update = pgdirect.unnest_update(changed.table, changed.key, changed.names, first=first)
-            parts.append(f"rewritten AS ({update})")
+            updating = pgdirect.values_update if single else pgdirect.unnest_update
+            parts.append(f"rewritten AS ({updating(changed.table, changed.key, changed.names, first=first)})")
             first += len(changed.names) + 1
         if extra is not None:
-            parts.append(f"kept AS ({pgdirect.unnest_insert(extra.table, extra.names, first=first)})")
+            parts.append(f"kept AS ({inserting(extra.table, extra.names, first=first)})")
         found = _STATEMENTS[key] = f"WITH {', '.join(parts)} SELECT event_id, position FROM appended"
     return found
 
