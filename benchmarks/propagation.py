@@ -14,6 +14,13 @@ and the read models are written in one transaction). The client stamps each noti
 after the run, maps every log row to the first notification that covers its `seq`. (The old watcher polled
 the log every millisecond: a thousand queries a second.)
 
+The lag is split at stamps taken after the run: when intake answered (the client), when the relay handed the
+record to its producer (the Kafka record's own timestamp, read back from the broker), when reporting's batch
+handler wrote the log rows (`received_at`) and when that transaction committed (the NOTIFY). The relay can hand
+a record over before the client has read its answer, so that stage may be slightly negative; the relay's own
+view (handed → acknowledgement seen, its outbox `published_at`) is printed beside the chain, not in it, because
+under load it is stamped after reporting already has the record.
+
 Printed besides the lag: the CPU time (user + system) and the run-queue wait (`/proc/<pid>/task/*/schedstat`:
 time a thread was ready but had no core) of intake, reporting, the broker, both databases' server processes
 and this client, per command. Run-queue wait is the share of the lag that is CPU queueing on a shared machine.
@@ -37,6 +44,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from load import backends, rss_mb, tree
 
 from pmo_devstack.broker import free_port
@@ -202,24 +210,34 @@ class Watcher:
     async def __aexit__(self, *_exc: object) -> None:
         await self.conn.close()
 
-    async def stages(self, intake_url: str) -> dict[str, tuple[float, float]]:
-        """Each subject's (published: when intake's relay had the broker's acknowledgement, received: when
-        reporting's batch handler, its fold done, wrote the log rows) on this clock (both wall-clock stamps of
-        the same machine)."""
+    async def stages(self, intake_url: str, bootstrap_servers: str) -> dict[str, tuple[float, float, float]]:
+        """Each subject's (sent: when intake's relay handed its record to the producer, the record's Kafka
+        timestamp; acknowledged: when the relay had the broker's acknowledgement, its outbox `published_at`;
+        received: when reporting's batch handler, its fold done, wrote the log rows) on this clock (wall-clock
+        stamps of the same machine). `sent` comes before the broker has the record and so before any consumer
+        does; `acknowledged` is stamped on the relay's event loop after the acknowledgement arrived, which under
+        load can be after reporting already applied the record (an early version of this benchmark split the
+        lag at it, and that stage came out negative)."""
         offset = time.time() - time.perf_counter()
         intake = await asyncpg.connect(intake_url.replace("+asyncpg", ""))
         try:
-            published = dict(await intake.fetch("SELECT key, min(published_at) FROM pmo_outbox GROUP BY key"))
+            acknowledged = dict(await intake.fetch("SELECT key, min(published_at) FROM pmo_outbox GROUP BY key"))
         finally:
             await intake.close()
         rows = await self.conn.fetch(
-            "SELECT subject, min(received_at) FROM reporting_event_log WHERE seq > $1 GROUP BY subject", self.start
+            'SELECT DISTINCT ON (subject) subject, topic, partition, "offset", received_at FROM reporting_event_log'
+            " WHERE seq > $1 ORDER BY subject, seq",
+            self.start,
         )
-        return {
-            subject: (published[subject].timestamp() - offset, at.timestamp() - offset)
-            for subject, at in rows
-            if published.get(subject) is not None
-        }
+        sent = await record_timestamps(bootstrap_servers, {(r["topic"], r["partition"], r["offset"]) for r in rows})
+        found = {}
+        for row in rows:
+            at = sent.get((row["topic"], row["partition"], row["offset"]))
+            acked = acknowledged.get(row["subject"])
+            if at is None or acked is None:
+                continue
+            found[row["subject"]] = (at - offset, acked.timestamp() - offset, row["received_at"].timestamp() - offset)
+        return found
 
     async def seen(self) -> dict[str, float]:
         """Each subject's first commit in reporting's log since the watch began."""
@@ -237,6 +255,37 @@ class Watcher:
             if at < len(stamps):
                 seen.setdefault(subject, stamps[at])
         return seen
+
+
+async def record_timestamps(
+    bootstrap_servers: str, wanted: set[tuple[str, int, int]]
+) -> dict[tuple[str, int, int], float]:
+    """The Kafka timestamp (seconds, the epoch) of each wanted record: aiokafka stamps a record when `send` puts
+    it in its batch (CreateTime), i.e. when the relay handed it over."""
+    found: dict[tuple[str, int, int], float] = {}
+    by_tp: dict[TopicPartition, list[int]] = collections.defaultdict(list)
+    for topic, partition, at in wanted:
+        by_tp[TopicPartition(topic, partition)].append(at)
+    if not by_tp:
+        return found
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50)
+    await consumer.start()
+    try:
+        consumer.assign(list(by_tp))
+        for tp, offsets in by_tp.items():
+            consumer.seek(tp, min(offsets))
+        last = {tp: max(offsets) for tp, offsets in by_tp.items()}
+        deadline = time.perf_counter() + 30
+        while last and time.perf_counter() < deadline:
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=5000)).items():
+                for record in records:
+                    found[(tp.topic, tp.partition, record.offset)] = record.timestamp / 1000
+                if tp in last and records[-1].offset >= last[tp]:
+                    del last[tp]
+                    consumer.pause(tp)
+    finally:
+        await consumer.stop()
+    return found
 
 
 def product_pids(stack: Stack, databases: list[str]) -> dict[str, list[int]]:
@@ -276,7 +325,9 @@ async def run(
             if all(i in seen for i in sent):
                 break
             await asyncio.sleep(0.2)
-        stages = await watcher.stages(intake_url)
+        broker = stack.broker
+        assert broker is not None
+        stages = await watcher.stages(intake_url, broker.bootstrap_servers)
         after = {name: schedstat(found) for name, found in pids.items()}
         client_after = schedstat([os.getpid()])
         usage_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -285,9 +336,10 @@ async def run(
     lags = [(seen[i] - due) * 1000 for i, (due, _answered) in sent.items() if i in seen]
     answers = [(answered - due) * 1000 for due, answered in sent.values()]
     onward = [(seen[i] - answered) * 1000 for i, (_due, answered) in sent.items() if i in seen]
-    published = [(stages[i][0] - answered) * 1000 for i, (_due, answered) in sent.items() if i in stages]
-    received = [(stages[i][1] - stages[i][0]) * 1000 for i in sent if i in stages]
-    committed = [(seen[i] - stages[i][1]) * 1000 for i in sent if i in stages and i in seen]
+    handed = [(stages[i][0] - answered) * 1000 for i, (_due, answered) in sent.items() if i in stages]
+    received = [(stages[i][2] - stages[i][0]) * 1000 for i in sent if i in stages]
+    committed = [(seen[i] - stages[i][2]) * 1000 for i in sent if i in stages and i in seen]
+    acknowledged = [(stages[i][1] - stages[i][0]) * 1000 for i in sent if i in stages]
     missing = len(sent) - len(lags)
     count = max(len(sent), 1)
     print(
@@ -300,9 +352,10 @@ async def run(
             ("command → visible in reporting", lags),
             ("  of which: due → answered by intake", answers),
             ("  answered → visible in reporting", onward),
-            ("    answered → published (batch acked)", published),
-            ("    published → reporting's log rows", received),
+            ("    answered → handed to the broker", handed),
+            ("    handed to the broker → log rows", received),
             ("    log rows → committed", committed),
+            ("  (relay: handed → ack seen)", acknowledged),
         ):
             if not values:
                 continue

@@ -510,3 +510,80 @@ async def test_a_mark_deferred_to_the_next_read_is_made_by_it_or_at_the_stop(
     finally:
         await relay._close_producer()
         await db.dispose()
+
+
+async def test_a_poll_split_after_a_failure_counts_its_forgery_once(
+    stopped_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """One poll holding a tampered record and a poison event: the together attempt's transaction is rolled back
+    and the poll applied again event by event in a new one; the forgery is counted once, both records go to the
+    dead-letter topic, and every genuine event applies once."""
+    from datetime import UTC, datetime
+
+    from pmo_events.runtime.store import kafka_record
+
+    pipeline = stopped_pipeline
+    counters = [str(uuid.uuid4()) for _ in range(3)]
+    for counter in counters:
+        await pipeline.increment(counter, 1)
+    forged_id = str(uuid.uuid4())
+    genuine = kafka_record(
+        RecordedEvent(
+            event_id=str(uuid.uuid4()),
+            type=Incremented.type_name(),
+            source="/pmo/test",
+            stream_id=forged_id,
+            sequence=1,
+            time=datetime.now(UTC),
+            data={"counter_id": forged_id, "by": 1},
+        ),
+        pipeline.signer,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        headers = [(name, value) for name, value in genuine.headers.items()]
+        tampered = genuine.value.replace(b'"by":1', b'"by":100')
+        await producer.send_and_wait(pipeline.topic, tampered, key=genuine.key.encode(), headers=headers)
+    finally:
+        await producer.stop()
+    bad = str(uuid.uuid4())
+    await pipeline.increment(bad, -1)  # poison: the handler refuses it
+    for counter in counters:
+        await pipeline.increment(counter, 2)
+    await eventually(lambda: _pending_is_zero(pipeline))
+    pipeline.tasks.append(asyncio.create_task(pipeline.subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (3, 2) for counter in counters}))
+    status = pipeline.subscription.status
+    await eventually(lambda: status.dead_lettered == 2)
+    assert status.batches_split >= 1
+    assert status.rejected == 1
+    assert status.applied == 6
+    assert {reason: n for reason, n in status.dead_letters.items() if n} == {"bad_signature": 1, "apply_failed": 1}
+    assert len(await _read_all(kafka_bootstrap, pipeline.dlq, expected=2)) == 2
+
+
+async def test_a_consumer_publishing_nothing_wakes_its_relay_only_for_dead_letters(
+    stopped_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """`handler_publishes=False` (reporting: no events of its own): a poll that wrote nothing to the outbox does
+    not wake the relay (an outbox read per poll on the same loop and database); one that dead-lettered does."""
+    pipeline = stopped_pipeline
+    subscription = pipeline.subscription
+    subscription.handler_publishes = False
+    wakes: list[int] = []
+
+    def wake() -> None:
+        wakes.append(subscription.status.dead_lettered)
+        pipeline.consumer_relay.wake()
+
+    subscription.on_commit = wake
+    counter = str(uuid.uuid4())
+    for by in (1, 2, 3):
+        await pipeline.increment(counter, by)
+    pipeline.tasks.append(asyncio.create_task(subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (6, 3)}))
+    assert wakes == []
+    await pipeline.increment(str(uuid.uuid4()), -1)  # poison: dead-lettered through the outbox
+    await eventually(lambda: wakes == [1])  # called once the dead letter's poll has committed
+    assert len(await _read_all(kafka_bootstrap, pipeline.dlq, expected=1)) == 1

@@ -121,6 +121,7 @@ class ServiceRuntime:
                 trust=EventTrust(PublicKeyDirectory.load(settings.event_verify_keys_dir)),
                 on_commit=self.relay.wake,
                 durable_commits=definition.consumer_commits_durable,
+                handler_publishes=definition.topic is not None,
                 batch_handler=(
                     _logged_batch(definition.batch_consumer(self), log)
                     if definition.batch_consumer is not None

@@ -129,6 +129,7 @@ class Subscription:
         max_records: int = 2000,
         batch_handler: BatchHandler | None = None,
         durable_commits: bool = True,
+        handler_publishes: bool = True,
     ) -> None:
         self.name = name
         self.topics = list(topics)
@@ -142,6 +143,10 @@ class Subscription:
         self.batch_handler = batch_handler
         self.dead_letter_topic = dead_letter_topic
         self.on_commit = on_commit
+        #: False: the handlers write nothing to the outbox (a service publishing no events of its own), so
+        #: `on_commit` (the relay's wake-up) is called only after a poll that wrote a dead letter there, not
+        #: after every poll (each wake-up is an outbox read on the same event loop and database).
+        self.handler_publishes = handler_publishes
         self.max_records = max_records
         #: False (PostgreSQL): a batch's transaction commits without waiting for its WAL flush
         #: (`synchronous_commit = off`). Only for a consumer whose batches write nothing that leaves the
@@ -154,6 +159,7 @@ class Subscription:
         self._epoch = ""
         self._epoch_watch: EpochWatch | None = None
         self._next_lag_refresh = 0.0
+        self._lag_reading: asyncio.Task[None] | None = None
         #: Statistics are refreshed each time the events applied by this process double from here.
         self._analyze_at = ANALYZE_FIRST_AT
         #: Reads and checks the signatures of the next poll while this one applies (libsodium releases the GIL).
@@ -283,7 +289,7 @@ class Subscription:
             # A gap in a stream may mean the broker was replaced under us: look now, not later.
             gaps_before = self.status.out_of_order
             await self._epoch_watch.check()
-            await self._refresh_lag()  # every round (at most once a second), read ahead or not: a catch-up is
+            self._refresh_lag_beside()  # every round (at most once a second), read ahead or not: a catch-up is
             # when lag matters, and a read-ahead poll would otherwise leave the log end stale and lag at 0
             if ahead is None:
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
@@ -301,6 +307,7 @@ class Subscription:
                 continue
             if following:
                 ahead = (following, self._check_in_thread(following), self._seeks)
+            dead_letters_before = self.status.dead_lettered
             try:
                 await self._apply_batch(batch, checked)
             except Exception as exc:
@@ -312,7 +319,9 @@ class Subscription:
                 ahead = None
                 await self.seek_to_stored(list({*batch, *following}))
                 continue
-            if self.on_commit is not None:
+            if self.on_commit is not None and (
+                self.handler_publishes or self.status.dead_lettered > dead_letters_before
+            ):
                 self.on_commit()
             self._analyze_when_grown()
             if self.status.out_of_order > gaps_before:
@@ -339,16 +348,28 @@ class Subscription:
         log.info("subscription %s: statistics refreshed after %d events in %.0f ms", self.name,
                  applied, 1000 * (asyncio.get_running_loop().time() - started))  # fmt: skip
 
-    async def _refresh_lag(self) -> None:
-        """Log-end offsets for the lag figure; at most once a second (each is a broker round trip)."""
+    def _refresh_lag_beside(self) -> None:
+        """Start reading the log-end offsets for the lag figure when due (at most once a second): a broker round
+        trip, so it runs beside the loop instead of delaying the poll after it."""
         consumer = self._consumer
         now = asyncio.get_running_loop().time()
         if consumer is None or now < self._next_lag_refresh:
             return
+        if self._lag_reading is not None and not self._lag_reading.done():
+            return
         self._next_lag_refresh = now + 1.0
+        self._lag_reading = asyncio.get_running_loop().create_task(self._refresh_lag(consumer))
+
+    async def _refresh_lag(self, consumer: AIOKafkaConsumer) -> None:
         tps = list(consumer.assignment())
-        if tps:
+        if not tps:
+            return
+        try:
             ends = await consumer.end_offsets(tps)
+        except Exception as exc:  # the broker is away: the poll loop finds out and reconnects; the figure waits
+            log.debug("subscription %s: log-end offsets not read: %s", self.name, exc)
+            return
+        if self._consumer is consumer:
             self.status.log_end = {f"{tp.topic}:{tp.partition}": end for tp, end in ends.items()}
 
     def _check(self, batch: Batch) -> Checked:
@@ -360,37 +381,43 @@ class Subscription:
         return asyncio.get_running_loop().run_in_executor(self._checker, self._check, batch)
 
     async def _apply_batch(self, batch: Batch, checked: Checked | None = None) -> None:
+        """The poll in one transaction with its offsets. Its events are handled together first; when one of
+        them fails, that whole transaction is rolled back and the poll is applied again, event by event, in a
+        new one (a savepoint around the together attempt would cost two more round trips on every poll)."""
+        try:
+            outcomes = await self._apply_in_transaction(batch, checked or {}, together=True)
+        except _SplitPoll:
+            self.status.batches_split += 1
+            outcomes = await self._apply_in_transaction(batch, checked or {}, together=False)
+        self.status.applied += sum(1 for o in outcomes if o.event and not o.error)
+        for tp, records_of_tp in batch.items():
+            self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
+
+    async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> list[_Outcome]:
         async with self.db.transaction() as session:
             if not self.durable_commits:
                 await session.execute(_ASYNC_COMMIT)
             starts = await lock_offsets(session, self.name, list(batch), self._epoch)
             records = [(tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)]
-            outcomes = await self._apply_records(session, records, checked or {})
+            # A refused event is counted once: by the first attempt (the second applies the same records).
+            parsed = [
+                (self._admit if together else _as_is)(checked.get((tp, record.offset)) or self._read(tp, record))
+                for tp, record in records
+            ]
+            keys = [self._stream_key(p) for p in parsed if p.event is not None]
+            last_seen = await last_sequences(session, self.name, keys)
+            if together:
+                outcomes = await self._apply_together(session, parsed, last_seen)
+            else:
+                outcomes = await self._apply_one_by_one(session, parsed, last_seen)
             await write_offsets(session, self.name, batch, starts, self._epoch)
-        self.status.applied += sum(1 for o in outcomes if o.event and not o.error)
-        for tp, records_of_tp in batch.items():
-            self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
-
-    async def _apply_records(
-        self,
-        session: AsyncSession,
-        records: list[tuple[TopicPartition, ConsumerRecord[Any, Any]]],
-        checked: Checked,
-    ) -> list[_Outcome]:
-        """Apply the batch's authentic events in stream order, all at once; when that fails, again one by one."""
-        parsed = [self._admit(checked.get((tp, record.offset)) or self._read(tp, record)) for tp, record in records]
-        keys = [self._stream_key(p) for p in parsed if p.event is not None]
-        last_seen = await last_sequences(session, self.name, keys)
-        outcomes = await self._apply_together(session, parsed, last_seen)
-        if outcomes is None:
-            self.status.batches_split += 1
-            outcomes = await self._apply_one_by_one(session, parsed, last_seen)
         return outcomes
 
     async def _apply_together(
         self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
-    ) -> list[_Outcome] | None:
-        """The whole batch in one savepoint with one handler call; None (nothing kept) when an event fails."""
+    ) -> list[_Outcome]:
+        """The whole batch with one handler call; raises `_SplitPoll` (its transaction is then rolled back)
+        when an event fails."""
         changed: dict[StreamKey, int] = {}
         plan: list[_Parsed] = []
         duplicates = early = 0
@@ -410,14 +437,13 @@ class Subscription:
         events = [item.event for item in plan if item.event is not None]
         if events:
             try:
-                async with session.begin_nested():
-                    await self._handle(session, events)
+                await self._handle(session, events)
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 log.warning("subscription %s: a batch of %d failed (%s); applying it event by event",
                             self.name, len(events), exc)  # fmt: skip
-                return None
+                raise _SplitPoll from exc
         # Counted only now: a batch applied again one by one counts its events there.
         self.status.skipped_duplicates += duplicates
         if early:
@@ -537,6 +563,9 @@ class Subscription:
     async def _stop_consumer(self) -> None:
         if self._epoch_watch is not None:
             self._epoch_watch.close()
+        lag_reading, self._lag_reading = self._lag_reading, None
+        if lag_reading is not None and not lag_reading.done():
+            lag_reading.cancel()
         consumer, self._consumer = self._consumer, None
         self.status.link_down()
         if consumer is not None:
@@ -547,6 +576,14 @@ class Subscription:
 
 
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+
+class _SplitPoll(Exception):
+    """An event of the poll failed when applied together with the others: apply the poll one by one."""
+
+
+def _as_is(item: _Parsed) -> _Parsed:
+    return item
 
 
 class _SeekToStored(ConsumerRebalanceListener):
