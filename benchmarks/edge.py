@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
+
 from pmo_devstack.keys import (
     AUDIENCE,
     ISSUER,
@@ -77,6 +79,9 @@ async def run(args: argparse.Namespace) -> None:
             _edge_only()
         # The relay is not started (no lifespan): only the request's own work is measured.
         app = create_app(INTAKE, settings, KafkaSettings(bootstrap_servers="127.0.0.1:1"))
+        # As `serve` (pmo_servicekit.cli) does: the service's tracer provider is the global one, which libraries
+        # that look for a global provider (FastAPI's own telemetry among them) see.
+        trace.set_tracer_provider(app.state.telemetry.tracer_provider)
         token = mint_token(private.read_bytes(), subject="bench", roles=["requester"])
         headers = [
             (b"host", b"127.0.0.1:8000"),

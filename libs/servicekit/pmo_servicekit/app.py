@@ -21,7 +21,7 @@ from pmo_servicekit.metrics import install_metrics
 from pmo_servicekit.problems import install_problem_handlers
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
-from pmo_servicekit.telemetry import UNTRACED_PATHS, install_telemetry
+from pmo_servicekit.telemetry import FASTAPI_TELEMETRY_OFF, UNTRACED_PATHS, install_telemetry
 
 
 def create_app(
@@ -61,6 +61,7 @@ def create_app(
         generate_unique_id_function=operation_id,
         docs_url=None,
         redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY_OFF,  # the edge makes the one server span (pmo_servicekit.telemetry)
     )
     app.state.runtime = runtime
     app.state.authenticator = Authenticator(settings)

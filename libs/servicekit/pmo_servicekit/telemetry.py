@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, ExemplarFilter, MeterProvider
@@ -31,6 +32,21 @@ log = logging.getLogger(__name__)
 UNMEASURED_PATHS = "/health/live,/health/ready,/metrics"
 #: The same, as the paths `pmo_servicekit.edge.Edge` starts no span for.
 UNTRACED_PATHS = frozenset(UNMEASURED_PATHS.split(","))
+
+#: FastAPI's own OpenTelemetry (`FastAPI(telemetry=...)`, FastAPI 0.165), off in every app `create_app` makes.
+#: It turns itself on once a global provider is set, as `serve` sets the tracer provider for the event runtime's
+#: spans, and then makes a second SERVER span around servicekit's edge and a span per dependency, endpoint and
+#: serialization of every request; and `pmo_servicekit.routing.FlatRoute` defers to FastAPI's handler while it
+#: is on (issue 17). What it would add is made here already: the edge's server span (the instrumentor's when
+#: traces are exported), the HTTP metrics (`pmo_servicekit.metrics`), the problem handlers' error logs. No
+#: `auto_configure` either: exporters come from `install_telemetry` alone, whatever FASTAPI_OTEL_AUTO_CONFIGURE says.
+FASTAPI_TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 @dataclass

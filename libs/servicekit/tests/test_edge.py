@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from pmo_servicekit.edge import Edge
 from pmo_servicekit.metrics import RequestMetrics
-from pmo_servicekit.telemetry import UNTRACED_PATHS
+from pmo_servicekit.telemetry import FASTAPI_TELEMETRY_OFF, UNTRACED_PATHS
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -30,7 +30,9 @@ class _Recorded:
 def _app(spans: InMemorySpanExporter, metrics: _Recorded) -> FastAPI:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    app = FastAPI()
+    # As create_app makes it: FastAPI's own telemetry would otherwise wrap the edge in a server span of its own
+    # once any test (test_workers, as `serve`) has set a global tracer provider, and parent the edge's spans.
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY_OFF)
     seen: dict[str, object] = {}
 
     @app.post("/things/{thing}")

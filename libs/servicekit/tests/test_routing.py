@@ -10,8 +10,11 @@ import fastapi.routing
 import pytest
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.routing import APIRoute
-from fastapi.telemetry._asgi import NativeTelemetry
+from fastapi.telemetry import TelemetryConfig
 from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel, Field
 
 from pmo_devstack.keys import AUDIENCE, ISSUER, ensure_dev_keys, mint_token
@@ -22,6 +25,7 @@ from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import install_problem_handlers
 from pmo_servicekit.routing import FlatRoute, is_json_content_type
 from pmo_servicekit.settings import ServiceSettings
+from pmo_servicekit.telemetry import FASTAPI_TELEMETRY_OFF
 
 
 class Draft(BaseModel):
@@ -35,7 +39,9 @@ class Thing(BaseModel):
     size: int
 
 
-def _app(route_class: type[APIRoute], settings: ServiceSettings) -> FastAPI:
+def _app(
+    route_class: type[APIRoute], settings: ServiceSettings, telemetry: TelemetryConfig = FASTAPI_TELEMETRY_OFF
+) -> FastAPI:
     router = APIRouter(route_class=route_class)
 
     @router.post("/things", status_code=201, response_model=Thing, **allow("requester"))
@@ -60,18 +66,11 @@ def _app(route_class: type[APIRoute], settings: ServiceSettings) -> FastAPI:
         response.headers["X-Seen-By"] = principal.subject
         return [{"id": "a", "title": q or "all", "size": 2, "dropped": True}]
 
-    app = FastAPI()
+    app = FastAPI(telemetry=telemetry)  # by default as create_app makes it: FastAPI's own telemetry off
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app)
     app.include_router(router)
     return app
-
-
-@pytest.fixture(autouse=True)
-def _without_fastapis_own_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """FastAPI's own telemetry turns itself on once any test has set a global tracer provider, and FlatRoute
-    then defers to FastAPI's handler: these tests are about the flat path, so it is off (whatever ran first)."""
-    monkeypatch.setattr(NativeTelemetry, "enabled", lambda _self: False)
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +143,31 @@ def test_a_flat_route_answers_as_fastapis_own_route(
     assert statuses >= {200, 201, 400, 401, 403, 422, 428}
 
 
+def test_with_fastapis_own_telemetry_on_the_route_is_fastapis_own(
+    keys: tuple[bytes, ServiceSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An app that turns FastAPI's own telemetry on gets what it asked for (its spans of each dependency, endpoint
+    and serialization, its request data): FlatRoute defers to FastAPI's handler for those requests."""
+    private, settings = keys
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    client = TestClient(_app(FlatRoute, settings, {"tracer_provider": provider}))
+    solved: list[object] = []
+    original = fastapi.routing.solve_dependencies
+
+    async def counting(**kwargs: Any) -> Any:
+        solved.append(kwargs["dependant"].call)
+        return await original(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    method, path, headers, body = _requests(private)[0]
+    assert client.request(method, path, headers=headers, content=body).status_code == 201
+    assert solved != []
+    names = {span.name for span in spans.get_finished_spans()}
+    assert "POST /things" in names and "fastapi.endpoint" in names, names
+
+
 def test_dependency_overrides_still_apply(keys: tuple[bytes, ServiceSettings]) -> None:
     app = _app(FlatRoute, keys[1])
     app.dependency_overrides[authenticate] = lambda: Principal("olive", frozenset({"requester"}))
@@ -192,7 +216,7 @@ def test_an_including_routers_dependencies_apply_one_level_and_nested() -> None:
 
     outer = APIRouter()
     outer.include_router(inner, prefix="/nested", dependencies=[Depends(deny)])
-    app = FastAPI()
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY_OFF)
     app.include_router(inner, prefix="/one", dependencies=[Depends(deny)])
     app.include_router(outer)
     app.include_router(inner, prefix="/free")

@@ -18,8 +18,11 @@ from typing import Any
 import fastapi.routing
 import pytest
 from fastapi.routing import APIRoute
-from fastapi.telemetry._asgi import NativeTelemetry
 from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import pmo_servicekit.routing as routing
 from pmo_devstack.keys import AUDIENCE, ISSUER, ensure_dev_keys, mint_token
@@ -171,14 +174,20 @@ def run(flat: bool, data: Path):
     return openapi, out
 
 
-@pytest.fixture(autouse=True)
-def _without_fastapis_own_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """FastAPI's own telemetry turns itself on once any test (or `serve`) has set a global tracer provider, and
-    FlatRoute then defers every request to FastAPI's handler: this compares the two handlers, so it is off."""
-    monkeypatch.setattr(NativeTelemetry, "enabled", lambda _self: False)
+@pytest.fixture
+def native_spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
+    """A configured global tracer provider, as `serve` sets one (FastAPI's own telemetry turns itself on when it
+    sees one, and FlatRoute then defers to FastAPI's handler): what FastAPI would trace on its own is kept here."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    return spans
 
 
-def test_intake_answers_alike_with_flat_routes_and_fastapis_own(tmp_path: Path) -> None:
+def test_intake_answers_alike_with_flat_routes_and_fastapis_own(
+    tmp_path: Path, native_spans: InMemorySpanExporter
+) -> None:
     (tmp_path / "flat").mkdir()
     (tmp_path / "plain").mkdir()
     real_solver = fastapi.routing.solve_dependencies
@@ -197,7 +206,10 @@ def test_intake_answers_alike_with_flat_routes_and_fastapis_own(tmp_path: Path) 
         # makes its handler when it is included, and again whenever FastAPI rebuilds it).
         patch.setattr(routing.FlatRoute, "get_route_handler", APIRoute.get_route_handler)
         plain_openapi, plain = run(False, tmp_path / "plain")
-    assert solved[True] == 0, "the flat app never walks FastAPI's dependency tree"
+    assert solved[True] == 0, "the flat app never walks FastAPI's dependency tree, with a global tracer provider set"
+    spans = native_spans.get_finished_spans()
+    by_fastapi = [s.name for s in spans if getattr(s.instrumentation_scope, "name", "") == "fastapi"]
+    assert by_fastapi == [], "FastAPI's own telemetry is off in create_app's apps"
     assert solved[False] > 1000, "the plain app does: the comparison is between the two handlers"
     assert flat_openapi == plain_openapi
     assert len(flat) == len(plain) > 1000
