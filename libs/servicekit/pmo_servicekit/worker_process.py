@@ -8,6 +8,8 @@ died, and gone when the service process is gone (even killed) or after `idle_sec
 call that meets a process that just died or left is made once more, in a new one. A call that takes longer
 than `timeout_seconds` (`PMO_WORKER_TIMEOUT_SECONDS`, default 120) ends the process (the next call starts a
 new one) and raises `WorkerTimeout`, a 503 problem: a hung drawing or solve no longer blocks every call after it.
+That limit counts the call's own run: a call that starts a process first waits (up to `START_SECONDS`) for it to
+be spawned and warmed up, which on a loaded machine can take seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pmo_servicekit.problems import Problem
 IDLE_SECONDS = 600.0
 #: Seconds a call may take before its worker process is ended (`create_app` sets it from settings).
 TIMEOUT_SECONDS = 120.0
+#: Seconds a new worker process may take to start and warm up (imports) before the call waiting for it fails.
+START_SECONDS = 120.0
 
 # In the worker process: when the last call ended (monotonic), and whether one is running.
 _last_call = time.monotonic()
@@ -62,6 +66,8 @@ class WorkerProcess:
         self.warm_up = warm_up
         self._idle_seconds = idle_seconds
         self._pool: ProcessPoolExecutor | None = None
+        #: The new process's first task (the warm-up, or a bare `os.getpid`): done once it is up and warm.
+        self._started: Future[Any] | None = None
         self._lock = threading.Lock()
         #: One call at a time, so that a call's time limit counts its own run, not the calls queued before it,
         #: and a process ended for one hung call takes no other caller's call with it.
@@ -85,8 +91,7 @@ class WorkerProcess:
                     initializer=_watch,
                     initargs=(os.getpid(), self.idle_seconds),
                 )
-                if self.warm_up is not None:
-                    self._pool.submit(_call, *self.warm_up)
+                self._started = self._pool.submit(_call, *(self.warm_up or ("os", "getpid")))
             return self._pool
 
     def call(self, module: str, function: str, *args: Any) -> Any:
@@ -121,13 +126,34 @@ class WorkerProcess:
             self._forget(pool)
 
     def _submit(self, module: str, function: str, *args: Any) -> tuple[ProcessPoolExecutor, Future[Any]]:
-        pool = self.pool()
+        pool = self._started_pool()
         try:
             return pool, pool.submit(_call, module, function, *args)
         except (BrokenProcessPool, RuntimeError):  # the process died (or the pool was shut down): a new one
             self._forget(pool)
-            pool = self.pool()
+            pool = self._started_pool()
             return pool, pool.submit(_call, module, function, *args)
+
+    def _started_pool(self) -> ProcessPoolExecutor:
+        """The pool, once its process is up and warm: spawning and the warm-up's imports are not part of the
+        time limit of the call that waits for them (`START_SECONDS` bounds them instead)."""
+        pool = self.pool()
+        with self._lock:
+            started = self._started if self._pool is pool else None
+        if started is None or started.done():
+            return pool
+        try:
+            started.result(timeout=START_SECONDS)
+        except TimeoutError:  # a process that cannot even start: end it, as a hung call's
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            self._forget(pool)
+            raise WorkerTimeout(self.name, START_SECONDS) from None
+        except BrokenProcessPool:  # died while starting: the call's own submit meets it and starts a new one
+            pass
+        except Exception:  # a warm-up that failed warms nothing; the call imports what it needs itself
+            pass
+        return pool
 
     def _forget(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:

@@ -6,9 +6,11 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from pmo_servicekit import worker_process
 from pmo_servicekit.worker_process import WorkerProcess, WorkerTimeout
 
 
@@ -106,5 +108,42 @@ def test_a_call_queued_behind_a_hung_one_runs_in_the_next_process() -> None:
             with pytest.raises(WorkerTimeout):
                 hung.result(timeout=30)
             assert queued.result(timeout=30) != os.getpid()  # not cancelled with the hung call's process
+    finally:
+        worker.close()
+
+
+def test_the_time_limit_does_not_count_starting_and_warming_up_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded machine spawning a process and its warm-up imports can take longer than a call may: the first
+    call waits for them and then gets its whole limit (it timed out before, behind a 2 s warm-up)."""
+    (tmp_path / "slow_start.py").write_text("import time\n\n\ndef warm_up() -> None:\n    time.sleep(2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # a spawned process gets this process's sys.path
+    worker = WorkerProcess("test", warm_up=("slow_start", "warm_up"), idle_seconds=0, timeout_seconds=1.0)
+    try:
+        assert worker.call("os", "getpid") != os.getpid()
+        with pytest.raises(WorkerTimeout):  # the call's own run is still limited
+            worker.call("time", "sleep", 5)
+    finally:
+        worker.close()
+
+
+def test_a_process_that_cannot_start_is_ended_after_the_start_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hung_start.py").write_text("import time\n\n\ndef warm_up() -> None:\n    time.sleep(60)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(worker_process, "START_SECONDS", 2.0)
+    worker = WorkerProcess("test", warm_up=("hung_start", "warm_up"), idle_seconds=0, timeout_seconds=1.0)
+    try:
+        hung = _pid(worker)  # spawned with the pool, warming up for a minute
+        started = time.monotonic()
+        with pytest.raises(WorkerTimeout) as raised:
+            worker.call("os", "getpid")
+        assert time.monotonic() - started < 20 and raised.value.status == 503
+        deadline = time.monotonic() + 10
+        while _alive(hung) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(hung)  # ended, not left warming up beside the next one
     finally:
         worker.close()
