@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps
+from pmo_events.runtime.database import asyncpg_connection
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
 
 #: A stream as the consumer tracks it: (the owner's source, derived from the topic; the stream id).
@@ -137,10 +138,40 @@ async def write_offsets(
     batch: dict[TopicPartition, list[Any]],
     starts: dict[TopicPartition, int],
     epoch: str,
+    *,
+    sequences: tuple[dict[StreamKey, int], dict[StreamKey, int]] | None = None,
 ) -> None:
-    """Each partition's next offset, in the transaction that applied its records."""
-    for tp, records in batch.items():
-        values = {"next_offset": max(records[-1].offset + 1, starts.get(tp, 0)), "broker_epoch": epoch}
+    """Each partition's next offset, in the transaction that applied its records; with `sequences` (each stream the
+    poll moved → its new last sequence, and the last sequences read before it) those streams' too. On PostgreSQL
+    all of it is one statement, so a poll's bookkeeping is one round trip; elsewhere one per table and partition."""
+    progress = [(tp, max(records[-1].offset + 1, starts.get(tp, 0))) for tp, records in batch.items()]
+    connection = await asyncpg_connection(session)
+    if connection is not None:
+        changed = sequences[0] if sequences is not None else {}
+        written = await connection.fetch(
+            _PROGRESS_SQL,
+            consumer,
+            epoch,
+            [tp.topic for tp, _ in progress],
+            [tp.partition for tp, _ in progress],
+            [offset for _, offset in progress],
+            [source for source, _ in changed],
+            [stream_id for _, stream_id in changed],
+            list(changed.values()),
+        )
+        found = {(row["topic"], row["partition"]) for row in written}
+        missing = [(tp, offset) for tp, offset in progress if (tp.topic, tp.partition) not in found]
+        if missing:  # a partition's first poll
+            rows = [
+                {"consumer": consumer, "topic": tp.topic, "partition": tp.partition, "next_offset": offset}
+                for tp, offset in missing
+            ]
+            await session.execute(consumer_offsets.insert(), [{**row, "broker_epoch": epoch} for row in rows])
+        return
+    if sequences is not None:
+        await save_sequences(session, consumer, *sequences)
+    for tp, offset in progress:
+        values = {"next_offset": offset, "broker_epoch": epoch}
         result = await session.execute(
             update(consumer_offsets)
             .where(
@@ -154,3 +185,21 @@ async def write_offsets(
             await session.execute(
                 consumer_offsets.insert().values(consumer=consumer, topic=tp.topic, partition=tp.partition, **values)
             )
+
+
+#: PostgreSQL: the poll's streams' last sequences (new rows inserted, known ones moved: the rows read by
+#: `last_sequences` are locked by this transaction) and its partitions' offsets, in one statement. $1 consumer,
+#: $2 epoch, $3-$5 topics, partitions, next offsets; $6-$8 sources, stream ids, last sequences. Answers the
+#: offset rows it updated (a partition without one yet gets it inserted after).
+_PROGRESS_SQL = f"""
+WITH streams AS (
+    INSERT INTO {consumed_streams.name} (consumer, source, stream_id, last_sequence)
+    SELECT $1, s.source, s.stream_id, s.last_sequence
+    FROM unnest($6::text[], $7::text[], $8::integer[]) AS s(source, stream_id, last_sequence)
+    ON CONFLICT (consumer, source, stream_id) DO UPDATE SET last_sequence = excluded.last_sequence
+)
+UPDATE {consumer_offsets.name} AS o SET next_offset = p.next_offset, broker_epoch = $2
+FROM unnest($3::text[], $4::integer[], $5::bigint[]) AS p(topic, partition, next_offset)
+WHERE o.consumer = $1 AND o.topic = p.topic AND o.partition = p.partition
+RETURNING o.topic, o.partition
+"""

@@ -23,7 +23,6 @@ from pmo_events.runtime.consumed import (
     dead_letter,
     last_sequences,
     lock_offsets,
-    save_sequences,
     stored_offsets,
     write_offsets,
 )
@@ -407,17 +406,18 @@ class Subscription:
             keys = [self._stream_key(p) for p in parsed if p.event is not None]
             last_seen = await last_sequences(session, self.name, keys)
             if together:
-                outcomes = await self._apply_together(session, parsed, last_seen)
+                outcomes, changed = await self._apply_together(session, parsed, last_seen)
             else:
-                outcomes = await self._apply_one_by_one(session, parsed, last_seen)
-            await write_offsets(session, self.name, batch, starts, self._epoch)
+                outcomes, changed = await self._apply_one_by_one(session, parsed, last_seen)
+            # The streams' new last sequences and the offsets: one statement on PostgreSQL.
+            await write_offsets(session, self.name, batch, starts, self._epoch, sequences=(changed, last_seen))
         return outcomes
 
     async def _apply_together(
         self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
-    ) -> list[_Outcome]:
+    ) -> tuple[list[_Outcome], dict[StreamKey, int]]:
         """The whole batch with one handler call; raises `_SplitPoll` (its transaction is then rolled back)
-        when an event fails."""
+        when an event fails. Answers the outcomes and each moved stream's new last sequence."""
         changed: dict[StreamKey, int] = {}
         plan: list[_Parsed] = []
         duplicates = early = 0
@@ -455,12 +455,11 @@ class Subscription:
             if item.event is None:
                 await self._dead_letter(session, item, item.error or "")
             outcomes.append(_Outcome(item.event, item.error))
-        await save_sequences(session, self.name, changed, last_seen)
-        return outcomes
+        return outcomes, changed
 
     async def _apply_one_by_one(
         self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
-    ) -> list[_Outcome]:
+    ) -> tuple[list[_Outcome], dict[StreamKey, int]]:
         """Each event in its own savepoint. Rejected or failed events go to the dead-letter topic and never
         advance their stream: the genuine event with that sequence is still applied after them."""
         changed: dict[StreamKey, int] = {}
@@ -478,8 +477,7 @@ class Subscription:
             if error is not None:
                 await self._dead_letter(session, item, error)
             outcomes.append(_Outcome(item.event, error))
-        await save_sequences(session, self.name, changed, last_seen)
-        return outcomes
+        return outcomes, changed
 
     async def _dead_letter(self, session: AsyncSession, item: _Parsed, error: str) -> None:
         reason = item.reason or APPLY_FAILED
