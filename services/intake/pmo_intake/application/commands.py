@@ -43,11 +43,19 @@ async def edit_proposal(
 async def submit_proposal(
     uow: UnitOfWork, proposal_id: str, *, actor: Actor, now: datetime, expected_version: int | None
 ) -> Changed[Proposal]:
+    """Reads first (the proposal, what the submission is checked against, the lesson search, the offers'
+    stream), then the writes, sent together at the end: on PostgreSQL the proposal's events, the offers,
+    their outbox records and the proposal's view row go in one statement, with no BEGIN or COMMIT."""
     loaded = await _load_existing(uow, proposal_id, expected_version)
-    context = await knowledge.submission_context(uow.session, loaded.state)
-    submitted = await _decided(uow, loaded, lifecycle.submit(loaded.state, context, actor=actor, now=now))
-    await _offer_lessons(uow, submitted.state, "submitted", at=now)
-    return submitted
+    context = await knowledge.submission_context(uow.reads, loaded.state)
+    new_events = lifecycle.submit(loaded.state, context, actor=actor, now=now)
+    state = fold(PROPOSAL, loaded.state, new_events)
+    offers = await _lesson_offers(uow, state, "submitted", at=now)
+    offered_after = (await uow.load(FEEDBACK, feedback_stream(proposal_id))).version if offers else 0
+    await uow.append(PROPOSAL, proposal_id, loaded.version, new_events, state_after=state, write_at_end=True)
+    if offers:
+        await uow.append(FEEDBACK, feedback_stream(proposal_id), offered_after, offers, write_at_end=True)
+    return Changed(state, loaded.version + len(new_events), tuple(new_events))
 
 
 async def acknowledge_lesson(
@@ -70,14 +78,6 @@ async def _lesson_offers(
     """The offers of the lessons most relevant to the proposal as it now reads (nothing recorded yet)."""
     related = await lessons.related(uow.reads, lesson_subject(proposal))
     return lesson_rules.offer(proposal, related, occasion=occasion, at=at or datetime.now(UTC))
-
-
-async def _offer_lessons(uow: UnitOfWork, proposal: Proposal, occasion: Occasion, at: datetime | None = None) -> None:
-    """In the command's transaction: offer the lessons most relevant to the proposal as it now reads."""
-    new_events = await _lesson_offers(uow, proposal, occasion, at)
-    if new_events:
-        loaded = await uow.load(FEEDBACK, feedback_stream(proposal.proposal_id))
-        await uow.append(FEEDBACK, feedback_stream(proposal.proposal_id), loaded.version, new_events)
 
 
 async def withdraw_proposal(
