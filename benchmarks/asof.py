@@ -10,7 +10,7 @@ history over HTTP:
 - cold instant: an instant this process was never asked about (its checkpoint is read from the database);
 - warm: the same instant asked again (median of `--repeat`).
 
-and prints the process's RSS after all that (and its peak while answering).
+and prints the process's RSS after all that (and its peak while answering), and again after `--settle` seconds idle.
 
     .venv/bin/python benchmarks/asof.py [--scale 1.53] [--instants 12] [--repeat 5] [--restarts 3]
     .venv/bin/python benchmarks/asof.py --keep                            # prints the database's URL
@@ -275,6 +275,10 @@ def measure(url: str, args: argparse.Namespace, events: int) -> None:
         )
         print(f"  reporting RSS ready, before any question: {statistics.median(started_rss):.0f} MB (median)")
         print(f"  reporting RSS after these questions: {after:.0f} MB (peak while answering {rss.peak:.0f} MB)")
+        if args.settle:
+            time.sleep(args.settle)
+            print(f"  reporting RSS {args.settle:g} s later, no question asked meanwhile: {rss_mb(process.pid):.0f} MB")
+        print(f"  load average: {os.getloadavg()}")
     finally:
         stack.stop()
 
@@ -295,6 +299,9 @@ def main() -> None:
         "--pieces", action="store_true", help="with --database-url: time a cold answer's pieces in process, and stop"
     )
     parser.add_argument("--keep", action="store_true", help="keep the prepared database (its URL is printed)")
+    parser.add_argument(
+        "--settle", type=float, default=40.0, help="seconds idle after the questions before RSS is read again (0: no)"
+    )
     args = parser.parse_args()
     url = args.database_url or asyncio.run(create_database(ADMIN, "pmo_bench"))
     try:
