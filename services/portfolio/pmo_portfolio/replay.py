@@ -37,6 +37,7 @@ from pmo_events.contracts.portfolio import (
 from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.unit_of_work import InlineProjector
+from pmo_events.runtime.views import insert_rows
 from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.domain.assessments import Assessment
 from pmo_portfolio.delivery import views as delivery_views
@@ -52,8 +53,6 @@ from pmo_portfolio.raid import domain as raid_rules
 from pmo_portfolio.raid import views as raid_views
 from pmo_portfolio.scenarios import views as scenario_views
 
-#: Rows per INSERT statement when the folded views are written.
-_CHUNK = 1000
 _CANDIDATE_EVENTS = (CandidateRegistered, InvestmentDecided, CandidateWithdrawn)
 
 
@@ -198,26 +197,21 @@ class PortfolioReplay:
                 )
 
     async def write(self, session: AsyncSession) -> None:
-        await _insert(session, objective_views.objectives, self.objectives.written())
-        await _insert(session, candidate_views.candidates, list(self.candidates.values()))
-        await _insert(session, candidate_views.assessments, [row for _, row in self.assessments.values()])
-        await _insert(session, candidate_views.decisions, self.decisions)
-        await _insert(session, scenario_views.scenarios, self.scenarios)
-        await _insert(session, delivery_views.projects, self.projects.written())
+        await insert_rows(session, objective_views.objectives, self.objectives.written())
+        await insert_rows(session, candidate_views.candidates, list(self.candidates.values()))
+        await insert_rows(session, candidate_views.assessments, [row for _, row in self.assessments.values()])
+        await insert_rows(session, candidate_views.decisions, self.decisions)
+        await insert_rows(session, scenario_views.scenarios, self.scenarios)
+        await insert_rows(session, delivery_views.projects, self.projects.written())
         for lesson in self.lessons.values():
             await delivery_views.lessons.learn(session, lesson)
-        await _insert(session, programme_views.programmes, self.programmes.written())
+        await insert_rows(session, programme_views.programmes, self.programmes.written())
         joined = [{"project_id": p, "programme_id": g} for p, g in self.joined.items()]
-        await _insert(session, programme_views.programme_projects, joined)
-        await _insert(session, programme_views.benefit_measurements, self.measurements)
-        await _insert(session, dependency_views.dependencies, list(self.dependencies.values()))
-        await _insert(session, raid_views.raid_items, self.raid_items.written())
+        await insert_rows(session, programme_views.programme_projects, joined)
+        await insert_rows(session, programme_views.benefit_measurements, self.measurements)
+        await insert_rows(session, dependency_views.dependencies, list(self.dependencies.values()))
+        await insert_rows(session, raid_views.raid_items, self.raid_items.written())
         await self.motions.write(session)
-
-
-async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _CHUNK):
-        await session.execute(table.insert(), rows[start : start + _CHUNK])
 
 
 @dataclass(frozen=True)

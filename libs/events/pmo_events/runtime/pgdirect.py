@@ -255,8 +255,10 @@ def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returni
     rows go in in the order given (identity values follow it)."""
     feed = ArrayColumns(table, tuple(names))
     aliases = [f"c{i}" for i in range(len(names))]
+    # Quoted only where a name needs it (a reserved word such as `end`): the text is otherwise unchanged.
+    quoted = ", ".join(_DIALECT.identifier_preparer.quote(name) for name in names)
     return (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"INSERT INTO {table.name} ({quoted}) "
         f"SELECT {', '.join(aliases)} FROM unnest({feed.casts(first)}) WITH ORDINALITY "
         f"AS u({', '.join(aliases)}, n) ORDER BY n" + (f" RETURNING {returning}" if returning else "")
     )

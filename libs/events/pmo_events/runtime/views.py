@@ -207,6 +207,22 @@ class Folding(Generic[S]):
             await session.execute(statement, rows)
 
 
+async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (each with the same columns) a thousand per statement: on asyncpg one `unnest` of an
+    array per column, as a `StreamView` writes its rows (about a fifth of the client CPU of SQLAlchemy's
+    executemany, which builds and binds each row's parameters); elsewhere SQLAlchemy's executemany."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    fast = pgdirect.on_asyncpg(session) and all(tuple(row) == names for row in rows)
+    for start in range(0, len(rows), _CHUNK):
+        chunk = list(rows[start : start + _CHUNK])
+        if fast:
+            await _insert_on_asyncpg(session, table, chunk)
+        else:
+            await session.execute(table.insert(), chunk)
+
+
 #: Statement texts by table and columns: fixed, so asyncpg prepares each once per connection.
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, pgdirect.ArrayColumns]] = {}
 

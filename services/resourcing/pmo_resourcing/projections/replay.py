@@ -14,13 +14,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import DemandCancelled, DemandRaised, ResourceRegistered, ResourceUpdated
 from pmo_events.envelope import RecordedEvent, dumps
 from pmo_events.figures.days import Span
 from pmo_events.runtime.projection import InlineViews
+from pmo_events.runtime.views import insert_rows
 from pmo_resourcing.adapters.db.tables import allocations, demands, resource_skills, resources
 from pmo_resourcing.domain.capacity import fte
 from pmo_resourcing.domain.resource import Resource, evolve, initial
@@ -33,8 +33,6 @@ from pmo_resourcing.projections.resources import (
     skill_rows,
 )
 
-#: Rows per INSERT statement when the folded views are written.
-_CHUNK = 1000
 _RAISED, _CANCELLED = DemandRaised.type_name(), DemandCancelled.type_name()
 
 
@@ -103,19 +101,14 @@ class ResourcingReplay:
     async def write(self, session: AsyncSession) -> None:
         for rid, row in self.resources.items():
             row["state"] = dumps(self.states[rid].model_dump(mode="json")).decode()
-        await _insert(session, demands, list(self.demands.values()))
-        await _insert(session, resources, list(self.resources.values()))
-        await _insert(session, resource_skills, [row for rows in self.skills.values() for row in rows])
-        await _insert(session, allocations, list(self.allocations.values()))
+        await insert_rows(session, demands, list(self.demands.values()))
+        await insert_rows(session, resources, list(self.resources.values()))
+        await insert_rows(session, resource_skills, [row for rows in self.skills.values() for row in rows])
+        await insert_rows(session, allocations, list(self.allocations.values()))
 
 
 def _booked(row: dict[str, Any]) -> tuple[date, date, Decimal]:
     return row["start"], row["end"], Decimal(row["fte"])
-
-
-async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _CHUNK):
-        await session.execute(table.insert(), rows[start : start + _CHUNK])
 
 
 #: Resourcing's inline views: each command runs the two projectors; a rebuild folds them in memory.
