@@ -16,8 +16,9 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem, ProblemTable
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(prefix="/admin/projections", tags=["operations"])
+router = APIRouter(prefix="/admin/projections", tags=["operations"], route_class=FlatRoute)
 
 
 def rebuild_running(exc: RebuildRefused) -> Problem:

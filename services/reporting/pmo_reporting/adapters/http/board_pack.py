@@ -39,8 +39,9 @@ from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import service_runtime
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=FlatRoute)
 
 PDF = "application/pdf"
 HTML = "text/html"

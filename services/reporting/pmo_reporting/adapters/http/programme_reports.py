@@ -17,8 +17,9 @@ from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.problems import Problem
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=FlatRoute)
 
 
 def _wanted(portfolio_id: str | None) -> dict[str, str | None]:

@@ -51,8 +51,9 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.contract.shared import OUTCOME_VERBS, OUTCOMES_OF_VERBS
 from pmo_servicekit.problems import Problem
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=FlatRoute)
 
 Id = Annotated[str, Query(max_length=64)]
 READ = report_responses()

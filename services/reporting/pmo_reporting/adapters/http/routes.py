@@ -13,8 +13,9 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.http import service_runtime
 from pmo_servicekit.problems import Problem
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 #: Intake's rule (`pmo_events.contracts.intake.sees_proposal`), applied to what reporting logged.
 OWN_DRAFTS = Ownership(
     "own-drafts",

@@ -25,8 +25,9 @@ from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["allocations"])
+router = APIRouter(tags=["allocations"], route_class=FlatRoute)
 Key: TypeAlias = IdempotencyKeyHeader
 NOT_FOUND = {404: "no such allocation (or resource, or demand line)"}
 RULES = {409: "over-allocated weeks (`type`: `over-allocation`, `weeks`), or the project or booking's state"}

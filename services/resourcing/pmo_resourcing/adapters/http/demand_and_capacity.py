@@ -18,8 +18,9 @@ from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.http import service_runtime
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 
 
 @router.get(

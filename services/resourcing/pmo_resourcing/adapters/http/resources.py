@@ -34,8 +34,9 @@ from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["resources"])
+router = APIRouter(tags=["resources"], route_class=FlatRoute)
 NOT_FOUND = {404: "no such resource"}
 #: Resources and bookings are kept by resource managers (and admins).
 MANAGES_RESOURCES = allow("resource_manager", "admin")
