@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from pmo_devstack.polling import eventually
-from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings, Subscription
+from pmo_events.runtime import subscription as subscription_module
 
 from .support import migrated
 from .test_relay_and_subscription import Pipeline, add_to_total, view_metadata
@@ -21,8 +21,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("durable", [True, False])
 async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
-    durable: bool, postgres_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+    durable: bool,
+    postgres_url: str,
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """What counts is the setting in effect when the batch's transaction commits: it is read after the poll's
+    last statement (its offsets, which set it on PostgreSQL), including a partition's first poll."""
     producer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", tmp_path)
     consumer_db = await migrated(postgres_url, tmp_path)
     async with consumer_db.engine.begin() as conn:
@@ -31,9 +38,13 @@ async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
     pipeline = Pipeline(producer_db, consumer_db, kafka, topic_prefix, tmp_path)
     seen: list[str] = []
 
-    async def handle(session, event: RecordedEvent) -> None:
+    write_offsets = subscription_module.write_offsets
+
+    async def written_then_shown(session, *args, **kwargs) -> None:
+        await write_offsets(session, *args, **kwargs)
         seen.append((await session.execute(text("SHOW synchronous_commit"))).scalar_one())
-        await add_to_total(session, event)
+
+    monkeypatch.setattr(subscription_module, "write_offsets", written_then_shown)
 
     first = pipeline.subscription
     pipeline.subscription = Subscription(
@@ -41,7 +52,7 @@ async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
         topics=first.topics,
         db=consumer_db,
         kafka=first.kafka,
-        handler=handle,
+        handler=add_to_total,
         dead_letter_topic=first.dead_letter_topic,
         trust=first.trust,
         durable_commits=durable,
@@ -52,6 +63,9 @@ async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
         for _ in range(3):
             await pipeline.increment(counter, 1)
         await eventually(lambda: _totals_are(pipeline, {counter: (3, 3)}))
+        await pipeline.increment(counter, 1)  # a later poll: the partition's offset row exists now
+        await eventually(lambda: _totals_are(pipeline, {counter: (4, 4)}))
+        assert len(seen) >= 2
         assert set(seen) == {"on" if durable else "off"}
         async with consumer_db.sessions() as session:  # the pool's connections are left as they were
             assert (await session.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps
@@ -140,16 +140,21 @@ async def write_offsets(
     epoch: str,
     *,
     sequences: tuple[dict[StreamKey, int], dict[StreamKey, int]] | None = None,
+    asynchronous_commit: bool = False,
 ) -> None:
     """Each partition's next offset, in the transaction that applied its records; with `sequences` (each stream the
     poll moved → its new last sequence, and the last sequences read before it) those streams' too. On PostgreSQL
-    all of it is one statement, so a poll's bookkeeping is one round trip; elsewhere one per table and partition."""
+    all of it is one statement, so a poll's bookkeeping is one round trip; elsewhere one per table and partition.
+
+    `asynchronous_commit` (PostgreSQL): the transaction commits without waiting for its WAL flush
+    (`synchronous_commit` off until it ends; the setting in effect at the commit is the one that counts), set by
+    the same statement."""
     progress = [(tp, max(records[-1].offset + 1, starts.get(tp, 0))) for tp, records in batch.items()]
     connection = await asyncpg_connection(session)
     if connection is not None:
         changed = sequences[0] if sequences is not None else {}
         written = await connection.fetch(
-            _PROGRESS_SQL,
+            _PROGRESS_ASYNC_COMMIT_SQL if asynchronous_commit else _PROGRESS_SQL,
             consumer,
             epoch,
             [tp.topic for tp, _ in progress],
@@ -161,6 +166,8 @@ async def write_offsets(
         )
         found = {(row["topic"], row["partition"]) for row in written}
         missing = [(tp, offset) for tp, offset in progress if (tp.topic, tp.partition) not in found]
+        if asynchronous_commit and not written:  # no offset row yet: the statement's rows set nothing
+            await connection.execute("SET LOCAL synchronous_commit = off")
         if missing:  # a partition's first poll
             rows = [
                 {"consumer": consumer, "topic": tp.topic, "partition": tp.partition, "next_offset": offset}
@@ -168,6 +175,8 @@ async def write_offsets(
             ]
             await session.execute(consumer_offsets.insert(), [{**row, "broker_epoch": epoch} for row in rows])
         return
+    if asynchronous_commit:  # PostgreSQL on another driver
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
     if sequences is not None:
         await save_sequences(session, consumer, *sequences)
     for tp, offset in progress:
@@ -203,3 +212,8 @@ FROM unnest($3::text[], $4::integer[], $5::bigint[]) AS p(topic, partition, next
 WHERE o.consumer = $1 AND o.topic = p.topic AND o.partition = p.partition
 RETURNING o.topic, o.partition
 """
+#: The same, setting `synchronous_commit` off until the transaction ends (once per offset row it answers).
+_PROGRESS_ASYNC_COMMIT_SQL = _PROGRESS_SQL.replace(
+    "RETURNING o.topic, o.partition", "RETURNING o.topic, o.partition, set_config('synchronous_commit', 'off', true)"
+)
+assert _PROGRESS_ASYNC_COMMIT_SQL != _PROGRESS_SQL

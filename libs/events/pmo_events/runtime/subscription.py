@@ -13,7 +13,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -394,8 +393,6 @@ class Subscription:
 
     async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> list[_Outcome]:
         async with self.db.transaction() as session:
-            if not self.durable_commits:
-                await session.execute(_ASYNC_COMMIT)
             starts = await lock_offsets(session, self.name, list(batch), self._epoch)
             records = [(tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)]
             # A refused event is counted once: by the first attempt (the second applies the same records).
@@ -409,8 +406,17 @@ class Subscription:
                 outcomes, changed = await self._apply_together(session, parsed, last_seen)
             else:
                 outcomes, changed = await self._apply_one_by_one(session, parsed, last_seen)
-            # The streams' new last sequences and the offsets: one statement on PostgreSQL.
-            await write_offsets(session, self.name, batch, starts, self._epoch, sequences=(changed, last_seen))
+            # The streams' new last sequences and the offsets: one statement on PostgreSQL, which also turns the
+            # WAL flush wait off for this commit when asked (the setting in effect at the commit is what counts).
+            await write_offsets(
+                session,
+                self.name,
+                batch,
+                starts,
+                self._epoch,
+                sequences=(changed, last_seen),
+                asynchronous_commit=not self.durable_commits,
+            )
         return outcomes
 
     async def _apply_together(
@@ -571,9 +577,6 @@ class Subscription:
                 await consumer.stop()
             except Exception:
                 log.debug("consumer stop failed", exc_info=True)
-
-
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
 class _SplitPoll(Exception):
