@@ -50,9 +50,11 @@ def portfolio_references(text: str) -> list[str]:
     _header, *rows = table_rows(section)
     found = []
     for _concept, folder, where in rows:
+        # a ticked folder (`funding/`) holds the row's modules; words ("the package") mean the package's top level
+        inside = folder.strip("`") if folder.startswith("`") else ""
         for ticked in TICKED.findall(where):
             if ticked.endswith(".py"):
-                found.append(f"{ROOTS['portfolio']}/{folder.strip('`')}{ticked}")
+                found.append(f"{ROOTS['portfolio']}/{inside}{ticked}")
             elif ticked.startswith("pmo_events."):
                 found.append(f"libs/events/{ticked.replace('.', '/')}.py")
     return found
