@@ -185,3 +185,31 @@ async def test_racing_submissions_have_one_winner_and_no_5xx(intake: Any, keyed:
     else:
         assert statuses.count(200) == 1 and set(statuses) <= {200, 409, 412}, statuses
     assert [entry["type"].split(".")[2] for entry in history].count("ProposalSubmitted") == 1
+
+
+async def test_an_acknowledgement_is_reads_and_one_statement(runtime: tuple[CommandRuntime, list[str]]) -> None:
+    commands_runtime, seen = runtime
+    portfolio_id, objective_id = str(uuid.uuid4()), str(uuid.uuid4())
+    await _seed(commands_runtime.db, portfolio_id, objective_id)
+    await _learn_lesson(commands_runtime.db, portfolio_id, "hosted vendor contract exit clauses")
+    async with commands_runtime.db.sessions() as session:
+        lesson_id = (await session.execute(select(lessons.table.c.lesson_id))).scalar_one()
+    for applies in (True, False):  # the second time, every statement is prepared already
+        draft = _draft(portfolio_id, objective_id, summary="A hosted vendor contract")
+        async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
+            await commands.draft_proposal(uow, draft)
+        await asyncio.sleep(0)
+        seen.clear()
+        async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
+            changed = await commands.acknowledge_lesson(
+                uow, draft.proposal_id, lesson_id, applies=applies, note="seen", actor=ALICE, now=datetime.now(UTC)
+            )
+            assert uow._session is None or not commands_runtime.db.is_postgres
+        await asyncio.sleep(0)
+    assert changed.version == 2  # the offer at its draft, then the acknowledgement
+    if commands_runtime.db.is_postgres:
+        # the proposal's snapshot and events, the lesson, the feedback's snapshot and events; then one statement
+        assert seen == ["SELECT"] * 5 + ["WITH"], seen
+    async with commands_runtime.db.sessions() as session:
+        stored = await commands_runtime.store.load(session, changed.new_events[0].feedback_id)  # type: ignore[attr-defined]
+    assert [event.type.split(".")[2] for event in stored] == ["LessonsOffered", "LessonAcknowledged"]

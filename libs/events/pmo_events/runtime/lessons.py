@@ -72,7 +72,13 @@ class LessonLibrary:
         words = " ".join([lesson.title, lesson.description, lesson.category, *lesson.tags])
         await self.text.put(session, lesson.lesson_id, words)
 
-    async def knows(self, session: AsyncSession, lesson_id: str) -> bool:
+    async def knows(self, session: AsyncSession | pgdirect.Direct, lesson_id: str) -> bool:
+        """Whether the lesson is kept (`session`: a unit of work's `reads` will do; a read, on PostgreSQL
+        straight through asyncpg with no transaction of its own)."""
+        if pgdirect.on_asyncpg(session):
+            statement = f"SELECT 1 FROM {self.table.name} WHERE lesson_id = $1"
+            return bool(await pgdirect.fetch(session, statement, lesson_id, begin=False))
+        assert isinstance(session, AsyncSession)
         query = select(self.table.c.lesson_id).where(self.table.c.lesson_id == lesson_id)
         return (await session.execute(query)).first() is not None
 

@@ -61,14 +61,17 @@ async def submit_proposal(
 async def acknowledge_lesson(
     uow: UnitOfWork, proposal_id: str, lesson_id: str, *, applies: bool, note: str, actor: Actor, now: datetime
 ) -> Changed[LessonFeedback]:
-    """The proposal's team says whether a lesson intake knows applies to it (an offered one or not)."""
+    """The proposal's team says whether a lesson intake knows applies to it (an offered one or not). Reads,
+    then the feedback's events and outbox records in one statement at the end (on PostgreSQL)."""
     proposal = (await _load_existing(uow, proposal_id, None)).state
-    if not await lessons.knows(uow.session, lesson_id):
+    if not await lessons.knows(uow.reads, lesson_id):
         raise LessonNotFound(lesson_id)
     new_events = lesson_rules.acknowledge(proposal, lesson_id, applies=applies, note=note, actor=actor, at=now)
     loaded = await uow.load(FEEDBACK, feedback_stream(proposal_id))
     state = fold(FEEDBACK, loaded.state, new_events)
-    await uow.append(FEEDBACK, feedback_stream(proposal_id), loaded.version, new_events, state_after=state)
+    await uow.append(
+        FEEDBACK, feedback_stream(proposal_id), loaded.version, new_events, state_after=state, write_at_end=True
+    )
     return Changed(state, loaded.version + len(new_events), tuple(new_events))
 
 
