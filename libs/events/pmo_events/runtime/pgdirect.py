@@ -267,7 +267,8 @@ def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returni
 def values_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
     """`INSERT INTO table (names) VALUES ($first…)`: one row as scalar parameters (`ArrayColumns.row`)."""
     feed = ArrayColumns(table, tuple(names))
-    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(feed.scalars(first))})" + (
+    quoted = ", ".join(_DIALECT.identifier_preparer.quote(name) for name in names)  # as `unnest_insert`
+    return f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(feed.scalars(first))})" + (
         f" RETURNING {returning}" if returning else ""
     )
 
@@ -277,8 +278,9 @@ def values_update(table: Table, key: str, names: Sequence[str], *, first: int = 
     then one parameter per name (`ArrayColumns(table, (key, *names)).row`)."""
     feed = ArrayColumns(table, (key, *names))
     casts = feed.scalars(first)
-    sets = ", ".join(f"{name} = {cast}" for name, cast in zip(names, casts[1:], strict=True))
-    return f"UPDATE {table.name} SET {sets} WHERE {table.name}.{key} = {casts[0]}"
+    quote = _DIALECT.identifier_preparer.quote
+    sets = ", ".join(f"{quote(name)} = {cast}" for name, cast in zip(names, casts[1:], strict=True))
+    return f"UPDATE {table.name} SET {sets} WHERE {table.name}.{quote(key)} = {casts[0]}"
 
 
 def unnest_update(table: Table, key: str, names: Sequence[str], *, first: int = 1) -> str:
