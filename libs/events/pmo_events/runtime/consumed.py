@@ -9,7 +9,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import String, and_, any_, bindparam, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps
@@ -26,20 +27,28 @@ async def last_sequences(session: AsyncSession, consumer: str, keys: Iterable[St
     for source, stream_id in sorted(set(keys)):
         by_source.setdefault(source, []).append(stream_id)
     found: dict[StreamKey, int] = {}
+    postgres = session.bind.dialect.name == "postgresql"
     for source, stream_ids in by_source.items():
-        # One source per query, the streams as an IN list: the primary key's index answers it.
-        for start in range(0, len(stream_ids), 1000):
+        # One source per query: the primary key's index answers it. On PostgreSQL the streams are one array
+        # parameter (a statement compiled once); an IN list of up to 2,000 binds was compiled on every poll.
+        for start in range(0, len(stream_ids), len(stream_ids) if postgres else 1000):
+            chunk = stream_ids if postgres else stream_ids[start : start + 1000]
+            among = (
+                consumed_streams.c.stream_id == any_(_STREAM_IDS)
+                if postgres
+                else consumed_streams.c.stream_id.in_(chunk)
+            )
             rows = await session.execute(
                 select(consumed_streams.c.stream_id, consumed_streams.c.last_sequence)
-                .where(
-                    consumed_streams.c.consumer == consumer,
-                    consumed_streams.c.source == source,
-                    consumed_streams.c.stream_id.in_(stream_ids[start : start + 1000]),
-                )
-                .with_for_update()
+                .where(consumed_streams.c.consumer == consumer, consumed_streams.c.source == source, among)
+                .with_for_update(),
+                {"stream_ids": chunk} if postgres else {},
             )
             found.update({(source, r.stream_id): r.last_sequence for r in rows})
     return found
+
+
+_STREAM_IDS = bindparam("stream_ids", type_=ARRAY(String))
 
 
 async def save_sequences(

@@ -21,6 +21,12 @@ UPDATE {documents.name} AS d SET scope = u.scope, body = u.body
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS u(kind, key, scope, body)
 WHERE d.projection = $1 AND d.generation = $2 AND d.kind = u.kind AND d.key = u.key
 """
+#: The documents of one kind among many keys: one array parameter (an IN list of a thousand binds cost
+#: SQLAlchemy more to compile, on every poll, than the database took to answer it).
+_SELECT_ANY = f"""
+SELECT key, body FROM {documents.name}
+WHERE projection = $1 AND generation = $2 AND kind = $3 AND key = ANY($4::text[])
+"""
 
 
 class SessionDocuments:
@@ -72,14 +78,18 @@ class SessionDocuments:
         if kind not in self._prefetched:
             self._prefetched.add(kind)
             wanted += [k for k in self.candidates if k != key and (kind, k) not in self._stored]
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = await session.execute(
-                select(documents.c.key, documents.c.body).where(
-                    *self._this(), documents.c.kind == kind, documents.c.key.in_(chunk)
+        connection = await asyncpg_connection(session)
+        for start in range(0, len(wanted), _CHUNK if connection is None else len(wanted)):
+            chunk = wanted[start : start + _CHUNK] if connection is None else wanted
+            if connection is not None:
+                rows = await connection.fetch(_SELECT_ANY, self.projection, self.generation, kind, chunk)
+            else:
+                rows = await session.execute(
+                    select(documents.c.key, documents.c.body).where(
+                        *self._this(), documents.c.kind == kind, documents.c.key.in_(chunk)
+                    )
                 )
-            )
-            found = {row.key: row.body.encode() for row in rows}
+            found = {row[0]: row[1].encode() for row in rows}
             for k in chunk:
                 if (kind, k) not in self._accepted:
                     self._stored[(kind, k)] = found.get(k)
