@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from pmo_events.runtime.heap import FOLD_GC_THRESHOLD, growing_heap
+from pmo_events.runtime.heap import FOLD_GC_THRESHOLD, growing_heap, short_lived_heap
 
 
 def test_a_fold_freezes_what_it_keeps_and_collects_rarely_and_restores_both() -> None:
@@ -57,3 +57,36 @@ def test_two_folds_that_overlap_restore_the_settings_of_before_both() -> None:
     second.__exit__(None, None, None)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_batch_collects_rarely_freezes_nothing_and_restores_the_threshold() -> None:
+    before = gc.get_threshold()
+    with short_lived_heap():
+        assert gc.get_threshold()[0] == max(before[0], FOLD_GC_THRESHOLD)
+        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), short_lived_heap():
+        raise RuntimeError("the batch failed")
+    assert gc.get_threshold() == before
+
+
+def test_a_batch_and_a_fold_that_overlap_restore_the_settings_of_before_both() -> None:
+    """A rebuild (a task) runs while the subscription applies polls: whichever ends first leaves the other's
+    rare collections in place, the last restores the threshold of before both, and the fold's heap is thawed
+    only when the fold ends."""
+    before = gc.get_threshold()
+    batch, fold = short_lived_heap(), growing_heap()
+    batch.__enter__()
+    fold.__enter__()
+    batch.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == max(before[0], FOLD_GC_THRESHOLD), "the fold still runs"
+    assert gc.get_freeze_count() > 0, "the fold's heap stays frozen"
+    batch = short_lived_heap()
+    batch.__enter__()
+    fold.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0, "the fold thawed what it froze"
+    assert gc.get_threshold()[0] == max(before[0], FOLD_GC_THRESHOLD), "the batch still runs"
+    batch.__exit__(None, None, None)
+    assert gc.get_threshold() == before

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime.heap import short_lived_heap
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import applying
 from pmo_reporting.adapters.db.documents import SessionDocuments
@@ -109,21 +109,28 @@ async def apply_events(session: AsyncSession, events: Sequence[RecordedEvent], c
     rows and each changed document with one batched statement each."""
     generations = await _answering_generations(session)  # the row locks first, as in `apply_event`
     try:
-        docs = {name: session_documents(session, p, generations[name]) for name, p in PROJECTIONS.items()}
-        named = batch_ids(events)
-        for of_projection in docs.values():
-            of_projection.candidates = named
-        for event in events:
-            # The poll has one span (the subscription's); an event gets its own only for its debug line.
-            with applying(event, consumer):
-                for name, projection in _folding(event.type):
-                    await fold_into(session, projection, docs[name], event)
-        await record_many(session, list(events))
-        for of_projection in docs.values():
-            await of_projection.flush(session)
+        with short_lived_heap():  # a poll's objects die with it: young collections every 50,000 allocations
+            await _fold_and_write(session, events, generations, consumer)
     except Exception:
         forget_cached_generations(session)
         raise
+
+
+async def _fold_and_write(
+    session: AsyncSession, events: Sequence[RecordedEvent], generations: dict[str, int], consumer: str
+) -> None:
+    docs = {name: session_documents(session, p, generations[name]) for name, p in PROJECTIONS.items()}
+    named, entities = _named(events)
+    for of_projection in docs.values():
+        of_projection.candidates = named
+    for event in events:
+        # The poll has one span (the subscription's); an event gets its own only for its debug line.
+        with applying(event, consumer):
+            for name, projection in _folding(event.type):
+                await fold_into(session, projection, docs[name], event)
+    await record_many(session, list(events), entities)
+    for of_projection in docs.values():
+        await of_projection.flush(session)
 
 
 #: The read models each event type is folded into (most types concern one; some none).
@@ -139,21 +146,32 @@ def _folding(event_type: str) -> list[tuple[str, Projection]]:
 
 def batch_ids(events: Sequence[RecordedEvent]) -> set[str]:
     """Every id the events name (their streams and what they refer to): the documents a fold is likely to ask for."""
+    return _named(events)[0]
+
+
+def _named(events: Sequence[RecordedEvent]) -> tuple[set[str], list[list[str]]]:
+    """`batch_ids`, and each event's entities as the log indexes them (`event_log.entities`), found in one pass."""
     ids: set[str] = set()
+    of_events: list[list[str]] = []
     for event in events:
         ids.add(event.stream_id)
-        with contextlib.suppress(UnknownEventType, ValidationError):
+        try:
             decoded = event.decode()
-            ids.update(decoded.related_ids())
-            names = _id_fields(type(decoded))
-            if names is None:  # a contract keeping extra keys: any of them may be an id
-                ids.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
-                continue
-            for name in names:
-                value = getattr(decoded, name)
-                if isinstance(value, str):
-                    ids.add(value)
-    return ids
+        except (UnknownEventType, ValidationError):
+            of_events.append([event.stream_id])  # a newer producer's type: indexed by its subject only
+            continue
+        related = decoded.related_ids()
+        of_events.append(sorted({event.stream_id, *related}))
+        ids.update(related)
+        names = _id_fields(type(decoded))
+        if names is None:  # a contract keeping extra keys: any of them may be an id
+            ids.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
+            continue
+        for name in names:
+            value = getattr(decoded, name)
+            if isinstance(value, str):
+                ids.add(value)
+    return ids, of_events
 
 
 #: Each contract's fields named `*_id` (looked up once per type, not by iterating every field of every event).

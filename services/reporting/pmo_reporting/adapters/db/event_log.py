@@ -35,12 +35,13 @@ def _log_row(event: RecordedEvent, received: datetime) -> dict[str, object]:
     }
 
 
-def _entities(event: RecordedEvent) -> list[str]:
-    entities = {event.stream_id}
+def entities(event: RecordedEvent) -> list[str]:
+    """The entities the log indexes an event by: its subject and every id its contract relates it to."""
+    found = {event.stream_id}
     # A newer producer's type (or payload) is kept in the log, indexed by its subject only.
     with contextlib.suppress(UnknownEventType, ValidationError):
-        entities.update(event.decode().related_ids())
-    return sorted(entities)
+        found.update(event.decode().related_ids())
+    return sorted(found)
 
 
 async def record(session: AsyncSession, event: RecordedEvent) -> int:
@@ -50,21 +51,26 @@ async def record(session: AsyncSession, event: RecordedEvent) -> int:
     )
     await session.execute(
         event_entities.insert(),
-        [{"entity_id": e, "event_id": event.event_id, "occurred_at": event.time} for e in _entities(event)],
+        [{"entity_id": e, "event_id": event.event_id, "occurred_at": event.time} for e in entities(event)],
     )
     key = result.inserted_primary_key
     assert key is not None  # an INSERT always has one
     return int(key[0])
 
 
-async def record_many(session: AsyncSession, events: list[RecordedEvent]) -> None:
+async def record_many(
+    session: AsyncSession, events: list[RecordedEvent], entities_of: list[list[str]] | None = None
+) -> None:
     """Bulk append (a subscription batch, or loading a long history): the same rows `record` writes, in log
-    order; with COPY on PostgreSQL, two batched statements elsewhere."""
+    order; with COPY on PostgreSQL, two batched statements elsewhere. `entities_of` is each event's
+    `entities` when the caller found them already."""
     if not events:
         return
     received = datetime.now(UTC)
     rows = [_log_row(e, received) for e in events]
-    entities = [(i, e.event_id, e.time) for e in events for i in _entities(e)]
+    if entities_of is None:
+        entities_of = [entities(e) for e in events]
+    index = [(i, e.event_id, e.time) for e, of_event in zip(events, entities_of, strict=True) for i in of_event]
     connection = await asyncpg_connection(session)
     if connection is not None:
         columns = list(rows[0])
@@ -72,10 +78,10 @@ async def record_many(session: AsyncSession, events: list[RecordedEvent]) -> Non
             event_log.name, records=[tuple(row.values()) for row in rows], columns=columns
         )
         await connection.copy_records_to_table(
-            event_entities.name, records=entities, columns=["entity_id", "event_id", "occurred_at"]
+            event_entities.name, records=index, columns=["entity_id", "event_id", "occurred_at"]
         )
         return
     await session.execute(event_log.insert(), rows)
     await session.execute(
-        event_entities.insert(), [{"entity_id": i, "event_id": e, "occurred_at": t} for i, e, t in entities]
+        event_entities.insert(), [{"entity_id": i, "event_id": e, "occurred_at": t} for i, e, t in index]
     )
