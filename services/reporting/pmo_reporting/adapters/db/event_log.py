@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts import UnknownEventType
-from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.database import asyncpg_connection
 from pmo_reporting.adapters.db.tables import event_entities, event_log
 
@@ -27,7 +27,8 @@ def _log_row(event: RecordedEvent, received: datetime) -> dict[str, object]:
         "actor": event.actor,
         "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,
-        "data": dumps(event.data).decode(),
+        # The payload as it arrived (the bytes its signature covers), not decoded and encoded again.
+        "data": event.payload_bytes().decode(),
         "topic": event.topic or "",
         "partition": event.partition if event.partition is not None else -1,
         "offset": event.offset if event.offset is not None else -1,
