@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -283,6 +284,12 @@ def main() -> None:
             ensure_event_keys(data_dir, PUBLISHERS)
             published = asyncio.run(publish(broker.bootstrap_servers, history, data_dir))
             print(f"published in {published:.1f}s")
+            # A served process freezes what it made at startup (`pmo_servicekit.app`), and never holds the
+            # history; this one does (about 60,000 events at `--scale 0.5`): frozen too, so the collector's full
+            # collections walk what the subscription makes, not the benchmark's own heap (they did until
+            # 2026-11-30 s7: about 15 us per event on the event loop's thread).
+            gc.collect()
+            gc.freeze()
             runs: dict[str, list[dict[str, Any]]] = {f"{s} {m}": [] for s in services for m in modes}
             for _ in range(args.repeat):
                 for service in services:
