@@ -249,7 +249,20 @@ def from_kafka(
     checking what the SDK's `from_binary` and `CloudEvent` check); anything else goes through the SDK, so a
     malformed record is refused as before, with the SDK's message. A `ce_` header whose name is not in lower
     case is refused (the SDK would read it): a signature covers the lower-case headers only."""
-    headers = header_map(headers)
+    return from_header_map(key, value, header_map(headers), topic=topic, partition=partition, offset=offset)
+
+
+def from_header_map(
+    key: bytes | None,
+    value: bytes | None,
+    headers: dict[str, bytes],
+    *,
+    topic: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> RecordedEvent:
+    """`from_kafka` of a record whose headers are already a `header_map` (a consumer reads them once, for the
+    event and its signature)."""
     try:
         attributes = _attributes(headers, key)
         if attributes is None:
@@ -300,15 +313,25 @@ _KNOWN = _CORE | {
     "sequence", "actor", "correlationid", "causationid", "traceparent", "streamtype", "signature",
     "signaturekeyid", "partitionkey",
 }  # fmt: skip
+#: The headers producers here write, by exact name, and the attribute each holds: read without lowering and
+#: testing the name (any other header takes the general way, the same as before).
+_HEADER_ATTRIBUTES = {f"ce_{name}": name for name in _KNOWN if name != "partitionkey"} | {
+    "content-type": "datacontenttype"
+}
 
 
 def _attributes(headers: Mapping[str, bytes], key: bytes | None) -> dict[str, Any] | None:
     """A CloudEvents 1.0 record's attributes read from its headers, as `from_binary` reads them; None when
     the record is anything but plainly valid (the caller then asks the SDK, which refuses it or reads it)."""
     attributes: dict[str, Any] = {}
+    known = _HEADER_ATTRIBUTES.get
     try:
         for name, raw in headers.items():
             text = raw.decode()  # the SDK decodes every header, and refuses the record when one is not UTF-8
+            attribute = known(name)
+            if attribute is not None:
+                attributes[attribute] = text
+                continue
             lower = name.lower()
             if lower.startswith("ce_"):
                 if lower != name:
@@ -322,10 +345,13 @@ def _attributes(headers: Mapping[str, bytes], key: bytes | None) -> dict[str, An
         return None
     if attributes.setdefault("specversion", "1.0") != "1.0":
         return None
-    if not all(attributes.get(name) for name in _REQUIRED):
-        return None
-    if any(name in attributes and not attributes[name] for name in _NOT_EMPTY_IF_PRESENT):
-        return None
+    get = attributes.get
+    for name in _REQUIRED:
+        if not get(name):
+            return None
+    for name in _NOT_EMPTY_IF_PRESENT:
+        if name in attributes and not attributes[name]:
+            return None
     for name in attributes:
         if name not in _KNOWN and (name == "data" or not _EXTENSION_NAME.match(name)):
             return None

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import os
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ SIGNED_HEADERS = (
     "ce_causationid",
 )
 _DOMAIN = b"pmo-event-signature/v1"
+_LENGTH = struct.Struct(">I").pack
+_DOMAIN_PART = _LENGTH(len(_DOMAIN)) + _DOMAIN
+_DIGEST_PART = _LENGTH(hashlib.sha256().digest_size)
 
 #: Why a record is not signed by the producer it claims (dead-letter reasons).
 UNSIGNED = "unsigned"
@@ -47,8 +51,13 @@ class Rejection:
 
 def signing_input(headers: Mapping[str, bytes], value: bytes) -> bytes:
     """The exact bytes signed: each signed header (absent = empty) and the data digest, length-prefixed."""
-    parts = [_DOMAIN, *(headers.get(name, b"") for name in SIGNED_HEADERS), hashlib.sha256(value).digest()]
-    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+    get = headers.get
+    parts = [_DOMAIN_PART]
+    for name in SIGNED_HEADERS:
+        part = get(name, b"")
+        parts += (_LENGTH(len(part)), part)
+    parts.append(_DIGEST_PART + hashlib.sha256(value).digest())
+    return b"".join(parts)
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

@@ -161,3 +161,27 @@ def test_a_signature_is_the_one_openssl_makes_for_the_signed_bytes() -> None:
     signature = base64.b64decode(signed[SIGNATURE_HEADER])
     assert signature == private_key.sign(signing_input(message.headers, message.value))
     private_key.public_key().verify(signature, signing_input(message.headers, message.value))
+
+
+def test_the_signed_bytes_are_each_signed_header_then_the_data_digest_length_prefixed() -> None:
+    """The format every producer and consumer shares (a change would refuse every event signed before it):
+    the domain, each signed header in order (an absent one empty), the SHA-256 of the value, each with its
+    length in 4 big-endian bytes. Written out here by hand, independently of `signing_input`."""
+    import hashlib
+
+    headers = {"ce_id": b"e-1", "ce_type": b"pmo.test.Incremented", "ce_source": b"/pmo/test", "ce_subject": b"s",
+               "ce_sequence": b"12", "ce_time": b"2026-11-30T05:00:00Z", "ce_actor": b"\xc3\xa9mile",
+               "ce_traceparent": b"not signed", "content-type": b"application/json"}  # fmt: skip
+    value = b'{"n":1}'
+    expected = b"".join(
+        len(part).to_bytes(4, "big") + part
+        for part in (
+            b"pmo-event-signature/v1", b"e-1", b"pmo.test.Incremented", b"/pmo/test", b"s", b"12",
+            b"2026-11-30T05:00:00Z", b"\xc3\xa9mile", b"", b"", hashlib.sha256(value).digest(),
+        )
+    )  # fmt: skip
+    assert signing_input(headers, value) == expected
+    assert signing_input({}, b"") == b"".join(
+        len(part).to_bytes(4, "big") + part
+        for part in (b"pmo-event-signature/v1", *([b""] * 9), hashlib.sha256(b"").digest())
+    )

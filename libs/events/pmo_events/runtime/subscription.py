@@ -16,7 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.envelope import MalformedEnvelope, RecordedEvent, from_kafka, header_map
+from pmo_events.envelope import MalformedEnvelope, RecordedEvent, from_header_map, header_map
 from pmo_events.runtime.consumed import (
     StreamKey,
     dead_letter,
@@ -505,7 +505,7 @@ class Subscription:
         never applied. Touches nothing but the record: it may run in the checker thread."""
         headers = header_map(record.headers)
         try:
-            event = from_kafka(
+            event = from_header_map(
                 record.key, record.value, headers, topic=tp.topic, partition=tp.partition, offset=record.offset
             )
         except MalformedEnvelope as exc:
