@@ -94,8 +94,12 @@ class _Content(_Input):
     objective_contributions: list[ObjectiveContributionIn] = Field(
         default_factory=list, max_length=limits.MAX_OBJECTIVES
     )
-    business_case: BusinessCaseIn = BusinessCaseIn()
-    timeline: TimelineIn = TimelineIn()
+    # Made per request, not a default instance pydantic deep-copies on every validation (issue 17: 26 -> 11 us per
+    # draft); the documented default is the same.
+    business_case: BusinessCaseIn = Field(
+        default_factory=BusinessCaseIn, json_schema_extra={"default": {"costs": [], "benefits": []}}
+    )
+    timeline: TimelineIn = Field(default_factory=TimelineIn, json_schema_extra={"default": {}})
     resource_estimate: list[RoleEstimateIn] = Field(default_factory=list, max_length=limits.MAX_ESTIMATES)
     risk_level: RiskLevel | None = None
     dependencies: list[Identifier] = Field(default_factory=list, max_length=limits.MAX_DEPENDENCIES)
