@@ -77,3 +77,59 @@ async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
 
 async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
     return await pipeline.totals() == expected
+
+
+async def test_a_connection_lost_before_the_poll_s_bookkeeping_is_retried_not_taken_for_a_broken_poll(
+    postgres_url: str,
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server ends the poll's backend after its handler (pg_terminate_backend, as a restart or failover
+    would): the next statement, the poll's bookkeeping, meets a dead connection. The poll is applied again from
+    the stored offsets in a new transaction (each event once, nothing dead-lettered), as a transient failure:
+    pgdirect turns the lost connection into SQLAlchemy's invalidated error (before, the driver's own error was
+    replaced by the failing rollback's, which SQLAlchemy invalidates as well)."""
+    producer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", tmp_path)
+    consumer_db = await migrated(postgres_url, tmp_path)
+    async with consumer_db.engine.begin() as conn:
+        await conn.run_sync(view_metadata.create_all)
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    pipeline = Pipeline(producer_db, consumer_db, kafka, topic_prefix, tmp_path)
+    ended: list[int] = []
+
+    async def add_then_lose_the_connection(session, event) -> None:
+        await add_to_total(session, event)
+        if not ended:
+            pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            async with consumer_db.engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            ended.append(pid)
+
+    first = pipeline.subscription
+    pipeline.subscription = Subscription(
+        name=first.name,
+        topics=first.topics,
+        db=consumer_db,
+        kafka=first.kafka,
+        handler=add_then_lose_the_connection,
+        dead_letter_topic=first.dead_letter_topic,
+        trust=first.trust,
+    )
+    caplog.set_level("INFO", logger=subscription_module.log.name)
+    await pipeline.start()
+    try:
+        counter = str(uuid.uuid4())
+        await pipeline.increment(counter, 1)
+        await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+        await pipeline.increment(counter, 2)  # and it goes on consuming
+        await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}))
+        assert ended
+        status = pipeline.subscription.status
+        assert status.dead_lettered == 0 and status.batches_split == 0
+        assert "transient failure, retrying batch" in caplog.text
+    finally:
+        await pipeline.stop()
+        await producer_db.dispose()
+        await consumer_db.dispose()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -26,11 +27,14 @@ from typing import Any
 
 from pmo_servicekit.problems import Problem
 
+log = logging.getLogger(__name__)
+
 #: Seconds a worker process waits for a call before it exits (0: it stays); `create_app` sets it from settings.
 IDLE_SECONDS = 600.0
 #: Seconds a call may take before its worker process is ended (`create_app` sets it from settings).
 TIMEOUT_SECONDS = 120.0
-#: Seconds a new worker process may take to start and warm up (imports) before the call waiting for it fails.
+#: Seconds a new worker process may take to start and warm up (imports) before the call waiting for it fails
+#: (503, the process ended); fixed, and also with no time limit on calls (`PMO_WORKER_TIMEOUT_SECONDS=0`).
 START_SECONDS = 120.0
 
 # In the worker process: when the last call ended (monotonic), and whether one is running.
@@ -151,8 +155,8 @@ class WorkerProcess:
             raise WorkerTimeout(self.name, START_SECONDS) from None
         except BrokenProcessPool:  # died while starting: the call's own submit meets it and starts a new one
             pass
-        except Exception:  # a warm-up that failed warms nothing; the call imports what it needs itself
-            pass
+        except Exception as error:  # a warm-up that failed warms nothing; the call imports what it needs itself
+            log.warning("%s process: its warm-up failed (%s); the call loads what it needs itself", self.name, error)
         return pool
 
     def _forget(self, pool: ProcessPoolExecutor) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import dumps
-from pmo_events.runtime.database import asyncpg_connection
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
 
 #: A stream as the consumer tracks it: (the owner's source, derived from the topic; the stream id).
@@ -159,10 +159,12 @@ async def write_offsets(
     (`synchronous_commit` off until it ends; the setting in effect at the commit is the one that counts), set by
     the same statement."""
     progress = [(tp, max(records[-1].offset + 1, starts.get(tp, 0))) for tp, records in batch.items()]
-    connection = await asyncpg_connection(session)
-    if connection is not None:
+    if pgdirect.on_asyncpg(session):
+        # through pgdirect: the session's connection asked once per transaction, and a lost one raised as
+        # SQLAlchemy's invalidated DBAPIError (the subscription retries from the stored offsets)
         changed = sequences[0] if sequences is not None else {}
-        written = await connection.fetch(
+        written = await pgdirect.fetch(
+            session,
             _PROGRESS_ASYNC_COMMIT_SQL if asynchronous_commit else _PROGRESS_SQL,
             consumer,
             epoch,
@@ -176,7 +178,7 @@ async def write_offsets(
         found = {(row["topic"], row["partition"]) for row in written}
         missing = [(tp, offset) for tp, offset in progress if (tp.topic, tp.partition) not in found]
         if asynchronous_commit and not written:  # no offset row yet: the statement's rows set nothing
-            await connection.execute("SET LOCAL synchronous_commit = off")
+            await pgdirect.fetch(session, "SET LOCAL synchronous_commit = off")
         if missing:  # a partition's first poll
             rows = [
                 {"consumer": consumer, "topic": tp.topic, "partition": tp.partition, "next_offset": offset}

@@ -250,15 +250,18 @@ def _converters(columns: ArrayColumns) -> list[Callable[[Any], Any] | None]:
     return found
 
 
+def quoted(names: Sequence[str]) -> str:
+    """Column names for a statement's text, each quoted only where it needs it (a reserved word such as `end`)."""
+    return ", ".join(_DIALECT.identifier_preparer.quote(name) for name in names)
+
+
 def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
     """`INSERT INTO table (names) SELECT … FROM unnest($first…) WITH ORDINALITY … ORDER BY ordinality`:
     rows go in in the order given (identity values follow it)."""
     feed = ArrayColumns(table, tuple(names))
     aliases = [f"c{i}" for i in range(len(names))]
-    # Quoted only where a name needs it (a reserved word such as `end`): the text is otherwise unchanged.
-    quoted = ", ".join(_DIALECT.identifier_preparer.quote(name) for name in names)
     return (
-        f"INSERT INTO {table.name} ({quoted}) "
+        f"INSERT INTO {table.name} ({quoted(names)}) "
         f"SELECT {', '.join(aliases)} FROM unnest({feed.casts(first)}) WITH ORDINALITY "
         f"AS u({', '.join(aliases)}, n) ORDER BY n" + (f" RETURNING {returning}" if returning else "")
     )
@@ -267,8 +270,7 @@ def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returni
 def values_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
     """`INSERT INTO table (names) VALUES ($first…)`: one row as scalar parameters (`ArrayColumns.row`)."""
     feed = ArrayColumns(table, tuple(names))
-    quoted = ", ".join(_DIALECT.identifier_preparer.quote(name) for name in names)  # as `unnest_insert`
-    return f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(feed.scalars(first))})" + (
+    return f"INSERT INTO {table.name} ({quoted(names)}) VALUES ({', '.join(feed.scalars(first))})" + (
         f" RETURNING {returning}" if returning else ""
     )
 
@@ -288,8 +290,9 @@ def unnest_update(table: Table, key: str, names: Sequence[str], *, first: int = 
     array per name."""
     feed = ArrayColumns(table, (key, *names))
     aliases = ["k", *(f"c{i}" for i in range(len(names)))]
-    sets = ", ".join(f"{name} = u.{alias}" for name, alias in zip(names, aliases[1:], strict=True))
+    quote = _DIALECT.identifier_preparer.quote  # as `values_update`
+    sets = ", ".join(f"{quote(name)} = u.{alias}" for name, alias in zip(names, aliases[1:], strict=True))
     return (
         f"UPDATE {table.name} SET {sets} FROM unnest({feed.casts(first)}) AS u({', '.join(aliases)}) "
-        f"WHERE {table.name}.{key} = u.k"
+        f"WHERE {table.name}.{quote(key)} = u.k"
     )

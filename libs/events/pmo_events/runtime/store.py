@@ -514,7 +514,7 @@ def _append_statement(
                     f"AS u({', '.join(aliases)}, e)"
                 )
             parts.append(
-                f"viewed AS (INSERT INTO {view.table.name} ({', '.join((*view.names, *view.positions))}) "
+                f"viewed AS (INSERT INTO {view.table.name} ({pgdirect.quoted((*view.names, *view.positions))}) "
                 f"SELECT {', '.join(values)}{source})"
             )
             first += len(view.names) + 1
