@@ -25,34 +25,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import pmo_servicekit.routing as routing
-from pmo_devstack.keys import AUDIENCE, ISSUER, ensure_dev_keys, mint_token
-from pmo_devstack.testing import PUBLISHERS, ensure_event_keys, event_key_paths
-from pmo_events.runtime import KafkaSettings
-from pmo_events.runtime.migrate import upgrade
+from pmo_devstack import flat_routes
+from pmo_devstack.keys import mint_token
 from pmo_intake.adapters.http.schemas import EXAMPLE_DRAFT
 from pmo_intake.bootstrap import INTAKE
-from pmo_servicekit.app import create_app
-from pmo_servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
-
-
-def make(data: Path, flat: bool):
-    private, public = ensure_dev_keys(data)
-    verify = ensure_event_keys(data, tuple(dict.fromkeys((*PUBLISHERS, INTAKE.name))))
-    url = f"sqlite+aiosqlite:///{data}/db.sqlite"
-    upgrade(url, INTAKE.migrations, INTAKE.metadata)
-    s = ServiceSettings(
-        env="development",
-        data_dir=data,
-        database_url=url,
-        auth_public_key_file=public,
-        auth_issuer=ISSUER,
-        auth_audience=AUDIENCE,
-        event_verify_keys_dir=verify,
-        event_signing_key_file=event_key_paths(data, INTAKE.name)[0],
-    )
-    return create_app(INTAKE, s, KafkaSettings(bootstrap_servers="127.0.0.1:1")), private.read_bytes()
 
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -81,7 +59,7 @@ def tokens(private):
 
 
 def run(flat: bool, data: Path):
-    app, private = make(data, flat)
+    app, private = flat_routes.make(INTAKE, data)  # the same app either way; `flat` picks the handler
     out = []
     with TestClient(app, raise_server_exceptions=False) as c:
         openapi = c.get("/openapi.json").json()
