@@ -187,6 +187,37 @@ async def test_racing_submissions_have_one_winner_and_no_5xx(intake: Any, keyed:
     assert [entry["type"].split(".")[2] for entry in history].count("ProposalSubmitted") == 1
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["if-match", "idempotency-key"])
+async def test_racing_submissions_and_acknowledgements_do_not_starve_the_pool(intake: Any, keyed: bool) -> None:
+    """Review 1 of session 7: a race's losers read on a lent connection, then fall back to a session; the lent
+    connections they gave back stayed checked out of the pool (kept by the lender until a unit of work ended),
+    so once enough requests waited for a session none ended: every request waited the pool's 30 s and answered
+    500. 12 submissions (one winner) and 12 acknowledgements of an offered lesson, all at once."""
+    portfolio_id, objective_id = str(uuid.uuid4()), str(uuid.uuid4())
+    await _seed(intake.runtime.db, portfolio_id, objective_id)
+    await _learn_lesson(intake.runtime.db, portfolio_id, "hosted vendor contract exit clauses")
+    async with intake.client("alice", "requester") as alice:
+        body = complete_proposal(portfolio_id, objective_id, summary="Replace the CRM with a hosted vendor contract")
+        created = await alice.post("/proposals", json=body)
+        assert created.status_code == 201, created.text
+        url = created.headers["location"]
+        offered = (await alice.get(f"{url}/related-lessons")).json()["items"]
+        assert offered, "the lesson is offered"
+        acknowledge = f"{url}/related-lessons/{offered[0]['lesson_id']}/acknowledge"
+        headers = {"If-Match": created.headers["etag"]}
+        if keyed:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        jobs = [alice.post(f"{url}/submit", headers=headers) for _ in range(12)]
+        jobs += [alice.post(acknowledge, json={"applies": True, "note": "yes"}) for _ in range(12)]
+        answers = await asyncio.gather(*jobs)
+        history = (await alice.get(f"{url}/history")).json()["items"]
+    assert [(a.status_code, a.text[:200]) for a in answers if a.status_code >= 500] == []
+    submitted = sorted(a.status_code for a in answers[:12])
+    assert submitted == [200] * 12 if keyed else submitted.count(200) == 1, submitted
+    assert [a.status_code for a in answers[12:]] == [200] * 12
+    assert [entry["type"].split(".")[2] for entry in history].count("ProposalSubmitted") == 1
+
+
 async def test_an_acknowledgement_is_reads_and_one_statement(runtime: tuple[CommandRuntime, list[str]]) -> None:
     commands_runtime, seen = runtime
     portfolio_id, objective_id = str(uuid.uuid4()), str(uuid.uuid4())

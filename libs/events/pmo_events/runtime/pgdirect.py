@@ -14,6 +14,7 @@ a lost connection invalidates it), so callers and the HTTP problem handlers see 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ class Lender:
         self.keep = keep
         self._free: list[Any] = []
         self._surplus: list[Any] = []
+        self._trimming: asyncio.Task[None] | None = None
 
     async def borrow(self) -> Any:
         """A pooled connection (SQLAlchemy's `PoolProxiedConnection`) outside any transaction."""
@@ -53,17 +55,32 @@ class Lender:
             await greenlet_spawn(fairy.close)
         return await greenlet_spawn(pool.connect)
 
-    def give_back(self, fairy: Any, *, clean: bool) -> None:
+    def give_back(self, fairy: Any, *, clean: bool, keep: bool = True) -> None:
         """`clean`: its last statement ended (no statement in flight) and it began no transaction. Anything
-        else is closed for good (`invalidate`: a cancelled statement may still be running on it)."""
+        else is closed for good (`invalidate`: a cancelled statement may still be running on it).
+
+        `keep=False` (a unit of work going on with a session): straight back to the engine's pool, where
+        that session (or another unit of work's) may be waiting for a connection; kept by the lender, it would
+        be idle until a unit of work ended, and units of work waiting for sessions end none (review 1 of
+        session 7: racing submissions waited out the pool's 30 s). Beyond `keep`, likewise."""
         if not fairy.is_valid:
             return
         if not clean or fairy.dbapi_connection._started or fairy.driver_connection.is_in_transaction():
             fairy.invalidate()
             return
-        self._free.append(fairy)
-        if len(self._free) > self.keep:
-            self._surplus.append(self._free.pop(0))
+        if keep:
+            self._free.append(fairy)
+            if len(self._free) > self.keep:
+                self._surplus.append(self._free.pop(0))
+        else:
+            self._surplus.append(fairy)
+        if self._surplus:
+            self._trim_soon()
+
+    def _trim_soon(self) -> None:
+        """`trim` on the event loop's next turn (giving a connection back to the pool awaits its reset)."""
+        if self._trimming is None or self._trimming.done():
+            self._trimming = asyncio.get_running_loop().create_task(self.trim())
 
     async def trim(self) -> None:
         """Give the connections beyond `keep` back to the engine's pool."""
@@ -100,11 +117,12 @@ class Direct:
         self._clean = True
         return rows
 
-    def give_back(self) -> None:
-        """Back to the lender (kept for the next borrower when its last statement ended)."""
+    def give_back(self, *, keep: bool = True) -> None:
+        """Back to the lender (kept for the next borrower when its last statement ended; `keep=False`: back to
+        the engine's pool, see `Lender.give_back`)."""
         fairy, self.fairy = self.fairy, None
         if fairy is not None:
-            self.lender.give_back(fairy, clean=self._clean)
+            self.lender.give_back(fairy, clean=self._clean, keep=keep)
         self._clean = True
 
     async def _translated(self, error: Exception, fairy: Any, statement: str, args: Sequence[Any]) -> BaseException:

@@ -130,7 +130,9 @@ class UnitOfWork:
             assert self._db is not None
             self._session = self._db.sessions()
             if self._direct is not None:
-                self._direct.give_back()  # every statement it ran has committed; from now on, the session
+                # every statement it ran has committed; from now on, the session: its connection goes back to the
+                # pool, where this session (or another unit of work's) may be waiting for one
+                self._direct.give_back(keep=False)
                 self._direct = None
         return self._session
 
