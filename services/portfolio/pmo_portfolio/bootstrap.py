@@ -8,12 +8,10 @@ from pmo_events.contracts import intake, portfolio
 from pmo_events.runtime.schema import metadata
 from pmo_portfolio.calendar import routes as calendar_routes
 from pmo_portfolio.candidates import routes as candidate_routes
-from pmo_portfolio.candidates import views as candidate_views
 from pmo_portfolio.candidates.commands import decide_carried_motion
 from pmo_portfolio.candidates.intake_events import make_batch_handler, make_handler
 from pmo_portfolio.delivery import board_action_routes, review_cycle_routes, review_cycles
 from pmo_portfolio.delivery import routes as delivery_routes
-from pmo_portfolio.delivery import views as delivery_views
 from pmo_portfolio.delivery.commands import (
     initiate_approved_project,
     notice_overdue,
@@ -21,43 +19,27 @@ from pmo_portfolio.delivery.commands import (
     resolve_carried_action,
 )
 from pmo_portfolio.dependencies import routes as dependency_routes
-from pmo_portfolio.dependencies import views as dependency_views
 from pmo_portfolio.dependencies.commands import reassess_dependencies, reassess_milestone_dependencies
 from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
 from pmo_portfolio.governance import routes as governance_routes
-from pmo_portfolio.governance import views as governance_views
 from pmo_portfolio.governance.commands import lapse_due_motions
 from pmo_portfolio.objectives import routes as objective_routes
-from pmo_portfolio.objectives import views as objective_views
 from pmo_portfolio.programmes import routes as programme_routes
-from pmo_portfolio.programmes import views as programme_views
 from pmo_portfolio.programmes.commands import (
     join_at_approval,
     keep_ring_fences_within_envelope,
     move_ring_fence_draw,
 )
 from pmo_portfolio.raid import routes as raid_routes
-from pmo_portfolio.raid import views as raid_views
 from pmo_portfolio.raid.commands import check_reported_raid_items
-from pmo_portfolio.replay import PORTFOLIO_VIEWS
+from pmo_portfolio.replay import CONCEPT_VIEWS, PORTFOLIO_VIEWS
 from pmo_portfolio.scenarios import routes as scenario_routes
-from pmo_portfolio.scenarios import views as scenario_views
 from pmo_portfolio.shared.problems import PROBLEM_TABLE
 from pmo_servicekit.service import ServiceDefinition
 from pmo_servicekit.sweeps import Sweep
 
-VIEWS = (
-    funding_views,
-    objective_views,
-    candidate_views,
-    scenario_views,
-    delivery_views,
-    programme_views,
-    dependency_views,
-    raid_views,
-    governance_views,
-)
+VIEWS = (funding_views, *CONCEPT_VIEWS)
 
 #: What the scheduler runs (`python -m pmo_portfolio sweep`), the same functions as the HTTP triggers; how often
 #: each runs where: deploy/k8s/README.md (Scheduled sweeps).

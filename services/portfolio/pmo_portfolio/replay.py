@@ -233,18 +233,19 @@ def _listed(*modules: Any) -> tuple[InlineProjector, ...]:
     return tuple(projector for module in modules for projector in module.PROJECTORS)
 
 
-#: Portfolio's views besides the portfolios', in the order the service lists them: each command runs the
-#: projectors one by one; a rebuild folds them in memory (`PortfolioReplay`).
-PORTFOLIO_VIEWS = PollViews(
-    _listed(
-        objective_views,
-        candidate_views,
-        scenario_views,
-        delivery_views,
-        programme_views,
-        dependency_views,
-        raid_views,
-        governance_views,
-    ),
-    replay=PortfolioReplay,
+#: Every concept's views module but funding's (the portfolios view, folded from the aggregate's own state), in
+#: the order the service lists them; `bootstrap.VIEWS` adds funding's to these, so a new view is listed once.
+CONCEPT_VIEWS = (
+    objective_views,
+    candidate_views,
+    scenario_views,
+    delivery_views,
+    programme_views,
+    dependency_views,
+    raid_views,
+    governance_views,
 )
+
+#: Portfolio's views besides the portfolios': each command runs the projectors one by one; a rebuild folds them
+#: in memory (`PortfolioReplay`).
+PORTFOLIO_VIEWS = PollViews(_listed(*CONCEPT_VIEWS), replay=PortfolioReplay)
