@@ -23,7 +23,7 @@ from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.views import insert_rows
 from pmo_resourcing.adapters.db.tables import allocations, demands, resource_skills, resources
 from pmo_resourcing.domain.capacity import fte
-from pmo_resourcing.domain.resource import Resource, evolve, initial
+from pmo_resourcing.domain.resource import Resource, evolve_owned, initial
 from pmo_resourcing.projections.demands import coverage, project_demand, raised_row, status_of
 from pmo_resourcing.projections.resources import (
     STREAM_TYPE,
@@ -42,7 +42,8 @@ class ResourcingReplay:
     def __init__(self) -> None:
         self.demands: dict[str, dict[str, Any]] = {}
         self.states: dict[str, Resource] = {}
-        self.resources: dict[str, dict[str, Any]] = {}
+        #: Each resource's last event: its row is written once, from the final state.
+        self.last: dict[str, RecordedEvent] = {}
         self.skills: dict[str, list[dict[str, Any]]] = {}
         self.allocations: dict[str, dict[str, Any]] = {}
         #: The allocations that have named each demand (a booking may move; `_refresh` checks its row).
@@ -71,11 +72,12 @@ class ResourcingReplay:
     def _resource(self, event: RecordedEvent) -> None:
         rid = event.stream_id
         decoded = event.decode()
-        state = self.states[rid] = evolve(self.states.get(rid) or initial(rid), decoded)
-        self.resources[rid] = resource_row(state, event)
+        # The states are this fold's own: each booking event changes its resource's calendar in place.
+        state = self.states[rid] = evolve_owned(self.states.get(rid) or initial(rid), decoded)
+        self.last[rid] = event
         if isinstance(decoded, ResourceRegistered | ResourceUpdated):
             self.skills[state.resource_id] = skill_rows(state)
-        allocation_id = event.data.get("allocation_id")
+        allocation_id = getattr(decoded, "allocation_id", None)
         if allocation_id and allocation_id in state.bookings:
             booking = state.bookings[allocation_id]
             self.allocations[booking.allocation_id] = allocation_row(state, booking, event)
@@ -99,10 +101,12 @@ class ResourcingReplay:
             line["status"] = status_of(Decimal(line["fte"]), filled)
 
     async def write(self, session: AsyncSession) -> None:
-        for rid, row in self.resources.items():
-            row["state"] = dumps(self.states[rid].model_dump(mode="json")).decode()
+        resource_rows = []
+        for rid, event in self.last.items():
+            state = self.states[rid]
+            resource_rows.append(resource_row(state, event) | {"state": dumps(state.model_dump(mode="json")).decode()})
         await insert_rows(session, demands, list(self.demands.values()))
-        await insert_rows(session, resources, list(self.resources.values()))
+        await insert_rows(session, resources, resource_rows)
         await insert_rows(session, resource_skills, [row for rows in self.skills.values() for row in rows])
         await insert_rows(session, allocations, list(self.allocations.values()))
 
