@@ -25,20 +25,14 @@ from typing import Any
 from opentelemetry import trace
 
 from pmo_devstack.keys import (
-    AUDIENCE,
-    ISSUER,
-    PUBLISHERS,
     ensure_dev_keys,
-    ensure_event_keys,
-    event_key_paths,
     mint_token,
 )
-from pmo_devstack.testing import create_database, drop_database
+from pmo_devstack.testing import create_database, dev_settings, drop_database
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
 from pmo_intake.bootstrap import INTAKE
 from pmo_servicekit.app import create_app
-from pmo_servicekit.settings import ServiceSettings
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BODY = b'{"title":"Bench","portfolio_id":"p"}'  # benchmarks/post.lua's
@@ -59,21 +53,11 @@ def _edge_only() -> None:
 
 async def run(args: argparse.Namespace) -> None:
     data = Path(tempfile.mkdtemp(prefix="pmo-edge-"))
-    private, public = ensure_dev_keys(data)
-    verify = ensure_event_keys(data, tuple(dict.fromkeys((*PUBLISHERS, "intake"))))
+    private, _ = ensure_dev_keys(data)
     url = await create_database(ADMIN, "pmo_edge")
     try:
         await asyncio.to_thread(upgrade, url, INTAKE.migrations, INTAKE.metadata)
-        settings = ServiceSettings(
-            env="development",
-            data_dir=data,
-            database_url=url,
-            auth_public_key_file=public,
-            auth_issuer=ISSUER,
-            auth_audience=AUDIENCE,
-            event_verify_keys_dir=verify,
-            event_signing_key_file=event_key_paths(data, "intake")[0],
-        )
+        settings = dev_settings(INTAKE, data, url)
         logging.getLogger().setLevel(logging.WARNING)  # as `PMO_LOG_LEVEL=warning` in benchmarks/commands.py
         if args.edge_only:
             _edge_only()

@@ -42,16 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "repor
 
 from history import STATUS_REPORTED, Scale, generate
 
+from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import start_broker
-from pmo_devstack.keys import PUBLISHERS, ensure_event_keys, event_key_paths
+from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
 from pmo_devstack.testing import create_database, drop_database
 from pmo_events.contracts import TOPICS
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import KafkaSettings
-from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.schema import outbox
-from pmo_servicekit.service import ServiceRuntime
-from pmo_servicekit.settings import ServiceSettings
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PYMALLOC = os.environ.get("PYTHONMALLOC", "") not in ("malloc", "malloc_debug")
@@ -84,52 +81,45 @@ async def catch_up(
     definition = SERVICES[args.service]
     url = await create_database(ADMIN, "pmo_bench")
     try:
-        await asyncio.to_thread(upgrade, url, definition.migrations, definition.metadata)
-        settings = ServiceSettings(
-            env="development",
-            data_dir=data,
-            database_url=url,
-            event_verify_keys_dir=ensure_event_keys(data, PUBLISHERS),
-            event_signing_key_file=event_key_paths(data, definition.name)[0] if definition.topic else None,
-        )
-        runtime = ServiceRuntime(definition, settings, KafkaSettings(bootstrap_servers=bootstrap))
-        if args.service == "portfolio":
-            print(f"portfolio seeded with {await seed_portfolios(runtime, kept)} portfolios", flush=True)
-            async with runtime.db.transaction() as session:  # the history already holds these events
-                await session.execute(update(outbox).values(published_at=outbox.c.created_at))
-        kept.clear()
-        subscription = runtime.subscription
-        assert subscription is not None
-        if args.max_records:
-            subscription.max_records = args.max_records
-        gc.collect()
-        trim()
-        print(f"RSS before the runtime starts: {rss():.0f} MB", flush=True)
-        before = by_type()
-        pymalloc_stats("before the runtime starts")
-        await runtime.start()
-        started, cpu, peak = time.perf_counter(), time.process_time(), 0.0
-        while subscription.status.applied + subscription.status.dead_lettered < expected:
-            await asyncio.sleep(0.5)
-            peak = max(peak, rss())
-        print(
-            f"{expected:,} events applied in {time.perf_counter() - started:.0f} s ({time.process_time() - cpu:.1f} s"
-            f" of process CPU, {subscription.status.dead_lettered} dead letters; max_records"
-            f" {subscription.max_records}): RSS {rss():.0f} MB, peak {peak:.0f} MB",
-            flush=True,
-        )
-        await asyncio.sleep(args.settle)
-        print(f"RSS {args.settle:g} s later: {rss():.0f} MB; relay published {runtime.relay.status.published}")
-        trim()
-        print(f"RSS after malloc_trim: {rss():.0f} MB")
-        found = gc.collect()
-        trim()
-        print(f"RSS after a full collection ({found} objects in cycles) and malloc_trim: {rss():.0f} MB")
-        after = by_type()
-        grown = sorted(((n - before.get(name, 0), name) for name, n in after.items()), reverse=True)[:20]
-        print("objects alive now and not before, by type:", ", ".join(f"{name} {n:+,}" for n, name in grown))
-        pymalloc_stats("after the catch-up")
-        await runtime.stop()
+        async with service_runtime(definition, url, bootstrap, data) as runtime:
+            if args.service == "portfolio":
+                print(f"portfolio seeded with {await seed_portfolios(runtime, kept)} portfolios", flush=True)
+                async with runtime.db.transaction() as session:  # the history already holds these events
+                    await session.execute(update(outbox).values(published_at=outbox.c.created_at))
+            kept.clear()
+            subscription = runtime.subscription
+            assert subscription is not None
+            if args.max_records:
+                subscription.max_records = args.max_records
+            gc.collect()
+            trim()
+            print(f"RSS before the runtime starts: {rss():.0f} MB", flush=True)
+            before = by_type()
+            pymalloc_stats("before the runtime starts")
+            await runtime.start()
+            started, cpu, peak = time.perf_counter(), time.process_time(), 0.0
+            while subscription.status.applied + subscription.status.dead_lettered < expected:
+                await asyncio.sleep(0.5)
+                peak = max(peak, rss())
+            print(
+                f"{expected:,} events applied in {time.perf_counter() - started:.0f} s"
+                f" ({time.process_time() - cpu:.1f} s of process CPU, {subscription.status.dead_lettered} dead letters;"
+                f" max_records"
+                f" {subscription.max_records}): RSS {rss():.0f} MB, peak {peak:.0f} MB",
+                flush=True,
+            )
+            await asyncio.sleep(args.settle)
+            print(f"RSS {args.settle:g} s later: {rss():.0f} MB; relay published {runtime.relay.status.published}")
+            trim()
+            print(f"RSS after malloc_trim: {rss():.0f} MB")
+            found = gc.collect()
+            trim()
+            print(f"RSS after a full collection ({found} objects in cycles) and malloc_trim: {rss():.0f} MB")
+            after = by_type()
+            grown = sorted(((n - before.get(name, 0), name) for name, n in after.items()), reverse=True)[:20]
+            print("objects alive now and not before, by type:", ", ".join(f"{name} {n:+,}" for n, name in grown))
+            pymalloc_stats("after the catch-up")
+            await runtime.stop()
     finally:
         await drop_database(ADMIN, url)
 

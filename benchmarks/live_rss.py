@@ -43,15 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "repor
 
 from history import STATUS_REPORTED, Scale, generate
 
+from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import free_port, start_broker
-from pmo_devstack.keys import PUBLISHERS, dev_key_paths, ensure_event_keys, event_key_paths, mint_token
+from pmo_devstack.keys import PUBLISHERS, dev_key_paths, ensure_event_keys, mint_token
 from pmo_devstack.stack import Stack
 from pmo_devstack.testing import create_database, drop_database
-from pmo_events.runtime import KafkaSettings
-from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.schema import outbox
-from pmo_servicekit.service import ServiceRuntime
-from pmo_servicekit.settings import ServiceSettings
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _METRIC = re.compile(r"^(pmo_subscription_(?:applied|dead_lettered)\w*)(?:\{[^}]*\})? ([0-9.e+]+)$", re.M)
@@ -122,20 +119,10 @@ def wait_caught_up(stack: Stack, name: str, expected: int, timeout: float) -> tu
 
 async def seed(url: str, data_dir: Path, bootstrap: str, history: list) -> int:  # type: ignore[type-arg]
     definition = SERVICES["portfolio"]
-    await asyncio.to_thread(upgrade, url, definition.migrations, definition.metadata)
-    settings = ServiceSettings(
-        env="development",
-        data_dir=data_dir,
-        database_url=url,
-        event_signing_key_file=event_key_paths(data_dir, "portfolio")[0],
-    )
-    runtime = ServiceRuntime(definition, settings, KafkaSettings(bootstrap_servers=bootstrap))
-    try:
+    async with service_runtime(definition, url, bootstrap, data_dir) as runtime:
         created = await seed_portfolios(runtime, history)
         async with runtime.db.transaction() as session:  # the history already holds these events
             await session.execute(update(outbox).values(published_at=outbox.c.created_at))
-    finally:
-        await runtime.db.dispose()
     return created
 
 

@@ -16,8 +16,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_devstack.keys import PUBLISHERS, ensure_event_keys, event_key_paths
-from pmo_devstack.testing import as_published, create_database, drop_database
+from pmo_devstack.testing import as_published, create_database, dev_settings, drop_database
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings, Subscription
@@ -27,7 +26,6 @@ from pmo_events.runtime.schema import consumed_streams, consumer_offsets, events
 from pmo_events.signing import PublicKeyDirectory
 from pmo_events.trust import EventTrust
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
-from pmo_servicekit.settings import ServiceSettings
 
 
 class Killed(BaseException):
@@ -41,13 +39,7 @@ async def service_runtime(
 ) -> AsyncIterator[ServiceRuntime]:
     """The service's runtime (store, commands, views) on a migrated database; nothing started."""
     await asyncio.to_thread(upgrade, database_url, definition.migrations, definition.metadata)
-    settings = ServiceSettings(
-        env="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        event_verify_keys_dir=ensure_event_keys(data_dir, PUBLISHERS),
-        event_signing_key_file=event_key_paths(data_dir, definition.name)[0] if definition.topic else None,
-    )
+    settings = dev_settings(definition, data_dir, database_url)
     runtime = ServiceRuntime(definition, settings, KafkaSettings(bootstrap_servers=kafka_bootstrap))
     try:
         yield runtime

@@ -29,21 +29,13 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 import pmo_servicekit.routing as routing
-from pmo_devstack.keys import (
-    AUDIENCE,
-    ISSUER,
-    PUBLISHERS,
-    ensure_dev_keys,
-    ensure_event_keys,
-    event_key_paths,
-    mint_token,
-)
+from pmo_devstack.keys import ensure_dev_keys, mint_token
+from pmo_devstack.testing import dev_settings
 from pmo_events.runtime import KafkaSettings
 from pmo_events.runtime.migrate import upgrade
 from pmo_servicekit.app import create_app
 from pmo_servicekit.auth import ROLES
 from pmo_servicekit.service import ServiceDefinition
-from pmo_servicekit.settings import ServiceSettings
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
@@ -88,20 +80,10 @@ def tokens(private: bytes) -> dict[str, str | None]:
 
 
 def make(definition: ServiceDefinition, data: Path) -> tuple[Any, bytes]:
-    private, public = ensure_dev_keys(data)
-    verify = ensure_event_keys(data, tuple(dict.fromkeys((*PUBLISHERS, definition.name))))
     url = f"sqlite+aiosqlite:///{data}/db.sqlite"
+    settings = dev_settings(definition, data, url)
     upgrade(url, definition.migrations, definition.metadata)
-    settings = ServiceSettings(
-        env="development",
-        data_dir=data,
-        database_url=url,
-        auth_public_key_file=public,
-        auth_issuer=ISSUER,
-        auth_audience=AUDIENCE,
-        event_verify_keys_dir=verify,
-        event_signing_key_file=event_key_paths(data, definition.name)[0],
-    )
+    private, _ = ensure_dev_keys(data)
     return create_app(definition, settings, KafkaSettings(bootstrap_servers="127.0.0.1:1")), private.read_bytes()
 
 

@@ -69,6 +69,26 @@ class RunningService:
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
 
 
+def dev_settings(
+    definition: ServiceDefinition, data_dir: Path, database_url: str, **settings_overrides: object
+) -> ServiceSettings:
+    """The settings the embedded stack gives `definition` on `database_url`: development keys under `data_dir`
+    (made once) for tokens, for verifying every publisher's events and for signing the service's own."""
+    _, public_path = ensure_dev_keys(data_dir)
+    publishers = (*PUBLISHERS, definition.name) if definition.topic else PUBLISHERS
+    return ServiceSettings(
+        env="development",
+        data_dir=data_dir,
+        database_url=database_url,
+        auth_public_key_file=public_path,
+        auth_issuer=ISSUER,
+        auth_audience=AUDIENCE,
+        event_verify_keys_dir=ensure_event_keys(data_dir, tuple(dict.fromkeys(publishers))),
+        event_signing_key_file=event_key_paths(data_dir, definition.name)[0] if definition.topic else None,
+        **settings_overrides,  # type: ignore[arg-type]
+    )
+
+
 @asynccontextmanager
 async def running_service(
     definition: ServiceDefinition,
@@ -79,21 +99,9 @@ async def running_service(
     **settings_overrides: object,
 ) -> AsyncIterator[RunningService]:
     """Migrate the database, then serve the app over HTTP on a free port until the block ends."""
-    private_path, public_path = ensure_dev_keys(data_dir)
-    publishers = (*PUBLISHERS, definition.name) if definition.topic else PUBLISHERS
-    verify_keys = ensure_event_keys(data_dir, tuple(dict.fromkeys(publishers)))
+    settings = dev_settings(definition, data_dir, database_url, **settings_overrides)
+    private_path, _ = ensure_dev_keys(data_dir)
     await asyncio.to_thread(upgrade, database_url, definition.migrations, definition.metadata)
-    settings = ServiceSettings(
-        env="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        auth_public_key_file=public_path,
-        auth_issuer=ISSUER,
-        auth_audience=AUDIENCE,
-        event_verify_keys_dir=verify_keys,
-        event_signing_key_file=event_key_paths(data_dir, definition.name)[0] if definition.topic else None,
-        **settings_overrides,  # type: ignore[arg-type]
-    )
     app = create_app(definition, settings, KafkaSettings(bootstrap_servers=kafka_bootstrap))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

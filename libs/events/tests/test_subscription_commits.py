@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from pmo_devstack.polling import eventually
-from pmo_events.runtime import KafkaSettings, Subscription
+from pmo_events.runtime import Database, KafkaSettings, Subscription
 from pmo_events.runtime import subscription as subscription_module
+from pmo_events.runtime.subscription import Handler
 
 from .support import migrated
 from .test_relay_and_subscription import Pipeline, add_to_total, view_metadata
@@ -46,17 +48,7 @@ async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
 
     monkeypatch.setattr(subscription_module, "write_offsets", written_then_shown)
 
-    first = pipeline.subscription
-    pipeline.subscription = Subscription(
-        name=first.name,
-        topics=first.topics,
-        db=consumer_db,
-        kafka=first.kafka,
-        handler=add_to_total,
-        dead_letter_topic=first.dead_letter_topic,
-        trust=first.trust,
-        durable_commits=durable,
-    )
+    _resubscribe(pipeline, consumer_db, add_to_total, durable_commits=durable)
     await pipeline.start()
     try:
         counter = str(uuid.uuid4())
@@ -73,6 +65,21 @@ async def test_a_batch_commits_without_the_wal_flush_only_when_asked(
         await pipeline.stop()
         await producer_db.dispose()
         await consumer_db.dispose()
+
+
+def _resubscribe(pipeline: Pipeline, db: Database, handler: Handler, **options: Any) -> None:
+    """The pipeline's subscription built again on `db` with `handler` (and `options`), as it was otherwise."""
+    first = pipeline.subscription
+    pipeline.subscription = Subscription(
+        name=first.name,
+        topics=first.topics,
+        db=db,
+        kafka=first.kafka,
+        handler=handler,
+        dead_letter_topic=first.dead_letter_topic,
+        trust=first.trust,
+        **options,
+    )
 
 
 async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
@@ -107,16 +114,7 @@ async def test_a_connection_lost_before_the_poll_s_bookkeeping_is_retried_not_ta
                 await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             ended.append(pid)
 
-    first = pipeline.subscription
-    pipeline.subscription = Subscription(
-        name=first.name,
-        topics=first.topics,
-        db=consumer_db,
-        kafka=first.kafka,
-        handler=add_then_lose_the_connection,
-        dead_letter_topic=first.dead_letter_topic,
-        trust=first.trust,
-    )
+    _resubscribe(pipeline, consumer_db, add_then_lose_the_connection)
     caplog.set_level("INFO", logger=subscription_module.log.name)
     await pipeline.start()
     try:
