@@ -20,6 +20,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -279,14 +280,21 @@ def served(postgres_admin_url: str, kafka_bootstrap: str, tmp_path_factory: pyte
         yield {"intake": intake, "portfolio": pf, "resourcing": rs, "reporting": rp}
 
 
-def _served(definition: ServiceDefinition, prefix: str, admin: str, kafka: str, data_dir: Path) -> ServedInThread:
-    return ServedInThread(
-        _isolated(definition, prefix),
-        database_url=fresh_postgres_database(admin),
-        kafka_bootstrap=kafka,
-        data_dir=data_dir,
-        prepare=_prepare,
-    )
+@contextmanager
+def _served(
+    definition: ServiceDefinition, prefix: str, admin: str, kafka: str, data_dir: Path
+) -> Iterator[ServedInThread]:
+    with (
+        fresh_postgres_database(admin) as database_url,
+        ServedInThread(
+            _isolated(definition, prefix),
+            database_url=database_url,
+            kafka_bootstrap=kafka,
+            data_dir=data_dir,
+            prepare=_prepare,
+        ) as served,
+    ):
+        yield served
 
 
 # -- the property -----------------------------------------------------------------------------------------------

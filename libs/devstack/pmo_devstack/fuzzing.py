@@ -45,10 +45,12 @@ def served_for_fuzzing(
 ) -> Iterator[ServedInThread]:
     """The service on a fresh PostgreSQL database and the broker, in a thread of its own (Schemathesis is
     synchronous); `prepare` creates what the cases are aimed at, its answer is `.prepared`."""
-    database_url = fresh_postgres_database(postgres_admin_url)
-    with ServedInThread(
-        definition, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=data_dir, prepare=prepare
-    ) as served:
+    with (
+        fresh_postgres_database(postgres_admin_url) as database_url,
+        ServedInThread(
+            definition, database_url=database_url, kafka_bootstrap=kafka_bootstrap, data_dir=data_dir, prepare=prepare
+        ) as served,
+    ):
         yield served
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -203,9 +203,15 @@ async def drop_database(admin_url: str, url: str) -> None:
         await conn.close()
 
 
-def fresh_postgres_database(admin_url: str) -> str:
-    """`create_database` for synchronous callers (module-scoped fixtures of Hypothesis tests)."""
-    return asyncio.run(create_database(admin_url))
+@contextmanager
+def fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """`create_database` for synchronous callers (module-scoped fixtures of Hypothesis tests), dropped when the
+    block ends."""
+    url = asyncio.run(create_database(admin_url))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(admin_url, url))
 
 
 def openapi_of(definition: ServiceDefinition) -> dict[str, Any]:
