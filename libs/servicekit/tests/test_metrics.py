@@ -107,11 +107,12 @@ async def test_lag_is_refreshed_during_a_catch_up_not_only_when_the_consumer_idl
     this test fails without it: lag 0 with 55 events still to apply)."""
 
     async def slow_apply(_session, _event: RecordedEvent) -> None:
-        await asyncio.sleep(0.1)  # 10 events/s, slower than the pings go in: the subscription falls behind
+        await asyncio.sleep(0.05)  # 20 events/s, slower than the pings go in: the subscription falls behind
 
     topic = f"t{uuid.uuid4().hex[:8]}.test.events"
     kit = replace(definition(tmp_path), name="test", topic=topic, consumes=(topic,), consumer=lambda _r: slow_apply)
-    total = 200  # on PostgreSQL: on SQLite the pings would wait for the applying transaction's write lock
+    total = 120  # 6 s of applying: several lag refreshes. On PostgreSQL: on SQLite the pings would wait for the
+    # applying transaction's write lock
     running = running_service(kit, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path)
     async with running as svc:
         runtime: ServiceRuntime = svc.runtime
@@ -125,7 +126,7 @@ async def test_lag_is_refreshed_during_a_catch_up_not_only_when_the_consumer_idl
                 assert {r.status_code for r in posted} == {201}
         await asyncio.sleep(1.2)  # past the refresh interval: a log end read before the last pings is stale now
         seen: list[tuple[int, int]] = []
-        while status.applied < total - 50:
+        while status.applied < total - 40:
             seen.append((status.applied, status.lag))
             await asyncio.sleep(0.1)
         behind = [(applied, lag) for applied, lag in seen if lag >= (total - applied) // 2]
