@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.resourcing import (
@@ -25,7 +26,9 @@ RID = "r-1"
 ON = {"resource_id": RID, "project_id": "p-1"}
 
 
-def booked(allocation_id: str, fte: str, status: str = "proposed", demand_id: str | None = "d-1") -> Event:
+def booked(
+    allocation_id: str, fte: str, status: Literal["proposed", "confirmed"] = "proposed", demand_id: str | None = "d-1"
+) -> Event:
     return AllocationBooked(
         allocation_id=allocation_id,
         **ON,
@@ -35,7 +38,7 @@ def booked(allocation_id: str, fte: str, status: str = "proposed", demand_id: st
         end=date(2027, 1, 15),
         fte=Decimal(fte),
         status=status,
-        booked_by="m",  # type: ignore[arg-type]
+        booked_by="m",
     )
 
 
