@@ -8,21 +8,31 @@ time (its whole process tree, from /proc) is read around each run. Intake's rela
 event during the run, and the run ends only once the outbox is empty. Then it measures
 propagation: a command in intake until its event is in reporting's event log.
 
+`--targets intake,portfolio,resourcing` measures portfolio's project status report and resourcing's booking
+too, each service on its own fresh PostgreSQL database and alone on the CPUs while measured (the others
+stopped), against the same two peers, with the same ratios (`command_targets.py`: what each posts and the
+data it needs first, made through the public APIs).
+
     make bench-env   # once: the peers' pinned environment, and `apt-get install -y wrk`
     .venv/bin/python benchmarks/commands.py [--seconds 10] [--connections 10] [--workers 1]
+        [--targets intake,portfolio,resourcing] [--projects 40] [--resources 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
+from command_targets import NEEDS, Target, prepare
 from load import Figures, RssSampler, es_env, process_cpu_ms, require_tools, rss_mb, start_peer, tree, wrk
 
 from pmo_devstack.broker import free_port
@@ -69,39 +79,67 @@ async def outbox_drained(url: str, timeout: float = 120.0) -> tuple[int, float]:
     raise RuntimeError("the relay did not publish every event in time")
 
 
-def measure_intake(args: argparse.Namespace, intake_url: str, data_dir: Path) -> tuple[Figures, Stack, str]:
+def start_stack(args: argparse.Namespace, urls: dict[str, str], data_dir: Path) -> Stack:
+    """The services the targets need (intake and reporting always), each measured one on its PostgreSQL database."""
+    names = [
+        "intake",
+        "reporting",
+        *(n for n in ("portfolio", "resourcing") if any(n in NEEDS[t] for t in args.targets)),
+    ]
     stack = Stack(
         data_dir,
-        ports={"intake": free_port(), "reporting": free_port()},
-        services=["intake", "reporting"],
+        ports={name: free_port() for name in names},
+        services=names,
         log=lambda _line: None,
         extra_env={"PMO_LOG_LEVEL": "warning", "PMO_HTTP_WORKERS": str(args.workers)},
-        service_env={"intake": {"PMO_DATABASE_URL": intake_url}},
+        service_env={name: {"PMO_DATABASE_URL": url} for name, url in urls.items()},
     )
     stack.start()
-    stack.stop_service("reporting")  # only intake (and its relay) on the CPUs while it is measured
+    return stack
+
+
+def alone(
+    args: argparse.Namespace, stack: Stack, target: Target, data_dir: Path
+) -> tuple[subprocess.Popen[bytes], Callable[..., Figures]]:
+    """The target's service alone on the CPUs (every other service stopped) and wrk on its command (`seconds=`)."""
+    for name in stack.services:
+        if name != target.service and stack.running(name):
+            stack.stop_service(name)
+    if not stack.running(target.service):
+        stack.start_service(target.service)
     key = dev_key_paths(data_dir)[0].read_bytes()
-    token = mint_token(key, subject="bench", roles=["requester"])
-    process = stack.process("intake")
+    token = mint_token(key, subject="bench", roles=list(target.roles))
+    process = stack.process(target.service)
     assert process is not None
-    url = stack.url("intake") + "/proposals"
-    name = f"intake POST /proposals ({args.workers} worker{'s' if args.workers > 1 else ''})"
-    wrk(name, url, process.pid, seconds=2, connections=args.connections, token=token)  # warm-up
+    requests = target.write_requests(data_dir)
+    url_of_run = stack.url(target.service) + target.path
+    name = f"{target.name} ({args.workers} worker{'s' if args.workers > 1 else ''})"
+    run = functools.partial(
+        wrk, name, url_of_run, process.pid, connections=args.connections, token=token, request_file=requests
+    )
+    return process, run
+
+
+def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, data_dir: Path) -> Figures:
+    """wrk on the target's service alone on the CPUs, its relay publishing every event before it ends."""
+    process, run = alone(args, stack, target, data_dir)
+    run(seconds=2)  # warm-up
     processes = tree(process.pid)
     before = process_cpu_ms(processes)
     with RssSampler(process.pid) as rss:
-        figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections, token=token)
+        figures = run(seconds=args.seconds)
     after = process_cpu_ms(processes)
     if args.workers > 1:  # the main process (uvicorn's supervisor) and each worker: which one does what
         print(
-            "  intake CPU per command by process: "
+            f"  {target.service} CPU per command by process: "
             + ", ".join(f"{pid} {(after[pid] - before[pid]) / max(figures.requests, 1):.2f} ms" for pid in after)
         )
-    published, waited = asyncio.run(outbox_drained(intake_url))
+    published, waited = asyncio.run(outbox_drained(url))
     print(
-        f"  intake: {published} events, every one published ({waited:.1f}s after the run); peak RSS {rss.peak:.0f} MB"
+        f"  {target.service}: {published} events, every one published ({waited:.1f}s after the run);"
+        f" peak RSS {rss.peak:.0f} MB"
     )
-    return figures, stack, token
+    return figures
 
 
 def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namespace) -> Figures:
@@ -118,50 +156,68 @@ def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namesp
         process.wait(10)
 
 
-def print_ratios(intake: Figures, insert: Figures, es: Figures) -> None:
-    print("\nratios (issue 17 targets in brackets):")
-    print(f"  commands/s  vs INSERT peer          {intake.rate / insert.rate:5.2f}x  [≥ 0.6]")
-    print(f"  commands/s  vs pyeventsourcing peer {intake.rate / es.rate:5.2f}x  [≥ 2]")
-    print(f"  CPU/command vs INSERT peer          {intake.cpu_per_request / insert.cpu_per_request:5.2f}x  [≤ 1.7]")
-    print(f"  p99         vs INSERT peer          {intake.p99 / insert.p99:5.2f}x  [≤ 1.5]")
+def print_ratios(target: Figures, insert: Figures, es: Figures) -> None:
+    print(f"\nratios of {target.name} (issue 17 targets in brackets):")
+    print(f"  commands/s  vs INSERT peer          {target.rate / insert.rate:5.2f}x  [≥ 0.6]")
+    print(f"  commands/s  vs pyeventsourcing peer {target.rate / es.rate:5.2f}x  [≥ 2]")
+    print(f"  CPU/command vs INSERT peer          {target.cpu_per_request / insert.cpu_per_request:5.2f}x  [≤ 1.7]")
+    print(f"  p99         vs INSERT peer          {target.p99 / insert.p99:5.2f}x  [≤ 1.5]")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=1, help="PMO_HTTP_WORKERS for intake")
+    parser.add_argument("--workers", type=int, default=1, help="PMO_HTTP_WORKERS for the measured services")
     parser.add_argument("--samples", type=int, default=200, help="propagation samples (0 skips)")
+    parser.add_argument(
+        "--targets",
+        type=lambda text: text.split(","),
+        default=["intake"],
+        help="services whose command is measured, in order: intake,portfolio,resourcing (command_targets.py)",
+    )
+    parser.add_argument("--projects", type=int, default=40, help="projects the portfolio and resourcing targets use")
+    parser.add_argument("--resources", type=int, default=100, help="resources the resourcing target books")
     args = parser.parse_args()
+    if set(args.targets) - set(NEEDS):
+        parser.error(f"--targets: one or more of {', '.join(NEEDS)}")
     require_tools()
-    urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(3)]
-    intake_url, insert_url, es_url = urls
+    measured = {
+        name: asyncio.run(create_database(ADMIN, "pmo_bench")) for name in dict.fromkeys(["intake", *args.targets])
+    }
+    insert_url, es_url = (asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(2))
     data_dir = Path(tempfile.mkdtemp(prefix="pmo-bench-"))
     stack: Stack | None = None
     try:
-        intake, stack, token = measure_intake(args, intake_url, data_dir)
+        stack = start_stack(args, measured, data_dir)
+        targets = prepare(stack, args.targets, projects=args.projects, resources=args.resources)
+        results = [measure(args, stack, targets[name], measured[name], data_dir) for name in args.targets]
         insert = measure_peer(
             "peer: FastAPI + SQLAlchemy Core INSERT", "insert_app", {"PEER_DATABASE_URL": insert_url}, args
         )
         es = measure_peer("peer: FastAPI + pyeventsourcing 9.5.6", "es_app", es_env(es_url.rsplit("/", 1)[1]), args)
         print(f"\nwrk, {args.connections} connections, {args.seconds} s each, one after another, on this machine:")
-        for figures in (intake, insert, es):
+        for figures in (*results, insert, es):
             print(figures.line())
-        print_ratios(intake, insert, es)
+        for figures in results:
+            print_ratios(figures, insert, es)
         if args.samples:
-            stack.start_service("reporting")
+            for name in ("intake", "reporting"):
+                if not stack.running(name):
+                    stack.start_service(name)
+            token = mint_token(dev_key_paths(data_dir)[0].read_bytes(), subject="bench", roles=["requester"])
             headers = {"Authorization": f"Bearer {token}"}
             asyncio.run(propagation(stack, headers, 20))  # reporting catches up on the run's events first
             lags = asyncio.run(propagation(stack, headers, args.samples))
             p50, p99 = percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000
             print(
-                f"\n{'command → reporting event log':<44} {len(lags):8d} samples   p50 {p50:6.1f} ms"
+                f"\n{'command → reporting event log':<56} {len(lags):8d} samples   p50 {p50:6.1f} ms"
                 f"   p99 {p99:6.1f} ms   mean {statistics.mean(lags) * 1000:6.1f} ms"
             )
     finally:
         if stack is not None:
             stack.stop()
-        for url in urls:
+        for url in (*measured.values(), insert_url, es_url):
             asyncio.run(drop_database(ADMIN, url))
 
 

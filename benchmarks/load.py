@@ -44,7 +44,7 @@ class Figures:
 
     def line(self) -> str:
         return (
-            f"{self.name:<44} {self.rate:8.0f}/s   p50 {self.p50:6.1f} ms   p99 {self.p99:6.1f} ms"
+            f"{self.name:<56} {self.rate:8.0f}/s   p50 {self.p50:6.1f} ms   p99 {self.p99:6.1f} ms"
             f"   CPU {self.cpu_per_request:5.2f} ms/req   errors {self.errors}"
         )
 
@@ -179,18 +179,22 @@ def _ms(text: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def wrk(name: str, url: str, pid: int, *, seconds: int, connections: int, token: str = "") -> Figures:
-    """Drive `POST url` with wrk (two threads) and read the server's CPU time around the run."""
+def wrk(
+    name: str, url: str, pid: int, *, seconds: int, connections: int, token: str = "", request_file: Path | None = None
+) -> Figures:
+    """Drive `POST url` with wrk (two threads) and read the server's CPU time around the run; with `request_file`
+    (path and body lines, `requests.lua`) the requests go to `url`'s host in turn."""
+    script = HERE / ("requests.lua" if request_file else "post.lua")
     before = cpu_ms(pid)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(HERE / "post.lua"), url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, "BENCH_TOKEN": token},
+        env={**os.environ, "BENCH_TOKEN": token, "BENCH_REQUESTS": str(request_file or "")},
     ).stdout
     spent = cpu_ms(pid) - before
-    percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", out, re.M))  # wrk pads "1.25s "
     if "99" not in percentiles:
         print(f"  {name}: wrk printed no latency percentiles:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]

@@ -1,8 +1,9 @@
-"""Profile one loaded intake process with py-spy and print the top frames by share of samples.
+"""Profile one loaded service process with py-spy and print the top frames by share of samples.
 
-    .venv/bin/python benchmarks/pyspy_profile.py [--seconds 15] [--top 25]
+    .venv/bin/python benchmarks/pyspy_profile.py [--seconds 15] [--top 25] [--target intake|portfolio|resourcing]
 
-Starts Tansu and intake on a fresh PostgreSQL database, drives `POST /proposals` with wrk while
+Starts Tansu and the target's service on a fresh PostgreSQL database (with what its data needs, as
+`commands.py --targets` does), drives its command with wrk (intake's `POST /proposals` by default) while
 py-spy (from the peers' environment) samples the process, and prints the frames that hold the most
 samples: inclusive (on the stack) and self (on top of it), as shares of all samples.
 """
@@ -12,20 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import os
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
 
-from load import HERE, require_tools, wrk
+from command_targets import NEEDS, prepare
+from commands import ADMIN, alone, start_stack
+from load import HERE, require_tools
 
-from pmo_devstack.broker import free_port
-from pmo_devstack.keys import dev_key_paths, mint_token
-from pmo_devstack.stack import Stack
 from pmo_devstack.testing import create_database, drop_database
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PY_SPY = HERE / ".venv-peers" / "bin" / "py-spy"
 
 
@@ -55,31 +53,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--target", choices=sorted(NEEDS), default="intake")
+    parser.add_argument("--projects", type=int, default=40)
+    parser.add_argument("--resources", type=int, default=100)
     args = parser.parse_args()
+    args.targets, args.workers, args.connections = [args.target], 1, 10
     require_tools()
     url = asyncio.run(create_database(ADMIN, "pmo_bench"))
     data_dir = Path(tempfile.mkdtemp(prefix="pmo-profile-"))
-    stack = Stack(
-        data_dir,
-        ports={"intake": free_port()},
-        services=["intake"],
-        log=lambda _line: None,
-        extra_env={"PMO_LOG_LEVEL": "warning"},
-        service_env={"intake": {"PMO_DATABASE_URL": url}},
-    )
+    stack = start_stack(args, {args.target: url}, data_dir)
     try:
-        stack.start()
-        token = mint_token(dev_key_paths(data_dir)[0].read_bytes(), subject="bench", roles=["requester"])
-        process = stack.process("intake")
-        assert process is not None
-        target = stack.url("intake") + "/proposals"
-        # Warm-up, figures discarded (on a busy machine its first answers take seconds: no percentiles to read).
-        subprocess.run(
-            ["wrk", "-t2", "-c10", "-d6s", "-s", str(HERE / "post.lua"), target],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "BENCH_TOKEN": token},
-        )
+        target = prepare(stack, args.targets, projects=args.projects, resources=args.resources)[args.target]
+        process, run = alone(args, stack, target, data_dir)
+        run(seconds=6)  # warm-up, figures discarded
         collapsed = data_dir / "profile.txt"
         spy = ["py-spy", "record", "--pid", str(process.pid), "--duration", str(args.seconds), "--rate", "200"]
         spy[0] = str(PY_SPY)
@@ -89,9 +75,7 @@ def main() -> None:
             kwargs={"check": True, "capture_output": True},
         )
         sampler.start()
-        print(
-            wrk("intake POST /proposals", target, process.pid, seconds=args.seconds, connections=10, token=token).line()
-        )
+        print(run(seconds=args.seconds).line())
         sampler.join()
         summarise(collapsed, args.top)
     finally:
