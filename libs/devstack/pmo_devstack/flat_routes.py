@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -105,13 +105,13 @@ def _example(operation: dict[str, Any], openapi: dict[str, Any]) -> str:
 
 
 def _requests(
-    openapi: dict[str, Any], tk: dict[str, str | None], prepared: dict[str, str]
+    openapi: dict[str, Any], tk: dict[str, str | None], prepared: dict[str, str], skip: Collection[str]
 ) -> Iterator[tuple[tuple[str, ...], str, str, list[tuple[str, str]], bytes | None]]:
     for path, operations in openapi["paths"].items():
         if path.startswith(UNCOMPARED_PATHS):
             continue
         for method, operation in operations.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
+            if method not in ("get", "post", "put", "patch", "delete") or f"{method.upper()} {path}" in skip:
                 continue
             has_body = "requestBody" in operation
             bodies = {"example": _example(operation, openapi).encode()}
@@ -145,10 +145,16 @@ def _requests(
 
 
 def answers(
-    definition: ServiceDefinition, data: Path, *, flat: bool, prepare: Prepare | None = None
+    definition: ServiceDefinition,
+    data: Path,
+    *,
+    flat: bool,
+    prepare: Prepare | None = None,
+    skip: Collection[str] = (),
 ) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], int, str, list[tuple[str, str]]]], Counter[str], int]:
     """(the OpenAPI document, every answer, how often FastAPI's solver ran by operation (`METHOD /path`), how many
-    spans FastAPI made itself)."""
+    spans FastAPI made itself). `skip` names operations (`METHOD /path`) not sent at all (a solver's, which
+    would start a worker process)."""
     solved = Counter[str]()
     operation = ""
     real_solver = fastapi.routing.solve_dependencies
@@ -175,7 +181,7 @@ def answers(
             tk = tokens(private)
             prepared = prepare(client, tk) if prepare is not None else {}
             solved.clear()
-            for key, method, url, headers, body in _requests(openapi, tk, prepared):
+            for key, method, url, headers, body in _requests(openapi, tk, prepared, skip):
                 operation = f"{method} {key[1]}"
                 answer = client.request(method, url, headers=headers, content=body)
                 kept = sorted(

@@ -16,8 +16,9 @@ from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["fiscal calendar"])
+router = APIRouter(tags=["fiscal calendar"], route_class=FlatRoute)
 
 
 @router.get(

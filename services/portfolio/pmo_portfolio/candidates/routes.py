@@ -35,8 +35,9 @@ from pmo_servicekit.contract.shared import OUTCOME_VERBS
 from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem, invalid_field
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 Status = Literal["awaiting_decision", "approved", "rejected", "deferred", "changes_requested", "withdrawn"]
 NOT_FOUND = {404: "no such portfolio (or candidate)"}
 RULES = {

@@ -26,8 +26,9 @@ from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import answer, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 NOT_FOUND = {404: "no such project, board action or portfolio"}
 RULES = {409: "the action is already resolved, or the project's state forbids the resolution (a pause needs it active)"}
 FORBIDDEN = {

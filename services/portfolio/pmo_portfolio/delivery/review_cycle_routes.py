@@ -26,8 +26,9 @@ from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import IfMatch, answer, answered, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 NOT_FOUND = {404: "no such portfolio (or no cycle yet)"}
 NO_MODEL = {422: "`scoring_model`: the portfolio has no scoring model to re-score its projects with"}
 

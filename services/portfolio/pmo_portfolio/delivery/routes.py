@@ -59,8 +59,9 @@ from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 NOT_FOUND = {404: "no such project"}
 RULES = {409: "the project's state (or the envelope, `envelope-exceeded`) forbids it"}
 #: Who acts on a project: its portfolio's board decides; its assigned project manager reports and raises changes.

@@ -22,8 +22,9 @@ from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import answer, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["dependencies"])
+router = APIRouter(tags=["dependencies"], route_class=FlatRoute)
 
 
 @router.post(

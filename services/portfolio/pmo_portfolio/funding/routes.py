@@ -23,8 +23,9 @@ from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 NOT_FOUND = {404: "no such portfolio"}
 RULES = {409: "a rule forbids it (`type` names it: a period below what is committed, the last board member, ...)"}
 

@@ -33,8 +33,9 @@ from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answer, answered, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter()
+router = APIRouter(route_class=FlatRoute)
 NOT_FOUND = {404: "no such portfolio (or motion)"}
 RULES = {
     409: "a rule forbids it now (`type` names it: the motion is no longer open, a vote already cast, "

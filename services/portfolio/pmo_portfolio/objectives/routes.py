@@ -22,8 +22,9 @@ from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import invalid_field
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["objectives"])
+router = APIRouter(tags=["objectives"], route_class=FlatRoute)
 NOT_FOUND = {404: "no such objective"}
 
 

@@ -35,10 +35,11 @@ from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
 #: Tranches, the tranche review, the programme's projects and status: its leaders (the domain says which).
 LEADER = allow("viewer", owner=PROGRAMME_LEADER)
-router = APIRouter(tags=["programmes"])
+router = APIRouter(tags=["programmes"], route_class=FlatRoute)
 NOT_FOUND = {404: "no such programme (or tranche, or programme benefit)"}
 RULES = {
     403: "only the SRO (reviews), the programme manager (status) or either (tranches, projects) may",

@@ -34,10 +34,11 @@ from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
+from pmo_servicekit.routing import FlatRoute
 
 #: Changing an item: its owner, or a pmo_analyst or admin.
 ITEM_OWNER = allow("viewer", owner=RAID_OWNER, exempt=["pmo_analyst", "admin"])
-router = APIRouter(tags=["raid"])
+router = APIRouter(tags=["raid"], route_class=FlatRoute)
 NOT_FOUND = {404: "no such RAID item in this portfolio"}
 RULES = {403: "only the item's owner or an analyst", 409: "the item is closed, or not of that kind"}
 CHANGE: dict[str, Any] = {

@@ -22,8 +22,9 @@ from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.http import answer, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem, invalid_field
+from pmo_servicekit.routing import FlatRoute
 
-router = APIRouter(tags=["scenarios"])
+router = APIRouter(tags=["scenarios"], route_class=FlatRoute)
 
 
 def _request(body: ScenarioRun) -> ScenarioRequest:
