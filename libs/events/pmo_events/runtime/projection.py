@@ -60,7 +60,11 @@ async def rebuild_inline_views(
     A `StreamView` or `InlineViews` folds the whole store in memory and writes each of its rows once at the
     end; the other projectors see each event in turn (no view reads another's table).
     """
-    in_memory: list[Replay] = [p.replay() for p in projectors if isinstance(p, StreamView | InlineViews)]
+    in_memory: list[Replay] = [
+        p.replay(rebuilding=True) if isinstance(p, StreamView) else p.replay()
+        for p in projectors
+        if isinstance(p, StreamView | InlineViews)
+    ]
     one_by_one = [p for p in projectors if not isinstance(p, StreamView | InlineViews)]
     replayed = 0
     async with db.transaction() as session:

@@ -53,6 +53,10 @@ class StreamView(Generic[S]):
     on_insert: Callable[[RecordedEvent], dict[str, Any]] = field(default=_nothing)
     #: Only streams of this type have rows (None: every stream the service records).
     stream_type: str | None = None
+    #: A rebuild's decode of a stored event given the stream's next stored event (None: the last one, or the
+    #: next is on a later page): may leave out what that next event replaces, so long as the state after it
+    #: is the full decode's (each view that has one tests it). None: every event decoded in full.
+    rebuild_decode: Callable[[RecordedEvent, RecordedEvent | None], Event] | None = None
 
     def accepts(self, event: RecordedEvent) -> bool:
         return self.stream_type is None or event.stream_type == self.stream_type
@@ -137,9 +141,10 @@ class StreamView(Generic[S]):
         names = tuple(name for name in rows[0] if name != self.key.name) if rows else ()
         return ChangedViewRows(self.table, self.key.name, names, rows)
 
-    def replay(self, stored: dict[str, S] | None = None) -> Folding[S]:
-        """An in-memory fold over these rows (`stored`: the states already in the table)."""
-        return Folding(self, dict(stored or {}))
+    def replay(self, stored: dict[str, S] | None = None, *, rebuilding: bool = False) -> Folding[S]:
+        """An in-memory fold over these rows (`stored`: the states already in the table); `rebuilding`: over
+        the whole store in order (a rebuild), which may decode through `rebuild_decode`."""
+        return Folding(self, dict(stored or {}), rebuilding=rebuilding and self.rebuild_decode is not None)
 
     async def _load(self, session: AsyncSession, ids: list[str]) -> dict[str, S]:
         found: dict[str, S] = {}
@@ -167,18 +172,32 @@ class Folding(Generic[S]):
     states: dict[str, S] = field(default_factory=dict)
     first: dict[str, RecordedEvent] = field(default_factory=dict)
     last: dict[str, RecordedEvent] = field(default_factory=dict)
+    #: Decoding through the view's `rebuild_decode`, each event with its stream's next one on the same page.
+    rebuilding: bool = False
 
     def fold(self, events: Iterable[RecordedEvent]) -> None:
         view, states = self.view, self.states
-        for event in events:
-            if not view.accepts(event):
-                continue
+        accepted = [event for event in events if view.accepts(event)]
+        decoded = self._looking_ahead(accepted) if self.rebuilding else (event.decode() for event in accepted)
+        for event, contract in zip(accepted, decoded, strict=True):
             stream = event.stream_id
             state = states.get(stream) or self.stored.get(stream) or view.initial(stream)
-            states[stream] = view.evolve(state, event.decode())
+            states[stream] = view.evolve(state, contract)
             self.last[stream] = event
             if stream not in self.stored:
                 self.first.setdefault(stream, event)
+
+    def _looking_ahead(self, events: list[RecordedEvent]) -> list[Event]:
+        """`rebuild_decode` of each event with its stream's next one in `events`."""
+        decode = self.view.rebuild_decode
+        assert decode is not None
+        decoded: list[Event] = []
+        after: dict[str, RecordedEvent] = {}
+        for event in reversed(events):
+            decoded.append(decode(event, after.get(event.stream_id)))
+            after[event.stream_id] = event
+        decoded.reverse()
+        return decoded
 
     async def write(self, session: AsyncSession) -> None:
         """One insert for new streams and one update for the others, each a batch."""
