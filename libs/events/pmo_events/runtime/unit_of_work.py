@@ -154,7 +154,7 @@ class UnitOfWork:
         version = 0
         snapshot = await self.store.load_snapshot(reads, stream_id)
         if snapshot is not None:
-            state = aggregate.state_model.model_validate(snapshot.state)
+            state = snapshot.restore(aggregate.state_model)
             version = snapshot.version
         for recorded in await self.store.load(reads, stream_id, after_version=version):
             state = aggregate.evolve(state, recorded.decode())
@@ -210,7 +210,7 @@ class UnitOfWork:
                 await project(self.session, event)
         self.recorded.extend(recorded)
         if snapshot_due and state_after is not None:
-            await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump(mode="json"))
+            await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump_json())
         for event in recorded:
             for react in self._policies:
                 await react(self, event)
@@ -375,7 +375,7 @@ class PollUnitOfWork(UnitOfWork):
             state = aggregate.initial(stream_id)
             version = 0
             if snapshot is not None:
-                state = aggregate.state_model.model_validate(snapshot.state)
+                state = snapshot.restore(aggregate.state_model)
                 version = snapshot.version
             for event in recorded:
                 state = aggregate.evolve(state, event.decode())
@@ -453,8 +453,7 @@ class PollUnitOfWork(UnitOfWork):
         for stream_id, before in versions_before.items():
             aggregate, loaded = self._states[stream_id]
             if _crossed(before, loaded.version, aggregate):
-                state = loaded.state.model_dump(mode="json")
-                await self.store.save_snapshot(self.session, stream_id, loaded.version, state)
+                await self.store.save_snapshot(self.session, stream_id, loaded.version, loaded.state.model_dump_json())
         if self._policies:
             for append, meta in appends:
                 caused = UnitOfWork(self.session, self.store, meta, self._projectors, self._policies)
