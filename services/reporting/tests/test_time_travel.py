@@ -358,3 +358,74 @@ async def test_a_sweep_thins_its_checkpoints_keeping_the_fold_bound_and_answers_
         head = await log_head(session)
         assert max(upto for _, upto in await checkpoint_marks(session, "portfolio", 1)) == head
     await assert_like_full_folds(db, cold())
+
+
+def decoded_count(docs: InMemoryDocuments) -> int:
+    return sum(not isinstance(body, str) for of_kind in docs._kinds.values() for _scope, body in of_kind.values())
+
+
+def test_forgetting_what_was_decoded_holds_the_text_again_but_not_over_a_newer_body() -> None:
+    docs = InMemoryDocuments.encoded({"k": {"a": ("s", '{"n":1}'), "b": ("s", '{"n":2}')}})
+    assert docs.get("k", "a") == {"n": 1}
+    assert docs.all("k", scope="s") == [{"n": 1}, {"n": 2}]
+    docs.put("k", "b", {"n": 3}, scope="s")  # replaced after it was decoded: the newer body stays
+    assert docs.forget_decoded() == 1
+    assert docs._kinds["k"] == {"a": ("s", '{"n":1}'), "b": ("s", {"n": 3})}
+    assert docs.get("k", "a") == {"n": 1} and docs.forget_decoded() == 1
+    assert docs.forget_decoded() == 0
+
+
+async def test_an_answer_kept_in_memory_holds_what_its_report_read_as_text_again(db: Database) -> None:
+    """Once the caller has made its report (on the loop's next turn), the bodies the report decoded are held as
+    their JSON text again, and the same instant asked again answers the same documents and the same report."""
+    history, _late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, thin=False)
+    process = cold()
+    as_of = T0 + timedelta(days=40, hours=5)
+    answer = await fold_as_of(db, PORTFOLIO, as_of, process)
+    folded_by_the_tail = decoded_count(answer)
+    summary = portfolio_summary(answer, "pf-1")
+    assert decoded_count(answer) > folded_by_the_tail
+    await asyncio.sleep(0)
+    assert decoded_count(answer) == folded_by_the_tail
+    again = await fold_as_of(db, PORTFOLIO, as_of, process)
+    assert again is answer
+    full = await fold_as_of(db, PORTFOLIO, as_of)
+    assert portfolio_summary(again, "pf-1") == summary == portfolio_summary(full, "pf-1")
+    assert sorted(again.rows()) == sorted((await fold_as_of(db, PORTFOLIO, as_of)).rows())
+
+
+async def test_what_is_held_in_memory_is_let_go_once_no_question_came_for_a_while(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hold_seconds` after the last question every checkpoint and answer in memory goes and the memory is given
+    back; each question puts that off; the answers after that are the full folds' again."""
+    history, _late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, thin=False)
+    given: list[str] = []
+    monkeypatch.setattr(time_travel, "give_back_memory", lambda: given.append("trim"))
+    loop = asyncio.get_running_loop()
+    waiting = Checkpoints(sweep_every=None, budget=10**12, hold_seconds=3600)
+    asked = instants()[::16]
+    await fold_as_of(db, PORTFOLIO, asked[0], waiting)
+    assert waiting._release is not None
+    first_due = waiting._release.when()
+    await asyncio.sleep(0.01)
+    answer = await fold_as_of(db, PORTFOLIO, asked[-1], waiting)
+    assert waiting._release.when() > first_due >= loop.time() + 3500  # put off by the later question
+    assert await fold_as_of(db, PORTFOLIO, asked[-1], waiting) is answer
+    waiting._release.cancel()
+    process = Checkpoints(sweep_every=None, budget=10**12, hold_seconds=0.2)
+    for as_of in asked:
+        await fold_as_of(db, PORTFOLIO, as_of, process)
+    assert process.held_bytes("portfolio") > 0
+    await asyncio.sleep(1)  # the release was due 0.2 s after the last question
+    for _ in range(100):  # the memory is given back in the loop's executor
+        if given:
+            break
+        await asyncio.sleep(0.01)
+    assert process.held_bytes("portfolio") == 0 and process.nearest("portfolio", asked[-1], 10**9) is None
+    assert given == ["trim"]
+    await assert_like_full_folds(db, Checkpoints(sweep_every=None, hold_seconds=0.01))

@@ -35,31 +35,49 @@ AVERAGE_BYTES = 900
 Held = tuple[str, Body | str]
 
 
-def _decoded(of_kind: dict[str, Held], key: str) -> tuple[str, Body] | None:
-    """The entry with its body decoded (once: the decoded body replaces the text)."""
-    found = of_kind.get(key)
-    if found is None:
-        return None
-    scope, body = found
-    if isinstance(body, str):
-        body = orjson.loads(body)
-        of_kind[key] = (scope, body)
-    return scope, body
-
-
 class InMemoryDocuments:
     """Every document held in dicts by kind: the fold target of `as_of` questions and of rebuilds.
 
     A body may be held as JSON text until it is first read (`put_encoded`): a checkpoint read from the
-    database decodes only the documents a fold or a report touches."""
+    database decodes only the documents a fold or a report touches, and `forget_decoded` holds those as
+    text again once the report is made."""
 
     def __init__(self) -> None:
         self._kinds: dict[str, dict[str, Held]] = {}
         #: The size of the documents' JSON when known (a checkpoint read back), else 0: see `approx_bytes`.
         self.text_bytes = 0
+        #: Each body decoded from its text on reading: where it is held, the text it was held as, the body.
+        self._read: list[tuple[dict[str, Held], str, Held, Body]] = []
+
+    def _decoded(self, of_kind: dict[str, Held], key: str) -> tuple[str, Body] | None:
+        """The entry with its body decoded (once: the decoded body replaces the text until `forget_decoded`)."""
+        found = of_kind.get(key)
+        if found is None:
+            return None
+        scope, body = found
+        if isinstance(body, str):
+            decoded: Body = orjson.loads(body)
+            of_kind[key] = (scope, decoded)
+            self._read.append((of_kind, key, found, decoded))
+            return scope, decoded
+        return scope, body
+
+    def forget_decoded(self) -> int:
+        """Hold every body decoded by reading as its JSON text again (decoded again when next read): a set kept
+        for later questions then takes about its text's size, where its decoded documents take several times
+        that and, made among a question's short-lived objects, keep CPython's arenas from being given back.
+        Answers how many bodies went back to text."""
+        read, self._read = self._read, []
+        forgotten = 0
+        for of_kind, key, text, decoded in read:
+            held = of_kind.get(key)
+            if held is not None and held[1] is decoded:  # not replaced since
+                of_kind[key] = text
+                forgotten += 1
+        return forgotten
 
     def get(self, kind: str, key: str) -> Body | None:
-        found = _decoded(self._kinds.get(kind, {}), key)
+        found = self._decoded(self._kinds.get(kind, {}), key)
         return found[1] if found else None
 
     def put(self, kind: str, key: str, body: Body, *, scope: str = "") -> None:
@@ -85,12 +103,12 @@ class InMemoryDocuments:
         """The documents of one kind (optionally one scope), in key order for stable reports."""
         of_kind = self._kinds.get(kind, {})
         keys = [key for key in sorted(of_kind) if scope is None or of_kind[key][0] == scope]
-        return [_decoded(of_kind, key)[1] for key in keys]  # type: ignore[index]
+        return [self._decoded(of_kind, key)[1] for key in keys]  # type: ignore[index]
 
     def rows(self) -> Iterator[tuple[str, str, str, Body]]:
         for kind, of_kind in self._kinds.items():
             for key in list(of_kind):
-                scope, body = _decoded(of_kind, key)  # type: ignore[misc]
+                scope, body = self._decoded(of_kind, key)  # type: ignore[misc]
                 yield kind, key, scope, body
 
     def encoded_rows(self) -> Iterator[tuple[str, str, str, str]]:
