@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioBudgetSet
+from pmo_events.contracts.portfolio import CandidateWithdrawn, InvestmentDecided, PortfolioBudgetSet
 from pmo_portfolio.funding.domain import envelope
 from pmo_portfolio.funding.domain import portfolio as rules
 from pmo_portfolio.funding.domain.portfolio import CreatePortfolio
@@ -69,3 +69,30 @@ def test_budget_refuses_a_negative_envelope() -> None:
 def test_commands_on_a_portfolio_that_does_not_exist_are_not_found() -> None:
     with pytest.raises(NotFound):
         envelope.set_budget(given(), money(("2027", "1")), "ann")
+
+
+def test_a_rebuilds_in_place_fold_gives_evolves_state_after_every_event() -> None:
+    """`evolve_owned` (the portfolios view's rebuild) changes candidates in place; its states are `evolve`'s."""
+    history = [
+        created(),
+        registered("c-1"),
+        registered("c-2", costs=(("2027", "250"),)),
+        _approved("c-1", "600"),
+        registered("c-3"),
+        CandidateWithdrawn(
+            portfolio_id=PORTFOLIO_ID, candidate_id="c-3", proposal_id="c-3", withdrawn_by="ann", reason="merged"
+        ),
+        registered("c-2", costs=(("2027", "300"),), submission=2),
+        _approved("c-2", "300").model_copy(update={"outcome": "defer", "approved_budget": ()}),
+        PortfolioBudgetSet(portfolio_id=PORTFOLIO_ID, budget=money(("2027", "2000")), set_by="ann"),
+    ]
+    pure, owned = rules.initial(PORTFOLIO_ID), rules.initial(PORTFOLIO_ID)
+    before, states = [pure.model_dump(mode="json")], [pure]
+    for event in history:
+        pure, owned = rules.evolve(pure, event), rules.evolve_owned(owned, event)
+        assert owned.model_dump(mode="json") == pure.model_dump(mode="json"), type(event).__name__
+        states.append(pure)
+        before.append(pure.model_dump(mode="json"))
+    assert [state.model_dump(mode="json") for state in states] == before, "evolve changed a state it was given"
+    assert pure.candidates["c-3"].status == "withdrawn" and pure.candidates["c-2"].status == "deferred"
+    assert pure.committed == {"2027": Decimal("600")} and pure.candidates["c-2"].costs[0].amount == Decimal("300")

@@ -57,6 +57,10 @@ class StreamView(Generic[S]):
     #: next is on a later page): may leave out what that next event replaces, so long as the state after it
     #: is the full decode's (each view that has one tests it). None: every event decoded in full.
     rebuild_decode: Callable[[RecordedEvent, RecordedEvent | None], Event] | None = None
+    #: A rebuild's `evolve`: a rebuild's fold owns every state it holds (made by `initial`, never stored or
+    #: handed out before the end), so this may change the state it is given and return it instead of a copy;
+    #: the states must equal `evolve`'s (each view that has one tests it). None: `evolve`.
+    rebuild_evolve: Callable[[S, Event], S] | None = None
 
     def accepts(self, event: RecordedEvent) -> bool:
         return self.stream_type is None or event.stream_type == self.stream_type
@@ -143,8 +147,10 @@ class StreamView(Generic[S]):
 
     def replay(self, stored: dict[str, S] | None = None, *, rebuilding: bool = False) -> Folding[S]:
         """An in-memory fold over these rows (`stored`: the states already in the table); `rebuilding`: over
-        the whole store in order (a rebuild), which may decode through `rebuild_decode`."""
-        return Folding(self, dict(stored or {}), rebuilding=rebuilding and self.rebuild_decode is not None)
+        the whole store in order from empty rows (a rebuild), through `rebuild_decode` and `rebuild_evolve`."""
+        if rebuilding and stored:
+            raise ValueError("a rebuild folds from empty rows: its states are its own")
+        return Folding(self, dict(stored or {}), rebuilding=rebuilding)
 
     async def _load(self, session: AsyncSession, ids: list[str]) -> dict[str, S]:
         found: dict[str, S] = {}
@@ -172,17 +178,22 @@ class Folding(Generic[S]):
     states: dict[str, S] = field(default_factory=dict)
     first: dict[str, RecordedEvent] = field(default_factory=dict)
     last: dict[str, RecordedEvent] = field(default_factory=dict)
-    #: Decoding through the view's `rebuild_decode`, each event with its stream's next one on the same page.
+    #: A rebuild's: through the view's `rebuild_decode` (each event with its stream's next one on the same page)
+    #: and `rebuild_evolve`, when it has them.
     rebuilding: bool = False
 
     def fold(self, events: Iterable[RecordedEvent]) -> None:
         view, states = self.view, self.states
         accepted = [event for event in events if view.accepts(event)]
-        decoded = self._looking_ahead(accepted) if self.rebuilding else (event.decode() for event in accepted)
+        if self.rebuilding and view.rebuild_decode is not None:
+            decoded: Iterable[Event] = self._looking_ahead(accepted)
+        else:
+            decoded = (event.decode() for event in accepted)
+        evolve = view.rebuild_evolve if self.rebuilding and view.rebuild_evolve is not None else view.evolve
         for event, contract in zip(accepted, decoded, strict=True):
             stream = event.stream_id
             state = states.get(stream) or self.stored.get(stream) or view.initial(stream)
-            states[stream] = view.evolve(state, contract)
+            states[stream] = evolve(state, contract)
             self.last[stream] = event
             if stream not in self.stored:
                 self.first.setdefault(stream, event)

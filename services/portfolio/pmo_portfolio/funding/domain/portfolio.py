@@ -117,7 +117,12 @@ def create(command: CreatePortfolio) -> list[Event]:
 
 def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
     """A resubmission replaces the candidate's content and starts a fresh assessment."""
-    candidate = Candidate(
+    candidate = _candidate(event)
+    return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
+
+
+def _candidate(event: CandidateRegistered) -> Candidate:
+    return Candidate(
         candidate_id=event.candidate_id,
         title=event.title,
         submission=event.submission,
@@ -130,7 +135,6 @@ def _registered(state: Portfolio, event: CandidateRegistered) -> Portfolio:
         dependencies=event.dependencies,
         programme_id=event.programme_id,
     )
-    return state.model_copy(update={"candidates": {**state.candidates, event.candidate_id: candidate}})
 
 
 def _decided(state: Portfolio, event: InvestmentDecided) -> Portfolio:
@@ -171,6 +175,26 @@ def evolve(state: Portfolio, event: Event) -> Portfolio:
     if isinstance(event, InvestmentDecided):
         return _decided(state, event)
     return _evolve_delivery(state, event)
+
+
+def evolve_owned(state: Portfolio, event: Event) -> Portfolio:
+    """`evolve` for a fold that holds the only reference to `state` and its candidates (a rebuild's): a
+    registration, decision or withdrawal changes the candidate and `state.candidates` in place and returns
+    `state`, instead of copying the portfolio with every candidate it holds (a copy per event made a portfolio's
+    replay quadratic); any other event is `evolve`'s. The states it gives equal `evolve`'s, event for event."""
+    if isinstance(event, CandidateRegistered):
+        state.candidates[event.candidate_id] = _candidate(event)
+        return state
+    if isinstance(event, InvestmentDecided):
+        candidate = state.candidates[event.candidate_id]
+        candidate.status = STATUS_AFTER[event.outcome]
+        candidate.approved_budget = event.approved_budget
+        state.committed = add(state.committed, event.approved_budget)
+        return state
+    if isinstance(event, CandidateWithdrawn):
+        state.candidates[event.candidate_id].status = "withdrawn"
+        return state
+    return evolve(state, event)
 
 
 def _evolve_delivery(state: Portfolio, event: Event) -> Portfolio:
