@@ -86,12 +86,6 @@ class SubscriptionStatus(LinkStatus):
         return sum(max(0, end - self.positions.get(tp, 0)) for tp, end in self.log_end.items())
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    event: RecordedEvent | None
-    error: str | None
-
-
 @dataclass
 class _Parsed:
     """A record of the batch: the event when it parsed, else why not."""
@@ -99,6 +93,8 @@ class _Parsed:
     tp: TopicPartition
     record: ConsumerRecord[Any, Any]
     event: RecordedEvent | None = None
+    #: The event's stream: the topic's owner (never a header the sender chose) and the stream id.
+    key: StreamKey = ("", "")
     error: str | None = None
     reason: str | None = None
     #: The event read from the record but refused as not authentic (counted and logged when its batch applies).
@@ -106,8 +102,8 @@ class _Parsed:
 
 
 Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
-#: Each record of a poll read and checked (`Subscription._read`), by partition and offset.
-Checked = dict[tuple[TopicPartition, int], _Parsed]
+#: Each record of a poll read and checked (`Subscription._read`), by partition, in the poll's order.
+Checked = dict[TopicPartition, list[_Parsed]]
 
 
 class Subscription:
@@ -263,21 +259,25 @@ class Subscription:
         """Resume from the offsets in OUR database; a reset broker (new epoch) is read from 0."""
         consumer = self._consumer
         assert consumer is not None
-        self._seeks += 1
-        async with self.db.sessions() as session:
-            stored = await stored_offsets(session, self.name)
-        for tp in tps:
-            offset, epoch = stored.get((tp.topic, tp.partition), (None, None))
-            if offset is None or epoch != self._epoch:
-                await consumer.seek_to_beginning(tp)
-                self.status.positions[f"{tp.topic}:{tp.partition}"] = 0
-            else:
-                consumer.seek(tp, offset)
-                self.status.positions[f"{tp.topic}:{tp.partition}"] = offset
+        self._seeks += 1  # and again when done: a poll fetched while seeking is not applied either
+        try:
+            async with self.db.sessions() as session:
+                stored = await stored_offsets(session, self.name)
+            for tp in tps:
+                offset, epoch = stored.get((tp.topic, tp.partition), (None, None))
+                if offset is None or epoch != self._epoch:
+                    await consumer.seek_to_beginning(tp)
+                    self.status.positions[f"{tp.topic}:{tp.partition}"] = 0
+                else:
+                    consumer.seek(tp, offset)
+                    self.status.positions[f"{tp.topic}:{tp.partition}"] = offset
+        finally:
+            self._seeks += 1
 
     async def _consume_until_stopped(self) -> None:
-        """Poll, apply, repeat. When the consumer already holds the next poll's records (a catch-up), they
-        are read and their signatures checked in the checker thread while this poll applies."""
+        """Poll, apply, repeat. Every poll is read and its signatures checked in the checker thread, never on the
+        event loop's thread (which serves HTTP too); when the consumer already holds the next poll's records (a
+        catch-up), they are read and checked there while this poll applies."""
         consumer = self._consumer
         assert consumer is not None
         ahead: tuple[Batch, asyncio.Future[Checked], int] | None = None
@@ -293,11 +293,9 @@ class Subscription:
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if not batch:
                     continue
-                checked = self._check(batch)
-                seeks = self._seeks
+                checking, seeks = self._check_in_thread(batch), self._seeks
             else:
                 (batch, checking, seeks), ahead = ahead, None
-                checked = await checking
             following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
             if self._seeks != seeks:
                 # Rebalanced since this poll was fetched: start again from the offsets in the database.
@@ -305,6 +303,7 @@ class Subscription:
                 continue
             if following:
                 ahead = (following, self._check_in_thread(following), self._seeks)
+            checked = await checking
             dead_letters_before = self.status.dead_lettered
             try:
                 await self._apply_batch(batch, checked)
@@ -372,40 +371,42 @@ class Subscription:
 
     def _check(self, batch: Batch) -> Checked:
         """Every record of a poll read and checked (pure: safe in the checker thread)."""
-        return {(tp, r.offset): self._read(tp, r) for tp, records in batch.items() for r in records}
+        return {tp: [self._read(tp, r) for r in records] for tp, records in batch.items()}
 
     def _check_in_thread(self, batch: Batch) -> asyncio.Future[Checked]:
         assert self._checker is not None
         return asyncio.get_running_loop().run_in_executor(self._checker, self._check, batch)
 
-    async def _apply_batch(self, batch: Batch, checked: Checked | None = None) -> None:
+    async def _apply_batch(self, batch: Batch, checked: Checked) -> None:
         """The poll in one transaction with its offsets. Its events are handled together first; when one of
         them fails, that whole transaction is rolled back and the poll is applied again, event by event, in a
         new one (a savepoint around the together attempt would cost two more round trips on every poll)."""
         try:
-            outcomes = await self._apply_in_transaction(batch, checked or {}, together=True)
+            applied = await self._apply_in_transaction(batch, checked, together=True)
         except _SplitPoll:
             self.status.batches_split += 1
-            outcomes = await self._apply_in_transaction(batch, checked or {}, together=False)
-        self.status.applied += sum(1 for o in outcomes if o.event and not o.error)
+            applied = await self._apply_in_transaction(batch, checked, together=False)
+        self.status.applied += applied
         for tp, records_of_tp in batch.items():
             self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
 
-    async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> list[_Outcome]:
+    async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> int:
+        """Answers how many events it applied."""
         async with self.db.transaction() as session:
             starts = await lock_offsets(session, self.name, list(batch), self._epoch)
-            records = [(tp, r) for tp, rs in batch.items() for r in rs if r.offset >= starts.get(tp, 0)]
-            # A refused event is counted once: by the first attempt (the second applies the same records).
-            parsed = [
-                (self._admit if together else _as_is)(checked.get((tp, record.offset)) or self._read(tp, record))
-                for tp, record in records
-            ]
-            keys = [self._stream_key(p) for p in parsed if p.event is not None]
-            last_seen = await last_sequences(session, self.name, keys)
+            parsed: list[_Parsed] = []
+            for tp, of_tp in checked.items():
+                start = starts.get(tp, 0)
+                parsed += of_tp if of_tp[0].record.offset >= start else [p for p in of_tp if p.record.offset >= start]
+            if together:  # a refused event is counted once: by the first attempt (the second applies the same)
+                for item in parsed:
+                    if item.refused is not None:
+                        self._refused(item)
+            last_seen = await last_sequences(session, self.name, [p.key for p in parsed if p.event is not None])
             if together:
-                outcomes, changed = await self._apply_together(session, parsed, last_seen)
+                applied, changed = await self._apply_together(session, parsed, last_seen)
             else:
-                outcomes, changed = await self._apply_one_by_one(session, parsed, last_seen)
+                applied, changed = await self._apply_one_by_one(session, parsed, last_seen)
             # The streams' new last sequences and the offsets: one statement on PostgreSQL, which also turns the
             # WAL flush wait off for this commit when asked (the setting in effect at the commit is what counts).
             await write_offsets(
@@ -417,30 +418,31 @@ class Subscription:
                 sequences=(changed, last_seen),
                 asynchronous_commit=not self.durable_commits,
             )
-        return outcomes
+        return applied
 
     async def _apply_together(
         self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
-    ) -> tuple[list[_Outcome], dict[StreamKey, int]]:
+    ) -> tuple[int, dict[StreamKey, int]]:
         """The whole batch with one handler call; raises `_SplitPoll` (its transaction is then rolled back)
-        when an event fails. Answers the outcomes and each moved stream's new last sequence."""
+        when an event fails. Answers how many events it applied and each moved stream's new last sequence."""
         changed: dict[StreamKey, int] = {}
-        plan: list[_Parsed] = []
+        events: list[RecordedEvent] = []
+        refused: list[_Parsed] = []
         duplicates = early = 0
         for item in parsed:
-            if item.event is None:
-                plan.append(item)
+            event = item.event
+            if event is None:
+                refused.append(item)
                 continue
-            key = self._stream_key(item)
+            key = item.key
             last = changed.get(key, last_seen.get(key, 0))
-            if item.event.sequence <= last:
+            if event.sequence <= last:
                 duplicates += 1
-            elif item.event.sequence > last + 1:
+            elif event.sequence > last + 1:
                 early += 1
             else:
-                changed[key] = item.event.sequence
-                plan.append(item)
-        events = [item.event for item in plan if item.event is not None]
+                changed[key] = event.sequence
+                events.append(event)
         if events:
             try:
                 await self._handle(session, events)
@@ -456,34 +458,31 @@ class Subscription:
             self.status.out_of_order += early
             log.warning("subscription %s: %d events arrived before an earlier one of their stream; waiting",
                         self.name, early)  # fmt: skip
-        outcomes: list[_Outcome] = []
-        for item in plan:
-            if item.event is None:
-                await self._dead_letter(session, item, item.error or "")
-            outcomes.append(_Outcome(item.event, item.error))
-        return outcomes, changed
+        for item in refused:  # in the poll's order (each partition's), as the handler saw the others
+            await self._dead_letter(session, item, item.error or "")
+        return len(events), changed
 
     async def _apply_one_by_one(
         self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
-    ) -> tuple[list[_Outcome], dict[StreamKey, int]]:
+    ) -> tuple[int, dict[StreamKey, int]]:
         """Each event in its own savepoint. Rejected or failed events go to the dead-letter topic and never
         advance their stream: the genuine event with that sequence is still applied after them."""
         changed: dict[StreamKey, int] = {}
-        outcomes: list[_Outcome] = []
+        applied = 0
         for item in parsed:
             error = item.error
             if item.event is not None:
-                key = self._stream_key(item)
+                key = item.key
                 last = changed.get(key, last_seen.get(key, 0))
                 if not self._is_next(item.event, last):
                     continue
                 error = await self._apply_one(session, item.event)
                 if error is None:
                     changed[key] = item.event.sequence
+                    applied += 1
             if error is not None:
                 await self._dead_letter(session, item, error)
-            outcomes.append(_Outcome(item.event, error))
-        return outcomes, changed
+        return applied, changed
 
     async def _dead_letter(self, session: AsyncSession, item: _Parsed, error: str) -> None:
         reason = item.reason or APPLY_FAILED
@@ -513,28 +512,22 @@ class Subscription:
         rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"")
         if rejection is not None:
             return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason, refused=event)
-        return _Parsed(tp, record, event=event)
+        return _Parsed(tp, record, event=event, key=(self.owners[tp.topic], event.stream_id))
 
-    def _admit(self, item: _Parsed) -> _Parsed:
-        """A record of the batch being applied: a refused event is counted and logged here, once it is sure
-        to be this batch's (not a record before the stored offset)."""
-        if item.refused is not None:
-            self.status.rejected += 1
-            log.warning(
-                "subscription %s: rejected %s at %s:%d@%d: %s",
-                self.name,
-                item.refused.type,
-                item.tp.topic,
-                item.tp.partition,
-                item.record.offset,
-                item.error,
-            )
-        return item
-
-    def _stream_key(self, item: _Parsed) -> StreamKey:
-        """Streams are keyed by the topic's owner, never by a header the sender chose."""
-        assert item.event is not None
-        return (self.owners[item.tp.topic], item.event.stream_id)
+    def _refused(self, item: _Parsed) -> None:
+        """A refused event of the batch being applied is counted and logged here, once it is sure to be this
+        batch's (not a record before the stored offset)."""
+        assert item.refused is not None
+        self.status.rejected += 1
+        log.warning(
+            "subscription %s: rejected %s at %s:%d@%d: %s",
+            self.name,
+            item.refused.type,
+            item.tp.topic,
+            item.tp.partition,
+            item.record.offset,
+            item.error,
+        )
 
     def _is_next(self, event: RecordedEvent, last: int) -> bool:
         if event.sequence <= last:
@@ -581,10 +574,6 @@ class Subscription:
 
 class _SplitPoll(Exception):
     """An event of the poll failed when applied together with the others: apply the poll one by one."""
-
-
-def _as_is(item: _Parsed) -> _Parsed:
-    return item
 
 
 class _SeekToStored(ConsumerRebalanceListener):

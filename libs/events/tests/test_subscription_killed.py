@@ -1,0 +1,135 @@
+"""A consuming process killed (SIGKILL) while one poll applies and the next is already read and checked ahead:
+the next process applies every event exactly once, from the offsets in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from pmo_devstack.keys import event_keys_dir
+from pmo_devstack.polling import eventually
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime.store import kafka_record
+
+from .support import Incremented
+from .test_relay_and_subscription import Pipeline, _equals, stopped_pipeline
+
+pytestmark = pytest.mark.integration
+__all__ = ["stopped_pipeline"]
+
+EVENTS = Path(__file__).resolve().parents[1]
+
+#: The consuming process: the pipeline's subscription (polls of 4) whose handler stops for good at the 6th
+#: event, inside the second poll's transaction; it notes each poll read and checked, and when it stopped.
+CHILD = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from pmo_events.runtime import Database, KafkaSettings, Subscription
+from pmo_events.signing import PublicKeyDirectory
+from pmo_events.trust import EventTrust
+from tests.test_relay_and_subscription import add_to_total
+
+url, bootstrap, topic, dlq, name, keys, marks = sys.argv[2:]
+handled = 0
+
+def mark(text):
+    with open(marks, "a") as out:
+        out.write(text + "\\n")
+
+async def handle(session, event):
+    global handled
+    handled += 1
+    await add_to_total(session, event)
+    if handled == 6:
+        mark("stuck")
+        await asyncio.sleep(3600)
+
+async def main():
+    subscription = Subscription(name=name, topics=[topic], db=Database(url),
+        kafka=KafkaSettings(bootstrap_servers=bootstrap), handler=handle, dead_letter_topic=dlq,
+        trust=EventTrust(PublicKeyDirectory.load(Path(keys))), max_records=4)
+    check = subscription._check
+    def noted(batch):
+        checked = check(batch)
+        mark("checked %d" % len(checked))
+        return checked
+    subscription._check = noted
+    await subscription.run()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_consumer_killed_mid_poll_with_the_next_poll_checked_ahead_applies_each_event_once(
+    stopped_pipeline: Pipeline, database_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    pipeline = stopped_pipeline
+    counters = [str(uuid.uuid4()) for _ in range(5)]
+    records = [
+        kafka_record(
+            RecordedEvent(
+                event_id=str(uuid.uuid4()),
+                type=Incremented.type_name(),
+                source="/pmo/test",
+                stream_id=counter,
+                sequence=round_,
+                time=datetime.now(UTC),
+                data={"counter_id": counter, "by": round_},
+            ),
+            pipeline.signer,
+        )
+        for round_ in (1, 2, 3, 4)
+        for counter in counters
+    ]
+    # In one record batch, so each fetch holds several polls of 4: the next one is read and checked ahead.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=500)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(pipeline.topic, r.value, key=r.key.encode(), headers=list(r.headers.items()))
+            for r in records
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    marks = tmp_path / "marks"
+    marks.touch()
+    script = tmp_path / "consumer.py"
+    script.write_text(CHILD)
+    subscription = pipeline.subscription
+    keys = event_keys_dir(tmp_path) / "public"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), str(EVENTS), database_url, kafka_bootstrap, pipeline.topic, pipeline.dlq,
+        subscription.name, str(keys), str(marks),
+    )  # fmt: skip
+    try:
+
+        async def stuck_with_the_next_poll_checked() -> bool:
+            lines = marks.read_text().splitlines()
+            return "stuck" in lines and sum(line.startswith("checked") for line in lines) >= 3
+
+        try:
+            await eventually(stuck_with_the_next_poll_checked, timeout=60)
+        except TimeoutError:
+            raise AssertionError(marks.read_text()) from None
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+    committed = {counter: applied for counter, (_, applied) in (await pipeline.totals()).items()}
+    assert sum(committed.values()) == 4, committed  # the first poll only: the second died in its transaction
+
+    pipeline.tasks.append(asyncio.create_task(subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
+    status = subscription.status
+    assert status.applied == 16
+    assert status.skipped_duplicates == 0
+    assert status.dead_lettered == 0
