@@ -142,12 +142,17 @@ def stored_reader(columns: tuple[str, ...]) -> Callable[[Sequence[Any]], Recorde
     every = {f.name: f for f in fields(RecordedEvent)}
     if wrong := (set(columns) - set(every)) | ({"data"} & set(columns)) | ({"text"} - set(columns)):
         raise ValueError(f"a stored event's columns are its fields, with its payload as text: {sorted(wrong)}")
-    defaults: dict[str, Any] = {"data": _UNREAD}
-    for name, spec in every.items():
-        if name not in columns and name != "data":
-            if spec.default is MISSING:
-                raise ValueError(f"a stored event needs its {name}")
-            defaults[name] = spec.default
+    if missing := [n for n, spec in every.items() if n not in columns and n != "data" and spec.default is MISSING]:
+        raise ValueError(f"a stored event needs its {missing[0]}")
+    return _maker(columns, {"data": _UNREAD})
+
+
+def _maker(columns: tuple[str, ...], defaults: dict[str, Any]) -> Callable[[Sequence[Any]], RecordedEvent]:
+    """A function making a `RecordedEvent` of a tuple of `columns` (field names; `data` as `_DATA_SLOT`), the
+    other fields at `defaults` or their own defaults, without the frozen dataclass's `__init__`."""
+    defaults = defaults | {
+        f.name: f.default for f in fields(RecordedEvent) if f.name not in columns and f.name not in defaults
+    }
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": RecordedEvent, "_defaults": defaults}
     lines = ["def read(row):", f"    {', '.join(f'v{i}' for i in range(len(columns)))}, = row", "    e = _new(_cls)"]
     for i, name in enumerate(columns):
@@ -163,6 +168,16 @@ def stored_reader(columns: tuple[str, ...]) -> Callable[[Sequence[Any]], Recorde
 
 def _slot(name: str) -> Any:
     return _DATA_SLOT if name == "data" else RecordedEvent.__dict__[name]
+
+
+#: A consumed record's event (`from_header_map`): every field it sets, in this order; the rest at their defaults.
+_consumed = _maker(
+    (
+        "event_id", "type", "source", "stream_id", "sequence", "time", "data", "actor", "correlation_id",
+        "causation_id", "traceparent", "stream_type", "topic", "partition", "offset", "raw",
+    ),
+    {},
+)  # fmt: skip
 
 
 def to_kafka(event: RecordedEvent) -> KafkaMessage:
@@ -278,23 +293,25 @@ def from_header_map(
             raise MalformedEnvelope("missing ce_subject or ce_sequence")
         time = attributes.get("time") or datetime.now(UTC)
         get = attributes.get
-        return RecordedEvent(
-            event_id=attributes["id"],
-            type=attributes["type"],
-            source=attributes["source"],
-            stream_id=subject,
-            sequence=int(sequence),
-            time=time if time.tzinfo else time.replace(tzinfo=UTC),
-            data=data,
-            actor=get("actor"),
-            correlation_id=get("correlationid"),
-            causation_id=get("causationid"),
-            traceparent=get("traceparent"),
-            stream_type=get("streamtype"),
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            raw=value,
+        return _consumed(  # a RecordedEvent of these fields in `_consumed`'s order, without the dataclass's __init__
+            (
+                attributes["id"],
+                attributes["type"],
+                attributes["source"],
+                subject,
+                int(sequence),
+                time if time.tzinfo else time.replace(tzinfo=UTC),
+                data,
+                get("actor"),
+                get("correlationid"),
+                get("causationid"),
+                get("traceparent"),
+                get("streamtype"),
+                topic,
+                partition,
+                offset,
+                value,
+            )
         )
     except MalformedEnvelope:
         raise

@@ -3,6 +3,7 @@ CloudEvents SDK reads and refuses (the reference below is the SDK-only parse it 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -173,6 +174,16 @@ def test_read_as_published() -> None:
     )  # fmt: skip
     assert (event.topic, event.partition, event.offset, event.raw) == ("pmo.intake.events", 2, 7, value)
     assert event.data == {"proposal_id": "proposal-1", "title": "Ünïcode"}
+
+
+def test_a_read_event_has_every_field_the_dataclass_would_give_it() -> None:
+    """`from_kafka` makes its event without the dataclass's `__init__`: every slot is set, as `__init__` sets it."""
+    key, value, headers = published()
+    event = from_kafka(key, value, headers, topic="pmo.intake.events", partition=2, offset=7)
+    made = RecordedEvent(**{f.name: getattr(event, f.name) for f in fields(RecordedEvent) if f.init})
+    every = [f.name for f in fields(RecordedEvent)]
+    assert [getattr(event, name) for name in every] == [getattr(made, name) for name in every]
+    assert (event.text, event.position, event._decoded) == (None, None, None)
 
 
 @pytest.mark.parametrize("case", ["as published", "time with an offset", "a dataschema", "unknown extension"])
