@@ -22,6 +22,7 @@ from pmo_events.runtime import (
     Subscription,
     Supervisor,
 )
+from pmo_events.runtime.heap import short_lived_heap
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import spans_of_applied, within
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
@@ -192,11 +193,13 @@ def _logged_batch(handler: BatchHandler, logger: logging.Logger) -> BatchHandler
     request that caused the event."""
 
     async def apply(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
-        if not logger.isEnabledFor(logging.DEBUG):
-            await handler(session, events)
-            return
-        with spans_of_applied() as applied:
-            await handler(session, events)
+        # A poll's objects die with it: young collections every 50,000 allocations, not every 700.
+        with short_lived_heap():
+            if not logger.isEnabledFor(logging.DEBUG):
+                await handler(session, events)
+                return
+            with spans_of_applied() as applied:
+                await handler(session, events)
         spans = {event.event_id: span for event, span in applied}
         for event in events:
             span = spans.get(event.event_id)

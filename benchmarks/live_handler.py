@@ -1,0 +1,142 @@
+"""One service's live batch handler in process on PostgreSQL: what it does with a poll, without the reading.
+
+The history of `benchmarks/live.py` (`--scale`), the events on the topics the service reads, each read back
+from the record its producer would publish (signed, parsed as a subscription parses it; the signature check
+is the subscription's and is not timed here), applied in polls of `--poll` events by the service's batch
+handler in one transaction each, committed, on a fresh database given the history's portfolios (portfolio)
+or proposals (intake) first, untimed, as `live.py` does. Prints the event loop thread's CPU per 1,000
+events of the handler and commit (the process is single-threaded here), and the database's, per rep;
+`--profile FILE` writes a cProfile of one rep's polls. Alternate two checkouts by running this file with
+each one's interpreter (`/work/main/.venv/bin/python benchmarks/live_handler.py ...`).
+
+    .venv/bin/python benchmarks/live_handler.py [--service portfolio] [--scale 0.1] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from live import ADMIN, SERVICES, seed_portfolios, seed_proposals
+from load import ServerCpu
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
+
+from history import STATUS_REPORTED, Scale, generate
+
+from pmo_devstack.batches import service_runtime
+from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
+from pmo_devstack.testing import as_published, create_database, drop_database
+from pmo_events import envelope
+from pmo_events.contracts import TOPICS
+from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime.tracing import polling
+from pmo_intake.bootstrap import INTAKE
+from pmo_portfolio.bootstrap import PORTFOLIO
+
+
+def as_read(history: list[RecordedEvent], topics: list[str], data_dir: Path) -> list[RecordedEvent]:
+    """The events on `topics`, each as a subscription reads it from its signed record."""
+    read = []
+    for event in history:
+        topic = TOPICS[event.source.rsplit("/", 1)[1]]
+        if topic in topics:
+            key, value, headers = as_published(event, data_dir)
+            read.append(envelope.from_kafka(key, value, headers, topic=topic, partition=0, offset=len(read)))
+    return read
+
+
+async def one_rep(
+    service: str, history: list[RecordedEvent], data_dir: Path, poll: int, profile: cProfile.Profile | None
+) -> dict[str, Any]:
+    definition = SERVICES[service]
+    url = await create_database(ADMIN, "pmo_bench")
+    try:
+        async with service_runtime(definition, url, "127.0.0.1:1", data_dir) as runtime:
+            if definition is PORTFOLIO:
+                await seed_portfolios(runtime, history)
+            if definition is INTAKE:
+                await seed_proposals(runtime, history)
+            assert runtime.subscription is not None and runtime.subscription.batch_handler is not None
+            handler = runtime.subscription.batch_handler
+            events = as_read(history, list(definition.consumes), data_dir)
+            polls = [events[i : i + poll] for i in range(0, len(events), poll)]
+            server = ServerCpu(url.rsplit("/", 1)[1])
+            server.start()
+            if profile is not None:
+                profile.enable()
+            cpu, started = time.thread_time(), time.perf_counter()
+            for of_poll in polls:
+                async with runtime.db.transaction() as session:
+                    with polling(definition.consumer_name, len(of_poll)):
+                        await handler(session, of_poll)
+            cpu, wall = time.thread_time() - cpu, time.perf_counter() - started
+            if profile is not None:
+                profile.disable()
+            server_ms = server.stop()
+            async with runtime.db.sessions() as session:
+                recorded = await runtime.store.count(session)
+            return {
+                "events": len(events),
+                "polls": len(polls),
+                "cpu_ms_per_1000": cpu * 1e6 / len(events),
+                "wall_ms_per_1000": wall * 1e6 / len(events),
+                "db_ms_per_1000": server_ms * 1000 / len(events),
+                "recorded": recorded,
+            }
+    finally:
+        await drop_database(ADMIN, url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--service", choices=["portfolio", "intake", "resourcing", "reporting"], default="portfolio")
+    parser.add_argument("--scale", type=float, default=0.1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--poll", type=int, default=2000, help="events per poll (the subscription's max_records)")
+    parser.add_argument("--profile", help="write a cProfile of the last rep here")
+    parser.add_argument("--label", default="", help="printed on each line (which checkout)")
+    args = parser.parse_args()
+    base = Scale()
+    scale = replace(
+        base,
+        proposals=int(base.proposals * args.scale),
+        projects=int(base.projects * args.scale),
+        resources=int(base.resources * args.scale),
+    )
+    history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
+    gc.collect()
+    gc.freeze()  # as live.py and a served process: the history and startup heap are not the collector's work
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        ensure_event_keys(data_dir, PUBLISHERS)
+        for rep in range(args.repeat):
+            profile = cProfile.Profile() if args.profile and rep == args.repeat - 1 else None
+            run = asyncio.run(one_rep(args.service, history, data_dir, args.poll, profile))
+            runs.append(run)
+            print(
+                f"{args.label} {args.service} {run['events']} events in {run['polls']} polls: handler+commit "
+                f"{run['cpu_ms_per_1000']:.1f} ms CPU (loop thread), {run['wall_ms_per_1000']:.1f} ms wall, "
+                f"database {run['db_ms_per_1000']:.1f} ms per 1,000 events; {run['recorded']} stored; "
+                f"load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            if profile is not None:
+                profile.dump_stats(args.profile)
+    cpu = [r["cpu_ms_per_1000"] for r in runs]
+    print(f"{args.label} {args.service} median {statistics.median(cpu):.1f} (min {min(cpu):.1f}) ms CPU per 1,000")
+
+
+if __name__ == "__main__":
+    main()
