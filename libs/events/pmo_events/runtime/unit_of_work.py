@@ -340,6 +340,37 @@ def fold(aggregate: AggregateType[S], state: S, new_events: Sequence[Event]) -> 
     return state
 
 
+class HeldStates:
+    """The aggregates a subscription's last poll appended to, kept for its next poll (a catch-up's polls name
+    the same portfolios again and again: each would load and fold each one from its snapshot and events).
+
+    Each is held with its stream's last event id, and used again only while that is still the stream's last
+    event (`EventStore.last_event_ids`, one statement per poll): a command that appended to the stream since
+    (over HTTP, in another transaction), or a poll whose transaction was rolled back after it was held, makes
+    the next poll load it from the store as before. Only the last poll's streams are held (bounded memory)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[AggregateType[Any], Loaded[Any], str]] = {}
+
+    async def still_current(
+        self, store: EventStore, session: AsyncSession, stream_ids: Sequence[str]
+    ) -> dict[str, tuple[AggregateType[Any], Loaded[Any]]]:
+        """The held states of these streams that no event has followed since."""
+        wanted = [i for i in dict.fromkeys(stream_ids) if i in self._held]
+        if not wanted:
+            return {}
+        last = await store.last_event_ids(session, wanted)
+        current = {}
+        for stream_id in wanted:
+            aggregate, loaded, event_id = self._held[stream_id]
+            if last.get(stream_id) == event_id:
+                current[stream_id] = (aggregate, loaded)
+        return current
+
+    def replace(self, held: dict[str, tuple[AggregateType[Any], Loaded[Any], str]]) -> None:
+        self._held = held
+
+
 class PollUnitOfWork(UnitOfWork):
     """A subscription's poll as ONE unit of work: the commands its events cause run one after another on it,
     each with its cause's `meta`; nothing is written until `end`.
@@ -358,9 +389,12 @@ class PollUnitOfWork(UnitOfWork):
         meta: Metadata,
         projectors: Sequence[InlineProjector],
         policies: Sequence[Policy] = (),
+        held: HeldStates | None = None,
     ) -> None:
         super().__init__(session, store, meta, projectors, policies)
         self._states: dict[str, tuple[AggregateType[Any], Loaded[Any]]] = {}
+        #: States kept from the subscription's earlier polls (checked before use), and given the poll's at its end.
+        self._held = held
         #: Each appended stream's version when the poll first appended to it (for the snapshot rule).
         self._versions_before: dict[str, int] = {}
         self._appends: list[tuple[PreparedAppend, Metadata]] = []
@@ -369,6 +403,9 @@ class PollUnitOfWork(UnitOfWork):
         """Load every one of these streams the poll does not hold yet, in two statements per thousand
         (`EventStore.load_many`), as `load` would one by one."""
         missing = [i for i in dict.fromkeys(stream_ids) if i not in self._states]
+        if missing and self._held is not None:
+            self._states.update(await self._held.still_current(self.store, self.session, missing))
+            missing = [i for i in missing if i not in self._states]
         if not missing:
             return
         for stream_id, (snapshot, recorded) in (await self.store.load_many(self.session, missing)).items():
@@ -384,6 +421,10 @@ class PollUnitOfWork(UnitOfWork):
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         found = self._states.get(stream_id)
+        if found is None and self._held is not None:
+            found = (await self._held.still_current(self.store, self.session, [stream_id])).get(stream_id)
+            if found is not None:
+                self._states[stream_id] = found
         if found is not None:
             return found[1]
         loaded = await super().load(aggregate, stream_id)
@@ -438,6 +479,10 @@ class PollUnitOfWork(UnitOfWork):
             written = [event for append in prepared for event in await self.store.write(self.session, append)]
         positioned = {event.event_id: event for event in written}
         self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+        if self._held is not None:
+            # Checked against the store when the next poll uses them: this transaction may still roll back.
+            last_ids = {append.stream_id: append.recorded[-1].event_id for append in prepared if append.recorded}
+            self._held.replace({i: (*self._states[i], event_id) for i, event_id in last_ids.items()})
         for project in self._projectors:
             held = self._held_rows(project, written) if isinstance(project, StreamView) else None
             if held is not None:
@@ -538,9 +583,10 @@ class CommandRuntime:
             except Exception:
                 log.exception("the after-commit hook failed; the events are stored and will be published")
 
-    def for_poll(self, session: AsyncSession) -> PollUnitOfWork:
-        """A subscription's poll as one unit of work in its transaction (`PollUnitOfWork`; call its `end`)."""
-        return PollUnitOfWork(session, self.store, Metadata(), self.projectors, self.policies)
+    def for_poll(self, session: AsyncSession, held: HeldStates | None = None) -> PollUnitOfWork:
+        """A subscription's poll as one unit of work in its transaction (`PollUnitOfWork`; call its `end`);
+        `held`: the aggregates its earlier polls left, used again while no event has followed them."""
+        return PollUnitOfWork(session, self.store, Metadata(), self.projectors, self.policies, held)
 
     @asynccontextmanager
     async def in_session(self, session: AsyncSession, meta: Metadata) -> AsyncIterator[UnitOfWork]:

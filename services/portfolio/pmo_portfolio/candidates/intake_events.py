@@ -12,7 +12,9 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import consuming
+from pmo_events.runtime.unit_of_work import HeldStates
 from pmo_portfolio.candidates.commands import register_candidate, withdraw_candidate
+from pmo_portfolio.funding import PORTFOLIO
 
 HANDLED = frozenset({ProposalSubmitted.type_name(), ProposalWithdrawn.type_name()})
 
@@ -22,6 +24,12 @@ async def _apply(uow: UnitOfWork, decoded: Event) -> None:
         await register_candidate(uow, decoded)
     elif isinstance(decoded, ProposalWithdrawn):
         await withdraw_candidate(uow, decoded)
+
+
+def _portfolio_of(event: RecordedEvent) -> str:
+    decoded = event.decode()
+    assert isinstance(decoded, ProposalSubmitted | ProposalWithdrawn)
+    return decoded.portfolio_id
 
 
 def make_handler(commands: CommandRuntime) -> Handler:
@@ -44,13 +52,17 @@ def make_batch_handler(commands: CommandRuntime, consumer: str) -> BatchHandler:
     every event, outbox record and view row written once at the poll's end, in the poll's transaction.
 
     A command that fails (a proposal for a portfolio this service does not know) fails the poll, which the
-    subscription then applies event by event (this handler with one event each) to dead-letter it alone."""
+    subscription then applies event by event (this handler with one event each) to dead-letter it alone.
+
+    The portfolios a poll appended to are held for the next poll (`HeldStates`), which uses each again only
+    while no other event has been added to its stream since (a command over HTTP, a poll rolled back)."""
+    held = HeldStates()
 
     async def handle_batch(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
-        poll = commands.for_poll(session)
-        for event in events:
-            if event.type not in HANDLED:
-                continue
+        poll = commands.for_poll(session, held)
+        handled = [event for event in events if event.type in HANDLED]
+        await poll.prefetch(PORTFOLIO, [_portfolio_of(event) for event in handled])
+        for event in handled:
             with consuming(event, consumer):
                 poll.meta = Metadata.caused_by(event)
                 await _apply(poll, event.decode())
