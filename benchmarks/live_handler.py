@@ -7,7 +7,9 @@ handler in one transaction each, committed, on a fresh database given the histor
 or proposals (intake) first, untimed, as `live.py` does. Prints the event loop thread's CPU per 1,000
 events of the handler and commit (the process is single-threaded here), and the database's, per rep;
 `--profile FILE` writes a cProfile of one rep's polls. Alternate two checkouts by running this file with
-each one's interpreter (`/work/main/.venv/bin/python benchmarks/live_handler.py ...`).
+each one's interpreter (`/work/main/.venv/bin/python benchmarks/live_handler.py ...`), or, in one process,
+`--alternate gc` (every batch handler under `short_lived_heap`, or not) or `--alternate held` (portfolio's
+polls using the states the last poll left, or loading every portfolio): each rep runs both, in turn first.
 
     .venv/bin/python benchmarks/live_handler.py [--service portfolio] [--scale 0.1] [--repeat 3]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import os
@@ -23,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,8 +45,10 @@ from pmo_events import envelope
 from pmo_events.contracts import TOPICS
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.tracing import polling
+from pmo_events.runtime.unit_of_work import HeldStates
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_servicekit import service as servicekit_service
 
 
 def as_read(history: list[RecordedEvent], topics: list[str], data_dir: Path) -> list[RecordedEvent]:
@@ -98,6 +104,29 @@ async def one_rep(
         await drop_database(ADMIN, url)
 
 
+@contextlib.contextmanager
+def without(change: str) -> Iterator[None]:
+    """The handlers as they were before `change`, for the length of the block."""
+    if change == "gc":
+        saved: Any = servicekit_service.short_lived_heap
+        servicekit_service.short_lived_heap = contextlib.nullcontext  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            servicekit_service.short_lived_heap = saved
+        return
+    saved = HeldStates.still_current
+
+    async def nothing_held(*_args: Any) -> dict[str, Any]:
+        return {}
+
+    HeldStates.still_current = nothing_held  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        HeldStates.still_current = saved  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--service", choices=["portfolio", "intake", "resourcing", "reporting"], default="portfolio")
@@ -106,6 +135,7 @@ def main() -> None:
     parser.add_argument("--poll", type=int, default=2000, help="events per poll (the subscription's max_records)")
     parser.add_argument("--profile", help="write a cProfile of the last rep here")
     parser.add_argument("--label", default="", help="printed on each line (which checkout)")
+    parser.add_argument("--alternate", choices=["gc", "held"], help="each rep with and without this change")
     args = parser.parse_args()
     base = Scale()
     scale = replace(
@@ -117,25 +147,34 @@ def main() -> None:
     history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
     gc.collect()
     gc.freeze()  # as live.py and a served process: the history and startup heap are not the collector's work
-    runs = []
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         ensure_event_keys(data_dir, PUBLISHERS)
+        variants = ["as is"] if args.alternate is None else ["as is", f"without {args.alternate}"]
+        by_variant: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
         for rep in range(args.repeat):
-            profile = cProfile.Profile() if args.profile and rep == args.repeat - 1 else None
-            run = asyncio.run(one_rep(args.service, history, data_dir, args.poll, profile))
-            runs.append(run)
-            print(
-                f"{args.label} {args.service} {run['events']} events in {run['polls']} polls: handler+commit "
-                f"{run['cpu_ms_per_1000']:.1f} ms CPU (loop thread), {run['wall_ms_per_1000']:.1f} ms wall, "
-                f"database {run['db_ms_per_1000']:.1f} ms per 1,000 events; {run['recorded']} stored; "
-                f"load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
-            if profile is not None:
-                profile.dump_stats(args.profile)
-    cpu = [r["cpu_ms_per_1000"] for r in runs]
-    print(f"{args.label} {args.service} median {statistics.median(cpu):.1f} (min {min(cpu):.1f}) ms CPU per 1,000")
+            for variant in variants[rep % 2 :] + variants[: rep % 2]:
+                profile = cProfile.Profile() if args.profile and rep == args.repeat - 1 else None
+                with without(args.alternate) if variant != "as is" else contextlib.nullcontext():
+                    run = asyncio.run(one_rep(args.service, history, data_dir, args.poll, profile))
+                by_variant[variant].append(run)
+                print(
+                    f"{args.label} {variant:<12} {args.service} {run['events']} events in {run['polls']} polls: "
+                    f"handler+commit {run['cpu_ms_per_1000']:.1f} ms CPU (loop thread), "
+                    f"{run['wall_ms_per_1000']:.1f} ms wall, database {run['db_ms_per_1000']:.1f} ms per 1,000 "
+                    f"events; {run['recorded']} stored; load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+                if profile is not None:
+                    profile.dump_stats(args.profile)
+    for variant, runs in by_variant.items():
+        cpu = [r["cpu_ms_per_1000"] for r in runs]
+        print(f"{args.label} {variant:<12} {args.service} median {statistics.median(cpu):.1f} (min {min(cpu):.1f}) "
+              f"ms CPU per 1,000")  # fmt: skip
+    if args.alternate is not None:
+        ratios = [a["cpu_ms_per_1000"] / b["cpu_ms_per_1000"] for a, b in zip(*by_variant.values(), strict=True)]
+        print(f"{args.label} as is ÷ without {args.alternate}, per rep: {', '.join(f'{r:.2f}' for r in ratios)}; "
+              f"median {statistics.median(ratios):.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
