@@ -25,8 +25,13 @@ Printed besides the lag: the CPU time (user + system) and the run-queue wait (`/
 time a thread was ready but had no core) of intake, reporting, the broker, both databases' server processes
 and this client, per command. Run-queue wait is the share of the lag that is CPU queueing on a shared machine.
 
+`--trace` also loads `benchmarks/probe/sitecustomize.py` into both services and prints, for the measured
+window, each one's fetches (how many, how many brought records, the empty ones' round trip), its polls (records
+and PostgreSQL calls per poll: a figure that does not move with the machine's load) and its relay (wake-ups, →
+the outbox read, the read, handed → acknowledged).
+
     .venv/bin/python benchmarks/propagation.py [--rate 100] [--seconds 20] [--warmup 5] [--connections 20]
-        [--workers 1]
+        [--workers 1] [--trace]
 """
 
 from __future__ import annotations
@@ -305,6 +310,7 @@ async def run(
 ) -> None:
     host, port = stack.url("intake").removeprefix("http://").rsplit(":", 1)
     client = Client(host, int(port.rstrip("/")), token, args.connections)
+    window = [0.0, 0.0]
     async with Watcher(reporting_url) as watcher:
         if args.warmup:
             await paced(client, args.rate, args.warmup, {}, [])
@@ -315,6 +321,7 @@ async def run(
         before = {name: schedstat(found) for name, found in pids.items()}
         client_before = schedstat([os.getpid()])
         usage_before = resource.getrusage(resource.RUSAGE_SELF)
+        window[0] = time.time()
         sent: dict[str, tuple[float, float]] = {}
         failures: list[str] = []
         achieved = await paced(client, args.rate, args.seconds, sent, failures)
@@ -325,6 +332,7 @@ async def run(
             if all(i in seen for i in sent):
                 break
             await asyncio.sleep(0.2)
+        window[1] = time.time()
         broker = stack.broker
         assert broker is not None
         stages = await watcher.stages(intake_url, broker.bootstrap_servers)
@@ -378,6 +386,67 @@ async def run(
     print(f"    {'client':<10} CPU {cpu:6.2f} (getrusage {rusage:.2f})   waiting for a core {wait:6.2f}")
     for failure in failures[:3]:
         print(f"  failure: {failure}")
+    if args.trace:
+        print_trace(Path(args.trace), pids, window[0], window[1])
+
+
+def print_trace(directory: Path, pids: dict[str, list[int]], begin: float, end: float) -> None:
+    """The probe's stamps within [begin, end] (wall clock), per service."""
+    seconds = max(end - begin, 1e-9)
+
+    def line(name: str, values: list[float]) -> str:
+        if not values:
+            return f"      {name:<34} none"
+        return (
+            f"      {name:<34} n {len(values):5d}   p50 {percentile(values, 0.5):7.2f} ms"
+            f"   p99 {percentile(values, 0.99):7.2f} ms   mean {statistics.mean(values):7.2f} ms"
+        )
+
+    print(f"  trace (benchmarks/probe), {seconds:.1f} s measured:")
+    for service in ("intake", "reporting"):
+        stamps: dict[str, list[list[float]]] = collections.defaultdict(list)
+        for pid in pids.get(service, []):
+            path = directory / f"{pid}.log"
+            if not path.exists():
+                continue
+            for row in path.read_text().splitlines():
+                kind, *fields = row.split()
+                values = [float(f) for f in fields]
+                if begin <= values[0] <= end:
+                    stamps[kind].append(values)
+        fetches, polls = stamps["fetch"], stamps["poll"]
+        print(f"    {service}")
+        empty = [(e - s) * 1000 for s, e, brought in fetches if not brought]
+        print(
+            f"      fetches {len(fetches) / seconds:6.1f}/s, {sum(1 for f in fetches if f[2]) / seconds:.1f}/s with"
+            f" records; polls {len(polls) / seconds:.1f}/s"
+        )
+        if fetches:
+            print(line("empty fetch round trip", empty))
+        if polls:
+            calls = collections.Counter(int(p[3]) for p in polls)
+            shapes = ", ".join(f"{count} calls: {n} polls" for count, n in calls.most_common(4))
+            print(
+                f"      PostgreSQL calls per poll: mean {statistics.mean(int(p[3]) for p in polls):.2f}"
+                f" ({shapes}); records per poll: mean {statistics.mean(p[2] for p in polls):.2f}"
+            )
+            print(line("poll applied (wall)", [(e - s) * 1000 for s, e, *_ in polls]))
+        wakes, reads, sends = sorted(w[0] for w in stamps["wake"]), sorted(stamps["read"]), stamps["sent"]
+        if wakes or reads:
+            starts = [r[0] for r in reads]
+            waited = []
+            for wake in wakes:
+                at = bisect.bisect_left(starts, wake)
+                if at < len(starts):
+                    waited.append((starts[at] - wake) * 1000)
+            with_rows = [r for r in reads if r[2]]
+            print(
+                f"      relay: {len(wakes)} wake-ups, {len(reads)} outbox reads ({len(with_rows)} with rows,"
+                f" {statistics.mean(r[2] for r in with_rows) if with_rows else 0:.2f} rows each)"
+            )
+            print(line("wake-up → next outbox read", waited))
+            print(line("outbox read", [(e - s) * 1000 for s, e, _ in reads]))
+            print(line("handed → acknowledged", [(e - s) * 1000 for s, e, _ in sends]))
 
 
 def main() -> None:
@@ -387,7 +456,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20, help="most commands in flight at once")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds at the same rate before measuring")
     parser.add_argument("--workers", type=int, default=1, help="intake's PMO_HTTP_WORKERS")
+    parser.add_argument("--trace", action="store_true", help="stamp the stages inside both services (the probe)")
     args = parser.parse_args()
+    probe: dict[str, str] = {}
+    if args.trace:
+        args.trace = tempfile.mkdtemp(prefix="pmo-propagation-trace-")
+        path = os.pathsep.join(p for p in (str(Path(__file__).parent / "probe"), os.environ.get("PYTHONPATH")) if p)
+        probe = {"PMO_PROPAGATION_TRACE": args.trace, "PYTHONPATH": path}
     intake_url, reporting_url = (asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(2))
     databases = [url.rsplit("/", 1)[1] for url in (intake_url, reporting_url)]
     data_dir = Path(tempfile.mkdtemp(prefix="pmo-propagation-"))
@@ -398,8 +473,8 @@ def main() -> None:
         log=lambda _line: None,
         extra_env={"PMO_LOG_LEVEL": "warning"},
         service_env={
-            "intake": {"PMO_DATABASE_URL": intake_url, "PMO_HTTP_WORKERS": str(args.workers)},
-            "reporting": {"PMO_DATABASE_URL": reporting_url},
+            "intake": {"PMO_DATABASE_URL": intake_url, "PMO_HTTP_WORKERS": str(args.workers), **probe},
+            "reporting": {"PMO_DATABASE_URL": reporting_url, **probe},
         },
     )
     try:
