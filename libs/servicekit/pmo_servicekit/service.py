@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import MetaData, Table
@@ -23,6 +24,7 @@ from pmo_events.runtime import (
     Supervisor,
 )
 from pmo_events.runtime.heap import short_lived_heap
+from pmo_events.runtime.relay import RelayThread
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import spans_of_applied, within
 from pmo_events.runtime.unit_of_work import InlineProjector, Policy
@@ -34,6 +36,12 @@ from pmo_servicekit.settings import ServiceSettings
 from pmo_servicekit.sweeps import Sweep, run_sweeps
 
 log = logging.getLogger(__name__)
+
+#: The relay's own pool (PostgreSQL): its lock's connection, the outbox read and mark, a NOTIFY, a session.
+RELAY_POOL_SIZE = 2
+#: On its own thread the relay would otherwise start a round as soon as the last one ends, under load a round
+#: per two or three commands: a round that published starts the next no sooner than this after it.
+RELAY_BUSY_INTERVAL = 0.005
 
 
 @dataclass(frozen=True)
@@ -95,13 +103,25 @@ class ServiceRuntime:
         self.signer = event_signer(definition, settings)
         self.db = Database(settings.database_url_for(definition.name))
         self.store = event_store(definition, settings, self.signer)
-        self.relay = OutboxRelay(
-            self.db,
-            kafka,
-            service=definition.name,
-            topic=definition.topic,
-            extra_topics=[definition.dead_letter_topic],
-            signer=self.signer,
+        relay: dict[str, Any] = {
+            "service": definition.name,
+            "topic": definition.topic,
+            "extra_topics": [definition.dead_letter_topic],
+            "signer": self.signer,
+        }
+        #: PostgreSQL: the relay runs on a thread and loop of its own with a pool of its own (`RelayThread`:
+        #: its rounds no longer wait behind the HTTP requests on this loop). SQLite keeps it here: one
+        #: writer at a time, queued on this process's loop (`Database.transaction`).
+        self.relay: OutboxRelay | RelayThread = (
+            RelayThread(
+                self.db,
+                Database(self.db.url, pool_size=RELAY_POOL_SIZE),
+                kafka,
+                busy_interval=RELAY_BUSY_INTERVAL,
+                **relay,
+            )
+            if self.db.is_postgres
+            else OutboxRelay(self.db, kafka, **relay)
         )
         self.commands = CommandRuntime(
             self.db,
@@ -163,6 +183,8 @@ class ServiceRuntime:
             await self.subscription.stop()
         await self.relay.stop(flush_timeout=min(grace / 2, 5.0))
         await self.supervisor.stop(grace=grace)
+        if isinstance(self.relay, RelayThread):
+            await self.relay.close()
         await self.db.dispose()
 
 

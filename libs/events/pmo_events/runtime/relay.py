@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
+        busy_interval: float = 0.0,
     ) -> None:
         self.db = db
         self.signer = signer
@@ -69,6 +71,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        #: The least time between the starts of two rounds that both publish (0: none; see `RelayThread`).
+        self.busy_interval = busy_interval
         self.status = RelayStatus()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -153,16 +157,11 @@ class OutboxRelay:
             self._announcer.cancel()
 
     async def pending(self) -> int:
-        async with self.db.sessions() as session:
-            query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            return int((await session.execute(query)).scalar_one())
+        return await pending(self.db)
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Unpublished outbox records and when the oldest was written (what a "relay stalled" alert watches)."""
-        async with self.db.sessions() as session:
-            query = select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
-            count, oldest = (await session.execute(query)).one()
-        return int(count), oldest
+        return await backlog(self.db)
 
     async def _acquire_leadership(self) -> None:
         if self._lock is None or self._lock.held:
@@ -228,11 +227,18 @@ class OutboxRelay:
                 next_parked_refresh = now + 5.0
             # Cleared before the read: a commit after it wakes the next round; one before it is in the batch.
             self._wake.clear()
+            started = asyncio.get_running_loop().time()
             published = await self._publish_batch()
             if published < self.batch_size:
                 # The outbox held no more than this (reading it again would find only what woke us since).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                if published and self.busy_interval:
+                    # Under load (this round found rows, and a commit woke the next already): it starts no
+                    # sooner than `busy_interval` after this one, so the rows gather into fewer rounds.
+                    rest = started + self.busy_interval - asyncio.get_running_loop().time()
+                    if rest > 0:
+                        await self._sleep(rest)
 
     async def _drain(self) -> None:
         while await self._publish_batch():
@@ -368,6 +374,152 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+async def pending(db: Database) -> int:
+    """Outbox records not yet published."""
+    async with db.sessions() as session:
+        query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def backlog(db: Database) -> tuple[int, datetime | None]:
+    """Unpublished outbox records and when the oldest was written."""
+    async with db.sessions() as session:
+        query = select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        count, oldest = (await session.execute(query)).one()
+    return int(count), oldest
+
+
+class RelayThread:
+    """An `OutboxRelay` run on a thread of its own, with its own event loop and its own small pool (PostgreSQL).
+
+    In a service process the relay used to share the event loop with the HTTP requests: a relay round (wake-up,
+    outbox read, send, acknowledgement, mark) is a dozen loop turns, and under load each waited behind every
+    request ready to run (wake-up → outbox read p50 625 ms at saturation, s7-propagation). Here its turns wait
+    only for the GIL, which a busy thread gives up within `sys.getswitchinterval()` (5 ms) and an idle one at
+    once. Everything the relay promises is its own and unchanged: the advisory lock (held on a connection of
+    the relay's pool, so its LISTEN is heard on the relay's loop), outbox order, at-least-once publication, the
+    deferred mark, the broker epoch. The service's loop talks to it in three ways only: `wake()` after a commit
+    (coalesced: at most one hop to the relay's loop is queued at a time), `run()` / `stop()` / `close()` from
+    the supervisor and the service's stop (awaited across loops), and `status` (read as it is). `pending()`
+    and `backlog()` are plain queries on the caller's database. The thread starts at the first `run()` and
+    lives until `close()`: a relay restarted by the supervisor runs on the same loop (its events and lock
+    belong to it).
+    """
+
+    def __init__(self, db: Database, relay_db: Database, kafka: KafkaSettings, **relay: Any) -> None:
+        self.db = db
+        self.relay = OutboxRelay(relay_db, kafka, **relay)
+        self.status = self.relay.status
+        self.channel = self.relay.channel
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ended: asyncio.Future[None] | None = None
+        #: A hop to the relay's loop is queued and has not run yet (a commit meanwhile needs no other).
+        self._wake_queued = False
+
+    def wake(self) -> None:
+        """After a commit (any thread): the relay's own `wake` runs on its loop (see `OutboxRelay.wake`)."""
+        loop = self._loop
+        if loop is None or self._wake_queued:
+            return  # not running: it reads the outbox when it starts (and another process's relay polls)
+        self._wake_queued = True
+        try:
+            loop.call_soon_threadsafe(self._woken)
+        except RuntimeError:  # the loop closed meanwhile (stopping): nothing to wake
+            self._wake_queued = False
+
+    def _woken(self) -> None:
+        self._wake_queued = False  # lowered first: a commit from now on queues another hop
+        self.relay.wake()
+
+    async def run(self) -> None:
+        """The relay's `run` as a task on its loop until it ends (its outcome is this call's: the supervisor
+        restarts it on the same loop). Cancelling this cancels that task and waits for its end, so the relay
+        has marked what it sent and given its lock up before this returns."""
+        loop = await self._started()
+        caller = asyncio.get_running_loop()
+        ended: asyncio.Future[asyncio.Task[None]] = caller.create_future()
+        task: list[asyncio.Task[None]] = []
+
+        def start() -> None:
+            task.append(loop.create_task(self.relay.run(), name=f"relay-{self.relay.service}"))
+            task[0].add_done_callback(lambda done: caller.call_soon_threadsafe(_settle, ended, done))
+
+        loop.call_soon_threadsafe(start)
+        try:
+            done = await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            loop.call_soon_threadsafe(lambda: task[0].cancel())  # after `start`: the loop runs them in order
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(ended)
+            raise
+        if not done.cancelled() and (error := done.exception()) is not None:
+            raise error
+
+    async def _started(self) -> asyncio.AbstractEventLoop:
+        """The relay's loop, its thread started at the first call."""
+        if self._loop is not None:
+            return self._loop
+        caller = asyncio.get_running_loop()
+        started: asyncio.Future[asyncio.AbstractEventLoop] = caller.create_future()
+        self._ended = caller.create_future()
+        ended = self._ended
+
+        def thread_main() -> None:
+            loop = _new_loop_like(caller)
+            asyncio.set_event_loop(loop)
+            caller.call_soon_threadsafe(_settle, started, loop)
+            try:
+                loop.run_forever()
+                loop.run_until_complete(self.relay.db.dispose())  # its connections belong to this loop
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                with contextlib.suppress(RuntimeError):  # the caller's loop closed first
+                    caller.call_soon_threadsafe(_settle, ended, None)
+
+        threading.Thread(target=thread_main, name=f"relay-{self.relay.service}", daemon=True).start()
+        self._loop = await started
+        return self._loop
+
+    async def close(self) -> None:
+        """End the relay's thread (after `stop` and the end of `run`): its pool is closed on its loop first."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._ended is not None:
+            await asyncio.shield(self._ended)
+
+    async def stop(self, *, flush_timeout: float = 5.0) -> None:
+        """The relay's `stop` on its loop (publish what is pending, bounded by `flush_timeout`)."""
+        loop = self._loop
+        if loop is None:
+            self.relay._stopping.set()  # not started: it must not start publishing after this
+            return
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.relay.stop(flush_timeout=flush_timeout), loop))
+
+    async def pending(self) -> int:
+        return await pending(self.db)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        return await backlog(self.db)
+
+
+def _new_loop_like(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+    """A new loop of the caller's kind: uvloop under `serve` (uvicorn makes its loop from a factory and sets
+    no policy, so `asyncio.new_event_loop()` would be the slower pure-Python loop)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop() if isinstance(loop, uvloop.Loop) else asyncio.new_event_loop()
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class _OutboxRow(NamedTuple):
