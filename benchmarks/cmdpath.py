@@ -4,8 +4,9 @@ For each draft: the process's CPU time and the statements sent to PostgreSQL (ro
 asyncpg's query logger on every pooled connection). No HTTP, no relay, no broker: what the store, the
 unit of work, the inline view, signing and the driver cost per command. `--relay` also runs the outbox
 relay in the process (woken after each commit, as in the service) against an embedded Tansu, and waits
-until it has published every event: its CPU is then in the figure. `--profile` prints a cProfile of
-the loop (top 40 by `--sort`).
+until it has published every event: its CPU is then in the figure; `--relay-thread` runs it as `serve` does
+on PostgreSQL, on a thread and loop of its own (`RelayThread`, with `--busy-interval`), and prints its rounds.
+`--profile` prints a cProfile of the loop (top 40 by `--sort`).
 
     .venv/bin/python -P benchmarks/cmdpath.py --commands 2000 [--concurrency 10] [--profile]
 """
@@ -61,13 +62,35 @@ async def run(args: argparse.Namespace) -> None:
         signer = EventSigner(Ed25519PrivateKey.generate())
         store = EventStore(source="/pmo/intake", topic=INTAKE.topic, signer=signer)
         relay, broker, relaying = None, None, None
-        if args.relay:
+        if args.relay or args.relay_thread:
             from pmo_devstack.broker import start_broker
             from pmo_events.runtime import KafkaSettings, OutboxRelay
+            from pmo_events.runtime.relay import RelayThread
 
             broker = start_broker()
             kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
-            relay = OutboxRelay(db, kafka, service="intake", topic=INTAKE.topic, signer=signer)
+            relay = (
+                RelayThread(
+                    db,
+                    Database(url, pool_size=2),
+                    kafka,
+                    service="intake",
+                    topic=INTAKE.topic,
+                    signer=signer,
+                    busy_interval=args.busy_interval,
+                )
+                if args.relay_thread
+                else OutboxRelay(db, kafka, service="intake", topic=INTAKE.topic, signer=signer)
+            )
+            rounds: list[int] = [0]
+            inner = relay.relay if isinstance(relay, RelayThread) else relay
+            publish_rows = inner._publish_rows
+
+            async def counted_rounds(*a: object) -> int:
+                rounds[0] += 1
+                return await publish_rows(*a)  # type: ignore[arg-type]
+
+            inner._publish_rows = counted_rounds  # type: ignore[method-assign]
             relaying = asyncio.create_task(relay.run())
         runtime = CommandRuntime(
             db, store, projectors=INTAKE.projectors, policies=INTAKE.policies, on_commit=relay.wake if relay else None
@@ -99,6 +122,7 @@ async def run(args: argparse.Namespace) -> None:
         await loop(200)  # warm-up: connections, prepared statements
         await published()
         statements.clear()
+        rounds_before = rounds[0] if relay is not None else 0
         profile = cProfile.Profile() if args.profile else None
         started, cpu0 = time.perf_counter(), cpu()
         if profile:
@@ -126,6 +150,8 @@ async def run(args: argparse.Namespace) -> None:
                     "AND e.version = 1 AND p.listed_at = e.position)"
                 )
             ).one()
+        if relay is not None:
+            print(f"relay: {(rounds[0] - rounds_before) / n:.3f} outbox reads per draft")
         print(f"stored: {checked[0]} events, {checked[1]} outbox records, {checked[2]} view rows listed at their draft")
         if profile:
             if args.dump:
@@ -134,6 +160,9 @@ async def run(args: argparse.Namespace) -> None:
         if relay is not None and relaying is not None and broker is not None:
             await relay.stop()
             relaying.cancel()
+            await asyncio.gather(relaying, return_exceptions=True)
+            if isinstance(relay, RelayThread):
+                await relay.close()
             broker.stop()
         await db.dispose()
     finally:
@@ -145,6 +174,8 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--relay", action="store_true", help="publish every event through the outbox relay too")
+    parser.add_argument("--relay-thread", action="store_true", help="the relay on its own thread, as under serve")
+    parser.add_argument("--busy-interval", type=float, default=0.005, help="--relay-thread: RelayThread's")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--dump", help="with --profile: also write the raw profile to this file")
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime or cumulative")
