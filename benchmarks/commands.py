@@ -15,7 +15,10 @@ data it needs first, made through the public APIs).
 
     make bench-env   # once: the peers' pinned environment, and `apt-get install -y wrk`
     .venv/bin/python benchmarks/commands.py [--seconds 10] [--connections 10] [--workers 1]
-        [--targets intake,portfolio,resourcing] [--projects 40] [--resources 100]
+        [--targets intake,portfolio,resourcing] [--projects 40] [--resources 100] [--peer-workers 1]
+
+`--workers 2 --peer-workers 2` beside a one-worker run measures what a second worker buys intake and what it
+buys a plain INSERT endpoint on the same cores (issue 17 asks 1.6x of intake).
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, da
 
 def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namespace) -> Figures:
     port = free_port()
-    process = start_peer(app, port, env)
+    process = start_peer(app, port, env, args.peer_workers)
     try:
         url = f"http://127.0.0.1:{port}/proposals"
         wrk(name, url, process.pid, seconds=2, connections=args.connections)
@@ -170,6 +173,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="PMO_HTTP_WORKERS for the measured services")
     parser.add_argument("--samples", type=int, default=200, help="propagation samples (0 skips)")
+    parser.add_argument(
+        "--peer-workers", type=int, default=1, help="uvicorn workers of each peer (two ÷ one: what the machine allows)"
+    )
     parser.add_argument(
         "--targets",
         type=lambda text: text.split(","),

@@ -224,10 +224,11 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def start_peer(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """One peer app under uvicorn (one worker, uvloop and httptools as the services get them)."""
+def start_peer(app: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
+    """One peer app under uvicorn (one worker unless asked, uvloop and httptools as the services get them)."""
     process = subprocess.Popen(
-        [str(PEER_PYTHON), "-m", "uvicorn", f"{app}:app", "--port", str(port), "--log-level", "warning"],
+        [str(PEER_PYTHON), "-m", "uvicorn", f"{app}:app", "--port", str(port), "--log-level", "warning"]
+        + (["--workers", str(workers)] if workers > 1 else []),
         cwd=PEERS,
         env={**os.environ, **env},
     )
