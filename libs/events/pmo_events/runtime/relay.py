@@ -415,6 +415,7 @@ class RelayThread:
         self.channel = self.relay.channel
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ended: asyncio.Future[None] | None = None
+        self._thread: threading.Thread | None = None
         #: A hop to the relay's loop is queued and has not run yet (a commit meanwhile needs no other).
         self._wake_queued = False
 
@@ -479,7 +480,8 @@ class RelayThread:
                 with contextlib.suppress(RuntimeError):  # the caller's loop closed first
                     caller.call_soon_threadsafe(_settle, ended, None)
 
-        threading.Thread(target=thread_main, name=f"relay-{self.relay.service}", daemon=True).start()
+        self._thread = threading.Thread(target=thread_main, name=f"relay-{self.relay.service}", daemon=True)
+        self._thread.start()
         self._loop = await started
         return self._loop
 
@@ -491,6 +493,8 @@ class RelayThread:
         loop.call_soon_threadsafe(loop.stop)
         if self._ended is not None:
             await asyncio.shield(self._ended)
+        if self._thread is not None:  # returning from its last line by now
+            await asyncio.to_thread(self._thread.join, 5.0)
 
     async def stop(self, *, flush_timeout: float = 5.0) -> None:
         """The relay's `stop` on its loop (publish what is pending, bounded by `flush_timeout`)."""
