@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import gc
 from collections.abc import Awaitable, Callable
 
 #: How often the process looks at how much it has consumed and published.
@@ -49,13 +50,15 @@ async def give_back_after_bursts(
     after: int = AFTER_EVENTS,
     steady_checks: int = STEADY_CHECKS,
     give_back: Callable[[], object] = give_back_memory,
+    collect: Callable[[], object] = gc.collect,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> None:
     """Until cancelled: every `every` seconds, give memory back once `moved()` (events applied + published so
     far) grew by at least `after` since the last time and the burst is over (fewer than `after` in the last
     `every` seconds), or `steady_checks` checks have passed since the last time: a catch-up is trimmed once,
     at its end (a long one also every `steady_checks` checks), a slow trickle every `after` events, and a load
-    that never pauses (at least `after` events every `every` seconds) every `steady_checks` checks."""
+    that never pauses (at least `after` events every `every` seconds) every `steady_checks` checks; each time after
+    a full collection of cyclic garbage."""
     given = seen = moved()
     checks = 0
     while True:
@@ -64,5 +67,9 @@ async def give_back_after_bursts(
         checks += 1
         if now - given >= after and (now - seen < after or checks >= steady_checks):
             given, checks = now, 0
+            # First the burst's cyclic garbage: once a burst is over little is allocated, so no collection comes
+            # to free it (reporting after the ~200,000-event history: 326 MB after malloc_trim, 314 MB with a
+            # full collection before it).
+            collect()
             await asyncio.to_thread(give_back)
         seen = now

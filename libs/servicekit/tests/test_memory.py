@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
+import weakref
 
 from pmo_servicekit.memory import give_back_after_bursts, give_back_memory
 
@@ -54,3 +56,36 @@ def test_give_back_memory_calls_the_allocator_where_it_has_one() -> None:
         assert give_back_memory() is False
     else:
         assert give_back_memory() is True
+
+
+class _Held:
+    pass
+
+
+async def test_the_bursts_cyclic_garbage_is_collected_before_the_memory_is_given_back() -> None:
+    """A cycle left by the burst (no collection would come once it is over: collections off here) is freed by
+    the time the allocator is asked to give memory back."""
+    left: list[bool] = []
+    counts = iter([0, 1000, 1000])
+    current = [next(counts)]
+
+    async def sleep(_seconds: float) -> None:
+        try:
+            current[0] = next(counts)
+        except StopIteration:
+            raise _Done from None
+
+    gc.disable()
+    try:
+        cycle = _Held()
+        cycle.itself = cycle  # type: ignore[attr-defined]
+        alive = weakref.ref(cycle)
+        del cycle
+        assert alive() is not None
+        with contextlib.suppress(_Done):
+            await give_back_after_bursts(
+                lambda: current[0], after=100, give_back=lambda: left.append(alive() is not None), sleep=sleep
+            )
+    finally:
+        gc.enable()
+    assert left == [False]
