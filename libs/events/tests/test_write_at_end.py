@@ -8,6 +8,7 @@ the same calls are ordinary appends (the same assertions on what is stored)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata
+from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, Premise, PremiseFailed
 from pmo_events.runtime.schema import events, outbox
 
 from .support import COUNTER, Incremented, migrated
@@ -508,4 +509,105 @@ async def test_a_stream_moving_on_between_the_view_read_and_the_write_fails_the_
     async with commands.db.sessions() as session:
         row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version))).one()
     assert tuple(row) == (11, 2)  # the rival's, not 101
+    assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2
+
+
+# `assume`: a premise the command decided on without reading it, checked with the write itself.
+
+
+def _no_stream(stream: str, broken: list[str]) -> Premise:
+    """The premise that `stream` has no event yet (the test's stand-in for "no lesson matches")."""
+    from pmo_events.runtime import pgdirect
+
+    async def holds(session: Any) -> bool:
+        if pgdirect.on_asyncpg(session):
+            statement = f"SELECT 1 FROM {events.name} WHERE stream_id = $1"
+            return not await pgdirect.fetch(session, statement, stream, begin=False)
+        return (await session.execute(select(events.c.stream_id).where(events.c.stream_id == stream))).first() is None
+
+    return Premise(
+        f"SELECT 1 FROM {events.name} WHERE stream_id = {{0}}::varchar", (stream,), holds, lambda: broken.append(stream)
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2], ids=["scalars", "arrays"])
+async def test_a_premise_that_holds_goes_in_the_one_statement_and_one_that_does_not_writes_nothing(
+    runtime: tuple[CommandRuntime, Statements], count: int
+) -> None:
+    from pmo_events.runtime.schema import idempotency_keys
+
+    commands, statements = runtime
+    watched, broken = str(uuid.uuid4()), list[str]()
+    for attempt in ("warm-up", "holds", "broken"):  # asyncpg prepares the statement (types looked up) at first
+        if attempt == "broken":
+            async with commands.unit_of_work(Metadata()) as uow:  # the premise's watched stream now has an event
+                await uow.append(COUNTER, watched, 0, [Incremented(counter_id=watched, by=1)], write_at_end=True)
+        before = [await _count(commands, table) for table in (events, outbox, counter_rows, idempotency_keys)]
+        await statements.clear()
+        stream = str(uuid.uuid4())
+        with pytest.raises(PremiseFailed) if attempt == "broken" else contextlib.nullcontext():
+            async with commands.unit_of_work(Metadata()) as uow:
+                uow.assume(_no_stream(watched, broken))
+                increments = [Incremented(counter_id=stream, by=2) for _ in range(count)]
+                await uow.append(COUNTER, stream, 0, increments, write_at_end=True)
+                uow.insert_at_end(idempotency_keys, _key_row(f"{attempt}-{count}"))
+        if commands.db.is_postgres and attempt != "warm-up":  # checked inside the statement that writes
+            assert await statements.settled() == ["WITH"], statements.seen
+        after = [await _count(commands, table) for table in (events, outbox, counter_rows, idempotency_keys)]
+        if attempt != "broken":
+            assert after == [before[0] + count, before[1] + count, before[2] + 1, before[3] + 1] and broken == []
+        else:
+            assert after == before and broken == [watched]  # nothing of it written, and the caller told
+
+
+async def test_a_premise_is_checked_before_a_write_that_does_not_carry_it(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    """An immediate append (or a continued stream whose view row is rewritten in a transaction): the premise is
+    asked alone, in the transaction, before the first write; when it does not hold nothing is written."""
+    commands, _ = runtime
+    watched, broken = str(uuid.uuid4()), list[str]()
+    async with commands.unit_of_work(Metadata()) as uow:
+        uow.assume(_no_stream(watched, broken))
+        await uow.append(COUNTER, watched, 0, [Incremented(counter_id=watched, by=1)])  # holds, then written
+    stream = str(uuid.uuid4())
+    with pytest.raises(PremiseFailed):
+        async with commands.unit_of_work(Metadata()) as uow:
+            uow.assume(_no_stream(watched, broken))
+            await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)])
+    with pytest.raises(PremiseFailed):
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(COUNTER, stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True)
+            loaded = await uow.load(COUNTER, stream)  # sends the first append (the premise is not made yet)
+            uow.assume(_no_stream(watched, broken))
+            await uow.append(COUNTER, stream, 1, [Incremented(counter_id=stream, by=5)], write_at_end=True)
+            assert loaded.version == 1
+    assert broken == [watched, watched]
+    assert await _count(commands, events) == 1 and await _count(commands, outbox) == 1
+    assert await _count(commands, counter_rows) == 1
+
+
+async def test_a_premise_broken_for_a_continued_stream_leaves_its_view_row_as_it_was(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    """An edit's statement rewrites the stream's view row: a broken premise refuses that too."""
+    commands, statements = runtime
+    stream, watched, broken = str(uuid.uuid4()), str(uuid.uuid4()), list[str]()
+    for watched_by in (None, watched):
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(
+                COUNTER, watched_by or stream, 0, [Incremented(counter_id=stream, by=1)], write_at_end=True
+            )
+    await statements.clear()
+    with pytest.raises(PremiseFailed):
+        async with commands.unit_of_work(Metadata()) as uow:
+            loaded = await uow.load(COUNTER, stream)
+            uow.assume(_no_stream(watched, broken))
+            await uow.append(COUNTER, stream, loaded.version, [Incremented(counter_id=stream, by=9)], write_at_end=True)
+    if commands.db.is_postgres:
+        assert (await statements.settled())[-1] == "WITH", statements.seen
+    async with commands.db.sessions() as session:
+        row = (await session.execute(select(counter_rows.c.total, counter_rows.c.version).where(
+            counter_rows.c.counter_id == stream))).one()  # fmt: skip
+    assert tuple(row) == (1, 1) and broken == [watched]
     assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2

@@ -7,7 +7,8 @@ the request carries an `Idempotency-Key`) and returns the `Response` it built. S
   raised by `Loaded.expect`); never retried, the client must read again.
 - 409 `concurrent-change`: another writer appended to the same stream between load and commit, and the
   command lost that race `ATTEMPTS` times in a row (`ConcurrencyConflict`). Each retry reloads and
-  decides again on the fresh state, so a rule the winner's change now breaks answers its own 4xx.
+  decides again on the fresh state, so a rule the winner's change now breaks answers its own 4xx. A command
+  whose premise failed when it wrote (`PremiseFailed`: it wrote nothing) is decided again at once.
 - anything else a rule refuses: the service's own table (`ServiceDefinition.problem_table`).
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 
-from pmo_events.runtime import ConcurrencyConflict, UnitOfWork
+from pmo_events.runtime import ConcurrencyConflict, PremiseFailed, UnitOfWork
 from pmo_servicekit.auth import Principal
 from pmo_servicekit.http import metadata_for, service_runtime
 from pmo_servicekit.idempotency import run_idempotent
@@ -39,8 +40,9 @@ async def run_command(request: Request, principal: Principal, action: CommandAct
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return await run_idempotent(commands, meta, request, principal, action)
-        except ConcurrencyConflict:
+        except ConcurrencyConflict as lost:
             if attempt == ATTEMPTS:
                 raise
-            await asyncio.sleep(random.uniform(0, JITTER * attempt))
+            if not isinstance(lost, PremiseFailed):  # no other writer to step aside for after a failed premise
+                await asyncio.sleep(random.uniform(0, JITTER * attempt))
     raise AssertionError("unreachable")

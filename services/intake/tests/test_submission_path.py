@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, select
 
 from pmo_events.contracts.portfolio.delivery import LessonRecorded
-from pmo_events.runtime import CommandRuntime, EventStore, Metadata
+from pmo_events.runtime import Changed, CommandRuntime, EventStore, Metadata, PremiseFailed
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.schema import events, outbox
@@ -92,6 +92,18 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Comm
     await db.dispose()
 
 
+async def _drafted(runtime: CommandRuntime, draft: DraftProposal) -> Changed[Proposal]:
+    """The draft in a unit of work of its own, decided again when its premise failed (as `run_command` does: a
+    draft whose words match a lesson the process has not seen them match yet)."""
+    for _ in range(2):
+        try:
+            async with runtime.unit_of_work(Metadata(actor="alice")) as uow:
+                return await commands.draft_proposal(uow, draft)
+        except PremiseFailed:
+            continue
+    raise AssertionError("a premise failed twice")
+
+
 async def _submitted(runtime: CommandRuntime, proposal_id: str) -> tuple[Any, Any, Any]:
     async with runtime.db.sessions() as session:
         row = (await session.execute(select(proposals).where(proposals.c.proposal_id == proposal_id))).one()
@@ -112,8 +124,7 @@ async def test_a_submission_is_reads_and_one_statement(
     summary = "Replace the ageing CRM with a hosted vendor contract"
     for warm_up in (True, False):  # the second time, every statement is prepared already
         draft = _draft(portfolio_id, objective_id, summary=summary, programme_id="prog")
-        async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
-            await commands.draft_proposal(uow, draft)
+        await _drafted(commands_runtime, draft)
         await asyncio.sleep(0)
         seen.clear()
         async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
@@ -126,9 +137,10 @@ async def test_a_submission_is_reads_and_one_statement(
             continue
     assert changed.state.status == "submitted" and changed.version == 2
     if commands_runtime.db.is_postgres:
-        # snapshot, events, the submission's facts, the lesson search, [the lessons found, the offers'
-        # snapshot and events], the view row with its version; then one statement: no BEGIN, no COMMIT
-        assert seen == ["SELECT"] * (8 if offered else 5) + ["WITH"], seen
+        # snapshot, events, the submission's facts, [the lesson search, the lessons found, the offers' snapshot
+        # and events], the view row with its version; then one statement: no BEGIN, no COMMIT. With no lesson
+        # to offer, no search either: the statement holds the premise that none matches.
+        assert seen == ["SELECT"] * (8 if offered else 4) + ["WITH"], seen
     row, stored, queued = await _submitted(commands_runtime, draft.proposal_id)
     assert (row.status, row.version) == ("submitted", 2)
     assert Proposal.model_validate_json(row.state) == changed.state
@@ -148,16 +160,14 @@ async def test_the_submission_facts_read_in_one_statement_equal_the_sessions(
     portfolio_id, objective_id = str(uuid.uuid4()), str(uuid.uuid4())
     await _seed(db, portfolio_id, objective_id)
     sibling = _draft(portfolio_id, objective_id, title="Sibling")
-    async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
-        await commands.draft_proposal(uow, sibling)
+    await _drafted(commands_runtime, sibling)
     cases = [
         _draft(portfolio_id, objective_id, programme_id="prog", dependencies=[sibling.proposal_id, "unknown"]),
         _draft(portfolio_id, "no-such-objective", programme_id="no-such-programme"),
         _draft("no-such-portfolio", objective_id),
     ]
     for draft in cases:
-        async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
-            proposal = (await commands.draft_proposal(uow, draft)).state
+        proposal = (await _drafted(commands_runtime, draft)).state
         async with commands_runtime.unit_of_work(Metadata()) as uow:
             direct = await knowledge.submission_context(uow.reads, proposal)
         async with db.sessions() as session:
@@ -227,8 +237,7 @@ async def test_an_acknowledgement_is_reads_and_one_statement(runtime: tuple[Comm
         lesson_id = (await session.execute(select(lessons.table.c.lesson_id))).scalar_one()
     for applies in (True, False):  # the second time, every statement is prepared already
         draft = _draft(portfolio_id, objective_id, summary="A hosted vendor contract")
-        async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:
-            await commands.draft_proposal(uow, draft)
+        await _drafted(commands_runtime, draft)
         await asyncio.sleep(0)
         seen.clear()
         async with commands_runtime.unit_of_work(Metadata(actor="alice")) as uow:

@@ -3,7 +3,14 @@
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import KafkaSettings
 from pmo_events.runtime.relay import OutboxRelay
-from pmo_events.runtime.store import ConcurrencyConflict, EventStore, EventTooLarge, Metadata
+from pmo_events.runtime.store import (
+    ConcurrencyConflict,
+    EventStore,
+    EventTooLarge,
+    Metadata,
+    Premise,
+    PremiseFailed,
+)
 from pmo_events.runtime.subscription import Subscription
 from pmo_events.runtime.supervisor import Supervisor
 from pmo_events.runtime.unit_of_work import (
@@ -32,6 +39,8 @@ __all__ = [
     "OutboxRelay",
     "Policy",
     "PollUnitOfWork",
+    "Premise",
+    "PremiseFailed",
     "StaleVersion",
     "Subscription",
     "Supervisor",

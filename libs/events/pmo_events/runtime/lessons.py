@@ -18,6 +18,7 @@ from pmo_events.figures.relevance import LessonCandidate, RelatedLesson, Subject
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.fulltext import TextIndex
 from pmo_events.runtime.schema import UtcDateTime
+from pmo_events.runtime.store import Premise
 
 #: At most this many lessons are offered at once.
 MAX_OFFERED = 20
@@ -81,6 +82,13 @@ class LessonLibrary:
         assert isinstance(session, AsyncSession)
         query = select(self.table.c.lesson_id).where(self.table.c.lesson_id == lesson_id)
         return (await session.execute(query)).first() is not None
+
+    def premise_none_related(self, reads: AsyncSession | pgdirect.Direct, subject: Subject) -> Premise | None:
+        """The premise that no lesson is related to `subject`, for a command that offers none without searching
+        (`UnitOfWork.assume`: checked in its write). A lesson is related only when the full-text search finds it,
+        so this is the premise that the search finds nothing (`TextIndex.premise_none_found`, which says when
+        it makes none: then call `related`)."""
+        return self.text.premise_none_found(reads, subject.terms)
 
     async def related(
         self, session: AsyncSession | pgdirect.Direct, subject: Subject, *, limit: int = MAX_OFFERED

@@ -273,44 +273,48 @@ def quoted(names: Sequence[str]) -> str:
     return ", ".join(_DIALECT.identifier_preparer.quote(name) for name in names)
 
 
-def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
+def unnest_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "", where: str = "") -> str:
     """`INSERT INTO table (names) SELECT … FROM unnest($first…) WITH ORDINALITY … ORDER BY ordinality`:
-    rows go in in the order given (identity values follow it)."""
+    rows go in in the order given (identity values follow it). `where`: a condition without which no row goes in."""
     feed = ArrayColumns(table, tuple(names))
     aliases = [f"c{i}" for i in range(len(names))]
     return (
         f"INSERT INTO {table.name} ({quoted(names)}) "
         f"SELECT {', '.join(aliases)} FROM unnest({feed.casts(first)}) WITH ORDINALITY "
-        f"AS u({', '.join(aliases)}, n) ORDER BY n" + (f" RETURNING {returning}" if returning else "")
+        f"AS u({', '.join(aliases)}, n){f' WHERE {where}' if where else ''} ORDER BY n"
+        + (f" RETURNING {returning}" if returning else "")
     )
 
 
-def values_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "") -> str:
-    """`INSERT INTO table (names) VALUES ($first…)`: one row as scalar parameters (`ArrayColumns.row`)."""
+def values_insert(table: Table, names: Sequence[str], *, first: int = 1, returning: str = "", where: str = "") -> str:
+    """`INSERT INTO table (names) VALUES ($first…)`: one row as scalar parameters (`ArrayColumns.row`).
+    `where`: a condition without which the row does not go in (`SELECT $first… WHERE …` then)."""
     feed = ArrayColumns(table, tuple(names))
-    return f"INSERT INTO {table.name} ({quoted(names)}) VALUES ({', '.join(feed.scalars(first))})" + (
-        f" RETURNING {returning}" if returning else ""
-    )
+    row = ", ".join(feed.scalars(first))
+    source = f"SELECT {row} WHERE {where}" if where else f"VALUES ({row})"
+    return f"INSERT INTO {table.name} ({quoted(names)}) {source}" + (f" RETURNING {returning}" if returning else "")
 
 
-def values_update(table: Table, key: str, names: Sequence[str], *, first: int = 1) -> str:
+def values_update(table: Table, key: str, names: Sequence[str], *, first: int = 1, where: str = "") -> str:
     """`UPDATE table SET names WHERE key matches` for one row as scalar parameters: $first holds the key,
-    then one parameter per name (`ArrayColumns(table, (key, *names)).row`)."""
+    then one parameter per name (`ArrayColumns(table, (key, *names)).row`). `where`: a further condition."""
     feed = ArrayColumns(table, (key, *names))
     casts = feed.scalars(first)
     quote = _DIALECT.identifier_preparer.quote
     sets = ", ".join(f"{quote(name)} = {cast}" for name, cast in zip(names, casts[1:], strict=True))
-    return f"UPDATE {table.name} SET {sets} WHERE {table.name}.{quote(key)} = {casts[0]}"
+    return f"UPDATE {table.name} SET {sets} WHERE {table.name}.{quote(key)} = {casts[0]}" + (
+        f" AND {where}" if where else ""
+    )
 
 
-def unnest_update(table: Table, key: str, names: Sequence[str], *, first: int = 1) -> str:
+def unnest_update(table: Table, key: str, names: Sequence[str], *, first: int = 1, where: str = "") -> str:
     """`UPDATE table SET names FROM unnest($first…) WHERE key matches`: $first holds the keys, then one
-    array per name."""
+    array per name. `where`: a further condition."""
     feed = ArrayColumns(table, (key, *names))
     aliases = ["k", *(f"c{i}" for i in range(len(names)))]
     quote = _DIALECT.identifier_preparer.quote  # as `values_update`
     sets = ", ".join(f"{quote(name)} = u.{alias}" for name, alias in zip(names, aliases[1:], strict=True))
     return (
         f"UPDATE {table.name} SET {sets} FROM unnest({feed.casts(first)}) AS u({', '.join(aliases)}) "
-        f"WHERE {table.name}.{quote(key)} = u.k"
+        f"WHERE {table.name}.{quote(key)} = u.k" + (f" AND {where}" if where else "")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -47,6 +47,37 @@ class ConcurrencyConflict(Exception):
         super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version
+
+
+@dataclass(frozen=True, slots=True)
+class Premise:
+    """What a command decided on without reading it first: that a query finds no row (no lesson matches a
+    proposal's words, so none is offered). The unit of work writes only while it holds, checked with the
+    write itself: on PostgreSQL inside the one statement that writes (`exists`, with `params`), elsewhere
+    by `holds` in the transaction just before its first write. When it does not hold, nothing is written
+    and `PremiseFailed` is raised (after `broken` is told, so the caller decides the slow way next time)."""
+
+    #: PostgreSQL: a query whose rows break the premise, its parameters written `{0}`, `{1}`… (`params`).
+    exists: str
+    params: tuple[Any, ...]
+    #: The same question asked alone, in the session's transaction (or on a connection borrowed without one).
+    holds: Callable[[Any], Awaitable[bool]]
+    broken: Callable[[], None] = field(default=lambda: None)
+
+    def failed(self) -> PremiseFailed:
+        self.broken()
+        return PremiseFailed(self)
+
+
+class PremiseFailed(ConcurrencyConflict):
+    """A command's premise no longer held when it wrote, so nothing was written: decide again (at once; no
+    other writer to step aside for), as after any lost race."""
+
+    def __init__(self, premise: Premise) -> None:
+        Exception.__init__(self, f"a command's premise no longer held when it wrote: {premise.exists}")
+        self.premise = premise
+        self.stream_id = ""
+        self.expected_version = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +296,7 @@ class EventStore:
         begin: bool = True,
         extra: ExtraRows | None = None,
         changed: ChangedViewRows | None = None,
+        premise: Premise | None = None,
     ) -> list[RecordedEvent]:
         """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
         only): the events with their positions, in the order given. `begin=False`: when the session has not
@@ -272,11 +304,12 @@ class EventStore:
         with no `BEGIN`/`COMMIT`. `extra`: another table's rows, in the same statement (a unique violation
         there is a `ConcurrencyConflict` too: a twin request committed first). `changed`: a view's rows
         rewritten (streams that go on; the caller read them after loading the streams, so the events'
-        unique version refuses the statement whole if a stream moved on since)."""
+        unique version refuses the statement whole if a stream moved on since). `premise`: the statement
+        writes nothing unless it holds (`PremiseFailed` then)."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
         single = len(rows) == 1 and all(part is None or len(part.rows) == 1 for part in (view, changed, extra))
-        statement = _append_statement(bool(self.topic), view, extra, changed, single=single)
+        statement = _append_statement(bool(self.topic), view, extra, changed, single=single, premise=premise)
         if single:
             # One event (a draft, an edit): scalar parameters, not arrays of one (cheaper to encode).
             params: list[Any] = _EVENTS_IN.row(rows[0])
@@ -292,11 +325,15 @@ class EventStore:
             for part in (view, changed, extra):
                 if part is not None:
                     params += part.arrays()
+        if premise is not None:
+            params += premise.params
         try:
             written = await pgdirect.fetch(session, statement, *params, begin=begin)
         except IntegrityError as exc:
             first = appends[0]
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
+        if premise is not None and not written and rows:
+            raise premise.failed()
         positions = {event_id: position for event_id, position in written}
         return [_with_position(r, positions[r.event_id]) for prepared in appends for r in prepared.recorded]
 
@@ -515,57 +552,84 @@ def _append_statement(
     changed: ChangedViewRows | None = None,
     *,
     single: bool = False,
+    premise: Premise | None = None,
 ) -> str:
     """Events (and outbox records, a view's new or changed rows, another table's rows) in one statement;
     its text is fixed per view, table and columns, so asyncpg prepares it once per connection. `single`:
-    one row of each, as scalar parameters (`…scalars()`); else one array per column (`…arrays()`)."""
-    if view is None and extra is None and changed is None and not single:
+    one row of each, as scalar parameters (`…scalars()`); else one array per column (`…arrays()`).
+    `premise` (`Premise.exists`, its parameters last): every part writes only when it finds no row."""
+    if view is None and extra is None and changed is None and not single and premise is None:
         return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
     key = (
         outbox_too,
         single,
+        *((premise.exists, len(premise.params)) if premise is not None else ((), ())),
         *((view.table.name, view.names, view.positions) if view is not None else ((), (), ())),
         *((changed.table.name, changed.key, changed.names) if changed is not None else ((), (), ())),
         *((extra.table.name, extra.names) if extra is not None else ((), ())),
     )
     found = _STATEMENTS.get(key)
     if found is None:
-        inserting = pgdirect.values_insert if single else pgdirect.unnest_insert
-        appended = inserting(events, _EVENT_COLUMNS, returning="event_id, position")
-        parts = [f"appended AS ({appended})"]
-        first = len(_EVENT_COLUMNS) + 1
-        if outbox_too:
-            parts.append(f"queued AS ({inserting(outbox, _OUTBOX_COLUMNS, first=first)})")
-            first += len(_OUTBOX_COLUMNS)
-        if view is not None:
-            feed = pgdirect.ArrayColumns(view.table, view.names)
-            event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
-            if single:
-                event = f"${first + len(view.names)}::{event_id_type}"
-                position_of = f"(SELECT a.position FROM appended AS a WHERE a.event_id = {event})"
-                values = [*feed.scalars(first), *(position_of for _ in view.positions)]
-                source = ""
-            else:
-                aliases = [f"c{i}" for i in range(len(view.names))]
-                position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
-                values = [*(f"u.{a}" for a in aliases), *(position_of for _ in view.positions)]
-                source = (
-                    f" FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
-                    f"AS u({', '.join(aliases)}, e)"
-                )
-            parts.append(
-                f"viewed AS (INSERT INTO {view.table.name} ({pgdirect.quoted((*view.names, *view.positions))}) "
-                f"SELECT {', '.join(values)}{source})"
-            )
-            first += len(view.names) + 1
-        if changed is not None:
-            updating = pgdirect.values_update if single else pgdirect.unnest_update
-            parts.append(f"rewritten AS ({updating(changed.table, changed.key, changed.names, first=first)})")
-            first += len(changed.names) + 1
-        if extra is not None:
-            parts.append(f"kept AS ({inserting(extra.table, extra.names, first=first)})")
-        found = _STATEMENTS[key] = f"WITH {', '.join(parts)} SELECT event_id, position FROM appended"
+        found = _STATEMENTS[key] = _built_statement(outbox_too, view, extra, changed, single=single, premise=premise)
     return found
+
+
+def _built_statement(
+    outbox_too: bool,
+    view: NewViewRows | None,
+    extra: ExtraRows | None,
+    changed: ChangedViewRows | None,
+    *,
+    single: bool,
+    premise: Premise | None,
+) -> str:
+    """`_append_statement`'s text (each shape built once)."""
+    inserting = pgdirect.values_insert if single else pgdirect.unnest_insert
+    # The premise's query runs once (a CTE), before anything is written; each part writes only if it found nothing.
+    where = "NOT (SELECT broken FROM premise)" if premise is not None else ""
+    appended = inserting(events, _EVENT_COLUMNS, returning="event_id, position", where=where)
+    parts = [f"appended AS ({appended})"]
+    first = len(_EVENT_COLUMNS) + 1
+    if outbox_too:
+        parts.append(f"queued AS ({inserting(outbox, _OUTBOX_COLUMNS, first=first, where=where)})")
+        first += len(_OUTBOX_COLUMNS)
+    if view is not None:
+        parts.append(f"viewed AS ({_view_insert(view, first, single=single, where=where)})")
+        first += len(view.names) + 1
+    if changed is not None:
+        updating = pgdirect.values_update if single else pgdirect.unnest_update
+        parts.append(f"rewritten AS ({updating(changed.table, changed.key, changed.names, first=first, where=where)})")
+        first += len(changed.names) + 1
+    if extra is not None:
+        parts.append(f"kept AS ({inserting(extra.table, extra.names, first=first, where=where)})")
+        first += len(extra.names)
+    if premise is not None:
+        query = premise.exists.format(*(f"${n}" for n in range(first, first + len(premise.params))))
+        parts.insert(0, f"premise AS (SELECT EXISTS ({query}) AS broken)")
+    return f"WITH {', '.join(parts)} SELECT event_id, position FROM appended"
+
+
+def _view_insert(view: NewViewRows, first: int, *, single: bool, where: str) -> str:
+    """A view's new rows, each with the store position of the event named by its `first_event`."""
+    feed = pgdirect.ArrayColumns(view.table, view.names)
+    event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
+    if single:
+        event = f"${first + len(view.names)}::{event_id_type}"
+        position_of = f"(SELECT a.position FROM appended AS a WHERE a.event_id = {event})"
+        values = [*feed.scalars(first), *(position_of for _ in view.positions)]
+        source = ""
+    else:
+        aliases = [f"c{i}" for i in range(len(view.names))]
+        position_of = "(SELECT a.position FROM appended AS a WHERE a.event_id = u.e)"
+        values = [*(f"u.{a}" for a in aliases), *(position_of for _ in view.positions)]
+        source = (
+            f" FROM unnest({feed.casts(first)}, ${first + len(view.names)}::{event_id_type}[]) "
+            f"AS u({', '.join(aliases)}, e)"
+        )
+    return (
+        f"INSERT INTO {view.table.name} ({pgdirect.quoted((*view.names, *view.positions))}) "
+        f"SELECT {', '.join(values)}{source}" + (f" WHERE {where}" if where else "")
+    )
 
 
 async def _append_on_asyncpg(

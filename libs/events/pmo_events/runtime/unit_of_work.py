@@ -23,6 +23,7 @@ from pmo_events.runtime.store import (
     ExtraRows,
     Metadata,
     NewViewRows,
+    Premise,
     PreparedAppend,
 )
 from pmo_events.runtime.views import Folding, StreamView
@@ -108,6 +109,22 @@ class UnitOfWork:
         self._pending: list[PreparedAppend] = []
         #: Rows to insert with the last write (`insert_at_end`).
         self._at_end: ExtraRows | None = None
+        #: What the command decided on without reading it (`assume`), until the first write checks it.
+        self._premise: Premise | None = None
+
+    def assume(self, premise: Premise) -> None:
+        """The command decides on `premise` without reading: the unit of work writes nothing unless it still
+        holds when it writes (on PostgreSQL checked inside the one statement of the `write_at_end` appends,
+        else just before the first write, in its transaction); `PremiseFailed` otherwise. One per unit of work."""
+        if self._premise is not None:
+            raise ValueError("a unit of work takes one premise")
+        self._premise = premise
+
+    async def _check_premise(self) -> None:
+        """Before a write that does not carry the premise in its own statement: ask it alone, in the transaction."""
+        premise, self._premise = self._premise, None
+        if premise is not None and not await premise.holds(self.session):
+            raise premise.failed()
 
     def insert_at_end(self, table: Table, row: dict[str, Any]) -> None:
         """Insert `row` into `table` with the unit of work's last write: on PostgreSQL in the one statement
@@ -197,6 +214,7 @@ class UnitOfWork:
             self.recorded.extend(prepared.recorded)
             return list(prepared.recorded)
         await self.flush()
+        await self._check_premise()
         recorded = await self.store.append(
             self.session,
             stream_id=stream_id,
@@ -223,6 +241,7 @@ class UnitOfWork:
         extra, self._at_end = (self._at_end, None) if last else (None, self._at_end)
         if not self._pending:
             if extra is not None:
+                await self._check_premise()
                 await self._insert(extra)
             return
         pending, self._pending = self._pending, []
@@ -235,6 +254,7 @@ class UnitOfWork:
         if together:
             # Last, and nothing opened a session: on the borrowed connection, alone (it is one statement).
             target = self.reads if last else self.session
+            premise, self._premise = self._premise, None
             written = await self.store.write_together(
                 target,
                 pending,
@@ -242,8 +262,10 @@ class UnitOfWork:
                 begin=not last,
                 extra=extra,
                 changed=changed if changed is not None and changed.rows else None,
+                premise=premise,
             )
         else:
+            await self._check_premise()
             written = [event for prepared in pending for event in await self.store.write(self.session, prepared)]
             for event in written:
                 for project in self._projectors:
@@ -398,6 +420,9 @@ class PollUnitOfWork(UnitOfWork):
         #: Each appended stream's version when the poll first appended to it (for the snapshot rule).
         self._versions_before: dict[str, int] = {}
         self._appends: list[tuple[PreparedAppend, Metadata]] = []
+
+    def assume(self, premise: Premise) -> None:
+        raise TypeError("a poll's unit of work writes at its end whatever its commands decided: it takes no premise")
 
     async def prefetch(self, aggregate: AggregateType[Any], stream_ids: Sequence[str]) -> None:
         """Load every one of these streams the poll does not hold yet, in two statements per thousand

@@ -78,8 +78,18 @@ async def acknowledge_lesson(
 async def _lesson_offers(
     uow: UnitOfWork, proposal: Proposal, occasion: Occasion, at: datetime | None = None
 ) -> list[Event]:
-    """The offers of the lessons most relevant to the proposal as it now reads (nothing recorded yet)."""
-    related = await lessons.related(uow.reads, lesson_subject(proposal))
+    """The offers of the lessons most relevant to the proposal as it now reads (nothing recorded yet).
+
+    On PostgreSQL, when the proposal's words found no lesson before in this process, the command offers none
+    on the premise that the search would find nothing, and the database checks that inside the command's one
+    statement (no search of its own). Should a lesson match after all, nothing is written and the command is
+    decided again, with the search (`PremiseFailed`, retried by `run_command`)."""
+    subject = lesson_subject(proposal)
+    premise = lessons.premise_none_related(uow.reads, subject)
+    if premise is not None:
+        uow.assume(premise)
+        return []
+    related = await lessons.related(uow.reads, subject)
     return lesson_rules.offer(proposal, related, occasion=occasion, at=at or datetime.now(UTC))
 
 
