@@ -20,6 +20,8 @@ PEER_PYTHON = HERE / ".venv-peers" / "bin" / "python"
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+#: wrk's --timeout: far above any latency a run should see, so that a slow answer still counts in the p99.
+WRK_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,19 @@ def wrk(
     script = HERE / ("requests.lua" if request_file else "post.lua")
     before = cpu_ms(pid)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        # wrk leaves a request unanswered after --timeout (2 s by default) out of its percentiles, counted only as
+        # a socket timeout: a generous timeout keeps slow answers in the p99, and any timeout still counts as an error.
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={WRK_TIMEOUT_S}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -200,6 +214,7 @@ def wrk(
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
+    timeouts = re.search(r"timeout (\d+)", socket_errors.group(1)) if socket_errors else None
     if socket_errors:
         print(f"  {name}: socket errors {socket_errors.group(1)}")
     return Figures(
@@ -208,7 +223,7 @@ def wrk(
         seconds=float(seconds),
         p50=_ms(percentiles.get("50", "nan")),
         p99=_ms(percentiles.get("99", "nan")),
-        errors=int(errors.group(1)) if errors else 0,
+        errors=(int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0),
         cpu_ms=spent,
     )
 
