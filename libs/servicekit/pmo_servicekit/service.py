@@ -109,9 +109,10 @@ class ServiceRuntime:
             "extra_topics": [definition.dead_letter_topic],
             "signer": self.signer,
         }
-        #: PostgreSQL: the relay runs on a thread and loop of its own with a pool of its own (`RelayThread`:
-        #: its rounds no longer wait behind the HTTP requests on this loop). SQLite keeps it here: one
-        #: writer at a time, queued on this process's loop (`Database.transaction`).
+        #: PostgreSQL with `relay_thread`: the relay runs on a thread and loop of its own with a pool of its own
+        #: (`RelayThread`: its rounds no longer wait behind the HTTP requests on this loop, at a CPU cost per
+        #: command). Otherwise, and always on SQLite (one writer at a time, queued on this process's loop:
+        #: `Database.transaction`), it runs here.
         self.relay: OutboxRelay | RelayThread = (
             RelayThread(
                 self.db,
@@ -120,7 +121,7 @@ class ServiceRuntime:
                 busy_interval=RELAY_BUSY_INTERVAL,
                 **relay,
             )
-            if self.db.is_postgres
+            if self.db.is_postgres and settings.relay_thread
             else OutboxRelay(self.db, kafka, **relay)
         )
         self.commands = CommandRuntime(

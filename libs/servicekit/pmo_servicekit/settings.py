@@ -26,6 +26,11 @@ class ServiceSettings(BaseSettings):
     #: uvicorn worker processes (PostgreSQL only; one on SQLite). Relay and subscriptions stay single
     #: through the relay's advisory lock and the subscription's offset row locks.
     http_workers: int = Field(default=1, ge=1, le=64)
+    #: PostgreSQL: run the outbox relay on a thread and event loop of its own (`RelayThread`) instead of the
+    #: service's loop. Its rounds then never wait behind HTTP requests at saturation, but every command pays for
+    #: the second thread in CPU (README "Outbox relay" has the figures): off unless the event lag of a saturated
+    #: process matters more than its throughput.
+    relay_thread: bool = False
     #: Seconds a worker process (portfolio's scenario solver, reporting's drawings) waits for work before it
     #: exits, giving its memory back; the next call starts a new one. 0: it stays (`pmo_servicekit.worker_process`).
     worker_idle_seconds: float = Field(default=600.0, ge=0)
