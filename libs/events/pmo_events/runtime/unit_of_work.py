@@ -169,26 +169,14 @@ class UnitOfWork:
         reads = self.reads  # on PostgreSQL, no session needed: a read sees every write sent before it
         state = aggregate.initial(stream_id)
         version = 0
-        view = self._view_of(aggregate)
-        stored = None if view is None else await view.stored_state(reads, stream_id)
-        if stored is not None:
-            state, version = stored
-        elif (snapshot := await self.store.load_snapshot(reads, stream_id)) is not None:
+        snapshot = await self.store.load_snapshot(reads, stream_id)
+        if snapshot is not None:
             state = snapshot.restore(aggregate.state_model)
             version = snapshot.version
         for recorded in await self.store.load(reads, stream_id, after_version=version):
             state = aggregate.evolve(state, recorded.decode())
             version = recorded.sequence
         return Loaded(state, version)
-
-    def _view_of(self, aggregate: AggregateType[S]) -> StreamView[S] | None:
-        """The inline view whose rows are this aggregate's states (`StreamView.version`), if there is one."""
-        for project in self._projectors:
-            if isinstance(project, StreamView) and project.folds_as(
-                aggregate.stream_type, aggregate.state_model, aggregate.initial, aggregate.evolve
-            ):
-                return project
-        return None
 
     async def append(
         self,

@@ -61,11 +61,6 @@ class StreamView(Generic[S]):
     #: handed out before the end), so this may change the state it is given and return it instead of a copy;
     #: the states must equal `evolve`'s (each view that has one tests it). None: `evolve`.
     rebuild_evolve: Callable[[S, Event], S] | None = None
-    #: The column `columns` fills with the last folded event's sequence. With it, and when the view folds exactly
-    #: as an aggregate does (the same model, `initial` and `evolve`), a unit of work loads that aggregate from
-    #: the row (`stored_state`) instead of folding its stream from a snapshot: a portfolio's stream holds an
-    #: event per candidate registered and decided, and every project command loads it.
-    version: Column[Any] | None = None
 
     def accepts(self, event: RecordedEvent) -> bool:
         return self.stream_type is None or event.stream_type == self.stream_type
@@ -141,28 +136,6 @@ class StreamView(Generic[S]):
         )
         rows = await pgdirect.fetch(session, statement, ids, begin=False)
         return {key: (self.model.model_validate_json(state), version) for key, state, version in rows}
-
-    def folds_as(self, stream_type: str, model: type[BaseModel], initial: Any, evolve: Any) -> bool:
-        """Whether a row is the state of an aggregate of that type, model, `initial` and `evolve` at `version`."""
-        same = (self.model, self.initial, self.evolve) == (model, initial, evolve)
-        return same and self.version is not None and self.stream_type == stream_type
-
-    async def stored_state(self, reads: AsyncSession | pgdirect.Direct, stream_id: str) -> tuple[S, int] | None:
-        """A stream's row as a snapshot: its folded state and the sequence it was folded to (None: no row). The
-        two are written together from one fold (a command's, a poll's or a rebuild's, each in its transaction),
-        so they always agree; the events after it are the caller's to fold."""
-        assert self.version is not None, "a view without a version column"
-        if pgdirect.on_asyncpg(reads):
-            statement = (
-                f"SELECT {pgdirect.quoted([self.state.name, self.version.name])} "
-                f"FROM {self.table.name} WHERE {pgdirect.quoted([self.key.name])} = $1"
-            )
-            found = await pgdirect.fetch(reads, statement, stream_id, begin=False)
-            row = found[0] if found else None
-        else:
-            assert isinstance(reads, AsyncSession)
-            row = (await reads.execute(select(self.state, self.version).where(self.key == stream_id))).first()
-        return None if row is None else (self.model.model_validate_json(row[0]), int(row[1]))
 
     def changed_rows(self, events: Sequence[RecordedEvent], stored: dict[str, S]) -> ChangedViewRows:
         """The rows of streams that go on (`stored`: each one's state before `events`), rewritten after them."""

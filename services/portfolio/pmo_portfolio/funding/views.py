@@ -29,7 +29,6 @@ def _columns(state: portfolio_rules.Portfolio, event: RecordedEvent) -> dict[str
 #: One row per portfolio stream. A command's events are folded into it with one read and one write; a poll of
 #: the intake subscription folds all its registrations of a portfolio with one read and one write (`many`),
 #: so a registration no longer reads, validates and rewrites the whole portfolio (every candidate) per event.
-#: A unit of work loads a portfolio from its row (`version`) and the events after it, not from its stream.
 update_portfolios = StreamView(
     table=portfolios,
     key=portfolios.c.portfolio_id,
@@ -40,7 +39,6 @@ update_portfolios = StreamView(
     columns=_columns,
     stream_type="portfolio",
     rebuild_evolve=portfolio_rules.evolve_owned,
-    version=portfolios.c.version,
 )
 
 PROJECTORS = [update_portfolios]
