@@ -128,3 +128,46 @@ async def test_a_relay_stepping_down_marks_what_it_sent_before_it_queues_for_the
         await waiter.close()
         await killer.close()
         await db.dispose()
+
+
+async def test_a_cancel_while_the_relay_closes_its_producer_still_releases_the_lock(
+    postgres_url: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop whose grace ran out cancels the relay while it is still ending (closing its producer with the
+    broker away, say): the lock is released all the same, or no other process's relay could take over while this
+    one lives on (review 2 of session 8: the cancel skipped the rest of the relay's `finally`)."""
+    db = await migrated(postgres_url, tmp_path)
+    relay = OutboxRelay(
+        db, KafkaSettings(bootstrap_servers=kafka_bootstrap), service="test", topic=f"{topic_prefix}.test.events"
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        close_producer = relay._close_producer
+
+        async def cancelled_while_closing() -> None:
+            await close_producer()
+            raise asyncio.CancelledError  # as a cancel landing in `producer.stop()` would
+
+        monkeypatch.setattr(relay, "_close_producer", cancelled_while_closing)
+        await relay.stop(flush_timeout=1.0)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not relay.status.active
+        assert await _advisory_locks_held(postgres_url) == 0
+    finally:
+        task.cancel()
+        await db.dispose()
+
+
+async def _advisory_locks_held(postgres_url: str) -> int:
+    admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(
+            await admin.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        )
+    finally:
+        await admin.close()

@@ -132,10 +132,14 @@ class OutboxRelay:
                 except Exception as exc:  # the broker or the database is away: keep the rows, retry
                     await self._retry_after(exc, backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-        finally:
-            await self._mark_unmarked()
-            await self._close_producer()
-            await self._release_leadership()
+        finally:  # nested: a cancel that lands in one step must not skip the next (above all the lock's release)
+            try:
+                await self._mark_unmarked()
+            finally:
+                try:
+                    await self._close_producer()
+                finally:
+                    await self._release_leadership()
 
     async def _retry_after(self, exc: BaseException, backoff: float) -> None:
         self.status.link_down(f"{type(exc).__name__}: {exc}")
