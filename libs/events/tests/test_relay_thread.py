@@ -88,3 +88,38 @@ async def _sequences(bootstrap: str, topic: str) -> list[int]:
         return found
     finally:
         await consumer.stop()
+
+
+async def test_tasks_left_on_the_relay_s_loop_are_ended_when_its_thread_closes(
+    postgres_url: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A cancelled run can leave tasks on the relay's loop (aiokafka's, when the cancel landed in the producer's
+    stop): closing the thread cancels and ends them before the loop closes, so none is destroyed pending with its
+    sockets open (review 2 of session 8, L2)."""
+    db = await migrated(postgres_url, tmp_path)
+    relay = RelayThread(
+        db,
+        Database(postgres_url, pool_size=2),
+        KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        service="test",
+        topic=f"{topic_prefix}.test.events",
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        loop = relay._loop
+        assert loop is not None
+        left = asyncio.run_coroutine_threadsafe(_left_behind(), loop).result(5)  # a task nothing awaits
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.close()
+        assert left.cancelled()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.close()
+        await db.dispose()
+
+
+async def _left_behind() -> asyncio.Task[None]:
+    return asyncio.get_running_loop().create_task(asyncio.sleep(3600))

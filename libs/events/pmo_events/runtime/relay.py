@@ -395,6 +395,15 @@ async def backlog(db: Database) -> tuple[int, datetime | None]:
     return int(count), oldest
 
 
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel every task still pending on `loop` (stopped, not closed) and let them end."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 class RelayThread:
     """An `OutboxRelay` run on a thread of its own, with its own event loop and its own small pool (PostgreSQL).
 
@@ -477,6 +486,7 @@ class RelayThread:
             caller.call_soon_threadsafe(_settle, started, loop)
             try:
                 loop.run_forever()
+                _cancel_pending(loop)  # what a cancelled run left (aiokafka's tasks): ended, not destroyed pending
                 loop.run_until_complete(self.relay.db.dispose())  # its connections belong to this loop
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
