@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import zlib
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from load import RssSampler, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
-from history import SPAN_DAYS, START, Scale, generate
+from history import SPAN_DAYS, START, generate, scaled
 from run import load_log, rebuild_all
 from sqlalchemy import select, text
 
@@ -66,13 +65,7 @@ SUMMARY = "/reports/portfolios/pf-0/summary"
 
 
 async def prepare(url: str, scale: float) -> int:
-    base = Scale()
-    sized = replace(
-        base,
-        proposals=int(base.proposals * scale),
-        projects=int(base.projects * scale),
-        resources=int(base.resources * scale),
-    )
+    sized = scaled(scale)
     print(f"generating a history at scale {scale} ...", flush=True)
     events = generate(sized)
     print(f"  {len(events):,} events")

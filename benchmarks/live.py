@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
-from history import STATUS_REPORTED, Scale, generate
+from history import STATUS_REPORTED, generate, scaled
 
 from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import start_broker
@@ -271,13 +271,7 @@ def main() -> None:
         "--one-by-one-events", type=int, default=10_000, help="one-by-one runs stop after this many (it is slow)"
     )
     args = parser.parse_args()
-    base = Scale()
-    scale = replace(
-        base,
-        proposals=int(base.proposals * args.scale),
-        projects=int(base.projects * args.scale),
-        resources=int(base.resources * args.scale),
-    )
+    scale = scaled(args.scale)
     # The generator's status reports have a type no build registers: the subscription would refuse them all.
     history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
     modes = {"both": ["batch", "one-by-one"], "before-after": ["batch-before", "batch"]}.get(args.mode, [args.mode])

@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from load import ServerCpu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
-from history import STATUS_REPORTED, Scale, generate
+from history import STATUS_REPORTED, generate, scaled
 
 from pmo_devstack.batches import service_runtime
 from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
@@ -137,13 +136,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="printed on each line (which checkout)")
     parser.add_argument("--alternate", choices=["gc", "held"], help="each rep with and without this change")
     args = parser.parse_args()
-    base = Scale()
-    scale = replace(
-        base,
-        proposals=int(base.proposals * args.scale),
-        projects=int(base.projects * args.scale),
-        resources=int(base.resources * args.scale),
-    )
+    scale = scaled(args.scale)
     history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
     gc.collect()
     gc.freeze()  # as live.py and a served process: the history and startup heap are not the collector's work

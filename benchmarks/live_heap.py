@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 from live import SERVICES, publish, seed_portfolios
@@ -40,7 +39,7 @@ from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
-from history import STATUS_REPORTED, Scale, generate
+from history import STATUS_REPORTED, generate, scaled
 
 from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import start_broker
@@ -128,13 +127,7 @@ def prepare(service: str, scale: float, bootstrap: str, data: Path) -> tuple[int
     """In a process of its own (so that the measured one never held the history, whose freed pools it would
     reuse): the history generated and the service's topics published; answers how many events it consumes and
     the history's PortfolioCreated events (portfolio's seed)."""
-    base = Scale()
-    sized = replace(
-        base,
-        proposals=int(base.proposals * scale),
-        projects=int(base.projects * scale),
-        resources=int(base.resources * scale),
-    )
+    sized = scaled(scale)
     definition = SERVICES[service]
     history = [event for event in generate(sized) if event.type != STATUS_REPORTED]
     consumed = [event for event in history if TOPICS[event.source.rsplit("/", 1)[1]] in definition.consumes]

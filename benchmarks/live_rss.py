@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -41,7 +40,7 @@ from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
-from history import STATUS_REPORTED, Scale, generate
+from history import STATUS_REPORTED, generate, scaled
 
 from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import free_port, start_broker
@@ -161,13 +160,7 @@ def main() -> None:
     names = args.services.split(",")
     if args.load_minutes and "intake" not in names:
         parser.error("the load goes through intake")
-    base = Scale()
-    sized = replace(
-        base,
-        proposals=int(base.proposals * args.scale),
-        projects=int(base.projects * args.scale),
-        resources=int(base.resources * args.scale),
-    )
+    sized = scaled(args.scale)
     history = [event for event in generate(sized) if event.type != STATUS_REPORTED]
     print(f"history: {len(history):,} events; load average {os.getloadavg()}", flush=True)
     urls = {name: asyncio.run(create_database(ADMIN, "pmo_bench")) for name in names}

@@ -33,7 +33,7 @@ from load import PEER_PYTHON, PEERS, ServerCpu, es_env, require_tools, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
-from history import Scale, generate
+from history import generate, scaled
 from run import load_log
 
 from pmo_devstack.testing import create_database, drop_database
@@ -209,13 +209,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     require_tools()
-    base = Scale()
-    scale = replace(
-        base,
-        proposals=int(base.proposals * args.scale),
-        projects=int(base.projects * args.scale),
-        resources=int(base.resources * args.scale),
-    )
+    scale = scaled(args.scale)
     history = generate(scale)
     print(f"history: {len(history)} events")
     known = {service.name: service for service in (RESOURCING, PORTFOLIO, INTAKE)}

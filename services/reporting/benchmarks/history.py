@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,6 +40,18 @@ class Scale:
     status_months: int = 24
     bookings_per_resource: int = 40
     seed: int = 7
+
+
+def scaled(factor: float) -> Scale:
+    """The default history with `factor` times its proposals, projects and resources (0.5: about 65,000 events,
+    1.5: about 196,000)."""
+    base = Scale()
+    return replace(
+        base,
+        proposals=int(base.proposals * factor),
+        projects=int(base.projects * factor),
+        resources=int(base.resources * factor),
+    )
 
 
 def generate(scale: Scale) -> list[RecordedEvent]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from history import SPAN_DAYS, START, Scale, generate
+from history import SPAN_DAYS, START, generate, scaled
 from sqlalchemy import text
 
 from pmo_events.contracts import TOPICS
@@ -188,13 +188,7 @@ async def end_to_end_lag(database_url: str, samples: int, data_dir: Path) -> Non
 async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="pmo-reporting-bench-"))
     url = args.database_url or f"sqlite+aiosqlite:///{data_dir / 'reporting.db'}"
-    base = Scale()
-    scale = replace(
-        base,
-        proposals=int(base.proposals * args.scale),
-        projects=int(base.projects * args.scale),
-        resources=int(base.resources * args.scale),
-    )
+    scale = scaled(args.scale)
     print(f"generating a history at scale {args.scale} ...", flush=True)
     events = generate(scale)
     print(f"  {len(events)} events ({scale})")
