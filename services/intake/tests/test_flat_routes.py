@@ -194,4 +194,5 @@ def test_intake_answers_alike_with_flat_routes_and_fastapis_own(
     differing = [(x[0], x[1], y[1]) for x, y in zip(flat, plain, strict=True) if x[1:] != y[1:]]
     assert differing == [], differing[:5]
     statuses = Counter(x[1] for x in flat)
+    assert not [x[0] for x in flat if x[1] >= 500], "no input may produce a 5xx"
     assert {200, 201, 401, 403, 404, 412, 422, 428} <= set(statuses), statuses

@@ -33,4 +33,5 @@ def test_reporting_answers_alike_with_flat_routes_and_fastapis_own(tmp_path: Pat
     differing = [(x[0], x[1], y[1], x[2][:300], y[2][:300]) for x, y in zip(flat, plain, strict=True) if x[1:] != y[1:]]
     assert differing == [], differing[:5]
     statuses = Counter(x[1] for x in flat)
+    assert not [x[0] for x in flat if x[1] >= 500], "no input may produce a 5xx"
     assert {200, 401, 403, 422} <= set(statuses), statuses

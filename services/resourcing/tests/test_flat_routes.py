@@ -40,4 +40,5 @@ def test_resourcing_answers_alike_with_flat_routes_and_fastapis_own(tmp_path: Pa
     differing = [(x[0], x[1], y[1], x[2], y[2]) for x, y in zip(flat, plain, strict=True) if x[1:] != y[1:]]
     assert differing == [], differing[:5]
     statuses = Counter(x[1] for x in flat)
+    assert not [x[0] for x in flat if x[1] >= 500], "no input may produce a 5xx"
     assert {200, 201, 401, 403, 404, 422} <= set(statuses), statuses
