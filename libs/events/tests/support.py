@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
 from pmo_events.contracts.base import Event, contract
 from pmo_events.runtime import AggregateType, Database
 from pmo_events.runtime.migrate import upgrade
+from pmo_events.runtime.relay import OutboxRelay, RelayThread
 from pmo_events.runtime.schema import metadata
 
 
@@ -40,3 +42,25 @@ async def migrated(url: str, tmp: Path) -> Database:
     versions.mkdir(exist_ok=True)
     await asyncio.to_thread(upgrade, url, versions, metadata)
     return Database(url)
+
+
+async def pending_is(relay: OutboxRelay | RelayThread, expected: int) -> bool:
+    """For `eventually`: the relay's outbox holds `expected` unpublished rows."""
+    return await relay.pending() == expected
+
+
+async def published(bootstrap: str, topic: str) -> list[ConsumerRecord]:
+    """Every record on `topic`, partition by partition, from the beginning (read until the broker has no more)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        found: list[ConsumerRecord] = []
+        while got := await consumer.getmany(timeout_ms=1500):
+            for records in got.values():
+                found.extend(records)
+        return found
+    finally:
+        await consumer.stop()

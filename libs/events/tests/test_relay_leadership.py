@@ -11,14 +11,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pmo_devstack.polling import eventually
 from pmo_events.runtime import CommandRuntime, Database, EventStore, Metadata
 from pmo_events.runtime.kafka import KafkaSettings
 from pmo_events.runtime.relay import OutboxRelay
 
-from .support import COUNTER, Incremented, migrated
+from .support import COUNTER, Incremented, migrated, pending_is, published
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +33,7 @@ async def test_a_relay_whose_lock_connection_dies_queues_for_the_lock_again(
     second = OutboxRelay(other_db, kafka, service="test", topic=topic, poll_interval=0.2)
     tasks = [asyncio.create_task(first.run())]
     try:
-        await eventually(lambda: _is(first.status.connected and first.status.active))
+        await eventually(lambda: first.status.connected and first.status.active)
         tasks.append(asyncio.create_task(second.run()))
         await asyncio.sleep(0.5)
         assert not second.status.active
@@ -55,38 +54,15 @@ async def test_a_relay_whose_lock_connection_dies_queues_for_the_lock_again(
             async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
                 loaded = await uow.load(COUNTER, "c")
                 await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
-        await eventually(lambda: _pending_is(first, 0))
+        await eventually(lambda: pending_is(first, 0))
         assert first.status.active != second.status.active
-        assert await _records(kafka_bootstrap, topic) == 50  # each event once: one publisher
+        assert len(await published(kafka_bootstrap, topic)) == 50  # each event once: one publisher
     finally:
         await first.stop(flush_timeout=1)
         await second.stop(flush_timeout=1)
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
         await db.dispose()
         await other_db.dispose()
-
-
-async def _is(value: bool) -> bool:
-    return value
-
-
-async def _pending_is(relay: OutboxRelay, expected: int) -> bool:
-    return await relay.pending() == expected
-
-
-async def _records(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        count = 0
-        while got := await consumer.getmany(timeout_ms=1500):
-            count += sum(len(records) for records in got.values())
-        return count
-    finally:
-        await consumer.stop()
 
 
 async def test_a_relay_stepping_down_marks_what_it_sent_before_it_queues_for_the_lock(
@@ -102,13 +78,13 @@ async def test_a_relay_stepping_down_marks_what_it_sent_before_it_queues_for_the
     admin_url = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
     waiter, killer = await asyncpg.connect(admin_url), await asyncpg.connect(admin_url)
     try:
-        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        await eventually(lambda: relay.status.connected and relay.status.active)
         runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=relay.wake)
         for _ in range(5):
             async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
                 loaded = await uow.load(COUNTER, "c")
                 await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
-        await eventually(lambda: _pending_is(relay, 0))
+        await eventually(lambda: pending_is(relay, 0))
         # As after a round that deferred its mark: sent, acknowledged, not marked yet.
         ids = [r["id"] for r in await killer.fetch("UPDATE pmo_outbox SET published_at = NULL RETURNING id")]
         relay._unmarked = (ids, datetime.now(UTC))
@@ -120,7 +96,7 @@ async def test_a_relay_stepping_down_marks_what_it_sent_before_it_queues_for_the
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         await asyncio.wait_for(queued, 10)
-        await eventually(lambda: _is(not relay.status.active))
+        await eventually(lambda: not relay.status.active)
         assert await relay.pending() == 0  # fails before: the 5 stayed unmarked for the next holder to resend
     finally:
         await relay.stop(flush_timeout=1)
@@ -142,7 +118,7 @@ async def test_a_cancel_while_the_relay_closes_its_producer_still_releases_the_l
     )
     task = asyncio.create_task(relay.run())
     try:
-        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        await eventually(lambda: relay.status.connected and relay.status.active)
         close_producer = relay._close_producer
 
         async def cancelled_while_closing() -> None:

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pmo_devstack.polling import eventually
 from pmo_events.runtime import CommandRuntime, Database, EventStore, Metadata
 from pmo_events.runtime.kafka import KafkaSettings
 from pmo_events.runtime.relay import RelayThread
 
-from .support import COUNTER, Incremented, migrated
+from .support import COUNTER, Incremented, migrated, pending_is, published
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +38,7 @@ async def test_a_relay_on_its_own_thread_publishes_every_commit_in_order_and_sto
     task = asyncio.create_task(relay.run())
     admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        await eventually(lambda: relay.status.connected and relay.status.active)
         threads = [t for t in threading.enumerate() if t.name == "relay-test"]
         assert len(threads) == 1 and threads[0] is not threading.current_thread()
         runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=relay.wake)
@@ -47,8 +46,9 @@ async def test_a_relay_on_its_own_thread_publishes_every_commit_in_order_and_sto
             async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
                 loaded = await uow.load(COUNTER, "c")
                 await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
-        await eventually(lambda: _pending_is(relay, 0), timeout=10.0)  # woken: its poll is 30 s
-        assert await _sequences(kafka_bootstrap, topic) == list(range(1, 41))  # each once, in order
+        await eventually(lambda: pending_is(relay, 0), timeout=10.0)  # woken: its poll is 30 s
+        sequences = [int(dict(r.headers)["ce_sequence"]) for r in await published(kafka_bootstrap, topic)]
+        assert sequences == list(range(1, 41))  # each once, in order
         assert relay.status.published == 40
         # Cancelled as the supervisor's stop cancels a part: it returns once the relay gave its lock up.
         task.cancel()
@@ -64,30 +64,6 @@ async def test_a_relay_on_its_own_thread_publishes_every_commit_in_order_and_sto
         await relay.close()
         await admin.close()
         await db.dispose()
-
-
-async def _is(value: bool) -> bool:
-    return value
-
-
-async def _pending_is(relay: RelayThread, expected: int) -> bool:
-    return await relay.pending() == expected
-
-
-async def _sequences(bootstrap: str, topic: str) -> list[int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        found: list[int] = []
-        while got := await consumer.getmany(timeout_ms=1500):
-            for records in got.values():
-                found.extend(int(dict(r.headers)["ce_sequence"]) for r in records)
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def test_tasks_left_on_the_relay_s_loop_are_ended_when_its_thread_closes(
@@ -106,7 +82,7 @@ async def test_tasks_left_on_the_relay_s_loop_are_ended_when_its_thread_closes(
     )
     task = asyncio.create_task(relay.run())
     try:
-        await eventually(lambda: _is(relay.status.connected and relay.status.active))
+        await eventually(lambda: relay.status.connected and relay.status.active)
         loop = relay._loop
         assert loop is not None
         left = asyncio.run_coroutine_threadsafe(_left_behind(), loop).result(5)  # a task nothing awaits
