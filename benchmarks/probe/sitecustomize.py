@@ -99,22 +99,31 @@ def _install(directory: str) -> None:
     from pmo_events.runtime import relay
 
     wake = relay.OutboxRelay.wake
+    hopped = threading.local()  # set while RelayThread hands a wake-up it stamped to the relay on its loop
 
     def woken(self):
-        stamp("wake", time.time())
+        if not getattr(hopped, "on", False):
+            stamp("wake", time.time())
         return wake(self)
 
     relay.OutboxRelay.wake = woken
     threaded = getattr(relay, "RelayThread", None)
-    if threaded is not None:  # the relay on its own thread: the commit's thread stamps the wake-up
-        relay.OutboxRelay.wake = wake
-        thread_wake = threaded.wake
+    if threaded is not None:  # the relay on its own thread (PMO_RELAY_THREAD): the commit's thread stamps
+        thread_wake, thread_woken = threaded.wake, threaded._woken
 
         def woken_across(self):
             stamp("wake", time.time())
             return thread_wake(self)
 
+        def handed_over(self):
+            hopped.on = True
+            try:
+                return thread_woken(self)
+            finally:
+                hopped.on = False
+
         threaded.wake = woken_across
+        threaded._woken = handed_over
 
     pending_rows = relay.OutboxRelay._pending_rows
 
