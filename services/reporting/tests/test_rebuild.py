@@ -13,7 +13,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_reporting.adapters.db.documents import write_documents
-from pmo_reporting.adapters.db.tables import documents, event_log
+from pmo_reporting.adapters.db.tables import documents, event_entities, event_log
 from pmo_reporting.application.live import apply_event, apply_events, projection_row
 from pmo_reporting.application.rebuild import (
     _fold_into_generations,
@@ -66,6 +66,12 @@ async def log_rows(db: Database) -> list[tuple[object, ...]]:
         return sorted(tuple(r) for r in rows)
 
 
+async def entity_rows(db: Database) -> list[tuple[object, ...]]:
+    async with db.sessions() as session:
+        rows = await session.execute(select(event_entities.c.entity_id, event_entities.c.event_id))
+        return sorted(tuple(r) for r in rows)
+
+
 async def snapshot(db: Database, name: str) -> list[tuple[str, str, str, str]]:
     async with db.sessions() as session:
         generation = (await projection_row(session, name, lock=False))["generation"]
@@ -96,6 +102,7 @@ async def test_a_batch_folded_at_once_equals_the_events_applied_one_by_one(
             assert expected, f"{name} has documents"
             assert await snapshot(batched, name) == expected, name
         assert [r[1:] for r in await log_rows(batched)] == [r[1:] for r in await log_rows(one_by_one)]
+        assert await entity_rows(batched) == await entity_rows(one_by_one)
     finally:
         await one_by_one.dispose()
         await batched.dispose()

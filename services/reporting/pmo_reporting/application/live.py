@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.heap import short_lived_heap
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import applying
 from pmo_reporting.adapters.db.documents import SessionDocuments
-from pmo_reporting.adapters.db.event_log import record, record_many
+from pmo_reporting.adapters.db.event_log import log_rows, record, record_many
+from pmo_reporting.adapters.db.poll_write import ONE_STATEMENT_EVENTS, write_poll
 from pmo_reporting.adapters.db.tables import projections
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.catalogue import PROJECTIONS
@@ -77,9 +79,19 @@ async def _answering_generations(session: AsyncSession) -> dict[str, int]:
     """Read once per subscription batch (one transaction): the swap takes the same row locks."""
     cached = session.info.get(_ROWS)
     if cached is None:
-        cached = {name: (await projection_row(session, name))["generation"] for name in PROJECTIONS}
+        cached = {}
+        if pgdirect.on_asyncpg(session):
+            # Every read model's row in one statement (locked in name order; a rebuild or swap locks one row only)
+            rows = await pgdirect.fetch(session, _GENERATIONS, list(PROJECTIONS))
+            cached = {row["name"]: row["generation"] for row in rows}
+        for name in PROJECTIONS:  # elsewhere, and a read model's first use (its row made at generation 1)
+            if name not in cached:
+                cached[name] = (await projection_row(session, name))["generation"]
         session.info[_ROWS] = cached
     return cached
+
+
+_GENERATIONS = f"SELECT name, generation FROM {projections.name} WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE"
 
 
 def forget_cached_generations(session: AsyncSession) -> None:
@@ -128,6 +140,9 @@ async def _fold_and_write(
         with applying(event, consumer):
             for name, projection in _folding(event.type):
                 await fold_into(session, projection, docs[name], event)
+    if len(events) <= ONE_STATEMENT_EVENTS and pgdirect.on_asyncpg(session):
+        await write_poll(session, *log_rows(list(events), entities), list(docs.values()))
+        return
     await record_many(session, list(events), entities)
     for of_projection in docs.values():
         await of_projection.flush(session)

@@ -94,8 +94,9 @@ class SessionDocuments:
                 if (kind, k) not in self._accepted:
                     self._stored[(kind, k)] = found.get(k)
 
-    async def flush(self, session: AsyncSession) -> None:
-        """Write every accepted document: one batched INSERT for new ones, one batched UPDATE for the rest."""
+    def take_writes(self) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        """Every accepted document, as (rows to insert, rows to update), taken as written: what `flush` sends,
+        for a caller that sends it in a statement of its own (`adapters.db.poll_write`)."""
         self.accept()
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
@@ -108,6 +109,11 @@ class SessionDocuments:
                 updates.append({"b_kind": kind, "b_key": key, "b_scope": scope, "b_body": text})
             self._stored[(kind, key)] = body
         self._accepted.clear()
+        return inserts, updates
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Write every accepted document: one batched INSERT for new ones, one batched UPDATE for the rest."""
+        inserts, updates = self.take_writes()
         connection = await asyncpg_connection(session)
         if connection is not None:
             await self._write_postgres(connection, inserts, updates)

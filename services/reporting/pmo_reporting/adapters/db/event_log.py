@@ -59,6 +59,18 @@ async def record(session: AsyncSession, event: RecordedEvent) -> int:
     return int(key[0])
 
 
+def log_rows(
+    events: list[RecordedEvent], entities_of: list[list[str]] | None = None
+) -> tuple[list[dict[str, object]], list[tuple[str, str, datetime]]]:
+    """`record_many`'s rows: the log's, in log order, and the entity index's (entity id, event id, time)."""
+    received = datetime.now(UTC)
+    rows = [_log_row(e, received) for e in events]
+    if entities_of is None:
+        entities_of = [entities(e) for e in events]
+    index = [(i, e.event_id, e.time) for e, of_event in zip(events, entities_of, strict=True) for i in of_event]
+    return rows, index
+
+
 async def record_many(
     session: AsyncSession, events: list[RecordedEvent], entities_of: list[list[str]] | None = None
 ) -> None:
@@ -67,11 +79,7 @@ async def record_many(
     `entities` when the caller found them already."""
     if not events:
         return
-    received = datetime.now(UTC)
-    rows = [_log_row(e, received) for e in events]
-    if entities_of is None:
-        entities_of = [entities(e) for e in events]
-    index = [(i, e.event_id, e.time) for e, of_event in zip(events, entities_of, strict=True) for i in of_event]
+    rows, index = log_rows(events, entities_of)
     connection = await asyncpg_connection(session)
     if connection is not None:
         columns = list(rows[0])
