@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -94,11 +94,38 @@ class RecordedEvent:
             object.__setattr__(recorded, "_decoded", event)
         return recorded
 
+    @classmethod
+    def recorded(
+        cls,
+        event: Event,
+        event_id: str,
+        source: str,
+        stream_id: str,
+        stream_type: str | None,
+        sequence: int,
+        time: datetime,
+        actor: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+        traceparent: str | None,
+    ) -> RecordedEvent:
+        """`of` with every attribute an append gives, in this order: the same event, made without the keyword
+        arguments and the frozen dataclass's `__init__` (an append makes one per event it records)."""
+        type_name = event.type_name()
+        recorded = _recorded(
+            (
+                event_id, type_name, source, stream_id, sequence, time, event.model_dump(mode="json"),
+                actor, correlation_id, causation_id, traceparent, stream_type,
+            )
+        )  # fmt: skip
+        if registry.is_current(type_name, type(event)):
+            _DECODED_SLOT.__set__(recorded, event)
+        return recorded
+
     def at_position(self, position: int) -> RecordedEvent:
-        """This event at its store position, keeping its decoded contract."""
-        positioned = replace(self, position=position)
-        object.__setattr__(positioned, "_decoded", self._decoded)
-        return positioned
+        """This event at its store position, keeping its decoded contract (and a stored event's undecoded
+        text): a copy of every slot, without `dataclasses.replace` (an append makes one per event)."""
+        return _at_position(self, position)
 
     def decode(self) -> Event:
         """The typed contract, upcast from older versions when needed; validated once per event."""
@@ -169,6 +196,35 @@ def _maker(columns: tuple[str, ...], defaults: dict[str, Any]) -> Callable[[Sequ
 def _slot(name: str) -> Any:
     return _DATA_SLOT if name == "data" else RecordedEvent.__dict__[name]
 
+
+#: A producer's own event as it records it (`RecordedEvent.recorded`): every field it sets, in this order.
+_recorded = _maker(
+    (
+        "event_id", "type", "source", "stream_id", "sequence", "time", "data", "actor", "correlation_id",
+        "causation_id", "traceparent", "stream_type",
+    ),
+    {},
+)  # fmt: skip
+_DECODED_SLOT: Any = RecordedEvent.__dict__["_decoded"]
+
+
+def _copier() -> Callable[[RecordedEvent, int], RecordedEvent]:
+    """A function answering a copy of an event with another `position`: every slot copied as it is (`data`
+    through its slot, so a stored event's text stays undecoded), without the frozen dataclass's `__init__`."""
+    names = [f.name for f in fields(RecordedEvent)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": RecordedEvent}
+    lines = ["def at(event, position):", "    e = _new(_cls)"]
+    for name in names:
+        slot = _slot(name)
+        namespace[f"get_{name}"], namespace[f"set_{name}"] = slot.__get__, slot.__set__
+        value = "position" if name == "position" else f"get_{name}(event)"
+        lines.append(f"    set_{name}(e, {value})")
+    lines.append("    return e")
+    exec("\n".join(lines), namespace)  # fixed text, built from the dataclass's own field names
+    return namespace["at"]
+
+
+_at_position = _copier()
 
 #: A consumed record's event (`from_header_map`): every field it sets, in this order; the rest at their defaults.
 _consumed = _maker(

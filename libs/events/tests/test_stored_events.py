@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import pickle
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +15,8 @@ from pydantic import ValidationError
 
 from pmo_events.asyncapi.examples import example
 from pmo_events.contracts.base import registry
-from pmo_events.envelope import RecordedEvent, dumps, stored_reader
+from pmo_events.envelope import _DATA_SLOT, RecordedEvent, dumps, stored_reader
+from pmo_events.runtime.store import EventStore, Metadata, new_event_ids
 
 WHEN = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 
@@ -116,3 +120,71 @@ def test_stored_reader_refuses_columns_that_are_not_a_stored_event() -> None:
         stored_reader(("event_id", "type", "source", "stream_id", "sequence", "time", "text", "colour"))
     with pytest.raises(ValueError, match="needs its sequence"):
         stored_reader(("event_id", "type", "source", "stream_id", "time", "text"))
+
+
+def every_slot(event: RecordedEvent) -> list[Any]:
+    """Each slot's value as stored (`data` through its slot: a stored event's text is not decoded here)."""
+    return [
+        (RecordedEvent.__dict__[f.name] if f.name != "data" else _DATA_SLOT).__get__(event, RecordedEvent)
+        for f in dataclasses.fields(RecordedEvent)
+    ]
+
+
+@pytest.mark.parametrize("type_name", sorted({**registry.classes(), **registry.superseded()}))
+def test_an_event_an_append_records_is_the_one_of_gives(type_name: str) -> None:
+    """`RecordedEvent.recorded` (made without the dataclass's `__init__`) sets every slot as `of` does,
+    the decoded contract included (kept for a current version, left to decode for a superseded one)."""
+    model = {**registry.classes(), **registry.superseded()}[type_name]
+    made = model.model_validate(example(model))
+    attributes: dict[str, Any] = {
+        "event_id": "e-1", "source": "/pmo/x", "stream_id": "s-1", "stream_type": "thing", "sequence": 3,
+        "time": WHEN, "actor": "someone", "correlation_id": "c-1", "causation_id": None,
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    }  # fmt: skip
+    fast = RecordedEvent.recorded(made, **attributes)
+    of = RecordedEvent.of(made, **attributes)
+    assert every_slot(fast) == every_slot(of)
+    assert fast.decode() == of.decode() and (fast._decoded is made) == registry.is_current(type_name, model)
+
+
+def test_an_event_at_its_position_keeps_every_other_slot_and_its_undecoded_text() -> None:
+    type_name = "pmo.intake.ProposalWithdrawn.v1"
+    data = example(registry.classes()[type_name])
+    lazy = stored(type_name, data)
+    positioned = lazy.at_position(9)
+    names = [f.name for f in dataclasses.fields(RecordedEvent)]
+    expected = [9 if name == "position" else value for name, value in zip(names, every_slot(lazy), strict=True)]
+    assert every_slot(positioned) == expected
+    assert _DATA_SLOT.__get__(positioned, RecordedEvent) is _DATA_SLOT.__get__(lazy, RecordedEvent)  # not decoded
+    assert positioned.position == 9 and lazy.position is None and positioned == dataclasses.replace(lazy, position=9)
+    made = registry.classes()[type_name].model_validate(data)
+    recorded_of = RecordedEvent.of(made, event_id="e-1", source="/pmo/x", stream_id="s-1", sequence=1, time=WHEN)
+    assert recorded_of.at_position(4)._decoded is made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        positioned.position = 3  # type: ignore[misc]
+
+
+def test_the_ids_an_append_gives_its_events_are_random_version_4_uuids_as_text() -> None:
+    ids = new_event_ids(5000)
+    assert len(set(ids)) == 5000 and new_event_ids(0) == []
+    for event_id in ids:
+        parsed = uuid.UUID(event_id)
+        assert (str(parsed), parsed.version, parsed.variant) == (event_id, 4, uuid.RFC_4122)
+    # every bit but the six fixed ones varies
+    assert functools.reduce(operator.or_, (uuid.UUID(i).int for i in ids)) == ~_FIXED & ((1 << 128) - 1) | _VERSION_4
+
+
+_FIXED = (0xF000 << 64) | (0xC000 << 48)
+_VERSION_4 = (4 << 76) | (0x8000 << 48)
+
+
+def test_a_prepared_append_stores_the_json_it_publishes() -> None:
+    type_name = "pmo.portfolio.CandidateRegistered.v1"
+    made = registry.classes()[type_name].model_validate(example(registry.classes()[type_name]))
+    store = EventStore(source="/pmo/portfolio", topic="pmo.portfolio.events")
+    prepared = store.prepare(
+        stream_id="s-1", stream_type="portfolio", expected_version=4, new_events=[made, made], meta=Metadata()
+    )
+    assert [row["data"] for row in prepared.rows] == [dumps(e.data).decode() for e in prepared.recorded]
+    assert [m.value for m in prepared.messages] == [dumps(made.model_dump(mode="json"))] * 2
+    assert [row["version"] for row in prepared.rows] == [5, 6] and len({r["event_id"] for r in prepared.rows}) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
+import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -244,19 +244,20 @@ class EventStore:
         """The rows and signed outbox records of an append, nothing sent yet (`EventTooLarge` refuses it here)."""
         if meta.occurred_at.tzinfo is None:
             raise ValueError("naive datetime given; the store only takes timezone-aware UTC")
+        ids = new_event_ids(len(new_events))
         recorded = [
-            RecordedEvent.of(
+            RecordedEvent.recorded(
                 event,
-                event_id=str(uuid.uuid4()),
-                source=self.source,
-                stream_id=stream_id,
-                stream_type=stream_type,
-                sequence=expected_version + offset,
-                time=meta.occurred_at,
-                actor=meta.actor,
-                correlation_id=meta.correlation_id,
-                causation_id=meta.causation_id,
-                traceparent=meta.traceparent,
+                ids[offset - 1],
+                self.source,
+                stream_id,
+                stream_type,
+                expected_version + offset,
+                meta.occurred_at,
+                meta.actor,
+                meta.correlation_id,
+                meta.causation_id,
+                meta.traceparent,
             )
             for offset, event in enumerate(new_events, start=1)
         ]
@@ -264,7 +265,9 @@ class EventStore:
         for event, message in zip(recorded, messages, strict=True):
             if (size := message.size) > self.max_event_bytes:
                 raise EventTooLarge(event.type, size, self.max_event_bytes)
-        return PreparedAppend(stream_id, expected_version, recorded, [_row(r) for r in recorded], messages)
+        # the stored payload is the record's value (`to_kafka`: the event's JSON), not the event's JSON made again
+        rows = [_row(r, m.value) for r, m in zip(recorded, messages, strict=True)]
+        return PreparedAppend(stream_id, expected_version, recorded, rows, messages)
 
     async def write(self, session: AsyncSession, prepared: PreparedAppend) -> list[RecordedEvent]:
         """Send a prepared append in the session's transaction: its events with their store positions."""
@@ -481,15 +484,32 @@ class KafkaRecord:
     @property
     def size(self) -> int:
         """Bytes on the wire, near enough to compare with the broker's limit (record overhead is tens of bytes)."""
-        return len(self.key) + len(self.value) + sum(len(k) + len(v) for k, v in self.headers.items()) + 64
+        headers = self.headers
+        return len(self.key) + len(self.value) + sum(map(len, headers)) + sum(map(len, headers.values())) + 64
 
 
 def kafka_record(event: RecordedEvent, signer: EventSigner | None) -> KafkaRecord:
     message = to_kafka(event)
-    headers = dict(message.headers)
-    if signer is not None:
-        headers = signer.sign(headers, message.value)
+    # the signer answers a new dict (one copy of the headers, not two)
+    headers = signer.sign(message.headers, message.value) if signer is not None else dict(message.headers)
     return KafkaRecord(event.stream_id, headers, message.value)
+
+
+def new_event_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs as text, as `str(uuid.uuid4())` writes them, from one read of the
+    system's random source (an append makes one per event it records)."""
+    ids = []
+    random = os.urandom(16 * count)
+    for start in range(0, 16 * count, 16):
+        raw = int.from_bytes(random[start : start + 16], "big")
+        text = f"{raw & _UUID4_CLEAR | _UUID4_SET:032x}"
+        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return ids
+
+
+#: RFC 4122 version 4: the version nibble 4, the variant bits 10 (as `uuid.UUID(version=4)` sets them).
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
 
 
 async def enqueue(
@@ -646,14 +666,15 @@ async def _append_on_asyncpg(
     return [positions[row["event_id"]] for row in rows]
 
 
-def _row(event: RecordedEvent) -> dict[str, Any]:
+def _row(event: RecordedEvent, payload: bytes) -> dict[str, Any]:
+    """The event's row, `payload` its JSON (`payload_bytes`)."""
     return {
         "event_id": event.event_id,
         "stream_id": event.stream_id,
         "stream_type": event.stream_type,
         "version": event.sequence,
         "type": event.type,
-        "data": dumps(event.data).decode(),
+        "data": payload.decode(),
         "actor": event.actor,
         "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,
