@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from pathlib import Path
 
@@ -130,6 +131,21 @@ async def test_every_event_is_applied_exactly_once_in_order(pipeline: Pipeline) 
     expected = {c: (10, 4) for c in counters}
     await eventually(lambda: _equals(pipeline.totals(), expected))
     assert await pipeline.relay.pending() == 0
+
+
+async def test_an_idle_subscription_keeps_no_record_of_its_last_poll(pipeline: Pipeline) -> None:
+    """Once a poll is applied its records go (issue 17, memory): an idle subscription used to keep the last
+    poll's records and events (~2,000 of them after a catch-up) until the next poll replaced them."""
+    counter = str(uuid.uuid4())
+    for by in (1, 2, 3):
+        await pipeline.increment(counter, by)
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (6, 3)}))
+
+    def no_record_alive() -> bool:
+        gc.collect()
+        return not [o for o in gc.get_objects() if isinstance(o, ConsumerRecord) and o.topic == pipeline.topic]
+
+    await eventually(no_record_alive, "no consumed record alive", timeout=10)
 
 
 async def test_restarted_consumer_resumes_from_offsets_in_its_database(pipeline: Pipeline) -> None:
