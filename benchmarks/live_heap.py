@@ -5,8 +5,9 @@ the topics the chosen service consumes to an embedded Tansu broker, both in a pr
 service's runtime (its subscription, relay and the other supervised parts, as `serve` does, without HTTP) in
 this process on a fresh PostgreSQL database until it has applied them. Portfolio's database first gets the
 history's portfolios (as `live.py` does). Printed: the process's RSS before the runtime starts, its peak, after
-the catch-up and after `malloc_trim`; the objects by type that are alive after it and were not before; and
-pymalloc's own figures before and after (`sys._debugmallocstats`: arenas, bytes in allocated blocks, free
+the catch-up, after `malloc_trim`, after a full collection and after the states the polls held went too (as
+the service's memory part does once a burst is over); the objects by type that are alive after it and were not
+before; and pymalloc's own figures before and after (`sys._debugmallocstats`: arenas, bytes in allocated blocks, free
 blocks in used pools, unused pools). Live bytes that barely grow while arenas and free blocks do is
 fragmentation: pools and arenas kept for a few long-lived objects among the freed ones, which pymalloc never
 gives back.
@@ -114,6 +115,13 @@ async def catch_up(
             found = gc.collect()
             trim()
             print(f"RSS after a full collection ({found} objects in cycles) and malloc_trim: {rss():.0f} MB")
+            runtime.commands.forget_held()
+            found = gc.collect()
+            trim()
+            print(
+                f"RSS after the polls' held states went (CommandRuntime.forget_held), a full collection ({found}"
+                f" objects in cycles) and malloc_trim, as the memory part does: {rss():.0f} MB"
+            )
             after = by_type()
             grown = sorted(((n - before.get(name, 0), name) for name, n in after.items()), reverse=True)[:20]
             print("objects alive now and not before, by type:", ", ".join(f"{name} {n:+,}" for n, name in grown))

@@ -107,3 +107,27 @@ async def test_a_poll_rolled_back_after_its_end_is_not_believed(
         await poll.end()
     assert (await _rows(runtime))["view"] == [(counter, 11, 3)]
     await db.dispose()
+
+
+async def test_states_let_go_by_forget_held_are_loaded_again_by_the_next_poll(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`CommandRuntime.forget_held` (the memory part, once a burst is over) empties every `held_states` it
+    handed out: the next poll loads the streams from the store and folds as before."""
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    runtime = CommandRuntime(db, store, projectors=[counter_view])
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    held = runtime.held_states()
+    await _poll(runtime, held, [(first, 1), (second, 10)])
+    runtime.forget_held()
+    loaded = _counting_loads(store, monkeypatch)
+    await _poll(runtime, held, [(first, 2), (second, 20)])
+    assert sorted(loaded) == sorted([first, second])
+    loaded.clear()
+    await _poll(runtime, held, [(first, 3)])
+    assert loaded == []  # held again after the poll that loaded it
+    assert sorted((await _rows(runtime))["view"]) == sorted([(first, 6, 3), (second, 30, 2)])
+    await db.dispose()

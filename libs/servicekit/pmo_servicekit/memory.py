@@ -50,6 +50,7 @@ async def give_back_after_bursts(
     after: int = AFTER_EVENTS,
     steady_checks: int = STEADY_CHECKS,
     give_back: Callable[[], object] = give_back_memory,
+    forget: Callable[[], object] = lambda: None,
     collect: Callable[[], object] = gc.collect,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> None:
@@ -58,7 +59,8 @@ async def give_back_after_bursts(
     `every` seconds), or `steady_checks` checks have passed since the last time: a catch-up is trimmed once,
     at its end (a long one also every `steady_checks` checks), a slow trickle every `after` events, and a load
     that never pauses (at least `after` events every `every` seconds) every `steady_checks` checks; each time after
-    a full collection of cyclic garbage."""
+    `forget()` (what the burst's polls held for the next one: `CommandRuntime.forget_held`) and a full collection
+    of cyclic garbage."""
     given = seen = moved()
     checks = 0
     while True:
@@ -67,6 +69,7 @@ async def give_back_after_bursts(
         checks += 1
         if now - given >= after and (now - seen < after or checks >= steady_checks):
             given, checks = now, 0
+            forget()
             # First the burst's cyclic garbage: once a burst is over little is allocated, so no collection comes
             # to free it (reporting after the ~200,000-event history: 326 MB after malloc_trim, 314 MB with a
             # full collection before it).

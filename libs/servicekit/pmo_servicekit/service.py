@@ -157,7 +157,11 @@ class ServiceRuntime:
         if definition.sweeps and settings.sweep_every_seconds > 0:
             # A sweep cut short rolls back; the next run (here or the CronJob) does it again.
             self.supervisor.add("sweeps", self._sweep_periodically, cancel_at_stop=True)
-        self.supervisor.add("memory", lambda: give_back_after_bursts(self.events_moved), cancel_at_stop=True)
+        self.supervisor.add(
+            "memory",
+            lambda: give_back_after_bursts(self.events_moved, forget=self.commands.forget_held),
+            cancel_at_stop=True,
+        )
 
     def events_moved(self) -> int:
         """Events this process has applied from the broker and published to it (`pmo_servicekit.memory`)."""

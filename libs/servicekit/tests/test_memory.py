@@ -89,3 +89,28 @@ async def test_the_bursts_cyclic_garbage_is_collected_before_the_memory_is_given
     finally:
         gc.enable()
     assert left == [False]
+
+
+async def test_what_the_polls_held_is_let_go_before_the_collection_and_the_give_back() -> None:
+    """`forget` (the runtime's `forget_held`: states a subscription's polls keep for the next one) runs first,
+    so the collection and the allocator's give-back find them freed."""
+    steps: list[str] = []
+    counts = iter([0, 1000, 1000])
+    current = [next(counts)]
+
+    async def sleep(_seconds: float) -> None:
+        try:
+            current[0] = next(counts)
+        except StopIteration:
+            raise _Done from None
+
+    with contextlib.suppress(_Done):
+        await give_back_after_bursts(
+            lambda: current[0],
+            after=100,
+            forget=lambda: steps.append("forget"),
+            collect=lambda: steps.append("collect"),
+            give_back=lambda: steps.append("give back"),
+            sleep=sleep,
+        )
+    assert steps == ["forget", "collect", "give back"]

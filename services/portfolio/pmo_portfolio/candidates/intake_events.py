@@ -12,7 +12,6 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import consuming
-from pmo_events.runtime.unit_of_work import HeldStates
 from pmo_portfolio.candidates.commands import register_candidate, withdraw_candidate
 from pmo_portfolio.funding import PORTFOLIO
 
@@ -55,8 +54,9 @@ def make_batch_handler(commands: CommandRuntime, consumer: str) -> BatchHandler:
     subscription then applies event by event (this handler with one event each) to dead-letter it alone.
 
     The portfolios a poll appended to are held for the next poll (`HeldStates`), which uses each again only
-    while no other event has been added to its stream since (a command over HTTP, a poll rolled back)."""
-    held = HeldStates()
+    while no other event has been added to its stream since (a command over HTTP, a poll rolled back), and
+    let go once a burst is over (`CommandRuntime.forget_held`)."""
+    held = commands.held_states()
 
     async def handle_batch(session: AsyncSession, events: Sequence[RecordedEvent]) -> None:
         poll = commands.for_poll(session, held)
