@@ -26,7 +26,12 @@ from typing import Any
 from fastapi import params
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
 from fastapi.telemetry import get_telemetry_data
@@ -50,6 +55,38 @@ def is_json_content_type(value: str) -> bool:
     return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
+#: Defaults FastAPI would copy (`deepcopy(field.default)`) that are their own copy.
+_IMMUTABLE = (type(None), str, int, float, bool)
+
+
+@dataclass(frozen=True, eq=False)
+class _Absent:
+    """Optional parameters of one place (headers, query) that a request most often sends none of (an
+    `Idempotency-Key`, `If-Match`, paging): when no key FastAPI would look them up by is there, their values are
+    their defaults, as `request_params_to_args` answers them, without its per-field work (the field's sequence
+    test, its aliases, a multidict lookup, a validation of the default it skips anyway)."""
+
+    keys: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, fields: list[Any]) -> _Absent | None:
+        """None when a field needs FastAPI's own path even when absent: a parameter model, a required value,
+        a default it validates or copies."""
+        keys: list[str] = []
+        for field in fields:
+            info = field.field_info
+            if (
+                _get_param_model(field) is not None
+                or info.is_required()
+                or info.validate_default
+                or type(field.default) not in _IMMUTABLE
+            ):
+                return None
+            keys += [key for _alias, key in _get_param_aliases(field)]
+        return cls(tuple(dict.fromkeys(keys)), {field.name: field.default for field in fields})
+
+
 @dataclass(frozen=True, eq=False)
 class _Step:
     """One dependant of the tree: what to validate, what to solve first, what to call."""
@@ -59,7 +96,7 @@ class _Step:
     call: Callable[..., Any] | None
     is_coroutine: bool
     subs: tuple[_Step, ...]
-    params: tuple[tuple[list[Any], str], ...]  # (fields, where): path, query, header, cookie
+    params: tuple[tuple[list[Any], str, _Absent | None], ...]  # (fields, where, absent): path, query, header, cookie
     request_name: str | None
     connection_name: str | None
     response_name: str | None
@@ -96,7 +133,9 @@ def _plan(dependant: Dependant) -> _Step | None:
         call=call,
         is_coroutine=is_coroutine,
         subs=tuple(subs),
-        params=tuple((f, w) for f, w in zip(fields, where, strict=True) if f),
+        params=tuple(
+            (f, w, _Absent.of(f) if w in ("query", "header") else None) for f, w in zip(fields, where, strict=True) if f
+        ),
         request_name=dependant.request_param_name,
         connection_name=dependant.http_connection_param_name,
         response_name=dependant.response_param_name,
@@ -167,8 +206,12 @@ class _Solving:
                 self.cache[sub.key] = value
             if sub.name is not None:
                 values[sub.name] = value
-        for fields, where in step.params:
-            found, found_errors = request_params_to_args(fields, self.source(where))
+        for fields, where, absent in step.params:
+            source = self.source(where)
+            if absent is not None and not any(key in source for key in absent.keys):
+                values.update(absent.defaults)
+                continue
+            found, found_errors = request_params_to_args(fields, source)
             values.update(found)
             errors += found_errors
         if step.request_name:

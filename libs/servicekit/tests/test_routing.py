@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import fastapi.routing
 import pytest
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from fastapi.testclient import TestClient
@@ -66,6 +66,17 @@ def _app(
         response.headers["X-Seen-By"] = principal.subject
         return [{"id": "a", "title": q or "all", "size": 2, "dropped": True}]
 
+    @router.get("/things/{thing_id}/notes", **allow("viewer"))
+    async def notes(
+        thing_id: str,
+        principal: CurrentPrincipal,
+        lang: Annotated[str, Header(max_length=5)] = "en",
+        note: Annotated[str | None, Header(alias="X-Note", min_length=2)] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        size: Annotated[int, Query(ge=1, validate_default=True)] = 10,
+    ) -> dict[str, Any]:
+        return {"id": thing_id, "lang": lang, "note": note, "page": page, "size": size}
+
     app = FastAPI(telemetry=telemetry)  # by default as create_app makes it: FastAPI's own telemetry off
     app.state.authenticator = Authenticator(settings)
     install_problem_handlers(app)
@@ -112,6 +123,10 @@ def _requests(private: bytes) -> list[tuple[str, str, dict[str, str], Any]]:
         ("GET", "/things?q=abc", requester, b""),
         ("GET", "/things?q=abcdefgh", viewer, b""),
         ("GET", "/things", {}, b""),
+        ("GET", "/things/t3/notes", viewer, b""),  # every optional header and query absent: their defaults
+        ("GET", "/things/t3/notes?page=2&size=3", {**viewer, "LANG": "de", "x-note": "hi"}, b""),
+        ("GET", "/things/t3/notes?page=0", {**viewer, "Lang": "toolong", "X-Note": ""}, b""),  # 422, all three
+        ("GET", "/things/t3/notes?size=0", {**viewer, "X-Note": "h"}, b""),
     ]
 
 
@@ -141,6 +156,35 @@ def test_a_flat_route_answers_as_fastapis_own_route(
         }
         statuses.add(got.status_code)
     assert statuses >= {200, 201, 400, 401, 403, 422, 428}
+
+
+def test_optional_parameters_a_request_does_not_send_are_their_defaults_without_fastapis_lookup(
+    keys: tuple[bytes, ServiceSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Optional headers and queries none of which came answer their defaults without `request_params_to_args`;
+    one that came (in any case), or a default validated, goes through it (the differential above: the same answers)."""
+    import pmo_servicekit.routing as routing
+
+    private, settings = keys
+    flat = TestClient(_app(FlatRoute, settings))
+    requester = {"Authorization": f"Bearer {mint_token(private, subject='ann', roles=['requester', 'viewer'])}"}
+    looked_up: list[str] = []
+    original = routing.request_params_to_args
+
+    def counting(fields: Any, received: Any) -> Any:
+        looked_up.extend(field.name for field in fields)
+        return original(fields, received)
+
+    monkeypatch.setattr(routing, "request_params_to_args", counting)
+    created = flat.post("/things", headers={**requester, "Content-Type": "application/json"}, json={"title": "T"})
+    assert (created.status_code, looked_up) == (201, [])
+    keyed = flat.post("/things", headers={**requester, "idempotency-key": "k1"}, json={"title": "T"})
+    assert (keyed.status_code, looked_up) == (201, ["_key"])
+    looked_up.clear()
+    got = flat.get("/things/t3/notes?page=2", headers=requester)
+    assert got.json() == {"id": "t3", "lang": "en", "note": None, "page": 2, "size": 10}
+    # the path always; the query (one came, and `size` validates its default); the headers: none came
+    assert looked_up == ["thing_id", "page", "size"]
 
 
 def test_with_fastapis_own_telemetry_on_the_route_is_fastapis_own(

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pmo_events.envelope import RecordedEvent
 
@@ -18,9 +23,35 @@ _on_applied: ContextVar[Callable[[RecordedEvent], None] | None] = ContextVar("pm
 
 
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    """The `traceparent` the configured propagators would write for the current span (None: none)."""
+    if not _writes_w3c_traceparent(propagate.get_global_textmap()):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return carrier.get("traceparent")
+    # What W3C trace context's own `inject` writes, without a carrier and every propagator's pass over it (once
+    # per command, issue 17): the default propagators are trace context and baggage, and only the first writes it.
+    span_context = trace.get_current_span().get_span_context()
+    if span_context == trace.INVALID_SPAN_CONTEXT:
+        return None
+    return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
+
+
+_W3C_ONLY: dict[int, tuple[TextMapPropagator, bool]] = {}
+
+
+def _writes_w3c_traceparent(textmap: TextMapPropagator) -> bool:
+    """Whether `textmap` is W3C trace context (and baggage) alone, so that only trace context writes `traceparent`."""
+    known = _W3C_ONLY.get(id(textmap))
+    if known is not None and known[0] is textmap:
+        return known[1]
+    parts: list[Any] = (
+        list(getattr(textmap, "_propagators", ())) if isinstance(textmap, CompositePropagator) else [textmap]
+    )
+    kinds = {type(part) for part in parts}
+    answer = TraceContextTextMapPropagator in kinds and kinds <= {TraceContextTextMapPropagator, W3CBaggagePropagator}
+    _W3C_ONLY.clear()
+    _W3C_ONLY[id(textmap)] = (textmap, answer)
+    return answer
 
 
 @contextmanager
