@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Table, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.heap import growing_heap
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets
-from pmo_events.runtime.store import EventStore
+from pmo_events.runtime.store import EventStore, UpsertRows
 from pmo_events.runtime.unit_of_work import InlineProjector
 from pmo_events.runtime.views import StreamView
 
@@ -29,6 +29,11 @@ class Replay(Protocol):
     async def write(self, session: AsyncSession) -> None: ...
 
 
+#: A command's view rows for its events, from each stream's state after them (`UnitOfWork`'s one statement on
+#: PostgreSQL): None when these events need what only the projectors do (reads, deletes, other rows).
+Upserting = Callable[[Sequence[RecordedEvent], dict[str, Any]], Sequence[UpsertRows] | None]
+
+
 @dataclass(frozen=True)
 class InlineViews:
     """Inline projectors that a rebuild folds in memory instead of running them event by event.
@@ -40,6 +45,10 @@ class InlineViews:
 
     projectors: tuple[InlineProjector, ...]
     replay: Callable[[], Replay]
+    #: The rows the projectors would leave for a command's events, given each stream's state after them, written
+    #: with the events in one statement (`EventStore.write_together`'s `upserts`); must equal the projectors' rows
+    #: (each service that has one tests it). None: the projectors run in the command's transaction.
+    upserts: Upserting | None = None
 
     async def __call__(self, session: AsyncSession, event: RecordedEvent) -> None:
         for project in self.projectors:

@@ -172,6 +172,28 @@ class ChangedViewRows:
 
 
 @dataclass(frozen=True, slots=True)
+class UpsertRows:
+    """Rows of an inline view written in the same statement as the events they fold, each inserted or, where the
+    table holds a row with its `key` already, rewritten (`ON CONFLICT … DO UPDATE`): a view whose rows the
+    command knows whole from the aggregate's state after its events (no read of the row first). One row per key."""
+
+    table: Table
+    key: str
+    rows: list[dict[str, Any]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.rows[0])
+
+    def arrays(self) -> list[list[Any]]:
+        return pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows)
+
+    def scalars(self) -> list[Any]:
+        """The one row's parameters (`_append_statement(..., single=True)`)."""
+        return pgdirect.ArrayColumns(self.table, self.names).row(self.rows[0])
+
+
+@dataclass(frozen=True, slots=True)
 class ExtraRows:
     """Rows of another table written in the same statement as the events (an idempotency key and its answer)."""
 
@@ -300,6 +322,7 @@ class EventStore:
         extra: ExtraRows | None = None,
         changed: ChangedViewRows | None = None,
         premise: Premise | None = None,
+        upserts: Sequence[UpsertRows] = (),
     ) -> list[RecordedEvent]:
         """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
         only): the events with their positions, in the order given. `begin=False`: when the session has not
@@ -308,24 +331,29 @@ class EventStore:
         there is a `ConcurrencyConflict` too: a twin request committed first). `changed`: a view's rows
         rewritten (streams that go on; the caller read them after loading the streams, so the events'
         unique version refuses the statement whole if a stream moved on since). `premise`: the statement
-        writes nothing unless it holds (`PremiseFailed` then)."""
+        writes nothing unless it holds (`PremiseFailed` then). `upserts`: views' rows inserted or rewritten
+        (`UpsertRows`; rows the caller knows from the streams' states after these events, which the events'
+        unique version makes the states the store holds when the statement succeeds)."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
-        single = len(rows) == 1 and all(part is None or len(part.rows) == 1 for part in (view, changed, extra))
-        statement = _append_statement(bool(self.topic), view, extra, changed, single=single, premise=premise)
+        parts = (view, changed, extra, *upserts)
+        single = len(rows) == 1 and all(part is None or len(part.rows) == 1 for part in parts)
+        statement = _append_statement(
+            bool(self.topic), view, extra, changed, single=single, premise=premise, upserts=upserts
+        )
         if single:
             # One event (a draft, an edit): scalar parameters, not arrays of one (cheaper to encode).
             params: list[Any] = _EVENTS_IN.row(rows[0])
             if self.topic:
                 params += _OUTBOX_IN.row(_outbox_rows(self.topic, messages)[0])
-            for part in (view, changed, extra):
+            for part in parts:
                 if part is not None:
                     params += part.scalars()
         else:
             params = _EVENTS_IN.arrays(rows)
             if self.topic:
                 params += _OUTBOX_IN.arrays(_outbox_rows(self.topic, messages))
-            for part in (view, changed, extra):
+            for part in parts:
                 if part is not None:
                     params += part.arrays()
         if premise is not None:
@@ -573,12 +601,14 @@ def _append_statement(
     *,
     single: bool = False,
     premise: Premise | None = None,
+    upserts: Sequence[UpsertRows] = (),
 ) -> str:
-    """Events (and outbox records, a view's new or changed rows, another table's rows) in one statement;
+    """Events (and outbox records, a view's new or changed rows, another table's rows, views' upserted rows) in
+    one statement;
     its text is fixed per view, table and columns, so asyncpg prepares it once per connection. `single`:
     one row of each, as scalar parameters (`…scalars()`); else one array per column (`…arrays()`).
     `premise` (`Premise.exists`, its parameters last): every part writes only when it finds no row."""
-    if view is None and extra is None and changed is None and not single and premise is None:
+    if view is None and extra is None and changed is None and not single and premise is None and not upserts:
         return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
     key = (
         outbox_too,
@@ -587,10 +617,13 @@ def _append_statement(
         *((view.table.name, view.names, view.positions) if view is not None else ((), (), ())),
         *((changed.table.name, changed.key, changed.names) if changed is not None else ((), (), ())),
         *((extra.table.name, extra.names) if extra is not None else ((), ())),
+        tuple((u.table.name, u.key, u.names) for u in upserts),
     )
     found = _STATEMENTS.get(key)
     if found is None:
-        found = _STATEMENTS[key] = _built_statement(outbox_too, view, extra, changed, single=single, premise=premise)
+        found = _STATEMENTS[key] = _built_statement(
+            outbox_too, view, extra, changed, single=single, premise=premise, upserts=upserts
+        )
     return found
 
 
@@ -602,6 +635,7 @@ def _built_statement(
     *,
     single: bool,
     premise: Premise | None,
+    upserts: Sequence[UpsertRows] = (),
 ) -> str:
     """`_append_statement`'s text (each shape built once)."""
     inserting = pgdirect.values_insert if single else pgdirect.unnest_insert
@@ -623,6 +657,14 @@ def _built_statement(
     if extra is not None:
         parts.append(f"kept AS ({inserting(extra.table, extra.names, first=first, where=where)})")
         first += len(extra.names)
+    for n, upsert in enumerate(upserts):
+        names = upsert.names
+        quoted = [pgdirect.quoted((name,)) for name in names if name != upsert.key]
+        rewritten = ", ".join(f"{name} = EXCLUDED.{name}" for name in quoted)
+        upserting = inserting(upsert.table, names, first=first, where=where)
+        conflict = f" ON CONFLICT ({pgdirect.quoted((upsert.key,))}) DO UPDATE SET {rewritten}"
+        parts.append(f"upserted{n} AS ({upserting}{conflict})")
+        first += len(names)
     if premise is not None:
         query = premise.exists.format(*(f"${n}" for n in range(first, first + len(premise.params))))
         parts.insert(0, f"premise AS (SELECT EXISTS ({query}) AS broken)")

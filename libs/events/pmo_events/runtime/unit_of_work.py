@@ -25,6 +25,7 @@ from pmo_events.runtime.store import (
     NewViewRows,
     Premise,
     PreparedAppend,
+    UpsertRows,
 )
 from pmo_events.runtime.views import Folding, StreamView
 
@@ -107,6 +108,8 @@ class UnitOfWork:
         self.recorded: list[RecordedEvent] = []
         #: Appends made with `write_at_end`, not sent yet.
         self._pending: list[PreparedAppend] = []
+        #: The states after those appends, by stream (given with them), for views that write rows from them.
+        self._pending_states: dict[str, Any] = {}
         #: Rows to insert with the last write (`insert_at_end`).
         self._at_end: ExtraRows | None = None
         #: What the command decided on without reading it (`assume`), until the first write checks it.
@@ -211,6 +214,10 @@ class UnitOfWork:
                 meta=self.meta,
             )
             self._pending.append(prepared)
+            if state_after is not None:
+                self._pending_states[stream_id] = state_after
+            else:
+                self._pending_states.pop(stream_id, None)
             self.recorded.extend(prepared.recorded)
             return list(prepared.recorded)
         await self.flush()
@@ -245,12 +252,17 @@ class UnitOfWork:
                 await self._insert(extra)
             return
         pending, self._pending = self._pending, []
+        states, self._pending_states = self._pending_states, {}
         events = [event for prepared in pending for event in prepared.recorded]
         together, view = _new_view_rows(self._projectors, events)
         changed = None
+        upserts: list[UpsertRows] | None = None
         if not together and self._fast:
             changed = await self._changed_view_rows(events)
             together = changed is not None
+        if not together and self._fast:
+            upserts = _upserted_rows(self._projectors, events, states)
+            together = upserts is not None
         if together:
             # Last, and nothing opened a session: on the borrowed connection, alone (it is one statement).
             target = self.reads if last else self.session
@@ -263,6 +275,7 @@ class UnitOfWork:
                 extra=extra,
                 changed=changed if changed is not None and changed.rows else None,
                 premise=premise,
+                upserts=upserts or (),
             )
         else:
             await self._check_premise()
@@ -342,6 +355,24 @@ def _new_view_rows(
                 return False, None
             found = rows
     return True, found
+
+
+def _upserted_rows(
+    projectors: Sequence[InlineProjector], events: list[RecordedEvent], states: dict[str, Any]
+) -> list[UpsertRows] | None:
+    """Every projector's rows for `events` as upserts (`Upserting`), from `states` (each stream's state after the
+    events, as its append gave it), for the events' statement; None (the ordinary path) when a projector cannot
+    say its rows so, or a stream's state is not known."""
+    if any(event.stream_id not in states for event in events):
+        return None
+    found: list[UpsertRows] = []
+    for project in projectors:
+        upserts = getattr(project, "upserts", None)
+        rows = upserts(events, states) if upserts is not None else None
+        if rows is None:
+            return None
+        found.extend(part for part in rows if part.rows)
+    return found
 
 
 def _no_state(_stream_id: str) -> BaseModel:

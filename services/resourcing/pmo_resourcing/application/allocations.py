@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.runtime import Changed, StaleVersion, UnitOfWork
+from pmo_events.runtime import Changed, StaleVersion, UnitOfWork, pgdirect
 from pmo_resourcing.adapters.db.tables import allocations, demands, project_states
 from pmo_resourcing.application.resources import actor, decide_in
 from pmo_resourcing.domain import booking
@@ -24,8 +24,8 @@ from pmo_resourcing.domain.working_days import ON_WORKING_DAYS, NonWorkingDays
 async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAllocation) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         if command.demand_id is not None:
-            await check_demand(uow.session, command.demand_id, command.project_id)
-        project_state = await project_status(uow.session, command.project_id)
+            await check_demand(uow.reads, command.demand_id, command.project_id)
+        project_state = await project_status(uow.reads, command.project_id)
         return booking.book(state, command, by=actor(uow), project_state=project_state)
 
     return await decide_in(uow, resource_id, decide)
@@ -33,10 +33,10 @@ async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAlloca
 
 async def confirm_allocation(uow: UnitOfWork, allocation_id: str, *, acceptance: Acceptance) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
-        project_state = await project_status(uow.session, _booking(state, allocation_id).project_id)
+        project_state = await project_status(uow.reads, _booking(state, allocation_id).project_id)
         return booking.confirm(state, allocation_id, by=actor(uow), project_state=project_state, acceptance=acceptance)
 
-    return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
+    return await decide_in(uow, await resource_of(uow.reads, allocation_id), decide)
 
 
 async def change_allocation(
@@ -54,7 +54,7 @@ async def change_allocation(
         current = _booking(state, allocation_id)
         if current.revision != expected_revision:
             raise StaleVersion(f"allocation {allocation_id}", current.revision)
-        project_state = await project_status(uow.session, current.project_id)
+        project_state = await project_status(uow.reads, current.project_id)
         return booking.change(
             state,
             allocation_id,
@@ -67,14 +67,14 @@ async def change_allocation(
             non_working_days=non_working_days,
         )
 
-    return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
+    return await decide_in(uow, await resource_of(uow.reads, allocation_id), decide)
 
 
 async def release_allocation(uow: UnitOfWork, allocation_id: str, *, reason: str | None) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         return booking.release(state, allocation_id, by=actor(uow), reason=reason)
 
-    return await decide_in(uow, await resource_of(uow.session, allocation_id), decide)
+    return await decide_in(uow, await resource_of(uow.reads, allocation_id), decide)
 
 
 async def release_project_bookings(uow: UnitOfWork, project_id: str, *, day: date, reason: str) -> int:
@@ -96,23 +96,48 @@ async def release_project_bookings(uow: UnitOfWork, project_id: str, *, day: dat
     return released
 
 
-async def resource_of(session: AsyncSession, allocation_id: str) -> str:
-    query = select(allocations.c.resource_id).where(allocations.c.allocation_id == allocation_id)
-    row = (await session.execute(query)).first()
-    if row is None:
+Reads = AsyncSession | pgdirect.Direct
+_RESOURCE_OF = f"SELECT resource_id FROM {allocations.name} WHERE allocation_id = $1"
+_PROJECT_STATUS = f"SELECT status FROM {project_states.name} WHERE project_id = $1"
+_DEMAND = f"SELECT project_id, status FROM {demands.name} WHERE demand_id = $1"
+
+
+async def resource_of(reads: Reads, allocation_id: str) -> str:
+    """The resource whose calendar holds the allocation (`reads`: a unit of work's `reads`; on PostgreSQL a
+    statement with no transaction of its own, as the other reads of a command here)."""
+    if pgdirect.on_asyncpg(reads):
+        rows = await pgdirect.fetch(reads, _RESOURCE_OF, allocation_id, begin=False)
+        found = str(rows[0][0]) if rows else None
+    else:
+        assert isinstance(reads, AsyncSession)
+        query = select(allocations.c.resource_id).where(allocations.c.allocation_id == allocation_id)
+        row = (await reads.execute(query)).first()
+        found = str(row.resource_id) if row is not None else None
+    if found is None:
         raise AllocationNotFound(allocation_id)
-    return str(row.resource_id)
+    return found
 
 
-async def project_status(session: AsyncSession, project_id: str) -> str | None:
+async def project_status(reads: Reads, project_id: str) -> str | None:
     """What resourcing knows of the project: active, paused, cancelled or closed; None when never initiated."""
+    if pgdirect.on_asyncpg(reads):
+        rows = await pgdirect.fetch(reads, _PROJECT_STATUS, project_id, begin=False)
+        return str(rows[0][0]) if rows else None
+    assert isinstance(reads, AsyncSession)
     query = select(project_states.c.status).where(project_states.c.project_id == project_id)
-    row = (await session.execute(query)).first()
+    row = (await reads.execute(query)).first()
     return str(row.status) if row is not None else None
 
 
-async def check_demand(session: AsyncSession, demand_id: str, project_id: str) -> None:
-    row = (await session.execute(select(demands).where(demands.c.demand_id == demand_id))).mappings().first()
+async def check_demand(reads: Reads, demand_id: str, project_id: str) -> None:
+    if pgdirect.on_asyncpg(reads):
+        rows = await pgdirect.fetch(reads, _DEMAND, demand_id, begin=False)
+        row = {"project_id": rows[0][0], "status": rows[0][1]} if rows else None
+    else:
+        assert isinstance(reads, AsyncSession)
+        query = select(demands.c.project_id, demands.c.status).where(demands.c.demand_id == demand_id)
+        found = (await reads.execute(query)).mappings().first()
+        row = dict(found) if found is not None else None
     if row is None:
         raise DemandNotFound(demand_id)
     if row["project_id"] != project_id:

@@ -29,7 +29,9 @@ async def decide_in(
     loaded.expect(expected_version, f"resource {resource_id}")
     new_events = tuple(await decide(uow, loaded.state))
     after = fold(RESOURCE, loaded.state, new_events)
-    await uow.append(RESOURCE, resource_id, loaded.version, new_events, after)
+    # Nothing after this reads the resource or its views: on PostgreSQL its events, their outbox records and the
+    # views' rows (from `after`, `RESOURCING_VIEWS.upserts`) go in the unit of work's one last statement.
+    await uow.append(RESOURCE, resource_id, loaded.version, new_events, after, write_at_end=True)
     return Changed(after, loaded.version + len(new_events), new_events)
 
 

@@ -9,7 +9,7 @@ the rows the commands wrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from pmo_events.contracts.resourcing import DemandCancelled, DemandRaised, Resou
 from pmo_events.envelope import RecordedEvent, dumps
 from pmo_events.figures.days import Span
 from pmo_events.runtime.projection import InlineViews
+from pmo_events.runtime.store import UpsertRows
 from pmo_events.runtime.views import insert_rows
 from pmo_resourcing.adapters.db.tables import allocations, demands, resource_skills, resources
 from pmo_resourcing.domain.capacity import fte
@@ -30,6 +31,7 @@ from pmo_resourcing.projections.resources import (
     allocation_row,
     project_resource,
     resource_row,
+    resource_upserts,
     skill_rows,
 )
 
@@ -115,5 +117,14 @@ def _booked(row: dict[str, Any]) -> tuple[date, date, Decimal]:
     return row["start"], row["end"], Decimal(row["fte"])
 
 
-#: Resourcing's inline views: each command runs the two projectors; a rebuild folds them in memory.
-RESOURCING_VIEWS = InlineViews((project_demand, project_resource), replay=ResourcingReplay)
+def resourcing_upserts(events: Sequence[RecordedEvent], states: dict[str, Any]) -> list[UpsertRows] | None:
+    """`project_demand` then `project_resource` as upserts (`resource_upserts`); None when a demand is raised or
+    cancelled (or a booking covers one, or skills change): then the projectors run."""
+    if any(event.type in (_RAISED, _CANCELLED) for event in events):
+        return None
+    return resource_upserts(events, states)
+
+
+#: Resourcing's inline views: each command runs the two projectors, or on PostgreSQL writes a booking's rows with
+#: its events in one statement (`resourcing_upserts`); a rebuild folds them in memory.
+RESOURCING_VIEWS = InlineViews((project_demand, project_resource), replay=ResourcingReplay, upserts=resourcing_upserts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, select
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import ResourceRegistered, ResourceUpdated
 from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.runtime.store import UpsertRows
 from pmo_resourcing.adapters.db.tables import allocations, resource_skills, resources
 from pmo_resourcing.domain.resource import Booking, Resource, evolve, initial
 from pmo_resourcing.projections.demands import refresh_coverage
@@ -32,6 +34,38 @@ async def project_resource(session: AsyncSession, event: RecordedEvent) -> None:
         await _write_allocation(session, state, booking, event)
         if booking.demand_id:
             await refresh_coverage(session, booking.demand_id)
+
+
+#: The events after which `project_resource` rewrites the resource's skills (a delete and inserts).
+_PROFILED = frozenset({ResourceRegistered.type_name(), ResourceUpdated.type_name()})
+
+
+def resource_upserts(events: Sequence[RecordedEvent], states: dict[str, Any]) -> list[UpsertRows] | None:
+    """The rows `project_resource` leaves after a command's `events`, from each resource's state after them
+    (`states`), as upserts written with the events (`InlineViews.upserts`): the resource's row with its state,
+    and the row of each allocation an event names. None (the projector then) when an event rewrites skills or
+    a booking covers a demand line (its coverage is refreshed from the other bookings' rows)."""
+    resource_rows: dict[str, dict[str, Any]] = {}
+    allocation_rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.stream_type != STREAM_TYPE:
+            continue
+        if event.type in _PROFILED:
+            return None
+        state = states[event.stream_id]
+        allocation_id = event.data.get("allocation_id")
+        if allocation_id and allocation_id in state.bookings:
+            booking = state.bookings[allocation_id]
+            if booking.demand_id:
+                return None
+            allocation_rows[allocation_id] = allocation_row(state, booking, event)
+        resource_rows[state.resource_id] = resource_row(state, event)
+    for resource_id, row in resource_rows.items():
+        row["state"] = dumps(states[resource_id].model_dump(mode="json")).decode()
+    return [
+        UpsertRows(resources, "resource_id", list(resource_rows.values())),
+        UpsertRows(allocations, "allocation_id", list(allocation_rows.values())),
+    ]
 
 
 def resource_row(state: Resource, event: RecordedEvent) -> dict[str, Any]:
