@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import delete, event, insert, select
 
-from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, UnitOfWork
+from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, UnitOfWork, fold
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_resourcing.adapters.db.tables import project_states, resources
@@ -25,7 +25,7 @@ from pmo_resourcing.bootstrap import RESOURCING
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
-from pmo_resourcing.domain.resource import Resource
+from pmo_resourcing.domain.resource import Resource, initial
 
 T = TypeVar("T")
 ANY = Acceptance()
@@ -145,6 +145,12 @@ async def test_every_calendar_command_leaves_the_rows_the_projectors_leave(
         soft.allocation_id: "confirmed", crunch.allocation_id: "released", later.allocation_id: "released"
     }  # fmt: skip
     assert await _projected_one_by_one(commands_runtime) == written
+    # A command's load folds the calendar in place (`RESOURCE.evolve_owned`): the state `evolve` gives.
+    loaded = await _run(commands_runtime, lambda uow: uow.load(resource_commands.RESOURCE, ada))
+    async with commands_runtime.db.sessions() as session:
+        stored = await commands_runtime.store.load(session, ada)
+    pure = fold(resource_commands.RESOURCE, initial(ada), [e.decode() for e in stored])
+    assert (loaded.state, loaded.version) == (pure, len(stored))
 
 
 async def test_a_booking_on_postgresql_is_its_reads_and_one_statement(

@@ -215,3 +215,38 @@ def test_a_booking_on_non_working_days_is_accepted_only_with_a_reason_and_flagge
     assert moved.value.field == "end"
     [back] = booking.change(state, "a-new", start=MON, end=FRI, fte=None, by="m", project_state="active")
     assert given(registered(), booked, back).bookings["a-new"].non_working_days_reason is None
+
+
+def test_a_week_counts_only_the_bookings_that_touch_it_and_loads_as_every_booking_would() -> None:
+    """`week_of_resource` skips bookings with no day in the week: the same loads as `booking_load` of every
+    active booking (which gives 0 for those), over bookings before, across, inside, after and at the edges
+    of the weeks, proposed and confirmed, on a part-time calendar with time off."""
+    from datetime import timedelta
+    from fractions import Fraction
+
+    from pmo_events.figures.days import Span, weeks_covering
+    from pmo_resourcing.domain.capacity import Week, booking_load, week_capacity, week_of_resource
+
+    state = resource.initial("r-1")
+    given: list[Event] = [
+        registered("0.8", working_days=("mon", "tue", "thu", "fri")),
+        TimeOffRecorded(resource_id="r-1", time_off_id="t", start=WED, end=NEXT_MON, reason="x", recorded_by="rm"),
+    ]
+    day = date(2026, 12, 20)
+    for n in range(40):
+        start = day + timedelta(days=(n * 5) % 37)
+        status: BookingStatus = "proposed" if n % 3 else "confirmed"
+        given.append(
+            AllocationBooked(
+                allocation_id=f"a-{n}", resource_id="r-1", project_id="p", role="developer", start=start,
+                end=start + timedelta(days=n % 9), fte=Decimal("0.05"), status=status, booked_by="rm",
+            )
+        )  # fmt: skip
+    given.append(AllocationReleased(resource_id="r-1", allocation_id="a-4", project_id="p", released_by="rm"))
+    for event in given:
+        state = resource.evolve(state, event)
+    for week in weeks_covering(Span(date(2026, 12, 14), date(2027, 2, 14))):
+        loads = {"proposed": Fraction(0), "confirmed": Fraction(0)}
+        for b in state.active_bookings():
+            loads[b.status] += booking_load(state, b, week)
+        assert week_of_resource(state, week) == Week(week, week_capacity(state, week), *loads.values())

@@ -49,6 +49,10 @@ class AggregateType(Generic[S]):
     evolve: Callable[[S, Event], S]
     state_model: type[S]
     snapshot_every: int = 200
+    #: `evolve` for a fold that owns the state it is given (`load`'s, from `initial` or a snapshot, handed out only
+    #: at the end): may change it in place and return it instead of a copy; must give `evolve`'s states (each
+    #: aggregate that has one tests it). None: `evolve`.
+    evolve_owned: Callable[[S, Event], S] | None = None
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,9 @@ class UnitOfWork:
         if snapshot is not None:
             state = snapshot.restore(aggregate.state_model)
             version = snapshot.version
+        evolve = aggregate.evolve_owned or aggregate.evolve  # the state is this fold's own until it returns
         for recorded in await self.store.load(reads, stream_id, after_version=version):
-            state = aggregate.evolve(state, recorded.decode())
+            state = evolve(state, recorded.decode())
             version = recorded.sequence
         return Loaded(state, version)
 

@@ -14,7 +14,8 @@ from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource
 
-RESOURCE = AggregateType("resource", rules.initial, rules.evolve, Resource)
+#: Loaded by folding in place (`evolve_owned`, as the rebuild does): no copy of the calendar per event.
+RESOURCE = AggregateType("resource", rules.initial, rules.evolve, Resource, evolve_owned=rules.evolve_owned)
 
 Decide = Callable[[UnitOfWork, Resource], Awaitable[Sequence[Event]]]
 

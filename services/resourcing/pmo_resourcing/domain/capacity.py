@@ -59,7 +59,10 @@ def booking_load(resource: Resource, booking: Booking, week: Span) -> Fraction:
 
 def week_of_resource(resource: Resource, week: Span) -> Week:
     proposed = confirmed = Fraction(0)
+    first, last = week.start, week.end
     for booking in resource.active_bookings():
+        if booking.end < first or booking.start > last:
+            continue  # no day of the week: no load (as `booking_load` would say, without its fractions)
         load = booking_load(resource, booking, week)
         if booking.status == "confirmed":
             confirmed += load
