@@ -10,7 +10,7 @@ from pmo_events.contracts.intake import ProposalDrafted, ProposalEdited, Proposa
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.views import StreamView
 from pmo_intake.adapters.db.tables import proposals
-from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal, evolve, initial
+from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal, evolve, evolve_owned, initial
 
 
 def search_text(state: Proposal) -> str:
@@ -76,4 +76,5 @@ project_proposal = StreamView(
     # The proposal's lesson offers and acknowledgements are on streams of their own.
     stream_type="proposal",
     rebuild_decode=rebuild_decode,
+    rebuild_evolve=evolve_owned,
 )
