@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from pmo_events.asyncapi.examples import example
+from pmo_events.contracts.base import registry
 from pmo_events.contracts.portfolio import CandidateWithdrawn, InvestmentDecided, PortfolioBudgetSet
 from pmo_portfolio.funding.domain import envelope
 from pmo_portfolio.funding.domain import portfolio as rules
@@ -96,3 +98,19 @@ def test_a_rebuilds_in_place_fold_gives_evolves_state_after_every_event() -> Non
     assert [state.model_dump(mode="json") for state in states] == before, "evolve changed a state it was given"
     assert pure.candidates["c-3"].status == "withdrawn" and pure.candidates["c-2"].status == "deferred"
     assert pure.committed == {"2027": Decimal("600")} and pure.candidates["c-2"].costs[0].amount == Decimal("300")
+
+
+def test_evolved_lists_every_event_type_evolve_takes() -> None:
+    """`evolve_owned` returns the state for a type not in `EVOLVED` without walking `evolve`: so every other
+    portfolio event type must leave `evolve`'s state as it was, and every listed one must change it."""
+    state = given(created(), registered("c-1"))
+    for type_name, cls in registry.classes().items():
+        if not type_name.startswith("pmo.portfolio."):
+            continue
+        data = example(cls) | {"portfolio_id": PORTFOLIO_ID, "candidate_id": "c-1"}
+        event = registry.decode(type_name, data)
+        if issubclass(cls, rules.EVOLVED):
+            assert rules.evolve(state, event) is not state, type_name
+        else:
+            assert rules.evolve(state, event) is state, type_name
+            assert rules.evolve_owned(state, event) is state, type_name
