@@ -240,7 +240,15 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 def start_peer(app: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
-    """One peer app under uvicorn (one worker unless asked, uvloop and httptools as the services get them)."""
+    """One peer app under uvicorn (one worker unless asked, uvloop and httptools as the services get them).
+
+    With several workers, one worker is started and stopped first so that the peer's tables exist before they
+    start: workers racing each other's CREATE TABLE lose one (pyeventsourcing's died so once, session 9).
+    """
+    if workers > 1:
+        first = start_peer(app, port, env)
+        first.terminate()
+        first.wait(10)
     process = subprocess.Popen(
         [str(PEER_PYTHON), "-m", "uvicorn", f"{app}:app", "--port", str(port), "--log-level", "warning"]
         + (["--workers", str(workers)] if workers > 1 else []),
