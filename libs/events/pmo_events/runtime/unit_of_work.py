@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class AggregateType(Generic[S]):
     #: at the end): may change it in place and return it instead of a copy; must give `evolve`'s states (each
     #: aggregate that has one tests it). None: `evolve`.
     evolve_owned: Callable[[S, Event], S] | None = None
+    #: The process keeps this aggregate's states as committed units of work left them (`KeptStates`): its
+    #: `evolve` is pure and no command changes a state it loaded, so one state can serve many commands.
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,53 @@ class StaleVersion(Exception):
         self.current = current
 
 
+@dataclass(frozen=True)
+class _Folded(Generic[S]):
+    """A stream's state as a full fold (snapshot and every event after it) gave it, and the id of the stream's
+    event at that version (None at version 0). `head`: this unit of work appended it (no other transaction can
+    append after its uncommitted events)."""
+
+    aggregate: AggregateType[S]
+    loaded: Loaded[S]
+    event_id: str | None
+    head: bool = False
+
+
+class KeptStates:
+    """The states of `keep` aggregates as the process's committed units of work folded them, for the next
+    command on the same stream: a load then reads the stream from the kept version on (one statement, not a
+    snapshot and its events), checks that the stream's event at that version is still the one the state was
+    folded with (else it loads as before: a stream rewritten, a database restored), and folds only the events
+    after it. A unit of work hands its states over only once it has committed (`keep_from`), so a rolled-back
+    command leaves nothing here; nothing but a full fold or an append on a full fold's state puts a state here.
+    At most `capacity` streams, the least recently used dropped first."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._kept: OrderedDict[str, _Folded[Any]] = OrderedDict()
+
+    def get(self, aggregate: AggregateType[S], stream_id: str) -> _Folded[S] | None:
+        found = self._kept.get(stream_id)
+        if found is None or found.aggregate != aggregate:
+            return None
+        self._kept.move_to_end(stream_id)
+        return found
+
+    def keep_from(self, uow: UnitOfWork) -> None:
+        """What a committed unit of work folded (an older version than the one kept is not kept)."""
+        for stream_id, folded in uow.folded.items():
+            kept = self._kept.get(stream_id)
+            if kept is not None and kept.loaded.version > folded.loaded.version:
+                continue
+            self._kept[stream_id] = _Folded(folded.aggregate, folded.loaded, folded.event_id)
+            self._kept.move_to_end(stream_id)
+        while len(self._kept) > self.capacity:
+            self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
 class UnitOfWork:
     """One transaction: aggregates loaded, events appended, outbox and inline views written."""
 
@@ -96,9 +147,11 @@ class UnitOfWork:
         policies: Sequence[Policy] = (),
         *,
         db: Database | None = None,
+        kept: KeptStates | None = None,
     ) -> None:
         """`session` None: the unit of work opens one from `db` (PostgreSQL through asyncpg) only when
-        something asks for it; until then its reads and its last write go to a `pgdirect.Direct`."""
+        something asks for it; until then its reads and its last write go to a `pgdirect.Direct`. `kept`: the
+        process's `KeptStates`, read by `load` (the runtime hands this unit of work's over after its commit)."""
         if session is None and (db is None or db.lender is None):
             raise ValueError("a unit of work without a session needs a PostgreSQL (asyncpg) database")
         self._session = session
@@ -118,6 +171,9 @@ class UnitOfWork:
         self._at_end: ExtraRows | None = None
         #: What the command decided on without reading it (`assume`), until the first write checks it.
         self._premise: Premise | None = None
+        self._kept = kept
+        #: The `keep` aggregates' states this unit of work folded in full or appended to, by stream.
+        self.folded: dict[str, _Folded[Any]] = {}
 
     def assume(self, premise: Premise) -> None:
         """The command decides on `premise` without reading: the unit of work writes nothing unless it still
@@ -173,7 +229,16 @@ class UnitOfWork:
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         await self.flush()
+        if aggregate.keep:
+            mine = self.folded.get(stream_id)
+            if mine is not None and mine.head and mine.aggregate == aggregate:
+                return mine.loaded  # this transaction appended last to the stream: nothing can follow it
         reads = self.reads  # on PostgreSQL, no session needed: a read sees every write sent before it
+        kept = self._kept.get(aggregate, stream_id) if self._kept is not None and aggregate.keep else None
+        if kept is not None:
+            loaded = await self._load_after(reads, kept, stream_id)
+            if loaded is not None:
+                return loaded
         state = aggregate.initial(stream_id)
         version = 0
         snapshot = await self.store.load_snapshot(reads, stream_id)
@@ -181,10 +246,41 @@ class UnitOfWork:
             state = snapshot.restore(aggregate.state_model)
             version = snapshot.version
         evolve = aggregate.evolve_owned or aggregate.evolve  # the state is this fold's own until it returns
-        for recorded in await self.store.load(reads, stream_id, after_version=version):
-            state = evolve(state, recorded.decode())
-            version = recorded.sequence
+        # A kept aggregate reads the snapshot's own event too (not folded): the id its state is checked by.
+        after = version - 1 if aggregate.keep and version > 0 else version
+        event_id = None
+        for recorded in await self.store.load(reads, stream_id, after_version=after):
+            if recorded.sequence > version:
+                state = evolve(state, recorded.decode())
+                version = recorded.sequence
+            event_id = recorded.event_id
+        if aggregate.keep and (event_id is not None or version == 0):
+            self.folded[stream_id] = _Folded(aggregate, Loaded(state, version), event_id)
         return Loaded(state, version)
+
+    def folded_state(self, aggregate: AggregateType[S], stream_id: str) -> S | None:
+        """The state of a `keep` aggregate this unit of work loaded or appended to, as it stands in it now
+        (None if it has not, or appended to it without the state after): no statement."""
+        found = self.folded.get(stream_id)
+        return found.loaded.state if found is not None and found.aggregate == aggregate else None
+
+    async def _load_after(
+        self, reads: AsyncSession | pgdirect.Direct, kept: _Folded[S], stream_id: str
+    ) -> Loaded[S] | None:
+        """The kept state and the events after it; None when the stream's event at the kept version is not the
+        one it was folded with (or is gone)."""
+        aggregate, state, version, event_id = kept.aggregate, kept.loaded.state, kept.loaded.version, kept.event_id
+        found = await self.store.load(reads, stream_id, after_version=max(version - 1, 0))
+        if version > 0:
+            if not found or found[0].sequence != version or found[0].event_id != event_id:
+                return None
+            found = found[1:]
+        for recorded in found:
+            state = aggregate.evolve(state, recorded.decode())
+            version, event_id = recorded.sequence, recorded.event_id
+        loaded = Loaded(state, version)
+        self.folded[stream_id] = _Folded(aggregate, loaded, event_id)
+        return loaded
 
     async def append(
         self,
@@ -224,6 +320,7 @@ class UnitOfWork:
             else:
                 self._pending_states.pop(stream_id, None)
             self.recorded.extend(prepared.recorded)
+            self.folded.pop(stream_id, None)
             return list(prepared.recorded)
         await self.flush()
         await self._check_premise()
@@ -239,6 +336,11 @@ class UnitOfWork:
             for project in self._projectors:
                 await project(self.session, event)
         self.recorded.extend(recorded)
+        if aggregate.keep and state_after is not None:
+            # the caller's word, as for the snapshot: `state_after` is the loaded state with `new_events` folded
+            self.folded[stream_id] = _Folded(aggregate, Loaded(state_after, new_version), recorded[-1].event_id, True)
+        else:
+            self.folded.pop(stream_id, None)
         if snapshot_due and state_after is not None:
             await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump_json())
         for event in recorded:
@@ -623,23 +725,27 @@ class CommandRuntime:
         self.policies = list(policies)
         self._on_commit = on_commit
         self._held: list[HeldStates] = []
+        #: The `keep` aggregates' states as this process's committed units of work left them.
+        self.kept = KeptStates()
 
     @asynccontextmanager
     async def unit_of_work(self, meta: Metadata) -> AsyncIterator[UnitOfWork]:
         if self.db.lender is None:
             async with self.db.transaction() as session:
-                uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies)
+                uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies, kept=self.kept)
                 yield uow
                 await uow.flush(last=True)
+            self.kept.keep_from(uow)  # committed
         else:
             # PostgreSQL: the session only when the command asks for it (as `Database.transaction` would
             # run it: committed on success, rolled back by its close on any error). A draft asks for none.
-            uow = UnitOfWork(None, self.store, meta, self.projectors, self.policies, db=self.db)
+            uow = UnitOfWork(None, self.store, meta, self.projectors, self.policies, db=self.db, kept=self.kept)
             try:
                 yield uow
                 await uow.flush(last=True)
                 if uow._session is not None:
                     await uow._session.commit()
+                self.kept.keep_from(uow)  # committed (or, with no session, every statement ran alone)
             finally:
                 await uow._end()
         if uow.recorded and self._on_commit is not None:

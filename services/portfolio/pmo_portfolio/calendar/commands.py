@@ -12,7 +12,9 @@ from pmo_portfolio.calendar import domain as calendar_rules
 from pmo_portfolio.calendar.domain import CalendarState
 from pmo_portfolio.calendar.queries import calendar_view
 
-FISCAL_CALENDAR = AggregateType("fiscal_calendar", calendar_rules.initial, calendar_rules.evolve, CalendarState)
+FISCAL_CALENDAR = AggregateType(
+    "fiscal_calendar", calendar_rules.initial, calendar_rules.evolve, CalendarState, keep=True
+)
 
 
 async def fiscal_calendar(uow: UnitOfWork) -> FiscalCalendar:

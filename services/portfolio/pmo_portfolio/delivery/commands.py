@@ -40,7 +40,7 @@ from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.governance.domain import MotionTerms
 from pmo_portfolio.shared.errors import BoardVoteNeeded, NotFound
 
-PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project)
+PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, Project, keep=True)
 log = logging.getLogger(__name__)
 FEEDBACK = AggregateType("lesson_feedback", lesson_rules.initial_feedback, lesson_rules.evolve_feedback, LessonFeedback)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]

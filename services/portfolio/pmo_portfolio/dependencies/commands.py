@@ -36,7 +36,7 @@ from pmo_portfolio.dependencies.domain import (
 )
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
-GRAPH = AggregateType("dependency_graph", dependency_rules.initial, dependency_rules.evolve, DependencyGraph)
+GRAPH = AggregateType("dependency_graph", dependency_rules.initial, dependency_rules.evolve, DependencyGraph, keep=True)
 #: The provider's events that can move its forecast: a schedule change, a report, a pause, a resumption,
 #: a cancellation, a closure (a withdrawn report changes nothing the forecast follows, but is checked).
 FORECAST_NEWS = frozenset(

@@ -12,7 +12,7 @@ from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
 from pmo_portfolio.funding.queries import portfolio_view
 from pmo_portfolio.shared.errors import NotFound
 
-PORTFOLIO = AggregateType("portfolio", portfolio_rules.initial, portfolio_rules.evolve, Portfolio)
+PORTFOLIO = AggregateType("portfolio", portfolio_rules.initial, portfolio_rules.evolve, Portfolio, keep=True)
 PortfolioRule = Callable[[Portfolio], Sequence[Event]]
 
 

@@ -1,0 +1,166 @@
+"""`KeptStates`: a `keep` aggregate's state as a committed unit of work left it serves the process's next command on
+the stream, which reads the stream from that version on (no snapshot) and folds only the events after it. Another
+process's events are not lost, a rolled-back unit of work is not believed, a stream whose event at the kept version
+changed (a database restored) is loaded again, and a unit of work's own append is not read back."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
+
+from pmo_events.runtime import AggregateType, CommandRuntime, EventStore, Metadata, UnitOfWork
+from pmo_events.runtime.schema import events, snapshots
+
+from .support import COUNTER, Counter, Incremented, migrated
+from .test_poll_unit_of_work import db_url  # noqa: F401 (a fixture)
+from .test_rebuild import counter_rows, counter_view
+
+pytestmark = pytest.mark.integration
+
+KEPT: AggregateType[Counter] = dataclasses.replace(COUNTER, keep=True)
+
+
+class Refused(Exception):
+    pass
+
+
+async def increment(uow: UnitOfWork, counter: str, by: int, aggregate: AggregateType[Counter] = KEPT) -> int:
+    """Load, decide, append with the state after (as a command does); the total it decided on."""
+    loaded = await uow.load(aggregate, counter)
+    after = loaded.state.model_copy(update={"total": loaded.state.total + by})
+    await uow.append(aggregate, counter, loaded.version, [Incremented(counter_id=counter, by=by)], after)
+    return loaded.state.total
+
+
+def _runtime(db: Any, store: EventStore) -> CommandRuntime:
+    return CommandRuntime(db, store, projectors=[counter_view])
+
+
+def _counting(store: EventStore, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    counted = {"snapshot": 0, "load": 0}
+    load_snapshot, load = store.load_snapshot, store.load
+
+    async def counted_snapshot(session: Any, stream_id: str) -> Any:
+        counted["snapshot"] += 1
+        return await load_snapshot(session, stream_id)
+
+    async def counted_load(session: Any, stream_id: str, **kwargs: Any) -> Any:
+        counted["load"] += 1
+        return await load(session, stream_id, **kwargs)
+
+    monkeypatch.setattr(store, "load_snapshot", counted_snapshot)
+    monkeypatch.setattr(store, "load", counted_load)
+    return counted
+
+
+async def _total(runtime: CommandRuntime, counter: str, aggregate: AggregateType[Counter] = KEPT) -> tuple[int, int]:
+    async with runtime.unit_of_work(Metadata()) as uow:
+        loaded = await uow.load(aggregate, counter)
+    return loaded.state.total, loaded.version
+
+
+async def test_a_kept_state_is_read_on_from_its_version_and_another_process_events_are_not_lost(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    here, there = _runtime(db, store), _runtime(db, store)  # two worker processes on one database
+    counter = str(uuid.uuid4())
+    for by in range(1, 8):  # seven events: a snapshot at 5
+        async with here.unit_of_work(Metadata(actor="a")) as uow:
+            await increment(uow, counter, by)
+    counted = _counting(store, monkeypatch)
+    async with here.unit_of_work(Metadata(actor="a")) as uow:
+        assert await increment(uow, counter, 100) == 28
+    assert counted == {"snapshot": 0, "load": 1}  # one read from the kept version on
+    for by in (1000, 10000):  # the other process appends twice; this one's kept state is behind
+        async with there.unit_of_work(Metadata(actor="b")) as uow:
+            await increment(uow, counter, by)
+    counted.update(snapshot=0, load=0)
+    async with here.unit_of_work(Metadata(actor="a")) as uow:
+        assert await increment(uow, counter, 5) == 11128
+    assert counted == {"snapshot": 0, "load": 1}
+    assert await _total(here, counter) == (11133, 11)
+    assert await _total(there, counter) == (11133, 11)
+    assert await _total(here, counter, COUNTER) == (11133, 11)  # the same as a fold from the snapshot
+    await db.dispose()
+
+
+async def test_a_rolled_back_unit_of_work_is_not_kept(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Its state (at a version the other process then takes with a different event) is not believed: the next
+    command decides on the committed events (it is never kept, and the event-id check would refuse it too)."""
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    here, there = _runtime(db, store), _runtime(db, store)
+    counter = str(uuid.uuid4())
+    async with here.unit_of_work(Metadata(actor="a")) as uow:
+        await increment(uow, counter, 1)
+    with pytest.raises(Refused):
+        async with here.unit_of_work(Metadata(actor="a")) as uow:
+            await increment(uow, counter, 50)
+            assert (await uow.load(KEPT, counter)).state.total == 51  # its own append, in its transaction
+            raise Refused
+    async with there.unit_of_work(Metadata(actor="b")) as uow:
+        await increment(uow, counter, 7)
+    assert await _total(here, counter) == (8, 2)
+    await db.dispose()
+
+
+async def test_a_stream_whose_event_at_the_kept_version_changed_is_loaded_again(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The stream's events replaced under the process (a database restored from another copy) with as many
+    events: the kept state is not believed, whatever the versions say."""
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    here, there = _runtime(db, store), _runtime(db, store)
+    counter = str(uuid.uuid4())
+    for by in (1, 2, 3):
+        async with here.unit_of_work(Metadata(actor="a")) as uow:
+            await increment(uow, counter, by)
+    assert await _total(here, counter) == (6, 3)
+    async with db.transaction() as session:
+        await session.execute(delete(snapshots).where(snapshots.c.stream_id == counter))
+        await session.execute(delete(events).where(events.c.stream_id == counter))
+        await session.execute(delete(counter_rows).where(counter_rows.c.counter_id == counter))
+    for by in (10, 20, 30, 40):
+        async with there.unit_of_work(Metadata(actor="b")) as uow:
+            await increment(uow, counter, by, COUNTER)
+    assert await _total(here, counter) == (100, 4)
+    await db.dispose()
+
+
+async def test_a_load_after_the_unit_of_work_appended_reads_nothing_and_sees_the_append(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A policy loading the stream its command just appended to (the project, for its dependencies) is given
+    the state after the append; an append without the state after drops it (the next load reads)."""
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    runtime = _runtime(db, store)
+    counter = str(uuid.uuid4())
+    async with runtime.unit_of_work(Metadata(actor="a")) as uow:
+        await increment(uow, counter, 2)
+        counted = _counting(store, monkeypatch)
+        assert (await uow.load(KEPT, counter)).state.total == 2
+        assert counted == {"snapshot": 0, "load": 0}
+        await uow.append(KEPT, counter, 1, [Incremented(counter_id=counter, by=3)])
+        assert (await uow.load(KEPT, counter)).state.total == 5
+        assert counted["load"] == 1
+    monkeypatch.undo()
+    assert await _total(runtime, counter) == (5, 2)
+    assert await _total(runtime, counter, COUNTER) == (5, 2)
+    await db.dispose()

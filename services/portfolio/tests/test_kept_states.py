@@ -1,0 +1,68 @@
+"""Portfolio's commands keep the portfolio, project, fiscal calendar and dependency graph states their committed
+units of work folded (`AggregateType.keep`), and decide on them with the stream's later events: what another
+worker process (its own runtime, same database) recorded in between is never missed. Over HTTP, SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pmo_devstack.testing import RunningService
+from pmo_events.runtime import CommandRuntime, Metadata
+from pmo_portfolio.delivery.commands import PROJECT, apply_to_project
+from pmo_portfolio.delivery.domain import lifecycle
+from pmo_portfolio.delivery.domain.lifecycle import Act
+from pmo_portfolio.funding.commands import PORTFOLIO
+
+from .test_api_delivery import approved_project, report
+
+pytestmark = pytest.mark.integration
+
+
+def _other_worker(service: RunningService) -> CommandRuntime:
+    """A second worker process's command runtime: the same database, views and policies, states of its own."""
+    mine = service.runtime.commands
+    return CommandRuntime(mine.db, mine.store, projectors=mine.projectors, policies=mine.policies)
+
+
+async def test_a_report_after_another_worker_changed_the_project_manager_is_refused(service: RunningService) -> None:
+    await approved_project(service, "p-kept")
+    async with service.client("pam", "project_manager") as pam:
+        first = await pam.post("/projects/p-kept/status-reports", json=report())
+        assert first.status_code == 201, first.text
+        version = first.json()["project"]["version"]
+    assert len(service.runtime.commands.kept) >= 2  # the project and its portfolio, as the report left them
+    act = Act(by="ann", at=datetime.now(UTC), rationale="pam moves to another project")
+    async with _other_worker(service).unit_of_work(Metadata(actor="ann")) as uow:
+        await apply_to_project(
+            uow, "p-kept", lambda pf, pr: lifecycle.assign_manager(pf, pr, "pia", act, is_steward=True)
+        )
+    async with service.client("pam", "project_manager") as pam:
+        refused = await pam.post("/projects/p-kept/status-reports", json=report("50", "250"))
+        assert refused.status_code == 403, refused.text  # no longer pam's project
+    async with service.client("pia", "project_manager") as pia:
+        second = await pia.post("/projects/p-kept/status-reports", json=report("50", "250"))
+        assert second.status_code == 201, second.text
+        assert second.json()["project"]["version"] == version + 2
+        assert second.json()["project"]["project_manager"] == "pia"
+
+
+async def test_the_kept_states_equal_a_fold_of_their_streams(service: RunningService) -> None:
+    """After reports, a pause by another worker and a resumption: what the process keeps is what a load from the
+    snapshot and the events gives (the runtime of another worker loads without kept states of the streams)."""
+    portfolio_id = await approved_project(service, "p-fold")
+    async with service.client("pam", "project_manager") as pam:
+        for n in range(3):
+            answer = await pam.post("/projects/p-fold/status-reports", json=report(str(10 + n), str(100 + n)))
+            assert answer.status_code == 201, answer.text
+    async with service.client("bea", "board_member") as bea:
+        assert (await bea.post("/projects/p-fold/pause", json={"rationale": "wait"})).status_code == 201
+        assert (await bea.post("/projects/p-fold/resume", json={"rationale": "go"})).status_code == 201
+    async with service.runtime.commands.unit_of_work(Metadata()) as uow:
+        kept = (await uow.load(PROJECT, "p-fold"), await uow.load(PORTFOLIO, portfolio_id))
+    async with _other_worker(service).unit_of_work(Metadata()) as uow:
+        folded = (await uow.load(PROJECT, "p-fold"), await uow.load(PORTFOLIO, portfolio_id))
+    assert kept == folded
+    assert kept[0].state.status == "active" and kept[0].version == 7  # initiated, manager, 3 reports, pause, resume
