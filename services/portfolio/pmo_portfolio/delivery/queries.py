@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from pmo_portfolio.delivery.domain.board_actions import is_overdue
 from pmo_portfolio.delivery.domain.lessons import evolve_feedback, feedback_stream, initial_feedback, lesson_subject
 from pmo_portfolio.delivery.domain.project import LIVE, Project
 from pmo_portfolio.delivery.views import lessons, projects
+from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
 from pmo_servicekit.contract.wire import fte_text, money_text, ratio_text
@@ -93,16 +95,24 @@ async def _controls(session: AsyncSession, portfolio_ids: set[str]) -> dict[str,
     return {portfolio_id: (state.review_every_days, state.currency) for portfolio_id, state in states.items()}
 
 
-async def get_project_in(session: AsyncSession, project_id: str) -> tuple[dict[str, Any], int]:
+async def get_project_in(
+    session: AsyncSession, project_id: str, held: Callable[[str], Portfolio | None] = lambda _: None
+) -> tuple[dict[str, Any], int]:
+    """The project as its view has it; its portfolio's review cadence and currency from `held` (a command's
+    unit of work, which has the portfolio's state in hand) or else from the portfolios view."""
     row = (
         await session.execute(select(projects.c.state, projects.c.version).where(projects.c.project_id == project_id))
     ).first()
     if row is None:
         raise NotFound(f"project {project_id}")
     project = Project.model_validate(loads(row.state))
-    cadence, currency = (await _controls(session, {project.portfolio_id})).get(
-        project.portfolio_id, (DEFAULT_CADENCE, "")
-    )
+    portfolio = held(project.portfolio_id)
+    if portfolio is not None and portfolio.exists:
+        cadence, currency = portfolio.review_every_days, portfolio.currency
+    else:
+        cadence, currency = (await _controls(session, {project.portfolio_id})).get(
+            project.portfolio_id, (DEFAULT_CADENCE, "")
+        )
     return project_view(project, cadence, datetime.now(UTC).date(), currency), row.version
 
 

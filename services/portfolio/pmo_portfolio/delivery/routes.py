@@ -131,7 +131,8 @@ def recorded_by(
 
     async def action(uow: UnitOfWork) -> Response:
         new_events, version = await decide(uow)
-        view, _ = await project_queries.get_project_in(uow.session, project_id)
+        held = lambda portfolio_id: uow.folded_state(funding.PORTFOLIO, portfolio_id)  # noqa: E731
+        view, _ = await project_queries.get_project_in(uow.session, project_id, held)
         ident = primary(new_events)
         recorded = [shown_event({"type": e.type_name(), **e.model_dump(mode="json")}) for e in new_events]
         content = {"id": ident, "recorded": recorded, "project": {**view, "version": version}}
