@@ -5,7 +5,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -66,3 +66,23 @@ async def test_the_kept_states_equal_a_fold_of_their_streams(service: RunningSer
         folded = (await uow.load(PROJECT, "p-fold"), await uow.load(PORTFOLIO, portfolio_id))
     assert kept == folded
     assert kept[0].state.status == "active" and kept[0].version == 7  # initiated, manager, 3 reports, pause, resume
+
+
+async def test_a_command_answers_the_project_as_a_read_of_it_shows_it(service: RunningService) -> None:
+    """The answer's review cadence and currency come from the portfolio the command decided on; a read takes them
+    from the portfolios view: the two agree (a 30-day cadence, money at the currency's scale)."""
+    portfolio_id = await approved_project(service, "p-answer")
+    async with service.client("ann", "pmo_analyst") as ann:
+        cadence = await ann.put(f"/portfolios/{portfolio_id}/review-cadence", json={"every_days": 30})
+        assert cadence.status_code == 200, cadence.text
+    async with service.client("bea", "board_member") as bea:
+        review = {"still_aligned": True, "recommendation": "continue", "notes": "fine"}
+        assert (await bea.post("/projects/p-answer/reviews", json=review)).status_code == 201
+    async with service.client("pam", "project_manager") as pam:
+        answered = await pam.post("/projects/p-answer/status-reports", json=report("40", "123.4"))
+        assert answered.status_code == 201, answered.text
+        read = await pam.get("/projects/p-answer")
+    assert answered.json()["project"] == read.json()
+    reviewed_on = date.fromisoformat(read.json()["last_reviewed_on"])
+    assert read.json()["next_review_due"] == (reviewed_on + timedelta(days=30)).isoformat()
+    assert read.json()["latest_status_report"]["actual_cost"] == "123.40"
