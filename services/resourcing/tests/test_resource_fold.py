@@ -79,6 +79,15 @@ HISTORY: list[Event] = [
     ),
     AllocationReleased(allocation_id="a-1", **ON, released_by="m"),
     AllocationConfirmed(allocation_id="unknown", **ON, confirmed_by="m"),
+    ResourceOverallocated(
+        resource_id=RID,
+        cause="booking",
+        allocation_id="unknown",
+        project_id="p-1",
+        weeks=(),
+        reason="-",
+        accepted_by="m",
+    ),
     ResourceUpdated(resource_id=RID, name="Ada L.", role="lead", fte=Decimal("0.8"), updated_by="m"),
     booked("a-3", "0.1"),
     ResourceRetired(resource_id=RID, retired_on=date(2027, 6, 30), retired_by="m"),
@@ -90,6 +99,10 @@ def test_the_in_place_fold_gives_evolves_state_after_every_event() -> None:
     for event in HISTORY:
         pure, owned = evolve(pure, event), evolve_owned(owned, event)
         assert owned.model_dump(mode="json") == pure.model_dump(mode="json"), type(event).__name__
+        # The fields marked set too (what `model_dump(exclude_unset=True)` and a copy's validation see).
+        assert {a: b.model_fields_set for a, b in owned.bookings.items()} == {
+            a: b.model_fields_set for a, b in pure.bookings.items()
+        }, type(event).__name__
     assert pure.status == "retired" and pure.bookings["a-1"].status == "released"
     assert pure.bookings["a-2"].overallocated and pure.bookings["a-2"].revision == 2
 

@@ -24,7 +24,7 @@ from pmo_events.runtime.store import UpsertRows
 from pmo_events.runtime.views import insert_rows
 from pmo_resourcing.adapters.db.tables import allocations, demands, resource_skills, resources
 from pmo_resourcing.domain.capacity import fte
-from pmo_resourcing.domain.resource import Resource, evolve_owned, initial
+from pmo_resourcing.domain.resource import Resource, booking_kind, evolve_owned, initial
 from pmo_resourcing.projections.demands import coverage, project_demand, raised_row, status_of
 from pmo_resourcing.projections.resources import (
     STREAM_TYPE,
@@ -77,7 +77,8 @@ class ResourcingReplay:
         # The states are this fold's own: each booking event changes its resource's calendar in place.
         state = self.states[rid] = evolve_owned(self.states.get(rid) or initial(rid), decoded)
         self.last[rid] = event
-        if isinstance(decoded, ResourceRegistered | ResourceUpdated):
+        # A booking event is none of these (asked of its class once, not of each event: `booking_kind`).
+        if booking_kind(decoded) is None and isinstance(decoded, ResourceRegistered | ResourceUpdated):
             self.skills[state.resource_id] = skill_rows(state)
         allocation_id = getattr(decoded, "allocation_id", None)
         if allocation_id and allocation_id in state.bookings:
