@@ -131,6 +131,11 @@ class KeptStates:
         while len(self._kept) > self.capacity:
             self._kept.popitem(last=False)
 
+    def forget(self) -> None:
+        """Let every kept state go (`CommandRuntime.forget_held`, once a burst is over): a cache, so the next
+        command on a stream folds it again from its snapshot."""
+        self._kept = OrderedDict()
+
     def __len__(self) -> int:
         return len(self._kept)
 
@@ -763,10 +768,12 @@ class CommandRuntime:
         return held
 
     def forget_held(self) -> None:
-        """Every `held_states` lets its states go: a portfolio held after a catch-up is ~5.7 MB that stays
-        until the next poll (`pmo_servicekit.memory` calls this before it gives memory back)."""
+        """Every `held_states` lets its states go, and so do the commands' `kept` states: a portfolio held
+        after a catch-up or kept after a command is ~5.7 MB that would stay until the next poll or command on
+        its stream (`pmo_servicekit.memory` calls this before it gives memory back)."""
         for held in self._held:
             held.forget()
+        self.kept.forget()
 
     def for_poll(self, session: AsyncSession, held: HeldStates | None = None) -> PollUnitOfWork:
         """A subscription's poll as one unit of work in its transaction (`PollUnitOfWork`; call its `end`);
