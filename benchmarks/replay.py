@@ -38,7 +38,7 @@ from run import load_log
 
 from pmo_devstack.testing import create_database, drop_database
 from pmo_events.contracts import registry
-from pmo_events.envelope import RecordedEvent
+from pmo_events.envelope import RecordedEvent, to_kafka
 from pmo_events.runtime import Database, EventStore
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.projection import rebuild_inline_views
@@ -160,7 +160,8 @@ async def service_rebuild(
     try:
         for start in range(0, len(mine), 5000):
             async with db.transaction() as session:
-                await session.execute(events_table.insert(), [_row(e) for e in mine[start : start + 5000]])
+                rows = [_row(e, to_kafka(e).value) for e in mine[start : start + 5000]]
+                await session.execute(events_table.insert(), rows)
         runs = []
         for _ in range(repeat):
             with Timed(url.rsplit("/", 1)[1]) as timed:
