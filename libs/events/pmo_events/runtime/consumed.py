@@ -141,56 +141,6 @@ async def lock_offsets(
     return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows if r["broker_epoch"] == epoch}
 
 
-async def lock_progress(
-    session: AsyncSession, consumer: str, tps: list[TopicPartition], epoch: str, keys: Iterable[StreamKey]
-) -> tuple[dict[TopicPartition, int], dict[StreamKey, int]]:
-    """`lock_offsets` and then `last_sequences`: the poll's offset rows and its streams' rows, locked until the batch
-    commits, in that order. On PostgreSQL one statement (a poll's first round trip after its BEGIN)."""
-    if not pgdirect.on_asyncpg(session):
-        return await lock_offsets(session, consumer, tps, epoch), await last_sequences(session, consumer, keys)
-    wanted = sorted(set(keys))
-    rows = await pgdirect.fetch(
-        session,
-        _LOCK_PROGRESS_SQL,
-        consumer,
-        [tp.topic for tp in tps],
-        [tp.partition for tp in tps],
-        [source for source, _ in wanted],
-        [stream_id for _, stream_id in wanted],
-    )
-    starts: dict[TopicPartition, int] = {}
-    found: dict[StreamKey, int] = {}
-    for row in rows:
-        if row["partition"] is None:
-            found[(row["name"], row["detail"])] = row["position"]
-        elif row["detail"] == epoch:
-            starts[TopicPartition(row["name"], row["partition"])] = row["position"]
-    return starts, found
-
-
-#: PostgreSQL: the poll's offset rows, then its streams' rows, locked (the offsets first, as `lock_offsets` then
-#: `last_sequences` lock them), in one statement. $1 consumer; $2-$3 topics, partitions; $4-$5 sources, stream ids.
-#: An offset row answers (topic, partition, next offset, epoch), a stream's (source, NULL, last sequence, stream id).
-_LOCK_PROGRESS_SQL = f"""
-WITH offsets AS (
-    SELECT o.topic, o.partition, o.next_offset, o.broker_epoch
-    FROM unnest($2::text[], $3::integer[]) AS p(topic, partition)
-    JOIN {consumer_offsets.name} AS o ON o.consumer = $1 AND o.topic = p.topic AND o.partition = p.partition
-    ORDER BY o.topic, o.partition
-    FOR UPDATE OF o
-), streams AS (
-    SELECT c.source, c.stream_id, c.last_sequence
-    FROM unnest($4::text[], $5::text[]) AS k(source, stream_id)
-    JOIN {consumed_streams.name} AS c ON c.consumer = $1 AND c.source = k.source AND c.stream_id = k.stream_id
-    ORDER BY c.source, c.stream_id
-    FOR UPDATE OF c
-)
-SELECT topic AS name, partition, next_offset AS position, broker_epoch AS detail FROM offsets
-UNION ALL
-SELECT source, NULL, last_sequence, stream_id FROM streams
-"""
-
-
 async def write_offsets(
     session: AsyncSession,
     consumer: str,

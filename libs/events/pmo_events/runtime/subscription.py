@@ -20,7 +20,8 @@ from pmo_events.envelope import MalformedEnvelope, RecordedEvent, from_header_ma
 from pmo_events.runtime.consumed import (
     StreamKey,
     dead_letter,
-    lock_progress,
+    last_sequences,
+    lock_offsets,
     stored_offsets,
     write_offsets,
 )
@@ -395,10 +396,7 @@ class Subscription:
     async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> int:
         """Answers how many events it applied."""
         async with self.db.transaction() as session:
-            # The offsets' rows, then the streams' of every event of the poll (those before a stored offset too:
-            # one round trip on PostgreSQL), locked until the commit.
-            keys = [p.key for of_tp in checked.values() for p in of_tp if p.event is not None]
-            starts, last_seen = await lock_progress(session, self.name, list(batch), self._epoch, keys)
+            starts = await lock_offsets(session, self.name, list(batch), self._epoch)
             parsed: list[_Parsed] = []
             for tp, of_tp in checked.items():
                 start = starts.get(tp, 0)
@@ -407,6 +405,7 @@ class Subscription:
                 for item in parsed:
                     if item.refused is not None:
                         self._refused(item)
+            last_seen = await last_sequences(session, self.name, [p.key for p in parsed if p.event is not None])
             if together:
                 applied, changed = await self._apply_together(session, parsed, last_seen)
             else:
