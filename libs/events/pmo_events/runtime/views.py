@@ -217,9 +217,7 @@ class Folding(Generic[S]):
         new = iter(self.first.items())
         while chunk := list(itertools.islice(new, _CHUNK)):
             rows = [view._row(i, states[i], last[i]) | view.on_insert(first) for i, first in chunk]
-            if fast and self.rebuilding:
-                await _copy_on_asyncpg(session, view.table, rows)
-            elif fast:
+            if fast:
                 await _insert_on_asyncpg(session, view.table, rows)
             else:
                 await session.execute(view.table.insert(), rows)
@@ -240,10 +238,9 @@ class Folding(Generic[S]):
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """A rebuild's rows (each with the same columns) into `table`: on asyncpg by binary `COPY`, a thousand
-    rows at a time, as a `StreamView`'s rebuild writes its rows (less client CPU than an `unnest` of an array
-    per column, which asyncpg checks element by element, and far less than SQLAlchemy's executemany, which
-    builds and binds each row's parameters); elsewhere SQLAlchemy's executemany."""
+    """Insert `rows` (each with the same columns) a thousand per statement: on asyncpg one `unnest` of an
+    array per column, as a `StreamView` writes its rows (about a fifth of the client CPU of SQLAlchemy's
+    executemany, which builds and binds each row's parameters); elsewhere SQLAlchemy's executemany."""
     if not rows:
         return
     names = tuple(rows[0])
@@ -251,7 +248,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     for start in range(0, len(rows), _CHUNK):
         chunk = list(rows[start : start + _CHUNK])
         if fast:
-            await _copy_on_asyncpg(session, table, chunk)
+            await _insert_on_asyncpg(session, table, chunk)
         else:
             await session.execute(table.insert(), chunk)
 
@@ -270,19 +267,6 @@ async def _insert_on_asyncpg(session: AsyncSession, table: Table, rows: list[dic
         )
     statement, feed = found
     await pgdirect.fetch(session, statement, *feed.arrays(rows))
-
-
-async def _copy_on_asyncpg(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """`rows` into `table` by binary `COPY` on the session's connection, in its transaction: a rebuild's
-    (two round trips, so not for a command's or a poll's few rows; the values converted as for `unnest`)."""
-    names = tuple(rows[0])
-    feed = _COPIED.get((table.name, names))
-    if feed is None:
-        feed = _COPIED[(table.name, names)] = pgdirect.ArrayColumns(table, names)
-    await pgdirect.copy_rows(session, table.name, names, list(zip(*feed.arrays(rows), strict=True)))
-
-
-_COPIED: dict[tuple[str, tuple[str, ...]], pgdirect.ArrayColumns] = {}
 
 
 async def _update_on_asyncpg(session: AsyncSession, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
