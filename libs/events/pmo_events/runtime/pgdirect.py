@@ -180,6 +180,20 @@ async def fetch(session: AsyncSession | Direct, statement: str, *args: Any, begi
             raise _translated(error, connection, fairy, statement, args) from error
 
 
+async def copy_rows(session: AsyncSession, table: str, names: Sequence[str], records: list[tuple[Any, ...]]) -> None:
+    """`records` (values in `names` order, converted for the driver) into `table` by binary `COPY`, on the
+    session's connection in its transaction (begun here if it was not)."""
+    connection, fairy = await _connection_of(session)
+    adapter: Any = fairy.dbapi_connection
+    async with adapter._execute_mutex:
+        try:
+            if not adapter._started:
+                await adapter._start_transaction()
+            await adapter._connection.copy_records_to_table(table, records=records, columns=list(names))
+        except Exception as error:
+            raise _translated(error, connection, fairy, f"COPY {table}", ()) from error
+
+
 _CONNECTION = "pmo_pgdirect_connection"
 
 
