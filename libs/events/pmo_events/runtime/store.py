@@ -171,8 +171,28 @@ class ChangedViewRows:
         return pgdirect.ArrayColumns(self.table, (self.key, *self.names)).row(self.rows[0])
 
 
+class _WholeRows:
+    """Rows whose every column the caller gives (`rows`, each with the same columns) for one table: their arrays
+    for an `unnest`, or the one row's parameters."""
+
+    __slots__ = ()
+    table: Table
+    rows: list[dict[str, Any]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.rows[0])
+
+    def arrays(self) -> list[list[Any]]:
+        return pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows)
+
+    def scalars(self) -> list[Any]:
+        """The one row's parameters (`_append_statement(..., single=True)`)."""
+        return pgdirect.ArrayColumns(self.table, self.names).row(self.rows[0])
+
+
 @dataclass(frozen=True, slots=True)
-class UpsertRows:
+class UpsertRows(_WholeRows):
     """Rows of an inline view written in the same statement as the events they fold, each inserted or, where the
     table holds a row with its `key` already, rewritten (`ON CONFLICT … DO UPDATE`): a view whose rows the
     command knows whole from the aggregate's state after its events (no read of the row first). One row per key."""
@@ -181,35 +201,13 @@ class UpsertRows:
     key: str
     rows: list[dict[str, Any]]
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.rows[0])
-
-    def arrays(self) -> list[list[Any]]:
-        return pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows)
-
-    def scalars(self) -> list[Any]:
-        """The one row's parameters (`_append_statement(..., single=True)`)."""
-        return pgdirect.ArrayColumns(self.table, self.names).row(self.rows[0])
-
 
 @dataclass(frozen=True, slots=True)
-class ExtraRows:
+class ExtraRows(_WholeRows):
     """Rows of another table written in the same statement as the events (an idempotency key and its answer)."""
 
     table: Table
     rows: list[dict[str, Any]]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.rows[0])
-
-    def arrays(self) -> list[list[Any]]:
-        return pgdirect.ArrayColumns(self.table, self.names).arrays(self.rows)
-
-    def scalars(self) -> list[Any]:
-        """The one row's parameters (`_append_statement(..., single=True)`)."""
-        return pgdirect.ArrayColumns(self.table, self.names).row(self.rows[0])
 
     def statement(self) -> str:
         """The rows alone, in one statement (asyncpg)."""
