@@ -19,7 +19,6 @@ import cProfile
 import json
 import logging
 import os
-import pstats
 import tempfile
 import time
 from collections import Counter
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from inprocess import load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
 
@@ -144,28 +144,14 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*(client(args.warmup // args.concurrency) for _ in range(args.concurrency)))
         statuses.clear()
         statements.clear()
-        per_client = args.bookings // args.concurrency
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting
-        cpu, wall = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        _measured()
-        await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
-        _measured()
-        if profiler:
-            profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        done = per_client * args.concurrency
+        cpu, wall, done = await measured_clients(client, args.bookings, args.concurrency, profiler, _measured)
         per = ", ".join(f"{name} {n / done:.2f}" for name, n in statements.most_common())
         print(
-            f"bookings: {done} {dict(statuses)}; CPU {cpu / done * 1000:.3f} ms/booking, "
-            f"wall {wall / done * 1000:.3f} ms/booking; statements per booking: {per}; "
-            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+            f"bookings: {done} {dict(statuses)}; CPU {cpu * 1000:.3f} ms/booking, "
+            f"wall {wall * 1000:.3f} ms/booking; statements per booking: {per}; load average {load_average()}"
         )
-        if profiler:
-            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
-            if args.dump:
-                profiler.dump_stats(args.dump)
+        print_profile(profiler, args.sort, args.top, args.dump)
         await app.state.runtime.db.dispose()
     finally:
         await drop_database(ADMIN, url)

@@ -15,13 +15,11 @@ import argparse
 import asyncio
 import cProfile
 import logging
-import os
-import pstats
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from inprocess import load_average, measured_clients, print_profile
 from opentelemetry import trace
 
 from pmo_devstack.keys import (
@@ -113,25 +111,13 @@ async def run(args: argparse.Namespace) -> None:
 
         await asyncio.gather(*(client(20) for _ in range(args.concurrency)))  # warm-up
         statuses.clear()
-        per_client = args.requests // args.concurrency
         profiler = cProfile.Profile() if args.profile else None
-        cpu, wall = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
-        if profiler:
-            profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        done = per_client * args.concurrency
+        cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler)
         print(
             f"{'edge only' if args.edge_only else 'command path'}: {done} requests {statuses}; "
-            f"CPU {cpu / done * 1000:.3f} ms/request, wall {wall / done * 1000:.3f} ms/request; "
-            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+            f"CPU {cpu * 1000:.3f} ms/request, wall {wall * 1000:.3f} ms/request; load average {load_average()}"
         )
-        if profiler:
-            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
-            if args.dump:
-                profiler.dump_stats(args.dump)
+        print_profile(profiler, args.sort, args.top, args.dump)
         await app.state.runtime.db.dispose()
     finally:
         await drop_database(ADMIN, url)

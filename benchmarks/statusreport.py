@@ -18,8 +18,6 @@ import asyncio
 import cProfile
 import json
 import logging
-import os
-import pstats
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -27,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from inprocess import load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
 
@@ -196,26 +195,15 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*(client(5) for _ in range(args.concurrency)))  # warm-up
         driver.statuses.clear()
         statements = 0
-        per_client = args.requests // args.concurrency
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall time
-        cpu, wall = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
-        if profiler:
-            profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        done = per_client * args.concurrency
+        cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler)
         print(
             f"status reports ({'SQLite' if args.sqlite else 'PostgreSQL'}, {args.projects} projects): {done} "
-            f"{driver.statuses}; CPU {cpu / done * 1000:.3f} ms/report, wall {wall / done * 1000:.3f} ms/report; "
+            f"{driver.statuses}; CPU {cpu * 1000:.3f} ms/report, wall {wall * 1000:.3f} ms/report; "
             f"ORM statements/report {statements / done:.2f}{'' if lender is None else ' (asyncpg not counted)'}; "
-            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+            f"load average {load_average()}"
         )
-        if profiler:
-            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
-            if args.dump:
-                profiler.dump_stats(args.dump)
+        print_profile(profiler, args.sort, args.top, args.dump)
         await app.state.runtime.db.dispose()
     finally:
         if not args.sqlite:
