@@ -193,3 +193,37 @@ async def test_states_let_go_by_forget_held_are_folded_again_by_the_next_command
     assert await _total(runtime, counter) == (128, 8)
     assert counted == {"snapshot": 0, "load": 1}  # kept again
     await db.dispose()
+
+
+async def test_a_kept_state_far_behind_its_stream_gives_way_to_the_newest_snapshot(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Review 2 of session 9 (F4): a kept state more than `snapshot_every` events behind (another worker's
+    commands, a live catch-up) was folded event by event with the pure `evolve`, where a load from the newest
+    snapshot folds fewer. The same state either way; no more folds than the snapshot's load."""
+    folds = {"n": 0}
+
+    def counting(state: Counter, event: Any) -> Counter:
+        folds["n"] += 1
+        return COUNTER.evolve(state, event)
+
+    kept: AggregateType[Counter] = dataclasses.replace(KEPT, evolve=counting)
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    here, there = _runtime(db, store), _runtime(db, store)
+    counter = str(uuid.uuid4())
+    async with here.unit_of_work(Metadata(actor="a")) as uow:
+        await increment(uow, counter, 1, kept)  # kept here at version 1
+    for _ in range(3 * kept.snapshot_every):  # the other worker appends, snapshots among them
+        async with there.unit_of_work(Metadata(actor="b")) as uow:
+            await increment(uow, counter, 1, kept)
+    folds["n"] = 0
+    async with there.unit_of_work(Metadata()) as uow:
+        fresh = await uow.load(dataclasses.replace(kept, keep=False), counter)
+    by_snapshot, folds["n"] = folds["n"], 0
+    async with here.unit_of_work(Metadata()) as uow:
+        via_kept = await uow.load(kept, counter)
+    assert via_kept == fresh
+    assert folds["n"] <= by_snapshot
+    await db.dispose()

@@ -280,6 +280,8 @@ class UnitOfWork:
             if not found or found[0].sequence != version or found[0].event_id != event_id:
                 return None
             found = found[1:]
+        if len(found) > aggregate.snapshot_every:
+            return None  # far behind (another worker's commands, a catch-up): the newest snapshot leaves fewer to fold
         for recorded in found:
             state = aggregate.evolve(state, recorded.decode())
             version, event_id = recorded.sequence, recorded.event_id
