@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.runtime import Changed, StaleVersion, UnitOfWork, pgdirect
+from pmo_events.runtime import Changed, Premise, StaleVersion, UnitOfWork, pgdirect
 from pmo_resourcing.adapters.db.tables import allocations, demands, project_states
 from pmo_resourcing.application.resources import actor, decide_in
 from pmo_resourcing.domain import booking
@@ -26,15 +26,23 @@ async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAlloca
         if command.demand_id is not None:
             await check_demand(uow.reads, command.demand_id, command.project_id)
         project_state = await project_status(uow.reads, command.project_id)
-        return booking.book(state, command, by=actor(uow), project_state=project_state)
+        decided = booking.book(state, command, by=actor(uow), project_state=project_state)
+        uow.assume(project_still_active(command.project_id))
+        return decided
 
     return await decide_in(uow, resource_id, decide)
 
 
 async def confirm_allocation(uow: UnitOfWork, allocation_id: str, *, acceptance: Acceptance) -> Changed[Resource]:
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
-        project_state = await project_status(uow.reads, _booking(state, allocation_id).project_id)
-        return booking.confirm(state, allocation_id, by=actor(uow), project_state=project_state, acceptance=acceptance)
+        project_id = _booking(state, allocation_id).project_id
+        project_state = await project_status(uow.reads, project_id)
+        decided = booking.confirm(
+            state, allocation_id, by=actor(uow), project_state=project_state, acceptance=acceptance
+        )
+        if decided:
+            uow.assume(project_still_active(project_id))
+        return decided
 
     return await decide_in(uow, await resource_of(uow.reads, allocation_id), decide)
 
@@ -55,7 +63,7 @@ async def change_allocation(
         if current.revision != expected_revision:
             raise StaleVersion(f"allocation {allocation_id}", current.revision)
         project_state = await project_status(uow.reads, current.project_id)
-        return booking.change(
+        decided = booking.change(
             state,
             allocation_id,
             start=start,
@@ -66,6 +74,9 @@ async def change_allocation(
             acceptance=acceptance,
             non_working_days=non_working_days,
         )
+        if decided:
+            uow.assume(project_still_active(current.project_id))
+        return decided
 
     return await decide_in(uow, await resource_of(uow.reads, allocation_id), decide)
 
@@ -145,6 +156,32 @@ async def check_demand(reads: Reads, demand_id: str, project_id: str) -> None:
         raise InvalidCommand("demand_id", message)
     if row["status"] == "cancelled":
         raise RuleViolation(f"demand {demand_id} was cancelled")
+
+
+#: Rows that break the premise `project_still_active`: none when the project's row is active, which the
+#: statement then holds (FOR SHARE) until it commits.
+_NOT_ACTIVE = (
+    f"SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {project_states.name} "
+    "WHERE project_id = {0}::VARCHAR AND status = 'active' FOR SHARE)"
+)
+
+
+def project_still_active(project_id: str) -> Premise:
+    """A booking is made, confirmed or changed only while its project is still active, checked with the write: on
+    PostgreSQL the project's row is locked (FOR SHARE) in the statement (or transaction) that writes the booking. The
+    consumer applying the project's end (`consumer.end_project`, `pause_project`) changes that row before it
+    looks for the project's bookings to release, so one of the two waits for the other: either the consumer's
+    change commits first and the booking finds the project no longer active (`PremiseFailed`: nothing written,
+    decided again, refused with 409), or the booking commits first and the consumer's search finds it and
+    releases it. On SQLite one transaction writes at a time and a transaction that read before another's
+    commit cannot write (`ConcurrencyConflict` as well)."""
+
+    async def holds(session: AsyncSession) -> bool:
+        query = select(project_states.c.status).where(project_states.c.project_id == project_id)
+        row = (await session.execute(query.with_for_update(read=True))).first()
+        return row is not None and row.status == "active"
+
+    return Premise(_NOT_ACTIVE, (project_id,), holds)
 
 
 def _booking(state: Resource, allocation_id: str) -> Booking:
