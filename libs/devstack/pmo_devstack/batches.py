@@ -16,12 +16,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_devstack.testing import as_published, create_database, dev_settings, drop_database
+from pmo_devstack.testing import as_published, create_database, dev_settings, drop_database, migrated
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings, Subscription
 from pmo_events.runtime.kafka import ensure_topics
-from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.schema import consumed_streams, consumer_offsets, events, outbox
 from pmo_events.signing import PublicKeyDirectory
 from pmo_events.trust import EventTrust
@@ -38,7 +37,7 @@ async def service_runtime(
     definition: ServiceDefinition, database_url: str, kafka_bootstrap: str, data_dir: Path
 ) -> AsyncIterator[ServiceRuntime]:
     """The service's runtime (store, commands, views) on a migrated database; nothing started."""
-    await asyncio.to_thread(upgrade, database_url, definition.migrations, definition.metadata)
+    await asyncio.to_thread(migrated, database_url, definition.migrations, definition.metadata)
     settings = dev_settings(definition, data_dir, database_url)
     runtime = ServiceRuntime(definition, settings, KafkaSettings(bootstrap_servers=kafka_bootstrap))
     try:

@@ -30,9 +30,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import pmo_servicekit.routing as routing
 from pmo_devstack.keys import ensure_dev_keys, mint_token
-from pmo_devstack.testing import dev_settings
+from pmo_devstack.testing import dev_settings, migrated
 from pmo_events.runtime import KafkaSettings
-from pmo_events.runtime.migrate import upgrade
 from pmo_servicekit.app import create_app
 from pmo_servicekit.auth import ROLES
 from pmo_servicekit.service import ServiceDefinition
@@ -82,7 +81,7 @@ def tokens(private: bytes) -> dict[str, str | None]:
 def make(definition: ServiceDefinition, data: Path) -> tuple[Any, bytes]:
     url = f"sqlite+aiosqlite:///{data}/db.sqlite"
     settings = dev_settings(definition, data, url)
-    upgrade(url, definition.migrations, definition.metadata)
+    migrated(url, definition.migrations, definition.metadata)
     private, _ = ensure_dev_keys(data)
     return create_app(definition, settings, KafkaSettings(bootstrap_servers="127.0.0.1:1")), private.read_bytes()
 

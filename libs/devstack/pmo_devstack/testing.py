@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
+import queue
+import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -15,12 +20,14 @@ import asyncpg
 import httpx
 import uvicorn
 from pydantic import BaseModel
+from sqlalchemy import MetaData
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import (
     AUDIENCE,
     ISSUER,
     PUBLISHERS,
+    dev_key_paths,
     ensure_dev_keys,
     ensure_event_keys,
     event_key_paths,
@@ -74,7 +81,7 @@ def dev_settings(
 ) -> ServiceSettings:
     """The settings the embedded stack gives `definition` on `database_url`: development keys under `data_dir`
     (made once) for tokens, for verifying every publisher's events and for signing the service's own."""
-    _, public_path = ensure_dev_keys(data_dir)
+    _, public_path = _dev_keys(data_dir)
     publishers = (*PUBLISHERS, definition.name) if definition.topic else PUBLISHERS
     return ServiceSettings(
         env="development",
@@ -89,6 +96,27 @@ def dev_settings(
     )
 
 
+#: The development RSA pair this process made first (2048 bits: 50-250 ms of CPU each), for `_dev_keys`.
+_FIRST_DEV_KEYS: list[tuple[bytes, bytes]] = []
+
+
+def _dev_keys(data_dir: Path) -> tuple[Path, Path]:
+    """`ensure_dev_keys(data_dir)`, a test process's first pair copied into a `data_dir` that has none, instead
+    of a new RSA key for every service a test starts (each still verifies tokens with the key under its own
+    `data_dir`; tests that need two different keys call `ensure_dev_keys` themselves)."""
+    private_path, public_path = dev_key_paths(data_dir)
+    if _FIRST_DEV_KEYS and not private_path.exists() and not public_path.exists():
+        private_path.parent.mkdir(parents=True, exist_ok=True)
+        private_pem, public_pem = _FIRST_DEV_KEYS[0]
+        with os.fdopen(os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(private_pem)
+        public_path.write_bytes(public_pem)
+    private_path, public_path = ensure_dev_keys(data_dir)
+    if not _FIRST_DEV_KEYS:
+        _FIRST_DEV_KEYS.append((private_path.read_bytes(), public_path.read_bytes()))
+    return private_path, public_path
+
+
 @asynccontextmanager
 async def running_service(
     definition: ServiceDefinition,
@@ -101,7 +129,7 @@ async def running_service(
     """Migrate the database, then serve the app over HTTP on a free port until the block ends."""
     settings = dev_settings(definition, data_dir, database_url, **settings_overrides)
     private_path, _ = ensure_dev_keys(data_dir)
-    await asyncio.to_thread(upgrade, database_url, definition.migrations, definition.metadata)
+    await asyncio.to_thread(migrated, database_url, definition.migrations, definition.metadata)
     app = create_app(definition, settings, KafkaSettings(bootstrap_servers=kafka_bootstrap))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
@@ -203,6 +231,91 @@ async def drop_database(admin_url: str, url: str) -> None:
         await conn.close()
 
 
+_TEMPLATES_LOCK = threading.Lock()
+#: Databases a test has finished with, dropped by one background thread (`drop_database_later`).
+_DROPS: queue.Queue[tuple[str, str]] = queue.Queue()
+_DROPPER: list[threading.Thread] = []
+_DROP_FAILURES: list[str] = []
+
+
+def drop_database_later(admin_url: str, url: str) -> None:
+    """`drop_database` in a background thread, so that the next test need not wait for PostgreSQL to remove the
+    database's files (0.1-0.5 s of a test's teardown, more under load). Nothing uses the database any more:
+    the test that made it has ended (`WITH (FORCE)` ends any connection it left). `dropped_all` waits."""
+    with _TEMPLATES_LOCK:
+        if not _DROPPER:
+            _DROPPER.append(threading.Thread(target=_drop_each, name="drop-databases", daemon=True))
+            _DROPPER[0].start()
+    _DROPS.put((admin_url, url))
+
+
+def dropped_all() -> list[str]:
+    """Waits until every database given to `drop_database_later` is dropped; answers the drops that failed."""
+    _DROPS.join()
+    return list(_DROP_FAILURES)
+
+
+def _drop_each() -> None:
+    while True:
+        admin_url, url = _DROPS.get()
+        try:
+            asyncio.run(drop_database(admin_url, url))
+        except Exception as exc:  # kept for dropped_all: a failed drop leaves a database behind, not a wrong test
+            _DROP_FAILURES.append(f"{url}: {exc!r}")
+        finally:
+            _DROPS.task_done()
+
+
+#: A SQLite file migrated once per process and per (driver, migrations, metadata), copied into each fresh test
+#: database instead of running every migration again.
+_TEMPLATES: dict[tuple[str, str, int], str] = {}
+_TEMPLATE_DIR: list[Path] = []
+
+
+def migrated(database_url: str, migrations: Path, metadata: MetaData | None = None) -> None:
+    """`upgrade(database_url, migrations, metadata)` for tests, synchronous (run it in a thread from a loop).
+    A SQLite file not yet written becomes a copy of one this process migrated to every head once: the same
+    tables, rows and alembic_version as the migrations would write, without running them for every test.
+    Anything else (PostgreSQL, where `CREATE DATABASE ... TEMPLATE` measured slower than the migrations
+    themselves; a file a test filled with an older layout; an in-memory database) is upgraded."""
+    try:
+        if database_url.startswith("sqlite") and _copy_sqlite(database_url, migrations, metadata):
+            return
+    except OSError:
+        pass  # no copy: the migrations themselves (they check what is there)
+    upgrade(database_url, migrations, metadata)
+
+
+def _template(key: tuple[str, str, int], make: Callable[[], str]) -> str:
+    with _TEMPLATES_LOCK:
+        if key not in _TEMPLATES:
+            _TEMPLATES[key] = make()
+        return _TEMPLATES[key]
+
+
+def _copy_sqlite(database_url: str, migrations: Path, metadata: MetaData | None) -> bool:
+    prefix, _, path = database_url.partition(":///")
+    if not path or "?" in path or path.startswith(":memory:"):
+        return False
+    target = Path(path)
+    if (target.exists() and target.stat().st_size > 0) or Path(f"{path}-wal").exists():
+        return False
+
+    def make() -> str:
+        if not _TEMPLATE_DIR:
+            _TEMPLATE_DIR.append(Path(tempfile.mkdtemp(prefix="pmo-migrated-")))
+            atexit.register(shutil.rmtree, _TEMPLATE_DIR[0], True)
+        file = _TEMPLATE_DIR[0] / f"{uuid.uuid4().hex}.sqlite"
+        upgrade(f"{prefix}:///{file}", migrations, metadata)
+        if Path(f"{file}-wal").exists() or Path(f"{file}-journal").exists():
+            raise OSError(f"{file} was left with a journal: not copied")
+        return str(file)
+
+    template = _template((prefix, str(migrations), id(metadata)), make)
+    shutil.copyfile(template, target)
+    return True
+
+
 @contextmanager
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     """`create_database` for synchronous callers (module-scoped fixtures of Hypothesis tests), dropped when the
@@ -211,7 +324,7 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     try:
         yield url
     finally:
-        asyncio.run(drop_database(admin_url, url))
+        drop_database_later(admin_url, url)
 
 
 def openapi_of(definition: ServiceDefinition) -> dict[str, Any]:

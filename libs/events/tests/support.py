@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
+from pmo_devstack.testing import migrated as testing_migrated
 from pmo_events.contracts.base import Event, contract
 from pmo_events.runtime import AggregateType, Database
-from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.relay import OutboxRelay, RelayThread
 from pmo_events.runtime.schema import metadata
 
@@ -37,10 +40,15 @@ def evolve(state: Counter, event: Event) -> Counter:
 COUNTER = AggregateType("counter", lambda i: Counter(counter_id=i), evolve, Counter, snapshot_every=5)
 
 
+#: The runtime branch alone: a service's version folder without a migration (one per process, so a fresh
+#: database is a copy of one migrated once: `pmo_devstack.testing.migrated`).
+NO_SERVICE_VERSIONS = Path(tempfile.mkdtemp(prefix="no-service-versions-"))
+atexit.register(shutil.rmtree, NO_SERVICE_VERSIONS, True)
+
+
 async def migrated(url: str, tmp: Path) -> Database:
-    versions = tmp / "no-service-versions"
-    versions.mkdir(exist_ok=True)
-    await asyncio.to_thread(upgrade, url, versions, metadata)
+    """A Database on `url` with the runtime's tables (`tmp`: the test's folder; unused, kept for callers)."""
+    await asyncio.to_thread(testing_migrated, url, NO_SERVICE_VERSIONS, metadata)
     return Database(url)
 
 

@@ -9,6 +9,13 @@ import pytest
 from pmo_events.runtime.heap import FOLD_GC_THRESHOLD, growing_heap, short_lived_heap
 
 
+@pytest.fixture(autouse=True)
+def thawed() -> None:
+    """A process that has frozen nothing (the test session's freeze, conftest.py's `frozen_heap`, comes back at
+    the next test)."""
+    gc.unfreeze()
+
+
 def test_a_fold_freezes_what_it_keeps_and_collects_rarely_and_restores_both() -> None:
     before = gc.get_threshold()
     frozen_before = gc.get_freeze_count()

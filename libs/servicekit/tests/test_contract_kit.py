@@ -264,3 +264,14 @@ async def test_a_started_service_freezes_what_it_made_for_the_garbage_collector_
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() > 1000  # modules, routes and models are no longer walked by full collections
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_service_started_in_a_process_that_froze_its_heap_keeps_that_freeze_and_freezes_nothing() -> None:
+    """The process's own freeze (a test session's) is not thawed at the app's shutdown, and what the app makes
+    stays with the collector, so that an app started by a test can be collected."""
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    app = _app()
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() <= frozen  # nothing more frozen (frozen objects may still be freed)
+    assert frozen - 1000 < gc.get_freeze_count() <= frozen  # and nothing thawed
