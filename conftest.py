@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pmo_devstack.testing import create_database, drop_database_later, dropped_all
+from pmo_devstack.testing import drop_database_later, dropped_all, take_database
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -98,7 +98,7 @@ def kafka_bootstrap(external_kafka: str | None) -> Iterator[str]:
 @pytest.fixture
 async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
     """A brand-new PostgreSQL database for one test, dropped afterwards."""
-    url = await create_database(postgres_admin_url)
+    url = await take_database(postgres_admin_url)
     yield url
     drop_database_later(postgres_admin_url, url)
 
@@ -115,7 +115,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
     admin = request.getfixturevalue("postgres_admin_url")
-    url = await create_database(admin)
+    url = await take_database(admin)
     yield url
     drop_database_later(admin, url)
 

@@ -232,38 +232,69 @@ async def drop_database(admin_url: str, url: str) -> None:
 
 
 _TEMPLATES_LOCK = threading.Lock()
-#: Databases a test has finished with, dropped by one background thread (`drop_database_later`).
-_DROPS: queue.Queue[tuple[str, str]] = queue.Queue()
-_DROPPER: list[threading.Thread] = []
+#: Work for the background thread: ("drop", admin URL, database URL) or ("spare", admin URL, "").
+_JOBS: queue.Queue[tuple[str, str, str]] = queue.Queue()
+_WORKER: list[threading.Thread] = []
 _DROP_FAILURES: list[str] = []
+#: Empty databases made ahead by the background thread, by admin URL (`take_database`).
+_SPARES: dict[str, list[str]] = {}
 
 
 def drop_database_later(admin_url: str, url: str) -> None:
     """`drop_database` in a background thread, so that the next test need not wait for PostgreSQL to remove the
     database's files (0.1-0.5 s of a test's teardown, more under load). Nothing uses the database any more:
     the test that made it has ended (`WITH (FORCE)` ends any connection it left). `dropped_all` waits."""
+    _background("drop", admin_url, url)
+
+
+async def take_database(admin_url: str) -> str:
+    """`create_database(admin_url)`, answered with one the background thread made ahead when there is one (it
+    makes the next while the test runs): a brand-new, empty database nobody has used either way."""
     with _TEMPLATES_LOCK:
-        if not _DROPPER:
-            _DROPPER.append(threading.Thread(target=_drop_each, name="drop-databases", daemon=True))
-            _DROPPER[0].start()
-    _DROPS.put((admin_url, url))
+        spares = _SPARES.setdefault(admin_url, [])
+        url = spares.pop() if spares else None
+    _background("spare", admin_url, "")
+    return url or await create_database(admin_url)
 
 
 def dropped_all() -> list[str]:
-    """Waits until every database given to `drop_database_later` is dropped; answers the drops that failed."""
-    _DROPS.join()
+    """Waits until every database given to `drop_database_later`, and every spare not taken, is dropped; answers
+    the drops that failed."""
+    _JOBS.join()
+    with _TEMPLATES_LOCK:
+        left = [(admin, url) for admin, urls in _SPARES.items() for url in urls]
+        _SPARES.clear()
+    for admin, url in left:
+        _background("drop", admin, url)
+    _JOBS.join()
     return list(_DROP_FAILURES)
 
 
-def _drop_each() -> None:
+def _background(job: str, admin_url: str, url: str) -> None:
+    with _TEMPLATES_LOCK:
+        if not _WORKER:
+            _WORKER.append(threading.Thread(target=_work, name="test-databases", daemon=True))
+            _WORKER[0].start()
+    _JOBS.put((job, admin_url, url))
+
+
+def _work() -> None:
     while True:
-        admin_url, url = _DROPS.get()
+        job, admin_url, url = _JOBS.get()
         try:
-            asyncio.run(drop_database(admin_url, url))
+            if job == "drop":
+                asyncio.run(drop_database(admin_url, url))
+            else:
+                with _TEMPLATES_LOCK:
+                    enough = len(_SPARES.get(admin_url, ())) >= 1
+                if not enough:
+                    made = asyncio.run(create_database(admin_url))
+                    with _TEMPLATES_LOCK:
+                        _SPARES.setdefault(admin_url, []).append(made)
         except Exception as exc:  # kept for dropped_all: a failed drop leaves a database behind, not a wrong test
-            _DROP_FAILURES.append(f"{url}: {exc!r}")
+            _DROP_FAILURES.append(f"{job} {url or admin_url}: {exc!r}")
         finally:
-            _DROPS.task_done()
+            _JOBS.task_done()
 
 
 #: A SQLite file migrated once per process and per (driver, migrations, metadata), copied into each fresh test
@@ -320,7 +351,7 @@ def _copy_sqlite(database_url: str, migrations: Path, metadata: MetaData | None)
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     """`create_database` for synchronous callers (module-scoped fixtures of Hypothesis tests), dropped when the
     block ends."""
-    url = asyncio.run(create_database(admin_url))
+    url = asyncio.run(take_database(admin_url))
     try:
         yield url
     finally:
