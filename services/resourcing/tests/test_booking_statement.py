@@ -23,6 +23,7 @@ from pmo_resourcing.application import allocations as commands
 from pmo_resourcing.application import resources as resource_commands
 from pmo_resourcing.bootstrap import RESOURCING
 from pmo_resourcing.domain.booking import BookAllocation
+from pmo_resourcing.domain.errors import OverAllocated
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource, initial
@@ -165,12 +166,13 @@ async def test_a_booking_on_postgresql_is_its_reads_and_one_statement(
     await statements.taken()
     soft = _booking("0.5", status="proposed")
     await _run(commands_runtime, lambda uow: commands.book_allocation(uow, ada, soft))
-    # The resource's snapshot and events, the project's status; then events, outbox and view rows at once.
-    assert await statements.taken() == ["SELECT", "SELECT", "SELECT", "WITH"]
+    # The resource's events after the calendar this process kept, the project's status; then events, outbox and
+    # view rows at once.
+    assert await statements.taken() == ["SELECT", "SELECT", "WITH"]
     await _run(commands_runtime, lambda uow: commands.confirm_allocation(uow, soft.allocation_id, acceptance=ANY))
-    assert await statements.taken() == ["SELECT", "SELECT", "SELECT", "SELECT", "WITH"]  # + the allocation's resource
+    assert await statements.taken() == ["SELECT", "SELECT", "SELECT", "WITH"]  # + the allocation's resource
     await _run(commands_runtime, lambda uow: commands.release_allocation(uow, soft.allocation_id, reason=None))
-    assert await statements.taken() == ["SELECT", "SELECT", "SELECT", "WITH"]
+    assert await statements.taken() == ["SELECT", "SELECT", "WITH"]
     rows = await _rows(commands_runtime.db)
     assert [(row[0], row[8], row[9]) for row in rows["resourcing_allocations"] if row[0] == soft.allocation_id] == [
         (soft.allocation_id, "released", 3)
@@ -226,3 +228,33 @@ async def test_a_booking_rewrites_a_missing_resource_row_from_the_whole_calendar
     (row,) = (await _rows(commands_runtime.db))["resourcing_resources"]
     assert (row[1], row[5], row[6]) == ("Ada", "active", 3)
     assert len(Resource.model_validate_json(str(row[7])).bookings) == 2
+
+
+async def test_a_kept_calendar_takes_in_what_another_process_appended_and_equals_a_fresh_fold(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    """`RESOURCE.keep`: a command's calendar after it commits serves the next command on the resource, which reads
+    the events after it (another process's booking, a consumer's release) and folds only those; the state is
+    the one a fresh load (snapshot and every event) gives, and a rolled-back command leaves nothing kept."""
+    ours, _ = runtime
+    other = CommandRuntime(ours.db, ours.store, projectors=RESOURCING.projectors)  # another process's kept states
+    ada = await _register(ours)
+    first, theirs, second = _booking("0.2"), _booking("0.3"), _booking("0.1")
+    await _run(ours, lambda uow: commands.book_allocation(uow, ada, first))
+    assert ours.kept.get(resource_commands.RESOURCE, ada) is not None
+    await _run(other, lambda uow: commands.book_allocation(uow, ada, theirs))
+    await _run(other, lambda uow: commands.release_allocation(uow, first.allocation_id, reason="elsewhere"))
+    with pytest.raises(OverAllocated):
+        await _run(ours, lambda uow: commands.book_allocation(uow, ada, _booking("0.9")))
+    changed = await _run(ours, lambda uow: commands.book_allocation(uow, ada, second))
+    fresh = CommandRuntime(ours.db, ours.store, projectors=RESOURCING.projectors)
+    loaded = await _run(fresh, lambda uow: uow.load(resource_commands.RESOURCE, ada))
+    assert (
+        (changed.state, changed.version)
+        == (loaded.state, loaded.version)
+        == (
+            ours.kept.get(resource_commands.RESOURCE, ada).loaded.state,  # type: ignore[union-attr]
+            5,
+        )
+    )
+    assert loaded.state.bookings[first.allocation_id].status == "released"

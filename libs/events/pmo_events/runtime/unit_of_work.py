@@ -327,7 +327,13 @@ class UnitOfWork:
             else:
                 self._pending_states.pop(stream_id, None)
             self.recorded.extend(prepared.recorded)
-            self.folded.pop(stream_id, None)
+            if aggregate.keep and state_after is not None and prepared.recorded:
+                # The caller's word, as below: for the process's kept states once the unit of work has committed.
+                # Not `head`: sent alone on PostgreSQL, the statement commits at once and others may append after it.
+                after = Loaded(state_after, new_version)
+                self.folded[stream_id] = _Folded(aggregate, after, prepared.recorded[-1].event_id)
+            else:
+                self.folded.pop(stream_id, None)
             return list(prepared.recorded)
         await self.flush()
         await self._check_premise()

@@ -14,8 +14,11 @@ from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource
 
-#: Loaded by folding in place (`evolve_owned`, as the rebuild does): no copy of the calendar per event.
-RESOURCE = AggregateType("resource", rules.initial, rules.evolve, Resource, evolve_owned=rules.evolve_owned)
+#: Loaded by folding in place (`evolve_owned`, as the rebuild does): no copy of the calendar per event. Kept
+#: (`keep`): `evolve` is pure and no command changes a calendar it loaded, so the next command on a resource
+#: reads only the events after the calendar this process last committed (one statement, usually one row),
+#: not the snapshot and every event since.
+RESOURCE = AggregateType("resource", rules.initial, rules.evolve, Resource, evolve_owned=rules.evolve_owned, keep=True)
 
 Decide = Callable[[UnitOfWork, Resource], Awaitable[Sequence[Event]]]
 
