@@ -63,3 +63,34 @@ async def test_every_statement_kind_quotes_a_reserved_column_name(postgres_url: 
         ]
     finally:
         await connection.close()
+
+
+async def test_no_statement_kind_cuts_a_value_longer_than_its_column(postgres_url: str) -> None:
+    """Session 10: the parameters' casts were the columns' own types (`$1::VARCHAR(40)[]`), and an explicit cast
+    cuts a longer value without a word: a command stored it cut (a requester's own list then missed it), a
+    consumer's one-statement poll applied it cut where its COPY refused it, and an UPDATE keyed by a longer id
+    changed the row of the id's first 40 characters. Now every kind refuses the value, as COPY does, and a
+    longer key matches nothing."""
+    connection = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(
+            'CREATE TABLE pgdirect_bookings (booking_id varchar(40) PRIMARY KEY, "end" date NOT NULL, '
+            "amount numeric(18, 2) NOT NULL)"
+        )
+        feed = pgdirect.ArrayColumns(bookings, NAMES)
+        at_most = {"booking_id": "k" * 40, "end": date(2027, 1, 31), "amount": Decimal("1.00")}
+        await connection.execute(pgdirect.values_insert(bookings, NAMES), *feed.row(at_most))
+        longer = {**at_most, "booking_id": "k" * 41}
+        with pytest.raises(asyncpg.StringDataRightTruncationError):
+            await connection.execute(pgdirect.unnest_insert(bookings, NAMES), *feed.arrays([longer]))
+        with pytest.raises(asyncpg.StringDataRightTruncationError):
+            await connection.execute(pgdirect.values_insert(bookings, NAMES), *feed.row(longer))
+
+        keyed = pgdirect.ArrayColumns(bookings, ("booking_id", "amount"))
+        moved = {"booking_id": "k" * 41, "amount": Decimal("9.00")}
+        await connection.execute(pgdirect.values_update(bookings, "booking_id", ("amount",)), *keyed.row(moved))
+        await connection.execute(pgdirect.unnest_update(bookings, "booking_id", ("amount",)), *keyed.arrays([moved]))
+        rows = await connection.fetch("SELECT booking_id, amount FROM pgdirect_bookings")
+        assert [tuple(row) for row in rows] == [("k" * 40, Decimal("1.00"))]
+    finally:
+        await connection.close()

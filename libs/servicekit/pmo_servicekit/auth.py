@@ -36,6 +36,11 @@ class Principal:
         return bool(self.roles & set(roles))
 
 
+#: The longest token subject taken (characters): the subject is every event's `actor` and the requester, decider,
+#: assessor or author of what it records, all columns of this length (docs/api.md, "Security and roles"). A longer
+#: one is a 401, never a value a database cuts or refuses after the command was decided.
+SUBJECT_MAX_LENGTH = 200
+
 #: Verified tokens remembered (by the token's text) until their `exp`; past this many, the oldest go first.
 VERIFIED_CACHE_SIZE = 4096
 
@@ -98,6 +103,11 @@ class Authenticator:
         if not isinstance(subject, str) or not subject.strip():
             raise jwt.InvalidTokenError(
                 "the token's subject must be a non-empty string: every change records who made it"
+            )
+        if len(subject) > SUBJECT_MAX_LENGTH:
+            raise jwt.InvalidTokenError(
+                f"the token's subject is {len(subject)} characters long, at most {SUBJECT_MAX_LENGTH} are taken: "
+                "every change records it whole as its actor"
             )
         return Principal(subject=subject, roles=_roles(claims.get("roles"))), float(claims["exp"])
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -17,6 +17,12 @@ from pmo_servicekit.problems import Problem
 
 if TYPE_CHECKING:
     from pmo_servicekit.service import ServiceRuntime
+
+#: An id in a path (`/projects/{project_id}`): ids are at most 64 characters (a stream's id), so a longer one is a
+#: 422 naming it, never a lookup or a write of a value no column holds (session 10: lengths at the edge).
+PathId = Annotated[str, Path(max_length=64)]
+#: A person (a board member's `subject`) or a free-form key (a benefit's id) in a path: at most 200 characters.
+PathText = Annotated[str, Path(max_length=200)]
 
 
 def service_runtime(request: Request) -> ServiceRuntime:

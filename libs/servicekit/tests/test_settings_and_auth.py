@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from pmo_devstack.keys import ensure_dev_keys, mint_token
-from pmo_servicekit.auth import Authenticator
+from pmo_servicekit.auth import SUBJECT_MAX_LENGTH, Authenticator
 from pmo_servicekit.settings import ServiceSettings
 
 
@@ -86,6 +86,18 @@ def test_a_token_with_an_empty_subject_is_refused(keys: tuple[bytes, Authenticat
     private, auth = keys
     with pytest.raises(jwt.PyJWTError, match="subject"):
         auth.verify(mint_token(private, subject=subject, roles=["admin"]))
+
+
+def test_a_subject_longer_than_the_actor_columns_is_refused_and_one_as_long_is_taken(
+    keys: tuple[bytes, Authenticator],
+) -> None:
+    """Session 10: a subject is every event's actor (and a proposal's requester, ...): a longer one than those
+    columns take was cut by the one-statement writes' casts, so the requester's own list missed the draft."""
+    private, auth = keys
+    longest = "a" * (SUBJECT_MAX_LENGTH - len("@example.org")) + "@example.org"
+    assert auth.verify(mint_token(private, subject=longest, roles=["admin"])).subject == longest
+    with pytest.raises(jwt.PyJWTError, match=f"at most {SUBJECT_MAX_LENGTH}"):
+        auth.verify(mint_token(private, subject="b" + longest, roles=["admin"]))
 
 
 def test_a_token_signed_by_another_key_is_refused(keys: tuple[bytes, Authenticator], tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ INTAKE = ServiceDefinition(
     # 2.4: FTE typed at exactly four places (issue 14).
     # 3.0: reads need a role, drafts are their requester's own (issue 15, object-level access).
     # 3.1: /health/ready's subscription lag is typed as a number (issue 14).
-    api_version="3.2.0",
+    api_version="4.0.0",
     description="Where demand enters the PMO: proposals with business cases, from draft to decision.",
     default_port=8001,
     topic=intake.TOPIC,

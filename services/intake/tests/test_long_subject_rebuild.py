@@ -1,34 +1,65 @@
-"""A proposal drafted by a token whose subject is longer than the proposals view's `requester` column (String(200);
-a JWT `sub` has no bound here, an e-mail may be 254 characters): the view can still be rebuilt, and is rebuilt as
-the command wrote it. The command path writes the row through `$n::VARCHAR(200)` (an explicit cast: cut to 200
-characters); a rebuild by COPY (4d06bc7, reverted after review 1 of session 9) refused the value instead, and the
-rebuild failed. That the requester's own list misses such a draft is older, and noted on issue 17."""
+"""A token subject and the proposals view's `requester` column (String(200); an e-mail may be 254 characters).
+
+Until session 10 a longer subject drafted a proposal whose requester was cut to 200 characters by the command's
+`$n::VARCHAR(200)` cast on PostgreSQL (kept whole on SQLite): the requester's own list, filtered by the whole
+subject, missed the draft, and a rebuild by COPY refused the row (5d42342 cut it there too). Now a subject
+longer than `SUBJECT_MAX_LENGTH` is not a valid token (401, nothing stored), one as long is kept whole on both
+databases, and nothing on any path cuts a value."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from pmo_devstack.testing import RunningService
 from pmo_events.runtime.projection import rebuild_inline_views
+from pmo_events.runtime.schema import events
 from pmo_intake.bootstrap import INTAKE
+from pmo_servicekit.auth import SUBJECT_MAX_LENGTH
 
 from .support import intake_service
 from .test_views import view_rows
 
 pytestmark = pytest.mark.integration
 
+LONGEST = "a" * (SUBJECT_MAX_LENGTH - len("@example.org")) + "@example.org"
+BODY = {"title": "Initiative", "portfolio_id": "p", "summary": "robot"}
 
-async def test_a_view_drafted_by_a_long_subject_is_rebuilt_as_written(
+
+async def _events(intake: RunningService) -> int:
+    async with intake.runtime.db.sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(events))).scalar_one())
+
+
+async def test_a_subject_longer_than_the_requester_column_is_a_401_and_drafts_nothing(intake: RunningService) -> None:
+    async with intake.client("b" + LONGEST, "requester") as bob:
+        refused = await bob.post("/proposals", json=BODY)
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert f"at most {SUBJECT_MAX_LENGTH}" in refused.json()["detail"]
+    assert await _events(intake) == 0
+
+
+async def test_the_longest_subject_finds_its_own_draft(intake: RunningService) -> None:
+    async with intake.client(LONGEST, "requester") as alice:
+        created = await alice.post("/proposals", json=BODY)
+        assert created.status_code == 201, created.text
+        mine = await alice.get("/proposals", params={"requester": LONGEST})
+    assert mine.status_code == 200, mine.text
+    assert [p["id"] for p in mine.json()["items"]] == [created.json()["id"]]
+    assert mine.json()["items"][0]["requester"] == LONGEST
+
+
+async def test_a_view_drafted_by_the_longest_subject_is_rebuilt_as_written(
     postgres_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    subject = "a" * 240 + "@example.org"
     async with (
         intake_service(postgres_url, kafka_bootstrap, tmp_path) as intake,
-        intake.client(subject, "requester") as alice,
+        intake.client(LONGEST, "requester") as alice,
     ):
-        body = {"title": "Initiative", "portfolio_id": "p", "summary": "robot"}
-        created = await alice.post("/proposals", json=body)
+        created = await alice.post("/proposals", json=BODY)
         assert created.status_code == 201, created.text
         runtime = intake.runtime
         written = await view_rows(runtime.db)
@@ -37,3 +68,4 @@ async def test_a_view_drafted_by_a_long_subject_is_rebuilt_as_written(
         )
         assert replayed == 1
         assert await view_rows(runtime.db) == written
+        assert any(LONGEST in row for row in written["intake_proposals"])

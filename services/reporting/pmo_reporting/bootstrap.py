@@ -35,7 +35,7 @@ REPORTING = ServiceDefinition(
     #: dependency map's nodes have a kind (project or milestone; issue 16).
     #: 6.1: the capacity report's over-allocations and /admin/projections are typed answers; additive.
     #: 6.2: /health/ready's subscription lag is typed as a number (issue 14).
-    api_version="6.3.0",
+    api_version="7.0.0",
     topic=None,
     consumes=tuple(TOPICS.values()),
     metadata=metadata,

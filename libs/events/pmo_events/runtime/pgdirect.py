@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Enum, String, Table
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -246,8 +246,16 @@ class ArrayColumns:
 
     def casts(self, first: int) -> str:
         """`$first::t1[], $first+1::t2[], …`, one per column."""
-        types = [column.type.compile(dialect=_DIALECT) for column in self.columns]
-        return ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(types))
+        return ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(self.types))
+
+    @property
+    def types(self) -> list[str]:
+        """Each column's type for a parameter's cast, a character column's without its length (`VARCHAR`, not
+        `VARCHAR(200)`): an explicit cast to `VARCHAR(200)` cuts a longer value without a word, where the column's
+        own assignment refuses it (`value too long`), as COPY and the SQLAlchemy path do. Nothing is ever cut:
+        what the edge bounds fits, and anything else fails where every path fails (a command's 5xx would show a
+        missing bound; a consumed event is dead-lettered, whatever the size of its poll)."""
+        return [parameter_type(column) for column in self.columns]
 
     def arrays(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
         """One list per column (in `names` order) of the rows' values, converted for the driver."""
@@ -259,8 +267,7 @@ class ArrayColumns:
 
     def scalars(self, first: int) -> list[str]:
         """`[$first::t1, $first+1::t2, …]`: one row's columns as scalar parameters."""
-        types = [column.type.compile(dialect=_DIALECT) for column in self.columns]
-        return [f"${first + i}::{t}" for i, t in enumerate(types)]
+        return [f"${first + i}::{t}" for i, t in enumerate(self.types)]
 
     def row(self, row: dict[str, Any]) -> list[Any]:
         """One row's values (in `names` order), converted for the driver: the parameters of `scalars`. Cheaper
@@ -269,6 +276,16 @@ class ArrayColumns:
             value if convert is None else convert(value)
             for value, convert in zip((row[name] for name in self.names), _converters(self), strict=True)
         ]
+
+
+def parameter_type(column: Column[Any]) -> str:
+    """`column`'s type for a parameter's cast: a character column's without its length (`VARCHAR`), since an
+    explicit cast to `VARCHAR(n)` cuts a longer value (a key looked up would match another row's; a value
+    written would be stored cut); any other type as the column has it."""
+    column_type = column.type
+    if isinstance(column_type, String) and not isinstance(column_type, Enum) and column_type.length is not None:
+        column_type = String()
+    return str(column_type.compile(dialect=_DIALECT))
 
 
 _CONVERTERS: dict[tuple[str, tuple[str, ...]], list[Callable[[Any], Any] | None]] = {}

@@ -672,7 +672,7 @@ def _built_statement(
 def _view_insert(view: NewViewRows, first: int, *, single: bool, where: str) -> str:
     """A view's new rows, each with the store position of the event named by its `first_event`."""
     feed = pgdirect.ArrayColumns(view.table, view.names)
-    event_id_type = events.c.event_id.type.compile(dialect=pgdirect.DIALECT)
+    event_id_type = pgdirect.parameter_type(events.c.event_id)
     if single:
         event = f"${first + len(view.names)}::{event_id_type}"
         position_of = f"(SELECT a.position FROM appended AS a WHERE a.event_id = {event})"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Column, String, Table, bindparam, select
+from sqlalchemy import Column, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
@@ -128,7 +128,7 @@ class StreamView(Generic[S]):
         """The rows' folded states with their streams' versions, read in one snapshot (asyncpg only; a read,
         it needs no transaction): rows are written with their events, so each state is its stream's at that
         version."""
-        key_type = self.key.type.compile(dialect=pgdirect.DIALECT)
+        key_type = pgdirect.parameter_type(self.key)
         statement = (
             f"SELECT v.{self.key.name}, v.{self.state.name}, "
             f"(SELECT max(e.version) FROM {events.name} AS e WHERE e.stream_id = v.{self.key.name}) "
@@ -274,26 +274,16 @@ async def _insert_on_asyncpg(session: AsyncSession, table: Table, rows: list[dic
 
 async def _copy_on_asyncpg(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     """`rows` into `table` by binary `COPY` on the session's connection, in its transaction: a rebuild's
-    (two round trips, so not for a command's or a poll's few rows; the values converted as for `unnest`)."""
+    (two round trips, so not for a command's or a poll's few rows; the values converted as for `unnest`).
+    A value longer than its character column is refused here as on every other path: nothing is cut."""
     names = tuple(rows[0])
-    found = _COPIED.get((table.name, names))
-    if found is None:
-        feed = pgdirect.ArrayColumns(table, names)
-        found = _COPIED[(table.name, names)] = (feed, [_length(table.c[name].type) for name in names])
-    feed, lengths = found
-    columns = feed.arrays(rows)
-    for column, length in zip(columns, lengths, strict=True):
-        if length is not None:  # as the commands' `$n::VARCHAR(n)` cast does: cut, where COPY would refuse
-            column[:] = [v[:length] if isinstance(v, str) and len(v) > length else v for v in column]
-    await pgdirect.copy_rows(session, table.name, names, list(zip(*columns, strict=True)))
+    feed = _COPIED.get((table.name, names))
+    if feed is None:
+        feed = _COPIED[(table.name, names)] = pgdirect.ArrayColumns(table, names)
+    await pgdirect.copy_rows(session, table.name, names, list(zip(*feed.arrays(rows), strict=True)))
 
 
-def _length(column_type: Any) -> int | None:
-    """A character column's length limit (`String(200)`), None for any other column."""
-    return getattr(column_type, "length", None) if isinstance(column_type, String) else None
-
-
-_COPIED: dict[tuple[str, tuple[str, ...]], tuple[pgdirect.ArrayColumns, list[int | None]]] = {}
+_COPIED: dict[tuple[str, tuple[str, ...]], pgdirect.ArrayColumns] = {}
 
 
 async def _update_on_asyncpg(session: AsyncSession, table: Table, key: str, rows: list[dict[str, Any]]) -> None:

@@ -11,6 +11,9 @@ TITLE_MAX = 200
 SUMMARY_MAX = 10_000
 TEXT_MAX = 2_000
 NAME_MAX = 200
+#: A role (`developer`): at most as long as resourcing's demands and allocations hold, where an estimate's role
+#: goes once its project is approved (and as portfolio's scenarios and resourcing's own requests take it).
+ROLE_MAX = 100
 ID_MAX = 64
 CURRENCY_MAX = 3
 MAX_OBJECTIVES = 50

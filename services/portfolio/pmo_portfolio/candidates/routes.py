@@ -32,7 +32,7 @@ from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers, typed
 from pmo_servicekit.contract.shared import OUTCOME_VERBS
-from pmo_servicekit.http import IfMatch, answer, answered, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, answer, answered, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem, invalid_field
 from pmo_servicekit.routing import FlatRoute
@@ -59,7 +59,7 @@ FORBIDDEN = {
     **allow("viewer"),
 )
 async def list_candidates(
-    portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging, status: Status | None = None
+    portfolio_id: PathId, _principal: CurrentPrincipal, request: Request, paging: Paging, status: Status | None = None
 ) -> CandidatePage:
     """The portfolio's candidates (submitted proposals) in id order, with their latest decision."""
     db = service_runtime(request).db
@@ -79,7 +79,7 @@ async def list_candidates(
     **ANALYST,
 )
 async def replace_scoring_model(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: ScoringModelReplace,
     principal: CurrentPrincipal,
     request: Request,
@@ -117,8 +117,8 @@ async def replace_scoring_model(
     **allow("pmo_analyst", "board_member", owner=PORTFOLIO_BOARD, exempt=["pmo_analyst"]),
 )
 async def score_candidate(
-    portfolio_id: str,
-    candidate_id: str,
+    portfolio_id: PathId,
+    candidate_id: PathId,
     body: ScoresSubmit,
     principal: CurrentPrincipal,
     request: Request,
@@ -153,7 +153,9 @@ async def score_candidate(
     responses=answers(404, notes=NOT_FOUND),
     **allow("viewer"),
 )
-async def rank_candidates(portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging) -> Ranking:
+async def rank_candidates(
+    portfolio_id: PathId, _principal: CurrentPrincipal, request: Request, paging: Paging
+) -> Ranking:
     """Undecided candidates by weighted score, with strategic alignment, cost per period and value per cost."""
     async with service_runtime(request).db.sessions() as session:
         ranked = await queries.ranking(session, portfolio_id)
@@ -171,7 +173,7 @@ async def rank_candidates(portfolio_id: str, _principal: CurrentPrincipal, reque
     **allow("board_member", "pmo_analyst", owner=BOARD_OR_DELEGATE),
 )
 async def decide_investment(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: DecisionRequest,
     principal: CurrentPrincipal,
     request: Request,
@@ -204,7 +206,7 @@ async def decide_investment(
     **allow("board_member", owner=PORTFOLIO_BOARD),
 )
 async def move_investment(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: DecisionRequest,
     principal: CurrentPrincipal,
     request: Request,
@@ -249,7 +251,7 @@ def _decision(body: DecisionRequest, who: str) -> DecideInvestment:
     **allow("viewer"),
 )
 async def list_decisions(
-    portfolio_id: str,
+    portfolio_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
@@ -278,7 +280,7 @@ async def list_decisions(
     **allow("viewer"),
 )
 async def read_decision(
-    portfolio_id: str, decision_id: str, _principal: CurrentPrincipal, request: Request
+    portfolio_id: PathId, decision_id: PathId, _principal: CurrentPrincipal, request: Request
 ) -> DecisionView:
     found = await queries.get_decision(service_runtime(request).db, portfolio_id, decision_id)
     if found is None:

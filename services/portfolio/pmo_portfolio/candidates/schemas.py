@@ -60,7 +60,7 @@ class DecisionRequest(Body):
          "review_on": "2099-03-31"},
     )  # fmt: skip
 
-    candidate_id: str = Field(min_length=1, max_length=64)
+    candidate_id: str = Field(min_length=1, max_length=36)
     outcome: DecisionOutcome = Field(description="the status the decision gives the candidate")
     rationale: str = Field(min_length=1, max_length=10_000)
     approved_budget: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)

@@ -24,7 +24,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import answer, metadata_for, service_runtime
+from pmo_servicekit.http import PathId, answer, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -51,7 +51,7 @@ PORTFOLIO_DELEGATE = Ownership(
     **allow("viewer"),
 )
 async def list_board_actions(
-    portfolio_id: str,
+    portfolio_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
@@ -77,8 +77,8 @@ async def list_board_actions(
     **allow("board_member", owner=PORTFOLIO_BOARD),
 )
 async def move_resolution(
-    project_id: str,
-    action_id: str,
+    project_id: PathId,
+    action_id: PathId,
     body: ResolutionBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -105,8 +105,8 @@ async def move_resolution(
     **allow("pmo_analyst", "board_member", owner=PORTFOLIO_DELEGATE),
 )
 async def resolve_delegated(
-    project_id: str,
-    action_id: str,
+    project_id: PathId,
+    action_id: PathId,
     body: ResolutionBody,
     principal: CurrentPrincipal,
     request: Request,

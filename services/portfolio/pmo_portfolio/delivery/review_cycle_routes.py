@@ -24,7 +24,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import IfMatch, answer, answered, metadata_for, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, answer, answered, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -60,7 +60,7 @@ async def run_due_cycles(principal: CurrentPrincipal, request: Request) -> DueCy
     **allow("pmo_analyst", "admin"),
 )
 async def run_review_cycle(
-    portfolio_id: str, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
+    portfolio_id: PathId, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
 ) -> Response:
     """Re-scores each running project (approved, neither closed nor cancelled) from its recorded scores with the
     portfolio's CURRENT scoring model and ranks it with the submitted, undecided candidates; `below_pipeline`
@@ -90,7 +90,7 @@ async def _cycles(request: Request, portfolio_id: str) -> tuple[Portfolio, list[
     **allow("viewer"),
 )
 async def list_review_cycles(
-    portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+    portfolio_id: PathId, _principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> ReviewCyclePage:
     """Newest first, with the interval and when the next cycle is due (`POST /portfolios/review-cycles/run-due`
     runs it)."""
@@ -112,7 +112,7 @@ async def list_review_cycles(
     responses=answers(404, notes=NOT_FOUND),
     **allow("viewer"),
 )
-async def latest_review_cycle(portfolio_id: str, _principal: CurrentPrincipal, request: Request) -> ReviewCycleView:
+async def latest_review_cycle(portfolio_id: PathId, _principal: CurrentPrincipal, request: Request) -> ReviewCycleView:
     _, cycles = await _cycles(request, portfolio_id)
     if not cycles:
         raise NotFound(f"review cycle of portfolio {portfolio_id}")
@@ -128,7 +128,7 @@ async def latest_review_cycle(portfolio_id: str, _principal: CurrentPrincipal, r
     **allow("viewer"),
 )
 async def read_review_cycle(
-    portfolio_id: str, cycle: int, _principal: CurrentPrincipal, request: Request
+    portfolio_id: PathId, cycle: int, _principal: CurrentPrincipal, request: Request
 ) -> ReviewCycleView:
     _, cycles = await _cycles(request, portfolio_id)
     found = next((c for c in cycles if c["cycle"] == cycle), None)
@@ -148,7 +148,7 @@ async def read_review_cycle(
     **allow("viewer", "pmo_analyst", "admin", owner=PORTFOLIO_OWNER, exempt=["pmo_analyst", "admin"]),
 )
 async def replace_review_cycle_interval(
-    portfolio_id: str, body: ReviewCycleIntervalBody, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, body: ReviewCycleIntervalBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Days between two review cycles (quarterly, 91, at first): the portfolio's owner, a PMO analyst or an admin."""

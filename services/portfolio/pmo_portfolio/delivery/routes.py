@@ -57,7 +57,7 @@ from pmo_servicekit.contract.lessons import (
 )
 from pmo_servicekit.contract.paging import Paging, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, PathText, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -193,7 +193,7 @@ async def list_projects(
     **allow("viewer"),
 )
 async def read_project(
-    project_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    project_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     """Baseline, current budget, stage, status, latest status report, change requests, review due date."""
     view, version = await project_queries.get_project(service_runtime(request).db, project_id)
@@ -210,7 +210,7 @@ async def read_project(
     **allow("viewer"),
 )
 async def list_related_lessons(
-    project_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+    project_id: PathId, _principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> RelatedLessonPage:
     """Lessons other projects recorded that share this project's category words, tags or wording, best first."""
     runtime = service_runtime(request)
@@ -228,7 +228,7 @@ async def list_related_lessons(
     **TEAM,
 )
 async def acknowledge_lesson(
-    project_id: str,
+    project_id: PathId,
     lesson_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
     body: LessonAcknowledgementBody,
     principal: CurrentPrincipal,
@@ -263,7 +263,7 @@ async def acknowledge_lesson(
     "/projects/{project_id}/gates", **recording_route("Decide a project's stage gate", 403, 412), **ON_THE_BOARD
 )
 async def decide_gate(
-    project_id: str, body: body_of.GateDecision, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.GateDecision, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio: proceed to the next stage, hold, or stop (cancels)."""
@@ -280,7 +280,7 @@ async def decide_gate(
     "/projects/{project_id}/status-reports", **recording_route("Record a project status report", 403), **MANAGER
 )
 async def record_status_report(
-    project_id: str, body: body_of.StatusReportBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.StatusReportBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A project manager reports; RAG is derived from earned value unless given (better needs a justification)."""
@@ -320,7 +320,7 @@ async def record_status_report(
     **allow("viewer", "pmo_analyst", "admin", owner=PORTFOLIO_OWNER, exempt=["pmo_analyst", "admin"]),
 )
 async def change_project_manager(
-    project_id: str, body: body_of.ManagerChange, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.ManagerChange, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The project changes hands (`ProjectManagerAssigned`, with the reason): from now on only the new project
@@ -339,7 +339,7 @@ async def change_project_manager(
     **TEAM,
 )
 async def withdraw_status_report(
-    project_id: str, report_id: str, body: body_of.WithdrawalBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, report_id: PathId, body: body_of.WithdrawalBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The project manager or a board member withdraws a report entered in error; it stays in the history."""
@@ -356,7 +356,7 @@ async def withdraw_status_report(
     "/projects/{project_id}/reviews", **recording_route("Record a strategic alignment review", 403), **ON_THE_BOARD
 )
 async def record_alignment_review(
-    project_id: str, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.ReviewBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The board's strategic-alignment review of the project: still aligned, and what to do."""
@@ -370,7 +370,7 @@ async def record_alignment_review(
 
 @router.post("/projects/{project_id}/change-requests", **recording_route("Request a change to a project", 403), **TEAM)
 async def request_change(
-    project_id: str, body: body_of.ChangeRequestBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.ChangeRequestBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Raised by the project manager or a board member; decided by the board."""
@@ -395,7 +395,7 @@ async def request_change(
     **ON_THE_BOARD,
 )
 async def decide_change_request(
-    project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
+    project_id: PathId, change_request_id: PathId, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
     request: Request, if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The ladder on the change's delta (its increases): the charter's portfolio manager decides alone below the
@@ -423,7 +423,7 @@ async def decide_change_request(
     **allow("board_member", owner=PORTFOLIO_BOARD),
 )
 async def move_change_request(
-    project_id: str, change_request_id: str, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
+    project_id: PathId, change_request_id: PathId, body: body_of.ChangeDecisionBody, principal: CurrentPrincipal,
     request: Request, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A member of the project's board moves approving or rejecting the change and votes for it; the others vote
@@ -444,7 +444,7 @@ async def move_change_request(
 
 @router.post("/projects/{project_id}/pause", **recording_route("Pause an active project", 403, 412), **ON_THE_BOARD)
 async def pause_project(
-    project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio pauses an active project, with a rationale."""
@@ -454,7 +454,7 @@ async def pause_project(
 
 @router.post("/projects/{project_id}/resume", **recording_route("Resume a paused project", 403, 412), **ON_THE_BOARD)
 async def resume_project(
-    project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio resumes a paused project, with a rationale."""
@@ -466,7 +466,7 @@ async def resume_project(
     "/projects/{project_id}/cancel", **recording_route("Cancel a project and release budget", 403, 412), **ON_THE_BOARD
 )
 async def cancel_project(
-    project_id: str, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.RationaleBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A board member of the project's portfolio cancels it; the unspent budget returns to the envelope."""
@@ -482,7 +482,7 @@ def _lessons(items: Sequence[body_of.LessonBody]) -> tuple[Lesson, ...]:
     "/projects/{project_id}/close", **recording_route("Close a project with its lessons", 403, 412), **ON_THE_BOARD
 )
 async def close_project(
-    project_id: str, body: body_of.CloseBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.CloseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """From the execute or close stage: the final cost, the lessons learned; unspent budget returns."""
@@ -498,7 +498,7 @@ async def close_project(
 
 @router.post("/projects/{project_id}/lessons", **recording_route("Record a lesson learned", 403), **TEAM)
 async def record_lesson(
-    project_id: str, body: body_of.LessonBody, principal: CurrentPrincipal, request: Request,
+    project_id: PathId, body: body_of.LessonBody, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """At any time, also after closure; `decision_id` links it to the decision it concerns."""
@@ -516,7 +516,7 @@ async def record_lesson(
     **TEAM,
 )
 async def record_benefit_realisation(
-    project_id: str, benefit_id: str, body: body_of.RealisationBody, principal: CurrentPrincipal,
+    project_id: PathId, benefit_id: PathText, body: body_of.RealisationBody, principal: CurrentPrincipal,
     request: Request, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A measurement of a planned benefit, whatever the project's status (benefits come after delivery)."""
@@ -538,7 +538,7 @@ async def record_benefit_realisation(
     **ANALYST,
 )
 async def replace_rag_tolerances(
-    portfolio_id: str, body: body_of.RagTolerancesBody, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, body: body_of.RagTolerancesBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Derived RAG thresholds on SPI and CPI (default green ≥ 0.95, amber ≥ 0.90, red below)."""
@@ -564,7 +564,7 @@ async def replace_rag_tolerances(
     **ANALYST,
 )
 async def replace_review_cadence(
-    portfolio_id: str, body: body_of.ReviewCadenceBody, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, body: body_of.ReviewCadenceBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Every project of the portfolio is due for an alignment review this many days after the last one."""

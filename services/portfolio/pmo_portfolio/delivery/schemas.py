@@ -46,9 +46,9 @@ class StatusReportBody(Body):
     rag: RagBody | None = None
     justification: str | None = Field(default=None, max_length=10_000)
     summary: str = Text
-    risks: list[str] = Field(default_factory=list, max_length=100)
-    issues: list[str] = Field(default_factory=list, max_length=100)
-    raid_item_ids: list[str] = Field(
+    risks: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list, max_length=100)
+    issues: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list, max_length=100)
+    raid_item_ids: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=list, max_length=100, description="the RAID log's items this report refers to"
     )
     forecast_end: BoundedDate | None = Field(default=None, description="the end date the project now forecasts")
@@ -121,8 +121,8 @@ class LessonBody(Body):
     title: str = Field(min_length=1, max_length=200)
     description: str = Text
     category: str = Field(min_length=1, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    decision_id: str | None = Field(default=None, max_length=64)
+    tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    decision_id: str | None = Field(default=None, max_length=36)
 
 
 class CloseBody(Body):

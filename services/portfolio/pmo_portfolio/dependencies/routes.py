@@ -20,7 +20,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import answer, service_runtime
+from pmo_servicekit.http import PathId, answer, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -43,7 +43,7 @@ router = APIRouter(tags=["dependencies"], route_class=FlatRoute)
     **ANALYST,
 )
 async def create_dependency(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: DependencyCreate,
     principal: CurrentPrincipal,
     request: Request,
@@ -92,8 +92,8 @@ async def create_dependency(
     **ANALYST,
 )
 async def withdraw_dependency(
-    portfolio_id: str,
-    dependency_id: str,
+    portfolio_id: PathId,
+    dependency_id: PathId,
     body: DependencyWithdrawal,
     principal: CurrentPrincipal,
     request: Request,
@@ -120,7 +120,7 @@ async def withdraw_dependency(
     **allow("viewer"),
 )
 async def list_dependencies(
-    portfolio_id: str,
+    portfolio_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
@@ -148,7 +148,7 @@ async def list_dependencies(
     **allow("viewer"),
 )
 async def read_dependency_graph(
-    portfolio_id: str, _principal: CurrentPrincipal, request: Request
+    portfolio_id: PathId, _principal: CurrentPrincipal, request: Request
 ) -> DependencyGraphView:
     """Nodes and edges with at-risk flags, for a front end to draw."""
     graph = await queries.dependency_graph(service_runtime(request).db, portfolio_id)

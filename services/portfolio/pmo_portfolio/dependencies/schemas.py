@@ -18,7 +18,7 @@ class DependencyWithdrawal(Body):
 class MilestoneRef(Body):
     """A programme milestone: the end of one of the programme's tranches."""
 
-    programme_id: str = Field(min_length=1, max_length=64)
+    programme_id: str = Field(min_length=1, max_length=36)
     tranche_id: str = Field(min_length=1, max_length=64)
 
 

@@ -21,7 +21,7 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answer, answered, etag, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, answer, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -84,7 +84,7 @@ async def list_portfolios(_principal: CurrentPrincipal, request: Request, paging
     **allow("viewer"),
 )
 async def read_portfolio(
-    portfolio_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    portfolio_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     """Per fiscal period: envelope, committed (approved) and remaining."""
     view, version = await queries.get_portfolio(service_runtime(request).db, portfolio_id)
@@ -101,7 +101,7 @@ async def read_portfolio(
     **ANALYST,
 )
 async def replace_budget(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: BudgetReplace,
     principal: CurrentPrincipal,
     request: Request,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from pmo_portfolio.shared.http import Body, PeriodAmountIn
+from pmo_servicekit.auth import SUBJECT_MAX_LENGTH
 from pmo_servicekit.contract.responses import example
 
 
@@ -23,7 +26,7 @@ class PortfolioCreate(Body):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     owner: str = Field(min_length=1, max_length=200)
     budget: list[PeriodAmountIn] = Field(min_length=1, max_length=40)
-    board_members: list[str] = Field(min_length=1, max_length=50)
+    board_members: list[Annotated[str, Field(max_length=SUBJECT_MAX_LENGTH)]] = Field(min_length=1, max_length=50)
 
 
 class BudgetReplace(Body):

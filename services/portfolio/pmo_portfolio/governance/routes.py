@@ -8,9 +8,9 @@ never on what they requested or sponsor.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import DelegatedAuthority
@@ -31,7 +31,7 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answer, answered, metadata_for, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, PathText, answer, answered, metadata_for, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -62,7 +62,7 @@ def _governor(principal: Principal) -> Governor:
     **OWNER_OR_ADMIN,
 )
 async def set_charter(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: CharterReplace,
     principal: CurrentPrincipal,
     request: Request,
@@ -100,7 +100,7 @@ async def set_charter(
     **OWNER_OR_ADMIN,
 )
 async def add_board_member(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: BoardMemberAdd,
     principal: CurrentPrincipal,
     request: Request,
@@ -122,7 +122,11 @@ async def add_board_member(
     **OWNER_OR_ADMIN,
 )
 async def remove_board_member(
-    portfolio_id: str, subject: str, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
+    portfolio_id: PathId,
+    subject: PathText,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """A new charter version without the member; the chair stays until another chair is set."""
     governor = _governor(principal)
@@ -140,12 +144,12 @@ async def remove_board_member(
     **allow("viewer"),
 )
 async def list_motions(
-    portfolio_id: str,
+    portfolio_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
     status: Literal["open", "carried", "defeated", "lapsed"] | None = None,
-    subject_id: str | None = None,
+    subject_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> MotionPage:
     """Motions by id, with their votes, conflicts and the tally as it stands."""
     db = service_runtime(request).db
@@ -171,7 +175,9 @@ async def list_motions(
     responses=answers(404, etag=True, notes=NOT_FOUND),
     **allow("viewer"),
 )
-async def read_motion(portfolio_id: str, motion_id: str, _principal: CurrentPrincipal, request: Request) -> MotionView:
+async def read_motion(
+    portfolio_id: PathId, motion_id: PathId, _principal: CurrentPrincipal, request: Request
+) -> MotionView:
     found = await queries.get_motion(service_runtime(request).db, motion_id)
     if found["portfolio_id"] != portfolio_id:
         raise NotFound(f"motion {motion_id} in portfolio {portfolio_id}")
@@ -187,8 +193,8 @@ async def read_motion(portfolio_id: str, motion_id: str, _principal: CurrentPrin
     **BOARD_MEMBER,
 )
 async def cast_vote(
-    portfolio_id: str,
-    motion_id: str,
+    portfolio_id: PathId,
+    motion_id: PathId,
     body: VoteIn,
     principal: CurrentPrincipal,
     request: Request,
@@ -217,8 +223,8 @@ async def cast_vote(
     **BOARD_MEMBER,
 )
 async def declare_conflict(
-    portfolio_id: str,
-    motion_id: str,
+    portfolio_id: PathId,
+    motion_id: PathId,
     body: ConflictIn,
     principal: CurrentPrincipal,
     request: Request,

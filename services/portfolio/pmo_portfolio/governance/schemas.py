@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from pmo_portfolio.shared.http import Body
+from pmo_servicekit.auth import SUBJECT_MAX_LENGTH
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import DecimalString, MoneyInput
 
@@ -33,12 +34,12 @@ class CharterReplace(Body):
         }
     )
 
-    members: list[str] = Field(min_length=1, max_length=50)
+    members: list[Annotated[str, Field(max_length=SUBJECT_MAX_LENGTH)]] = Field(min_length=1, max_length=50)
     chair: str = Subject
     quorum: int = Field(ge=1, le=50)
     rule: Literal["simple_majority", "qualified_majority", "unanimity"]
     qualified_share: DecimalString | None = Field(
-        default=None, description="for a qualified majority: above 0.5, at most 1"
+        default=None, max_length=40, description="for a qualified majority: above 0.5, at most 1"
     )
     voting_days: int = Field(default=14, ge=1, le=90)
     delegated_authority: DelegationIn | None = None

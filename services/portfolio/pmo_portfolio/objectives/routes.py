@@ -19,7 +19,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import invalid_field
 from pmo_servicekit.routing import FlatRoute
@@ -76,7 +76,7 @@ async def list_objectives(
     **allow("viewer"),
 )
 async def read_objective(
-    objective_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    objective_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     view, version = await queries.get_objective(service_runtime(request).db, objective_id)
     response.headers["ETag"] = etag(version)
@@ -91,7 +91,7 @@ async def read_objective(
     **ANALYST,
 )
 async def update_objective(
-    objective_id: str,
+    objective_id: PathId,
     body: ObjectivePatch,
     principal: CurrentPrincipal,
     request: Request,
@@ -131,7 +131,7 @@ async def update_objective(
     **ANALYST,
 )
 async def retire_objective(
-    objective_id: str,
+    objective_id: PathId,
     principal: CurrentPrincipal,
     request: Request,
     body: ObjectiveRetire | None = None,

@@ -33,7 +33,7 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, PathText, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -125,7 +125,7 @@ async def list_programmes(
     **allow("viewer"),
 )
 async def read_programme(
-    programme_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    programme_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     """Its ring-fence (held, drawn, remaining), tranches, projects, and its status: the worst RAG of its
     projects' latest reports, their earned value summed, and the programme manager's own report."""
@@ -142,7 +142,7 @@ async def read_programme(
     **LEADER,
 )
 async def plan_tranche(
-    programme_id: str,
+    programme_id: PathId,
     body: TranchePlanBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -166,8 +166,8 @@ async def plan_tranche(
     **LEADER,
 )
 async def replace_tranche(
-    programme_id: str,
-    tranche_id: str,
+    programme_id: PathId,
+    tranche_id: PathId,
     body: TranchePlanBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -193,8 +193,8 @@ async def replace_tranche(
     **LEADER,
 )
 async def review_tranche(
-    programme_id: str,
-    tranche_id: str,
+    programme_id: PathId,
+    tranche_id: PathId,
     body: TrancheReviewBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -220,7 +220,7 @@ async def review_tranche(
     **LEADER,
 )
 async def join_programme(
-    programme_id: str,
+    programme_id: PathId,
     body: ProgrammeJoin,
     principal: CurrentPrincipal,
     request: Request,
@@ -246,7 +246,7 @@ async def join_programme(
     **LEADER,
 )
 async def record_programme_status(
-    programme_id: str,
+    programme_id: PathId,
     body: ProgrammeStatusBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -277,7 +277,7 @@ def _benefit_plan(benefit_id: str, body: ProgrammeBenefitBody) -> BenefitPlan:
     **LEADER,
 )
 async def define_programme_benefit(
-    programme_id: str,
+    programme_id: PathId,
     body: ProgrammeBenefitBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -303,8 +303,8 @@ async def define_programme_benefit(
     **LEADER,
 )
 async def restate_programme_benefit(
-    programme_id: str,
-    benefit_id: str,
+    programme_id: PathId,
+    benefit_id: PathText,
     body: ProgrammeBenefitBody,
     principal: CurrentPrincipal,
     request: Request,
@@ -330,8 +330,8 @@ async def restate_programme_benefit(
     **LEADER,
 )
 async def set_benefit_contribution(
-    programme_id: str,
-    benefit_id: str,
+    programme_id: PathId,
+    benefit_id: PathText,
     body: ContributionBody,
     principal: CurrentPrincipal,
     request: Request,

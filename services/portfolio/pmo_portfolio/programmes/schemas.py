@@ -33,7 +33,7 @@ class ProgrammeCreate(Body):
     vision: str = Field(min_length=1, max_length=5_000)
     senior_responsible_owner: str = Field(min_length=1, max_length=200)
     programme_manager: str = Field(min_length=1, max_length=200)
-    objective_ids: list[str] = Field(default_factory=list, max_length=50)
+    objective_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
     ring_fence: list[PeriodAmountIn] = Field(default_factory=list, max_length=40)
 
 
@@ -45,7 +45,7 @@ class TranchePlanBody(Body):
     name: str = Field(min_length=1, max_length=200)
     start: BoundedDate
     end: BoundedDate
-    project_ids: list[str] = Field(default_factory=list, max_length=200)
+    project_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=200)
 
 
 class TrancheReviewBody(Body):

@@ -32,7 +32,7 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers, typed
-from pmo_servicekit.http import IfMatch, answered, etag, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -86,7 +86,7 @@ async def _change(
     **allow("viewer"),
 )
 async def create_raid_item(
-    portfolio_id: str, body: RaidItemCreate, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, body: RaidItemCreate, principal: CurrentPrincipal, request: Request,
     _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """A risk is scored 1..5 for probability and impact (score = their product); an issue has a priority. An
@@ -109,7 +109,7 @@ async def create_raid_item(
     "/portfolios/{portfolio_id}/raid-items", summary="List the RAID log", response_model=RaidItemPage, **allow("viewer")
 )
 async def list_raid_items(
-    portfolio_id: str,
+    portfolio_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
@@ -137,7 +137,7 @@ async def list_raid_items(
     **allow("viewer"),
 )
 async def read_raid_item(
-    portfolio_id: str, raid_item_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    portfolio_id: PathId, raid_item_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     view, version = await queries.get_item(service_runtime(request).db, portfolio_id, raid_item_id, _now().date())
     response.headers["ETag"] = etag(version)
@@ -151,7 +151,7 @@ async def read_raid_item(
     **ITEM_OWNER,
 )
 async def assess_risk(
-    portfolio_id: str, raid_item_id: str, body: RiskAssessment, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, raid_item_id: PathId, body: RiskAssessment, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """The new score joins the history; beyond the level's tolerance the risk escalates."""
@@ -170,7 +170,7 @@ async def assess_risk(
     **ITEM_OWNER,
 )
 async def plan_risk_response(
-    portfolio_id: str, raid_item_id: str, body: RiskResponseBody, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, raid_item_id: PathId, body: RiskResponseBody, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Avoid, reduce, transfer, accept or exploit, with actions (owner, due date); replaces the earlier plan."""
@@ -192,7 +192,7 @@ async def plan_risk_response(
     **ITEM_OWNER,
 )
 async def complete_raid_action(
-    portfolio_id: str, raid_item_id: str, action_id: str, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, raid_item_id: PathId, action_id: PathId, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     def decide(item: RaidItem, _ladder: Ladder) -> list[Event]:
@@ -208,7 +208,7 @@ async def complete_raid_action(
     **ITEM_OWNER,
 )
 async def delegate_raid_item(
-    portfolio_id: str, raid_item_id: str, body: Rationale, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, raid_item_id: PathId, body: Rationale, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     """Back to the level it was raised at, with a rationale (`RaidItemDelegated`)."""
@@ -226,7 +226,7 @@ async def delegate_raid_item(
     **ITEM_OWNER,
 )
 async def validate_assumption(
-    portfolio_id: str, raid_item_id: str, body: AssumptionCheck, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, raid_item_id: PathId, body: AssumptionCheck, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     def decide(item: RaidItem, _ladder: Ladder) -> list[Event]:
@@ -242,7 +242,7 @@ async def validate_assumption(
     **ITEM_OWNER,
 )
 async def close_raid_item(
-    portfolio_id: str, raid_item_id: str, body: Closing, principal: CurrentPrincipal, request: Request,
+    portfolio_id: PathId, raid_item_id: PathId, body: Closing, principal: CurrentPrincipal, request: Request,
     if_match: IfMatch = None, _key: IdempotencyKeyHeader = None,
 ) -> Response:  # fmt: skip
     def decide(item: RaidItem, _ladder: Ladder) -> list[Event]:
@@ -258,7 +258,7 @@ async def close_raid_item(
     **allow("viewer"),
 )
 async def read_risk_heatmap(
-    portfolio_id: str,
+    portfolio_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     level: Literal["project", "programme", "portfolio"] | None = None,
@@ -279,7 +279,7 @@ async def read_risk_heatmap(
     **ANALYST,
 )
 async def replace_raid_tolerances(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: TolerancesBody,
     principal: CurrentPrincipal,
     request: Request,

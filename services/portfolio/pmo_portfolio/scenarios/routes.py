@@ -19,7 +19,7 @@ from pmo_servicekit.auth import CurrentPrincipal, Principal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import answer, service_runtime
+from pmo_servicekit.http import PathId, answer, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.problems import Problem, invalid_field
 from pmo_servicekit.routing import FlatRoute
@@ -56,7 +56,7 @@ async def _check_may_save(request: Request, portfolio_id: str, principal: Princi
     **allow("viewer", owner=SAVING_SCENARIOS, exempt=["pmo_analyst"]),
 )
 async def run_scenario(
-    portfolio_id: str,
+    portfolio_id: PathId,
     body: ScenarioRun,
     principal: CurrentPrincipal,
     request: Request,
@@ -88,7 +88,7 @@ async def run_scenario(
     **allow("viewer"),
 )
 async def list_saved_scenarios(
-    portfolio_id: str, _principal: CurrentPrincipal, request: Request, paging: Paging
+    portfolio_id: PathId, _principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> SavedScenarioPage:
     """Scenarios someone saved, oldest first."""
     saved = await queries.list_scenarios(service_runtime(request).db, portfolio_id)

@@ -12,7 +12,8 @@ from pmo_portfolio.shared.http import Body, PeriodAmountIn
 from pmo_servicekit.contract.responses import example
 from pmo_servicekit.contract.wire import DecimalText
 
-Key = Field(min_length=1, max_length=64)
+#: A candidate named by its id (its proposal's, a UUID: the candidates view's column holds 36 characters).
+Key = Field(min_length=1, max_length=36)
 
 
 class CapacityBody(Body):
@@ -27,7 +28,7 @@ class Dependency(Body):
 
 
 class Exclusion(Body):
-    candidate_ids: list[str] = Field(min_length=2, max_length=2)
+    candidate_ids: list[Annotated[str, Key]] = Field(min_length=2, max_length=2)
 
 
 class ScenarioRun(Body):
@@ -46,8 +47,8 @@ class ScenarioRun(Body):
     value: Literal["weighted_score", "benefits"] = "weighted_score"
     budget: list[PeriodAmountIn] | None = Field(default=None, max_length=40)
     capacity: list[CapacityBody] = Field(default_factory=list, max_length=2_000)
-    force_in: list[str] = Field(default_factory=list, max_length=1_000)
-    force_out: list[str] = Field(default_factory=list, max_length=1_000)
+    force_in: list[Annotated[str, Key]] = Field(default_factory=list, max_length=1_000)
+    force_out: list[Annotated[str, Key]] = Field(default_factory=list, max_length=1_000)
     dependencies: list[Dependency] = Field(default_factory=list, max_length=2_000)
     exclusions: list[Exclusion] = Field(default_factory=list, max_length=2_000)
     keep_approved: bool = True

@@ -28,7 +28,7 @@ from pmo_servicekit.contract.lessons import (
 from pmo_servicekit.contract.paging import Paging, bad_cursor, keyset_page, slice_page
 from pmo_servicekit.contract.responses import answers
 from pmo_servicekit.contract.shared import HistoryEntry
-from pmo_servicekit.http import IfMatch, RequiredIfMatch, answer, etag, service_runtime
+from pmo_servicekit.http import IfMatch, PathId, RequiredIfMatch, answer, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -126,7 +126,7 @@ async def list_proposals(
     responses=answers(404, etag=True, notes=NOT_FOUND),
     **READ,
 )
-async def read_proposal(proposal_id: str, principal: CurrentPrincipal, request: Request, response: Response) -> Any:
+async def read_proposal(proposal_id: PathId, principal: CurrentPrincipal, request: Request, response: Response) -> Any:
     state, version = await queries.get_proposal(service_runtime(request).db, _checked_id(proposal_id))
     check_may_see(Proposal.model_validate(state), _actor(principal))
     response.headers["ETag"] = etag(version)
@@ -141,7 +141,7 @@ async def read_proposal(proposal_id: str, principal: CurrentPrincipal, request: 
     **CHANGE,
 )
 async def update_proposal(
-    proposal_id: str,
+    proposal_id: PathId,
     body: ProposalChanges,
     principal: CurrentPrincipal,
     request: Request,
@@ -169,7 +169,7 @@ async def update_proposal(
     **CHANGE,
 )
 async def submit_proposal(
-    proposal_id: str,
+    proposal_id: PathId,
     principal: CurrentPrincipal,
     request: Request,
     if_match: IfMatch = None,
@@ -192,7 +192,7 @@ async def submit_proposal(
     **CHANGE,
 )
 async def withdraw_proposal(
-    proposal_id: str,
+    proposal_id: PathId,
     body: Withdrawal,
     principal: CurrentPrincipal,
     request: Request,
@@ -220,7 +220,7 @@ async def withdraw_proposal(
     **READ,
 )
 async def list_proposal_history(
-    proposal_id: str, principal: CurrentPrincipal, request: Request, paging: Paging
+    proposal_id: PathId, principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> ProposalHistory:
     """Every event of the proposal in order, with who, when and what."""
     runtime = service_runtime(request)
@@ -253,7 +253,7 @@ async def list_proposal_history(
     **READ,
 )
 async def list_related_lessons(
-    proposal_id: str, principal: CurrentPrincipal, request: Request, paging: Paging
+    proposal_id: PathId, principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> RelatedLessonPage:
     """Lessons other teams recorded that share the proposal's category words, tags or wording, best first."""
     runtime, checked = service_runtime(request), _checked_id(proposal_id)
@@ -272,7 +272,7 @@ async def list_related_lessons(
     **CHANGE,
 )
 async def acknowledge_lesson(
-    proposal_id: str,
+    proposal_id: PathId,
     lesson_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
     body: LessonAcknowledgementBody,
     principal: CurrentPrincipal,

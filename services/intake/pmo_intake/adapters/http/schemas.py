@@ -82,7 +82,7 @@ class TimelineIn(_Input):
 
 
 class RoleEstimateIn(_Input):
-    role: Annotated[str, text(limits.NAME_MAX, 1)]
+    role: Annotated[str, text(limits.ROLE_MAX, 1)]
     fte: FteIn
     start: BoundedDate
     end: BoundedDate

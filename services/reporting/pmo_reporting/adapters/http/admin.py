@@ -14,7 +14,7 @@ from pmo_reporting.projections.catalogue import PROJECTIONS
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import service_runtime
+from pmo_servicekit.http import PathId, service_runtime
 from pmo_servicekit.problems import Problem, ProblemTable
 from pmo_servicekit.routing import FlatRoute
 
@@ -65,7 +65,7 @@ async def list_projections(_principal: CurrentPrincipal, request: Request) -> di
     **allow("admin"),
 )
 async def rebuild_projection(
-    name: str,
+    name: PathId,
     principal: CurrentPrincipal,
     request: Request,
     force: Annotated[bool, Query(description="take over a rebuild whose process died")] = False,

@@ -38,7 +38,7 @@ from pmo_reporting.adapters.http.responses import (
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import service_runtime
+from pmo_servicekit.http import PathId, service_runtime
 from pmo_servicekit.routing import FlatRoute
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=FlatRoute)
@@ -370,7 +370,7 @@ def _pack_responses(media: str, description: str) -> dict[int | str, dict[str, A
     **allow("viewer"),
 )
 async def read_board_pack_pdf(
-    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+    portfolio_id: PathId, as_of: AsOf, _principal: CurrentPrincipal, request: Request
 ) -> Response:
     """The portfolio as it stood at `as_of` (now without it): contents, budget, delivery health, risks,
     pipeline, candidates, decisions and capacity, each a page with its chart and the figures of the JSON reports."""
@@ -389,7 +389,7 @@ async def read_board_pack_pdf(
     **allow("viewer"),
 )
 async def read_board_pack_html(
-    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+    portfolio_id: PathId, as_of: AsOf, _principal: CurrentPrincipal, request: Request
 ) -> Response:
     """The same content as the PDF, as one HTML page with inline SVG charts (prints one section a page)."""
     pack = await build_pack(request, portfolio_id, as_of)

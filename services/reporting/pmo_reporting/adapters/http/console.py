@@ -52,7 +52,7 @@ from pmo_reporting.adapters.http.responses import (
 from pmo_reporting.application.queries import events_between, hidden_drafts, log_span
 from pmo_servicekit.access import FLOOR, ROLE_ORDER, permits
 from pmo_servicekit.auth import Authenticator, Principal
-from pmo_servicekit.http import service_runtime
+from pmo_servicekit.http import PathId, service_runtime
 from pmo_servicekit.problems import Problem
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -173,7 +173,7 @@ CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors '
 
 
 @router.get("/charts/{name}")
-async def chart(name: str, request: Request) -> Response:
+async def chart(name: PathId, request: Request) -> Response:
     """A chart a page ordered, as SVG: waits for its drawing, if under way; 404 for a key never ordered."""
     if (await _principal(request)) is None:
         raise Problem(401, "unauthorized", "sign in to the console (or send a bearer token) to see its charts")
@@ -191,7 +191,7 @@ async def chart(name: str, request: Request) -> Response:
 
 
 @router.get("/static/{name}")
-async def static_file(name: str) -> Response:
+async def static_file(name: PathId) -> Response:
     if name not in STATIC:
         raise Problem(404, "not-found", f"no console asset {name}")
     body = resources.files("pmo_reporting.adapters.http").joinpath("console_static", name).read_bytes()
@@ -248,7 +248,9 @@ async def home(request: Request, as_of: AsOfText = None, t: Slider = None) -> Re
 
 
 @router.get("/portfolios/{portfolio_id}")
-async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def portfolio_overview(
+    portfolio_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None
+) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -279,7 +281,7 @@ async def portfolio_overview(portfolio_id: str, request: Request, as_of: AsOfTex
 
 @router.get("/portfolios/{portfolio_id}/board-pack.{kind}")
 async def board_pack(
-    portfolio_id: str, kind: str, request: Request, as_of: AsOfText = None, t: Slider = None
+    portfolio_id: PathId, kind: PathId, request: Request, as_of: AsOfText = None, t: Slider = None
 ) -> Response:
     """The board pack (`board_pack`) for a signed-in console user: the API's `.pdf` and `.html` with the cookie."""
     if (await _principal(request)) is None:
@@ -295,7 +297,7 @@ async def board_pack(
 
 
 @router.get("/portfolios/{portfolio_id}/pipeline")
-async def pipeline(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def pipeline(portfolio_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -319,7 +321,7 @@ async def _risk_report(request: Request, portfolio_id: str, as_of: datetime | No
 
 
 @router.get("/portfolios/{portfolio_id}/risks")
-async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def risks(portfolio_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -338,7 +340,7 @@ async def risks(portfolio_id: str, request: Request, as_of: AsOfText = None, t: 
 
 
 @router.get("/portfolios/{portfolio_id}/dependencies")
-async def dependencies(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def dependencies(portfolio_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -358,7 +360,7 @@ async def dependencies(portfolio_id: str, request: Request, as_of: AsOfText = No
 
 
 @router.get("/portfolios/{portfolio_id}/programmes")
-async def programmes(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def programmes(portfolio_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -375,7 +377,7 @@ async def programmes(portfolio_id: str, request: Request, as_of: AsOfText = None
 
 
 @router.get("/programmes/{programme_id}")
-async def programme(programme_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def programme(programme_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -400,7 +402,7 @@ async def programme(programme_id: str, request: Request, as_of: AsOfText = None,
 
 
 @router.get("/portfolios/{portfolio_id}/decisions")
-async def decisions(portfolio_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def decisions(portfolio_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
@@ -417,7 +419,7 @@ async def decisions(portfolio_id: str, request: Request, as_of: AsOfText = None,
 
 
 @router.get("/projects/{project_id}")
-async def project(project_id: str, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
+async def project(project_id: PathId, request: Request, as_of: AsOfText = None, t: Slider = None) -> Response:
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)

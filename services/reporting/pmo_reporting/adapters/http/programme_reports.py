@@ -16,6 +16,7 @@ from pmo_reporting.reports.programmes import programme_dashboard, programme_list
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
+from pmo_servicekit.http import PathId
 from pmo_servicekit.problems import Problem
 from pmo_servicekit.routing import FlatRoute
 
@@ -59,7 +60,7 @@ async def programmes_body(request: Request, portfolio_id: str, as_of: datetime |
     **allow("viewer"),
 )
 async def read_programme_dashboard(
-    programme_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
+    programme_id: PathId, as_of: AsOf, _principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> Response:
     """Budget vs ring-fence per fiscal period, tranches with their end-of-tranche reviews, the status rolled up
     from the projects (worst RAG, earned value) beside the programme manager's report, benefits planned vs

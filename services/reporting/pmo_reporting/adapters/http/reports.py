@@ -50,6 +50,7 @@ from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
 from pmo_servicekit.contract.shared import OUTCOME_VERBS, OUTCOMES_OF_VERBS
+from pmo_servicekit.http import PathId
 from pmo_servicekit.problems import Problem
 from pmo_servicekit.routing import FlatRoute
 
@@ -217,7 +218,7 @@ async def dependencies_body(
     **allow("viewer"),
 )
 async def read_portfolio_summary(
-    portfolio_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+    portfolio_id: PathId, as_of: AsOf, _principal: CurrentPrincipal, request: Request
 ) -> Response:
     """Pipeline by state, envelope vs committed vs actual per period, RAG counts, objectives, benefits."""
     body = await summary_body(request, portfolio_id, as_of)
@@ -277,7 +278,9 @@ async def list_decisions(
     responses=KNOWN,
     **allow("viewer"),
 )
-async def read_project_report(project_id: str, as_of: AsOf, _principal: CurrentPrincipal, request: Request) -> Response:
+async def read_project_report(
+    project_id: PathId, as_of: AsOf, _principal: CurrentPrincipal, request: Request
+) -> Response:
     """Stage, status history, RAG trend, EVM series, benefits planned vs realised, lessons."""
     view = await project_body(request, project_id, as_of)
     return respond(request, ProjectReport, view, view["evm"], f"project-{project_id}-evm")

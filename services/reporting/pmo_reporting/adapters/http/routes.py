@@ -11,7 +11,7 @@ from pmo_reporting.application.queries import entity_history, hidden_drafts
 from pmo_servicekit.access import Ownership, allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
-from pmo_servicekit.http import service_runtime
+from pmo_servicekit.http import PathId, service_runtime
 from pmo_servicekit.problems import Problem
 from pmo_servicekit.routing import FlatRoute
 
@@ -33,7 +33,7 @@ OWN_DRAFTS = Ownership(
     **allow("viewer", owner=OWN_DRAFTS, exempt=sorted(DRAFT_READERS)),
 )
 async def list_entity_history(
-    entity_id: str, as_of: AsOf, principal: CurrentPrincipal, request: Request, paging: Paging
+    entity_id: PathId, as_of: AsOf, principal: CurrentPrincipal, request: Request, paging: Paging
 ) -> Response:
     """Every event about one proposal, candidate, project, resource or objective, across services, in the
     order they happened (an unknown id has an empty history). Someone else's draft proposal (a draft at

@@ -23,7 +23,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
+from pmo_servicekit.http import PathId, RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -76,7 +76,7 @@ async def book_allocation(
     **allow("viewer"),
 )
 async def read_allocation(
-    allocation_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    allocation_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     view = await queries.get_allocation(service_runtime(request).db, allocation_id)
     response.headers["ETag"] = etag(view["revision"])
@@ -115,7 +115,11 @@ async def list_allocations(
     **MANAGES_RESOURCES,
 )
 async def confirm_allocation(
-    allocation_id: str, principal: CurrentPrincipal, request: Request, body: ConfirmIn | None = None, _key: Key = None
+    allocation_id: PathId,
+    principal: CurrentPrincipal,
+    request: Request,
+    body: ConfirmIn | None = None,
+    _key: Key = None,
 ) -> Response:
     """Make a proposed booking hard, re-checking capacity in its weeks."""
     body = body or ConfirmIn()
@@ -137,7 +141,11 @@ async def confirm_allocation(
     **MANAGES_RESOURCES,
 )
 async def release_allocation(
-    allocation_id: str, principal: CurrentPrincipal, request: Request, body: ReleaseIn | None = None, _key: Key = None
+    allocation_id: PathId,
+    principal: CurrentPrincipal,
+    request: Request,
+    body: ReleaseIn | None = None,
+    _key: Key = None,
 ) -> Response:
     """Give the booking's capacity back (releasing twice changes nothing)."""
     reason = (body or ReleaseIn()).reason
@@ -158,7 +166,7 @@ async def release_allocation(
     **MANAGES_RESOURCES,
 )
 async def update_allocation(
-    allocation_id: str,
+    allocation_id: PathId,
     body: AllocationPatch,
     principal: CurrentPrincipal,
     request: Request,

@@ -32,7 +32,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, slice_page
 from pmo_servicekit.contract.responses import answers
-from pmo_servicekit.http import RequiredIfMatch, answered, etag, service_runtime
+from pmo_servicekit.http import PathId, RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
 
@@ -81,7 +81,7 @@ async def register_resource(
     **allow("viewer"),
 )
 async def read_resource(
-    resource_id: str, _principal: CurrentPrincipal, request: Request, response: Response
+    resource_id: PathId, _principal: CurrentPrincipal, request: Request, response: Response
 ) -> dict[str, Any]:
     state, version = await queries.get_resource(service_runtime(request).db, resource_id)
     response.headers["ETag"] = etag(version)
@@ -96,7 +96,7 @@ async def read_resource(
     **MANAGES_RESOURCES,
 )
 async def update_resource(
-    resource_id: str,
+    resource_id: PathId,
     body: ResourcePatch,
     principal: CurrentPrincipal,
     request: Request,
@@ -128,7 +128,11 @@ async def update_resource(
     **MANAGES_RESOURCES,
 )
 async def record_time_off(
-    resource_id: str, body: TimeOffIn, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
+    resource_id: PathId,
+    body: TimeOffIn,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Record time off; weeks it takes above capacity come back in `overallocated_weeks` (and as a fact)."""
 
@@ -162,7 +166,11 @@ async def record_time_off(
     **MANAGES_RESOURCES,
 )
 async def retire_resource(
-    resource_id: str, body: RetireIn, principal: CurrentPrincipal, request: Request, _key: IdempotencyKeyHeader = None
+    resource_id: PathId,
+    body: RetireIn,
+    principal: CurrentPrincipal,
+    request: Request,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Retire from `retired_on` (today by default); 409 while confirmed bookings run past it, unless released."""
     retired_on = body.retired_on or datetime.now(UTC).date()
@@ -221,7 +229,7 @@ async def list_resources(
     **allow("viewer"),
 )
 async def read_resource_schedule(
-    resource_id: str,
+    resource_id: PathId,
     _principal: CurrentPrincipal,
     request: Request,
     paging: Paging,
