@@ -90,7 +90,7 @@ def _strings(
         yield from _strings(document, schema["items"], f"{where}[]", name, seen)
 
 
-def request_strings() -> Iterator[tuple[str, str, dict[str, Any]]]:
+def request_strings() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
     """Every string input of the four documents: (service, operation and field, field name, schema)."""
     for service, document in DOCUMENTS.items():
         for path, operations in document["paths"].items():

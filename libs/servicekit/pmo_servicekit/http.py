@@ -67,12 +67,22 @@ IfMatch = Annotated[int | None, Depends(_if_match)]
 RequiredIfMatch = Annotated[int, Depends(_required_if_match)]
 
 
+#: The longest `X-Correlation-Id` taken: every event's `correlation_id` column holds this many characters.
+CORRELATION_ID_MAX = 64
+
+
 def metadata_for(request: Request, principal: Principal) -> Metadata:
-    """Who (the token's subject), the correlation id (the client's, else the request id) and the trace context."""
+    """Who (the token's subject), the correlation id (the client's, else the request id) and the trace context.
+    A client's correlation id longer than the events' column is a 422 naming the header (it was cut to 64
+    characters, so the events no longer carried the id the client would search them by)."""
     correlation = (
         request.headers.get("x-correlation-id") or getattr(request.state, "request_id", None) or str(uuid.uuid4())
     )
-    return Metadata(actor=principal.subject, correlation_id=correlation[:64], traceparent=current_traceparent())
+    if len(correlation) > CORRELATION_ID_MAX:
+        message = f"an X-Correlation-Id has at most {CORRELATION_ID_MAX} characters"
+        error = {"field": "X-Correlation-Id", "location": "header", "message": message, "code": "string_too_long"}
+        raise Problem(422, "validation-error", message, errors=[error])
+    return Metadata(actor=principal.subject, correlation_id=correlation, traceparent=current_traceparent())
 
 
 def answer(body: Any, version: int, *, status_code: int = 200, location: str | None = None) -> Response:

@@ -69,3 +69,18 @@ async def test_a_view_drafted_by_the_longest_subject_is_rebuilt_as_written(
         assert replayed == 1
         assert await view_rows(runtime.db) == written
         assert any(LONGEST in row for row in written["intake_proposals"])
+
+
+async def test_a_correlation_id_longer_than_the_events_column_is_a_422_and_one_as_long_is_kept_whole(
+    intake: RunningService,
+) -> None:
+    """`X-Correlation-Id` was cut to 64 characters (the events' `correlation_id` column) without a word."""
+    async with intake.client("alice", "requester") as alice:
+        refused = await alice.post("/proposals", json=BODY, headers={"X-Correlation-Id": "c" * 65})
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["X-Correlation-Id"]
+        assert await _events(intake) == 0
+        created = await alice.post("/proposals", json=BODY, headers={"X-Correlation-Id": "c" * 64})
+        assert created.status_code == 201, created.text
+    async with intake.runtime.db.sessions() as session:
+        assert (await session.execute(select(events.c.correlation_id))).scalars().all() == ["c" * 64]
