@@ -63,9 +63,7 @@ class IdempotentRequest:
             return None
         if not 0 < len(key) <= KEY_MAX:
             raise _header_problem(f"an {HEADER} has 1 to {KEY_MAX} characters", "string_too_long")
-        return cls(
-            principal.subject[:200], key, request_fingerprint(request.method, request.url.path, await request.body())
-        )
+        return cls(principal.subject, key, request_fingerprint(request.method, request.url.path, await request.body()))
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
