@@ -84,3 +84,10 @@ async def test_a_correlation_id_longer_than_the_events_column_is_a_422_and_one_a
         assert created.status_code == 201, created.text
     async with intake.runtime.db.sessions() as session:
         assert (await session.execute(select(events.c.correlation_id))).scalars().all() == ["c" * 64]
+
+
+async def test_an_id_in_a_path_longer_than_any_id_is_a_422_naming_it(intake: RunningService) -> None:
+    async with intake.client("alice", "requester") as alice:
+        refused = await alice.get("/proposals/" + "9" * 65)
+    assert refused.status_code == 422, refused.text
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("proposal_id", "string_too_long")]
