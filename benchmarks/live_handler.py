@@ -10,8 +10,10 @@ events of the handler and commit (the process is single-threaded here), and the 
 each one's interpreter (`/work/main/.venv/bin/python benchmarks/live_handler.py ...`), or, in one process,
 `--alternate gc` (every batch handler under `short_lived_heap`, or not) or `--alternate held` (portfolio's
 polls using the states the last poll left, or loading every portfolio): each rep runs both, in turn first.
+`--traced` installs the SDK `TracerProvider` that `serve` installs (no exporter), so the consumer spans are the
+SDK's as in a served process (without it they are the no-op API's).
 
-    .venv/bin/python benchmarks/live_handler.py [--service portfolio] [--scale 0.1] [--repeat 3]
+    .venv/bin/python benchmarks/live_handler.py [--service portfolio] [--scale 0.1] [--repeat 3] [--traced]
 """
 
 from __future__ import annotations
@@ -135,7 +137,13 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile of the last rep here")
     parser.add_argument("--label", default="", help="printed on each line (which checkout)")
     parser.add_argument("--alternate", choices=["gc", "held"], help="each rep with and without this change")
+    parser.add_argument("--traced", action="store_true", help="with the SDK TracerProvider `serve` installs")
     args = parser.parse_args()
+    if args.traced:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+
+        trace.set_tracer_provider(TracerProvider())
     scale = scaled(args.scale)
     history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
     gc.collect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,6 +13,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.trace import Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pmo_events.envelope import RecordedEvent
@@ -56,22 +58,83 @@ def _writes_w3c_traceparent(textmap: TextMapPropagator) -> bool:
 
 @contextmanager
 def consuming(event: RecordedEvent, consumer: str) -> Iterator[None]:
-    """A consumer span, child of the span that produced the event, so a trace crosses services."""
-    parent = propagate.extract({"traceparent": event.traceparent} if event.traceparent else {})
-    with tracer.start_as_current_span(
+    """A consumer span, child of the span that produced the event, so a trace crosses services.
+
+    What `start_as_current_span` over `propagate.extract` does, without their layers (issue 17: once per event
+    that issues a command, 33 against 17 µs with the SDK's provider): the parent read from `traceparent` as W3C
+    trace context's `extract` reads it when that is the first propagator, the span made current, an exception
+    recorded on it and its status set as `use_span` does, the span ended last."""
+    span = tracer.start_span(
         f"{consumer} apply {event.type}",
-        context=parent,
+        context=_parent(event.traceparent),
         kind=trace.SpanKind.CONSUMER,
         attributes={
             "messaging.system": "kafka",
             "messaging.destination.name": event.topic or "",
             "messaging.message.id": event.event_id,
         },
-    ):
-        yield
-        on_applied = _on_applied.get()
-        if on_applied is not None:
-            on_applied(event)
+    )
+    try:
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield
+            on_applied = _on_applied.get()
+            if on_applied is not None:
+                on_applied(event)
+        finally:
+            otel_context.detach(token)
+    except Exception as exc:  # as `use_span`: not GeneratorExit and the like
+        if span.is_recording():
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        span.end()
+
+
+_TRACEPARENT = re.compile(TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT)
+_EXTRACTS_W3C_FIRST: dict[int, tuple[TextMapPropagator, bool]] = {}
+
+
+def _parent(traceparent: str | None) -> otel_context.Context:
+    """`propagate.extract({"traceparent": traceparent})`: the context a consumer span of that event starts in."""
+    textmap = propagate.get_global_textmap()
+    if not _extracts_w3c_first(textmap):
+        return propagate.extract({"traceparent": traceparent} if traceparent else {})
+    # W3C trace context's `extract` from a fresh context (it is first), the rest finding no header of theirs.
+    fresh = otel_context.Context()
+    match = _TRACEPARENT.search(traceparent) if traceparent else None
+    if match is None:
+        return fresh
+    version, trace_id, span_id, flags, rest = match.groups()
+    if trace_id == "0" * 32 or span_id == "0" * 16 or (version == "00" and rest) or version == "ff":
+        return fresh
+    parent = trace.SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(int(flags, 16)),
+    )
+    return trace.set_span_in_context(trace.NonRecordingSpan(parent), fresh)
+
+
+def _extracts_w3c_first(textmap: TextMapPropagator) -> bool:
+    """Whether `textmap` is W3C trace context, first, and baggage alone: from a carrier holding only `traceparent`,
+    it extracts what trace context's own `extract` does from a fresh context."""
+    known = _EXTRACTS_W3C_FIRST.get(id(textmap))
+    if known is not None and known[0] is textmap:
+        return known[1]
+    parts: list[Any] = (
+        list(getattr(textmap, "_propagators", ())) if isinstance(textmap, CompositePropagator) else [textmap]
+    )
+    answer = (
+        bool(parts)
+        and type(parts[0]) is TraceContextTextMapPropagator
+        and all(type(part) in (TraceContextTextMapPropagator, W3CBaggagePropagator) for part in parts)
+    )
+    _EXTRACTS_W3C_FIRST.clear()
+    _EXTRACTS_W3C_FIRST[id(textmap)] = (textmap, answer)
+    return answer
 
 
 @contextmanager
