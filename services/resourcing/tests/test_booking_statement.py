@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import delete, event, insert, select
 
-from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, UnitOfWork, fold
+from pmo_events.runtime import (
+    CommandRuntime,
+    ConcurrencyConflict,
+    EventStore,
+    Metadata,
+    PremiseFailed,
+    UnitOfWork,
+    fold,
+)
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_resourcing.adapters.db.tables import project_states, resources
@@ -23,7 +31,7 @@ from pmo_resourcing.application import allocations as commands
 from pmo_resourcing.application import resources as resource_commands
 from pmo_resourcing.bootstrap import RESOURCING
 from pmo_resourcing.domain.booking import BookAllocation
-from pmo_resourcing.domain.errors import OverAllocated
+from pmo_resourcing.domain.errors import OverAllocated, RuleViolation
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
 from pmo_resourcing.domain.resource import Resource, initial
@@ -166,9 +174,9 @@ async def test_a_booking_on_postgresql_is_its_reads_and_one_statement(
     await statements.taken()
     soft = _booking("0.5", status="proposed")
     await _run(commands_runtime, lambda uow: commands.book_allocation(uow, ada, soft))
-    # The resource's events after the calendar this process kept, the project's status; then events, outbox and
-    # view rows at once.
-    assert await statements.taken() == ["SELECT", "SELECT", "WITH"]
+    # The resource's events after the calendar this process kept (the project's status is not read: the statement
+    # checks it); then events, outbox and view rows at once.
+    assert await statements.taken() == ["SELECT", "WITH"]
     await _run(commands_runtime, lambda uow: commands.confirm_allocation(uow, soft.allocation_id, acceptance=ANY))
     assert await statements.taken() == ["SELECT", "SELECT", "SELECT", "WITH"]  # + the allocation's resource
     await _run(commands_runtime, lambda uow: commands.release_allocation(uow, soft.allocation_id, reason=None))
@@ -258,3 +266,33 @@ async def test_a_kept_calendar_takes_in_what_another_process_appended_and_equals
         )
     )
     assert loaded.state.bookings[first.allocation_id].status == "released"
+
+
+async def test_a_booking_on_postgresql_decides_on_an_active_project_and_its_statement_checks_it(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    """On PostgreSQL a booking does not read its project's status: it is decided on "active" and its one statement
+    writes nothing unless the project's row is active (`PremiseFailed`, decided again by `run_command`). Decided
+    again, it reads the status, and so does every later booking on that project in this process."""
+    commands_runtime, statements = runtime
+    if not commands_runtime.db.is_postgres:
+        pytest.skip("the premise in the one statement is PostgreSQL's")
+    paused = f"paused-{uuid.uuid4()}"
+    async with commands_runtime.db.transaction() as session:
+        await session.execute(insert(project_states).values(project_id=paused, status="paused", changed_at=_NOW))
+    ada = await _register(commands_runtime)
+    await _run(commands_runtime, lambda uow: commands.book_allocation(uow, ada, _booking("0.1")))
+    await statements.taken()
+    on_paused = BookAllocation(
+        allocation_id=str(uuid.uuid4()), project_id=paused, start=date(2027, 1, 4), end=date(2027, 1, 8),
+        fte=Decimal("0.1"),
+    )  # fmt: skip
+    with pytest.raises(PremiseFailed):
+        await _run(commands_runtime, lambda uow: commands.book_allocation(uow, ada, on_paused))
+    assert await statements.taken() == ["SELECT", "WITH"]
+    for _ in range(2):
+        with pytest.raises(RuleViolation, match=f"project {paused} is paused"):
+            await _run(commands_runtime, lambda uow: commands.book_allocation(uow, ada, on_paused))
+        assert await statements.taken() == ["SELECT", "SELECT"]
+    rows = await _rows(commands_runtime.db)
+    assert [row for row in rows["resourcing_allocations"] if row[2] == paused] == []

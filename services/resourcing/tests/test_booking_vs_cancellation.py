@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from pmo_devstack.testing import RunningService
 from pmo_events.contracts.portfolio import ProjectCancelled
+from pmo_events.runtime import UnitOfWork
 from pmo_events.runtime.schema import events
-from pmo_resourcing.application import allocations
 
 from .support import MANAGER, MON, active_project, book, deliver, portfolio_event, register
 
@@ -31,6 +31,24 @@ pytestmark = pytest.mark.integration
 def _cancelled(project_id: str) -> Any:
     cancelled = ProjectCancelled(project_id=project_id, reason="strategy changed", cancelled_by="board")
     return portfolio_event(project_id, 2, ProjectCancelled.type_name(), cancelled.model_dump(mode="json"))
+
+
+def _applied_before_the_write(service: RunningService, ended: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """From now on, the first unit of work that has decided on its project being active (it took the premise: it
+    read "active", or decided on it without reading) has the consumer apply `ended` before it writes: on
+    PostgreSQL the consumer commits first; on SQLite it waits for the unit of work (the process's writers take
+    turns), given two seconds. The list gets the consumer's task."""
+    flush = UnitOfWork.flush
+    consumer: list[asyncio.Task[None]] = []
+
+    async def applied_then_flush(uow: UnitOfWork, *, last: bool = False) -> None:
+        if not consumer and uow._premise is not None:
+            consumer.append(asyncio.create_task(deliver(service, ended)))
+            await asyncio.wait(consumer, timeout=2.0)
+        await flush(uow, last=last)
+
+    monkeypatch.setattr(UnitOfWork, "flush", applied_then_flush)
+    return consumer
 
 
 async def _nothing_booked(service: RunningService, client: Any, person: dict[str, Any], *, events_too: bool) -> None:
@@ -50,29 +68,19 @@ async def _nothing_booked(service: RunningService, client: Any, person: dict[str
 async def test_a_cancellation_applied_after_the_booking_read_the_project_leaves_no_booking(
     service: RunningService, monkeypatch: pytest.MonkeyPatch, on_demand_line: bool
 ) -> None:
-    """The booking reads "active"; before it writes, the consumer applies the cancellation. On PostgreSQL the
-    consumer commits first (its release finds no booking of the project): the booking must then not be
+    """The booking decides on the project being active; before it writes, the consumer applies the cancellation.
+    On PostgreSQL the consumer commits first (its release finds no booking of the project): the booking must then not be
     written (409, nothing booked). On SQLite the process's writers take turns (the consumer waits for the
     booking's unit of work): the booking is made, then released by the consumer. Either way none is left.
     A booking naming a demand line writes its views through the projectors, in a transaction: the same."""
     project = await active_project(service, ("developer", "1.0", MON, date(2027, 3, 26)))
-    read = allocations.project_status
-    consumer: list[asyncio.Task[None]] = []
-
-    async def status_then_cancelled(reads: Any, project_id: str) -> str | None:
-        status = await read(reads, project_id)
-        if not consumer:
-            consumer.append(asyncio.create_task(deliver(service, _cancelled(project_id))))
-            await asyncio.wait(consumer, timeout=2.0)
-        return status
-
     async with service.client(*MANAGER) as client:
         person = await register(client)
         line = (await client.get("/demands", params={"project_id": project})).json()["items"][0]
         named = {"demand_id": line["id"]} if on_demand_line else {}
-        monkeypatch.setattr(allocations, "project_status", status_then_cancelled)
+        consumer = _applied_before_the_write(service, _cancelled(project), monkeypatch)
         answer = await book(client, person["id"], project, "0.5", **named)
-        monkeypatch.setattr(allocations, "project_status", read)
+        monkeypatch.undo()
         await consumer[0]
         if service.runtime.db.is_postgres:
             assert answer.status_code == 409, answer.text
@@ -123,26 +131,17 @@ async def test_a_change_decided_on_an_active_project_is_refused_once_the_cancell
     once the cancellation is applied before it writes (PostgreSQL: 409; SQLite: the change goes first, then
     the consumer cuts it short at the effective day)."""
     project = await active_project(service)
-    read = allocations.project_status
-    consumer: list[asyncio.Task[None]] = []
     cancelled = ProjectCancelled(project_id=project, effective_on=date(2027, 1, 18), reason="strategy changed")
     ended = portfolio_event(project, 2, ProjectCancelled.type_name(), cancelled.model_dump(mode="json"))
-
-    async def status_then_cancelled(reads: Any, project_id: str) -> str | None:
-        status = await read(reads, project_id)
-        if not consumer:
-            consumer.append(asyncio.create_task(deliver(service, ended)))
-            await asyncio.wait(consumer, timeout=2.0)
-        return status
 
     async with service.client(*MANAGER) as client:
         person = await register(client)
         made = await book(client, person["id"], project, "0.5")
         assert made.status_code == 201, made.text
         path = f"/allocations/{made.json()['id']}"
-        monkeypatch.setattr(allocations, "project_status", status_then_cancelled)
+        consumer = _applied_before_the_write(service, ended, monkeypatch)
         answer = await client.patch(path, json={"end": "2027-01-29"}, headers={"If-Match": '"1"'})
-        monkeypatch.setattr(allocations, "project_status", read)
+        monkeypatch.undo()
         await consumer[0]
         now = (await client.get(path)).json()
         if service.runtime.db.is_postgres:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -15,19 +16,39 @@ from pmo_resourcing.adapters.db.tables import allocations, demands, project_stat
 from pmo_resourcing.application.resources import actor, decide_in
 from pmo_resourcing.domain import booking
 from pmo_resourcing.domain.booking import BookAllocation
-from pmo_resourcing.domain.errors import AllocationNotFound, DemandNotFound, InvalidCommand, RuleViolation
+from pmo_resourcing.domain.errors import (
+    AllocationNotFound,
+    DemandNotFound,
+    DomainError,
+    InvalidCommand,
+    RuleViolation,
+)
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.resource import Booking, Resource
 from pmo_resourcing.domain.working_days import ON_WORKING_DAYS, NonWorkingDays
 
 
 async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAllocation) -> Changed[Resource]:
+    project_id = command.project_id
+
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         if command.demand_id is not None:
-            await check_demand(uow.reads, command.demand_id, command.project_id)
-        project_state = await project_status(uow.reads, command.project_id)
+            await check_demand(uow.reads, command.demand_id, project_id)
+        if pgdirect.on_asyncpg(uow.reads) and project_id not in _DOUBTED:
+            # On PostgreSQL the project's status is not read: the booking is decided on "active" and written
+            # only if the project is still active when it writes (the premise the write checks anyway). Should
+            # the rules refuse it, they are asked again on the status read, so the answer is the one it was.
+            try:
+                decided = booking.book(state, command, by=actor(uow), project_state="active")
+            except DomainError:
+                pass
+            else:
+                uow.assume(project_still_active(project_id))
+                return decided
+        project_state = await project_status(uow.reads, project_id)
+        _doubt(project_id, project_state != "active")
         decided = booking.book(state, command, by=actor(uow), project_state=project_state)
-        uow.assume(project_still_active(command.project_id))
+        uow.assume(project_still_active(project_id))
         return decided
 
     return await decide_in(uow, resource_id, decide)
@@ -181,7 +202,23 @@ def project_still_active(project_id: str) -> Premise:
         row = (await session.execute(query.with_for_update(read=True))).first()
         return row is not None and row.status == "active"
 
-    return Premise(_NOT_ACTIVE, (project_id,), holds)
+    return Premise(_NOT_ACTIVE, (project_id,), holds, lambda: _doubt(project_id, True))
+
+
+#: Projects this process found not active lately (read so, or a booking's premise failed on them): a booking on
+#: one reads the project's status before it decides (decided on "active", it would only be decided twice).
+_DOUBTED: OrderedDict[str, None] = OrderedDict()
+DOUBTED_REMEMBERED = 1024
+
+
+def _doubt(project_id: str, doubted: bool) -> None:
+    if not doubted:
+        _DOUBTED.pop(project_id, None)
+        return
+    _DOUBTED[project_id] = None
+    _DOUBTED.move_to_end(project_id)
+    while len(_DOUBTED) > DOUBTED_REMEMBERED:
+        _DOUBTED.popitem(last=False)
 
 
 def _booking(state: Resource, allocation_id: str) -> Booking:
