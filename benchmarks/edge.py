@@ -4,6 +4,10 @@ dependencies, body validation, answer) in front of a command that does nothing.
 
     .venv/bin/python benchmarks/edge.py [--requests 1500] [--concurrency 10] [--edge-only] [--profile]
 
+Instruction counts (repeatable under load): `valgrind --tool=callgrind --instr-atstart=no .venv/bin/python
+benchmarks/edge.py --requests 200 --callgrind`: instrumentation is switched on and off around the measured
+requests (`callgrind_control -i`); divide the `Collected` instructions by the requests.
+
 Prints the process CPU (`time.process_time`) per request and the load average. In-process, so neither
 uvicorn's HTTP parsing nor wrk's share of the cores is in the figure; alternate the code before and after
 on a loaded machine and compare the minimum of several runs.
@@ -15,7 +19,10 @@ import argparse
 import asyncio
 import cProfile
 import logging
+import os
+import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,17 @@ from pmo_servicekit.app import create_app
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BODY = b'{"title":"Bench","portfolio_id":"p"}'  # benchmarks/post.lua's
+
+
+def _callgrind_toggle() -> Callable[[], None]:
+    """Instrumentation on before the measured requests, off after them (under `valgrind --instr-atstart=no`)."""
+    state = {"on": False}
+
+    def mark() -> None:
+        state["on"] = not state["on"]
+        subprocess.run(["callgrind_control", "-i", "on" if state["on"] else "off", str(os.getpid())], check=True)
+
+    return mark
 
 
 def _edge_only() -> None:
@@ -112,7 +130,8 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*(client(20) for _ in range(args.concurrency)))  # warm-up
         statuses.clear()
         profiler = cProfile.Profile() if args.profile else None
-        cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler)
+        mark = _callgrind_toggle() if args.callgrind else (lambda: None)
+        cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler, mark)
         print(
             f"{'edge only' if args.edge_only else 'command path'}: {done} requests {statuses}; "
             f"CPU {cpu * 1000:.3f} ms/request, wall {wall * 1000:.3f} ms/request; load average {load_average()}"
@@ -131,6 +150,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured requests")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind's instrumentation around them")
     parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
     asyncio.run(run(parser.parse_args()))
 

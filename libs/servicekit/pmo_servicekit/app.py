@@ -19,6 +19,7 @@ from pmo_servicekit.edge import Edge
 from pmo_servicekit.health import router as health_router
 from pmo_servicekit.metrics import install_metrics
 from pmo_servicekit.problems import install_problem_handlers
+from pmo_servicekit.routing import flat_dispatch
 from pmo_servicekit.service import ServiceDefinition, ServiceRuntime
 from pmo_servicekit.settings import ServiceSettings
 from pmo_servicekit.telemetry import FASTAPI_TELEMETRY_OFF, UNTRACED_PATHS, install_telemetry
@@ -96,4 +97,5 @@ def create_app(
         app.include_router(router)
     install_docs(app)
     install_contract(app)
+    flat_dispatch(app.router)  # each included router's routes matched once per request (issue 17)
     return app

@@ -33,7 +33,18 @@ from fastapi.dependencies.utils import (
     request_params_to_args,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
+from fastapi.routing import (
+    _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
+    _FASTAPI_INCLUDED_ROUTER_KEY,
+    APIRoute,
+    APIRouter,
+    _apply_router_form_limits,
+    _effective_route_context_var,
+    _get_fastapi_scope,
+    _IncludedRouter,
+    _update_scope,
+    serialize_response,
+)
 from fastapi.telemetry import get_telemetry_data
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined as Undefined
@@ -41,6 +52,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -353,3 +366,46 @@ async def _read_body(request: Request, strict: bool, context: Any) -> Any:
         raise
     except Exception as exc:
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
+def flat_dispatch(router: APIRouter) -> None:
+    """The app's router finds an HTTP request's route matching each included router's routes once (issue 17).
+
+    FastAPI 0.165 keeps every included router as one `_IncludedRouter`: the app's router asks each in turn
+    whether it `matches` (its routes scanned), then hands the request to the one that did, which scans its routes
+    again (`_handle_selected`) to find the same route, through two more indirections. About a quarter of a
+    draft's HTTP layer. Here the routers are tried in the same order, each by FastAPI's own `_match` (its routes
+    in order, each route matched under its effective context, as FastAPI does); the route found is handled with
+    the scope FastAPI gives it (form limits, the included router, the path parameters, the effective context,
+    `scope["route"]`). Anything else goes to FastAPI's dispatch from the start, the scope untouched: a route
+    of the app's own that matches first (the OpenAPI document, docs), a route below a nested router, no full
+    match (404, 405, a slash redirect, low-priority routes), FastAPI's request telemetry, a lifespan or a
+    websocket, a router with middleware or a body limit of its own."""
+    fastapi_dispatch = router.middleware_stack
+    if fastapi_dispatch != router.app:  # middleware or a body limit: not ours
+        return
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "fastapi.telemetry" not in scope:
+            for route in router.routes:
+                if isinstance(route, _IncludedRouter):
+                    match, child_scope, selected, context = route._match(scope)
+                    if match is not Match.FULL:
+                        continue
+                    if isinstance(selected, APIRoute) and context is not None and context.original_route is selected:
+                        _apply_router_form_limits(scope, router.form_limits)
+                        scope.setdefault("router", router)
+                        _apply_router_form_limits(scope, route.include_context.form_limits)
+                        fastapi_scope = _get_fastapi_scope(scope)
+                        fastapi_scope[_FASTAPI_INCLUDED_ROUTER_KEY] = route
+                        _update_scope(scope, child_scope)
+                        fastapi_scope[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = context
+                        scope["route"] = selected
+                        await selected.handle(scope, receive, send)
+                        return
+                    break
+                if route.matches(scope)[0] is Match.FULL:
+                    break
+        await fastapi_dispatch(scope, receive, send)
+
+    router.middleware_stack = dispatch
