@@ -36,7 +36,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from command_targets import NEEDS, Target, prepare
-from load import Figures, RssSampler, es_env, process_cpu_ms, require_tools, rss_mb, start_peer, tree, wrk
+from load import Figures, RssSampler, backends, es_env, process_cpu_ms, require_tools, rss_mb, start_peer, tree, wrk
 
 from pmo_devstack.broker import free_port
 from pmo_devstack.keys import dev_key_paths, mint_token
@@ -123,15 +123,43 @@ def alone(
     return process, run
 
 
+class Beside:
+    """CPU the work of one run costs outside the measured processes: the PostgreSQL backends serving its database
+    and the broker (with `--workers 2` the second core is shared with them: what two workers can gain). Backends
+    that end during the run take their CPU with them (the pools keep theirs open)."""
+
+    def __init__(self, url: str, broker_pid: int | None = None) -> None:
+        self.database = url.rsplit("/", 1)[1]
+        self.broker = tree(broker_pid) if broker_pid else []
+        self.before: dict[int, float] = {}
+        self.before_broker: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.before = process_cpu_ms(backends(self.database))
+        self.before_broker = process_cpu_ms(self.broker)
+
+    def stop(self, requests: int) -> str:
+        after = process_cpu_ms(backends(self.database))
+        database = sum(cpu - self.before.get(pid, 0.0) for pid, cpu in after.items()) / max(requests, 1)
+        broker_after = process_cpu_ms(self.broker)
+        broker = sum(cpu - self.before_broker.get(pid, 0.0) for pid, cpu in broker_after.items()) / max(requests, 1)
+        text = f"PostgreSQL backends {database:.2f} ms ({len(after)} backends)"
+        return text + (f", broker {broker:.2f} ms" if self.broker else "")
+
+
 def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, data_dir: Path) -> Figures:
     """wrk on the target's service alone on the CPUs, its relay publishing every event before it ends."""
     process, run = alone(args, stack, target, data_dir)
     run(seconds=2)  # warm-up
     processes = tree(process.pid)
+    broker = stack.broker
+    beside = Beside(url, broker.process.pid if broker is not None else None)
+    beside.start()
     before = process_cpu_ms(processes)
     with RssSampler(process.pid) as rss:
         figures = run(seconds=args.seconds)
     after = process_cpu_ms(processes)
+    print(f"  {target.service} CPU per command beside its own: {beside.stop(figures.requests)}")
     if args.workers > 1:  # the main process (uvicorn's supervisor) and each worker: which one does what
         print(
             f"  {target.service} CPU per command by process: "
@@ -145,13 +173,16 @@ def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, da
     return figures
 
 
-def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namespace) -> Figures:
+def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namespace, database_url: str) -> Figures:
     port = free_port()
     process = start_peer(app, port, env, args.peer_workers)
     try:
         url = f"http://127.0.0.1:{port}/proposals"
         wrk(name, url, process.pid, seconds=2, connections=args.connections)
+        beside = Beside(database_url)
+        beside.start()
         figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections)
+        print(f"  {name} CPU per command beside its own: {beside.stop(figures.requests)}")
         print(f"  {name}: RSS {rss_mb(process.pid):.0f} MB")
         return figures
     finally:
@@ -199,9 +230,11 @@ def main() -> None:
         targets = prepare(stack, args.targets, projects=args.projects, resources=args.resources)
         results = [measure(args, stack, targets[name], measured[name], data_dir) for name in args.targets]
         insert = measure_peer(
-            "peer: FastAPI + SQLAlchemy Core INSERT", "insert_app", {"PEER_DATABASE_URL": insert_url}, args
+            "peer: FastAPI + SQLAlchemy Core INSERT", "insert_app", {"PEER_DATABASE_URL": insert_url}, args, insert_url
         )
-        es = measure_peer("peer: FastAPI + pyeventsourcing 9.5.6", "es_app", es_env(es_url.rsplit("/", 1)[1]), args)
+        es = measure_peer(
+            "peer: FastAPI + pyeventsourcing 9.5.6", "es_app", es_env(es_url.rsplit("/", 1)[1]), args, es_url
+        )
         print(f"\nwrk, {args.connections} connections, {args.seconds} s each, one after another, on this machine:")
         for figures in (*results, insert, es):
             print(figures.line())
