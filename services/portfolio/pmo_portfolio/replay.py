@@ -34,7 +34,7 @@ from pmo_events.contracts.portfolio import (
     ProjectJoinedProgramme,
     ScenarioSaved,
 )
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.unit_of_work import InlineProjector
 from pmo_events.runtime.views import insert_rows
@@ -110,7 +110,7 @@ class _StreamRows:
 
     def written(self) -> list[dict[str, Any]]:
         states = self.states
-        return [row | {"state": dumps(states[key].model_dump(mode="json")).decode()} for key, row in self.rows.items()]
+        return [row | {"state": states[key].model_dump_json()} for key, row in self.rows.items()]
 
 
 class PortfolioReplay:
@@ -226,7 +226,7 @@ class PortfolioReplay:
                 changed = dependency_views.risk_changed(held, decoded, event)
                 row.update(
                     at_risk=changed.at_risk,
-                    state=dumps(changed.model_dump(mode="json")).decode(),
+                    state=changed.model_dump_json(),
                     updated_at=event.time,
                 )
 

@@ -9,7 +9,7 @@ import pytest
 from pmo_events.contracts.portfolio import CandidateScored, ScoringModelSet
 from pmo_portfolio.candidates.domain import scoring
 from pmo_portfolio.candidates.domain.ahp import pairwise_weights, parse_judgement
-from pmo_portfolio.candidates.domain.assessments import scorecard
+from pmo_portfolio.candidates.domain.assessments import Assessment, assessment_of, scorecard
 from pmo_portfolio.candidates.domain.scoring import CriterionInput, ScoreCandidate
 from pmo_portfolio.shared.errors import InvalidCommand, NotBoardMember, RuleViolation
 
@@ -166,3 +166,22 @@ def test_a_judgement_off_the_scale_reads_as_it_was_written(judgement: object, wr
     with pytest.raises(InvalidCommand) as refused:
         parse_judgement(judgement, 0, 1)
     assert refused.value.message == f"{written} is not on Saaty's scale (1 to 9, or 1/2 to 1/9)"
+
+
+@pytest.mark.parametrize("submission", [2, None])
+def test_an_assessment_built_without_validation_equals_the_validated_one(submission: int | None) -> None:
+    """`assessment_of` skips validating again what the score's contract validated: the same values, fields set
+    and JSON as `Assessment(...)` gives, and a scores dict of its own."""
+    score = CandidateScored(
+        portfolio_id="pf-1", candidate_id="c-1", assessor="ann", scores={"value": 4, "risk": 2},
+        comment="solid", scored_at=NOW, submission=submission,
+    )  # fmt: skip
+    built = assessment_of(score, 3)
+    validated = Assessment(
+        assessor="ann", scores={"value": 4, "risk": 2}, comment="solid", scored_at=NOW,
+        submission=submission if submission is not None else 3,
+    )  # fmt: skip
+    assert built == validated
+    assert built.model_fields_set == validated.model_fields_set
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert built.scores is not score.scores

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import CandidateRegistered, CandidateScored, CandidateWithdrawn, InvestmentDecided
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.candidates.domain.assessments import Assessment, assessment_of
 from pmo_portfolio.funding.domain import STATUS_AFTER
@@ -113,14 +113,14 @@ def fold_candidates(
                 "status": "awaiting_decision",
                 "title": decoded.title,
                 "submission": decoded.submission,
-                "registration": dumps(decoded.model_dump(mode="json")).decode(),
+                "registration": decoded.model_dump_json(),
                 "decision": None,
                 "updated_at": event.time,
             }
             continue
         if isinstance(decoded, InvestmentDecided):
             values = {"status": STATUS_AFTER[decoded.outcome], "updated_at": event.time,
-                      "decision": dumps(decoded.model_dump(mode="json")).decode()}  # fmt: skip
+                      "decision": decoded.model_dump_json()}  # fmt: skip
         elif isinstance(decoded, CandidateWithdrawn):
             values = {"status": "withdrawn", "updated_at": event.time}
         else:
@@ -169,7 +169,7 @@ def assessed(scored: CandidateScored, submission: int | None, current: Assessmen
 
 def assessment_columns(scored: CandidateScored, assessment: Assessment) -> dict[str, Any]:
     """The assessment row's columns besides its key (the rebuild's fold writes the same)."""
-    written = dumps(assessment.model_dump(mode="json")).decode()
+    written = assessment.model_dump_json()
     return {"portfolio_id": scored.portfolio_id, "submission": assessment.submission,
             "scored_at": assessment.scored_at, "assessment": written}  # fmt: skip
 
@@ -183,7 +183,7 @@ def decision_row(decided: InvestmentDecided, event: RecordedEvent) -> dict[str, 
         "outcome": decided.outcome,
         "decided_by": decided.decided_by,
         "decided_at": decided.decided_at,
-        "payload": dumps(decided.model_dump(mode="json")).decode(),
+        "payload": decided.model_dump_json(),
     }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import BenefitRealised, LessonRecorded
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.fulltext import TextIndex
 from pmo_events.runtime.lessons import LessonLibrary, lesson_table
 from pmo_events.runtime.schema import UtcDateTime, metadata
@@ -42,7 +42,7 @@ async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
     row = (await session.execute(select(projects.c.state).where(projects.c.project_id == event.stream_id))).first()
     state = project_rules.Project.model_validate(loads(row.state)) if row else project_rules.initial(event.stream_id)
     state = project_rules.evolve(state, decoded)
-    values = {**project_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
+    values = {**project_columns(state, event), "state": state.model_dump_json()}
     if row is None:
         await session.execute(projects.insert().values(project_id=event.stream_id, **values))
     else:
@@ -54,7 +54,7 @@ async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) 
     if row is None:
         return
     counted = counted_in(project_rules.Project.model_validate(loads(row.state)), fact)
-    written = dumps(counted.model_dump(mode="json")).decode()
+    written = counted.model_dump_json()
     await session.execute(projects.update().where(projects.c.project_id == fact.project_id).values(state=written))
 
 

@@ -14,7 +14,7 @@ from pmo_events.contracts.portfolio import (
     DependencyRiskCleared,
     DependencyWithdrawn,
 )
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.dependencies import domain as dependency_rules
 
@@ -55,7 +55,7 @@ async def update_dependencies(session: AsyncSession, event: RecordedEvent) -> No
     await session.execute(
         dependencies.update()
         .where(dependencies.c.dependency_id == decoded.dependency_id)
-        .values(at_risk=changed.at_risk, state=dumps(changed.model_dump(mode="json")).decode(), updated_at=event.time)
+        .values(at_risk=changed.at_risk, state=changed.model_dump_json(), updated_at=event.time)
     )
 
 
@@ -68,7 +68,7 @@ def registered_row(registered: DependencyRegistered, event: RecordedEvent) -> di
         "dependent_project_id": registered.dependent_project_id,
         "provider_project_id": registered.provider_project_id,
         "at_risk": False,
-        "state": dumps(state.model_dump(mode="json")).decode(),
+        "state": state.model_dump_json(),
         "updated_at": event.time,
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.objectives import domain as objective_rules
 
@@ -46,7 +46,7 @@ async def update_objectives(session: AsyncSession, event: RecordedEvent) -> None
         objective_rules.Objective.model_validate(loads(row.state)) if row else objective_rules.initial(event.stream_id)
     )
     state = objective_rules.evolve(state, event.decode())
-    values = {**objective_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
+    values = {**objective_columns(state, event), "state": state.model_dump_json()}
     if row is None:
         await session.execute(objectives.insert().values(objective_id=event.stream_id, **values))
     else:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import BenefitRealised, ProjectJoinedProgramme
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime import ConcurrencyConflict
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.programmes import domain as programme_rules
@@ -90,7 +90,7 @@ async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None
         programme_rules.Programme.model_validate(loads(row.state)) if row else programme_rules.initial(event.stream_id)
     )
     state = programme_rules.evolve(state, decoded)
-    values = {**programme_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
+    values = {**programme_columns(state, event), "state": state.model_dump_json()}
     if row is None:
         await session.execute(programmes.insert().values(programme_id=event.stream_id, **values))
     else:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.raid import domain as raid_rules
 
@@ -52,7 +52,7 @@ async def update_raid_items(session: AsyncSession, event: RecordedEvent) -> None
     ).first()
     state = raid_rules.RaidItem.model_validate(loads(row.state)) if row else raid_rules.initial(event.stream_id)
     state = raid_rules.evolve(state, event.decode())
-    values = {**raid_columns(state, event), "state": dumps(state.model_dump(mode="json")).decode()}
+    values = {**raid_columns(state, event), "state": state.model_dump_json()}
     if row is None:
         await session.execute(raid_items.insert().values(raid_item_id=event.stream_id, **values))
     else:

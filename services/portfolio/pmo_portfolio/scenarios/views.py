@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import ScenarioSaved
-from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.schema import UtcDateTime, metadata
 
 scenarios = Table(
@@ -39,7 +39,7 @@ def scenario_row(saved: ScenarioSaved, event: RecordedEvent) -> dict[str, Any]:
         "name": saved.name,
         "saved_by": saved.saved_by,
         "saved_at": saved.saved_at,
-        "payload": dumps(saved.model_dump(mode="json")).decode(),
+        "payload": saved.model_dump_json(),
     }
 
 

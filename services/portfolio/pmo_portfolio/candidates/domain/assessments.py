@@ -47,10 +47,14 @@ class Scorecard:
 
 
 def assessment_of(scored: CandidateScored, submission: int) -> Assessment:
-    """The assessment a score records; `submission` when the score predates scores naming theirs."""
-    return Assessment(
+    """The assessment a score records; `submission` when the score predates scores naming theirs.
+
+    Built without validating again: every value comes from the validated contract (the same types as
+    `Assessment`'s fields; a rebuild makes one per score), and all five fields are set, as `Assessment(...)`
+    sets them. The scores are copied, as validation copies a dict."""
+    return Assessment.model_construct(
         assessor=scored.assessor,
-        scores=scored.scores,
+        scores=dict(scored.scores),
         comment=scored.comment,
         scored_at=scored.scored_at,
         submission=scored.submission if scored.submission is not None else submission,
