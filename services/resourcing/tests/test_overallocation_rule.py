@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given as given_data
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from pmo_devstack import testing
 from pmo_events.contracts.base import Event
@@ -21,8 +24,9 @@ from pmo_events.contracts.resourcing import (
     TimeOffRecorded,
     WeekLoad,
 )
+from pmo_events.figures.days import Span
 from pmo_resourcing.application.resources import RESOURCE
-from pmo_resourcing.domain import booking, resource
+from pmo_resourcing.domain import booking, capacity, resource
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import InvalidCommand, OverAllocated, RuleViolation
 from pmo_resourcing.domain.overallocation import Acceptance
@@ -250,3 +254,45 @@ def test_a_week_counts_only_the_bookings_that_touch_it_and_loads_as_every_bookin
         for b in state.active_bookings():
             loads[b.status] += booking_load(state, b, week)
         assert week_of_resource(state, week) == Week(week, week_capacity(state, week), *loads.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given_data(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 20), st.sampled_from(["0.1", "0.3", "0.5", "0.75", "1"])),
+        max_size=8,
+    ),
+    st.integers(0, 9),
+    st.tuples(st.integers(0, 40), st.integers(0, 20), st.sampled_from(["0.2", "0.6", "1.25"])),
+    st.booleans(),
+)
+def test_worsened_weeks_count_each_week_once_as_the_two_schedules_did(
+    existing: list[tuple[int, int, str]], which: int, move: tuple[int, int, str], with_time_off: bool
+) -> None:
+    """`worsened_weeks` for calendars that differ in one booking (capacity once, shared bookings once) gives the
+    weeks the two full schedules gave, for a booking made or changed, with or without time off."""
+    history: list[Event] = [registered("0.8")]
+    if with_time_off:
+        history.append(time_off(date(2027, 1, 13), date(2027, 1, 20)))
+    for n, (offset, length, fte) in enumerate(existing):
+        start = MON + timedelta(days=offset)
+        history.append(booked(f"a-{n}", fte, start=start, end=start + timedelta(days=length)))
+    before = given(*history)
+    offset, length, fte = move
+    start = MON + timedelta(days=offset)
+    end = start + timedelta(days=length)
+    if existing and which < len(existing):
+        event: Event = AllocationChanged(
+            allocation_id=f"a-{which}", resource_id="r-1", project_id="p-1", start=start, end=end,
+            fte=Decimal(fte), changed_by="rm",
+        )  # fmt: skip
+    else:
+        event = booked("new", fte, start=start, end=end)
+    after = resource.evolve(before, event)
+    span = Span(min(start, MON), end + timedelta(days=9))
+    expected = [
+        new.as_week_load()
+        for old, new in zip(capacity.schedule(before, span), capacity.schedule(after, span), strict=True)
+        if new.excess > old.excess
+    ]
+    assert capacity.worsened_weeks(before, after, span) == expected

@@ -82,11 +82,44 @@ def overloaded_weeks(resource: Resource, span: Span) -> list[WeekLoad]:
 
 def worsened_weeks(before: Resource, after: Resource, span: Span) -> list[WeekLoad]:
     """Weeks touching `span` that `after` takes further above capacity than `before` was."""
-    return [
-        new.as_week_load()
-        for old, new in zip(schedule(before, span), schedule(after, span), strict=True)
-        if new.excess > old.excess
-    ]
+    if not _same_capacity(before, after):
+        return [
+            new.as_week_load()
+            for old, new in zip(schedule(before, span), schedule(after, span), strict=True)
+            if new.excess > old.excess
+        ]
+    # Calendars that differ in bookings only (a booking made or changed): each week's capacity counted once, and
+    # the load of every booking both share (the same object: `evolve` keeps the bookings it does not touch) once.
+    shared = [b for b in before.active_bookings() if after.bookings.get(b.allocation_id) is b]
+    gone = [b for b in before.active_bookings() if after.bookings.get(b.allocation_id) is not b]
+    came = [b for b in after.active_bookings() if before.bookings.get(b.allocation_id) is not b]
+    worsened = []
+    for week in weeks_covering(span):
+        capacity = week_capacity(before, week)
+        common = _load(before, shared, week)
+        old = Week(week, capacity, Fraction(0), common + _load(before, gone, week))
+        new = Week(week, capacity, Fraction(0), common + _load(after, came, week))
+        if new.excess > old.excess:
+            worsened.append(new.as_week_load())
+    return worsened
+
+
+def _same_capacity(before: Resource, after: Resource) -> bool:
+    """Whether the two calendars have the same capacity in every week (what `week_capacity` reads)."""
+    return (before.fte, before.working_days, before.time_off, before.retired_on) == (
+        after.fte,
+        after.working_days,
+        after.time_off,
+        after.retired_on,
+    )
+
+
+def _load(resource: Resource, bookings: list[Booking], week: Span) -> Fraction:
+    """The load of `bookings` (active) in `week`: those with no day in it skipped before any arithmetic."""
+    first, last = week.start, week.end
+    return sum(
+        (booking_load(resource, b, week) for b in bookings if not (b.end < first or b.start > last)), Fraction(0)
+    )
 
 
 def free_fte(resource: Resource, span: Span) -> Fraction:
