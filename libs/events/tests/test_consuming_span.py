@@ -175,3 +175,20 @@ def test_applied_events_are_collected_in_their_spans() -> None:
         current = trace.get_current_span()
     assert [e for e, _ in applied] == [event]
     assert trace.get_current_span(applied[0][1]) is current
+
+
+def test_an_event_applied_without_a_collector_has_no_span_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    monkeypatch.setattr(tracing, "tracer", provider.get_tracer("pmo_events"))
+    event = _event(TRACEPARENTS[0])
+    with provider.get_tracer("test").start_as_current_span("poll") as poll:
+        with tracing.applying(event, "reporting"):
+            assert trace.get_current_span() is poll
+        with tracing.spans_of_applied() as applied, tracing.applying(event, "reporting"):
+            inner = trace.get_current_span()
+            assert inner is not poll and inner.get_span_context().trace_id == int(str(TRACEPARENTS[0])[3:35], 16)
+        assert trace.get_current_span() is poll
+    assert [e for e, _ in applied] == [event]
+    assert [s.name for s in exported.get_finished_spans()] == ["reporting apply CandidateScored", "poll"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -137,16 +137,17 @@ def _extracts_w3c_first(textmap: TextMapPropagator) -> bool:
     return answer
 
 
-@contextmanager
-def applying(event: RecordedEvent, consumer: str) -> Iterator[None]:
+def applying(event: RecordedEvent, consumer: str) -> AbstractContextManager[None]:
     """An event of a poll that records nothing: its own consumer span only when someone collects them (a
     debug line per applied event, `spans_of_applied`), else none (it is counted in the poll's span). An
-    event that issues a command opens `consuming` instead: what it records carries that span's context."""
+    event that issues a command opens `consuming` instead: what it records carries that span's context.
+    Without a collector it is one shared `nullcontext` (issue 17: reporting enters it for every event)."""
     if _on_applied.get() is None:
-        yield
-        return
-    with consuming(event, consumer):
-        yield
+        return _NO_SPAN
+    return consuming(event, consumer)
+
+
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
 @contextmanager

@@ -54,7 +54,7 @@ async def fold_into(
     session: AsyncSession, projection: Projection, docs: SessionDocuments, event: RecordedEvent
 ) -> bool:
     """Run the pure fold, loading each document it asks for; its writes wait for `docs.flush`."""
-    if event.type not in projection.handles:
+    if event.type not in projection.handlers:  # `handles`, without a frozenset made per event
         return False
     while True:
         try:
