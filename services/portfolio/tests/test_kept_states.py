@@ -6,14 +6,20 @@ PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from pmo_devstack.testing import RunningService
+from pmo_events.contracts.portfolio import LessonRecorded
 from pmo_events.runtime import CommandRuntime, Metadata
+from pmo_portfolio import calendar
 from pmo_portfolio.delivery.commands import PROJECT, apply_to_project
-from pmo_portfolio.delivery.domain import lifecycle
+from pmo_portfolio.delivery.domain import lifecycle, status_reports
 from pmo_portfolio.delivery.domain.lifecycle import Act
+from pmo_portfolio.delivery.domain.status_reports import ReportStatus
+from pmo_portfolio.delivery.queries import get_project_in
+from pmo_portfolio.delivery.responses import ProjectView
 from pmo_portfolio.funding.commands import PORTFOLIO
 
 from .test_api_delivery import approved_project, report
@@ -86,3 +92,47 @@ async def test_a_command_answers_the_project_as_a_read_of_it_shows_it(service: R
     reviewed_on = date.fromisoformat(read.json()["last_reviewed_on"])
     assert read.json()["next_review_due"] == (reviewed_on + timedelta(days=30)).isoformat()
     assert read.json()["latest_status_report"]["actual_cost"] == "123.40"
+
+
+async def test_an_answer_counts_a_lesson_recorded_after_the_report(service: RunningService) -> None:
+    """The answer takes the project's row as the command wrote it (`written_project`, not read again); a lesson
+    counted on the row later in the same transaction is in the answer too, as a read after the commit shows."""
+    portfolio_id = await approved_project(service, "p-counted")
+    async with service.client("pam", "project_manager") as pam:
+        first = await pam.post("/projects/p-counted/status-reports", json=report("40", "123.4"))
+        assert first.status_code == 201, first.text
+    now = datetime.now(UTC)
+    lesson = LessonRecorded(
+        project_id="p-counted", portfolio_id=portfolio_id, lesson_id="l-counted", title="Pilot", description="d",
+        category="delivery", recorded_by="pam", recorded_at=now,
+    )  # fmt: skip
+    runtime = service.runtime.commands
+    async with runtime.unit_of_work(Metadata(actor="pam")) as uow:
+        act = Act(by="pam", at=now, rationale="second report")
+        command = ReportStatus(
+            period_end=date(2026, 6, 30), percent_complete=Decimal("50"), actual_cost=Decimal("150"), summary="ok",
+            reported_by=act.by, reported_at=now,
+        )  # fmt: skip
+        fiscal = await calendar.fiscal_calendar(uow)
+        await apply_to_project(uow, "p-counted", lambda pf, pr: status_reports.report_status(pf, pr, command, fiscal))
+        await uow.open_stream("lesson", "l-counted", [lesson])
+        answered, _ = await get_project_in(uow.session, "p-counted", lambda _: None)
+    assert answered["lessons"] == 1
+    async with service.client("pam", "project_manager") as pam:
+        read = await pam.get("/projects/p-counted")
+    shown = ProjectView.model_validate({**answered, "version": read.json()["version"]}).model_dump(mode="json")
+    assert shown == read.json()  # as the answer's and the read's response models show it
+
+
+async def test_the_closing_answer_counts_its_lessons_as_a_read_does(service: RunningService) -> None:
+    await approved_project(service, "p-closing")
+    closing = {"final_cost": "380", "lessons": [{"title": "Pilot", "description": "d", "category": "delivery"}],
+               "notes": "delivered"}  # fmt: skip
+    async with service.client("bea", "board_member") as bea:
+        for gate in ("plan", "execute"):
+            await bea.post("/projects/p-closing/gates", json={"gate": gate, "decision": "proceed", "rationale": "ok"})
+        closed = await bea.post("/projects/p-closing/close", json=closing)
+        assert closed.status_code == 201, closed.text
+        read = await bea.get("/projects/p-closing")
+    assert closed.json()["project"] == read.json()
+    assert read.json()["lessons"] == 1 and read.json()["status"] == "closed"

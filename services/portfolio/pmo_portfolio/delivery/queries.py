@@ -19,7 +19,7 @@ from pmo_portfolio import funding
 from pmo_portfolio.delivery.domain.board_actions import is_overdue
 from pmo_portfolio.delivery.domain.lessons import evolve_feedback, feedback_stream, initial_feedback, lesson_subject
 from pmo_portfolio.delivery.domain.project import LIVE, Project
-from pmo_portfolio.delivery.views import lessons, projects
+from pmo_portfolio.delivery.views import lessons, projects, written_project
 from pmo_portfolio.funding.domain import Portfolio
 from pmo_portfolio.shared.errors import NotFound
 from pmo_portfolio.shared.http import amounts_of
@@ -98,14 +98,21 @@ async def _controls(session: AsyncSession, portfolio_ids: set[str]) -> dict[str,
 async def get_project_in(
     session: AsyncSession, project_id: str, held: Callable[[str], Portfolio | None] = lambda _: None
 ) -> tuple[dict[str, Any], int]:
-    """The project as its view has it; its portfolio's review cadence and currency from `held` (a command's
-    unit of work, which has the portfolio's state in hand) or else from the portfolios view."""
-    row = (
-        await session.execute(select(projects.c.state, projects.c.version).where(projects.c.project_id == project_id))
-    ).first()
-    if row is None:
-        raise NotFound(f"project {project_id}")
-    project = Project.model_validate(loads(row.state))
+    """The project as its view has it (as this transaction wrote it, when it did: not read again); its
+    portfolio's review cadence and currency from `held` (a command's unit of work, which has the portfolio's
+    state in hand) or else from the portfolios view."""
+    found = written_project(session, project_id)
+    if found is None:
+        row = (
+            await session.execute(
+                select(projects.c.state, projects.c.version).where(projects.c.project_id == project_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"project {project_id}")
+        found = row.state, row.version
+    text, version = found
+    project = Project.model_validate(loads(text))
     portfolio = held(project.portfolio_id)
     if portfolio is not None and portfolio.exists:
         cadence, currency = portfolio.review_every_days, portfolio.currency
@@ -113,7 +120,7 @@ async def get_project_in(
         cadence, currency = (await _controls(session, {project.portfolio_id})).get(
             project.portfolio_id, (DEFAULT_CADENCE, "")
         )
-    return project_view(project, cadence, datetime.now(UTC).date(), currency), row.version
+    return project_view(project, cadence, datetime.now(UTC).date(), currency), version
 
 
 async def get_project(db: Database, project_id: str) -> tuple[dict[str, Any], int]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import BenefitRealised, LessonRecorded
 from pmo_events.envelope import RecordedEvent, loads
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.fulltext import TextIndex
 from pmo_events.runtime.lessons import LessonLibrary, lesson_table
 from pmo_events.runtime.schema import UtcDateTime, metadata
@@ -27,32 +28,77 @@ projects = Table(
 )
 Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
 
+#: The row's columns besides its key, as `update_projects` writes them (on PostgreSQL through asyncpg, fixed text).
+_COLUMNS = ("portfolio_id", "status", "stage", "version", "state", "updated_at")
+_READ = "SELECT state FROM portfolio_projects WHERE project_id = $1"
+_INSERT = pgdirect.values_insert(projects, ("project_id", *_COLUMNS))
+_UPDATE = pgdirect.values_update(projects, "project_id", _COLUMNS)
+#: `session.info`'s key for the projects `update_projects` wrote in the session's transaction (`_written`).
+_WRITTEN = "pmo_portfolio_projects_written"
+
 #: Every lesson recorded, with its words in a full-text index, to offer to the projects it is relevant to.
 lessons = LessonLibrary(lesson_table("portfolio_lessons", metadata), TextIndex("portfolio_lesson_text"))
 
 
 async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
     """The project as its own stream has it, with its lessons and benefit realisations counted: those are
-    on streams of their own (or, recorded before, on the project's), so they are counted by type."""
+    on streams of their own (or, recorded before, on the project's), so they are counted by type.
+
+    The row's state is kept in the session (`written_project`) for the command's answer: no read of the row
+    it has just written. On PostgreSQL the row is read and written through asyncpg (fixed text, no compile)."""
     decoded = event.decode()
     if isinstance(decoded, LessonRecorded | BenefitRealised):
         await _count(session, decoded)
     if event.stream_type != "project":
         return
-    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == event.stream_id))).first()
-    state = project_rules.Project.model_validate(loads(row.state)) if row else project_rules.initial(event.stream_id)
+    stream = event.stream_id
+    before = await _stored_state(session, stream)
+    stored = before is not None
+    state = project_rules.Project.model_validate(loads(before)) if before is not None else project_rules.initial(stream)
     state = project_rules.evolve(state, decoded)
-    values = {**project_columns(state, event), "state": state.model_dump_json()}
-    if row is None:
-        await session.execute(projects.insert().values(project_id=event.stream_id, **values))
+    text = state.model_dump_json()
+    values = {**project_columns(state, event), "state": text}
+    if pgdirect.on_asyncpg(session):
+        feed = pgdirect.ArrayColumns(projects, ("project_id", *_COLUMNS))
+        await pgdirect.fetch(session, _UPDATE if stored else _INSERT, *feed.row({"project_id": stream, **values}))
+    elif not stored:
+        await session.execute(projects.insert().values(project_id=stream, **values))
     else:
-        await session.execute(projects.update().where(projects.c.project_id == event.stream_id).values(**values))
+        await session.execute(projects.update().where(projects.c.project_id == stream).values(**values))
+    _written(session)[stream] = (text, event.sequence)
+
+
+async def _stored_state(session: AsyncSession, project_id: str) -> str | None:
+    if pgdirect.on_asyncpg(session):
+        rows = await pgdirect.fetch(session, _READ, project_id)
+        return rows[0][0] if rows else None
+    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == project_id))).first()
+    return row.state if row else None
+
+
+def written_project(session: AsyncSession, project_id: str) -> tuple[str, int] | None:
+    """The project's row (its state's text, its version) as `update_projects` wrote it in this session's
+    transaction (or the savepoint it is in), or None when it did not: the row is then read. The text, not the
+    state in hand: a read validates it (ratios at four places, for one), and the answer shows what a read shows."""
+    return _written(session).get(project_id)
+
+
+def _written(session: AsyncSession) -> dict[str, tuple[str, int]]:
+    """The projects written in the session's current transaction (a savepoint rolled back leaves its own behind:
+    the next one is another transaction)."""
+    sync = session.sync_session
+    current = sync.get_nested_transaction() or sync.get_transaction()
+    found = session.info.get(_WRITTEN)
+    if found is None or found[0] is not current:
+        found = session.info[_WRITTEN] = (current, {})
+    return found[1]
 
 
 async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) -> None:
     row = (await session.execute(select(projects.c.state).where(projects.c.project_id == fact.project_id))).first()
     if row is None:
         return
+    _written(session).pop(fact.project_id, None)  # the row changes here: read again after
     counted = counted_in(project_rules.Project.model_validate(loads(row.state)), fact)
     written = counted.model_dump_json()
     await session.execute(projects.update().where(projects.c.project_id == fact.project_id).values(state=written))
