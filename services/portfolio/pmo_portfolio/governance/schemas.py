@@ -39,7 +39,7 @@ class CharterReplace(Body):
     quorum: int = Field(ge=1, le=50)
     rule: Literal["simple_majority", "qualified_majority", "unanimity"]
     qualified_share: DecimalString | None = Field(
-        default=None, max_length=40, description="for a qualified majority: above 0.5, at most 1"
+        default=None, description="for a qualified majority: above 0.5, at most 1"
     )
     voting_days: int = Field(default=14, ge=1, le=90)
     delegated_authority: DelegationIn | None = None
