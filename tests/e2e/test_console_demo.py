@@ -8,6 +8,7 @@ written under the test's output for review.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import io
 import shutil
 import subprocess
@@ -146,17 +147,25 @@ def _decisions(client: httpx.Client, portfolio: str, **params: str) -> list[dict
 
 
 def _screenshots(folder: Path) -> None:
-    """Every saved page as a PNG beside it, by headless Chromium (offline: the pages load nothing else)."""
+    """Every saved page as a PNG beside it, by headless Chromium (offline: the pages load nothing else), two
+    browsers at a time (each launch is mostly start-up: 22 one after another were the test's longest part)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("no chromium for the screenshots (Debian: apt-get install chromium)")
-    for html in sorted(folder.glob("*.html")):
+
+    def shoot(html: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
         shot = html.with_suffix(".png")
         result = subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,2000",
-             f"--screenshot={shot}", html.as_uri()],
+             f"--user-data-dir={html.with_suffix('.profile')}", f"--screenshot={shot}", html.as_uri()],
             capture_output=True, text=True, timeout=180, check=False,
         )  # fmt: skip
-        assert shot.exists() and shot.stat().st_size > 10_000, result.stderr[-2000:]
-        assert "Uncaught" not in result.stderr, result.stderr[-2000:]
+        return shot, result
+
+    pages = sorted(folder.glob("*.html"))
+    assert pages
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for shot, result in pool.map(shoot, pages):
+            assert shot.exists() and shot.stat().st_size > 10_000, result.stderr[-2000:]
+            assert "Uncaught" not in result.stderr, result.stderr[-2000:]
     print(f"screenshots: {folder}")
