@@ -109,7 +109,21 @@ class Authenticator:
                 f"the token's subject is {len(subject)} characters long, at most {SUBJECT_MAX_LENGTH} are taken: "
                 "every change records it whole as its actor"
             )
+        if "\x00" in subject or not _encodable(subject):
+            raise jwt.InvalidTokenError(
+                "the token's subject holds a NUL or a lone surrogate: no column stores it as every change's actor"
+            )
         return Principal(subject=subject, roles=_roles(claims.get("roles"))), float(claims["exp"])
+
+
+def _encodable(text: str) -> bool:
+    """Whether `text` is valid UTF-8 text (a JSON `\\ud800` escape decodes to a lone surrogate, which no database
+    driver encodes: every command of such a subject was a 500)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _roles(claim: object) -> frozenset[str]:

@@ -189,3 +189,14 @@ def test_a_sweep_interval_that_would_never_or_wrongly_sweep_refuses_the_start(
         ServiceSettings(env="development", data_dir=tmp_path)
     monkeypatch.setenv("PMO_SWEEP_EVERY_SECONDS", "60")
     assert ServiceSettings(env="development", data_dir=tmp_path).sweep_every_seconds == 60
+
+
+@pytest.mark.parametrize("subject", ["al\x00ice", "al\ud800ice", "\udfff"], ids=["nul", "lone-surrogate", "low-half"])
+def test_a_subject_no_column_can_store_is_refused(keys: tuple[bytes, Authenticator], subject: str) -> None:
+    """Review 1 (session 10) F3: a `sub` of "al\\ud800ice" (a valid JSON escape) or holding NUL passed the checks,
+    reached the database as every command's actor and failed there: a 500 on every command (both databases)."""
+    private, auth = keys
+    with pytest.raises(jwt.PyJWTError, match="NUL or a lone surrogate"):
+        auth.verify(mint_token(private, subject=subject, roles=["admin"]))
+    other = "al\u00efce \U0001f600"  # any valid text is taken, astral characters included
+    assert auth.verify(mint_token(private, subject=other, roles=["admin"])).subject == other
