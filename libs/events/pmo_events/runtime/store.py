@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table, and_, func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,6 +47,32 @@ class ConcurrencyConflict(Exception):
         super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version
+
+
+#: PostgreSQL's codes for a transaction it aborted to end a conflict with another one: deadlock_detected and
+#: serialization_failure. Nothing of it was committed; decided (or applied) again, it can succeed.
+LOST_TO_ANOTHER_TRANSACTION = frozenset({"40P01", "40001"})
+
+
+def lost_to_another_transaction(exc: BaseException) -> bool:
+    """`exc` is PostgreSQL aborting this transaction for another's sake (a deadlock, a serialization failure)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    for error in (orig, getattr(orig, "__cause__", None)):  # the DBAPI's error, then asyncpg's own
+        if getattr(error, "sqlstate", None) in LOST_TO_ANOTHER_TRANSACTION:
+            return True
+    return False
+
+
+class TransactionConflict(ConcurrencyConflict):
+    """The database aborted the transaction to end a conflict with another (`lost_to_another_transaction`):
+    nothing was written; decide again, as after any lost race."""
+
+    def __init__(self, error: BaseException) -> None:
+        Exception.__init__(self, f"the transaction lost a conflict with another: {error}")
+        self.stream_id = ""
+        self.expected_version = 0
 
 
 @dataclass(frozen=True, slots=True)

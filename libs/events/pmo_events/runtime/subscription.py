@@ -28,7 +28,7 @@ from pmo_events.runtime.consumed import (
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
 from pmo_events.runtime.leadership import AdvisoryLock
-from pmo_events.runtime.store import ConcurrencyConflict
+from pmo_events.runtime.store import ConcurrencyConflict, lost_to_another_transaction
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
 from pmo_events.runtime.tracing import consuming, polling
 from pmo_events.trust import REJECTION_REASONS, EventTrust, owner_source
@@ -46,6 +46,8 @@ class TransientFailure(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConcurrencyConflict | TransientFailure | OperationalError):
+        return True
+    if lost_to_another_transaction(exc):  # a deadlock or serialization failure: the poll is applied again
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
@@ -26,7 +27,9 @@ from pmo_events.runtime.store import (
     NewViewRows,
     Premise,
     PreparedAppend,
+    TransactionConflict,
     UpsertRows,
+    lost_to_another_transaction,
 )
 from pmo_events.runtime.views import Folding, StreamView
 
@@ -743,24 +746,31 @@ class CommandRuntime:
 
     @asynccontextmanager
     async def unit_of_work(self, meta: Metadata) -> AsyncIterator[UnitOfWork]:
-        if self.db.lender is None:
-            async with self.db.transaction() as session:
-                uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies, kept=self.kept)
-                yield uow
-                await uow.flush(last=True)
-            self.kept.keep_from(uow)  # committed
-        else:
-            # PostgreSQL: the session only when the command asks for it (as `Database.transaction` would
-            # run it: committed on success, rolled back by its close on any error). A draft asks for none.
-            uow = UnitOfWork(None, self.store, meta, self.projectors, self.policies, db=self.db, kept=self.kept)
-            try:
-                yield uow
-                await uow.flush(last=True)
-                if uow._session is not None:
-                    await uow._session.commit()
-                self.kept.keep_from(uow)  # committed (or, with no session, every statement ran alone)
-            finally:
-                await uow._end()
+        """A command's unit of work. PostgreSQL aborting it for another transaction's sake (a deadlock, a
+        serialization failure: `lost_to_another_transaction`) is a `TransactionConflict`: decided again."""
+        try:
+            if self.db.lender is None:
+                async with self.db.transaction() as session:
+                    uow = UnitOfWork(session, self.store, meta, self.projectors, self.policies, kept=self.kept)
+                    yield uow
+                    await uow.flush(last=True)
+                self.kept.keep_from(uow)  # committed
+            else:
+                # PostgreSQL: the session only when the command asks for it (as `Database.transaction` would
+                # run it: committed on success, rolled back by its close on any error). A draft asks for none.
+                uow = UnitOfWork(None, self.store, meta, self.projectors, self.policies, db=self.db, kept=self.kept)
+                try:
+                    yield uow
+                    await uow.flush(last=True)
+                    if uow._session is not None:
+                        await uow._session.commit()
+                    self.kept.keep_from(uow)  # committed (or, with no session, every statement ran alone)
+                finally:
+                    await uow._end()
+        except DBAPIError as exc:
+            if not lost_to_another_transaction(exc):
+                raise
+            raise TransactionConflict(exc) from exc
         if uow.recorded and self._on_commit is not None:
             # Committed: nothing after this line may turn the command's answer into a 5xx (the relay's
             # poll finds the events anyway when the nudge fails).
