@@ -65,11 +65,13 @@ async def test_a_booking_while_a_poll_ends_two_projects_is_no_5xx_and_outlives_n
         assert on_q.status_code == 201, on_q.text
         monkeypatch.setattr(consumer_module, "_remember", remember_waiting)
         sub = service.runtime.subscription
-        assert sub is not None and sub.batch_handler is not None
+        assert sub is not None
+        handle = sub.batch_handler
+        assert handle is not None
 
         async def poll() -> None:
             async with service.runtime.db.transaction() as session:
-                await sub.batch_handler(session, [_cancelled(q), _cancelled(p)])
+                await handle(session, [_cancelled(q), _cancelled(p)])
 
         consumer = asyncio.create_task(poll())
         await asyncio.wait_for(at_p.wait(), 10)
