@@ -34,7 +34,7 @@ DOCUMENTS = generated()
 SUBJECT_COLUMNS = {
     "pmo_events": ("actor",),
     "reporting_event_log": ("actor",),
-    "intake_proposals": ("requester",),
+    # intake_proposals.requester is unbounded text (intake_0006): older events hold subjects of up to 254 characters.
     "portfolio_assessments": ("assessor",),
     "portfolio_decisions": ("decided_by",),
     "portfolio_scenarios": ("saved_by",),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
 
@@ -69,6 +70,35 @@ async def test_a_view_drafted_by_the_longest_subject_is_rebuilt_as_written(
         assert replayed == 1
         assert await view_rows(runtime.db) == written
         assert any(LONGEST in row for row in written["intake_proposals"])
+
+
+async def test_a_history_drafted_before_the_bound_by_a_longer_subject_still_rebuilds_whole(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Review 1 of session 10 (F2): before c4a70a4 a subject of 201-254 characters was taken, its draft's event
+    kept it whole in `data.requester` (the view row was cut to 200). Events are never rewritten, and the rebuild's
+    COPY no longer cuts, so `requester VARCHAR(200)` made the rebuild fail (StringDataRightTruncation); the column
+    is unbounded text since intake_0006 and the row is rebuilt with the whole requester."""
+    old = "b" * 52 + LONGEST  # 252 characters, as c4cb679 stored it in the event
+    async with (
+        intake_service(postgres_url, kafka_bootstrap, tmp_path) as intake,
+        intake.client(LONGEST, "requester") as alice,
+    ):
+        created = await alice.post("/proposals", json=BODY)
+        assert created.status_code == 201, created.text
+        raw = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+        try:  # the history as older code left it: the event's data holds the whole (longer) subject
+            changed = await raw.execute("UPDATE pmo_events SET data = replace(data, $1, $2)", LONGEST, old)
+        finally:
+            await raw.close()
+        assert changed == "UPDATE 1"
+        runtime = intake.runtime
+        replayed = await rebuild_inline_views(
+            runtime.db, runtime.store, tables=INTAKE.view_tables, projectors=INTAKE.projectors
+        )
+        assert replayed == 1
+        rows = (await view_rows(runtime.db))["intake_proposals"]
+        assert len(rows) == 1 and old in rows[0]
 
 
 async def test_a_correlation_id_longer_than_the_events_column_is_a_422_and_one_as_long_is_kept_whole(

@@ -13,7 +13,8 @@ proposals = Table(
     metadata,
     Column("proposal_id", String(36), primary_key=True),
     Column("portfolio_id", String(64), nullable=False),
-    Column("requester", String(200), nullable=False),
+    # Text (intake_0006): events from before session 10 hold requesters of up to 254 characters (the edge takes 200).
+    Column("requester", Text, nullable=False),
     Column("status", String(32), nullable=False),
     Column("title", String(200), nullable=False),
     Column("version", Integer, nullable=False),

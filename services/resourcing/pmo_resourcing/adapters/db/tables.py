@@ -11,7 +11,8 @@ demands = Table(
     metadata,
     Column("demand_id", String(64), primary_key=True),
     Column("project_id", String(64), nullable=False),
-    Column("role", String(100), nullable=False),
+    # Text (resourcing_0005): events from before session 10 hold roles of up to 200 characters (intake takes 100).
+    Column("role", Text, nullable=False),
     Column("fte", String(20), nullable=False),
     Column("filled_fte", String(20), nullable=False),
     Column("start", Date, nullable=False),
