@@ -28,6 +28,8 @@ from pmo_events.runtime.consumed import (
 from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
 from pmo_events.runtime.leadership import AdvisoryLock
+from pmo_events.runtime.schema import consumed_streams
+from pmo_events.runtime.schema import events as events_table
 from pmo_events.runtime.store import ConcurrencyConflict, lost_to_another_transaction
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
 from pmo_events.runtime.tracing import consuming, polling
@@ -59,6 +61,21 @@ ANALYZE_FIRST_AT = 1000
 MALFORMED = "malformed_envelope"
 APPLY_FAILED = "apply_failed"
 DEAD_LETTER_REASONS = (MALFORMED, APPLY_FAILED, *REJECTION_REASONS)
+
+#: The envelope attributes a consumer keys on or that a service stores, with the longest of each its columns hold
+#: (pmo_events, pmo_consumed_streams): a longer one is a malformed envelope, dead-lettered when read. An
+#: authentic event with a 65-character stream id failed the poll's offset write (StringDataRightTruncation on
+#: PostgreSQL, not transient) and stalled the whole subscription, re-reading the same poll for ever (review 1
+#: of session 10, F4).
+ATTRIBUTE_BOUNDS: tuple[tuple[str, str, int], ...] = tuple(
+    (attribute, name, int(column.type.length))  # type: ignore[attr-defined]
+    for attribute, name, column in (
+        ("event_id", "id", events_table.c.event_id),
+        ("source", "source", consumed_streams.c.source),
+        ("type", "type", events_table.c.type),
+        ("stream_id", "subject (stream id)", consumed_streams.c.stream_id),
+    )
+)
 
 
 class LeadershipLost(RuntimeError):
@@ -514,6 +531,14 @@ class Subscription:
             )
         except MalformedEnvelope as exc:
             return _Parsed(tp, record, error=f"malformed envelope: {exc}", reason=MALFORMED)
+        for attribute, name, bound in ATTRIBUTE_BOUNDS:
+            if len(value := getattr(event, attribute)) > bound:
+                return _Parsed(
+                    tp,
+                    record,
+                    error=f"malformed envelope: its {name} is {len(value)} characters long, at most {bound} are read",
+                    reason=MALFORMED,
+                )
         rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"")
         if rejection is not None:
             return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason, refused=event)
