@@ -43,6 +43,16 @@ async def test_a_subject_longer_than_the_requester_column_is_a_401_and_drafts_no
     assert await _events(intake) == 0
 
 
+@pytest.mark.parametrize("subject", ["al\x00ice", "al\ud800ice"], ids=["nul", "lone-surrogate"])
+async def test_a_subject_no_column_can_store_is_a_401_and_drafts_nothing(intake: RunningService, subject: str) -> None:
+    """Review 1 of session 10 (F3): such a subject reached the database as the actor, a 500 on every command."""
+    async with intake.client(subject, "requester") as mallory:
+        refused = await mallory.post("/proposals", json=BODY)
+    assert refused.status_code == 401, refused.text
+    assert "lone surrogate" in refused.json()["detail"]
+    assert await _events(intake) == 0
+
+
 async def test_the_longest_subject_finds_its_own_draft(intake: RunningService) -> None:
     async with intake.client(LONGEST, "requester") as alice:
         created = await alice.post("/proposals", json=BODY)
