@@ -73,7 +73,7 @@ PORTFOLIO = ServiceDefinition(
     # 5.0: a dependency may wait for a programme milestone: its provider_project_id may be null, graph nodes
     # have a kind (issue 16).
     # 5.1: /health/ready's subscription lag is typed as a number (issue 14).
-    api_version="6.0.0",
+    api_version="7.0.0",
     description="Strategy, budget envelopes, board decisions and the projects they initiate.",
     default_port=8002,
     topic=portfolio.TOPIC,

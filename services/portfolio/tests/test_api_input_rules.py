@@ -132,3 +132,16 @@ async def test_a_benefit_of_money_is_measured_as_money_by_today(service) -> None
         assert measured.status_code == 201, measured.text
         [event] = measured.json()["recorded"]
         assert (event["measured_value"], event["unit"]) == ("45000.50", "EUR")
+
+
+async def test_a_qualified_share_is_a_short_decimal_string(service) -> None:
+    """A charter's qualified share is at most 1 with 4 places (an unbounded string of digits was taken and
+    recorded whole: 200,000 digits made a 200 kB event; review 1 of session 10, F5)."""
+    portfolio = await new_portfolio(service, ["bea"])
+    url = f"/portfolios/{portfolio['id']}/charter"
+    charter = {"members": ["bea", "bob", "cy"], "chair": "bea", "quorum": 2, "rule": "qualified_majority"}
+    async with service.client("olga", "viewer") as owner:
+        for share in ("0.5" + "0" * 200_000 + "1", "0.66667", "10.5", "2/3", 0.7):
+            await refused(service, owner, "PUT", url, {**charter, "qualified_share": share}, "qualified_share")
+        kept = await owner.put(url, json={**charter, "qualified_share": "0.6667"})
+        assert kept.status_code == 200, kept.text

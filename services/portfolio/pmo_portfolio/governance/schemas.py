@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -9,7 +10,7 @@ from pydantic import Field
 from pmo_portfolio.shared.http import Body
 from pmo_servicekit.auth import SUBJECT_MAX_LENGTH
 from pmo_servicekit.contract.responses import example
-from pmo_servicekit.contract.wire import DecimalString, MoneyInput
+from pmo_servicekit.contract.wire import DecimalText, MoneyInput
 
 Subject = Field(min_length=1, max_length=200)
 
@@ -38,9 +39,12 @@ class CharterReplace(Body):
     chair: str = Subject
     quorum: int = Field(ge=1, le=50)
     rule: Literal["simple_majority", "qualified_majority", "unanimity"]
-    qualified_share: DecimalString | None = Field(
-        default=None, description="for a qualified majority: above 0.5, at most 1"
-    )
+    qualified_share: (
+        Annotated[
+            Decimal, DecimalText(5, 4, "for a qualified majority: above 0.5, at most 1, a decimal string", "0.6667")
+        ]
+        | None
+    ) = None
     voting_days: int = Field(default=14, ge=1, le=90)
     delegated_authority: DelegationIn | None = None
     reason: str | None = Field(default=None, max_length=2000)
