@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pmo_events.runtime import Metadata
 from pmo_events.runtime.tracing import current_traceparent
 from pmo_servicekit.auth import Principal
-from pmo_servicekit.problems import Problem
+from pmo_servicekit.problems import Problem, invalid_field
 
 if TYPE_CHECKING:
     from pmo_servicekit.service import ServiceRuntime
@@ -80,8 +80,7 @@ def metadata_for(request: Request, principal: Principal) -> Metadata:
     )
     if len(correlation) > CORRELATION_ID_MAX:
         message = f"an X-Correlation-Id has at most {CORRELATION_ID_MAX} characters"
-        error = {"field": "X-Correlation-Id", "location": "header", "message": message, "code": "string_too_long"}
-        raise Problem(422, "validation-error", message, errors=[error])
+        raise invalid_field("X-Correlation-Id", message, location="header", code="string_too_long")
     return Metadata(actor=principal.subject, correlation_id=correlation, traceparent=current_traceparent())
 
 
