@@ -33,6 +33,7 @@ _COLUMNS = ("portfolio_id", "status", "stage", "version", "state", "updated_at")
 _READ = "SELECT state FROM portfolio_projects WHERE project_id = $1"
 _INSERT = pgdirect.values_insert(projects, ("project_id", *_COLUMNS))
 _UPDATE = pgdirect.values_update(projects, "project_id", _COLUMNS)
+_FEED = pgdirect.ArrayColumns(projects, ("project_id", *_COLUMNS))
 #: `session.info`'s key for the projects `update_projects` wrote in the session's transaction (`_written`).
 _WRITTEN = "pmo_portfolio_projects_written"
 
@@ -59,8 +60,7 @@ async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
     text = state.model_dump_json()
     values = {**project_columns(state, event), "state": text}
     if pgdirect.on_asyncpg(session):
-        feed = pgdirect.ArrayColumns(projects, ("project_id", *_COLUMNS))
-        await pgdirect.fetch(session, _UPDATE if stored else _INSERT, *feed.row({"project_id": stream, **values}))
+        await pgdirect.fetch(session, _UPDATE if stored else _INSERT, *_FEED.row({"project_id": stream, **values}))
     elif not stored:
         await session.execute(projects.insert().values(project_id=stream, **values))
     else:
