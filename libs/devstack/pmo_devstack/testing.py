@@ -231,7 +231,9 @@ async def drop_database(admin_url: str, url: str) -> None:
         await conn.close()
 
 
-_TEMPLATES_LOCK = threading.Lock()
+#: Guards the spares and the background thread's start (not `_TEMPLATES_LOCK`: a first SQLite template's
+#: migrations hold that one, and `take_database` runs on an event loop).
+_SPARES_LOCK = threading.Lock()
 #: Work for the background thread: ("drop", admin URL, database URL) or ("spare", admin URL, "").
 _JOBS: queue.Queue[tuple[str, str, str]] = queue.Queue()
 _WORKER: list[threading.Thread] = []
@@ -250,7 +252,7 @@ def drop_database_later(admin_url: str, url: str) -> None:
 async def take_database(admin_url: str) -> str:
     """`create_database(admin_url)`, answered with one the background thread made ahead when there is one (it
     makes the next while the test runs): a brand-new, empty database nobody has used either way."""
-    with _TEMPLATES_LOCK:
+    with _SPARES_LOCK:
         spares = _SPARES.setdefault(admin_url, [])
         url = spares.pop() if spares else None
     _background("spare", admin_url, "")
@@ -261,7 +263,7 @@ def dropped_all() -> list[str]:
     """Waits until every database given to `drop_database_later`, and every spare not taken, is dropped; answers
     the drops that failed."""
     _JOBS.join()
-    with _TEMPLATES_LOCK:
+    with _SPARES_LOCK:
         left = [(admin, url) for admin, urls in _SPARES.items() for url in urls]
         _SPARES.clear()
     for admin, url in left:
@@ -271,7 +273,7 @@ def dropped_all() -> list[str]:
 
 
 def _background(job: str, admin_url: str, url: str) -> None:
-    with _TEMPLATES_LOCK:
+    with _SPARES_LOCK:
         if not _WORKER:
             _WORKER.append(threading.Thread(target=_work, name="test-databases", daemon=True))
             _WORKER[0].start()
@@ -285,11 +287,11 @@ def _work() -> None:
             if job == "drop":
                 asyncio.run(drop_database(admin_url, url))
             else:
-                with _TEMPLATES_LOCK:
+                with _SPARES_LOCK:
                     enough = len(_SPARES.get(admin_url, ())) >= 1
                 if not enough:
                     made = asyncio.run(create_database(admin_url))
-                    with _TEMPLATES_LOCK:
+                    with _SPARES_LOCK:
                         _SPARES.setdefault(admin_url, []).append(made)
         except Exception as exc:  # kept for dropped_all: a failed drop leaves a database behind, not a wrong test
             _DROP_FAILURES.append(f"{job} {url or admin_url}: {exc!r}")
@@ -300,6 +302,7 @@ def _work() -> None:
 #: A SQLite file migrated once per process and per (driver, migrations, metadata), copied into each fresh test
 #: database instead of running every migration again.
 _TEMPLATES: dict[tuple[str, str, int], str] = {}
+_TEMPLATES_LOCK = threading.Lock()
 _TEMPLATE_DIR: list[Path] = []
 
 
