@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import ResourceRegistered, ResourceUpdated
 from pmo_events.envelope import RecordedEvent, dumps, loads
-from pmo_events.runtime.store import UpsertRows
+from pmo_events.runtime.store import EventStore, UpsertRows
 from pmo_resourcing.adapters.db.tables import allocations, resource_skills, resources
-from pmo_resourcing.domain.resource import Booking, Resource, evolve, initial
+from pmo_resourcing.domain.resource import Booking, Resource, evolve, evolve_owned, initial
 from pmo_resourcing.projections.demands import refresh_coverage
 
 STREAM_TYPE = "resource"
@@ -21,10 +21,17 @@ STREAM_TYPE = "resource"
 async def project_resource(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type != STREAM_TYPE:
         return
-    row = (await session.execute(select(resources.c.state).where(resources.c.resource_id == event.stream_id))).first()
-    before = Resource.model_validate(loads(row.state)) if row else initial(event.stream_id)
+    query = select(resources.c.state, resources.c.version).where(resources.c.resource_id == event.stream_id)
+    row = (await session.execute(query)).first()
     decoded = event.decode()
-    state = evolve(before, decoded)
+    if row is not None and row.version == event.sequence - 1:
+        state = evolve(Resource.model_validate(loads(row.state)), decoded)
+    elif row is None and event.sequence == 1:
+        state = evolve(initial(event.stream_id), decoded)
+    else:
+        # The row is missing (an operator's delete, a partial restore) or not at the version this event follows:
+        # folding the event onto it (or onto an empty state) would write a partial state at the stream's version.
+        state = await folded_through(session, event)
     await _write_resource(session, state, event, exists=row is not None)
     if isinstance(decoded, ResourceRegistered | ResourceUpdated):
         await _write_skills(session, state)
@@ -34,6 +41,21 @@ async def project_resource(session: AsyncSession, event: RecordedEvent) -> None:
         await _write_allocation(session, state, booking, event)
         if booking.demand_id:
             await refresh_coverage(session, booking.demand_id)
+
+
+async def folded_through(session: AsyncSession, event: RecordedEvent) -> Resource:
+    """The resource's state after `event`, folded from its stream in the store (its snapshot, if one is at or
+    before `event`, and the events after it up to `event`): what its row holds when it is in step."""
+    store = EventStore(source=event.source, topic=None)
+    snapshot = await store.load_snapshot(session, event.stream_id)
+    state, after = initial(event.stream_id), 0
+    if snapshot is not None and snapshot.version <= event.sequence:
+        state, after = snapshot.restore(Resource), snapshot.version
+    for recorded in await store.load(session, event.stream_id, after_version=after):
+        if recorded.sequence > event.sequence:
+            break
+        state = evolve_owned(state, recorded.decode())
+    return state
 
 
 #: The events after which `project_resource` rewrites the resource's skills (a delete and inserts).
