@@ -408,6 +408,12 @@ class EventStore:
         )
         return [_read(row, self.source) for row in await session.execute(query)]
 
+    async def load_first(self, session: AsyncSession, stream_id: str) -> RecordedEvent | None:
+        """A stream's first event (None: the stream has none)."""
+        query = select(*_COLUMNS).where(events.c.stream_id == stream_id, events.c.version == 1)
+        row = (await session.execute(query)).first()
+        return _read(row, self.source) if row is not None else None
+
     async def load_many(
         self, session: AsyncSession, stream_ids: Sequence[str]
     ) -> dict[str, tuple[Snapshot | None, list[RecordedEvent]]]:

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Table, bindparam, select
+from sqlalchemy import Column, Table, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.schema import events
-from pmo_events.runtime.store import ChangedViewRows, NewViewRows
+from pmo_events.runtime.store import ChangedViewRows, EventStore, NewViewRows
 
 S = TypeVar("S", bound=BaseModel)
 _CHUNK = 1000
@@ -53,6 +53,10 @@ class StreamView(Generic[S]):
     on_insert: Callable[[RecordedEvent], dict[str, Any]] = field(default=_nothing)
     #: Only streams of this type have rows (None: every stream the service records).
     stream_type: str | None = None
+    #: The column `columns` fills with the sequence of the row's last event: a row not at the version an event
+    #: follows (restored from an older backup) is folded again from its stream, as a missing row is. None: only
+    #: a missing row is detected.
+    version: Column[Any] | None = None
     #: A rebuild's decode of a stored event given the stream's next stored event (None: the last one, or the
     #: next is on a later page): may leave out what that next event replaces, so long as the state after it
     #: is the full decode's (each view that has one tests it). None: every event decoded in full.
@@ -77,7 +81,21 @@ class StreamView(Generic[S]):
         for event in events:
             starts.setdefault(event.stream_id, event.sequence)
         # A stream whose batch starts at its first event has no row yet: nothing to read (a create).
-        folding = self.replay(await self._load(session, [i for i, first in starts.items() if first > 1]))
+        continued = [i for i, first in starts.items() if first > 1]
+        stored = await self._load(session, continued)
+        folding = self.replay({i: state for i, (state, _) in stored.items()})
+        # A row missing (an operator's delete, a partial restore) or not at the version its stream's first event
+        # here follows: folded from the stream's whole history, never from an empty or an older state. A missing
+        # row is then inserted (its first event is the stream's), one behind is rewritten.
+        out_of_step = [i for i in continued if i not in stored or stored[i][1] not in (None, starts[i] - 1)]
+        if out_of_step:
+            store = EventStore(source=events[0].source, topic=None)
+            earlier: list[RecordedEvent] = []
+            for stream_id in out_of_step:
+                earlier += [e for e in await store.load(session, stream_id) if e.sequence < starts[stream_id]]
+                if stream_id in folding.stored:
+                    folding.stored[stream_id] = self.initial(stream_id)
+            folding.fold(earlier)
         folding.fold(events)
         await folding.write(session)
 
@@ -129,13 +147,20 @@ class StreamView(Generic[S]):
         it needs no transaction): rows are written with their events, so each state is its stream's at that
         version."""
         key_type = pgdirect.parameter_type(self.key)
+        row_version = f"v.{self.version.name}" if self.version is not None else "NULL"
         statement = (
             f"SELECT v.{self.key.name}, v.{self.state.name}, "
-            f"(SELECT max(e.version) FROM {events.name} AS e WHERE e.stream_id = v.{self.key.name}) "
+            f"(SELECT max(e.version) FROM {events.name} AS e WHERE e.stream_id = v.{self.key.name}), {row_version} "
             f"FROM {self.table.name} AS v WHERE v.{self.key.name} = ANY($1::{key_type}[])"
         )
         rows = await pgdirect.fetch(session, statement, ids, begin=False)
-        return {key: (self.model.model_validate_json(state), version) for key, state, version in rows}
+        # A row behind its stream (restored from an older backup) is left out, as a missing one: the caller's
+        # ordinary path (`many`) folds it from the stream.
+        return {
+            key: (self.model.model_validate_json(state), version)
+            for key, state, version, at in rows
+            if at is None or at == version
+        }
 
     def changed_rows(self, events: Sequence[RecordedEvent], stored: dict[str, S]) -> ChangedViewRows:
         """The rows of streams that go on (`stored`: each one's state before `events`), rewritten after them."""
@@ -152,12 +177,14 @@ class StreamView(Generic[S]):
             raise ValueError("a rebuild folds from empty rows: its states are its own")
         return Folding(self, dict(stored or {}), rebuilding=rebuilding)
 
-    async def _load(self, session: AsyncSession, ids: list[str]) -> dict[str, S]:
-        found: dict[str, S] = {}
+    async def _load(self, session: AsyncSession, ids: list[str]) -> dict[str, tuple[S, int | None]]:
+        """The rows' states, each with its `version` (None when the view has no such column)."""
+        found: dict[str, tuple[S, int | None]] = {}
+        version = self.version if self.version is not None else literal(None)
         for start in range(0, len(ids), _CHUNK):
-            query = select(self.key, self.state).where(self.key.in_(ids[start : start + _CHUNK]))
-            for key, state in await session.execute(query):
-                found[key] = self.model.model_validate_json(state)
+            query = select(self.key, self.state, version).where(self.key.in_(ids[start : start + _CHUNK]))
+            for key, state, at in await session.execute(query):
+                found[key] = (self.model.model_validate_json(state), at)
         return found
 
     def _row(self, stream_id: str, state: S, event: RecordedEvent) -> dict[str, Any]:
@@ -224,10 +251,16 @@ class Folding(Generic[S]):
             else:
                 await session.execute(view.table.insert(), rows)
         updates = [view._row(i, states[i], last[i]) for i in last if i in self.stored]
+        updated: set[str] = set()
         if updates and fast:
             for start in range(0, len(updates), _CHUNK):
-                await _update_on_asyncpg(session, view.table, view.key.name, updates[start : start + _CHUNK])
+                updated.update(
+                    await _update_on_asyncpg(session, view.table, view.key.name, updates[start : start + _CHUNK])
+                )
         elif updates:
+            for start in range(0, len(updates), _CHUNK):
+                wanted = [row[view.key.name] for row in updates[start : start + _CHUNK]]
+                updated.update((await session.execute(select(view.key).where(view.key.in_(wanted)))).scalars())
             # Bound names must differ from column names in an UPDATE's SET clause.
             names = [name for name in updates[0] if name != view.key.name]
             statement = (
@@ -237,6 +270,15 @@ class Folding(Generic[S]):
             )
             rows = [{"b_key": row[view.key.name], **{f"b_{n}": row[n] for n in names}} for row in updates]
             await session.execute(statement, rows)
+        missing = [row for row in updates if row[view.key.name] not in updated]
+        if missing:
+            # A row gone while its stream went on (the states here are whole: a poll's held aggregates, or `many`'s
+            # fold of the row it read): inserted, with the columns its stream's first event gives.
+            store = EventStore(source=last[missing[0][view.key.name]].source, topic=None)
+            for row in missing:
+                first = await store.load_first(session, row[view.key.name])
+                assert first is not None, "a stream that goes on has a first event"
+                await session.execute(view.table.insert(), [row | view.on_insert(first)])
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -286,13 +328,14 @@ async def _copy_on_asyncpg(session: AsyncSession, table: Table, rows: list[dict[
 _COPIED: dict[tuple[str, tuple[str, ...]], pgdirect.ArrayColumns] = {}
 
 
-async def _update_on_asyncpg(session: AsyncSession, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+async def _update_on_asyncpg(session: AsyncSession, table: Table, key: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """The rows updated, answering their keys (a key whose row is missing is not among them)."""
     names = tuple(name for name in rows[0] if name != key)
     found = _STATEMENTS.get(("update", table.name, names))
     if found is None:
         found = _STATEMENTS[("update", table.name, names)] = (
-            pgdirect.unnest_update(table, key, names),
+            pgdirect.unnest_update(table, key, names) + f" RETURNING {table.name}.{pgdirect.quoted([key])}",
             pgdirect.ArrayColumns(table, (key, *names)),
         )
     statement, feed = found
-    await pgdirect.fetch(session, statement, *feed.arrays(rows))
+    return [row[0] for row in await pgdirect.fetch(session, statement, *feed.arrays(rows))]

@@ -75,6 +75,7 @@ project_proposal = StreamView(
     on_insert=_first,
     # The proposal's lesson offers and acknowledgements are on streams of their own.
     stream_type="proposal",
+    version=proposals.c.version,
     rebuild_decode=rebuild_decode,
     rebuild_evolve=evolve_owned,
 )

@@ -38,6 +38,7 @@ update_portfolios = StreamView(
     evolve=portfolio_rules.evolve,
     columns=_columns,
     stream_type="portfolio",
+    version=portfolios.c.version,
     rebuild_evolve=portfolio_rules.evolve_owned,
 )
 

@@ -51,6 +51,7 @@ motion_rows = StreamView(
     initial=motion_rules.initial,
     evolve=motion_rules.evolve,
     columns=_columns,
+    version=motions.c.version,
 )
 
 
