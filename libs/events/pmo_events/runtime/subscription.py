@@ -402,15 +402,48 @@ class Subscription:
     async def _apply_batch(self, batch: Batch, checked: Checked) -> None:
         """The poll in one transaction with its offsets. Its events are handled together first; when one of
         them fails, that whole transaction is rolled back and the poll is applied again, event by event, in a
-        new one (a savepoint around the together attempt would cost two more round trips on every poll)."""
+        new one (a savepoint around the together attempt would cost two more round trips on every poll).
+
+        The poll's counts (refused, dead-lettered, duplicates, early, split) stand only when it commits: a poll
+        that fails (a transient failure is retried whole) takes back what it counted, so the retry counts its
+        records once, not again."""
+        counted = self._counts()
         try:
-            applied = await self._apply_in_transaction(batch, checked, together=True)
-        except _SplitPoll:
-            self.status.batches_split += 1
-            applied = await self._apply_in_transaction(batch, checked, together=False)
+            try:
+                applied = await self._apply_in_transaction(batch, checked, together=True)
+            except _SplitPoll:
+                self.status.batches_split += 1
+                applied = await self._apply_in_transaction(batch, checked, together=False)
+        except BaseException:
+            self._take_back(counted)
+            raise
         self.status.applied += applied
         for tp, records_of_tp in batch.items():
             self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
+
+    def _counts(self) -> tuple[int, int, int, int, int, dict[str, int]]:
+        status = self.status
+        return (
+            status.skipped_duplicates,
+            status.out_of_order,
+            status.dead_lettered,
+            status.rejected,
+            status.batches_split,
+            dict(status.dead_letters),
+        )
+
+    def _take_back(self, counted: tuple[int, int, int, int, int, dict[str, int]]) -> None:
+        status = self.status
+        (
+            status.skipped_duplicates,
+            status.out_of_order,
+            status.dead_lettered,
+            status.rejected,
+            status.batches_split,
+            dead_letters,
+        ) = counted
+        status.dead_letters.clear()
+        status.dead_letters.update(dead_letters)
 
     async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> int:
         """Answers how many events it applied."""
