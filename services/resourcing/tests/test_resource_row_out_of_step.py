@@ -112,3 +112,31 @@ async def test_the_consumer_releasing_a_booking_after_the_row_went_missing_write
     assert (row["name"], row["version"]) == ("Ada Lovelace", 4)
     assert kept.json()["id"] in row["state"]
     await _rebuilt_equal(service)
+
+
+async def test_a_profile_change_is_merged_into_the_resource_its_stream_holds_not_its_row(
+    service: RunningService,
+) -> None:
+    """PATCH /resources/{id} merged the change into the profile its view row held: with the row gone it answered
+    404 for a resource that exists, with the row restored behind it put back what the stream changed since."""
+    async with service.client(*MANAGER) as client:
+        ada = await register(client, name="Ada")
+        path = f"/resources/{ada['id']}"
+        old = await _row(service, ada["id"])
+        renamed = await client.patch(path, json={"name": "Ada Lovelace"}, headers={"If-Match": '"1"'})
+        assert renamed.status_code == 200, renamed.text
+        async with service.runtime.db.transaction() as session:  # restored from the backup taken before the rename
+            where = resources.c.resource_id == ada["id"]
+            await session.execute(
+                resources.update().where(where).values({k: v for k, v in old.items() if k != "resource_id"})
+            )
+        moved = await client.patch(path, json={"pool": "data"}, headers={"If-Match": '"2"'})
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["name"], moved.json()["pool"]) == ("Ada Lovelace", "data")
+        await _delete_row(service, ada["id"])
+        again = await client.patch(path, json={"role": "architect"}, headers={"If-Match": '"3"'})
+        assert again.status_code == 200, again.text
+        assert (again.json()["name"], again.json()["role"]) == ("Ada Lovelace", "architect")
+    row = await _row(service, ada["id"])
+    assert (row["name"], row["pool"], row["role"], row["version"]) == ("Ada Lovelace", "data", "architect", 4)
+    await _rebuilt_equal(service)

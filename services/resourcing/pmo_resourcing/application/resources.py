@@ -47,10 +47,18 @@ async def register_resource(uow: UnitOfWork, resource_id: str, described: Resour
 
 
 async def update_resource(
-    uow: UnitOfWork, resource_id: str, described: ResourceProfile, *, acceptance: Acceptance, expected_version: int
+    uow: UnitOfWork,
+    resource_id: str,
+    describe: Callable[[Resource], ResourceProfile],
+    *,
+    acceptance: Acceptance,
+    expected_version: int,
 ) -> Changed[Resource]:
+    """`describe`: the profile after the change, from the resource's state as its stream has it (never its view
+    row, which an operator's delete or an older backup may have taken away or put behind)."""
+
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
-        return profile.update(state, described, by=actor(uow), acceptance=acceptance)
+        return profile.update(state, describe(state), by=actor(uow), acceptance=acceptance)
 
     return await decide_in(uow, resource_id, decide, expected_version=expected_version)
 

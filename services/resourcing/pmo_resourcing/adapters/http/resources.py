@@ -104,15 +104,17 @@ async def update_resource(
     _key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Change the profile; a capacity cut that overloads booked weeks is 409 unless accepted with a reason."""
-    current, _version = await queries.get_resource(service_runtime(request).db, resource_id)
     acceptance = Acceptance(body.allow_overallocation, body.reason)
-    described = _merged(current, body)
+
+    def describe(current: Resource) -> ResourceProfile:
+        return _merged(current, body)
+
     return await run_command(
         request,
         principal,
         lambda uow: answered(
             viewed(
-                commands.update_resource(uow, resource_id, described, acceptance=acceptance, expected_version=if_match),
+                commands.update_resource(uow, resource_id, describe, acceptance=acceptance, expected_version=if_match),
                 _view,
             )
         ),
