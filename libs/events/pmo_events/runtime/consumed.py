@@ -3,7 +3,9 @@ stream, and its dead letters (written to the outbox in the batch's transaction).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,7 +160,7 @@ async def write_offsets(
     `asynchronous_commit` (PostgreSQL): the transaction commits without waiting for its WAL flush
     (`synchronous_commit` off until it ends; the setting in effect at the commit is the one that counts), set by
     the same statement."""
-    progress = [(tp, max(records[-1].offset + 1, starts.get(tp, 0))) for tp, records in batch.items()]
+    progress = _progress(batch, starts)
     if pgdirect.on_asyncpg(session):
         # through pgdirect: the session's connection asked once per transaction, and a lost one raised as
         # SQLAlchemy's invalidated DBAPIError (the subscription retries from the stored offsets)
@@ -166,25 +168,9 @@ async def write_offsets(
         written = await pgdirect.fetch(
             session,
             _PROGRESS_ASYNC_COMMIT_SQL if asynchronous_commit else _PROGRESS_SQL,
-            consumer,
-            epoch,
-            [tp.topic for tp, _ in progress],
-            [tp.partition for tp, _ in progress],
-            [offset for _, offset in progress],
-            [source for source, _ in changed],
-            [stream_id for _, stream_id in changed],
-            list(changed.values()),
+            *_progress_args(consumer, epoch, progress, changed),
         )
-        found = {(row["topic"], row["partition"]) for row in written}
-        missing = [(tp, offset) for tp, offset in progress if (tp.topic, tp.partition) not in found]
-        if asynchronous_commit and not written:  # no offset row yet: the statement's rows set nothing
-            await pgdirect.fetch(session, "SET LOCAL synchronous_commit = off")
-        if missing:  # a partition's first poll
-            rows = [
-                {"consumer": consumer, "topic": tp.topic, "partition": tp.partition, "next_offset": offset}
-                for tp, offset in missing
-            ]
-            await session.execute(consumer_offsets.insert(), [{**row, "broker_epoch": epoch} for row in rows])
+        await _after_progress(session, consumer, epoch, progress, written, asynchronous_commit)
         return
     if asynchronous_commit:  # PostgreSQL on another driver
         await session.execute(text("SET LOCAL synchronous_commit = off"))
@@ -205,6 +191,113 @@ async def write_offsets(
             await session.execute(
                 consumer_offsets.insert().values(consumer=consumer, topic=tp.topic, partition=tp.partition, **values)
             )
+
+
+def _progress(
+    batch: dict[TopicPartition, list[Any]], starts: dict[TopicPartition, int]
+) -> list[tuple[TopicPartition, int]]:
+    return [(tp, max(records[-1].offset + 1, starts.get(tp, 0))) for tp, records in batch.items()]
+
+
+def _progress_args(
+    consumer: str, epoch: str, progress: list[tuple[TopicPartition, int]], changed: dict[StreamKey, int]
+) -> list[Any]:
+    """`_PROGRESS_SQL`'s eight parameters, in order."""
+    return [
+        consumer,
+        epoch,
+        [tp.topic for tp, _ in progress],
+        [tp.partition for tp, _ in progress],
+        [offset for _, offset in progress],
+        [source for source, _ in changed],
+        [stream_id for _, stream_id in changed],
+        list(changed.values()),
+    ]
+
+
+async def _after_progress(
+    session: AsyncSession,
+    consumer: str,
+    epoch: str,
+    progress: list[tuple[TopicPartition, int]],
+    written: Sequence[Any],
+    asynchronous_commit: bool,
+) -> None:
+    """After the bookkeeping statement (`written`: the offset rows it updated): a partition's first offset row
+    inserted, and the WAL flush wait turned off when no row of the statement did it."""
+    found = {(row["topic"], row["partition"]) for row in written}
+    missing = [(tp, offset) for tp, offset in progress if (tp.topic, tp.partition) not in found]
+    if asynchronous_commit and not written:  # no offset row yet: the statement's rows set nothing
+        await pgdirect.fetch(session, "SET LOCAL synchronous_commit = off")
+    if missing:  # a partition's first poll
+        rows = [
+            {"consumer": consumer, "topic": tp.topic, "partition": tp.partition, "next_offset": offset}
+            for tp, offset in missing
+        ]
+        await session.execute(consumer_offsets.insert(), [{**row, "broker_epoch": epoch} for row in rows])
+
+
+#: `session.info` key of the poll's `CarriedProgress` while its batch handler runs (PostgreSQL through asyncpg).
+CARRIED_PROGRESS = "pmo_carried_progress"
+
+
+class CarriedProgress:
+    """A poll's bookkeeping (its streams' last sequences and its partitions' offsets, `write_offsets`) offered to
+    the batch handler, to go in the handler's own last statement instead of a round trip of its own after it.
+
+    Made by the subscription once the poll's new last sequences are known (before the handler runs) and kept in
+    `session.info[CARRIED_PROGRESS]`. A handler that writes with one statement of data-modifying CTEs puts
+    `ctes(first)` among its CTEs, `args` after its own parameters, reads `RETURNED` from the statement's answer
+    and hands the answered rows to `carried`. The rows it writes are those `write_offsets` writes, in the same
+    transaction: the offset rows were locked by `lock_offsets` and the known streams' rows by `last_sequences`
+    before the handler ran, so the statement takes no lock the poll did not hold already (a new stream's row is
+    inserted as `write_offsets` inserts it). When the handler does not carry it, or its transaction fails, the
+    subscription writes it itself (or the poll is applied again, by a new transaction)."""
+
+    __slots__ = ("_args", "_asynchronous_commit", "_consumer", "_epoch", "_progress", "written")
+
+    #: What the carrying statement answers: one row per offset row its CTE `progress` updated.
+    RETURNED = "SELECT topic, partition FROM progress"
+
+    def __init__(
+        self,
+        consumer: str,
+        epoch: str,
+        batch: dict[TopicPartition, list[Any]],
+        starts: dict[TopicPartition, int],
+        changed: dict[StreamKey, int],
+        *,
+        asynchronous_commit: bool,
+    ) -> None:
+        self._consumer, self._epoch = consumer, epoch
+        self._progress = _progress(batch, starts)
+        self._args = _progress_args(consumer, epoch, self._progress, changed)
+        self._asynchronous_commit = asynchronous_commit
+        #: The rows the carrying statement answered (None: not carried).
+        self.written: Sequence[Any] | None = None
+
+    @property
+    def args(self) -> list[Any]:
+        return self._args
+
+    def ctes(self, first: int) -> str:
+        """The bookkeeping as two CTEs (`streams`, `progress`), its parameters numbered from `first`."""
+        return _renumbered(_PROGRESS_CTES_ASYNC_COMMIT if self._asynchronous_commit else _PROGRESS_CTES, first - 1)
+
+    def carried(self, rows: Sequence[Any]) -> None:
+        self.written = rows
+
+    async def finish(self, session: AsyncSession) -> None:
+        """After a carrying statement: what `write_offsets` does after its own."""
+        assert self.written is not None
+        await _after_progress(
+            session, self._consumer, self._epoch, self._progress, self.written, self._asynchronous_commit
+        )
+
+
+@functools.cache
+def _renumbered(statement: str, by: int) -> str:
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m[1]) + by}", statement)
 
 
 #: PostgreSQL: the poll's streams' last sequences (new rows inserted, known ones moved: the rows read by
@@ -228,3 +321,15 @@ _PROGRESS_ASYNC_COMMIT_SQL = _PROGRESS_SQL.replace(
     "RETURNING o.topic, o.partition", "RETURNING o.topic, o.partition, set_config('synchronous_commit', 'off', true)"
 )
 assert _PROGRESS_ASYNC_COMMIT_SQL != _PROGRESS_SQL
+#: `_PROGRESS_SQL` as CTEs of another statement (`CarriedProgress.ctes`).
+_PROGRESS_CTES = (
+    _PROGRESS_SQL.strip()
+    .removeprefix("WITH ")
+    .replace("\nUPDATE ", "\n, progress AS (\nUPDATE ", 1)
+    .removesuffix("RETURNING o.topic, o.partition")
+    + "RETURNING o.topic, o.partition\n)"
+)
+_PROGRESS_CTES_ASYNC_COMMIT = _PROGRESS_CTES.replace(
+    "RETURNING o.topic, o.partition", "RETURNING o.topic, o.partition, set_config('synchronous_commit', 'off', true)"
+)
+assert _PROGRESS_CTES.count("progress AS (") == 1 and _PROGRESS_CTES_ASYNC_COMMIT != _PROGRESS_CTES

@@ -17,7 +17,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.envelope import MalformedEnvelope, RecordedEvent, from_header_map, header_map
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.consumed import (
+    CARRIED_PROGRESS,
+    CarriedProgress,
     StreamKey,
     dead_letter,
     last_sequences,
@@ -458,28 +461,43 @@ class Subscription:
                     if item.refused is not None:
                         self._refused(item)
             last_seen = await last_sequences(session, self.name, [p.key for p in parsed if p.event is not None])
-            if together:
-                applied, changed = await self._apply_together(session, parsed, last_seen)
+            try:
+                if together:
+                    # A batch handler on PostgreSQL may carry the bookkeeping in its own last statement.
+                    carry = (batch, starts) if self.batch_handler is not None and pgdirect.on_asyncpg(session) else None
+                    applied, changed = await self._apply_together(session, parsed, last_seen, carry)
+                else:
+                    applied, changed = await self._apply_one_by_one(session, parsed, last_seen)
+                carried: CarriedProgress | None = session.info.get(CARRIED_PROGRESS)
+            finally:
+                session.info.pop(CARRIED_PROGRESS, None)
+            if carried is not None and carried.written is not None:
+                await carried.finish(session)  # written by the handler's statement: a first offset row, if any
             else:
-                applied, changed = await self._apply_one_by_one(session, parsed, last_seen)
-            # The streams' new last sequences and the offsets: one statement on PostgreSQL, which also turns the
-            # WAL flush wait off for this commit when asked (the setting in effect at the commit is what counts).
-            await write_offsets(
-                session,
-                self.name,
-                batch,
-                starts,
-                self._epoch,
-                sequences=(changed, last_seen),
-                asynchronous_commit=not self.durable_commits,
-            )
+                # The streams' new last sequences and the offsets: one statement on PostgreSQL, which also turns
+                # the WAL flush wait off for this commit when asked (the setting in effect at the commit counts).
+                await write_offsets(
+                    session,
+                    self.name,
+                    batch,
+                    starts,
+                    self._epoch,
+                    sequences=(changed, last_seen),
+                    asynchronous_commit=not self.durable_commits,
+                )
         return applied
 
     async def _apply_together(
-        self, session: AsyncSession, parsed: list[_Parsed], last_seen: dict[StreamKey, int]
+        self,
+        session: AsyncSession,
+        parsed: list[_Parsed],
+        last_seen: dict[StreamKey, int],
+        carry: tuple[Batch, dict[TopicPartition, int]] | None = None,
     ) -> tuple[int, dict[StreamKey, int]]:
         """The whole batch with one handler call; raises `_SplitPoll` (its transaction is then rolled back)
-        when an event fails. Answers how many events it applied and each moved stream's new last sequence."""
+        when an event fails. Answers how many events it applied and each moved stream's new last sequence.
+        `carry` (the poll and its partitions' stored offsets): the poll's bookkeeping is offered to the handler
+        (`CarriedProgress`), its new last sequences being known before the handler runs."""
         changed: dict[StreamKey, int] = {}
         events: list[RecordedEvent] = []
         refused: list[_Parsed] = []
@@ -499,6 +517,10 @@ class Subscription:
                 changed[key] = event.sequence
                 events.append(event)
         if events:
+            if carry is not None:
+                session.info[CARRIED_PROGRESS] = CarriedProgress(
+                    self.name, self._epoch, *carry, changed, asynchronous_commit=not self.durable_commits
+                )
             try:
                 await self._handle(session, events)
             except Exception as exc:
