@@ -10,6 +10,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from pmo_reporting.adapters.http.board_pack_pdf import pdf_fonts, render_pdf
+from pmo_reporting.adapters.http.charts import _escape, draw_svg
 from pmo_reporting.adapters.http.drawings import Pack, Section, Table
 
 NAMES = ["Zoë Šťastná", "Łódź Ørsted Þór", "Дмитрий Шостакович", "Αθηνά Παπαδοπούλου"]
@@ -51,3 +52,22 @@ def test_cjk_names_are_drawn_with_a_cjk_font_when_installed_and_kept_as_text_alw
     assert CJK in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     # DejaVu Sans has no CJK glyph: without a CJK font (fonts-noto-cjk) matplotlib says which are missing.
     assert bool(missing) == (pdf_fonts() == ["DejaVu Sans"])
+
+
+#: Names holding matplotlib mathtext (review of session 11, F3): unparsable (a 500 for the whole pack), nested
+#: past the recursion limit, or parsable (typeset as math: wrong text).
+MATHTEXT = [r"Budget $\frac{$ plan", "Costs $" + "{" * 3000 + "$", "$5 and $6", r"$\alpha$ release"]
+
+
+def test_names_with_dollar_signs_are_printed_as_written() -> None:
+    for name in MATHTEXT:
+        pdf = render_pdf(_pack(name, "Chair " + name))
+        text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+        assert " ".join(name.split())[:200] in text, name[:40]
+
+
+def test_chart_labels_with_dollar_signs_are_drawn_as_written() -> None:
+    for name in MATHTEXT:
+        candidates = [{"id": "c-1", "title": name, "weighted_score": "3.5", "cost": "1000", "risk": "2"}]
+        svg = draw_svg("bubble_chart", (candidates,), "chart-1")
+        assert _escape(name)[:200] in svg, name[:40]

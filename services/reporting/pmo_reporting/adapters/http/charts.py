@@ -39,9 +39,12 @@ def chart_fonts() -> list[str]:
 #: (so that drawings in several threads never see another's `rc_context` come and go). Text stays text in the
 #: SVG (searchable, scalable, no font paths), ids are stable between renders; the PDF embeds its fonts as
 #: Type 3 subsets (glyph outlines with their names: extracted and copied as text), which is much faster to
-#: write than Type 42 (fontTools subsetting the TrueType font on every pack).
+#: write than Type 42 (fontTools subsetting the TrueType font on every pack). Text is never mathtext: every
+#: string drawn is data (a portfolio's name, a proposal's title), and with `text.parse_math` on, a pair of `$`
+#: in it was typeset as math or, unparsable, failed the whole board pack (a 500).
 FONTS = chart_fonts()
 STYLE: dict[str, Any] = {
+    "text.parse_math": False,
     "svg.fonttype": "none",
     "svg.hashsalt": "pmo-console",
     "pdf.fonttype": 3,
