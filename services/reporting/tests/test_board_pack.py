@@ -87,6 +87,13 @@ async def test_the_pdf_and_html_hold_the_reports_figures_now_and_then(reporting)
 
         unknown = await client.get("/reports/portfolios/nope/board-pack.pdf")
         assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+        # A portfolio nobody made is not drawn at any as_of either (session 11's review, F4: seconds of the one
+        # drawing process for an empty pack); the JSON summary still answers an empty report then.
+        for path in ("/reports/portfolios/nope/board-pack.pdf", "/reports/portfolios/nope/board-pack.html"):
+            unknown_then = await client.get(path, params={"as_of": week_one})
+            assert unknown_then.status_code == 404, (path, unknown_then.status_code)
+        assert (await client.get("/console/portfolios/nope", params={"as_of": week_one})).status_code == 404
+        assert (await client.get("/reports/portfolios/nope/summary", params={"as_of": week_one})).status_code == 200
         future = await client.get("/reports/portfolios/pf-1/board-pack.html", params={"as_of": "2999-01-01T00:00:00Z"})
         assert future.status_code == 422 and future.json()["errors"][0]["field"] == "as_of"
 

@@ -24,6 +24,7 @@ from pmo_reporting.adapters.http.reports import (
     candidates_body,
     capacity_body,
     decision_rows,
+    known_now,
     pipeline_body,
     risks_body,
     summary_body,
@@ -321,6 +322,8 @@ def _votes(decision: dict[str, Any]) -> str:
 async def build_pack(request: Request, portfolio_id: str, as_of: datetime | None) -> Pack:
     """Every report the pack shows, at the same `as_of` (404 for a portfolio unknown now)."""
     now = datetime.now(UTC).replace(microsecond=0)
+    if as_of is not None:  # (without one, the summary says so)
+        await known_now(request, portfolio_id)
     summary = as_json(PortfolioSummary, await summary_body(request, portfolio_id, as_of))
     pipeline = as_json(PipelineReport, await pipeline_body(request, portfolio_id, as_of))
     candidates = await candidates_body(request, portfolio_id, as_of)

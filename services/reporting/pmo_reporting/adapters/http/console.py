@@ -34,6 +34,7 @@ from pmo_reporting.adapters.http.reports import (
     capacity_body,
     decision_rows,
     dependencies_body,
+    known_now,
     pipeline_body,
     portfolio_names,
     project_body,
@@ -254,6 +255,8 @@ async def portfolio_overview(
     if (principal := await _principal(request)) is None:
         return _login_redirect(request)
     instant = _instant(as_of, t)
+    if instant is not None:  # (without one, the summary says so)
+        await known_now(request, portfolio_id)
     summary = as_json(PortfolioSummary, await summary_body(request, portfolio_id, instant))
     candidates = await candidates_body(request, portfolio_id, instant)
     risk_report = await _risk_report(request, portfolio_id, instant)

@@ -71,6 +71,15 @@ def _spoken(decision: dict[str, Any]) -> dict[str, Any]:
     return {**decision, "outcome": OUTCOMES_OF_VERBS.get(outcome, outcome)}
 
 
+async def known_now(request: Request, portfolio_id: str) -> None:
+    """404 for a portfolio reporting has never seen (it forgets nothing: unknown now is unknown at any `as_of`).
+    What draws (the board pack, the console's pages) asks this first, so that an id nobody made does not cost
+    a fold and a drawing; the JSON reports answer an empty report at an `as_of` instead (docs/reporting.md)."""
+    live = await report_documents(request, PORTFOLIO, {governance.PORTFOLIO: portfolio_id}, None)
+    if live.get(governance.PORTFOLIO, portfolio_id) is None:
+        raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
+
+
 async def summary_body(request: Request, portfolio_id: str, as_of: datetime | None) -> dict[str, Any]:
     """The portfolio summary's body (404 for a portfolio unknown now), as the JSON report and the console show it."""
     scoped: dict[str, str | None] = {
