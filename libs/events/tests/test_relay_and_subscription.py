@@ -603,3 +603,43 @@ async def test_a_consumer_publishing_nothing_wakes_its_relay_only_for_dead_lette
     await pipeline.increment(str(uuid.uuid4()), -1)  # poison: dead-lettered through the outbox
     await eventually(lambda: wakes == [1])  # called once the dead letter's poll has committed
     assert len(await _read_all(kafka_bootstrap, pipeline.dlq, expected=1)) == 1
+
+
+async def test_a_poll_with_nothing_checked_ahead_applies_its_first_chunk_while_the_rest_is_checked(
+    stopped_pipeline: Pipeline,
+) -> None:
+    """A catch-up's first poll (nothing checked ahead) is checked in chunks of growing size: its first chunk
+    applies once checked, in its own transaction with its offsets, while the rest is checked; what is checked
+    by then goes together. Every event applies once, in order (before, the whole poll was checked first)."""
+    import time
+
+    pipeline = stopped_pipeline
+    subscription = pipeline.subscription
+    subscription.first_chunk = 4
+    counters = [str(uuid.uuid4()) for _ in range(10)]
+    async with pipeline.runtime.unit_of_work(Metadata(actor="tester")) as uow:  # one commit: one fetch holds all
+        for counter in counters:
+            await uow.append(COUNTER, counter, 0, [Incremented(counter_id=counter, by=by) for by in (1, 2, 3, 4)])
+    await eventually(lambda: _pending_is_zero(pipeline))
+    check, apply = subscription._check, subscription._apply_batch
+    checked_sizes: list[int] = []
+    applied_sizes: list[int] = []
+
+    def slow(batch):
+        time.sleep(0.2)  # in the checker thread: the loop is free meanwhile
+        checked_sizes.append(sum(map(len, batch.values())))
+        return check(batch)
+
+    async def noted(batch, checked):
+        applied_sizes.append(sum(map(len, batch.values())))
+        await apply(batch, checked)
+
+    subscription._check = slow  # type: ignore[method-assign]
+    subscription._apply_batch = noted  # type: ignore[method-assign]
+    pipeline.tasks.append(asyncio.create_task(subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
+    status = subscription.status
+    assert status.applied == 40 and status.dead_lettered == 0 and status.skipped_duplicates == 0
+    assert applied_sizes[0] == 4, applied_sizes
+    assert sum(applied_sizes) == 40 and len(applied_sizes) < 10, applied_sizes
+    assert checked_sizes[:3] == [4, 8, 16] and sum(checked_sizes) == 40, checked_sizes

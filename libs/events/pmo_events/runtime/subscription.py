@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -134,6 +135,42 @@ Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
 #: Each record of a poll read and checked (`Subscription._read`), by partition, in the poll's order.
 Checked = dict[TopicPartition, list[_Parsed]]
 
+#: A fetched poll is checked in chunks of this many records, then twice as many each time (see `chunked`).
+FIRST_CHUNK = 256
+
+
+def chunked(batch: Batch, first: int) -> list[Batch]:
+    """The poll's records in consecutive chunks of `first`, then twice as many each (the last holds what is
+    left), each partition's records in their order: the first is checked (and then applied) soon, and each next
+    one is about checked while the ones before it apply. A poll of `first` records or fewer is one chunk."""
+    chunks: list[Batch] = []
+    current: Batch = {}
+    size, room = 0, first
+    for tp, records in batch.items():
+        start = 0
+        while start < len(records):
+            taken = records[start : start + room - size] if start or len(records) > room - size else records
+            current[tp] = taken
+            size += len(taken)
+            start += len(taken)
+            if size == room:
+                chunks.append(current)
+                current, size, room = {}, 0, 2 * room
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+@dataclass
+class _Chunk:
+    """Part of a fetched poll, queued to the checker thread."""
+
+    batch: Batch
+    checking: asyncio.Future[Checked]
+    #: `Subscription._seeks` when its poll was fetched: fetched before a seek, it is never applied.
+    seeks: int
+    size: int
+
 
 class Subscription:
     """A named consumer (its Kafka group id, and the key of its offsets in this database)."""
@@ -171,6 +208,8 @@ class Subscription:
         #: after every poll (each wake-up is an outbox read on the same event loop and database).
         self.handler_publishes = handler_publishes
         self.max_records = max_records
+        #: A fetched poll is checked in chunks of this many records, then twice as many each (`chunked`).
+        self.first_chunk = FIRST_CHUNK
         #: False (PostgreSQL): a batch's transaction commits without waiting for its WAL flush
         #: (`synchronous_commit = off`). Only for a consumer whose batches write nothing that leaves the
         #: database but dead letters: a server crash may lose the last fraction of a second of applied batches,
@@ -308,10 +347,17 @@ class Subscription:
         event loop's thread (which serves HTTP too); when the consumer already holds the next poll's records (a
         catch-up), they are read and checked there while this poll applies. A poll just fetched of at most
         `CHECK_ON_THE_LOOP` records (the live case) is checked on this thread at once: nothing applies beside it,
-        and the hop to the thread and back would cost more than the check."""
+        and the hop to the thread and back would cost more than the check.
+
+        A larger poll is checked in chunks of growing size (`chunked`), in order, and each transaction applies
+        the chunks checked so far (at least the first, at most `max_records` records): a poll with nothing
+        checked ahead (a catch-up's first, or one after the read-ahead found nothing) starts applying once its
+        first chunk is checked instead of waiting for the whole poll, and the rest is checked meanwhile. When
+        the checks keep ahead (the usual catch-up), every checked chunk is applied in one transaction, as one
+        poll was."""
         consumer = self._consumer
         assert consumer is not None
-        ahead: tuple[Batch, asyncio.Future[Checked], int] | None = None
+        pending: collections.deque[_Chunk] = collections.deque()
         while not self._stopping.is_set():
             assert self._epoch_watch is not None
             self._check_turn()
@@ -320,21 +366,21 @@ class Subscription:
             await self._epoch_watch.check()
             self._refresh_lag_beside()  # every round (at most once a second), read ahead or not: a catch-up is
             # when lag matters, and a read-ahead poll would otherwise leave the log end stale and lag at 0
-            if ahead is None:
-                batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
-                if not batch:
+            if not pending:
+                fetched = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                if not fetched:
                     continue
-                checking, seeks = self._check_fetched(batch), self._seeks
-            else:
-                (batch, checking, seeks), ahead = ahead, None
-            following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
-            if self._seeks != seeks:
-                # Rebalanced since this poll was fetched: start again from the offsets in the database.
+                self._check_chunks(fetched, pending, fetched_now=True)
+            if sum(chunk.size for chunk in pending) <= self.max_records:  # at most a poll more read ahead
+                following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
+                if following:
+                    self._check_chunks(following, pending)
+            if any(chunk.seeks != self._seeks for chunk in pending):
+                # Rebalanced since a poll was fetched: start again from the offsets in the database.
+                pending.clear()
                 await self.seek_to_stored(list(consumer.assignment()))
                 continue
-            if following:
-                ahead = (following, self._check_in_thread(following), self._seeks)
-            checked = await checking
+            batch, checked = await self._checked_so_far(pending)
             dead_letters_before = self.status.dead_lettered
             try:
                 await self._apply_batch(batch, checked)
@@ -344,8 +390,9 @@ class Subscription:
                 # Nothing was committed: go back to what the database says and try again.
                 log.info("subscription %s: transient failure, retrying batch: %s", self.name, exc)
                 await asyncio.sleep(0.05)
-                ahead = None
-                await self.seek_to_stored(list({*batch, *following}))
+                tps = list({*batch, *(tp for chunk in pending for tp in chunk.batch)})
+                pending.clear()
+                await self.seek_to_stored(tps)
                 continue
             if self.on_commit is not None and (
                 self.handler_publishes or self.status.dead_lettered > dead_letters_before
@@ -353,10 +400,34 @@ class Subscription:
                 self.on_commit()
             # The applied poll's records and events go now, not when the next poll replaces them (an idle
             # subscription would keep ~2,000 records and their events, pinning pymalloc's arenas).
-            del batch, checking, checked, following
+            del batch, checked
             self._analyze_when_grown()
             if self.status.out_of_order > gaps_before:
                 await self._epoch_watch.check(now=True)
+
+    def _check_chunks(self, fetched: Batch, pending: collections.deque[_Chunk], *, fetched_now: bool = False) -> None:
+        """Each chunk of a fetched poll queued to the checker thread, in the poll's order; a poll `fetched_now`
+        (nothing applies beside it) of at most `CHECK_ON_THE_LOOP` records is checked at once instead."""
+        size = sum(map(len, fetched.values()))
+        if fetched_now and size <= CHECK_ON_THE_LOOP:
+            pending.append(_Chunk(fetched, self._check_fetched(fetched), self._seeks, size))
+            return
+        for part in chunked(fetched, self.first_chunk):
+            pending.append(_Chunk(part, self._check_in_thread(part), self._seeks, sum(map(len, part.values()))))
+
+    async def _checked_so_far(self, pending: collections.deque[_Chunk]) -> tuple[Batch, Checked]:
+        """The first pending chunk once checked, with every chunk after it already checked (in order, up to
+        `max_records` records), as one poll: each partition's records stay in their order."""
+        first = pending.popleft()
+        batch, checked, size = dict(first.batch), dict(await first.checking), first.size
+        while pending and pending[0].checking.done() and size + pending[0].size <= self.max_records:
+            chunk = pending.popleft()
+            for tp, records in chunk.batch.items():
+                batch[tp] = [*batch[tp], *records] if tp in batch else records
+            for tp, parsed in chunk.checking.result().items():
+                checked[tp] = [*checked[tp], *parsed] if tp in checked else parsed
+            size += chunk.size
+        return batch, checked
 
     def _analyze_when_grown(self) -> None:
         """ANALYZE (outside the batch's transaction) at 1,000 applied events, then each time they double:
