@@ -331,14 +331,18 @@ class Subscription:
         try:
             async with self.db.sessions() as session:
                 stored = await stored_offsets(session, self.name)
+            from_the_start = []
             for tp in tps:
                 offset, epoch = stored.get((tp.topic, tp.partition), (None, None))
                 if offset is None or epoch != self._epoch:
-                    await consumer.seek_to_beginning(tp)
+                    from_the_start.append(tp)
                     self.status.positions[f"{tp.topic}:{tp.partition}"] = 0
                 else:
                     consumer.seek(tp, offset)
                     self.status.positions[f"{tp.topic}:{tp.partition}"] = offset
+            if from_the_start:  # one offset reset for them all, not a broker round trip each (none would
+                # mean every assigned partition)
+                await consumer.seek_to_beginning(*from_the_start)
         finally:
             self._seeks += 1
 
