@@ -659,7 +659,7 @@ async def test_a_fresh_subscription_seeks_every_partition_to_its_start_in_one_re
     async def noted(self: AIOKafkaConsumer, *partitions: TopicPartition) -> bool:
         if any(tp.topic == pipeline.topic for tp in partitions):  # not the epoch watch's reads
             resets.append(partitions)
-        return await seek_to_beginning(self, *partitions)  # type: ignore[arg-type]
+        return await seek_to_beginning(self, *partitions)
 
     monkeypatch.setattr(AIOKafkaConsumer, "seek_to_beginning", noted)
     pipeline.tasks.append(asyncio.create_task(pipeline.subscription.run()))

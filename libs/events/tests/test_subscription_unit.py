@@ -10,7 +10,7 @@ from pmo_events.runtime.subscription import chunked
 def test_chunks_double_keep_each_partition_in_order_and_lose_nothing() -> None:
     a, b = TopicPartition("t.a.events", 0), TopicPartition("t.b.events", 0)
     batch = {a: list(range(10)), b: list(range(100, 105))}
-    chunks = chunked(batch, 2)  # type: ignore[arg-type]
+    chunks = chunked(batch, 2)
     assert [sum(map(len, c.values())) for c in chunks] == [2, 4, 8, 1]
     assert chunks == [{a: [0, 1]}, {a: [2, 3, 4, 5]}, {a: [6, 7, 8, 9], b: [100, 101, 102, 103]}, {b: [104]}]
 
@@ -19,6 +19,6 @@ def test_a_poll_no_larger_than_the_first_chunk_is_one_chunk_as_fetched() -> None
     a, b = TopicPartition("t.a.events", 0), TopicPartition("t.b.events", 1)
     records = [1, 2, 3]
     batch = {a: records, b: [4]}
-    (only,) = chunked(batch, 4)  # type: ignore[arg-type]
+    (only,) = chunked(batch, 4)
     assert only == batch and only[a] is records
-    assert chunked({a: [1, 2, 3, 4, 5]}, 4) == [{a: [1, 2, 3, 4]}, {a: [5]}]  # type: ignore[dict-item]
+    assert chunked({a: [1, 2, 3, 4, 5]}, 4) == [{a: [1, 2, 3, 4]}, {a: [5]}]
