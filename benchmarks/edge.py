@@ -19,14 +19,11 @@ import argparse
 import asyncio
 import cProfile
 import logging
-import os
-import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from inprocess import load_average, measured_clients, print_profile
+from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
 
 from pmo_devstack.keys import (
@@ -41,17 +38,6 @@ from pmo_servicekit.app import create_app
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BODY = b'{"title":"Bench","portfolio_id":"p"}'  # benchmarks/post.lua's
-
-
-def _callgrind_toggle() -> Callable[[], None]:
-    """Instrumentation on before the measured requests, off after them (under `valgrind --instr-atstart=no`)."""
-    state = {"on": False}
-
-    def mark() -> None:
-        state["on"] = not state["on"]
-        subprocess.run(["callgrind_control", "-i", "on" if state["on"] else "off", str(os.getpid())], check=True)
-
-    return mark
 
 
 def _edge_only() -> None:
@@ -130,7 +116,7 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*(client(20) for _ in range(args.concurrency)))  # warm-up
         statuses.clear()
         profiler = cProfile.Profile() if args.profile else None
-        mark = _callgrind_toggle() if args.callgrind else (lambda: None)
+        mark = callgrind_toggle() if args.callgrind else (lambda: None)
         cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler, mark)
         print(
             f"{'edge only' if args.edge_only else 'command path'}: {done} requests {statuses}; "

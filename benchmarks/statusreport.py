@@ -4,6 +4,10 @@ broker) on a fresh PostgreSQL database, or SQLite with `--sqlite`.
 
     .venv/bin/python benchmarks/statusreport.py [--projects 40] [--requests 800] [--concurrency 10] [--profile]
 
+Instruction counts (repeatable under load): `valgrind --tool=callgrind --instr-atstart=no .venv/bin/python
+benchmarks/statusreport.py --requests 100 --callgrind`: instrumentation is switched on and off around the measured
+reports (`callgrind_control -i`); divide the `Collected` instructions by the reports.
+
 The data is made first through the app itself: a portfolio whose board is one member, `--projects` candidates
 registered (as intake's ProposalSubmitted would register them) and approved (each initiates a project). The
 reports go round the projects. Prints the process CPU (`time.process_time`) per report, the statements sent per
@@ -20,12 +24,13 @@ import json
 import logging
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from inprocess import load_average, measured_clients, print_profile
+from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
 
@@ -171,6 +176,18 @@ async def run(args: argparse.Namespace) -> None:
         app = create_app(PORTFOLIO, settings, KafkaSettings(bootstrap_servers="127.0.0.1:1"))
         trace.set_tracer_provider(app.state.telemetry.tracer_provider)  # as `serve` does
         driver = Driver(app, private.read_bytes())
+        sent: Counter[str] = Counter()  # every statement PostgreSQL is sent, by its first word (asyncpg's logger)
+
+        def count_sent(record: object) -> None:
+            query = getattr(record, "query", "")
+            sent[query.split(None, 1)[0].upper() if query else "?"] += 1
+
+        if not args.sqlite:
+
+            @event.listens_for(app.state.runtime.db.engine.sync_engine, "connect")
+            def on_connect(dbapi_connection: object, _record: object) -> None:
+                dbapi_connection.driver_connection.add_query_logger(count_sent)  # type: ignore[attr-defined]
+
         projects = await prepare(driver, args.projects)
         statements = 0
 
@@ -195,19 +212,28 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*(client(5) for _ in range(args.concurrency)))  # warm-up
         driver.statuses.clear()
         statements = 0
+        sent.clear()
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall time
-        cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler)
+        mark = callgrind_toggle() if args.callgrind else (lambda: None)
+        cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler, mark)
         print(
             f"status reports ({'SQLite' if args.sqlite else 'PostgreSQL'}, {args.projects} projects): {done} "
             f"{driver.statuses}; CPU {cpu * 1000:.3f} ms/report, wall {wall * 1000:.3f} ms/report; "
             f"ORM statements/report {statements / done:.2f}{'' if lender is None else ' (asyncpg not counted)'}; "
-            f"load average {load_average()}"
+            + (f"sent to PostgreSQL/report {_per(sent, done)}; " if sent else "")
+            + f"load average {load_average()}"
         )
         print_profile(profiler, args.sort, args.top, args.dump)
         await app.state.runtime.db.dispose()
     finally:
         if not args.sqlite:
             await drop_database(ADMIN, url)
+
+
+def _per(sent: Counter[str], done: int) -> str:
+    """Statements per report by their first word, and in all."""
+    parts = ", ".join(f"{word} {n / done:.2f}" for word, n in sorted(sent.items()))
+    return f"{sum(sent.values()) / done:.2f} ({parts})"
 
 
 def main() -> None:
@@ -217,6 +243,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--sqlite", action="store_true", help="on a SQLite file instead of PostgreSQL")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured requests")
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind's instrumentation around them")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
     parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
