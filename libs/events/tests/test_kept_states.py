@@ -227,3 +227,50 @@ async def test_a_kept_state_far_behind_its_stream_gives_way_to_the_newest_snapsh
     assert via_kept == fresh
     assert folds["n"] <= by_snapshot
     await db.dispose()
+
+
+async def test_streams_loaded_together_are_read_in_one_statement_and_nothing_another_process_did_is_lost(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`load_together` (a project, its portfolio and the fiscal calendar) reads the kept streams' later events in
+    one statement; each `load` after it answers as a load one by one would (another process's events folded in),
+    with no statement. A stream not kept, or one the unit of work appended to since, is read by its `load`."""
+    db = await migrated(db_url, tmp_path)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    here, there = _runtime(db, store), _runtime(db, store)
+    a, b, c, d = (str(uuid.uuid4()) for _ in range(4))
+    for counter in (a, b, c):
+        async with here.unit_of_work(Metadata(actor="a")) as uow:
+            await increment(uow, counter, 1)
+    for counter, by in ((a, 10), (c, 100), (c, 1000), (d, 7)):  # here is behind on a and c, and keeps no d
+        async with there.unit_of_work(Metadata(actor="b")) as uow:
+            await increment(uow, counter, by)
+    counted = _counting(store, monkeypatch)
+    together = {"statements": 0}
+    load_after_each = store.load_after_each
+
+    async def counted_together(session: Any, after: dict[str, int]) -> Any:
+        together["statements"] += 1
+        return await load_after_each(session, after)
+
+    monkeypatch.setattr(store, "load_after_each", counted_together)
+    async with here.unit_of_work(Metadata(actor="a")) as uow:
+        await uow.load_together([(KEPT, a), (KEPT, b), (KEPT, c), (KEPT, d)])
+        assert together == {"statements": 1} and counted == {"snapshot": 0, "load": 0}
+        loaded = [await uow.load(KEPT, counter) for counter in (a, b)]
+        assert [(x.state.total, x.version) for x in loaded] == [(11, 2), (1, 1)]
+        assert counted == {"snapshot": 0, "load": 0}  # read ahead: no statement
+        assert (await uow.load(KEPT, d)).state.total == 7 and counted["load"] == 1  # not kept here: loaded
+        assert await increment(uow, a, 5) == 11  # a second load of a reads (the first was the one read ahead)
+        assert counted["load"] == 2
+        assert (await uow.load(KEPT, c)).state.total == 1101  # after an append nothing read ahead is used
+        assert counted["load"] == 3
+    async with here.unit_of_work(Metadata(actor="a")) as uow:  # one kept stream alone: no statement of its own
+        await uow.load_together([(KEPT, a), (KEPT, d + "-none")])
+        assert together == {"statements": 1}
+    monkeypatch.undo()
+    assert [await _total(here, counter) for counter in (a, b, c)] == [(16, 3), (1, 1), (1101, 3)]
+    assert [await _total(there, counter, COUNTER) for counter in (a, b, c)] == [(16, 3), (1, 1), (1101, 3)]
+    await db.dispose()

@@ -182,6 +182,8 @@ class UnitOfWork:
         self._kept = kept
         #: The `keep` aggregates' states this unit of work folded in full or appended to, by stream.
         self.folded: dict[str, _Folded[Any]] = {}
+        #: Streams `load_together` read ahead, for their next `load` (until the unit of work appends).
+        self._ahead: set[str] = set()
 
     def assume(self, premise: Premise) -> None:
         """The command decides on `premise` without reading: the unit of work writes nothing unless it still
@@ -235,12 +237,43 @@ class UnitOfWork:
             self._direct = pgdirect.Direct(self._db.lender)
         return self._direct
 
+    def kept_state(self, aggregate: AggregateType[S], stream_id: str) -> S | None:
+        """The process's kept state of this stream (`KeptStates`), unchecked, with no statement: a hint of what
+        to `load_together` (a project's portfolio), never a state to decide on."""
+        kept = self._kept.get(aggregate, stream_id) if self._kept is not None and aggregate.keep else None
+        return kept.loaded.state if kept is not None else None
+
+    async def load_together(self, wanted: Sequence[tuple[AggregateType[Any], str]]) -> None:
+        """Read ahead, in ONE statement, the streams of `wanted` whose states the process keeps (`KeptStates`):
+        each stream's events from its kept version on, checked and folded as `load` would (`_load_after`), so
+        the next `load` of each answers with no statement. Before the unit of work writes anything (an append
+        drops what was read ahead); fewer than two such streams, or no kept states, read nothing. A stream
+        whose kept state does not hold (rewritten, far behind) is loaded by `load` as before."""
+        if self._kept is None or self._pending or self.recorded:
+            return
+        found: dict[str, _Folded[Any]] = {}
+        for aggregate, stream_id in wanted:
+            kept = self._kept.get(aggregate, stream_id) if aggregate.keep else None
+            if kept is not None and stream_id not in self.folded and stream_id not in found:
+                found[stream_id] = kept
+        if len(found) < 2:
+            return
+        after = {stream_id: max(kept.loaded.version - 1, 0) for stream_id, kept in found.items()}
+        read = await self.store.load_after_each(self.reads, after)
+        for stream_id, kept in found.items():
+            if self._folded_after(kept, stream_id, read[stream_id]) is not None:
+                self._ahead.add(stream_id)
+
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         await self.flush()
         if aggregate.keep:
             mine = self.folded.get(stream_id)
             if mine is not None and mine.head and mine.aggregate == aggregate:
                 return mine.loaded  # this transaction appended last to the stream: nothing can follow it
+            if stream_id in self._ahead:
+                self._ahead.discard(stream_id)
+                if mine is not None and mine.aggregate == aggregate:
+                    return mine.loaded  # read by `load_together`, nothing written since
         reads = self.reads  # on PostgreSQL, no session needed: a read sees every write sent before it
         kept = self._kept.get(aggregate, stream_id) if self._kept is not None and aggregate.keep else None
         if kept is not None:
@@ -277,8 +310,12 @@ class UnitOfWork:
     ) -> Loaded[S] | None:
         """The kept state and the events after it; None when the stream's event at the kept version is not the
         one it was folded with (or is gone)."""
+        found = await self.store.load(reads, stream_id, after_version=max(kept.loaded.version - 1, 0))
+        return self._folded_after(kept, stream_id, found)
+
+    def _folded_after(self, kept: _Folded[S], stream_id: str, found: list[RecordedEvent]) -> Loaded[S] | None:
+        """`_load_after` once the stream's events from the kept version on are read (`found`)."""
         aggregate, state, version, event_id = kept.aggregate, kept.loaded.state, kept.loaded.version, kept.event_id
-        found = await self.store.load(reads, stream_id, after_version=max(version - 1, 0))
         if version > 0:
             if not found or found[0].sequence != version or found[0].event_id != event_id:
                 return None
@@ -314,6 +351,7 @@ class UnitOfWork:
         with policies, a snapshot due) it is an ordinary append."""
         if not new_events:
             return []
+        self._ahead.clear()  # what was read ahead may be behind from now on: `load` reads again
         new_version = expected_version + len(new_events)
         snapshot_due = state_after is not None and _crossed(expected_version, new_version, aggregate)
         if write_at_end and not snapshot_due and not self._policies and self._fast:

@@ -15,6 +15,8 @@ from pmo_portfolio.calendar.queries import calendar_view
 FISCAL_CALENDAR = AggregateType(
     "fiscal_calendar", calendar_rules.initial, calendar_rules.evolve, CalendarState, keep=True
 )
+#: The calendar's stream, as `UnitOfWork.load_together` names it.
+FISCAL_CALENDAR_STREAM = (FISCAL_CALENDAR, FISCAL_CALENDAR_ID)
 
 
 async def fiscal_calendar(uow: UnitOfWork) -> FiscalCalendar:

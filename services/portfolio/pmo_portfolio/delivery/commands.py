@@ -68,10 +68,19 @@ async def initiate_approved_project(uow: UnitOfWork, recorded: RecordedEvent) ->
     )
 
 
+async def load_project_together(uow: UnitOfWork, project_id: str, *also: tuple[AggregateType[Any], str]) -> None:
+    """The project, its portfolio and `also` (the fiscal calendar) read in one statement when the process keeps
+    their states (`UnitOfWork.load_together`), for the loads that follow; else each `load` reads as before."""
+    kept = uow.kept_state(PROJECT, project_id)
+    portfolio = [(funding.PORTFOLIO, kept.portfolio_id)] if kept is not None and kept.portfolio_id else []
+    await uow.load_together([(PROJECT, project_id), *portfolio, *also])
+
+
 async def apply_to_project(
     uow: UnitOfWork, project_id: str, rule: ProjectRule, *, if_match: int | None = None
 ) -> tuple[list[Event], int]:
     """Decide on the project and its portfolio; budget changes go on the portfolio's stream, checked there."""
+    await load_project_together(uow, project_id)
     project = await uow.load(PROJECT, project_id)
     if project.state.status == "none":
         raise NotFound(f"project {project_id}")

@@ -302,6 +302,7 @@ async def record_status_report(
     )
 
     async def action(uow: UnitOfWork) -> Response:
+        await commands.load_project_together(uow, project_id, calendar.FISCAL_CALENDAR_STREAM)
         fiscal = await calendar.fiscal_calendar(uow)
 
         def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
