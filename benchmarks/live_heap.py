@@ -122,6 +122,18 @@ async def catch_up(
                 f"RSS after the polls' held states went (CommandRuntime.forget_held), a full collection ({found}"
                 f" objects in cycles) and malloc_trim, as the memory part does: {rss():.0f} MB"
             )
+            if args.connections:
+                lender = runtime.db.lender
+                if lender is not None:
+                    await lender.close()
+                runtime.db.engine.sync_engine.clear_compiled_cache()
+                await runtime.db.engine.dispose()  # the pool's idle connections, with their prepared statements
+                found = gc.collect()
+                trim()
+                print(
+                    f"RSS after the idle connections closed and the compiled cache cleared, a full collection"
+                    f" ({found} objects in cycles) and malloc_trim: {rss():.0f} MB"
+                )
             after = by_type()
             grown = sorted(((n - before.get(name, 0), name) for name, n in after.items()), reverse=True)[:20]
             print("objects alive now and not before, by type:", ", ".join(f"{name} {n:+,}" for n, name in grown))
@@ -152,6 +164,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.53)
     parser.add_argument("--max-records", type=int, help="records per poll (default: the subscription's own)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the catch-up before RSS is read")
+    parser.add_argument(
+        "--connections", action="store_true", help="then close the idle pooled connections, clear the compiled cache"
+    )
     args = parser.parse_args()
     broker = start_broker()
     try:
