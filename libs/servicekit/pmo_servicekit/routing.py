@@ -40,6 +40,7 @@ from fastapi.routing import (
     APIRouter,
     _apply_router_form_limits,
     _effective_route_context_var,
+    _EffectiveRouteContext,
     _get_fastapi_scope,
     _IncludedRouter,
     _update_scope,
@@ -48,6 +49,7 @@ from fastapi.routing import (
 from fastapi.telemetry import get_telemetry_data
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined as Undefined
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -380,15 +382,32 @@ def flat_dispatch(router: APIRouter) -> None:
     `scope["route"]`). Anything else goes to FastAPI's dispatch from the start, the scope untouched: a route
     of the app's own that matches first (the OpenAPI document, docs), a route below a nested router, no full
     match (404, 405, a slash redirect, low-priority routes), FastAPI's request telemetry, a lifespan or a
-    websocket, a router with middleware or a body limit of its own."""
+    websocket, a router with middleware or a body limit of its own.
+
+    An included router none of whose routes can match the request's path (each route's path begins with a
+    fixed first segment, and none is the request's: `_first_segments`) is passed over without matching its
+    routes one by one: it could not have matched in full."""
     fastapi_dispatch = router.middleware_stack
     if fastapi_dispatch != router.app:  # middleware or a body limit: not ours
         return
+    heads: dict[int, tuple[list[Any], frozenset[str] | None]] = {}
+
+    def first_segments(route: _IncludedRouter) -> frozenset[str] | None:
+        candidates = route.effective_candidates()  # the same list until its router's routes change
+        known = heads.get(id(route))
+        if known is None or known[0] is not candidates:
+            known = heads[id(route)] = (candidates, _first_segments(candidates))
+        return known[1]
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "fastapi.telemetry" not in scope:
+            path = get_route_path(scope)
+            head = path.split("/", 2)[1] if path.startswith("/") else None
             for route in router.routes:
                 if isinstance(route, _IncludedRouter):
+                    segments = first_segments(route) if head is not None else None
+                    if segments is not None and head not in segments:
+                        continue  # none of its routes can match this path
                     match, child_scope, selected, context = route._match(scope)
                     if match is not Match.FULL:
                         continue
@@ -409,3 +428,20 @@ def flat_dispatch(router: APIRouter) -> None:
         await fastapi_dispatch(scope, receive, send)
 
     router.middleware_stack = dispatch
+
+
+def _first_segments(candidates: list[Any]) -> frozenset[str] | None:
+    """The first segments of the paths an included router's routes match (`/projects/{id}/gates`: `projects`),
+    or None when one of them could match any (a parameter there, a nested router, a route of another kind)."""
+    found = set()
+    for candidate in candidates:
+        if not isinstance(candidate, _EffectiveRouteContext) or not isinstance(candidate.original_route, APIRoute):
+            return None
+        path = candidate.path_format
+        if not path.startswith("/"):
+            return None
+        head = path.split("/", 2)[1]
+        if "{" in head or "}" in head:
+            return None
+        found.add(head)
+    return frozenset(found)

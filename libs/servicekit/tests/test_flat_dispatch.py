@@ -74,6 +74,12 @@ def _app(dispatch: bool) -> FastAPI:
     outer = APIRouter()
     outer.include_router(inner, prefix="/nested")
 
+    anywhere = APIRouter(route_class=FlatRoute)  # its first segment a parameter: matched whatever the path
+
+    @anywhere.get("/{kind}/count")
+    async def count(kind: str, request: Request) -> dict[str, Any]:
+        return {"who": "anywhere", "kind": kind, **_seen(request)}
+
     app = FastAPI(telemetry=FASTAPI_TELEMETRY_OFF)
 
     async def own(_request: Any) -> Any:
@@ -87,6 +93,8 @@ def _app(dispatch: bool) -> FastAPI:
     app.include_router(second, prefix="/v2", dependencies=[Depends(deny)])
     app.include_router(plain)
     app.include_router(outer)
+    app.include_router(anywhere)
+    app.include_router(second, prefix="/v3")
     if dispatch:
         flat_dispatch(app.router)
     return app
@@ -109,6 +117,12 @@ REQUESTS = [
     ("PUT", "/plain/x"),
     ("GET", "/nested/open"),  # below a nested router: FastAPI's dispatch
     ("GET", "/nowhere"),
+    ("GET", "/things/count"),  # the second's /things/{thing_id} before /{kind}/count
+    ("GET", "/widgets/count"),  # no router has `widgets` first but the one whose first segment is a parameter
+    ("POST", "/v3/things"),  # past the nested router and the parameter's, to the prefix of the inclusion
+    ("GET", "/v3/things/t3"),
+    ("GET", "/v3/count"),
+    ("GET", ""),
     ("GET", "/openapi.json"),
 ]
 
@@ -151,7 +165,38 @@ def test_each_included_router_is_matched_once(monkeypatch: pytest.MonkeyPatch) -
     fastapis, calls[:] = list(calls), []
     assert flat.post("/things").status_code == 200
     assert fastapis == ["", "", ""]  # the first router, the second, the second again
-    assert calls == ["", ""]
+    assert calls == [""]  # the second alone: no path of the first begins with /things
+
+
+def test_a_router_none_of_whose_paths_begin_so_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the routers with a route whose path can begin with the request's first segment are matched (the
+    one with a parameter there always is), in their order; the answer is FastAPI's (the test above)."""
+    calls: list[str] = []
+    original = fastapi.routing._IncludedRouter._match
+
+    def counted(self: Any, scope: Any) -> Any:
+        calls.append(self.include_context.prefix or "/")
+        return original(self, scope)
+
+    monkeypatch.setattr(fastapi.routing._IncludedRouter, "_match", counted)
+    flat = TestClient(_app(True))
+    assert flat.get("/v3/things/t3").json()["who"] == "second"
+    # the nested router's inclusion (a router in it: always matched, and it matches its own), the parameter's
+    # router (no full match: /v3/things/t3 has three segments), then the second's inclusion at /v3
+    assert calls == ["/", "/nested", "/", "/v3"]
+    calls.clear()
+    assert flat.get("/widgets/count").json() == {
+        "who": "anywhere",
+        "kind": "widgets",
+        "route": "FlatRoute /{kind}/count ['GET']",
+        "path_params": {"kind": "widgets"},
+        "included": "",
+        "router": "APIRouter",
+    }
+    assert calls == ["/", "/nested", "/"]  # the nested router's inclusion, then the parameter's router
+    calls.clear()
+    assert flat.get("/dup/3").json()["who"] == "first"
+    assert calls == ["/"]  # the first router, where it matched in full
 
 
 def test_a_router_with_middleware_of_its_own_keeps_fastapis_dispatch() -> None:
