@@ -227,3 +227,20 @@ async def test_a_service_stops_without_waiting_out_its_grace(
         await svc.runtime.stop(grace=10)
         took = time.monotonic() - started
     assert took < 5, f"stop took {took:.1f} s"
+
+
+async def test_an_unreadable_body_is_a_400_the_document_lists(service: RunningService) -> None:
+    """A body nested deeper than the parser reads is a 400 problem (session 11's review, F5: an answer no
+    operation documented); every operation taking a body or `If-Match` lists 400."""
+    json_body = {"content-type": "application/json"}
+    async with service.client("alice", "viewer") as client:
+        deep = await client.post("/pings", content=b"[" * 5000 + b"]" * 5000, headers=json_body)
+        deep_field = await client.post(
+            "/pings", content=b'{"note": ' + b"[" * 5000 + b"]" * 5000 + b"}", headers=json_body
+        )
+        document = (await client.get("/openapi.json")).json()
+    for answer in (deep, deep_field):
+        assert answer.status_code == 400 and answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["type"] == "urn:pmo:problem:bad-request"
+    responses = document["paths"]["/pings"]["post"]["responses"]
+    assert responses["400"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}

@@ -5,7 +5,7 @@
 - each secured operation lists the roles it needs in `x-required-roles` and in its description, from
   the route's one access declaration (`x-required-roles` and `x-ownership` its `openapi_extra` sets),
   else read from the dependency that enforces them (`required_roles` on the dependency's callable);
-- the statuses every operation of a kind can answer are added (401, 403, 413, 422, 503), and every
+- the statuses every operation of a kind can answer are added (400, 401, 403, 413, 422, 503), and every
   4xx/5xx without its own model answers the one `Problem` schema as `application/problem+json`.
 """
 
@@ -109,6 +109,10 @@ def _finish_operation(operation: dict[str, Any], route: APIRoute) -> None:
         responses.setdefault("422", {})
     if operation.get("requestBody"):
         responses.setdefault("413", {})
+    if operation.get("requestBody") or any(
+        p.get("in") == "header" and p.get("name") == "If-Match" for p in operation.get("parameters", [])
+    ):  # a body that cannot be read (nested past the parser's depth), an If-Match that is not an ETag
+        responses.setdefault("400", {})
     for status, response in responses.items():
         if status[:1] in ("4", "5"):
             _as_problem(int(status), response)

@@ -3,7 +3,7 @@
 `answers(404, 409, status=201, etag=True, location=True)` goes into a route's `responses=`: the
 problem statuses the operation itself can give (a rule's 409, an unknown id's 404, a stale `If-Match`
 412), and the headers of its success. The statuses every operation of a kind can give (401 with a
-token, 403 with roles, 422 with input, 413 with a body, 503 with a database) are added to the
+token, 403 with roles, 422 with input, 400 and 413 with a body, 400 with `If-Match`, 503 with a database) are added to the
 document by `pmo_servicekit.contract.document`, so no router carries a blanket list.
 """
 
@@ -18,7 +18,7 @@ PROBLEM_JSON = "application/problem+json"
 
 #: What each problem status means in this API (an operation may say it more precisely).
 MEANINGS: dict[int, str] = {
-    400: "the request cannot be read (for example an `If-Match` that is not an ETag of this API)",
+    400: "the request cannot be read (a body nested deeper than the parser reads, an `If-Match` that is not an ETag)",
     401: "no bearer token, or one that is not valid",
     403: "the caller's roles or relation to the record do not allow this",
     404: "no such record",
