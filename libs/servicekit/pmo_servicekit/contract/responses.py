@@ -3,8 +3,9 @@
 `answers(404, 409, status=201, etag=True, location=True)` goes into a route's `responses=`: the
 problem statuses the operation itself can give (a rule's 409, an unknown id's 404, a stale `If-Match`
 412), and the headers of its success. The statuses every operation of a kind can give (401 with a
-token, 403 with roles, 422 with input, 400 and 413 with a body, 400 with `If-Match`, 503 with a database) are added to the
-document by `pmo_servicekit.contract.document`, so no router carries a blanket list.
+token, 403 with roles, 422 with input, 400 and 413 with a body, 400 with `If-Match`, 503 with a
+database) are added to the document by `pmo_servicekit.contract.document`, so no router carries a
+blanket list.
 """
 
 from __future__ import annotations
