@@ -137,6 +137,7 @@ class Beside:
     def start(self) -> None:
         self.before = process_cpu_ms(backends(self.database))
         self.before_broker = process_cpu_ms(self.broker)
+        self.before_counts = database_counts(self.database)
 
     def stop(self, requests: int) -> str:
         after = process_cpu_ms(backends(self.database))
@@ -145,6 +146,23 @@ class Beside:
         broker = sum(cpu - self.before_broker.get(pid, 0.0) for pid, cpu in broker_after.items()) / max(requests, 1)
         text = f"PostgreSQL backends {database:.2f} ms ({len(after)} backends)"
         return text + (f", broker {broker:.2f} ms" if self.broker else "")
+
+    def counts(self, requests: int) -> str:
+        """Transactions and rows of the database per command, from `start` until now (its statistics as its
+        backends have flushed them: read a second or more after the work ends)."""
+        after = database_counts(self.database)
+        return ", ".join(f"{name} {(after[name] - self.before_counts[name]) / max(requests, 1):.2f}" for name in after)
+
+
+def database_counts(database: str) -> dict[str, int]:
+    """pg_stat_database's transactions and rows written for one database (the local server, read with psql)."""
+    names = ("xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_deleted")
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-At", "-F", " ", "-c",
+         f"SELECT {', '.join(names)} FROM pg_stat_database WHERE datname = '{database}'"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return dict(zip(names, map(int, out.split()), strict=True))
 
 
 def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, data_dir: Path) -> Figures:
@@ -170,6 +188,8 @@ def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, da
         f"  {target.service}: {published} events, every one published ({waited:.1f}s after the run);"
         f" peak RSS {rss.peak:.0f} MB"
     )
+    time.sleep(1.5)  # a backend flushes its statistics at most once a second
+    print(f"  {target.service} database per command (the run and the relay's drain): {beside.counts(figures.requests)}")
     return figures
 
 
@@ -184,6 +204,8 @@ def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namesp
         figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections)
         print(f"  {name} CPU per command beside its own: {beside.stop(figures.requests)}")
         print(f"  {name}: RSS {rss_mb(process.pid):.0f} MB")
+        time.sleep(1.5)
+        print(f"  {name} database per command: {beside.counts(figures.requests)}")
         return figures
     finally:
         process.terminate()

@@ -36,7 +36,6 @@ from pathlib import Path
 
 from live import SERVICES, publish, seed_portfolios
 from load import rss_mb
-from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
@@ -85,7 +84,7 @@ async def catch_up(
             if args.service == "portfolio":
                 print(f"portfolio seeded with {await seed_portfolios(runtime, kept)} portfolios", flush=True)
                 async with runtime.db.transaction() as session:  # the history already holds these events
-                    await session.execute(update(outbox).values(published_at=outbox.c.created_at))
+                    await session.execute(outbox.delete())
             kept.clear()
             subscription = runtime.subscription
             assert subscription is not None

@@ -36,7 +36,6 @@ import httpx
 from live import SERVICES, consumed, publish, seed_portfolios
 from load import rss_mb
 from propagation import Client, paced
-from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
@@ -121,7 +120,7 @@ async def seed(url: str, data_dir: Path, bootstrap: str, history: list) -> int: 
     async with service_runtime(definition, url, bootstrap, data_dir) as runtime:
         created = await seed_portfolios(runtime, history)
         async with runtime.db.transaction() as session:  # the history already holds these events
-            await session.execute(update(outbox).values(published_at=outbox.c.created_at))
+            await session.execute(outbox.delete())
     return created
 
 

@@ -17,9 +17,10 @@ the log every millisecond: a thousand queries a second.)
 The lag is split at stamps taken after the run: when intake answered (the client), when the relay handed the
 record to its producer (the Kafka record's own timestamp, read back from the broker), when reporting's batch
 handler wrote the log rows (`received_at`) and when that transaction committed (the NOTIFY). The relay can hand
-a record over before the client has read its answer, so that stage may be slightly negative; the relay's own
-view (handed → acknowledgement seen, its outbox `published_at`) is printed beside the chain, not in it, because
-under load it is stamped after reporting already has the record.
+a record over before the client has read its answer, so that stage may be slightly negative. The relay's own
+view (handed → acknowledgement seen) is printed by `--trace` only: the outbox row it used to be read from (its
+`published_at`) is deleted once the broker has the record since session 11, and under load that stamp came after
+reporting already had the record anyway.
 
 Printed besides the lag: the CPU time (user + system) and the run-queue wait (`/proc/<pid>/task/*/schedstat`:
 time a thread was ready but had no core) of intake, reporting, the broker, both databases' server processes
@@ -215,20 +216,13 @@ class Watcher:
     async def __aexit__(self, *_exc: object) -> None:
         await self.conn.close()
 
-    async def stages(self, intake_url: str, bootstrap_servers: str) -> dict[str, tuple[float, float, float]]:
+    async def stages(self, bootstrap_servers: str) -> dict[str, tuple[float, float]]:
         """Each subject's (sent: when intake's relay handed its record to the producer, the record's Kafka
-        timestamp; acknowledged: when the relay had the broker's acknowledgement, its outbox `published_at`;
-        received: when reporting's batch handler, its fold done, wrote the log rows) on this clock (wall-clock
-        stamps of the same machine). `sent` comes before the broker has the record and so before any consumer
-        does; `acknowledged` is stamped on the relay's event loop after the acknowledgement arrived, which under
-        load can be after reporting already applied the record (an early version of this benchmark split the
-        lag at it, and that stage came out negative)."""
+        timestamp; received: when reporting's batch handler, its fold done, wrote the log rows) on this clock
+        (wall-clock stamps of the same machine). `sent` comes before the broker has the record and so before any
+        consumer does (an early version of this benchmark split the lag at the relay's acknowledgement instead,
+        stamped on its event loop, and that stage came out negative)."""
         offset = time.time() - time.perf_counter()
-        intake = await asyncpg.connect(intake_url.replace("+asyncpg", ""))
-        try:
-            acknowledged = dict(await intake.fetch("SELECT key, min(published_at) FROM pmo_outbox GROUP BY key"))
-        finally:
-            await intake.close()
         rows = await self.conn.fetch(
             'SELECT DISTINCT ON (subject) subject, topic, partition, "offset", received_at FROM reporting_event_log'
             " WHERE seq > $1 ORDER BY subject, seq",
@@ -238,10 +232,9 @@ class Watcher:
         found = {}
         for row in rows:
             at = sent.get((row["topic"], row["partition"], row["offset"]))
-            acked = acknowledged.get(row["subject"])
-            if at is None or acked is None:
+            if at is None:
                 continue
-            found[row["subject"]] = (at - offset, acked.timestamp() - offset, row["received_at"].timestamp() - offset)
+            found[row["subject"]] = (at - offset, row["received_at"].timestamp() - offset)
         return found
 
     async def seen(self) -> dict[str, float]:
@@ -335,7 +328,7 @@ async def run(
         window[1] = time.time()
         broker = stack.broker
         assert broker is not None
-        stages = await watcher.stages(intake_url, broker.bootstrap_servers)
+        stages = await watcher.stages(broker.bootstrap_servers)
         after = {name: schedstat(found) for name, found in pids.items()}
         client_after = schedstat([os.getpid()])
         usage_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -345,9 +338,8 @@ async def run(
     answers = [(answered - due) * 1000 for due, answered in sent.values()]
     onward = [(seen[i] - answered) * 1000 for i, (_due, answered) in sent.items() if i in seen]
     handed = [(stages[i][0] - answered) * 1000 for i, (_due, answered) in sent.items() if i in stages]
-    received = [(stages[i][2] - stages[i][0]) * 1000 for i in sent if i in stages]
-    committed = [(seen[i] - stages[i][2]) * 1000 for i in sent if i in stages and i in seen]
-    acknowledged = [(stages[i][1] - stages[i][0]) * 1000 for i in sent if i in stages]
+    received = [(stages[i][1] - stages[i][0]) * 1000 for i in sent if i in stages]
+    committed = [(seen[i] - stages[i][1]) * 1000 for i in sent if i in stages and i in seen]
     missing = len(sent) - len(lags)
     count = max(len(sent), 1)
     print(
@@ -363,7 +355,6 @@ async def run(
             ("    answered → handed to the broker", handed),
             ("    handed to the broker → log rows", received),
             ("    log rows → committed", committed),
-            ("  (relay: handed → ack seen)", acknowledged),
         ):
             if not values:
                 continue

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pmo_devstack.keys import event_signer
 from pmo_devstack.polling import eventually
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, EventStore, Metadata, parking
-from pmo_events.runtime.schema import consumed_streams
+from pmo_events.runtime.schema import consumed_streams, outbox
 from pmo_events.runtime.store import kafka_record
 from pmo_events.signing import EventSigner
 
@@ -154,6 +154,8 @@ async def test_a_record_refused_for_good_parks_its_stream_while_others_flow(pipe
     pipeline.relay.wake()
     await eventually(lambda: _pending_is(pipeline, 0))  # the rest of the stream went out
     assert await _parked(pipeline) == []
+    async with pipeline.runtime.db.sessions() as session:  # the released record left the outbox with the rest
+        assert (await session.execute(select(func.count()).select_from(outbox))).scalar_one() == 0
     # Consumers hold that stream at the gap the released record leaves: nothing of it is applied.
     await eventually(lambda: pipeline.subscription.status.out_of_order >= 1)
     assert stuck not in await pipeline.totals()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -173,18 +174,56 @@ async def test_duplicates_from_a_second_publish_change_nothing(pipeline: Pipelin
     for by in (1, 2, 3):
         await pipeline.increment(counter, by)
     await eventually(lambda: _equals(pipeline.totals(), {counter: (6, 3)}))
-    # The relay crashed after publishing but before marking: everything goes out again.
-    from sqlalchemy import update
-
-    from pmo_events.runtime.schema import outbox
+    # The relay crashed after publishing but before marking: everything goes out again (the store's events back in
+    # the outbox, as they would have stayed there).
+    from pmo_events.runtime.relay import requeue_store
 
     async with pipeline.runtime.db.transaction() as session:
-        await session.execute(update(outbox).values(published_at=None))
+        await requeue_store(session, service="test", topic=pipeline.topic, signer=pipeline.signer)
     pipeline.relay.wake()
     await eventually(lambda: _pending_is_zero(pipeline))
     await pipeline.increment(counter, 4)
     await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4)}))
     assert pipeline.subscription.status.skipped_duplicates >= 3
+
+
+async def test_what_the_broker_has_leaves_the_outbox_and_every_event_stays_in_the_store(
+    pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """A record the broker acknowledged is deleted from the outbox, deferred marks too (session 11: setting
+    `published_at` wrote each row again): the outbox holds only what is unsent, the store keeps every event,
+    and the broker has each event once, in its stream's order."""
+    from sqlalchemy import func
+
+    from pmo_events.runtime.schema import events, outbox
+
+    from .support import published
+
+    counters = [str(uuid.uuid4()) for _ in range(4)]
+
+    async def increments(counter: str) -> None:
+        for _ in range(10):
+            await pipeline.increment(counter, 1)
+
+    await asyncio.gather(*(increments(c) for c in counters))  # concurrent commits: rounds defer their marks
+    await eventually(lambda: _equals(pipeline.totals(), {c: (10, 10) for c in counters}))
+
+    async def outbox_rows() -> int:
+        async with pipeline.runtime.db.sessions() as session:
+            return int((await session.execute(select(func.count()).select_from(outbox))).scalar_one())
+
+    await eventually(lambda: _zero(outbox_rows()))
+    async with pipeline.runtime.db.sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(events))).scalar_one() == 40
+    sequences: dict[str, list[int]] = {}
+    for record in await published(kafka_bootstrap, pipeline.topic):
+        headers = dict(record.headers)
+        sequences.setdefault(headers["ce_subject"].decode(), []).append(int(headers["ce_sequence"]))
+    assert sequences == {c: list(range(1, 11)) for c in counters}
+
+
+async def _zero(count: Awaitable[int]) -> bool:
+    return await count == 0
 
 
 async def test_poison_event_goes_to_dead_letter_and_the_rest_goes_on(pipeline: Pipeline, kafka_bootstrap: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -15,7 +14,7 @@ import pytest
 from pmo_devstack.polling import eventually
 from pmo_events.runtime import CommandRuntime, Database, EventStore, Metadata
 from pmo_events.runtime.kafka import KafkaSettings
-from pmo_events.runtime.relay import OutboxRelay
+from pmo_events.runtime.relay import OutboxRelay, requeue_store
 
 from .support import COUNTER, Incremented, migrated, pending_is, published
 
@@ -85,9 +84,13 @@ async def test_a_relay_stepping_down_marks_what_it_sent_before_it_queues_for_the
                 loaded = await uow.load(COUNTER, "c")
                 await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
         await eventually(lambda: pending_is(relay, 0))
-        # As after a round that deferred its mark: sent, acknowledged, not marked yet.
-        ids = [r["id"] for r in await killer.fetch("UPDATE pmo_outbox SET published_at = NULL RETURNING id")]
-        relay._unmarked = (ids, datetime.now(UTC))
+        # As after a round that deferred its mark: sent, acknowledged, still in the outbox (the store's events put
+        # back in it, the relay not woken: it polls every 30 s).
+        async with db.transaction() as session:
+            assert await requeue_store(session, service="test", topic=topic, signer=None) == 5
+        ids = [r["id"] for r in await killer.fetch("SELECT id FROM pmo_outbox")]
+        assert len(ids) == 5
+        relay._unmarked = ids
         key = zlib.crc32(b"pmo-relay:test")
         queued = asyncio.create_task(waiter.execute("SELECT pg_advisory_lock($1)", key))  # the next holder
         await asyncio.sleep(0.3)

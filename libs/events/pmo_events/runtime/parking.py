@@ -92,7 +92,7 @@ async def release(session: AsyncSession, *, topic: str, key: str, by: str, reaso
     await session.execute(
         update(parked_streams).where(_active(topic, key)).values(released_at=now, released_by=by, release_reason=reason)
     )
-    await session.execute(update(outbox).where(outbox.c.id == active).values(published_at=now))
+    await session.execute(outbox.delete().where(outbox.c.id == active))  # given up: out of the outbox, as if sent
     return True
 
 

@@ -1,4 +1,9 @@
-"""The outbox relay: publishes committed outbox rows to Kafka in order, and survives a dead broker."""
+"""The outbox relay: publishes committed outbox rows to Kafka in order, and survives a dead broker.
+
+A row the broker acknowledged is deleted: that is its mark (the event stays in the store). A delete writes a few
+bytes of WAL and no index entry, where setting `published_at` wrote the whole row again, a row lock and an entry in
+the outbox's primary key. So the outbox holds what is still to be sent. A row with `published_at` set was marked by
+a relay of an earlier release (still running during a rolling update) and counts as sent."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,8 +85,8 @@ class OutboxRelay:
         self._lock = AdvisoryLock(db, f"pmo-relay:{service}") if db.is_postgres else None
         self._producer: AIOKafkaProducer | None = None
         self._epoch_watch: EpochWatch | None = None
-        #: Rows the broker acknowledged whose mark rides on the next read (PostgreSQL, more already waiting).
-        self._unmarked: tuple[list[int], datetime] | None = None
+        #: Rows the broker acknowledged whose mark (delete) rides on the next read (PostgreSQL, more already waiting).
+        self._unmarked: list[int] | None = None
         #: PostgreSQL: the channel a commit in another process (another HTTP worker, a sweep) announces itself
         #: on, and the relay holding the lock LISTENs to (on its lock connection).
         self.channel = "pmo_outbox_" + re.sub(r"[^a-z0-9_]", "_", service.lower())
@@ -273,9 +278,9 @@ class OutboxRelay:
         if ids and connection is not None and not refused and (self._wake.is_set() or len(rows) == self.batch_size):
             # More is waiting and the next round starts at once: its read marks these in the same statement
             # (one round trip instead of two). Should it never come (a crash), they are sent again: at least once.
-            self._unmarked = (ids, now)
+            self._unmarked = ids
         elif ids:
-            await self._mark_published(ids, now, connection)
+            await self._mark_published(ids, connection)
         self.status.published += len(ids)
         self.status.last_published_at = now
         return len(rows)
@@ -291,8 +296,7 @@ class OutboxRelay:
                 if unmarked is None:
                     found = await connection.fetch(_PENDING_SQL, "", self.batch_size)
                 else:
-                    ids, at = unmarked
-                    found = await connection.fetch(_MARK_THEN_PENDING_SQL, "", self.batch_size, at, ids)
+                    found = await connection.fetch(_MARK_THEN_PENDING_SQL, "", self.batch_size, unmarked)
             except BaseException:
                 self._unmarked = self._unmarked or unmarked  # not marked: the next read (or the stop) tries again
                 raise
@@ -307,16 +311,17 @@ class OutboxRelay:
             return
         try:
             async with self.db.driver_connection() as connection:
-                await self._mark_published(*unmarked, connection)
+                await self._mark_published(unmarked, connection)
         except Exception:  # the rows are sent again by the next relay: at least once
-            log.warning("relay %s: %d sent records stay unmarked", self.service, len(unmarked[0]), exc_info=True)
+            log.warning("relay %s: %d sent records stay unmarked", self.service, len(unmarked), exc_info=True)
 
-    async def _mark_published(self, ids: list[int], now: datetime, connection: Any | None) -> None:
+    async def _mark_published(self, ids: list[int], connection: Any | None) -> None:
+        """The rows the broker acknowledged leave the outbox."""
         if connection is not None:
-            await connection.execute(_MARK_SQL, now, ids)
+            await connection.execute(_MARK_SQL, ids)
             return
         async with self.db.transaction() as session:
-            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=now))
+            await session.execute(outbox.delete().where(outbox.c.id.in_(ids)))
 
     async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Any]) -> tuple[list[Any], list[tuple[Any, str]]]:
         """(rows the broker acknowledged, rows refused for good with why). Any other failure raises: nothing
@@ -555,13 +560,13 @@ _PENDING = (
 )
 #: The same query as PostgreSQL text ($1: the empty key a keyless record is parked under, $2: the limit).
 _PENDING_SQL = str(_PENDING.limit(1).compile(dialect=asyncpg_dialect()))
-_MARK_SQL = f"UPDATE {outbox.name} SET published_at = $1 WHERE id = ANY($2::BIGINT[])"
-#: The previous round's mark ($3: when, $4: the ids) and the next read in one statement. The read sees the
-#: outbox as it was before the update, so it leaves those ids out itself.
+_MARK_SQL = f"DELETE FROM {outbox.name} WHERE id = ANY($1::BIGINT[])"
+#: The previous round's mark ($3: the ids) and the next read in one statement. The read sees the outbox as it
+#: was before the delete, so it leaves those ids out itself.
 _UNPUBLISHED = f"WHERE {outbox.name}.published_at IS NULL AND "
 _MARK_THEN_PENDING_SQL = (
-    f"WITH marked AS (UPDATE {outbox.name} SET published_at = $3 WHERE id = ANY($4::BIGINT[])) "
-    + _PENDING_SQL.replace(_UNPUBLISHED, f"{_UNPUBLISHED}{outbox.name}.id <> ALL($4::BIGINT[]) AND ", 1)
+    f"WITH marked AS (DELETE FROM {outbox.name} WHERE id = ANY($3::BIGINT[])) "
+    + _PENDING_SQL.replace(_UNPUBLISHED, f"{_UNPUBLISHED}{outbox.name}.id <> ALL($3::BIGINT[]) AND ", 1)
 )
 assert _MARK_THEN_PENDING_SQL.count("<> ALL") == 1
 
