@@ -19,7 +19,7 @@ from .support import NO_SERVICE_VERSIONS
 pytestmark = pytest.mark.integration
 
 
-async def _indexes(db: Database) -> set[str]:
+async def _indexes(db: Database) -> set[str | None]:
     async with db.engine.connect() as connection:
         found = await connection.run_sync(lambda sync: inspect(sync).get_indexes("pmo_outbox"))
     return {index["name"] for index in found}
