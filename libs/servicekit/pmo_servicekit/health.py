@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import parking
+from pmo_events.runtime.subscription import SubscriptionStatus
 from pmo_events.runtime.supervisor import LinkStatus
 from pmo_servicekit.contract.operations import Liveness, Readiness
 from pmo_servicekit.http import service_runtime
@@ -46,8 +47,7 @@ async def check_readiness(request: Request) -> JSONResponse:
     checks["relay"] = _link(relay, grace) if relay.active else "ok"
     if runtime.subscription is not None:
         subscription = runtime.subscription.status
-        # Likewise a standby subscription (another worker process or replica holds its lock and consumes).
-        checks["subscription"] = _link(subscription, grace) if subscription.active else "ok"
+        checks["subscription"] = subscription_check(subscription, grace)
     ok = all(c == "ok" for c in checks.values())
     body: dict[str, Any] = {
         "status": "ready" if ok else "not ready",
@@ -67,6 +67,17 @@ async def check_readiness(request: Request) -> JSONResponse:
             "last_error": s.last_error,
         }
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def subscription_check(status: SubscriptionStatus, grace: float) -> str:
+    """'ok', or why the subscription is not flowing: disconnected past the grace, or restarting in a loop (each
+    restart reconnects, so the grace alone never sees it down). A standby (another worker process or replica
+    holds its lock and consumes) is not disconnected, just waiting its turn."""
+    if not status.active:
+        return "ok"
+    if status.failing:
+        return f"failing: {status.failures_in_a_row} restarts in a row: {status.failing_with}"[:300]
+    return _link(status, grace)
 
 
 def _link(status: LinkStatus, grace: float) -> str:

@@ -66,7 +66,9 @@ DLQ_HEADERS: dict[str, Any] = {
     "properties": {
         "pmo_dlq_reason": {"type": "string", "enum": list(DEAD_LETTER_REASONS), "description": "Why, in one "
                            "word (the label `reason` of `pmo_subscription_dead_letters_total`): `malformed_envelope` "
-                           "is not a CloudEvent this system can read, `apply_failed` was refused by the consumer; "
+                           "is not a CloudEvent this system can read, `undecodable` a record the Kafka client "
+                           "could not read at all (its key, value and headers are then empty), `apply_failed` was "
+                           "refused by the consumer; "
                            "not authentic: `foreign_source` (not the topic owner's ce_source), `foreign_type` (not "
                            "a type the owner publishes), `unsigned`, `unknown_key` (not a key of the owner), "
                            "`bad_signature`."},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CorruptRecordException, UnsupportedCodecError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,8 +71,24 @@ ANALYZE_FIRST_AT = 1000
 
 #: Why a record went to the dead-letter topic (header `pmo_dlq_reason`, metric label `reason`).
 MALFORMED = "malformed_envelope"
+#: A record aiokafka could not read at all (see `UNREADABLE`): its dead letter has no key, value or headers.
+UNDECODABLE = "undecodable"
 APPLY_FAILED = "apply_failed"
-DEAD_LETTER_REASONS = (MALFORMED, APPLY_FAILED, *REJECTION_REASONS)
+DEAD_LETTER_REASONS = (MALFORMED, UNDECODABLE, APPLY_FAILED, *REJECTION_REASONS)
+
+#: What aiokafka's record reader raises out of `getmany` on a record its bytes make unreadable (anyone who can
+#: produce to the topic can write one): a header name that is not UTF-8, a batch compressed with a codec this
+#: process lacks, a batch whose CRC does not match. Raised before the subscription sees any record of the poll,
+#: it restarted the consumer at the stored offset for ever (session 11 review 1, F1); now the record is found,
+#: read twice from the broker at the same offset, and dead-lettered (`UNDECODABLE`). A network error is none of
+#: these and still restarts the consumer without skipping anything.
+UNREADABLE = (UnicodeDecodeError, UnsupportedCodecError, CorruptRecordException)
+
+#: Restarts of a started consumer in a row with no poll applied between: from this many readiness says the
+#: subscription is failing (it could not advance), however briefly each restart left it disconnected.
+FAILING_AFTER = 5
+#: A consumer that ran this long without failing has recovered, poll applied or not (an idle topic).
+STEADY_AFTER_SECONDS = 10.0
 
 #: The envelope attributes a consumer keys on or that a service stores, with the longest of each its columns hold
 #: (pmo_events, pmo_consumed_streams): a longer one is a malformed envelope, dead-lettered when read. An
@@ -110,6 +127,15 @@ class SubscriptionStatus(LinkStatus):
     batches_split: int = 0
     positions: dict[str, int] = field(default_factory=dict)
     log_end: dict[str, int] = field(default_factory=dict)
+    #: Restarts of a started consumer since a poll last applied (or it last ran `STEADY_AFTER_SECONDS`).
+    failures_in_a_row: int = 0
+    #: The last of those failures (`last_error` is cleared by each reconnection).
+    failing_with: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        """The consumer keeps failing after it starts: it cannot advance (readiness says so)."""
+        return self.failures_in_a_row >= FAILING_AFTER
 
     @property
     def lag(self) -> int:
@@ -229,6 +255,8 @@ class Subscription:
         #: Seeks so far: a poll fetched before a seek (a rebalance) is never applied.
         self._seeks = 0
         self._analyzing: asyncio.Task[None] | None = None
+        #: `time.monotonic()` when the consumer last started (None while it is not started).
+        self._started_at: float | None = None
         #: `assign` mode reads every partition: on PostgreSQL (several worker processes or replicas on one
         #: database) only the holder of this lock consumes, the others wait for it. `group` mode shares the
         #: partitions among the group's members instead.
@@ -241,17 +269,21 @@ class Subscription:
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-check")
         try:
             while not self._stopping.is_set():
+                self._started_at = None
                 try:
                     if not await self._take_turn():
                         break
                     await self._start_consumer()
                     backoff = 0.2
+                    self._started_at = time.monotonic()
                     await self._consume_until_stopped()
                 except asyncio.CancelledError as exc:
                     if really_cancelled():
                         raise
+                    self._count_failure(exc)
                     await self._retry_after(exc, backoff)  # aiokafka cancelled an internal future: reconnect
                 except Exception as exc:
+                    self._count_failure(exc)
                     await self._retry_after(exc, backoff)
                 backoff = min(backoff * 2, 5.0)
         finally:
@@ -261,6 +293,21 @@ class Subscription:
             self._checker = None
             if self._analyzing is not None and not self._analyzing.done():
                 self._analyzing.cancel()
+
+    def _count_failure(self, exc: BaseException) -> None:
+        """A failure of a started consumer counts towards `SubscriptionStatus.failing` (one that ran steadily
+        for a while before it failed starts a new count); a consumer that could not start (the broker away) is
+        reported by the readiness grace instead."""
+        if self._started_at is None:
+            return
+        self._steady()
+        self.status.failures_in_a_row += 1
+        self.status.failing_with = f"{type(exc).__name__}: {exc}"[:300]
+
+    def _steady(self) -> None:
+        """A consumer that has run `STEADY_AFTER_SECONDS` since it started is no longer failing."""
+        if self._started_at is not None and time.monotonic() - self._started_at >= STEADY_AFTER_SECONDS:
+            self.status.failures_in_a_row = 0
 
     async def _take_turn(self) -> bool:
         """Wait until this process may consume (it holds the lock, or needs none); False when stopping first."""
@@ -371,12 +418,21 @@ class Subscription:
             self._refresh_lag_beside()  # every round (at most once a second), read ahead or not: a catch-up is
             # when lag matters, and a read-ahead poll would otherwise leave the log end stale and lag at 0
             if not pending:
-                fetched = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                fetched = await self._fetch(consumer, 200)
                 if not fetched:
+                    if self.status.failures_in_a_row:
+                        self._steady()
                     continue
                 self._check_chunks(fetched, pending, fetched_now=True)
+            refetch = False
             if sum(chunk.size for chunk in pending) <= self.max_records:  # at most a poll more read ahead
-                following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
+                try:
+                    following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
+                except UNREADABLE:
+                    # What is pending is applied; the fetch positions moved past records the failed call
+                    # drained and dropped, so the consumer goes back to the stored offsets after it (the next
+                    # fetch raises again, from there, and finds the record).
+                    following, refetch = {}, True
                 if following:
                     self._check_chunks(following, pending)
             if any(chunk.seeks != self._seeks for chunk in pending):
@@ -398,6 +454,10 @@ class Subscription:
                 pending.clear()
                 await self.seek_to_stored(tps)
                 continue
+            self.status.failures_in_a_row = 0
+            if refetch:
+                pending.clear()
+                await self.seek_to_stored(list(consumer.assignment()))
             if self.on_commit is not None and (
                 self.handler_publishes or self.status.dead_lettered > dead_letters_before
             ):
@@ -432,6 +492,62 @@ class Subscription:
                 checked[tp] = [*checked[tp], *parsed] if tp in checked else parsed
             size += chunk.size
         return batch, checked
+
+    async def _fetch(self, consumer: AIOKafkaConsumer, timeout_ms: int) -> Batch:
+        """The next poll; when a record in it cannot be read, the poll up to and including that record."""
+        try:
+            return await consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)
+        except UNREADABLE as exc:
+            return await self._up_to_unreadable(consumer, exc)
+
+    async def _up_to_unreadable(self, consumer: AIOKafkaConsumer, exc: BaseException) -> Batch:
+        """Find the record `getmany` could not read: each assigned partition behind its log end is read alone,
+        one record at a time, from its stored offset. The records before it and it (an `_Unreadable`, which
+        `_read` dead-letters) are the poll, applied with its offsets as any other; the consumer goes on after
+        it. The record is skipped only when a second fetch from the broker fails on it again, with the same
+        error, at the same offset: anything else (nothing found, a different answer) raises the first error and
+        the consumer restarts from the stored offsets, skipping nothing.
+
+        A batch that cannot be read is dead-lettered one offset per poll (each fetch returns it whole)."""
+        tps = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        # getmany dropped what it drained before the failure, and moved those partitions' positions past it.
+        await self.seek_to_stored(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            if await consumer.position(tp) >= ends.get(tp, 0):
+                continue
+            records, failure = await self._read_alone(consumer, tp)
+            if failure is None:
+                continue
+            offset, error = failure
+            await self.seek_to_stored([tp])
+            _, again = await self._read_alone(consumer, tp)
+            if again is None or again[0] != offset or type(again[1]) is not type(error):
+                break
+            log.error("subscription %s: the record at %s:%d@%d cannot be read (%s: %s); dead-lettering it",
+                      self.name, tp.topic, tp.partition, offset, type(error).__name__, error)  # fmt: skip
+            await self.seek_to_stored([t for t in tps if t != tp])
+            consumer.seek(tp, offset + 1)
+            return {tp: [*records, _unreadable(tp, offset, error)]}
+        await self.seek_to_stored(tps)
+        raise exc
+
+    async def _read_alone(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition
+    ) -> tuple[list[ConsumerRecord[Any, Any]], tuple[int, BaseException] | None]:
+        """The records of `tp` from its position, one by one, until one cannot be read (its offset and error),
+        the poll's worth are read, or none comes within a second."""
+        records: list[ConsumerRecord[Any, Any]] = []
+        while len(records) < self.max_records:
+            position = await consumer.position(tp)
+            try:
+                got = await consumer.getmany(tp, timeout_ms=1000, max_records=1)
+            except UNREADABLE as exc:
+                return records, (position, exc)
+            if not got:
+                break
+            records += got.get(tp, [])
+        return records, None
 
     def _analyze_when_grown(self) -> None:
         """ANALYZE (outside the batch's transaction) at 1,000 applied events, then each time they double:
@@ -675,6 +791,8 @@ class Subscription:
     def _read(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> _Parsed:
         """Read the record and check that it is authentic (its signature in full); an event that is not is
         never applied. Touches nothing but the record: it may run in the checker thread."""
+        if isinstance(record, _Unreadable):
+            return _Parsed(tp, record, error=f"undecodable record: {record.error}", reason=UNDECODABLE)
         headers = header_map(record.headers)
         try:
             event = from_header_map(
@@ -751,6 +869,30 @@ class Subscription:
                 await consumer.stop()
             except Exception:
                 log.debug("consumer stop failed", exc_info=True)
+
+
+@dataclass
+class _Unreadable(ConsumerRecord[Any, Any]):
+    """Stands for a record aiokafka could not read: where it is and why (no key, value or headers)."""
+
+    error: str = ""
+
+
+def _unreadable(tp: TopicPartition, offset: int, error: BaseException) -> _Unreadable:
+    return _Unreadable(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=-1,
+        timestamp_type=0,
+        key=None,
+        value=None,
+        checksum=None,
+        serialized_key_size=-1,
+        serialized_value_size=-1,
+        headers=(),
+        error=f"{type(error).__name__}: {error}"[:500],
+    )
 
 
 class _SplitPoll(Exception):

@@ -1,0 +1,94 @@
+"""Against a real broker, on both databases: a record aiokafka cannot read (a header name that is not UTF-8, a
+batch saying it is compressed with a codec this process lacks, a batch whose CRC does not match) is dead-lettered
+with where it was and why, its offset stored with the poll's bookkeeping, and the genuine event after it applied
+(session 11 review 1, F1: it raised inside `getmany`, the consumer restarted at the stored offset and failed
+again, for ever, while readiness said the subscription was fine)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from pmo_devstack.polling import eventually
+from pmo_events.runtime import KafkaSettings
+from pmo_events.runtime.schema import consumer_offsets, outbox
+
+from .support import migrated
+from .test_relay_and_subscription import Pipeline, view_metadata
+
+pytestmark = pytest.mark.integration
+
+UNDECODABLE = "undecodable"  # the stable reason (header `pmo_dlq_reason`, metric label)
+PRODUCER = Path(__file__).with_name("unreadable_producer.py")
+
+
+@pytest.fixture
+async def consuming_pipeline(database_url: str, tmp_path: Path, kafka_bootstrap: str, topic_prefix: str):
+    """As `pipeline`, with the CONSUMER on the database under test (its offsets and dead letters are what
+    matter here); the producer on SQLite."""
+    producer_db = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", tmp_path)
+    consumer_db = await migrated(database_url, tmp_path)
+    async with consumer_db.engine.begin() as conn:
+        await conn.run_sync(view_metadata.create_all)
+    p = Pipeline(producer_db, consumer_db, KafkaSettings(bootstrap_servers=kafka_bootstrap), topic_prefix, tmp_path)
+    await p.start()
+    yield p
+    await p.stop()
+    await producer_db.dispose()
+    await consumer_db.dispose()
+
+
+def _send_unreadable(bootstrap: str, topic: str, mode: str, key: str) -> tuple[int, int]:
+    out = subprocess.run(
+        [sys.executable, str(PRODUCER), bootstrap, topic, mode, key], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    partition, offset = out.stdout.split()
+    return int(partition), int(offset)
+
+
+@pytest.mark.parametrize("mode", ["header_name", "codec", "crc"])
+async def test_an_unreadable_record_is_dead_lettered_and_the_next_genuine_event_applied(
+    mode: str, consuming_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+    partition, offset = await asyncio.to_thread(_send_unreadable, kafka_bootstrap, pipeline.topic, mode, counter)
+    await pipeline.increment(counter, 2)  # the genuine next event, on the same partition, after the record
+    await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}), timeout=30)
+    status = pipeline.subscription.status
+    assert (status.dead_lettered, status.dead_letters[UNDECODABLE], status.applied) == (1, 1, 2)
+    assert status.failures_in_a_row == 0
+    async with pipeline.consumer_db.sessions() as session:
+        letters = [
+            orjson.loads(row.headers)
+            for row in await session.execute(select(outbox).where(outbox.c.topic == pipeline.dlq))
+        ]
+        stored = (
+            await session.execute(
+                select(consumer_offsets.c.next_offset).where(
+                    consumer_offsets.c.consumer == pipeline.subscription.name,
+                    consumer_offsets.c.topic == pipeline.topic,
+                    consumer_offsets.c.partition == partition,
+                )
+            )
+        ).scalar_one()
+    assert [
+        (h["pmo_dlq_reason"], h["pmo_dlq_topic"], h["pmo_dlq_partition"], h["pmo_dlq_offset"]) for h in letters
+    ] == [(UNDECODABLE, pipeline.topic, str(partition), str(offset))]
+    expected_error = {"header_name": "UnicodeDecodeError", "codec": "UnsupportedCodecError", "crc": "CorruptRecord"}
+    assert expected_error[mode] in letters[0]["pmo_dlq_error"]
+    assert stored == offset + 2  # past the record and the genuine event after it
+
+
+async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
+    return await pipeline.totals() == expected

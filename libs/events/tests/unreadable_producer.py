@@ -1,0 +1,67 @@
+"""Write ONE record that aiokafka cannot read (run as a script: it needs aiokafka's pure-Python record builder).
+
+    python unreadable_producer.py BOOTSTRAP TOPIC MODE KEY
+
+MODE `header_name`: a header whose name is not UTF-8 (b"\\xff\\xfe"); `codec`: a batch whose attributes say
+snappy (its records are not compressed; this process has no snappy codec either way); `crc`: a batch whose CRC
+does not match its bytes. What anyone who can reach the broker can do with a plain producer (session 11 review 1,
+F1). Prints the record's partition and offset."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+import sys
+
+os.environ["AIOKAFKA_NO_EXTENSIONS"] = "1"  # before aiokafka is imported: the builder patched below is used
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.record import default_records
+
+BASE = default_records.DefaultRecordBase
+
+
+class _HeaderName(str):
+    """A header name whose bytes are not UTF-8 (aiokafka encodes each name with `str.encode`)."""
+
+    def encode(self, *args: object, **kwargs: object) -> bytes:
+        return b"\xff\xfe"
+
+
+def _patch_builder(mode: str) -> None:
+    original = default_records._DefaultRecordBatchBuilderPy.build
+
+    def build(self):
+        buf = original(self)
+        if mode == "codec":
+            attributes = struct.unpack_from(">h", buf, BASE.ATTRIBUTES_OFFSET)[0]
+            struct.pack_into(">h", buf, BASE.ATTRIBUTES_OFFSET, (attributes & ~0x07) | 2)  # 2: snappy
+            crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :]))
+        else:
+            crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :])) ^ 0x5A5A5A5A
+        struct.pack_into(">I", buf, BASE.CRC_OFFSET, crc)
+        return buf
+
+    default_records._DefaultRecordBatchBuilderPy.build = build
+
+
+async def main(bootstrap: str, topic: str, mode: str, key: str) -> None:
+    if mode == "header_name":
+        headers = [("ce_id", b"x"), (_HeaderName("bad"), b"v")]
+    elif mode in ("codec", "crc"):
+        _patch_builder(mode)
+        headers = [("ce_id", b"x")]
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(topic, key=key.encode(), value=b"{}", headers=headers)
+        print(sent.partition, sent.offset)
+    finally:
+        await producer.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))

@@ -1,0 +1,17 @@
+"""Readiness of a subscription that restarts in a loop (session 11 review 1, F1)."""
+
+from __future__ import annotations
+
+from pmo_events.runtime.subscription import FAILING_AFTER, SubscriptionStatus
+from pmo_servicekit.health import subscription_check
+
+
+def test_readiness_says_failing_after_restarts_in_a_row() -> None:
+    """A consumer that starts and fails again and again reconnects each time: the readiness grace alone never
+    saw it down (review 1 F1: 200 'subscription: ok' through a restart loop every 0.2 s)."""
+    status = SubscriptionStatus(active=True, connected=True)
+    assert subscription_check(status, grace=30) == "ok"
+    status.failures_in_a_row, status.failing_with = FAILING_AFTER, "UnicodeDecodeError: 'utf-8' codec ..."
+    assert subscription_check(status, grace=30).startswith(f"failing: {FAILING_AFTER} restarts in a row")
+    status.active = False  # a standby reports nothing of the holder's
+    assert subscription_check(status, grace=30) == "ok"
