@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from pmo_devstack.polling import eventually
-from pmo_events.runtime import KafkaSettings
+from pmo_events.runtime import KafkaSettings, Subscription
 from pmo_events.runtime.schema import consumer_offsets, outbox
 
-from .support import migrated
-from .test_relay_and_subscription import Pipeline, view_metadata
+from .support import migrated, pending_is
+from .test_relay_and_subscription import Pipeline, add_to_total, view_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +88,41 @@ async def test_an_unreadable_record_is_dead_lettered_and_the_next_genuine_event_
     expected_error = {"header_name": "UnicodeDecodeError", "codec": "UnsupportedCodecError", "crc": "CorruptRecord"}
     assert expected_error[mode] in letters[0]["pmo_dlq_error"]
     assert stored == offset + 2  # past the record and the genuine event after it
+
+
+async def test_the_records_before_it_in_one_fetch_are_applied_with_it(
+    consuming_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """The consumer down meanwhile, so one fetch holds genuine events, then the record, then genuine events (of
+    this partition and others): those before it apply in the record's poll, those after it in the next, each
+    once and in order, and the stored offset ends past them all."""
+    pipeline = consuming_pipeline
+    counters = [str(uuid.uuid4()) for _ in range(4)]
+    for counter in counters:
+        await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, dict.fromkeys(counters, (1, 1))))
+    await pipeline.subscription.stop()
+    await pipeline.tasks[1]
+    for counter in counters:
+        await pipeline.increment(counter, 2)
+    await eventually(lambda: pending_is(pipeline.relay, 0))
+    await asyncio.to_thread(_send_unreadable, kafka_bootstrap, pipeline.topic, "header_name", counters[0])
+    for counter in counters:
+        await pipeline.increment(counter, 3)
+    await eventually(lambda: pending_is(pipeline.relay, 0))
+    pipeline.subscription = Subscription(
+        name=pipeline.subscription.name,
+        topics=[pipeline.topic],
+        db=pipeline.consumer_db,
+        kafka=pipeline.subscription.kafka,
+        handler=add_to_total,
+        dead_letter_topic=pipeline.dlq,
+        trust=pipeline.trust,
+    )
+    pipeline.tasks[1] = asyncio.create_task(pipeline.subscription.run())
+    await eventually(lambda: _totals_are(pipeline, dict.fromkeys(counters, (6, 3))), timeout=30)
+    status = pipeline.subscription.status
+    assert (status.dead_letters[UNDECODABLE], status.applied, status.skipped_duplicates) == (1, 8, 0)
 
 
 async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
