@@ -12,15 +12,15 @@ import sys
 import uuid
 from pathlib import Path
 
-import orjson
 import pytest
 from sqlalchemy import select
 
 from pmo_devstack.polling import eventually
 from pmo_events.runtime import KafkaSettings, Subscription
-from pmo_events.runtime.schema import consumer_offsets, outbox
+from pmo_events.runtime import subscription as subscription_module
+from pmo_events.runtime.schema import consumer_offsets
 
-from .support import migrated, pending_is
+from .support import migrated, pending_is, published
 from .test_relay_and_subscription import Pipeline, add_to_total, view_metadata
 
 pytestmark = pytest.mark.integration
@@ -69,10 +69,6 @@ async def test_an_unreadable_record_is_dead_lettered_and_the_next_genuine_event_
     assert (status.dead_lettered, status.dead_letters[UNDECODABLE], status.applied) == (1, 1, 2)
     assert status.failures_in_a_row == 0
     async with pipeline.consumer_db.sessions() as session:
-        letters = [
-            orjson.loads(row.headers)
-            for row in await session.execute(select(outbox).where(outbox.c.topic == pipeline.dlq))
-        ]
         stored = (
             await session.execute(
                 select(consumer_offsets.c.next_offset).where(
@@ -82,6 +78,8 @@ async def test_an_unreadable_record_is_dead_lettered_and_the_next_genuine_event_
                 )
             )
         ).scalar_one()
+    await eventually(lambda: pending_is(pipeline.consumer_relay, 0))  # the dead letter published
+    letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
     assert [
         (h["pmo_dlq_reason"], h["pmo_dlq_topic"], h["pmo_dlq_partition"], h["pmo_dlq_offset"]) for h in letters
     ] == [(UNDECODABLE, pipeline.topic, str(partition), str(offset))]
@@ -123,6 +121,28 @@ async def test_the_records_before_it_in_one_fetch_are_applied_with_it(
     await eventually(lambda: _totals_are(pipeline, dict.fromkeys(counters, (6, 3))), timeout=30)
     status = pipeline.subscription.status
     assert (status.dead_letters[UNDECODABLE], status.applied, status.skipped_duplicates) == (1, 8, 0)
+
+
+async def test_a_consumer_failing_in_a_loop_is_reported_failing_until_it_advances(
+    consuming_pipeline: Pipeline, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readiness's figure: with the record's errors not recognised (as before this fix) the consumer restarts on
+    it again and again, reconnecting each time, and `failing` says so; once it gets past the record (recognised
+    again) and applies a poll, it is not failing any more."""
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+    monkeypatch.setattr(subscription_module, "UNREADABLE", ())
+    await asyncio.to_thread(_send_unreadable, kafka_bootstrap, pipeline.topic, "header_name", counter)
+    await pipeline.increment(counter, 2)
+    status = pipeline.subscription.status
+    await eventually(lambda: status.failing, "the subscription reported failing", timeout=30)
+    assert "UnicodeDecodeError" in (status.failing_with or "")
+    assert await pipeline.totals() == {counter: (1, 1)}
+    monkeypatch.undo()
+    await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}), timeout=30)
+    assert not status.failing and status.dead_letters[UNDECODABLE] == 1
 
 
 async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
