@@ -1,11 +1,13 @@
-"""An event carrying a value longer than its column in reporting's log (an `actor` of more than 200 characters:
-no producer takes such a token subject any more, an older history or another producer could still send one) is
-refused the same way whatever the size of its poll, and nothing of it is written: the subscription then applies
-the poll one by one and dead-letters that event.
+"""An event carrying a value longer than its column in reporting's log (a `correlation_id` of more than 64
+characters: no producer of ours ever recorded one, another producer could still send one) is refused the same
+way whatever the size of its poll, and nothing of it is written: the subscription then applies the poll one by
+one and dead-letters that event.
 
-Before session 10 a poll of at most 64 events went in through one statement whose `$n::VARCHAR(200)` casts cut
-the actor to 200 characters and applied the event, where a larger poll's COPY and the one-by-one path refused
-it: the same event was kept (cut) or dead-lettered depending on how many events came with it."""
+Before session 10 a poll of at most 64 events went in through one statement whose `$n::VARCHAR(n)` casts cut
+such a value to its column and applied the event, where a larger poll's COPY and the one-by-one path refused
+it: the same event was kept (cut) or dead-lettered depending on how many events came with it. (This was shown
+with an actor over 200 characters; since reporting_0005 the log's actor is unbounded text, as older producers
+took subjects of any length: test_old_long_actor.py.)"""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pmo_reporting.adapters.db.tables import event_log
 from pmo_reporting.application.live import apply_event, apply_events
 from pmo_reporting.bootstrap import REPORTING
 from pmo_servicekit.auth import SUBJECT_MAX_LENGTH
+from pmo_servicekit.http import CORRELATION_ID_MAX
 
 from .support import standard_history
 
@@ -58,7 +61,7 @@ async def test_an_over_long_actor_is_refused_whatever_the_poll_size(db: Database
         history.submitted(f"x-{n}", "p-1")
     events = history.events
     assert len(events) > poll
-    long = replace(events[0], actor="a" * (SUBJECT_MAX_LENGTH + 1))
+    long = replace(events[0], correlation_id="c" * (CORRELATION_ID_MAX + 1))
     with pytest.raises(REFUSED, match="too long"):
         async with db.transaction() as session:
             await apply_events(session, _placed([long, *events[1:poll]]))

@@ -62,7 +62,9 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("type", String(200), nullable=False),
     Column("data", Text, nullable=False),
-    Column("actor", String(200)),
+    # Text (runtime_0003): a consumer's command records the consumed event's actor (or a subject its data names),
+    # and events from before session 10 carry subjects of any length (the edge takes 200 since c4a70a4).
+    Column("actor", Text),
     Column("correlation_id", String(64)),
     Column("causation_id", String(64)),
     Column("traceparent", String(64)),

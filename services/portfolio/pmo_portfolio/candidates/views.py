@@ -44,7 +44,8 @@ assessments = Table(
     "portfolio_assessments",
     metadata,
     Column("candidate_id", String(64), nullable=False),
-    Column("assessor", String(200), nullable=False),
+    # Text (portfolio_0011): events from before session 10 hold subjects of any length (the edge takes 200).
+    Column("assessor", Text, nullable=False),
     Column("portfolio_id", String(36), nullable=False),
     Column("submission", Integer, nullable=False),
     Column("scored_at", UtcDateTime, nullable=False),
@@ -62,7 +63,8 @@ decisions = Table(
     Column("portfolio_id", String(36), nullable=False),
     Column("candidate_id", String(36), nullable=False),
     Column("outcome", String(32), nullable=False),
-    Column("decided_by", String(200), nullable=False),
+    # Text (portfolio_0011): events from before session 10 hold subjects of any length (the edge takes 200).
+    Column("decided_by", Text, nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
     Column("payload", Text, nullable=False),
 )

@@ -18,7 +18,8 @@ scenarios = Table(
     Column("position", BigInteger, nullable=False),
     Column("portfolio_id", String(36), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("saved_by", String(200), nullable=False),
+    # Text (portfolio_0011): events from before session 10 hold subjects of any length (the edge takes 200).
+    Column("saved_by", Text, nullable=False),
     Column("saved_at", UtcDateTime, nullable=False),
     Column("payload", Text, nullable=False),
 )

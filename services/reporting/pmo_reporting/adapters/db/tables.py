@@ -16,7 +16,9 @@ event_log = Table(
     Column("subject", String(64), nullable=False),
     Column("sequence", Integer, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
-    Column("actor", String(200)),
+    # Text (reporting_0005): events from before session 10 carry actors of any length (the edge takes 200 since
+    # c4a70a4); VARCHAR(200) dead-lettered such an event on PostgreSQL and stopped its stream (review 1, F2).
+    Column("actor", Text),
     Column("correlation_id", String(64)),
     Column("causation_id", String(64)),
     Column("data", Text, nullable=False),
