@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 
 from pmo_devstack.polling import eventually
 from pmo_devstack.testing import RunningService, running_service
+from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import CandidateRegistered, InvestmentDecided
 from pmo_events.runtime.schema import events
 from pmo_portfolio.candidates.views import candidates, decisions
@@ -39,7 +40,10 @@ async def test_a_proposal_submitted_by_an_older_longer_actor_becomes_a_candidate
 ) -> None:
     definition = isolated(topic_prefix)
     [portfolio_id] = await _seeded(definition, database_url, kafka_bootstrap, tmp_path, boards=1)
-    streams = {"old": [submitted("old", 1, portfolio_id)], "new": [submitted("new", 1, portfolio_id)]}
+    streams: dict[str, list[Event]] = {
+        "old": [submitted("old", 1, portfolio_id)],
+        "new": [submitted("new", 1, portfolio_id)],
+    }
     recorded = [replace(e, actor=OLD_ACTOR) if e.stream_id == "old" else e for e in _intake_records(streams)]
     await _publish(kafka_bootstrap, definition.consumes[0], recorded, tmp_path)
     async with running_service(
