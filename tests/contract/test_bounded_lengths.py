@@ -43,7 +43,7 @@ SUBJECT_COLUMNS = {
 #: Columns fed by a subject an event recorded (its envelope's actor, or a field of its data), read back by a
 #: consumer or a rebuild: unbounded, since events from before c4a70a4 hold subjects of any length.
 RECORDED_SUBJECT_COLUMNS = {
-    ("pmo_events", "actor"): "every event's actor; a consumer's command records the consumed event's (runtime_0003)",
+    ("pmo_events", "actor"): "every event's actor; a consumer's command records the consumed event's (runtime_0004)",
     ("reporting_event_log", "actor"): "every consumed event's actor (reporting_0005)",
     ("intake_proposals", "requester"): "ProposalDrafted.requester (intake_0006)",
     ("portfolio_assessments", "assessor"): "CandidateScored.assessor (portfolio_0011)",

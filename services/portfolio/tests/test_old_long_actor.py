@@ -4,7 +4,7 @@ Until then a subject of any length was taken, and intake's envelope kept it whol
 outbox's headers are text, the signature covers the whole actor). The candidate this service registers for it
 is recorded as caused by that event, by its actor (`Metadata.caused_by`): with `pmo_events.actor` VARCHAR(200)
 the registration was refused on PostgreSQL (StringDataRightTruncation, not transient), the proposal
-dead-lettered and every later event of its stream left waiting. Since runtime_0003 the column is unbounded text:
+dead-lettered and every later event of its stream left waiting. Since runtime_0004 the column is unbounded text:
 the candidate is registered, by the whole actor, on both databases. The same older subjects are in portfolio's
 own decisions, scores and scenarios (`decided_by`, `assessor`, `saved_by`): unbounded since portfolio_0011."""
 

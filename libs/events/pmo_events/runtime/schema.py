@@ -62,7 +62,7 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("type", String(200), nullable=False),
     Column("data", Text, nullable=False),
-    # Text (runtime_0003): a consumer's command records the consumed event's actor (or a subject its data names),
+    # Text (runtime_0004): a consumer's command records the consumed event's actor (or a subject its data names),
     # and events from before session 10 carry subjects of any length (the edge takes 200 since c4a70a4).
     Column("actor", Text),
     Column("correlation_id", String(64)),

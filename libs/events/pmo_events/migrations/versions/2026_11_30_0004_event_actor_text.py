@@ -10,8 +10,8 @@ transient: dead-lettered, its stream stopped). The edge still refuses a subject 
 
 PostgreSQL only: SQLite does not enforce a VARCHAR's length. VARCHAR to TEXT rewrites nothing on PostgreSQL.
 
-Revision ID: runtime_0003
-Revises: runtime_0002
+Revision ID: runtime_0004
+Revises: runtime_0003
 Create Date: 2026-11-30
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "runtime_0003"
-down_revision = "runtime_0002"
+revision = "runtime_0004"
+down_revision = "runtime_0003"
 branch_labels = None
 depends_on = None
 
