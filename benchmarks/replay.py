@@ -15,9 +15,15 @@ portfolio's candidates in the portfolio's stream, a project's demand in `project
     .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services resourcing,portfolio,intake]
 
 Each replay runs `--repeat` times and the best run of each counts (the machine is shared). Each service's line
-starts with the types its store got: the history holds 6 of portfolio's types (its monthly status reports are
-under a type no build knows, so portfolio's store never gets them) and drafts each proposal once and submits it
-once, so portfolio's and intake's figures cover the candidate pipeline, not a year of delivery.
+starts with the types its store got.
+
+`--history delivered` (the default) records each project's delivery and each proposal's path as the product
+records it (`services/reporting/benchmarks/delivery.py`: every intake and project event from the services' own
+decide functions, so events the product itself accepts): proposals drafted, edited, submitted, mirrored through
+review and decision; projects initiated, gated, reporting status monthly with their earned value, raising and
+closing RAID items, changing budget or end, closed. `--history legacy` is the history before 2026-11-30 (the
+candidate pipeline only; its monthly status reports under a type no build knows, so portfolio's store never got
+them), for comparing with earlier figures. The peer replays as many events as the history holds either way.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace as with_fields
 from pathlib import Path
 
 from load import PEER_PYTHON, PEERS, ServerCpu, es_env, require_tools, rss_mb
@@ -128,6 +135,10 @@ STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "project",
         {
             "pmo.portfolio.PortfolioCreated.v1": ("portfolio", "portfolio_id"),
+            "pmo.portfolio.BoardCharterSet.v1": ("portfolio", "portfolio_id"),
+            "pmo.portfolio.RaidItemRaised.v1": ("raid_item", "raid_item_id"),
+            "pmo.portfolio.RiskAssessed.v1": ("raid_item", "raid_item_id"),
+            "pmo.portfolio.RaidItemClosed.v1": ("raid_item", "raid_item_id"),
             "pmo.portfolio.CandidateRegistered.v1": ("portfolio", "portfolio_id"),
             "pmo.portfolio.CandidateScored.v1": ("portfolio", "portfolio_id"),
             "pmo.portfolio.InvestmentDecided.v1": ("portfolio", "portfolio_id"),
@@ -149,7 +160,7 @@ def service_events(history: list[RecordedEvent], service: str) -> list[RecordedE
         stream_type, field = by_type.get(event.type, (default, None))
         stream_id = str(event.data[field]) if field else event.stream_id
         sequence = numbered[stream_type, stream_id] = numbered.get((stream_type, stream_id), 0) + 1
-        mine.append(replace(event, stream_type=stream_type, stream_id=stream_id, sequence=sequence))
+        mine.append(with_fields(event, stream_type=stream_type, stream_id=stream_id, sequence=sequence))
     return mine
 
 
@@ -161,8 +172,7 @@ async def service_rebuild(
     await asyncio.to_thread(upgrade, url, service.migrations, service.metadata)
     mine = service_events(history, name)
     kinds = Counter(event.type.split(".")[2] for event in mine)
-    # What the figure covers: the history has few of a service's types (portfolio's status reports are a type
-    # no build knows, so its store never gets them).
+    # What the figure covers: which of the service's types, how many of each.
     mix = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
     print(f"  {name}'s store: {len(mine)} events of {len(kinds)} types: {mix}")
     db = Database(url)
@@ -217,11 +227,17 @@ def main() -> None:
         default="resourcing,portfolio,intake",
         help="whose `rebuild` to time besides reporting's, comma-separated (default: resourcing,portfolio,intake)",
     )
+    parser.add_argument(
+        "--history",
+        choices=("delivered", "legacy"),
+        default="delivered",
+        help="delivered: delivery and proposals' paths as the product records them; legacy: before 2026-11-30",
+    )
     args = parser.parse_args()
     require_tools()
-    scale = scaled(args.scale)
+    scale = with_fields(scaled(args.scale), delivery=args.history == "delivered")
     history = generate(scale)
-    print(f"history: {len(history)} events")
+    print(f"history ({args.history}): {len(history)} events")
     known = {service.name: service for service in (RESOURCING, PORTFOLIO, INTAKE)}
     services = [known[name] for name in args.services.split(",") if name]
     urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(2 + len(services))]

@@ -40,6 +40,10 @@ class Scale:
     status_months: int = 24
     bookings_per_resource: int = 40
     seed: int = 7
+    #: True: each project's delivery is recorded as the product records it (real status reports with their
+    #: earned value, stage gates, RAID items) and proposals are edited and mirrored through review and
+    #: decision (`delivery.py`); False: the earlier history (its monthly reports under a type no build knows).
+    delivery: bool = False
 
 
 def scaled(factor: float) -> Scale:
@@ -56,6 +60,10 @@ def scaled(factor: float) -> Scale:
 
 def generate(scale: Scale) -> list[RecordedEvent]:
     """Every event in time order, with per-(source, stream) sequences as producers would number them."""
+    if scale.delivery:
+        from delivery import generate_delivered
+
+        return _number(generate_delivered(scale))
     rng = random.Random(scale.seed)
     planned = [*_governance(scale, rng)]
     approved = rng.sample(range(scale.proposals), min(scale.projects, scale.proposals))
@@ -94,22 +102,21 @@ def _periods() -> tuple[PeriodAmount, ...]:
     return tuple(PeriodAmount(fiscal_period=f"FY{y}", amount=Decimal(40_000_000)) for y in (2024, 2025, 2026))
 
 
+def portfolio_created(p: int) -> portfolio.PortfolioCreated:
+    return portfolio.PortfolioCreated(
+        portfolio_id=f"pf-{p}",
+        name=f"Portfolio {p}",
+        currency="EUR",
+        owner="olga",
+        budget=_periods(),
+        board_members=("bob", "carol"),
+        created_by="olga",
+    )
+
+
 def _governance(scale: Scale, rng: random.Random) -> Iterator[Planned]:
     for p in range(scale.portfolios):
-        pid = f"pf-{p}"
-        yield Planned(
-            START,
-            pid,
-            portfolio.PortfolioCreated(
-                portfolio_id=pid,
-                name=f"Portfolio {p}",
-                currency="EUR",
-                owner="olga",
-                budget=_periods(),
-                board_members=("bob", "carol"),
-                created_by="olga",
-            ),
-        )
+        yield Planned(START, f"pf-{p}", portfolio_created(p))
     for o in range(20):
         yield Planned(
             START,
