@@ -100,17 +100,22 @@ class _StreamRows:
         self.table, self.key = table, key
         self.initial, self.evolve, self.columns = initial, evolve, columns
         self.states: dict[str, BaseModel] = {}
-        self.rows: dict[str, dict[str, Any]] = {}
+        #: Each stream's state after its last event and that event: its columns, made once when written (the
+        #: state held then, not a lesson's or a realisation's count folded in after it, as the projector's row).
+        self.last: dict[str, tuple[BaseModel, RecordedEvent]] = {}
 
     def fold(self, event: RecordedEvent, decoded: Event) -> None:
         stream = event.stream_id
         state = self.states[stream] if stream in self.states else self.initial(stream)
         state = self.states[stream] = self.evolve(state, decoded)
-        self.rows[stream] = {self.key: stream, **self.columns(state, event)}
+        self.last[stream] = (state, event)
 
     def written(self) -> list[dict[str, Any]]:
-        states = self.states
-        return [row | {"state": states[key].model_dump_json()} for key, row in self.rows.items()]
+        states, key, columns = self.states, self.key, self.columns
+        return [
+            {key: stream, **columns(state, event), "state": states[stream].model_dump_json()}
+            for stream, (state, event) in self.last.items()
+        ]
 
 
 class PortfolioReplay:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -149,21 +149,22 @@ class StatusReported(ProjectEvent):
     reported_by: str
     reported_at: datetime
 
-    @model_validator(mode="before")
-    @classmethod
-    def _derive_missing_figures(cls, data: Any) -> Any:
-        """Upcast on read: an event without the derived figures gets them from its own recorded amounts."""
-        if not isinstance(data, dict) or all(name in data for name in DERIVED_FIGURES):
-            return data
-        pv = data.get("planned_value")
-        figures = from_amounts(
-            bac=Decimal(str(data["bac"])),
-            pv=Decimal(str(pv)) if pv is not None else None,
-            ev=Decimal(str(data["earned_value"])),
-            ac=Decimal(str(data["actual_cost"])),
-        )
+    @model_validator(mode="after")
+    def _derive_missing_figures(self) -> StatusReported:
+        """Upcast on read: an event without the derived figures gets them from its own recorded amounts, each
+        one it lacks counted as given (as when they were merged into its data before validation). After
+        validation, not before: a `before` validator has pydantic build a Python dict of every payload first,
+        which cost about 4 µs of the 12 µs a report's JSON took to decode."""
+        given = self.__pydantic_fields_set__
+        missing = [name for name in DERIVED_FIGURES if name not in given]
+        if not missing:
+            return self
+        figures = from_amounts(bac=self.bac, pv=self.planned_value, ev=self.earned_value, ac=self.actual_cost)
         derived = {"schedule_variance": figures.sv, "cost_variance": figures.cv, "eac": figures.eac, "vac": figures.vac}
-        return {**derived, **data}
+        for name in missing:
+            self.__dict__[name] = derived[name]  # frozen: set as validation would have
+        given.update(missing)
+        return self
 
 
 @contract
