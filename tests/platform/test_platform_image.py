@@ -17,6 +17,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "deploy" / "docker" / "entrypoint.sh"
 SERVICES = {"intake": 8001, "portfolio": 8002, "resourcing": 8003, "reporting": 8004}
 INSTALLED = ["libs/events", "libs/servicekit"] + [f"services/{name}" for name in SERVICES]
+RUNTIME_PACKAGES = {"libjemalloc2"}  # what the final stage may take from apt: libraries, no tooling
+JEMALLOC = "/usr/local/lib/libjemalloc.so.2"
 
 
 def _tool(name: str) -> str:
@@ -64,10 +66,32 @@ def test_final_stage_is_slim_python_non_root_without_build_tools():
     uid = users[-1].split(":")[0]
     assert uid.isdigit() and int(uid) != 0, "USER must be a numeric non-root id (runAsNonRoot)"
     joined = "\n".join(final)
-    for tool in ("gcc", "build-essential", "apt-get install", "pip install"):
+    for tool in ("gcc", "build-essential", "pip install", "-dev "):
         assert tool not in joined, f"the final stage must not carry build tooling: {tool}"
+    for line in final:
+        for install in re.findall(r"apt-get install ([^&]*)", line):
+            packages = [word for word in install.split() if not word.startswith("-")]
+            assert set(packages) <= RUNTIME_PACKAGES, f"the final stage installs only runtime libraries: {packages}"
+            assert "--no-install-recommends" in install
+            assert "rm -rf /var/lib/apt/lists/*" in line, "the apt lists must not stay in the image"
     assert any(line.startswith("COPY --from=") for line in final)
     assert any(line.startswith("ENTRYPOINT") and "pmo-entrypoint" in line for line in final)
+
+
+def test_services_run_under_jemalloc():
+    """pymalloc's arenas fragment over a catch-up (docs/performance.md, memory): the image preloads jemalloc
+    from an architecture-free path and sends Python's small objects to it."""
+    final = _stages()[-1]
+    joined = "\n".join(final)
+    assert f"ln -s /usr/lib/*-linux-gnu/libjemalloc.so.2 {JEMALLOC}" in joined
+    assert f"test -r {JEMALLOC}" in joined, "the build must fail when the link points nowhere"
+    env = " ".join(line for line in final if line.startswith("ENV "))
+    assert f"LD_PRELOAD={JEMALLOC}" in env
+    assert "PYTHONMALLOC=malloc" in env
+    assert re.search(r"MALLOC_CONF=\S*background_thread:true", env)
+    installs = [i for i, line in enumerate(final) if "libjemalloc2" in line and line.startswith("RUN ")]
+    users = [i for i, line in enumerate(final) if line.startswith("USER ")]
+    assert installs and users and installs[0] < users[0], "apt runs as root, before USER"
 
 
 def test_build_installs_services_with_constraints_but_not_devstack():
