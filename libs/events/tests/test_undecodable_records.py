@@ -7,6 +7,7 @@ again, for ever, while readiness said the subscription was fine)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import uuid
@@ -45,9 +46,12 @@ async def consuming_pipeline(database_url: str, tmp_path: Path, kafka_bootstrap:
     await consumer_db.dispose()
 
 
-def _send_unreadable(bootstrap: str, topic: str, mode: str, key: str) -> tuple[int, int]:
+def _send_unreadable(bootstrap: str, topic: str, mode: str, key: str, claims: int = 0) -> tuple[int, int]:
     out = subprocess.run(
-        [sys.executable, str(PRODUCER), bootstrap, topic, mode, key], capture_output=True, text=True, timeout=60
+        [sys.executable, str(PRODUCER), bootstrap, topic, mode, key, str(claims)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     partition, offset = out.stdout.split()
@@ -86,6 +90,47 @@ async def test_an_unreadable_record_is_dead_lettered_and_the_next_genuine_event_
     expected_error = {"header_name": "UnicodeDecodeError", "codec": "UnsupportedCodecError", "crc": "CorruptRecord"}
     assert expected_error[mode] in letters[0]["pmo_dlq_error"]
     assert stored == offset + 2  # past the record and the genuine event after it
+
+
+async def test_a_forged_batch_claiming_many_offsets_is_dead_lettered_once_as_a_range(
+    consuming_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """One batch flagged snappy whose header claims 100,001 records: the broker gives it that many offsets. It is
+    dead-lettered ONCE, naming its first and last offset, the offset after it stored, and the genuine event
+    after it applied at once (session 11 review 2, R2-5: one offset per poll, ~20/s, a dead letter each: the
+    genuine event waited ~80 minutes, the dead-letter topic flooded). The consumer never seeks past the log end
+    the broker reports, and Tansu reports the batch's first offset + 1 while nothing follows it: read then, the
+    batch is dead-lettered in two ranges (its first offset, then the rest once the genuine event follows)."""
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+    claims = 100_000
+    partition, first = await asyncio.to_thread(
+        _send_unreadable, kafka_bootstrap, pipeline.topic, "codec", counter, claims
+    )
+    await pipeline.increment(counter, 2)
+    await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}), timeout=20)
+    status = pipeline.subscription.status
+    assert status.dead_lettered == status.dead_letters[UNDECODABLE] <= 2 and status.applied == 2
+    async with pipeline.consumer_db.sessions() as session:
+        stored = (
+            await session.execute(
+                select(consumer_offsets.c.next_offset).where(
+                    consumer_offsets.c.consumer == pipeline.subscription.name,
+                    consumer_offsets.c.topic == pipeline.topic,
+                    consumer_offsets.c.partition == partition,
+                )
+            )
+        ).scalar_one()
+    assert stored == first + claims + 2  # past the batch and the genuine event after it
+    await eventually(lambda: pending_is(pipeline.consumer_relay, 0))
+    letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
+    ranges = [(int(h["pmo_dlq_offset"]), int(h["pmo_dlq_last_offset"])) for h in letters]
+    assert len(ranges) == status.dead_lettered
+    assert ranges[0][0] == first and ranges[-1][1] == first + claims  # the batch, every offset once
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(ranges))
+    assert all("UnsupportedCodecError" in h["pmo_dlq_error"] for h in letters)
 
 
 async def test_the_records_before_it_in_one_fetch_are_applied_with_it(

@@ -1,11 +1,13 @@
 """Write ONE record that aiokafka cannot read (run as a script: it needs aiokafka's pure-Python record builder).
 
-    python unreadable_producer.py BOOTSTRAP TOPIC MODE KEY
+    python unreadable_producer.py BOOTSTRAP TOPIC MODE KEY [CLAIMS]
 
 MODE `header_name`: a header whose name is not UTF-8 (b"\\xff\\xfe"); `codec`: a batch whose attributes say
 snappy (its records are not compressed; this process has no snappy codec either way); `crc`: a batch whose CRC
 does not match its bytes. What anyone who can reach the broker can do with a plain producer (session 11 review 1,
-F1). Prints the record's partition and offset."""
+F1). CLAIMS (mode `codec`): the batch's header says it holds that many records more (last offset delta and record
+count; the broker assigns it that many offsets, session 11 review 2, R2-5). Prints the record's partition and
+(first) offset."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class _HeaderName(str):
         return b"\xff\xfe"
 
 
-def _patch_builder(mode: str) -> None:
+def _patch_builder(mode: str, claims: int) -> None:
     original = default_records._DefaultRecordBatchBuilderPy.build
 
     def build(self):
@@ -37,6 +39,9 @@ def _patch_builder(mode: str) -> None:
         if mode == "codec":
             attributes = struct.unpack_from(">h", buf, BASE.ATTRIBUTES_OFFSET)[0]
             struct.pack_into(">h", buf, BASE.ATTRIBUTES_OFFSET, (attributes & ~0x07) | 2)  # 2: snappy
+            if claims:
+                struct.pack_into(">i", buf, 23, claims)  # lastOffsetDelta
+                struct.pack_into(">i", buf, 57, claims + 1)  # recordCount
             crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :]))
         else:
             crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :])) ^ 0x5A5A5A5A
@@ -46,11 +51,11 @@ def _patch_builder(mode: str) -> None:
     default_records._DefaultRecordBatchBuilderPy.build = build
 
 
-async def main(bootstrap: str, topic: str, mode: str, key: str) -> None:
+async def main(bootstrap: str, topic: str, mode: str, key: str, claims: str = "0") -> None:
     if mode == "header_name":
         headers = [("ce_id", b"x"), (_HeaderName("bad"), b"v")]
     elif mode in ("codec", "crc"):
-        _patch_builder(mode)
+        _patch_builder(mode, int(claims))
         headers = [("ce_id", b"x")]
     else:
         raise SystemExit(f"unknown mode {mode}")
@@ -64,4 +69,4 @@ async def main(bootstrap: str, topic: str, mode: str, key: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))

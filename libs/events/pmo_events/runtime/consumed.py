@@ -89,8 +89,12 @@ async def dead_letter(
     record: ConsumerRecord[Any, Any],
     error: str,
     reason: str,
+    *,
+    first_offset: int | None = None,
 ) -> None:
-    """The record, untouched, goes to the dead-letter `topic` via the outbox, with why and where from."""
+    """The record, untouched, goes to the dead-letter `topic` via the outbox, with why and where from. A stand-in
+    for the unreadable offsets `first_offset` to its own (one batch) names both: `pmo_dlq_offset` the first,
+    `pmo_dlq_last_offset` the last."""
     headers = {k: bytes(v).decode(errors="replace") for k, v in (record.headers or ()) if v is not None}
     headers.update(
         {
@@ -99,9 +103,11 @@ async def dead_letter(
             "pmo_dlq_consumer": consumer,
             "pmo_dlq_topic": tp.topic,
             "pmo_dlq_partition": str(tp.partition),
-            "pmo_dlq_offset": str(record.offset),
+            "pmo_dlq_offset": str(record.offset if first_offset is None else first_offset),
         }
     )
+    if first_offset is not None:
+        headers["pmo_dlq_last_offset"] = str(record.offset)
     # A hostile key must not fail the batch's transaction: no NUL (PostgreSQL text), at most the column's size.
     key = bytes(record.key).decode(errors="replace").replace("\x00", "\\0") if record.key is not None else None
     await session.execute(
