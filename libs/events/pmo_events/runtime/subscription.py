@@ -450,7 +450,13 @@ class Subscription:
                 # Nothing was committed: go back to what the database says and try again.
                 log.info("subscription %s: transient failure, retrying batch: %s", self.name, exc)
                 await asyncio.sleep(0.05)
-                tps = list({*batch, *(tp for chunk in pending for tp in chunk.batch)})
+                # After a failed read-ahead (`refetch`), every assigned partition: that call drained and dropped
+                # records of partitions that need not be in this poll (session 11 review 2, R2-6).
+                tps = (
+                    list(consumer.assignment())
+                    if refetch
+                    else list({*batch, *(tp for chunk in pending for tp in chunk.batch)})
+                )
                 pending.clear()
                 await self.seek_to_stored(tps)
                 continue
