@@ -19,7 +19,7 @@ RESOURCING = ServiceDefinition(
     description="People and pools, capacity, demand from approved projects, and bookings.",
     default_port=8003,
     # 2.1: /health/ready's subscription lag is typed as a number (issue 14).
-    api_version="3.0.0",
+    api_version="4.0.0",
     topic=resourcing.TOPIC,
     consumes=(portfolio.TOPIC,),
     metadata=metadata,

@@ -165,3 +165,21 @@ async def test_no_odd_input_gets_a_5xx(service) -> None:
                 assert response.status_code == 422, (path, params, response.text)
         broken = await client.post("/resources", content=b"{not json", headers={"content-type": "application/json"})
         assert broken.status_code == 422
+
+
+async def test_a_patch_may_leave_out_name_role_and_working_days_but_not_clear_them(service) -> None:
+    """Session 11's review 2, R2-2: `null` for a field every resource has was a 500 (building the event); it is a
+    422 naming the field and changes nothing. Fields a resource may lack (`pool`, `cost_rate`) may be cleared."""
+    async with service.client(*MANAGER) as client:
+        ada = await register(client, name="Ada Lovelace")
+        path = f"/resources/{ada['id']}"
+        etag = (await client.get(path)).headers["etag"]
+        for field in ("name", "role", "working_days"):
+            refused = await client.patch(path, json={field: None}, headers={"If-Match": etag})
+            assert refused.status_code == 422, (field, refused.status_code, refused.text[:300])
+            assert field in [e["field"] for e in refused.json()["errors"]]
+        unchanged = await client.get(path)
+        assert (unchanged.headers["etag"], unchanged.json()["name"]) == (etag, "Ada Lovelace")
+        cleared = await client.patch(path, json={"pool": None, "cost_rate": None}, headers={"If-Match": etag})
+        assert cleared.status_code == 200, cleared.text
+        assert cleared.json()["name"] == "Ada Lovelace" and cleared.json()["pool"] is None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from pmo_events.contracts.bounds import Amount, BoundedDate
 from pmo_events.contracts.resourcing import ResourceKind, Weekday
@@ -93,19 +94,37 @@ class ResourceIn(_Body):
         return hours
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _kept() -> Any:
+    """A PATCH field's default when it is left out: not in the document (a `default: null` would offer null)."""
+    return Field(default=None, json_schema_extra=_no_default)
+
+
 class ResourcePatch(_MayOverallocate):
     model_config = example({"fte": "0.8"}, {"fte": "0.5", "allow_overallocation": True, "reason": "back in March"})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: str | None = Field(default=None, min_length=1, max_length=100)
+    # name, role and working_days can be left out (unchanged) but not cleared: a resource always has them, so
+    # null is a 422 naming the field (it was a 500), and the document does not offer it.
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = _kept()
+    role: Annotated[str, Field(min_length=1, max_length=100)] | SkipJsonSchema[None] = _kept()
     skills: list[Skill] | None = Field(default=None, max_length=50)
     pool: str | None = Field(default=None, min_length=1, max_length=100)
     fte: Fte | None = None
     hours_per_week: Hours | None = None
     cost_rate: Rate | None = None
-    working_days: list[Weekday] | None = Field(default=None, min_length=1, max_length=7)
+    working_days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | SkipJsonSchema[None] = _kept()
 
     _unique_skills = field_validator("skills")(lambda v: _skills_unique(v) if v is not None else v)
+
+    @field_validator("name", "role", "working_days")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("leave it out to keep it; it cannot be null")
+        return value
 
 
 class TimeOffIn(_Dated):
