@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -73,6 +73,33 @@ class TransactionConflict(ConcurrencyConflict):
         Exception.__init__(self, f"the transaction lost a conflict with another: {error}")
         self.stream_id = ""
         self.expected_version = 0
+
+
+def unique_violation(exc: BaseException) -> bool:
+    """`exc` is a unique (or primary key) violation: PostgreSQL's 23505, SQLite's constraint of either kind."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    for error in (orig, getattr(orig, "__cause__", None)):  # the DBAPI's error, then asyncpg's own
+        if getattr(error, "sqlstate", None) == "23505":
+            return True
+        if getattr(error, "sqlite_errorname", None) in {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def view_rows_taken_are_a_lost_race() -> Iterator[None]:
+    """Around a command's (or a poll's) insert of view rows it found missing: another transaction inserting the
+    same rows meanwhile (an operator's rebuild re-inserting every row, waited for on its table lock) is a lost
+    race, as a deadlock is: a `TransactionConflict`, so the command is decided again (a poll applied again) on
+    the row now there, never a 5xx, and the row is the rebuild's folded on as every other."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if not unique_violation(exc):
+            raise
+        raise TransactionConflict(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)

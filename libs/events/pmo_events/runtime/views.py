@@ -15,7 +15,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.schema import events
-from pmo_events.runtime.store import ChangedViewRows, EventStore, NewViewRows
+from pmo_events.runtime.store import ChangedViewRows, EventStore, NewViewRows, view_rows_taken_are_a_lost_race
 
 S = TypeVar("S", bound=BaseModel)
 _CHUNK = 1000
@@ -246,10 +246,13 @@ class Folding(Generic[S]):
             rows = [view._row(i, states[i], last[i]) | view.on_insert(first) for i, first in chunk]
             if fast and self.rebuilding:
                 await _copy_on_asyncpg(session, view.table, rows)
-            elif fast:
-                await _insert_on_asyncpg(session, view.table, rows)
-            else:
-                await session.execute(view.table.insert(), rows)
+                continue
+            # A row found missing (`many`) may be inserted meanwhile by a rebuild: a lost race, decided again.
+            with view_rows_taken_are_a_lost_race():
+                if fast:
+                    await _insert_on_asyncpg(session, view.table, rows)
+                else:
+                    await session.execute(view.table.insert(), rows)
         updates = [view._row(i, states[i], last[i]) for i in last if i in self.stored]
         updated: set[str] = set()
         if updates and fast:
@@ -278,7 +281,8 @@ class Folding(Generic[S]):
             for row in missing:
                 first = await store.load_first(session, row[view.key.name])
                 assert first is not None, "a stream that goes on has a first event"
-                await session.execute(view.table.insert(), [row | view.on_insert(first)])
+                with view_rows_taken_are_a_lost_race():
+                    await session.execute(view.table.insert(), [row | view.on_insert(first)])
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import ResourceRegistered, ResourceUpdated
 from pmo_events.envelope import RecordedEvent, dumps, loads
-from pmo_events.runtime.store import EventStore, UpsertRows
+from pmo_events.runtime.store import EventStore, UpsertRows, view_rows_taken_are_a_lost_race
 from pmo_resourcing.adapters.db.tables import allocations, resource_skills, resources
 from pmo_resourcing.domain.resource import Booking, Resource, evolve, evolve_owned, initial
 from pmo_resourcing.projections.demands import refresh_coverage
@@ -136,7 +136,9 @@ async def _write_resource(session: AsyncSession, state: Resource, event: Recorde
     if exists:
         await session.execute(resources.update().where(resources.c.resource_id == state.resource_id).values(**values))
     else:
-        await session.execute(resources.insert().values(resource_id=state.resource_id, **values))
+        # A row found missing may be inserted meanwhile by a rebuild: a lost race, decided (or applied) again.
+        with view_rows_taken_are_a_lost_race():
+            await session.execute(resources.insert().values(resource_id=state.resource_id, **values))
 
 
 async def _write_skills(session: AsyncSession, state: Resource) -> None:
