@@ -135,17 +135,25 @@ def evolve(state: Proposal, event: Event) -> Proposal:
         withdrawal = Withdrawal(reason=event.reason, withdrawn_by=event.withdrawn_by, withdrawn_at=event.withdrawn_at)
         return state.model_copy(update={"status": "withdrawn", "withdrawal": withdrawal})
     if isinstance(event, ProposalDecisionEvent):
-        status = _DECISION_STATUS[type(event)]
-        decision = Decision(
-            outcome=status,
-            rationale=event.rationale,
-            decided_by=event.decided_by,
-            decided_at=event.decided_at,
-            review_on=event.review_on,
-        )
-        mirrored = (*state.mirrored_event_ids, event.decision_event_id)
-        return state.model_copy(update={"status": status, "decision": decision, "mirrored_event_ids": mirrored})
+        return state.model_copy(update=_decided(state, event))
     return state
+
+
+def _decided(state: Proposal, event: ProposalDecisionEvent) -> dict[str, Any]:
+    """What the board's decision changes in the proposal (`evolve` and `evolve_owned`)."""
+    status = _DECISION_STATUS[type(event)]
+    decision = Decision(
+        outcome=status,
+        rationale=event.rationale,
+        decided_by=event.decided_by,
+        decided_at=event.decided_at,
+        review_on=event.review_on,
+    )
+    return {
+        "status": status,
+        "decision": decision,
+        "mirrored_event_ids": (*state.mirrored_event_ids, event.decision_event_id),
+    }
 
 
 def evolve_owned(state: Proposal, event: Event) -> Proposal:
@@ -183,17 +191,7 @@ def evolve_owned(state: Proposal, event: Event) -> Proposal:
             "mirrored_event_ids": (*state.mirrored_event_ids, review.scoring_event_id),
         }
     elif kind in _DECISION_STATUS:
-        decided = cast(ProposalDecisionEvent, event)
-        status = _DECISION_STATUS[kind]
-        decision = Decision(
-            outcome=status,
-            rationale=decided.rationale,
-            decided_by=decided.decided_by,
-            decided_at=decided.decided_at,
-            review_on=decided.review_on,
-        )
-        mirrored = (*state.mirrored_event_ids, decided.decision_event_id)
-        update = {"status": status, "decision": decision, "mirrored_event_ids": mirrored}
+        update = _decided(state, cast(ProposalDecisionEvent, event))
     else:
         return evolve(state, event)
     state.__dict__.update(update)
