@@ -184,7 +184,7 @@ def test_the_document_names_operations_roles_problems_and_headers() -> None:
     assert (listing["operationId"], making["operationId"]) == ("listThings", "makeThing")
     assert making["x-required-roles"] == ["admin", "pmo_analyst"] and listing["x-required-roles"] == []
     assert "**Roles:** `admin`, `pmo_analyst`." in making["description"]
-    assert sorted(making["responses"]) == ["201", "401", "403", "409", "413", "422", "503"]
+    assert sorted(making["responses"]) == ["201", "400", "401", "403", "409", "413", "422", "503"]
     assert sorted(listing["responses"]) == ["200", "401", "422", "503"]
     for status, response in making["responses"].items():
         if status >= "400":
