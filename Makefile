@@ -13,6 +13,10 @@ NODE_TOOLS := tools/asyncapi/node_modules/.installed
 TS_TOOLS := tools/openapi-typescript/node_modules/.installed
 CHECKOV_VENV := tools/checkov/.venv
 CHECKOV := $(CHECKOV_VENV)/.installed
+#: Test processes (pytest-xdist): every test module runs whole in one of them (`--dist loadfile`: its module-scoped
+#: broker and services start once). `make test PYTEST_WORKERS=0` runs everything in this one process, serially.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
 ROLES  ?= admin
 SUB    ?= alice
 
@@ -67,7 +71,7 @@ token: $(STAMP)
 	@$(BIN)/python -m pmo_devstack token --roles "$(ROLES)" --sub "$(SUB)"
 
 test: $(STAMP) tools lint
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check libs services tests benchmarks examples
@@ -77,13 +81,13 @@ lint: $(STAMP)
 	$(BIN)/mypy $(TYPED_TESTS)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not integration and not e2e"
+	$(PYTEST) -m "not integration and not e2e"
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest -m integration
+	$(PYTEST) -m integration
 
 e2e: $(STAMP)
-	$(BIN)/python -m pytest -m e2e
+	$(PYTEST) -m e2e
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
