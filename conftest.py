@@ -45,10 +45,22 @@ def _docker_container(kind: str):
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The test databases dropped in the background (`drop_database_later`) are gone before the session ends."""
+    """The test databases dropped in the background (`drop_database_later`) are gone before the session ends. A
+    pytest-xdist worker hands the ones that were not to the controller, which says so (a worker's prints are lost)."""
     failed = dropped_all()
-    if failed:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["databases_not_dropped"] = failed
+    elif failed:
         print(f"\n{len(failed)} test database(s) not dropped: {failed[:3]}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A pytest-xdist worker ended: the test databases it could not drop, as `pytest_sessionfinish` says them."""
+    failed = getattr(node, "workeroutput", {}).get("databases_not_dropped")
+    if failed:
+        print(f"\n{len(failed)} test database(s) not dropped by {node.gateway.id}: {failed[:3]}")
 
 
 @pytest.fixture(scope="session")
