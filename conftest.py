@@ -63,6 +63,18 @@ def pytest_testnodedown(node: Any, error: object) -> None:
         print(f"\n{len(failed)} test database(s) not dropped by {node.gateway.id}: {failed[:3]}")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test keeps an id of its own. Schemathesis names each operation's test `test_x[GET /path]`, but pytest
+    9.2 builds an item's id from its original name and its parametrize ids only, so every operation of a fuzz module
+    had the same id; pytest-xdist's scheduler keys the tests by id and ran one of them (135 fuzz tests unrun, rc 0).
+    Such an item gets the name's suffix back on its id (`tests/test_collection_ids.py` checks every id is unique)."""
+    for item in items:
+        if isinstance(item, pytest.Function) and item.name != item.originalname and not item.nodeid.endswith("]"):
+            suffix = item.name.removeprefix(item.originalname)
+            if suffix.startswith("[") and suffix.endswith("]"):
+                item._id = type(item.id).parse(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     url = os.environ.get("PMO_TEST_POSTGRES_URL")
