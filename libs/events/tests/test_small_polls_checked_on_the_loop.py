@@ -51,22 +51,28 @@ def _records(keys: Path, count: int, *, forged_at: int | None = None) -> list[Co
     return found
 
 
-async def test_a_small_poll_is_checked_on_the_loop_and_a_large_one_in_the_checker_thread(tmp_path: Path) -> None:
-    event_signer(tmp_path, "test")
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
+def _subscription(db: Database, trust: EventTrust) -> Subscription:
+    """A subscription whose checks are called directly (its handler is never reached)."""
 
     async def handler(*_args: Any) -> None:
         return None
 
-    subscription = Subscription(
+    return Subscription(
         name="test-checks",
         topics=[TOPIC],
         db=db,
         kafka=KafkaSettings(),
         handler=handler,
         dead_letter_topic="pmo.test.deadletter",
-        trust=EventTrust(PublicKeyDirectory.load(event_keys_dir(tmp_path) / "public")),
+        trust=trust,
     )
+
+
+async def test_a_small_poll_is_checked_on_the_loop_and_a_large_one_in_the_checker_thread(tmp_path: Path) -> None:
+    event_signer(tmp_path, "test")
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
+
+    subscription = _subscription(db, EventTrust(PublicKeyDirectory.load(event_keys_dir(tmp_path) / "public")))
     subscription._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-check")
     threads: list[int] = []
     check = subscription._check
@@ -97,18 +103,7 @@ async def test_a_failed_check_on_the_loop_is_raised_where_the_poll_awaits_it(tmp
     """As the checker thread's would be: at `await`, not when the poll is fetched."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
 
-    async def handler(*_args: Any) -> None:
-        return None
-
-    subscription = Subscription(
-        name="test-checks",
-        topics=[TOPIC],
-        db=db,
-        kafka=KafkaSettings(),
-        handler=handler,
-        dead_letter_topic="pmo.test.deadletter",
-        trust=EventTrust(PublicKeyDirectory()),
-    )
+    subscription = _subscription(db, EventTrust(PublicKeyDirectory()))
 
     def broken(_batch: Any) -> Any:
         raise RuntimeError("unreadable")

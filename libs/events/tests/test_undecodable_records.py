@@ -72,16 +72,7 @@ async def test_an_unreadable_record_is_dead_lettered_and_the_next_genuine_event_
     status = pipeline.subscription.status
     assert (status.dead_lettered, status.dead_letters[UNDECODABLE], status.applied) == (1, 1, 2)
     assert status.failures_in_a_row == 0
-    async with pipeline.consumer_db.sessions() as session:
-        stored = (
-            await session.execute(
-                select(consumer_offsets.c.next_offset).where(
-                    consumer_offsets.c.consumer == pipeline.subscription.name,
-                    consumer_offsets.c.topic == pipeline.topic,
-                    consumer_offsets.c.partition == partition,
-                )
-            )
-        ).scalar_one()
+    stored = await _stored_offset(pipeline, partition)
     await eventually(lambda: pending_is(pipeline.consumer_relay, 0))  # the dead letter published
     letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
     assert [
@@ -113,16 +104,7 @@ async def test_a_forged_batch_claiming_many_offsets_is_dead_lettered_once_as_a_r
     await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}), timeout=20)
     status = pipeline.subscription.status
     assert status.dead_lettered == status.dead_letters[UNDECODABLE] <= 2 and status.applied == 2
-    async with pipeline.consumer_db.sessions() as session:
-        stored = (
-            await session.execute(
-                select(consumer_offsets.c.next_offset).where(
-                    consumer_offsets.c.consumer == pipeline.subscription.name,
-                    consumer_offsets.c.topic == pipeline.topic,
-                    consumer_offsets.c.partition == partition,
-                )
-            )
-        ).scalar_one()
+    stored = await _stored_offset(pipeline, partition)
     assert stored == first + claims + 2  # past the batch and the genuine event after it
     await eventually(lambda: pending_is(pipeline.consumer_relay, 0))
     letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
@@ -193,3 +175,17 @@ async def test_a_consumer_failing_in_a_loop_is_reported_failing_until_it_advance
 
 async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) -> bool:
     return await pipeline.totals() == expected
+
+
+async def _stored_offset(pipeline: Pipeline, partition: int) -> int:
+    """The next offset the consumer stored for `partition` of the pipeline's topic."""
+    async with pipeline.consumer_db.sessions() as session:
+        return (
+            await session.execute(
+                select(consumer_offsets.c.next_offset).where(
+                    consumer_offsets.c.consumer == pipeline.subscription.name,
+                    consumer_offsets.c.topic == pipeline.topic,
+                    consumer_offsets.c.partition == partition,
+                )
+            )
+        ).scalar_one()
