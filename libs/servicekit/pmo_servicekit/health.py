@@ -70,11 +70,14 @@ async def check_readiness(request: Request) -> JSONResponse:
 
 
 def subscription_check(status: SubscriptionStatus, grace: float) -> str:
-    """'ok', or why the subscription is not flowing: disconnected past the grace, or restarting in a loop (each
-    restart reconnects, so the grace alone never sees it down). A standby (another worker process or replica
+    """'ok', or why the subscription is not flowing: disconnected past the grace, restarting in a loop (each
+    restart reconnects, so the grace alone never sees it down), or applying the same poll again and again (a
+    conflict that never clears: connected all along). A standby (another worker process or replica
     holds its lock and consumes) is not disconnected, just waiting its turn."""
     if not status.active:
         return "ok"
+    if status.failing and status.retries_in_a_row:
+        return f"failing: its poll failed {status.retries_in_a_row} times in a row: {status.failing_with}"[:300]
     if status.failing:
         return f"failing: {status.failures_in_a_row} restarts in a row: {status.failing_with}"[:300]
     return _link(status, grace)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pmo_events.runtime.subscription import FAILING_AFTER, SubscriptionStatus
+from pmo_events.runtime.subscription import FAILING_AFTER, RETRIES_FAILING_AFTER, SubscriptionStatus
 from pmo_servicekit.health import subscription_check
 
 
@@ -15,3 +15,14 @@ def test_readiness_says_failing_after_restarts_in_a_row() -> None:
     assert subscription_check(status, grace=30).startswith(f"failing: {FAILING_AFTER} restarts in a row")
     status.active = False  # a standby reports nothing of the holder's
     assert subscription_check(status, grace=30) == "ok"
+
+
+def test_readiness_says_failing_when_the_same_poll_keeps_failing() -> None:
+    """A poll whose conflict never clears was retried every 50 ms for ever, connected all along: readiness said
+    ok (session 11's notes)."""
+    status = SubscriptionStatus(active=True, connected=True)
+    status.retries_in_a_row, status.failing_with = RETRIES_FAILING_AFTER - 1, "ConcurrencyConflict: version 3"
+    assert subscription_check(status, grace=30) == "ok"
+    status.retries_in_a_row += 1
+    check = subscription_check(status, grace=30)
+    assert check == f"failing: its poll failed {RETRIES_FAILING_AFTER} times in a row: ConcurrencyConflict: version 3"

@@ -90,6 +90,15 @@ FAILING_AFTER = 5
 #: A consumer that ran this long without failing has recovered, poll applied or not (an idle topic).
 STEADY_AFTER_SECONDS = 10.0
 
+#: A poll that fails transiently (a lost race, a `ConcurrencyConflict`, the database away) is applied again after
+#: `RETRY_FIRST_SECONDS`, then twice as long each time up to `RETRY_AT_MOST_SECONDS`; from `RETRIES_FAILING_AFTER`
+#: such failures in a row (no poll applied between) readiness says the subscription is failing. It is never
+#: dead-lettered: a conflict that clears (a command's race) loses nothing. One that never clears (a handler whose
+#: conflict is deterministic) was retried every 50 ms for ever while readiness said ok (session 11's notes).
+RETRY_FIRST_SECONDS = 0.05
+RETRY_AT_MOST_SECONDS = 5.0
+RETRIES_FAILING_AFTER = 8
+
 #: The envelope attributes a consumer keys on or that a service stores, with the longest of each its columns hold
 #: (pmo_events, pmo_consumed_streams): a longer one is a malformed envelope, dead-lettered when read. An
 #: authentic event with a 65-character stream id failed the poll's offset write (StringDataRightTruncation on
@@ -129,13 +138,16 @@ class SubscriptionStatus(LinkStatus):
     log_end: dict[str, int] = field(default_factory=dict)
     #: Restarts of a started consumer since a poll last applied (or it last ran `STEADY_AFTER_SECONDS`).
     failures_in_a_row: int = 0
-    #: The last of those failures (`last_error` is cleared by each reconnection).
+    #: The last of those failures (`last_error` is cleared by each reconnection), or of `retries_in_a_row`.
     failing_with: str | None = None
+    #: Transient failures of the poll being applied (it is applied again each time) since a poll last applied.
+    retries_in_a_row: int = 0
 
     @property
     def failing(self) -> bool:
-        """The consumer keeps failing after it starts: it cannot advance (readiness says so)."""
-        return self.failures_in_a_row >= FAILING_AFTER
+        """The consumer keeps failing after it starts, or keeps failing to apply its poll: it cannot advance
+        (readiness says so)."""
+        return self.failures_in_a_row >= FAILING_AFTER or self.retries_in_a_row >= RETRIES_FAILING_AFTER
 
     @property
     def lag(self) -> int:
@@ -447,9 +459,16 @@ class Subscription:
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                # Nothing was committed: go back to what the database says and try again.
-                log.info("subscription %s: transient failure, retrying batch: %s", self.name, exc)
-                await asyncio.sleep(0.05)
+                # Nothing was committed: go back to what the database says and try again, later each time.
+                self.status.retries_in_a_row += 1
+                self.status.failing_with = f"{type(exc).__name__}: {exc}"[:300]
+                retries = self.status.retries_in_a_row
+                (log.error if retries >= RETRIES_FAILING_AFTER else log.info)(
+                    "subscription %s: transient failure %d in a row, retrying the poll: %s", self.name, retries, exc
+                )
+                delay = min(RETRY_FIRST_SECONDS * 2 ** (retries - 1), RETRY_AT_MOST_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
                 # After a failed read-ahead (`refetch`), every assigned partition: that call drained and dropped
                 # records of partitions that need not be in this poll (session 11 review 2, R2-6).
                 tps = (
@@ -460,7 +479,7 @@ class Subscription:
                 pending.clear()
                 await self.seek_to_stored(tps)
                 continue
-            self.status.failures_in_a_row = 0
+            self.status.failures_in_a_row = self.status.retries_in_a_row = 0
             if refetch:
                 pending.clear()
                 await self.seek_to_stored(list(consumer.assignment()))
