@@ -263,6 +263,10 @@ def measure(url: str, args: argparse.Namespace, events: int) -> None:
         print(line("as_of, cold instant (checkpoint from the db)", cold))
         print(line(f"as_of, warm (median of {args.repeat} per instant)", warm))
         print(
+            "  cold per instant (ms): "
+            + ", ".join(f"{as_of:%Y-%m-%d} {ms:.1f}" for as_of, ms in zip(instants, cold, strict=True))
+        )
+        print(
             f"  reporting process CPU per answer (user + system, background sweep included): cold {cold_cpu:.1f} ms,"
             f" warm {warm_cpu:.1f} ms"
         )

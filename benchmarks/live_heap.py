@@ -17,6 +17,7 @@ the differences compare, and the same run under another allocator (`LD_PRELOAD=.
 PYTHONMALLOC=malloc`; pymalloc's figures are then not printed) or another `--max-records`.
 
     .venv/bin/python benchmarks/live_heap.py [--service portfolio] [--scale 1.53] [--max-records N] [--settle 5]
+        [--connections] [--tracemalloc FRAMES]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -95,6 +97,8 @@ async def catch_up(
             print(f"RSS before the runtime starts: {rss():.0f} MB", flush=True)
             before = by_type()
             pymalloc_stats("before the runtime starts")
+            if args.tracemalloc:
+                tracemalloc.start(args.tracemalloc)
             await runtime.start()
             started, cpu, peak = time.perf_counter(), time.process_time(), 0.0
             while subscription.status.applied + subscription.status.dead_lettered < expected:
@@ -133,6 +137,15 @@ async def catch_up(
                     f"RSS after the idle connections closed and the compiled cache cleared, a full collection"
                     f" ({found} objects in cycles) and malloc_trim: {rss():.0f} MB"
                 )
+            if args.tracemalloc:
+                traced = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+                current, _peak = tracemalloc.get_traced_memory()
+                print(f"traced since the runtime started and still alive: {current / 1e6:.1f} MB; largest by site:")
+                for stat in traced.statistics("traceback")[:25]:
+                    print(f"  {stat.size / 1e6:7.2f} MB in {stat.count:7,} blocks")
+                    for frame in stat.traceback.format()[-2 * args.tracemalloc :]:
+                        print(f"      {frame}")
+                tracemalloc.stop()
             after = by_type()
             grown = sorted(((n - before.get(name, 0), name) for name, n in after.items()), reverse=True)[:20]
             print("objects alive now and not before, by type:", ", ".join(f"{name} {n:+,}" for n, name in grown))
@@ -165,6 +178,13 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the catch-up before RSS is read")
     parser.add_argument(
         "--connections", action="store_true", help="then close the idle pooled connections, clear the compiled cache"
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="trace allocations from the runtime's start (this many frames) and print what is still alive by site",
     )
     args = parser.parse_args()
     broker = start_broker()

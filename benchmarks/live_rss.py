@@ -16,7 +16,7 @@ the catch-up, its peak, RSS each minute of the load and the least-squares slope 
 load's second half (after warm-up), and the RSS at the end.
 
     .venv/bin/python benchmarks/live_rss.py [--scale 1.53] [--services intake,portfolio,resourcing,reporting]
-        [--load-minutes 10] [--rate 20]
+        [--load-minutes 10] [--rate 20] [--samples FILE]
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--load-minutes", type=float, default=10.0, help="0: catch-up only")
     parser.add_argument("--rate", type=float, default=20.0, help="POST /proposals per second during the load")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds for each catch-up")
+    parser.add_argument("--samples", type=Path, help="write every RSS sample (service, seconds, MB) to this file")
     args = parser.parse_args()
     names = args.services.split(",")
     if args.load_minutes and "intake" not in names:
@@ -226,10 +227,13 @@ def main() -> None:
                         f"  {name:<10} RSS before {sampler.between(name, settled, start)[-1][1]:.0f} MB;"
                         f" median per minute: "
                         + ", ".join(f"{v:.0f}" for v in minutes)
-                        + f"; end {points[-1][1]:.0f} MB, peak {max(v for _, v in points):.0f} MB;"
+                        + f"; start {points[0][1]:.1f}, min {min(v for _, v in points):.1f},"
+                        f" max {max(v for _, v in points):.1f}, end {points[-1][1]:.1f} MB;"
                         f" slope over the second half {slope_per_minute(half):+.2f} MB/min"
                         f" (whole load {slope_per_minute(points):+.2f})"
                     )
+            if args.samples:
+                args.samples.write_text("".join(f"{n} {t:.1f} {v:.2f}\n" for n in names for t, v in sampler.samples[n]))
     finally:
         stack.stop()
         broker.stop()
