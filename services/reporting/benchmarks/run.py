@@ -63,9 +63,11 @@ async def load_log(db: Database, events: list[RecordedEvent], offsets: dict[tupl
         chunk = [placed(e, offsets) for e in events[start : start + 5000]]
         async with db.transaction() as session:
             await record_many(session, chunk)
-    async with db.engine.connect() as connection:
+    async with db.engine.begin() as connection:
         # Planner statistics, as autovacuum gathers them on a log that grew over months (without them the
         # planner guesses a few rows and sorts the whole log on disk instead of walking its primary key).
+        # Committed: an ANALYZE in a transaction rolled back keeps no statistics (`last_analyze` is set all the
+        # same), which left every benchmark on this log planning without them until 2026-11-30 (s12-memory).
         await connection.execute(text("ANALYZE" if db.is_postgres else "ANALYZE reporting_event_log"))
     return time.perf_counter() - started
 
