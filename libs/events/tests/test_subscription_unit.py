@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from pmo_events.runtime.subscription import chunked
+from pmo_events.runtime.subscription import FIRST_CHUNK, chunked
 
 
 def test_chunks_double_keep_each_partition_in_order_and_lose_nothing() -> None:
@@ -22,3 +22,10 @@ def test_a_poll_no_larger_than_the_first_chunk_is_one_chunk_as_fetched() -> None
     (only,) = chunked(batch, 4)
     assert only == batch and only[a] is records
     assert chunked({a: [1, 2, 3, 4, 5]}, 4) == [{a: [1, 2, 3, 4]}, {a: [5]}]
+
+
+def test_a_catch_ups_first_poll_of_2000_is_checked_in_two_chunks() -> None:
+    """A full poll with nothing checked ahead goes in two transactions at most, not four (256, 512, 1,024, 208:
+    portfolio's each wrote the views of every portfolio it touched)."""
+    a = TopicPartition("t.a.events", 0)
+    assert [sum(map(len, c.values())) for c in chunked({a: list(range(2000))}, FIRST_CHUNK)] == [1024, 976]
