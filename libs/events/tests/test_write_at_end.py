@@ -11,16 +11,27 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
 
-from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, Premise, PremiseFailed
+from pmo_events.contracts.base import Event
+from pmo_events.runtime import (
+    AggregateType,
+    CommandRuntime,
+    ConcurrencyConflict,
+    EventStore,
+    Metadata,
+    Premise,
+    PremiseFailed,
+    fold,
+)
 from pmo_events.runtime.schema import events, outbox
 
-from .support import COUNTER, Incremented, migrated
+from .support import COUNTER, Counter, Incremented, evolve, migrated
 from .test_rebuild import counter_rows, counter_view, stream_metadata
 
 pytestmark = pytest.mark.integration
@@ -611,3 +622,44 @@ async def test_a_premise_broken_for_a_continued_stream_leaves_its_view_row_as_it
             counter_rows.c.counter_id == stream))).one()  # fmt: skip
     assert tuple(row) == (1, 1) and broken == [watched]
     assert await _count(commands, events) == 2 and await _count(commands, outbox) == 2
+
+
+def _counter(counter_id: str) -> Counter:
+    return Counter(counter_id=counter_id)
+
+
+async def test_a_view_folding_as_the_aggregate_takes_the_appends_state_and_one_folding_otherwise_folds(
+    runtime: tuple[CommandRuntime, Statements],
+) -> None:
+    """A stream view with the aggregate's own `initial` and `evolve` writes the state the append gave
+    (`state_after`) on PostgreSQL, folding nothing again; a view that folds another way folds the events itself,
+    whatever state the append gave. The rows are what a fold gives either way."""
+    db = runtime[0].db
+    folded: list[Event] = []
+
+    def counted(state: Counter, event: Event) -> Counter:
+        folded.append(event)
+        return evolve(state, event)
+
+    def twice(state: Counter, event: Event) -> Counter:
+        return evolve(evolve(state, event), event)
+
+    aggregate = AggregateType("counter", _counter, counted, Counter)
+    for view, total in (
+        (replace(counter_view, initial=_counter, evolve=counted), 5),
+        (replace(counter_view, initial=_counter, evolve=twice), 10),
+    ):
+        commands = CommandRuntime(db, EventStore(source="/pmo/test", topic=None), projectors=[view])
+        stream = str(uuid.uuid4())
+        new_events = [Incremented(counter_id=stream, by=2), Incremented(counter_id=stream, by=3)]
+        state = fold(aggregate, _counter(stream), new_events)
+        folded.clear()
+        async with commands.unit_of_work(Metadata()) as uow:
+            await uow.append(aggregate, stream, 0, new_events, state, write_at_end=True)
+        if db.is_postgres:
+            assert folded == []  # the view's row is the append's state, not folded again
+        async with db.sessions() as session:
+            row = (await session.execute(select(counter_rows).where(counter_rows.c.counter_id == stream))).one()
+            first = (await commands.store.load(session, stream))[0].position
+        assert (row.total, row.version, row.first_position) == (total, 2, first)
+        assert Counter.model_validate_json(row.state) == Counter(counter_id=stream, total=total)

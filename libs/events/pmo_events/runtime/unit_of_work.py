@@ -175,6 +175,8 @@ class UnitOfWork:
         self._pending: list[PreparedAppend] = []
         #: The states after those appends, by stream (given with them), for views that write rows from them.
         self._pending_states: dict[str, Any] = {}
+        #: The aggregate each of `_pending_states` was folded by (a view folding the same way takes the state).
+        self._pending_aggregates: dict[str, AggregateType[Any]] = {}
         #: Rows to insert with the last write (`insert_at_end`).
         self._at_end: ExtraRows | None = None
         #: What the command decided on without reading it (`assume`), until the first write checks it.
@@ -365,8 +367,10 @@ class UnitOfWork:
             self._pending.append(prepared)
             if state_after is not None:
                 self._pending_states[stream_id] = state_after
+                self._pending_aggregates[stream_id] = aggregate
             else:
                 self._pending_states.pop(stream_id, None)
+                self._pending_aggregates.pop(stream_id, None)
             self.recorded.extend(prepared.recorded)
             if aggregate.keep and state_after is not None and prepared.recorded:
                 # The caller's word, as below: for the process's kept states once the unit of work has committed.
@@ -414,8 +418,9 @@ class UnitOfWork:
             return
         pending, self._pending = self._pending, []
         states, self._pending_states = self._pending_states, {}
+        aggregates, self._pending_aggregates = self._pending_aggregates, {}
         events = [event for prepared in pending for event in prepared.recorded]
-        together, view = _new_view_rows(self._projectors, events)
+        together, view = _new_view_rows(self._projectors, events, states, aggregates)
         changed = None
         upserts: list[UpsertRows] | None = None
         if not together and self._fast:
@@ -501,14 +506,25 @@ class UnitOfWork:
 
 
 def _new_view_rows(
-    projectors: Sequence[InlineProjector], events: list[RecordedEvent]
+    projectors: Sequence[InlineProjector],
+    events: list[RecordedEvent],
+    states: dict[str, Any],
+    aggregates: dict[str, AggregateType[Any]],
 ) -> tuple[bool, NewViewRows | None]:
     """Whether the views can be written with `events` in one statement and, if so, the one view's new rows
     (None: no view wants these events). No when a projector cannot say its rows in advance (not a
-    `StreamView`, or a stream continued) or two views have rows."""
+    `StreamView`, or a stream continued) or two views have rows. A view that folds as a stream's aggregate does
+    (the same `initial` and `evolve`) takes the state its append gave (`states`) instead of folding again."""
     found: NewViewRows | None = None
     for project in projectors:
-        rows = project.new_rows(events) if isinstance(project, StreamView) else None
+        if not isinstance(project, StreamView):
+            return False, None
+        folded = {
+            stream: state
+            for stream, state in states.items()
+            if aggregates[stream].evolve is project.evolve and aggregates[stream].initial is project.initial
+        }
+        rows = project.new_rows(events, folded)
         if rows is None:
             return False, None
         if rows.rows:

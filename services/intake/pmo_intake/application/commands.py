@@ -27,7 +27,7 @@ async def draft_proposal(uow: UnitOfWork, command: DraftProposal) -> Changed[Pro
     state = fold(PROPOSAL, initial(command.proposal_id), new_events)
     offers = await _lesson_offers(uow, state, "drafted")
     offered_after = (await uow.load(FEEDBACK, feedback_stream(command.proposal_id))).version if offers else 0
-    await uow.append(PROPOSAL, command.proposal_id, 0, new_events, write_at_end=True)
+    await uow.append(PROPOSAL, command.proposal_id, 0, new_events, state_after=state, write_at_end=True)
     if offers:
         await uow.append(FEEDBACK, feedback_stream(command.proposal_id), offered_after, offers, write_at_end=True)
     return Changed(state, len(new_events), tuple(new_events))
