@@ -18,7 +18,10 @@ data it needs first, made through the public APIs).
         [--targets intake,portfolio,resourcing] [--projects 40] [--resources 100] [--peer-workers 1]
 
 `--workers 2 --peer-workers 2` beside a one-worker run measures what a second worker buys intake and what it
-buys a plain INSERT endpoint on the same cores (issue 17 asks 1.6x of intake).
+buys a plain INSERT endpoint on the same cores (issue 17 asks 1.6x of intake); `--connections 20` or 40 keeps more
+commands in flight than one worker's commit flushes allow. Each run prints its ceiling: the CPU per command of the
+app, its database's backends, PostgreSQL's background processes, the broker and wrk (its own CPU), summed, and
+the rate the machine's cores allow at that sum, beside the cores the whole machine kept busy during the run.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import statistics
 import subprocess
 import tempfile
@@ -44,6 +48,8 @@ from pmo_devstack.stack import Stack
 from pmo_devstack.testing import create_database, drop_database
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: the cores the app, PostgreSQL, the broker and wrk share (the ceiling each run prints is taken on them).
+CORES = os.cpu_count() or 1
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -124,34 +130,76 @@ def alone(
 
 
 class Beside:
-    """CPU the work of one run costs outside the measured processes: the PostgreSQL backends serving its database
-    and the broker (with `--workers 2` the second core is shared with them: what two workers can gain). Backends
-    that end during the run take their CPU with them (the pools keep theirs open)."""
+    """CPU the work of one run costs outside the measured processes: the PostgreSQL backends serving its database,
+    the server's background processes (WAL writer, checkpointer, background writer, autovacuum: shared by every
+    database on the server, so anyone else's work counts too) and the broker (with `--workers 2` the second core is
+    shared with them: what two workers can gain). Backends that end during the run take their CPU with them (the
+    pools keep theirs open)."""
 
     def __init__(self, url: str, broker_pid: int | None = None) -> None:
         self.database = url.rsplit("/", 1)[1]
         self.broker = tree(broker_pid) if broker_pid else []
         self.before: dict[int, float] = {}
         self.before_broker: dict[int, float] = {}
+        self.before_background: dict[int, float] = {}
+        self.database_ms = self.background_ms = self.broker_ms = 0.0
 
     def start(self) -> None:
         self.before = process_cpu_ms(backends(self.database))
         self.before_broker = process_cpu_ms(self.broker)
+        self.before_background = process_cpu_ms(background_processes())
         self.before_counts = database_counts(self.database)
 
     def stop(self, requests: int) -> str:
         after = process_cpu_ms(backends(self.database))
-        database = sum(cpu - self.before.get(pid, 0.0) for pid, cpu in after.items()) / max(requests, 1)
+        self.database_ms = sum(cpu - self.before.get(pid, 0.0) for pid, cpu in after.items()) / max(requests, 1)
         broker_after = process_cpu_ms(self.broker)
-        broker = sum(cpu - self.before_broker.get(pid, 0.0) for pid, cpu in broker_after.items()) / max(requests, 1)
-        text = f"PostgreSQL backends {database:.2f} ms ({len(after)} backends)"
-        return text + (f", broker {broker:.2f} ms" if self.broker else "")
+        self.broker_ms = sum(cpu - self.before_broker.get(pid, 0.0) for pid, cpu in broker_after.items()) / max(
+            requests, 1
+        )
+        background_after = process_cpu_ms(background_processes())
+        self.background_ms = sum(
+            cpu - self.before_background.get(pid, 0.0) for pid, cpu in background_after.items()
+        ) / max(requests, 1)
+        text = (
+            f"PostgreSQL backends {self.database_ms:.2f} ms ({len(after)} backends),"
+            f" server background {self.background_ms:.2f} ms"
+        )
+        return text + (f", broker {self.broker_ms:.2f} ms" if self.broker else "")
+
+    def ceiling(self, figures: Figures, cores: int) -> str:
+        """What `cores` cores allow at this run's CPU per command, everything on them counted: the app, its
+        database's backends, the server's background processes, the broker and wrk."""
+        parts = {
+            "app": figures.cpu_per_request,
+            "backends": self.database_ms,
+            "pg background": self.background_ms,
+            "broker": self.broker_ms,
+            "wrk": figures.client_cpu_per_request,
+        }
+        total = sum(parts.values())
+        ceiling = cores * 1000 / total if total else float("nan")
+        return (
+            f"{' + '.join(f'{name} {ms:.2f}' for name, ms in parts.items())} = {total:.2f} ms per command:"
+            f" {cores} cores allow {ceiling:,.0f}/s, {ceiling / max(figures.rate, 1e-9):.2f}x this run's"
+            f" {figures.rate:,.0f}/s (machine busy {figures.machine_busy:.2f} cores during it)"
+        )
 
     def counts(self, requests: int) -> str:
         """Transactions and rows of the database per command, from `start` until now (its statistics as its
         backends have flushed them: read a second or more after the work ends)."""
         after = database_counts(self.database)
         return ", ".join(f"{name} {(after[name] - self.before_counts[name]) / max(requests, 1):.2f}" for name in after)
+
+
+def background_processes() -> list[int]:
+    """The PostgreSQL server's processes that serve no client: WAL writer, checkpointer, autovacuum..."""
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-At", "-c",
+         "SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [int(line) for line in out.split()]
 
 
 def database_counts(database: str) -> dict[str, int]:
@@ -178,6 +226,7 @@ def measure(args: argparse.Namespace, stack: Stack, target: Target, url: str, da
         figures = run(seconds=args.seconds)
     after = process_cpu_ms(processes)
     print(f"  {target.service} CPU per command beside its own: {beside.stop(figures.requests)}")
+    print(f"  {target.service} ceiling: {beside.ceiling(figures, CORES)}")
     if args.workers > 1:  # the main process (uvicorn's supervisor) and each worker: which one does what
         print(
             f"  {target.service} CPU per command by process: "
@@ -203,6 +252,7 @@ def measure_peer(name: str, app: str, env: dict[str, str], args: argparse.Namesp
         beside.start()
         figures = wrk(name, url, process.pid, seconds=args.seconds, connections=args.connections)
         print(f"  {name} CPU per command beside its own: {beside.stop(figures.requests)}")
+        print(f"  {name} ceiling: {beside.ceiling(figures, CORES)}")
         print(f"  {name}: RSS {rss_mb(process.pid):.0f} MB")
         time.sleep(1.5)
         print(f"  {name} database per command: {beside.counts(figures.requests)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,10 @@ class Figures:
     p99: float
     errors: int
     cpu_ms: float
+    #: wrk's own CPU over the run (user + system, ms): the load generator shares the cores with the server.
+    client_cpu_ms: float = 0.0
+    #: cores busy on the whole machine over the run (/proc/stat; anything else running counts too).
+    machine_busy: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -44,10 +49,15 @@ class Figures:
     def cpu_per_request(self) -> float:
         return self.cpu_ms / max(self.requests, 1)
 
+    @property
+    def client_cpu_per_request(self) -> float:
+        return self.client_cpu_ms / max(self.requests, 1)
+
     def line(self) -> str:
         return (
             f"{self.name:<56} {self.rate:8.0f}/s   p50 {self.p50:6.1f} ms   p99 {self.p99:6.1f} ms"
             f"   CPU {self.cpu_per_request:5.2f} ms/req   errors {self.errors}"
+            f"   (wrk {self.client_cpu_per_request:4.2f} ms/req; machine busy {self.machine_busy:4.2f} cores)"
         )
 
 
@@ -174,6 +184,19 @@ class RssSampler:
         return max(self.samples, default=0.0)
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, idle) clock ticks of every CPU since boot, from /proc/stat (idle counts iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) - idle, idle
+
+
+def children_cpu_ms() -> float:
+    """CPU of this process's children that have ended and been waited for (user + system, ms)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def _ms(text: str) -> float:
     if text == "nan":
         return float("nan")
@@ -187,7 +210,8 @@ def wrk(
     """Drive `POST url` with wrk (two threads) and read the server's CPU time around the run; with `request_file`
     (path and body lines, `requests.lua`) the requests go to `url`'s host in turn."""
     script = HERE / ("requests.lua" if request_file else "post.lua")
-    before = cpu_ms(pid)
+    before, client_before, (busy_before, _idle) = cpu_ms(pid), children_cpu_ms(), machine_ticks()
+    started = time.monotonic()
     out = subprocess.run(
         # wrk leaves a request unanswered after --timeout (2 s by default) out of its percentiles, counted only as
         # a socket timeout: a generous timeout keeps slow answers in the p99, and any timeout still counts as an error.
@@ -208,6 +232,9 @@ def wrk(
         env={**os.environ, "BENCH_TOKEN": token, "BENCH_REQUESTS": str(request_file or "")},
     ).stdout
     spent = cpu_ms(pid) - before
+    # wrk is the only child waited for in between: RUSAGE_CHILDREN's growth is its CPU.
+    client, elapsed = children_cpu_ms() - client_before, time.monotonic() - started
+    busy = (machine_ticks()[0] - busy_before) / TICKS / elapsed
     percentiles = dict(re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", out, re.M))  # wrk pads "1.25s "
     if "99" not in percentiles:
         print(f"  {name}: wrk printed no latency percentiles:\n{out}")
@@ -225,6 +252,8 @@ def wrk(
         p99=_ms(percentiles.get("99", "nan")),
         errors=(int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0),
         cpu_ms=spent,
+        client_cpu_ms=client,
+        machine_busy=busy,
     )
 
 
