@@ -77,6 +77,7 @@ def subscription_of(
         trust=EventTrust(PublicKeyDirectory.load(runtime.settings.event_verify_keys_dir)),
         max_records=max_records,
         batch_handler=None if one_at_a_time else definition.batch_consumer(runtime),
+        riding_lock=definition.consumer_riding_lock,
     )
 
 

@@ -14,7 +14,7 @@ from pmo_reporting.adapters.http.console import router as console_router
 from pmo_reporting.adapters.http.programme_reports import router as programme_router
 from pmo_reporting.adapters.http.reports import router as reports_router
 from pmo_reporting.adapters.http.routes import router
-from pmo_reporting.application.live import make_batch_handler, make_handler
+from pmo_reporting.application.live import RIDING_LOCK, make_batch_handler, make_handler
 from pmo_servicekit.service import ServiceDefinition
 
 REPORTING = ServiceDefinition(
@@ -48,5 +48,6 @@ REPORTING = ServiceDefinition(
     #: a batch is visible at once, without waiting for its WAL flush (a server crash loses the last ones
     #: with their offsets; they are applied again from the broker). Issue 17: propagation.
     consumer_commits_durable=False,
+    consumer_riding_lock=RIDING_LOCK,
     problem_table=PROBLEM_TABLE,
 )

@@ -23,11 +23,38 @@ from pmo_events.runtime.schema import consumed_streams, consumer_offsets, outbox
 StreamKey = tuple[str, str]
 
 
-async def last_sequences(session: AsyncSession, consumer: str, keys: Iterable[StreamKey]) -> dict[StreamKey, int]:
-    """The last applied sequence of each stream, locked until the batch commits."""
+async def last_sequences(
+    session: AsyncSession, consumer: str, keys: Iterable[StreamKey], *, riding: RidingLock | None = None
+) -> dict[StreamKey, int]:
+    """The last applied sequence of each stream, locked until the batch commits.
+
+    `riding` (PostgreSQL through asyncpg, at least one stream): a batch handler's own lock statement, sent in the
+    last streams' statement after its lock (`RidingLock`); its rows go to `session.info[RIDDEN_ROWS]`."""
     by_source: dict[str, list[str]] = {}
     for source, stream_id in sorted(set(keys)):
         by_source.setdefault(source, []).append(stream_id)
+    found: dict[StreamKey, int] = {}
+    if riding is not None and by_source and pgdirect.on_asyncpg(session):
+        *before, (last_source, last_ids) = by_source.items()
+        by_source = dict(before)
+    else:
+        riding = None
+    found.update(await _last_sequences(session, consumer, by_source))
+    if riding is not None:
+        rows = await pgdirect.fetch(session, riding.with_streams(), consumer, last_source, last_ids, *riding.args)
+        ridden: dict[str, int] = {}
+        for row in rows:
+            if row["part"]:
+                ridden[row["key"]] = row["value"]
+            else:
+                found[(last_source, row["key"])] = row["value"]
+        session.info[RIDDEN_ROWS] = ridden
+    return found
+
+
+async def _last_sequences(
+    session: AsyncSession, consumer: str, by_source: dict[str, list[str]]
+) -> dict[StreamKey, int]:
     found: dict[StreamKey, int] = {}
     postgres = session.bind.dialect.name == "postgresql"
     for source, stream_ids in by_source.items():
@@ -51,6 +78,45 @@ async def last_sequences(session: AsyncSession, consumer: str, keys: Iterable[St
 
 
 _STREAM_IDS = bindparam("stream_ids", type_=ARRAY(String))
+
+#: `session.info` key of the rows a batch handler's `RidingLock` answered in this poll's transaction (key → value).
+RIDDEN_ROWS = "pmo_ridden_rows"
+
+
+class RidingLock:
+    """A batch handler's first statement, a lock of rows of its own (reporting: its read models' rows), sent by the
+    subscription in the poll's streams' lock statement instead of as a round trip of its own when the handler
+    starts (PostgreSQL through asyncpg).
+
+    `sql` is a `SELECT key, value … FOR UPDATE` (a text and an integer column, in that order, named so) with its
+    parameters numbered from $1 (`args`). It becomes the statement's second CTE: the streams' rows are locked
+    first, then these (the UNION's branches are run in order), as when the handler took them after
+    `last_sequences`. The statement's snapshot is taken after the offsets' lock was granted (its own statement,
+    a5d06b7), so it sees every stream another replica's poll inserted before it. What the rows answered is left in
+    `session.info[RIDDEN_ROWS]` for the handler, which takes the locks itself when they are not there (SQLite, a
+    poll applied one by one, a poll with no event)."""
+
+    __slots__ = ("args", "sql")
+
+    def __init__(self, sql: str, *args: Any) -> None:
+        self.sql, self.args = sql, list(args)
+
+    def with_streams(self) -> str:
+        """The streams' lock (`last_sequences`'s: $1 consumer, $2 source, $3 stream ids) and this one."""
+        return _with_streams(self.sql)
+
+
+@functools.cache
+def _with_streams(sql: str) -> str:
+    return f"""WITH s AS MATERIALIZED (
+    SELECT stream_id, last_sequence FROM {consumed_streams.name}
+    WHERE consumer = $1 AND source = $2 AND stream_id = ANY($3::text[]) FOR UPDATE
+), r AS MATERIALIZED (
+{_renumbered(sql, 3)}
+)
+SELECT false AS part, stream_id AS key, last_sequence::bigint AS value FROM s
+UNION ALL
+SELECT true, r.key::text, r.value::bigint FROM r"""
 
 
 async def save_sequences(

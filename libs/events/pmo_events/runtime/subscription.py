@@ -22,7 +22,9 @@ from pmo_events.envelope import MalformedEnvelope, RecordedEvent, from_header_ma
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.consumed import (
     CARRIED_PROGRESS,
+    RIDDEN_ROWS,
     CarriedProgress,
+    RidingLock,
     StreamKey,
     dead_letter,
     last_sequences,
@@ -231,6 +233,7 @@ class Subscription:
         batch_handler: BatchHandler | None = None,
         durable_commits: bool = True,
         handler_publishes: bool = True,
+        riding_lock: RidingLock | None = None,
     ) -> None:
         self.name = name
         self.topics = list(topics)
@@ -248,6 +251,8 @@ class Subscription:
         #: `on_commit` (the relay's wake-up) is called only after a poll that wrote a dead letter there, not
         #: after every poll (each wake-up is an outbox read on the same event loop and database).
         self.handler_publishes = handler_publishes
+        #: The batch handler's first lock statement, sent with the poll's streams' lock (`consumed.RidingLock`).
+        self.riding_lock = riding_lock
         self.max_records = max_records
         #: A fetched poll is checked in chunks of this many records, then twice as many each (`chunked`).
         self.first_chunk = FIRST_CHUNK
@@ -707,7 +712,10 @@ class Subscription:
                 for item in parsed:
                     if item.refused is not None:
                         self._refused(item)
-            last_seen = await last_sequences(session, self.name, [p.key for p in parsed if p.event is not None])
+            # The batch handler's own first lock rides in the streams' statement (a poll applied together).
+            riding = self.riding_lock if together and self.batch_handler is not None else None
+            keys = [p.key for p in parsed if p.event is not None]
+            last_seen = await last_sequences(session, self.name, keys, riding=riding)
             try:
                 if together:
                     # A batch handler on PostgreSQL may carry the bookkeeping in its own last statement.
@@ -718,6 +726,7 @@ class Subscription:
                 carried: CarriedProgress | None = session.info.get(CARRIED_PROGRESS)
             finally:
                 session.info.pop(CARRIED_PROGRESS, None)
+                session.info.pop(RIDDEN_ROWS, None)
             if carried is not None and carried.written is not None:
                 await carried.finish(session)  # written by the handler's statement: a first offset row, if any
             else:

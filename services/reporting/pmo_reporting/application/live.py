@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
+from pmo_events.runtime.consumed import RIDDEN_ROWS, RidingLock
 from pmo_events.runtime.heap import short_lived_heap
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import applying
@@ -77,13 +78,17 @@ async def fold_live(session: AsyncSession, projection: Projection, generation: i
 
 async def _answering_generations(session: AsyncSession) -> dict[str, int]:
     """Read once per subscription batch (one transaction): the swap takes the same row locks."""
-    cached = session.info.get(_ROWS)
+    cached: dict[str, int] | None = session.info.get(_ROWS)
     if cached is None:
-        cached = {}
-        if pgdirect.on_asyncpg(session):
+        ridden: dict[str, int] | None = session.info.get(RIDDEN_ROWS)
+        if ridden is not None:  # locked by the subscription's streams' statement (`RIDING_LOCK`)
+            cached = dict(ridden)
+        elif pgdirect.on_asyncpg(session):
             # Every read model's row in one statement (locked in name order; a rebuild or swap locks one row only)
             rows = await pgdirect.fetch(session, _GENERATIONS, list(PROJECTIONS))
             cached = {row["name"]: row["generation"] for row in rows}
+        else:
+            cached = {}
         for name in PROJECTIONS:  # elsewhere, and a read model's first use (its row made at generation 1)
             if name not in cached:
                 cached[name] = (await projection_row(session, name))["generation"]
@@ -92,6 +97,13 @@ async def _answering_generations(session: AsyncSession) -> dict[str, int]:
 
 
 _GENERATIONS = f"SELECT name, generation FROM {projections.name} WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE"
+
+#: The same lock sent by the subscription in the poll's streams' statement, one round trip fewer per poll.
+RIDING_LOCK = RidingLock(
+    f"SELECT name AS key, generation AS value FROM {projections.name} WHERE name = ANY($1::text[])"
+    " ORDER BY name FOR UPDATE",
+    list(PROJECTIONS),
+)
 
 
 def forget_cached_generations(session: AsyncSession) -> None:
