@@ -126,7 +126,7 @@ async def test_a_connection_lost_before_the_poll_s_bookkeeping_is_retried_not_ta
         assert ended
         status = pipeline.subscription.status
         assert status.dead_lettered == 0 and status.batches_split == 0
-        assert "transient failure, retrying batch" in caplog.text
+        assert "transient failure 1 in a row, retrying the poll" in caplog.text
     finally:
         await pipeline.stop()
         await producer_db.dispose()
