@@ -13,13 +13,14 @@ from pmo_portfolio.candidates.intake_events import make_batch_handler, make_hand
 from pmo_portfolio.delivery import board_action_routes, review_cycle_routes, review_cycles
 from pmo_portfolio.delivery import routes as delivery_routes
 from pmo_portfolio.delivery.commands import (
+    READ_WITH_REPORTS,
     initiate_approved_project,
     notice_overdue,
     offer_lessons_at_gate,
     resolve_carried_action,
 )
 from pmo_portfolio.dependencies import routes as dependency_routes
-from pmo_portfolio.dependencies.commands import reassess_dependencies, reassess_milestone_dependencies
+from pmo_portfolio.dependencies.commands import graph_of, reassess_dependencies, reassess_milestone_dependencies
 from pmo_portfolio.funding import routes as funding_routes
 from pmo_portfolio.funding import views as funding_views
 from pmo_portfolio.governance import routes as governance_routes
@@ -40,6 +41,8 @@ from pmo_servicekit.service import ServiceDefinition
 from pmo_servicekit.sweeps import Sweep
 
 VIEWS = (funding_views, *CONCEPT_VIEWS)
+#: A status report is forecast news: `reassess_dependencies` loads the portfolio's graph after its append.
+READ_WITH_REPORTS[:] = [graph_of]
 
 #: What the scheduler runs (`python -m pmo_portfolio sweep`), the same functions as the HTTP triggers; how often
 #: each runs where: deploy/k8s/README.md (Scheduled sweeps).

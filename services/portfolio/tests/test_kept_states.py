@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from pmo_devstack.testing import RunningService
-from pmo_events.contracts.portfolio import LessonRecorded
+from pmo_events.contracts.portfolio import LessonRecorded, graph_id_of
 from pmo_events.runtime import CommandRuntime, Metadata
 from pmo_portfolio import calendar
 from pmo_portfolio.delivery.commands import PROJECT, apply_to_project
@@ -20,9 +21,12 @@ from pmo_portfolio.delivery.domain.lifecycle import Act
 from pmo_portfolio.delivery.domain.status_reports import ReportStatus
 from pmo_portfolio.delivery.queries import get_project_in
 from pmo_portfolio.delivery.responses import ProjectView
+from pmo_portfolio.dependencies.commands import register_dependency
+from pmo_portfolio.dependencies.domain import RegisterDependency
 from pmo_portfolio.funding.commands import PORTFOLIO
 
-from .test_api_delivery import approved_project, report
+from .api_support import register
+from .test_api_delivery import YEAR_2026, approved_project, report
 
 pytestmark = pytest.mark.integration
 
@@ -136,3 +140,54 @@ async def test_the_closing_answer_counts_its_lessons_as_a_read_does(service: Run
         read = await bea.get("/projects/p-closing")
     assert closed.json()["project"] == read.json()
     assert read.json()["lessons"] == 1 and read.json()["status"] == "closed"
+
+
+async def test_a_report_reads_its_streams_and_the_dependency_graph_in_one_statement(
+    service: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report on a project whose states the process keeps reads the project, its portfolio, the fiscal calendar
+    and the portfolio's dependency graph (which `reassess_dependencies` reads after the append) in ONE statement,
+    and loads no stream after it; a dependency another worker registered meanwhile is in that read, so the report
+    that slips the provider past the need date flags the dependent."""
+    portfolio_id = await approved_project(service, "p-provider")
+    await register(service, portfolio_id, "p-needs", timeline=YEAR_2026)
+    body = {"candidate_id": "p-needs", "outcome": "approved", "rationale": "fits", "project_manager": "pam",
+            "approved_budget": [{"fiscal_period": "FY2026", "amount": "100"}], "override_reason": "waived"}  # fmt: skip
+    async with service.client("bea", "board_member") as bea:
+        assert (await bea.post(f"/portfolios/{portfolio_id}/decisions", json=body)).status_code == 201
+    async with service.client("pam", "project_manager") as pam:
+        first = await pam.post("/projects/p-provider/status-reports", json=report())
+        assert first.status_code == 201, first.text  # the graph (empty) is kept from here on
+    need = RegisterDependency(
+        dependency_id="d-kept", dependent_project_id="p-needs", provider_project_id="p-provider",
+        provider_milestone=None, needed="the API", need_date=date(2027, 3, 31), provider_contact=None,
+        registered_by="ann", registered_at=datetime.now(UTC),
+    )  # fmt: skip
+    async with _other_worker(service).unit_of_work(Metadata(actor="ann")) as uow:
+        await register_dependency(uow, portfolio_id, need)
+    store = service.runtime.commands.store
+    loaded: list[str] = []
+    together: list[set[str]] = []
+    load, load_after_each = store.load, store.load_after_each
+
+    async def counted_load(session: Any, stream_id: str, **kwargs: Any) -> Any:
+        loaded.append(stream_id)
+        return await load(session, stream_id, **kwargs)
+
+    async def counted_together(session: Any, after: dict[str, int]) -> Any:
+        together.append(set(after))
+        return await load_after_each(session, after)
+
+    monkeypatch.setattr(store, "load", counted_load)
+    monkeypatch.setattr(store, "load_after_each", counted_together)
+    async with service.client("pam", "project_manager") as pam:
+        late = await pam.post("/projects/p-provider/status-reports", json=report(forecast_end="2027-06-30"))
+        assert late.status_code == 201, late.text
+    graph = graph_id_of(portfolio_id)
+    assert together == [{"p-provider", portfolio_id, calendar.FISCAL_CALENDAR_STREAM[1], graph}] and loaded == []
+    monkeypatch.undo()
+    async with service.client("ann", "pmo_analyst") as ann:
+        flagged = (await ann.get(f"/portfolios/{portfolio_id}/dependencies", params={"at_risk": "true"})).json()
+    assert [(d["dependent_project_id"], d["cause"]) for d in flagged["items"]] == [
+        ("p-needs", "forecast_after_need_date")
+    ]

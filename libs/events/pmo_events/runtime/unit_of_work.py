@@ -249,8 +249,10 @@ class UnitOfWork:
         """Read ahead, in ONE statement, the streams of `wanted` whose states the process keeps (`KeptStates`):
         each stream's events from its kept version on, checked and folded as `load` would (`_load_after`), so
         the next `load` of each answers with no statement. Before the unit of work writes anything (an append
-        drops what was read ahead); fewer than two such streams, or no kept states, read nothing. A stream
-        whose kept state does not hold (rewritten, far behind) is loaded by `load` as before."""
+        drops what was read ahead of its own stream: the others' next `load` still answers from it, as a read at
+        that moment would, which a policy run after the append may use); fewer than two such streams, or no kept
+        states, read nothing. A stream whose kept state does not hold (rewritten, far behind) is loaded by `load`
+        as before."""
         if self._kept is None or self._pending or self.recorded:
             return
         found: dict[str, _Folded[Any]] = {}
@@ -353,7 +355,9 @@ class UnitOfWork:
         with policies, a snapshot due) it is an ordinary append."""
         if not new_events:
             return []
-        self._ahead.clear()  # what was read ahead may be behind from now on: `load` reads again
+        # This stream's read-ahead is behind from now on (`load` answers the append's state or reads again); the
+        # other streams' stay as good as a read now (each statement sees what has committed when it starts).
+        self._ahead.discard(stream_id)
         new_version = expected_version + len(new_events)
         snapshot_due = state_after is not None and _crossed(expected_version, new_version, aggregate)
         if write_at_end and not snapshot_due and not self._policies and self._fast:

@@ -44,6 +44,12 @@ PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, 
 log = logging.getLogger(__name__)
 FEEDBACK = AggregateType("lesson_feedback", lesson_rules.initial_feedback, lesson_rules.evolve_feedback, LessonFeedback)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
+#: A stream named by a portfolio (its id → the aggregate and the stream's id).
+PortfolioStream = Callable[[str], tuple[AggregateType[Any], str]]
+#: The streams named by a project's portfolio that the policies a status report runs load after its append (the
+#: dependency graph, `reassess_dependencies`): read ahead with the project. Filled by the composition root
+#: (`bootstrap`): delivery builds on no concept that owns them.
+READ_WITH_REPORTS: list[PortfolioStream] = []
 #: Events a project command decides that belong on the portfolio's stream: they move the envelope.
 FUNDING = (ProjectBudgetChanged,)
 #: Facts about a project that change nothing it decides on: each on a stream of its own (type, id field),
@@ -68,11 +74,19 @@ async def initiate_approved_project(uow: UnitOfWork, recorded: RecordedEvent) ->
     )
 
 
-async def load_project_together(uow: UnitOfWork, project_id: str, *also: tuple[AggregateType[Any], str]) -> None:
+async def load_project_together(
+    uow: UnitOfWork,
+    project_id: str,
+    *also: tuple[AggregateType[Any], str],
+    of_portfolio: Sequence[PortfolioStream] = (),
+) -> None:
     """The project, its portfolio and `also` (the fiscal calendar) read in one statement when the process keeps
-    their states (`UnitOfWork.load_together`), for the loads that follow; else each `load` reads as before."""
+    their states (`UnitOfWork.load_together`), for the loads that follow; else each `load` reads as before.
+    `of_portfolio`: streams named by the project's portfolio read with them (`READ_WITH_REPORTS`)."""
     kept = uow.kept_state(PROJECT, project_id)
     portfolio = [(funding.PORTFOLIO, kept.portfolio_id)] if kept is not None and kept.portfolio_id else []
+    if portfolio:
+        portfolio += [stream_of(portfolio[0][1]) for stream_of in of_portfolio]
     await uow.load_together([(PROJECT, project_id), *portfolio, *also])
 
 

@@ -302,7 +302,10 @@ async def record_status_report(
     )
 
     async def action(uow: UnitOfWork) -> Response:
-        await commands.load_project_together(uow, project_id, calendar.FISCAL_CALENDAR_STREAM)
+        # And the dependency graph (`READ_WITH_REPORTS`): `reassess_dependencies` reads it after the append.
+        await commands.load_project_together(
+            uow, project_id, calendar.FISCAL_CALENDAR_STREAM, of_portfolio=commands.READ_WITH_REPORTS
+        )
         fiscal = await calendar.fiscal_calendar(uow)
 
         def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:

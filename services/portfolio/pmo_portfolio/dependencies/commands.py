@@ -37,6 +37,13 @@ from pmo_portfolio.dependencies.domain import (
 from pmo_portfolio.shared.errors import InvalidCommand, NotFound
 
 GRAPH = AggregateType("dependency_graph", dependency_rules.initial, dependency_rules.evolve, DependencyGraph, keep=True)
+
+
+def graph_of(portfolio_id: str) -> tuple[AggregateType[DependencyGraph], str]:
+    """The portfolio's dependency graph (for `load_project_together`)."""
+    return GRAPH, graph_id_of(portfolio_id)
+
+
 #: The provider's events that can move its forecast: a schedule change, a report, a pause, a resumption,
 #: a cancellation, a closure (a withdrawn report changes nothing the forecast follows, but is checked).
 FORECAST_NEWS = frozenset(
