@@ -13,8 +13,9 @@ import pytest
 
 from pmo_devstack.testing import RunningService
 from pmo_events.contracts.portfolio import LessonRecorded, graph_id_of
-from pmo_events.runtime import CommandRuntime, Metadata
+from pmo_events.runtime import CommandRuntime, Metadata, pgdirect
 from pmo_portfolio import calendar
+from pmo_portfolio.delivery import views
 from pmo_portfolio.delivery.commands import PROJECT, apply_to_project
 from pmo_portfolio.delivery.domain import lifecycle, status_reports
 from pmo_portfolio.delivery.domain.lifecycle import Act
@@ -191,3 +192,37 @@ async def test_a_report_reads_its_streams_and_the_dependency_graph_in_one_statem
     assert [(d["dependent_project_id"], d["cause"]) for d in flagged["items"]] == [
         ("p-needs", "forecast_after_need_date")
     ]
+
+
+async def test_a_report_writes_the_project_row_from_its_state_and_keeps_the_lessons_the_row_counts(
+    service: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a report rewrites the projects view's row from the state the command folded (`state_after`),
+    with the lessons and realisations the row counts (recorded on streams of their own) taken from the row by the
+    UPDATE itself: the row is not read first. The answer and a read show the lesson."""
+    portfolio_id = await approved_project(service, "p-spliced")
+    lesson = LessonRecorded(
+        project_id="p-spliced", portfolio_id=portfolio_id, lesson_id="l-spliced", title="Pilot", description="d",
+        category="delivery", recorded_by="pam", recorded_at=datetime.now(UTC),
+    )  # fmt: skip
+    async with service.runtime.commands.unit_of_work(Metadata(actor="pam")) as uow:
+        await uow.open_stream("lesson", "l-spliced", [lesson])
+    sent: list[str] = []
+    fetch = pgdirect.fetch
+
+    async def recorded(session: Any, statement: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(statement)
+        return await fetch(session, statement, *args, **kwargs)
+
+    monkeypatch.setattr(pgdirect, "fetch", recorded)
+    async with service.client("pam", "project_manager") as pam:
+        answer = await pam.post("/projects/p-spliced/status-reports", json=report())
+        assert answer.status_code == 201, answer.text
+    monkeypatch.undo()
+    if service.runtime.db.is_postgres:
+        assert [s for s in sent if "FROM portfolio_projects" in s] == []
+        assert [s for s in sent if s.startswith("UPDATE portfolio_projects")] == [views._SPLICE]
+    async with service.client("pam", "project_manager") as pam:
+        read = await pam.get("/projects/p-spliced")
+    assert read.json()["lessons"] == 1 and read.json()["version"] == answer.json()["project"]["version"]
+    assert answer.json()["project"] == read.json()

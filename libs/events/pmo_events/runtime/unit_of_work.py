@@ -394,9 +394,15 @@ class UnitOfWork:
             new_events=new_events,
             meta=self.meta,
         )
-        for event in recorded:
-            for project in self._projectors:
-                await project(self.session, event)
+        given = _states_given(self.session)
+        if state_after is not None:
+            given[recorded[-1].event_id] = state_after
+        try:
+            for event in recorded:
+                for project in self._projectors:
+                    await project(self.session, event)
+        finally:
+            given.pop(recorded[-1].event_id, None)
         self.recorded.extend(recorded)
         if aggregate.keep and state_after is not None:
             # the caller's word, as for the snapshot: `state_after` is the loaded state with `new_events` folded
@@ -507,6 +513,26 @@ class UnitOfWork:
     async def open_stream(self, stream_type: str, stream_id: str, new_events: Sequence[Event]) -> list[RecordedEvent]:
         """A new stream of its own for facts that need no aggregate to stay consistent (a lesson, a score)."""
         return await self.append(AggregateType(stream_type, _no_state, _no_change, BaseModel), stream_id, 0, new_events)
+
+
+#: `session.info`'s key for the states `append` was given, by the id of the last event they follow (`state_after`).
+_STATES_GIVEN = "pmo_states_given"
+
+
+def _states_given(session: AsyncSession) -> dict[str, Any]:
+    found = session.info.get(_STATES_GIVEN)
+    if found is None:
+        found = session.info[_STATES_GIVEN] = {}
+    return found
+
+
+def state_after(session: AsyncSession, event: RecordedEvent) -> Any | None:
+    """For an inline projector, while `UnitOfWork.append` runs it: the state of `event`'s stream after it, when
+    `event` is the last of the append and the command gave the state after (its fold of the loaded state and
+    its events, `append`'s `state_after`); else None. A view whose row is that state (plus what other streams
+    count) can write it without reading and folding the row first."""
+    found = session.info.get(_STATES_GIVEN)
+    return found.get(event.event_id) if found else None
 
 
 def _new_view_rows(
