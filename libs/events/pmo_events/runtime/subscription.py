@@ -101,6 +101,19 @@ RETRY_FIRST_SECONDS = 0.05
 RETRY_AT_MOST_SECONDS = 5.0
 RETRIES_FAILING_AFTER = 8
 
+
+def retry_delay(retries: int) -> float:
+    """Seconds before a poll that failed transiently `retries` times in a row is applied again: `RETRY_FIRST_SECONDS`,
+    twice as long each time, at most `RETRY_AT_MOST_SECONDS`. The doubling stops at the cap, so a conflict that
+    never clears can be retried for ever (`2 ** 1024` times the first delay is not a float)."""
+    delay = RETRY_FIRST_SECONDS
+    for _ in range(1, retries):
+        if delay >= RETRY_AT_MOST_SECONDS:
+            break
+        delay *= 2
+    return min(delay, RETRY_AT_MOST_SECONDS)
+
+
 #: The envelope attributes a consumer keys on or that a service stores, with the longest of each its columns hold
 #: (pmo_events, pmo_consumed_streams): a longer one is a malformed envelope, dead-lettered when read. An
 #: authentic event with a 65-character stream id failed the poll's offset write (StringDataRightTruncation on
@@ -474,7 +487,7 @@ class Subscription:
                 (log.error if retries >= RETRIES_FAILING_AFTER else log.info)(
                     "subscription %s: transient failure %d in a row, retrying the poll: %s", self.name, retries, exc
                 )
-                delay = min(RETRY_FIRST_SECONDS * 2 ** (retries - 1), RETRY_AT_MOST_SECONDS)
+                delay = retry_delay(retries)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
                 # After a failed read-ahead (`refetch`), every assigned partition: that call drained and dropped
