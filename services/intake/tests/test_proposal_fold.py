@@ -8,7 +8,7 @@ import pytest
 
 from pmo_events.asyncapi.examples import example
 from pmo_events.contracts.base import Event, registry
-from pmo_intake.domain.proposal import Proposal, evolve, evolve_owned, initial
+from pmo_intake.domain.proposal import _INITIAL, Proposal, evolve, evolve_owned, initial
 
 #: Lives covering every intake event type, a draft after other events too (`evolve` starts it afresh).
 LIVES = (
@@ -46,3 +46,12 @@ def test_evolve_owned_gives_evolves_state_after_every_event(life: tuple[str, ...
         assert given.model_dump_json() == before  # evolve left its state alone
         owned = evolve_owned(owned, event)
         same(owned, pure)
+
+
+def test_initial_is_a_validated_empty_proposal_fields_set_included() -> None:
+    made = initial("p-1")
+    same(made, Proposal(proposal_id="p-1"))
+    same(made, _INITIAL.model_copy(update={"proposal_id": "p-1"}))
+    assert made.__pydantic_extra__ is None and made.__pydantic_private__ is None
+    made.__pydantic_fields_set__.add("title")
+    assert initial("p-2").model_fields_set == {"proposal_id"}  # each state its own set

@@ -70,6 +70,7 @@ def test_a_rebuild_folds_the_same_rows_as_a_full_decode_of_every_event(pages: in
     assert set(rebuilt.states) == set(LIVES)
     for stream in LIVES:
         assert rebuilt.states[stream] == full.states[stream], stream
+        assert rebuilt.states[stream].model_fields_set == full.states[stream].model_fields_set, stream
         row = project_proposal._row(stream, rebuilt.states[stream], rebuilt.last[stream])
         assert row == project_proposal._row(stream, full.states[stream], full.last[stream])
     last_content = [e for e in history if e.stream_id == "p-1" and e.type.split(".")[2] in CONTENT][-1]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any
+from typing import Any, cast
 
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.intake import ProposalDrafted, ProposalEdited, ProposalSubmitted
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.views import StreamView
 from pmo_intake.adapters.db.tables import proposals
-from pmo_intake.domain.proposal import CONTENT_FIELDS, Proposal, evolve, evolve_owned, initial
+from pmo_intake.domain.proposal import _INITIAL, Proposal, evolve, evolve_owned, initial
 
 
 def search_text(state: Proposal) -> str:
@@ -38,30 +37,56 @@ def _first(event: RecordedEvent) -> dict[str, Any]:
 #: The events that carry a proposal's whole content: each replaces every one of `CONTENT_FIELDS`.
 _WHOLE_CONTENT = frozenset(t.type_name() for t in (ProposalDrafted, ProposalEdited, ProposalSubmitted))
 _DRAFTED, _EDITED = ProposalDrafted.type_name(), ProposalEdited.type_name()
-#: A proposal's content before any event: what a draft or an edit is folded with when the next event replaces it.
-_NO_CONTENT = {name: Proposal.model_fields[name].get_default(call_default_factory=True) for name in CONTENT_FIELDS}
 
 
 def rebuild_decode(event: RecordedEvent, following: RecordedEvent | None) -> Event:
-    """A rebuild's decode: a draft or an edit whose content the stream's next event replaces is folded without
-    it (a draft keeps its requester, read from the JSON), so only the content that stays is validated; the
-    state after that next event is the full decode's (`tests/test_rebuild_decode.py`). Any other event in full."""
+    """A rebuild's decode: a draft or an edit whose content the stream's next event replaces is not decoded
+    (a draft's requester is read from the JSON) but folded by `rebuild_evolve` without its content, so only the
+    content that stays is validated and copied; the state after that next event is the full decode's
+    (`tests/test_rebuild_decode.py`). Any other event in full."""
     if following is None or following.type not in _WHOLE_CONTENT:
         return event.decode()
     if event.type == _DRAFTED:
-        return _draft_without_content(event.data["requester"])
+        return cast(Event, _ContentReplaced(event.data["requester"]))
     if event.type == _EDITED:
-        return _EDIT_WITHOUT_CONTENT
+        return cast(Event, _EDIT_REPLACED)
     return event.decode()
 
 
-@functools.lru_cache(maxsize=1024)
-def _draft_without_content(requester: str) -> ProposalDrafted:
-    # Contracts are frozen: one per requester serves every draft of theirs (a construction costs a validation).
-    return ProposalDrafted.model_construct(requester=requester, **_NO_CONTENT)
+class _ContentReplaced:
+    """`rebuild_decode`'s draft (with its requester) or edit (None) whose content the stream's next event
+    replaces; not an event: only `rebuild_evolve` is given it."""
+
+    __slots__ = ("requester",)
+
+    def __init__(self, requester: str | None) -> None:
+        self.requester = requester
 
 
-_EDIT_WITHOUT_CONTENT = ProposalEdited.model_construct(**_NO_CONTENT)
+_EDIT_REPLACED = _ContentReplaced(None)
+
+
+def rebuild_evolve(state: Proposal, event: Event) -> Proposal:
+    """`evolve_owned`, and `rebuild_decode`'s draft or edit without content: the stream's next event sets every
+    one of `CONTENT_FIELDS` (values and fields set) in any case, so an edit changes nothing and a draft sets what
+    else `evolve_owned` sets for it: `initial`'s values, the requester, the status."""
+    if type(event) is not _ContentReplaced:
+        return evolve_owned(state, event)
+    requester = cast(_ContentReplaced, event).requester
+    if requester is None:
+        return state
+    values = state.__dict__
+    proposal_id = values["proposal_id"]
+    values.update(_INITIAL.__dict__)
+    values.update(proposal_id=proposal_id, requester=requester, status="draft")
+    fields_set = state.__pydantic_fields_set__
+    fields_set.clear()
+    fields_set.update(_DRAFT_SETS)
+    return state
+
+
+#: The fields a draft sets besides its content (`evolve_owned`).
+_DRAFT_SETS = ("proposal_id", "requester", "status")
 
 
 project_proposal = StreamView(
@@ -77,5 +102,5 @@ project_proposal = StreamView(
     stream_type="proposal",
     version=proposals.c.version,
     rebuild_decode=rebuild_decode,
-    rebuild_evolve=evolve_owned,
+    rebuild_evolve=rebuild_evolve,
 )
