@@ -16,7 +16,11 @@ from pmo_portfolio.bootstrap import PORTFOLIO
 
 from .api_support import isolated, new_portfolio, register, weighted_model
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # Schemathesis itself draws from `random` inside its strategies; not ours to fix.
+    pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
+]
 
 
 async def approved_project(service: RunningService, portfolio_id: str, project_id: str) -> None:
