@@ -15,6 +15,7 @@ a lost connection invalidates it), so callers and the HTTP problem handlers see 
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -264,6 +265,23 @@ class ArrayColumns:
             [value if convert is None else convert(value) for value in (row[name] for row in rows)]
             for name, convert in zip(self.names, converters, strict=True)
         ]
+
+    def records(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Each row's values as one tuple (in `names` order), converted for the driver: `COPY`'s records, the
+        same as `zip(*arrays(rows))`, read with one `itemgetter` call per row and converted only where a
+        column converts (a quarter of the CPU per row of a rebuild's allocations, 2026-11-30)."""
+        names = self.names
+        take = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        converting = [(i, convert) for i, convert in enumerate(_converters(self)) if convert is not None]
+        if not converting:
+            return [take(row) for row in rows]
+        records = []
+        for row in rows:
+            values = list(take(row))
+            for i, convert in converting:
+                values[i] = convert(values[i])
+            records.append(tuple(values))
+        return records
 
     def scalars(self, first: int) -> list[str]:
         """`[$first::t1, $first+1::t2, …]`: one row's columns as scalar parameters."""

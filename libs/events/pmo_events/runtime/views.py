@@ -349,7 +349,7 @@ async def _copy_on_asyncpg(session: AsyncSession, table: Table, rows: list[dict[
     feed = _COPIED.get((table.name, names))
     if feed is None:
         feed = _COPIED[(table.name, names)] = pgdirect.ArrayColumns(table, names)
-    await pgdirect.copy_rows(session, table.name, names, list(zip(*feed.arrays(rows), strict=True)))
+    await pgdirect.copy_rows(session, table.name, names, feed.records(rows))
 
 
 _COPIED: dict[tuple[str, tuple[str, ...]], pgdirect.ArrayColumns] = {}
