@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from pmo_events.runtime import parking
-from pmo_events.runtime.subscription import SubscriptionStatus
+from pmo_events.runtime.subscription import RETRIES_FAILING_AFTER, SubscriptionStatus
 from pmo_events.runtime.supervisor import LinkStatus
 from pmo_servicekit.contract.operations import Liveness, Readiness
 from pmo_servicekit.http import service_runtime
@@ -76,7 +76,7 @@ def subscription_check(status: SubscriptionStatus, grace: float) -> str:
     holds its lock and consumes) is not disconnected, just waiting its turn."""
     if not status.active:
         return "ok"
-    if status.failing and status.retries_in_a_row:
+    if status.retries_in_a_row >= RETRIES_FAILING_AFTER:
         return f"failing: its poll failed {status.retries_in_a_row} times in a row: {status.failing_with}"[:300]
     if status.failing:
         return f"failing: {status.failures_in_a_row} restarts in a row: {status.failing_with}"[:300]

@@ -26,3 +26,11 @@ def test_readiness_says_failing_when_the_same_poll_keeps_failing() -> None:
     status.retries_in_a_row += 1
     check = subscription_check(status, grace=30)
     assert check == f"failing: its poll failed {RETRIES_FAILING_AFTER} times in a row: ConcurrencyConflict: version 3"
+
+
+def test_readiness_names_what_made_it_failing() -> None:
+    """Restarts in a row make it failing while a few retries were counted too: the text names the restarts, not
+    the retries (s12 review F1: it named whichever count was not zero)."""
+    status = SubscriptionStatus(active=True, connected=True)
+    status.failures_in_a_row, status.retries_in_a_row, status.failing_with = FAILING_AFTER, 2, "LeadershipLost: x"
+    assert subscription_check(status, grace=30).startswith(f"failing: {FAILING_AFTER} restarts in a row")

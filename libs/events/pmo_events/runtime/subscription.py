@@ -307,6 +307,7 @@ class Subscription:
                     if not await self._take_turn():
                         break
                     await self._start_consumer()
+                    self.status.retries_in_a_row = 0  # a new turn: the failed poll's count was the last turn's
                     backoff = 0.2
                     self._started_at = time.monotonic()
                     await self._consume_until_stopped()
@@ -455,6 +456,9 @@ class Subscription:
                 if not fetched:
                     if self.status.failures_in_a_row:
                         self._steady()
+                    # Nothing to apply from the stored offsets: the poll that kept failing is not there any more
+                    # (another holder applied it, or its partitions moved away), so it is not failing now.
+                    self.status.retries_in_a_row = 0
                     continue
                 self._check_chunks(fetched, pending, fetched_now=True)
             refetch = False
