@@ -60,28 +60,51 @@ async def _restore_line(session: AsyncSession, event: RecordedEvent, cancelled: 
     project's demand stream in the store (the events before `event`, then `event`), with its coverage from the
     bookings' rows: what a rebuild makes. Updating by key alone changed nothing, and the line stayed missing
     until a rebuild (session 11's notes)."""
-    line: dict[str, Any] | None = None
-    for recorded in await EventStore(source=event.source, topic=None).load(session, event.stream_id):
-        if recorded.sequence >= event.sequence:
-            break
-        decoded = recorded.decode()
-        if isinstance(decoded, DemandRaised) and decoded.demand_id == cancelled.demand_id:
-            line = raised_row(decoded, recorded)
-        elif isinstance(decoded, DemandCancelled) and line is not None and decoded.demand_id == cancelled.demand_id:
-            line.update(status="cancelled", cancel_reason=decoded.reason)
+    line = await folded_line(session, event.source, event.stream_id, cancelled.demand_id, before=event.sequence)
     if line is None:  # never raised: a rebuild has no row either
         return
     line.update(status="cancelled", cancel_reason=cancelled.reason)
-    # A row found missing may be inserted meanwhile by a rebuild: a lost race, decided (or applied) again.
-    with view_rows_taken_are_a_lost_race():
-        await session.execute(demands.insert().values(**line))
+    await _insert_line(session, line)
     await refresh_coverage(session, cancelled.demand_id)
 
 
-async def refresh_coverage(session: AsyncSession, demand_id: str) -> None:
-    """Covered FTE = the bookings' FTE averaged over the demand's working days; status follows."""
-    line = (await session.execute(select(demands).where(demands.c.demand_id == demand_id))).mappings().first()
-    if line is None:
+async def folded_line(
+    session: AsyncSession, source: str, project_id: str, demand_id: str, *, before: int | None = None
+) -> dict[str, Any] | None:
+    """The demands view's row of a line before its coverage, folded from its project's demand stream in the store
+    (its events before the sequence `before`, or all of them); None when the stream never raised it."""
+    line: dict[str, Any] | None = None
+    for recorded in await EventStore(source=source, topic=None).load(session, project_id):
+        if before is not None and recorded.sequence >= before:
+            break
+        decoded = recorded.decode()
+        if isinstance(decoded, DemandRaised) and decoded.demand_id == demand_id:
+            line = raised_row(decoded, recorded)
+        elif isinstance(decoded, DemandCancelled) and line is not None and decoded.demand_id == demand_id:
+            line.update(status="cancelled", cancel_reason=decoded.reason)
+    return line
+
+
+async def _insert_line(session: AsyncSession, line: dict[str, Any]) -> None:
+    # A row found missing may be inserted meanwhile by a rebuild: a lost race, decided (or applied) again.
+    with view_rows_taken_are_a_lost_race():
+        await session.execute(demands.insert().values(**line))
+
+
+async def refresh_coverage(
+    session: AsyncSession, demand_id: str, *, source: str | None = None, project_id: str | None = None
+) -> None:
+    """Covered FTE = the bookings' FTE averaged over the demand's working days; status follows. A line whose row
+    is missing (an operator's delete, a partial restore) is folded from its project's demand stream first, when
+    the caller names it (`source`, `project_id`: a booking's event refreshing the line it covers), and inserted:
+    what a rebuild makes. Refreshing nothing left the line missing, its coverage wrong, until a rebuild."""
+    found = (await session.execute(select(demands).where(demands.c.demand_id == demand_id))).mappings().first()
+    line: dict[str, Any] | None = dict(found) if found is not None else None
+    if found is None and source is not None and project_id is not None:
+        line = await folded_line(session, source, project_id, demand_id)
+        if line is not None:
+            await _insert_line(session, line)
+    if line is None:  # not asked to fold it, or never raised (a rebuild has no row either)
         return
     bookings = (
         await session.execute(

@@ -40,7 +40,8 @@ async def project_resource(session: AsyncSession, event: RecordedEvent) -> None:
         booking = state.bookings[allocation_id]
         await _write_allocation(session, state, booking, event)
         if booking.demand_id:
-            await refresh_coverage(session, booking.demand_id)
+            # Its line's row missing, the line is folded from the booking's project's demand stream.
+            await refresh_coverage(session, booking.demand_id, source=event.source, project_id=booking.project_id)
 
 
 async def folded_through(session: AsyncSession, event: RecordedEvent) -> Resource:
