@@ -86,3 +86,23 @@ async def test_a_confirm_during_a_rebuild_of_its_missing_line_is_decided_again(s
     row = await _line_row(service, line)
     assert row is not None and (row["status"], Decimal(row["filled_fte"])) == ("partially_filled", Decimal("0.5"))
     await _rebuilt_equal(service)
+
+
+async def test_a_new_booking_on_a_demand_line_whose_row_went_missing_is_booked_and_writes_the_line(
+    service: RunningService,
+) -> None:
+    """`check_demand` read the line from the view only: a line that exists answered 404 (DemandNotFound)."""
+    project = await active_project(service, ESTIMATE)
+    async with service.client(*MANAGER) as client:
+        ada = await register(client, name="Ada Lovelace")
+        line = await _demand_line(client, project)
+        async with service.runtime.db.transaction() as session:
+            await session.execute(delete(demands).where(demands.c.demand_id == line))
+        booked = await book(client, ada["id"], project, "0.5", demand_id=line)
+        assert booked.status_code == 201, booked.text
+        unknown = await book(client, ada["id"], project, "0.1", demand_id=f"{line}-never-raised")
+        assert unknown.status_code == 404, unknown.text
+    row = await _line_row(service, line)
+    assert row is not None, "the line stayed missing"
+    assert (row["status"], Decimal(row["filled_fte"])) == ("partially_filled", Decimal("0.5"))
+    await _rebuilt_equal(service)

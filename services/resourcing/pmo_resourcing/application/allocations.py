@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.runtime import Changed, Premise, StaleVersion, UnitOfWork, pgdirect
+from pmo_events.runtime import Changed, EventStore, Premise, StaleVersion, UnitOfWork, pgdirect
 from pmo_resourcing.adapters.db.tables import allocations, demands, project_states
 from pmo_resourcing.application.resources import actor, decide_in
 from pmo_resourcing.domain import booking
+from pmo_resourcing.domain import demand as demand_rules
 from pmo_resourcing.domain.booking import BookAllocation
 from pmo_resourcing.domain.errors import (
     AllocationNotFound,
@@ -33,7 +34,7 @@ async def book_allocation(uow: UnitOfWork, resource_id: str, command: BookAlloca
 
     async def decide(_uow: UnitOfWork, state: Resource) -> Sequence[Event]:
         if command.demand_id is not None:
-            await check_demand(uow.reads, command.demand_id, project_id)
+            await check_demand(uow.reads, command.demand_id, project_id, store=uow.store)
         if pgdirect.on_asyncpg(uow.reads) and project_id not in _DOUBTED:
             # On PostgreSQL the project's status is not read: the booking is decided on "active" and written
             # only if the project is still active when it writes (the premise the write checks anyway). Should
@@ -161,7 +162,10 @@ async def project_status(reads: Reads, project_id: str) -> str | None:
     return str(row.status) if row is not None else None
 
 
-async def check_demand(reads: Reads, demand_id: str, project_id: str) -> None:
+async def check_demand(reads: Reads, demand_id: str, project_id: str, *, store: EventStore | None = None) -> None:
+    """The line is the booking's project's, and not cancelled: read from the demands view or, its row missing (an
+    operator's delete, a partial restore), from the project's demand stream in `store` (the booking's projection
+    then writes the line's row). A missing row answered 404 for a line that exists."""
     if pgdirect.on_asyncpg(reads):
         rows = await pgdirect.fetch(reads, _DEMAND, demand_id, begin=False)
         row = {"project_id": rows[0][0], "status": rows[0][1]} if rows else None
@@ -170,6 +174,8 @@ async def check_demand(reads: Reads, demand_id: str, project_id: str) -> None:
         query = select(demands.c.project_id, demands.c.status).where(demands.c.demand_id == demand_id)
         found = (await reads.execute(query)).mappings().first()
         row = dict(found) if found is not None else None
+    if row is None and store is not None:
+        row = await _line_in_store(store, reads, demand_id, project_id)
     if row is None:
         raise DemandNotFound(demand_id)
     if row["project_id"] != project_id:
@@ -177,6 +183,16 @@ async def check_demand(reads: Reads, demand_id: str, project_id: str) -> None:
         raise InvalidCommand("demand_id", message)
     if row["status"] == "cancelled":
         raise RuleViolation(f"demand {demand_id} was cancelled")
+
+
+async def _line_in_store(store: EventStore, reads: Reads, demand_id: str, project_id: str) -> dict[str, str] | None:
+    """A line of the project's demand stream as `check_demand` reads it (None: the project never raised it)."""
+    state = demand_rules.initial(project_id)
+    for recorded in await store.load(reads, project_id):
+        state = demand_rules.evolve(state, recorded.decode())
+    if demand_id not in state.demand_ids:
+        return None
+    return {"project_id": project_id, "status": "cancelled" if demand_id in state.cancelled_ids else "open"}
 
 
 #: Rows that break the premise `project_still_active`: none when the project's row is active, which the
