@@ -133,7 +133,7 @@ class PortfolioReplay:
             delivery_views.projects,
             "project_id",
             project_rules.initial,
-            project_rules.evolve,
+            project_rules.evolve_owned,  # the fold holds the only reference to each project's state
             delivery_views.project_columns,
         )
         self.programmes = _StreamRows(
