@@ -43,6 +43,8 @@ SCENARIOS: dict[str, Scenario] = {
     "objectives-scenarios": test_api_portfolio.test_views_rebuilt_from_the_store_answer_as_before,
     "lessons-realisations": test_api_delivery.test_close_with_lessons_then_benefits_and_lessons_after_closure,
     "withdrawn": test_api_delivery.test_a_withdrawn_proposal_is_refused_a_decision,
+    "report-corrections": test_api_delivery.test_status_reports_derive_rag_and_corrections_are_recorded,
+    "report-withdrawn": test_api_delivery.test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_erased,
     "pause-cancel": test_api_delivery.test_pause_resume_cancel_release_budget_and_people,
     "dependencies": test_api_dependencies.test_a_slipping_provider_flags_its_dependent_at_risk_until_it_recovers,
     "v1-dependencies": test_api_milestone_dependencies.test_dependencies_recorded_as_v1_events_still_load_fold_and_flag,
