@@ -5,10 +5,12 @@ on a fresh PostgreSQL database: `commands.py --targets resourcing`'s command wit
 leave them) and `--resources` developers (registered through the API); then the bookings go round the resources
 as `command_targets.py` sends them (0.1 FTE for one week of 2027 each, no week over capacity), `--warmup` first.
 Prints the process CPU (`time.process_time`) per booking, the statements sent per booking and the load average;
-`--profile` a cProfile of the measured bookings. For instruction counts run it under
-`valgrind --tool=callgrind --collect-atstart=no --toggle-collect=...` (see docs/performance.md).
+`--profile` a cProfile of the measured bookings. Instruction counts (repeatable under load): `valgrind
+--tool=callgrind --instr-atstart=no .venv/bin/python benchmarks/bookpath.py --bookings 200 --callgrind`:
+instrumentation is switched on and off around the measured bookings (`callgrind_control -i`); divide the
+`Collected` instructions by the bookings.
 
-    .venv/bin/python benchmarks/bookpath.py [--bookings 1000] [--concurrency 10] [--profile]
+    .venv/bin/python benchmarks/bookpath.py [--bookings 1000] [--concurrency 10] [--profile] [--callgrind]
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from inprocess import load_average, measured_clients, print_profile
+from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
 
@@ -40,10 +42,6 @@ from pmo_servicekit.app import create_app
 
 ADMIN = os.environ.get("PMO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WEEKS = 50  # as command_targets.py
-
-
-def _measured() -> None:
-    """Where callgrind's `--toggle-collect` starts and stops counting (a function of its own)."""
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -145,7 +143,8 @@ async def run(args: argparse.Namespace) -> None:
         statuses.clear()
         statements.clear()
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting
-        cpu, wall, done = await measured_clients(client, args.bookings, args.concurrency, profiler, _measured)
+        mark = callgrind_toggle() if args.callgrind else (lambda: None)
+        cpu, wall, done = await measured_clients(client, args.bookings, args.concurrency, profiler, mark)
         per = ", ".join(f"{name} {n / done:.2f}" for name, n in statements.most_common())
         print(
             f"bookings: {done} {dict(statuses)}; CPU {cpu * 1000:.3f} ms/booking, "
@@ -165,6 +164,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=40)
     parser.add_argument("--resources", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured bookings")
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind's instrumentation around them")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
     parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")

@@ -69,4 +69,13 @@ def count_days(span: Span | None, weekdays: frozenset[int], *, excluding: Iterab
     if span is None:
         return 0
     away = [s for s in excluding if s.overlap(span)]
+    if not away:
+        # Whole weeks hold each weekday once; then the remaining days from the span's first weekday on.
+        days = (span.end - span.start).days + 1
+        if days <= 0:
+            return 0
+        weeks, rest = divmod(days, 7)
+        on = [n in weekdays for n in range(7)]
+        first = span.start.weekday()
+        return weeks * sum(on) + sum(on[n % 7] for n in range(first, first + rest))
     return sum(1 for day in span.days() if day.weekday() in weekdays and not any(s.start <= day <= s.end for s in away))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
+from math import lcm
 
 from pmo_events.contracts.resourcing import WeekLoad
 from pmo_events.figures.capacity import fte
@@ -90,18 +93,56 @@ def worsened_weeks(before: Resource, after: Resource, span: Span) -> list[WeekLo
         ]
     # Calendars that differ in bookings only (a booking made or changed): each week's capacity counted once, and
     # the load of every booking both share (the same object: `evolve` keeps the bookings it does not touch) once.
-    shared = [b for b in before.active_bookings() if after.bookings.get(b.allocation_id) is b]
-    gone = [b for b in before.active_bookings() if after.bookings.get(b.allocation_id) is not b]
-    came = [b for b in after.active_bookings() if before.bookings.get(b.allocation_id) is not b]
+    working = weekday_numbers(before.working_days)
+    if not working:
+        return []  # no capacity and no load in any week: no excess to worsen
+    weeks = weeks_covering(span)
+    if not weeks:
+        return []
+    first, last = weeks[0].start, weeks[-1].end  # a booking with no day in these weeks has no load in any of them
+    held = [b for b in before.active_bookings() if not (b.end < first or b.start > last)]
+    shared = [b for b in held if after.bookings.get(b.allocation_id) is b]
+    gone = [b for b in held if after.bookings.get(b.allocation_id) is not b]
+    came = [
+        b
+        for b in after.active_bookings()
+        if not (b.end < first or b.start > last) and before.bookings.get(b.allocation_id) is not b
+    ]
+    units = _units([before.fte, *(b.fte for b in held), *(b.fte for b in came)])
+    away = before.away()
     worsened = []
-    for week in weeks_covering(span):
-        capacity = week_capacity(before, week)
-        common = _load(before, shared, week)
-        old = Week(week, capacity, Fraction(0), common + _load(before, gone, week))
-        new = Week(week, capacity, Fraction(0), common + _load(after, came, week))
-        if new.excess > old.excess:
-            worsened.append(new.as_week_load())
+    for week in weeks:
+        # Each week's capacity and loads have the denominator len(working) (FTE x days / len(working)): compared
+        # as integers x len(working) x `units`' common denominator, which keeps their order exactly. The
+        # fractions are made only for a week that worsened, by the same functions as before.
+        capacity = units(before.fte) * count_days(week, working, excluding=away)
+        common = _day_units(units, shared, week, working)
+        old = max(0, common + _day_units(units, gone, week, working) - capacity)
+        new = max(0, common + _day_units(units, came, week, working) - capacity)
+        if new > old:
+            fraction = week_capacity(before, week)
+            load = _load(before, shared, week)
+            worsened.append(Week(week, fraction, Fraction(0), load + _load(after, came, week)).as_week_load())
     return worsened
+
+
+def _units(values: list[Decimal]) -> Callable[[Decimal], int]:
+    """An exact integer multiple of each of `values` (finite Decimals): value x their ratios' least common
+    denominator (a power of 2 and 5 each), so sums and comparisons of them are those of the Decimals."""
+    ratios = {value: value.as_integer_ratio() for value in values}
+    denominator = lcm(*(q for _, q in ratios.values()))
+    scaled = {value: p * (denominator // q) for value, (p, q) in ratios.items()}
+    return scaled.__getitem__
+
+
+def _day_units(units: Callable[[Decimal], int], bookings: list[Booking], week: Span, working: frozenset[int]) -> int:
+    """`_load` of `bookings` in `week` x len(working) in `units` (FTE x working days covered)."""
+    first, last = week.start, week.end
+    return sum(
+        units(b.fte) * count_days(b.span.overlap(week), working)
+        for b in bookings
+        if not (b.end < first or b.start > last)
+    )
 
 
 def _same_capacity(before: Resource, after: Resource) -> bool:
