@@ -5,11 +5,14 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import Update, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_devstack.testing import RunningService
 from pmo_events.contracts.portfolio import LessonRecorded, graph_id_of
@@ -28,6 +31,7 @@ from pmo_portfolio.funding.commands import PORTFOLIO
 
 from .api_support import register
 from .test_api_delivery import YEAR_2026, approved_project, report
+from .test_rebuild import every_row, rebuild
 
 pytestmark = pytest.mark.integration
 
@@ -226,3 +230,62 @@ async def test_a_report_writes_the_project_row_from_its_state_and_keeps_the_less
         read = await pam.get("/projects/p-spliced")
     assert read.json()["lessons"] == 1 and read.json()["version"] == answer.json()["project"]["version"]
     assert answer.json()["project"] == read.json()
+
+
+async def test_a_report_committed_while_a_lesson_is_counted_stays_in_the_project_row(
+    service: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lesson (on a stream of its own) counts itself in the project's row by reading the row's state and
+    writing it back. A report that commits between that read and the write was lost from the row (the row went
+    back to the state before the report, one lesson more) until a rebuild: the read now locks the row, the report
+    waits and splices the count in. Deterministic: the lesson's transaction stops before its write until the
+    report has committed or waits for the row's lock (PostgreSQL; SQLite has one writer at a time)."""
+    if not service.runtime.db.is_postgres:
+        pytest.skip("PostgreSQL: SQLite serialises the two writers")
+    portfolio_id = await approved_project(service, "p-raced")
+    lesson = LessonRecorded(
+        project_id="p-raced", portfolio_id=portfolio_id, lesson_id="l-raced", title="Pilot", description="d",
+        category="delivery", recorded_by="pam", recorded_at=datetime.now(UTC),
+    )  # fmt: skip
+    execute = AsyncSession.execute
+    reports: list[asyncio.Task[Any]] = []
+
+    async def posted() -> Any:
+        async with service.client("pam", "project_manager") as pam:
+            return await pam.post("/projects/p-raced/status-reports", json=report())
+
+    async def report_waits_or_committed() -> None:
+        while not reports[0].done():
+            async with service.runtime.db.sessions() as other:
+                waiting = await execute(
+                    other,
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE portfolio_projects%'"
+                    ),
+                )
+                if waiting.scalar_one():
+                    return
+            await asyncio.sleep(0.02)
+
+    async def interleaved(session: AsyncSession, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if not reports and isinstance(statement, Update) and statement.table is views.projects:
+            reports.append(asyncio.create_task(posted()))
+            await asyncio.wait_for(report_waits_or_committed(), 30)
+        return await execute(session, statement, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncSession, "execute", interleaved)
+    async with service.runtime.commands.unit_of_work(Metadata(actor="pam")) as uow:
+        await uow.open_stream("lesson", "l-raced", [lesson])
+    monkeypatch.undo()
+    assert reports, "the lesson was not counted through an UPDATE of the row"
+    answer = await reports[0]
+    assert answer.status_code == 201, answer.text
+    async with service.client("pam", "project_manager") as pam:
+        read = (await pam.get("/projects/p-raced")).json()
+    assert (read["lessons"], read["version"]) == (1, answer.json()["project"]["version"])
+    reported = answer.json()["project"]["latest_status_report"]
+    assert reported is not None and read["latest_status_report"] == reported  # lost before: None
+    live = await every_row(service)
+    await rebuild(service)
+    assert await every_row(service) == live

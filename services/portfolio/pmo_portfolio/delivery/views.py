@@ -131,7 +131,11 @@ def _written(session: AsyncSession) -> dict[str, tuple[str, int]]:
 
 
 async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) -> None:
-    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == fact.project_id))).first()
+    """One more lesson or realisation in the project's row. The row is read FOR UPDATE (PostgreSQL; SQLite has one
+    writer at a time) and its whole state written back: a report committed between an unlocked read and the write
+    would be lost from the row until a rebuild."""
+    read = select(projects.c.state).where(projects.c.project_id == fact.project_id).with_for_update()
+    row = (await session.execute(read)).first()
     if row is None:
         return
     _written(session).pop(fact.project_id, None)  # the row changes here: read again after
