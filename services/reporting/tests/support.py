@@ -339,3 +339,78 @@ class Staffing(History):
             ),
             resource_id,
         )
+
+
+def _report(
+    h: History, project_id: str, portfolio_id: str, period_end: date, cost: str, overall: str, **more: Any
+) -> str:
+    report_id = str(uuid.uuid4())
+    rag = portfolio.RagRating(schedule=overall, cost="green", scope="green", overall=overall)  # type: ignore[arg-type]
+    h.add(
+        portfolio.StatusReported(
+            project_id=project_id, portfolio_id=portfolio_id, report_id=report_id, period_end=period_end,
+            percent_complete=Decimal(40), actual_cost=Decimal(cost), bac=Decimal(100000), earned_value=Decimal(40000),
+            spi="1.0", cpi="1.0", rag=rag, derived_rag=rag, rag_source="derived", summary="s", reported_by="pam",
+            reported_at=h.now, **more,
+        ),
+        project_id,
+    )  # fmt: skip
+    return report_id
+
+
+def varied_history() -> History:
+    """Two portfolios with every state the summary counts: proposals approved (with a project and without),
+    rejected, deferred, submitted, under review and withdrawn; reports green, amber and red, corrected and
+    withdrawn; approved and rejected budget changes; a closed project with its final cost; a cancelled one with
+    a benefit measured and others forgone; a defeated motion; amounts with cents in several periods."""
+    h = standard_history()
+    h.portfolio("pf-2", {"FY2026": "250000.55", "FY2028": "90000"})
+    h.objective("o-3", "Keep customers")
+    for n, (proposal, pf) in enumerate((("p-5", "pf-1"), ("p-6", "pf-1"), ("p-7", "pf-1"), ("p-8", "pf-1"),
+                                         ("q-1", "pf-2"), ("q-2", "pf-2"), ("q-3", "pf-2"))):  # fmt: skip
+        h.at(30 + n).submitted(proposal, pf, objective="o-3" if n % 2 else "o-1", cost=f"{70000 + n * 1234}.25")
+        h.registered(proposal, pf, objective="o-3" if n % 2 else "o-1", cost=f"{70000 + n * 1234}.25")
+    h.at(40).decided("p-5", "pf-1", "approve", budget="80000.10")
+    h.initiated("p-5", "pf-1", budget="80000.10")
+    h.decided("p-6", "pf-1", "approve", budget="33333.33")  # approved, its project not there yet
+    h.add(portfolio.CandidateScored(portfolio_id="pf-1", candidate_id="p-7", assessor="ann",
+                                    scores={"value": 4}, scored_at=h.now), "pf-1")  # fmt: skip
+    h.add(intake.ProposalWithdrawn(proposal_id="p-8", portfolio_id="pf-1", withdrawn_by="alice", reason="x"), "p-8")
+    vote = portfolio.Vote(voter="carol", vote="against", rationale="too early", cast_at=h.now)
+    h.add(portfolio.MotionDefeated(motion_id="m-1", portfolio_id="pf-1", kind="investment", subject_id="p-4",
+                                   outcome="approve", tally=portfolio.Tally(votes_for=0, votes_against=1),
+                                   votes=(vote,), defeated_at=h.now), "m-1")  # fmt: skip
+    h.decided("q-1", "pf-2", "approve", budget="150000.45")
+    h.initiated("q-1", "pf-2", budget="150000.45")
+    h.decided("q-2", "pf-2", "reject")
+    h.decided("q-3", "pf-2", "approve", budget="12000")
+    h.initiated("q-3", "pf-2", budget="12000")
+    h.at(45)
+    first = _report(h, "p-1", "pf-1", date(2026, 5, 31), "20000.50", "green")
+    _report(h, "p-1", "pf-1", date(2026, 4, 30), "21000.75", "amber", correction_of=first)  # a later period's
+    wrong = _report(h, "p-1", "pf-1", date(2026, 6, 30), "99999", "red")
+    h.add(portfolio.StatusReportWithdrawn(project_id="p-1", portfolio_id="pf-1", report_id=wrong, reason="error",
+                                          withdrawn_by="pam", withdrawn_at=h.now), "p-1")  # fmt: skip
+    _report(h, "p-5", "pf-1", date(2026, 6, 30), "15000", "red")
+    _report(h, "q-1", "pf-2", date(2027, 2, 28), "70000.01", "amber")
+    for project_id, pf, outcome, amount in (("p-1", "pf-1", "approve", "-3333.33"), ("p-5", "pf-1", "reject", "999"),
+                                            ("q-1", "pf-2", "approve", "4000.40")):  # fmt: skip
+        h.add(
+            portfolio.ChangeRequestDecided(
+                project_id=project_id, portfolio_id=pf, change_request_id=str(uuid.uuid4()), kind="budget",
+                outcome=outcome, budget_delta=(PeriodAmount(fiscal_period="FY2027", amount=Decimal(amount)),),  # type: ignore[arg-type]
+                rationale="r", decided_by="bob", decided_at=h.now,
+            ),
+            project_id,
+        )  # fmt: skip
+    h.at(60).add(
+        portfolio.BenefitRealised(
+            project_id="p-5", portfolio_id="pf-1", benefit_id="b1", measured_value="1000", unit="EUR",
+            measured_on=date(2026, 3, 1), recorded_by="pam", recorded_at=h.now, realisation_id="r-1",
+        ),
+        "r-1",
+    )  # fmt: skip
+    h.at(61).add(portfolio.ProjectCancelled(project_id="p-5", portfolio_id="pf-1", reason="no longer needed"), "p-5")
+    h.at(62).add(portfolio.ProjectClosed(project_id="q-3", portfolio_id="pf-2", final_cost=Decimal("11500.99"),
+                                         effective_on=date(2027, 3, 31)), "q-3")  # fmt: skip
+    return h

@@ -26,9 +26,9 @@ from pmo_reporting.application.reports import live_documents
 from pmo_reporting.application.time_travel import fold_as_of
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO, PROJECTIONS
-from pmo_reporting.reports.summary import portfolio_summary
+from pmo_reporting.reports.summary import portfolio_summary, summary_slimmers
 
-from .support import standard_history, with_lessons
+from .support import standard_history, varied_history, with_lessons
 
 pytestmark = pytest.mark.integration
 
@@ -308,3 +308,22 @@ async def test_a_fold_that_fails_mid_read_keeps_the_live_generation_and_the_next
     await run_rebuild(db, PORTFOLIO, progress)
     assert progress.phase == "done", progress.error
     assert await snapshot(db, "portfolio") == live
+
+
+@pytest.mark.parametrize("page", [3, 500])
+async def test_the_live_summary_read_a_page_at_a_time_and_cut_to_its_fields_is_the_whole_documents_summary(
+    db: Database, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pmo_reporting.adapters.db import documents as stored
+
+    monkeypatch.setattr(stored, "PAGE", page)
+    history = varied_history()
+    await consume(db, history.events)
+    for portfolio_id in ("pf-1", "pf-2", "pf-none"):
+        kinds = {"portfolio": portfolio_id, "proposal": portfolio_id, "project": portfolio_id,
+                 "decision": portfolio_id, "objective": None, "fiscal_calendar": None}  # fmt: skip
+        whole = await live_documents(db, PORTFOLIO, kinds)
+        cut = await live_documents(db, PORTFOLIO, kinds, summary_slimmers())
+        assert [(k, key) for k, key, *_ in cut.rows()] == [(k, key) for k, key, *_ in whole.rows()]
+        assert portfolio_summary(cut, portfolio_id) == portfolio_summary(whole, portfolio_id), portfolio_id
+        assert portfolio_summary(whole, portfolio_id)["pipeline"] or portfolio_id == "pf-none"

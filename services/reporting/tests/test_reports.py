@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from pmo_events.contracts import intake, portfolio
-from pmo_events.envelope import RecordedEvent
+from pmo_events.envelope import RecordedEvent, dumps
 from pmo_events.figures.days import Span
 from pmo_events.figures.fiscal import CALENDAR_YEAR
 from pmo_reporting.projections.catalogue import CAPACITY, PORTFOLIO
@@ -18,9 +18,9 @@ from pmo_reporting.reports.common import percentile, period_amounts
 from pmo_reporting.reports.pipeline import OUTCOMES, pipeline_funnel
 from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.registers import decision_trail, objectives_register
-from pmo_reporting.reports.summary import portfolio_summary
+from pmo_reporting.reports.summary import portfolio_summary, summary_slimmers
 
-from .support import History, _content, standard_history
+from .support import History, _content, standard_history, varied_history
 from .test_earned_value import recorded
 
 
@@ -358,3 +358,25 @@ def test_money_per_period_is_a_list_in_the_fiscal_calendars_order() -> None:
         {"fiscal_period": "FY2026", "amount": "10.50"},
         {"fiscal_period": "FY2027", "amount": "5.00"},
     ]
+
+
+def cut_for_the_summary(whole: InMemoryDocuments) -> InMemoryDocuments:
+    """The documents as the live summary holds them: each cut down as `load_documents` does when reading."""
+    slimmers = summary_slimmers()
+    cut = InMemoryDocuments()
+    for kind, key, scope, body in whole.rows():
+        cut.put(kind, key, slimmers[kind](body) if kind in slimmers else body, scope=scope)
+    return cut
+
+
+def test_the_summary_of_documents_cut_to_its_fields_is_the_summary_of_the_whole_ones() -> None:
+    whole = fold(varied_history().events)
+    cut = cut_for_the_summary(whole)
+    for portfolio_id in ("pf-1", "pf-2", "pf-none"):
+        assert portfolio_summary(cut, portfolio_id) == portfolio_summary(whole, portfolio_id), portfolio_id
+    # The history is varied enough for the comparison to mean something, and the cut holds less.
+    pf1, pf2 = portfolio_summary(whole, "pf-1"), portfolio_summary(whole, "pf-2")
+    assert set(pf1["pipeline"]) == {"approved", "deferred", "rejected", "submitted", "under_review", "withdrawn"}
+    assert pf1["rag"]["amber"] == 1 and pf1["forgone_benefits"]["count"] == 1 and pf2["rag"]["amber"] == 1
+    assert len(pf1["budget"]) == 2 and pf2["totals"]["actual"] == "81501.00"
+    assert len(dumps(list(cut.rows()))) < len(dumps(list(whole.rows()))) / 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
 from typing import TypeVar
 from weakref import WeakKeyDictionary
@@ -13,7 +13,7 @@ from pmo_reporting.adapters.db.documents import load_documents
 from pmo_reporting.application.live import answering_generation
 from pmo_reporting.application.time_travel import Checkpoints, fold_as_of
 from pmo_reporting.projections.base import Projection
-from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.projections.documents import Body, InMemoryDocuments
 
 T = TypeVar("T")
 
@@ -30,12 +30,18 @@ def computed(docs: InMemoryDocuments, key: Hashable, report: Callable[[], T]) ->
     return copy.deepcopy(of_docs[key])  # type: ignore[return-value]
 
 
-async def live_documents(db: Database, projection: Projection, wanted: dict[str, str | None]) -> InMemoryDocuments:
-    """The answering generation's documents; read again if a swap happened while reading."""
+Slim = Mapping[str, Callable[[Body], Body]]
+
+
+async def live_documents(
+    db: Database, projection: Projection, wanted: dict[str, str | None], slim: Slim | None = None
+) -> InMemoryDocuments:
+    """The answering generation's documents (cut down by `slim`, see `load_documents`); read again if a swap
+    happened while reading."""
     for _ in range(3):
         async with db.sessions() as session:
             generation = await answering_generation(session, projection.name)
-            docs = await load_documents(session, projection.name, generation, wanted)
+            docs = await load_documents(session, projection.name, generation, wanted, slim)
             again = await answering_generation(session, projection.name)
         if again == generation:
             return docs
@@ -48,7 +54,9 @@ async def report_state(
     wanted: dict[str, str | None],
     as_of: datetime | None,
     checkpoints: Checkpoints | None = None,
+    slim: Slim | None = None,
 ) -> InMemoryDocuments:
+    """`slim` cuts the live documents down as they are read (an `as_of` answer's folded documents are whole)."""
     if as_of is None:
-        return await live_documents(db, projection, wanted)
+        return await live_documents(db, projection, wanted, slim)
     return await fold_as_of(db, projection, as_of, checkpoints)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from pmo_events.figures.fiscal import FiscalCalendar
 from pmo_reporting.projections.calendar import fiscal_calendar
@@ -20,6 +23,66 @@ from pmo_reporting.reports.benefits import planned_and_forgone, tally
 from pmo_reporting.reports.common import Body, DocumentView, add_periods, money, total
 
 RAG = ("green", "amber", "red")
+
+
+class Each:
+    """A field spec for a map of entries (id -> entry): `spec` applied to every entry."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+
+#: What to keep of a document: True keeps the value whole; a dict keeps those fields (each by its own spec,
+#: applied to every element of a list); `Each` applies its spec to every value of a map. Absent fields stay absent.
+Spec = bool | dict[str, Any] | Each
+
+
+def pick(value: Any, spec: Spec) -> Any:
+    if spec is True or value is None:
+        return value
+    if isinstance(value, list):
+        return [pick(v, spec) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if isinstance(spec, Each):
+        return {k: pick(v, spec.spec) for k, v in value.items()}
+    assert isinstance(spec, dict)
+    return {field: pick(value[field], of) for field, of in spec.items() if field in value}
+
+
+def _fields(*names: str) -> dict[str, Spec]:
+    return dict.fromkeys(names, True)
+
+
+#: Every field of a proposal, project and decision that `portfolio_summary` reads (with `proposal_status`,
+#: `planned_and_forgone`, `current_budget`, `current_reports`): the live summary holds only these of each
+#: document, so a portfolio's thousands of documents are not held decoded whole at once. A field read by the
+#: summary and missing here changes a figure: tests/test_reports.py and test_rebuild.py compare with the whole.
+SUMMARY_FIELDS: dict[str, Spec] = {
+    PROPOSAL: {
+        **_fields("id", "withdrawn_at", "submissions"),
+        "decisions": Each(_fields("at", "outcome")),
+        "scores": Each(_fields("at")),
+        "objective_contributions": _fields("objective_id"),
+        "benefits": _fields("benefit_id", "value_amount", "kind"),
+    },
+    DECISION: _fields("kind", "outcome", "subject_id", "approved_budget"),
+    PROJECT: {
+        **_fields("id", "initiated_at", "status", "baseline_budget", "final_cost", "ended_on", "withdrawn_reports"),
+        "changes": _fields("outcome", "budget_delta"),
+        "status_reports": {
+            **_fields("report_id", "correction_of", "period_end", "reported_at", "actual_cost"),
+            "rag": _fields("overall"),
+        },
+        "realisations": _fields("benefit_id"),
+        "benefits": _fields("benefit_id"),
+    },
+}
+
+
+def summary_slimmers() -> dict[str, Callable[[Body], Body]]:
+    """Per kind, what a loaded document is cut down to before it is held (see `SUMMARY_FIELDS`)."""
+    return {kind: partial(pick, spec=spec) for kind, spec in SUMMARY_FIELDS.items()}
 
 
 def period_dates(fiscal: FiscalCalendar, period: str) -> dict[str, str | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -151,11 +151,21 @@ class SessionDocuments:
         return (documents.c.projection == self.projection, documents.c.generation == self.generation)
 
 
+#: Rows read at a time by `load_documents`: each page's text is let go once its documents are decoded.
+PAGE = 500
+
+
 async def load_documents(
-    session: AsyncSession, projection: str, generation: int, wanted: dict[str, str | None]
+    session: AsyncSession,
+    projection: str,
+    generation: int,
+    wanted: dict[str, str | None],
+    slim: Mapping[str, Callable[[Body], Body]] | None = None,
 ) -> InMemoryDocuments:
-    """The documents of the given kinds (each limited to one scope when given) into memory."""
+    """The documents of the given kinds (each limited to one scope when given) into memory, read a page of
+    rows at a time; a kind in `slim` is held as what its function keeps of each document, as it is decoded."""
     docs = InMemoryDocuments()
+    slim = slim or {}
     for kind, scope in wanted.items():
         # One query per kind, so that each one walks the (projection, generation, kind, scope) index.
         query = select(documents.c.key, documents.c.scope, documents.c.body).where(
@@ -163,8 +173,12 @@ async def load_documents(
         )
         if scope is not None:
             query = query.where(documents.c.scope == scope)
-        for row in await session.execute(query):
-            docs.put(kind, row.key, loads(row.body), scope=row.scope)
+        cut = slim.get(kind)
+        rows = await session.stream(query.execution_options(yield_per=PAGE))
+        async for page in rows.partitions():
+            for row in page:
+                body = loads(row.body)
+                docs.put(kind, row.key, cut(body) if cut else body, scope=row.scope)
     return docs
 
 

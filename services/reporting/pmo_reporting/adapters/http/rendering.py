@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pmo_events.contracts.bounds import BoundedInstant
 from pmo_events.envelope import dumps
-from pmo_reporting.application.reports import report_state
+from pmo_reporting.application.reports import Slim, report_state
 from pmo_reporting.application.time_travel import Checkpoints
 from pmo_reporting.projections.base import Projection
 from pmo_reporting.projections.documents import InMemoryDocuments
@@ -85,11 +85,16 @@ def _checkpoints(request: Request) -> Checkpoints:
 
 
 async def report_documents(
-    request: Request, projection: Projection, wanted: dict[str, str | None], as_of: datetime | None
+    request: Request,
+    projection: Projection,
+    wanted: dict[str, str | None],
+    as_of: datetime | None,
+    slim: Slim | None = None,
 ) -> InMemoryDocuments:
     """The documents of `wanted` kinds (by kind: one portfolio's, or None for all) that a report reads: the live
-    read model's, or the log folded up to `as_of` (from the app's checkpoints)."""
-    return await report_state(service_runtime(request).db, projection, wanted, as_of, _checkpoints(request))
+    read model's (each kind in `slim` cut down as it is read), or the log folded up to `as_of` (from the app's
+    checkpoints)."""
+    return await report_state(service_runtime(request).db, projection, wanted, as_of, _checkpoints(request), slim)
 
 
 def wants_csv(request: Request) -> bool:

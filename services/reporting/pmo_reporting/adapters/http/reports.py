@@ -45,7 +45,7 @@ from pmo_reporting.reports.pipeline import pipeline_funnel
 from pmo_reporting.reports.project import project_view
 from pmo_reporting.reports.raid import dependency_map, risk_view
 from pmo_reporting.reports.registers import decision_trail, lesson_feedback, lessons_library, objectives_register
-from pmo_reporting.reports.summary import portfolio_summary
+from pmo_reporting.reports.summary import portfolio_summary, summary_slimmers
 from pmo_servicekit.access import allow
 from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.contract.paging import Paging
@@ -58,6 +58,7 @@ router = APIRouter(prefix="/reports", tags=["reports"], route_class=FlatRoute)
 
 Id = Annotated[str, Query(max_length=64)]
 READ = report_responses()
+SUMMARY_SLIM = summary_slimmers()
 KNOWN = report_responses(404)
 
 
@@ -90,7 +91,8 @@ async def summary_body(request: Request, portfolio_id: str, as_of: datetime | No
         governance.OBJECTIVE: None,
         calendar.FISCAL_CALENDAR: None,
     }
-    docs = await report_documents(request, PORTFOLIO, scoped, as_of)
+    # Live: each proposal, project and decision held as only the fields the summary reads (SUMMARY_FIELDS).
+    docs = await report_documents(request, PORTFOLIO, scoped, as_of, SUMMARY_SLIM)
     if as_of is None and docs.get(governance.PORTFOLIO, portfolio_id) is None:
         raise Problem(404, "not-found", f"no portfolio {portfolio_id} is known to reporting")
     summary = (
