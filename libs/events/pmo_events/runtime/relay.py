@@ -4,7 +4,8 @@ A row the broker acknowledged is deleted: that is its mark (the event stays in t
 bytes of WAL and no index entry, where setting `published_at` wrote the whole row again, a row lock and an entry in
 the outbox's primary key. So the outbox holds what is still to be sent. A row with `published_at` set was marked by
 a relay of an earlier release (still running during a rolling update) and counts as sent; the relay deletes such
-rows when it takes the lead (`delete_marked`), in batches of `MARKED_BATCH`."""
+rows once it leads, after its first round, a batch of `MARKED_BATCH` a round until a batch finds none
+(`delete_marked_batch`)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ class OutboxRelay:
         self.channel = "pmo_outbox_" + re.sub(r"[^a-z0-9_]", "_", service.lower())
         self._announce_again = False
         self._announcer: asyncio.Task[None] | None = None
+        #: Rows an earlier release's relay marked sent may be in the outbox: set on taking the lead (SQLite: on
+        #: start), lowered once a batch finds none (`_delete_some_marked`). Not on a broker reconnection: each
+        #: run is a scan of the outbox (no index on `published_at` any more).
+        self._marked_left = True
 
     def wake(self) -> None:
         """Called after every commit so a new event leaves within milliseconds, not a poll period.
@@ -184,6 +189,7 @@ class OutboxRelay:
         driver = self._lock.driver
         await driver.add_listener(self.channel, self._notified)
         driver.add_termination_listener(self._notified)  # look at once: the lock went with it
+        self._marked_left = True  # a new lead: the relay that led before may have marked rows on its way out
         self.status.active = True
 
     async def _release_leadership(self) -> None:
@@ -202,7 +208,6 @@ class OutboxRelay:
         raise LeadershipLost(f"relay {self.service}: the advisory lock's connection closed")
 
     async def _connect(self) -> None:
-        await delete_marked(self.db)
         if self.topics:
             await ensure_topics(self.kafka, self.topics)
         epoch = await broker_epoch(self.kafka)
@@ -240,6 +245,8 @@ class OutboxRelay:
             self._wake.clear()
             started = asyncio.get_running_loop().time()
             published = await self._publish_batch()
+            if self._marked_left:
+                await self._delete_some_marked()
             if published < self.batch_size:
                 # The outbox held no more than this (reading it again would find only what woke us since).
                 with contextlib.suppress(TimeoutError):
@@ -250,6 +257,20 @@ class OutboxRelay:
                     rest = started + self.busy_interval - asyncio.get_running_loop().time()
                     if rest > 0:
                         await self._sleep(rest)
+
+    async def _delete_some_marked(self) -> None:
+        """One batch of the rows an earlier release's relay marked sent, after a round (not before the lead's
+        first publish: 20,000 marked rows took 1.05 s); the last batch is one that finds none (a relay of the
+        earlier release may mark the batch it sent on its way out, after this one took the lead)."""
+        try:
+            found = await delete_marked_batch(self.db)
+        except Exception as exc:  # the next round tries again (publishing does not wait on it)
+            log.warning("relay %s: marked rows not deleted: %s: %s", self.service, type(exc).__name__, exc)
+            return
+        if found:
+            log.info("relay %s: deleted %d outbox rows an earlier relay marked sent", self.service, found)
+        else:
+            self._marked_left = False
 
     async def _drain(self) -> None:
         while await self._publish_batch():
@@ -387,29 +408,23 @@ class OutboxRelay:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
 
-#: Rows an earlier release's relay marked sent, deleted per transaction (`delete_marked`).
+#: Rows an earlier release's relay marked sent, deleted per transaction (`delete_marked_batch`).
 MARKED_BATCH = 1000
 
 
-async def delete_marked(db: Database) -> int:
-    """Delete the outbox rows a relay of an earlier release marked sent (`published_at` set during a rolling
-    update) instead of deleting them, `MARKED_BATCH` a transaction; answers how many. runtime_0003 deleted those
+async def delete_marked_batch(db: Database) -> int:
+    """Delete up to `MARKED_BATCH` outbox rows a relay of an earlier release marked sent (`published_at` set during
+    a rolling update) instead of deleting them, in one transaction; answers how many. runtime_0003 deleted those
     of its day once, but a relay of the earlier release still running after it marked more, which no relay ever
-    deleted: every read of the outbox walked over them for good (session 11 review 2, R2-3). Run on taking the
-    lead (and on each reconnection), when no earlier relay publishes any more: a moment's scan of the outbox."""
+    deleted: every read of the outbox walked over them for good (session 11 review 2, R2-3). The relay runs it
+    once it leads, a batch a round until one finds none: each is a scan of the outbox (no index on
+    `published_at`). Never a row the relay reads (`published_at IS NULL`), so it runs between rounds safely."""
     marked = select(outbox.c.id).where(outbox.c.published_at.is_not(None)).limit(MARKED_BATCH)
-    deleted = 0
-    while True:
-        async with db.transaction() as session:
-            ids = (await session.execute(marked)).scalars().all()
-            if ids:
-                await session.execute(outbox.delete().where(outbox.c.id.in_(ids)))
-        deleted += len(ids)
-        if len(ids) < MARKED_BATCH:
-            break
-    if deleted:
-        log.info("deleted %d outbox rows an earlier relay marked sent", deleted)
-    return deleted
+    async with db.transaction() as session:
+        ids = (await session.execute(marked)).scalars().all()
+        if ids:
+            await session.execute(outbox.delete().where(outbox.c.id.in_(ids)))
+    return len(ids)
 
 
 async def pending(db: Database) -> int:
