@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from pmo_events.runtime import Database
-from pmo_reporting.adapters.db.documents import load_documents
+from pmo_reporting.adapters.db.documents import Slim, load_documents
 from pmo_reporting.application.live import answering_generation
 from pmo_reporting.application.time_travel import Checkpoints, fold_as_of
 from pmo_reporting.projections.base import Projection
-from pmo_reporting.projections.documents import Body, InMemoryDocuments
+from pmo_reporting.projections.documents import InMemoryDocuments
 
 T = TypeVar("T")
 
@@ -28,9 +28,6 @@ def computed(docs: InMemoryDocuments, key: Hashable, report: Callable[[], T]) ->
     if key not in of_docs:
         of_docs[key] = report()
     return copy.deepcopy(of_docs[key])  # type: ignore[return-value]
-
-
-Slim = Mapping[str, Callable[[Body], Body]]
 
 
 async def live_documents(

@@ -154,13 +154,16 @@ class SessionDocuments:
 #: Rows read at a time by `load_documents`: each page's text is let go once its documents are decoded.
 PAGE = 500
 
+#: What to keep of each document of a kind, applied as it is decoded (`load_documents`).
+Slim = Mapping[str, Callable[[Body], Body]]
+
 
 async def load_documents(
     session: AsyncSession,
     projection: str,
     generation: int,
     wanted: dict[str, str | None],
-    slim: Mapping[str, Callable[[Body], Body]] | None = None,
+    slim: Slim | None = None,
 ) -> InMemoryDocuments:
     """The documents of the given kinds (each limited to one scope when given) into memory, read a page of
     rows at a time; a kind in `slim` is held as what its function keeps of each document, as it is decoded."""
