@@ -28,8 +28,10 @@ and this client, per command. Run-queue wait is the share of the lag that is CPU
 
 `--trace` also loads `benchmarks/probe/sitecustomize.py` into both services and prints, for the measured
 window, each one's fetches (how many, how many brought records, the empty ones' round trip), its polls (records
-and PostgreSQL calls per poll: a figure that does not move with the machine's load) and its relay (wake-ups, →
-the outbox read, the read, handed → acknowledged).
+and PostgreSQL calls per poll: a figure that does not move with the machine's load), a poll's stages (the
+record handed to intake's producer → the fetch that brought it returned → the poll started → each PostgreSQL
+call and the gap before it → the poll's end) and its relay (wake-ups, → the outbox read, the read, handed →
+acknowledged).
 
     .venv/bin/python benchmarks/propagation.py [--rate 100] [--seconds 20] [--warmup 5] [--connections 20]
         [--workers 1] [--trace]
@@ -422,6 +424,8 @@ def print_trace(directory: Path, pids: dict[str, list[int]], begin: float, end: 
                 f" ({shapes}); records per poll: mean {statistics.mean(p[2] for p in polls):.2f}"
             )
             print(line("poll applied (wall)", [(e - s) * 1000 for s, e, *_ in polls]))
+        if stamps["stages"]:
+            print_stages(stamps["stages"], sorted(f for f in fetches if f[2]), polls)
         wakes, reads, sends = sorted(w[0] for w in stamps["wake"]), sorted(stamps["read"]), stamps["sent"]
         if wakes or reads:
             starts = [r[0] for r in reads]
@@ -438,6 +442,57 @@ def print_trace(directory: Path, pids: dict[str, list[int]], begin: float, end: 
             print(line("wake-up → next outbox read", waited))
             print(line("outbox read", [(e - s) * 1000 for s, e, _ in reads]))
             print(line("handed → acknowledged", [(e - s) * 1000 for s, e, _ in sends]))
+
+
+def print_stages(stages: list[list[float]], brought: list[list[float]], polls: list[list[float]]) -> None:
+    """A poll's way from the relay's hand-over (the oldest record's Kafka timestamp) to its commit: the fetch
+    that brought it (was it already waiting at the broker when the record was handed over?), the fetch's end →
+    the poll's start (getmany returning, the check), then each PostgreSQL call and the gaps between them (this
+    thread's own work, or waiting for a core)."""
+
+    def line(name: str, values: list[float]) -> str:
+        if not values:
+            return f"        {name:<32} none"
+        return (
+            f"        {name:<32} n {len(values):5d}   p50 {percentile(values, 0.5):7.2f} ms"
+            f"   p90 {percentile(values, 0.9):7.2f} ms   mean {statistics.mean(values):7.2f} ms"
+        )
+
+    ends = [f[1] for f in brought]
+    poll_end = {p[0]: p[1] for p in polls}
+    waiting_fetch, issued_after, to_fetch_end, fetch_to_poll, ahead = [], [], [], [], []
+    calls: dict[int, list[float]] = collections.defaultdict(list)
+    gaps: dict[int, list[float]] = collections.defaultdict(list)
+    tails, totals = [], []
+    for start, oldest, _newest, *spans in stages:
+        at = bisect.bisect_right(ends, start) - 1
+        if at >= 0:
+            fetch_start, fetch_end, _ = brought[at]
+            if fetch_end >= oldest:
+                to_fetch_end.append((fetch_end - oldest) * 1000)
+                fetch_to_poll.append((start - fetch_end) * 1000)
+                (waiting_fetch if fetch_start <= oldest else issued_after).append((fetch_end - oldest) * 1000)
+            else:  # read ahead: fetched before it was due here, or by an earlier fetch
+                ahead.append((start - oldest) * 1000)
+        before = start
+        for n in range(0, len(spans), 2):
+            gaps[n // 2].append((spans[n] - before) * 1000)
+            calls[n // 2].append((spans[n + 1] - spans[n]) * 1000)
+            before = spans[n + 1]
+        if start in poll_end:
+            tails.append((poll_end[start] - before) * 1000)
+            totals.append((poll_end[start] - oldest) * 1000)
+    print("      a poll's stages (handed = its oldest record's Kafka timestamp):")
+    print(line("handed → committed", totals))
+    print(line("handed → fetch returned", to_fetch_end))
+    print(line("  fetch was waiting at handing", waiting_fetch))
+    print(line("  fetch sent after handing", issued_after))
+    print(line("fetch returned → poll start", fetch_to_poll))
+    print(line("(read ahead) handed → poll start", ahead))
+    for n in sorted(calls):
+        print(line(f"gap before call {n + 1}", gaps[n]))
+        print(line(f"call {n + 1}", calls[n]))
+    print(line("last call → poll end", tails))
 
 
 def main() -> None:

@@ -8,6 +8,9 @@ that mark the stages of a command's way to reporting, and each process appends o
 - `poll <start> <end> <records> <calls>`: a subscription applying one poll (`Subscription._apply_batch`),
   with the PostgreSQL calls made on this thread while it ran (statements, prepared executions, COPYs: each a
   round trip; the load-independent figure);
+- `stages <start> <oldest handed> <newest handed> <call start> <call end> ...`: the same poll's records' Kafka
+  timestamps (when the relay handed them to its producer; whole milliseconds) and each of its PostgreSQL
+  calls' start and end, in order;
 - `wake <t>`: a commit woke the relay (as the committing thread saw it);
 - `read <start> <end> <rows>`: the relay read the outbox; `sent <start> <end> <rows>`: it handed rows to its
   producer and had the broker's acknowledgements.
@@ -49,12 +52,16 @@ def _install(directory: str) -> None:
             if inside.get():
                 return await function(*args, **kwargs)
             token = inside.set(True)
+            spans = getattr(local, "spans", None)
             if getattr(local, "calls", None) is not None:
                 local.calls += 1
+            start = time.time()
             try:
                 return await function(*args, **kwargs)
             finally:
                 inside.reset(token)
+                if spans is not None:
+                    spans.append((start, time.time()))
 
         return wrapper
 
@@ -87,12 +94,16 @@ def _install(directory: str) -> None:
     apply_batch = Subscription._apply_batch
 
     async def poll(self, batch, checked=None):
-        start, local.calls = time.time(), 0
+        start, local.calls, local.spans = time.time(), 0, []
         try:
             return await apply_batch(self, batch, checked)
         finally:
-            calls, local.calls = local.calls, None
-            stamp("poll", start, time.time(), sum(len(records) for records in batch.values()), calls)
+            calls, local.calls, spans, local.spans = local.calls, None, local.spans, None
+            end = time.time()
+            stamp("poll", start, end, sum(len(records) for records in batch.values()), calls)
+            handed = [r.timestamp / 1000 for records in batch.values() for r in records]
+            # `stages <poll start> <oldest record handed> <newest handed> <call start> <call end> ...`
+            stamp("stages", start, min(handed), max(handed), *[t for span in spans for t in span])
 
     Subscription._apply_batch = poll
 
