@@ -106,3 +106,24 @@ async def test_a_new_booking_on_a_demand_line_whose_row_went_missing_is_booked_a
     assert row is not None, "the line stayed missing"
     assert (row["status"], Decimal(row["filled_fte"])) == ("partially_filled", Decimal("0.5"))
     await _rebuilt_equal(service)
+
+
+async def test_a_new_booking_on_another_projects_line_whose_row_went_missing_is_refused_as_with_the_row(
+    service: RunningService,
+) -> None:
+    """A line that exists but is another project's is a 422 naming `demand_id`, whether or not its view row is
+    there: with the row missing, `check_demand` looked only in the booking's project's stream and answered 404."""
+    project = await active_project(service, ESTIMATE)
+    other = await active_project(service, ESTIMATE)
+    async with service.client(*MANAGER) as client:
+        ada = await register(client, name="Ada Lovelace")
+        line = await _demand_line(client, other)
+        with_row = await book(client, ada["id"], project, "0.5", demand_id=line)
+        async with service.runtime.db.transaction() as session:
+            await session.execute(delete(demands).where(demands.c.demand_id == line))
+        without_row = await book(client, ada["id"], project, "0.5", demand_id=line)
+    assert with_row.status_code == 422, with_row.text
+    assert without_row.status_code == 422, without_row.text
+    assert without_row.json()["type"] == with_row.json()["type"]
+    assert without_row.json()["detail"] == with_row.json()["detail"]
+    assert await _line_row(service, line) is None, "a refused booking writes nothing"
