@@ -177,6 +177,10 @@ async def _totals_are(pipeline: Pipeline, expected: dict[str, tuple[int, int]]) 
     return await pipeline.totals() == expected
 
 
+async def _stored_is(pipeline: Pipeline, partition: int, expected: int) -> bool:
+    return await _stored_offset(pipeline, partition) == expected
+
+
 async def _stored_offset(pipeline: Pipeline, partition: int) -> int:
     """The next offset the consumer stored for `partition` of the pipeline's topic."""
     async with pipeline.consumer_db.sessions() as session:
@@ -189,3 +193,30 @@ async def _stored_offset(pipeline: Pipeline, partition: int) -> int:
                 )
             )
         ).scalar_one()
+
+
+async def test_a_record_claiming_an_offset_past_the_log_end_is_dead_lettered_where_it_is(
+    consuming_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """A readable record whose offset delta is 2**40 (a plain producer's; Tansu keeps it) comes back at its batch's
+    offset plus 2**40. It is dead-lettered at the offset it holds in the log, and the offset stored after it is
+    the one after that: the poll stored the offset after its claim, so a restart read from past the log end."""
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+    partition, offset = await asyncio.to_thread(
+        _send_unreadable, kafka_bootstrap, pipeline.topic, "offset_delta", counter, 2**40
+    )
+    status = pipeline.subscription.status
+    await eventually(lambda: status.dead_lettered == 1, "the record dead-lettered", timeout=30)
+    # Counted in the poll's transaction: its offset is there once it commits.
+    await eventually(lambda: _stored_is(pipeline, partition, offset + 1), "the offset after it stored", timeout=10)
+    assert status.dead_letters[UNDECODABLE] == 1  # it was "malformed_envelope", at offset + 2**40
+    await pipeline.increment(counter, 2)
+    await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}), timeout=30)
+    assert await _stored_offset(pipeline, partition) == offset + 2
+    await eventually(lambda: pending_is(pipeline.consumer_relay, 0))
+    letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
+    assert [(h["pmo_dlq_reason"], h["pmo_dlq_offset"]) for h in letters] == [(UNDECODABLE, str(offset))]
+    assert "MisplacedRecord" in letters[0]["pmo_dlq_error"]

@@ -471,7 +471,7 @@ class Subscription:
                     # fetch raises again, from there, and finds the record).
                     following, refetch = {}, True
                 if following:
-                    self._check_chunks(following, pending)
+                    self._check_chunks(_in_place(consumer, following), pending)
             if any(chunk.seeks != self._seeks for chunk in pending):
                 # Rebalanced since a poll was fetched: start again from the offsets in the database.
                 pending.clear()
@@ -546,7 +546,7 @@ class Subscription:
     async def _fetch(self, consumer: AIOKafkaConsumer, timeout_ms: int) -> Batch:
         """The next poll; when a record in it cannot be read, the poll up to and including that record."""
         try:
-            return await consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records)
+            return _in_place(consumer, await consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_records))
         except UNREADABLE as exc:
             return await self._up_to_unreadable(consumer, exc)
 
@@ -980,6 +980,54 @@ def _unreadable(tp: TopicPartition, offset: int, last: int, error: BaseException
         headers=(),
         error=f"{type(error).__name__}: {error}"[:500],
     )
+
+
+class MisplacedRecord(Exception):
+    """A record whose offset is not where its partition's records are (see `_in_place`)."""
+
+
+def _in_place(consumer: AIOKafkaConsumer, fetched: Batch) -> Batch:
+    """The poll with each record whose offset is not before the next record's, or not before the log end the fetch
+    reported, put as an `_Unreadable` where it must be (after the record before it; else before the record after
+    it; else at the log end's last offset); when it ends the poll, the fetch goes on after where it was put.
+
+    A record's offset is its batch's base offset plus the record's own offset delta, which the producer writes and
+    the broker (Tansu) does not check: a plain producer's record claiming a delta of 2**40 came back at that
+    offset, after the genuine record that followed it. Applied as it was, the poll stored the offset after it, so
+    the next start (or a retry's seek to the stored offsets) read from past the log end, and aiokafka's fetcher,
+    stopped after such a record, fetched from there. aiokafka's fetcher yields a batch's records in increasing
+    offsets (it drops one below the last it gave), and the next batch from that batch's end on: so the record out
+    of order is the one before a lower offset, never the genuine record after it."""
+    for tp, records in fetched.items():
+        end = consumer.highwater(tp)
+        if end is None:
+            continue
+        bad = [
+            i
+            for i, record in enumerate(records)
+            if record.offset >= end or (i + 1 < len(records) and record.offset >= records[i + 1].offset)
+        ]
+        if not bad:
+            continue
+        placed = list(records)
+        for i in bad:  # in order: the record before `i` is in place by now
+            after = next((j for j in range(i + 1, len(placed)) if j not in bad), None)
+            if i > 0:
+                offset = placed[i - 1].offset + 1
+            elif after is not None:
+                offset = placed[after].offset - after  # the misplaced records before it, one offset each
+            else:
+                offset = end - len(placed)
+            offset = max(offset, 0)
+            claim = records[i].offset
+            error = MisplacedRecord(f"its offset {claim} is not before the next record's and the log end {end}")
+            placed[i] = _unreadable(tp, offset, offset, error)
+            log.error("subscription: the record at %s:%d claiming offset %d is misplaced (log end %d); dead-lettering "
+                      "it as %d", tp.topic, tp.partition, records[i].offset, end, offset)  # fmt: skip
+        fetched[tp] = placed
+        if bad[-1] == len(records) - 1:  # the fetcher may have stopped after it, its position past the log end
+            consumer.seek(tp, placed[-1].offset + 1)
+    return fetched
 
 
 class _SplitPoll(Exception):
