@@ -7,7 +7,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,6 +283,9 @@ class Subscription:
         self._lag_reading: asyncio.Task[None] | None = None
         #: Statistics are refreshed each time the events applied by this process double from here.
         self._analyze_at = ANALYZE_FIRST_AT
+        #: The last poll that failed: the offsets its commit stores and what it counted (`_unconfirmed_poll`).
+        self._unconfirmed: tuple[dict[tuple[str, int], int], Counts, int] | None = None
+        self._attempt_applied = 0
         #: Reads and checks the signatures of the next poll while this one applies (libsodium releases the GIL).
         self._checker: ThreadPoolExecutor | None = None
         #: Seeks so far: a poll fetched before a seek (a rebalance) is never applied.
@@ -412,6 +415,7 @@ class Subscription:
         try:
             async with self.db.sessions() as session:
                 stored = await stored_offsets(session, self.name)
+            self._unconfirmed_poll(stored)
             from_the_start = []
             for tp in tps:
                 offset, epoch = stored.get((tp.topic, tp.partition), (None, None))
@@ -680,6 +684,8 @@ class Subscription:
         that fails (a transient failure is retried whole) takes back what it counted, so the retry counts its
         records once, not again."""
         counted = self._counts()
+        self._unconfirmed = None
+        self._attempt_applied = 0
         try:
             try:
                 applied = await self._apply_in_transaction(batch, checked, together=True)
@@ -687,13 +693,17 @@ class Subscription:
                 self.status.batches_split += 1
                 applied = await self._apply_in_transaction(batch, checked, together=False)
         except BaseException:
+            # Its COMMIT may have reached the database with the reply lost: kept aside until the stored offsets
+            # say (`_unconfirmed_poll`), as the retry starts after a poll that committed and counts none of it.
+            progress = {(tp.topic, tp.partition): records[-1].offset + 1 for tp, records in batch.items() if records}
+            self._unconfirmed = (progress, _less(self._counts(), counted), self._attempt_applied)
             self._take_back(counted)
             raise
         self.status.applied += applied
         for tp, records_of_tp in batch.items():
             self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
 
-    def _counts(self) -> tuple[int, int, int, int, int, dict[str, int]]:
+    def _counts(self) -> Counts:
         status = self.status
         return (
             status.skipped_duplicates,
@@ -704,7 +714,7 @@ class Subscription:
             dict(status.dead_letters),
         )
 
-    def _take_back(self, counted: tuple[int, int, int, int, int, dict[str, int]]) -> None:
+    def _take_back(self, counted: Counts) -> None:
         status = self.status
         (
             status.skipped_duplicates,
@@ -716,6 +726,20 @@ class Subscription:
         ) = counted
         status.dead_letters.clear()
         status.dead_letters.update(dead_letters)
+
+    def _unconfirmed_poll(self, stored: Mapping[tuple[str, int], tuple[int, str]]) -> None:
+        """The counts of the poll that failed last given back when the offsets stored are the ones its commit
+        writes (one holder writes them: the subscription's lock): the COMMIT reached the database and its reply
+        was lost (session 11 review 2, R2-4). Any other stored offsets: it did not commit, and the retry counts."""
+        unconfirmed, self._unconfirmed = self._unconfirmed, None
+        if unconfirmed is None:
+            return
+        progress, counts, applied = unconfirmed
+        if not progress or any(stored.get(tp, (None, None)) != (end, self._epoch) for tp, end in progress.items()):
+            return
+        log.info("subscription %s: the poll that failed had committed (its reply was lost): counted", self.name)
+        self._take_back(_more(self._counts(), counts))
+        self.status.applied += applied
 
     async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> int:
         """Answers how many events it applied."""
@@ -744,6 +768,7 @@ class Subscription:
             finally:
                 session.info.pop(CARRIED_PROGRESS, None)
                 session.info.pop(RIDDEN_ROWS, None)
+            self._attempt_applied = applied  # counted if the COMMIT's reply is lost (`_unconfirmed_poll`)
             if carried is not None and carried.written is not None:
                 await carried.finish(session)  # written by the handler's statement: a first offset row, if any
             else:
@@ -980,6 +1005,24 @@ def _unreadable(tp: TopicPartition, offset: int, last: int, error: BaseException
         headers=(),
         error=f"{type(error).__name__}: {error}"[:500],
     )
+
+
+#: A subscription's counts that stand only when a poll commits (`Subscription._counts`): duplicates skipped, out
+#: of order, dead-lettered, rejected, polls split, dead letters by reason.
+Counts = tuple[int, int, int, int, int, dict[str, int]]
+
+
+def _less(after: Counts, before: Counts) -> Counts:
+    """What a poll counted: `after` less `before`."""
+    by_reason = {r: n - before[5].get(r, 0) for r, n in after[5].items() if n != before[5].get(r, 0)}
+    return (*(a - b for a, b in zip(after[:5], before[:5], strict=True)), by_reason)  # type: ignore[return-value]
+
+
+def _more(counts: Counts, added: Counts) -> Counts:
+    by_reason = dict(counts[5])
+    for reason, n in added[5].items():
+        by_reason[reason] = by_reason.get(reason, 0) + n
+    return (*(a + b for a, b in zip(counts[:5], added[:5], strict=True)), by_reason)  # type: ignore[return-value]
 
 
 class MisplacedRecord(Exception):
