@@ -12,8 +12,11 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 
 from pmo_devstack.polling import eventually
@@ -220,3 +223,60 @@ async def test_a_record_claiming_an_offset_past_the_log_end_is_dead_lettered_whe
     letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
     assert [(h["pmo_dlq_reason"], h["pmo_dlq_offset"]) for h in letters] == [(UNDECODABLE, str(offset))]
     assert "MisplacedRecord" in letters[0]["pmo_dlq_error"]
+
+
+async def test_only_the_partition_holding_the_record_is_read_alone(
+    consuming_pipeline: Pipeline, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record on the topic's last partition, genuine events waiting on the others: the partition the reader
+    failed on is read alone first, and it is found there. Every partition before it in order was read alone one
+    record at a time to its end and then waited a second for more, records that were then dropped and fetched
+    again (their neighbours paid for the record: 2.04 s inside the search with 200 events waiting)."""
+    pipeline = consuming_pipeline
+    counters = [str(uuid.uuid4()) for _ in range(12)]
+    for counter in counters:
+        await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, dict.fromkeys(counters, (1, 1))))
+    await pipeline.subscription.stop()
+    await pipeline.tasks[1]
+    for counter in counters:
+        await pipeline.increment(counter, 2)
+    await eventually(lambda: pending_is(pipeline.relay, 0))
+    last = await _last_partition(kafka_bootstrap, pipeline.topic)
+    key = next(k for k in (str(uuid.uuid4()) for _ in range(1000)) if _partition_of(k, last + 1) == last)
+    partition, _ = await asyncio.to_thread(_send_unreadable, kafka_bootstrap, pipeline.topic, "header_name", key)
+    assert partition == last
+    read_alone: list[int] = []
+    original = Subscription._read_alone
+
+    async def noted(self: Subscription, consumer: Any, tp: Any) -> Any:
+        read_alone.append(tp.partition)
+        return await original(self, consumer, tp)
+
+    monkeypatch.setattr(Subscription, "_read_alone", noted)
+    pipeline.subscription = Subscription(
+        name=pipeline.subscription.name,
+        topics=[pipeline.topic],
+        db=pipeline.consumer_db,
+        kafka=pipeline.subscription.kafka,
+        handler=add_to_total,
+        dead_letter_topic=pipeline.dlq,
+        trust=pipeline.trust,
+    )
+    pipeline.tasks[1] = asyncio.create_task(pipeline.subscription.run())
+    await eventually(lambda: _totals_are(pipeline, dict.fromkeys(counters, (3, 2))), timeout=30)
+    assert pipeline.subscription.status.dead_letters[UNDECODABLE] == 1
+    assert read_alone == [last, last], read_alone  # found, then read again to be sure; no other partition
+
+
+async def _last_partition(bootstrap: str, topic: str) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return max(await producer.partitions_for(topic))
+    finally:
+        await producer.stop()
+
+
+def _partition_of(key: str, partitions: int) -> int:
+    return int(DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions))))

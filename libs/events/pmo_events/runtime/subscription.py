@@ -566,7 +566,10 @@ class Subscription:
         without decompressing it, `_batch_end`): one dead letter for the range, and the consumer goes on after
         the batch. One forged batch claims as many offsets as its header says (Tansu trusts it): stepping one
         offset per poll took hours for a batch claiming 100,000 (session 11 review 2, R2-5)."""
-        tps = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        # The partition the reader failed on first (the others are read alone only when it is not found there):
+        # each partition before it was read one record at a time to its end, then waited a second for more.
+        failed = _failed_partition(exc)
+        tps = sorted(consumer.assignment(), key=lambda tp: (tp != failed, tp.topic, tp.partition))
         # getmany dropped what it drained before the failure, and moved those partitions' positions past it.
         await self.seek_to_stored(tps)
         ends = await consumer.end_offsets(tps)
@@ -987,6 +990,18 @@ def _batch_end(exc: BaseException, offset: int) -> int:
             end = following - 1
         tb = tb.tb_next
     return end
+
+
+def _failed_partition(exc: BaseException) -> TopicPartition | None:
+    """The partition whose records aiokafka's fetcher was reading when it raised (`tp` in
+    `PartitionRecords._unpack_records`), found as `_batch_end` finds the batch; None when not there."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:  # outermost first: the innermost frame's partition is the reader's
+        tp = tb.tb_frame.f_locals.get("tp")
+        if isinstance(tp, TopicPartition):
+            found = tp
+        tb = tb.tb_next
+    return found
 
 
 def _unreadable(tp: TopicPartition, offset: int, last: int, error: BaseException) -> _Unreadable:
