@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,8 +152,19 @@ class Metadata:
             actor=actor if actor is not None else event.actor,
             correlation_id=event.correlation_id,
             causation_id=event.event_id,
-            traceparent=current_traceparent() or event.traceparent,
+            traceparent=current_traceparent() or _well_formed(event.traceparent),
         )
+
+
+#: A W3C `traceparent` as this runtime writes it (`current_traceparent`): version 00, 55 characters.
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z", re.ASCII)
+
+
+def _well_formed(traceparent: str | None) -> str | None:
+    """A consumed event's `traceparent` when it is one: the header is not signed, so a genuine event put on the
+    topic again by anyone else may carry any text there (the column takes 64 characters: a longer one failed the
+    consumer's append on PostgreSQL, and the genuine event was dead-lettered)."""
+    return traceparent if traceparent is not None and _TRACEPARENT.match(traceparent) else None
 
 
 M = TypeVar("M", bound=BaseModel)
