@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.portfolio import CandidateRegistered, CandidateScored, CandidateWithdrawn, InvestmentDecided
 from pmo_events.envelope import RecordedEvent, loads
+from pmo_events.runtime import pgdirect
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.candidates.domain.assessments import Assessment, assessment_of
 from pmo_portfolio.funding.domain import STATUS_AFTER
@@ -84,7 +85,10 @@ class _CandidateRows:
         replaced: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
         fold_candidates(events, replaced, changed)
-        if replaced:
+        if replaced and pgdirect.on_asyncpg(session):
+            # One statement: each row inserted, or written whole over the row there is (as the delete and insert).
+            await pgdirect.fetch(session, _REPLACE, *_REPLACED.arrays(list(replaced.values())))
+        elif replaced:
             ids = list(replaced)
             await session.execute(candidates.delete().where(candidates.c.candidate_id.in_(ids)))
             await session.execute(candidates.insert(), list(replaced.values()))
@@ -98,6 +102,14 @@ class _CandidateRows:
                 .values({name: bindparam(f"b_{name}") for name in names})
             )
             await session.execute(statement, [{"b_id": r["b_id"], **{f"b_{n}": r[n] for n in names}} for r in rows])
+
+
+#: A registration's row (every column of the view), and the statement writing such rows over any there are.
+_REPLACED = pgdirect.ArrayColumns(candidates, tuple(candidates.c.keys()))
+_REPLACE = pgdirect.unnest_insert(candidates, _REPLACED.names) + (
+    " ON CONFLICT (candidate_id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _REPLACED.names if name != "candidate_id")
+)
 
 
 def fold_candidates(
