@@ -674,6 +674,13 @@ class PollUnitOfWork(UnitOfWork):
         if missing and self._held is not None:
             self._states.update(await self._held.still_current(self.store, self.session, missing))
             missing = [i for i in missing if i not in self._states]
+        view = self._view_of(aggregate)
+        if missing and view is not None and pgdirect.on_asyncpg(self.session):
+            # The view's row holds the aggregate's state at its stream's version (the same fold, written with the
+            # events): one row read and validated instead of a snapshot and events read, decoded and folded.
+            for stream_id, (state, version) in (await view.stored_at(self.session, missing, exact=True)).items():
+                self._states[stream_id] = (aggregate, Loaded(state, version))
+            missing = [i for i in missing if i not in self._states]
         if not missing:
             return
         for stream_id, (snapshot, recorded) in (await self.store.load_many(self.session, missing)).items():
@@ -686,6 +693,20 @@ class PollUnitOfWork(UnitOfWork):
                 state = aggregate.evolve(state, event.decode())
                 version = event.sequence
             self._states[stream_id] = (aggregate, Loaded(state, version))
+
+    def _view_of(self, aggregate: AggregateType[Any]) -> StreamView[Any] | None:
+        """The inline view whose rows are this aggregate's states (`_held_rows`' rule: the same model, `initial`
+        and `evolve`, every stream of its type, a version column to tell a row behind its stream), if any."""
+        fold = (aggregate.state_model, aggregate.initial, aggregate.evolve)
+        for view in self._projectors:
+            if (
+                isinstance(view, StreamView)
+                and view.version is not None
+                and view.stream_type in (None, aggregate.stream_type)
+                and fold == (view.model, view.initial, view.evolve)
+            ):
+                return view
+        return None
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
         found = self._states.get(stream_id)

@@ -165,10 +165,13 @@ class StreamView(Generic[S]):
             return None
         return list(starts)
 
-    async def stored_at(self, session: AsyncSession | pgdirect.Direct, ids: list[str]) -> dict[str, tuple[S, int]]:
+    async def stored_at(
+        self, session: AsyncSession | pgdirect.Direct, ids: list[str], *, exact: bool = False
+    ) -> dict[str, tuple[S, int]]:
         """The rows' folded states with their streams' versions, read in one snapshot (asyncpg only; a read,
         it needs no transaction): rows are written with their events, so each state is its stream's at that
-        version."""
+        version. `exact`: only rows whose version column says they are at their stream's last event (a row
+        without one, or a stream without events, is left out too)."""
         key_type = pgdirect.parameter_type(self.key)
         row_version = f"v.{self.version.name}" if self.version is not None else "NULL"
         statement = (
@@ -182,7 +185,7 @@ class StreamView(Generic[S]):
         return {
             key: (self.model.model_validate_json(state), version)
             for key, state, version, at in rows
-            if at is None or at == version
+            if (at == version and version is not None) or (at is None and not exact)
         }
 
     def changed_rows(self, events: Sequence[RecordedEvent], stored: dict[str, S]) -> ChangedViewRows:
