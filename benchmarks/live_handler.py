@@ -11,7 +11,10 @@ each one's interpreter (`/work/main/.venv/bin/python benchmarks/live_handler.py 
 `--alternate gc` (every batch handler under `short_lived_heap`, or not) or `--alternate held` (portfolio's
 polls using the states the last poll left, or loading every portfolio): each rep runs both, in turn first.
 `--traced` installs the SDK `TracerProvider` that `serve` installs (no exporter), so the consumer spans are the
-SDK's as in a served process (without it they are the no-op API's).
+SDK's as in a served process (without it they are the no-op API's). Instruction counts (repeatable under load):
+`valgrind --tool=callgrind --instr-atstart=no .venv/bin/python benchmarks/live_handler.py --repeat 1 --callgrind`
+switches instrumentation on around each rep's polls and commits (`callgrind_control -i`); divide the `Collected`
+instructions by the events (the database's work is another process's, not counted).
 
     .venv/bin/python benchmarks/live_handler.py [--service portfolio] [--scale 0.1] [--repeat 3] [--traced]
 """
@@ -28,10 +31,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from inprocess import callgrind_toggle
 from live import ADMIN, SERVICES, seed_portfolios, seed_proposals
 from load import ServerCpu
 
@@ -64,7 +68,12 @@ def as_read(history: list[RecordedEvent], topics: list[str], data_dir: Path) -> 
 
 
 async def one_rep(
-    service: str, history: list[RecordedEvent], data_dir: Path, poll: int, profile: cProfile.Profile | None
+    service: str,
+    history: list[RecordedEvent],
+    data_dir: Path,
+    poll: int,
+    profile: cProfile.Profile | None,
+    mark: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     definition = SERVICES[service]
     url = await create_database(ADMIN, "pmo_bench")
@@ -82,12 +91,14 @@ async def one_rep(
             server.start()
             if profile is not None:
                 profile.enable()
+            mark()
             cpu, started = time.thread_time(), time.perf_counter()
             for of_poll in polls:
                 async with runtime.db.transaction() as session:
                     with polling(definition.consumer_name, len(of_poll)):
                         await handler(session, of_poll)
             cpu, wall = time.thread_time() - cpu, time.perf_counter() - started
+            mark()
             if profile is not None:
                 profile.disable()
             server_ms = server.stop()
@@ -138,6 +149,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="printed on each line (which checkout)")
     parser.add_argument("--alternate", choices=["gc", "held"], help="each rep with and without this change")
     parser.add_argument("--traced", action="store_true", help="with the SDK TracerProvider `serve` installs")
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind's instrumentation around the polls")
     args = parser.parse_args()
     if args.traced:
         from opentelemetry import trace
@@ -157,7 +169,8 @@ def main() -> None:
             for variant in variants[rep % 2 :] + variants[: rep % 2]:
                 profile = cProfile.Profile() if args.profile and rep == args.repeat - 1 else None
                 with without(args.alternate) if variant != "as is" else contextlib.nullcontext():
-                    run = asyncio.run(one_rep(args.service, history, data_dir, args.poll, profile))
+                    mark = callgrind_toggle() if args.callgrind else (lambda: None)
+                    run = asyncio.run(one_rep(args.service, history, data_dir, args.poll, profile, mark))
                 by_variant[variant].append(run)
                 print(
                     f"{args.label} {variant:<12} {args.service} {run['events']} events in {run['polls']} polls: "
