@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 from pmo_events.contracts.base import EventRegistry, registry
 from pmo_events.envelope import RecordedEvent
-from pmo_events.signing import BAD_SIGNATURE, UNKNOWN_KEY, UNSIGNED, PublicKeyDirectory, Rejection
+from pmo_events.signing import (
+    BAD_SIGNATURE,
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    UNKNOWN_KEY,
+    UNSIGNED,
+    PublicKeyDirectory,
+    Rejection,
+)
 
 FOREIGN_SOURCE = "foreign_source"
 FOREIGN_TYPE = "foreign_type"
@@ -36,12 +44,16 @@ class EventTrust:
     contracts: EventRegistry = registry
 
     def rejection(
-        self, topic: str, event: RecordedEvent, headers: Mapping[str, bytes], value: bytes
+        self, topic: str, event: RecordedEvent, headers: Mapping[str, bytes], value: bytes, *, by_batch: bool = False
     ) -> Rejection | None:
-        """Why `event`, read from `topic`, must not be applied; None when it is authentic."""
+        """Why `event`, read from `topic`, must not be applied; None when it is authentic. `by_batch`: the
+        owner's batch signature was verified over this record's signed bytes (`signing.record_digest`), so its
+        own signature need not be (it must still carry one: a batch never vouches for an unsigned record)."""
         owner = topic_owner(topic)
         if event.source != f"/pmo/{owner}":
             return Rejection(FOREIGN_SOURCE, f"forged source: {topic} carries only /pmo/{owner}, not {event.source!r}")
         if not self.contracts.belongs_to(event.type, owner):
             return Rejection(FOREIGN_TYPE, f"forged type: {event.type!r} is not a registered event of {owner}")
+        if by_batch and headers.get(SIGNATURE_HEADER) and headers.get(KEY_ID_HEADER):
+            return None
         return self.keys.rejection(owner, headers, value)

@@ -208,6 +208,16 @@ def _observe_subscription(meter: Meter, runtime: ServiceRuntime) -> None:
     )
     _counter(
         meter,
+        "pmo.subscription.signature_checks",
+        "{record}",
+        "Records authenticated by their relay batch's one signature (way=batch) or each by its own (way=record)",
+        lambda: [
+            Observation(status().batch_checks, {"way": "batch"}),
+            Observation(status().record_checks, {"way": "record"}),
+        ],
+    )
+    _counter(
+        meter,
         "pmo.subscription.dead_letters",
         "{event}",
         "Events sent to the dead-letter topic, by reason",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,9 +34,22 @@ from pmo_events.runtime.parking import REFUSED_FOR_GOOD, count_parked, not_parke
 from pmo_events.runtime.schema import events, outbox, runtime_state
 from pmo_events.runtime.store import _COLUMNS, _read, enqueue
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
-from pmo_events.signing import EventSigner
+from pmo_events.signing import (
+    BATCH_COUNT_HEADER,
+    BATCH_ID_HEADER,
+    BATCH_INDEX_HEADER,
+    BATCH_KEY_ID_HEADER,
+    BATCH_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    EventSigner,
+    record_digest,
+)
 
 log = logging.getLogger(__name__)
+
+#: The producer's partitioner (`make_producer` sets none other): the relay names each batched record's partition
+#: with it, as the producer would choose it.
+_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -352,13 +367,16 @@ class OutboxRelay:
         pending: list[tuple[Any, asyncio.Future[Any]]] = []
         refused: list[tuple[Any, str]] = []
         held: set[tuple[str, str]] = set()
-        for row in rows:
+        for row, (headers, partition) in zip(rows, await self._batched(producer, rows), strict=True):
             if (row.topic, stream_key(row.key)) in held:
                 continue
-            headers = [(k, v.encode()) for k, v in loads(row.headers).items()]
             try:
                 future = await producer.send(
-                    row.topic, value=row.value, key=row.key.encode() if row.key else None, headers=headers
+                    row.topic,
+                    value=row.value,
+                    key=row.key.encode() if row.key else None,
+                    headers=headers,
+                    partition=partition,
                 )
             except REFUSED_FOR_GOOD as exc:
                 refused.append((row, f"{type(exc).__name__}: {exc}"))
@@ -378,6 +396,43 @@ class OutboxRelay:
             raise failure
         refused_rows = {id(row) for row, _ in refused}
         return [row for row, _ in pending if id(row) not in refused_rows], refused
+
+    async def _batched(
+        self, producer: AIOKafkaProducer, rows: Sequence[Any]
+    ) -> list[tuple[list[tuple[str, bytes]], int | None]]:
+        """Each row's headers and partition (None: the producer's choice). With a signer, the signed records
+        of this service's topic are batched by partition (the one the producer would choose, named so the
+        batch is known here): each carries the batch's id, its index and the count, and the last one the batch
+        signature (`signing.batch_signing_input`), so a consumer holding the batch verifies one signature for
+        all of them; each record keeps its own signature for any other consumer and for a batch met in part."""
+        read = [{k: v.encode() for k, v in loads(row.headers).items()} for row in rows]
+        signer = self.signer
+        partitions: list[int | None] = [None] * len(rows)
+        if signer is None or self.topic is None:
+            return [(list(h.items()), None) for h in read]
+        members: dict[int, list[int]] = {}
+        of_topic: list[int] | None = None
+        for i, row in enumerate(rows):
+            if row.topic != self.topic or not row.key or SIGNATURE_HEADER not in read[i]:
+                continue
+            if of_topic is None:
+                of_topic = list(await producer.partitions_for(self.topic))  # the producer's own order
+            partitions[i] = partition = _PARTITIONER(row.key.encode(), of_topic, of_topic)
+            members.setdefault(partition, []).append(i)
+        for indexes in members.values():
+            batch_id = os.urandom(16).hex().encode()
+            count = str(len(indexes)).encode()
+            digests = []
+            for index, i in enumerate(indexes):
+                headers = read[i]
+                digests.append(record_digest(headers, rows[i].value))
+                headers[BATCH_ID_HEADER] = batch_id
+                headers[BATCH_INDEX_HEADER] = str(index).encode()
+                headers[BATCH_COUNT_HEADER] = count
+            last = read[indexes[-1]]
+            last[BATCH_SIGNATURE_HEADER] = signer.sign_batch(batch_id, digests)
+            last[BATCH_KEY_ID_HEADER] = signer.key_id.encode()
+        return [(list(h.items()), p) for h, p in zip(read, partitions, strict=True)]
 
     async def _park(self, refused: list[tuple[Any, str]]) -> None:
         async with self.db.transaction() as session:

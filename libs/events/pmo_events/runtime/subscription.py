@@ -40,7 +40,15 @@ from pmo_events.runtime.schema import events as events_table
 from pmo_events.runtime.store import ConcurrencyConflict, lost_to_another_transaction
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
 from pmo_events.runtime.tracing import consuming, polling
-from pmo_events.trust import REJECTION_REASONS, EventTrust, owner_source
+from pmo_events.signing import (
+    BATCH_COUNT_HEADER,
+    BATCH_ID_HEADER,
+    BATCH_INDEX_HEADER,
+    BATCH_KEY_ID_HEADER,
+    BATCH_SIGNATURE_HEADER,
+    record_digest,
+)
+from pmo_events.trust import REJECTION_REASONS, EventTrust, owner_source, topic_owner
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +157,11 @@ class SubscriptionStatus(LinkStatus):
     rejected: int = 0
     #: Batches that failed as a whole and were applied again event by event (to find the failing ones).
     batches_split: int = 0
+    #: Records read and checked (a poll read again after a retry or a seek counts again): authenticated by their
+    #: relay batch's one signature (`batch_checks`), or each by its own (`record_checks`: a record of no batch,
+    #: of a batch the poll holds in part, or of one whose batch signature does not verify).
+    batch_checks: int = 0
+    record_checks: int = 0
     positions: dict[str, int] = field(default_factory=dict)
     log_end: dict[str, int] = field(default_factory=dict)
     #: Restarts of a started consumer since a poll last applied (or it last ran `STEADY_AFTER_SECONDS`).
@@ -660,7 +673,34 @@ class Subscription:
 
     def _check(self, batch: Batch) -> Checked:
         """Every record of a poll read and checked (pure: safe in the checker thread)."""
-        return {tp: [self._read(tp, r) for r in records] for tp, records in batch.items()}
+        return {tp: self._read_partition(tp, records) for tp, records in batch.items()}
+
+    def _read_partition(self, tp: TopicPartition, records: Sequence[ConsumerRecord[Any, Any]]) -> list[_Parsed]:
+        """A partition's records of the poll, read and checked in order. A whole relay batch (`_whole_batch`) is
+        authenticated by its one batch signature; every other record (none of a batch, a batch met in part, a
+        batch whose signature does not verify) by its own signature, as `_read` does alone."""
+        parsed: list[_Parsed] = []
+        i, size = 0, len(records)
+        keys = self.trust.keys
+        while i < size:
+            run = _whole_batch(records, i)
+            if run is None:
+                parsed.append(self._read(tp, records[i]))
+                self.status.record_checks += 1
+                i += 1
+                continue
+            heads, batch_id, signature, kid = run
+            count = len(heads)
+            owner = topic_owner(tp.topic)
+            digests = [record_digest(h, records[i + k].value or b"") for k, h in enumerate(heads)]
+            by_batch = keys.verifies_batch(owner, kid, batch_id, digests, signature)
+            parsed += [self._read(tp, records[i + k], h, by_batch=by_batch) for k, h in enumerate(heads)]
+            if by_batch:
+                self.status.batch_checks += count
+            else:
+                self.status.record_checks += count
+            i += count
+        return parsed
 
     def _check_in_thread(self, batch: Batch) -> asyncio.Future[Checked]:
         assert self._checker is not None
@@ -880,12 +920,21 @@ class Subscription:
             with consuming(event, self.name):
                 await self.handler(session, event)
 
-    def _read(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> _Parsed:
-        """Read the record and check that it is authentic (its signature in full); an event that is not is
-        never applied. Touches nothing but the record: it may run in the checker thread."""
+    def _read(
+        self,
+        tp: TopicPartition,
+        record: ConsumerRecord[Any, Any],
+        headers: dict[str, bytes] | None = None,
+        *,
+        by_batch: bool = False,
+    ) -> _Parsed:
+        """Read the record and check that it is authentic (its signature in full, or `by_batch`: its batch's
+        signature verified over it); an event that is not is never applied. Touches nothing but the record: it
+        may run in the checker thread. `headers`: its `header_map`, when already read."""
         if isinstance(record, _Unreadable):
             return _Parsed(tp, record, error=f"undecodable record: {record.error}", reason=UNDECODABLE)
-        headers = header_map(record.headers)
+        if headers is None:
+            headers = header_map(record.headers)
         try:
             event = from_header_map(
                 record.key, record.value, headers, topic=tp.topic, partition=tp.partition, offset=record.offset
@@ -900,7 +949,7 @@ class Subscription:
                     error=f"malformed envelope: its {name} is {len(value)} characters long, at most {bound} are read",
                     reason=MALFORMED,
                 )
-        rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"")
+        rejection = self.trust.rejection(tp.topic, event, headers, record.value or b"", by_batch=by_batch)
         if rejection is not None:
             return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason, refused=event)
         return _Parsed(tp, record, event=event, key=(self.owners[tp.topic], event.stream_id))
@@ -1086,6 +1135,45 @@ def _in_place(consumer: AIOKafkaConsumer, fetched: Batch) -> Batch:
         if bad[-1] == len(records) - 1:  # the fetcher may have stopped after it, its position past the log end
             consumer.seek(tp, placed[-1].offset + 1)
     return fetched
+
+
+def _whole_batch(
+    records: Sequence[ConsumerRecord[Any, Any]], start: int
+) -> tuple[list[dict[str, bytes]], bytes, bytes, bytes] | None:
+    """The relay batch starting at `records[start]` when the poll holds all of it, in order: records with the
+    same batch id and count, indexes 0 to count - 1 at consecutive offsets, the last carrying the batch signature
+    and its key id. Answers each record's headers, the batch id, the signature and the key id; None when the
+    record starts no whole batch (it has no batch headers, is not index 0, the batch is cut by the poll's end,
+    an index is missing, repeated or out of place, a record between is of another batch or of none)."""
+    first = records[start]
+    if isinstance(first, _Unreadable):
+        return None
+    head = header_map(first.headers)
+    batch_id, count_text = head.get(BATCH_ID_HEADER), head.get(BATCH_COUNT_HEADER)
+    if not batch_id or count_text is None or head.get(BATCH_INDEX_HEADER) != b"0" or not count_text.isdigit():
+        return None
+    count = int(count_text)
+    if not 0 < count <= len(records) - start or str(count).encode() != count_text:
+        return None
+    heads = [head]
+    offset = first.offset
+    for k in range(1, count):
+        record = records[start + k]
+        if isinstance(record, _Unreadable) or record.offset != offset + k:
+            return None
+        headers = header_map(record.headers)
+        if (
+            headers.get(BATCH_ID_HEADER) != batch_id
+            or headers.get(BATCH_COUNT_HEADER) != count_text
+            or headers.get(BATCH_INDEX_HEADER) != str(k).encode()
+        ):
+            return None
+        heads.append(headers)
+    last = heads[-1]
+    signature, kid = last.get(BATCH_SIGNATURE_HEADER), last.get(BATCH_KEY_ID_HEADER)
+    if not signature or not kid:
+        return None
+    return heads, batch_id, signature, kid
 
 
 class _SplitPoll(Exception):
