@@ -16,6 +16,11 @@ on the first `--one-by-one-events` events only (it is about 15 times slower).
 UTC ("batch-before": every CloudEvent read by the SDK, every signature checked on the event loop's thread,
 none in the checker thread while a poll applies, polls of 500 records), so the ratio comes from the same minutes.
 
+`--mode batchsig` alternates the checker as it is (`batch`: a whole relay batch in a poll verified by its one
+batch signature) with `per-record` (every record by its own signature, as before 2026-12-01 s13), on the same
+records. The history is published as the relays publish it (each round of 500 records of a topic batched by
+partition and signed once, beside each record's signature); `--unbatched`: each record signed alone, as before.
+
 `--service intake|portfolio|resourcing` drives that service's subscription instead (the same history; it
 reads only the topics it consumes, and its handlers issue its commands as they do live: their events go to
 its outbox, signed; a handler that refuses an event of this generated history dead-letters it, counted).
@@ -47,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from load import ServerCpu, rss_mb
 from sqlalchemy import func, select, text
 
@@ -56,14 +62,16 @@ from history import STATUS_REPORTED, generate, scaled
 
 from pmo_devstack.batches import service_runtime
 from pmo_devstack.broker import start_broker
-from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
-from pmo_devstack.testing import as_published, create_database, drop_database
+from pmo_devstack.keys import PUBLISHERS, ensure_event_keys, event_signer
+from pmo_devstack.testing import create_database, drop_database
 from pmo_events import envelope
 from pmo_events.contracts import TOPICS
 from pmo_events.contracts.portfolio import PortfolioCreated
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import KafkaSettings, Metadata
 from pmo_events.runtime.kafka import ensure_topics
+from pmo_events.runtime.relay import sign_batches
+from pmo_events.runtime.store import kafka_record
 from pmo_intake.application.commands import PROPOSAL
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
@@ -94,23 +102,49 @@ def consumed(definition: ServiceDefinition, history: list[RecordedEvent]) -> int
     return sum(1 for event in history if TOPICS[event.source.rsplit("/", 1)[1]] in definition.consumes)
 
 
-async def publish(bootstrap: str, history: list[RecordedEvent], data_dir: Path) -> float:
-    """Every event on its producer's topic, signed as the producer signs it; answers the seconds taken."""
+async def publish(bootstrap: str, history: list[RecordedEvent], data_dir: Path, *, batched: bool = True) -> float:
+    """Every event on its producer's topic, signed as the producer signs it; answers the seconds taken.
+    `batched`: as the relays send since 2026-12-01 (s13): each relay round of `RELAY_ROUND` records of a topic
+    batched by partition, each batch signed once beside each record's own signature (`relay.sign_batches`);
+    else each record signed alone, as before."""
     await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), list(TOPICS.values()))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     started = time.perf_counter()
+    partitioner = DefaultPartitioner()
     try:
         for chunk in _chunks(history, 2000):
-            sent = []
+            records = []
+            of_topic: dict[str, list[tuple[dict[str, bytes], bytes, int | None]]] = {}
             for event in chunk:
-                key, value, headers = as_published(event, data_dir)
-                topic = TOPICS[event.source.rsplit("/", 1)[1]]
-                sent.append(await producer.send(topic, value, key=key, headers=headers))
+                service = event.source.rsplit("/", 1)[1]
+                record = kafka_record(event, event_signer(data_dir, service))
+                topic = TOPICS[service]
+                partition = None
+                if batched:
+                    partitions = list(await producer.partitions_for(topic))
+                    partition = partitioner(record.key.encode(), partitions, partitions)
+                    of_topic.setdefault(topic, []).append((record.headers, record.value, partition))
+                records.append((topic, record, partition))
+            for topic, of_this in of_topic.items():
+                for start in range(0, len(of_this), RELAY_ROUND):
+                    sign_batches(event_signer(data_dir, topic.split(".")[1]), of_this[start : start + RELAY_ROUND])
+            sent = []
+            for topic, record, partition in records:
+                headers = list(record.headers.items())
+                sent.append(
+                    await producer.send(
+                        topic, record.value, key=record.key.encode(), headers=headers, partition=partition
+                    )
+                )
             await asyncio.gather(*sent)
     finally:
         await producer.stop()
     return time.perf_counter() - started
+
+
+#: The relay's rows per round (`OutboxRelay.batch_size`'s default).
+RELAY_ROUND = 500
 
 
 def _chunks(items: list[RecordedEvent], size: int) -> Iterator[list[RecordedEvent]]:
@@ -145,6 +179,8 @@ async def catch_up(
             recorded_before = await _recorded(runtime)
             if mode == "one-by-one":
                 _one_by_one(subscription)
+            if mode == "per-record":
+                _per_record(subscription)
             if mode == "batch-before":
                 before = _as_before(subscription)
                 next(before)
@@ -197,6 +233,8 @@ async def catch_up(
                 "db_cpu_ms_per_1000": server_ms * 1000 / expected,
                 "logged": logged,
                 "dead_lettered": status.dead_lettered,
+                "batch_checks": status.batch_checks,
+                "record_checks": status.record_checks,
                 "recorded": recorded,
                 "rss_mb": rss_mb(os.getpid()),
             }
@@ -244,8 +282,19 @@ def describe(run: dict[str, Any]) -> str:
         f"{run['start_seconds']:.2f}s); CPU {run['cpu_ms_per_1000']:.0f} ms (process; "
         f"{run['loop_cpu_ms_per_1000']:.0f} in the event loop's thread) + {run['db_cpu_ms_per_1000']:.0f} ms "
         f"(database) per 1,000 events; {logged}{run['recorded']} recorded, {run['dead_lettered']} dead letters; "
+        f"signatures checked by batch {run['batch_checks']}, by record {run['record_checks']}; "
         f"RSS {run['rss_mb']:.0f} MB; load average {os.getloadavg()[0]:.1f}"
     )
+
+
+def _per_record(subscription: Any) -> None:
+    """Every record checked by its own signature, batch headers or not: the checker as before 2026-12-01 (s13)."""
+
+    def each(tp: Any, records: Any) -> list[Any]:
+        subscription.status.record_checks += len(records)
+        return [subscription._read(tp, record) for record in records]
+
+    subscription._read_partition = each
 
 
 def _as_before(subscription: Any) -> Iterator[None]:
@@ -286,7 +335,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=0.5, help="0.5 ≈ 65,000 events; 1.5 ≈ 196,000")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each mode (median and spread printed)")
-    parser.add_argument("--mode", choices=["both", "batch", "one-by-one", "before-after"], default="both")
+    parser.add_argument(
+        "--mode", choices=["both", "batch", "one-by-one", "before-after", "per-record", "batchsig"], default="both"
+    )
+    parser.add_argument(
+        "--unbatched", action="store_true", help="publish each record signed alone (no relay batch signatures)"
+    )
     parser.add_argument("--max-records", type=int, help="records per poll (default: the subscription's own)")
     parser.add_argument(
         "--first-chunk",
@@ -300,7 +354,11 @@ def main() -> None:
     scale = scaled(args.scale)
     # The generator's status reports have a type no build registers: the subscription would refuse them all.
     history = [event for event in generate(scale) if event.type != STATUS_REPORTED]
-    modes = {"both": ["batch", "one-by-one"], "before-after": ["batch-before", "batch"]}.get(args.mode, [args.mode])
+    modes = {
+        "both": ["batch", "one-by-one"],
+        "before-after": ["batch-before", "batch"],
+        "batchsig": ["per-record", "batch"],
+    }.get(args.mode, [args.mode])
     chunks: list[int | None] = [int(n) for n in args.first_chunk.split(",")] if args.first_chunk else [None]
     variants = [(m, c) for m in modes for c in chunks]
     services = list(SERVICES) if args.service == "all" else [args.service]
@@ -310,8 +368,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             data_dir = Path(folder)
             ensure_event_keys(data_dir, PUBLISHERS)
-            published = asyncio.run(publish(broker.bootstrap_servers, history, data_dir))
-            print(f"published in {published:.1f}s")
+            published = asyncio.run(publish(broker.bootstrap_servers, history, data_dir, batched=not args.unbatched))
+            print(
+                f"published in {published:.1f}s ({'each record signed alone' if args.unbatched else 'relay batches'})"
+            )
             # A served process freezes what it made at startup (`pmo_servicekit.app`), and never holds the
             # history; this one does (about 60,000 events at `--scale 0.5`): frozen too, so the collector's full
             # collections walk what the subscription makes, not the benchmark's own heap (they did until
@@ -341,7 +401,7 @@ def main() -> None:
             f"committed poll {statistics.median(steady):,.0f} ({min(steady):,.0f} to {max(steady):,.0f})"
         )
     for service in services:
-        for other in ("one-by-one", "batch-before"):
+        for other in ("one-by-one", "batch-before", "per-record"):
             if f"{service} {other}" in runs and f"{service} batch" in runs:
                 of_batch, of_other = runs[f"{service} batch"], runs[f"{service} {other}"]
                 ratio = statistics.median(r["rate"] for r in of_batch) / statistics.median(r["rate"] for r in of_other)

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from pmo_devstack.keys import event_keys_dir, event_signer
@@ -22,7 +22,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Metadata, OutboxRelay, Subscription
 from pmo_events.runtime.relay import _OutboxRow
 from pmo_events.runtime.store import kafka_record
-from pmo_events.runtime.subscription import _whole_batch
+from pmo_events.runtime.subscription import _whole_batch, chunked
 from pmo_events.signing import (
     BAD_SIGNATURE,
     BATCH_COUNT_HEADER,
@@ -295,3 +295,24 @@ def test_a_whole_batch_is_found_only_whole_and_in_order() -> None:
     records = _records(_batch(2))
     records[1] = _records(_batch(2), first_offset=12)[1]  # a gap in the offsets
     assert _whole_batch(records, 0) is None
+
+
+def test_a_chunk_ends_after_the_batch_it_would_cut() -> None:
+    """A poll's chunks for the checker thread keep a relay batch the poll holds whole (else both parts are
+    checked record by record); a batch the poll holds in part, or a record of none, cuts as before."""
+    tp = TopicPartition("t.test.events", 0)
+    records = _records([*_batch(3, b"a"), *_batch(3, b"b"), [], []])
+    assert [len(c[tp]) for c in chunked({tp: records}, 2)] == [3, 4, 1]  # 2 -> 3 (the rest of batch a)
+    assert [len(c[tp]) for c in chunked({tp: records}, 4)] == [6, 2]  # 4 -> 6 (the rest of batch b)
+    assert [len(c[tp]) for c in chunked({tp: records[:5]}, 4)] == [5]  # b is cut by the poll: to its end
+    plain = _records([[]] * 5)
+    assert [len(c[tp]) for c in chunked({tp: plain}, 2)] == [2, 3]
+
+
+def test_a_count_or_index_of_any_length_is_read_without_failing() -> None:
+    huge = b"9" * 5000  # `int()` refuses more than 4,300 digits
+    heads = [[(BATCH_ID_HEADER, b"x"), (BATCH_INDEX_HEADER, b"0"), (BATCH_COUNT_HEADER, huge)], []]
+    records = _records(heads)
+    assert _whole_batch(records, 0) is None
+    tp = TopicPartition("t.test.events", 0)
+    assert [len(c[tp]) for c in chunked({tp: _records([*heads, [], []])}, 1)] == [1, 2, 1]

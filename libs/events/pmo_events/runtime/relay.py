@@ -410,28 +410,16 @@ class OutboxRelay:
         partitions: list[int | None] = [None] * len(rows)
         if signer is None or self.topic is None:
             return [(list(h.items()), None) for h in read]
-        members: dict[int, list[int]] = {}
+        batched: list[int] = []
         of_topic: list[int] | None = None
         for i, row in enumerate(rows):
             if row.topic != self.topic or not row.key or SIGNATURE_HEADER not in read[i]:
                 continue
             if of_topic is None:
                 of_topic = list(await producer.partitions_for(self.topic))  # the producer's own order
-            partitions[i] = partition = _PARTITIONER(row.key.encode(), of_topic, of_topic)
-            members.setdefault(partition, []).append(i)
-        for indexes in members.values():
-            batch_id = os.urandom(16).hex().encode()
-            count = str(len(indexes)).encode()
-            digests = []
-            for index, i in enumerate(indexes):
-                headers = read[i]
-                digests.append(record_digest(headers, rows[i].value))
-                headers[BATCH_ID_HEADER] = batch_id
-                headers[BATCH_INDEX_HEADER] = str(index).encode()
-                headers[BATCH_COUNT_HEADER] = count
-            last = read[indexes[-1]]
-            last[BATCH_SIGNATURE_HEADER] = signer.sign_batch(batch_id, digests)
-            last[BATCH_KEY_ID_HEADER] = signer.key_id.encode()
+            partitions[i] = _PARTITIONER(row.key.encode(), of_topic, of_topic)
+            batched.append(i)
+        sign_batches(signer, [(read[i], rows[i].value, partitions[i]) for i in batched])
         return [(list(h.items()), p) for h, p in zip(read, partitions, strict=True)]
 
     async def _park(self, refused: list[tuple[Any, str]]) -> None:
@@ -461,6 +449,27 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def sign_batches(signer: EventSigner, records: Sequence[tuple[dict[str, bytes], bytes, int | None]]) -> None:
+    """Batch signed records (headers, value, partition) of one topic, in the order they are sent, by partition:
+    each record's headers get the batch's id, its index and the count, the last one's the batch signature
+    (`signing.batch_signing_input`) and its key id."""
+    members: dict[int | None, list[tuple[dict[str, bytes], bytes]]] = {}
+    for headers, value, partition in records:
+        members.setdefault(partition, []).append((headers, value))
+    for batch in members.values():
+        batch_id = os.urandom(16).hex().encode()
+        count = str(len(batch)).encode()
+        digests = []
+        for index, (headers, value) in enumerate(batch):
+            digests.append(record_digest(headers, value))
+            headers[BATCH_ID_HEADER] = batch_id
+            headers[BATCH_INDEX_HEADER] = str(index).encode()
+            headers[BATCH_COUNT_HEADER] = count
+        last = batch[-1][0]
+        last[BATCH_SIGNATURE_HEADER] = signer.sign_batch(batch_id, digests)
+        last[BATCH_KEY_ID_HEADER] = signer.key_id.encode()
 
 
 #: Rows an earlier release's relay marked sent, deleted per transaction (`delete_marked_batch`).

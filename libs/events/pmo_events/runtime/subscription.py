@@ -218,16 +218,42 @@ def chunked(batch: Batch, first: int) -> list[Batch]:
     for tp, records in batch.items():
         start = 0
         while start < len(records):
-            taken = records[start : start + room - size] if start or len(records) > room - size else records
+            if start or len(records) > room - size:
+                taken = records[start : _batch_rest(records, start + room - size)]
+            else:
+                taken = records
             current[tp] = taken
             size += len(taken)
             start += len(taken)
-            if size == room:
+            if size >= room:
                 chunks.append(current)
                 current, size, room = {}, 0, 2 * room
     if current:
         chunks.append(current)
     return chunks
+
+
+def _small_number(text: bytes) -> bool:
+    """ASCII digits, at most 9 of them (`int` of a header anyone can write must neither raise nor take long)."""
+    return 0 < len(text) <= 9 and text.isdigit()
+
+
+def _batch_rest(records: Sequence[Any], end: int) -> int:
+    """Where a chunk cutting `records` at `end` ends instead: after the rest of the relay batch of the record
+    before the cut, when the poll holds it (so a batch is checked whole, by its one signature, not record by
+    record on both sides of the cut). A chunk grows by less than a batch; what the headers claim only moves a cut
+    within the poll (a wrong count is found, and the batch checked record by record, when it is read)."""
+    if end >= len(records):
+        return end
+    index = count = None
+    for name, value in getattr(records[end - 1], "headers", None) or ():
+        if name == BATCH_INDEX_HEADER:
+            index = value
+        elif name == BATCH_COUNT_HEADER:
+            count = value
+    if index is None or count is None or not _small_number(index) or not _small_number(count):
+        return end
+    return min(len(records), end + max(0, int(count) - 1 - int(index)))
 
 
 @dataclass
@@ -1150,7 +1176,7 @@ def _whole_batch(
         return None
     head = header_map(first.headers)
     batch_id, count_text = head.get(BATCH_ID_HEADER), head.get(BATCH_COUNT_HEADER)
-    if not batch_id or count_text is None or head.get(BATCH_INDEX_HEADER) != b"0" or not count_text.isdigit():
+    if not batch_id or head.get(BATCH_INDEX_HEADER) != b"0" or count_text is None or not _small_number(count_text):
         return None
     count = int(count_text)
     if not 0 < count <= len(records) - start or str(count).encode() != count_text:
