@@ -53,6 +53,24 @@ CE_HEADERS: dict[str, Any] = {
                               "SHA-256 of the raw Ed25519 public key (two keys are valid while one is rotated)."},
         "content-type": {"type": "string", "const": "application/json", "description": "CloudEvents "
                          "`datacontenttype`: the value is a UTF-8 JSON object."},
+        "pmo_batchid": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "Since 1.2.0: the relay "
+                        "batch this record was published in (the records one relay round sent to this partition, "
+                        "in order). Every record still has its own `ce_signature`; the batch signature lets a "
+                        "consumer holding the whole batch verify one signature for all of it (docs/subscribing.md, "
+                        "Authenticity). Absent on records published before it and on records of no batch."},
+        "pmo_batchindex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "Since 1.2.0: the "
+                           "record's place in its batch, 0 to `pmo_batchcount` - 1, at consecutive offsets."},
+        "pmo_batchcount": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Since 1.2.0: how many "
+                           "records the batch holds."},
+        "pmo_batchsignature": {"type": "string", "contentEncoding": "base64", "description": "Since 1.2.0, on "
+                               "the batch's last record only: the producer's Ed25519 signature (base64) over the "
+                               "text `pmo-batch-v1`, `pmo_batchid` and the count (each length-prefixed), then the "
+                               "SHA-256 of the bytes each record's `ce_signature` covers, in index order. It "
+                               "authenticates the records of a batch met whole and in order; anything else is "
+                               "verified record by record."},
+        "pmo_batchsignaturekeyid": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Since 1.2.0, "
+                                    "beside `pmo_batchsignature`: which of the producer's public keys verifies it "
+                                    "(as `ce_signaturekeyid`)."},
     },
 }  # fmt: skip
 
