@@ -18,7 +18,7 @@ from aiokafka.structs import ConsumerRecord
 
 from pmo_devstack.keys import event_keys_dir, event_signer
 from pmo_devstack.polling import eventually
-from pmo_events.envelope import RecordedEvent
+from pmo_events.envelope import RecordedEvent, header_map
 from pmo_events.runtime import Metadata, OutboxRelay, Subscription
 from pmo_events.runtime.relay import _OutboxRow
 from pmo_events.runtime.store import kafka_record
@@ -274,10 +274,14 @@ def _batch(count: int, batch_id: bytes = b"x") -> list[Headers]:
     return heads
 
 
+def _whole(records: list[ConsumerRecord[Any, Any]], start: int) -> Any:
+    return _whole_batch(records, start, header_map(records[start].headers))
+
+
 def test_a_whole_batch_is_found_only_whole_and_in_order() -> None:
-    found = _whole_batch(_records(_batch(3)), 0)
+    found = _whole(_records(_batch(3)), 0)
     assert found is not None and (len(found[0]), found[1:]) == (3, (b"x", b"sig", b"kid"))
-    assert _whole_batch(_records([[], *_batch(2)]), 1) is not None  # after a record of no batch
+    assert _whole(_records([[], *_batch(2)]), 1) is not None  # after a record of no batch
     not_whole = {
         "cut by the poll's end": _batch(3)[:2],
         "not from its first": _batch(3)[1:],
@@ -291,10 +295,10 @@ def test_a_whole_batch_is_found_only_whole_and_in_order() -> None:
         "a count that disagrees": [_batch(2)[0], replaced(_batch(2)[1], **{BATCH_COUNT_HEADER: b"3"})],
     }
     for why, heads in not_whole.items():
-        assert _whole_batch(_records(heads), 0) is None, why
+        assert _whole(_records(heads), 0) is None, why
     records = _records(_batch(2))
     records[1] = _records(_batch(2), first_offset=12)[1]  # a gap in the offsets
-    assert _whole_batch(records, 0) is None
+    assert _whole(records, 0) is None
 
 
 def test_a_chunk_ends_after_the_batch_it_would_cut() -> None:
@@ -313,6 +317,6 @@ def test_a_count_or_index_of_any_length_is_read_without_failing() -> None:
     huge = b"9" * 5000  # `int()` refuses more than 4,300 digits
     heads = [[(BATCH_ID_HEADER, b"x"), (BATCH_INDEX_HEADER, b"0"), (BATCH_COUNT_HEADER, huge)], []]
     records = _records(heads)
-    assert _whole_batch(records, 0) is None
+    assert _whole(records, 0) is None
     tp = TopicPartition("t.test.events", 0)
     assert [len(c[tp]) for c in chunked({tp: _records([*heads, [], []])}, 1)] == [1, 2, 1]

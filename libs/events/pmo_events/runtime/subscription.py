@@ -709,9 +709,11 @@ class Subscription:
         i, size = 0, len(records)
         keys = self.trust.keys
         while i < size:
-            run = _whole_batch(records, i)
+            record = records[i]
+            head = None if isinstance(record, _Unreadable) else header_map(record.headers)
+            run = None if head is None else _whole_batch(records, i, head)
             if run is None:
-                parsed.append(self._read(tp, records[i]))
+                parsed.append(self._read(tp, record, head))
                 self.status.record_checks += 1
                 i += 1
                 continue
@@ -1164,17 +1166,15 @@ def _in_place(consumer: AIOKafkaConsumer, fetched: Batch) -> Batch:
 
 
 def _whole_batch(
-    records: Sequence[ConsumerRecord[Any, Any]], start: int
+    records: Sequence[ConsumerRecord[Any, Any]], start: int, head: dict[str, bytes]
 ) -> tuple[list[dict[str, bytes]], bytes, bytes, bytes] | None:
     """The relay batch starting at `records[start]` when the poll holds all of it, in order: records with the
     same batch id and count, indexes 0 to count - 1 at consecutive offsets, the last carrying the batch signature
     and its key id. Answers each record's headers, the batch id, the signature and the key id; None when the
     record starts no whole batch (it has no batch headers, is not index 0, the batch is cut by the poll's end,
-    an index is missing, repeated or out of place, a record between is of another batch or of none)."""
+    an index is missing, repeated or out of place, a record between is of another batch or of none). `head`:
+    the first record's `header_map`."""
     first = records[start]
-    if isinstance(first, _Unreadable):
-        return None
-    head = header_map(first.headers)
     batch_id, count_text = head.get(BATCH_ID_HEADER), head.get(BATCH_COUNT_HEADER)
     if not batch_id or head.get(BATCH_INDEX_HEADER) != b"0" or count_text is None or not _small_number(count_text):
         return None
