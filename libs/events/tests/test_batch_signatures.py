@@ -62,7 +62,7 @@ async def relay_headers(relay: OutboxRelay, events: list[RecordedEvent]) -> list
         record = kafka_record(event, relay.signer)
         text = orjson.dumps({k: v.decode() for k, v in record.headers.items()}).decode()
         rows.append(_OutboxRow(n, relay.topic, record.key, text, record.value))
-    return [headers for headers, _ in await relay._batched(_Partitions(), rows)]  # type: ignore[arg-type]
+    return [headers for headers, _ in await relay._batched(_Partitions(), rows)]
 
 
 async def send(bootstrap: str, topic: str, records: list[tuple[RecordedEvent, Headers]]) -> None:
