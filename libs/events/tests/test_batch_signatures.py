@@ -20,7 +20,7 @@ from pmo_devstack.keys import event_keys_dir, event_signer
 from pmo_devstack.polling import eventually
 from pmo_events.envelope import RecordedEvent, header_map
 from pmo_events.runtime import Metadata, OutboxRelay, Subscription
-from pmo_events.runtime.relay import _OutboxRow
+from pmo_events.runtime.relay import _OutboxRow, sign_batches
 from pmo_events.runtime.store import kafka_record
 from pmo_events.runtime.subscription import _whole_batch, chunked
 from pmo_events.signing import (
@@ -320,3 +320,15 @@ def test_a_count_or_index_of_any_length_is_read_without_failing() -> None:
     assert _whole(records, 0) is None
     tp = TopicPartition("t.test.events", 0)
     assert [len(c[tp]) for c in chunked({tp: _records([*heads, [], []])}, 1)] == [1, 2, 1]
+
+
+def test_a_partitions_only_record_of_a_round_is_of_no_batch(tmp_path: Path) -> None:
+    """A batch of one would cost the relay a signature and save the consumer nothing: the live case (a command
+    a round) goes out as before."""
+    signer = event_signer(tmp_path, "test")
+    records = [kafka_record(forged(str(uuid.uuid4()), 1, 1), signer) for _ in range(3)]
+    headers = [dict(r.headers) for r in records]
+    sign_batches(signer, [(headers[0], records[0].value, 0), (headers[1], records[1].value, 1),
+                          (headers[2], records[2].value, 1)])  # fmt: skip
+    assert headers[0] == records[0].headers
+    assert [h[BATCH_INDEX_HEADER] for h in headers[1:]] == [b"0", b"1"] and BATCH_SIGNATURE_HEADER in headers[2]

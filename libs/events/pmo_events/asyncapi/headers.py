@@ -57,7 +57,8 @@ CE_HEADERS: dict[str, Any] = {
                         "batch this record was published in (the records one relay round sent to this partition, "
                         "in order). Every record still has its own `ce_signature`; the batch signature lets a "
                         "consumer holding the whole batch verify one signature for all of it (docs/subscribing.md, "
-                        "Authenticity). Absent on records published before it and on records of no batch."},
+                        "Authenticity). Absent on records published before it and on records of no batch (a relay "
+                        "round's only record for its partition)."},
         "pmo_batchindex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "Since 1.2.0: the "
                            "record's place in its batch, 0 to `pmo_batchcount` - 1, at consecutive offsets."},
         "pmo_batchcount": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Since 1.2.0: how many "
