@@ -19,7 +19,7 @@ from aiokafka.structs import ConsumerRecord
 from pmo_devstack.keys import event_keys_dir, event_signer
 from pmo_devstack.polling import eventually
 from pmo_events.envelope import RecordedEvent, header_map
-from pmo_events.runtime import Metadata, OutboxRelay, Subscription
+from pmo_events.runtime import KafkaSettings, Metadata, OutboxRelay, Subscription
 from pmo_events.runtime.relay import _OutboxRow, sign_batches
 from pmo_events.runtime.store import kafka_record
 from pmo_events.runtime.subscription import _whole_batch, chunked
@@ -332,3 +332,25 @@ def test_a_partitions_only_record_of_a_round_is_of_no_batch(tmp_path: Path) -> N
                           (headers[2], records[2].value, 1)])  # fmt: skip
     assert headers[0] == records[0].headers
     assert [h[BATCH_INDEX_HEADER] for h in headers[1:]] == [b"0", b"1"] and BATCH_SIGNATURE_HEADER in headers[2]
+
+
+@pytest.mark.integration
+async def test_the_relay_names_the_partition_the_producer_would_choose(
+    pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """A batched record is sent to a partition the relay names (to know its batch): the one the producer chooses
+    for its key, so a stream stays on its partition across relays of either release (a rolling update)."""
+    from pmo_events.runtime.kafka import make_producer
+    from pmo_events.runtime.relay import _PARTITIONER
+
+    producer = make_producer(KafkaSettings(bootstrap_servers=kafka_bootstrap), "test-partitions")
+    await producer.start()
+    try:
+        partitions = list(await producer.partitions_for(pipeline.topic))
+        assert len(partitions) > 1
+        keys = [str(uuid.uuid4()).encode() for _ in range(200)]
+        named = [_PARTITIONER(key, partitions, partitions) for key in keys]
+        chosen = [producer._partition(pipeline.topic, None, None, None, key, None) for key in keys]
+        assert named == chosen and len(set(named)) == len(partitions)
+    finally:
+        await producer.stop()
