@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-import orjson
 from load import RssSampler, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
@@ -50,14 +49,14 @@ from pmo_devstack.stack import Stack
 from pmo_devstack.testing import create_database, drop_database
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
-from pmo_reporting.adapters.db.checkpoints import nearest_checkpoint
+from pmo_reporting.adapters.db.checkpoints import decode, nearest_checkpoint
 from pmo_reporting.adapters.db.tables import checkpoints, event_log
 from pmo_reporting.application.live import answering_generation
 from pmo_reporting.application.log_reader import log_head, stream_log
 from pmo_reporting.application.time_travel import EVENTS_PER_CHECKPOINT, Checkpoint, Checkpoints, _passes, sweep
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO
-from pmo_reporting.projections.documents import InMemoryDocuments, LayeredDocuments
+from pmo_reporting.projections.documents import LayeredDocuments
 from pmo_reporting.reports.summary import portfolio_summary
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -122,7 +121,7 @@ async def count_events(url: str) -> int:
 async def pieces(url: str, instants: list[datetime]) -> None:
     """A cold answer's pieces, timed in this process at each instant (no HTTP, no memory of earlier answers):
     find the nearest kept checkpoint, read its body, decompress (zlib bodies kept before reporting_0004),
-    parse, read the tail of the log, fold it, flatten, compute the summary."""
+    parse (its index, since reporting_0006), read the tail of the log, fold it, flatten, compute the summary."""
     gc.collect()
     gc.freeze()  # as a started service does (pmo_servicekit.app)
     db = Database(url)
@@ -152,7 +151,7 @@ async def pieces(url: str, instants: list[datetime]) -> None:
                 raw = zlib.decompress(body) if body[:1] == b"\x78" else body
                 took["decompress"] = time.perf_counter() - started
                 started = time.perf_counter()
-                base = InMemoryDocuments.encoded(orjson.loads(raw), len(raw))
+                base = decode(raw)  # the index only, since reporting_0006 (a body before it: parsed whole)
                 took["parse"] = time.perf_counter() - started
                 start = Checkpoint(kept[0], kept[1], base, generation)
                 docs = LayeredDocuments(base)

@@ -1,5 +1,6 @@
 """reporting_0004 (checkpoint bodies as plain JSON, lz4 on PostgreSQL) can be undone: code at
 reporting_0003 reads every checkpoint the downgrade leaves (zlib-compressed JSON), and upgrading again works;
+so can reporting_0006 (indexed bodies): code at reporting_0005 reads every checkpoint it leaves (one JSON object);
 and a checkpoint that disappears between its mark and its body (pruned, dropped) does not fail an answer."""
 
 from __future__ import annotations
@@ -8,19 +9,21 @@ import asyncio
 import zlib
 from datetime import datetime, timedelta
 
+import orjson
 import pytest
 from alembic import command
 from sqlalchemy import select
 
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import alembic_config, upgrade
+from pmo_reporting.adapters.db.checkpoints import INDEXED
 from pmo_reporting.adapters.db.tables import checkpoints
 from pmo_reporting.application import time_travel
 from pmo_reporting.application.time_travel import sweep
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO
 
-from .test_time_travel import WEEKLY, busy_history, cold, consume
+from .test_time_travel import WEEKLY, busy_history, cold, consume, unindexed
 
 
 async def test_a_downgrade_leaves_only_checkpoints_reporting_0003_can_read(database_url: str) -> None:
@@ -33,11 +36,11 @@ async def test_a_downgrade_leaves_only_checkpoints_reporting_0003_can_read(datab
         await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
         async with db.transaction() as session:
             kept = (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all()
-            assert kept and all(body[:1] == b"{" for _, body in kept)  # plain JSON since reporting_0004
+            assert kept and all(body[:1] == bytes([INDEXED]) for _, body in kept)  # since reporting_0006
             old = min(at for at, _ in kept)  # one as a process before reporting_0004 wrote it
             body = next(body for at, body in kept if at == old)
             await session.execute(
-                checkpoints.update().where(checkpoints.c.at == old).values(body=zlib.compress(body, 1))
+                checkpoints.update().where(checkpoints.c.at == old).values(body=zlib.compress(unindexed(body), 1))
             )
         await db.dispose()
         await asyncio.to_thread(command.downgrade, config, "reporting_0003")
@@ -48,6 +51,41 @@ async def test_a_downgrade_leaves_only_checkpoints_reporting_0003_can_read(datab
         assert all(zlib.decompress(body) for _, body in left)
         await db.dispose()
         await asyncio.to_thread(command.upgrade, config, "heads")
+    finally:
+        await db.dispose()
+
+
+async def test_a_downgrade_leaves_only_checkpoints_reporting_0005_can_read(database_url: str) -> None:
+    config = alembic_config(database_url, REPORTING.migrations, REPORTING.metadata)
+    await asyncio.to_thread(command.upgrade, config, "heads")
+    db = Database(database_url)
+    try:
+        history, _late = busy_history()
+        await consume(db, history.events)
+        await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True)
+        async with db.transaction() as session:
+            kept = (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all()
+            assert len(kept) > 2 and all(body[:1] == bytes([INDEXED]) for _, body in kept)
+            old = sorted(at for at, _ in kept)[:2]  # as a process before reporting_0006 wrote them
+            before: dict[datetime, bytes] = {}
+            for at, body in kept:
+                if at in old:
+                    before[at] = unindexed(body) if at == old[0] else zlib.compress(unindexed(body), 1)
+                    await session.execute(checkpoints.update().where(checkpoints.c.at == at).values(body=before[at]))
+        await db.dispose()
+        await asyncio.to_thread(command.downgrade, config, "reporting_0005")
+        async with db.sessions() as session:
+            rows = (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all()
+        left = {at: body for at, body in rows}
+        assert left == before
+        # What reporting_0005's `decode` does with each: zlib.decompress when it starts 0x78, then orjson.loads.
+        for body in left.values():
+            assert orjson.loads(zlib.decompress(body) if body[:1] == b"\x78" else body)
+        await db.dispose()
+        await asyncio.to_thread(command.upgrade, config, "heads")
+        as_of = history.events[-1].time
+        answer = await time_travel.fold_as_of(db, PORTFOLIO, as_of, cold())
+        assert sorted(answer.rows()) == sorted((await time_travel.fold_as_of(db, PORTFOLIO, as_of)).rows())
     finally:
         await db.dispose()
 

@@ -9,6 +9,7 @@ import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import orjson
 import pytest
 from sqlalchemy import func, select, text, update
 
@@ -16,6 +17,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import upgrade
 from pmo_reporting.adapters.db.checkpoints import (
+    INDEXED,
     checkpoint_count,
     checkpoint_marks,
     decode,
@@ -223,17 +225,26 @@ async def test_as_of_questions_start_the_sweep_again_only_once_the_log_has_grown
     await assert_like_full_folds(db, cold())
 
 
+def unindexed(body: bytes) -> bytes:
+    """The body as a sweep before reporting_0006 wrote it: one JSON object `{kind: {key: [scope, text]}}`."""
+    kinds: dict[str, dict[str, tuple[str, str]]] = {}
+    for kind, key, scope, json in decode(body).encoded_rows():
+        kinds.setdefault(kind, {})[key] = (scope, bytes(json).decode())
+    return orjson.dumps(kinds)
+
+
 async def test_checkpoints_kept_zlib_compressed_before_reporting_0004_are_still_read(db: Database) -> None:
-    """Bodies are plain JSON now (lz4-compressed by PostgreSQL); the zlib-compressed ones kept before are
-    read as they were, and a cold process answers from them like the full fold."""
+    """Bodies are indexed now (lz4-compressed by PostgreSQL); the zlib-compressed JSON ones kept before
+    reporting_0004 are read as they were, and a cold process answers from them like the full fold."""
     history, _late = busy_history()
     await consume(db, history.events)
     await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, thin=False)
     async with db.transaction() as session:
         bodies = (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all()
-        assert bodies and all(body[:1] == b"{" for _, body in bodies)
+        assert bodies and all(body[:1] == bytes([INDEXED]) for _, body in bodies)
         for at, body in bodies:  # as a sweep before reporting_0004 wrote them
-            await session.execute(update(checkpoints).where(checkpoints.c.at == at).values(body=zlib.compress(body, 1)))
+            old = zlib.compress(unindexed(body), 1)
+            await session.execute(update(checkpoints).where(checkpoints.c.at == at).values(body=old))
         if session.bind.dialect.name == "postgresql":
             method = (
                 await session.execute(
@@ -245,6 +256,40 @@ async def test_checkpoints_kept_zlib_compressed_before_reporting_0004_are_still_
             ).scalar_one()
             assert method == "l"  # lz4 (reporting_0004)
     assert decode(zlib.compress(encode(InMemoryDocuments()))).rows() is not None
+    await assert_like_full_folds(db, cold())
+
+
+async def test_checkpoints_kept_as_one_json_object_before_reporting_0006_are_still_read(db: Database) -> None:
+    history, _late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, thin=False)
+    async with db.transaction() as session:
+        for at, body in (await session.execute(select(checkpoints.c.at, checkpoints.c.body))).all():
+            await session.execute(update(checkpoints).where(checkpoints.c.at == at).values(body=unindexed(body)))
+    await assert_like_full_folds(db, cold())
+
+
+async def test_a_kept_checkpoint_is_read_back_without_parsing_its_documents(db: Database) -> None:
+    """A body is an index and each document's JSON as it is: reading one back decodes no document, a report
+    about one portfolio decodes only the documents it reads, and the answers are the full fold's."""
+    history, _late = busy_history()
+    await consume(db, history.events)
+    await sweep(db, PORTFOLIO, cold(), WEEKLY, per=10, persist=True, thin=False)
+    async with db.sessions() as session:
+        newest = select(checkpoints.c.at, checkpoints.c.body).order_by(checkpoints.c.at.desc()).limit(1)
+        at, body = (await session.execute(newest)).one()
+    assert body[:1] == bytes([INDEXED])
+    kept = decode(body)
+    assert decoded_count(kept) == 0 and len(kept) > 0
+    full = await fold_as_of(db, PORTFOLIO, at)
+    for kind, key, _scope, document in kept.rows():
+        assert orjson.dumps(document) in body, (kind, key)  # as it is: not escaped in a JSON string
+    assert sorted(kept.rows()) == sorted(full.rows())
+    kept = decode(body)
+    assert portfolio_summary(kept, "pf-1") == portfolio_summary(full, "pf-1")
+    assert 0 < decoded_count(kept) < len(kept)  # pf-2's proposals, projects and decisions stay as read
+    assert decoded_count(decode(encode(kept))) == 0
+    assert sorted(decode(encode(kept)).rows()) == sorted(full.rows())
     await assert_like_full_folds(db, cold())
 
 
@@ -361,7 +406,7 @@ async def test_a_sweep_thins_its_checkpoints_keeping_the_fold_bound_and_answers_
 
 
 def decoded_count(docs: InMemoryDocuments) -> int:
-    return sum(not isinstance(body, str) for of_kind in docs._kinds.values() for _scope, body in of_kind.values())
+    return sum(isinstance(body, dict) for of_kind in docs._kinds.values() for _scope, body in of_kind.values())
 
 
 def test_forgetting_what_was_decoded_holds_the_text_again_but_not_over_a_newer_body() -> None:

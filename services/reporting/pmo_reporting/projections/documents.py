@@ -31,8 +31,10 @@ class Documents(Protocol):
 #: for 17,600 documents): what a set of documents of unknown size is assumed to take (`approx_bytes`).
 AVERAGE_BYTES = 900
 
-#: A document as held in memory: its body, or its JSON text not decoded yet (from a kept checkpoint).
-Held = tuple[str, Body | str]
+#: A document's JSON not decoded yet: text, or bytes (a view into a kept checkpoint's body as read back).
+Text = str | bytes | memoryview
+#: A document as held in memory: (scope, its body or its JSON not decoded yet, from a kept checkpoint).
+Held = tuple[str, Body | Text]
 
 
 class InMemoryDocuments:
@@ -55,7 +57,7 @@ class InMemoryDocuments:
         if found is None:
             return None
         scope, body = found
-        if isinstance(body, str):
+        if not isinstance(body, dict):
             decoded: Body = orjson.loads(body)
             of_kind[key] = (scope, decoded)
             self._read.append((of_kind, key, found, decoded))
@@ -83,13 +85,13 @@ class InMemoryDocuments:
     def put(self, kind: str, key: str, body: Body, *, scope: str = "") -> None:
         self._kinds.setdefault(kind, {})[key] = (scope, body)
 
-    def put_encoded(self, kind: str, key: str, text: str, *, scope: str = "") -> None:
+    def put_encoded(self, kind: str, key: str, text: Text, *, scope: str = "") -> None:
         self._kinds.setdefault(kind, {})[key] = (scope, text)
 
     @classmethod
     def encoded(cls, kinds: dict[str, dict[str, Held]], text_bytes: int = 0) -> InMemoryDocuments:
-        """Documents held as given, `{kind: {key: (scope, JSON text)}}` (a kept checkpoint as read back, of
-        `text_bytes` bytes of JSON), without a step per document."""
+        """Documents held as given, `{kind: {key: (scope, JSON text or bytes)}}` (a kept checkpoint as read back,
+        of `text_bytes` bytes of JSON), without a step per document."""
         docs = cls()
         docs._kinds = kinds
         docs.text_bytes = text_bytes
@@ -111,11 +113,14 @@ class InMemoryDocuments:
                 scope, body = self._decoded(of_kind, key)  # type: ignore[misc]
                 yield kind, key, scope, body
 
-    def encoded_rows(self) -> Iterator[tuple[str, str, str, str]]:
-        """Every document with its body as JSON text (not decoding what was never decoded)."""
+    def encoded_rows(self) -> Iterator[tuple[str, str, str, bytes | memoryview]]:
+        """Every document with its body as JSON bytes (not decoding what was never decoded)."""
         for kind, of_kind in self._kinds.items():
             for key, (scope, body) in of_kind.items():
-                yield kind, key, scope, body if isinstance(body, str) else orjson.dumps(body).decode()
+                if isinstance(body, dict):
+                    yield kind, key, scope, orjson.dumps(body)
+                else:
+                    yield kind, key, scope, body.encode() if isinstance(body, str) else body
 
     def __len__(self) -> int:
         return sum(len(of_kind) for of_kind in self._kinds.values())
@@ -140,7 +145,7 @@ class LayeredDocuments(InMemoryDocuments):
         if found is None:
             return None
         held = found[1]
-        copy: Body = orjson.loads(held if isinstance(held, str) else orjson.dumps(held))
+        copy: Body = orjson.loads(orjson.dumps(held) if isinstance(held, dict) else held)
         self.put(kind, key, copy, scope=found[0])
         return copy
 

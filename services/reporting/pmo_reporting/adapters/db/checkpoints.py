@@ -1,9 +1,12 @@
-"""`as_of` checkpoints in the database: a read model's in-memory documents at an instant, as JSON.
+"""`as_of` checkpoints in the database: a read model's in-memory documents at an instant.
 
-A body is written as plain JSON: on PostgreSQL the column is compressed with lz4 by the database
-(migration `reporting_0004`), which a cold process reads back about twice as fast as zlib-compressed JSON it
-decompresses itself (14 against 30 ms for a 15 MB checkpoint; 2.9 against 2.1 MB on disk). Bodies written
-zlib-compressed before that are still read."""
+A body is a small index followed by every document's JSON as it is, one after another (`encode`): reading it
+back parses the index only and holds each document as a view of the body, decoded when a fold or a report
+first reads it, so a cold answer about one portfolio does not parse the other portfolios' documents (at
+200,000 events the newest checkpoint holds 17,600 documents, of which the summary of one portfolio reads
+3,500). On PostgreSQL the column is compressed with lz4 by the database (migration `reporting_0004`). Bodies
+kept before `reporting_0006` (one JSON object `{kind: {key: [scope, text]}}`, parsed whole), and before
+`reporting_0004` (the same, zlib-compressed), are still read."""
 
 from __future__ import annotations
 
@@ -17,28 +20,48 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_reporting.adapters.db.tables import checkpoints, event_log
-from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.projections.documents import Held, InMemoryDocuments
 
 #: The first byte of a zlib stream as `zlib.compress` writes it (a body kept before `reporting_0004`); a
-#: plain JSON body starts with `{`.
+#: body kept before `reporting_0006` starts with `{`.
 _ZLIB = 0x78
+#: The first byte of a body as `encode` writes it (`reporting_0006`), then the index's length (4 bytes).
+INDEXED = 0x01
+_INDEX_LENGTH = 4
 
 
 def encode(docs: InMemoryDocuments) -> bytes:
-    """Every document as `{kind: {key: [scope, body as JSON text]}}`: reading it back makes one string per
-    document, and a document is decoded only when a fold or a report reads it."""
-    kinds: dict[str, dict[str, tuple[str, str]]] = {}
+    """`INDEXED`, the index's length, the index `{kind: [keys, scopes, lengths]}` as JSON, then each
+    document's JSON in the index's order (a document held as read from a checkpoint is copied as it is)."""
+    index: dict[str, tuple[list[str], list[str], list[int]]] = {}
+    texts: list[bytes | memoryview] = []
     for kind, key, scope, text in docs.encoded_rows():
-        kinds.setdefault(kind, {})[key] = (scope, text)
-    return orjson.dumps(kinds)
+        keys, scopes, lengths = index.setdefault(kind, ([], [], []))
+        keys.append(key)
+        scopes.append(scope)
+        lengths.append(len(text))
+        texts.append(text)
+    head = orjson.dumps(index)
+    return b"".join([bytes([INDEXED]), len(head).to_bytes(_INDEX_LENGTH, "big"), head, *texts])
 
 
 def decode(body: bytes) -> InMemoryDocuments:
-    """The documents as `encode` wrote them (or zlib-compressed, as kept before `reporting_0004`); each
-    `[scope, text]` pair is held as read (no step per document)."""
+    """The documents as `encode` wrote them: the index is parsed, each document held as a view of `body`
+    (decoded only when read). Bodies kept before `reporting_0006` are parsed whole, as they were written."""
     if body[:1] == bytes([_ZLIB]):
         body = zlib.decompress(body)
-    return InMemoryDocuments.encoded(orjson.loads(body), len(body))
+    if body[:1] != bytes([INDEXED]):
+        return InMemoryDocuments.encoded(orjson.loads(body), len(body))
+    start = 1 + _INDEX_LENGTH
+    end = start + int.from_bytes(body[1:start], "big")
+    view = memoryview(body)
+    index = orjson.loads(view[start:end])
+    kinds: dict[str, dict[str, Held]] = {}
+    for kind, (keys, scopes, lengths) in index.items():
+        ends = list(itertools.accumulate(lengths, initial=end))
+        end = ends[-1]
+        kinds[kind] = {key: (scope, view[a:b]) for key, scope, a, b in zip(keys, scopes, ends, ends[1:], strict=False)}
+    return InMemoryDocuments.encoded(kinds, len(body))
 
 
 async def save_checkpoint(
