@@ -104,7 +104,7 @@ class InMemoryDocuments:
     def all(self, kind: str, *, scope: str | None = None) -> list[Body]:
         """The documents of one kind (optionally one scope), in key order for stable reports."""
         of_kind = self._kinds.get(kind, {})
-        keys = [key for key in sorted(of_kind) if scope is None or of_kind[key][0] == scope]
+        keys = sorted(of_kind if scope is None else (key for key, held in of_kind.items() if held[0] == scope))
         return [self._decoded(of_kind, key)[1] for key in keys]  # type: ignore[index]
 
     def rows(self) -> Iterator[tuple[str, str, str, Body]]:
