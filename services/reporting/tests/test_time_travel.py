@@ -34,7 +34,7 @@ from pmo_reporting.application.rebuild import begin_rebuild, run_rebuild
 from pmo_reporting.application.time_travel import Checkpoints, fold_as_of, sweep
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO
-from pmo_reporting.projections.documents import InMemoryDocuments
+from pmo_reporting.projections.documents import Body, InMemoryDocuments, Text
 from pmo_reporting.reports.summary import portfolio_summary
 
 from .support import T0, History
@@ -227,9 +227,16 @@ async def test_as_of_questions_start_the_sweep_again_only_once_the_log_has_grown
 
 def unindexed(body: bytes) -> bytes:
     """The body as a sweep before reporting_0006 wrote it: one JSON object `{kind: {key: [scope, text]}}`."""
-    kinds: dict[str, dict[str, tuple[str, str]]] = {}
-    for kind, key, scope, json in decode(body).encoded_rows():
-        kinds.setdefault(kind, {})[key] = (scope, bytes(json).decode())
+
+    def text(held: Body | Text) -> str:
+        if isinstance(held, dict):
+            return orjson.dumps(held).decode()
+        return held if isinstance(held, str) else bytes(held).decode()
+
+    kinds = {
+        kind: {key: (scope, text(held)) for key, (scope, held) in of_kind.items()}
+        for kind, of_kind in decode(body).held()
+    }
     return orjson.dumps(kinds)
 
 

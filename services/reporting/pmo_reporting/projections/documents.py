@@ -113,14 +113,9 @@ class InMemoryDocuments:
                 scope, body = self._decoded(of_kind, key)  # type: ignore[misc]
                 yield kind, key, scope, body
 
-    def encoded_rows(self) -> Iterator[tuple[str, str, str, bytes | memoryview]]:
-        """Every document with its body as JSON bytes (not decoding what was never decoded)."""
-        for kind, of_kind in self._kinds.items():
-            for key, (scope, body) in of_kind.items():
-                if isinstance(body, dict):
-                    yield kind, key, scope, orjson.dumps(body)
-                else:
-                    yield kind, key, scope, body.encode() if isinstance(body, str) else body
+    def held(self) -> Iterator[tuple[str, dict[str, Held]]]:
+        """Each kind's documents as held (a body, or its JSON not decoded yet): not to be changed."""
+        return iter(self._kinds.items())
 
     def __len__(self) -> int:
         return sum(len(of_kind) for of_kind in self._kinds.values())
