@@ -6,13 +6,17 @@ that service (all on PostgreSQL; each event in the stream its service's commands
 portfolio's candidates in the portfolio's stream, a project's demand in `project_demand`), then times:
 - reporting: the online rebuild of every read model from one read of the log (decode, fold, write the new
   generation, swap), per read model and for all of them;
-- resourcing, portfolio and intake (`--services` chooses): `python -m pmo_<service> rebuild`'s
+- resourcing, portfolio and intake: `python -m pmo_<service> rebuild`'s
   work (empty the views, replay the store through the inline projectors, commit), events/s of that
   service's own events;
 - the peer, pyeventsourcing 9.5.6 on PostgreSQL (`peers/es_replay.py`), replaying as many events
   from its notification log (read, decode, fold into aggregates in memory; it writes nothing back).
 
-    .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services resourcing,portfolio,intake]
+    .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services reporting,resourcing,portfolio,intake]
+
+`--services` chooses whose replays run (all four by default; the peer's always): `--services resourcing` times
+resourcing alone, without loading and rebuilding reporting's log (cheaper A/B runs). Before 2026-12-01 reporting
+ran whatever `--services` named.
 
 Each replay runs `--repeat` times and the best run of each counts (the machine is shared). Each service's line
 starts with the types its store got.
@@ -224,8 +228,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each replay; the best counts")
     parser.add_argument(
         "--services",
-        default="resourcing,portfolio,intake",
-        help="whose `rebuild` to time besides reporting's, comma-separated (default: resourcing,portfolio,intake)",
+        default="reporting,resourcing,portfolio,intake",
+        help="whose rebuild to time, comma-separated (default: all four; reporting only when named)",
     )
     parser.add_argument(
         "--history",
@@ -239,12 +243,16 @@ def main() -> None:
     history = generate(scale)
     print(f"history ({args.history}): {len(history)} events")
     known = {service.name: service for service in (RESOURCING, PORTFOLIO, INTAKE)}
-    services = [known[name] for name in args.services.split(",") if name]
-    urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(2 + len(services))]
+    names = [name for name in args.services.split(",") if name]
+    if unknown := set(names) - {"reporting", *known}:
+        parser.error(f"unknown services: {', '.join(sorted(unknown))}")
+    services = [known[name] for name in names if name != "reporting"]
+    reporting = "reporting" in names
+    urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(1 + reporting + len(services))]
     try:
         peer = best(peer_replay(urls[0].rsplit("/", 1)[1], len(history), args.repeat))
-        ours = [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat)))]
-        for url, service in zip(urls[2:], services, strict=True):
+        ours = [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat)))] if reporting else []
+        for url, service in zip(urls[1 + reporting :], services, strict=True):
             ours.append(best(asyncio.run(service_rebuild(url, history, args.repeat, service))))
         print("\nratios of the best runs to the peer's best (issue 17 target: ≥ 1.5), by wall time and by CPU:")
         for replayed in ours:

@@ -10,9 +10,8 @@ the rows the commands wrote.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,11 +23,11 @@ from pmo_events.runtime.store import UpsertRows
 from pmo_events.runtime.views import insert_rows
 from pmo_resourcing.adapters.db.tables import allocations, demands, resource_skills, resources
 from pmo_resourcing.domain.capacity import fte
-from pmo_resourcing.domain.resource import Resource, booking_kind, evolve_owned, initial
+from pmo_resourcing.domain.resource import Booking, Resource, booking_kind, evolve_owned, initial
 from pmo_resourcing.projections.demands import coverage, project_demand, raised_row, status_of
 from pmo_resourcing.projections.resources import (
     STREAM_TYPE,
-    allocation_row,
+    booked_row,
     project_resource,
     resource_row,
     resource_upserts,
@@ -36,6 +35,17 @@ from pmo_resourcing.projections.resources import (
 )
 
 _RAISED, _CANCELLED = DemandRaised.type_name(), DemandCancelled.type_name()
+
+
+class _Booked(NamedTuple):
+    """What a booking's allocations row is made of, as of the last event that touched the booking: the row is
+    made once, when written (`booked_row`), not after each of its events. The booking is the fold's own and
+    changes only by an event naming it, which records it here again, so it is as of that event."""
+
+    resource_id: str
+    role: str
+    booking: Booking
+    event: RecordedEvent
 
 
 class ResourcingReplay:
@@ -47,7 +57,7 @@ class ResourcingReplay:
         #: Each resource's last event: its row is written once, from the final state.
         self.last: dict[str, RecordedEvent] = {}
         self.skills: dict[str, list[dict[str, Any]]] = {}
-        self.allocations: dict[str, dict[str, Any]] = {}
+        self.allocations: dict[str, _Booked] = {}
         #: The allocations that have named each demand (a booking may move; `_refresh` checks its row).
         self.by_demand: dict[str, set[str]] = {}
 
@@ -83,7 +93,7 @@ class ResourcingReplay:
         allocation_id = getattr(decoded, "allocation_id", None)
         if allocation_id and allocation_id in state.bookings:
             booking = state.bookings[allocation_id]
-            self.allocations[booking.allocation_id] = allocation_row(state, booking, event)
+            self.allocations[booking.allocation_id] = _Booked(state.resource_id, state.role, booking, event)
             if booking.demand_id:
                 self.by_demand.setdefault(booking.demand_id, set()).add(booking.allocation_id)
                 self._refresh(booking.demand_id)
@@ -93,11 +103,12 @@ class ResourcingReplay:
         line = self.demands.get(demand_id)
         if line is None:
             return
-        rows = [self.allocations[a] for a in self.by_demand.get(demand_id, ())]
-        bookings = [r for r in rows if r["demand_id"] == demand_id and r["status"] in ("proposed", "confirmed")]
+        booked = [self.allocations[a].booking for a in self.by_demand.get(demand_id, ())]
+        bookings = [b for b in booked if b.demand_id == demand_id and b.status in ("proposed", "confirmed")]
         span = Span(line["start"], line["end"])
-        filled = coverage(span, [_booked(b) for b in bookings if b["status"] == "confirmed"])
-        proposed = coverage(span, [_booked(b) for b in bookings if b["status"] == "proposed"])
+        # The bookings' FTE as their rows hold it (`format(fte, "f")`, read back as a Decimal): the same number.
+        filled = coverage(span, [(b.start, b.end, b.fte) for b in bookings if b.status == "confirmed"])
+        proposed = coverage(span, [(b.start, b.end, b.fte) for b in bookings if b.status == "proposed"])
         line["filled_fte"] = format(fte(filled), "f")
         line["proposed_fte"] = format(fte(proposed), "f")
         if line["status"] != "cancelled":
@@ -111,11 +122,7 @@ class ResourcingReplay:
         await insert_rows(session, demands, list(self.demands.values()))
         await insert_rows(session, resources, resource_rows)
         await insert_rows(session, resource_skills, [row for rows in self.skills.values() for row in rows])
-        await insert_rows(session, allocations, list(self.allocations.values()))
-
-
-def _booked(row: dict[str, Any]) -> tuple[date, date, Decimal]:
-    return row["start"], row["end"], Decimal(row["fte"])
+        await insert_rows(session, allocations, [booked_row(*booked) for booked in self.allocations.values()])
 
 
 def resourcing_upserts(events: Sequence[RecordedEvent], states: dict[str, Any]) -> list[UpsertRows] | None:

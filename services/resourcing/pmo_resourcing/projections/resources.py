@@ -113,12 +113,17 @@ def skill_rows(state: Resource) -> list[dict[str, Any]]:
 
 def allocation_row(state: Resource, booking: Booking, event: RecordedEvent) -> dict[str, Any]:
     """The allocations view's row of a booking as of `event`."""
+    return booked_row(state.resource_id, state.role, booking, event)
+
+
+def booked_row(resource_id: str, role: str, booking: Booking, event: RecordedEvent) -> dict[str, Any]:
+    """`allocation_row` from the resource's id and its role as of `event` (what a rebuild keeps per booking)."""
     return {
         "allocation_id": booking.allocation_id,
-        "resource_id": state.resource_id,
+        "resource_id": resource_id,
         "project_id": booking.project_id,
         "demand_id": booking.demand_id,
-        "role": state.role,
+        "role": role,
         "start": booking.start,
         "end": booking.end,
         "fte": format(booking.fte, "f"),
