@@ -140,6 +140,11 @@ async def test_views_rebuilt_from_the_event_store_answer_the_same(service) -> No
         await client.post(
             f"/resources/{ada['id']}/time-off", json={"start": "2027-01-05", "end": "2027-01-05", "reason": "x"}
         )
+        # A booking's row holds the role as of its own last event: the 0.7 booking keeps "developer", the
+        # released one takes "architect" (a rebuild that wrote the resource's final role would differ).
+        etag = (await client.get(f"/resources/{ada['id']}")).headers["ETag"]
+        patched = await client.patch(f"/resources/{ada['id']}", json={"role": "architect"}, headers={"If-Match": etag})
+        assert patched.status_code == 200, patched.text
         await client.post(f"/allocations/{soft['id']}/release", json={"reason": "done"})
         await book(client, ada["id"], project, "0.3", demand_id=line["id"], status="proposed")
         bob = await register(client, name="Bob")
@@ -149,6 +154,8 @@ async def test_views_rebuilt_from_the_event_store_answer_the_same(service) -> No
         runtime = service.runtime
         written = await view_rows(runtime.db)
         assert written["resourcing_demands"][0][4] != "0", "the test books against the demand: coverage is folded"
+        roles = {row[0]: row[4] for row in written["resourcing_allocations"]}
+        assert roles[soft["id"]] == "architect" and "developer" in roles.values(), roles
         replayed = await rebuild_inline_views(
             runtime.db, runtime.store, tables=RESOURCING.view_tables, projectors=RESOURCING.projectors
         )
