@@ -14,6 +14,12 @@ portfolio's candidates in the portfolio's stream, a project's demand in `project
 
     .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services reporting,resourcing,portfolio,intake]
 
+`--floor` also times, on each service's database after its rebuilds, reading the same events as its rebuild
+reads them (the same cursor and pages, in a transaction) alone and then decoding each one too (`decode()`, as a
+fold does; under the fold's collector settings): what any change to the fold, the rows and their writing leaves.
+Its lines are events per CPU second (client + server) and that ratio to the peer's, so a floor below 1.5x says
+the target cannot be reached by cutting the fold alone.
+
 `--services` chooses whose replays run (all four by default; the peer's always): `--services resourcing` times
 resourcing alone, without loading and rebuilding reporting's log (cheaper A/B runs). Before 2026-12-01 reporting
 ran whatever `--services` named.
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -49,18 +56,21 @@ from load import PEER_PYTHON, PEERS, ServerCpu, es_env, require_tools, rss_mb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
 from history import generate, scaled
+from pydantic import ValidationError
 from run import load_log
 
 from pmo_devstack.testing import create_database, drop_database
 from pmo_events.contracts import registry
 from pmo_events.envelope import RecordedEvent, to_kafka
 from pmo_events.runtime import Database, EventStore
+from pmo_events.runtime.heap import growing_heap
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.projection import rebuild_inline_views
 from pmo_events.runtime.schema import events as events_table
 from pmo_events.runtime.store import _row
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
+from pmo_reporting.application.log_reader import log_head, stream_types
 from pmo_reporting.application.rebuild import begin_rebuild, run_rebuilds
 from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PROJECTIONS
@@ -111,7 +121,38 @@ class Timed:
         self.cpu_ms = (time.process_time() - self.client) * 1000 + self.server.stop()
 
 
-async def reporting_rebuild(url: str, history: list[RecordedEvent], repeat: int) -> list[Replayed]:
+async def floor(db: Database, name: str, repeat: int, reporting: bool) -> list[list[Replayed]]:
+    """Best-of-`repeat` runs of reading the rebuild's events (as it reads them) alone, then decoding each too."""
+    url = db.url.rsplit("/", 1)[1]
+    found: list[list[Replayed]] = []
+    for decode in (False, True):
+        runs = []
+        for _ in range(repeat):
+            read = 0
+            with Timed(url) as timed, growing_heap() as settle:
+                async with db.transaction() as session:
+                    if reporting:
+                        taken = set().union(*(projection.handles for projection in PROJECTIONS.values()))
+                        pages = stream_types(session, taken, upto=await log_head(session))
+                    else:
+                        pages = EventStore(source=f"/pmo/{name}", topic=None).stream_all(session, read_ahead=True)
+                    async for page in pages:
+                        read += len(page)
+                        if decode:
+                            for event in page:
+                                with contextlib.suppress(ValidationError):  # skipped by a fold too
+                                    event.decode()
+                        settle()
+            runs.append(
+                Replayed(f"{name} floor: read{' + decode' if decode else ''}", read, timed.seconds, timed.cpu_ms)
+            )
+        found.append(runs)
+    return found
+
+
+async def reporting_rebuild(
+    url: str, history: list[RecordedEvent], repeat: int, floors: list[list[Replayed]] | None = None
+) -> list[Replayed]:
     await asyncio.to_thread(upgrade, url, REPORTING.migrations, REPORTING.metadata)
     db = Database(url)
     runs = []
@@ -125,6 +166,8 @@ async def reporting_rebuild(url: str, history: list[RecordedEvent], repeat: int)
             runs.append(Replayed("reporting rebuild, every read model", len(history), timed.seconds, timed.cpu_ms))
         folded = ", ".join(f"{projection.name} {progress.folded}" for projection, progress in jobs)
         print(f"  reporting rebuild folded: {folded}; this process's RSS after it: {rss_mb(os.getpid()):.0f} MB")
+        if floors is not None:
+            floors += await floor(db, "reporting", repeat, reporting=True)
         return runs
     finally:
         await db.dispose()
@@ -169,7 +212,11 @@ def service_events(history: list[RecordedEvent], service: str) -> list[RecordedE
 
 
 async def service_rebuild(
-    url: str, history: list[RecordedEvent], repeat: int, service: ServiceDefinition
+    url: str,
+    history: list[RecordedEvent],
+    repeat: int,
+    service: ServiceDefinition,
+    floors: list[list[Replayed]] | None = None,
 ) -> list[Replayed]:
     """`python -m pmo_<service> rebuild`'s work: empty the views, replay the store through them, commit."""
     name = service.name
@@ -195,6 +242,8 @@ async def service_rebuild(
                     projectors=service.projectors,
                 )
             runs.append(Replayed(f"{name} rebuild", replayed, timed.seconds, timed.cpu_ms))
+        if floors is not None:
+            floors += await floor(db, name, repeat, reporting=False)
         return runs
     finally:
         await db.dispose()
@@ -237,6 +286,11 @@ def main() -> None:
         default="delivered",
         help="delivered: delivery and proposals' paths as the product records them; legacy: before 2026-11-30",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time reading each rebuild's events alone, and with decoding: what a cheaper fold cannot go below",
+    )
     args = parser.parse_args()
     require_tools()
     scale = with_fields(scaled(args.scale), delivery=args.history == "delivered")
@@ -251,14 +305,20 @@ def main() -> None:
     urls = [asyncio.run(create_database(ADMIN, "pmo_bench")) for _ in range(1 + reporting + len(services))]
     try:
         peer = best(peer_replay(urls[0].rsplit("/", 1)[1], len(history), args.repeat))
-        ours = [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat)))] if reporting else []
+        floors: list[list[Replayed]] | None = [] if args.floor else None
+        ours = [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat, floors)))] if reporting else []
         for url, service in zip(urls[1 + reporting :], services, strict=True):
-            ours.append(best(asyncio.run(service_rebuild(url, history, args.repeat, service))))
+            ours.append(best(asyncio.run(service_rebuild(url, history, args.repeat, service, floors))))
         print("\nratios of the best runs to the peer's best (issue 17 target: ≥ 1.5), by wall time and by CPU:")
         for replayed in ours:
             print(
                 f"  {replayed.name:<38} {replayed.rate / peer.rate:5.2f}x   {replayed.cpu_rate / peer.cpu_rate:5.2f}x"
             )
+        if floors:
+            print("\nfloors (--floor): the events read, then read and decoded, best runs; ratio to the peer by CPU:")
+            for runs in floors:
+                fastest = min(runs, key=lambda run: run.cpu_ms)
+                print(f"{fastest.line()}   {fastest.cpu_rate / peer.cpu_rate:5.2f}x")
     finally:
         for url in urls:
             asyncio.run(drop_database(ADMIN, url))
