@@ -105,6 +105,11 @@ class RidingLock:
         """The streams' lock (`last_sequences`'s: $1 consumer, $2 source, $3 stream ids) and this one."""
         return _with_streams(self.sql)
 
+    def with_progress(self) -> str:
+        """The offsets' and the streams' lock (`lock_progress`'s `_PROGRESS_LOCK_SQL`: $1 consumer, $2 topics,
+        $3 partitions, $4 source, $5 stream ids) and this one, after them."""
+        return _with_progress(self.sql)
+
 
 @functools.cache
 def _with_streams(sql: str) -> str:
@@ -117,6 +122,115 @@ def _with_streams(sql: str) -> str:
 SELECT false AS part, stream_id AS key, last_sequence::bigint AS value FROM s
 UNION ALL
 SELECT true, r.key::text, r.value::bigint FROM r"""
+
+
+async def lock_progress(
+    session: AsyncSession,
+    consumer: str,
+    tps: list[TopicPartition],
+    epoch: str,
+    keys: Iterable[StreamKey],
+    *,
+    riding: RidingLock | None = None,
+) -> tuple[dict[TopicPartition, int], dict[StreamKey, int]]:
+    """`lock_offsets` then `last_sequences` (PostgreSQL through asyncpg, at least one stream): the offsets' lock,
+    the first source's streams' lock and, when that is the poll's only source, `riding`'s lock in ONE statement
+    (`_PROGRESS_LOCK_SQL`), one round trip fewer per poll. `keys` are every stream of the poll, those of records
+    before a stored offset too (a superset: the offsets are not known before the statement).
+
+    The locks are taken in the same order as by the separate statements (offsets, streams by source, the
+    handler's rows). The one statement reads the streams under the snapshot taken before it waited on the
+    offsets' lock (why a5d06b7's merge was taken back: a poll that waited for another replica's poll of the same
+    partition missed the stream rows that poll inserted). So the statement also reads each offset row as its
+    snapshot sees it: a row whose locked version is not the one the snapshot saw (another poll of the partition
+    committed after the snapshot was taken) or a partition with no row yet (its first poll: nothing to wait on
+    or compare) makes the streams be read again by a statement of their own, under a snapshot taken after the
+    offsets' lock was granted, as before. Any other source's streams are read by their own statements after it
+    (`last_sequences`, the riding lock with the last)."""
+    by_source: dict[str, list[str]] = {}
+    for source, stream_id in sorted(set(keys)):
+        by_source.setdefault(source, []).append(stream_id)
+    (first_source, first_ids), *rest = by_source.items()
+    alone = not rest and riding is not None
+    statement = riding.with_progress() if alone and riding is not None else _PROGRESS_LOCK_SQL
+    rows = await pgdirect.fetch(
+        session,
+        statement,
+        consumer,
+        [tp.topic for tp in tps],
+        [tp.partition for tp in tps],
+        first_source,
+        first_ids,
+        *(riding.args if alone and riding is not None else ()),
+    )
+    locked: dict[tuple[str, int], tuple[int, str, str]] = {}
+    seen: dict[tuple[str, int], str] = {}
+    found: dict[StreamKey, int] = {}
+    ridden: dict[str, int] = {}
+    for row in rows:
+        part = row["part"]
+        if part == 0:
+            locked[(row["key"], row["n"])] = (row["value"], row["epoch"], row["version"])
+        elif part == 1:
+            seen[(row["key"], row["n"])] = row["version"]
+        elif part == 2:
+            found[(first_source, row["key"])] = row["value"]
+        else:
+            ridden[row["key"]] = row["value"]
+    starts = {
+        TopicPartition(topic, partition): offset
+        for (topic, partition), (offset, row_epoch, _) in locked.items()
+        if row_epoch == epoch
+    }
+    fresh = all(
+        (tp.topic, tp.partition) in locked and locked[(tp.topic, tp.partition)][2] == seen.get((tp.topic, tp.partition))
+        for tp in tps
+    )
+    if not fresh:  # read again, after the offsets' lock (the rows found are locked already)
+        rows = await pgdirect.fetch(session, _STREAMS_LOCK_SQL, consumer, first_source, first_ids)
+        found = {(first_source, row["stream_id"]): row["last_sequence"] for row in rows}
+    if alone:
+        session.info[RIDDEN_ROWS] = ridden
+    elif rest:
+        found.update(await last_sequences(session, consumer, [(s, i) for s, ids in rest for i in ids], riding=riding))
+    return starts, found
+
+
+#: PostgreSQL: the poll's offset rows locked (in topic, partition order) and as the statement's snapshot sees them
+#: (part 1: their xmin, to tell whether another poll committed between the snapshot and the lock), then the
+#: source's streams' rows locked (`lock_progress`). $1 consumer, $2 topics, $3 partitions (pairs), $4 source,
+#: $5 stream ids. The UNION's branches run in order: offsets, then streams (then a riding lock's rows).
+_PROGRESS_LOCK_CTES = f"""WITH o AS MATERIALIZED (
+    SELECT topic, partition, next_offset, broker_epoch, xmin::text AS version FROM {consumer_offsets.name}
+    WHERE consumer = $1 AND (topic, partition) IN (SELECT t, p FROM unnest($2::text[], $3::integer[]) AS u(t, p))
+    ORDER BY topic, partition FOR UPDATE
+), seen AS MATERIALIZED (
+    SELECT topic, partition, xmin::text AS version FROM {consumer_offsets.name}
+    WHERE consumer = $1 AND (topic, partition) IN (SELECT t, p FROM unnest($2::text[], $3::integer[]) AS u(t, p))
+), s AS MATERIALIZED (
+    SELECT stream_id, last_sequence FROM {consumed_streams.name}
+    WHERE consumer = $1 AND source = $4 AND stream_id = ANY($5::text[]) FOR UPDATE
+)"""
+_PROGRESS_LOCK_BRANCHES = """
+SELECT 0 AS part, topic::text AS key, partition AS n, next_offset::bigint AS value, broker_epoch::text AS epoch,
+       version FROM o
+UNION ALL
+SELECT 1, topic::text, partition, 0::bigint, NULL::text, version FROM seen
+UNION ALL
+SELECT 2, stream_id::text, 0, last_sequence::bigint, NULL::text, NULL::text FROM s"""
+_PROGRESS_LOCK_SQL = _PROGRESS_LOCK_CTES + _PROGRESS_LOCK_BRANCHES
+#: `lock_progress`'s streams read again by a statement of their own: $1 consumer, $2 source, $3 stream ids.
+_STREAMS_LOCK_SQL = f"""SELECT stream_id, last_sequence FROM {consumed_streams.name}
+WHERE consumer = $1 AND source = $2 AND stream_id = ANY($3::text[]) FOR UPDATE"""
+
+
+@functools.cache
+def _with_progress(sql: str) -> str:
+    return f"""{_PROGRESS_LOCK_CTES}, r AS MATERIALIZED (
+{_renumbered(sql, 5)}
+){_PROGRESS_LOCK_BRANCHES}
+UNION ALL
+SELECT 3, r.key::text, 0, r.value::bigint, NULL::text, NULL::text FROM r"""
 
 
 async def save_sequences(

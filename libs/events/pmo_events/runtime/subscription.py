@@ -29,6 +29,7 @@ from pmo_events.runtime.consumed import (
     dead_letter,
     last_sequences,
     lock_offsets,
+    lock_progress,
     stored_offsets,
     write_offsets,
 )
@@ -815,7 +816,16 @@ class Subscription:
     async def _apply_in_transaction(self, batch: Batch, checked: Checked, *, together: bool) -> int:
         """Answers how many events it applied."""
         async with self.db.transaction() as session:
-            starts = await lock_offsets(session, self.name, list(batch), self._epoch)
+            # The batch handler's own first lock rides in the streams' statement (a poll applied together).
+            riding = self.riding_lock if together and self.batch_handler is not None else None
+            every_key = [p.key for of_tp in checked.values() for p in of_tp if p.event is not None]
+            merged = bool(every_key) and pgdirect.on_asyncpg(session)
+            if merged:  # the offsets' and the streams' locks in one statement (`lock_progress`)
+                starts, last_seen = await lock_progress(
+                    session, self.name, list(batch), self._epoch, every_key, riding=riding
+                )
+            else:
+                starts = await lock_offsets(session, self.name, list(batch), self._epoch)
             parsed: list[_Parsed] = []
             for tp, of_tp in checked.items():
                 start = starts.get(tp, 0)
@@ -824,10 +834,9 @@ class Subscription:
                 for item in parsed:
                     if item.refused is not None:
                         self._refused(item)
-            # The batch handler's own first lock rides in the streams' statement (a poll applied together).
-            riding = self.riding_lock if together and self.batch_handler is not None else None
-            keys = [p.key for p in parsed if p.event is not None]
-            last_seen = await last_sequences(session, self.name, keys, riding=riding)
+            if not merged:
+                keys = [p.key for p in parsed if p.event is not None]
+                last_seen = await last_sequences(session, self.name, keys, riding=riding)
             try:
                 if together:
                     # A batch handler on PostgreSQL may carry the bookkeeping in its own last statement.
