@@ -4,6 +4,8 @@ the poll's transaction, and the same generations read as the handler's own state
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,48 @@ async def test_a_riding_lock_goes_with_the_last_source_of_a_poll(postgres_url: s
         async with runtime.db.transaction() as session:  # no stream: nothing sent, nothing ridden
             assert await last_sequences(session, consumer, [], riding=RidingLock("SELECT 'x' AS key, 1 AS value")) == {}
             assert RIDDEN_ROWS not in session.info
+
+
+async def test_a_poll_waiting_on_the_read_models_rows_folds_onto_what_the_other_writer_committed(
+    postgres_url: str, keys: Path
+) -> None:
+    """Another writer of the read models (another replica's poll, a rebuild's swap) holds their rows, changes a
+    document and commits while a poll waits on those rows: the poll folds onto the committed document, no update
+    lost. Why the documents are read by a statement after the lock, never in it: one statement reads under the
+    snapshot taken before its lock waited (`benchmarks/poll_snapshot.py`, session 13)."""
+    async with service_runtime(REPORTING, postgres_url, "127.0.0.1:1", keys) as runtime:
+        subscription = subscription_of(runtime, TOPIC)
+        subscription._epoch = "test"
+        a = f"pw-{uuid.uuid4().hex[:8]}"
+        await _apply(subscription, _poll([(_event(a, 1), 0, 0)], keys))
+        plain = postgres_url.replace("+asyncpg", "")
+        other, watcher = await asyncpg.connect(plain), await asyncpg.connect(plain)
+        try:
+            await other.execute("BEGIN")
+            await other.fetch(f"SELECT name FROM {projections.name} ORDER BY name FOR UPDATE")
+            changed = await other.execute(
+                'UPDATE reporting_documents SET body = (body::jsonb || \'{"title": "Edited meanwhile"}\')::text'
+                " WHERE kind = 'proposal' AND key = $1",
+                a,
+            )
+            assert changed == "UPDATE 1"
+            poll = asyncio.create_task(_apply(subscription, _poll([(_event(a, 2), 0, 1)], keys)))
+            for _ in range(200):  # the poll waits on the rows
+                waiting = await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting and not poll.done()
+            await other.execute("COMMIT")
+            await poll
+            body = await watcher.fetchval(
+                "SELECT body FROM reporting_documents WHERE kind = 'proposal' AND key = $1", a
+            )
+        finally:
+            await other.close()
+            await watcher.close()
+    doc = json.loads(body)
+    assert (doc["title"], doc["withdrawn_by"]) == ("Edited meanwhile", "tester")
