@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
@@ -33,8 +34,9 @@ from pmo_events.contracts.portfolio import (
     LessonRecorded,
     ProjectJoinedProgramme,
     ScenarioSaved,
+    StatusReported,
 )
-from pmo_events.envelope import RecordedEvent, loads
+from pmo_events.envelope import RecordedEvent, dumps, loads
 from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.unit_of_work import InlineProjector
 from pmo_events.runtime.views import insert_rows
@@ -96,9 +98,10 @@ class _StreamRows:
         initial: Callable[[str], Any],
         evolve: Callable[[Any, Event], Any],
         columns: Callable[[Any, RecordedEvent], dict[str, Any]],
+        dump: Callable[[Any], str] = BaseModel.model_dump_json,
     ) -> None:
         self.table, self.key = table, key
-        self.initial, self.evolve, self.columns = initial, evolve, columns
+        self.initial, self.evolve, self.columns, self.dump = initial, evolve, columns, dump
         self.states: dict[str, BaseModel] = {}
         #: Each stream's state after its last event and that event: its columns, made once when written (the
         #: state held then, not a lesson's or a realisation's count folded in after it, as the projector's row).
@@ -111,11 +114,102 @@ class _StreamRows:
         self.last[stream] = (state, event)
 
     def written(self) -> list[dict[str, Any]]:
-        states, key, columns = self.states, self.key, self.columns
+        states, key, columns, dump = self.states, self.key, self.columns, self.dump
         return [
-            {key: stream, **columns(state, event), "state": states[stream].model_dump_json()}
+            {key: stream, **columns(state, event), "state": dump(states[stream])}
             for stream, (state, event) in self.last.items()
         ]
+
+
+_REPORTED = StatusReported.type_name()
+#: A status report's fields in the order pydantic writes them.
+_REPORT_FIELDS = tuple(StatusReported.model_fields)
+
+
+class _StoredReport:
+    """A status report as a rebuild holds it in its project's state: the fields the fold reads, and the report's
+    JSON text as the store holds it, which goes into the project's state JSON as it is (`_project_json`)
+    instead of being validated into a `StatusReported` and written out again (decode and state JSON were
+    about half of a rebuild's CPU, nearly all of it status reports). Not an event: only `_evolve_project` and
+    `_project_json` are given it, and a rebuild's project states are never handed out."""
+
+    __slots__ = ("correction_of", "forecast_end", "report_id", "text")
+
+    def __init__(self, report_id: str, correction_of: str | None, forecast_end: date | None, text: str) -> None:
+        self.report_id, self.correction_of, self.forecast_end, self.text = report_id, correction_of, forecast_end, text
+
+
+def _stored_report(event: RecordedEvent) -> _StoredReport | None:
+    """The stored status report as `_StoredReport`, or None (decoded in full) unless its text is the JSON that
+    pydantic writes for the `StatusReported` it decodes to.
+
+    What guarantees it: a service's store holds only events its own appends wrote, each the JSON of a validated
+    contract (`RecordedEvent.of`, `EventStore.append`: `model_dump(mode="json")` as orjson writes it: the same
+    text as `model_dump_json`, money by the same `Money` serializer), and a current contract validates the JSON
+    it wrote back to the same values (so the rebuild's full decode never fails on such a text either). What the
+    text must then show: every field of the current contract and no other, in its order. A report written
+    before a field existed (a default, or the figures `_derive_missing_figures` adds) or with one since
+    dropped (ignored on decode) is decoded in full. `tests/test_rebuild_reports.py` compares the projects' state
+    JSON both ways, for reports of every such kind and arbitrary text."""
+    text = event.text
+    if text is None:
+        return None
+    values = loads(text)
+    if tuple(values) != _REPORT_FIELDS:
+        return None
+    forecast_end = values["forecast_end"]
+    return _StoredReport(
+        values["report_id"],
+        values["correction_of"],
+        None if forecast_end is None else date.fromisoformat(forecast_end),
+        text,
+    )
+
+
+def _evolve_project(state: project_rules.Project, event: Event) -> project_rules.Project:
+    """`evolve_owned`, and a `_StoredReport` folded as `evolve_owned` folds the `StatusReported` it stands for
+    (the report current under its id, the report it corrects superseded, its forecast end kept)."""
+    if type(event) is not _StoredReport:
+        return project_rules.evolve_owned(state, event)
+    reported = cast(_StoredReport, event)
+    current, retired = state.current_reports, state.retired_reports
+    if reported.correction_of is not None:
+        current.pop(reported.correction_of, None)
+        if reported.correction_of not in retired:
+            retired[reported.correction_of] = "superseded"
+    current[reported.report_id] = cast(StatusReported, reported)
+    update: dict[str, object] = {"current_reports": current, "retired_reports": retired}
+    if reported.forecast_end is not None:
+        update["forecast_end"] = reported.forecast_end
+    state.__dict__.update(update)
+    state.__pydantic_fields_set__.update(update)
+    return state
+
+
+#: The text pydantic writes for a project whose `current_reports` is empty: exactly once, the field itself (a
+#: JSON string's quotes inside it are escaped, and no other dict of a project has an empty object for a value).
+_NO_REPORTS = '"current_reports":{}'
+
+
+def _project_json(state: project_rules.Project) -> str:
+    """`state.model_dump_json()`, with each `_StoredReport` written as its stored text."""
+    reports = state.current_reports
+    if not any(type(report) is _StoredReport for report in reports.values()):
+        return state.model_dump_json()
+    values = state.__dict__
+    values["current_reports"] = {}
+    try:
+        text = state.model_dump_json()
+    finally:
+        values["current_reports"] = reports
+    listed = ",".join(f"{dumps(report_id).decode()}:{_report_json(report)}" for report_id, report in reports.items())
+    head, found, tail = text.partition(_NO_REPORTS)
+    assert found, "a project's JSON lists its current reports"
+    return f'{head}"current_reports":{{{listed}}}{tail}'
+
+
+def _report_json(report: StatusReported | _StoredReport) -> str:
+    return report.text if isinstance(report, _StoredReport) else report.model_dump_json()
 
 
 class PortfolioReplay:
@@ -133,8 +227,9 @@ class PortfolioReplay:
             delivery_views.projects,
             "project_id",
             project_rules.initial,
-            project_rules.evolve_owned,  # the fold holds the only reference to each project's state
+            _evolve_project,  # the fold holds the only reference to each project's state
             delivery_views.project_columns,
+            _project_json,
         )
         self.programmes = _StreamRows(
             programme_views.programmes,
@@ -160,6 +255,12 @@ class PortfolioReplay:
     def fold(self, events: Iterable[RecordedEvent]) -> None:
         kinds = _KINDS
         for event in events:
+            if event.type == _REPORTED and event.stream_type == "project":
+                # A status report changes only its project's row (its `_Kind` is all False): held as stored.
+                stored = _stored_report(event)
+                if stored is not None:
+                    self.projects.fold(event, cast(Event, stored))
+                    continue
             decoded = event.decode()
             kind = kinds.get(type(decoded)) or _kind_of(type(decoded))
             stream_type = event.stream_type
