@@ -31,7 +31,7 @@ class Documents(Protocol):
 #: for 17,600 documents): what a set of documents of unknown size is assumed to take (`approx_bytes`).
 AVERAGE_BYTES = 900
 
-#: A document's JSON not decoded yet: text, or bytes (a view into a kept checkpoint's body as read back).
+#: A document's JSON not decoded yet: text, or bytes (as read back from a kept checkpoint).
 Text = str | bytes | memoryview
 #: A document as held in memory: (scope, its body or its JSON not decoded yet, from a kept checkpoint).
 Held = tuple[str, Body | Text]
