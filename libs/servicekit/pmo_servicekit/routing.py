@@ -390,14 +390,21 @@ def flat_dispatch(router: APIRouter) -> None:
     fastapi_dispatch = router.middleware_stack
     if fastapi_dispatch != router.app:  # middleware or a body limit: not ours
         return
-    heads: dict[int, tuple[list[Any], frozenset[str] | None]] = {}
+    heads: dict[int, tuple[tuple[int, int] | None, list[Any], frozenset[str] | None]] = {}
 
     def first_segments(route: _IncludedRouter) -> frozenset[str] | None:
-        candidates = route.effective_candidates()  # the same list until its router's routes change
+        # A router whose routes include no router (its segments are known then) has not changed while its own
+        # routes version and count are what they were: its first segments are taken without asking FastAPI for
+        # its candidates, whose version walks every route of the router on every request.
+        original = route.original_router
+        stamp = (original._routes_version, len(original.routes))
         known = heads.get(id(route))
-        if known is None or known[0] is not candidates:
-            known = heads[id(route)] = (candidates, _first_segments(candidates))
-        return known[1]
+        if known is not None and known[0] == stamp:
+            return known[2]
+        candidates = route.effective_candidates()  # the same list until its router's routes change
+        segments = _first_segments(candidates) if known is None or known[1] is not candidates else known[2]
+        heads[id(route)] = (stamp if segments is not None else None, candidates, segments)
+        return segments
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "fastapi.telemetry" not in scope:

@@ -209,3 +209,52 @@ def test_a_router_with_middleware_of_its_own_keeps_fastapis_dispatch() -> None:
 
 def test_fastapis_own_route_class_is_dispatched_flat_too() -> None:
     assert TestClient(_app(True)).put("/plain/4").json()["route"] == "APIRoute /plain/{n} ['PUT']"
+
+
+def test_routes_added_to_an_included_router_after_requests_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A router's first segments are kept while its routes are what they were, without asking FastAPI for its
+    candidates on each request: a route added later, or a router included in it later, is found, as by FastAPI's
+    own dispatch."""
+    asked: list[int] = []
+    original = fastapi.routing._IncludedRouter.effective_candidates
+
+    def counted(self: Any) -> Any:
+        asked.append(id(self))
+        return original(self)
+
+    monkeypatch.setattr(fastapi.routing._IncludedRouter, "effective_candidates", counted)
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY_OFF)
+    first, second = APIRouter(route_class=FlatRoute), APIRouter(route_class=FlatRoute)
+
+    @first.get("/metrics")
+    async def metrics() -> str:
+        return "metrics"
+
+    @second.get("/things")
+    async def things() -> str:
+        return "things"
+
+    app.include_router(first)
+    app.include_router(second)
+    flat_dispatch(app.router)
+    client = TestClient(app)
+    assert client.get("/things").json() == "things"
+    asked.clear()
+    assert client.get("/things").json() == "things"
+    assert len(asked) == 1  # the second's match alone: the first's segments were known
+    assert client.get("/widgets").status_code == 404
+
+    @first.get("/widgets")
+    async def widgets() -> str:
+        return "widgets"
+
+    assert client.get("/widgets").json() == "widgets"
+
+    inner = APIRouter(route_class=FlatRoute)
+
+    @inner.get("/open")
+    async def open_() -> str:
+        return "inner"
+
+    second.include_router(inner, prefix="/nested")
+    assert client.get("/nested/open").json() == "inner"
