@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -107,6 +108,22 @@ async def test_status_reports_derive_rag_and_corrections_are_recorded(service) -
         assert latest["report_id"] == justified.json()["id"]
         indices = (latest["spi"], latest["cpi"], latest["green_at"], latest["amber_at"])
         assert indices == ("0.8066", "0.8000", "0.9500", "0.9000")
+
+
+async def test_a_recorded_answer_is_the_bytes_json_would_write(service) -> None:
+    """A delivery command's answer (`Recorded`) is written by pydantic straight to JSON: byte for byte what the
+    dump through JSONResponse (`json.dumps`, no ASCII escapes, compact) wrote, with text that escapes or not."""
+    await approved_project(service, "p-bytes")
+    awkward = 'line\nnext\ttab \x01 "quoted" back\\slash é 😀 \u2028 </script> ünïcode'
+    async with service.client("pam", "project_manager") as pam:
+        answer = await pam.post(
+            "/projects/p-bytes/status-reports", json=report(summary=awkward, risks=[awkward, "plain"])
+        )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["recorded"][0]["summary"] == awkward
+    rendered = json.dumps(answer.json(), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    assert answer.content == rendered.encode("utf-8")
+    assert answer.headers["content-type"] == "application/json"
 
 
 async def test_bad_report_dates_are_refused_and_a_wrong_report_is_withdrawn_not_erased(service) -> None:

@@ -137,8 +137,9 @@ def recorded_by(
         recorded = [shown_event({"type": e.type_name(), **e.model_dump(mode="json")}) for e in new_events]
         content = {"id": ident, "recorded": recorded, "project": {**view, "version": version}}
         where = location.format(id=ident) if location and ident else f"/projects/{project_id}"
-        body = Recorded.model_validate(content).model_dump(mode="json")
-        return answer(body, version, status_code=201, location=where)
+        # The model written straight to JSON: the bytes `model_dump(mode="json")` through JSONResponse gave (no
+        # float in a project or an event), without the dict and the `json.dumps` pass over it.
+        return answer(Recorded.model_validate(content), version, status_code=201, location=where)
 
     return action
 
