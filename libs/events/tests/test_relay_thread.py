@@ -99,3 +99,57 @@ async def test_tasks_left_on_the_relay_s_loop_are_ended_when_its_thread_closes(
 
 async def _left_behind() -> asyncio.Task[None]:
     return asyncio.get_running_loop().create_task(asyncio.sleep(3600))
+
+
+async def test_commits_while_the_relay_is_woken_already_queue_no_hop_to_its_loop_and_are_all_published(
+    postgres_url: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A commit while the relay is woken already (a commit since its last read: its next round reads the outbox
+    anyway) sends nothing to the relay's loop: under load that hop was a thread switch per commit and did nothing
+    (issue 17). Every commit is still published, in order."""
+    db = await migrated(postgres_url, tmp_path)
+    topic = f"{topic_prefix}.test.events"
+    relay = RelayThread(
+        db,
+        Database(postgres_url, pool_size=2),
+        KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        service="test",
+        topic=topic,
+        poll_interval=30,
+        busy_interval=3.0,
+    )  # fmt: skip (no poll; after a round that published, the next starts 3 s later: woken meanwhile)
+    hops = 0
+    woken = relay._woken
+
+    def counted() -> None:
+        nonlocal hops
+        hops += 1
+        woken()
+
+    relay._woken = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: relay.status.connected and relay.status.active)
+        runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=relay.wake)
+
+        async def commit() -> None:
+            async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+                loaded = await uow.load(COUNTER, "c")
+                await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
+
+        await commit()  # wakes the relay: a round that publishes it
+        await eventually(lambda: relay.status.published == 1, timeout=10.0)
+        await commit()  # wakes it again: it waits out its busy interval, woken
+        await eventually(lambda: relay.relay._wake.is_set())
+        before = hops
+        for _ in range(20):
+            await commit()
+        assert hops - before <= 2  # the old code: one hop per commit (20)
+        await eventually(lambda: pending_is(relay, 0), timeout=15.0)
+        sequences = [int(dict(r.headers)["ce_sequence"]) for r in await published(kafka_bootstrap, topic)]
+        assert sequences == list(range(1, 23))  # each once, in order
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.close()
+        await db.dispose()

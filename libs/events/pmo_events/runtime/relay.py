@@ -548,10 +548,19 @@ class RelayThread:
         self._wake_queued = False
 
     def wake(self) -> None:
-        """After a commit (any thread): the relay's own `wake` runs on its loop (see `OutboxRelay.wake`)."""
+        """After a commit (any thread): the relay's own `wake` runs on its loop (see `OutboxRelay.wake`).
+
+        No hop when the relay holds the lock and is already woken (its `_wake` set: a commit since its last
+        read): its next round reads the outbox anyway, and the hop would only set what is set. That round's
+        read comes after its `_wake.clear()`, so after this look, so after this commit: the row is in it.
+        Under load the relay spends its busy interval woken, and a hop per commit was a thread switch per
+        commit (issue 17)."""
         loop = self._loop
         if loop is None or self._wake_queued:
             return  # not running: it reads the outbox when it starts (and another process's relay polls)
+        relay = self.relay
+        if relay.status.active and relay._wake.is_set():
+            return  # woken already: the hop would be a no-op (`OutboxRelay.wake` of an active relay)
         self._wake_queued = True
         try:
             loop.call_soon_threadsafe(self._woken)
