@@ -12,6 +12,10 @@ each table and index (record bytes and full-page images, read back with pg_walin
 commit records carry no relation and are counted apart).
 
     .venv/bin/python -P benchmarks/cmdpath.py --commands 2000 [--concurrency 10] [--profile]
+
+Instruction counts: `valgrind --tool=callgrind --instr-atstart=no .venv/bin/python benchmarks/cmdpath.py
+--commands 400 --relay-thread --callgrind`: instrumentation on and off around the measured drafts and the relay's
+publication of them (every thread of the process); divide the `Collected` instructions by the drafts.
 """
 
 from __future__ import annotations
@@ -200,7 +204,7 @@ async def run(args: argparse.Namespace) -> None:
                 if args.relay_thread
                 else OutboxRelay(db, kafka, service="intake", topic=INTAKE.topic, signer=signer)
             )
-            rounds: list[int] = [0]
+            rounds: list[int] = [0, 0]  # outbox reads, hops to the relay thread's loop
             inner = relay.relay if isinstance(relay, RelayThread) else relay
             publish_rows = inner._publish_rows
 
@@ -209,6 +213,14 @@ async def run(args: argparse.Namespace) -> None:
                 return await publish_rows(*a)  # type: ignore[arg-type]
 
             inner._publish_rows = counted_rounds  # type: ignore[method-assign]
+            if isinstance(relay, RelayThread):  # the hops from the commits' loop to the relay's
+                woken = relay._woken
+
+                def counted_hop() -> None:
+                    rounds[1] += 1
+                    woken()
+
+                relay._woken = counted_hop  # type: ignore[method-assign]
             relaying = asyncio.create_task(relay.run())
         runtime = CommandRuntime(
             db, store, projectors=INTAKE.projectors, policies=INTAKE.policies, on_commit=relay.wake if relay else None
@@ -243,8 +255,14 @@ async def run(args: argparse.Namespace) -> None:
         work = PostgresWork(url) if args.wal else None
         if work is not None:
             await work.start()
-        rounds_before = rounds[0] if relay is not None else 0
+        rounds_before = list(rounds) if relay is not None else [0, 0]
         profile = cProfile.Profile() if args.profile else None
+        mark: Any = lambda: None  # noqa: E731
+        if args.callgrind:
+            from inprocess import callgrind_toggle  # benchmarks/ (run without -P)
+
+            mark = callgrind_toggle()
+        mark()
         started, cpu0 = time.perf_counter(), cpu()
         if profile:
             profile.enable()
@@ -252,6 +270,7 @@ async def run(args: argparse.Namespace) -> None:
         await published()
         if profile:
             profile.disable()
+        mark()
         wall, used = time.perf_counter() - started, cpu() - cpu0
         n = args.commands // args.concurrency * args.concurrency
         measured = await work.stop(n) if work is not None else []
@@ -273,7 +292,10 @@ async def run(args: argparse.Namespace) -> None:
                 )
             ).one()
         if relay is not None:
-            print(f"relay: {(rounds[0] - rounds_before) / n:.3f} outbox reads per draft")
+            print(
+                f"relay: {(rounds[0] - rounds_before[0]) / n:.3f} outbox reads per draft, "
+                f"{(rounds[1] - rounds_before[1]) / n:.3f} hops to its thread's loop per draft"
+            )
         if measured:
             print("\n".join(measured))
         print(f"stored: {checked[0]} events, {checked[1]} outbox records, {checked[2]} view rows listed at their draft")
@@ -301,6 +323,9 @@ def main() -> None:
     parser.add_argument("--relay-thread", action="store_true", help="the relay on its own thread, as under serve")
     parser.add_argument("--busy-interval", type=float, default=0.005, help="--relay-thread: RelayThread's")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="toggle callgrind's instrumentation around the measured drafts"
+    )
     parser.add_argument("--wal", action="store_true", help="PostgreSQL's CPU, rows and WAL per draft")
     parser.add_argument("--dump", help="with --profile: also write the raw profile to this file")
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime or cumulative")
