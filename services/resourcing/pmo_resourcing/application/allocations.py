@@ -11,9 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.base import Event
-from pmo_events.contracts.resourcing import DemandRaised
 from pmo_events.runtime import Changed, EventStore, Premise, StaleVersion, UnitOfWork, pgdirect
-from pmo_events.runtime.schema import events
 from pmo_resourcing.adapters.db.tables import allocations, demands, project_states
 from pmo_resourcing.application.resources import actor, decide_in
 from pmo_resourcing.domain import booking
@@ -178,8 +176,6 @@ async def check_demand(reads: Reads, demand_id: str, project_id: str, *, store: 
         row = dict(found) if found is not None else None
     if row is None and store is not None:
         row = await _line_in_store(store, reads, demand_id, project_id)
-        if row is None:
-            row = await _line_of_another_project(store, reads, demand_id, project_id)
     if row is None:
         raise DemandNotFound(demand_id)
     if row["project_id"] != project_id:
@@ -198,35 +194,6 @@ async def _line_in_store(store: EventStore, reads: Reads, demand_id: str, projec
         return None
     return {"project_id": project_id, "status": "cancelled" if demand_id in state.cancelled_ids else "open"}
 
-
-async def _line_of_another_project(
-    store: EventStore, reads: Reads, demand_id: str, project_id: str
-) -> dict[str, str] | None:
-    """The line as another project's demand stream has it, its view row missing (None: no project raised it), so
-    the answer is the 422 a present row gives, not a 404. The events' data are searched for the id (no index: this
-    runs only for an id the demands view lacks and the booking's project never raised), and each stream found is
-    folded, so only a `DemandRaised` of exactly this id counts."""
-    raised = DemandRaised.type_name()
-    if pgdirect.on_asyncpg(reads):
-        found = await pgdirect.fetch(reads, _RAISERS, raised, demand_id, project_id, begin=False)
-        streams = [str(row[0]) for row in found]
-    else:
-        assert isinstance(reads, AsyncSession)
-        query = (
-            select(events.c.stream_id)
-            .where(events.c.type == raised, events.c.data.contains(demand_id, autoescape=True))
-            .where(events.c.stream_id != project_id)
-            .distinct()
-        )
-        streams = [str(stream) for stream in (await reads.execute(query)).scalars()]
-    for stream in sorted(streams):
-        row = await _line_in_store(store, reads, demand_id, stream)
-        if row is not None:
-            return row
-    return None
-
-
-_RAISERS = f"SELECT DISTINCT stream_id FROM {events.name} WHERE type = $1 AND strpos(data, $2) > 0 AND stream_id <> $3"
 
 #: Rows that break the premise `project_still_active`: none when the project's row is active, which the
 #: statement then holds (FOR SHARE) until it commits.
