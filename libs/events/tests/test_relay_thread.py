@@ -116,8 +116,8 @@ async def test_commits_while_the_relay_is_woken_already_queue_no_hop_to_its_loop
         service="test",
         topic=topic,
         poll_interval=30,
-        busy_interval=3.0,
-    )  # fmt: skip (no poll; after a round that published, the next starts 3 s later: woken meanwhile)
+        busy_interval=5.0,
+    )  # fmt: skip (no poll; after a round that published, the next starts 5 s later: woken meanwhile)
     hops = 0
     woken = relay._woken
 
@@ -145,7 +145,7 @@ async def test_commits_while_the_relay_is_woken_already_queue_no_hop_to_its_loop
         for _ in range(20):
             await commit()
         assert hops - before <= 2  # the old code: one hop per commit (20)
-        await eventually(lambda: pending_is(relay, 0), timeout=15.0)
+        await eventually(lambda: pending_is(relay, 0), timeout=20.0)
         sequences = [int(dict(r.headers)["ce_sequence"]) for r in await published(kafka_bootstrap, topic)]
         assert sequences == list(range(1, 23))  # each once, in order
     finally:
