@@ -180,7 +180,7 @@ def security(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     parser.add_argument("--group", required=True, help="your own consumer group (never a pmo-* group)")
     parser.add_argument("--topics", nargs="+", default=list(TOPICS))

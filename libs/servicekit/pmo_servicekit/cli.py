@@ -26,8 +26,9 @@ from pmo_servicekit.sweeps import chosen, run_sweeps
 log = logging.getLogger(__name__)
 
 
-def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"pmo-{definition.name}", description=definition.title)
+def main(definition: ServiceDefinition, argv: list[str] | None = None, *, epilog: str | None = None) -> int:
+    """`epilog`: what `--help` says after the subcommands (a service's own commands handled before this parser)."""
+    parser = argparse.ArgumentParser(prog=f"pmo-{definition.name}", description=definition.title, epilog=epilog)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve HTTP, relay the outbox and consume subscribed topics")
     commands.add_parser("migrate", help="apply database migrations and exit")

@@ -8,4 +8,10 @@ from pmo_servicekit.cli import main
 
 if sys.argv[1:2] == ["projections"]:
     sys.exit(projections_main(sys.argv[2:]))
-sys.exit(main(REPORTING))
+sys.exit(
+    main(
+        REPORTING,
+        epilog="python -m pmo_reporting projections list | rebuild NAME [--force]: reporting's read models, "
+        "online (docs/reporting.md)",
+    )
+)
