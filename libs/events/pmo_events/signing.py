@@ -80,8 +80,9 @@ def record_digest(headers: Mapping[str, bytes], value: bytes) -> bytes:
 
 
 def batch_signing_input(batch_id: bytes, digests: Sequence[bytes]) -> bytes:
-    """The exact bytes a batch signature covers: the text `pmo-batch-v1`, the batch id and the number of records
-    (each length-prefixed), then each record's `record_digest`, in the batch's order."""
+    """The exact bytes a batch signature covers: the text `pmo-batch-v1` and the batch id (each prefixed by its
+    length, 4 bytes big-endian), then the number of records as 4 bytes big-endian (no prefix), then each record's
+    `record_digest`, in the batch's order."""
     return b"".join((_BATCH_DOMAIN_PART, _LENGTH(len(batch_id)), batch_id, _LENGTH(len(digests)), *digests))
 
 

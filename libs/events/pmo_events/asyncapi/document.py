@@ -40,7 +40,7 @@ def build() -> dict[str, Any]:
     messages.update(extra_messages)
     return {
         "asyncapi": VERSION,
-        "info": {"title": "PMO backend events", "version": "1.2.0", "description": DESCRIPTION},
+        "info": {"title": "PMO backend events", "version": "1.3.0", "description": DESCRIPTION},
         "defaultContentType": "application/json",
         "servers": servers(),
         "channels": channels,

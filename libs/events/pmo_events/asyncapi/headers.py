@@ -65,8 +65,9 @@ CE_HEADERS: dict[str, Any] = {
                            "records the batch holds."},
         "pmo_batchsignature": {"type": "string", "contentEncoding": "base64", "description": "Since 1.2.0, on "
                                "the batch's last record only: the producer's Ed25519 signature (base64) over the "
-                               "text `pmo-batch-v1`, `pmo_batchid` and the count (each length-prefixed), then the "
-                               "SHA-256 of the bytes each record's `ce_signature` covers, in index order. It "
+                               "text `pmo-batch-v1` and `pmo_batchid` (each prefixed by its length, 4 bytes "
+                               "big-endian), then the record count as 4 bytes big-endian, then the SHA-256 of the "
+                               "bytes each record's `ce_signature` covers, in index order. It "
                                "authenticates the records of a batch met whole and in order; anything else is "
                                "verified record by record."},
         "pmo_batchsignaturekeyid": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Since 1.2.0, "
@@ -96,6 +97,10 @@ DLQ_HEADERS: dict[str, Any] = {
         "pmo_dlq_topic": {"type": "string", "description": "Where the record was read."},
         "pmo_dlq_partition": {"type": "string", "pattern": "^[0-9]+$"},
         "pmo_dlq_offset": {"type": "string", "pattern": "^[0-9]+$"},
+        "pmo_dlq_last_offset": {"type": "string", "pattern": "^[0-9]+$", "description": "On an `undecodable` dead "
+                                "letter only (listed here since 1.3.0; sent before): the last offset of the "
+                                "unreadable record batch it stands for, from `pmo_dlq_offset` on (one dead letter "
+                                "for the whole batch)."},
     },
 }  # fmt: skip
 
