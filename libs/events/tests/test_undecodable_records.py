@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.consumer import fetcher as aiokafka_fetcher
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 
@@ -280,3 +281,106 @@ async def _last_partition(bootstrap: str, topic: str) -> int:
 
 def _partition_of(key: str, partitions: int) -> int:
     return int(DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions))))
+
+
+async def _lagging_with_a_misplaced_record(pipeline: Pipeline, bootstrap: str, counter: str) -> tuple[int, int]:
+    """Event 1 applied, then the consumer stopped; a plain producer's record whose offset delta is 3 (its own
+    one-record batch: it claims 3 offsets past its own), then five genuine events of the same stream (offsets
+    right after it). Answers the record's partition and offset."""
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+    await pipeline.subscription.stop()
+    await pipeline.tasks[1]
+    partition, offset = await asyncio.to_thread(_send_unreadable, bootstrap, pipeline.topic, "offset_delta", counter, 3)
+    for by in (2, 3, 4, 5, 6):
+        await pipeline.increment(counter, by)
+    await eventually(lambda: pending_is(pipeline.relay, 0))
+    return partition, offset
+
+
+def _resumed(pipeline: Pipeline, max_records: int) -> None:
+    old = pipeline.subscription
+    pipeline.subscription = Subscription(
+        name=old.name,
+        topics=[pipeline.topic],
+        db=pipeline.consumer_db,
+        kafka=old.kafka,
+        handler=add_to_total,
+        dead_letter_topic=pipeline.dlq,
+        trust=pipeline.trust,
+        max_records=max_records,
+    )
+    pipeline.tasks[1] = asyncio.create_task(pipeline.subscription.run())
+
+
+@pytest.mark.parametrize("max_records", [1, 2000])
+async def test_a_record_claiming_a_few_offsets_past_its_own_is_dead_lettered_where_it_is(
+    max_records: int, consuming_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """Session 13 review, F1: the record claims 3 offsets past its own, the genuine records it jumped over come
+    after it in the fetch. With a poll ending on it (`max_records` 1; any catch-up's 2,000 cut can), nothing after
+    it in the poll showed it out of place: the poll stored the offset after its claim, the next dropped the
+    genuine events below that, and the stream's later events waited for the gap for good (totals (1, 1) then
+    (1, 1) after a 7th event; no dead letter but the record's `malformed_envelope`). Each record is now bounded
+    by its own record batch: the record is dead-lettered at its offset, every genuine event applied."""
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    partition, offset = await _lagging_with_a_misplaced_record(pipeline, kafka_bootstrap, counter)
+    _resumed(pipeline, max_records)
+    await eventually(lambda: _totals_are(pipeline, {counter: (21, 6)}), timeout=30)
+    await pipeline.increment(counter, 7)  # a later genuine event of the same stream
+    await eventually(lambda: _totals_are(pipeline, {counter: (28, 7)}), timeout=30)
+    await eventually(lambda: _stored_is(pipeline, partition, offset + 7), "the offset after the 7th stored", timeout=10)
+    status = pipeline.subscription.status
+    assert (status.dead_lettered, status.dead_letters[UNDECODABLE], status.applied) == (1, 1, 6)
+    assert (status.out_of_order, status.below_stored_offset) == (0, 0)
+    await eventually(lambda: pending_is(pipeline.consumer_relay, 0))
+    letters = [{k: v.decode() for k, v in r.headers} for r in await published(kafka_bootstrap, pipeline.dlq)]
+    assert [(h["pmo_dlq_reason"], h["pmo_dlq_offset"]) for h in letters] == [(UNDECODABLE, str(offset))]
+    assert "MisplacedRecord" in letters[0]["pmo_dlq_error"]
+
+
+async def test_records_read_below_the_offset_this_process_stored_are_counted_and_logged(
+    consuming_pipeline: Pipeline,
+    kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With the records not bounded by their batches (aiokafka's own reader, as before the fix), the poll ending on
+    the misplaced record stores the offset after its claim and the next poll reads the genuine records below it:
+    they are dropped, as before, but no longer silently (they showed only as events waiting for a gap)."""
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    await _lagging_with_a_misplaced_record(pipeline, kafka_bootstrap, counter)
+    monkeypatch.setattr(aiokafka_fetcher, "PartitionRecords", subscription_module._PartitionRecords)
+    _resumed(pipeline, 1)
+    status = pipeline.subscription.status
+    await eventually(lambda: status.below_stored_offset == 3, "the three genuine records below counted", timeout=30)
+    assert "that poll stored past records it never read" in caplog.text
+    assert await pipeline.totals() == {counter: (1, 1)}  # the loss itself, which the bound prevents
+
+
+@pytest.mark.parametrize("max_records", [1, 2000])
+async def test_a_gap_a_batch_header_leaves_before_a_genuine_record_is_no_misplaced_record(
+    max_records: int, consuming_pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """A readable one-record batch whose header claims 5 offsets more: the broker leaves a gap after its record,
+    and the genuine event after it holds an offset past the gap. Bounded by its own batch, the genuine event is in
+    place (a check of plain offset contiguity would flag it), applied; the batch's own record is read as any
+    plain producer's record (no envelope: `malformed_envelope`). The consumer lags meanwhile (one fetch holds
+    both, with a `max_records` cut between them, then without)."""
+    pipeline = consuming_pipeline
+    counter = str(uuid.uuid4())
+    await pipeline.increment(counter, 1)
+    await eventually(lambda: _totals_are(pipeline, {counter: (1, 1)}))
+    await pipeline.subscription.stop()
+    await pipeline.tasks[1]
+    partition, first = await asyncio.to_thread(_send_unreadable, kafka_bootstrap, pipeline.topic, "gap", counter, 5)
+    await pipeline.increment(counter, 2)
+    await eventually(lambda: pending_is(pipeline.relay, 0))
+    _resumed(pipeline, max_records)
+    await eventually(lambda: _totals_are(pipeline, {counter: (3, 2)}), timeout=30)
+    status = pipeline.subscription.status
+    assert (status.dead_letters[UNDECODABLE], status.dead_letters["malformed_envelope"]) == (0, 1)
+    assert (status.out_of_order, status.below_stored_offset) == (0, 0)
+    await eventually(lambda: _stored_is(pipeline, partition, first + 5 + 2), "past the gap and the event", timeout=10)

@@ -7,8 +7,9 @@ MODE `header_name`: a header whose name is not UTF-8 (b"\\xff\\xfe"); `codec`: a
 match its bytes; `offset_delta`: a readable record whose offset delta is CLAIMS (the broker keeps it: the record
 comes back at its batch's offset plus CLAIMS). What anyone who can reach the broker can do with a plain producer
 (session 11 review 1, F1). CLAIMS (mode `codec`): the batch's header says it holds that many records more (last
-offset delta and record count; the broker assigns it that many offsets, session 11 review 2, R2-5). Prints the
-record's partition and (first) offset."""
+offset delta and record count; the broker assigns it that many offsets, session 11 review 2, R2-5). `gap`: a
+readable one-record batch whose header's last offset delta is CLAIMS (its record count stays 1): the offsets after
+its record up to CLAIMS are a gap no record holds. Prints the record's partition and (first) offset."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def _patch_builder(mode: str, claims: int) -> None:
                 struct.pack_into(">i", buf, 23, claims)  # lastOffsetDelta
                 struct.pack_into(">i", buf, 57, claims + 1)  # recordCount
             crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :]))
+        elif mode == "gap":
+            struct.pack_into(">i", buf, 23, claims)  # lastOffsetDelta only: the one record is read as it is
+            crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :]))
         else:
             crc = default_records.calc_crc32c(bytes(buf[BASE.ATTRIBUTES_OFFSET :])) ^ 0x5A5A5A5A
         struct.pack_into(">I", buf, BASE.CRC_OFFSET, crc)
@@ -79,7 +83,7 @@ def _patch_offset_delta(delta: int) -> None:
 async def main(bootstrap: str, topic: str, mode: str, key: str, claims: str = "0") -> None:
     if mode == "header_name":
         headers = [("ce_id", b"x"), (_HeaderName("bad"), b"v")]
-    elif mode in ("codec", "crc"):
+    elif mode in ("codec", "crc", "gap"):
         _patch_builder(mode, int(claims))
         headers = [("ce_id", b"x")]
     elif mode == "offset_delta":

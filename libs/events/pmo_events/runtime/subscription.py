@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.consumer import fetcher as aiokafka_fetcher
+from aiokafka.consumer.fetcher import PartitionRecords as _PartitionRecords
 from aiokafka.errors import CorruptRecordException, UnsupportedCodecError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -163,6 +165,10 @@ class SubscriptionStatus(LinkStatus):
     #: of a batch the poll holds in part, or of one whose batch signature does not verify).
     batch_checks: int = 0
     record_checks: int = 0
+    #: Records read below their partition's stored offset right after this process stored it with its own last
+    #: poll of the partition: that poll stored an offset past records it never read, and they are dropped (logged
+    #: as an error). Never expected: each record is bounded by its own record batch (`_BatchBoundRecords`).
+    below_stored_offset: int = 0
     positions: dict[str, int] = field(default_factory=dict)
     log_end: dict[str, int] = field(default_factory=dict)
     #: Restarts of a started consumer since a poll last applied (or it last ran `STEADY_AFTER_SECONDS`).
@@ -326,6 +332,7 @@ class Subscription:
         #: The last poll that failed: the offsets its commit stores and what it counted (`_unconfirmed_poll`).
         self._unconfirmed: tuple[dict[tuple[str, int], int], Counts, int] | None = None
         self._attempt_applied = 0
+        self._attempt_starts: dict[TopicPartition, int] = {}
         #: Reads and checks the signatures of the next poll while this one applies (libsodium releases the GIL).
         self._checker: ThreadPoolExecutor | None = None
         #: Seeks so far: a poll fetched before a seek (a rebalance) is never applied.
@@ -650,7 +657,7 @@ class Subscription:
                 return records, (position, exc, _batch_end(exc, position))
             if not got:
                 break
-            records += got.get(tp, [])
+            records += _in_place(consumer, got).get(tp, [])
         return records, None
 
     def _analyze_when_grown(self) -> None:
@@ -772,8 +779,9 @@ class Subscription:
             self._take_back(counted)
             raise
         self.status.applied += applied
-        for tp, records_of_tp in batch.items():
-            self.status.positions[f"{tp.topic}:{tp.partition}"] = records_of_tp[-1].offset + 1
+        starts = self._attempt_starts
+        for tp, records_of_tp in batch.items():  # the offsets the commit stored (`write_offsets`)
+            self.status.positions[f"{tp.topic}:{tp.partition}"] = max(records_of_tp[-1].offset + 1, starts.get(tp, 0))
 
     def _counts(self) -> Counts:
         status = self.status
@@ -826,10 +834,17 @@ class Subscription:
                 )
             else:
                 starts = await lock_offsets(session, self.name, list(batch), self._epoch)
+            self._attempt_starts = starts
             parsed: list[_Parsed] = []
             for tp, of_tp in checked.items():
                 start = starts.get(tp, 0)
-                parsed += of_tp if of_tp[0].record.offset >= start else [p for p in of_tp if p.record.offset >= start]
+                if of_tp[0].record.offset >= start:
+                    parsed += of_tp
+                    continue
+                kept = [p for p in of_tp if p.record.offset >= start]
+                if together:  # counted once: the poll applied again one by one holds the same records
+                    self._below_stored_offset(tp, start, len(of_tp) - len(kept))
+                parsed += kept
             if together:  # a refused event is counted once: by the first attempt (the second applies the same)
                 for item in parsed:
                     if item.refused is not None:
@@ -991,6 +1006,26 @@ class Subscription:
             return _Parsed(tp, record, error=f"rejected: {rejection.detail}", reason=rejection.reason, refused=event)
         return _Parsed(tp, record, event=event, key=(self.owners[tp.topic], event.stream_id))
 
+    def _below_stored_offset(self, tp: TopicPartition, start: int, dropped: int) -> None:
+        """Records of the poll below the stored offset `start` are dropped: another holder applied them (group
+        mode), or this process read them again after a seek. When this process stored `start` itself with its
+        last poll of `tp` (no seek since: a seek goes to the stored offset), that poll stored an offset past
+        records it never read, and these are them: said loudly and counted, as the stream they belong to would
+        otherwise only show events waiting for a gap (session 13 review, F1: a record claiming an offset a few
+        past its own, at the end of a `getmany`, stored its claim)."""
+        if self.status.positions.get(f"{tp.topic}:{tp.partition}") != start:
+            return
+        self.status.below_stored_offset += dropped
+        log.error(
+            "subscription %s: %d records of %s:%d read below the offset %d this process stored after its last poll "
+            "of the partition: that poll stored past records it never read; they are dropped",
+            self.name,
+            dropped,
+            tp.topic,
+            tp.partition,
+            start,
+        )
+
     def _refused(self, item: _Parsed) -> None:
         """A refused event of the batch being applied is counted and logged here, once it is sure to be this
         batch's (not a record before the stored offset)."""
@@ -1141,8 +1176,12 @@ def _in_place(consumer: AIOKafkaConsumer, fetched: Batch) -> Batch:
     the next start (or a retry's seek to the stored offsets) read from past the log end, and aiokafka's fetcher,
     stopped after such a record, fetched from there. aiokafka's fetcher yields a batch's records in increasing
     offsets (it drops one below the last it gave), and the next batch from that batch's end on: so the record out
-    of order is the one before a lower offset, never the genuine record after it."""
+    of order is the one before a lower offset, never the genuine record after it. A record outside its own record
+    batch is already an `_Unreadable` here (`_BatchBoundRecords`, which also catches one ending the poll with a
+    claim below the log end); when it ends the poll, the fetch goes on after it too."""
     for tp, records in fetched.items():
+        if type(records[-1]) is _Unreadable:  # misplaced, put in its batch by `_BatchBoundRecords`: the fetcher's
+            consumer.seek(tp, records[-1].offset + 1)  # position is after its claim until it reads past the batch
         end = consumer.highwater(tp)
         if end is None:
             continue
@@ -1172,6 +1211,74 @@ def _in_place(consumer: AIOKafkaConsumer, fetched: Batch) -> Batch:
         if bad[-1] == len(records) - 1:  # the fetcher may have stopped after it, its position past the log end
             consumer.seek(tp, placed[-1].offset + 1)
     return fetched
+
+
+class _BatchBoundRecords(_PartitionRecords):
+    """aiokafka's reader of one partition's fetched records, with each record bounded by its own record batch: its
+    offset must lie in the batch's offsets, base offset to base offset + last offset delta (as its header says). A
+    record outside them is given as an `_Unreadable` (`MisplacedRecord`) at the batch's last offset (at its claim
+    when that is below the batch, in the gap before it), which the poll dead-letters. A genuine record is always
+    inside its batch, and a gap between batches (a header claiming more offsets than its records, session 11
+    review 2, R2-5) is no misplaced record: plain offset contiguity would flag the genuine record after it.
+
+    A record's offset is its batch's base offset plus the record's own offset delta, which the producer writes
+    and the broker (Tansu) keeps. aiokafka's reader yields a batch's records in increasing offsets (it drops one
+    below the last it gave) and goes on to the next batch at the batch's header end, so a record claiming a few
+    offsets past its own came before the genuine records it jumped over: when it ended a `getmany` (a catch-up's
+    `max_records` cut), nothing after it in that poll showed it out of place, the poll stored the offset after
+    its claim, and the next poll dropped the genuine records below that, their streams waiting for the gap for
+    good (session 13 review, F1). The next batch's base offset needs no check: the reader skips every record
+    below a batch's header end, the next batch's included.
+
+    The subscription module installs it as aiokafka's `PartitionRecords` (`aiokafka.consumer.fetcher`, 0.14):
+    records in place are read exactly as aiokafka reads them. It is also the reader's batch source (`_records`),
+    so that it knows the bounds of the batch being read."""
+
+    def __init__(self, tp: TopicPartition, records: Any, *rest: Any) -> None:
+        self._memory = records
+        self.has_next = records.has_next  # the reader asks before each batch: no call of ours between
+        self._low, self._high = 0, 0
+        super().__init__(tp, self, *rest)
+
+    def next_batch(self) -> Any:
+        batch = self._memory.next_batch()
+        try:
+            self._low, self._high = batch.base_offset, batch.next_offset
+        except AttributeError:  # None, or not a v2 batch: no bounds
+            self._low, self._high = -1, 1 << 63
+        return batch
+
+    def _consumer_record(self, tp: TopicPartition, record: Any) -> ConsumerRecord[Any, Any]:
+        """aiokafka's `PartitionRecords._consumer_record` (0.14) written out, not called (a call is 40% of the
+        check's cost), for a record in its batch (`test_batch_bounds` compares the two readers' records)."""
+        offset = record.offset
+        if not self._low <= offset < self._high:
+            return self._misplaced(tp, offset)
+        key, value = record.key, record.value
+        return ConsumerRecord(
+            tp.topic,
+            tp.partition,
+            offset,
+            record.timestamp,
+            record.timestamp_type,
+            self._key_deserializer(key) if self._key_deserializer else key,
+            self._value_deserializer(value) if self._value_deserializer else value,
+            record.checksum,
+            len(key) if key is not None else -1,
+            len(value) if value is not None else -1,
+            tuple(record.headers),
+        )
+
+    def _misplaced(self, tp: TopicPartition, claim: int) -> _Unreadable:
+        low, last = self._low, self._high - 1
+        offset = claim if claim < low else last
+        log.error("subscription: the record at %s:%d claiming offset %d is outside its record batch (%d-%d); "
+                  "dead-lettering it as %d", tp.topic, tp.partition, claim, low, last, offset)  # fmt: skip
+        error = MisplacedRecord(f"its offset {claim} is outside its record batch's offsets {low}-{last}")
+        return _unreadable(tp, offset, offset, error)
+
+
+aiokafka_fetcher.PartitionRecords = _BatchBoundRecords
 
 
 def _whole_batch(
