@@ -127,6 +127,8 @@ _REPORTED = StatusReported.type_name()
 _REPORT_FIELDS = tuple(StatusReported.model_fields)
 #: A RAG rating's fields (`rag`, `derived_rag`) in that order.
 _RAG_FIELDS = tuple(RagRating.model_fields)
+#: The JSON values a status report's dump writes: strings, nulls, arrays (of strings) and objects (the ratings).
+_WRITTEN_AS = frozenset((str, type(None), list, dict))
 
 
 class _StoredReport:
@@ -168,13 +170,11 @@ def _stored_report(event: RecordedEvent) -> _StoredReport | None:
     values = loads(text)
     if tuple(values) != _REPORT_FIELDS:
         return None
-    for value in values.values():
-        kind = type(value)
-        if kind is dict:
-            if tuple(value) != _RAG_FIELDS:  # the RAG ratings, validated as strings
-                return None
-        elif kind is not str and kind is not list and value is not None:
-            return None
+    if not _WRITTEN_AS.issuperset(map(type, values.values())):
+        return None
+    # Only a rating validates from an object, with strings (a Literal) for its fields.
+    if tuple(values["rag"]) != _RAG_FIELDS or tuple(values["derived_rag"]) != _RAG_FIELDS:
+        return None
     return _StoredReport(report.report_id, report.correction_of, report.forecast_end, text)
 
 

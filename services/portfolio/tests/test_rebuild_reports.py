@@ -149,13 +149,15 @@ def test_a_report_the_contract_refuses_fails_the_rebuild_as_its_decode() -> None
             replay.PortfolioReplay().fold(_reported(change))
 
 
-#: Values the contract accepts in another form than it writes: as JSON numbers (written as decoded), or as strings
-#: (held as stored, read back as the same values).
+#: Values the contract accepts in another form than it writes: as JSON numbers or ratings otherwise written (written
+#: as decoded), or as strings (held as stored, read back as the same values).
 OTHER_FORMS: tuple[tuple[dict[str, Any], bool], ...] = (
     ({"green_at": 0.95}, False),
     ({"percent_complete": 35}, False),
     ({"actual_cost": 38000.5}, False),
     ({"percent_complete": 0.1234567890123456789}, False),
+    ({"rag": {"overall": "green", "schedule": "green", "cost": "green", "scope": "green"}}, False),
+    ({"derived_rag": {"schedule": "green", "cost": "green", "scope": "green", "overall": "green", "since": 1}}, False),
     ({"period_end": "2027-01-31T00:00:00"}, True),
     ({"forecast_end": "2027-03-31T00:00:00Z"}, True),
     ({"reported_at": "2026-11-25T10:15:00+00:00"}, True),
