@@ -376,9 +376,9 @@ def main() -> None:
                 f"published in {published:.1f}s ({'each record signed alone' if args.unbatched else 'relay batches'})"
             )
             # A served process freezes what it made at startup (`pmo_servicekit.app`), and never holds the
-            # history; this one does (about 60,000 events at `--scale 0.5`): frozen too, so the collector's full
-            # collections walk what the subscription makes, not the benchmark's own heap (they did until
-            # 2026-11-30 s7: about 15 us per event on the event loop's thread).
+            # history; this one does (65,525 generated events at `--scale 0.5`, 47,525 of them published): frozen
+            # too, so the collector's full collections walk what the subscription makes, not the benchmark's own
+            # heap (they did until 2026-11-30 s7: about 15 us per event on the event loop's thread).
             gc.collect()
             gc.freeze()
             runs: dict[str, list[dict[str, Any]]] = {_name(s, m, c): [] for s in services for m, c in variants}
