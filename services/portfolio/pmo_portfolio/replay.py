@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
@@ -33,11 +32,9 @@ from pmo_events.contracts.portfolio import (
     InvestmentDecided,
     LessonRecorded,
     ProjectJoinedProgramme,
-    RagRating,
     ScenarioSaved,
-    StatusReported,
 )
-from pmo_events.envelope import RecordedEvent, dumps, loads
+from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.unit_of_work import InlineProjector
 from pmo_events.runtime.views import insert_rows
@@ -99,10 +96,9 @@ class _StreamRows:
         initial: Callable[[str], Any],
         evolve: Callable[[Any, Event], Any],
         columns: Callable[[Any, RecordedEvent], dict[str, Any]],
-        dump: Callable[[Any], str] = BaseModel.model_dump_json,
     ) -> None:
         self.table, self.key = table, key
-        self.initial, self.evolve, self.columns, self.dump = initial, evolve, columns, dump
+        self.initial, self.evolve, self.columns = initial, evolve, columns
         self.states: dict[str, BaseModel] = {}
         #: Each stream's state after its last event and that event: its columns, made once when written (the
         #: state held then, not a lesson's or a realisation's count folded in after it, as the projector's row).
@@ -115,113 +111,11 @@ class _StreamRows:
         self.last[stream] = (state, event)
 
     def written(self) -> list[dict[str, Any]]:
-        states, key, columns, dump = self.states, self.key, self.columns, self.dump
+        states, key, columns = self.states, self.key, self.columns
         return [
-            {key: stream, **columns(state, event), "state": dump(states[stream])}
+            {key: stream, **columns(state, event), "state": states[stream].model_dump_json()}
             for stream, (state, event) in self.last.items()
         ]
-
-
-_REPORTED = StatusReported.type_name()
-#: A status report's fields in the order pydantic writes them.
-_REPORT_FIELDS = tuple(StatusReported.model_fields)
-#: A RAG rating's fields (`rag`, `derived_rag`) in that order.
-_RAG_FIELDS = tuple(RagRating.model_fields)
-#: The JSON values a status report's dump writes: strings, nulls, arrays (of strings) and objects (the ratings).
-_WRITTEN_AS = frozenset((str, type(None), list, dict))
-
-
-class _StoredReport:
-    """A status report as a rebuild holds it in its project's state: the fields the fold reads, and the report's
-    JSON text as the store holds it, which goes into the project's state JSON as it is (`_project_json`)
-    instead of being written out again from the validated `StatusReported` (the state JSON was about a fifth of
-    a rebuild's CPU, nearly all of it status reports). Not an event: only `_evolve_project` and `_project_json`
-    are given it, and a rebuild's project states are never handed out."""
-
-    __slots__ = ("correction_of", "forecast_end", "report_id", "text")
-
-    def __init__(self, report_id: str, correction_of: str | None, forecast_end: date | None, text: str) -> None:
-        self.report_id, self.correction_of, self.forecast_end, self.text = report_id, correction_of, forecast_end, text
-
-
-def _stored_report(event: RecordedEvent) -> _StoredReport | None:
-    """The stored status report, validated by the contract as every event of a rebuild is (`event.decode()`: a
-    report today's contract refuses fails the rebuild here, as before), as `_StoredReport`; or None (the decoded
-    report folded and written as `evolve` would) unless its text can stand for the decoded report in the state.
-
-    What the text must show: every field of the current contract and no other, in its order (a report written
-    before a field existed, with its default or the figures `_derive_missing_figures` adds, or with one since
-    dropped, is written as decoded), and only JSON strings, nulls, arrays and the two RAG ratings' objects (their
-    fields in order) for values, as the contract's dump writes them (a JSON number, which the validation turned
-    into a decimal or a date, is written as decoded).
-    Why a read gives the same values from that text as from the text `model_dump_json` writes: every reader
-    validates the row (`Project.model_validate(loads(state))`), so each field of the report is validated from
-    the very string (or list of strings) that `event.decode()` validated, which gives the same value in Python
-    mode as in JSON mode for these types (str, date, datetime, Decimal, Money, tuple of str, the ratings'
-    Literal str), and the dump of a validated report validates back to it. A value the contract accepts in
-    another form than it writes (`"2027-01-31T00:00:00"` for a date, `"1e2"`, `"+00:00"`) stays in that form in
-    the row, read as the same value. `tests/test_rebuild_reports.py` compares the rows both ways: the text for
-    reports as pydantic writes them, the values read (and their dump) for texts in other forms, and the
-    rebuild's failure for invalid values."""
-    report = cast(StatusReported, event.decode())
-    text = event.text
-    if text is None:
-        return None
-    values = loads(text)
-    if tuple(values) != _REPORT_FIELDS:
-        return None
-    if not _WRITTEN_AS.issuperset(map(type, values.values())):
-        return None
-    # Only a rating validates from an object, with strings (a Literal) for its fields.
-    if tuple(values["rag"]) != _RAG_FIELDS or tuple(values["derived_rag"]) != _RAG_FIELDS:
-        return None
-    return _StoredReport(report.report_id, report.correction_of, report.forecast_end, text)
-
-
-def _evolve_project(state: project_rules.Project, event: Event) -> project_rules.Project:
-    """`evolve_owned`, and a `_StoredReport` folded as `evolve_owned` folds the `StatusReported` it stands for
-    (the report current under its id, the report it corrects superseded, its forecast end kept)."""
-    if type(event) is not _StoredReport:
-        return project_rules.evolve_owned(state, event)
-    reported = cast(_StoredReport, event)
-    current, retired = state.current_reports, state.retired_reports
-    if reported.correction_of is not None:
-        current.pop(reported.correction_of, None)
-        if reported.correction_of not in retired:
-            retired[reported.correction_of] = "superseded"
-    current[reported.report_id] = cast(StatusReported, reported)
-    update: dict[str, object] = {"current_reports": current, "retired_reports": retired}
-    if reported.forecast_end is not None:
-        update["forecast_end"] = reported.forecast_end
-    state.__dict__.update(update)
-    state.__pydantic_fields_set__.update(update)
-    return state
-
-
-#: The text pydantic writes for a project whose `current_reports` is empty: exactly once, the field itself (a
-#: JSON string's quotes inside it are escaped, and no other dict of a project has an empty object for a value).
-_NO_REPORTS = '"current_reports":{}'
-
-
-def _project_json(state: project_rules.Project) -> str:
-    """`state.model_dump_json()`, with each `_StoredReport` written as its stored text."""
-    reports = state.current_reports
-    if not any(type(report) is _StoredReport for report in reports.values()):
-        return state.model_dump_json()
-    values = state.__dict__
-    values["current_reports"] = {}
-    try:
-        text = state.model_dump_json()
-    finally:
-        values["current_reports"] = reports
-    listed = ",".join(f"{dumps(report_id).decode()}:{_report_json(report)}" for report_id, report in reports.items())
-    head, found, tail = text.partition(_NO_REPORTS)
-    assert found, "a project's JSON lists its current reports"
-    return f'{head}"current_reports":{{{listed}}}{tail}'
-
-
-def _report_json(report: StatusReported | _StoredReport) -> str:
-    return report.text if isinstance(report, _StoredReport) else report.model_dump_json()
 
 
 class PortfolioReplay:
@@ -239,9 +133,8 @@ class PortfolioReplay:
             delivery_views.projects,
             "project_id",
             project_rules.initial,
-            _evolve_project,  # the fold holds the only reference to each project's state
+            project_rules.evolve_owned,  # the fold holds the only reference to each project's state
             delivery_views.project_columns,
-            _project_json,
         )
         self.programmes = _StreamRows(
             programme_views.programmes,
@@ -267,12 +160,6 @@ class PortfolioReplay:
     def fold(self, events: Iterable[RecordedEvent]) -> None:
         kinds = _KINDS
         for event in events:
-            if event.type == _REPORTED and event.stream_type == "project":
-                # A status report changes only its project's row (its `_Kind` is all False): validated, held as stored.
-                stored = _stored_report(event)
-                if stored is not None:
-                    self.projects.fold(event, cast(Event, stored))
-                    continue
             decoded = event.decode()
             kind = kinds.get(type(decoded)) or _kind_of(type(decoded))
             stream_type = event.stream_type
