@@ -69,7 +69,7 @@ async def _apply(subscription: Subscription, batch: dict[TopicPartition, list[An
 async def _state(subscription: Subscription) -> tuple[dict[int, int], dict[str, int], int]:
     """(partition → next offset, stream → last sequence, log rows)."""
     async with subscription.db.sessions() as session:
-        offsets = {p: offset for (_, p), (offset, _) in (await stored_offsets(session, subscription.name)).items()}
+        offsets = {p: offset for (_, p), (offset, *_) in (await stored_offsets(session, subscription.name)).items()}
         query = select(consumed_streams.c.stream_id, consumed_streams.c.last_sequence).where(
             consumed_streams.c.consumer == subscription.name
         )

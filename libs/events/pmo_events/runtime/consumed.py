@@ -301,10 +301,10 @@ async def dead_letter(
     )
 
 
-async def stored_offsets(session: AsyncSession, consumer: str) -> dict[tuple[str, int], tuple[int, str]]:
-    """(topic, partition) → (next offset, broker epoch it was read under)."""
+async def stored_offsets(session: AsyncSession, consumer: str) -> dict[tuple[str, int], tuple[int, str, str | None]]:
+    """(topic, partition) → (next offset, broker epoch it was read under, the poll that wrote it)."""
     rows = (await session.execute(select(consumer_offsets).where(consumer_offsets.c.consumer == consumer))).mappings()
-    return {(r["topic"], r["partition"]): (r["next_offset"], r["broker_epoch"]) for r in rows}
+    return {(r["topic"], r["partition"]): (r["next_offset"], r["broker_epoch"], r["poll_id"]) for r in rows}
 
 
 async def lock_offsets(
@@ -338,10 +338,12 @@ async def write_offsets(
     *,
     sequences: tuple[dict[StreamKey, int], dict[StreamKey, int]] | None = None,
     asynchronous_commit: bool = False,
+    poll_id: str | None = None,
 ) -> None:
     """Each partition's next offset, in the transaction that applied its records; with `sequences` (each stream the
     poll moved → its new last sequence, and the last sequences read before it) those streams' too. On PostgreSQL
     all of it is one statement, so a poll's bookkeeping is one round trip; elsewhere one per table and partition.
+    `poll_id`: the poll's own id, written with its offsets (`Subscription._unconfirmed_poll`).
 
     `asynchronous_commit` (PostgreSQL): the transaction commits without waiting for its WAL flush
     (`synchronous_commit` off until it ends; the setting in effect at the commit is the one that counts), set by
@@ -354,16 +356,16 @@ async def write_offsets(
         written = await pgdirect.fetch(
             session,
             _PROGRESS_ASYNC_COMMIT_SQL if asynchronous_commit else _PROGRESS_SQL,
-            *_progress_args(consumer, epoch, progress, changed),
+            *_progress_args(consumer, epoch, progress, changed, poll_id),
         )
-        await _after_progress(session, consumer, epoch, progress, written, asynchronous_commit)
+        await _after_progress(session, consumer, epoch, progress, written, asynchronous_commit, poll_id)
         return
     if asynchronous_commit:  # PostgreSQL on another driver
         await session.execute(text("SET LOCAL synchronous_commit = off"))
     if sequences is not None:
         await save_sequences(session, consumer, *sequences)
     for tp, offset in progress:
-        values = {"next_offset": offset, "broker_epoch": epoch}
+        values = {"next_offset": offset, "broker_epoch": epoch, "poll_id": poll_id}
         result = await session.execute(
             update(consumer_offsets)
             .where(
@@ -386,9 +388,13 @@ def _progress(
 
 
 def _progress_args(
-    consumer: str, epoch: str, progress: list[tuple[TopicPartition, int]], changed: dict[StreamKey, int]
+    consumer: str,
+    epoch: str,
+    progress: list[tuple[TopicPartition, int]],
+    changed: dict[StreamKey, int],
+    poll_id: str | None,
 ) -> list[Any]:
-    """`_PROGRESS_SQL`'s eight parameters, in order."""
+    """`_PROGRESS_SQL`'s nine parameters, in order."""
     return [
         consumer,
         epoch,
@@ -398,6 +404,7 @@ def _progress_args(
         [source for source, _ in changed],
         [stream_id for _, stream_id in changed],
         list(changed.values()),
+        poll_id,
     ]
 
 
@@ -408,6 +415,7 @@ async def _after_progress(
     progress: list[tuple[TopicPartition, int]],
     written: Sequence[Any],
     asynchronous_commit: bool,
+    poll_id: str | None,
 ) -> None:
     """After the bookkeeping statement (`written`: the offset rows it updated): a partition's first offset row
     inserted, and the WAL flush wait turned off when no row of the statement did it."""
@@ -420,7 +428,9 @@ async def _after_progress(
             {"consumer": consumer, "topic": tp.topic, "partition": tp.partition, "next_offset": offset}
             for tp, offset in missing
         ]
-        await session.execute(consumer_offsets.insert(), [{**row, "broker_epoch": epoch} for row in rows])
+        await session.execute(
+            consumer_offsets.insert(), [{**row, "broker_epoch": epoch, "poll_id": poll_id} for row in rows]
+        )
 
 
 #: `session.info` key of the poll's `CarriedProgress` while its batch handler runs (PostgreSQL through asyncpg).
@@ -440,7 +450,7 @@ class CarriedProgress:
     inserted as `write_offsets` inserts it). When the handler does not carry it, or its transaction fails, the
     subscription writes it itself (or the poll is applied again, by a new transaction)."""
 
-    __slots__ = ("_args", "_asynchronous_commit", "_consumer", "_epoch", "_progress", "written")
+    __slots__ = ("_args", "_asynchronous_commit", "_consumer", "_epoch", "_poll_id", "_progress", "written")
 
     #: What the carrying statement answers: one row per offset row its CTE `progress` updated.
     RETURNED = "SELECT topic, partition FROM progress"
@@ -454,10 +464,11 @@ class CarriedProgress:
         changed: dict[StreamKey, int],
         *,
         asynchronous_commit: bool,
+        poll_id: str | None = None,
     ) -> None:
-        self._consumer, self._epoch = consumer, epoch
+        self._consumer, self._epoch, self._poll_id = consumer, epoch, poll_id
         self._progress = _progress(batch, starts)
-        self._args = _progress_args(consumer, epoch, self._progress, changed)
+        self._args = _progress_args(consumer, epoch, self._progress, changed, poll_id)
         self._asynchronous_commit = asynchronous_commit
         #: The rows the carrying statement answered (None: not carried).
         self.written: Sequence[Any] | None = None
@@ -477,7 +488,7 @@ class CarriedProgress:
         """After a carrying statement: what `write_offsets` does after its own."""
         assert self.written is not None
         await _after_progress(
-            session, self._consumer, self._epoch, self._progress, self.written, self._asynchronous_commit
+            session, self._consumer, self._epoch, self._progress, self.written, self._asynchronous_commit, self._poll_id
         )
 
 
@@ -488,8 +499,8 @@ def _renumbered(statement: str, by: int) -> str:
 
 #: PostgreSQL: the poll's streams' last sequences (new rows inserted, known ones moved: the rows read by
 #: `last_sequences` are locked by this transaction) and its partitions' offsets, in one statement. $1 consumer,
-#: $2 epoch, $3-$5 topics, partitions, next offsets; $6-$8 sources, stream ids, last sequences. Answers the
-#: offset rows it updated (a partition without one yet gets it inserted after).
+#: $2 epoch, $3-$5 topics, partitions, next offsets; $6-$8 sources, stream ids, last sequences; $9 the poll's id.
+#: Answers the offset rows it updated (a partition without one yet gets it inserted after).
 _PROGRESS_SQL = f"""
 WITH streams AS (
     INSERT INTO {consumed_streams.name} (consumer, source, stream_id, last_sequence)
@@ -497,7 +508,7 @@ WITH streams AS (
     FROM unnest($6::text[], $7::text[], $8::integer[]) AS s(source, stream_id, last_sequence)
     ON CONFLICT (consumer, source, stream_id) DO UPDATE SET last_sequence = excluded.last_sequence
 )
-UPDATE {consumer_offsets.name} AS o SET next_offset = p.next_offset, broker_epoch = $2
+UPDATE {consumer_offsets.name} AS o SET next_offset = p.next_offset, broker_epoch = $2, poll_id = $9::text
 FROM unnest($3::text[], $4::integer[], $5::bigint[]) AS p(topic, partition, next_offset)
 WHERE o.consumer = $1 AND o.topic = p.topic AND o.partition = p.partition
 RETURNING o.topic, o.partition

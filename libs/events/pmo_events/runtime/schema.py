@@ -104,6 +104,10 @@ consumer_offsets = Table(
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
     Column("broker_epoch", String(64), nullable=False),
+    # The poll whose transaction wrote the row (runtime_0005): a poll that failed tells from it whether its own
+    # COMMIT reached the database, not another holder's of the same records (`Subscription._unconfirmed_poll`).
+    # NULL: written by an earlier release.
+    Column("poll_id", String(64)),
 )
 
 consumed_streams = Table(

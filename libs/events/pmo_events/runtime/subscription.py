@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -329,8 +330,12 @@ class Subscription:
         self._lag_reading: asyncio.Task[None] | None = None
         #: Statistics are refreshed each time the events applied by this process double from here.
         self._analyze_at = ANALYZE_FIRST_AT
-        #: The last poll that failed: the offsets its commit stores and what it counted (`_unconfirmed_poll`).
-        self._unconfirmed: tuple[dict[tuple[str, int], int], Counts, int] | None = None
+        #: The last poll that failed: its id, its partitions and what it counted (`_unconfirmed_poll`).
+        self._unconfirmed: tuple[str, list[tuple[str, int]], Counts, int] | None = None
+        #: Each poll's id, written with its offsets: this process's own prefix and a count (`_next_poll_id`).
+        self._poll_prefix = f"{secrets.token_hex(8)}-"
+        self._polls = 0
+        self._poll_id: str | None = None
         self._attempt_applied = 0
         self._attempt_starts: dict[TopicPartition, int] = {}
         #: Reads and checks the signatures of the next poll while this one applies (libsodium releases the GIL).
@@ -465,7 +470,7 @@ class Subscription:
             self._unconfirmed_poll(stored)
             from_the_start = []
             for tp in tps:
-                offset, epoch = stored.get((tp.topic, tp.partition), (None, None))
+                offset, epoch, _ = stored.get((tp.topic, tp.partition), (None, None, None))
                 if offset is None or epoch != self._epoch:
                     from_the_start.append(tp)
                     self.status.positions[f"{tp.topic}:{tp.partition}"] = 0
@@ -765,6 +770,7 @@ class Subscription:
         counted = self._counts()
         self._unconfirmed = None
         self._attempt_applied = 0
+        self._poll_id = poll_id = self._next_poll_id()
         try:
             try:
                 applied = await self._apply_in_transaction(batch, checked, together=True)
@@ -774,8 +780,8 @@ class Subscription:
         except BaseException:
             # Its COMMIT may have reached the database with the reply lost: kept aside until the stored offsets
             # say (`_unconfirmed_poll`), as the retry starts after a poll that committed and counts none of it.
-            progress = {(tp.topic, tp.partition): records[-1].offset + 1 for tp, records in batch.items() if records}
-            self._unconfirmed = (progress, _less(self._counts(), counted), self._attempt_applied)
+            partitions = [(tp.topic, tp.partition) for tp, records in batch.items() if records]
+            self._unconfirmed = (poll_id, partitions, _less(self._counts(), counted), self._attempt_applied)
             self._take_back(counted)
             raise
         self.status.applied += applied
@@ -807,15 +813,22 @@ class Subscription:
         status.dead_letters.clear()
         status.dead_letters.update(dead_letters)
 
-    def _unconfirmed_poll(self, stored: Mapping[tuple[str, int], tuple[int, str]]) -> None:
-        """The counts of the poll that failed last given back when the offsets stored are the ones its commit
-        writes (one holder writes them: the subscription's lock): the COMMIT reached the database and its reply
-        was lost (session 11 review 2, R2-4). Any other stored offsets: it did not commit, and the retry counts."""
+    def _next_poll_id(self) -> str:
+        """An id no other poll has, of this process or another (its prefix is random): written with the offsets."""
+        self._polls += 1
+        return f"{self._poll_prefix}{self._polls}"
+
+    def _unconfirmed_poll(self, stored: Mapping[tuple[str, int], tuple[int, str, str | None]]) -> None:
+        """The counts of the poll that failed last given back when an offset row of its partitions holds its id:
+        the COMMIT reached the database and its reply was lost (session 11 review 2, R2-4). No row with its id: it
+        did not commit, and the retry counts. The offsets alone could not tell: in group mode another holder may
+        have applied the same records and stored the same end offsets meanwhile (session 13 review, F4). The id is
+        read right after the failure (every retry and restart seeks first), before this process writes another."""
         unconfirmed, self._unconfirmed = self._unconfirmed, None
         if unconfirmed is None:
             return
-        progress, counts, applied = unconfirmed
-        if not progress or any(stored.get(tp, (None, None)) != (end, self._epoch) for tp, end in progress.items()):
+        poll_id, partitions, counts, applied = unconfirmed
+        if not any(tp in stored and stored[tp][2] == poll_id for tp in partitions):
             return
         log.info("subscription %s: the poll that failed had committed (its reply was lost): counted", self.name)
         self._take_back(_more(self._counts(), counts))
@@ -877,6 +890,7 @@ class Subscription:
                     self._epoch,
                     sequences=(changed, last_seen),
                     asynchronous_commit=not self.durable_commits,
+                    poll_id=self._poll_id,
                 )
         return applied
 
@@ -912,7 +926,12 @@ class Subscription:
         if events:
             if carry is not None:
                 session.info[CARRIED_PROGRESS] = CarriedProgress(
-                    self.name, self._epoch, *carry, changed, asynchronous_commit=not self.durable_commits
+                    self.name,
+                    self._epoch,
+                    *carry,
+                    changed,
+                    asynchronous_commit=not self.durable_commits,
+                    poll_id=self._poll_id,
                 )
             try:
                 await self._handle(session, events)
