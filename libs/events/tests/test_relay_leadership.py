@@ -5,6 +5,7 @@ still goes out once."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import zlib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from pmo_devstack.polling import eventually
 from pmo_events.runtime import CommandRuntime, Database, EventStore, Metadata
 from pmo_events.runtime.kafka import KafkaSettings
-from pmo_events.runtime.relay import OutboxRelay, requeue_store
+from pmo_events.runtime.relay import OutboxRelay, RelayThread, requeue_store
 
 from .support import COUNTER, Incremented, migrated, pending_is, published
 
@@ -150,3 +151,78 @@ async def _advisory_locks_held(postgres_url: str) -> int:
         )
     finally:
         await admin.close()
+
+
+@pytest.mark.parametrize("on_thread", [False, True], ids=["on-the-loop", "relay-thread"])
+async def test_a_relay_that_loses_its_lock_while_woken_announces_the_commits_it_will_not_read(
+    postgres_url: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, on_thread: bool
+) -> None:
+    """A commit in the process of the relay that leads is not announced (the relay reads the outbox itself). When
+    that relay's lock went with its connection and another process's relay took the lock, read the outbox and went
+    idle before the commit, the first relay found out only at its next round, and never read the row: the new
+    holder found it at its next poll, `poll_interval` later (review of 49ae07e: `RelayThread.wake` does not hop
+    when the relay is woken already; the relay on the loop skips its NOTIFY when it leads). It announces now."""
+    db = await migrated(postgres_url, tmp_path)
+    other_db = Database(postgres_url)  # another process's relay, queued for the lock
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"{topic_prefix}.test.events"
+    first: OutboxRelay | RelayThread = (
+        RelayThread(db, Database(postgres_url, pool_size=2), kafka, service="test", topic=topic, poll_interval=30)
+        if on_thread
+        else OutboxRelay(db, kafka, service="test", topic=topic, poll_interval=30)
+    )  # no poll: only wake-ups and NOTIFYs
+    leader = first.relay if isinstance(first, RelayThread) else first
+    second = OutboxRelay(other_db, kafka, service="test", topic=topic, poll_interval=30)
+    # The first relay's next round waits at its look at the lock until the gate opens (on its own loop).
+    gate, held = threading.Event(), threading.Event()
+    gate.set()
+    check = leader._check_leadership
+
+    async def gated() -> None:
+        if not gate.is_set():
+            held.set()
+            await asyncio.to_thread(gate.wait)
+        await check()
+
+    leader._check_leadership = gated  # type: ignore[method-assign]
+    reads = 0
+    publish = second._publish_batch
+
+    async def counted() -> int:
+        nonlocal reads
+        found = await publish()
+        reads += 1
+        return found
+
+    second._publish_batch = counted  # type: ignore[method-assign]
+    tasks = [asyncio.create_task(first.run())]
+    admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await eventually(lambda: leader.status.connected and leader.status.active)
+        tasks.append(asyncio.create_task(second.run()))
+        gate.clear()
+        first.wake()  # a round starts, woken, and waits at the gate
+        await eventually(held.is_set)
+        pid = leader._lock.driver.get_server_pid()  # type: ignore[union-attr]
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        await eventually(lambda: second.status.active and reads >= 1, timeout=15)  # took over, read, idle
+        assert leader.status.active and leader._wake.is_set()  # the first does not know yet, and is woken
+        runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic=topic), on_commit=first.wake)
+        async with runtime.unit_of_work(Metadata(actor="tester")) as uow:
+            loaded = await uow.load(COUNTER, "c")
+            await uow.append(COUNTER, "c", loaded.version, [Incremented(counter_id="c", by=1)])
+        gate.set()
+        await eventually(lambda: not leader.status.active)
+        # Before: the row waited for the new holder's poll, 30 s.
+        await eventually(lambda: pending_is(second, 0), "published by the new holder", timeout=10)
+        assert len(await published(kafka_bootstrap, topic)) == 1
+    finally:
+        gate.set()
+        await first.stop(flush_timeout=1)
+        await second.stop(flush_timeout=1)
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        if isinstance(first, RelayThread):
+            await first.close()
+        await admin.close()
+        await db.dispose()
+        await other_db.dispose()

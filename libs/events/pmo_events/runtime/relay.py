@@ -124,9 +124,22 @@ class OutboxRelay:
         self._wake.set()
         if self.status.active or not self.db.is_postgres:
             return
+        self._announce_soon()
+
+    def _announce_soon(self) -> None:
         self._announce_again = True
         if self._announcer is None or self._announcer.done():
             self._announcer = asyncio.get_running_loop().create_task(self._announce())
+
+    def _lead_lost(self) -> None:
+        """The lock went with its connection while this relay led: it publishes no more, and announces once.
+
+        A commit in this process while it led was not announced (`wake`: the holder reads the outbox itself, and
+        `RelayThread.wake` does not even hop when the relay is woken already), and this relay will not read it
+        now. Another process's relay may have taken the lock before that commit, read the outbox and gone idle:
+        without this NOTIFY it found the row only at its next poll (`poll_interval`; latency, not loss)."""
+        self.status.active = False
+        self._announce_soon()
 
     async def _announce(self) -> None:
         while self._announce_again:
@@ -197,6 +210,8 @@ class OutboxRelay:
         if self._lock is None or self._lock.held:
             self.status.active = True
             return
+        if self.status.active:  # the lock went while this relay was retrying (the broker or database away)
+            self._lead_lost()
         self.status.active = False
         if not await self._lock.acquire(self._stopping):
             return  # stopping
@@ -220,6 +235,7 @@ class OutboxRelay:
             return
         await self._mark_unmarked()  # acknowledged by the broker: the next holder must not send them again
         await self._release_leadership()
+        self._lead_lost()
         raise LeadershipLost(f"relay {self.service}: the advisory lock's connection closed")
 
     async def _connect(self) -> None:
