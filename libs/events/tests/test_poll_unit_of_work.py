@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, UnitOfWork
+from pmo_events.contracts.portfolio import PortfolioCreated
+from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, UnitOfWork, reacts_to
 from pmo_events.runtime.schema import events, outbox, snapshots
 from pmo_events.runtime.views import StreamView
 
@@ -117,6 +118,38 @@ async def test_a_poll_writes_what_one_unit_of_work_per_event_writes(db_url: str,
     ]  # fmt: skip
     assert sorted(rows["view"]) == sorted([(counters[0], 35, 5), (counters[1], 40, 5), (counters[2], 30, 4)])
     assert rows["snapshots"] == sorted([(counters[0], 5), (counters[1], 5)])  # snapshot_every=5
+
+
+async def test_a_policy_that_declares_its_events_is_called_on_those_only(db_url: str, tmp_path: Path) -> None:
+    """`reacts_to`: a policy is called on the types it names (one without a declaration on every event), on a
+    poll's unit of work and a command's alike."""
+    db = await migrated(db_url, tmp_path)
+    called: list[str] = []
+
+    @reacts_to(Incremented)
+    async def on_increment(uow: UnitOfWork, event: RecordedEvent) -> None:
+        called.append(f"increment {uow.meta.causation_id}")
+
+    @reacts_to(PortfolioCreated)
+    async def on_other(uow: UnitOfWork, event: RecordedEvent) -> None:
+        called.append("other")
+
+    async def on_any(uow: UnitOfWork, event: RecordedEvent) -> None:
+        called.append(f"any {uow.meta.causation_id}")
+
+    runtime = CommandRuntime(db, EventStore(source="/pmo/test", topic="pmo.test.events"), projectors=[counter_view])
+    runtime.policies = [on_other, on_increment, on_any]
+    counter = str(uuid.uuid4())
+    async with runtime.unit_of_work(Metadata(causation_id="a")) as uow:
+        await increment(uow, counter, 1)
+    async with runtime.db.transaction() as session:
+        poll = runtime.for_poll(session)
+        for cause in ("b", "c"):
+            poll.meta = Metadata(causation_id=cause)
+            await increment(poll, counter, 1)
+        await poll.end()
+    assert called == ["increment a", "any a", "increment b", "any b", "increment c", "any c"]
+    await db.dispose()
 
 
 async def test_nothing_is_written_before_the_end_and_a_failed_poll_leaves_nothing(db_url: str, tmp_path: Path) -> None:

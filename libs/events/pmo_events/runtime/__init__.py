@@ -23,6 +23,7 @@ from pmo_events.runtime.unit_of_work import (
     StaleVersion,
     UnitOfWork,
     fold,
+    reacts_to,
 )
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "Supervisor",
     "UnitOfWork",
     "fold",
+    "reacts_to",
 ]

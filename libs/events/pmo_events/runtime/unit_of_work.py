@@ -41,7 +41,27 @@ S = TypeVar("S", bound=BaseModel)
 InlineProjector = Callable[[AsyncSession, RecordedEvent], Awaitable[None]]
 #: "Whenever this event is recorded, do that" in the same transaction (an approval initiates a project).
 #: It may append to other streams through the unit of work; rebuilds replay projectors, never policies.
+#: One that declares the events it reacts to (`reacts_to`) is called for those only; any other, for every event.
 Policy = Callable[["UnitOfWork", RecordedEvent], Awaitable[None]]
+P = TypeVar("P", bound=Policy)
+
+
+def reacts_to(*event_types: type[Event]) -> Callable[[P], P]:
+    """Declares the only event types a policy does anything on (it must return at once on any other): the units
+    of work then call it for those types only, not for every event recorded (`policies_for`)."""
+    names = frozenset(event_type.type_name() for event_type in event_types)
+
+    def declare(policy: P) -> P:
+        policy.reacts_to = names  # type: ignore[attr-defined]
+        return policy
+
+    return declare
+
+
+def policies_for(policies: Sequence[Policy], event_type: str) -> list[Policy]:
+    """The policies to call on a recorded event of `event_type`, in their order: those that declared it, and
+    those that declared nothing."""
+    return [p for p in policies if event_type in getattr(p, "reacts_to", (event_type,))]
 
 
 @dataclass(frozen=True)
@@ -412,7 +432,7 @@ class UnitOfWork:
         if snapshot_due and state_after is not None:
             await self.store.save_snapshot(self.session, stream_id, new_version, state_after.model_dump_json())
         for event in recorded:
-            for react in self._policies:
+            for react in policies_for(self._policies, event.type):
                 await react(self, event)
         return recorded
 
@@ -791,13 +811,29 @@ class PollUnitOfWork(UnitOfWork):
             if _crossed(before, loaded.version, aggregate):
                 await self.store.save_snapshot(self.session, stream_id, loaded.version, loaded.state.model_dump_json())
         if self._policies:
-            for append, meta in appends:
-                caused = UnitOfWork(self.session, self.store, meta, self._projectors, self._policies)
-                for recorded in append.recorded:
-                    for react in self._policies:
-                        await react(caused, positioned[recorded.event_id])
-                await caused.flush()
+            await self._react(appends, positioned)
         return written
+
+    async def _react(
+        self, appends: list[tuple[PreparedAppend, Metadata]], positioned: dict[str, RecordedEvent]
+    ) -> None:
+        """The policies on each recorded event, with a unit of work of its cause's `meta` per append; an append
+        none of whose events any policy reacts to (`reacts_to`) gets none."""
+        by_type: dict[str, list[Policy]] = {}
+        for append, meta in appends:
+            caused: UnitOfWork | None = None
+            for recorded in append.recorded:
+                reacting = by_type.get(recorded.type)
+                if reacting is None:
+                    reacting = by_type[recorded.type] = policies_for(self._policies, recorded.type)
+                if not reacting:
+                    continue
+                if caused is None:
+                    caused = UnitOfWork(self.session, self.store, meta, self._projectors, self._policies)
+                for react in reacting:
+                    await react(caused, positioned[recorded.event_id])
+            if caused is not None:
+                await caused.flush()
 
     def _held_rows(self, view: StreamView[Any], written: list[RecordedEvent]) -> Folding[Any] | None:
         """The view's rows after `written`, from the states the poll holds, when the view's state IS the

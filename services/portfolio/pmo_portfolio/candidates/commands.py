@@ -8,7 +8,7 @@ from typing import Any
 from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.contracts.portfolio import InvestmentDecided, MotionCarried
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import UnitOfWork, fold
+from pmo_events.runtime import UnitOfWork, fold, reacts_to
 from pmo_portfolio import governance
 from pmo_portfolio.candidates import queries
 from pmo_portfolio.candidates.domain import decisions, registration, scoring
@@ -83,6 +83,7 @@ async def move_investment(uow: UnitOfWork, portfolio_id: str, command: DecideInv
     return governance.motion_view(motion, version, portfolio.state.currency), version
 
 
+@reacts_to(MotionCarried)
 async def decide_carried_motion(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: the vote that carries an investment motion records the decision, in the vote's transaction."""
     if recorded.type != MotionCarried.type_name():

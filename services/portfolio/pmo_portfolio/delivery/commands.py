@@ -25,7 +25,7 @@ from pmo_events.contracts.portfolio import (
 )
 from pmo_events.contracts.portfolio.delivery import ChangeOutcome
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, CommandRuntime, ConcurrencyConflict, Metadata, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, CommandRuntime, ConcurrencyConflict, Metadata, UnitOfWork, fold, reacts_to
 from pmo_portfolio import candidates, funding, governance
 from pmo_portfolio.delivery import queries
 from pmo_portfolio.delivery.domain import board_actions, change_requests
@@ -60,6 +60,7 @@ OWN_STREAMS: dict[type[Event], tuple[str, str]] = {
 }
 
 
+@reacts_to(InvestmentDecided)
 async def initiate_approved_project(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: an approval initiates the project (same id as the proposal) in the decision's transaction."""
     if recorded.type != InvestmentDecided.type_name():
@@ -124,6 +125,7 @@ CARRIED_ON_PROJECTS = {
 }
 
 
+@reacts_to(MotionCarried)
 async def resolve_carried_action(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: the vote that carries a motion about a project applies it in the vote's transaction: a board action
     resolved (pausing or cancelling with it), a change request decided (moving the envelope with it)."""
@@ -231,6 +233,7 @@ async def notice_overdue(runtime: CommandRuntime, now: datetime, meta: Metadata)
     return counted
 
 
+@reacts_to(StageGateDecided)
 async def offer_lessons_at_gate(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: a project that proceeds through a gate is offered the lessons most relevant to it, in the gate's
     transaction (on the stream `lessons-<project_id>`, so the project's version does not move)."""

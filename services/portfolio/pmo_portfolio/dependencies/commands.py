@@ -22,7 +22,7 @@ from pmo_events.contracts.portfolio import (
     graph_id_of,
 )
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, UnitOfWork, fold, reacts_to
 from pmo_portfolio import delivery, funding, programmes
 from pmo_portfolio.dependencies import domain as dependency_rules
 from pmo_portfolio.dependencies.domain import (
@@ -46,24 +46,23 @@ def graph_of(portfolio_id: str) -> tuple[AggregateType[DependencyGraph], str]:
 
 #: The provider's events that can move its forecast: a schedule change, a report, a pause, a resumption,
 #: a cancellation, a closure (a withdrawn report changes nothing the forecast follows, but is checked).
-FORECAST_NEWS = frozenset(
-    cls.type_name()
-    for cls in (
-        ProjectInitiated,
-        ChangeRequestDecided,
-        StatusReported,
-        StatusReportWithdrawn,
-        ProjectPaused,
-        ProjectResumed,
-        ProjectCancelled,
-        ProjectClosed,
-    )
+FORECAST_NEWS_TYPES = (
+    ProjectInitiated,
+    ChangeRequestDecided,
+    StatusReported,
+    StatusReportWithdrawn,
+    ProjectPaused,
+    ProjectResumed,
+    ProjectCancelled,
+    ProjectClosed,
 )
+FORECAST_NEWS = frozenset(cls.type_name() for cls in FORECAST_NEWS_TYPES)
 
 
 #: The programme's events that move or settle its milestones: a tranche planned (again), a tranche reviewed
 #: (`continue` meets its milestone, `close_programme` cancels the ones not met).
-MILESTONE_NEWS = frozenset(cls.type_name() for cls in (TranchePlanned, TrancheReviewed))
+MILESTONE_NEWS_TYPES = (TranchePlanned, TrancheReviewed)
+MILESTONE_NEWS = frozenset(cls.type_name() for cls in MILESTONE_NEWS_TYPES)
 
 
 def outlook(project: delivery.Project) -> Outlook:
@@ -152,6 +151,7 @@ async def withdraw_dependency(
     return after.dependencies[dependency_id], loaded.version + len(new_events)
 
 
+@reacts_to(*FORECAST_NEWS_TYPES)
 async def reassess_dependencies(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: after any news that can move a project's forecast, the dependencies on it are flagged at risk
     (`DependencyAtRisk`, with the cause) or cleared (`DependencyRiskCleared`) where that changed."""
@@ -170,6 +170,7 @@ async def reassess_dependencies(uow: UnitOfWork, recorded: RecordedEvent) -> Non
         await uow.append(GRAPH, graph_id, loaded.version, new_events, after)
 
 
+@reacts_to(*MILESTONE_NEWS_TYPES)
 async def reassess_milestone_dependencies(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: after a tranche is planned (again) or reviewed, the dependencies on the programme's milestones
     are flagged at risk or cleared where that changed; a tranche planned with a project that needs the

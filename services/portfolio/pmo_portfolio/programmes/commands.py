@@ -11,7 +11,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio import InvestmentDecided, PortfolioBudgetSet, ProjectBudgetChanged
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, UnitOfWork, fold
+from pmo_events.runtime import AggregateType, UnitOfWork, fold, reacts_to
 from pmo_portfolio import delivery, funding, objectives
 from pmo_portfolio.programmes import domain as programme_rules
 from pmo_portfolio.programmes.domain import Joining, Programme, ProgrammeDefinition
@@ -116,6 +116,7 @@ async def set_benefit_contribution(
     )
 
 
+@reacts_to(InvestmentDecided)
 async def join_at_approval(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: an approval that names a programme brings the project into it in the decision's transaction;
     a budget the ring-fence cannot hold (or a programme that is closed or elsewhere) refuses the approval."""
@@ -146,6 +147,7 @@ async def join_at_approval(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     await uow.append(PROGRAMME, decision.programme_id, loaded.version, new_events, after)
 
 
+@reacts_to(ProjectBudgetChanged)
 async def move_ring_fence_draw(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: a member project's budget change (in the change's transaction) moves its draw on the
     programme's ring-fence; an increase the ring-fence cannot hold refuses the change whole (409)."""
@@ -171,6 +173,7 @@ async def move_ring_fence_draw(uow: UnitOfWork, recorded: RecordedEvent) -> None
         await uow.append(PROGRAMME, programme_id, loaded.version, new_events, after)
 
 
+@reacts_to(PortfolioBudgetSet)
 async def keep_ring_fences_within_envelope(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: a new envelope is refused whole (in its own transaction) when it is below what the
     portfolio's open programmes ring-fence in a period, as creating such a programme is."""
