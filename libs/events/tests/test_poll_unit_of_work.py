@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from pmo_events.envelope import RecordedEvent
 from pmo_events.contracts.portfolio import PortfolioCreated
+from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import CommandRuntime, ConcurrencyConflict, EventStore, Metadata, UnitOfWork, reacts_to
 from pmo_events.runtime.schema import events, outbox, snapshots
 from pmo_events.runtime.views import StreamView
