@@ -45,13 +45,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import replace as with_fields
 from pathlib import Path
 
-from load import PEER_PYTHON, PEERS, ServerCpu, es_env, require_tools, rss_mb
+from load import PEER_PYTHON, PEERS, TICKS, backends, children_cpu_ms, es_env, require_tools, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
@@ -66,6 +67,7 @@ from pmo_events.runtime import Database, EventStore
 from pmo_events.runtime.heap import growing_heap
 from pmo_events.runtime.migrate import upgrade
 from pmo_events.runtime.projection import rebuild_inline_views
+from pmo_events.runtime.rebuild_workers import pod_cpus
 from pmo_events.runtime.schema import events as events_table
 from pmo_events.runtime.store import _row
 from pmo_intake.bootstrap import INTAKE
@@ -105,8 +107,64 @@ class Replayed:
         )
 
 
+class ServerCpu:
+    """CPU the database server spent for one database during a block, short-lived backends included.
+
+    A rebuild's workers connect and disconnect within the block, so their backends are gone by its end: a
+    thread reads the postmaster's children every 10 ms and each backend's CPU of this database, keeping the
+    last figure of each (a backend's last ≤ 10 ms are missed). Its own CPU counts in the client's figure."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        present = backends(self.database)
+        self.postmaster = int(Path(f"/proc/{present[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        self.before = {pid: cpu for pid, cpu in self._cpu(present).items()}
+        self.last = dict(self.before)
+        self.mine: dict[int, bool] = dict.fromkeys(present, True)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _cpu(self, pids: list[int]) -> dict[int, float]:
+        spent = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            spent[pid] = (int(fields[11]) + int(fields[12])) * 1000 / TICKS
+        return spent
+
+    def _sample(self) -> None:
+        try:
+            children = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text().split()
+        except OSError:
+            return
+        for pid in map(int, children):
+            if pid not in self.mine:
+                try:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                self.mine[pid] = f" {self.database} " in title
+        self.last.update(self._cpu([pid for pid, mine in self.mine.items() if mine]))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self._sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return sum(spent - self.before.get(pid, 0.0) for pid, spent in self.last.items())
+
+
 class Timed:
-    """Wall time and CPU (this process + the database's server processes) of the block."""
+    """Wall time and CPU (this process, its ended child processes, the database's server processes) of the block."""
 
     def __init__(self, database: str) -> None:
         self.server = ServerCpu(database)
@@ -114,11 +172,13 @@ class Timed:
     def __enter__(self) -> Timed:
         self.server.start()
         self.started, self.client = time.perf_counter(), time.process_time()
+        self.children = children_cpu_ms()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.seconds = time.perf_counter() - self.started
-        self.cpu_ms = (time.process_time() - self.client) * 1000 + self.server.stop()
+        self.workers_ms = children_cpu_ms() - self.children
+        self.cpu_ms = (time.process_time() - self.client) * 1000 + self.workers_ms + self.server.stop()
 
 
 async def floor(db: Database, name: str, repeat: int, reporting: bool) -> list[list[Replayed]]:
@@ -151,7 +211,7 @@ async def floor(db: Database, name: str, repeat: int, reporting: bool) -> list[l
 
 
 async def reporting_rebuild(
-    url: str, history: list[RecordedEvent], repeat: int, floors: list[list[Replayed]] | None = None
+    url: str, history: list[RecordedEvent], repeat: int, floors: list[list[Replayed]] | None = None, workers: int = 1
 ) -> list[Replayed]:
     await asyncio.to_thread(upgrade, url, REPORTING.migrations, REPORTING.metadata)
     db = Database(url)
@@ -161,9 +221,11 @@ async def reporting_rebuild(
         for _ in range(repeat):
             jobs = [(projection, await begin_rebuild(db, projection)) for projection in PROJECTIONS.values()]
             with Timed(url.rsplit("/", 1)[1]) as timed:
-                await run_rebuilds(db, jobs)
+                await run_rebuilds(db, jobs, workers=workers)
             assert all(progress.phase == "done" for _, progress in jobs), [p.error for _, p in jobs]
-            runs.append(Replayed("reporting rebuild, every read model", len(history), timed.seconds, timed.cpu_ms))
+            name = f"reporting rebuild, {workers} process{'es' if workers > 1 else ''}"
+            runs.append(Replayed(name, len(history), timed.seconds, timed.cpu_ms))
+            print(f"    (of its CPU, the forked workers': {timed.workers_ms / 1000:.2f}s)")
         folded = ", ".join(f"{projection.name} {progress.folded}" for projection, progress in jobs)
         print(f"  reporting rebuild folded: {folded}; this process's RSS after it: {rss_mb(os.getpid()):.0f} MB")
         if floors is not None:
@@ -287,6 +349,12 @@ def main() -> None:
         help="delivered: delivery and proposals' paths as the product records them; legacy: before 2026-11-30",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=pod_cpus(),
+        help="processes reporting's rebuild may fold in (PMO_REBUILD_WORKERS; default: this machine's CPUs)",
+    )
+    parser.add_argument(
         "--floor",
         action="store_true",
         help="also time reading each rebuild's events alone, and with decoding: what a cheaper fold cannot go below",
@@ -306,7 +374,11 @@ def main() -> None:
     try:
         peer = best(peer_replay(urls[0].rsplit("/", 1)[1], len(history), args.repeat))
         floors: list[list[Replayed]] | None = [] if args.floor else None
-        ours = [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat, floors)))] if reporting else []
+        ours = (
+            [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat, floors, args.workers)))]
+            if reporting
+            else []
+        )
         for url, service in zip(urls[1 + reporting :], services, strict=True):
             ours.append(best(asyncio.run(service_rebuild(url, history, args.repeat, service, floors))))
         print("\nratios of the best runs to the peer's best (issue 17 target: ≥ 1.5), by wall time and by CPU:")

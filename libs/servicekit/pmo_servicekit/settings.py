@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pmo_events.runtime.rebuild_workers import pod_cpus
 from pmo_events.runtime.store import DEFAULT_MAX_EVENT_BYTES
 
 DEV_ISSUER = "pmo-dev"
@@ -31,6 +32,10 @@ class ServiceSettings(BaseSettings):
     #: the second thread in CPU (README "Outbox relay" has the figures): off unless the event lag of a saturated
     #: process matters more than its throughput.
     relay_thread: bool = False
+    #: Processes a rebuild may fold in on PostgreSQL (this one and forked workers, each reading under one
+    #: exported snapshot; reporting shares its read models out among them). Unset: the CPUs the pod may use
+    #: (its cgroup quota, else its affinity). 1: the rebuild stays in the serving process. SQLite: always 1.
+    rebuild_workers: int | None = Field(default=None, ge=1, le=64)
     #: Seconds a worker process (portfolio's scenario solver, reporting's drawings) waits for work before it
     #: exits, giving its memory back; the next call starts a new one. 0: it stays (`pmo_servicekit.worker_process`).
     worker_idle_seconds: float = Field(default=600.0, ge=0)
@@ -64,6 +69,11 @@ class ServiceSettings(BaseSettings):
     sweep_every_seconds: float = Field(default=0.0, ge=0, le=604_800, allow_inf_nan=False)
     #: `/health/ready` answers 503 once the relay or a subscription has been disconnected this long.
     readiness_grace_seconds: float = Field(default=15.0, ge=0)
+
+    @property
+    def rebuild_processes(self) -> int:
+        """`rebuild_workers`, or the pod's CPUs when unset."""
+        return self.rebuild_workers or pod_cpus()
 
     @model_validator(mode="after")
     def _one_database_url(self) -> ServiceSettings:

@@ -1,4 +1,4 @@
-"""`python -m pmo_reporting projections list | rebuild NAME`: the admin endpoints from a shell, with a progress bar."""
+"""`python -m pmo_reporting projections list | rebuild NAME...`: the admin endpoints from a shell, with progress."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pmo_events.runtime import Database
-from pmo_reporting.application.rebuild import RebuildProgress, RebuildRefused, begin_rebuild, run_rebuild
+from pmo_reporting.application.rebuild import Job, RebuildProgress, RebuildRefused, begin_rebuild, release, run_rebuilds
 from pmo_reporting.application.status import projections_status
 from pmo_reporting.projections.catalogue import PROJECTIONS
 from pmo_servicekit.settings import ServiceSettings
@@ -23,14 +23,20 @@ def projections_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="pmo-reporting projections", description="Reporting's read models")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="each read model's generation, state and position")
-    rebuild = commands.add_parser("rebuild", help="rebuild a read model online from the event log")
-    rebuild.add_argument("name", choices=sorted(PROJECTIONS))
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="rebuild read models online from one read of the event log (several: shared out among "
+        "PMO_REBUILD_WORKERS processes on PostgreSQL)",
+    )
+    rebuild.add_argument("name", nargs="+", choices=sorted(PROJECTIONS))
     rebuild.add_argument("--force", action="store_true", help="take over a rebuild whose process died")
     args = parser.parse_args(argv)
-    db = Database(ServiceSettings().database_url_for("reporting"))
+    settings = ServiceSettings()
+    db = Database(settings.database_url_for("reporting"))
     if args.command == "list":
         return asyncio.run(_list(db))
-    return asyncio.run(_rebuild(db, args.name, force=args.force))
+    names = list(dict.fromkeys(args.name))
+    return asyncio.run(_rebuild(db, names, force=args.force, workers=settings.rebuild_processes))
 
 
 async def _list(db: Database) -> int:
@@ -52,8 +58,7 @@ async def _list(db: Database) -> int:
     return 0
 
 
-async def _rebuild(db: Database, name: str, *, force: bool) -> int:
-    projection = PROJECTIONS[name]
+async def _rebuild(db: Database, names: list[str], *, force: bool, workers: int) -> int:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -62,30 +67,45 @@ async def _rebuild(db: Database, name: str, *, force: bool) -> int:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
+    jobs: list[Job] = []
     try:
         try:
-            progress = await begin_rebuild(db, projection, force=force)
+            for name in names:
+                jobs.append((PROJECTIONS[name], await begin_rebuild(db, PROJECTIONS[name], force=force)))
         except RebuildRefused:
-            console.print(f"[red]a rebuild of {name} is already running; --force takes over one whose process died")
+            for projection, claimed in jobs:  # release the ones already claimed
+                await release(db, projection, claimed)
+            busy = names[len(jobs)]
+            console.print(f"[red]a rebuild of {busy} is already running; --force takes over one whose process died")
             return 1
         with Progress(*columns, console=console) as bar:
-            task = bar.add_task(f"{name} → generation {progress.generation}", total=None, rate="-")
+            tasks = {
+                progress.projection: bar.add_task(
+                    f"{progress.projection} → generation {progress.generation}", total=None, rate="-"
+                )
+                for _, progress in jobs
+            }
 
             def advance(state: RebuildProgress) -> None:
                 elapsed = max(((state.finished_at or datetime.now(UTC)) - state.started_at).total_seconds(), 1e-3)
                 bar.update(
-                    task,
-                    description=f"{name} → generation {state.generation}: {state.phase}",
+                    tasks[state.projection],
+                    description=f"{state.projection} → generation {state.generation}: {state.phase}",
                     total=state.total or None,
                     completed=state.folded,
                     rate=f"{state.folded / elapsed:,.0f}",
                 )
 
-            await run_rebuild(db, projection, progress, advance)
+            await run_rebuilds(db, jobs, advance, workers=workers)
     finally:
         await db.dispose()
-    if progress.error:
-        console.print(f"[red]rebuild of {name} failed: {progress.error}; generation unchanged")
-        return 1
-    console.print(f"{name}: generation {progress.generation} answers now ({progress.folded} events folded)")
-    return 0
+    failed = 0
+    for _, progress in jobs:
+        if progress.error:
+            failed += 1
+            console.print(f"[red]rebuild of {progress.projection} failed: {progress.error}; generation unchanged")
+        else:
+            console.print(
+                f"{progress.projection}: generation {progress.generation} answers now ({progress.folded} events folded)"
+            )
+    return 1 if failed else 0

@@ -34,7 +34,8 @@ def rebuilds_of(request: Request) -> Rebuilds:
     """One rebuild registry per app, made on first use."""
     state = request.app.state
     if getattr(state, "rebuilds", None) is None:
-        state.rebuilds = Rebuilds(service_runtime(request).db)
+        runtime = service_runtime(request)
+        state.rebuilds = Rebuilds(runtime.db, workers=runtime.settings.rebuild_processes)
     return state.rebuilds
 
 
