@@ -136,6 +136,16 @@ async def count_by_type(session: AsyncSession, *, upto: int) -> dict[str, int]:
     return {type_: int(count) for type_, count in await session.execute(query)}
 
 
+async def weigh_by_type(session: AsyncSession, *, upto: int) -> dict[str, tuple[int, int]]:
+    """How many events of each type the log holds up to `upto`, and the bytes of their stored JSON."""
+    query = (
+        select(event_log.c.type, func.count(), func.sum(func.octet_length(event_log.c.data)))
+        .where(event_log.c.seq <= upto)
+        .group_by(event_log.c.type)
+    )
+    return {type_: (int(count), int(size or 0)) for type_, count, size in await session.execute(query)}
+
+
 async def log_head(session: AsyncSession) -> int:
     """The last sequence number in the log (0 when empty)."""
     return int((await session.execute(select(func.coalesce(func.max(event_log.c.seq), 0)))).scalar_one())

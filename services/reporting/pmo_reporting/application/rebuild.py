@@ -20,8 +20,9 @@ from pmo_reporting.adapters.db.checkpoints import drop_checkpoints
 from pmo_reporting.adapters.db.documents import drop_generation, drop_other_generations, write_documents
 from pmo_reporting.adapters.db.tables import documents, projections
 from pmo_reporting.application.live import fold_live, projection_row
-from pmo_reporting.application.log_reader import count_by_type, log_head, read_log, stream_types
+from pmo_reporting.application.log_reader import count_by_type, log_head, read_log, stream_types, weigh_by_type
 from pmo_reporting.projections.base import Projection
+from pmo_reporting.projections.catalogue import PARTS, PROJECTIONS
 from pmo_reporting.projections.documents import InMemoryDocuments
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,8 @@ async def run_rebuilds(db: Database, jobs: Sequence[Job], advance: Advance | Non
     With `workers` > 1 on PostgreSQL the read models are shared out among that many processes (this one and
     forked workers: `_fold_in_workers`), each reading the log under one exported snapshot; a read model is
     the unit, as no two share a document. Elsewhere, or for one read model, one process folds them all."""
-    groups = _groups(jobs, workers) if db.is_postgres else [list(jobs)]
-    if len(groups) > 1:
-        written, position = await _fold_in_workers(db, groups, advance)
+    if db.is_postgres and workers > 1 and sum(len(PARTS[projection.name]) for projection, _ in jobs) > 1:
+        written, position = await _fold_in_workers(db, jobs, workers, advance)
     else:
         written, position = await _fold_and_write(db, jobs, advance)
     if written:
@@ -151,108 +151,172 @@ async def _write(
     return written
 
 
-def _groups(jobs: Sequence[Job], workers: int) -> list[list[Job]]:
-    """The jobs shared out among at most `workers` processes, the read models taking most events first."""
-    groups: list[list[Job]] = [[] for _ in range(max(1, min(workers, len(jobs))))]
-    for job in sorted(jobs, key=lambda job: -len(job[0].handles)):
-        min(groups, key=lambda group: sum(len(p.handles) for p, _ in group)).append(job)
-    return groups
+#: A share of a rebuild: (read model, which of its `PARTS`).
+Share = tuple[str, int]
 
 
-async def _fold_in_workers(db: Database, groups: list[list[Job]], advance: Advance | None) -> tuple[list[Job], int]:
-    """The first group folded here, each other one by a forked worker, all under this transaction's snapshot.
+def _groups(jobs: Sequence[Job], weights: dict[str, int], workers: int) -> list[list[Share]]:
+    """The jobs' parts shared out among at most `workers` processes, heaviest first to the lightest group.
 
-    This process's REPEATABLE READ transaction exports its snapshot and reads the head; each worker imports
-    the snapshot, folds its read models and writes their generations in ONE transaction of its own (a worker
-    killed mid-write leaves nothing: the server rolls it back), then reports `done`. The exporting transaction
-    stays open until every worker has imported the snapshot. A worker's read models fail with it (their
-    generations dropped, the answering ones kept); the others go on to their swap.
+    A part weighs the stored JSON of the events it takes (what decoding and folding them roughly costs)."""
+    shares = [(projection.name, index) for projection, _ in jobs for index in range(len(PARTS[projection.name]))]
+
+    def weight(share: Share) -> int:
+        return sum(weights.get(t, 0) for t in PARTS[share[0]][share[1]].handles)
+
+    groups: list[list[Share]] = [[] for _ in range(max(1, min(workers, len(shares))))]
+    loads = [0] * len(groups)
+    for share in sorted(shares, key=weight, reverse=True):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(share)
+        loads[lightest] += weight(share)
+    return [group for group in groups if group]
+
+
+def _merged(shares: Sequence[Share]) -> list[tuple[Projection, frozenset[str]]]:
+    """Per read model, its parts among `shares` as one projection (each type's effects in the read model's
+    order), with the types whose events it counts as folded (a type two parts take counts in the first)."""
+    merged = []
+    for name in dict.fromkeys(name for name, _ in shares):
+        indexes = sorted(index for of, index in shares if of == name)
+        parts = PARTS[name]
+        handlers: dict[str, tuple] = {}
+        for index in indexes:
+            for type_name, effects in parts[index].handlers.items():
+                handlers[type_name] = (*handlers.get(type_name, ()), *effects)
+        counted = frozenset().union(
+            *(parts[i].handles - frozenset().union(*(part.handles for part in parts[:i])) for i in indexes)
+        )
+        merged.append((Projection(name, PROJECTIONS[name].description, handlers), counted))
+    return merged
+
+
+async def _fold_in_workers(
+    db: Database, jobs: Sequence[Job], workers: int, advance: Advance | None
+) -> tuple[list[Job], int]:
+    """Parts of the read models folded here and by forked workers, all under this transaction's snapshot.
+
+    This process's REPEATABLE READ transaction exports its snapshot, reads the head and weighs the log's
+    types; the read models' parts (`PARTS`) are shared out among `workers` processes (this one folds the
+    first group). Each worker imports the snapshot, folds its parts and writes their documents into their
+    read models' new generations in ONE transaction of its own (a worker killed mid-write leaves nothing: the
+    server rolls it back), then reports `done`. The exporting transaction stays open until every worker has
+    imported the snapshot. A read model is written only when every process holding one of its parts has
+    written; otherwise it fails (its new generation dropped, the answering one kept) and the others go on.
     """
-    own, *others = groups
-    jobs = [job for group in groups for job in group]
-    by_name = {projection.name: progress for projection, progress in jobs}
+    by_name = {projection.name: (projection, progress) for projection, progress in jobs}
+    folded: dict[tuple[int, str], int] = {}
     imported: set[ForkedWorker] = set()
 
-    def listener(worker: ForkedWorker) -> Callable[[object], None]:
+    def listener(number: int, worker: ForkedWorker | None) -> Callable[[object], None]:
         def heard(message: object) -> None:
             if message == "imported":
-                imported.add(worker)
+                imported.add(worker)  # type: ignore[arg-type]
                 return
-            _, name, folded = message  # type: ignore[misc]
-            by_name[name].folded = folded
+            _, name, count = message  # type: ignore[misc]
+            folded[number, name] = count
+            progress = by_name[name][1]
+            progress.folded = sum(n for (_, of), n in folded.items() if of == name)
             if advance is not None:
-                advance(by_name[name])
+                advance(progress)
 
         return heard
 
     started: list[ForkedWorker] = []
+    failures: dict[str, Exception] = {}
     try:
         async with db.sessions() as session:
             snapshot = await export_snapshot(session)
             head = await log_head(session)
-            counts = await count_by_type(session, upto=head)
+            weights = await weigh_by_type(session, upto=head)
             for projection, progress in jobs:
-                progress.total = sum(counts.get(t, 0) for t in projection.handles)
+                progress.total = sum(weights.get(t, (0, 0))[0] for t in projection.handles)
+            own, *others = _groups(jobs, {t: size for t, (_, size) in weights.items()}, workers)
             for number, group in enumerate(others, start=1):
-                share = _Share(db.url, snapshot, head, tuple((p.name, progress.generation) for p, progress in group))
+                share = _Share(db.url, snapshot, head, tuple((n, i, by_name[n][1].generation) for n, i in group))
                 started.append(ForkedWorker(share, name=f"rebuild-{number}"))
+            listeners = [listener(number, worker) for number, worker in enumerate(started, start=1)]
+            heard_here = listener(0, None)
 
-            def between_pages() -> None:
-                for worker in started:
-                    worker.drain(listener(worker))
+            def between_pages(part: RebuildProgress) -> None:
+                heard_here(("folded", part.projection, part.folded))
+                for worker, heard in zip(started, listeners, strict=True):
+                    worker.drain(heard)
 
-            docs = await _fold_pages(session, own, head, advance, between_pages)
-            for worker in started:  # the snapshot is needed until each worker has imported it
-                await worker.until(lambda worker=worker: worker in imported, listener(worker))
+            docs = await _fold_shares(session, _merged(own), head, between_pages)
+            for worker, heard in zip(started, listeners, strict=True):  # the snapshot is needed until imported
+                await worker.until(lambda worker=worker: worker in imported, heard)
     except Exception as exc:
         for worker in started:
             worker.stop()
         for projection, progress in jobs:
             await _failed(db, projection, progress, exc, advance)
         return [], 0
-    written = await _write(db, own, docs, head, advance)
-    for worker, group in zip(started, others, strict=True):
+    for name, of_name in docs.items():
+        projection, progress = by_name[name]
         try:
-            await worker.wait(listener(worker))
+            progress.phase = "writing"
             async with db.transaction() as session:
-                for projection, _ in group:
-                    await _set(session, projection.name, rebuild_position=head)
+                await write_documents(session, name, progress.generation, of_name.rows())
+        except Exception as exc:
+            failures[name] = exc
+    for worker, heard, group in zip(started, listeners, others, strict=True):
+        try:
+            await worker.wait(heard)
         except Exception as exc:
             worker.stop()
-            for projection, progress in group:
-                await _failed(db, projection, progress, exc, advance)
-        else:
-            written += group
+            for name, _ in group:
+                failures.setdefault(name, exc)
+    written: list[Job] = []
+    for projection, progress in jobs:
+        if projection.name in failures:
+            await _failed(db, projection, progress, failures[projection.name], advance)
+            continue
+        async with db.transaction() as session:
+            await _set(session, projection.name, rebuild_position=head)
+        written.append((projection, progress))
     return written, head
 
 
 @dataclass(frozen=True)
 class _Share:
-    """A forked worker's share of a rebuild: its read models' generations, folded and written under `snapshot`."""
+    """A forked worker's share of a rebuild: parts of read models (name, part, generation), folded and written
+    under `snapshot`."""
 
     url: str
     snapshot: str
     head: int
-    generations: tuple[tuple[str, int], ...]
+    parts: tuple[tuple[str, int, int], ...]
 
     async def __call__(self, send: Callable[[object], None]) -> None:
-        from pmo_reporting.projections.catalogue import PROJECTIONS
-
-        jobs = [(PROJECTIONS[name], RebuildProgress(name, generation)) for name, generation in self.generations]
+        generations = {name: generation for name, _, generation in self.parts}
         db = Database(self.url, pool_size=1)
         try:
             async with db.transaction() as session:
                 await import_snapshot(session, self.snapshot)
                 send("imported")
-                docs = await _fold_pages(
-                    session, jobs, self.head, lambda progress: send(("folded", progress.projection, progress.folded))
+                docs = await _fold_shares(
+                    session,
+                    _merged([(name, index) for name, index, _ in self.parts]),
+                    self.head,
+                    lambda progress: send(("folded", progress.projection, progress.folded)),
                 )
-                for projection, progress in jobs:
-                    await write_documents(
-                        session, projection.name, progress.generation, docs.pop(projection.name).rows()
-                    )
+                for name, of_name in docs.items():
+                    await write_documents(session, name, generations[name], of_name.rows())
         finally:
             await db.dispose()
+
+
+async def _fold_shares(
+    session: AsyncSession,
+    shares: list[tuple[Projection, frozenset[str]]],
+    head: int,
+    each_page: Callable[[RebuildProgress], None],
+) -> dict[str, InMemoryDocuments]:
+    """`_fold_pages` of merged parts, each counting the events of its counted types as folded."""
+    counting = [(projection, RebuildProgress(projection.name, 0)) for projection, _ in shares]
+    counted = {projection.name: types for projection, types in shares}
+    return await _fold_pages(session, counting, head, each_page, counted=counted)
 
 
 def _finish(progress: RebuildProgress, advance: Advance | None) -> None:
@@ -299,9 +363,11 @@ async def _fold_pages(
     jobs: Sequence[Job],
     head: int,
     advance: Advance | None,
-    between_pages: Callable[[], None] | None = None,
+    *,
+    counted: dict[str, frozenset[str]] | None = None,
 ) -> dict[str, InMemoryDocuments]:
-    """The log's events of the jobs' types up to `head`, read on `session`, folded into new documents."""
+    """The log's events of the jobs' types up to `head`, read on `session`, folded into new documents; each
+    job's `folded` counts the events of its types (of `counted[name]`'s when given)."""
     docs = {projection.name: InMemoryDocuments() for projection, _ in jobs}
     takers: dict[str, list[Job]] = {}
     for job in jobs:
@@ -316,13 +382,12 @@ async def _fold_pages(
                         apply(into, event)
                 taken = Counter(event.type for event in page)
                 for projection, progress in jobs:
-                    progress.folded += sum(taken[t] for t in projection.handles if t in taken)
+                    types = projection.handles if counted is None else counted[projection.name]
+                    progress.folded += sum(taken[t] for t in types if t in taken)
                 settle()
                 if advance is not None:
                     for _, progress in jobs:
                         advance(progress)
-                if between_pages is not None:
-                    between_pages()
     return docs
 
 
