@@ -43,6 +43,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -112,7 +113,7 @@ class ServerCpu:
 
     A rebuild's workers connect and disconnect within the block, so their backends are gone by its end: a
     thread reads the postmaster's children every 10 ms and each backend's CPU of this database, keeping the
-    last figure of each (a backend's last ≤ 10 ms are missed). Its own CPU counts in the client's figure."""
+    last figure of each (a backend's last ≤ 10 ms are missed). Its own CPU is taken off the client's figure."""
 
     def __init__(self, database: str) -> None:
         self.database = database
@@ -153,8 +154,11 @@ class ServerCpu:
         self.last.update(self._cpu([pid for pid, mine in self.mine.items() if mine]))
 
     def _run(self) -> None:
+        started = time.thread_time()
         while not self._stop.wait(0.01):
             self._sample()
+        #: The sampler's own CPU, taken off the client's figure.
+        self.sampler_ms = (time.thread_time() - started) * 1000
 
     def stop(self) -> float:
         self._stop.set()
@@ -173,12 +177,26 @@ class Timed:
         self.server.start()
         self.started, self.client = time.perf_counter(), time.process_time()
         self.children = children_cpu_ms()
+        self.children_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.seconds = time.perf_counter() - self.started
         self.workers_ms = children_cpu_ms() - self.children
-        self.cpu_ms = (time.process_time() - self.client) * 1000 + self.workers_ms + self.server.stop()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.workers_sys_ms = (usage.ru_stime - self.children_usage.ru_stime) * 1000
+        self.workers_faults = usage.ru_minflt - self.children_usage.ru_minflt
+        self.server_ms = self.server.stop()
+        self.client_ms = (time.process_time() - self.client) * 1000 - self.server.sampler_ms
+        self.cpu_ms = self.client_ms + self.workers_ms + self.server_ms
+
+    def split(self) -> str:
+        return (
+            f"CPU: this process {self.client_ms / 1000:.2f}s, forked workers {self.workers_ms / 1000:.2f}s"
+            f" ({self.workers_sys_ms / 1000:.2f}s system, {self.workers_faults:,} minor faults),"
+            f" database {self.server_ms / 1000:.2f}s (the backend sampler's own {self.server.sampler_ms / 1000:.2f}s"
+            " left out)"
+        )
 
 
 async def floor(db: Database, name: str, repeat: int, reporting: bool) -> list[list[Replayed]]:
@@ -225,7 +243,7 @@ async def reporting_rebuild(
             assert all(progress.phase == "done" for _, progress in jobs), [p.error for _, p in jobs]
             name = f"reporting rebuild, {workers} process{'es' if workers > 1 else ''}"
             runs.append(Replayed(name, len(history), timed.seconds, timed.cpu_ms))
-            print(f"    (of its CPU, the forked workers': {timed.workers_ms / 1000:.2f}s)")
+            print(f"    {timed.split()}")
         folded = ", ".join(f"{projection.name} {progress.folded}" for projection, progress in jobs)
         print(f"  reporting rebuild folded: {folded}; this process's RSS after it: {rss_mb(os.getpid()):.0f} MB")
         if floors is not None:

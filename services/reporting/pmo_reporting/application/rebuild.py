@@ -232,6 +232,7 @@ async def _fold_in_workers(
             for projection, progress in jobs:
                 progress.total = sum(weights.get(t, (0, 0))[0] for t in projection.handles)
             own, *others = _groups(jobs, {t: size for t, (_, size) in weights.items()}, workers)
+            log.info("rebuild shared out: here %s, forked workers %s", own, others)
             for number, group in enumerate(others, start=1):
                 share = _Share(db.url, snapshot, head, tuple((n, i, by_name[n][1].generation) for n, i in group))
                 started.append(ForkedWorker(share, name=f"rebuild-{number}"))
