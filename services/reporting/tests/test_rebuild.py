@@ -389,7 +389,7 @@ async def test_a_worker_killed_mid_write_leaves_its_read_models_answering_and_no
     parent = os.getpid()
     real_write = rebuild.write_documents
 
-    async def dying(session, projection, generation, rows):  # type: ignore[no-untyped-def]
+    async def dying(session, projection, generation, rows):
         if os.getpid() == parent:
             return await real_write(session, projection, generation, rows)
         rows = list(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -210,10 +211,12 @@ async def _fold_in_workers(
 
     def listener(number: int, worker: ForkedWorker | None) -> Callable[[object], None]:
         def heard(message: object) -> None:
-            if message == "imported":
-                imported.add(worker)  # type: ignore[arg-type]
+            if message == "imported" and worker is not None:
+                imported.add(worker)
                 return
-            _, name, count = message  # type: ignore[misc]
+            if not isinstance(message, tuple):
+                return
+            name, count = str(message[1]), int(message[2])
             folded[number, name] = count
             progress = by_name[name][1]
             progress.folded = sum(n for (_, of), n in folded.items() if of == name)
@@ -246,7 +249,7 @@ async def _fold_in_workers(
 
             docs = await _fold_shares(session, _merged(own), head, between_pages)
             for worker, heard in zip(started, listeners, strict=True):  # the snapshot is needed until imported
-                await worker.until(lambda worker=worker: worker in imported, heard)
+                await worker.until(functools.partial(imported.__contains__, worker), heard)
     except Exception as exc:
         for worker in started:
             worker.stop()
