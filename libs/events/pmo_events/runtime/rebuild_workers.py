@@ -10,6 +10,7 @@ rolled back by the server, and its share is failed by the process that started i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import math
 import multiprocessing
@@ -70,7 +71,7 @@ class ForkedWorker:
     def __init__(self, work: Callable[[Callable[[Any], None]], Any], *, name: str) -> None:
         context = multiprocessing.get_context("fork")
         self._messages, sending = context.Pipe(duplex=False)
-        self.process = context.Process(target=_run, args=(work, sending), name=name, daemon=True)
+        self.process = context.Process(target=_run, args=(work, sending, self._messages), name=name, daemon=True)
         self.process.start()
         sending.close()
         self.done = False
@@ -118,7 +119,10 @@ class ForkedWorker:
         self._messages.close()
 
 
-def _run(work: Callable[[Callable[[Any], None]], Any], sending: Connection) -> None:
+def _run(work: Callable[[Callable[[Any], None]], Any], sending: Connection, receiving: Connection) -> None:
+    # The pipe's other end is the parent's alone: once the parent has gone, the worker's next message (one per
+    # page folded) fails with a broken pipe, and the worker ends, its transaction rolled back.
+    receiving.close()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
@@ -130,6 +134,7 @@ def _run(work: Callable[[Callable[[Any], None]], Any], sending: Connection) -> N
     try:
         asyncio.run(work(send))
     except BaseException as exc:
-        send(("failed", f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(OSError):
+            send(("failed", f"{type(exc).__name__}: {exc}"))
         raise
     send("done")
