@@ -3,17 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 #: Money travels as a decimal string ("120000.00"), never as a float.
 Money = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str)]
 IsoDate = date
-Instant = datetime
+
+
+def as_utc(value: datetime) -> datetime:
+    """An instant as timezone-aware UTC. One without a time zone is UTC's wall clock: the services always wrote
+    UTC, and a naive value can only be an older or hand-made event's."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class _UtcInstant:
+    """`UtcInstant`'s validation: an instant at offset 0 is taken as it is (pydantic's own check, no Python call:
+    what every service writes); any other (naive, or at another offset) goes through `as_utc`. Its JSON schema and
+    its serialization are a plain `datetime`'s, so the published schemas are unchanged."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.union_schema(
+            [
+                core_schema.datetime_schema(tz_constraint=0),
+                core_schema.no_info_after_validator_function(as_utc, core_schema.datetime_schema()),
+            ],
+            mode="left_to_right",
+            serialization=core_schema.simple_ser_schema("datetime"),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(core_schema.datetime_schema())
+
+
+#: Every instant of an event: timezone-aware UTC once decoded, whatever the stored JSON held (session 14: a naive
+#: value, which the contracts took and kept naive, failed every answer that showed it, `AwareDatetime`, and could
+#: not be compared with an aware one; a value at another offset sorted as text out of its order in reporting).
+UtcInstant = Annotated[datetime, _UtcInstant]
+Instant = UtcInstant
 
 
 class Event(BaseModel):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import ClassVar, Literal
 
-from pmo_events.contracts.base import Event, contract
+from pmo_events.contracts.base import Event, UtcInstant, contract
 from pmo_events.contracts.common import BusinessCase, ObjectiveContribution, OfferedLesson, RoleEstimate, Timeline
 
 SERVICE = "intake"
@@ -62,7 +61,7 @@ class ProposalSubmitted(ProposalContent):
     event_name = "ProposalSubmitted"
     requester: str
     submission: int
-    submitted_at: datetime
+    submitted_at: UtcInstant
     #: Open proposals of the same requester, portfolio and title: a warning, not a refusal.
     possible_duplicates: tuple[str, ...] = ()
 
@@ -83,13 +82,13 @@ class ProposalUnderReview(_IntakeEvent):
     event_name = "ProposalUnderReview"
     submission: int
     assessor: str
-    scored_at: datetime
+    scored_at: UtcInstant
     scoring_event_id: str
 
 
 class _ProposalDecision(_IntakeEvent):
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcInstant
     rationale: str
     decision_event_id: str
     #: When a deferred proposal should be looked at again, as the board said.
@@ -125,7 +124,7 @@ class ProposalWithdrawn(_IntakeEvent):
     event_name = "ProposalWithdrawn"
     withdrawn_by: str
     reason: str
-    withdrawn_at: datetime | None = None
+    withdrawn_at: UtcInstant | None = None
 
 
 class _LessonFeedback(_IntakeEvent):
@@ -143,7 +142,7 @@ class LessonsOffered(_LessonFeedback):
     event_name = "LessonsOffered"
     occasion: Literal["drafted", "submitted"]
     lessons: tuple[OfferedLesson, ...]
-    offered_at: datetime
+    offered_at: UtcInstant
 
 
 @contract
@@ -156,4 +155,4 @@ class LessonAcknowledged(_LessonFeedback):
     applies: bool
     note: str
     acknowledged_by: str
-    acknowledged_at: datetime
+    acknowledged_at: UtcInstant

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from pmo_events.contracts.base import contract
+from pmo_events.contracts.base import UtcInstant, contract
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
 #: The one stream of the organisation's fiscal calendar.
@@ -24,4 +23,4 @@ class FiscalCalendarSet(PortfolioEvent):
     year_start_month: int = Field(ge=1, le=12)
     year_named_by: Literal["start", "end"] = "start"
     set_by: str
-    set_at: datetime
+    set_at: UtcInstant

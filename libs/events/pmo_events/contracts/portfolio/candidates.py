@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pmo_events.contracts.base import ContractModel, contract
+from pmo_events.contracts.base import ContractModel, UtcInstant, contract
 from pmo_events.contracts.common import Benefit, ObjectiveContribution, PeriodAmount, RoleEstimate, Timeline
 from pmo_events.contracts.portfolio.funding import PeriodEnvelope
 from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally, Vote
@@ -49,7 +48,7 @@ class CandidateWithdrawn(PortfolioEvent):
     proposal_id: str
     withdrawn_by: str
     reason: str
-    withdrawn_at: datetime | None = None
+    withdrawn_at: UtcInstant | None = None
 
 
 @contract
@@ -63,7 +62,7 @@ class CandidateScored(PortfolioEvent):
     assessor: str
     scores: dict[str, int]
     comment: str | None = None
-    scored_at: datetime
+    scored_at: UtcInstant
     #: The candidate's submission these scores assess (a resubmission starts a fresh assessment).
     submission: int | None = None
     #: This score's own stream (its key and `ce_subject`); absent on scores recorded before scores had
@@ -130,7 +129,7 @@ class InvestmentDecided(PortfolioEvent):
     outcome: Literal["approve", "reject", "defer", "request_changes"]
     rationale: str
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcInstant
     approved_budget: tuple[PeriodAmount, ...] = ()
     review_on: str | None = None
     evidence: DecisionEvidence = DecisionEvidence()
@@ -183,7 +182,7 @@ class PortfolioReprioritised(PortfolioEvent):
     #: The cycle's number in the portfolio (1, 2, ...): also its id.
     cycle: int
     run_by: str
-    run_at: datetime
+    run_at: UtcInstant
     #: The portfolio's version whose scoring model ranked it (the model in force at `run_at`).
     model_version: int
     criteria: tuple[Criterion, ...] = ()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
-from pmo_events.contracts.base import ContractModel, Money, contract
+from pmo_events.contracts.base import ContractModel, Money, UtcInstant, contract
 from pmo_events.contracts.common import Benefit, OfferedLesson, PeriodAmount, RoleEstimate, Timeline
 from pmo_events.contracts.portfolio.governance import Authority, Conflict, Tally, Vote
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
@@ -42,7 +42,7 @@ class ProjectInitiated(PortfolioEvent):
     benefits: tuple[Benefit, ...] = ()
     initiated_by: str
     #: When the approval was decided (the start of the project's review cadence).
-    initiated_at: datetime | None = None
+    initiated_at: UtcInstant | None = None
 
 
 @contract
@@ -88,7 +88,7 @@ class StageGateDecided(ProjectEvent):
     to_stage: str
     rationale: str
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcInstant
 
 
 class RagRating(ContractModel):
@@ -147,7 +147,7 @@ class StatusReported(ProjectEvent):
     #: Why this report supersedes `correction_of` (a same-period re-report may leave it empty).
     correction_reason: str | None = None
     reported_by: str
-    reported_at: datetime
+    reported_at: UtcInstant
 
     @model_validator(mode="after")
     def _derive_missing_figures(self) -> StatusReported:
@@ -176,7 +176,7 @@ class StatusReportWithdrawn(ProjectEvent):
     report_id: str
     reason: str
     withdrawn_by: str
-    withdrawn_at: datetime
+    withdrawn_at: UtcInstant
 
 
 @contract
@@ -190,7 +190,7 @@ class AlignmentReviewed(ProjectEvent):
     recommendation: ReviewRecommendation
     notes: str
     reviewed_by: str
-    reviewed_at: datetime
+    reviewed_at: UtcInstant
 
 
 @contract
@@ -205,7 +205,7 @@ class ChangeRequested(ProjectEvent):
     effective_on: date | None = None
     rationale: str
     requested_by: str
-    requested_at: datetime
+    requested_at: UtcInstant
 
 
 @contract
@@ -224,7 +224,7 @@ class ChangeRequestDecided(ProjectEvent):
     effective_on: date | None = None
     rationale: str
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcInstant
     #: `board` (a motion; `motion_id`, every vote and the tally) or `delegated` (the portfolio manager alone).
     authority: Authority | None = None
     motion_id: str | None = None
@@ -239,7 +239,7 @@ class ProjectPaused(ProjectEvent):
     portfolio_id: str
     rationale: str
     paused_by: str
-    paused_at: datetime
+    paused_at: UtcInstant
 
 
 @contract
@@ -248,7 +248,7 @@ class ProjectResumed(ProjectEvent):
     portfolio_id: str
     rationale: str
     resumed_by: str
-    resumed_at: datetime
+    resumed_at: UtcInstant
 
 
 @contract
@@ -293,7 +293,7 @@ class LessonRecorded(ProjectEvent):
     tags: tuple[str, ...] = ()
     decision_id: str | None = None
     recorded_by: str
-    recorded_at: datetime
+    recorded_at: UtcInstant
 
 
 @contract
@@ -312,7 +312,7 @@ class BenefitRealised(ProjectEvent):
     measured_on: date
     note: str | None = None
     recorded_by: str
-    recorded_at: datetime
+    recorded_at: UtcInstant
     #: This measurement's own stream (its key and `ce_subject`); absent on measurements recorded before
     #: they had streams of their own, which are on their project's stream.
     realisation_id: str | None = None
@@ -327,7 +327,7 @@ class ProjectManagerAssigned(ProjectEvent):
     project_manager: str
     previous: str | None = None
     assigned_by: str
-    assigned_at: datetime
+    assigned_at: UtcInstant
     #: Why the project changed hands (absent on the assignment at initiation).
     reason: str | None = None
 
@@ -346,7 +346,7 @@ class BoardActionOpened(ProjectEvent):
     still_aligned: bool
     recommendation: str
     due_on: date
-    opened_at: datetime
+    opened_at: UtcInstant
 
 
 @contract
@@ -361,7 +361,7 @@ class BoardActionResolved(ProjectEvent):
     motion_id: str | None = None
     rationale: str
     resolved_by: str
-    resolved_at: datetime
+    resolved_at: UtcInstant
     votes: tuple[Vote, ...] = ()
     tally: Tally | None = None
     #: `board` (the motion `motion_id` carried; every vote and the tally) or `delegated` (the charter's
@@ -378,7 +378,7 @@ class BoardActionOverdue(ProjectEvent):
     portfolio_id: str
     action_id: str
     due_on: date
-    noticed_at: datetime
+    noticed_at: UtcInstant
 
 
 @contract
@@ -389,7 +389,7 @@ class ReviewOverdue(ProjectEvent):
     portfolio_id: str
     due_on: date
     last_reviewed_on: date | None = None
-    noticed_at: datetime
+    noticed_at: UtcInstant
 
 
 class _ProjectLessonFeedback(ProjectEvent):
@@ -409,7 +409,7 @@ class ProjectLessonsOffered(_ProjectLessonFeedback):
     #: The gate the project passed (`plan`, `execute`, `close`).
     occasion: Gate
     lessons: tuple[OfferedLesson, ...]
-    offered_at: datetime
+    offered_at: UtcInstant
 
 
 @contract
@@ -422,4 +422,4 @@ class ProjectLessonAcknowledged(_ProjectLessonFeedback):
     applies: bool
     note: str
     acknowledged_by: str
-    acknowledged_at: datetime
+    acknowledged_at: UtcInstant

@@ -11,12 +11,12 @@ provider project always; they are read as v2 with `provider_milestone` null (`re
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal, Self
 
 from pydantic import model_validator
 
-from pmo_events.contracts.base import ContractModel, contract, registry
+from pmo_events.contracts.base import ContractModel, UtcInstant, contract, registry
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
 #: Why a dependency is at risk: the provider's forecast end passed the need date, or it stopped (a milestone's
@@ -73,7 +73,7 @@ class DependencyRegistered(_Provider):
     #: Who on the provider's side answers for it (a person), when named.
     provider_contact: str | None = None
     registered_by: str
-    registered_at: datetime
+    registered_at: UtcInstant
 
 
 @contract
@@ -94,7 +94,7 @@ class DependencyAtRisk(_Provider):
     provider_forecast_end: date | None = None
     #: The provider's event that moved the forecast (None at registration).
     caused_by_event_id: str | None = None
-    flagged_at: datetime
+    flagged_at: UtcInstant
 
 
 @contract
@@ -110,7 +110,7 @@ class DependencyWithdrawn(_Provider):
     dependent_project_id: str
     reason: str
     withdrawn_by: str
-    withdrawn_at: datetime
+    withdrawn_at: UtcInstant
 
 
 @contract
@@ -126,7 +126,7 @@ class DependencyRiskCleared(_Provider):
     dependent_project_id: str
     provider_forecast_end: date | None = None
     caused_by_event_id: str | None = None
-    cleared_at: datetime
+    cleared_at: UtcInstant
 
 
 # -- v1, superseded: recorded before milestones could provide; read as v2 --------------------------------------
@@ -147,7 +147,7 @@ class DependencyRegisteredV1(PortfolioEvent):
     #: Who on the provider's side answers for it (a person), when named.
     provider_contact: str | None = None
     registered_by: str
-    registered_at: datetime
+    registered_at: UtcInstant
 
 
 class DependencyAtRiskV1(PortfolioEvent):
@@ -167,7 +167,7 @@ class DependencyAtRiskV1(PortfolioEvent):
     provider_forecast_end: date | None = None
     #: The provider's event that moved the forecast (None at registration).
     caused_by_event_id: str | None = None
-    flagged_at: datetime
+    flagged_at: UtcInstant
 
 
 class DependencyWithdrawnV1(PortfolioEvent):
@@ -184,7 +184,7 @@ class DependencyWithdrawnV1(PortfolioEvent):
     provider_project_id: str
     reason: str
     withdrawn_by: str
-    withdrawn_at: datetime
+    withdrawn_at: UtcInstant
 
 
 class DependencyRiskClearedV1(PortfolioEvent):
@@ -200,7 +200,7 @@ class DependencyRiskClearedV1(PortfolioEvent):
     provider_project_id: str
     provider_forecast_end: date | None = None
     caused_by_event_id: str | None = None
-    cleared_at: datetime
+    cleared_at: UtcInstant
 
 
 # A v1 event is a v2 event whose provider is a project: the same data reads as v2.

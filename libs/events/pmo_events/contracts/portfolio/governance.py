@@ -6,11 +6,10 @@ motion is a stream of its own (`motion_id`), so ballots on different motions nev
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pmo_events.contracts.base import ContractModel, Money, contract
+from pmo_events.contracts.base import ContractModel, Money, UtcInstant, contract
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
@@ -49,7 +48,7 @@ class BoardCharterSet(PortfolioEvent):
     portfolio_id: str
     charter: BoardCharter
     set_by: str
-    set_at: datetime
+    set_at: UtcInstant
     reason: str | None = None
 
 
@@ -65,7 +64,7 @@ class Vote(ContractModel):
     voter: str
     vote: VoteChoice
     rationale: str
-    cast_at: datetime
+    cast_at: UtcInstant
 
 
 class Tally(ContractModel):
@@ -115,8 +114,8 @@ class MotionProposed(MotionEvent):
     #: Why an approval gives more than the request asked for.
     exceeds_request_reason: str | None = None
     proposed_by: str
-    proposed_at: datetime
-    deadline: datetime
+    proposed_at: UtcInstant
+    deadline: UtcInstant
     charter_version: int
     members: tuple[str, ...]
     chair: str
@@ -133,7 +132,7 @@ class ConflictDeclared(MotionEvent):
     event_name = "ConflictDeclared"
     subject: str
     reason: str
-    declared_at: datetime
+    declared_at: UtcInstant
 
 
 @contract
@@ -142,7 +141,7 @@ class VoteCast(MotionEvent):
     voter: str
     vote: VoteChoice
     rationale: str
-    cast_at: datetime
+    cast_at: UtcInstant
 
 
 class MotionOutcome(MotionEvent):
@@ -162,7 +161,7 @@ class MotionCarried(MotionOutcome):
     """The charter's rule is met: the board resolved `outcome` (applied in the same transaction)."""
 
     event_name = "MotionCarried"
-    carried_at: datetime
+    carried_at: UtcInstant
 
 
 @contract
@@ -170,7 +169,7 @@ class MotionDefeated(MotionOutcome):
     """The rule can no longer be met: nothing is resolved, the subject waits for another motion."""
 
     event_name = "MotionDefeated"
-    defeated_at: datetime
+    defeated_at: UtcInstant
 
 
 @contract
@@ -178,8 +177,8 @@ class MotionLapsed(MotionOutcome):
     """The deadline passed before the rule was met or defeated: nothing is resolved."""
 
     event_name = "MotionLapsed"
-    deadline: datetime
-    lapsed_at: datetime
+    deadline: UtcInstant
+    lapsed_at: UtcInstant
 
 
 #: How a decision was taken: by the board's vote on a motion, or alone under delegated authority.

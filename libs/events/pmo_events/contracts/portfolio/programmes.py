@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
-from pmo_events.contracts.base import ContractModel, Money, contract
+from pmo_events.contracts.base import ContractModel, Money, UtcInstant, contract
 from pmo_events.contracts.common import PeriodAmount
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
@@ -27,7 +27,7 @@ class ProgrammeCreated(PortfolioEvent):
     objective_ids: tuple[str, ...] = ()
     ring_fence: tuple[PeriodAmount, ...] = ()
     created_by: str
-    created_at: datetime
+    created_at: UtcInstant
 
 
 @contract
@@ -45,7 +45,7 @@ class TranchePlanned(PortfolioEvent):
     end: date
     project_ids: tuple[str, ...] = ()
     planned_by: str
-    planned_at: datetime
+    planned_at: UtcInstant
 
 
 @contract
@@ -60,7 +60,7 @@ class TrancheReviewed(PortfolioEvent):
     decision: TrancheDecision
     rationale: str
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcInstant
 
 
 @contract
@@ -78,7 +78,7 @@ class ProjectJoinedProgramme(PortfolioEvent):
     decision_id: str | None = None
     rationale: str
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcInstant
 
 
 @contract
@@ -94,7 +94,7 @@ class ProgrammeDrawChanged(PortfolioEvent):
     delta: tuple[PeriodAmount, ...]
     cause: str
     caused_by_event_id: str | None = None
-    changed_at: datetime
+    changed_at: UtcInstant
 
 
 class ProgrammeRag(ContractModel):
@@ -116,7 +116,7 @@ class ProgrammeStatusReported(PortfolioEvent):
     rag: ProgrammeRag
     summary: str
     reported_by: str
-    reported_at: datetime
+    reported_at: UtcInstant
 
 
 class BenefitProfilePoint(ContractModel):
@@ -142,7 +142,7 @@ class ProgrammeBenefitDefined(PortfolioEvent):
     unit: str
     profile: tuple[BenefitProfilePoint, ...] = ()
     defined_by: str
-    defined_at: datetime
+    defined_at: UtcInstant
 
 
 @contract
@@ -161,4 +161,4 @@ class ProgrammeBenefitContributionSet(PortfolioEvent):
     project_benefit_id: str
     share: Money
     set_by: str
-    set_at: datetime
+    set_at: UtcInstant

@@ -3,12 +3,12 @@ portfolio level, each item a stream of its own; escalation by the owning level's
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
-from pmo_events.contracts.base import ContractModel, Money, contract
+from pmo_events.contracts.base import ContractModel, Money, UtcInstant, contract
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
 RaidKind = Literal["risk", "assumption", "issue"]
@@ -61,7 +61,7 @@ class RaidItemRaised(PortfolioEvent):
     priority: IssuePriority | None = None
     due_on: date | None = None
     raised_by: str
-    raised_at: datetime
+    raised_at: UtcInstant
 
 
 @contract
@@ -78,7 +78,7 @@ class RiskAssessed(PortfolioEvent):
     cost_impact: Money | None = None
     rationale: str
     assessed_by: str
-    assessed_at: datetime
+    assessed_at: UtcInstant
 
 
 @contract
@@ -91,7 +91,7 @@ class RiskResponsePlanned(PortfolioEvent):
     response: RiskResponse
     actions: tuple[RaidAction, ...] = ()
     planned_by: str
-    planned_at: datetime
+    planned_at: UtcInstant
 
 
 @contract
@@ -101,7 +101,7 @@ class RaidActionCompleted(PortfolioEvent):
     portfolio_id: str
     action_id: str
     completed_by: str
-    completed_at: datetime
+    completed_at: UtcInstant
 
 
 @contract
@@ -120,7 +120,7 @@ class RaidItemEscalated(PortfolioEvent):
     reason: str
     score: int | None = None
     cost_impact: Money | None = None
-    escalated_at: datetime
+    escalated_at: UtcInstant
 
 
 @contract
@@ -137,7 +137,7 @@ class RaidItemDelegated(PortfolioEvent):
     to_level_id: str
     rationale: str
     delegated_by: str
-    delegated_at: datetime
+    delegated_at: UtcInstant
 
 
 @contract
@@ -150,7 +150,7 @@ class AssumptionValidated(PortfolioEvent):
     valid: bool
     note: str
     validated_by: str
-    validated_at: datetime
+    validated_at: UtcInstant
 
 
 @contract
@@ -162,7 +162,7 @@ class RaidItemClosed(PortfolioEvent):
     portfolio_id: str
     resolution: str
     closed_by: str
-    closed_at: datetime
+    closed_at: UtcInstant
 
 
 class LevelTolerance(ContractModel):
@@ -182,4 +182,4 @@ class RaidTolerancesSet(PortfolioEvent):
     project: LevelTolerance
     programme: LevelTolerance
     set_by: str
-    set_at: datetime
+    set_at: UtcInstant

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pmo_events.contracts.base import ContractModel, Money, contract
+from pmo_events.contracts.base import ContractModel, Money, UtcInstant, contract
 from pmo_events.contracts.portfolio.topic import PortfolioEvent
 
 
@@ -26,7 +25,7 @@ class ScenarioSaved(PortfolioEvent):
     portfolio_id: str
     name: str
     saved_by: str
-    saved_at: datetime
+    saved_at: UtcInstant
     value_measure: Literal["weighted_score", "benefits"]
     parameters: dict[str, Any] = {}
     selected: tuple[str, ...]
