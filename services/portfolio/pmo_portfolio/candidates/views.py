@@ -26,6 +26,7 @@ from pmo_events.runtime import pgdirect
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.candidates.domain.assessments import Assessment, assessment_of
 from pmo_portfolio.funding.domain import STATUS_AFTER
+from pmo_portfolio.shared.projecting import projects_on
 
 candidates = Table(
     "portfolio_candidates",
@@ -149,6 +150,7 @@ def fold_candidates(
 update_candidates = _CandidateRows()
 
 
+@projects_on(CandidateScored)
 async def update_assessments(session: AsyncSession, event: RecordedEvent) -> None:
     """Each assessor's latest scores of each candidate, wherever the score is recorded (its own stream, or
     the portfolio's for scores recorded before)."""
@@ -201,6 +203,7 @@ def decision_row(decided: InvestmentDecided, event: RecordedEvent) -> dict[str, 
     }
 
 
+@projects_on(InvestmentDecided)
 async def record_decisions(session: AsyncSession, event: RecordedEvent) -> None:
     """The board's decisions in the order they were recorded."""
     decoded = event.decode()

@@ -15,6 +15,7 @@ from pmo_events.runtime.lessons import LessonLibrary, lesson_table
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_events.runtime.unit_of_work import state_after
 from pmo_portfolio.delivery.domain import project as project_rules
+from pmo_portfolio.shared.projecting import projects_on
 
 projects = Table(
     "portfolio_projects",
@@ -42,6 +43,7 @@ _WRITTEN = "pmo_portfolio_projects_written"
 lessons = LessonLibrary(lesson_table("portfolio_lessons", metadata), TextIndex("portfolio_lesson_text"))
 
 
+@projects_on(LessonRecorded, BenefitRealised, stream_types=("project",))
 async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
     """The project as its own stream has it, with its lessons and benefit realisations counted: those are
     on streams of their own (or, recorded before, on the project's), so they are counted by type.
@@ -161,6 +163,7 @@ def project_columns(state: project_rules.Project, event: RecordedEvent) -> dict[
     }
 
 
+@projects_on(LessonRecorded)
 async def learn_lessons(session: AsyncSession, event: RecordedEvent) -> None:
     """Each recorded lesson joins the library."""
     if event.type == LessonRecorded.type_name():

@@ -17,6 +17,7 @@ from pmo_events.contracts.portfolio import (
 from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.dependencies import domain as dependency_rules
+from pmo_portfolio.shared.projecting import projects_on
 
 dependencies = Table(
     "portfolio_dependencies",
@@ -33,6 +34,7 @@ dependencies = Table(
 Index("ix_portfolio_dependencies_portfolio", dependencies.c.portfolio_id)
 
 
+@projects_on(stream_types=("dependency_graph",))
 async def update_dependencies(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type != "dependency_graph":
         return

@@ -12,6 +12,7 @@ from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_events.runtime.views import StreamView
 from pmo_portfolio.governance.domain import motions as motion_rules
 from pmo_portfolio.governance.domain.motions import Motion
+from pmo_portfolio.shared.projecting import projects_on
 
 motions = Table(
     "portfolio_motions",
@@ -55,6 +56,7 @@ motion_rows = StreamView(
 )
 
 
+@projects_on(stream_types=("motion",))
 async def update_motions(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type == "motion":
         await motion_rows(session, event)

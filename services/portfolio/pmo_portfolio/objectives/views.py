@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.objectives import domain as objective_rules
+from pmo_portfolio.shared.projecting import projects_on
 
 objectives = Table(
     "portfolio_objectives",
@@ -36,6 +37,7 @@ def objective_columns(state: objective_rules.Objective, event: RecordedEvent) ->
     }
 
 
+@projects_on(stream_types=("objective",))
 async def update_objectives(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type != "objective":
         return

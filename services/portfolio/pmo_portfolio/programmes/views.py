@@ -14,6 +14,7 @@ from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime import ConcurrencyConflict
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.programmes import domain as programme_rules
+from pmo_portfolio.shared.projecting import projects_on
 
 programmes = Table(
     "portfolio_programmes",
@@ -50,6 +51,7 @@ benefit_measurements = Table(
 Index("ix_portfolio_benefit_measurements_project", benefit_measurements.c.project_id)
 
 
+@projects_on(BenefitRealised)
 async def record_measurements(session: AsyncSession, event: RecordedEvent) -> None:
     decoded = event.decode()
     if not isinstance(decoded, BenefitRealised):
@@ -79,6 +81,7 @@ def programme_columns(state: programme_rules.Programme, event: RecordedEvent) ->
     }
 
 
+@projects_on(stream_types=("programme",))
 async def update_programmes(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type != "programme":
         return

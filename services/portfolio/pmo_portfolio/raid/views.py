@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime.schema import UtcDateTime, metadata
 from pmo_portfolio.raid import domain as raid_rules
+from pmo_portfolio.shared.projecting import projects_on
 
 raid_items = Table(
     "portfolio_raid_items",
@@ -44,6 +45,7 @@ def raid_columns(state: raid_rules.RaidItem, event: RecordedEvent) -> dict[str, 
     }
 
 
+@projects_on(stream_types=("raid_item",))
 async def update_raid_items(session: AsyncSession, event: RecordedEvent) -> None:
     if event.stream_type != "raid_item":
         return

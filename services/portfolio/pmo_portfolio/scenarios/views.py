@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmo_events.contracts.portfolio import ScenarioSaved
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_portfolio.shared.projecting import projects_on
 
 scenarios = Table(
     "portfolio_scenarios",
@@ -26,6 +27,7 @@ scenarios = Table(
 Index("ix_portfolio_scenarios_portfolio", scenarios.c.portfolio_id, scenarios.c.position)
 
 
+@projects_on(ScenarioSaved)
 async def record_scenarios(session: AsyncSession, event: RecordedEvent) -> None:
     decoded = event.decode()
     if isinstance(decoded, ScenarioSaved):
