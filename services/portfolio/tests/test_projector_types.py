@@ -43,7 +43,7 @@ async def test_a_projector_does_nothing_on_an_event_it_does_not_declare(projecto
     checked = 0
     for event_type, cls in registry.classes().items():
         for stream_type in STREAM_TYPES:
-            event = _Untouchable(type=event_type, stream_type=stream_type, decode=cls.model_construct)
+            event: Any = _Untouchable(type=event_type, stream_type=stream_type, decode=cls.model_construct)
             if projects(projector, event):
                 continue
             await projector(_Untouchable(), event)
