@@ -80,6 +80,11 @@ def is_transient(exc: BaseException) -> bool:
 #: 0.3-0.45 ms). At 100 commands/s a live consumer's polls are of one or two records.
 CHECK_ON_THE_LOOP = 4
 
+#: A poll's read-ahead (`Subscription._read_beside`) reads this many records at a time beside the applying poll:
+#: aiokafka reads a fetch's records on the event loop's thread (about 15-30 µs a record), and a slice runs in one
+#: of the applying transaction's waits for the database.
+READ_AHEAD_SLICE = 250
+
 #: Events applied before a subscription first refreshes the database's statistics (then at each doubling).
 ANALYZE_FIRST_AT = 1000
 
@@ -485,10 +490,11 @@ class Subscription:
 
     async def _consume_until_stopped(self) -> None:
         """Poll, apply, repeat. Every poll is read and its signatures checked in the checker thread, not on the
-        event loop's thread (which serves HTTP too); when the consumer already holds the next poll's records (a
-        catch-up), they are read and checked there while this poll applies. A poll just fetched of at most
-        `CHECK_ON_THE_LOOP` records (the live case) is checked on this thread at once: nothing applies beside it,
-        and the hop to the thread and back would cost more than the check.
+        event loop's thread (which serves HTTP too); while a poll applies, the records the consumer already holds
+        are read (`_read_beside`: in slices, in the transaction's waits for the database) and checked in the
+        checker thread, so the next transaction can start as soon as this one commits. A poll just fetched of at
+        most `CHECK_ON_THE_LOOP` records (the live case) is checked on this thread at once: nothing applies beside
+        it, and the hop to the thread and back would cost more than the check.
 
         A larger poll is checked in chunks of growing size (`chunked`), in order, and each transaction applies
         the chunks checked so far (at least the first, at most `max_records` records): a poll with nothing
@@ -499,6 +505,9 @@ class Subscription:
         consumer = self._consumer
         assert consumer is not None
         pending: collections.deque[_Chunk] = collections.deque()
+        #: The poll applied last, freed by the next read-ahead in the next transaction's first wait (not between
+        #: two transactions, where nothing else runs), or before the loop waits for a fetch.
+        applied: tuple[Batch, Checked] | None = None
         while not self._stopping.is_set():
             assert self._epoch_watch is not None
             self._check_turn()
@@ -508,6 +517,8 @@ class Subscription:
             self._refresh_lag_beside()  # every round (at most once a second), read ahead or not: a catch-up is
             # when lag matters, and a read-ahead poll would otherwise leave the log end stale and lag at 0
             if not pending:
+                # An idle subscription keeps no poll's records and events (they would pin pymalloc's arenas).
+                applied = None
                 fetched = await self._fetch(consumer, 200)
                 if not fetched:
                     if self.status.failures_in_a_row:
@@ -517,27 +528,21 @@ class Subscription:
                     self.status.retries_in_a_row = 0
                     continue
                 self._check_chunks(fetched, pending, fetched_now=True)
-            refetch = False
-            if sum(chunk.size for chunk in pending) <= self.max_records:  # at most a poll more read ahead
-                try:
-                    following = await consumer.getmany(timeout_ms=0, max_records=self.max_records)
-                except UNREADABLE:
-                    # What is pending is applied; the fetch positions moved past records the failed call
-                    # drained and dropped, so the consumer goes back to the stored offsets after it (the next
-                    # fetch raises again, from there, and finds the record).
-                    following, refetch = {}, True
-                if following:
-                    self._check_chunks(_in_place(consumer, following), pending)
             if any(chunk.seeks != self._seeks for chunk in pending):
                 # Rebalanced since a poll was fetched: start again from the offsets in the database.
                 pending.clear()
                 await self.seek_to_stored(list(consumer.assignment()))
                 continue
             batch, checked = await self._checked_so_far(pending)
+            reader = None
+            if sum(chunk.size for chunk in pending) <= self.max_records:  # at most a poll more read ahead
+                reader = asyncio.get_running_loop().create_task(self._read_beside(consumer, pending, applied))
+            applied = None
             dead_letters_before = self.status.dead_lettered
             try:
                 await self._apply_batch(batch, checked)
             except Exception as exc:
+                read_beside = await _stop_reading(reader)
                 if not is_transient(exc):
                     raise
                 # Nothing was committed: go back to what the database says and try again, later each time.
@@ -550,30 +555,71 @@ class Subscription:
                 delay = retry_delay(retries)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
-                # After a failed read-ahead (`refetch`), every assigned partition: that call drained and dropped
-                # records of partitions that need not be in this poll (session 11 review 2, R2-6).
+                # After a read-ahead beside it, every assigned partition: it may have drained records of
+                # partitions that need not be in this poll or the pending ones (session 11 review 2, R2-6).
                 tps = (
                     list(consumer.assignment())
-                    if refetch
+                    if read_beside
                     else list({*batch, *(tp for chunk in pending for tp in chunk.batch)})
                 )
                 pending.clear()
                 await self.seek_to_stored(tps)
                 continue
+            except BaseException:
+                await _stop_reading(reader)
+                raise
+            refetch = False if reader is None else await reader
             self.status.failures_in_a_row = self.status.retries_in_a_row = 0
             if refetch:
+                # The read-ahead met a record aiokafka cannot read: what it read is dropped and the fetch
+                # positions moved past records the failed call drained, so the consumer goes back to the stored
+                # offsets (the next fetch raises again, from there, and finds the record).
                 pending.clear()
                 await self.seek_to_stored(list(consumer.assignment()))
             if self.on_commit is not None and (
                 self.handler_publishes or self.status.dead_lettered > dead_letters_before
             ):
                 self.on_commit()
-            # The applied poll's records and events go now, not when the next poll replaces them (an idle
-            # subscription would keep ~2,000 records and their events, pinning pymalloc's arenas).
+            applied = (batch, checked)
             del batch, checked
             self._analyze_when_grown()
             if self.status.out_of_order > gaps_before:
                 await self._epoch_watch.check(now=True)
+
+    async def _read_beside(
+        self, consumer: AIOKafkaConsumer, pending: collections.deque[_Chunk], applied: tuple[Batch, Checked] | None
+    ) -> bool:
+        """Beside a poll applying: the records the consumer already holds, up to a poll's worth ahead, read in
+        slices of `READ_AHEAD_SLICE` (each a `getmany` of its own, the applying poll's turn between: aiokafka
+        reads records on the event loop's thread, so a slice fills one of the transaction's waits for the
+        database rather than delaying it) and queued to the checker thread as one poll (`_check_chunks`, whose
+        chunks end after a relay batch the poll holds). `applied`, the poll applied before, is freed first (in
+        the transaction's first wait). Answers True when a record could not be read (`UNREADABLE`): what was read
+        is dropped, and the consumer must go back to the stored offsets."""
+        del applied
+        seeks = self._seeks
+        room = self.max_records - sum(chunk.size for chunk in pending)
+        read: Batch = {}
+        size = 0
+        while size < room:
+            await asyncio.sleep(0)
+            try:
+                following = await consumer.getmany(timeout_ms=0, max_records=min(READ_AHEAD_SLICE, room - size))
+            except UNREADABLE:
+                return True
+            if not following:
+                break
+            for tp, records in _in_place(consumer, following).items():
+                if tp in read:
+                    read[tp].extend(records)
+                else:
+                    read[tp] = list(records)
+                size += len(records)
+        if read and seeks == self._seeks:  # read across a seek: dropped (the loop seeks again)
+            self._check_chunks(read, pending)
+        elif read:
+            pending.append(_Chunk(read, _stale(), seeks, size))
+        return False
 
     def _check_chunks(self, fetched: Batch, pending: collections.deque[_Chunk], *, fetched_now: bool = False) -> None:
         """Each chunk of a fetched poll queued to the checker thread, in the poll's order; a poll `fetched_now`
@@ -1101,6 +1147,25 @@ class Subscription:
                 await consumer.stop()
             except Exception:
                 log.debug("consumer stop failed", exc_info=True)
+
+
+async def _stop_reading(reader: asyncio.Task[bool] | None) -> bool:
+    """Stop a read-ahead (its poll failed or the loop ends): True when it had started reading (it may have moved
+    the fetch positions of any assigned partition)."""
+    if reader is None:
+        return False
+    reader.cancel()
+    await asyncio.wait([reader])  # its own failure is not this poll's (a cancellation of this task still is)
+    if not reader.cancelled():
+        reader.exception()
+    return True
+
+
+def _stale() -> asyncio.Future[Checked]:
+    """The check of a chunk read across a seek: never applied (the loop sees its seeks and seeks again)."""
+    future: asyncio.Future[Checked] = asyncio.get_running_loop().create_future()
+    future.set_result({})
+    return future
 
 
 @dataclass
