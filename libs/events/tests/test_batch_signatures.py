@@ -22,7 +22,7 @@ from pmo_events.envelope import RecordedEvent, header_map
 from pmo_events.runtime import KafkaSettings, Metadata, OutboxRelay, Subscription
 from pmo_events.runtime.relay import _OutboxRow, sign_batches
 from pmo_events.runtime.store import kafka_record
-from pmo_events.runtime.subscription import _whole_batch, chunked
+from pmo_events.runtime.subscription import BATCH_REST_AT_MOST, _batch_missing, _whole_batch, chunked
 from pmo_events.signing import (
     BAD_SIGNATURE,
     BATCH_COUNT_HEADER,
@@ -191,7 +191,11 @@ async def test_a_batch_whose_signature_does_not_verify_is_checked_record_by_reco
 
 
 @pytest.mark.integration
-async def test_a_batch_split_across_polls_is_checked_record_by_record(pipeline: Pipeline, kafka_bootstrap: str) -> None:
+async def test_a_batch_cut_by_the_polls_size_is_read_to_its_end_and_checked_by_its_signature(
+    pipeline: Pipeline, kafka_bootstrap: str
+) -> None:
+    """Polls of 3 and a relay batch of 4 the consumer holds whole: the poll is read on to the batch's end (it was
+    cut there and both sides checked record by record, (0, 4), until s14)."""
     counter = str(uuid.uuid4())
     events = genuine(counter, 4)
     headers = await relay_headers(pipeline.relay, events)
@@ -199,7 +203,7 @@ async def test_a_batch_split_across_polls_is_checked_record_by_record(pipeline: 
     await send(kafka_bootstrap, pipeline.topic, list(zip(events, headers, strict=True)))
     subscription = resumed(pipeline, max_records=3)
     await eventually(lambda: _is(pipeline, {counter: (4, 4)}))
-    assert (subscription.status.batch_checks, subscription.status.record_checks) == (0, 4)
+    assert (subscription.status.batch_checks, subscription.status.record_checks) == (4, 0)
     assert subscription.status.dead_lettered == 0
 
 
@@ -311,6 +315,14 @@ def test_a_chunk_ends_after_the_batch_it_would_cut() -> None:
     assert [len(c[tp]) for c in chunked({tp: records[:5]}, 4)] == [5]  # b is cut by the poll: to its end
     plain = _records([[]] * 5)
     assert [len(c[tp]) for c in chunked({tp: plain}, 2)] == [2, 3]
+
+
+def test_a_poll_is_read_on_by_what_its_last_records_batch_claims_within_a_bound() -> None:
+    batch = _records(_batch(4))
+    assert [_batch_missing(record) for record in batch] == [3, 2, 1, 0]
+    assert _batch_missing(_records([[]])[0]) == 0
+    claims_more = _records([[(BATCH_INDEX_HEADER, b"0"), (BATCH_COUNT_HEADER, b"999999999")]])[0]
+    assert min(_batch_missing(claims_more), BATCH_REST_AT_MOST) == 500
 
 
 def test_a_count_or_index_of_any_length_is_read_without_failing() -> None:
