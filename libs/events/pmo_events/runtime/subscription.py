@@ -542,7 +542,8 @@ class Subscription:
             try:
                 await self._apply_batch(batch, checked)
             except Exception as exc:
-                read_beside = await _stop_reading(reader)
+                # The read-ahead never waits for the broker: it ends soon, its records queued (in `pending`).
+                refetch = await _read_to_the_end(reader)
                 if not is_transient(exc):
                     raise
                 # Nothing was committed: go back to what the database says and try again, later each time.
@@ -555,11 +556,11 @@ class Subscription:
                 delay = retry_delay(retries)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
-                # After a read-ahead beside it, every assigned partition: it may have drained records of
-                # partitions that need not be in this poll or the pending ones (session 11 review 2, R2-6).
+                # After a read-ahead that failed, every assigned partition: that call drained and dropped records
+                # of partitions that need not be in this poll or the pending ones (session 11 review 2, R2-6).
                 tps = (
                     list(consumer.assignment())
-                    if read_beside
+                    if refetch
                     else list({*batch, *(tp for chunk in pending for tp in chunk.batch)})
                 )
                 pending.clear()
@@ -1194,16 +1195,24 @@ async def _to_batch_ends(consumer: AIOKafkaConsumer, read: Batch) -> None:
             missing -= len(more)
 
 
-async def _stop_reading(reader: asyncio.Task[bool] | None) -> bool:
-    """Stop a read-ahead (its poll failed or the loop ends): True when it had started reading (it may have moved
-    the fetch positions of any assigned partition)."""
+async def _read_to_the_end(reader: asyncio.Task[bool] | None) -> bool:
+    """Wait for a read-ahead to end (it never waits for the broker): True when the consumer must go back to the
+    stored offsets of every assigned partition (it met an unreadable record, or failed otherwise: what it had
+    drained is not in `pending`)."""
     if reader is None:
         return False
+    await asyncio.wait([reader])
+    return reader.cancelled() or reader.exception() is not None or reader.result()
+
+
+async def _stop_reading(reader: asyncio.Task[bool] | None) -> None:
+    """Stop a read-ahead (the loop ends: the consumer stops, or restarts from the stored offsets)."""
+    if reader is None:
+        return
     reader.cancel()
     await asyncio.wait([reader])  # its own failure is not this poll's (a cancellation of this task still is)
     if not reader.cancelled():
         reader.exception()
-    return True
 
 
 def _stale() -> asyncio.Future[Checked]:
