@@ -23,6 +23,7 @@ from pmo_events.runtime.unit_of_work import (
     StaleVersion,
     UnitOfWork,
     fold,
+    on_prepared,
     reacts_to,
 )
 
@@ -47,5 +48,6 @@ __all__ = [
     "Supervisor",
     "UnitOfWork",
     "fold",
+    "on_prepared",
     "reacts_to",
 ]

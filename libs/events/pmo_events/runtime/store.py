@@ -268,6 +268,48 @@ class UpsertRows(_WholeRows):
 
 
 @dataclass(frozen=True, slots=True)
+class GuardedRow:
+    """One row of an inline view rewritten in the same statement as the events it folds, only where the table's
+    row is still as the command read it (`guard`: a condition on the row's columns, its parameters written
+    `{0}`, `{1}`… and given in `params`): when it is not (another transaction changed it since, or it is gone),
+    the statement writes nothing at all, neither the events nor any other part, and the append is a lost race
+    (`ConcurrencyConflict`: decided again). For a row whose state the command knows whole from the aggregate's
+    state after its events plus what it read of the row (counts kept from other streams)."""
+
+    table: Table
+    key: str
+    row: dict[str, Any]
+    guard: str
+    params: tuple[Any, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The columns set (the key names the row)."""
+        return tuple(name for name in self.row if name != self.key)
+
+    @property
+    def width(self) -> int:
+        return 1 + len(self.names) + len(self.params)
+
+    def clause(self, first: int, where: str = "") -> str:
+        """The guarded `UPDATE`, its parameters from `$first` on (`scalars`); `where`: a further condition."""
+        guard = self.guard.format(*(f"${n}" for n in range(first + 1 + len(self.names), first + self.width)))
+        guard = f"({guard}) AND {where}" if where else guard
+        update = pgdirect.values_update(self.table, self.key, self.names, first=first, where=guard)
+        return f"{update} RETURNING 1"
+
+    def scalars(self) -> list[Any]:
+        return [*pgdirect.ArrayColumns(self.table, (self.key, *self.names)).row(self.row), *self.params]
+
+    def check(self) -> str:
+        """The guard asked alone, $1 the key (`SELECT … FOR UPDATE`: the row then stays as it is until the commit)."""
+        guard = self.guard.format(*(f"${n}" for n in range(2, 2 + len(self.params))))
+        key = pgdirect.ArrayColumns(self.table, (self.key,)).scalars(1)[0]
+        quote = pgdirect.quoted((self.key,))
+        return f"SELECT 1 FROM {self.table.name} WHERE {quote} = {key} AND {guard} FOR UPDATE"
+
+
+@dataclass(frozen=True, slots=True)
 class ExtraRows(_WholeRows):
     """Rows of another table written in the same statement as the events (an idempotency key and its answer)."""
 
@@ -386,6 +428,7 @@ class EventStore:
         changed: ChangedViewRows | None = None,
         premise: Premise | None = None,
         upserts: Sequence[UpsertRows] = (),
+        guarded: Sequence[GuardedRow] = (),
     ) -> list[RecordedEvent]:
         """Several prepared appends, their outbox records and a view's new rows in ONE statement (asyncpg
         only): the events with their positions, in the order given. `begin=False`: when the session has not
@@ -396,13 +439,17 @@ class EventStore:
         unique version refuses the statement whole if a stream moved on since). `premise`: the statement
         writes nothing unless it holds (`PremiseFailed` then). `upserts`: views' rows inserted or rewritten
         (`UpsertRows`; rows the caller knows from the streams' states after these events, which the events'
-        unique version makes the states the store holds when the statement succeeds)."""
+        unique version makes the states the store holds when the statement succeeds). `guarded`: views' rows
+        rewritten only where each is still as its `GuardedRow.guard` says (else nothing is written and the append is
+        a `ConcurrencyConflict`); one event only (a single statement)."""
         rows = [row for prepared in appends for row in prepared.rows]
         messages = [message for prepared in appends for message in prepared.messages]
         parts = (view, changed, extra, *upserts)
         single = len(rows) == 1 and all(part is None or len(part.rows) == 1 for part in parts)
+        if guarded and not single:
+            raise ValueError("guarded rows go with one event, one row of each part")
         statement = _append_statement(
-            bool(self.topic), view, extra, changed, single=single, premise=premise, upserts=upserts
+            bool(self.topic), view, extra, changed, single=single, premise=premise, upserts=upserts, guarded=guarded
         )
         if single:
             # One event (a draft, an edit): scalar parameters, not arrays of one (cheaper to encode).
@@ -412,6 +459,8 @@ class EventStore:
             for part in parts:
                 if part is not None:
                     params += part.scalars()
+            for guarded_row in guarded:
+                params += guarded_row.scalars()
         else:
             params = _EVENTS_IN.arrays(rows)
             if self.topic:
@@ -428,6 +477,9 @@ class EventStore:
             raise ConcurrencyConflict(first.stream_id, first.expected_version) from exc
         if premise is not None and not written and rows:
             raise premise.failed()
+        if guarded and not written and rows:
+            # A guarded row was not as the command read it: nothing was written (every part waits on the guards).
+            raise ConcurrencyConflict(appends[0].stream_id, appends[0].expected_version)
         positions = {event_id: position for event_id, position in written}
         return [_with_position(r, positions[r.event_id]) for prepared in appends for r in prepared.recorded]
 
@@ -689,13 +741,17 @@ def _append_statement(
     single: bool = False,
     premise: Premise | None = None,
     upserts: Sequence[UpsertRows] = (),
+    guarded: Sequence[GuardedRow] = (),
 ) -> str:
     """Events (and outbox records, a view's new or changed rows, another table's rows, views' upserted rows) in
     one statement;
     its text is fixed per view, table and columns, so asyncpg prepares it once per connection. `single`:
     one row of each, as scalar parameters (`…scalars()`); else one array per column (`…arrays()`).
     `premise` (`Premise.exists`, its parameters last): every part writes only when it finds no row."""
-    if view is None and extra is None and changed is None and not single and premise is None and not upserts:
+    if (
+        view is None and extra is None and changed is None and not single and premise is None and not upserts
+        and not guarded
+    ):  # fmt: skip
         return _APPEND_WITH_OUTBOX if outbox_too else _APPEND
     key = (
         outbox_too,
@@ -705,11 +761,12 @@ def _append_statement(
         *((changed.table.name, changed.key, changed.names) if changed is not None else ((), (), ())),
         *((extra.table.name, extra.names) if extra is not None else ((), ())),
         tuple((u.table.name, u.key, u.names) for u in upserts),
+        tuple((g.table.name, g.key, g.names, g.guard, len(g.params)) for g in guarded),
     )
     found = _STATEMENTS.get(key)
     if found is None:
         found = _STATEMENTS[key] = _built_statement(
-            outbox_too, view, extra, changed, single=single, premise=premise, upserts=upserts
+            outbox_too, view, extra, changed, single=single, premise=premise, upserts=upserts, guarded=guarded
         )
     return found
 
@@ -723,11 +780,16 @@ def _built_statement(
     single: bool,
     premise: Premise | None,
     upserts: Sequence[UpsertRows] = (),
+    guarded: Sequence[GuardedRow] = (),
 ) -> str:
     """`_append_statement`'s text (each shape built once)."""
     inserting = pgdirect.values_insert if single else pgdirect.unnest_insert
     # The premise's query runs once (a CTE), before anything is written; each part writes only if it found nothing.
-    where = "NOT (SELECT broken FROM premise)" if premise is not None else ""
+    # A guarded row's UPDATE runs before every other part (they read its RETURNING): each writes only if it found
+    # its row as guarded (checked again on the row's newest version when it waited for another writer's lock).
+    conditions = ["NOT (SELECT broken FROM premise)"] if premise is not None else []
+    conditions += [f"EXISTS (SELECT FROM guarded{n})" for n in range(len(guarded))]
+    where = " AND ".join(conditions)
     appended = inserting(events, _EVENT_COLUMNS, returning="event_id, position", where=where)
     parts = [f"appended AS ({appended})"]
     first = len(_EVENT_COLUMNS) + 1
@@ -752,6 +814,10 @@ def _built_statement(
         conflict = f" ON CONFLICT ({pgdirect.quoted((upsert.key,))}) DO UPDATE SET {rewritten}"
         parts.append(f"upserted{n} AS ({upserting}{conflict})")
         first += len(names)
+    for n, guarded_row in enumerate(guarded):
+        # Written only under the premise (when there is one), as every other part.
+        parts.insert(n, f"guarded{n} AS ({guarded_row.clause(first, conditions[0] if premise is not None else '')})")
+        first += guarded_row.width
     if premise is not None:
         query = premise.exists.format(*(f"${n}" for n in range(first, first + len(premise.params))))
         parts.insert(0, f"premise AS (SELECT EXISTS ({query}) AS broken)")

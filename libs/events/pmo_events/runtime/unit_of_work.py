@@ -23,6 +23,7 @@ from pmo_events.runtime.store import (
     ConcurrencyConflict,
     EventStore,
     ExtraRows,
+    GuardedRow,
     Metadata,
     NewViewRows,
     Premise,
@@ -62,6 +63,16 @@ def policies_for(policies: Sequence[Policy], event_type: str) -> list[Policy]:
     """The policies to call on a recorded event of `event_type`, in their order: those that declared it, and
     those that declared nothing."""
     return [p for p in policies if event_type in getattr(p, "reacts_to", (event_type,))]
+
+
+def on_prepared(policy: P) -> P:
+    """Declares that a policy may run on a `write_at_end` append's events signed but not written yet, before the
+    write: it reads only aggregates (`UnitOfWork.load`, never a view or the session), so it sees what it would see
+    after the write (a load of the appended stream answers the append's state); an error it raises stops the write,
+    and what it appends goes with it. A unit of work defers an append only when every policy that reacts to its
+    events (`policies_for`) is so declared."""
+    policy.on_prepared = True  # type: ignore[attr-defined]
+    return policy
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,10 @@ class UnitOfWork:
         self.folded: dict[str, _Folded[Any]] = {}
         #: Streams `load_together` read ahead, for their next `load` (until the unit of work appends).
         self._ahead: set[str] = set()
+        #: Rows rewritten with the last write where each is as its guard says (`guard_at_end`).
+        self._guarded: list[GuardedRow] = []
+        #: `on_prepared` policies are running on `write_at_end` appends not sent yet (`load` leaves them pending).
+        self._before_write = False
 
     def assume(self, premise: Premise) -> None:
         """The command decides on `premise` without reading: the unit of work writes nothing unless it still
@@ -233,6 +248,22 @@ class UnitOfWork:
             raise ValueError("insert_at_end takes rows of one table, with the same columns")
         else:
             self._at_end.rows.append(row)
+
+    def guard_at_end(self, row: GuardedRow) -> None:
+        """Rewrite `row` with the unit of work's last write, only where the table's row is still as its guard says
+        (on PostgreSQL in the one statement of the `write_at_end` appends of one event: else nothing at all is
+        written; elsewhere checked with `SELECT … FOR UPDATE` in the transaction, before the other writes). Either
+        way a row not as guarded makes the unit of work a lost race (`ConcurrencyConflict`). The caller's word:
+        the inline projectors leave this row to it (their `upserts` give no row for it). PostgreSQL only."""
+        if not self._fast:
+            raise ValueError("a guarded row goes with a write on PostgreSQL (asyncpg): see `defers_writes`")
+        self._guarded.append(row)
+
+    @property
+    def defers_writes(self) -> bool:
+        """Whether `append(..., write_at_end=True)` can hold its events for one last statement (PostgreSQL through
+        asyncpg); elsewhere it is an ordinary append."""
+        return self._fast
 
     @property
     def session(self) -> AsyncSession:
@@ -289,7 +320,16 @@ class UnitOfWork:
                 self._ahead.add(stream_id)
 
     async def load(self, aggregate: AggregateType[S], stream_id: str) -> Loaded[S]:
-        await self.flush()
+        if self._before_write:
+            # An `on_prepared` policy: its own stream answers from the append's state; any other stream is read
+            # as it stands (the appends not sent yet touch only their own streams).
+            mine = self.folded.get(stream_id)
+            if mine is not None and mine.aggregate == aggregate and stream_id in self._pending_states:
+                return mine.loaded
+            if any(prepared.stream_id == stream_id for prepared in self._pending):
+                await self.flush()
+        else:
+            await self.flush()
         if aggregate.keep:
             mine = self.folded.get(stream_id)
             if mine is not None and mine.head and mine.aggregate == aggregate:
@@ -380,7 +420,8 @@ class UnitOfWork:
         self._ahead.discard(stream_id)
         new_version = expected_version + len(new_events)
         snapshot_due = state_after is not None and _crossed(expected_version, new_version, aggregate)
-        if write_at_end and not snapshot_due and not self._policies and self._fast:
+        reacting = self._on_prepared(new_events) if write_at_end and self._fast and not snapshot_due else None
+        if reacting is not None:
             prepared = self.store.prepare(
                 stream_id=stream_id,
                 stream_type=aggregate.stream_type,
@@ -403,6 +444,8 @@ class UnitOfWork:
                 self.folded[stream_id] = _Folded(aggregate, after, prepared.recorded[-1].event_id)
             else:
                 self.folded.pop(stream_id, None)
+            if reacting:
+                await self._react_before_write(reacting, prepared.recorded)
             return list(prepared.recorded)
         await self.flush()
         await self._check_premise()
@@ -436,12 +479,32 @@ class UnitOfWork:
                 await react(self, event)
         return recorded
 
+    def _on_prepared(self, new_events: Sequence[Event]) -> list[Policy] | None:
+        """The policies that react to these events when each of them may run on the prepared events before the
+        write (`on_prepared`); None when one of them may not (the ordinary append then)."""
+        types = {type(event).type_name() for event in new_events}
+        reacting = [react for react in self._policies if any(policies_for([react], t) for t in types)]
+        if any(not getattr(react, "on_prepared", False) for react in reacting):
+            return None
+        return reacting
+
+    async def _react_before_write(self, reacting: list[Policy], events: Sequence[RecordedEvent]) -> None:
+        """`on_prepared` policies on events signed but not sent: in the order the ordinary append runs them."""
+        before, self._before_write = self._before_write, True
+        try:
+            for event in events:
+                for react in policies_for(reacting, event.type):
+                    await react(self, event)
+        finally:
+            self._before_write = before
+
     async def flush(self, *, last: bool = False) -> None:
         """Send the appends made with `write_at_end`. `last`: nothing else is written after this in the
         unit of work, so when no transaction has begun and one statement carries everything (with the
         rows of `insert_at_end`), it runs alone."""
         extra, self._at_end = (self._at_end, None) if last else (None, self._at_end)
         if not self._pending:
+            await self._check_guards()
             if extra is not None:
                 await self._check_premise()
                 await self._insert(extra)
@@ -459,6 +522,11 @@ class UnitOfWork:
         if not together and self._fast:
             upserts = _upserted_rows(self._projectors, events, states)
             together = upserts is not None
+        guarded: list[GuardedRow] = []
+        if self._guarded and len(events) != 1:
+            together = False  # a guarded row goes in a statement of one event; else checked, and the projectors write
+        elif together:
+            guarded, self._guarded = self._guarded, []
         if together:
             # Last, and nothing opened a session: on the borrowed connection, alone (it is one statement).
             target = self.reads if last else self.session
@@ -472,9 +540,11 @@ class UnitOfWork:
                 changed=changed if changed is not None and changed.rows else None,
                 premise=premise,
                 upserts=upserts or (),
+                guarded=guarded,
             )
         else:
             await self._check_premise()
+            await self._check_guards()
             written = [event for prepared in pending for event in await self.store.write(self.session, prepared)]
             for event in written:
                 for project in self._projectors:
@@ -483,6 +553,14 @@ class UnitOfWork:
                 await self._insert(extra)
         positioned = {event.event_id: event for event in written}
         self.recorded = [positioned.get(event.event_id, event) for event in self.recorded]
+
+    async def _check_guards(self) -> None:
+        """`guard_at_end`'s rows that did not go in the events' statement: each checked and locked in the
+        transaction (the projectors write them, as without a guard); one not as guarded is a lost race."""
+        guarded, self._guarded = self._guarded, []
+        for row in guarded:
+            if not await pgdirect.fetch(self.session, row.check(), row.row[row.key], *row.params):
+                raise ConcurrencyConflict(str(row.row[row.key]), 0)
 
     async def _changed_view_rows(self, events: list[RecordedEvent]) -> ChangedViewRows | None:
         """When every stream of `events` goes on and one stream view holds their rows: those rows after the

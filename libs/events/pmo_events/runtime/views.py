@@ -15,7 +15,13 @@ from pmo_events.contracts.base import Event
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.schema import events
-from pmo_events.runtime.store import ChangedViewRows, EventStore, NewViewRows, view_rows_taken_are_a_lost_race
+from pmo_events.runtime.store import (
+    ChangedViewRows,
+    EventStore,
+    NewViewRows,
+    UpsertRows,
+    view_rows_taken_are_a_lost_race,
+)
 
 S = TypeVar("S", bound=BaseModel)
 _CHUNK = 1000
@@ -84,6 +90,11 @@ class StreamView(Generic[S]):
 
     def accepts(self, event: RecordedEvent) -> bool:
         return self.stream_type is None or event.stream_type == self.stream_type
+
+    def upserts(self, events: Sequence[RecordedEvent], _states: dict[str, Any]) -> list[UpsertRows] | None:
+        """As `InlineViews.upserts`: no rows when it accepts none of `events` (it would write nothing), else None
+        (the view folds its rows itself)."""
+        return None if any(self.accepts(event) for event in events) else []
 
     async def __call__(self, session: AsyncSession, event: RecordedEvent) -> None:
         await self.many(session, [event])
