@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,9 @@ PROJECT = AggregateType("project", project_rules.initial, project_rules.evolve, 
 log = logging.getLogger(__name__)
 FEEDBACK = AggregateType("lesson_feedback", lesson_rules.initial_feedback, lesson_rules.evolve_feedback, LessonFeedback)
 ProjectRule = Callable[[Portfolio, Project], Sequence[Event]]
+#: Awaited with the project's state and version after a command's events, before they are appended: True when it
+#: has the project's row written with the unit of work's last write (`views.guard_report_row`).
+RowWriter = Callable[[Project, int], Awaitable[bool]]
 #: A stream named by a portfolio (its id → the aggregate and the stream's id).
 PortfolioStream = Callable[[str], tuple[AggregateType[Any], str]]
 #: The streams named by a project's portfolio that the policies a status report runs load after its append (the
@@ -92,9 +95,11 @@ async def load_project_together(
 
 
 async def apply_to_project(
-    uow: UnitOfWork, project_id: str, rule: ProjectRule, *, if_match: int | None = None
+    uow: UnitOfWork, project_id: str, rule: ProjectRule, *, if_match: int | None = None, row: RowWriter | None = None
 ) -> tuple[list[Event], int]:
-    """Decide on the project and its portfolio; budget changes go on the portfolio's stream, checked there."""
+    """Decide on the project and its portfolio; budget changes go on the portfolio's stream, checked there.
+    `row`: when the events are the project's alone and it writes the project's row, they are appended with the
+    unit of work's last write (`write_at_end`: on PostgreSQL one statement with no session)."""
     await load_project_together(uow, project_id)
     project = await uow.load(PROJECT, project_id)
     if project.state.status == "none":
@@ -114,7 +119,9 @@ async def apply_to_project(
         await uow.open_stream(stream_type, getattr(fact, id_field), [fact])
     if on_project:
         after_project = fold(PROJECT, project.state, on_project)
-        await uow.append(PROJECT, project_id, project.version, on_project, after_project)
+        version = project.version + len(on_project)
+        at_end = row is not None and len(on_project) == len(new_events) and await row(after_project, version)
+        await uow.append(PROJECT, project_id, project.version, on_project, after_project, write_at_end=at_end)
     return new_events, project.version + len(on_project)
 
 

@@ -22,7 +22,7 @@ from pmo_events.contracts.portfolio import (
     graph_id_of,
 )
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, UnitOfWork, fold, reacts_to
+from pmo_events.runtime import AggregateType, UnitOfWork, fold, on_prepared, reacts_to
 from pmo_portfolio import delivery, funding, programmes
 from pmo_portfolio.dependencies import domain as dependency_rules
 from pmo_portfolio.dependencies.domain import (
@@ -151,6 +151,8 @@ async def withdraw_dependency(
     return after.dependencies[dependency_id], loaded.version + len(new_events)
 
 
+# It reads only aggregates (the project, the graph): it may run on a report before the report is written.
+@on_prepared
 @reacts_to(*FORECAST_NEWS_TYPES)
 async def reassess_dependencies(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: after any news that can move a project's forecast, the dependencies on it are flagged at risk

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import LevelTolerance, RaidTolerancesSet, StatusReported, raid_tolerances_id
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import AggregateType, UnitOfWork, fold, reacts_to
+from pmo_events.runtime import AggregateType, UnitOfWork, fold, on_prepared, reacts_to
 from pmo_portfolio import delivery, funding, programmes
 from pmo_portfolio.raid import domain as raid_rules
 from pmo_portfolio.raid.domain import DEFAULT_TOLERANCES, Ladder, RaidItem, RaiseItem
@@ -112,6 +112,8 @@ async def set_tolerances(
     return view, loaded.version + 1
 
 
+# It reads only aggregates (the RAID items): it may refuse a report before the report is written.
+@on_prepared
 @reacts_to(StatusReported)
 async def check_reported_raid_items(uow: UnitOfWork, recorded: RecordedEvent) -> None:
     """Policy: a status report refers only to RAID items of its own portfolio (else 422 naming the item, and
