@@ -295,4 +295,5 @@ CONCEPT_VIEWS = (
 
 #: Portfolio's views besides the portfolios': each command runs the projectors one by one; a rebuild folds them
 #: in memory (`PortfolioReplay`).
-PORTFOLIO_VIEWS = PollViews(_listed(*CONCEPT_VIEWS), replay=PortfolioReplay)
+# A status report's row goes with its event in one statement (`reports_rows`, `guard_report_row`).
+PORTFOLIO_VIEWS = PollViews(_listed(*CONCEPT_VIEWS), replay=PortfolioReplay, upserts=delivery_views.reports_rows)

@@ -201,9 +201,10 @@ async def test_a_report_reads_its_streams_and_the_dependency_graph_in_one_statem
 async def test_a_report_writes_the_project_row_from_its_state_and_keeps_the_lessons_the_row_counts(
     service: RunningService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL a report rewrites the projects view's row from the state the command folded (`state_after`),
-    with the lessons and realisations the row counts (recorded on streams of their own) taken from the row by the
-    UPDATE itself: the row is not read first. The answer and a read show the lesson."""
+    """On PostgreSQL a report rewrites the projects view's row from the state the command folded, with the lessons
+    and realisations the row counts (recorded on streams of their own) read first (their text alone, no state
+    validated) and spliced in: the row goes in the statement that writes the event and its outbox record, guarded
+    by those counts, with no session (no BEGIN, no COMMIT). The answer and a read show the lesson."""
     portfolio_id = await approved_project(service, "p-spliced")
     lesson = LessonRecorded(
         project_id="p-spliced", portfolio_id=portfolio_id, lesson_id="l-spliced", title="Pilot", description="d",
@@ -218,14 +219,26 @@ async def test_a_report_writes_the_project_row_from_its_state_and_keeps_the_less
         sent.append(statement)
         return await fetch(session, statement, *args, **kwargs)
 
+    sessions: list[Any] = []
+    db = service.runtime.db
+    opened = db.sessions
+
+    def counted_sessions(*args: Any, **kwargs: Any) -> Any:
+        sessions.append(args)
+        return opened(*args, **kwargs)
+
     monkeypatch.setattr(pgdirect, "fetch", recorded)
+    monkeypatch.setattr(db, "sessions", counted_sessions)
     async with service.client("pam", "project_manager") as pam:
         answer = await pam.post("/projects/p-spliced/status-reports", json=report())
         assert answer.status_code == 201, answer.text
     monkeypatch.undo()
     if service.runtime.db.is_postgres:
-        assert [s for s in sent if "FROM portfolio_projects" in s] == []
-        assert [s for s in sent if s.startswith("UPDATE portfolio_projects")] == [views._SPLICE]
+        assert [s for s in sent if "FROM portfolio_projects" in s] == [views._COUNTS]
+        written = [s for s in sent if "UPDATE portfolio_projects" in s]
+        assert len(written) == 1 and written[0].startswith("WITH guarded0 AS (UPDATE portfolio_projects")
+        assert "appended AS (INSERT INTO" in written[0] and "queued AS (INSERT INTO" in written[0]
+        assert sessions == []  # no ORM session: the reads and the one write on a pooled asyncpg connection
     async with service.client("pam", "project_manager") as pam:
         read = await pam.get("/projects/p-spliced")
     assert read.json()["lessons"] == 1 and read.json()["version"] == answer.json()["project"]["version"]
@@ -238,8 +251,9 @@ async def test_a_report_committed_while_a_lesson_is_counted_stays_in_the_project
     """A lesson (on a stream of its own) counts itself in the project's row by reading the row's state and
     writing it back. A report that commits between that read and the write was lost from the row (the row went
     back to the state before the report, one lesson more) until a rebuild: the read now locks the row, the report
-    waits and splices the count in. Deterministic: the lesson's transaction stops before its write until the
-    report has committed or waits for the row's lock (PostgreSQL; SQLite has one writer at a time)."""
+    waits and has the count in (its guarded row finds the count changed when it gets the lock, writes nothing, and
+    the report is decided again with the count). Deterministic: the lesson's transaction stops before its write
+    until the report has committed or waits for the row's lock (PostgreSQL; SQLite has one writer at a time)."""
     if not service.runtime.db.is_postgres:
         pytest.skip("PostgreSQL: SQLite serialises the two writers")
     portfolio_id = await approved_project(service, "p-raced")
@@ -261,7 +275,7 @@ async def test_a_report_committed_while_a_lesson_is_counted_stays_in_the_project
                     other,
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE portfolio_projects%'"
+                        " AND wait_event_type = 'Lock' AND query LIKE '%UPDATE portfolio_projects%'"
                     ),
                 )
                 if waiting.scalar_one():
@@ -286,6 +300,100 @@ async def test_a_report_committed_while_a_lesson_is_counted_stays_in_the_project
     assert (read["lessons"], read["version"]) == (1, answer.json()["project"]["version"])
     reported = answer.json()["project"]["latest_status_report"]
     assert reported is not None and read["latest_status_report"] == reported  # lost before: None
+    live = await every_row(service)
+    await rebuild(service)
+    assert await every_row(service) == live
+
+
+async def _post_report(service: RunningService, project_id: str, **body: Any) -> Any:
+    async with service.client("pam", "project_manager") as pam:
+        return await pam.post(f"/projects/{project_id}/status-reports", json=report(**body))
+
+
+async def test_a_report_that_another_writer_overtook_answers_409_and_writes_nothing(
+    service: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Optimistic concurrency with the report's row and event in one statement: another worker's report committed
+    between this report's load and its write makes it lose (`ConcurrencyConflict`); with one attempt allowed the
+    answer is 409 `concurrent-change` and nothing of it is written: neither its event nor the row."""
+    from pmo_portfolio.delivery import routes
+    from pmo_servicekit import commands
+
+    if not service.runtime.db.is_postgres:
+        pytest.skip("PostgreSQL: on SQLite the other writer waits for this report's transaction (one writer)")
+    await approved_project(service, "p-overtaken")
+    first = await _post_report(service, "p-overtaken")
+    assert first.status_code == 201, first.text
+    guard = views.guard_report_row
+    overtaken: list[int] = []
+
+    async def other_report_first(uow: Any, state: Any, version: int) -> Any:
+        if not overtaken:
+            now = datetime.now(UTC)
+            command = ReportStatus(
+                period_end=date(2026, 7, 31), percent_complete=Decimal("45"), actual_cost=Decimal("210"),
+                summary="the other worker's", reported_by="pam", reported_at=now,
+            )  # fmt: skip
+            async with _other_worker(service).unit_of_work(Metadata(actor="pam")) as other:
+                fiscal = await calendar.fiscal_calendar(other)
+                _, after = await apply_to_project(
+                    other, "p-overtaken", lambda pf, pr: status_reports.report_status(pf, pr, command, fiscal)
+                )
+            overtaken.append(after)
+        return await guard(uow, state, version)
+
+    monkeypatch.setattr(routes.project_views, "guard_report_row", other_report_first)
+    monkeypatch.setattr(commands, "ATTEMPTS", 1)
+    lost = await _post_report(service, "p-overtaken", summary="lost")
+    monkeypatch.undo()
+    assert lost.status_code == 409, lost.text
+    assert lost.json()["type"].endswith("concurrent-change")
+    async with service.client("pam", "project_manager") as pam:
+        read = (await pam.get("/projects/p-overtaken")).json()
+    assert read["version"] == overtaken[0] and read["latest_status_report"]["summary"] == "the other worker's"
+    async with service.runtime.db.sessions() as session:
+        stream = await service.runtime.store.load(session, "p-overtaken")
+    assert "lost" not in [getattr(e.decode(), "summary", None) for e in stream]
+    live = await every_row(service)
+    await rebuild(service)
+    assert await every_row(service) == live
+    again = await _post_report(service, "p-overtaken", summary="again")
+    assert again.status_code == 201 and again.json()["project"]["version"] == overtaken[0] + 1
+
+
+async def test_a_lesson_counted_between_a_reports_read_and_its_write_is_in_its_answer(
+    service: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report reads the row's counts before its one statement and writes the row only where they still hold:
+    a lesson counted in between (committed) makes the statement write nothing, and the report is decided again,
+    so its answer counts the lesson as the row does (without the guard: the answer 0, the row 1)."""
+    if not service.runtime.db.is_postgres:
+        pytest.skip("PostgreSQL: SQLite's report writes the row through the projector, in its transaction")
+    portfolio_id = await approved_project(service, "p-guarded")
+    guard = views.guard_report_row
+    counted: list[str] = []
+
+    async def lesson_after_the_read(uow: Any, state: Any, version: int) -> Any:
+        text = await guard(uow, state, version)
+        if not counted:
+            lesson = LessonRecorded(
+                project_id="p-guarded", portfolio_id=portfolio_id, lesson_id="l-guarded", title="Pilot",
+                description="d", category="delivery", recorded_by="pam", recorded_at=datetime.now(UTC),
+            )  # fmt: skip
+            async with _other_worker(service).unit_of_work(Metadata(actor="pam")) as other:
+                await other.open_stream("lesson", "l-guarded", [lesson])
+            counted.append("l-guarded")
+        return text
+
+    from pmo_portfolio.delivery import routes
+
+    monkeypatch.setattr(routes.project_views, "guard_report_row", lesson_after_the_read)
+    answer = await _post_report(service, "p-guarded")
+    monkeypatch.undo()
+    assert answer.status_code == 201, answer.text
+    async with service.client("pam", "project_manager") as pam:
+        read = (await pam.get("/projects/p-guarded")).json()
+    assert answer.json()["project"]["lessons"] == 1 and answer.json()["project"] == read
     live = await every_row(service)
     await rebuild(service)
     assert await every_row(service) == live

@@ -112,15 +112,23 @@ async def get_project_in(
             raise NotFound(f"project {project_id}")
         found = row.state, row.version
     text, version = found
+    return await project_from_row(text, held, lambda: session), version
+
+
+async def project_from_row(
+    text: str, held: Callable[[str], Portfolio | None], session: Callable[[], AsyncSession]
+) -> dict[str, Any]:
+    """The project as a read of its row's `text` shows it (validated as a read validates it); its portfolio's
+    review cadence and currency from `held`, or else from the portfolios view (through `session()`)."""
     project = Project.model_validate(loads(text))
     portfolio = held(project.portfolio_id)
     if portfolio is not None and portfolio.exists:
         cadence, currency = portfolio.review_every_days, portfolio.currency
     else:
-        cadence, currency = (await _controls(session, {project.portfolio_id})).get(
+        cadence, currency = (await _controls(session(), {project.portfolio_id})).get(
             project.portfolio_id, (DEFAULT_CADENCE, "")
         )
-    return project_view(project, cadence, datetime.now(UTC).date(), currency), version
+    return project_view(project, cadence, datetime.now(UTC).date(), currency)
 
 
 async def get_project(db: Database, project_id: str) -> tuple[dict[str, Any], int]:

@@ -16,6 +16,7 @@ from pmo_portfolio import calendar, funding
 from pmo_portfolio.delivery import commands
 from pmo_portfolio.delivery import queries as project_queries
 from pmo_portfolio.delivery import schemas as body_of
+from pmo_portfolio.delivery import views as project_views
 from pmo_portfolio.delivery.commands import PROJECT, ProjectRule, append_feedback, apply_to_project
 from pmo_portfolio.delivery.domain import (
     alignment_reviews,
@@ -126,13 +127,19 @@ def recorded_by(
     decide: Callable[[UnitOfWork], Awaitable[tuple[list[Event], int]]],
     primary: PrimaryId = lambda events: None,
     location: str | None = None,
+    written: Callable[[], str | None] = lambda: None,
 ) -> CommandAction:
-    """`decide` in the command's transaction, answered as every project command is (`recorded_command`)."""
+    """`decide` in the command's transaction, answered as every project command is (`recorded_command`).
+    `written`: the project's row's text as the command writes it with its last write, if it does (no session)."""
 
     async def action(uow: UnitOfWork) -> Response:
         new_events, version = await decide(uow)
         held = lambda portfolio_id: uow.folded_state(funding.PORTFOLIO, portfolio_id)  # noqa: E731
-        view, _ = await project_queries.get_project_in(uow.session, project_id, held)
+        text = written()
+        if text is not None:
+            view = await project_queries.project_from_row(text, held, lambda: uow.session)
+        else:
+            view, _ = await project_queries.get_project_in(uow.session, project_id, held)
         ident = primary(new_events)
         recorded = [shown_event({"type": e.type_name(), **e.model_dump(mode="json")}) for e in new_events]
         content = {"id": ident, "recorded": recorded, "project": {**view, "version": version}}
@@ -303,18 +310,27 @@ async def record_status_report(
     )
 
     async def action(uow: UnitOfWork) -> Response:
-        # And the dependency graph (`READ_WITH_REPORTS`): `reassess_dependencies` reads it after the append.
+        # And the dependency graph (`READ_WITH_REPORTS`): `reassess_dependencies` reads it (before the write).
         await commands.load_project_together(
             uow, project_id, calendar.FISCAL_CALENDAR_STREAM, of_portfolio=commands.READ_WITH_REPORTS
         )
         fiscal = await calendar.fiscal_calendar(uow)
+        written: list[str] = []
 
         def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
             lifecycle.check_manager(pr, principal.subject, is_steward=_is_steward(principal))
             check_amount_scale(command.actual_cost, pf.currency, "actual_cost")
             return status_reports.report_status(pf, pr, command, fiscal)
 
-        return await recorded_command(project_id, rule, primary=first_of("report_id"))(uow)
+        async def row(state: Project, version: int) -> bool:
+            # On PostgreSQL the event, its outbox record and the project's row in one statement, no session.
+            text = await project_views.guard_report_row(uow, state, version)
+            written.extend(() if text is None else (text,))
+            return text is not None
+
+        decide = lambda uow: apply_to_project(uow, project_id, rule, row=row)  # noqa: E731
+        reported = recorded_by(project_id, decide, first_of("report_id"), written=lambda: next(iter(written), None))
+        return await reported(uow)
 
     return await run_command(request, principal, action)
 

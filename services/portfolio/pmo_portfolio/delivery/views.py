@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmo_events.contracts.portfolio import BenefitRealised, LessonRecorded
+from pmo_events.contracts.portfolio import BenefitRealised, LessonRecorded, StatusReported
 from pmo_events.envelope import RecordedEvent, loads
-from pmo_events.runtime import pgdirect
+from pmo_events.runtime import UnitOfWork, pgdirect
 from pmo_events.runtime.fulltext import TextIndex
 from pmo_events.runtime.lessons import LessonLibrary, lesson_table
 from pmo_events.runtime.schema import UtcDateTime, metadata
+from pmo_events.runtime.store import GuardedRow, UpsertRows
 from pmo_events.runtime.unit_of_work import state_after
 from pmo_portfolio.delivery.domain import project as project_rules
 from pmo_portfolio.shared.projecting import projects_on
@@ -88,6 +91,48 @@ _SPLICE = (
 )
 
 
+#: The counts the row holds, read before a report writes it (`guard_report_row`; NULL: a row without them).
+_COUNTS = f"SELECT substring(state from '{_COUNTED}') FROM portfolio_projects WHERE project_id = $1"
+#: The row still counts what the report read: a lesson or realisation counted since makes the report a lost race.
+_SAME_COUNTS = f"substring(state from '{_COUNTED}') IS NOT DISTINCT FROM {{0}}::TEXT"
+_REPORTED = StatusReported.type_name()
+
+
+async def guard_report_row(uow: UnitOfWork, state: project_rules.Project, version: int) -> str | None:
+    """A status report's row, written with its event in ONE statement with no session (PostgreSQL): the state the
+    command folded (`state`, at `version`) with the counts the row holds now spliced in, rewritten only where the
+    row still holds those counts (`GuardedRow`: else nothing is written and the report is decided again). The
+    row's text, for the answer; None (nothing guarded: the report's append takes the ordinary path, whose
+    projector writes the row) on SQLite, with no row, or for a state the fold counted lessons in."""
+    if not uow.defers_writes or state.lessons or state.realisations:
+        return None
+    text = state.model_dump_json()
+    if text.count(_UNCOUNTED) != 1:
+        return None
+    found = await pgdirect.fetch(uow.reads, _COUNTS, state.project_id, begin=False)
+    if not found:
+        return None
+    counts = found[0][0]
+    written = text.replace(_UNCOUNTED, counts or _UNCOUNTED, 1)
+    row = {"project_id": state.project_id, **_columns(state, version, uow.meta.occurred_at), "state": written}
+    uow.guard_at_end(GuardedRow(projects, "project_id", row, _SAME_COUNTS, (counts,)))
+    return written
+
+
+def reports_rows(events: Sequence[RecordedEvent], states: dict[str, Any]) -> list[UpsertRows] | None:
+    """Portfolio's views' rows for a command's events (`InlineViews.upserts`), when they are status reports the
+    command decided with `guard_report_row`: none but the project's, which that guarded row writes (no other view
+    follows a report: every concept's projector passes it over). None (the projectors run) for anything else, or a
+    state that `guard_report_row` leaves to the projector."""
+    for event in events:
+        state = states.get(event.stream_id)
+        if event.type != _REPORTED or event.stream_type != "project" or not isinstance(state, project_rules.Project):
+            return None
+        if state.lessons or state.realisations:
+            return None
+    return []
+
+
 async def _written_from_command(session: AsyncSession, event: RecordedEvent) -> bool:
     """The row written from the state the command gave its append (`state_after`), with the counts the row holds,
     in ONE statement: no read of the row, no validation and fold of its state (PostgreSQL). False (nothing
@@ -154,12 +199,16 @@ def counted_in(state: project_rules.Project, fact: LessonRecorded | BenefitReali
 
 def project_columns(state: project_rules.Project, event: RecordedEvent) -> dict[str, Any]:
     """The row's columns besides its key and state after `event` (the rebuild's fold writes the same)."""
+    return _columns(state, event.sequence, event.time)
+
+
+def _columns(state: project_rules.Project, version: int, updated_at: datetime) -> dict[str, Any]:
     return {
         "portfolio_id": state.portfolio_id,
         "status": state.status,
         "stage": state.stage,
-        "version": event.sequence,
-        "updated_at": event.time,
+        "version": version,
+        "updated_at": updated_at,
     }
 
 
