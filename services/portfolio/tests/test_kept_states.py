@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_devstack.testing import RunningService
 from pmo_events.contracts.portfolio import LessonRecorded, graph_id_of
-from pmo_events.runtime import CommandRuntime, Metadata, pgdirect
+from pmo_events.runtime import CommandRuntime, Metadata, UnitOfWork, pgdirect
 from pmo_portfolio import calendar
 from pmo_portfolio.delivery import views
 from pmo_portfolio.delivery.commands import PROJECT, apply_to_project
@@ -219,16 +219,17 @@ async def test_a_report_writes_the_project_row_from_its_state_and_keeps_the_less
         sent.append(statement)
         return await fetch(session, statement, *args, **kwargs)
 
-    sessions: list[Any] = []
-    db = service.runtime.db
-    opened = db.sessions
+    sessions: list[Any] = []  # a unit of work's session asked for (the relay's and the subscription's are not)
+    asked = UnitOfWork.session.fget
+    assert asked is not None
 
-    def counted_sessions(*args: Any, **kwargs: Any) -> Any:
-        sessions.append(args)
-        return opened(*args, **kwargs)
+    def counted_session(uow: UnitOfWork) -> Any:
+        if type(uow) is UnitOfWork:  # a command's (a poll's is a PollUnitOfWork)
+            sessions.append(uow)
+        return asked(uow)
 
     monkeypatch.setattr(pgdirect, "fetch", recorded)
-    monkeypatch.setattr(db, "sessions", counted_sessions)
+    monkeypatch.setattr(UnitOfWork, "session", property(counted_session))
     async with service.client("pam", "project_manager") as pam:
         answer = await pam.post("/projects/p-spliced/status-reports", json=report())
         assert answer.status_code == 201, answer.text
