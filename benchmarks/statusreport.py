@@ -11,8 +11,9 @@ reports (`callgrind_control -i`); divide the `Collected` instructions by the rep
 The data is made first through the app itself: a portfolio whose board is one member, `--projects` candidates
 registered (as intake's ProposalSubmitted would register them) and approved (each initiates a project). The
 reports go round the projects. Prints the process CPU (`time.process_time`) per report, the statements sent per
-report and the load average. Alternate the code before and after on a loaded machine and compare the minimum
-of several runs.
+report, the CPU of the database's backends per report (`backend_cpu.BackendCpu`: those that exit during the run too;
+`--no-dbcpu` leaves it out) with the connections the pool made meanwhile, and the load average. Alternate the code
+before and after on a loaded machine and compare the minimum of several runs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from backend_cpu import BackendCpu
 from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
@@ -177,6 +179,7 @@ async def run(args: argparse.Namespace) -> None:
         trace.set_tracer_provider(app.state.telemetry.tracer_provider)  # as `serve` does
         driver = Driver(app, private.read_bytes())
         sent: Counter[str] = Counter()  # every statement PostgreSQL is sent, by its first word (asyncpg's logger)
+        connected = 0
 
         def count_sent(record: object) -> None:
             query = getattr(record, "query", "")
@@ -186,6 +189,8 @@ async def run(args: argparse.Namespace) -> None:
 
             @event.listens_for(app.state.runtime.db.engine.sync_engine, "connect")
             def on_connect(dbapi_connection: object, _record: object) -> None:
+                nonlocal connected
+                connected += 1
                 dbapi_connection.driver_connection.add_query_logger(count_sent)  # type: ignore[attr-defined]
 
         projects = await prepare(driver, args.projects)
@@ -215,7 +220,18 @@ async def run(args: argparse.Namespace) -> None:
         sent.clear()
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall time
         mark = callgrind_toggle() if args.callgrind else (lambda: None)
+        server = BackendCpu(url.rsplit("/", 1)[1]) if args.dbcpu and not args.sqlite else None
+        connected = 0
+        if server is not None:
+            server.start()
         cpu, wall, done = await measured_clients(client, args.requests, args.concurrency, profiler, mark)
+        if server is not None:
+            await asyncio.sleep(0.05)
+            spent, seen = server.stop()
+            print(
+                f"DB backends: {spent / done:.3f} ms CPU per report ({seen} backends, those that exited too); "
+                f"pool: {connected} connections made during the measured reports"
+            )
         print(
             f"status reports ({'SQLite' if args.sqlite else 'PostgreSQL'}, {args.projects} projects): {done} "
             f"{driver.statuses}; CPU {cpu * 1000:.3f} ms/report, wall {wall * 1000:.3f} ms/report; "
@@ -247,6 +263,7 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
     parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
+    parser.add_argument("--no-dbcpu", dest="dbcpu", action="store_false", help="leave out the backends' CPU")
     asyncio.run(run(parser.parse_args()))
 
 
