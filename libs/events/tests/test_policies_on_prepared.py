@@ -56,14 +56,6 @@ class Seen:
         self.other_calls = 0
         self.refuse = False
 
-    @on_prepared
-    @reacts_to(Incremented)
-    async def on_increment(self, uow: UnitOfWork, recorded: RecordedEvent) -> None:
-        state = (await uow.load(KEPT, recorded.stream_id)).state
-        self.prepared.append((recorded.position, state.total))
-        if self.refuse:
-            raise Refused(recorded.stream_id)
-
 
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[CommandRuntime, Statements, Seen]]:
@@ -80,12 +72,20 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Comm
         await db.dispose()
     seen = Seen()
 
+    @on_prepared
+    @reacts_to(Incremented)
+    async def on_increment(uow: UnitOfWork, recorded: RecordedEvent) -> None:
+        state = (await uow.load(KEPT, recorded.stream_id)).state
+        seen.prepared.append((recorded.position, state.total))
+        if seen.refuse:
+            raise Refused(recorded.stream_id)
+
     @reacts_to(Elsewhere)  # never recorded here
     async def elsewhere(_uow: UnitOfWork, _recorded: RecordedEvent) -> None:
         seen.other_calls += 1
 
     store = EventStore(source="/pmo/test", topic="pmo.test.events")
-    policies = [seen.on_increment, elsewhere]
+    policies = [on_increment, elsewhere]
     yield CommandRuntime(db, store, projectors=[counter_view], policies=policies), statements, seen
     await db.dispose()
 
