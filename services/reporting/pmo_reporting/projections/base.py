@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
+from pydantic_core import TzInfo
 
 from pmo_events.contracts import Event, registry
 from pmo_events.envelope import RecordedEvent
@@ -65,5 +68,29 @@ def handlers_of(*effects: Apply) -> dict[str, tuple[Apply, ...]]:
 
 
 def instant(value: Any) -> str:
-    """Times are kept as RFC 3339 strings in UTC so documents stay plain JSON."""
-    return value.isoformat()
+    """Times are kept as RFC 3339 strings in UTC so documents stay plain JSON: `value.isoformat()`'s text.
+
+    Written by orjson where its text is `isoformat`'s (a `datetime` naive or at a fixed offset of whole
+    minutes: every time decoded from JSON or read from a table): `isoformat` of an aware time costs several
+    times as much (about 7,000 instructions a call against 1,000; reporting makes about one per event)."""
+    if type(value) is datetime:
+        zone = value.tzinfo
+        same = _ORJSON_WRITES_ISOFORMAT.get(zone)
+        if same or (same is None and _orjson_writes_isoformat(zone)):
+            return _dumps(value)[1:-1].decode()
+    return value.isoformat()  # type: ignore[no-any-return]
+
+
+_dumps = orjson.dumps
+#: Per time zone: whether orjson writes a time in it as `isoformat` does (naive times: yes).
+_ORJSON_WRITES_ISOFORMAT: dict[tzinfo | None, bool] = {None: True}
+
+
+def _orjson_writes_isoformat(zone: tzinfo | None) -> bool:
+    """A fixed offset of whole minutes: orjson writes `+HH:MM` as `isoformat` does (for an offset with seconds
+    `isoformat` writes them, orjson does not). Any other zone's offset depends on the time: never cached."""
+    if type(zone) not in (timezone, TzInfo):
+        return False
+    offset = zone.utcoffset(None)  # type: ignore[union-attr]
+    same = _ORJSON_WRITES_ISOFORMAT[zone] = offset.seconds % 60 == 0 and not offset.microseconds
+    return same
