@@ -4,7 +4,10 @@ Takes the service's events of `replay.py`'s history as its store holds them (the
 makes them as a rebuild reads them (`EventStore.stream_all`'s reader), and runs the service's in-memory
 rebuild folds over them in pages of 5,000 (`StreamView.replay(rebuilding=True)`, `InlineViews.replay()`),
 then builds each row's values as their `write` would (the state's JSON and the columns), everything but
-the statements. Prints CPU µs per event, the fastest of `--rounds`.
+the statements. Prints CPU µs per event, the fastest of `--rounds`. `--service reporting`: every event of the
+history as reporting's log holds it, read as its rebuild reads it (`log_reader.recorded`) and folded into every
+read model's documents in memory under the rebuild's collector settings (`growing_heap`); its rows are each
+document's JSON (`dumps`, as `write_documents` writes it).
 
     .venv/bin/python benchmarks/fold_cost.py --service portfolio [--history delivered] [--scale 0.5]
 
@@ -30,12 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "repor
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pmo_events.envelope import dumps
+from pmo_events.runtime.heap import growing_heap
 from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.store import _read
 from pmo_events.runtime.views import Folding, StreamView
 from pmo_intake.bootstrap import INTAKE
 from pmo_portfolio.bootstrap import PORTFOLIO
 from pmo_portfolio.replay import PortfolioReplay
+from pmo_reporting.application.log_reader import recorded
+from pmo_reporting.projections.catalogue import PROJECTIONS
+from pmo_reporting.projections.documents import InMemoryDocuments
 from pmo_resourcing.bootstrap import RESOURCING
 
 SERVICES = {service.name: service for service in (INTAKE, PORTFOLIO, RESOURCING)}
@@ -47,6 +54,12 @@ def stored_rows(service: str, history_name: str, scale: float) -> list[tuple[Any
     from replay import service_events
 
     history = generate(with_fields(scaled(scale), delivery=history_name == "delivered"))
+    if service == "reporting":  # the log's columns, in `log_reader._COLUMNS`' order
+        log = [(e, e.payload_bytes().decode()) for e in history]
+        return [
+            (i, e.event_id, e.type, e.source, e.stream_id, e.sequence, e.time, text, e.actor, None, None, "t", 0, i)
+            for i, (e, text) in enumerate(log, start=1)
+        ]
     mine = service_events(history, service)
     return [
         (
@@ -80,8 +93,37 @@ def rows_of(replayed: Any) -> int:
     return 0
 
 
+def reporting_round(rows: list[tuple[Any, ...]]) -> tuple[float, float, int]:
+    """`one_round` of reporting's rebuild: every read model from one read of the log, as `run_rebuilds` folds."""
+    pages = [[recorded(row) for row in rows[start : start + PAGE]] for start in range(0, len(rows), PAGE)]
+    docs = {name: InMemoryDocuments() for name in PROJECTIONS}
+    folding: dict[str, list[tuple[Any, InMemoryDocuments]]] = {}
+    for projection in PROJECTIONS.values():
+        for type_name in projection.handles:
+            folding.setdefault(type_name, []).append((projection.apply, docs[projection.name]))
+
+    def fold(_: object, __: object) -> None:
+        with growing_heap() as settle:
+            for page in pages:
+                for event in page:
+                    for apply, into in folding.get(event.type, ()):
+                        apply(into, event)
+                settle()
+
+    def rows_made(_: object, __: object) -> int:
+        return len([dumps(body) for documents in docs.values() for *_, body in documents.rows()])
+
+    started = time.process_time()
+    functools.reduce(fold, (0,), None)
+    folded = time.process_time()
+    count = functools.reduce(rows_made, (0,), None) or 0
+    return folded - started, time.process_time() - folded, count
+
+
 def one_round(service: str, rows: list[tuple[Any, ...]]) -> tuple[float, float, int]:
     """(fold CPU seconds, rows CPU seconds, rows) of one rebuild's in-memory work."""
+    if service == "reporting":
+        return reporting_round(rows)
     definition = SERVICES[service]
     source = f"/pmo/{service}"
     pages = [[_read(row, source) for row in rows[start : start + PAGE]] for start in range(0, len(rows), PAGE)]
@@ -102,13 +144,13 @@ def one_round(service: str, rows: list[tuple[Any, ...]]) -> tuple[float, float, 
     started = time.process_time()
     functools.reduce(fold, (0,), None)  # callgrind counts inside `functools_reduce` only (see the docstring)
     folded = time.process_time()
-    count = functools.reduce(rows_made, (0,), None)
+    count = functools.reduce(rows_made, (0,), None) or 0
     return folded - started, time.process_time() - folded, count
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--service", choices=sorted(SERVICES), required=True)
+    parser.add_argument("--service", choices=sorted([*SERVICES, "reporting"]), required=True)
     parser.add_argument("--history", choices=("delivered", "legacy"), default="delivered")
     parser.add_argument("--scale", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=3, help="the fastest counts; 0: only read the rows")

@@ -78,7 +78,7 @@ def instant(value: Any) -> str:
         same = _ORJSON_WRITES_ISOFORMAT.get(zone)
         if same or (same is None and _orjson_writes_isoformat(zone)):
             return _dumps(value)[1:-1].decode()
-    return value.isoformat()  # type: ignore[no-any-return]
+    return value.isoformat()
 
 
 _dumps = orjson.dumps
@@ -89,8 +89,8 @@ _ORJSON_WRITES_ISOFORMAT: dict[tzinfo | None, bool] = {None: True}
 def _orjson_writes_isoformat(zone: tzinfo | None) -> bool:
     """A fixed offset of whole minutes: orjson writes `+HH:MM` as `isoformat` does (for an offset with seconds
     `isoformat` writes them, orjson does not). Any other zone's offset depends on the time: never cached."""
-    if type(zone) not in (timezone, TzInfo):
-        return False
-    offset = zone.utcoffset(None)  # type: ignore[union-attr]
-    same = _ORJSON_WRITES_ISOFORMAT[zone] = offset.seconds % 60 == 0 and not offset.microseconds
+    if zone is None or type(zone) not in (timezone, TzInfo):
+        return zone is None
+    offset = zone.utcoffset(None)
+    same = _ORJSON_WRITES_ISOFORMAT[zone] = offset is not None and offset.seconds % 60 == 0 and not offset.microseconds
     return same
