@@ -11,7 +11,11 @@ instrumentation makes it, with its full set of HTTP attributes, outside this mid
 None here. When nothing exports traces, nobody can read a span's attributes, but the span itself still
 matters: events carry its `traceparent` (continuing the caller's) and log lines its trace id. So this
 middleware starts that span itself: the caller's context extracted with the configured propagators, a
-SERVER span named `METHOD /route` through the service's sampler, current while the request runs.
+SERVER span named `METHOD /route` through the service's sampler, current while the request runs. While the tracer
+provider has no span processor at all (nothing exports, nothing watches), that span is a `NonRecordingSpan` with
+the span context the SDK would give it (`unwatched_span`): the same trace id, span id, flags and trace state, so
+the same `traceparent` on events and trace id on log lines, without the SDK span's making and ending that nobody
+reads (issue 17: 8.9 against 2.1 us of CPU per request).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import time
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.sdk import trace as sdk_trace
+from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pmo_servicekit.guards import MAX_BODY_BYTES, screen
@@ -98,7 +104,9 @@ class Edge:
             if name in self._propagated
         }
         parent = propagate.extract(carrier) if carrier else otel_context.get_current()
-        span = self.tracer.start_span(scope["method"], context=parent, kind=SpanKind.SERVER)
+        span = unwatched_span(self.tracer, scope["method"], parent, SpanKind.SERVER)
+        if span is None:
+            span = self.tracer.start_span(scope["method"], context=parent, kind=SpanKind.SERVER)
         return span, otel_context.attach(trace.set_span_in_context(span, parent))
 
     @staticmethod
@@ -110,3 +118,37 @@ class Edge:
             span.set_status(Status(StatusCode.ERROR))
         otel_context.detach(token)  # type: ignore[arg-type]
         span.end()
+
+
+def unwatched_span(tracer: Tracer, name: str, context: otel_context.Context, kind: SpanKind) -> trace.Span | None:
+    """The span `tracer.start_span(name, context, kind)` would start, as a `NonRecordingSpan` with the same span
+    context (trace id, span id, flags, trace state, each drawn or decided as the SDK's `Tracer.start_span` draws
+    and decides them, in the same order), when nobody could see the difference: an SDK tracer, enabled, whose
+    provider has no span processor and no internal metrics. None otherwise: start the SDK's span then.
+    `tests/test_edge.py` holds this to the SDK's own answer under several samplers and parents."""
+    if type(tracer) is not sdk_trace.Tracer:
+        return None
+    processors = getattr(tracer.span_processor, "_span_processors", None)
+    if processors is None or processors or not isinstance(tracer._tracer_metrics, NoOpTracerMetrics):
+        return None
+    if not tracer._is_enabled():
+        return None
+    parent = trace.get_current_span(context).get_span_context()
+    ids = tracer.id_generator
+    if parent is None or not parent.is_valid:
+        trace_id, random_trace_id = ids.generate_trace_id(), ids.is_trace_id_random()
+    else:
+        trace_id, random_trace_id = parent.trace_id, parent.trace_flags.random_trace_id
+    sampled = tracer.sampler.should_sample(context, trace_id, name, kind, None, ())
+    flags = TraceFlags.SAMPLED if sampled.decision.is_sampled() else TraceFlags.DEFAULT
+    if random_trace_id:
+        flags |= TraceFlags.RANDOM_TRACE_ID
+    return NonRecordingSpan(
+        SpanContext(
+            trace_id,
+            ids.generate_span_id(),
+            is_remote=False,
+            trace_flags=TraceFlags(flags),
+            trace_state=sampled.trace_state,
+        )
+    )

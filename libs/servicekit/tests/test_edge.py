@@ -3,15 +3,28 @@ metrics it records and the guard's refusals, all in one layer (pmo_servicekit.ed
 
 from __future__ import annotations
 
+import random
+
 import httpx
+import pytest
 from fastapi import FastAPI
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import SpanContext, SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from pmo_servicekit.edge import Edge
+from pmo_servicekit.edge import Edge, unwatched_span
 from pmo_servicekit.metrics import RequestMetrics
 from pmo_servicekit.telemetry import FASTAPI_TELEMETRY_OFF, UNTRACED_PATHS
 
@@ -116,3 +129,87 @@ def test_request_metrics_record_commands_by_operation_and_outcome() -> None:
         (0.5, {"operation": "make_thing", "outcome": "refused"}),
         (0.1, {"method": "GET", "route": "/things", "status": "200"}),
     ]
+
+
+class _Replayed(RandomIdGenerator):
+    """Random ids from a seed: the same sequence again after `replay`."""
+
+    def __init__(self) -> None:
+        self.replay()
+
+    def replay(self) -> None:
+        self._random = random.Random(17)
+
+    def generate_span_id(self) -> int:
+        return self._random.getrandbits(64)
+
+    def generate_trace_id(self) -> int:
+        return self._random.getrandbits(128)
+
+
+PARENTS = [
+    None,
+    f"00-{TRACE_ID}-{CALLER_SPAN}-01",
+    f"00-{TRACE_ID}-{CALLER_SPAN}-00",
+    f"00-{TRACE_ID}-{CALLER_SPAN}-03",
+    f"00-{TRACE_ID}-{CALLER_SPAN}-02",
+]
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [ALWAYS_ON, ALWAYS_OFF, ParentBased(ALWAYS_ON), ParentBased(ALWAYS_OFF), TraceIdRatioBased(0.5),
+     ParentBased(TraceIdRatioBased(0.5))],
+    ids=lambda sampler: sampler.get_description(),
+)  # fmt: skip
+@pytest.mark.parametrize("traceparent", PARENTS)
+@pytest.mark.parametrize("tracestate", [None, "vendor=1,other=two"])
+def test_an_unwatched_span_has_the_span_context_the_sdk_would_give(
+    sampler: Sampler, traceparent: str | None, tracestate: str | None
+) -> None:
+    ids = _Replayed()
+    provider = TracerProvider(sampler=sampler, id_generator=ids)
+    tracer = provider.get_tracer("test")
+    carrier = {"traceparent": traceparent} if traceparent else {}
+    if tracestate and traceparent:
+        carrier["tracestate"] = tracestate
+    for _ in range(20):  # ratio samplers: a spread of trace ids
+        parent = TraceContextTextMapPropagator().extract(carrier)
+        state = ids._random.getstate()
+        bare = unwatched_span(tracer, "POST", parent, SpanKind.SERVER)
+        ids._random.setstate(state)
+        sdk = tracer.start_span("POST", context=parent, kind=SpanKind.SERVER)
+        assert bare is not None and not bare.is_recording()
+        assert bare.get_span_context() == sdk.get_span_context()
+        assert bare.get_span_context().trace_flags == sdk.get_span_context().trace_flags
+        assert bare.get_span_context().trace_state == sdk.get_span_context().trace_state
+        sdk.end()
+
+
+def test_a_watched_tracer_starts_the_sdks_span() -> None:
+    provider = TracerProvider()
+    assert unwatched_span(provider.get_tracer("t"), "POST", otel_context.Context(), SpanKind.SERVER) is not None
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    assert unwatched_span(provider.get_tracer("t"), "POST", otel_context.Context(), SpanKind.SERVER) is None
+    assert unwatched_span(trace.NoOpTracer(), "POST", otel_context.Context(), SpanKind.SERVER) is None
+
+
+async def test_the_edge_without_span_processors_continues_the_callers_trace() -> None:
+    """As under `serve` with nothing exported: the current span in the endpoint carries the caller's trace id and
+    flags and a span id of its own, and a request without `traceparent` starts a sampled trace."""
+    provider = TracerProvider()
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY_OFF)
+    seen: list[SpanContext] = []
+
+    @app.post("/things")
+    async def make() -> dict[str, str]:
+        seen.append(trace.get_current_span().get_span_context())
+        return {}
+
+    app.add_middleware(Edge, metrics=_Recorded(), tracer=provider.get_tracer("t"))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.post("/things", json={}, headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"})
+        await client.post("/things", json={})
+    assert format(seen[0].trace_id, "032x") == TRACE_ID and format(seen[0].span_id, "016x") != CALLER_SPAN
+    assert seen[0].trace_flags.sampled and seen[1].trace_flags.sampled and seen[1].trace_id != seen[0].trace_id
