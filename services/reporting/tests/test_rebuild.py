@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import replace
 from datetime import date, timedelta
 
-import asyncpg.connection
 import pytest
 from sqlalchemy import select
 
@@ -469,43 +468,3 @@ async def test_a_worker_killed_mid_write_leaves_its_read_models_answering_and_no
     await run_rebuilds(db, jobs, workers=2)
     assert [p.phase for _, p in jobs] == ["done"] * len(jobs), [p.error for _, p in jobs]
     assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
-
-
-async def test_a_large_poll_reads_the_documents_its_types_ask_for_in_one_statement(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Once a process has folded an event type, a large poll on PostgreSQL reads what its events' folds ask for
-    before folding, in one statement (before: one statement per kind at each kind's first miss, with every id
-    the poll names)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the large poll's reads and writes are PostgreSQL's (COPY, one statement of pairs)")
-    history = revisiting_history()
-    learning = Database(database_url)
-    await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
-    try:
-        await consume_in_batches(learning, history.events, 70)  # every type of the history folded once
-        async with learning.transaction() as session:
-            for table in (documents, event_log, event_entities):
-                await session.execute(table.delete())
-    finally:
-        await learning.dispose()
-    reads: list[str] = []
-    fetch = asyncpg.connection.Connection.fetch
-
-    async def counted(self: asyncpg.connection.Connection, query: str, *args: object, **kwargs: object) -> object:
-        if "reporting_documents" in query:
-            reads.append(query)
-        return await fetch(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.connection.Connection, "fetch", counted)
-    batched = Database(database_url)
-    try:
-        polls = 0
-        for start in range(0, 350, 70):
-            reads.clear()
-            await consume_in_batches(batched, history.events[start : start + 70], 70)
-            assert len(reads) == 1, (start, reads)
-            polls += 1
-        assert polls == 5
-    finally:
-        await batched.dispose()
