@@ -76,7 +76,7 @@ def test_each_events_entities_are_those_the_log_indexes_it_by() -> None:
     broken = replace(events[0], event_id=str(uuid.uuid4()), data={"decision_id": "d-2"})
     unknown = replace(events[1], event_id=str(uuid.uuid4()), type="pmo.portfolio.SomethingNewer.v1")
     events += [broken, unknown]
-    ids, of_events, _own = _named(events)
+    ids, of_events = _named(events)
     assert of_events == [entities(event) for event in events]
     assert of_events[2] == ["p-1"] and of_events[3] == ["proj-1"]
     assert ids == batch_ids(events)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from pmo_reporting.bootstrap import REPORTING
 from pmo_reporting.projections.catalogue import PORTFOLIO, PROJECTIONS
 from pmo_reporting.reports.summary import portfolio_summary, summary_slimmers
 
-from .support import Staffing, standard_history, varied_history, with_lessons
+from .support import standard_history, varied_history, with_lessons
 
 pytestmark = pytest.mark.integration
 
@@ -97,58 +97,6 @@ async def test_a_batch_folded_at_once_equals_the_events_applied_one_by_one(
     try:
         await consume(one_by_one, history.events, batch=1)
         await consume_in_batches(batched, history.events, batch)
-        for name in PROJECTIONS:
-            expected = await snapshot(one_by_one, name)
-            assert expected, f"{name} has documents"
-            assert await snapshot(batched, name) == expected, name
-        assert [r[1:] for r in await log_rows(batched)] == [r[1:] for r in await log_rows(one_by_one)]
-        assert await entity_rows(batched) == await entity_rows(one_by_one)
-    finally:
-        await one_by_one.dispose()
-        await batched.dispose()
-
-
-def revisiting_history() -> Staffing:
-    """Several hundred events in which later ones come back to documents of both read models that earlier polls
-    wrote (proposals decided and initiated, demand raised, bookings confirmed and released, time off), so that
-    polls larger than one statement's (`ONE_STATEMENT_EVENTS`) read, update and create documents."""
-    h = Staffing()
-    h.portfolio("pf-1", {"FY2026": "9000000"})
-    h.objective("o-1")
-    for n in range(40):
-        h.at(n).submitted(f"p-{n}", "pf-1", cost=f"{1000 + n}")
-        h.registered(f"p-{n}", "pf-1", cost=f"{1000 + n}")
-        h.resource(f"r-{n}", "developer" if n % 2 else "analyst")
-    for n in range(40):
-        h.at(50 + n).decided(f"p-{n}", "pf-1", "approve" if n % 3 else "reject", budget=f"{1000 + n}")
-        if n % 3:
-            h.initiated(f"p-{n}", "pf-1", budget=f"{1000 + n}")
-            h.demand(f"p-{n}", "developer", "0.5", date(2026, 1, 1), date(2026, 6, 30))
-        h.booked(f"a-{n}", f"r-{n}", "0.5", date(2026, 1, 1), date(2026, 3, 31), "proposed")
-    for n in range(40):
-        h.at(100 + n).confirmed(f"a-{n}", f"r-{n}")
-        h.time_off(f"r-{n}", date(2026, 2, 2), date(2026, 2, 6))
-        if n % 4 == 0:
-            h.released(f"a-{n}", f"r-{n}")
-    return h
-
-
-async def test_large_polls_read_update_and_create_documents_as_one_event_at_a_time_does(
-    database_url: str, tmp_path
-) -> None:
-    """Polls of 70 (each written with COPY, the log beside the fold on PostgreSQL, the documents its types asked
-    for in earlier polls read before it) leave the read models, the log and its index as applying every event
-    alone does."""
-    history = revisiting_history()
-    assert len(history.events) > 5 * 70
-    other_url = f"sqlite+aiosqlite:///{tmp_path / 'one-by-one.db'}"
-    await asyncio.to_thread(upgrade, other_url, REPORTING.migrations, REPORTING.metadata)
-    one_by_one = Database(other_url)
-    await asyncio.to_thread(upgrade, database_url, REPORTING.migrations, REPORTING.metadata)
-    batched = Database(database_url)
-    try:
-        await consume(one_by_one, history.events, batch=1)
-        await consume_in_batches(batched, history.events, 70)
         for name in PROJECTIONS:
             expected = await snapshot(one_by_one, name)
             assert expected, f"{name} has documents"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -14,11 +13,10 @@ from pmo_events.contracts import UnknownEventType
 from pmo_events.envelope import RecordedEvent
 from pmo_events.runtime import pgdirect
 from pmo_events.runtime.consumed import RIDDEN_ROWS, RidingLock
-from pmo_events.runtime.database import asyncpg_connection
 from pmo_events.runtime.heap import short_lived_heap
 from pmo_events.runtime.subscription import BatchHandler, Handler
 from pmo_events.runtime.tracing import applying
-from pmo_reporting.adapters.db.documents import SessionDocuments, prefetch
+from pmo_reporting.adapters.db.documents import SessionDocuments
 from pmo_reporting.adapters.db.event_log import log_rows, record, record_many
 from pmo_reporting.adapters.db.poll_write import ONE_STATEMENT_EVENTS, write_poll
 from pmo_reporting.adapters.db.tables import projections
@@ -65,7 +63,6 @@ async def fold_into(
             break
         except NotLoaded as missing:
             docs.discard_pending()
-            _ASKED.setdefault((projection.name, event.type), set()).add(missing.kind)
             await docs.load(session, missing.kind, missing.key)
     docs.accept()
     return True
@@ -147,82 +144,20 @@ async def _fold_and_write(
     session: AsyncSession, events: Sequence[RecordedEvent], generations: dict[str, int], consumer: str
 ) -> None:
     docs = {name: session_documents(session, p, generations[name]) for name, p in PROJECTIONS.items()}
-    named, entities, of_events = _named(events)
+    named, entities = _named(events)
     for of_projection in docs.values():
         of_projection.candidates = named
-    if len(events) > ONE_STATEMENT_EVENTS and pgdirect.on_asyncpg(session):
-        await _fold_beside_the_log(session, events, docs, entities, of_events, consumer)
-        return
-    await _fold(session, events, docs, consumer)
-    if pgdirect.on_asyncpg(session):
+    for event in events:
+        # The poll has one span (the subscription's); an event gets its own only for its debug line.
+        with applying(event, consumer):
+            for name, projection in _folding(event.type):
+                await fold_into(session, projection, docs[name], event)
+    if len(events) <= ONE_STATEMENT_EVENTS and pgdirect.on_asyncpg(session):
         await write_poll(session, *log_rows(list(events), entities), list(docs.values()))
         return
     await record_many(session, list(events), entities)
     for of_projection in docs.values():
         await of_projection.flush(session)
-
-
-async def _fold(
-    session: AsyncSession, events: Sequence[RecordedEvent], docs: dict[str, SessionDocuments], consumer: str
-) -> None:
-    for number, event in enumerate(events, 1):
-        # The poll has one span (the subscription's); an event gets its own only for its debug line.
-        with applying(event, consumer):
-            for name, projection in _folding(event.type):
-                await fold_into(session, projection, docs[name], event)
-        if number % _YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # a statement sent beside the fold (`_fold_beside_the_log`) moves on
-
-
-#: Events folded between two turns of the event loop while the log is written beside the fold.
-_YIELD_EVERY = 64
-
-
-async def _fold_beside_the_log(
-    session: AsyncSession,
-    events: Sequence[RecordedEvent],
-    docs: dict[str, SessionDocuments],
-    entities: list[list[str]],
-    of_events: list[set[str]],
-    consumer: str,
-) -> None:
-    """A large poll (a catch-up) on PostgreSQL: the documents its events' types asked for in earlier polls are
-    read in one statement, then the log's COPYs go out and the database writes them (and their indexes) while
-    this thread folds, instead of after it; the changed documents are written once both are done. A fold that
-    still misses a document waits for the log first (one statement at a time on a connection)."""
-    connection = await asyncpg_connection(session)
-    wanted: dict[SessionDocuments, set[tuple[str, str]]] = {d: set() for d in docs.values()}
-    for event, ids in zip(events, of_events, strict=True):
-        for name, _projection in _folding(event.type):
-            for kind in _ASKED.get((name, event.type), ()):
-                wanted[docs[name]].update((kind, key) for key in ids)
-    await prefetch(connection, wanted)
-    logging = asyncio.ensure_future(record_many(session, list(events), entities))
-    for of_projection in docs.values():
-        of_projection.busy = logging
-    try:
-        await _fold(session, events, docs, consumer)
-        await logging
-    except BaseException:
-        if not logging.done():  # the connection is left idle for the rollback
-            try:
-                await asyncio.wait({logging})
-            except BaseException:
-                logging.cancel()
-                raise
-        if not logging.cancelled():
-            logging.exception()  # retrieved: the fold's own exception is the one raised
-        raise
-    finally:
-        for of_projection in docs.values():
-            of_projection.busy = None
-    for of_projection in docs.values():
-        await of_projection.flush(session)
-
-
-#: The document kinds each read model's fold of an event type asked for and did not have (learned per process,
-#: `fold_into`): a large poll reads them for its events' ids before it folds (`_fold_beside_the_log`).
-_ASKED: dict[tuple[str, str], set[str]] = {}
 
 
 #: The read models each event type is folded into (most types concern one; some none).
@@ -241,33 +176,29 @@ def batch_ids(events: Sequence[RecordedEvent]) -> set[str]:
     return _named(events)[0]
 
 
-def _named(events: Sequence[RecordedEvent]) -> tuple[set[str], list[list[str]], list[set[str]]]:
-    """`batch_ids`, each event's entities as the log indexes them (`event_log.entities`) and each event's own
-    ids (its entities and its `*_id` fields), found in one pass."""
+def _named(events: Sequence[RecordedEvent]) -> tuple[set[str], list[list[str]]]:
+    """`batch_ids`, and each event's entities as the log indexes them (`event_log.entities`), found in one pass."""
     ids: set[str] = set()
     of_events: list[list[str]] = []
-    own: list[set[str]] = []
     for event in events:
+        ids.add(event.stream_id)
         try:
             decoded = event.decode()
         except (UnknownEventType, ValidationError):
             of_events.append([event.stream_id])  # a newer producer's type: indexed by its subject only
-            own.append({event.stream_id})
-            ids.add(event.stream_id)
             continue
-        named = {event.stream_id, *decoded.related_ids()}
-        of_events.append(sorted(named))
+        related = decoded.related_ids()
+        of_events.append(sorted({event.stream_id, *related}))
+        ids.update(related)
         names = _id_fields(type(decoded))
         if names is None:  # a contract keeping extra keys: any of them may be an id
-            named.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
-        else:
-            for name in names:
-                value = getattr(decoded, name)
-                if isinstance(value, str):
-                    named.add(value)
-        own.append(named)
-        ids.update(named)
-    return ids, of_events, own
+            ids.update(value for name, value in decoded if name.endswith("_id") and isinstance(value, str))
+            continue
+        for name in names:
+            value = getattr(decoded, name)
+            if isinstance(value, str):
+                ids.add(value)
+    return ids, of_events
 
 
 #: Each contract's fields named `*_id` (looked up once per type, not by iterating every field of every event).

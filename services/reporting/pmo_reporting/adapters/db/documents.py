@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,13 +27,6 @@ _SELECT_ANY = f"""
 SELECT key, body FROM {documents.name}
 WHERE projection = $1 AND generation = $2 AND kind = $3 AND key = ANY($4::text[])
 """
-#: Several read models' documents by exact (projection, generation, kind, key): one index probe per pair.
-_SELECT_PAIRS = f"""
-SELECT d.projection, d.kind, d.key, d.body
-FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS w(projection, generation, kind, key)
-JOIN {documents.name} AS d
-  ON d.projection = w.projection AND d.generation = w.generation AND d.kind = w.kind AND d.key = w.key
-"""
 
 
 class SessionDocuments:
@@ -56,9 +48,6 @@ class SessionDocuments:
         #: Keys the batch's events name: a miss loads every one of them of its kind at once.
         self.candidates: set[str] = set()
         self._prefetched: set[str] = set()
-        #: A statement of the transaction still under way on its connection (the poll's log write,
-        #: `application.live`): a load waits for it, since a connection runs one statement at a time.
-        self.busy: asyncio.Future[None] | None = None
 
     def get(self, kind: str, key: str) -> Body | None:
         if (kind, key) in self._pending:
@@ -85,8 +74,6 @@ class SessionDocuments:
 
     async def load(self, session: AsyncSession, kind: str, key: str) -> None:
         """The missing document; on a kind's first miss, with it every candidate key of that kind (one query)."""
-        if self.busy is not None:
-            await self.busy
         wanted = [key]
         if kind not in self._prefetched:
             self._prefetched.add(kind)
@@ -106,10 +93,6 @@ class SessionDocuments:
             for k in chunk:
                 if (kind, k) not in self._accepted:
                     self._stored[(kind, k)] = found.get(k)
-
-    def known(self, kind: str, key: str) -> bool:
-        """Whether the document's state (stored or absent) is in hand: a `get` of it raises no `NotLoaded`."""
-        return (kind, key) in self._stored or (kind, key) in self._accepted or (kind, key) in self._pending
 
     def take_writes(self) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         """Every accepted document, as (rows to insert, rows to update), taken as written: what `flush` sends,
@@ -166,29 +149,6 @@ class SessionDocuments:
 
     def _this(self) -> tuple:
         return (documents.c.projection == self.projection, documents.c.generation == self.generation)
-
-
-async def prefetch(connection: Any, wanted: Mapping[SessionDocuments, set[tuple[str, str]]]) -> int:
-    """Each read model's wanted (kind, key) documents read in one statement for all of them, before a fold asks:
-    found ones held as stored, the others as absent (a fold then creates them). Answers how many pairs it read."""
-    of: dict[str, SessionDocuments] = {}
-    columns: tuple[list[str], list[int], list[str], list[str]] = ([], [], [], [])
-    for docs, pairs in wanted.items():
-        of[docs.projection] = docs
-        for kind, key in pairs:
-            if docs.known(kind, key):
-                continue
-            columns[0].append(docs.projection)
-            columns[1].append(docs.generation)
-            columns[2].append(kind)
-            columns[3].append(key)
-    if not columns[0]:
-        return 0
-    found = {(p, kind, key): body for p, kind, key, body in await connection.fetch(_SELECT_PAIRS, *columns)}
-    for projection, _generation, kind, key in zip(*columns, strict=True):
-        body = found.get((projection, kind, key))
-        of[projection]._stored[(kind, key)] = body.encode() if body is not None else None
-    return len(columns[0])
 
 
 #: Rows read at a time by `load_documents`: each page's text is let go once its documents are decoded.
