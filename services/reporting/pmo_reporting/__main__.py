@@ -1,4 +1,4 @@
-"""`python -m pmo_reporting serve | migrate | rebuild | projections (list | rebuild NAME)`."""
+"""`python -m pmo_reporting serve | migrate | rebuild | projections (list | rebuild NAME... [--force])`."""
 
 import sys
 
@@ -11,7 +11,7 @@ if sys.argv[1:2] == ["projections"]:
 sys.exit(
     main(
         REPORTING,
-        epilog="python -m pmo_reporting projections list | rebuild NAME [--force]: reporting's read models, "
-        "online (docs/reporting.md)",
+        epilog="python -m pmo_reporting projections list | rebuild NAME... [--force]: reporting's read models, "
+        "online; several rebuilt at once (docs/reporting.md)",
     )
 )

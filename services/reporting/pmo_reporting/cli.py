@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -14,6 +16,7 @@ from pmo_events.runtime import Database
 from pmo_reporting.application.rebuild import Job, RebuildProgress, RebuildRefused, begin_rebuild, release, run_rebuilds
 from pmo_reporting.application.status import projections_status
 from pmo_reporting.projections.catalogue import PROJECTIONS
+from pmo_servicekit.cli import settings_problems
 from pmo_servicekit.settings import ServiceSettings
 
 console = Console()
@@ -31,7 +34,11 @@ def projections_main(argv: list[str]) -> int:
     rebuild.add_argument("name", nargs="+", choices=sorted(PROJECTIONS))
     rebuild.add_argument("--force", action="store_true", help="take over a rebuild whose process died")
     args = parser.parse_args(argv)
-    settings = ServiceSettings()
+    try:
+        settings = ServiceSettings()
+    except ValidationError as error:  # as every service's CLI: say which setting, exit 2, no traceback
+        print(f"pmo-reporting: cannot start: {settings_problems(error)}", file=sys.stderr)
+        return 2
     db = Database(settings.database_url_for("reporting"))
     if args.command == "list":
         return asyncio.run(_list(db))
