@@ -50,7 +50,6 @@ class _UtcInstant:
 #: value, which the contracts took and kept naive, failed every answer that showed it, `AwareDatetime`, and could
 #: not be compared with an aware one; a value at another offset sorted as text out of its order in reporting).
 UtcInstant = Annotated[datetime, _UtcInstant]
-Instant = UtcInstant
 
 
 class Event(BaseModel):
