@@ -14,9 +14,11 @@ portfolio's candidates in the portfolio's stream, a project's demand in `project
 
     .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services reporting,resourcing,portfolio,intake]
 
-`--workers N`: the processes reporting's rebuild folds in (`PMO_REBUILD_WORKERS`; default this machine's CPUs; `1`
-is the serial path). Its CPU counts the forked workers (once ended) and the backends that come and go during it
-(sampled every 10 ms; the sampler's own CPU is left out), and its line prints the CPU by process.
+`--workers N`: the processes reporting's rebuild folds in (what `PMO_REBUILD_WORKERS` sets in a service; this
+benchmark does not read that variable, only this flag sets it here; default `pod_cpus()`: the cgroup v2 CPU limit,
+else the CPU affinity; `1` is the serial path). Its CPU counts the forked workers (once ended) and the backends
+that come and go during it (sampled every 10 ms; the sampler's own CPU is left out), and its line prints the CPU
+by process.
 
 `--floor` also times, on each service's database after its rebuilds, reading the same events as its rebuild
 reads them (the same cursor and pages, in a transaction) alone and then decoding each one too (`decode()`, as a
@@ -374,7 +376,8 @@ def main() -> None:
         "--workers",
         type=int,
         default=pod_cpus(),
-        help="processes reporting's rebuild may fold in (PMO_REBUILD_WORKERS; default: this machine's CPUs)",
+        help="processes reporting's rebuild may fold in (what PMO_REBUILD_WORKERS sets in a service; the variable is "
+        "not read here; default: pod_cpus(), the cgroup v2 CPU limit, else the CPU affinity; 1: serial)",
     )
     parser.add_argument(
         "--floor",
