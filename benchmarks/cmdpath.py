@@ -5,7 +5,8 @@ asyncpg's query logger on every pooled connection). No HTTP, no relay, no broker
 unit of work, the inline view, signing and the driver cost per command. `--relay` also runs the outbox
 relay in the process (woken after each commit, as in the service) against an embedded Tansu, and waits
 until it has published every event: its CPU is then in the figure; `--relay-thread` runs it as `serve` does
-on PostgreSQL, on a thread and loop of its own (`RelayThread`, with `--busy-interval`), and prints its rounds.
+on PostgreSQL with `PMO_RELAY_THREAD=true`, on a thread and loop of its own (`RelayThread`, with
+`--busy-interval`), and prints its rounds.
 `--profile` prints a cProfile of the loop (top 40 by `--sort`). `--wal` prints what PostgreSQL did per draft: the
 CPU of the database's backends, rows inserted, updated (HOT or not) and deleted per table, and the WAL written for
 each table and index (record bytes and full-page images, read back with pg_walinspect from the range the run wrote;
@@ -320,7 +321,11 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--relay", action="store_true", help="publish every event through the outbox relay too")
-    parser.add_argument("--relay-thread", action="store_true", help="the relay on its own thread, as under serve")
+    parser.add_argument(
+        "--relay-thread",
+        action="store_true",
+        help="the relay on its own thread, as serve does with PMO_RELAY_THREAD=true",
+    )
     parser.add_argument("--busy-interval", type=float, default=0.005, help="--relay-thread: RelayThread's")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(

@@ -92,11 +92,12 @@ async def run_rebuild(
 
 
 async def run_rebuilds(db: Database, jobs: Sequence[Job], advance: Advance | None = None, *, workers: int = 1) -> None:
-    """Several read models from ONE read of the log: fold each, then write, catch up and swap each.
+    """Several read models in one rebuild: fold each, then write, catch up and swap each.
 
-    With `workers` > 1 on PostgreSQL the read models are shared out among that many processes (this one and
-    forked workers: `_fold_in_workers`), each reading the log under one exported snapshot; a read model is
-    the unit, as no two share a document. Elsewhere, or for one read model, one process folds them all."""
+    With `workers` > 1 on PostgreSQL and more than one part, the read models' parts (`PARTS`) are shared out
+    among at most that many processes (this one and forked workers: `_fold_in_workers`), each reading its
+    parts' events under one exported snapshot; a part is the unit, as no two parts share a document.
+    Elsewhere, or for one part, one process folds them all from ONE read of the log."""
     if db.is_postgres and workers > 1 and sum(len(PARTS[projection.name]) for projection, _ in jobs) > 1:
         written, position = await _fold_in_workers(db, jobs, workers, advance)
     else:
@@ -432,7 +433,7 @@ class Rebuilds:
         return task is not None and not task.done()
 
     async def start(self, *chosen: Projection, force: bool = False) -> list[RebuildProgress]:
-        """Rebuild the chosen read models in the background, from one read of the log."""
+        """Rebuild the chosen read models in the background, together (`run_rebuilds`)."""
         if busy := [p.name for p in chosen if self.running(p.name)]:
             raise RebuildRefused(", ".join(busy))
         jobs: list[Job] = []
