@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from pmo_reporting.adapters.db.documents import write_documents
 from pmo_reporting.adapters.db.tables import documents, event_entities, event_log
 from pmo_reporting.application.live import apply_event, apply_events, projection_row
 from pmo_reporting.application.rebuild import (
+    RebuildProgress,
     _fold_into_generations,
     _swap,
     begin_rebuild,
@@ -416,3 +418,105 @@ async def test_a_worker_killed_mid_write_leaves_its_read_models_answering_and_no
     await run_rebuilds(db, jobs, workers=2)
     assert [p.phase for _, p in jobs] == ["done"] * len(jobs), [p.error for _, p in jobs]
     assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
+
+
+@pytest.mark.parametrize("how", ["killed", "raises"])
+async def test_a_worker_that_fails_fails_only_the_read_models_it_held_a_part_of(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str
+) -> None:
+    """The forked worker holds one of portfolio's parts only, this process the rest (capacity among it): whether
+    the worker is killed or its write raises (its `failed` message drained during this process's fold),
+    portfolio fails with the worker's error and capacity is swapped (s14-review R1)."""
+    import os
+    import signal
+
+    from pmo_reporting.application import rebuild
+    from pmo_reporting.projections.catalogue import PARTS
+
+    if not db.is_postgres:
+        pytest.skip("workers run on PostgreSQL only (SQLite rebuilds in one process)")
+    await consume(db, with_lessons(standard_history()).events)
+    live = {name: await snapshot(db, name) for name in PROJECTIONS}
+    parent = os.getpid()
+    real_write = rebuild.write_documents
+
+    async def failing(session, projection, generation, rows):
+        if os.getpid() == parent:
+            return await real_write(session, projection, generation, rows)
+        (tmp_path / "failing").touch()
+        if how == "killed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise RuntimeError("worker write failed")
+
+    def groups(jobs, weights, workers):
+        rest = [("portfolio", i) for i in range(len(PARTS["portfolio"])) if i != 1]
+        return [[("capacity", 0), *rest], [("portfolio", 1)]]
+
+    monkeypatch.setattr(rebuild, "write_documents", failing)
+    monkeypatch.setattr(rebuild, "_groups", groups)
+    real_fold = rebuild._fold_shares
+
+    async def slow_here(session, shares, head, each_page):
+        docs = await real_fold(session, shares, head, each_page)
+        if os.getpid() == parent:  # the worker's `failed` is drained while this process folds
+            for _ in range(600):
+                if (tmp_path / "failing").exists():
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            each_page(RebuildProgress("capacity", 0))
+        return docs
+
+    monkeypatch.setattr(rebuild, "_fold_shares", slow_here)
+    jobs = [(projection, await begin_rebuild(db, projection)) for projection in PROJECTIONS.values()]
+    await run_rebuilds(db, jobs, workers=2)
+    phases = {p.projection: p for _, p in jobs}
+    assert phases["capacity"].phase == "done", phases["capacity"].error
+    assert phases["portfolio"].phase == "failed"
+    expected = "code -9" if how == "killed" else "RuntimeError: worker write failed"
+    assert expected in (phases["portfolio"].error or ""), phases["portfolio"].error
+    assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
+    async with db.sessions() as session:
+        row = await projection_row(session, "portfolio", lock=False)
+    assert (row["generation"], row["state"], row["rebuild_generation"]) == (1, "live", None)
+    assert not [r for r in await every_row(db) if r[:2] == ("portfolio", phases["portfolio"].generation)]
+
+
+async def test_a_fold_failing_in_the_starting_process_fails_only_the_read_models_it_held_a_part_of(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process holds capacity only and its fold raises; the forked worker holds all of portfolio: capacity
+    fails (its answering generation stays), portfolio is swapped (s14-review R1's addendum)."""
+    import os
+
+    from pmo_reporting.application import rebuild
+    from pmo_reporting.projections.catalogue import PARTS
+
+    if not db.is_postgres:
+        pytest.skip("workers run on PostgreSQL only (SQLite rebuilds in one process)")
+    await consume(db, with_lessons(standard_history()).events)
+    live = {name: await snapshot(db, name) for name in PROJECTIONS}
+    parent = os.getpid()
+    real_fold = rebuild._fold_shares
+
+    async def failing_here(session, shares, head, each_page):
+        if os.getpid() == parent:
+            raise RuntimeError("fold failed here")
+        return await real_fold(session, shares, head, each_page)
+
+    def groups(jobs, weights, workers):
+        return [[("capacity", 0)], [("portfolio", i) for i in range(len(PARTS["portfolio"]))]]
+
+    monkeypatch.setattr(rebuild, "_fold_shares", failing_here)
+    monkeypatch.setattr(rebuild, "_groups", groups)
+    jobs = [(projection, await begin_rebuild(db, projection)) for projection in PROJECTIONS.values()]
+    await run_rebuilds(db, jobs, workers=2)
+    phases = {p.projection: p for _, p in jobs}
+    assert phases["portfolio"].phase == "done", phases["portfolio"].error
+    assert phases["capacity"].phase == "failed"
+    assert "RuntimeError: fold failed here" in (phases["capacity"].error or "")
+    assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
+    async with db.sessions() as session:
+        row = await projection_row(session, "capacity", lock=False)
+    assert (row["generation"], row["state"], row["rebuild_generation"]) == (1, "live", None)
+    assert not [r for r in await every_row(db) if r[:2] == ("capacity", phases["capacity"].generation)]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.runtime import Database
 from pmo_events.runtime.heap import growing_heap
-from pmo_events.runtime.rebuild_workers import ForkedWorker, export_snapshot, import_snapshot
+from pmo_events.runtime.rebuild_workers import ForkedWorker, WorkerFailed, export_snapshot, import_snapshot
 from pmo_reporting.adapters.db.checkpoints import drop_checkpoints
 from pmo_reporting.adapters.db.documents import drop_generation, drop_other_generations, write_documents
 from pmo_reporting.adapters.db.tables import documents, projections
@@ -204,7 +204,9 @@ async def _fold_in_workers(
     read models' new generations in ONE transaction of its own (a worker killed mid-write leaves nothing: the
     server rolls it back), then reports `done`. The exporting transaction stays open until every worker has
     imported the snapshot. A read model is written only when every process holding one of its parts has
-    written; otherwise it fails (its new generation dropped, the answering one kept) and the others go on.
+    written; otherwise (that process's fold or write raised, or it died) it fails (its new generation dropped,
+    the answering one kept) and the others go on. Only a failure before the parts are folded (exporting the
+    snapshot, reading the head, forking) fails them all.
     """
     by_name = {projection.name: (projection, progress) for projection, progress in jobs}
     folded: dict[tuple[int, str], int] = {}
@@ -227,7 +229,17 @@ async def _fold_in_workers(
         return heard
 
     started: list[ForkedWorker] = []
+    #: The first failure of each read model that fails: any process holding one of its parts failed.
     failures: dict[str, Exception] = {}
+    ended: set[ForkedWorker] = set()
+
+    def failed(worker: ForkedWorker, group: list[Share], exc: Exception) -> None:
+        """A worker that reported a failure or died: it ends, and fails the read models it held a part of."""
+        worker.stop()
+        ended.add(worker)
+        for name, _ in group:
+            failures.setdefault(name, exc)
+
     try:
         async with db.sessions() as session:
             snapshot = await export_snapshot(session)
@@ -248,16 +260,26 @@ async def _fold_in_workers(
                 for worker, heard in zip(started, listeners, strict=True):
                     worker.drain(heard)
 
-            docs = await _fold_shares(session, _merged(own), head, between_pages)
-            for worker, heard in zip(started, listeners, strict=True):  # the snapshot is needed until imported
-                await worker.until(functools.partial(imported.__contains__, worker), heard)
-    except Exception as exc:
+            try:
+                docs = await _fold_shares(session, _merged(own), head, between_pages)
+            except Exception as exc:  # this process's parts fail their read models; the workers' go on
+                docs = {}
+                for name, _ in own:
+                    failures.setdefault(name, exc)
+            for worker, heard, group in zip(started, listeners, others, strict=True):
+                try:  # the snapshot is needed until imported
+                    await worker.until(functools.partial(imported.__contains__, worker), heard)
+                except WorkerFailed as exc:
+                    failed(worker, group, exc)
+    except Exception as exc:  # before the parts were folded (the snapshot, the head, the forks)
         for worker in started:
             worker.stop()
         for projection, progress in jobs:
             await _failed(db, projection, progress, exc, advance)
         return [], 0
     for name, of_name in docs.items():
+        if name in failures:
+            continue
         projection, progress = by_name[name]
         try:
             progress.phase = "writing"
@@ -266,12 +288,12 @@ async def _fold_in_workers(
         except Exception as exc:
             failures[name] = exc
     for worker, heard, group in zip(started, listeners, others, strict=True):
+        if worker in ended:
+            continue
         try:
             await worker.wait(heard)
         except Exception as exc:
-            worker.stop()
-            for name, _ in group:
-                failures.setdefault(name, exc)
+            failed(worker, group, exc)
     written: list[Job] = []
     for projection, progress in jobs:
         if projection.name in failures:
