@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import re
 import signal
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,15 +31,30 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
 def pod_cpus() -> int:
-    """The CPUs this process may use: its cgroup's quota (a pod's CPU limit) when set, else its affinity."""
+    """The CPUs this process may use: its cgroup's quota (a pod's CPU limit; cgroup v2's `cpu.max`, else v1's
+    `cpu.cfs_quota_us` / `cpu.cfs_period_us`) rounded up when set, else its affinity."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
+    quota = _cgroup_quota()
+    if quota is None:
+        return cpus
+    return max(1, min(cpus, math.ceil(quota)))
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs of the cgroup's quota, or None when unlimited or unreadable."""
+    try:  # cgroup v2 ("max": unlimited)
         quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-    except (OSError, ValueError):
-        return cpus
-    if quota == "max":
-        return cpus
-    return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError, ZeroDivisionError):
+        pass
+    for controller in ("cpu", "cpu,cpuacct"):  # cgroup v1 (-1: unlimited)
+        try:
+            quota = Path(f"/sys/fs/cgroup/{controller}/cpu.cfs_quota_us").read_text().strip()
+            period = Path(f"/sys/fs/cgroup/{controller}/cpu.cfs_period_us").read_text().strip()
+            return None if int(quota) < 0 else int(quota) / int(period)
+        except (OSError, ValueError, ZeroDivisionError):
+            continue
+    return None
 
 
 async def export_snapshot(session: AsyncSession) -> str:
@@ -71,7 +87,8 @@ class ForkedWorker:
     def __init__(self, work: Callable[[Callable[[Any], None]], Any], *, name: str) -> None:
         context = multiprocessing.get_context("fork")
         self._messages, sending = context.Pipe(duplex=False)
-        self.process = context.Process(target=_run, args=(work, sending, self._messages), name=name, daemon=True)
+        _RECEIVING.add(self._messages)
+        self.process = context.Process(target=_run, args=(work, sending), name=name, daemon=True)
         self.process.start()
         sending.close()
         self.done = False
@@ -110,19 +127,32 @@ class ForkedWorker:
         """Until the worker reports `done` and exits; WorkerFailed otherwise."""
         await self.until(lambda: self.done, on_message)
         await asyncio.to_thread(self.process.join)
+        self._close()
 
     def stop(self) -> None:
         """End the worker now (its transaction is rolled back by the server) and reap it."""
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
+        self._close()
+
+    def _close(self) -> None:
+        _RECEIVING.discard(self._messages)
         self._messages.close()
 
 
-def _run(work: Callable[[Callable[[Any], None]], Any], sending: Connection, receiving: Connection) -> None:
-    # The pipe's other end is the parent's alone: once the parent has gone, the worker's next message (one per
-    # page folded) fails with a broken pipe, and the worker ends, its transaction rolled back.
-    receiving.close()
+#: The reading ends of the pipes of this process's workers. A worker forked later inherits them all: it closes
+#: them first, so each pipe's reading end is the starting process's alone.
+_RECEIVING: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _run(work: Callable[[Callable[[Any], None]], Any], sending: Connection) -> None:
+    # Every reading end (this worker's and every earlier worker's) is the parent's alone: once the parent has
+    # gone, each worker's next message (one per page folded) fails with a broken pipe, whatever workers were
+    # forked after it, and the worker ends, its transaction rolled back.
+    for receiving in list(_RECEIVING):
+        receiving.close()
+    _RECEIVING.clear()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
