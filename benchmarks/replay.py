@@ -15,7 +15,7 @@ portfolio's candidates in the portfolio's stream, a project's demand in `project
     .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services reporting,resourcing,portfolio,intake]
 
 `--workers N`: the processes reporting's rebuild folds in (what `PMO_REBUILD_WORKERS` sets in a service; this
-benchmark does not read that variable, only this flag sets it here; default `pod_cpus()`: the cgroup v2 CPU limit,
+benchmark does not read that variable, only this flag sets it here; default `pod_cpus()`: the cgroup CPU limit,
 else the CPU affinity; `1` is the serial path). Its CPU counts the forked workers (once ended) and the backends
 that come and go during it (sampled every 10 ms; the sampler's own CPU is left out), and its line prints the CPU
 by process.
@@ -377,7 +377,7 @@ def main() -> None:
         type=int,
         default=pod_cpus(),
         help="processes reporting's rebuild may fold in (what PMO_REBUILD_WORKERS sets in a service; the variable is "
-        "not read here; default: pod_cpus(), the cgroup v2 CPU limit, else the CPU affinity; 1: serial)",
+        "not read here; default: pod_cpus(), the cgroup CPU limit, else the CPU affinity; 1: serial)",
     )
     parser.add_argument(
         "--floor",
