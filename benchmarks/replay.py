@@ -15,10 +15,10 @@ portfolio's candidates in the portfolio's stream, a project's demand in `project
     .venv/bin/python benchmarks/replay.py [--scale 1.5] [--repeat 3] [--services reporting,resourcing,portfolio,intake]
 
 `--workers N`: the processes reporting's rebuild folds in (what `PMO_REBUILD_WORKERS` sets in a service; this
-benchmark does not read that variable, only this flag sets it here; default `pod_cpus()`: the cgroup CPU limit,
-else the CPU affinity; `1` is the serial path). Its CPU counts the forked workers (once ended) and the backends
-that come and go during it (sampled every 10 ms; the sampler's own CPU is left out), and its line prints the CPU
-by process.
+benchmark does not read that variable, only this flag sets it here; default `1`, the serial path, as a service's
+default; `0`: `pod_cpus()`, the cgroup CPU limit, else the CPU affinity). Its CPU counts the forked workers
+(once ended) and the backends that come and go during it (sampled every 10 ms; the sampler's own CPU is left
+out), and its line prints the CPU by process.
 
 `--floor` also times, on each service's database after its rebuilds, reading the same events as its rebuild
 reads them (the same cursor and pages, in a transaction) alone and then decoding each one too (`decode()`, as a
@@ -375,9 +375,10 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=pod_cpus(),
+        default=1,
         help="processes reporting's rebuild may fold in (what PMO_REBUILD_WORKERS sets in a service; the variable is "
-        "not read here; default: pod_cpus(), the cgroup CPU limit, else the CPU affinity; 1: serial)",
+        "not read here; default 1: serial, as a service's default; 0: pod_cpus(), the cgroup CPU limit, else the "
+        "CPU affinity)",
     )
     parser.add_argument(
         "--floor",
@@ -400,7 +401,7 @@ def main() -> None:
         peer = best(peer_replay(urls[0].rsplit("/", 1)[1], len(history), args.repeat))
         floors: list[list[Replayed]] | None = [] if args.floor else None
         ours = (
-            [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat, floors, args.workers)))]
+            [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat, floors, args.workers or pod_cpus())))]
             if reporting
             else []
         )

@@ -33,9 +33,10 @@ class ServiceSettings(BaseSettings):
     #: process matters more than its throughput.
     relay_thread: bool = False
     #: Processes a rebuild may fold in on PostgreSQL (this one and forked workers, each reading under one
-    #: exported snapshot; reporting shares its read models out among them). Unset: the CPUs the pod may use
-    #: (its cgroup quota, else its affinity). 1: the rebuild stays in the serving process. SQLite: always 1.
-    rebuild_workers: int | None = Field(default=None, ge=1, le=64)
+    #: exported snapshot; reporting shares its read models out among them). 1 (the default): the rebuild stays in
+    #: the serving process, because two processes bought no wall time on two idle cores and cost a third more CPU
+    #: (docs/platform.md). 0: the CPUs the pod may use (its cgroup quota, else its affinity). SQLite: always 1.
+    rebuild_workers: int = Field(default=1, ge=0, le=64)
     #: Seconds a worker process (portfolio's scenario solver, reporting's drawings) waits for work before it
     #: exits, giving its memory back; the next call starts a new one. 0: it stays (`pmo_servicekit.worker_process`).
     worker_idle_seconds: float = Field(default=600.0, ge=0)
@@ -72,7 +73,7 @@ class ServiceSettings(BaseSettings):
 
     @property
     def rebuild_processes(self) -> int:
-        """`rebuild_workers`, or the pod's CPUs when unset."""
+        """`rebuild_workers`, or the pod's CPUs when it is 0."""
         return self.rebuild_workers or pod_cpus()
 
     @model_validator(mode="after")

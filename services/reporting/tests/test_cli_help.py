@@ -18,7 +18,7 @@ def test_help_names_the_projections_commands() -> None:
 
 
 def test_projections_with_a_wrong_setting_says_which_in_one_line_and_exits_2(tmp_path: Path) -> None:
-    env = {**os.environ, "PMO_ENV": "development", "PMO_DATA_DIR": str(tmp_path), "PMO_REBUILD_WORKERS": "0"}
+    env = {**os.environ, "PMO_ENV": "development", "PMO_DATA_DIR": str(tmp_path), "PMO_REBUILD_WORKERS": "-1"}
     env.pop("PMO_DATABASE_URL", None)
     result = subprocess.run(
         [sys.executable, "-m", "pmo_reporting", "projections", "list"],
