@@ -242,10 +242,7 @@ class PortfolioReplay:
         await insert_rows(session, candidate_views.assessments, [row for _, row in self.assessments.values()])
         await insert_rows(session, candidate_views.decisions, self.decisions)
         await insert_rows(session, scenario_views.scenarios, self.scenarios)
-        projects = self.projects.written()
-        for row in projects:  # the counts folded in after the stream's last event too, as its state holds them
-            row.update(delivery_views.counts_of(self.projects.states[row["project_id"]]))  # type: ignore[arg-type]
-        await insert_rows(session, delivery_views.projects, projects)
+        await insert_rows(session, delivery_views.projects, self.projects.written())
         for lesson in self.lessons.values():
             await delivery_views.lessons.learn(session, lesson)
         await insert_rows(session, programme_views.programmes, self.programmes.written())

@@ -30,15 +30,11 @@ projects = Table(
     Column("version", Integer, nullable=False),
     Column("state", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    # The state's counts of lessons and benefit realisations (on streams of their own), as integers: a status report
-    # reads and guards them (`guard_report_row`) without decompressing and scanning the state's text.
-    Column("lessons", Integer, nullable=False, server_default="0"),
-    Column("realisations", Integer, nullable=False, server_default="0"),
 )
 Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
 
 #: The row's columns besides its key, as `update_projects` writes them (on PostgreSQL through asyncpg, fixed text).
-_COLUMNS = ("portfolio_id", "status", "stage", "version", "state", "updated_at", "lessons", "realisations")
+_COLUMNS = ("portfolio_id", "status", "stage", "version", "state", "updated_at")
 _READ = "SELECT state FROM portfolio_projects WHERE project_id = $1"
 _INSERT = pgdirect.values_insert(projects, ("project_id", *_COLUMNS))
 _UPDATE = pgdirect.values_update(projects, "project_id", _COLUMNS)
@@ -71,7 +67,7 @@ async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
     state = project_rules.Project.model_validate(loads(before)) if before is not None else project_rules.initial(stream)
     state = project_rules.evolve(state, decoded)
     text = state.model_dump_json()
-    values = {**project_columns(state, event), "state": text, **counts_of(state)}
+    values = {**project_columns(state, event), "state": text}
     if pgdirect.on_asyncpg(session):
         await pgdirect.fetch(session, _UPDATE if stored else _INSERT, *_FEED.row({"project_id": stream, **values}))
     elif not stored:
@@ -83,27 +79,22 @@ async def update_projects(session: AsyncSession, event: RecordedEvent) -> None:
 
 #: The counts as the project's own fold leaves them (never counted there), spliced with the row's (`_SPLICE`).
 _UNCOUNTED = '"lessons":0,"realisations":0,'
-#: The row's columns but its counts, as `_SPLICE` writes them.
-_SPLICED = tuple(name for name in _COLUMNS if name not in ("lessons", "realisations"))
-_SPLICE_FEED = pgdirect.ArrayColumns(projects, ("project_id", *_SPLICED))
-#: The row rewritten from the command's state, its counts kept: taken from the row's count columns as the UPDATE
-#: finds them (a lesson counted by a transaction that commits first is kept: the UPDATE waits for its lock and
-#: reads again).
+_COUNTED = r'"lessons":\d+,"realisations":\d+,'
+#: The row rewritten from the command's state, its counts kept: taken from the row as the UPDATE finds it (a
+#: lesson counted by a transaction that commits first is kept: the UPDATE waits for its lock and reads again).
 _SPLICE = (
-    pgdirect.values_update(projects, "project_id", _SPLICED).replace(
+    _UPDATE.replace(
         "state = $6::TEXT,",
-        f"state = replace($6::TEXT, '{_UNCOUNTED}', "
-        "'\"lessons\":' || lessons || ',\"realisations\":' || realisations || ','),",
+        f"state = replace($6::TEXT, '{_UNCOUNTED}', coalesce(substring(state from '{_COUNTED}'), '{_UNCOUNTED}')),",
     )
-    + " RETURNING lessons, realisations"
+    + f" RETURNING substring(state from '{_COUNTED}')"
 )
-assert _SPLICE.count("replace($6::TEXT") == 1, _SPLICE
 
 
-#: The counts the row holds, read before a report writes it (`guard_report_row`).
-_COUNTS = "SELECT lessons, realisations FROM portfolio_projects WHERE project_id = $1"
+#: The counts the row holds, read before a report writes it (`guard_report_row`; NULL: a row without them).
+_COUNTS = f"SELECT substring(state from '{_COUNTED}') FROM portfolio_projects WHERE project_id = $1"
 #: The row still counts what the report read: a lesson or realisation counted since makes the report a lost race.
-_SAME_COUNTS = "lessons = {0}::INTEGER AND realisations = {1}::INTEGER"
+_SAME_COUNTS = f"substring(state from '{_COUNTED}') IS NOT DISTINCT FROM {{0}}::TEXT"
 _REPORTED = StatusReported.type_name()
 
 
@@ -121,10 +112,10 @@ async def guard_report_row(uow: UnitOfWork, state: project_rules.Project, versio
     found = await pgdirect.fetch(uow.reads, _COUNTS, state.project_id, begin=False)
     if not found:
         return None
-    lessons, realisations = found[0]
-    written = text.replace(_UNCOUNTED, _counted_text(lessons, realisations), 1)
+    counts = found[0][0]
+    written = text.replace(_UNCOUNTED, counts or _UNCOUNTED, 1)
     row = {"project_id": state.project_id, **_columns(state, version, uow.meta.occurred_at), "state": written}
-    uow.guard_at_end(GuardedRow(projects, "project_id", row, _SAME_COUNTS, (lessons, realisations)))
+    uow.guard_at_end(GuardedRow(projects, "project_id", row, _SAME_COUNTS, (counts,)))
     return written
 
 
@@ -153,21 +144,11 @@ async def _written_from_command(session: AsyncSession, event: RecordedEvent) -> 
     if text.count(_UNCOUNTED) != 1:
         return False
     values = {**project_columns(state, event), "state": text}
-    rows = await pgdirect.fetch(session, _SPLICE, *_SPLICE_FEED.row({"project_id": event.stream_id, **values}))
+    rows = await pgdirect.fetch(session, _SPLICE, *_FEED.row({"project_id": event.stream_id, **values}))
     if not rows:
         return False
-    _written(session)[event.stream_id] = (text.replace(_UNCOUNTED, _counted_text(*rows[0]), 1), event.sequence)
+    _written(session)[event.stream_id] = (text.replace(_UNCOUNTED, rows[0][0] or _UNCOUNTED, 1), event.sequence)
     return True
-
-
-def _counted_text(lessons: int, realisations: int) -> str:
-    """The counts as the state's JSON text writes them (`_UNCOUNTED` with the row's)."""
-    return f'"lessons":{lessons},"realisations":{realisations},'
-
-
-def counts_of(state: project_rules.Project) -> dict[str, int]:
-    """The row's count columns for a state (they hold what its `lessons` and `realisations` do)."""
-    return {"lessons": state.lessons, "realisations": state.realisations}
 
 
 async def _stored_state(session: AsyncSession, project_id: str) -> str | None:
@@ -207,9 +188,7 @@ async def _count(session: AsyncSession, fact: LessonRecorded | BenefitRealised) 
     _written(session).pop(fact.project_id, None)  # the row changes here: read again after
     counted = counted_in(project_rules.Project.model_validate(loads(row.state)), fact)
     written = counted.model_dump_json()
-    await session.execute(
-        projects.update().where(projects.c.project_id == fact.project_id).values(state=written, **counts_of(counted))
-    )
+    await session.execute(projects.update().where(projects.c.project_id == fact.project_id).values(state=written))
 
 
 def counted_in(state: project_rules.Project, fact: LessonRecorded | BenefitRealised) -> project_rules.Project:
