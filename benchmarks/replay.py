@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from dataclasses import replace as with_fields
 from pathlib import Path
 
-from load import PEER_PYTHON, PEERS, TICKS, backends, children_cpu_ms, es_env, require_tools, rss_mb
+from load import PEER_PYTHON, PEERS, backends, children_cpu_ms, es_env, process_cpu_ms, require_tools, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
@@ -128,22 +128,12 @@ class ServerCpu:
     def start(self) -> None:
         present = backends(self.database)
         self.postmaster = int(Path(f"/proc/{present[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        self.before = {pid: cpu for pid, cpu in self._cpu(present).items()}
+        self.before = {pid: cpu for pid, cpu in process_cpu_ms(present).items()}
         self.last = dict(self.before)
         self.mine: dict[int, bool] = dict.fromkeys(present, True)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-
-    def _cpu(self, pids: list[int]) -> dict[int, float]:
-        spent = {}
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            spent[pid] = (int(fields[11]) + int(fields[12])) * 1000 / TICKS
-        return spent
 
     def _sample(self) -> None:
         try:
@@ -157,7 +147,7 @@ class ServerCpu:
                 except OSError:
                     continue
                 self.mine[pid] = f" {self.database} " in title
-        self.last.update(self._cpu([pid for pid, mine in self.mine.items() if mine]))
+        self.last.update(process_cpu_ms([pid for pid, mine in self.mine.items() if mine]))
 
     def _run(self) -> None:
         started = time.thread_time()

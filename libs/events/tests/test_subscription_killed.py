@@ -72,44 +72,9 @@ async def test_a_consumer_killed_mid_poll_with_the_next_poll_checked_ahead_appli
     stopped_pipeline: Pipeline, database_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     pipeline = stopped_pipeline
-    counters = [str(uuid.uuid4()) for _ in range(5)]
-    records = [
-        kafka_record(
-            RecordedEvent(
-                event_id=str(uuid.uuid4()),
-                type=Incremented.type_name(),
-                source="/pmo/test",
-                stream_id=counter,
-                sequence=round_,
-                time=datetime.now(UTC),
-                data={"counter_id": counter, "by": round_},
-            ),
-            pipeline.signer,
-        )
-        for round_ in (1, 2, 3, 4)
-        for counter in counters
-    ]
-    # In one record batch, so each fetch holds several polls of 4: the next one is read and checked ahead.
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=500)
-    await producer.start()
-    try:
-        sent = [
-            await producer.send(pipeline.topic, r.value, key=r.key.encode(), headers=list(r.headers.items()))
-            for r in records
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-    marks = tmp_path / "marks"
-    marks.touch()
-    script = tmp_path / "consumer.py"
-    script.write_text(CHILD)
+    counters = await _publish_four_rounds(pipeline, kafka_bootstrap)
     subscription = pipeline.subscription
-    keys = event_keys_dir(tmp_path) / "public"
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), str(EVENTS), database_url, kafka_bootstrap, pipeline.topic, pipeline.dlq,
-        subscription.name, str(keys), str(marks),
-    )  # fmt: skip
+    child, marks = await _start_consumer(CHILD, pipeline, database_url, kafka_bootstrap, tmp_path)
     try:
 
         async def stuck_with_the_next_poll_checked() -> bool:
@@ -183,6 +148,39 @@ async def test_a_consumer_killed_while_it_reads_the_next_poll_beside_one_applyin
     read part of the next poll and its fetch positions are past records nothing applied: the next process reads
     them again from the offsets in the database, and applies every event once."""
     pipeline = stopped_pipeline
+    counters = await _publish_four_rounds(pipeline, kafka_bootstrap)
+    subscription = pipeline.subscription
+    child, marks = await _start_consumer(CHILD_READING, pipeline, database_url, kafka_bootstrap, tmp_path)
+    try:
+
+        async def stuck_reading_after_two_polls() -> bool:
+            if "reading stuck" not in marks.read_text().splitlines():
+                return False
+            return sum(applied for _, applied in (await pipeline.totals()).values()) == 8
+
+        try:
+            await eventually(stuck_reading_after_two_polls, timeout=60)
+        except TimeoutError:
+            raise AssertionError((marks.read_text(), await pipeline.totals())) from None
+        await asyncio.sleep(0.5)  # nothing more commits while the read-ahead is stuck
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+    committed = {counter: applied for counter, (_, applied) in (await pipeline.totals()).items()}
+    assert sum(committed.values()) == 8, committed  # two polls of 4; the third's first record read, not applied
+
+    pipeline.tasks.append(asyncio.create_task(subscription.run()))
+    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
+    status = subscription.status
+    assert status.applied == 12
+    assert status.skipped_duplicates == 0
+    assert status.dead_lettered == 0
+
+
+async def _publish_four_rounds(pipeline: Pipeline, kafka_bootstrap: str) -> list[str]:
+    """Four increments of each of five counters, signed, sent with one linger so they share a record batch (each
+    fetch then holds several polls of 4: the next one is read and checked ahead); the counters' ids."""
     counters = [str(uuid.uuid4()) for _ in range(5)]
     records = [
         kafka_record(
@@ -210,38 +208,20 @@ async def test_a_consumer_killed_while_it_reads_the_next_poll_beside_one_applyin
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
+    return counters
+
+
+async def _start_consumer(
+    child: str, pipeline: Pipeline, database_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> tuple[asyncio.subprocess.Process, Path]:
+    """The consuming process `child` (a script's text) started on the pipeline's topic, and the file it marks."""
     marks = tmp_path / "marks"
     marks.touch()
     script = tmp_path / "consumer.py"
-    script.write_text(CHILD_READING)
-    subscription = pipeline.subscription
+    script.write_text(child)
     keys = event_keys_dir(tmp_path) / "public"
-    child = await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable, str(script), str(EVENTS), database_url, kafka_bootstrap, pipeline.topic, pipeline.dlq,
-        subscription.name, str(keys), str(marks),
+        pipeline.subscription.name, str(keys), str(marks),
     )  # fmt: skip
-    try:
-
-        async def stuck_reading_after_two_polls() -> bool:
-            if "reading stuck" not in marks.read_text().splitlines():
-                return False
-            return sum(applied for _, applied in (await pipeline.totals()).values()) == 8
-
-        try:
-            await eventually(stuck_reading_after_two_polls, timeout=60)
-        except TimeoutError:
-            raise AssertionError((marks.read_text(), await pipeline.totals())) from None
-        await asyncio.sleep(0.5)  # nothing more commits while the read-ahead is stuck
-    finally:
-        child.send_signal(signal.SIGKILL)
-        await child.wait()
-    assert child.returncode == -signal.SIGKILL
-    committed = {counter: applied for counter, (_, applied) in (await pipeline.totals()).items()}
-    assert sum(committed.values()) == 8, committed  # two polls of 4; the third's first record read, not applied
-
-    pipeline.tasks.append(asyncio.create_task(subscription.run()))
-    await eventually(lambda: _equals(pipeline.totals(), {counter: (10, 4) for counter in counters}))
-    status = subscription.status
-    assert status.applied == 12
-    assert status.skipped_duplicates == 0
-    assert status.dead_lettered == 0
+    return process, marks
