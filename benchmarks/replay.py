@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import resource
@@ -58,13 +57,13 @@ from collections import Counter
 from dataclasses import dataclass
 from dataclasses import replace as with_fields
 from pathlib import Path
+from typing import Any
 
 from load import PEER_PYTHON, PEERS, backends, children_cpu_ms, es_env, process_cpu_ms, require_tools, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "benchmarks"))
 
 from history import generate, scaled
-from pydantic import ValidationError
 from run import load_log
 
 from pmo_devstack.testing import create_database, drop_database
@@ -195,13 +194,35 @@ class Timed:
         )
 
 
-async def floor(db: Database, name: str, repeat: int, reporting: bool) -> list[list[Replayed]]:
-    """Best-of-`repeat` runs of reading the rebuild's events (as it reads them) alone, then decoding each too."""
+#: The floor's ways of decoding an event: none (read alone), the contract (`decode()`, as a fold does), and with
+#: `--floor-compiled` `compiled_decoder.py`'s derived decoder (the same contract) and its msgspec structs alone.
+FLOOR_MODES = ("read", "read + decode")
+COMPILED_MODES = ("read + compiled decode", "read + msgspec structs")
+
+
+def _decoders(mode: str) -> dict[str, Any]:
+    if mode not in COMPILED_MODES:
+        return {}
+    from compiled_decoder import compile_decoder
+
+    found = {name: compile_decoder(cls) for name, cls in registry.classes().items()}
+    return {
+        name: decode if mode == COMPILED_MODES[0] else decode.parse  # type: ignore[attr-defined]
+        for name, decode in found.items()
+        if decode is not None
+    }
+
+
+async def floor(db: Database, name: str, repeat: int, reporting: bool, compiled: bool = False) -> list[list[Replayed]]:
+    """Best-of-`repeat` runs of reading the rebuild's events (as it reads them) alone, then decoding each too (with
+    `compiled`, also by the derived decoder, its contract kept on the event as `decode()` keeps it, and by its
+    structs alone, kept for the page; a type it has none for by `decode()`); the ways alternate in each round."""
     url = db.url.rsplit("/", 1)[1]
-    found: list[list[Replayed]] = []
-    for decode in (False, True):
-        runs = []
-        for _ in range(repeat):
+    modes = FLOOR_MODES + (COMPILED_MODES if compiled else ())
+    decoders = {mode: _decoders(mode) for mode in modes}
+    found: dict[str, list[Replayed]] = {mode: [] for mode in modes}
+    for _ in range(repeat):
+        for mode in modes:
             read = 0
             with Timed(url) as timed, growing_heap() as settle:
                 async with db.transaction() as session:
@@ -212,20 +233,34 @@ async def floor(db: Database, name: str, repeat: int, reporting: bool) -> list[l
                         pages = EventStore(source=f"/pmo/{name}", topic=None).stream_all(session, read_ahead=True)
                     async for page in pages:
                         read += len(page)
-                        if decode:
-                            for event in page:
-                                with contextlib.suppress(ValidationError):  # skipped by a fold too
-                                    event.decode()
+                        if mode != "read":
+                            kept = [decode_one(event, decoders[mode].get(event.type), mode) for event in page]
+                            del kept
                         settle()
-            runs.append(
-                Replayed(f"{name} floor: read{' + decode' if decode else ''}", read, timed.seconds, timed.cpu_ms)
-            )
-        found.append(runs)
-    return found
+            found[mode].append(Replayed(f"{name} floor: {mode}", read, timed.seconds, timed.cpu_ms))
+    return list(found.values())
+
+
+def decode_one(event: RecordedEvent, decode: Any, mode: str) -> Any:
+    """One event decoded as `mode` says; one a fold would skip (refused by the contract, or msgspec) gives None."""
+    try:
+        if decode is None or event.text is None:
+            return event.decode()
+        if mode == COMPILED_MODES[0]:
+            object.__setattr__(event, "_decoded", decoded := decode(event.text))  # where `decode()` keeps it
+            return decoded
+        return decode(event.text)
+    except ValueError:  # pydantic's ValidationError and msgspec's errors alike
+        return None
 
 
 async def reporting_rebuild(
-    url: str, history: list[RecordedEvent], repeat: int, floors: list[list[Replayed]] | None = None, workers: int = 1
+    url: str,
+    history: list[RecordedEvent],
+    repeat: int,
+    floors: list[list[Replayed]] | None = None,
+    workers: int = 1,
+    compiled: bool = False,
 ) -> list[Replayed]:
     await asyncio.to_thread(upgrade, url, REPORTING.migrations, REPORTING.metadata)
     db = Database(url)
@@ -243,7 +278,7 @@ async def reporting_rebuild(
         folded = ", ".join(f"{projection.name} {progress.folded}" for projection, progress in jobs)
         print(f"  reporting rebuild folded: {folded}; this process's RSS after it: {rss_mb(os.getpid()):.0f} MB")
         if floors is not None:
-            floors += await floor(db, "reporting", repeat, reporting=True)
+            floors += await floor(db, "reporting", repeat, reporting=True, compiled=compiled)
         return runs
     finally:
         await db.dispose()
@@ -293,6 +328,7 @@ async def service_rebuild(
     repeat: int,
     service: ServiceDefinition,
     floors: list[list[Replayed]] | None = None,
+    compiled: bool = False,
 ) -> list[Replayed]:
     """`python -m pmo_<service> rebuild`'s work: empty the views, replay the store through them, commit."""
     name = service.name
@@ -319,7 +355,7 @@ async def service_rebuild(
                 )
             runs.append(Replayed(f"{name} rebuild", replayed, timed.seconds, timed.cpu_ms))
         if floors is not None:
-            floors += await floor(db, name, repeat, reporting=False)
+            floors += await floor(db, name, repeat, reporting=False, compiled=compiled)
         return runs
     finally:
         await db.dispose()
@@ -375,7 +411,13 @@ def main() -> None:
         action="store_true",
         help="also time reading each rebuild's events alone, and with decoding: what a cheaper fold cannot go below",
     )
+    parser.add_argument(
+        "--floor-compiled",
+        action="store_true",
+        help="--floor, also decoding by compiled_decoder.py's derived decoder and by its msgspec structs alone",
+    )
     args = parser.parse_args()
+    args.floor = args.floor or args.floor_compiled
     require_tools()
     scale = with_fields(scaled(args.scale), delivery=args.history == "delivered")
     history = generate(scale)
@@ -391,12 +433,22 @@ def main() -> None:
         peer = best(peer_replay(urls[0].rsplit("/", 1)[1], len(history), args.repeat))
         floors: list[list[Replayed]] | None = [] if args.floor else None
         ours = (
-            [best(asyncio.run(reporting_rebuild(urls[1], history, args.repeat, floors, args.workers or pod_cpus())))]
+            [
+                best(
+                    asyncio.run(
+                        reporting_rebuild(
+                            urls[1], history, args.repeat, floors, args.workers or pod_cpus(), args.floor_compiled
+                        )
+                    )
+                )
+            ]
             if reporting
             else []
         )
         for url, service in zip(urls[1 + reporting :], services, strict=True):
-            ours.append(best(asyncio.run(service_rebuild(url, history, args.repeat, service, floors))))
+            ours.append(
+                best(asyncio.run(service_rebuild(url, history, args.repeat, service, floors, args.floor_compiled)))
+            )
         print("\nratios of the best runs to the peer's best (issue 17 target: ≥ 1.5), by wall time and by CPU:")
         for replayed in ours:
             print(
