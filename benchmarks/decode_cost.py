@@ -18,22 +18,13 @@ For each registered (current) type in the history, over the payloads as a store 
 ~30 awkward JSON values (wrong types, `1e999999`, `NaN`, JSON numbers for decimals, naive and offset times, seven
 digits of a second, a lone surrogate, ...) in place of each field (nested ones too), dropping each field,
 adding an unknown one and repeating a key, with both decoders, and counts where they differ (accepted by one,
-refused by the other, or a different contract).
+refused by the other, or a different contract). `--hypothesis N` has hypothesis generate N payloads of each
+type around a stored one (each field kept, dropped or given a generated value: text, decimal and time strings of
+any form, integers, floats, booleans, null, lists; unknown fields added; nested objects likewise) and counts the
+same.
 
     .venv/bin/python benchmarks/decode_cost.py [--scale 0.5] [--history delivered] [--sample 3000] [--rounds 3]
-        [--differential 20]
-
-`--callgrind DECODER --types T1,T2` decodes each payload of those types once by one decoder (`validate`,
-`compiled`, `structs` or `loads`) inside `functools.reduce` and prints nothing else, for an instruction count
-that the machine's load cannot move:
-
-`--hypothesis N` then has hypothesis generate N payloads per type from a stored one: each field kept, dropped or
-given a generated value (text, decimal and time strings of any form, integers, floats, booleans, null, lists,
-objects), unknown fields added, nested objects likewise, and counts where the two decoders differ.
-
-    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce \
-        .venv/bin/python benchmarks/decode_cost.py --scale 0.05 --callgrind compiled \
-        --types pmo.resourcing.AllocationBooked.v1
+        [--differential 20] [--hypothesis 300]
 
 `--history` is `replay.py`'s (`delivered`, the default since session 15, or `legacy`, the default before).
 CPU time (`time.process_time`), the fastest of `--rounds` alternated rounds: the figures hold on a loaded
@@ -43,7 +34,6 @@ machine better than wall time does, and the ratios between columns hold best.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 import time
@@ -171,23 +161,6 @@ def mutants(text: bytes) -> Iterator[bytes]:
             yield b'{"' + str(path[0]).encode() + b'":"zz",' + text[1:]
 
 
-def callgrind(
-    decoder: str, payloads: list[list[bytes]], current: dict[str, Any], compiled: dict[str, Any], types: str
-) -> None:
-    """Each payload decoded once, inside `functools.reduce` alone (what `--toggle-collect=functools_reduce` counts)."""
-    names = types.split(",")
-    for name, texts in zip(names, payloads, strict=True):
-        decode = {
-            "validate": current[name].__pydantic_validator__.validate_json,
-            "compiled": compiled[name],
-            "structs": compiled[name].parse,
-            "loads": orjson.loads,
-        }[decoder]
-        decode(texts[0])  # anything made on first use (caches, interned names) made before the count
-        functools.reduce(lambda _, text: decode(text), texts, None)
-        print(f"{name}: {len(texts)} payloads decoded by {decoder}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=0.5, help="replay.py's history scale (0.5 ≈ 80,000 events)")
@@ -196,8 +169,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternated rounds; the fastest counts")
     parser.add_argument("--differential", type=int, default=0, help="payloads of each type mutated and compared")
     parser.add_argument("--hypothesis", type=int, default=0, help="generated payloads of each type compared")
-    parser.add_argument("--callgrind", choices=("validate", "compiled", "structs", "loads"), help="see the docstring")
-    parser.add_argument("--types", default="", help="with --callgrind: the types decoded, comma-separated")
     args = parser.parse_args()
     history = generate(replace(scaled(args.scale), delivery=args.history == "delivered"))
     current = registry.classes()
@@ -206,9 +177,6 @@ def main() -> None:
         if event.type in current:  # the legacy history's made-up status reports are no contract's
             texts[event.type].append(dumps(event.data))
     compiled = {name: compile_decoder(cls) for name, cls in current.items()}
-    if args.callgrind:
-        callgrind(args.callgrind, [texts[name] for name in args.types.split(",")], current, compiled, args.types)
-        return
     print(
         f"history ({args.history}): {len(history)} events; compiled decoders for {sum(map(bool, compiled.values()))}"
         f" of {len(current)} contracts; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
