@@ -305,6 +305,74 @@ async def test_a_report_committed_while_a_lesson_is_counted_stays_in_the_project
     assert await every_row(service) == live
 
 
+async def test_a_lesson_counted_while_a_multi_event_append_waits_stays_in_the_project_row(
+    service: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project append of two events writes the row once per event: the last from the command's state with the
+    counts the row holds (`_SPLICE`), the others from a read of the row and a fold. That read took no lock: a
+    lesson that counted itself (row locked, not committed yet) was read around, the append's first write waited
+    for the lesson's commit and then wrote the row back from its stale read, the lesson's count gone from the row
+    (the splice then kept the stale count) until a rebuild. The read now locks the row (FOR UPDATE): it waits for
+    the lesson and reads its count. Deterministic: the lesson's transaction stops after its write until the append
+    waits for the row's lock (PostgreSQL; SQLite has one writer at a time)."""
+    if not service.runtime.db.is_postgres:
+        pytest.skip("PostgreSQL: SQLite serialises the two writers")
+    portfolio_id = await approved_project(service, "p-multi")
+    lesson = LessonRecorded(
+        project_id="p-multi", portfolio_id=portfolio_id, lesson_id="l-multi", title="Pilot", description="d",
+        category="delivery", recorded_by="pam", recorded_at=datetime.now(UTC),
+    )  # fmt: skip
+    at = datetime.now(UTC)
+
+    def two_managers(portfolio: Any, project: Any) -> list[Any]:
+        first = lifecycle.assign_manager(portfolio, project, "pia", Act(by="ann", at=at, rationale="moves"), is_steward=True)
+        after = project.model_copy(update={"project_manager": "pia"})
+        return [*first, *lifecycle.assign_manager(portfolio, after, "pib", Act(by="ann", at=at, rationale="moves"), is_steward=True)]
+
+    async def appended() -> Any:
+        async with _other_worker(service).unit_of_work(Metadata(actor="ann")) as uow:
+            return await apply_to_project(uow, "p-multi", two_managers)
+
+    execute = AsyncSession.execute
+    appends: list[asyncio.Task[Any]] = []
+
+    async def append_waits_for_the_row() -> None:
+        while not appends[0].done():
+            async with service.runtime.db.sessions() as other:
+                waiting = await execute(
+                    other,
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND query LIKE '%portfolio_projects%'"
+                    ),
+                )
+                if waiting.scalar_one():
+                    return
+            await asyncio.sleep(0.02)
+
+    async def interleaved(session: AsyncSession, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await execute(session, statement, *args, **kwargs)
+        if not appends and isinstance(statement, Update) and statement.table is views.projects:
+            appends.append(asyncio.create_task(appended()))  # the lesson's count written, the row locked
+            await asyncio.wait_for(append_waits_for_the_row(), 30)
+        return result
+
+    monkeypatch.setattr(AsyncSession, "execute", interleaved)
+    async with service.runtime.commands.unit_of_work(Metadata(actor="pam")) as uow:
+        await uow.open_stream("lesson", "l-multi", [lesson])
+    monkeypatch.undo()
+    assert appends, "the lesson was not counted through an UPDATE of the row"
+    assert not appends[0].done(), "the append did not wait for the lesson's lock"
+    events, _ = await appends[0]
+    assert len(events) == 2
+    async with service.client("pam", "project_manager") as pam:
+        read = (await pam.get("/projects/p-multi")).json()
+    assert (read["project_manager"], read["lessons"]) == ("pib", 1)  # lost before: 0
+    live = await every_row(service)
+    await rebuild(service)
+    assert await every_row(service) == live
+
+
 async def _post_report(service: RunningService, project_id: str, **body: Any) -> Any:
     async with service.client("pam", "project_manager") as pam:
         return await pam.post(f"/projects/{project_id}/status-reports", json=report(**body))

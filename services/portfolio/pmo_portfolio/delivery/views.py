@@ -35,7 +35,9 @@ Index("ix_portfolio_projects_portfolio", projects.c.portfolio_id)
 
 #: The row's columns besides its key, as `update_projects` writes them (on PostgreSQL through asyncpg, fixed text).
 _COLUMNS = ("portfolio_id", "status", "stage", "version", "state", "updated_at")
-_READ = "SELECT state FROM portfolio_projects WHERE project_id = $1"
+#: The row read to fold an event of a multi-event append into (all but its last, `_written_from_command`), locked:
+#: read unlocked, a lesson counted meanwhile (`_count`, committed before this transaction's write) was written over.
+_READ = "SELECT state FROM portfolio_projects WHERE project_id = $1 FOR UPDATE"
 _INSERT = pgdirect.values_insert(projects, ("project_id", *_COLUMNS))
 _UPDATE = pgdirect.values_update(projects, "project_id", _COLUMNS)
 _FEED = pgdirect.ArrayColumns(projects, ("project_id", *_COLUMNS))
@@ -155,7 +157,8 @@ async def _stored_state(session: AsyncSession, project_id: str) -> str | None:
     if pgdirect.on_asyncpg(session):
         rows = await pgdirect.fetch(session, _READ, project_id)
         return rows[0][0] if rows else None
-    row = (await session.execute(select(projects.c.state).where(projects.c.project_id == project_id))).first()
+    read = select(projects.c.state).where(projects.c.project_id == project_id).with_for_update()
+    row = (await session.execute(read)).first()
     return row.state if row else None
 
 
