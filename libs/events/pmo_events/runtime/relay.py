@@ -459,6 +459,12 @@ class OutboxRelay:
         if producer is not None:
             try:
                 await producer.stop()
+            except asyncio.CancelledError:
+                # aiokafka cancels its own futures when the broker dies: that ended the retry loop (`run`), whose
+                # guard covers its body only, as it did a subscription's (e22ec06). A real cancel still ends it.
+                if really_cancelled():
+                    raise
+                log.debug("producer stop cancelled inside aiokafka", exc_info=True)
             except Exception:  # already broken; nothing more to release
                 log.debug("producer stop failed", exc_info=True)
 
