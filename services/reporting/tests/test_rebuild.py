@@ -420,6 +420,66 @@ async def test_a_worker_killed_mid_write_leaves_its_read_models_answering_and_no
     assert {name: await snapshot(db, name) for name in PROJECTIONS} == live
 
 
+async def test_a_cancelled_rebuild_stops_its_forked_workers(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A rebuild cancelled (a shutdown, the CLI's ^C) while its forked worker writes: the worker is ended with it
+    (its pid gone, its transaction rolled back), not left folding and writing a generation nobody swaps in."""
+    import os
+    import signal
+
+    from pmo_reporting.application import rebuild
+
+    if not db.is_postgres:
+        pytest.skip("workers run on PostgreSQL only (SQLite rebuilds in one process)")
+    await consume(db, with_lessons(standard_history()).events)
+    parent = os.getpid()
+    real_write = rebuild.write_documents
+    pids = tmp_path / "pids"
+
+    async def slow(session, projection, generation, rows):
+        if os.getpid() == parent:
+            return await real_write(session, projection, generation, rows)
+        with pids.open("a") as found:
+            found.write(f"{os.getpid()}\n")
+        await asyncio.sleep(120)  # a long write: the worker is busy when the rebuild is cancelled
+
+    monkeypatch.setattr(rebuild, "write_documents", slow)
+    jobs = [(projection, await begin_rebuild(db, projection)) for projection in PROJECTIONS.values()]
+    running = asyncio.create_task(run_rebuilds(db, jobs, workers=2))
+    forked: list[int] = []
+    try:
+        for _ in range(600):
+            if pids.exists() and pids.read_text().endswith("\n"):
+                break
+            assert not running.done(), running
+            await asyncio.sleep(0.05)
+        forked = [int(pid) for pid in pids.read_text().split()]
+        assert forked
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        left = [pid for pid in forked if _alive(pid)]
+        assert not left, f"forked rebuild workers still running after the cancel: {left}"
+    finally:
+        for pid in forked:  # the old code left them: end them here, not at the session's end
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    monkeypatch.undo()
+    jobs = [(projection, await begin_rebuild(db, projection, force=True)) for projection in PROJECTIONS.values()]
+    await run_rebuilds(db, jobs, workers=2)
+    assert [p.phase for _, p in jobs] == ["done"] * len(jobs), [p.error for _, p in jobs]
+
+
+def _alive(pid: int) -> bool:
+    """The process is running (not gone, not a zombie waiting for its parent to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
 @pytest.mark.parametrize("how", ["killed", "raises"])
 async def test_a_worker_that_fails_fails_only_the_read_models_it_held_a_part_of(
     db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str

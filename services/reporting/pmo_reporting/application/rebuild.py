@@ -196,6 +196,21 @@ def _merged(shares: Sequence[Share]) -> list[tuple[Projection, frozenset[str]]]:
 async def _fold_in_workers(
     db: Database, jobs: Sequence[Job], workers: int, advance: Advance | None
 ) -> tuple[list[Job], int]:
+    """`_fold_shared_out`, whose forked workers end with it when it is cancelled (a shutdown, the CLI's ^C): they
+    went on folding and writing a generation nobody would swap in, the CPU and a connection each held until done
+    (a daemon process ends with its parent's exit only). Killed, their transactions are rolled back."""
+    started: list[ForkedWorker] = []
+    try:
+        return await _fold_shared_out(db, jobs, workers, advance, started)
+    except BaseException:
+        for worker in started:
+            worker.stop()
+        raise
+
+
+async def _fold_shared_out(
+    db: Database, jobs: Sequence[Job], workers: int, advance: Advance | None, started: list[ForkedWorker]
+) -> tuple[list[Job], int]:
     """Parts of the read models folded here and by forked workers, all under this transaction's snapshot.
 
     This process's REPEATABLE READ transaction exports its snapshot, reads the head and weighs the log's
@@ -228,7 +243,6 @@ async def _fold_in_workers(
 
         return heard
 
-    started: list[ForkedWorker] = []
     #: The first failure of each read model that fails: any process holding one of its parts failed.
     failures: dict[str, Exception] = {}
     ended: set[ForkedWorker] = set()
