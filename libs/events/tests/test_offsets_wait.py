@@ -40,6 +40,9 @@ pytestmark = pytest.mark.integration
 
 TP = TopicPartition("t", 0)
 KEY = ("src", "S")
+#: Rows written with their columns named: a column a migration adds (nullable or with a default) leaves them valid.
+_OFFSETS = "INSERT INTO pmo_consumer_offsets (consumer, topic, partition, next_offset, broker_epoch) VALUES "
+_STREAMS = "INSERT INTO pmo_consumed_streams (consumer, source, stream_id, last_sequence) VALUES "
 
 
 async def _blocked(db: Any, pid: int) -> bool:
@@ -77,13 +80,13 @@ async def test_a_poll_waiting_on_the_offsets_sees_the_streams_committed_meanwhil
     db = await migrated(postgres_url, tmp_path)
     try:
         async with db.transaction() as s:
-            await s.execute(text("INSERT INTO pmo_consumer_offsets VALUES ('c', 't', 0, 5, 'e')"))
+            await s.execute(text(_OFFSETS + "('c', 't', 0, 5, 'e')"))
         first = db.sessions()
         second = db.sessions()
         # Replica A: locks the offsets, applies stream S's first three events, moves the offset, not yet committed
         await lock_offsets(first, "c", [TP], "e")
         await last_sequences(first, "c", [KEY])
-        await first.execute(text("INSERT INTO pmo_consumed_streams VALUES ('c', 'src', 'S', 3)"))
+        await first.execute(text(_STREAMS + "('c', 'src', 'S', 3)"))
         await first.execute(text("UPDATE pmo_consumer_offsets SET next_offset = 8 WHERE consumer = 'c'"))
         # Replica B: the same partition's poll (with S's 4th event after offset 8) waits on the offset row
         pid = (await second.execute(text("SELECT pg_backend_pid()"))).scalar_one()
@@ -118,10 +121,8 @@ async def test_a_poll_nobody_held_up_locks_offsets_streams_and_riding_rows_in_on
     riding = RidingLock("SELECT 'x' AS key, 7 AS value")
     try:
         async with db.transaction() as s:
-            await s.execute(
-                text("INSERT INTO pmo_consumer_offsets VALUES ('c', 't', 0, 5, 'e'), ('c', 't', 1, 9, 'old')")
-            )
-            await s.execute(text("INSERT INTO pmo_consumed_streams VALUES ('c', 'src', 'S', 3), ('c', 'zz', 'Z', 2)"))
+            await s.execute(text(_OFFSETS + "('c', 't', 0, 5, 'e'), ('c', 't', 1, 9, 'old')"))
+            await s.execute(text(_STREAMS + "('c', 'src', 'S', 3), ('c', 'zz', 'Z', 2)"))
         sent = _counted(monkeypatch)
         async with db.transaction() as s:
             starts, seen = await lock_progress(

@@ -97,7 +97,8 @@ async def test_a_database_from_intake_0001_upgrades_with_its_proposals(database_
         async with db.transaction() as session:
             await session.execute(
                 text(
-                    "INSERT INTO intake_proposals VALUES ('p-1', 'pf', 'alice', 'draft', 'Old', 1, '{}', "
+                    "INSERT INTO intake_proposals (proposal_id, portfolio_id, requester, status, title, version, state,"
+                    " created_at, updated_at) VALUES ('p-1', 'pf', 'alice', 'draft', 'Old', 1, '{}', "
                     "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
                 )
             )
