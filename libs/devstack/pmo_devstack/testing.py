@@ -117,6 +117,10 @@ def _dev_keys(data_dir: Path) -> tuple[Path, Path]:
     return private_path, public_path
 
 
+#: How long the test server keeps an idle connection open (uvicorn's `timeout_keep_alive`; its default is 5 s).
+KEEP_ALIVE_SECONDS = 60
+
+
 @asynccontextmanager
 async def running_service(
     definition: ServiceDefinition,
@@ -132,7 +136,12 @@ async def running_service(
     await asyncio.to_thread(migrated, database_url, definition.migrations, definition.metadata)
     app = create_app(definition, settings, KafkaSettings(bootstrap_servers=kafka_bootstrap))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # Idle connections kept longer than a client keeps them (httpx: 5 s): with uvicorn's 5 s, the server's timer
+    # could close a connection in the very turn of a stalled loop that the test reused it in (`test_keep_alive`).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_keep_alive=KEEP_ALIVE_SECONDS
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
