@@ -16,7 +16,6 @@ import statistics
 import time
 
 import asyncpg
-
 from load import process_cpu_ms
 
 ADMIN = os.environ.get("PMO_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -45,7 +44,8 @@ async def main() -> None:
     try:
         await connection.execute("DROP TABLE IF EXISTS bench_projects")
         await connection.execute(
-            "CREATE TABLE bench_projects (project_id VARCHAR(36) PRIMARY KEY, version INT NOT NULL, state TEXT NOT NULL)"
+            "CREATE TABLE bench_projects"
+            " (project_id VARCHAR(36) PRIMARY KEY, version INT NOT NULL, state TEXT NOT NULL)"
         )
         await connection.execute("INSERT INTO bench_projects (project_id, version, state) VALUES ('p-1', 1, $1)", STATE)
         pid = await connection.fetchval("SELECT pg_backend_pid()")

@@ -28,7 +28,7 @@ async def test_a_cancel_inside_the_producer_s_stop_does_not_end_the_relay(tmp_pa
     async def connect() -> None:
         connects.append(1)
         if len(connects) == 1:
-            relay._producer = _DyingProducer()  # type: ignore[assignment]
+            relay._producer = _DyingProducer()
             raise KafkaConnectionError("Unable to bootstrap")
         await relay.stop()
 
@@ -60,7 +60,7 @@ async def test_a_real_cancel_still_ends_the_relay(tmp_path: Path) -> None:
             await asyncio.sleep(30)
 
     async def connect() -> None:
-        relay._producer = _SlowProducer()  # type: ignore[assignment]
+        relay._producer = _SlowProducer()
         raise KafkaConnectionError("Unable to bootstrap")
 
     relay._connect = connect  # type: ignore[method-assign]

@@ -324,10 +324,12 @@ async def test_a_lesson_counted_while_a_multi_event_append_waits_stays_in_the_pr
     )  # fmt: skip
     at = datetime.now(UTC)
 
+    act = Act(by="ann", at=at, rationale="moves")
+
     def two_managers(portfolio: Any, project: Any) -> list[Any]:
-        first = lifecycle.assign_manager(portfolio, project, "pia", Act(by="ann", at=at, rationale="moves"), is_steward=True)
+        first = lifecycle.assign_manager(portfolio, project, "pia", act, is_steward=True)
         after = project.model_copy(update={"project_manager": "pia"})
-        return [*first, *lifecycle.assign_manager(portfolio, after, "pib", Act(by="ann", at=at, rationale="moves"), is_steward=True)]
+        return [*first, *lifecycle.assign_manager(portfolio, after, "pib", act, is_steward=True)]
 
     async def appended() -> Any:
         async with _other_worker(service).unit_of_work(Metadata(actor="ann")) as uow:
