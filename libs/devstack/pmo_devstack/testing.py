@@ -61,6 +61,15 @@ def only(kind: type[E], events: Sequence[Event]) -> E:
     return event
 
 
+#: How long a test's client waits for an answer: as long as the service waits for its worker process
+#: (`pmo_servicekit.worker_process.TIMEOUT_SECONDS`). At 30 s, the first scenario under load (two copies of a test
+#: at load 12, nice'd: the solver process's spawn imports scipy, 34-40 s wall for 3 s of CPU) timed out in the
+#: client while the service was still answering (`httpx.ReadTimeout`); pytest's own timeout still ends a hang.
+CLIENT_TIMEOUT_SECONDS = 120.0
+#: How long the test server keeps an idle connection open (uvicorn's `timeout_keep_alive`; its default is 5 s).
+KEEP_ALIVE_SECONDS = 60
+
+
 @dataclass
 class RunningService:
     base_url: str
@@ -73,7 +82,7 @@ class RunningService:
     def client(self, subject: str | None = None, *roles: str) -> httpx.AsyncClient:
         """An HTTP client for this service, authenticated as `subject` with `roles` when given."""
         headers = {"Authorization": f"Bearer {self.token(subject, *roles)}"} if subject else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=CLIENT_TIMEOUT_SECONDS)
 
 
 def dev_settings(
@@ -115,10 +124,6 @@ def _dev_keys(data_dir: Path) -> tuple[Path, Path]:
     if not _FIRST_DEV_KEYS:
         _FIRST_DEV_KEYS.append((private_path.read_bytes(), public_path.read_bytes()))
     return private_path, public_path
-
-
-#: How long the test server keeps an idle connection open (uvicorn's `timeout_keep_alive`; its default is 5 s).
-KEEP_ALIVE_SECONDS = 60
 
 
 @asynccontextmanager
