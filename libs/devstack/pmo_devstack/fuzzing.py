@@ -20,7 +20,13 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from pmo_devstack.testing import RunningService, ServedInThread, fresh_postgres_database, openapi_of
+from pmo_devstack.testing import (
+    CLIENT_TIMEOUT_SECONDS,
+    RunningService,
+    ServedInThread,
+    fresh_postgres_database,
+    openapi_of,
+)
 from pmo_servicekit.service import ServiceDefinition
 
 #: Examples and fuzzing (positive and negative data); the exhaustive coverage phase would take minutes.
@@ -56,5 +62,8 @@ def served_for_fuzzing(
 
 def call_and_check(case: Case, service: RunningService, token: str) -> None:
     """Send `case` with `token`, check the answer (`CHECKS`), then that the service still answers."""
-    case.call_and_validate(base_url=service.base_url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+    # Schemathesis' own 10 s timeout flaked under load on portfolio's first POST .../scenarios (its solver process
+    # starting: scipy imported at load 19 takes tens of seconds), an answer the service was still giving.
+    headers = {"Authorization": f"Bearer {token}"}
+    case.call_and_validate(base_url=service.base_url, headers=headers, checks=CHECKS, timeout=CLIENT_TIMEOUT_SECONDS)
     assert httpx.get(f"{service.base_url}/health/live").status_code == 200
