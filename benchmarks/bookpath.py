@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from plans import PreparedPlans
 from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
@@ -74,6 +75,7 @@ async def run(args: argparse.Namespace) -> None:
         def on_connect(dbapi_connection: object, _record: object) -> None:
             dbapi_connection.driver_connection.add_query_logger(count)  # type: ignore[attr-defined]
 
+        plans = PreparedPlans(app.state.runtime.db.engine) if args.plans else None
         token = mint_token(private.read_bytes(), subject="bench", roles=["resource_manager"])
         statuses: Counter[int] = Counter()
 
@@ -151,6 +153,8 @@ async def run(args: argparse.Namespace) -> None:
             f"wall {wall * 1000:.3f} ms/booking; statements per booking: {per}; load average {load_average()}"
         )
         print_profile(profiler, args.sort, args.top, args.dump)
+        if plans is not None:
+            print(await plans.report())
         await app.state.runtime.db.dispose()
     finally:
         await drop_database(ADMIN, url)
@@ -164,6 +168,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=40)
     parser.add_argument("--resources", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured bookings")
+    parser.add_argument("--plans", action="store_true", help="print each prepared statement's generic/custom plans")
     parser.add_argument("--callgrind", action="store_true", help="toggle callgrind's instrumentation around them")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")

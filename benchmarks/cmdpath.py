@@ -182,6 +182,7 @@ async def run(args: argparse.Namespace) -> None:
         def on_connect(dbapi_connection: object, _record: object) -> None:
             dbapi_connection.driver_connection.add_query_logger(count)  # type: ignore[attr-defined]
 
+        plans = _prepared_plans(db) if args.plans else None
         signer = EventSigner(Ed25519PrivateKey.generate())
         store = EventStore(source="/pmo/intake", topic=INTAKE.topic, signer=signer)
         relay, broker, relaying = None, None, None
@@ -311,9 +312,21 @@ async def run(args: argparse.Namespace) -> None:
             if isinstance(relay, RelayThread):
                 await relay.close()
             broker.stop()
+        if plans is not None:
+            print(await plans.report())
         await db.dispose()
     finally:
         await drop_database(ADMIN, url)
+
+
+def _prepared_plans(db: Database) -> Any:
+    """`plans.PreparedPlans` on the database's engine (imported from beside this file: run with `-P`)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from plans import PreparedPlans
+
+    return PreparedPlans(db.engine)
 
 
 def main() -> None:
@@ -328,6 +341,7 @@ def main() -> None:
     )
     parser.add_argument("--busy-interval", type=float, default=0.005, help="--relay-thread: RelayThread's")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--plans", action="store_true", help="print each prepared statement's generic/custom plans")
     parser.add_argument(
         "--callgrind", action="store_true", help="toggle callgrind's instrumentation around the measured drafts"
     )

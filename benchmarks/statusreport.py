@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from backend_cpu import BackendCpu
+from plans import PreparedPlans
 from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
 from sqlalchemy import event
@@ -193,6 +194,7 @@ async def run(args: argparse.Namespace) -> None:
                 connected += 1
                 dbapi_connection.driver_connection.add_query_logger(count_sent)  # type: ignore[attr-defined]
 
+        plans = PreparedPlans(app.state.runtime.db.engine) if args.plans and not args.sqlite else None
         projects = await prepare(driver, args.projects)
         statements = 0
 
@@ -240,6 +242,8 @@ async def run(args: argparse.Namespace) -> None:
             + f"load average {load_average()}"
         )
         print_profile(profiler, args.sort, args.top, args.dump)
+        if plans is not None:
+            print(await plans.report())
         await app.state.runtime.db.dispose()
     finally:
         if not args.sqlite:
@@ -263,6 +267,7 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
     parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
+    parser.add_argument("--plans", action="store_true", help="print each prepared statement's generic/custom plans")
     parser.add_argument("--no-dbcpu", dest="dbcpu", action="store_false", help="leave out the backends' CPU")
     asyncio.run(run(parser.parse_args()))
 
