@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
-from pmo_events.runtime import AggregateType, CommandRuntime, EventStore, Metadata, UnitOfWork
+from pmo_events.runtime import AggregateType, CommandRuntime, EventStore, Metadata, UnitOfWork, pgdirect
 from pmo_events.runtime.schema import events, snapshots
 
 from .support import COUNTER, Counter, Incremented, migrated
@@ -275,4 +275,49 @@ async def test_streams_loaded_together_are_read_in_one_statement_and_nothing_ano
     monkeypatch.undo()
     assert [await _total(here, counter) for counter in (a, b, c)] == [(16, 3), (1, 1), (1101, 3)]
     assert [await _total(there, counter, COUNTER) for counter in (a, b, c)] == [(16, 3), (1, 1), (1101, 3)]
+    await db.dispose()
+
+
+#: 20,000 events of 5,000 other streams, four each.
+_OTHER_STREAMS = f"""
+INSERT INTO {events.name} (event_id, stream_id, stream_type, version, type, data, occurred_at)
+SELECT gen_random_uuid()::text, 'other-' || s, 'Counter', v, 'Incremented', '{{}}', now()
+FROM generate_series(1, 5000) s, generate_series(1, 4) v
+"""
+
+
+async def test_streams_loaded_together_are_read_by_a_generic_plan_once_prepared(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL keeps a generic plan of `load_together`'s statement (from the sixth execution on a connection)
+    instead of planning it afresh on every command: `unnest` of a parameter array, estimated at 10 rows, made the
+    planner judge the generic plan dearer each time (`pg_prepared_statements` counted custom plans only)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements' plans are PostgreSQL's")
+    db = await migrated(db_url, tmp_path)
+    async with db.engine.begin() as conn:  # a store of some size: on a few pages any plan is as cheap
+        await conn.execute(text(_OTHER_STREAMS))
+    await db.analyze(events)
+    store = EventStore(source="/pmo/test", topic="pmo.test.events")
+    here = _runtime(db, store)
+    streams = [str(uuid.uuid4()) for _ in range(3)]
+    for counter in streams:
+        async with here.unit_of_work(Metadata(actor="a")) as uow:
+            await increment(uow, counter, 1)
+    for turn in range(12):  # one command after another: the lender lends the same connection each time
+        together = streams[: 2 + turn % 2]  # two streams, then three: one statement each
+        async with here.unit_of_work(Metadata(actor="a")) as uow:
+            await uow.load_together([(KEPT, counter) for counter in together])
+            await increment(uow, together[0], 1)
+    assert db.lender is not None
+    direct = pgdirect.Direct(db.lender)
+    try:
+        plans = await direct.fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+    finally:
+        direct.give_back()
+    together_plans = [(generic, custom) for text, generic, custom in plans if f"FROM {events.name} e JOIN" in text]
+    assert sum(generic + custom for generic, custom in together_plans) == 12  # every read on the one connection
+    assert all(generic >= 1 and custom <= 5 for generic, custom in together_plans), together_plans
+    assert [await _total(here, counter) for counter in streams] == [(13, 13), (1, 1), (1, 1)]
     await db.dispose()
