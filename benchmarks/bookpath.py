@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from plans import PreparedPlans
 from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
+from plans import PreparedPlans
 from sqlalchemy import event
 
 from pmo_devstack.keys import ensure_dev_keys, mint_token

@@ -36,7 +36,7 @@ class PreparedPlans:
                 continue
             try:
                 rows = await connection.fetch(_QUERY)
-            except Exception:  # noqa: BLE001 (a connection busy elsewhere: skipped)
+            except Exception:  # a connection busy elsewhere: skipped
                 continue
             for statement, generic, custom in rows:
                 if statement == _QUERY:
