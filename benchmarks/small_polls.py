@@ -33,6 +33,7 @@ from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 from live import ADMIN
 from load import ServerCpu
+from plans import PreparedPlans
 
 from pmo_devstack.batches import service_runtime, subscription_of
 from pmo_devstack.keys import PUBLISHERS, ensure_event_keys
@@ -43,6 +44,7 @@ from pmo_events.envelope import RecordedEvent
 from pmo_reporting.bootstrap import REPORTING
 
 TRACE = tempfile.mkdtemp(prefix="pmo-small-polls-")
+PLANS = os.environ.get("PMO_BENCH_PLANS") == "1"  # print each prepared statement's generic/custom plans
 
 
 def install_probe() -> None:
@@ -82,6 +84,9 @@ async def one_rep(polls: int, per_poll: int, data_dir: Path, gap: float = 0.0) -
     topic = TOPICS["intake"]
     try:
         async with service_runtime(REPORTING, url, "127.0.0.1:1", data_dir) as runtime:
+            plans = PreparedPlans(runtime.db.engine) if PLANS else None
+            if plans is not None:
+                await runtime.db.engine.dispose()  # the connections made from here on are the ones asked
             subscription = subscription_of(runtime, topic)
             subscription.durable_commits = False  # as reporting's runtime makes it
             subscription._epoch = "bench"
@@ -109,6 +114,8 @@ async def one_rep(polls: int, per_poll: int, data_dir: Path, gap: float = 0.0) -
                 stamps.seek(mark)
                 calls = [int(row.split()[4]) for row in stamps if row.startswith("poll ")]
             applied = len(batches) - 20
+            if plans is not None:
+                print(await plans.report())
             return {
                 "cpu": cpu * 1000 / applied,
                 "wall": wall * 1000 / applied,
