@@ -38,6 +38,23 @@ def test_a_malformed_traceparent_is_not_carried_over(forged: str) -> None:
     assert Metadata.caused_by(_consumed(GOOD)).traceparent == GOOD
 
 
+@pytest.mark.parametrize("actor", [None, "board"])
+def test_caused_by_makes_the_metadata_the_dataclass_makes(actor: str | None) -> None:
+    """`caused_by` makes its `Metadata` without the dataclass's `__init__`: the same fields, a fresh aware UTC
+    time, equal to the one `Metadata(...)` makes with that time, and still frozen."""
+    event = _consumed(GOOD)
+    before = datetime.now(UTC)
+    made = Metadata.caused_by(event, actor=actor)
+    expected = Metadata(
+        actor=actor, correlation_id=event.correlation_id, causation_id=event.event_id, traceparent=GOOD,
+        occurred_at=made.occurred_at,
+    )  # fmt: skip
+    assert made == expected and type(made) is Metadata
+    assert made.occurred_at.tzinfo is UTC and before <= made.occurred_at <= datetime.now(UTC)
+    with pytest.raises(AttributeError):
+        made.actor = "someone else"  # type: ignore[misc]
+
+
 @pytest.mark.integration
 async def test_a_command_caused_by_an_event_with_a_forged_traceparent_is_recorded(
     database_url: str, tmp_path: Path

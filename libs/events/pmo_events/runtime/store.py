@@ -147,13 +147,21 @@ class Metadata:
     @classmethod
     def caused_by(cls, event: RecordedEvent, *, actor: str | None = None) -> Metadata:
         """For a command a consumed event triggers: same correlation, that event as the cause, and the
-        trace context of the consumer span the subscription opened around it."""
-        return cls(
-            actor=actor if actor is not None else event.actor,
-            correlation_id=event.correlation_id,
-            causation_id=event.event_id,
-            traceparent=current_traceparent() or _well_formed(event.traceparent),
-        )
+        trace context of the consumer span the subscription opened around it. Made without the frozen
+        dataclass's `__init__` (once per consumed event that issues a command: 6.5 against 3.0 µs, load 12)."""
+        meta: Metadata = _new_metadata(cls)
+        _set_actor(meta, actor if actor is not None else event.actor)
+        _set_correlation_id(meta, event.correlation_id)
+        _set_causation_id(meta, event.event_id)
+        _set_traceparent(meta, current_traceparent() or _well_formed(event.traceparent))
+        _set_occurred_at(meta, datetime.now(UTC))
+        return meta
+
+
+_new_metadata = object.__new__
+_set_actor, _set_correlation_id, _set_causation_id, _set_traceparent, _set_occurred_at = (
+    Metadata.__dict__[name].__set__ for name in ("actor", "correlation_id", "causation_id", "traceparent", "occurred_at")
+)
 
 
 #: A W3C `traceparent` as this runtime writes it (`current_traceparent`): version 00, 55 characters.
