@@ -198,7 +198,14 @@ def test_a_prepared_append_stores_the_json_it_publishes() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["plain", 'quotes " and \\ backslash', "naïve – ünïcode ✓ 𝄞", "control \x00\x01\x1f\x7f tab\t nl\n", "\u2028\u2029"]
+    "text",
+    [
+        "plain",
+        'quotes " and \\ backslash',
+        "na\u00efve \u2013 \u00fcn\u00efcode \u2713 \U0001d11e",
+        "control \x00\x01\x1f\x7f tab\t nl\n",
+        "\u2028\u2029",
+    ],
 )
 def test_a_recorded_payload_is_the_json_of_the_dumped_contract_whatever_its_text(text: str) -> None:
     """The serializer's JSON and `dumps(model_dump(mode="json"))` agree byte for byte on text that JSON escapes

@@ -160,7 +160,8 @@ class Metadata:
 
 _new_metadata = object.__new__
 _set_actor, _set_correlation_id, _set_causation_id, _set_traceparent, _set_occurred_at = (
-    Metadata.__dict__[name].__set__ for name in ("actor", "correlation_id", "causation_id", "traceparent", "occurred_at")
+    Metadata.__dict__[name].__set__
+    for name in ("actor", "correlation_id", "causation_id", "traceparent", "occurred_at")
 )
 
 

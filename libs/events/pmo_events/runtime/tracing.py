@@ -56,7 +56,7 @@ def _writes_w3c_traceparent(textmap: TextMapPropagator) -> bool:
     return answer
 
 
-class consuming:  # noqa: N801 (used as the function it was: `with consuming(event, consumer):`)
+class consuming:
     """A consumer span, child of the span that produced the event, so a trace crosses services.
 
     What `start_as_current_span` over `propagate.extract` does, without their layers (issue 17: once per event
