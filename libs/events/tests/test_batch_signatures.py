@@ -353,7 +353,7 @@ async def test_the_relay_names_the_partition_the_producer_would_choose(
     """A batched record is sent to a partition the relay names (to know its batch): the one the producer chooses
     for its key, so a stream stays on its partition across relays of either release (a rolling update)."""
     from pmo_events.runtime.kafka import make_producer
-    from pmo_events.runtime.relay import _PARTITIONER
+    from pmo_events.runtime.partitioning import partition_of
 
     producer = make_producer(KafkaSettings(bootstrap_servers=kafka_bootstrap), "test-partitions")
     await producer.start()
@@ -361,7 +361,7 @@ async def test_the_relay_names_the_partition_the_producer_would_choose(
         partitions = list(await producer.partitions_for(pipeline.topic))
         assert len(partitions) > 1
         keys = [str(uuid.uuid4()).encode() for _ in range(200)]
-        named = [_PARTITIONER(key, partitions, partitions) for key in keys]
+        named = [partition_of(key, partitions) for key in keys]
         chosen = [producer._partition(pipeline.topic, None, None, None, key, None) for key in keys]
         assert named == chosen and len(set(named)) == len(partitions)
     finally:

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +30,7 @@ from pmo_events.runtime.database import Database
 from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics, make_producer
 from pmo_events.runtime.leadership import AdvisoryLock
 from pmo_events.runtime.parking import REFUSED_FOR_GOOD, count_parked, not_parked, park, stream_key
+from pmo_events.runtime.partitioning import partition_of
 from pmo_events.runtime.schema import events, outbox, runtime_state
 from pmo_events.runtime.store import _COLUMNS, _read, enqueue
 from pmo_events.runtime.supervisor import LinkStatus, really_cancelled
@@ -46,10 +46,6 @@ from pmo_events.signing import (
 )
 
 log = logging.getLogger(__name__)
-
-#: The producer's partitioner (`make_producer` sets none other): the relay names each batched record's partition
-#: with it, as the producer would choose it.
-_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -433,7 +429,8 @@ class OutboxRelay:
                 continue
             if of_topic is None:
                 of_topic = list(await producer.partitions_for(self.topic))  # the producer's own order
-            partitions[i] = _PARTITIONER(row.key.encode(), of_topic, of_topic)
+            # The producer's partitioner's choice (`make_producer` sets none other than the default).
+            partitions[i] = partition_of(row.key.encode(), of_topic)
             batched.append(i)
         sign_batches(signer, [(read[i], rows[i].value, partitions[i]) for i in batched])
         return [(list(h.items()), p) for h, p in zip(read, partitions, strict=True)]
