@@ -173,9 +173,11 @@ class EpochWatch:
             reading.exception()  # retrieved: a failed read of an abandoned watch is not worth a warning
 
 
-async def broker_epoch(settings: KafkaSettings) -> str:
-    """The id written first to the epoch topic: a new id means the broker's history was lost."""
-    await ensure_topics(settings, [EPOCH_TOPIC])
+async def broker_epoch(settings: KafkaSettings, *, topic_ensured: bool = False) -> str:
+    """The id written first to the epoch topic: a new id means the broker's history was lost. `topic_ensured`:
+    the caller's `ensure_topics` already named `EPOCH_TOPIC` (one admin connection and its round trips, not two)."""
+    if not topic_ensured:
+        await ensure_topics(settings, [EPOCH_TOPIC])
     epoch = await _read_epoch(settings)
     if epoch is None:
         producer = make_producer(settings, "pmo-epoch")

@@ -37,7 +37,7 @@ from pmo_events.runtime.consumed import (
     write_offsets,
 )
 from pmo_events.runtime.database import Database
-from pmo_events.runtime.kafka import EpochWatch, KafkaSettings, broker_epoch, ensure_topics
+from pmo_events.runtime.kafka import EPOCH_TOPIC, EpochWatch, KafkaSettings, broker_epoch, ensure_topics
 from pmo_events.runtime.leadership import AdvisoryLock
 from pmo_events.runtime.schema import consumed_streams
 from pmo_events.runtime.schema import events as events_table
@@ -440,9 +440,10 @@ class Subscription:
         self._stopping.set()
 
     async def _start_consumer(self) -> None:
-        partitions = await ensure_topics(self.kafka, [*self.topics, self.dead_letter_topic])
-        self._epoch = await broker_epoch(self.kafka)
-        self._epoch_watch = EpochWatch(self.kafka, self._epoch)
+        """The topics (and the epoch's) ensured in one admin connection; then the broker's epoch read, the consumer
+        started and (`assign` mode) the stored offsets read side by side, each waiting on its own round trips
+        (one after another they were most of a small catch-up's start); then the seek."""
+        partitions = await ensure_topics(self.kafka, [*self.topics, self.dead_letter_topic, EPOCH_TOPIC])
         group = self.kafka.consumer_mode == "group"
         consumer = AIOKafkaConsumer(
             client_id=f"{self.name}-consumer",
@@ -454,24 +455,41 @@ class Subscription:
             max_poll_records=self.max_records,
             **self.kafka.client_kwargs(),
         )
-        await consumer.start()
-        self._consumer = consumer
+        self._consumer = consumer  # stopped by `_stop_consumer` whatever happens from here
+        epoch = asyncio.ensure_future(broker_epoch(self.kafka, topic_ensured=True))
+        stored = None if group else asyncio.ensure_future(self._stored_offsets())
+        try:
+            await consumer.start()
+            self._epoch = await epoch
+            offsets = None if stored is None else await stored
+        finally:
+            await _abandon(epoch, stored)
+        self._epoch_watch = EpochWatch(self.kafka, self._epoch)
         if group:
             consumer.subscribe(self.topics, listener=_SeekToStored(self))
         else:
             tps = [TopicPartition(t, p) for t in self.topics for p in partitions.get(t, [])]
             consumer.assign(tps)
-            await self.seek_to_stored(tps)
+            await self.seek_to_stored(tps, offsets)
         self.status.link_up()
 
-    async def seek_to_stored(self, tps: Sequence[TopicPartition]) -> None:
-        """Resume from the offsets in OUR database; a reset broker (new epoch) is read from 0."""
+    async def _stored_offsets(self) -> dict[tuple[str, int], tuple[int, str, str | None]]:
+        async with self.db.sessions() as session:
+            return await stored_offsets(session, self.name)
+
+    async def seek_to_stored(
+        self,
+        tps: Sequence[TopicPartition],
+        stored: Mapping[tuple[str, int], tuple[int, str, str | None]] | None = None,
+    ) -> None:
+        """Resume from the offsets in OUR database (`stored`: as read just before, by the consumer's start); a
+        reset broker (new epoch) is read from 0."""
         consumer = self._consumer
         assert consumer is not None
         self._seeks += 1  # and again when done: a poll fetched while seeking is not applied either
         try:
-            async with self.db.sessions() as session:
-                stored = await stored_offsets(session, self.name)
+            if stored is None:
+                stored = await self._stored_offsets()
             self._unconfirmed_poll(stored)
             from_the_start = []
             for tp in tps:
@@ -1199,6 +1217,19 @@ async def _to_batch_ends(consumer: AIOKafkaConsumer, read: Batch) -> None:
             more = _in_place(consumer, {tp: more})[tp]
             records.extend(more)
             missing -= len(more)
+
+
+async def _abandon(*tasks: asyncio.Future[Any] | None) -> None:
+    """Cancel those of `tasks` still running (a step of the consumer's start failed beside them) and wait until
+    each has ended (a read of the epoch stops its own consumer), whatever they raised."""
+    running = [task for task in tasks if task is not None and not task.done()]
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
+    for task in tasks:
+        if task is not None and task.done() and not task.cancelled():
+            task.exception()  # retrieved: the step that failed first is the one raised
 
 
 async def _read_to_the_end(reader: asyncio.Task[bool] | None) -> bool:
