@@ -91,6 +91,10 @@ class AggregateType(Generic[S]):
     #: The process keeps this aggregate's states as committed units of work left them (`KeptStates`): its
     #: `evolve` is pure and no command changes a state it loaded, so one state can serve many commands.
     keep: bool = False
+    #: A copy of a state that shares nothing `evolve_owned` changes in place: a poll's unit of work copies a
+    #: stream's state once and folds each of its commands' appends on that copy in place (`UnitOfWork.state_after`)
+    #: instead of copying the state per event. None (or no `evolve_owned`): `evolve`, a copy per event.
+    own: Callable[[S], S] | None = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +366,11 @@ class UnitOfWork:
         if aggregate.keep and (event_id is not None or version == 0):
             self.folded[stream_id] = _Folded(aggregate, Loaded(state, version), event_id)
         return Loaded(state, version)
+
+    def state_after(self, aggregate: AggregateType[S], stream_id: str, state: S, new_events: Sequence[Event]) -> S:
+        """`state`, this unit of work's state of `stream_id`, with `new_events` folded: the `state_after` of an
+        append of them. Here a new state (`fold`), the one given left as it was; a poll's may fold in place."""
+        return fold(aggregate, state, new_events)
 
     def folded_state(self, aggregate: AggregateType[S], stream_id: str) -> S | None:
         """The state of a `keep` aggregate this unit of work loaded or appended to, as it stands in it now
@@ -761,6 +770,8 @@ class PollUnitOfWork(UnitOfWork):
         #: Each appended stream's version when the poll first appended to it (for the snapshot rule).
         self._versions_before: dict[str, int] = {}
         self._appends: list[tuple[PreparedAppend, Metadata]] = []
+        #: The streams whose state this poll copied (`AggregateType.own`) and folds in place: the copy, by stream.
+        self._owned: dict[str, Any] = {}
 
     def assume(self, premise: Premise) -> None:
         raise TypeError("a poll's unit of work writes at its end whatever its commands decided: it takes no premise")
@@ -819,6 +830,23 @@ class PollUnitOfWork(UnitOfWork):
         loaded = await super().load(aggregate, stream_id)
         self._states[stream_id] = (aggregate, loaded)
         return loaded
+
+    def state_after(self, aggregate: AggregateType[S], stream_id: str, state: S, new_events: Sequence[Event]) -> S:
+        """When `state` is the poll's state of the stream and the aggregate can be owned (`own`, `evolve_owned`):
+        folded in place on the poll's own copy of it, copied at the poll's first append to the stream (a poll's
+        registrations on a portfolio of n candidates made a copy of the portfolio and its n candidates' mapping
+        each). The state given is then that copy, changed: the command must append what it folded, or fail (and
+        its poll with it: a poll's states are never held after a failure). Else `fold`, as a command's."""
+        found = self._states.get(stream_id)
+        owned_evolve = aggregate.evolve_owned
+        if aggregate.own is None or owned_evolve is None or found is None or found[1].state is not state:
+            return fold(aggregate, state, new_events)
+        if self._owned.get(stream_id) is not state:
+            state = aggregate.own(state)  # held from an earlier poll, read from a view or loaded: shared
+        for event in new_events:
+            state = owned_evolve(state, event)
+        self._owned[stream_id] = state
+        return state
 
     async def append(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 from pmo_events.contracts.intake import ProposalSubmitted, ProposalWithdrawn
 from pmo_events.contracts.portfolio import InvestmentDecided, MotionCarried
 from pmo_events.envelope import RecordedEvent
-from pmo_events.runtime import UnitOfWork, fold, reacts_to
+from pmo_events.runtime import UnitOfWork, reacts_to
 from pmo_portfolio import governance
 from pmo_portfolio.candidates import queries
 from pmo_portfolio.candidates.domain import decisions, registration, scoring
@@ -25,7 +25,7 @@ async def register_candidate(uow: UnitOfWork, submitted: ProposalSubmitted) -> N
     """From intake's event: the proposal becomes (or updates) a candidate of its portfolio."""
     loaded = await uow.load(PORTFOLIO, submitted.portfolio_id)
     new_events = registration.register_candidate(loaded.state, submitted)
-    state_after = fold(PORTFOLIO, loaded.state, new_events)
+    state_after = uow.state_after(PORTFOLIO, submitted.portfolio_id, loaded.state, new_events)
     await uow.append(PORTFOLIO, submitted.portfolio_id, loaded.version, new_events, state_after)
 
 
@@ -34,7 +34,7 @@ async def withdraw_candidate(uow: UnitOfWork, withdrawn: ProposalWithdrawn) -> N
     loaded = await uow.load(PORTFOLIO, withdrawn.portfolio_id)
     new_events = registration.withdraw_candidate(loaded.state, withdrawn)
     if new_events:
-        after = fold(PORTFOLIO, loaded.state, new_events)
+        after = uow.state_after(PORTFOLIO, withdrawn.portfolio_id, loaded.state, new_events)
         await uow.append(PORTFOLIO, withdrawn.portfolio_id, loaded.version, new_events, after)
 
 

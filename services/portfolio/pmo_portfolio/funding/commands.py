@@ -12,7 +12,15 @@ from pmo_portfolio.funding.domain.portfolio import CreatePortfolio, Portfolio
 from pmo_portfolio.funding.queries import portfolio_view
 from pmo_portfolio.shared.errors import NotFound
 
-PORTFOLIO = AggregateType("portfolio", portfolio_rules.initial, portfolio_rules.evolve, Portfolio, keep=True)
+PORTFOLIO = AggregateType(
+    "portfolio",
+    portfolio_rules.initial,
+    portfolio_rules.evolve,
+    Portfolio,
+    evolve_owned=portfolio_rules.evolve_owned,
+    keep=True,
+    own=portfolio_rules.own,
+)
 PortfolioRule = Callable[[Portfolio], Sequence[Event]]
 
 

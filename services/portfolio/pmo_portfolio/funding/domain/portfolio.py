@@ -203,6 +203,12 @@ def evolve_owned(state: Portfolio, event: Event) -> Portfolio:
     return state if untouched else evolve(state, event)
 
 
+def own(state: Portfolio) -> Portfolio:
+    """A copy of `state` that `evolve_owned` may change in place without changing `state`: the portfolio, its
+    candidates' mapping and each candidate copied (`evolve_owned` changes nothing else in place)."""
+    return state.model_copy(update={"candidates": {i: c.model_copy() for i, c in state.candidates.items()}})
+
+
 #: Every event type a branch of `evolve` (or `_evolve_delivery`) takes; `evolve` returns the state it was given
 #: for any other (a scoring, say), which `evolve_owned` does without walking the branches
 #: (`test_funding.py` checks this list against `evolve` for every portfolio event type).
