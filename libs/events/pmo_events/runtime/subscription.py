@@ -1227,9 +1227,9 @@ async def _abandon(*tasks: asyncio.Future[Any] | None) -> None:
         task.cancel()
     if running:
         await asyncio.wait(running)
-    for task in tasks:
-        if task is not None and task.done() and not task.cancelled():
-            task.exception()  # retrieved: the step that failed first is the one raised
+    for ended in tasks:
+        if ended is not None and ended.done() and not ended.cancelled():
+            ended.exception()  # retrieved: the step that failed first is the one raised
 
 
 async def _read_to_the_end(reader: asyncio.Task[bool] | None) -> bool:
