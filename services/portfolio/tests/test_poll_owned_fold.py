@@ -85,7 +85,7 @@ async def test_a_poll_copies_a_portfolio_once_and_a_failed_poll_leaves_the_held_
         async with runtime.db.sessions() as session:
             stored = await runtime.store.load(session, PORTFOLIO_ID)
         [row] = await rows_of(runtime, portfolios)
-    registrations = [e.decode() for e in stored if e.type == CandidateRegistered.type_name()]
+    registrations = [r for r in (e.decode() for e in stored) if isinstance(r, CandidateRegistered)]
     assert [(r.candidate_id, r.submission) for r in registrations if r.candidate_id in ("c-1", "c-20")] == [
         ("c-1", 1),
         ("c-1", 2),
