@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmo_events.contracts.resourcing import DemandCancelled, DemandRaised, ResourceRegistered, ResourceUpdated
-from pmo_events.envelope import RecordedEvent, dumps
+from pmo_events.envelope import RecordedEvent
 from pmo_events.figures.days import Span
 from pmo_events.runtime.projection import InlineViews
 from pmo_events.runtime.store import UpsertRows
@@ -32,6 +32,7 @@ from pmo_resourcing.projections.resources import (
     resource_row,
     resource_upserts,
     skill_rows,
+    state_json,
 )
 
 _RAISED, _CANCELLED = DemandRaised.type_name(), DemandCancelled.type_name()
@@ -118,7 +119,7 @@ class ResourcingReplay:
         resource_rows = []
         for rid, event in self.last.items():
             state = self.states[rid]
-            resource_rows.append(resource_row(state, event) | {"state": dumps(state.model_dump(mode="json")).decode()})
+            resource_rows.append(resource_row(state, event) | {"state": state_json(state)})
         await insert_rows(session, demands, list(self.demands.values()))
         await insert_rows(session, resources, resource_rows)
         await insert_rows(session, resource_skills, [row for rows in self.skills.values() for row in rows])

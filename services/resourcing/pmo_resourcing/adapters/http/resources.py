@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from pmo_events.contracts.bounds import BoundedDate
 from pmo_events.contracts.resourcing import Skill
@@ -41,10 +42,11 @@ NOT_FOUND = {404: "no such resource"}
 #: Resources and bookings are kept by resource managers (and admins).
 MANAGES_RESOURCES = allow("resource_manager", "admin")
 #: What a command's answer shows of the resource it changed, and the version that answer is at (its ETag).
-View = Callable[[Changed[Resource]], tuple[dict[str, Any], int]]
+#: (A model is written by `answer` straight to JSON.)
+View = Callable[[Changed[Resource]], tuple[dict[str, Any] | BaseModel, int]]
 
 
-async def viewed(outcome: Awaitable[Changed[Resource]], view: View) -> tuple[dict[str, Any], int]:
+async def viewed(outcome: Awaitable[Changed[Resource]], view: View) -> tuple[dict[str, Any] | BaseModel, int]:
     return view(await outcome)
 
 
