@@ -9,6 +9,7 @@ from pmo_events.contracts.base import Event
 from pmo_events.runtime import AggregateType, Changed, UnitOfWork, fold
 from pmo_resourcing.domain import profile
 from pmo_resourcing.domain import resource as rules
+from pmo_resourcing.domain.booking import state_after
 from pmo_resourcing.domain.errors import ResourceNotFound
 from pmo_resourcing.domain.overallocation import Acceptance
 from pmo_resourcing.domain.profile import ResourceProfile
@@ -31,8 +32,10 @@ async def decide_in(
     if loaded.version == 0:
         raise ResourceNotFound(resource_id)
     loaded.expect(expected_version, f"resource {resource_id}")
-    new_events = tuple(await decide(uow, loaded.state))
-    after = fold(RESOURCE, loaded.state, new_events)
+    decided = await decide(uow, loaded.state)
+    new_events = tuple(decided)
+    # `fold(RESOURCE, loaded.state, new_events)`, from the calendar the capacity check folded when it did.
+    after = state_after(loaded.state, new_events, decided)
     # Nothing after this reads the resource or its views: on PostgreSQL its events, their outbox records and the
     # views' rows (from `after`, `RESOURCING_VIEWS.upserts`) go in the unit of work's one last statement.
     await uow.append(RESOURCE, resource_id, loaded.version, new_events, after, write_at_end=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +23,30 @@ from pmo_resourcing.domain.errors import AllocationNotFound, InvalidCommand, Rul
 from pmo_resourcing.domain.overallocation import REFUSE, Acceptance, settle
 from pmo_resourcing.domain.resource import Booking, Resource, evolve
 from pmo_resourcing.domain.working_days import ON_WORKING_DAYS, NonWorkingDays, check_working_days
+
+
+class Decided(list[Event]):
+    """The events a rule decided, with the calendar after the first of them as the capacity check folded it
+    (`evolve(before, first)`): `decide_in` folds the others onto that one instead of folding the first event
+    again (a copy of the calendar and the booking built from the event's dump, per booking or change)."""
+
+    def __init__(self, events: list[Event], before: Resource, after_first: Resource) -> None:
+        super().__init__(events)
+        self.before = before
+        self.after_first = after_first
+
+
+def state_after(before: Resource, events: Sequence[Event], decided: object) -> Resource:
+    """`before` with `events` folded (`evolve`, one by one): from the `Decided` calendar after the first event
+    when `decided` carries it for this very `before` and first event, else from `before`."""
+    if isinstance(decided, Decided) and decided.before is before and events and decided[0] is events[0]:
+        state = decided.after_first
+        events = events[1:]
+    else:
+        state = before
+    for event in events:
+        state = evolve(state, event)
+    return state
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,9 @@ def book(resource: Resource, command: BookAllocation, *, by: str, project_state:
         non_working_days_reason=off_calendar,
         **{k: v for k, v in command.__dict__.items() if k not in ("acceptance", "non_working_days")},
     )
-    return [booked, *_guard(resource, booked, "booking", Span(command.start, command.end), command.acceptance, by)]
+    after = evolve(resource, booked)
+    facts = _guard(resource, after, booked, "booking", Span(command.start, command.end), command.acceptance, by)
+    return Decided([booked, *facts], resource, after)
 
 
 def confirm(
@@ -107,7 +133,9 @@ def change(
         non_working_days_reason=off_calendar,
         **_refs(booking),
     )
-    return [changed, *_guard(resource, changed, "change", Span(start, end), acceptance, by)]
+    after = evolve(resource, changed)
+    facts = _guard(resource, after, changed, "change", Span(start, end), acceptance, by)
+    return Decided([changed, *facts], resource, after)
 
 
 def release(resource: Resource, allocation_id: str, *, by: str, reason: str | None = None) -> list[Event]:
@@ -175,13 +203,15 @@ def check_span_and_fte(start: date, end: date, fte: Decimal) -> None:
 
 def _guard(
     resource: Resource,
+    after: Resource,
     event: AllocationBooked | AllocationChanged,
     cause: OverallocationCause,
     span: Span,
     acceptance: Acceptance,
     by: str,
 ) -> list[Event]:
-    weeks = worsened_weeks(resource, evolve(resource, event), span)
+    """Over-allocation facts for the weeks `after` (`resource` with `event` folded) takes further above capacity."""
+    weeks = worsened_weeks(resource, after, span)
     return list(
         settle(
             resource.resource_id,
