@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmo_events.contracts.resourcing import AllocationBooked, ResourceOverallocated, WeekLoad
+from pmo_events.contracts.resourcing import AllocationBooked, ResourceOverallocated, Skill, WeekLoad
 from pmo_events.envelope import dumps
 from pmo_events.runtime import Changed
 from pmo_resourcing.adapters.http.allocations import _view_of
@@ -54,6 +54,7 @@ resources = st.builds(
     name=texts,
     kind=st.sampled_from(["person", "generic"]),
     role=texts,
+    skills=st.lists(st.builds(Skill, name=texts, level=st.integers(1, 5)), max_size=3).map(tuple),
     pool=st.one_of(st.none(), texts),
     fte=ftes,
     hours_per_week=amounts,

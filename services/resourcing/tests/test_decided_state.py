@@ -14,6 +14,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pmo_events.contracts.base import Event
 from pmo_events.contracts.resourcing import AllocationBooked, ResourceRegistered, TimeOffRecorded
 from pmo_events.runtime import fold
 from pmo_resourcing.application.resources import RESOURCE
@@ -33,7 +34,7 @@ acceptances = st.sampled_from([Acceptance(), Acceptance(True, "needed for the go
 
 @st.composite
 def calendars(draw: st.DrawFn) -> Resource:
-    events: list[object] = [
+    events: list[Event] = [
         ResourceRegistered(
             resource_id="r-1", name="Ada", kind="person", role="developer", fte=draw(ftes), registered_by="rm"
         )
@@ -41,7 +42,9 @@ def calendars(draw: st.DrawFn) -> Resource:
     if draw(st.booleans()):
         start, end = draw(spans)
         events.append(
-            TimeOffRecorded(resource_id="r-1", time_off_id="t-1", start=start, end=end, reason="leave", recorded_by="rm")
+            TimeOffRecorded(
+                resource_id="r-1", time_off_id="t-1", start=start, end=end, reason="leave", recorded_by="rm"
+            )
         )
     for n in range(draw(st.integers(0, 6))):
         start, end = draw(spans)
@@ -58,21 +61,21 @@ def calendars(draw: st.DrawFn) -> Resource:
                 booked_by="rm",
             )
         )
-    return fold(RESOURCE, initial("r-1"), events)  # type: ignore[arg-type]
+    return fold(RESOURCE, initial("r-1"), events)
 
 
-def _decided_then_folded(before: Resource, decided: list[object]) -> None:
+def _decided_then_folded(before: Resource, decided: list[Event]) -> None:
     assert isinstance(decided, Decided) and decided.before is before
     events = tuple(decided)
     after = state_after(before, events, decided)
-    assert after == fold(RESOURCE, before, events)  # type: ignore[arg-type]
-    assert after.model_dump_json() == fold(RESOURCE, before, events).model_dump_json()  # type: ignore[arg-type]
+    assert after == fold(RESOURCE, before, events)
+    assert after.model_dump_json() == fold(RESOURCE, before, events).model_dump_json()
     if len(events) == 1:
         assert after is decided.after_first  # the check's calendar, not a second fold
     # Another calendar, or the events without their first: folded from the start, as before.
     other = before.model_copy()
-    assert state_after(other, events, decided) == fold(RESOURCE, other, events)  # type: ignore[arg-type]
-    assert state_after(before, events[1:], decided) == fold(RESOURCE, before, events[1:])  # type: ignore[arg-type]
+    assert state_after(other, events, decided) == fold(RESOURCE, other, events)
+    assert state_after(before, events[1:], decided) == fold(RESOURCE, before, events[1:])
 
 
 @settings(max_examples=200, deadline=None)

@@ -23,6 +23,7 @@ from pmo_servicekit.auth import CurrentPrincipal
 from pmo_servicekit.commands import run_command
 from pmo_servicekit.contract.paging import Paging, keyset_page
 from pmo_servicekit.contract.responses import answers
+from pmo_servicekit.contract.shared import Overallocation
 from pmo_servicekit.http import PathId, RequiredIfMatch, answered, etag, service_runtime
 from pmo_servicekit.idempotency import IdempotencyKeyHeader
 from pmo_servicekit.routing import FlatRoute
@@ -222,7 +223,7 @@ def _view_of(allocation_id: str) -> View:
             revision=booking.revision,
             overallocated=booking.overallocated,
             non_working_days_reason=booking.non_working_days_reason,
-            overallocation=facts[0].model_dump(mode="json") if facts else None,
+            overallocation=Overallocation.model_validate(facts[0].model_dump(mode="json")) if facts else None,
         )
         return answer, booking.revision
 
