@@ -186,7 +186,8 @@ def main() -> None:
     if args.rounds:
         fold, built, count = best
         print(
-            f"{args.service}: {len(rows)} events → {count} rows{' (predecoded)' if args.predecoded else ''}; CPU per event: fold {fold / len(rows) * 1e6:.1f} µs, "
+            f"{args.service}: {len(rows)} events → {count} rows{' (predecoded)' if args.predecoded else ''}; "
+            f"CPU per event: fold {fold / len(rows) * 1e6:.1f} µs, "
             f"rows {built / len(rows) * 1e6:.1f} µs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
 
