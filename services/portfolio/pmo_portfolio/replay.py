@@ -166,13 +166,16 @@ class PortfolioReplay:
             stream_type = event.stream_type
             if stream_type == "objective":
                 self.objectives.fold(event, decoded)
-            if kind.candidate:
+            if kind.decided:
+                # The decision's JSON made once, for the decision log's payload and the candidate's decision.
+                decision = candidate_views.decision_row(cast(InvestmentDecided, decoded), event)
+                self.decisions.append(decision)
+                candidate_views.fold_candidate(event, decoded, self.candidates, {}, decision["payload"])
+            elif kind.candidate:
                 # Changes to a candidate with no row change nothing, as the UPDATE they are live.
-                candidate_views.fold_candidates((event,), self.candidates, {})
+                candidate_views.fold_candidate(event, decoded, self.candidates, {})
             elif kind.scored:
                 self._scored(cast(CandidateScored, decoded))
-            if kind.decided:
-                self.decisions.append(candidate_views.decision_row(cast(InvestmentDecided, decoded), event))
             elif kind.scenario:
                 self.scenarios.append(scenario_views.scenario_row(cast(ScenarioSaved, decoded), event))
             elif kind.lesson:

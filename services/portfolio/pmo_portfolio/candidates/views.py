@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmo_events.contracts.base import Event
 from pmo_events.contracts.portfolio import CandidateRegistered, CandidateScored, CandidateWithdrawn, InvestmentDecided
 from pmo_events.envelope import RecordedEvent, loads
 from pmo_events.runtime import pgdirect
@@ -119,32 +120,43 @@ def fold_candidates(
     """Fold `events` into `replaced` (the rows registrations write whole) and `changed` (the values changed
     in rows written before `events`); a rebuild folds the whole store into `replaced` alone."""
     for event in events:
-        decoded = event.decode()
-        if isinstance(decoded, CandidateRegistered):
-            changed.pop(decoded.candidate_id, None)
-            replaced[decoded.candidate_id] = {
-                "candidate_id": decoded.candidate_id,
-                "portfolio_id": decoded.portfolio_id,
-                "status": "awaiting_decision",
-                "title": decoded.title,
-                "submission": decoded.submission,
-                "registration": decoded.model_dump_json(),
-                "decision": None,
-                "updated_at": event.time,
-            }
-            continue
-        if isinstance(decoded, InvestmentDecided):
-            values = {"status": STATUS_AFTER[decoded.outcome], "updated_at": event.time,
-                      "decision": decoded.model_dump_json()}  # fmt: skip
-        elif isinstance(decoded, CandidateWithdrawn):
-            values = {"status": "withdrawn", "updated_at": event.time}
-        else:
-            continue
-        row = replaced.get(decoded.candidate_id)
-        if row is not None:
-            row.update(values)
-        else:
-            changed[decoded.candidate_id] = {**changed.get(decoded.candidate_id, {}), **values}
+        fold_candidate(event, event.decode(), replaced, changed)
+
+
+def fold_candidate(
+    event: RecordedEvent,
+    decoded: Event,
+    replaced: dict[str, dict[str, Any]],
+    changed: dict[str, dict[str, Any]],
+    decision: str | None = None,
+) -> None:
+    """`fold_candidates` of one event (`decoded`: its contract; `decision`: an `InvestmentDecided`'s JSON, when
+    the caller has it already, as a rebuild has for the decision log's row)."""
+    if isinstance(decoded, CandidateRegistered):
+        changed.pop(decoded.candidate_id, None)
+        replaced[decoded.candidate_id] = {
+            "candidate_id": decoded.candidate_id,
+            "portfolio_id": decoded.portfolio_id,
+            "status": "awaiting_decision",
+            "title": decoded.title,
+            "submission": decoded.submission,
+            "registration": decoded.model_dump_json(),
+            "decision": None,
+            "updated_at": event.time,
+        }
+        return
+    if isinstance(decoded, InvestmentDecided):
+        values = {"status": STATUS_AFTER[decoded.outcome], "updated_at": event.time,
+                  "decision": decision if decision is not None else decoded.model_dump_json()}  # fmt: skip
+    elif isinstance(decoded, CandidateWithdrawn):
+        values = {"status": "withdrawn", "updated_at": event.time}
+    else:
+        return
+    row = replaced.get(decoded.candidate_id)
+    if row is not None:
+        row.update(values)
+    else:
+        changed[decoded.candidate_id] = {**changed.get(decoded.candidate_id, {}), **values}
 
 
 update_candidates = _CandidateRows()
