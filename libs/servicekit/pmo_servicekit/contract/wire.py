@@ -32,31 +32,60 @@ def fixed_pattern(places: int) -> str:
 
 def fixed_text(value: Decimal | int | str, places: int) -> str:
     """`value` written at exactly `places` places (half to even)."""
+    if type(value) is str and _written_at(places, value):
+        return value
     return format(_fixed(value, places), "f")
+
+
+#: `Decimal(1).scaleb(-places)` for the scales the services write (made once, not at every figure).
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(8))
+#: A decimal string exactly as `format(Decimal(text), "f")` writes it back at `places` places: no sign but
+#: `-`, no leading zero, ASCII digits, no exponent, no spaces. Such a text at its scale is its own fixed text
+#: (quantizing changes nothing; past the context's precision it stays as it is, as `_fixed` leaves it).
+_WRITTEN_AT = tuple(
+    re.compile(rf"-?(?:0|[1-9][0-9]*)\.[0-9]{{{places}}}" if places else r"-?(?:0|[1-9][0-9]*)").fullmatch
+    for places in range(8)
+)
+
+
+def _written_at(places: int, text: str) -> bool:
+    """True when `text` is already the fixed text of its value at `places` (answers read stored figures back
+    as text at their scale: a status report's eight amounts, a budget's lines)."""
+    return 0 <= places < len(_WRITTEN_AT) and _WRITTEN_AT[places](text) is not None
 
 
 def _fixed(value: Decimal | int | str, places: int) -> Decimal:
     """`value` at `places`; a figure recorded before inputs were bounded, too large to quantize, as it is
     (an event that exceeds today's bounds still loads and is still shown, never a 500)."""
+    quantum = _QUANTA[places] if 0 <= places < len(_QUANTA) else Decimal(1).scaleb(-places)
     try:
-        return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        return Decimal(value).quantize(quantum, rounding=ROUND_HALF_EVEN)
     except InvalidOperation:
         return Decimal(value)
 
 
 def money_text(amount: Decimal | int | str, currency: str | None) -> str:
     """`930000` in EUR → `"930000.00"`: the amount at its currency's scale."""
-    return format(_fixed(amount, currency_places(currency)), "f")
+    places = currency_places(currency)
+    if type(amount) is str and _written_at(places, amount):
+        return amount
+    return format(_fixed(amount, places), "f")
 
 
 def fte_text(value: Decimal | int | str) -> str:
     """`0.5` → `"0.5000"`."""
+    if type(value) is str and _written_at(FTE_PLACES, value):
+        return value
     return format(_fixed(value, FTE_PLACES), "f")
 
 
 def ratio_text(value: Decimal | int | str | None) -> str | None:
     """`1.01388…` → `"1.0139"`; an undefined ratio (zero denominator) stays `None`."""
-    return None if value is None else format(_fixed(value, RATIO_PLACES), "f")
+    if value is None:
+        return None
+    if type(value) is str and _written_at(RATIO_PLACES, value):
+        return value
+    return format(_fixed(value, RATIO_PLACES), "f")
 
 
 def instant_text(value: datetime) -> str:
