@@ -120,7 +120,14 @@ async def project_from_row(
 ) -> dict[str, Any]:
     """The project as a read of its row's `text` shows it (validated as a read validates it); its portfolio's
     review cadence and currency from `held`, or else from the portfolios view (through `session()`)."""
-    project = Project.model_validate(loads(text))
+    return await project_from_state(Project.model_validate(loads(text)), held, session)
+
+
+async def project_from_state(
+    project: Project, held: Callable[[str], Portfolio | None], session: Callable[[], AsyncSession]
+) -> dict[str, Any]:
+    """`project_from_row` of a project in hand: one whose state is what a validation of its row's text gives
+    (a status report's, `views.written_state`: test `test_report_answers.py`)."""
     portfolio = held(project.portfolio_id)
     if portfolio is not None and portfolio.exists:
         cadence, currency = portfolio.review_every_days, portfolio.currency

@@ -127,17 +127,18 @@ def recorded_by(
     decide: Callable[[UnitOfWork], Awaitable[tuple[list[Event], int]]],
     primary: PrimaryId = lambda events: None,
     location: str | None = None,
-    written: Callable[[], str | None] = lambda: None,
+    written: Callable[[], Project | None] = lambda: None,
 ) -> CommandAction:
     """`decide` in the command's transaction, answered as every project command is (`recorded_command`).
-    `written`: the project's row's text as the command writes it with its last write, if it does (no session)."""
+    `written`: the project as the command writes its row with its last write, if it does (no session): the
+    state a read of that row validates (`views.written_state`)."""
 
     async def action(uow: UnitOfWork) -> Response:
         new_events, version = await decide(uow)
         held = lambda portfolio_id: uow.folded_state(funding.PORTFOLIO, portfolio_id)  # noqa: E731
-        text = written()
-        if text is not None:
-            view = await project_queries.project_from_row(text, held, lambda: uow.session)
+        project = written()
+        if project is not None:
+            view = await project_queries.project_from_state(project, held, lambda: uow.session)
         else:
             view, _ = await project_queries.get_project_in(uow.session, project_id, held)
         ident = primary(new_events)
@@ -315,7 +316,7 @@ async def record_status_report(
             uow, project_id, calendar.FISCAL_CALENDAR_STREAM, of_portfolio=commands.READ_WITH_REPORTS
         )
         fiscal = await calendar.fiscal_calendar(uow)
-        written: list[str] = []
+        written: list[Project] = []
 
         def rule(pf: Portfolio, pr: Project) -> Sequence[Event]:
             lifecycle.check_manager(pr, principal.subject, is_steward=_is_steward(principal))
@@ -325,7 +326,7 @@ async def record_status_report(
         async def row(state: Project, version: int) -> bool:
             # On PostgreSQL the event, its outbox record and the project's row in one statement, no session.
             text = await project_views.guard_report_row(uow, state, version)
-            written.extend(() if text is None else (text,))
+            written.extend(() if text is None else (project_views.written_state(state, text),))
             return text is not None
 
         decide = lambda uow: apply_to_project(uow, project_id, rule, row=row)  # noqa: E731

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -119,6 +120,22 @@ async def guard_report_row(uow: UnitOfWork, state: project_rules.Project, versio
     row = {"project_id": state.project_id, **_columns(state, version, uow.meta.occurred_at), "state": written}
     uow.guard_at_end(GuardedRow(projects, "project_id", row, _SAME_COUNTS, (counts,)))
     return written
+
+
+_COUNTS_WRITTEN = re.compile(_COUNTED.replace(r"\d+", r"(\d+)"))
+
+
+def written_state(state: project_rules.Project, text: str) -> project_rules.Project:
+    """The project `guard_report_row` wrote as `text`: the command's `state` (whose text it is) with the counts
+    spliced into it, without parsing and validating the text again (a report's answer shows it). Equal to
+    `Project.model_validate(loads(text))`: every field of a report's state is written as JSON losslessly (money
+    as `format(v, "f")`, SPI and CPI as text, instants in full), and the counts are the only place the text was
+    changed; inside a JSON string a quote is escaped, so only the counts' own place matches."""
+    found = _COUNTS_WRITTEN.search(text)
+    if found is None:  # not a text guard_report_row wrote: as a read takes it
+        return project_rules.Project.model_validate(loads(text))
+    counts = {"lessons": int(found[1]), "realisations": int(found[2])}
+    return state.model_copy(update=counts) if any(counts.values()) else state
 
 
 def reports_rows(events: Sequence[RecordedEvent], states: dict[str, Any]) -> list[UpsertRows] | None:
