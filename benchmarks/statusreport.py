@@ -90,7 +90,13 @@ class Driver:
     def token(self, subject: str, *roles: str) -> str:
         return mint_token(self.key, subject=subject, roles=list(roles))
 
-    async def call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, token: str, body: dict[str, Any] | None = None, *, parse: bool = True
+    ) -> tuple[int, Any]:
+        """The answer's status and its JSON (`parse=False`: its bytes, not parsed; the measured reports' client
+        leaves the answer as it is, since the process's CPU and instructions are the service's, and parsing a
+        report's answer with `json.loads` cost this driver about 0.4 M instructions per report, 8% of the count
+        before session 15)."""
         raw = json.dumps(body).encode() if body is not None else b""
         headers = [
             (b"host", b"127.0.0.1:8000"),
@@ -135,7 +141,7 @@ class Driver:
 
         await self.app(scope, receive, send)
         text = b"".join(chunks)
-        return status, (json.loads(text) if text else None)
+        return status, (json.loads(text) if text and parse else text or None)
 
 
 async def _made(driver: Driver, method: str, path: str, token: str, body: dict[str, Any]) -> Any:
@@ -214,7 +220,7 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(requests):
                 project = projects[turn % len(projects)]
                 turn += 1
-                await driver.call("POST", f"/projects/{project}/status-reports", token, report)
+                await driver.call("POST", f"/projects/{project}/status-reports", token, report, parse=False)
 
         await asyncio.gather(*(client(5) for _ in range(args.concurrency)))  # warm-up
         driver.statuses.clear()
