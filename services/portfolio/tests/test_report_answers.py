@@ -60,7 +60,9 @@ def _same_project(state: Project, text: str, written_state: Any = views.written_
     lessons=st.integers(min_value=0, max_value=10**6),
     realisations=st.integers(min_value=0, max_value=10**6),
 )
-@example(summary='"lessons":7,"realisations":1,', justification=None, risks=[], report_id="r", lessons=0, realisations=0)
+@example(
+    summary='"lessons":7,"realisations":1,', justification=None, risks=[], report_id="r", lessons=0, realisations=1
+)
 def test_the_answers_project_is_the_read_of_the_row_it_wrote(
     summary: str, justification: str | None, risks: list[str], report_id: str, lessons: int, realisations: int
 ) -> None:
@@ -77,9 +79,10 @@ def test_the_answers_project_is_the_read_of_the_row_it_wrote(
 
 def _bodies(seed: int, count: int) -> list[dict[str, Any]]:
     """Report bodies of generated figures (at and off the currency's scale, zero cost: CPI undefined), period ends
-    (up to today: earlier, later, the same: supersession), manual RAG with a justification, forecast ends, risks and text."""
+    up to today (earlier, later, the same: supersession), manual RAG with a justification, forecast ends, risks
+    and text."""
     rng = random.Random(seed)
-    words = ["on track", 'said "lessons":3,"realisations":1,', "naïve — ✓ \u2028 tab\t", "\\ back \\\"", "x" * 300]
+    words = ["on track", 'said "lessons":3,"realisations":1,', "naïve — ✓ \u2028 tab\t", '\\ back \\"', "x" * 300]
     bodies = []
     for _ in range(count):
         body: dict[str, Any] = {
