@@ -79,7 +79,29 @@ def records(count: int, topic: str, data_dir: Path) -> list[ConsumerRecord]:
     return found
 
 
-async def one_rep(polls: int, per_poll: int, data_dir: Path, gap: float = 0.0) -> dict[str, float]:
+async def grow(runtime, rows: int) -> None:
+    """The warm-up's documents and consumed streams copied until each table holds about `rows` rows (the same
+    projections, kinds and consumer, so as skewed as the live tables), then analysed: on a few pages every plan
+    is as cheap, and PostgreSQL keeps a generic plan it would not keep at a realistic size."""
+    from sqlalchemy import text
+
+    async with runtime.db.engine.begin() as conn:
+        for table, key in (("reporting_documents", "key"), ("pmo_consumed_streams", "stream_id")):
+            have = (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            copies = max(rows // max(have, 1), 1)
+            columns = [c[0] for c in await conn.execute(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"
+            ), {"t": table})]  # fmt: skip
+            chosen = ", ".join(f"{c} || '-' || g" if c == key else c for c in columns)
+            await conn.execute(text(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table}, generate_series(1, {copies}) g"
+            ))  # fmt: skip
+    async with runtime.db.engine.connect() as conn:
+        await conn.execute(text("ANALYZE reporting_documents, pmo_consumed_streams"))
+        await conn.commit()
+
+
+async def one_rep(polls: int, per_poll: int, data_dir: Path, gap: float = 0.0, rows: int = 0) -> dict[str, float]:
     url = await create_database(ADMIN, "pmo_bench")
     topic = TOPICS["intake"]
     try:
@@ -99,6 +121,12 @@ async def one_rep(polls: int, per_poll: int, data_dir: Path, gap: float = 0.0) -
                 batches.append((batch, subscription._check(batch)))
             for batch, checked in batches[:20]:  # warm-up: offset rows made, statements prepared
                 await subscription._apply_batch(batch, checked)
+            if rows:
+                await grow(runtime, rows)
+                await runtime.db.engine.dispose()  # fresh connections: statements prepared on the grown tables
+                for batch, checked in batches[20:40]:
+                    await subscription._apply_batch(batch, checked)
+                batches = batches[:20] + batches[40:]
             log = Path(TRACE) / f"{os.getpid()}.log"
             mark = log.stat().st_size if log.exists() else 0
             server = ServerCpu(url.rsplit("/", 1)[1])
@@ -133,6 +161,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1, help="records per poll")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--label", default="")
+    parser.add_argument("--rows", type=int, default=0, help="documents and consumed streams grown to about this many")
     parser.add_argument("--gap-ms", type=float, default=0.0, help="a pause before each poll (its wall time is counted)")
     args = parser.parse_args()
     install_probe()
@@ -143,7 +172,7 @@ def main() -> None:
         ensure_event_keys(data_dir, PUBLISHERS)
         runs = []
         for _ in range(args.repeat):
-            run = asyncio.run(one_rep(args.polls + 20, args.records, data_dir, args.gap_ms / 1000))
+            run = asyncio.run(one_rep(args.polls + (40 if args.rows else 20), args.records, data_dir, args.gap_ms / 1000, args.rows))
             runs.append(run)
             print(
                 f"{args.label} {args.polls} polls of {args.records}: per poll {run['cpu']:.3f} ms CPU (loop thread),"

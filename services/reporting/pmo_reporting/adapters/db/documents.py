@@ -27,6 +27,21 @@ _SELECT_ANY = f"""
 SELECT key, body FROM {documents.name}
 WHERE projection = $1 AND generation = $2 AND kind = $3 AND key = ANY($4::text[])
 """
+#: Up to this many keys `load` names each in its own parameter (`_select_listed`).
+_LISTED_KEYS = 8
+
+
+def _select_listed(count: int) -> str:
+    """`_SELECT_ANY` for `count` keys named by parameters: the same plan (the primary key's index), which
+    PostgreSQL keeps as a generic plan from the sixth execution on. The planner estimates `= ANY($4)` of a
+    parameter array at 10 elements (a custom plan sees its length), so on a table of realistic size it judged the
+    generic plan dearer than planning afresh and planned every poll's read anew."""
+    keys = ", ".join(f"${n}::text" for n in range(4, 4 + count))
+    return _SELECT_ANY.replace("= ANY($4::text[])", f"IN ({keys})")
+
+
+#: `_select_listed(n)` by `n` (a statement per count, each prepared once per connection).
+_SELECT_LISTED = {count: _select_listed(count) for count in range(1, _LISTED_KEYS + 1)}
 
 
 class SessionDocuments:
@@ -82,7 +97,11 @@ class SessionDocuments:
         for start in range(0, len(wanted), _CHUNK if connection is None else len(wanted)):
             chunk = wanted[start : start + _CHUNK] if connection is None else wanted
             if connection is not None:
-                rows = await connection.fetch(_SELECT_ANY, self.projection, self.generation, kind, chunk)
+                listed = _SELECT_LISTED.get(len(chunk))
+                if listed is not None:
+                    rows = await connection.fetch(listed, self.projection, self.generation, kind, *chunk)
+                else:
+                    rows = await connection.fetch(_SELECT_ANY, self.projection, self.generation, kind, chunk)
             else:
                 rows = await session.execute(
                     select(documents.c.key, documents.c.body).where(
