@@ -28,6 +28,7 @@ from pmo_events.runtime.consumed import (
     _PROGRESS_LOCK_SQL,
     _STREAMS_LOCK_SQL,
     RIDDEN_ROWS,
+    _one_stream,
     RidingLock,
     last_sequences,
     lock_offsets,
@@ -103,7 +104,7 @@ async def test_a_poll_waiting_on_the_offsets_sees_the_streams_committed_meanwhil
         assert starts == {TP: 8}
         assert last_seen == {KEY: 3}  # not {}: S's 4th event is the next one, not an early one
         if read is _lock_progress:  # the check saw the offset row move: the streams read again after the lock
-            assert sent[1:] == [_STREAMS_LOCK_SQL]
+            assert sent[1:] == [_one_stream(_STREAMS_LOCK_SQL, 3)]  # one stream: a text parameter
         await second.rollback()
         await first.close()
         await second.close()
@@ -143,11 +144,11 @@ async def test_a_poll_nobody_held_up_locks_offsets_streams_and_riding_rows_in_on
         sent.clear()
         async with db.transaction() as s:  # a partition's first poll: the streams read again
             starts, seen = await lock_progress(s, "c", [TopicPartition("t", 2)], "e", [KEY])
-            assert (starts, seen, sent) == ({}, {KEY: 3}, [_PROGRESS_LOCK_SQL, _STREAMS_LOCK_SQL])
+            assert (starts, seen, sent) == ({}, {KEY: 3}, [_one_stream(_PROGRESS_LOCK_SQL, 5), _one_stream(_STREAMS_LOCK_SQL, 3)])
         sent.clear()
         async with db.transaction() as s:  # two sources: the second with the riding lock, after the first
             starts, seen = await lock_progress(s, "c", [TP], "e", [KEY, ("zz", "Z")], riding=riding)
             assert (starts, seen, s.info[RIDDEN_ROWS]) == ({TP: 5}, {KEY: 3, ("zz", "Z"): 2}, {"x": 7})
-            assert sent == [_PROGRESS_LOCK_SQL, riding.with_streams()]
+            assert sent == [_one_stream(_PROGRESS_LOCK_SQL, 5), _one_stream(riding.with_streams(), 3)]
     finally:
         await db.dispose()
