@@ -94,7 +94,8 @@ async def grow(runtime, rows: int) -> None:
             ), {"t": table})]  # fmt: skip
             chosen = ", ".join(f"{c} || '-' || g" if c == key else c for c in columns)
             await conn.execute(text(
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table}, generate_series(1, {copies}) g"
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {chosen} FROM {table}, generate_series(1, {copies}) g"
             ))  # fmt: skip
     async with runtime.db.engine.connect() as conn:
         await conn.execute(text("ANALYZE reporting_documents, pmo_consumed_streams"))
@@ -172,7 +173,9 @@ def main() -> None:
         ensure_event_keys(data_dir, PUBLISHERS)
         runs = []
         for _ in range(args.repeat):
-            run = asyncio.run(one_rep(args.polls + (40 if args.rows else 20), args.records, data_dir, args.gap_ms / 1000, args.rows))
+            run = asyncio.run(
+                one_rep(args.polls + (40 if args.rows else 20), args.records, data_dir, args.gap_ms / 1000, args.rows)
+            )
             runs.append(run)
             print(
                 f"{args.label} {args.polls} polls of {args.records}: per poll {run['cpu']:.3f} ms CPU (loop thread),"

@@ -28,8 +28,8 @@ from pmo_events.runtime.consumed import (
     _PROGRESS_LOCK_SQL,
     _STREAMS_LOCK_SQL,
     RIDDEN_ROWS,
-    _one_stream,
     RidingLock,
+    _one_stream,
     last_sequences,
     lock_offsets,
     lock_progress,
@@ -144,7 +144,11 @@ async def test_a_poll_nobody_held_up_locks_offsets_streams_and_riding_rows_in_on
         sent.clear()
         async with db.transaction() as s:  # a partition's first poll: the streams read again
             starts, seen = await lock_progress(s, "c", [TopicPartition("t", 2)], "e", [KEY])
-            assert (starts, seen, sent) == ({}, {KEY: 3}, [_one_stream(_PROGRESS_LOCK_SQL, 5), _one_stream(_STREAMS_LOCK_SQL, 3)])
+            assert (starts, seen, sent) == (
+                {},
+                {KEY: 3},
+                [_one_stream(_PROGRESS_LOCK_SQL, 5), _one_stream(_STREAMS_LOCK_SQL, 3)],
+            )
         sent.clear()
         async with db.transaction() as s:  # two sources: the second with the riding lock, after the first
             starts, seen = await lock_progress(s, "c", [TP], "e", [KEY, ("zz", "Z")], riding=riding)

@@ -2,7 +2,7 @@
 the documents read and the offsets' + streams' lock of a one-record poll (one event per poll, as at 100
 commands/s). With `= ANY($n::text[])` of a parameter array, estimated at 10 elements, the planner judged the generic
 plan dearer than planning afresh and planned every poll's statement anew (`pg_prepared_statements` counted custom
-plans only: 0.1–0.7 ms of the backend's CPU each on a 200k-row `reporting_documents`). Session 15
+plans only: 0.1 to 0.7 ms of the backend's CPU each on a 200k-row `reporting_documents`). Session 15
 (s15-pollplan): up to 8 keys are named by parameters of their own, one stream by a text parameter."""
 
 from __future__ import annotations

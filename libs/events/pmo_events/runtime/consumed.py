@@ -43,7 +43,9 @@ async def last_sequences(
     if riding is not None:
         one = len(last_ids) == 1
         statement = _one_stream(riding.with_streams(), 3) if one else riding.with_streams()
-        rows = await pgdirect.fetch(session, statement, consumer, last_source, last_ids[0] if one else last_ids, *riding.args)
+        rows = await pgdirect.fetch(
+            session, statement, consumer, last_source, last_ids[0] if one else last_ids, *riding.args
+        )
         ridden: dict[str, int] = {}
         for row in rows:
             if row["part"]:
