@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from alembic import command
+from alembic import command, op
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 import pmo_events.migrations as runtime_migrations
 
@@ -60,3 +62,53 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
         return script.get_revision(revision) is not None
     except CommandError:
         return False
+
+
+#: How long one `ALTER TABLE .. SET COMPRESSION` waits for its table's ACCESS EXCLUSIVE lock (its own
+#: `lock_timeout`): readers queue behind a waiting ALTER, so it waits this long at most, and tries again.
+COMPRESSION_LOCK_TIMEOUT = "2s"
+#: Tries per table; then the migration fails (and is not recorded): it is run again later, as it changes nothing
+#: already done.
+COMPRESSION_ATTEMPTS = 3
+#: SQLSTATE of a wait ended by `lock_timeout` (lock_not_available).
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def compression_methods(connection: Connection) -> set[str]:
+    """The methods this PostgreSQL server can compress values with, as its catalog says: `pglz` and, when it was
+    built with it, `lz4` (14 or later); none before 14 (no per-column compression there)."""
+    row = connection.execute(
+        text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+    ).first()
+    return set(row[0]) if row is not None else set()
+
+
+def set_compression(columns: Iterable[tuple[str, str]], method: str) -> None:
+    """In a migration: compress the values written from now on into these `(table, column)`s with `method`
+    (`lz4`, `pglz` or `default`). Nothing on SQLite, nor on a PostgreSQL server that cannot (asked, not guessed:
+    `compression_methods`). Each ALTER is a catalog change under its table's ACCESS EXCLUSIVE lock, so each runs
+    in a transaction of its own (no lock held across tables, so none taken in another order by a pod's
+    transaction can deadlock with it), waiting `COMPRESSION_LOCK_TIMEOUT` at most for the lock, and
+    `COMPRESSION_ATTEMPTS` times; any error then fails the migration, which is run again later (idempotent)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    methods = compression_methods(bind)
+    if not methods or (method != "default" and method not in methods):
+        return
+    with op.get_context().autocommit_block():
+        connection = op.get_bind()
+        kept = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+        connection.execute(text(f"SET lock_timeout = '{COMPRESSION_LOCK_TIMEOUT}'"))
+        try:
+            for table, column in columns:
+                for attempt in range(1, COMPRESSION_ATTEMPTS + 1):
+                    try:
+                        connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}"))
+                        break
+                    except DBAPIError as error:
+                        timed_out = getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+                        if not timed_out or attempt == COMPRESSION_ATTEMPTS:
+                            raise
+        finally:
+            connection.execute(text("SELECT set_config('lock_timeout', :kept, false)"), {"kept": kept})

@@ -4,10 +4,16 @@ A project's state holds every current status report (~830 bytes each: ~21 KB aft
 reports), so PostgreSQL compresses it whenever the row is written: a rebuild's COPY of 750 such rows cost the
 server 150-180 ms of pglz against 30-40 ms with lz4 (session 15), and every report's command rewrites its
 project's row. Reads decompress lz4 faster too. The text is the same: only how the server keeps it changes,
-so a pod of the previous release reads and writes these rows as before (values it writes are lz4 too).
+so a pod of the previous release reads and writes these rows as before (values it writes are lz4 too), except
+while an ALTER holds its table's ACCESS EXCLUSIVE lock: each table's ALTER runs in a transaction of its own
+(`set_compression`), waiting 2 s at most for its lock (readers queue behind it meanwhile), three times; then the
+migration fails, is not recorded, and is run again later. Until session 15's review the twelve ran in the
+migration's transaction, each lock held until it committed, and any error (a deadlock with a pod's transaction, an
+operator's lock_timeout) was taken for "no lz4": the revision was recorded with every column left pglz.
 
 Only values written from now on are compressed with lz4; those kept before stay pglz and are read as they are.
-Elsewhere (SQLite), or on a PostgreSQL server without lz4 (before 14, or built without it), nothing changes.
+Elsewhere (SQLite), or on a PostgreSQL server without lz4 (before 14, or built without it: its catalog is asked),
+nothing changes.
 
 The id was first taken by e83a877's lesson and realisation counts, reverted the same hour (session 14); a
 database that ran that one is at this revision and keeps pglz (its counts columns are unused).
@@ -19,8 +25,7 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
-from alembic import op
-from sqlalchemy.exc import DBAPIError
+from pmo_events.runtime.migrate import set_compression
 
 revision = "portfolio_0012"
 down_revision = "portfolio_0011"
@@ -44,22 +49,10 @@ JSON_COLUMNS = (
 )
 
 
-def _set(method: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    try:
-        with bind.begin_nested():  # a server built without lz4 (or before PostgreSQL 14) keeps pglz
-            for table, column in JSON_COLUMNS:
-                op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}")
-    except DBAPIError:
-        pass
-
-
 def upgrade() -> None:
-    _set("lz4")
+    set_compression(JSON_COLUMNS, "lz4")
 
 
 def downgrade() -> None:
     # Values written with lz4 stay so (any server that wrote them reads them); new ones are pglz again.
-    _set("default")
+    set_compression(JSON_COLUMNS, "default")
