@@ -93,7 +93,7 @@ def resource_upserts(events: Sequence[RecordedEvent], states: dict[str, Any]) ->
 
 def state_json(state: Resource) -> str:
     """The resources view's `state` document: the state written by pydantic straight to JSON text, the same
-    text as its JSON-typed dump written by `dumps` (test_resource_state_json.py), without the dump's dict of
+    text as its JSON-typed dump written by `dumps` (tests/test_booking_bytes.py), without the dump's dict of
     every booking and the second pass over it (a booking's command writes its resource's whole calendar)."""
     return state.model_dump_json()
 

@@ -206,7 +206,7 @@ def _view_of(allocation_id: str) -> View:
     def view(outcome: Changed[Resource]) -> tuple[AllocationView, int]:
         # The answer as a model from the booking's own values, which `answer` writes straight to JSON: the same
         # bytes as the booking dumped to JSON types, validated again as the view, dumped again and encoded
-        # (test_allocation_answer.py), without the two dumps, the second parse of its dates and FTE, and
+        # (tests/test_booking_bytes.py), without the two dumps, the second parse of its dates and FTE, and
         # the pass of `json.dumps`.
         booking = outcome.state.bookings[allocation_id]
         facts = [e for e in outcome.new_events if isinstance(e, ResourceOverallocated)]
