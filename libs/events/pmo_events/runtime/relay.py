@@ -462,8 +462,10 @@ class OutboxRelay:
                 if really_cancelled():
                     raise
                 log.debug("producer stop cancelled inside aiokafka", exc_info=True)
-            except Exception:  # already broken; nothing more to release
+                await _close_client(producer)
+            except Exception:  # already broken
                 log.debug("producer stop failed", exc_info=True)
+                await _close_client(producer)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -497,6 +499,19 @@ def sign_batches(signer: EventSigner, records: Sequence[tuple[dict[str, bytes], 
 
 #: Rows an earlier release's relay marked sent, deleted per transaction (`delete_marked_batch`).
 MARKED_BATCH = 1000
+
+
+async def _close_client(producer: AIOKafkaProducer) -> None:
+    """What a `producer.stop()` that raised did not reach: its client's connections and metadata task (stop closes
+    the client last), left open on every retry otherwise. A real cancel still ends it."""
+    try:
+        await producer.client.close()
+    except asyncio.CancelledError:
+        if really_cancelled():
+            raise
+        log.debug("producer client close cancelled inside aiokafka", exc_info=True)
+    except Exception:
+        log.debug("producer client close failed", exc_info=True)
 
 
 async def delete_marked_batch(db: Database) -> int:
