@@ -3,9 +3,9 @@ its `run()` never ends (no supervisor here to restart it), and everything writte
 SQLite and PostgreSQL with the real embedded Tansu (`test_broker_loss` does it on SQLite with no send in flight).
 
 Session 15's review R2 asked for de55c20's guard (a cancel raised inside aiokafka's producer stop) with a real
-broker. This test does not reach it: in its runs (s15-fix, 08:31 UTC, 8 stops) every producer stop returned normally, and
-it passes on the relay before de55c20 too (3 runs of both backends). It pins the outcome, whichever path the stop
-takes; the guard itself and the client closed after it are pinned by `test_relay_retry_survives.py`."""
+broker. This test does not reach it: in its runs (s15-fix, 08:31 UTC, 8 stops) every producer stop returned
+normally, and it passes on the relay before de55c20 too (3 runs of both backends). It pins the outcome, whichever
+path the stop takes; the guard itself and the client closed after it are pinned by `test_relay_retry_survives.py`."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def _in_thread(run: Callable[[], None]) -> tuple[threading.Thread, dict[str, obj
         try:
             run()
             outcome["migration"] = "ok"
-        except Exception as error:  # noqa: BLE001 - what the migration raised is the outcome
+        except Exception as error:  # what the migration raised is the outcome
             outcome["migration"] = error
 
     thread = threading.Thread(target=go)

@@ -48,7 +48,7 @@ async def test_a_pods_long_read_fails_reporting_0004_it_is_not_recorded_without_
         try:
             command.upgrade(config, "heads")
             outcome["migration"] = "ok"
-        except Exception as error:  # noqa: BLE001 - what the migration raised is the outcome
+        except Exception as error:  # what the migration raised is the outcome
             outcome["migration"] = error
 
     thread = threading.Thread(target=migrate)

@@ -77,9 +77,7 @@ _LOCK_NOT_AVAILABLE = "55P03"
 def compression_methods(connection: Connection) -> set[str]:
     """The methods this PostgreSQL server can compress values with, as its catalog says: `pglz` and, when it was
     built with it, `lz4` (14 or later); none before 14 (no per-column compression there)."""
-    row = connection.execute(
-        text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
-    ).first()
+    row = connection.execute(text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")).first()
     return set(row[0]) if row is not None else set()
 
 
