@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from pmo_events.runtime import Database
 from pmo_events.runtime.migrate import alembic_config
@@ -78,5 +78,40 @@ async def test_every_json_column_is_lz4_and_a_long_state_is_kept_so_the_same_tex
         assert {column: method for column, method in (await _methods(db)).items() if method} == dict.fromkeys(
             columns, "l"
         )
+    finally:
+        await db.dispose()
+
+
+async def test_a_database_left_at_portfolio_0012_without_lz4_or_with_the_counts_columns_gets_lz4_and_loses_them(
+    database_url: str,
+) -> None:
+    """portfolio_0013 (session 15's review R1, R5): a database at portfolio_0012 with its columns still pglz (45e68b0's
+    migration took a lock timeout or a deadlock for "no lz4" and was recorded; or it ran e83a877's reverted
+    portfolio_0012, the lesson and realisation counts, whose id was reused) gets lz4, and e83a877's two columns,
+    stale since, are dropped. Before, such a database kept pglz and the columns for good."""
+    config = alembic_config(database_url, PORTFOLIO.migrations, PORTFOLIO.metadata)
+    await asyncio.to_thread(command.upgrade, config, "portfolio_0011")
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:  # what e83a877's portfolio_0012 did
+            for name in ("lessons", "realisations"):
+                await session.execute(
+                    text(f"ALTER TABLE portfolio_projects ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+                )
+            row = {"project_id": "p", "portfolio_id": "f", "status": "active", "stage": "plan", "version": 1}
+            await session.execute(projects.insert().values(**row, state=LONG_STATE, updated_at=datetime.now(UTC)))
+        await db.dispose()
+        await asyncio.to_thread(command.stamp, config, "portfolio_0012")
+        await asyncio.to_thread(command.upgrade, config, "heads")
+        async with db.sessions() as session:
+            columns = await session.run_sync(
+                lambda sync: {column["name"] for column in inspect(sync.connection()).get_columns("portfolio_projects")}
+            )
+            assert not columns & {"lessons", "realisations"}
+            assert (await session.execute(text("SELECT state FROM portfolio_projects"))).scalar_one() == LONG_STATE
+            if session.bind.dialect.name != "postgresql":
+                return
+        methods = await _methods(db)
+        assert {column: methods[column] for column in JSON_COLUMNS} == dict.fromkeys(JSON_COLUMNS, "l")
     finally:
         await db.dispose()

@@ -74,6 +74,20 @@ COMPRESSION_ATTEMPTS = 3
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
+#: How `pg_attribute.attcompression` names each method ('' for the server's default).
+_CATALOG = {"lz4": "l", "pglz": "p", "default": ""}
+
+
+def _compression(connection: Connection, table: str, column: str) -> str | None:
+    return connection.execute(
+        text(
+            "SELECT attcompression::text FROM pg_attribute"
+            " WHERE attrelid = to_regclass(:table) AND attname = :column AND NOT attisdropped"
+        ),
+        {"table": table, "column": column},
+    ).scalar_one_or_none()
+
+
 def compression_methods(connection: Connection) -> set[str]:
     """The methods this PostgreSQL server can compress values with, as its catalog says: `pglz` and, when it was
     built with it, `lz4` (14 or later); none before 14 (no per-column compression there)."""
@@ -87,7 +101,8 @@ def set_compression(columns: Iterable[tuple[str, str]], method: str) -> None:
     `compression_methods`). Each ALTER is a catalog change under its table's ACCESS EXCLUSIVE lock, so each runs
     in a transaction of its own (no lock held across tables, so none taken in another order by a pod's
     transaction can deadlock with it), waiting `COMPRESSION_LOCK_TIMEOUT` at most for the lock, and
-    `COMPRESSION_ATTEMPTS` times; any error then fails the migration, which is run again later (idempotent)."""
+    `COMPRESSION_ATTEMPTS` times; any error then fails the migration, which is run again later (idempotent). A
+    column already so is left alone (no lock taken)."""
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -100,6 +115,8 @@ def set_compression(columns: Iterable[tuple[str, str]], method: str) -> None:
         connection.execute(text(f"SET lock_timeout = '{COMPRESSION_LOCK_TIMEOUT}'"))
         try:
             for table, column in columns:
+                if _compression(connection, table, column) == _CATALOG[method]:
+                    continue
                 for attempt in range(1, COMPRESSION_ATTEMPTS + 1):
                     try:
                         connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}"))

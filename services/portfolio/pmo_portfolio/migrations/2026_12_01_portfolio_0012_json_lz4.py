@@ -16,7 +16,7 @@ Elsewhere (SQLite), or on a PostgreSQL server without lz4 (before 14, or built w
 nothing changes.
 
 The id was first taken by e83a877's lesson and realisation counts, reverted the same hour (session 14); a
-database that ran that one is at this revision and keeps pglz (its counts columns are unused).
+database that ran that one is at this revision with pglz and its counts columns: portfolio_0013 mends it.
 
 Revision ID: portfolio_0012
 Revises: portfolio_0011
