@@ -76,6 +76,14 @@ def _decided_then_folded(before: Resource, decided: list[Event]) -> None:
     other = before.model_copy()
     assert state_after(other, events, decided) == fold(RESOURCE, other, events)
     assert state_after(before, events[1:], decided) == fold(RESOURCE, before, events[1:])
+    # The `Decided` changed in place (a list): its first event replaced, or one put before it; folded from the start
+    # (session 15's review R2-1: `decided[0] is events[0]` held for any such change, the stale calendar was used).
+    first = events[0]
+    another = first.model_copy(update={"allocation_id": "a-other"})
+    for changed in ([another, *events[1:]], [another, *events]):
+        decided[:] = changed
+        assert state_after(before, tuple(decided), decided) == fold(RESOURCE, before, tuple(decided))
+    decided[:] = events
 
 
 @settings(max_examples=200, deadline=None)

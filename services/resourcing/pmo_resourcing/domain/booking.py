@@ -34,12 +34,14 @@ class Decided(list[Event]):
         super().__init__(events)
         self.before = before
         self.after_first = after_first
+        # The event `after_first` was folded from, kept apart: the list may be changed in place since.
+        self.first = events[0]
 
 
 def state_after(before: Resource, events: Sequence[Event], decided: object) -> Resource:
     """`before` with `events` folded (`evolve`, one by one): from the `Decided` calendar after the first event
     when `decided` carries it for this very `before` and first event, else from `before`."""
-    if isinstance(decided, Decided) and decided.before is before and events and decided[0] is events[0]:
+    if isinstance(decided, Decided) and decided.before is before and events and decided.first is events[0]:
         state = decided.after_first
         events = events[1:]
     else:
