@@ -31,7 +31,8 @@ async def at_0011(postgres_url: str) -> AsyncIterator[tuple[str, dict[str, objec
     config = alembic_config(postgres_url, PORTFOLIO.migrations, PORTFOLIO.metadata)
     await asyncio.to_thread(command.upgrade, config, "portfolio_0011")
     parts = urlsplit(postgres_url.replace("+asyncpg", ""))
-    where = {"host": parts.hostname, "port": parts.port or 5432, "user": parts.username, "database": parts.path[1:]}
+    where: dict[str, object] = {"host": parts.hostname, "port": parts.port or 5432, "user": parts.username}
+    where["database"] = parts.path[1:]
     if parts.password:
         where["password"] = parts.password
     yield postgres_url, where
