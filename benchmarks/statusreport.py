@@ -3,6 +3,7 @@
 broker) on a fresh PostgreSQL database, or SQLite with `--sqlite`.
 
     .venv/bin/python benchmarks/statusreport.py [--projects 40] [--requests 800] [--concurrency 10] [--profile]
+        [--state-compression lz4|pglz]
 
 Instruction counts (repeatable under load): `valgrind --tool=callgrind --instr-atstart=no .venv/bin/python
 benchmarks/statusreport.py --requests 100 --callgrind`: instrumentation is switched on and off around the measured
@@ -31,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from backend_cpu import BackendCpu
 from inprocess import callgrind_toggle, load_average, measured_clients, print_profile
 from opentelemetry import trace
@@ -179,6 +181,11 @@ async def run(args: argparse.Namespace) -> None:
     url = f"sqlite+aiosqlite:///{data}/portfolio.db" if args.sqlite else await create_database(ADMIN, "pmo_sr")
     try:
         await asyncio.to_thread(upgrade, url, PORTFOLIO.migrations, PORTFOLIO.metadata)
+        if args.state_compression and not args.sqlite:  # e.g. pglz: the projects' states as before portfolio_0012
+            admin = await asyncpg.connect(url.replace("+asyncpg", ""))
+            method = args.state_compression
+            await admin.execute(f"ALTER TABLE portfolio_projects ALTER COLUMN state SET COMPRESSION {method}")
+            await admin.close()
         settings = dev_settings(PORTFOLIO, data, url)
         logging.getLogger().setLevel(logging.WARNING)  # as `PMO_LOG_LEVEL=warning` in benchmarks/commands.py
         # No lifespan: neither the relay nor the subscription runs; only the request's own work is measured.
@@ -274,6 +281,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=60, help="how many cProfile lines to print")
     parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
     parser.add_argument("--plans", action="store_true", help="print each prepared statement's generic/custom plans")
+    parser.add_argument(
+        "--state-compression", choices=["lz4", "pglz"], help="the projects' state column compressed so (PostgreSQL)"
+    )
     parser.add_argument("--no-dbcpu", dest="dbcpu", action="store_false", help="leave out the backends' CPU")
     asyncio.run(run(parser.parse_args()))
 
