@@ -56,6 +56,8 @@ def create_app(
         yield
         if freezes:
             gc.unfreeze()
+        if definition.on_stop is not None:
+            await definition.on_stop(_app)
         await backlog.stop()
         await runtime.stop(grace=settings.shutdown_grace_seconds / 2)
         telemetry.shutdown()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,6 +84,9 @@ class ServiceDefinition:
     #: CPU work done once in a thread before the service answers its first request (loading what the first
     #: request would otherwise wait for: reporting loads matplotlib's fonts for the console's charts).
     warm_up: Callable[[], None] | None = None
+    #: Awaited as the app shuts down, before the runtime stops and the database is disposed: what the service
+    #: runs in the background of its own ends there (reporting: its rebuilds and their forked workers).
+    on_stop: Callable[[FastAPI], Awaitable[None]] | None = None
     #: The HTTP contract's version (`info.version`, `docs/openapi/<name>.json`): a breaking change raises the major.
     api_version: str = "1.0.0"
     extra: dict[str, object] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from pathlib import Path
 from pmo_events.contracts import TOPICS
 from pmo_events.runtime.schema import metadata
 from pmo_reporting.adapters.db.tables import READ_MODELS
-from pmo_reporting.adapters.http.admin import PROBLEM_TABLE
+from pmo_reporting.adapters.http.admin import PROBLEM_TABLE, stop_rebuilds
 from pmo_reporting.adapters.http.admin import router as admin_router
 from pmo_reporting.adapters.http.board_pack import router as board_pack_router
 from pmo_reporting.adapters.http.console import router as console_router
@@ -41,6 +41,7 @@ REPORTING = ServiceDefinition(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     routers=[reports_router, programme_router, board_pack_router, router, admin_router, console_router],
+    on_stop=stop_rebuilds,
     consumer=lambda _runtime: make_handler(),
     batch_consumer=lambda runtime: make_batch_handler(runtime.definition.consumer_name),
     subscription_tables=READ_MODELS,

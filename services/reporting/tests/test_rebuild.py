@@ -580,3 +580,49 @@ async def test_a_fold_failing_in_the_starting_process_fails_only_the_read_models
         row = await projection_row(session, "capacity", lock=False)
     assert (row["generation"], row["state"], row["rebuild_generation"]) == (1, "live", None)
     assert not [r for r in await every_row(db) if r[:2] == ("capacity", phases["capacity"].generation)]
+
+
+async def test_a_service_shutting_down_cancels_its_rebuild_and_kills_its_workers(
+    postgres_url: str, kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session 15's review R6: the service's shutdown cancels a rebuild still running (`Rebuilds.stop`, from
+    REPORTING's `on_stop`, before the database is disposed), so its forked workers are killed and reaped there.
+    Before, nothing cancelled it: the lifespan disposed the database under it and its workers went on writing."""
+    import os
+    import signal
+
+    from pmo_devstack.testing import running_service
+    from pmo_reporting.application import rebuild
+
+    parent = os.getpid()
+    real_write = rebuild.write_documents
+    pids = tmp_path / "pids"
+
+    async def slow(session, projection, generation, rows):
+        if os.getpid() == parent:
+            return await real_write(session, projection, generation, rows)
+        with pids.open("a") as found:
+            found.write(f"{os.getpid()}\n")
+        await asyncio.sleep(120)
+
+    forked: list[int] = []
+    try:
+        async with running_service(
+            REPORTING, database_url=postgres_url, kafka_bootstrap=kafka_bootstrap, data_dir=tmp_path, rebuild_workers=2
+        ) as service:
+            await consume(service.runtime.db, with_lessons(standard_history()).events)
+            monkeypatch.setattr(rebuild, "write_documents", slow)
+            async with service.client("ada", "admin") as admin:
+                assert (await admin.post("/admin/projections/portfolio/rebuild")).status_code == 202
+            for _ in range(600):
+                if pids.exists() and pids.read_text().endswith("\n"):
+                    break
+                await asyncio.sleep(0.05)
+            forked = [int(pid) for pid in pids.read_text().split()]
+            assert forked
+        left = [pid for pid in forked if _alive(pid)]
+        assert not left, f"forked rebuild workers still running after the service stopped: {left}"
+    finally:
+        for pid in forked:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

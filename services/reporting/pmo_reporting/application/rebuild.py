@@ -492,3 +492,11 @@ class Rebuilds:
         task = self._tasks.get(name)
         if task is not None:
             await task
+
+    async def stop(self) -> None:
+        """Cancel the rebuilds still running and wait for them (the service shutting down): a cancelled rebuild
+        kills and reaps its forked workers, and its claimed generation stays `rebuilding` for the next `--force`."""
+        running = {task for task in self._tasks.values() if not task.done()}
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from pmo_reporting.adapters.http.responses import ProjectionsStatus, RebuildStarted
@@ -37,6 +37,14 @@ def rebuilds_of(request: Request) -> Rebuilds:
         runtime = service_runtime(request)
         state.rebuilds = Rebuilds(runtime.db, workers=runtime.settings.rebuild_processes)
     return state.rebuilds
+
+
+async def stop_rebuilds(app: FastAPI) -> None:
+    """At shutdown, before the database is disposed: the rebuilds still running are cancelled (their forked
+    workers killed and reaped), not left to the event loop's teardown."""
+    rebuilds = getattr(app.state, "rebuilds", None)
+    if rebuilds is not None:
+        await rebuilds.stop()
 
 
 def _log_end(request: Request) -> dict[str, int]:
