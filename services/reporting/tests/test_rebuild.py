@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -433,28 +434,13 @@ async def test_a_cancelled_rebuild_stops_its_forked_workers(
     if not db.is_postgres:
         pytest.skip("workers run on PostgreSQL only (SQLite rebuilds in one process)")
     await consume(db, with_lessons(standard_history()).events)
-    parent = os.getpid()
-    real_write = rebuild.write_documents
-    pids = tmp_path / "pids"
-
-    async def slow(session, projection, generation, rows):
-        if os.getpid() == parent:
-            return await real_write(session, projection, generation, rows)
-        with pids.open("a") as found:
-            found.write(f"{os.getpid()}\n")
-        await asyncio.sleep(120)  # a long write: the worker is busy when the rebuild is cancelled
-
+    slow, pids = _stalled_in_forked_workers(tmp_path)
     monkeypatch.setattr(rebuild, "write_documents", slow)
     jobs = [(projection, await begin_rebuild(db, projection)) for projection in PROJECTIONS.values()]
     running = asyncio.create_task(run_rebuilds(db, jobs, workers=2))
     forked: list[int] = []
     try:
-        for _ in range(600):
-            if pids.exists() and pids.read_text().endswith("\n"):
-                break
-            assert not running.done(), running
-            await asyncio.sleep(0.05)
-        forked = [int(pid) for pid in pids.read_text().split()]
+        forked = await _forked_pids(pids, running)
         assert forked
         running.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -469,6 +455,41 @@ async def test_a_cancelled_rebuild_stops_its_forked_workers(
     jobs = [(projection, await begin_rebuild(db, projection, force=True)) for projection in PROJECTIONS.values()]
     await run_rebuilds(db, jobs, workers=2)
     assert [p.phase for _, p in jobs] == ["done"] * len(jobs), [p.error for _, p in jobs]
+
+
+def _stalled_in_forked_workers(tmp_path: Path) -> tuple[Any, Path]:
+    """A stand-in for `rebuild.write_documents`: the starting process writes as before; a forked worker records its
+    pid in the returned file and then sleeps in its write (busy when the rebuild is cancelled or the service stops)."""
+    import os
+
+    from pmo_reporting.application import rebuild
+
+    parent = os.getpid()
+    real_write = rebuild.write_documents
+    pids = tmp_path / "pids"
+
+    async def slow(session: Any, projection: Any, generation: Any, rows: Any) -> Any:
+        if os.getpid() == parent:
+            return await real_write(session, projection, generation, rows)
+        with pids.open("a") as found:
+            found.write(f"{os.getpid()}\n")
+        await asyncio.sleep(120)
+
+    return slow, pids
+
+
+async def _forked_pids(pids: Path, running: asyncio.Task[Any] | None = None) -> list[int]:
+    """The pids the stalled workers recorded, once one has (up to 30 s; `running` must not end meanwhile)."""
+    for _ in range(600):
+        if _recorded(pids).endswith("\n"):
+            break
+        assert running is None or not running.done(), running
+        await asyncio.sleep(0.05)
+    return [int(pid) for pid in _recorded(pids).split()]
+
+
+def _recorded(pids: Path) -> str:
+    return pids.read_text() if pids.exists() else ""
 
 
 def _alive(pid: int) -> bool:
@@ -594,17 +615,7 @@ async def test_a_service_shutting_down_cancels_its_rebuild_and_kills_its_workers
     from pmo_devstack.testing import running_service
     from pmo_reporting.application import rebuild
 
-    parent = os.getpid()
-    real_write = rebuild.write_documents
-    pids = tmp_path / "pids"
-
-    async def slow(session, projection, generation, rows):
-        if os.getpid() == parent:
-            return await real_write(session, projection, generation, rows)
-        with pids.open("a") as found:
-            found.write(f"{os.getpid()}\n")
-        await asyncio.sleep(120)
-
+    slow, pids = _stalled_in_forked_workers(tmp_path)
     forked: list[int] = []
     try:
         async with running_service(
@@ -614,11 +625,7 @@ async def test_a_service_shutting_down_cancels_its_rebuild_and_kills_its_workers
             monkeypatch.setattr(rebuild, "write_documents", slow)
             async with service.client("ada", "admin") as admin:
                 assert (await admin.post("/admin/projections/portfolio/rebuild")).status_code == 202
-            for _ in range(600):
-                if pids.exists() and pids.read_text().endswith("\n"):
-                    break
-                await asyncio.sleep(0.05)
-            forked = [int(pid) for pid in pids.read_text().split()]
+            forked = await _forked_pids(pids)
             assert forked
         left = [pid for pid in forked if _alive(pid)]
         assert not left, f"forked rebuild workers still running after the service stopped: {left}"
